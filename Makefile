@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pvx: paravirtual extensions for KVM as loadable modules.
+#
+#   make                build host/ and guest/ modules against KDIR
+#   make deps           install everything the project needs (apt-get)
+#   make check          build for 6.1 and 6.12, run every test suite
+#   make demo           boot the nested lab, show host and guest talking
+#   make bench          run the benchmarks in the nested lab
+#   make install        install the modules for KDIR (modules_install)
+#   make clean
+
+# Default KDIR: the running kernel's build tree, else the newest Debian
+# headers installed under /usr/src.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	  $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV))
+
+SERIES ?= 6.12
+
+.PHONY: all modules kdir-check deps check demo bench install modules_install \
+	selftests clean
+
+all: modules
+
+kdir-check:
+	@if [ -z "$(KDIR)" ]; then \
+		echo "pvx: no kernel headers found; run 'make deps' or pass KDIR=/path/to/headers" >&2; exit 2; fi
+	@if [ ! -f "$(KDIR)/Makefile" ] || [ ! -f "$(KDIR)/Module.symvers" ]; then \
+		echo "pvx: KDIR=$(KDIR) is not a configured kernel build tree (no Makefile/Module.symvers)" >&2; exit 2; fi
+
+modules: kdir-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+install modules_install: kdir-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+deps:
+	@scripts/deps.sh
+
+selftests:
+	$(MAKE) -C selftests
+
+check:
+	@scripts/check.sh
+
+demo:
+	@scripts/lab.sh --kernel $(SERIES) --tests demo
+
+bench:
+	@scripts/bench.sh
+
+clean:
+	@if [ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ]; then \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	$(MAKE) -C selftests clean
+	rm -rf build

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pvx ABI v1: paravirtual extensions for KVM, shared by the host modules,
+ * the guest modules and userspace tools.
+ *
+ * Calling convention (same registers as the KVM_HC_* hypercalls):
+ *   RAX = call number, RBX/RCX/RDX/RSI = arguments a0..a3,
+ *   VMCALL (Intel) or VMMCALL (AMD) at CPL0.
+ *   RAX on return = 0 or a positive value on success, -PVX_E* on error.
+ *   A caller that is not in 64-bit mode sees 32-bit values: the number and
+ *   the arguments are truncated to 32 bits and -PVX_E* reads as a u32.
+ *
+ * Only fixed-size types; every structure has an explicit size that the
+ * selftests and the modules check at compile time.
+ */
+#ifndef _UAPI_LINUX_PVX_H
+#define _UAPI_LINUX_PVX_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define PVX_ABI_VERSION		1
+/* "PVX!": returned by PVX_HC_PROBE in RBX. */
+#define PVX_MAGIC		0x50565821u
+
+/*
+ * Hypercall numbers. Upstream KVM_HC_* are small integers (1..12 in 6.12)
+ * and grow one by one, so pvx lives far away from them. The range fits in
+ * 32 bits so that 32-bit callers can reach it too.
+ */
+#define PVX_HC_BASE		0x50560000u
+#define PVX_HC_RANGE		0x100u	/* numbers reserved for pvx */
+#define PVX_HC_PROBE		(PVX_HC_BASE + 0x00u)
+#define PVX_HC_YIELD		(PVX_HC_BASE + 0x01u)
+#define PVX_HC_NUMA_HINT	(PVX_HC_BASE + 0x02u)
+#define PVX_HC_FORK_COPY	(PVX_HC_BASE + 0x03u)
+#define PVX_HC_KSM_HINT		(PVX_HC_BASE + 0x04u)
+#define PVX_HC_NR_CALLS		5u	/* calls defined by this ABI version */
+
+/* Index of a call inside the pvx range. */
+#define PVX_HC_INDEX(nr)	((nr) - PVX_HC_BASE)
+
+/*
+ * Feature bits returned by PROBE in RDX: bit PVX_HC_INDEX(nr) is set when
+ * the host serves call nr for this VM (feature module loaded, enabled by
+ * host policy and for this VM). PROBE itself is always bit 0.
+ */
+#define PVX_FEAT(nr)		(1u << PVX_HC_INDEX(nr))
+#define PVX_F_PROBE		PVX_FEAT(PVX_HC_PROBE)
+#define PVX_F_YIELD		PVX_FEAT(PVX_HC_YIELD)
+#define PVX_F_NUMA_HINT		PVX_FEAT(PVX_HC_NUMA_HINT)
+#define PVX_F_FORK_COPY		PVX_FEAT(PVX_HC_FORK_COPY)
+#define PVX_F_KSM_HINT		PVX_FEAT(PVX_HC_KSM_HINT)
+#define PVX_F_ALL		((1u << PVX_HC_NR_CALLS) - 1u)
+
+/*
+ * Result codes, negated in RAX. The first six are KVM's own -KVM_E*
+ * values (include/uapi/linux/kvm_para.h); the others are pvx additions
+ * with the Linux errno value of the same name.
+ */
+#define PVX_OK			0
+#define PVX_EPERM		1	/* KVM_EPERM: caller not at CPL0 */
+#define PVX_E2BIG		7	/* KVM_E2BIG: batch or range too large */
+#define PVX_EAGAIN		11	/* rate limited, try later */
+#define PVX_ENOMEM		12	/* host could not allocate state */
+#define PVX_EFAULT		14	/* KVM_EFAULT: GPA not in a memslot */
+#define PVX_EINVAL		22	/* KVM_EINVAL: bad argument or flag */
+#define PVX_EOPNOTSUPP		95	/* KVM_EOPNOTSUPP: disabled by host */
+#define PVX_ENOSYS		1000	/* KVM_ENOSYS: no such call */
+
+/*
+ * PVX_HC_PROBE
+ *   in:  a0 (RBX) = 0 (reserved, anything else is -PVX_EINVAL)
+ *   out: RAX = 0, RBX = PVX_MAGIC, RCX = host ABI version,
+ *        RDX = feature bitmap (PVX_F_*)
+ *   A host without pvx answers -PVX_ENOSYS and leaves RBX..RDX alone.
+ */
+
+/*
+ * PVX_HC_YIELD: directed yield to the vCPU that holds a lock.
+ *   in:  a0 = target vCPU index (as in KVM_CREATE_VCPU order, the same
+ *        index Linux guests use for smp_processor_id() on KVM),
+ *        a1 = flags (PVX_YIELD_F_*; undefined bits are -PVX_EINVAL)
+ *   out: RAX = PVX_YIELD_DONE, PVX_YIELD_NOT_DONE or
+ *        PVX_YIELD_TARGET_RUNNING, or -PVX_E*.
+ */
+#define PVX_YIELD_F_ALL		0x0u
+#define PVX_YIELD_DONE		1
+#define PVX_YIELD_NOT_DONE	0
+#define PVX_YIELD_TARGET_RUNNING 2
+
+/* A guest-physical range, page aligned. */
+struct pvx_gpa_range {
+	__u64 gpa;
+	__u64 len;
+};
+#define PVX_GPA_RANGE_SIZE	16
+
+/*
+ * Batches: a0 = GPA of a page-aligned struct pvx_batch_hdr followed by
+ * hdr.count entries; the whole batch must fit in one 4 KiB guest page.
+ */
+struct pvx_batch_hdr {
+	__u32 flags;
+	__u32 count;
+	__u64 reserved;		/* must be 0 */
+};
+#define PVX_BATCH_HDR_SIZE	16
+#define PVX_BATCH_BYTES		4096u
+
+/* PVX_HC_NUMA_HINT: entries are struct pvx_gpa_range. */
+#define PVX_NUMA_F_ALL		0x0u
+#define PVX_NUMA_MAX_RANGES	\
+	((PVX_BATCH_BYTES - PVX_BATCH_HDR_SIZE) / PVX_GPA_RANGE_SIZE)
+
+/* PVX_HC_FORK_COPY: copy one 4 KiB guest page per entry. */
+struct pvx_copy_pair {
+	__u64 src_gpa;
+	__u64 dst_gpa;
+};
+#define PVX_COPY_PAIR_SIZE	16
+#define PVX_COPY_F_ALL		0x0u
+#define PVX_COPY_MAX_PAIRS	\
+	((PVX_BATCH_BYTES - PVX_BATCH_HDR_SIZE) / PVX_COPY_PAIR_SIZE)
+
+/* PVX_HC_KSM_HINT: one entry per run of guest pages. */
+struct pvx_ksm_hint {
+	__u64 gpa;
+	__u32 npages;
+	__u32 flags;		/* exactly one of the two below */
+};
+#define PVX_KSM_HINT_SIZE	16
+#define PVX_KSM_MERGEABLE	0x1u
+#define PVX_KSM_UNMERGEABLE	0x2u
+#define PVX_KSM_MAX_HINTS	\
+	((PVX_BATCH_BYTES - PVX_BATCH_HDR_SIZE) / PVX_KSM_HINT_SIZE)
+
+/*
+ * /dev/pvx in the guest.
+ *
+ * PVX_IOC_GET_INFO fills struct pvx_info. The caller sets .size to the
+ * size of the structure it knows (at least PVX_INFO_SIZE_V1; smaller is
+ * -EINVAL); the module writes at most that many bytes and sets .size to
+ * what it wrote.
+ */
+struct pvx_info {
+	__u32 size;
+	__u32 flags;		/* PVX_INFO_* */
+	__u32 guest_abi_version;
+	__u32 host_abi_version;	/* 0 when the host has no pvx */
+	__u32 host_magic;	/* PVX_MAGIC, or 0 */
+	__u32 reserved;		/* 0 */
+	__u64 host_features;	/* PVX_F_* from PROBE */
+};
+#define PVX_INFO_SIZE_V1	32
+
+#define PVX_INFO_KVM		0x1u	/* running on KVM */
+#define PVX_INFO_HOST_PVX	0x2u	/* PROBE succeeded */
+
+#define PVX_IOC_MAGIC		0xB9
+#define PVX_IOC_GET_INFO	_IOWR(PVX_IOC_MAGIC, 0x00, struct pvx_info)
+
+#endif /* _UAPI_LINUX_PVX_H */
