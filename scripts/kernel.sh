@@ -75,6 +75,7 @@ fetch() {
 		(cd "$tmp" && apt-get download -q "linux-image-$abi-unsigned" >&2)
 		mkdir -p "$dir.tmp"
 		dpkg -x "$tmp"/linux-image-"$abi"-unsigned_*.deb "$dir.tmp"
+		depmod -b "$dir.tmp" "$abi"
 		rm -rf "$tmp" "$dir"
 		mv "$dir.tmp" "$dir"
 	fi

@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: build for both kernel series, run the standalone tests here
+# and the lab suites in the nested KVM lab on both kernels (the two labs run
+# side by side, one TCG thread each). Prints every suite's TAP and ends with
+# "N passed, N failed, N skipped". Fails on any failure, and when the lab
+# could run but its tests were skipped.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+RES=$REPO/build/check
+rm -rf "$RES"
+mkdir -p "$RES"
+SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
+LAB_TESTS=${PVX_LAB_TESTS:-tinyvm,upstream,guest}
+
+T0=$(date +%s)
+tap_n=0
+tap_begin() { tap_n=0; echo "TAP version 13" >"$RES/$1.tap"; cur=$RES/$1.tap; }
+tap() { # tap ok|fail|skip DESCRIPTION [REASON]
+	tap_n=$((tap_n + 1))
+	case "$1" in
+	ok) echo "ok $tap_n $2" ;;
+	fail) echo "not ok $tap_n $2${3:+ # $3}" ;;
+	skip) echo "ok $tap_n $2 # SKIP ${3:-}" ;;
+	esac >>"$cur"
+}
+
+# --- build: modules for both kernels, W=1 warning-free, sparse-clean --------
+tap_begin build
+declare -A ABI
+for s in $SERIES_LIST; do
+	abi=$(scripts/kernel.sh installed "$s" 2>/dev/null) || {
+		tap skip "build for $s" "kernel $s not set up (run: make deps)"
+		continue
+	}
+	ABI[$s]=$abi
+	log=$RES/build-$abi.log
+	if scripts/build.sh "$abi" C=1 >"$log" 2>&1; then
+		if grep -Eq 'warning:|error:' "$log"; then
+			tap fail "build for $abi with W=1 C=1 is warning-free" "see $log"
+		else
+			tap ok "build for $abi with W=1 C=1 is warning-free"
+		fi
+	else
+		tap fail "build for $abi" "see $log"
+	fi
+done
+
+# --- style: checkpatch --strict on our C sources ------------------------------
+cp=$(ls build/linux-src-*/scripts/checkpatch.pl 2>/dev/null | head -n1)
+if [ -z "$cp" ]; then
+	mkdir -p build/checkpatch
+	tar -xf /usr/src/linux-source-6.12.tar.xz -C build/checkpatch --strip-components=1 \
+		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch' 2>/dev/null
+	cp=build/checkpatch/scripts/checkpatch.pl
+fi
+tap_begin style
+for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi)/'); do
+	if [ ! -f "$cp" ]; then
+		tap skip "checkpatch $f" "checkpatch.pl not found (make deps)"
+	elif perl "$cp" --no-tree --strict --terse -q -f "$f" >"$RES/cp.out" 2>&1; then
+		tap ok "checkpatch --strict $f"
+	else
+		tap fail "checkpatch --strict $f" "$(head -n1 "$RES/cp.out")"
+	fi
+done
+
+# --- standalone userspace tests ----------------------------------------------
+tap_begin selftests-build
+if make -s -C selftests OUT="$REPO/build/selftests" >"$RES/selftests-build.log" 2>&1; then
+	tap ok "selftests build (uapi standalone C99, tiny-VM and guest tests)"
+else
+	tap fail "selftests build" "see $RES/selftests-build.log"
+fi
+if [ -x build/selftests/uapi_test ]; then
+	build/selftests/uapi_test >"$RES/uapi.tap"
+else
+	printf 'TAP version 13\n1..1\nnot ok 1 uapi_test was not built\n' >"$RES/uapi.tap"
+fi
+
+# --- the nested lab on every kernel ---------------------------------------------
+lab_can_run() {
+	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing"; return 1; }
+	[ -x /bin/busybox ] || { echo "busybox-static missing"; return 1; }
+	[ ${#ABI[@]} -gt 0 ] || { echo "no kernel set up"; return 1; }
+	return 0
+}
+declare -A LABPID
+if why=$(lab_can_run); then
+	# Shared inputs once, then the two labs side by side.
+	for s in "${!ABI[@]}"; do
+		selftests/guest/mkinitrd.sh "${ABI[$s]}" "$REPO/build/${ABI[$s]}/l3-initrd.gz" \
+			>"$RES/mkinitrd-$s.log" 2>&1 || echo "mkinitrd for $s failed" >>"$RES/prep-errors"
+	done
+	if [[ ",$LAB_TESTS," == *",upstream,"* ]]; then
+		selftests/host/kvm-upstream.sh build >"$RES/kvm-upstream-build.log" 2>&1 ||
+			echo "upstream KVM selftests build failed" >>"$RES/prep-errors"
+	fi
+	for s in $SERIES_LIST; do
+		[ -n "${ABI[$s]:-}" ] || continue
+		scripts/lab.sh --no-build --kernel "$s" --tests "$LAB_TESTS" \
+			--out "$REPO/build/lab-${ABI[$s]}" >"$RES/lab-$s.log" 2>&1 &
+		LABPID[$s]=$!
+	done
+	for s in "${!LABPID[@]}"; do
+		wait "${LABPID[$s]}"
+	done
+	for s in $SERIES_LIST; do
+		[ -n "${ABI[$s]:-}" ] || continue
+		tap_begin "lab-$s"
+		grep -E '^lab:' "$RES/lab-$s.log" | sed 's/^/# /' >>"$cur"
+		if [ -f "build/lab-${ABI[$s]}/all.tap" ]; then
+			grep -v '^TAP version' "build/lab-${ABI[$s]}/all.tap" >>"$cur"
+		else
+			echo "not ok 1 lab on ${ABI[$s]} produced no results # see $RES/lab-$s.log" >>"$cur"
+		fi
+	done
+	[ -f "$RES/prep-errors" ] && sed 's/^/# /' "$RES/prep-errors"
+else
+	tap_begin lab
+	tap skip "nested lab suites" "lab cannot run here: $why"
+fi
+
+# --- report ------------------------------------------------------------------------
+for f in "$RES"/*.tap; do
+	echo "# ==== $(basename "$f" .tap)"
+	cat "$f"
+done
+read -r P F K < <(scripts/tap-count.sh "$RES"/*.tap)
+read -r _ _ LK < <(cat /dev/null "$RES"/lab-*.tap 2>/dev/null | scripts/tap-count.sh)
+rc=0
+[ "$F" -eq 0 ] || rc=1
+if [ -n "${LK:-}" ] && [ "$LK" -gt 0 ]; then
+	echo "# $LK lab tests were skipped although the lab ran: failing"
+	rc=1
+fi
+[ "$P" -gt 0 ] || rc=1
+echo "# make check took $(($(date +%s) - T0)) s"
+echo "$P passed, $F failed, $K skipped"
+exit $rc

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the L2 KVM host (chroot into this machine's root over 9p),
+# started by lab.sh's /init with the PVX_* environment. Each suite writes
+# its TAP to $PVX_OUT/SUITE.tap; per-suite times go to $PVX_OUT/times.
+set -u
+cd "$PVX_REPO" || exit 1
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+run_suite() {
+	local name=$1 t0 t1 rc
+	shift
+	t0=$(uptime_s)
+	"$@" >"$PVX_OUT/$name.tap" 2>"$PVX_OUT/$name.log"
+	rc=$?
+	t1=$(uptime_s)
+	awk -v n="$name" -v a="$t0" -v b="$t1" -v rc="$rc" \
+		'BEGIN { printf "%s: %.1f s in L2 (exit %d)\n", n, b - a, rc }' >>"$PVX_OUT/times"
+	echo "PVX-L2: suite $name exit $rc"
+}
+
+# Run the L3 suites as one TAP stream: host-pvx guest, fallback guest, and
+# the guest module refusing to load in L2 (which is not a KVM guest).
+guest_suite() {
+	local rc=0 f
+	for f in "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
+		 "selftests/guest/baremetal.sh"; do
+		echo "# $f"
+		# shellcheck disable=SC2086
+		bash $f || rc=1
+	done
+	return $rc
+}
+
+dmesg -c >"$PVX_OUT/dmesg-boot.log" 2>&1
+IFS=, read -r -a suites <<<"$PVX_TESTS"
+for s in "${suites[@]}"; do
+	case "$s" in
+	tinyvm) run_suite tinyvm bash selftests/host/run-l2.sh ;;
+	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
+	guest) run_suite guest guest_suite ;;
+	demo) run_suite demo bash scripts/demo-l2.sh ;;
+	bench) run_suite bench bash scripts/bench-l2.sh ;;
+	esac
+	dmesg -c >>"$PVX_OUT/dmesg.log" 2>&1
+done
+for m in pvx_host; do
+	grep -q "^$m " /proc/modules && rmmod "$m"
+done
+dmesg -c >>"$PVX_OUT/dmesg.log" 2>&1
+exit 0

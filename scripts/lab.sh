@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The nested KVM lab: boot an L2 KVM host (QEMU TCG with emulated SVM,
+# single-threaded, running the chosen Debian kernel with kvm_amd and pvx's
+# host modules) and run test suites inside it: tiny VMs made straight
+# through L2's /dev/kvm, the upstream KVM selftests, and L3 Linux guests
+# (QEMU -enable-kvm inside L2) with pvx's guest modules. The TAP results
+# come back through a writable 9p share and are printed here.
+#
+# Never uses this machine's /dev/kvm: it does not nest.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+
+usage() {
+	cat <<EOF
+usage: scripts/lab.sh [options]
+  --kernel SERIES   kernel series to boot in L2 and L3: 6.1 or 6.12 (default 6.12)
+  --tests LIST      comma-separated suites: tinyvm, upstream, guest, demo, bench
+                    (default: tinyvm,upstream,guest)
+  --l2-cpus N       vCPUs of the L2 host (default 2)
+  --l2-mem MB       memory of the L2 host (default 2048)
+  --l3-cpus N       vCPUs of L3 guests (default 2)
+  --l3-mem MB       memory of L3 guests (default 256)
+  --timeout S       kill L2 after S seconds (default 1500)
+  --out DIR         where results go (default build/lab-ABI)
+  --no-build        do not rebuild modules, selftests and initramfs images
+Exit code 0 only if every test of every suite passed.
+EOF
+}
+
+die() { echo "lab.sh: $*" >&2; exit 2; }
+
+is_uint() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
+
+series=6.12 tests=tinyvm,upstream,guest
+l2_cpus=2 l2_mem=2048 l3_cpus=2 l3_mem=256 timeout_s=1500 out="" build=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) series=${2:-}; shift ;;
+	--tests) tests=${2:-}; shift ;;
+	--l2-cpus) l2_cpus=${2:-}; shift ;;
+	--l2-mem) l2_mem=${2:-}; shift ;;
+	--l3-cpus) l3_cpus=${2:-}; shift ;;
+	--l3-mem) l3_mem=${2:-}; shift ;;
+	--timeout) timeout_s=${2:-}; shift ;;
+	--out) out=${2:-}; shift ;;
+	--no-build) build=0 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+	shift
+done
+
+case "$series" in
+6.1|6.12) ;;
+*) die "unknown kernel series '$series' (supported: 6.1, 6.12)" ;;
+esac
+for v in l2_cpus l2_mem l3_cpus l3_mem timeout_s; do
+	is_uint "${!v}" || die "--${v//_/-} needs a positive integer, got '${!v}'"
+done
+[ "$l2_mem" -ge 512 ] || die "--l2-mem must be at least 512"
+[ "$l3_mem" -ge 128 ] || die "--l3-mem must be at least 128"
+[ "$l3_mem" -le $((l2_mem - 256)) ] || die "--l3-mem must leave L2 at least 256 MB"
+IFS=, read -r -a suites <<<"$tests"
+[ ${#suites[@]} -gt 0 ] || die "--tests is empty"
+for s in "${suites[@]}"; do
+	case "$s" in
+	tinyvm|upstream|guest|demo|bench) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, demo, bench)" ;;
+	esac
+done
+has_suite() { [[ ",$tests," == *",$1,"* ]]; }
+
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run: make deps)"
+[ -x /bin/busybox ] || die "busybox missing (run: make deps)"
+abi=$(scripts/kernel.sh installed "$series") || exit 2
+kimage=$(scripts/kernel.sh image "$abi")
+out=${out:-$REPO/build/lab-$abi}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out"/*.tap "$out"/*.log "$out"/times
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- build what L2 and L3 run (on this machine, where it is fast) -------
+t0=$(now)
+if [ "$build" = 1 ]; then
+	echo "lab: building modules and selftests for $abi"
+	scripts/build.sh "$abi" >/dev/null ||
+		echo "lab: module build failed; suites needing pvx modules will fail" >&2
+	make -s -C selftests OUT="$REPO/build/selftests" ||
+		echo "lab: selftests build failed" >&2
+	if has_suite guest || has_suite demo || has_suite bench; then
+		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
+			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
+	fi
+	if has_suite upstream; then
+		selftests/host/kvm-upstream.sh build ||
+			echo "lab: upstream KVM selftests build failed; that suite will fail" >&2
+	fi
+fi
+
+# --- the L2 initramfs: busybox, the modules for kvm_amd and 9p, /init ----
+l2root=$(mktemp -d)
+trap 'rm -rf "$l2root"' EXIT
+mkdir -p "$l2root"/{bin,dev,proc,sys,host,lib/pvx}
+cp /bin/busybox "$l2root/bin/busybox"
+: >"$l2root/lib/pvx/load-order"
+for mod in kvm-amd virtio_pci 9pnet_virtio 9p; do
+	modprobe -d "$kimage" -S "$abi" --show-depends "$mod" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+	name=$(basename "$ko")
+	case "$ko" in
+	*.xz) xz -dc "$ko" >"$l2root/lib/pvx/${name%.xz}"; name=${name%.xz} ;;
+	*.zst) zstd -qdc "$ko" >"$l2root/lib/pvx/${name%.zst}"; name=${name%.zst} ;;
+	*) cp "$ko" "$l2root/lib/pvx/$name" ;;
+	esac
+	echo "$name" >>"$l2root/lib/pvx/load-order"
+done
+cat >"$l2root/env" <<EOF
+export PVX_REPO='$REPO'
+export PVX_ABI='$abi'
+export PVX_SERIES='$series'
+export PVX_BUILD='$REPO/build/$abi'
+export PVX_SELFTESTS='$REPO/build/selftests'
+export PVX_KIMAGE='$kimage'
+export PVX_L3_INITRD='$REPO/build/$abi/l3-initrd.gz'
+export PVX_L3_CPUS='$l3_cpus'
+export PVX_L3_MEM='$l3_mem'
+export PVX_OUT='$out'
+export PVX_TESTS='$tests'
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+EOF
+cat >"$l2root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "PVX-L2-INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
+for m in $(cat /lib/pvx/load-order); do
+	insmod "/lib/pvx/$m" || echo "PVX-L2: insmod $m failed"
+done
+. /env
+opts=trans=virtio,version=9p2000.L,msize=262144
+mount -t 9p -o "$opts,ro" hostroot /host || echo "PVX-L2: cannot mount hostroot"
+mount -t devtmpfs dev /host/dev
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t debugfs debugfs /host/sys/kernel/debug
+mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
+mount -t tmpfs tmpfs /host/tmp
+mount -t tmpfs tmpfs /host/run
+mount -t 9p -o "$opts" pvxout "/host$PVX_OUT" || echo "PVX-L2: cannot mount pvxout"
+[ -e /dev/kvm ] || echo "PVX-L2: no /dev/kvm (kvm_amd did not load)"
+chroot /host /bin/bash "$PVX_REPO/scripts/l2-run.sh"
+echo "PVX-L2-DONE rc=$? uptime=$(cut -d' ' -f1 /proc/uptime)"
+sync
+poweroff -f
+EOF
+chmod +x "$l2root/init"
+mkdir -p "$REPO/build/$abi"
+l2initrd="$REPO/build/$abi/l2-initrd.gz"
+(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$l2initrd"
+t1=$(now)
+echo "lab: prepared in $(elapsed "$t0" "$t1") s; booting L2 ($abi, $l2_cpus vCPUs, $l2_mem MB, suites: $tests)"
+
+# --- boot L2 -------------------------------------------------------------
+set +e
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+	-accel tcg,thread=single -cpu max -m "$l2_mem" -smp "$l2_cpus" \
+	-nographic -no-reboot -nodefaults -serial stdio \
+	-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$l2initrd" \
+	-append "console=ttyS0 quiet panic=-1 oops=panic" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$out,mount_tag=pvxout,security_model=none" \
+	</dev/null >"$out/l2-console.log" 2>&1
+qrc=$?
+set -e
+t2=$(now)
+
+l2_boot=$(sed -n 's/.*PVX-L2-INIT uptime=\([0-9.]*\).*/\1/p' "$out/l2-console.log" | head -n1)
+echo "lab: L2 ran $(elapsed "$t1" "$t2") s wall (kernel uptime at /init: ${l2_boot:-?} s)"
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "lab: L2 timed out after $timeout_s s"
+fi
+if ! grep -q PVX-L2-DONE "$out/l2-console.log"; then
+	echo "lab: L2 did not finish; last console lines:"
+	tail -n 30 "$out/l2-console.log" | sed 's/^/lab:   /'
+fi
+grep -E 'PVX-L2:|BUG|WARNING|Oops|Call Trace' "$out/l2-console.log" | head -n 20 | sed 's/^/lab: console: /' || true
+[ -f "$out/times" ] && sed 's/^/lab: time: /' "$out/times"
+
+# --- report --------------------------------------------------------------
+rc=0
+for s in "${suites[@]}"; do
+	echo "# ---- suite $s (kernel $abi)"
+	if [ -s "$out/$s.tap" ]; then
+		cat "$out/$s.tap"
+	else
+		echo "TAP version 13"
+		echo "1..1"
+		echo "not ok 1 $s # suite produced no TAP (see $out/l2-console.log)"
+	fi
+done | tee "$out/all.tap"
+read -r p f k < <(scripts/tap-count.sh "$out/all.tap")
+echo "lab: kernel $abi: $p passed, $f failed, $k skipped"
+[ "$f" -eq 0 ] && [ "$p" -gt 0 ] || rc=1
+exit $rc

@@ -1,0 +1,18 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tap-count.sh FILE...: print "PASSED FAILED SKIPPED" for the top-level test
+# lines of kselftest TAP streams. A skip is never a pass; "not ok ... # SKIP"
+# counts as a skip as kselftest does, "# TODO" as a failure.
+exec awk '
+/^ok [0-9]+/ {
+	if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) skip++; else pass++
+	next
+}
+/^not ok [0-9]+/ {
+	if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) skip++; else fail++
+	next
+}
+/^Bail out!/ { fail++ }
+END { printf "%d %d %d\n", pass, fail, skip }
+' "$@"

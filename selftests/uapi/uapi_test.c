@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uapi/pvx.h compiles standalone as strict C99 (the Makefile's flags are
+ * the first test) and its layouts have the sizes and offsets the ABI
+ * document promises, checked at compile time and reported as TAP.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <pvx.h>
+
+/* Compile-time checks: a negative array size stops the build. */
+#define LAYOUT_CHECK(name, cond) typedef char layout_##name[(cond) ? 1 : -1]
+
+LAYOUT_CHECK(range, sizeof(struct pvx_gpa_range) == PVX_GPA_RANGE_SIZE);
+LAYOUT_CHECK(hdr, sizeof(struct pvx_batch_hdr) == PVX_BATCH_HDR_SIZE);
+LAYOUT_CHECK(pair, sizeof(struct pvx_copy_pair) == PVX_COPY_PAIR_SIZE);
+LAYOUT_CHECK(ksm, sizeof(struct pvx_ksm_hint) == PVX_KSM_HINT_SIZE);
+LAYOUT_CHECK(info, sizeof(struct pvx_info) == PVX_INFO_SIZE_V1);
+LAYOUT_CHECK(info_feat, offsetof(struct pvx_info, host_features) == 24);
+LAYOUT_CHECK(ioc_size, ((PVX_IOC_GET_INFO >> 16) & 0x3fff) == PVX_INFO_SIZE_V1);
+
+static int n_test, n_fail;
+
+static void check(int cond, const char *what)
+{
+	n_test++;
+	if (!cond)
+		n_fail++;
+	printf("%sok %d %s\n", cond ? "" : "not ", n_test, what);
+}
+
+int main(void)
+{
+	printf("TAP version 13\n1..9\n");
+	check(1, "uapi/pvx.h compiles standalone with -std=c99 -pedantic -Werror");
+	check(sizeof(struct pvx_batch_hdr) + PVX_COPY_MAX_PAIRS *
+	      sizeof(struct pvx_copy_pair) <= PVX_BATCH_BYTES,
+	      "a full fork-copy batch fits in one page");
+	check(sizeof(struct pvx_batch_hdr) + PVX_NUMA_MAX_RANGES *
+	      sizeof(struct pvx_gpa_range) <= PVX_BATCH_BYTES,
+	      "a full NUMA hint batch fits in one page");
+	check(sizeof(struct pvx_batch_hdr) + PVX_KSM_MAX_HINTS *
+	      sizeof(struct pvx_ksm_hint) <= PVX_BATCH_BYTES,
+	      "a full KSM hint batch fits in one page");
+	/* Upstream KVM_HC_* numbers are 1..12 today and grow by one. */
+	check(PVX_HC_BASE > 0xffff && PVX_HC_BASE + PVX_HC_RANGE - 1 <= 0xffffffffu,
+	      "pvx range is far from KVM_HC_* and reachable by 32-bit callers");
+	check(PVX_HC_KSM_HINT < PVX_HC_BASE + PVX_HC_RANGE &&
+	      PVX_HC_NR_CALLS <= 32, "every defined call is inside the range");
+	check(PVX_F_ALL == 0x1f && PVX_F_PROBE == 1 && PVX_F_KSM_HINT == 0x10,
+	      "feature bits follow call indices");
+	check(PVX_ENOSYS == 1000 && PVX_EINVAL == 22 && PVX_EFAULT == 14 &&
+	      PVX_EPERM == 1 && PVX_E2BIG == 7 && PVX_EOPNOTSUPP == 95,
+	      "result codes equal KVM's -KVM_E* values");
+	check((unsigned int)(-PVX_ENOSYS) == 0xfffffc18u,
+	      "a 32-bit caller reads -PVX_ENOSYS as 0xfffffc18");
+	return n_fail ? 1 : 0;
+}
