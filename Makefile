@@ -22,11 +22,11 @@ SERIES ?= 6.12
 
 all: modules
 
+# $(error) in a recipe stops make with exactly one line, and only for the
+# targets that need headers (make deps must work before they exist).
 kdir-check:
-	@if [ -z "$(KDIR)" ]; then \
-		echo "pvx: no kernel headers found; run 'make deps' or pass KDIR=/path/to/headers" >&2; exit 2; fi
-	@if [ ! -f "$(KDIR)/Makefile" ] || [ ! -f "$(KDIR)/Module.symvers" ]; then \
-		echo "pvx: KDIR=$(KDIR) is not a configured kernel build tree (no Makefile/Module.symvers)" >&2; exit 2; fi
+	$(if $(KDIR),,$(error pvx: no kernel headers found; run 'make deps' or pass KDIR=/path/to/headers))
+	$(if $(wildcard $(KDIR)/Makefile),$(if $(wildcard $(KDIR)/Module.symvers),,$(error pvx: KDIR=$(KDIR) is not a configured kernel build tree (no Module.symvers))),$(error pvx: KDIR=$(KDIR) is not a configured kernel build tree (no Makefile)))
 
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

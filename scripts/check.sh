@@ -68,6 +68,37 @@ for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi)/'); do
 	fi
 done
 
+# --- bad input to the build and lab tools: one clear line, no partial state ---
+tap_begin tools
+expect_error() { # expect_error DESCRIPTION PATTERN COMMAND...
+	local desc=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] &&
+	   printf '%s' "$out" | grep -q -- "$pat"; then
+		tap ok "$desc"
+	else
+		tap fail "$desc" "exit $rc, said: $(printf '%s' "$out" | head -n3 | tr '\n' '|')"
+	fi
+}
+labs_before=$(ls -d build/lab-* 2>/dev/null | wc -l)
+expect_error "make with an unknown KDIR fails with one line" \
+	"not a configured kernel build tree" make -s --no-print-directory KDIR=/nonexistent/kdir
+expect_error "lab.sh with an unknown kernel series fails with one line" \
+	"unknown kernel series '5.10'" scripts/lab.sh --kernel 5.10
+expect_error "lab.sh with a bad vCPU count fails with one line" \
+	"positive integer" scripts/lab.sh --l2-cpus zero
+expect_error "lab.sh with an unknown suite fails with one line" \
+	"unknown suite 'nope'" scripts/lab.sh --tests nope
+expect_error "kernel.sh with an unknown series fails with one line" \
+	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
+if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then
+	tap ok "rejected lab runs leave no results directory behind"
+else
+	tap fail "rejected lab runs leave no results directory behind"
+fi
+
 # --- standalone userspace tests ----------------------------------------------
 tap_begin selftests-build
 if make -s -C selftests OUT="$REPO/build/selftests" >"$RES/selftests-build.log" 2>&1; then
