@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences for the pvx guest modules, and only here.
+ *
+ * The guest code is written against the 6.12 API. A difference gets one
+ * block here that maps the newer interface onto the older kernel, one
+ * "#if LINUX_VERSION_CODE < KERNEL_VERSION(...)" per difference (include
+ * <linux/version.h> then), so that no other file needs to know which
+ * kernel it is built for. Supported: 6.1 and 6.12.
+ *
+ * Checked for the interfaces the guest core uses (kvm_para_available,
+ * KVM_HYPERCALL, cc_platform_has, kobject/sysfs attribute groups,
+ * sysfs_emit, miscdevice, compat_ptr_ioctl, percpu counters, TRACE_EVENT
+ * without strings): 6.1 and 6.12 agree, so there is no shim yet.
+ */
+#ifndef _PVX_GUEST_COMPAT_H
+#define _PVX_GUEST_COMPAT_H
+
+#ifndef CONFIG_X86_64
+#error "pvx guest modules are x86-64 only"
+#endif
+
+#ifndef CONFIG_KVM_GUEST
+#error "pvx guest modules need CONFIG_KVM_GUEST"
+#endif
+
+#endif /* _PVX_GUEST_COMPAT_H */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* State shared by the files of pvx_guest.ko; not for feature modules. */
+#ifndef _PVX_GUEST_INTERNAL_H
+#define _PVX_GUEST_INTERNAL_H
+
+#include <linux/percpu.h>
+#include <linux/types.h>
+
+#include "pvx_guest.h"
+
+/* What PROBE found; written once in module init, read-only afterwards. */
+struct pvx_host {
+	bool host_pvx;		/* PROBE succeeded with the pvx magic */
+	u32 abi_version;	/* host ABI version, 0 without pvx */
+	u32 magic;		/* PVX_MAGIC, or 0 */
+	u32 features;		/* PVX_F_* from PROBE, 0 without pvx */
+};
+
+extern struct pvx_host pvx_host;
+
+enum pvx_stat {
+	PVX_STAT_HYPERCALLS,	/* VM exits issued, PROBE included */
+	PVX_STAT_ERRORS,	/* ... of which the host answered < 0 */
+	PVX_STAT_REFUSED,	/* calls answered -PVX_ENOSYS without an exit */
+	PVX_STAT_NR
+};
+
+struct pvx_stats {
+	u64 n[PVX_STAT_NR];
+};
+
+DECLARE_PER_CPU(struct pvx_stats, pvx_stats);
+
+int pvx_sysfs_init(void);
+void pvx_sysfs_exit(void);
+int pvx_dev_init(void);
+void pvx_dev_exit(void);
+
+#endif /* _PVX_GUEST_INTERNAL_H */

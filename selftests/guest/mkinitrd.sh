@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitrd.sh ABI OUT.gz: build the L3 guest initramfs for kernel ABI.
+#
+# Contents: /bin/busybox (busybox-static; applets installed by /init),
+# /init (init.sh beside this script), /pvx/pvx_guest.ko from
+# REPO/build/ABI/guest/ (scripts/build.sh ABI) and /pvx/pvx_guest_test
+# from REPO/build/selftests/ (built here if missing). The guest reads
+# pvx_expect=host|fallback from its kernel command line; see init.sh.
+set -euo pipefail
+
+die() { echo "mkinitrd.sh: $*" >&2; exit 2; }
+
+[ $# -eq 2 ] || die "usage: mkinitrd.sh ABI OUT.gz"
+abi=$1 out=$2
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+ko=$repo/build/$abi/guest/pvx_guest.ko
+selftests=${PVX_SELFTESTS:-$repo/build/selftests}
+busybox=/bin/busybox
+
+[ -f "$ko" ] || die "no $ko (run: scripts/build.sh $abi)"
+if file -L "$busybox" 2>/dev/null | grep -q 'dynamically linked'; then
+	die "$busybox is not static (install busybox-static)"
+fi
+[ -x "$busybox" ] || die "no $busybox (install busybox-static)"
+make -s -C "$here" OUT="$selftests" >&2 || die "cannot build the guest selftests"
+command -v cpio >/dev/null || die "cpio missing (install cpio)"
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
+cp "$busybox" "$root/bin/busybox"
+install -m 0755 "$here/init.sh" "$root/init"
+cp "$ko" "$root/pvx/pvx_guest.ko"
+cp "$selftests/pvx_guest_test" "$root/pvx/pvx_guest_test"
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -9) >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "$out"

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-l3.sh MODE: boot one L3 guest and report its TAP. Runs inside the L2
+# KVM host (chroot into L1's root), started by scripts/l2-run.sh.
+#
+#   MODE host      pvx_host.ko loaded in L2 (insmod'ed here if needed); the
+#                  guest must find pvx (pvx_expect=host)
+#   MODE fallback  pvx_host.ko not loaded (rmmod'ed here if needed); the
+#                  guest must fall back (pvx_expect=fallback)
+#
+# Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
+# PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
+# PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
+# PVX_L3_TIMEOUT (s, default 240), PVX_L3_ACCEL (default
+# "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
+# machine without KVM, where the guest must refuse to load).
+#
+# Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
+# view (its PROBE counter) in host mode. The console log is kept in
+# $PVX_OUT/l3-MODE.log. Exit 0 all passed, 1 any failed, 4 all skipped.
+set -u
+
+mode=${1:-}
+case "$mode" in
+host | fallback) ;;
+*) echo "usage: run-l3.sh host|fallback" >&2; exit 2 ;;
+esac
+for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_OUT; do
+	if [ -z "${!v:-}" ]; then
+		echo "run-l3.sh: $v is not set" >&2
+		exit 2
+	fi
+done
+timeout_s=${PVX_L3_TIMEOUT:-240}
+accel=${PVX_L3_ACCEL:--enable-kvm -cpu host}
+log=$PVX_OUT/l3-$mode.log
+counters=/sys/kernel/debug/pvx/counters
+kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
+
+# Before the guest runs: one failed line and out.
+bail() {
+	echo "TAP version 13"
+	echo "1..1"
+	echo "not ok 1 l3 $mode boot # $*"
+	exit 1
+}
+
+host_loaded() { grep -q '^pvx_host ' /proc/modules 2>/dev/null; }
+
+if [ "$mode" = host ]; then
+	if ! host_loaded; then
+		err=$(insmod "$PVX_BUILD/host/pvx_host.ko" 2>&1) ||
+			bail "cannot insmod $PVX_BUILD/host/pvx_host.ko: $err"
+	fi
+else
+	if host_loaded; then
+		err=$(rmmod pvx_host 2>&1) || bail "cannot rmmod pvx_host: $err"
+	fi
+fi
+[ -f "$kernel" ] || bail "no kernel image $kernel"
+[ -f "$PVX_L3_INITRD" ] || bail "no initramfs $PVX_L3_INITRD (selftests/guest/mkinitrd.sh)"
+case "$accel" in
+*-enable-kvm*) [ -c /dev/kvm ] || bail "no /dev/kvm in L2" ;;
+esac
+
+# Sum of the host's "probe N" lines (0 without the file).
+probes() { awk '$1 == "probe" { s += $2 } END { print s + 0 }' "$counters" 2>/dev/null || echo 0; }
+
+base=$(probes)
+seen=$base
+t0=$(date +%s)
+# shellcheck disable=SC2086
+timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
+	-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
+	-nographic -no-reboot -nodefaults -serial stdio \
+	-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
+	-append "console=ttyS0 quiet panic=-1 pvx_expect=$mode" \
+	</dev/null >"$log" 2>&1 &
+qpid=$!
+# Per-VM counters may go away with the VM: sample while it runs.
+while kill -0 "$qpid" 2>/dev/null; do
+	p=$(probes)
+	[ "$p" -gt "$seen" ] && seen=$p
+	sleep 1
+done
+wait "$qpid"
+qrc=$?
+p=$(probes)
+[ "$p" -gt "$seen" ] && seen=$p
+t1=$(date +%s)
+
+tr -d '\r' <"$log" | awk -v mode="$mode" -v qrc="$qrc" -v secs="$((t1 - t0))" \
+	-v tmo="$timeout_s" -v probes="$((seen - base))" -v cnt="$counters" \
+	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" '
+function emit(res, desc) { n++; out[n] = res " " n " " desc }
+/^PVX-TAP-BEGIN$/ { in_tap = 1; begun = 1; next }
+/^PVX-TAP-END$/ { in_tap = 0; ended = 1; next }
+in_tap && /^(ok|not ok) [0-9]+/ {
+	res = ($1 == "ok") ? "ok" : "not ok"
+	line = $0
+	sub(/^(ok|not ok) [0-9]+ ?/, "", line)
+	emit(res, line)
+	next
+}
+in_tap && /^#/ { n_d++; diag[n] = diag[n] $0 "\n"; next }
+{ last = $0; gsub(/[^[:print:]]/, "", last) }
+END {
+	if (!begun || !ended) {
+		if (qrc == 124 || qrc == 137)
+			why = "timed out after " tmo " s"
+		else
+			why = "qemu exit " qrc
+		emit("not ok", "l3 " mode " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
+	}
+	if (mode == "host" && begun) {
+		if (!have_cnt)
+			emit("ok", "l3 host: host counted the guest PROBE calls # SKIP no " cnt)
+		else if (probes >= 2)
+			emit("ok", "l3 host: host counted the guest PROBE calls (" probes ")")
+		else
+			emit("not ok", "l3 host: host counted the guest PROBE calls # " probes " counted, 2 expected")
+	}
+	print "TAP version 13"
+	print "1.." n
+	printf "# l3 %s: %s s wall, qemu exit %s, log %s\n", mode, secs, qrc, logf
+	printf "%s", diag[0]
+	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
+}' >"$PVX_OUT/l3-$mode.tap"
+cat "$PVX_OUT/l3-$mode.tap"
+
+read -r pass fail skip < <(awk '
+/^ok [0-9]+/ { if ($0 ~ /# *SKIP/) s++; else p++ }
+/^not ok [0-9]+/ { if ($0 ~ /# *SKIP/) s++; else f++ }
+END { print p + 0, f + 0, s + 0 }' "$PVX_OUT/l3-$mode.tap")
+[ "$fail" -gt 0 ] && exit 1
+[ "$pass" -eq 0 ] && [ "$skip" -gt 0 ] && exit 4
+[ "$pass" -eq 0 ] && exit 1
+exit 0
