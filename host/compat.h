@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences between the supported host kernels (6.1 LTS and
+ * 6.12 LTS). pvx_host is written against the 6.12 API; this file maps it
+ * back for older kernels. Nothing else in host/ may test kernel versions.
+ *
+ * Where the API is a macro, its presence is tested directly instead of
+ * LINUX_VERSION_CODE, so distribution backports are picked up too.
+ */
+#ifndef _PVX_HOST_COMPAT_H
+#define _PVX_HOST_COMPAT_H
+
+#include <linux/ftrace.h>
+#include <linux/kvm_host.h>
+
+#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
+#error "pvx_host needs an x86-64 kernel with CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS"
+#endif
+
+/*
+ * 6.12 spells the setter of the traced function's resume
+ * address ftrace_regs_set_instruction_pointer(); 6.1 calls it
+ * ftrace_instruction_pointer_set(). Both write regs.ip of the frame that
+ * the ftrace trampoline returns through.
+ */
+#ifndef ftrace_regs_set_instruction_pointer
+#define ftrace_regs_set_instruction_pointer(fregs, ip) \
+	ftrace_instruction_pointer_set(fregs, ip)
+#endif
+
+/*
+ * 6.12 has ftrace_regs_get_argument(). On 6.1 x86-64,
+ * struct ftrace_regs wraps a pt_regs whose argument registers the
+ * trampoline always saves (WITH_ARGS), even without FL_SAVE_REGS.
+ */
+#ifndef ftrace_regs_get_argument
+#define ftrace_regs_get_argument(fregs, n) \
+	regs_get_kernel_argument(&(fregs)->regs, n)
+#endif
+
+/*
+ * The equivalent of KVM's private kvm_register_write_raw()
+ * (arch/x86/kvm/kvm_cache_regs.h, identical on 6.1 and 6.12): store into
+ * vcpu->arch.regs[] and mark the register available and dirty. GPRs are
+ * always loaded from regs[] on VM entry (VMX: __vmx_vcpu_run, SVM: RAX
+ * via vmcb->save.rax in svm_vcpu_run, the rest by __svm_vcpu_run; SEV-ES:
+ * copied to the GHCB), so this is all kvm_rax_write() does.
+ */
+static inline void pvx_kvm_reg_write(struct kvm_vcpu *vcpu, int reg,
+				     unsigned long val)
+{
+	vcpu->arch.regs[reg] = val;
+	vcpu->arch.regs_avail |= BIT(reg);
+	vcpu->arch.regs_dirty |= BIT(reg);
+}
+
+static inline unsigned long pvx_kvm_reg_read(struct kvm_vcpu *vcpu, int reg)
+{
+	/*
+	 * RAX..RSI are never lazily loaded (not in VMX_REGS_LAZY_LOAD_SET
+	 * nor SVM_REGS_LAZY_LOAD_SET), so regs[] is what kvm_rax_read()
+	 * and friends would return.
+	 */
+	return vcpu->arch.regs[reg];
+}
+
+#endif /* _PVX_HOST_COMPAT_H */

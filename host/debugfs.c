@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/pvx/: counters and per-VM policy.
+ *
+ *   vms                    live per-VM states, decimal
+ *   counters               "name value" lines, host-wide
+ *   vm<id>-<pid>/counters  "name value" lines for one VM
+ *   vm<id>-<pid>/enabled   0 or 1: pvx serves this VM at all
+ *   vm<id>-<pid>/features  PVX_F_* mask (0x..) allowed for this VM
+ *
+ * Files are created with debugfs_create_file(), whose proxy makes removal
+ * wait for readers and writers in flight, so a VM's files never outlive
+ * its state.
+ */
+#include "internal.h"
+
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+
+static struct dentry *pvx_debugfs_root;
+
+static const char * const pvx_stat_names[PVX_STAT_NR] = {
+	[PVX_STAT_CALLS]		= "calls",
+	[PVX_STAT_PROBE]		= "probe",
+	[PVX_STAT_ENOSYS]		= "enosys",
+	[PVX_STAT_EINVAL]		= "einval",
+	[PVX_STAT_EOPNOTSUPP]		= "eopnotsupp",
+	[PVX_STAT_ENOMEM]		= "enomem",
+	[PVX_STAT_ERRORS]		= "errors",
+	[PVX_STAT_VMS_CREATED]		= "vms_created",
+	[PVX_STAT_VMS_DESTROYED]	= "vms_destroyed",
+};
+
+static const char * const pvx_vm_stat_names[PVX_VM_STAT_NR] = {
+	[PVX_VM_STAT_CALLS]	= "calls",
+	[PVX_VM_STAT_PROBE]	= "probe",
+	[PVX_VM_STAT_ENOSYS]	= "enosys",
+	[PVX_VM_STAT_ERRORS]	= "errors",
+};
+
+static int pvx_vms_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%lld\n", atomic64_read(&pvx_nr_vms));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_vms);
+
+static int pvx_counters_show(struct seq_file *m, void *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < PVX_STAT_NR; i++)
+		seq_printf(m, "%s %lld\n", pvx_stat_names[i],
+			   atomic64_read(&pvx_stats[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_counters);
+
+static int pvx_vm_counters_show(struct seq_file *m, void *v)
+{
+	struct pvx_vm *vm = m->private;
+	unsigned int i;
+
+	for (i = 0; i < PVX_VM_STAT_NR; i++)
+		seq_printf(m, "%s %lld\n", pvx_vm_stat_names[i],
+			   atomic64_read(&vm->stats[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_vm_counters);
+
+static ssize_t pvx_vm_enabled_read(struct file *file, char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	struct pvx_vm *vm = file->private_data;
+	char buf[4];
+	int len;
+
+	len = scnprintf(buf, sizeof(buf), "%d\n", READ_ONCE(vm->enabled));
+	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
+}
+
+static ssize_t pvx_vm_enabled_write(struct file *file,
+				    const char __user *ubuf, size_t count,
+				    loff_t *ppos)
+{
+	struct pvx_vm *vm = file->private_data;
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, count, 0, &v);
+	if (ret)
+		return ret;
+	if (v > 1)
+		return -EINVAL;
+	WRITE_ONCE(vm->enabled, v);
+	return count;
+}
+
+static const struct file_operations pvx_vm_enabled_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = pvx_vm_enabled_read,
+	.write = pvx_vm_enabled_write,
+	.llseek = default_llseek,
+};
+
+static ssize_t pvx_vm_features_read(struct file *file, char __user *ubuf,
+				    size_t count, loff_t *ppos)
+{
+	struct pvx_vm *vm = file->private_data;
+	char buf[16];
+	int len;
+
+	len = scnprintf(buf, sizeof(buf), "0x%x\n", READ_ONCE(vm->features));
+	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
+}
+
+static ssize_t pvx_vm_features_write(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	struct pvx_vm *vm = file->private_data;
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, count, 0, &v);
+	if (ret)
+		return ret;
+	if (v & ~PVX_F_ALL)
+		return -EINVAL;
+	WRITE_ONCE(vm->features, v);
+	return count;
+}
+
+static const struct file_operations pvx_vm_features_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = pvx_vm_features_read,
+	.write = pvx_vm_features_write,
+	.llseek = default_llseek,
+};
+
+void pvx_debugfs_vm_add(struct pvx_vm *vm)
+{
+	char name[40];
+
+	snprintf(name, sizeof(name), "vm%llu-%d", vm->id, vm->pid);
+	vm->dir = debugfs_create_dir(name, pvx_debugfs_root);
+	debugfs_create_file("counters", 0444, vm->dir, vm,
+			    &pvx_vm_counters_fops);
+	debugfs_create_file("enabled", 0644, vm->dir, vm,
+			    &pvx_vm_enabled_fops);
+	debugfs_create_file("features", 0644, vm->dir, vm,
+			    &pvx_vm_features_fops);
+}
+
+void pvx_debugfs_vm_remove(struct pvx_vm *vm)
+{
+	debugfs_remove(vm->dir);
+	vm->dir = NULL;
+}
+
+/* Failures are not fatal: pvx works without its debugfs files. */
+void pvx_debugfs_init(void)
+{
+	pvx_debugfs_root = debugfs_create_dir("pvx", NULL);
+	debugfs_create_file("vms", 0444, pvx_debugfs_root, NULL,
+			    &pvx_vms_fops);
+	debugfs_create_file("counters", 0444, pvx_debugfs_root, NULL,
+			    &pvx_counters_fops);
+}
+
+void pvx_debugfs_exit(void)
+{
+	debugfs_remove(pvx_debugfs_root);
+	pvx_debugfs_root = NULL;
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How pvx_host gets at hypercalls of a stock KVM: two ftrace hooks.
+ *
+ * 1. kvm_emulate_hypercall(), exported by kvm.ko and the VMCALL/VMMCALL
+ *    exit handler of both kvm_intel and kvm_amd, is wrapped with an
+ *    FTRACE_OPS_FL_IPMODIFY ops (the livepatch mechanism): its callback
+ *    resumes the traced call in pvx_hypercall_wrapper() instead, unless
+ *    the caller is the wrapper itself, which calls the original. The
+ *    wrapper lets stock KVM answer first and only steps in when KVM said
+ *    -KVM_ENOSYS to a number in the pvx range.
+ *
+ * 2. kvm_arch_destroy_vm() (not exported, but traceable) gets an
+ *    observe-only ops that tells vm.c a VM is gone.
+ *
+ * Only kvm_emulate_hypercall is taken from kvm.ko, through symbol_get(),
+ * so that loading pvx_host without kvm gives one clear error instead of
+ * "Unknown symbol", and kvm.ko stays pinned while the hooks are in place.
+ */
+#include "internal.h"
+
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate_wait.h>
+#include <linux/delay.h>
+
+#include "compat.h"
+
+static int (*pvx_orig_hypercall)(struct kvm_vcpu *vcpu);
+
+/*
+ * vCPUs between the first and the last instruction of the wrapper body.
+ * Per CPU so that stock hypercalls do not bounce one cache line between
+ * all vCPUs; a vCPU may increment on one CPU and decrement on another, so
+ * only the sum means anything (see pvx_inflight_drain()).
+ */
+static DEFINE_PER_CPU(long, pvx_inflight);
+
+/*
+ * Decide from what stock KVM did whether pvx should serve the call.
+ *
+ * KVM writes -KVM_ENOSYS to RAX for a number it does not know, truncated
+ * to 32 bits when the caller is not in 64-bit mode: (u64)-1000 tells a
+ * 64-bit caller, 0xfffffc18 any other; in the latter case KVM compared
+ * only the low 32 bits of the number, and so does pvx. Xen and Hyper-V
+ * hypercalls (handled before that switch when enabled for the VM) never
+ * write that value, and a CPL>0 caller gets -KVM_EPERM.
+ */
+static bool pvx_decode(struct kvm_vcpu *vcpu, struct pvx_call *call,
+		       const unsigned long *in)
+{
+	unsigned long rax = pvx_kvm_reg_read(vcpu, VCPU_REGS_RAX);
+	unsigned long nr = in[0];
+
+	if (rax == (unsigned long)-KVM_ENOSYS) {
+		call->long_mode = true;
+	} else if (rax == (u32)-KVM_ENOSYS) {
+		call->long_mode = false;
+		nr = (u32)nr;
+	} else {
+		return false;
+	}
+	if (nr - PVX_HC_BASE >= PVX_HC_RANGE)
+		return false;
+
+	call->nr = nr;
+	call->a0 = in[1];
+	call->a1 = in[2];
+	call->a2 = in[3];
+	call->a3 = in[4];
+	if (!call->long_mode) {
+		call->a0 = (u32)call->a0;
+		call->a1 = (u32)call->a1;
+		call->a2 = (u32)call->a2;
+		call->a3 = (u32)call->a3;
+	}
+	return true;
+}
+
+/*
+ * Runs instead of kvm_emulate_hypercall() for every VMCALL/VMMCALL exit,
+ * in the vCPU thread with preemption enabled and kvm->srcu held.
+ */
+static int pvx_hypercall_wrapper(struct kvm_vcpu *vcpu)
+{
+	unsigned long in[5];
+	struct pvx_call call;
+	int ret;
+
+	this_cpu_inc(pvx_inflight);
+
+	/* KVM overwrites RAX with its answer: save the call first. */
+	in[0] = pvx_kvm_reg_read(vcpu, VCPU_REGS_RAX);
+	in[1] = pvx_kvm_reg_read(vcpu, VCPU_REGS_RBX);
+	in[2] = pvx_kvm_reg_read(vcpu, VCPU_REGS_RCX);
+	in[3] = pvx_kvm_reg_read(vcpu, VCPU_REGS_RDX);
+	in[4] = pvx_kvm_reg_read(vcpu, VCPU_REGS_RSI);
+
+	ret = pvx_orig_hypercall(vcpu);
+
+	/*
+	 * ret < 0 is an error KVM passes up. ret == 0 normally means an
+	 * exit to userspace without an answer in RAX, which pvx_decode()
+	 * rejects; the one exception is a userspace single-step exit after
+	 * KVM completed the call (RAX written, RIP advanced), and serving
+	 * the call then is right: the guest sees the same as without it.
+	 */
+	if (ret >= 0 && pvx_decode(vcpu, &call, in))
+		pvx_dispatch(vcpu, &call);
+
+	this_cpu_dec(pvx_inflight);
+	return ret;
+}
+
+static long pvx_inflight_sum(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(pvx_inflight, cpu);
+	return sum;
+}
+
+/*
+ * Wait until no vCPU executes pvx_hypercall_wrapper(). Called after the
+ * hypercall ops is unregistered, so no task gets newly redirected.
+ *
+ * 1. A task that the ftrace callback redirected but that has not reached
+ *    this_cpu_inc() yet would be missed by the counter. Between the
+ *    callback and the increment there is no voluntary context switch, so
+ *    synchronize_rcu_tasks() waits for such a task to pass the increment.
+ * 2. Every increment now happened before the sum is read, and counters
+ *    only go down, so a sum of 0 means every such task has decremented.
+ *    (Handlers may sleep for long, so this polls rather than spins.)
+ * 3. The remaining window: a task that decremented but has not executed
+ *    the wrapper's final RET yet still runs module text. It cannot pass
+ *    a voluntary context switch before leaving the wrapper either, so a
+ *    second synchronize_rcu_tasks() closes it before the text is freed.
+ */
+static void pvx_inflight_drain(void)
+{
+	synchronize_rcu_tasks();
+	while (pvx_inflight_sum())
+		msleep(20);
+	synchronize_rcu_tasks();
+}
+
+static void notrace pvx_hypercall_ftrace(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *op,
+					 struct ftrace_regs *fregs)
+{
+	/* The wrapper's own call of the original must reach the original. */
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	ftrace_regs_set_instruction_pointer(fregs,
+					    (unsigned long)pvx_hypercall_wrapper);
+}
+
+static void notrace pvx_destroy_vm_ftrace(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *op,
+					  struct ftrace_regs *fregs)
+{
+	/* void kvm_arch_destroy_vm(struct kvm *kvm) */
+	pvx_vm_destroyed((struct kvm *)ftrace_regs_get_argument(fregs, 0));
+}
+
+/*
+ * RECURSION: let ftrace guard against recursion (and disable preemption
+ * around the callback). PERMANENT: sysctl kernel.ftrace_enabled=0 must not
+ * silently unhook us; missing a VM destruction would hand a stale state to
+ * the next VM allocated at the same address.
+ */
+static struct ftrace_ops pvx_hypercall_ops = {
+	.func = pvx_hypercall_ftrace,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
+};
+
+static struct ftrace_ops pvx_destroy_vm_ops = {
+	.func = pvx_destroy_vm_ftrace,
+	.flags = FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
+};
+
+int pvx_hook_init(void)
+{
+	pvx_orig_hypercall = symbol_get(kvm_emulate_hypercall);
+	if (!pvx_orig_hypercall) {
+		pr_err("kvm is not loaded; load kvm and kvm_amd/kvm_intel first\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void pvx_hook_exit(void)
+{
+	symbol_put(kvm_emulate_hypercall);
+}
+
+static int pvx_hook_destroy_vm(void)
+{
+	/* ftrace_set_filter() parses (and may modify) its buffer. */
+	char func[] = "kvm_arch_destroy_vm";
+	int ret;
+
+	ret = ftrace_set_filter(&pvx_destroy_vm_ops, func, strlen(func), 1);
+	if (ret) {
+		pr_err("cannot trace kvm_arch_destroy_vm: error %d\n", ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&pvx_destroy_vm_ops);
+	if (ret) {
+		pr_err("cannot hook kvm_arch_destroy_vm: error %d\n", ret);
+		ftrace_free_filter(&pvx_destroy_vm_ops);
+	}
+	return ret;
+}
+
+static void pvx_unhook_destroy_vm(void)
+{
+	unregister_ftrace_function(&pvx_destroy_vm_ops);
+	ftrace_free_filter(&pvx_destroy_vm_ops);
+}
+
+static int pvx_hook_hypercall(void)
+{
+	unsigned long ip = (unsigned long)pvx_orig_hypercall;
+	int ret;
+
+	ret = ftrace_set_filter_ip(&pvx_hypercall_ops, ip, 0, 0);
+	if (ret) {
+		pr_err("cannot trace kvm_emulate_hypercall: error %d\n", ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&pvx_hypercall_ops);
+	if (ret) {
+		/* -EBUSY: another IPMODIFY user (livepatch?) owns it. */
+		pr_err("cannot hook kvm_emulate_hypercall: error %d\n", ret);
+		ftrace_free_filter(&pvx_hypercall_ops);
+	}
+	return ret;
+}
+
+static void pvx_unhook_hypercall(void)
+{
+	unregister_ftrace_function(&pvx_hypercall_ops);
+	ftrace_free_filter(&pvx_hypercall_ops);
+	pvx_inflight_drain();
+}
+
+/*
+ * The destruction hook goes in first and comes off last, so that every
+ * VM state pvx creates is seen to its end.
+ */
+int pvx_hook_start(void)
+{
+	int ret;
+
+	ret = pvx_hook_destroy_vm();
+	if (ret)
+		return ret;
+	ret = pvx_hook_hypercall();
+	if (ret)
+		pvx_unhook_destroy_vm();
+	return ret;
+}
+
+void pvx_hook_stop(void)
+{
+	pvx_unhook_hypercall();
+	pvx_unhook_destroy_vm();
+}

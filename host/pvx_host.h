@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvx_host: the API that pvx feature modules (yield, NUMA hints, fork-copy,
+ * KSM hints) use to serve their hypercalls through pvx_host.ko.
+ *
+ * A feature module fills a struct pvx_handler and registers it from its
+ * module_init; pvx_host then calls ->fn for every hypercall with that
+ * number that host and VM policy allow. Handlers run in the vCPU thread,
+ * in process context with preemption enabled and kvm->srcu held for read
+ * (the context of kvm_emulate_hypercall()), so they may sleep, fault in
+ * guest memory, kvm_read_guest() and so on.
+ */
+#ifndef _PVX_HOST_H
+#define _PVX_HOST_H
+
+#include <linux/types.h>
+
+#include "../uapi/pvx.h"
+
+struct dentry;
+struct kvm_vcpu;
+struct module;
+struct pvx_vm;
+
+/**
+ * struct pvx_call - one pvx hypercall as the guest issued it
+ * @nr: call number (PVX_HC_*), always within the pvx range
+ * @long_mode: the caller was in 64-bit mode; when false the arguments are
+ *	already truncated to 32 bits and pvx_host truncates the results
+ * @a0: first argument (RBX)
+ * @a1: second argument (RCX)
+ * @a2: third argument (RDX)
+ * @a3: fourth argument (RSI)
+ */
+struct pvx_call {
+	u32 nr;
+	bool long_mode;
+	unsigned long a0;
+	unsigned long a1;
+	unsigned long a2;
+	unsigned long a3;
+};
+
+/**
+ * struct pvx_handler - a hypercall served by a feature module
+ * @nr: call number (PVX_HC_*, not PVX_HC_PROBE, which pvx_host serves)
+ * @feature: the one PVX_F_* bit that gates this call; host and VM policy
+ *	switch calls on and off by this bit, and PROBE reports it
+ * @fn: the handler. It returns the value for the guest's RAX: 0 or a
+ *	positive value on success, -PVX_E* on error. Every argument is
+ *	guest controlled and must be validated.
+ * @owner: THIS_MODULE of the module that provides @fn
+ *
+ * The structure belongs to the caller and must stay in place until
+ * pvx_unregister_handler() has returned.
+ */
+struct pvx_handler {
+	u32 nr;
+	u32 feature;
+	long (*fn)(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
+		   const struct pvx_call *call);
+	struct module *owner;
+};
+
+/*
+ * Register @h. Returns 0, -EINVAL for a number outside the pvx range, the
+ * PROBE number, a feature that is not exactly one bit of PVX_F_ALL or a
+ * missing ->fn, and -EBUSY if the number already has a handler.
+ */
+int pvx_register_handler(struct pvx_handler *h);
+
+/*
+ * Unregister @h and wait until no vCPU runs ->fn any more. When @h was the
+ * last handler of its feature, the per-VM private data of that feature is
+ * destroyed in every VM (its destructor runs) before this returns, so a
+ * feature module may unload right after. Sleeps.
+ */
+void pvx_unregister_handler(struct pvx_handler *h);
+
+/* A number that identifies the VM in debugfs (vm<id>-<pid>) and traces. */
+u64 pvx_vm_id(const struct pvx_vm *vm);
+
+/*
+ * The VM's debugfs directory, /sys/kernel/debug/pvx/vm<id>-<pid>/ (may be
+ * an ERR_PTR when debugfs is unavailable; debugfs_create_*() accept that).
+ * Files a feature creates here must be removed by the destructor of its
+ * private data (pvx_vm_set_priv()), which runs before the directory goes.
+ */
+struct dentry *pvx_vm_debugfs_dir(struct pvx_vm *vm);
+
+/*
+ * True when host policy (module parameters "enable" and "features") and
+ * this VM's policy (debugfs "enabled" and "features") allow @feature.
+ */
+bool pvx_vm_feature_enabled(struct pvx_vm *vm, u32 feature);
+
+/*
+ * Per-VM, per-feature private data: one pointer per feature bit.
+ *
+ * pvx_vm_get_priv() returns the data installed for @feature, or NULL.
+ *
+ * pvx_vm_set_priv() installs @data with its destructor if the slot is
+ * empty and returns @data; if another vCPU installed data first, it leaves
+ * that in place and returns it, so the caller frees its own copy:
+ *
+ *	p = pvx_vm_get_priv(vm, PVX_F_X);
+ *	if (!p) {
+ *		new = alloc...;
+ *		p = pvx_vm_set_priv(vm, PVX_F_X, new, x_dtor);
+ *		if (p != new)
+ *			free(new);
+ *	}
+ *
+ * @dtor (may be NULL) runs in process context when the VM is destroyed,
+ * when pvx_host unloads, or when the last handler of @feature is
+ * unregistered. It must not call pvx_register_handler() or
+ * pvx_unregister_handler(), and must not use the struct kvm any more (the
+ * VM may already be gone).
+ *
+ * Both return NULL for a @feature that is not one bit of PVX_F_ALL.
+ */
+void *pvx_vm_get_priv(struct pvx_vm *vm, u32 feature);
+void *pvx_vm_set_priv(struct pvx_vm *vm, u32 feature, void *data,
+		      void (*dtor)(struct pvx_vm *vm, void *data));
+
+/*
+ * Write an extra output register (VCPU_REGS_RBX, _RCX, _RDX or _RSI) of
+ * the current call, truncated to 32 bits for a caller not in 64-bit mode.
+ * Only valid inside ->fn, for the vCPU it was called with. Any other
+ * register is ignored (RAX is the handler's return value).
+ */
+void pvx_set_out_reg(struct kvm_vcpu *vcpu, const struct pvx_call *call,
+		     int reg, unsigned long val);
+
+#endif /* _PVX_HOST_H */
