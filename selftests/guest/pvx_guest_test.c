@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +96,7 @@ static void test_attr_u64(const char *name, unsigned long long want)
 
 static const struct {
 	const char *name;
-	uint32_t bit;
+	__u32 bit;
 } features[] = {
 	{ "yield", PVX_F_YIELD },
 	{ "numa_hint", PVX_F_NUMA_HINT },
@@ -165,7 +164,7 @@ static void test_get_info(void)
 	struct pvx_info info;
 	char sysbuf[32];
 	unsigned long long sys_abi = ~0ull;
-	uint32_t want_flags;
+	__u32 want_flags;
 	int ret;
 
 	memset(&info, 0xa5, sizeof(info));
@@ -227,7 +226,7 @@ static void expect_errno(int ret, int want, const char *desc)
 
 static void test_bad_size(void)
 {
-	static const uint32_t sizes[] = { 0, 4, PVX_INFO_SIZE_V1 - 1 };
+	static const __u32 sizes[] = { 0, 4, PVX_INFO_SIZE_V1 - 1 };
 	struct pvx_info info;
 	unsigned int i;
 	int ret = 0;
