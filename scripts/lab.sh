@@ -81,6 +81,10 @@ kimage=$(scripts/kernel.sh image "$abi")
 out=${out:-$REPO/build/lab-$abi}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# L2 mounts its own /tmp, /run, /dev, /proc and /sys over this machine's.
+case "$out/" in
+/tmp/*|/run/*|/dev/*|/proc/*|/sys/*) die "--out must not be under /tmp, /run, /dev, /proc or /sys (L2 mounts its own there)" ;;
+esac
 rm -f "$out"/*.tap "$out"/*.log "$out"/times
 
 now() { date +%s.%N; }
