@@ -79,12 +79,12 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 kimage=$(scripts/kernel.sh image "$abi")
 out=${out:-$REPO/build/lab-$abi}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+out=$(realpath -m "$out")
 # L2 mounts its own /tmp, /run, /dev, /proc and /sys over this machine's.
 case "$out/" in
 /tmp/*|/run/*|/dev/*|/proc/*|/sys/*) die "--out must not be under /tmp, /run, /dev, /proc or /sys (L2 mounts its own there)" ;;
 esac
+mkdir -p "$out"
 rm -f "$out"/*.tap "$out"/*.log "$out"/times
 
 now() { date +%s.%N; }
