@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest code of the tiny VMs. Each program lies between a global start and
+ * end label; tinyvm.c copies it to TVM_CODE_GPA and starts the vCPU there.
+ *
+ * HCALL assembles VMMCALL (AMD) and records its address in the section
+ * tvm_hcall_sites; on Intel, tinyvm.c rewrites every recorded site inside
+ * the copied program to VMCALL (same length: 0f 01 d9 -> 0f 01 c1).
+ *
+ * The guest reports to the host with "out %al, $TVM_PORT_DONE": the host
+ * sees KVM_EXIT_IO and reads the registers with KVM_GET_REGS.
+ */
+#define TVM_PORT_DONE 0x10
+
+.macro HCALL
+999:	vmmcall
+	.pushsection tvm_hcall_sites, "aw"
+	.balign 8
+	.quad 999b
+	.popsection
+.endm
+
+	.text
+
+/*
+ * Host-driven hypercall, 16-bit real mode: the host loads RAX (number),
+ * RBX/RCX/RDX/RSI (a0..a3) and RIP with KVM_SET_REGS, runs to the OUT, and
+ * reads the result registers. Upper register halves are left as the host
+ * set them (KVM truncates the number and arguments to 32 bits itself).
+ */
+	.code16
+	.globl tvm_g16_hcall, tvm_g16_hcall_end
+tvm_g16_hcall:
+	HCALL
+	out	%al, $TVM_PORT_DONE
+	hlt
+tvm_g16_hcall_end:
+
+/*
+ * The same in 64-bit mode; used at CPL0 and at CPL3 (IOPL=3 lets the
+ * CPL3 guest execute OUT).
+ */
+	.code64
+	.globl tvm_g64_hcall, tvm_g64_hcall_end
+tvm_g64_hcall:
+	HCALL
+	out	%al, $TVM_PORT_DONE
+	hlt
+tvm_g64_hcall_end:
+
+/*
+ * Guest-driven loop, 64-bit: the host sets R8 = number, R9 = a0 once;
+ * the guest issues the call forever and reports each result with OUT
+ * (the host reads RAX/RBX at every exit). R10 counts iterations.
+ *
+ *	for (;;) {
+ *		rax = hypercall(r8, r9, 0, 0);
+ *		r10++;
+ *		outb(TVM_PORT_DONE, al);
+ *	}
+ */
+	.globl tvm_g64_loop, tvm_g64_loop_end
+tvm_g64_loop:
+1:	mov	%r8, %rax
+	mov	%r9, %rbx
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	HCALL
+	inc	%r10
+	out	%al, $TVM_PORT_DONE
+	jmp	1b
+tvm_g64_loop_end:
+
+/*
+ * Fixed-number call written the way a guest kernel would, 16-bit:
+ *	mov $0x50560000, %eax   (PVX_HC_PROBE)
+ *	xor %ebx, %ebx          (a0 = 0)
+ *	vmmcall
+ *	out %al, $0x10
+ */
+	.code16
+	.globl tvm_g16_probe, tvm_g16_probe_end
+tvm_g16_probe:
+	mov	$0x50560000, %eax
+	xor	%ebx, %ebx
+	HCALL
+	out	%al, $TVM_PORT_DONE
+	hlt
+tvm_g16_probe_end:
+
+	.code64
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_hcall_test: the pvx hypercall ABI seen from tiny VMs, run on the KVM
+ * host (L2 in the lab), with and without pvx_host loaded.
+ *
+ *   pvx_hcall_test [--state=auto|loaded|absent] abi
+ *	PROBE, unknown numbers, bad arguments, CPL3 callers, from 64-bit and
+ *	real-mode guests. --state says which state the runner put the host
+ *	in (not ok when it is not so) and leaves out the other state's cases;
+ *	auto (default) takes the state from /sys/module and reports the other
+ *	state's cases as SKIP.
+ *   pvx_hcall_test stock record FILE | stock compare FILE
+ *	stock KVM hypercalls: record the registers they return (and check
+ *	them against what stock KVM answers), or compare with a recording.
+ *   pvx_hcall_test rmmod-loop
+ *	a vCPU issues PROBE in a loop while this test removes pvx_host.
+ *   pvx_hcall_test cycles [N]
+ *	N (1000) VMs created, PROBEd and destroyed; debugfs must show no VM
+ *	left and the counters must have seen them all.
+ *   pvx_hcall_test policy
+ *	module parameters enable and features, seen by fresh VMs.
+ *
+ * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "pvx.h"
+#include "tap.h"
+#include "tinyvm.h"
+
+#define MODULE_NAME	"pvx_host"
+#define SYS_MODULE	"/sys/module/" MODULE_NAME
+#define PARAM_ENABLE	SYS_MODULE "/parameters/enable"
+#define PARAM_FEATURES	SYS_MODULE "/parameters/features"
+#define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
+
+/* KVM's own numbers (include/uapi/linux/kvm_para.h). */
+#define KVM_HC_VAPIC_POLL_IRQ		1
+#define KVM_HC_KICK_CPU			5
+#define KVM_HC_CLOCK_PAIRING		9
+#define KVM_HC_SCHED_YIELD		11
+#define KVM_HC_MAP_GPA_RANGE		12
+#define KVM_FEATURE_PV_UNHALT		7
+#define KVM_FEATURE_PV_SCHED_YIELD	13
+
+/* Values the guest puts in argument registers to see that they survive. */
+#define SENT_RCX	0x1c1c1c1c2c2c2c2cull
+#define SENT_RDX	0x1d1d1d1d2d2d2d2dull
+#define SENT_RSI	0x1515151525252525ull
+
+#define X(v) ((unsigned long long)(v))
+
+enum need { NEED_ANY, NEED_LOADED, NEED_ABSENT };
+
+static bool pvx_loaded(void)
+{
+	return access(SYS_MODULE, F_OK) == 0;
+}
+
+static struct tvm_prog hcall_prog(enum tvm_mode mode)
+{
+	return mode == TVM_REAL ? TVM_PROG(tvm_g16_hcall) : TVM_PROG(tvm_g64_hcall);
+}
+
+/* One hypercall from vCPU 0 of a fresh VM of @mode. 0, or -1 (diag printed). */
+static int hcall_fresh(enum tvm_mode mode, const struct tvm_pv *pv, uint64_t nr,
+		       uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		       struct kvm_regs *r)
+{
+	struct tvm vm;
+	int ret = -1;
+
+	if (tvm_create(&vm, mode, hcall_prog(mode)) < 0)
+		return -1;
+	if (tvm_add_vcpu_pv(&vm, pv) == 0)
+		ret = tvm_hcall(&vm.vcpu[0], nr, a0, a1, a2, a3, r);
+	tvm_destroy(&vm);
+	return ret;
+}
+
+static void diag_regs(const char *what, const struct kvm_regs *r)
+{
+	tvm_diag("%s: rax=0x%llx rbx=0x%llx rcx=0x%llx rdx=0x%llx rsi=0x%llx", what,
+		 X(r->rax), X(r->rbx), X(r->rcx), X(r->rdx), X(r->rsi));
+}
+
+/* Compare a register as the caller's mode sees it. */
+static bool reg_eq(enum tvm_mode mode, uint64_t got, uint64_t want)
+{
+	return mode == TVM_REAL ? (uint32_t)got == (uint32_t)want : got == want;
+}
+
+/*
+ * The state this run is about: a case that needs the other state is a
+ * SKIP (state auto) or left out (state given by the runner).
+ */
+static enum need run_state;	/* NEED_LOADED or NEED_ABSENT */
+static bool state_given;
+
+static bool want_case(enum need need, const char *desc)
+{
+	if (need == NEED_ANY || need == run_state)
+		return true;
+	if (!state_given)
+		tap_skip(need == NEED_LOADED ? MODULE_NAME " not loaded" :
+			 MODULE_NAME " loaded (case is about a host without pvx)",
+			 "%s", desc);
+	return false;
+}
+
+/* RAX must be @want and RBX/RCX/RDX/RSI must be what the guest passed. */
+static void case_result(enum need need, const char *desc, enum tvm_mode mode,
+			uint64_t nr, uint64_t a0, uint64_t want)
+{
+	struct kvm_regs r;
+	bool ok;
+
+	if (!want_case(need, desc))
+		return;
+	if (hcall_fresh(mode, NULL, nr, a0, SENT_RCX, SENT_RDX, SENT_RSI, &r)) {
+		tap_result(false, "%s", desc);
+		return;
+	}
+	/* RAX is compared in full: KVM writes a zero-extended u32 in real mode. */
+	ok = r.rax == want && r.rbx == a0 && r.rcx == SENT_RCX &&
+	     r.rdx == SENT_RDX && r.rsi == SENT_RSI;
+	if (!ok) {
+		tvm_diag("want rax=0x%llx, rbx..rsi unchanged", X(want));
+		diag_regs("got", &r);
+	}
+	tap_result(ok, "%s: rax=0x%llx", desc, X(r.rax));
+}
+
+/* A successful PROBE: RAX 0, magic, ABI version, PROBE feature bit. */
+static bool probe_ok(enum tvm_mode mode, const struct kvm_regs *r)
+{
+	return r->rax == 0 && reg_eq(mode, r->rbx, PVX_MAGIC) &&
+	       reg_eq(mode, r->rcx, PVX_ABI_VERSION) &&
+	       (r->rdx & PVX_F_PROBE) && !((uint32_t)r->rdx & ~PVX_F_ALL);
+}
+
+static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64_t a0)
+{
+	struct kvm_regs r;
+	bool ok;
+
+	if (!want_case(NEED_LOADED, desc))
+		return;
+	if (hcall_fresh(mode, NULL, nr, a0, SENT_RCX, SENT_RDX, SENT_RSI, &r)) {
+		tap_result(false, "%s", desc);
+		return;
+	}
+	ok = probe_ok(mode, &r);
+	if (!ok) {
+		tvm_diag("want rax=0 rbx=0x%x rcx=%u rdx has bit 0x%x, no bit outside 0x%x",
+			 PVX_MAGIC, PVX_ABI_VERSION, PVX_F_PROBE, PVX_F_ALL);
+		diag_regs("got", &r);
+	}
+	tap_result(ok, "%s: rax=0x%llx rbx=0x%llx rcx=%llu rdx=0x%llx", desc,
+		   X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
+}
+
+static void case_probe_vcpus(int n)
+{
+	const char *desc = "PROBE from every vCPU of a 4-vCPU 64-bit VM";
+	struct kvm_regs r;
+	struct tvm vm;
+	int i, good = 0;
+
+	if (!want_case(NEED_LOADED, desc))
+		return;
+	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) == 0) {
+		for (i = 0; i < n; i++)
+			if (tvm_add_vcpu(&vm))
+				break;
+		for (i = 0; i < vm.nr_vcpus; i++) {
+			if (tvm_hcall(&vm.vcpu[i], PVX_HC_PROBE, 0, 0, 0, 0, &r))
+				continue;
+			if (probe_ok(TVM_LONG, &r))
+				good++;
+			else
+				diag_regs("vCPU answer", &r);
+		}
+		tvm_destroy(&vm);
+	}
+	tap_result(good == n, "%s: %d of %d succeeded", desc, good, n);
+}
+
+/* Feature calls whose PROBE bit is clear must be unknown: -ENOSYS. */
+static void case_unserved_features(void)
+{
+	static const struct { uint32_t nr; const char *name; } calls[] = {
+		{ PVX_HC_YIELD, "YIELD" },
+		{ PVX_HC_NUMA_HINT, "NUMA_HINT" },
+		{ PVX_HC_FORK_COPY, "FORK_COPY" },
+		{ PVX_HC_KSM_HINT, "KSM_HINT" },
+	};
+	uint64_t feat = 0;
+	struct kvm_regs r;
+	char desc[128];
+	size_t i;
+
+	if (run_state == NEED_LOADED &&
+	    hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0 && r.rax == 0)
+		feat = r.rdx;
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		snprintf(desc, sizeof(desc), "PVX_HC_%s (0x%x) not served -> -ENOSYS",
+			 calls[i].name, calls[i].nr);
+		if (feat & PVX_FEAT(calls[i].nr)) {
+			tap_skip("feature served: its module is loaded", "%s", desc);
+			continue;
+		}
+		case_result(NEED_ANY, desc, TVM_LONG, calls[i].nr, 0, TVM_NEG64(PVX_ENOSYS));
+	}
+}
+
+static int cmd_abi(void)
+{
+	bool loaded = pvx_loaded();
+	bool in_state = (run_state == NEED_LOADED) == loaded;
+
+	if (!state_given)
+		run_state = loaded ? NEED_LOADED : NEED_ABSENT;
+	tvm_diag("abi: " MODULE_NAME " %s, expected %s", loaded ? "loaded" : "not loaded",
+		 state_given ? (run_state == NEED_LOADED ? "loaded" : "not loaded") : "any");
+	if (state_given && !tap_result(in_state, "host state: " MODULE_NAME " %s",
+				       run_state == NEED_LOADED ? "loaded" : "not loaded"))
+		return tap_end();
+
+	/* (a) PROBE with pvx_host loaded. */
+	case_probe("PROBE 64-bit", TVM_LONG, PVX_HC_PROBE, 0);
+	case_probe("PROBE real mode (32-bit results)", TVM_REAL, PVX_HC_PROBE, 0);
+	case_probe("PROBE real mode, RAX=0x1_5056_0000 (number truncated to 32 bits)",
+		   TVM_REAL, 0x100000000ull | PVX_HC_PROBE, 0);
+	case_probe("PROBE real mode, RBX=0x1_0000_0000 (a0 truncated to 0)",
+		   TVM_REAL, PVX_HC_PROBE, 0x100000000ull);
+	case_probe_vcpus(4);
+	{
+		struct kvm_regs r;
+		struct tvm vm;
+		const char *desc = "PROBE from a real-mode guest's own code (mov $nr,%eax; vmmcall)";
+
+		if (want_case(NEED_LOADED, desc)) {
+			bool ok = false;
+
+			if (tvm_create(&vm, TVM_REAL, TVM_PROG(tvm_g16_probe)) == 0) {
+				if (tvm_add_vcpu(&vm) == 0 && tvm_run(&vm.vcpu[0]) >= 0 &&
+				    tvm_exit_is_done(&vm.vcpu[0]) &&
+				    tvm_get_regs(&vm.vcpu[0], &r) == 0) {
+					ok = probe_ok(TVM_REAL, &r);
+					if (!ok)
+						diag_regs("got", &r);
+				}
+				tvm_destroy(&vm);
+			}
+			tap_result(ok, "%s", desc);
+		}
+	}
+
+	/* (b) PROBE without pvx_host: -ENOSYS, registers untouched. */
+	case_result(NEED_ABSENT, "PROBE 64-bit without " MODULE_NAME " -> -ENOSYS",
+		    TVM_LONG, PVX_HC_PROBE, 0, TVM_NEG64(PVX_ENOSYS));
+	case_result(NEED_ABSENT, "PROBE real mode without " MODULE_NAME " -> -ENOSYS (u32)",
+		    TVM_REAL, PVX_HC_PROBE, 0, TVM_NEG32(PVX_ENOSYS));
+	case_result(NEED_ABSENT, "PROBE real mode, RAX=0x1_5056_0000, without " MODULE_NAME,
+		    TVM_REAL, 0x100000000ull | PVX_HC_PROBE, 0, TVM_NEG32(PVX_ENOSYS));
+
+	/* (c) numbers pvx does not serve. */
+	case_result(NEED_ANY, "unused pvx number PVX_HC_BASE+0xff -> -ENOSYS",
+		    TVM_LONG, PVX_HC_BASE + 0xff, 0, TVM_NEG64(PVX_ENOSYS));
+	case_result(NEED_ANY, "undefined pvx number PVX_HC_BASE+PVX_HC_NR_CALLS -> -ENOSYS",
+		    TVM_LONG, PVX_HC_BASE + PVX_HC_NR_CALLS, 0, TVM_NEG64(PVX_ENOSYS));
+	case_result(NEED_ANY, "unused pvx number PVX_HC_BASE+0xff real mode -> -ENOSYS",
+		    TVM_REAL, PVX_HC_BASE + 0xff, 0, TVM_NEG32(PVX_ENOSYS));
+	case_result(NEED_ANY, "first number past the pvx range -> -ENOSYS",
+		    TVM_LONG, PVX_HC_BASE + PVX_HC_RANGE, 0, TVM_NEG64(PVX_ENOSYS));
+	case_result(NEED_ANY, "0x1_5056_0000 from 64-bit (pvx only in low 32 bits) -> -ENOSYS",
+		    TVM_LONG, 0x100000000ull | PVX_HC_PROBE, 0, TVM_NEG64(PVX_ENOSYS));
+	case_unserved_features();
+
+	/* (d) PROBE with a0 != 0. */
+	case_result(NEED_LOADED, "PROBE 64-bit a0=1 -> -EINVAL",
+		    TVM_LONG, PVX_HC_PROBE, 1, TVM_NEG64(PVX_EINVAL));
+	case_result(NEED_LOADED, "PROBE 64-bit a0=0x1_0000_0000 -> -EINVAL",
+		    TVM_LONG, PVX_HC_PROBE, 0x100000000ull, TVM_NEG64(PVX_EINVAL));
+	case_result(NEED_LOADED, "PROBE real mode a0=1 -> -EINVAL (u32)",
+		    TVM_REAL, PVX_HC_PROBE, 1, TVM_NEG32(PVX_EINVAL));
+
+	/* (f) CPL3 callers get KVM's -KVM_EPERM and never reach pvx. */
+	case_result(NEED_ANY, "PROBE from CPL3 -> -KVM_EPERM",
+		    TVM_USER, PVX_HC_PROBE, 0, TVM_NEG64(PVX_EPERM));
+	case_result(NEED_ANY, "PROBE a0=1 from CPL3 -> -KVM_EPERM",
+		    TVM_USER, PVX_HC_PROBE, 1, TVM_NEG64(PVX_EPERM));
+	return tap_end();
+}
+
+/* (e) Stock hypercalls: the same registers with and without pvx_host. */
+struct stock_case {
+	const char *name;
+	enum tvm_mode mode;
+	struct tvm_pv pv;
+	uint64_t nr, a0, a1;
+	uint64_t want;		/* RAX from stock KVM 6.1 and 6.12 */
+};
+
+#define PV(enf, f)	{ .set = true, .enforce = enf, .features = f }
+#define PV_YIELD	(1u << KVM_FEATURE_PV_SCHED_YIELD)
+
+static const struct stock_case stock_cases[] = {
+	{ "sched_yield_pv_cpuid", TVM_LONG, PV(true, PV_YIELD),
+	  KVM_HC_SCHED_YIELD, 0, 0, 0 },
+	{ "sched_yield_no_pv_cpuid", TVM_LONG, PV(true, 0),
+	  KVM_HC_SCHED_YIELD, 0, 0, TVM_NEG64(PVX_ENOSYS) },
+	{ "sched_yield_not_enforced", TVM_LONG, {0},
+	  KVM_HC_SCHED_YIELD, 0, 0, 0 },
+	{ "sched_yield_real_mode", TVM_REAL, PV(true, PV_YIELD),
+	  KVM_HC_SCHED_YIELD, 0, 0, 0 },
+	{ "sched_yield_real_mode_no_pv_cpuid", TVM_REAL, PV(true, 0),
+	  KVM_HC_SCHED_YIELD, 0, 0, TVM_NEG32(PVX_ENOSYS) },
+	{ "sched_yield_hi32_64bit", TVM_LONG, PV(true, PV_YIELD),
+	  0x100000000ull | KVM_HC_SCHED_YIELD, 0, 0, TVM_NEG64(PVX_ENOSYS) },
+	{ "sched_yield_hi32_real_mode", TVM_REAL, PV(true, PV_YIELD),
+	  0x100000000ull | KVM_HC_SCHED_YIELD, 0, 0, 0 },
+	{ "unknown_0x77", TVM_LONG, {0}, 0x77, 0, 0, TVM_NEG64(PVX_ENOSYS) },
+	{ "unknown_0x77_real_mode", TVM_REAL, {0}, 0x77, 0, 0, TVM_NEG32(PVX_ENOSYS) },
+	{ "vapic_poll_irq", TVM_LONG, {0}, KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0 },
+	{ "vapic_poll_irq_real_mode", TVM_REAL, {0}, KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0 },
+	{ "kick_cpu_no_pv_cpuid", TVM_LONG, PV(true, 0),
+	  KVM_HC_KICK_CPU, 0, 0, TVM_NEG64(PVX_ENOSYS) },
+	{ "clock_pairing_bad_type", TVM_LONG, {0},
+	  KVM_HC_CLOCK_PAIRING, TVM_DATA_GPA, 0x99, TVM_NEG64(PVX_EOPNOTSUPP) },
+	{ "map_gpa_range_not_enabled", TVM_LONG, {0},
+	  KVM_HC_MAP_GPA_RANGE, TVM_DATA_GPA, 1, TVM_NEG64(PVX_ENOSYS) },
+	{ "unknown_0x77_cpl3", TVM_USER, {0}, 0x77, 0, 0, TVM_NEG64(PVX_EPERM) },
+	{ "vapic_poll_irq_cpl3", TVM_USER, {0}, KVM_HC_VAPIC_POLL_IRQ, 0, 0,
+	  TVM_NEG64(PVX_EPERM) },
+	{ "pvx_probe_cpl3", TVM_USER, {0}, PVX_HC_PROBE, 0, 0, TVM_NEG64(PVX_EPERM) },
+};
+#define NR_STOCK (sizeof(stock_cases) / sizeof(stock_cases[0]))
+
+static int cmd_stock(bool record, const char *file)
+{
+	FILE *f = fopen(file, record ? "w" : "r");
+	char line[256], name[64];
+	unsigned long long rec[4];
+	struct kvm_regs r;
+	size_t i;
+
+	tvm_diag("stock %s %s: " MODULE_NAME " %s", record ? "record" : "compare", file,
+		 pvx_loaded() ? "loaded" : "not loaded");
+	if (!f) {
+		tap_result(false, "stock: open %s: %s", file, strerror(errno));
+		return tap_end();
+	}
+	for (i = 0; i < NR_STOCK; i++) {
+		const struct stock_case *c = &stock_cases[i];
+		bool found = false, ok;
+
+		if (hcall_fresh(c->mode, &c->pv, c->nr, c->a0, c->a1, SENT_RDX, SENT_RSI, &r)) {
+			tap_result(false, "stock %s (%s)", c->name, tvm_mode_name(c->mode));
+			continue;
+		}
+		if (record) {
+			fprintf(f, "%s %llx %llx %llx %llx\n", c->name, X(r.rax), X(r.rbx),
+				X(r.rcx), X(r.rdx));
+			ok = r.rax == c->want;
+			tap_result(ok, "stock %s (%s): rax=0x%llx, stock KVM answers 0x%llx",
+				   c->name, tvm_mode_name(c->mode), X(r.rax), X(c->want));
+			continue;
+		}
+		rewind(f);
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%63s %llx %llx %llx %llx", name, &rec[0], &rec[1],
+				   &rec[2], &rec[3]) == 5 && !strcmp(name, c->name)) {
+				found = true;
+				break;
+			}
+		if (!found) {
+			tap_result(false, "stock %s: not in %s", c->name, file);
+			continue;
+		}
+		ok = r.rax == rec[0] && r.rbx == rec[1] && r.rcx == rec[2] && r.rdx == rec[3];
+		if (!ok) {
+			tvm_diag("recorded: rax=0x%llx rbx=0x%llx rcx=0x%llx rdx=0x%llx",
+				 rec[0], rec[1], rec[2], rec[3]);
+			diag_regs("now", &r);
+		}
+		tap_result(ok, "stock %s (%s) same as recorded: rax=0x%llx (recorded 0x%llx)",
+			   c->name, tvm_mode_name(c->mode), X(r.rax), rec[0]);
+	}
+	fclose(f);
+	return tap_end();
+}
+
+/* (g) rmmod pvx_host while a vCPU loops on PROBE. */
+struct loop_state {
+	struct tvm_vcpu *v;
+	volatile int stop;
+	volatile unsigned long n_ok, n_enosys, n_other, n_back; /* back: 0 after -ENOSYS */
+	volatile int run_err;		/* -errno of KVM_RUN, or exit reason */
+	char why[128];
+};
+
+static void *loop_vcpu(void *arg)
+{
+	struct loop_state *s = arg;
+	struct kvm_regs r;
+	int ret;
+
+	while (!s->stop) {
+		ret = tvm_run(s->v);
+		if (ret < 0 || !tvm_exit_is_done(s->v) || tvm_get_regs(s->v, &r)) {
+			s->run_err = ret < 0 ? ret : 1;
+			if (ret < 0)
+				snprintf(s->why, sizeof(s->why), "KVM_RUN: %s", strerror(-ret));
+			else
+				tvm_exit_str(s->v, s->why, sizeof(s->why));
+			break;
+		}
+		if (r.rax == 0 && r.rbx == PVX_MAGIC) {
+			if (s->n_enosys)
+				s->n_back++;
+			s->n_ok++;
+		} else if (r.rax == TVM_NEG64(PVX_ENOSYS)) {
+			s->n_enosys++;
+		} else {
+			s->n_other++;
+		}
+	}
+	return NULL;
+}
+
+/* Wait until *@counter reaches @min or the vCPU failed; a hang guard, not a timing test. */
+static bool wait_count(struct loop_state *s, volatile unsigned long *counter, unsigned long min)
+{
+	int i;
+
+	for (i = 0; i < 6000 && *counter < min && !s->run_err; i++)
+		usleep(10000);
+	return *counter >= min;
+}
+
+static int cmd_rmmod_loop(void)
+{
+	const char *d = "rmmod-loop";
+	struct loop_state s = { 0 };
+	unsigned long before;
+	struct kvm_regs r;
+	pthread_t th;
+	struct tvm vm;
+	int ret, err = 0;
+	bool ok;
+
+	if (!pvx_loaded()) {
+		tap_skip(MODULE_NAME " not loaded", "%s: rmmod while a VM issues PROBE", d);
+		return tap_end();
+	}
+	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_loop)) || tvm_add_vcpu(&vm) ||
+	    tvm_get_regs(&vm.vcpu[0], &r)) {
+		tap_result(false, "%s: VM set-up", d);
+		return tap_end();
+	}
+	r.r8 = PVX_HC_PROBE;
+	r.r9 = 0;
+	tvm_set_regs(&vm.vcpu[0], &r);
+	s.v = &vm.vcpu[0];
+	if (pthread_create(&th, NULL, loop_vcpu, &s)) {
+		tap_result(false, "%s: pthread_create", d);
+		return tap_end();
+	}
+	ok = wait_count(&s, &s.n_ok, 20);
+	tap_result(ok, "%s: vCPU loop gets PROBE = 0 before rmmod (%lu calls so far)", d, s.n_ok);
+	ret = syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK);
+	if (ret)
+		err = errno;
+	before = s.n_ok;
+	tap_result(!ret, "%s: delete_module(" MODULE_NAME ") while the VM runs%s%s", d,
+		   ret ? ": " : "", ret ? strerror(err) : "");
+	tap_result(!pvx_loaded(), "%s: " MODULE_NAME " gone from /sys/module", d);
+	if (!ret)
+		wait_count(&s, &s.n_enosys, 20);
+	s.stop = 1;
+	pthread_join(th, NULL);
+	tvm_diag("%s: PROBE results: %lu x 0, %lu x -ENOSYS, %lu other, %lu x 0 after -ENOSYS "
+		 "(%lu x 0 when delete_module returned)", d, s.n_ok, s.n_enosys, s.n_other,
+		 s.n_back, before);
+	tap_result(!s.run_err, "%s: guest kept running, no KVM_RUN error or odd exit%s%s", d,
+		   s.run_err ? ": " : "", s.why);
+	tap_result(!ret && s.n_enosys >= 20 && !s.n_other && !s.n_back,
+		   "%s: results switched once from 0 to -ENOSYS (%lu then %lu, %lu other)",
+		   d, s.n_ok, s.n_enosys, s.n_other);
+	/* The VM still works after the hook is gone. */
+	tvm_destroy(&vm);
+	ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
+	tap_result(!ret && r.rax == TVM_NEG64(PVX_ENOSYS),
+		   "%s: a new VM after rmmod gets PROBE -ENOSYS", d);
+	return tap_end();
+}
+
+/* debugfs counters: "name value" lines. -1 when missing. */
+static long long read_counter(const char *name)
+{
+	FILE *f = fopen(DEBUGFS_PVX "/counters", "r");
+	char line[256], n[128];
+	long long v, ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %lld", n, &v) == 2 && !strcmp(n, name))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
+/* debugfs vms: a number, or one line per live VM. -1 when unreadable. */
+static long read_vms(char *text, size_t len)
+{
+	FILE *f = fopen(DEBUGFS_PVX "/vms", "r");
+	size_t n;
+	char *end;
+	long v, lines = 0;
+
+	if (!f)
+		return -1;
+	n = fread(text, 1, len - 1, f);
+	fclose(f);
+	text[n] = 0;
+	v = strtol(text, &end, 0);
+	while (*end == ' ' || *end == '\n' || *end == '\t')
+		end++;
+	if (end != text && !*end)
+		return v;
+	for (end = text; *end; end++)
+		lines += *end == '\n';
+	return lines + (n && text[n - 1] != '\n');
+}
+
+static int cmd_cycles(int n)
+{
+	static const char *const names[] = { "vms_created", "vms_destroyed", "probe" };
+	long long before[3], after[3];
+	char text[512] = "";
+	struct kvm_regs r;
+	int i, bad = 0, j;
+	long vms = -1;
+
+	if (!pvx_loaded()) {
+		tap_skip(MODULE_NAME " not loaded", "cycles: %d VM create/PROBE/destroy", n);
+		return tap_end();
+	}
+	for (j = 0; j < 3; j++)
+		before[j] = read_counter(names[j]);
+	for (i = 0; i < n; i++) {
+		if (hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) || r.rax) {
+			if (++bad <= 3)
+				tvm_diag("cycle %d: PROBE failed, rax=0x%llx", i, X(r.rax));
+		}
+	}
+	tap_result(!bad, "cycles: %d VMs created, PROBEd and destroyed (%d failed)", n, bad);
+	/* VM teardown may finish a little after close(); bounded wait. */
+	for (i = 0; i < 100; i++) {
+		vms = read_vms(text, sizeof(text));
+		if (vms <= 0)
+			break;
+		usleep(50000);
+	}
+	if (vms)
+		tvm_diag("%s/vms: %s", DEBUGFS_PVX, vms < 0 ? strerror(errno) : text);
+	tap_result(vms == 0, "cycles: %s/vms reads 0 after all VMs are gone (%ld)",
+		   DEBUGFS_PVX, vms);
+	for (j = 0; j < 3; j++) {
+		after[j] = read_counter(names[j]);
+		tap_result(before[j] >= 0 && after[j] - before[j] >= n,
+			   "cycles: counter %s grew by >= %d (%lld -> %lld)", names[j], n,
+			   before[j], after[j]);
+	}
+	return tap_end();
+}
+
+static int read_param(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static int write_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	if (ret)
+		tvm_diag("write '%s' to %s: %s", val, path, strerror(-ret));
+	return ret;
+}
+
+/* The debugfs directory of this process's only VM with pvx state. */
+static int find_vm_dir(char *path, size_t len)
+{
+	char pattern[64], *name = NULL;
+	struct dirent *de;
+	DIR *d = opendir(DEBUGFS_PVX);
+	int found = 0;
+
+	if (!d)
+		return -1;
+	snprintf(pattern, sizeof(pattern), "-%d", (int)getpid());
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), pl = strlen(pattern);
+
+		if (!strncmp(de->d_name, "vm", 2) && l > pl &&
+		    !strcmp(de->d_name + l - pl, pattern)) {
+			found++;
+			free(name);
+			name = strdup(de->d_name);
+		}
+	}
+	closedir(d);
+	if (found == 1)
+		snprintf(path, len, "%s/%s", DEBUGFS_PVX, name);
+	free(name);
+	return found == 1 ? 0 : -1;
+}
+
+/* Per-VM policy: DEBUGFS_PVX/vm<id>-<pid>/{enabled,features}. */
+static void policy_per_vm(void)
+{
+	char dir[256], path[300];
+	struct tvm a, b;
+	struct kvm_regs r;
+	bool ok;
+
+	if (tvm_create(&a, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&a)) {
+		tap_result(false, "policy per VM: VM set-up");
+		return;
+	}
+	/* The first PROBE creates the VM's pvx state and its directory. */
+	ok = !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0;
+	if (!tap_result(ok && !find_vm_dir(dir, sizeof(dir)),
+			"policy per VM: PROBE creates " DEBUGFS_PVX "/vm<id>-%d", (int)getpid()))
+		goto out;
+	snprintf(path, sizeof(path), "%s/enabled", dir);
+	ok = !write_param(path, "0") &&
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, SENT_RCX, 0, 0, &r) &&
+	     r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX;
+	tap_result(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
+		   X(r.rax));
+	ok = false;
+	if (!tvm_create(&b, TVM_LONG, TVM_PROG(tvm_g64_hcall))) {
+		ok = !tvm_add_vcpu(&b) && !tvm_hcall(&b.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
+		     probe_ok(TVM_LONG, &r);
+		tvm_destroy(&b);
+	}
+	tap_result(ok, "policy per VM: another VM still gets PROBE = 0");
+	ok = !write_param(path, "1") &&
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && probe_ok(TVM_LONG, &r);
+	tap_result(ok, "policy per VM: enabled=1 -> PROBE works again");
+	snprintf(path, sizeof(path), "%s/features", dir);
+	ok = !write_param(path, "0x1") &&
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 && r.rdx == 1;
+	tap_result(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+out:
+	tvm_destroy(&a);
+}
+
+static int cmd_policy(void)
+{
+	char enable[32], features[32];
+	struct kvm_regs r;
+	uint64_t all_feat;
+	int ret;
+
+	if (!pvx_loaded()) {
+		tap_skip(MODULE_NAME " not loaded", "policy: module parameters enable, features");
+		return tap_end();
+	}
+	if (read_param(PARAM_ENABLE, enable, sizeof(enable)) ||
+	    read_param(PARAM_FEATURES, features, sizeof(features))) {
+		tap_result(false, "policy: read %s and %s", PARAM_ENABLE, PARAM_FEATURES);
+		return tap_end();
+	}
+	tvm_diag("policy: enable=%s features=%s", enable, features);
+	ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
+	all_feat = r.rdx;
+	tap_result(!ret && r.rax == 0, "policy: PROBE works as loaded (rdx=0x%llx)", X(r.rdx));
+
+	ret = write_param(PARAM_ENABLE, "N");
+	if (!ret)
+		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, SENT_RCX, SENT_RDX, 0, &r);
+	tap_result(!ret && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX &&
+		   r.rdx == SENT_RDX, "policy: enable=N -> PROBE -ENOSYS (rax=0x%llx)", X(r.rax));
+	ret = write_param(PARAM_ENABLE, "Y");
+	if (!ret)
+		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
+	tap_result(!ret && probe_ok(TVM_LONG, &r), "policy: enable=Y -> PROBE works again");
+
+	ret = write_param(PARAM_FEATURES, "0x1");
+	if (!ret)
+		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
+	tap_result(!ret && r.rax == 0 && r.rdx == 0x1,
+		   "policy: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+	if (!ret && (all_feat & ~1ull)) {
+		/* A call masked off must be unknown again. */
+		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & ~1ull);
+
+		ret = hcall_fresh(TVM_LONG, NULL, nr, 0, 0, 0, 0, &r);
+		tap_result(!ret && r.rax == TVM_NEG64(PVX_EOPNOTSUPP),
+			   "policy: features=0x1 -> masked call 0x%llx -EOPNOTSUPP (rax=0x%llx)",
+			   X(nr), X(r.rax));
+	}
+
+	/* Restore what the module had. */
+	ret = write_param(PARAM_FEATURES, features) | write_param(PARAM_ENABLE, enable);
+	if (!ret)
+		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
+	tap_result(!ret && r.rax == 0 && r.rdx == all_feat,
+		   "policy: parameters restored (enable=%s features=%s), PROBE rdx=0x%llx",
+		   enable, features, X(r.rdx));
+	policy_per_vm();
+	return tap_end();
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: pvx_hcall_test [--state=auto|loaded|absent] abi\n"
+		"       pvx_hcall_test stock record|compare FILE\n"
+		"       pvx_hcall_test rmmod-loop\n"
+		"       pvx_hcall_test cycles [N]\n"
+		"       pvx_hcall_test policy\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct utsname u;
+	int i = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (i < argc && !strncmp(argv[i], "--state=", 8)) {
+		const char *st = argv[i++] + 8;
+
+		state_given = strcmp(st, "auto") != 0;
+		if (!strcmp(st, "loaded"))
+			run_state = NEED_LOADED;
+		else if (!strcmp(st, "absent"))
+			run_state = NEED_ABSENT;
+		else if (state_given)
+			usage();
+	}
+	if (i >= argc)
+		usage();
+
+	tap_begin();
+	uname(&u);
+	tvm_diag("pvx_hcall_test %s on %s, %s CPU (%s)", argv[i], u.release,
+		 tvm_cpu_is_amd() ? "AMD" : "Intel", tvm_cpu_is_amd() ? "vmmcall" : "vmcall");
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		printf("1..0 # SKIP /dev/kvm: %s\n", strerror(errno));
+		return KSFT_SKIP;
+	}
+	if (!strcmp(argv[i], "abi"))
+		return cmd_abi();
+	if (!strcmp(argv[i], "stock") && i + 2 < argc) {
+		if (!strcmp(argv[i + 1], "record"))
+			return cmd_stock(true, argv[i + 2]);
+		if (!strcmp(argv[i + 1], "compare"))
+			return cmd_stock(false, argv[i + 2]);
+	}
+	if (!strcmp(argv[i], "rmmod-loop"))
+		return cmd_rmmod_loop();
+	if (!strcmp(argv[i], "cycles"))
+		return cmd_cycles(i + 1 < argc ? atoi(argv[i + 1]) : 1000);
+	if (!strcmp(argv[i], "policy"))
+		return cmd_policy();
+	usage();
+	return 2;
+}

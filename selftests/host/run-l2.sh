@@ -1,0 +1,256 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tiny-VM suite of the pvx host module, run INSIDE the L2 KVM host (lab:
+# chroot /host, kvm + kvm_amd loaded, pvx_host not loaded). Prints one TAP 13
+# stream on stdout (plan at the end); exit 0 pass, 1 fail, 4 all skipped.
+#
+# Stages, in order:
+#   without     ABI cases on a host without pvx; record stock hypercalls
+#   insmod      load $PVX_BUILD/host/pvx_host.ko
+#   with        ABI cases with pvx; stock hypercalls same as recorded
+#   rmmod-loop  rmmod pvx_host while a vCPU loops on PROBE; dmesg clean
+#   reinsmod    load it again
+#   cycles      1000 VM create/PROBE/destroy cycles; debugfs vms, counters
+#   policy      module parameters enable and features
+#   rmmod       unload; ABI cases without pvx; stock hypercalls as recorded
+#   no-kvm      rmmod kvm_amd kvm, insmod pvx_host must fail with a dmesg
+#               line, then reload irqbypass, ccp, kvm, kvm-amd
+#   dmesg       no BUG/WARNING/Oops line during the whole run
+#
+# Environment (set by scripts/lab.sh): PVX_REPO, PVX_ABI, PVX_BUILD,
+# PVX_SELFTESTS, PVX_OUT; optional PVX_KIMAGE (unpacked kernel image),
+# TINYVM_CYCLES (1000), TINYVM_TIMEOUT (seconds per program, 900).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+PVX_REPO=${PVX_REPO:-$(cd "$here/../.." && pwd)}
+PVX_SELFTESTS=${PVX_SELFTESTS:-$PVX_REPO/build/selftests}
+PVX_OUT=${PVX_OUT:-/tmp}
+PVX_ABI=${PVX_ABI:-$(uname -r)}
+PVX_KIMAGE=${PVX_KIMAGE:-/var/cache/pvx/kernels/$PVX_ABI}
+KO=${PVX_BUILD:-$PVX_REPO/build/$PVX_ABI}/host/pvx_host.ko
+BIN=$PVX_SELFTESTS/pvx_hcall_test
+CYCLES=${TINYVM_CYCLES:-1000}
+LOG=$PVX_OUT/tinyvm
+mkdir -p "$LOG"
+
+n=0 npass=0 nfail=0 nskip=0
+t_start=$(cut -d' ' -f1 /proc/uptime)
+
+result() {	# result ok|fail DESC...
+	local st=$1
+	shift
+	n=$((n + 1))
+	if [ "$st" = ok ]; then
+		npass=$((npass + 1))
+		echo "ok $n $*"
+	else
+		nfail=$((nfail + 1))
+		echo "not ok $n $*"
+	fi
+}
+
+skip() {	# skip REASON DESC...
+	local reason=$1
+	shift
+	n=$((n + 1))
+	nskip=$((nskip + 1))
+	echo "ok $n $* # SKIP $reason"
+}
+
+diag() { echo "# $*"; }
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# run_tap STAGE ARGS...: run pvx_hcall_test ARGS and merge its TAP into
+# ours, renumbered, each description prefixed with STAGE.
+run_tap() {
+	local stage=$1 out rc line desc got=0 t0
+	shift
+	out=$LOG/$stage.$(echo "$*" | tr -c 'a-z0-9\n' _ | cut -c1-30).tap
+	t0=$(uptime_s)
+	timeout -k 10 "${TINYVM_TIMEOUT:-900}" "$BIN" "$@" >"$out" 2>"$out.err"
+	rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		"TAP version"*) ;;
+		"1..0 # SKIP"*) skip "${line#1..0 # SKIP }" "$stage: $*"; got=1 ;;
+		1..*) ;;
+		"ok "*|"not ok "*)
+			got=1
+			desc=${line#not }
+			desc=${desc#ok }
+			desc=${desc#* }
+			desc=${desc#"$stage: "}
+			case "$line" in
+			*"# SKIP"*) skip "${desc##*# SKIP }" "$stage: ${desc% # SKIP*}" ;;
+			"ok "*) result ok "$stage: $desc" ;;
+			*) result fail "$stage: $desc" ;;
+			esac ;;
+		*) echo "$line" ;;
+		esac
+	done <"$out"
+	[ -s "$out.err" ] && sed 's/^/# stderr: /' "$out.err"
+	diag "$stage: pvx_hcall_test $* exit $rc, $(awk -v a="$t0" -v b="$(uptime_s)" \
+		'BEGIN { printf "%.1f", b - a }') s"
+	case $rc in
+	0|1|4) [ $got -eq 1 ] || result fail "$stage: pvx_hcall_test $* gave no results" ;;
+	124|137) result fail "$stage: pvx_hcall_test $* timed out" ;;
+	*) result fail "$stage: pvx_hcall_test $* exit $rc" ;;
+	esac
+}
+
+loaded() { [ -d /sys/module/pvx_host ]; }
+
+do_insmod() {	# do_insmod STAGE
+	local err
+	if [ ! -f "$KO" ]; then
+		result fail "$1: insmod pvx_host.ko: $KO missing"
+		return 1
+	fi
+	if err=$(insmod "$KO" 2>&1); then
+		result ok "$1: insmod pvx_host.ko"
+		return 0
+	fi
+	result fail "$1: insmod pvx_host.ko: $err"
+	return 1
+}
+
+# dmesg lines since a mark (a line count taken with dmesg_mark).
+dmesg_mark() { dmesg | wc -l; }
+dmesg_since() { dmesg | tail -n +"$(($1 + 1))"; }
+
+check_dmesg() {	# check_dmesg STAGE MARK
+	local bad
+	bad=$(dmesg_since "$2" | grep -E 'BUG|WARNING|Oops|Call Trace|general protection' | head -n 5)
+	if [ -z "$bad" ]; then
+		result ok "$1: no BUG/WARNING/Oops in dmesg"
+	else
+		echo "$bad" | sed 's/^/# dmesg: /'
+		result fail "$1: dmesg has BUG/WARNING/Oops lines"
+	fi
+}
+
+skip_loaded_stage() {	# skip_loaded_stage STAGE: pvx_host could not be loaded
+	skip "pvx_host not loaded" "$1"
+}
+
+echo "TAP version 13"
+diag "pvx tinyvm suite: kernel $(uname -r), ABI $PVX_ABI, module $KO"
+if [ ! -c /dev/kvm ]; then
+	echo "1..0 # SKIP no /dev/kvm"
+	exit 4
+fi
+if [ ! -x "$BIN" ]; then
+	echo "not ok 1 $BIN missing (make -C selftests)"
+	echo "1..1"
+	exit 1
+fi
+mark0=$(dmesg_mark)
+if loaded; then
+	diag "pvx_host was loaded at start; removing it"
+	rmmod pvx_host || diag "rmmod pvx_host failed"
+fi
+
+# --- without pvx ---------------------------------------------------------
+run_tap without --state=absent abi
+run_tap without stock record "$LOG/stock.rec"
+
+# --- with pvx --------------------------------------------------------------
+if do_insmod insmod; then
+	mark=$(dmesg_mark)
+	run_tap with --state=loaded abi
+	run_tap with stock compare "$LOG/stock.rec"
+
+	# --- rmmod while a VM issues hypercalls --------------------------------
+	mark=$(dmesg_mark)
+	run_tap rmmod-loop rmmod-loop
+	check_dmesg rmmod-loop "$mark"
+	dmesg_since "$mark" | sed 's/^/# dmesg: /' | head -n 20
+	loaded && rmmod pvx_host
+else
+	skip_loaded_stage "with"
+	skip_loaded_stage "rmmod-loop"
+fi
+
+if do_insmod reinsmod; then
+	run_tap cycles cycles "$CYCLES"
+	run_tap policy policy
+	if rmmod pvx_host 2>"$LOG/rmmod.err"; then
+		result ok "rmmod: rmmod pvx_host"
+	else
+		result fail "rmmod: rmmod pvx_host: $(cat "$LOG/rmmod.err")"
+	fi
+else
+	skip_loaded_stage "cycles"
+	skip_loaded_stage "policy"
+fi
+
+# --- after rmmod: a host without pvx again ---------------------------------
+if ! loaded; then
+	run_tap after-rmmod --state=absent abi
+	run_tap after-rmmod stock compare "$LOG/stock.rec"
+else
+	skip "pvx_host still loaded" "after-rmmod"
+fi
+
+# --- insmod without kvm: must fail with a clear dmesg line ---------------
+kvm_ko() {	# kvm_ko NAME: the module file of the booted kernel
+	find "$PVX_KIMAGE/lib/modules/$PVX_ABI/kernel" -name "$1.ko*" 2>/dev/null | head -n 1
+}
+
+no_kvm() {
+	local vendor_mod=kvm_amd m f err mark
+	[ -d /sys/module/kvm_intel ] && vendor_mod=kvm_intel
+	if [ ! -f "$KO" ]; then
+		skip "$KO missing" "no-kvm: insmod pvx_host.ko without kvm fails"
+		return
+	fi
+	if [ ! -d "$PVX_KIMAGE/lib/modules/$PVX_ABI" ]; then
+		skip "no modules at $PVX_KIMAGE to reload kvm" "no-kvm: insmod pvx_host.ko without kvm"
+		return
+	fi
+	if ! err=$(rmmod "$vendor_mod" kvm 2>&1); then
+		skip "rmmod $vendor_mod kvm: $err" "no-kvm: insmod pvx_host.ko without kvm"
+		return
+	fi
+	mark=$(dmesg_mark)
+	if err=$(insmod "$KO" 2>&1); then
+		result fail "no-kvm: insmod pvx_host.ko without kvm must fail, it loaded"
+		rmmod pvx_host
+	else
+		result ok "no-kvm: insmod pvx_host.ko without kvm fails ($err)"
+		line=$(dmesg_since "$mark" | grep -i pvx | head -n 3)
+		echo "$line" | sed 's/^/# dmesg: /'
+		if [ -n "$line" ]; then
+			result ok "no-kvm: dmesg says why: $(echo "$line" | head -n 1 | sed 's/^\[[^]]*\] *//')"
+		else
+			result fail "no-kvm: no dmesg line about pvx after the failed insmod"
+		fi
+	fi
+	# Reload in dependency order; modules still loaded are left alone.
+	for m in irqbypass ccp kvm "${vendor_mod/_/-}"; do
+		[ -d "/sys/module/${m//-/_}" ] && continue
+		f=$(kvm_ko "$m")
+		if [ -z "$f" ] || ! err=$(insmod "$f" 2>&1); then
+			diag "reload $m (${f:-not found}): $err"
+		fi
+	done
+	if [ -d "/sys/module/$vendor_mod" ] && [ -c /dev/kvm ]; then
+		result ok "no-kvm: kvm and $vendor_mod reloaded, /dev/kvm back"
+		run_tap no-kvm --state=absent abi
+	else
+		result fail "no-kvm: reload of kvm/$vendor_mod failed: later suites have no KVM"
+	fi
+}
+no_kvm
+
+check_dmesg "whole run" "$mark0"
+
+echo "1..$n"
+diag "tinyvm: $n tests, $npass pass, $nfail fail, $nskip skip," \
+	"$(awk -v a="$t_start" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }') s"
+[ $nfail -gt 0 ] && exit 1
+[ $npass -eq 0 ] && exit 4
+exit 0
