@@ -39,6 +39,7 @@ set_series() {
 	6.12) DEST=$PVX_REPO/build/kvm-selftests ;;
 	*) DEST=$PVX_REPO/build/kvm-selftests-$SERIES ;;
 	esac
+	TESTS=$(series_tests)
 }
 
 # Tests that exercise KVM's hypercall and register paths (LAB.md). Left out:
@@ -49,7 +50,25 @@ DEFAULT_TESTS="x86_64/kvm_pv_test x86_64/fix_hypercall_test
 	x86_64/sync_regs_test x86_64/userspace_io_test x86_64/platform_info_test
 	x86_64/tsc_msrs_test x86_64/hyperv_extended_hypercalls x86_64/hyperv_cpuid
 	kvm_create_max_vcpus kvm_binary_stats_test"
-TESTS=${KVM_UPSTREAM_TESTS:-$DEFAULT_TESTS}
+# Left out on 6.1, whose sources and KVM lack them: steal_time does not
+# build from linux-source-6.1 against its own uapi headers
+# (__DECLARE_FLEX_ARRAY), hyperv_extended_hypercalls does not exist there,
+# and xen_vmcall_test needs KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL, which
+# Debian's 6.1 KVM does not offer (the test skips itself with or without
+# pvx, so it would assert nothing).
+EXCLUDE_6_1="steal_time x86_64/hyperv_extended_hypercalls x86_64/xen_vmcall_test"
+
+series_tests() {
+	local t
+	if [ -n "${KVM_UPSTREAM_TESTS:-}" ]; then
+		echo "$KVM_UPSTREAM_TESTS"
+		return
+	fi
+	for t in $DEFAULT_TESTS; do
+		[ "$SERIES" = 6.1 ] && [[ " $EXCLUDE_6_1 " == *" $t "* ]] && continue
+		echo "$t"
+	done
+}
 
 die() { echo "kvm-upstream.sh: $*" >&2; exit 2; }
 
@@ -131,16 +150,16 @@ run() {
 		n=$((n + 1))
 		a=$(awk -v t="$name" '$1 == t {print $2}' "$PVX_OUT/kvm-up.without")
 		if [ "$a" = missing ]; then
-			echo "ok $n kvm_upstream $name # SKIP not built"
-			skip=$((skip + 1))
+			echo "not ok $n kvm_upstream $name was not built (kvm-upstream.sh build)"
+			fail=$((fail + 1))
 		elif [ "$a" = 4 ] && [ $have_pvx -eq 1 ] &&
 		     [ "$(awk -v t="$name" '$1 == t {print $2}' "$PVX_OUT/kvm-up.with")" = 4 ]; then
 			echo "ok $n kvm_upstream $name # SKIP skipped itself in both runs:" \
 				"$(grep -m1 -o 'SKIP.*' "$PVX_OUT/kvm-up.without.$name.log" | cut -c1-100)"
 			skip=$((skip + 1))
 		elif [ $have_pvx -eq 0 ]; then
-			echo "ok $n kvm_upstream $name # SKIP pvx_host.ko not loadable (${ko})"
-			skip=$((skip + 1))
+			echo "not ok $n kvm_upstream $name: pvx_host.ko not loadable (${ko})"
+			fail=$((fail + 1))
 		else
 			b=$(awk -v t="$name" '$1 == t {print $2}' "$PVX_OUT/kvm-up.with")
 			if [ "$a" = "$b" ]; then
