@@ -154,6 +154,10 @@ done
 opts=trans=virtio,version=9p2000.L,msize=262144
 mount -t 9p -o "$opts,ro" hostroot /host || echo "PVX-L2: cannot mount hostroot"
 mount -t devtmpfs dev /host/dev
+ln -sf /proc/self/fd /host/dev/fd
+mkdir -p /host/dev/shm /host/dev/pts
+mount -t tmpfs tmpfs /host/dev/shm
+mount -t devpts devpts /host/dev/pts
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t debugfs debugfs /host/sys/kernel/debug
