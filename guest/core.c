@@ -53,7 +53,7 @@ static long pvx_issue(struct pvx_regs *r)
 	ret = r->ax;
 	if (ret < 0)
 		this_cpu_inc(pvx_stats.n[PVX_STAT_ERRORS]);
-	trace_pvx_guest_hypercall(nr, a0, ret, true);
+	trace_guest_hypercall(nr, a0, ret, true);
 	return ret;
 }
 
@@ -78,7 +78,7 @@ long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
 
 	if (idx >= 32 || !pvx_host_has(BIT(idx))) {
 		this_cpu_inc(pvx_stats.n[PVX_STAT_REFUSED]);
-		trace_pvx_guest_hypercall(nr, a0, -PVX_ENOSYS, false);
+		trace_guest_hypercall(nr, a0, -PVX_ENOSYS, false);
 		return -PVX_ENOSYS;
 	}
 	return pvx_issue(&r);

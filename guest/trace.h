@@ -11,7 +11,7 @@
  * One event per pvx_hypercall() decision: @issued is false when the core
  * answered -PVX_ENOSYS itself because the host did not announce @nr.
  */
-TRACE_EVENT(pvx_guest_hypercall,
+TRACE_EVENT(guest_hypercall,
 	    TP_PROTO(u32 nr, unsigned long a0, long ret, bool issued),
 	    TP_ARGS(nr, a0, ret, issued),
 	    TP_STRUCT__entry(__field(u32, nr)
