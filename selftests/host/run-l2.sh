@@ -201,7 +201,7 @@ kvm_ko() {	# kvm_ko NAME: the module file of the booted kernel
 }
 
 no_kvm() {
-	local vendor_mod=kvm_amd m f err mark
+	local vendor_mod=kvm_amd m f err mark args
 	[ -d /sys/module/kvm_intel ] && vendor_mod=kvm_intel
 	if [ ! -f "$KO" ]; then
 		skip "$KO missing" "no-kvm: insmod pvx_host.ko without kvm fails"
@@ -233,7 +233,11 @@ no_kvm() {
 	for m in irqbypass ccp kvm "${vendor_mod/_/-}"; do
 		[ -d "/sys/module/${m//-/_}" ] && continue
 		f=$(kvm_ko "$m")
-		if [ -z "$f" ] || ! err=$(insmod "$f" 2>&1); then
+		args=""
+		# The lab's kvm_amd parameters (vgif=0, see scripts/lab.sh).
+		[ "$m" = kvm-amd ] && args=${PVX_KVM_AMD_ARGS:-}
+		# shellcheck disable=SC2086 # word splitting of the parameters
+		if [ -z "$f" ] || ! err=$(insmod "$f" $args 2>&1); then
 			diag "reload $m (${f:-not found}): $err"
 		fi
 	done
