@@ -157,7 +157,22 @@ struct pvx_info {
 #define PVX_INFO_KVM		0x1u	/* running on KVM */
 #define PVX_INFO_HOST_PVX	0x2u	/* PROBE succeeded */
 
+/*
+ * PVX_IOC_YIELD_TO: a userspace spinlock waiter names the thread that holds
+ * the lock. When that thread is on a CPU whose vCPU the host preempted, the
+ * guest issues a directed yield to that vCPU. Returns PVX_YIELD_* (>= 0) or
+ * -1 with errno: ESRCH (no such thread in the caller's pid namespace),
+ * EAGAIN (the thread is not on a CPU now), EINVAL (flags), EOPNOTSUPP (no
+ * directed yield available).
+ */
+struct pvx_yield_to {
+	__u32 tid;		/* thread id in the caller's pid namespace */
+	__u32 flags;		/* 0 */
+};
+#define PVX_YIELD_TO_SIZE	8
+
 #define PVX_IOC_MAGIC		0xB9
 #define PVX_IOC_GET_INFO	_IOWR(PVX_IOC_MAGIC, 0x00, struct pvx_info)
+#define PVX_IOC_YIELD_TO	_IOW(PVX_IOC_MAGIC, 0x01, struct pvx_yield_to)
 
 #endif /* _UAPI_LINUX_PVX_H */

@@ -17,6 +17,7 @@ LAYOUT_CHECK(pair, sizeof(struct pvx_copy_pair) == PVX_COPY_PAIR_SIZE);
 LAYOUT_CHECK(ksm, sizeof(struct pvx_ksm_hint) == PVX_KSM_HINT_SIZE);
 LAYOUT_CHECK(info, sizeof(struct pvx_info) == PVX_INFO_SIZE_V1);
 LAYOUT_CHECK(info_feat, offsetof(struct pvx_info, host_features) == 24);
+LAYOUT_CHECK(yield_to, sizeof(struct pvx_yield_to) == PVX_YIELD_TO_SIZE);
 LAYOUT_CHECK(ioc_size, ((PVX_IOC_GET_INFO >> 16) & 0x3fff) == PVX_INFO_SIZE_V1);
 
 static int n_test, n_fail;
