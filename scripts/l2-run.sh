@@ -7,6 +7,14 @@
 set -u
 cd "$PVX_REPO" || exit 1
 
+# Suites write to a tmpfs and the results are copied to the 9p share after
+# each suite: a QEMU serial console written character by character into a
+# 9p file from inside TCG takes minutes for a page of TAP.
+PVX_SHARE=$PVX_OUT
+export PVX_OUT=/tmp/pvx-out
+mkdir -p "$PVX_OUT"
+sync_out() { cp -a "$PVX_OUT/." "$PVX_SHARE/"; }
+
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
 run_suite() {
@@ -35,6 +43,7 @@ guest_suite() {
 }
 
 dmesg -c >"$PVX_OUT/dmesg-boot.log" 2>&1
+sync_out
 IFS=, read -r -a suites <<<"$PVX_TESTS"
 for s in "${suites[@]}"; do
 	case "$s" in
@@ -45,9 +54,11 @@ for s in "${suites[@]}"; do
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg.log" 2>&1
+	sync_out
 done
 for m in pvx_host; do
 	grep -q "^$m " /proc/modules && rmmod "$m"
 done
 dmesg -c >>"$PVX_OUT/dmesg.log" 2>&1
+sync_out
 exit 0

@@ -169,6 +169,7 @@ struct pvx_yield_to {
 	__u32 tid;		/* thread id in the caller's pid namespace */
 	__u32 flags;		/* 0 */
 };
+
 #define PVX_YIELD_TO_SIZE	8
 
 #define PVX_IOC_MAGIC		0xB9
