@@ -94,6 +94,7 @@ struct pvx_gpa_range {
 	__u64 gpa;
 	__u64 len;
 };
+
 #define PVX_GPA_RANGE_SIZE	16
 
 /*
@@ -105,6 +106,7 @@ struct pvx_batch_hdr {
 	__u32 count;
 	__u64 reserved;		/* must be 0 */
 };
+
 #define PVX_BATCH_HDR_SIZE	16
 #define PVX_BATCH_BYTES		4096u
 
@@ -118,6 +120,7 @@ struct pvx_copy_pair {
 	__u64 src_gpa;
 	__u64 dst_gpa;
 };
+
 #define PVX_COPY_PAIR_SIZE	16
 #define PVX_COPY_F_ALL		0x0u
 #define PVX_COPY_MAX_PAIRS	\
@@ -129,6 +132,7 @@ struct pvx_ksm_hint {
 	__u32 npages;
 	__u32 flags;		/* exactly one of the two below */
 };
+
 #define PVX_KSM_HINT_SIZE	16
 #define PVX_KSM_MERGEABLE	0x1u
 #define PVX_KSM_UNMERGEABLE	0x2u
@@ -152,6 +156,7 @@ struct pvx_info {
 	__u32 reserved;		/* 0 */
 	__u64 host_features;	/* PVX_F_* from PROBE */
 };
+
 #define PVX_INFO_SIZE_V1	32
 
 #define PVX_INFO_KVM		0x1u	/* running on KVM */
