@@ -3,7 +3,7 @@
 #
 # Runs inside the L2 KVM host (chroot into this machine's root over 9p),
 # started by lab.sh's /init with the PVX_* environment. Each suite writes
-# its TAP to $PVX_OUT/SUITE.tap; per-suite times go to $PVX_OUT/times.
+# its TAP to $PVX_OUT/SUITE.tap; per-suite times go to $PVX_OUT/times-TAG.
 set -u
 cd "$PVX_REPO" || exit 1
 
@@ -25,7 +25,7 @@ run_suite() {
 	rc=$?
 	t1=$(uptime_s)
 	awk -v n="$name" -v a="$t0" -v b="$t1" -v rc="$rc" \
-		'BEGIN { printf "%s: %.1f s in L2 (exit %d)\n", n, b - a, rc }' >>"$PVX_OUT/times"
+		'BEGIN { printf "%s: %.1f s in L2 (exit %d)\n", n, b - a, rc }' >>"$PVX_OUT/times-$tag"
 	echo "PVX-L2: suite $name exit $rc"
 }
 
@@ -42,7 +42,8 @@ guest_suite() {
 	return $rc
 }
 
-dmesg -c >"$PVX_OUT/dmesg-boot.log" 2>&1
+tag=${PVX_L2_TAG:-all}
+dmesg -c >"$PVX_OUT/dmesg-boot-$tag.log" 2>&1
 sync_out
 IFS=, read -r -a suites <<<"$PVX_TESTS"
 for s in "${suites[@]}"; do
@@ -53,12 +54,12 @@ for s in "${suites[@]}"; do
 	demo) run_suite demo bash scripts/demo-l2.sh ;;
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	esac
-	dmesg -c >>"$PVX_OUT/dmesg.log" 2>&1
+	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out
 done
 for m in pvx_host; do
 	grep -q "^$m " /proc/modules && rmmod "$m"
 done
-dmesg -c >>"$PVX_OUT/dmesg.log" 2>&1
+dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 sync_out
 exit 0
