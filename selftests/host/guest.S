@@ -73,6 +73,39 @@ tvm_g64_loop:
 tvm_g64_loop_end:
 
 /*
+ * Directed-yield tests, 64-bit, one program for all vCPUs of a VM; the
+ * host gives each vCPU its role in R11 (and its arguments) with
+ * KVM_SET_REGS:
+ *	R11 = 0: caller loop like tvm_g64_loop, with a1 = R12:
+ *		for (;;) { rax = hypercall(r8, r9, r12); r10++; outb(al); }
+ *	R11 = 1: spin in guest mode forever (a running lock holder); no
+ *		PAUSE, so that no pause-loop exit yields on its own
+ *	R11 = 2: HLT forever with IF = 0 (a halted vCPU: with an in-kernel
+ *		irqchip KVM_RUN sleeps until a signal)
+ */
+	.code64
+	.globl tvm_g64_roles, tvm_g64_roles_end
+tvm_g64_roles:
+	cmp	$1, %r11
+	je	2f
+	cmp	$2, %r11
+	je	3f
+1:	mov	%r8, %rax
+	mov	%r9, %rbx
+	mov	%r12, %rcx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	HCALL
+	inc	%r10
+	out	%al, $TVM_PORT_DONE
+	jmp	1b
+2:	inc	%r10
+	jmp	2b
+3:	hlt
+	jmp	3b
+tvm_g64_roles_end:
+
+/*
  * Fixed-number call written the way a guest kernel would, 16-bit:
  *	mov $0x50560000, %eax   (PVX_HC_PROBE)
  *	xor %ebx, %ebx          (a0 = 0)

@@ -13,7 +13,16 @@
 #   reinsmod    load it again
 #   cycles      1000 VM create/PROBE/destroy cycles; debugfs vms, counters
 #   policy      module parameters enable and features
-#   rmmod       unload; ABI cases without pvx; stock hypercalls as recorded
+#   yield-absent  PVX_HC_YIELD -ENOSYS while pvx_yield is not loaded
+#   yield-insmod  load $PVX_BUILD/host/pvx_yield.ko (needs pvx_host);
+#               pvx_host cannot be removed under it
+#   yield       directed yield from 2-vCPU VMs: ABI, running/preempted/
+#               halted targets, counters, host and per-VM policy
+#   yield-rmmod-loop  rmmod pvx_yield while a VM yields in a loop; dmesg
+#               clean; -ENOSYS again afterwards
+#   rmmod       unload (pvx_yield first if still there); ABI cases without
+#               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
+#               without pvx_host fails
 #   no-kvm      rmmod kvm_amd kvm, insmod pvx_host must fail with a dmesg
 #               line, then reload irqbypass, ccp, kvm, kvm-amd
 #   dmesg       no BUG/WARNING/Oops line during the whole run
@@ -30,7 +39,9 @@ PVX_OUT=${PVX_OUT:-/tmp}
 PVX_ABI=${PVX_ABI:-$(uname -r)}
 PVX_KIMAGE=${PVX_KIMAGE:-/var/cache/pvx/kernels/$PVX_ABI}
 KO=${PVX_BUILD:-$PVX_REPO/build/$PVX_ABI}/host/pvx_host.ko
+YKO=$(dirname "$KO")/pvx_yield.ko
 BIN=$PVX_SELFTESTS/pvx_hcall_test
+YBIN=$PVX_SELFTESTS/pvx_yield_host_test
 CYCLES=${TINYVM_CYCLES:-1000}
 LOG=$PVX_OUT/tinyvm
 mkdir -p "$LOG"
@@ -63,14 +74,15 @@ diag() { echo "# $*"; }
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
-# run_tap STAGE ARGS...: run pvx_hcall_test ARGS and merge its TAP into
-# ours, renumbered, each description prefixed with STAGE.
+# run_tap STAGE ARGS...: run pvx_hcall_test (or $TAPBIN) ARGS and merge its
+# TAP into ours, renumbered, each description prefixed with STAGE.
 run_tap() {
-	local stage=$1 out rc line desc got=0 t0
+	local stage=$1 out rc line desc got=0 t0 bin=${TAPBIN:-$BIN} prog
 	shift
+	prog=$(basename "$bin")
 	out=$LOG/$stage.$(echo "$*" | tr -c 'a-z0-9\n' _ | cut -c1-30).tap
 	t0=$(uptime_s)
-	timeout -k 10 "${TINYVM_TIMEOUT:-900}" "$BIN" "$@" >"$out" 2>"$out.err"
+	timeout -k 10 "${TINYVM_TIMEOUT:-900}" "$bin" "$@" >"$out" 2>"$out.err"
 	rc=$?
 	while IFS= read -r line; do
 		case "$line" in
@@ -92,16 +104,18 @@ run_tap() {
 		esac
 	done <"$out"
 	[ -s "$out.err" ] && sed 's/^/# stderr: /' "$out.err"
-	diag "$stage: pvx_hcall_test $* exit $rc, $(awk -v a="$t0" -v b="$(uptime_s)" \
+	diag "$stage: $prog $* exit $rc, $(awk -v a="$t0" -v b="$(uptime_s)" \
 		'BEGIN { printf "%.1f", b - a }') s"
 	case $rc in
-	0|1|4) [ $got -eq 1 ] || result fail "$stage: pvx_hcall_test $* gave no results" ;;
-	124|137) result fail "$stage: pvx_hcall_test $* timed out" ;;
-	*) result fail "$stage: pvx_hcall_test $* exit $rc" ;;
+	0|1|4) [ $got -eq 1 ] || result fail "$stage: $prog $* gave no results" ;;
+	124|137) result fail "$stage: $prog $* timed out" ;;
+	*) result fail "$stage: $prog $* exit $rc" ;;
 	esac
 }
 
 loaded() { [ -d /sys/module/pvx_host ]; }
+yield_loaded() { [ -d /sys/module/pvx_yield ]; }
+run_yield() { TAPBIN=$YBIN run_tap "$@"; }
 
 do_insmod() {	# do_insmod STAGE
 	local err
@@ -148,10 +162,46 @@ if [ ! -x "$BIN" ]; then
 	exit 1
 fi
 mark0=$(dmesg_mark)
+if yield_loaded; then
+	diag "pvx_yield was loaded at start; removing it"
+	rmmod pvx_yield || diag "rmmod pvx_yield failed"
+fi
 if loaded; then
 	diag "pvx_host was loaded at start; removing it"
 	rmmod pvx_host || diag "rmmod pvx_host failed"
 fi
+
+# The directed-yield stages, with pvx_host loaded and pvx_yield not.
+yield_stages() {
+	local err mark
+	run_yield yield-absent absent
+	if [ ! -f "$YKO" ]; then
+		result fail "yield-insmod: insmod pvx_yield.ko: $YKO missing"
+		return
+	fi
+	if ! err=$(insmod "$YKO" 2>&1); then
+		result fail "yield-insmod: insmod pvx_yield.ko: $err"
+		return
+	fi
+	result ok "yield-insmod: insmod pvx_yield.ko"
+	if err=$(rmmod pvx_host 2>&1); then
+		result fail "yield-insmod: rmmod pvx_host under pvx_yield must fail, it worked"
+		return
+	fi
+	result ok "yield-insmod: rmmod pvx_host refused while pvx_yield uses it ($err)"
+	mark=$(dmesg_mark)
+	run_yield yield abi
+	run_yield yield sched
+	run_yield yield policy
+	run_yield yield-rmmod-loop rmmod-loop
+	check_dmesg yield "$mark"
+	dmesg_since "$mark" | grep -i pvx | sed 's/^/# dmesg: /' | head -n 10
+	if yield_loaded; then
+		result fail "yield-rmmod-loop: pvx_yield still loaded"
+		rmmod pvx_yield
+	fi
+	run_yield yield-after-rmmod absent
+}
 
 # --- without pvx ---------------------------------------------------------
 run_tap without --state=absent abi
@@ -177,6 +227,11 @@ fi
 if do_insmod reinsmod; then
 	run_tap cycles cycles "$CYCLES"
 	run_tap policy policy
+	yield_stages
+	if yield_loaded; then
+		diag "pvx_yield still loaded; removing it before pvx_host"
+		rmmod pvx_yield || diag "rmmod pvx_yield failed"
+	fi
 	if rmmod pvx_host 2>"$LOG/rmmod.err"; then
 		result ok "rmmod: rmmod pvx_host"
 	else
@@ -185,12 +240,21 @@ if do_insmod reinsmod; then
 else
 	skip_loaded_stage "cycles"
 	skip_loaded_stage "policy"
+	skip_loaded_stage "yield"
 fi
 
 # --- after rmmod: a host without pvx again ---------------------------------
 if ! loaded; then
 	run_tap after-rmmod --state=absent abi
 	run_tap after-rmmod stock compare "$LOG/stock.rec"
+	if [ ! -f "$YKO" ]; then
+		result fail "after-rmmod: $YKO missing"
+	elif err=$(insmod "$YKO" 2>&1); then
+		result fail "after-rmmod: insmod pvx_yield.ko without pvx_host must fail, it loaded"
+		rmmod pvx_yield
+	else
+		result ok "after-rmmod: insmod pvx_yield.ko without pvx_host fails ($err)"
+	fi
 else
 	skip "pvx_host still loaded" "after-rmmod"
 fi

@@ -220,6 +220,8 @@ void tvm_destroy(struct tvm *vm)
 			munmap(vm->vcpu[i].run, vm->vcpu[i].run_size);
 		if (vm->vcpu[i].fd >= 0)
 			close(vm->vcpu[i].fd);
+		if (vm->vcpu[i].stats_fd >= 0)
+			close(vm->vcpu[i].stats_fd);
 	}
 	vm->nr_vcpus = 0;
 	if (vm->fd >= 0)
@@ -377,7 +379,7 @@ int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv)
 	if (vm->nr_vcpus >= TVM_MAX_VCPUS)
 		return -ENOSPC;
 	v = &vm->vcpu[vm->nr_vcpus];
-	*v = (struct tvm_vcpu){ .vm = vm, .id = vm->nr_vcpus, .fd = -1 };
+	*v = (struct tvm_vcpu){ .vm = vm, .id = vm->nr_vcpus, .fd = -1, .stats_fd = -1 };
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, v->id);
 	if (v->fd < 0) {
 		err = -errno;
@@ -407,6 +409,65 @@ int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv)
 int tvm_add_vcpu(struct tvm *vm)
 {
 	return tvm_add_vcpu_pv(vm, NULL);
+}
+
+int tvm_create_irqchip(struct tvm *vm)
+{
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		tvm_diag("tinyvm: KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int tvm_set_runnable(struct tvm_vcpu *v)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
+		tvm_diag("tinyvm: KVM_SET_MP_STATE: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int tvm_vcpu_stat(struct tvm_vcpu *v, const char *name, uint64_t *val)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	uint32_t i;
+	char *descs;
+	int ret = -ENOENT;
+
+	if (v->stats_fd < 0) {
+		v->stats_fd = ioctl(v->fd, KVM_GET_STATS_FD, NULL);
+		if (v->stats_fd < 0) {
+			v->stats_fd = -1;
+			return -errno;
+		}
+	}
+	if (pread(v->stats_fd, &h, sizeof(h), 0) != sizeof(h))
+		return -EIO;
+	dsize = sizeof(*d) + h.name_size;
+	descs = calloc(h.num_desc, dsize);
+	if (!descs)
+		return -ENOMEM;
+	if (pread(v->stats_fd, descs, h.num_desc * dsize, h.desc_offset) !=
+	    (ssize_t)(h.num_desc * dsize)) {
+		free(descs);
+		return -EIO;
+	}
+	for (i = 0; i < h.num_desc; i++) {
+		d = (struct kvm_stats_desc *)(descs + i * dsize);
+		if (strncmp(d->name, name, h.name_size))
+			continue;
+		ret = pread(v->stats_fd, val, sizeof(*val), h.data_offset + d->offset) ==
+		      sizeof(*val) ? 0 : -EIO;
+		break;
+	}
+	free(descs);
+	return ret;
 }
 
 int tvm_run(struct tvm_vcpu *v)

@@ -66,6 +66,7 @@ struct tvm_vcpu {
 	int fd;
 	struct kvm_run *run;
 	size_t run_size;
+	int stats_fd;		/* KVM_GET_STATS_FD, opened on first use */
 };
 
 struct tvm {
@@ -96,6 +97,21 @@ int tvm_add_vcpu(struct tvm *vm);
 /* As tvm_add_vcpu, with explicit pv features in the guest CPUID. */
 int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv);
 void tvm_destroy(struct tvm *vm);
+
+/*
+ * In-kernel irqchip (KVM_CREATE_IRQCHIP): call before tvm_add_vcpu(). HLT
+ * then sleeps inside KVM_RUN instead of exiting to userspace, and vCPUs
+ * other than 0 start in wait-for-SIPI until tvm_set_runnable().
+ */
+int tvm_create_irqchip(struct tvm *vm);
+/* KVM_SET_MP_STATE RUNNABLE (an AP that needs no INIT/SIPI). */
+int tvm_set_runnable(struct tvm_vcpu *v);
+/*
+ * A vCPU statistic by name from KVM's binary stats (KVM_GET_STATS_FD),
+ * e.g. "blocking" (1 while the vCPU sleeps in kvm_vcpu_block()), read by
+ * any thread while the vCPU runs. 0 or -errno.
+ */
+int tvm_vcpu_stat(struct tvm_vcpu *v, const char *name, uint64_t *val);
 
 /* KVM_RUN once: the exit reason, or -errno when the ioctl failed. */
 int tvm_run(struct tvm_vcpu *v);
