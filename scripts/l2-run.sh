@@ -57,7 +57,8 @@ for s in "${suites[@]}"; do
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out
 done
-for m in pvx_host; do
+# Feature modules first: they hold references on pvx_host.
+for m in pvx_yield pvx_host; do
 	grep -q "^$m " /proc/modules && rmmod "$m"
 done
 dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
