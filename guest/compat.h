@@ -11,7 +11,13 @@
  * Checked for the interfaces the guest core uses (kvm_para_available,
  * KVM_HYPERCALL, cc_platform_has, kobject/sysfs attribute groups,
  * sysfs_emit, miscdevice, compat_ptr_ioctl, percpu counters, TRACE_EVENT
- * without strings): 6.1 and 6.12 agree, so there is no shim yet.
+ * without strings) and pvx_spinlock / pvx_lock_torture use
+ * (vcpu_is_preempted via pv_ops, kvm_hypercall1, per_cpu
+ * x86_cpu_to_apicid: u16 in 6.1, u32 in 6.12, read by value either way,
+ * hypervisor_cpuid_base, find_vpid/pid_task, task_struct::on_cpu,
+ * module_param_cb, hrtimer_init, timer_setup, timer_delete_sync,
+ * kthread_complete_and_exit, cpumask_nth): 6.1 and 6.12 agree, so there
+ * is no shim yet.
  */
 #ifndef _PVX_GUEST_COMPAT_H
 #define _PVX_GUEST_COMPAT_H

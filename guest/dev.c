@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* /dev/pvx: PVX_IOC_GET_INFO tells userspace what PROBE found. */
+/*
+ * /dev/pvx: PVX_IOC_GET_INFO tells userspace what PROBE found; feature
+ * modules add their own ioctls with pvx_register_ioctl().
+ */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/ioctl.h>
 #include <linux/miscdevice.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -34,13 +41,118 @@ static long pvx_ioc_get_info(struct pvx_info __user *uinfo)
 	return 0;
 }
 
+/*
+ * Ioctls of feature modules: a small table, looked up under RCU. A caller
+ * takes a reference on the owner before it leaves the RCU section, so an
+ * owner that is unloading (try_module_get() fails) is never entered, and
+ * pvx_unregister_ioctl()'s synchronize_rcu() waits for lookups in flight.
+ */
+#define PVX_IOCTL_SLOTS	8
+
+struct pvx_ioctl_slot {
+	unsigned int cmd;
+	pvx_ioctl_fn fn;
+	struct module *owner;
+};
+
+static struct pvx_ioctl_slot __rcu *pvx_ioctls[PVX_IOCTL_SLOTS];
+static DEFINE_MUTEX(pvx_ioctls_lock);
+
+int __pvx_register_ioctl(unsigned int cmd, pvx_ioctl_fn fn,
+			 struct module *owner)
+{
+	struct pvx_ioctl_slot *slot, *s;
+	int i, free = -1, ret = 0;
+
+	if (!fn || _IOC_TYPE(cmd) != PVX_IOC_MAGIC || cmd == PVX_IOC_GET_INFO)
+		return -EINVAL;
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL);
+	if (!slot)
+		return -ENOMEM;
+	slot->cmd = cmd;
+	slot->fn = fn;
+	slot->owner = owner;
+
+	mutex_lock(&pvx_ioctls_lock);
+	for (i = 0; i < PVX_IOCTL_SLOTS; i++) {
+		s = rcu_dereference_protected(pvx_ioctls[i],
+					      lockdep_is_held(&pvx_ioctls_lock));
+		if (!s) {
+			if (free < 0)
+				free = i;
+		} else if (s->cmd == cmd) {
+			ret = -EBUSY;
+		}
+	}
+	if (!ret && free < 0)
+		ret = -ENOSPC;
+	if (!ret)
+		rcu_assign_pointer(pvx_ioctls[free], slot);
+	mutex_unlock(&pvx_ioctls_lock);
+	if (ret)
+		kfree(slot);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(__pvx_register_ioctl);
+
+void pvx_unregister_ioctl(unsigned int cmd)
+{
+	struct pvx_ioctl_slot *s, *found = NULL;
+	int i;
+
+	mutex_lock(&pvx_ioctls_lock);
+	for (i = 0; i < PVX_IOCTL_SLOTS; i++) {
+		s = rcu_dereference_protected(pvx_ioctls[i],
+					      lockdep_is_held(&pvx_ioctls_lock));
+		if (s && s->cmd == cmd) {
+			RCU_INIT_POINTER(pvx_ioctls[i], NULL);
+			found = s;
+			break;
+		}
+	}
+	mutex_unlock(&pvx_ioctls_lock);
+	if (found) {
+		synchronize_rcu();
+		kfree(found);
+	}
+}
+EXPORT_SYMBOL_GPL(pvx_unregister_ioctl);
+
+static long pvx_ioctl_feature(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct pvx_ioctl_slot *s;
+	struct module *owner = NULL;
+	pvx_ioctl_fn fn = NULL;
+	long ret;
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < PVX_IOCTL_SLOTS; i++) {
+		s = rcu_dereference(pvx_ioctls[i]);
+		if (s && s->cmd == cmd) {
+			if (try_module_get(s->owner)) {
+				fn = s->fn;
+				owner = s->owner;
+			}
+			break;
+		}
+	}
+	rcu_read_unlock();
+	if (!fn)
+		return -ENOTTY;
+	ret = fn(file, cmd, arg);
+	module_put(owner);
+	return ret;
+}
+
 static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
 	case PVX_IOC_GET_INFO:
 		return pvx_ioc_get_info((struct pvx_info __user *)arg);
 	default:
-		return -ENOTTY;
+		return pvx_ioctl_feature(file, cmd, arg);
 	}
 }
 

@@ -18,6 +18,8 @@
 #include "pvx.h"
 
 struct attribute_group;
+struct file;
+struct module;
 
 /* True when PROBE succeeded and the host serves every call in @feature_bits. */
 bool pvx_host_has(u32 feature_bits);
@@ -40,5 +42,22 @@ long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
  */
 int pvx_sysfs_add_group(const struct attribute_group *grp);
 void pvx_sysfs_remove_group(const struct attribute_group *grp);
+
+/*
+ * /dev/pvx ioctls served by feature modules. @fn runs in process context
+ * (it may sleep) with a reference on @owner held, so the feature module
+ * cannot unload while one of its ioctls runs. @cmd must be in the pvx
+ * ioctl range (PVX_IOC_MAGIC) and not one the core serves itself
+ * (PVX_IOC_GET_INFO); registering a @cmd twice is -EBUSY. A @cmd nobody
+ * registered is -ENOTTY. Unregister in module exit: on return no call of
+ * @fn is running or will start. Both may sleep.
+ */
+typedef long (*pvx_ioctl_fn)(struct file *file, unsigned int cmd,
+			     unsigned long arg);
+
+int __pvx_register_ioctl(unsigned int cmd, pvx_ioctl_fn fn,
+			 struct module *owner);
+#define pvx_register_ioctl(cmd, fn) __pvx_register_ioctl(cmd, fn, THIS_MODULE)
+void pvx_unregister_ioctl(unsigned int cmd);
 
 #endif /* _PVX_GUEST_H */

@@ -5,7 +5,9 @@
 # /init of the L3 guest initramfs (built by mkinitrd.sh). Loads
 # pvx_guest.ko, runs pvx_guest_test with the expectation named on the
 # kernel command line (pvx_expect=host|fallback), then checks rmmod and a
-# second insmod. Prints one TAP 13 stream between the lines PVX-TAP-BEGIN
+# second insmod; then the pv spinlock: pvx_spinlock.ko, pvx_yield_test
+# (sysfs and PVX_IOC_YIELD_TO), the pvx_lock_torture.ko test module, and
+# unloading. Prints one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -17,11 +19,19 @@ mount -t tmpfs tmpfs /tmp
 
 KO=/pvx/pvx_guest.ko
 TEST=/pvx/pvx_guest_test
+SPIN_KO=/pvx/pvx_spinlock.ko
+TORTURE_KO=/pvx/pvx_lock_torture.ko
+YIELD_TEST=/pvx/pvx_yield_test
+# pvx_lock_torture parameters: pvx_torture=a=1,b=2 on the kernel command line
+TORTURE_ARGS=
+TORTURE_RESULTS=/sys/kernel/debug/pvx_lock_torture/results
 TAP=/tmp/tap
 n=0
 : >"$TAP"
 
 ok() { n=$((n + 1)); echo "ok $n $*" >>"$TAP"; }
+# progress on the console: run-l3.sh names the last one when L3 times out
+step() { echo "pvx-l3: $* (uptime $(cut -d' ' -f1 /proc/uptime) s)"; }
 not_ok() { n=$((n + 1)); echo "not ok $n $*" >>"$TAP"; }
 diag() { echo "# $*" >>"$TAP"; }
 # check DESCRIPTION COMMAND...: one test line from a command's status
@@ -45,11 +55,25 @@ finish() {
 	poweroff -f
 }
 
-# run_test LABEL: pvx_guest_test's results, renumbered into this stream
+# run_test LABEL [PROGRAM [ARGS]]: a kselftest program's results (default
+# pvx_guest_test --expect-MODE), renumbered into this stream
 run_test() {
 	label=$1
-	"$TEST" "--expect-$mode" >/tmp/test.out 2>&1
+	shift
+	[ $# -gt 0 ] || set -- "$TEST" "--expect-$mode"
+	"$@" >/tmp/test.out 2>&1
 	rc=$?
+	add_tap "$label" /tmp/test.out
+	case $rc in
+	0) ok "$label exits 0" ;;
+	4) ok "$label exits 4 # SKIP every test skipped" ;;
+	*) not_ok "$label exits $rc # $(grep -v '^ok\|^not ok\|^#\|^1\.\.\|^TAP' /tmp/test.out | head -n1)" ;;
+	esac
+}
+
+# add_tap LABEL FILE: the TAP lines of FILE, renumbered into this stream
+add_tap() {
+	label=$1
 	while IFS= read -r line; do
 		case "$line" in
 		"ok "[0-9]* | "not ok "[0-9]*)
@@ -60,18 +84,16 @@ run_test() {
 			echo "$res $n $label: $rest" >>"$TAP" ;;
 		"#"*) echo "$line" >>"$TAP" ;;
 		esac
-	done </tmp/test.out
-	case $rc in
-	0) ok "$label exits 0" ;;
-	4) ok "$label exits 4 # SKIP every test skipped" ;;
-	*) not_ok "$label exits $rc # $(grep -v '^ok\|^not ok\|^#\|^1\.\.\|^TAP' /tmp/test.out | head -n1)" ;;
-	esac
+	done <"$2"
 }
 
 mode=
 read -r cmdline </proc/cmdline
 for w in $cmdline; do
-	case "$w" in pvx_expect=*) mode=${w#pvx_expect=} ;; esac
+	case "$w" in
+	pvx_expect=*) mode=${w#pvx_expect=} ;;
+	pvx_torture=*) TORTURE_ARGS=$(echo "${w#pvx_torture=}" | tr , ' ') ;;
+	esac
 done
 case "$mode" in
 host) want='pvx_guest: host pvx ABI ' ;;
@@ -82,7 +104,8 @@ fallback) want='pvx_guest: host has no pvx ' ;;
 esac
 diag "L3 guest: kernel $(uname -r), expecting $mode, uptime $(cut -d' ' -f1 /proc/uptime) s"
 
-# 1. first load
+# 1. first load (kernel lines before it are the boot's, not ours)
+boot_lines=$(dmesg | wc -l)
 if ! insmod "$KO" >/tmp/insmod.out 2>&1; then
 	not_ok "insmod pvx_guest.ko # $(head -n1 /tmp/insmod.out)"
 	dmesg | grep pvx_guest | sed 's/^/# dmesg: /' >>"$TAP"
@@ -104,6 +127,7 @@ else
 fi
 
 # 2. the behaviour tests
+step "pvx_guest_test"
 run_test pvx_guest_test
 
 # 3. unload: refused while /dev/pvx is open, clean afterwards
@@ -127,5 +151,81 @@ fi
 run_test "pvx_guest_test after reload"
 check "rmmod pvx_guest again" rmmod pvx_guest
 check "clean after second rmmod" unloaded
+
+# 5. pv spinlock: load, sysfs and PVX_IOC_YIELD_TO, torture, unload
+step "pv spinlock tests"
+spin_loaded() { grep -q '^pvx_spinlock ' /proc/modules; }
+spin_unloaded() { ! spin_loaded && [ ! -e /sys/kernel/pvx/spinlock ]; }
+spin_stat() { cat "/sys/kernel/pvx/spinlock/$1" 2>/dev/null || echo 0; }
+spin_diag() {
+	for f in /sys/kernel/pvx/spinlock/*; do
+		[ -f "$f" ] && diag "spinlock/${f##*/}: $(cat "$f")"
+	done
+}
+check "insmod pvx_guest.ko for the spinlock" insmod "$KO"
+if ! insmod "$SPIN_KO" >/tmp/insmod.out 2>&1; then
+	not_ok "insmod pvx_spinlock.ko # $(head -n1 /tmp/insmod.out)"
+	dmesg | grep 'pvx_' | tail -n 5 | sed 's/^/# dmesg: /' >>"$TAP"
+	finish
+fi
+ok "insmod pvx_spinlock.ko"
+dmesg | grep 'pvx_spinlock: ' | sed 's/^/# dmesg: /' >>"$TAP"
+c=$(dmesg | grep -c 'pvx_spinlock: mode ')
+m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
+if [ "$c" = 1 ] && dmesg | grep -q "pvx_spinlock: mode $m ("; then
+	ok "dmesg says the spinlock mode once, as sysfs does ($m)"
+else
+	not_ok "dmesg says the spinlock mode once, as sysfs does # $c lines, sysfs '$m'"
+fi
+check "rmmod pvx_guest refused while pvx_spinlock uses it" sh -c '! rmmod pvx_guest'
+step "pvx_yield_test"
+run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
+
+acq0=$(spin_stat acquisitions)
+slow0=$(spin_stat slow_paths)
+step "pvx_lock_torture starts"
+# shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
+if insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
+	ok "insmod pvx_lock_torture.ko (runs the torture)"
+	step "pvx_lock_torture done"
+	if [ -r "$TORTURE_RESULTS" ]; then
+		cat "$TORTURE_RESULTS" >/tmp/torture.out
+		add_tap pvx_lock_torture /tmp/torture.out
+	else
+		not_ok "pvx_lock_torture results # no $TORTURE_RESULTS"
+	fi
+	acq1=$(spin_stat acquisitions)
+	ops=$(sed -n 's/^# \([0-9]*\) thread acquisitions in all phases$/\1/p' /tmp/torture.out)
+	if [ -n "$ops" ] && [ $((acq1 - acq0)) -ge "$ops" ]; then
+		ok "spinlock/acquisitions counted the torture's $ops ($((acq1 - acq0)))"
+	else
+		not_ok "spinlock/acquisitions counted the torture's '$ops' # grew by $((acq1 - acq0))"
+	fi
+	slow1=$(spin_stat slow_paths)
+	if [ "$slow1" -gt "$slow0" ]; then
+		ok "the torture contended: spinlock/slow_paths grew ($((slow1 - slow0)))"
+	else
+		not_ok "the torture contended: spinlock/slow_paths grew # still $slow1"
+	fi
+	spin_diag
+	check "rmmod pvx_spinlock refused while pvx_lock_torture uses it" sh -c '! rmmod pvx_spinlock'
+	check "rmmod pvx_lock_torture" rmmod pvx_lock_torture
+else
+	not_ok "insmod pvx_lock_torture.ko (runs the torture) # $(head -n1 /tmp/insmod.out)"
+	dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
+fi
+check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
+check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
+run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
+check "insmod pvx_spinlock.ko again" insmod "$SPIN_KO"
+check "rmmod pvx_spinlock again" rmmod pvx_spinlock
+check "rmmod pvx_guest after pvx_spinlock" rmmod pvx_guest
+check "clean after the spinlock tests" unloaded
+splat='BUG:\|WARNING:\|Call Trace\|soft lockup\|hard LOCKUP\|rcu_.*stall'
+if dmesg | tail -n +$((boot_lines + 1)) | grep -q "$splat"; then
+	not_ok "no kernel splat in dmesg since the first insmod # $(dmesg | tail -n +$((boot_lines + 1)) | grep -m1 "$splat")"
+else
+	ok "no kernel splat in dmesg since the first insmod"
+fi
 
 finish

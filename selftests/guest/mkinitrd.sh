@@ -4,9 +4,10 @@
 # mkinitrd.sh ABI OUT.gz: build the L3 guest initramfs for kernel ABI.
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
-# /init (init.sh beside this script), /pvx/pvx_guest.ko from
-# REPO/build/ABI/guest/ (scripts/build.sh ABI) and /pvx/pvx_guest_test
-# from REPO/build/selftests/ (built here if missing). The guest reads
+# /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
+# pvx_lock_torture}.ko from REPO/build/ABI/guest/ (scripts/build.sh ABI)
+# and /pvx/{pvx_guest_test,pvx_yield_test} from REPO/build/selftests/
+# (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
 set -euo pipefail
 
@@ -20,7 +21,13 @@ ko=$repo/build/$abi/guest/pvx_guest.ko
 selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
-[ -f "$ko" ] || die "no $ko (run: scripts/build.sh $abi)"
+kos="$ko"
+for m in pvx_spinlock pvx_lock_torture; do
+	kos="$kos $repo/build/$abi/guest/$m.ko"
+done
+for k in $kos; do
+	[ -f "$k" ] || die "no $k (run: scripts/build.sh $abi)"
+done
 if file -L "$busybox" 2>/dev/null | grep -q 'dynamically linked'; then
 	die "$busybox is not static (install busybox-static)"
 fi
@@ -33,8 +40,12 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$here/init.sh" "$root/init"
-cp "$ko" "$root/pvx/pvx_guest.ko"
-cp "$selftests/pvx_guest_test" "$root/pvx/pvx_guest_test"
+for k in $kos; do
+	cp "$k" "$root/pvx/"
+done
+for t in pvx_guest_test pvx_yield_test; do
+	cp "$selftests/$t" "$root/pvx/$t"
+done
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -9) >"$out.tmp"
 mv "$out.tmp" "$out"

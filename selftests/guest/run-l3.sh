@@ -4,10 +4,12 @@
 # run-l3.sh MODE: boot one L3 guest and report its TAP. Runs inside the L2
 # KVM host (chroot into L1's root), started by scripts/l2-run.sh.
 #
-#   MODE host      pvx_host.ko loaded in L2 (insmod'ed here if needed); the
-#                  guest must find pvx (pvx_expect=host)
-#   MODE fallback  pvx_host.ko not loaded (rmmod'ed here if needed); the
-#                  guest must fall back (pvx_expect=fallback)
+#   MODE host      pvx_host.ko loaded in L2 (insmod'ed here if needed), and
+#                  its feature modules that are built (host/pvx_yield.ko);
+#                  the guest must find pvx (pvx_expect=host)
+#   MODE fallback  pvx_host.ko and its feature modules not loaded
+#                  (rmmod'ed here if needed); the guest must fall back
+#                  (pvx_expect=fallback)
 #
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
@@ -46,17 +48,24 @@ bail() {
 	exit 1
 }
 
-host_loaded() { grep -q '^pvx_host ' /proc/modules 2>/dev/null; }
+mod_loaded() { grep -q "^$1 " /proc/modules 2>/dev/null; }
+# host feature modules, loaded after pvx_host when they are built
+features="pvx_yield"
 
 if [ "$mode" = host ]; then
-	if ! host_loaded; then
-		err=$(insmod "$PVX_BUILD/host/pvx_host.ko" 2>&1) ||
-			bail "cannot insmod $PVX_BUILD/host/pvx_host.ko: $err"
-	fi
+	for m in pvx_host $features; do
+		ko=$PVX_BUILD/host/$m.ko
+		[ "$m" = pvx_host ] || [ -f "$ko" ] || continue
+		if ! mod_loaded "$m"; then
+			err=$(insmod "$ko" 2>&1) || bail "cannot insmod $ko: $err"
+		fi
+	done
 else
-	if host_loaded; then
-		err=$(rmmod pvx_host 2>&1) || bail "cannot rmmod pvx_host: $err"
-	fi
+	for m in $features pvx_host; do
+		if mod_loaded "$m"; then
+			err=$(rmmod "$m" 2>&1) || bail "cannot rmmod $m: $err"
+		fi
+	done
 fi
 [ -f "$kernel" ] || bail "no kernel image $kernel"
 [ -f "$PVX_L3_INITRD" ] || bail "no initramfs $PVX_L3_INITRD (selftests/guest/mkinitrd.sh)"

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_lock_torture: test module for pvx_spinlock_t, run by the L3
+ * selftests (selftests/guest/init.sh). Not for production use.
+ *
+ * At load it runs three phases on one lock, each with more kernel threads
+ * than CPUs (overcommit) incrementing a shared counter non-atomically
+ * under the lock, and checks:
+ *   mutex  lock/unlock (and trylock now and then): the counter is exact,
+ *          no two holders were ever inside at once, and no acquisition
+ *          waited for more than (threads - 1) others (FIFO fairness);
+ *   irq    irqsave/irqrestore in the threads, and a pinned hrtimer on
+ *          every CPU that takes the lock with irqsave in hard interrupt
+ *          context (a broken irqsave deadlocks its own CPU);
+ *   bh     _bh in the threads, and a timer_list on every CPU that takes
+ *          the lock in softirq context.
+ * The results are TAP lines in /sys/kernel/debug/pvx_lock_torture/results.
+ * No test here depends on time: a phase stops its threads when budget_ms
+ * is over (under heavy overcommit a fair lock hands over at the pace of
+ * the host's scheduler) and checks the acquisitions they did; the timeout
+ * only catches a hang.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/timer.h>
+
+#include "compat.h"
+#include "pvx_spinlock.h"
+
+static unsigned int threads;
+module_param(threads, uint, 0444);
+MODULE_PARM_DESC(threads, "kernel threads per phase (0: 2 * online CPUs + 1)");
+
+static unsigned int mutex_ops = 1000000;
+module_param(mutex_ops, uint, 0444);
+MODULE_PARM_DESC(mutex_ops, "acquisitions of the mutex phase, all threads together");
+
+static unsigned int irq_ops = 200000;
+module_param(irq_ops, uint, 0444);
+MODULE_PARM_DESC(irq_ops, "thread acquisitions of the irq phase");
+
+static unsigned int bh_ops = 200000;
+module_param(bh_ops, uint, 0444);
+MODULE_PARM_DESC(bh_ops, "thread acquisitions of the bh phase");
+
+static unsigned int budget_ms = 8000;
+module_param(budget_ms, uint, 0444);
+MODULE_PARM_DESC(budget_ms,
+		 "a phase stops its threads after this long even if they have acquisitions left; the checks use the acquisitions done (0: no limit)");
+
+static unsigned int hang_timeout = 300;
+module_param(hang_timeout, uint, 0444);
+MODULE_PARM_DESC(hang_timeout, "seconds after which a phase counts as hung");
+
+#define TIMER_PERIOD_NS	(500 * NSEC_PER_USEC)
+
+enum torture_phase { PHASE_MUTEX, PHASE_IRQ, PHASE_BH };
+static const char *const phase_names[] = { "mutex", "irq", "bh" };
+
+static struct {
+	pvx_spinlock_t lock;
+	/* protected by lock */
+	u64 counter;
+	u64 timer_hits;
+	int inside;
+	u16 max_queued;
+	/* lockless */
+	atomic_t overlaps;	/* holder found another one inside */
+	atomic_t wrong_ctx;	/* timer callback not in the expected context */
+	atomic_t trylocks;
+	bool stop_timers;
+	bool stop_threads;	/* budget_ms is over */
+} t;
+
+struct torture_thread {
+	struct completion done;
+	enum torture_phase phase;
+	unsigned int ops;
+	unsigned int done_ops;	/* acquisitions done, read after done */
+};
+
+static DEFINE_PER_CPU(struct hrtimer, torture_hrtimer);
+static DEFINE_PER_CPU(struct timer_list, torture_timer);
+
+static char *results;
+static size_t results_len;
+#define RESULTS_SIZE	8192
+static unsigned int nr_tests;
+static bool hung;
+static u64 total_done;
+static struct dentry *dbg_dir;
+
+static __printf(2, 3) void report(bool pass, const char *fmt, ...)
+{
+	va_list ap;
+
+	results_len += scnprintf(results + results_len,
+				 RESULTS_SIZE - results_len, "%sok %u ",
+				 pass ? "" : "not ", ++nr_tests);
+	va_start(ap, fmt);
+	results_len += vscnprintf(results + results_len,
+				  RESULTS_SIZE - results_len, fmt, ap);
+	va_end(ap);
+	results_len += scnprintf(results + results_len,
+				 RESULTS_SIZE - results_len, "\n");
+}
+
+static __printf(1, 2) void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	results_len += scnprintf(results + results_len,
+				 RESULTS_SIZE - results_len, "# ");
+	va_start(ap, fmt);
+	results_len += vscnprintf(results + results_len,
+				  RESULTS_SIZE - results_len, fmt, ap);
+	va_end(ap);
+	results_len += scnprintf(results + results_len,
+				 RESULTS_SIZE - results_len, "\n");
+}
+
+/* The critical section: a non-atomic increment with a window for races. */
+static void torture_cs(void)
+{
+	u64 c;
+	int i;
+
+	if (READ_ONCE(t.inside))
+		atomic_inc(&t.overlaps);
+	WRITE_ONCE(t.inside, 1);
+	c = READ_ONCE(t.counter);
+	for (i = 0; i < 4; i++)
+		barrier();
+	WRITE_ONCE(t.counter, c + 1);
+	if (t.lock.queued > t.max_queued)
+		t.max_queued = t.lock.queued;
+	WRITE_ONCE(t.inside, 0);
+}
+
+static int torture_thread_fn(void *arg)
+{
+	struct torture_thread *tt = arg;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < tt->ops && !READ_ONCE(t.stop_threads); i++) {
+		switch (tt->phase) {
+		case PHASE_MUTEX:
+			if (i % 16 == 0 && pvx_spin_trylock(&t.lock))
+				atomic_inc(&t.trylocks);
+			else
+				pvx_spin_lock(&t.lock);
+			torture_cs();
+			pvx_spin_unlock(&t.lock);
+			break;
+		case PHASE_IRQ:
+			pvx_spin_lock_irqsave(&t.lock, flags);
+			torture_cs();
+			pvx_spin_unlock_irqrestore(&t.lock, flags);
+			break;
+		case PHASE_BH:
+			pvx_spin_lock_bh(&t.lock);
+			torture_cs();
+			pvx_spin_unlock_bh(&t.lock);
+			break;
+		}
+		if (i % 64 == 63)
+			cond_resched();
+	}
+	tt->done_ops = i;
+	kthread_complete_and_exit(&tt->done, 0);
+}
+
+static enum hrtimer_restart torture_hrtimer_fn(struct hrtimer *h)
+{
+	unsigned long flags;
+
+	if (!in_hardirq())
+		atomic_inc(&t.wrong_ctx);
+	pvx_spin_lock_irqsave(&t.lock, flags);
+	torture_cs();
+	t.timer_hits++;
+	pvx_spin_unlock_irqrestore(&t.lock, flags);
+	if (READ_ONCE(t.stop_timers))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(h, ns_to_ktime(TIMER_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static void torture_timer_fn(struct timer_list *tl)
+{
+	if (!in_serving_softirq())
+		atomic_inc(&t.wrong_ctx);
+	pvx_spin_lock(&t.lock);
+	torture_cs();
+	t.timer_hits++;
+	pvx_spin_unlock(&t.lock);
+	if (!READ_ONCE(t.stop_timers))
+		mod_timer(tl, jiffies + 1);
+}
+
+/* On each CPU (IPI context): arm this CPU's timer of @info's phase. */
+static void torture_start_timer(void *info)
+{
+	enum torture_phase phase = *(enum torture_phase *)info;
+
+	if (phase == PHASE_IRQ)
+		hrtimer_start(this_cpu_ptr(&torture_hrtimer),
+			      ns_to_ktime(TIMER_PERIOD_NS),
+			      HRTIMER_MODE_REL_PINNED);
+	else
+		mod_timer(this_cpu_ptr(&torture_timer), jiffies + 1);
+}
+
+static void torture_stop_timers(enum torture_phase phase)
+{
+	int cpu;
+
+	WRITE_ONCE(t.stop_timers, true);
+	for_each_possible_cpu(cpu) {
+		if (phase == PHASE_IRQ)
+			hrtimer_cancel(per_cpu_ptr(&torture_hrtimer, cpu));
+		else
+			timer_delete_sync(per_cpu_ptr(&torture_timer, cpu));
+	}
+}
+
+/* Timer callbacks that ran once the threads were done; wait for one. */
+static u64 torture_timer_hits(void)
+{
+	unsigned long flags;
+	u64 hits;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pvx_spin_lock_irqsave(&t.lock, flags);	/* timers are out */
+		hits = t.timer_hits;
+		pvx_spin_unlock_irqrestore(&t.lock, flags);
+		if (hits)
+			return hits;
+		schedule_timeout_uninterruptible(1);
+	}
+	return 0;
+}
+
+static int torture_phase(enum torture_phase phase, unsigned int nthreads,
+			 unsigned int ops)
+{
+	const char *name = phase_names[phase];
+	unsigned long start = jiffies, deadline = start + hang_timeout * HZ;
+	unsigned long budget = budget_ms ? start + msecs_to_jiffies(budget_ms) :
+				deadline;
+	struct torture_thread *tt;
+	unsigned int i, per = ops / nthreads, started = 0;
+	u64 want, done = 0, hits = 0;
+	unsigned int bound;
+	bool timers = phase != PHASE_MUTEX;
+	unsigned long flags;
+	unsigned int cpu;
+
+	if (!per)
+		per = 1;
+	tt = kcalloc(nthreads, sizeof(*tt), GFP_KERNEL);
+	if (!tt)
+		return -ENOMEM;
+
+	pvx_spin_lock_init(&t.lock);
+	t.counter = 0;
+	t.timer_hits = 0;
+	t.inside = 0;
+	t.max_queued = 0;
+	t.stop_timers = false;
+	t.stop_threads = false;
+	atomic_set(&t.overlaps, 0);
+	atomic_set(&t.wrong_ctx, 0);
+	atomic_set(&t.trylocks, 0);
+
+	if (timers)
+		on_each_cpu(torture_start_timer, &phase, 1);
+	for (i = 0; i < nthreads; i++) {
+		struct task_struct *task;
+
+		init_completion(&tt[i].done);
+		tt[i].phase = phase;
+		tt[i].ops = per;
+		task = kthread_create(torture_thread_fn, &tt[i], "pvx_torture/%u",
+				      i);
+		if (IS_ERR(task)) {
+			report(false, "%s: start thread %u # error %ld", name,
+			       i, PTR_ERR(task));
+			break;
+		}
+		/* round robin over the online CPUs: every one is overcommitted */
+		cpu = cpumask_nth(i % num_online_cpus(), cpu_online_mask);
+		if (cpu < nr_cpu_ids)
+			kthread_bind(task, cpu);
+		wake_up_process(task);
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		long left = (long)(budget - jiffies);
+
+		if (left > 0 && wait_for_completion_timeout(&tt[i].done, left))
+			continue;
+		/* budget over: the threads stop after their acquisition */
+		WRITE_ONCE(t.stop_threads, true);
+		left = (long)(deadline - jiffies);
+		if (left <= 0 ||
+		    !wait_for_completion_timeout(&tt[i].done, left)) {
+			hung = true;
+			break;
+		}
+	}
+	if (hung) {
+		/* threads may still run here: keep the module and tt forever */
+		report(false, "%s: %u threads x %u acquisitions finish # %s %u s",
+		       name, started, per, "hang or livelock: not done after",
+		       hang_timeout);
+		__module_get(THIS_MODULE);
+		return -ETIMEDOUT;
+	}
+	diag("%s: threads done in %u ms (emulation time, not a test)", name,
+	     jiffies_to_msecs(jiffies - start));
+	if (timers) {
+		hits = torture_timer_hits();
+		torture_stop_timers(phase);
+		hits = t.timer_hits;
+	}
+	for (i = 0; i < started; i++)
+		done += tt[i].done_ops;
+	total_done += done;
+	kfree(tt);
+	if (started < nthreads)
+		return -ECHILD;
+
+	want = done + hits;
+	pvx_spin_lock_irqsave(&t.lock, flags);
+	report(t.counter == want,
+	       "%s: counter exact after %llu acquisitions by %u threads%s (%llu, want %llu)",
+	       name, done, started, timers ? " + timer callbacks" : "",
+	       t.counter, want);
+	if (done < (u64)started * per)
+		diag("%s: budget_ms over after %llu of %llu acquisitions", name,
+		     done, (u64)started * per);
+	pvx_spin_unlock_irqrestore(&t.lock, flags);
+	report(!atomic_read(&t.overlaps), "%s: never two holders at once (%d overlaps)",
+	       name, atomic_read(&t.overlaps));
+	/*
+	 * Each thread, each CPU's timer context and (phases with timers)
+	 * this thread waiting for a timer hit hold one ticket at most.
+	 */
+	bound = nthreads - 1 + (timers ? num_possible_cpus() + 1 : 0);
+	report(t.max_queued <= bound,
+	       "%s: FIFO: an acquisition waited for at most %u others (max %u)",
+	       name, bound, t.max_queued);
+	if (phase == PHASE_MUTEX)
+		diag("mutex: %d acquisitions by trylock", atomic_read(&t.trylocks));
+	if (timers) {
+		report(hits > 0 && !atomic_read(&t.wrong_ctx),
+		       "%s: %s callbacks took the lock in %s context (%llu, %d elsewhere)",
+		       name, phase == PHASE_IRQ ? "hrtimer" : "timer_list",
+		       phase == PHASE_IRQ ? "hard interrupt" : "softirq",
+		       hits, atomic_read(&t.wrong_ctx));
+	}
+	return 0;
+}
+
+static int results_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "1..%u\n", nr_tests);
+	seq_write(m, results, results_len);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(results);
+
+static int __init torture_init(void)
+{
+	unsigned int n = threads ? threads : 2 * num_online_cpus() + 1;
+	int cpu, ret;
+
+	results = kzalloc(RESULTS_SIZE, GFP_KERNEL);
+	if (!results)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		hrtimer_init(per_cpu_ptr(&torture_hrtimer, cpu), CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED);
+		per_cpu_ptr(&torture_hrtimer, cpu)->function = torture_hrtimer_fn;
+		timer_setup(per_cpu_ptr(&torture_timer, cpu), torture_timer_fn,
+			    TIMER_PINNED);
+	}
+
+	diag("%u threads on %u online CPUs", n, num_online_cpus());
+	ret = torture_phase(PHASE_MUTEX, n, mutex_ops);
+	if (!ret)
+		ret = torture_phase(PHASE_IRQ, n, irq_ops);
+	if (!ret)
+		ret = torture_phase(PHASE_BH, n, bh_ops);
+	diag("%llu thread acquisitions in all phases", total_done);
+	pr_info("%u tests, %s\n", nr_tests, hung ? "hung" : "done");
+
+	dbg_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("results", 0444, dbg_dir, NULL, &results_fops);
+	return 0;
+}
+
+static void __exit torture_exit(void)
+{
+	debugfs_remove_recursive(dbg_dir);
+	kfree(results);
+}
+
+module_init(torture_init);
+module_exit(torture_exit);
+
+MODULE_DESCRIPTION("pvx_spinlock_t torture test (selftests only)");
+MODULE_LICENSE("GPL");

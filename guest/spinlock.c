@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_spinlock: a fair ticket spinlock for KVM guests whose waiters hand
+ * their time to the lock holder's vCPU when the host preempted it (lock
+ * holder preemption, the "lock convoy"), and /dev/pvx's PVX_IOC_YIELD_TO,
+ * the same directed yield for userspace spinlocks.
+ *
+ * The directed yield is chosen once, at load: PVX_HC_YIELD when the host
+ * announces PVX_F_YIELD ("pvx-yield"), else the stock KVM_HC_SCHED_YIELD
+ * when the host offers KVM_FEATURE_PV_SCHED_YIELD ("sched-yield"), else
+ * none: waiters only spin ("spin").
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/irqflags.h>
+#include <linux/kernel.h>
+#include <linux/kobject.h>
+#include <linux/kvm_para.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/pid.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/threads.h>
+#include <linux/uaccess.h>
+#include <asm/processor.h>
+#include <asm/smp.h>
+
+#include "compat.h"
+#include "pvx_guest.h"
+#include "pvx_spinlock.h"
+
+#define CREATE_TRACE_POINTS
+#include "spinlock_trace.h"
+
+/* Adding this to .val draws the next ticket (the tail half). */
+#define PVX_TICKET_INC		BIT(16)
+
+/*
+ * Backoff: a waiter re-reads the lock word after a number of cpu_relax()
+ * proportional to its place in the queue (the holder hands over one
+ * ticket at a time), at most PVX_SPIN_BACKOFF_MAX.
+ */
+#define PVX_SPIN_BACKOFF_UNIT	4u
+#define PVX_SPIN_BACKOFF_MAX	64u
+/* Spins between two yields when the holder stays preempted. */
+#define PVX_SPIN_YIELD_GAP	256u
+
+#define PVX_SPIN_THRESHOLD_DEFAULT	16384u
+#define PVX_SPIN_THRESHOLD_MIN		64u
+#define PVX_SPIN_THRESHOLD_MAX		BIT(24)
+
+enum pvx_spin_mode {
+	PVX_SPIN_MODE_SPIN,
+	PVX_SPIN_MODE_SCHED_YIELD,
+	PVX_SPIN_MODE_PVX_YIELD,
+};
+
+static const char *const pvx_spin_mode_names[] = {
+	[PVX_SPIN_MODE_SPIN] = "spin",
+	[PVX_SPIN_MODE_SCHED_YIELD] = "sched-yield",
+	[PVX_SPIN_MODE_PVX_YIELD] = "pvx-yield",
+};
+
+/* Set once in module init, before any lock or ioctl can run. */
+static enum pvx_spin_mode pvx_spin_mode __ro_after_init;
+
+static unsigned int spin_threshold = PVX_SPIN_THRESHOLD_DEFAULT;
+
+static int pvx_spin_threshold_parse(const char *val, unsigned int *out)
+{
+	unsigned int v;
+	int ret = kstrtouint(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v < PVX_SPIN_THRESHOLD_MIN || v > PVX_SPIN_THRESHOLD_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int spin_threshold_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret = pvx_spin_threshold_parse(val, &v);
+
+	if (!ret)
+		WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return ret;
+}
+
+static const struct kernel_param_ops spin_threshold_ops = {
+	.set = spin_threshold_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(spin_threshold, &spin_threshold_ops, &spin_threshold, 0644);
+MODULE_PARM_DESC(spin_threshold,
+		 "cpu_relax() spins after which a waiter yields to the holder even if its vCPU runs (64..16777216, default 16384)");
+
+enum pvx_spin_stat {
+	PVX_SPIN_ACQUISITIONS,
+	PVX_SPIN_SLOW_PATHS,
+	PVX_SPIN_YIELDS_ISSUED,
+	PVX_SPIN_YIELDS_GRANTED,
+	PVX_SPIN_STAT_NR
+};
+
+struct pvx_spin_stats {
+	u64 n[PVX_SPIN_STAT_NR];
+};
+
+static DEFINE_PER_CPU(struct pvx_spin_stats, pvx_spin_stats);
+
+static __always_inline void pvx_spin_count(enum pvx_spin_stat s)
+{
+	this_cpu_inc(pvx_spin_stats.n[s]);
+}
+
+/*
+ * Directed yield to @cpu's vCPU. Returns PVX_YIELD_* or -PVX_E* (in
+ * "sched-yield" mode: the stock call's 0, which says nothing about the
+ * outcome, or its -KVM_E*). Any context; the caller has preemption off.
+ */
+static long pvx_spin_yield_to_cpu(int cpu)
+{
+	long ret;
+
+	switch (pvx_spin_mode) {
+	case PVX_SPIN_MODE_PVX_YIELD:
+		ret = pvx_hypercall(PVX_HC_YIELD, cpu, 0, 0, 0);
+		break;
+	case PVX_SPIN_MODE_SCHED_YIELD:
+		ret = kvm_hypercall1(KVM_HC_SCHED_YIELD,
+				     per_cpu(x86_cpu_to_apicid, cpu));
+		break;
+	default:
+		return -PVX_EOPNOTSUPP;
+	}
+	pvx_spin_count(PVX_SPIN_YIELDS_ISSUED);
+	if (pvx_spin_mode == PVX_SPIN_MODE_PVX_YIELD && ret == PVX_YIELD_DONE)
+		pvx_spin_count(PVX_SPIN_YIELDS_GRANTED);
+	return ret;
+}
+
+/*
+ * Slow path: wait for @ticket with @head the ticket being served when it
+ * was drawn. Runs with preemption (and maybe interrupts) disabled.
+ */
+static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
+{
+	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
+	unsigned int threshold = READ_ONCE(spin_threshold);
+	unsigned int spins = 0, since_yield = 0;
+	int me = smp_processor_id();
+
+	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
+	for (;;) {
+		unsigned int delay, i;
+		bool preempted;
+		int holder;
+		long ret;
+
+		delay = min_t(unsigned int, (u16)(ticket - head) *
+			      PVX_SPIN_BACKOFF_UNIT, PVX_SPIN_BACKOFF_MAX);
+		for (i = 0; i < delay; i++)
+			cpu_relax();
+		spins += delay;
+		since_yield += delay;
+
+		/* pairs with the release in __pvx_spin_unlock() */
+		head = smp_load_acquire(&lock->head);
+		if (head == ticket)
+			return;
+		if (!can_yield)
+			continue;
+
+		holder = READ_ONCE(lock->holder_cpu);
+		if (holder < 0 || holder == me || holder >= nr_cpu_ids)
+			continue;
+		preempted = since_yield >= PVX_SPIN_YIELD_GAP &&
+			    vcpu_is_preempted(holder);
+		if (!preempted && since_yield < threshold)
+			continue;
+
+		ret = pvx_spin_yield_to_cpu(holder);
+		trace_spin_yield(lock, holder, me, spins, preempted, ret);
+		since_yield = 0;
+	}
+}
+
+static __always_inline void __pvx_spin_lock(pvx_spinlock_t *lock)
+{
+	/* fully ordered: acquire on the fast path */
+	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
+	u16 ticket = old >> 16, head = old & 0xffff;
+
+	if (unlikely(ticket != head))
+		pvx_spin_wait(lock, ticket, head);
+	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
+	lock->queued = ticket - head;
+	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
+}
+
+/*
+ * Only the holder writes .head; the 16-bit store may race with waiters'
+ * atomic add on the whole word, which x86 keeps consistent (the kernel's
+ * own ticket locks did the same).
+ */
+static __always_inline void __pvx_spin_unlock(pvx_spinlock_t *lock)
+{
+	WRITE_ONCE(lock->holder_cpu, -1);
+	/* the critical section before the next ticket: pvx_spin_wait() */
+	smp_store_release(&lock->head, (u16)(READ_ONCE(lock->head) + 1));
+}
+
+void pvx_spin_lock_init(pvx_spinlock_t *lock)
+{
+	*lock = (pvx_spinlock_t)__PVX_SPIN_LOCK_UNLOCKED;
+}
+EXPORT_SYMBOL_GPL(pvx_spin_lock_init);
+
+void pvx_spin_lock(pvx_spinlock_t *lock)
+{
+	preempt_disable();
+	__pvx_spin_lock(lock);
+}
+EXPORT_SYMBOL_GPL(pvx_spin_lock);
+
+void pvx_spin_unlock(pvx_spinlock_t *lock)
+{
+	__pvx_spin_unlock(lock);
+	preempt_enable();
+}
+EXPORT_SYMBOL_GPL(pvx_spin_unlock);
+
+bool pvx_spin_trylock(pvx_spinlock_t *lock)
+{
+	int old;
+
+	preempt_disable();
+	old = atomic_read(&lock->val);
+	if ((u16)old == (u16)((u32)old >> 16) &&
+	    atomic_try_cmpxchg_acquire(&lock->val, &old,
+				       (int)((u32)old + (u32)PVX_TICKET_INC))) {
+		WRITE_ONCE(lock->holder_cpu, smp_processor_id());
+		lock->queued = 0;
+		pvx_spin_count(PVX_SPIN_ACQUISITIONS);
+		return true;
+	}
+	preempt_enable();
+	return false;
+}
+EXPORT_SYMBOL_GPL(pvx_spin_trylock);
+
+void pvx_spin_lock_bh(pvx_spinlock_t *lock)
+{
+	local_bh_disable();	/* disables preemption too */
+	__pvx_spin_lock(lock);
+}
+EXPORT_SYMBOL_GPL(pvx_spin_lock_bh);
+
+void pvx_spin_unlock_bh(pvx_spinlock_t *lock)
+{
+	__pvx_spin_unlock(lock);
+	local_bh_enable();
+}
+EXPORT_SYMBOL_GPL(pvx_spin_unlock_bh);
+
+unsigned long _pvx_spin_lock_irqsave(pvx_spinlock_t *lock)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	preempt_disable();
+	__pvx_spin_lock(lock);
+	return flags;
+}
+EXPORT_SYMBOL_GPL(_pvx_spin_lock_irqsave);
+
+void pvx_spin_unlock_irqrestore(pvx_spinlock_t *lock, unsigned long flags)
+{
+	__pvx_spin_unlock(lock);
+	local_irq_restore(flags);
+	preempt_enable();
+}
+EXPORT_SYMBOL_GPL(pvx_spin_unlock_irqrestore);
+
+/* ---- PVX_IOC_YIELD_TO ------------------------------------------------- */
+
+/* A host answer to the ioctl's caller: PVX_YIELD_* or -errno. */
+static long pvx_spin_yield_errno(long ret)
+{
+	if (ret >= 0)
+		return pvx_spin_mode == PVX_SPIN_MODE_PVX_YIELD ?
+		       ret : PVX_YIELD_NOT_DONE;
+	switch (-ret) {
+	case PVX_EOPNOTSUPP:
+	case PVX_ENOSYS:
+		return -EOPNOTSUPP;
+	case PVX_EAGAIN:
+		return -EAGAIN;
+	default:
+		pr_warn_ratelimited("host answered the directed yield with %ld\n",
+				    ret);
+		return -EIO;
+	}
+}
+
+/*
+ * The thread @tid of the caller's pid namespace: -ESRCH when there is none,
+ * -EAGAIN when it is not on a CPU now (task_curr() is not exported, so
+ * ->on_cpu says it: set from just before the switch to the thread until
+ * just after the switch away), PVX_YIELD_TARGET_RUNNING without a
+ * hypercall when it is the caller itself or its vCPU runs, else the
+ * directed yield's result.
+ */
+static long pvx_spin_ioc_yield_to(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	struct pvx_yield_to req;
+	struct task_struct *t;
+	long ret;
+	int cpu;
+
+	BUILD_BUG_ON(sizeof(req) != PVX_YIELD_TO_SIZE);
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags)
+		return -EINVAL;
+	if (pvx_spin_mode == PVX_SPIN_MODE_SPIN)
+		return -EOPNOTSUPP;
+	if (!req.tid || req.tid > PID_MAX_LIMIT)
+		return -ESRCH;
+
+	rcu_read_lock();
+	t = pid_task(find_vpid(req.tid), PIDTYPE_PID);
+	if (!t) {
+		ret = -ESRCH;
+	} else if (t == current) {
+		ret = PVX_YIELD_TARGET_RUNNING;
+	} else {
+		preempt_disable();
+		cpu = task_cpu(t);
+		if (!READ_ONCE(t->on_cpu) || cpu == smp_processor_id()) {
+			ret = -EAGAIN;
+		} else if (!vcpu_is_preempted(cpu)) {
+			ret = PVX_YIELD_TARGET_RUNNING;
+		} else {
+			ret = pvx_spin_yield_to_cpu(cpu);
+			trace_spin_yield(NULL, cpu, smp_processor_id(), 0,
+					 true, ret);
+			ret = pvx_spin_yield_errno(ret);
+		}
+		preempt_enable();
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* ---- /sys/kernel/pvx/spinlock ----------------------------------------- */
+
+struct pvx_spin_stat_attr {
+	struct kobj_attribute kattr;
+	enum pvx_spin_stat stat;
+};
+
+static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	struct pvx_spin_stat_attr *sa =
+		container_of(attr, struct pvx_spin_stat_attr, kattr);
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(pvx_spin_stats, cpu).n[sa->stat];
+	return sysfs_emit(buf, "%llu\n", sum);
+}
+
+#define PVX_SPIN_STAT_ATTR(_name, _stat)				\
+	static struct pvx_spin_stat_attr stat_##_name##_attr = {	\
+		.kattr = __ATTR(_name, 0444, stat_show, NULL),		\
+		.stat = (_stat),					\
+	}
+
+PVX_SPIN_STAT_ATTR(acquisitions, PVX_SPIN_ACQUISITIONS);
+PVX_SPIN_STAT_ATTR(slow_paths, PVX_SPIN_SLOW_PATHS);
+PVX_SPIN_STAT_ATTR(yields_issued, PVX_SPIN_YIELDS_ISSUED);
+PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
+
+static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pvx_spin_mode_names[pvx_spin_mode]);
+}
+
+static ssize_t spin_threshold_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(spin_threshold));
+}
+
+static ssize_t spin_threshold_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	unsigned int v;
+	int ret = pvx_spin_threshold_parse(buf, &v);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(spin_threshold, v);
+	return count;
+}
+
+static struct kobj_attribute mode_attr = __ATTR_RO(mode);
+static struct kobj_attribute spin_threshold_attr = __ATTR_RW(spin_threshold);
+
+static struct attribute *pvx_spin_attrs[] = {
+	&mode_attr.attr,
+	&spin_threshold_attr.attr,
+	&stat_acquisitions_attr.kattr.attr,
+	&stat_slow_paths_attr.kattr.attr,
+	&stat_yields_issued_attr.kattr.attr,
+	&stat_yields_granted_attr.kattr.attr,
+	NULL
+};
+
+static const struct attribute_group pvx_spin_group = {
+	.name = "spinlock",
+	.attrs = pvx_spin_attrs,
+};
+
+/*
+ * KVM's paravirt feature bits (CPUID 0x40000001 EAX at the KVM base):
+ * kvm_para_has_feature() calls kvm_arch_para_features(), which the kernel
+ * does not export, so read the leaf here.
+ */
+static u32 __init pvx_kvm_features(void)
+{
+	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
+
+	return base ? cpuid_eax(base | KVM_CPUID_FEATURES) : 0;
+}
+
+static int __init pvx_spinlock_init(void)
+{
+	u32 kvm_features = pvx_kvm_features();
+	const char *why;
+	int ret;
+
+	BUILD_BUG_ON(CONFIG_NR_CPUS * 4 >= U16_MAX);	/* tickets in flight */
+
+	if (pvx_host_has(PVX_F_YIELD)) {
+		pvx_spin_mode = PVX_SPIN_MODE_PVX_YIELD;
+		why = "host pvx announces PVX_F_YIELD";
+	} else if (kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD)) {
+		pvx_spin_mode = PVX_SPIN_MODE_SCHED_YIELD;
+		why = "no pvx directed yield; host offers KVM_FEATURE_PV_SCHED_YIELD";
+	} else {
+		pvx_spin_mode = PVX_SPIN_MODE_SPIN;
+		why = "no pvx directed yield, no KVM_FEATURE_PV_SCHED_YIELD";
+	}
+
+	ret = pvx_sysfs_add_group(&pvx_spin_group);
+	if (ret) {
+		pr_err("cannot create /sys/kernel/pvx/spinlock: %d\n", ret);
+		return ret;
+	}
+	ret = pvx_register_ioctl(PVX_IOC_YIELD_TO, pvx_spin_ioc_yield_to);
+	if (ret) {
+		pr_err("cannot register PVX_IOC_YIELD_TO: %d\n", ret);
+		pvx_sysfs_remove_group(&pvx_spin_group);
+		return ret;
+	}
+	pr_info("mode %s (%s); holder preemption %s; spin_threshold %u\n",
+		pvx_spin_mode_names[pvx_spin_mode], why,
+		kvm_features & BIT(KVM_FEATURE_STEAL_TIME) ?
+		"seen through steal time" : "not visible (no steal time)",
+		spin_threshold);
+	return 0;
+}
+
+static void __exit pvx_spinlock_exit(void)
+{
+	pvx_unregister_ioctl(PVX_IOC_YIELD_TO);
+	pvx_sysfs_remove_group(&pvx_spin_group);
+}
+
+module_init(pvx_spinlock_init);
+module_exit(pvx_spinlock_exit);
+
+MODULE_DESCRIPTION("pvx pv spinlock: fair ticket lock with directed yield to a preempted holder");
+MODULE_LICENSE("GPL");
