@@ -1,0 +1,117 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the L3 bench guest (built by mkinitrd-bench.sh, booted by
+# scripts/bench-l2.sh). Loads pvx_guest and pvx_spinlock, runs the kernel
+# lock benchmark (pvx_lock_bench.ko: ticket, native, pvx) and the userspace
+# one (pvx_ulock_bench: yield, ioctl), and prints everything between the
+# lines PVX-BENCH-BEGIN and PVX-BENCH-END on the console:
+#
+#   bench lock=... (one line per kernel lock)   ubench mode=... (per mode)
+#   steal lock=NAME ticks=N                     (guest steal time, USER_HZ;
+#                                                umode=all: userspace runs)
+#   error WHAT                                  (something did not run)
+#   # ...                                       (diagnostics)
+#
+# Parameters from the kernel command line (defaults in brackets):
+# pvx_acq= [10000] kernel acquisitions per lock, pvx_uacq= [5000]
+# userspace acquisitions per mode, pvx_threads= [0: 2 x CPUs], pvx_cs=
+# [128] and pvx_think= [128] work steps, pvx_max_ms= [90000] per round,
+# pvx_uthreshold= [1000] userspace spins before giving way, pvx_rounds= [3]
+# rounds, the locks (modes) interleaved in each, results summed per lock.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+
+OUT=/tmp/out
+: >"$OUT"
+say() { echo "$*" >>"$OUT"; }
+diag() { echo "# $*" >>"$OUT"; }
+
+finish() {
+	echo 1 >/proc/sys/kernel/printk	# keep kernel lines out of the results
+	echo "PVX-BENCH-BEGIN"
+	cat "$OUT"
+	echo "PVX-BENCH-END"
+	sync
+	poweroff -f
+}
+
+acq=10000 uacq=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
+read -r cmdline </proc/cmdline
+for w in $cmdline; do
+	case "$w" in
+	pvx_acq=*) acq=${w#*=} ;;
+	pvx_uacq=*) uacq=${w#*=} ;;
+	pvx_threads=*) threads=${w#*=} ;;
+	pvx_cs=*) cs=${w#*=} ;;
+	pvx_think=*) think=${w#*=} ;;
+	pvx_max_ms=*) max_ms=${w#*=} ;;
+	pvx_uthreshold=*) uthreshold=${w#*=} ;;
+	pvx_rounds=*) rounds=${w#*=} ;;
+	esac
+done
+
+# steal ticks of all CPUs (/proc/stat "cpu" line, 8th value)
+steal() { awk '$1 == "cpu" { print $9 }' /proc/stat; }
+
+diag "L3 guest: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, uptime $(cut -d' ' -f1 /proc/uptime) s"
+for m in pvx_guest pvx_spinlock; do
+	if ! insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1; then
+		say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
+		dmesg | grep pvx | sed 's/^/# dmesg: /' >>"$OUT"
+		finish
+	fi
+done
+dmesg | grep -E 'pvx_guest|pvx_spinlock|kvm-guest|steal' | sed 's/^/# dmesg: /' >>"$OUT"
+diag "host: $(cat /sys/kernel/pvx/host) features $(cat /sys/kernel/pvx/host_features)"
+diag "spinlock mode: $(cat /sys/kernel/pvx/spinlock/mode) spin_threshold: $(cat /sys/kernel/pvx/spinlock/spin_threshold)"
+
+# Kernel locks: $rounds rounds, the three locks interleaved in each (the
+# lab's speed drifts with the load of the machine under it); the module
+# sums each lock's rounds. Steal time is summed per lock around its runs.
+if insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$acq" \
+	cs_iters="$cs" think_iters="$think" max_ms="$max_ms" >/tmp/insmod.out 2>&1; then
+	st_ticket=0 st_native=0 st_pvx=0 r=0
+	while [ "$r" -lt "$rounds" ]; do
+		r=$((r + 1))
+		for lock in ticket native pvx; do
+			s0=$(steal)
+			echo "$lock" >/sys/kernel/debug/pvx_lock_bench/run 2>/tmp/run.out ||
+				say "error run lock=$lock round $r: $(head -n1 /tmp/run.out)"
+			eval "st_$lock=\$((st_$lock + $(steal) - s0))"
+		done
+		diag "kernel round $r done at uptime $(cut -d' ' -f1 /proc/uptime) s"
+	done
+	cat /sys/kernel/debug/pvx_lock_bench/results >>"$OUT"
+	for lock in ticket native pvx; do
+		eval "say \"steal lock=$lock ticks=\$st_$lock\""
+	done
+	rmmod pvx_lock_bench || say "error rmmod pvx_lock_bench"
+else
+	say "error insmod pvx_lock_bench.ko: $(head -n1 /tmp/insmod.out)"
+	dmesg | grep pvx_lock_bench | sed 's/^/# dmesg: /' >>"$OUT"
+fi
+
+# Userspace lock, sched_yield vs PVX_IOC_YIELD_TO, interleaved likewise.
+set -- --acquisitions "$uacq" --max-ms "$max_ms" --cs-iters "$cs" \
+	--think-iters "$think" --spin-threshold "$uthreshold" --rounds "$rounds"
+[ "$threads" != 0 ] && set -- "$@" --threads "$threads"
+s0=$(steal)
+if ! /pvx/pvx_ulock_bench "$@" >/tmp/u.out 2>&1; then
+	say "error pvx_ulock_bench: $(grep -v '^ubench' /tmp/u.out | head -n1)"
+fi
+grep -E '^(ubench|#)' /tmp/u.out >>"$OUT"
+say "steal umode=all ticks=$(($(steal) - s0))"
+
+diag "pvx_spinlock totals: acquisitions $(cat /sys/kernel/pvx/spinlock/acquisitions)" \
+	"slow_paths $(cat /sys/kernel/pvx/spinlock/slow_paths)" \
+	"yields_issued $(cat /sys/kernel/pvx/spinlock/yields_issued)" \
+	"yields_granted $(cat /sys/kernel/pvx/spinlock/yields_granted)"
+dmesg | grep -E 'BUG|WARNING|soft lockup|stall' | head -n 5 | sed 's/^/# dmesg: /' >>"$OUT"
+finish
