@@ -191,7 +191,13 @@ yield_stages() {
 	result ok "yield-insmod: rmmod pvx_host refused while pvx_yield uses it ($err)"
 	mark=$(dmesg_mark)
 	run_yield yield abi
-	run_yield yield sched
+	# "Target running" needs caller and target in guest mode at once on
+	# two L2 CPUs; the lab's L2 has one (scripts/lab.sh says why).
+	if [ "$(nproc)" -ge 2 ]; then
+		run_yield yield sched
+	else
+		diag "yield sched: not run, L2 has one CPU (pvx_yield_host_test sched needs two)"
+	fi
 	run_yield yield policy
 	run_yield yield-rmmod-loop rmmod-loop
 	check_dmesg yield "$mark"
