@@ -71,32 +71,49 @@ static int pvx_vm_counters_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(pvx_vm_counters);
 
-static ssize_t pvx_vm_enabled_read(struct file *file, char __user *ubuf,
-				   size_t count, loff_t *ppos)
+/*
+ * vm<id>-<pid>/enabled and /features: one u32 policy knob each, read back
+ * in @fmt, written as a number (any base) that must fit in @allowed.
+ * private_data points at the field inside struct pvx_vm.
+ */
+static ssize_t pvx_knob_read(struct file *file, char __user *ubuf,
+			     size_t count, loff_t *ppos, const char *fmt)
 {
-	struct pvx_vm *vm = file->private_data;
-	char buf[4];
+	u32 *knob = file->private_data;
+	char buf[16];
 	int len;
 
-	len = scnprintf(buf, sizeof(buf), "%d\n", READ_ONCE(vm->enabled));
+	len = scnprintf(buf, sizeof(buf), fmt, READ_ONCE(*knob));
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
 
-static ssize_t pvx_vm_enabled_write(struct file *file,
-				    const char __user *ubuf, size_t count,
-				    loff_t *ppos)
+static ssize_t pvx_knob_write(struct file *file, const char __user *ubuf,
+			      size_t count, u32 allowed)
 {
-	struct pvx_vm *vm = file->private_data;
+	u32 *knob = file->private_data;
 	unsigned int v;
 	int ret;
 
 	ret = kstrtouint_from_user(ubuf, count, 0, &v);
 	if (ret)
 		return ret;
-	if (v > 1)
+	if (v & ~allowed)
 		return -EINVAL;
-	WRITE_ONCE(vm->enabled, v);
+	WRITE_ONCE(*knob, v);
 	return count;
+}
+
+static ssize_t pvx_vm_enabled_read(struct file *file, char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	return pvx_knob_read(file, ubuf, count, ppos, "%u\n");
+}
+
+static ssize_t pvx_vm_enabled_write(struct file *file,
+				    const char __user *ubuf, size_t count,
+				    loff_t *ppos)
+{
+	return pvx_knob_write(file, ubuf, count, 1);
 }
 
 static const struct file_operations pvx_vm_enabled_fops = {
@@ -110,29 +127,14 @@ static const struct file_operations pvx_vm_enabled_fops = {
 static ssize_t pvx_vm_features_read(struct file *file, char __user *ubuf,
 				    size_t count, loff_t *ppos)
 {
-	struct pvx_vm *vm = file->private_data;
-	char buf[16];
-	int len;
-
-	len = scnprintf(buf, sizeof(buf), "0x%x\n", READ_ONCE(vm->features));
-	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
+	return pvx_knob_read(file, ubuf, count, ppos, "0x%x\n");
 }
 
 static ssize_t pvx_vm_features_write(struct file *file,
 				     const char __user *ubuf, size_t count,
 				     loff_t *ppos)
 {
-	struct pvx_vm *vm = file->private_data;
-	unsigned int v;
-	int ret;
-
-	ret = kstrtouint_from_user(ubuf, count, 0, &v);
-	if (ret)
-		return ret;
-	if (v & ~PVX_F_ALL)
-		return -EINVAL;
-	WRITE_ONCE(vm->features, v);
-	return count;
+	return pvx_knob_write(file, ubuf, count, PVX_F_ALL);
 }
 
 static const struct file_operations pvx_vm_features_fops = {
@@ -151,9 +153,9 @@ void pvx_debugfs_vm_add(struct pvx_vm *vm)
 	vm->dir = debugfs_create_dir(name, pvx_debugfs_root);
 	debugfs_create_file("counters", 0444, vm->dir, vm,
 			    &pvx_vm_counters_fops);
-	debugfs_create_file("enabled", 0644, vm->dir, vm,
+	debugfs_create_file("enabled", 0644, vm->dir, &vm->enabled,
 			    &pvx_vm_enabled_fops);
-	debugfs_create_file("features", 0644, vm->dir, vm,
+	debugfs_create_file("features", 0644, vm->dir, &vm->features,
 			    &pvx_vm_features_fops);
 }
 

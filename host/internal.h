@@ -68,7 +68,7 @@ struct pvx_vm {
 	struct kvm *kvm;
 	u64 id;
 	pid_t pid;
-	bool enabled;			/* READ_ONCE/WRITE_ONCE */
+	u32 enabled;			/* 0 or 1; READ_ONCE/WRITE_ONCE */
 	u32 features;			/* READ_ONCE/WRITE_ONCE */
 	atomic64_t stats[PVX_VM_STAT_NR];
 	struct dentry *dir;

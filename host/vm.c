@@ -72,7 +72,7 @@ static struct pvx_vm *pvx_vm_create(struct kvm *kvm)
 	vm->kvm = kvm;
 	vm->id = ++pvx_vm_next_id;
 	vm->pid = task_tgid_nr(current);
-	vm->enabled = true;
+	vm->enabled = 1;
 	vm->features = PVX_F_ALL;
 	spin_lock_init(&vm->priv_lock);
 	INIT_WORK(&vm->free_work, pvx_vm_free_work);
