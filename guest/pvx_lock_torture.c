@@ -58,7 +58,7 @@ static unsigned int bh_ops = 200000;
 module_param(bh_ops, uint, 0444);
 MODULE_PARM_DESC(bh_ops, "thread acquisitions of the bh phase");
 
-static unsigned int budget_ms = 8000;
+static unsigned int budget_ms = 25000;
 module_param(budget_ms, uint, 0444);
 MODULE_PARM_DESC(budget_ms,
 		 "a phase stops its threads after this long even if they have acquisitions left; the checks use the acquisitions done (0: no limit)");

@@ -151,6 +151,96 @@ static long pvx_spin_yield_to_cpu(int cpu)
 }
 
 /*
+ * Waiters in the slow path publish which ticket of which lock they wait
+ * for, so that a waiter that finds the lock free but not yet taken can
+ * find the vCPU whose turn it is. With a fair lock the convoy under
+ * overcommit comes as much from that vCPU being preempted (the lock then
+ * sits idle until the host runs it again) as from a preempted holder. One
+ * slot per context that can be nested on a CPU: task, softirq, hardirq,
+ * NMI; a deeper waiter is not published and is only found as a holder.
+ */
+#define PVX_SPIN_NEST_MAX	4
+
+struct pvx_spin_waiter {
+	const pvx_spinlock_t *lock;	/* NULL: slot unused */
+	u16 ticket;
+};
+
+struct pvx_spin_waiters {
+	unsigned int depth;
+	struct pvx_spin_waiter slot[PVX_SPIN_NEST_MAX];
+};
+
+static DEFINE_PER_CPU_ALIGNED(struct pvx_spin_waiters, pvx_spin_waiters);
+
+/* Returns the published slot, or NULL when nested too deep. */
+static struct pvx_spin_waiter *pvx_spin_publish(const pvx_spinlock_t *lock,
+						u16 ticket)
+{
+	/* one instruction: an interrupt from here on nests one slot further */
+	unsigned int depth = this_cpu_inc_return(pvx_spin_waiters.depth) - 1;
+	struct pvx_spin_waiter *w;
+
+	if (depth >= PVX_SPIN_NEST_MAX)
+		return NULL;
+	w = this_cpu_ptr(&pvx_spin_waiters.slot[depth]);
+	WRITE_ONCE(w->ticket, ticket);
+	/* a reader that sees the lock sees the ticket that goes with it */
+	smp_store_release(&w->lock, lock);
+	return w;
+}
+
+static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
+{
+	if (w)
+		WRITE_ONCE(w->lock, NULL);
+	barrier();
+	this_cpu_dec(pvx_spin_waiters.depth);
+}
+
+/*
+ * The CPU waiting for @ticket of @lock, or -1. A hint: the slot may change
+ * under us, and a wrong answer costs one needless yield.
+ */
+static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket)
+{
+	int cpu, i;
+
+	for_each_online_cpu(cpu) {
+		struct pvx_spin_waiters *ws = per_cpu_ptr(&pvx_spin_waiters,
+							  cpu);
+
+		for (i = 0; i < PVX_SPIN_NEST_MAX; i++) {
+			struct pvx_spin_waiter *w = &ws->slot[i];
+
+			/* pairs with the release in pvx_spin_publish() */
+			if (smp_load_acquire(&w->lock) == lock &&
+			    READ_ONCE(w->ticket) == ticket)
+				return cpu;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Whom a waiter would yield to: the holder, or when the lock is free the
+ * waiter whose ticket @head is being served (@next says which). -1 when
+ * nobody (or the caller itself) is found.
+ */
+static int pvx_spin_yield_target(const pvx_spinlock_t *lock, u16 head,
+				 int me, bool *next)
+{
+	int cpu = READ_ONCE(lock->holder_cpu);
+
+	*next = cpu < 0;
+	if (*next)
+		cpu = pvx_spin_ticket_cpu(lock, head);
+	if (cpu < 0 || cpu == me || cpu >= nr_cpu_ids)
+		return -1;
+	return cpu;
+}
+
+/*
  * Slow path: wait for @ticket with @head the ticket being served when it
  * was drawn. Runs with preemption (and maybe interrupts) disabled.
  */
@@ -160,12 +250,14 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 	unsigned int threshold = READ_ONCE(spin_threshold);
 	unsigned int spins = 0, since_yield = 0;
 	int me = smp_processor_id();
+	struct pvx_spin_waiter *w;
 
 	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
+	w = pvx_spin_publish(lock, ticket);
 	for (;;) {
 		unsigned int delay, i;
-		bool preempted;
-		int holder;
+		bool preempted, next;
+		int target;
 		long ret;
 
 		delay = min_t(unsigned int, (u16)(ticket - head) *
@@ -178,22 +270,24 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 		/* pairs with the release in __pvx_spin_unlock() */
 		head = smp_load_acquire(&lock->head);
 		if (head == ticket)
-			return;
-		if (!can_yield)
+			break;
+		if (!can_yield ||
+		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
 			continue;
 
-		holder = READ_ONCE(lock->holder_cpu);
-		if (holder < 0 || holder == me || holder >= nr_cpu_ids)
+		target = pvx_spin_yield_target(lock, head, me, &next);
+		if (target < 0)
 			continue;
 		preempted = since_yield >= PVX_SPIN_YIELD_GAP &&
-			    vcpu_is_preempted(holder);
+			    vcpu_is_preempted(target);
 		if (!preempted && since_yield < threshold)
 			continue;
 
-		ret = pvx_spin_yield_to_cpu(holder);
-		trace_spin_yield(lock, holder, me, spins, preempted, ret);
+		ret = pvx_spin_yield_to_cpu(target);
+		trace_spin_yield(lock, target, me, spins, preempted, next, ret);
 		since_yield = 0;
 	}
+	pvx_spin_unpublish(w);
 }
 
 static __always_inline void __pvx_spin_lock(pvx_spinlock_t *lock)
@@ -356,7 +450,7 @@ static long pvx_spin_ioc_yield_to(struct file *file, unsigned int cmd,
 		} else {
 			ret = pvx_spin_yield_to_cpu(cpu);
 			trace_spin_yield(NULL, cpu, smp_processor_id(), 0,
-					 true, ret);
+					 true, false, ret);
 			ret = pvx_spin_yield_errno(ret);
 		}
 		preempt_enable();

@@ -9,30 +9,36 @@
 
 /*
  * One event per directed yield a pv spinlock waiter issues: @lock, the
- * holder's CPU it yielded to, its own CPU, the cpu_relax() spins it had
- * done on this acquisition, why it yielded (@preempted: the holder's vCPU
- * was preempted; else the spin passed spin_threshold) and the result: a
+ * CPU it yielded to (@next false: the holder's; @next true: the lock was
+ * free and this is the CPU of the waiter whose turn it is), its own CPU,
+ * the cpu_relax() spins it had done on this acquisition, why it yielded
+ * (@preempted: the target's vCPU was preempted; else the spin passed
+ * spin_threshold) and the result: a
  * PVX_YIELD_* value (>= 0) or -PVX_E* from PVX_HC_YIELD, or the stock
  * KVM_HC_SCHED_YIELD's return value in "sched-yield" mode.
  */
 TRACE_EVENT(spin_yield,
-	    TP_PROTO(const void *lock, int holder_cpu, int waiter_cpu,
-		     unsigned int spins, bool preempted, long result),
-	    TP_ARGS(lock, holder_cpu, waiter_cpu, spins, preempted, result),
+	    TP_PROTO(const void *lock, int target_cpu, int waiter_cpu,
+		     unsigned int spins, bool preempted, bool next, long result),
+	    TP_ARGS(lock, target_cpu, waiter_cpu, spins, preempted, next,
+		    result),
 	    TP_STRUCT__entry(__field(const void *, lock)
-			     __field(int, holder_cpu)
+			     __field(int, target_cpu)
 			     __field(int, waiter_cpu)
 			     __field(unsigned int, spins)
 			     __field(bool, preempted)
+			     __field(bool, next)
 			     __field(long, result)),
 	    TP_fast_assign(__entry->lock = lock;
-			   __entry->holder_cpu = holder_cpu;
+			   __entry->target_cpu = target_cpu;
 			   __entry->waiter_cpu = waiter_cpu;
 			   __entry->spins = spins;
 			   __entry->preempted = preempted;
+			   __entry->next = next;
 			   __entry->result = result;),
-	    TP_printk("lock=%p holder_cpu=%d waiter_cpu=%d spins=%u %s result=%ld",
-		      __entry->lock, __entry->holder_cpu, __entry->waiter_cpu,
+	    TP_printk("lock=%p target_cpu=%d (%s) waiter_cpu=%d spins=%u %s result=%ld",
+		      __entry->lock, __entry->target_cpu,
+		      __entry->next ? "next" : "holder", __entry->waiter_cpu,
 		      __entry->spins,
 		      __entry->preempted ? "preempted" : "threshold",
 		      __entry->result)

@@ -96,7 +96,17 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 -enable-kvm -cpu host \
 	-m "$PVX_L3_MEM" -smp "$l3_cpus" \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$kernel" -initrd "$initrd" -append "$args" \
-	</dev/null >"$log" 2>&1
+	</dev/null >"$log" 2>&1 &
+qpid=$!
+# A heartbeat on L2's console (a file on the development machine, unlike
+# $log, which reaches it only after the suite): tells a slow L3 from a
+# stopped L2 while the bench runs.
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 10
+	echo "PVX-L2: bench L3 at $(($(date +%s) - t0)) s: $(grep -a 'pvx-bench:' "$log" | tail -n1 | tr -d '\r')" \
+		>/dev/console 2>/dev/null
+done
+wait "$qpid"
 qrc=$?
 t1=$(date +%s)
 y1=$(ystats)

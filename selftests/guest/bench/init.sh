@@ -81,6 +81,8 @@ if insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$acq
 	while [ "$r" -lt "$rounds" ]; do
 		r=$((r + 1))
 		for lock in ticket native pvx; do
+			# progress on the console: L2 relays the last line (bench-l2.sh)
+			echo "pvx-bench: round $r lock=$lock (uptime $(cut -d' ' -f1 /proc/uptime) s)"
 			s0=$(steal)
 			echo "$lock" >/sys/kernel/debug/pvx_lock_bench/run 2>/tmp/run.out ||
 				say "error run lock=$lock round $r: $(head -n1 /tmp/run.out)"
@@ -103,6 +105,7 @@ set -- --acquisitions "$uacq" --max-ms "$max_ms" --cs-iters "$cs" \
 	--think-iters "$think" --spin-threshold "$uthreshold" --rounds "$rounds"
 [ "$threads" != 0 ] && set -- "$@" --threads "$threads"
 s0=$(steal)
+echo "pvx-bench: userspace (uptime $(cut -d' ' -f1 /proc/uptime) s)"
 if ! /pvx/pvx_ulock_bench "$@" >/tmp/u.out 2>&1; then
 	say "error pvx_ulock_bench: $(grep -v '^ubench' /tmp/u.out | head -n1)"
 fi
