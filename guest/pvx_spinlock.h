@@ -37,6 +37,11 @@ struct pvx_spinlock {
 	 * test's fairness check).
 	 */
 	u16 queued;
+	/*
+	 * Waiters halted (or about to halt) until kicked: the unlocker kicks
+	 * the one whose turn comes when this is not 0.
+	 */
+	atomic_t halted;
 };
 
 /*
@@ -46,7 +51,8 @@ struct pvx_spinlock {
 #define pvx_spinlock_t struct pvx_spinlock
 
 #define __PVX_SPIN_LOCK_UNLOCKED \
-	{ .val = ATOMIC_INIT(0), .holder_cpu = -1, .queued = 0 }
+	{ .val = ATOMIC_INIT(0), .holder_cpu = -1, .queued = 0,	\
+	  .halted = ATOMIC_INIT(0) }
 #define DEFINE_PVX_SPINLOCK(name) \
 	pvx_spinlock_t name = __PVX_SPIN_LOCK_UNLOCKED
 

@@ -15,6 +15,7 @@
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
 #include <linux/irqflags.h>
+#include <linux/jump_label.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/kvm_para.h>
@@ -73,6 +74,23 @@ static enum pvx_spin_mode pvx_spin_mode __ro_after_init;
 
 static unsigned int spin_threshold = PVX_SPIN_THRESHOLD_DEFAULT;
 
+/*
+ * Halt-and-kick (on when the host offers KVM_FEATURE_PV_UNHALT, the mode
+ * yields and the halt parameter allows): fixed at load, because a waiter
+ * halted while unlockers stopped kicking would sleep until an interrupt.
+ */
+static bool halt_waiters = true;
+module_param_named(halt, halt_waiters, bool, 0444);
+MODULE_PARM_DESC(halt,
+		 "let a waiter that a directed yield did not help halt until kicked (needs KVM_FEATURE_PV_UNHALT; load time only; default 1)");
+
+static DEFINE_STATIC_KEY_FALSE(pvx_spin_halting);
+
+static __always_inline bool pvx_spin_may_halt(void)
+{
+	return static_branch_unlikely(&pvx_spin_halting);
+}
+
 static int pvx_spin_threshold_parse(const char *val, unsigned int *out)
 {
 	unsigned int v;
@@ -110,6 +128,8 @@ enum pvx_spin_stat {
 	PVX_SPIN_SLOW_PATHS,
 	PVX_SPIN_YIELDS_ISSUED,
 	PVX_SPIN_YIELDS_GRANTED,
+	PVX_SPIN_HALTS,
+	PVX_SPIN_KICKS,
 	PVX_SPIN_STAT_NR
 };
 
@@ -164,6 +184,7 @@ static long pvx_spin_yield_to_cpu(int cpu)
 struct pvx_spin_waiter {
 	const pvx_spinlock_t *lock;	/* NULL: slot unused */
 	u16 ticket;
+	bool halted;			/* halted until its turn comes */
 };
 
 struct pvx_spin_waiters {
@@ -185,6 +206,7 @@ static struct pvx_spin_waiter *pvx_spin_publish(const pvx_spinlock_t *lock,
 		return NULL;
 	w = this_cpu_ptr(&pvx_spin_waiters.slot[depth]);
 	WRITE_ONCE(w->ticket, ticket);
+	WRITE_ONCE(w->halted, false);
 	/* a reader that sees the lock sees the ticket that goes with it */
 	smp_store_release(&w->lock, lock);
 	return w;
@@ -199,10 +221,12 @@ static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
 }
 
 /*
- * The CPU waiting for @ticket of @lock, or -1. A hint: the slot may change
- * under us, and a wrong answer costs one needless yield.
+ * The CPU waiting for @ticket of @lock, or -1; *@halted says whether that
+ * waiter halted. A hint: the slot may change under us, and a wrong answer
+ * costs one needless yield or kick.
  */
-static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket)
+static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket,
+			       bool *halted)
 {
 	int cpu, i;
 
@@ -215,8 +239,10 @@ static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket)
 
 			/* pairs with the release in pvx_spin_publish() */
 			if (smp_load_acquire(&w->lock) == lock &&
-			    READ_ONCE(w->ticket) == ticket)
+			    READ_ONCE(w->ticket) == ticket) {
+				*halted = READ_ONCE(w->halted);
 				return cpu;
+			}
 		}
 	}
 	return -1;
@@ -225,19 +251,65 @@ static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket)
 /*
  * Whom a waiter would yield to: the holder, or when the lock is free the
  * waiter whose ticket @head is being served (@next says which). -1 when
- * nobody (or the caller itself) is found.
+ * nobody (or the caller itself) is found. *@off_cpu: that vCPU is not
+ * running: preempted by the host, or a halted waiter (a kicked vCPU is
+ * runnable, but the host flags only involuntary preemption).
  */
 static int pvx_spin_yield_target(const pvx_spinlock_t *lock, u16 head,
-				 int me, bool *next)
+				 int me, bool *next, bool *off_cpu)
 {
 	int cpu = READ_ONCE(lock->holder_cpu);
+	bool halted = false;
 
 	*next = cpu < 0;
 	if (*next)
-		cpu = pvx_spin_ticket_cpu(lock, head);
+		cpu = pvx_spin_ticket_cpu(lock, head, &halted);
 	if (cpu < 0 || cpu == me || cpu >= nr_cpu_ids)
 		return -1;
+	*off_cpu = halted || vcpu_is_preempted(cpu);
 	return cpu;
+}
+
+/*
+ * Halt this vCPU until the unlocker whose release makes @ticket the one
+ * served kicks it (KVM_HC_KICK_CPU), or an interrupt comes. The host then
+ * runs the vCPUs that hold or are next in line for the lock, which a
+ * directed yield only suggests. @w must be published: the unlocker finds
+ * the CPU to kick there.
+ */
+static void pvx_spin_halt(pvx_spinlock_t *lock, struct pvx_spin_waiter *w,
+			  u16 ticket)
+{
+	unsigned long flags;
+
+	WRITE_ONCE(w->halted, true);
+	atomic_inc(&lock->halted);
+	/* halted before head is read; pairs with __pvx_spin_unlock() */
+	smp_mb__after_atomic();
+	local_irq_save(flags);
+	if (READ_ONCE(lock->head) != ticket) {
+		pvx_spin_count(PVX_SPIN_HALTS);
+		/* sti;hlt: an interrupt arriving after the check still wakes */
+		if (irqs_disabled_flags(flags))
+			halt();
+		else
+			safe_halt();
+	}
+	local_irq_restore(flags);
+	atomic_dec(&lock->halted);
+	WRITE_ONCE(w->halted, false);
+}
+
+/* Kick the halted waiter of @ticket, which the caller just made served. */
+static noinline void pvx_spin_kick(const pvx_spinlock_t *lock, u16 ticket)
+{
+	bool halted = false;
+	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted);
+
+	if (cpu < 0 || !halted)
+		return;
+	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
+	pvx_spin_count(PVX_SPIN_KICKS);
 }
 
 /*
@@ -248,7 +320,7 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
 	unsigned int threshold = READ_ONCE(spin_threshold);
-	unsigned int spins = 0, since_yield = 0;
+	unsigned int spins = 0, since_yield = 0, yields = 0;
 	int me = smp_processor_id();
 	struct pvx_spin_waiter *w;
 
@@ -256,7 +328,7 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 	w = pvx_spin_publish(lock, ticket);
 	for (;;) {
 		unsigned int delay, i;
-		bool preempted, next;
+		bool off_cpu = false, next;
 		int target;
 		long ret;
 
@@ -275,17 +347,25 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
 			continue;
 
-		target = pvx_spin_yield_target(lock, head, me, &next);
+		target = pvx_spin_yield_target(lock, head, me, &next, &off_cpu);
 		if (target < 0)
 			continue;
-		preempted = since_yield >= PVX_SPIN_YIELD_GAP &&
-			    vcpu_is_preempted(target);
-		if (!preempted && since_yield < threshold)
+		off_cpu = off_cpu && since_yield >= PVX_SPIN_YIELD_GAP;
+		if (!off_cpu && since_yield < threshold)
 			continue;
 
-		ret = pvx_spin_yield_to_cpu(target);
-		trace_spin_yield(lock, target, me, spins, preempted, next, ret);
 		since_yield = 0;
+		/*
+		 * A yield did not get the lock to us: the host ran us again
+		 * before the vCPUs ahead were done. Halt until our turn.
+		 */
+		if (off_cpu && yields && w && pvx_spin_may_halt()) {
+			pvx_spin_halt(lock, w, ticket);
+			continue;
+		}
+		ret = pvx_spin_yield_to_cpu(target);
+		trace_spin_yield(lock, target, me, spins, off_cpu, next, ret);
+		yields++;
 	}
 	pvx_spin_unpublish(w);
 }
@@ -310,9 +390,17 @@ static __always_inline void __pvx_spin_lock(pvx_spinlock_t *lock)
  */
 static __always_inline void __pvx_spin_unlock(pvx_spinlock_t *lock)
 {
+	u16 next = READ_ONCE(lock->head) + 1;
+
 	WRITE_ONCE(lock->holder_cpu, -1);
 	/* the critical section before the next ticket: pvx_spin_wait() */
-	smp_store_release(&lock->head, (u16)(READ_ONCE(lock->head) + 1));
+	smp_store_release(&lock->head, next);
+	if (!pvx_spin_may_halt())
+		return;
+	/* head stored before halted is read; pairs with pvx_spin_halt() */
+	smp_mb();
+	if (unlikely(atomic_read(&lock->halted)))
+		pvx_spin_kick(lock, next);
 }
 
 void pvx_spin_lock_init(pvx_spinlock_t *lock)
@@ -489,6 +577,8 @@ PVX_SPIN_STAT_ATTR(acquisitions, PVX_SPIN_ACQUISITIONS);
 PVX_SPIN_STAT_ATTR(slow_paths, PVX_SPIN_SLOW_PATHS);
 PVX_SPIN_STAT_ATTR(yields_issued, PVX_SPIN_YIELDS_ISSUED);
 PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
+PVX_SPIN_STAT_ATTR(halts, PVX_SPIN_HALTS);
+PVX_SPIN_STAT_ATTR(kicks, PVX_SPIN_KICKS);
 
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
@@ -515,16 +605,26 @@ static ssize_t spin_threshold_store(struct kobject *kobj,
 	return count;
 }
 
+static ssize_t halting_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%d\n", pvx_spin_may_halt());
+}
+
 static struct kobj_attribute mode_attr = __ATTR_RO(mode);
+static struct kobj_attribute halting_attr = __ATTR_RO(halting);
 static struct kobj_attribute spin_threshold_attr = __ATTR_RW(spin_threshold);
 
 static struct attribute *pvx_spin_attrs[] = {
 	&mode_attr.attr,
+	&halting_attr.attr,
 	&spin_threshold_attr.attr,
 	&stat_acquisitions_attr.kattr.attr,
 	&stat_slow_paths_attr.kattr.attr,
 	&stat_yields_issued_attr.kattr.attr,
 	&stat_yields_granted_attr.kattr.attr,
+	&stat_halts_attr.kattr.attr,
+	&stat_kicks_attr.kattr.attr,
 	NULL
 };
 
@@ -564,6 +664,11 @@ static int __init pvx_spinlock_init(void)
 		why = "no pvx directed yield, no KVM_FEATURE_PV_SCHED_YIELD";
 	}
 
+	/* before any lock of a user module can be taken */
+	if (halt_waiters && pvx_spin_mode != PVX_SPIN_MODE_SPIN &&
+	    (kvm_features & BIT(KVM_FEATURE_PV_UNHALT)))
+		static_branch_enable(&pvx_spin_halting);
+
 	ret = pvx_sysfs_add_group(&pvx_spin_group);
 	if (ret) {
 		pr_err("cannot create /sys/kernel/pvx/spinlock: %d\n", ret);
@@ -575,11 +680,11 @@ static int __init pvx_spinlock_init(void)
 		pvx_sysfs_remove_group(&pvx_spin_group);
 		return ret;
 	}
-	pr_info("mode %s (%s); holder preemption %s; spin_threshold %u\n",
+	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; spin_threshold %u\n",
 		pvx_spin_mode_names[pvx_spin_mode], why,
 		kvm_features & BIT(KVM_FEATURE_STEAL_TIME) ?
 		"seen through steal time" : "not visible (no steal time)",
-		spin_threshold);
+		pvx_spin_may_halt() ? "on" : "off", spin_threshold);
 	return 0;
 }
 

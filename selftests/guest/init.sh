@@ -217,6 +217,10 @@ fi
 check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
 check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
 run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
+check "insmod pvx_spinlock.ko halt=maybe refused" sh -c "! insmod $SPIN_KO halt=maybe"
+check "insmod pvx_spinlock.ko halt=0" insmod "$SPIN_KO" halt=0
+check "halt=0: spinlock/halting is 0" grep -qx 0 /sys/kernel/pvx/spinlock/halting
+check "rmmod pvx_spinlock (halt=0)" rmmod pvx_spinlock
 check "insmod pvx_spinlock.ko again" insmod "$SPIN_KO"
 check "rmmod pvx_spinlock again" rmmod pvx_spinlock
 check "rmmod pvx_guest after pvx_spinlock" rmmod pvx_guest

@@ -114,6 +114,7 @@ static void test_sysfs(bool expect_host)
 {
 	static const char *const counters[] = {
 		"acquisitions", "slow_paths", "yields_issued", "yields_granted",
+		"halts", "kicks",
 	};
 	unsigned long long features = 0;
 	char buf[64], path[128];
@@ -145,6 +146,15 @@ static void test_sysfs(bool expect_host)
 			ksft_print_msg("spinlock/%s: %s\n", counters[i], buf);
 	}
 	ksft_test_result(ok, "spinlock counters readable\n");
+
+	/* halt-and-kick needs a mode that yields (and PV_UNHALT) */
+	ret = read_file(SPINDIR "/halting", buf, sizeof(buf));
+	if (ret)
+		ksft_test_result_fail("spinlock/halting # %s\n", strerror(-ret));
+	else
+		ksft_test_result(!strcmp(buf, "1") ? can_yield : !strcmp(buf, "0"),
+				 "spinlock/halting is 0 or 1, and 0 in mode spin # %s in mode %s\n",
+				 buf, mode);
 
 	ret = read_file(SPINDIR "/spin_threshold", buf, sizeof(buf));
 	ksft_test_result(!ret && atoi(buf) >= 64, "spinlock/spin_threshold %s\n",
@@ -356,7 +366,7 @@ int main(int argc, char **argv)
 	}
 
 	ksft_print_header();
-	nr = enotty ? 2 : 20;	/* sysfs 7, ioctl 10, threads 2, pidns 1 */
+	nr = enotty ? 2 : 21;	/* sysfs 8, ioctl 10, threads 2, pidns 1 */
 	ksft_set_plan(nr);
 	pvx_fd = open(DEVNODE, O_RDONLY);
 	if (pvx_fd < 0)
