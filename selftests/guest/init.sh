@@ -8,8 +8,9 @@
 # second insmod; then the pv spinlock: pvx_spinlock.ko, pvx_yield_test
 # (sysfs and PVX_IOC_YIELD_TO), the pvx_lock_torture.ko test module, and
 # unloading; then the steal-time timers: pvx_stimer.ko with the steal
-# source it finds and with steal_source=none, pvx_stimer_test, rmmod with
-# an armed timer fd. Prints one TAP 13 stream between the lines PVX-TAP-BEGIN
+# source it finds and with steal_source=none, pvx_stimer_test, the
+# pvx_stimer_torture.ko test module, rmmod with an armed timer fd. Prints
+# one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -26,6 +27,8 @@ TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
 STIMER_KO=/pvx/pvx_stimer.ko
 STIMER_TEST=/pvx/pvx_stimer_test
+STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
+STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
 # set by the lab's steal-injection boots: pvx_steal=PCT, pvx_steal_time=off
 STEAL_PCT=
 STEAL_TIME=on
@@ -263,6 +266,19 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 	fi
 	step "pvx_stimer_test"
 	run_test pvx_stimer_test "$STIMER_TEST" --source auto
+	step "pvx_stimer_torture"
+	if insmod "$STIMER_TORTURE_KO" >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_stimer_torture.ko (runs the kernel API tests)"
+		if cat "$STIMER_TORTURE_RESULTS" >/tmp/stimer_torture.out 2>/dev/null; then
+			add_tap pvx_stimer_torture /tmp/stimer_torture.out
+		else
+			not_ok "pvx_stimer_torture results # no $STIMER_TORTURE_RESULTS"
+		fi
+		check "rmmod pvx_stimer refused while pvx_stimer_torture uses it" sh -c '! rmmod pvx_stimer'
+		check "rmmod pvx_stimer_torture" rmmod pvx_stimer_torture
+	else
+		not_ok "insmod pvx_stimer_torture.ko # $(head -n1 /tmp/insmod.out)"
+	fi
 	stimer_diag
 
 	# rmmod with an armed timer fd: refused while the fd is open

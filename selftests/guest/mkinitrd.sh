@@ -5,8 +5,8 @@
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
-# pvx_lock_torture,pvx_stimer}.ko from REPO/build/ABI/guest/ (scripts/build.sh
-# ABI) and /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test} from
+# pvx_lock_torture,pvx_stimer,pvx_stimer_torture}.ko from
+# REPO/build/ABI/guest/ (scripts/build.sh ABI) and /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test} from
 # REPO/build/selftests/
 # (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
@@ -23,7 +23,7 @@ selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
 kos="$ko"
-for m in pvx_spinlock pvx_lock_torture pvx_stimer; do
+for m in pvx_spinlock pvx_lock_torture pvx_stimer pvx_stimer_torture; do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
 done
 for k in $kos; do

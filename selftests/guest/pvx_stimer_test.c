@@ -487,9 +487,23 @@ static void test_epoll_many(void)
 
 struct race_arg {
 	int fd;
+	int cpus;
 	volatile bool stop;
-	unsigned long reads;
+	unsigned long reads, disarms;
 };
+
+static void *race_disarmer(void *p)
+{
+	struct race_arg *a = p;
+
+	pin_to(a->cpus - 1);
+	while (!a->stop) {
+		if (!stimer_settime(a->fd, 0, 0, 0, NULL))
+			a->disarms++;
+		usleep(50);
+	}
+	return NULL;
+}
 
 static void *race_reader(void *p)
 {
@@ -509,9 +523,9 @@ static void test_cancel_race(void)
 	long long s0 = stat_of("started"), e0 = stat_of("fired_effective");
 	long long c0 = stat_of("fired_cap"), x0 = stat_of("cancelled");
 	long long ds, de, dc, dx;
-	struct race_arg ra = { 0 };
+	struct race_arg ra = { .cpus = sysconf(_SC_NPROCESSORS_ONLN) };
 	struct pollfd pfd;
-	pthread_t thr;
+	pthread_t thr, dis;
 	int fd, i, late = 0;
 	uint64_t t;
 
@@ -539,21 +553,30 @@ static void test_cancel_race(void)
 			 "3000 x arm 1..64 us then disarm: no expiry after a disarm (%d late)\n",
 			 late);
 
-	/* periodic 100 us with a reader thread, re-armed and disarmed meanwhile */
+	/*
+	 * periodic 100 us armed on CPU 0 (this thread) and disarmed from the
+	 * last CPU (another thread), a third thread reading meanwhile
+	 */
 	ra.fd = fd;
 	pthread_create(&thr, NULL, race_reader, &ra);
+	pthread_create(&dis, NULL, race_disarmer, &ra);
+	pin_to(0);
 	for (i = 0; i < 500; i++) {
 		stimer_settime(fd, 100000, 100000, 0, NULL);
 		if (i % 8 == 0)
 			usleep(300);
-		stimer_settime(fd, 0, 0, 0, NULL);
 	}
 	ra.stop = true;
+	pthread_join(dis, NULL);
 	pthread_join(thr, NULL);
+	stimer_settime(fd, 0, 0, 0, NULL);
+	usleep(5000);
+	read(fd, &t, sizeof(t));	/* what expired before the last disarm */
+	usleep(5000);
+	ksft_test_result(poll(&pfd, 1, 0) == 0,
+			 "500 x periodic 100 us armed on CPU 0, disarmed from CPU %d, read by a third thread (%lu reads, %lu disarms): quiet after the last disarm\n",
+			 ra.cpus - 1, ra.reads, ra.disarms);
 	close(fd);
-	ksft_test_result(true,
-			 "500 x periodic 100 us armed and disarmed under a reading thread (%lu reads), no hang\n",
-			 ra.reads);
 	ds = stat_of("started") - s0;
 	de = stat_of("fired_effective") - e0;
 	dc = stat_of("fired_cap") - c0;
