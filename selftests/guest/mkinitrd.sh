@@ -6,9 +6,9 @@
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
 # pvx_lock_torture,pvx_stimer,pvx_stimer_torture}.ko from
-# REPO/build/ABI/guest/ (scripts/build.sh ABI) and /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test} from
-# REPO/build/selftests/
-# (built here if missing). The guest reads
+# REPO/build/ABI/guest/ (scripts/build.sh ABI) and
+# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test} from
+# REPO/build/selftests/ (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
 set -euo pipefail
 
