@@ -307,6 +307,7 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 	else
 		not_ok "insmod pvx_stimer.ko steal_source=none # $(head -n1 /tmp/insmod.out)"
 	fi
+	step "pvx_stimer parameters"
 	if insmod "$STIMER_KO" steal_source=kcpustat >/tmp/insmod.out 2>&1; then
 		check "steal_source=kcpustat: sysfs says kcpustat" [ "$(stimer_src)" = kcpustat ]
 		check "rmmod pvx_stimer (steal_source=kcpustat)" rmmod pvx_stimer
@@ -329,6 +330,7 @@ else
 	not_ok "insmod pvx_stimer.ko # $(head -n1 /tmp/insmod.out)"
 	dmesg | grep 'pvx_' | tail -n 5 | sed 's/^/# dmesg: /' >>"$TAP"
 fi
+step "steal-time timer tests done"
 check "rmmod pvx_guest after pvx_stimer" rmmod pvx_guest
 check "clean after the timer tests" unloaded
 splat='BUG:\|WARNING:\|Call Trace\|soft lockup\|hard LOCKUP\|rcu_.*stall'
