@@ -58,33 +58,37 @@ static size_t results_len;
 static unsigned int nr_tests;
 static struct dentry *dbg_dir;
 
-static __printf(2, 3) void report(bool pass, const char *fmt, ...)
+/* One line of the results: @prefix, then the formatted text. */
+static __printf(2, 0) void results_line(const char *prefix, const char *fmt,
+					va_list ap)
 {
-	va_list ap;
-
 	results_len += scnprintf(results + results_len,
-				 RESULTS_SIZE - results_len, "%sok %u ",
-				 pass ? "" : "not ", ++nr_tests);
-	va_start(ap, fmt);
+				 RESULTS_SIZE - results_len, "%s", prefix);
 	results_len += vscnprintf(results + results_len,
 				  RESULTS_SIZE - results_len, fmt, ap);
-	va_end(ap);
 	results_len += scnprintf(results + results_len,
 				 RESULTS_SIZE - results_len, "\n");
+}
+
+static __printf(2, 3) void report(bool pass, const char *fmt, ...)
+{
+	char prefix[24];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "%sok %u ", pass ? "" : "not ",
+		 ++nr_tests);
+	va_start(ap, fmt);
+	results_line(prefix, fmt, ap);
+	va_end(ap);
 }
 
 static __printf(1, 2) void diag(const char *fmt, ...)
 {
 	va_list ap;
 
-	results_len += scnprintf(results + results_len,
-				 RESULTS_SIZE - results_len, "# ");
 	va_start(ap, fmt);
-	results_len += vscnprintf(results + results_len,
-				  RESULTS_SIZE - results_len, fmt, ap);
+	results_line("# ", fmt, ap);
 	va_end(ap);
-	results_len += scnprintf(results + results_len,
-				 RESULTS_SIZE - results_len, "\n");
 }
 
 struct torture_timer {
