@@ -9,6 +9,12 @@
 # (sysfs and PVX_IOC_YIELD_TO), the pvx_lock_torture.ko test module, and
 # unloading. Prints one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
+#
+# Steal boots (run-l3.sh --steal PCT / --no-steal-time put pvx_steal=PCT /
+# pvx_steal_time=off on the command line): first the steal-share check
+# (pvx_steal_share: levels 0/25/50/75 asked from L2, or 0 and PCT without
+# steal time, then back to PCT), and no lock torture (its phases are long
+# and it is not about steal).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -22,6 +28,10 @@ TEST=/pvx/pvx_guest_test
 SPIN_KO=/pvx/pvx_spinlock.ko
 TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
+STEAL_SHARE=/pvx/pvx_steal_share
+# injected steal level (pvx_steal=PCT) and KVM steal time (pvx_steal_time=)
+steal=
+steal_time=on
 # pvx_lock_torture parameters: pvx_torture=a=1,b=2 on the kernel command line
 TORTURE_ARGS=
 TORTURE_RESULTS=/sys/kernel/debug/pvx_lock_torture/results
@@ -93,6 +103,8 @@ for w in $cmdline; do
 	case "$w" in
 	pvx_expect=*) mode=${w#pvx_expect=} ;;
 	pvx_torture=*) TORTURE_ARGS=$(echo "${w#pvx_torture=}" | tr , ' ') ;;
+	pvx_steal=*) steal=${w#pvx_steal=} ;;
+	pvx_steal_time=*) steal_time=${w#pvx_steal_time=} ;;
 	esac
 done
 case "$mode" in
@@ -103,6 +115,20 @@ fallback) want='pvx_guest: host has no pvx ' ;;
 	finish ;;
 esac
 diag "L3 guest: kernel $(uname -r), expecting $mode, uptime $(cut -d' ' -f1 /proc/uptime) s"
+steal_boot=0
+if [ -n "$steal" ] || [ "$steal_time" = off ]; then steal_boot=1; fi
+
+# 0. steal injection: does this guest see the steal L2 injects?
+if [ -n "$steal" ]; then
+	step "steal share (injected $steal%, steal time $steal_time)"
+	diag "dmesg: $(dmesg | grep -m1 -i 'steal' || echo 'no steal line')"
+	if [ "$steal_time" = off ]; then
+		run_test pvx_steal_share "$STEAL_SHARE" --expect-none --levels "0,$steal" \
+			--restore "$steal"
+	else
+		run_test pvx_steal_share "$STEAL_SHARE" --levels 0,25,50,75 --restore "$steal"
+	fi
+fi
 
 # 1. first load (kernel lines before it are the boot's, not ours)
 boot_lines=$(dmesg | wc -l)
@@ -185,7 +211,9 @@ acq0=$(spin_stat acquisitions)
 slow0=$(spin_stat slow_paths)
 step "pvx_lock_torture starts"
 # shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
-if insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
+if [ "$steal_boot" = 1 ]; then
+	diag "pvx_lock_torture not run in a steal boot (pvx_steal=$steal pvx_steal_time=$steal_time)"
+elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
 	ok "insmod pvx_lock_torture.ko (runs the torture)"
 	step "pvx_lock_torture done"
 	if [ -r "$TORTURE_RESULTS" ]; then
