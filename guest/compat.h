@@ -16,8 +16,13 @@
  * x86_cpu_to_apicid: u16 in 6.1, u32 in 6.12, read by value either way,
  * hypervisor_cpuid_base, find_vpid/pid_task, task_struct::on_cpu,
  * module_param_cb, hrtimer_init, timer_setup, timer_delete_sync,
- * kthread_complete_and_exit, cpumask_nth): 6.1 and 6.12 agree, so there
- * is no shim yet.
+ * kthread_complete_and_exit, cpumask_nth) and pvx_stimer /
+ * pvx_stimer_torture use (hrtimer_init with *_PINNED_HARD modes,
+ * hrtimer_is_queued, rdmsrl_safe, MSR_KVM_STEAL_TIME and struct
+ * kvm_steal_time, kcpustat_cpu, cpuhp_setup_state, anon_inode_getfile,
+ * get_unused_fd_flags/fd_install, wait_event_interruptible_locked_irq,
+ * wake_up_locked_poll, sysfs_match_string, get_random_u32_below, which
+ * Debian's 6.1 has): 6.1 and 6.12 agree, so there is no shim yet.
  */
 #ifndef _PVX_GUEST_COMPAT_H
 #define _PVX_GUEST_COMPAT_H

@@ -112,7 +112,7 @@ static struct dentry *bench_dir;
 static DEFINE_MUTEX(bench_lock);	/* one run at a time; results */
 static char *results;
 static struct seq_buf results_buf;
-static volatile unsigned long bench_sink;
+static unsigned long bench_sink;	/* keeps the loop's work */
 
 /* The callbacks run in hard interrupt context on the bench CPU. */
 static void shot_expired(bool capped)
@@ -165,6 +165,7 @@ static u64 shot_loop(u64 d_ns)
 	u64 work = 0;
 	int i;
 
+	/* pairs with the release in shot_expired(): its numbers are visible */
 	while (!smp_load_acquire(&shot.fired)) {
 		for (i = 0; i < 1024; i++)
 			x = x * 6364136223846793005UL + 1442695040888963407UL;
@@ -173,7 +174,7 @@ static u64 shot_loop(u64 d_ns)
 		if (ktime_get_ns() > give_up)
 			break;
 	}
-	bench_sink = x;
+	WRITE_ONCE(bench_sink, x);
 	return work;
 }
 

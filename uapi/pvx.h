@@ -177,8 +177,136 @@ struct pvx_yield_to {
 
 #define PVX_YIELD_TO_SIZE	8
 
+/*
+ * Steal-time-corrected timers (pvx_stimer.ko, Documentation/stimer.rst).
+ *
+ * A pvx timer expires on effective time: wall time (CLOCK_MONOTONIC)
+ * minus the steal time that its owner CPU (the CPU it was armed on)
+ * accumulated meanwhile. A wall-clock cap (cap_ns, default the module
+ * parameter cap_factor times the request) makes it expire even when the
+ * vCPU is starved forever. All times are in nanoseconds.
+ *
+ * PVX_IOC_STIMER_CREATE on /dev/pvx creates a timer file descriptor that
+ * behaves like a timerfd: read() of 8 bytes or more returns the number of
+ * expirations since the last read as a __u64 (blocks while there are
+ * none, or -EAGAIN with PVX_STIMER_NONBLOCK; a smaller buffer is
+ * -EINVAL), poll/select/epoll report EPOLLIN when it is nonzero, close()
+ * disarms and frees it. .spec arms it at once (value_ns 0: created
+ * disarmed). On success .fd is the new descriptor (also the return
+ * value).
+ */
+#define PVX_STIMER_MAX_NS	3600000000000ull /* 1 h: value, interval */
+#define PVX_STIMER_MIN_INTERVAL_NS 100000ull	/* 100 us: interval */
+#define PVX_STIMER_CAP_FACTOR_MAX 64u		/* cap <= 64 x request */
+
+/* Which bound made a timer expire. */
+#define PVX_STIMER_BOUND_NONE		0u	/* not expired yet */
+#define PVX_STIMER_BOUND_EFFECTIVE	1u	/* effective time reached */
+#define PVX_STIMER_BOUND_CAP		2u	/* wall-clock cap reached first */
+
+/*
+ * An arming, like struct itimerspec: value_ns of effective time to the
+ * first expiry (0: disarm), then every interval_ns of effective time
+ * (0: one-shot; else PVX_STIMER_MIN_INTERVAL_NS..PVX_STIMER_MAX_NS).
+ * cap_ns: wall-clock bound of each expiry, measured from its start; 0
+ * takes cap_factor x the request; else it must be >= value_ns and
+ * >= interval_ns and <= PVX_STIMER_CAP_FACTOR_MAX x each of them.
+ */
+struct pvx_stimer_spec {
+	__u64 value_ns;
+	__u64 interval_ns;
+	__u64 cap_ns;
+};
+
+#define PVX_STIMER_SPEC_SIZE	24
+
+#define PVX_STIMER_CLOEXEC	0x1u	/* the new fd gets FD_CLOEXEC */
+#define PVX_STIMER_NONBLOCK	0x2u	/* read() is -EAGAIN, never blocks */
+#define PVX_STIMER_F_ALL	0x3u
+
+struct pvx_stimer_create {
+	__u32 flags;		/* in: PVX_STIMER_CLOEXEC | PVX_STIMER_NONBLOCK */
+	__s32 fd;		/* out: the timer fd */
+	struct pvx_stimer_spec spec;	/* in: initial arming */
+	__u64 reserved;		/* 0 */
+};
+
+#define PVX_STIMER_CREATE_SIZE	40
+
+/*
+ * Ioctls on the timer fd (not on /dev/pvx).
+ * PVX_IOC_STIMER_SETTIME: like timerfd_settime(): disarms, clears the
+ * expiration count, arms with .new (unless new.value_ns is 0) on the
+ * caller's CPU; .old receives the previous arming (value_ns = effective
+ * ns that were left, 0 when it was disarmed).
+ * PVX_IOC_STIMER_GETTIME: fills struct pvx_stimer_state.
+ */
+struct pvx_stimer_settime {
+	__u32 flags;		/* 0 */
+	__u32 reserved;		/* 0 */
+	struct pvx_stimer_spec new_spec;	/* in */
+	struct pvx_stimer_spec old_spec;	/* out */
+};
+
+#define PVX_STIMER_SETTIME_SIZE	56
+
+struct pvx_stimer_state {
+	struct pvx_stimer_spec spec;	/* value_ns: effective ns left */
+	__u32 last_bound;	/* PVX_STIMER_BOUND_* of the last expiry */
+	__u32 cpu;		/* owner CPU of the current or last arming */
+	__u64 fired_effective;	/* expiries by effective time */
+	__u64 fired_cap;	/* expiries by the cap */
+	__u64 last_wall_ns;	/* last expiry: wall ns from its start */
+	__u64 last_steal_ns;	/* last expiry: owner's steal ns meanwhile */
+};
+
+#define PVX_STIMER_STATE_SIZE	64
+
+/*
+ * PVX_IOC_STEAL_QUERY: .now = this CPU's cumulative steal (ns, as the
+ * steal source sees it) at CLOCK_MONOTONIC .now.mono_ns. With
+ * PVX_STEAL_SINCE, .since is an earlier .now (possibly of another CPU):
+ * wall_ns = now - since, steal_ns = steal of since.cpu meanwhile,
+ * effective_ns = wall_ns - steal_ns (>= 0). A point in the future, a
+ * steal count above since.cpu's current one, a CPU that does not exist
+ * or nonzero reserved fields are -EINVAL.
+ */
+struct pvx_steal_snapshot {
+	__u64 mono_ns;		/* CLOCK_MONOTONIC */
+	__u64 steal_ns;		/* cumulative steal of .cpu at mono_ns */
+	__u32 cpu;
+	__u32 reserved;		/* 0 */
+};
+
+#define PVX_STEAL_SNAPSHOT_SIZE	24
+
+/* Where the steal numbers come from (/sys/kernel/pvx/stimer/steal_source). */
+#define PVX_STEAL_SRC_NONE	0u	/* no steal information: wall timers */
+#define PVX_STEAL_SRC_KVM	1u	/* live KVM steal-time record, ns */
+#define PVX_STEAL_SRC_KCPUSTAT	2u	/* kernel steal accounting, per tick */
+
+#define PVX_STEAL_SINCE		0x1u
+#define PVX_STEAL_F_ALL		0x1u
+
+struct pvx_steal_query {
+	__u32 flags;		/* in: PVX_STEAL_SINCE */
+	__u32 source;		/* out: PVX_STEAL_SRC_* */
+	struct pvx_steal_snapshot now;		/* out */
+	struct pvx_steal_snapshot since;	/* in, with PVX_STEAL_SINCE */
+	__u64 wall_ns;		/* out, with PVX_STEAL_SINCE */
+	__u64 steal_ns;		/* out, with PVX_STEAL_SINCE */
+	__u64 effective_ns;	/* out, with PVX_STEAL_SINCE */
+};
+
+#define PVX_STEAL_QUERY_SIZE	80
+
 #define PVX_IOC_MAGIC		0xB9
 #define PVX_IOC_GET_INFO	_IOWR(PVX_IOC_MAGIC, 0x00, struct pvx_info)
 #define PVX_IOC_YIELD_TO	_IOW(PVX_IOC_MAGIC, 0x01, struct pvx_yield_to)
+#define PVX_IOC_STIMER_CREATE	_IOWR(PVX_IOC_MAGIC, 0x02, struct pvx_stimer_create)
+#define PVX_IOC_STEAL_QUERY	_IOWR(PVX_IOC_MAGIC, 0x03, struct pvx_steal_query)
+/* on a timer fd */
+#define PVX_IOC_STIMER_SETTIME	_IOWR(PVX_IOC_MAGIC, 0x10, struct pvx_stimer_settime)
+#define PVX_IOC_STIMER_GETTIME	_IOR(PVX_IOC_MAGIC, 0x11, struct pvx_stimer_state)
 
 #endif /* _UAPI_LINUX_PVX_H */

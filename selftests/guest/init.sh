@@ -7,7 +7,10 @@
 # kernel command line (pvx_expect=host|fallback), then checks rmmod and a
 # second insmod; then the pv spinlock: pvx_spinlock.ko, pvx_yield_test
 # (sysfs and PVX_IOC_YIELD_TO), the pvx_lock_torture.ko test module, and
-# unloading. Prints one TAP 13 stream between the lines PVX-TAP-BEGIN
+# unloading; then the steal-time timers: pvx_stimer.ko with the steal
+# source it finds and with steal_source=none, pvx_stimer_test, the
+# pvx_stimer_torture.ko test module, rmmod with an armed timer fd. Prints
+# one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
 #
 # Steal boots (run-l3.sh --steal PCT / --no-steal-time put pvx_steal=PCT /
@@ -29,9 +32,13 @@ SPIN_KO=/pvx/pvx_spinlock.ko
 TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
 STEAL_SHARE=/pvx/pvx_steal_share
-# injected steal level (pvx_steal=PCT) and KVM steal time (pvx_steal_time=)
-steal=
-steal_time=on
+STIMER_KO=/pvx/pvx_stimer.ko
+STIMER_TEST=/pvx/pvx_stimer_test
+STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
+STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
+# set by the lab's steal-injection boots: pvx_steal=PCT, pvx_steal_time=off
+STEAL_PCT=
+STEAL_TIME=on
 # pvx_lock_torture parameters: pvx_torture=a=1,b=2 on the kernel command line
 TORTURE_ARGS=
 TORTURE_RESULTS=/sys/kernel/debug/pvx_lock_torture/results
@@ -103,8 +110,8 @@ for w in $cmdline; do
 	case "$w" in
 	pvx_expect=*) mode=${w#pvx_expect=} ;;
 	pvx_torture=*) TORTURE_ARGS=$(echo "${w#pvx_torture=}" | tr , ' ') ;;
-	pvx_steal=*) steal=${w#pvx_steal=} ;;
-	pvx_steal_time=*) steal_time=${w#pvx_steal_time=} ;;
+	pvx_steal=*) STEAL_PCT=${w#pvx_steal=} ;;
+	pvx_steal_time=*) STEAL_TIME=${w#pvx_steal_time=} ;;
 	esac
 done
 case "$mode" in
@@ -116,17 +123,17 @@ fallback) want='pvx_guest: host has no pvx ' ;;
 esac
 diag "L3 guest: kernel $(uname -r), expecting $mode, uptime $(cut -d' ' -f1 /proc/uptime) s"
 steal_boot=0
-if [ -n "$steal" ] || [ "$steal_time" = off ]; then steal_boot=1; fi
+if [ -n "$STEAL_PCT" ] || [ "$STEAL_TIME" = off ]; then steal_boot=1; fi
 
 # 0. steal injection: does this guest see the steal L2 injects?
-if [ -n "$steal" ]; then
-	step "steal share (injected $steal%, steal time $steal_time)"
+if [ -n "$STEAL_PCT" ]; then
+	step "steal share (injected $STEAL_PCT%, steal time $STEAL_TIME)"
 	diag "dmesg: $(dmesg | grep -m1 -i 'steal' || echo 'no steal line')"
-	if [ "$steal_time" = off ]; then
-		run_test pvx_steal_share "$STEAL_SHARE" --expect-none --levels "0,$steal" \
-			--restore "$steal"
+	if [ "$STEAL_TIME" = off ]; then
+		run_test pvx_steal_share "$STEAL_SHARE" --expect-none --levels "0,$STEAL_PCT" \
+			--restore "$STEAL_PCT"
 	else
-		run_test pvx_steal_share "$STEAL_SHARE" --levels 0,25,50,75 --restore "$steal"
+		run_test pvx_steal_share "$STEAL_SHARE" --levels 0,25,50,75 --restore "$STEAL_PCT"
 	fi
 fi
 
@@ -212,7 +219,7 @@ slow0=$(spin_stat slow_paths)
 step "pvx_lock_torture starts"
 # shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
 if [ "$steal_boot" = 1 ]; then
-	diag "pvx_lock_torture not run in a steal boot (pvx_steal=$steal pvx_steal_time=$steal_time)"
+	diag "pvx_lock_torture not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"
 elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
 	ok "insmod pvx_lock_torture.ko (runs the torture)"
 	step "pvx_lock_torture done"
@@ -249,6 +256,104 @@ check "insmod pvx_spinlock.ko again" insmod "$SPIN_KO"
 check "rmmod pvx_spinlock again" rmmod pvx_spinlock
 check "rmmod pvx_guest after pvx_spinlock" rmmod pvx_guest
 check "clean after the spinlock tests" unloaded
+# 6. steal-time timers. Steal comes from the guest itself (pvx_stimer_test
+# keeps every vCPU busy: L3's vCPUs share L2's one CPU) and, in the lab's
+# pvx_steal=PCT boots, from L2's throttling too. In the pvx_steal_time=off
+# boot the host offers no steal time: the module must fall back.
+step "steal-time timer tests"
+diag "steal injection: pvx_steal=${STEAL_PCT:-none}, pvx_steal_time=$STEAL_TIME"
+stimer_loaded() { grep -q '^pvx_stimer ' /proc/modules; }
+stimer_unloaded() { ! stimer_loaded && [ ! -e /sys/kernel/pvx/stimer ]; }
+stimer_src() { cat /sys/kernel/pvx/stimer/steal_source 2>/dev/null; }
+stimer_diag() {
+	for f in /sys/kernel/pvx/stimer/*; do
+		[ -f "$f" ] && diag "stimer/${f##*/}: $(cat "$f")"
+	done
+}
+# stimer_says SOURCE: dmesg named SOURCE as the steal source exactly once
+stimer_says() {
+	[ "$(dmesg | grep -c "pvx_stimer: steal source $1 (")" = 1 ]
+}
+check "insmod pvx_guest.ko for the timers" insmod "$KO"
+if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
+	ok "insmod pvx_stimer.ko"
+	dmesg | grep 'pvx_stimer: ' | sed 's/^/# dmesg: /' >>"$TAP"
+	src=$(stimer_src)
+	check "dmesg says the steal source once, as sysfs does ($src)" stimer_says "$src"
+	if [ "$STEAL_TIME" = off ]; then
+		check "pvx_steal_time=off: no KVM steal time, steal_source none ($src)" [ "$src" = none ]
+		check "pvx_steal_time=off: dmesg says the timers run on wall time" \
+			sh -c "dmesg | grep -q 'pvx_stimer: steal source none (host offers no KVM_FEATURE_STEAL_TIME): timers run on wall time'"
+	else
+		check "the host offers steal time: steal_source kvm-steal-time ($src)" [ "$src" = kvm-steal-time ]
+	fi
+	step "pvx_stimer_test"
+	run_test pvx_stimer_test "$STIMER_TEST" --source auto
+	step "pvx_stimer_torture"
+	if insmod "$STIMER_TORTURE_KO" >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_stimer_torture.ko (runs the kernel API tests)"
+		if cat "$STIMER_TORTURE_RESULTS" >/tmp/stimer_torture.out 2>/dev/null; then
+			add_tap pvx_stimer_torture /tmp/stimer_torture.out
+		else
+			not_ok "pvx_stimer_torture results # no $STIMER_TORTURE_RESULTS"
+		fi
+		check "rmmod pvx_stimer refused while pvx_stimer_torture uses it" sh -c '! rmmod pvx_stimer'
+		check "rmmod pvx_stimer_torture" rmmod pvx_stimer_torture
+	else
+		not_ok "insmod pvx_stimer_torture.ko # $(head -n1 /tmp/insmod.out)"
+	fi
+	stimer_diag
+
+	# rmmod with an armed timer fd: refused while the fd is open
+	"$STIMER_TEST" --hold >/tmp/hold.out 2>&1 &
+	hold=$!
+	i=0
+	while ! grep -q armed /tmp/hold.out && [ $i -lt 20 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	check "a process holds an armed periodic timer fd" grep -q armed /tmp/hold.out
+	check "rmmod pvx_stimer refused while a timer fd is armed" sh -c '! rmmod pvx_stimer'
+	kill "$hold"
+	wait "$hold"
+	check "rmmod pvx_stimer once the fd is closed" rmmod pvx_stimer
+	check "/sys/kernel/pvx/stimer gone after rmmod" stimer_unloaded
+
+	# the wall-clock fallback, forced: what a host without steal time gets
+	step "pvx_stimer_test steal_source=none"
+	if insmod "$STIMER_KO" steal_source=none >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_stimer.ko steal_source=none"
+		check "steal_source=none: sysfs and dmesg say none, wall time" \
+			sh -c "[ \"\$(cat /sys/kernel/pvx/stimer/steal_source)\" = none ] && dmesg | grep -q 'pvx_stimer: steal source none (steal_source=none): timers run on wall time'"
+		run_test "pvx_stimer_test steal_source=none" "$STIMER_TEST" --source none
+		check "rmmod pvx_stimer (steal_source=none)" rmmod pvx_stimer
+	else
+		not_ok "insmod pvx_stimer.ko steal_source=none # $(head -n1 /tmp/insmod.out)"
+	fi
+	if insmod "$STIMER_KO" steal_source=kcpustat >/tmp/insmod.out 2>&1; then
+		check "steal_source=kcpustat: sysfs says kcpustat" [ "$(stimer_src)" = kcpustat ]
+		check "rmmod pvx_stimer (steal_source=kcpustat)" rmmod pvx_stimer
+	else
+		not_ok "insmod pvx_stimer.ko steal_source=kcpustat # $(head -n1 /tmp/insmod.out)"
+	fi
+	# bad parameters: refused, nothing left behind
+	check "insmod steal_source=bogus refused" sh -c "! insmod $STIMER_KO steal_source=bogus"
+	check "insmod cap_factor=0 refused" sh -c "! insmod $STIMER_KO cap_factor=0"
+	check "insmod cap_factor=65 refused" sh -c "! insmod $STIMER_KO cap_factor=65"
+	if [ "$STEAL_TIME" = off ]; then
+		check "insmod steal_source=kvm-steal-time refused without KVM steal time" \
+			sh -c "! insmod $STIMER_KO steal_source=kvm-steal-time"
+	else
+		check "insmod steal_source=kvm-steal-time with KVM steal time" \
+			sh -c "insmod $STIMER_KO steal_source=kvm-steal-time && rmmod pvx_stimer"
+	fi
+	check "nothing left of pvx_stimer after the refused loads" stimer_unloaded
+else
+	not_ok "insmod pvx_stimer.ko # $(head -n1 /tmp/insmod.out)"
+	dmesg | grep 'pvx_' | tail -n 5 | sed 's/^/# dmesg: /' >>"$TAP"
+fi
+check "rmmod pvx_guest after pvx_stimer" rmmod pvx_guest
+check "clean after the timer tests" unloaded
 splat='BUG:\|WARNING:\|Call Trace\|soft lockup\|hard LOCKUP\|rcu_.*stall'
 if dmesg | tail -n +$((boot_lines + 1)) | grep -q "$splat"; then
 	not_ok "no kernel splat in dmesg since the first insmod # $(dmesg | tail -n +$((boot_lines + 1)) | grep -m1 "$splat")"

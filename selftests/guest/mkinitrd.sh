@@ -5,9 +5,10 @@
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
-# pvx_lock_torture}.ko from REPO/build/ABI/guest/ (scripts/build.sh ABI)
-# and /pvx/{pvx_guest_test,pvx_yield_test,pvx_steal_share} from REPO/build/selftests/
-# (built here if missing). The guest reads
+# pvx_lock_torture,pvx_stimer,pvx_stimer_torture}.ko from
+# REPO/build/ABI/guest/ (scripts/build.sh ABI) and
+# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share}
+# from REPO/build/selftests/ (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
 kos="$ko"
-for m in pvx_spinlock pvx_lock_torture; do
+for m in pvx_spinlock pvx_lock_torture pvx_stimer pvx_stimer_torture; do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
 done
 for k in $kos; do
@@ -43,7 +44,7 @@ install -m 0755 "$here/init.sh" "$root/init"
 for k in $kos; do
 	cp "$k" "$root/pvx/"
 done
-for t in pvx_guest_test pvx_yield_test pvx_steal_share; do
+for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share; do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
 mkdir -p "$(dirname "$out")"

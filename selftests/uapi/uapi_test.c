@@ -19,6 +19,21 @@ LAYOUT_CHECK(info, sizeof(struct pvx_info) == PVX_INFO_SIZE_V1);
 LAYOUT_CHECK(info_feat, offsetof(struct pvx_info, host_features) == 24);
 LAYOUT_CHECK(yield_to, sizeof(struct pvx_yield_to) == PVX_YIELD_TO_SIZE);
 LAYOUT_CHECK(ioc_size, ((PVX_IOC_GET_INFO >> 16) & 0x3fff) == PVX_INFO_SIZE_V1);
+LAYOUT_CHECK(stimer_spec, sizeof(struct pvx_stimer_spec) == PVX_STIMER_SPEC_SIZE);
+LAYOUT_CHECK(stimer_create, sizeof(struct pvx_stimer_create) == PVX_STIMER_CREATE_SIZE);
+LAYOUT_CHECK(stimer_create_spec, offsetof(struct pvx_stimer_create, spec) == 8);
+LAYOUT_CHECK(stimer_settime, sizeof(struct pvx_stimer_settime) == PVX_STIMER_SETTIME_SIZE);
+LAYOUT_CHECK(stimer_settime_old, offsetof(struct pvx_stimer_settime, old_spec) == 32);
+LAYOUT_CHECK(stimer_state, sizeof(struct pvx_stimer_state) == PVX_STIMER_STATE_SIZE);
+LAYOUT_CHECK(stimer_state_cnt, offsetof(struct pvx_stimer_state, fired_effective) == 32);
+LAYOUT_CHECK(steal_snap, sizeof(struct pvx_steal_snapshot) == PVX_STEAL_SNAPSHOT_SIZE);
+LAYOUT_CHECK(steal_query, sizeof(struct pvx_steal_query) == PVX_STEAL_QUERY_SIZE);
+LAYOUT_CHECK(steal_query_since, offsetof(struct pvx_steal_query, since) == 32);
+LAYOUT_CHECK(steal_query_eff, offsetof(struct pvx_steal_query, effective_ns) == 72);
+LAYOUT_CHECK(ioc_stimer_size,
+	     ((PVX_IOC_STIMER_CREATE >> 16) & 0x3fff) == PVX_STIMER_CREATE_SIZE);
+LAYOUT_CHECK(ioc_steal_size,
+	     ((PVX_IOC_STEAL_QUERY >> 16) & 0x3fff) == PVX_STEAL_QUERY_SIZE);
 
 static int n_test, n_fail;
 
@@ -32,7 +47,7 @@ static void check(int cond, const char *what)
 
 int main(void)
 {
-	printf("TAP version 13\n1..9\n");
+	printf("TAP version 13\n1..12\n");
 	check(1, "uapi/pvx.h compiles standalone with -std=c99 -pedantic -Werror");
 	check(sizeof(struct pvx_batch_hdr) + PVX_COPY_MAX_PAIRS *
 	      sizeof(struct pvx_copy_pair) <= PVX_BATCH_BYTES,
@@ -55,5 +70,16 @@ int main(void)
 	      "result codes equal KVM's -KVM_E* values");
 	check((unsigned int)(-PVX_ENOSYS) == 0xfffffc18u,
 	      "a 32-bit caller reads -PVX_ENOSYS as 0xfffffc18");
+	check((PVX_IOC_STIMER_CREATE & 0xff) == 0x02 &&
+	      (PVX_IOC_STEAL_QUERY & 0xff) == 0x03 &&
+	      ((PVX_IOC_STIMER_SETTIME >> 8) & 0xff) == PVX_IOC_MAGIC,
+	      "timer ioctls have their numbers and the pvx magic");
+	check(PVX_STIMER_MIN_INTERVAL_NS < PVX_STIMER_MAX_NS &&
+	      PVX_STIMER_MAX_NS * PVX_STIMER_CAP_FACTOR_MAX / PVX_STIMER_CAP_FACTOR_MAX ==
+	      PVX_STIMER_MAX_NS,
+	      "the largest cap (max request x max factor) fits in 64 bits");
+	check((PVX_STIMER_F_ALL & (PVX_STIMER_CLOEXEC | PVX_STIMER_NONBLOCK)) ==
+	      PVX_STIMER_F_ALL && PVX_STEAL_F_ALL == PVX_STEAL_SINCE,
+	      "flag masks name exactly the defined flags");
 	return n_fail ? 1 : 0;
 }

@@ -1,0 +1,882 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_stimer_test: runs inside an L3 guest with pvx_guest.ko and
+ * pvx_stimer.ko loaded; checks /sys/kernel/pvx/stimer, PVX_IOC_STEAL_QUERY
+ * and the steal-corrected timer fds of PVX_IOC_STIMER_CREATE.
+ *
+ *   --source auto   pvx_stimer loaded without steal_source: the source
+ *                   must be kvm-steal-time exactly when CPUID announces
+ *                   KVM_FEATURE_STEAL_TIME, else none
+ *   --source none|kcpustat|kvm-steal-time   loaded with that steal_source
+ *   --hold          create an armed timer fd, print "armed", wait for a
+ *                   signal (init.sh's rmmod test)
+ *
+ * Steal comes from the guest itself: L3's vCPU threads share L2's one CPU,
+ * so a busy loop on every L3 CPU makes each vCPU wait for the other (vCPU
+ * overcommit); the lab's pvx_steal=PCT boots add more from L2. With a
+ * steal source the timer must then fire later than a timerfd, on
+ * effective time, and an explicit cap equal to the request must fire
+ * first; without one (none) it must behave as a wall-clock timer.
+ * Tests never check a wall-clock number against a constant, only against
+ * the request, the steal measured meanwhile and a timerfd in the same run.
+ *
+ * TAP 13 on stdout; exit 0 all passed, 1 any failed, 4 all skipped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pvx.h"
+#include "kselftest.h"
+
+#define SYSDIR		"/sys/kernel/pvx/stimer"
+#define DEVNODE		"/dev/pvx"
+#define MS		1000000ull
+/* Debian's kernels have HZ=250: one tick */
+#define TICK_NS		(4 * MS)
+#define KVM_FEATURE_STEAL_TIME	5
+#define MANY_FDS	1000
+#define NR_TESTS	52
+
+static int pvx_fd = -1;
+static char source[32];		/* what sysfs says */
+static bool has_steal;		/* source is not "none" */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long long stat_of(const char *name)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), SYSDIR "/%s", name);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return atoll(buf);
+}
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		ksft_print_msg("cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+}
+
+/* KVM_FEATURE_STEAL_TIME in the KVM CPUID leaves, like the kernel finds it */
+static bool cpuid_has_steal_time(void)
+{
+	unsigned int base, a, b, c, d;
+
+	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+				 : "a"(base), "c"(0));
+		if (b == 0x4b4d564b && c == 0x564b4d56 && d == 0x4d) {
+			__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+					 : "a"(base + 1), "c"(0));
+			return a & (1u << KVM_FEATURE_STEAL_TIME);
+		}
+	}
+	return false;
+}
+
+/* ---- helpers for the ioctls -------------------------------------------- */
+
+static int steal_query(struct pvx_steal_query *q)
+{
+	return ioctl(pvx_fd, PVX_IOC_STEAL_QUERY, q) < 0 ? -errno : 0;
+}
+
+/* new timer fd (>= 0) or -errno */
+static int stimer_create(uint32_t flags, uint64_t value, uint64_t interval,
+			 uint64_t cap)
+{
+	struct pvx_stimer_create c = {
+		.flags = flags, .fd = -1,
+		.spec = { .value_ns = value, .interval_ns = interval, .cap_ns = cap },
+	};
+	int ret = ioctl(pvx_fd, PVX_IOC_STIMER_CREATE, &c);
+
+	if (ret < 0)
+		return -errno;
+	if (ret != c.fd) {
+		ksft_print_msg("CREATE returned %d but .fd is %d\n", ret, c.fd);
+		close(ret);
+		return -EPROTO;
+	}
+	return ret;
+}
+
+static int stimer_settime(int fd, uint64_t value, uint64_t interval,
+			  uint64_t cap, struct pvx_stimer_spec *old)
+{
+	struct pvx_stimer_settime s = {
+		.new_spec = { .value_ns = value, .interval_ns = interval,
+			      .cap_ns = cap },
+	};
+
+	if (ioctl(fd, PVX_IOC_STIMER_SETTIME, &s) < 0)
+		return -errno;
+	if (old)
+		*old = s.old_spec;
+	return 0;
+}
+
+static int stimer_state(int fd, struct pvx_stimer_state *st)
+{
+	return ioctl(fd, PVX_IOC_STIMER_GETTIME, st) < 0 ? -errno : 0;
+}
+
+/* blocking read of the expiration count; 0 on error */
+static uint64_t read_ticks(int fd)
+{
+	uint64_t t = 0;
+
+	if (read(fd, &t, sizeof(t)) != sizeof(t))
+		return 0;
+	return t;
+}
+
+static void expect_errno(int got, int want, const char *desc)
+{
+	ksft_test_result(got == -want, "%s -> %s (got %s)\n", desc,
+			 strerror(want), got ? strerror(-got) : "success");
+}
+
+/* ---- sysfs --------------------------------------------------------------- */
+
+static void test_sysfs(const char *want_source)
+{
+	static const char *const files[] = {
+		"started", "fired_effective", "fired_cap", "cancelled",
+		"rearms", "rejected", "timer_fds", "cap_factor",
+	};
+	bool cpuid = cpuid_has_steal_time();
+	const char *want = want_source;
+	bool ok = true;
+	unsigned int i;
+
+	if (read_file(SYSDIR "/steal_source", source, sizeof(source)))
+		ksft_exit_fail_msg("no " SYSDIR "/steal_source\n");
+	has_steal = strcmp(source, "none") != 0;
+	if (!strcmp(want, "auto"))
+		want = cpuid ? "kvm-steal-time" : "none";
+	ksft_test_result(!strcmp(source, want),
+			 "steal_source is %s (CPUID %s KVM_FEATURE_STEAL_TIME, loaded with %s; sysfs: %s)\n",
+			 want, cpuid ? "has" : "lacks", want_source, source);
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		long long v = stat_of(files[i]);
+
+		if (v < 0)
+			ok = false;
+		ksft_print_msg("stimer/%s: %lld\n", files[i], v);
+	}
+	ksft_test_result(ok, "stimer counters and cap_factor readable\n");
+
+	ok = write_file(SYSDIR "/cap_factor", "0") == -EINVAL &&
+	     write_file(SYSDIR "/cap_factor", "65") == -EINVAL &&
+	     write_file(SYSDIR "/cap_factor", "four") == -EINVAL &&
+	     !write_file(SYSDIR "/cap_factor", "4") && stat_of("cap_factor") == 4;
+	ksft_test_result(ok, "cap_factor refuses 0, 65 and 'four' with EINVAL, takes 4\n");
+}
+
+/* ---- PVX_IOC_STEAL_QUERY -------------------------------------------------- */
+
+static void test_steal_query(void)
+{
+	struct pvx_steal_query q = { 0 }, q2 = { 0 }, bad;
+	uint64_t t0, t1;
+	int ret;
+
+	pin_to(0);
+	t0 = now_ns();
+	ret = steal_query(&q);
+	t1 = now_ns();
+	ksft_test_result(!ret && q.now.cpu == 0 && q.now.mono_ns >= t0 &&
+			 q.now.mono_ns <= t1 && q.source == (has_steal ?
+			 (strcmp(source, "kcpustat") ? PVX_STEAL_SRC_KVM :
+			  PVX_STEAL_SRC_KCPUSTAT) : PVX_STEAL_SRC_NONE),
+			 "STEAL_QUERY: cpu 0, CLOCK_MONOTONIC now, source %u (ret %d, steal %llu ns)\n",
+			 q.source, ret, (unsigned long long)q.now.steal_ns);
+
+	usleep(20000);
+	q2.flags = PVX_STEAL_SINCE;
+	q2.since = q.now;
+	ret = steal_query(&q2);
+	ksft_test_result(!ret && q2.wall_ns >= 20 * MS &&
+			 q2.wall_ns == q2.now.mono_ns - q.now.mono_ns &&
+			 q2.steal_ns == q2.now.steal_ns - q.now.steal_ns &&
+			 q2.effective_ns == q2.wall_ns - q2.steal_ns &&
+			 (has_steal || (!q2.steal_ns && !q2.now.steal_ns)),
+			 "STEAL_QUERY since a snapshot 20 ms ago: wall %llu, steal %llu, effective %llu ns\n",
+			 (unsigned long long)q2.wall_ns,
+			 (unsigned long long)q2.steal_ns,
+			 (unsigned long long)q2.effective_ns);
+
+	bad = q2;
+	bad.flags = 0x80;
+	expect_errno(steal_query(&bad), EINVAL, "STEAL_QUERY with an unknown flag");
+	bad = q2;
+	bad.since.reserved = 1;
+	expect_errno(steal_query(&bad), EINVAL, "STEAL_QUERY with since.reserved set");
+	bad = q2;
+	bad.since.mono_ns = now_ns() + 3600000 * MS;
+	expect_errno(steal_query(&bad), EINVAL, "STEAL_QUERY since a point in the future");
+	bad = q2;
+	bad.since.cpu = 1u << 20;
+	expect_errno(steal_query(&bad), EINVAL, "STEAL_QUERY since a CPU that does not exist");
+	bad = q2;
+	bad.since.steal_ns = UINT64_MAX;
+	expect_errno(steal_query(&bad), EINVAL, "STEAL_QUERY since more steal than the CPU has");
+	ret = ioctl(pvx_fd, PVX_IOC_STEAL_QUERY, NULL) < 0 ? -errno : 0;
+	expect_errno(ret, EFAULT, "STEAL_QUERY with a NULL pointer");
+}
+
+/* ---- creating timer fds --------------------------------------------------- */
+
+static void test_create_bad(void)
+{
+	static const struct {
+		const char *desc;
+		uint32_t flags;
+		uint64_t value, interval, cap;
+		uint64_t reserved;
+	} cases[] = {
+		{ "CREATE with an unknown flag", 0x4, 10 * MS, 0, 0, 0 },
+		{ "CREATE with reserved set", 0, 10 * MS, 0, 0, 1 },
+		{ "CREATE longer than PVX_STIMER_MAX_NS", 0, PVX_STIMER_MAX_NS + 1, 0, 0, 0 },
+		{ "CREATE with an interval but no value", 0, 0, 10 * MS, 0, 0 },
+		{ "CREATE with a cap but no value", 0, 0, 0, 10 * MS, 0 },
+		{ "CREATE with an interval under 100 us", 0, 10 * MS, 1000, 0, 0 },
+		{ "CREATE with an interval over the maximum", 0, 10 * MS,
+		  PVX_STIMER_MAX_NS + 1, 0, 0 },
+		{ "CREATE with a cap below the value", 0, 10 * MS, 0, 9 * MS, 0 },
+		{ "CREATE with a cap below the interval", 0, 10 * MS, 20 * MS, 15 * MS, 0 },
+		{ "CREATE with a cap over 64 x the value", 0, 1 * MS, 0, 65 * MS, 0 },
+	};
+	long long rej0 = stat_of("rejected"), fds0 = stat_of("timer_fds");
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pvx_stimer_create c = {
+			.flags = cases[i].flags,
+			.spec = { cases[i].value, cases[i].interval, cases[i].cap },
+			.reserved = cases[i].reserved,
+		};
+
+		ret = ioctl(pvx_fd, PVX_IOC_STIMER_CREATE, &c) < 0 ? -errno : 0;
+		if (ret >= 0 && !ret)
+			close(c.fd);
+		expect_errno(ret, EINVAL, cases[i].desc);
+	}
+	ret = ioctl(pvx_fd, PVX_IOC_STIMER_CREATE, (void *)16) < 0 ? -errno : 0;
+	expect_errno(ret, EFAULT, "CREATE with a bad pointer");
+	ksft_test_result(stat_of("timer_fds") == fds0 && stat_of("rejected") == rej0,
+			 "rejected CREATEs leave no fd and arm nothing\n");
+}
+
+static void test_fd_basics(void)
+{
+	struct pvx_stimer_state st;
+	struct pollfd pfd;
+	uint64_t t0, t1, ticks;
+	char small[4];
+	int fd, ret;
+
+	fd = stimer_create(PVX_STIMER_CLOEXEC | PVX_STIMER_NONBLOCK, 0, 0, 0);
+	ksft_test_result(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC) &&
+			 (fcntl(fd, F_GETFL) & O_NONBLOCK),
+			 "CREATE with CLOEXEC|NONBLOCK: fd %d is close-on-exec and non-blocking\n",
+			 fd);
+	if (fd < 0)
+		return;
+	ret = read(fd, small, sizeof(small)) < 0 ? -errno : 0;
+	expect_errno(ret, EINVAL, "read() into a 4-byte buffer");
+	ret = read(fd, &ticks, sizeof(ticks)) < 0 ? -errno : 0;
+	expect_errno(ret, EAGAIN, "non-blocking read() of a disarmed timer");
+	ret = ioctl(fd, _IO(PVX_IOC_MAGIC, 0x7f)) < 0 ? -errno : 0;
+	expect_errno(ret, ENOTTY, "unknown ioctl on a timer fd");
+	ret = ioctl(fd, PVX_IOC_STIMER_GETTIME, NULL) < 0 ? -errno : 0;
+	expect_errno(ret, EFAULT, "GETTIME with a NULL pointer");
+	close(fd);
+
+	/* one-shot, armed at create, blocking read */
+	t0 = now_ns();
+	fd = stimer_create(0, 10 * MS, 0, 0);
+	ticks = fd >= 0 ? read_ticks(fd) : 0;
+	t1 = now_ns();
+	ret = fd >= 0 ? stimer_state(fd, &st) : fd;
+	ksft_test_result(!ret && ticks == 1 && t1 - t0 >= 10 * MS &&
+			 st.last_bound == PVX_STIMER_BOUND_EFFECTIVE &&
+			 st.fired_effective == 1 && !st.fired_cap &&
+			 !st.spec.value_ns &&
+			 st.last_wall_ns - st.last_steal_ns >= 10 * MS,
+			 "one-shot 10 ms: read() blocks, returns 1, effective bound (wall %llu, steal %llu ns)\n",
+			 (unsigned long long)st.last_wall_ns,
+			 (unsigned long long)st.last_steal_ns);
+
+	/* poll */
+	ret = stimer_settime(fd, 30 * MS, 0, 0, NULL);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ksft_test_result(!ret && poll(&pfd, 1, 0) == 0,
+			 "poll() of an armed timer that has not expired: nothing\n");
+	ret = poll(&pfd, 1, 10000);
+	ksft_test_result(ret == 1 && (pfd.revents & POLLIN) && read_ticks(fd) == 1,
+			 "poll() reports POLLIN at expiry; read() returns 1\n");
+
+	/* periodic, then disarm */
+	ret = stimer_settime(fd, 5 * MS, 5 * MS, 0, NULL);
+	if (!ret)
+		ret = stimer_state(fd, &st);
+	ksft_test_result(!ret && st.spec.interval_ns == 5 * MS &&
+			 st.spec.value_ns > 0 && st.spec.value_ns <= 5 * MS &&
+			 !st.spec.cap_ns,
+			 "GETTIME of a 5 ms periodic timer: interval 5 ms, %llu ns left\n",
+			 (unsigned long long)st.spec.value_ns);
+	usleep(60000);
+	ticks = read_ticks(fd);
+	ksft_test_result(ticks >= 2 && ticks <= 13,
+			 "periodic 5 ms: read() after 60 ms returns %llu expirations (2..13)\n",
+			 (unsigned long long)ticks);
+	{
+		struct pvx_stimer_spec old;
+
+		ret = stimer_settime(fd, 0, 0, 0, &old);
+		usleep(20000);
+		pfd.revents = 0;
+		ksft_test_result(!ret && old.interval_ns == 5 * MS &&
+				 old.value_ns > 0 && poll(&pfd, 1, 0) == 0 &&
+				 !stimer_state(fd, &st) && !st.spec.value_ns,
+				 "SETTIME 0 disarms: returns the old arming, no expiry afterwards\n");
+	}
+
+	/* bad SETTIME keeps the arming */
+	{
+		struct pvx_stimer_settime s = { .new_spec = { 10 * MS, 0, 0 } };
+
+		s.flags = 1;
+		ret = ioctl(fd, PVX_IOC_STIMER_SETTIME, &s) < 0 ? -errno : 0;
+		expect_errno(ret, EINVAL, "SETTIME with flags set");
+		s.flags = 0;
+		s.reserved = 1;
+		ret = ioctl(fd, PVX_IOC_STIMER_SETTIME, &s) < 0 ? -errno : 0;
+		expect_errno(ret, EINVAL, "SETTIME with reserved set");
+		stimer_settime(fd, 10000 * MS, 0, 0, NULL);
+		ret = stimer_settime(fd, 10 * MS, 0, 5 * MS, NULL);
+		expect_errno(ret, EINVAL, "SETTIME with a cap below the value");
+		ksft_test_result(!stimer_state(fd, &st) && st.spec.value_ns > 5000 * MS,
+				 "a refused SETTIME leaves the previous arming (%llu ns left)\n",
+				 (unsigned long long)st.spec.value_ns);
+		ret = ioctl(fd, PVX_IOC_STIMER_SETTIME, NULL) < 0 ? -errno : 0;
+		expect_errno(ret, EFAULT, "SETTIME with a NULL pointer");
+	}
+	{
+		long long fds = stat_of("timer_fds");
+
+		close(fd);	/* armed for 10 s: close must disarm and free */
+		ksft_test_result(stat_of("timer_fds") == fds - 1,
+				 "close() of an armed timer frees it (timer_fds %lld -> %lld)\n",
+				 fds, stat_of("timer_fds"));
+	}
+}
+
+static void test_epoll_many(void)
+{
+	static int fds[MANY_FDS];
+	struct rlimit rl = { MANY_FDS + 64, MANY_FDS + 64 };
+	struct epoll_event ev, evs[64];
+	long long fds0 = stat_of("timer_fds");
+	int ep, i, n, made = 0, got = 0;
+	uint64_t deadline;
+	bool ok = true;
+
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	for (i = 0; i < MANY_FDS; i++) {
+		/* 20..50 ms, spread */
+		fds[i] = stimer_create(PVX_STIMER_NONBLOCK | PVX_STIMER_CLOEXEC,
+				       (20 + i % 31) * MS, 0, 0);
+		if (fds[i] < 0)
+			break;
+		made++;
+		ev.events = EPOLLIN;
+		ev.data.u32 = i;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev))
+			ok = false;
+	}
+	ksft_test_result(made == MANY_FDS && ok && stat_of("timer_fds") == fds0 + MANY_FDS,
+			 "%d armed timer fds in one epoll set (timer_fds %lld)\n",
+			 made, stat_of("timer_fds"));
+	deadline = now_ns() + 60000 * MS;
+	while (got < made && now_ns() < deadline) {
+		n = epoll_wait(ep, evs, 64, 1000);
+		for (i = 0; i < n; i++) {
+			if (read_ticks(fds[evs[i].data.u32]) == 1)
+				got++;
+			else
+				ok = false;
+		}
+	}
+	ksft_test_result(ok && got == made,
+			 "epoll_wait() saw each of the %d timers expire once (%d)\n",
+			 made, got);
+	for (i = 0; i < made; i++)
+		close(fds[i]);
+	close(ep);
+	ksft_test_result(stat_of("timer_fds") == fds0,
+			 "closing them frees all (timer_fds back to %lld)\n", fds0);
+}
+
+/* ---- cancel racing with expiry -------------------------------------------- */
+
+struct race_arg {
+	int fd;
+	int cpus;
+	volatile bool stop;
+	unsigned long reads, disarms;
+};
+
+static void *race_disarmer(void *p)
+{
+	struct race_arg *a = p;
+
+	pin_to(a->cpus - 1);
+	while (!a->stop) {
+		if (!stimer_settime(a->fd, 0, 0, 0, NULL))
+			a->disarms++;
+		usleep(50);
+	}
+	return NULL;
+}
+
+static void *race_reader(void *p)
+{
+	struct race_arg *a = p;
+	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
+	uint64_t t;
+
+	while (!a->stop) {
+		if (poll(&pfd, 1, 1) == 1 && read(a->fd, &t, sizeof(t)) == sizeof(t))
+			a->reads++;
+	}
+	return NULL;
+}
+
+static void test_cancel_race(void)
+{
+	long long s0 = stat_of("started"), e0 = stat_of("fired_effective");
+	long long c0 = stat_of("fired_cap"), x0 = stat_of("cancelled");
+	long long ds, de, dc, dx;
+	struct race_arg ra = { .cpus = sysconf(_SC_NPROCESSORS_ONLN) };
+	struct pollfd pfd;
+	pthread_t thr, dis;
+	int fd, i, late = 0;
+	uint64_t t;
+
+	fd = stimer_create(PVX_STIMER_NONBLOCK, 0, 0, 0);
+	if (fd < 0) {
+		ksft_test_result_fail("cancel racing with expiry # CREATE: %s\n",
+				      strerror(-fd));
+		ksft_test_result_fail("cancel racing with a reader and re-arming\n");
+		ksft_test_result_fail("started = fired + cancelled\n");
+		return;
+	}
+	/* arm for 1..64 us and disarm at once: cancel meets expiry */
+	for (i = 0; i < 3000; i++) {
+		stimer_settime(fd, 1000 + (i % 64) * 1000, 0, 0, NULL);
+		if (i & 1)
+			sched_yield();
+		stimer_settime(fd, 0, 0, 0, NULL);
+		/* SETTIME clears the count; nothing may expire after it */
+		if (read(fd, &t, sizeof(t)) == sizeof(t))
+			late++;
+	}
+	usleep(5000);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ksft_test_result(!late && poll(&pfd, 1, 0) == 0,
+			 "3000 x arm 1..64 us then disarm: no expiry after a disarm (%d late)\n",
+			 late);
+
+	/*
+	 * periodic 100 us armed on CPU 0 (this thread) and disarmed from the
+	 * last CPU (another thread), a third thread reading meanwhile
+	 */
+	ra.fd = fd;
+	pthread_create(&thr, NULL, race_reader, &ra);
+	pthread_create(&dis, NULL, race_disarmer, &ra);
+	pin_to(0);
+	for (i = 0; i < 500; i++) {
+		stimer_settime(fd, 100000, 100000, 0, NULL);
+		if (i % 8 == 0)
+			usleep(300);
+	}
+	ra.stop = true;
+	pthread_join(dis, NULL);
+	pthread_join(thr, NULL);
+	stimer_settime(fd, 0, 0, 0, NULL);
+	usleep(5000);
+	read(fd, &t, sizeof(t));	/* what expired before the last disarm */
+	usleep(5000);
+	ksft_test_result(poll(&pfd, 1, 0) == 0,
+			 "500 x periodic 100 us armed on CPU 0, disarmed from CPU %d, read by a third thread (%lu reads, %lu disarms): quiet after the last disarm\n",
+			 ra.cpus - 1, ra.reads, ra.disarms);
+	close(fd);
+	ds = stat_of("started") - s0;
+	de = stat_of("fired_effective") - e0;
+	dc = stat_of("fired_cap") - c0;
+	dx = stat_of("cancelled") - x0;
+	ksft_test_result(ds == de + dc + dx && ds > 0,
+			 "every start fired or was cancelled: started %lld = %lld effective + %lld cap + %lld cancelled\n",
+			 ds, de, dc, dx);
+}
+
+/* ---- timing against a timerfd --------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* effective ns (wall minus this CPU's steal) since @since */
+static uint64_t effective_since(const struct pvx_steal_query *since)
+{
+	struct pvx_steal_query q = { .flags = PVX_STEAL_SINCE, .since = since->now };
+
+	return steal_query(&q) ? 0 : q.effective_ns;
+}
+
+/* effective ns a timerfd of @req ns takes, arm to read */
+static uint64_t timerfd_effective(uint64_t req)
+{
+	struct itimerspec its = { .it_value = { req / 1000000000ull,
+						req % 1000000000ull } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+	struct pvx_steal_query q0 = { 0 };
+	uint64_t t;
+
+	steal_query(&q0);
+	timerfd_settime(fd, 0, &its, NULL);
+	if (read(fd, &t, sizeof(t)) != sizeof(t))
+		t = 0;
+	t = effective_since(&q0);
+	close(fd);
+	return t;
+}
+
+/*
+ * Little steal (the other CPUs idle): a pvx timer must fire within one
+ * tick of a timerfd with the same request, medians of alternating runs,
+ * both measured from userspace in effective time (wall time the same when
+ * there is no steal; a lab boot that throttles the whole guest delays
+ * both by steal).
+ */
+static void test_vs_hrtimer(void)
+{
+	enum { RUNS = 7 };
+	uint64_t tf[RUNS], sf[RUNS], req = 20 * MS;
+	struct pvx_steal_query q0;
+	int fd, i;
+	int64_t d;
+
+	pin_to(0);
+	fd = stimer_create(0, 0, 0, 0);
+	for (i = 0; i < RUNS; i++) {
+		tf[i] = timerfd_effective(req);
+		memset(&q0, 0, sizeof(q0));
+		steal_query(&q0);
+		stimer_settime(fd, req, 0, 0, NULL);
+		read_ticks(fd);
+		sf[i] = effective_since(&q0);
+	}
+	close(fd);
+	qsort(tf, RUNS, sizeof(tf[0]), cmp_u64);
+	qsort(sf, RUNS, sizeof(sf[0]), cmp_u64);
+	d = (int64_t)(sf[RUNS / 2] - tf[RUNS / 2]);
+	ksft_test_result(d <= (int64_t)TICK_NS && d >= -(int64_t)TICK_NS,
+			 "little steal: a 20 ms pvx timer fires within one tick of a timerfd (medians %llu vs %llu ns effective)\n",
+			 (unsigned long long)sf[RUNS / 2],
+			 (unsigned long long)tf[RUNS / 2]);
+}
+
+/* ---- under vCPU overcommit -------------------------------------------------- */
+
+static pid_t hogs[64];
+static int nr_hogs;
+
+static void hogs_start(void)
+{
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN), i;
+
+	for (i = 0; i < cpus && i < 64; i++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			pin_to(i);
+			for (;;)
+				__asm__ volatile("" ::: "memory");
+		}
+		if (p > 0)
+			hogs[nr_hogs++] = p;
+	}
+	usleep(50000);
+}
+
+static void hogs_stop(void)
+{
+	int i;
+
+	for (i = 0; i < nr_hogs; i++)
+		kill(hogs[i], SIGKILL);
+	for (i = 0; i < nr_hogs; i++)
+		waitpid(hogs[i], NULL, 0);
+	nr_hogs = 0;
+}
+
+/* one expiry of a @req pvx timer (cap 0: default) with a timerfd beside it */
+struct race_result {
+	struct pvx_stimer_state st;
+	uint64_t tfd_wall, stimer_wall;
+	bool ok;
+};
+
+static struct race_result race_timerfd(uint64_t req, uint64_t cap)
+{
+	struct itimerspec its = { .it_value = { req / 1000000000ull,
+						req % 1000000000ull } };
+	struct race_result r = { .ok = false };
+	struct pollfd pfd[2];
+	uint64_t t0, t;
+	int done = 0, n, i;
+
+	pfd[0] = (struct pollfd){ .fd = timerfd_create(CLOCK_MONOTONIC, 0), .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = stimer_create(0, 0, 0, 0), .events = POLLIN };
+	if (pfd[0].fd < 0 || pfd[1].fd < 0)
+		goto out;
+	t0 = now_ns();
+	timerfd_settime(pfd[0].fd, 0, &its, NULL);
+	if (stimer_settime(pfd[1].fd, req, 0, cap, NULL))
+		goto out;
+	while (done != 3) {
+		n = poll(pfd, 2, 30000);
+		if (n <= 0)
+			goto out;
+		for (i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if (read(pfd[i].fd, &t, sizeof(t)) != sizeof(t))
+				goto out;
+			if (i)
+				r.stimer_wall = now_ns() - t0;
+			else
+				r.tfd_wall = now_ns() - t0;
+			done |= 1 << i;
+			pfd[i].events = 0;
+		}
+	}
+	r.ok = !stimer_state(pfd[1].fd, &r.st);
+out:
+	close(pfd[0].fd);
+	close(pfd[1].fd);
+	return r;
+}
+
+static void report(const char *what, struct race_result *r)
+{
+	ksft_print_msg("%s: pvx timer wall %llu ns, steal %llu ns, bound %u; timerfd %llu ns\n",
+		       what, (unsigned long long)r->st.last_wall_ns,
+		       (unsigned long long)r->st.last_steal_ns, r->st.last_bound,
+		       (unsigned long long)r->tfd_wall);
+}
+
+static void test_overcommit(void)
+{
+	const uint64_t req = 100 * MS;
+	struct pvx_steal_query q0 = { 0 }, q1 = { .flags = PVX_STEAL_SINCE };
+	struct race_result r;
+	long long rearms0 = stat_of("rearms");
+	uint64_t eff;
+	int i;
+
+	pin_to(0);
+	hogs_start();
+	steal_query(&q0);
+	usleep(200000);
+	q1.since = q0.now;
+	steal_query(&q1);
+	ksft_print_msg("busy on all %d CPUs for %llu ms: CPU 0 steal %llu ms (%llu%%)\n",
+		       nr_hogs, (unsigned long long)(q1.wall_ns / MS),
+		       (unsigned long long)(q1.steal_ns / MS),
+		       (unsigned long long)(q1.wall_ns ? 100 * q1.steal_ns / q1.wall_ns : 0));
+
+	if (has_steal) {
+		ksft_test_result(q1.steal_ns >= q1.wall_ns / 10,
+				 "overcommit: CPU 0 sees steal (%llu of %llu ns, want >= 10%%)\n",
+				 (unsigned long long)q1.steal_ns,
+				 (unsigned long long)q1.wall_ns);
+
+		/* best of three: the one with the most steal */
+		memset(&r, 0, sizeof(r));
+		for (i = 0; i < 3; i++) {
+			/* the largest cap: heavy lab steal must not reach it */
+			struct race_result x = race_timerfd(req, req * PVX_STIMER_CAP_FACTOR_MAX);
+
+			if (x.ok && (!r.ok || x.st.last_steal_ns > r.st.last_steal_ns))
+				r = x;
+		}
+		report("100 ms, cap 6.4 s", &r);
+		eff = r.st.last_wall_ns - r.st.last_steal_ns;
+		ksft_test_result(r.ok && r.st.last_bound == PVX_STIMER_BOUND_EFFECTIVE &&
+				 r.st.last_steal_ns >= req / 10 &&
+				 r.stimer_wall > r.tfd_wall,
+				 "overcommit: the pvx timer fires on effective time, after the timerfd (steal %llu ns)\n",
+				 (unsigned long long)r.st.last_steal_ns);
+		ksft_test_result(r.ok && eff >= req && eff - req <= req / 20 + TICK_NS,
+				 "overcommit: effective time at expiry %llu ns, within 5%% + one tick of 100 ms\n",
+				 (unsigned long long)eff);
+
+		r = race_timerfd(req, req);
+		report("100 ms, cap 100 ms", &r);
+		ksft_test_result(r.ok && r.st.last_bound == PVX_STIMER_BOUND_CAP &&
+				 r.st.last_wall_ns >= req &&
+				 r.st.last_wall_ns - r.st.last_steal_ns < req,
+				 "overcommit: an explicit cap of 100 ms fires first (bound %u, effective %llu ns)\n",
+				 r.st.last_bound,
+				 (unsigned long long)(r.st.last_wall_ns - r.st.last_steal_ns));
+
+		write_file(SYSDIR "/cap_factor", "1");
+		r = race_timerfd(req, 0);
+		write_file(SYSDIR "/cap_factor", "4");
+		report("100 ms, cap_factor 1", &r);
+		ksft_test_result(r.ok && r.st.last_bound == PVX_STIMER_BOUND_CAP,
+				 "overcommit: cap_factor=1 makes the default cap fire first (bound %u)\n",
+				 r.st.last_bound);
+	} else {
+		ksft_test_result(!q1.steal_ns && !q1.now.steal_ns,
+				 "no steal source: STEAL_QUERY reports no steal\n");
+		r = race_timerfd(req, 0);
+		report("100 ms, default cap", &r);
+		ksft_test_result(r.ok && r.st.last_bound == PVX_STIMER_BOUND_EFFECTIVE &&
+				 !r.st.last_steal_ns && r.st.last_wall_ns >= req,
+				 "no steal source: the pvx timer fires on wall time, steal 0\n");
+		ksft_test_result(stat_of("rearms") == rearms0,
+				 "no steal source: never re-armed (rearms %lld -> %lld)\n",
+				 rearms0, stat_of("rearms"));
+		ksft_test_result(r.ok && r.st.last_wall_ns - req <= req / 20 + TICK_NS + (r.tfd_wall - req),
+				 "no steal source: it fires no later than the timerfd + 5%% + one tick\n");
+		r = race_timerfd(req, req);
+		report("100 ms, cap 100 ms", &r);
+		ksft_test_result(r.ok && r.st.last_bound == PVX_STIMER_BOUND_EFFECTIVE,
+				 "no steal source: with cap = request, effective time is reached first\n");
+	}
+	hogs_stop();
+}
+
+static int hold(void)
+{
+	int fd = stimer_create(0, 10 * MS, 10 * MS, 0);
+
+	if (fd < 0) {
+		fprintf(stderr, "CREATE: %s\n", strerror(-fd));
+		return KSFT_FAIL;
+	}
+	printf("armed\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	const char *want = NULL;
+	int fails;
+
+	if (argc == 3 && !strcmp(argv[1], "--source"))
+		want = argv[2];
+	else if (argc != 2 || strcmp(argv[1], "--hold"))
+		ksft_exit_fail_msg("usage: %s --source auto|none|kcpustat|kvm-steal-time | --hold\n",
+				   argv[0]);
+	pvx_fd = open(DEVNODE, O_RDONLY);
+	if (pvx_fd < 0)
+		ksft_exit_fail_msg("cannot open " DEVNODE ": %s\n", strerror(errno));
+	if (!want)
+		return hold();
+
+	ksft_print_header();
+	/* sysfs 3, query 8, create 12, fd 17, epoll 3, race 3, timing 1, steal 5 */
+	ksft_set_plan(NR_TESTS);
+	test_sysfs(want);
+	test_steal_query();
+	test_create_bad();
+	test_fd_basics();
+	test_epoll_many();
+	test_cancel_race();
+	test_vs_hrtimer();
+	test_overcommit();
+	close(pvx_fd);
+
+	ksft_print_cnts();
+	fails = ksft_get_fail_cnt() + ksft_get_error_cnt();
+	if (fails || ksft_test_num() != NR_TESTS)
+		return KSFT_FAIL;
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt())
+		return KSFT_SKIP;
+	return KSFT_PASS;
+}
