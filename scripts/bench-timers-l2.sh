@@ -134,8 +134,9 @@ END {
 	printf "# ---- timer benchmark, kernel %s: K=%s timers per kind and level, D=%d ms, tick %.0f ms\n", \
 		abi, k, d / 1e6, tick / 1e6
 	printf "# spurious = fired with effective time (wall - steal) < D; err = |effective - D| / D (mean, max)\n"
-	printf "# %-5s %-5s %-8s %6s %9s %9s %9s %7s %9s\n", "steal", "seen", "kind", "fired", "spurious", \
-		"err_mean", "err_max", "capped", "wall/pvx"
+	printf "# wall_ms = mean wall time to expiry; wall/pvx = spurious rate of the wall-clock kind over the pvx one\n"
+	printf "# %-5s %-5s %-8s %6s %9s %9s %9s %8s %7s %9s\n", "steal", "seen", "kind", "fired", "spurious", \
+		"err_mean", "err_max", "wall_ms", "capped", "wall/pvx"
 	for (i = 1; i <= nl; i++) {
 		l = lv[i]
 		for (j = 1; j <= 4; j++) {
@@ -144,9 +145,10 @@ END {
 			rr = "-"
 			if (K[j] == "pvx") rr = ratio(rate(R[l, "hrtimer"]), rate(line))
 			if (K[j] == "pvxfd") rr = ratio(rate(R[l, "timerfd"]), rate(line))
-			printf "# %-5s %-5s %-8s %6s %9s %9s %9s %7s %9s\n", l "%", S[l] "%", K[j], kv(line, "fired"), \
+			printf "# %-5s %-5s %-8s %6s %9s %9s %9s %8.1f %7s %9s\n", l "%", S[l] "%", K[j], kv(line, "fired"), \
 				pct(rate(line)), pct(kv(line, "err_mean_ppm") / 1e6), \
-				pct(kv(line, "err_max_ppm") / 1e6), kv(line, "capped"), rr
+				pct(kv(line, "err_max_ppm") / 1e6), kv(line, "wall_mean_ns") / 1e6, \
+				kv(line, "capped"), rr
 		}
 	}
 	printf "# arming cost (arm + cancel, ns): hrtimer %s, pvx %s (%sx); timerfd %s, pvxfd %s (%sx)\n", \

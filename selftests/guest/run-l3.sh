@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--steal)
 		steal=${2:-}
-		steal_valid "$steal" || { echo "run-l3.sh: --steal needs 0..99, got '$steal'" >&2; usage; }
+		steal_valid "$steal" || { echo "run-l3.sh: --steal needs a level 0..99, got '$steal'" >&2; exit 2; }
 		shift ;;
 	--no-steal-time) steal_time=off ;;
 	host | fallback) [ -z "$mode" ] || usage; mode=$1 ;;
