@@ -23,6 +23,8 @@
 # shellcheck source=selftests/guest/steal-l2.sh
 . selftests/guest/steal-l2.sh
 
+# (initrd, kernel and timeout_s are bench-l2.sh's)
+# shellcheck disable=SC2154
 timer_bench() {
 	local log=$PVX_OUT/l3-bench-timers.log res=$PVX_OUT/bench-timers-results.txt
 	local dir=/tmp/pvx-steal-bench args kv v qpid qemu="" cpid="" err qrc t0 t1
