@@ -11,7 +11,7 @@
  *   - pvx_stimer_left()/pvx_stimer_active() of an armed and a cancelled
  *     timer;
  *   - cancel racing with expiry, the timer armed on one CPU and cancelled
- *     from another: after pvx_stimer_cancel() returns the callback is not
+ *     from another (race_rounds times): after pvx_stimer_cancel() returns the callback is not
  *     running and never runs again, for one-shot timers and for timers
  *     whose callback re-arms them;
  * and, as a diagnostic (not a test), the cost of arming a pvx timer and
@@ -27,6 +27,8 @@
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
+#include <linux/limits.h>
+#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/preempt.h>
@@ -39,11 +41,16 @@
 #include "compat.h"
 #include "pvx_stimer.h"
 
-static unsigned int race_rounds = 2000;
+/*
+ * Each round wakes the other vCPU with an IPI: about 10 ms in the nested
+ * lab, where L3's two vCPUs share one emulated CPU.
+ */
+static unsigned int race_rounds = 500;
 module_param(race_rounds, uint, 0444);
-MODULE_PARM_DESC(race_rounds, "rounds of each cancel-vs-expiry race (1..100000)");
+MODULE_PARM_DESC(race_rounds, "rounds of each cancel-vs-expiry race (1..100000, default 500)");
 
-#define ARM_COST_ROUNDS	20000
+#define ARM_COST_ROUNDS	7
+#define ARM_COST_ARMS	2000
 #define RESULTS_SIZE	4096
 
 static char *results;
@@ -51,33 +58,37 @@ static size_t results_len;
 static unsigned int nr_tests;
 static struct dentry *dbg_dir;
 
-static __printf(2, 3) void report(bool pass, const char *fmt, ...)
+/* One line of the results: @prefix, then the formatted text. */
+static __printf(2, 0) void results_line(const char *prefix, const char *fmt,
+					va_list ap)
 {
-	va_list ap;
-
 	results_len += scnprintf(results + results_len,
-				 RESULTS_SIZE - results_len, "%sok %u ",
-				 pass ? "" : "not ", ++nr_tests);
-	va_start(ap, fmt);
+				 RESULTS_SIZE - results_len, "%s", prefix);
 	results_len += vscnprintf(results + results_len,
 				  RESULTS_SIZE - results_len, fmt, ap);
-	va_end(ap);
 	results_len += scnprintf(results + results_len,
 				 RESULTS_SIZE - results_len, "\n");
+}
+
+static __printf(2, 3) void report(bool pass, const char *fmt, ...)
+{
+	char prefix[24];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "%sok %u ", pass ? "" : "not ",
+		 ++nr_tests);
+	va_start(ap, fmt);
+	results_line(prefix, fmt, ap);
+	va_end(ap);
 }
 
 static __printf(1, 2) void diag(const char *fmt, ...)
 {
 	va_list ap;
 
-	results_len += scnprintf(results + results_len,
-				 RESULTS_SIZE - results_len, "# ");
 	va_start(ap, fmt);
-	results_len += vscnprintf(results + results_len,
-				  RESULTS_SIZE - results_len, fmt, ap);
+	results_line("# ", fmt, ap);
 	va_end(ap);
-	results_len += scnprintf(results + results_len,
-				 RESULTS_SIZE - results_len, "\n");
 }
 
 struct torture_timer {
@@ -162,6 +173,15 @@ static void test_left(struct torture_timer *tt)
 	       "a cancelled timer is inactive, 0 ns left, a second cancel says not armed");
 }
 
+/* Busy wait: sleeping 4000 times costs tens of seconds in the lab. */
+static void spin_us(unsigned int us)
+{
+	u64 end = ktime_get_ns() + (u64)us * NSEC_PER_USEC;
+
+	while (ktime_get_ns() < end)
+		cpu_relax();
+}
+
 /* IPI handler: start the race timer on the CPU this runs on */
 static void race_start(void *arg)
 {
@@ -197,7 +217,7 @@ static int race_thread(void *arg)
 			r->inside++;
 		calls = atomic_read(&tt->calls);
 		/* a re-armed timer (20 us) would fire by now */
-		usleep_range(100, 150);
+		spin_us(100);
 		if (atomic_read(&tt->calls) != calls)
 			r->late++;
 		if (i % 64 == 63)
@@ -237,32 +257,42 @@ static enum hrtimer_restart plain_cb(struct hrtimer *h)
 	return HRTIMER_NORESTART;
 }
 
-/* ns per arm, each arming replacing the last, of a timer never due */
+/*
+ * ns per arm, each arming replacing the last, of a timer never due: the
+ * best of a few alternating rounds, so that a round the host preempted
+ * does not count.
+ */
 static void arm_cost(struct torture_timer *tt)
 {
+	u64 t0, t, best_hr = U64_MAX, best_pvx = U64_MAX;
 	struct hrtimer h;
-	u64 t0, t_hr, t_pvx;
-	unsigned int i;
+	unsigned int r, i;
 
 	hrtimer_init(&h, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 	h.function = plain_cb;
-	preempt_disable();
-	t0 = ktime_get_ns();
-	for (i = 0; i < ARM_COST_ROUNDS; i++)
-		hrtimer_start(&h, ns_to_ktime(NSEC_PER_SEC + i),
-			      HRTIMER_MODE_REL_PINNED_HARD);
-	t_hr = ktime_get_ns() - t0;
-	t0 = ktime_get_ns();
-	for (i = 0; i < ARM_COST_ROUNDS; i++)
-		pvx_stimer_start(&tt->t, NSEC_PER_SEC + i, 0, torture_cb);
-	t_pvx = ktime_get_ns() - t0;
-	preempt_enable();
+	for (r = 0; r < ARM_COST_ROUNDS; r++) {
+		preempt_disable();
+		t0 = ktime_get_ns();
+		for (i = 0; i < ARM_COST_ARMS; i++)
+			hrtimer_start(&h, ns_to_ktime(NSEC_PER_SEC + i),
+				      HRTIMER_MODE_REL_PINNED_HARD);
+		t = ktime_get_ns() - t0;
+		best_hr = min(best_hr, t);
+		t0 = ktime_get_ns();
+		for (i = 0; i < ARM_COST_ARMS; i++)
+			pvx_stimer_start(&tt->t, NSEC_PER_SEC + i, 0, torture_cb);
+		t = ktime_get_ns() - t0;
+		best_pvx = min(best_pvx, t);
+		preempt_enable();
+		cond_resched();
+	}
 	hrtimer_cancel(&h);
 	pvx_stimer_cancel(&tt->t);
+	best_hr = max_t(u64, best_hr, 1);
 	/* emulation time: a diagnostic, not a test */
 	diag("arm cost: hrtimer %llu ns, pvx_stimer %llu ns per arm, ratio %llu.%02llu",
-	     t_hr / ARM_COST_ROUNDS, t_pvx / ARM_COST_ROUNDS,
-	     t_hr ? t_pvx / t_hr : 0, t_hr ? t_pvx * 100 / t_hr % 100 : 0);
+	     best_hr / ARM_COST_ARMS, best_pvx / ARM_COST_ARMS,
+	     best_pvx / best_hr, best_pvx * 100 / best_hr % 100);
 }
 
 static int results_show(struct seq_file *m, void *v)
