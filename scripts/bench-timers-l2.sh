@@ -111,6 +111,7 @@ timer_bench_checks() {
 # each kind, the wall/pvx ratios; the arming costs; the floors.
 timer_bench_table() {
 	awk -v abi="$PVX_ABI" '
+# (a string: add 0 before comparing numbers)
 function kv(line, key,    i, n, f) {
 	n = split(line, f, " ")
 	for (i = 1; i <= n; i++)
@@ -118,7 +119,7 @@ function kv(line, key,    i, n, f) {
 			return substr(f[i], length(key) + 2)
 	return ""
 }
-function rate(l) { return kv(l, "fired") > 0 ? kv(l, "spurious") / kv(l, "fired") : 0 }
+function rate(l) { return kv(l, "fired") + 0 > 0 ? kv(l, "spurious") / kv(l, "fired") : 0 }
 function pct(x) { return sprintf("%.1f%%", 100 * x) }
 function ratio(a, b) { return b > 0 ? sprintf("%.3g", a / b) : (a > 0 ? "inf" : "-") }
 $1 == "stimer" || $1 == "ustimer" {
@@ -129,7 +130,7 @@ $1 == "stimer" || $1 == "ustimer" {
 	k = kv($0, "timers")
 	next
 }
-$1 == "arm" || $1 == "uarm" { A[kv($0, "kind")] = kv($0, "ns_per_arm"); next }
+$1 == "arm" || $1 == "uarm" { A[kv($0, "kind")] = kv($0, "ns_per_arm") + 0; next }
 $1 == "share" { l = kv($0, "label"); sub(/^steal=/, "", l); S[l] = kv($0, "steal_pct"); next }
 END {
 	split("hrtimer pvx timerfd pvxfd", K, " ")
@@ -164,7 +165,7 @@ END {
 			printf "# floor %s: >= 10x fewer spurious than %s at 50%%: not evaluated, no result\n", K[j], w
 			continue
 		}
-		sw = kv(R[50, w], "spurious"); sp = kv(R[50, K[j]], "spurious")
+		sw = kv(R[50, w], "spurious") + 0; sp = kv(R[50, K[j]], "spurious") + 0
 		printf "# floor %s: >= 10x fewer spurious than %s at 50%% steal: %s (%d vs %d of %s)\n", K[j], w, \
 			(sw > 0 && sw >= 10 * sp) ? "met" : "MISSED", sp, sw, kv(R[50, K[j]], "fired")
 	}
@@ -181,7 +182,7 @@ END {
 		printf "# floor %s: mean effective-time error <= 5%% + one tick (%s) at every level: %s (worst %s at %s%%)\n", \
 			K[j], pct(lim), worst <= lim ? "met" : "MISSED", pct(worst), wl
 	}
-	if (A["hrtimer"] > 0 && A["pvx"] != "")
+	if (A["hrtimer"] > 0 && A["pvx"] > 0)
 		printf "# floor pvx: arming <= 2x an hrtimer: %s (%sx)\n", \
 			A["pvx"] <= 2 * A["hrtimer"] ? "met" : "MISSED", ratio(A["pvx"], A["hrtimer"])
 	else
