@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The lock benchmark (issue 3), inside the L2 KVM host; started by
-# scripts/l2-run.sh for `lab.sh --tests bench` (make bench).
+# The benchmarks, inside the L2 KVM host; started by scripts/l2-run.sh for
+# `lab.sh --tests bench` (make bench). PVX_BENCH=locks,timers (default
+# both) selects them: the lock benchmark of issue 3 (below) and the
+# retransmit-timeout benchmark of issue 4 (scripts/bench-timers-l2.sh).
 #
-# Loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
+# Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
 # initramfs (selftests/guest/bench/), which runs pvx_lock_bench.ko (a plain
 # ticket lock, the kernel's spinlock_t, pvx_spinlock_t) and pvx_ulock_bench
@@ -36,6 +38,9 @@ say() { echo "# $*"; }
 done_tap() { echo "1..$n"; [ "$fail" -eq 0 ]; exit $?; }
 
 echo "TAP version 13"
+# which benchmarks: PVX_BENCH=locks,timers (default both; scripts/bench.sh
+# checks the value)
+benches=${PVX_BENCH:-locks,timers}
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_MEM PVX_OUT; do
 	if [ -z "${!v:-}" ]; then
 		not_ok "bench environment # $v is not set"
@@ -70,158 +75,179 @@ else
 	say "no $PVX_BUILD/host/pvx_yield.ko: the guest falls back (no PVX_HC_YIELD)"
 fi
 
-# --- the L3 bench guest -----------------------------------------------------
-if [ ! -f "$initrd" ]; then
-	say "no $initrd (scripts/bench.sh builds it); building it in L2"
-	initrd=/tmp/l3-bench-initrd.gz
-	if ! err=$(bash selftests/guest/bench/mkinitrd-bench.sh "$PVX_ABI" "$initrd" 2>&1 >/dev/null); then
-		not_ok "bench initramfs # $err"
-		done_tap
-	fi
-fi
-[ -f "$kernel" ] || { not_ok "L3 kernel # no $kernel"; done_tap; }
-[ -c /dev/kvm ] || { not_ok "L3 bench guest # no /dev/kvm in L2"; done_tap; }
-
-# not quiet: the boot log tells a slow L3 boot from a hung one
-args="console=ttyS0 panic=-1"
-for kv in acq:ACQ uacq:UACQ threads:THREADS cs:CS think:THINK max_ms:MAX_MS rounds:ROUNDS; do
-	v=PVX_BENCH_${kv#*:}
-	[ -n "${!v:-}" ] && args="$args pvx_${kv%%:*}=${!v}"
-done
-
-ystats() { cat "$yield_file" 2>/dev/null; }
-y0=$(ystats)
-t0=$(date +%s)
-timeout -k 5 "$timeout_s" qemu-system-x86_64 -enable-kvm -cpu host \
-	-m "$PVX_L3_MEM" -smp "$l3_cpus" \
-	-nographic -no-reboot -nodefaults -serial stdio \
-	-kernel "$kernel" -initrd "$initrd" -append "$args" \
-	</dev/null >"$log" 2>&1 &
-qpid=$!
-# A heartbeat on L2's console (a file on the development machine, unlike
-# $log, which reaches it only after the suite): tells a slow L3 from a
-# stopped L2 while the bench runs.
-while kill -0 "$qpid" 2>/dev/null; do
-	sleep 10
-	echo "PVX-L2: bench L3 at $(($(date +%s) - t0)) s: $(grep -a 'pvx-bench:' "$log" | tail -n1 | tr -d '\r')" \
-		>/dev/console 2>/dev/null
-done
-wait "$qpid"
-qrc=$?
-t1=$(date +%s)
-y1=$(ystats)
-say "L3 ran $((t1 - t0)) s (emulated wall), qemu exit $qrc, console $log"
-
-res=$PVX_OUT/bench-results.txt
-# (SeaBIOS leaves terminal escapes in front of the first line L3 prints)
-tr -d '\r' <"$log" | sed -n '/PVX-BENCH-BEGIN$/,/^PVX-BENCH-END$/p' |
-	sed '1d;$d' >"$res"
-if tr -d '\r' <"$log" | grep -q '^PVX-BENCH-END$'; then
-	ok "L3 bench guest ran to the end"
-else
-	not_ok "L3 bench guest ran to the end # qemu exit $qrc; last line: $(tr -d '\r' <"$log" | tail -n1)"
-fi
-grep '^#' "$res"
-grep '^error ' "$res" | sed 's/^/# /'
-
-# --- the numbers -------------------------------------------------------------
 # field LINE KEY: value of KEY=value in LINE
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1; }
-# A run that hit max_ms still measured a rate and latencies: say so.
-partial() {
-	[ "$(field "$1" complete)" = 1 ] ||
-		echo " (a round hit max_ms: $(field "$1" acq) acquisitions in $(field "$1" ms) ms)"
+
+# l3_results WHAT LOG RES QRC: the lines between PVX-BENCH-BEGIN and
+# PVX-BENCH-END of an L3 console LOG into RES, one test that the guest got
+# to the end, its diagnostics and errors as "#" lines.
+l3_results() {
+	# (SeaBIOS leaves terminal escapes in front of the first line L3 prints)
+	tr -d '\r' <"$2" | sed -n '/PVX-BENCH-BEGIN$/,/^PVX-BENCH-END$/p' |
+		sed '1d;$d' >"$3"
+	if tr -d '\r' <"$2" | grep -q '^PVX-BENCH-END$'; then
+		ok "$1 ran to the end"
+	else
+		not_ok "$1 ran to the end # qemu exit $4; last line: $(tr -d '\r' <"$2" | tail -n1)"
+	fi
+	grep '^#' "$3"
+	grep '^error ' "$3" | sed 's/^/# /'
 }
 
-for lock in ticket native pvx; do
-	l=$(grep "^bench lock=$lock " "$res" | head -n1)
-	if [ -z "$l" ]; then
-		not_ok "kernel lock=$lock: all numbers # no result line"
-	elif [ "$(field "$l" exact)" != 1 ]; then
-		not_ok "kernel lock=$lock: all numbers # acquisitions counted under the lock do not add up"
-	else
-		ok "kernel lock=$lock: all numbers$(partial "$l")"
+# The lock benchmark (issue 3): one L3 guest with 2x overcommit.
+lock_bench() {
+	# --- the L3 bench guest -----------------------------------------------------
+	if [ ! -f "$initrd" ]; then
+		say "no $initrd (scripts/bench.sh builds it); building it in L2"
+		initrd=/tmp/l3-bench-initrd.gz
+		if ! err=$(bash selftests/guest/bench/mkinitrd-bench.sh "$PVX_ABI" "$initrd" 2>&1 >/dev/null); then
+			not_ok "bench initramfs # $err"
+			return
+		fi
 	fi
-done
-for mode in yield ioctl; do
-	l=$(grep "^ubench mode=$mode " "$res" | head -n1)
-	if [ -z "$l" ]; then
-		not_ok "userspace mode=$mode: all numbers # no result line"
-	elif [ "$(field "$l" exact)" != 1 ]; then
-		not_ok "userspace mode=$mode: all numbers # acquisitions counted under the lock do not add up"
-	else
-		ok "userspace mode=$mode: all numbers$(partial "$l")"
-	fi
-done
+	[ -f "$kernel" ] || { not_ok "L3 kernel # no $kernel"; return; }
+	[ -c /dev/kvm ] || { not_ok "L3 bench guest # no /dev/kvm in L2"; return; }
 
-# The table: ratios to (a) ticket and (b) native, side by side in one run.
-{
-	echo "$y0" | sed 's/^/y0 /'
-	echo "$y1" | sed 's/^/y1 /'
-	cat "$res"
-} | awk -v abi="$PVX_ABI" -v l2="$l2_cpus" -v l3="$l3_cpus" '
-function kv(line, key,    i, n, f, a) {
-	n = split(line, f, " ")
-	for (i = 1; i <= n; i++) {
-		split(f[i], a, "=")
-		if (a[1] == key)
-			return substr(f[i], length(key) + 2)
+	# not quiet: the boot log tells a slow L3 boot from a hung one
+	args="console=ttyS0 panic=-1"
+	for kv in acq:ACQ uacq:UACQ threads:THREADS cs:CS think:THINK max_ms:MAX_MS rounds:ROUNDS; do
+		v=PVX_BENCH_${kv#*:}
+		[ -n "${!v:-}" ] && args="$args pvx_${kv%%:*}=${!v}"
+	done
+
+	ystats() { cat "$yield_file" 2>/dev/null; }
+	y0=$(ystats)
+	t0=$(date +%s)
+	timeout -k 5 "$timeout_s" qemu-system-x86_64 -enable-kvm -cpu host \
+		-m "$PVX_L3_MEM" -smp "$l3_cpus" \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$kernel" -initrd "$initrd" -append "$args" \
+		</dev/null >"$log" 2>&1 &
+	qpid=$!
+	# A heartbeat on L2's console (a file on the development machine,
+	# unlike $log, which reaches it only after the suite): tells a slow
+	# L3 from a stopped L2 while the bench runs.
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 10
+		echo "PVX-L2: bench L3 at $(($(date +%s) - t0)) s: $(grep -a 'pvx-bench:' "$log" | tail -n1 | tr -d '\r')" \
+			>/dev/console 2>/dev/null
+	done
+	wait "$qpid"
+	qrc=$?
+	t1=$(date +%s)
+	y1=$(ystats)
+	say "L3 ran $((t1 - t0)) s (emulated wall), qemu exit $qrc, console $log"
+
+	res=$PVX_OUT/bench-results.txt
+	l3_results "L3 bench guest" "$log" "$res" "$qrc"
+
+	# --- the numbers -------------------------------------------------------------
+	# A run that hit max_ms still measured a rate and latencies: say so.
+	partial() {
+		[ "$(field "$1" complete)" = 1 ] ||
+			echo " (a round hit max_ms: $(field "$1" acq) acquisitions in $(field "$1" ms) ms)"
 	}
-	return ""
+
+	for lock in ticket native pvx; do
+		l=$(grep "^bench lock=$lock " "$res" | head -n1)
+		if [ -z "$l" ]; then
+			not_ok "kernel lock=$lock: all numbers # no result line"
+		elif [ "$(field "$l" exact)" != 1 ]; then
+			not_ok "kernel lock=$lock: all numbers # acquisitions counted under the lock do not add up"
+		else
+			ok "kernel lock=$lock: all numbers$(partial "$l")"
+		fi
+	done
+	for mode in yield ioctl; do
+		l=$(grep "^ubench mode=$mode " "$res" | head -n1)
+		if [ -z "$l" ]; then
+			not_ok "userspace mode=$mode: all numbers # no result line"
+		elif [ "$(field "$l" exact)" != 1 ]; then
+			not_ok "userspace mode=$mode: all numbers # acquisitions counted under the lock do not add up"
+		else
+			ok "userspace mode=$mode: all numbers$(partial "$l")"
+		fi
+	done
+
+	# The table: ratios to (a) ticket and (b) native, side by side in one run.
+	{
+		echo "$y0" | sed 's/^/y0 /'
+		echo "$y1" | sed 's/^/y1 /'
+		cat "$res"
+	} | awk -v abi="$PVX_ABI" -v l2="$l2_cpus" -v l3="$l3_cpus" '
+	function kv(line, key,    i, n, f, a) {
+		n = split(line, f, " ")
+		for (i = 1; i <= n; i++) {
+			split(f[i], a, "=")
+			if (a[1] == key)
+				return substr(f[i], length(key) + 2)
+		}
+		return ""
+	}
+	function r(x, y) { return y > 0 ? sprintf("%.3g", x / y) : "-" }
+	$1 == "y0" { if (NF >= 3) h0[$2] = $3; next }
+	$1 == "y1" { if (NF >= 3) h1[$2] = $3; next }
+	$1 == "bench" { k = kv($0, "lock"); K[k] = $0; next }
+	$1 == "ubench" { k = kv($0, "mode"); U[k] = $0; next }
+	$1 == "steal" { split($2, a, "="); S[a[2]] = kv($0, "ticks"); next }
+	END {
+		printf "# ---- lock benchmark, kernel %s: L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit), %s threads\n", \
+			abi, l3, l2, l3 / l2, kv(K["ticket"], "threads")
+		printf "# (a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock), (c) pvx = pvx_spinlock_t\n"
+		printf "# %-8s %10s %6s %6s %9s %11s %6s %6s %9s %9s %7s\n", "lock", "acq/s", "/(a)", "/(b)", \
+			"p50_ns", "p99_ns", "/(a)", "/(b)", "yld_iss", "yld_gr", "steal"
+		split("ticket native pvx", L, " ")
+		ta = kv(K["ticket"], "acq_per_s") + 0; tb = kv(K["native"], "acq_per_s") + 0
+		pa = kv(K["ticket"], "p99_ns") + 0; pb = kv(K["native"], "p99_ns") + 0
+		for (i = 1; i <= 3; i++) {
+			l = K[L[i]]
+			if (l == "") { printf "# %-8s (no result)\n", L[i]; continue }
+			t = kv(l, "acq_per_s") + 0; p = kv(l, "p99_ns") + 0
+			printf "# %-8s %10s %6s %6s %9s %11s %6s %6s %9s %9s %7s\n", L[i], t, r(t, ta), r(t, tb), \
+				kv(l, "p50_ns"), p, r(p, pa), r(p, pb), kv(l, "yields_issued"), \
+				kv(l, "yields_granted"), S[L[i]]
+		}
+		printf "# userspace ticket lock, %s threads: give way with sched_yield() or PVX_IOC_YIELD_TO (steal %s)\n", \
+			kv(U["yield"], "threads"), S["all"]
+		printf "# %-8s %10s %8s %9s %11s %8s %8s %8s %8s %8s\n", "mode", "acq/s", "/yield", \
+			"p50_ns", "p99_ns", "/yield", "ioctls", "done", "running", "eagain"
+		uy = kv(U["yield"], "acq_per_s") + 0; py = kv(U["yield"], "p99_ns") + 0
+		split("yield ioctl", M, " ")
+		for (i = 1; i <= 2; i++) {
+			l = U[M[i]]
+			if (l == "") { printf "# %-8s (no result)\n", M[i]; continue }
+			t = kv(l, "acq_per_s") + 0; p = kv(l, "p99_ns") + 0
+			printf "# %-8s %10s %8s %9s %11s %8s %8s %8s %8s %8s\n", M[i], t, r(t, uy), \
+				kv(l, "p50_ns"), p, r(p, py), kv(l, "ioctl_calls"), kv(l, "ioctl_done"), \
+				kv(l, "ioctl_running"), kv(l, "ioctl_eagain")
+		}
+		s = ""
+		for (k in h1)
+			s = s " " k "=" (h1[k] - h0[k])
+		printf "# host pvx_yield during the run:%s\n", (s == "" ? " (no counters)" : s)
+
+		printf "# ---- floors of issue 3 (reported, not asserted)\n"
+		if (K["pvx"] == "" || K["ticket"] == "" || K["native"] == "") {
+			printf "# floors: not evaluated, results missing\n"
+			exit
+		}
+		tc = kv(K["pvx"], "acq_per_s") + 0; pc = kv(K["pvx"], "p99_ns") + 0
+		printf "# floor (c) throughput >= 2x (a): %s (%.3gx)\n", (tc >= 2 * ta ? "met" : "MISSED"), tc / (ta > 0 ? ta : 1)
+		printf "# floor (c) p99 <= 0.5x (a): %s (%.3gx)\n", (pc <= 0.5 * pa ? "met" : "MISSED"), pc / (pa > 0 ? pa : 1)
+		printf "# floor (c) not slower than (b): %s (%.3gx)\n", (tc >= tb ? "met" : "MISSED"), tc / (tb > 0 ? tb : 1)
+	}' | tee "$PVX_OUT/bench-table.txt"
+
+	say "---- raw result lines"
+	grep -E '^(bench|ubench|steal) ' "$res" | sed 's/^/#   /'
 }
-function r(x, y) { return y > 0 ? sprintf("%.3g", x / y) : "-" }
-$1 == "y0" { if (NF >= 3) h0[$2] = $3; next }
-$1 == "y1" { if (NF >= 3) h1[$2] = $3; next }
-$1 == "bench" { k = kv($0, "lock"); K[k] = $0; next }
-$1 == "ubench" { k = kv($0, "mode"); U[k] = $0; next }
-$1 == "steal" { split($2, a, "="); S[a[2]] = kv($0, "ticks"); next }
-END {
-	printf "# ---- lock benchmark, kernel %s: L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit), %s threads\n", \
-		abi, l3, l2, l3 / l2, kv(K["ticket"], "threads")
-	printf "# (a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock), (c) pvx = pvx_spinlock_t\n"
-	printf "# %-8s %10s %6s %6s %9s %11s %6s %6s %9s %9s %7s\n", "lock", "acq/s", "/(a)", "/(b)", \
-		"p50_ns", "p99_ns", "/(a)", "/(b)", "yld_iss", "yld_gr", "steal"
-	split("ticket native pvx", L, " ")
-	ta = kv(K["ticket"], "acq_per_s") + 0; tb = kv(K["native"], "acq_per_s") + 0
-	pa = kv(K["ticket"], "p99_ns") + 0; pb = kv(K["native"], "p99_ns") + 0
-	for (i = 1; i <= 3; i++) {
-		l = K[L[i]]
-		if (l == "") { printf "# %-8s (no result)\n", L[i]; continue }
-		t = kv(l, "acq_per_s") + 0; p = kv(l, "p99_ns") + 0
-		printf "# %-8s %10s %6s %6s %9s %11s %6s %6s %9s %9s %7s\n", L[i], t, r(t, ta), r(t, tb), \
-			kv(l, "p50_ns"), p, r(p, pa), r(p, pb), kv(l, "yields_issued"), \
-			kv(l, "yields_granted"), S[L[i]]
-	}
-	printf "# userspace ticket lock, %s threads: give way with sched_yield() or PVX_IOC_YIELD_TO (steal %s)\n", \
-		kv(U["yield"], "threads"), S["all"]
-	printf "# %-8s %10s %8s %9s %11s %8s %8s %8s %8s %8s\n", "mode", "acq/s", "/yield", \
-		"p50_ns", "p99_ns", "/yield", "ioctls", "done", "running", "eagain"
-	uy = kv(U["yield"], "acq_per_s") + 0; py = kv(U["yield"], "p99_ns") + 0
-	split("yield ioctl", M, " ")
-	for (i = 1; i <= 2; i++) {
-		l = U[M[i]]
-		if (l == "") { printf "# %-8s (no result)\n", M[i]; continue }
-		t = kv(l, "acq_per_s") + 0; p = kv(l, "p99_ns") + 0
-		printf "# %-8s %10s %8s %9s %11s %8s %8s %8s %8s %8s\n", M[i], t, r(t, uy), \
-			kv(l, "p50_ns"), p, r(p, py), kv(l, "ioctl_calls"), kv(l, "ioctl_done"), \
-			kv(l, "ioctl_running"), kv(l, "ioctl_eagain")
-	}
-	s = ""
-	for (k in h1)
-		s = s " " k "=" (h1[k] - h0[k])
-	printf "# host pvx_yield during the run:%s\n", (s == "" ? " (no counters)" : s)
 
-	printf "# ---- floors of issue 3 (reported, not asserted)\n"
-	if (K["pvx"] == "" || K["ticket"] == "" || K["native"] == "") {
-		printf "# floors: not evaluated, results missing\n"
-		exit
-	}
-	tc = kv(K["pvx"], "acq_per_s") + 0; pc = kv(K["pvx"], "p99_ns") + 0
-	printf "# floor (c) throughput >= 2x (a): %s (%.3gx)\n", (tc >= 2 * ta ? "met" : "MISSED"), tc / (ta > 0 ? ta : 1)
-	printf "# floor (c) p99 <= 0.5x (a): %s (%.3gx)\n", (pc <= 0.5 * pa ? "met" : "MISSED"), pc / (pa > 0 ? pa : 1)
-	printf "# floor (c) not slower than (b): %s (%.3gx)\n", (tc >= tb ? "met" : "MISSED"), tc / (tb > 0 ? tb : 1)
-}' | tee "$PVX_OUT/bench-table.txt"
+# shellcheck source=scripts/bench-timers-l2.sh
+. scripts/bench-timers-l2.sh
 
-say "---- raw result lines"
-grep -E '^(bench|ubench|steal) ' "$res" | sed 's/^/#   /'
+for b in ${benches//,/ }; do
+	case "$b" in
+	locks) lock_bench ;;
+	timers) timer_bench ;;
+	esac
+done
 done_tap

@@ -5,21 +5,36 @@
 # in one lab run and print ratios (Documentation/bench.rst).
 #
 #   scripts/bench.sh [lab.sh options]     SERIES=6.1|6.12 (default 6.12)
+#                                         PVX_BENCH=locks,timers (default both)
 #
-# Builds, on this machine, the modules, the userspace lock benchmark and
-# the L3 bench initramfs (build/ABI/l3-bench-initrd.gz), then runs the lab
-# with the bench suite: scripts/bench-l2.sh in L2 boots an L3 guest with
-# twice as many vCPUs as L2 has CPUs and prints the table.
+# Builds, on this machine, the modules, the userspace benchmarks and the
+# L3 bench initramfs (build/ABI/l3-bench-initrd.gz), then runs the lab
+# with the bench suite: scripts/bench-l2.sh in L2 runs the lock benchmark
+# (an L3 guest with twice as many vCPUs as L2 has CPUs) and the
+# retransmit-timeout benchmark (an L3 guest with injected steal,
+# scripts/bench-timers-l2.sh) and prints their tables.
 #
-# PVX_BENCH_* variables (scripts/bench-l2.sh lists them) reach L2 through
+# PVX_BENCH and the PVX_BENCH_* variables (scripts/bench-l2.sh and
+# scripts/bench-timers-l2.sh list them) reach L2 through
 # build/ABI/bench.env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 series=${SERIES:-6.12}
+PVX_BENCH=${PVX_BENCH:-locks,timers}
+IFS=, read -r -a benches <<<"$PVX_BENCH"
+[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (locks, timers)" >&2; exit 2; }
+for b in "${benches[@]}"; do
+	case "$b" in
+	locks | timers) ;;
+	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (locks, timers)" >&2; exit 2 ;;
+	esac
+done
+export PVX_BENCH
 abi=$(scripts/kernel.sh installed "$series") || exit 2
-echo "bench: building modules, pvx_ulock_bench and the bench initramfs for $abi"
+echo "bench: building modules, the userspace benchmarks and the bench initramfs for $abi"
 scripts/build.sh "$abi" >/dev/null
+make -s -C selftests/guest OUT="$PWD/build/selftests"
 make -s -C selftests/guest/bench OUT="$PWD/build/selftests"
 selftests/guest/bench/mkinitrd-bench.sh "$abi" "build/$abi/l3-bench-initrd.gz" >/dev/null
-env | grep '^PVX_BENCH_[A-Z_]*=[0-9A-Za-z_./,-]*$' | sed 's/^/export /' >"build/$abi/bench.env" || true
+env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' | sed 's/^/export /' >"build/$abi/bench.env" || true
 exec scripts/lab.sh --kernel "$series" --tests bench --no-build "$@"

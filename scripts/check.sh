@@ -91,6 +91,12 @@ expect_error "lab.sh with a bad vCPU count fails with one line" \
 	"positive integer" scripts/lab.sh --l2-cpus zero
 expect_error "lab.sh with an unknown suite fails with one line" \
 	"unknown suite 'nope'" scripts/lab.sh --tests nope
+expect_error "run-l3.sh with a steal level above 99 fails with one line" \
+	"needs a level 0..99, got '100'" selftests/guest/run-l3.sh --steal 100 host
+expect_error "run-l3.sh with a negative steal level fails with one line" \
+	"needs a level 0..99, got '-5'" selftests/guest/run-l3.sh --steal -5 host
+expect_error "bench.sh with an unknown benchmark fails with one line" \
+	"unknown benchmark 'nope'" env PVX_BENCH=locks,nope scripts/bench.sh
 expect_error "kernel.sh with an unknown series fails with one line" \
 	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then

@@ -29,17 +29,30 @@ run_suite() {
 	echo "PVX-L2: suite $name exit $rc"
 }
 
-# Run the L3 suites as one TAP stream: host-pvx guest, fallback guest, and
-# the guest module refusing to load in L2 (which is not a KVM guest).
-guest_suite() {
+# The steal boots: one with 50% steal injected (the guest checks the
+# levels 0/25/50/75 first, then runs its tests at 50%), one without KVM
+# steal time while 50% is injected (the guest must see none: the
+# fallback of the steal-corrected timers).
+STEAL_BOOTS=("selftests/guest/run-l3.sh --steal 50 host"
+	     "selftests/guest/run-l3.sh --no-steal-time --steal 50 host")
+
+# run_l3s CMD...: run each command line, one TAP stream
+run_l3s() {
 	local rc=0 f
-	for f in "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
-		 "selftests/guest/baremetal.sh"; do
+	for f in "$@"; do
 		echo "# $f"
 		# shellcheck disable=SC2086
 		bash $f || rc=1
 	done
 	return $rc
+}
+
+# Run the L3 suites as one TAP stream: host-pvx guest, fallback guest, the
+# steal boots, and the guest module refusing to load in L2 (which is not a
+# KVM guest).
+guest_suite() {
+	run_l3s "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
+		"${STEAL_BOOTS[@]}" "selftests/guest/baremetal.sh"
 }
 
 tag=${PVX_L2_TAG:-all}
@@ -51,6 +64,7 @@ for s in "${suites[@]}"; do
 	tinyvm) run_suite tinyvm bash selftests/host/run-l2.sh ;;
 	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
 	guest) run_suite guest guest_suite ;;
+	steal) run_suite steal run_l3s "${STEAL_BOOTS[@]}" ;;
 	demo) run_suite demo bash scripts/demo-l2.sh ;;
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	esac

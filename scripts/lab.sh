@@ -18,8 +18,9 @@ usage() {
 	cat <<EOF
 usage: scripts/lab.sh [options]
   --kernel SERIES   kernel series to boot in L2 and L3: 6.1 or 6.12 (default 6.12)
-  --tests LIST      comma-separated suites: tinyvm, upstream, guest, demo, bench
-                    (default: tinyvm,upstream,guest)
+  --tests LIST      comma-separated suites: tinyvm, upstream, guest, steal,
+                    demo, bench (default: tinyvm,upstream,guest; steal = only
+                    the steal-injected L3 boots of guest)
   --l2-cpus N       vCPUs of the L2 host (default 1: with more, TCG loses
                     interrupts of vCPUs running nested guests)
   --l2-mem MB       memory of the L2 host (default 2048)
@@ -69,8 +70,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|demo|bench) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, demo, bench)" ;;
+	tinyvm|upstream|guest|steal|demo|bench) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, demo, bench)" ;;
 	esac
 done
 has_suite() { [[ ",$tests," == *",$1,"* ]]; }
@@ -99,7 +100,7 @@ if [ "$build" = 1 ]; then
 		echo "lab: module build failed; suites needing pvx modules will fail" >&2
 	make -s -C selftests OUT="$REPO/build/selftests" ||
 		echo "lab: selftests build failed" >&2
-	if has_suite guest || has_suite demo || has_suite bench; then
+	if has_suite guest || has_suite steal || has_suite demo || has_suite bench; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
 	fi

@@ -12,6 +12,12 @@
 # pvx_stimer_torture.ko test module, rmmod with an armed timer fd. Prints
 # one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
+#
+# Steal boots (run-l3.sh --steal PCT / --no-steal-time put pvx_steal=PCT /
+# pvx_steal_time=off on the command line): first the steal-share check
+# (pvx_steal_share: levels 0/25/50/75 asked from L2, or 0 and PCT without
+# steal time, then back to PCT), and no lock torture (its phases are long
+# and it is not about steal).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -25,6 +31,7 @@ TEST=/pvx/pvx_guest_test
 SPIN_KO=/pvx/pvx_spinlock.ko
 TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
+STEAL_SHARE=/pvx/pvx_steal_share
 STIMER_KO=/pvx/pvx_stimer.ko
 STIMER_TEST=/pvx/pvx_stimer_test
 STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
@@ -115,6 +122,20 @@ fallback) want='pvx_guest: host has no pvx ' ;;
 	finish ;;
 esac
 diag "L3 guest: kernel $(uname -r), expecting $mode, uptime $(cut -d' ' -f1 /proc/uptime) s"
+steal_boot=0
+if [ -n "$STEAL_PCT" ] || [ "$STEAL_TIME" = off ]; then steal_boot=1; fi
+
+# 0. steal injection: does this guest see the steal L2 injects?
+if [ -n "$STEAL_PCT" ]; then
+	step "steal share (injected $STEAL_PCT%, steal time $STEAL_TIME)"
+	diag "dmesg: $(dmesg | grep -m1 -i 'steal' || echo 'no steal line')"
+	if [ "$STEAL_TIME" = off ]; then
+		run_test pvx_steal_share "$STEAL_SHARE" --expect-none --levels "0,$STEAL_PCT" \
+			--restore "$STEAL_PCT"
+	else
+		run_test pvx_steal_share "$STEAL_SHARE" --levels 0,25,50,75 --restore "$STEAL_PCT"
+	fi
+fi
 
 # 1. first load (kernel lines before it are the boot's, not ours)
 boot_lines=$(dmesg | wc -l)
@@ -197,7 +218,9 @@ acq0=$(spin_stat acquisitions)
 slow0=$(spin_stat slow_paths)
 step "pvx_lock_torture starts"
 # shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
-if insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
+if [ "$steal_boot" = 1 ]; then
+	diag "pvx_lock_torture not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"
+elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
 	ok "insmod pvx_lock_torture.ko (runs the torture)"
 	step "pvx_lock_torture done"
 	if [ -r "$TORTURE_RESULTS" ]; then

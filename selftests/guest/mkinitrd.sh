@@ -7,8 +7,8 @@
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
 # pvx_lock_torture,pvx_stimer,pvx_stimer_torture}.ko from
 # REPO/build/ABI/guest/ (scripts/build.sh ABI) and
-# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test} from
-# REPO/build/selftests/ (built here if missing). The guest reads
+# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share}
+# from REPO/build/selftests/ (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
 set -euo pipefail
 
@@ -44,7 +44,7 @@ install -m 0755 "$here/init.sh" "$root/init"
 for k in $kos; do
 	cp "$k" "$root/pvx/"
 done
-for t in pvx_guest_test pvx_yield_test pvx_stimer_test; do
+for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share; do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
 mkdir -p "$(dirname "$out")"

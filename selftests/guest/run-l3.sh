@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run-l3.sh MODE: boot one L3 guest and report its TAP. Runs inside the L2
-# KVM host (chroot into L1's root), started by scripts/l2-run.sh.
+# run-l3.sh [--steal PCT] [--no-steal-time] MODE: boot one L3 guest and
+# report its TAP. Runs inside the L2 KVM host (chroot into L1's root),
+# started by scripts/l2-run.sh.
 #
 #   MODE host      pvx_host.ko loaded in L2 (insmod'ed here if needed), and
 #                  its feature modules that are built (host/pvx_yield.ko);
@@ -10,6 +11,12 @@
 #   MODE fallback  pvx_host.ko and its feature modules not loaded
 #                  (rmmod'ed here if needed); the guest must fall back
 #                  (pvx_expect=fallback)
+#   --steal PCT    inject PCT% steal (0..99) into every L3 vCPU from the
+#                  start (steal-l2.sh: cgroup v2 cpu.max on the vCPU
+#                  threads), serve the guest's level changes on its second
+#                  serial port, and tell the guest: pvx_steal=PCT
+#   --no-steal-time  no KVM steal time for the guest
+#                  (-cpu host,kvm-steal-time=off): pvx_steal_time=off
 #
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
@@ -20,14 +27,34 @@
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
 # view (its PROBE counter) in host mode. The console log is kept in
-# $PVX_OUT/l3-MODE.log. Exit 0 all passed, 1 any failed, 4 all skipped.
+# $PVX_OUT/l3-TAG.log, TAG = MODE[-stealPCT][-nosteal]. Exit 0 all passed,
+# 1 any failed, 2 usage error, 4 all skipped.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 
-mode=${1:-}
-case "$mode" in
-host | fallback) ;;
-*) echo "usage: run-l3.sh host|fallback" >&2; exit 2 ;;
-esac
+usage() {
+	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] host|fallback" >&2
+	exit 2
+}
+# shellcheck source=selftests/guest/steal-l2.sh
+. "$here/steal-l2.sh"
+
+steal="" steal_time=on mode=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--steal)
+		steal=${2:-}
+		steal_valid "$steal" || { echo "run-l3.sh: --steal needs a level 0..99, got '$steal'" >&2; exit 2; }
+		shift ;;
+	--no-steal-time) steal_time=off ;;
+	host | fallback) [ -z "$mode" ] || usage; mode=$1 ;;
+	*) usage ;;
+	esac
+	shift
+done
+[ -n "$mode" ] || usage
+tag=$mode${steal:+-steal$steal}
+[ "$steal_time" = off ] && tag=$tag-nosteal
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_OUT; do
 	if [ -z "${!v:-}" ]; then
 		echo "run-l3.sh: $v is not set" >&2
@@ -36,7 +63,7 @@ for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_O
 done
 timeout_s=${PVX_L3_TIMEOUT:-240}
 accel=${PVX_L3_ACCEL:--enable-kvm -cpu host}
-log=$PVX_OUT/l3-$mode.log
+log=$PVX_OUT/l3-$tag.log
 counters=/sys/kernel/debug/pvx/counters
 kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 
@@ -44,7 +71,7 @@ kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 bail() {
 	echo "TAP version 13"
 	echo "1..1"
-	echo "not ok 1 l3 $mode boot # $*"
+	echo "not ok 1 l3 $tag boot # $*"
 	exit 1
 }
 
@@ -74,32 +101,93 @@ case "$accel" in
 esac
 
 # Sum of the host's "probe N" lines (0 without the file).
-probes() { awk '$1 == "probe" { s += $2 } END { print s + 0 }' "$counters" 2>/dev/null || echo 0; }
+# Sum of the host's "probe N" lines into $p (0 without the file). Bash
+# builtins only: the loop below runs while L3 does, and every process it
+# forks in L2 is CPU taken from the L3 vCPUs (steal in a steal boot).
+probes() {
+	local k v
+	p=0
+	[ -r "$counters" ] || return 0
+	while read -r k v _; do
+		[ "$k" = probe ] && p=$((p + v))
+	done <"$counters"
+}
+# a sleep without a process: wait on a FIFO nobody writes
+nap_fifo=/tmp/run-l3-nap.$$
+mkfifo "$nap_fifo" && exec 9<>"$nap_fifo"
+rm -f "$nap_fifo"
+nap() { read -r -t "$1" -u 9 _ 2>/dev/null || true; }
 
-base=$(probes)
+args="console=ttyS0 quiet panic=-1 pvx_expect=$mode"
+extra=""
+if [ "$steal_time" = off ]; then
+	case "$accel" in
+	*"-cpu "*) accel="$accel,kvm-steal-time=off" ;;
+	*) bail "--no-steal-time needs a '-cpu MODEL' in '$accel'" ;;
+	esac
+	args="$args pvx_steal_time=off"
+fi
+if [ -n "$steal" ]; then
+	steal_dir=/tmp/pvx-steal-$tag
+	mkdir -p "$steal_dir"
+	STEAL_LOG=$PVX_OUT/steal-$tag.log
+	: >"$STEAL_LOG"
+	err=$(steal_prepare "$steal_dir") || bail "steal injection: $err"
+	extra=$(steal_qemu_args "$steal_dir")
+	args="$args pvx_steal=$steal"
+fi
+
+probes
+base=$p
 seen=$base
 t0=$(date +%s)
 # shellcheck disable=SC2086
 timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
 	-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
-	-nographic -no-reboot -nodefaults -serial stdio \
+	-nographic -no-reboot -nodefaults -serial stdio $extra \
 	-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
-	-append "console=ttyS0 quiet panic=-1 pvx_expect=$mode" \
+	-append "$args" \
 	</dev/null >"$log" 2>&1 &
 qpid=$!
+cpid=""
+steal_err=""
+if [ -n "$steal" ]; then
+	# $qpid is timeout(1); QEMU is its child
+	qemu=""
+	for _ in $(seq 50); do
+		qemu=$(pgrep -P "$qpid" | head -n1)
+		[ -n "$qemu" ] && break
+		sleep 0.1
+	done
+	if [ -z "$qemu" ]; then
+		steal_err="QEMU did not start"
+	elif ! steal_err=$(steal_attach "$qemu" "$steal" 2>&1); then
+		kill "$qpid" 2>/dev/null
+	else
+		steal_err=""
+		steal_controller "$steal_dir" >>"$STEAL_LOG" 2>&1 &
+		cpid=$!
+	fi
+fi
 # Per-VM counters may go away with the VM: sample while it runs.
 while kill -0 "$qpid" 2>/dev/null; do
-	p=$(probes)
+	probes
 	[ "$p" -gt "$seen" ] && seen=$p
-	sleep 1
+	nap 1
 done
 wait "$qpid"
 qrc=$?
-p=$(probes)
+if [ -n "$cpid" ]; then
+	kill "$cpid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
+fi
+[ -n "$steal" ] && steal_cleanup
+probes
 [ "$p" -gt "$seen" ] && seen=$p
 t1=$(date +%s)
 
-tr -d '\r' <"$log" | awk -v mode="$mode" -v qrc="$qrc" -v secs="$((t1 - t0))" \
+tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
+	-v steal_err="$steal_err" \
 	-v tmo="$timeout_s" -v probes="$((seen - base))" -v cnt="$counters" \
 	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" '
 function emit(res, desc) { n++; out[n] = res " " n " " desc }
@@ -116,12 +204,14 @@ in_tap && /^(ok|not ok) [0-9]+/ {
 in_tap && /^#/ { n_d++; diag[n] = diag[n] $0 "\n"; next }
 { last = $0; gsub(/[^[:print:]]/, "", last) }
 END {
+	if (steal_err != "")
+		emit("not ok", "l3 " tag ": steal injection # " steal_err)
 	if (!begun || !ended) {
 		if (qrc == 124 || qrc == 137)
 			why = "timed out after " tmo " s"
 		else
 			why = "qemu exit " qrc
-		emit("not ok", "l3 " mode " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
+		emit("not ok", "l3 " tag " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
 	}
 	if (mode == "host" && begun) {
 		if (!have_cnt)
@@ -133,17 +223,17 @@ END {
 	}
 	print "TAP version 13"
 	print "1.." n
-	printf "# l3 %s: %s s wall, qemu exit %s, log %s\n", mode, secs, qrc, logf
+	printf "# l3 %s: %s s wall, qemu exit %s, log %s\n", tag, secs, qrc, logf
 	printf "%s", diag[0]
 	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
-}' >"$PVX_OUT/l3-$mode.tap"
-cat "$PVX_OUT/l3-$mode.tap"
+}' >"$PVX_OUT/l3-$tag.tap"
+cat "$PVX_OUT/l3-$tag.tap"
 
 # (no process substitution: L2's chroot has no /dev/fd)
 counts=$(awk '
 /^ok [0-9]+/ { if ($0 ~ /# *SKIP/) s++; else p++ }
 /^not ok [0-9]+/ { if ($0 ~ /# *SKIP/) s++; else f++ }
-END { print p + 0, f + 0, s + 0 }' "$PVX_OUT/l3-$mode.tap")
+END { print p + 0, f + 0, s + 0 }' "$PVX_OUT/l3-$tag.tap")
 read -r pass fail skip <<<"$counts"
 [ "$fail" -gt 0 ] && exit 1
 [ "$pass" -eq 0 ] && [ "$skip" -gt 0 ] && exit 4

@@ -20,6 +20,9 @@
 # [128] and pvx_think= [128] work steps, pvx_max_ms= [90000] per round,
 # pvx_uthreshold= [1000] userspace spins before giving way, pvx_rounds= [3]
 # rounds, the locks (modes) interleaved in each, results summed per lock.
+#
+# pvx_bench=timers runs the retransmit-timeout benchmark instead
+# (timers.sh; its parameters are listed there).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -43,9 +46,11 @@ finish() {
 }
 
 acq=10000 uacq=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
+bench=locks
 read -r cmdline </proc/cmdline
 for w in $cmdline; do
 	case "$w" in
+	pvx_bench=*) bench=${w#*=} ;;
 	pvx_acq=*) acq=${w#*=} ;;
 	pvx_uacq=*) uacq=${w#*=} ;;
 	pvx_threads=*) threads=${w#*=} ;;
@@ -61,6 +66,13 @@ done
 steal() { awk '$1 == "cpu" { print $9 }' /proc/stat; }
 
 diag "L3 guest: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, uptime $(cut -d' ' -f1 /proc/uptime) s"
+if [ "$bench" = timers ]; then
+	# shellcheck source=selftests/guest/bench/timers.sh
+	. /timers.sh
+	timer_bench
+	dmesg | grep -E 'BUG|WARNING|soft lockup|stall' | head -n 5 | sed 's/^/# dmesg: /' >>"$OUT"
+	finish
+fi
 for m in pvx_guest pvx_spinlock; do
 	if ! insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1; then
 		say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"

@@ -4,10 +4,12 @@
 # mkinitrd-bench.sh ABI OUT.gz: build the L3 bench guest's initramfs.
 #
 # Contents: /bin/busybox (busybox-static), /init (init.sh beside this
-# script), /pvx/{pvx_guest,pvx_spinlock,pvx_lock_bench}.ko from
-# REPO/build/ABI/guest/ (scripts/build.sh ABI) and /pvx/pvx_ulock_bench
-# from $PVX_SELFTESTS (default REPO/build/selftests; make -C this
-# directory). Builds nothing itself, so that it also runs inside L2.
+# script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_lock_bench,
+# pvx_stimer,pvx_stimer_bench}.ko from REPO/build/ABI/guest/
+# (scripts/build.sh ABI) and /pvx/{pvx_ulock_bench,pvx_stimer_ubench,
+# pvx_steal_share} from $PVX_SELFTESTS (default REPO/build/selftests;
+# make -C this directory and its parent). Builds nothing itself, so that
+# it also runs inside L2.
 set -euo pipefail
 
 die() { echo "mkinitrd-bench.sh: $*" >&2; exit 2; }
@@ -17,13 +19,17 @@ abi=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 kos=$repo/build/$abi/guest
-ubench=${PVX_SELFTESTS:-$repo/build/selftests}/pvx_ulock_bench
+bins=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
+mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench"
+progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share"
 
-for m in pvx_guest pvx_spinlock pvx_lock_bench; do
+for m in $mods; do
 	[ -f "$kos/$m.ko" ] || die "no $kos/$m.ko (run: scripts/build.sh $abi)"
 done
-[ -x "$ubench" ] || die "no $ubench (run: make -C selftests/guest/bench)"
+for p in $progs; do
+	[ -x "$bins/$p" ] || die "no $bins/$p (run: make -C selftests/guest/bench; make -C selftests/guest)"
+done
 [ -x "$busybox" ] || die "no $busybox (install busybox-static)"
 if file -L "$busybox" 2>/dev/null | grep -q 'dynamically linked'; then
 	die "$busybox is not static (install busybox-static)"
@@ -35,10 +41,13 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$here/init.sh" "$root/init"
-for m in pvx_guest pvx_spinlock pvx_lock_bench; do
+install -m 0644 "$here/timers.sh" "$root/timers.sh"
+for m in $mods; do
 	cp "$kos/$m.ko" "$root/pvx/"
 done
-cp "$ubench" "$root/pvx/pvx_ulock_bench"
+for p in $progs; do
+	cp "$bins/$p" "$root/pvx/$p"
+done
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1) >"$out.tmp"
 mv "$out.tmp" "$out"

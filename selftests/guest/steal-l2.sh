@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Steal injection for L3 guests, sourced by run-l3.sh and
+# scripts/bench-l2.sh inside the L2 KVM host (Documentation/lab.rst).
+#
+# How: every vCPU thread of the L3 QEMU ("CPU n/KVM") goes into its own
+# threaded cgroup v2 group with cpu.max = "(100-PCT)% of STEAL_PERIOD_US".
+# L2 has one CPU, so a vCPU that always wants to run is runnable but not
+# running for PCT% of the time: CFS bandwidth throttling keeps the thread
+# queued (its sched_info run_delay grows), and L2's KVM reports run_delay
+# to the guest as KVM steal time.
+#
+# Levels can change while L3 runs: the guest writes "steal PCT" to its
+# second serial port (/dev/ttyS1), which QEMU connects to the FIFOs
+# DIR/ctl.in and DIR/ctl.out here; steal_controller applies the level and
+# answers "ok PCT" (or "err WHY") on the same port.
+#
+#   steal_valid PCT          0..99, no sign, no leading zero
+#   steal_prepare DIR        cgroup2 mounted, cpu controller on, FIFOs made
+#   steal_qemu_args DIR      QEMU options of the control port
+#   steal_attach PID PCT     put PID's vCPU threads in groups at PCT (waits
+#                            for the threads to exist)
+#   steal_controller DIR     serve the guest's requests until QEMU exits
+#   steal_cleanup            remove the groups
+
+# 100 ms: long against L2's 4 ms tick and CFS's 5 ms bandwidth slice (so
+# the share is exact), short against the 3 s a measurement takes (30
+# periods) and the 100+ ms deadlines of the timer benchmark.
+STEAL_PERIOD_US=${PVX_STEAL_PERIOD_US:-100000}
+STEAL_CG_ROOT=/sys/fs/cgroup
+STEAL_CG=$STEAL_CG_ROOT/pvx-l3
+STEAL_LOG=${STEAL_LOG:-/dev/null}
+
+steal_valid() { [[ "$1" =~ ^(0|[1-9][0-9]?)$ ]]; }
+
+steal_log() { echo "steal-l2: $*" >>"$STEAL_LOG"; }
+
+# cgroup v2 with the cpu controller available to children of the root.
+steal_prepare() {
+	local dir=$1
+	if [ ! -e "$STEAL_CG_ROOT/cgroup.controllers" ]; then
+		mkdir -p "$STEAL_CG_ROOT"
+		mount -t cgroup2 none "$STEAL_CG_ROOT" || { echo "cannot mount cgroup2"; return 1; }
+	fi
+	grep -qw cpu "$STEAL_CG_ROOT/cgroup.controllers" ||
+		{ echo "no cpu controller in cgroup2"; return 1; }
+	echo +cpu >"$STEAL_CG_ROOT/cgroup.subtree_control" ||
+		{ echo "cannot enable the cpu controller"; return 1; }
+	steal_cleanup
+	rm -f "$dir/ctl.in" "$dir/ctl.out"
+	mkfifo "$dir/ctl.in" "$dir/ctl.out" || { echo "cannot make FIFOs in $dir"; return 1; }
+}
+
+# the control port, and thread names ("CPU n/KVM") to find the vCPUs by
+steal_qemu_args() { echo "-serial pipe:$1/ctl -name pvx-l3,debug-threads=on"; }
+
+# quota for PCT steal: "max" at 0, else (100-PCT)% of the period
+steal_quota() {
+	if [ "$1" = 0 ]; then echo "max $STEAL_PERIOD_US"; else
+		echo "$((STEAL_PERIOD_US * (100 - $1) / 100)) $STEAL_PERIOD_US"
+	fi
+}
+
+steal_set() {
+	local pct=$1 g
+	steal_valid "$pct" || { echo "bad level '$pct'"; return 1; }
+	for g in "$STEAL_CG"/vcpu*; do
+		[ -d "$g" ] || continue
+		steal_quota "$pct" >"$g/cpu.max" || { echo "cannot write $g/cpu.max"; return 1; }
+	done
+	steal_log "level $pct% ($(steal_quota "$pct")) at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
+}
+
+# steal_attach PID PCT: $STEAL_CG becomes a threaded domain holding the
+# QEMU process, each vCPU thread in a threaded child group vcpuN.
+steal_vcpu_threads() {
+	local t comm
+	for t in /proc/"$1"/task/*; do
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		[[ "$comm" =~ ^CPU\ ([0-9]+)/KVM$ ]] && echo "${t##*/} ${BASH_REMATCH[1]}"
+	done
+	return 0
+}
+
+steal_attach() {
+	local pid=$1 pct=$2 tries=0 tid id g list
+	while list=$(steal_vcpu_threads "$pid") && [ -z "$list" ] && [ $tries -lt 100 ]; do
+		tries=$((tries + 1))
+		sleep 0.1
+	done
+	[ -n "$list" ] || { echo "no vCPU threads ('CPU n/KVM') in process $pid"; return 1; }
+	# all vCPU threads are made together at machine init: take them all
+	sleep 0.5
+	list=$(steal_vcpu_threads "$pid")
+	mkdir -p "$STEAL_CG" || { echo "cannot create $STEAL_CG"; return 1; }
+	# threaded children first: then the parent may hold the process and
+	# enable the (threaded) cpu controller for them
+	while read -r tid id; do
+		g=$STEAL_CG/vcpu$id
+		if ! mkdir -p "$g" || ! echo threaded >"$g/cgroup.type"; then
+			echo "cannot make threaded group $g"
+			return 1
+		fi
+	done <<<"$list"
+	echo +cpu >"$STEAL_CG/cgroup.subtree_control" ||
+		{ echo "cannot enable cpu in $STEAL_CG"; return 1; }
+	echo "$pid" >"$STEAL_CG/cgroup.procs" || { echo "cannot move $pid to $STEAL_CG"; return 1; }
+	while read -r tid id; do
+		g=$STEAL_CG/vcpu$id
+		echo "$tid" >"$g/cgroup.threads" || { echo "cannot move thread $tid to $g"; return 1; }
+		steal_log "vCPU $id: thread $tid in $g"
+	done <<<"$list"
+	steal_set "$pct"
+}
+
+# The guest's requests, one line each: "steal PCT".
+steal_controller() {
+	local dir=$1 cmd arg err
+	exec 3<>"$dir/ctl.out" 4<>"$dir/ctl.in"
+	while read -r cmd arg <&3; do
+		cmd=${cmd//$'\r'/} arg=${arg//$'\r'/}
+		case "$cmd" in
+		steal)
+			if err=$(steal_set "$arg" 2>&1); then
+				echo "ok $arg" >&4
+			else
+				echo "err $err" >&4
+			fi ;;
+		"") ;;
+		*) echo "err unknown request '$cmd'" >&4 ;;
+		esac
+	done
+}
+
+steal_cleanup() {
+	local g
+	[ -d "$STEAL_CG" ] || return 0
+	for g in "$STEAL_CG"/vcpu*; do
+		[ -d "$g" ] && rmdir "$g" 2>/dev/null
+	done
+	rmdir "$STEAL_CG" 2>/dev/null || true
+}
