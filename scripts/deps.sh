@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="make gcc libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync libbpf-dev bpftool clang llvm sparse
-      linux-perf linux-source-6.1 linux-source-6.12"
+      linux-perf linux-source-6.1 linux-source-6.12 socat"
 
 missing=""
 for p in $PKGS; do

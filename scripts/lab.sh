@@ -112,7 +112,7 @@ fi
 
 # --- the L2 initramfs: busybox, the modules for kvm_amd and 9p, /init ----
 l2root=$(mktemp -d)
-trap 'rm -rf "$l2root"' EXIT
+trap 'rm -rf "$l2root" "$l2root.monitor"' EXIT
 mkdir -p "$l2root"/{bin,dev,proc,sys,host,lib/pvx}
 cp /bin/busybox "$l2root/bin/busybox"
 : >"$l2root/lib/pvx/load-order"
@@ -186,26 +186,39 @@ mkdir -p "$REPO/build/$abi"
 t1=$(now)
 echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 
-# watch_l2 PID CONSOLE: wait for the L2 QEMU PID; kill it when L2's
-# heartbeat (PVX-L2-HB, every 10 s of L2 time) stops for $stall_s s, or
-# never starts within $stall_boot_s s. Returns 0 when L2 ended by itself
-# (QEMU's status in $qrc), 1 when it was killed as stalled.
+# watch_l2 PID CONSOLE MONITOR: wait for the L2 QEMU PID. When L2's
+# heartbeat (PVX-L2-HB, every 10 s of L2 time) stops for $nudge_s s, send
+# L2 an NMI through the QEMU monitor socket MONITOR: it makes a vCPU stuck
+# in a nested guest exit to L2, and wakes an idle L2 whose timer interrupt
+# was lost, so that L2 re-arms its timer. When the heartbeat stays away for
+# $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
+# when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
 stall_s=${PVX_LAB_STALL_S:-180} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
+nudge_s=${PVX_LAB_NUDGE_S:-60}
 watch_l2() {
-	local pid=$1 console=$2 hb last=0 since limit
+	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
 	limit=$stall_boot_s
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
 		hb=$(grep -a -c 'PVX-L2-HB' "$console" 2>/dev/null)
+		quiet=$(($(date +%s) - since))
 		if [ "${hb:-0}" != "$last" ]; then
+			[ "$nudged" = 1 ] &&
+				echo "L2 heartbeat stopped for $quiet s and came back after an NMI" >>"$out/stalls"
 			last=${hb:-0}
 			since=$(date +%s)
 			limit=$stall_s
-		elif [ $(($(date +%s) - since)) -ge "$limit" ]; then
+			nudged=0
+		elif [ "$quiet" -ge "$limit" ]; then
 			kill "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
 			return 1
+		elif [ "$last" != 0 ] && [ "$nudged" = 0 ] && [ "$quiet" -ge "$nudge_s" ]; then
+			echo "lab: no L2 heartbeat for $quiet s; sending L2 an NMI"
+			echo nmi | socat - "UNIX-CONNECT:$monitor" >/dev/null 2>&1 ||
+				echo "lab: cannot reach the QEMU monitor $monitor"
+			nudged=1
 		fi
 	done
 	wait "$pid"
@@ -235,8 +248,9 @@ EOT
 			-append "console=ttyS0 quiet panic=-1 oops=panic" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$out,mount_tag=pvxout,security_model=none" \
+			-monitor "unix:$l2root.monitor,server=on,wait=off" \
 			</dev/null >"$console" 2>&1 &
-		if watch_l2 $! "$console"; then
+		if watch_l2 $! "$console" "$l2root.monitor"; then
 			break
 		fi
 		t3=$(now)
