@@ -194,7 +194,7 @@ echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
 stall_s=${PVX_LAB_STALL_S:-180} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
-nudge_s=${PVX_LAB_NUDGE_S:-60}
+nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-3}
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
@@ -229,16 +229,17 @@ watch_l2() {
 # boot_l2 TAG CPUS SUITES: one L2 boot that runs SUITES (comma list).
 # Single-threaded TCG sometimes loses an interrupt of L2 while an L3 guest
 # runs, and L2 stops for good (lab.rst): such a boot is killed by the
-# watchdog and made once more; a second stall is reported as a failure.
+# watchdog and made again for the suites that had not ended, at most
+# $attempts boots in all; a last stall is reported as a failure.
 boot_l2() {
 	local tag=$1 cpus=$2 list=$3 initrd="$REPO/build/$abi/l2-initrd-$1.gz" qrc t2 t3 l2_boot
-	local attempt=1 console="$out/l2-console-$1.log"
-	cat >"$l2root/env-boot" <<EOT
+	local attempt=1 console="$out/l2-console-$1.log" s left
+	while :; do
+		cat >"$l2root/env-boot" <<EOT
 export PVX_TESTS='$list'
 export PVX_L2_TAG='$tag'
 EOT
-	(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
-	while :; do
+		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"
 		t2=$(now)
 		timeout -k 10 "$timeout_s" qemu-system-x86_64 \
@@ -257,13 +258,22 @@ EOT
 		echo "lab: L2 '$tag' stopped (no heartbeat for $stall_s s) after $(elapsed "$t2" "$t3") s wall; last console lines:"
 		grep -av 'PVX-L2-HB' "$console" | tail -n 5 | sed 's/^/lab:   /'
 		mv "$console" "$out/l2-console-$tag-stalled$attempt.log"
-		echo "L2 stalled in attempt $attempt (console: l2-console-$tag-stalled$attempt.log)" >>"$out/stalls"
-		if [ "$attempt" -ge 2 ]; then
-			echo "lab: L2 '$tag' stalled twice; giving up"
+		# suites that ended before the stall have their TAP in $out
+		left=""
+		for s in ${list//,/ }; do
+			[ -s "$out/$s.tap" ] || left="$left,$s"
+		done
+		echo "L2 stalled in attempt $attempt (console: l2-console-$tag-stalled$attempt.log); suites left: ${left#,}" >>"$out/stalls"
+		if [ "$attempt" -ge "$attempts" ]; then
+			echo "lab: L2 '$tag' stalled $attempt times; giving up"
 			return
 		fi
+		if [ -z "$left" ]; then
+			qrc=0	# every suite had ended: the stall came afterwards
+			break
+		fi
+		list=${left#,}
 		attempt=$((attempt + 1))
-		rm -f "$out"/*.tap "$out"/times-*
 	done
 	t3=$(now)
 	l2_boot=$(sed -n 's/.*PVX-L2-INIT uptime=\([0-9.]*\).*/\1/p' "$console" | head -n1)
