@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <asm/kvm_para.h>
+#include <asm/processor.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -69,6 +70,19 @@ u32 pvx_host_features(void)
 	return pvx_host.features;
 }
 EXPORT_SYMBOL_GPL(pvx_host_features);
+
+/*
+ * KVM's paravirt feature bits (CPUID 0x40000001 EAX at the KVM base):
+ * kvm_para_has_feature() calls kvm_arch_para_features(), which the kernel
+ * does not export, so read the leaf here, once for every feature module.
+ */
+u32 pvx_kvm_features(void)
+{
+	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
+
+	return base ? cpuid_eax(base | KVM_CPUID_FEATURES) : 0;
+}
+EXPORT_SYMBOL_GPL(pvx_kvm_features);
 
 long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3)

@@ -27,6 +27,9 @@ bool pvx_host_has(u32 feature_bits);
 /* PVX_F_* bitmap from PROBE; 0 when the host has no pvx. */
 u32 pvx_host_features(void);
 
+/* KVM_FEATURE_* bits the host offers (CPUID leaf 0x40000001 EAX), or 0. */
+u32 pvx_kvm_features(void);
+
 /*
  * Issue pvx call @nr (PVX_HC_*) with arguments a0..a3 (RBX, RCX, RDX, RSI).
  * Returns the host's RAX: >= 0 on success, -PVX_E* on error. Returns

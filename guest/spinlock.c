@@ -633,18 +633,6 @@ static const struct attribute_group pvx_spin_group = {
 	.attrs = pvx_spin_attrs,
 };
 
-/*
- * KVM's paravirt feature bits (CPUID 0x40000001 EAX at the KVM base):
- * kvm_para_has_feature() calls kvm_arch_para_features(), which the kernel
- * does not export, so read the leaf here.
- */
-static u32 __init pvx_kvm_features(void)
-{
-	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
-
-	return base ? cpuid_eax(base | KVM_CPUID_FEATURES) : 0;
-}
-
 static int __init pvx_spinlock_init(void)
 {
 	u32 kvm_features = pvx_kvm_features();

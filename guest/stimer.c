@@ -172,14 +172,6 @@ u32 pvx_steal_source(void)
 }
 EXPORT_SYMBOL_GPL(pvx_steal_source);
 
-/* KVM paravirt feature bits (kvm_arch_para_features() is not exported). */
-static u32 __init pvx_kvm_features(void)
-{
-	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
-
-	return base ? cpuid_eax(base | KVM_CPUID_FEATURES) : 0;
-}
-
 /* Why KVM steal time cannot be used, or NULL when it can. */
 static const char *__init pvx_kvm_steal_missing(void)
 {
