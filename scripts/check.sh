@@ -99,6 +99,36 @@ expect_error "bench.sh with an unknown benchmark fails with one line" \
 	"unknown benchmark 'nope'" env PVX_BENCH=locks,nope scripts/bench.sh
 expect_error "kernel.sh with an unknown series fails with one line" \
 	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
+expect_error "run-l3.sh with a bad PVX_L3_BOOTS fails with one line" \
+	"PVX_L3_BOOTS needs 1..9, got 'x'" env PVX_L3_BOOTS=x selftests/guest/run-l3.sh host
+# An L3 that never reaches its /init (here: an initramfs of zeros, so the
+# kernel panics) is booted once more, and both boots are reported.
+l3_boot_retry() {
+	local abi=$1 d=$RES/l3-retry out rc
+	mkdir -p "$d"
+	head -c 4096 /dev/zero >"$d/zeros.img"
+	out=$(PVX_ABI=$abi PVX_BUILD=$REPO/build/$abi PVX_KIMAGE=$(scripts/kernel.sh image "$abi") \
+		PVX_L3_INITRD=$d/zeros.img PVX_L3_CPUS=1 PVX_L3_MEM=256 PVX_OUT=$d \
+		PVX_L3_ACCEL="-accel tcg -cpu max" PVX_L3_TIMEOUT=120 \
+		selftests/guest/run-l3.sh fallback 2>&1)
+	rc=$?
+	printf '%s\n' "$out" >"$d/run.tap"
+	[ "$rc" = 1 ] &&
+		[ "$(grep -c 'boot 1 of 2 never reached /init' <<<"$out")" = 1 ] &&
+		! grep -q 'boot 2 of 2 never' <<<"$out" &&
+		grep -q '^not ok 1 l3 fallback boot # qemu exit 0' <<<"$out" &&
+		[ -s "$d/l3-fallback-attempt1.log" ] && [ -s "$d/l3-fallback.log" ]
+}
+first_abi=""
+for s in $SERIES_LIST; do [ -n "${ABI[$s]:-}" ] && { first_abi=${ABI[$s]}; break; }; done
+if ! command -v qemu-system-x86_64 >/dev/null || [ -z "$first_abi" ]; then
+	tap skip "run-l3.sh boots L3 again when it never reaches /init" "no qemu or no kernel (make deps)"
+elif l3_boot_retry "$first_abi"; then
+	tap ok "run-l3.sh boots L3 again, once, when it never reaches /init, and reports both boots"
+else
+	tap fail "run-l3.sh boots L3 again, once, when it never reaches /init, and reports both boots" \
+		"see $RES/l3-retry/run.tap"
+fi
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then
 	tap ok "rejected lab runs leave no results directory behind"
 else

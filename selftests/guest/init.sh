@@ -104,6 +104,8 @@ add_tap() {
 	done <"$2"
 }
 
+# first console line of /init: run-l3.sh boots L3 again only when it is missing
+step "init"
 mode=
 read -r cmdline </proc/cmdline
 for w in $cmdline; do

@@ -23,7 +23,8 @@
 # PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
 # PVX_L3_TIMEOUT (s, default 240), PVX_L3_ACCEL (default
 # "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
-# machine without KVM, where the guest must refuse to load).
+# machine without KVM, where the guest must refuse to load), PVX_L3_BOOTS
+# (1..9, default 2: boots tried when L3 never reaches its /init).
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
 # view (its PROBE counter) in host mode. The console log is kept in
@@ -55,6 +56,8 @@ done
 [ -n "$mode" ] || usage
 tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
+boots=${PVX_L3_BOOTS:-2}
+[[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_OUT; do
 	if [ -z "${!v:-}" ]; then
 		echo "run-l3.sh: $v is not set" >&2
@@ -132,60 +135,89 @@ if [ -n "$steal" ]; then
 	mkdir -p "$steal_dir"
 	STEAL_LOG=$PVX_OUT/steal-$tag.log
 	: >"$STEAL_LOG"
-	err=$(steal_prepare "$steal_dir") || bail "steal injection: $err"
 	extra=$(steal_qemu_args "$steal_dir")
 	args="$args pvx_steal=$steal"
 fi
 
+# boot_l3: one boot of L3 to its end; sets qrc, steal_err and seen (the
+# highest PROBE count sampled while the VM ran).
+boot_l3() {
+	local qpid cpid="" qemu=""
+	steal_err=""
+	# shellcheck disable=SC2086
+	timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
+		-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
+		-nographic -no-reboot -nodefaults -serial stdio $extra \
+		-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
+		-append "$args" \
+		</dev/null >"$log" 2>&1 &
+	qpid=$!
+	if [ -n "$steal" ]; then
+		# $qpid is timeout(1); QEMU is its child
+		for _ in $(seq 50); do
+			qemu=$(pgrep -P "$qpid" | head -n1)
+			[ -n "$qemu" ] && break
+			sleep 0.1
+		done
+		if [ -z "$qemu" ]; then
+			steal_err="QEMU did not start"
+		elif ! steal_err=$(steal_attach "$qemu" "$steal" 2>&1); then
+			kill "$qpid" 2>/dev/null
+		else
+			steal_err=""
+			steal_controller "$steal_dir" >>"$STEAL_LOG" 2>&1 &
+			cpid=$!
+		fi
+	fi
+	# Per-VM counters may go away with the VM: sample while it runs.
+	while kill -0 "$qpid" 2>/dev/null; do
+		probes
+		[ "$p" -gt "$seen" ] && seen=$p
+		nap 1
+	done
+	wait "$qpid"
+	qrc=$?
+	if [ -n "$cpid" ]; then
+		kill "$cpid" 2>/dev/null
+		wait "$cpid" 2>/dev/null
+	fi
+	[ -n "$steal" ] && steal_cleanup
+	probes
+	[ "$p" -gt "$seen" ] && seen=$p
+}
+
+# The guest's /init prints "pvx-l3: init" before it runs anything of
+# pvx. A boot whose console never got there ended in L3's firmware or
+# early kernel boot: nested KVM on TCG-emulated SVM (LAB.md) resets or
+# loses such a guest now and then, before any pvx code ran in it. That
+# boot, and only that kind, is tried again (PVX_L3_BOOTS in all, default
+# 2); every earlier attempt is named in the TAP with its console log kept.
+reached_init() { grep -q 'pvx-l3: init' "$log"; }
+retry_diag=""
 probes
 base=$p
 seen=$base
 t0=$(date +%s)
-# shellcheck disable=SC2086
-timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
-	-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
-	-nographic -no-reboot -nodefaults -serial stdio $extra \
-	-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
-	-append "$args" \
-	</dev/null >"$log" 2>&1 &
-qpid=$!
-cpid=""
-steal_err=""
-if [ -n "$steal" ]; then
-	# $qpid is timeout(1); QEMU is its child
-	qemu=""
-	for _ in $(seq 50); do
-		qemu=$(pgrep -P "$qpid" | head -n1)
-		[ -n "$qemu" ] && break
-		sleep 0.1
-	done
-	if [ -z "$qemu" ]; then
-		steal_err="QEMU did not start"
-	elif ! steal_err=$(steal_attach "$qemu" "$steal" 2>&1); then
-		kill "$qpid" 2>/dev/null
-	else
-		steal_err=""
-		steal_controller "$steal_dir" >>"$STEAL_LOG" 2>&1 &
-		cpid=$!
+attempt=1
+while :; do
+	if [ -n "$steal" ]; then
+		err=$(steal_prepare "$steal_dir") || bail "steal injection: $err"
 	fi
-fi
-# Per-VM counters may go away with the VM: sample while it runs.
-while kill -0 "$qpid" 2>/dev/null; do
-	probes
-	[ "$p" -gt "$seen" ] && seen=$p
-	nap 1
+	ta=$(date +%s)
+	boot_l3
+	reached_init || [ -n "$steal_err" ] || [ "$attempt" -ge "$boots" ] && break
+	keep=$PVX_OUT/l3-$tag-attempt$attempt.log
+	cp "$log" "$keep"
+	last=$(tr -d '\r' <"$log" | grep -v '^$' | tail -n1 | tr -cd '[:print:]')
+	retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots never reached /init (qemu exit $qrc after $(($(date +%s) - ta)) s, $(wc -c <"$log") bytes of console, last line [$last], log $keep): booting again
+"
+	retry_diag="$retry_diag$(dmesg | tail -n 5 | sed "s/^/# l3 $tag: host dmesg after boot $attempt: /")
+"
+	attempt=$((attempt + 1))
 done
-wait "$qpid"
-qrc=$?
-if [ -n "$cpid" ]; then
-	kill "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
-fi
-[ -n "$steal" ] && steal_cleanup
-probes
-[ "$p" -gt "$seen" ] && seen=$p
 t1=$(date +%s)
 
+export retry_diag
 tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
 	-v tmo="$timeout_s" -v probes="$((seen - base))" -v cnt="$counters" \
@@ -224,6 +256,7 @@ END {
 	print "TAP version 13"
 	print "1.." n
 	printf "# l3 %s: %s s wall, qemu exit %s, log %s\n", tag, secs, qrc, logf
+	printf "%s", ENVIRON["retry_diag"]
 	printf "%s", diag[0]
 	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
 }' >"$PVX_OUT/l3-$tag.tap"
