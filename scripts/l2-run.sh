@@ -36,13 +36,50 @@ run_suite() {
 STEAL_BOOTS=("selftests/guest/run-l3.sh --steal 50 host"
 	     "selftests/guest/run-l3.sh --no-steal-time --steal 50 host")
 
-# run_l3s CMD...: run each command line, one TAP stream
+# fake_stall: for testing lab.sh's watchdog and run_l3s resuming after it
+# (PVX_LAB_FAKE_STALL=SUITE.bootN, e.g. guest.boot1): after that boot, in
+# the first L2 boot of the lab run only, stop L2's heartbeat and wait, as a
+# stalled L2 looks from outside.
+fake_stall() {
+	local p
+	[ -e "$PVX_SHARE/fake-stall-done" ] && return 0
+	: >"$PVX_SHARE/fake-stall-done"
+	echo "PVX-L2: faking a stall (PVX_LAB_FAKE_STALL=$PVX_LAB_FAKE_STALL)" >/dev/console
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = 1 ] && continue
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q '^/bin/busybox sh /init\|^/bin/sh /init' &&
+			kill -STOP "${p#/proc/}"
+	done
+	sleep 100000
+}
+
+# run_l3s NAME CMD...: run each command line, one TAP stream. Each boot's
+# TAP and status go to the share as soon as it ends (NAME.bootN.tap,
+# .rc): when L2 stalls and lab.sh boots it again for this suite, the boots
+# that had ended are taken from there instead of being run again.
 run_l3s() {
-	local rc=0 f
+	local name=$1 rc=0 f i=0 part brc
+	shift
 	for f in "$@"; do
+		i=$((i + 1))
+		part=$name.boot$i
 		echo "# $f"
-		# shellcheck disable=SC2086
-		bash $f || rc=1
+		if [ -s "$PVX_SHARE/$part.tap" ] && [ -s "$PVX_SHARE/$part.rc" ]; then
+			echo "# (ended in an earlier L2 boot of this lab run)"
+			cat "$PVX_SHARE/$part.tap"
+			brc=$(cat "$PVX_SHARE/$part.rc")
+		else
+			# shellcheck disable=SC2086
+			bash $f >"$PVX_OUT/$part.tap"
+			brc=$?
+			echo "$brc" >"$PVX_OUT/$part.rc"
+			cat "$PVX_OUT/$part.tap"
+			# not sync_out: the suite's own TAP is not complete yet
+			cp -a "$PVX_OUT"/l3-* "$PVX_OUT"/steal-* "$PVX_SHARE/" 2>/dev/null
+			cp "$PVX_OUT/$part.tap" "$PVX_OUT/$part.rc" "$PVX_SHARE/"
+			[ "${PVX_LAB_FAKE_STALL:-}" = "$part" ] && fake_stall
+		fi
+		[ "$brc" = 0 ] || rc=1
 	done
 	return $rc
 }
@@ -51,7 +88,7 @@ run_l3s() {
 # steal boots, and the guest module refusing to load in L2 (which is not a
 # KVM guest).
 guest_suite() {
-	run_l3s "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
+	run_l3s guest "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
 		"${STEAL_BOOTS[@]}" "selftests/guest/baremetal.sh"
 }
 
@@ -64,7 +101,7 @@ for s in "${suites[@]}"; do
 	tinyvm) run_suite tinyvm bash selftests/host/run-l2.sh ;;
 	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
 	guest) run_suite guest guest_suite ;;
-	steal) run_suite steal run_l3s "${STEAL_BOOTS[@]}" ;;
+	steal) run_suite steal run_l3s steal "${STEAL_BOOTS[@]}" ;;
 	demo) run_suite demo bash scripts/demo-l2.sh ;;
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	esac

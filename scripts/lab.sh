@@ -87,7 +87,7 @@ case "$out/" in
 /tmp/*|/run/*|/dev/*|/proc/*|/sys/*) die "--out must not be under /tmp, /run, /dev, /proc or /sys (L2 mounts its own there)" ;;
 esac
 mkdir -p "$out"
-rm -f "$out"/*.tap "$out"/*.log "$out"/times-*
+rm -f "$out"/*.tap "$out"/*.rc "$out"/*.log "$out"/times-* "$out/l2-kallsyms" "$out/fake-stall-done"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -173,6 +173,10 @@ mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
 mount -t 9p -o "$opts" pvxout "/host$PVX_OUT" || echo "PVX-L2: cannot mount pvxout"
 [ -e /dev/kvm ] || echo "PVX-L2: no /dev/kvm (kvm_amd did not load)"
+# L2's text symbols (nokaslr: the same for every boot of this kernel)
+# for lab.sh's report of where a stalled L2 was
+[ -s "/host$PVX_OUT/l2-kallsyms" ] ||
+	grep -i ' t ' /proc/kallsyms >"/host$PVX_OUT/l2-kallsyms" 2>/dev/null
 . /env-boot
 # heartbeat for lab.sh's watchdog: stops when L2 itself stops
 (while :; do echo "PVX-L2-HB $(cut -d' ' -f1 /proc/uptime)"; sleep 10; done) &
@@ -194,7 +198,7 @@ echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
 stall_s=${PVX_LAB_STALL_S:-180} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
-nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-3}
+nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-4}
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
@@ -211,6 +215,9 @@ watch_l2() {
 			limit=$stall_s
 			nudged=0
 		elif [ "$quiet" -ge "$limit" ]; then
+			# where L2's vCPU is stuck, for lab.rst's open question
+			echo "info registers" | socat -t 3 - "UNIX-CONNECT:$monitor" \
+				>"$out/l2-stall-regs.log" 2>&1
 			kill "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
 			return 1
@@ -226,6 +233,37 @@ watch_l2() {
 	return 0
 }
 
+# stall_where REGS: one line on where the stalled L2 vCPU was, from the
+# monitor's "info registers": RIP with its L2 kernel symbol (from L2's
+# /proc/kallsyms, saved at its first boot; L2 boots with nokaslr so that
+# it stays true), CPL and the halted flag.
+stall_where() {
+	local rip sym
+	rip=$(sed -n 's/^RIP=\([0-9a-f]*\).*/\1/p' "$1" 2>/dev/null | head -n1)
+	[ -n "$rip" ] || { echo "no registers from the QEMU monitor"; return 0; }
+	sym=$(awk -v rip="$rip" '
+		function hex(h,  i, c, v) {
+			v = 0
+			for (i = 1; i <= length(h); i++) {
+				c = index("0123456789abcdef", substr(h, i, 1)) - 1
+				v = v * 16 + c
+			}
+			return v
+		}
+		# kernel text is in ffffffff8xxxxxxx: the low 32 bits are exact in awk
+		BEGIN { hi = substr(rip, 1, 8); r = hex(substr(rip, 9)) }
+		$2 ~ /^[tTwW]$/ && substr($1, 1, 8) == hi {
+			a = hex(substr($1, 9))
+			if (a <= r && a > best) { best = a; name = $3 }
+		}
+		END {
+			if (name != "" && r - best < 65536) printf "%s+0x%x", name, r - best
+			else print "not in L2 kernel or module text (L3 or user space)"
+		}
+	' "$out/l2-kallsyms" 2>/dev/null)
+	echo "L2 vCPU at RIP $rip = $sym; $(grep -o 'CPL=[0-9].*HLT=[0-9]' "$1" | head -n1)"
+}
+
 # boot_l2 TAG CPUS SUITES: one L2 boot that runs SUITES (comma list).
 # Single-threaded TCG sometimes loses an interrupt of L2 while an L3 guest
 # runs, and L2 stops for good (lab.rst): such a boot is killed by the
@@ -238,6 +276,7 @@ boot_l2() {
 		cat >"$l2root/env-boot" <<EOT
 export PVX_TESTS='$list'
 export PVX_L2_TAG='$tag'
+export PVX_LAB_FAKE_STALL='${PVX_LAB_FAKE_STALL:-}'
 EOT
 		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"
@@ -246,7 +285,7 @@ EOT
 			-accel tcg,thread=single -cpu max -m "$l2_mem" -smp "$cpus" \
 			-nographic -no-reboot -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
-			-append "console=ttyS0 quiet panic=-1 oops=panic" \
+			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$out,mount_tag=pvxout,security_model=none" \
 			-monitor "unix:$l2root.monitor,server=on,wait=off" \
@@ -258,6 +297,8 @@ EOT
 		echo "lab: L2 '$tag' stopped (no heartbeat for $stall_s s) after $(elapsed "$t2" "$t3") s wall; last console lines:"
 		grep -av 'PVX-L2-HB' "$console" | tail -n 5 | sed 's/^/lab:   /'
 		mv "$console" "$out/l2-console-$tag-stalled$attempt.log"
+		stall_where "$out/l2-stall-regs.log" | sed 's/^/lab:   /'
+		mv "$out/l2-stall-regs.log" "$out/l2-regs-$tag-stalled$attempt.log" 2>/dev/null
 		# suites that ended before the stall have their TAP in $out
 		left=""
 		for s in ${list//,/ }; do
