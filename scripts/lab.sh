@@ -216,8 +216,12 @@ watch_l2() {
 			nudged=0
 		elif [ "$quiet" -ge "$limit" ]; then
 			# where L2's vCPU is stuck, for lab.rst's open question
-			echo "info registers" | socat -t 3 - "UNIX-CONNECT:$monitor" \
-				>"$out/l2-stall-regs.log" 2>&1
+			: >"$out/l2-stall-regs.log"
+			for _ in 1 2 3; do
+				echo "info registers" | socat -t 3 - "UNIX-CONNECT:$monitor" \
+					>>"$out/l2-stall-regs.log" 2>&1
+				sleep 1
+			done
 			kill "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
 			return 1
@@ -233,35 +237,47 @@ watch_l2() {
 	return 0
 }
 
-# stall_where REGS: one line on where the stalled L2 vCPU was, from the
-# monitor's "info registers": RIP with its L2 kernel symbol (from L2's
-# /proc/kallsyms, saved at its first boot; L2 boots with nokaslr so that
-# it stays true), CPL and the halted flag.
+# stall_where REGS: where the stalled L2 vCPU was, one line for each of
+# the monitor's "info registers" dumps (three, 1 s apart): RIP with its L2
+# kernel symbol (from L2's /proc/kallsyms, saved at its first boot; L2
+# boots with nokaslr so that it stays true), RCX (the MSR of a stuck
+# RDMSR/WRMSR), CPL and the halted flag.
 stall_where() {
-	local rip sym
-	rip=$(sed -n 's/^RIP=\([0-9a-f]*\).*/\1/p' "$1" 2>/dev/null | head -n1)
-	[ -n "$rip" ] || { echo "no registers from the QEMU monitor"; return 0; }
-	sym=$(awk -v rip="$rip" '
-		function hex(h,  i, c, v) {
-			v = 0
-			for (i = 1; i <= length(h); i++) {
-				c = index("0123456789abcdef", substr(h, i, 1)) - 1
-				v = v * 16 + c
-			}
-			return v
+	if ! grep -q '^RIP=' "$1" 2>/dev/null; then
+		echo "no registers from the QEMU monitor"
+		return 0
+	fi
+	awk -v syms="$out/l2-kallsyms" '
+	function hex(h,  i, v) {
+		v = 0
+		for (i = 1; i <= length(h); i++)
+			v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		return v
+	}
+	# kernel text is in ffffffffXXXXXXXX: the low 32 bits are exact in awk
+	function where(rip,  hi, r, best, name, line, f) {
+		hi = substr(rip, 1, 8)
+		r = hex(substr(rip, 9))
+		best = -1
+		while ((getline line < syms) > 0) {
+			split(line, f, " ")
+			if (substr(f[1], 1, 8) != hi)
+				continue
+			a = hex(substr(f[1], 9))
+			if (a <= r && a > best) { best = a; name = f[3] }
 		}
-		# kernel text is in ffffffff8xxxxxxx: the low 32 bits are exact in awk
-		BEGIN { hi = substr(rip, 1, 8); r = hex(substr(rip, 9)) }
-		$2 ~ /^[tTwW]$/ && substr($1, 1, 8) == hi {
-			a = hex(substr($1, 9))
-			if (a <= r && a > best) { best = a; name = $3 }
-		}
-		END {
-			if (name != "" && r - best < 65536) printf "%s+0x%x", name, r - best
-			else print "not in L2 kernel or module text (L3 or user space)"
-		}
-	' "$out/l2-kallsyms" 2>/dev/null)
-	echo "L2 vCPU at RIP $rip = $sym; $(grep -o 'CPL=[0-9].*HLT=[0-9]' "$1" | head -n1)"
+		close(syms)
+		if (best >= 0 && r - best < 65536)
+			return sprintf("%s+0x%x", name, r - best)
+		return "not in L2 kernel or module text (L3 or user space)"
+	}
+	/^RAX=/ { rcx = $3 }
+	/^RIP=/ {
+		rip = substr($1, 5)
+		st = $0
+		sub(/.*CPL=/, "CPL=", st)
+		printf "L2 vCPU at RIP %s = %s; %s; %s\n", rip, where(rip), rcx, st
+	}' "$1"
 }
 
 # boot_l2 TAG CPUS SUITES: one L2 boot that runs SUITES (comma list).
