@@ -197,7 +197,7 @@ echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 # was lost, so that L2 re-arms its timer. When the heartbeat stays away for
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
-stall_s=${PVX_LAB_STALL_S:-180} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
+stall_s=${PVX_LAB_STALL_S:-120} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
 nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-4}
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
