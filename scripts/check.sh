@@ -91,6 +91,14 @@ expect_error "lab.sh with a bad vCPU count fails with one line" \
 	"positive integer" scripts/lab.sh --l2-cpus zero
 expect_error "lab.sh with an unknown suite fails with one line" \
 	"unknown suite 'nope'" scripts/lab.sh --tests nope
+expect_error "lab.sh with a non-numeric stall limit fails with one line" \
+	"PVX_LAB_STALL_S needs a positive integer, got 'x'" env PVX_LAB_STALL_S=x scripts/lab.sh
+expect_error "lab.sh with zero L2 boots fails with one line" \
+	"PVX_LAB_ATTEMPTS needs a positive integer, got '0'" env PVX_LAB_ATTEMPTS=0 scripts/lab.sh
+expect_error "lab.sh with a malformed fake stall fails with one line" \
+	"PVX_LAB_FAKE_STALL must be SUITE.bootN" env PVX_LAB_FAKE_STALL=tinyvm scripts/lab.sh
+expect_error "lab.sh with shell text in the kvm_amd parameters fails with one line" \
+	"PVX_LAB_KVM_AMD_ARGS must be words like vgif=0" env "PVX_LAB_KVM_AMD_ARGS=vgif=0;reboot" scripts/lab.sh
 expect_error "run-l3.sh with a steal level above 99 fails with one line" \
 	"needs a level 0..99, got '100'" selftests/guest/run-l3.sh --steal 100 host
 expect_error "run-l3.sh with a negative steal level fails with one line" \

@@ -74,6 +74,19 @@ for s in "${suites[@]}"; do
 	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, demo, bench)" ;;
 	esac
 done
+# the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
+stall_s=${PVX_LAB_STALL_S:-120} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
+nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-4}
+for v in stall_s stall_boot_s nudge_s attempts; do
+	is_uint "${!v}" || die "PVX_LAB_${v^^} needs a positive integer, got '${!v}'"
+done
+[[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|steal)\.boot[1-9])?$ ]] ||
+	die "PVX_LAB_FAKE_STALL must be SUITE.bootN (guest or steal, N 1..9), got '$PVX_LAB_FAKE_STALL'"
+# kvm_amd parameters in L2: default none (stock defaults); for lab
+# experiments PVX_LAB_KVM_AMD_ARGS="vgif=0 ..."
+kvm_amd_args=${PVX_LAB_KVM_AMD_ARGS:-}
+[[ "$kvm_amd_args" =~ ^([a-z_]+=[A-Za-z0-9]+( |$))*$ ]] ||
+	die "PVX_LAB_KVM_AMD_ARGS must be words like vgif=0, got '$kvm_amd_args'"
 has_suite() { [[ ",$tests," == *",$1,"* ]]; }
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run: make deps)"
@@ -127,9 +140,8 @@ done | awk '!seen[$0]++' | while read -r ko; do
 	esac
 	echo "$name" >>"$l2root/lib/pvx/load-order"
 done
-# Parameters for kvm_amd in L2 (none: stock defaults). The tiny-VM suite
-# reloads kvm_amd with the same ones.
-kvm_amd_args=""
+# Parameters for kvm_amd in L2 ($kvm_amd_args, checked above). The
+# tiny-VM suite reloads kvm_amd with the same ones.
 echo "$kvm_amd_args" >"$l2root/lib/pvx/kvm-amd.ko.args"
 cat >"$l2root/env" <<EOF
 export PVX_REPO='$REPO'
@@ -197,8 +209,6 @@ echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 # was lost, so that L2 re-arms its timer. When the heartbeat stays away for
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
-stall_s=${PVX_LAB_STALL_S:-120} stall_boot_s=${PVX_LAB_STALL_BOOT_S:-300}
-nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-4}
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
