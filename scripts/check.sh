@@ -99,6 +99,8 @@ expect_error "lab.sh with a malformed fake stall fails with one line" \
 	"PVX_LAB_FAKE_STALL must be SUITE.bootN" env PVX_LAB_FAKE_STALL=tinyvm scripts/lab.sh
 expect_error "lab.sh with shell text in the kvm_amd parameters fails with one line" \
 	"PVX_LAB_KVM_AMD_ARGS must be words like vgif=0" env "PVX_LAB_KVM_AMD_ARGS=vgif=0;reboot" scripts/lab.sh
+expect_error "lab.sh with shell text in the L2 command line fails with one line" \
+	"PVX_LAB_L2_APPEND must be words" env "PVX_LAB_L2_APPEND=quiet \$(reboot)" scripts/lab.sh
 expect_error "run-l3.sh with a steal level above 99 fails with one line" \
 	"needs a level 0..99, got '100'" selftests/guest/run-l3.sh --steal 100 host
 expect_error "run-l3.sh with a negative steal level fails with one line" \

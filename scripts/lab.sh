@@ -82,6 +82,10 @@ for v in stall_s stall_boot_s nudge_s attempts; do
 done
 [[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|steal)\.boot[1-9])?$ ]] ||
 	die "PVX_LAB_FAKE_STALL must be SUITE.bootN (guest or steal, N 1..9), got '$PVX_LAB_FAKE_STALL'"
+# extra L2 kernel command line words, for lab experiments
+l2_append=${PVX_LAB_L2_APPEND:-}
+[[ "$l2_append" =~ ^([a-z0-9_.]+(=[A-Za-z0-9_,.]+)?( |$))*$ ]] ||
+	die "PVX_LAB_L2_APPEND must be words like nolapic_timer or a=b, got '$l2_append'"
 # kvm_amd parameters in L2: default none (stock defaults); for lab
 # experiments PVX_LAB_KVM_AMD_ARGS="vgif=0 ..."
 kvm_amd_args=${PVX_LAB_KVM_AMD_ARGS:-}
@@ -311,7 +315,7 @@ EOT
 			-accel tcg,thread=single -cpu max -m "$l2_mem" -smp "$cpus" \
 			-nographic -no-reboot -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
-			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr" \
+			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr $l2_append" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$out,mount_tag=pvxout,security_model=none" \
 			-monitor "unix:$l2root.monitor,server=on,wait=off" \
