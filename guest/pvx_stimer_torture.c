@@ -11,9 +11,9 @@
  *   - pvx_stimer_left()/pvx_stimer_active() of an armed and a cancelled
  *     timer;
  *   - cancel racing with expiry, the timer armed on one CPU and cancelled
- *     from another (race_rounds times): after pvx_stimer_cancel() returns the callback is not
- *     running and never runs again, for one-shot timers and for timers
- *     whose callback re-arms them;
+ *     from another (race_rounds times): after pvx_stimer_cancel() returns
+ *     the callback is not running and never runs again, for one-shot
+ *     timers and for timers whose callback re-arms them;
  * and, as a diagnostic (not a test), the cost of arming a pvx timer and
  * an hrtimer measured side by side.
  */

@@ -13,7 +13,8 @@ cd "$PVX_REPO" || exit 1
 PVX_SHARE=$PVX_OUT
 export PVX_OUT=/tmp/pvx-out
 mkdir -p "$PVX_OUT"
-sync_out() { cp -a "$PVX_OUT/." "$PVX_SHARE/"; }
+# sync_out [FILE...]: those files of $PVX_OUT (default all) to the share
+sync_out() { cp -a "${@:-$PVX_OUT/.}" "$PVX_SHARE/" 2>/dev/null; }
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
@@ -75,8 +76,8 @@ run_l3s() {
 			echo "$brc" >"$PVX_OUT/$part.rc"
 			cat "$PVX_OUT/$part.tap"
 			# not sync_out: the suite's own TAP is not complete yet
-			cp -a "$PVX_OUT"/l3-* "$PVX_OUT"/steal-* "$PVX_SHARE/" 2>/dev/null
-			cp "$PVX_OUT/$part.tap" "$PVX_OUT/$part.rc" "$PVX_SHARE/"
+			sync_out "$PVX_OUT"/l3-* "$PVX_OUT"/steal-*
+			sync_out "$PVX_OUT/$part.tap" "$PVX_OUT/$part.rc"
 			[ "${PVX_LAB_FAKE_STALL:-}" = "$part" ] && fake_stall
 		fi
 		[ "$brc" = 0 ] || rc=1

@@ -269,7 +269,7 @@ stall_where() {
 		return v
 	}
 	# kernel text is in ffffffffXXXXXXXX: the low 32 bits are exact in awk
-	function where(rip,  hi, r, best, name, line, f) {
+	function where(rip,  hi, r, a, best, name, line, f) {
 		hi = substr(rip, 1, 8)
 		r = hex(substr(rip, 9))
 		best = -1

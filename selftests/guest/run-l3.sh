@@ -205,7 +205,10 @@ while :; do
 	fi
 	ta=$(date +%s)
 	boot_l3
-	reached_init || [ -n "$steal_err" ] || [ "$attempt" -ge "$boots" ] && break
+	# done: it reached /init, or steal injection failed, or no boots left
+	if reached_init || [ -n "$steal_err" ] || [ "$attempt" -ge "$boots" ]; then
+		break
+	fi
 	keep=$PVX_OUT/l3-$tag-attempt$attempt.log
 	cp "$log" "$keep"
 	last=$(tr -d '\r' <"$log" | grep -v '^$' | tail -n1 | tr -cd '[:print:]')
