@@ -3,18 +3,26 @@
 #
 # Which Debian kernel each supported series uses, and where its pieces are.
 #
-#   kernel.sh abi SERIES      newest ABI of SERIES (6.1 or 6.12) for which the
-#                             archive has both the unsigned image and headers
-#   kernel.sh installed SERIES newest ABI of SERIES whose headers are installed
-#                             and whose image is unpacked in the cache
-#   kernel.sh fetch SERIES    install headers + unpack the image of that ABI
-#   kernel.sh kdir ABI        headers directory of ABI
-#   kernel.sh image ABI       directory holding boot/vmlinuz-ABI, lib/modules
+#   kernel.sh abi SERIES       newest ABI of SERIES (6.1 or 6.12) for which the
+#                              archive has both the unsigned image and headers
+#   kernel.sh installed SERIES newest ABI of SERIES set up in the cache
+#   kernel.sh fetch SERIES     set up that ABI in the cache (below)
+#   kernel.sh kdir ABI         headers (kernel build tree) of ABI
+#   kernel.sh image ABI        directory holding boot/vmlinuz-ABI, lib/modules
 #
-# The image is unpacked (dpkg -x), never installed: the lab boots it in QEMU.
+# Nothing is installed: the unsigned image, the headers, their -common part
+# and the kbuild tools are downloaded with apt-get download and unpacked
+# with dpkg -x into $PVX_CACHE/kernels/ABI/ (default cache /var/cache/pvx).
+# Installing linux-headers-* would pull in linux-image-* on 6.12, and with
+# it a new kernel in /boot, a bootloader entry and an initramfs: what the
+# user's machine boots next is not ours to change. The lab boots the image
+# in QEMU; the modules build against the unpacked headers.
 set -euo pipefail
 
 PVX_CACHE=${PVX_CACHE:-/var/cache/pvx}
+# Bumped when what fetch puts in a kernel's directory changes: an older
+# directory is set up again.
+LAYOUT=2
 
 die() { echo "kernel.sh: $*" >&2; exit 2; }
 
@@ -49,33 +57,57 @@ archive_abi() {
 }
 
 image_dir() { echo "$PVX_CACHE/kernels/$1"; }
+kdir_of() { echo "$(image_dir "$1")/usr/src/linux-headers-$1"; }
+is_complete() { [ "$(cat "$(image_dir "$1")/.pvx-layout" 2>/dev/null)" = "$LAYOUT" ]; }
 
 installed_abi() {
-	local series=$1 abi
-	for d in $(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV); do
-		abi=${d#/usr/src/linux-headers-}
+	local series=$1 d abi
+	for d in $(ls -d "$PVX_CACHE"/kernels/*/ 2>/dev/null | sort -rV); do
+		abi=$(basename "$d")
 		echo "linux-image-$abi-unsigned" | grep -Eq "$(image_re "$series")" || continue
-		[ -e "$(image_dir "$abi")/boot/vmlinuz-$abi" ] || continue
+		is_complete "$abi" || continue
 		echo "$abi"
 		return 0
 	done
 	return 1
 }
 
+# The packages of one ABI: the unsigned image, the headers and what the
+# headers need to build modules (their -common part and linux-kbuild-*,
+# both named in the headers' Depends).
+abi_packages() {
+	local abi=$1
+	echo "linux-image-$abi-unsigned linux-headers-$abi"
+	apt-cache show "linux-headers-$abi" | sed -n 's/^Depends: //p' | head -n1 |
+		tr ',|' '\n\n' | awk '{print $1}' | grep -E '^linux-(headers-.*-common|kbuild-)'
+}
+
 fetch() {
-	local series=$1 abi dir tmp
+	local series=$1 abi dir tmp common
 	abi=$(archive_abi "$series")
 	dir=$(image_dir "$abi")
-	if [ ! -e "/usr/src/linux-headers-$abi/Makefile" ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends "linux-headers-$abi" >&2
-	fi
-	if [ ! -e "$dir/boot/vmlinuz-$abi" ]; then
+	if ! is_complete "$abi"; then
 		tmp=$(mktemp -d); chmod 755 "$tmp"
-		(cd "$tmp" && apt-get download -q "linux-image-$abi-unsigned" >&2)
+		# shellcheck disable=SC2046
+		(cd "$tmp" && apt-get download -q $(abi_packages "$abi") 2>&1 |
+			grep -v 'Download is performed unsandboxed' >&2) || true
+		ls "$tmp"/linux-image-*.deb "$tmp"/linux-headers-"$abi"_*.deb \
+			"$tmp"/linux-kbuild-*.deb >/dev/null 2>&1 ||
+			{ rm -rf "$tmp"; die "could not download the packages of $abi"; }
+		rm -rf "$dir.tmp"
 		mkdir -p "$dir.tmp"
-		dpkg -x "$tmp"/linux-image-"$abi"-unsigned_*.deb "$dir.tmp"
+		for deb in "$tmp"/*.deb; do
+			dpkg -x "$deb" "$dir.tmp"
+		done
 		depmod -b "$dir.tmp" "$abi"
+		# The headers' Makefile includes the -common part by absolute
+		# path; point it into the cache.
+		common=$(sed -n 's|^include /usr/src/\(linux-headers-[^/]*\)/Makefile$|\1|p' \
+			"$dir.tmp/usr/src/linux-headers-$abi/Makefile")
+		[ -n "$common" ] && [ -d "$dir.tmp/usr/src/$common" ] ||
+			{ rm -rf "$tmp" "$dir.tmp"; die "unexpected layout of linux-headers-$abi"; }
+		echo "include $dir/usr/src/$common/Makefile" >"$dir.tmp/usr/src/linux-headers-$abi/Makefile"
+		echo "$LAYOUT" >"$dir.tmp/.pvx-layout"
 		rm -rf "$tmp" "$dir"
 		mv "$dir.tmp" "$dir"
 	fi
@@ -87,7 +119,7 @@ case "$1" in
 abi) check_series "$2"; archive_abi "$2" ;;
 installed) check_series "$2"; installed_abi "$2" || die "no $2 kernel set up (run: make deps)" ;;
 fetch) check_series "$2"; fetch "$2" ;;
-kdir) echo "/usr/src/linux-headers-$2" ;;
+kdir) kdir_of "$2" ;;
 image) image_dir "$2" ;;
 *) die "unknown command '$1'" ;;
 esac
