@@ -89,6 +89,8 @@ expect_error "lab.sh with an unknown kernel series fails with one line" \
 	"unknown kernel series '5.10'" scripts/lab.sh --kernel 5.10
 expect_error "lab.sh with a bad vCPU count fails with one line" \
 	"positive integer" scripts/lab.sh --l2-cpus zero
+expect_error "lab.sh with --out under /proc fails with one line" \
+	"must not be under /dev, /proc or /sys" scripts/lab.sh --out /proc/pvx
 expect_error "lab.sh with an unknown suite fails with one line" \
 	"unknown suite 'nope'" scripts/lab.sh --tests nope
 expect_error "lab.sh with a non-numeric stall limit fails with one line" \
@@ -145,6 +147,66 @@ else
 	tap fail "rejected lab runs leave no results directory behind"
 fi
 
+# --- a fresh machine: what the project needs, it installs or makes itself -----
+tap_begin fresh
+# machine_paths FILE...: absolute paths that exist only on some machine
+# (homes, /work, /opt, /usr/local, /var/... but the project's cache, and
+# /usr/src but the linux-source and linux-headers packages' own files).
+machine_paths() {
+	grep -nHoE '(^|[^A-Za-z0-9_.$}~-])/(work|root|home|opt|srv|mnt|media|snap|nix|usr/local|var|usr/src)(/[^[:space:]"'"'"'`);,:]*)?' "$@" |
+		grep -vE ':/(var/cache/pvx|usr/src/linux-(source|headers)-)' || true
+}
+# every tracked file (this one names the forbidden roots as a pattern)
+leaks=$(git ls-files -z | grep -zv -e '^LICENSE$' -e '^scripts/check.sh$' |
+	xargs -0 bash -c "$(declare -f machine_paths); machine_paths \"\$@\"" _)
+if [ -z "$leaks" ]; then
+	tap ok "no tracked file names a path outside the clone, Debian's package paths and the project's cache"
+else
+	tap fail "no tracked file names a path outside the clone, Debian's package paths and the project's cache" \
+		"$(head -n3 <<<"$leaks" | tr '\n' '|')"
+fi
+# ...and the check finds one (the KSFT_DIR default that broke fresh machines)
+printf 'KSFT_DIR ?= /work/ksrc/linux-source-6.12/tools\nx=/var/cache/pvx/kernels\n' >"$RES/leak.mk"
+if [ "$(machine_paths "$RES/leak.mk" | wc -l)" = 1 ]; then
+	tap ok "the path check finds a development machine's path (/work/ksrc/...)"
+else
+	tap fail "the path check finds a development machine's path (/work/ksrc/...)"
+fi
+# What make deps installs, as apt would resolve it on a machine that has
+# nothing installed: no kernel, bootloader, initramfs or init system.
+boot_pkgs='^(linux-image-|linux-headers-|linux-signed-|grub|systemd$|systemd-sysv$|udev$|initramfs-tools|dracut|sysvinit-core$|init$)'
+closure() { # closure PKG...: what apt-get install would add to an empty system
+	apt-get -s -o Dir::State::status=/dev/null install --no-install-recommends "$@" 2>&1 |
+		awk '/^Inst / { print $2 }'
+}
+if ! command -v apt-get >/dev/null; then
+	tap skip "make deps installs no kernel, bootloader or init system" "no apt-get"
+else
+	# shellcheck disable=SC2046
+	pulled=$(closure $(scripts/deps.sh packages))
+	bad=$(grep -E "$boot_pkgs" <<<"$pulled" | tr '\n' ' ')
+	if [ -n "$pulled" ] && [ -z "$bad" ]; then
+		tap ok "make deps installs no kernel, bootloader or init system ($(wc -l <<<"$pulled") packages from nothing)"
+	else
+		tap fail "make deps installs no kernel, bootloader or init system" "would install: ${bad:-nothing resolved}"
+	fi
+	# ...and the check sees one that would (the 6.12 headers package,
+	# which make deps installed until kernel.sh unpacked it instead)
+	if [ -n "${ABI[6.12]:-}" ] && grep -q '^linux-image-' <(closure "linux-headers-${ABI[6.12]}"); then
+		tap ok "the install check sees linux-headers-${ABI[6.12]} pull in a kernel image"
+	elif [ -n "${ABI[6.12]:-}" ]; then
+		tap fail "the install check sees linux-headers-${ABI[6.12]} pull in a kernel image"
+	else
+		tap skip "the install check sees a headers package pull in a kernel image" "kernel 6.12 not set up"
+	fi
+fi
+for s in "${!ABI[@]}"; do
+	case "$(scripts/kernel.sh kdir "${ABI[$s]}")" in
+	"${PVX_CACHE:-/var/cache/pvx}"/*) tap ok "the $s build uses headers unpacked in the project's cache" ;;
+	*) tap fail "the $s build uses headers unpacked in the project's cache" ;;
+	esac
+done
+
 # --- standalone userspace tests ----------------------------------------------
 tap_begin selftests-build
 if make -s -C selftests OUT="$REPO/build/selftests" >"$RES/selftests-build.log" 2>&1; then
@@ -160,7 +222,7 @@ fi
 
 # --- the nested lab on every kernel ---------------------------------------------
 lab_can_run() {
-	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing"; return 1; }
+	scripts/qemu.sh path >/dev/null 2>&1 || { echo "the lab's QEMU 10 is not in the cache"; return 1; }
 	[ -x /bin/busybox ] || { echo "busybox-static missing"; return 1; }
 	[ ${#ABI[@]} -gt 0 ] || { echo "no kernel set up"; return 1; }
 	return 0
@@ -196,6 +258,25 @@ if why=$(lab_can_run); then
 		fi
 	done
 	[ -f "$RES/prep-errors" ] && sed 's/^/# /' "$RES/prep-errors"
+	# The README's demo as a new user runs it: from a clone under /tmp
+	# (which L2 mounts its own tmpfs over) with a clean environment.
+	tap_begin lab-tmp-clone
+	for s in $SERIES_LIST; do
+		[ -n "${ABI[$s]:-}" ] && break
+	done
+	clone=$(mktemp -d /tmp/pvx-clone.XXXXXX)
+	git ls-files -z | rsync -a --from0 --files-from=- ./ "$clone/"
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$clone" \
+		${PVX_CACHE:+PVX_CACHE="$PVX_CACHE"} SERIES="$s" \
+		make -C "$clone" -s demo >"$RES/tmp-clone-demo.log" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q ': [1-9][0-9]* passed, 0 failed, 0 skipped' "$RES/tmp-clone-demo.log"; then
+		tap ok "make demo ($s) from a clone under /tmp with a clean environment"
+	else
+		tap fail "make demo ($s) from a clone under /tmp with a clean environment" \
+			"exit $rc: $(tail -n1 "$RES/tmp-clone-demo.log")"
+	fi
+	rm -rf "$clone"
 else
 	tap_begin lab
 	tap skip "nested lab suites" "lab cannot run here: $why"

@@ -1,24 +1,44 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Install everything pvx needs from Debian; quick when all is present.
+# Install what pvx needs from Debian; quick when all is present.
+#
+#   deps.sh            install the packages below (apt-get), then put the
+#                      lab's kernels (scripts/kernel.sh) and its QEMU
+#                      (scripts/qemu.sh) into the project's cache
+#   deps.sh packages   print the package list (for make check's test that
+#                      it pulls in no kernel, bootloader or init system)
+#
+# Never installs or upgrades a kernel, a bootloader entry or the init
+# system: kernel images and headers and the lab's QEMU are unpacked into
+# $PVX_CACHE (default /var/cache/pvx), not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# gcc-12 and dwarves (pahole, for the modules' BTF on 6.12) are what the
+# Debian headers packages would have pulled in; qemu-system-x86 is Debian
+# 12's QEMU, which runs L3 inside the lab and brings the libraries the
+# cache's QEMU 10 links against.
+PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
+      zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
+      sparse linux-perf linux-source-6.1 linux-source-6.12 socat"
+
+if [ "${1:-}" = packages ]; then
+	echo $PKGS
+	exit 0
+fi
+[ $# -eq 0 ] || { echo "deps.sh: unknown argument '$1' (usage: deps.sh [packages])" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "deps.sh: run as root (apt-get)" >&2; exit 2; }
 
-PKGS="make gcc libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
-      zstd libelf-dev bc flex bison rsync libbpf-dev bpftool clang llvm sparse
-      linux-perf linux-source-6.1 linux-source-6.12 socat"
-
+PVX_CACHE=${PVX_CACHE:-/var/cache/pvx}
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
 export DEBIAN_FRONTEND=noninteractive
-stamp=/var/cache/pvx/apt-updated
-mkdir -p /var/cache/pvx
+stamp=$PVX_CACHE/apt-updated
+mkdir -p "$PVX_CACHE"
 # Refresh the package lists when something is missing or they are a day old:
 # the archive drops old kernel ABIs.
 if [ -n "$missing" ] || [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
@@ -32,5 +52,6 @@ if [ -n "$missing" ]; then
 fi
 for series in 6.1 6.12; do
 	abi=$(scripts/kernel.sh fetch "$series")
-	echo "deps: kernel $series -> $abi (headers + unpacked image)"
+	echo "deps: kernel $series -> $abi (image and headers unpacked in $PVX_CACHE/kernels)"
 done
+echo "deps: lab QEMU -> $(scripts/qemu.sh fetch)"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The nested KVM lab: boot an L2 KVM host (QEMU TCG with emulated SVM,
-# single-threaded, running the chosen Debian kernel with kvm_amd and pvx's
-# host modules) and run test suites inside it: tiny VMs made straight
+# The nested KVM lab: boot an L2 KVM host (QEMU 10 TCG with emulated SVM,
+# one TCG thread per vCPU, running the chosen Debian kernel with kvm_amd and
+# pvx's host modules) and run test suites inside it: tiny VMs made straight
 # through L2's /dev/kvm, the upstream KVM selftests, and L3 Linux guests
 # (QEMU -enable-kvm inside L2) with pvx's guest modules. The TAP results
 # come back through a writable 9p share and are printed here.
@@ -21,10 +21,9 @@ usage: scripts/lab.sh [options]
   --tests LIST      comma-separated suites: tinyvm, upstream, guest, steal,
                     demo, bench (default: tinyvm,upstream,guest; steal = only
                     the steal-injected L3 boots of guest)
-  --l2-cpus N       vCPUs of the L2 host (default 1: with more, TCG loses
-                    interrupts of vCPUs running nested guests)
+  --l2-cpus N       vCPUs of the L2 host (default 2)
   --l2-mem MB       memory of the L2 host (default 2048)
-  --l3-cpus N       vCPUs of L3 guests (default 2)
+  --l3-cpus N       vCPUs of L3 guests (default 4: 2x overcommit of L2)
   --l3-mem MB       memory of L3 guests (default 256)
   --timeout S       kill L2 after S seconds (default 1500)
   --out DIR         where results go (default build/lab-ABI)
@@ -38,7 +37,7 @@ die() { echo "lab.sh: $*" >&2; exit 2; }
 is_uint() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 
 series=6.12 tests=tinyvm,upstream,guest
-l2_cpus=1 l2_mem=2048 l3_cpus=2 l3_mem=256 timeout_s=1500 out="" build=1
+l2_cpus=2 l2_mem=2048 l3_cpus=4 l3_mem=256 timeout_s=1500 out="" build=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) series=${2:-}; shift ;;
@@ -93,15 +92,19 @@ kvm_amd_args=${PVX_LAB_KVM_AMD_ARGS:-}
 	die "PVX_LAB_KVM_AMD_ARGS must be words like vgif=0, got '$kvm_amd_args'"
 has_suite() { [[ ",$tests," == *",$1,"* ]]; }
 
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run: make deps)"
+qemu=$(scripts/qemu.sh path 2>&1) || die "${qemu#qemu.sh: }"
 [ -x /bin/busybox ] || die "busybox missing (run: make deps)"
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 kimage=$(scripts/kernel.sh image "$abi")
 out=${out:-$REPO/build/lab-$abi}
 out=$(realpath -m "$out")
-# L2 mounts its own /tmp, /run, /dev, /proc and /sys over this machine's.
+cache=$(realpath -m "${PVX_CACHE:-/var/cache/pvx}")
+# L2 sees this machine's root read-only and mounts its own /tmp and /run
+# over it; the checkout, the cache and --out are shared with L2 on their
+# own and mounted at their paths on top, wherever they are. Only /dev,
+# /proc and /sys are L2's own through and through.
 case "$out/" in
-/tmp/*|/run/*|/dev/*|/proc/*|/sys/*) die "--out must not be under /tmp, /run, /dev, /proc or /sys (L2 mounts its own there)" ;;
+/dev/*|/proc/*|/sys/*) die "--out must not be under /dev, /proc or /sys (L2 mounts its own there)" ;;
 esac
 mkdir -p "$out"
 rm -f "$out"/*.tap "$out"/*.rc "$out"/*.log "$out"/times-* "$out/l2-kallsyms" "$out/fake-stall-done"
@@ -158,8 +161,9 @@ export PVX_L3_INITRD='$REPO/build/$abi/l3-initrd.gz'
 export PVX_L3_CPUS='$l3_cpus'
 export PVX_L3_MEM='$l3_mem'
 export PVX_OUT='$out'
+export PVX_CACHE='$cache'
 export PVX_KVM_AMD_ARGS='$kvm_amd_args'
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 EOF
 cat >"$l2root/init" <<'EOF'
 #!/bin/busybox sh
@@ -187,7 +191,15 @@ mount -t debugfs debugfs /host/sys/kernel/debug
 mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
-mount -t 9p -o "$opts" pvxout "/host$PVX_OUT" || echo "PVX-L2: cannot mount pvxout"
+# the checkout, the cache and the results at their paths, over L2's own
+# /tmp and /run when they live there
+share() {
+	mkdir -p "/host$2" 2>/dev/null
+	mount -t 9p -o "$opts,$3" "$1" "/host$2" || echo "PVX-L2: cannot mount $1 at $2"
+}
+share pvxcache "$PVX_CACHE" ro
+share pvxrepo "$PVX_REPO" ro
+share pvxout "$PVX_OUT" rw
 [ -e /dev/kvm ] || echo "PVX-L2: no /dev/kvm (kvm_amd did not load)"
 # L2's text symbols (nokaslr: the same for every boot of this kernel)
 # for lab.sh's report of where a stalled L2 was
@@ -295,9 +307,8 @@ stall_where() {
 }
 
 # boot_l2 TAG CPUS SUITES: one L2 boot that runs SUITES (comma list).
-# Single-threaded TCG sometimes loses an interrupt of L2 while an L3 guest
-# runs, and L2 stops for good (lab.rst): such a boot is killed by the
-# watchdog and made again for the suites that had not ended, at most
+# TCG sometimes stops delivering interrupts to L2 while an L3 guest runs,
+# and L2 stops for good (lab.rst): such a boot is killed by the watchdog and made again for the suites that had not ended, at most
 # $attempts boots in all; a last stall is reported as a failure.
 boot_l2() {
 	local tag=$1 cpus=$2 list=$3 initrd="$REPO/build/$abi/l2-initrd-$1.gz" qrc t2 t3 l2_boot
@@ -311,12 +322,14 @@ EOT
 		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"
 		t2=$(now)
-		timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-			-accel tcg,thread=single -cpu max -m "$l2_mem" -smp "$cpus" \
+		timeout -k 10 "$timeout_s" "$qemu" \
+			-accel tcg,thread=multi -cpu max -m "$l2_mem" -smp "$cpus" \
 			-nographic -no-reboot -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
 			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr $l2_append" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+			-virtfs "local,path=$cache,mount_tag=pvxcache,security_model=none,readonly=on,multidevs=remap" \
+			-virtfs "local,path=$REPO,mount_tag=pvxrepo,security_model=none,readonly=on,multidevs=remap" \
 			-virtfs "local,path=$out,mount_tag=pvxout,security_model=none" \
 			-monitor "unix:$l2root.monitor,server=on,wait=off" \
 			</dev/null >"$console" 2>&1 &
@@ -360,12 +373,10 @@ EOT
 		head -n 20 | sed 's/^/lab: console: /' || true
 }
 
-# L2 has one vCPU unless asked otherwise. With two, single-threaded TCG
-# loses interrupts of a vCPU that is running a nested guest: L3 stopped at
-# a random point of its boot in every run of make check (kvm_amd vgif=0 or
-# 1, L3 -smp 1 or 2, 6.1 and 6.12), and a tiny-VM suite whose VMs kept two
-# vCPUs in guest mode at once hung idle. With one L2 vCPU every run
-# finished. vCPUs of one VM still time-share that CPU.
+# L2 has 2 vCPUs, each its own TCG thread (QEMU 10): two L3 vCPUs really
+# run at once, and a 4-vCPU L3 is a 2x overcommit. Single-threaded TCG
+# with 2 L2 vCPUs loses interrupts of a vCPU running a nested guest, and
+# QEMU 7.2's multi-threaded TCG oopses L2 (lab.rst).
 rm -f "$out/stalls"
 boot_l2 main "$l2_cpus" "$tests"
 cat "$out"/times-* 2>/dev/null | sed 's/^/lab: time: /' || true
