@@ -11,9 +11,12 @@
 #   make clean
 
 # Default KDIR: the running kernel's build tree, else the newest Debian
-# headers installed under /usr/src.
+# headers installed under /usr/src, else the newest kernel make deps put
+# into the project's cache.
+PVX_CACHE ?= /var/cache/pvx
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-	  $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV))
+	  $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV) \
+	  $(shell ls -d $(PVX_CACHE)/kernels/*/usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV))
 
 SERIES ?= 6.12
 

@@ -18,11 +18,49 @@ sync_out() { cp -a "${@:-$PVX_OUT/.}" "$PVX_SHARE/" 2>/dev/null; }
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
+# Longest a suite may take, in L2 seconds (0: no limit): about 4x what it
+# takes. A suite past it is a hang: the kernel's view of every blocked task
+# and CPU goes to the console (sysrq w and l), and the suite is killed and
+# fails, instead of holding L2 until the lab's own timeout.
+suite_limit() {
+	if [ -n "${PVX_LAB_SUITE_LIMIT:-}" ]; then	# lab.sh's test hook
+		echo "$PVX_LAB_SUITE_LIMIT"
+		return
+	fi
+	case "$1" in
+	tinyvm|upstream) echo 600 ;;
+	guest|steal) echo 1500 ;;
+	*) echo 0 ;;
+	esac
+}
+
 run_suite() {
-	local name=$1 t0 t1 rc
+	local name=$1 t0 t1 rc pid limit now
 	shift
 	t0=$(uptime_s)
-	"$@" >"$PVX_OUT/$name.tap" 2>"$PVX_OUT/$name.log"
+	limit=$(suite_limit "$name")
+	# its own process group (job control), so that a hung suite can be
+	# killed with everything it started
+	set -m
+	"$@" >"$PVX_OUT/$name.tap" 2>"$PVX_OUT/$name.log" &
+	pid=$!
+	set +m
+	while kill -0 "$pid" 2>/dev/null; do
+		read -r now _ </proc/uptime	# builtins: L3's vCPUs share L2's CPUs
+		if [ "$limit" -gt 0 ] && [ $((${now%.*} - ${t0%.*})) -ge "$limit" ]; then
+			echo "PVX-L2: suite $name still running after $limit s: blocked tasks and CPUs follow" >/dev/console
+			echo w >/proc/sysrq-trigger
+			echo l >/proc/sysrq-trigger
+			sleep 2
+			kill -TERM -- "-$pid" 2>/dev/null
+			sleep 5
+			kill -KILL -- "-$pid" 2>/dev/null
+			echo "not ok 999 $name: still running after $limit s in L2, killed (sysrq w/l in the L2 console)" >>"$PVX_OUT/$name.tap"
+			break
+		fi
+		sleep 10
+	done
+	wait "$pid"
 	rc=$?
 	t1=$(uptime_s)
 	awk -v n="$name" -v a="$t0" -v b="$t1" -v rc="$rc" \

@@ -79,6 +79,10 @@ nudge_s=${PVX_LAB_NUDGE_S:-60} attempts=${PVX_LAB_ATTEMPTS:-4}
 for v in stall_s stall_boot_s nudge_s attempts; do
 	is_uint "${!v}" || die "PVX_LAB_${v^^} needs a positive integer, got '${!v}'"
 done
+# every suite's time limit in L2 seconds instead of l2-run.sh's own (a
+# test hook for the hung-suite path)
+[ -z "${PVX_LAB_SUITE_LIMIT:-}" ] || is_uint "$PVX_LAB_SUITE_LIMIT" ||
+	die "PVX_LAB_SUITE_LIMIT needs a positive integer, got '$PVX_LAB_SUITE_LIMIT'"
 [[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|steal)\.boot[1-9])?$ ]] ||
 	die "PVX_LAB_FAKE_STALL must be SUITE.bootN (guest or steal, N 1..9), got '$PVX_LAB_FAKE_STALL'"
 # extra L2 kernel command line words, for lab experiments
@@ -206,8 +210,14 @@ share pvxout "$PVX_OUT" rw
 [ -s "/host$PVX_OUT/l2-kallsyms" ] ||
 	grep -i ' t ' /proc/kallsyms >"/host$PVX_OUT/l2-kallsyms" 2>/dev/null
 . /env-boot
-# heartbeat for lab.sh's watchdog: stops when L2 itself stops
-(while :; do echo "PVX-L2-HB $(cut -d' ' -f1 /proc/uptime)"; sleep 10; done) &
+# heartbeat for lab.sh's watchdog: stops when L2 itself stops. It carries
+# the last line of the newest TAP being written, so that the console shows
+# where a suite was when it hung.
+(while :; do
+	t=$(ls -t /host/tmp/pvx-out/*.tap 2>/dev/null | head -n1)
+	echo "PVX-L2-HB $(cut -d' ' -f1 /proc/uptime) ${t##*/}: $(tail -n1 "$t" 2>/dev/null | cut -c1-100)"
+	sleep 10
+done) &
 chroot /host /bin/bash "$PVX_REPO/scripts/l2-run.sh"
 echo "PVX-L2-DONE rc=$? uptime=$(cut -d' ' -f1 /proc/uptime)"
 sync
@@ -318,6 +328,7 @@ boot_l2() {
 export PVX_TESTS='$list'
 export PVX_L2_TAG='$tag'
 export PVX_LAB_FAKE_STALL='${PVX_LAB_FAKE_STALL:-}'
+export PVX_LAB_SUITE_LIMIT='${PVX_LAB_SUITE_LIMIT:-}'
 EOT
 		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"
@@ -326,7 +337,7 @@ EOT
 			-accel tcg,thread=multi -cpu max -m "$l2_mem" -smp "$cpus" \
 			-nographic -no-reboot -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
-			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr $l2_append" \
+			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled $l2_append" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$cache,mount_tag=pvxcache,security_model=none,readonly=on,multidevs=remap" \
 			-virtfs "local,path=$REPO,mount_tag=pvxrepo,security_model=none,readonly=on,multidevs=remap" \
