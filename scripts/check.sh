@@ -58,7 +58,7 @@ if [ -z "$cp" ]; then
 	cp=build/checkpatch/scripts/checkpatch.pl
 fi
 tap_begin style
-for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi)/'); do
+for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod)/'); do
 	if [ ! -f "$cp" ]; then
 		tap skip "checkpatch $f" "checkpatch.pl not found (make deps)"
 	elif perl "$cp" --no-tree --strict --terse -q -f "$f" >"$RES/cp.out" 2>&1; then

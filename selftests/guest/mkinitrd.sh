@@ -5,8 +5,9 @@
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
-# pvx_lock_torture,pvx_stimer,pvx_stimer_torture}.ko from
-# REPO/build/ABI/guest/ (scripts/build.sh ABI) and
+# pvx_stimer}.ko from REPO/build/ABI/guest/ and
+# /pvx/{pvx_lock_torture,pvx_stimer_torture}.ko from
+# REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
 # /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share}
 # from REPO/build/selftests/ (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
@@ -23,8 +24,11 @@ selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
 kos="$ko"
-for m in pvx_spinlock pvx_lock_torture pvx_stimer pvx_stimer_torture; do
+for m in pvx_spinlock pvx_stimer; do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
+done
+for m in pvx_lock_torture pvx_stimer_torture; do
+	kos="$kos $repo/build/$abi/selftests/guest/kmod/$m.ko"
 done
 for k in $kos; do
 	[ -f "$k" ] || die "no $k (run: scripts/build.sh $abi)"

@@ -4,9 +4,9 @@
 # mkinitrd-bench.sh ABI OUT.gz: build the L3 bench guest's initramfs.
 #
 # Contents: /bin/busybox (busybox-static), /init (init.sh beside this
-# script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_lock_bench,
-# pvx_stimer,pvx_stimer_bench}.ko from REPO/build/ABI/guest/
-# (scripts/build.sh ABI) and /pvx/{pvx_ulock_bench,pvx_stimer_ubench,
+# script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_stimer}.ko
+# from REPO/build/ABI/guest/ and /pvx/{pvx_lock_bench,pvx_stimer_bench}.ko
+# from REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and /pvx/{pvx_ulock_bench,pvx_stimer_ubench,
 # pvx_steal_share} from $PVX_SELFTESTS (default REPO/build/selftests;
 # make -C this directory and its parent). Builds nothing itself, so that
 # it also runs inside L2.
@@ -18,14 +18,20 @@ die() { echo "mkinitrd-bench.sh: $*" >&2; exit 2; }
 abi=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-kos=$repo/build/$abi/guest
+# where each module is: the product, or the test and bench modules
+ko_path() {
+	case "$1" in
+	pvx_lock_bench|pvx_stimer_bench) echo "$repo/build/$abi/selftests/guest/kmod/$1.ko" ;;
+	*) echo "$repo/build/$abi/guest/$1.ko" ;;
+	esac
+}
 bins=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench"
 progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share"
 
 for m in $mods; do
-	[ -f "$kos/$m.ko" ] || die "no $kos/$m.ko (run: scripts/build.sh $abi)"
+	[ -f "$(ko_path "$m")" ] || die "no $(ko_path "$m") (run: scripts/build.sh $abi)"
 done
 for p in $progs; do
 	[ -x "$bins/$p" ] || die "no $bins/$p (run: make -C selftests/guest/bench; make -C selftests/guest)"
@@ -43,7 +49,7 @@ cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$here/init.sh" "$root/init"
 install -m 0644 "$here/timers.sh" "$root/timers.sh"
 for m in $mods; do
-	cp "$kos/$m.ko" "$root/pvx/"
+	cp "$(ko_path "$m")" "$root/pvx/"
 done
 for p in $progs; do
 	cp "$bins/$p" "$root/pvx/$p"
