@@ -67,6 +67,7 @@ done
 timeout_s=${PVX_L3_TIMEOUT:-240}
 accel=${PVX_L3_ACCEL:--enable-kvm -cpu host}
 log=$PVX_OUT/l3-$tag.log
+resetlog=$PVX_OUT/l3-$tag-cpureset.log
 counters=/sys/kernel/debug/pvx/counters
 kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 
@@ -145,9 +146,14 @@ boot_l3() {
 	local qpid cpid="" qemu=""
 	steal_err=""
 	# shellcheck disable=SC2086
+	: >"$resetlog"
+	# No -no-reboot: a guest that resets itself (a triple fault leaves no
+	# panic text) is reset by QEMU, whose -d cpu_reset log then holds each
+	# vCPU's registers as they were; the loop below stops it at its second
+	# firmware banner.
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
 		-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
-		-nographic -no-reboot -nodefaults -serial stdio $extra \
+		-nographic -nodefaults -serial stdio $extra -d cpu_reset -D "$resetlog" \
 		-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
 		-append "$args" \
 		</dev/null >"$log" 2>&1 &
@@ -170,7 +176,13 @@ boot_l3() {
 		fi
 	fi
 	# Per-VM counters may go away with the VM: sample while it runs.
+	reset=0
 	while kill -0 "$qpid" 2>/dev/null; do
+		if [ "$reset" = 0 ] && [ "$(grep -ac 'SeaBIOS (version' "$log")" -ge 2 ]; then
+			reset=1
+			# QEMU ends cleanly (exit 0) on SIGTERM
+			pkill -TERM -P "$qpid" 2>/dev/null
+		fi
 		probes
 		[ "$p" -gt "$seen" ] && seen=$p
 		nap 1
@@ -221,6 +233,31 @@ done
 t1=$(date +%s)
 
 export retry_diag
+# reset_diag: when L3 reset itself, each vCPU's RIP, RSP, CR2, CR3 and
+# CPL as QEMU logged them at that reset (the dumps after the boot's first
+# ones, which are all zeros).
+reset_diag=""
+if [ "$reset" = 1 ]; then
+	reset_diag=$(awk -v tag="$tag" '
+	function flush() {
+		if (rip != "" && rip !~ /^0*$/)
+			printf "# l3 %s: L3 reset itself; vCPU %s was at RIP=%s RSP=%s CR2=%s CR3=%s CPL=%s\n", tag, cpu, rip, rsp, cr2, cr3, cpl
+		rip = ""
+	}
+	/^CPU Reset \(CPU [0-9]+\)/ { flush(); cpu = $4; sub(/\)/, "", cpu) }
+	{
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^RIP=/) rip = substr($i, 5)
+			if ($i ~ /^RSP=/) rsp = substr($i, 5)
+			if ($i ~ /^CR2=/) cr2 = substr($i, 5)
+			if ($i ~ /^CR3=/) cr3 = substr($i, 5)
+			if ($i ~ /^CPL=/) cpl = substr($i, 5)
+		}
+	}
+	END { flush() }' "$resetlog" | head -n 8)
+	[ -n "$reset_diag" ] || reset_diag="# l3 $tag: L3 reset itself; no registers in $resetlog"
+fi
+export reset_diag
 tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
 	-v tmo="$timeout_s" -v probes="$((seen - base))" -v cnt="$counters" \
@@ -244,6 +281,8 @@ END {
 	if (!begun || !ended) {
 		if (qrc == 124 || qrc == 137)
 			why = "timed out after " tmo " s"
+		else if (ENVIRON["reset_diag"] != "")
+			why = "L3 reset itself (a triple fault or a reboot), qemu exit " qrc
 		else
 			why = "qemu exit " qrc
 		emit("not ok", "l3 " tag " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
@@ -260,6 +299,8 @@ END {
 	print "1.." n
 	printf "# l3 %s: %s s wall, qemu exit %s, log %s\n", tag, secs, qrc, logf
 	printf "%s", ENVIRON["retry_diag"]
+	if (ENVIRON["reset_diag"] != "")
+		print ENVIRON["reset_diag"]
 	printf "%s", diag[0]
 	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
 }' >"$PVX_OUT/l3-$tag.tap"
