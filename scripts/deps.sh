@@ -18,10 +18,11 @@ cd "$(dirname "$0")/.."
 # gcc-12 and dwarves (pahole, for the modules' BTF on 6.12) are what the
 # Debian headers packages would have pulled in; qemu-system-x86 is Debian
 # 12's QEMU, which runs L3 inside the lab and brings the libraries the
-# cache's QEMU 10 links against.
+# cache's QEMU 10 links against; procps (pgrep, pkill) and file are not
+# on a minimal Debian 12 (CI's debootstrap root showed it).
 PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
-      sparse linux-perf linux-source-6.1 linux-source-6.12 socat"
+      sparse linux-perf linux-source-6.1 linux-source-6.12 socat procps file"
 
 if [ "${1:-}" = packages ]; then
 	echo $PKGS

@@ -34,6 +34,22 @@ suite_limit() {
 	esac
 }
 
+# suite_tasks PGID: each thread of the suite's process group, its state,
+# the CPU it last ran on and its kernel stack (a runnable task on an idle
+# CPU is a lost wakeup; a sleeping one says what it waits for)
+suite_tasks() {
+	local pg=$1 t st f
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		st=$(cat "$t/stat" 2>/dev/null) || continue
+		st=${st##*) }	# the fields after "(comm) "
+		read -r -a f <<<"$st"
+		# f[0] state, f[2] process group, f[36] CPU it last ran on
+		[ "${f[2]:-}" = "$pg" ] || continue
+		echo "PVX-L2: task ${t#/proc/} $(cat "$t/comm") state ${f[0]} cpu ${f[36]}"
+		sed 's/^/PVX-L2:   /' "$t/stack" 2>/dev/null
+	done
+}
+
 run_suite() {
 	local name=$1 t0 t1 rc pid limit now
 	shift
@@ -48,7 +64,8 @@ run_suite() {
 	while kill -0 "$pid" 2>/dev/null; do
 		read -r now _ </proc/uptime	# builtins: L3's vCPUs share L2's CPUs
 		if [ "$limit" -gt 0 ] && [ $((${now%.*} - ${t0%.*})) -ge "$limit" ]; then
-			echo "PVX-L2: suite $name still running after $limit s: blocked tasks and CPUs follow" >/dev/console
+			echo "PVX-L2: suite $name still running after $limit s: its tasks, blocked tasks and CPUs follow" >/dev/console
+			suite_tasks "$pid" >/dev/console 2>&1
 			echo w >/proc/sysrq-trigger
 			echo l >/proc/sysrq-trigger
 			sleep 2
