@@ -14,6 +14,9 @@ rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 LAB_TESTS=${PVX_LAB_TESTS:-tinyvm,upstream,guest}
+# PVX_LAB_L2_CPUS=2: the labs on the SMP lab (QEMU 10, lab.rst)
+L2_CPUS=${PVX_LAB_L2_CPUS:-1}
+[[ "$L2_CPUS" =~ ^[1-9][0-9]?$ ]] || { echo "check.sh: PVX_LAB_L2_CPUS needs 1..99, got '$L2_CPUS'" >&2; exit 2; }
 
 T0=$(date +%s)
 tap_n=0
@@ -223,7 +226,9 @@ fi
 
 # --- the nested lab on every kernel ---------------------------------------------
 lab_can_run() {
-	scripts/qemu.sh path >/dev/null 2>&1 || { echo "the lab's QEMU 10 is not in the cache"; return 1; }
+	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing"; return 1; }
+	[ "$L2_CPUS" = 1 ] || scripts/qemu.sh path >/dev/null 2>&1 ||
+		{ echo "the SMP lab's QEMU 10 is not in the cache"; return 1; }
 	[ -x /bin/busybox ] || { echo "busybox-static missing"; return 1; }
 	[ ${#ABI[@]} -gt 0 ] || { echo "no kernel set up"; return 1; }
 	return 0
@@ -241,7 +246,7 @@ if why=$(lab_can_run); then
 	fi
 	for s in $SERIES_LIST; do
 		[ -n "${ABI[$s]:-}" ] || continue
-		scripts/lab.sh --no-build --kernel "$s" --tests "$LAB_TESTS" \
+		scripts/lab.sh --no-build --kernel "$s" --tests "$LAB_TESTS" --l2-cpus "$L2_CPUS" \
 			--out "$REPO/build/lab-${ABI[$s]}" >"$RES/lab-$s.log" 2>&1 &
 		LABPID[$s]=$!
 	done
