@@ -6,10 +6,10 @@
 # Contents: /bin/busybox (busybox-static), /init (init.sh beside this
 # script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_stimer}.ko
 # from REPO/build/ABI/guest/ and /pvx/{pvx_lock_bench,pvx_stimer_bench}.ko
-# from REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and /pvx/{pvx_ulock_bench,pvx_stimer_ubench,
-# pvx_steal_share} from $PVX_SELFTESTS (default REPO/build/selftests;
-# make -C this directory and its parent). Builds nothing itself, so that
-# it also runs inside L2.
+# from REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI), and
+# /pvx/{pvx_ulock_bench,pvx_stimer_ubench,pvx_steal_share} from
+# $PVX_SELFTESTS (default REPO/build/selftests; make -C this directory and
+# its parent). Builds nothing itself, so that it also runs inside L2.
 set -euo pipefail
 
 die() { echo "mkinitrd-bench.sh: $*" >&2; exit 2; }
