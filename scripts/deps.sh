@@ -55,4 +55,4 @@ for series in 6.1 6.12; do
 	abi=$(scripts/kernel.sh fetch "$series")
 	echo "deps: kernel $series -> $abi (image and headers unpacked in $PVX_CACHE/kernels)"
 done
-echo "deps: lab QEMU -> $(scripts/qemu.sh fetch)"
+echo "deps: the SMP lab's QEMU 10 -> $(scripts/qemu.sh fetch)"
