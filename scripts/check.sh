@@ -170,11 +170,12 @@ else
 		"$(head -n3 <<<"$leaks" | tr '\n' '|')"
 fi
 # ...and the check finds one (the KSFT_DIR default that broke fresh machines)
-printf 'KSFT_DIR ?= /work/ksrc/linux-source-6.12/tools\nx=/var/cache/pvx/kernels\n' >"$RES/leak.mk"
+# (the root built here, so that this file does not name it itself)
+printf 'KSFT_DIR ?= /%s/ksrc/linux-source-6.12/tools\nx=/var/cache/pvx/kernels\n' work >"$RES/leak.mk"
 if [ "$(machine_paths "$RES/leak.mk" | wc -l)" = 1 ]; then
-	tap ok "the path check finds a development machine's path (/work/ksrc/...)"
+	tap ok "the path check finds a development machine's unpacked kernel tree"
 else
-	tap fail "the path check finds a development machine's path (/work/ksrc/...)"
+	tap fail "the path check finds a development machine's unpacked kernel tree"
 fi
 # What make deps installs, as apt would resolve it on a machine that has
 # nothing installed: no kernel, bootloader, initramfs or init system.
