@@ -4,21 +4,21 @@
 # Install what pvx needs from Debian; quick when all is present.
 #
 #   deps.sh            install the packages below (apt-get), then put the
-#                      lab's kernels (scripts/kernel.sh) and its QEMU
-#                      (scripts/qemu.sh) into the project's cache
+#                      lab's kernels (scripts/kernel.sh) and the SMP lab's
+#                      QEMU 10 (scripts/qemu.sh) into the project's cache
 #   deps.sh packages   print the package list (for make check's test that
 #                      it pulls in no kernel, bootloader or init system)
 #
 # Never installs or upgrades a kernel, a bootloader entry or the init
-# system: kernel images and headers and the lab's QEMU are unpacked into
+# system: kernel images and headers and QEMU 10 are unpacked into
 # $PVX_CACHE (default /var/cache/pvx), not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # gcc-12 and dwarves (pahole, for the modules' BTF on 6.12) are what the
 # Debian headers packages would have pulled in; qemu-system-x86 is Debian
-# 12's QEMU, which runs L3 inside the lab and brings the libraries the
-# cache's QEMU 10 links against; procps (pgrep, pkill) and file are not
+# 12's QEMU, which runs the 1-CPU lab's L2 and every L3 and brings the
+# libraries the cache's QEMU 10 links against; procps (pgrep, pkill) and file are not
 # on a minimal Debian 12 (CI's debootstrap root showed it).
 PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm

@@ -83,7 +83,7 @@ abi_packages() {
 }
 
 fetch() {
-	local series=$1 abi dir tmp common
+	local series=$1 abi dir tmp common deb
 	abi=$(archive_abi "$series")
 	dir=$(image_dir "$abi")
 	if ! is_complete "$abi"; then

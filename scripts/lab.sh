@@ -3,8 +3,9 @@
 #
 # The nested KVM lab: boot an L2 KVM host (QEMU TCG with emulated SVM:
 # Debian 12's QEMU with one L2 CPU, QEMU 10 multi-threaded with more,
-# running the chosen Debian kernel with kvm_amd and pvx's host modules) and run test suites inside it: tiny VMs made straight
-# through L2's /dev/kvm, the upstream KVM selftests, and L3 Linux guests
+# running the chosen Debian kernel with kvm_amd and pvx's host modules)
+# and run test suites inside it: tiny VMs made straight through L2's
+# /dev/kvm, the upstream KVM selftests, and L3 Linux guests
 # (QEMU -enable-kvm inside L2) with pvx's guest modules. The TAP results
 # come back through a writable 9p share and are printed here.
 #
@@ -352,8 +353,9 @@ int3_race() {
 # TCG sometimes stops delivering interrupts to L2 while an L3 guest runs,
 # and L2 stops for good, or lets a vCPU trap on an int3 that kernel text
 # patching has already removed, and L2 oopses (lab.rst): such a boot is
-# killed by the watchdog (or has ended) and made again for the suites that had not ended, at most
-# $attempts boots in all; a last stall is reported as a failure.
+# killed by the watchdog (or has ended) and made again for the suites
+# that had not ended, at most $attempts boots in all; a last stall or
+# oops is reported as a failure.
 boot_l2() {
 	local tag=$1 cpus=$2 list=$3 initrd="$REPO/build/$abi/l2-initrd-$1.gz" qrc t2 t3 l2_boot
 	local attempt=1 console="$out/l2-console-$1.log" s left what

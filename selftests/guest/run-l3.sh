@@ -162,13 +162,13 @@ count_banners() {
 boot_l3() {
 	local qpid cpid="" qemu=""
 	steal_err=""
-	# shellcheck disable=SC2086
 	: >"$resetlog"
 	: >"$log"	# for fd 7 before QEMU writes
 	# No -no-reboot: a guest that resets itself (a triple fault leaves no
 	# panic text) is reset by QEMU, whose -d cpu_reset log then holds each
 	# vCPU's registers as they were; the loop below stops it at its second
 	# firmware banner.
+	# shellcheck disable=SC2086
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
 		-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
 		-nographic -nodefaults -serial stdio $extra -d cpu_reset -D "$resetlog" \
