@@ -3,7 +3,7 @@
 #
 # make check: build for both kernel series, run the standalone tests here
 # and the lab suites in the nested KVM lab on both kernels (the two labs run
-# side by side, one TCG thread each). Prints every suite's TAP and ends with
+# side by side: each L2 host has 2 CPUs, one TCG thread each). Prints every suite's TAP and ends with
 # "N passed, N failed, N skipped". Fails on any failure, and when the lab
 # could run but its tests were skipped.
 set -uo pipefail
@@ -14,8 +14,9 @@ rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 LAB_TESTS=${PVX_LAB_TESTS:-tinyvm,upstream,guest}
-# PVX_LAB_L2_CPUS=2: the labs on the SMP lab (QEMU 10, lab.rst)
-L2_CPUS=${PVX_LAB_L2_CPUS:-1}
+# L2 CPUs of the labs: 2 (QEMU 10 from the cache, lab.rst); 1 is the old
+# 1-CPU lab on Debian 12's QEMU
+L2_CPUS=${PVX_LAB_L2_CPUS:-2}
 [[ "$L2_CPUS" =~ ^[1-9][0-9]?$ ]] || { echo "check.sh: PVX_LAB_L2_CPUS needs 1..99, got '$L2_CPUS'" >&2; exit 2; }
 
 T0=$(date +%s)
@@ -229,7 +230,7 @@ fi
 lab_can_run() {
 	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing"; return 1; }
 	[ "$L2_CPUS" = 1 ] || scripts/qemu.sh path >/dev/null 2>&1 ||
-		{ echo "the SMP lab's QEMU 10 is not in the cache"; return 1; }
+		{ echo "the lab's QEMU 10 is not in the cache (make deps)"; return 1; }
 	[ -x /bin/busybox ] || { echo "busybox-static missing"; return 1; }
 	[ ${#ABI[@]} -gt 0 ] || { echo "no kernel set up"; return 1; }
 	return 0

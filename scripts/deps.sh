@@ -4,7 +4,7 @@
 # Install what pvx needs from Debian; quick when all is present.
 #
 #   deps.sh            install the packages below (apt-get), then put the
-#                      lab's kernels (scripts/kernel.sh) and the SMP lab's
+#                      lab's kernels (scripts/kernel.sh) and the lab's L2
 #                      QEMU 10 (scripts/qemu.sh) into the project's cache
 #   deps.sh packages   print the package list (for make check's test that
 #                      it pulls in no kernel, bootloader or init system)
@@ -17,9 +17,10 @@ cd "$(dirname "$0")/.."
 
 # gcc-12 and dwarves (pahole, for the modules' BTF on 6.12) are what the
 # Debian headers packages would have pulled in; qemu-system-x86 is Debian
-# 12's QEMU, which runs the 1-CPU lab's L2 and every L3 and brings the
-# libraries the cache's QEMU 10 links against; procps (pgrep, pkill) and file are not
-# on a minimal Debian 12 (CI's debootstrap root showed it).
+# 12's QEMU, which runs every L3 (inside L2, from L1's root) and brings
+# the libraries the cache's QEMU 10 (L2's) links against; procps (pgrep,
+# pkill) and file are not on a minimal Debian 12 (CI's debootstrap root
+# showed it).
 PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
       sparse linux-perf linux-source-6.1 linux-source-6.12 socat procps file"
@@ -55,4 +56,4 @@ for series in 6.1 6.12; do
 	abi=$(scripts/kernel.sh fetch "$series")
 	echo "deps: kernel $series -> $abi (image and headers unpacked in $PVX_CACHE/kernels)"
 done
-echo "deps: the SMP lab's QEMU 10 -> $(scripts/qemu.sh fetch)"
+echo "deps: the lab's QEMU 10 (L2) -> $(scripts/qemu.sh fetch)"

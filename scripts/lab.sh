@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The nested KVM lab: boot an L2 KVM host (QEMU TCG with emulated SVM:
-# Debian 12's QEMU with one L2 CPU, QEMU 10 multi-threaded with more,
-# running the chosen Debian kernel with kvm_amd and pvx's host modules)
+# QEMU 10 from the project's cache, one TCG thread per L2 CPU, 2 CPUs by
+# default; Debian 12's QEMU single-threaded for a 1-CPU L2; running the
+# chosen Debian kernel with kvm_amd and pvx's host modules)
 # and run test suites inside it: tiny VMs made straight through L2's
 # /dev/kvm, the upstream KVM selftests, and L3 Linux guests
 # (QEMU -enable-kvm inside L2) with pvx's guest modules. The TAP results
@@ -22,9 +23,9 @@ usage: scripts/lab.sh [options]
   --tests LIST      comma-separated suites: tinyvm, upstream, guest, steal,
                     demo, bench (default: tinyvm,upstream,guest; steal = only
                     the steal-injected L3 boots of guest)
-  --l2-cpus N       vCPUs of the L2 host (default 1: Debian 12's QEMU,
-                    single-threaded TCG; 2 or more: QEMU 10 from the cache,
-                    one TCG thread per vCPU, the SMP lab of lab.rst)
+  --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
+                    cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
+                    single-threaded TCG, the old 1-CPU lab of lab.rst)
   --l2-mem MB       memory of the L2 host (default 2048)
   --l3-cpus N       vCPUs of L3 guests (default 2 x --l2-cpus, at least 2)
   --l3-mem MB       memory of L3 guests (default 256)
@@ -40,7 +41,7 @@ die() { echo "lab.sh: $*" >&2; exit 2; }
 is_uint() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 
 series=6.12 tests=tinyvm,upstream,guest
-l2_cpus=1 l2_mem=2048 l3_cpus="" l3_mem=256 timeout_s=1500 out="" build=1
+l2_cpus=2 l2_mem=2048 l3_cpus="" l3_mem=256 timeout_s=1500 out="" build=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) series=${2:-}; shift ;;
@@ -100,10 +101,12 @@ kvm_amd_args=${PVX_LAB_KVM_AMD_ARGS:-}
 	die "PVX_LAB_KVM_AMD_ARGS must be words like vgif=0, got '$kvm_amd_args'"
 has_suite() { [[ ",$tests," == *",$1,"* ]]; }
 
-# The SMP lab (2 or more L2 CPUs) needs QEMU 10's multi-threaded TCG;
-# with one L2 CPU, Debian 12's QEMU 7.2 single-threaded is the lab that
-# has run make check green for longest (lab.rst says what the SMP lab
-# still hits). nohz=off: see lab.rst, "a suite that hangs with L2 idle".
+# The SMP lab (2 or more L2 CPUs, the default) needs QEMU 10's
+# multi-threaded TCG: QEMU 7.2's oopses L2 when kernel text is patched,
+# and its single-threaded TCG loses interrupts of an L2 vCPU that runs a
+# nested guest when L2 has two. A 1-CPU L2 runs on Debian 12's QEMU 7.2
+# single-threaded. nohz=off: see lab.rst, "a suite that hangs with L2
+# idle".
 if [ "$l2_cpus" -gt 1 ]; then
 	qemu=$(scripts/qemu.sh path 2>&1) || die "${qemu#qemu.sh: }"
 	tcg=thread=multi smp_append=nohz=off
@@ -427,12 +430,9 @@ EOT
 		head -n 20 | sed 's/^/lab: console: /' || true
 }
 
-# One L2 vCPU by default (QEMU 7.2, single-threaded TCG): vCPUs of one
-# guest time-share it. --l2-cpus 2 is the SMP lab (QEMU 10, one TCG thread
-# per vCPU): two L3 vCPUs really run at once, a 4-vCPU L3 is a 2x
-# overcommit; lab.rst lists what it still hits before it can be the
-# default. Single-threaded TCG with 2 L2 vCPUs loses interrupts of a vCPU
-# running a nested guest, and QEMU 7.2's multi-threaded TCG oopses L2.
+# Two L2 vCPUs by default (QEMU 10, one TCG thread each): two L3 vCPUs
+# really run at once, and a 4-vCPU L3 is a 2x overcommit of real
+# parallelism, not time-sharing of one CPU.
 rm -f "$out/stalls"
 boot_l2 main "$l2_cpus" "$tests"
 cat "$out"/times-* 2>/dev/null | sed 's/^/lab: time: /' || true
