@@ -160,6 +160,7 @@ for s in "${suites[@]}"; do
 	steal) run_suite steal run_l3s steal "${STEAL_BOOTS[@]}" ;;
 	demo) run_suite demo bash scripts/demo-l2.sh ;;
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
+	resets) run_suite resets bash selftests/guest/resets-l2.sh ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out

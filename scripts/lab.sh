@@ -21,8 +21,9 @@ usage() {
 usage: scripts/lab.sh [options]
   --kernel SERIES   kernel series to boot in L2 and L3: 6.1 or 6.12 (default 6.12)
   --tests LIST      comma-separated suites: tinyvm, upstream, guest, steal,
-                    demo, bench (default: tinyvm,upstream,guest; steal = only
-                    the steal-injected L3 boots of guest)
+                    demo, bench, resets (default: tinyvm,upstream,guest;
+                    steal = only the steal-injected L3 boots of guest;
+                    resets = the L3-reset experiment of lab.rst)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -74,8 +75,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|steal|demo|bench) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, demo, bench)" ;;
+	tinyvm|upstream|guest|steal|demo|bench|resets) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, demo, bench, resets)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -86,6 +87,10 @@ for v in stall_s stall_boot_s nudge_s attempts; do
 done
 # every suite's time limit in L2 seconds instead of l2-run.sh's own (a
 # test hook for the hung-suite path)
+# the resets experiment's boots per mode and load seconds (resets-l2.sh)
+for v in PVX_RESETS_BOOTS PVX_RESETS_LOAD_S; do
+	[ -z "${!v:-}" ] || is_uint "${!v}" || die "$v needs a positive integer, got '${!v}'"
+done
 [ -z "${PVX_LAB_SUITE_LIMIT:-}" ] || is_uint "$PVX_LAB_SUITE_LIMIT" ||
 	die "PVX_LAB_SUITE_LIMIT needs a positive integer, got '$PVX_LAB_SUITE_LIMIT'"
 [[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|steal)\.boot[1-9])?$ ]] ||
@@ -368,6 +373,8 @@ export PVX_TESTS='$list'
 export PVX_L2_TAG='$tag'
 export PVX_LAB_FAKE_STALL='${PVX_LAB_FAKE_STALL:-}'
 export PVX_LAB_SUITE_LIMIT='${PVX_LAB_SUITE_LIMIT:-}'
+export PVX_RESETS_BOOTS='${PVX_RESETS_BOOTS:-6}'
+export PVX_RESETS_LOAD_S='${PVX_RESETS_LOAD_S:-20}'
 EOT
 		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"

@@ -49,7 +49,9 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n $*" >>"$TAP"; }
 # progress on the console: run-l3.sh names the last one when L3 times out
 step() { echo "pvx-l3: $* (uptime $(cut -d' ' -f1 /proc/uptime) s)"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $*" >>"$TAP"; }
+# a failure also goes to the console at once: run-l3.sh boots an L3 that
+# reset itself again only when nothing had failed before the reset
+not_ok() { n=$((n + 1)); echo "not ok $n $*" >>"$TAP"; echo "pvx-l3: FAILED: not ok $n $*"; }
 diag() { echo "# $*" >>"$TAP"; }
 # check DESCRIPTION COMMAND...: one test line from a command's status
 check() {
@@ -98,7 +100,8 @@ add_tap() {
 			rest=${line#"$res" }
 			rest=${rest#* }
 			n=$((n + 1))
-			echo "$res $n $label: $rest" >>"$TAP" ;;
+			echo "$res $n $label: $rest" >>"$TAP"
+			[ "$res" = ok ] || echo "pvx-l3: FAILED: $res $n $label: $rest" ;;
 		"#"*) echo "$line" >>"$TAP" ;;
 		esac
 	done <"$2"
