@@ -16,13 +16,42 @@
 # issue 14 are reported (met/MISSED), never asserted; a test fails only
 # when a number is missing. It leaves pvx_host and pvx_yield loaded.
 #
+# Every step is bounded (PVX_BENCH_HCALL_TIMEOUT s, default 300, for each
+# run of the program and each insmod/rmmod): a step that hangs fails its
+# test, dmesg's tail is printed, and the table is made of what was
+# measured. The program's output streams into the TAP as "# | " lines, so
+# L2's heartbeat shows where it is.
+#
 # Knobs: PVX_BENCH_HCALL_CALLS (N, 20000), PVX_BENCH_HCALL_ROUNDS (R, 5),
-# PVX_BENCH_HCALL_PASSES (P, 3).
+# PVX_BENCH_HCALL_PASSES (P, 3), PVX_BENCH_HCALL_TIMEOUT.
+
+# hcall_step SECONDS OUTFILE CMD...: CMD with its output in OUTFILE (and,
+# with HCALL_STREAM=1, on stdout as "# | " lines while it runs), waited
+# for at most SECONDS (a task stuck in the kernel cannot be killed: it is
+# left behind). Exit status of CMD, 124 when it did not end in time.
+hcall_step() {
+	local limit=$1 outf=$2 pid i
+	shift 2
+	"$@" >"$outf" 2>&1 &
+	pid=$!
+	[ "${HCALL_STREAM:-0}" = 1 ] &&
+		{ tail -n +1 -f --pid="$pid" "$outf" | sed -u 's/^/# | /'; } &
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
 
 hcall_bench() {
 	local bin=$PVX_SELFTESTS/pvx_hcall_bench res=$PVX_OUT/bench-hcall-results.txt
 	local calls=${PVX_BENCH_HCALL_CALLS:-20000} rounds=${PVX_BENCH_HCALL_ROUNDS:-5}
-	local passes=${PVX_BENCH_HCALL_PASSES:-3} p state err out rc m
+	local passes=${PVX_BENCH_HCALL_PASSES:-3} limit=${PVX_BENCH_HCALL_TIMEOUT:-300}
+	local p state rc m step=/tmp/pvx-hcall-step.out prog=/tmp/pvx-hcall-prog.out
 
 	[ -x "$bin" ] || { not_ok "hcall bench # no $bin (make -C selftests/host)"; return; }
 	[ -c /dev/kvm ] || { not_ok "hcall bench # no /dev/kvm in L2"; return; }
@@ -34,26 +63,39 @@ hcall_bench() {
 			if [ "$state" = without ]; then
 				for m in pvx_yield pvx_host; do
 					grep -q "^$m " /proc/modules || continue
-					err=$(rmmod "$m" 2>&1) ||
-						{ not_ok "hcall bench pass $p: rmmod $m # $err"; return; }
+					say "hcall bench pass $p: rmmod $m"
+					hcall_step "$limit" "$step" rmmod "$m"
+					rc=$?
+					[ "$rc" = 0 ] && continue
+					not_ok "hcall bench pass $p: rmmod $m # exit $rc: $(head -n1 "$step")"
+					dmesg | tail -n 20 | sed 's/^/# dmesg: /'
+					break 3
 				done
 				set -- stock sched-yield
 			else
 				for m in pvx_host pvx_yield; do
 					grep -q "^$m " /proc/modules && continue
-					err=$(insmod "$PVX_BUILD/host/$m.ko" 2>&1) ||
-						{ not_ok "hcall bench pass $p: insmod $m # $err"; return; }
+					say "hcall bench pass $p: insmod $m"
+					hcall_step "$limit" "$step" insmod "$PVX_BUILD/host/$m.ko"
+					rc=$?
+					[ "$rc" = 0 ] && continue
+					not_ok "hcall bench pass $p: insmod $m # exit $rc: $(head -n1 "$step")"
+					dmesg | tail -n 20 | sed 's/^/# dmesg: /'
+					break 3
 				done
 				set -- stock probe yield sched-yield
 			fi
-			out=$("$bin" -n "$calls" -r "$rounds" "$@" 2>&1)
+			say "hcall bench pass $p: $state pvx: pvx_hcall_bench -n $calls -r $rounds $*"
+			HCALL_STREAM=1 hcall_step "$limit" "$prog" "$bin" -n "$calls" -r "$rounds" "$@"
 			rc=$?
-			echo "$out" | sed -n "s/^# hcall /hcall pass=$p /p" >>"$res"
+			sleep 2	# the last lines through tail (it polls each second)
+			sed -n "s/^# hcall /hcall pass=$p /p" "$prog" >>"$res"
 			if [ "$rc" = 0 ]; then
 				ok "hcall bench pass $p $state pvx: $*"
 			else
 				not_ok "hcall bench pass $p $state pvx: $* # exit $rc"
-				echo "$out" | grep -E '^(not ok|# )' | sed 's/^/# /'
+				dmesg | tail -n 20 | sed 's/^/# dmesg: /'
+				[ "$rc" = 124 ] && break 2
 			fi
 		done
 	done

@@ -136,7 +136,7 @@ static void runner_stop(struct runner *r)
 		return;
 	r->stop = 1;
 	r->v->run->immediate_exit = 1;
-	for (i = 0; i < 100000; i++) {
+	for (i = 0; i < 10000; i++) {
 		pthread_kill(r->th, SIGUSR1);
 		if (!pthread_tryjoin_np(r->th, NULL))
 			break;
@@ -321,9 +321,13 @@ int main(int argc, char **argv)
 	have_one = !tvm_create(&one, TVM_REAL, TVM_PROG(tvm_g16_hloop)) && !tvm_add_vcpu(&one);
 	if (need_two)
 		have_two = !two_vcpu_vm(&two, &runner);
+	tvm_diag("VMs ready (1 vCPU: %s, 2 vCPUs with vCPU 1 halted: %s)",
+		 have_one ? "yes" : "no", need_two ? have_two ? "yes" : "no" : "not needed");
 
 	/* Warm-up, then the timed rounds, the cases taking turns. */
 	for (r = 0; r <= rounds; r++) {
+		if (r)
+			tvm_diag("round %u of %u", r, rounds);
 		for (c = 0; c < C_NR; c++) {
 			struct result *p = &res[c];
 
@@ -345,6 +349,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (runner.started) {
+		tvm_diag("stopping vCPU 1");
 		runner_stop(&runner);
 		if (runner.err)
 			tvm_diag("halted vCPU 1: KVM_RUN ended with %d", runner.err);
