@@ -12,7 +12,8 @@
 # plus PROBE and a PVX_HC_YIELD that answers NOT_DONE), P times, and
 # prints the table of ratios, each case's best over all passes: a stock
 # number with pvx against without, PROBE against a stock -ENOSYS, the pvx
-# yield against KVM_HC_SCHED_YIELD to the same halted vCPU. The floors of
+# yield against KVM_HC_SCHED_YIELD to the same vCPU, one that never runs
+# (not "ready", like a halted one). The floors of
 # issue 14 are reported (met/MISSED), never asserted; a test fails only
 # when a number is missing. It leaves pvx_host and pvx_yield loaded.
 #
@@ -139,8 +140,8 @@ hcall_bench() {
 		row("stock 0x7f -ENOSYS (pvx)", "stock/1", "stock/0", "stock 0x7f, no pvx")
 		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/0", "stock 0x7f, no pvx")
 		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/1", "stock 0x7f, pvx")
-		row("KVM_HC_SCHED_YIELD halted (no pvx)", "sched-yield/0", "sched-yield/0", "itself")
-		row("KVM_HC_SCHED_YIELD halted (pvx)", "sched-yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
+		row("KVM_HC_SCHED_YIELD unready (no pvx)", "sched-yield/0", "sched-yield/0", "itself")
+		row("KVM_HC_SCHED_YIELD unready (pvx)", "sched-yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
 		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
 		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/1", "SCHED_YIELD, pvx")
 		printf "# ---- floors of issue 14 (reported, not asserted)\n"

@@ -125,9 +125,7 @@ tvm_g16_probe_end:
 /*
  * Hypercall loop for the microbenchmark, 16-bit real mode: EDI calls of
  * number EBP with a0 = ESI, a1 = 0, all inside one KVM_RUN, then OUT.
- * RBX..RDX are reloaded each time (PROBE writes them). A second vCPU of
- * the same VM starts at tvm_g16_hloop_halt (RIP set by the host) and
- * halts there with interrupts off: a directed-yield target that sleeps.
+ * RBX..RDX are reloaded each time (PROBE writes them).
  *
  *	do {
  *		eax = hypercall(ebp, esi, 0);
@@ -135,7 +133,7 @@ tvm_g16_probe_end:
  *	outb(TVM_PORT_DONE, al);
  */
 	.code16
-	.globl tvm_g16_hloop, tvm_g16_hloop_halt, tvm_g16_hloop_end
+	.globl tvm_g16_hloop, tvm_g16_hloop_end
 tvm_g16_hloop:
 1:	mov	%ebp, %eax
 	mov	%esi, %ebx
@@ -146,10 +144,6 @@ tvm_g16_hloop:
 	jnz	1b
 	out	%al, $TVM_PORT_DONE
 	hlt
-tvm_g16_hloop_halt:
-	cli
-2:	hlt
-	jmp	2b
 tvm_g16_hloop_end:
 
 	.code64
