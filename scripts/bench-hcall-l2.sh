@@ -121,7 +121,7 @@ hcall_bench() {
 	function ns(k) { return (k in B) ? sprintf("%.1f", B[k]) : "-" }
 	function r(a, b) { return (a in B) && (b in B) && B[b] > 0 ? sprintf("%.3f", B[a] / B[b]) : "-" }
 	function row(what, k, base, vs) {
-		printf "# %-34s %10s %8s  %s\n", what, ns(k), r(k, base), vs
+		printf "# %-36s %10s %8s  %s\n", what, ns(k), r(k, base), vs
 	}
 	function floor(what, a, b, max) {
 		if (!(a in B) || !(b in B) || B[b] <= 0) {
@@ -135,7 +135,7 @@ hcall_bench() {
 		printf "# ---- hypercall benchmark, kernel %s: real-mode tiny VM, %d calls per KVM_RUN,\n", abi, calls
 		printf "# best of %d rounds x %d passes; ns/call in emulated time (only the ratios mean something)\n", \
 			rounds, passes
-		printf "# %-34s %10s %8s  %s\n", "call (host)", "ns/call", "ratio", "against"
+		printf "# %-36s %10s %8s  %s\n", "call (host)", "ns/call", "ratio", "against"
 		row("stock 0x7f -ENOSYS (no pvx)", "stock/0", "stock/0", "itself")
 		row("stock 0x7f -ENOSYS (pvx)", "stock/1", "stock/0", "stock 0x7f, no pvx")
 		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/0", "stock 0x7f, no pvx")
