@@ -18,6 +18,26 @@
 #endif
 
 /*
+ * Flags that let the hypercall ops change the traced function's resume
+ * address (hook.c). With DYNAMIC_FTRACE_WITH_ARGS (x86-64 on 6.1 and
+ * 6.12) the plain ftrace_caller trampoline (arch/x86/kernel/ftrace_64.S)
+ * saves the argument registers and RIP in ftrace_regs and resumes at the
+ * RIP the callback left there ("Handlers can change the RIP"), and
+ * kernel/trace/ftrace.c checks an IPMODIFY ops only against other
+ * IPMODIFY and DIRECT users, never for SAVE_REGS: IPMODIFY works without
+ * a full pt_regs, as livepatch uses it (kernel/livepatch/patch.c). That
+ * spares ftrace_regs_caller's full register frame and its PUSHF/POPF on
+ * every call. Without WITH_ARGS only ftrace_regs_caller honours a changed
+ * RIP, and SAVE_REGS is needed.
+ */
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_ARGS
+#define PVX_FTRACE_OPS_FL_REDIRECT	FTRACE_OPS_FL_IPMODIFY
+#else
+#define PVX_FTRACE_OPS_FL_REDIRECT	(FTRACE_OPS_FL_IPMODIFY | \
+					 FTRACE_OPS_FL_SAVE_REGS)
+#endif
+
+/*
  * 6.12 spells the setter of the traced function's resume
  * address ftrace_regs_set_instruction_pointer(); 6.1 calls it
  * ftrace_instruction_pointer_set(). Both write regs.ip of the frame that

@@ -4,11 +4,14 @@
  *
  * 1. kvm_emulate_hypercall(), exported by kvm.ko and the VMCALL/VMMCALL
  *    exit handler of both kvm_intel and kvm_amd, is wrapped with an
- *    FTRACE_OPS_FL_IPMODIFY ops (the livepatch mechanism): its callback
- *    resumes the traced call in pvx_hypercall_wrapper() instead, unless
- *    the caller is the wrapper itself, which calls the original. The
- *    wrapper lets stock KVM answer first and only steps in when KVM said
- *    -KVM_ENOSYS to a number in the pvx range.
+ *    FTRACE_OPS_FL_IPMODIFY ops (the livepatch mechanism): for a number
+ *    in the pvx range its callback resumes the traced call in
+ *    pvx_hypercall_wrapper() instead, unless the caller is the wrapper
+ *    itself, which calls the original. The wrapper lets stock KVM answer
+ *    first and only steps in when KVM said -KVM_ENOSYS to a number in the
+ *    pvx range. Every other number goes on into KVM's handler right from
+ *    the callback: a stock hypercall pays one trip through the ftrace
+ *    trampoline and a compare, nothing more (Documentation/bench.rst).
  *
  * 2. kvm_arch_destroy_vm() (not exported, but traceable) gets an
  *    observe-only ops that tells vm.c a VM is gone.
@@ -79,8 +82,9 @@ static bool pvx_decode(struct kvm_vcpu *vcpu, struct pvx_call *call,
 }
 
 /*
- * Runs instead of kvm_emulate_hypercall() for every VMCALL/VMMCALL exit,
- * in the vCPU thread with preemption enabled and kvm->srcu held.
+ * Runs instead of kvm_emulate_hypercall() for every VMCALL/VMMCALL exit
+ * whose number (low 32 bits) is in the pvx range, in the vCPU thread with
+ * preemption enabled and kvm->srcu held.
  */
 static int pvx_hypercall_wrapper(struct kvm_vcpu *vcpu)
 {
@@ -147,11 +151,26 @@ static void pvx_inflight_drain(void)
 	synchronize_rcu_tasks();
 }
 
+/*
+ * Runs on every entry to kvm_emulate_hypercall(struct kvm_vcpu *vcpu),
+ * with preemption enabled (see pvx_hypercall_ops). It reads RAX as KVM is
+ * about to (kvm_rax_read()); only the low 32 bits, which is all KVM looks
+ * at for a caller that is not in 64-bit mode. A 64-bit caller with upper
+ * bits set gets through here and is turned down by pvx_decode().
+ */
 static void notrace pvx_hypercall_ftrace(unsigned long ip,
 					 unsigned long parent_ip,
 					 struct ftrace_ops *op,
 					 struct ftrace_regs *fregs)
 {
+	struct kvm_vcpu *vcpu;
+	u32 nr;
+
+	vcpu = (struct kvm_vcpu *)ftrace_regs_get_argument(fregs, 0);
+	nr = pvx_kvm_reg_read(vcpu, VCPU_REGS_RAX);
+	/* Stock numbers: KVM's handler runs as if pvx were not there. */
+	if (nr - PVX_HC_BASE >= PVX_HC_RANGE)
+		return;
 	/* The wrapper's own call of the original must reach the original. */
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
@@ -169,15 +188,29 @@ static void notrace pvx_destroy_vm_ftrace(unsigned long ip,
 }
 
 /*
- * RECURSION: let ftrace guard against recursion (and disable preemption
- * around the callback). PERMANENT: sysctl kernel.ftrace_enabled=0 must not
- * silently unhook us; missing a VM destruction would hand a stale state to
- * the next VM allocated at the same address.
+ * PERMANENT: sysctl kernel.ftrace_enabled=0 must not silently unhook us;
+ * missing a VM destruction would hand a stale state to the next VM
+ * allocated at the same address.
+ *
+ * The hypercall ops is on the path of every hypercall, so it asks for the
+ * cheapest trampoline that may change the resume address
+ * (PVX_FTRACE_OPS_FL_REDIRECT: no SAVE_REGS where the kernel has
+ * DYNAMIC_FTRACE_WITH_ARGS) and for no RECURSION guard: with it, ftrace
+ * would call the callback through ftrace_ops_assist_func() (recursion
+ * bits and preemption off and on again); without, the ops' own
+ * trampoline calls it directly. The callback calls no function that
+ * could be traced (all it uses is inline, and the kernel's inline implies
+ * notrace), so it cannot recurse.
+ * It may be preempted; a task preempted in it or in the trampoline is
+ * waited for by synchronize_rcu_tasks(), in ftrace_shutdown() for a
+ * module's (dynamic) ops and again in pvx_inflight_drain().
+ *
+ * The destruction ops calls into vm.c (locks, allocations) and keeps the
+ * guard; one VM destruction is not a hot path.
  */
 static struct ftrace_ops pvx_hypercall_ops = {
 	.func = pvx_hypercall_ftrace,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
+	.flags = PVX_FTRACE_OPS_FL_REDIRECT | FTRACE_OPS_FL_PERMANENT,
 };
 
 static struct ftrace_ops pvx_destroy_vm_ops = {

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The benchmarks, inside the L2 KVM host; started by scripts/l2-run.sh for
-# `lab.sh --tests bench` (make bench). PVX_BENCH=locks,timers (default
-# both) selects them: the lock benchmark of issue 3 (below) and the
-# retransmit-timeout benchmark of issue 4 (scripts/bench-timers-l2.sh).
+# `lab.sh --tests bench` (make bench). PVX_BENCH=hcall,locks,timers
+# (default all three, in that order) selects them: the hypercall
+# microbenchmark of issue 14 (scripts/bench-hcall-l2.sh: tiny VMs, run
+# first, while no L3 guest loads L2), the lock benchmark of issue 3
+# (below) and the retransmit-timeout benchmark of issue 4
+# (scripts/bench-timers-l2.sh).
 #
 # Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -38,9 +41,9 @@ say() { echo "# $*"; }
 done_tap() { echo "1..$n"; [ "$fail" -eq 0 ]; exit $?; }
 
 echo "TAP version 13"
-# which benchmarks: PVX_BENCH=locks,timers (default both; scripts/bench.sh
-# checks the value)
-benches=${PVX_BENCH:-locks,timers}
+# which benchmarks: PVX_BENCH=hcall,locks,timers (default all three;
+# scripts/bench.sh checks the value)
+benches=${PVX_BENCH:-hcall,locks,timers}
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_MEM PVX_OUT; do
 	if [ -z "${!v:-}" ]; then
 		not_ok "bench environment # $v is not set"
@@ -243,9 +246,12 @@ lock_bench() {
 
 # shellcheck source=scripts/bench-timers-l2.sh
 . scripts/bench-timers-l2.sh
+# shellcheck source=scripts/bench-hcall-l2.sh
+. scripts/bench-hcall-l2.sh
 
 for b in ${benches//,/ }; do
 	case "$b" in
+	hcall) hcall_bench ;;
 	locks) lock_bench ;;
 	timers) timer_bench ;;
 	esac

@@ -5,14 +5,18 @@
 # in one lab run and print ratios (Documentation/bench.rst).
 #
 #   scripts/bench.sh [lab.sh options]     SERIES=6.1|6.12 (default 6.12)
-#                                         PVX_BENCH=locks,timers (default both)
+#                                         PVX_BENCH=hcall,locks,timers
+#                                         (default all three)
 #
-# Builds, on this machine, the modules, the userspace benchmarks and the
-# L3 bench initramfs (build/ABI/l3-bench-initrd.gz), then runs the lab
-# with the bench suite: scripts/bench-l2.sh in L2 runs the lock benchmark
-# (an L3 guest with twice as many vCPUs as L2 has CPUs) and the
-# retransmit-timeout benchmark (an L3 guest with injected steal,
-# scripts/bench-timers-l2.sh) and prints their tables.
+# Builds, on this machine, the modules, the userspace benchmarks, the
+# tiny-VM programs of selftests/host and (for locks and timers) the L3
+# bench initramfs (build/ABI/l3-bench-initrd.gz), then runs the lab with
+# the bench suite: scripts/bench-l2.sh in L2 runs the hypercall
+# microbenchmark (tiny VMs, with and without pvx_host,
+# scripts/bench-hcall-l2.sh), the lock benchmark (an L3 guest with twice
+# as many vCPUs as L2 has CPUs) and the retransmit-timeout benchmark (an
+# L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
+# their tables.
 #
 # PVX_BENCH and the PVX_BENCH_* variables (scripts/bench-l2.sh and
 # scripts/bench-timers-l2.sh list them) reach L2 through
@@ -20,21 +24,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 series=${SERIES:-6.12}
-PVX_BENCH=${PVX_BENCH:-locks,timers}
+PVX_BENCH=${PVX_BENCH:-hcall,locks,timers}
 IFS=, read -r -a benches <<<"$PVX_BENCH"
-[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (locks, timers)" >&2; exit 2; }
+[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, timers)" >&2; exit 2; }
+l3=0
 for b in "${benches[@]}"; do
 	case "$b" in
-	locks | timers) ;;
-	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (locks, timers)" >&2; exit 2 ;;
+	hcall) ;;
+	locks | timers) l3=1 ;;
+	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, timers)" >&2; exit 2 ;;
 	esac
 done
 export PVX_BENCH
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 echo "bench: building modules, the userspace benchmarks and the bench initramfs for $abi"
 scripts/build.sh "$abi" >/dev/null
-make -s -C selftests/guest OUT="$PWD/build/selftests"
-make -s -C selftests/guest/bench OUT="$PWD/build/selftests"
-selftests/guest/bench/mkinitrd-bench.sh "$abi" "build/$abi/l3-bench-initrd.gz" >/dev/null
+make -s -C selftests/host OUT="$PWD/build/selftests"
+if [ "$l3" = 1 ]; then
+	make -s -C selftests/guest OUT="$PWD/build/selftests"
+	make -s -C selftests/guest/bench OUT="$PWD/build/selftests"
+	selftests/guest/bench/mkinitrd-bench.sh "$abi" "build/$abi/l3-bench-initrd.gz" >/dev/null
+fi
 env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' | sed 's/^/export /' >"build/$abi/bench.env" || true
 exec scripts/lab.sh --kernel "$series" --tests bench --no-build "$@"

@@ -122,5 +122,29 @@ tvm_g16_probe:
 	hlt
 tvm_g16_probe_end:
 
+/*
+ * Hypercall loop for the microbenchmark, 16-bit real mode: EDI calls of
+ * number EBP with a0 = ESI, a1 = 0, all inside one KVM_RUN, then OUT.
+ * RBX..RDX are reloaded each time (PROBE writes them).
+ *
+ *	do {
+ *		eax = hypercall(ebp, esi, 0);
+ *	} while (--edi);
+ *	outb(TVM_PORT_DONE, al);
+ */
+	.code16
+	.globl tvm_g16_hloop, tvm_g16_hloop_end
+tvm_g16_hloop:
+1:	mov	%ebp, %eax
+	mov	%esi, %ebx
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	HCALL
+	dec	%edi
+	jnz	1b
+	out	%al, $TVM_PORT_DONE
+	hlt
+tvm_g16_hloop_end:
+
 	.code64
 	.section .note.GNU-stack, "", @progbits

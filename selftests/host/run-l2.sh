@@ -18,6 +18,9 @@
 #               pvx_host cannot be removed under it
 #   yield       directed yield from 2-vCPU VMs: ABI, running/preempted/
 #               halted targets, counters, host and per-VM policy
+#   hcall-bench  pvx_hcall_bench once with 10 calls, 1 round, every case
+#               (a smoke test of make bench's hypercall benchmark; no time
+#               is asserted)
 #   yield-rmmod-loop  rmmod pvx_yield while a VM yields in a loop; dmesg
 #               clean; -ENOSYS again afterwards
 #   rmmod       unload (pvx_yield first if still there); ABI cases without
@@ -42,6 +45,7 @@ KO=${PVX_BUILD:-$PVX_REPO/build/$PVX_ABI}/host/pvx_host.ko
 YKO=$(dirname "$KO")/pvx_yield.ko
 BIN=$PVX_SELFTESTS/pvx_hcall_test
 YBIN=$PVX_SELFTESTS/pvx_yield_host_test
+HBIN=$PVX_SELFTESTS/pvx_hcall_bench
 CYCLES=${TINYVM_CYCLES:-1000}
 LOG=$PVX_OUT/tinyvm
 mkdir -p "$LOG"
@@ -237,6 +241,7 @@ yield_stages() {
 			"yield sched: target running in guest mode on another CPU"
 	fi
 	run_yield yield policy
+	TAPBIN=$HBIN run_tap hcall-bench -n 10 -r 1 stock probe yield sched-yield
 	run_yield yield-rmmod-loop rmmod-loop
 	check_dmesg yield "$mark"
 	dmesg_since "$mark" | grep -i pvx | sed 's/^/# dmesg: /' | head -n 10
