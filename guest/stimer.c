@@ -272,6 +272,7 @@ enum pvx_stimer_stat {
 	PVX_STIMER_CANCELLED,
 	PVX_STIMER_REARMS,
 	PVX_STIMER_REJECTED,
+	PVX_STIMER_STALE,
 	PVX_STIMER_STAT_NR
 };
 
@@ -300,36 +301,66 @@ static u64 pvx_stimer_elapsed(const struct pvx_stimer *t, u64 now,
 	return *wall > *steal ? *wall - *steal : 0;
 }
 
+/*
+ * The expiry. Runs with the hrtimer core's base lock dropped, so that a
+ * start or cancel on another CPU can meet it: under @t->lock it finds out
+ * whether it still serves the current start. A start made since it began
+ * (the hrtimer is queued again, which only a start under @t->lock can do
+ * while the callback runs: hrtimer_try_to_cancel() leaves a running timer
+ * alone) replaced it: it is dropped, and neither delivers nor touches the
+ * expiry time of the queued node. Otherwise it re-arms for stolen time
+ * (the key of a timer that is not queued, under @t->lock, so no start
+ * meets it) or delivers.
+ */
 static enum hrtimer_restart pvx_stimer_expire(struct hrtimer *hrt)
 {
 	struct pvx_stimer *t = container_of(hrt, struct pvx_stimer, hrt);
-	u64 now = ktime_get_ns(), wall, steal, eff, next;
+	u64 now = ktime_get_ns(), wall, steal, eff, next, request;
+	enum pvx_stimer_bound bound;
+	unsigned int rearms;
+	unsigned long flags;
+	pvx_stimer_fn fn;
+	int cpu;
 	bool cap;
 
+	raw_spin_lock_irqsave(&t->lock, flags);
+	if (!t->armed || hrtimer_is_queued(hrt)) {
+		raw_spin_unlock_irqrestore(&t->lock, flags);
+		pvx_stimer_count(PVX_STIMER_STALE);
+		return HRTIMER_NORESTART;
+	}
 	eff = pvx_stimer_elapsed(t, now, &wall, &steal);
 	t->wall_ns = wall;
 	t->steal_ns = steal;
-	cap = eff < t->request_ns;
+	request = t->request_ns;
+	cpu = t->cpu;
+	cap = eff < request;
 	if (cap && wall < t->cap_ns) {
 		/* stolen time made it early: wait for the shortfall */
-		next = min(t->start_ns + t->cap_ns, now + t->request_ns - eff);
+		next = min(t->start_ns + t->cap_ns, now + request - eff);
 		t->rearms++;
-		pvx_stimer_count(PVX_STIMER_REARMS);
-		trace_stimer_rearm(t, t->cpu, t->request_ns, wall, steal,
-				   next - now);
 		hrtimer_set_expires(hrt, ns_to_ktime(next));
+		raw_spin_unlock_irqrestore(&t->lock, flags);
+		pvx_stimer_count(PVX_STIMER_REARMS);
+		trace_stimer_rearm(t, cpu, request, wall, steal, next - now);
 		return HRTIMER_RESTART;
 	}
+	t->armed = false;
+	fn = t->fn;
+	rearms = t->rearms;
+	bound = cap ? PVX_STIMER_CAP : PVX_STIMER_EFFECTIVE;
+	raw_spin_unlock_irqrestore(&t->lock, flags);
 	pvx_stimer_count(cap ? PVX_STIMER_FIRED_CAP : PVX_STIMER_FIRED_EFFECTIVE);
-	trace_stimer_fire(t, t->cpu, t->request_ns, wall, steal, t->rearms, cap);
-	/* may re-arm @t: hrtimer_start() from its own callback is fine */
-	t->fn(t, cap ? PVX_STIMER_CAP : PVX_STIMER_EFFECTIVE);
+	trace_stimer_fire(t, cpu, request, wall, steal, rearms, cap);
+	/* may re-arm @t: pvx_stimer_start() from its own callback is fine */
+	fn(t, bound);
 	return HRTIMER_NORESTART;
 }
 
 void pvx_stimer_init(struct pvx_stimer *timer)
 {
 	memset(timer, 0, sizeof(*timer));
+	raw_spin_lock_init(&timer->lock);
 	timer->cpu = -1;
 	hrtimer_init(&timer->hrt, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
 	timer->hrt.function = pvx_stimer_expire;
@@ -350,6 +381,7 @@ static int pvx_stimer_check(u64 effective_ns, u64 cap_ns)
 int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 		     pvx_stimer_fn fn)
 {
+	unsigned long flags;
 	int cpu;
 
 	if (!fn || pvx_stimer_check(effective_ns, cap_ns)) {
@@ -359,10 +391,12 @@ int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 	if (!cap_ns)
 		cap_ns = effective_ns * READ_ONCE(cap_factor);
 
-	cpu = get_cpu();
+	raw_spin_lock_irqsave(&timer->lock, flags);
+	cpu = smp_processor_id();
 	/* a pending start is replaced: it will neither fire nor be cancelled */
-	if (hrtimer_is_queued(&timer->hrt))
+	if (timer->armed)
 		pvx_stimer_count(PVX_STIMER_CANCELLED);
+	timer->armed = true;
 	timer->fn = fn;
 	timer->request_ns = effective_ns;
 	timer->cap_ns = cap_ns;
@@ -373,15 +407,34 @@ int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 	hrtimer_start(&timer->hrt, ns_to_ktime(timer->start_ns + effective_ns),
 		      HRTIMER_MODE_ABS_PINNED_HARD);
 	pvx_stimer_count(PVX_STIMER_STARTED);
-	put_cpu();
+	raw_spin_unlock_irqrestore(&timer->lock, flags);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_start);
 
+/*
+ * hrtimer_cancel() under @timer->lock would deadlock with a callback that
+ * waits for the lock; without it a start could slip in between the cancel
+ * and the bookkeeping. So: try under the lock, and while the callback
+ * runs, drop the lock and wait for it, as hrtimer_cancel() does.
+ */
 bool pvx_stimer_cancel(struct pvx_stimer *timer)
 {
-	bool was = hrtimer_cancel(&timer->hrt);
+	unsigned long flags;
+	bool was;
+	int ret;
 
+	for (;;) {
+		raw_spin_lock_irqsave(&timer->lock, flags);
+		ret = hrtimer_try_to_cancel(&timer->hrt);
+		if (ret >= 0)
+			break;
+		raw_spin_unlock_irqrestore(&timer->lock, flags);
+		hrtimer_cancel_wait_running(&timer->hrt);
+	}
+	was = timer->armed;
+	timer->armed = false;
+	raw_spin_unlock_irqrestore(&timer->lock, flags);
 	if (was)
 		pvx_stimer_count(PVX_STIMER_CANCELLED);
 	return was;
@@ -394,14 +447,19 @@ bool pvx_stimer_active(const struct pvx_stimer *timer)
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_active);
 
-u64 pvx_stimer_left(const struct pvx_stimer *timer)
+u64 pvx_stimer_left(struct pvx_stimer *timer)
 {
-	u64 wall, steal, eff;
+	u64 wall, steal, eff, left = 0;
+	unsigned long flags;
 
-	if (!hrtimer_active(&timer->hrt))
-		return 0;
-	eff = pvx_stimer_elapsed(timer, ktime_get_ns(), &wall, &steal);
-	return eff < timer->request_ns ? timer->request_ns - eff : 0;
+	raw_spin_lock_irqsave(&timer->lock, flags);
+	if (timer->armed) {
+		eff = pvx_stimer_elapsed(timer, ktime_get_ns(), &wall, &steal);
+		if (eff < timer->request_ns)
+			left = timer->request_ns - eff;
+	}
+	raw_spin_unlock_irqrestore(&timer->lock, flags);
+	return left;
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_left);
 
@@ -735,6 +793,7 @@ PVX_STIMER_STAT_ATTR(fired_cap, PVX_STIMER_FIRED_CAP);
 PVX_STIMER_STAT_ATTR(cancelled, PVX_STIMER_CANCELLED);
 PVX_STIMER_STAT_ATTR(rearms, PVX_STIMER_REARMS);
 PVX_STIMER_STAT_ATTR(rejected, PVX_STIMER_REJECTED);
+PVX_STIMER_STAT_ATTR(stale, PVX_STIMER_STALE);
 
 static ssize_t steal_source_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -781,6 +840,7 @@ static struct attribute *pvx_stimer_attrs[] = {
 	&stat_cancelled_attr.kattr.attr,
 	&stat_rearms_attr.kattr.attr,
 	&stat_rejected_attr.kattr.attr,
+	&stat_stale_attr.kattr.attr,
 	NULL
 };
 
@@ -811,15 +871,20 @@ static int __init pvx_stimer_mod_init(void)
 		pr_err("cannot create /sys/kernel/pvx/stimer: %d\n", ret);
 		goto err_cpuhp;
 	}
-	ret = pvx_register_ioctl(PVX_IOC_STIMER_CREATE, pvx_stimer_ioc_create);
-	if (ret) {
-		pr_err("cannot register PVX_IOC_STIMER_CREATE: %d\n", ret);
-		goto err_sysfs;
-	}
+	/*
+	 * Last, after every step that can fail: from here on userspace can
+	 * call in. If the second fails, unregistering the first waits for
+	 * calls running in it (pvx_unregister_ioctl()).
+	 */
 	ret = pvx_register_ioctl(PVX_IOC_STEAL_QUERY, pvx_stimer_ioc_steal_query);
 	if (ret) {
 		pr_err("cannot register PVX_IOC_STEAL_QUERY: %d\n", ret);
-		goto err_create;
+		goto err_sysfs;
+	}
+	ret = pvx_register_ioctl(PVX_IOC_STIMER_CREATE, pvx_stimer_ioc_create);
+	if (ret) {
+		pr_err("cannot register PVX_IOC_STIMER_CREATE: %d\n", ret);
+		goto err_query;
 	}
 	pr_info("steal source %s (%s)%s; cap_factor %u\n",
 		pvx_steal_src_names[pvx_steal_src], why,
@@ -827,8 +892,8 @@ static int __init pvx_stimer_mod_init(void)
 		": timers run on wall time" : "", cap_factor);
 	return 0;
 
-err_create:
-	pvx_unregister_ioctl(PVX_IOC_STIMER_CREATE);
+err_query:
+	pvx_unregister_ioctl(PVX_IOC_STEAL_QUERY);
 err_sysfs:
 	pvx_sysfs_remove_group(&pvx_stimer_group);
 err_cpuhp:
@@ -842,8 +907,8 @@ err_cpuhp:
  */
 static void __exit pvx_stimer_mod_exit(void)
 {
-	pvx_unregister_ioctl(PVX_IOC_STEAL_QUERY);
 	pvx_unregister_ioctl(PVX_IOC_STIMER_CREATE);
+	pvx_unregister_ioctl(PVX_IOC_STEAL_QUERY);
 	pvx_sysfs_remove_group(&pvx_stimer_group);
 	pvx_stimer_teardown();
 }

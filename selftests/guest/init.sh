@@ -271,6 +271,7 @@ diag "steal injection: pvx_steal=${STEAL_PCT:-none}, pvx_steal_time=$STEAL_TIME"
 stimer_loaded() { grep -q '^pvx_stimer ' /proc/modules; }
 stimer_unloaded() { ! stimer_loaded && [ ! -e /sys/kernel/pvx/stimer ]; }
 stimer_src() { cat /sys/kernel/pvx/stimer/steal_source 2>/dev/null; }
+stimer_stat() { cat "/sys/kernel/pvx/stimer/$1" 2>/dev/null; }
 stimer_diag() {
 	for f in /sys/kernel/pvx/stimer/*; do
 		[ -f "$f" ] && diag "stimer/${f##*/}: $(cat "$f")"
@@ -308,6 +309,14 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		fi
 		check "rmmod pvx_stimer refused while pvx_stimer_torture uses it" sh -c '! rmmod pvx_stimer'
 		check "rmmod pvx_stimer_torture" rmmod pvx_stimer_torture
+		# nothing is armed now: every start fired or was cancelled
+		s=$(stimer_stat started) e=$(stimer_stat fired_effective)
+		c=$(stimer_stat fired_cap) x=$(stimer_stat cancelled)
+		if [ -n "$s" ] && [ "$s" = $((e + c + x)) ]; then
+			ok "after the torture: started $s = $e effective + $c cap + $x cancelled (stale $(stimer_stat stale))"
+		else
+			not_ok "after the torture: started = fired + cancelled # started $s, effective $e, cap $c, cancelled $x"
+		fi
 	else
 		not_ok "insmod pvx_stimer_torture.ko # $(head -n1 /tmp/insmod.out)"
 	fi
