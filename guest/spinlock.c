@@ -14,6 +14,8 @@
 
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/irqflags.h>
 #include <linux/jump_label.h>
 #include <linux/kernel.h>
@@ -497,12 +499,28 @@ static long pvx_spin_yield_errno(long ret)
 }
 
 /*
+ * A directed yield boosts the target's vCPU: allowed towards the caller's
+ * own threads and those of its user (the rule of setpriority()), else
+ * only with CAP_SYS_NICE. Under rcu_read_lock().
+ */
+static bool pvx_spin_may_yield_to(struct task_struct *t)
+{
+	const struct cred *cred = current_cred(), *tcred = __task_cred(t);
+
+	if (same_thread_group(t, current) || uid_eq(tcred->uid, cred->euid) ||
+	    uid_eq(tcred->euid, cred->euid))
+		return true;
+	return ns_capable(tcred->user_ns, CAP_SYS_NICE);
+}
+
+/*
  * The thread @tid of the caller's pid namespace: -ESRCH when there is none,
- * -EAGAIN when it is not on a CPU now (task_curr() is not exported, so
- * ->on_cpu says it: set from just before the switch to the thread until
- * just after the switch away), PVX_YIELD_TARGET_RUNNING without a
- * hypercall when it is the caller itself or its vCPU runs, else the
- * directed yield's result.
+ * -EPERM when it belongs to another user and the caller lacks
+ * CAP_SYS_NICE, -EAGAIN when it is not on a CPU now (task_curr() is not
+ * exported, so ->on_cpu says it: set from just before the switch to the
+ * thread until just after the switch away), PVX_YIELD_TARGET_RUNNING
+ * without a hypercall when it is the caller itself or its vCPU runs, else
+ * the directed yield's result.
  */
 static long pvx_spin_ioc_yield_to(struct file *file, unsigned int cmd,
 				  unsigned long arg)
@@ -526,6 +544,8 @@ static long pvx_spin_ioc_yield_to(struct file *file, unsigned int cmd,
 	t = pid_task(find_vpid(req.tid), PIDTYPE_PID);
 	if (!t) {
 		ret = -ESRCH;
+	} else if (!pvx_spin_may_yield_to(t)) {
+		ret = -EPERM;
 	} else if (t == current) {
 		ret = PVX_YIELD_TARGET_RUNNING;
 	} else {

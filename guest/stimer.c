@@ -17,15 +17,19 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
+#include <linux/capability.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/kernel_stat.h>
 #include <linux/kobject.h>
 #include <linux/kvm_para.h>
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -38,6 +42,7 @@
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <asm/barrier.h>
 #include <asm/io.h>
@@ -463,17 +468,114 @@ u64 pvx_stimer_left(struct pvx_stimer *timer)
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_left);
 
+/* ---- per-user limit on timer fds -------------------------------------- */
+
+#define PVX_STIMER_FDS_PER_USER_DEFAULT	128u
+
+static unsigned int max_timer_fds_per_user = PVX_STIMER_FDS_PER_USER_DEFAULT;
+module_param(max_timer_fds_per_user, uint, 0644);
+MODULE_PARM_DESC(max_timer_fds_per_user,
+		 "timer fds one user (real uid) may have open; more is -EMFILE unless the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN (default 128)");
+
+/* Timer fds open per real uid; an entry lives while its count is not 0. */
+struct pvx_stimer_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int fds;
+};
+
+static DEFINE_HASHTABLE(pvx_stimer_users, 6);
+static DEFINE_SPINLOCK(pvx_stimer_users_lock);
+
+static struct pvx_stimer_user *pvx_stimer_user_find(kuid_t uid)
+{
+	struct pvx_stimer_user *u;
+
+	hash_for_each_possible(pvx_stimer_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/*
+ * Charge one timer fd to the caller's real uid (as pipes and inotify
+ * instances are charged), -EMFILE past max_timer_fds_per_user unless the
+ * caller may exceed resource limits (CAP_SYS_RESOURCE, CAP_SYS_ADMIN: the
+ * pipe buffer limits' rule). @uid receives whom to uncharge.
+ */
+static int pvx_stimer_user_charge(kuid_t *uid)
+{
+	struct pvx_stimer_user *u, *fresh;
+	unsigned int max = READ_ONCE(max_timer_fds_per_user);
+	bool exempt = capable(CAP_SYS_RESOURCE) || capable(CAP_SYS_ADMIN);
+
+	*uid = current_uid();
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+	spin_lock(&pvx_stimer_users_lock);
+	u = pvx_stimer_user_find(*uid);
+	if (u && u->fds >= max && !exempt) {
+		spin_unlock(&pvx_stimer_users_lock);
+		kfree(fresh);
+		return -EMFILE;
+	}
+	if (!u && !max && !exempt) {
+		spin_unlock(&pvx_stimer_users_lock);
+		kfree(fresh);
+		return -EMFILE;
+	}
+	if (!u) {
+		u = fresh;
+		fresh = NULL;
+		u->uid = *uid;
+		hash_add(pvx_stimer_users, &u->node, __kuid_val(*uid));
+	}
+	u->fds++;
+	spin_unlock(&pvx_stimer_users_lock);
+	kfree(fresh);
+	return 0;
+}
+
+static void pvx_stimer_user_uncharge(kuid_t uid)
+{
+	struct pvx_stimer_user *u;
+
+	spin_lock(&pvx_stimer_users_lock);
+	u = pvx_stimer_user_find(uid);
+	if (u && !--u->fds)
+		hash_del(&u->node);
+	else
+		u = NULL;
+	spin_unlock(&pvx_stimer_users_lock);
+	kfree(u);
+}
+
 /* ---- timer fds -------------------------------------------------------- */
 
+/*
+ * A periodic timer fd has timerfd's cost model: its expiry is never
+ * re-armed from the callback. The callback counts the expiry and notes
+ * when it happened (ctx->lazy); the next read() or GETTIME counts the
+ * periods that passed since then (overruns) and re-arms for the rest of
+ * the current one. So a timer nobody reads costs one interrupt, however
+ * short its period.
+ */
 struct pvx_stimer_ctx {
 	struct pvx_stimer timer;
 	/* its lock protects the fields below, also from the callback */
 	wait_queue_head_t wqh;
 	struct pvx_stimer_spec spec;	/* current arming */
-	bool armed;			/* the callback may re-arm */
+	bool armed;			/* armed, or periodic and lazy */
+	bool lazy;			/* periodic, expired, not re-armed yet */
 	u64 ticks;			/* expirations not read yet */
+	/* the expiry that made it lazy: CLOCK_MONOTONIC, steal, CPU */
+	u64 fire_ns;
+	u64 fire_steal;
+	int fire_cpu;
 	struct pvx_stimer_state last;	/* counters and the last expiry */
 	struct mutex settime_lock;	/* one disarm-and-arm at a time */
+	kuid_t uid;			/* charged to */
 };
 
 static void pvx_stimer_fd_expired(struct pvx_stimer *t,
@@ -491,14 +593,55 @@ static void pvx_stimer_fd_expired(struct pvx_stimer *t,
 		ctx->last.fired_cap++;
 	else
 		ctx->last.fired_effective++;
-	/* validated when armed, so this cannot fail */
-	if (ctx->armed && ctx->spec.interval_ns)
-		pvx_stimer_start(t, ctx->spec.interval_ns, ctx->spec.cap_ns,
-				 pvx_stimer_fd_expired);
-	else
+	if (ctx->armed && ctx->spec.interval_ns) {
+		/* re-armed by the reader: pvx_stimer_fd_catch_up() */
+		ctx->lazy = true;
+		ctx->fire_ns = t->start_ns + t->wall_ns;
+		ctx->fire_steal = t->start_steal + t->steal_ns;
+		ctx->fire_cpu = t->cpu;
+	} else {
 		ctx->armed = false;
+	}
 	wake_up_locked_poll(&ctx->wqh, EPOLLIN);
 	spin_unlock_irqrestore(&ctx->wqh.lock, flags);
+}
+
+/*
+ * A lazy periodic timer: add the periods that passed since its expiry to
+ * the count and re-arm it on this CPU for the rest of the current one.
+ * A period ends at @interval of effective time or at the period's cap of
+ * wall time, whichever comes first, so the periods passed are the larger
+ * of the two quotients. When the effective bound is the one that counts,
+ * the phase is kept (the rest of the period, with a proportional cap);
+ * otherwise the next period starts now. Under wqh.lock.
+ */
+static void pvx_stimer_fd_catch_up(struct pvx_stimer_ctx *ctx)
+{
+	u64 iv = ctx->spec.interval_ns, now, s, wall, steal, eff, n, n_cap;
+	u64 cap = ctx->spec.cap_ns ? ctx->spec.cap_ns :
+		  iv * READ_ONCE(cap_factor);
+	u64 req = iv, req_cap = ctx->spec.cap_ns;
+
+	if (!ctx->lazy)
+		return;
+	ctx->lazy = false;
+	now = ktime_get_ns();
+	s = pvx_steal_ns(ctx->fire_cpu);
+	wall = now > ctx->fire_ns ? now - ctx->fire_ns : 0;
+	steal = s > ctx->fire_steal ? s - ctx->fire_steal : 0;
+	eff = wall > steal ? wall - steal : 0;
+	n = div64_u64(eff, iv);
+	n_cap = div64_u64(wall, cap);
+	if (n_cap > n) {
+		n = n_cap;
+	} else {
+		req = iv - (eff - n * iv);
+		if (req_cap)
+			req_cap = mul_u64_u64_div_u64(req, req_cap, iv);
+	}
+	ctx->ticks += n;
+	/* 1 <= req <= iv, req_cap within 1..64 x req: cannot fail */
+	pvx_stimer_start(&ctx->timer, req, req_cap, pvx_stimer_fd_expired);
 }
 
 /* 0 when @s is a valid arming (value_ns 0: disarmed, nothing else set). */
@@ -523,6 +666,7 @@ static void pvx_stimer_fd_spec_locked(struct pvx_stimer_ctx *ctx,
 		memset(s, 0, sizeof(*s));
 		return;
 	}
+	pvx_stimer_fd_catch_up(ctx);
 	*s = ctx->spec;
 	/* due but not run yet: 1 ns left, as timerfd says */
 	s->value_ns = max_t(u64, pvx_stimer_left(&ctx->timer), 1);
@@ -534,6 +678,7 @@ static void pvx_stimer_fd_arm_locked(struct pvx_stimer_ctx *ctx,
 {
 	ctx->spec = *s;
 	ctx->ticks = 0;
+	ctx->lazy = false;
 	ctx->armed = s->value_ns != 0;
 	if (ctx->armed)
 		pvx_stimer_start(&ctx->timer, s->value_ns, s->cap_ns,
@@ -545,6 +690,7 @@ static void pvx_stimer_fd_disarm(struct pvx_stimer_ctx *ctx)
 {
 	spin_lock_irq(&ctx->wqh.lock);
 	ctx->armed = false;	/* a callback running now will not re-arm */
+	ctx->lazy = false;
 	spin_unlock_irq(&ctx->wqh.lock);
 	pvx_stimer_cancel(&ctx->timer);
 }
@@ -608,7 +754,10 @@ static long pvx_stimer_fd_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-/* The expiration count as a u64, like a timerfd. */
+/*
+ * The expiration count as a u64, like a timerfd; a lazy periodic timer
+ * adds its overruns and is re-armed here.
+ */
 static ssize_t pvx_stimer_fd_read(struct file *file, char __user *buf,
 				  size_t count, loff_t *ppos)
 {
@@ -624,6 +773,7 @@ static ssize_t pvx_stimer_fd_read(struct file *file, char __user *buf,
 	else
 		ret = wait_event_interruptible_locked_irq(ctx->wqh, ctx->ticks);
 	if (!ret) {
+		pvx_stimer_fd_catch_up(ctx);
 		ticks = ctx->ticks;
 		ctx->ticks = 0;
 	}
@@ -651,6 +801,7 @@ static int pvx_stimer_fd_release(struct inode *inode, struct file *file)
 	struct pvx_stimer_ctx *ctx = file->private_data;
 
 	pvx_stimer_fd_disarm(ctx);
+	pvx_stimer_user_uncharge(ctx->uid);
 	atomic_dec(&pvx_stimer_fds);
 	kfree(ctx);
 	return 0;
@@ -688,22 +839,27 @@ static long pvx_stimer_ioc_create(struct file *file, unsigned int cmd,
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	ret = pvx_stimer_user_charge(&ctx->uid);
+	if (ret) {
+		kfree(ctx);
+		return ret;
+	}
 	pvx_stimer_init(&ctx->timer);
 	init_waitqueue_head(&ctx->wqh);
 	mutex_init(&ctx->settime_lock);
 
 	fd = get_unused_fd_flags(req.flags & PVX_STIMER_CLOEXEC ? O_CLOEXEC : 0);
 	if (fd < 0) {
-		kfree(ctx);
-		return fd;
+		ret = fd;
+		goto err_uncharge;
 	}
 	f = anon_inode_getfile("[pvx_stimer]", &pvx_stimer_fops, ctx,
 			       O_RDWR | (req.flags & PVX_STIMER_NONBLOCK ?
 					 O_NONBLOCK : 0));
 	if (IS_ERR(f)) {
 		put_unused_fd(fd);
-		kfree(ctx);
-		return PTR_ERR(f);
+		ret = PTR_ERR(f);
+		goto err_uncharge;
 	}
 	atomic_inc(&pvx_stimer_fds);	/* from here on, release frees ctx */
 	if (put_user(fd, &ureq->fd)) {
@@ -716,6 +872,11 @@ static long pvx_stimer_ioc_create(struct file *file, unsigned int cmd,
 	spin_unlock_irq(&ctx->wqh.lock);
 	fd_install(fd, f);
 	return fd;
+
+err_uncharge:
+	pvx_stimer_user_uncharge(ctx->uid);
+	kfree(ctx);
+	return ret;
 }
 
 /* ---- PVX_IOC_STEAL_QUERY ---------------------------------------------- */
