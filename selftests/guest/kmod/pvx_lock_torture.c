@@ -473,13 +473,13 @@ static struct free_obj *free_obj_new(void)
 
 /*
  * Hold @o (locked) for round @r: publish it, give the other thread up to
- * 50 us to start waiting on it, count, unlock. @o is not touched after
+ * 200 us to start waiting on it, count, unlock. @o is not touched after
  * the unlock: its next holder frees it. Returns whether @r was the last.
  */
 static bool free_hold(struct free_pair *p, struct free_obj *o, unsigned int r)
 {
 	bool last = r + 1 >= p->rounds || READ_ONCE(t.stop_threads);
-	u64 until = ktime_get_ns() + 50 * NSEC_PER_USEC;
+	u64 until = ktime_get_ns() + 200 * NSEC_PER_USEC;
 
 	WRITE_ONCE(p->obj, o);
 	WRITE_ONCE(p->last, last);
@@ -511,8 +511,9 @@ static struct free_obj *free_take(struct free_pair *p, unsigned int r)
 	}
 	o = READ_ONCE(p->obj);
 	last = READ_ONCE(p->last);
-	WRITE_ONCE(p->waiting, r + 1);
+	/* before the announcement: the holder unlocks while we spin */
 	next = last ? NULL : free_obj_new();
+	WRITE_ONCE(p->waiting, r + 1);
 	if (p->trylock) {
 		while (!pvx_spin_trylock(&o->lock))
 			cpu_relax();
