@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -42,10 +43,14 @@ static long pvx_ioc_get_info(struct pvx_info __user *uinfo)
 }
 
 /*
- * Ioctls of feature modules: a small table, looked up under RCU. A caller
- * takes a reference on the owner before it leaves the RCU section, so an
- * owner that is unloading (try_module_get() fails) is never entered, and
- * pvx_unregister_ioctl()'s synchronize_rcu() waits for lookups in flight.
+ * Ioctls of feature modules: a small table. A caller looks its command up
+ * and runs it inside one SRCU read section (the function may sleep), with
+ * a reference on the owner, so an owner that is unloading
+ * (try_module_get() fails) is never entered, and
+ * pvx_unregister_ioctl()'s synchronize_srcu() waits for lookups and calls
+ * in flight: also a feature module whose init fails after one of its
+ * ioctls was registered (module init does not wait for references) is
+ * not freed under a running call.
  */
 #define PVX_IOCTL_SLOTS	8
 
@@ -57,6 +62,7 @@ struct pvx_ioctl_slot {
 
 static struct pvx_ioctl_slot __rcu *pvx_ioctls[PVX_IOCTL_SLOTS];
 static DEFINE_MUTEX(pvx_ioctls_lock);
+DEFINE_STATIC_SRCU(pvx_ioctls_srcu);
 
 int __pvx_register_ioctl(unsigned int cmd, pvx_ioctl_fn fn,
 			 struct module *owner)
@@ -112,7 +118,7 @@ void pvx_unregister_ioctl(unsigned int cmd)
 	}
 	mutex_unlock(&pvx_ioctls_lock);
 	if (found) {
-		synchronize_rcu();
+		synchronize_srcu(&pvx_ioctls_srcu);
 		kfree(found);
 	}
 }
@@ -124,12 +130,12 @@ static long pvx_ioctl_feature(struct file *file, unsigned int cmd,
 	struct pvx_ioctl_slot *s;
 	struct module *owner = NULL;
 	pvx_ioctl_fn fn = NULL;
-	long ret;
-	int i;
+	long ret = -ENOTTY;
+	int i, idx;
 
-	rcu_read_lock();
+	idx = srcu_read_lock(&pvx_ioctls_srcu);
 	for (i = 0; i < PVX_IOCTL_SLOTS; i++) {
-		s = rcu_dereference(pvx_ioctls[i]);
+		s = srcu_dereference(pvx_ioctls[i], &pvx_ioctls_srcu);
 		if (s && s->cmd == cmd) {
 			if (try_module_get(s->owner)) {
 				fn = s->fn;
@@ -138,11 +144,11 @@ static long pvx_ioctl_feature(struct file *file, unsigned int cmd,
 			break;
 		}
 	}
-	rcu_read_unlock();
-	if (!fn)
-		return -ENOTTY;
-	ret = fn(file, cmd, arg);
-	module_put(owner);
+	if (fn) {
+		ret = fn(file, cmd, arg);
+		module_put(owner);
+	}
+	srcu_read_unlock(&pvx_ioctls_srcu, idx);
 	return ret;
 }
 

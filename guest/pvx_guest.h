@@ -52,8 +52,10 @@ void pvx_sysfs_remove_group(const struct attribute_group *grp);
  * cannot unload while one of its ioctls runs. @cmd must be in the pvx
  * ioctl range (PVX_IOC_MAGIC) and not one the core serves itself
  * (PVX_IOC_GET_INFO); registering a @cmd twice is -EBUSY. A @cmd nobody
- * registered is -ENOTTY. Unregister in module exit: on return no call of
- * @fn is running or will start. Both may sleep.
+ * registered is -ENOTTY. Register last in module init (userspace can
+ * call in at once). Unregister in module exit, or when a later init step
+ * fails: on return no call of @fn is running or will start. Both may
+ * sleep.
  */
 typedef long (*pvx_ioctl_fn)(struct file *file, unsigned int cmd,
 			     unsigned long arg);

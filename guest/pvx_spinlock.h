@@ -24,7 +24,13 @@ struct pvx_spinlock {
 	union {
 		atomic_t val;		/* both halves, updated atomically */
 		struct {
-			u16 head;	/* ticket being served */
+			/*
+			 * Ticket being served; bit 0 (PVX_SPIN_HALTED) set
+			 * while a waiter may be halted: the unlocker reads it
+			 * in the same atomic add that releases the lock, and
+			 * never touches the lock after that add.
+			 */
+			u16 head;
 			u16 tail;	/* next ticket to hand out */
 		};
 	};
@@ -37,11 +43,6 @@ struct pvx_spinlock {
 	 * test's fairness check).
 	 */
 	u16 queued;
-	/*
-	 * Waiters halted (or about to halt) until kicked: the unlocker kicks
-	 * the one whose turn comes when this is not 0.
-	 */
-	atomic_t halted;
 };
 
 /*
@@ -51,8 +52,7 @@ struct pvx_spinlock {
 #define pvx_spinlock_t struct pvx_spinlock
 
 #define __PVX_SPIN_LOCK_UNLOCKED \
-	{ .val = ATOMIC_INIT(0), .holder_cpu = -1, .queued = 0,	\
-	  .halted = ATOMIC_INIT(0) }
+	{ .val = ATOMIC_INIT(0), .holder_cpu = -1, .queued = 0 }
 #define DEFINE_PVX_SPINLOCK(name) \
 	pvx_spinlock_t name = __PVX_SPIN_LOCK_UNLOCKED
 

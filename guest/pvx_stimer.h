@@ -15,16 +15,20 @@
  * afterwards. Without a steal source (/sys/kernel/pvx/stimer/steal_source
  * is "none") it is a plain wall-clock timer.
  *
- * Rules as for an hrtimer: start and cancel of one timer must not race
- * each other (serialize them); the callback runs in hard interrupt
- * context on the owner CPU and may call pvx_stimer_start() on its own
- * timer to re-arm it. After pvx_stimer_cancel() returns, the callback is
- * not running and will not run until the next start.
+ * Rules as for an hrtimer: pvx_stimer_start() and pvx_stimer_cancel()
+ * may be called from any CPU, concurrently with each other and with the
+ * callback (a per-timer lock orders them; the last one wins). The
+ * callback runs in hard interrupt context and may call pvx_stimer_start()
+ * on its own timer to re-arm it. An expiry whose start was replaced by a
+ * newer one meanwhile is dropped (counter "stale"), never delivered nor
+ * re-armed. After pvx_stimer_cancel() returns, the callback is not
+ * running and will not run until the next start.
  */
 #ifndef _PVX_STIMER_H
 #define _PVX_STIMER_H
 
 #include <linux/hrtimer.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
 
 #include "pvx.h"
@@ -36,18 +40,24 @@ enum pvx_stimer_bound {
 
 struct pvx_stimer;
 
-/* Runs once per start, in hard interrupt context, on the owner CPU. */
+/*
+ * Runs once per start (not for a start replaced meanwhile), in hard
+ * interrupt context, normally on the owner CPU.
+ */
 typedef void (*pvx_stimer_fn)(struct pvx_stimer *timer,
 			      enum pvx_stimer_bound bound);
 
 struct pvx_stimer {
 	struct hrtimer hrt;
+	/* orders start, cancel and expiry; protects the fields below */
+	raw_spinlock_t lock;
+	bool armed;		/* started, not yet fired nor cancelled */
 	pvx_stimer_fn fn;
 	u64 start_ns;		/* CLOCK_MONOTONIC at start */
 	u64 start_steal;	/* owner CPU's cumulative steal at start */
 	u64 request_ns;		/* effective ns to reach */
 	u64 cap_ns;		/* wall ns from start at which it fires anyway */
-	int cpu;		/* owner CPU */
+	int cpu;		/* CPU whose steal counts: the starting one */
 	unsigned int rearms;	/* expiries too early, re-armed, this start */
 	/* set before the callback runs: wall and steal ns since start */
 	u64 wall_ns;
@@ -62,7 +72,9 @@ void pvx_stimer_init(struct pvx_stimer *timer);
  * wall-clock cap of @cap_ns (0: cap_factor x @effective_ns; else
  * @effective_ns..PVX_STIMER_CAP_FACTOR_MAX x @effective_ns); @fn runs at
  * expiry. An armed timer is re-armed. Returns 0 or -EINVAL (nothing armed
- * then). Any context.
+ * then). Any context, any CPU. A start that meets the callback running on
+ * another CPU leaves the hrtimer on that CPU (hrtimer's rule); the steal
+ * counted is still this CPU's.
  */
 int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 		     pvx_stimer_fn fn);
@@ -81,7 +93,7 @@ bool pvx_stimer_active(const struct pvx_stimer *timer);
  * Effective ns still to go (0 when disarmed or due), as of now, with
  * the owner CPU's steal so far.
  */
-u64 pvx_stimer_left(const struct pvx_stimer *timer);
+u64 pvx_stimer_left(struct pvx_stimer *timer);
 
 /* Cumulative steal ns of @cpu from the steal source; 0 without one. */
 u64 pvx_steal_ns(int cpu);

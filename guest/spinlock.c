@@ -14,6 +14,8 @@
 
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/irqflags.h>
 #include <linux/jump_label.h>
 #include <linux/kernel.h>
@@ -30,6 +32,7 @@
 #include <linux/sysfs.h>
 #include <linux/threads.h>
 #include <linux/uaccess.h>
+#include <asm/cmpxchg.h>
 #include <asm/processor.h>
 #include <asm/smp.h>
 
@@ -40,8 +43,21 @@
 #define CREATE_TRACE_POINTS
 #include "spinlock_trace.h"
 
+/*
+ * Tickets advance by 2: bit 0 of .head is PVX_SPIN_HALTED, set by a waiter
+ * before it halts and read by the unlocker in the xadd that releases the
+ * lock (the kernel's pv ticket locks did the same after 2015's "fix
+ * memory corruption on unlock"), so that nothing reads the lock after it
+ * was handed over: the next holder may free it at once. The bit stays set
+ * while waiters are queued and is cleared by a holder that finds nobody
+ * queued behind it.
+ */
+#define PVX_TICKET_STEP		2u
+#define PVX_SPIN_HALTED		1u
 /* Adding this to .val draws the next ticket (the tail half). */
-#define PVX_TICKET_INC		BIT(16)
+#define PVX_TICKET_INC		(PVX_TICKET_STEP << 16)
+/* Distinct tickets: more contenders than this would look like a free lock. */
+#define PVX_TICKETS		(BIT(16) / PVX_TICKET_STEP)
 
 /*
  * Backoff: a waiter re-reads the lock word after a number of cpu_relax()
@@ -130,6 +146,7 @@ enum pvx_spin_stat {
 	PVX_SPIN_YIELDS_GRANTED,
 	PVX_SPIN_HALTS,
 	PVX_SPIN_KICKS,
+	PVX_SPIN_KICK_MISSES,
 	PVX_SPIN_STAT_NR
 };
 
@@ -283,11 +300,17 @@ static void pvx_spin_halt(pvx_spinlock_t *lock, struct pvx_spin_waiter *w,
 	unsigned long flags;
 
 	WRITE_ONCE(w->halted, true);
-	atomic_inc(&lock->halted);
-	/* halted before head is read; pairs with __pvx_spin_unlock() */
+	/* the slot before the flag: a kicker that sees the flag finds it */
+	smp_mb__before_atomic();
+	atomic_or(PVX_SPIN_HALTED, &lock->val);
+	/*
+	 * The flag before head is read; pairs with the xadd in
+	 * __pvx_spin_unlock(): either it returns the flag and the unlocker
+	 * kicks, or this read sees the new head.
+	 */
 	smp_mb__after_atomic();
 	local_irq_save(flags);
-	if (READ_ONCE(lock->head) != ticket) {
+	if ((READ_ONCE(lock->head) & ~PVX_SPIN_HALTED) != ticket) {
 		pvx_spin_count(PVX_SPIN_HALTS);
 		/* sti;hlt: an interrupt arriving after the check still wakes */
 		if (irqs_disabled_flags(flags))
@@ -296,18 +319,25 @@ static void pvx_spin_halt(pvx_spinlock_t *lock, struct pvx_spin_waiter *w,
 			safe_halt();
 	}
 	local_irq_restore(flags);
-	atomic_dec(&lock->halted);
 	WRITE_ONCE(w->halted, false);
 }
 
-/* Kick the halted waiter of @ticket, which the caller just made served. */
+/*
+ * Kick the halted waiter of @ticket, which the caller just made served.
+ * @lock is only compared with the published slots, never dereferenced:
+ * its new holder may have freed it already. A flag with no halted waiter
+ * behind it (it stays set while waiters are queued; a waiter that set it
+ * may not have needed to halt) is a miss: no hypercall, counted.
+ */
 static noinline void pvx_spin_kick(const pvx_spinlock_t *lock, u16 ticket)
 {
 	bool halted = false;
 	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted);
 
-	if (cpu < 0 || !halted)
+	if (cpu < 0 || !halted) {
+		pvx_spin_count(PVX_SPIN_KICK_MISSES);
 		return;
+	}
 	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
 	pvx_spin_count(PVX_SPIN_KICKS);
 }
@@ -332,15 +362,16 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 		int target;
 		long ret;
 
-		delay = min_t(unsigned int, (u16)(ticket - head) *
-			      PVX_SPIN_BACKOFF_UNIT, PVX_SPIN_BACKOFF_MAX);
+		delay = min_t(unsigned int, (u16)(ticket - head) /
+			      PVX_TICKET_STEP * PVX_SPIN_BACKOFF_UNIT,
+			      PVX_SPIN_BACKOFF_MAX);
 		for (i = 0; i < delay; i++)
 			cpu_relax();
 		spins += delay;
 		since_yield += delay;
 
 		/* pairs with the release in __pvx_spin_unlock() */
-		head = smp_load_acquire(&lock->head);
+		head = smp_load_acquire(&lock->head) & ~PVX_SPIN_HALTED;
 		if (head == ticket)
 			break;
 		if (!can_yield ||
@@ -357,9 +388,11 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 		since_yield = 0;
 		/*
 		 * A yield did not get the lock to us: the host ran us again
-		 * before the vCPUs ahead were done. Halt until our turn.
+		 * before the vCPUs ahead were done. Halt until our turn
+		 * (not in NMI context: an NMI that halted could wait for an
+		 * interrupt that the CPU it interrupted keeps masked).
 		 */
-		if (off_cpu && yields && w && pvx_spin_may_halt()) {
+		if (off_cpu && yields && w && pvx_spin_may_halt() && !in_nmi()) {
 			pvx_spin_halt(lock, w, ticket);
 			continue;
 		}
@@ -370,37 +403,60 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
 	pvx_spin_unpublish(w);
 }
 
+/*
+ * The holder of @ticket clears PVX_SPIN_HALTED when nobody is queued
+ * behind it (a waiter that queues meanwhile makes the cmpxchg fail, and
+ * it clears the flag itself when it is the last).
+ */
+static __always_inline void pvx_spin_clear_halted(pvx_spinlock_t *lock,
+						  u16 ticket)
+{
+	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket;
+	int old = (int)(held | PVX_SPIN_HALTED);
+
+	if (pvx_spin_may_halt() &&
+	    unlikely(READ_ONCE(lock->head) & PVX_SPIN_HALTED))
+		atomic_try_cmpxchg_relaxed(&lock->val, &old, (int)held);
+}
+
 static __always_inline void __pvx_spin_lock(pvx_spinlock_t *lock)
 {
 	/* fully ordered: acquire on the fast path */
 	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
-	u16 ticket = old >> 16, head = old & 0xffff;
+	u16 ticket = old >> 16, head = old & 0xffff & ~PVX_SPIN_HALTED;
 
-	if (unlikely(ticket != head))
+	if (unlikely(ticket != head)) {
 		pvx_spin_wait(lock, ticket, head);
+		pvx_spin_clear_halted(lock, ticket);
+	}
 	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-	lock->queued = ticket - head;
+	lock->queued = (u16)(ticket - head) / PVX_TICKET_STEP;
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
 /*
- * Only the holder writes .head; the 16-bit store may race with waiters'
- * atomic add on the whole word, which x86 keeps consistent (the kernel's
- * own ticket locks did the same).
+ * Only the holder moves .head. With halting on, one xadd on the 16-bit
+ * head releases the lock (a locked instruction: the critical section
+ * before the next ticket, pairs with pvx_spin_wait()) and returns whether
+ * a waiter set PVX_SPIN_HALTED: the lock is not read after it, since the
+ * next holder may free it at once. The 16-bit operations may race with
+ * waiters' atomic add on the whole word, which x86 keeps consistent (the
+ * kernel's own ticket locks did the same).
  */
 static __always_inline void __pvx_spin_unlock(pvx_spinlock_t *lock)
 {
-	u16 next = READ_ONCE(lock->head) + 1;
+	u16 head;
 
 	WRITE_ONCE(lock->holder_cpu, -1);
-	/* the critical section before the next ticket: pvx_spin_wait() */
-	smp_store_release(&lock->head, next);
-	if (!pvx_spin_may_halt())
+	if (!pvx_spin_may_halt()) {
+		/* no waiter halts, none sets the flag */
+		smp_store_release(&lock->head,
+				  READ_ONCE(lock->head) + PVX_TICKET_STEP);
 		return;
-	/* head stored before halted is read; pairs with pvx_spin_halt() */
-	smp_mb();
-	if (unlikely(atomic_read(&lock->halted)))
-		pvx_spin_kick(lock, next);
+	}
+	head = xadd(&lock->head, (u16)PVX_TICKET_STEP);
+	if (unlikely(head & PVX_SPIN_HALTED))
+		pvx_spin_kick(lock, (head & ~PVX_SPIN_HALTED) + PVX_TICKET_STEP);
 }
 
 void pvx_spin_lock_init(pvx_spinlock_t *lock)
@@ -429,9 +485,10 @@ bool pvx_spin_trylock(pvx_spinlock_t *lock)
 
 	preempt_disable();
 	old = atomic_read(&lock->val);
-	if ((u16)old == (u16)((u32)old >> 16) &&
+	if (((u16)old & ~PVX_SPIN_HALTED) == (u16)((u32)old >> 16) &&
 	    atomic_try_cmpxchg_acquire(&lock->val, &old,
 				       (int)((u32)old + (u32)PVX_TICKET_INC))) {
+		pvx_spin_clear_halted(lock, (u32)old >> 16);
 		WRITE_ONCE(lock->holder_cpu, smp_processor_id());
 		lock->queued = 0;
 		pvx_spin_count(PVX_SPIN_ACQUISITIONS);
@@ -497,12 +554,28 @@ static long pvx_spin_yield_errno(long ret)
 }
 
 /*
+ * A directed yield boosts the target's vCPU: allowed towards the caller's
+ * own threads and those of its user (the rule of setpriority()), else
+ * only with CAP_SYS_NICE. Under rcu_read_lock().
+ */
+static bool pvx_spin_may_yield_to(struct task_struct *t)
+{
+	const struct cred *cred = current_cred(), *tcred = __task_cred(t);
+
+	if (same_thread_group(t, current) || uid_eq(tcred->uid, cred->euid) ||
+	    uid_eq(tcred->euid, cred->euid))
+		return true;
+	return ns_capable(tcred->user_ns, CAP_SYS_NICE);
+}
+
+/*
  * The thread @tid of the caller's pid namespace: -ESRCH when there is none,
- * -EAGAIN when it is not on a CPU now (task_curr() is not exported, so
- * ->on_cpu says it: set from just before the switch to the thread until
- * just after the switch away), PVX_YIELD_TARGET_RUNNING without a
- * hypercall when it is the caller itself or its vCPU runs, else the
- * directed yield's result.
+ * -EPERM when it belongs to another user and the caller lacks
+ * CAP_SYS_NICE, -EAGAIN when it is not on a CPU now (task_curr() is not
+ * exported, so ->on_cpu says it: set from just before the switch to the
+ * thread until just after the switch away), PVX_YIELD_TARGET_RUNNING
+ * without a hypercall when it is the caller itself or its vCPU runs, else
+ * the directed yield's result.
  */
 static long pvx_spin_ioc_yield_to(struct file *file, unsigned int cmd,
 				  unsigned long arg)
@@ -526,6 +599,8 @@ static long pvx_spin_ioc_yield_to(struct file *file, unsigned int cmd,
 	t = pid_task(find_vpid(req.tid), PIDTYPE_PID);
 	if (!t) {
 		ret = -ESRCH;
+	} else if (!pvx_spin_may_yield_to(t)) {
+		ret = -EPERM;
 	} else if (t == current) {
 		ret = PVX_YIELD_TARGET_RUNNING;
 	} else {
@@ -579,6 +654,7 @@ PVX_SPIN_STAT_ATTR(yields_issued, PVX_SPIN_YIELDS_ISSUED);
 PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
 PVX_SPIN_STAT_ATTR(halts, PVX_SPIN_HALTS);
 PVX_SPIN_STAT_ATTR(kicks, PVX_SPIN_KICKS);
+PVX_SPIN_STAT_ATTR(kick_misses, PVX_SPIN_KICK_MISSES);
 
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
@@ -625,6 +701,7 @@ static struct attribute *pvx_spin_attrs[] = {
 	&stat_yields_granted_attr.kattr.attr,
 	&stat_halts_attr.kattr.attr,
 	&stat_kicks_attr.kattr.attr,
+	&stat_kick_misses_attr.kattr.attr,
 	NULL
 };
 
@@ -639,7 +716,12 @@ static int __init pvx_spinlock_init(void)
 	const char *why;
 	int ret;
 
-	BUILD_BUG_ON(CONFIG_NR_CPUS * 4 >= U16_MAX);	/* tickets in flight */
+	/* tickets in flight: one per CPU and nesting context at most */
+	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS) {
+		pr_err("%u CPUs: more lockers than the %lu tickets could tell apart\n",
+		       nr_cpu_ids, PVX_TICKETS);
+		return -EINVAL;
+	}
 
 	if (pvx_host_has(PVX_F_YIELD)) {
 		pvx_spin_mode = PVX_SPIN_MODE_PVX_YIELD;

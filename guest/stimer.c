@@ -17,15 +17,19 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
+#include <linux/capability.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/kernel_stat.h>
 #include <linux/kobject.h>
 #include <linux/kvm_para.h>
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -38,6 +42,7 @@
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <asm/barrier.h>
 #include <asm/io.h>
@@ -272,6 +277,7 @@ enum pvx_stimer_stat {
 	PVX_STIMER_CANCELLED,
 	PVX_STIMER_REARMS,
 	PVX_STIMER_REJECTED,
+	PVX_STIMER_STALE,
 	PVX_STIMER_STAT_NR
 };
 
@@ -300,36 +306,66 @@ static u64 pvx_stimer_elapsed(const struct pvx_stimer *t, u64 now,
 	return *wall > *steal ? *wall - *steal : 0;
 }
 
+/*
+ * The expiry. Runs with the hrtimer core's base lock dropped, so that a
+ * start or cancel on another CPU can meet it: under @t->lock it finds out
+ * whether it still serves the current start. A start made since it began
+ * (the hrtimer is queued again, which only a start under @t->lock can do
+ * while the callback runs: hrtimer_try_to_cancel() leaves a running timer
+ * alone) replaced it: it is dropped, and neither delivers nor touches the
+ * expiry time of the queued node. Otherwise it re-arms for stolen time
+ * (the key of a timer that is not queued, under @t->lock, so no start
+ * meets it) or delivers.
+ */
 static enum hrtimer_restart pvx_stimer_expire(struct hrtimer *hrt)
 {
 	struct pvx_stimer *t = container_of(hrt, struct pvx_stimer, hrt);
-	u64 now = ktime_get_ns(), wall, steal, eff, next;
+	u64 now = ktime_get_ns(), wall, steal, eff, next, request;
+	enum pvx_stimer_bound bound;
+	unsigned int rearms;
+	unsigned long flags;
+	pvx_stimer_fn fn;
+	int cpu;
 	bool cap;
 
+	raw_spin_lock_irqsave(&t->lock, flags);
+	if (!t->armed || hrtimer_is_queued(hrt)) {
+		raw_spin_unlock_irqrestore(&t->lock, flags);
+		pvx_stimer_count(PVX_STIMER_STALE);
+		return HRTIMER_NORESTART;
+	}
 	eff = pvx_stimer_elapsed(t, now, &wall, &steal);
 	t->wall_ns = wall;
 	t->steal_ns = steal;
-	cap = eff < t->request_ns;
+	request = t->request_ns;
+	cpu = t->cpu;
+	cap = eff < request;
 	if (cap && wall < t->cap_ns) {
 		/* stolen time made it early: wait for the shortfall */
-		next = min(t->start_ns + t->cap_ns, now + t->request_ns - eff);
+		next = min(t->start_ns + t->cap_ns, now + request - eff);
 		t->rearms++;
-		pvx_stimer_count(PVX_STIMER_REARMS);
-		trace_stimer_rearm(t, t->cpu, t->request_ns, wall, steal,
-				   next - now);
 		hrtimer_set_expires(hrt, ns_to_ktime(next));
+		raw_spin_unlock_irqrestore(&t->lock, flags);
+		pvx_stimer_count(PVX_STIMER_REARMS);
+		trace_stimer_rearm(t, cpu, request, wall, steal, next - now);
 		return HRTIMER_RESTART;
 	}
+	t->armed = false;
+	fn = t->fn;
+	rearms = t->rearms;
+	bound = cap ? PVX_STIMER_CAP : PVX_STIMER_EFFECTIVE;
+	raw_spin_unlock_irqrestore(&t->lock, flags);
 	pvx_stimer_count(cap ? PVX_STIMER_FIRED_CAP : PVX_STIMER_FIRED_EFFECTIVE);
-	trace_stimer_fire(t, t->cpu, t->request_ns, wall, steal, t->rearms, cap);
-	/* may re-arm @t: hrtimer_start() from its own callback is fine */
-	t->fn(t, cap ? PVX_STIMER_CAP : PVX_STIMER_EFFECTIVE);
+	trace_stimer_fire(t, cpu, request, wall, steal, rearms, cap);
+	/* may re-arm @t: pvx_stimer_start() from its own callback is fine */
+	fn(t, bound);
 	return HRTIMER_NORESTART;
 }
 
 void pvx_stimer_init(struct pvx_stimer *timer)
 {
 	memset(timer, 0, sizeof(*timer));
+	raw_spin_lock_init(&timer->lock);
 	timer->cpu = -1;
 	hrtimer_init(&timer->hrt, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
 	timer->hrt.function = pvx_stimer_expire;
@@ -350,6 +386,7 @@ static int pvx_stimer_check(u64 effective_ns, u64 cap_ns)
 int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 		     pvx_stimer_fn fn)
 {
+	unsigned long flags;
 	int cpu;
 
 	if (!fn || pvx_stimer_check(effective_ns, cap_ns)) {
@@ -359,10 +396,12 @@ int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 	if (!cap_ns)
 		cap_ns = effective_ns * READ_ONCE(cap_factor);
 
-	cpu = get_cpu();
+	raw_spin_lock_irqsave(&timer->lock, flags);
+	cpu = smp_processor_id();
 	/* a pending start is replaced: it will neither fire nor be cancelled */
-	if (hrtimer_is_queued(&timer->hrt))
+	if (timer->armed)
 		pvx_stimer_count(PVX_STIMER_CANCELLED);
+	timer->armed = true;
 	timer->fn = fn;
 	timer->request_ns = effective_ns;
 	timer->cap_ns = cap_ns;
@@ -373,15 +412,34 @@ int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 	hrtimer_start(&timer->hrt, ns_to_ktime(timer->start_ns + effective_ns),
 		      HRTIMER_MODE_ABS_PINNED_HARD);
 	pvx_stimer_count(PVX_STIMER_STARTED);
-	put_cpu();
+	raw_spin_unlock_irqrestore(&timer->lock, flags);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_start);
 
+/*
+ * hrtimer_cancel() under @timer->lock would deadlock with a callback that
+ * waits for the lock; without it a start could slip in between the cancel
+ * and the bookkeeping. So: try under the lock, and while the callback
+ * runs, drop the lock and wait for it, as hrtimer_cancel() does.
+ */
 bool pvx_stimer_cancel(struct pvx_stimer *timer)
 {
-	bool was = hrtimer_cancel(&timer->hrt);
+	unsigned long flags;
+	bool was;
+	int ret;
 
+	for (;;) {
+		raw_spin_lock_irqsave(&timer->lock, flags);
+		ret = hrtimer_try_to_cancel(&timer->hrt);
+		if (ret >= 0)
+			break;
+		raw_spin_unlock_irqrestore(&timer->lock, flags);
+		hrtimer_cancel_wait_running(&timer->hrt);
+	}
+	was = timer->armed;
+	timer->armed = false;
+	raw_spin_unlock_irqrestore(&timer->lock, flags);
 	if (was)
 		pvx_stimer_count(PVX_STIMER_CANCELLED);
 	return was;
@@ -394,28 +452,130 @@ bool pvx_stimer_active(const struct pvx_stimer *timer)
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_active);
 
-u64 pvx_stimer_left(const struct pvx_stimer *timer)
+u64 pvx_stimer_left(struct pvx_stimer *timer)
 {
-	u64 wall, steal, eff;
+	u64 wall, steal, eff, left = 0;
+	unsigned long flags;
 
-	if (!hrtimer_active(&timer->hrt))
-		return 0;
-	eff = pvx_stimer_elapsed(timer, ktime_get_ns(), &wall, &steal);
-	return eff < timer->request_ns ? timer->request_ns - eff : 0;
+	raw_spin_lock_irqsave(&timer->lock, flags);
+	if (timer->armed) {
+		eff = pvx_stimer_elapsed(timer, ktime_get_ns(), &wall, &steal);
+		if (eff < timer->request_ns)
+			left = timer->request_ns - eff;
+	}
+	raw_spin_unlock_irqrestore(&timer->lock, flags);
+	return left;
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_left);
 
+/* ---- per-user limit on timer fds -------------------------------------- */
+
+#define PVX_STIMER_FDS_PER_USER_DEFAULT	128u
+
+static unsigned int max_timer_fds_per_user = PVX_STIMER_FDS_PER_USER_DEFAULT;
+module_param(max_timer_fds_per_user, uint, 0644);
+MODULE_PARM_DESC(max_timer_fds_per_user,
+		 "timer fds one user (real uid) may have open; more is -EMFILE unless the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN (default 128)");
+
+/* Timer fds open per real uid; an entry lives while its count is not 0. */
+struct pvx_stimer_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int fds;
+};
+
+static DEFINE_HASHTABLE(pvx_stimer_users, 6);
+static DEFINE_SPINLOCK(pvx_stimer_users_lock);
+
+static struct pvx_stimer_user *pvx_stimer_user_find(kuid_t uid)
+{
+	struct pvx_stimer_user *u;
+
+	hash_for_each_possible(pvx_stimer_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/*
+ * Charge one timer fd to the caller's real uid (as pipes and inotify
+ * instances are charged), -EMFILE past max_timer_fds_per_user unless the
+ * caller may exceed resource limits (CAP_SYS_RESOURCE, CAP_SYS_ADMIN: the
+ * pipe buffer limits' rule). @uid receives whom to uncharge.
+ */
+static int pvx_stimer_user_charge(kuid_t *uid)
+{
+	struct pvx_stimer_user *u, *fresh;
+	unsigned int max = READ_ONCE(max_timer_fds_per_user);
+	bool exempt = capable(CAP_SYS_RESOURCE) || capable(CAP_SYS_ADMIN);
+
+	*uid = current_uid();
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+	spin_lock(&pvx_stimer_users_lock);
+	u = pvx_stimer_user_find(*uid);
+	if (u && u->fds >= max && !exempt) {
+		spin_unlock(&pvx_stimer_users_lock);
+		kfree(fresh);
+		return -EMFILE;
+	}
+	if (!u && !max && !exempt) {
+		spin_unlock(&pvx_stimer_users_lock);
+		kfree(fresh);
+		return -EMFILE;
+	}
+	if (!u) {
+		u = fresh;
+		fresh = NULL;
+		u->uid = *uid;
+		hash_add(pvx_stimer_users, &u->node, __kuid_val(*uid));
+	}
+	u->fds++;
+	spin_unlock(&pvx_stimer_users_lock);
+	kfree(fresh);
+	return 0;
+}
+
+static void pvx_stimer_user_uncharge(kuid_t uid)
+{
+	struct pvx_stimer_user *u;
+
+	spin_lock(&pvx_stimer_users_lock);
+	u = pvx_stimer_user_find(uid);
+	if (u && !--u->fds)
+		hash_del(&u->node);
+	else
+		u = NULL;
+	spin_unlock(&pvx_stimer_users_lock);
+	kfree(u);
+}
+
 /* ---- timer fds -------------------------------------------------------- */
 
+/*
+ * A periodic timer fd has timerfd's cost model: its expiry is never
+ * re-armed from the callback. The callback counts the expiry and notes
+ * when it happened (ctx->lazy); the next read() or GETTIME counts the
+ * periods that passed since then (overruns) and re-arms for the rest of
+ * the current one. So a timer nobody reads costs one interrupt, however
+ * short its period.
+ */
 struct pvx_stimer_ctx {
 	struct pvx_stimer timer;
 	/* its lock protects the fields below, also from the callback */
 	wait_queue_head_t wqh;
 	struct pvx_stimer_spec spec;	/* current arming */
-	bool armed;			/* the callback may re-arm */
+	bool armed;			/* armed, or periodic and lazy */
+	bool lazy;			/* periodic, expired, not re-armed yet */
 	u64 ticks;			/* expirations not read yet */
+	/* the expiry that made it lazy: CLOCK_MONOTONIC, steal, CPU */
+	u64 fire_ns;
+	u64 fire_steal;
+	int fire_cpu;
 	struct pvx_stimer_state last;	/* counters and the last expiry */
 	struct mutex settime_lock;	/* one disarm-and-arm at a time */
+	kuid_t uid;			/* charged to */
 };
 
 static void pvx_stimer_fd_expired(struct pvx_stimer *t,
@@ -433,14 +593,55 @@ static void pvx_stimer_fd_expired(struct pvx_stimer *t,
 		ctx->last.fired_cap++;
 	else
 		ctx->last.fired_effective++;
-	/* validated when armed, so this cannot fail */
-	if (ctx->armed && ctx->spec.interval_ns)
-		pvx_stimer_start(t, ctx->spec.interval_ns, ctx->spec.cap_ns,
-				 pvx_stimer_fd_expired);
-	else
+	if (ctx->armed && ctx->spec.interval_ns) {
+		/* re-armed by the reader: pvx_stimer_fd_catch_up() */
+		ctx->lazy = true;
+		ctx->fire_ns = t->start_ns + t->wall_ns;
+		ctx->fire_steal = t->start_steal + t->steal_ns;
+		ctx->fire_cpu = t->cpu;
+	} else {
 		ctx->armed = false;
+	}
 	wake_up_locked_poll(&ctx->wqh, EPOLLIN);
 	spin_unlock_irqrestore(&ctx->wqh.lock, flags);
+}
+
+/*
+ * A lazy periodic timer: add the periods that passed since its expiry to
+ * the count and re-arm it on this CPU for the rest of the current one.
+ * A period ends at @interval of effective time or at the period's cap of
+ * wall time, whichever comes first, so the periods passed are the larger
+ * of the two quotients. When the effective bound is the one that counts,
+ * the phase is kept (the rest of the period, with a proportional cap);
+ * otherwise the next period starts now. Under wqh.lock.
+ */
+static void pvx_stimer_fd_catch_up(struct pvx_stimer_ctx *ctx)
+{
+	u64 iv = ctx->spec.interval_ns, now, s, wall, steal, eff, n, n_cap;
+	u64 cap = ctx->spec.cap_ns ? ctx->spec.cap_ns :
+		  iv * READ_ONCE(cap_factor);
+	u64 req = iv, req_cap = ctx->spec.cap_ns;
+
+	if (!ctx->lazy)
+		return;
+	ctx->lazy = false;
+	now = ktime_get_ns();
+	s = pvx_steal_ns(ctx->fire_cpu);
+	wall = now > ctx->fire_ns ? now - ctx->fire_ns : 0;
+	steal = s > ctx->fire_steal ? s - ctx->fire_steal : 0;
+	eff = wall > steal ? wall - steal : 0;
+	n = div64_u64(eff, iv);
+	n_cap = div64_u64(wall, cap);
+	if (n_cap > n) {
+		n = n_cap;
+	} else {
+		req = iv - (eff - n * iv);
+		if (req_cap)
+			req_cap = mul_u64_u64_div_u64(req, req_cap, iv);
+	}
+	ctx->ticks += n;
+	/* 1 <= req <= iv, req_cap within 1..64 x req: cannot fail */
+	pvx_stimer_start(&ctx->timer, req, req_cap, pvx_stimer_fd_expired);
 }
 
 /* 0 when @s is a valid arming (value_ns 0: disarmed, nothing else set). */
@@ -465,6 +666,7 @@ static void pvx_stimer_fd_spec_locked(struct pvx_stimer_ctx *ctx,
 		memset(s, 0, sizeof(*s));
 		return;
 	}
+	pvx_stimer_fd_catch_up(ctx);
 	*s = ctx->spec;
 	/* due but not run yet: 1 ns left, as timerfd says */
 	s->value_ns = max_t(u64, pvx_stimer_left(&ctx->timer), 1);
@@ -476,6 +678,7 @@ static void pvx_stimer_fd_arm_locked(struct pvx_stimer_ctx *ctx,
 {
 	ctx->spec = *s;
 	ctx->ticks = 0;
+	ctx->lazy = false;
 	ctx->armed = s->value_ns != 0;
 	if (ctx->armed)
 		pvx_stimer_start(&ctx->timer, s->value_ns, s->cap_ns,
@@ -487,6 +690,7 @@ static void pvx_stimer_fd_disarm(struct pvx_stimer_ctx *ctx)
 {
 	spin_lock_irq(&ctx->wqh.lock);
 	ctx->armed = false;	/* a callback running now will not re-arm */
+	ctx->lazy = false;
 	spin_unlock_irq(&ctx->wqh.lock);
 	pvx_stimer_cancel(&ctx->timer);
 }
@@ -550,7 +754,10 @@ static long pvx_stimer_fd_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-/* The expiration count as a u64, like a timerfd. */
+/*
+ * The expiration count as a u64, like a timerfd; a lazy periodic timer
+ * adds its overruns and is re-armed here.
+ */
 static ssize_t pvx_stimer_fd_read(struct file *file, char __user *buf,
 				  size_t count, loff_t *ppos)
 {
@@ -566,6 +773,7 @@ static ssize_t pvx_stimer_fd_read(struct file *file, char __user *buf,
 	else
 		ret = wait_event_interruptible_locked_irq(ctx->wqh, ctx->ticks);
 	if (!ret) {
+		pvx_stimer_fd_catch_up(ctx);
 		ticks = ctx->ticks;
 		ctx->ticks = 0;
 	}
@@ -593,6 +801,7 @@ static int pvx_stimer_fd_release(struct inode *inode, struct file *file)
 	struct pvx_stimer_ctx *ctx = file->private_data;
 
 	pvx_stimer_fd_disarm(ctx);
+	pvx_stimer_user_uncharge(ctx->uid);
 	atomic_dec(&pvx_stimer_fds);
 	kfree(ctx);
 	return 0;
@@ -630,22 +839,27 @@ static long pvx_stimer_ioc_create(struct file *file, unsigned int cmd,
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	ret = pvx_stimer_user_charge(&ctx->uid);
+	if (ret) {
+		kfree(ctx);
+		return ret;
+	}
 	pvx_stimer_init(&ctx->timer);
 	init_waitqueue_head(&ctx->wqh);
 	mutex_init(&ctx->settime_lock);
 
 	fd = get_unused_fd_flags(req.flags & PVX_STIMER_CLOEXEC ? O_CLOEXEC : 0);
 	if (fd < 0) {
-		kfree(ctx);
-		return fd;
+		ret = fd;
+		goto err_uncharge;
 	}
 	f = anon_inode_getfile("[pvx_stimer]", &pvx_stimer_fops, ctx,
 			       O_RDWR | (req.flags & PVX_STIMER_NONBLOCK ?
 					 O_NONBLOCK : 0));
 	if (IS_ERR(f)) {
 		put_unused_fd(fd);
-		kfree(ctx);
-		return PTR_ERR(f);
+		ret = PTR_ERR(f);
+		goto err_uncharge;
 	}
 	atomic_inc(&pvx_stimer_fds);	/* from here on, release frees ctx */
 	if (put_user(fd, &ureq->fd)) {
@@ -658,6 +872,11 @@ static long pvx_stimer_ioc_create(struct file *file, unsigned int cmd,
 	spin_unlock_irq(&ctx->wqh.lock);
 	fd_install(fd, f);
 	return fd;
+
+err_uncharge:
+	pvx_stimer_user_uncharge(ctx->uid);
+	kfree(ctx);
+	return ret;
 }
 
 /* ---- PVX_IOC_STEAL_QUERY ---------------------------------------------- */
@@ -735,6 +954,7 @@ PVX_STIMER_STAT_ATTR(fired_cap, PVX_STIMER_FIRED_CAP);
 PVX_STIMER_STAT_ATTR(cancelled, PVX_STIMER_CANCELLED);
 PVX_STIMER_STAT_ATTR(rearms, PVX_STIMER_REARMS);
 PVX_STIMER_STAT_ATTR(rejected, PVX_STIMER_REJECTED);
+PVX_STIMER_STAT_ATTR(stale, PVX_STIMER_STALE);
 
 static ssize_t steal_source_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -781,6 +1001,7 @@ static struct attribute *pvx_stimer_attrs[] = {
 	&stat_cancelled_attr.kattr.attr,
 	&stat_rearms_attr.kattr.attr,
 	&stat_rejected_attr.kattr.attr,
+	&stat_stale_attr.kattr.attr,
 	NULL
 };
 
@@ -811,15 +1032,20 @@ static int __init pvx_stimer_mod_init(void)
 		pr_err("cannot create /sys/kernel/pvx/stimer: %d\n", ret);
 		goto err_cpuhp;
 	}
-	ret = pvx_register_ioctl(PVX_IOC_STIMER_CREATE, pvx_stimer_ioc_create);
-	if (ret) {
-		pr_err("cannot register PVX_IOC_STIMER_CREATE: %d\n", ret);
-		goto err_sysfs;
-	}
+	/*
+	 * Last, after every step that can fail: from here on userspace can
+	 * call in. If the second fails, unregistering the first waits for
+	 * calls running in it (pvx_unregister_ioctl()).
+	 */
 	ret = pvx_register_ioctl(PVX_IOC_STEAL_QUERY, pvx_stimer_ioc_steal_query);
 	if (ret) {
 		pr_err("cannot register PVX_IOC_STEAL_QUERY: %d\n", ret);
-		goto err_create;
+		goto err_sysfs;
+	}
+	ret = pvx_register_ioctl(PVX_IOC_STIMER_CREATE, pvx_stimer_ioc_create);
+	if (ret) {
+		pr_err("cannot register PVX_IOC_STIMER_CREATE: %d\n", ret);
+		goto err_query;
 	}
 	pr_info("steal source %s (%s)%s; cap_factor %u\n",
 		pvx_steal_src_names[pvx_steal_src], why,
@@ -827,8 +1053,8 @@ static int __init pvx_stimer_mod_init(void)
 		": timers run on wall time" : "", cap_factor);
 	return 0;
 
-err_create:
-	pvx_unregister_ioctl(PVX_IOC_STIMER_CREATE);
+err_query:
+	pvx_unregister_ioctl(PVX_IOC_STEAL_QUERY);
 err_sysfs:
 	pvx_sysfs_remove_group(&pvx_stimer_group);
 err_cpuhp:
@@ -842,8 +1068,8 @@ err_cpuhp:
  */
 static void __exit pvx_stimer_mod_exit(void)
 {
-	pvx_unregister_ioctl(PVX_IOC_STEAL_QUERY);
 	pvx_unregister_ioctl(PVX_IOC_STIMER_CREATE);
+	pvx_unregister_ioctl(PVX_IOC_STEAL_QUERY);
 	pvx_sysfs_remove_group(&pvx_stimer_group);
 	pvx_stimer_teardown();
 }

@@ -140,7 +140,12 @@ struct pvx_ksm_hint {
 	((PVX_BATCH_BYTES - PVX_BATCH_HDR_SIZE) / PVX_KSM_HINT_SIZE)
 
 /*
- * /dev/pvx in the guest.
+ * /dev/pvx in the guest. Every user may open it (read-only suffices) and
+ * use PVX_IOC_GET_INFO, PVX_IOC_STEAL_QUERY and PVX_IOC_STIMER_CREATE,
+ * the latter within a per-user limit on timer fds (EMFILE past it, unless
+ * the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN). PVX_IOC_YIELD_TO
+ * towards another user's thread needs CAP_SYS_NICE (EPERM). The policy:
+ * Documentation/admin.rst, "Who may use /dev/pvx".
  *
  * PVX_IOC_GET_INFO fills struct pvx_info. The caller sets .size to the
  * size of the structure it knows (at least PVX_INFO_SIZE_V1; smaller is
@@ -167,8 +172,9 @@ struct pvx_info {
  * the lock. When that thread is on a CPU whose vCPU the host preempted, the
  * guest issues a directed yield to that vCPU. Returns PVX_YIELD_* (>= 0) or
  * -1 with errno: ESRCH (no such thread in the caller's pid namespace),
- * EAGAIN (the thread is not on a CPU now), EINVAL (flags), EOPNOTSUPP (no
- * directed yield available).
+ * EPERM (another user's thread, and no CAP_SYS_NICE), EAGAIN (the thread
+ * is not on a CPU now), EINVAL (flags), EOPNOTSUPP (no directed yield
+ * available).
  */
 struct pvx_yield_to {
 	__u32 tid;		/* thread id in the caller's pid namespace */
@@ -193,7 +199,11 @@ struct pvx_yield_to {
  * -EINVAL), poll/select/epoll report EPOLLIN when it is nonzero, close()
  * disarms and frees it. .spec arms it at once (value_ns 0: created
  * disarmed). On success .fd is the new descriptor (also the return
- * value).
+ * value). EMFILE: the caller's user has max_timer_fds_per_user (module
+ * parameter, default 128) timer fds open. As with a timerfd, a periodic
+ * timer is re-armed by the reader: an expiry that nobody read stops it,
+ * and the next read() (or GETTIME) adds the periods that passed
+ * meanwhile to the count and re-arms it.
  */
 #define PVX_STIMER_MAX_NS	3600000000000ull /* 1 h: value, interval */
 #define PVX_STIMER_MIN_INTERVAL_NS 100000ull	/* 100 us: interval */

@@ -250,6 +250,34 @@ elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; 
 	spin_diag
 	check "rmmod pvx_spinlock refused while pvx_lock_torture uses it" sh -c '! rmmod pvx_spinlock'
 	check "rmmod pvx_lock_torture" rmmod pvx_lock_torture
+	# the next holder frees the lock: nothing may touch it after release
+	for ph in free-try free-lock; do
+		step "pvx_lock_torture $ph"
+		k0=$(spin_stat kicks) m0=$(spin_stat kick_misses) h0=$(spin_stat halts)
+		# shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
+		if insmod "$TORTURE_KO" budget_ms=10000 $TORTURE_ARGS phases=$ph hang_timeout=150 \
+			>/tmp/insmod.out 2>&1 &&
+		   cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
+			add_tap "pvx_lock_torture $ph" /tmp/torture.out
+			dk=$(($(spin_stat kicks) - k0)) dm=$(($(spin_stat kick_misses) - m0))
+			dh=$(($(spin_stat halts) - h0))
+			if [ "$ph" = free-try ]; then
+				# no waiter ever halts: an unlock that looks for one
+				# read a lock that was freed (poisoned) under it
+				if [ "$dk" = 0 ] && [ "$dm" = 0 ] && [ "$dh" = 0 ]; then
+					ok "free-try: no unlock looked for a halted waiter (kicks, kick_misses, halts +0)"
+				else
+					not_ok "free-try: no unlock looked for a halted waiter # kicks +$dk, kick_misses +$dm, halts +$dh"
+				fi
+			else
+				diag "free-lock: kicks +$dk, kick_misses +$dm, halts +$dh"
+			fi
+			check "rmmod pvx_lock_torture ($ph)" rmmod pvx_lock_torture
+		else
+			not_ok "pvx_lock_torture $ph # $(head -n1 /tmp/insmod.out)"
+			dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
+		fi
+	done
 else
 	not_ok "insmod pvx_lock_torture.ko (runs the torture) # $(head -n1 /tmp/insmod.out)"
 	dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
@@ -274,6 +302,7 @@ diag "steal injection: pvx_steal=${STEAL_PCT:-none}, pvx_steal_time=$STEAL_TIME"
 stimer_loaded() { grep -q '^pvx_stimer ' /proc/modules; }
 stimer_unloaded() { ! stimer_loaded && [ ! -e /sys/kernel/pvx/stimer ]; }
 stimer_src() { cat /sys/kernel/pvx/stimer/steal_source 2>/dev/null; }
+stimer_stat() { cat "/sys/kernel/pvx/stimer/$1" 2>/dev/null; }
 stimer_diag() {
 	for f in /sys/kernel/pvx/stimer/*; do
 		[ -f "$f" ] && diag "stimer/${f##*/}: $(cat "$f")"
@@ -311,6 +340,14 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		fi
 		check "rmmod pvx_stimer refused while pvx_stimer_torture uses it" sh -c '! rmmod pvx_stimer'
 		check "rmmod pvx_stimer_torture" rmmod pvx_stimer_torture
+		# nothing is armed now: every start fired or was cancelled
+		s=$(stimer_stat started) e=$(stimer_stat fired_effective)
+		c=$(stimer_stat fired_cap) x=$(stimer_stat cancelled)
+		if [ -n "$s" ] && [ "$s" = $((e + c + x)) ]; then
+			ok "after the torture: started $s = $e effective + $c cap + $x cancelled (stale $(stimer_stat stale))"
+		else
+			not_ok "after the torture: started = fired + cancelled # started $s, effective $e, cap $c, cancelled $x"
+		fi
 	else
 		not_ok "insmod pvx_stimer_torture.ko # $(head -n1 /tmp/insmod.out)"
 	fi

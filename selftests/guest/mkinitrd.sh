@@ -41,6 +41,7 @@ make -s -C "$here" OUT="$selftests" >&2 || die "cannot build the guest selftests
 command -v cpio >/dev/null || die "cpio missing (install cpio)"
 
 root=$(mktemp -d)
+chmod 0755 "$root"	# the image's /: tests drop to uid 65534 (nobody)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
 cp "$busybox" "$root/bin/busybox"

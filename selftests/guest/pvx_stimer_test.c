@@ -52,7 +52,10 @@
 #define TICK_NS		(4 * MS)
 #define KVM_FEATURE_STEAL_TIME	5
 #define MANY_FDS	1000
-#define NR_TESTS	52
+#define NR_TESTS	55
+#define PARAMDIR	"/sys/module/pvx_stimer/parameters"
+#define NOBODY		65534
+#define DOS_INTERVAL_NS	100000ull	/* the shortest period allowed */
 
 static int pvx_fd = -1;
 static char source[32];		/* what sysfs says */
@@ -203,7 +206,7 @@ static void test_sysfs(const char *want_source)
 {
 	static const char *const files[] = {
 		"started", "fired_effective", "fired_cap", "cancelled",
-		"rearms", "rejected", "timer_fds", "cap_factor",
+		"rearms", "rejected", "stale", "timer_fds", "cap_factor",
 	};
 	bool cpuid = cpuid_has_steal_time();
 	const char *want = want_source;
@@ -381,6 +384,7 @@ static void test_fd_basics(void)
 			 "poll() reports POLLIN at expiry; read() returns 1\n");
 
 	/* periodic, then disarm */
+	t0 = now_ns();
 	ret = stimer_settime(fd, 5 * MS, 5 * MS, 0, NULL);
 	if (!ret)
 		ret = stimer_state(fd, &st);
@@ -391,9 +395,11 @@ static void test_fd_basics(void)
 			 (unsigned long long)st.spec.value_ns);
 	usleep(60000);
 	ticks = read_ticks(fd);
-	ksft_test_result(ticks >= 2 && ticks <= 13,
-			 "periodic 5 ms: read() after 60 ms returns %llu expirations (2..13)\n",
-			 (unsigned long long)ticks);
+	/* no more periods than wall time allows (effective <= wall) */
+	t1 = (now_ns() - t0) / (5 * MS);
+	ksft_test_result(ticks >= 2 && ticks <= t1,
+			 "periodic 5 ms: read() after 60 ms returns %llu expirations (2..%llu)\n",
+			 (unsigned long long)ticks, (unsigned long long)t1);
 	{
 		struct pvx_stimer_spec old;
 
@@ -481,6 +487,135 @@ static void test_epoll_many(void)
 	close(ep);
 	ksft_test_result(stat_of("timer_fds") == fds0,
 			 "closing them frees all (timer_fds back to %lld)\n", fds0);
+}
+
+/* ---- an unprivileged user's timer fds ------------------------------------ */
+
+struct dos_result {
+	int setup_err;		/* errno of setuid/open, 0 when it ran */
+	int made;		/* timer fds created */
+	int err;		/* errno of the first refused CREATE */
+	long long fired, rearms;	/* counter growth over the window */
+	uint64_t window_ns;
+	uint64_t ticks;		/* first read() of the first fd */
+	uint64_t wall_ns, eff_ns;	/* since before its CREATE */
+};
+
+static long long expiries(void)
+{
+	return stat_of("fired_effective") + stat_of("fired_cap");
+}
+
+/* In a child that dropped to nobody: as many 100 us periodic fds as it may */
+static void dos_child(int limit, struct dos_result *r)
+{
+	static int fds[4096];
+	struct pvx_steal_query q0 = { 0 }, q1 = { .flags = PVX_STEAL_SINCE };
+	long long f0, r0;
+	uint64_t t0;
+	int i;
+
+	pin_to(0);
+	if (setgid(NOBODY) || setuid(NOBODY)) {
+		r->setup_err = errno;
+		return;
+	}
+	close(pvx_fd);
+	pvx_fd = open(DEVNODE, O_RDONLY);
+	if (pvx_fd < 0) {
+		r->setup_err = errno;
+		return;
+	}
+	steal_query(&q0);
+	for (i = 0; i <= limit && i < 4096; i++) {
+		fds[i] = stimer_create(PVX_STIMER_NONBLOCK, DOS_INTERVAL_NS,
+				       DOS_INTERVAL_NS, 0);
+		if (fds[i] < 0) {
+			r->err = -fds[i];
+			break;
+		}
+		r->made++;
+	}
+	/* each has expired once by now; from here on nobody reads them */
+	usleep(100000);
+	f0 = expiries();
+	r0 = stat_of("rearms");
+	t0 = now_ns();
+	usleep(1000000);
+	r->fired = expiries() - f0;
+	r->rearms = stat_of("rearms") - r0;
+	r->window_ns = now_ns() - t0;
+	if (r->made)
+		r->ticks = read_ticks(fds[0]);
+	q1.since = q0.now;
+	steal_query(&q1);
+	r->wall_ns = q1.wall_ns;
+	r->eff_ns = q1.effective_ns;
+}
+
+/*
+ * /dev/pvx is world-readable and STIMER_CREATE is open to every user:
+ * what one unprivileged user can make the guest do with it must be
+ * bounded. It gets max_timer_fds_per_user fds, the next CREATE is
+ * EMFILE; those fds, periodic at the shortest interval and never read,
+ * cost one expiry each (timerfd's model: re-armed by the reader), not
+ * one per period; a late read() returns the periods that passed.
+ */
+static void test_unprivileged(void)
+{
+	struct dos_result r = { 0 };
+	char buf[32];
+	int limit, p[2], status;
+	uint64_t lo, hi;
+	pid_t pid;
+
+	if (read_file(PARAMDIR "/max_timer_fds_per_user", buf, sizeof(buf))) {
+		ksft_test_result_fail("unprivileged: no " PARAMDIR "/max_timer_fds_per_user\n");
+		ksft_test_result_fail("unprivileged: bounded expiries\n");
+		ksft_test_result_fail("unprivileged: overruns\n");
+		return;
+	}
+	limit = atoi(buf);
+	if (pipe(p))
+		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dos_child(limit, &r);
+		if (write(p[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &r, sizeof(r)) != sizeof(r))
+		r.setup_err = pid < 0 ? errno : EPIPE;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (r.setup_err)
+		ksft_print_msg("unprivileged child: %s\n", strerror(r.setup_err));
+	ksft_test_result(!r.setup_err && r.made == limit && r.err == EMFILE,
+			 "uid %d gets max_timer_fds_per_user = %d timer fds, the next CREATE is EMFILE (%d made, then %s)\n",
+			 NOBODY, limit, r.made, r.err ? strerror(r.err) : "none refused");
+	ksft_test_result(!r.setup_err && r.made > 0 &&
+			 r.fired + r.rearms <= r.made,
+			 "%d unread 100 us periodic fds: %lld expiries and %lld re-arms in %llu ms, at most one per fd\n",
+			 r.made, r.fired, r.rearms,
+			 (unsigned long long)(r.window_ns / MS));
+	/*
+	 * A period ends at 100 us of effective time or at its cap (4 x) of
+	 * wall time: at least the effective periods, less the first one and
+	 * rounding, and never more than the wall-clock ones.
+	 */
+	lo = r.eff_ns / DOS_INTERVAL_NS / 2;
+	hi = r.wall_ns / DOS_INTERVAL_NS + 2;
+	ksft_test_result(!r.setup_err && r.ticks > 1 && r.ticks >= lo &&
+			 r.ticks <= hi,
+			 "a read() after %llu ms (%llu ms effective) returns the overruns: %llu expirations (%llu..%llu)\n",
+			 (unsigned long long)(r.wall_ns / MS),
+			 (unsigned long long)(r.eff_ns / MS),
+			 (unsigned long long)r.ticks, (unsigned long long)lo,
+			 (unsigned long long)hi);
 }
 
 /* ---- cancel racing with expiry -------------------------------------------- */
@@ -889,13 +1024,17 @@ int main(int argc, char **argv)
 		return hold();
 
 	ksft_print_header();
-	/* sysfs 3, query 8, create 12, fd 17, epoll 3, race 3, timing 1, steal 5 */
+	/*
+	 * sysfs 3, query 8, create 12, fd 17, epoll 3, unprivileged 3,
+	 * race 3, timing 1, steal 5
+	 */
 	ksft_set_plan(NR_TESTS);
 	test_sysfs(want);
 	test_steal_query();
 	test_create_bad();
 	test_fd_basics();
 	test_epoll_many();
+	test_unprivileged();
 	test_cancel_race();
 	test_vs_hrtimer();
 	test_overcommit();

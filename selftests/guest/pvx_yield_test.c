@@ -317,6 +317,41 @@ static void test_pidns(void)
 				 res_str(if_yield(PVX_YIELD_TARGET_RUNNING)), status);
 }
 
+/*
+ * Another user's thread: a directed yield boosts its vCPU, which takes
+ * CAP_SYS_NICE, as renicing it would. As nobody: init (root) -> EPERM,
+ * its own tid still works.
+ */
+static void test_other_user(void)
+{
+	pid_t child;
+	int status;
+
+	child = fork();
+	if (child == 0) {
+		long a, b;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		close(pvx_fd);
+		pvx_fd = open(DEVNODE, O_RDONLY);
+		if (pvx_fd < 0)
+			_exit(101);
+		a = yield_to(1, 0);
+		b = yield_to(gettid_(), 0);
+		_exit(a == if_yield(-EPERM) &&
+		      b == if_yield(PVX_YIELD_TARGET_RUNNING) ? 0 : 1);
+	}
+	if (child < 0 || waitpid(child, &status, 0) != child) {
+		ksft_test_result_fail("as another user # fork failed\n");
+		return;
+	}
+	ksft_test_result(WIFEXITED(status) && !WEXITSTATUS(status),
+			 "as uid 65534: tid 1 (root's) -> %s, its own tid -> %s # status 0x%x\n",
+			 res_str(if_yield(-EPERM)),
+			 res_str(if_yield(PVX_YIELD_TARGET_RUNNING)), status);
+}
+
 static void test_ioctl(void)
 {
 	struct pvx_yield_to *ro;
@@ -358,6 +393,7 @@ static void test_ioctl(void)
 	expect(yield_to(1, 0), if_yield(-EAGAIN), "tid 1 (init, waiting for us)");
 	test_threads();
 	test_pidns();
+	test_other_user();
 }
 
 int main(int argc, char **argv)
@@ -376,7 +412,8 @@ int main(int argc, char **argv)
 	}
 
 	ksft_print_header();
-	nr = enotty ? 2 : 21;	/* sysfs 8, ioctl 10, threads 2, pidns 1 */
+	/* sysfs 8, ioctl 10, threads 2, pidns 1, other user 1 */
+	nr = enotty ? 2 : 22;
 	ksft_set_plan(nr);
 	pvx_fd = open(DEVNODE, O_RDONLY);
 	if (pvx_fd < 0)

@@ -13,7 +13,22 @@
  *          every CPU that takes the lock with irqsave in hard interrupt
  *          context (a broken irqsave deadlocks its own CPU);
  *   bh     _bh in the threads, and a timer_list on every CPU that takes
- *          the lock in softirq context.
+ *          the lock in softirq context;
+ *   free-try, free-lock (only when named in the phases parameter): the
+ *          lock lives in a slab object (a cache of its own with
+ *          SLAB_POISON, so a freed object is overwritten at once) and the
+ *          next holder frees it right after taking it. Pairs of threads
+ *          on two CPUs take turns: the holder of round r unlocks while the
+ *          other thread waits on the lock (free-try: spinning on trylock,
+ *          so nobody ever halts; free-lock: pvx_spin_lock(), which may
+ *          yield and halt), takes it, frees the object and holds the next
+ *          one. Each object must be taken exactly twice and freed once.
+ *          With the free-try phase alone init.sh checks that no unlock
+ *          went looking for a halted waiter (kick_misses, kicks, halts
+ *          stay 0): an unlock that read the freed lock would find the
+ *          poison there. Pinned hrtimers that busy-wait a few us on every
+ *          CPU widen the window between a release and the next access
+ *          (noise_us).
  * The results are TAP lines in /sys/kernel/debug/pvx_lock_torture/results.
  * No test here depends on time: a phase stops its threads when budget_ms
  * is over (under heavy overcommit a fair lock hands over at the pace of
@@ -25,9 +40,11 @@
 #include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/ktime.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -37,6 +54,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/string.h>
 #include <linux/timer.h>
 
 #include "compat.h"
@@ -63,14 +81,31 @@ module_param(budget_ms, uint, 0444);
 MODULE_PARM_DESC(budget_ms,
 		 "a phase stops its threads after this long even if they have acquisitions left; the checks use the acquisitions done (0: no limit)");
 
+static char *phases = "mutex,irq,bh";
+module_param(phases, charp, 0444);
+MODULE_PARM_DESC(phases,
+		 "comma-separated phases to run: mutex, irq, bh, free-try, free-lock (default mutex,irq,bh)");
+
+static unsigned int free_rounds = 20000;
+module_param(free_rounds, uint, 0444);
+MODULE_PARM_DESC(free_rounds, "objects taken and freed per free phase, all pairs together");
+
+static unsigned int noise_us = 500;
+module_param(noise_us, uint, 0444);
+MODULE_PARM_DESC(noise_us,
+		 "free phases: period of the busy-waiting hrtimer on every CPU (0: none)");
+
 static unsigned int hang_timeout = 300;
 module_param(hang_timeout, uint, 0444);
 MODULE_PARM_DESC(hang_timeout, "seconds after which a phase counts as hung");
 
 #define TIMER_PERIOD_NS	(500 * NSEC_PER_USEC)
 
-enum torture_phase { PHASE_MUTEX, PHASE_IRQ, PHASE_BH };
-static const char *const phase_names[] = { "mutex", "irq", "bh" };
+enum torture_phase { PHASE_MUTEX, PHASE_IRQ, PHASE_BH, PHASE_FREE_TRY,
+		     PHASE_FREE_LOCK, PHASE_NR };
+static const char *const phase_names[] = {
+	"mutex", "irq", "bh", "free-try", "free-lock"
+};
 
 static struct {
 	pvx_spinlock_t lock;
@@ -174,6 +209,7 @@ static int torture_thread_fn(void *arg)
 			pvx_spin_unlock_irqrestore(&t.lock, flags);
 			break;
 		case PHASE_BH:
+		default:
 			pvx_spin_lock_bh(&t.lock);
 			torture_cs();
 			pvx_spin_unlock_bh(&t.lock);
@@ -380,6 +416,268 @@ static int torture_phase(enum torture_phase phase, unsigned int nthreads,
 	return 0;
 }
 
+/* ---- free phases: the next holder frees the lock ------------------------ */
+
+struct free_obj {
+	pvx_spinlock_t lock;
+	/* protected by lock */
+	u64 count;
+	int inside;
+};
+
+struct free_pair {
+	/* the holder of round seq - 1 publishes its locked object */
+	struct free_obj *obj;
+	bool last;		/* round seq - 1 is the last one */
+	unsigned int seq;
+	unsigned int waiting;	/* round + 1 the waiter announced */
+	unsigned int rounds;
+	bool trylock;
+	/* written by the waiters, read after both threads are done */
+	unsigned int done;	/* objects taken twice and freed */
+	unsigned int bad;	/* objects not taken exactly twice */
+};
+
+struct free_thread {
+	struct free_pair *p;
+	unsigned int role;	/* holds the rounds r with r % 2 == role */
+	struct completion done;
+};
+
+static struct kmem_cache *free_cache;
+static atomic_t free_allocs, free_frees, free_overlaps;
+static DEFINE_PER_CPU(struct hrtimer, noise_hrtimer);
+static bool noise_stop;
+
+static void free_cs(struct free_obj *o)
+{
+	if (READ_ONCE(o->inside))
+		atomic_inc(&free_overlaps);
+	WRITE_ONCE(o->inside, 1);
+	o->count++;
+	barrier();
+	WRITE_ONCE(o->inside, 0);
+}
+
+static struct free_obj *free_obj_new(void)
+{
+	struct free_obj *o = kmem_cache_alloc(free_cache,
+					      GFP_KERNEL | __GFP_NOFAIL);
+
+	pvx_spin_lock_init(&o->lock);
+	o->count = 0;
+	o->inside = 0;
+	atomic_inc(&free_allocs);
+	return o;
+}
+
+/*
+ * Hold @o (locked) for round @r: publish it, give the other thread up to
+ * 200 us to start waiting on it, count, unlock. @o is not touched after
+ * the unlock: its next holder frees it. Returns whether @r was the last.
+ */
+static bool free_hold(struct free_pair *p, struct free_obj *o, unsigned int r)
+{
+	bool last = r + 1 >= p->rounds || READ_ONCE(t.stop_threads);
+	u64 until = ktime_get_ns() + 200 * NSEC_PER_USEC;
+
+	WRITE_ONCE(p->obj, o);
+	WRITE_ONCE(p->last, last);
+	/* obj and last before seq; pairs with the acquire in free_take() */
+	smp_store_release(&p->seq, r + 1);
+	while (READ_ONCE(p->waiting) != r + 1 && ktime_get_ns() < until)
+		cpu_relax();
+	free_cs(o);
+	pvx_spin_unlock(&o->lock);
+	return last;
+}
+
+/*
+ * Wait for round @r's object, take it (the holder is about to unlock),
+ * free it at once, and return the next round's object, locked; NULL
+ * after the last round.
+ */
+static struct free_obj *free_take(struct free_pair *p, unsigned int r)
+{
+	struct free_obj *o, *next;
+	unsigned int spins = 0;
+	bool last;
+
+	/* pairs with the release in free_hold(): obj and last are set */
+	while (smp_load_acquire(&p->seq) != r + 1) {
+		cpu_relax();
+		if (++spins % 1024 == 0)
+			cond_resched();
+	}
+	o = READ_ONCE(p->obj);
+	last = READ_ONCE(p->last);
+	/* before the announcement: the holder unlocks while we spin */
+	next = last ? NULL : free_obj_new();
+	WRITE_ONCE(p->waiting, r + 1);
+	if (p->trylock) {
+		while (!pvx_spin_trylock(&o->lock))
+			cpu_relax();
+	} else {
+		pvx_spin_lock(&o->lock);
+	}
+	free_cs(o);
+	if (o->count != 2)
+		p->bad++;
+	pvx_spin_unlock(&o->lock);
+	kmem_cache_free(free_cache, o);
+	atomic_inc(&free_frees);
+	p->done++;
+	if (next)
+		pvx_spin_lock(&next->lock);
+	return next;
+}
+
+static int free_thread_fn(void *arg)
+{
+	struct free_thread *ft = arg;
+	struct free_pair *p = ft->p;
+	struct free_obj *o = NULL;
+	unsigned int r;
+
+	if (ft->role == 0) {
+		o = free_obj_new();
+		pvx_spin_lock(&o->lock);
+	}
+	for (r = 0;; r++) {
+		if (r % 2 == ft->role) {
+			if (free_hold(p, o, r))
+				break;
+		} else {
+			o = free_take(p, r);
+			if (!o)
+				break;
+		}
+		if (r % 64 == 63)
+			cond_resched();
+	}
+	kthread_complete_and_exit(&ft->done, 0);
+}
+
+static enum hrtimer_restart noise_fn(struct hrtimer *h)
+{
+	udelay(3);
+	if (READ_ONCE(noise_stop))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(h, ns_to_ktime((u64)noise_us * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static void noise_start(void *unused)
+{
+	hrtimer_start(this_cpu_ptr(&noise_hrtimer),
+		      ns_to_ktime((u64)noise_us * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+static int torture_free_phase(enum torture_phase phase)
+{
+	const char *name = phase_names[phase];
+	unsigned int npairs = num_online_cpus(), i, started = 0, cpus;
+	unsigned long start = jiffies, deadline = start + hang_timeout * HZ;
+	unsigned long budget = budget_ms ? start + msecs_to_jiffies(budget_ms) :
+				deadline;
+	struct free_thread *ft;
+	struct free_pair *pairs;
+	unsigned int done = 0, bad = 0, allocs, frees;
+	int cpu;
+
+	if (npairs < 2) {
+		report(true, "%s # SKIP one online CPU: no pair to race", name);
+		return 0;
+	}
+	pairs = kcalloc(npairs, sizeof(*pairs), GFP_KERNEL);
+	ft = kcalloc(2 * npairs, sizeof(*ft), GFP_KERNEL);
+	if (!pairs || !ft) {
+		kfree(pairs);
+		kfree(ft);
+		return -ENOMEM;
+	}
+	t.stop_threads = false;
+	atomic_set(&free_allocs, 0);
+	atomic_set(&free_frees, 0);
+	atomic_set(&free_overlaps, 0);
+	noise_stop = false;
+	if (noise_us)
+		on_each_cpu(noise_start, NULL, 1);
+	cpus = num_online_cpus();
+	for (i = 0; i < 2 * npairs; i++) {
+		struct free_pair *p = &pairs[i / 2];
+		struct task_struct *task;
+
+		p->rounds = max(free_rounds / npairs, 2u);
+		p->trylock = phase == PHASE_FREE_TRY;
+		ft[i].p = p;
+		ft[i].role = i % 2;
+		init_completion(&ft[i].done);
+		task = kthread_create(free_thread_fn, &ft[i], "pvx_torture_free/%u",
+				      i);
+		if (IS_ERR(task)) {
+			/* its partner would wait forever: keep everything */
+			report(false, "%s: start thread %u # error %ld", name, i,
+			       PTR_ERR(task));
+			hung = true;
+			__module_get(THIS_MODULE);
+			return -ECHILD;
+		}
+		/* pair i / 2 on CPUs n and n + 1: two threads per CPU */
+		cpu = cpumask_nth((i / 2 + i % 2) % cpus, cpu_online_mask);
+		if (cpu < nr_cpu_ids)
+			kthread_bind(task, cpu);
+		wake_up_process(task);
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		long left = (long)(budget - jiffies);
+
+		if (left > 0 && wait_for_completion_timeout(&ft[i].done, left))
+			continue;
+		WRITE_ONCE(t.stop_threads, true);
+		left = (long)(deadline - jiffies);
+		if (left <= 0 || !wait_for_completion_timeout(&ft[i].done, left)) {
+			hung = true;
+			break;
+		}
+	}
+	WRITE_ONCE(noise_stop, true);
+	for_each_possible_cpu(cpu)
+		hrtimer_cancel(per_cpu_ptr(&noise_hrtimer, cpu));
+	if (hung) {
+		report(false, "%s: %u pairs take and free %u objects # %s %u s",
+		       name, npairs, free_rounds, "hang or livelock: not done after",
+		       hang_timeout);
+		__module_get(THIS_MODULE);
+		return -ETIMEDOUT;
+	}
+	diag("%s: threads done in %u ms (emulation time, not a test)", name,
+	     jiffies_to_msecs(jiffies - start));
+	for (i = 0; i < npairs; i++) {
+		done += pairs[i].done;
+		bad += pairs[i].bad;
+	}
+	allocs = atomic_read(&free_allocs);
+	frees = atomic_read(&free_frees);
+	total_done += 2ull * done;
+	report(!bad && done >= npairs,
+	       "%s: %u objects, each taken exactly twice by %u pairs of threads, the second holder freeing it (%u not twice)",
+	       name, done, npairs, bad);
+	report(allocs == frees && frees == done,
+	       "%s: every object freed once (%u allocated, %u freed, %u rounds)",
+	       name, allocs, frees, done);
+	report(!atomic_read(&free_overlaps), "%s: never two holders at once (%d overlaps)",
+	       name, atomic_read(&free_overlaps));
+	if (done < npairs * max(free_rounds / npairs, 2u))
+		diag("%s: budget_ms over after %u of %u rounds", name, done,
+		     npairs * max(free_rounds / npairs, 2u));
+	kfree(pairs);
+	kfree(ft);
+	return 0;
+}
+
 static int results_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "1..%u\n", nr_tests);
@@ -388,28 +686,66 @@ static int results_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(results);
 
+/* The phases named in @list, as a bit mask; -EINVAL for an unknown one. */
+static int parse_phases(const char *list)
+{
+	char *copy = kstrdup(list, GFP_KERNEL), *cur, *word;
+	int mask = 0, i;
+
+	if (!copy)
+		return -ENOMEM;
+	cur = copy;
+	while ((word = strsep(&cur, ",")) != NULL) {
+		i = match_string(phase_names, PHASE_NR, word);
+		if (i < 0) {
+			mask = -EINVAL;
+			break;
+		}
+		mask |= BIT(i);
+	}
+	kfree(copy);
+	return mask;
+}
+
 static int __init torture_init(void)
 {
 	unsigned int n = threads ? threads : 2 * num_online_cpus() + 1;
-	int cpu, ret;
+	int cpu, ret = 0, mask = parse_phases(phases);
 
+	if (mask <= 0)
+		return mask ? mask : -EINVAL;
 	results = kzalloc(RESULTS_SIZE, GFP_KERNEL);
 	if (!results)
 		return -ENOMEM;
+	free_cache = kmem_cache_create("pvx_torture_free", sizeof(struct free_obj),
+				       0, SLAB_POISON, NULL);
+	if (!free_cache) {
+		kfree(results);
+		return -ENOMEM;
+	}
 	for_each_possible_cpu(cpu) {
 		hrtimer_init(per_cpu_ptr(&torture_hrtimer, cpu), CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_PINNED);
 		per_cpu_ptr(&torture_hrtimer, cpu)->function = torture_hrtimer_fn;
 		timer_setup(per_cpu_ptr(&torture_timer, cpu), torture_timer_fn,
 			    TIMER_PINNED);
+		hrtimer_init(per_cpu_ptr(&noise_hrtimer, cpu), CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+		per_cpu_ptr(&noise_hrtimer, cpu)->function = noise_fn;
 	}
 
-	diag("%u threads on %u online CPUs", n, num_online_cpus());
-	ret = torture_phase(PHASE_MUTEX, n, mutex_ops);
-	if (!ret)
+	diag("%u threads on %u online CPUs; phases %s", n, num_online_cpus(),
+	     phases);
+	if (!ret && (mask & BIT(PHASE_MUTEX)))
+		ret = torture_phase(PHASE_MUTEX, n, mutex_ops);
+	if (!ret && (mask & BIT(PHASE_IRQ)))
 		ret = torture_phase(PHASE_IRQ, n, irq_ops);
-	if (!ret)
+	if (!ret && (mask & BIT(PHASE_BH)))
 		ret = torture_phase(PHASE_BH, n, bh_ops);
+	if (!ret && (mask & BIT(PHASE_FREE_TRY)))
+		ret = torture_free_phase(PHASE_FREE_TRY);
+	if (!ret && (mask & BIT(PHASE_FREE_LOCK)))
+		ret = torture_free_phase(PHASE_FREE_LOCK);
 	diag("%llu thread acquisitions in all phases", total_done);
 	pr_info("%u tests, %s\n", nr_tests, hung ? "hung" : "done");
 
@@ -421,6 +757,7 @@ static int __init torture_init(void)
 static void __exit torture_exit(void)
 {
 	debugfs_remove_recursive(dbg_dir);
+	kmem_cache_destroy(free_cache);
 	kfree(results);
 }
 

@@ -14,6 +14,12 @@
  *     from another (race_rounds times): after pvx_stimer_cancel() returns
  *     the callback is not running and never runs again, for one-shot
  *     timers and for timers whose callback re-arms them;
+ *   - starts, cancels and expiries of the same few timers hammered from
+ *     a thread on every online CPU at once (hammer_ms), half of the
+ *     timers re-arming themselves from their callback: afterwards every
+ *     callback ran in hard interrupt context, a final cancel leaves every
+ *     timer inactive and silent, and the module's counters balance
+ *     (init.sh: started = fired_effective + fired_cap + cancelled);
  * and, as a diagnostic (not a test), the cost of arming a pvx timer and
  * an hrtimer measured side by side.
  */
@@ -48,6 +54,12 @@
 static unsigned int race_rounds = 500;
 module_param(race_rounds, uint, 0444);
 MODULE_PARM_DESC(race_rounds, "rounds of each cancel-vs-expiry race (1..100000, default 500)");
+
+static unsigned int hammer_ms = 3000;
+module_param(hammer_ms, uint, 0444);
+MODULE_PARM_DESC(hammer_ms, "how long the start/cancel/expiry hammer runs (0..60000 ms, default 3000; 0: skip)");
+
+#define HAMMER_TIMERS	4
 
 #define ARM_COST_ROUNDS	7
 #define ARM_COST_ARMS	2000
@@ -257,6 +269,125 @@ static void test_race(struct torture_timer *tt, bool rearm)
 	       atomic_read(&tt->calls));
 }
 
+/* ---- starts, cancels and expiries from every CPU at once ---------------- */
+
+static struct torture_timer *hammer_timers;
+static bool hammer_stop;
+
+static void hammer_cb(struct pvx_stimer *t, enum pvx_stimer_bound bound)
+{
+	struct torture_timer *tt = container_of(t, struct torture_timer, t);
+
+	if (!in_hardirq())
+		atomic_inc(&tt->wrong_ctx);
+	atomic_inc(&tt->calls);
+	if (tt->rearm && !READ_ONCE(hammer_stop))
+		pvx_stimer_start(t, (1 + get_random_u32_below(30)) * NSEC_PER_USEC,
+				 0, hammer_cb);
+}
+
+struct hammer {
+	struct completion done;
+	unsigned long starts, cancels;
+};
+
+static int hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	u64 end = ktime_get_ns() + (u64)hammer_ms * NSEC_PER_MSEC;
+	unsigned int i = 0;
+
+	while (ktime_get_ns() < end) {
+		struct torture_timer *tt =
+			&hammer_timers[get_random_u32_below(HAMMER_TIMERS)];
+		u32 op = get_random_u32_below(8);
+
+		if (op < 5) {
+			/* 1..40 us: some expire while others re-arm them */
+			if (!pvx_stimer_start(&tt->t,
+					      (1 + get_random_u32_below(40)) *
+					      NSEC_PER_USEC, 0, hammer_cb))
+				h->starts++;
+		} else if (op < 7) {
+			pvx_stimer_cancel(&tt->t);
+			h->cancels++;
+		} else {
+			ndelay(get_random_u32_below(20000));
+		}
+		if (++i % 64 == 0)
+			cond_resched();
+	}
+	complete(&h->done);
+	return 0;
+}
+
+static void test_hammer(void)
+{
+	unsigned int n = 0, i, cpu, late = 0, active = 0, wrong = 0, calls = 0;
+	unsigned long starts = 0, cancels = 0;
+	struct hammer *h;
+
+	if (!hammer_ms) {
+		report(true, "start/cancel/expiry hammer # SKIP hammer_ms=0");
+		return;
+	}
+	hammer_timers = kcalloc(HAMMER_TIMERS, sizeof(*hammer_timers), GFP_KERNEL);
+	h = kcalloc(nr_cpu_ids, sizeof(*h), GFP_KERNEL);
+	if (!hammer_timers || !h) {
+		report(false, "start/cancel/expiry hammer # no memory");
+		goto out;
+	}
+	hammer_stop = false;
+	for (i = 0; i < HAMMER_TIMERS; i++) {
+		torture_timer_init(&hammer_timers[i]);
+		hammer_timers[i].rearm = i % 2;
+	}
+	for_each_online_cpu(cpu) {
+		struct task_struct *task;
+
+		init_completion(&h[cpu].done);
+		task = kthread_create(hammer_thread, &h[cpu], "pvx_stimer_hammer/%u",
+				      cpu);
+		if (IS_ERR(task)) {
+			complete(&h[cpu].done);
+			continue;
+		}
+		kthread_bind(task, cpu);
+		wake_up_process(task);
+		n++;
+	}
+	for_each_online_cpu(cpu) {
+		wait_for_completion(&h[cpu].done);
+		starts += h[cpu].starts;
+		cancels += h[cpu].cancels;
+	}
+	WRITE_ONCE(hammer_stop, true);
+	for (i = 0; i < HAMMER_TIMERS; i++) {
+		struct torture_timer *tt = &hammer_timers[i];
+
+		pvx_stimer_cancel(&tt->t);
+		calls += atomic_read(&tt->calls);
+		if (pvx_stimer_active(&tt->t))
+			active++;
+	}
+	spin_us(200);	/* a callback after the cancel would show now */
+	for (i = 0; i < HAMMER_TIMERS; i++) {
+		struct torture_timer *tt = &hammer_timers[i];
+
+		late += atomic_read(&tt->calls);
+		wrong += atomic_read(&tt->wrong_ctx);
+	}
+	late -= calls;
+	report(n == num_online_cpus() && !active && !late && !wrong && calls > 0,
+	       "%u threads on %u CPUs start (%lu) and cancel (%lu) %u timers for %u ms while they expire (%u callbacks, half re-arming): all in hard irq (%u not), none active (%u) or called (%u) after the final cancel",
+	       n, num_online_cpus(), starts, cancels, HAMMER_TIMERS, hammer_ms,
+	       calls, wrong, active, late);
+out:
+	kfree(h);
+	kfree(hammer_timers);
+	hammer_timers = NULL;
+}
+
 static enum hrtimer_restart plain_cb(struct hrtimer *h)
 {
 	return HRTIMER_NORESTART;
@@ -273,7 +404,7 @@ static void arm_cost(struct torture_timer *tt)
 	struct hrtimer h;
 	unsigned int r, i;
 
-	hrtimer_init(&h, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	hrtimer_init_on_stack(&h, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 	h.function = plain_cb;
 	for (r = 0; r < ARM_COST_ROUNDS; r++) {
 		preempt_disable();
@@ -292,6 +423,7 @@ static void arm_cost(struct torture_timer *tt)
 		cond_resched();
 	}
 	hrtimer_cancel(&h);
+	destroy_hrtimer_on_stack(&h);
 	pvx_stimer_cancel(&tt->t);
 	best_hr = max_t(u64, best_hr, 1);
 	/* emulation time: a diagnostic, not a test */
@@ -312,7 +444,7 @@ static int __init stimer_torture_init(void)
 {
 	struct torture_timer *tt;
 
-	if (!race_rounds || race_rounds > 100000)
+	if (!race_rounds || race_rounds > 100000 || hammer_ms > 60000)
 		return -EINVAL;
 	results = kzalloc(RESULTS_SIZE, GFP_KERNEL);
 	tt = kzalloc(sizeof(*tt), GFP_KERNEL);
@@ -329,6 +461,7 @@ static int __init stimer_torture_init(void)
 	test_left(tt);
 	test_race(tt, false);
 	test_race(tt, true);
+	test_hammer();
 	torture_timer_init(tt);
 	arm_cost(tt);
 	kfree(tt);
