@@ -87,17 +87,19 @@ abi_packages() {
 		tr ',|' '\n\n' | awk '{print $1}' | grep -E '^linux-(headers-.*-common|kbuild-)'
 }
 
-# unpack DIR ABI DEB...: unpack the packages into DIR (through DIR.tmp, so
-# that an interrupted run leaves no half directory) and point the headers'
-# Makefile, which includes the -common part by absolute path, into DIR.
+# unpack DIR ABI TMP: unpack the packages downloaded into TMP into DIR
+# (through DIR.tmp, so that an interrupted run leaves no half directory),
+# point the headers' Makefile, which includes the -common part by absolute
+# path, into DIR, and remove TMP.
 unpack() {
-	local dir=$1 abi=$2 common deb
-	shift 2
+	local dir=$1 abi=$2 tmp=$3 common deb
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
-	for deb in "$@"; do
+	for deb in "$tmp"/*.deb; do
 		dpkg -x "$deb" "$dir.tmp"
 	done
+	rm -rf "$tmp"
+	# Image packages only: the headers alone have no modules to index.
 	if [ -f "$dir.tmp/lib/modules/$abi/modules.builtin" ]; then
 		depmod -b "$dir.tmp" "$abi"
 	fi
@@ -130,8 +132,7 @@ fetch() {
 		ls "$tmp"/linux-image-*.deb "$tmp"/linux-headers-"$abi"_*.deb \
 			"$tmp"/linux-kbuild-*.deb >/dev/null 2>&1 ||
 			{ rm -rf "$tmp"; die "could not download the packages of $abi"; }
-		unpack "$dir" "$abi" "$tmp"/*.deb
-		rm -rf "$tmp"
+		unpack "$dir" "$abi" "$tmp"
 	fi
 	echo "$abi"
 }
@@ -155,15 +156,15 @@ fetch_rt() {
 		ls "$tmp"/linux-headers-"$abi"_*.deb "$tmp"/linux-headers-*-common-rt_*.deb \
 			"$tmp"/linux-kbuild-*.deb >/dev/null 2>&1 ||
 			{ rm -rf "$tmp"; die "could not download the headers of $abi"; }
-		unpack "$dir" "$abi" "$tmp"/*.deb
-		rm -rf "$tmp"
+		unpack "$dir" "$abi" "$tmp"
 	fi
 	echo "$abi"
 }
 
 installed_rt_abi() {
 	local abi
-	abi=$(rt_of "$(installed_abi "$1")") || return 1
+	abi=$(installed_abi "$1") || return 1
+	abi=$(rt_of "$abi")
 	is_complete "$abi" || return 1
 	echo "$abi"
 }
