@@ -12,11 +12,12 @@
 
 # Default KDIR: the running kernel's build tree, else the newest Debian
 # headers installed under /usr/src, else the newest kernel make deps put
-# into the project's cache.
+# into the project's cache. Headers of -rt flavours are never a default
+# (pvx refuses to build for PREEMPT_RT, README).
 PVX_CACHE ?= /var/cache/pvx
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-	  $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV) \
-	  $(shell ls -d $(PVX_CACHE)/kernels/*/usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV))
+	  $(filter-out %-rt-amd64,$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV)) \
+	  $(filter-out %-rt-amd64,$(shell ls -d $(PVX_CACHE)/kernels/*/usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV)))
 
 SERIES ?= 6.12
 
@@ -30,6 +31,7 @@ all: modules
 kdir-check:
 	$(if $(KDIR),,$(error pvx: no kernel headers found; run 'make deps' or pass KDIR=/path/to/headers))
 	$(if $(wildcard $(KDIR)/Makefile),$(if $(wildcard $(KDIR)/Module.symvers),,$(error pvx: KDIR=$(KDIR) is not a configured kernel build tree (no Module.symvers))),$(error pvx: KDIR=$(KDIR) is not a configured kernel build tree (no Makefile)))
+	$(if $(shell grep -sx CONFIG_PREEMPT_RT=y $(KDIR)/include/config/auto.conf),$(error pvx: PREEMPT_RT kernels are not supported (KDIR=$(KDIR)); build for the non-rt flavour))
 
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

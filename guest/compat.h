@@ -8,21 +8,15 @@
  * <linux/version.h> then), so that no other file needs to know which
  * kernel it is built for. Supported: 6.1 and 6.12.
  *
- * Checked for the interfaces the guest core uses (kvm_para_available,
- * KVM_HYPERCALL, cc_platform_has, kobject/sysfs attribute groups,
- * sysfs_emit, miscdevice, compat_ptr_ioctl, percpu counters, TRACE_EVENT
- * without strings) and pvx_spinlock / pvx_lock_torture use
- * (vcpu_is_preempted via pv_ops, kvm_hypercall1, per_cpu
- * x86_cpu_to_apicid: u16 in 6.1, u32 in 6.12, read by value either way,
- * hypervisor_cpuid_base, find_vpid/pid_task, task_struct::on_cpu,
- * module_param_cb, hrtimer_init, timer_setup, timer_delete_sync,
- * kthread_complete_and_exit, cpumask_nth) and pvx_stimer /
- * pvx_stimer_torture use (hrtimer_init with *_PINNED_HARD modes,
- * hrtimer_is_queued, rdmsrl_safe, MSR_KVM_STEAL_TIME and struct
- * kvm_steal_time, kcpustat_cpu, cpuhp_setup_state, anon_inode_getfile,
- * get_unused_fd_flags/fd_install, wait_event_interruptible_locked_irq,
- * wake_up_locked_poll, sysfs_match_string, get_random_u32_below, which
- * Debian's 6.1 has): 6.1 and 6.12 agree, so there is no shim yet.
+ * The interfaces the guest modules and their test modules rely on are
+ * checked below at build time (type of each function, field and per-CPU
+ * variable, presence of each macro, the steal-time ABI), so that a kernel
+ * in which one of them changed fails to build with a message naming it,
+ * instead of building something that misbehaves. 6.1 and 6.12 agree on
+ * all of them, so there is no shim yet; the one difference that needs
+ * none: x86_cpu_to_apicid is u16 in 6.1 and u32 in 6.12, read by value.
+ * kthread_complete_and_exit() is __noreturn, which __same_type() cannot
+ * compare; the test modules' calls of it check it.
  */
 #ifndef _PVX_GUEST_COMPAT_H
 #define _PVX_GUEST_COMPAT_H
@@ -34,5 +28,96 @@
 #ifndef CONFIG_KVM_GUEST
 #error "pvx guest modules need CONFIG_KVM_GUEST"
 #endif
+
+#include <linux/anon_inodes.h>
+#include <linux/build_bug.h>
+#include <linux/cc_platform.h>
+#include <linux/compiler.h>
+#include <linux/cpumask.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/kvm_para.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/timer.h>
+#include <linux/wait.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/smp.h>
+
+/* Macros: present, whatever their expansion. */
+#ifndef KVM_HYPERCALL
+#error "pvx: KVM_HYPERCALL is gone from <asm/kvm_para.h>"
+#endif
+#ifndef MSR_KVM_STEAL_TIME
+#error "pvx: MSR_KVM_STEAL_TIME is gone"
+#endif
+#ifndef module_param_cb
+#error "pvx: module_param_cb() is gone"
+#endif
+#ifndef sysfs_match_string
+#error "pvx: sysfs_match_string() is gone"
+#endif
+#ifndef wait_event_interruptible_locked_irq
+#error "pvx: wait_event_interruptible_locked_irq() is gone"
+#endif
+#ifndef wake_up_locked_poll
+#error "pvx: wake_up_locked_poll() is gone"
+#endif
+
+#define PVX_CHECK_FN(fn, type) \
+	static_assert(__same_type(&(fn), type), #fn "() changed its type")
+
+/* pvx_guest: detection, PROBE, sysfs, /dev/pvx */
+PVX_CHECK_FN(kvm_para_available, bool (*)(void));
+PVX_CHECK_FN(kvm_hypercall1, long (*)(unsigned int, unsigned long));
+PVX_CHECK_FN(cc_platform_has, bool (*)(enum cc_attr));
+PVX_CHECK_FN(sysfs_emit, int (*)(char *, const char *, ...));
+PVX_CHECK_FN(compat_ptr_ioctl,
+	     long (*)(struct file *, unsigned int, unsigned long));
+PVX_CHECK_FN(hypervisor_cpuid_base, u32 (*)(const char *, u32));
+
+/* pvx_spinlock, pvx_lock_torture, pvx_lock_bench */
+PVX_CHECK_FN(vcpu_is_preempted, bool (*)(long));
+PVX_CHECK_FN(find_vpid, struct pid *(*)(int));
+PVX_CHECK_FN(pid_task, struct task_struct *(*)(struct pid *, enum pid_type));
+PVX_CHECK_FN(cpumask_nth, unsigned int (*)(unsigned int,
+					   const struct cpumask *));
+PVX_CHECK_FN(timer_delete_sync, int (*)(struct timer_list *));
+static_assert(__same_type(typeof_member(struct task_struct, on_cpu), int),
+	      "task_struct::on_cpu is no longer an int");
+/* An APIC ID read by value: any unsigned type of at least 16 bits. */
+static_assert(sizeof(x86_cpu_to_apicid) >= sizeof(u16) &&
+	      (typeof(x86_cpu_to_apicid))-1 > 0,
+	      "x86_cpu_to_apicid is no longer an unsigned integer");
+
+/* pvx_stimer, pvx_stimer_torture, pvx_stimer_bench */
+PVX_CHECK_FN(hrtimer_init, void (*)(struct hrtimer *, clockid_t,
+				    enum hrtimer_mode));
+PVX_CHECK_FN(hrtimer_is_queued, bool (*)(struct hrtimer *));
+static_assert(HRTIMER_MODE_ABS_PINNED_HARD ==
+	      (HRTIMER_MODE_ABS | HRTIMER_MODE_PINNED | HRTIMER_MODE_HARD),
+	      "HRTIMER_MODE_ABS_PINNED_HARD changed");
+PVX_CHECK_FN(rdmsrl_safe, int (*)(unsigned int, unsigned long long *));
+PVX_CHECK_FN(anon_inode_getfile,
+	     struct file *(*)(const char *, const struct file_operations *,
+			      void *, int));
+PVX_CHECK_FN(get_unused_fd_flags, int (*)(unsigned int));
+PVX_CHECK_FN(fd_install, void (*)(unsigned int, struct file *));
+PVX_CHECK_FN(get_random_u32_below, u32 (*)(u32));
+/* struct kvm_steal_time is guest/host ABI (Documentation/virt/kvm). */
+static_assert(sizeof(struct kvm_steal_time) == 64 &&
+	      offsetof(struct kvm_steal_time, steal) == 0 &&
+	      offsetof(struct kvm_steal_time, version) == 8 &&
+	      offsetof(struct kvm_steal_time, preempted) == 16,
+	      "struct kvm_steal_time changed");
+
+#undef PVX_CHECK_FN
 
 #endif /* _PVX_GUEST_COMPAT_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pvx_spinlock_t: a fair (FIFO ticket) spinlock for kernel code in KVM
+ * struct pvx_spinlock: a fair (FIFO ticket) spinlock for kernel code in KVM
  * guests, exported by pvx_spinlock.ko. Waiters spin with backoff and, when
  * the holder's vCPU is preempted by the host (KVM steal time) or the spin
  * passes the spin_threshold module parameter, issue a directed yield to the
@@ -45,26 +45,20 @@ struct pvx_spinlock {
 	u16 queued;
 };
 
-/*
- * The lock type, spelled like spinlock_t. A macro rather than a typedef
- * (checkpatch: no new typedefs); use it wherever a type name goes.
- */
-#define pvx_spinlock_t struct pvx_spinlock
-
 #define __PVX_SPIN_LOCK_UNLOCKED \
 	{ .val = ATOMIC_INIT(0), .holder_cpu = -1, .queued = 0 }
 #define DEFINE_PVX_SPINLOCK(name) \
-	pvx_spinlock_t name = __PVX_SPIN_LOCK_UNLOCKED
+	struct pvx_spinlock name = __PVX_SPIN_LOCK_UNLOCKED
 
-void pvx_spin_lock_init(pvx_spinlock_t *lock);
-void pvx_spin_lock(pvx_spinlock_t *lock);
-void pvx_spin_unlock(pvx_spinlock_t *lock);
+void pvx_spin_lock_init(struct pvx_spinlock *lock);
+void pvx_spin_lock(struct pvx_spinlock *lock);
+void pvx_spin_unlock(struct pvx_spinlock *lock);
 /* true when the lock was free and is now held; never waits. */
-bool pvx_spin_trylock(pvx_spinlock_t *lock);
-void pvx_spin_lock_bh(pvx_spinlock_t *lock);
-void pvx_spin_unlock_bh(pvx_spinlock_t *lock);
-unsigned long _pvx_spin_lock_irqsave(pvx_spinlock_t *lock);
-void pvx_spin_unlock_irqrestore(pvx_spinlock_t *lock, unsigned long flags);
+bool pvx_spin_trylock(struct pvx_spinlock *lock);
+void pvx_spin_lock_bh(struct pvx_spinlock *lock);
+void pvx_spin_unlock_bh(struct pvx_spinlock *lock);
+unsigned long _pvx_spin_lock_irqsave(struct pvx_spinlock *lock);
+void pvx_spin_unlock_irqrestore(struct pvx_spinlock *lock, unsigned long flags);
 
 #define pvx_spin_lock_irqsave(lock, flags)			\
 	do {							\

@@ -199,7 +199,7 @@ static long pvx_spin_yield_to_cpu(int cpu)
 #define PVX_SPIN_NEST_MAX	4
 
 struct pvx_spin_waiter {
-	const pvx_spinlock_t *lock;	/* NULL: slot unused */
+	const struct pvx_spinlock *lock;	/* NULL: slot unused */
 	u16 ticket;
 	bool halted;			/* halted until its turn comes */
 };
@@ -212,7 +212,7 @@ struct pvx_spin_waiters {
 static DEFINE_PER_CPU_ALIGNED(struct pvx_spin_waiters, pvx_spin_waiters);
 
 /* Returns the published slot, or NULL when nested too deep. */
-static struct pvx_spin_waiter *pvx_spin_publish(const pvx_spinlock_t *lock,
+static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
 						u16 ticket)
 {
 	/* one instruction: an interrupt from here on nests one slot further */
@@ -242,7 +242,7 @@ static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
  * waiter halted. A hint: the slot may change under us, and a wrong answer
  * costs one needless yield or kick.
  */
-static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket,
+static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
 			       bool *halted)
 {
 	int cpu, i;
@@ -272,7 +272,7 @@ static int pvx_spin_ticket_cpu(const pvx_spinlock_t *lock, u16 ticket,
  * running: preempted by the host, or a halted waiter (a kicked vCPU is
  * runnable, but the host flags only involuntary preemption).
  */
-static int pvx_spin_yield_target(const pvx_spinlock_t *lock, u16 head,
+static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u16 head,
 				 int me, bool *next, bool *off_cpu)
 {
 	int cpu = READ_ONCE(lock->holder_cpu);
@@ -294,7 +294,7 @@ static int pvx_spin_yield_target(const pvx_spinlock_t *lock, u16 head,
  * directed yield only suggests. @w must be published: the unlocker finds
  * the CPU to kick there.
  */
-static void pvx_spin_halt(pvx_spinlock_t *lock, struct pvx_spin_waiter *w,
+static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 			  u16 ticket)
 {
 	unsigned long flags;
@@ -329,7 +329,7 @@ static void pvx_spin_halt(pvx_spinlock_t *lock, struct pvx_spin_waiter *w,
  * behind it (it stays set while waiters are queued; a waiter that set it
  * may not have needed to halt) is a miss: no hypercall, counted.
  */
-static noinline void pvx_spin_kick(const pvx_spinlock_t *lock, u16 ticket)
+static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 {
 	bool halted = false;
 	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted);
@@ -346,7 +346,7 @@ static noinline void pvx_spin_kick(const pvx_spinlock_t *lock, u16 ticket)
  * Slow path: wait for @ticket with @head the ticket being served when it
  * was drawn. Runs with preemption (and maybe interrupts) disabled.
  */
-static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
+static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 head)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
 	unsigned int threshold = READ_ONCE(spin_threshold);
@@ -408,7 +408,7 @@ static noinline void pvx_spin_wait(pvx_spinlock_t *lock, u16 ticket, u16 head)
  * behind it (a waiter that queues meanwhile makes the cmpxchg fail, and
  * it clears the flag itself when it is the last).
  */
-static __always_inline void pvx_spin_clear_halted(pvx_spinlock_t *lock,
+static __always_inline void pvx_spin_clear_halted(struct pvx_spinlock *lock,
 						  u16 ticket)
 {
 	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket;
@@ -419,7 +419,7 @@ static __always_inline void pvx_spin_clear_halted(pvx_spinlock_t *lock,
 		atomic_try_cmpxchg_relaxed(&lock->val, &old, (int)held);
 }
 
-static __always_inline void __pvx_spin_lock(pvx_spinlock_t *lock)
+static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
 {
 	/* fully ordered: acquire on the fast path */
 	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
@@ -443,7 +443,7 @@ static __always_inline void __pvx_spin_lock(pvx_spinlock_t *lock)
  * waiters' atomic add on the whole word, which x86 keeps consistent (the
  * kernel's own ticket locks did the same).
  */
-static __always_inline void __pvx_spin_unlock(pvx_spinlock_t *lock)
+static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
 	u16 head;
 
@@ -459,27 +459,27 @@ static __always_inline void __pvx_spin_unlock(pvx_spinlock_t *lock)
 		pvx_spin_kick(lock, (head & ~PVX_SPIN_HALTED) + PVX_TICKET_STEP);
 }
 
-void pvx_spin_lock_init(pvx_spinlock_t *lock)
+void pvx_spin_lock_init(struct pvx_spinlock *lock)
 {
-	*lock = (pvx_spinlock_t)__PVX_SPIN_LOCK_UNLOCKED;
+	*lock = (struct pvx_spinlock)__PVX_SPIN_LOCK_UNLOCKED;
 }
 EXPORT_SYMBOL_GPL(pvx_spin_lock_init);
 
-void pvx_spin_lock(pvx_spinlock_t *lock)
+void pvx_spin_lock(struct pvx_spinlock *lock)
 {
 	preempt_disable();
 	__pvx_spin_lock(lock);
 }
 EXPORT_SYMBOL_GPL(pvx_spin_lock);
 
-void pvx_spin_unlock(pvx_spinlock_t *lock)
+void pvx_spin_unlock(struct pvx_spinlock *lock)
 {
 	__pvx_spin_unlock(lock);
 	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(pvx_spin_unlock);
 
-bool pvx_spin_trylock(pvx_spinlock_t *lock)
+bool pvx_spin_trylock(struct pvx_spinlock *lock)
 {
 	int old;
 
@@ -499,21 +499,21 @@ bool pvx_spin_trylock(pvx_spinlock_t *lock)
 }
 EXPORT_SYMBOL_GPL(pvx_spin_trylock);
 
-void pvx_spin_lock_bh(pvx_spinlock_t *lock)
+void pvx_spin_lock_bh(struct pvx_spinlock *lock)
 {
 	local_bh_disable();	/* disables preemption too */
 	__pvx_spin_lock(lock);
 }
 EXPORT_SYMBOL_GPL(pvx_spin_lock_bh);
 
-void pvx_spin_unlock_bh(pvx_spinlock_t *lock)
+void pvx_spin_unlock_bh(struct pvx_spinlock *lock)
 {
 	__pvx_spin_unlock(lock);
 	local_bh_enable();
 }
 EXPORT_SYMBOL_GPL(pvx_spin_unlock_bh);
 
-unsigned long _pvx_spin_lock_irqsave(pvx_spinlock_t *lock)
+unsigned long _pvx_spin_lock_irqsave(struct pvx_spinlock *lock)
 {
 	unsigned long flags;
 
@@ -524,7 +524,7 @@ unsigned long _pvx_spin_lock_irqsave(pvx_spinlock_t *lock)
 }
 EXPORT_SYMBOL_GPL(_pvx_spin_lock_irqsave);
 
-void pvx_spin_unlock_irqrestore(pvx_spinlock_t *lock, unsigned long flags)
+void pvx_spin_unlock_irqrestore(struct pvx_spinlock *lock, unsigned long flags)
 {
 	__pvx_spin_unlock(lock);
 	local_irq_restore(flags);

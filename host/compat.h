@@ -6,6 +6,10 @@
  *
  * Where the API is a macro, its presence is tested directly instead of
  * LINUX_VERSION_CODE, so distribution backports are picked up too.
+ *
+ * Accessors of KVM's private state (vcpu->arch.regs[], vcpu->mode,
+ * vcpu->ready) are not version shims: they live in kvm_internal.h, with
+ * build-time checks of what they rely on.
  */
 #ifndef _PVX_HOST_COMPAT_H
 #define _PVX_HOST_COMPAT_H
@@ -57,31 +61,5 @@
 #define ftrace_regs_get_argument(fregs, n) \
 	regs_get_kernel_argument(&(fregs)->regs, n)
 #endif
-
-/*
- * The equivalent of KVM's private kvm_register_write_raw()
- * (arch/x86/kvm/kvm_cache_regs.h, identical on 6.1 and 6.12): store into
- * vcpu->arch.regs[] and mark the register available and dirty. GPRs are
- * always loaded from regs[] on VM entry (VMX: __vmx_vcpu_run, SVM: RAX
- * via vmcb->save.rax in svm_vcpu_run, the rest by __svm_vcpu_run; SEV-ES:
- * copied to the GHCB), so this is all kvm_rax_write() does.
- */
-static inline void pvx_kvm_reg_write(struct kvm_vcpu *vcpu, int reg,
-				     unsigned long val)
-{
-	vcpu->arch.regs[reg] = val;
-	vcpu->arch.regs_avail |= BIT(reg);
-	vcpu->arch.regs_dirty |= BIT(reg);
-}
-
-static inline unsigned long pvx_kvm_reg_read(struct kvm_vcpu *vcpu, int reg)
-{
-	/*
-	 * RAX..RSI are never lazily loaded (not in VMX_REGS_LAZY_LOAD_SET
-	 * nor SVM_REGS_LAZY_LOAD_SET), so regs[] is what kvm_rax_read()
-	 * and friends would return.
-	 */
-	return vcpu->arch.regs[reg];
-}
 
 #endif /* _PVX_HOST_COMPAT_H */

@@ -18,6 +18,7 @@
 #include <linux/timekeeping.h>
 
 #include "compat.h"
+#include "kvm_internal.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"

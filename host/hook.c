@@ -29,6 +29,7 @@
 #include <linux/delay.h>
 
 #include "compat.h"
+#include "kvm_internal.h"
 
 static int (*pvx_orig_hypercall)(struct kvm_vcpu *vcpu);
 

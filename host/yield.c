@@ -49,6 +49,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
+#include "kvm_internal.h"
 #include "pvx_host.h"
 
 #define CREATE_TRACE_POINTS
@@ -150,26 +151,14 @@ static struct pvx_yield_vm *pvx_yield_vm_get(struct pvx_vm *vm)
 	return yv;
 }
 
-/*
- * The target is executing guest code now. IN_GUEST_MODE is set by
- * vcpu_enter_guest() with interrupts and preemption disabled right before
- * VMRUN/VMLAUNCH and reset to OUTSIDE_GUEST_MODE after the exit, before
- * either is enabled again; EXITING_GUEST_MODE is IN_GUEST_MODE with a kick
- * on its way. In both the target's task is on a CPU and cannot be
- * preempted, so yield_to() could not help (it refuses a task on a CPU).
- * A sampled value: the target may exit right after, which the guest sees
- * as TARGET_RUNNING of a moment ago.
- */
-static bool pvx_yield_target_in_guest(struct kvm_vcpu *target)
-{
-	int mode = READ_ONCE(target->mode);
-
-	return mode == IN_GUEST_MODE || mode == EXITING_GUEST_MODE;
-}
-
 static long pvx_yield_to(struct kvm_vcpu *target)
 {
-	if (pvx_yield_target_in_guest(target))
+	/*
+	 * In guest mode the target's task is on a CPU and cannot be
+	 * preempted, so yield_to() could not help (it refuses a task on a
+	 * CPU). The guest sees TARGET_RUNNING of a moment ago.
+	 */
+	if (pvx_kvm_vcpu_in_guest(target))
 		return PVX_YIELD_TARGET_RUNNING;
 
 	/*
@@ -179,7 +168,7 @@ static long pvx_yield_to(struct kvm_vcpu *target)
 	 * are not "ready" and get NOT_DONE without a trip through the
 	 * scheduler's run-queue locks.
 	 */
-	if (!READ_ONCE(target->ready))
+	if (!pvx_kvm_vcpu_ready(target))
 		return PVX_YIELD_NOT_DONE;
 
 	/*

@@ -12,7 +12,7 @@
 # Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
 # initramfs (selftests/guest/bench/), which runs pvx_lock_bench.ko (a plain
-# ticket lock, the kernel's spinlock_t, pvx_spinlock_t) and pvx_ulock_bench
+# ticket lock, the kernel's spinlock_t, struct pvx_spinlock) and pvx_ulock_bench
 # (userspace ticket lock giving way with sched_yield() or with
 # PVX_IOC_YIELD_TO), then prints the table of ratios.
 #
@@ -196,7 +196,7 @@ lock_bench() {
 	END {
 		printf "# ---- lock benchmark, kernel %s: L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit), %s threads\n", \
 			abi, l3, l2, l3 / l2, kv(K["ticket"], "threads")
-		printf "# (a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock), (c) pvx = pvx_spinlock_t\n"
+		printf "# (a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock), (c) pvx = struct pvx_spinlock\n"
 		printf "# %-8s %10s %6s %6s %9s %11s %6s %6s %9s %9s %7s\n", "lock", "acq/s", "/(a)", "/(b)", \
 			"p50_ns", "p99_ns", "/(a)", "/(b)", "yld_iss", "yld_gr", "steal"
 		split("ticket native pvx", L, " ")

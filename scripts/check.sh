@@ -51,6 +51,35 @@ for s in $SERIES_LIST; do
 		tap fail "build for $abi" "see $log"
 	fi
 done
+# PREEMPT_RT: the modules refuse to build for the -rt flavour of each
+# series (README), through make and through build.sh alike, with one line
+# naming the reason, and nothing gets compiled.
+rt_refusal="pvx: PREEMPT_RT kernels are not supported"
+for s in $SERIES_LIST; do
+	rt=$(scripts/kernel.sh installed-rt "$s" 2>/dev/null) || {
+		tap skip "build for $s -rt refuses" "-rt headers of $s not set up (run: make deps)"
+		continue
+	}
+	log=$RES/build-$rt.log
+	out=$(make -s --no-print-directory KDIR="$(scripts/kernel.sh kdir "$rt")" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] &&
+	   printf '%s' "$out" | grep -q -- "$rt_refusal"; then
+		tap ok "make for $rt refuses with one line"
+	else
+		tap fail "make for $rt refuses with one line" \
+			"exit $rc, said: $(printf '%s' "$out" | head -n3 | tr '\n' '|')"
+	fi
+	scripts/build.sh "$rt" C=1 >"$log" 2>&1
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log")" -eq 1 ] &&
+	   ! grep -Eq 'warning:|error:' "$log" &&
+	   [ -z "$(find "build/$rt" -name '*.o' -o -name '*.ko' 2>/dev/null)" ]; then
+		tap ok "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled"
+	else
+		tap fail "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log"
+	fi
+done
 
 # --- style: checkpatch --strict on our C sources ------------------------------
 cp=$(ls build/linux-src-*/scripts/checkpatch.pl 2>/dev/null | head -n1)

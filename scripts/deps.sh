@@ -4,8 +4,9 @@
 # Install what pvx needs from Debian; quick when all is present.
 #
 #   deps.sh            install the packages below (apt-get), then put the
-#                      lab's kernels (scripts/kernel.sh) and the lab's L2
-#                      QEMU 10 (scripts/qemu.sh) into the project's cache
+#                      lab's kernels and the headers of their -rt flavours
+#                      (scripts/kernel.sh) and the lab's L2 QEMU 10
+#                      (scripts/qemu.sh) into the project's cache
 #   deps.sh packages   print the package list (for make check's test that
 #                      it pulls in no kernel, bootloader or init system)
 #
@@ -55,5 +56,8 @@ fi
 for series in 6.1 6.12; do
 	abi=$(scripts/kernel.sh fetch "$series")
 	echo "deps: kernel $series -> $abi (image and headers unpacked in $PVX_CACHE/kernels)"
+	# Only for make check's test that the modules refuse to build there.
+	abi=$(scripts/kernel.sh fetch-rt "$series")
+	echo "deps: kernel $series -rt headers -> $abi (unpacked in $PVX_CACHE/kernels)"
 done
 echo "deps: the lab's QEMU 10 (L2) -> $(scripts/qemu.sh fetch)"

@@ -7,6 +7,11 @@
 #                              archive has both the unsigned image and headers
 #   kernel.sh installed SERIES newest ABI of SERIES set up in the cache
 #   kernel.sh fetch SERIES     set up that ABI in the cache (below)
+#   kernel.sh fetch-rt SERIES  set up only the headers of the PREEMPT_RT
+#                              flavour of that ABI (6.1.0-56-amd64 ->
+#                              6.1.0-56-rt-amd64), for make check's test
+#                              that the modules refuse to build there
+#   kernel.sh installed-rt SERIES  the -rt headers' ABI set up in the cache
 #   kernel.sh kdir ABI         headers (kernel build tree) of ABI
 #   kernel.sh image ABI        directory holding boot/vmlinuz-ABI, lib/modules
 #
@@ -82,43 +87,95 @@ abi_packages() {
 		tr ',|' '\n\n' | awk '{print $1}' | grep -E '^linux-(headers-.*-common|kbuild-)'
 }
 
+# unpack DIR ABI TMP: unpack the packages downloaded into TMP into DIR
+# (through DIR.tmp, so that an interrupted run leaves no half directory),
+# point the headers' Makefile, which includes the -common part by absolute
+# path, into DIR, and remove TMP.
+unpack() {
+	local dir=$1 abi=$2 tmp=$3 common deb
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	for deb in "$tmp"/*.deb; do
+		dpkg -x "$deb" "$dir.tmp"
+	done
+	rm -rf "$tmp"
+	# Image packages only: the headers alone have no modules to index.
+	if [ -f "$dir.tmp/lib/modules/$abi/modules.builtin" ]; then
+		depmod -b "$dir.tmp" "$abi"
+	fi
+	common=$(sed -n 's|^include /usr/src/\(linux-headers-[^/]*\)/Makefile$|\1|p' \
+		"$dir.tmp/usr/src/linux-headers-$abi/Makefile")
+	[ -n "$common" ] && [ -d "$dir.tmp/usr/src/$common" ] ||
+		{ rm -rf "$dir.tmp"; die "unexpected layout of linux-headers-$abi"; }
+	echo "include $dir/usr/src/$common/Makefile" >"$dir.tmp/usr/src/linux-headers-$abi/Makefile"
+	echo "$LAYOUT" >"$dir.tmp/.pvx-layout"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+}
+
+# download DIR PACKAGE...: apt-get download into DIR (a temporary one).
+download() {
+	local dir=$1
+	shift
+	(cd "$dir" && apt-get download -q "$@" 2>&1 |
+		grep -v 'Download is performed unsandboxed' >&2) || true
+}
+
 fetch() {
-	local series=$1 abi dir tmp common deb
+	local series=$1 abi dir tmp
 	abi=$(archive_abi "$series")
 	dir=$(image_dir "$abi")
 	if ! is_complete "$abi"; then
 		tmp=$(mktemp -d); chmod 755 "$tmp"
 		# shellcheck disable=SC2046
-		(cd "$tmp" && apt-get download -q $(abi_packages "$abi") 2>&1 |
-			grep -v 'Download is performed unsandboxed' >&2) || true
+		download "$tmp" $(abi_packages "$abi")
 		ls "$tmp"/linux-image-*.deb "$tmp"/linux-headers-"$abi"_*.deb \
 			"$tmp"/linux-kbuild-*.deb >/dev/null 2>&1 ||
 			{ rm -rf "$tmp"; die "could not download the packages of $abi"; }
-		rm -rf "$dir.tmp"
-		mkdir -p "$dir.tmp"
-		for deb in "$tmp"/*.deb; do
-			dpkg -x "$deb" "$dir.tmp"
-		done
-		depmod -b "$dir.tmp" "$abi"
-		# The headers' Makefile includes the -common part by absolute
-		# path; point it into the cache.
-		common=$(sed -n 's|^include /usr/src/\(linux-headers-[^/]*\)/Makefile$|\1|p' \
-			"$dir.tmp/usr/src/linux-headers-$abi/Makefile")
-		[ -n "$common" ] && [ -d "$dir.tmp/usr/src/$common" ] ||
-			{ rm -rf "$tmp" "$dir.tmp"; die "unexpected layout of linux-headers-$abi"; }
-		echo "include $dir/usr/src/$common/Makefile" >"$dir.tmp/usr/src/linux-headers-$abi/Makefile"
-		echo "$LAYOUT" >"$dir.tmp/.pvx-layout"
-		rm -rf "$tmp" "$dir"
-		mv "$dir.tmp" "$dir"
+		unpack "$dir" "$abi" "$tmp"
 	fi
 	echo "$abi"
 }
 
-[ $# -eq 2 ] || die "usage: kernel.sh abi|installed|fetch SERIES | kdir|image ABI"
+# The PREEMPT_RT flavour of a (non-rt) ABI: 6.1.0-56-amd64 -> 6.1.0-56-rt-amd64.
+rt_of() { echo "${1%-amd64}-rt-amd64"; }
+
+# Only the headers, their -common-rt part and linux-kbuild-*: the rt image
+# is never booted (the modules refuse to build for it, README), and the
+# headers package is downloaded, not installed, because it depends on it.
+fetch_rt() {
+	local series=$1 abi dir tmp
+	abi=$(rt_of "$(archive_abi "$series")")
+	dir=$(image_dir "$abi")
+	if ! is_complete "$abi"; then
+		apt-cache show "linux-headers-$abi" >/dev/null 2>&1 ||
+			die "no linux-headers-$abi in the archive"
+		tmp=$(mktemp -d); chmod 755 "$tmp"
+		# shellcheck disable=SC2046
+		download "$tmp" "linux-headers-$abi" $(abi_packages "$abi" | sed 1d)
+		ls "$tmp"/linux-headers-"$abi"_*.deb "$tmp"/linux-headers-*-common-rt_*.deb \
+			"$tmp"/linux-kbuild-*.deb >/dev/null 2>&1 ||
+			{ rm -rf "$tmp"; die "could not download the headers of $abi"; }
+		unpack "$dir" "$abi" "$tmp"
+	fi
+	echo "$abi"
+}
+
+installed_rt_abi() {
+	local abi
+	abi=$(installed_abi "$1") || return 1
+	abi=$(rt_of "$abi")
+	is_complete "$abi" || return 1
+	echo "$abi"
+}
+
+[ $# -eq 2 ] || die "usage: kernel.sh abi|installed|installed-rt|fetch|fetch-rt SERIES | kdir|image ABI"
 case "$1" in
 abi) check_series "$2"; archive_abi "$2" ;;
 installed) check_series "$2"; installed_abi "$2" || die "no $2 kernel set up (run: make deps)" ;;
 fetch) check_series "$2"; fetch "$2" ;;
+installed-rt) check_series "$2"; installed_rt_abi "$2" || die "no $2 -rt headers set up (run: make deps)" ;;
+fetch-rt) check_series "$2"; fetch_rt "$2" ;;
 kdir) kdir_of "$2" ;;
 image) image_dir "$2" ;;
 *) die "unknown command '$1'" ;;

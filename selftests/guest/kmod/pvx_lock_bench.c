@@ -11,7 +11,7 @@
  *
  *   ticket  a plain fair ticket lock without any pv (defined here)
  *   native  the kernel's spinlock_t (pv qspinlock on KVM)
- *   pvx     pvx_spinlock_t (pvx_spinlock.ko)
+ *   pvx     struct pvx_spinlock (pvx_spinlock.ko)
  *
  * Each run reports acquisitions per second (from the start signal to the
  * last thread's exit), the p50/p99/max time spent acquiring the lock
@@ -170,7 +170,7 @@ struct bench_shared {
 	/* the three locks; only .kind is used in a run, and it protects .data */
 	struct bench_ticket_lock ticket;
 	spinlock_t native;	/* guards .data and .count when kind is native */
-	pvx_spinlock_t pvx;
+	struct pvx_spinlock pvx;
 	enum bench_lock_kind kind;
 
 	/* protected by the lock under test */
@@ -687,4 +687,4 @@ module_init(pvx_lock_bench_init);
 module_exit(pvx_lock_bench_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("pvx: lock contention benchmark (ticket, native spinlock_t, pvx_spinlock_t)");
+MODULE_DESCRIPTION("pvx: lock contention benchmark (ticket, native spinlock_t, struct pvx_spinlock)");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvx_lock_torture: test module for pvx_spinlock_t, run by the L3
+ * pvx_lock_torture: test module for struct pvx_spinlock, run by the L3
  * selftests (selftests/guest/init.sh). Not for production use.
  *
  * At load it runs three phases on one lock, each with more kernel threads
@@ -108,7 +108,7 @@ static const char *const phase_names[] = {
 };
 
 static struct {
-	pvx_spinlock_t lock;
+	struct pvx_spinlock lock;
 	/* protected by lock */
 	u64 counter;
 	u64 timer_hits;
@@ -419,7 +419,7 @@ static int torture_phase(enum torture_phase phase, unsigned int nthreads,
 /* ---- free phases: the next holder frees the lock ------------------------ */
 
 struct free_obj {
-	pvx_spinlock_t lock;
+	struct pvx_spinlock lock;
 	/* protected by lock */
 	u64 count;
 	int inside;
@@ -764,5 +764,5 @@ static void __exit torture_exit(void)
 module_init(torture_init);
 module_exit(torture_exit);
 
-MODULE_DESCRIPTION("pvx_spinlock_t torture test (selftests only)");
+MODULE_DESCRIPTION("struct pvx_spinlock torture test (selftests only)");
 MODULE_LICENSE("GPL");
