@@ -152,7 +152,18 @@ tag=${PVX_L2_TAG:-all}
 dmesg -c >"$PVX_OUT/dmesg-boot-$tag.log" 2>&1
 sync_out
 IFS=, read -r -a suites <<<"$PVX_TESTS"
+# One idle VM beside every suite but tinyvm (which runs its own, as it
+# unloads kvm at its end): it keeps KVM's preempt-notifier static key on,
+# so that VMs coming and going do not patch L2's kernel text each time
+# (pvx_hcall_test hold-vm, lab.rst).
+hold_pid=""
 for s in "${suites[@]}"; do
+	if [ "$s" != tinyvm ] && [ -z "$hold_pid" ] && [ -c /dev/kvm ]; then
+		"$PVX_SELFTESTS/pvx_hcall_test" hold-vm &
+		hold_pid=$!
+	elif [ "$s" = tinyvm ] && [ -n "$hold_pid" ]; then
+		kill "$hold_pid"; wait "$hold_pid" 2>/dev/null; hold_pid=""
+	fi
 	case "$s" in
 	tinyvm) run_suite tinyvm bash selftests/host/run-l2.sh ;;
 	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
@@ -165,6 +176,9 @@ for s in "${suites[@]}"; do
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out
 done
+if [ -n "$hold_pid" ]; then
+	kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
+fi
 # Feature modules first: they hold references on pvx_host.
 for m in pvx_yield pvx_host; do
 	grep -q "^$m " /proc/modules && rmmod "$m"

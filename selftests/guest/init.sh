@@ -222,6 +222,9 @@ run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 acq0=$(spin_stat acquisitions)
 slow0=$(spin_stat slow_paths)
 step "pvx_lock_torture starts"
+# where pvx's modules sit: an L3 that resets itself is reported with each
+# vCPU's RIP (run-l3.sh), and module text has no fixed address
+awk '/^pvx_/ { print "pvx-l3: module " $1 " at " $6 }' /proc/modules
 # shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
 if [ "$steal_boot" = 1 ]; then
 	diag "pvx_lock_torture not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"

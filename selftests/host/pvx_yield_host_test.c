@@ -740,8 +740,16 @@ static void sched_halted(void)
 		tap_result(false, "%s: 2-vCPU VM with in-kernel irqchip", d);
 		return;
 	}
+	/*
+	 * The stats fd first: KVM_GET_STATS_FD takes the vCPU's mutex, which
+	 * the halted vCPU's KVM_RUN holds until runner_stop(). Opened after
+	 * the runner entered KVM_RUN, it waited for good (it did in the lab:
+	 * this thread in D state in kvm_vcpu_ioctl, the runner halted).
+	 */
 	if (set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, 1, 0) ||
-	    set_role(&vm.vcpu[1], ROLE_HALT, 0, 0, 0) || runner_start(&run, &vm.vcpu[1], -1)) {
+	    set_role(&vm.vcpu[1], ROLE_HALT, 0, 0, 0) ||
+	    tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking) ||
+	    runner_start(&run, &vm.vcpu[1], -1)) {
 		tap_result(false, "%s: start the halting vCPU", d);
 		goto out;
 	}

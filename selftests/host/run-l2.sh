@@ -202,6 +202,20 @@ if [ ! -x "$BIN" ]; then
 	exit 1
 fi
 mark0=$(dmesg_mark)
+# One idle VM for the whole suite but its no-kvm stage: it keeps KVM's
+# preempt-notifier static key on, so the suite's thousands of VM
+# creations and destructions do not patch kernel text each time
+# (pvx_hcall_test hold-vm says why).
+hold_pid=""
+hold_vm_stop() {
+	[ -n "$hold_pid" ] || return 0
+	kill "$hold_pid" 2>/dev/null
+	wait "$hold_pid" 2>/dev/null
+	hold_pid=""
+}
+trap hold_vm_stop EXIT
+"$BIN" hold-vm &
+hold_pid=$!
 if yield_loaded; then
 	diag "pvx_yield was loaded at start; removing it"
 	rmmod pvx_yield || diag "rmmod pvx_yield failed"
@@ -315,6 +329,7 @@ kvm_ko() {	# kvm_ko NAME: the module file of the booted kernel
 
 no_kvm() {
 	local vendor_mod=kvm_amd m f err mark args
+	hold_vm_stop	# it holds kvm
 	[ -d /sys/module/kvm_intel ] && vendor_mod=kvm_intel
 	if [ ! -f "$KO" ]; then
 		skip "$KO missing" "no-kvm: insmod pvx_host.ko without kvm fails"
