@@ -30,6 +30,33 @@
 # with HCALL_STREAM=1, on stdout as "# | " lines while it runs), waited
 # for at most SECONDS (a task stuck in the kernel cannot be killed: it is
 # left behind). Exit status of CMD, 124 when it did not end in time.
+# modules_to PASS without|with: unload pvx_yield and pvx_host, or load
+# pvx_host and pvx_yield, each step bounded by hcall_step; a step that
+# fails is a failed test and returns 1.
+modules_to() {
+	local p=$1 state=$2 m verb arg rc
+	if [ "$state" = without ]; then
+		set -- pvx_yield pvx_host
+	else
+		set -- pvx_host pvx_yield
+	fi
+	for m; do
+		if [ "$state" = without ]; then
+			grep -q "^$m " /proc/modules || continue
+			verb=rmmod arg=$m
+		else
+			grep -q "^$m " /proc/modules && continue
+			verb=insmod arg=$PVX_BUILD/host/$m.ko
+		fi
+		say "hcall bench pass $p: $verb $m"
+		hcall_step "$limit" "$step" "$verb" "$arg" && continue
+		rc=$?
+		not_ok "hcall bench pass $p: $verb $m # exit $rc: $(head -n1 "$step")"
+		dmesg | tail -n 20 | sed 's/^/# dmesg: /'
+		return 1
+	done
+}
+
 hcall_step() {
 	local limit=$1 outf=$2 pid i
 	shift 2
@@ -61,29 +88,10 @@ hcall_bench() {
 		"without and with pvx_host + pvx_yield"
 	for p in $(seq "$passes"); do
 		for state in without with; do
+			modules_to "$p" "$state" || break 2
 			if [ "$state" = without ]; then
-				for m in pvx_yield pvx_host; do
-					grep -q "^$m " /proc/modules || continue
-					say "hcall bench pass $p: rmmod $m"
-					hcall_step "$limit" "$step" rmmod "$m"
-					rc=$?
-					[ "$rc" = 0 ] && continue
-					not_ok "hcall bench pass $p: rmmod $m # exit $rc: $(head -n1 "$step")"
-					dmesg | tail -n 20 | sed 's/^/# dmesg: /'
-					break 3
-				done
 				set -- stock sched-yield
 			else
-				for m in pvx_host pvx_yield; do
-					grep -q "^$m " /proc/modules && continue
-					say "hcall bench pass $p: insmod $m"
-					hcall_step "$limit" "$step" insmod "$PVX_BUILD/host/$m.ko"
-					rc=$?
-					[ "$rc" = 0 ] && continue
-					not_ok "hcall bench pass $p: insmod $m # exit $rc: $(head -n1 "$step")"
-					dmesg | tail -n 20 | sed 's/^/# dmesg: /'
-					break 3
-				done
 				set -- stock probe yield sched-yield
 			fi
 			say "hcall bench pass $p: $state pvx: pvx_hcall_bench -n $calls -r $rounds $*"
