@@ -174,6 +174,33 @@ else
 	tap fail "run-l3.sh boots L3 again, once, when it never reaches /init, and reports both boots" \
 		"see $RES/l3-retry/run.tap"
 fi
+# An L3 whose console stays silent (here: QEMU started with its vCPUs
+# stopped, -S) is stopped after PVX_L3_SILENCE s, with each vCPU's
+# registers read from QEMU's monitor first and named in the TAP.
+l3_stuck() {
+	local abi=$1 d=$RES/l3-stuck out rc
+	mkdir -p "$d"
+	head -c 4096 /dev/zero >"$d/zeros.img"
+	out=$(PVX_ABI=$abi PVX_BUILD=$REPO/build/$abi PVX_KIMAGE=$(scripts/kernel.sh image "$abi") \
+		PVX_L3_INITRD=$d/zeros.img PVX_L3_CPUS=2 PVX_L3_MEM=256 PVX_OUT=$d \
+		PVX_L3_ACCEL="-accel tcg -cpu max -S" PVX_L3_SILENCE=5 PVX_L3_BOOTS=1 \
+		selftests/guest/run-l3.sh fallback 2>&1)
+	rc=$?
+	printf '%s\n' "$out" >"$d/run.tap"
+	[ "$rc" = 1 ] &&
+		grep -q '^not ok 1 l3 fallback boot # stuck: no console output for 5 s' <<<"$out" &&
+		grep -q '^# l3 fallback: stuck; vCPU 0 at RIP=' <<<"$out" &&
+		grep -q '^# l3 fallback: stuck; vCPU 1 at RIP=' <<<"$out"
+}
+if ! command -v qemu-system-x86_64 >/dev/null || [ -z "$first_abi" ]; then
+	tap skip "run-l3.sh stops a silent L3 and names its vCPUs' registers" "no qemu or no kernel (make deps)"
+elif l3_stuck "$first_abi"; then
+	tap ok "run-l3.sh stops a silent L3 and names its vCPUs' registers"
+else
+	tap fail "run-l3.sh stops a silent L3 and names its vCPUs' registers" "see $RES/l3-stuck/run.tap"
+fi
+expect_error "run-l3.sh with a bad PVX_L3_SILENCE fails with one line" \
+	"PVX_L3_SILENCE needs seconds, got '0'" env PVX_L3_SILENCE=0 selftests/guest/run-l3.sh host
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then
 	tap ok "rejected lab runs leave no results directory behind"
 else

@@ -21,7 +21,10 @@
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
 # PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
-# PVX_L3_TIMEOUT (s, default 240), PVX_L3_ACCEL (default
+# PVX_L3_TIMEOUT (s, default 600: the longest a boot may take),
+# PVX_L3_SILENCE (s, default 150: a console with nothing new for that long
+# is a stuck L3; its vCPUs' registers are read and it is stopped),
+# PVX_L3_ACCEL (default
 # "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
 # machine without KVM, where the guest must refuse to load), PVX_L3_BOOTS
 # (1..9, default 2: boots tried when L3 never reaches its /init).
@@ -58,16 +61,23 @@ tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
 boots=${PVX_L3_BOOTS:-2}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
+timeout_s=${PVX_L3_TIMEOUT:-600}
+silence_s=${PVX_L3_SILENCE:-150}
+[[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || { echo "run-l3.sh: PVX_L3_TIMEOUT needs seconds, got '$timeout_s'" >&2; exit 2; }
+[[ "$silence_s" =~ ^[1-9][0-9]*$ ]] || { echo "run-l3.sh: PVX_L3_SILENCE needs seconds, got '$silence_s'" >&2; exit 2; }
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_OUT; do
 	if [ -z "${!v:-}" ]; then
 		echo "run-l3.sh: $v is not set" >&2
 		exit 2
 	fi
 done
-timeout_s=${PVX_L3_TIMEOUT:-240}
 accel=${PVX_L3_ACCEL:--enable-kvm -cpu host}
 log=$PVX_OUT/l3-$tag.log
 resetlog=$PVX_OUT/l3-$tag-cpureset.log
+stucklog=$PVX_OUT/l3-$tag-stuck-regs.log
+# QEMU's monitor on two FIFOs (mon.in, mon.out), read by bash builtins;
+# in /tmp, not $PVX_OUT (which may be a share without FIFOs)
+monitor=/tmp/run-l3-monitor.$$
 counters=/sys/kernel/debug/pvx/counters
 kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 
@@ -147,23 +157,44 @@ count_banners() {
 	local line
 	while :; do
 		if IFS= read -r -u 7 line; then
+			heard=$SECONDS
 			line=$partial$line
 			partial=""
 			[[ $line == *"SeaBIOS (version"* ]] && banners=$((banners + 1))
 		else
+			[ -n "$line" ] && heard=$SECONDS
 			partial=$partial$line	# a line not ended yet
 			return
 		fi
 	done
 }
 
-# boot_l3: one boot of L3 to its end; sets qrc, steal_err and seen (the
-# highest PROBE count sampled while the VM ran).
+# stuck_regs: each vCPU's registers from QEMU's monitor, into $stucklog
+# (QEMU opens both FIFOs read-write, so neither side blocks on open).
+stuck_regs() {
+	local line
+	: >"$stucklog"
+	exec 6<>"$monitor.out"
+	while IFS= read -r -t 0.5 -u 6 line; do :; done	# the banner
+	# read-write opens: a QEMU that is gone cannot block them
+	exec 5<>"$monitor.in"
+	echo "info registers -a" >&5
+	exec 5>&-
+	while IFS= read -r -t 3 -u 6 line; do
+		printf '%s\n' "$line" >>"$stucklog"
+	done
+	exec 6<&-
+}
+
+# boot_l3: one boot of L3 to its end; sets qrc, stuck, steal_err and seen
+# (the highest PROBE count sampled while the VM ran).
 boot_l3() {
 	local qpid cpid="" qemu=""
 	steal_err=""
 	: >"$resetlog"
 	: >"$log"	# for fd 7 before QEMU writes
+	rm -f "$monitor.in" "$monitor.out"
+	mkfifo "$monitor.in" "$monitor.out"
 	# No -no-reboot: a guest that resets itself (a triple fault leaves no
 	# panic text) is reset by QEMU, whose -d cpu_reset log then holds each
 	# vCPU's registers as they were; the loop below stops it at its second
@@ -172,6 +203,7 @@ boot_l3() {
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
 		-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
 		-nographic -nodefaults -serial stdio $extra -d cpu_reset -D "$resetlog" \
+		-monitor "pipe:$monitor" \
 		-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
 		-append "$args" \
 		</dev/null >"$log" 2>&1 &
@@ -194,13 +226,20 @@ boot_l3() {
 		fi
 	fi
 	# Per-VM counters may go away with the VM: sample while it runs.
-	reset=0 banners=0 partial=""
+	reset=0 stuck=0 banners=0 partial="" heard=$SECONDS
 	exec 7<"$log"
 	while kill -0 "$qpid" 2>/dev/null; do
 		count_banners
 		if [ "$reset" = 0 ] && [ "$banners" -ge 2 ]; then
 			reset=1
 			# QEMU ends cleanly (exit 0) on SIGTERM
+			pkill -TERM -P "$qpid" 2>/dev/null
+		fi
+		# Slow is not stuck: a loaded lab machine stretches a boot
+		# (100-220 s seen) but L3 prints each step as it starts.
+		if [ "$stuck" = 0 ] && [ $((SECONDS - heard)) -ge "$silence_s" ]; then
+			stuck=1
+			stuck_regs
 			pkill -TERM -P "$qpid" 2>/dev/null
 		fi
 		probes
@@ -210,6 +249,7 @@ boot_l3() {
 	wait "$qpid"
 	qrc=$?
 	exec 7<&-
+	rm -f "$monitor.in" "$monitor.out"
 	if [ -n "$cpid" ]; then
 		kill "$cpid" 2>/dev/null
 		wait "$cpid" 2>/dev/null
@@ -242,6 +282,28 @@ reset_regs() {
 	}
 	END { flush() }' "$resetlog" | head -n 8)
 	echo "${regs:-# l3 $tag: L3 reset itself; no registers in $resetlog}"
+}
+
+# stuck_regs_summary: one line per vCPU of $stucklog (QEMU's "info
+# registers -a": a "CPU#N" line, then RIP= (EIP= outside long mode), CPL=
+# and HLT= among others; the monitor's echo of the command is dropped).
+stuck_regs_summary() {
+	tr -d '\r' <"$stucklog" | awk -v tag="$tag" '
+	function flush() {
+		if (cpu != "")
+			printf "# l3 %s: stuck; vCPU %s at RIP=%s RSP=%s CPL=%s HLT=%s\n", tag, cpu, rip, rsp, cpl, hlt
+		cpu = ""
+	}
+	/^CPU#[0-9]+/ { flush(); cpu = substr($1, 5) }
+	cpu != "" {
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^[RE]IP=/) rip = substr($i, 5)
+			if ($i ~ /^[RE]SP=/) rsp = substr($i, 5)
+			if ($i ~ /^CPL=/) cpl = substr($i, 5)
+			if ($i ~ /^HLT=/) hlt = substr($i, 5)
+		}
+	}
+	END { flush() }' | head -n 8
 }
 
 # A boot that reached /init and then reset itself with no test failed so
@@ -304,9 +366,16 @@ export retry_diag
 reset_diag=""
 [ "$reset" = 1 ] && reset_diag=$(reset_regs)
 export reset_diag
+stuck_diag=""
+if [ "$stuck" = 1 ]; then
+	step=$(tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | tail -n1 | tr -cd '[:print:]')
+	stuck_diag="# l3 $tag: no console output for $silence_s s; last step [$step]; registers in $stucklog
+$(stuck_regs_summary)"
+fi
+export stuck_diag
 tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
-	-v tmo="$timeout_s" -v probes="$((seen - base))" -v cnt="$counters" \
+	-v tmo="$timeout_s" -v silence="$silence_s" -v probes="$((seen - base))" -v cnt="$counters" \
 	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" '
 function emit(res, desc) { n++; out[n] = res " " n " " desc }
 # SeaBIOS leaves terminal escapes in front of the first line L3 prints.
@@ -320,12 +389,15 @@ in_tap && /^(ok|not ok) [0-9]+/ {
 	next
 }
 in_tap && /^#/ { n_d++; diag[n] = diag[n] $0 "\n"; next }
-{ last = $0; gsub(/[^[:print:]]/, "", last) }
+# the last line L3 printed, not the one of QEMU ("terminating on signal")
+!/^qemu-system-/ && /[^[:space:]]/ { last = $0; gsub(/[^[:print:]]/, "", last) }
 END {
 	if (steal_err != "")
 		emit("not ok", "l3 " tag ": steal injection # " steal_err)
 	if (!begun || !ended) {
-		if (qrc == 124 || qrc == 137)
+		if (ENVIRON["stuck_diag"] != "")
+			why = "stuck: no console output for " silence " s"
+		else if (qrc == 124 || qrc == 137)
 			why = "timed out after " tmo " s"
 		else if (ENVIRON["reset_diag"] != "")
 			why = "L3 reset itself (a triple fault or a reboot), qemu exit " qrc
@@ -347,6 +419,8 @@ END {
 	printf "%s", ENVIRON["retry_diag"]
 	if (ENVIRON["reset_diag"] != "")
 		print ENVIRON["reset_diag"]
+	if (ENVIRON["stuck_diag"] != "")
+		print ENVIRON["stuck_diag"]
 	printf "%s", diag[0]
 	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
 }' >"$PVX_OUT/l3-$tag.tap"
