@@ -19,6 +19,19 @@
 #include "compat.h"
 #include "internal.h"
 
+/*
+ * .size versions struct pvx_info, not the number: the size bits of the
+ * command are not looked at, so a program built against a later, larger
+ * struct (whose _IOWR() number differs in those bits) is served too.
+ */
+#define PVX_IOC_SIZE_BITS	(_IOC_SIZEMASK << _IOC_SIZESHIFT)
+
+static bool pvx_is_get_info(unsigned int cmd)
+{
+	return (cmd & ~PVX_IOC_SIZE_BITS) ==
+	       (PVX_IOC_GET_INFO & ~PVX_IOC_SIZE_BITS);
+}
+
 static long pvx_ioc_get_info(struct pvx_info __user *uinfo)
 {
 	struct pvx_info info;
@@ -70,7 +83,7 @@ int __pvx_register_ioctl(unsigned int cmd, pvx_ioctl_fn fn,
 	struct pvx_ioctl_slot *slot, *s;
 	int i, free = -1, ret = 0;
 
-	if (!fn || _IOC_TYPE(cmd) != PVX_IOC_MAGIC || cmd == PVX_IOC_GET_INFO)
+	if (!fn || _IOC_TYPE(cmd) != PVX_IOC_MAGIC || pvx_is_get_info(cmd))
 		return -EINVAL;
 	slot = kzalloc(sizeof(*slot), GFP_KERNEL);
 	if (!slot)
@@ -154,12 +167,9 @@ static long pvx_ioctl_feature(struct file *file, unsigned int cmd,
 
 static long pvx_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	switch (cmd) {
-	case PVX_IOC_GET_INFO:
+	if (pvx_is_get_info(cmd))
 		return pvx_ioc_get_info((struct pvx_info __user *)arg);
-	default:
-		return pvx_ioctl_feature(file, cmd, arg);
-	}
+	return pvx_ioctl_feature(file, cmd, arg);
 }
 
 static const struct file_operations pvx_fops = {

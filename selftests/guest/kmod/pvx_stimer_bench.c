@@ -286,8 +286,8 @@ static int bench_thread(void *data)
 	struct bench_job *job = data;
 
 	job->ret = job->arm ? bench_arm() : bench_timers(job->label);
-	complete(&job->done);
-	return 0;
+	/* not complete() and return: rmmod may free this text right after */
+	kthread_complete_and_exit(&job->done, 0);
 }
 
 /* run one job on the bench CPU and wait for it */

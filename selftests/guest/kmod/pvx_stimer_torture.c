@@ -240,8 +240,8 @@ static int race_thread(void *arg)
 		if (i % 64 == 63)
 			cond_resched();
 	}
-	complete(&r->done);
-	return 0;
+	/* not complete() and return: rmmod may free this text right after */
+	kthread_complete_and_exit(&r->done, 0);
 }
 
 static void test_race(struct torture_timer *tt, bool rearm)
@@ -317,8 +317,8 @@ static int hammer_thread(void *arg)
 		if (++i % 64 == 0)
 			cond_resched();
 	}
-	complete(&h->done);
-	return 0;
+	/* not complete() and return: rmmod may free this text right after */
+	kthread_complete_and_exit(&h->done, 0);
 }
 
 static void test_hammer(void)
