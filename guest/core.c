@@ -71,6 +71,12 @@ u32 pvx_host_features(void)
 }
 EXPORT_SYMBOL_GPL(pvx_host_features);
 
+u32 pvx_host_abi_version(void)
+{
+	return pvx_host.host_pvx ? pvx_host.abi_version : 0;
+}
+EXPORT_SYMBOL_GPL(pvx_host_abi_version);
+
 /*
  * KVM's paravirt feature bits (CPUID 0x40000001 EAX at the KVM base):
  * kvm_para_has_feature() calls kvm_arch_para_features(), which the kernel

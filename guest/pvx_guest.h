@@ -27,6 +27,9 @@ bool pvx_host_has(u32 feature_bits);
 /* PVX_F_* bitmap from PROBE; 0 when the host has no pvx. */
 u32 pvx_host_features(void);
 
+/* The host's PVX_ABI_VERSION from PROBE; 0 when the host has no pvx. */
+u32 pvx_host_abi_version(void);
+
 /* KVM_FEATURE_* bits the host offers (CPUID leaf 0x40000001 EAX), or 0. */
 u32 pvx_kvm_features(void);
 

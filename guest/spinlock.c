@@ -172,7 +172,9 @@ static long pvx_spin_yield_to_cpu(int cpu)
 
 	switch (pvx_spin_mode) {
 	case PVX_SPIN_MODE_PVX_YIELD:
-		ret = pvx_hypercall(PVX_HC_YIELD, cpu, 0, 0, 0);
+		/* by APIC ID: the host's vCPU index need not be @cpu */
+		ret = pvx_hypercall(PVX_HC_YIELD, per_cpu(x86_cpu_to_apicid, cpu),
+				    PVX_YIELD_F_APIC_ID, 0, 0);
 		break;
 	case PVX_SPIN_MODE_SCHED_YIELD:
 		ret = kvm_hypercall1(KVM_HC_SCHED_YIELD,
@@ -723,9 +725,16 @@ static int __init pvx_spinlock_init(void)
 		return -EINVAL;
 	}
 
-	if (pvx_host_has(PVX_F_YIELD)) {
+	if (kvm_para_has_hint(KVM_HINTS_REALTIME)) {
+		/* as kvm_spinlock_init(): dedicated CPUs, nobody is preempted */
+		pvx_spin_mode = PVX_SPIN_MODE_SPIN;
+		why = "KVM_HINTS_REALTIME: vCPUs are not preempted";
+	} else if (num_possible_cpus() == 1) {
+		pvx_spin_mode = PVX_SPIN_MODE_SPIN;
+		why = "one CPU: no other vCPU to yield to or kick";
+	} else if (pvx_host_has(PVX_F_YIELD) && pvx_host_abi_version() >= 2) {
 		pvx_spin_mode = PVX_SPIN_MODE_PVX_YIELD;
-		why = "host pvx announces PVX_F_YIELD";
+		why = "host pvx announces PVX_F_YIELD by APIC ID (ABI v2)";
 	} else if (kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD)) {
 		pvx_spin_mode = PVX_SPIN_MODE_SCHED_YIELD;
 		why = "no pvx directed yield; host offers KVM_FEATURE_PV_SCHED_YIELD";

@@ -2,16 +2,25 @@
 /*
  * pvx_yield: PVX_HC_YIELD, directed yield to a vCPU of the caller's VM.
  *
- * A guest vCPU that spins on a lock names the vCPU that holds it (a0 =
- * vCPU index, the KVM_CREATE_VCPU order, which is the guest's Linux CPU
- * number); when that vCPU is preempted on the host, the caller gives its
- * CPU time to it with kvm_vcpu_yield_to(), as KVM's own PLE handler
- * (kvm_vcpu_on_spin()) and KVM_HC_SCHED_YIELD do, but aimed by the guest.
+ * A guest vCPU that spins on a lock names the vCPU that holds it; when
+ * that vCPU is preempted on the host, the caller gives its CPU time to it
+ * with kvm_vcpu_yield_to(), as KVM's own PLE handler (kvm_vcpu_on_spin())
+ * and KVM_HC_SCHED_YIELD do, but aimed by the guest.
+ *
+ * The target: with PVX_YIELD_F_APIC_ID (ABI v2) a0 is its APIC ID, which
+ * the guest knows (x86_cpu_to_apicid) and the host finds as the KVM
+ * vcpu_id: x86 VMMs create each vCPU with its APIC ID as vcpu_id, and
+ * KVM_HC_KICK_CPU relies on the same. Without the flag (ABI v1) a0 is the
+ * vCPU index, the KVM_CREATE_VCPU order: kept for v1 guests, but nothing
+ * makes it the guest's CPU number (sparse APIC IDs, a VMM that creates
+ * vCPUs in another order, hotplug). Tracepoint and counters name vCPUs by
+ * vcpu_id only, like pvx:hypercall.
  *
  * Answers (RAX):
  *   -PVX_EINVAL               flags other than PVX_YIELD_F_ALL, a target
- *                             index that is not an online vCPU of this VM,
- *                             or the caller itself
+ *                             that is not a vCPU of this VM (no such APIC
+ *                             ID, or an index past the online vCPUs), or
+ *                             the caller itself
  *   PVX_YIELD_TARGET_RUNNING  the target executes guest code right now
  *                             (vcpu->mode IN_GUEST_MODE or
  *                             EXITING_GUEST_MODE): no yield
@@ -181,16 +190,25 @@ static long pvx_yield_to(struct kvm_vcpu *target)
 					       PVX_YIELD_NOT_DONE;
 }
 
-/* The vCPU the guest named, or NULL when it is not a valid target. */
+/*
+ * The vCPU the guest named, by APIC ID (PVX_YIELD_F_APIC_ID) or by index,
+ * or NULL when it is not a valid target. Both lookups take an int: the
+ * whole guest value is checked first.
+ */
 static struct kvm_vcpu *pvx_yield_target(struct kvm_vcpu *vcpu,
-					 unsigned long idx)
+					 unsigned long a0, unsigned long flags)
 {
 	struct kvm_vcpu *target;
 
-	/* kvm_get_vcpu() takes an int; check the whole guest value first. */
-	if (idx >= (unsigned int)atomic_read(&vcpu->kvm->online_vcpus))
-		return NULL;
-	target = kvm_get_vcpu(vcpu->kvm, idx);
+	if (flags & PVX_YIELD_F_APIC_ID) {
+		if (a0 >= KVM_MAX_VCPU_IDS)
+			return NULL;
+		target = kvm_get_vcpu_by_id(vcpu->kvm, a0);
+	} else {
+		if (a0 >= (unsigned int)atomic_read(&vcpu->kvm->online_vcpus))
+			return NULL;
+		target = kvm_get_vcpu(vcpu->kvm, a0);
+	}
 	if (!target || target == vcpu)
 		return NULL;
 	return target;
@@ -222,7 +240,7 @@ static long pvx_yield(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 
 	/* Every bit is checked, also above the 32 of PVX_YIELD_F_ALL. */
 	if (!(call->a1 & ~(unsigned long)PVX_YIELD_F_ALL))
-		target = pvx_yield_target(vcpu, call->a0);
+		target = pvx_yield_target(vcpu, call->a0, call->a1);
 	if (!target) {
 		ret = -PVX_EINVAL;
 		s = PVX_YIELD_STAT_INVALID;
@@ -243,7 +261,8 @@ static long pvx_yield(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 	}
 out:
 	pvx_yield_count(yv, s);
-	trace_yield(pvx_vm_id(vm), vcpu->vcpu_idx, call->a0, ret);
+	trace_yield(pvx_vm_id(vm), vcpu->vcpu_id, target ? target->vcpu_id : -1,
+		    call->a0, call->a1, ret);
 	return ret;
 }
 

@@ -18,29 +18,38 @@
  * pvx:yield - one PVX_HC_YIELD that reached pvx_yield (calls that host or
  * VM policy switched off are answered by the core and traced as
  * pvx:hypercall only).
+ * vCPUs are named by vcpu_id (the APIC ID on x86 VMMs), as in
+ * pvx:hypercall and KVM's own kvm:kvm_hypercall users.
  * @vm_id: pvx VM id (debugfs vm<id>-<pid>)
- * @from: vCPU index of the caller
- * @to: target vCPU index as the guest passed it (a0), also when invalid
+ * @from: vcpu_id of the caller
+ * @to: vcpu_id of the target, -1 when the guest named no valid target
+ * @arg: a0 as the guest passed it (an APIC ID or, ABI v1, an index)
+ * @flags: a1 as the guest passed it
  * @outcome: the answer: PVX_YIELD_DONE, _NOT_DONE, _TARGET_RUNNING or
  *	-PVX_EINVAL / -PVX_ENOMEM
  */
 TRACE_EVENT(yield,
-	    TP_PROTO(u64 vm_id, int from, u64 to, int outcome),
-	    TP_ARGS(vm_id, from, to, outcome),
+	    TP_PROTO(u64 vm_id, int from, int to, u64 arg, u64 flags,
+		     int outcome),
+	    TP_ARGS(vm_id, from, to, arg, flags, outcome),
 
 	    TP_STRUCT__entry(__field(u64, vm_id)
 			     __field(int, from)
-			     __field(u64, to)
+			     __field(int, to)
+			     __field(u64, arg)
+			     __field(u64, flags)
 			     __field(int, outcome)),
 
 	    TP_fast_assign(__entry->vm_id = vm_id;
 			   __entry->from = from;
 			   __entry->to = to;
+			   __entry->arg = arg;
+			   __entry->flags = flags;
 			   __entry->outcome = outcome;),
 
-	    TP_printk("vm=%llu from=%d to=%llu outcome=%d (%s)",
+	    TP_printk("vm=%llu from=%d to=%d arg=0x%llx flags=0x%llx outcome=%d (%s)",
 		      __entry->vm_id, __entry->from, __entry->to,
-		      __entry->outcome,
+		      __entry->arg, __entry->flags, __entry->outcome,
 		      __print_symbolic(__entry->outcome,
 				       { PVX_YIELD_DONE, "done" },
 				       { PVX_YIELD_NOT_DONE, "not_done" },

@@ -141,11 +141,13 @@ run_l3s() {
 }
 
 # Run the L3 suites as one TAP stream: host-pvx guest, fallback guest, the
-# steal boots, and the guest module refusing to load in L2 (which is not a
-# KVM guest).
+# steal boots, the short topology boots (vCPUs created out of order with
+# KVM_HINTS_REALTIME; one vCPU), and the guest module refusing to load in
+# L2 (which is not a KVM guest).
 guest_suite() {
 	run_l3s guest "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
-		"${STEAL_BOOTS[@]}" "selftests/guest/baremetal.sh"
+		"${STEAL_BOOTS[@]}" "selftests/guest/run-l3.sh --topology swapped-rt host" \
+		"selftests/guest/run-l3.sh --topology 1cpu host" "selftests/guest/baremetal.sh"
 }
 
 tag=${PVX_L2_TAG:-all}

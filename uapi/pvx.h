@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvx ABI v1: paravirtual extensions for KVM, shared by the host modules,
+ * pvx ABI v2: paravirtual extensions for KVM, shared by the host modules,
  * the guest modules and userspace tools.
  *
  * Calling convention (same registers as the KVM_HC_* hypercalls):
@@ -19,7 +19,12 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define PVX_ABI_VERSION		1
+/*
+ * v2: PVX_HC_YIELD accepts PVX_YIELD_F_APIC_ID (the target by the APIC ID
+ * the guest knows, not by the host's vCPU creation order). v1 callers
+ * (flags 0) are served as before.
+ */
+#define PVX_ABI_VERSION		2
 /* "PVX!": returned by PVX_HC_PROBE in RBX. */
 #define PVX_MAGIC		0x50565821u
 
@@ -78,13 +83,18 @@
 
 /*
  * PVX_HC_YIELD: directed yield to the vCPU that holds a lock.
- *   in:  a0 = target vCPU index (as in KVM_CREATE_VCPU order, the same
- *        index Linux guests use for smp_processor_id() on KVM),
+ *   in:  a0 = the target: with PVX_YIELD_F_APIC_ID (ABI v2) its APIC ID,
+ *        the number KVM_HC_KICK_CPU and KVM_HC_SCHED_YIELD take (the host
+ *        looks it up as the KVM vcpu_id, which x86 VMMs set to the APIC
+ *        ID); without it (ABI v1) its vCPU index, the KVM_CREATE_VCPU
+ *        order, which a guest cannot know (it equals the Linux CPU number
+ *        only when the VMM created the vCPUs in that order),
  *        a1 = flags (PVX_YIELD_F_*; undefined bits are -PVX_EINVAL)
  *   out: RAX = PVX_YIELD_DONE, PVX_YIELD_NOT_DONE or
  *        PVX_YIELD_TARGET_RUNNING, or -PVX_E*.
  */
-#define PVX_YIELD_F_ALL		0x0u
+#define PVX_YIELD_F_APIC_ID	0x1u
+#define PVX_YIELD_F_ALL		0x1u
 #define PVX_YIELD_DONE		1
 #define PVX_YIELD_NOT_DONE	0
 #define PVX_YIELD_TARGET_RUNNING 2
@@ -150,7 +160,9 @@ struct pvx_ksm_hint {
  * PVX_IOC_GET_INFO fills struct pvx_info. The caller sets .size to the
  * size of the structure it knows (at least PVX_INFO_SIZE_V1; smaller is
  * -EINVAL); the module writes at most that many bytes and sets .size to
- * what it wrote.
+ * what it wrote. .size alone versions the structure: the module ignores
+ * the size bits of the ioctl number, which change when the structure
+ * grows, so old and new programs and modules work together.
  */
 struct pvx_info {
 	__u32 size;

@@ -36,6 +36,8 @@ STIMER_KO=/pvx/pvx_stimer.ko
 STIMER_TEST=/pvx/pvx_stimer_test
 STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
 STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
+# set by the lab's topology boots (run-l3.sh --topology): pvx_topology=NAME
+TOPOLOGY=
 # set by the lab's steal-injection boots: pvx_steal=PCT, pvx_steal_time=off
 STEAL_PCT=
 STEAL_TIME=on
@@ -107,6 +109,62 @@ add_tap() {
 	done <"$2"
 }
 
+no_splat() {
+	splat='BUG:\|WARNING:\|Call Trace\|soft lockup\|hard LOCKUP\|rcu_.*stall'
+	if dmesg | tail -n +$((boot_lines + 1)) | grep -q "$splat"; then
+		not_ok "no kernel splat in dmesg since the first insmod # $(dmesg | tail -n +$((boot_lines + 1)) | grep -m1 "$splat")"
+	else
+		ok "no kernel splat in dmesg since the first insmod"
+	fi
+}
+
+# spin_mode_is MODE WHY: pvx_spinlock chose MODE, and its dmesg line says WHY
+spin_mode_is() {
+	m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
+	if [ "$m" = "$1" ] && dmesg | grep -q "pvx_spinlock: mode $1 ($2"; then
+		ok "pvx_spinlock mode $1 ($2)"
+	else
+		not_ok "pvx_spinlock mode $1 ($2) # sysfs '$m', dmesg: $(dmesg | grep -m1 'pvx_spinlock: mode ')"
+	fi
+}
+
+# The topology boots (run-l3.sh --topology NAME) check what the shape of
+# the VM decides, and nothing else:
+#   swapped-rt  4 vCPUs, the VMM created CPU 3's before CPU 2's (their
+#               vCPU indexes are 3 and 2 swapped), KVM_HINTS_REALTIME:
+#               the spinlock must not yield or halt (mode spin), and a
+#               directed yield by APIC ID must land on the CPU it names
+#               (pvx_lock_torture phases=yield-map)
+#   1cpu        one vCPU: mode spin (nobody to yield to or kick)
+topology_boot() {
+	step "topology $TOPOLOGY"
+	diag "CPUs: $(awk '/^processor/ { p = $3 } /^apicid/ { printf "%s->APIC %s ", p, $3 }' /proc/cpuinfo)"
+	if ! insmod "$SPIN_KO" >/tmp/insmod.out 2>&1; then
+		not_ok "insmod pvx_spinlock.ko # $(head -n1 /tmp/insmod.out)"
+		finish
+	fi
+	ok "insmod pvx_spinlock.ko"
+	dmesg | grep 'pvx_spinlock: ' | sed 's/^/# dmesg: /' >>"$TAP"
+	case "$TOPOLOGY" in
+	swapped-rt)
+		spin_mode_is spin "KVM_HINTS_REALTIME"
+		step "pvx_lock_torture yield-map"
+		if insmod "$TORTURE_KO" phases=yield-map index_differs=2-3 hang_timeout=150 \
+			>/tmp/insmod.out 2>&1 && cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
+			add_tap "pvx_lock_torture yield-map" /tmp/torture.out
+			check "rmmod pvx_lock_torture (yield-map)" rmmod pvx_lock_torture
+		else
+			not_ok "pvx_lock_torture yield-map # $(head -n1 /tmp/insmod.out)"
+		fi ;;
+	1cpu) spin_mode_is spin "one CPU" ;;
+	*) not_ok "pvx_topology=$TOPOLOGY is a topology boot this /init knows" ;;
+	esac
+	check "rmmod pvx_spinlock" rmmod pvx_spinlock
+	check "rmmod pvx_guest" rmmod pvx_guest
+	no_splat
+	finish
+}
+
 # first console line of /init: run-l3.sh boots L3 again only when it is missing
 step "init"
 mode=
@@ -117,6 +175,7 @@ for w in $cmdline; do
 	pvx_torture=*) TORTURE_ARGS=$(echo "${w#pvx_torture=}" | tr , ' ') ;;
 	pvx_steal=*) STEAL_PCT=${w#pvx_steal=} ;;
 	pvx_steal_time=*) STEAL_TIME=${w#pvx_steal_time=} ;;
+	pvx_topology=*) TOPOLOGY=${w#pvx_topology=} ;;
 	esac
 done
 case "$mode" in
@@ -163,6 +222,8 @@ if [ "$c" = 1 ] && dmesg | grep -q "$want"; then
 else
 	not_ok "dmesg says once what the host offers ('$want') # $c 'pvx_guest: host' lines"
 fi
+
+[ -n "$TOPOLOGY" ] && topology_boot
 
 # 2. the behaviour tests
 step "pvx_guest_test"
@@ -408,11 +469,5 @@ fi
 step "steal-time timer tests done"
 check "rmmod pvx_guest after pvx_stimer" rmmod pvx_guest
 check "clean after the timer tests" unloaded
-splat='BUG:\|WARNING:\|Call Trace\|soft lockup\|hard LOCKUP\|rcu_.*stall'
-if dmesg | tail -n +$((boot_lines + 1)) | grep -q "$splat"; then
-	not_ok "no kernel splat in dmesg since the first insmod # $(dmesg | tail -n +$((boot_lines + 1)) | grep -m1 "$splat")"
-else
-	ok "no kernel splat in dmesg since the first insmod"
-fi
-
+no_splat
 finish

@@ -17,6 +17,10 @@
 #                  serial port, and tell the guest: pvx_steal=PCT
 #   --no-steal-time  no KVM steal time for the guest
 #                  (-cpu host,kvm-steal-time=off): pvx_steal_time=off
+#   --topology NAME  a short boot about the shape of the VM (init.sh,
+#                  pvx_topology=NAME): swapped-rt = 4 vCPUs of which the
+#                  last two were created in reverse order (-device), with
+#                  KVM_HINTS_REALTIME (kvm-hint-dedicated); 1cpu = 1 vCPU
 #
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
@@ -37,13 +41,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] host|fallback" >&2
+	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] host|fallback" >&2
 	exit 2
 }
 # shellcheck source=selftests/guest/steal-l2.sh
 . "$here/steal-l2.sh"
 
-steal="" steal_time=on mode=""
+steal="" steal_time=on mode="" topology=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--steal)
@@ -51,6 +55,13 @@ while [ $# -gt 0 ]; do
 		steal_valid "$steal" || { echo "run-l3.sh: --steal needs a level 0..99, got '$steal'" >&2; exit 2; }
 		shift ;;
 	--no-steal-time) steal_time=off ;;
+	--topology)
+		topology=${2:-}
+		case "$topology" in
+		swapped-rt | 1cpu) ;;
+		*) echo "run-l3.sh: --topology needs swapped-rt or 1cpu, got '$topology'" >&2; exit 2 ;;
+		esac
+		shift ;;
 	host | fallback) [ -z "$mode" ] || usage; mode=$1 ;;
 	*) usage ;;
 	esac
@@ -59,6 +70,7 @@ done
 [ -n "$mode" ] || usage
 tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
+tag=$tag${topology:+-$topology}
 boots=${PVX_L3_BOOTS:-2}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 timeout_s=${PVX_L3_TIMEOUT:-600}
@@ -141,12 +153,33 @@ if [ "$steal_time" = off ]; then
 	esac
 	args="$args pvx_steal_time=off"
 fi
+smp=$PVX_L3_CPUS
+if [ -n "$topology" ]; then
+	# the model of -cpu MODEL names the type of a -device CPU
+	model=$(sed -n 's/.*-cpu \([^ ,]*\).*/\1/p' <<<"$accel")
+	[ -n "$model" ] || bail "--topology needs a '-cpu MODEL' in '$accel'"
+	args="$args pvx_topology=$topology"
+	case "$topology" in
+	swapped-rt)
+		# QEMU numbers the CPUs' APIC IDs by socket/core/thread, Linux
+		# numbers CPUs in APIC ID order, KVM numbers vCPUs in creation
+		# order: cores 3 then 2 make CPU 2 vCPU index 3 and CPU 3 index
+		# 2. No cpuidle: KVM_HINTS_REALTIME turns on haltpoll, whose
+		# idle vCPUs would stay in guest mode.
+		smp="2,sockets=1,cores=4,threads=1,maxcpus=4"
+		extra="$extra -device $model-x86_64-cpu,socket-id=0,core-id=3,thread-id=0"
+		extra="$extra -device $model-x86_64-cpu,socket-id=0,core-id=2,thread-id=0"
+		accel="$accel,kvm-hint-dedicated=on"
+		args="$args cpuidle.off=1" ;;
+	1cpu) smp=1 ;;
+	esac
+fi
 if [ -n "$steal" ]; then
 	steal_dir=/tmp/pvx-steal-$tag
 	mkdir -p "$steal_dir"
 	STEAL_LOG=$PVX_OUT/steal-$tag.log
 	: >"$STEAL_LOG"
-	extra=$(steal_qemu_args "$steal_dir")
+	extra="$extra $(steal_qemu_args "$steal_dir")"
 	args="$args pvx_steal=$steal"
 fi
 
@@ -201,7 +234,7 @@ boot_l3() {
 	# firmware banner.
 	# shellcheck disable=SC2086
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
-		-m "$PVX_L3_MEM" -smp "$PVX_L3_CPUS" \
+		-m "$PVX_L3_MEM" -smp "$smp" \
 		-nographic -nodefaults -serial stdio $extra -d cpu_reset -D "$resetlog" \
 		-monitor "pipe:$monitor" \
 		-kernel "$kernel" -initrd "$PVX_L3_INITRD" \

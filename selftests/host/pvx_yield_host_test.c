@@ -503,11 +503,15 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 static void abi_tracepoint(void)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	static const char want1[] = "from=1 to=19088743 outcome=-22 (einval)";
-	static const char want2[] = "from=1 to=0 outcome=0 (not_done)";
+	/* vCPUs by vcpu_id (4, 7 here), whichever way the guest named them */
+	static const char *const want[] = {
+		"from=7 to=-1 arg=0x1234567 flags=0x1 outcome=-22 (einval)",
+		"from=7 to=4 arg=0x4 flags=0x1 outcome=0 (not_done)",
+		"from=7 to=4 arg=0x0 flags=0x0 outcome=0 (not_done)",
+	};
 	const char *d = "abi: tracepoint pvx:yield";
 	char path[128], line[512];
-	bool found1 = false, found2 = false;
+	bool found[3] = { false, false, false };
 	const char *root = NULL;
 	struct kvm_regs r;
 	struct tvm vm;
@@ -529,10 +533,10 @@ static void abi_tracepoint(void)
 		tap_result(false, "%s: enable %s", d, path);
 		return;
 	}
-	/* 0x1234567 = 19088743 as the event prints it. */
-	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
-	    !tvm_add_vcpu(&vm)) {
-		tvm_hcall(&vm.vcpu[1], PVX_HC_YIELD, 0x1234567, 0, 0, 0, &r);
+	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu_id(&vm, 4) &&
+	    !tvm_add_vcpu_id(&vm, 7)) {
+		tvm_hcall(&vm.vcpu[1], PVX_HC_YIELD, 0x1234567, PVX_YIELD_F_APIC_ID, 0, 0, &r);
+		tvm_hcall(&vm.vcpu[1], PVX_HC_YIELD, 4, PVX_YIELD_F_APIC_ID, 0, 0, &r);
 		tvm_hcall(&vm.vcpu[1], PVX_HC_YIELD, 0, 0, 0, 0, &r);
 	}
 	tvm_destroy(&vm);
@@ -542,13 +546,13 @@ static void abi_tracepoint(void)
 	while (f && fgets(line, sizeof(line), f)) {
 		if (!strstr(line, " yield: vm="))
 			continue;
-		found1 |= strstr(line, want1) != NULL;
-		found2 |= strstr(line, want2) != NULL;
+		for (i = 0; i < 3; i++)
+			found[i] |= strstr(line, want[i]) != NULL;
 	}
 	if (f)
 		fclose(f);
-	tap_result(found1 && found2, "%s: events \"%s\" and \"%s\" in %s", d, want1, want2,
-		   path);
+	for (i = 0; i < 3; i++)
+		tap_result(found[i], "%s: event \"%s\" in %s", d, want[i], path);
 }
 
 static int cmd_abi(void)
@@ -564,7 +568,18 @@ static int cmd_abi(void)
 		{ "target ~0 -> -EINVAL", 0, ~0ull, 0, TVM_NEG64(PVX_EINVAL) },
 		{ "self (vCPU 0 -> 0) -> -EINVAL", 0, 0, 0, TVM_NEG64(PVX_EINVAL) },
 		{ "self (vCPU 1 -> 1) -> -EINVAL", 1, 1, 0, TVM_NEG64(PVX_EINVAL) },
-		{ "flags 0x1 -> -EINVAL", 0, 1, 1, TVM_NEG64(PVX_EINVAL) },
+		{ "flags 0x2 (first undefined) -> -EINVAL", 0, 1, 2, TVM_NEG64(PVX_EINVAL) },
+		{ "by APIC ID 1 (never ran) -> NOT_DONE", 0, 1, PVX_YIELD_F_APIC_ID,
+		  PVX_YIELD_NOT_DONE },
+		{ "by APIC ID 0 (self) -> -EINVAL", 0, 0, PVX_YIELD_F_APIC_ID,
+		  TVM_NEG64(PVX_EINVAL) },
+		{ "by APIC ID 2 (no such vCPU) -> -EINVAL", 0, 2, PVX_YIELD_F_APIC_ID,
+		  TVM_NEG64(PVX_EINVAL) },
+		{ "by APIC ID 0x7fffffff -> -EINVAL", 0, 0x7fffffffull, PVX_YIELD_F_APIC_ID,
+		  TVM_NEG64(PVX_EINVAL) },
+		{ "by APIC ID 0x1_0000_0001 (not truncated) -> -EINVAL", 0, 0x100000001ull,
+		  PVX_YIELD_F_APIC_ID, TVM_NEG64(PVX_EINVAL) },
+		{ "by APIC ID ~0 -> -EINVAL", 0, ~0ull, PVX_YIELD_F_APIC_ID, TVM_NEG64(PVX_EINVAL) },
 		{ "flags 0x80000000 -> -EINVAL", 0, 1, 0x80000000ull, TVM_NEG64(PVX_EINVAL) },
 		{ "flags 0x1_0000_0000 (upper half) -> -EINVAL", 0, 1, 0x100000000ull,
 		  TVM_NEG64(PVX_EINVAL) },
@@ -786,6 +801,88 @@ out:
 	tvm_destroy(&vm);
 }
 
+/*
+ * vCPU ids that are not creation indexes, as a VMM that numbers vCPUs by
+ * APIC ID makes them: index 0 = id 5 (caller), index 1 = id 2 (spins in
+ * guest mode on another CPU), index 2 = id 1 (never runs). By APIC ID, 2
+ * is the spinner and 1 the idle one; by index (ABI v1) the other way
+ * round. A host that looked an APIC ID up as an index would swap them.
+ */
+static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
+{
+	static const struct {
+		uint64_t a0, flags;
+		bool spinner;	/* names the spinning vCPU */
+		const char *how;
+	} c[] = {
+		{ 2, PVX_YIELD_F_APIC_ID, true, "by APIC ID 2 (index 1)" },
+		{ 1, PVX_YIELD_F_APIC_ID, false, "by APIC ID 1 (index 2)" },
+		{ 1, 0, true, "by index 1 (APIC ID 2)" },
+		{ 2, 0, false, "by index 2 (APIC ID 1)" },
+	};
+	const char *d = "sched ids";
+	struct runner run = { 0 };
+	struct counts seen;
+	char buf[160];
+	uint64_t rax;
+	struct tvm vm;
+	size_t k;
+	int i, err = 0;
+
+	if (cpu1 < 0) {
+		tap_skip("one CPU: caller and target cannot run at once",
+			 "%s: vCPU ids 5, 2, 1: yields by APIC ID and by index land apart", d);
+		return;
+	}
+	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_roles)) ||
+	    tvm_add_vcpu_id(&vm, 5) || tvm_add_vcpu_id(&vm, 2) || tvm_add_vcpu_id(&vm, 1) ||
+	    set_role(&vm.vcpu[1], ROLE_SPIN, 0, 0, 0) || pin_self(cpu0) ||
+	    runner_start(&run, &vm.vcpu[1], cpu1)) {
+		tap_result(false, "%s: VM with vCPU ids 5, 2, 1, id 2 spinning", d);
+		goto out;
+	}
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		memset(&seen, 0, sizeof(seen));
+		/* until the spinner is seen running; 200 calls at the idle one */
+		for (i = 0; i < (c[k].spinner ? SCHED_TRIES : 200) && !run.err; i++) {
+			if (set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, c[k].a0, c[k].flags) ||
+			    caller_step(&vm.vcpu[0], &rax)) {
+				err = -1;
+				break;
+			}
+			counts_add(&seen, rax);
+			if (c[k].spinner && rax == PVX_YIELD_TARGET_RUNNING)
+				break;
+		}
+		counts_str(&seen, buf, sizeof(buf));
+		if (c[k].spinner)
+			tap_result(!err && !run.err && seen.v[ST_RUNNING] == 1 &&
+				   seen.v[ST_INVALID] == 0,
+				   "%s: %s reaches the spinning vCPU: TARGET_RUNNING (%s)",
+				   d, c[k].how, buf);
+		else
+			tap_result(!err && !run.err && seen.v[ST_NOT_DONE] == seen.v[ST_CALLS] &&
+				   seen.v[ST_CALLS] > 0,
+				   "%s: %s reaches the vCPU that never ran: NOT_DONE only (%s)",
+				   d, c[k].how, buf);
+	}
+	for (i = 0; i < 2; i++) {
+		/* self by APIC ID, and an id that is only an index */
+		uint64_t a0 = i ? 0 : 5;
+
+		rax = ~0ull;
+		err = set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, a0, PVX_YIELD_F_APIC_ID) ||
+		      caller_step(&vm.vcpu[0], &rax);
+		tap_result(!err && rax == TVM_NEG64(PVX_EINVAL),
+			   "%s: by APIC ID %llu (%s) -> -EINVAL (rax=0x%llx)", d, X(a0),
+			   i ? "no vCPU has id 0, index 0 has id 5" : "self", X(rax));
+	}
+out:
+	runner_stop(&run);
+	sched_setaffinity(0, sizeof(*orig), orig);
+	tvm_destroy(&vm);
+}
+
 static int cmd_sched(void)
 {
 	struct sigaction sa = { .sa_handler = sig_nop };
@@ -804,6 +901,7 @@ static int cmd_sched(void)
 	}
 	sched_running(&orig, cpu0, cpu1);
 	sched_preempted(&orig, cpu0);
+	sched_ids(&orig, cpu0, cpu1);
 	sched_halted();
 	return tap_end();
 }

@@ -328,13 +328,14 @@ static int vcpu_init_state(struct tvm_vcpu *v)
 	memset(&r, 0, sizeof(r));
 	r.rflags = RFLAGS_FIXED;
 	r.rip = TVM_CODE_GPA;
-	r.rsp = TVM_STACK_GPA + (v->id + 1) * 0x1000;
+	/* by index, not vcpu_id: ids may be sparse (tvm_add_vcpu_id()) */
+	r.rsp = TVM_STACK_GPA + (v - vm->vcpu + 1) * 0x1000;
 
 	if (vm->mode == TVM_REAL) {
 		/* Reset state is real mode; move CS from 0xf000:fff0 to 0:0. */
 		s.cs.selector = 0;
 		s.cs.base = 0;
-		r.rsp = 0x7000 - v->id * 0x100;	/* SS.base 0, below the code */
+		r.rsp = 0x7000 - (v - vm->vcpu) * 0x100;	/* SS.base 0, below the code */
 	} else {
 		bool user = vm->mode == TVM_USER;
 		uint16_t cs = user ? SEL_CODE3 | 3 : SEL_CODE0;
@@ -371,7 +372,7 @@ static int vcpu_init_state(struct tvm_vcpu *v)
 	return 0;
 }
 
-int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv)
+static int add_vcpu(struct tvm *vm, int id, const struct tvm_pv *pv)
 {
 	struct tvm_vcpu *v;
 	int size, err;
@@ -379,7 +380,7 @@ int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv)
 	if (vm->nr_vcpus >= TVM_MAX_VCPUS)
 		return -ENOSPC;
 	v = &vm->vcpu[vm->nr_vcpus];
-	*v = (struct tvm_vcpu){ .vm = vm, .id = vm->nr_vcpus, .fd = -1, .stats_fd = -1 };
+	*v = (struct tvm_vcpu){ .vm = vm, .id = id, .fd = -1, .stats_fd = -1 };
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, v->id);
 	if (v->fd < 0) {
 		err = -errno;
@@ -406,9 +407,19 @@ int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv)
 	return vcpu_init_state(v);
 }
 
+int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv)
+{
+	return add_vcpu(vm, vm->nr_vcpus, pv);
+}
+
 int tvm_add_vcpu(struct tvm *vm)
 {
-	return tvm_add_vcpu_pv(vm, NULL);
+	return add_vcpu(vm, vm->nr_vcpus, NULL);
+}
+
+int tvm_add_vcpu_id(struct tvm *vm, int id)
+{
+	return add_vcpu(vm, id, NULL);
 }
 
 int tvm_create_irqchip(struct tvm *vm)

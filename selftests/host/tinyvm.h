@@ -62,7 +62,7 @@ struct tvm;
 
 struct tvm_vcpu {
 	struct tvm *vm;
-	int id;
+	int id;			/* KVM vcpu_id (the APIC ID); vm->vcpu[] index: creation order */
 	int fd;
 	struct kvm_run *run;
 	size_t run_size;
@@ -96,6 +96,8 @@ int tvm_create(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog);
 int tvm_add_vcpu(struct tvm *vm);
 /* As tvm_add_vcpu, with explicit pv features in the guest CPUID. */
 int tvm_add_vcpu_pv(struct tvm *vm, const struct tvm_pv *pv);
+/* As tvm_add_vcpu, with KVM vcpu_id (APIC ID) @id instead of the index. */
+int tvm_add_vcpu_id(struct tvm *vm, int id);
 void tvm_destroy(struct tvm *vm);
 
 /*

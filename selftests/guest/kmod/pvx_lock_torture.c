@@ -29,6 +29,16 @@
  *          poison there. Pinned hrtimers that busy-wait a few us on every
  *          CPU widen the window between a release and the next access
  *          (noise_us).
+ *   yield-map (only when named): does PVX_HC_YIELD reach the vCPU the
+ *          guest means? For each online CPU X but the first, a kernel
+ *          thread busy-spins on X while a thread on the first CPU issues
+ *          map_calls raw yields at X by APIC ID (PVX_YIELD_F_APIC_ID,
+ *          what pvx_spinlock uses) and map_calls by vCPU index = X (ABI
+ *          v1). A yield that reaches the busy vCPU answers TARGET_RUNNING
+ *          or DONE; one that reaches an idle, halted vCPU answers
+ *          NOT_DONE. By APIC ID every X must be reached; by index, the
+ *          CPUs in index_differs (whose vCPU the VMM created out of
+ *          order, so its index is another CPU's number) must not be.
  * The results are TAP lines in /sys/kernel/debug/pvx_lock_torture/results.
  * No test here depends on time: a phase stops its threads when budget_ms
  * is over (under heavy overcommit a fair lock hands over at the pace of
@@ -58,6 +68,7 @@
 #include <linux/timer.h>
 
 #include "compat.h"
+#include "pvx_guest.h"
 #include "pvx_spinlock.h"
 
 static unsigned int threads;
@@ -84,7 +95,7 @@ MODULE_PARM_DESC(budget_ms,
 static char *phases = "mutex,irq,bh";
 module_param(phases, charp, 0444);
 MODULE_PARM_DESC(phases,
-		 "comma-separated phases to run: mutex, irq, bh, free-try, free-lock (default mutex,irq,bh)");
+		 "comma-separated phases to run: mutex, irq, bh, free-try, free-lock, yield-map (default mutex,irq,bh)");
 
 static unsigned int free_rounds = 20000;
 module_param(free_rounds, uint, 0444);
@@ -95,6 +106,15 @@ module_param(noise_us, uint, 0444);
 MODULE_PARM_DESC(noise_us,
 		 "free phases: period of the busy-waiting hrtimer on every CPU (0: none)");
 
+static unsigned int map_calls = 64;
+module_param(map_calls, uint, 0444);
+MODULE_PARM_DESC(map_calls, "yield-map: yields per target CPU and way of naming it (1..4096)");
+
+static char *index_differs = "";
+module_param(index_differs, charp, 0444);
+MODULE_PARM_DESC(index_differs,
+		 "yield-map: CPUs (a cpulist) whose vCPU index is not their CPU number");
+
 static unsigned int hang_timeout = 300;
 module_param(hang_timeout, uint, 0444);
 MODULE_PARM_DESC(hang_timeout, "seconds after which a phase counts as hung");
@@ -102,9 +122,9 @@ MODULE_PARM_DESC(hang_timeout, "seconds after which a phase counts as hung");
 #define TIMER_PERIOD_NS	(500 * NSEC_PER_USEC)
 
 enum torture_phase { PHASE_MUTEX, PHASE_IRQ, PHASE_BH, PHASE_FREE_TRY,
-		     PHASE_FREE_LOCK, PHASE_NR };
+		     PHASE_FREE_LOCK, PHASE_YIELD_MAP, PHASE_NR };
 static const char *const phase_names[] = {
-	"mutex", "irq", "bh", "free-try", "free-lock"
+	"mutex", "irq", "bh", "free-try", "free-lock", "yield-map"
 };
 
 static struct {
@@ -678,6 +698,171 @@ static int torture_free_phase(enum torture_phase phase)
 	return 0;
 }
 
+#define MAP_MAX_CPUS	64
+
+/* ---- yield-map --------------------------------------------------------- */
+
+/* Answers to the yields at one CPU, one way of naming it. */
+struct map_count {
+	unsigned int reached;	/* TARGET_RUNNING or DONE: the busy vCPU */
+	unsigned int not_done;
+	unsigned int einval;
+	unsigned int other;
+};
+
+struct map_spinner {
+	struct completion started;
+};
+
+/* Keeps its vCPU in guest mode until stopped. */
+static int map_spin_fn(void *arg)
+{
+	struct map_spinner *sp = arg;
+
+	complete(&sp->started);
+	while (!kthread_should_stop()) {
+		cpu_relax();
+		cond_resched();
+	}
+	return 0;
+}
+
+static void map_yield(struct map_count *c, unsigned long a0, unsigned long flags)
+{
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < map_calls; i++) {
+		ret = pvx_hypercall(PVX_HC_YIELD, a0, flags, 0, 0);
+		if (ret == PVX_YIELD_TARGET_RUNNING || ret == PVX_YIELD_DONE)
+			c->reached++;
+		else if (ret == PVX_YIELD_NOT_DONE)
+			c->not_done++;
+		else if (ret == -PVX_EINVAL)
+			c->einval++;
+		else
+			c->other++;
+	}
+}
+
+struct map_job {
+	struct completion done;
+	int caller_cpu;		/* the thread issuing the yields is bound here */
+	struct map_count by_apic[MAP_MAX_CPUS];
+	struct map_count by_index[MAP_MAX_CPUS];
+	int err;
+};
+
+/*
+ * The caller's side, on the first online CPU: for each other CPU X, a
+ * spinner on X, then the yields at X by APIC ID and by index.
+ */
+static int map_caller_fn(void *arg)
+{
+	struct map_job *job = arg;
+	struct map_spinner sp;
+	struct task_struct *spinner;
+	int x;
+
+	for_each_online_cpu(x) {
+		if (x == job->caller_cpu || x >= MAP_MAX_CPUS)
+			continue;
+		init_completion(&sp.started);
+		spinner = kthread_create(map_spin_fn, &sp, "pvx_torture_spin/%d", x);
+		if (IS_ERR(spinner)) {
+			job->err = PTR_ERR(spinner);
+			break;
+		}
+		kthread_bind(spinner, x);
+		wake_up_process(spinner);
+		wait_for_completion(&sp.started);
+		map_yield(&job->by_apic[x], per_cpu(x86_cpu_to_apicid, x),
+			  PVX_YIELD_F_APIC_ID);
+		map_yield(&job->by_index[x], x, 0);
+		kthread_stop(spinner);
+	}
+	/* not complete() and return: rmmod may free this text right after */
+	kthread_complete_and_exit(&job->done, 0);
+}
+
+static void map_report(int x, const struct map_count *a, const struct map_count *i,
+		       bool differs)
+{
+	unsigned int apic = per_cpu(x86_cpu_to_apicid, x);
+
+	/* reached, not done, einval, other */
+	diag("yield-map: CPU %d: by APIC ID %u %u/%u/%u/%u, by index %d %u/%u/%u/%u",
+	     x, apic, a->reached, a->not_done, a->einval, a->other, x,
+	     i->reached, i->not_done, i->einval, i->other);
+	/* most, not all: the spinner's vCPU may be between host time slices */
+	report(!a->einval && !a->other && a->reached >= map_calls / 2,
+	       "yield-map: a yield by APIC ID %u reaches CPU %d's busy vCPU (%u of %u)",
+	       apic, x, a->reached, map_calls);
+	if (differs)
+		report(!i->other && i->reached <= map_calls / 4,
+		       "yield-map: a yield by index %d (ABI v1) misses CPU %d, created out of order (%u of %u reached)",
+		       x, x, i->reached, map_calls);
+	else
+		report(!i->einval && !i->other && i->reached >= map_calls / 2,
+		       "yield-map: a yield by index %d reaches CPU %d, created in order (%u of %u)",
+		       x, x, i->reached, map_calls);
+}
+
+static int torture_yield_map(void)
+{
+	cpumask_var_t differs;
+	struct task_struct *caller;
+	struct map_job *job;
+	int x, ret;
+
+	if (!pvx_host_has(PVX_F_YIELD)) {
+		report(true, "yield-map # SKIP the host does not serve PVX_HC_YIELD");
+		return 0;
+	}
+	if (num_online_cpus() < 2) {
+		report(true, "yield-map # SKIP one online CPU: nobody to yield to");
+		return 0;
+	}
+	if (!map_calls || map_calls > 4096)
+		return -EINVAL;
+	if (!zalloc_cpumask_var(&differs, GFP_KERNEL))
+		return -ENOMEM;
+	ret = cpulist_parse(index_differs, differs);
+	job = ret ? NULL : kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job) {
+		free_cpumask_var(differs);
+		return ret ? ret : -ENOMEM;
+	}
+	init_completion(&job->done);
+	job->caller_cpu = cpumask_first(cpu_online_mask);
+	caller = kthread_create(map_caller_fn, job, "pvx_torture_map");
+	if (IS_ERR(caller)) {
+		ret = PTR_ERR(caller);
+		goto out;
+	}
+	kthread_bind(caller, job->caller_cpu);
+	wake_up_process(caller);
+	if (!wait_for_completion_timeout(&job->done, hang_timeout * HZ)) {
+		report(false, "yield-map # not done after %u s", hang_timeout);
+		hung = true;
+		__module_get(THIS_MODULE);
+		return -ETIMEDOUT;	/* the job stays: the thread may still use it */
+	}
+	ret = job->err;
+	if (ret) {
+		report(false, "yield-map: start a spinner # error %d", ret);
+		goto out;
+	}
+	for_each_online_cpu(x)
+		if (x != job->caller_cpu && x < MAP_MAX_CPUS)
+			map_report(x, &job->by_apic[x], &job->by_index[x],
+				   cpumask_test_cpu(x, differs));
+out:
+	kfree(job);
+	free_cpumask_var(differs);
+	return ret;
+}
+
 static int results_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "1..%u\n", nr_tests);
@@ -746,6 +931,8 @@ static int __init torture_init(void)
 		ret = torture_free_phase(PHASE_FREE_TRY);
 	if (!ret && (mask & BIT(PHASE_FREE_LOCK)))
 		ret = torture_free_phase(PHASE_FREE_LOCK);
+	if (!ret && (mask & BIT(PHASE_YIELD_MAP)))
+		ret = torture_yield_map();
 	diag("%llu thread acquisitions in all phases", total_done);
 	pr_info("%u tests, %s\n", nr_tests, hung ? "hung" : "done");
 
