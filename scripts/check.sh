@@ -199,6 +199,8 @@ elif l3_stuck "$first_abi"; then
 else
 	tap fail "run-l3.sh stops a silent L3 and names its vCPUs' registers" "see $RES/l3-stuck/run.tap"
 fi
+expect_error "run-l3.sh with an unknown topology fails with one line" \
+	"--topology needs swapped-rt or 1cpu, got 'ring'" selftests/guest/run-l3.sh --topology ring host
 expect_error "run-l3.sh with a bad PVX_L3_SILENCE fails with one line" \
 	"PVX_L3_SILENCE needs seconds, got '0'" env PVX_L3_SILENCE=0 selftests/guest/run-l3.sh host
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then

@@ -714,14 +714,20 @@ struct map_spinner {
 	struct completion started;
 };
 
-/* Keeps its vCPU in guest mode until stopped. */
+/*
+ * Keeps its vCPU in guest mode until stopped. No cpu_relax(): PAUSE in a
+ * loop makes pause-loop exits, and a vCPU in such an exit is neither in
+ * guest mode nor preempted (NOT_DONE, seen in 54 of 64 yields in the lab).
+ */
 static int map_spin_fn(void *arg)
 {
 	struct map_spinner *sp = arg;
+	unsigned int i;
 
 	complete(&sp->started);
 	while (!kthread_should_stop()) {
-		cpu_relax();
+		for (i = 0; i < 100000; i++)
+			barrier();
 		cond_resched();
 	}
 	return 0;
@@ -794,16 +800,20 @@ static void map_report(int x, const struct map_count *a, const struct map_count 
 	diag("yield-map: CPU %d: by APIC ID %u %u/%u/%u/%u, by index %d %u/%u/%u/%u",
 	     x, apic, a->reached, a->not_done, a->einval, a->other, x,
 	     i->reached, i->not_done, i->einval, i->other);
-	/* most, not all: the spinner's vCPU may be between host time slices */
-	report(!a->einval && !a->other && a->reached >= map_calls / 2,
+	/*
+	 * Most, not all: the busy vCPU may be in an exit now and then. An
+	 * idle one answers NOT_DONE but when an interrupt wakes it: 1 and 5
+	 * of 64 in the lab, against 10 to 64 of 64 for the busy one.
+	 */
+	report(!a->einval && !a->other && a->reached >= map_calls / 4,
 	       "yield-map: a yield by APIC ID %u reaches CPU %d's busy vCPU (%u of %u)",
 	       apic, x, a->reached, map_calls);
 	if (differs)
-		report(!i->other && i->reached <= map_calls / 4,
+		report(!i->other && i->reached <= map_calls / 8,
 		       "yield-map: a yield by index %d (ABI v1) misses CPU %d, created out of order (%u of %u reached)",
 		       x, x, i->reached, map_calls);
 	else
-		report(!i->einval && !i->other && i->reached >= map_calls / 2,
+		report(!i->einval && !i->other && i->reached >= map_calls / 4,
 		       "yield-map: a yield by index %d reaches CPU %d, created in order (%u of %u)",
 		       x, x, i->reached, map_calls);
 }
