@@ -299,8 +299,11 @@ static void test_bad_cmd(void)
 		     ENOTTY, "unknown ioctl number");
 	expect_errno(do_ioctl(_IOWR(PVX_IOC_MAGIC - 1, 0x00, struct pvx_info), &info),
 		     ENOTTY, "wrong ioctl magic");
-	expect_errno(do_ioctl(_IOWR(PVX_IOC_MAGIC, 0x00, char[16]), &info),
-		     ENOTTY, "GET_INFO encoded with a wrong size");
+	/* size bits are .size's business (uapi/pvx.h), direction bits are not */
+	expect_errno(do_ioctl(_IOR(PVX_IOC_MAGIC, 0x00, struct pvx_info), &info),
+		     ENOTTY, "GET_INFO encoded read-only (_IOR)");
+	expect_errno(do_ioctl(_IO(PVX_IOC_MAGIC, 0x00), &info),
+		     ENOTTY, "GET_INFO encoded without data (_IO)");
 	expect_errno(do_ioctl(_IOR(PVX_IOC_MAGIC, 0x00, struct pvx_info), &info),
 		     ENOTTY, "GET_INFO encoded with a wrong direction");
 }
