@@ -146,19 +146,27 @@ expect_error "kernel.sh with an unknown series fails with one line" \
 	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
 expect_error "run-l3.sh with a bad PVX_L3_BOOTS fails with one line" \
 	"PVX_L3_BOOTS needs 1..9, got 'x'" env PVX_L3_BOOTS=x selftests/guest/run-l3.sh host
-# An L3 that never reaches its /init (here: an initramfs of zeros, so the
-# kernel panics) is booted once more, and both boots are reported.
-l3_boot_retry() {
-	local abi=$1 d=$RES/l3-retry out rc
+# l3_zeros ABI NAME CPUS ENV...: run-l3.sh fallback under TCG with an
+# initramfs of zeros (the kernel panics before any /init) and the extra
+# environment ENV; its TAP in $out (also in $RES/l3-NAME/run.tap), $d.
+l3_zeros() {
+	local abi=$1 cpus=$3
+	d=$RES/l3-$2
+	shift 3
 	mkdir -p "$d"
 	head -c 4096 /dev/zero >"$d/zeros.img"
-	out=$(PVX_ABI=$abi PVX_BUILD=$REPO/build/$abi PVX_KIMAGE=$(scripts/kernel.sh image "$abi") \
-		PVX_L3_INITRD=$d/zeros.img PVX_L3_CPUS=1 PVX_L3_MEM=256 PVX_OUT=$d \
-		PVX_L3_ACCEL="-accel tcg -cpu max" PVX_L3_TIMEOUT=120 \
+	out=$(env PVX_ABI="$abi" PVX_BUILD="$REPO/build/$abi" PVX_KIMAGE="$(scripts/kernel.sh image "$abi")" \
+		PVX_L3_INITRD="$d/zeros.img" PVX_L3_CPUS="$cpus" PVX_L3_MEM=256 PVX_OUT="$d" "$@" \
 		selftests/guest/run-l3.sh fallback 2>&1)
-	rc=$?
+	l3_rc=$?
 	printf '%s\n' "$out" >"$d/run.tap"
-	[ "$rc" = 1 ] &&
+}
+# An L3 that never reaches its /init is booted once more, and both boots
+# are reported.
+l3_boot_retry() {
+	local out d l3_rc
+	l3_zeros "$1" retry 1 PVX_L3_ACCEL="-accel tcg -cpu max" PVX_L3_TIMEOUT=120
+	[ "$l3_rc" = 1 ] &&
 		[ "$(grep -c 'boot 1 of 2 never reached /init' <<<"$out")" = 1 ] &&
 		! grep -q 'boot 2 of 2 never' <<<"$out" &&
 		grep -q '^not ok 1 l3 fallback boot # .*qemu exit 0' <<<"$out" &&
@@ -178,16 +186,9 @@ fi
 # stopped, -S) is stopped after PVX_L3_SILENCE s, with each vCPU's
 # registers read from QEMU's monitor first and named in the TAP.
 l3_stuck() {
-	local abi=$1 d=$RES/l3-stuck out rc
-	mkdir -p "$d"
-	head -c 4096 /dev/zero >"$d/zeros.img"
-	out=$(PVX_ABI=$abi PVX_BUILD=$REPO/build/$abi PVX_KIMAGE=$(scripts/kernel.sh image "$abi") \
-		PVX_L3_INITRD=$d/zeros.img PVX_L3_CPUS=2 PVX_L3_MEM=256 PVX_OUT=$d \
-		PVX_L3_ACCEL="-accel tcg -cpu max -S" PVX_L3_SILENCE=5 PVX_L3_BOOTS=1 \
-		selftests/guest/run-l3.sh fallback 2>&1)
-	rc=$?
-	printf '%s\n' "$out" >"$d/run.tap"
-	[ "$rc" = 1 ] &&
+	local out d l3_rc
+	l3_zeros "$1" stuck 2 PVX_L3_ACCEL="-accel tcg -cpu max -S" PVX_L3_SILENCE=5 PVX_L3_BOOTS=1
+	[ "$l3_rc" = 1 ] &&
 		grep -q '^not ok 1 l3 fallback boot # stuck: no console output for 5 s' <<<"$out" &&
 		grep -q '^# l3 fallback: stuck; vCPU 0 at RIP=' <<<"$out" &&
 		grep -q '^# l3 fallback: stuck; vCPU 1 at RIP=' <<<"$out"
