@@ -309,7 +309,7 @@ static void test_bad_cmd(void)
 }
 
 /* sysfs 12, open 1, GET_INFO 3 + 1, bad size 4, bad pointer 5, bad cmd 4 */
-#define NR_TESTS 30
+#define NR_TESTS 31
 
 int main(int argc, char **argv)
 {
