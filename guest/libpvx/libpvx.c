@@ -10,9 +10,11 @@
  *
  *   lock:   CAS 0 -> tid. Else spin, reading the word; every
  *           PVX_SPIN_CHECK pauses look at the holder: with /dev/pvx ask the
- *           guest to direct a yield at the holder's vCPU (PVX_IOC_YIELD_TO):
+ *           guest to direct a yield at the holder's vCPU (PVX_IOC_YIELD_TO;
+ *           about a new holder at once, then every PVX_ASK_EVERY looks):
  *             DONE / NOT_DONE  the host had preempted it: spin on, it runs
- *             TARGET_RUNNING   it runs: spin on, up to PVX_SPIN_ROUNDS
+ *             TARGET_RUNNING   it runs: spin on, up to LIBPVX_SPIN_LOOKS
+ *                              looks (default PVX_SPIN_ROUNDS)
  *             EAGAIN           not on a CPU in the guest: sleep now
  *           without /dev/pvx spin PVX_SPIN_ROUNDS_FALLBACK rounds. Then set
  *           the waiters bit and FUTEX_WAIT. A thread that slept takes the
@@ -50,6 +52,7 @@
 
 #define PVX_SPIN_CHECK		64	/* pauses between looks at the holder */
 #define PVX_SPIN_ROUNDS		16	/* looks while the holder runs */
+#define PVX_ASK_EVERY		4	/* looks per ioctl about one holder */
 #define PVX_SPIN_ROUNDS_FALLBACK 4	/* looks without /dev/pvx */
 #define PVX_YIELDS_MAX		8	/* directed yields per wait */
 #define PVX_ROBUST_POLL_MS	20
@@ -62,6 +65,7 @@
 static pthread_once_t pvx_once = PTHREAD_ONCE_INIT;
 static int pvx_fd = -1;		/* /dev/pvx, when directed yields work */
 static int pvx_mode = PVX_LIB_FALLBACK;
+static unsigned int pvx_spin_looks = PVX_SPIN_ROUNDS;	/* LIBPVX_SPIN_LOOKS */
 static __thread unsigned int pvx_tid;	/* cached; 0 in a fork child */
 
 static struct pvx_lock_stats pvx_stats;	/* __atomic builtins */
@@ -84,9 +88,17 @@ static void pvx_init_once(void)
 {
 	struct pvx_yield_to req = { .tid = (unsigned int)syscall(SYS_gettid) };
 	const char *env = getenv("LIBPVX_FALLBACK");
+	const char *looks = getenv("LIBPVX_SPIN_LOOKS");
+	char *end;
+	long n;
 	int fd;
 
 	pthread_atfork(NULL, NULL, pvx_atfork_child);
+	if (looks && *looks) {
+		n = strtol(looks, &end, 10);
+		if (!*end && n >= 0 && n <= 1000)
+			pvx_spin_looks = n;
+	}
 	if (env && *env && strcmp(env, "0"))
 		return;
 	fd = open("/dev/pvx", O_RDONLY | O_CLOEXEC);
@@ -189,12 +201,15 @@ static int pvx_acquired(pvx_lock_t *lock)
  */
 static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 {
-	unsigned int rounds = 0, yields = 0, v, i, owner;
+	unsigned int rounds = 0, yields = 0, asked = 0, v, i, owner;
 	struct pvx_yield_to req = { 0 };
+	/* LIBPVX_SPIN_LOOKS=0: no spin while the holder runs, ask at once */
+	bool eager = pvx_mode == PVX_LIB_PVX && !pvx_spin_looks;
 	int ret;
 
 	for (;;) {
-		for (i = 0; i < PVX_SPIN_CHECK; i++) {
+		v = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
+		for (i = 0; i < PVX_SPIN_CHECK && !eager; i++) {
 			v = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
 			if (!(v & PVX_TID_MASK) &&
 			    __atomic_compare_exchange_n(&lock->word, &v,
@@ -204,6 +219,7 @@ static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 				return true;
 			__builtin_ia32_pause();
 		}
+		eager = false;
 		owner = v & PVX_TID_MASK;
 		if (!owner)
 			continue;
@@ -212,6 +228,15 @@ static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 				return false;
 			continue;
 		}
+		/* a syscall costs spinning time: ask about a new holder, then
+		 * every PVX_ASK_EVERY looks
+		 */
+		if (owner == asked && rounds % PVX_ASK_EVERY) {
+			if (++rounds >= pvx_spin_looks)
+				return false;
+			continue;
+		}
+		asked = owner;
 		req.tid = owner;
 		pvx_count(yield_calls);
 		ret = ioctl(pvx_fd, PVX_IOC_YIELD_TO, &req);
@@ -223,7 +248,7 @@ static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 				return false;
 		} else if (ret == PVX_YIELD_TARGET_RUNNING) {
 			pvx_count(holder_running);
-			if (++rounds >= PVX_SPIN_ROUNDS)
+			if (++rounds >= pvx_spin_looks)
 				return false;
 		} else {
 			/* EAGAIN: descheduled in the guest; ESRCH, EPERM... */

@@ -16,7 +16,7 @@
 #   # ...                                       (diagnostics)
 #
 # Parameters from the kernel command line (defaults in brackets):
-# pvx_acq= [10000] kernel acquisitions per lock, pvx_uacq= [200000]
+# pvx_acq= [10000] kernel acquisitions per lock, pvx_uacq= [1000000]
 # userspace acquisitions per mode and round, pvx_umax_ms= [5000] userspace
 # time per mode and round (a round stops there: the fast locks and the
 # slow ones run about as long, and the rates compare), pvx_threads= [0: 2 x CPUs], pvx_cs=
@@ -50,7 +50,7 @@ finish() {
 	poweroff -f
 }
 
-acq=10000 uacq=200000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
+acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
 bench=locks
 read -r cmdline </proc/cmdline
