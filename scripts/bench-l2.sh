@@ -158,29 +158,26 @@ lock_bench() {
 			echo " (a round hit max_ms: $(field "$1" acq) acquisitions in $(field "$1" ms) ms)"
 	}
 
+	# numbers WHAT LINE: one test that LINE is there and its lock excluded
+	numbers() {
+		if [ -z "$2" ]; then
+			not_ok "$1: all numbers # no result line"
+		elif [ "$(field "$2" exact)" != 1 ]; then
+			not_ok "$1: all numbers # acquisitions counted under the lock do not add up"
+		else
+			ok "$1: all numbers$(partial "$2")"
+		fi
+	}
 	for lock in ticket native pvx; do
 		[ "$which" = locks ] || break
-		l=$(grep "^bench lock=$lock " "$res" | head -n1)
-		if [ -z "$l" ]; then
-			not_ok "kernel lock=$lock: all numbers # no result line"
-		elif [ "$(field "$l" exact)" != 1 ]; then
-			not_ok "kernel lock=$lock: all numbers # acquisitions counted under the lock do not add up"
-		else
-			ok "kernel lock=$lock: all numbers$(partial "$l")"
-		fi
+		numbers "kernel lock=$lock" "$(grep "^bench lock=$lock " "$res" | head -n1)"
 	done
 	uthreads=$(sed -n 's/^ubench .* threads=\([0-9]*\) .*/\1/p' "$res" | awk '!seen[$0]++')
 	[ -n "$uthreads" ] || not_ok "userspace locks: all numbers # no result line"
 	for t in $uthreads; do
 		for mode in mutex yield ioctl libpvx; do
-			l=$(grep "^ubench mode=$mode threads=$t " "$res" | head -n1)
-			if [ -z "$l" ]; then
-				not_ok "userspace mode=$mode threads=$t: all numbers # no result line"
-			elif [ "$(field "$l" exact)" != 1 ]; then
-				not_ok "userspace mode=$mode threads=$t: all numbers # acquisitions counted under the lock do not add up"
-			else
-				ok "userspace mode=$mode threads=$t: all numbers$(partial "$l")"
-			fi
+			numbers "userspace mode=$mode threads=$t" \
+				"$(grep "^ubench mode=$mode threads=$t " "$res" | head -n1)"
 		done
 	done
 
