@@ -7,7 +7,11 @@
 #   make check          build for 6.1 and 6.12, run every test suite
 #   make demo           boot the nested lab, show host and guest talking
 #   make bench          run the benchmarks in the nested lab
-#   make install        install the modules for KDIR (modules_install)
+#   make install        install the modules for KDIR (modules_install) and
+#                       libpvx (lib_install)
+#   make lib            build libpvx, the userspace lock (build/libpvx/)
+#   make lib_install    install libpvx: header, .a, .so, libpvx.pc, man page
+#                       under $(DESTDIR)$(PREFIX) (PREFIX default /usr)
 #   make clean
 
 # Default KDIR: the running kernel's build tree, else the newest Debian
@@ -22,7 +26,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 SERIES ?= 6.12
 
 .PHONY: all modules kdir-check deps check demo bench install modules_install \
-	selftests clean
+	lib lib_install lib_uninstall selftests clean
 
 all: modules
 
@@ -36,8 +40,23 @@ kdir-check:
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-install modules_install: kdir-check
+install: modules_install lib_install
+
+modules_install: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+# libpvx (guest/libpvx/, Documentation/libpvx.rst); DESTDIR and PREFIX
+# are passed on from the command line or the environment
+LIBPVX_MAKE = $(MAKE) -C guest/libpvx OUT=$(CURDIR)/build/libpvx
+
+lib:
+	$(LIBPVX_MAKE)
+
+lib_install:
+	$(LIBPVX_MAKE) install
+
+lib_uninstall:
+	$(LIBPVX_MAKE) uninstall
 
 deps:
 	@scripts/deps.sh

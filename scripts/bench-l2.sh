@@ -13,8 +13,10 @@
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
 # initramfs (selftests/guest/bench/), which runs pvx_lock_bench.ko (a plain
 # ticket lock, the kernel's spinlock_t, struct pvx_spinlock) and pvx_ulock_bench
-# (userspace ticket lock giving way with sched_yield() or with
-# PVX_IOC_YIELD_TO), then prints the table of ratios.
+# (userspace: pthread mutex, ticket lock giving way with sched_yield() or
+# with PVX_IOC_YIELD_TO, libpvx's lock; 2 x as many threads as vCPUs and
+# as many), then prints the tables of ratios. PVX_BENCH=ulocks: the
+# userspace part alone (issue 14's libpvx floors).
 #
 # Output: TAP 13; the table, the floors of issue 3 and the raw lines are
 # "#" lines. A test fails only when a number is missing or a lock did not
@@ -26,7 +28,9 @@
 # scripts/bench.sh did not). Optional knobs: PVX_BENCH_INITRD (default
 # $PVX_BUILD/l3-bench-initrd.gz), PVX_BENCH_L3_CPUS (default 2 x nproc),
 # PVX_BENCH_ACQ, PVX_BENCH_UACQ, PVX_BENCH_THREADS, PVX_BENCH_CS,
-# PVX_BENCH_THINK, PVX_BENCH_MAX_MS, PVX_BENCH_ROUNDS (see selftests/guest/bench/init.sh),
+# PVX_BENCH_THINK, PVX_BENCH_MAX_MS, PVX_BENCH_ROUNDS, PVX_BENCH_UTHREADS,
+# PVX_BENCH_UMAX_MS
+# (see selftests/guest/bench/init.sh),
 # PVX_BENCH_TIMEOUT (s, default 600); scripts/bench.sh passes those set in
 # its environment through $PVX_BUILD/bench.env.
 set -u
@@ -97,8 +101,10 @@ l3_results() {
 	grep '^error ' "$3" | sed 's/^/# /'
 }
 
-# The lock benchmark (issue 3): one L3 guest with 2x overcommit.
+# The lock benchmark (issue 3; userspace: issue 14): one L3 guest with 2x
+# overcommit. $1: locks (kernel and userspace locks) or ulocks (userspace).
 lock_bench() {
+	local which=$1
 	# --- the L3 bench guest -----------------------------------------------------
 	if [ ! -f "$initrd" ]; then
 		say "no $initrd (scripts/bench.sh builds it); building it in L2"
@@ -112,8 +118,9 @@ lock_bench() {
 	[ -c /dev/kvm ] || { not_ok "L3 bench guest # no /dev/kvm in L2"; return; }
 
 	# not quiet: the boot log tells a slow L3 boot from a hung one
-	args="console=ttyS0 panic=-1"
-	for kv in acq:ACQ uacq:UACQ threads:THREADS cs:CS think:THINK max_ms:MAX_MS rounds:ROUNDS; do
+	args="console=ttyS0 panic=-1 pvx_bench=$which"
+	for kv in acq:ACQ uacq:UACQ threads:THREADS cs:CS think:THINK max_ms:MAX_MS rounds:ROUNDS \
+		uthreads:UTHREADS umax_ms:UMAX_MS; do
 		v=PVX_BENCH_${kv#*:}
 		[ -n "${!v:-}" ] && args="$args pvx_${kv%%:*}=${!v}"
 	done
@@ -151,25 +158,27 @@ lock_bench() {
 			echo " (a round hit max_ms: $(field "$1" acq) acquisitions in $(field "$1" ms) ms)"
 	}
 
+	# numbers WHAT LINE: one test that LINE is there and its lock excluded
+	numbers() {
+		if [ -z "$2" ]; then
+			not_ok "$1: all numbers # no result line"
+		elif [ "$(field "$2" exact)" != 1 ]; then
+			not_ok "$1: all numbers # acquisitions counted under the lock do not add up"
+		else
+			ok "$1: all numbers$(partial "$2")"
+		fi
+	}
 	for lock in ticket native pvx; do
-		l=$(grep "^bench lock=$lock " "$res" | head -n1)
-		if [ -z "$l" ]; then
-			not_ok "kernel lock=$lock: all numbers # no result line"
-		elif [ "$(field "$l" exact)" != 1 ]; then
-			not_ok "kernel lock=$lock: all numbers # acquisitions counted under the lock do not add up"
-		else
-			ok "kernel lock=$lock: all numbers$(partial "$l")"
-		fi
+		[ "$which" = locks ] || break
+		numbers "kernel lock=$lock" "$(grep "^bench lock=$lock " "$res" | head -n1)"
 	done
-	for mode in yield ioctl; do
-		l=$(grep "^ubench mode=$mode " "$res" | head -n1)
-		if [ -z "$l" ]; then
-			not_ok "userspace mode=$mode: all numbers # no result line"
-		elif [ "$(field "$l" exact)" != 1 ]; then
-			not_ok "userspace mode=$mode: all numbers # acquisitions counted under the lock do not add up"
-		else
-			ok "userspace mode=$mode: all numbers$(partial "$l")"
-		fi
+	uthreads=$(sed -n 's/^ubench .* threads=\([0-9]*\) .*/\1/p' "$res" | awk '!seen[$0]++')
+	[ -n "$uthreads" ] || not_ok "userspace locks: all numbers # no result line"
+	for t in $uthreads; do
+		for mode in mutex yield ioctl libpvx; do
+			numbers "userspace mode=$mode threads=$t" \
+				"$(grep "^ubench mode=$mode threads=$t " "$res" | head -n1)"
+		done
 	done
 
 	# The table: ratios to (a) ticket and (b) native, side by side in one run.
@@ -191,9 +200,19 @@ lock_bench() {
 	$1 == "y0" { if (NF >= 3) h0[$2] = $3; next }
 	$1 == "y1" { if (NF >= 3) h1[$2] = $3; next }
 	$1 == "bench" { k = kv($0, "lock"); K[k] = $0; next }
-	$1 == "ubench" { k = kv($0, "mode"); U[k] = $0; next }
+	$1 == "ubench" {
+		t = kv($0, "threads"); U[kv($0, "mode"), t] = $0
+		if (!(t in seen)) { seen[t] = 1; T[++nt] = t }
+		next
+	}
 	$1 == "steal" { split($2, a, "="); S[a[2]] = kv($0, "ticks"); next }
 	END {
+		if (K["ticket"] == "" && K["native"] == "" && K["pvx"] == "") {
+			printf "# ---- userspace lock benchmark, kernel %s: L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit)\n", \
+				abi, l3, l2, l3 / l2
+			utable()
+			exit
+		}
 		printf "# ---- lock benchmark, kernel %s: L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit), %s threads\n", \
 			abi, l3, l2, l3 / l2, kv(K["ticket"], "threads")
 		printf "# (a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock), (c) pvx = struct pvx_spinlock\n"
@@ -210,20 +229,7 @@ lock_bench() {
 				kv(l, "p50_ns"), p, r(p, pa), r(p, pb), kv(l, "yields_issued"), \
 				kv(l, "yields_granted"), S[L[i]]
 		}
-		printf "# userspace ticket lock, %s threads: give way with sched_yield() or PVX_IOC_YIELD_TO (steal %s)\n", \
-			kv(U["yield"], "threads"), S["all"]
-		printf "# %-8s %10s %8s %9s %11s %8s %8s %8s %8s %8s\n", "mode", "acq/s", "/yield", \
-			"p50_ns", "p99_ns", "/yield", "ioctls", "done", "running", "eagain"
-		uy = kv(U["yield"], "acq_per_s") + 0; py = kv(U["yield"], "p99_ns") + 0
-		split("yield ioctl", M, " ")
-		for (i = 1; i <= 2; i++) {
-			l = U[M[i]]
-			if (l == "") { printf "# %-8s (no result)\n", M[i]; continue }
-			t = kv(l, "acq_per_s") + 0; p = kv(l, "p99_ns") + 0
-			printf "# %-8s %10s %8s %9s %11s %8s %8s %8s %8s %8s\n", M[i], t, r(t, uy), \
-				kv(l, "p50_ns"), p, r(p, py), kv(l, "ioctl_calls"), kv(l, "ioctl_done"), \
-				kv(l, "ioctl_running"), kv(l, "ioctl_eagain")
-		}
+		utable()
 		s = ""
 		for (k in h1)
 			s = s " " k "=" (h1[k] - h0[k])
@@ -238,6 +244,42 @@ lock_bench() {
 		printf "# floor (c) throughput >= 2x (a): %s (%.3gx)\n", (tc >= 2 * ta ? "met" : "MISSED"), tc / (ta > 0 ? ta : 1)
 		printf "# floor (c) p99 <= 0.5x (a): %s (%.3gx)\n", (pc <= 0.5 * pa ? "met" : "MISSED"), pc / (pa > 0 ? pa : 1)
 		printf "# floor (c) not slower than (b): %s (%.3gx)\n", (tc >= tb ? "met" : "MISSED"), tc / (tb > 0 ? tb : 1)
+	}
+	# Userspace locks per thread count, ratios to pthread_mutex; the
+	# floors of issue 14 (reported, not asserted).
+	function utable(    i, j, n, t, l, m, um, pm, cm, tp, pp, M) {
+		for (j = 1; j <= nt; j++) {
+			n = T[j]
+			printf "# userspace locks, %s threads (steal %s): (m) pthread_mutex, yield = ticket lock + sched_yield(),\n", \
+				n, S[n] == "" ? S["all"] : S[n]
+			printf "#   ioctl = ticket lock + PVX_IOC_YIELD_TO, libpvx = pvx_lock_t (%s)\n", \
+				(kv(U["libpvx", n], "dyields") + 0 > 0 ? "directed yields" : "no directed yield made")
+			printf "# %-7s %9s %6s %9s %10s %6s %9s %7s %8s %8s %8s\n", "mode", "acq/s", "/(m)", \
+				"p50_ns", "p99_ns", "/(m)", "csw", "/(m)", "dyields", "done", "fwaits"
+			um = kv(U["mutex", n], "acq_per_s") + 0; pm = kv(U["mutex", n], "p99_ns") + 0
+			cm = kv(U["mutex", n], "csw") + 0
+			split("mutex yield ioctl libpvx", M, " ")
+			for (i = 1; i <= 4; i++) {
+				l = U[M[i], n]
+				if (l == "") { printf "# %-7s (no result)\n", M[i]; continue }
+				t = kv(l, "acq_per_s") + 0; p = kv(l, "p99_ns") + 0; c = kv(l, "csw") + 0
+				printf "# %-7s %9s %6s %9s %10s %6s %9s %7s %8s %8s %8s\n", M[i], t, r(t, um), \
+					kv(l, "p50_ns"), p, r(p, pm), c, r(c, cm), kv(l, "dyields"), \
+					kv(l, "dyields_done"), kv(l, "futex_waits")
+			}
+			if (U["libpvx", n] == "" || U["mutex", n] == "" || U["yield", n] == "") {
+				printf "# floors (issue 14), %s threads: not evaluated, results missing\n", n
+				continue
+			}
+			tp = kv(U["libpvx", n], "acq_per_s") + 0; pp = kv(U["libpvx", n], "p99_ns") + 0
+			t = kv(U["yield", n], "acq_per_s") + 0
+			printf "# floor libpvx throughput >= 1.0x mutex, %s threads: %s (%.3gx)\n", n, \
+				(tp >= um ? "met" : "MISSED"), tp / (um > 0 ? um : 1)
+			printf "# floor libpvx p99 <= mutex p99, %s threads: %s (%.3gx)\n", n, \
+				(pp <= pm ? "met" : "MISSED"), pp / (pm > 0 ? pm : 1)
+			printf "# floor libpvx throughput >= 2x yield, %s threads: %s (%.3gx)\n", n, \
+				(tp >= 2 * t ? "met" : "MISSED"), tp / (t > 0 ? t : 1)
+		}
 	}' | tee "$PVX_OUT/bench-table.txt"
 
 	say "---- raw result lines"
@@ -252,7 +294,8 @@ lock_bench() {
 for b in ${benches//,/ }; do
 	case "$b" in
 	hcall) hcall_bench ;;
-	locks) lock_bench ;;
+	locks) lock_bench locks ;;
+	ulocks) lock_bench ulocks ;;
 	timers) timer_bench ;;
 	esac
 done

@@ -26,13 +26,13 @@ cd "$(dirname "$0")/.."
 series=${SERIES:-6.12}
 PVX_BENCH=${PVX_BENCH:-hcall,locks,timers}
 IFS=, read -r -a benches <<<"$PVX_BENCH"
-[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, timers)" >&2; exit 2; }
+[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers)" >&2; exit 2; }
 l3=0
 for b in "${benches[@]}"; do
 	case "$b" in
 	hcall) ;;
-	locks | timers) l3=1 ;;
-	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, timers)" >&2; exit 2 ;;
+	locks | ulocks | timers) l3=1 ;;
+	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers)" >&2; exit 2 ;;
 	esac
 done
 export PVX_BENCH

@@ -92,9 +92,13 @@ if [ -z "$cp" ]; then
 fi
 tap_begin style
 for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod)/'); do
+	# libpvx is userspace with pthread conventions: positive errno
+	# values and a pvx_lock_t typedef, like pthread_mutex_t
+	ignore=
+	case "$f" in guest/libpvx/*) ignore="--ignore USE_NEGATIVE_ERRNO,NEW_TYPEDEFS" ;; esac
 	if [ ! -f "$cp" ]; then
 		tap skip "checkpatch $f" "checkpatch.pl not found (make deps)"
-	elif perl "$cp" --no-tree --strict --terse -q -f "$f" >"$RES/cp.out" 2>&1; then
+	elif perl "$cp" --no-tree --strict --terse -q $ignore -f "$f" >"$RES/cp.out" 2>&1; then
 		tap ok "checkpatch --strict $f"
 	else
 		tap fail "checkpatch --strict $f" "$(head -n1 "$RES/cp.out")"
@@ -284,6 +288,12 @@ if [ -x build/selftests/uapi_test ]; then
 else
 	printf 'TAP version 13\n1..1\nnot ok 1 uapi_test was not built\n' >"$RES/uapi.tap"
 fi
+
+# --- libpvx: the userspace lock, its tests and its ABI ------------------------
+# (natively: here the lock is its fallback; L3 runs it with /dev/pvx)
+scripts/libpvx-check.sh "$RES/libpvx" >"$RES/libpvx.tap" 2>"$RES/libpvx.err"
+grep -Eq '^(not )?ok [0-9]+' "$RES/libpvx.tap" ||
+	printf 'not ok 1 libpvx checks ran # see %s\n' "$RES/libpvx.err" >>"$RES/libpvx.tap"
 
 # --- the nested lab on every kernel ---------------------------------------------
 lab_can_run() {

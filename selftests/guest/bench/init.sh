@@ -5,7 +5,8 @@
 # /init of the L3 bench guest (built by mkinitrd-bench.sh, booted by
 # scripts/bench-l2.sh). Loads pvx_guest and pvx_spinlock, runs the kernel
 # lock benchmark (pvx_lock_bench.ko: ticket, native, pvx) and the userspace
-# one (pvx_ulock_bench: yield, ioctl), and prints everything between the
+# one (pvx_ulock_bench: mutex, yield, ioctl, libpvx, with 2 x as many
+# threads as vCPUs and as many), and prints everything between the
 # lines PVX-BENCH-BEGIN and PVX-BENCH-END on the console:
 #
 #   bench lock=... (one line per kernel lock)   ubench mode=... (per mode)
@@ -15,12 +16,16 @@
 #   # ...                                       (diagnostics)
 #
 # Parameters from the kernel command line (defaults in brackets):
-# pvx_acq= [10000] kernel acquisitions per lock, pvx_uacq= [5000]
-# userspace acquisitions per mode, pvx_threads= [0: 2 x CPUs], pvx_cs=
+# pvx_acq= [10000] kernel acquisitions per lock, pvx_uacq= [1000000]
+# userspace acquisitions per mode and round, pvx_umax_ms= [5000] userspace
+# time per mode and round (a round stops there: the fast locks and the
+# slow ones run about as long, and the rates compare), pvx_threads= [0: 2 x CPUs], pvx_cs=
 # [128] and pvx_think= [128] work steps, pvx_max_ms= [90000] per round,
 # pvx_uthreshold= [1000] userspace spins before giving way, pvx_rounds= [3]
-# rounds, the locks (modes) interleaved in each, results summed per lock.
+# rounds, the locks (modes) interleaved in each, results summed per lock,
+# pvx_uthreads= [2xCPUs,CPUs; pvx_threads= if set] userspace thread counts.
 #
+# pvx_bench=ulocks runs only the userspace benchmark.
 # pvx_bench=timers runs the retransmit-timeout benchmark instead
 # (timers.sh; its parameters are listed there).
 /bin/busybox --install -s /bin
@@ -45,7 +50,8 @@ finish() {
 	poweroff -f
 }
 
-acq=10000 uacq=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
+acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
+uthreads=
 bench=locks
 read -r cmdline </proc/cmdline
 for w in $cmdline; do
@@ -53,12 +59,14 @@ for w in $cmdline; do
 	pvx_bench=*) bench=${w#*=} ;;
 	pvx_acq=*) acq=${w#*=} ;;
 	pvx_uacq=*) uacq=${w#*=} ;;
+	pvx_umax_ms=*) umax_ms=${w#*=} ;;
 	pvx_threads=*) threads=${w#*=} ;;
 	pvx_cs=*) cs=${w#*=} ;;
 	pvx_think=*) think=${w#*=} ;;
 	pvx_max_ms=*) max_ms=${w#*=} ;;
 	pvx_uthreshold=*) uthreshold=${w#*=} ;;
 	pvx_rounds=*) rounds=${w#*=} ;;
+	pvx_uthreads=*) uthreads=${w#*=} ;;
 	esac
 done
 
@@ -84,10 +92,12 @@ dmesg | grep -E 'pvx_guest|pvx_spinlock|kvm-guest|steal' | sed 's/^/# dmesg: /' 
 diag "host: $(cat /sys/kernel/pvx/host) features $(cat /sys/kernel/pvx/host_features)"
 diag "spinlock mode: $(cat /sys/kernel/pvx/spinlock/mode) spin_threshold: $(cat /sys/kernel/pvx/spinlock/spin_threshold)"
 
-# Kernel locks: $rounds rounds, the three locks interleaved in each (the
+# Kernel locks (not with pvx_bench=ulocks): $rounds rounds, the three locks interleaved in each (the
 # lab's speed drifts with the load of the machine under it); the module
 # sums each lock's rounds. Steal time is summed per lock around its runs.
-if insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$acq" \
+if [ "$bench" = ulocks ]; then
+	diag "kernel locks: not run (pvx_bench=ulocks)"
+elif insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$acq" \
 	cs_iters="$cs" think_iters="$think" max_ms="$max_ms" >/tmp/insmod.out 2>&1; then
 	st_ticket=0 st_native=0 st_pvx=0 r=0
 	while [ "$r" -lt "$rounds" ]; do
@@ -112,17 +122,24 @@ else
 	dmesg | grep pvx_lock_bench | sed 's/^/# dmesg: /' >>"$OUT"
 fi
 
-# Userspace lock, sched_yield vs PVX_IOC_YIELD_TO, interleaved likewise.
-set -- --acquisitions "$uacq" --max-ms "$max_ms" --cs-iters "$cs" \
-	--think-iters "$think" --spin-threshold "$uthreshold" --rounds "$rounds"
-[ "$threads" != 0 ] && set -- "$@" --threads "$threads"
-s0=$(steal)
-echo "pvx-bench: userspace (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-if ! /pvx/pvx_ulock_bench "$@" >/tmp/u.out 2>&1; then
-	say "error pvx_ulock_bench: $(grep -v '^ubench' /tmp/u.out | head -n1)"
+# Userspace locks: pthread mutex, ticket lock with sched_yield or
+# PVX_IOC_YIELD_TO, libpvx; interleaved likewise, for each thread count.
+if [ -z "$uthreads" ]; then
+	ncpu=$(grep -c ^processor /proc/cpuinfo)
+	uthreads="$((2 * ncpu)),$ncpu"
+	[ "$threads" != 0 ] && uthreads=$threads
 fi
-grep -E '^(ubench|#)' /tmp/u.out >>"$OUT"
-say "steal umode=all ticks=$(($(steal) - s0))"
+for t in $(echo "$uthreads" | tr ',' ' '); do
+	s0=$(steal)
+	echo "pvx-bench: userspace, $t threads (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	if ! /pvx/pvx_ulock_bench --acquisitions "$uacq" --max-ms "$umax_ms" --cs-iters "$cs" \
+		--think-iters "$think" --spin-threshold "$uthreshold" --rounds "$rounds" \
+		--threads "$t" >/tmp/u.out 2>&1; then
+		say "error pvx_ulock_bench --threads $t: $(grep -v '^ubench' /tmp/u.out | head -n1)"
+	fi
+	grep -E '^(ubench|#)' /tmp/u.out >>"$OUT"
+	say "steal umode=$t ticks=$(($(steal) - s0))"
+done
 
 diag "pvx_spinlock totals: acquisitions $(cat /sys/kernel/pvx/spinlock/acquisitions)" \
 	"slow_paths $(cat /sys/kernel/pvx/spinlock/slow_paths)" \

@@ -3,17 +3,22 @@
  * pvx_ulock_bench: userspace lock contention benchmark for the L3 guest.
  *
  * N threads (default: twice the online CPUs) contend on one userspace
- * ticket spinlock for a fixed total number of acquisitions; the holder
- * publishes its thread id in the lock. A waiter that has spun
- * --spin-threshold times without getting its turn gives its time away,
- * once per threshold:
+ * lock for a fixed total number of acquisitions:
  *
- *   mode=yield  sched_yield(), the stock thing a userspace spinlock does;
- *   mode=ioctl  ioctl(/dev/pvx, PVX_IOC_YIELD_TO, holder's tid): the guest
- *               kernel directs a yield at the holder's vCPU when the host
- *               preempted it. When the holder is not on a CPU at all
- *               (EAGAIN: preempted by this guest's own scheduler), the
- *               waiter falls back to sched_yield(), as mode=yield does.
+ *   mode=mutex   pthread_mutex_t (default type): the baseline;
+ *   mode=yield   a ticket spinlock whose holder publishes its thread id;
+ *                a waiter that has spun --spin-threshold times without
+ *                getting its turn gives its time away with sched_yield(),
+ *                the stock thing a userspace spinlock does;
+ *   mode=ioctl   the same ticket lock, giving way with ioctl(/dev/pvx,
+ *                PVX_IOC_YIELD_TO, holder's tid): the guest kernel directs
+ *                a yield at the holder's vCPU when the host preempted it.
+ *                When the holder is not on a CPU at all (EAGAIN:
+ *                preempted by this guest's own scheduler), the waiter
+ *                falls back to sched_yield(), as mode=yield does;
+ *   mode=libpvx  libpvx's pvx_lock_t (Documentation/libpvx.rst): spin,
+ *                directed yield when the host preempted the holder, futex
+ *                sleep when the guest descheduled it, wake one.
  *
  * Critical section and think time are work steps over a shared / private
  * 512-byte buffer, as in pvx_lock_bench.ko. Per mode one line:
@@ -22,8 +27,12 @@
  *          p99_ns=... ioctl_calls=... ioctl_done=... ...
  *
  * with the acquire latency percentiles from a log-linear histogram (8
- * sub-buckets per power of two, upper bound of the bucket) and the change
- * of /sys/kernel/pvx/spinlock/yields_{issued,granted} over the run.
+ * sub-buckets per power of two, upper bound of the bucket), the context
+ * switches of the process (getrusage: voluntary + involuntary), the
+ * directed yields asked for (dyields: PVX_IOC_YIELD_TO calls of mode=ioctl
+ * and of libpvx; dyields_done: the host ran the holder's vCPU), libpvx's
+ * futex waits, and the change of /sys/kernel/pvx/spinlock/yields_{issued,
+ * granted} over the run.
  * With --rounds R the modes run interleaved R times and each line sums a
  * mode's rounds. Exit 0 when every mode ran and its lock excluded, 1 on a
  * failure, 2 on bad arguments.
@@ -39,11 +48,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
+#include "pvx_lock.h"
 
 #define CS_WORDS	64
 #define CACHELINE	64	/* padding keeps the groups below apart */
@@ -51,8 +62,8 @@
 #define HIST_SUB	8u	/* 1 << HIST_SUB_BITS */
 #define HIST_BUCKETS	((64 - HIST_SUB_BITS + 1) * HIST_SUB)
 
-enum mode { MODE_YIELD, MODE_IOCTL, MODE_NR };
-static const char *const mode_names[MODE_NR] = { "yield", "ioctl" };
+enum mode { MODE_MUTEX, MODE_YIELD, MODE_IOCTL, MODE_LIBPVX, MODE_NR };
+static const char *const mode_names[MODE_NR] = { "mutex", "yield", "ioctl", "libpvx" };
 
 struct opts {
 	unsigned int threads;
@@ -71,6 +82,8 @@ struct ulock {
 
 struct shared {
 	struct ulock lock;
+	pthread_mutex_t mutex;
+	pvx_lock_t plock;
 	enum mode mode;
 	int pvx_fd;
 	const struct opts *o;
@@ -96,7 +109,8 @@ struct result {
 	unsigned long acq, counted;
 	bool complete;
 	__u64 ns;
-	unsigned long long issued, granted;
+	unsigned long long issued, granted, csw;
+	struct pvx_lock_stats lib;
 	struct counters c;
 	__u64 hist[HIST_BUCKETS];
 };
@@ -234,6 +248,42 @@ static void ulock_unlock(struct shared *sh)
 	__atomic_store_n(&sh->lock.owner, o + 1, __ATOMIC_RELEASE);
 }
 
+static void lock_mode(struct shared *sh, struct counters *c, int tid)
+{
+	switch (sh->mode) {
+	case MODE_MUTEX:
+		pthread_mutex_lock(&sh->mutex);
+		break;
+	case MODE_LIBPVX:
+		pvx_lock_lock(&sh->plock);
+		break;
+	default:
+		ulock_lock(sh, c, tid);
+	}
+}
+
+static void unlock_mode(struct shared *sh)
+{
+	switch (sh->mode) {
+	case MODE_MUTEX:
+		pthread_mutex_unlock(&sh->mutex);
+		break;
+	case MODE_LIBPVX:
+		pvx_lock_unlock(&sh->plock);
+		break;
+	default:
+		ulock_unlock(sh);
+	}
+}
+
+static unsigned long long csw_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (unsigned long long)ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 static void *thread_fn(void *arg)
 {
 	struct thread *t = arg;
@@ -247,7 +297,7 @@ static void *thread_fn(void *arg)
 		bool stop = false;
 
 		t0 = now_ns();
-		ulock_lock(sh, &t->c, tid);
+		lock_mode(sh, &t->c, tid);
 		t1 = now_ns();
 		if (sh->count >= sh->o->acquisitions ||
 		    __atomic_load_n(&sh->timed_out, __ATOMIC_RELAXED)) {
@@ -256,7 +306,7 @@ static void *thread_fn(void *arg)
 			sh->count++;
 			work(sh->data, sh->o->cs_iters, t1);
 		}
-		ulock_unlock(sh);
+		unlock_mode(sh);
 		if (stop)
 			break;
 		t->hist[hist_index(t1 - t0)]++;
@@ -299,7 +349,8 @@ static void add_counters(struct counters *a, const struct counters *b)
 /* One round of @mode, added to @res. */
 static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct result *res)
 {
-	unsigned long long issued0, granted0;
+	unsigned long long issued0, granted0, csw0;
+	struct pvx_lock_stats lib0, lib1;
 	__u64 t_start, t_end;
 	struct thread *t;
 	struct shared *sh;
@@ -316,6 +367,8 @@ static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct resul
 	sh->mode = m;
 	sh->pvx_fd = pvx_fd;
 	sh->o = o;
+	pthread_mutex_init(&sh->mutex, NULL);
+	pvx_lock_init(&sh->plock, 0);
 	pthread_barrier_init(&sh->start, NULL, o->threads + 1);
 
 	for (i = 0; i < o->threads; i++) {
@@ -328,12 +381,23 @@ static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct resul
 	}
 	issued0 = pvx_counter("yields_issued");
 	granted0 = pvx_counter("yields_granted");
+	pvx_lock_stats(&lib0);
+	csw0 = csw_now();
 	t_start = now_ns();
 	sh->deadline = t_start + (__u64)o->max_ms * 1000000ull;
 	pthread_barrier_wait(&sh->start);
 	for (i = 0; i < o->threads; i++)
 		pthread_join(t[i].th, NULL);
 	t_end = now_ns();
+	res->csw += csw_now() - csw0;
+	pvx_lock_stats(&lib1);
+	res->lib.yield_calls += lib1.yield_calls - lib0.yield_calls;
+	res->lib.yields_done += lib1.yields_done - lib0.yields_done;
+	res->lib.holder_running += lib1.holder_running - lib0.holder_running;
+	res->lib.holder_off_cpu += lib1.holder_off_cpu - lib0.holder_off_cpu;
+	res->lib.futex_waits += lib1.futex_waits - lib0.futex_waits;
+	res->lib.futex_wakes += lib1.futex_wakes - lib0.futex_wakes;
+	res->lib.slow_paths += lib1.slow_paths - lib0.slow_paths;
 	res->issued += pvx_counter("yields_issued") - issued0;
 	res->granted += pvx_counter("yields_granted") - granted0;
 
@@ -349,6 +413,7 @@ static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct resul
 		add_counters(&res->c, &t[i].c);
 	}
 	pthread_barrier_destroy(&sh->start);
+	pthread_mutex_destroy(&sh->mutex);
 	free(t);
 	free(sh);
 	return 0;
@@ -372,7 +437,12 @@ static void print_result(const struct opts *o, enum mode m, const struct result 
 	       r->c.ioctl_calls, r->c.ioctl_done, r->c.ioctl_not_done, r->c.ioctl_running);
 	printf(" ioctl_eagain=%lu ioctl_other=%lu sched_yields=%lu",
 	       r->c.ioctl_eagain, r->c.ioctl_other, r->c.sched_yields);
-	printf(" yields_issued=%llu yields_granted=%llu\n", r->issued, r->granted);
+	printf(" csw=%llu dyields=%llu dyields_done=%llu lib_running=%llu lib_off_cpu=%llu",
+	       r->csw, m == MODE_LIBPVX ? r->lib.yield_calls : r->c.ioctl_calls,
+	       m == MODE_LIBPVX ? r->lib.yields_done : r->c.ioctl_done,
+	       r->lib.holder_running, r->lib.holder_off_cpu);
+	printf(" futex_waits=%llu futex_wakes=%llu lib_slow=%llu yields_issued=%llu yields_granted=%llu\n",
+	       r->lib.futex_waits, r->lib.futex_wakes, r->lib.slow_paths, r->issued, r->granted);
 }
 
 static void print_usage(FILE *f)
@@ -385,7 +455,7 @@ static void print_usage(FILE *f)
 		"  --think-iters N      work steps between acquisitions, 0..100000 (default 128)\n"
 		"  --spin-threshold N   spins before a waiter gives way, 1..100000000 (default 1000)\n"
 		"  --max-ms N           stop a mode after N ms (complete=0), 100..3600000 (default 120000)\n"
-		"  --modes LIST         yield,ioctl (default both)\n"
+		"  --modes LIST         mutex,yield,ioctl,libpvx (default all four)\n"
 		"  --rounds N           rounds, the modes interleaved, results summed, 1..100 (default 1)\n");
 }
 
@@ -504,6 +574,10 @@ int main(int argc, char **argv)
 
 		o.threads = n > 0 && n <= 512 ? 2 * n : 2;
 	}
+	if (o.modes & (1u << MODE_LIBPVX))
+		printf("# %s: %s\n", pvx_lib_version(),
+		       pvx_lib_mode() == PVX_LIB_PVX ? "directed yields through /dev/pvx" :
+		       "fallback (a plain futex mutex)");
 	if (o.modes & (1u << MODE_IOCTL)) {
 		fd = open("/dev/pvx", O_RDONLY);
 		if (fd < 0)
