@@ -578,6 +578,38 @@ struct pvx_stimer_ctx {
 	kuid_t uid;			/* charged to */
 };
 
+static u64 pvx_stimer_fd_cap(const struct pvx_stimer_ctx *ctx)
+{
+	return ctx->spec.cap_ns ? ctx->spec.cap_ns :
+	       ctx->spec.interval_ns * READ_ONCE(cap_factor);
+}
+
+/*
+ * Periods of a periodic timer fd that ended between @t's due point and its
+ * callback: an expiry that runs late (its CPU had interrupts off, or its
+ * vCPU did not run while L3 saw no steal) ends more than one period, and
+ * timerfd counts those too (hrtimer_forward()). The due point is where
+ * effective time reached the request or wall time the cap; with only the
+ * totals at hand, steal is taken as spread evenly over the wait.
+ */
+static u64 pvx_stimer_fd_late_periods(const struct pvx_stimer_ctx *ctx,
+				      const struct pvx_stimer *t)
+{
+	u64 wall = t->wall_ns, steal = min(t->steal_ns, wall);
+	u64 eff = wall - steal, due, over_wall, over_eff;
+
+	if (!wall)
+		return 0;
+	due = eff ? min(mul_u64_u64_div_u64(t->request_ns, wall, eff), t->cap_ns) :
+		    t->cap_ns;
+	if (wall <= due)
+		return 0;
+	over_wall = wall - due;
+	over_eff = mul_u64_u64_div_u64(over_wall, eff, wall);
+	return max(div64_u64(over_eff, ctx->spec.interval_ns),
+		   div64_u64(over_wall, pvx_stimer_fd_cap(ctx)));
+}
+
 static void pvx_stimer_fd_expired(struct pvx_stimer *t,
 				  enum pvx_stimer_bound bound)
 {
@@ -594,6 +626,7 @@ static void pvx_stimer_fd_expired(struct pvx_stimer *t,
 	else
 		ctx->last.fired_effective++;
 	if (ctx->armed && ctx->spec.interval_ns) {
+		ctx->ticks += pvx_stimer_fd_late_periods(ctx, t);
 		/* re-armed by the reader: pvx_stimer_fd_catch_up() */
 		ctx->lazy = true;
 		ctx->fire_ns = t->start_ns + t->wall_ns;
@@ -618,8 +651,7 @@ static void pvx_stimer_fd_expired(struct pvx_stimer *t,
 static void pvx_stimer_fd_catch_up(struct pvx_stimer_ctx *ctx)
 {
 	u64 iv = ctx->spec.interval_ns, now, s, wall, steal, eff, n, n_cap;
-	u64 cap = ctx->spec.cap_ns ? ctx->spec.cap_ns :
-		  iv * READ_ONCE(cap_factor);
+	u64 cap = pvx_stimer_fd_cap(ctx);
 	u64 req = iv, req_cap = ctx->spec.cap_ns;
 
 	if (!ctx->lazy)

@@ -402,6 +402,8 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		else
 			not_ok "pvx_stimer_torture results # no $STIMER_TORTURE_RESULTS"
 		fi
+		# a late expiry counts the periods meanwhile (irqs_off_us)
+		run_test "pvx_stimer_test --late" "$STIMER_TEST" --late
 		check "rmmod pvx_stimer refused while pvx_stimer_torture uses it" sh -c '! rmmod pvx_stimer'
 		check "rmmod pvx_stimer_torture" rmmod pvx_stimer_torture
 		# nothing is armed now: every start fired or was cancelled

@@ -10,6 +10,9 @@
  *   --source none|kcpustat|kvm-steal-time   loaded with that steal_source
  *   --hold          create an armed timer fd, print "armed", wait for a
  *                   signal (init.sh's rmmod test)
+ *   --late          (pvx_stimer_torture loaded) a periodic timer fd whose
+ *                   expiry comes late must count the periods that ended
+ *                   meanwhile, as a timerfd does
  *
  * Steal comes from the guest itself: L3's vCPU threads share L2's one CPU,
  * so a busy loop on every L3 CPU makes each vCPU wait for the other (vCPU
@@ -997,6 +1000,51 @@ static void test_overcommit(void)
 	hogs_stop();
 }
 
+/*
+ * --late: a 1 ms periodic timer fd and a timerfd armed together on CPU 0,
+ * then CPU 0 kept busy with interrupts off for LATE_US (the torture
+ * module's irqs_off_us), so both first expiries come ~50 periods late
+ * with no steal to see. A timerfd counts the periods that ended meanwhile
+ * (hrtimer_forward()); the pvx timer must too, not just the one expiry.
+ */
+#define LATE_US		50000
+#define IRQS_OFF	"/sys/kernel/debug/pvx_stimer_torture/irqs_off_us"
+
+static int late(void)
+{
+	struct itimerspec its = { .it_value = { 0, MS }, .it_interval = { 0, MS } };
+	uint64_t t0, wall, tf_ticks = 0, px_ticks;
+	char val[16];
+	int fd, tfd, ret;
+
+	ksft_print_header();
+	ksft_set_plan(2);
+	pin_to(0);
+	tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+	t0 = now_ns();
+	fd = stimer_create(0, MS, MS, 0);
+	if (fd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL))
+		ksft_exit_fail_msg("a timer fd and a timerfd: %s\n", strerror(errno));
+	snprintf(val, sizeof(val), "%d", LATE_US);
+	ret = write_file(IRQS_OFF, val);
+	ksft_test_result(!ret, "CPU 0 busy for %d us with interrupts off (%s)\n", LATE_US,
+			 ret ? strerror(-ret) : IRQS_OFF);
+	px_ticks = read_ticks(fd);
+	if (read(tfd, &tf_ticks, sizeof(tf_ticks)) != sizeof(tf_ticks))
+		tf_ticks = 0;
+	wall = now_ns() - t0;
+	/* the periods that ended before the expiry ran, less slack for the ends */
+	ksft_test_result(!ret && px_ticks >= LATE_US / 1000 * 4 / 5 &&
+			 px_ticks <= wall / MS + 2,
+			 "an expiry %d ms late counts the periods meanwhile: %llu expirations in %llu ms (timerfd %llu)\n",
+			 LATE_US / 1000, (unsigned long long)px_ticks,
+			 (unsigned long long)(wall / MS), (unsigned long long)tf_ticks);
+	close(fd);
+	close(tfd);
+	ksft_print_cnts();
+	return ksft_get_fail_cnt() ? KSFT_FAIL : KSFT_PASS;
+}
+
 static int hold(void)
 {
 	int fd = stimer_create(0, 10 * MS, 10 * MS, 0);
@@ -1018,14 +1066,14 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--source"))
 		want = argv[2];
-	else if (argc != 2 || strcmp(argv[1], "--hold"))
-		ksft_exit_fail_msg("usage: %s --source auto|none|kcpustat|kvm-steal-time | --hold\n",
+	else if (argc != 2 || (strcmp(argv[1], "--hold") && strcmp(argv[1], "--late")))
+		ksft_exit_fail_msg("usage: %s --source auto|none|kcpustat|kvm-steal-time | --hold | --late\n",
 				   argv[0]);
 	pvx_fd = open(DEVNODE, O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("cannot open " DEVNODE ": %s\n", strerror(errno));
 	if (!want)
-		return hold();
+		return strcmp(argv[1], "--late") ? hold() : late();
 
 	ksft_print_header();
 	/*

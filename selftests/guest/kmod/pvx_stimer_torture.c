@@ -22,6 +22,11 @@
  *     (init.sh: started = fired_effective + fired_cap + cancelled);
  * and, as a diagnostic (not a test), the cost of arming a pvx timer and
  * an hrtimer measured side by side.
+ *
+ * While loaded, writing N (1..200000) to irqs_off_us keeps the writer's
+ * CPU busy for N us with interrupts off: pvx_stimer_test --late makes a
+ * timer fd's expiry come late with it, as a vCPU that does not run (and
+ * shows no steal) would.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,6 +35,7 @@
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
@@ -43,6 +49,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/timekeeping.h>
+#include <linux/uaccess.h>
 
 #include "compat.h"
 #include "pvx_stimer.h"
@@ -440,6 +447,35 @@ static int results_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(results);
 
+#define IRQS_OFF_MAX_US	200000
+
+static ssize_t irqs_off_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	unsigned long flags;
+	unsigned int us;
+	u64 end;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, len, 0, &us);
+	if (ret)
+		return ret;
+	if (!us || us > IRQS_OFF_MAX_US)
+		return -EINVAL;
+	local_irq_save(flags);
+	end = ktime_get_ns() + (u64)us * NSEC_PER_USEC;
+	while (ktime_get_ns() < end)
+		cpu_relax();
+	local_irq_restore(flags);
+	return len;
+}
+
+static const struct file_operations irqs_off_fops = {
+	.owner = THIS_MODULE,
+	.write = irqs_off_write,
+	.llseek = noop_llseek,
+};
+
 static int __init stimer_torture_init(void)
 {
 	struct torture_timer *tt;
@@ -469,6 +505,7 @@ static int __init stimer_torture_init(void)
 
 	dbg_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("results", 0444, dbg_dir, NULL, &results_fops);
+	debugfs_create_file("irqs_off_us", 0200, dbg_dir, NULL, &irqs_off_fops);
 	return 0;
 }
 
