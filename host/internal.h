@@ -85,6 +85,17 @@ extern atomic64_t pvx_stats[PVX_STAT_NR];
 
 void pvx_dispatch(struct kvm_vcpu *vcpu, const struct pvx_call *call);
 
+/*
+ * A features mask (module parameter or per-VM file) the admin may set:
+ * bits of PVX_F_ALL only, and PVX_F_PROBE always set. PROBE is how a guest
+ * learns what it is served; switching it off is done with "enable" or the
+ * VM's "enabled", which make the host look like one without pvx.
+ */
+static inline bool pvx_features_valid(u32 v)
+{
+	return !(v & ~PVX_F_ALL) && (v & PVX_F_PROBE);
+}
+
 static inline void pvx_stat_inc(enum pvx_stat s)
 {
 	atomic64_inc(&pvx_stats[s]);
