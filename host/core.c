@@ -357,6 +357,7 @@ static void __exit pvx_host_exit(void)
 	pvx_vm_exit();
 	pvx_debugfs_exit();
 	cleanup_srcu_struct(&pvx_srcu);
+	pvx_policy_exit();
 	pvx_hook_exit();
 }
 

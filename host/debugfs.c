@@ -4,6 +4,9 @@
  *
  *   vms                    live per-VM states, decimal
  *   counters               "name value" lines, host-wide
+ *   pid_policy             "PID on|off" lines: pvx for the VMs that a VMM
+ *                          process creates (policy.c); written one line
+ *                          "PID on|off|default" at a time
  *   vm<id>-<pid>/counters  "name value" lines for one VM
  *   vm<id>-<pid>/enabled   0 or 1: pvx serves this VM at all
  *   vm<id>-<pid>/features  PVX_F_* mask (0x..) allowed for this VM; bit 0
@@ -152,6 +155,43 @@ static const struct file_operations pvx_vm_features_fops = {
 	.llseek = default_llseek,
 };
 
+static int pvx_pid_policy_fshow(struct seq_file *m, void *v)
+{
+	pvx_pid_policy_show(m);
+	return 0;
+}
+
+static int pvx_pid_policy_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, pvx_pid_policy_fshow, NULL);
+}
+
+/* One "PID on|off|default" line per write(); a longer write is -EINVAL. */
+static ssize_t pvx_pid_policy_fwrite(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	char buf[32];
+	int ret;
+
+	if (!count || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	ret = pvx_pid_policy_write(buf);
+	return ret ? ret : count;
+}
+
+static const struct file_operations pvx_pid_policy_fops = {
+	.owner = THIS_MODULE,
+	.open = pvx_pid_policy_open,
+	.read = seq_read,
+	.write = pvx_pid_policy_fwrite,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 void pvx_debugfs_vm_add(struct pvx_vm *vm)
 {
 	char name[40];
@@ -180,6 +220,8 @@ void pvx_debugfs_init(void)
 			    &pvx_vms_fops);
 	debugfs_create_file("counters", 0444, pvx_debugfs_root, NULL,
 			    &pvx_counters_fops);
+	debugfs_create_file("pid_policy", 0644, pvx_debugfs_root, NULL,
+			    &pvx_pid_policy_fops);
 }
 
 void pvx_debugfs_exit(void)
