@@ -300,8 +300,45 @@ static void test_bad_cmd(void)
 		     ENOTTY, "GET_INFO encoded with a wrong direction");
 }
 
-/* sysfs 12, open 1, GET_INFO 3 + 1, bad size 4, bad pointer 5, bad cmd 4 */
-#define NR_TESTS 30
+/* Write @val to SYSDIR/reprobe: 0 or -errno. */
+static int write_reprobe(const char *val)
+{
+	int fd = open(SYSDIR "/reprobe", O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * reprobe: anything but "1" is -EINVAL and changes nothing; "1" PROBEs
+ * again, and on an unchanged host finds what the load found.
+ */
+static void test_reprobe(void)
+{
+	unsigned long long v = ~0ull;
+	int ret;
+
+	expect_errno(write_reprobe("2"), EINVAL, "reprobe '2'");
+	expect_errno(write_reprobe("yes"), EINVAL, "reprobe 'yes'");
+	ret = write_reprobe("1\n");
+	ksft_test_result(!ret, "reprobe '1' succeeds%s%s\n", ret ? " # " : "",
+			 ret ? strerror(-ret) : "");
+	test_attr_str("host", expect_host ? "pvx" : "no-pvx");
+	ret = read_attr_u64("host_features", &v);
+	ksft_test_result(!ret && v == sys_features,
+			 "host_features after reprobe 0x%llx, as at load 0x%llx\n",
+			 v, sys_features);
+}
+
+/*
+ * sysfs 12, open 1, GET_INFO 3 + 1, bad size 4, bad pointer 5, bad cmd 4,
+ * reprobe 5
+ */
+#define NR_TESTS 35
 
 int main(int argc, char **argv)
 {
@@ -332,6 +369,7 @@ int main(int argc, char **argv)
 	test_bad_size();
 	test_bad_pointer();
 	test_bad_cmd();
+	test_reprobe();
 	if (pvx_fd >= 0)
 		close(pvx_fd);
 
