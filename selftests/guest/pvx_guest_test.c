@@ -19,6 +19,7 @@
 
 #include "pvx.h"
 #include "kselftest.h"
+#include "sysfs_util.h"
 
 #define SYSDIR	"/sys/kernel/pvx"
 #define DEVNODE	"/dev/pvx"
@@ -300,19 +301,6 @@ static void test_bad_cmd(void)
 		     ENOTTY, "GET_INFO encoded with a wrong direction");
 }
 
-/* Write @val to SYSDIR/reprobe: 0 or -errno. */
-static int write_reprobe(const char *val)
-{
-	int fd = open(SYSDIR "/reprobe", O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /*
  * reprobe: anything but "1" is -EINVAL and changes nothing; "1" PROBEs
  * again, and on an unchanged host finds what the load found.
@@ -322,9 +310,9 @@ static void test_reprobe(void)
 	unsigned long long v = ~0ull;
 	int ret;
 
-	expect_errno(write_reprobe("2"), EINVAL, "reprobe '2'");
-	expect_errno(write_reprobe("yes"), EINVAL, "reprobe 'yes'");
-	ret = write_reprobe("1\n");
+	expect_errno(write_file(SYSDIR "/reprobe", "2"), EINVAL, "reprobe '2'");
+	expect_errno(write_file(SYSDIR "/reprobe", "yes"), EINVAL, "reprobe 'yes'");
+	ret = write_file(SYSDIR "/reprobe", "1\n");
 	ksft_test_result(!ret, "reprobe '1' succeeds%s%s\n", ret ? " # " : "",
 			 ret ? strerror(-ret) : "");
 	test_attr_str("host", expect_host ? "pvx" : "no-pvx");
