@@ -138,25 +138,26 @@ ctl_pvx() {
 	done
 }
 
+# ctl_reply OK COMMAND...: run COMMAND, answer OK or "err WHY" on the port
+ctl_reply() {
+	local ok=$1 err
+	shift
+	if err=$("$@" 2>&1); then
+		echo "$ok" >&4
+	else
+		echo "err $err" >&4
+	fi
+}
+
 # The guest's requests, one line each: "steal PCT" or "pvx on|off".
 steal_controller() {
-	local dir=$1 cmd arg err
+	local dir=$1 cmd arg
 	exec 3<>"$dir/ctl.out" 4<>"$dir/ctl.in"
 	while read -r cmd arg <&3; do
 		cmd=${cmd//$'\r'/} arg=${arg//$'\r'/}
 		case "$cmd" in
-		steal)
-			if err=$(steal_set "$arg" 2>&1); then
-				echo "ok $arg" >&4
-			else
-				echo "err $err" >&4
-			fi ;;
-		pvx)
-			if err=$(ctl_pvx "$arg" 2>&1); then
-				echo "ok pvx $arg" >&4
-			else
-				echo "err $err" >&4
-			fi ;;
+		steal) ctl_reply "ok $arg" steal_set "$arg" ;;
+		pvx) ctl_reply "ok pvx $arg" ctl_pvx "$arg" ;;
 		"") ;;
 		*) echo "err unknown request '$cmd'" >&4 ;;
 		esac
