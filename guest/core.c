@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvx guest core: finds out, once, whether the KVM host speaks pvx
+ * pvx guest core: finds out whether the KVM host speaks pvx
  * (PVX_HC_PROBE) and is the one place that issues pvx hypercalls for the
  * guest feature modules. On a host without pvx it still loads, says so
  * once, and every feature reports "unsupported by host".
+ *
+ * PROBE runs at load and again when the administrator writes
+ * /sys/kernel/pvx/reprobe. Between the two the host may stop serving
+ * pvx: after a migration to a host without it, or when the host
+ * administrator disables this VM. A call that PROBE announced answering
+ * -PVX_ENOSYS is how that shows; the core then PROBEs once more, right
+ * away, and either drops the lost calls or, when PROBE fails too, falls
+ * back altogether (one dmesg line), so no further pvx call leaves the
+ * guest.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,7 +30,12 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-struct pvx_host pvx_host __ro_after_init;
+struct pvx_host pvx_host;
+/*
+ * Serializes updates of pvx_host (load, reprobe, a lost call on any CPU).
+ * Raw and irqsave: a lost call may be noticed in any context.
+ */
+static DEFINE_RAW_SPINLOCK(pvx_host_lock);
 DEFINE_PER_CPU(struct pvx_stats, pvx_stats);
 
 /* RAX = number in / result out; RBX, RCX, RDX, RSI = a0..a3 in / out. */
@@ -60,14 +74,14 @@ static long pvx_issue(struct pvx_regs *r)
 
 bool pvx_host_has(u32 feature_bits)
 {
-	return pvx_host.host_pvx && feature_bits &&
-	       (pvx_host.features & feature_bits) == feature_bits;
+	return READ_ONCE(pvx_host.host_pvx) && feature_bits &&
+	       (READ_ONCE(pvx_host.features) & feature_bits) == feature_bits;
 }
 EXPORT_SYMBOL_GPL(pvx_host_has);
 
 u32 pvx_host_features(void)
 {
-	return pvx_host.features;
+	return READ_ONCE(pvx_host.features);
 }
 EXPORT_SYMBOL_GPL(pvx_host_features);
 
@@ -90,24 +104,113 @@ u32 pvx_kvm_features(void)
 }
 EXPORT_SYMBOL_GPL(pvx_kvm_features);
 
+/* A consistent copy of what the last PROBE found, for readers. */
+void pvx_host_snapshot(struct pvx_host *out)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvx_host_lock, flags);
+	*out = pvx_host;
+	raw_spin_unlock_irqrestore(&pvx_host_lock, flags);
+}
+
+/*
+ * Issue PROBE and check its answer. Returns 0 and fills @out, or the
+ * reason it did not succeed (PROBE's error, or -PVX_EINVAL for an answer
+ * without the magic); @out is then "no pvx".
+ */
+static long pvx_probe_host(struct pvx_host *out)
+{
+	struct pvx_regs r = { .ax = PVX_HC_PROBE };
+	long ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pvx_issue(&r);
+	if (ret)
+		return ret;
+	if (r.bx != PVX_MAGIC || !r.cx || r.cx > U32_MAX) {
+		pr_info_ratelimited("host answered PROBE without pvx (magic 0x%lx, ABI %lu)\n",
+				    r.bx, r.cx);
+		return -PVX_EINVAL;
+	}
+	out->host_pvx = true;
+	out->magic = PVX_MAGIC;
+	out->abi_version = r.cx;
+	out->features = r.dx;
+	return 0;
+}
+
+/* Caller holds pvx_host_lock. */
+static void pvx_host_set(const struct pvx_host *h)
+{
+	WRITE_ONCE(pvx_host.features, h->features);
+	pvx_host.abi_version = h->abi_version;
+	pvx_host.magic = h->magic;
+	WRITE_ONCE(pvx_host.host_pvx, h->host_pvx);
+}
+
+/*
+ * Call @nr, which the last PROBE announced, answered -PVX_ENOSYS: the host
+ * stopped serving it (a migration to a host without pvx, this VM disabled
+ * by the host's administrator, the host's feature module unloaded). PROBE
+ * again, at once, and serve from now on only what it says. Any context.
+ */
+static void pvx_host_lost(u32 nr)
+{
+	struct pvx_host was, now;
+	unsigned long flags;
+	long ret;
+
+	raw_spin_lock_irqsave(&pvx_host_lock, flags);
+	was = pvx_host;
+	/* Another CPU noticed first. */
+	if (!was.host_pvx || !(was.features & BIT(nr - PVX_HC_BASE))) {
+		raw_spin_unlock_irqrestore(&pvx_host_lock, flags);
+		return;
+	}
+	ret = pvx_probe_host(&now);
+	/* PROBE announced it again: keep the bit out anyway, it answered ENOSYS. */
+	now.features &= ~BIT(nr - PVX_HC_BASE);
+	pvx_host_set(&now);
+	raw_spin_unlock_irqrestore(&pvx_host_lock, flags);
+
+	if (ret)
+		pr_info("host stopped serving pvx (call 0x%x answered -ENOSYS, PROBE %ld); all features fall back; write 1 to /sys/kernel/pvx/reprobe to probe again\n",
+			nr, ret);
+	else
+		pr_info("host stopped serving call 0x%x (features 0x%x -> 0x%x)\n",
+			nr, was.features, now.features);
+}
+
 long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3)
 {
 	struct pvx_regs r = { .ax = nr, .bx = a0, .cx = a1, .dx = a2, .si = a3 };
 	u32 idx = nr - PVX_HC_BASE;
+	long ret;
 
 	if (idx >= 32 || !pvx_host_has(BIT(idx))) {
 		this_cpu_inc(pvx_stats.n[PVX_STAT_REFUSED]);
 		trace_guest_hypercall(nr, a0, -PVX_ENOSYS, false);
 		return -PVX_ENOSYS;
 	}
-	return pvx_issue(&r);
+	ret = pvx_issue(&r);
+	if (unlikely(ret == -PVX_ENOSYS))
+		pvx_host_lost(nr);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(pvx_hypercall);
 
-static void __init pvx_probe(void)
+/*
+ * PROBE the host and serve what it answers from now on; one dmesg line
+ * with the outcome. At load and from /sys/kernel/pvx/reprobe (a guest
+ * that landed on a host with pvx after a migration). 0, or -EOPNOTSUPP
+ * in a confidential guest.
+ */
+int pvx_reprobe(void)
 {
-	struct pvx_regs r = { .ax = PVX_HC_PROBE };
+	struct pvx_host now;
+	unsigned long flags;
 	long ret;
 
 	/*
@@ -117,27 +220,21 @@ static void __init pvx_probe(void)
 	 */
 	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT)) {
 		pr_info("host pvx not used in a confidential guest; all features unsupported by host\n");
-		return;
+		return -EOPNOTSUPP;
 	}
 
-	ret = pvx_issue(&r);
-	if (ret) {
+	raw_spin_lock_irqsave(&pvx_host_lock, flags);
+	ret = pvx_probe_host(&now);
+	pvx_host_set(&now);
+	raw_spin_unlock_irqrestore(&pvx_host_lock, flags);
+
+	if (ret)
 		pr_info("host has no pvx (PROBE returned %ld); all features unsupported by host\n",
 			ret);
-		return;
-	}
-	if (r.bx != PVX_MAGIC || !r.cx || r.cx > U32_MAX) {
-		pr_info("host answered PROBE without pvx (magic 0x%lx, ABI %lu); all features unsupported by host\n",
-			r.bx, r.cx);
-		return;
-	}
-
-	pvx_host.host_pvx = true;
-	pvx_host.magic = PVX_MAGIC;
-	pvx_host.abi_version = r.cx;
-	pvx_host.features = r.dx;
-	pr_info("host pvx ABI %u, features 0x%x\n", pvx_host.abi_version,
-		pvx_host.features);
+	else
+		pr_info("host pvx ABI %u, features 0x%x\n", now.abi_version,
+			now.features);
+	return 0;
 }
 
 static int __init pvx_guest_init(void)
@@ -152,7 +249,7 @@ static int __init pvx_guest_init(void)
 		return -ENODEV;
 	}
 
-	pvx_probe();
+	pvx_reprobe();
 
 	ret = pvx_sysfs_init();
 	if (ret)

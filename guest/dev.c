@@ -35,6 +35,7 @@ static bool pvx_is_get_info(unsigned int cmd)
 static long pvx_ioc_get_info(struct pvx_info __user *uinfo)
 {
 	struct pvx_info info;
+	struct pvx_host h;
 	u32 size;
 
 	if (get_user(size, &uinfo->size))
@@ -44,11 +45,12 @@ static long pvx_ioc_get_info(struct pvx_info __user *uinfo)
 
 	memset(&info, 0, sizeof(info));
 	info.size = min_t(u32, size, sizeof(info));
-	info.flags = PVX_INFO_KVM | (pvx_host.host_pvx ? PVX_INFO_HOST_PVX : 0);
+	pvx_host_snapshot(&h);
+	info.flags = PVX_INFO_KVM | (h.host_pvx ? PVX_INFO_HOST_PVX : 0);
 	info.guest_abi_version = PVX_ABI_VERSION;
-	info.host_abi_version = pvx_host.abi_version;
-	info.host_magic = pvx_host.magic;
-	info.host_features = pvx_host.features;
+	info.host_abi_version = h.abi_version;
+	info.host_magic = h.magic;
+	info.host_features = h.features;
 
 	if (copy_to_user(uinfo, &info, info.size))
 		return -EFAULT;

@@ -8,7 +8,11 @@
 
 #include "pvx_guest.h"
 
-/* What PROBE found; written once in module init, read-only afterwards. */
+/*
+ * What the last PROBE found: written under a lock at load, on reprobe and
+ * when a call is lost (core.c); pvx_host_has() reads it without the lock,
+ * other readers take a pvx_host_snapshot().
+ */
 struct pvx_host {
 	bool host_pvx;		/* PROBE succeeded with the pvx magic */
 	u32 abi_version;	/* host ABI version, 0 without pvx */
@@ -31,6 +35,8 @@ struct pvx_stats {
 
 DECLARE_PER_CPU(struct pvx_stats, pvx_stats);
 
+void pvx_host_snapshot(struct pvx_host *out);
+int pvx_reprobe(void);
 int pvx_sysfs_init(void);
 void pvx_sysfs_exit(void);
 int pvx_dev_init(void);

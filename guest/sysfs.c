@@ -24,32 +24,50 @@ static ssize_t abi_version_show(struct kobject *kobj,
 static ssize_t host_abi_version_show(struct kobject *kobj,
 				     struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", pvx_host.abi_version);
+	struct pvx_host h;
+
+	pvx_host_snapshot(&h);
+	return sysfs_emit(buf, "%u\n", h.abi_version);
 }
 
 static ssize_t host_features_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "0x%x\n", pvx_host.features);
+	return sysfs_emit(buf, "0x%x\n", pvx_host_features());
 }
 
 /* "pvx" when PROBE succeeded, "no-pvx" when every feature falls back. */
 static ssize_t host_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
-	return sysfs_emit(buf, "%s\n", pvx_host.host_pvx ? "pvx" : "no-pvx");
+	return sysfs_emit(buf, "%s\n", READ_ONCE(pvx_host.host_pvx) ?
+			  "pvx" : "no-pvx");
+}
+
+/* reprobe (root only): "1" PROBEs the host again, anything else -EINVAL. */
+static ssize_t reprobe_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	int ret;
+
+	if (!sysfs_streq(buf, "1"))
+		return -EINVAL;
+	ret = pvx_reprobe();
+	return ret ? ret : count;
 }
 
 static struct kobj_attribute abi_version_attr = __ATTR_RO(abi_version);
 static struct kobj_attribute host_abi_version_attr = __ATTR_RO(host_abi_version);
 static struct kobj_attribute host_features_attr = __ATTR_RO(host_features);
 static struct kobj_attribute host_attr = __ATTR_RO(host);
+static struct kobj_attribute reprobe_attr = __ATTR_WO(reprobe);
 
 static struct attribute *pvx_top_attrs[] = {
 	&abi_version_attr.attr,
 	&host_abi_version_attr.attr,
 	&host_features_attr.attr,
 	&host_attr.attr,
+	&reprobe_attr.attr,
 	NULL
 };
 

@@ -38,7 +38,7 @@ static int pvx_features_set(const char *val, const struct kernel_param *kp)
 	ret = kstrtouint(val, 0, &v);
 	if (ret)
 		return ret;
-	if (v & ~PVX_F_ALL)
+	if (!pvx_features_valid(v))
 		return -EINVAL;
 	WRITE_ONCE(*(unsigned int *)kp->arg, v);
 	return 0;
@@ -57,7 +57,7 @@ static const struct kernel_param_ops pvx_features_ops = {
 
 module_param_cb(features, &pvx_features_ops, &pvx_features, 0644);
 MODULE_PARM_DESC(features,
-		 "PVX_F_* calls the host serves (default 0x1f = all); a cleared bit answers -EOPNOTSUPP and is hidden from PROBE");
+		 "PVX_F_* calls the host serves (default 0x1f = all); a cleared bit answers -EOPNOTSUPP and is hidden from PROBE; bit 0 (PROBE) cannot be cleared");
 
 atomic64_t pvx_stats[PVX_STAT_NR];
 
@@ -357,6 +357,7 @@ static void __exit pvx_host_exit(void)
 	pvx_vm_exit();
 	pvx_debugfs_exit();
 	cleanup_srcu_struct(&pvx_srcu);
+	pvx_policy_exit();
 	pvx_hook_exit();
 }
 

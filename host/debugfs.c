@@ -4,9 +4,13 @@
  *
  *   vms                    live per-VM states, decimal
  *   counters               "name value" lines, host-wide
+ *   pid_policy             "PID on|off" lines: pvx for the VMs that a VMM
+ *                          process creates (policy.c); written one line
+ *                          "PID on|off|default" at a time
  *   vm<id>-<pid>/counters  "name value" lines for one VM
  *   vm<id>-<pid>/enabled   0 or 1: pvx serves this VM at all
- *   vm<id>-<pid>/features  PVX_F_* mask (0x..) allowed for this VM
+ *   vm<id>-<pid>/features  PVX_F_* mask (0x..) allowed for this VM; bit 0
+ *                          (PROBE) must stay set
  *
  * Files are created with debugfs_create_file(), whose proxy makes removal
  * wait for readers and writers in flight, so a VM's files never outlive
@@ -73,8 +77,9 @@ DEFINE_SHOW_ATTRIBUTE(pvx_vm_counters);
 
 /*
  * vm<id>-<pid>/enabled and /features: one u32 policy knob each, read back
- * in @fmt, written as a number (any base) that must fit in @allowed.
- * private_data points at the field inside struct pvx_vm.
+ * in @fmt, written as a number (any base) that @valid accepts; anything
+ * else is -EINVAL and leaves the knob as it was. private_data points at
+ * the field inside struct pvx_vm.
  */
 static ssize_t pvx_knob_read(struct file *file, char __user *ubuf,
 			     size_t count, loff_t *ppos, const char *fmt)
@@ -88,7 +93,7 @@ static ssize_t pvx_knob_read(struct file *file, char __user *ubuf,
 }
 
 static ssize_t pvx_knob_write(struct file *file, const char __user *ubuf,
-			      size_t count, u32 allowed)
+			      size_t count, bool (*valid)(u32 v))
 {
 	u32 *knob = file->private_data;
 	unsigned int v;
@@ -97,10 +102,15 @@ static ssize_t pvx_knob_write(struct file *file, const char __user *ubuf,
 	ret = kstrtouint_from_user(ubuf, count, 0, &v);
 	if (ret)
 		return ret;
-	if (v & ~allowed)
+	if (!valid(v))
 		return -EINVAL;
 	WRITE_ONCE(*knob, v);
 	return count;
+}
+
+static bool pvx_enabled_valid(u32 v)
+{
+	return v <= 1;
 }
 
 static ssize_t pvx_vm_enabled_read(struct file *file, char __user *ubuf,
@@ -113,7 +123,7 @@ static ssize_t pvx_vm_enabled_write(struct file *file,
 				    const char __user *ubuf, size_t count,
 				    loff_t *ppos)
 {
-	return pvx_knob_write(file, ubuf, count, 1);
+	return pvx_knob_write(file, ubuf, count, pvx_enabled_valid);
 }
 
 static const struct file_operations pvx_vm_enabled_fops = {
@@ -134,7 +144,7 @@ static ssize_t pvx_vm_features_write(struct file *file,
 				     const char __user *ubuf, size_t count,
 				     loff_t *ppos)
 {
-	return pvx_knob_write(file, ubuf, count, PVX_F_ALL);
+	return pvx_knob_write(file, ubuf, count, pvx_features_valid);
 }
 
 static const struct file_operations pvx_vm_features_fops = {
@@ -143,6 +153,43 @@ static const struct file_operations pvx_vm_features_fops = {
 	.read = pvx_vm_features_read,
 	.write = pvx_vm_features_write,
 	.llseek = default_llseek,
+};
+
+static int pvx_pid_policy_fshow(struct seq_file *m, void *v)
+{
+	pvx_pid_policy_show(m);
+	return 0;
+}
+
+static int pvx_pid_policy_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, pvx_pid_policy_fshow, NULL);
+}
+
+/* One "PID on|off|default" line per write(); a longer write is -EINVAL. */
+static ssize_t pvx_pid_policy_fwrite(struct file *file,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	char buf[32];
+	int ret;
+
+	if (!count || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	ret = pvx_pid_policy_write(buf);
+	return ret ? ret : count;
+}
+
+static const struct file_operations pvx_pid_policy_fops = {
+	.owner = THIS_MODULE,
+	.open = pvx_pid_policy_open,
+	.read = seq_read,
+	.write = pvx_pid_policy_fwrite,
+	.llseek = seq_lseek,
+	.release = single_release,
 };
 
 void pvx_debugfs_vm_add(struct pvx_vm *vm)
@@ -173,6 +220,8 @@ void pvx_debugfs_init(void)
 			    &pvx_vms_fops);
 	debugfs_create_file("counters", 0444, pvx_debugfs_root, NULL,
 			    &pvx_counters_fops);
+	debugfs_create_file("pid_policy", 0644, pvx_debugfs_root, NULL,
+			    &pvx_pid_policy_fops);
 }
 
 void pvx_debugfs_exit(void)

@@ -13,8 +13,13 @@
  *    the callback: a stock hypercall pays one trip through the ftrace
  *    trampoline and a compare, nothing more (Documentation/bench.rst).
  *
- * 2. kvm_arch_destroy_vm() (not exported, but traceable) gets an
- *    observe-only ops that tells vm.c a VM is gone.
+ * 2. kvm_arch_post_init_vm() and kvm_arch_destroy_vm() (not exported,
+ *    but traceable) get observe-only ops that tell vm.c a VM is being
+ *    created (in the VMM's KVM_CREATE_VM, before any vCPU exists) or is
+ *    gone. kvm_arch_post_init_vm() is the last step of kvm_create_vm()
+ *    that can fail, and every failure from it on (and any later one of
+ *    KVM_CREATE_VM) goes through kvm_arch_destroy_vm(), on 6.1 and 6.12:
+ *    a state created there always sees its destruction.
  *
  * Only kvm_emulate_hypercall is taken from kvm.ko, through symbol_get(),
  * so that loading pvx_host without kvm gives one clear error instead of
@@ -179,6 +184,15 @@ static void notrace pvx_hypercall_ftrace(unsigned long ip,
 					    (unsigned long)pvx_hypercall_wrapper);
 }
 
+static void notrace pvx_create_vm_ftrace(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *op,
+					 struct ftrace_regs *fregs)
+{
+	/* int kvm_arch_post_init_vm(struct kvm *kvm) */
+	pvx_vm_created((struct kvm *)ftrace_regs_get_argument(fregs, 0));
+}
+
 static void notrace pvx_destroy_vm_ftrace(unsigned long ip,
 					  unsigned long parent_ip,
 					  struct ftrace_ops *op,
@@ -206,12 +220,17 @@ static void notrace pvx_destroy_vm_ftrace(unsigned long ip,
  * waited for by synchronize_rcu_tasks(), in ftrace_shutdown() for a
  * module's (dynamic) ops and again in pvx_inflight_drain().
  *
- * The destruction ops calls into vm.c (locks, allocations) and keeps the
- * guard; one VM destruction is not a hot path.
+ * The creation and destruction ops call into vm.c (locks, allocations)
+ * and keep the guard; one VM creation or destruction is not a hot path.
  */
 static struct ftrace_ops pvx_hypercall_ops = {
 	.func = pvx_hypercall_ftrace,
 	.flags = PVX_FTRACE_OPS_FL_REDIRECT | FTRACE_OPS_FL_PERMANENT,
+};
+
+static struct ftrace_ops pvx_create_vm_ops = {
+	.func = pvx_create_vm_ftrace,
+	.flags = FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
 };
 
 static struct ftrace_ops pvx_destroy_vm_ops = {
@@ -234,29 +253,32 @@ void pvx_hook_exit(void)
 	symbol_put(kvm_emulate_hypercall);
 }
 
-static int pvx_hook_destroy_vm(void)
+/* Attach observe-only @ops to KVM's function @name. */
+static int pvx_hook_kvm_func(struct ftrace_ops *ops, const char *name)
 {
 	/* ftrace_set_filter() parses (and may modify) its buffer. */
-	char func[] = "kvm_arch_destroy_vm";
+	char func[32];
 	int ret;
 
-	ret = ftrace_set_filter(&pvx_destroy_vm_ops, func, strlen(func), 1);
+	if (strscpy(func, name, sizeof(func)) < 0)
+		return -E2BIG;
+	ret = ftrace_set_filter(ops, func, strlen(func), 1);
 	if (ret) {
-		pr_err("cannot trace kvm_arch_destroy_vm: error %d\n", ret);
+		pr_err("cannot trace %s: error %d\n", name, ret);
 		return ret;
 	}
-	ret = register_ftrace_function(&pvx_destroy_vm_ops);
+	ret = register_ftrace_function(ops);
 	if (ret) {
-		pr_err("cannot hook kvm_arch_destroy_vm: error %d\n", ret);
-		ftrace_free_filter(&pvx_destroy_vm_ops);
+		pr_err("cannot hook %s: error %d\n", name, ret);
+		ftrace_free_filter(ops);
 	}
 	return ret;
 }
 
-static void pvx_unhook_destroy_vm(void)
+static void pvx_unhook_kvm_func(struct ftrace_ops *ops)
 {
-	unregister_ftrace_function(&pvx_destroy_vm_ops);
-	ftrace_free_filter(&pvx_destroy_vm_ops);
+	unregister_ftrace_function(ops);
+	ftrace_free_filter(ops);
 }
 
 static int pvx_hook_hypercall(void)
@@ -287,23 +309,35 @@ static void pvx_unhook_hypercall(void)
 
 /*
  * The destruction hook goes in first and comes off last, so that every
- * VM state pvx creates is seen to its end.
+ * VM state pvx creates is seen to its end; the creation hook goes in
+ * before the hypercall hook, so that VMs created from then on get their
+ * policy before their first call.
  */
 int pvx_hook_start(void)
 {
 	int ret;
 
-	ret = pvx_hook_destroy_vm();
+	ret = pvx_hook_kvm_func(&pvx_destroy_vm_ops, "kvm_arch_destroy_vm");
 	if (ret)
 		return ret;
+	ret = pvx_hook_kvm_func(&pvx_create_vm_ops, "kvm_arch_post_init_vm");
+	if (ret)
+		goto err_destroy;
 	ret = pvx_hook_hypercall();
 	if (ret)
-		pvx_unhook_destroy_vm();
+		goto err_create;
+	return 0;
+
+err_create:
+	pvx_unhook_kvm_func(&pvx_create_vm_ops);
+err_destroy:
+	pvx_unhook_kvm_func(&pvx_destroy_vm_ops);
 	return ret;
 }
 
 void pvx_hook_stop(void)
 {
 	pvx_unhook_hypercall();
-	pvx_unhook_destroy_vm();
+	pvx_unhook_kvm_func(&pvx_create_vm_ops);
+	pvx_unhook_kvm_func(&pvx_destroy_vm_ops);
 }

@@ -51,8 +51,10 @@ struct pvx_vm_priv {
 /*
  * pvx's state of one VM.
  *
- * Lifetime: created by the first pvx hypercall of the VM (pvx_vm_get()),
- * unlinked from the lookup hash when KVM destroys the VM
+ * Lifetime: created when KVM creates the VM (pvx_vm_created(), see
+ * hook.c) or, for a VM older than pvx_host, by its first pvx hypercall
+ * (pvx_vm_get()); put on pvx_vm_list and into debugfs by a work item
+ * (add_work) or by that first call; unlinked from the lookup hash when KVM destroys the VM
  * (kvm_arch_destroy_vm(), see hook.c) and freed from a work item. While a
  * vCPU of the VM is inside a hypercall the VM cannot be destroyed (the
  * vCPU file holds a reference on the struct kvm), so handlers use it
@@ -68,12 +70,14 @@ struct pvx_vm {
 	struct kvm *kvm;
 	u64 id;
 	pid_t pid;
-	u32 enabled;			/* 0 or 1; READ_ONCE/WRITE_ONCE */
+	/* 0 or 1, from policy.c at creation; READ_ONCE/WRITE_ONCE */
+	u32 enabled;
 	u32 features;			/* READ_ONCE/WRITE_ONCE */
 	atomic64_t stats[PVX_VM_STAT_NR];
 	struct dentry *dir;
 	spinlock_t priv_lock;		/* serializes writers of priv[] */
 	struct pvx_vm_priv priv[PVX_HC_NR_CALLS];
+	struct work_struct add_work;
 	struct work_struct free_work;
 	struct rcu_head rcu;
 };
@@ -84,6 +88,17 @@ extern unsigned int pvx_features;
 extern atomic64_t pvx_stats[PVX_STAT_NR];
 
 void pvx_dispatch(struct kvm_vcpu *vcpu, const struct pvx_call *call);
+
+/*
+ * A features mask (module parameter or per-VM file) the admin may set:
+ * bits of PVX_F_ALL only, and PVX_F_PROBE always set. PROBE is how a guest
+ * learns what it is served; switching it off is done with "enable" or the
+ * VM's "enabled", which make the host look like one without pvx.
+ */
+static inline bool pvx_features_valid(u32 v)
+{
+	return !(v & ~PVX_F_ALL) && (v & PVX_F_PROBE);
+}
 
 static inline void pvx_stat_inc(enum pvx_stat s)
 {
@@ -106,8 +121,16 @@ extern atomic64_t pvx_nr_vms;
 int pvx_vm_init(void);
 void pvx_vm_exit(void);
 struct pvx_vm *pvx_vm_get(struct kvm *kvm);
+void pvx_vm_created(struct kvm *kvm);
 void pvx_vm_destroyed(struct kvm *kvm);
 void pvx_vm_drop_priv(u32 feature);
+
+/* policy.c */
+struct seq_file;
+bool pvx_policy_new_vm(void);
+int pvx_pid_policy_write(char *line);
+void pvx_pid_policy_show(struct seq_file *m);
+void pvx_policy_exit(void);
 
 /* debugfs.c */
 void pvx_debugfs_init(void);

@@ -30,6 +30,9 @@
 static_assert(__same_type(&kvm_emulate_hypercall,
 			  int (*)(struct kvm_vcpu *vcpu)),
 	      "kvm_emulate_hypercall() is no longer int (struct kvm_vcpu *)");
+/* The VM creation that hook.c observes (argument 0 is the VM). */
+static_assert(__same_type(&kvm_arch_post_init_vm, int (*)(struct kvm *kvm)),
+	      "kvm_arch_post_init_vm() is no longer int (struct kvm *)");
 /* The VM destruction that hook.c observes (argument 0 is the VM). */
 static_assert(__same_type(&kvm_arch_destroy_vm, void (*)(struct kvm *kvm)),
 	      "kvm_arch_destroy_vm() is no longer void (struct kvm *)");

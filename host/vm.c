@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-VM state: created by the first pvx hypercall of a VM, found again by
- * its struct kvm, destroyed when KVM destroys the VM.
+ * Per-VM state: created when KVM creates the VM (hook.c, the entry of
+ * kvm_arch_post_init_vm()), so that host policy is decided before the
+ * guest runs; for a VM that existed before pvx_host was loaded (or whose
+ * state could not be allocated then), by its first pvx hypercall. Found
+ * again by its struct kvm, destroyed when KVM destroys the VM.
  *
- * Lookups (every pvx hypercall) walk an RCU hash. Creation is serialized
- * by pvx_vm_mutex, which also guards the list of all states and the
- * destruction of private data. The destruction hook (hook.c) runs in an
- * ftrace callback with preemption disabled: it only unhashes the state
- * under a spinlock and leaves debugfs removal, destructors and kfree to a
- * work item.
+ * Lookups (every pvx hypercall) walk an RCU hash. Both hooks run in ftrace
+ * callbacks with preemption disabled: creation allocates without sleeping
+ * and hashes the state under a spinlock, destruction unhashes it; what
+ * sleeps (debugfs, the list of all states, destructors, kfree) is left to
+ * work items on one ordered workqueue, so a VM's "add" work always runs
+ * before its "free" work. pvx_vm_mutex guards the list of all states and
+ * the destruction of private data.
  */
 #include "internal.h"
 
@@ -26,7 +30,7 @@ static DEFINE_HASHTABLE(pvx_vm_hash, PVX_VM_HASH_BITS);
 static DEFINE_SPINLOCK(pvx_vm_hash_lock);
 static LIST_HEAD(pvx_vm_list);
 static DEFINE_MUTEX(pvx_vm_mutex);
-static u64 pvx_vm_next_id;		/* under pvx_vm_mutex */
+static atomic64_t pvx_vm_next_id;
 static struct workqueue_struct *pvx_vm_wq;
 
 atomic64_t pvx_nr_vms;
@@ -52,47 +56,111 @@ static struct pvx_vm *pvx_vm_lookup(struct kvm *kvm)
 }
 
 static void pvx_vm_free_work(struct work_struct *work);
+static void pvx_vm_add_work(struct work_struct *work);
 
-static struct pvx_vm *pvx_vm_create(struct kvm *kvm)
+/* A new state for @kvm, created by the current task (the VMM). */
+static struct pvx_vm *pvx_vm_alloc(struct kvm *kvm, gfp_t gfp)
 {
-	struct pvx_vm *vm;
-
-	mutex_lock(&pvx_vm_mutex);
-	/* Another vCPU of the same VM may have been first. */
-	vm = pvx_vm_lookup(kvm);
-	if (vm)
-		goto out;
-
 	/* Charged to the VMM's memory cgroup, like KVM's own VM state. */
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
-	if (!vm) {
-		vm = ERR_PTR(-ENOMEM);
-		goto out;
-	}
+	struct pvx_vm *vm = kzalloc(sizeof(*vm), gfp | __GFP_ACCOUNT);
+
+	if (!vm)
+		return NULL;
 	vm->kvm = kvm;
-	vm->id = ++pvx_vm_next_id;
+	vm->id = atomic64_inc_return(&pvx_vm_next_id);
 	vm->pid = task_tgid_nr(current);
-	vm->enabled = 1;
+	vm->enabled = pvx_policy_new_vm();
 	vm->features = PVX_F_ALL;
 	spin_lock_init(&vm->priv_lock);
+	INIT_WORK(&vm->add_work, pvx_vm_add_work);
 	INIT_WORK(&vm->free_work, pvx_vm_free_work);
-	pvx_debugfs_vm_add(vm);
-	list_add_tail(&vm->lnode, &pvx_vm_list);
-
-	spin_lock(&pvx_vm_hash_lock);
-	hash_add_rcu(pvx_vm_hash, &vm->hnode, (unsigned long)kvm);
-	spin_unlock(&pvx_vm_hash_lock);
-
-	atomic64_inc(&pvx_nr_vms);
-	pvx_stat_inc(PVX_STAT_VMS_CREATED);
-out:
-	mutex_unlock(&pvx_vm_mutex);
 	return vm;
 }
 
 /*
- * The state of the calling vCPU's VM, created on first use; ERR_PTR
- * (-ENOMEM) if it cannot be allocated. May sleep.
+ * Make @vm visible to lookups, unless @kvm has a state already (then
+ * that one is returned and @vm is not used). Any context.
+ */
+static struct pvx_vm *pvx_vm_insert(struct pvx_vm *vm)
+{
+	struct pvx_vm *cur;
+
+	spin_lock(&pvx_vm_hash_lock);
+	hash_for_each_possible(pvx_vm_hash, cur, hnode, (unsigned long)vm->kvm) {
+		if (cur->kvm == vm->kvm) {
+			spin_unlock(&pvx_vm_hash_lock);
+			return cur;
+		}
+	}
+	hash_add_rcu(pvx_vm_hash, &vm->hnode, (unsigned long)vm->kvm);
+	spin_unlock(&pvx_vm_hash_lock);
+
+	atomic64_inc(&pvx_nr_vms);
+	pvx_stat_inc(PVX_STAT_VMS_CREATED);
+	return vm;
+}
+
+/* The parts of a new state that sleep. Caller holds pvx_vm_mutex. */
+static void pvx_vm_publish(struct pvx_vm *vm)
+{
+	lockdep_assert_held(&pvx_vm_mutex);
+	pvx_debugfs_vm_add(vm);
+	list_add_tail(&vm->lnode, &pvx_vm_list);
+}
+
+static void pvx_vm_add_work(struct work_struct *work)
+{
+	struct pvx_vm *vm = container_of(work, struct pvx_vm, add_work);
+
+	mutex_lock(&pvx_vm_mutex);
+	pvx_vm_publish(vm);
+	mutex_unlock(&pvx_vm_mutex);
+}
+
+/*
+ * KVM is creating @kvm (ftrace callback, preemption disabled, in the VMM
+ * that issued KVM_CREATE_VM). Every way out of KVM's creation from here
+ * on goes through kvm_arch_destroy_vm(), so the state cannot outlive the
+ * VM. When it cannot be allocated without sleeping, the VM's first pvx
+ * call creates it (with the policy of that moment).
+ */
+void pvx_vm_created(struct kvm *kvm)
+{
+	struct pvx_vm *vm = pvx_vm_alloc(kvm, GFP_NOWAIT | __GFP_NOWARN);
+
+	if (!vm)
+		return;
+	if (pvx_vm_insert(vm) != vm) {
+		kfree(vm);	/* cannot happen: a new VM has no state yet */
+		return;
+	}
+	queue_work(pvx_vm_wq, &vm->add_work);
+}
+
+/* The first pvx call of a VM that has no state yet. May sleep. */
+static struct pvx_vm *pvx_vm_create(struct kvm *kvm)
+{
+	struct pvx_vm *vm, *cur;
+
+	vm = pvx_vm_alloc(kvm, GFP_KERNEL);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+
+	mutex_lock(&pvx_vm_mutex);
+	/* Another vCPU of the same VM may have been first. */
+	cur = pvx_vm_insert(vm);
+	if (cur == vm)
+		pvx_vm_publish(vm);
+	mutex_unlock(&pvx_vm_mutex);
+	if (cur != vm)
+		kfree(vm);
+	return cur;
+}
+
+/*
+ * The state of the calling vCPU's VM, created on first use if the VM
+ * predates pvx_host; ERR_PTR(-ENOMEM) if it cannot be allocated. May
+ * sleep.
  */
 struct pvx_vm *pvx_vm_get(struct kvm *kvm)
 {
@@ -185,6 +253,8 @@ void pvx_vm_drop_priv(u32 feature)
 
 	if (i < 0)
 		return;
+	/* States still waiting for their add work are not on the list yet. */
+	flush_workqueue(pvx_vm_wq);
 	mutex_lock(&pvx_vm_mutex);
 	list_for_each_entry(vm, &pvx_vm_list, lnode)
 		pvx_vm_priv_destroy(vm, i);
@@ -238,7 +308,8 @@ EXPORT_SYMBOL_GPL(pvx_vm_debugfs_dir);
 
 int pvx_vm_init(void)
 {
-	pvx_vm_wq = alloc_workqueue("pvx_host", 0, 0);
+	/* Ordered: a VM's add work runs before its free work. */
+	pvx_vm_wq = alloc_ordered_workqueue("pvx_host", 0);
 	return pvx_vm_wq ? 0 : -ENOMEM;
 }
 
@@ -251,7 +322,7 @@ void pvx_vm_exit(void)
 {
 	struct pvx_vm *vm, *tmp;
 
-	/* Runs the free work already queued. */
+	/* Runs the add and free work already queued. */
 	destroy_workqueue(pvx_vm_wq);
 
 	mutex_lock(&pvx_vm_mutex);

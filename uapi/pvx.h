@@ -48,7 +48,9 @@
 /*
  * Feature bits returned by PROBE in RDX: bit PVX_HC_INDEX(nr) is set when
  * the host serves call nr for this VM (feature module loaded, enabled by
- * host policy and for this VM). PROBE itself is always bit 0.
+ * host policy and for this VM). PROBE itself is bit 0 and always set: no
+ * features mask can switch it off (the host rejects a mask without it);
+ * a host or VM with pvx disabled answers PROBE -PVX_ENOSYS instead.
  */
 #define PVX_FEAT(nr)		(1u << PVX_HC_INDEX(nr))
 #define PVX_F_PROBE		PVX_FEAT(PVX_HC_PROBE)

@@ -165,6 +165,81 @@ topology_boot() {
 	finish
 }
 
+# ---- the host stops serving pvx while the guest runs ----------------------
+# run-l3.sh (host mode) serves "pvx off|on" on the second serial port: it
+# switches this VM's pvx_host enabled file in L2, which is what the guest
+# sees after a migration to a host without pvx (every pvx call -ENOSYS).
+CALL_KO=/pvx/pvx_call_once.ko
+CTL=/dev/ttyS1
+
+# ask_l2 on|off: 0 when L2 answered "ok pvx on|off" (a subshell: a
+# failed redirection must not end /init)
+ask_l2() (
+	stty -F "$CTL" raw -echo 2>/dev/null
+	exec 4<>"$CTL" || exit 1
+	echo "pvx $1" >&4
+	ans=""
+	# shellcheck disable=SC3045 # busybox ash's read has -t
+	while read -r -t 20 ans <&4; do
+		ans=$(echo "$ans" | tr -d '\r')
+		[ -n "$ans" ] && break
+	done
+	[ "$ans" = "ok pvx $1" ] || { echo "L2 answered '$ans'"; exit 1; }
+)
+reprobe() { (echo 1 >/sys/kernel/pvx/reprobe) 2>/dev/null; }
+
+# call_once: load pvx_call_once.ko (a YIELD to no vCPU), print its result
+call_once() {
+	insmod "$CALL_KO" >/tmp/call.out 2>&1 || { echo "insmod: $(head -n1 /tmp/call.out)"; return 1; }
+	cat /sys/module/pvx_call_once/parameters/result
+	rmmod pvx_call_once
+}
+pvx_attr() { cat "/sys/kernel/pvx/$1" 2>/dev/null; }
+lost_lines() { dmesg | grep -c 'pvx_guest: host stopped serving pvx'; }
+
+migrate_test() {
+	if [ "$mode" != host ] || [ "$steal_boot" = 1 ] || [ ! -e "$CTL" ]; then
+		diag "migration fallback not tested: needs a host boot with L2's control port $CTL"
+		return
+	fi
+	step "migration fallback"
+	if [ "$(pvx_attr features/yield)" != available ]; then
+		ok "migration fallback # SKIP the host does not serve YIELD"
+		return
+	fi
+	refused0=$(pvx_attr stats/refused)
+	r=$(call_once)
+	check "YIELD to no vCPU while the host serves pvx: -EINVAL (got $r)" [ "$r" = -22 ]
+	if ! ask_l2 off >/tmp/ask.out 2>&1; then
+		not_ok "L2 disables pvx for this VM # $(head -n1 /tmp/ask.out)"
+		return
+	fi
+	ok "L2 disables pvx for this VM"
+	r=$(call_once)
+	check "YIELD after the host stopped pvx: -ENOSYS (got $r)" [ "$r" = -1000 ]
+	check "the guest fell back at once: host reads no-pvx ($(pvx_attr host))" \
+		[ "$(pvx_attr host)" = no-pvx ]
+	check "features/yield reads unsupported by host" \
+		[ "$(pvx_attr features/yield)" = "unsupported by host" ]
+	r=$(call_once)
+	refused=$(pvx_attr stats/refused)
+	check "the next YIELD is refused without an exit (-ENOSYS, refused $refused0 -> $refused)" \
+		test "$r" = -1000 -a "${refused:-0}" -gt "${refused0:-0}"
+	check "dmesg says it once ($(lost_lines) lines)" [ "$(lost_lines)" = 1 ]
+	reprobe
+	check "reprobe while the host has no pvx: still no-pvx" [ "$(pvx_attr host)" = no-pvx ]
+	if ! ask_l2 on >/tmp/ask.out 2>&1; then
+		not_ok "L2 enables pvx for this VM again # $(head -n1 /tmp/ask.out)"
+		return
+	fi
+	ok "L2 enables pvx for this VM again"
+	reprobe
+	check "reprobe: host reads pvx again ($(pvx_attr host))" [ "$(pvx_attr host)" = pvx ]
+	r=$(call_once)
+	check "YIELD to no vCPU after the reprobe: -EINVAL again (got $r)" [ "$r" = -22 ]
+	check "dmesg still says it once ($(lost_lines) lines)" [ "$(lost_lines)" = 1 ]
+}
+
 # first console line of /init: run-l3.sh boots L3 again only when it is missing
 step "init"
 mode=
@@ -212,6 +287,7 @@ ok "insmod pvx_guest.ko"
 dmesg | grep pvx_guest | sed 's/^/# dmesg: /' >>"$TAP"
 if cd /sys/kernel/pvx 2>/dev/null; then
 	for f in * features/* stats/*; do
+		[ "$f" = reprobe ] && continue	# write-only
 		[ -f "$f" ] && diag "/sys/kernel/pvx/$f: $(cat "$f")"
 	done
 	cd /
@@ -240,14 +316,16 @@ check "rmmod pvx_guest" rmmod pvx_guest
 check "/sys/kernel/pvx and /dev/pvx gone after rmmod" unloaded
 
 # 4. load again: probes again, says so again, works the same
+c0=$(host_lines)	# pvx_guest_test's reprobe said it once more too
 check "insmod pvx_guest.ko again" insmod "$KO"
 c=$(host_lines)
-if [ "$c" = 2 ]; then
+if [ "$c" = $((c0 + 1)) ]; then
 	ok "second load says it once more"
 else
-	not_ok "second load says it once more # $c 'pvx_guest: host' lines in total"
+	not_ok "second load says it once more # $c 'pvx_guest: host' lines in total, $c0 before"
 fi
 run_test "pvx_guest_test after reload"
+migrate_test
 check "rmmod pvx_guest again" rmmod pvx_guest
 check "clean after second rmmod" unloaded
 

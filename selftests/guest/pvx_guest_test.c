@@ -19,6 +19,7 @@
 
 #include "pvx.h"
 #include "kselftest.h"
+#include "sysfs_util.h"
 
 #define SYSDIR	"/sys/kernel/pvx"
 #define DEVNODE	"/dev/pvx"
@@ -308,8 +309,32 @@ static void test_bad_cmd(void)
 		     ENOTTY, "GET_INFO encoded with a wrong direction");
 }
 
-/* sysfs 12, open 1, GET_INFO 3 + 1, bad size 4, bad pointer 5, bad cmd 4 */
-#define NR_TESTS 31
+/*
+ * reprobe: anything but "1" is -EINVAL and changes nothing; "1" PROBEs
+ * again, and on an unchanged host finds what the load found.
+ */
+static void test_reprobe(void)
+{
+	unsigned long long v = ~0ull;
+	int ret;
+
+	expect_errno(write_file(SYSDIR "/reprobe", "2"), EINVAL, "reprobe '2'");
+	expect_errno(write_file(SYSDIR "/reprobe", "yes"), EINVAL, "reprobe 'yes'");
+	ret = write_file(SYSDIR "/reprobe", "1\n");
+	ksft_test_result(!ret, "reprobe '1' succeeds%s%s\n", ret ? " # " : "",
+			 ret ? strerror(-ret) : "");
+	test_attr_str("host", expect_host ? "pvx" : "no-pvx");
+	ret = read_attr_u64("host_features", &v);
+	ksft_test_result(!ret && v == sys_features,
+			 "host_features after reprobe 0x%llx, as at load 0x%llx\n",
+			 v, sys_features);
+}
+
+/*
+ * sysfs 12, open 1, GET_INFO 3 + 1, bad size 4, bad pointer 5, bad cmd 5,
+ * reprobe 5
+ */
+#define NR_TESTS 36
 
 int main(int argc, char **argv)
 {
@@ -340,6 +365,7 @@ int main(int argc, char **argv)
 	test_bad_size();
 	test_bad_pointer();
 	test_bad_cmd();
+	test_reprobe();
 	if (pvx_fd >= 0)
 		close(pvx_fd);
 

@@ -47,6 +47,7 @@
 
 #include "pvx.h"
 #include "kselftest.h"
+#include "sysfs_util.h"
 
 #define SYSDIR		"/sys/kernel/pvx/stimer"
 #define DEVNODE		"/dev/pvx"
@@ -89,18 +90,6 @@ static int read_file(const char *path, char *buf, size_t len)
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 	return 0;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
 }
 
 static long long stat_of(const char *name)

@@ -22,6 +22,11 @@
 #                  last two were created in reverse order (-device), with
 #                  KVM_HINTS_REALTIME (kvm-hint-dedicated); 1cpu = 1 vCPU
 #
+# Host mode and steal boots give the guest a second serial port for
+# requests to L2 (steal-l2.sh): "steal PCT", and "pvx on|off", which
+# switches pvx_host's enabled file of this L3 VM while it runs (init.sh's
+# migration fallback test).
+#
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
 # PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
@@ -174,14 +179,18 @@ if [ -n "$topology" ]; then
 	1cpu) smp=1 ;;
 	esac
 fi
+ctl_dir=""
+if [ -n "$steal" ] || [ "$mode" = host ]; then
+	ctl_dir=/tmp/pvx-ctl-$tag
+	mkdir -p "$ctl_dir"
+	STEAL_LOG=$PVX_OUT/ctl-$tag.log
+	extra="$extra $(steal_qemu_args "$ctl_dir")"
+fi
 if [ -n "$steal" ]; then
-	steal_dir=/tmp/pvx-steal-$tag
-	mkdir -p "$steal_dir"
 	STEAL_LOG=$PVX_OUT/steal-$tag.log
-	: >"$STEAL_LOG"
-	extra="$extra $(steal_qemu_args "$steal_dir")"
 	args="$args pvx_steal=$steal"
 fi
+[ -n "$ctl_dir" ] && : >"$STEAL_LOG"
 
 # count_banners: the firmware banners in the console so far, read on from
 # fd 7 (bash builtins only: in a 1-CPU L2 a grep every second is steal
@@ -241,20 +250,21 @@ boot_l3() {
 		-append "$args" \
 		</dev/null >"$log" 2>&1 &
 	qpid=$!
-	if [ -n "$steal" ]; then
+	if [ -n "$ctl_dir" ]; then
 		# $qpid is timeout(1); QEMU is its child
 		for _ in $(seq 50); do
 			qemu=$(pgrep -P "$qpid" | head -n1)
 			[ -n "$qemu" ] && break
 			sleep 0.1
 		done
+		CTL_QEMU_PID=$qemu
 		if [ -z "$qemu" ]; then
 			steal_err="QEMU did not start"
-		elif ! steal_err=$(steal_attach "$qemu" "$steal" 2>&1); then
+		elif [ -n "$steal" ] && ! steal_err=$(steal_attach "$qemu" "$steal" 2>&1); then
 			kill "$qpid" 2>/dev/null
 		else
 			steal_err=""
-			steal_controller "$steal_dir" >>"$STEAL_LOG" 2>&1 &
+			steal_controller "$ctl_dir" >>"$STEAL_LOG" 2>&1 &
 			cpid=$!
 		fi
 	fi
@@ -365,7 +375,9 @@ t0=$(date +%s)
 attempt=1
 while :; do
 	if [ -n "$steal" ]; then
-		err=$(steal_prepare "$steal_dir") || bail "steal injection: $err"
+		err=$(steal_prepare "$ctl_dir") || bail "steal injection: $err"
+	elif [ -n "$ctl_dir" ]; then
+		err=$(ctl_prepare "$ctl_dir") || bail "control port: $err"
 	fi
 	ta=$(date +%s)
 	boot_l3

@@ -14,9 +14,14 @@
 # Levels can change while L3 runs: the guest writes "steal PCT" to its
 # second serial port (/dev/ttyS1), which QEMU connects to the FIFOs
 # DIR/ctl.in and DIR/ctl.out here; steal_controller applies the level and
-# answers "ok PCT" (or "err WHY") on the same port.
+# answers "ok PCT" (or "err WHY") on the same port. The same port serves
+# "pvx on|off": this L3's pvx_host switch (debugfs
+# vm<id>-<QEMU pid>/enabled, QEMU's pid in CTL_QEMU_PID), for the guest's
+# test of what it does when the host stops serving pvx; answer
+# "ok pvx on|off".
 #
 #   steal_valid PCT          0..99, no sign, no leading zero
+#   ctl_prepare DIR          the control port's FIFOs made
 #   steal_prepare DIR        cgroup2 mounted, cpu controller on, FIFOs made
 #   steal_qemu_args DIR      QEMU options of the control port
 #   steal_attach PID PCT     put PID's vCPU threads in groups at PCT (waits
@@ -36,6 +41,11 @@ steal_valid() { [[ "$1" =~ ^(0|[1-9][0-9]?)$ ]]; }
 
 steal_log() { echo "steal-l2: $*" >>"$STEAL_LOG"; }
 
+ctl_prepare() {
+	rm -f "$1/ctl.in" "$1/ctl.out"
+	mkfifo "$1/ctl.in" "$1/ctl.out" || { echo "cannot make FIFOs in $1"; return 1; }
+}
+
 # cgroup v2 with the cpu controller available to children of the root.
 steal_prepare() {
 	local dir=$1
@@ -48,8 +58,7 @@ steal_prepare() {
 	echo +cpu >"$STEAL_CG_ROOT/cgroup.subtree_control" ||
 		{ echo "cannot enable the cpu controller"; return 1; }
 	steal_cleanup
-	rm -f "$dir/ctl.in" "$dir/ctl.out"
-	mkfifo "$dir/ctl.in" "$dir/ctl.out" || { echo "cannot make FIFOs in $dir"; return 1; }
+	ctl_prepare "$dir"
 }
 
 # the control port, and thread names ("CPU n/KVM") to find the vCPUs by
@@ -114,19 +123,41 @@ steal_attach() {
 	steal_set "$pct"
 }
 
-# The guest's requests, one line each: "steal PCT".
+# pvx on|off: pvx_host's switch of the VM of QEMU $CTL_QEMU_PID
+ctl_pvx() {
+	local v f
+	case "$1" in
+	on) v=1 ;;
+	off) v=0 ;;
+	*) echo "bad pvx switch '$1'"; return 1 ;;
+	esac
+	for f in /sys/kernel/debug/pvx/vm*-"${CTL_QEMU_PID:-none}"/enabled; do
+		[ -f "$f" ] || { echo "no pvx state of QEMU ${CTL_QEMU_PID:-none}"; return 1; }
+		echo "$v" >"$f" || { echo "cannot write $f"; return 1; }
+		steal_log "pvx $1 ($f) at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
+	done
+}
+
+# ctl_reply OK COMMAND...: run COMMAND, answer OK or "err WHY" on the port
+ctl_reply() {
+	local ok=$1 err
+	shift
+	if err=$("$@" 2>&1); then
+		echo "$ok" >&4
+	else
+		echo "err $err" >&4
+	fi
+}
+
+# The guest's requests, one line each: "steal PCT" or "pvx on|off".
 steal_controller() {
-	local dir=$1 cmd arg err
+	local dir=$1 cmd arg
 	exec 3<>"$dir/ctl.out" 4<>"$dir/ctl.in"
 	while read -r cmd arg <&3; do
 		cmd=${cmd//$'\r'/} arg=${arg//$'\r'/}
 		case "$cmd" in
-		steal)
-			if err=$(steal_set "$arg" 2>&1); then
-				echo "ok $arg" >&4
-			else
-				echo "err $err" >&4
-			fi ;;
+		steal) ctl_reply "ok $arg" steal_set "$arg" ;;
+		pvx) ctl_reply "ok pvx $arg" ctl_pvx "$arg" ;;
 		"") ;;
 		*) echo "err unknown request '$cmd'" >&4 ;;
 		esac

@@ -18,7 +18,8 @@
  *	N (1000) VMs created, PROBEd and destroyed; debugfs must show no VM
  *	left and the counters must have seen them all.
  *   pvx_hcall_test policy
- *	module parameters enable and features, seen by fresh VMs.
+ *	module parameters enable, features and new_vms, debugfs pid_policy
+ *	and per-VM enabled/features, seen by fresh VMs; bad input to each.
  *
  * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
  */
@@ -34,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -44,6 +46,7 @@
 #define SYS_MODULE	"/sys/module/" MODULE_NAME
 #define PARAM_ENABLE	SYS_MODULE "/parameters/enable"
 #define PARAM_FEATURES	SYS_MODULE "/parameters/features"
+#define PARAM_NEW_VMS	SYS_MODULE "/parameters/new_vms"
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 
 /* KVM's own numbers (include/uapi/linux/kvm_para.h). */
@@ -618,7 +621,7 @@ static int write_param(const char *path, const char *val)
 }
 
 /* The debugfs directory of this process's only VM with pvx state. */
-static int find_vm_dir(char *path, size_t len)
+static int find_vm_dir_once(char *path, size_t len)
 {
 	char pattern[64], *name = NULL;
 	struct dirent *de;
@@ -643,6 +646,22 @@ static int find_vm_dir(char *path, size_t len)
 		snprintf(path, len, "%s/%s", DEBUGFS_PVX, name);
 	free(name);
 	return found == 1 ? 0 : -1;
+}
+
+/*
+ * pvx creates a VM's directory from a work item right after
+ * KVM_CREATE_VM: wait for it (up to 2 s).
+ */
+static int find_vm_dir(char *path, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (!find_vm_dir_once(path, len))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
 }
 
 /* Per-VM policy: DEBUGFS_PVX/vm<id>-<pid>/{enabled,features}. */
@@ -684,6 +703,250 @@ static void policy_per_vm(void)
 	tap_result(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
 out:
 	tvm_destroy(&a);
+}
+
+/* A write that must fail with @err and leave @path reading @want. */
+static bool bad_write(const char *path, const char *val, int err, const char *want)
+{
+	char now[256];
+	int ret = write_param(path, val);
+
+	if (read_param(path, now, sizeof(now)))
+		return false;
+	if (ret != -err || strcmp(now, want))
+		tvm_diag("write '%s' to %s: %s (want %s), reads '%s' (want '%s')", val, path,
+			 strerror(-ret), strerror(err), now, want);
+	return ret == -err && !strcmp(now, want);
+}
+
+/* PROBE from vCPU 0 of a fresh VM, with sentinels in RCX and RDX. */
+static int probe_fresh(struct kvm_regs *r)
+{
+	return hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, SENT_RCX, SENT_RDX, 0, r);
+}
+
+static bool probe_enosys(const struct kvm_regs *r)
+{
+	return r->rax == TVM_NEG64(PVX_ENOSYS) && r->rcx == SENT_RCX && r->rdx == SENT_RDX;
+}
+
+/* Every pvx call in a VM (with @vm_features, if given) answers as PROBE said. */
+static void policy_calls_match_probe(const char *what, const char *vm_features)
+{
+	char dir[256], path[300];
+	uint64_t feat = 0, nr;
+	struct kvm_regs r;
+	struct tvm vm;
+	int bad = 0, n = 0;
+
+	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm)) {
+		tap_result(false, "%s: VM set-up", what);
+		return;
+	}
+	if (vm_features) {
+		if (find_vm_dir(dir, sizeof(dir)) ||
+		    (snprintf(path, sizeof(path), "%s/features", dir), write_param(path, vm_features))) {
+			tap_result(false, "%s: features=%s before the first call", what, vm_features);
+			goto out;
+		}
+	}
+	if (tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) || r.rax) {
+		tap_result(false, "%s: PROBE (rax=0x%llx)", what, X(r.rax));
+		goto out;
+	}
+	feat = r.rdx;
+	/* Arguments every handler rejects or ignores; no call may sleep long. */
+	for (nr = PVX_HC_PROBE + 1; nr < PVX_HC_BASE + PVX_HC_NR_CALLS; nr++) {
+		bool served = feat & PVX_FEAT(nr), ok;
+
+		if (tvm_hcall(&vm.vcpu[0], nr, ~0ull, ~0ull, 0, 0, &r)) {
+			bad++;
+			continue;
+		}
+		n++;
+		if (served)
+			ok = r.rax != TVM_NEG64(PVX_ENOSYS) && r.rax != TVM_NEG64(PVX_EOPNOTSUPP);
+		else
+			ok = r.rax == TVM_NEG64(PVX_ENOSYS) || r.rax == TVM_NEG64(PVX_EOPNOTSUPP);
+		if (!ok) {
+			tvm_diag("%s: call 0x%llx %s in PROBE (0x%llx) but answered 0x%llx", what,
+				 X(nr), served ? "set" : "clear", X(feat), X(r.rax));
+			bad++;
+		}
+	}
+	tap_result(!bad && n == PVX_HC_NR_CALLS - 1 && (feat & PVX_F_PROBE),
+		   "%s: PROBE rdx=0x%llx has bit 0, and each call is served iff its bit is set",
+		   what, X(feat));
+out:
+	tvm_destroy(&vm);
+}
+
+/* Bit 0 (PROBE) cannot be cleared: the parameter and the VM file refuse. */
+static void policy_probe_bit(const char *features)
+{
+	char dir[256], path[300], want[32];
+	struct kvm_regs r;
+	struct tvm vm;
+	bool ok;
+
+	ok = bad_write(PARAM_FEATURES, "0x1e", EINVAL, features) &&
+	     bad_write(PARAM_FEATURES, "0", EINVAL, features) &&
+	     bad_write(PARAM_FEATURES, "0x20", EINVAL, features) &&
+	     bad_write(PARAM_FEATURES, "yield", EINVAL, features);
+	tap_result(ok, "policy: features 0x1e, 0, 0x20, 'yield' -> -EINVAL, parameter stays %s",
+		   features);
+	ok = probe_fresh(&r) == 0 && r.rax == 0 && (r.rdx & PVX_F_PROBE);
+	tap_result(ok, "policy: PROBE still answers with bit 0 (rax=0x%llx rdx=0x%llx)",
+		   X(r.rax), X(r.rdx));
+
+	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm) ||
+	    find_vm_dir(dir, sizeof(dir))) {
+		tap_result(false, "policy per VM: VM set-up, directory at creation");
+		tvm_destroy(&vm);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/features", dir);
+	snprintf(want, sizeof(want), "0x%x", PVX_F_ALL);
+	ok = bad_write(path, "0x1e", EINVAL, want) && bad_write(path, "0x0", EINVAL, want) &&
+	     bad_write(path, "0x3f", EINVAL, want) && bad_write(path, "x", EINVAL, want);
+	snprintf(path, sizeof(path), "%s/enabled", dir);
+	ok = ok && bad_write(path, "2", EINVAL, "1") && bad_write(path, "on", EINVAL, "1");
+	tap_result(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x' and enabled 2, 'on' -> -EINVAL, "
+		   "nothing changed");
+	ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
+	     (r.rdx & PVX_F_PROBE);
+	tap_result(ok, "policy per VM: PROBE answers with bit 0 after the refused writes "
+		   "(rax=0x%llx)", X(r.rax));
+	tvm_destroy(&vm);
+}
+
+/* new_vms=none, then this VM enabled through its file before its first call. */
+static void policy_new_vms(void)
+{
+	char dir[256], path[300];
+	struct kvm_regs r;
+	struct tvm vm;
+	bool ok;
+
+	ok = bad_write(PARAM_NEW_VMS, "some", EINVAL, "all") &&
+	     bad_write(PARAM_NEW_VMS, "\n", EINVAL, "all") &&
+	     bad_write(PARAM_NEW_VMS, "allx", EINVAL, "all") &&
+	     bad_write(PARAM_NEW_VMS, "1", EINVAL, "all");
+	tap_result(ok, "policy: new_vms 'some', '\\n', 'allx', '1' -> -EINVAL, stays all");
+
+	if (write_param(PARAM_NEW_VMS, "none")) {
+		tap_result(false, "policy: new_vms=none written");
+		return;
+	}
+	ok = !probe_fresh(&r) && probe_enosys(&r);
+	tap_result(ok, "policy: new_vms=none -> a new VM's PROBE -ENOSYS, registers kept "
+		   "(rax=0x%llx)", X(r.rax));
+	ok = !hcall_fresh(TVM_LONG, NULL, PVX_HC_YIELD, 1, 0, 0, 0, &r) &&
+	     r.rax == TVM_NEG64(PVX_ENOSYS);
+	tap_result(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
+
+	ok = false;
+	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
+	    !find_vm_dir(dir, sizeof(dir))) {
+		char en[8] = "";
+
+		snprintf(path, sizeof(path), "%s/enabled", dir);
+		ok = !read_param(path, en, sizeof(en)) && !strcmp(en, "0");
+		tap_result(ok, "policy: new_vms=none -> %s/enabled reads 0 before the first call "
+			   "('%s')", dir, en);
+		ok = !write_param(path, "1") &&
+		     !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
+		     probe_ok(TVM_LONG, &r);
+		tap_result(ok, "policy: new_vms=none, enabled=1 before the first call -> PROBE works "
+			   "(rax=0x%llx)", X(r.rax));
+	} else {
+		tap_result(false, "policy: new_vms=none, VM set-up and directory at creation");
+	}
+	tvm_destroy(&vm);
+	ok = !write_param(PARAM_NEW_VMS, "all") && !probe_fresh(&r) && probe_ok(TVM_LONG, &r);
+	tap_result(ok, "policy: new_vms=all -> a new VM's PROBE works again");
+}
+
+#define PID_POLICY	DEBUGFS_PVX "/pid_policy"
+
+/* PROBE in a fresh VM of a child process: its rax, or ~0 on failure. */
+static uint64_t probe_in_child(void)
+{
+	int fds[2], st;
+	uint64_t rax = ~0ull;
+	pid_t pid;
+
+	if (pipe(fds))
+		return rax;
+	pid = fork();
+	if (pid == 0) {
+		struct kvm_regs r;
+
+		close(fds[0]);
+		if (!probe_fresh(&r))
+			rax = r.rax;
+		if (write(fds[1], &rax, sizeof(rax)) != sizeof(rax))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (pid > 0 && read(fds[0], &rax, sizeof(rax)) != sizeof(rax))
+		rax = ~0ull;
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return rax;
+}
+
+static void policy_pid(void)
+{
+	char val[64], want[64];
+	struct kvm_regs r;
+	int me = getpid();
+	bool ok;
+
+	if (access(PID_POLICY, F_OK)) {
+		tap_result(false, "policy: %s exists", PID_POLICY);
+		return;
+	}
+	snprintf(val, sizeof(val), "%d off", me);
+	ok = !write_param(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
+	tap_result(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
+		   "(rax=0x%llx)", val, X(r.rax));
+	snprintf(want, sizeof(want), "%d off", me);
+	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
+	tap_result(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
+	ok = probe_in_child() == 0;
+	tap_result(ok, "policy: pid_policy of this process does not apply to a child's VM");
+
+	/* Bad input: the entry stays as it is. */
+	ok = bad_write(PID_POLICY, "abc on", EINVAL, want) &&
+	     bad_write(PID_POLICY, "on", EINVAL, want) &&
+	     (snprintf(val, sizeof(val), "%d", me), bad_write(PID_POLICY, val, EINVAL, want)) &&
+	     (snprintf(val, sizeof(val), "%d maybe", me), bad_write(PID_POLICY, val, EINVAL, want)) &&
+	     (snprintf(val, sizeof(val), "%d on off", me), bad_write(PID_POLICY, val, EINVAL, want)) &&
+	     bad_write(PID_POLICY, "0 on", EINVAL, want) &&
+	     bad_write(PID_POLICY, "-1 on", EINVAL, want) &&
+	     bad_write(PID_POLICY, "99999999999 on", ERANGE, want) &&
+	     bad_write(PID_POLICY, "1234567 on 1234567 on 1234567 on", EINVAL, want) &&
+	     bad_write(PID_POLICY, "4194305 on", ESRCH, want);
+	tap_result(ok, "policy: pid_policy bad lines (no PID, no word, bad word, extra word, "
+		   "PID 0/-1/too big/absent, too long) -> -EINVAL/-ERANGE/-ESRCH, entry kept");
+
+	snprintf(val, sizeof(val), "%d default", me);
+	ok = !write_param(PID_POLICY, val) && !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
+	     !read_param(PID_POLICY, want, sizeof(want)) && !want[0];
+	tap_result(ok, "policy: pid_policy '%s' -> entry gone, PROBE works (rax=0x%llx)", val,
+		   X(r.rax));
+
+	ok = !write_param(PARAM_NEW_VMS, "none") &&
+	     (snprintf(val, sizeof(val), "%d on", me), !write_param(PID_POLICY, val)) &&
+	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && probe_in_child() == TVM_NEG64(PVX_ENOSYS);
+	tap_result(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
+		   "process's VM, -ENOSYS in a child's", me);
+	snprintf(val, sizeof(val), "%d default", me);
+	write_param(PID_POLICY, val);
+	write_param(PARAM_NEW_VMS, "all");
 }
 
 static int cmd_policy(void)
@@ -740,6 +1003,11 @@ static int cmd_policy(void)
 		   "policy: parameters restored (enable=%s features=%s), PROBE rdx=0x%llx",
 		   enable, features, X(r.rdx));
 	policy_per_vm();
+	policy_probe_bit(features);
+	policy_calls_match_probe("policy: default VM", NULL);
+	policy_calls_match_probe("policy: VM with features=0x1", "0x1");
+	policy_new_vms();
+	policy_pid();
 	return tap_end();
 }
 
@@ -749,8 +1017,8 @@ static int cmd_policy(void)
  * and off with the last, and each flip patches finish_task_switch() and
  * the other users of the key; multi-threaded TCG lets the other L2 CPU
  * trap on the int3 of that patch after it is gone (lab.rst). One VM that
- * lives throughout keeps the key on. It makes no hypercall, so pvx keeps
- * no state for it.
+ * lives throughout keeps the key on. The lab creates it before loading
+ * pvx_host and it makes no hypercall, so pvx keeps no state for it.
  */
 static int cmd_hold_vm(void)
 {

@@ -12,7 +12,8 @@
 #   rmmod-loop  rmmod pvx_host while a vCPU loops on PROBE; dmesg clean
 #   reinsmod    load it again
 #   cycles      1000 VM create/PROBE/destroy cycles; debugfs vms, counters
-#   policy      module parameters enable and features
+#   policy      module parameters enable, features, new_vms; debugfs pid_policy
+#               and per-VM files; bad input to each
 #   yield-absent  PVX_HC_YIELD -ENOSYS while pvx_yield is not loaded
 #   yield-insmod  load $PVX_BUILD/host/pvx_yield.ko (needs pvx_host);
 #               pvx_host cannot be removed under it

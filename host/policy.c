@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Whether a new VM gets pvx: decided by the host administrator when KVM
+ * creates the VM, before its guest runs.
+ *
+ *   new_vms (module parameter)  "all" or "none": the default for new VMs
+ *   pid_policy (debugfs)        "PID on|off|default": overrides new_vms
+ *                               for the VMs that one VMM process creates
+ *
+ * pvx_policy_new_vm() runs in the VM-creation hook (ftrace callback,
+ * preemption disabled), so the table is under a spinlock and lookups do
+ * not allocate. Entries hold a reference on the VMM's struct pid and match
+ * by that pointer, so a PID number that is reused by another process after
+ * the VMM exits does not inherit its policy.
+ */
+#include "internal.h"
+
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+/* At most this many processes with their own policy: a bounded table. */
+#define PVX_PID_POLICY_MAX	256
+
+static bool pvx_new_vms_all = true;
+
+static int pvx_new_vms_set(const char *val, const struct kernel_param *kp)
+{
+	bool all;
+
+	if (sysfs_streq(val, "all"))
+		all = true;
+	else if (sysfs_streq(val, "none"))
+		all = false;
+	else
+		return -EINVAL;
+	WRITE_ONCE(pvx_new_vms_all, all);
+	return 0;
+}
+
+static int pvx_new_vms_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 READ_ONCE(pvx_new_vms_all) ? "all" : "none");
+}
+
+static const struct kernel_param_ops pvx_new_vms_ops = {
+	.set = pvx_new_vms_set,
+	.get = pvx_new_vms_get,
+};
+
+module_param_cb(new_vms, &pvx_new_vms_ops, NULL, 0644);
+MODULE_PARM_DESC(new_vms,
+		 "pvx for VMs created from now on: all (default) or none; debugfs pvx/pid_policy and vm<id>-<pid>/enabled override it");
+
+struct pvx_pid_policy {
+	struct list_head node;
+	struct pid *pid;	/* the VMM's thread group, referenced */
+	bool on;
+};
+
+static LIST_HEAD(pvx_pid_policies);
+static unsigned int pvx_nr_pid_policies;
+static DEFINE_SPINLOCK(pvx_pid_policy_lock);
+
+/* Caller holds pvx_pid_policy_lock. */
+static struct pvx_pid_policy *pvx_pid_policy_find(struct pid *pid)
+{
+	struct pvx_pid_policy *p;
+
+	list_for_each_entry(p, &pvx_pid_policies, node)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+/* Caller holds pvx_pid_policy_lock. put_pid() does not sleep. */
+static void pvx_pid_policy_del(struct pvx_pid_policy *p)
+{
+	list_del(&p->node);
+	pvx_nr_pid_policies--;
+	put_pid(p->pid);
+	kfree(p);
+}
+
+/* Entries of processes that are gone can never match again. */
+static void pvx_pid_policy_gc(void)
+{
+	struct pvx_pid_policy *p, *tmp;
+
+	list_for_each_entry_safe(p, tmp, &pvx_pid_policies, node)
+		if (!pid_has_task(p->pid, PIDTYPE_TGID))
+			pvx_pid_policy_del(p);
+}
+
+/*
+ * Whether a VM that the current task creates now gets pvx. Any context
+ * but hard interrupts; does not sleep.
+ */
+bool pvx_policy_new_vm(void)
+{
+	struct pvx_pid_policy *p;
+	bool on = READ_ONCE(pvx_new_vms_all);
+
+	spin_lock(&pvx_pid_policy_lock);
+	p = pvx_pid_policy_find(task_tgid(current));
+	if (p)
+		on = p->on;
+	spin_unlock(&pvx_pid_policy_lock);
+	return on;
+}
+
+/* "on", "off" or "default": 1, 0, or -1 for default; -EINVAL otherwise. */
+static int pvx_pid_policy_word(const char *word)
+{
+	if (!strcmp(word, "on"))
+		return 1;
+	if (!strcmp(word, "off"))
+		return 0;
+	if (!strcmp(word, "default"))
+		return -1;
+	return -EINVAL;
+}
+
+/* Parse "PID WORD" (one line) into the PID number and pvx_pid_policy_word(). */
+static int pvx_pid_policy_parse(char *line, int *nr, int *word)
+{
+	char *pid_str, *word_str;
+	int ret;
+
+	line = strim(line);
+	pid_str = strsep(&line, " \t");
+	if (!line)
+		return -EINVAL;
+	word_str = skip_spaces(line);
+	if (!*word_str || strpbrk(word_str, " \t\n"))
+		return -EINVAL;
+	ret = kstrtoint(pid_str, 10, nr);
+	if (ret)
+		return ret;
+	if (*nr <= 0)
+		return -EINVAL;
+	*word = pvx_pid_policy_word(word_str);
+	return *word == -EINVAL ? -EINVAL : 0;
+}
+
+/* Set (@word 0 or 1) or remove (@word -1) the policy of @pid. */
+static int pvx_pid_policy_apply(struct pid *pid, int word)
+{
+	struct pvx_pid_policy *p, *new = NULL;
+	int ret = 0;
+
+	if (word >= 0) {
+		new = kzalloc(sizeof(*new), GFP_KERNEL);
+		if (!new)
+			return -ENOMEM;
+	}
+	spin_lock(&pvx_pid_policy_lock);
+	pvx_pid_policy_gc();
+	p = pvx_pid_policy_find(pid);
+	if (word < 0) {
+		if (p)
+			pvx_pid_policy_del(p);
+	} else if (p) {
+		p->on = word;
+	} else if (pvx_nr_pid_policies >= PVX_PID_POLICY_MAX) {
+		ret = -ENOSPC;
+	} else {
+		new->pid = get_pid(pid);
+		new->on = word;
+		list_add_tail(&new->node, &pvx_pid_policies);
+		pvx_nr_pid_policies++;
+		new = NULL;
+	}
+	spin_unlock(&pvx_pid_policy_lock);
+	kfree(new);
+	return ret;
+}
+
+/*
+ * One write to debugfs pid_policy: "PID on", "PID off" or "PID default",
+ * PID a process (thread group) in the writer's PID namespace.
+ * -EINVAL for anything else, -ESRCH for a PID that is not a live process,
+ * -ENOSPC when PVX_PID_POLICY_MAX processes have a policy; nothing
+ * changes on error.
+ */
+int pvx_pid_policy_write(char *line)
+{
+	struct pid *pid;
+	int nr, word, ret;
+
+	ret = pvx_pid_policy_parse(line, &nr, &word);
+	if (ret)
+		return ret;
+	pid = find_get_pid(nr);
+	if (!pid)
+		return -ESRCH;
+	if (pid_has_task(pid, PIDTYPE_TGID))
+		ret = pvx_pid_policy_apply(pid, word);
+	else
+		ret = -ESRCH;	/* a thread of a process, or exiting */
+	put_pid(pid);
+	return ret;
+}
+
+/* "PID on|off" per line, PIDs as the reader's namespace sees them. */
+void pvx_pid_policy_show(struct seq_file *m)
+{
+	struct pvx_pid_policy *p;
+	pid_t nr;
+
+	spin_lock(&pvx_pid_policy_lock);
+	list_for_each_entry(p, &pvx_pid_policies, node) {
+		nr = pid_vnr(p->pid);
+		if (nr && pid_has_task(p->pid, PIDTYPE_TGID))
+			seq_printf(m, "%d %s\n", nr, p->on ? "on" : "off");
+	}
+	spin_unlock(&pvx_pid_policy_lock);
+}
+
+/* Module exit: drop every entry and its PID reference. */
+void pvx_policy_exit(void)
+{
+	struct pvx_pid_policy *p, *tmp;
+
+	spin_lock(&pvx_pid_policy_lock);
+	list_for_each_entry_safe(p, tmp, &pvx_pid_policies, node)
+		pvx_pid_policy_del(p);
+	spin_unlock(&pvx_pid_policy_lock);
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_call_once: test module for the L3 selftests (selftests/guest/init.sh).
+ * Not for production use.
+ *
+ * At load it issues one pvx call through pvx_guest's pvx_hypercall(),
+ * (nr, a0) from its parameters, with a1..a3 = 0, and publishes the answer
+ * in its read-only parameter "result". init.sh uses it to make the guest
+ * issue a call on demand: a directed yield to a vCPU that does not exist
+ * is -PVX_EINVAL from a host with pvx, -PVX_ENOSYS from one without (the
+ * guest then falls back), and -PVX_ENOSYS without an exit once the guest
+ * has fallen back.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "pvx_guest.h"
+
+static unsigned int nr = PVX_HC_YIELD;
+module_param(nr, uint, 0444);
+MODULE_PARM_DESC(nr, "pvx call number (default PVX_HC_YIELD)");
+
+static unsigned long a0 = ULONG_MAX;
+module_param(a0, ulong, 0444);
+MODULE_PARM_DESC(a0, "first argument (default ~0: no such vCPU)");
+
+static long result;
+module_param(result, long, 0444);
+MODULE_PARM_DESC(result, "what pvx_hypercall() answered at load");
+
+static int __init pvx_call_once_init(void)
+{
+	result = pvx_hypercall(nr, a0, 0, 0, 0);
+	pr_info("call 0x%x (a0 0x%lx) answered %ld\n", nr, a0, result);
+	return 0;
+}
+
+static void __exit pvx_call_once_exit(void)
+{
+}
+
+module_init(pvx_call_once_init);
+module_exit(pvx_call_once_exit);
+
+MODULE_DESCRIPTION("pvx test: issue one pvx hypercall at load");
+MODULE_LICENSE("GPL");
