@@ -606,20 +606,6 @@ static int read_param(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static int write_param(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	if (ret)
-		tvm_diag("write '%s' to %s: %s", val, path, strerror(-ret));
-	return ret;
-}
-
 /* The debugfs directory of this process's only VM with pvx state. */
 static int find_vm_dir_once(char *path, size_t len)
 {
@@ -682,7 +668,7 @@ static void policy_per_vm(void)
 			"policy per VM: PROBE creates " DEBUGFS_PVX "/vm<id>-%d", (int)getpid()))
 		goto out;
 	snprintf(path, sizeof(path), "%s/enabled", dir);
-	ok = !write_param(path, "0") &&
+	ok = !tvm_write_file(path, "0") &&
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, SENT_RCX, 0, 0, &r) &&
 	     r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX;
 	tap_result(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
@@ -694,11 +680,11 @@ static void policy_per_vm(void)
 		tvm_destroy(&b);
 	}
 	tap_result(ok, "policy per VM: another VM still gets PROBE = 0");
-	ok = !write_param(path, "1") &&
+	ok = !tvm_write_file(path, "1") &&
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && probe_ok(TVM_LONG, &r);
 	tap_result(ok, "policy per VM: enabled=1 -> PROBE works again");
 	snprintf(path, sizeof(path), "%s/features", dir);
-	ok = !write_param(path, "0x1") &&
+	ok = !tvm_write_file(path, "0x1") &&
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 && r.rdx == 1;
 	tap_result(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
 out:
@@ -709,7 +695,7 @@ out:
 static bool bad_write(const char *path, const char *val, int err, const char *want)
 {
 	char now[256];
-	int ret = write_param(path, val);
+	int ret = tvm_write_file(path, val);
 
 	if (read_param(path, now, sizeof(now)))
 		return false;
@@ -745,7 +731,7 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 	}
 	if (vm_features) {
 		if (find_vm_dir(dir, sizeof(dir)) ||
-		    (snprintf(path, sizeof(path), "%s/features", dir), write_param(path, vm_features))) {
+		    (snprintf(path, sizeof(path), "%s/features", dir), tvm_write_file(path, vm_features))) {
 			tap_result(false, "%s: features=%s before the first call", what, vm_features);
 			goto out;
 		}
@@ -834,7 +820,7 @@ static void policy_new_vms(void)
 	     bad_write(PARAM_NEW_VMS, "1", EINVAL, "all");
 	tap_result(ok, "policy: new_vms 'some', '\\n', 'allx', '1' -> -EINVAL, stays all");
 
-	if (write_param(PARAM_NEW_VMS, "none")) {
+	if (tvm_write_file(PARAM_NEW_VMS, "none")) {
 		tap_result(false, "policy: new_vms=none written");
 		return;
 	}
@@ -854,7 +840,7 @@ static void policy_new_vms(void)
 		ok = !read_param(path, en, sizeof(en)) && !strcmp(en, "0");
 		tap_result(ok, "policy: new_vms=none -> %s/enabled reads 0 before the first call "
 			   "('%s')", dir, en);
-		ok = !write_param(path, "1") &&
+		ok = !tvm_write_file(path, "1") &&
 		     !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
 		     probe_ok(TVM_LONG, &r);
 		tap_result(ok, "policy: new_vms=none, enabled=1 before the first call -> PROBE works "
@@ -863,7 +849,7 @@ static void policy_new_vms(void)
 		tap_result(false, "policy: new_vms=none, VM set-up and directory at creation");
 	}
 	tvm_destroy(&vm);
-	ok = !write_param(PARAM_NEW_VMS, "all") && !probe_fresh(&r) && probe_ok(TVM_LONG, &r);
+	ok = !tvm_write_file(PARAM_NEW_VMS, "all") && !probe_fresh(&r) && probe_ok(TVM_LONG, &r);
 	tap_result(ok, "policy: new_vms=all -> a new VM's PROBE works again");
 }
 
@@ -910,7 +896,7 @@ static void policy_pid(void)
 		return;
 	}
 	snprintf(val, sizeof(val), "%d off", me);
-	ok = !write_param(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
+	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
 	tap_result(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
 		   "(rax=0x%llx)", val, X(r.rax));
 	snprintf(want, sizeof(want), "%d off", me);
@@ -934,19 +920,19 @@ static void policy_pid(void)
 		   "PID 0/-1/too big/absent, too long) -> -EINVAL/-ERANGE/-ESRCH, entry kept");
 
 	snprintf(val, sizeof(val), "%d default", me);
-	ok = !write_param(PID_POLICY, val) && !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
+	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
 	     !read_param(PID_POLICY, want, sizeof(want)) && !want[0];
 	tap_result(ok, "policy: pid_policy '%s' -> entry gone, PROBE works (rax=0x%llx)", val,
 		   X(r.rax));
 
-	ok = !write_param(PARAM_NEW_VMS, "none") &&
-	     (snprintf(val, sizeof(val), "%d on", me), !write_param(PID_POLICY, val)) &&
+	ok = !tvm_write_file(PARAM_NEW_VMS, "none") &&
+	     (snprintf(val, sizeof(val), "%d on", me), !tvm_write_file(PID_POLICY, val)) &&
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && probe_in_child() == TVM_NEG64(PVX_ENOSYS);
 	tap_result(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
 		   "process's VM, -ENOSYS in a child's", me);
 	snprintf(val, sizeof(val), "%d default", me);
-	write_param(PID_POLICY, val);
-	write_param(PARAM_NEW_VMS, "all");
+	tvm_write_file(PID_POLICY, val);
+	tvm_write_file(PARAM_NEW_VMS, "all");
 }
 
 static int cmd_policy(void)
@@ -970,17 +956,17 @@ static int cmd_policy(void)
 	all_feat = r.rdx;
 	tap_result(!ret && r.rax == 0, "policy: PROBE works as loaded (rdx=0x%llx)", X(r.rdx));
 
-	ret = write_param(PARAM_ENABLE, "N");
+	ret = tvm_write_file(PARAM_ENABLE, "N");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, SENT_RCX, SENT_RDX, 0, &r);
 	tap_result(!ret && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX &&
 		   r.rdx == SENT_RDX, "policy: enable=N -> PROBE -ENOSYS (rax=0x%llx)", X(r.rax));
-	ret = write_param(PARAM_ENABLE, "Y");
+	ret = tvm_write_file(PARAM_ENABLE, "Y");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	tap_result(!ret && probe_ok(TVM_LONG, &r), "policy: enable=Y -> PROBE works again");
 
-	ret = write_param(PARAM_FEATURES, "0x1");
+	ret = tvm_write_file(PARAM_FEATURES, "0x1");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	tap_result(!ret && r.rax == 0 && r.rdx == 0x1,
@@ -996,7 +982,7 @@ static int cmd_policy(void)
 	}
 
 	/* Restore what the module had. */
-	ret = write_param(PARAM_FEATURES, features) | write_param(PARAM_ENABLE, enable);
+	ret = tvm_write_file(PARAM_FEATURES, features) | tvm_write_file(PARAM_ENABLE, enable);
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	tap_result(!ret && r.rax == 0 && r.rdx == all_feat,

@@ -425,20 +425,6 @@ static int cmd_absent(void)
 	return tap_end();
 }
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	if (ret)
-		tvm_diag("write '%s' to %s: %s", val, path, strerror(-ret));
-	return ret;
-}
-
 static int read_str(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
@@ -529,7 +515,7 @@ static void abi_tracepoint(void)
 		tap_skip("no tracefs with events/pvx/yield", "%s", d);
 		return;
 	}
-	if (write_str(path, "1")) {
+	if (tvm_write_file(path, "1")) {
 		tap_result(false, "%s: enable %s", d, path);
 		return;
 	}
@@ -540,7 +526,7 @@ static void abi_tracepoint(void)
 		tvm_hcall(&vm.vcpu[1], PVX_HC_YIELD, 0, 0, 0, 0, &r);
 	}
 	tvm_destroy(&vm);
-	write_str(path, "0");
+	tvm_write_file(path, "0");
 	snprintf(path, sizeof(path), "%s/trace", root);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
@@ -937,7 +923,7 @@ static int cmd_policy(void)
 	/* Host policy: the parameter without PVX_F_YIELD. */
 	read_counts(YIELD_TOTALS, &tot0);
 	snprintf(val, sizeof(val), "0x%x", PVX_F_ALL & ~PVX_F_YIELD);
-	ok = !write_str(PARAM_FEATURES, val);
+	ok = !tvm_write_file(PARAM_FEATURES, val);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	rax2 = call_once(&a.vcpu[0], PVX_HC_YIELD, 9, 1);
@@ -948,7 +934,7 @@ static int cmd_policy(void)
 		   val, X(rax), X(rax2));
 	read_counts(YIELD_TOTALS, &tot);
 	tap_result(counts_eq(&tot, &tot0), "policy: handler did not run (host totals unchanged)");
-	ok = !write_str(PARAM_FEATURES, saved);
+	ok = !tvm_write_file(PARAM_FEATURES, saved);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	tap_result(ok && feat != ~0ull && (feat & PVX_F_YIELD) && rax == PVX_YIELD_NOT_DONE,
@@ -960,7 +946,7 @@ static int cmd_policy(void)
 			"policy per VM: %s/yield exists after the VM's first YIELD", dir))
 		goto out;
 	snprintf(path, sizeof(path), "%s/features", dir);
-	ok = !write_str(path, val);
+	ok = !tvm_write_file(path, val);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	tap_result(ok && feat != ~0ull && !(feat & PVX_F_YIELD) &&
@@ -978,13 +964,13 @@ static int cmd_policy(void)
 	tap_result(read_counts(path, &vmc) && counts_eq(&vmc, &vmc0),
 		   "policy per VM: the disabled VM's counters did not move");
 	snprintf(path, sizeof(path), "%s/features", dir);
-	ok = !write_str(path, saved);
+	ok = !tvm_write_file(path, saved);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	tap_result(ok && rax == PVX_YIELD_NOT_DONE,
 		   "policy per VM: features=%s -> YIELD NOT_DONE again (rax=0x%llx)", saved,
 		   X(rax));
 out:
-	write_str(PARAM_FEATURES, saved);
+	tvm_write_file(PARAM_FEATURES, saved);
 	tvm_destroy(&a);
 	return tap_end();
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tinyvm.h"
+#include "sysfs_util.h"
 
 /* Page-table and descriptor bits. */
 #define PTE_P		(1ull << 0)
@@ -582,4 +583,13 @@ int tvm_hcall(struct tvm_vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1,
 ioctl_err:
 	tvm_diag("tinyvm: KVM_GET/SET_REGS: %s", strerror(-ret));
 	return -1;
+}
+
+int tvm_write_file(const char *path, const char *val)
+{
+	int ret = write_file(path, val);
+
+	if (ret)
+		tvm_diag("write '%s' to %s: %s", val, path, strerror(-ret));
+	return ret;
 }

@@ -133,6 +133,9 @@ const char *tvm_exit_str(struct tvm_vcpu *v, char *buf, size_t len);
 int tvm_hcall(struct tvm_vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1,
 	      uint64_t a2, uint64_t a3, struct kvm_regs *out);
 
+/* write_file() (sysfs_util.h) with a "# ..." line when it fails. */
+int tvm_write_file(const char *path, const char *val);
+
 /* "# ..." diagnostic line on stdout (part of the TAP stream). */
 void tvm_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

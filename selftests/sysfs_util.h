@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the L3 guest test programs (static binaries, one
+ * Helpers shared by the test programs, L3 guest and L2 host (one
  * translation unit each, hence static functions in a header).
  */
-#ifndef _PVX_GUEST_SYSFS_UTIL_H
-#define _PVX_GUEST_SYSFS_UTIL_H
+#ifndef _PVX_SELFTEST_SYSFS_UTIL_H
+#define _PVX_SELFTEST_SYSFS_UTIL_H
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,4 +24,4 @@ static inline int write_file(const char *path, const char *val)
 	return ret;
 }
 
-#endif /* _PVX_GUEST_SYSFS_UTIL_H */
+#endif /* _PVX_SELFTEST_SYSFS_UTIL_H */
