@@ -790,6 +790,8 @@ static int map_caller_fn(void *arg)
 			  PVX_YIELD_F_APIC_ID);
 		map_yield(&job->by_index[x], x, 0);
 		kthread_stop(spinner);
+		/* let X go idle: the next X's index yields may land on it */
+		msleep(50);
 	}
 	/* not complete() and return: rmmod may free this text right after */
 	kthread_complete_and_exit(&job->done, 0);
@@ -808,18 +810,18 @@ static void map_report(int x, const struct map_count *a, const struct map_count 
 	 * Judged on TARGET_RUNNING: with the caller's and the spinner's
 	 * vCPUs busy on L2's two CPUs, an idle vCPU that an interrupt wakes
 	 * waits runnable (DONE) more than it runs. Most, not all: the busy
-	 * vCPU is in an exit or preempted now and then (61-64 of 64 in the
-	 * lab, against 0-7 of 64 DONE or RUNNING for an idle one).
+	 * vCPU is in an exit or preempted now and then (39-64 of 64 in
+	 * guest mode in the lab, against 0-8 of 64 for an idle one).
 	 */
-	report(!a->einval && !a->other && a->running >= map_calls / 4,
+	report(!a->einval && !a->other && a->running >= map_calls * 3 / 8,
 	       "yield-map: a yield by APIC ID %u finds CPU %d's vCPU in guest mode (%u of %u)",
 	       apic, x, a->running, map_calls);
 	if (differs)
-		report(!i->other && i->running <= map_calls / 8,
+		report(!i->other && i->running <= map_calls / 4,
 		       "yield-map: a yield by index %d (ABI v1) misses CPU %d, created out of order (%u of %u in guest mode)",
 		       x, x, i->running, map_calls);
 	else
-		report(!i->einval && !i->other && i->running >= map_calls / 4,
+		report(!i->einval && !i->other && i->running >= map_calls * 3 / 8,
 		       "yield-map: a yield by index %d finds CPU %d, created in order, in guest mode (%u of %u)",
 		       x, x, i->running, map_calls);
 }
