@@ -169,7 +169,7 @@ l3_zeros() {
 # are reported.
 l3_boot_retry() {
 	local out d l3_rc
-	l3_zeros "$1" retry 1 PVX_L3_ACCEL="-accel tcg -cpu max" PVX_L3_TIMEOUT=120
+	l3_zeros "$1" retry 1 PVX_L3_ACCEL="-accel tcg -cpu max" PVX_L3_TIMEOUT=120 PVX_L3_BOOTS=2
 	[ "$l3_rc" = 1 ] &&
 		[ "$(grep -c 'boot 1 of 2 never reached /init' <<<"$out")" = 1 ] &&
 		! grep -q 'boot 2 of 2 never' <<<"$out" &&

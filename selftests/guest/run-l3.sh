@@ -36,7 +36,8 @@
 # PVX_L3_ACCEL (default
 # "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
 # machine without KVM, where the guest must refuse to load), PVX_L3_BOOTS
-# (1..9, default 2: boots tried when L3 never reaches its /init).
+# (1..9, default 3: boots tried when L3 never reaches its /init or resets
+# itself with no test failed).
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
 # view (its PROBE counter) in host mode. The console log is kept in
@@ -76,7 +77,7 @@ done
 tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
 tag=$tag${topology:+-$topology}
-boots=${PVX_L3_BOOTS:-2}
+boots=${PVX_L3_BOOTS:-3}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 timeout_s=${PVX_L3_TIMEOUT:-600}
 silence_s=${PVX_L3_SILENCE:-150}
@@ -365,7 +366,7 @@ reset_clean() {
 # early kernel boot: nested KVM on TCG-emulated SVM (LAB.md) resets or
 # loses such a guest now and then, before any pvx code ran in it. That
 # boot, and only that kind, is tried again (PVX_L3_BOOTS in all, default
-# 2); every earlier attempt is named in the TAP with its console log kept.
+# 3); every earlier attempt is named in the TAP with its console log kept.
 reached_init() { grep -q 'pvx-l3: init' "$log"; }
 retry_diag=""
 probes
