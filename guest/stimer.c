@@ -600,8 +600,16 @@ static u64 pvx_stimer_fd_late_periods(const struct pvx_stimer_ctx *ctx,
 
 	if (!wall)
 		return 0;
-	due = eff ? min(mul_u64_u64_div_u64(t->request_ns, wall, eff), t->cap_ns) :
-		    t->cap_ns;
+	/*
+	 * due = min(request * wall / eff, cap), without a quotient that
+	 * overflows (a divide error on x86): request * wall / cap <= wall
+	 * as cap >= request, and when it is below eff, request * wall / eff
+	 * is below cap.
+	 */
+	if (!eff || mul_u64_u64_div_u64(t->request_ns, wall, t->cap_ns) >= eff)
+		due = t->cap_ns;
+	else
+		due = mul_u64_u64_div_u64(t->request_ns, wall, eff);
 	if (wall <= due)
 		return 0;
 	over_wall = wall - due;
