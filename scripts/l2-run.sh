@@ -29,7 +29,7 @@ suite_limit() {
 	fi
 	case "$1" in
 	tinyvm|upstream) echo 600 ;;
-	guest|steal) echo 1500 ;;
+	guest|steal|topology) echo 1500 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -91,6 +91,8 @@ run_suite() {
 # fallback of the steal-corrected timers).
 STEAL_BOOTS=("selftests/guest/run-l3.sh --steal 50 host"
 	     "selftests/guest/run-l3.sh --no-steal-time --steal 50 host")
+TOPOLOGY_BOOTS=("selftests/guest/run-l3.sh --topology swapped-rt host"
+		"selftests/guest/run-l3.sh --topology 1cpu host")
 
 # fake_stall: for testing lab.sh's watchdog and run_l3s resuming after it
 # (PVX_LAB_FAKE_STALL=SUITE.bootN, e.g. guest.boot1): after that boot, in
@@ -146,8 +148,7 @@ run_l3s() {
 # L2 (which is not a KVM guest).
 guest_suite() {
 	run_l3s guest "selftests/guest/run-l3.sh host" "selftests/guest/run-l3.sh fallback" \
-		"${STEAL_BOOTS[@]}" "selftests/guest/run-l3.sh --topology swapped-rt host" \
-		"selftests/guest/run-l3.sh --topology 1cpu host" "selftests/guest/baremetal.sh"
+		"${STEAL_BOOTS[@]}" "${TOPOLOGY_BOOTS[@]}" "selftests/guest/baremetal.sh"
 }
 
 tag=${PVX_L2_TAG:-all}
@@ -171,6 +172,7 @@ for s in "${suites[@]}"; do
 	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
 	guest) run_suite guest guest_suite ;;
 	steal) run_suite steal run_l3s steal "${STEAL_BOOTS[@]}" ;;
+	topology) run_suite topology run_l3s topology "${TOPOLOGY_BOOTS[@]}" ;;
 	demo) run_suite demo bash scripts/demo-l2.sh ;;
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	resets) run_suite resets bash selftests/guest/resets-l2.sh ;;

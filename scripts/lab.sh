@@ -21,8 +21,9 @@ usage() {
 usage: scripts/lab.sh [options]
   --kernel SERIES   kernel series to boot in L2 and L3: 6.1 or 6.12 (default 6.12)
   --tests LIST      comma-separated suites: tinyvm, upstream, guest, steal,
-                    demo, bench, resets (default: tinyvm,upstream,guest;
+                    topology, demo, bench, resets (default: tinyvm,upstream,guest;
                     steal = only the steal-injected L3 boots of guest;
+                    topology = only its short topology boots;
                     resets = the L3-reset experiment of lab.rst)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
@@ -75,8 +76,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|steal|demo|bench|resets) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, demo, bench, resets)" ;;
+	tinyvm|upstream|guest|steal|topology|demo|bench|resets) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, topology, demo, bench, resets)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -146,7 +147,7 @@ if [ "$build" = 1 ]; then
 		echo "lab: module build failed; suites needing pvx modules will fail" >&2
 	make -s -C selftests OUT="$REPO/build/selftests" ||
 		echo "lab: selftests build failed" >&2
-	if has_suite guest || has_suite steal || has_suite demo || has_suite bench; then
+	if has_suite guest || has_suite steal || has_suite topology || has_suite demo || has_suite bench; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
 	fi

@@ -132,9 +132,10 @@ spin_mode_is() {
 # the VM decides, and nothing else:
 #   swapped-rt  4 vCPUs, the VMM created CPU 3's before CPU 2's (their
 #               vCPU indexes are 3 and 2 swapped), KVM_HINTS_REALTIME:
-#               the spinlock must not yield or halt (mode spin), and a
-#               directed yield by APIC ID must land on the CPU it names
-#               (pvx_lock_torture phases=yield-map)
+#               the spinlock must not yield or halt (mode spin), and
+#               directed yields by APIC ID and by index are made at each
+#               CPU (pvx_lock_torture phases=yield-map); run-l3.sh checks
+#               in L2 which vCPU each reached
 #   1cpu        one vCPU: mode spin (nobody to yield to or kick)
 topology_boot() {
 	step "topology $TOPOLOGY"

@@ -229,6 +229,68 @@ stuck_regs() {
 	exec 6<&-
 }
 
+# The swapped-rt boot's yield-map phase yields at each other CPU of L3 by
+# APIC ID (ABI v2) and by vCPU index (ABI v1). Whether its target was in
+# guest mode is scheduling, not identity (an L2 CPU shared with anything
+# makes a busy target "preempted"): which vCPU each yield reached is read
+# here, from the pvx:yield events of L2. QEMU creates vCPUs with their
+# APIC ID as KVM vcpu_id, in the order of -smp then -device: index 0 and
+# 1 are APIC IDs 0 and 1, index 2 is core 3 and index 3 is core 2.
+yield_events=/sys/kernel/tracing/events/pvx/yield
+swapped_index_to_id() { case "$1" in 2) echo 3 ;; 3) echo 2 ;; *) echo "$1" ;; esac; }
+
+yield_trace_start() {
+	[ -d "$yield_events" ] || return 0
+	echo 0 >"$yield_events/enable"
+	: >/sys/kernel/tracing/trace
+	echo 1 >"$yield_events/enable"
+}
+
+# yield_trace_check: TAP lines (for the awk below, in $topo_tap) on the
+# pvx:yield events since yield_trace_start.
+yield_trace_check() {
+	local line flags arg to key n bad_apic="" bad_index="" apic_n=0 index_n=0 seen=""
+	if [ ! -d "$yield_events" ]; then
+		topo_tap="ok l3 $tag: yields reach the vCPU they name # SKIP no $yield_events in L2"
+		return
+	fi
+	echo 0 >"$yield_events/enable"
+	while IFS= read -r line; do
+		[[ $line =~ \ yield:\ .*\ to=(-?[0-9]+)\ arg=0x([0-9a-f]+)\ flags=0x([0-9a-f]+) ]] || continue
+		to=${BASH_REMATCH[1]} arg=$((16#${BASH_REMATCH[2]})) flags=$((16#${BASH_REMATCH[3]}))
+		key="$flags:$arg"
+		[[ " $seen " == *" $key "* ]] || seen="$seen $key"
+		if [ "$flags" = 1 ]; then
+			apic_n=$((apic_n + 1))
+			[ "$to" = "$arg" ] || bad_apic="$bad_apic APIC ID $arg->vCPU $to"
+		else
+			index_n=$((index_n + 1))
+			n=$(swapped_index_to_id "$arg")
+			[ "$to" = "$n" ] || bad_index="$bad_index index $arg->vCPU $to (want $n)"
+		fi
+	done </sys/kernel/tracing/trace
+	n=$(wc -w <<<"$seen")
+	if [ "$apic_n" -gt 0 ] && [ -z "$bad_apic" ]; then
+		topo_tap="ok l3 $tag: all $apic_n yields by APIC ID reached the vCPU with that ID (L2's pvx:yield)"
+	else
+		topo_tap="not ok l3 $tag: yields by APIC ID reach the vCPU with that ID # $apic_n seen;$bad_apic"
+	fi
+	if [ "$index_n" -gt 0 ] && [ -z "$bad_index" ]; then
+		topo_tap="$topo_tap
+ok l3 $tag: all $index_n yields by index (ABI v1) reached the vCPU created in that place: 2->3, 3->2 (L2's pvx:yield)"
+	else
+		topo_tap="$topo_tap
+not ok l3 $tag: yields by index (ABI v1) reach the vCPU created in that place # $index_n seen;$bad_index"
+	fi
+	if [ "$n" -ge 6 ]; then
+		topo_tap="$topo_tap
+ok l3 $tag: yields at 3 CPUs, both ways of naming them ($n targets)"
+	else
+		topo_tap="$topo_tap
+not ok l3 $tag: yields at 3 CPUs, both ways of naming them # $n targets:$seen"
+	fi
+}
+
 # boot_l3: one boot of L3 to its end; sets qrc, stuck, steal_err and seen
 # (the highest PROBE count sampled while the VM ran).
 boot_l3() {
@@ -381,6 +443,7 @@ while :; do
 		err=$(ctl_prepare "$ctl_dir") || bail "control port: $err"
 	fi
 	ta=$(date +%s)
+	[ "$topology" = swapped-rt ] && yield_trace_start
 	boot_l3
 	# done: it reached /init (and did not reset cleanly), or steal
 	# injection failed, or no boots left
@@ -419,6 +482,9 @@ if [ "$stuck" = 1 ]; then
 $(stuck_regs_summary)"
 fi
 export stuck_diag
+topo_tap=""
+[ "$topology" = swapped-rt ] && grep -aq 'PVX-TAP-END' "$log" && yield_trace_check
+export topo_tap
 tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
 	-v want_probes="$([ -n "$topology" ] && echo 1 || echo 2)" \
@@ -451,6 +517,12 @@ END {
 		else
 			why = "qemu exit " qrc
 		emit("not ok", "l3 " tag " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
+	}
+	nt = split(ENVIRON["topo_tap"], tl, "\n")
+	for (i = 1; i <= nt; i++) {
+		res = (tl[i] ~ /^ok /) ? "ok" : "not ok"
+		sub(/^(ok|not ok) /, "", tl[i])
+		emit(res, tl[i])
 	}
 	if (mode == "host" && begun) {
 		if (!have_cnt)

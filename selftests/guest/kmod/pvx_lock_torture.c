@@ -34,12 +34,12 @@
  *          thread busy-spins on X while a thread on the first CPU issues
  *          map_calls raw yields at X by APIC ID (PVX_YIELD_F_APIC_ID,
  *          what pvx_spinlock uses) and map_calls by vCPU index = X (ABI
- *          v1). A yield that reaches the busy vCPU mostly answers
- *          TARGET_RUNNING; one that reaches an idle vCPU answers NOT_DONE
- *          (halted) or DONE (woken, waiting for a host CPU). By APIC ID
- *          every X must be found running; by index, the CPUs in
- *          index_differs (whose vCPU the VMM created out of order, so its
- *          index is another CPU's number) must not be.
+ *          v1). Every answer must name a vCPU of the VM; which vCPU it
+ *          reached is checked by the lab in L2 (run-l3.sh reads the
+ *          pvx:yield events: by APIC ID each X's own vCPU, by index the
+ *          vCPU created in that place, another CPU's for the CPUs in
+ *          index_differs). How often the target was found in guest mode
+ *          is printed, not judged: it is L2's scheduling.
  * The results are TAP lines in /sys/kernel/debug/pvx_lock_torture/results.
  * No test here depends on time: a phase stops its threads when budget_ms
  * is over (under heavy overcommit a fair lock hands over at the pace of
@@ -790,8 +790,6 @@ static int map_caller_fn(void *arg)
 			  PVX_YIELD_F_APIC_ID);
 		map_yield(&job->by_index[x], x, 0);
 		kthread_stop(spinner);
-		/* let X go idle: the next X's index yields may land on it */
-		msleep(50);
 	}
 	/* not complete() and return: rmmod may free this text right after */
 	kthread_complete_and_exit(&job->done, 0);
@@ -807,23 +805,19 @@ static void map_report(int x, const struct map_count *a, const struct map_count 
 	     x, apic, a->running, a->done, a->not_done, a->einval, a->other, x,
 	     i->running, i->done, i->not_done, i->einval, i->other);
 	/*
-	 * Judged on TARGET_RUNNING: with the caller's and the spinner's
-	 * vCPUs busy on L2's two CPUs, an idle vCPU that an interrupt wakes
-	 * waits runnable (DONE) more than it runs. Most, not all: the busy
-	 * vCPU is in an exit or preempted now and then (39-64 of 64 in
-	 * guest mode in the lab, against 0-8 of 64 for an idle one).
+	 * Which vCPU a yield reached is not judged here: whether the target
+	 * was in guest mode depends on L2's scheduler (a busy target whose
+	 * L2 CPU runs anything else is found preempted: 17 of 64 in guest
+	 * mode in a CI run, 39-64 usually), so run-l3.sh reads the vCPU each
+	 * yield reached from L2's pvx:yield events. Here: every answer names
+	 * a vCPU of this VM and is one of the three outcomes.
 	 */
-	report(!a->einval && !a->other && a->running >= map_calls * 3 / 8,
-	       "yield-map: a yield by APIC ID %u finds CPU %d's vCPU in guest mode (%u of %u)",
-	       apic, x, a->running, map_calls);
-	if (differs)
-		report(!i->other && i->running <= map_calls / 4,
-		       "yield-map: a yield by index %d (ABI v1) misses CPU %d, created out of order (%u of %u in guest mode)",
-		       x, x, i->running, map_calls);
-	else
-		report(!i->einval && !i->other && i->running >= map_calls * 3 / 8,
-		       "yield-map: a yield by index %d finds CPU %d, created in order, in guest mode (%u of %u)",
-		       x, x, i->running, map_calls);
+	report(!a->einval && !a->other,
+	       "yield-map: every yield by APIC ID %u names a vCPU of this VM (%u of %u found it in guest mode)",
+	       apic, a->running, map_calls);
+	report(!i->einval && !i->other,
+	       "yield-map: every yield by index %d (ABI v1) names a vCPU of this VM%s (%u of %u in guest mode)",
+	       x, differs ? ", created out of order" : "", i->running, map_calls);
 }
 
 static int torture_yield_map(void)
