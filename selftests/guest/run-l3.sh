@@ -250,16 +250,20 @@ yield_trace_start() {
 # pvx:yield events since yield_trace_start.
 yield_trace_check() {
 	local line flags arg to key n bad_apic="" bad_index="" apic_n=0 index_n=0 seen=""
+	local -A per=()
 	if [ ! -d "$yield_events" ]; then
 		topo_tap="ok l3 $tag: yields reach the vCPU they name # SKIP no $yield_events in L2"
 		return
 	fi
 	echo 0 >"$yield_events/enable"
+	cp /sys/kernel/tracing/trace "$PVX_OUT/l3-$tag-yield.trace"
 	while IFS= read -r line; do
 		[[ $line =~ \ yield:\ .*\ to=(-?[0-9]+)\ arg=0x([0-9a-f]+)\ flags=0x([0-9a-f]+) ]] || continue
 		to=${BASH_REMATCH[1]} arg=$((16#${BASH_REMATCH[2]})) flags=$((16#${BASH_REMATCH[3]}))
 		key="$flags:$arg"
 		[[ " $seen " == *" $key "* ]] || seen="$seen $key"
+		key="$key->$to"
+		per[$key]=$((${per[$key]:-0} + 1))
 		if [ "$flags" = 1 ]; then
 			apic_n=$((apic_n + 1))
 			[ "$to" = "$arg" ] || bad_apic="$bad_apic APIC ID $arg->vCPU $to"
@@ -270,6 +274,10 @@ yield_trace_check() {
 		fi
 	done </sys/kernel/tracing/trace
 	n=$(wc -w <<<"$seen")
+	topo_diag="# l3 $tag: pvx:yield events (flags:arg->vCPU count):"
+	for key in "${!per[@]}"; do
+		topo_diag="$topo_diag $key ${per[$key]}"
+	done
 	if [ "$apic_n" -gt 0 ] && [ -z "$bad_apic" ]; then
 		topo_tap="ok l3 $tag: all $apic_n yields by APIC ID reached the vCPU with that ID (L2's pvx:yield)"
 	else
@@ -482,9 +490,9 @@ if [ "$stuck" = 1 ]; then
 $(stuck_regs_summary)"
 fi
 export stuck_diag
-topo_tap=""
+topo_tap="" topo_diag=""
 [ "$topology" = swapped-rt ] && grep -aq 'PVX-TAP-END' "$log" && yield_trace_check
-export topo_tap
+export topo_tap topo_diag
 tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
 	-v want_probes="$([ -n "$topology" ] && echo 1 || echo 2)" \
@@ -540,6 +548,8 @@ END {
 		print ENVIRON["reset_diag"]
 	if (ENVIRON["stuck_diag"] != "")
 		print ENVIRON["stuck_diag"]
+	if (ENVIRON["topo_diag"] != "")
+		print ENVIRON["topo_diag"]
 	printf "%s", diag[0]
 	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
 }' >"$PVX_OUT/l3-$tag.tap"
