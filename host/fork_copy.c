@@ -51,12 +51,9 @@
 #include <linux/atomic.h>
 #include <linux/bsearch.h>
 #include <linux/build_bug.h>
-#include <linux/dcache.h>
-#include <linux/debugfs.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/sched.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 
@@ -86,9 +83,6 @@ enum pvx_fc_stat {
 
 #define CREATE_TRACE_POINTS
 #include "fork_copy_trace.h"
-
-/* Per-VM counters; the file shows all but enomem. */
-#define PVX_FC_VM_STAT_NR	PVX_FC_STAT_ENOMEM
 
 static const char * const pvx_fc_stat_names[PVX_FC_STAT_NR] = {
 	[PVX_FC_STAT_CALLS]	= "calls",
@@ -133,83 +127,17 @@ static_assert(PAGE_SIZE == 4096);
 /* pvx_fc_overlap() sorts the destinations in the bounce page. */
 static_assert(PVX_COPY_MAX_PAIRS * sizeof(u64) <= PAGE_SIZE);
 
-/* Per-VM state, created by the VM's first call (pvx_vm_set_priv()). */
-struct pvx_fc_vm {
-	atomic64_t stats[PVX_FC_VM_STAT_NR];
-	struct dentry *file;		/* vm<id>-<pid>/fork_copy */
-};
-
 static atomic64_t pvx_fc_stats[PVX_FC_STAT_NR];
-static struct dentry *pvx_fc_file;	/* /sys/kernel/debug/pvx/fork_copy */
 
-static void pvx_fc_show_stats(struct seq_file *m, const atomic64_t *stats,
-			      unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++)
-		seq_printf(m, "%s %lld\n", pvx_fc_stat_names[i],
-			   atomic64_read(&stats[i]));
-}
-
-static int pvx_fc_vm_show(struct seq_file *m, void *v)
-{
-	struct pvx_fc_vm *fv = m->private;
-
-	pvx_fc_show_stats(m, fv->stats, PVX_FC_VM_STAT_NR);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(pvx_fc_vm);
-
-static int pvx_fc_total_show(struct seq_file *m, void *v)
-{
-	pvx_fc_show_stats(m, pvx_fc_stats, PVX_FC_STAT_NR);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(pvx_fc_total);
-
-/*
- * Runs when the VM dies, when pvx_host unloads or when this module
- * unregisters its handler; never while a handler of the VM runs.
- */
-static void pvx_fc_vm_dtor(struct pvx_vm *vm, void *data)
-{
-	struct pvx_fc_vm *fv = data;
-
-	debugfs_remove(fv->file);
-	kfree(fv);
-}
-
-static struct pvx_fc_vm *pvx_fc_vm_get(struct pvx_vm *vm)
-{
-	struct pvx_fc_vm *fv, *new;
-
-	fv = pvx_vm_get_priv(vm, PVX_F_FORK_COPY);
-	if (likely(fv))
-		return fv;
-
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-	if (!new)
-		return NULL;
-	fv = pvx_vm_set_priv(vm, PVX_F_FORK_COPY, new, pvx_fc_vm_dtor);
-	if (fv != new) {
-		/* Another vCPU of the VM installed its state first. */
-		kfree(new);
-		return fv;
-	}
-	/* Only the installer creates the file; the dtor cannot run yet. */
-	fv->file = debugfs_create_file("fork_copy", 0444,
-				       pvx_vm_debugfs_dir(vm), fv,
-				       &pvx_fc_vm_fops);
-	return fv;
-}
-
-static void pvx_fc_count(struct pvx_fc_vm *fv, enum pvx_fc_stat s, u64 n)
-{
-	atomic64_add(n, &pvx_fc_stats[s]);
-	if (fv && s < PVX_FC_VM_STAT_NR)
-		atomic64_add(n, &fv->stats[s]);
-}
+/* Per-VM counters: all but enomem. */
+static struct pvx_feature_counters pvx_fc_counters = {
+	.name = "fork_copy",
+	.names = pvx_fc_stat_names,
+	.nr = PVX_FC_STAT_NR,
+	.vm_nr = PVX_FC_STAT_ENOMEM,
+	.feature = PVX_F_FORK_COPY,
+	.totals = pvx_fc_stats,
+};
 
 /*
  * @gpa is ordinary guest RAM of the calling vCPU's address space: in a
@@ -281,6 +209,7 @@ static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 	enum pvx_fc_stat s;
 	u32 i;
 
+	b->hdr.count = 0;	/* what the trace shows when it is not read */
 	if (!PAGE_ALIGNED(batch_gpa))
 		return PVX_FC_STAT_UNALIGNED;
 	if (!pvx_fc_slot(vcpu, batch_gpa))
@@ -351,13 +280,14 @@ static void pvx_fc_bufs_free(struct pvx_fc_bufs *bufs)
 static long pvx_fork_copy(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 			  const struct pvx_call *call)
 {
-	struct pvx_fc_vm *fv = pvx_fc_vm_get(vm);
+	struct pvx_feature_vm_counters *vc;
 	struct pvx_fc_bufs bufs = {};
 	enum pvx_fc_stat s;
 	u32 count = 0, copied = 0;
 	long ret;
 
-	if (!fv || !pvx_fc_bufs_alloc(&bufs)) {
+	vc = pvx_feature_counters_vm(vm, &pvx_fc_counters);
+	if (!vc || !pvx_fc_bufs_alloc(&bufs)) {
 		s = PVX_FC_STAT_ENOMEM;
 		goto out;
 	}
@@ -367,19 +297,21 @@ static long pvx_fork_copy(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		goto out;
 	}
 	s = pvx_fc_load(vcpu, call->a0, bufs.batch, bufs.bounce);
+	count = bufs.batch->hdr.count;
 	if (s != PVX_FC_STAT_DONE)
 		goto out;
 
-	count = bufs.batch->hdr.count;
 	copied = pvx_fc_copy(vcpu, bufs.batch, bufs.bounce);
 	if (copied < count)
 		s = PVX_FC_STAT_FAULT;
-	pvx_fc_count(fv, PVX_FC_STAT_PAGES, copied);
-	pvx_fc_count(fv, PVX_FC_STAT_BYTES, (u64)copied * PAGE_SIZE);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_PAGES,
+				 copied);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_BYTES,
+				 (u64)copied * PAGE_SIZE);
 out:
 	pvx_fc_bufs_free(&bufs);
-	pvx_fc_count(fv, PVX_FC_STAT_CALLS, 1);
-	pvx_fc_count(fv, s, 1);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_CALLS, 1);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, s, 1);
 	ret = s == PVX_FC_STAT_DONE ? copied : pvx_fc_errno[s];
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, copied);
 	trace_fork_copy(pvx_vm_id(vm), vcpu->vcpu_id, call->a0, count, copied,
@@ -396,21 +328,13 @@ static struct pvx_handler pvx_fc_handler = {
 
 static int __init pvx_fc_init(void)
 {
-	struct dentry *root;
 	int ret;
 
-	/* pvx_host's directory; without debugfs there are no counters. */
-	root = debugfs_lookup("pvx", NULL);
-	if (!IS_ERR_OR_NULL(root)) {
-		pvx_fc_file = debugfs_create_file("fork_copy", 0444, root, NULL,
-						  &pvx_fc_total_fops);
-		dput(root);
-	}
-
+	pvx_feature_counters_init(&pvx_fc_counters);
 	ret = pvx_register_handler(&pvx_fc_handler);
 	if (ret) {
 		pr_err("cannot register PVX_HC_FORK_COPY: %d\n", ret);
-		debugfs_remove(pvx_fc_file);
+		pvx_feature_counters_exit(&pvx_fc_counters);
 		return ret;
 	}
 	pr_info("serving PVX_HC_FORK_COPY (0x%x)\n", PVX_HC_FORK_COPY);
@@ -421,7 +345,7 @@ static void __exit pvx_fc_exit(void)
 {
 	/* Waits for calls in flight and destroys every VM's state. */
 	pvx_unregister_handler(&pvx_fc_handler);
-	debugfs_remove(pvx_fc_file);
+	pvx_feature_counters_exit(&pvx_fc_counters);
 }
 
 module_init(pvx_fc_init);

@@ -23,7 +23,6 @@
  * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -89,25 +88,7 @@ struct counts {
 /* "name value" lines of @path into @c; false when a name is missing. */
 static bool read_counts(const char *path, struct counts *c)
 {
-	FILE *f = fopen(path, "r");
-	char line[128], name[64];
-	long long val;
-	int i, seen = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", name, &val) != 2)
-			continue;
-		for (i = 0; i < C_NR; i++)
-			if (!strcmp(name, c_names[i])) {
-				c->v[i] = val;
-				seen |= 1 << i;
-			}
-	}
-	fclose(f);
-	return seen == (1 << C_NR) - 1;
+	return tvm_read_counters(path, c_names, C_NR, c->v);
 }
 
 static void counts_str(const struct counts *c, char *buf, size_t len)
@@ -119,27 +100,6 @@ static void counts_str(const struct counts *c, char *buf, size_t len)
 	for (i = 0; i < C_NR && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s %lld", i ? " " : "",
 				c_names[i], c->v[i]);
-}
-
-/* The debugfs directory of this process's newest VM (highest id). */
-static int newest_vm_dir(char *path, size_t len)
-{
-	unsigned long long id, best = 0;
-	struct dirent *de;
-	DIR *d = opendir(DEBUGFS_PVX);
-	int pid;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 &&
-		    pid == getpid() && id > best)
-			best = id;
-	closedir(d);
-	if (!best)
-		return -1;
-	snprintf(path, len, "%s/vm%llu-%d", DEBUGFS_PVX, best, (int)getpid());
-	return 0;
 }
 
 /* ---- the test VM --------------------------------------------------- */
@@ -669,7 +629,7 @@ static void check_counts(struct fc_vm *f, const char *what, const struct counts 
 	bool ok;
 	int i;
 
-	ok = !newest_vm_dir(dir, sizeof(dir));
+	ok = !tvm_newest_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/fork_copy", dir);
 	ok = ok && read_counts(path, &vmc) && !memcmp(&vmc, &f->seen, sizeof(vmc));
 	counts_str(&f->seen, a, sizeof(a));
@@ -880,7 +840,7 @@ static int cmd_rmmod(void)
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	tap_result(run_batch(&f, "before rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
 			     GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
-	ret = newest_vm_dir(dir, sizeof(dir));
+	ret = tvm_newest_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/fork_copy", dir);
 	tap_result(!ret && !access(path, F_OK), "rmmod: %s exists", path);
 	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);

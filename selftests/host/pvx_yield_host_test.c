@@ -26,7 +26,6 @@
  * pass, 1 fail, 4 skip.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -84,25 +83,7 @@ struct counts {
 /* "name value" lines of @path into @c; false when unreadable or incomplete. */
 static bool read_counts(const char *path, struct counts *c)
 {
-	FILE *f = fopen(path, "r");
-	char line[128], name[64];
-	long long val;
-	int i, seen = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", name, &val) != 2)
-			continue;
-		for (i = 0; i < ST_NR; i++)
-			if (!strcmp(name, st_names[i])) {
-				c->v[i] = val;
-				seen |= 1 << i;
-			}
-	}
-	fclose(f);
-	return seen == (1 << ST_NR) - 1;
+	return tvm_read_counters(path, st_names, ST_NR, c->v);
 }
 
 static void counts_add(struct counts *c, uint64_t rax)
@@ -137,37 +118,12 @@ static void counts_sub(struct counts *r, const struct counts *a, const struct co
 		r->v[i] = a->v[i] - b->v[i];
 }
 
-/*
- * The debugfs directory of this process's newest VM with pvx state: the
- * highest id among vm<id>-<pid> (older VMs' directories may linger a
- * moment after their VM is gone).
- */
-static int newest_vm_dir(char *path, size_t len)
-{
-	unsigned long long id, best = 0;
-	struct dirent *de;
-	DIR *d = opendir(DEBUGFS_PVX);
-	int pid;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 &&
-		    pid == getpid() && id > best)
-			best = id;
-	closedir(d);
-	if (!best)
-		return -1;
-	snprintf(path, len, "%s/vm%llu-%d", DEBUGFS_PVX, best, (int)getpid());
-	return 0;
-}
-
 /* The per-VM counters of this process's newest VM. */
 static bool read_vm_counts(struct counts *c, char *dir, size_t len)
 {
 	char path[320];
 
-	if (newest_vm_dir(dir, len))
+	if (tvm_newest_vm_dir(dir, len))
 		return false;
 	snprintf(path, sizeof(path), "%s/yield", dir);
 	return read_counts(path, c);
@@ -1056,7 +1012,7 @@ static int cmd_rmmod_loop(void)
 	ok = wait_count(&s, &s.n_valid, 20);
 	tap_result(ok, "%s: vCPU 0 yields to spinning vCPU 1 in a loop (%lu answers so far)",
 		   d, s.n_valid);
-	tap_result(!newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
+	tap_result(!tvm_newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
 		   "%s: %s/yield exists", d, dir);
 	ret = syscall(SYS_delete_module, "pvx_yield", O_NONBLOCK);
 	if (ret)

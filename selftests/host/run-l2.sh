@@ -240,19 +240,26 @@ if loaded; then
 	rmmod pvx_host || diag "rmmod pvx_host failed"
 fi
 
+# insmod_feature STAGE KO: load a feature module (after pvx_host); the
+# result is one test; returns 1 when it failed.
+insmod_feature() {
+	local stage=$1 ko=$2 err
+	if [ ! -f "$ko" ]; then
+		result fail "$stage: insmod $(basename "$ko"): $ko missing"
+		return 1
+	fi
+	if ! err=$(insmod "$ko" 2>&1); then
+		result fail "$stage: insmod $(basename "$ko"): $err"
+		return 1
+	fi
+	result ok "$stage: insmod $(basename "$ko")"
+}
+
 # The directed-yield stages, with pvx_host loaded and pvx_yield not.
 yield_stages() {
 	local err mark
 	run_yield yield-absent absent
-	if [ ! -f "$YKO" ]; then
-		result fail "yield-insmod: insmod pvx_yield.ko: $YKO missing"
-		return
-	fi
-	if ! err=$(insmod "$YKO" 2>&1); then
-		result fail "yield-insmod: insmod pvx_yield.ko: $err"
-		return
-	fi
-	result ok "yield-insmod: insmod pvx_yield.ko"
+	insmod_feature yield-insmod "$YKO" || return
 	if err=$(rmmod pvx_host 2>&1); then
 		result fail "yield-insmod: rmmod pvx_host under pvx_yield must fail, it worked"
 		return
@@ -283,17 +290,9 @@ yield_stages() {
 
 # The fork-copy stages, with pvx_host loaded and pvx_fork_copy not.
 fork_copy_stages() {
-	local err mark
+	local mark
 	run_fc fork-copy-absent absent
-	if [ ! -f "$FKO" ]; then
-		result fail "fork-copy-insmod: insmod pvx_fork_copy.ko: $FKO missing"
-		return
-	fi
-	if ! err=$(insmod "$FKO" 2>&1); then
-		result fail "fork-copy-insmod: insmod pvx_fork_copy.ko: $err"
-		return
-	fi
-	result ok "fork-copy-insmod: insmod pvx_fork_copy.ko"
+	insmod_feature fork-copy-insmod "$FKO" || return
 	mark=$(dmesg_mark)
 	run_fc fork-copy abi
 	run_fc fork-copy-rmmod rmmod

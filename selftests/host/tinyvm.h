@@ -133,6 +133,20 @@ const char *tvm_exit_str(struct tvm_vcpu *v, char *buf, size_t len);
 int tvm_hcall(struct tvm_vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1,
 	      uint64_t a2, uint64_t a3, struct kvm_regs *out);
 
+/*
+ * A counters file of pvx's debugfs ("name value" lines): @vals[i] gets the
+ * value of @names[i] (0 when missing). True when the file was readable and
+ * had every name. At most 64 names.
+ */
+bool tvm_read_counters(const char *path, const char *const *names, int nr,
+		       long long *vals);
+/*
+ * /sys/kernel/debug/pvx/vm<id>-<pid> of this process's newest VM with pvx
+ * state (the highest id: older VMs' directories may linger a moment after
+ * their VM is gone). 0, or -1 when there is none.
+ */
+int tvm_newest_vm_dir(char *path, size_t len);
+
 /* write_file() (sysfs_util.h) with a "# ..." line when it fails. */
 int tvm_write_file(const char *path, const char *val);
 
