@@ -19,11 +19,16 @@
  *   pvx_fork_copy_test rmmod
  *	remove pvx_fork_copy while a VM that used it is idle: its file goes,
  *	the same VM then gets -ENOSYS and PROBE without the bit.
+ *   pvx_fork_copy_test rmmod-loop
+ *	remove pvx_fork_copy while a vCPU copies full batches in a loop:
+ *	every answer is a full copy until it is -ENOSYS, never anything
+ *	else, and the destinations hold their sources' bytes.
  *
  * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -863,9 +868,106 @@ static int cmd_rmmod(void)
 	return tap_end();
 }
 
+struct loop_state {
+	struct fc_vm *f;
+	volatile int stop, err;
+	volatile unsigned long n_full, n_enosys, n_other, n_back;
+};
+
+/* Full batches until told to stop; classify each answer. */
+static void *loop_fn(void *arg)
+{
+	struct loop_state *s = arg;
+	struct kvm_regs r;
+
+	while (!s->stop) {
+		if (fc_call(s->f, BATCH_GPA, 0, 0, 0, &r)) {
+			s->err = 1;
+			break;
+		}
+		if (r.rax == PVX_COPY_MAX_PAIRS && r.rbx == PVX_COPY_MAX_PAIRS) {
+			if (s->n_enosys)
+				s->n_back++;
+			s->n_full++;
+		} else if (r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA) {
+			s->n_enosys++;
+		} else {
+			s->n_other++;
+		}
+	}
+	return NULL;
+}
+
+/* Up to 60 s for *@c to reach @min. */
+static bool wait_count(struct loop_state *s, volatile unsigned long *c, unsigned long min)
+{
+	int i;
+
+	for (i = 0; i < 6000 && *c < min && !s->err; i++)
+		usleep(10000);
+	return *c >= min;
+}
+
+/* Remove pvx_fork_copy while a vCPU copies 255 pages per call in a loop. */
+static int cmd_rmmod_loop(void)
+{
+	struct pvx_copy_pair p[PVX_COPY_MAX_PAIRS];
+	struct loop_state s = { 0 };
+	struct mem before = { 0 }, now;
+	unsigned int idx[POOL_PAGES], i;
+	const char *d = "rmmod-loop";
+	struct fc_vm f;
+	int ret, err = 0;
+	pthread_t th;
+	bool ok;
+
+	if (!tap_result(module_loaded("pvx_fork_copy"), "%s: pvx_fork_copy loaded", d) ||
+	    !tap_result(!fc_vm_create(&f, TVM_LONG), "%s: VM set-up", d))
+		return tap_end();
+	for (i = 0; i < POOL_PAGES; i++)
+		idx[i] = i;
+	shuffle(idx, POOL_PAGES);
+	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
+		p[i] = (struct pvx_copy_pair){ pool(idx[i]), pool(idx[i + 256]) };
+	fill_all(&f);
+	put_batch(&f, BATCH_GPA, 0, PVX_COPY_MAX_PAIRS, 0, p, PVX_COPY_MAX_PAIRS);
+	now = live(&f);
+	s.f = &f;
+	if (!mem_copy(&before, &now) || pthread_create(&th, NULL, loop_fn, &s)) {
+		tap_result(false, "%s: snapshot and loop thread", d);
+		fc_vm_destroy(&f);
+		return tap_end();
+	}
+	tap_result(wait_count(&s, &s.n_full, 3), "%s: the vCPU copies %u pages per call in a "
+		   "loop (%lu calls so far)", d, PVX_COPY_MAX_PAIRS, s.n_full);
+	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);
+	if (ret)
+		err = errno;
+	tap_result(!ret, "%s: delete_module(pvx_fork_copy) while the VM copies%s%s", d,
+		   ret ? ": " : "", ret ? strerror(err) : "");
+	tap_result(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
+		   "%s: pvx_fork_copy gone, pvx_host still loaded", d);
+	if (!ret)
+		wait_count(&s, &s.n_enosys, 3);
+	s.stop = 1;
+	pthread_join(th, NULL);
+	tvm_diag("%s: answers: %lu full, %lu x -ENOSYS, %lu other, %lu full after -ENOSYS", d,
+		 s.n_full, s.n_enosys, s.n_other, s.n_back);
+	tap_result(!s.err, "%s: the vCPU kept running, no KVM_RUN error", d);
+	tap_result(!ret && s.n_enosys >= 3 && !s.n_other && !s.n_back,
+		   "%s: answers switched once from full copies to -ENOSYS (%lu then %lu)", d,
+		   s.n_full, s.n_enosys);
+	ok = mem_as_expected(&f, &before, p, PVX_COPY_MAX_PAIRS);
+	tap_result(ok, "%s: every destination holds its source's bytes, nothing else changed",
+		   d);
+	mem_free(&before);
+	fc_vm_destroy(&f);
+	return tap_end();
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_fork_copy_test absent|abi|rmmod [seed]\n");
+	fprintf(stderr, "usage: pvx_fork_copy_test absent|abi|rmmod|rmmod-loop [seed]\n");
 	exit(2);
 }
 
@@ -897,6 +999,8 @@ int main(int argc, char **argv)
 		return cmd_abi();
 	if (!strcmp(argv[1], "rmmod"))
 		return cmd_rmmod();
+	if (!strcmp(argv[1], "rmmod-loop"))
+		return cmd_rmmod_loop();
 	usage();
 	return 2;
 }

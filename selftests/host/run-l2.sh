@@ -29,7 +29,8 @@
 #   fork-copy   load $PVX_BUILD/host/pvx_fork_copy.ko; every bad-input
 #               class, contents, partial batches, dirty log, counters,
 #               tracepoint, policy, CPL3, real mode
-#   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after
+#   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
+#               load it again and rmmod it while a VM copies in a loop
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
 #               without pvx_host fails
@@ -296,6 +297,9 @@ fork_copy_stages() {
 	mark=$(dmesg_mark)
 	run_fc fork-copy abi
 	run_fc fork-copy-rmmod rmmod
+	if ! fc_loaded && insmod_feature fork-copy-reinsmod "$FKO"; then
+		run_fc fork-copy-rmmod-loop rmmod-loop
+	fi
 	check_dmesg fork-copy "$mark"
 	if fc_loaded; then
 		result fail "fork-copy-rmmod: pvx_fork_copy still loaded"
