@@ -61,8 +61,8 @@
 #include "pvx_host.h"
 
 /*
- * What happened to a call: the first four count successes, the others the
- * checks above. calls = done + every error class.
+ * Counters: calls, full batches, what was copied, then one class per
+ * check above (and enomem). calls = done + every class after bytes.
  */
 enum pvx_fc_stat {
 	PVX_FC_STAT_CALLS,		/* calls that reached the handler */
