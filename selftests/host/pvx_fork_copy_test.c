@@ -870,8 +870,7 @@ static int cmd_rmmod(void)
 
 struct loop_state {
 	struct fc_vm *f;
-	volatile int stop, err;
-	volatile unsigned long n_full, n_enosys, n_other, n_back;
+	struct tvm_answers a;
 };
 
 /* Full batches until told to stop; classify each answer. */
@@ -880,32 +879,16 @@ static void *loop_fn(void *arg)
 	struct loop_state *s = arg;
 	struct kvm_regs r;
 
-	while (!s->stop) {
+	while (!s->a.stop) {
 		if (fc_call(s->f, BATCH_GPA, 0, 0, 0, &r)) {
-			s->err = 1;
+			s->a.err = 1;
 			break;
 		}
-		if (r.rax == PVX_COPY_MAX_PAIRS && r.rbx == PVX_COPY_MAX_PAIRS) {
-			if (s->n_enosys)
-				s->n_back++;
-			s->n_full++;
-		} else if (r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA) {
-			s->n_enosys++;
-		} else {
-			s->n_other++;
-		}
+		tvm_answers_add(&s->a, r.rax == PVX_COPY_MAX_PAIRS &&
+				r.rbx == PVX_COPY_MAX_PAIRS,
+				r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA);
 	}
 	return NULL;
-}
-
-/* Up to 60 s for *@c to reach @min. */
-static bool wait_count(struct loop_state *s, volatile unsigned long *c, unsigned long min)
-{
-	int i;
-
-	for (i = 0; i < 6000 && *c < min && !s->err; i++)
-		usleep(10000);
-	return *c >= min;
 }
 
 /* Remove pvx_fork_copy while a vCPU copies 255 pages per call in a loop. */
@@ -938,8 +921,8 @@ static int cmd_rmmod_loop(void)
 		fc_vm_destroy(&f);
 		return tap_end();
 	}
-	tap_result(wait_count(&s, &s.n_full, 3), "%s: the vCPU copies %u pages per call in a "
-		   "loop (%lu calls so far)", d, PVX_COPY_MAX_PAIRS, s.n_full);
+	tap_result(tvm_answers_wait(&s.a, &s.a.served, 3), "%s: the vCPU copies %u pages per call in a "
+		   "loop (%lu calls so far)", d, PVX_COPY_MAX_PAIRS, s.a.served);
 	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);
 	if (ret)
 		err = errno;
@@ -948,15 +931,15 @@ static int cmd_rmmod_loop(void)
 	tap_result(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
 		   "%s: pvx_fork_copy gone, pvx_host still loaded", d);
 	if (!ret)
-		wait_count(&s, &s.n_enosys, 3);
-	s.stop = 1;
+		tvm_answers_wait(&s.a, &s.a.enosys, 3);
+	s.a.stop = 1;
 	pthread_join(th, NULL);
 	tvm_diag("%s: answers: %lu full, %lu x -ENOSYS, %lu other, %lu full after -ENOSYS", d,
-		 s.n_full, s.n_enosys, s.n_other, s.n_back);
-	tap_result(!s.err, "%s: the vCPU kept running, no KVM_RUN error", d);
-	tap_result(!ret && s.n_enosys >= 3 && !s.n_other && !s.n_back,
+		 s.a.served, s.a.enosys, s.a.other, s.a.back);
+	tap_result(!s.a.err, "%s: the vCPU kept running, no KVM_RUN error", d);
+	tap_result(!ret && s.a.enosys >= 3 && !s.a.other && !s.a.back,
 		   "%s: answers switched once from full copies to -ENOSYS (%lu then %lu)", d,
-		   s.n_full, s.n_enosys);
+		   s.a.served, s.a.enosys);
 	ok = mem_as_expected(&f, &before, p, PVX_COPY_MAX_PAIRS);
 	tap_result(ok, "%s: every destination holds its source's bytes, nothing else changed",
 		   d);

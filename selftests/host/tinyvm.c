@@ -642,3 +642,26 @@ int tvm_newest_vm_dir(char *path, size_t len)
 	snprintf(path, len, "/sys/kernel/debug/pvx/vm%llu-%d", best, (int)getpid());
 	return 0;
 }
+
+void tvm_answers_add(struct tvm_answers *a, bool served, bool enosys)
+{
+	if (served) {
+		if (a->enosys)
+			a->back++;
+		a->served++;
+	} else if (enosys) {
+		a->enosys++;
+	} else {
+		a->other++;
+	}
+}
+
+bool tvm_answers_wait(struct tvm_answers *a, volatile unsigned long *c,
+		      unsigned long min)
+{
+	int i;
+
+	for (i = 0; i < 6000 && *c < min && !a->err; i++)
+		usleep(10000);
+	return *c >= min;
+}

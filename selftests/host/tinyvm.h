@@ -147,6 +147,23 @@ bool tvm_read_counters(const char *path, const char *const *names, int nr,
  */
 int tvm_newest_vm_dir(char *path, size_t len);
 
+/*
+ * The answers of a vCPU that issues one call in a loop while the test
+ * removes the module that serves it: served answers, then -ENOSYS, never
+ * anything else, and nothing served again after an -ENOSYS ("back").
+ */
+struct tvm_answers {
+	volatile int stop;	/* set by the test: end the loop */
+	volatile int err;	/* the loop ended on a KVM_RUN failure */
+	volatile unsigned long served, enosys, other, back;
+};
+
+/* Count one answer of the loop. */
+void tvm_answers_add(struct tvm_answers *a, bool served, bool enosys);
+/* Wait up to 60 s for *@c >= @min (less when the loop failed). */
+bool tvm_answers_wait(struct tvm_answers *a, volatile unsigned long *c,
+		      unsigned long min);
+
 /* write_file() (sysfs_util.h) with a "# ..." line when it fails. */
 int tvm_write_file(const char *path, const char *val);
 
