@@ -880,7 +880,7 @@ static void *loop_fn(void *arg)
 	struct kvm_regs r;
 
 	while (!s->a.stop) {
-		if (fc_call(s->f, BATCH_GPA, 0, 0, 0, &r)) {
+		if (!fc_call(s->f, BATCH_GPA, 0, 0, 0, &r)) {
 			s->a.err = 1;
 			break;
 		}
