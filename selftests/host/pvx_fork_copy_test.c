@@ -921,8 +921,9 @@ static int cmd_rmmod_loop(void)
 		fc_vm_destroy(&f);
 		return tap_end();
 	}
-	tap_result(tvm_answers_wait(&s.a, &s.a.served, 3), "%s: the vCPU copies %u pages per call in a "
-		   "loop (%lu calls so far)", d, PVX_COPY_MAX_PAIRS, s.a.served);
+	ok = tvm_answers_wait(&s.a, &s.a.served, 3);
+	tap_result(ok, "%s: the vCPU copies %u pages per call in a loop (%lu calls so far)", d,
+		   PVX_COPY_MAX_PAIRS, s.a.served);
 	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);
 	if (ret)
 		err = errno;
