@@ -62,4 +62,16 @@
 	regs_get_kernel_argument(&(fregs)->regs, n)
 #endif
 
+/*
+ * 6.8 added memslots backed by guest_memfd (KVM_MEM_GUEST_MEMFD): their
+ * private pages are not in the slot's userspace mapping, so a copy
+ * through that mapping (pvx_fork_copy) would read or write the wrong
+ * bytes. 6.1 has no such slots.
+ */
+#ifdef KVM_MEM_GUEST_MEMFD
+#define PVX_KVM_MEM_NO_HVA_COPY		KVM_MEM_GUEST_MEMFD
+#else
+#define PVX_KVM_MEM_NO_HVA_COPY		0
+#endif
+
 #endif /* _PVX_HOST_COMPAT_H */

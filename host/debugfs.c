@@ -12,6 +12,10 @@
  *   vm<id>-<pid>/features  PVX_F_* mask (0x..) allowed for this VM; bit 0
  *                          (PROBE) must stay set
  *
+ * and for each feature module that uses pvx_feature_counters_init():
+ *   <feature>              "name value" lines, host totals
+ *   vm<id>-<pid>/<feature> "name value" lines for one VM
+ *
  * Files are created with debugfs_create_file(), whose proxy makes removal
  * wait for readers and writers in flight, so a VM's files never outlive
  * its state.
@@ -21,8 +25,11 @@
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
+#include <linux/overflow.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 static struct dentry *pvx_debugfs_root;
 
@@ -211,6 +218,114 @@ void pvx_debugfs_vm_remove(struct pvx_vm *vm)
 	debugfs_remove(vm->dir);
 	vm->dir = NULL;
 }
+
+/* A feature's counters of one VM: its private data (pvx_vm_set_priv()). */
+struct pvx_feature_vm_counters {
+	const struct pvx_feature_counters *fc;
+	struct dentry *file;		/* vm<id>-<pid>/<fc->name> */
+	atomic64_t v[];			/* fc->vm_nr */
+};
+
+static void pvx_show_counters(struct seq_file *m, const char * const *names,
+			      const atomic64_t *v, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		seq_printf(m, "%s %lld\n", names[i], atomic64_read(&v[i]));
+}
+
+static int pvx_feature_totals_show(struct seq_file *m, void *v)
+{
+	const struct pvx_feature_counters *fc = m->private;
+
+	pvx_show_counters(m, fc->names, fc->totals, fc->nr);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_feature_totals);
+
+static int pvx_feature_vm_show(struct seq_file *m, void *v)
+{
+	const struct pvx_feature_vm_counters *vc = m->private;
+
+	pvx_show_counters(m, vc->fc->names, vc->v, vc->fc->vm_nr);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_feature_vm);
+
+void pvx_feature_counters_init(struct pvx_feature_counters *fc)
+{
+	fc->file = debugfs_create_file(fc->name, 0444, pvx_debugfs_root, fc,
+				       &pvx_feature_totals_fops);
+}
+EXPORT_SYMBOL_GPL(pvx_feature_counters_init);
+
+void pvx_feature_counters_exit(struct pvx_feature_counters *fc)
+{
+	debugfs_remove(fc->file);
+	fc->file = NULL;
+}
+EXPORT_SYMBOL_GPL(pvx_feature_counters_exit);
+
+/*
+ * Runs when the VM dies, when pvx_host unloads or when the feature's last
+ * handler is unregistered; never while a handler of the VM runs.
+ * debugfs_remove() waits for readers of the file in flight.
+ */
+static void pvx_feature_vm_dtor(struct pvx_vm *vm, void *data)
+{
+	struct pvx_feature_vm_counters *vc = data;
+
+	debugfs_remove(vc->file);
+	kfree(vc);
+}
+
+struct pvx_feature_vm_counters *
+pvx_feature_counters_vm(struct pvx_vm *vm,
+			const struct pvx_feature_counters *fc)
+{
+	struct pvx_feature_vm_counters *vc, *new;
+
+	vc = pvx_vm_get_priv(vm, fc->feature);
+	if (likely(vc))
+		return vc;
+
+	new = kzalloc(struct_size(new, v, fc->vm_nr), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	new->fc = fc;
+	vc = pvx_vm_set_priv(vm, fc->feature, new, pvx_feature_vm_dtor);
+	if (vc != new) {
+		/* Another vCPU of the VM installed its counters first. */
+		kfree(new);
+		return vc;
+	}
+	/*
+	 * Only the vCPU that installed them creates the file; the
+	 * destructor cannot run before its handler returns. A VM made
+	 * while pvx_host was loaded gets its directory from add_work
+	 * (vm.c); its first call may come before that ran, and the file
+	 * would land in debugfs' root. Once per VM and feature, and
+	 * add_work sleeps on nothing a handler holds.
+	 */
+	flush_work(&vm->add_work);
+	vc->file = debugfs_create_file(fc->name, 0444, vm->dir, vc,
+				       &pvx_feature_vm_fops);
+	return vc;
+}
+EXPORT_SYMBOL_GPL(pvx_feature_counters_vm);
+
+void pvx_feature_counters_add(const struct pvx_feature_counters *fc,
+			      struct pvx_feature_vm_counters *vc,
+			      unsigned int i, u64 n)
+{
+	if (i >= fc->nr)
+		return;
+	atomic64_add(n, &fc->totals[i]);
+	if (vc && i < fc->vm_nr)
+		atomic64_add(n, &vc->v[i]);
+}
+EXPORT_SYMBOL_GPL(pvx_feature_counters_add);
 
 /* Failures are not fatal: pvx works without its debugfs files. */
 void pvx_debugfs_init(void)

@@ -13,6 +13,7 @@
 #ifndef _PVX_HOST_H
 #define _PVX_HOST_H
 
+#include <linux/atomic.h>
 #include <linux/types.h>
 
 #include "../uapi/pvx.h"
@@ -131,5 +132,47 @@ void *pvx_vm_set_priv(struct pvx_vm *vm, u32 feature, void *data,
  */
 void pvx_set_out_reg(struct kvm_vcpu *vcpu, const struct pvx_call *call,
 		     int reg, unsigned long val);
+
+/**
+ * struct pvx_feature_counters - a feature's counters in debugfs
+ * @name: the file name: /sys/kernel/debug/pvx/<name> holds the host
+ *	totals, vm<id>-<pid>/<name> the VM's own
+ * @names: the name of each counter, @nr of them, printed as "name value"
+ * @nr: number of counters in the host totals
+ * @vm_nr: the first @vm_nr counters are also kept per VM (the others,
+ *	e.g. "the VM's counters could not be allocated", only in the totals)
+ * @feature: the PVX_F_* bit whose per-VM private data (pvx_vm_set_priv())
+ *	holds each VM's counters; the feature has no other per-VM data
+ * @totals: @nr host-wide counters, owned by the caller
+ * @file: set by pvx_feature_counters_init()
+ *
+ * pvx_feature_counters_init() creates the host file (from module_init,
+ * after pvx_host is loaded); pvx_feature_counters_exit() removes it (after
+ * pvx_unregister_handler(), which removes every VM's file).
+ * pvx_feature_counters_vm() returns the calling VM's counters, created
+ * with their file on first use, or NULL when they cannot be allocated.
+ * pvx_feature_counters_add() adds @n to counter @i of the totals and, when
+ * @vc is not NULL and @i < @vm_nr, of the VM.
+ */
+struct pvx_feature_counters {
+	const char *name;
+	const char * const *names;
+	unsigned int nr;
+	unsigned int vm_nr;
+	u32 feature;
+	atomic64_t *totals;
+	struct dentry *file;
+};
+
+struct pvx_feature_vm_counters;
+
+void pvx_feature_counters_init(struct pvx_feature_counters *fc);
+void pvx_feature_counters_exit(struct pvx_feature_counters *fc);
+struct pvx_feature_vm_counters *
+pvx_feature_counters_vm(struct pvx_vm *vm,
+			const struct pvx_feature_counters *fc);
+void pvx_feature_counters_add(const struct pvx_feature_counters *fc,
+			      struct pvx_feature_vm_counters *vc,
+			      unsigned int i, u64 n);
 
 #endif /* _PVX_HOST_H */

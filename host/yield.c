@@ -51,12 +51,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
-#include <linux/dcache.h>
-#include <linux/debugfs.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
-#include <linux/seq_file.h>
-#include <linux/slab.h>
 
 #include "kvm_internal.h"
 #include "pvx_host.h"
@@ -74,9 +70,6 @@ enum pvx_yield_stat {
 	PVX_YIELD_STAT_NR
 };
 
-/* Per-VM counters; the file shows all but enomem. */
-#define PVX_YIELD_VM_STAT_NR	PVX_YIELD_STAT_ENOMEM
-
 static const char * const pvx_yield_stat_names[PVX_YIELD_STAT_NR] = {
 	[PVX_YIELD_STAT_CALLS]		= "calls",
 	[PVX_YIELD_STAT_DONE]		= "done",
@@ -86,79 +79,17 @@ static const char * const pvx_yield_stat_names[PVX_YIELD_STAT_NR] = {
 	[PVX_YIELD_STAT_ENOMEM]		= "enomem",
 };
 
-/* Per-VM state, created by the VM's first call (pvx_vm_set_priv()). */
-struct pvx_yield_vm {
-	atomic64_t stats[PVX_YIELD_VM_STAT_NR];
-	struct dentry *file;		/* vm<id>-<pid>/yield */
-};
-
 static atomic64_t pvx_yield_stats[PVX_YIELD_STAT_NR];
-static struct dentry *pvx_yield_file;	/* /sys/kernel/debug/pvx/yield */
 
-static void pvx_yield_show_stats(struct seq_file *m, const atomic64_t *stats,
-				 unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++)
-		seq_printf(m, "%s %lld\n", pvx_yield_stat_names[i],
-			   atomic64_read(&stats[i]));
-}
-
-static int pvx_yield_vm_show(struct seq_file *m, void *v)
-{
-	struct pvx_yield_vm *yv = m->private;
-
-	pvx_yield_show_stats(m, yv->stats, PVX_YIELD_VM_STAT_NR);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(pvx_yield_vm);
-
-static int pvx_yield_total_show(struct seq_file *m, void *v)
-{
-	pvx_yield_show_stats(m, pvx_yield_stats, PVX_YIELD_STAT_NR);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(pvx_yield_total);
-
-/*
- * Runs when the VM dies, when pvx_host unloads or when this module
- * unregisters its handler; never while a handler of the VM runs.
- * debugfs_remove() waits for readers of the file in flight.
- */
-static void pvx_yield_vm_dtor(struct pvx_vm *vm, void *data)
-{
-	struct pvx_yield_vm *yv = data;
-
-	debugfs_remove(yv->file);
-	kfree(yv);
-}
-
-static struct pvx_yield_vm *pvx_yield_vm_get(struct pvx_vm *vm)
-{
-	struct pvx_yield_vm *yv, *new;
-
-	yv = pvx_vm_get_priv(vm, PVX_F_YIELD);
-	if (likely(yv))
-		return yv;
-
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-	if (!new)
-		return NULL;
-	yv = pvx_vm_set_priv(vm, PVX_F_YIELD, new, pvx_yield_vm_dtor);
-	if (yv != new) {
-		/* Another vCPU of the VM installed its state first. */
-		kfree(new);
-		return yv;
-	}
-	/*
-	 * Only the vCPU that installed the state creates the file; the
-	 * destructor cannot run before this handler returns.
-	 */
-	yv->file = debugfs_create_file("yield", 0444, pvx_vm_debugfs_dir(vm),
-				       yv, &pvx_yield_vm_fops);
-	return yv;
-}
+/* Per-VM counters: all but enomem. */
+static struct pvx_feature_counters pvx_yield_counters = {
+	.name = "yield",
+	.names = pvx_yield_stat_names,
+	.nr = PVX_YIELD_STAT_NR,
+	.vm_nr = PVX_YIELD_STAT_ENOMEM,
+	.feature = PVX_F_YIELD,
+	.totals = pvx_yield_stats,
+};
 
 static long pvx_yield_to(struct kvm_vcpu *target)
 {
@@ -214,25 +145,23 @@ static struct kvm_vcpu *pvx_yield_target(struct kvm_vcpu *vcpu,
 	return target;
 }
 
-static void pvx_yield_count(struct pvx_yield_vm *yv, enum pvx_yield_stat s)
+static void pvx_yield_count(struct pvx_feature_vm_counters *vc,
+			    enum pvx_yield_stat s)
 {
-	atomic64_inc(&pvx_yield_stats[PVX_YIELD_STAT_CALLS]);
-	atomic64_inc(&pvx_yield_stats[s]);
-	if (yv) {
-		atomic64_inc(&yv->stats[PVX_YIELD_STAT_CALLS]);
-		atomic64_inc(&yv->stats[s]);
-	}
+	pvx_feature_counters_add(&pvx_yield_counters, vc, PVX_YIELD_STAT_CALLS, 1);
+	pvx_feature_counters_add(&pvx_yield_counters, vc, s, 1);
 }
 
 static long pvx_yield(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		      const struct pvx_call *call)
 {
-	struct pvx_yield_vm *yv = pvx_yield_vm_get(vm);
+	struct pvx_feature_vm_counters *vc;
 	struct kvm_vcpu *target = NULL;
 	enum pvx_yield_stat s;
 	long ret;
 
-	if (!yv) {
+	vc = pvx_feature_counters_vm(vm, &pvx_yield_counters);
+	if (!vc) {
 		ret = -PVX_ENOMEM;
 		s = PVX_YIELD_STAT_ENOMEM;
 		goto out;
@@ -260,7 +189,7 @@ static long pvx_yield(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		break;
 	}
 out:
-	pvx_yield_count(yv, s);
+	pvx_yield_count(vc, s);
 	trace_yield(pvx_vm_id(vm), vcpu->vcpu_id, target ? target->vcpu_id : -1,
 		    call->a0, call->a1, ret);
 	return ret;
@@ -275,21 +204,13 @@ static struct pvx_handler pvx_yield_handler = {
 
 static int __init pvx_yield_init(void)
 {
-	struct dentry *root;
 	int ret;
 
-	/* pvx_host's directory; without debugfs there are no counters. */
-	root = debugfs_lookup("pvx", NULL);
-	if (!IS_ERR_OR_NULL(root)) {
-		pvx_yield_file = debugfs_create_file("yield", 0444, root, NULL,
-						     &pvx_yield_total_fops);
-		dput(root);
-	}
-
+	pvx_feature_counters_init(&pvx_yield_counters);
 	ret = pvx_register_handler(&pvx_yield_handler);
 	if (ret) {
 		pr_err("cannot register PVX_HC_YIELD: %d\n", ret);
-		debugfs_remove(pvx_yield_file);
+		pvx_feature_counters_exit(&pvx_yield_counters);
 		return ret;
 	}
 	pr_info("serving PVX_HC_YIELD (0x%x)\n", PVX_HC_YIELD);
@@ -300,7 +221,7 @@ static void __exit pvx_yield_exit(void)
 {
 	/* Waits for calls in flight and destroys every VM's state. */
 	pvx_unregister_handler(&pvx_yield_handler);
-	debugfs_remove(pvx_yield_file);
+	pvx_feature_counters_exit(&pvx_yield_counters);
 }
 
 module_init(pvx_yield_init);

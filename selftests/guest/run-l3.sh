@@ -6,7 +6,8 @@
 # started by scripts/l2-run.sh.
 #
 #   MODE host      pvx_host.ko loaded in L2 (insmod'ed here if needed), and
-#                  its feature modules that are built (host/pvx_yield.ko);
+#                  its feature modules that are built (host/pvx_yield.ko,
+#                  host/pvx_fork_copy.ko);
 #                  the guest must find pvx (pvx_expect=host)
 #   MODE fallback  pvx_host.ko and its feature modules not loaded
 #                  (rmmod'ed here if needed); the guest must fall back
@@ -109,7 +110,7 @@ bail() {
 
 mod_loaded() { grep -q "^$1 " /proc/modules 2>/dev/null; }
 # host feature modules, loaded after pvx_host when they are built
-features="pvx_yield"
+features="pvx_yield pvx_fork_copy"
 
 if [ "$mode" = host ]; then
 	for m in pvx_host $features; do

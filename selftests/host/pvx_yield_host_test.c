@@ -26,7 +26,6 @@
  * pass, 1 fail, 4 skip.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -84,25 +83,7 @@ struct counts {
 /* "name value" lines of @path into @c; false when unreadable or incomplete. */
 static bool read_counts(const char *path, struct counts *c)
 {
-	FILE *f = fopen(path, "r");
-	char line[128], name[64];
-	long long val;
-	int i, seen = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", name, &val) != 2)
-			continue;
-		for (i = 0; i < ST_NR; i++)
-			if (!strcmp(name, st_names[i])) {
-				c->v[i] = val;
-				seen |= 1 << i;
-			}
-	}
-	fclose(f);
-	return seen == (1 << ST_NR) - 1;
+	return tvm_read_counters(path, st_names, ST_NR, c->v);
 }
 
 static void counts_add(struct counts *c, uint64_t rax)
@@ -137,37 +118,12 @@ static void counts_sub(struct counts *r, const struct counts *a, const struct co
 		r->v[i] = a->v[i] - b->v[i];
 }
 
-/*
- * The debugfs directory of this process's newest VM with pvx state: the
- * highest id among vm<id>-<pid> (older VMs' directories may linger a
- * moment after their VM is gone).
- */
-static int newest_vm_dir(char *path, size_t len)
-{
-	unsigned long long id, best = 0;
-	struct dirent *de;
-	DIR *d = opendir(DEBUGFS_PVX);
-	int pid;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 &&
-		    pid == getpid() && id > best)
-			best = id;
-	closedir(d);
-	if (!best)
-		return -1;
-	snprintf(path, len, "%s/vm%llu-%d", DEBUGFS_PVX, best, (int)getpid());
-	return 0;
-}
-
 /* The per-VM counters of this process's newest VM. */
 static bool read_vm_counts(struct counts *c, char *dir, size_t len)
 {
 	char path[320];
 
-	if (newest_vm_dir(dir, len))
+	if (tvm_newest_vm_dir(dir, len))
 		return false;
 	snprintf(path, sizeof(path), "%s/yield", dir);
 	return read_counts(path, c);
@@ -980,9 +936,7 @@ out:
 struct loop_state {
 	struct tvm_vcpu *v;
 	int cpu;
-	volatile int stop;
-	volatile unsigned long n_valid, n_enosys, n_other, n_back;
-	volatile int err;
+	struct tvm_answers a;
 };
 
 static void *loop_fn(void *arg)
@@ -992,31 +946,15 @@ static void *loop_fn(void *arg)
 
 	if (s->cpu >= 0)
 		pin_self(s->cpu);
-	while (!s->stop) {
+	while (!s->a.stop) {
 		if (caller_step(s->v, &rax)) {
-			s->err = 1;
+			s->a.err = 1;
 			break;
 		}
-		if (rax <= PVX_YIELD_TARGET_RUNNING) {
-			if (s->n_enosys)
-				s->n_back++;
-			s->n_valid++;
-		} else if (rax == TVM_NEG64(PVX_ENOSYS)) {
-			s->n_enosys++;
-		} else {
-			s->n_other++;
-		}
+		tvm_answers_add(&s->a, rax <= PVX_YIELD_TARGET_RUNNING,
+				rax == TVM_NEG64(PVX_ENOSYS));
 	}
 	return NULL;
-}
-
-static bool wait_count(struct loop_state *s, volatile unsigned long *c, unsigned long min)
-{
-	int i;
-
-	for (i = 0; i < 6000 && *c < min && !s->err; i++)
-		usleep(10000);
-	return *c >= min;
 }
 
 static int cmd_rmmod_loop(void)
@@ -1053,10 +991,10 @@ static int cmd_rmmod_loop(void)
 		tvm_destroy(&vm);
 		return tap_end();
 	}
-	ok = wait_count(&s, &s.n_valid, 20);
+	ok = tvm_answers_wait(&s.a, &s.a.served, 20);
 	tap_result(ok, "%s: vCPU 0 yields to spinning vCPU 1 in a loop (%lu answers so far)",
-		   d, s.n_valid);
-	tap_result(!newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
+		   d, s.a.served);
+	tap_result(!tvm_newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
 		   "%s: %s/yield exists", d, dir);
 	ret = syscall(SYS_delete_module, "pvx_yield", O_NONBLOCK);
 	if (ret)
@@ -1066,21 +1004,21 @@ static int cmd_rmmod_loop(void)
 	tap_result(!module_loaded("pvx_yield") && module_loaded("pvx_host"),
 		   "%s: pvx_yield gone, pvx_host still loaded", d);
 	if (!ret)
-		wait_count(&s, &s.n_enosys, 20);
+		tvm_answers_wait(&s.a, &s.a.enosys, 20);
 	snprintf(path, sizeof(path), "%s/yield", dir);
 	tap_result(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
 		   "%s: the running VM's yield file is gone, its directory stays", d);
 	tap_result(access(YIELD_TOTALS, F_OK) != 0, "%s: " YIELD_TOTALS " is gone", d);
-	s.stop = 1;
+	s.a.stop = 1;
 	pthread_join(th, NULL);
 	runner_stop(&run);
 	sched_setaffinity(0, sizeof(orig), &orig);
 	tvm_diag("%s: answers: %lu valid, %lu x -ENOSYS, %lu other, %lu valid after -ENOSYS",
-		 d, s.n_valid, s.n_enosys, s.n_other, s.n_back);
-	tap_result(!s.err && !run.err, "%s: both vCPUs kept running, no KVM_RUN error", d);
-	tap_result(!ret && s.n_enosys >= 20 && !s.n_other && !s.n_back,
+		 d, s.a.served, s.a.enosys, s.a.other, s.a.back);
+	tap_result(!s.a.err && !run.err, "%s: both vCPUs kept running, no KVM_RUN error", d);
+	tap_result(!ret && s.a.enosys >= 20 && !s.a.other && !s.a.back,
 		   "%s: answers switched once from YIELD outcomes to -ENOSYS (%lu then %lu)",
-		   d, s.n_valid, s.n_enosys);
+		   d, s.a.served, s.a.enosys);
 	feat = vm_probe(&vm.vcpu[0]);
 	rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, 1, 0);
 	tap_result(feat != ~0ull && !(feat & PVX_F_YIELD) && rax == TVM_NEG64(PVX_ENOSYS),

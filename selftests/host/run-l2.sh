@@ -24,7 +24,14 @@
 #               is asserted)
 #   yield-rmmod-loop  rmmod pvx_yield while a VM yields in a loop; dmesg
 #               clean; -ENOSYS again afterwards
-#   rmmod       unload (pvx_yield first if still there); ABI cases without
+#   fork-copy-absent  PVX_HC_FORK_COPY -ENOSYS, nothing copied, while
+#               pvx_fork_copy is not loaded (also run without pvx_host)
+#   fork-copy   load $PVX_BUILD/host/pvx_fork_copy.ko; every bad-input
+#               class, contents, partial batches, dirty log, counters,
+#               tracepoint, policy, CPL3, real mode
+#   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
+#               load it again and rmmod it while a VM copies in a loop
+#   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
 #               without pvx_host fails
 #   no-kvm      rmmod kvm_amd kvm, insmod pvx_host must fail with a dmesg
@@ -46,6 +53,8 @@ KO=${PVX_BUILD:-$PVX_REPO/build/$PVX_ABI}/host/pvx_host.ko
 YKO=$(dirname "$KO")/pvx_yield.ko
 BIN=$PVX_SELFTESTS/pvx_hcall_test
 YBIN=$PVX_SELFTESTS/pvx_yield_host_test
+FKO=$(dirname "$KO")/pvx_fork_copy.ko
+FBIN=$PVX_SELFTESTS/pvx_fork_copy_test
 HBIN=$PVX_SELFTESTS/pvx_hcall_bench
 CYCLES=${TINYVM_CYCLES:-1000}
 LOG=$PVX_OUT/tinyvm
@@ -157,6 +166,8 @@ run_tap() {
 loaded() { [ -d /sys/module/pvx_host ]; }
 yield_loaded() { [ -d /sys/module/pvx_yield ]; }
 run_yield() { TAPBIN=$YBIN run_tap "$@"; }
+fc_loaded() { [ -d /sys/module/pvx_fork_copy ]; }
+run_fc() { TAPBIN=$FBIN run_tap "$@"; }
 
 do_insmod() {	# do_insmod STAGE
 	local err
@@ -221,24 +232,35 @@ if yield_loaded; then
 	diag "pvx_yield was loaded at start; removing it"
 	rmmod pvx_yield || diag "rmmod pvx_yield failed"
 fi
+if fc_loaded; then
+	diag "pvx_fork_copy was loaded at start; removing it"
+	rmmod pvx_fork_copy || diag "rmmod pvx_fork_copy failed"
+fi
 if loaded; then
 	diag "pvx_host was loaded at start; removing it"
 	rmmod pvx_host || diag "rmmod pvx_host failed"
 fi
 
+# insmod_feature STAGE KO: load a feature module (after pvx_host); the
+# result is one test; returns 1 when it failed.
+insmod_feature() {
+	local stage=$1 ko=$2 err
+	if [ ! -f "$ko" ]; then
+		result fail "$stage: insmod $(basename "$ko"): $ko missing"
+		return 1
+	fi
+	if ! err=$(insmod "$ko" 2>&1); then
+		result fail "$stage: insmod $(basename "$ko"): $err"
+		return 1
+	fi
+	result ok "$stage: insmod $(basename "$ko")"
+}
+
 # The directed-yield stages, with pvx_host loaded and pvx_yield not.
 yield_stages() {
 	local err mark
 	run_yield yield-absent absent
-	if [ ! -f "$YKO" ]; then
-		result fail "yield-insmod: insmod pvx_yield.ko: $YKO missing"
-		return
-	fi
-	if ! err=$(insmod "$YKO" 2>&1); then
-		result fail "yield-insmod: insmod pvx_yield.ko: $err"
-		return
-	fi
-	result ok "yield-insmod: insmod pvx_yield.ko"
+	insmod_feature yield-insmod "$YKO" || return
 	if err=$(rmmod pvx_host 2>&1); then
 		result fail "yield-insmod: rmmod pvx_host under pvx_yield must fail, it worked"
 		return
@@ -267,9 +289,29 @@ yield_stages() {
 	run_yield yield-after-rmmod absent
 }
 
+# The fork-copy stages, with pvx_host loaded and pvx_fork_copy not.
+fork_copy_stages() {
+	local mark
+	run_fc fork-copy-absent absent
+	insmod_feature fork-copy-insmod "$FKO" || return
+	mark=$(dmesg_mark)
+	run_fc fork-copy abi
+	run_fc fork-copy-rmmod rmmod
+	if ! fc_loaded && insmod_feature fork-copy-reinsmod "$FKO"; then
+		run_fc fork-copy-rmmod-loop rmmod-loop
+	fi
+	check_dmesg fork-copy "$mark"
+	if fc_loaded; then
+		result fail "fork-copy-rmmod: pvx_fork_copy still loaded"
+		rmmod pvx_fork_copy
+	fi
+	run_fc fork-copy-after-rmmod absent
+}
+
 # --- without pvx ---------------------------------------------------------
 run_tap without --state=absent abi
 run_tap without stock record "$LOG/stock.rec"
+run_fc without absent
 
 # --- with pvx --------------------------------------------------------------
 if do_insmod insmod; then
@@ -292,9 +334,14 @@ if do_insmod reinsmod; then
 	run_tap cycles cycles "$CYCLES"
 	run_tap policy policy
 	yield_stages
+	fork_copy_stages
 	if yield_loaded; then
 		diag "pvx_yield still loaded; removing it before pvx_host"
 		rmmod pvx_yield || diag "rmmod pvx_yield failed"
+	fi
+	if fc_loaded; then
+		diag "pvx_fork_copy still loaded; removing it before pvx_host"
+		rmmod pvx_fork_copy || diag "rmmod pvx_fork_copy failed"
 	fi
 	if rmmod pvx_host 2>"$LOG/rmmod.err"; then
 		result ok "rmmod: rmmod pvx_host"
@@ -305,6 +352,7 @@ else
 	skip_loaded_stage "cycles"
 	skip_loaded_stage "policy"
 	skip_loaded_stage "yield"
+	skip_loaded_stage "fork-copy"
 fi
 
 # --- after rmmod: a host without pvx again ---------------------------------

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -592,4 +593,75 @@ int tvm_write_file(const char *path, const char *val)
 	if (ret)
 		tvm_diag("write '%s' to %s: %s", val, path, strerror(-ret));
 	return ret;
+}
+
+bool tvm_read_counters(const char *path, const char *const *names, int nr,
+		       long long *vals)
+{
+	FILE *f = fopen(path, "r");
+	char line[128], name[64];
+	uint64_t seen = 0;
+	long long val;
+	int i;
+
+	memset(vals, 0, nr * sizeof(*vals));
+	if (!f || nr > 64) {
+		if (f)
+			fclose(f);
+		return false;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", name, &val) != 2)
+			continue;
+		for (i = 0; i < nr; i++)
+			if (!strcmp(name, names[i])) {
+				vals[i] = val;
+				seen |= 1ull << i;
+			}
+	}
+	fclose(f);
+	return seen == (nr == 64 ? ~0ull : (1ull << nr) - 1);
+}
+
+int tvm_newest_vm_dir(char *path, size_t len)
+{
+	unsigned long long id, best = 0;
+	DIR *d = opendir("/sys/kernel/debug/pvx");
+	struct dirent *de;
+	int pid;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 &&
+		    pid == getpid() && id > best)
+			best = id;
+	closedir(d);
+	if (!best)
+		return -1;
+	snprintf(path, len, "/sys/kernel/debug/pvx/vm%llu-%d", best, (int)getpid());
+	return 0;
+}
+
+void tvm_answers_add(struct tvm_answers *a, bool served, bool enosys)
+{
+	if (served) {
+		if (a->enosys)
+			a->back++;
+		a->served++;
+	} else if (enosys) {
+		a->enosys++;
+	} else {
+		a->other++;
+	}
+}
+
+bool tvm_answers_wait(struct tvm_answers *a, volatile unsigned long *c,
+		      unsigned long min)
+{
+	int i;
+
+	for (i = 0; i < 6000 && *c < min && !a->err; i++)
+		usleep(10000);
+	return *c >= min;
 }

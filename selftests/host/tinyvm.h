@@ -133,6 +133,37 @@ const char *tvm_exit_str(struct tvm_vcpu *v, char *buf, size_t len);
 int tvm_hcall(struct tvm_vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1,
 	      uint64_t a2, uint64_t a3, struct kvm_regs *out);
 
+/*
+ * A counters file of pvx's debugfs ("name value" lines): @vals[i] gets the
+ * value of @names[i] (0 when missing). True when the file was readable and
+ * had every name. At most 64 names.
+ */
+bool tvm_read_counters(const char *path, const char *const *names, int nr,
+		       long long *vals);
+/*
+ * /sys/kernel/debug/pvx/vm<id>-<pid> of this process's newest VM with pvx
+ * state (the highest id: older VMs' directories may linger a moment after
+ * their VM is gone). 0, or -1 when there is none.
+ */
+int tvm_newest_vm_dir(char *path, size_t len);
+
+/*
+ * The answers of a vCPU that issues one call in a loop while the test
+ * removes the module that serves it: served answers, then -ENOSYS, never
+ * anything else, and nothing served again after an -ENOSYS ("back").
+ */
+struct tvm_answers {
+	volatile int stop;	/* set by the test: end the loop */
+	volatile int err;	/* the loop ended on a KVM_RUN failure */
+	volatile unsigned long served, enosys, other, back;
+};
+
+/* Count one answer of the loop. */
+void tvm_answers_add(struct tvm_answers *a, bool served, bool enosys);
+/* Wait up to 60 s for *@c >= @min (less when the loop failed). */
+bool tvm_answers_wait(struct tvm_answers *a, volatile unsigned long *c,
+		      unsigned long min);
+
 /* write_file() (sysfs_util.h) with a "# ..." line when it fails. */
 int tvm_write_file(const char *path, const char *val);
 

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_fork_copy: PVX_HC_FORK_COPY, a batch of guest page copies done by the
+ * host in one exit.
+ *
+ * After fork() a guest pays one copy-on-write fault per page it writes; in
+ * a VM each of those may add exits of its own (shadow paging, memory the
+ * host never backed, dirty logging). With this call the guest hands the
+ * host up to PVX_COPY_MAX_PAIRS (source, destination) pairs of 4 KiB guest
+ * pages in one page-aligned batch page, and the host copies them inside
+ * the calling VM, in the calling vCPU's thread (Documentation/fork_copy.rst
+ * says where that wins and where it cannot).
+ *
+ * Every address is checked before anything is copied: a batch that fails
+ * a check changes no guest memory. The checks, in order (the first that
+ * fails answers, and the counter of its class counts the call):
+ *   1. a1..a3 not 0: reserved (-PVX_EINVAL)
+ *   2. the batch GPA not 4 KiB aligned: unaligned (-PVX_EINVAL)
+ *   3. the batch page outside the caller's memslots: no_slot (-PVX_EFAULT)
+ *      ("memslots": of the vCPU's address space, created by the VMM, not
+ *      being deleted; KVM's internal slots do not count)
+ *   4. the header's flags or reserved field not 0: reserved (-PVX_EINVAL)
+ *   5. count > PVX_COPY_MAX_PAIRS: too_big (-PVX_E2BIG)
+ *   6. each pair in batch order: source or destination not 4 KiB aligned:
+ *      unaligned; source = destination: same_page (-PVX_EINVAL); source
+ *      or destination outside the memslots: no_slot; destination in a
+ *      KVM_MEM_READONLY slot: read_only (-PVX_EFAULT)
+ *   7. two pairs with one destination, or a destination that is the source
+ *      of some pair (the result would depend on the order of the copies):
+ *      overlap (-PVX_EINVAL)
+ * The host reads the batch once into its own memory (a page it cannot
+ * read is "fault", -PVX_EFAULT), so the guest cannot change it between
+ * the checks and the copies.
+ *
+ * Copies go through KVM's kvm_vcpu_read_guest_page() and
+ * kvm_vcpu_write_guest_page() with a bounce page: the same memslot lookup
+ * KVM's own emulation uses, and the write marks the destination dirty in
+ * the slot's dirty bitmap or ring, so dirty logging and migration see
+ * every page this call wrote. kvm->srcu is held (pvx_host.h), so no
+ * memslot goes away meanwhile; what can still fail is the host's access
+ * to the VMM's mapping (munmap, mprotect, a poisoned page): the call then
+ * stops there with -PVX_EFAULT ("fault") and RBX says how many pairs
+ * (the first RBX, in batch order) were copied.
+ *
+ * RBX = pairs copied, on every answer of this handler (0 when a check
+ * failed); RAX = the same number on success. Counters: debugfs
+ * vm<id>-<pid>/fork_copy and pvx/fork_copy; tracepoint pvx:fork_copy.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/bsearch.h>
+#include <linux/build_bug.h>
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include "compat.h"
+#include "pvx_host.h"
+
+/*
+ * Counters: calls, full batches, what was copied, then one class per
+ * check above (and enomem). calls = done + every class after bytes.
+ */
+enum pvx_fc_stat {
+	PVX_FC_STAT_CALLS,		/* calls that reached the handler */
+	PVX_FC_STAT_DONE,		/* batches copied in full */
+	PVX_FC_STAT_PAGES,		/* pages copied (also by partial calls) */
+	PVX_FC_STAT_BYTES,
+	PVX_FC_STAT_RESERVED,
+	PVX_FC_STAT_UNALIGNED,
+	PVX_FC_STAT_NO_SLOT,
+	PVX_FC_STAT_TOO_BIG,
+	PVX_FC_STAT_SAME_PAGE,
+	PVX_FC_STAT_READ_ONLY,
+	PVX_FC_STAT_OVERLAP,
+	PVX_FC_STAT_FAULT,		/* a copy failed: partial batch */
+	PVX_FC_STAT_ENOMEM,		/* no per-VM state (host totals only) */
+	PVX_FC_STAT_NR
+};
+
+#define CREATE_TRACE_POINTS
+#include "fork_copy_trace.h"
+
+static const char * const pvx_fc_stat_names[PVX_FC_STAT_NR] = {
+	[PVX_FC_STAT_CALLS]	= "calls",
+	[PVX_FC_STAT_DONE]	= "done",
+	[PVX_FC_STAT_PAGES]	= "pages",
+	[PVX_FC_STAT_BYTES]	= "bytes",
+	[PVX_FC_STAT_RESERVED]	= "reserved",
+	[PVX_FC_STAT_UNALIGNED]	= "unaligned",
+	[PVX_FC_STAT_NO_SLOT]	= "no_slot",
+	[PVX_FC_STAT_TOO_BIG]	= "too_big",
+	[PVX_FC_STAT_SAME_PAGE]	= "same_page",
+	[PVX_FC_STAT_READ_ONLY]	= "read_only",
+	[PVX_FC_STAT_OVERLAP]	= "overlap",
+	[PVX_FC_STAT_FAULT]	= "fault",
+	[PVX_FC_STAT_ENOMEM]	= "enomem",
+};
+
+/* The guest's answer for each outcome (RAX); done answers the count. */
+static const long pvx_fc_errno[PVX_FC_STAT_NR] = {
+	[PVX_FC_STAT_RESERVED]	= -PVX_EINVAL,
+	[PVX_FC_STAT_UNALIGNED]	= -PVX_EINVAL,
+	[PVX_FC_STAT_NO_SLOT]	= -PVX_EFAULT,
+	[PVX_FC_STAT_TOO_BIG]	= -PVX_E2BIG,
+	[PVX_FC_STAT_SAME_PAGE]	= -PVX_EINVAL,
+	[PVX_FC_STAT_READ_ONLY]	= -PVX_EFAULT,
+	[PVX_FC_STAT_OVERLAP]	= -PVX_EINVAL,
+	[PVX_FC_STAT_FAULT]	= -PVX_EFAULT,
+	[PVX_FC_STAT_ENOMEM]	= -PVX_ENOMEM,
+};
+
+/* The batch as the guest laid it out in its page. */
+struct pvx_fc_batch {
+	struct pvx_batch_hdr hdr;
+	struct pvx_copy_pair pairs[PVX_COPY_MAX_PAIRS];
+};
+
+static_assert(sizeof(struct pvx_batch_hdr) == PVX_BATCH_HDR_SIZE);
+static_assert(sizeof(struct pvx_copy_pair) == PVX_COPY_PAIR_SIZE);
+static_assert(sizeof(struct pvx_fc_batch) <= PVX_BATCH_BYTES);
+/* A pair copies one 4 KiB page, which is one host page here. */
+static_assert(PAGE_SIZE == 4096);
+/* pvx_fc_overlap() sorts the destinations in the bounce page. */
+static_assert(PVX_COPY_MAX_PAIRS * sizeof(u64) <= PAGE_SIZE);
+
+static atomic64_t pvx_fc_stats[PVX_FC_STAT_NR];
+
+/* Per-VM counters: all but enomem. */
+static struct pvx_feature_counters pvx_fc_counters = {
+	.name = "fork_copy",
+	.names = pvx_fc_stat_names,
+	.nr = PVX_FC_STAT_NR,
+	.vm_nr = PVX_FC_STAT_ENOMEM,
+	.feature = PVX_F_FORK_COPY,
+	.totals = pvx_fc_stats,
+};
+
+/*
+ * @gpa is ordinary guest RAM of the calling vCPU's address space: in a
+ * memslot the VMM created (not one of KVM's internal slots) that is not
+ * being deleted and is reachable through its userspace mapping.
+ */
+static struct kvm_memory_slot *pvx_fc_slot(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	struct kvm_memory_slot *slot;
+
+	slot = __gfn_to_memslot(kvm_vcpu_memslots(vcpu), gpa_to_gfn(gpa));
+	if (!kvm_is_visible_memslot(slot) ||
+	    (slot->flags & PVX_KVM_MEM_NO_HVA_COPY))
+		return NULL;
+	return slot;
+}
+
+static enum pvx_fc_stat pvx_fc_check_pair(struct kvm_vcpu *vcpu,
+					  const struct pvx_copy_pair *p)
+{
+	struct kvm_memory_slot *dst;
+
+	if (!PAGE_ALIGNED(p->src_gpa) || !PAGE_ALIGNED(p->dst_gpa))
+		return PVX_FC_STAT_UNALIGNED;
+	if (p->src_gpa == p->dst_gpa)
+		return PVX_FC_STAT_SAME_PAGE;
+	dst = pvx_fc_slot(vcpu, p->dst_gpa);
+	if (!dst || !pvx_fc_slot(vcpu, p->src_gpa))
+		return PVX_FC_STAT_NO_SLOT;
+	if (dst->flags & KVM_MEM_READONLY)
+		return PVX_FC_STAT_READ_ONLY;
+	return PVX_FC_STAT_DONE;
+}
+
+static int pvx_fc_cmp_gpa(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Two pairs write one page, or one pair reads a page that another writes.
+ * All addresses are page aligned by now, so pages overlap only when their
+ * addresses are equal. @scratch holds PVX_COPY_MAX_PAIRS addresses.
+ */
+static bool pvx_fc_overlap(const struct pvx_fc_batch *b, u64 *scratch)
+{
+	u32 n = b->hdr.count, i;
+
+	for (i = 0; i < n; i++)
+		scratch[i] = b->pairs[i].dst_gpa;
+	sort(scratch, n, sizeof(*scratch), pvx_fc_cmp_gpa, NULL);
+	for (i = 1; i < n; i++)
+		if (scratch[i] == scratch[i - 1])
+			return true;
+	for (i = 0; i < n; i++)
+		if (bsearch(&b->pairs[i].src_gpa, scratch, n, sizeof(*scratch),
+			    pvx_fc_cmp_gpa))
+			return true;
+	return false;
+}
+
+/* Read and check the batch at @batch_gpa into @b; nothing is written. */
+static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
+				    struct pvx_fc_batch *b, void *scratch)
+{
+	gfn_t gfn = gpa_to_gfn(batch_gpa);
+	enum pvx_fc_stat s;
+	u32 i;
+
+	b->hdr.count = 0;	/* what the trace shows when it is not read */
+	if (!PAGE_ALIGNED(batch_gpa))
+		return PVX_FC_STAT_UNALIGNED;
+	if (!pvx_fc_slot(vcpu, batch_gpa))
+		return PVX_FC_STAT_NO_SLOT;
+	if (kvm_vcpu_read_guest_page(vcpu, gfn, &b->hdr, 0, sizeof(b->hdr)))
+		return PVX_FC_STAT_FAULT;
+	if ((b->hdr.flags & ~PVX_COPY_F_ALL) || b->hdr.reserved)
+		return PVX_FC_STAT_RESERVED;
+	if (b->hdr.count > PVX_COPY_MAX_PAIRS)
+		return PVX_FC_STAT_TOO_BIG;
+	if (kvm_vcpu_read_guest_page(vcpu, gfn, b->pairs, sizeof(b->hdr),
+				     b->hdr.count * sizeof(b->pairs[0])))
+		return PVX_FC_STAT_FAULT;
+
+	for (i = 0; i < b->hdr.count; i++) {
+		s = pvx_fc_check_pair(vcpu, &b->pairs[i]);
+		if (s != PVX_FC_STAT_DONE)
+			return s;
+	}
+	if (pvx_fc_overlap(b, scratch))
+		return PVX_FC_STAT_OVERLAP;
+	return PVX_FC_STAT_DONE;
+}
+
+/*
+ * Copy the checked batch in order through @bounce; returns the number of
+ * pairs copied, less than the count when the host could not access a page.
+ * Each write marks its destination dirty (mark_page_dirty_in_slot()).
+ */
+static u32 pvx_fc_copy(struct kvm_vcpu *vcpu, const struct pvx_fc_batch *b,
+		       void *bounce)
+{
+	const struct pvx_copy_pair *p;
+	u32 i;
+
+	for (i = 0; i < b->hdr.count; i++) {
+		p = &b->pairs[i];
+		if (kvm_vcpu_read_guest_page(vcpu, gpa_to_gfn(p->src_gpa),
+					     bounce, 0, PAGE_SIZE) ||
+		    kvm_vcpu_write_guest_page(vcpu, gpa_to_gfn(p->dst_gpa),
+					      bounce, 0, PAGE_SIZE))
+			break;
+		/* Up to 255 pages in one exit: let the host run others. */
+		cond_resched();
+	}
+	return i;
+}
+
+/* Buffers of one call: the batch and a bounce page. */
+struct pvx_fc_bufs {
+	struct pvx_fc_batch *batch;
+	void *bounce;
+};
+
+static bool pvx_fc_bufs_alloc(struct pvx_fc_bufs *bufs)
+{
+	bufs->batch = kmalloc(sizeof(*bufs->batch), GFP_KERNEL_ACCOUNT);
+	bufs->bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	return bufs->batch && bufs->bounce;
+}
+
+static void pvx_fc_bufs_free(struct pvx_fc_bufs *bufs)
+{
+	kfree(bufs->bounce);
+	kfree(bufs->batch);
+}
+
+static long pvx_fork_copy(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
+			  const struct pvx_call *call)
+{
+	struct pvx_feature_vm_counters *vc;
+	struct pvx_fc_bufs bufs = {};
+	enum pvx_fc_stat s;
+	u32 count = 0, copied = 0;
+	long ret;
+
+	vc = pvx_feature_counters_vm(vm, &pvx_fc_counters);
+	if (!vc || !pvx_fc_bufs_alloc(&bufs)) {
+		s = PVX_FC_STAT_ENOMEM;
+		goto out;
+	}
+	/* Every bit of the unused arguments is reserved. */
+	if (call->a1 || call->a2 || call->a3) {
+		s = PVX_FC_STAT_RESERVED;
+		goto out;
+	}
+	s = pvx_fc_load(vcpu, call->a0, bufs.batch, bufs.bounce);
+	count = bufs.batch->hdr.count;
+	if (s != PVX_FC_STAT_DONE)
+		goto out;
+
+	copied = pvx_fc_copy(vcpu, bufs.batch, bufs.bounce);
+	if (copied < count)
+		s = PVX_FC_STAT_FAULT;
+	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_PAGES,
+				 copied);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_BYTES,
+				 (u64)copied * PAGE_SIZE);
+out:
+	pvx_fc_bufs_free(&bufs);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_CALLS, 1);
+	pvx_feature_counters_add(&pvx_fc_counters, vc, s, 1);
+	ret = s == PVX_FC_STAT_DONE ? copied : pvx_fc_errno[s];
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, copied);
+	trace_fork_copy(pvx_vm_id(vm), vcpu->vcpu_id, call->a0, count, copied,
+			ret, s);
+	return ret;
+}
+
+static struct pvx_handler pvx_fc_handler = {
+	.nr = PVX_HC_FORK_COPY,
+	.feature = PVX_F_FORK_COPY,
+	.fn = pvx_fork_copy,
+	.owner = THIS_MODULE,
+};
+
+static int __init pvx_fc_init(void)
+{
+	int ret;
+
+	pvx_feature_counters_init(&pvx_fc_counters);
+	ret = pvx_register_handler(&pvx_fc_handler);
+	if (ret) {
+		pr_err("cannot register PVX_HC_FORK_COPY: %d\n", ret);
+		pvx_feature_counters_exit(&pvx_fc_counters);
+		return ret;
+	}
+	pr_info("serving PVX_HC_FORK_COPY (0x%x)\n", PVX_HC_FORK_COPY);
+	return 0;
+}
+
+static void __exit pvx_fc_exit(void)
+{
+	/* Waits for calls in flight and destroys every VM's state. */
+	pvx_unregister_handler(&pvx_fc_handler);
+	pvx_feature_counters_exit(&pvx_fc_counters);
+}
+
+module_init(pvx_fc_init);
+module_exit(pvx_fc_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("pvx: batched fork-copy hypercall (PVX_HC_FORK_COPY)");
