@@ -36,7 +36,8 @@
 modules_to() {
 	local p=$1 state=$2 m verb arg rc
 	if [ "$state" = without ]; then
-		set -- pvx_yield pvx_host
+		# pvx_numa too: a suite before this one may have loaded it
+		set -- pvx_numa pvx_yield pvx_host
 	else
 		set -- pvx_host pvx_yield
 	fi
