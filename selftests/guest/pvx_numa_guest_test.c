@@ -68,25 +68,25 @@ static void expect_err(const char *desc, struct pvx_numa_hint_req req, int want)
 static void bad_input(char *buf)
 {
 	unsigned long a = (unsigned long)buf;
-	struct pvx_numa_hint_req ok = { .addr = a, .len = PAGE };
-	struct pvx_numa_hint_req r;
+	const struct {
+		const char *desc;
+		struct pvx_numa_hint_req req;
+		int want;
+	} c[] = {
+		{ "flags 1", { .addr = a, .len = PAGE, .flags = 1 }, -EINVAL },
+		{ "reserved field", { .addr = a, .len = PAGE, .reserved = 1 }, -EINVAL },
+		{ "length 0", { .addr = a, .len = 0 }, -EINVAL },
+		{ "address not page aligned", { .addr = a + 8, .len = PAGE }, -EINVAL },
+		{ "length not page aligned", { .addr = a, .len = PAGE + 1 }, -EINVAL },
+		{ "longer than PVX_NUMA_HINT_MAX_LEN",
+		  { .addr = a, .len = PVX_NUMA_HINT_MAX_LEN + PAGE }, -EINVAL },
+		{ "a range that wraps", { .addr = -PAGE, .len = 2 * PAGE }, -EINVAL },
+		{ "kernel memory", { .addr = 0xffff888000000000ul, .len = PAGE }, -EFAULT },
+	};
+	unsigned int i;
 
-	r = ok, r.flags = 1;
-	expect_err("flags 1", r, -EINVAL);
-	r = ok, r.reserved = 1;
-	expect_err("reserved field", r, -EINVAL);
-	r = ok, r.len = 0;
-	expect_err("length 0", r, -EINVAL);
-	r = ok, r.addr = a + 8;
-	expect_err("address not page aligned", r, -EINVAL);
-	r = ok, r.len = PAGE + 1;
-	expect_err("length not page aligned", r, -EINVAL);
-	r = ok, r.len = PVX_NUMA_HINT_MAX_LEN + PAGE;
-	expect_err("longer than PVX_NUMA_HINT_MAX_LEN", r, -EINVAL);
-	r = ok, r.addr = -PAGE, r.len = 2 * PAGE;
-	expect_err("a range that wraps", r, -EINVAL);
-	r = ok, r.addr = 0xffff888000000000ul;
-	expect_err("kernel memory", r, -EFAULT);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		expect_err(c[i].desc, c[i].req, c[i].want);
 	ksft_test_result(ioctl(pvx_fd, PVX_IOC_NUMA_HINT, NULL) && errno == EFAULT,
 			 "NULL argument -> EFAULT\n");
 }
