@@ -84,25 +84,7 @@ struct counts {
 /* "name value" lines of @path into @c; false when unreadable or incomplete. */
 static bool read_counts(const char *path, struct counts *c)
 {
-	FILE *f = fopen(path, "r");
-	char line[128], name[64];
-	long long val;
-	int i, seen = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", name, &val) != 2)
-			continue;
-		for (i = 0; i < ST_NR; i++)
-			if (!strcmp(name, st_names[i])) {
-				c->v[i] = val;
-				seen |= 1 << i;
-			}
-	}
-	fclose(f);
-	return seen == (1 << ST_NR) - 1;
+	return tvm_read_counters(path, st_names, ST_NR, c->v);
 }
 
 static void counts_add(struct counts *c, uint64_t rax)

@@ -593,3 +593,27 @@ int tvm_write_file(const char *path, const char *val)
 		tvm_diag("write '%s' to %s: %s", val, path, strerror(-ret));
 	return ret;
 }
+
+bool tvm_read_counters(const char *path, const char *const *names, int n,
+		       long long *vals)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], name[64];
+	long long val;
+	int i, seen = 0;
+
+	memset(vals, 0, n * sizeof(*vals));
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", name, &val) != 2)
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(name, names[i])) {
+				vals[i] = val;
+				seen++;
+			}
+	}
+	fclose(f);
+	return seen == n;
+}

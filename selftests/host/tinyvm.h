@@ -133,6 +133,14 @@ const char *tvm_exit_str(struct tvm_vcpu *v, char *buf, size_t len);
 int tvm_hcall(struct tvm_vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1,
 	      uint64_t a2, uint64_t a3, struct kvm_regs *out);
 
+/*
+ * The "name value" lines of a counters file (debugfs): vals[i] gets the
+ * value of names[i] (0 when absent). True when the file was read and had
+ * every one of the @n names.
+ */
+bool tvm_read_counters(const char *path, const char *const *names, int n,
+		       long long *vals);
+
 /* write_file() (sysfs_util.h) with a "# ..." line when it fails. */
 int tvm_write_file(const char *path, const char *val);
 
