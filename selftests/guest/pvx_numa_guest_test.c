@@ -177,6 +177,8 @@ int main(int argc, char **argv)
 	}
 	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
+	/* 9 bad inputs, unprivileged, 2 untouched, then 4 sent or 2 refused */
+	ksft_set_plan(host ? 16 : 14);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
