@@ -182,8 +182,8 @@ static void pvx_host_lost(u32 nr)
 			nr, was.features, now.features);
 }
 
-long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
-		   unsigned long a2, unsigned long a3)
+long pvx_hypercall_rbx(u32 nr, unsigned long a0, unsigned long a1,
+		       unsigned long a2, unsigned long a3, unsigned long *rbx)
 {
 	struct pvx_regs r = { .ax = nr, .bx = a0, .cx = a1, .dx = a2, .si = a3 };
 	u32 idx = nr - PVX_HC_BASE;
@@ -197,7 +197,16 @@ long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
 	ret = pvx_issue(&r);
 	if (unlikely(ret == -PVX_ENOSYS))
 		pvx_host_lost(nr);
+	if (rbx)
+		*rbx = r.bx;
 	return ret;
+}
+EXPORT_SYMBOL_GPL(pvx_hypercall_rbx);
+
+long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
+		   unsigned long a2, unsigned long a3)
+{
+	return pvx_hypercall_rbx(nr, a0, a1, a2, a3, NULL);
 }
 EXPORT_SYMBOL_GPL(pvx_hypercall);
 

@@ -42,6 +42,10 @@ u32 pvx_kvm_features(void);
 long pvx_hypercall(u32 nr, unsigned long a0, unsigned long a1,
 		   unsigned long a2, unsigned long a3);
 
+/* pvx_hypercall() that also returns the host's RBX in *@rbx (may be NULL). */
+long pvx_hypercall_rbx(u32 nr, unsigned long a0, unsigned long a1,
+		       unsigned long a2, unsigned long a3, unsigned long *rbx);
+
 /*
  * Publish a feature module's state as /sys/kernel/pvx/<grp->name>/.
  * @grp->name is required; remove the group before the module unloads.

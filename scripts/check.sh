@@ -13,7 +13,7 @@ RES=$REPO/build/check
 rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
-LAB_TESTS=${PVX_LAB_TESTS:-tinyvm,upstream,guest}
+LAB_TESTS=${PVX_LAB_TESTS:-tinyvm,upstream,guest,numa}
 # L2 CPUs of the labs: 2 (QEMU 10 from the cache, lab.rst); 1 is the old
 # 1-CPU lab on Debian 12's QEMU
 L2_CPUS=${PVX_LAB_L2_CPUS:-2}

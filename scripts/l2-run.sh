@@ -30,6 +30,7 @@ suite_limit() {
 	case "$1" in
 	tinyvm|upstream) echo 600 ;;
 	guest|steal|topology) echo 1500 ;;
+	numa) echo 900 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -176,6 +177,7 @@ for s in "${suites[@]}"; do
 	demo) run_suite demo bash scripts/demo-l2.sh ;;
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	resets) run_suite resets bash selftests/guest/resets-l2.sh ;;
+	numa) run_suite numa bash selftests/host/numa-l2.sh ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out
@@ -184,7 +186,7 @@ if [ -n "$hold_pid" ]; then
 	kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
 fi
 # Feature modules first: they hold references on pvx_host.
-for m in pvx_fork_copy pvx_yield pvx_host; do
+for m in pvx_numa pvx_fork_copy pvx_yield pvx_host; do
 	grep -q "^$m " /proc/modules && rmmod "$m"
 done
 dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1

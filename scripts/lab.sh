@@ -24,7 +24,9 @@ usage: scripts/lab.sh [options]
                     topology, demo, bench, resets (default: tinyvm,upstream,guest;
                     steal = only the steal-injected L3 boots of guest;
                     topology = only its short topology boots;
-                    resets = the L3-reset experiment of lab.rst)
+                    resets = the L3-reset experiment of lab.rst;
+                    numa = the NUMA hint tests, in a second L2 boot
+                    with two NUMA nodes)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -76,8 +78,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|steal|topology|demo|bench|resets) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, topology, demo, bench, resets)" ;;
+	tinyvm|upstream|guest|steal|topology|demo|bench|resets|numa) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, topology, demo, bench, resets, numa)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -381,7 +383,7 @@ EOT
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"
 		t2=$(now)
 		timeout -k 10 "$timeout_s" "$qemu" \
-			-accel "tcg,$tcg" -cpu max -m "$l2_mem" -smp "$cpus" \
+			-accel "tcg,$tcg" -cpu max -m "$l2_mem" -smp "$cpus" $l2_numa_args \
 			-nographic -no-reboot -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
 			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled $smp_append $l2_append" \
@@ -442,7 +444,23 @@ EOT
 # really run at once, and a 4-vCPU L3 is a 2x overcommit of real
 # parallelism, not time-sharing of one CPU.
 rm -f "$out/stalls"
-boot_l2 main "$l2_cpus" "$tests"
+main_tests=$(tr , '\n' <<<"$tests" | { grep -vx numa || true; } | paste -sd, -)
+l2_numa_args=""
+[ -n "$main_tests" ] && boot_l2 main "$l2_cpus" "$main_tests"
+# The NUMA suite's L2: two nodes, each with half the CPUs and half the
+# memory (QEMU models the topology under TCG; there is no NUMA latency).
+if has_suite numa; then
+	half=$((l2_mem / 2))
+	l2_numa_args="-object memory-backend-ram,id=mem0,size=${half}M"
+	l2_numa_args="$l2_numa_args -object memory-backend-ram,id=mem1,size=$((l2_mem - half))M"
+	l2_numa_args="$l2_numa_args -numa node,nodeid=0,cpus=0-$((l2_cpus / 2 - 1)),memdev=mem0"
+	l2_numa_args="$l2_numa_args -numa node,nodeid=1,cpus=$((l2_cpus / 2))-$((l2_cpus - 1)),memdev=mem1"
+	if [ "$l2_cpus" -lt 2 ]; then
+		echo "lab: the numa suite needs 2 L2 CPUs; it runs on one node" >&2
+		l2_numa_args=""
+	fi
+	boot_l2 numa "$l2_cpus" numa
+fi
 cat "$out"/times-* 2>/dev/null | sed 's/^/lab: time: /' || true
 
 # --- report --------------------------------------------------------------

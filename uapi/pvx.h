@@ -324,11 +324,40 @@ struct pvx_steal_query {
 
 #define PVX_STEAL_QUERY_SIZE	80
 
+/*
+ * PVX_IOC_NUMA_HINT (pvx_locality.ko, Documentation/numa.rst): the calling
+ * thread says that [addr, addr + len) of its memory is what it works on,
+ * on the CPU it runs on now (pin the thread first). The guest sends the
+ * guest-physical ranges of the resident pages of that buffer (never
+ * faulting any in) as PVX_HC_NUMA_HINT from that CPU's vCPU. addr and len
+ * page aligned, 0 < len <= PVX_NUMA_HINT_MAX_LEN, flags and reserved 0:
+ * else EINVAL. Needs CAP_SYS_NICE (it asks the host to move a vCPU, as
+ * sched_setaffinity() moves another user's task): EPERM. Out: home = the
+ * host's home node of the vCPU (-1: none of the pages is backed on the
+ * host), ranges = ranges sent, pages = resident pages sent. EAGAIN: the
+ * host's rate limit; EOPNOTSUPP: no PVX_HC_NUMA_HINT; ENODATA: none of
+ * the buffer is resident.
+ */
+#define PVX_NUMA_HINT_MAX_LEN	0x40000000ull	/* 1 GiB */
+
+struct pvx_numa_hint_req {
+	__u64 addr;		/* in */
+	__u64 len;		/* in */
+	__u32 flags;		/* in: 0 */
+	__s32 home;		/* out */
+	__u32 ranges;		/* out */
+	__u32 reserved;		/* 0 */
+	__u64 pages;		/* out */
+};
+
+#define PVX_NUMA_HINT_REQ_SIZE	40
+
 #define PVX_IOC_MAGIC		0xB9
 #define PVX_IOC_GET_INFO	_IOWR(PVX_IOC_MAGIC, 0x00, struct pvx_info)
 #define PVX_IOC_YIELD_TO	_IOW(PVX_IOC_MAGIC, 0x01, struct pvx_yield_to)
 #define PVX_IOC_STIMER_CREATE	_IOWR(PVX_IOC_MAGIC, 0x02, struct pvx_stimer_create)
 #define PVX_IOC_STEAL_QUERY	_IOWR(PVX_IOC_MAGIC, 0x03, struct pvx_steal_query)
+#define PVX_IOC_NUMA_HINT	_IOWR(PVX_IOC_MAGIC, 0x04, struct pvx_numa_hint_req)
 /* on a timer fd */
 #define PVX_IOC_STIMER_SETTIME	_IOWR(PVX_IOC_MAGIC, 0x10, struct pvx_stimer_settime)
 #define PVX_IOC_STIMER_GETTIME	_IOR(PVX_IOC_MAGIC, 0x11, struct pvx_stimer_state)

@@ -33,6 +33,8 @@ TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
 STEAL_SHARE=/pvx/pvx_steal_share
 STIMER_KO=/pvx/pvx_stimer.ko
+LOCALITY_KO=/pvx/pvx_locality.ko
+NUMA_TEST=/pvx/pvx_numa_guest_test
 STIMER_TEST=/pvx/pvx_stimer_test
 STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
 STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
@@ -550,5 +552,21 @@ fi
 step "steal-time timer tests done"
 check "rmmod pvx_guest after pvx_stimer" rmmod pvx_guest
 check "clean after the timer tests" unloaded
+
+# 8. NUMA locality hints: pvx_locality.ko and PVX_IOC_NUMA_HINT (the lab
+# sets L2's pvx_numa hint_interval_ms to 60000, so the test's second hint
+# meets the rate limit whatever the time between the two)
+step "pvx_locality"
+check "insmod pvx_guest.ko for pvx_locality" insmod "$KO"
+if insmod "$LOCALITY_KO" >/tmp/insmod.out 2>&1; then
+	ok "insmod pvx_locality.ko"
+	dmesg | grep 'pvx_locality: ' | tail -n 1 | sed 's/^/# dmesg: /' >>"$TAP"
+	run_test pvx_numa_guest_test "$NUMA_TEST" "--expect-$mode"
+	check "rmmod pvx_locality" rmmod pvx_locality
+else
+	not_ok "insmod pvx_locality.ko # $(head -n1 /tmp/insmod.out)"
+fi
+check "rmmod pvx_guest after pvx_locality" rmmod pvx_guest
+check "clean after the locality tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
 no_splat
 finish

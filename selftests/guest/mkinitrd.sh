@@ -8,7 +8,7 @@
 # pvx_stimer}.ko from REPO/build/ABI/guest/ and
 # /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once}.ko from
 # REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
-# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share}
+# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share,pvx_numa_guest_test}
 # from REPO/build/selftests/ (built here if missing). The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
 set -euo pipefail
@@ -24,7 +24,7 @@ selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
 kos="$ko"
-for m in pvx_spinlock pvx_stimer; do
+for m in pvx_spinlock pvx_stimer pvx_locality; do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
 done
 for m in pvx_lock_torture pvx_stimer_torture pvx_call_once; do
@@ -49,7 +49,7 @@ install -m 0755 "$here/init.sh" "$root/init"
 for k in $kos; do
 	cp "$k" "$root/pvx/"
 done
-for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share; do
+for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share pvx_numa_guest_test; do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
 mkdir -p "$(dirname "$out")"

@@ -136,6 +136,9 @@ run() {
 	[ -c /dev/kvm ] || { echo "1..0 # SKIP no /dev/kvm"; exit 4; }
 	[ -d "$DEST" ] || { echo "1..0 # SKIP $DEST missing (run: kvm-upstream.sh build)"; exit 4; }
 	if pvx_loaded; then
+		for m in pvx_numa pvx_fork_copy pvx_yield; do
+			grep -q "^$m " /proc/modules && rmmod "$m"
+		done
 		rmmod pvx_host || { echo "1..0 # SKIP pvx_host loaded and cannot be removed"; exit 4; }
 	fi
 	run_all without

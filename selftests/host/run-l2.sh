@@ -228,6 +228,10 @@ hold_vm_stop() {
 trap hold_vm_stop EXIT
 "$BIN" hold-vm &
 hold_pid=$!
+if [ -d /sys/module/pvx_numa ]; then
+	diag "pvx_numa was loaded at start; removing it"
+	rmmod pvx_numa || diag "rmmod pvx_numa failed"
+fi
 if yield_loaded; then
 	diag "pvx_yield was loaded at start; removing it"
 	rmmod pvx_yield || diag "rmmod pvx_yield failed"

@@ -599,7 +599,7 @@ bool tvm_read_counters(const char *path, const char *const *names, int nr,
 		       long long *vals)
 {
 	FILE *f = fopen(path, "r");
-	char line[128], name[64];
+	char line[512], name[64];
 	uint64_t seen = 0;
 	long long val;
 	int i;

@@ -27,6 +27,7 @@ LAYOUT_CHECK(stimer_settime_old, offsetof(struct pvx_stimer_settime, old_spec) =
 LAYOUT_CHECK(stimer_state, sizeof(struct pvx_stimer_state) == PVX_STIMER_STATE_SIZE);
 LAYOUT_CHECK(stimer_state_cnt, offsetof(struct pvx_stimer_state, fired_effective) == 32);
 LAYOUT_CHECK(steal_snap, sizeof(struct pvx_steal_snapshot) == PVX_STEAL_SNAPSHOT_SIZE);
+LAYOUT_CHECK(numa_hint_req, sizeof(struct pvx_numa_hint_req) == PVX_NUMA_HINT_REQ_SIZE);
 LAYOUT_CHECK(steal_query, sizeof(struct pvx_steal_query) == PVX_STEAL_QUERY_SIZE);
 LAYOUT_CHECK(steal_query_since, offsetof(struct pvx_steal_query, since) == 32);
 LAYOUT_CHECK(steal_query_eff, offsetof(struct pvx_steal_query, effective_ns) == 72);
