@@ -302,15 +302,11 @@ pvx_feature_counters_vm(struct pvx_vm *vm,
 	}
 	/*
 	 * Only the vCPU that installed them creates the file; the
-	 * destructor cannot run before its handler returns. A VM made
-	 * while pvx_host was loaded gets its directory from add_work
-	 * (vm.c); its first call may come before that ran, and the file
-	 * would land in debugfs' root. Once per VM and feature, and
-	 * add_work sleeps on nothing a handler holds.
+	 * destructor cannot run before its handler returns.
+	 * pvx_vm_debugfs_dir() waits for the VM's directory.
 	 */
-	flush_work(&vm->add_work);
-	vc->file = debugfs_create_file(fc->name, 0444, vm->dir, vc,
-				       &pvx_feature_vm_fops);
+	vc->file = debugfs_create_file(fc->name, 0444, pvx_vm_debugfs_dir(vm),
+				       vc, &pvx_feature_vm_fops);
 	return vc;
 }
 EXPORT_SYMBOL_GPL(pvx_feature_counters_vm);

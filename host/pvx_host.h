@@ -84,6 +84,7 @@ u64 pvx_vm_id(const struct pvx_vm *vm);
 /*
  * The VM's debugfs directory, /sys/kernel/debug/pvx/vm<id>-<pid>/ (may be
  * an ERR_PTR when debugfs is unavailable; debugfs_create_*() accept that).
+ * Waits for it to be made when the VM is new: process context only.
  * Files a feature creates here must be removed by the destructor of its
  * private data (pvx_vm_set_priv()), which runs before the directory goes.
  */

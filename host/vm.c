@@ -302,6 +302,13 @@ EXPORT_SYMBOL_GPL(pvx_vm_id);
 
 struct dentry *pvx_vm_debugfs_dir(struct pvx_vm *vm)
 {
+	/*
+	 * A VM made while pvx_host was loaded gets its directory from
+	 * add_work; its first call may come before that ran, and a file
+	 * made under a NULL directory lands in debugfs' root. add_work
+	 * sleeps on nothing a handler holds.
+	 */
+	flush_work(&vm->add_work);
 	return vm->dir;
 }
 EXPORT_SYMBOL_GPL(pvx_vm_debugfs_dir);

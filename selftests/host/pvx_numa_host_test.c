@@ -89,23 +89,11 @@ static bool read_counts(const char *path, struct counts *c)
 	return tvm_read_counters(path, st_names, ST_NR, c->v);
 }
 
-/* The VM's debugfs directory: the one vm<id>-<our pid> made last. */
+/* The numa file of this process's newest VM. */
 static bool vm_numa_path(char *buf, size_t len)
 {
-	char cmd[160];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "ls -dv " DEBUGFS_PVX "/vm*-%d 2>/dev/null | tail -n1",
-		 (int)getpid());
-	p = popen(cmd, "r");
-	if (!p)
+	if (tvm_newest_vm_dir(buf, len - 8))
 		return false;
-	if (!fgets(buf, len - 8, p)) {
-		pclose(p);
-		return false;
-	}
-	pclose(p);
-	buf[strcspn(buf, "\n")] = 0;
 	strcat(buf, "/numa");
 	return true;
 }
