@@ -40,6 +40,7 @@
 #define KVM_ISA_VMX	1
 #define KVM_ISA_SVM	2
 #define MAX_CPUS	1024
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum mode { MODE_HOST, MODE_GUEST };
 
@@ -238,7 +239,7 @@ static FILE *open_format(const char *event)
 	unsigned int i;
 	FILE *f;
 
-	for (i = 0; i < sizeof(tracefs_roots) / sizeof(tracefs_roots[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tracefs_roots); i++) {
 		snprintf(path, sizeof(path), "%s/events/%s/format",
 			 tracefs_roots[i], event);
 		f = fopen(path, "r");
@@ -356,7 +357,7 @@ static void describe_progs(void)
 	};
 
 	memcpy(progs, p, sizeof(p));
-	nprogs = sizeof(p) / sizeof(p[0]);
+	nprogs = ARRAY_SIZE(p);
 }
 
 /*
@@ -525,7 +526,8 @@ static void free_snapshot(struct snapshot *s)
 	free(s->exits);
 	s->rows = NULL;
 	s->exits = NULL;
-	s->nrows = s->nexits = 0;
+	s->nrows = 0;
+	s->nexits = 0;
 }
 
 static const struct pvxtop_row *find_row(const struct snapshot *s, const struct pvxtop_key *k)
@@ -589,8 +591,7 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
 static const char *reason_name(__u32 isa, __u32 reason, char *buf, size_t len)
 {
 	const struct reason_name *t = isa == KVM_ISA_SVM ? svm_reasons : vmx_reasons;
-	size_t n = isa == KVM_ISA_SVM ? sizeof(svm_reasons) / sizeof(svm_reasons[0]) :
-					sizeof(vmx_reasons) / sizeof(vmx_reasons[0]);
+	size_t n = isa == KVM_ISA_SVM ? ARRAY_SIZE(svm_reasons) : ARRAY_SIZE(vmx_reasons);
 	size_t i;
 
 	/* VMX keeps flags in the upper bits; the reason is the low 16 */
@@ -623,7 +624,7 @@ static const char *comm_of(__u32 pid)
 	comms = xrealloc(comms, (ncomms + 1) * sizeof(*comms));
 	c = &comms[ncomms++];
 	c->pid = pid;
-	strcpy(c->name, "?");
+	snprintf(c->name, sizeof(c->name), "?");
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	f = fopen(path, "r");
 	if (f) {
@@ -813,7 +814,7 @@ static void host_vm(const struct snapshot *cur, const struct snapshot *prev,
 		if (!row_active(&d))
 			continue;
 		if (cur->rows[i].key.vcpu < 0)
-			strcpy(vcpu, "?");
+			snprintf(vcpu, sizeof(vcpu), "?");
 		else
 			snprintf(vcpu, sizeof(vcpu), "%d", cur->rows[i].key.vcpu);
 		host_line("", "", "", vcpu, &d, secs);
