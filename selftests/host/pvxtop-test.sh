@@ -12,6 +12,8 @@
 #                           no-BPF errors
 #   pvxtop-test.sh absent   pvx_host not loaded: the "not loaded" error
 #
+#                           perf stat/record/trace count pvx:hypercall as
+#                           debugfs does
 # Environment: PVX_REPO, PVX_SELFTESTS, PVX_OUT (as run-l2.sh);
 # PVXTOP (default $PVX_REPO/build/pvxtop/pvxtop), PVXTOP_LOAD_N (200).
 set -u
@@ -245,11 +247,51 @@ t1=$(date +%s)
 check $([ $rc = 0 ] && [ $((t1 - t0)) -le 10 ]; echo $?) "pvxtop --json -d 2: exit 0 in $((t1 - t0)) s (exit $rc) $(head -c 200 "$W/d.err")"
 json_check "$W/d.json" >/dev/null && grep -q '"type":"end"' "$W/d.json"
 check $? "pvxtop --json -d 2: parses, ends with an end line"
-"$PVXTOP" -d 2 >"$W/table.txt" 2>&1
+# the table under a load, for the eye (pasted into the TAP as # lines)
+"$PVXTOP" -d 4 >"$W/table.txt" 2>&1 &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+	[ -n "$(our_progs)" ] && break
+	sleep 0.1
+done
+echo go | "$LOADBIN" hcall-load "$N" >/dev/null 2>&1
+wait "$pid"
 rc=$?
-grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"
-check $([ $rc = 0 ] && grep -q "HC/s" "$W/table.txt"; echo $?) "pvxtop -d 2 (table): exit 0 with a header (exit $rc)"
-sed 's/^/# /' "$W/table.txt" | head -n 12
+check $([ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"; echo $?) \
+	"pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
+sed 's/^/# /' "$W/table.txt"
+
+# --- perf with pvx's tracepoints (Documentation/pvxtop.rst) ----------------
+# calls_delta CMD...: pvx_host's "calls" counter growth over CMD
+calls_delta() {
+	local a b
+	a=$(counter "$DEBUGFS/counters" calls)
+	"$@" >/dev/null
+	b=$(counter "$DEBUGFS/counters" calls)
+	echo $((b - a))
+}
+printf '#!/bin/sh\necho go | "%s" hcall-load 40 >/dev/null 2>&1\n' "$LOADBIN" >"$W/load.sh"
+chmod +x "$W/load.sh"
+if command -v perf >/dev/null; then
+	d=$(calls_delta perf stat -a -x, -o "$W/perf.stat" -e 'pvx:*' -- sh "$W/load.sh")
+	sed 's/^/# perf stat: /' "$W/perf.stat" | grep -v '^# perf stat: $'
+	c=$(awk -F, '$3 == "pvx:hypercall" { print $1 }' "$W/perf.stat")
+	check $([ "${c:-x}" = "$d" ]; echo $?) "perf stat -e 'pvx:*': pvx:hypercall ${c:-missing}, debugfs calls grew by $d"
+	d=$(calls_delta perf record -q -a -e pvx:hypercall -o "$W/perf.data" -- sh "$W/load.sh" 2>"$W/perf.err")
+	c=$(perf script -i "$W/perf.data" 2>/dev/null | grep -c 'pvx:hypercall')
+	perf script -i "$W/perf.data" 2>/dev/null | head -n 3 | sed 's/^/# perf script: /'
+	check $([ "$c" = "$d" ]; echo $?) "perf record -e pvx:hypercall + perf script: $c events, debugfs calls grew by $d $(head -c 200 "$W/perf.err")"
+	d=$(calls_delta perf trace --no-syscalls -e pvx:hypercall -o "$W/perf.trace" -- sh "$W/load.sh" 2>"$W/trace.err")
+	if [ -s "$W/perf.trace" ]; then
+		c=$(grep -c 'pvx:hypercall' "$W/perf.trace")
+		head -n 3 "$W/perf.trace" | sed 's/^/# perf trace: /'
+		check $([ "$c" = "$d" ]; echo $?) "perf trace -e pvx:hypercall: $c events, debugfs calls grew by $d"
+	else
+		skip "perf trace gave nothing: $(head -c 200 "$W/trace.err" | tr '\n' ' ')" "perf trace -e pvx:hypercall"
+	fi
+else
+	skip "no perf (make deps installs linux-perf)" "perf stat/record/trace with pvx:*"
+fi
 
 # --- SIGTERM and SIGKILL leave nothing attached ----------------------------
 for sig in TERM KILL; do
