@@ -164,7 +164,7 @@ links=$(our_links $ids)
 check $([ -n "$links" ]; echo $?) "pvxtop running: links to them in bpftool link show (ids" $links")"
 cp "$DEBUGFS/counters" "$W/counters.before"
 echo go >&"${LOAD[1]}"
-read -r -t 300 word failed <&"${LOAD[0]}"
+read -r -t 300 word failed _ <&"${LOAD[0]}"
 check $([ "${word:-}" = done ] && [ "${failed:-x}" = 0 ]; echo $?) \
 	"hcall-load $N: every call ran (${word:-nothing} ${failed:-})"
 vmdir=$(ls -d "$DEBUGFS"/vm*-"$vm_pid" 2>/dev/null | head -n 1)
@@ -302,7 +302,7 @@ for sig in TERM KILL; do
 		sleep 0.1
 	done
 	kill -"$sig" "$pid"
-	wait "$pid"
+	{ wait "$pid"; } 2>/dev/null	# not bash's "Killed" line
 	rc=$?
 	sleep 0.5
 	left=$(our_progs)

@@ -77,7 +77,11 @@ static struct pvxtop_row *row_get(__u32 tgid, __s32 vcpu)
 	if (row)
 		return row;
 	/* EEXIST from a racing CPU is fine: look up what it created. */
-	bpf_map_update_elem(&rows, &key, &zero_row, BPF_NOEXIST);
+	if (!bpf_map_update_elem(&rows, &key, &zero_row, BPF_NOEXIST)) {
+		row = bpf_map_lookup_elem(&rows, &key);
+		if (row)
+			bpf_get_current_comm(row->comm, sizeof(row->comm));
+	}
 	row = bpf_map_lookup_elem(&rows, &key);
 	if (!row)
 		__sync_fetch_and_add(&dropped, 1);

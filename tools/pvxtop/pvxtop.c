@@ -604,14 +604,18 @@ static const char *reason_name(__u32 isa, __u32 reason, char *buf, size_t len)
 	return buf;
 }
 
-/* Names of VMM processes, kept once seen so that a VM that exited keeps its. */
+/*
+ * Names of VMM processes, kept once seen so that a VM that exited keeps
+ * its name; @thread (the name of the thread of the row's first event)
+ * when the process was gone before the first read.
+ */
 static struct comm {
 	__u32 pid;
 	char name[32];
 } *comms;
 static size_t ncomms;
 
-static const char *comm_of(__u32 pid)
+static const char *comm_of(__u32 pid, const char *thread)
 {
 	char path[64];
 	struct comm *c;
@@ -624,7 +628,7 @@ static const char *comm_of(__u32 pid)
 	comms = xrealloc(comms, (ncomms + 1) * sizeof(*comms));
 	c = &comms[ncomms++];
 	c->pid = pid;
-	snprintf(c->name, sizeof(c->name), "?");
+	snprintf(c->name, sizeof(c->name), "%.15s", thread[0] ? thread : "?");
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	f = fopen(path, "r");
 	if (f) {
@@ -713,7 +717,7 @@ static void print_json(const char *type, enum mode mode, const struct snapshot *
 		       type, (long long)now.tv_sec, now.tv_nsec / 1000000, secs);
 		if (mode == MODE_HOST) {
 			printf(",\"pid\":%u,\"comm\":", k->tgid);
-			json_string(comm_of(k->tgid));
+			json_string(comm_of(k->tgid, cur->rows[i].v.comm));
 			printf(",\"vm_id\":%llu,\"vcpu\":%d", (unsigned long long)d.vm_id,
 			       k->vcpu);
 		} else {
@@ -807,7 +811,7 @@ static void host_vm(const struct snapshot *cur, const struct snapshot *prev,
 		return;
 	snprintf(pid, sizeof(pid), "%u", cur->rows[from].key.tgid);
 	snprintf(vm, sizeof(vm), sum.vm_id ? "%llu" : "-", (unsigned long long)sum.vm_id);
-	host_line(pid, comm_of(cur->rows[from].key.tgid), vm, "all", &sum, secs);
+	host_line(pid, comm_of(cur->rows[from].key.tgid, cur->rows[from].v.comm), vm, "all", &sum, secs);
 	putchar('\n');
 	for (i = from; i < to; i++) {
 		row_delta(cur, prev, i, &d);

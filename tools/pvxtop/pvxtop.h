@@ -59,6 +59,8 @@ struct pvxtop_key {
 
 struct pvxtop_row {
 	__u64 vm_id;		/* pvx_host's id (debugfs vm<id>-<pid>), 0 unknown */
+	/* the thread's name at the first event: the VMM may be gone by the read */
+	char comm[16];
 	__u64 c[PVXTOP_NR];
 };
 
