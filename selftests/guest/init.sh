@@ -65,6 +65,58 @@ loaded() { grep -q '^pvx_guest ' /proc/modules; }
 unloaded() { ! loaded && [ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]; }
 host_lines() { dmesg | grep -c 'pvx_guest: host '; }
 
+# pvxtop in the guest (Documentation/pvxtop.rst): its counts of
+# pvx:guest_hypercall over 20 reprobes equal /sys/kernel/pvx/stats'
+# growth. /pvx/pvxtop is the static build (make -C tools/pvxtop static).
+pvx_stat() { cat "/sys/kernel/pvx/stats/$1"; }
+pvxtop_sum() {	# pvxtop_sum KEY: the sum over the "total" lines
+	awk -v k="\"$1\":" 'index($0, "\"type\":\"total\"") && (i = index($0, k)) {
+		v = substr($0, i + length(k)); sub(/[^0-9].*/, "", v); s += v }
+		END { print s + 0 }' /tmp/pvxtop.json
+}
+pvxtop_test() {
+	local pid i h0 e0 r0 h e r c
+	if [ ! -x /pvx/pvxtop ]; then
+		ok "pvxtop in the guest # SKIP no /pvx/pvxtop in the initramfs (lab builds it with clang and bpftool)"
+		return
+	fi
+	/pvx/pvxtop --json -d 6 >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
+	pid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q '"type":"start"' /tmp/pvxtop.json && break
+		sleep 1
+	done
+	if ! grep -q '"type":"start"' /tmp/pvxtop.json; then
+		not_ok "pvxtop --json -d 6 in the guest: no start line # $(head -n 1 /tmp/pvxtop.err)"
+		kill "$pid" 2>/dev/null
+		return
+	fi
+	h0=$(pvx_stat hypercalls) e0=$(pvx_stat errors) r0=$(pvx_stat refused)
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		reprobe
+	done
+	wait "$pid"
+	c=$?
+	h=$(($(pvx_stat hypercalls) - h0)) e=$(($(pvx_stat errors) - e0)) r=$(($(pvx_stat refused) - r0))
+	check "pvxtop --json -d 6 in the guest: exit 0 (exit $c) $(head -c 200 /tmp/pvxtop.err)" [ "$c" = 0 ]
+	c=$(($(pvxtop_sum hc_issued) + $(pvxtop_sum hc_error)))
+	check "pvxtop: guest hypercalls issued $c = stats/hypercalls growth $h (>= 20)" \
+		[ "$c" = "$h" -a "$h" -ge 20 ]
+	check "pvxtop: guest hypercalls answered < 0 $(pvxtop_sum hc_error) = stats/errors growth $e" \
+		[ "$(pvxtop_sum hc_error)" = "$e" ]
+	check "pvxtop: guest hypercalls refused $(pvxtop_sum hc_refused) = stats/refused growth $r" \
+		[ "$(pvxtop_sum hc_refused)" = "$r" ]
+	grep '"type":"total"' /tmp/pvxtop.json | head -n 2 | while read -r l; do diag "$l"; done
+	/pvx/pvxtop -d 2 >/tmp/pvxtop.txt 2>&1 &
+	pid=$!
+	sleep 1
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		reprobe
+	done
+	wait "$pid"
+	while read -r l; do diag "$l"; done </tmp/pvxtop.txt
+}
+
 finish() {
 	echo 1 >/proc/sys/kernel/printk	# keep kernel lines out of the TAP
 	echo "PVX-TAP-BEGIN"
@@ -326,6 +378,8 @@ else
 fi
 run_test "pvx_guest_test after reload"
 migrate_test
+step "pvxtop"
+pvxtop_test
 check "rmmod pvx_guest again" rmmod pvx_guest
 check "clean after second rmmod" unloaded
 
