@@ -159,14 +159,16 @@ if ! wait_line "$W/load.json" '"type":"start"' 60; then
 	finish
 fi
 ids=$(our_progs)
-check $([ -n "$ids" ]; echo $?) "pvxtop running: its programs in bpftool prog show (ids" $ids")"
+[ -n "$ids" ]
+check $? "pvxtop running: its programs in bpftool prog show (ids $(echo $ids))"
 links=$(our_links $ids)
-check $([ -n "$links" ]; echo $?) "pvxtop running: links to them in bpftool link show (ids" $links")"
+[ -n "$links" ]
+check $? "pvxtop running: links to them in bpftool link show (ids $(echo $links))"
 cp "$DEBUGFS/counters" "$W/counters.before"
 echo go >&"${LOAD[1]}"
 read -r -t 300 word failed _ <&"${LOAD[0]}"
-check $([ "${word:-}" = done ] && [ "${failed:-x}" = 0 ]; echo $?) \
-	"hcall-load $N: every call ran (${word:-nothing} ${failed:-})"
+[ "${word:-}" = "done" ] && [ "${failed:-x}" = 0 ]
+check $? "hcall-load $N: every call ran (${word:-nothing} ${failed:-})"
 vmdir=$(ls -d "$DEBUGFS"/vm*-"$vm_pid" 2>/dev/null | head -n 1)
 [ -n "$vmdir" ] && cp "$vmdir/counters" "$W/vm.counters" && cp "$vmdir/yield" "$W/vm.yield" 2>/dev/null
 cp "$DEBUGFS/counters" "$W/counters.after"
@@ -175,7 +177,7 @@ kill -INT "$top_pid"
 wait "$top_pid"
 rc=$?
 check $rc "pvxtop --json -p: exit 0 after SIGINT (exit $rc) $(head -c 200 "$W/load.err")"
-exec {LOAD[1]}>&-
+eval "exec ${LOAD[1]}>&-"	# end of its stdin: it destroys the VM
 wait "$load_pid"
 
 json_check "$W/load.json" >"$W/json.err"
@@ -185,7 +187,8 @@ check $? "--json: interval lines"
 grep -q '"type":"end"' "$W/load.json" && grep -q '"type":"end","dropped":0}' "$W/load.json"
 check $? "--json: end line, no events dropped"
 others=$(grep '"type":"total"' "$W/load.json" | grep -vc "\"pid\":$vm_pid,")
-check $([ "$others" = 0 ]; echo $?) "-p $vm_pid: no total row of another process ($others)"
+[ "$others" = 0 ]
+check $? "-p $vm_pid: no total row of another process ($others)"
 
 sum() { sum_key "$W/load.json" total "$1"; }
 calls=$(($(sum hc_probe) + $(sum hc_yield) + $(sum hc_other)))
@@ -196,12 +199,14 @@ else
 	vm_id=${vmdir##*/vm}
 	vm_id=${vm_id%%-*}
 	bad=$(grep '"type":"total"' "$W/load.json" | grep -c -v "\"vm_id\":$vm_id,")
-	check $([ "$bad" = 0 ]; echo $?) "total rows name vm_id $vm_id of ${vmdir##*/} ($bad do not)"
+	[ "$bad" = 0 ]
+	check $? "total rows name vm_id $vm_id of ${vmdir##*/} ($bad do not)"
 	for pair in "calls $calls" "probe $(sum hc_probe)" "enosys $(sum res_enosys)" \
 		    "errors $errors"; do
 		set -- $pair
 		want=$(counter "$W/vm.counters" "$1")
-		check $([ "$want" = "$2" ]; echo $?) "per-VM counter $1: debugfs $want, pvxtop $2"
+		[ "$want" = "$2" ]
+		check $? "per-VM counter $1: debugfs $want, pvxtop $2"
 	done
 	if [ -d /sys/module/pvx_yield ] && [ -s "$W/vm.yield" ]; then
 		for pair in "done $(sum yield_done)" "not_done $(sum yield_not_done)" \
@@ -209,10 +214,12 @@ else
 			    "invalid $(sum yield_invalid)"; do
 			set -- $pair
 			want=$(counter "$W/vm.yield" "$1")
-			check $([ "$want" = "$2" ]; echo $?) "per-VM yield $1: debugfs $want, pvxtop $2"
+			[ "$want" = "$2" ]
+			check $? "per-VM yield $1: debugfs $want, pvxtop $2"
 		done
 		y=$(counter "$W/vm.yield" calls)
-		check $([ "$y" -gt 0 ] 2>/dev/null; echo $?) "the load made yields reach pvx_yield ($y)"
+		[ "$y" -gt 0 ] 2>/dev/null
+		check $? "the load made yields reach pvx_yield ($y)"
 	else
 		skip "pvx_yield not loaded" "per-VM yield counters"
 	fi
@@ -225,26 +232,33 @@ for k in calls probe enosys errors; do
 	enosys) v=$(sum res_enosys) ;;
 	errors) v=$errors ;;
 	esac
-	check $([ "$d" = "$v" ]; echo $?) "host counter $k grew by $d, pvxtop saw $v"
+	[ "$d" = "$v" ]
+	check $? "host counter $k grew by $d, pvxtop saw $v"
 done
-check $([ "$calls" -ge $((N + N / 2)) ]; echo $?) "pvxtop saw at least the $((N + N / 2)) PROBEs of the load ($calls calls)"
+[ "$calls" -ge $((N + N / 2)) ]
+check $? "pvxtop saw at least the $((N + N / 2)) PROBEs of the load ($calls calls)"
 kvm_pvx=$(sum kvm_hypercalls_pvx)
-check $([ "$kvm_pvx" = "$calls" ]; echo $?) "kvm:kvm_hypercall in pvx's range ($kvm_pvx) = pvx:hypercall ($calls)"
+[ "$kvm_pvx" = "$calls" ]
+check $? "kvm:kvm_hypercall in pvx's range ($kvm_pvx) = pvx:hypercall ($calls)"
 exits=$(sum kvm_exits)
-check $([ "$exits" -ge "$calls" ]; echo $?) "kvm:kvm_exit counted ($exits) >= hypercalls ($calls)"
+[ "$exits" -ge "$calls" ]
+check $? "kvm:kvm_exit counted ($exits) >= hypercalls ($calls)"
 grep '"type":"total"' "$W/load.json" | sed 's/^/# /' | head -n 4
 sleep 0.5
 left=$(our_progs)
-check $([ -z "$left" ]; echo $?) "after SIGINT: no pvxtop program left in bpftool prog show ($left)"
+[ -z "$left" ]
+check $? "after SIGINT: no pvxtop program left in bpftool prog show ($left)"
 left=$(our_links $ids)
-check $([ -z "$left" ]; echo $?) "after SIGINT: no link to them left in bpftool link show ($left)"
+[ -z "$left" ]
+check $? "after SIGINT: no link to them left in bpftool link show ($left)"
 
 # --- -d: exits by itself, totals, table mode -------------------------------
 t0=$(date +%s)
 "$PVXTOP" --json -d 2 >"$W/d.json" 2>"$W/d.err"
 rc=$?
 t1=$(date +%s)
-check $([ $rc = 0 ] && [ $((t1 - t0)) -le 10 ]; echo $?) "pvxtop --json -d 2: exit 0 in $((t1 - t0)) s (exit $rc) $(head -c 200 "$W/d.err")"
+[ $rc = 0 ] && [ $((t1 - t0)) -le 10 ]
+check $? "pvxtop --json -d 2: exit 0 in $((t1 - t0)) s (exit $rc) $(head -c 200 "$W/d.err")"
 json_check "$W/d.json" >/dev/null && grep -q '"type":"end"' "$W/d.json"
 check $? "pvxtop --json -d 2: parses, ends with an end line"
 # the table under a load, for the eye (pasted into the TAP as # lines)
@@ -257,8 +271,8 @@ done
 echo go | "$LOADBIN" hcall-load "$N" >/dev/null 2>&1
 wait "$pid"
 rc=$?
-check $([ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"; echo $?) \
-	"pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
+[ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"
+check $? "pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
 sed 's/^/# /' "$W/table.txt"
 
 # --- perf with pvx's tracepoints (Documentation/pvxtop.rst) ----------------
@@ -276,16 +290,19 @@ if command -v perf >/dev/null; then
 	d=$(calls_delta perf stat -a -x, -o "$W/perf.stat" -e 'pvx:*' -- sh "$W/load.sh")
 	sed 's/^/# perf stat: /' "$W/perf.stat" | grep -v '^# perf stat: $'
 	c=$(awk -F, '$3 == "pvx:hypercall" { print $1 }' "$W/perf.stat")
-	check $([ "${c:-x}" = "$d" ]; echo $?) "perf stat -e 'pvx:*': pvx:hypercall ${c:-missing}, debugfs calls grew by $d"
+	[ "${c:-x}" = "$d" ]
+	check $? "perf stat -e 'pvx:*': pvx:hypercall ${c:-missing}, debugfs calls grew by $d"
 	d=$(calls_delta perf record -q -a -e pvx:hypercall -o "$W/perf.data" -- sh "$W/load.sh" 2>"$W/perf.err")
 	c=$(perf script -i "$W/perf.data" 2>/dev/null | grep -c 'pvx:hypercall')
 	perf script -i "$W/perf.data" 2>/dev/null | head -n 3 | sed 's/^/# perf script: /'
-	check $([ "$c" = "$d" ]; echo $?) "perf record -e pvx:hypercall + perf script: $c events, debugfs calls grew by $d $(head -c 200 "$W/perf.err")"
+	[ "$c" = "$d" ]
+	check $? "perf record -e pvx:hypercall + perf script: $c events, debugfs calls grew by $d $(head -c 200 "$W/perf.err")"
 	d=$(calls_delta perf trace --no-syscalls -e pvx:hypercall -o "$W/perf.trace" -- sh "$W/load.sh" 2>"$W/trace.err")
 	if [ -s "$W/perf.trace" ]; then
 		c=$(grep -c 'pvx:hypercall' "$W/perf.trace")
 		head -n 3 "$W/perf.trace" | sed 's/^/# perf trace: /'
-		check $([ "$c" = "$d" ]; echo $?) "perf trace -e pvx:hypercall: $c events, debugfs calls grew by $d"
+		[ "$c" = "$d" ]
+		check $? "perf trace -e pvx:hypercall: $c events, debugfs calls grew by $d"
 	else
 		skip "perf trace gave nothing: $(head -c 200 "$W/trace.err" | tr '\n' ' ')" "perf trace -e pvx:hypercall"
 	fi
@@ -307,9 +324,11 @@ for sig in TERM KILL; do
 	sleep 0.5
 	left=$(our_progs)
 	if [ $sig = TERM ]; then
-		check $([ $rc = 0 ] && [ -z "$left" ]; echo $?) "SIGTERM: exit 0, no program left (exit $rc, left: $left)"
+		[ $rc = 0 ] && [ -z "$left" ]
+		check $? "SIGTERM: exit 0, no program left (exit $rc, left: $left)"
 	else
-		check $([ -z "$left" ]; echo $?) "SIGKILL: no program left (the kernel drops unpinned links; left: $left)"
+		[ -z "$left" ]
+		check $? "SIGKILL: no program left (the kernel drops unpinned links; left: $left)"
 	fi
 done
 
@@ -329,8 +348,10 @@ else
 	skip "no setpriv" "no capabilities: one-line error"
 fi
 out=$("$PVXTOP" -d nope 2>&1)
-check $([ $? = 1 ] && echo "$out" | grep -q "not a positive number"; echo $?) "bad -d: $out"
+[ $? = 1 ] && echo "$out" | grep -q "not a positive number"
+check $? "bad -d: $out"
 left=$(our_progs)
-check $([ -z "$left" ]; echo $?) "at the end: no pvxtop program left ($left)"
+[ -z "$left" ]
+check $? "at the end: no pvxtop program left ($left)"
 rm -rf "$W"
 finish
