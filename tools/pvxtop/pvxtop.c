@@ -2,7 +2,7 @@
 /*
  * pvxtop: what pvx decides, live, like top (Documentation/pvxtop.rst).
  *
- *   pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS]
+ *   pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS] [--host|--guest]
  *
  * Loads pvxtop.bpf.c (through the skeleton bpftool generates), attaches
  * its tracepoint programs to pvx's and KVM's tracepoints, and every
@@ -42,14 +42,15 @@
 #define MAX_CPUS	1024
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum mode { MODE_HOST, MODE_GUEST };
+enum mode { MODE_HOST, MODE_GUEST, MODE_AUTO };
 
 static struct {
+	enum mode mode;		/* --host, --guest; else from /proc/modules */
 	bool json;
 	double duration;	/* -d, 0: until interrupted */
 	double interval;	/* -i, default 1 s */
 	unsigned int pid;	/* -p, 0: every VM */
-} opt = { .interval = 1.0 };
+} opt = { .mode = MODE_AUTO, .interval = 1.0 };
 
 static volatile sig_atomic_t stop;
 
@@ -142,11 +143,13 @@ static void setup_signals(void)
 static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
 	fprintf(f,
-		"usage: pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS]\n"
+		"usage: pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS] [--host|--guest]\n"
 		"  --json      one JSON object per line instead of the table\n"
 		"  -d SECONDS  run that long, then print totals and exit\n"
 		"  -p PID      only the VM of that VMM process (host)\n"
-		"  -i SECONDS  refresh interval (default 1)\n");
+		"  -i SECONDS  refresh interval (default 1)\n"
+		"  --host, --guest  the side to watch when both pvx_host and\n"
+		"              pvx_guest are loaded (a nested host)\n");
 	exit(status);
 }
 
@@ -164,6 +167,8 @@ static void parse_args(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "host", no_argument, NULL, 'H' },
+		{ "guest", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -175,6 +180,12 @@ static void parse_args(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			opt.json = true;
+			break;
+		case 'H':
+			opt.mode = MODE_HOST;
+			break;
+		case 'G':
+			opt.mode = MODE_GUEST;
 			break;
 		case 'd':
 			opt.duration = parse_seconds(optarg, "-d");
@@ -219,8 +230,14 @@ static enum mode detect_mode(void)
 	bool host = module_loaded("pvx_host");
 	bool guest = module_loaded("pvx_guest");
 
+	if (opt.mode == MODE_HOST && !host)
+		die("--host: pvx_host is not loaded");
+	if (opt.mode == MODE_GUEST && !guest)
+		die("--guest: pvx_guest is not loaded");
+	if (opt.mode != MODE_AUTO)
+		return opt.mode;
 	if (host && guest)
-		die("both pvx_host and pvx_guest are loaded; pvxtop does not know which side this is");
+		die("both pvx_host and pvx_guest are loaded: say --host or --guest");
 	if (!host && !guest)
 		die("pvx is not loaded (neither pvx_host nor pvx_guest in /proc/modules)");
 	return host ? MODE_HOST : MODE_GUEST;
@@ -961,6 +978,8 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		die("must run as root (it loads BPF programs and reads tracefs)");
 	mode = detect_mode();
+	if (mode == MODE_GUEST && opt.pid)
+		die("-p PID selects a VM on the host; a guest's rows are its CPUs");
 	libbpf_set_print(libbpf_print);
 	setup_signals();
 	load_and_attach(mode);
