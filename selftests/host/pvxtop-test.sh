@@ -26,6 +26,7 @@ LOADBIN=$PVX_SELFTESTS/pvx_hcall_test
 N=${PVXTOP_LOAD_N:-200}
 DEBUGFS=/sys/kernel/debug/pvx
 W=$(mktemp -d "${PVX_OUT:-/tmp}/pvxtop-test.XXXXXX")
+trap 'rm -rf "$W"' EXIT
 BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
 
 n=0 nfail=0 npass=0
@@ -353,5 +354,4 @@ check $? "bad -d: $out"
 left=$(our_progs)
 [ -z "$left" ]
 check $? "at the end: no pvxtop program left ($left)"
-rm -rf "$W"
 finish
