@@ -117,6 +117,36 @@ pvxtop_test() {
 	while read -r l; do diag "$l"; done </tmp/pvxtop.txt
 }
 
+# pvxtop_start: pvxtop --json in the background until pvxtop_stop, which
+# ends it with SIGINT (it prints totals then). 1 when it did not start.
+pvxtop_start() {
+	local i
+	PVXTOP_PID=
+	[ -x /pvx/pvxtop ] || return 1
+	/pvx/pvxtop --json >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
+	PVXTOP_PID=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q '"type":"start"' /tmp/pvxtop.json && return 0
+		sleep 1
+	done
+	not_ok "pvxtop --json: no start line in 10 s # $(head -n 1 /tmp/pvxtop.err)"
+	kill "$PVXTOP_PID" 2>/dev/null
+	wait "$PVXTOP_PID"
+	PVXTOP_PID=
+	return 1
+}
+pvxtop_stop() {	# pvxtop_stop WHAT: 0 when it exited 0 and printed totals
+	local c
+	[ -n "$PVXTOP_PID" ] || return 1
+	kill -INT "$PVXTOP_PID"
+	wait "$PVXTOP_PID"
+	c=$?
+	PVXTOP_PID=
+	check "pvxtop --json over $1: exit 0 after SIGINT (exit $c) $(head -c 200 /tmp/pvxtop.err)" \
+		[ "$c" = 0 ]
+	grep -q '"type":"end"' /tmp/pvxtop.json
+}
+
 finish() {
 	echo 1 >/proc/sys/kernel/printk	# keep kernel lines out of the TAP
 	echo "PVX-TAP-BEGIN"
@@ -414,6 +444,12 @@ run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
 acq0=$(spin_stat acquisitions)
 slow0=$(spin_stat slow_paths)
+# pvxtop watches the tortures: its pvx:spin_yield counts against sysfs
+top_spin=0
+if [ "$steal_boot" != 1 ] && pvxtop_start; then
+	top_spin=1
+	y0=$(spin_stat yields_issued) g0=$(spin_stat yields_granted)
+fi
 step "pvx_lock_torture starts"
 # where pvx's modules sit: an L3 that resets itself is reported with each
 # vCPU's RIP (run-l3.sh), and module text has no fixed address
@@ -478,6 +514,24 @@ else
 	not_ok "insmod pvx_lock_torture.ko (runs the torture) # $(head -n1 /tmp/insmod.out)"
 	dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
 fi
+if [ "$top_spin" = 1 ]; then
+	y=$(($(spin_stat yields_issued) - y0)) g=$(($(spin_stat yields_granted) - g0))
+	m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
+	if pvxtop_stop "the lock tortures"; then
+		c=$(pvxtop_sum spin_yields)
+		diag "pvxtop over the lock tortures (mode $m): spin_yields $c, done $(pvxtop_sum spin_done), not_done $(pvxtop_sum spin_not_done), target_running $(pvxtop_sum spin_target_running), error $(pvxtop_sum spin_error), holder preempted $(pvxtop_sum spin_preempted), to the next waiter $(pvxtop_sum spin_next)"
+		case $m in
+		pvx-yield|sched-yield)
+			check "pvxtop: pvx:spin_yield $c = spinlock/yields_issued growth $y" [ "$c" = "$y" ] ;;
+		*)
+			ok "pvxtop: pvx:spin_yield vs yields_issued # SKIP mode $m issues no yield" ;;
+		esac
+		if [ "$m" = pvx-yield ]; then
+			check "pvxtop: spin_yield answered done $(pvxtop_sum spin_done) = spinlock/yields_granted growth $g" \
+				[ "$(pvxtop_sum spin_done)" = "$g" ]
+		fi
+	fi
+fi
 check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
 check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
 run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
@@ -522,7 +576,24 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		check "the host offers steal time: steal_source kvm-steal-time ($src)" [ "$src" = kvm-steal-time ]
 	fi
 	step "pvx_stimer_test"
+	top_timer=0
+	if pvxtop_start; then
+		top_timer=1
+		fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap) r0=$(stimer_stat rearms)
+	fi
 	run_test pvx_stimer_test "$STIMER_TEST" --source auto
+	if [ "$top_timer" = 1 ]; then
+		fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
+		r=$(($(stimer_stat rearms) - r0))
+		if pvxtop_stop "pvx_stimer_test"; then
+			check "pvxtop: stimer_fire $(pvxtop_sum timer_fires) = fired_effective + fired_cap growth $((fe + fc))" \
+				[ "$(pvxtop_sum timer_fires)" = $((fe + fc)) -a $((fe + fc)) -gt 0 ]
+			check "pvxtop: stimer_fire on the cap $(pvxtop_sum timer_cap) = fired_cap growth $fc" \
+				[ "$(pvxtop_sum timer_cap)" = "$fc" ]
+			check "pvxtop: stimer_rearm $(pvxtop_sum timer_rearms) = rearms growth $r" \
+				[ "$(pvxtop_sum timer_rearms)" = "$r" ]
+		fi
+	fi
 	step "pvx_stimer_torture"
 	# fewer cross-CPU rounds when L2 throttles the guest: each waits for it
 	rounds=500
