@@ -2,16 +2,21 @@
 #
 # pvx: paravirtual extensions for KVM as loadable modules.
 #
-#   make                build host/ and guest/ modules against KDIR
+#   make                build host/ and guest/ modules against KDIR, and
+#                       pvxtop when clang, bpftool and libbpf-dev are there
 #   make deps           install everything the project needs (apt-get)
 #   make check          build for 6.1 and 6.12, run every test suite
 #   make demo           boot the nested lab, show host and guest talking
 #   make bench          run the benchmarks in the nested lab
-#   make install        install the modules for KDIR (modules_install) and
-#                       libpvx (lib_install)
+#   make install        install the modules for KDIR (modules_install),
+#                       libpvx (lib_install) and pvxtop (tools_install)
 #   make lib            build libpvx, the userspace lock (build/libpvx/)
 #   make lib_install    install libpvx: header, .a, .so, libpvx.pc, man page
 #                       under $(DESTDIR)$(PREFIX) (PREFIX default /usr)
+#   make tools          build pvxtop, the libbpf tool (build/pvxtop/); fails
+#                       with one line when clang, bpftool or libbpf-dev
+#                       is missing (make deps installs them)
+#   make tools_install  install pvxtop under $(DESTDIR)$(PREFIX)/sbin
 #   make clean
 
 # Default KDIR: the running kernel's build tree, else the newest Debian
@@ -26,9 +31,12 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 SERIES ?= 6.12
 
 .PHONY: all modules kdir-check deps check demo bench install modules_install \
-	lib lib_install lib_uninstall selftests clean
+	lib lib_install lib_uninstall tools tools_install tools_uninstall \
+	tools-if-possible selftests clean
 
+# pvxtop after the modules, so a refusal of KDIR stays the only output
 all: modules
+	@$(MAKE) -s --no-print-directory tools-if-possible
 
 # $(error) in a recipe stops make with exactly one line, and only for the
 # targets that need headers (make deps must work before they exist).
@@ -40,7 +48,7 @@ kdir-check:
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-install: modules_install lib_install
+install: modules_install lib_install tools_install
 
 modules_install: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
@@ -57,6 +65,23 @@ lib_install:
 
 lib_uninstall:
 	$(LIBPVX_MAKE) uninstall
+
+# pvxtop (tools/pvxtop/, Documentation/pvxtop.rst)
+PVXTOP_MAKE = $(MAKE) -C tools/pvxtop OUT=$(CURDIR)/build/pvxtop
+
+tools:
+	$(PVXTOP_MAKE)
+
+# make: a machine without the BPF toolchain still builds the modules
+tools-if-possible:
+	@if $(PVXTOP_MAKE) -s --no-print-directory check-tools >/dev/null 2>&1; then $(PVXTOP_MAKE); \
+	else echo "pvxtop: not built ($$($(PVXTOP_MAKE) -s --no-print-directory check-tools 2>/dev/null))"; fi
+
+tools_install:
+	$(PVXTOP_MAKE) install
+
+tools_uninstall:
+	$(PVXTOP_MAKE) uninstall
 
 deps:
 	@scripts/deps.sh

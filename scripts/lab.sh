@@ -149,6 +149,8 @@ if [ "$build" = 1 ]; then
 		echo "lab: module build failed; suites needing pvx modules will fail" >&2
 	make -s -C selftests OUT="$REPO/build/selftests" ||
 		echo "lab: selftests build failed" >&2
+	make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static ||
+		echo "lab: pvxtop build failed; its tests will fail" >&2
 	if has_suite guest || has_suite steal || has_suite topology || has_suite demo || has_suite bench; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2

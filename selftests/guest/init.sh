@@ -67,6 +67,88 @@ loaded() { grep -q '^pvx_guest ' /proc/modules; }
 unloaded() { ! loaded && [ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]; }
 host_lines() { dmesg | grep -c 'pvx_guest: host '; }
 
+# pvxtop in the guest (Documentation/pvxtop.rst): its counts of
+# pvx:guest_hypercall over 20 reprobes equal /sys/kernel/pvx/stats'
+# growth. /pvx/pvxtop is the static build (make -C tools/pvxtop static).
+pvx_stat() { cat "/sys/kernel/pvx/stats/$1"; }
+pvxtop_sum() {	# pvxtop_sum KEY: the sum over the "total" lines
+	awk -v k="\"$1\":" 'index($0, "\"type\":\"total\"") && (i = index($0, k)) {
+		v = substr($0, i + length(k)); sub(/[^0-9].*/, "", v); s += v }
+		END { print s + 0 }' /tmp/pvxtop.json
+}
+pvxtop_test() {
+	local pid i h0 e0 r0 h e r c
+	if [ ! -x /pvx/pvxtop ]; then
+		ok "pvxtop in the guest # SKIP no /pvx/pvxtop in the initramfs (lab builds it with clang and bpftool)"
+		return
+	fi
+	/pvx/pvxtop --json -d 6 >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
+	pid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q '"type":"start"' /tmp/pvxtop.json && break
+		sleep 1
+	done
+	if ! grep -q '"type":"start"' /tmp/pvxtop.json; then
+		not_ok "pvxtop --json -d 6 in the guest: no start line # $(head -n 1 /tmp/pvxtop.err)"
+		kill "$pid" 2>/dev/null
+		return
+	fi
+	h0=$(pvx_stat hypercalls) e0=$(pvx_stat errors) r0=$(pvx_stat refused)
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		reprobe
+	done
+	wait "$pid"
+	c=$?
+	h=$(($(pvx_stat hypercalls) - h0)) e=$(($(pvx_stat errors) - e0)) r=$(($(pvx_stat refused) - r0))
+	check "pvxtop --json -d 6 in the guest: exit 0 (exit $c) $(head -c 200 /tmp/pvxtop.err)" [ "$c" = 0 ]
+	c=$(($(pvxtop_sum hc_issued) + $(pvxtop_sum hc_error)))
+	check "pvxtop: guest hypercalls issued $c = stats/hypercalls growth $h (>= 20)" \
+		[ "$c" = "$h" -a "$h" -ge 20 ]
+	check "pvxtop: guest hypercalls answered < 0 $(pvxtop_sum hc_error) = stats/errors growth $e" \
+		[ "$(pvxtop_sum hc_error)" = "$e" ]
+	check "pvxtop: guest hypercalls refused $(pvxtop_sum hc_refused) = stats/refused growth $r" \
+		[ "$(pvxtop_sum hc_refused)" = "$r" ]
+	grep '"type":"total"' /tmp/pvxtop.json | head -n 2 | while read -r l; do diag "$l"; done
+	/pvx/pvxtop -d 2 >/tmp/pvxtop.txt 2>&1 &
+	pid=$!
+	sleep 1
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		reprobe
+	done
+	wait "$pid"
+	while read -r l; do diag "$l"; done </tmp/pvxtop.txt
+}
+
+# pvxtop_start: pvxtop --json in the background until pvxtop_stop, which
+# ends it with SIGINT (it prints totals then). 1 when it did not start.
+pvxtop_start() {
+	local i
+	PVXTOP_PID=
+	[ -x /pvx/pvxtop ] || return 1
+	/pvx/pvxtop --json >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
+	PVXTOP_PID=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q '"type":"start"' /tmp/pvxtop.json && return 0
+		sleep 1
+	done
+	not_ok "pvxtop --json: no start line in 10 s # $(head -n 1 /tmp/pvxtop.err)"
+	kill "$PVXTOP_PID" 2>/dev/null
+	wait "$PVXTOP_PID"
+	PVXTOP_PID=
+	return 1
+}
+pvxtop_stop() {	# pvxtop_stop WHAT: 0 when it exited 0 and printed totals
+	local c
+	[ -n "$PVXTOP_PID" ] || return 1
+	kill -INT "$PVXTOP_PID"
+	wait "$PVXTOP_PID"
+	c=$?
+	PVXTOP_PID=
+	check "pvxtop --json over $1: exit 0 after SIGINT (exit $c) $(head -c 200 /tmp/pvxtop.err)" \
+		[ "$c" = 0 ]
+	grep -q '"type":"end"' /tmp/pvxtop.json
+}
+
 finish() {
 	echo 1 >/proc/sys/kernel/printk	# keep kernel lines out of the TAP
 	echo "PVX-TAP-BEGIN"
@@ -329,6 +411,8 @@ else
 fi
 run_test "pvx_guest_test after reload"
 migrate_test
+step "pvxtop"
+pvxtop_test
 check "rmmod pvx_guest again" rmmod pvx_guest
 check "clean after second rmmod" unloaded
 
@@ -363,6 +447,12 @@ run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
 acq0=$(spin_stat acquisitions)
 slow0=$(spin_stat slow_paths)
+# pvxtop watches the tortures: its pvx:spin_yield counts against sysfs
+top_spin=0
+if [ "$steal_boot" != 1 ] && pvxtop_start; then
+	top_spin=1
+	y0=$(spin_stat yields_issued) g0=$(spin_stat yields_granted)
+fi
 step "pvx_lock_torture starts"
 # where pvx's modules sit: an L3 that resets itself is reported with each
 # vCPU's RIP (run-l3.sh), and module text has no fixed address
@@ -427,6 +517,24 @@ else
 	not_ok "insmod pvx_lock_torture.ko (runs the torture) # $(head -n1 /tmp/insmod.out)"
 	dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
 fi
+if [ "$top_spin" = 1 ]; then
+	y=$(($(spin_stat yields_issued) - y0)) g=$(($(spin_stat yields_granted) - g0))
+	m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
+	if pvxtop_stop "the lock tortures"; then
+		c=$(pvxtop_sum spin_yields)
+		diag "pvxtop over the lock tortures (mode $m): spin_yields $c, done $(pvxtop_sum spin_done), not_done $(pvxtop_sum spin_not_done), target_running $(pvxtop_sum spin_target_running), error $(pvxtop_sum spin_error), holder preempted $(pvxtop_sum spin_preempted), to the next waiter $(pvxtop_sum spin_next)"
+		case $m in
+		pvx-yield|sched-yield)
+			check "pvxtop: pvx:spin_yield $c = spinlock/yields_issued growth $y" [ "$c" = "$y" ] ;;
+		*)
+			ok "pvxtop: pvx:spin_yield vs yields_issued # SKIP mode $m issues no yield" ;;
+		esac
+		if [ "$m" = pvx-yield ]; then
+			check "pvxtop: spin_yield answered done $(pvxtop_sum spin_done) = spinlock/yields_granted growth $g" \
+				[ "$(pvxtop_sum spin_done)" = "$g" ]
+		fi
+	fi
+fi
 check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
 check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
 run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
@@ -471,7 +579,24 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		check "the host offers steal time: steal_source kvm-steal-time ($src)" [ "$src" = kvm-steal-time ]
 	fi
 	step "pvx_stimer_test"
+	top_timer=0
+	if pvxtop_start; then
+		top_timer=1
+		fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap) r0=$(stimer_stat rearms)
+	fi
 	run_test pvx_stimer_test "$STIMER_TEST" --source auto
+	if [ "$top_timer" = 1 ]; then
+		fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
+		r=$(($(stimer_stat rearms) - r0))
+		if pvxtop_stop "pvx_stimer_test"; then
+			check "pvxtop: stimer_fire $(pvxtop_sum timer_fires) = fired_effective + fired_cap growth $((fe + fc))" \
+				[ "$(pvxtop_sum timer_fires)" = $((fe + fc)) -a $((fe + fc)) -gt 0 ]
+			check "pvxtop: stimer_fire on the cap $(pvxtop_sum timer_cap) = fired_cap growth $fc" \
+				[ "$(pvxtop_sum timer_cap)" = "$fc" ]
+			check "pvxtop: stimer_rearm $(pvxtop_sum timer_rearms) = rearms growth $r" \
+				[ "$(pvxtop_sum timer_rearms)" = "$r" ]
+		fi
+	fi
 	step "pvx_stimer_torture"
 	# fewer cross-CPU rounds when L2 throttles the guest: each waits for it
 	rounds=500

@@ -9,7 +9,8 @@
 # /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once}.ko from
 # REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
 # /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share,pvx_numa_guest_test}
-# from REPO/build/selftests/ (built here if missing). The guest reads
+# from REPO/build/selftests/ (built here if missing), and /pvx/pvxtop
+# from REPO/build/pvxtop/pvxtop-static when the lab built it. The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
 set -euo pipefail
 
@@ -52,6 +53,10 @@ done
 for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share pvx_numa_guest_test; do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
+# optional: init.sh skips its pvxtop tests without it
+if [ -x "$repo/build/pvxtop/pvxtop-static" ]; then
+	cp "$repo/build/pvxtop/pvxtop-static" "$root/pvx/pvxtop"
+fi
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -9) >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -20,6 +20,11 @@
  *   pvx_hcall_test policy
  *	module parameters enable, features and new_vms, debugfs pid_policy
  *	and per-VM enabled/features, seen by fresh VMs; bad input to each.
+ *   pvx_hcall_test hold-vm
+ *	one empty VM until killed (below).
+ *   pvx_hcall_test hcall-load N
+ *	a known mix of hypercalls from a 2-vCPU VM for an observer
+ *	(selftests/host/pvxtop-test.sh): not TAP, a line protocol below.
  *
  * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
  */
@@ -1019,6 +1024,55 @@ static int cmd_hold_vm(void)
 		pause();
 }
 
+/*
+ * hcall-load N: a 2-vCPU VM; prints "vm PID" and waits for a line on
+ * stdin, then issues from vCPU 0 N PROBEs and N/4 PROBEs with a0 != 0
+ * (-EINVAL), from vCPU 1 N/2 PROBEs and N/4 calls of an unassigned pvx
+ * number (-ENOSYS), and from vCPU 0 N/4 directed yields to vCPU 1 and N/8
+ * with an undefined flag (-EINVAL; -ENOSYS when pvx_yield is not loaded);
+ * prints "done" and keeps the VM (and its debugfs directory) until stdin
+ * ends, so the observer can read the VM's counters. Exit 0 when every
+ * call ran (whatever it answered).
+ */
+static int cmd_hcall_load(int n)
+{
+	static const struct {
+		int vcpu;
+		uint64_t nr, a0, a1;
+		int div;	/* calls: n / div */
+	} mix[] = {
+		{ 0, PVX_HC_PROBE, 0, 0, 1 },
+		{ 0, PVX_HC_PROBE, 1, 0, 4 },
+		{ 1, PVX_HC_PROBE, 0, 0, 2 },
+		{ 1, PVX_HC_BASE + 0x80, 0, 0, 4 },
+		{ 0, PVX_HC_YIELD, 1, 0, 4 },
+		{ 0, PVX_HC_YIELD, 1, 0x80, 8 },
+	};
+	struct kvm_regs r;
+	struct tvm vm;
+	char line[16];
+	unsigned int i;
+	int k, bad = 0;
+
+	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm) ||
+	    tvm_add_vcpu(&vm)) {
+		fprintf(stderr, "hcall-load: VM set-up failed\n");
+		return 1;
+	}
+	printf("vm %d\n", getpid());
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	for (i = 0; i < sizeof(mix) / sizeof(mix[0]); i++)
+		for (k = 0; k < n / mix[i].div; k++)
+			bad += !!tvm_hcall(&vm.vcpu[mix[i].vcpu], mix[i].nr, mix[i].a0,
+					   mix[i].a1, 0, 0, &r);
+	printf("done %d failed\n", bad);
+	while (fgets(line, sizeof(line), stdin))
+		;
+	tvm_destroy(&vm);
+	return bad ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1027,7 +1081,8 @@ static void usage(void)
 		"       pvx_hcall_test rmmod-loop\n"
 		"       pvx_hcall_test cycles [N]\n"
 		"       pvx_hcall_test policy\n"
-		"       pvx_hcall_test hold-vm\n");
+		"       pvx_hcall_test hold-vm\n"
+		"       pvx_hcall_test hcall-load N\n");
 	exit(2);
 }
 
@@ -1052,6 +1107,8 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(argv[i], "hold-vm"))
 		return cmd_hold_vm();
+	if (!strcmp(argv[i], "hcall-load") && i + 1 < argc)
+		return cmd_hcall_load(atoi(argv[i + 1]));
 
 	tap_begin();
 	uname(&u);

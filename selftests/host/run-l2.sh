@@ -19,6 +19,9 @@
 #               pvx_host cannot be removed under it
 #   yield       directed yield from 2-vCPU VMs: ABI, running/preempted/
 #               halted targets, counters, host and per-VM policy
+#   pvxtop      pvxtop-test.sh loaded: pvxtop's counts over a known load
+#               equal debugfs; --json, -p, -d, signals, errors; no BPF
+#               program left
 #   hcall-bench  pvx_hcall_bench once with 10 calls, 1 round, every case
 #               (a smoke test of make bench's hypercall benchmark; no time
 #               is asserted)
@@ -33,7 +36,7 @@
 #               load it again and rmmod it while a VM copies in a loop
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
-#               without pvx_host fails
+#               without pvx_host fails; pvxtop says pvx is not loaded
 #   no-kvm      rmmod kvm_amd kvm, insmod pvx_host must fail with a dmesg
 #               line, then reload irqbypass, ccp, kvm, kvm-amd
 #   dmesg       no BUG/WARNING/Oops line during the whole run
@@ -282,6 +285,7 @@ yield_stages() {
 			"yield sched: target running in guest mode on another CPU"
 	fi
 	run_yield yield policy
+	TAPBIN=$here/pvxtop-test.sh run_tap pvxtop loaded
 	TAPBIN=$HBIN run_tap hcall-bench -n 10 -r 1 stock probe yield sched-yield
 	run_yield yield-rmmod-loop rmmod-loop
 	check_dmesg yield "$mark"
@@ -363,6 +367,7 @@ fi
 if ! loaded; then
 	run_tap after-rmmod --state=absent abi
 	run_tap after-rmmod stock compare "$LOG/stock.rec"
+	TAPBIN=$here/pvxtop-test.sh run_tap after-rmmod absent
 	if [ ! -f "$YKO" ]; then
 		result fail "after-rmmod: $YKO missing"
 	elif err=$(insmod "$YKO" 2>&1); then

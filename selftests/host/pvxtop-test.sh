@@ -1,0 +1,357 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# pvxtop on the KVM host (L2 in the lab; run by run-l2.sh). TAP 13 on
+# stdout; exit 0 pass, 1 fail, 4 all skipped.
+#
+#   pvxtop-test.sh loaded   pvx_host (and pvx_yield) loaded: the counts
+#                           pvxtop reports over pvx_hcall_test hcall-load
+#                           equal pvx_host's debugfs counters; --json
+#                           parses; -p, -d, SIGINT/SIGTERM/SIGKILL; no BPF
+#                           program or link left; the not-root and the
+#                           no-BPF errors
+#   pvxtop-test.sh absent   pvx_host not loaded: the "not loaded" error
+#
+#                           perf stat/record/trace count pvx:hypercall as
+#                           debugfs does
+# Environment: PVX_REPO, PVX_SELFTESTS, PVX_OUT (as run-l2.sh);
+# PVXTOP (default $PVX_REPO/build/pvxtop/pvxtop), PVXTOP_LOAD_N (200).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+PVX_REPO=${PVX_REPO:-$(cd "$here/../.." && pwd)}
+PVX_SELFTESTS=${PVX_SELFTESTS:-$PVX_REPO/build/selftests}
+PVXTOP=${PVXTOP:-$PVX_REPO/build/pvxtop/pvxtop}
+LOADBIN=$PVX_SELFTESTS/pvx_hcall_test
+N=${PVXTOP_LOAD_N:-200}
+DEBUGFS=/sys/kernel/debug/pvx
+W=$(mktemp -d "${PVX_OUT:-/tmp}/pvxtop-test.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
+
+n=0 nfail=0 npass=0
+ok() { n=$((n + 1)); npass=$((npass + 1)); echo "ok $n $*"; }
+notok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n $*"; }
+check() { if [ "$1" = 0 ]; then shift; ok "$@"; else shift; notok "$@"; fi; }
+skip() { n=$((n + 1)); echo "ok $n $2 # SKIP $1"; }
+diag() { echo "# $*"; }
+finish() {
+	echo "1..$n"
+	[ $nfail -gt 0 ] && exit 1
+	[ $npass -eq 0 ] && exit 4
+	exit 0
+}
+
+# Every line of FILE is one JSON value (a small recursive-descent checker:
+# neither python3 nor jq is among make deps' packages). Prints bad lines.
+json_check() {
+	awk '
+	function ws() { while (substr(s, p, 1) ~ /[ \t]/) p++ }
+	function str() {
+		if (!match(substr(s, p), /^"([^"\\]|\\["\\\/bfnrt]|\\u[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F])*"/))
+			return 0
+		p += RLENGTH
+		return 1
+	}
+	function members(endc, keyed,   c) {
+		p++
+		ws()
+		if (substr(s, p, 1) == endc) { p++; return 1 }
+		for (;;) {
+			ws()
+			if (keyed) {
+				if (!str()) return 0
+				ws()
+				if (substr(s, p, 1) != ":") return 0
+				p++
+			}
+			if (!val()) return 0
+			ws()
+			c = substr(s, p, 1)
+			p++
+			if (c == endc) return 1
+			if (c != ",") return 0
+		}
+	}
+	function val(   c) {
+		ws()
+		c = substr(s, p, 1)
+		if (c == "{") return members("}", 1)
+		if (c == "[") return members("]", 0)
+		if (c == "\"") return str()
+		if (match(substr(s, p), /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/) ||
+		    match(substr(s, p), /^(true|false|null)/)) {
+			p += RLENGTH
+			return 1
+		}
+		return 0
+	}
+	{
+		s = $0
+		p = 1
+		okv = val()
+		ws()
+		if (!okv || p != length(s) + 1) { bad++; print "bad JSON line " NR ": " $0 }
+	}
+	END { exit bad ? 1 : 0 }' "$1"
+}
+
+# sum_key FILE TYPE KEY: sum of "KEY":number over the lines of "type":"TYPE"
+sum_key() {
+	awk -v t="\"type\":\"$2\"" -v k="\"$3\":" '
+	index($0, t) {
+		i = index($0, k)
+		if (i) { v = substr($0, i + length(k)); sub(/[^0-9].*/, "", v); sum += v }
+	}
+	END { print sum + 0 }' "$1"
+}
+
+# counter FILE NAME: the value of a "name value" line (debugfs counters)
+counter() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$1"; }
+
+# BPF programs of pvxtop (by their names) and the links that use them
+our_progs() {
+	"$BPFTOOL" prog show 2>/dev/null |
+		awk '/^[0-9]+:/ && / name (pvx_hypercall|pvx_yield|kvm_exit|kvm_hypercall|pvx_guest_hyper|pvx_spin_yield|pvx_stimer_fire|pvx_stimer_rear) / { sub(":", "", $1); print $1 }'
+}
+our_links() {	# our_links PROG_ID...
+	"$BPFTOOL" link show 2>/dev/null | awk -v ids=" $* " '
+		/^[0-9]+:/ { for (i = 1; i < NF; i++) if ($i == "prog" && index(ids, " " $(i + 1) " ")) print $1 }'
+}
+
+# wait_line FILE REGEX SECONDS: 0 when a line matching appears in time
+wait_line() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+echo "TAP version 13"
+if [ ! -x "$PVXTOP" ]; then
+	notok "pvxtop: $PVXTOP missing (make -C tools/pvxtop; needs clang, bpftool, libbpf-dev: make deps)"
+	finish
+fi
+
+if [ "${1:-}" = absent ]; then
+	out=$("$PVXTOP" -d 1 2>&1)
+	rc=$?
+	[ $rc = 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q "pvx is not loaded"
+	check $? "pvxtop without pvx: exit 1 and one line: $out (exit $rc)"
+	finish
+fi
+
+# --- counts over a known load, -p, SIGINT ---------------------------------
+[ -d /sys/module/pvx_yield ] || diag "pvx_yield not loaded: yields answer -ENOSYS, no yield counts"
+coproc LOAD { "$LOADBIN" hcall-load "$N" 2>&1; }
+load_pid=$LOAD_PID
+read -r -t 60 word vm_pid <&"${LOAD[0]}"
+if [ "${word:-}" != vm ]; then
+	notok "hcall-load: VM set-up (got '${word:-} ${vm_pid:-}')"
+	finish
+fi
+"$PVXTOP" --json -p "$vm_pid" >"$W/load.json" 2>"$W/load.err" &
+top_pid=$!
+if ! wait_line "$W/load.json" '"type":"start"' 60; then
+	notok "pvxtop --json -p: no start line in 60 s: $(head -c 300 "$W/load.err")"
+	kill "$top_pid" "$load_pid" 2>/dev/null
+	finish
+fi
+ids=$(our_progs)
+[ -n "$ids" ]
+check $? "pvxtop running: its programs in bpftool prog show (ids $(echo $ids))"
+links=$(our_links $ids)
+[ -n "$links" ]
+check $? "pvxtop running: links to them in bpftool link show (ids $(echo $links))"
+cp "$DEBUGFS/counters" "$W/counters.before"
+echo go >&"${LOAD[1]}"
+read -r -t 300 word failed _ <&"${LOAD[0]}"
+[ "${word:-}" = "done" ] && [ "${failed:-x}" = 0 ]
+check $? "hcall-load $N: every call ran (${word:-nothing} ${failed:-})"
+vmdir=$(ls -d "$DEBUGFS"/vm*-"$vm_pid" 2>/dev/null | head -n 1)
+[ -n "$vmdir" ] && cp "$vmdir/counters" "$W/vm.counters" && cp "$vmdir/yield" "$W/vm.yield" 2>/dev/null
+cp "$DEBUGFS/counters" "$W/counters.after"
+sleep 1.5	# one more interval line
+kill -INT "$top_pid"
+wait "$top_pid"
+rc=$?
+check $rc "pvxtop --json -p: exit 0 after SIGINT (exit $rc) $(head -c 200 "$W/load.err")"
+eval "exec ${LOAD[1]}>&-"	# end of its stdin: it destroys the VM
+wait "$load_pid"
+
+json_check "$W/load.json" >"$W/json.err"
+check $? "--json: every line parses ($(wc -l <"$W/load.json") lines) $(head -c 200 "$W/json.err")"
+grep -q '"type":"interval"' "$W/load.json"
+check $? "--json: interval lines"
+grep -q '"type":"end"' "$W/load.json" && grep -q '"type":"end","dropped":0}' "$W/load.json"
+check $? "--json: end line, no events dropped"
+others=$(grep '"type":"total"' "$W/load.json" | grep -vc "\"pid\":$vm_pid,")
+[ "$others" = 0 ]
+check $? "-p $vm_pid: no total row of another process ($others)"
+
+sum() { sum_key "$W/load.json" total "$1"; }
+calls=$(($(sum hc_probe) + $(sum hc_yield) + $(sum hc_other)))
+errors=$(($(sum res_einval) + $(sum res_eopnotsupp) + $(sum res_enomem) + $(sum res_eother)))
+if [ -z "$vmdir" ]; then
+	notok "debugfs: no $DEBUGFS/vm*-$vm_pid directory"
+else
+	vm_id=${vmdir##*/vm}
+	vm_id=${vm_id%%-*}
+	bad=$(grep '"type":"total"' "$W/load.json" | grep -c -v "\"vm_id\":$vm_id,")
+	[ "$bad" = 0 ]
+	check $? "total rows name vm_id $vm_id of ${vmdir##*/} ($bad do not)"
+	for pair in "calls $calls" "probe $(sum hc_probe)" "enosys $(sum res_enosys)" \
+		    "errors $errors"; do
+		set -- $pair
+		want=$(counter "$W/vm.counters" "$1")
+		[ "$want" = "$2" ]
+		check $? "per-VM counter $1: debugfs $want, pvxtop $2"
+	done
+	if [ -d /sys/module/pvx_yield ] && [ -s "$W/vm.yield" ]; then
+		for pair in "done $(sum yield_done)" "not_done $(sum yield_not_done)" \
+			    "target_running $(sum yield_target_running)" \
+			    "invalid $(sum yield_invalid)"; do
+			set -- $pair
+			want=$(counter "$W/vm.yield" "$1")
+			[ "$want" = "$2" ]
+			check $? "per-VM yield $1: debugfs $want, pvxtop $2"
+		done
+		y=$(counter "$W/vm.yield" calls)
+		[ "$y" -gt 0 ] 2>/dev/null
+		check $? "the load made yields reach pvx_yield ($y)"
+	else
+		skip "pvx_yield not loaded" "per-VM yield counters"
+	fi
+fi
+for k in calls probe enosys errors; do
+	d=$(($(counter "$W/counters.after" $k) - $(counter "$W/counters.before" $k)))
+	case $k in
+	calls) v=$calls ;;
+	probe) v=$(sum hc_probe) ;;
+	enosys) v=$(sum res_enosys) ;;
+	errors) v=$errors ;;
+	esac
+	[ "$d" = "$v" ]
+	check $? "host counter $k grew by $d, pvxtop saw $v"
+done
+[ "$calls" -ge $((N + N / 2)) ]
+check $? "pvxtop saw at least the $((N + N / 2)) PROBEs of the load ($calls calls)"
+kvm_pvx=$(sum kvm_hypercalls_pvx)
+[ "$kvm_pvx" = "$calls" ]
+check $? "kvm:kvm_hypercall in pvx's range ($kvm_pvx) = pvx:hypercall ($calls)"
+exits=$(sum kvm_exits)
+[ "$exits" -ge "$calls" ]
+check $? "kvm:kvm_exit counted ($exits) >= hypercalls ($calls)"
+grep '"type":"total"' "$W/load.json" | sed 's/^/# /' | head -n 4
+sleep 0.5
+left=$(our_progs)
+[ -z "$left" ]
+check $? "after SIGINT: no pvxtop program left in bpftool prog show ($left)"
+left=$(our_links $ids)
+[ -z "$left" ]
+check $? "after SIGINT: no link to them left in bpftool link show ($left)"
+
+# --- -d: exits by itself, totals, table mode -------------------------------
+t0=$(date +%s)
+"$PVXTOP" --json -d 2 >"$W/d.json" 2>"$W/d.err"
+rc=$?
+t1=$(date +%s)
+[ $rc = 0 ] && [ $((t1 - t0)) -le 10 ]
+check $? "pvxtop --json -d 2: exit 0 in $((t1 - t0)) s (exit $rc) $(head -c 200 "$W/d.err")"
+json_check "$W/d.json" >/dev/null && grep -q '"type":"end"' "$W/d.json"
+check $? "pvxtop --json -d 2: parses, ends with an end line"
+# the table under a load, for the eye (pasted into the TAP as # lines)
+"$PVXTOP" -d 4 >"$W/table.txt" 2>&1 &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+	[ -n "$(our_progs)" ] && break
+	sleep 0.1
+done
+echo go | "$LOADBIN" hcall-load "$N" >/dev/null 2>&1
+wait "$pid"
+rc=$?
+[ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"
+check $? "pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
+sed 's/^/# /' "$W/table.txt"
+
+# --- perf with pvx's tracepoints (Documentation/pvxtop.rst) ----------------
+# calls_delta CMD...: pvx_host's "calls" counter growth over CMD
+calls_delta() {
+	local a b
+	a=$(counter "$DEBUGFS/counters" calls)
+	"$@" >/dev/null
+	b=$(counter "$DEBUGFS/counters" calls)
+	echo $((b - a))
+}
+printf '#!/bin/sh\necho go | "%s" hcall-load 40 >/dev/null 2>&1\n' "$LOADBIN" >"$W/load.sh"
+chmod +x "$W/load.sh"
+if command -v perf >/dev/null; then
+	d=$(calls_delta perf stat -a -x, -o "$W/perf.stat" -e 'pvx:*' -- sh "$W/load.sh")
+	sed 's/^/# perf stat: /' "$W/perf.stat" | grep -v '^# perf stat: $'
+	c=$(awk -F, '$3 == "pvx:hypercall" { print $1 }' "$W/perf.stat")
+	[ "${c:-x}" = "$d" ]
+	check $? "perf stat -e 'pvx:*': pvx:hypercall ${c:-missing}, debugfs calls grew by $d"
+	d=$(calls_delta perf record -q -a -e pvx:hypercall -o "$W/perf.data" -- sh "$W/load.sh" 2>"$W/perf.err")
+	c=$(perf script -i "$W/perf.data" 2>/dev/null | grep -c 'pvx:hypercall')
+	perf script -i "$W/perf.data" 2>/dev/null | head -n 3 | sed 's/^/# perf script: /'
+	[ "$c" = "$d" ]
+	check $? "perf record -e pvx:hypercall + perf script: $c events, debugfs calls grew by $d $(head -c 200 "$W/perf.err")"
+	d=$(calls_delta perf trace --no-syscalls -e pvx:hypercall -o "$W/perf.trace" -- sh "$W/load.sh" 2>"$W/trace.err")
+	if [ -s "$W/perf.trace" ]; then
+		c=$(grep -c 'pvx:hypercall' "$W/perf.trace")
+		head -n 3 "$W/perf.trace" | sed 's/^/# perf trace: /'
+		[ "$c" = "$d" ]
+		check $? "perf trace -e pvx:hypercall: $c events, debugfs calls grew by $d"
+	else
+		skip "perf trace gave nothing: $(head -c 200 "$W/trace.err" | tr '\n' ' ')" "perf trace -e pvx:hypercall"
+	fi
+else
+	skip "no perf (make deps installs linux-perf)" "perf stat/record/trace with pvx:*"
+fi
+
+# --- SIGTERM and SIGKILL leave nothing attached ----------------------------
+for sig in TERM KILL; do
+	"$PVXTOP" >"$W/$sig.txt" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -n "$(our_progs)" ] && break
+		sleep 0.1
+	done
+	kill -"$sig" "$pid"
+	{ wait "$pid"; } 2>/dev/null	# not bash's "Killed" line
+	rc=$?
+	sleep 0.5
+	left=$(our_progs)
+	if [ $sig = TERM ]; then
+		[ $rc = 0 ] && [ -z "$left" ]
+		check $? "SIGTERM: exit 0, no program left (exit $rc, left: $left)"
+	else
+		[ -z "$left" ]
+		check $? "SIGKILL: no program left (the kernel drops unpinned links; left: $left)"
+	fi
+done
+
+# --- errors ---------------------------------------------------------------
+if command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PVXTOP" -d 1 2>&1)
+	rc=$?
+	[ $rc = 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q "must run as root"
+	check $? "not root: exit 1 and one line: $out (exit $rc)"
+	# root without capabilities: BPF refused
+	out=$(setpriv --inh-caps=-all --bounding-set=-all "$PVXTOP" -d 1 2>&1)
+	rc=$?
+	[ $rc = 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q "BPF unavailable"
+	check $? "root without capabilities: exit 1 and one line: $out (exit $rc)"
+else
+	skip "no setpriv" "not root: one-line error"
+	skip "no setpriv" "no capabilities: one-line error"
+fi
+out=$("$PVXTOP" -d nope 2>&1)
+[ $? = 1 ] && echo "$out" | grep -q "not a positive number"
+check $? "bad -d: $out"
+left=$(our_progs)
+[ -z "$left" ]
+check $? "at the end: no pvxtop program left ($left)"
+finish

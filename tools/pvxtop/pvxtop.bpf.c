@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvxtop's BPF side: count pvx's and KVM's tracepoints into maps that
+ * pvxtop.c reads once a second.
+ *
+ * Plain tracepoint programs, not BTF-based ones (tp_btf, fentry): those
+ * need the BTF of the module that owns the tracepoint, and Debian's 6.1
+ * has none for out-of-tree modules. The context structs below are the
+ * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
+ * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
+ * KVM's arch/x86/kvm/trace.h, in pvxtop.h.
+ */
+#include <stdbool.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "pvx.h"
+#include "pvxtop.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by pvxtop.c before load: -p PID, 0 for every VM. */
+const volatile __u32 target_tgid;
+
+#define MAX_ROWS	4096
+#define MAX_EXIT_ROWS	16384
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_ROWS);
+	__type(key, struct pvxtop_key);
+	__type(value, struct pvxtop_row);
+} rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_EXIT_ROWS);
+	__type(key, struct pvxtop_exit_key);
+	__type(value, __u64);
+} exits SEC(".maps");
+
+/*
+ * vCPU id of each vCPU thread, from its last kvm:kvm_exit: kvm_hypercall
+ * does not carry it, and it fires in the same thread after that exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_ROWS);
+	__type(key, __u32);
+	__type(value, __s32);
+} thread_vcpu SEC(".maps");
+
+/* Updates lost because a map was full; pvxtop.c warns when not 0. */
+__u64 dropped;
+
+static const struct pvxtop_row zero_row;
+static const __u64 zero_count;
+
+static __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* -p PID: events of other processes are not counted at all. */
+static bool filtered(__u32 tgid)
+{
+	return target_tgid && tgid != target_tgid;
+}
+
+static struct pvxtop_row *row_get(__u32 tgid, __s32 vcpu)
+{
+	struct pvxtop_key key = { .tgid = tgid, .vcpu = vcpu };
+	struct pvxtop_row *row;
+
+	row = bpf_map_lookup_elem(&rows, &key);
+	if (row)
+		return row;
+	/* EEXIST from a racing CPU is fine: look up what it created. */
+	if (!bpf_map_update_elem(&rows, &key, &zero_row, BPF_NOEXIST)) {
+		row = bpf_map_lookup_elem(&rows, &key);
+		if (row)
+			bpf_get_current_comm(row->comm, sizeof(row->comm));
+	}
+	row = bpf_map_lookup_elem(&rows, &key);
+	if (!row)
+		__sync_fetch_and_add(&dropped, 1);
+	return row;
+}
+
+static void row_inc(struct pvxtop_row *row, enum pvxtop_ctr c)
+{
+	__sync_fetch_and_add(&row->c[c], 1);
+}
+
+static enum pvxtop_ctr hc_call(__u32 nr)
+{
+	switch (nr) {
+	case PVX_HC_PROBE:
+		return PVXTOP_HC_PROBE;
+	case PVX_HC_YIELD:
+		return PVXTOP_HC_YIELD;
+	}
+	return PVXTOP_HC_OTHER;
+}
+
+/* The classes pvx_host's counters keep (host/core.c, pvx_account()). */
+static enum pvxtop_ctr hc_result(long result)
+{
+	if (result >= 0)
+		return PVXTOP_HR_OK;
+	switch (result) {
+	case -PVX_ENOSYS:
+		return PVXTOP_HR_ENOSYS;
+	case -PVX_EINVAL:
+		return PVXTOP_HR_EINVAL;
+	case -PVX_EOPNOTSUPP:
+		return PVXTOP_HR_EOPNOTSUPP;
+	case -PVX_ENOMEM:
+		return PVXTOP_HR_ENOMEM;
+	}
+	return PVXTOP_HR_EOTHER;
+}
+
+SEC("tracepoint/pvx/hypercall")
+int pvx_hypercall(struct tp_hypercall *ctx)
+{
+	__u32 tgid = current_tgid();
+	struct pvxtop_row *row;
+
+	if (filtered(tgid))
+		return 0;
+	row = row_get(tgid, ctx->vcpu_id);
+	if (!row)
+		return 0;
+	row->vm_id = ctx->vm_id;
+	row_inc(row, hc_call(ctx->nr));
+	row_inc(row, hc_result(ctx->result));
+	return 0;
+}
+
+static enum pvxtop_ctr yield_outcome(int outcome)
+{
+	switch (outcome) {
+	case PVX_YIELD_DONE:
+		return PVXTOP_Y_DONE;
+	case PVX_YIELD_NOT_DONE:
+		return PVXTOP_Y_NOT_DONE;
+	case PVX_YIELD_TARGET_RUNNING:
+		return PVXTOP_Y_RUNNING;
+	case -PVX_EINVAL:
+		return PVXTOP_Y_INVALID;
+	}
+	return PVXTOP_Y_EOTHER;
+}
+
+SEC("tracepoint/pvx/yield")
+int pvx_yield(struct tp_yield *ctx)
+{
+	__u32 tgid = current_tgid();
+	struct pvxtop_row *row;
+
+	if (filtered(tgid))
+		return 0;
+	row = row_get(tgid, ctx->from);
+	if (row)
+		row_inc(row, yield_outcome(ctx->outcome));
+	return 0;
+}
+
+static void exit_inc(const struct pvxtop_exit_key *ekey)
+{
+	__u64 *n = bpf_map_lookup_elem(&exits, ekey);
+
+	if (!n) {
+		bpf_map_update_elem(&exits, ekey, &zero_count, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&exits, ekey);
+	}
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		__sync_fetch_and_add(&dropped, 1);
+}
+
+SEC("tracepoint/kvm/kvm_exit")
+int kvm_exit(struct tp_kvm_exit *ctx)
+{
+	__u32 tgid = current_tgid();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pvxtop_exit_key ekey = {};
+	__s32 vcpu = ctx->vcpu_id;
+	struct pvxtop_row *row;
+
+	if (filtered(tgid))
+		return 0;
+	bpf_map_update_elem(&thread_vcpu, &tid, &vcpu, BPF_ANY);
+	row = row_get(tgid, vcpu);
+	if (row)
+		row_inc(row, PVXTOP_KVM_EXITS);
+
+	ekey.tgid = tgid;
+	ekey.vcpu = vcpu;
+	ekey.isa = ctx->isa;
+	ekey.reason = ctx->exit_reason;
+	exit_inc(&ekey);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_hypercall")
+int kvm_hypercall(struct tp_kvm_hypercall *ctx)
+{
+	__u32 tgid = current_tgid();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pvxtop_row *row;
+	__s32 *vcpu;
+
+	if (filtered(tgid))
+		return 0;
+	vcpu = bpf_map_lookup_elem(&thread_vcpu, &tid);
+	row = row_get(tgid, vcpu ? *vcpu : -1);
+	if (!row)
+		return 0;
+	row_inc(row, PVXTOP_KVM_HC);
+	if (ctx->nr - PVX_HC_BASE < PVX_HC_RANGE)
+		row_inc(row, PVXTOP_KVM_HC_PVX);
+	return 0;
+}
+
+/* Guest programs: rows are CPUs, tgid 0; -p does not apply. */
+
+SEC("tracepoint/pvx/guest_hypercall")
+int pvx_guest_hypercall(struct tp_guest_hypercall *ctx)
+{
+	struct pvxtop_row *row = row_get(0, bpf_get_smp_processor_id());
+
+	if (!row)
+		return 0;
+	if (!ctx->issued)
+		row_inc(row, PVXTOP_G_HC_REFUSED);
+	else
+		row_inc(row, ctx->ret < 0 ? PVXTOP_G_HC_ERR :
+					    PVXTOP_G_HC_ISSUED);
+	return 0;
+}
+
+static enum pvxtop_ctr spin_result(long result)
+{
+	switch (result) {
+	case PVX_YIELD_DONE:
+		return PVXTOP_G_SPIN_DONE;
+	case PVX_YIELD_NOT_DONE:
+		return PVXTOP_G_SPIN_NOT_DONE;
+	case PVX_YIELD_TARGET_RUNNING:
+		return PVXTOP_G_SPIN_RUNNING;
+	}
+	return PVXTOP_G_SPIN_ERR;
+}
+
+SEC("tracepoint/pvx/spin_yield")
+int pvx_spin_yield(struct tp_spin_yield *ctx)
+{
+	struct pvxtop_row *row = row_get(0, ctx->waiter_cpu);
+
+	if (!row)
+		return 0;
+	row_inc(row, PVXTOP_G_SPIN_YIELD);
+	if (ctx->preempted)
+		row_inc(row, PVXTOP_G_SPIN_PREEMPTED);
+	if (ctx->next)
+		row_inc(row, PVXTOP_G_SPIN_NEXT);
+	row_inc(row, spin_result(ctx->result));
+	return 0;
+}
+
+SEC("tracepoint/pvx/stimer_fire")
+int pvx_stimer_fire(struct tp_stimer_fire *ctx)
+{
+	struct pvxtop_row *row = row_get(0, ctx->cpu);
+
+	if (!row)
+		return 0;
+	row_inc(row, PVXTOP_G_TIMER_FIRE);
+	if (ctx->cap)
+		row_inc(row, PVXTOP_G_TIMER_CAP);
+	return 0;
+}
+
+SEC("tracepoint/pvx/stimer_rearm")
+int pvx_stimer_rearm(struct tp_stimer_rearm *ctx)
+{
+	struct pvxtop_row *row = row_get(0, ctx->cpu);
+
+	if (row)
+		row_inc(row, PVXTOP_G_TIMER_REARM);
+	return 0;
+}

@@ -1,0 +1,989 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvxtop: what pvx decides, live, like top (Documentation/pvxtop.rst).
+ *
+ *   pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS] [--host|--guest]
+ *
+ * Loads pvxtop.bpf.c (through the skeleton bpftool generates), attaches
+ * its tracepoint programs to pvx's and KVM's tracepoints, and every
+ * interval reads the counts the programs keep in BPF maps. Host or guest
+ * is taken from the pvx modules that are loaded. Programs are attached
+ * through bpf_link file descriptors only (nothing is pinned), so they go
+ * away with the process whatever ends it; the normal paths (end of -d,
+ * SIGINT, SIGTERM, SIGHUP, a closed pipe, an error) also destroy them
+ * explicitly before exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* asm/svm.h's exit names use kvm.h's exception vectors */
+#include <asm/kvm.h>
+#include <asm/svm.h>
+#include <asm/vmx.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pvxtop.h"
+#include "pvxtop.skel.h"
+
+#define KVM_ISA_VMX	1
+#define KVM_ISA_SVM	2
+#define MAX_CPUS	1024
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+enum mode { MODE_HOST, MODE_GUEST, MODE_AUTO };
+
+static struct {
+	enum mode mode;		/* --host, --guest; else from /proc/modules */
+	bool json;
+	double duration;	/* -d, 0: until interrupted */
+	double interval;	/* -i, default 1 s */
+	unsigned int pid;	/* -p, 0: every VM */
+} opt = { .mode = MODE_AUTO, .interval = 1.0 };
+
+static volatile sig_atomic_t stop;
+
+/* JSON keys and table meaning of enum pvxtop_ctr. */
+static const char * const ctr_names[PVXTOP_NR] = {
+	[PVXTOP_HC_PROBE]	= "hc_probe",
+	[PVXTOP_HC_YIELD]	= "hc_yield",
+	[PVXTOP_HC_OTHER]	= "hc_other",
+	[PVXTOP_HR_OK]		= "res_ok",
+	[PVXTOP_HR_ENOSYS]	= "res_enosys",
+	[PVXTOP_HR_EINVAL]	= "res_einval",
+	[PVXTOP_HR_EOPNOTSUPP]	= "res_eopnotsupp",
+	[PVXTOP_HR_ENOMEM]	= "res_enomem",
+	[PVXTOP_HR_EOTHER]	= "res_eother",
+	[PVXTOP_Y_DONE]		= "yield_done",
+	[PVXTOP_Y_NOT_DONE]	= "yield_not_done",
+	[PVXTOP_Y_RUNNING]	= "yield_target_running",
+	[PVXTOP_Y_INVALID]	= "yield_invalid",
+	[PVXTOP_Y_EOTHER]	= "yield_eother",
+	[PVXTOP_KVM_EXITS]	= "kvm_exits",
+	[PVXTOP_KVM_HC]		= "kvm_hypercalls",
+	[PVXTOP_KVM_HC_PVX]	= "kvm_hypercalls_pvx",
+	[PVXTOP_G_HC_ISSUED]	= "hc_issued",
+	[PVXTOP_G_HC_REFUSED]	= "hc_refused",
+	[PVXTOP_G_HC_ERR]	= "hc_error",
+	[PVXTOP_G_SPIN_YIELD]	= "spin_yields",
+	[PVXTOP_G_SPIN_PREEMPTED] = "spin_preempted",
+	[PVXTOP_G_SPIN_NEXT]	= "spin_next",
+	[PVXTOP_G_SPIN_DONE]	= "spin_done",
+	[PVXTOP_G_SPIN_NOT_DONE] = "spin_not_done",
+	[PVXTOP_G_SPIN_RUNNING]	= "spin_target_running",
+	[PVXTOP_G_SPIN_ERR]	= "spin_error",
+	[PVXTOP_G_TIMER_FIRE]	= "timer_fires",
+	[PVXTOP_G_TIMER_CAP]	= "timer_cap",
+	[PVXTOP_G_TIMER_REARM]	= "timer_rearms",
+};
+
+/* Which counters belong to which side. */
+static const enum pvxtop_ctr host_first = PVXTOP_HC_PROBE;
+static const enum pvxtop_ctr guest_first = PVXTOP_G_HC_ISSUED;
+
+struct reason_name {
+	unsigned int code;
+	const char *name;
+};
+
+static const struct reason_name svm_reasons[] = { SVM_EXIT_REASONS };
+static const struct reason_name vmx_reasons[] = { VMX_EXIT_REASONS };
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static struct pvxtop *skel;
+
+/* One line on stderr, programs detached, exit 1. */
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pvxtop: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	pvxtop__destroy(skel);
+	exit(1);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/*
+ * No SA_RESTART: the sleep between two intervals returns early, so the
+ * tool detaches at once. SIGPIPE is ignored: a closed pipe is seen as a
+ * write error and ends the loop the same way.
+ */
+static void setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void __attribute__((noreturn)) usage(FILE *f, int status)
+{
+	fprintf(f,
+		"usage: pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS] [--host|--guest]\n"
+		"  --json      one JSON object per line instead of the table\n"
+		"  -d SECONDS  run that long, then print totals and exit\n"
+		"  -p PID      only the VM of that VMM process (host)\n"
+		"  -i SECONDS  refresh interval (default 1)\n"
+		"  --host, --guest  the side to watch when both pvx_host and\n"
+		"              pvx_guest are loaded (a nested host)\n");
+	exit(status);
+}
+
+static double parse_seconds(const char *s, const char *what)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*s == '\0' || *end != '\0' || !(v > 0) || v > 1e7)
+		die("%s: '%s' is not a positive number of seconds", what, s);
+	return v;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "host", no_argument, NULL, 'H' },
+		{ "guest", no_argument, NULL, 'G' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *end;
+	long pid;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:p:i:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opt.json = true;
+			break;
+		case 'H':
+			opt.mode = MODE_HOST;
+			break;
+		case 'G':
+			opt.mode = MODE_GUEST;
+			break;
+		case 'd':
+			opt.duration = parse_seconds(optarg, "-d");
+			break;
+		case 'i':
+			opt.interval = parse_seconds(optarg, "-i");
+			break;
+		case 'p':
+			pid = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || pid <= 0 || pid > 0x3fffffff)
+				die("-p: '%s' is not a process id", optarg);
+			opt.pid = pid;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (optind < argc)
+		usage(stderr, 2);
+}
+
+/* pvx_host or pvx_guest in /proc/modules; which one says the mode. */
+static bool module_loaded(const char *name)
+{
+	char line[512];
+	size_t n = strlen(name);
+	bool found = false;
+	FILE *f = fopen("/proc/modules", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, name, n) && line[n] == ' ';
+	fclose(f);
+	return found;
+}
+
+static enum mode detect_mode(void)
+{
+	bool host = module_loaded("pvx_host");
+	bool guest = module_loaded("pvx_guest");
+
+	if (opt.mode == MODE_HOST && !host)
+		die("--host: pvx_host is not loaded");
+	if (opt.mode == MODE_GUEST && !guest)
+		die("--guest: pvx_guest is not loaded");
+	if (opt.mode != MODE_AUTO)
+		return opt.mode;
+	if (host && guest)
+		die("both pvx_host and pvx_guest are loaded: say --host or --guest");
+	if (!host && !guest)
+		die("pvx is not loaded (neither pvx_host nor pvx_guest in /proc/modules)");
+	return host ? MODE_HOST : MODE_GUEST;
+}
+
+/* --- tracepoint format files ------------------------------------------ */
+
+static const char *const tracefs_roots[] = {
+	"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+};
+
+/* Open events/SYS/EVENT/format under whichever tracefs mount is there. */
+static FILE *open_format(const char *event)
+{
+	char path[256];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(tracefs_roots); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/format",
+			 tracefs_roots[i], event);
+		f = fopen(path, "r");
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+struct tp_field {
+	const char *name;
+	size_t offset, size;
+};
+
+#define FIELD(type, member) \
+	{ #member, offsetof(type, member), sizeof(((type *)0)->member) }
+
+/*
+ * The format file has one line per field:
+ *	field:unsigned int vcpu_id;	offset:56;	size:4;	signed:0;
+ * Find @fld's line; 0 when offset and size match what pvxtop.h says.
+ */
+static int check_field(const char *event, FILE *f, const struct tp_field *fld)
+{
+	char line[512], *p, *semi;
+	unsigned int off, size;
+	size_t n = strlen(fld->name);
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "field:");
+		semi = p ? strchr(p, ';') : NULL;
+		if (!semi || (size_t)(semi - p) < n + 1 ||
+		    strncmp(semi - n, fld->name, n) || semi[-n - 1] != ' ')
+			continue;
+		if (sscanf(semi + 1, " offset:%u; size:%u;", &off, &size) != 2)
+			break;
+		if (off == fld->offset && size == fld->size)
+			return 0;
+		die("tracepoint %s: field %s at offset %u size %u, pvxtop was built for offset %zu size %zu",
+		    event, fld->name, off, size, fld->offset, fld->size);
+	}
+	die("tracepoint %s: no field %s in its format file", event, fld->name);
+}
+
+static const struct tp_field hypercall_fields[] = {
+	FIELD(struct tp_hypercall, vm_id), FIELD(struct tp_hypercall, vcpu_id),
+	FIELD(struct tp_hypercall, nr), FIELD(struct tp_hypercall, result), { NULL }
+};
+
+static const struct tp_field yield_fields[] = {
+	FIELD(struct tp_yield, from), FIELD(struct tp_yield, outcome), { NULL }
+};
+
+static const struct tp_field kvm_exit_fields[] = {
+	FIELD(struct tp_kvm_exit, exit_reason), FIELD(struct tp_kvm_exit, isa),
+	FIELD(struct tp_kvm_exit, vcpu_id), { NULL }
+};
+
+static const struct tp_field kvm_hypercall_fields[] = {
+	FIELD(struct tp_kvm_hypercall, nr), { NULL }
+};
+
+static const struct tp_field guest_hypercall_fields[] = {
+	FIELD(struct tp_guest_hypercall, issued),
+	FIELD(struct tp_guest_hypercall, ret), { NULL }
+};
+
+static const struct tp_field spin_yield_fields[] = {
+	FIELD(struct tp_spin_yield, waiter_cpu),
+	FIELD(struct tp_spin_yield, preempted), FIELD(struct tp_spin_yield, next),
+	FIELD(struct tp_spin_yield, result), { NULL }
+};
+
+static const struct tp_field stimer_fire_fields[] = {
+	FIELD(struct tp_stimer_fire, cpu), FIELD(struct tp_stimer_fire, cap),
+	{ NULL }
+};
+
+static const struct tp_field stimer_rearm_fields[] = {
+	FIELD(struct tp_stimer_rearm, cpu), { NULL }
+};
+
+/* --- programs --------------------------------------------------------- */
+
+struct prog_desc {
+	const char *event;		/* SYS/EVENT */
+	enum mode mode;
+	bool required;			/* else skipped when the event is absent */
+	const struct tp_field *fields;
+	struct bpf_program **prog;
+	struct bpf_link **link;
+	bool attach;			/* decided by select_progs() */
+};
+
+#define PROG(ev, m, req, flds, name) \
+	{ ev, m, req, flds, &skel->progs.name, &skel->links.name, false }
+
+static struct prog_desc progs[8];
+static unsigned int nprogs;
+
+static void describe_progs(void)
+{
+	const struct prog_desc p[] = {
+		PROG("pvx/hypercall", MODE_HOST, true, hypercall_fields, pvx_hypercall),
+		PROG("pvx/yield", MODE_HOST, false, yield_fields, pvx_yield),
+		PROG("kvm/kvm_exit", MODE_HOST, true, kvm_exit_fields, kvm_exit),
+		PROG("kvm/kvm_hypercall", MODE_HOST, true, kvm_hypercall_fields, kvm_hypercall),
+		PROG("pvx/guest_hypercall", MODE_GUEST, true, guest_hypercall_fields,
+		     pvx_guest_hypercall),
+		PROG("pvx/spin_yield", MODE_GUEST, false, spin_yield_fields, pvx_spin_yield),
+		PROG("pvx/stimer_fire", MODE_GUEST, false, stimer_fire_fields, pvx_stimer_fire),
+		PROG("pvx/stimer_rearm", MODE_GUEST, false, stimer_rearm_fields,
+		     pvx_stimer_rearm),
+	};
+
+	memcpy(progs, p, sizeof(p));
+	nprogs = ARRAY_SIZE(p);
+}
+
+/*
+ * Attach what this side has: pvx:yield exists only while pvx_yield is
+ * loaded, the guest's spin_yield and stimer events only with their
+ * modules. A module loaded after pvxtop started is not seen.
+ */
+static void select_progs(enum mode mode)
+{
+	const struct tp_field *fld;
+	struct prog_desc *p;
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < nprogs; i++) {
+		p = &progs[i];
+		p->attach = p->mode == mode;
+		if (!p->attach)
+			continue;
+		f = open_format(p->event);
+		if (!f) {
+			if (p->required)
+				die("tracepoint %s not found (tracefs not mounted, or no %s?)",
+				    p->event, mode == MODE_HOST ? "kvm" : "pvx_guest");
+			p->attach = false;
+			continue;
+		}
+		for (fld = p->fields; fld->name; fld++)
+			check_field(p->event, f, fld);
+		fclose(f);
+	}
+	for (i = 0; i < nprogs; i++)
+		bpf_program__set_autoload(*progs[i].prog, progs[i].attach);
+}
+
+/* libbpf's own messages only with PVXTOP_DEBUG set: errors are ours. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !getenv("PVXTOP_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void load_and_attach(enum mode mode)
+{
+	struct prog_desc *p;
+	unsigned int i;
+	int err;
+
+	skel = pvxtop__open();
+	if (!skel)
+		die("BPF unavailable: cannot open the BPF object: %s", strerror(errno));
+	skel->rodata->target_tgid = mode == MODE_HOST ? opt.pid : 0;
+	describe_progs();
+	select_progs(mode);
+	err = pvxtop__load(skel);
+	if (err)
+		die("BPF unavailable: loading the programs failed: %s%s", strerror(-err),
+		    err == -EPERM ? " (CAP_BPF and CAP_PERFMON needed)" : "");
+	for (i = 0; i < nprogs; i++) {
+		p = &progs[i];
+		if (!p->attach)
+			continue;
+		*p->link = bpf_program__attach(*p->prog);
+		if (!*p->link)
+			die("cannot attach to tracepoint %s: %s", p->event, strerror(errno));
+	}
+}
+
+/* --- snapshots of the maps -------------------------------------------- */
+
+struct row {
+	struct pvxtop_key key;
+	struct pvxtop_row v;
+};
+
+struct exit_row {
+	struct pvxtop_exit_key key;
+	__u64 n;
+};
+
+struct snapshot {
+	struct row *rows;
+	size_t nrows;
+	struct exit_row *exits;
+	size_t nexits;
+	unsigned long long steal[MAX_CPUS], total[MAX_CPUS];	/* guest */
+	struct timespec ts;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+/*
+ * Read a whole hash map. Keys appear while we walk it; one that is gone
+ * by the lookup (never here: nothing deletes) is skipped.
+ */
+static size_t read_map(int fd, size_t ksz, size_t vsz, void **out)
+{
+	char key[sizeof(struct pvxtop_exit_key)], next[sizeof(key)];
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			buf = xrealloc(buf, cap * (ksz + vsz));
+		}
+		memcpy(buf + n * (ksz + vsz), next, ksz);
+		if (!bpf_map_lookup_elem(fd, next, buf + n * (ksz + vsz) + ksz))
+			n++;
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	*out = buf;
+	return n;
+}
+
+/* Guest: steal and total jiffies per CPU from /proc/stat. */
+static void read_steal(struct snapshot *s)
+{
+	unsigned long long v[8];
+	char line[512];
+	unsigned int cpu, i;
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9 ||
+		    cpu >= MAX_CPUS)
+			continue;
+		s->steal[cpu] = v[7];
+		s->total[cpu] = 0;
+		for (i = 0; i < 8; i++)
+			s->total[cpu] += v[i];
+	}
+	fclose(f);
+}
+
+static void take_snapshot(struct snapshot *s, enum mode mode)
+{
+	void *p;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->ts);
+	s->nrows = read_map(bpf_map__fd(skel->maps.rows), sizeof(struct pvxtop_key),
+			    sizeof(struct pvxtop_row), &p);
+	s->rows = p;
+	s->nexits = read_map(bpf_map__fd(skel->maps.exits), sizeof(struct pvxtop_exit_key),
+			     sizeof(__u64), &p);
+	s->exits = p;
+	if (mode == MODE_GUEST)
+		read_steal(s);
+}
+
+static void free_snapshot(struct snapshot *s)
+{
+	free(s->rows);
+	free(s->exits);
+	s->rows = NULL;
+	s->exits = NULL;
+	s->nrows = 0;
+	s->nexits = 0;
+}
+
+static const struct pvxtop_row *find_row(const struct snapshot *s, const struct pvxtop_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrows; i++)
+		if (s->rows[i].key.tgid == k->tgid && s->rows[i].key.vcpu == k->vcpu)
+			return &s->rows[i].v;
+	return NULL;
+}
+
+static __u64 find_exit(const struct snapshot *s, const struct pvxtop_exit_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < s->nexits; i++)
+		if (!memcmp(&s->exits[i].key, k, sizeof(*k)))
+			return s->exits[i].n;
+	return 0;
+}
+
+/* Counts of @cur minus @prev (NULL: since start). */
+static void row_delta(const struct snapshot *cur, const struct snapshot *prev, size_t i,
+		      struct pvxtop_row *d)
+{
+	const struct pvxtop_row *old = prev ? find_row(prev, &cur->rows[i].key) : NULL;
+	unsigned int c;
+
+	*d = cur->rows[i].v;
+	for (c = 0; old && c < PVXTOP_NR; c++)
+		d->c[c] -= old->c[c];
+}
+
+static bool row_active(const struct pvxtop_row *d)
+{
+	unsigned int c;
+
+	for (c = 0; c < PVXTOP_NR; c++)
+		if (d->c[c])
+			return true;
+	return false;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	return (x->key.vcpu > y->key.vcpu) - (x->key.vcpu < y->key.vcpu);
+}
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* --- names ------------------------------------------------------------ */
+
+static const char *reason_name(__u32 isa, __u32 reason, char *buf, size_t len)
+{
+	const struct reason_name *t = isa == KVM_ISA_SVM ? svm_reasons : vmx_reasons;
+	size_t n = isa == KVM_ISA_SVM ? ARRAY_SIZE(svm_reasons) : ARRAY_SIZE(vmx_reasons);
+	size_t i;
+
+	/* VMX keeps flags in the upper bits; the reason is the low 16 */
+	if (isa == KVM_ISA_VMX)
+		reason &= 0xffff;
+	for (i = 0; i < n; i++)
+		if (t[i].code == reason)
+			return t[i].name;
+	snprintf(buf, len, "0x%x", reason);
+	return buf;
+}
+
+/*
+ * Names of VMM processes, kept once seen so that a VM that exited keeps
+ * its name; @thread (the name of the thread of the row's first event)
+ * when the process was gone before the first read.
+ */
+static struct comm {
+	__u32 pid;
+	char name[32];
+} *comms;
+static size_t ncomms;
+
+static const char *comm_of(__u32 pid, const char *thread)
+{
+	char path[64];
+	struct comm *c;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < ncomms; i++)
+		if (comms[i].pid == pid)
+			return comms[i].name;
+	comms = xrealloc(comms, (ncomms + 1) * sizeof(*comms));
+	c = &comms[ncomms++];
+	c->pid = pid;
+	snprintf(c->name, sizeof(c->name), "%.15s", thread[0] ? thread : "?");
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(c->name, sizeof(c->name), f))
+			c->name[strcspn(c->name, "\n")] = '\0';
+		fclose(f);
+	}
+	return c->name;
+}
+
+/* --- JSON ------------------------------------------------------------- */
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+/* "exit_reasons":{"name":n,...} of one vCPU, counts since @prev */
+static void json_exits(const struct snapshot *cur, const struct snapshot *prev,
+		       const struct pvxtop_key *k)
+{
+	const char *sep = "";
+	char buf[16];
+	size_t i;
+	__u64 n;
+
+	printf(",\"exit_reasons\":{");
+	for (i = 0; i < cur->nexits; i++) {
+		const struct pvxtop_exit_key *ek = &cur->exits[i].key;
+
+		if (ek->tgid != k->tgid || ek->vcpu != k->vcpu)
+			continue;
+		n = cur->exits[i].n - (prev ? find_exit(prev, ek) : 0);
+		if (!n)
+			continue;
+		printf("%s", sep);
+		json_string(reason_name(ek->isa, ek->reason, buf, sizeof(buf)));
+		printf(":%llu", (unsigned long long)n);
+		sep = ",";
+	}
+	putchar('}');
+}
+
+static double steal_pct(const struct snapshot *cur, const struct snapshot *prev, int cpu)
+{
+	unsigned long long dt, ds;
+
+	if (cpu < 0 || cpu >= MAX_CPUS)
+		return 0;
+	dt = cur->total[cpu] - (prev ? prev->total[cpu] : 0);
+	ds = cur->steal[cpu] - (prev ? prev->steal[cpu] : 0);
+	return dt ? 100.0 * ds / dt : 0;
+}
+
+/*
+ * One object per row that counted something: "interval" lines hold the
+ * counts of one interval, "total" lines (at the end of -d) those since
+ * pvxtop attached.
+ */
+static void print_json(const char *type, enum mode mode, const struct snapshot *cur,
+		       const struct snapshot *prev, double secs)
+{
+	unsigned int c, first = mode == MODE_HOST ? host_first : guest_first;
+	unsigned int last = mode == MODE_HOST ? guest_first : PVXTOP_NR;
+	struct timespec now;
+	struct pvxtop_row d;
+	size_t i;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < cur->nrows; i++) {
+		const struct pvxtop_key *k = &cur->rows[i].key;
+
+		row_delta(cur, prev, i, &d);
+		if (!row_active(&d))
+			continue;
+		printf("{\"type\":\"%s\",\"time\":%lld.%03ld,\"seconds\":%.3f",
+		       type, (long long)now.tv_sec, now.tv_nsec / 1000000, secs);
+		if (mode == MODE_HOST) {
+			printf(",\"pid\":%u,\"comm\":", k->tgid);
+			json_string(comm_of(k->tgid, cur->rows[i].v.comm));
+			printf(",\"vm_id\":%llu,\"vcpu\":%d", (unsigned long long)d.vm_id,
+			       k->vcpu);
+		} else {
+			printf(",\"cpu\":%d,\"steal_pct\":%.1f", k->vcpu,
+			       steal_pct(cur, prev, k->vcpu));
+		}
+		for (c = first; c < last; c++)
+			printf(",\"%s\":%llu", ctr_names[c], (unsigned long long)d.c[c]);
+		if (mode == MODE_HOST)
+			json_exits(cur, prev, k);
+		printf("}\n");
+	}
+}
+
+/* --- table ------------------------------------------------------------ */
+
+static __u64 hc_calls(const struct pvxtop_row *d)
+{
+	return d->c[PVXTOP_HC_PROBE] + d->c[PVXTOP_HC_YIELD] + d->c[PVXTOP_HC_OTHER];
+}
+
+static __u64 hc_errors(const struct pvxtop_row *d)
+{
+	return d->c[PVXTOP_HR_EINVAL] + d->c[PVXTOP_HR_EOPNOTSUPP] +
+	       d->c[PVXTOP_HR_ENOMEM] + d->c[PVXTOP_HR_EOTHER];
+}
+
+/* The three most frequent exit reasons of a vCPU in this interval. */
+static void top_exits(const struct snapshot *cur, const struct snapshot *prev,
+		      const struct pvxtop_key *k, double secs)
+{
+	struct { __u64 n; size_t i; } top[3] = { 0 };
+	char buf[16];
+	unsigned int j, m;
+	size_t i;
+	__u64 n;
+
+	for (i = 0; i < cur->nexits; i++) {
+		const struct pvxtop_exit_key *ek = &cur->exits[i].key;
+
+		if (ek->tgid != k->tgid || ek->vcpu != k->vcpu)
+			continue;
+		n = cur->exits[i].n - (prev ? find_exit(prev, ek) : 0);
+		for (j = 0; j < 3 && n <= top[j].n; j++)
+			;
+		if (j == 3)
+			continue;
+		for (m = 2; m > j; m--)
+			top[m] = top[m - 1];
+		top[j].n = n;
+		top[j].i = i;
+	}
+	for (j = 0; j < 3 && top[j].n; j++) {
+		const struct pvxtop_exit_key *ek = &cur->exits[top[j].i].key;
+
+		printf(" %s:%.0f", reason_name(ek->isa, ek->reason, buf, sizeof(buf)),
+		       top[j].n / secs);
+	}
+}
+
+static void host_line(const char *pid, const char *comm, const char *vm, const char *vcpu,
+		      const struct pvxtop_row *d, double secs)
+{
+	printf("%7s %-15.15s %4s %4s %7.0f %6.0f %6.0f %6.0f %6.0f %5.0f %5.0f %5.0f %5.0f %5.0f %8.0f %7.0f",
+	       pid, comm, vm, vcpu, hc_calls(d) / secs, d->c[PVXTOP_HC_PROBE] / secs,
+	       d->c[PVXTOP_HC_YIELD] / secs, d->c[PVXTOP_HC_OTHER] / secs,
+	       d->c[PVXTOP_HR_ENOSYS] / secs, hc_errors(d) / secs,
+	       d->c[PVXTOP_Y_DONE] / secs, d->c[PVXTOP_Y_NOT_DONE] / secs,
+	       d->c[PVXTOP_Y_RUNNING] / secs,
+	       (d->c[PVXTOP_Y_INVALID] + d->c[PVXTOP_Y_EOTHER]) / secs,
+	       d->c[PVXTOP_KVM_EXITS] / secs, d->c[PVXTOP_KVM_HC] / secs);
+}
+
+/* The vCPU rows of one VM (sorted rows [from, to)), after its summary row. */
+static void host_vm(const struct snapshot *cur, const struct snapshot *prev,
+		    size_t from, size_t to, double secs)
+{
+	struct pvxtop_row d, sum = { 0 };
+	char pid[16], vm[24], vcpu[16];
+	unsigned int c;
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		row_delta(cur, prev, i, &d);
+		for (c = 0; c < PVXTOP_NR; c++)
+			sum.c[c] += d.c[c];
+		if (d.vm_id)
+			sum.vm_id = d.vm_id;
+	}
+	if (!row_active(&sum))
+		return;
+	snprintf(pid, sizeof(pid), "%u", cur->rows[from].key.tgid);
+	snprintf(vm, sizeof(vm), sum.vm_id ? "%llu" : "-", (unsigned long long)sum.vm_id);
+	host_line(pid, comm_of(cur->rows[from].key.tgid, cur->rows[from].v.comm), vm, "all", &sum, secs);
+	putchar('\n');
+	for (i = from; i < to; i++) {
+		row_delta(cur, prev, i, &d);
+		if (!row_active(&d))
+			continue;
+		if (cur->rows[i].key.vcpu < 0)
+			snprintf(vcpu, sizeof(vcpu), "?");
+		else
+			snprintf(vcpu, sizeof(vcpu), "%d", cur->rows[i].key.vcpu);
+		host_line("", "", "", vcpu, &d, secs);
+		top_exits(cur, prev, &cur->rows[i].key, secs);
+		putchar('\n');
+	}
+}
+
+static void host_table(const struct snapshot *cur, const struct snapshot *prev, double secs)
+{
+	size_t i, from;
+
+	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %8s %7s %s\n",
+	       "PID", "COMM", "VM", "VCPU", "HC/s", "PROBE", "YIELD", "OTHER", "ENOSYS",
+	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "EXITS/s", "KVMHC/s", "TOP EXITS/s");
+	for (from = 0; from < cur->nrows; from = i) {
+		for (i = from; i < cur->nrows &&
+		     cur->rows[i].key.tgid == cur->rows[from].key.tgid; i++)
+			;
+		host_vm(cur, prev, from, i, secs);
+	}
+}
+
+static void guest_table(const struct snapshot *cur, const struct snapshot *prev, double secs)
+{
+	struct pvxtop_row d;
+	size_t i;
+
+	printf("%4s %7s %7s %6s %7s %7s %6s %6s %6s %6s %6s %7s %6s %7s %6s\n",
+	       "CPU", "HC/s", "REFUSD", "HCERR", "SPINY/s", "PREEMPT", "NEXT", "YDONE",
+	       "YNOTD", "YRUN", "YERR", "TFIRE/s", "TCAP", "REARM/s", "STEAL%");
+	for (i = 0; i < cur->nrows; i++) {
+		row_delta(cur, prev, i, &d);
+		if (!row_active(&d))
+			continue;
+		printf("%4d %7.0f %7.0f %6.0f %7.0f %7.0f %6.0f %6.0f %6.0f %6.0f %6.0f %7.0f %6.0f %7.0f %6.1f\n",
+		       cur->rows[i].key.vcpu, d.c[PVXTOP_G_HC_ISSUED] / secs,
+		       d.c[PVXTOP_G_HC_REFUSED] / secs, d.c[PVXTOP_G_HC_ERR] / secs,
+		       d.c[PVXTOP_G_SPIN_YIELD] / secs, d.c[PVXTOP_G_SPIN_PREEMPTED] / secs,
+		       d.c[PVXTOP_G_SPIN_NEXT] / secs, d.c[PVXTOP_G_SPIN_DONE] / secs,
+		       d.c[PVXTOP_G_SPIN_NOT_DONE] / secs, d.c[PVXTOP_G_SPIN_RUNNING] / secs,
+		       d.c[PVXTOP_G_SPIN_ERR] / secs, d.c[PVXTOP_G_TIMER_FIRE] / secs,
+		       d.c[PVXTOP_G_TIMER_CAP] / secs, d.c[PVXTOP_G_TIMER_REARM] / secs,
+		       steal_pct(cur, prev, cur->rows[i].key.vcpu));
+	}
+}
+
+static void print_table(const char *title, enum mode mode, const struct snapshot *cur,
+			const struct snapshot *prev, double secs)
+{
+	char when[32];
+	time_t t = time(NULL);
+
+	/* like top: redraw in place on a terminal, blocks in a pipe */
+	if (isatty(STDOUT_FILENO))
+		printf("\033[H\033[2J");
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
+	printf("pvxtop %s  %s  %s over %.2f s, per second%s\n", when,
+	       mode == MODE_HOST ? "host" : "guest", title, secs,
+	       skel->bss->dropped ? "  (map full: some events not counted)" : "");
+	if (mode == MODE_HOST)
+		host_table(cur, prev, secs);
+	else
+		guest_table(cur, prev, secs);
+	putchar('\n');
+}
+
+static void report(const char *what, enum mode mode, struct snapshot *cur,
+		   const struct snapshot *prev)
+{
+	double secs = seconds_between(prev ? &prev->ts : &cur->ts, &cur->ts);
+
+	qsort(cur->rows, cur->nrows, sizeof(cur->rows[0]), cmp_rows);
+	if (opt.json)
+		print_json(what, mode, cur, prev, secs);
+	else
+		print_table(what, mode, cur, prev, secs > 0 ? secs : 1);
+	if (fflush(stdout) || ferror(stdout))
+		stop = 1;	/* reader gone (EPIPE): detach and leave */
+}
+
+/* Sleep until @deadline or a signal. */
+static void sleep_until(const struct timespec *deadline)
+{
+	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline, NULL) == EINTR)
+		;
+}
+
+static struct timespec ts_add(struct timespec t, double secs)
+{
+	long long ns = t.tv_nsec + (long long)(secs * 1e9);
+
+	t.tv_sec += ns / 1000000000;
+	t.tv_nsec = ns % 1000000000;
+	return t;
+}
+
+static void run(enum mode mode)
+{
+	struct snapshot start = { 0 }, prev = { 0 }, cur = { 0 };
+	struct timespec end, next;
+	unsigned int k;
+
+	take_snapshot(&start, mode);
+	take_snapshot(&prev, mode);
+	if (opt.json) {
+		printf("{\"type\":\"start\",\"mode\":\"%s\",\"pid\":%u}\n",
+		       mode == MODE_HOST ? "host" : "guest", opt.pid);
+		fflush(stdout);
+	}
+	end = ts_add(start.ts, opt.duration);
+	for (k = 1; !stop; k++) {
+		next = ts_add(start.ts, k * opt.interval);
+		if (opt.duration && seconds_between(&end, &next) > 0)
+			next = end;
+		sleep_until(&next);
+		take_snapshot(&cur, mode);
+		report("interval", mode, &cur, &prev);
+		free_snapshot(&prev);
+		prev = cur;
+		memset(&cur, 0, sizeof(cur));
+		if (opt.duration && seconds_between(&end, &prev.ts) >= 0)
+			break;
+	}
+	/* totals since the start line, also after a signal */
+	if (opt.json || opt.duration)
+		report("total", mode, &prev, &start);
+	if (opt.json)
+		printf("{\"type\":\"end\",\"dropped\":%llu}\n",
+		       (unsigned long long)skel->bss->dropped);
+	free_snapshot(&prev);
+	free_snapshot(&start);
+}
+
+int main(int argc, char **argv)
+{
+	enum mode mode;
+
+	parse_args(argc, argv);
+	if (geteuid() != 0)
+		die("must run as root (it loads BPF programs and reads tracefs)");
+	mode = detect_mode();
+	if (mode == MODE_GUEST && opt.pid)
+		die("-p PID selects a VM on the host; a guest's rows are its CPUs");
+	libbpf_set_print(libbpf_print);
+	setup_signals();
+	load_and_attach(mode);
+	run(mode);
+	pvxtop__destroy(skel);
+	return 0;
+}
