@@ -261,6 +261,9 @@ yield_trace_check() {
 		return
 	fi
 	echo 0 >"$yield_events/enable"
+	# parsed from the copy: bash's read seeks back after each line, and
+	# the trace file renders anew on a seek (one line of 384 came out
+	# garbled in every run)
 	cp /sys/kernel/tracing/trace "$PVX_OUT/l3-$tag-yield.trace"
 	while IFS= read -r line; do
 		[[ $line =~ \ yield:\ .*\ to=(-?[0-9]+)\ arg=0x([0-9a-f]+)\ flags=0x([0-9a-f]+) ]] || continue
@@ -277,7 +280,7 @@ yield_trace_check() {
 			n=$(swapped_index_to_id "$arg")
 			[ "$to" = "$n" ] || bad_index="$bad_index index $arg->vCPU $to (want $n)"
 		fi
-	done </sys/kernel/tracing/trace
+	done <"$PVX_OUT/l3-$tag-yield.trace"
 	n=$(wc -w <<<"$seen")
 	topo_diag="# l3 $tag: pvx:yield events (flags:arg->vCPU count):"
 	for key in "${!per[@]}"; do
