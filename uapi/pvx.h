@@ -156,7 +156,8 @@ struct pvx_ksm_hint {
  * use PVX_IOC_GET_INFO, PVX_IOC_STEAL_QUERY and PVX_IOC_STIMER_CREATE,
  * the latter within a per-user limit on timer fds (EMFILE past it, unless
  * the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN). PVX_IOC_YIELD_TO
- * towards another user's thread needs CAP_SYS_NICE (EPERM). The policy:
+ * towards another user's thread needs CAP_SYS_NICE (EPERM), and so does
+ * PVX_IOC_NUMA_HINT (it moves the caller's vCPU on the host). The policy:
  * Documentation/admin.rst, "Who may use /dev/pvx".
  *
  * PVX_IOC_GET_INFO fills struct pvx_info. The caller sets .size to the
