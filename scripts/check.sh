@@ -283,6 +283,13 @@ if make -s -C selftests OUT="$REPO/build/selftests" >"$RES/selftests-build.log" 
 else
 	tap fail "selftests build" "see $RES/selftests-build.log"
 fi
+# pvxtop before the L3 initramfs, which takes its static build (the labs
+# run with --no-build)
+if make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static >"$RES/pvxtop-build.log" 2>&1; then
+	tap ok "pvxtop build (clang BPF, bpftool skeleton, libbpf; static for L3)"
+else
+	tap fail "pvxtop build" "see $RES/pvxtop-build.log"
+fi
 if [ -x build/selftests/uapi_test ]; then
 	build/selftests/uapi_test >"$RES/uapi.tap"
 else
