@@ -5,8 +5,8 @@
 # in one lab run and print ratios (Documentation/bench.rst).
 #
 #   scripts/bench.sh [lab.sh options]     SERIES=6.1|6.12 (default 6.12)
-#                                         PVX_BENCH=hcall,locks,timers
-#                                         (default all three)
+#                                         PVX_BENCH=hcall,locks,timers,numa
+#                                         (default all four; also ulocks)
 #
 # Builds, on this machine, the modules, the userspace benchmarks, the
 # tiny-VM programs of selftests/host and (for locks and timers) the L3
@@ -16,7 +16,8 @@
 # scripts/bench-hcall-l2.sh), the lock benchmark (an L3 guest with twice
 # as many vCPUs as L2 has CPUs) and the retransmit-timeout benchmark (an
 # L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
-# their tables.
+# their tables; the NUMA hint benchmark (numa) runs in the lab's second,
+# two-node L2 (suite numabench, scripts/bench-numa-l2.sh).
 #
 # PVX_BENCH and the PVX_BENCH_* variables (scripts/bench-l2.sh and
 # scripts/bench-timers-l2.sh list them) reach L2 through
@@ -24,17 +25,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 series=${SERIES:-6.12}
-PVX_BENCH=${PVX_BENCH:-hcall,locks,timers}
+PVX_BENCH=${PVX_BENCH:-hcall,locks,timers,numa}
 IFS=, read -r -a benches <<<"$PVX_BENCH"
-[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers)" >&2; exit 2; }
-l3=0
+[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers, numa)" >&2; exit 2; }
+l3=0 main=0 numa=0 suites=""
 for b in "${benches[@]}"; do
 	case "$b" in
-	hcall) ;;
-	locks | ulocks | timers) l3=1 ;;
-	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers)" >&2; exit 2 ;;
+	hcall) main=1 ;;
+	locks | ulocks | timers) l3=1 main=1 ;;
+	numa) l3=1 numa=1 ;;
+	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers, numa)" >&2; exit 2 ;;
 	esac
 done
+# the lab's suites: bench in L2 'main', numabench in the two-node L2
+[ "$main" = 1 ] && suites=bench
+[ "$numa" = 1 ] && suites=${suites:+$suites,}numabench
 export PVX_BENCH
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 echo "bench: building modules, the userspace benchmarks and the bench initramfs for $abi"
@@ -46,4 +51,4 @@ if [ "$l3" = 1 ]; then
 	selftests/guest/bench/mkinitrd-bench.sh "$abi" "build/$abi/l3-bench-initrd.gz" >/dev/null
 fi
 env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' | sed 's/^/export /' >"build/$abi/bench.env" || true
-exec scripts/lab.sh --kernel "$series" --tests bench --no-build "$@"
+exec scripts/lab.sh --kernel "$series" --tests "$suites" --no-build "$@"

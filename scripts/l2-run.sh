@@ -30,7 +30,7 @@ suite_limit() {
 	case "$1" in
 	tinyvm|upstream) echo 600 ;;
 	guest|steal|topology) echo 1500 ;;
-	numa) echo 900 ;;
+	numa | numabench) echo 900 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -178,6 +178,7 @@ for s in "${suites[@]}"; do
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	resets) run_suite resets bash selftests/guest/resets-l2.sh ;;
 	numa) run_suite numa bash selftests/host/numa-l2.sh ;;
+	numabench) run_suite numabench bash scripts/bench-numa-l2.sh ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out

@@ -26,7 +26,8 @@ usage: scripts/lab.sh [options]
                     topology = only its short topology boots;
                     resets = the L3-reset experiment of lab.rst;
                     numa = the NUMA hint tests, in a second L2 boot
-                    with two NUMA nodes)
+                    with two NUMA nodes; numabench = the NUMA hint
+                    benchmark, in that L2 too)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -78,8 +79,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|steal|topology|demo|bench|resets|numa) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, topology, demo, bench, resets, numa)" ;;
+	tinyvm|upstream|guest|steal|topology|demo|bench|resets|numa|numabench) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, topology, demo, bench, resets, numa, numabench)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -446,12 +447,14 @@ EOT
 # really run at once, and a 4-vCPU L3 is a 2x overcommit of real
 # parallelism, not time-sharing of one CPU.
 rm -f "$out/stalls"
-main_tests=$(tr , '\n' <<<"$tests" | { grep -vx numa || true; } | paste -sd, -)
+# numa and numabench run in the NUMA L2 (below), the others in L2 'main'
+main_tests=$(tr , '\n' <<<"$tests" | { grep -vxF -e numa -e numabench || true; } | paste -sd, -)
+numa_tests=$(tr , '\n' <<<"$tests" | { grep -xF -e numa -e numabench || true; } | paste -sd, -)
 l2_numa_args=""
 [ -n "$main_tests" ] && boot_l2 main "$l2_cpus" "$main_tests"
 # The NUMA suite's L2: two nodes, each with half the CPUs and half the
 # memory (QEMU models the topology under TCG; there is no NUMA latency).
-if has_suite numa; then
+if [ -n "$numa_tests" ]; then
 	half=$((l2_mem / 2))
 	l2_numa_args="-object memory-backend-ram,id=mem0,size=${half}M"
 	l2_numa_args="$l2_numa_args -object memory-backend-ram,id=mem1,size=$((l2_mem - half))M"
@@ -461,7 +464,7 @@ if has_suite numa; then
 		echo "lab: the numa suite needs 2 L2 CPUs; it runs on one node" >&2
 		l2_numa_args=""
 	fi
-	boot_l2 numa "$l2_cpus" numa
+	boot_l2 numa "$l2_cpus" "$numa_tests"
 fi
 cat "$out"/times-* 2>/dev/null | sed 's/^/lab: time: /' || true
 

@@ -28,6 +28,9 @@
 # pvx_bench=ulocks runs only the userspace benchmark.
 # pvx_bench=timers runs the retransmit-timeout benchmark instead
 # (timers.sh; its parameters are listed there).
+# pvx_bench=numa runs the NUMA workload instead (scripts/bench-numa-l2.sh):
+# pvx_numa_work with pvx_numa_mb= [32] MiB per CPU for pvx_numa_secs= [20]
+# s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -50,6 +53,7 @@ finish() {
 	poweroff -f
 }
 
+numa_mb=32 numa_secs=20 numa_hint=0
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
 bench=locks
@@ -67,6 +71,9 @@ for w in $cmdline; do
 	pvx_uthreshold=*) uthreshold=${w#*=} ;;
 	pvx_rounds=*) rounds=${w#*=} ;;
 	pvx_uthreads=*) uthreads=${w#*=} ;;
+	pvx_numa_mb=*) numa_mb=${w#*=} ;;
+	pvx_numa_secs=*) numa_secs=${w#*=} ;;
+	pvx_numa_hint=*) numa_hint=${w#*=} ;;
 	esac
 done
 
@@ -79,6 +86,22 @@ if [ "$bench" = timers ]; then
 	. /timers.sh
 	timer_bench
 	dmesg | grep -E 'BUG|WARNING|soft lockup|stall' | head -n 5 | sed 's/^/# dmesg: /' >>"$OUT"
+	finish
+fi
+if [ "$bench" = numa ]; then
+	for m in pvx_guest pvx_locality; do
+		insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1 ||
+			say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
+	done
+	hint=nohint
+	[ "$numa_hint" = 1 ] && hint=hint
+	echo "pvx-bench: numa workload start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	/pvx/pvx_numa_work "$numa_mb" "$numa_secs" "$hint" >>"$OUT" 2>&1 ||
+		say "error pvx_numa_work"
+	echo "pvx-bench: numa workload end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	for f in /sys/kernel/pvx/locality/*; do
+		[ -f "$f" ] && diag "locality/${f##*/}: $(cat "$f")"
+	done
 	finish
 fi
 for m in pvx_guest pvx_spinlock; do

@@ -27,8 +27,8 @@ ko_path() {
 }
 bins=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
-mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench"
-progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share"
+mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench pvx_locality"
+progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share pvx_numa_work"
 
 for m in $mods; do
 	[ -f "$(ko_path "$m")" ] || die "no $(ko_path "$m") (run: scripts/build.sh $abi)"
