@@ -33,18 +33,8 @@
 # (see selftests/guest/bench/init.sh),
 # PVX_BENCH_TIMEOUT (s, default 600); scripts/bench.sh passes those set in
 # its environment through $PVX_BUILD/bench.env.
-set -u
-cd "${PVX_REPO:?}" || exit 1
-# shellcheck disable=SC1091
-[ -f "${PVX_BUILD:-}/bench.env" ] && . "$PVX_BUILD/bench.env"
-
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $*"; }
-say() { echo "# $*"; }
-done_tap() { echo "1..$n"; [ "$fail" -eq 0 ]; exit $?; }
-
-echo "TAP version 13"
+# shellcheck source=scripts/bench-tap.sh
+. "$(dirname "$0")/bench-tap.sh"
 # which benchmarks: PVX_BENCH=hcall,locks,timers (default all three;
 # scripts/bench.sh checks the value)
 benches=${PVX_BENCH:-hcall,locks,timers}

@@ -22,17 +22,8 @@
 # Environment: PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_OUT (lab); optional
 # PVX_BENCH_NUMA_SECS (workload seconds, default 20), PVX_BENCH_NUMA_MB
 # (MiB per L3 CPU, default 32), PVX_BENCH_L3_CPUS (default 2).
-set -u
-cd "${PVX_REPO:?}" || exit 1
-[ -f "${PVX_BUILD:-}/bench.env" ] && . "$PVX_BUILD/bench.env"
-
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $*"; }
-say() { echo "# $*"; }
-done_tap() { echo "1..$n"; [ "$fail" -eq 0 ]; exit $?; }
-
-echo "TAP version 13"
+# shellcheck source=scripts/bench-tap.sh
+. "$(dirname "$0")/bench-tap.sh"
 secs=${PVX_BENCH_NUMA_SECS:-20}
 mb=${PVX_BENCH_NUMA_MB:-32}
 l3_cpus=${PVX_BENCH_L3_CPUS:-2}
