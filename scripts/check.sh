@@ -324,7 +324,10 @@ if why=$(lab_can_run); then
 	fi
 	for s in $SERIES_LIST; do
 		[ -n "${ABI[$s]:-}" ] || continue
+		# --timeout: L2 'main' ran 737-797 s in a quiet CI run and 1395
+		# and over 1500 s (the default) with three more labs beside it
 		scripts/lab.sh --no-build --kernel "$s" --tests "$LAB_TESTS" --l2-cpus "$L2_CPUS" \
+			--timeout 2700 \
 			--out "$REPO/build/lab-${ABI[$s]}" >"$RES/lab-$s.log" 2>&1 &
 		LABPID[$s]=$!
 	done
