@@ -92,7 +92,7 @@ static void bad_input(char *buf)
 }
 
 /* As nobody (no CAP_SYS_NICE): EPERM, whatever the host offers. */
-static void unprivileged(char *buf)
+static void as_nobody(char *buf)
 {
 	struct pvx_numa_hint_req r = { .addr = (unsigned long)buf, .len = PAGE };
 	int status = -1;
@@ -140,7 +140,7 @@ static void not_resident(bool host)
 	munmap(p, len);
 }
 
-static void sent(char *buf, size_t len)
+static void send_resident(char *buf, size_t len)
 {
 	struct pvx_numa_hint_req r = { .addr = (unsigned long)buf, .len = len };
 	long long h0 = loc_stat("hints"), b0 = loc_stat("bytes"), g0 = loc_stat("ranges");
@@ -171,7 +171,8 @@ int main(int argc, char **argv)
 	char *buf;
 	cpu_set_t one;
 
-	if (argc != 2 || (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
+	if (argc != 2 ||
+	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
 		fprintf(stderr, "usage: pvx_numa_guest_test --expect-host|--expect-fallback\n");
 		return 2;
 	}
@@ -192,10 +193,10 @@ int main(int argc, char **argv)
 	memset(buf, 0x5a, len);
 
 	bad_input(buf);
-	unprivileged(buf);
+	as_nobody(buf);
 	not_resident(host);
 	if (host) {
-		sent(buf, len);
+		send_resident(buf, len);
 	} else {
 		struct pvx_numa_hint_req r = { .addr = (unsigned long)buf, .len = len };
 		long long e0 = loc_stat("errors");
