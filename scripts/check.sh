@@ -362,6 +362,16 @@ if why=$(lab_can_run); then
 	else
 		tap fail "make demo ($s) from a clone under /tmp with a clean environment" \
 			"exit $rc: $(tail -n1 "$RES/tmp-clone-demo.log")"
+		# what went wrong, in the report: the lab's own lines, the
+		# demo's failures and the L3 guest's (the clone goes away)
+		{ grep -E '^lab:|^not ok' "$RES/tmp-clone-demo.log" || true; } | sed 's/^/# demo: /' >>"$cur"
+		for f in "$clone"/build/lab-*/demo-l3.tap; do
+			[ -f "$f" ] || continue
+			{ grep -E '^not ok' "$f" || true; } | sed 's/^/# demo L3: /' >>"$cur"
+		done
+		rm -rf "$RES/tmp-clone-lab"
+		mkdir -p "$RES/tmp-clone-lab"
+		cp -r "$clone"/build/lab-* "$RES/tmp-clone-lab/" 2>/dev/null
 	fi
 	rm -rf "$clone"
 else
