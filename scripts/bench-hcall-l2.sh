@@ -9,8 +9,9 @@
 # N hypercalls in one KVM_RUN, best of R rounds) alternately on a host
 # without pvx (pvx_yield and pvx_host removed: an unused number and
 # KVM_HC_SCHED_YIELD) and with pvx_host and pvx_yield loaded (the same,
-# plus PROBE and a PVX_HC_YIELD that answers NOT_DONE), P times, and
-# prints the table of ratios, each case's best over all passes: a stock
+# plus PROBE and a PVX_HC_YIELD that answers NOT_DONE), P times (in ABBA
+# order), and prints the table of ratios, each case's best over all
+# passes, then each ratio's median over the passes' own ratios: a stock
 # number with pvx against without, PROBE against a stock -ENOSYS, the pvx
 # yield against KVM_HC_SCHED_YIELD to the same vCPU, one that never runs
 # (not "ready", like a halted one). The floors of
@@ -24,7 +25,7 @@
 # L2's heartbeat shows where it is.
 #
 # Knobs: PVX_BENCH_HCALL_CALLS (N, 20000), PVX_BENCH_HCALL_ROUNDS (R, 5),
-# PVX_BENCH_HCALL_PASSES (P, 3), PVX_BENCH_HCALL_TIMEOUT.
+# PVX_BENCH_HCALL_PASSES (P, 6), PVX_BENCH_HCALL_TIMEOUT.
 
 # hcall_step SECONDS OUTFILE CMD...: CMD with its output in OUTFILE (and,
 # with HCALL_STREAM=1, on stdout as "# | " lines while it runs), waited
@@ -79,8 +80,8 @@ hcall_step() {
 hcall_bench() {
 	local bin=$PVX_SELFTESTS/pvx_hcall_bench res=$PVX_OUT/bench-hcall-results.txt
 	local calls=${PVX_BENCH_HCALL_CALLS:-20000} rounds=${PVX_BENCH_HCALL_ROUNDS:-5}
-	local passes=${PVX_BENCH_HCALL_PASSES:-3} limit=${PVX_BENCH_HCALL_TIMEOUT:-300}
-	local p state rc m step=/tmp/pvx-hcall-step.out prog=/tmp/pvx-hcall-prog.out
+	local passes=${PVX_BENCH_HCALL_PASSES:-6} limit=${PVX_BENCH_HCALL_TIMEOUT:-300}
+	local p state order rc m step=/tmp/pvx-hcall-step.out prog=/tmp/pvx-hcall-prog.out
 
 	[ -x "$bin" ] || { not_ok "hcall bench # no $bin (make -C selftests/host)"; return; }
 	[ -c /dev/kvm ] || { not_ok "hcall bench # no /dev/kvm in L2"; return; }
@@ -88,7 +89,11 @@ hcall_bench() {
 	say "hcall bench: $calls calls per KVM_RUN, best of $rounds rounds, $passes passes" \
 		"without and with pvx_host + pvx_yield"
 	for p in $(seq "$passes"); do
-		for state in without with; do
+		# ABBA: odd passes measure without pvx first, even passes with
+		# it first, so a load that grows or shrinks across a pass
+		# favours each side equally often
+		if ((p % 2)); then order="without with"; else order="with without"; fi
+		for state in $order; do
 			modules_to "$p" "$state" || break 2
 			if [ "$state" = without ]; then
 				set -- stock sched-yield
@@ -126,6 +131,40 @@ hcall_bench() {
 		v = kv($0, "ns_per_call") + 0
 		if (!(k in B) || v < B[k])
 			B[k] = v
+		P[kv($0, "pass"), k] = v
+	}
+	# The median over the passes of one pass'"'"'s ratio a/b: without and
+	# with pvx run one after the other in a pass, so a drift of the
+	# machine'"'"'s load between passes cancels out of each pass'"'"'s ratio.
+	function pmed(a, b,    p, n, i, j, t, x) {
+		n = 0
+		for (p = 1; p <= passes; p++)
+			if (((p, a) in P) && ((p, b) in P) && P[p, b] > 0)
+				x[++n] = P[p, a] / P[p, b]
+		if (n == 0)
+			return ""
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
+				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+			}
+		PMIN = x[1]; PMAX = x[n]; PN = n
+		return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+	}
+	function prow(what, a, b,    m) {
+		m = pmed(a, b)
+		if (m == "")
+			printf "# %-44s %8s\n", what, "-"
+		else
+			printf "# %-44s %8.3f  (%d passes, %.3f..%.3f)\n", what, m, PN, PMIN, PMAX
+	}
+	function pfloor(what, a, b, max,    m) {
+		m = pmed(a, b)
+		if (m == "") {
+			printf "# floor %s <= %.2fx (median of passes): not evaluated, results missing\n", what, max
+			return
+		}
+		printf "# floor %s <= %.2fx (median of passes): %s (%.3fx)\n", what, max, \
+			(m <= max ? "met" : "MISSED"), m
 	}
 	function ns(k) { return (k in B) ? sprintf("%.1f", B[k]) : "-" }
 	function r(a, b) { return (a in B) && (b in B) && B[b] > 0 ? sprintf("%.3f", B[a] / B[b]) : "-" }
@@ -153,9 +192,16 @@ hcall_bench() {
 		row("KVM_HC_SCHED_YIELD unready (pvx)", "sched-yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
 		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
 		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/1", "SCHED_YIELD, pvx")
+		printf "# ---- the same ratios pass by pass: median (range)\n"
+		prow("stock 0x7f: pvx / no pvx", "stock/1", "stock/0")
+		prow("KVM_HC_SCHED_YIELD: pvx / no pvx", "sched-yield/1", "sched-yield/0")
+		prow("PVX_HC_PROBE / stock 0x7f no pvx", "probe/1", "stock/0")
+		prow("PVX_HC_YIELD NOT_DONE / SCHED_YIELD no pvx", "yield/1", "sched-yield/0")
 		printf "# ---- floors of issue 14 (reported, not asserted)\n"
 		floor("stock number with pvx / without", "stock/1", "stock/0", 1.02)
 		floor("PROBE / stock -ENOSYS without pvx", "probe/1", "stock/0", 1.10)
+		pfloor("stock number with pvx / without", "stock/1", "stock/0", 1.02)
+		pfloor("PROBE / stock -ENOSYS without pvx", "probe/1", "stock/0", 1.10)
 	}' "$res" | tee "$PVX_OUT/bench-hcall-table.txt"
 
 	for m in stock/0 stock/1 probe/1 yield/1 sched-yield/0 sched-yield/1; do
