@@ -113,7 +113,12 @@ static long long host_pins(void)
 	return got == 3 ? v[0] - v[1] : -1;
 }
 
-/* Wait up to 2 s for the host's pinned pages to be @want (a VM's end). */
+/*
+ * Wait up to 2 s for the host's pinned pages to be @want: a VM's end
+ * releases its pins from a work item, and others pin pages for a moment
+ * too (L2's 9p mounts pin the pages of their I/O), so a single read can be
+ * off by a few in either direction while nothing of ours leaks.
+ */
 static bool host_pins_become(long long want)
 {
 	int i;
@@ -311,11 +316,12 @@ static void abi_bad(struct kvm_t *k)
 		     after[c->cls] == before[c->cls] + 1 &&
 		     after[K_CALLS] == before[K_CALLS] + 1 &&
 		     after[K_CAND] == before[K_CAND] && after[K_PINS] == before[K_PINS];
-		ok = ok && host_pins() == pins0;
+		ok = ok && host_pins_become(pins0);
 		tap_result(ok,
-			   "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, candidates %lld pins %lld)",
+			   "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, %s %lld -> %lld, calls %lld -> %lld, candidates %lld pins %lld, %lld pinned above the start)",
 			   c->desc, c->err, k_names[c->cls], X(r.rax), X(r.rbx),
-			   after[K_CAND], after[K_PINS]);
+			   k_names[c->cls], before[c->cls], after[c->cls], before[K_CALLS],
+			   after[K_CALLS], after[K_CAND], after[K_PINS], host_pins() - pins0);
 	}
 }
 
@@ -351,26 +357,26 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	h[2] = run(pool(24), 8, PVX_KSM_MERGEABLE);
 	hint(k, 0, h, 3, &r);
 	expect_sets("8 never-merge pages and 8 candidates in one batch", &r, 16, 24, 8);
+	ok = host_pins_become(pins0 + 8);
 	n = host_pins();
-	tap_result(n == pins0 + 8, "abi: the host holds 8 more pinned pages (%lld -> %lld)", pins0, n);
+	tap_result(ok, "abi: the host holds 8 more pinned pages (%lld -> %lld)", pins0, n);
 
 	h[0] = run(pool(0), 8, PVX_KSM_MERGEABLE);
 	h[1] = run(pool(16), 2, PVX_KSM_UNMERGEABLE);
 	h[2] = run(pool(300), 2, PVX_KSM_UNMERGEABLE);	/* never hinted */
 	hint(k, PVX_KSM_F_WITHDRAW, h, 3, &r);
 	expect_sets("withdraw 8 candidates and 2 pins (and 2 pages never hinted)", &r, 10, 16, 6);
+	ok = host_pins_become(pins0 + 6);
 	n = host_pins();
-	tap_result(n == pins0 + 6, "abi: withdrawn pins are released (%lld pinned above the start)",
-		   n - pins0);
+	tap_result(ok, "abi: withdrawn pins are released (%lld pinned above the start)", n - pins0);
 
 	/* the cap: 6 pinned, max_pins 8, 3 more refused whole */
 	tvm_write_file(PARAM_MAX_PINS, "8");
 	h[0] = run(pool(40), 3, PVX_KSM_UNMERGEABLE);
 	hint(k, 0, h, 1, &r);
-	ok = vm_counts(v);
+	ok = vm_counts(v) && host_pins_become(pins0 + 6);
 	n = host_pins();
-	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOMEM) && r.rbx == 0 && v[K_PINS] == 6 &&
-		   n == pins0 + 6,
+	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOMEM) && r.rbx == 0 && v[K_PINS] == 6,
 		   "abi: past max_pins (6 + 3 > 8) -> -ENOMEM, nothing pinned (rax 0x%llx, pins %lld, %lld pinned above the start)",
 		   X(r.rax), v[K_PINS], n - pins0);
 	h[0] = run(pool(40), 2, PVX_KSM_UNMERGEABLE);
@@ -387,9 +393,9 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	hint(k, 0, h, 1, &r);
 	expect_sets("16 never-merge pages in a second slot", &r, 16, 16, 24);
 	drop_extra(k);
-	ok = vm_counts(v);
+	ok = vm_counts(v) && host_pins_become(pins0 + 8);
 	n = host_pins();
-	tap_result(ok && v[K_PINS] == 8 && v[K_UNMAPPED] == 16 && n == pins0 + 8,
+	tap_result(ok && v[K_PINS] == 8 && v[K_UNMAPPED] == 16,
 		   "abi: the VMM deletes the slot and unmaps it: its 16 pins go (pins %lld, unmapped %lld, %lld pinned above the start)",
 		   v[K_PINS], v[K_UNMAPPED], n - pins0);
 }
@@ -442,9 +448,9 @@ static int cmd_absent(void)
 	}
 	put_batch(&k, 0, 1, 0, &h, 1);
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
-	ok = ok && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA && host_pins() == pins0;
-	tap_result(ok, "absent: KSM_HINT -> -ENOSYS, RBX unchanged, nothing pinned (rax 0x%llx)",
-		   X(r.rax));
+	ok = ok && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA && host_pins_become(pins0);
+	tap_result(ok, "absent: KSM_HINT -> -ENOSYS, RBX unchanged, nothing pinned (rax 0x%llx rbx 0x%llx, %lld pinned above the start)",
+		   X(r.rax), X(r.rbx), host_pins() - pins0);
 	ok = tvm_hcall(&k.vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0;
 	tap_result(ok && !(r.rax == 0 && (r.rdx & PVX_F_KSM_HINT)),
 		   "absent: PROBE does not offer PVX_F_KSM_HINT (rdx 0x%llx)", X(r.rdx));
@@ -560,14 +566,12 @@ static int cmd_rmmod(const char *ko)
 		tap_result(false, "rmmod: a tiny VM");
 		return KSFT_FAIL;
 	}
-	ok = hint(&k, 0, &h, 1, &r);
+	ok = hint(&k, 0, &h, 1, &r) && host_pins_become(pins0 + 8);
 	n = host_pins();
-	tap_result(ok && r.rax == 0 && n == pins0 + 8, "rmmod: a VM pins 8 pages (%lld above the start)",
-		   n - pins0);
-	ok = system("rmmod pvx_ksm") == 0;
+	tap_result(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
+	ok = system("rmmod pvx_ksm") == 0 && host_pins_become(pins0);
 	n = host_pins();
-	tap_result(ok && n == pins0, "rmmod: rmmod pvx_ksm releases them (%lld above the start)",
-		   n - pins0);
+	tap_result(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
 	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
 		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
