@@ -74,4 +74,24 @@
 #define PVX_KVM_MEM_NO_HVA_COPY		0
 #endif
 
+/*
+ * 6.5 removed the vmas argument of the remote GUP calls (there is no
+ * macro to test for it). Both are called with the mmap lock held and no
+ * "locked" pointer: the lock is never dropped inside.
+ */
+#include <linux/mm.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define pvx_pin_user_pages_remote(mm, start, nr, flags, pages) \
+	pin_user_pages_remote(mm, start, nr, flags, pages, NULL, NULL)
+#define pvx_get_user_pages_remote(mm, start, nr, flags, pages) \
+	get_user_pages_remote(mm, start, nr, flags, pages, NULL, NULL)
+#else
+#define pvx_pin_user_pages_remote(mm, start, nr, flags, pages) \
+	pin_user_pages_remote(mm, start, nr, flags, pages, NULL)
+#define pvx_get_user_pages_remote(mm, start, nr, flags, pages) \
+	get_user_pages_remote(mm, start, nr, flags, pages, NULL)
+#endif
+
 #endif /* _PVX_HOST_COMPAT_H */

@@ -38,7 +38,7 @@ modules_to() {
 	local p=$1 state=$2 m verb arg rc
 	if [ "$state" = without ]; then
 		# feature modules too: a suite before this one may have loaded them
-		set -- pvx_numa pvx_fork_copy pvx_yield pvx_host
+		set -- pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host
 	else
 		set -- pvx_host pvx_yield
 	fi

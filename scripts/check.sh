@@ -95,7 +95,12 @@ for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest
 	# libpvx is userspace with pthread conventions: positive errno
 	# values and a pvx_lock_t typedef, like pthread_mutex_t
 	ignore=
-	case "$f" in guest/libpvx/*) ignore="--ignore USE_NEGATIVE_ERRNO,NEW_TYPEDEFS" ;; esac
+	case "$f" in
+	guest/libpvx/*) ignore="--ignore USE_NEGATIVE_ERRNO,NEW_TYPEDEFS" ;;
+	# the one place that may test the kernel version, where no macro
+	# tells an API difference (guest/compat.h's rule)
+	*/compat.h) ignore="--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON" ;;
+	esac
 	if [ ! -f "$cp" ]; then
 		tap skip "checkpatch $f" "checkpatch.pl not found (make deps)"
 	elif perl "$cp" --no-tree --strict --terse -q $ignore -f "$f" >"$RES/cp.out" 2>&1; then

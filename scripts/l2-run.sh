@@ -187,7 +187,7 @@ if [ -n "$hold_pid" ]; then
 	kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
 fi
 # Feature modules first: they hold references on pvx_host.
-for m in pvx_numa pvx_fork_copy pvx_yield pvx_host; do
+for m in pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host; do
 	grep -q "^$m " /proc/modules && rmmod "$m"
 done
 dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1

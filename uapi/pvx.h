@@ -150,6 +150,11 @@ struct pvx_ksm_hint {
 #define PVX_KSM_UNMERGEABLE	0x2u
 #define PVX_KSM_MAX_HINTS	\
 	((PVX_BATCH_BYTES - PVX_BATCH_HDR_SIZE) / PVX_KSM_HINT_SIZE)
+/* Header flag: take the listed hints back instead of adding them. */
+#define PVX_KSM_F_WITHDRAW	0x1u
+#define PVX_KSM_F_ALL		PVX_KSM_F_WITHDRAW
+/* The runs of one batch add up to at most this many pages (256 MiB). */
+#define PVX_KSM_MAX_BATCH_PAGES	65536u
 
 /*
  * /dev/pvx in the guest. Every user may open it (read-only suffices) and

@@ -34,6 +34,14 @@
 #               tracepoint, policy, CPL3, real mode
 #   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
 #               load it again and rmmod it while a VM copies in a loop
+#   ksm-absent  PVX_HC_KSM_HINT -ENOSYS, nothing pinned, while pvx_ksm is
+#               not loaded (also run without pvx_host)
+#   ksm         load $PVX_BUILD/host/pvx_ksm.ko; every bad-input class,
+#               candidates and never-merge pins added and withdrawn, the
+#               pin cap, pins dropped on unmap and at the VM's end
+#   ksm-merge   KSM on: hinted identical pages merge; a never-merge hint
+#               unshares one and it stays unmerged through two full scans
+#   ksm-rmmod   rmmod pvx_ksm while a VM holds pins: they are released
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
 #               without pvx_host fails; pvxtop says pvx is not loaded
@@ -58,6 +66,8 @@ BIN=$PVX_SELFTESTS/pvx_hcall_test
 YBIN=$PVX_SELFTESTS/pvx_yield_host_test
 FKO=$(dirname "$KO")/pvx_fork_copy.ko
 FBIN=$PVX_SELFTESTS/pvx_fork_copy_test
+KKO=$(dirname "$KO")/pvx_ksm.ko
+KBIN=$PVX_SELFTESTS/pvx_ksm_host_test
 HBIN=$PVX_SELFTESTS/pvx_hcall_bench
 CYCLES=${TINYVM_CYCLES:-1000}
 LOG=$PVX_OUT/tinyvm
@@ -171,6 +181,8 @@ yield_loaded() { [ -d /sys/module/pvx_yield ]; }
 run_yield() { TAPBIN=$YBIN run_tap "$@"; }
 fc_loaded() { [ -d /sys/module/pvx_fork_copy ]; }
 run_fc() { TAPBIN=$FBIN run_tap "$@"; }
+ksm_loaded() { [ -d /sys/module/pvx_ksm ]; }
+run_ksm() { TAPBIN=$KBIN run_tap "$@"; }
 
 do_insmod() {	# do_insmod STAGE
 	local err
@@ -316,10 +328,27 @@ fork_copy_stages() {
 	run_fc fork-copy-after-rmmod absent
 }
 
+# The KSM hint stages, with pvx_host loaded and pvx_ksm not.
+ksm_stages() {
+	local mark
+	run_ksm ksm-absent absent
+	insmod_feature ksm-insmod "$KKO" || return
+	mark=$(dmesg_mark)
+	run_ksm ksm abi
+	run_ksm ksm-merge merge
+	run_ksm ksm-rmmod rmmod "$KKO"
+	check_dmesg ksm "$mark"
+	if ksm_loaded; then
+		rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
+	fi
+	run_ksm ksm-after-rmmod absent
+}
+
 # --- without pvx ---------------------------------------------------------
 run_tap without --state=absent abi
 run_tap without stock record "$LOG/stock.rec"
 run_fc without absent
+run_ksm without absent
 
 # --- with pvx --------------------------------------------------------------
 if do_insmod insmod; then
@@ -343,6 +372,7 @@ if do_insmod reinsmod; then
 	run_tap policy policy
 	yield_stages
 	fork_copy_stages
+	ksm_stages
 	if yield_loaded; then
 		diag "pvx_yield still loaded; removing it before pvx_host"
 		rmmod pvx_yield || diag "rmmod pvx_yield failed"
@@ -350,6 +380,10 @@ if do_insmod reinsmod; then
 	if fc_loaded; then
 		diag "pvx_fork_copy still loaded; removing it before pvx_host"
 		rmmod pvx_fork_copy || diag "rmmod pvx_fork_copy failed"
+	fi
+	if ksm_loaded; then
+		diag "pvx_ksm still loaded; removing it before pvx_host"
+		rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
 	fi
 	if rmmod pvx_host 2>"$LOG/rmmod.err"; then
 		result ok "rmmod: rmmod pvx_host"

@@ -80,7 +80,8 @@ int main(void)
 	      PVX_STIMER_MAX_NS,
 	      "the largest cap (max request x max factor) fits in 64 bits");
 	check((PVX_STIMER_F_ALL & (PVX_STIMER_CLOEXEC | PVX_STIMER_NONBLOCK)) ==
-	      PVX_STIMER_F_ALL && PVX_STEAL_F_ALL == PVX_STEAL_SINCE,
+	      PVX_STIMER_F_ALL && PVX_STEAL_F_ALL == PVX_STEAL_SINCE &&
+	      PVX_KSM_F_ALL == PVX_KSM_F_WITHDRAW,
 	      "flag masks name exactly the defined flags");
 	return n_fail ? 1 : 0;
 }

@@ -1,0 +1,741 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_ksm: PVX_HC_KSM_HINT, the host half of KSM hints.
+ *
+ * The guest knows which of its pages are worth merging (kernel text,
+ * read-only library text, zeroed pages) and which must never be merged
+ * (keys and other secrets: a merged page is slower to write, which tells
+ * an attacker VM that it guessed the content). It tells the host in
+ * batches of runs of guest pages, each run either PVX_KSM_MERGEABLE or
+ * PVX_KSM_UNMERGEABLE; a batch with PVX_KSM_F_WITHDRAW in its header takes
+ * the listed hints back.
+ *
+ * What stock KSM lets a module do with them (Documentation/ksm.rst):
+ *   - never merge: the page behind an UNMERGEABLE run is pinned for write
+ *     with FOLL_LONGTERM (pin_user_pages_remote()). The write pin breaks a
+ *     merge that exists (copy on write), and KSM never merges a page with
+ *     an extra pin (write_protect_page() compares the mapcount with the
+ *     refcount). Pins are capped per VM (max_pins) and dropped on
+ *     withdraw, when the VMM unmaps the memory (an MMU interval notifier),
+ *     when the VM ends and on rmmod;
+ *   - candidates: MERGEABLE runs are recorded per VM (capped,
+ *     max_candidates) with their host addresses, and debugfs tells the
+ *     host administrator how many of them KSM has merged, next to how
+ *     many never-merge pages are merged (always 0).
+ *
+ * Every argument is checked before anything changes, in this order (the
+ * first that fails answers; the class is counted):
+ *   1. a1..a3 not 0, the batch GPA not 4 KiB aligned, header flags other
+ *      than PVX_KSM_F_WITHDRAW, header reserved not 0, count 0: einval
+ *   2. the batch page outside the memslots: efault
+ *   3. count > PVX_KSM_MAX_HINTS: e2big
+ *   4. each run in batch order: gpa not 4 KiB aligned, npages 0, flags
+ *      not exactly one of MERGEABLE and UNMERGEABLE: einval; gpa + npages
+ *      pages wraps, or the batch's runs add up to more than
+ *      PVX_KSM_MAX_BATCH_PAGES: e2big; the run not inside one memslot of
+ *      the VMM: efault
+ *   5. a hint that would take the VM past max_candidates or max_pins
+ *      (pages not yet in the set, counted run by run): enomem
+ * Then the runs are applied in batch order. A pin the host cannot take
+ * (the VMM's memory is not writable, or gone) stops the call there with
+ * -PVX_EFAULT (class pin_failed); RBX = pages applied before it, on every
+ * answer of this handler (pages added, or withdrawn, that were not
+ * already so). RAX = 0 on success.
+ *
+ * Counters: debugfs vm<id>-<pid>/ksm and pvx/ksm; tracepoint pvx:ksm_hint.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "compat.h"
+#include "pvx_host.h"
+
+#define CREATE_TRACE_POINTS
+#include "ksm_trace.h"
+
+enum pvx_ksm_stat {
+	PVX_KSM_STAT_CALLS,		/* calls that reached the handler */
+	PVX_KSM_STAT_DONE,		/* calls applied in full */
+	PVX_KSM_STAT_CANDIDATES,	/* candidate pages added */
+	PVX_KSM_STAT_CAND_WITHDRAWN,	/* candidate pages withdrawn */
+	PVX_KSM_STAT_PINNED,		/* never-merge pages pinned */
+	PVX_KSM_STAT_UNPINNED,		/* pins the guest withdrew */
+	PVX_KSM_STAT_UNMAPPED,		/* pins dropped: the VMM unmapped them */
+	PVX_KSM_STAT_EINVAL,
+	PVX_KSM_STAT_EFAULT,
+	PVX_KSM_STAT_E2BIG,
+	PVX_KSM_STAT_ENOMEM,		/* a per-VM cap, or no memory */
+	PVX_KSM_STAT_PIN_FAILED,	/* the host could not pin a page */
+	PVX_KSM_STAT_NR
+};
+
+static const char * const pvx_ksm_stat_names[PVX_KSM_STAT_NR] = {
+	[PVX_KSM_STAT_CALLS]		= "calls",
+	[PVX_KSM_STAT_DONE]		= "done",
+	[PVX_KSM_STAT_CANDIDATES]	= "candidates_added",
+	[PVX_KSM_STAT_CAND_WITHDRAWN]	= "candidates_withdrawn",
+	[PVX_KSM_STAT_PINNED]		= "pinned",
+	[PVX_KSM_STAT_UNPINNED]		= "unpinned",
+	[PVX_KSM_STAT_UNMAPPED]		= "unmapped",
+	[PVX_KSM_STAT_EINVAL]		= "einval",
+	[PVX_KSM_STAT_EFAULT]		= "efault",
+	[PVX_KSM_STAT_E2BIG]		= "e2big",
+	[PVX_KSM_STAT_ENOMEM]		= "enomem",
+	[PVX_KSM_STAT_PIN_FAILED]	= "pin_failed",
+};
+
+/* ---- parameters ---------------------------------------------------------- */
+
+#define PVX_KSM_MAX_PINS_LIMIT		BIT(18)	/* 1 GiB pinned per VM */
+#define PVX_KSM_MAX_CAND_LIMIT		BIT(24)	/* 64 GiB of hints */
+
+static int pvx_ksm_set_bounded(const char *val, const struct kernel_param *kp,
+			       unsigned int max)
+{
+	unsigned int v;
+	int ret = kstrtouint(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v > max)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static unsigned int max_pins = 4096;
+
+static int pvx_ksm_max_pins_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_ksm_set_bounded(val, kp, PVX_KSM_MAX_PINS_LIMIT);
+}
+
+static const struct kernel_param_ops pvx_ksm_max_pins_ops = {
+	.set = pvx_ksm_max_pins_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_pins, &pvx_ksm_max_pins_ops, &max_pins, 0644);
+MODULE_PARM_DESC(max_pins, "never-merge pages pinned per VM at most (0..262144, default 4096 = 16 MiB)");
+
+static unsigned int max_candidates = 262144;
+
+static int pvx_ksm_max_cand_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_ksm_set_bounded(val, kp, PVX_KSM_MAX_CAND_LIMIT);
+}
+
+static const struct kernel_param_ops pvx_ksm_max_cand_ops = {
+	.set = pvx_ksm_max_cand_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_candidates, &pvx_ksm_max_cand_ops, &max_candidates, 0644);
+MODULE_PARM_DESC(max_candidates, "candidate pages recorded per VM at most (0..16777216, default 262144 = 1 GiB)");
+
+/* ---- per-VM state -------------------------------------------------------- */
+
+/* A never-merge page: the guest page and the host page pinned for it. */
+struct pvx_ksm_pin {
+	gfn_t gfn;
+	struct page *page;
+};
+
+struct pvx_ksm_vm {
+	struct mutex lock;		/* hints of this VM, candidates */
+	struct mm_struct *mm;		/* the VMM's (mmgrab) */
+	struct xarray cand;		/* gfn -> xa_mk_value(hva >> PAGE_SHIFT) */
+	u64 nr_cand;
+	/*
+	 * hva >> PAGE_SHIFT -> struct pvx_ksm_pin, under the xarray's own
+	 * lock (a spinlock), which the MMU notifier takes too.
+	 */
+	struct xarray pins;
+	u64 nr_pins;
+	struct mmu_interval_notifier mni;
+	bool mni_on;
+	atomic64_t stats[PVX_KSM_STAT_NR];
+	struct dentry *file;
+};
+
+static atomic64_t pvx_ksm_stats[PVX_KSM_STAT_NR];
+static struct dentry *pvx_ksm_file;	/* /sys/kernel/debug/pvx/ksm */
+
+static void pvx_ksm_count(struct pvx_ksm_vm *kv, enum pvx_ksm_stat s, u64 n)
+{
+	atomic64_add(n, &pvx_ksm_stats[s]);
+	if (kv)
+		atomic64_add(n, &kv->stats[s]);
+}
+
+/* Drop pin @idx (present). Caller holds xa_lock(&kv->pins). */
+static void pvx_ksm_unpin_locked(struct pvx_ksm_vm *kv, unsigned long idx,
+				 struct pvx_ksm_pin *pin)
+{
+	__xa_erase(&kv->pins, idx);
+	kv->nr_pins--;
+	unpin_user_page(pin->page);
+	kfree(pin);
+}
+
+/*
+ * The VMM's memory changes. Pins go only with the mapping (munmap,
+ * mremap, the process's exit): KSM's own attempt to merge a pinned page
+ * invalidates it too (write_protect_page(), MMU_NOTIFY_CLEAR), and
+ * dropping the pin there would let that very attempt merge it. Runs in
+ * the context of the change, possibly not allowed to sleep: spinlock,
+ * unpin and kfree only.
+ */
+static bool pvx_ksm_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *range,
+			       unsigned long cur_seq)
+{
+	struct pvx_ksm_vm *kv = container_of(mni, struct pvx_ksm_vm, mni);
+	struct pvx_ksm_pin *pin;
+	unsigned long idx;
+	u64 n = 0;
+
+	if (range->event != MMU_NOTIFY_UNMAP &&
+	    range->event != MMU_NOTIFY_RELEASE)
+		return true;
+	xa_lock(&kv->pins);
+	mmu_interval_set_seq(mni, cur_seq);
+	xa_for_each_range(&kv->pins, idx, pin, range->start >> PAGE_SHIFT,
+			  (range->end - 1) >> PAGE_SHIFT) {
+		pvx_ksm_unpin_locked(kv, idx, pin);
+		n++;
+	}
+	xa_unlock(&kv->pins);
+	if (n)
+		pvx_ksm_count(kv, PVX_KSM_STAT_UNMAPPED, n);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops pvx_ksm_mni_ops = {
+	.invalidate = pvx_ksm_invalidate,
+};
+
+static void pvx_ksm_unpin_all(struct pvx_ksm_vm *kv)
+{
+	struct pvx_ksm_pin *pin;
+	unsigned long idx;
+
+	xa_lock(&kv->pins);
+	xa_for_each(&kv->pins, idx, pin)
+		pvx_ksm_unpin_locked(kv, idx, pin);
+	xa_unlock(&kv->pins);
+}
+
+/* ---- debugfs ------------------------------------------------------------- */
+
+/* Is the page mapped at @hva merged by KSM? Never faults. mmap_lock held. */
+static bool pvx_ksm_hva_merged(struct mm_struct *mm, unsigned long hva)
+{
+	struct page *page;
+	bool merged;
+
+	if (pvx_get_user_pages_remote(mm, hva, 1, FOLL_NOFAULT, &page) != 1)
+		return false;
+	merged = PageKsm(page);
+	put_page(page);
+	return merged;
+}
+
+/* How many candidates and pins KSM has merged now. Caller holds kv->lock. */
+static void pvx_ksm_count_merged(struct pvx_ksm_vm *kv, u64 *cand, u64 *pins)
+{
+	struct mm_struct *mm = kv->mm;
+	unsigned long idx;
+	void *entry;
+
+	*cand = 0;
+	*pins = 0;
+	if (!mmget_not_zero(mm))
+		return;
+	mmap_read_lock(mm);
+	xa_for_each(&kv->cand, idx, entry) {
+		*cand += pvx_ksm_hva_merged(mm, xa_to_value(entry) << PAGE_SHIFT);
+		if (need_resched()) {
+			mmap_read_unlock(mm);
+			cond_resched();
+			mmap_read_lock(mm);
+		}
+	}
+	/* the pins' keys are their host addresses */
+	xa_for_each(&kv->pins, idx, entry) {
+		if (pvx_ksm_hva_merged(mm, idx << PAGE_SHIFT))
+			(*pins)++;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+}
+
+static void pvx_ksm_show_stats(struct seq_file *m, const atomic64_t *stats)
+{
+	unsigned int i;
+
+	for (i = 0; i < PVX_KSM_STAT_NR; i++)
+		seq_printf(m, "%s %lld\n", pvx_ksm_stat_names[i],
+			   atomic64_read(&stats[i]));
+}
+
+/* The VM's counters, its sets now, and how much of them KSM merged. */
+static int pvx_ksm_vm_show(struct seq_file *m, void *unused)
+{
+	struct pvx_ksm_vm *kv = m->private;
+	u64 cand_merged, pins_merged;
+
+	pvx_ksm_show_stats(m, kv->stats);
+	mutex_lock(&kv->lock);
+	pvx_ksm_count_merged(kv, &cand_merged, &pins_merged);
+	seq_printf(m, "candidates %llu\ncandidates_merged %llu\n",
+		   kv->nr_cand, cand_merged);
+	seq_printf(m, "pins %llu\npins_merged %llu\n",
+		   READ_ONCE(kv->nr_pins), pins_merged);
+	mutex_unlock(&kv->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_ksm_vm);
+
+static int pvx_ksm_total_show(struct seq_file *m, void *unused)
+{
+	pvx_ksm_show_stats(m, pvx_ksm_stats);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvx_ksm_total);
+
+/* ---- per-VM life --------------------------------------------------------- */
+
+/* Runs when the VM dies, pvx_host unloads or this module unregisters. */
+static void pvx_ksm_vm_dtor(struct pvx_vm *vm, void *data)
+{
+	struct pvx_ksm_vm *kv = data;
+
+	debugfs_remove(kv->file);
+	/* waits for a notifier call in progress; none comes after */
+	if (kv->mni_on)
+		mmu_interval_notifier_remove(&kv->mni);
+	pvx_ksm_unpin_all(kv);
+	xa_destroy(&kv->pins);
+	xa_destroy(&kv->cand);
+	mmdrop(kv->mm);
+	kfree(kv);
+}
+
+/* The VM's state, made by its first hint (in a vCPU thread of the VMM). */
+static struct pvx_ksm_vm *pvx_ksm_vm_get(struct pvx_vm *vm, struct kvm *kvm)
+{
+	struct pvx_ksm_vm *kv, *new;
+
+	kv = pvx_vm_get_priv(vm, PVX_F_KSM_HINT);
+	if (likely(kv))
+		return kv;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	mutex_init(&new->lock);
+	xa_init(&new->cand);
+	xa_init(&new->pins);
+	new->mm = kvm->mm;
+	mmgrab(new->mm);
+	kv = pvx_vm_set_priv(vm, PVX_F_KSM_HINT, new, pvx_ksm_vm_dtor);
+	if (kv != new) {
+		/* Another vCPU of the VM installed its state first. */
+		mmdrop(new->mm);
+		kfree(new);
+		return kv;
+	}
+	kv->file = debugfs_create_file("ksm", 0444, pvx_vm_debugfs_dir(vm),
+				       kv, &pvx_ksm_vm_fops);
+	return kv;
+}
+
+/*
+ * Watch the whole of the VMM's address space once the VM has a pin: the
+ * notifier then sees every unmap there (pvx_ksm_invalidate()). Caller
+ * holds kv->lock, not the mmap lock.
+ */
+static int pvx_ksm_watch(struct pvx_ksm_vm *kv)
+{
+	int ret;
+
+	if (kv->mni_on)
+		return 0;
+	ret = mmu_interval_notifier_insert(&kv->mni, kv->mm, 0, TASK_SIZE_MAX,
+					   &pvx_ksm_mni_ops);
+	kv->mni_on = !ret;
+	return ret;
+}
+
+/* ---- the batch ----------------------------------------------------------- */
+
+/* A checked run: its first page, its length, its host address. */
+struct pvx_ksm_run {
+	gfn_t gfn;
+	u32 npages;
+	u32 flags;
+	unsigned long hva;
+};
+
+struct pvx_ksm_batch {
+	u32 flags;
+	u32 count;
+	struct pvx_ksm_hint h[PVX_KSM_MAX_HINTS];
+	struct pvx_ksm_run r[PVX_KSM_MAX_HINTS];
+};
+
+static_assert(sizeof(struct pvx_ksm_hint) == PVX_KSM_HINT_SIZE);
+static_assert(PVX_BATCH_HDR_SIZE + PVX_KSM_MAX_HINTS * PVX_KSM_HINT_SIZE <=
+	      PVX_BATCH_BYTES);
+static_assert(PAGE_SIZE == 4096);
+
+/* @h is one run of guest pages inside one memslot of the VMM. */
+static long pvx_ksm_check_hint(struct kvm_vcpu *vcpu,
+			       const struct pvx_ksm_hint *h,
+			       struct pvx_ksm_run *r)
+{
+	struct kvm_memory_slot *slot;
+	u64 len = (u64)h->npages << PAGE_SHIFT;
+
+	if (!PAGE_ALIGNED(h->gpa) || !h->npages ||
+	    (h->flags != PVX_KSM_MERGEABLE && h->flags != PVX_KSM_UNMERGEABLE))
+		return -PVX_EINVAL;
+	if (h->gpa + len < h->gpa)
+		return -PVX_E2BIG;
+	r->gfn = gpa_to_gfn(h->gpa);
+	r->npages = h->npages;
+	r->flags = h->flags;
+	slot = __gfn_to_memslot(kvm_vcpu_memslots(vcpu), r->gfn);
+	if (!kvm_is_visible_memslot(slot) ||
+	    (slot->flags & PVX_KVM_MEM_NO_HVA_COPY) ||
+	    r->gfn + r->npages > slot->base_gfn + slot->npages)
+		return -PVX_EFAULT;
+	r->hva = __gfn_to_hva_memslot(slot, r->gfn);
+	return 0;
+}
+
+/* Read and check the batch at @gpa into @b; nothing changes here. */
+static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
+			       struct pvx_ksm_batch *b)
+{
+	struct pvx_batch_hdr hdr;
+	u64 pages = 0;
+	long ret;
+	u32 i;
+
+	b->flags = 0;
+	b->count = 0;
+	if (!PAGE_ALIGNED(gpa))
+		return -PVX_EINVAL;
+	if (kvm_vcpu_read_guest(vcpu, gpa, &hdr, sizeof(hdr)))
+		return -PVX_EFAULT;
+	b->flags = hdr.flags;
+	b->count = hdr.count;
+	if ((hdr.flags & ~PVX_KSM_F_ALL) || hdr.reserved || !hdr.count)
+		return -PVX_EINVAL;
+	if (hdr.count > PVX_KSM_MAX_HINTS)
+		return -PVX_E2BIG;
+	if (kvm_vcpu_read_guest(vcpu, gpa + sizeof(hdr), b->h,
+				hdr.count * sizeof(b->h[0])))
+		return -PVX_EFAULT;
+	for (i = 0; i < b->count; i++) {
+		ret = pvx_ksm_check_hint(vcpu, &b->h[i], &b->r[i]);
+		if (ret)
+			return ret;
+		pages += b->r[i].npages;
+		if (pages > PVX_KSM_MAX_BATCH_PAGES)
+			return -PVX_E2BIG;
+	}
+	return 0;
+}
+
+/* ---- applying it --------------------------------------------------------- */
+
+static unsigned long pvx_ksm_page_hva(const struct pvx_ksm_run *r, u32 i)
+{
+	return r->hva + ((unsigned long)i << PAGE_SHIFT);
+}
+
+/*
+ * Pages a hint batch adds to each set: the caps are checked against these
+ * before anything changes. Caller holds kv->lock.
+ */
+static void pvx_ksm_count_new(struct pvx_ksm_vm *kv,
+			      const struct pvx_ksm_batch *b,
+			      u64 *cand, u64 *pins)
+{
+	const struct pvx_ksm_run *r;
+	u32 i, j;
+
+	*cand = 0;
+	*pins = 0;
+	for (i = 0; i < b->count; i++) {
+		r = &b->r[i];
+		for (j = 0; j < r->npages; j++) {
+			if (r->flags == PVX_KSM_MERGEABLE)
+				*cand += !xa_load(&kv->cand, r->gfn + j);
+			else
+				*pins += !xa_load(&kv->pins,
+						  pvx_ksm_page_hva(r, j) >> PAGE_SHIFT);
+		}
+	}
+}
+
+/* Pin the page at @hva of the VMM for write, long term; NULL if it can't. */
+static struct page *pvx_ksm_pin_page(struct mm_struct *mm, unsigned long hva)
+{
+	struct page *page;
+	long n;
+
+	mmap_read_lock(mm);
+	n = pvx_pin_user_pages_remote(mm, hva, 1, FOLL_WRITE | FOLL_LONGTERM,
+				      &page);
+	mmap_read_unlock(mm);
+	return n == 1 ? page : NULL;
+}
+
+/*
+ * Pin guest page @gfn at @hva unless it is pinned: 1 new, 0 was, <0 error.
+ * An unmap between the pin and its insertion would leave a pin nobody
+ * drops before the VM ends: the notifier's sequence tells (it moves only
+ * for unmaps, pvx_ksm_invalidate()), checked under the lock it is set
+ * under, and the pin is then given back (-PVX_EFAULT: the memory went).
+ */
+static int pvx_ksm_pin_one(struct pvx_ksm_vm *kv, gfn_t gfn, unsigned long hva)
+{
+	unsigned long idx = hva >> PAGE_SHIFT, seq;
+	struct pvx_ksm_pin *pin;
+	int ret;
+
+	if (xa_load(&kv->pins, idx))
+		return 0;
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	if (!pin)
+		return -PVX_ENOMEM;
+	pin->gfn = gfn;
+	seq = mmu_interval_read_begin(&kv->mni);
+	pin->page = pvx_ksm_pin_page(kv->mm, hva);
+	if (!pin->page) {
+		kfree(pin);
+		return -PVX_EFAULT;
+	}
+	xa_lock(&kv->pins);
+	ret = mmu_interval_read_retry(&kv->mni, seq) ? -PVX_EFAULT :
+	      __xa_insert(&kv->pins, idx, pin, GFP_KERNEL_ACCOUNT) ? -PVX_ENOMEM : 1;
+	if (ret > 0)
+		kv->nr_pins++;
+	xa_unlock(&kv->pins);
+	if (ret < 0) {
+		unpin_user_page(pin->page);
+		kfree(pin);
+	}
+	return ret;
+}
+
+/* Record guest page @gfn as a candidate: 1 new, 0 was, <0 error. */
+static int pvx_ksm_add_candidate(struct pvx_ksm_vm *kv, gfn_t gfn,
+				 unsigned long hva)
+{
+	int ret;
+
+	if (xa_load(&kv->cand, gfn))
+		return 0;
+	ret = xa_err(xa_store(&kv->cand, gfn, xa_mk_value(hva >> PAGE_SHIFT),
+			      GFP_KERNEL_ACCOUNT));
+	if (ret)
+		return -PVX_ENOMEM;
+	kv->nr_cand++;
+	return 1;
+}
+
+/*
+ * Apply the hints in batch order; *@done = pages added. Stops at the first
+ * page the host cannot pin or record. Caller holds kv->lock.
+ */
+static long pvx_ksm_add(struct pvx_ksm_vm *kv, const struct pvx_ksm_batch *b,
+			u64 *done)
+{
+	const struct pvx_ksm_run *r;
+	int ret = 0;
+	u32 i, j;
+
+	for (i = 0; i < b->count; i++) {
+		r = &b->r[i];
+		for (j = 0; j < r->npages; j++) {
+			if (r->flags == PVX_KSM_MERGEABLE) {
+				ret = pvx_ksm_add_candidate(kv, r->gfn + j,
+							    pvx_ksm_page_hva(r, j));
+				pvx_ksm_count(kv, PVX_KSM_STAT_CANDIDATES, ret > 0);
+			} else {
+				ret = pvx_ksm_pin_one(kv, r->gfn + j,
+						      pvx_ksm_page_hva(r, j));
+				pvx_ksm_count(kv, PVX_KSM_STAT_PINNED, ret > 0);
+			}
+			if (ret < 0)
+				return ret;
+			*done += ret;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Take back the hints in @b; *@done = pages withdrawn. kv->lock held. */
+static void pvx_ksm_withdraw(struct pvx_ksm_vm *kv,
+			     const struct pvx_ksm_batch *b, u64 *done)
+{
+	const struct pvx_ksm_run *r;
+	struct pvx_ksm_pin *pin;
+	unsigned long idx;
+	u32 i, j;
+
+	for (i = 0; i < b->count; i++) {
+		r = &b->r[i];
+		for (j = 0; j < r->npages; j++) {
+			if (r->flags == PVX_KSM_MERGEABLE) {
+				if (!xa_erase(&kv->cand, r->gfn + j))
+					continue;
+				kv->nr_cand--;
+				pvx_ksm_count(kv, PVX_KSM_STAT_CAND_WITHDRAWN, 1);
+				(*done)++;
+				continue;
+			}
+			idx = pvx_ksm_page_hva(r, j) >> PAGE_SHIFT;
+			xa_lock(&kv->pins);
+			pin = xa_load(&kv->pins, idx);
+			if (pin && pin->gfn == r->gfn + j) {
+				pvx_ksm_unpin_locked(kv, idx, pin);
+				pvx_ksm_count(kv, PVX_KSM_STAT_UNPINNED, 1);
+				(*done)++;
+			}
+			xa_unlock(&kv->pins);
+		}
+		cond_resched();
+	}
+}
+
+/* Check the caps, then add the hints. Caller holds kv->lock. */
+static long pvx_ksm_hint_locked(struct pvx_ksm_vm *kv,
+				const struct pvx_ksm_batch *b, u64 *done)
+{
+	u64 cand, pins;
+	long ret;
+
+	if (b->flags & PVX_KSM_F_WITHDRAW) {
+		pvx_ksm_withdraw(kv, b, done);
+		return 0;
+	}
+	pvx_ksm_count_new(kv, b, &cand, &pins);
+	if (kv->nr_cand + cand > READ_ONCE(max_candidates) ||
+	    kv->nr_pins + pins > READ_ONCE(max_pins))
+		return -PVX_ENOMEM;
+	if (pins && pvx_ksm_watch(kv))
+		return -PVX_ENOMEM;
+	ret = pvx_ksm_add(kv, b, done);
+	if (ret == -PVX_EFAULT)
+		pvx_ksm_count(kv, PVX_KSM_STAT_PIN_FAILED, 1);
+	return ret;
+}
+
+static enum pvx_ksm_stat pvx_ksm_err_stat(long ret)
+{
+	switch (ret) {
+	case 0:
+		return PVX_KSM_STAT_DONE;
+	case -PVX_EFAULT:
+		return PVX_KSM_STAT_EFAULT;
+	case -PVX_E2BIG:
+		return PVX_KSM_STAT_E2BIG;
+	case -PVX_ENOMEM:
+		return PVX_KSM_STAT_ENOMEM;
+	default:
+		return PVX_KSM_STAT_EINVAL;
+	}
+}
+
+static long pvx_ksm_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
+			 const struct pvx_call *call)
+{
+	struct pvx_ksm_batch *b = NULL;
+	struct pvx_ksm_vm *kv;
+	u64 done = 0;
+	long ret;
+
+	kv = pvx_ksm_vm_get(vm, vcpu->kvm);
+	b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!kv || !b) {
+		ret = -PVX_ENOMEM;
+		goto out;
+	}
+	/* Every bit of the unused arguments is reserved. */
+	if (call->a1 || call->a2 || call->a3) {
+		ret = -PVX_EINVAL;
+		goto out;
+	}
+	ret = pvx_ksm_read_batch(vcpu, call->a0, b);
+	if (ret)
+		goto out;
+	mutex_lock(&kv->lock);
+	ret = pvx_ksm_hint_locked(kv, b, &done);
+	mutex_unlock(&kv->lock);
+out:
+	pvx_ksm_count(kv, PVX_KSM_STAT_CALLS, 1);
+	pvx_ksm_count(kv, pvx_ksm_err_stat(ret), 1);
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, done);
+	trace_ksm_hint(pvx_vm_id(vm), vcpu->vcpu_id, b ? b->flags : 0,
+		       b ? b->count : 0, done, kv ? kv->nr_cand : 0,
+		       kv ? READ_ONCE(kv->nr_pins) : 0, ret);
+	kfree(b);
+	return ret;
+}
+
+static struct pvx_handler pvx_ksm_handler = {
+	.nr = PVX_HC_KSM_HINT,
+	.feature = PVX_F_KSM_HINT,
+	.fn = pvx_ksm_hint,
+	.owner = THIS_MODULE,
+};
+
+static int __init pvx_ksm_init(void)
+{
+	struct dentry *root;
+	int ret;
+
+	root = debugfs_lookup("pvx", NULL);
+	if (!IS_ERR_OR_NULL(root)) {
+		pvx_ksm_file = debugfs_create_file("ksm", 0444, root, NULL,
+						   &pvx_ksm_total_fops);
+		dput(root);
+	}
+	ret = pvx_register_handler(&pvx_ksm_handler);
+	if (ret) {
+		pr_err("cannot register PVX_HC_KSM_HINT: %d\n", ret);
+		debugfs_remove(pvx_ksm_file);
+		return ret;
+	}
+	pr_info("serving PVX_HC_KSM_HINT (0x%x)\n", PVX_HC_KSM_HINT);
+	return 0;
+}
+
+static void __exit pvx_ksm_exit(void)
+{
+	/* Waits for calls in flight and destroys every VM's state. */
+	pvx_unregister_handler(&pvx_ksm_handler);
+	debugfs_remove(pvx_ksm_file);
+}
+
+module_init(pvx_ksm_init);
+module_exit(pvx_ksm_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("pvx: KSM hints (PVX_HC_KSM_HINT)");

@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_ksm_host_test: PVX_HC_KSM_HINT (pvx_ksm.ko) seen from tiny VMs, run
+ * on the KVM host (L2 in the lab).
+ *
+ *   pvx_ksm_host_test absent
+ *	pvx_ksm not loaded: PROBE has no PVX_F_KSM_HINT and a valid batch
+ *	answers -ENOSYS with RBX unchanged.
+ *   pvx_ksm_host_test abi
+ *	every bad-input class, each with the bad run last so that "nothing
+ *	changed" shows the checks ran before anything was applied; hints
+ *	and withdrawals of candidates and never-merge pins (RBX, the VM's
+ *	debugfs sets); the pin cap (-ENOMEM, nothing pinned); pins dropped
+ *	when the VMM unmaps the memory, when the VM ends; the host's count
+ *	of pinned pages (/proc/vmstat nr_foll_pin_*) back where it was.
+ *   pvx_ksm_host_test merge
+ *	with KSM running: two identical candidate pages merge (debugfs
+ *	candidates_merged), a never-merge hint on one of them unshares it,
+ *	and through two more full scans it stays unmerged (pins_merged 0).
+ *   pvx_ksm_host_test rmmod MODULE.ko
+ *	rmmod pvx_ksm while a VM holds pins: the pins go with it; insmod
+ *	MODULE.ko again.
+ *
+ * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pvx.h"
+#include "sysfs_util.h"
+#include "tap.h"
+#include "tinyvm.h"
+
+#define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
+#define KSM_TOTALS	DEBUGFS_PVX "/ksm"
+#define PARAM_MAX_PINS	"/sys/module/pvx_ksm/parameters/max_pins"
+#define KSM_SYSFS	"/sys/kernel/mm/ksm"
+#define PAGE		4096ull
+
+/* Guest-physical layout on top of tinyvm's (tinyvm.h). */
+#define BATCH_GPA	0x30000ull
+#define POOL_GPA	0x200000ull	/* slot 0: test pages up to 4 MiB */
+#define POOL_PAGES	512u
+#define EXTRA_SLOT	1
+#define EXTRA_GPA	0x1000000ull	/* a slot the test unmaps */
+#define EXTRA_PAGES	16u
+#define HOLE_GPA	0x400000ull	/* just past slot 0 */
+
+#define X(v) ((unsigned long long)(v))
+
+/* ---- the VM's debugfs file and the host's pin count ------------------ */
+
+enum {
+	K_CALLS, K_DONE, K_EINVAL, K_EFAULT, K_E2BIG, K_ENOMEM,
+	K_CAND, K_CAND_MERGED, K_PINS, K_PINS_MERGED, K_UNMAPPED, K_NR
+};
+
+static const char *const k_names[K_NR] = {
+	"calls", "done", "einval", "efault", "e2big", "enomem",
+	"candidates", "candidates_merged", "pins", "pins_merged", "unmapped",
+};
+
+static char vm_file[256];
+
+static bool vm_counts(long long *v)
+{
+	return vm_file[0] && tvm_read_counters(vm_file, k_names, K_NR, v);
+}
+
+/* The VM's file: made by its first hint, in the newest VM directory. */
+static bool find_vm_file(void)
+{
+	char dir[200];
+
+	if (tvm_newest_vm_dir(dir, sizeof(dir)))
+		return false;
+	snprintf(vm_file, sizeof(vm_file), "%s/ksm", dir);
+	return access(vm_file, R_OK) == 0;
+}
+
+/*
+ * Pages pinned host-wide (FOLL_PIN): acquired - released. Node counters
+ * are kept per CPU and folded now and then; vm/stat_refresh folds them
+ * first, or a change of a few pages would not show.
+ */
+static long long host_pins(void)
+{
+	static const char *const n[] = { "nr_foll_pin_acquired", "nr_foll_pin_released" };
+	long long v[2] = { 0, 0 };
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long long val;
+	int got = 0, i;
+
+	if (!f)
+		return -1;
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		for (i = 0; i < 2; i++)
+			if (!strcmp(key, n[i])) {
+				v[i] = val;
+				got |= 1 << i;
+			}
+	fclose(f);
+	return got == 3 ? v[0] - v[1] : -1;
+}
+
+/*
+ * Wait up to 2 s for the host's pinned pages to be @want: a VM's end
+ * releases its pins from a work item, and others pin pages for a moment
+ * too (L2's 9p mounts pin the pages of their I/O), so a single read can be
+ * off by a few in either direction while nothing of ours leaks.
+ */
+static bool host_pins_become(long long want)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (host_pins() == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* ---- the test VM ------------------------------------------------------- */
+
+struct kvm_t {
+	struct tvm vm;
+	uint8_t *extra;		/* the VMM's mapping of EXTRA_SLOT */
+};
+
+static uint8_t *add_slot(struct tvm *vm, int slot, uint64_t gpa, unsigned int pages)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = pages * PAGE,
+	};
+	uint8_t *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0x5a, pages * PAGE);
+	r.userspace_addr = (uintptr_t)p;
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		tvm_diag("KVM_SET_USER_MEMORY_REGION slot %d: %s", slot, strerror(errno));
+		munmap(p, pages * PAGE);
+		return NULL;
+	}
+	return p;
+}
+
+/* Delete the extra slot, then unmap its memory (what a VMM does). */
+static void drop_extra(struct kvm_t *k)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = EXTRA_SLOT, .guest_phys_addr = EXTRA_GPA,
+	};
+
+	if (!k->extra)
+		return;
+	ioctl(k->vm.fd, KVM_SET_USER_MEMORY_REGION, &r);
+	munmap(k->extra, EXTRA_PAGES * PAGE);
+	k->extra = NULL;
+}
+
+static void k_destroy(struct kvm_t *k)
+{
+	tvm_destroy(&k->vm);
+	if (k->extra)
+		munmap(k->extra, EXTRA_PAGES * PAGE);
+	k->extra = NULL;
+}
+
+static int k_create(struct kvm_t *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (tvm_create(&k->vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)))
+		return -1;
+	if (tvm_add_vcpu(&k->vm))
+		goto fail;
+	k->extra = add_slot(&k->vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_PAGES);
+	if (!k->extra)
+		goto fail;
+	return 0;
+fail:
+	k_destroy(k);
+	return -1;
+}
+
+static uint64_t pool(unsigned int i)
+{
+	return POOL_GPA + i * PAGE;
+}
+
+/* Write a batch at BATCH_GPA: header, then @n hints, then garbage. */
+static void put_batch(struct kvm_t *k, uint32_t flags, uint32_t count, uint64_t reserved,
+		      const struct pvx_ksm_hint *h, unsigned int n)
+{
+	struct pvx_batch_hdr hdr = { .flags = flags, .count = count, .reserved = reserved };
+	uint8_t *b = k->vm.mem + BATCH_GPA;
+
+	memset(b, 0xa5, PAGE);
+	memcpy(b, &hdr, sizeof(hdr));
+	memcpy(b + sizeof(hdr), h, n * sizeof(*h));
+}
+
+static bool ksm_call(struct kvm_t *k, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		     struct kvm_regs *r)
+{
+	return !tvm_hcall(&k->vm.vcpu[0], PVX_HC_KSM_HINT, a0, a1, a2, a3, r);
+}
+
+/* One batch of @n hints with header flags @flags: RAX and RBX out. */
+static bool hint(struct kvm_t *k, uint32_t flags, const struct pvx_ksm_hint *h,
+		 unsigned int n, struct kvm_regs *r)
+{
+	put_batch(k, flags, n, 0, h, n);
+	return ksm_call(k, BATCH_GPA, 0, 0, 0, r);
+}
+
+static struct pvx_ksm_hint run(uint64_t gpa, uint32_t npages, uint32_t flags)
+{
+	return (struct pvx_ksm_hint){ .gpa = gpa, .npages = npages, .flags = flags };
+}
+
+/* ---- bad input ------------------------------------------------------- */
+
+#define GOOD_RUNS	4u
+
+struct bad_case {
+	const char *desc;
+	int cls;			/* K_EINVAL, K_EFAULT, K_E2BIG */
+	int err;			/* PVX_E* */
+	uint64_t a0, a1, a2, a3;	/* a0 0: BATCH_GPA */
+	uint32_t flags, count;		/* count 0: the runs written */
+	uint64_t reserved;
+	struct pvx_ksm_hint last;	/* after GOOD_RUNS valid runs */
+	unsigned int repeat;		/* >0: the batch is @repeat copies of last */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "a1 = 1", K_EINVAL, PVX_EINVAL, .a1 = 1 },
+	{ "a2 = 1 << 40", K_EINVAL, PVX_EINVAL, .a2 = 1ull << 40 },
+	{ "a3 = 1", K_EINVAL, PVX_EINVAL, .a3 = 1 },
+	{ "batch not page aligned", K_EINVAL, PVX_EINVAL, .a0 = BATCH_GPA + 8 },
+	{ "batch outside the memslots", K_EFAULT, PVX_EFAULT, .a0 = HOLE_GPA },
+	{ "header flag 0x2", K_EINVAL, PVX_EINVAL, .flags = 0x2 },
+	{ "header reserved 1", K_EINVAL, PVX_EINVAL, .reserved = 1 },
+	{ "count 0", K_EINVAL, PVX_EINVAL, .count = ~0u },
+	{ "count PVX_KSM_MAX_HINTS + 1", K_E2BIG, PVX_E2BIG, .count = PVX_KSM_MAX_HINTS + 1 },
+	{ "run not page aligned", K_EINVAL, PVX_EINVAL,
+	  .last = { POOL_GPA + 0x800, 1, PVX_KSM_MERGEABLE } },
+	{ "run of 0 pages", K_EINVAL, PVX_EINVAL, .last = { POOL_GPA, 0, PVX_KSM_MERGEABLE } },
+	{ "run flags 0", K_EINVAL, PVX_EINVAL, .last = { POOL_GPA, 1, 0 } },
+	{ "run flags MERGEABLE | UNMERGEABLE", K_EINVAL, PVX_EINVAL,
+	  .last = { POOL_GPA, 1, PVX_KSM_MERGEABLE | PVX_KSM_UNMERGEABLE } },
+	{ "run flags 0x4", K_EINVAL, PVX_EINVAL, .last = { POOL_GPA, 1, 0x4 } },
+	{ "run wrapping past 2^64", K_E2BIG, PVX_E2BIG,
+	  .last = { 0xfffffffffffff000ull, 2, PVX_KSM_UNMERGEABLE } },
+	{ "run outside the memslots", K_EFAULT, PVX_EFAULT,
+	  .last = { HOLE_GPA, 1, PVX_KSM_UNMERGEABLE } },
+	{ "run across the end of its memslot", K_EFAULT, PVX_EFAULT,
+	  .last = { HOLE_GPA - PAGE, 2, PVX_KSM_MERGEABLE } },
+	{ "runs adding up to more than PVX_KSM_MAX_BATCH_PAGES", K_E2BIG, PVX_E2BIG,
+	  .last = { 0, TVM_MEM_SIZE / PAGE, PVX_KSM_MERGEABLE },
+	  .repeat = PVX_KSM_MAX_BATCH_PAGES / (TVM_MEM_SIZE / PAGE) + 1 },
+};
+
+static void bad_batch(const struct bad_case *c, struct pvx_ksm_hint *h, unsigned int *n)
+{
+	unsigned int i;
+
+	if (c->repeat) {
+		for (i = 0; i < c->repeat; i++)
+			h[i] = c->last;
+		*n = c->repeat;
+		return;
+	}
+	/* valid runs of both kinds first: nothing of them may be applied */
+	for (i = 0; i < GOOD_RUNS; i++)
+		h[i] = run(pool(100 + 2 * i), 2, i % 2 ? PVX_KSM_UNMERGEABLE : PVX_KSM_MERGEABLE);
+	*n = GOOD_RUNS;
+	if (c->last.npages || c->last.flags || c->last.gpa)
+		h[(*n)++] = c->last;
+}
+
+static void abi_bad(struct kvm_t *k)
+{
+	struct pvx_ksm_hint h[PVX_KSM_MAX_HINTS + 1];
+	long long before[K_NR], after[K_NR];
+	long long pins0 = host_pins();
+	unsigned int i, n;
+	struct kvm_regs r;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		uint32_t count;
+		bool ok;
+
+		bad_batch(c, h, &n);
+		count = c->count == ~0u ? 0 : c->count ? c->count : n;
+		put_batch(k, c->flags, count, c->reserved, h, n);
+		ok = vm_counts(before) &&
+		     ksm_call(k, c->a0 ? c->a0 : BATCH_GPA, c->a1, c->a2, c->a3, &r) &&
+		     vm_counts(after);
+		ok = ok && r.rax == TVM_NEG64(c->err) && r.rbx == 0 &&
+		     after[c->cls] == before[c->cls] + 1 &&
+		     after[K_CALLS] == before[K_CALLS] + 1 &&
+		     after[K_CAND] == before[K_CAND] && after[K_PINS] == before[K_PINS];
+		ok = ok && host_pins_become(pins0);
+		tap_result(ok,
+			   "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, %s %lld -> %lld, calls %lld -> %lld, candidates %lld pins %lld, %lld pinned above the start)",
+			   c->desc, c->err, k_names[c->cls], X(r.rax), X(r.rbx),
+			   k_names[c->cls], before[c->cls], after[c->cls], before[K_CALLS],
+			   after[K_CALLS], after[K_CAND], after[K_PINS], host_pins() - pins0);
+	}
+}
+
+/* ---- good input ------------------------------------------------------ */
+
+static bool expect_sets(const char *what, struct kvm_regs *r, uint64_t rbx,
+			long long cand, long long pins)
+{
+	long long v[K_NR];
+	bool ok;
+
+	ok = vm_counts(v);
+	ok = ok && r->rax == 0 && r->rbx == rbx && v[K_CAND] == cand && v[K_PINS] == pins;
+	return tap_result(ok, "abi: %s: RAX 0, RBX %llu, candidates %lld, pins %lld (rax 0x%llx rbx %llu, got %lld, %lld)",
+			  what, X(rbx), cand, pins, X(r->rax), X(r->rbx), v[K_CAND], v[K_PINS]);
+}
+
+static void abi_good(struct kvm_t *k, long long pins0)
+{
+	struct pvx_ksm_hint h[4];
+	struct kvm_regs r = { 0 };
+	long long v[K_NR], n;
+	bool ok;
+
+	h[0] = run(pool(0), 16, PVX_KSM_MERGEABLE);
+	hint(k, 0, h, 1, &r);
+	expect_sets("16 candidate pages", &r, 16, 16, 0);
+	hint(k, 0, h, 1, &r);
+	expect_sets("the same 16 again add nothing", &r, 0, 16, 0);
+
+	h[0] = run(pool(16), 4, PVX_KSM_UNMERGEABLE);
+	h[1] = run(pool(20), 4, PVX_KSM_UNMERGEABLE);
+	h[2] = run(pool(24), 8, PVX_KSM_MERGEABLE);
+	hint(k, 0, h, 3, &r);
+	expect_sets("8 never-merge pages and 8 candidates in one batch", &r, 16, 24, 8);
+	ok = host_pins_become(pins0 + 8);
+	n = host_pins();
+	tap_result(ok, "abi: the host holds 8 more pinned pages (%lld -> %lld)", pins0, n);
+
+	h[0] = run(pool(0), 8, PVX_KSM_MERGEABLE);
+	h[1] = run(pool(16), 2, PVX_KSM_UNMERGEABLE);
+	h[2] = run(pool(300), 2, PVX_KSM_UNMERGEABLE);	/* never hinted */
+	hint(k, PVX_KSM_F_WITHDRAW, h, 3, &r);
+	expect_sets("withdraw 8 candidates and 2 pins (and 2 pages never hinted)", &r, 10, 16, 6);
+	ok = host_pins_become(pins0 + 6);
+	n = host_pins();
+	tap_result(ok, "abi: withdrawn pins are released (%lld pinned above the start)", n - pins0);
+
+	/* the cap: 6 pinned, max_pins 8, 3 more refused whole */
+	tvm_write_file(PARAM_MAX_PINS, "8");
+	h[0] = run(pool(40), 3, PVX_KSM_UNMERGEABLE);
+	hint(k, 0, h, 1, &r);
+	ok = vm_counts(v) && host_pins_become(pins0 + 6);
+	n = host_pins();
+	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOMEM) && r.rbx == 0 && v[K_PINS] == 6,
+		   "abi: past max_pins (6 + 3 > 8) -> -ENOMEM, nothing pinned (rax 0x%llx, pins %lld, %lld pinned above the start)",
+		   X(r.rax), v[K_PINS], n - pins0);
+	h[0] = run(pool(40), 2, PVX_KSM_UNMERGEABLE);
+	hint(k, 0, h, 1, &r);
+	expect_sets("up to max_pins (6 + 2 = 8) is fine", &r, 2, 16, 8);
+	tvm_write_file(PARAM_MAX_PINS, "4096");
+	tap_result(tvm_write_file(PARAM_MAX_PINS, "262145") < 0 &&
+		   tvm_write_file(PARAM_MAX_PINS, "-1") < 0 &&
+		   tvm_write_file(PARAM_MAX_PINS, "lots") < 0,
+		   "abi: max_pins above 262144, negative or not a number refused");
+
+	/* pins in memory the VMM unmaps go with it */
+	h[0] = run(EXTRA_GPA, EXTRA_PAGES, PVX_KSM_UNMERGEABLE);
+	hint(k, 0, h, 1, &r);
+	expect_sets("16 never-merge pages in a second slot", &r, 16, 16, 24);
+	drop_extra(k);
+	ok = vm_counts(v) && host_pins_become(pins0 + 8);
+	n = host_pins();
+	tap_result(ok && v[K_PINS] == 8 && v[K_UNMAPPED] == 16,
+		   "abi: the VMM deletes the slot and unmaps it: its 16 pins go (pins %lld, unmapped %lld, %lld pinned above the start)",
+		   v[K_PINS], v[K_UNMAPPED], n - pins0);
+}
+
+static int cmd_abi(void)
+{
+	struct kvm_t k;
+	long long pins0 = host_pins(), v[K_NR];
+	struct pvx_ksm_hint h = run(pool(500), 1, PVX_KSM_MERGEABLE);
+	struct kvm_regs r = { 0 };
+	bool ok;
+
+	tap_begin();
+	if (pins0 < 0) {
+		tap_result(false, "abi: /proc/vmstat has nr_foll_pin_acquired and _released");
+		return KSFT_FAIL;
+	}
+	if (k_create(&k)) {
+		tap_result(false, "abi: a tiny VM with two memslots");
+		return KSFT_FAIL;
+	}
+	/* the VM's first call makes its state: a withdrawal of nothing */
+	ok = hint(&k, PVX_KSM_F_WITHDRAW, &h, 1, &r) && find_vm_file();
+	tap_result(ok && r.rax == 0 && r.rbx == 0,
+		   "abi: a first call (withdraw a page never hinted) answers 0, RBX 0, and makes %s (rax 0x%llx rbx %llu)",
+		   vm_file, X(r.rax), X(r.rbx));
+	abi_bad(&k);
+	abi_good(&k, pins0);
+	k_destroy(&k);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "abi: the VM's end releases its pins (%lld pinned above the start)",
+		   host_pins() - pins0);
+	ok = tvm_read_counters(KSM_TOTALS, k_names, 6, v);
+	tap_result(ok && v[K_CALLS] > 0, "abi: host totals in %s (calls %lld)", KSM_TOTALS, v[K_CALLS]);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+static int cmd_absent(void)
+{
+	struct pvx_ksm_hint h = run(pool(0), 1, PVX_KSM_UNMERGEABLE);
+	long long pins0 = host_pins();
+	struct kvm_regs r = { 0 };
+	struct kvm_t k;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "absent: a tiny VM");
+		return KSFT_FAIL;
+	}
+	put_batch(&k, 0, 1, 0, &h, 1);
+	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
+	ok = ok && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA && host_pins_become(pins0);
+	tap_result(ok, "absent: KSM_HINT -> -ENOSYS, RBX unchanged, nothing pinned (rax 0x%llx rbx 0x%llx, %lld pinned above the start)",
+		   X(r.rax), X(r.rbx), host_pins() - pins0);
+	ok = tvm_hcall(&k.vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0;
+	tap_result(ok && !(r.rax == 0 && (r.rdx & PVX_F_KSM_HINT)),
+		   "absent: PROBE does not offer PVX_F_KSM_HINT (rdx 0x%llx)", X(r.rdx));
+	k_destroy(&k);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- KSM at work ------------------------------------------------------- */
+
+static long long ksm_read(const char *name)
+{
+	char path[128], buf[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), KSM_SYSFS "/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return atoll(buf);
+}
+
+/* Wait until KSM has done @scans more full scans (at most @secs s). */
+static bool ksm_scans(int scans, int secs)
+{
+	long long s0 = ksm_read("full_scans");
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		if (ksm_read("full_scans") >= s0 + scans)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static int cmd_merge(void)
+{
+	struct pvx_ksm_hint h[2];
+	long long v[K_NR];
+	struct kvm_regs r = { 0 };
+	struct kvm_t k;
+	bool merged = false, ok;
+	int i;
+
+	tap_begin();
+	if (ksm_read("run") < 0) {
+		tap_result(false, "merge: %s exists (CONFIG_KSM)", KSM_SYSFS);
+		return KSFT_FAIL;
+	}
+	if (k_create(&k)) {
+		tap_result(false, "merge: a tiny VM");
+		return KSFT_FAIL;
+	}
+	/* every page of the pool distinct, but for pages 1 and 2 */
+	for (i = 0; i < (int)(POOL_PAGES * PAGE / 4); i++)
+		((uint32_t *)(k.vm.mem + POOL_GPA))[i] = 0x9e3779b9u * (i / 1024 + 1);
+	memcpy(k.vm.mem + pool(2), k.vm.mem + pool(1), PAGE);
+	tap_result(!madvise(k.vm.mem + POOL_GPA, POOL_PAGES * PAGE, MADV_MERGEABLE),
+		   "merge: the pool is MADV_MERGEABLE, as QEMU makes guest RAM");
+	tvm_write_file(KSM_SYSFS "/pages_to_scan", "4096");
+	tvm_write_file(KSM_SYSFS "/sleep_millisecs", "20");
+	tvm_write_file(KSM_SYSFS "/run", "1");
+
+	h[0] = run(pool(1), 2, PVX_KSM_MERGEABLE);
+	hint(&k, 0, h, 1, &r);
+	find_vm_file();
+	for (i = 0; i < 300 && !merged; i++) {
+		merged = vm_counts(v) && v[K_CAND_MERGED] == 2;
+		if (!merged)
+			usleep(100000);
+	}
+	tap_result(merged, "merge: KSM merges the two identical candidates (candidates_merged %lld, after %d.%d s)",
+		   v[K_CAND_MERGED], i / 10, i % 10);
+
+	h[0] = run(pool(2), 1, PVX_KSM_UNMERGEABLE);
+	hint(&k, 0, h, 1, &r);
+	ok = vm_counts(v);
+	tap_result(ok && r.rax == 0 && v[K_PINS] == 1 && v[K_PINS_MERGED] == 0 &&
+		   v[K_CAND_MERGED] == 1,
+		   "merge: a never-merge hint on one of them unshares it (rax 0x%llx, pins %lld, pins_merged %lld, candidates_merged %lld)",
+		   X(r.rax), v[K_PINS], v[K_PINS_MERGED], v[K_CAND_MERGED]);
+	tap_result(!memcmp(k.vm.mem + pool(1), k.vm.mem + pool(2), PAGE),
+		   "merge: its bytes are unchanged");
+	ok = ksm_scans(2, 60);
+	ok = vm_counts(v) && ok;
+	tap_result(ok && v[K_PINS_MERGED] == 0 && v[K_PINS] == 1,
+		   "merge: after two more full scans it is still not merged (pins %lld, pins_merged %lld)",
+		   v[K_PINS], v[K_PINS_MERGED]);
+	k_destroy(&k);
+	tvm_write_file(KSM_SYSFS "/run", "2");	/* unmerge everything */
+	tvm_write_file(KSM_SYSFS "/run", "0");
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- rmmod --------------------------------------------------------------- */
+
+static int cmd_rmmod(const char *ko)
+{
+	struct pvx_ksm_hint h = run(pool(10), 8, PVX_KSM_UNMERGEABLE);
+	long long pins0 = host_pins(), n;
+	struct kvm_regs r = { 0 };
+	struct kvm_t k;
+	char cmd[512];
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "rmmod: a tiny VM");
+		return KSFT_FAIL;
+	}
+	ok = hint(&k, 0, &h, 1, &r) && host_pins_become(pins0 + 8);
+	n = host_pins();
+	tap_result(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
+	ok = system("rmmod pvx_ksm") == 0 && host_pins_become(pins0);
+	n = host_pins();
+	tap_result(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
+	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
+	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
+		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
+	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
+	tap_result(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
+	k_destroy(&k);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	if (argc == 2 && !strcmp(argv[1], "absent"))
+		ret = cmd_absent();
+	else if (argc == 2 && !strcmp(argv[1], "abi"))
+		ret = cmd_abi();
+	else if (argc == 2 && !strcmp(argv[1], "merge"))
+		ret = cmd_merge();
+	else if (argc == 3 && !strcmp(argv[1], "rmmod"))
+		ret = cmd_rmmod(argv[2]);
+	else {
+		fprintf(stderr, "usage: %s absent|abi|merge|rmmod MODULE.ko\n", argv[0]);
+		return 2;
+	}
+	printf("1..%d\n", tap_n);
+	return ret;
+}
