@@ -44,6 +44,9 @@
 #include "pvx_guest.h"
 #include "locality.h"
 
+#define CREATE_TRACE_POINTS
+#include "locmap_trace.h"
+
 #define PVX_LOC_INTERVAL_MIN	100
 #define PVX_LOC_INTERVAL_MAX	60000
 #define PVX_LOC_PAGES_MIN	64
@@ -397,6 +400,8 @@ static void pvx_lm_send(int cpu, struct task_struct *t, struct pvx_loc_batch *b,
 
 	if (smp_call_function_single(cpu, pvx_lm_call_fn, &call, 1))
 		return;		/* went offline meanwhile */
+	trace_locality_map(cpu, t->pid, b->hdr.count, bytes, PVX_LM_SENT, call.hc,
+			   call.hc ? -1 : (s32)call.home);
 	if (call.hc == 0) {
 		pvx_lm_spare = c->sent;
 		c->sent = b;
@@ -462,12 +467,18 @@ static void pvx_lm_one_round(void)
 			pvx_lm_spare = (void *)get_zeroed_page(GFP_KERNEL);
 		b = pvx_lm_spare;
 		/* sent: b becomes the CPU's map and its old one the spare */
-		if (n && b && time_after_eq(jiffies, c->retry_at)) {
+		if (n && b) {
 			bytes = pvx_lm_build(pfn, n, r, b, max);
-			if (pvx_lm_changed(c, b, bytes))
-				pvx_lm_send(cpu, t, b, bytes);
-			else
+			if (!pvx_lm_changed(c, b, bytes)) {
 				pvx_lm_count(PVX_LM_UNCHANGED, 1);
+				trace_locality_map(cpu, t->pid, b->hdr.count, bytes,
+						   PVX_LM_SAME, 0, c->home);
+			} else if (time_before(jiffies, c->retry_at)) {
+				trace_locality_map(cpu, t->pid, b->hdr.count, bytes,
+						   PVX_LM_BACKOFF, 0, -1);
+			} else {
+				pvx_lm_send(cpu, t, b, bytes);
+			}
 		}
 		put_task_struct(t);
 	}

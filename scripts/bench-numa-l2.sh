@@ -11,6 +11,8 @@
 #   balance   no hints, kernel.numa_balancing=1
 #   hints     the workload sends PVX_IOC_NUMA_HINT, pvx_numa mode act,
 #             numa_balancing=0
+#   auto      no explicit hints: pvx_locality's automatic map (auto=1,
+#             default interval), pvx_numa mode act, numa_balancing=0
 # Measured in L2 while the workload runs: where each vCPU thread was when
 # it was running (its last CPU in /proc/PID/task/TID/stat, sampled every
 # 0.1 s while in state R): the share of samples on the node holding its
@@ -144,6 +146,15 @@ run_case() {
 	else
 		not_ok "$name: no samples or no workload result (see $log)"
 	fi
+	# the automatic map: the host must have found the memory's node from
+	# the guest's own map and moved the vCPU threads there
+	if [ "$hint" = 2 ]; then
+		if [ "$(($(moves) - v0))" -ge 1 ] && grep -aq 'locality/auto_hints: [1-9]' "$log"; then
+			ok "$name: the guest's automatic map reached the host, which moved $(($(moves) - v0)) vCPU thread(s) to the memory's node"
+		else
+			not_ok "$name: the automatic map moved no vCPU thread # moves $(($(moves) - v0)), $(grep -a 'locality/auto_' "$log" | tr -d '\r' | tr '\n' ' ')"
+		fi
+	fi
 	echo "numa case=$name home_share=$share samples=$total moves=$(($(moves) - v0)) migrated=$(($(migrated) - m0)) ram_node1_at_start=$ram ram_node1_at_end=$ram_end" >>"$PVX_OUT/bench-numa.txt"
 }
 
@@ -152,6 +163,7 @@ echo 0 >"$params/hint_interval_ms"
 run_case blind 0 observe 0
 run_case balance 1 observe 0
 run_case hints 0 act 1
+run_case auto 0 act 2
 echo 0 >/proc/sys/kernel/numa_balancing 2>/dev/null
 echo observe >"$params/mode"
 echo 100 >"$params/hint_interval_ms"
@@ -162,8 +174,8 @@ function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i+
 END {
 	printf "# ---- NUMA hints: share of running time on the memory'"'"'s node (L2 samples), vCPU moves by pvx, pages migrated by the kernel\n"
 	printf "# %-8s %10s %8s %10s %10s %14s\n", "case", "on-node %", "x blind", "pvx moves", "migrated", "RAM on node 1 %"
-	for (i = 1; i <= 3; i++) {
-		c = (i == 1) ? "blind" : (i == 2) ? "balance" : "hints"
+	for (i = 1; i <= 4; i++) {
+		c = (i == 1) ? "blind" : (i == 2) ? "balance" : (i == 3) ? "hints" : "auto"
 		r = (share["blind"] > 0) ? sprintf("%.2f", share[c] / share["blind"]) : "-"
 		printf "# %-8s %10s %8s %10s %10s %14s\n", c, share[c], r, mv[c], mig[c], ram[c]
 	}
