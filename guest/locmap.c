@@ -656,20 +656,17 @@ MODULE_PARM_DESC(auto_pages, "pages looked up per round, shared by the CPUs (64.
 
 /* ---- sysfs counters, debugfs map --------------------------------------- */
 
-static const char * const pvx_lm_stat_names[PVX_LM_NR] = {
-	"auto_rounds", "auto_hints", "auto_unchanged", "auto_ranges",
-	"auto_bytes", "auto_eagain", "auto_errors", "auto_pages", "auto_ns",
-};
+static struct kobj_attribute pvx_lm_kattrs[PVX_LM_NR];
 
+/* The counter is the attribute's place in pvx_lm_kattrs[]. */
 static ssize_t pvx_lm_show(struct kobject *kobj, struct kobj_attribute *attr,
 			   char *buf)
 {
-	int s;
+	ptrdiff_t s = attr - pvx_lm_kattrs;
 
-	for (s = 0; s < PVX_LM_NR; s++)
-		if (!strcmp(attr->attr.name, pvx_lm_stat_names[s]))
-			return sysfs_emit(buf, "%llu\n", READ_ONCE(pvx_locmap_stats[s]));
-	return -EINVAL;
+	if (s < 0 || s >= PVX_LM_NR)
+		return -EINVAL;
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(pvx_locmap_stats[s]));
 }
 
 static struct kobj_attribute pvx_lm_kattrs[PVX_LM_NR] = {
