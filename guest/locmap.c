@@ -599,7 +599,13 @@ static const struct kernel_param_ops pvx_lm_auto_ops = {
 	.get = param_get_bool,
 };
 
-module_param_cb(auto, &pvx_lm_auto_ops, &pvx_locmap_auto, 0644);
+/*
+ * module_param_cb(auto, ...) would name it "__auto_type": the kernel
+ * defines auto as that (compiler_types.h), and module_param_cb() passes
+ * its name on unstringified. __module_param_call() stringifies it at once.
+ */
+__module_param_call(MODULE_PARAM_PREFIX, auto, &pvx_lm_auto_ops, &pvx_locmap_auto,
+		    0644, -1, 0);
 MODULE_PARM_DESC(auto,
 		 "build and send the locality map by itself (default N: the scan costs CPU and host exits)");
 
