@@ -101,7 +101,9 @@ struct pvx_lm_cpu {
 	pid_t pid;			/* the thread it was built from */
 	char comm[TASK_COMM_LEN];
 	int home;			/* the host's answer */
-	u64 hints;
+	u64 hints;			/* maps the host accepted */
+	u64 tries;			/* maps sent, accepted or not */
+	u64 unchanged;			/* maps not sent: as the last one */
 	unsigned long retry_at;		/* jiffies: backing off until then */
 	unsigned int backoff;
 };
@@ -400,6 +402,7 @@ static void pvx_lm_send(int cpu, struct task_struct *t, struct pvx_loc_batch *b,
 
 	if (smp_call_function_single(cpu, pvx_lm_call_fn, &call, 1))
 		return;		/* went offline meanwhile */
+	c->tries++;
 	trace_locality_map(cpu, t->pid, b->hdr.count, bytes, PVX_LM_SENT, call.hc,
 			   call.hc ? -1 : (s32)call.home);
 	if (call.hc == 0) {
@@ -470,6 +473,7 @@ static void pvx_lm_one_round(void)
 		if (n && b) {
 			bytes = pvx_lm_build(pfn, n, r, b, max);
 			if (!pvx_lm_changed(c, b, bytes)) {
+				c->unchanged++;
 				pvx_lm_count(PVX_LM_UNCHANGED, 1);
 				trace_locality_map(cpu, t->pid, b->hdr.count, bytes,
 						   PVX_LM_SAME, 0, c->home);
@@ -706,9 +710,9 @@ static int pvx_lm_map_show(struct seq_file *m, void *unused)
 
 		if (!c || !c->sent)
 			continue;
-		seq_printf(m, "cpu %d pid %d comm %s hints %llu home %d ranges %u bytes %llu\n",
-			   cpu, c->pid, c->comm, c->hints, c->home,
-			   c->sent->hdr.count, c->sent_bytes);
+		seq_printf(m, "cpu %d pid %d comm %s hints %llu tries %llu unchanged %llu home %d ranges %u bytes %llu\n",
+			   cpu, c->pid, c->comm, c->hints, c->tries, c->unchanged,
+			   c->home, c->sent->hdr.count, c->sent_bytes);
 		for (i = 0; i < c->sent->hdr.count; i++)
 			seq_printf(m, "range 0x%llx 0x%llx\n",
 				   c->sent->r[i].gpa, c->sent->r[i].len);

@@ -184,8 +184,14 @@ struct range {
 	unsigned long long gpa, len;
 };
 
+/* One CPU's line of the debugfs map. */
+struct map_cpu {
+	int pid, home;
+	long long hints, tries, unchanged;
+};
+
 /* CPU @cpu's entry of the debugfs map: its ranges into @r; -1 when none. */
-static int map_of(int cpu, int *pid, long long *hints, int *home, struct range *r, int max)
+static int map_of(int cpu, struct map_cpu *m, struct range *r, int max)
 {
 	char line[256];
 	int c, nr = 0, in = 0, found = -1;
@@ -194,8 +200,8 @@ static int map_of(int cpu, int *pid, long long *hints, int *home, struct range *
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "cpu %d pid %d comm %*s hints %lld home %d", &c, pid, hints,
-			   home) == 4) {
+		if (sscanf(line, "cpu %d pid %d comm %*s hints %lld tries %lld unchanged %lld home %d",
+			   &c, &m->pid, &m->hints, &m->tries, &m->unchanged, &m->home) == 6) {
 			in = c == cpu;
 			if (in)
 				found = 0;
@@ -328,16 +334,15 @@ static int wait_rounds(long long k)
 	return r0 < 0 ? -1 : 0;
 }
 
-/* Wait up to @ms for CPU @cpu's map to come from @pid with > @hints0 hints. */
-static int wait_map(int cpu, pid_t pid, long long hints0, long long ms, struct range *r,
-		    int *nr, int *home, long long *hints)
+/* Wait up to @ms for CPU @cpu's map to come from @pid. */
+static int wait_map(int cpu, pid_t pid, long long ms, struct range *r, int *nr,
+		    struct map_cpu *m)
 {
 	long long end = now_ms() + ms;
-	int mpid;
 
 	do {
-		*nr = map_of(cpu, &mpid, hints, home, r, PVX_NUMA_MAX_RANGES);
-		if (*nr > 0 && mpid == pid && *hints > hints0)
+		*nr = map_of(cpu, m, r, PVX_NUMA_MAX_RANGES);
+		if (*nr > 0 && m->pid == pid && m->hints > 0)
 			return 0;
 		usleep(100 * 1000);
 	} while (now_ms() < end);
@@ -350,10 +355,10 @@ static int auto_test(void)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	volatile unsigned long *shared;
 	struct range r[PVX_NUMA_MAX_RANGES];
-	long long hints = 0, hints2 = 0, un0, un1, tries0, tries1;
-	long long h0 = loc_stat("hints");
+	struct map_cpu m = { .home = -1 }, m2 = { .home = -1 };
+	long long h0 = loc_stat("hints"), ns, rounds;
 	unsigned long long *pa = calloc(n, sizeof(*pa));
-	int cpu = ncpu - 1, nr, home, got, status;
+	int cpu = ncpu - 1, nr, got, status;
 	pid_t pid;
 
 	ksft_print_header();
@@ -377,47 +382,46 @@ static int auto_test(void)
 			 "auto on, auto_interval_ms 200\n");
 
 	/* 1. the first map of that CPU: the child's, covering its buffer */
-	if (wait_map(cpu, pid, 0, 30000, r, &nr, &home, &hints))
+	if (wait_map(cpu, pid, 30000, r, &nr, &m))
 		nr = 0;
 	got = buffer_pages(pid, shared[0], len, pa);
 	cov = nr > 0 ? covered(pa, n, r, nr) : 0;
 	ksft_print_msg("cpu %d: map of pid %d, %d ranges, home %d, %zu of %d buffer pages in it\n",
-		       cpu, pid, nr, home, cov, got);
+		       cpu, pid, nr, m.home, cov, got);
 	ksft_test_result(nr > 0 && got == (int)n && cov * 10 >= n * 9,
 			 "the automatic map of CPU %d covers >= 90%% of its thread's buffer\n", cpu);
-	ksft_test_result(nr > 0 && home >= 0, "the host named a home node for it (%d)\n", home);
+	ksft_test_result(nr > 0 && m.home >= 0, "the host named a home node for it (%d)\n",
+			 m.home);
 	ksft_test_result(loc_stat("hints") == h0 && loc_stat("auto_hints") >= 1 &&
 			 loc_stat("auto_bytes") >= (long long)len,
 			 "auto_hints, auto_bytes count it; the ioctl's hints do not\n");
 
-	/* 2. unchanged: 4 more rounds, no send attempted for it */
-	un0 = loc_stat("auto_unchanged");
-	tries0 = loc_stat("auto_hints") + loc_stat("auto_eagain") + loc_stat("auto_errors");
+	/* 2. unchanged: 4 more rounds, no send tried for that CPU */
+	map_of(cpu, &m, r, PVX_NUMA_MAX_RANGES);
 	got = wait_rounds(4);
-	un1 = loc_stat("auto_unchanged");
-	tries1 = loc_stat("auto_hints") + loc_stat("auto_eagain") + loc_stat("auto_errors");
-	map_of(cpu, &status, &hints2, &home, r, PVX_NUMA_MAX_RANGES);
-	ksft_test_result(!got && un1 >= un0 + 3 && tries1 == tries0 && hints2 == hints,
-			 "an unchanged map is not sent again (unchanged +%lld, sends +%lld in 4 rounds)\n",
-			 un1 - un0, tries1 - tries0);
+	map_of(cpu, &m2, r, PVX_NUMA_MAX_RANGES);
+	ksft_test_result(!got && m2.unchanged >= m.unchanged + 3 && m2.tries == m.tries,
+			 "CPU %d's unchanged map is not sent again (unchanged +%lld, sent +%lld in 4 rounds)\n",
+			 cpu, m2.unchanged - m.unchanged, m2.tries - m.tries);
 
-	/* 3. a new buffer: a send is attempted (the host may rate-limit it) */
+	/* 3. a new buffer: sent again (the host may rate-limit it) */
 	kill(pid, SIGUSR1);
 	for (got = 0; shared[1] < 1 && got < 3000; got++)
 		usleep(10 * 1000);
 	got = shared[1] < 1 ? -1 : wait_rounds(3);
-	tries1 = loc_stat("auto_hints") + loc_stat("auto_eagain") + loc_stat("auto_errors");
-	ksft_print_msg("after the new buffer: auto_hints %lld, auto_eagain %lld, auto_errors %lld\n",
-		       loc_stat("auto_hints"), loc_stat("auto_eagain"), loc_stat("auto_errors"));
-	ksft_test_result(!got && tries1 > tries0 && loc_stat("auto_errors") == 0,
-			 "a changed map is sent again (accepted or EAGAIN), no errors\n");
+	map_of(cpu, &m, r, PVX_NUMA_MAX_RANGES);
+	ksft_print_msg("after the new buffer: cpu %d hints %lld tries %lld; auto_hints %lld, auto_eagain %lld, auto_errors %lld\n",
+		       cpu, m.hints, m.tries, loc_stat("auto_hints"), loc_stat("auto_eagain"),
+		       loc_stat("auto_errors"));
+	ksft_test_result(!got && m.tries > m2.tries && loc_stat("auto_errors") == 0,
+			 "CPU %d's changed map is sent again (accepted or EAGAIN), no errors\n", cpu);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	write_param("auto", "0");
+	ns = loc_stat("auto_ns");
+	rounds = loc_stat("auto_rounds");
 	ksft_print_msg("rounds %lld, %lld ns in rounds (%lld us per round), %lld pages looked up\n",
-		       loc_stat("auto_rounds"), loc_stat("auto_ns"),
-		       loc_stat("auto_rounds") ? loc_stat("auto_ns") / loc_stat("auto_rounds") / 1000 : 0,
-		       loc_stat("auto_pages"));
+		       rounds, ns, rounds > 0 ? ns / rounds / 1000 : 0, loc_stat("auto_pages"));
 	ksft_finished();
 }
 
