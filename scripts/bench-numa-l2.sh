@@ -65,7 +65,7 @@ nap() { read -r -t "$1" -u 9 _ 2>/dev/null || true; }
 # sample PID SECONDS: per vCPU thread, samples in state R (run) and those
 # on node 1's CPUs (home), every 0.1 s; bash builtins only
 sample() {
-	local pid=$1 end=$((SECONDS + $2)) tid st rest state cpu tids
+	local pid=$1 end=$((SECONDS + $2)) tid st rest state cpu tids r
 	declare -gA run=() home=()
 	tids=$(vcpu_threads "$pid")
 	while [ $SECONDS -lt $end ] && [ -d "/proc/$pid" ]; do
@@ -80,7 +80,11 @@ sample() {
 			on_node1 "$cpu" && home[$tid]=$((${home[$tid]:-0} + 1))
 		done
 		# where QEMU's RAM is, every 2 s: the last reading before L3 ends
-		[ $((SECONDS % 2)) = 0 ] && ram_end=$(ram_on_node1 "$pid")
+		# (not from a QEMU on its way out, whose numa_maps is empty)
+		if [ $((SECONDS % 2)) = 0 ]; then
+			r=$(ram_on_node1 "$pid")
+			[ -n "$r" ] && ram_end=$r
+		fi
 		nap 0.1
 	done
 }
@@ -89,7 +93,7 @@ ram_on_node1() {	# ram_on_node1 PID: % of QEMU's anonymous RAM pages on node 1
 	awk '/anon=/ { for (i = 1; i <= NF; i++) {
 			if ($i ~ /^N0=/) n0 += substr($i, 4)
 			if ($i ~ /^N1=/) n1 += substr($i, 4) } }
-		END { t = n0 + n1; printf "%.0f", t ? 100 * n1 / t : 0 }' "/proc/$1/numa_maps" 2>/dev/null
+		END { if (n0 + n1) printf "%.0f", 100 * n1 / (n0 + n1) }' "/proc/$1/numa_maps" 2>/dev/null
 }
 
 migrated() { awk '$1 == "numa_pages_migrated" { print $2 }' /proc/vmstat; }
@@ -98,7 +102,7 @@ moves() { awk '$1 == "moves" { print $2 }' /sys/kernel/debug/pvx/numa 2>/dev/nul
 # run_case NAME BALANCING MODE HINT
 run_case() {
 	local name=$1 bal=$2 mode=$3 hint=$4 log=$PVX_OUT/bench-numa-$1.log qpid qemu="" tid
-	local m0 v0 t0 share total=0 inhome=0 ram ram_end w
+	local m0 v0 t0 share total=0 inhome=0 ram ram_end=- w
 	echo "$bal" >/proc/sys/kernel/numa_balancing 2>/dev/null
 	echo "$mode" >"$params/mode"
 	m0=$(migrated) v0=$(moves)
