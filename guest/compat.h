@@ -37,11 +37,17 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/kthread.h>
 #include <linux/kvm_para.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <linux/sort.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -117,6 +123,26 @@ static_assert(sizeof(struct kvm_steal_time) == 64 &&
 	      offsetof(struct kvm_steal_time, version) == 8 &&
 	      offsetof(struct kvm_steal_time, preempted) == 16,
 	      "struct kvm_steal_time changed");
+
+/* pvx_locality's automatic map */
+PVX_CHECK_FN(kthread_use_mm, void (*)(struct mm_struct *));
+PVX_CHECK_FN(kthread_unuse_mm, void (*)(struct mm_struct *));
+PVX_CHECK_FN(get_task_mm, struct mm_struct *(*)(struct task_struct *));
+PVX_CHECK_FN(mmput, void (*)(struct mm_struct *));
+PVX_CHECK_FN(get_user_pages_fast_only,
+	     int (*)(unsigned long, int, unsigned int, struct page **));
+PVX_CHECK_FN(smp_call_function_single,
+	     int (*)(int, smp_call_func_t, void *, int));
+PVX_CHECK_FN(sort, void (*)(void *, size_t, size_t, cmp_func_t, swap_func_t));
+static_assert(__same_type(typeof_member(struct task_struct, start_time), u64) &&
+	      __same_type(typeof_member(struct task_struct, se.sum_exec_runtime), u64),
+	      "task_struct::start_time or se.sum_exec_runtime is no longer a u64");
+#ifndef for_each_vma
+#error "pvx: for_each_vma() is gone"
+#endif
+#ifndef for_each_process_thread
+#error "pvx: for_each_process_thread() is gone"
+#endif
 
 #undef PVX_CHECK_FN
 

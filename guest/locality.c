@@ -19,6 +19,9 @@
  *
  * On a host without PVX_HC_NUMA_HINT the module loads, says so once and
  * the ioctl answers EOPNOTSUPP.
+ *
+ * With parameter auto the module also builds the map by itself, from the
+ * threads that run longest on each CPU (locmap.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -34,6 +37,7 @@
 #include <linux/uaccess.h>
 
 #include "pvx_guest.h"
+#include "locality.h"
 
 /* Pages looked up per get_user_pages_fast_only() call. */
 #define PVX_LOC_CHUNK	64
@@ -53,12 +57,6 @@ static void pvx_loc_count(enum pvx_loc_stat s, u64 n)
 {
 	this_cpu_add(pvx_loc_stats[s], n);
 }
-
-/* A batch being built: header and ranges in one page. */
-struct pvx_loc_batch {
-	struct pvx_batch_hdr hdr;
-	struct pvx_gpa_range r[PVX_NUMA_MAX_RANGES];
-};
 
 /* Add the page at guest-physical @pa to @b; false when the batch is full. */
 static bool pvx_loc_add(struct pvx_loc_batch *b, u64 pa)
@@ -220,10 +218,8 @@ static struct kobj_attribute pvx_loc_attrs[PVX_LOC_NR] = {
 	__ATTR(errors, 0444, pvx_loc_show, NULL),
 };
 
-static struct attribute *pvx_loc_attr_list[] = {
-	&pvx_loc_attrs[0].attr, &pvx_loc_attrs[1].attr, &pvx_loc_attrs[2].attr,
-	&pvx_loc_attrs[3].attr, &pvx_loc_attrs[4].attr, NULL,
-};
+/* The ioctl's counters, then the automatic map's (filled at init). */
+static struct attribute *pvx_loc_attr_list[PVX_LOC_NR + 16];
 
 static const struct attribute_group pvx_loc_group = {
 	.name = "locality",
@@ -232,25 +228,41 @@ static const struct attribute_group pvx_loc_group = {
 
 static int __init pvx_loc_init(void)
 {
+	unsigned int i, n = 0;
 	int ret;
 
+	for (i = 0; i < PVX_LOC_NR; i++)
+		pvx_loc_attr_list[n++] = &pvx_loc_attrs[i].attr;
+	for (i = 0; pvx_locmap_attrs[i]; i++) {
+		if (WARN_ON(n + 1 >= ARRAY_SIZE(pvx_loc_attr_list)))
+			return -EINVAL;
+		pvx_loc_attr_list[n++] = pvx_locmap_attrs[i];
+	}
 	ret = pvx_sysfs_add_group(&pvx_loc_group);
 	if (ret)
 		return ret;
 	ret = pvx_register_ioctl(PVX_IOC_NUMA_HINT, pvx_loc_ioc_hint);
-	if (ret) {
-		pvx_sysfs_remove_group(&pvx_loc_group);
-		return ret;
-	}
+	if (ret)
+		goto out_sysfs;
 	if (pvx_host_has(PVX_F_NUMA_HINT))
 		pr_info("host takes NUMA hints: PVX_IOC_NUMA_HINT sends them\n");
 	else
 		pr_info("host has no PVX_HC_NUMA_HINT: PVX_IOC_NUMA_HINT answers EOPNOTSUPP\n");
+	ret = pvx_locmap_init();
+	if (ret)
+		goto out_ioctl;
 	return 0;
+
+out_ioctl:
+	pvx_unregister_ioctl(PVX_IOC_NUMA_HINT);
+out_sysfs:
+	pvx_sysfs_remove_group(&pvx_loc_group);
+	return ret;
 }
 
 static void __exit pvx_loc_exit(void)
 {
+	pvx_locmap_exit();
 	pvx_unregister_ioctl(PVX_IOC_NUMA_HINT);
 	pvx_sysfs_remove_group(&pvx_loc_group);
 }
@@ -259,4 +271,4 @@ module_init(pvx_loc_init);
 module_exit(pvx_loc_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("pvx: NUMA locality hints from the guest (PVX_IOC_NUMA_HINT)");
+MODULE_DESCRIPTION("pvx: NUMA locality hints from the guest (PVX_IOC_NUMA_HINT, automatic map)");

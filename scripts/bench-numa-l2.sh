@@ -11,6 +11,8 @@
 #   balance   no hints, kernel.numa_balancing=1
 #   hints     the workload sends PVX_IOC_NUMA_HINT, pvx_numa mode act,
 #             numa_balancing=0
+#   auto      no explicit hints: pvx_locality's automatic map (auto=1,
+#             default interval), pvx_numa mode act, numa_balancing=0
 # Measured in L2 while the workload runs: where each vCPU thread was when
 # it was running (its last CPU in /proc/PID/task/TID/stat, sampled every
 # 0.1 s while in state R): the share of samples on the node holding its
@@ -63,7 +65,7 @@ nap() { read -r -t "$1" -u 9 _ 2>/dev/null || true; }
 # sample PID SECONDS: per vCPU thread, samples in state R (run) and those
 # on node 1's CPUs (home), every 0.1 s; bash builtins only
 sample() {
-	local pid=$1 end=$((SECONDS + $2)) tid st rest state cpu tids
+	local pid=$1 end=$((SECONDS + $2)) tid st rest state cpu tids r
 	declare -gA run=() home=()
 	tids=$(vcpu_threads "$pid")
 	while [ $SECONDS -lt $end ] && [ -d "/proc/$pid" ]; do
@@ -78,7 +80,11 @@ sample() {
 			on_node1 "$cpu" && home[$tid]=$((${home[$tid]:-0} + 1))
 		done
 		# where QEMU's RAM is, every 2 s: the last reading before L3 ends
-		[ $((SECONDS % 2)) = 0 ] && ram_end=$(ram_on_node1 "$pid")
+		# (not from a QEMU on its way out, whose numa_maps is empty)
+		if [ $((SECONDS % 2)) = 0 ]; then
+			r=$(ram_on_node1 "$pid")
+			[ -n "$r" ] && ram_end=$r
+		fi
 		nap 0.1
 	done
 }
@@ -87,7 +93,7 @@ ram_on_node1() {	# ram_on_node1 PID: % of QEMU's anonymous RAM pages on node 1
 	awk '/anon=/ { for (i = 1; i <= NF; i++) {
 			if ($i ~ /^N0=/) n0 += substr($i, 4)
 			if ($i ~ /^N1=/) n1 += substr($i, 4) } }
-		END { t = n0 + n1; printf "%.0f", t ? 100 * n1 / t : 0 }' "/proc/$1/numa_maps" 2>/dev/null
+		END { if (n0 + n1) printf "%.0f", 100 * n1 / (n0 + n1) }' "/proc/$1/numa_maps" 2>/dev/null
 }
 
 migrated() { awk '$1 == "numa_pages_migrated" { print $2 }' /proc/vmstat; }
@@ -96,7 +102,7 @@ moves() { awk '$1 == "moves" { print $2 }' /sys/kernel/debug/pvx/numa 2>/dev/nul
 # run_case NAME BALANCING MODE HINT
 run_case() {
 	local name=$1 bal=$2 mode=$3 hint=$4 log=$PVX_OUT/bench-numa-$1.log qpid qemu="" tid
-	local m0 v0 t0 share total=0 inhome=0 ram ram_end w
+	local m0 v0 t0 share total=0 inhome=0 ram ram_end=- w
 	echo "$bal" >/proc/sys/kernel/numa_balancing 2>/dev/null
 	echo "$mode" >"$params/mode"
 	m0=$(migrated) v0=$(moves)
@@ -144,6 +150,15 @@ run_case() {
 	else
 		not_ok "$name: no samples or no workload result (see $log)"
 	fi
+	# the automatic map: the host must have found the memory's node from
+	# the guest's own map and moved the vCPU threads there
+	if [ "$hint" = 2 ]; then
+		if [ "$(($(moves) - v0))" -ge 1 ] && grep -aq 'locality/auto_hints: [1-9]' "$log"; then
+			ok "$name: the guest's automatic map reached the host, which moved $(($(moves) - v0)) vCPU thread(s) to the memory's node"
+		else
+			not_ok "$name: the automatic map moved no vCPU thread # moves $(($(moves) - v0)), $(grep -a 'locality/auto_' "$log" | tr -d '\r' | tr '\n' ' ')"
+		fi
+	fi
 	echo "numa case=$name home_share=$share samples=$total moves=$(($(moves) - v0)) migrated=$(($(migrated) - m0)) ram_node1_at_start=$ram ram_node1_at_end=$ram_end" >>"$PVX_OUT/bench-numa.txt"
 }
 
@@ -152,6 +167,7 @@ echo 0 >"$params/hint_interval_ms"
 run_case blind 0 observe 0
 run_case balance 1 observe 0
 run_case hints 0 act 1
+run_case auto 0 act 2
 echo 0 >/proc/sys/kernel/numa_balancing 2>/dev/null
 echo observe >"$params/mode"
 echo 100 >"$params/hint_interval_ms"
@@ -162,8 +178,8 @@ function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i+
 END {
 	printf "# ---- NUMA hints: share of running time on the memory'"'"'s node (L2 samples), vCPU moves by pvx, pages migrated by the kernel\n"
 	printf "# %-8s %10s %8s %10s %10s %14s\n", "case", "on-node %", "x blind", "pvx moves", "migrated", "RAM on node 1 %"
-	for (i = 1; i <= 3; i++) {
-		c = (i == 1) ? "blind" : (i == 2) ? "balance" : "hints"
+	for (i = 1; i <= 4; i++) {
+		c = (i == 1) ? "blind" : (i == 2) ? "balance" : (i == 3) ? "hints" : "auto"
 		r = (share["blind"] > 0) ? sprintf("%.2f", share[c] / share["blind"]) : "-"
 		printf "# %-8s %10s %8s %10s %10s %14s\n", c, share[c], r, mv[c], mig[c], ram[c]
 	}

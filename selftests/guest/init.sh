@@ -678,6 +678,48 @@ step "steal-time timer tests done"
 check "rmmod pvx_guest after pvx_stimer" rmmod pvx_guest
 check "clean after the timer tests" unloaded
 
+# pvx_locality's automatic map: its parameters refuse bad values and keep
+# the old ones; with the host's NUMA_HINT the map of a pinned thread
+# (pvx_numa_guest_test --auto), and rmmod while it runs; without, auto
+# queues nothing and the module says so once.
+locality_auto() {
+	P=/sys/module/pvx_locality/parameters
+	bad=""
+	for pv in auto:maybe auto_interval_ms:99 auto_interval_ms:60001 auto_interval_ms:abc \
+		auto_max_ranges:0 auto_max_ranges:256 auto_pages:63 auto_pages:65537; do
+		p=${pv%%:*} v=${pv#*:}
+		old=$(cat "$P/$p")
+		if (echo "$v" >"$P/$p") 2>/dev/null || [ "$(cat "$P/$p")" != "$old" ]; then
+			bad="$bad $p=$v"
+		fi
+	done
+	if [ -z "$bad" ] && [ "$(cat "$P/auto")" = N ]; then
+		ok "pvx_locality: auto is off by default; bad auto, auto_interval_ms, auto_max_ranges, auto_pages values refused, old ones kept"
+	else
+		not_ok "pvx_locality: bad parameter values refused # auto $(cat "$P/auto"), accepted:$bad"
+	fi
+	L=/sys/kernel/pvx/locality
+	if [ "$mode" = host ]; then
+		run_test pvx_numa_auto "$NUMA_TEST" --auto
+		echo 100 >"$P/auto_interval_ms"
+		echo 1 >"$P/auto"
+		sleep 1
+		diag "pvx_locality auto: rounds $(cat $L/auto_rounds), hints $(cat $L/auto_hints), unchanged $(cat $L/auto_unchanged), eagain $(cat $L/auto_eagain), errors $(cat $L/auto_errors), pages $(cat $L/auto_pages), ns $(cat $L/auto_ns)"
+		return
+	fi
+	echo 1 >"$P/auto"
+	echo 0 >"$P/auto"
+	echo 1 >"$P/auto"
+	sleep 2
+	said=$(dmesg | { grep -c 'automatic locality map sends nothing' || true; })
+	if [ "$said" = 1 ] && [ "$(cat $L/auto_rounds)" = 0 ] && [ "$(cat $L/auto_hints)" = 0 ] &&
+	   [ ! -s /sys/kernel/debug/pvx_locality/map ]; then
+		ok "pvx_locality: auto on a host without NUMA_HINT: no round, no map, said once"
+	else
+		not_ok "pvx_locality: auto on a host without NUMA_HINT # said $said times, rounds $(cat $L/auto_rounds), hints $(cat $L/auto_hints)"
+	fi
+}
+
 # 8. NUMA locality hints: pvx_locality.ko and PVX_IOC_NUMA_HINT (the lab
 # sets L2's pvx_numa hint_interval_ms to 60000, so the test's second hint
 # meets the rate limit whatever the time between the two)
@@ -687,6 +729,7 @@ if insmod "$LOCALITY_KO" >/tmp/insmod.out 2>&1; then
 	ok "insmod pvx_locality.ko"
 	dmesg | grep 'pvx_locality: ' | tail -n 1 | sed 's/^/# dmesg: /' >>"$TAP"
 	run_test pvx_numa_guest_test "$NUMA_TEST" "--expect-$mode"
+	locality_auto
 	check "rmmod pvx_locality" rmmod pvx_locality
 else
 	not_ok "insmod pvx_locality.ko # $(head -n1 /tmp/insmod.out)"

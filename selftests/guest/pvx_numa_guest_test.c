@@ -8,11 +8,20 @@
  *                      buffer is sent (ranges, pages, home node) and
  *                      counted; the host's rate limit answers EAGAIN
  *   --expect-fallback  no PVX_HC_NUMA_HINT: EOPNOTSUPP, nothing counted
+ *   --auto             pvx_locality's automatic map (parameter auto on, the
+ *                      host runs pvx_numa): a child pinned to the last CPU
+ *                      writes its 8 MiB buffer; the map the module sent
+ *                      for that CPU (debugfs pvx_locality/map) covers the
+ *                      buffer's guest-physical pages (/proc/PID/pagemap);
+ *                      an unchanged map is not sent again; a new buffer
+ *                      is (accepted, or refused by the host's rate limit)
  *
  * Both: each bad-input class (flags, reserved, length 0, unaligned, too
  * long, wrapping, not the caller's memory, an unprivileged caller), a
  * buffer with nothing resident, the pages of a buffer not faulted in by
- * the hint. TAP 13; exit 0 all passed, 1 any failed, 4 all skipped.
+ * the hint (the hints from CPU 0: --auto uses the last CPU, whose vCPU
+ * the host's rate limit has not seen yet). TAP 13; exit 0 all passed, 1
+ * any failed, 4 all skipped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,12 +34,17 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
 #include "kselftest.h"
 
 #define LOCDIR	"/sys/kernel/pvx/locality"
+#define MAPFILE	"/sys/kernel/debug/pvx_locality/map"
+#define PARAMS	"/sys/module/pvx_locality/parameters"
 #define BUF_MB	8
 #define PAGE	4096ul
 
@@ -164,6 +178,253 @@ static void send_resident(char *buf, size_t len)
 			 "a second hint at once -> EAGAIN (the host's rate limit), counted\n");
 }
 
+/* ---- --auto: the automatic map ---------------------------------------- */
+
+struct range {
+	unsigned long long gpa, len;
+};
+
+/* One CPU's line of the debugfs map. */
+struct map_cpu {
+	int pid, home;
+	long long hints, tries, unchanged;
+};
+
+/* CPU @cpu's entry of the debugfs map: its ranges into @r; -1 when none. */
+static int map_of(int cpu, struct map_cpu *m, struct range *r, int max)
+{
+	char line[256];
+	int c, nr = 0, in = 0, found = -1;
+	FILE *f = fopen(MAPFILE, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "cpu %d pid %d comm %*s hints %lld tries %lld unchanged %lld home %d",
+			   &c, &m->pid, &m->hints, &m->tries, &m->unchanged, &m->home) == 6) {
+			in = c == cpu;
+			if (in)
+				found = 0;
+		} else if (in && nr < max &&
+			   sscanf(line, "range %llx %llx", &r[nr].gpa, &r[nr].len) == 2) {
+			nr++;
+		}
+	}
+	fclose(f);
+	return found < 0 ? -1 : nr;
+}
+
+/* Guest-physical address of each page of @pid's [addr, addr + len). */
+static int buffer_pages(pid_t pid, unsigned long addr, size_t len, unsigned long long *pa)
+{
+	char path[64];
+	size_t i, n = len / PAGE;
+	unsigned long long e;
+	int fd, got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (pread(fd, &e, sizeof(e), (addr / PAGE + i) * sizeof(e)) != sizeof(e))
+			break;
+		/* bit 63 present, bits 0-54 the frame */
+		pa[i] = (e >> 63) ? (e & ((1ull << 55) - 1)) * PAGE : 0;
+		got += pa[i] != 0;
+	}
+	close(fd);
+	return got;
+}
+
+static size_t covered(const unsigned long long *pa, size_t n, const struct range *r, int nr)
+{
+	size_t i, c = 0;
+	int j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < nr; j++)
+			if (pa[i] && pa[i] >= r[j].gpa && pa[i] < r[j].gpa + r[j].len) {
+				c++;
+				break;
+			}
+	return c;
+}
+
+static int write_param(const char *name, const char *val)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), PARAMS "/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ret = fputs(val, f) < 0;
+	ret |= fclose(f) != 0;
+	return ret ? -1 : 0;
+}
+
+/*
+ * The child: pinned to @cpu, writes one byte per cache line of its buffer
+ * forever; on SIGUSR1 it maps a new buffer (before it frees the old one,
+ * so that the pages differ), and reports its address through @shared.
+ */
+static volatile sig_atomic_t swap_req;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	swap_req = 1;
+}
+
+static void child_loop(int cpu, volatile unsigned long *shared, size_t len)
+{
+	cpu_set_t one;
+	char *p, *q;
+	size_t i;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		_exit(3);
+	signal(SIGUSR1, on_usr1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(3);
+	memset(p, 1, len);
+	shared[0] = (unsigned long)p;
+	for (;;) {
+		if (swap_req) {
+			swap_req = 0;
+			q = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (q == MAP_FAILED)
+				_exit(3);
+			memset(q, 2, len);
+			munmap(p, len);
+			p = q;
+			shared[0] = (unsigned long)p;
+			shared[1]++;
+		}
+		for (i = 0; i < len; i += 64)
+			p[i]++;
+	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+/* Wait for @k more rounds of the automatic map, at most 30 s: 0 or -1. */
+static int wait_rounds(long long k)
+{
+	long long end = now_ms() + 30000, r0 = loc_stat("auto_rounds");
+
+	while (r0 >= 0 && loc_stat("auto_rounds") < r0 + k) {
+		if (now_ms() > end)
+			return -1;
+		usleep(100 * 1000);
+	}
+	return r0 < 0 ? -1 : 0;
+}
+
+/* Wait up to @ms for CPU @cpu's map to come from @pid. */
+static int wait_map(int cpu, pid_t pid, long long ms, struct range *r, int *nr,
+		    struct map_cpu *m)
+{
+	long long end = now_ms() + ms;
+
+	do {
+		*nr = map_of(cpu, m, r, PVX_NUMA_MAX_RANGES);
+		if (*nr > 0 && m->pid == pid && m->hints > 0)
+			return 0;
+		usleep(100 * 1000);
+	} while (now_ms() < end);
+	return -1;
+}
+
+static int auto_test(void)
+{
+	size_t len = BUF_MB << 20, n = len / PAGE, cov;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	volatile unsigned long *shared;
+	struct range r[PVX_NUMA_MAX_RANGES];
+	struct map_cpu m = { .home = -1 }, m2 = { .home = -1 };
+	long long h0 = loc_stat("hints"), ns, rounds;
+	unsigned long long *pa = calloc(n, sizeof(*pa));
+	int cpu = ncpu - 1, nr, got, status;
+	pid_t pid;
+
+	ksft_print_header();
+	ksft_set_plan(6);
+	if (ncpu < 2)
+		ksft_exit_skip("the automatic map test needs 2 CPUs (%ld)\n", ncpu);
+	shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!pa || shared == MAP_FAILED)
+		ksft_exit_fail_msg("no memory\n");
+	/* the buffer resident before the module looks (a map taken halfway is another) */
+	pid = fork();
+	if (!pid)
+		child_loop(cpu, shared, len);
+	for (got = 0; !shared[0] && got < 3000; got++)
+		usleep(10 * 1000);
+	if (!shared[0]) {
+		kill(pid, SIGKILL);
+		ksft_exit_fail_msg("the child did not fill its buffer in 30 s\n");
+	}
+	ksft_test_result(!write_param("auto_interval_ms", "200") && !write_param("auto", "1"),
+			 "auto on, auto_interval_ms 200\n");
+
+	/* 1. the first map of that CPU: the child's, covering its buffer */
+	if (wait_map(cpu, pid, 30000, r, &nr, &m))
+		nr = 0;
+	got = buffer_pages(pid, shared[0], len, pa);
+	cov = nr > 0 ? covered(pa, n, r, nr) : 0;
+	ksft_print_msg("cpu %d: map of pid %d, %d ranges, home %d, %zu of %d buffer pages in it\n",
+		       cpu, pid, nr, m.home, cov, got);
+	ksft_test_result(nr > 0 && got == (int)n && cov * 10 >= n * 9,
+			 "the automatic map of CPU %d covers >= 90%% of its thread's buffer\n", cpu);
+	ksft_test_result(nr > 0 && m.home >= 0, "the host named a home node for it (%d)\n",
+			 m.home);
+	ksft_test_result(loc_stat("hints") == h0 && loc_stat("auto_hints") >= 1 &&
+			 loc_stat("auto_bytes") >= (long long)len,
+			 "auto_hints, auto_bytes count it; the ioctl's hints do not\n");
+
+	/* 2. unchanged: 4 more rounds, no send tried for that CPU */
+	map_of(cpu, &m, r, PVX_NUMA_MAX_RANGES);
+	got = wait_rounds(4);
+	map_of(cpu, &m2, r, PVX_NUMA_MAX_RANGES);
+	ksft_test_result(!got && m2.unchanged >= m.unchanged + 3 && m2.tries == m.tries,
+			 "CPU %d's unchanged map is not sent again (unchanged +%lld, sent +%lld in 4 rounds)\n",
+			 cpu, m2.unchanged - m.unchanged, m2.tries - m.tries);
+
+	/* 3. a new buffer: sent again (the host may rate-limit it) */
+	kill(pid, SIGUSR1);
+	for (got = 0; shared[1] < 1 && got < 3000; got++)
+		usleep(10 * 1000);
+	got = shared[1] < 1 ? -1 : wait_rounds(3);
+	map_of(cpu, &m, r, PVX_NUMA_MAX_RANGES);
+	ksft_print_msg("after the new buffer: cpu %d hints %lld tries %lld; auto_hints %lld, auto_eagain %lld, auto_errors %lld\n",
+		       cpu, m.hints, m.tries, loc_stat("auto_hints"), loc_stat("auto_eagain"),
+		       loc_stat("auto_errors"));
+	ksft_test_result(!got && m.tries > m2.tries && loc_stat("auto_errors") == 0,
+			 "CPU %d's changed map is sent again (accepted or EAGAIN), no errors\n", cpu);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	write_param("auto", "0");
+	ns = loc_stat("auto_ns");
+	rounds = loc_stat("auto_rounds");
+	ksft_print_msg("rounds %lld, %lld ns in rounds (%lld us per round), %lld pages looked up\n",
+		       rounds, ns, rounds > 0 ? ns / rounds / 1000 : 0, loc_stat("auto_pages"));
+	ksft_finished();
+}
+
 int main(int argc, char **argv)
 {
 	size_t len = BUF_MB << 20;
@@ -171,11 +432,13 @@ int main(int argc, char **argv)
 	char *buf;
 	cpu_set_t one;
 
-	if (argc != 2 ||
-	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
-		fprintf(stderr, "usage: pvx_numa_guest_test --expect-host|--expect-fallback\n");
+	if (argc != 2 || (strcmp(argv[1], "--expect-host") &&
+			  strcmp(argv[1], "--expect-fallback") && strcmp(argv[1], "--auto"))) {
+		fprintf(stderr, "usage: pvx_numa_guest_test --expect-host|--expect-fallback|--auto\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "--auto"))
+		return auto_test();
 	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
 	/* 9 bad inputs, unprivileged, 2 untouched, then 4 sent or 2 refused */
@@ -183,9 +446,9 @@ int main(int argc, char **argv)
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
-	/* The hint is about the CPU the thread runs on: stay on one. */
+	/* The hint is about the CPU the thread runs on: stay on CPU 0. */
 	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
+	CPU_SET(0, &one);
 	sched_setaffinity(0, sizeof(one), &one);
 	buf = aligned_alloc(PAGE, len);
 	if (!buf)

@@ -30,7 +30,8 @@
 # (timers.sh; its parameters are listed there).
 # pvx_bench=numa runs the NUMA workload instead (scripts/bench-numa-l2.sh):
 # pvx_numa_work with pvx_numa_mb= [32] MiB per CPU for pvx_numa_secs= [20]
-# s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko).
+# s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko), or
+# with pvx_locality's automatic map when pvx_numa_hint=2 (no explicit hint).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -89,8 +90,11 @@ if [ "$bench" = timers ]; then
 	finish
 fi
 if [ "$bench" = numa ]; then
+	auto=""
+	[ "$numa_hint" = 2 ] && auto=auto=1
 	for m in pvx_guest pvx_locality; do
-		insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1 ||
+		# shellcheck disable=SC2086
+		insmod "/pvx/$m.ko" $([ $m = pvx_locality ] && echo $auto) >/tmp/insmod.out 2>&1 ||
 			say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
 	done
 	hint=nohint
