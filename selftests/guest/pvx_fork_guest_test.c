@@ -35,6 +35,7 @@
 #include "pvx.h"
 #include "pvx_fork.h"
 #include "kselftest.h"
+#include "sysfs_util.h"
 
 #define FCDIR		"/sys/kernel/pvx/fork_copy"
 #define PAGE		4096ul
@@ -48,17 +49,7 @@ static bool host;
 
 static long long fc_stat(const char *name)
 {
-	char path[128], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), FCDIR "/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return atoll(buf);
+	return sysfs_read_counter(FCDIR, name);
 }
 
 /* ---- patterns: every word of every page says which page and which fill */
