@@ -31,6 +31,9 @@
 # pvx_bench=numa runs the NUMA workload instead (scripts/bench-numa-l2.sh):
 # pvx_numa_work with pvx_numa_mb= [32] MiB per CPU for pvx_numa_secs= [20]
 # s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko).
+# pvx_bench=forkcopy runs the fork-copy workload instead
+# (scripts/bench-fork-l2.sh): pvx_fork_bench with pvx_fork_mb= [16,64]
+# MiB buffers, pvx_fork_rounds= [3] rounds (pvx_fork.ko).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -53,7 +56,7 @@ finish() {
 	poweroff -f
 }
 
-numa_mb=32 numa_secs=20 numa_hint=0
+numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
 bench=locks
@@ -74,6 +77,8 @@ for w in $cmdline; do
 	pvx_numa_mb=*) numa_mb=${w#*=} ;;
 	pvx_numa_secs=*) numa_secs=${w#*=} ;;
 	pvx_numa_hint=*) numa_hint=${w#*=} ;;
+	pvx_fork_mb=*) fork_mb=${w#*=} ;;
+	pvx_fork_rounds=*) fork_rounds=${w#*=} ;;
 	esac
 done
 
@@ -86,6 +91,21 @@ if [ "$bench" = timers ]; then
 	. /timers.sh
 	timer_bench
 	dmesg | grep -E 'BUG|WARNING|soft lockup|stall' | head -n 5 | sed 's/^/# dmesg: /' >>"$OUT"
+	finish
+fi
+if [ "$bench" = forkcopy ]; then
+	for m in pvx_guest pvx_fork; do
+		insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1 ||
+			say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
+	done
+	dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$OUT"
+	echo "pvx-bench: fork-copy start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	/pvx/pvx_fork_bench "$fork_mb" "$fork_rounds" >>"$OUT" 2>&1 ||
+		say "error pvx_fork_bench"
+	echo "pvx-bench: fork-copy end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	for f in /sys/kernel/pvx/fork_copy/*; do
+		[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
+	done
 	finish
 fi
 if [ "$bench" = numa ]; then
