@@ -16,12 +16,16 @@
  * wrote. The child runs only async-signal-safe calls before it returns.
  *
  * Only private anonymous read-write memory is moved (mremap() carries no
- * file and no other protection over, and the stack cannot move);
- * anything else, and every failure, leaves that range copy-on-write.
+ * file and no other protection over, and the stack cannot move), not the
+ * stack the child runs on, and with signals blocked: between a copy and
+ * its mremap() the child must not write to the range. Anything else, and
+ * every failure, leaves that range copy-on-write.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -117,11 +121,16 @@ static bool pvx_maps_parse(char *line, uintptr_t *lo, uintptr_t *hi, bool *anon_
 	return true;
 }
 
-/* 0 when [start, end) is all private anonymous read-write memory. */
+/*
+ * 0 when [start, end) is all private anonymous read-write memory and not
+ * in the mapping of the stack this code runs on (a thread's stack is
+ * anonymous too): what the child pushes there between the copy and the
+ * mremap() would be lost.
+ */
 static int pvx_fork_check_range(uintptr_t start, uintptr_t end)
 {
 	struct pvx_maps m = { .len = 0, .pos = 0 };
-	uintptr_t covered = start, lo, hi;
+	uintptr_t covered = start, sp = (uintptr_t)&m, lo, hi;
 	bool anon_rw;
 	char *line;
 	int ret = 0;
@@ -136,7 +145,7 @@ static int pvx_fork_check_range(uintptr_t start, uintptr_t end)
 			continue;
 		else if (lo > covered)
 			ret = EFAULT;		/* a hole */
-		else if (!anon_rw)
+		else if (!anon_rw || (lo <= sp && sp < hi))
 			ret = EINVAL;
 		else
 			covered = hi;
@@ -259,8 +268,14 @@ static bool pvx_fork_disabled(void)
 	return env && *env && strcmp(env, "0");
 }
 
+/*
+ * Signals are blocked from before the fork until the child has copied: a
+ * handler that ran in the child between a copy and its mremap() would
+ * write to pages about to be replaced, and its writes would be lost.
+ */
 PVX_API pid_t pvx_fork(const struct pvx_fork_range *ranges, unsigned int n)
 {
+	sigset_t all, old;
 	int p[2], saved;
 	pid_t pid;
 
@@ -270,13 +285,17 @@ PVX_API pid_t pvx_fork(const struct pvx_fork_range *ranges, unsigned int n)
 	}
 	if (!n || pvx_fork_disabled() || pipe2(p, O_CLOEXEC))
 		return fork();
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
 		pvx_fork_child(ranges, n, p[1]);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}
 	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	if (pid > 0)
 		pvx_fork_wait(p[0]);

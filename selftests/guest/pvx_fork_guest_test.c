@@ -16,7 +16,10 @@
  * bytes, the parent's writes after the fork are invisible to the child
  * and the child's to the parent. Whether the child's pages are its own or
  * still shared with the parent is read from /proc/PID/pagemap (bit 56,
- * "exclusively mapped"). TAP 13; exit 0 all passed, 1 any failed.
+ * "exclusively mapped"). Also ranges pvx_fork() must leave copy-on-write
+ * (a file mapping; the stack of the thread that forks), the partial pages
+ * of an unaligned buffer, and pvx_fork(NULL, n). TAP 13; exit 0 all
+ * passed, 1 any failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -501,6 +504,43 @@ static void fork_other_ranges(void)
 	unlink("/tmp/pvx_fork_test.file2");
 }
 
+/* A thread that names its own stack: that range must stay copy-on-write. */
+static void *own_stack_thread(void *arg)
+{
+	struct pvx_fork_range *r = arg;
+	int status = -1;
+	pid_t pid = pvx_fork(r, 1);
+
+	if (pid == 0)
+		_exit(7);	/* got here: the stack it returned on was intact */
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return (void *)(intptr_t)(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+}
+
+static void fork_own_stack(void)
+{
+	size_t len = 256 * 1024;
+	void *stack = map_anon(len, PROT_READ | PROT_WRITE), *ret = NULL;
+	struct pvx_fork_range r = { stack, len };
+	struct pvx_fork_stats s0, s1;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pvx_fork_stats(&s0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, len);
+	if (pthread_create(&t, &attr, own_stack_thread, &r) || pthread_join(t, &ret))
+		ret = NULL;
+	pvx_fork_stats(&s1);
+	ksft_test_result(ret != NULL, "pvx_fork from a thread that names its own stack: the child runs on\n");
+	ksft_test_result(s1.ranges_fallback == s0.ranges_fallback + 1 &&
+			 s1.ranges_copied == s0.ranges_copied && s1.last_error == EINVAL,
+			 "the stack it runs on stays copy-on-write (%s)\n", strerror(s1.last_error));
+	pthread_attr_destroy(&attr);
+	munmap(stack, len);
+}
+
 static void fork_edge_cases(void)
 {
 	int status = -1;
@@ -526,8 +566,8 @@ int main(int argc, char **argv)
 	}
 	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
-	/* behaviour 3 or 2, 18 bad inputs + NULL, fork 5, other ranges 2, edges 2 */
-	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 2 + 2);
+	/* behaviour 3 or 2, 18 bad inputs + NULL, fork 5, other ranges 2, own stack 2, edges 2 */
+	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 2 + 2 + 2);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
@@ -535,6 +575,7 @@ int main(int argc, char **argv)
 	bad_input();
 	fork_semantics();
 	fork_other_ranges();
+	fork_own_stack();
 	fork_edge_cases();
 	ksft_finished();
 }
