@@ -191,7 +191,7 @@ static int pvx_fork_copy_range(int fd, const struct pvx_fork_range *r,
 	if (!r->len || (uintptr_t)r->addr + r->len < (uintptr_t)r->addr)
 		return EINVAL;
 	if (end <= start)
-		return 0;	/* no whole page: nothing to copy */
+		return EINVAL;	/* no whole page: it all stays copy-on-write */
 	err = pvx_fork_check_range(start, end);
 	while (!err && start < end) {
 		len = end - start < PVX_FORK_CHUNK ? end - start : PVX_FORK_CHUNK;
