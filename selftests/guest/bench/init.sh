@@ -93,36 +93,33 @@ if [ "$bench" = timers ]; then
 	dmesg | grep -E 'BUG|WARNING|soft lockup|stall' | head -n 5 | sed 's/^/# dmesg: /' >>"$OUT"
 	finish
 fi
-if [ "$bench" = forkcopy ]; then
-	for m in pvx_guest pvx_fork; do
+# workload NAME MODULES DIR COMMAND...: load MODULES, run COMMAND into
+# the results between two console lines (NAME start, NAME end: the L2
+# scripts wait for them), then the counters of /sys/kernel/pvx/DIR
+workload() {
+	wname=$1 wmods=$2 wdir=$3
+	shift 3
+	for m in $wmods; do
 		insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1 ||
 			say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
 	done
-	dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$OUT"
-	echo "pvx-bench: fork-copy start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-	/pvx/pvx_fork_bench "$fork_mb" "$fork_rounds" >>"$OUT" 2>&1 ||
-		say "error pvx_fork_bench"
-	echo "pvx-bench: fork-copy end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-	for f in /sys/kernel/pvx/fork_copy/*; do
-		[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
+	echo "pvx-bench: $wname start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	"$@" >>"$OUT" 2>&1 || say "error ${1##*/}"
+	echo "pvx-bench: $wname end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	for f in /sys/kernel/pvx/"$wdir"/*; do
+		[ -f "$f" ] && diag "$wdir/${f##*/}: $(cat "$f")"
 	done
 	finish
+}
+if [ "$bench" = forkcopy ]; then
+	workload fork-copy "pvx_guest pvx_fork" fork_copy \
+		/pvx/pvx_fork_bench "$fork_mb" "$fork_rounds"
 fi
 if [ "$bench" = numa ]; then
-	for m in pvx_guest pvx_locality; do
-		insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1 ||
-			say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
-	done
 	hint=nohint
 	[ "$numa_hint" = 1 ] && hint=hint
-	echo "pvx-bench: numa workload start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-	/pvx/pvx_numa_work "$numa_mb" "$numa_secs" "$hint" >>"$OUT" 2>&1 ||
-		say "error pvx_numa_work"
-	echo "pvx-bench: numa workload end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-	for f in /sys/kernel/pvx/locality/*; do
-		[ -f "$f" ] && diag "locality/${f##*/}: $(cat "$f")"
-	done
-	finish
+	workload "numa workload" "pvx_guest pvx_locality" locality \
+		/pvx/pvx_numa_work "$numa_mb" "$numa_secs" "$hint"
 fi
 for m in pvx_guest pvx_spinlock; do
 	if ! insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1; then
