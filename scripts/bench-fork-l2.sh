@@ -25,10 +25,35 @@ fork_kvm_ko() {
 	find "$PVX_KIMAGE/lib/modules/$PVX_ABI/kernel" -name "$1.ko*" 2>/dev/null | head -n 1
 }
 
+# fork_kvm_users: the L2 processes that hold KVM open (l2-run.sh's idle VM,
+# pvx_hcall_test hold-vm), by their /proc fds
+fork_kvm_users() {
+	local p f l
+	for p in /proc/[0-9]*; do
+		for f in "$p"/fd/*; do
+			l=$(readlink "$f" 2>/dev/null) || continue
+			if [ "$l" = /dev/kvm ] || [ "$l" = anon_inode:kvm-vm ]; then
+				echo "${p#/proc/}"
+				break
+			fi
+		done
+	done
+}
+
 # fork_reload_kvm NPT: kvm_amd with npt=NPT (empty: the lab's parameters
-# only) and pvx_host with pvx_fork_copy on it; 0 when all loaded
+# only) and pvx_host with pvx_fork_copy on it; 0 when all loaded. The
+# idle VM that keeps kvm_amd in use is ended first (not restarted: the
+# benchmark runs last in its L2 boot).
 fork_reload_kvm() {
-	local npt=$1 m err
+	local npt=$1 m err p
+	for p in $(fork_kvm_users); do
+		say "ending PID $p, which holds KVM open ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"
+		kill "$p" 2>/dev/null
+	done
+	for _ in $(seq 50); do
+		[ -z "$(fork_kvm_users)" ] && break
+		sleep 0.2
+	done
 	for m in pvx_fork_copy pvx_yield pvx_numa pvx_host kvm_amd; do
 		grep -q "^$m " /proc/modules || continue
 		err=$(rmmod "$m" 2>&1) || { say "rmmod $m: $err"; return 1; }
