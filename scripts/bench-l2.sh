@@ -7,7 +7,9 @@
 # microbenchmark of issue 14 (scripts/bench-hcall-l2.sh: tiny VMs, run
 # first, while no L3 guest loads L2), the lock benchmark of issue 3
 # (below) and the retransmit-timeout benchmark of issue 4
-# (scripts/bench-timers-l2.sh).
+# (scripts/bench-timers-l2.sh); PVX_BENCH=forkcopy, the fork-copy
+# benchmark of issue 10 (scripts/bench-fork-l2.sh: kvm_amd npt=1, then
+# npt=0, one L3 guest each).
 #
 # Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -280,6 +282,8 @@ lock_bench() {
 . scripts/bench-timers-l2.sh
 # shellcheck source=scripts/bench-hcall-l2.sh
 . scripts/bench-hcall-l2.sh
+# shellcheck source=scripts/bench-fork-l2.sh
+. scripts/bench-fork-l2.sh
 
 for b in ${benches//,/ }; do
 	case "$b" in
@@ -287,6 +291,7 @@ for b in ${benches//,/ }; do
 	locks) lock_bench locks ;;
 	ulocks) lock_bench ulocks ;;
 	timers) timer_bench ;;
+	forkcopy) fork_bench ;;
 	esac
 done
 done_tap

@@ -6,7 +6,8 @@
 #
 #   scripts/bench.sh [lab.sh options]     SERIES=6.1|6.12 (default 6.12)
 #                                         PVX_BENCH=hcall,locks,timers,numa
-#                                         (default all four; also ulocks)
+#                                         (default all four; also ulocks
+#                                         and forkcopy)
 #
 # Builds, on this machine, the modules, the userspace benchmarks, the
 # tiny-VM programs of selftests/host and (for locks and timers) the L3
@@ -17,7 +18,9 @@
 # as many vCPUs as L2 has CPUs) and the retransmit-timeout benchmark (an
 # L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
 # their tables; the NUMA hint benchmark (numa) runs in the lab's second,
-# two-node L2 (suite numabench, scripts/bench-numa-l2.sh).
+# two-node L2 (suite numabench, scripts/bench-numa-l2.sh). forkcopy (the
+# fork-copy benchmark, scripts/bench-fork-l2.sh) reloads L2's kvm_amd with
+# npt=1 and npt=0 and boots an L3 guest with each.
 #
 # PVX_BENCH and the PVX_BENCH_* variables (scripts/bench-l2.sh and
 # scripts/bench-timers-l2.sh list them) reach L2 through
@@ -27,14 +30,14 @@ cd "$(dirname "$0")/.."
 series=${SERIES:-6.12}
 PVX_BENCH=${PVX_BENCH:-hcall,locks,timers,numa}
 IFS=, read -r -a benches <<<"$PVX_BENCH"
-[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers, numa)" >&2; exit 2; }
+[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers, numa, forkcopy)" >&2; exit 2; }
 l3=0 main=0 numa=0 suites=""
 for b in "${benches[@]}"; do
 	case "$b" in
 	hcall) main=1 ;;
-	locks | ulocks | timers) l3=1 main=1 ;;
+	locks | ulocks | timers | forkcopy) l3=1 main=1 ;;
 	numa) l3=1 numa=1 ;;
-	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers, numa)" >&2; exit 2 ;;
+	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers, numa, forkcopy)" >&2; exit 2 ;;
 	esac
 done
 # the lab's suites: bench in L2 'main', numabench in the two-node L2

@@ -26,37 +26,46 @@ check() { # check DESCRIPTION COMMAND...: ok when COMMAND succeeds
 }
 echo "TAP version 13"
 
-# the exported API: exactly what libpvx.map lists, all pvx_, all LIBPVX_1.0
-api=$(sed -n 's/^[[:space:]]*\(pvx_[a-z_]*\);$/\1/p' guest/libpvx/libpvx.map | sort)
+# the exported API: exactly what libpvx.map lists, all pvx_, each in the
+# version node the map puts it in (LIBPVX_1.0, LIBPVX_1.1, ...)
+ver=$(sed -n 's/^VERSION := //p' guest/libpvx/Makefile)
+so=libpvx.so.$ver
+api=$(awk '/^LIBPVX_[0-9.]+ *[{]/ { node = $1 }
+	/^[[:space:]]*pvx_[a-z_]*;$/ { s = $1; sub(/;$/, "", s); print s "@@" node }' \
+	guest/libpvx/libpvx.map | sort)
 if ! make -s -C guest/libpvx OUT="$lib" >"$w/build.log" 2>&1; then
 	not_ok "libpvx builds with -Wall -Wextra -Werror # see $w/build.log"
 	echo "1..$n"
 	exit 1
 fi
-ok "libpvx builds with -Wall -Wextra -Werror (static and shared)"
-dyn=$(nm -D --defined-only "$lib/libpvx.so.1.0" | awk '$2 == "T" { print $3 }')
-if [ -n "$api" ] && [ "$(cut -d@ -f1 <<<"$dyn" | sort)" = "$api" ] &&
-   ! grep -qv '@@LIBPVX_1.0$' <<<"$dyn"; then
-	ok "libpvx.so exports exactly the $(wc -l <<<"$api") pvx_ functions of libpvx.map, version LIBPVX_1.0"
+ok "libpvx $ver builds with -Wall -Wextra -Werror (static and shared)"
+dyn=$(nm -D --defined-only "$lib/$so" | awk '$2 == "T" { print $3 }' | sort)
+if [ -n "$api" ] && [ "$dyn" = "$api" ]; then
+	ok "libpvx.so exports exactly the $(wc -l <<<"$api") pvx_ functions of libpvx.map, each in its version node ($(cut -d@ -f3 <<<"$api" | sort -u | tr '\n' ' '| sed 's/ $//'))"
 else
-	not_ok "libpvx.so exports exactly the pvx_ functions of libpvx.map # exports: $(tr '\n' ' ' <<<"$dyn")"
+	not_ok "libpvx.so exports exactly the pvx_ functions of libpvx.map, each in its version node # exports: $(tr '\n' ' ' <<<"$dyn")"
 fi
-other=$(nm -D --defined-only "$lib/libpvx.so.1.0" | awk '$2 != "A" && $3 !~ /^pvx_/ { print $3 }')
+other=$(nm -D --defined-only "$lib/$so" | awk '$2 != "A" && $3 !~ /^pvx_/ { print $3 }')
 sother=$(nm -g --defined-only "$lib/libpvx.a" | awk 'NF == 3 && $3 !~ /^pvx_/ { print $3 }')
 if [ -z "$other$sother" ]; then
 	ok "no symbol outside the pvx_ prefix in libpvx.so and libpvx.a"
 else
 	not_ok "no symbol outside the pvx_ prefix # $(tr "\n" " " <<<"$other $sother")"
 fi
-if [ "$(readelf -d "$lib/libpvx.so.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" = libpvx.so.1 ]; then
+if [ "$(readelf -d "$lib/$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" = libpvx.so.1 ]; then
 	ok "soname libpvx.so.1"
 else
-	not_ok "soname libpvx.so.1 # $(readelf -d "$lib/libpvx.so.1.0" | grep SONAME)"
+	not_ok "soname libpvx.so.1 # $(readelf -d "$lib/$so" | grep SONAME)"
 fi
-check "pvx_lock.h compiles alone as C99 (-pedantic) and as C++" bash -c "
-	printf '#include <pvx_lock.h>\nint main(void) { pvx_lock_t l = PVX_LOCK_INITIALIZER; return pvx_lock_trylock(&l); }\n' >'$w/h.c' &&
-	cc -std=c99 -pedantic -Wall -Wextra -Werror -Iguest/libpvx -c -o '$w/h.o' '$w/h.c' &&
-	{ ! command -v c++ >/dev/null || c++ -x c++ -Wall -Wextra -Werror -Iguest/libpvx -c -o '$w/hpp.o' '$w/h.c'; }"
+for h in pvx_lock.h pvx_fork.h; do
+	check "$h compiles alone as C99 (-pedantic) and as C++" bash -c "
+		printf '#include <$h>\nint main(void) { return 0; }\n' >'$w/h.c' &&
+		cc -std=c99 -pedantic -Wall -Wextra -Werror -Iguest/libpvx -c -o '$w/h.o' '$w/h.c' &&
+		{ ! command -v c++ >/dev/null || c++ -x c++ -Wall -Wextra -Werror -Iguest/libpvx -c -o '$w/hpp.o' '$w/h.c'; }"
+done
+check "pvx_lock.h and pvx_fork.h together, used from C99" bash -c "
+	printf '#include <pvx_lock.h>\n#include <pvx_fork.h>\nint main(void) { pvx_lock_t l = PVX_LOCK_INITIALIZER; struct pvx_fork_range r = { &l, sizeof(l) }; (void)r; return pvx_lock_trylock(&l); }\n' >'$w/h.c' &&
+	cc -std=c99 -pedantic -Wall -Wextra -Werror -Iguest/libpvx -c -o '$w/h.o' '$w/h.c'"
 
 # installed with DESTDIR, used through pkg-config
 if make -s -C guest/libpvx OUT="$lib" DESTDIR="$root" PREFIX=/usr install >"$w/install.log" 2>&1; then
@@ -65,30 +74,43 @@ else
 	not_ok "make install with DESTDIR and PREFIX # see $w/install.log"
 fi
 missing=
-for f in usr/include/pvx_lock.h usr/lib/libpvx.a usr/lib/libpvx.so.1.0 usr/lib/libpvx.so.1 \
+for f in usr/include/pvx_lock.h usr/include/pvx_fork.h usr/lib/libpvx.a usr/lib/$so usr/lib/libpvx.so.1 \
 	usr/lib/libpvx.so usr/lib/pkgconfig/libpvx.pc usr/share/man/man3/libpvx.3; do
 	[ -e "$root/$f" ] || missing="$missing $f"
 done
 if [ -z "$missing" ]; then
-	ok "installed: header, static and shared library with soname links, pkg-config file, man page"
+	ok "installed: headers, static and shared library with soname links, pkg-config file, man page"
 else
 	not_ok "installed: header, libraries, pkg-config file, man page # missing:$missing"
 fi
 pc() { PKG_CONFIG_PATH=$root/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config "$@"; }
-if [ "$(pc --modversion libpvx 2>&1)" = 1.0 ] && pc --exists libpvx; then
-	ok "pkg-config finds libpvx 1.0 in the DESTDIR install"
+if [ "$(pc --modversion libpvx 2>&1)" = "$ver" ] && pc --exists libpvx; then
+	ok "pkg-config finds libpvx $ver in the DESTDIR install"
 else
-	not_ok "pkg-config finds libpvx 1.0 # $(pc --modversion libpvx 2>&1)"
+	not_ok "pkg-config finds libpvx $ver # $(pc --modversion libpvx 2>&1)"
 fi
 cat >"$w/user.c" <<'PROG'
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <pvx_fork.h>
 #include <pvx_lock.h>
 
 static pvx_lock_t lock = PVX_LOCK_INITIALIZER;
 
 int main(void)
 {
+	struct pvx_fork_range r = { &lock, sizeof(lock) };
+	int status;
+	pid_t pid;
+
 	if (pvx_lock_lock(&lock) || pvx_lock_unlock(&lock))
+		return 1;
+	pid = pvx_fork(&r, 1);
+	if (pid == 0)
+		_exit(7);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 7)
 		return 1;
 	printf("%s mode=%d\n", pvx_lib_version(), pvx_lib_mode());
 	return 0;
@@ -98,10 +120,10 @@ PROG
 check "a program builds with \$(pkg-config --cflags --libs libpvx) and runs on the installed libpvx.so.1" \
 	bash -c "cc -Wall -Werror $(pc --cflags libpvx) -o '$w/user' '$w/user.c' $(pc --libs libpvx) &&
 		LD_LIBRARY_PATH='$root/usr/lib' ldd '$w/user' | grep -q 'libpvx.so.1 => $root' &&
-		LD_LIBRARY_PATH='$root/usr/lib' '$w/user' | grep -q '^libpvx 1.0 mode='"
+		LD_LIBRARY_PATH='$root/usr/lib' '$w/user' | grep -q '^libpvx $ver mode='"
 check "a program links statically with \$(pkg-config --static --libs libpvx)" \
 	bash -c "cc -static -Wall -Werror $(pc --cflags libpvx) -o '$w/user-static' '$w/user.c' $(pc --static --libs libpvx) &&
-		'$w/user-static' | grep -q '^libpvx 1.0 mode='"
+		'$w/user-static' | grep -q '^libpvx $ver mode='"
 make -s -C guest/libpvx OUT="$lib" DESTDIR="$root" PREFIX=/usr uninstall >>"$w/log" 2>&1
 left=$(find "$root" -type f -o -type l)
 if [ -z "$left" ]; then

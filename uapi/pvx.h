@@ -162,7 +162,8 @@ struct pvx_ksm_hint {
  * the latter within a per-user limit on timer fds (EMFILE past it, unless
  * the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN). PVX_IOC_YIELD_TO
  * towards another user's thread needs CAP_SYS_NICE (EPERM), and so does
- * PVX_IOC_NUMA_HINT (it moves the caller's vCPU on the host). The policy:
+ * PVX_IOC_NUMA_HINT (it moves the caller's vCPU on the host).
+ * PVX_IOC_FORK_COPY needs nothing (the caller's own memory). The policy:
  * Documentation/admin.rst, "Who may use /dev/pvx".
  *
  * PVX_IOC_GET_INFO fills struct pvx_info. The caller sets .size to the
@@ -358,12 +359,40 @@ struct pvx_numa_hint_req {
 
 #define PVX_NUMA_HINT_REQ_SIZE	40
 
+/*
+ * PVX_IOC_FORK_COPY (pvx_fork.ko, Documentation/fork_copy.rst): copy len
+ * bytes of the caller's own memory from src to dst with PVX_HC_FORK_COPY,
+ * 255 pages per hypercall. src, dst and len page aligned, 0 < len <=
+ * PVX_FORK_COPY_MAX_LEN, neither range wraps, the two do not overlap,
+ * flags and reserved 0: else EINVAL. dst must lie in private anonymous
+ * writable mappings (shared or file-backed: EINVAL; unmapped or not
+ * writable: EFAULT), src in readable mappings (EFAULT); these are checked
+ * before the first byte is copied, so a refused call changes nothing.
+ * EOPNOTSUPP: the host has no PVX_HC_FORK_COPY. A call that stops part
+ * way (EINTR on a fatal signal, EFAULT, ENOMEM, EIO) has copied the first
+ * .copied bytes, none after them. Any user (it touches only the caller's
+ * own memory). libpvx's pvx_fork() is built on it.
+ */
+#define PVX_FORK_COPY_MAX_LEN	0x40000000ull	/* 1 GiB per call */
+
+struct pvx_fork_copy_req {
+	__u64 src;		/* in */
+	__u64 dst;		/* in */
+	__u64 len;		/* in */
+	__u32 flags;		/* in: 0 */
+	__u32 reserved;		/* 0 */
+	__u64 copied;		/* out: bytes copied, on success and error */
+};
+
+#define PVX_FORK_COPY_REQ_SIZE	40
+
 #define PVX_IOC_MAGIC		0xB9
 #define PVX_IOC_GET_INFO	_IOWR(PVX_IOC_MAGIC, 0x00, struct pvx_info)
 #define PVX_IOC_YIELD_TO	_IOW(PVX_IOC_MAGIC, 0x01, struct pvx_yield_to)
 #define PVX_IOC_STIMER_CREATE	_IOWR(PVX_IOC_MAGIC, 0x02, struct pvx_stimer_create)
 #define PVX_IOC_STEAL_QUERY	_IOWR(PVX_IOC_MAGIC, 0x03, struct pvx_steal_query)
 #define PVX_IOC_NUMA_HINT	_IOWR(PVX_IOC_MAGIC, 0x04, struct pvx_numa_hint_req)
+#define PVX_IOC_FORK_COPY	_IOWR(PVX_IOC_MAGIC, 0x05, struct pvx_fork_copy_req)
 /* on a timer fd */
 #define PVX_IOC_STIMER_SETTIME	_IOWR(PVX_IOC_MAGIC, 0x10, struct pvx_stimer_settime)
 #define PVX_IOC_STIMER_GETTIME	_IOR(PVX_IOC_MAGIC, 0x11, struct pvx_stimer_state)

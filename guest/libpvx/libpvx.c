@@ -125,7 +125,7 @@ PVX_API int pvx_lib_mode(void)
 
 PVX_API const char *pvx_lib_version(void)
 {
-	return "libpvx 1.0";
+	return "libpvx 1.1";
 }
 
 static inline unsigned int pvx_self(void)

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define PVX_LIB_VERSION_MAJOR	1
-#define PVX_LIB_VERSION_MINOR	0
+#define PVX_LIB_VERSION_MINOR	1
 
 /* pvx_lock_init() flags */
 #define PVX_LOCK_PSHARED	0x1u	/* in memory shared between processes */

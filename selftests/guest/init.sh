@@ -9,7 +9,9 @@
 # (sysfs and PVX_IOC_YIELD_TO), the pvx_lock_torture.ko test module, and
 # unloading; then the steal-time timers: pvx_stimer.ko with the steal
 # source it finds and with steal_source=none, pvx_stimer_test, the
-# pvx_stimer_torture.ko test module, rmmod with an armed timer fd. Prints
+# pvx_stimer_torture.ko test module, rmmod with an armed timer fd; then
+# NUMA hints (pvx_locality.ko) and batched fork-copy (pvx_fork.ko,
+# pvx_fork_guest_test with libpvx's pvx_fork()). Prints
 # one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
 #
@@ -35,6 +37,8 @@ STEAL_SHARE=/pvx/pvx_steal_share
 STIMER_KO=/pvx/pvx_stimer.ko
 LOCALITY_KO=/pvx/pvx_locality.ko
 NUMA_TEST=/pvx/pvx_numa_guest_test
+FORK_KO=/pvx/pvx_fork.ko
+FORK_TEST=/pvx/pvx_fork_guest_test
 STIMER_TEST=/pvx/pvx_stimer_test
 STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
 STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
@@ -736,5 +740,33 @@ else
 fi
 check "rmmod pvx_guest after pvx_locality" rmmod pvx_guest
 check "clean after the locality tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
+
+# 9. batched fork-copy: pvx_fork.ko, PVX_IOC_FORK_COPY and libpvx's
+# pvx_fork() (the host half, pvx_fork_copy.ko, is loaded in host boots)
+step "pvx_fork"
+fork_says() {	# fork_says TEXT: dmesg has one pvx_fork line, and it says TEXT
+	[ "$(dmesg | grep -c 'pvx_fork: ')" = 1 ] && dmesg | grep -q "pvx_fork: $1"
+}
+check "insmod pvx_guest.ko for pvx_fork" insmod "$KO"
+if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
+	ok "insmod pvx_fork.ko"
+	dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
+	if [ "$mode" = host ]; then
+		check "dmesg says once that the host copies in batches" fork_says 'host copies pages in batches'
+	else
+		check "dmesg says once that the host has no fork-copy" fork_says 'host has no PVX_HC_FORK_COPY'
+	fi
+	run_test pvx_fork_guest_test "$FORK_TEST" "--expect-$mode"
+	for f in /sys/kernel/pvx/fork_copy/*; do
+		[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
+	done
+	check "rmmod pvx_guest refused while pvx_fork uses it" sh -c '! rmmod pvx_guest'
+	check "rmmod pvx_fork" rmmod pvx_fork
+	check "/sys/kernel/pvx/fork_copy gone after rmmod" sh -c '[ ! -e /sys/kernel/pvx/fork_copy ]'
+else
+	not_ok "insmod pvx_fork.ko # $(head -n1 /tmp/insmod.out)"
+fi
+check "rmmod pvx_guest after pvx_fork" rmmod pvx_guest
+check "clean after the fork-copy tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
 no_splat
 finish

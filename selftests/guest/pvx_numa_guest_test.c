@@ -41,6 +41,7 @@
 
 #include "pvx.h"
 #include "kselftest.h"
+#include "sysfs_util.h"
 
 #define LOCDIR	"/sys/kernel/pvx/locality"
 #define MAPFILE	"/sys/kernel/debug/pvx_locality/map"
@@ -52,17 +53,7 @@ static int pvx_fd = -1;
 
 static long long loc_stat(const char *name)
 {
-	char path[128], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), LOCDIR "/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return atoll(buf);
+	return sysfs_read_counter(LOCDIR, name);
 }
 
 /* The ioctl: 0 or -errno. */

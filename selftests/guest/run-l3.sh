@@ -149,6 +149,17 @@ probes() {
 		[ "$k" = probe ] && p=$((p + v))
 	done <"$counters"
 }
+# Pages the host's pvx_fork_copy copied (all VMs, since it loaded) into
+# $fc; 0 without it. Compared with the guest's fork_copy/pages.
+fc_file=/sys/kernel/debug/pvx/fork_copy
+fc_pages() {
+	local k v
+	fc=0
+	[ -r "$fc_file" ] || return 0
+	while read -r k v _; do
+		[ "$k" = pages ] && fc=$v
+	done <"$fc_file"
+}
 # a sleep without a process: wait on a FIFO nobody writes
 nap_fifo=/tmp/run-l3-nap.$$
 mkfifo "$nap_fifo" && exec 9<>"$nap_fifo"
@@ -450,6 +461,8 @@ retry_diag=""
 probes
 base=$p
 seen=$base
+fc_pages
+fc_base=$fc
 t0=$(date +%s)
 attempt=1
 while :; do
@@ -486,6 +499,7 @@ $(reset_regs)
 	attempt=$((attempt + 1))
 done
 t1=$(date +%s)
+fc_pages
 
 export retry_diag
 reset_diag=""
@@ -505,7 +519,8 @@ tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$(
 	-v steal_err="$steal_err" \
 	-v want_probes="$([ -n "$topology" ] && echo 1 || echo 2)" \
 	-v tmo="$timeout_s" -v silence="$silence_s" -v probes="$((seen - base))" -v cnt="$counters" \
-	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" '
+	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" \
+	-v fc_grew="$((fc - fc_base))" -v have_fc="$([ -r "$fc_file" ] && echo 1 || echo 0)" '
 function emit(res, desc) { n++; out[n] = res " " n " " desc }
 # SeaBIOS leaves terminal escapes in front of the first line L3 prints.
 /PVX-TAP-BEGIN$/ { in_tap = 1; begun = 1; next }
@@ -517,6 +532,8 @@ in_tap && /^(ok|not ok) [0-9]+/ {
 	emit(res, line)
 	next
 }
+# what the guest counted as copied by the host for it (pvx_fork)
+in_tap && /^# fork_copy\/pages: [0-9]+$/ { guest_fc = $3 }
 in_tap && /^#/ { n_d++; diag[n] = diag[n] $0 "\n"; next }
 # the last line L3 printed, not the one of QEMU ("terminating on signal")
 !/^qemu-system-/ && /[^[:space:]]/ { last = $0; gsub(/[^[:print:]]/, "", last) }
@@ -547,6 +564,16 @@ END {
 			emit("ok", "l3 host: host counted the guest PROBE calls (" probes ")")
 		else
 			emit("not ok", "l3 host: host counted the guest PROBE calls # " probes " counted, " want_probes " expected")
+	}
+	if (mode == "host" && begun) {
+		if (!have_fc)
+			emit("ok", "l3 host: the host copied the pages the guest counted # SKIP no /sys/kernel/debug/pvx/fork_copy in L2")
+		else if (guest_fc == "")
+			emit("ok", "l3 host: the host copied the pages the guest counted # SKIP no pvx_fork tests in this boot")
+		else if (guest_fc > 0 && fc_grew >= guest_fc)
+			emit("ok", "l3 host: the host'"'"'s pvx_fork_copy copied " fc_grew " pages, the guest counted " guest_fc)
+		else
+			emit("not ok", "l3 host: the host copied the pages the guest counted # host " fc_grew ", guest " guest_fc)
 	}
 	print "TAP version 13"
 	print "1.." n

@@ -31,6 +31,10 @@ LAYOUT_CHECK(numa_hint_req, sizeof(struct pvx_numa_hint_req) == PVX_NUMA_HINT_RE
 LAYOUT_CHECK(steal_query, sizeof(struct pvx_steal_query) == PVX_STEAL_QUERY_SIZE);
 LAYOUT_CHECK(steal_query_since, offsetof(struct pvx_steal_query, since) == 32);
 LAYOUT_CHECK(steal_query_eff, offsetof(struct pvx_steal_query, effective_ns) == 72);
+LAYOUT_CHECK(fork_copy_req, sizeof(struct pvx_fork_copy_req) == PVX_FORK_COPY_REQ_SIZE);
+LAYOUT_CHECK(fork_copy_copied, offsetof(struct pvx_fork_copy_req, copied) == 32);
+LAYOUT_CHECK(ioc_fork_copy_size,
+	     ((PVX_IOC_FORK_COPY >> 16) & 0x3fff) == PVX_FORK_COPY_REQ_SIZE);
 LAYOUT_CHECK(ioc_stimer_size,
 	     ((PVX_IOC_STIMER_CREATE >> 16) & 0x3fff) == PVX_STIMER_CREATE_SIZE);
 LAYOUT_CHECK(ioc_steal_size,
@@ -48,7 +52,7 @@ static void check(int cond, const char *what)
 
 int main(void)
 {
-	printf("TAP version 13\n1..12\n");
+	printf("TAP version 13\n1..13\n");
 	check(1, "uapi/pvx.h compiles standalone with -std=c99 -pedantic -Werror");
 	check(sizeof(struct pvx_batch_hdr) + PVX_COPY_MAX_PAIRS *
 	      sizeof(struct pvx_copy_pair) <= PVX_BATCH_BYTES,
@@ -75,6 +79,9 @@ int main(void)
 	      (PVX_IOC_STEAL_QUERY & 0xff) == 0x03 &&
 	      ((PVX_IOC_STIMER_SETTIME >> 8) & 0xff) == PVX_IOC_MAGIC,
 	      "timer ioctls have their numbers and the pvx magic");
+	check((PVX_IOC_NUMA_HINT & 0xff) == 0x04 && (PVX_IOC_FORK_COPY & 0xff) == 0x05 &&
+	      PVX_FORK_COPY_MAX_LEN % PVX_BATCH_BYTES == 0,
+	      "/dev/pvx feature ioctls have distinct numbers; the fork-copy cap is whole pages");
 	check(PVX_STIMER_MIN_INTERVAL_NS < PVX_STIMER_MAX_NS &&
 	      PVX_STIMER_MAX_NS * PVX_STIMER_CAP_FACTOR_MAX / PVX_STIMER_CAP_FACTOR_MAX ==
 	      PVX_STIMER_MAX_NS,

@@ -32,6 +32,9 @@
 # pvx_numa_work with pvx_numa_mb= [32] MiB per CPU for pvx_numa_secs= [20]
 # s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko), or
 # with pvx_locality's automatic map when pvx_numa_hint=2 (no explicit hint).
+# pvx_bench=forkcopy runs the fork-copy workload instead
+# (scripts/bench-fork-l2.sh): pvx_fork_bench with pvx_fork_mb= [16,64]
+# MiB buffers, pvx_fork_rounds= [3] rounds (pvx_fork.ko).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -54,7 +57,7 @@ finish() {
 	poweroff -f
 }
 
-numa_mb=32 numa_secs=20 numa_hint=0
+numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
 bench=locks
@@ -75,6 +78,8 @@ for w in $cmdline; do
 	pvx_numa_mb=*) numa_mb=${w#*=} ;;
 	pvx_numa_secs=*) numa_secs=${w#*=} ;;
 	pvx_numa_hint=*) numa_hint=${w#*=} ;;
+	pvx_fork_mb=*) fork_mb=${w#*=} ;;
+	pvx_fork_rounds=*) fork_rounds=${w#*=} ;;
 	esac
 done
 
@@ -89,24 +94,38 @@ if [ "$bench" = timers ]; then
 	dmesg | grep -E 'BUG|WARNING|soft lockup|stall' | head -n 5 | sed 's/^/# dmesg: /' >>"$OUT"
 	finish
 fi
-if [ "$bench" = numa ]; then
-	auto=""
-	[ "$numa_hint" = 2 ] && auto=auto=1
-	for m in pvx_guest pvx_locality; do
+# workload NAME MODULES DIR COMMAND...: load MODULES (each NAME or
+# NAME:PARAM=VALUE), run COMMAND into the results between two console
+# lines (NAME start, NAME end: the L2 scripts wait for them), then the
+# counters of /sys/kernel/pvx/DIR
+workload() {
+	wname=$1 wmods=$2 wdir=$3
+	shift 3
+	for m in $wmods; do
+		mname=${m%%:*} margs=
+		[ "$mname" = "$m" ] || margs=${m#*:}
 		# shellcheck disable=SC2086
-		insmod "/pvx/$m.ko" $([ $m = pvx_locality ] && echo $auto) >/tmp/insmod.out 2>&1 ||
-			say "error insmod $m.ko: $(head -n1 /tmp/insmod.out)"
+		insmod "/pvx/$mname.ko" $margs >/tmp/insmod.out 2>&1 ||
+			say "error insmod $mname.ko: $(head -n1 /tmp/insmod.out)"
 	done
-	hint=nohint
-	[ "$numa_hint" = 1 ] && hint=hint
-	echo "pvx-bench: numa workload start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-	/pvx/pvx_numa_work "$numa_mb" "$numa_secs" "$hint" >>"$OUT" 2>&1 ||
-		say "error pvx_numa_work"
-	echo "pvx-bench: numa workload end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
-	for f in /sys/kernel/pvx/locality/*; do
-		[ -f "$f" ] && diag "locality/${f##*/}: $(cat "$f")"
+	echo "pvx-bench: $wname start (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	"$@" >>"$OUT" 2>&1 || say "error ${1##*/}"
+	echo "pvx-bench: $wname end (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	for f in /sys/kernel/pvx/"$wdir"/*; do
+		[ -f "$f" ] && diag "$wdir/${f##*/}: $(cat "$f")"
 	done
 	finish
+}
+if [ "$bench" = forkcopy ]; then
+	workload fork-copy "pvx_guest pvx_fork" fork_copy \
+		/pvx/pvx_fork_bench "$fork_mb" "$fork_rounds"
+fi
+if [ "$bench" = numa ]; then
+	hint=nohint locality=pvx_locality
+	[ "$numa_hint" = 1 ] && hint=hint
+	[ "$numa_hint" = 2 ] && locality=pvx_locality:auto=1
+	workload "numa workload" "pvx_guest $locality" locality \
+		/pvx/pvx_numa_work "$numa_mb" "$numa_secs" "$hint"
 fi
 for m in pvx_guest pvx_spinlock; do
 	if ! insmod "/pvx/$m.ko" >/tmp/insmod.out 2>&1; then

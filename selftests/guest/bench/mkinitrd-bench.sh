@@ -4,10 +4,12 @@
 # mkinitrd-bench.sh ABI OUT.gz: build the L3 bench guest's initramfs.
 #
 # Contents: /bin/busybox (busybox-static), /init (init.sh beside this
-# script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_stimer}.ko
+# script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_stimer,
+# pvx_locality,pvx_fork}.ko
 # from REPO/build/ABI/guest/ and /pvx/{pvx_lock_bench,pvx_stimer_bench}.ko
 # from REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI), and
-# /pvx/{pvx_ulock_bench,pvx_stimer_ubench,pvx_steal_share} from
+# /pvx/{pvx_ulock_bench,pvx_stimer_ubench,pvx_steal_share,pvx_numa_work,
+# pvx_fork_bench} from
 # $PVX_SELFTESTS (default REPO/build/selftests; make -C this directory and
 # its parent). Builds nothing itself, so that it also runs inside L2.
 set -euo pipefail
@@ -27,8 +29,8 @@ ko_path() {
 }
 bins=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
-mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench pvx_locality"
-progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share pvx_numa_work"
+mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench pvx_locality pvx_fork"
+progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share pvx_numa_work pvx_fork_bench"
 
 for m in $mods; do
 	[ -f "$(ko_path "$m")" ] || die "no $(ko_path "$m") (run: scripts/build.sh $abi)"

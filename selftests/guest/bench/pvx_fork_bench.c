@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_fork_bench: the fork-copy benchmark's workload (issue 10 item 4),
+ * run in the L3 bench guest (init.sh, pvx_bench=forkcopy).
+ *
+ *   pvx_fork_bench MB[,MB...] ROUNDS
+ *
+ * For each buffer size W (MiB, filled before each fork) and round, three
+ * variants in a rotating order:
+ *   cow       fork(); the child writes one word in every page (each write
+ *             a copy-on-write fault)
+ *   populate  fork(); the child breaks copy-on-write of the whole buffer
+ *             with one madvise(MADV_POPULATE_WRITE), then writes
+ *   pvx       pvx_fork() with the buffer as its range (the host copies it
+ *             in batches), then the child writes
+ * and in every variant the parent writes one word in every page as soon
+ * as the fork returns to it. Printed per run, times from just before the
+ * fork, in ms:
+ *   fork mb=W variant=V round=R fork_ms= child_ms= parent_ms= copied=BYTES
+ * child_ms: the child's first full pass of writes done; parent_ms: the
+ * parent's; fork_ms: the fork call returned in the parent; copied: what
+ * pvx_fork_stats() says the host copied (0: it fell back).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pvx_fork.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define PAGE	4096ul
+
+enum variant { COW, POPULATE, PVX, NR_VARIANTS };
+static const char *const names[NR_VARIANTS] = { "cow", "populate", "pvx" };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void write_pass(char *buf, size_t len, uint64_t v)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += PAGE)
+		*(volatile uint64_t *)(buf + off) = v + off;
+}
+
+static pid_t fork_variant(enum variant v, char *buf, size_t len)
+{
+	struct pvx_fork_range r = { buf, len };
+
+	return v == PVX ? pvx_fork(&r, 1) : fork();
+}
+
+static int run(enum variant v, size_t mb, unsigned int round)
+{
+	size_t len = mb << 20;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pvx_fork_stats s0, s1;
+	double t0, t_fork, t_parent, t_child = -1;
+	int p[2], status;
+	pid_t pid;
+
+	if (buf == MAP_FAILED || pipe(p)) {
+		printf("error %s %zu MiB: %s\n", names[v], mb, strerror(errno));
+		return 1;
+	}
+	memset(buf, 0x5a, len);
+	pvx_fork_stats(&s0);
+	t0 = now_ms();
+	pid = fork_variant(v, buf, len);
+	if (pid == 0) {
+		if (v == POPULATE && madvise(buf, len, MADV_POPULATE_WRITE))
+			_exit(2);
+		write_pass(buf, len, 1);
+		t_child = now_ms() - t0;
+		_exit(write(p[1], &t_child, sizeof(t_child)) == sizeof(t_child) ? 0 : 3);
+	}
+	t_fork = now_ms() - t0;
+	if (pid < 0) {
+		printf("error fork %s %zu MiB: %s\n", names[v], mb, strerror(errno));
+		return 1;
+	}
+	write_pass(buf, len, 2);
+	t_parent = now_ms() - t0;
+	pvx_fork_stats(&s1);
+	if (read(p[0], &t_child, sizeof(t_child)) != sizeof(t_child))
+		t_child = -1;
+	waitpid(pid, &status, 0);
+	close(p[0]);
+	close(p[1]);
+	munmap(buf, len);
+	if (t_child < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("error child %s %zu MiB: status 0x%x\n", names[v], mb, status);
+		return 1;
+	}
+	printf("fork mb=%zu variant=%s round=%u fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu\n",
+	       mb, names[v], round, t_fork, t_child, t_parent,
+	       s1.bytes_copied - s0.bytes_copied);
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int rounds, r, i, errors = 0;
+	char *list, *tok, *save;
+
+	if (argc != 3 || !(rounds = strtoul(argv[2], NULL, 10))) {
+		fprintf(stderr, "usage: pvx_fork_bench MB[,MB...] ROUNDS\n");
+		return 2;
+	}
+	for (r = 1; r <= rounds; r++) {
+		list = strdup(argv[1]);
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			for (i = 0; i < NR_VARIANTS; i++)
+				errors += run((enum variant)((i + r) % NR_VARIANTS),
+					      strtoul(tok, NULL, 10), r);
+		free(list);
+	}
+	return errors ? 1 : 0;
+}

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_fork_guest_test: runs inside an L3 guest with pvx_guest.ko and
+ * pvx_fork.ko loaded; checks PVX_IOC_FORK_COPY on /dev/pvx,
+ * /sys/kernel/pvx/fork_copy and libpvx's pvx_fork().
+ *
+ *   --expect-host      the L2 host runs pvx_fork_copy: the ioctl copies,
+ *                      pvx_fork()'s child gets its own pages from the host
+ *   --expect-fallback  no PVX_HC_FORK_COPY: the ioctl answers EOPNOTSUPP,
+ *                      pvx_fork() is fork() (copy-on-write)
+ *
+ * Both: each bad-input class of the ioctl (its errno, copied 0, the
+ * destination unchanged), and pvx_fork()'s fork semantics over a buffer
+ * of up to 64 MiB with a pattern per page while two parent threads write
+ * to some of its pages during the fork: the child sees the fork-time
+ * bytes, the parent's writes after the fork are invisible to the child
+ * and the child's to the parent. Whether the child's pages are its own or
+ * still shared with the parent is read from /proc/PID/pagemap (bit 56,
+ * "exclusively mapped"). Also ranges pvx_fork() must leave copy-on-write
+ * (a file mapping; the stack of the thread that forks), the partial pages
+ * of an unaligned buffer, and pvx_fork(NULL, n). TAP 13; exit 0 all
+ * passed, 1 any failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pvx.h"
+#include "pvx_fork.h"
+#include "kselftest.h"
+#include "sysfs_util.h"
+
+#define FCDIR		"/sys/kernel/pvx/fork_copy"
+#define PAGE		4096ul
+#define WORDS		(PAGE / sizeof(uint64_t))
+#define MIB		(1ul << 20)
+#define HOT_EVERY	64	/* every 64th page is written during the fork */
+#define WRITERS		2
+
+static int pvx_fd = -1;
+static bool host;
+
+static long long fc_stat(const char *name)
+{
+	return sysfs_read_counter(FCDIR, name);
+}
+
+/* ---- patterns: every word of every page says which page and which fill */
+
+static uint64_t pattern(uint64_t seed, size_t page, size_t word)
+{
+	uint64_t x = seed ^ (page << 20) ^ word;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	return x ^ (x >> 29);
+}
+
+static void fill(void *buf, size_t len, uint64_t seed)
+{
+	uint64_t *w = buf;
+	size_t p, i;
+
+	for (p = 0; p < len / PAGE; p++)
+		for (i = 0; i < WORDS; i++)
+			w[p * WORDS + i] = pattern(seed, p, i);
+}
+
+/* Pages that differ from the fill @seed (word 0 of every @skip-th skipped). */
+static size_t mismatches(const void *buf, size_t len, uint64_t seed, size_t skip)
+{
+	const uint64_t *w = buf;
+	size_t p, i, bad = 0;
+
+	for (p = 0; p < len / PAGE; p++)
+		for (i = (skip && p % skip == 0) ? 1 : 0; i < WORDS; i++)
+			if (w[p * WORDS + i] != pattern(seed, p, i)) {
+				bad++;
+				break;
+			}
+	return bad;
+}
+
+static void *map_anon(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap %zu: %s\n", len, strerror(errno));
+	return p;
+}
+
+/* The ioctl: 0 or -errno; *copied from the structure. */
+static int fork_copy(uint64_t src, uint64_t dst, uint64_t len, uint32_t flags,
+		     uint32_t reserved, uint64_t *copied)
+{
+	struct pvx_fork_copy_req r = {
+		.src = src, .dst = dst, .len = len, .flags = flags,
+		.reserved = reserved, .copied = 12345,
+	};
+	int ret = ioctl(pvx_fd, PVX_IOC_FORK_COPY, &r) ? -errno : 0;
+
+	*copied = r.copied;
+	return ret;
+}
+
+/* ---- the ioctl: behaviour ------------------------------------------- */
+
+static void copy_behaviour(void)
+{
+	size_t len = 8 * MIB, pages = len / PAGE;
+	char *src = map_anon(len, PROT_READ | PROT_WRITE);
+	char *dst = map_anon(len, PROT_READ | PROT_WRITE);
+	char *cold = map_anon(2 * MIB, PROT_READ | PROT_WRITE);
+	long long c0 = fc_stat("calls"), d0 = fc_stat("done"), p0 = fc_stat("pages");
+	long long b0 = fc_stat("bytes"), n0 = fc_stat("batches"), e0 = fc_stat("eopnotsupp");
+	uint64_t copied;
+	int ret;
+
+	fill(src, len, 1);
+	fill(dst, len, 2);
+	ret = fork_copy((uintptr_t)src, (uintptr_t)dst, len, 0, 0, &copied);
+	if (host) {
+		ksft_test_result(!ret && copied == len && !mismatches(dst, len, 1, 0) &&
+				 !mismatches(src, len, 1, 0),
+				 "8 MiB copied: dst holds src's bytes, copied = len (%s, copied %llu)\n",
+				 ret ? strerror(-ret) : "ok", (unsigned long long)copied);
+		ksft_test_result(fc_stat("calls") == c0 + 1 && fc_stat("done") == d0 + 1 &&
+				 fc_stat("pages") == p0 + (long long)pages &&
+				 fc_stat("bytes") == b0 + (long long)len &&
+				 fc_stat("batches") == n0 + (long long)(pages + 254) / 255,
+				 "fork_copy/calls, done, pages, bytes, batches count it (%lld batches)\n",
+				 fc_stat("batches") - n0);
+		/* never-touched source pages read as zeros */
+		memset(dst, 0x5a, 2 * MIB);
+		ret = fork_copy((uintptr_t)cold, (uintptr_t)dst, 2 * MIB, 0, 0, &copied);
+		ksft_test_result(!ret && copied == 2 * MIB && !memcmp(dst, cold, 2 * MIB) &&
+				 dst[0] == 0 && dst[2 * MIB - 1] == 0,
+				 "a source never touched copies as zeros\n");
+	} else {
+		ksft_test_result(ret == -EOPNOTSUPP && copied == 0 && !mismatches(dst, len, 2, 0),
+				 "without the host's fork-copy: EOPNOTSUPP, copied 0, dst unchanged (%s)\n",
+				 ret ? strerror(-ret) : "success");
+		ksft_test_result(fc_stat("calls") == c0 + 1 && fc_stat("eopnotsupp") == e0 + 1 &&
+				 fc_stat("pages") == p0 && fc_stat("batches") == n0,
+				 "fork_copy/eopnotsupp counts it, no page, no batch\n");
+	}
+	munmap(src, len);
+	munmap(dst, len);
+	munmap(cold, 2 * MIB);
+}
+
+/* ---- the ioctl: bad input ------------------------------------------- */
+
+struct bad {
+	const char *desc;
+	uint64_t src, dst, len;
+	uint32_t flags, reserved;
+	int want;
+};
+
+static void expect_bad(const struct bad *b, char *guard, size_t guard_len)
+{
+	long long e0 = fc_stat("errors"), p0 = fc_stat("pages");
+	uint64_t copied;
+	int got = fork_copy(b->src, b->dst, b->len, b->flags, b->reserved, &copied);
+
+	ksft_test_result(got == b->want && copied == 0 && !mismatches(guard, guard_len, 3, 0) &&
+			 fc_stat("errors") == e0 + 1 && fc_stat("pages") == p0,
+			 "%s -> %s, copied 0, destination unchanged, counted in errors (got %s)\n",
+			 b->desc, strerror(-b->want), got ? strerror(-got) : "success");
+}
+
+static void bad_input(void)
+{
+	size_t len = 4 * PAGE;
+	char *src = map_anon(len, PROT_READ | PROT_WRITE);
+	char *dst = map_anon(2 * len, PROT_READ | PROT_WRITE);
+	char *ro = map_anon(len, PROT_READ);
+	char *none = map_anon(len, PROT_NONE);
+	char *shared = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *hole = map_anon(2 * len, PROT_READ | PROT_WRITE);
+	char *fpriv, *fshared;
+	uintptr_t s = (uintptr_t)src, d = (uintptr_t)dst;
+	int fd = open("/tmp/pvx_fork_test.file", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	unsigned int i;
+
+	if (fd < 0 || ftruncate(fd, len) || shared == MAP_FAILED)
+		ksft_exit_fail_msg("test file or shared mapping: %s\n", strerror(errno));
+	fpriv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	fshared = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fpriv == MAP_FAILED || fshared == MAP_FAILED)
+		ksft_exit_fail_msg("file mappings: %s\n", strerror(errno));
+	/* the second half of hole unmapped: a destination that runs into a hole */
+	munmap(hole + len, len);
+	fill(src, len, 1);
+	{
+		const struct bad c[] = {
+			{ "flags 1", s, d, len, 1, 0, -EINVAL },
+			{ "reserved field", s, d, len, 0, 1, -EINVAL },
+			{ "source not page aligned", s + 8, d, len, 0, 0, -EINVAL },
+			{ "destination not page aligned", s, d + 8, len, 0, 0, -EINVAL },
+			{ "length not page aligned", s, d, len - 8, 0, 0, -EINVAL },
+			{ "length 0", s, d, 0, 0, 0, -EINVAL },
+			{ "longer than PVX_FORK_COPY_MAX_LEN", s, d,
+			  PVX_FORK_COPY_MAX_LEN + PAGE, 0, 0, -EINVAL },
+			{ "a source range that wraps", -PAGE, d, 2 * PAGE, 0, 0, -EINVAL },
+			{ "a destination range that wraps", s, -PAGE, 2 * PAGE, 0, 0, -EINVAL },
+			{ "overlapping ranges", d, d + PAGE, len, 0, 0, -EINVAL },
+			{ "destination in a shared anonymous mapping", s, (uintptr_t)shared, len,
+			  0, 0, -EINVAL },
+			{ "destination in a private file mapping", s, (uintptr_t)fpriv, len, 0, 0,
+			  -EINVAL },
+			{ "destination in a shared file mapping", s, (uintptr_t)fshared, len, 0, 0,
+			  -EINVAL },
+			{ "destination read-only", s, (uintptr_t)ro, len, 0, 0, -EFAULT },
+			{ "destination running into an unmapped hole", s, (uintptr_t)hole,
+			  2 * len, 0, 0, -EFAULT },
+			{ "source unmapped", (uintptr_t)hole + len, d, len, 0, 0, -EFAULT },
+			{ "source PROT_NONE", (uintptr_t)none, d, len, 0, 0, -EFAULT },
+			{ "source in kernel memory", 0xffff888000000000ull, d, len, 0, 0, -EFAULT },
+		};
+
+		for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			fill(dst, 2 * len, 3);
+			fill(shared, len, 3);
+			fill(fshared, len, 3);
+			fill(fpriv, len, 3);
+			fill(hole, len, 3);
+			/* the guard: the destination named, or dst when it is not mapped */
+			if (c[i].dst == (uintptr_t)shared || c[i].dst == (uintptr_t)fpriv ||
+			    c[i].dst == (uintptr_t)fshared || c[i].dst == (uintptr_t)hole)
+				expect_bad(&c[i], (char *)(uintptr_t)c[i].dst, len);
+			else
+				expect_bad(&c[i], dst, 2 * len);
+		}
+	}
+	ksft_test_result(ioctl(pvx_fd, PVX_IOC_FORK_COPY, NULL) && errno == EFAULT,
+			 "NULL argument -> EFAULT\n");
+	munmap(src, len);
+	munmap(dst, 2 * len);
+	munmap(ro, len);
+	munmap(none, len);
+	munmap(shared, len);
+	munmap(hole, len);
+	munmap(fpriv, len);
+	munmap(fshared, len);
+	close(fd);
+	unlink("/tmp/pvx_fork_test.file");
+}
+
+/* ---- pvx_fork() ------------------------------------------------------ */
+
+/* Pages of [buf, buf + len) that /proc/PID/pagemap says are mapped by this process only. */
+static long exclusive_pages(pid_t pid, const char *buf, size_t len, size_t skip)
+{
+	char path[64];
+	uint64_t e;
+	size_t p;
+	long n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (p = 0; p < len / PAGE; p++) {
+		if (skip && p % skip == 0)
+			continue;
+		if (pread(fd, &e, sizeof(e), ((uintptr_t)buf / PAGE + p) * sizeof(e)) != sizeof(e)) {
+			n = -1;
+			break;
+		}
+		n += (e >> 63) & (e >> 56) & 1;	/* present and exclusive */
+	}
+	close(fd);
+	return n;
+}
+
+struct writer {
+	pthread_t tid;
+	uint64_t *buf;
+	size_t pages;
+	unsigned int first;	/* its hot pages: first, first + WRITERS * HOT_EVERY... */
+	volatile uint64_t round;	/* rounds finished */
+	volatile bool stop;
+};
+
+/* Word 0 of each of its hot pages = the round number, round after round. */
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t r;
+	size_t p;
+
+	for (r = 1; !w->stop; r++) {
+		for (p = w->first * HOT_EVERY; p < w->pages; p += WRITERS * HOT_EVERY)
+			__atomic_store_n(&w->buf[p * WORDS], r, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->round, r, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* Hot pages whose word 0 is not a round between @lo and @hi. */
+static size_t hot_out_of_range(const uint64_t *buf, size_t pages, const uint64_t *lo,
+			       const uint64_t *hi)
+{
+	size_t p, bad = 0;
+	unsigned int t;
+
+	for (p = 0; p < pages; p += HOT_EVERY) {
+		t = (p / HOT_EVERY) % WRITERS;
+		if (buf[p * WORDS] < lo[t] || buf[p * WORDS] > hi[t])
+			bad++;
+	}
+	return bad;
+}
+
+/* What the child found, sent to the parent. */
+struct child_report {
+	long exclusive;		/* its cold pages mapped only by it, right after pvx_fork() */
+	size_t fork_mismatch;	/* pages not as at the fork */
+	size_t hot_bad;		/* hot pages with a round outside the fork's window */
+};
+
+static size_t buffer_size(void)
+{
+	long avail_kb = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+	size_t len;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &avail_kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	/* the parent's copy, the child's and a chunk of fresh pages, with room */
+	len = ((size_t)avail_kb * 1024 / 3) & ~(MIB - 1);
+	return len > 64 * MIB ? 64 * MIB : len < 8 * MIB ? 8 * MIB : len;
+}
+
+static bool read_all(int fd, void *buf, size_t len)
+{
+	return read(fd, buf, len) == (ssize_t)len;
+}
+
+static void fork_semantics(void)
+{
+	size_t len = buffer_size(), pages = len / PAGE, cold = pages - (pages + HOT_EVERY - 1) / HOT_EVERY;
+	uint64_t *buf = map_anon(len, PROT_READ | PROT_WRITE), lo[WRITERS], hi[WRITERS];
+	struct writer w[WRITERS];
+	struct pvx_fork_range r = { buf, len };
+	struct pvx_fork_stats s0, s1;
+	struct child_report rep = { .exclusive = -2 };
+	long long p0 = fc_stat("pages");
+	int to_child[2], to_parent[2], status = -1;
+	long parent_excl;
+	unsigned int t;
+	pid_t pid;
+
+	ksft_print_msg("pvx_fork over %zu MiB (%zu pages, every %dth written by %d threads during the fork)\n",
+		       len / MIB, pages, HOT_EVERY, WRITERS);
+	fill(buf, len, 10);
+	if (pipe(to_child) || pipe(to_parent))
+		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	for (t = 0; t < WRITERS; t++) {
+		w[t] = (struct writer){ .buf = buf, .pages = pages, .first = t };
+		pthread_create(&w[t].tid, NULL, writer_main, &w[t]);
+	}
+	for (t = 0; t < WRITERS; t++) {
+		while (!__atomic_load_n(&w[t].round, __ATOMIC_ACQUIRE))
+			sched_yield();
+		lo[t] = __atomic_load_n(&w[t].round, __ATOMIC_ACQUIRE);
+	}
+	pvx_fork_stats(&s0);
+	pid = pvx_fork(&r, 1);
+	if (pid == 0) {
+		rep.exclusive = exclusive_pages(getpid(), (char *)buf, len, HOT_EVERY);
+		/* the parent has stopped its writers and rewritten everything */
+		if (!read_all(to_child[0], hi, sizeof(hi)))
+			_exit(3);
+		rep.fork_mismatch = mismatches(buf, len, 10, HOT_EVERY);
+		rep.hot_bad = hot_out_of_range(buf, pages, lo, hi);
+		fill(buf, len, 30);	/* must not reach the parent */
+		if (write(to_parent[1], &rep, sizeof(rep)) != sizeof(rep))
+			_exit(4);
+		_exit(0);
+	}
+	for (t = 0; t < WRITERS; t++) {
+		/* a round under way at the fork may be the child's: + 1 */
+		hi[t] = __atomic_load_n(&w[t].round, __ATOMIC_ACQUIRE) + 1;
+		w[t].stop = true;
+		pthread_join(w[t].tid, NULL);
+	}
+	pvx_fork_stats(&s1);
+	if (pid < 0)
+		ksft_exit_fail_msg("pvx_fork: %s\n", strerror(errno));
+	parent_excl = exclusive_pages(getpid(), (char *)buf, len, HOT_EVERY);
+	fill(buf, len, 20);	/* must not reach the child */
+	if (write(to_child[1], hi, sizeof(hi)) != sizeof(hi) ||
+	    !read_all(to_parent[0], &rep, sizeof(rep)))
+		rep.exclusive = -3;
+	waitpid(pid, &status, 0);
+	ksft_print_msg("child: %ld of %zu cold pages its own, %zu pages not as at the fork, %zu hot pages outside rounds; parent: %ld cold pages its own\n",
+		       rep.exclusive, cold, rep.fork_mismatch, rep.hot_bad, parent_excl);
+	ksft_print_msg("pvx_fork_stats: forks +%llu, ranges copied +%llu, bytes +%llu, fallback +%llu, last error %s; fork_copy/pages +%lld\n",
+		       s1.forks - s0.forks, s1.ranges_copied - s0.ranges_copied,
+		       s1.bytes_copied - s0.bytes_copied, s1.ranges_fallback - s0.ranges_fallback,
+		       s1.last_error ? strerror(s1.last_error) : "none", fc_stat("pages") - p0);
+	ksft_test_result(WIFEXITED(status) && !WEXITSTATUS(status) && !rep.fork_mismatch &&
+			 !rep.hot_bad,
+			 "pvx_fork: the child sees the parent's bytes at the fork (writers running), not the parent's later writes\n");
+	ksft_test_result(!mismatches(buf, len, 20, 0),
+			 "pvx_fork: the child's writes are invisible to the parent\n");
+	if (host) {
+		ksft_test_result(s1.forks == s0.forks + 1 && s1.ranges_copied == s0.ranges_copied + 1 &&
+				 s1.bytes_copied == s0.bytes_copied + len &&
+				 s1.ranges_fallback == s0.ranges_fallback,
+				 "pvx_fork_stats: one fork, its range copied by the host (%zu bytes)\n", len);
+		ksft_test_result(fc_stat("pages") >= p0 + (long long)pages,
+				 "fork_copy/pages grew by the range's %zu pages\n", pages);
+		ksft_test_result(rep.exclusive == (long)cold && parent_excl == (long)cold,
+				 "after pvx_fork: the child's pages are its own, and so are the parent's (no page shared)\n");
+	} else {
+		ksft_test_result(s1.forks == s0.forks + 1 && s1.ranges_copied == s0.ranges_copied &&
+				 s1.ranges_fallback == s0.ranges_fallback + 1 &&
+				 s1.last_error == EOPNOTSUPP,
+				 "pvx_fork_stats: one fork, its range left copy-on-write (EOPNOTSUPP)\n");
+		ksft_test_result(fc_stat("pages") == p0, "fork_copy/pages did not grow\n");
+		ksft_test_result(rep.exclusive == 0 && parent_excl == 0,
+				 "after pvx_fork: every page still shared copy-on-write, as after fork()\n");
+	}
+	munmap(buf, len);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+}
+
+/* pvx_fork() of ranges it does not copy: fork semantics all the same. */
+static void fork_other_ranges(void)
+{
+	size_t len = 1 * MIB;
+	char *heap = malloc(len + 100);	/* not page aligned: whole pages copied */
+	int fd = open("/tmp/pvx_fork_test.file2", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char *file = MAP_FAILED;
+	struct pvx_fork_stats s0, s1;
+	struct pvx_fork_range r[2];
+	int status = -1, p[2];
+	pid_t pid;
+
+	if (fd >= 0 && !ftruncate(fd, len))
+		file = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (!heap || file == MAP_FAILED || pipe(p))
+		ksft_exit_fail_msg("buffers: %s\n", strerror(errno));
+	memset(heap, 0x11, len + 100);
+	memset(file, 0x22, len);
+	r[0] = (struct pvx_fork_range){ heap, len + 100 };
+	r[1] = (struct pvx_fork_range){ file, len };
+	pvx_fork_stats(&s0);
+	pid = pvx_fork(r, 2);
+	if (pid == 0) {
+		char c;
+		size_t i;
+		int bad = 0;
+
+		if (read(p[0], &c, 1) != 1)
+			_exit(3);
+		for (i = 0; i < len + 100; i++)
+			bad |= heap[i] != 0x11;
+		for (i = 0; i < len; i++)
+			bad |= file[i] != 0x22;
+		_exit(bad);
+	}
+	pvx_fork_stats(&s1);
+	memset(heap, 0x33, len + 100);
+	memset(file, 0x44, len);
+	if (write(p[1], "x", 1) != 1)
+		ksft_print_msg("cannot wake the child\n");
+	waitpid(pid, &status, 0);
+	ksft_test_result(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status),
+			 "pvx_fork of an unaligned malloc() buffer and a private file mapping: fork semantics\n");
+	ksft_test_result(s1.ranges_fallback == s0.ranges_fallback + (host ? 1 : 2) &&
+			 s1.ranges_copied == s0.ranges_copied + (host ? 1 : 0) &&
+			 (host ? s1.last_error == EINVAL : s1.last_error == EOPNOTSUPP),
+			 "the file mapping stays copy-on-write (%s)%s\n",
+			 strerror(s1.last_error), host ? ", the heap buffer's whole pages are copied" : "");
+	free(heap);
+	munmap(file, len);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	unlink("/tmp/pvx_fork_test.file2");
+}
+
+/* A thread that names its own stack: that range must stay copy-on-write. */
+static void *own_stack_thread(void *arg)
+{
+	struct pvx_fork_range *r = arg;
+	int status = -1;
+	pid_t pid = pvx_fork(r, 1);
+
+	if (pid == 0)
+		_exit(7);	/* got here: the stack it returned on was intact */
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return (void *)(intptr_t)(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+}
+
+static void fork_own_stack(void)
+{
+	size_t len = 256 * 1024;
+	void *stack = map_anon(len, PROT_READ | PROT_WRITE), *ret = NULL;
+	struct pvx_fork_range r = { stack, len };
+	struct pvx_fork_stats s0, s1;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pvx_fork_stats(&s0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, len);
+	if (pthread_create(&t, &attr, own_stack_thread, &r) || pthread_join(t, &ret))
+		ret = NULL;
+	pvx_fork_stats(&s1);
+	ksft_test_result(ret != NULL, "pvx_fork from a thread that names its own stack: the child runs on\n");
+	ksft_test_result(s1.ranges_fallback == s0.ranges_fallback + 1 &&
+			 s1.ranges_copied == s0.ranges_copied && s1.last_error == EINVAL,
+			 "the stack it runs on stays copy-on-write (%s)\n", strerror(s1.last_error));
+	pthread_attr_destroy(&attr);
+	munmap(stack, len);
+}
+
+static void fork_edge_cases(void)
+{
+	int status = -1;
+	pid_t pid;
+
+	errno = 0;
+	ksft_test_result(pvx_fork(NULL, 1) == -1 && errno == EINVAL,
+			 "pvx_fork(NULL, 1) -> -1 EINVAL, no child\n");
+	pid = pvx_fork(NULL, 0);
+	if (pid == 0)
+		_exit(42);
+	waitpid(pid, &status, 0);
+	ksft_test_result(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 42,
+			 "pvx_fork(NULL, 0) is fork()\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 ||
+	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
+		fprintf(stderr, "usage: pvx_fork_guest_test --expect-host|--expect-fallback\n");
+		return 2;
+	}
+	host = !strcmp(argv[1], "--expect-host");
+	ksft_print_header();
+	/* behaviour 3 or 2, 18 bad inputs + NULL, fork 5, other ranges 2, own stack 2, edges 2 */
+	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 2 + 2 + 2);
+	pvx_fd = open("/dev/pvx", O_RDONLY);
+	if (pvx_fd < 0)
+		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
+	copy_behaviour();
+	bad_input();
+	fork_semantics();
+	fork_other_ranges();
+	fork_own_stack();
+	fork_edge_cases();
+	ksft_finished();
+}
