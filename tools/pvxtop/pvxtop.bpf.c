@@ -7,8 +7,8 @@
  * need the BTF of the module that owns the tracepoint, and Debian's 6.1
  * has none for out-of-tree modules. The context structs below are the
  * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
- * KVM's arch/x86/kvm/trace.h, in pvxtop.h.
+ * host/numa_trace.h, guest/trace.h, guest/spinlock_trace.h,
+ * guest/stimer_trace.h and of KVM's arch/x86/kvm/trace.h, in pvxtop.h.
  */
 #include <stdbool.h>
 #include <linux/types.h>
@@ -168,6 +168,26 @@ int pvx_yield(struct tp_yield *ctx)
 	return 0;
 }
 
+SEC("tracepoint/pvx/numa_hint")
+int pvx_numa_hint(struct tp_numa_hint *ctx)
+{
+	__u32 tgid = current_tgid();
+	struct pvxtop_row *row;
+
+	if (filtered(tgid))
+		return 0;
+	row = row_get(tgid, ctx->vcpu_id);
+	if (!row)
+		return 0;
+	row->vm_id = ctx->vm_id;
+	row_inc(row, PVXTOP_NUMA_HINTS);
+	if (ctx->action == PVXTOP_NUMA_ACT_MOVED)
+		row_inc(row, PVXTOP_NUMA_MOVED);
+	else if (ctx->action == PVXTOP_NUMA_ACT_WOULD_MOVE)
+		row_inc(row, PVXTOP_NUMA_WOULD_MOVE);
+	return 0;
+}
+
 static void exit_inc(const struct pvxtop_exit_key *ekey)
 {
 	__u64 *n = bpf_map_lookup_elem(&exits, ekey);
@@ -269,6 +289,11 @@ int pvx_spin_yield(struct tp_spin_yield *ctx)
 	if (ctx->next)
 		row_inc(row, PVXTOP_G_SPIN_NEXT);
 	row_inc(row, spin_result(ctx->result));
+	/* pvxtop --advise judges spin_threshold on these */
+	if (!ctx->preempted && ctx->result == PVX_YIELD_TARGET_RUNNING)
+		row_inc(row, PVXTOP_G_SPIN_THR_RUNNING);
+	else if (!ctx->preempted && ctx->result == PVX_YIELD_DONE)
+		row_inc(row, PVXTOP_G_SPIN_THR_DONE);
 	return 0;
 }
 
