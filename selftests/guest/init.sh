@@ -77,7 +77,7 @@ pvxtop_sum() {	# pvxtop_sum KEY: the sum over the "total" lines
 		END { print s + 0 }' /tmp/pvxtop.json
 }
 pvxtop_test() {
-	local pid i h0 e0 r0 h e r c
+	local pid i h0 e0 r0 h e r c a
 	if [ ! -x /pvx/pvxtop ]; then
 		ok "pvxtop in the guest # SKIP no /pvx/pvxtop in the initramfs (lab builds it with clang and bpftool)"
 		return
@@ -117,6 +117,14 @@ pvxtop_test() {
 	done
 	wait "$pid"
 	while read -r l; do diag "$l"; done </tmp/pvxtop.txt
+	# --advise with bad input: one line on stderr, exit 1
+	for a in "-d 0" "-d x" "-i 1"; do
+		# shellcheck disable=SC2086 # the words of $a are pvxtop's arguments
+		/pvx/pvxtop --advise $a >/tmp/bad.out 2>&1
+		c=$?
+		check "pvxtop --advise $a: exit 1 with one line (exit $c: $(head -n 1 /tmp/bad.out))" \
+			[ "$c" = 1 -a "$(wc -l </tmp/bad.out)" = 1 ]
+	done
 }
 
 # pvxtop_start: pvxtop --json in the background until pvxtop_stop, which
@@ -147,6 +155,75 @@ pvxtop_stop() {	# pvxtop_stop WHAT: 0 when it exited 0 and printed totals
 	check "pvxtop --json over $1: exit 0 after SIGINT (exit $c) $(head -c 200 /tmp/pvxtop.err)" \
 		[ "$c" = 0 ]
 	grep -q '"type":"end"' /tmp/pvxtop.json
+}
+
+# pvxtop --advise (Documentation/tuning.rst). advise_num FILE KNOB KEY and
+# advise_str FILE KNOB KEY: a number or string of that knob's advice line.
+advise_num() {
+	grep "\"knob\":\"$2\"" "$1" | sed -n "s/.*\"$3\":\([0-9.]*\).*/\1/p" | head -n 1
+}
+advise_str() {
+	grep "\"knob\":\"$2\"" "$1" | sed -n "s/.*\"$3\":\"\([^\"]*\)\".*/\1/p" | head -n 1
+}
+# advise_got FILE KNOB: "VERDICT", or "change DIRECTION SUGGESTED"
+advise_got() {
+	local v
+	v=$(advise_str "$1" "$2" verdict)
+	[ "$v" = change ] && v="change $(advise_str "$1" "$2" direction) $(advise_num "$1" "$2" suggested)"
+	echo "$v"
+}
+# advise_start FILE: pvxtop --advise --json -d 600 in the background (its
+# window ends at advise_stop's SIGINT), its start line within 10 s
+advise_start() {
+	local i
+	ADVISE_PID=
+	[ -x /pvx/pvxtop ] || return 1
+	/pvx/pvxtop --advise --json -d 600 >"$1" 2>"$1.err" &
+	ADVISE_PID=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q '"type":"start"' "$1" && return 0
+		sleep 1
+	done
+	not_ok "pvxtop --advise --json: no start line in 10 s # $(head -n 1 "$1.err")"
+	kill "$ADVISE_PID" 2>/dev/null
+	wait "$ADVISE_PID"
+	return 1
+}
+advise_stop() {	# advise_stop FILE WHAT: 0 when it advised and exited 0
+	local rc
+	kill -INT "$ADVISE_PID"
+	wait "$ADVISE_PID"
+	rc=$?
+	check "pvxtop --advise --json over $2: exit 0 after SIGINT (exit $rc) $(head -c 200 "$1.err")" \
+		[ "$rc" = 0 ]
+	grep '"type":"advice"' "$1" | while read -r l; do diag "$l"; done
+	[ "$rc" = 0 ] && grep -q '"type":"end"' "$1"
+}
+# advise_idle KNOB: with nothing running, 2 s are too few events to judge
+advise_idle() {
+	local rc v
+	/pvx/pvxtop --advise --json -d 2 >/tmp/advise-idle.json 2>/tmp/advise-idle.err
+	rc=$?
+	v=$(advise_str /tmp/advise-idle.json "$1" verdict)
+	check "pvxtop --advise -d 2 with no load: $1 has too few events to judge (exit $rc, '$v')" \
+		[ "$rc" = 0 -a "$v" = too_few ]
+}
+# the rules of tools/pvxtop/pvxtop.c, written again: what --advise must say
+# spin_rule THRESHOLD_YIELDS TARGET_RUNNING DONE CURRENT
+spin_rule() {
+	awk -v t="$1" -v r="$2" -v d="$3" -v c="$4" 'BEGIN {
+		if (t < 30) { print "too_few"; exit }
+		if (r * 100 >= t * 50) { s = c * 4; if (s > 16777216) s = 16777216; w = "raise" }
+		else if (d * 100 >= t * 50) { s = int(c / 4); if (s < 64) s = 64; w = "lower" }
+		else { print "none"; exit }
+		if (s == c) print "none"; else print "change " w " " s }'
+}
+cap_rule() {	# cap_rule FIRES CAP CURRENT
+	awk -v f="$1" -v k="$2" -v c="$3" 'BEGIN {
+		if (f < 30) { print "too_few"; exit }
+		if (k * 100 < f * 25) { print "none"; exit }
+		s = c * 2; if (s > 64) s = 64
+		if (s == c) print "none"; else print "change raise " s }'
 }
 
 finish() {
@@ -535,6 +612,73 @@ if [ "$top_spin" = 1 ]; then
 		fi
 	fi
 fi
+# pvxtop --advise on spin_threshold: a tuning session, written out in
+# Documentation/tuning.rst. The workload is the torture's mutex phase
+# (9 threads, 8 s); spin_threshold starts at 64 and is turned as --advise
+# says, at most 3 times; then 64 and the last value run once more each
+# (interleaved: the lab's speed drifts). In every round --advise's yields
+# must be sysfs's and its verdict the documented rule's (spin_rule).
+# tune_round THRESHOLD TAG: one round; TUNE_GOT is what --advise said
+tune_round() {
+	local f=/tmp/advise-$2.json y0 t0 t1 y acq thr run dn want
+	TUNE_GOT=
+	echo "$1" >/sys/kernel/pvx/spinlock/spin_threshold
+	advise_start "$f" || return 1
+	y0=$(spin_stat yields_issued)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	step "pvx_lock_torture tune $2 (spin_threshold $1)"
+	if insmod "$TORTURE_KO" phases=mutex budget_ms=8000 hang_timeout=150 \
+		>/tmp/insmod.out 2>&1 && cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
+		add_tap "pvx_lock_torture tune $2" /tmp/torture.out
+	else
+		not_ok "pvx_lock_torture tune $2 # $(head -n1 /tmp/insmod.out)"
+		: >/tmp/torture.out
+	fi
+	rmmod pvx_lock_torture 2>/dev/null
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	y=$(($(spin_stat yields_issued) - y0))
+	advise_stop "$f" "the torture with spin_threshold $1" || return 1
+	acq=$(sed -n 's/^# \([0-9]*\) thread acquisitions in all phases$/\1/p' /tmp/torture.out)
+	diag "tune spin_threshold=$1 acquisitions=$acq seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') yields_issued=$y"
+	check "pvxtop --advise: spin_threshold now '$(advise_str "$f" spin_threshold current)' = $1" \
+		[ "$(advise_str "$f" spin_threshold current)" = "$1" ]
+	check "pvxtop --advise: yields $(advise_num "$f" spin_threshold yields) = spinlock/yields_issued growth $y" \
+		[ "$(advise_num "$f" spin_threshold yields)" = "$y" ]
+	thr=$(advise_num "$f" spin_threshold threshold_yields)
+	run=$(advise_num "$f" spin_threshold target_running)
+	dn=$(advise_num "$f" spin_threshold "done")
+	TUNE_GOT=$(advise_got "$f" spin_threshold)
+	want=$(spin_rule "$thr" "$run" "$dn" "$1")
+	check "pvxtop --advise at spin_threshold $1: '$TUNE_GOT', the rule on $thr threshold yields ($run running, $dn done): '$want'" \
+		[ -n "$thr" -a "$TUNE_GOT" = "$want" ]
+}
+tune_session() {
+	local v=64 i=0
+	advise_idle spin_threshold
+	tune_round 64 from64 || return
+	check "pvxtop --advise judged spin_threshold 64 on the torture (not too few yields): '$TUNE_GOT'" \
+		[ "$TUNE_GOT" != too_few ]
+	while [ $i -lt 3 ]; do
+		case $TUNE_GOT in change*) ;; *) break ;; esac
+		v=${TUNE_GOT##* }
+		i=$((i + 1))
+		tune_round "$v" "step$i" || return
+	done
+	if [ "$v" != 64 ]; then
+		tune_round 64 again64 || return
+		tune_round "$v" "again$v" || return
+	fi
+	tune_round 16384 default
+}
+if [ "$steal_boot" != 1 ] && [ -x /pvx/pvxtop ] &&
+   [ "$(cat /sys/kernel/pvx/spinlock/mode)" = pvx-yield ]; then
+	tune_session
+	echo 16384 >/sys/kernel/pvx/spinlock/spin_threshold
+elif [ "$steal_boot" != 1 ] && [ -x /pvx/pvxtop ]; then
+	/pvx/pvxtop --advise --json -d 1 >/tmp/advise-mode.json 2>&1
+	check "pvxtop --advise in mode $(cat /sys/kernel/pvx/spinlock/mode): spin_threshold not judged ($(advise_str /tmp/advise-mode.json spin_threshold why))" \
+		[ "$(advise_str /tmp/advise-mode.json spin_threshold verdict)" = not_judged ]
+fi
 check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
 check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
 run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
@@ -564,6 +708,42 @@ stimer_diag() {
 # stimer_says SOURCE: dmesg named SOURCE as the steal source exactly once
 stimer_says() {
 	[ "$(dmesg | grep -c "pvx_stimer: steal source $1 (")" = 1 ]
+}
+# cap_round FACTOR TAG: one round of the cap_factor session; CAP_GOT is
+# what --advise said
+cap_round() {
+	local f=/tmp/advise-$2.json fe0 fc0 fe fc want
+	CAP_GOT=
+	echo "$1" >/sys/kernel/pvx/stimer/cap_factor
+	advise_start "$f" || return 1
+	fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap)
+	step "pvx_stimer_test --load 4 (cap_factor $1)"
+	"$STIMER_TEST" --load 4 >/tmp/load.out 2>&1 ||
+		not_ok "pvx_stimer_test --load 4 (cap_factor $1) # $(tail -n 1 /tmp/load.out)"
+	fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
+	advise_stop "$f" "a timer load with cap_factor $1" || return 1
+	diag "tune cap_factor=$1 fires=$((fe + fc)) cap=$fc rearms=$(advise_num "$f" cap_factor rearms) ($(tail -n 1 /tmp/load.out))"
+	check "pvxtop --advise: cap_factor now '$(advise_str "$f" cap_factor current)' = $1" \
+		[ "$(advise_str "$f" cap_factor current)" = "$1" ]
+	check "pvxtop --advise: fires $(advise_num "$f" cap_factor fires) = fired_effective + fired_cap growth $((fe + fc)), on the cap $(advise_num "$f" cap_factor cap) = fired_cap growth $fc" \
+		[ "$(advise_num "$f" cap_factor fires)" = $((fe + fc)) -a "$(advise_num "$f" cap_factor cap)" = "$fc" ]
+	CAP_GOT=$(advise_got "$f" cap_factor)
+	want=$(cap_rule $((fe + fc)) "$fc" "$1")
+	check "pvxtop --advise at cap_factor $1: '$CAP_GOT', the rule on $((fe + fc)) expiries ($fc on the cap): '$want'" \
+		[ "$CAP_GOT" = "$want" ]
+}
+cap_session() {
+	local v i=0
+	advise_idle cap_factor
+	cap_round 1 cap1 || return
+	check "cap_factor 1 under a busy load: a raise advised ('$CAP_GOT')" \
+		[ "${CAP_GOT% *}" = "change raise" ]
+	while [ $i -lt 3 ]; do
+		case $CAP_GOT in change*) ;; *) break ;; esac
+		v=${CAP_GOT##* }
+		i=$((i + 1))
+		cap_round "$v" "cap$v" || return
+	done
 }
 check "insmod pvx_guest.ko for the timers" insmod "$KO"
 if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
@@ -596,6 +776,13 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 			check "pvxtop: stimer_rearm $(pvxtop_sum timer_rearms) = rearms growth $r" \
 				[ "$(pvxtop_sum timer_rearms)" = "$r" ]
 		fi
+	fi
+	# pvxtop --advise on cap_factor: timer fds on every CPU, all busy
+	# (pvx_stimer_test --load 4), from cap_factor 1 turned as --advise
+	# says; its numbers must be sysfs's, its verdict the rule's (cap_rule)
+	if [ "$src" = kvm-steal-time ] && [ -x /pvx/pvxtop ]; then
+		cap_session
+		echo 4 >/sys/kernel/pvx/stimer/cap_factor
 	fi
 	step "pvx_stimer_torture"
 	# fewer cross-CPU rounds when L2 throttles the guest: each waits for it
