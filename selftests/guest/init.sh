@@ -218,6 +218,19 @@ spin_rule() {
 		else { print "none"; exit }
 		if (s == c) print "none"; else print "change " w " " s }'
 }
+# follow_advice ROUND TAG VALUE: after "ROUND VALUE ..." set ADVISED, run
+# ROUND at the value advised while a change is advised, at most 3 times;
+# FOLLOWED is the last value run
+follow_advice() {
+	local i=0
+	FOLLOWED=$3
+	while [ $i -lt 3 ]; do
+		case $ADVISED in change*) ;; *) return 0 ;; esac
+		FOLLOWED=${ADVISED##* }
+		i=$((i + 1))
+		"$1" "$FOLLOWED" "$2$FOLLOWED" || return 1
+	done
+}
 cap_rule() {	# cap_rule FIRES CAP CURRENT
 	awk -v f="$1" -v k="$2" -v c="$3" 'BEGIN {
 		if (f < 30) { print "too_few"; exit }
@@ -618,10 +631,10 @@ fi
 # says, at most 3 times; then 64 and the last value run once more each
 # (interleaved: the lab's speed drifts). In every round --advise's yields
 # must be sysfs's and its verdict the documented rule's (spin_rule).
-# tune_round THRESHOLD TAG: one round; TUNE_GOT is what --advise said
+# tune_round THRESHOLD TAG: one round; ADVISED is what --advise said
 tune_round() {
 	local f=/tmp/advise-$2.json y0 t0 t1 y acq thr run dn want
-	TUNE_GOT=
+	ADVISED=
 	echo "$1" >/sys/kernel/pvx/spinlock/spin_threshold
 	advise_start "$f" || return 1
 	y0=$(spin_stat yields_issued)
@@ -647,23 +660,19 @@ tune_round() {
 	thr=$(advise_num "$f" spin_threshold threshold_yields)
 	run=$(advise_num "$f" spin_threshold target_running)
 	dn=$(advise_num "$f" spin_threshold "done")
-	TUNE_GOT=$(advise_got "$f" spin_threshold)
+	ADVISED=$(advise_got "$f" spin_threshold)
 	want=$(spin_rule "$thr" "$run" "$dn" "$1")
-	check "pvxtop --advise at spin_threshold $1: '$TUNE_GOT', the rule on $thr threshold yields ($run running, $dn done): '$want'" \
-		[ -n "$thr" -a "$TUNE_GOT" = "$want" ]
+	check "pvxtop --advise at spin_threshold $1: '$ADVISED', the rule on $thr threshold yields ($run running, $dn done): '$want'" \
+		[ -n "$thr" -a "$ADVISED" = "$want" ]
 }
 tune_session() {
-	local v=64 i=0
+	local v
 	advise_idle spin_threshold
 	tune_round 64 from64 || return
-	check "pvxtop --advise judged spin_threshold 64 on the torture (not too few yields): '$TUNE_GOT'" \
-		[ "$TUNE_GOT" != too_few ]
-	while [ $i -lt 3 ]; do
-		case $TUNE_GOT in change*) ;; *) break ;; esac
-		v=${TUNE_GOT##* }
-		i=$((i + 1))
-		tune_round "$v" "step$i" || return
-	done
+	check "pvxtop --advise judged spin_threshold 64 on the torture (not too few yields): '$ADVISED'" \
+		[ "$ADVISED" != too_few ]
+	follow_advice tune_round step 64 || return
+	v=$FOLLOWED
 	if [ "$v" != 64 ]; then
 		tune_round 64 again64 || return
 		tune_round "$v" "again$v" || return
@@ -709,11 +718,11 @@ stimer_diag() {
 stimer_says() {
 	[ "$(dmesg | grep -c "pvx_stimer: steal source $1 (")" = 1 ]
 }
-# cap_round FACTOR TAG: one round of the cap_factor session; CAP_GOT is
+# cap_round FACTOR TAG: one round of the cap_factor session; ADVISED is
 # what --advise said
 cap_round() {
 	local f=/tmp/advise-$2.json fe0 fc0 fe fc want
-	CAP_GOT=
+	ADVISED=
 	echo "$1" >/sys/kernel/pvx/stimer/cap_factor
 	advise_start "$f" || return 1
 	fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap)
@@ -727,23 +736,17 @@ cap_round() {
 		[ "$(advise_str "$f" cap_factor current)" = "$1" ]
 	check "pvxtop --advise: fires $(advise_num "$f" cap_factor fires) = fired_effective + fired_cap growth $((fe + fc)), on the cap $(advise_num "$f" cap_factor cap) = fired_cap growth $fc" \
 		[ "$(advise_num "$f" cap_factor fires)" = $((fe + fc)) -a "$(advise_num "$f" cap_factor cap)" = "$fc" ]
-	CAP_GOT=$(advise_got "$f" cap_factor)
+	ADVISED=$(advise_got "$f" cap_factor)
 	want=$(cap_rule $((fe + fc)) "$fc" "$1")
-	check "pvxtop --advise at cap_factor $1: '$CAP_GOT', the rule on $((fe + fc)) expiries ($fc on the cap): '$want'" \
-		[ "$CAP_GOT" = "$want" ]
+	check "pvxtop --advise at cap_factor $1: '$ADVISED', the rule on $((fe + fc)) expiries ($fc on the cap): '$want'" \
+		[ "$ADVISED" = "$want" ]
 }
 cap_session() {
-	local v i=0
 	advise_idle cap_factor
 	cap_round 1 cap1 || return
-	check "cap_factor 1 under a busy load: a raise advised ('$CAP_GOT')" \
-		[ "${CAP_GOT% *}" = "change raise" ]
-	while [ $i -lt 3 ]; do
-		case $CAP_GOT in change*) ;; *) break ;; esac
-		v=${CAP_GOT##* }
-		i=$((i + 1))
-		cap_round "$v" "cap$v" || return
-	done
+	check "cap_factor 1 under a busy load: a raise advised ('$ADVISED')" \
+		[ "${ADVISED% *}" = "change raise" ]
+	follow_advice cap_round cap 1
 }
 check "insmod pvx_guest.ko for the timers" insmod "$KO"
 if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then

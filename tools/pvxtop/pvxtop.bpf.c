@@ -122,18 +122,27 @@ static enum pvxtop_ctr hc_result(long result)
 	return PVXTOP_HR_EOTHER;
 }
 
-SEC("tracepoint/pvx/hypercall")
-int pvx_hypercall(struct tp_hypercall *ctx)
+/* The row of @vcpu of the calling VMM process, NULL when -p filters it. */
+static struct pvxtop_row *vm_row(int vcpu, __u64 vm_id)
 {
 	__u32 tgid = current_tgid();
 	struct pvxtop_row *row;
 
 	if (filtered(tgid))
-		return 0;
-	row = row_get(tgid, ctx->vcpu_id);
+		return NULL;
+	row = row_get(tgid, vcpu);
+	if (row)
+		row->vm_id = vm_id;
+	return row;
+}
+
+SEC("tracepoint/pvx/hypercall")
+int pvx_hypercall(struct tp_hypercall *ctx)
+{
+	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+
 	if (!row)
 		return 0;
-	row->vm_id = ctx->vm_id;
 	row_inc(row, hc_call(ctx->nr));
 	row_inc(row, hc_result(ctx->result));
 	return 0;
@@ -171,15 +180,10 @@ int pvx_yield(struct tp_yield *ctx)
 SEC("tracepoint/pvx/numa_hint")
 int pvx_numa_hint(struct tp_numa_hint *ctx)
 {
-	__u32 tgid = current_tgid();
-	struct pvxtop_row *row;
+	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
 
-	if (filtered(tgid))
-		return 0;
-	row = row_get(tgid, ctx->vcpu_id);
 	if (!row)
 		return 0;
-	row->vm_id = ctx->vm_id;
 	row_inc(row, PVXTOP_NUMA_HINTS);
 	if (ctx->action == PVXTOP_NUMA_ACT_MOVED)
 		row_inc(row, PVXTOP_NUMA_MOVED);

@@ -1144,6 +1144,16 @@ static bool attached(const char *event)
 	return false;
 }
 
+/* Too few @what (@n of @min) to judge: the advice says so. */
+static bool too_few(struct advice *a, __u64 n, unsigned int min, const char *what)
+{
+	if (n >= min)
+		return false;
+	advice_why(a, V_TOO_FEW, "%llu %s in the window (a rule needs %u)",
+		   (unsigned long long)n, what, min);
+	return true;
+}
+
 static double pct(__u64 part, __u64 whole)
 {
 	return whole ? 100.0 * part / whole : 0;
@@ -1180,12 +1190,8 @@ static void advise_spin(const struct pvxtop_row *t, struct advice *a)
 	advice_num(a, "threshold_yields", thr);
 	advice_num(a, "target_running", running);
 	advice_num(a, "done", done);
-	if (thr < SPIN_MIN_YIELDS) {
-		advice_why(a, V_TOO_FEW,
-			   "%llu yields made on the spin threshold (%llu yields in all; a rule needs %d)",
-			   (unsigned long long)thr, (unsigned long long)yields, SPIN_MIN_YIELDS);
+	if (too_few(a, thr, SPIN_MIN_YIELDS, "yields made on the spin threshold"))
 		return;
-	}
 	advice_why(a, V_NONE,
 		   "of %llu yields made on the spin threshold %llu found the holder running (%.0f%%) and %llu preempted (%.0f%%); rules: >= %d%% running raises, >= %d%% preempted lowers",
 		   (unsigned long long)thr, (unsigned long long)running, pct(running, thr),
@@ -1220,11 +1226,8 @@ static void advise_cap(const struct pvxtop_row *t, struct advice *a)
 	advice_num(a, "fires", fires);
 	advice_num(a, "cap", cap);
 	advice_num(a, "rearms", t->c[PVXTOP_G_TIMER_REARM]);
-	if (fires < CAP_MIN_FIRES) {
-		advice_why(a, V_TOO_FEW, "%llu timer expiries (a rule needs %d)",
-			   (unsigned long long)fires, CAP_MIN_FIRES);
+	if (too_few(a, fires, CAP_MIN_FIRES, "timer expiries"))
 		return;
-	}
 	advice_why(a, V_NONE,
 		   "%llu of %llu timer expiries on the cap (%.0f%%), %llu re-arms for steal; rule: >= %d%% on the cap raises",
 		   (unsigned long long)cap, (unsigned long long)fires, pct(cap, fires),
@@ -1275,11 +1278,8 @@ static void advise_numa(const struct snapshot *cur, const struct snapshot *prev,
 	advice_num(a, "vcpus_moved", vcpus);
 	advice_num(a, "max_vcpu_moves", most);
 	advice_num(a, "max_vcpu_moves_per_min", per_min);
-	if (hints < NUMA_MIN_HINTS) {
-		advice_why(a, V_TOO_FEW, "%llu NUMA hints (a rule needs %d)",
-			   (unsigned long long)hints, NUMA_MIN_HINTS);
+	if (too_few(a, hints, NUMA_MIN_HINTS, "NUMA hints"))
 		return;
-	}
 	advice_why(a, V_NONE,
 		   "%llu hints, %llu moves of %u vCPUs; the most, vCPU %d: %llu moves, %.1f per minute; rule: >= %d moves and >= %d per minute raises",
 		   (unsigned long long)hints, (unsigned long long)moves, vcpus, vcpu,
