@@ -173,31 +173,47 @@ advise_got() {
 	echo "$v"
 }
 # advise_start FILE: pvxtop --advise --json -d 600 in the background (its
-# window ends at advise_stop's SIGINT), its start line within 10 s
+# window ends at advise_stop's SIGINT), its start line within 10 s; and
+# the same as text into FILE.txt, for the eye (tuning.rst shows it)
 advise_start() {
 	local i
-	ADVISE_PID=
+	ADVISE_PID='' ADVISE_TXT_PID=''
 	[ -x /pvx/pvxtop ] || return 1
 	/pvx/pvxtop --advise --json -d 600 >"$1" 2>"$1.err" &
 	ADVISE_PID=$!
+	/pvx/pvxtop --advise -d 600 >"$1.txt" 2>&1 &
+	ADVISE_TXT_PID=$!
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		grep -q '"type":"start"' "$1" && return 0
+		# the text run has no start line: it loads as fast, give it 1 s
+		grep -q '"type":"start"' "$1" && sleep 1 && return 0
 		sleep 1
 	done
 	not_ok "pvxtop --advise --json: no start line in 10 s # $(head -n 1 "$1.err")"
-	kill "$ADVISE_PID" 2>/dev/null
-	wait "$ADVISE_PID"
+	kill "$ADVISE_PID" "$ADVISE_TXT_PID" 2>/dev/null
+	wait "$ADVISE_PID" "$ADVISE_TXT_PID"
 	return 1
 }
 advise_stop() {	# advise_stop FILE WHAT: 0 when it advised and exited 0
 	local rc
-	kill -INT "$ADVISE_PID"
+	kill -INT "$ADVISE_PID" "$ADVISE_TXT_PID"
 	wait "$ADVISE_PID"
 	rc=$?
+	wait "$ADVISE_TXT_PID"
 	check "pvxtop --advise --json over $2: exit 0 after SIGINT (exit $rc) $(head -c 200 "$1.err")" \
 		[ "$rc" = 0 ]
 	grep '"type":"advice"' "$1" | while read -r l; do diag "$l"; done
+	while read -r l; do diag "$l"; done <"$1.txt"
 	[ "$rc" = 0 ] && grep -q '"type":"end"' "$1"
+}
+# top_during SECONDS FILE: pvxtop's table for that long in the background
+# (the first round of a session shows what pvxtop showed)
+top_during() {
+	/pvx/pvxtop -d "$1" >"$2" 2>&1 &
+	TOP_PID=$!
+}
+top_done() {	# top_done FILE: wait for it, its screens as # lines
+	wait "$TOP_PID"
+	while read -r l; do diag "$l"; done <"$1"
 }
 # advise_idle KNOB: with nothing running, 2 s are too few events to judge
 advise_idle() {
@@ -640,6 +656,7 @@ tune_round() {
 	y0=$(spin_stat yields_issued)
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	step "pvx_lock_torture tune $2 (spin_threshold $1)"
+	[ "$2" = from64 ] && top_during 4 /tmp/top-spin.txt
 	if insmod "$TORTURE_KO" phases=mutex budget_ms=8000 hang_timeout=150 \
 		>/tmp/insmod.out 2>&1 && cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
 		add_tap "pvx_lock_torture tune $2" /tmp/torture.out
@@ -649,6 +666,7 @@ tune_round() {
 	fi
 	rmmod pvx_lock_torture 2>/dev/null
 	t1=$(cut -d' ' -f1 /proc/uptime)
+	[ "$2" = from64 ] && top_done /tmp/top-spin.txt
 	y=$(($(spin_stat yields_issued) - y0))
 	advise_stop "$f" "the torture with spin_threshold $1" || return 1
 	acq=$(sed -n 's/^# \([0-9]*\) thread acquisitions in all phases$/\1/p' /tmp/torture.out)
@@ -727,8 +745,10 @@ cap_round() {
 	advise_start "$f" || return 1
 	fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap)
 	step "pvx_stimer_test --load 4 (cap_factor $1)"
+	[ "$2" = cap1 ] && top_during 3 /tmp/top-cap.txt
 	"$STIMER_TEST" --load 4 >/tmp/load.out 2>&1 ||
 		not_ok "pvx_stimer_test --load 4 (cap_factor $1) # $(tail -n 1 /tmp/load.out)"
+	[ "$2" = cap1 ] && top_done /tmp/top-cap.txt
 	fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
 	advise_stop "$f" "a timer load with cap_factor $1" || return 1
 	diag "tune cap_factor=$1 fires=$((fe + fc)) cap=$fc rearms=$(advise_num "$f" cap_factor rearms) ($(tail -n 1 /tmp/load.out))"
