@@ -280,8 +280,8 @@ sed 's/^/# /' "$W/table.txt"
 # pvx_numa, whose one rule (hysteresis_pct) cannot be judged ----------------
 for args in "-d 0" "-d x" "-i 1" "-d 2 extra"; do
 	# shellcheck disable=SC2086 # the words of $args are pvxtop's arguments
-	out=$("$PVXTOP" --advise $args 2>&1 | head -n 20)
-	rc=${PIPESTATUS[0]}
+	out=$("$PVXTOP" --advise $args 2>&1)
+	rc=$?
 	case $args in
 	*extra) [ $rc = 2 ] && echo "$out" | grep -q '^usage: ' ;;
 	*) [ $rc = 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q '^pvxtop: ' ;;
