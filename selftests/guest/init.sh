@@ -225,14 +225,13 @@ advise_idle() {
 		[ "$rc" = 0 -a "$v" = too_few ]
 }
 # the rules of tools/pvxtop/pvxtop.c, written again: what --advise must say
-# spin_rule THRESHOLD_YIELDS TARGET_RUNNING DONE CURRENT
+# spin_rule THRESHOLD_YIELDS TARGET_RUNNING SLOW_PATHS CURRENT
 spin_rule() {
-	awk -v t="$1" -v r="$2" -v d="$3" -v c="$4" 'BEGIN {
+	awk -v t="$1" -v r="$2" -v p="$3" -v c="$4" 'BEGIN {
 		if (t < 30) { print "too_few"; exit }
-		if (r * 100 >= t * 50) { s = c * 4; if (s > 16777216) s = 16777216; w = "raise" }
-		else if (d * 100 >= t * 50) { s = int(c / 4); if (s < 64) s = 64; w = "lower" }
-		else { print "none"; exit }
-		if (s == c) print "none"; else print "change " w " " s }'
+		if (r * 100 < t * 50 && t * 4 < p) { print "none"; exit }
+		s = c * 4; if (s > 16777216) s = 16777216
+		if (s == c) print "none"; else print "change raise " s }'
 }
 # follow_advice ROUND TAG VALUE: after "ROUND VALUE ..." set ADVISED, run
 # ROUND at the value advised while a change is advised, at most 3 times;
@@ -649,11 +648,11 @@ fi
 # must be sysfs's and its verdict the documented rule's (spin_rule).
 # tune_round THRESHOLD TAG: one round; ADVISED is what --advise said
 tune_round() {
-	local f=/tmp/advise-$2.json y0 t0 t1 y acq thr run dn want
+	local f=/tmp/advise-$2.json y0 p0 t0 t1 y p acq thr run dn want
 	ADVISED=
 	echo "$1" >/sys/kernel/pvx/spinlock/spin_threshold
 	advise_start "$f" || return 1
-	y0=$(spin_stat yields_issued)
+	y0=$(spin_stat yields_issued) p0=$(spin_stat slow_paths)
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	step "pvx_lock_torture tune $2 (spin_threshold $1)"
 	[ "$2" = from64 ] && top_during 4 /tmp/top-spin.txt
@@ -667,20 +666,22 @@ tune_round() {
 	rmmod pvx_lock_torture 2>/dev/null
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	[ "$2" = from64 ] && top_done /tmp/top-spin.txt
-	y=$(($(spin_stat yields_issued) - y0))
+	y=$(($(spin_stat yields_issued) - y0)) p=$(($(spin_stat slow_paths) - p0))
 	advise_stop "$f" "the torture with spin_threshold $1" || return 1
 	acq=$(sed -n 's/^# \([0-9]*\) thread acquisitions in all phases$/\1/p' /tmp/torture.out)
-	diag "tune spin_threshold=$1 acquisitions=$acq seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') yields_issued=$y"
+	diag "tune spin_threshold=$1 acquisitions=$acq seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') yields_issued=$y slow_paths=$p"
 	check "pvxtop --advise: spin_threshold now '$(advise_str "$f" spin_threshold current)' = $1" \
 		[ "$(advise_str "$f" spin_threshold current)" = "$1" ]
 	check "pvxtop --advise: yields $(advise_num "$f" spin_threshold yields) = spinlock/yields_issued growth $y" \
 		[ "$(advise_num "$f" spin_threshold yields)" = "$y" ]
+	check "pvxtop --advise: slow paths $(advise_num "$f" spin_threshold slow_paths) = spinlock/slow_paths growth $p" \
+		[ "$(advise_num "$f" spin_threshold slow_paths)" = "$p" ]
 	thr=$(advise_num "$f" spin_threshold threshold_yields)
 	run=$(advise_num "$f" spin_threshold target_running)
 	dn=$(advise_num "$f" spin_threshold "done")
 	ADVISED=$(advise_got "$f" spin_threshold)
-	want=$(spin_rule "$thr" "$run" "$dn" "$1")
-	check "pvxtop --advise at spin_threshold $1: '$ADVISED', the rule on $thr threshold yields ($run running, $dn done): '$want'" \
+	want=$(spin_rule "$thr" "$run" "$p" "$1")
+	check "pvxtop --advise at spin_threshold $1: '$ADVISED', the rule on $thr threshold yields ($run running, $dn done) in $p slow paths: '$want'" \
 		[ -n "$thr" -a "$ADVISED" = "$want" ]
 }
 tune_session() {
@@ -800,8 +801,8 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 				[ "$(pvxtop_sum timer_rearms)" = "$r" ]
 		fi
 	fi
-	# pvxtop --advise on cap_factor: timer fds on every CPU, all busy
-	# (pvx_stimer_test --load 4), from cap_factor 1 turned as --advise
+	# pvxtop --advise on cap_factor: 20 ms timer fds on every CPU, all
+	# busy (pvx_stimer_test --load 4), from cap_factor 1 turned as --advise
 	# says; its numbers must be sysfs's, its verdict the rule's (cap_rule)
 	if [ "$src" = kvm-steal-time ] && [ -x /pvx/pvxtop ]; then
 		cap_session

@@ -14,7 +14,7 @@
  *                   expiry comes late must count the periods that ended
  *                   meanwhile, as a timerfd does
  *   --load SECONDS  a load for pvxtop --advise (init.sh): on every CPU a
- *                   thread busy-polls a 2 ms periodic timer fd with the
+ *                   thread busy-polls a 20 ms periodic timer fd with the
  *                   default cap (cap_factor) for that long; prints the
  *                   expirations it read
  *
@@ -1060,7 +1060,8 @@ static void *load_cpu(void *p)
 
 	pin_to(la->cpu);
 	/* created on this CPU: its steal is what the timer corrects for */
-	pfd.fd = stimer_create(PVX_STIMER_NONBLOCK, 2 * MS, 2 * MS, 0);
+	/* 20 ms: longer than the host's time slices, so most periods see steal */
+	pfd.fd = stimer_create(PVX_STIMER_NONBLOCK, 20 * MS, 20 * MS, 0);
 	if (pfd.fd < 0)
 		return NULL;
 	/* busy, never blocked: the vCPU stays runnable, its waits are steal */
