@@ -1169,7 +1169,8 @@ static double pct(__u64 part, __u64 whole)
  * inside the waits the workload has, not in their tail where unseen
  * preemption is: the waits pay exits, however the host answers). Never
  * lowered: in the lab a threshold of 64, whose yields the host mostly
- * granted, made 40x fewer acquisitions than 16384 (tuning.rst).
+ * granted, made 30 to 180 times fewer acquisitions a second than 16384
+ * (tuning.rst).
  */
 static void advise_spin(const struct pvxtop_row *t, __u64 slow_paths, struct advice *a)
 {
