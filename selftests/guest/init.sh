@@ -81,7 +81,7 @@ pvxtop_sum() {	# pvxtop_sum KEY: the sum over the "total" lines
 		END { print s + 0 }' /tmp/pvxtop.json
 }
 pvxtop_test() {
-	local pid i h0 e0 r0 h e r c
+	local pid i h0 e0 r0 h e r c a
 	if [ ! -x /pvx/pvxtop ]; then
 		ok "pvxtop in the guest # SKIP no /pvx/pvxtop in the initramfs (lab builds it with clang and bpftool)"
 		return
@@ -121,6 +121,14 @@ pvxtop_test() {
 	done
 	wait "$pid"
 	while read -r l; do diag "$l"; done </tmp/pvxtop.txt
+	# --advise with bad input: one line on stderr, exit 1
+	for a in "-d 0" "-d x" "-i 1"; do
+		# shellcheck disable=SC2086 # the words of $a are pvxtop's arguments
+		/pvx/pvxtop --advise $a >/tmp/bad.out 2>&1
+		c=$?
+		check "pvxtop --advise $a: exit 1 with one line (exit $c: $(head -n 1 /tmp/bad.out))" \
+			[ "$c" = 1 -a "$(wc -l </tmp/bad.out)" = 1 ]
+	done
 }
 
 # pvxtop_start: pvxtop --json in the background until pvxtop_stop, which
@@ -151,6 +159,103 @@ pvxtop_stop() {	# pvxtop_stop WHAT: 0 when it exited 0 and printed totals
 	check "pvxtop --json over $1: exit 0 after SIGINT (exit $c) $(head -c 200 /tmp/pvxtop.err)" \
 		[ "$c" = 0 ]
 	grep -q '"type":"end"' /tmp/pvxtop.json
+}
+
+# pvxtop --advise (Documentation/tuning.rst). advise_num FILE KNOB KEY and
+# advise_str FILE KNOB KEY: a number or string of that knob's advice line.
+advise_num() {
+	grep "\"knob\":\"$2\"" "$1" | sed -n "s/.*\"$3\":\([0-9.]*\).*/\1/p" | head -n 1
+}
+advise_str() {
+	grep "\"knob\":\"$2\"" "$1" | sed -n "s/.*\"$3\":\"\([^\"]*\)\".*/\1/p" | head -n 1
+}
+# advise_got FILE KNOB: "VERDICT", or "change DIRECTION SUGGESTED"
+advise_got() {
+	local v
+	v=$(advise_str "$1" "$2" verdict)
+	[ "$v" = change ] && v="change $(advise_str "$1" "$2" direction) $(advise_num "$1" "$2" suggested)"
+	echo "$v"
+}
+# advise_start FILE: pvxtop --advise --json -d 600 in the background (its
+# window ends at advise_stop's SIGINT), its start line within 10 s; and
+# the same as text into FILE.txt, for the eye (tuning.rst shows it)
+advise_start() {
+	local i
+	ADVISE_PID='' ADVISE_TXT_PID=''
+	[ -x /pvx/pvxtop ] || return 1
+	/pvx/pvxtop --advise --json -d 600 >"$1" 2>"$1.err" &
+	ADVISE_PID=$!
+	/pvx/pvxtop --advise -d 600 >"$1.txt" 2>&1 &
+	ADVISE_TXT_PID=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		# the text run has no start line: it loads as fast, give it 1 s
+		grep -q '"type":"start"' "$1" && sleep 1 && return 0
+		sleep 1
+	done
+	not_ok "pvxtop --advise --json: no start line in 10 s # $(head -n 1 "$1.err")"
+	kill "$ADVISE_PID" "$ADVISE_TXT_PID" 2>/dev/null
+	wait "$ADVISE_PID" "$ADVISE_TXT_PID"
+	return 1
+}
+advise_stop() {	# advise_stop FILE WHAT: 0 when it advised and exited 0
+	local rc
+	kill -INT "$ADVISE_PID" "$ADVISE_TXT_PID"
+	wait "$ADVISE_PID"
+	rc=$?
+	wait "$ADVISE_TXT_PID"
+	check "pvxtop --advise --json over $2: exit 0 after SIGINT (exit $rc) $(head -c 200 "$1.err")" \
+		[ "$rc" = 0 ]
+	grep '"type":"advice"' "$1" | while read -r l; do diag "$l"; done
+	while read -r l; do diag "$l"; done <"$1.txt"
+	[ "$rc" = 0 ] && grep -q '"type":"end"' "$1"
+}
+# top_during SECONDS FILE: pvxtop's table for that long in the background
+# (the first round of a session shows what pvxtop showed)
+top_during() {
+	/pvx/pvxtop -d "$1" >"$2" 2>&1 &
+	TOP_PID=$!
+}
+top_done() {	# top_done FILE: wait for it, its screens as # lines
+	wait "$TOP_PID"
+	while read -r l; do diag "$l"; done <"$1"
+}
+# advise_idle KNOB: with nothing running, 2 s are too few events to judge
+advise_idle() {
+	local rc v
+	/pvx/pvxtop --advise --json -d 2 >/tmp/advise-idle.json 2>/tmp/advise-idle.err
+	rc=$?
+	v=$(advise_str /tmp/advise-idle.json "$1" verdict)
+	check "pvxtop --advise -d 2 with no load: $1 has too few events to judge (exit $rc, '$v')" \
+		[ "$rc" = 0 -a "$v" = too_few ]
+}
+# the rules of tools/pvxtop/pvxtop.c, written again: what --advise must say
+# spin_rule THRESHOLD_YIELDS TARGET_RUNNING SLOW_PATHS CURRENT
+spin_rule() {
+	awk -v t="$1" -v r="$2" -v p="$3" -v c="$4" 'BEGIN {
+		if (t < 30) { print "too_few"; exit }
+		if (r * 100 < t * 50 && t * 4 < p) { print "none"; exit }
+		s = c * 4; if (s > 16777216) s = 16777216
+		if (s == c) print "none"; else print "change raise " s }'
+}
+# follow_advice ROUND TAG VALUE: after "ROUND VALUE ..." set ADVISED, run
+# ROUND at the value advised while a change is advised, at most 3 times;
+# FOLLOWED is the last value run
+follow_advice() {
+	local i=0
+	FOLLOWED=$3
+	while [ $i -lt 3 ]; do
+		case $ADVISED in change*) ;; *) return 0 ;; esac
+		FOLLOWED=${ADVISED##* }
+		i=$((i + 1))
+		"$1" "$FOLLOWED" "$2$FOLLOWED" || return 1
+	done
+}
+cap_rule() {	# cap_rule FIRES CAP CURRENT
+	awk -v f="$1" -v k="$2" -v c="$3" 'BEGIN {
+		if (f < 30) { print "too_few"; exit }
+		if (k * 100 < f * 25) { print "none"; exit }
+		s = c * 2; if (s > 64) s = 64
+		if (s == c) print "none"; else print "change raise " s }'
 }
 
 finish() {
@@ -539,6 +644,73 @@ if [ "$top_spin" = 1 ]; then
 		fi
 	fi
 fi
+# pvxtop --advise on spin_threshold: a tuning session, written out in
+# Documentation/tuning.rst. The workload is the torture's mutex phase
+# (9 threads, 8 s); spin_threshold starts at 64 and is turned as --advise
+# says, at most 3 times; then 64 and the last value run once more each
+# (interleaved: the lab's speed drifts). In every round --advise's yields
+# must be sysfs's and its verdict the documented rule's (spin_rule).
+# tune_round THRESHOLD TAG: one round; ADVISED is what --advise said
+tune_round() {
+	local f=/tmp/advise-$2.json y0 p0 t0 t1 y p acq thr run dn want
+	ADVISED=
+	echo "$1" >/sys/kernel/pvx/spinlock/spin_threshold
+	advise_start "$f" || return 1
+	y0=$(spin_stat yields_issued) p0=$(spin_stat slow_paths)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	step "pvx_lock_torture tune $2 (spin_threshold $1)"
+	[ "$2" = from64 ] && top_during 4 /tmp/top-spin.txt
+	if insmod "$TORTURE_KO" phases=mutex budget_ms=8000 hang_timeout=150 \
+		>/tmp/insmod.out 2>&1 && cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
+		add_tap "pvx_lock_torture tune $2" /tmp/torture.out
+	else
+		not_ok "pvx_lock_torture tune $2 # $(head -n1 /tmp/insmod.out)"
+		: >/tmp/torture.out
+	fi
+	rmmod pvx_lock_torture 2>/dev/null
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	[ "$2" = from64 ] && top_done /tmp/top-spin.txt
+	y=$(($(spin_stat yields_issued) - y0)) p=$(($(spin_stat slow_paths) - p0))
+	advise_stop "$f" "the torture with spin_threshold $1" || return 1
+	acq=$(sed -n 's/^# \([0-9]*\) thread acquisitions in all phases$/\1/p' /tmp/torture.out)
+	diag "tune spin_threshold=$1 acquisitions=$acq seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') yields_issued=$y slow_paths=$p"
+	check "pvxtop --advise: spin_threshold now '$(advise_str "$f" spin_threshold current)' = $1" \
+		[ "$(advise_str "$f" spin_threshold current)" = "$1" ]
+	check "pvxtop --advise: yields $(advise_num "$f" spin_threshold yields) = spinlock/yields_issued growth $y" \
+		[ "$(advise_num "$f" spin_threshold yields)" = "$y" ]
+	check "pvxtop --advise: slow paths $(advise_num "$f" spin_threshold slow_paths) = spinlock/slow_paths growth $p" \
+		[ "$(advise_num "$f" spin_threshold slow_paths)" = "$p" ]
+	thr=$(advise_num "$f" spin_threshold threshold_yields)
+	run=$(advise_num "$f" spin_threshold target_running)
+	dn=$(advise_num "$f" spin_threshold "done")
+	ADVISED=$(advise_got "$f" spin_threshold)
+	want=$(spin_rule "$thr" "$run" "$p" "$1")
+	check "pvxtop --advise at spin_threshold $1: '$ADVISED', the rule on $thr threshold yields ($run running, $dn done) in $p slow paths: '$want'" \
+		[ -n "$thr" -a "$ADVISED" = "$want" ]
+}
+tune_session() {
+	local v
+	advise_idle spin_threshold
+	tune_round 64 from64 || return
+	check "pvxtop --advise judged spin_threshold 64 on the torture (not too few yields): '$ADVISED'" \
+		[ "$ADVISED" != too_few ]
+	follow_advice tune_round step 64 || return
+	v=$FOLLOWED
+	if [ "$v" != 64 ]; then
+		tune_round 64 again64 || return
+		tune_round "$v" "again$v" || return
+	fi
+	tune_round 16384 default
+}
+if [ "$steal_boot" != 1 ] && [ -x /pvx/pvxtop ] &&
+   [ "$(cat /sys/kernel/pvx/spinlock/mode)" = pvx-yield ]; then
+	tune_session
+	echo 16384 >/sys/kernel/pvx/spinlock/spin_threshold
+elif [ "$steal_boot" != 1 ] && [ -x /pvx/pvxtop ]; then
+	/pvx/pvxtop --advise --json -d 1 >/tmp/advise-mode.json 2>&1
+	check "pvxtop --advise in mode $(cat /sys/kernel/pvx/spinlock/mode): spin_threshold not judged ($(advise_str /tmp/advise-mode.json spin_threshold why))" \
+		[ "$(advise_str /tmp/advise-mode.json spin_threshold verdict)" = not_judged ]
+fi
 check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
 check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
 run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
@@ -568,6 +740,38 @@ stimer_diag() {
 # stimer_says SOURCE: dmesg named SOURCE as the steal source exactly once
 stimer_says() {
 	[ "$(dmesg | grep -c "pvx_stimer: steal source $1 (")" = 1 ]
+}
+# cap_round FACTOR TAG: one round of the cap_factor session; ADVISED is
+# what --advise said
+cap_round() {
+	local f=/tmp/advise-$2.json fe0 fc0 fe fc want
+	ADVISED=
+	echo "$1" >/sys/kernel/pvx/stimer/cap_factor
+	advise_start "$f" || return 1
+	fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap)
+	step "pvx_stimer_test --load 4 (cap_factor $1)"
+	[ "$2" = cap1 ] && top_during 3 /tmp/top-cap.txt
+	"$STIMER_TEST" --load 4 >/tmp/load.out 2>&1 ||
+		not_ok "pvx_stimer_test --load 4 (cap_factor $1) # $(tail -n 1 /tmp/load.out)"
+	[ "$2" = cap1 ] && top_done /tmp/top-cap.txt
+	fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
+	advise_stop "$f" "a timer load with cap_factor $1" || return 1
+	diag "tune cap_factor=$1 fires=$((fe + fc)) cap=$fc rearms=$(advise_num "$f" cap_factor rearms) ($(tail -n 1 /tmp/load.out))"
+	check "pvxtop --advise: cap_factor now '$(advise_str "$f" cap_factor current)' = $1" \
+		[ "$(advise_str "$f" cap_factor current)" = "$1" ]
+	check "pvxtop --advise: fires $(advise_num "$f" cap_factor fires) = fired_effective + fired_cap growth $((fe + fc)), on the cap $(advise_num "$f" cap_factor cap) = fired_cap growth $fc" \
+		[ "$(advise_num "$f" cap_factor fires)" = $((fe + fc)) -a "$(advise_num "$f" cap_factor cap)" = "$fc" ]
+	ADVISED=$(advise_got "$f" cap_factor)
+	want=$(cap_rule $((fe + fc)) "$fc" "$1")
+	check "pvxtop --advise at cap_factor $1: '$ADVISED', the rule on $((fe + fc)) expiries ($fc on the cap): '$want'" \
+		[ "$ADVISED" = "$want" ]
+}
+cap_session() {
+	advise_idle cap_factor
+	cap_round 1 cap1 || return
+	check "cap_factor 1 under a busy load: a raise advised ('$ADVISED')" \
+		[ "${ADVISED% *}" = "change raise" ]
+	follow_advice cap_round cap 1
 }
 check "insmod pvx_guest.ko for the timers" insmod "$KO"
 if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
@@ -600,6 +804,13 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 			check "pvxtop: stimer_rearm $(pvxtop_sum timer_rearms) = rearms growth $r" \
 				[ "$(pvxtop_sum timer_rearms)" = "$r" ]
 		fi
+	fi
+	# pvxtop --advise on cap_factor: 20 ms timer fds on every CPU, all
+	# busy (pvx_stimer_test --load 4), from cap_factor 1 turned as --advise
+	# says; its numbers must be sysfs's, its verdict the rule's (cap_rule)
+	if [ "$src" = kvm-steal-time ] && [ -x /pvx/pvxtop ]; then
+		cap_session
+		echo 4 >/sys/kernel/pvx/stimer/cap_factor
 	fi
 	step "pvx_stimer_torture"
 	# fewer cross-CPU rounds when L2 throttles the guest: each waits for it

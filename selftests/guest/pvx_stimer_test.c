@@ -13,6 +13,10 @@
  *   --late          (pvx_stimer_torture loaded) a periodic timer fd whose
  *                   expiry comes late must count the periods that ended
  *                   meanwhile, as a timerfd does
+ *   --load SECONDS  a load for pvxtop --advise (init.sh): on every CPU a
+ *                   thread busy-polls a 20 ms periodic timer fd with the
+ *                   default cap (cap_factor) for that long; prints the
+ *                   expirations it read
  *
  * Steal comes from the guest itself: L3's vCPU threads share L2's one CPU,
  * so a busy loop on every L3 CPU makes each vCPU wait for the other (vCPU
@@ -1092,6 +1096,56 @@ static int late(void)
 	return ksft_get_fail_cnt() ? KSFT_FAIL : KSFT_PASS;
 }
 
+/* --load: one CPU's thread; its expirations go to *arg. */
+struct load_arg {
+	int cpu;
+	uint64_t until_ns;
+	uint64_t ticks;
+};
+
+static void *load_cpu(void *p)
+{
+	struct load_arg *la = p;
+	struct pollfd pfd = { .events = POLLIN };
+
+	pin_to(la->cpu);
+	/* created on this CPU: its steal is what the timer corrects for */
+	/* 20 ms: longer than the host's time slices, so most periods see steal */
+	pfd.fd = stimer_create(PVX_STIMER_NONBLOCK, 20 * MS, 20 * MS, 0);
+	if (pfd.fd < 0)
+		return NULL;
+	/* busy, never blocked: the vCPU stays runnable, its waits are steal */
+	while (now_ns() < la->until_ns)
+		if (poll(&pfd, 1, 0) == 1)
+			la->ticks += read_ticks(pfd.fd);
+	close(pfd.fd);
+	return NULL;
+}
+
+static int timer_load(const char *secs)
+{
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN), i;
+	uint64_t until = now_ns() + atoi(secs) * 1000 * MS;
+	struct load_arg la[64];
+	pthread_t thr[64];
+	uint64_t ticks = 0;
+
+	if (atoi(secs) <= 0 || cpus <= 0)
+		ksft_exit_fail_msg("--load: '%s' is not a number of seconds\n", secs);
+	if (cpus > 64)
+		cpus = 64;
+	for (i = 0; i < cpus; i++) {
+		la[i] = (struct load_arg){ .cpu = i, .until_ns = until };
+		pthread_create(&thr[i], NULL, load_cpu, &la[i]);
+	}
+	for (i = 0; i < cpus; i++) {
+		pthread_join(thr[i], NULL);
+		ticks += la[i].ticks;
+	}
+	printf("timer load: %d CPUs, %llu expirations read\n", cpus, (unsigned long long)ticks);
+	return ticks ? KSFT_PASS : KSFT_FAIL;
+}
+
 static int hold(void)
 {
 	int fd = stimer_create(0, 10 * MS, 10 * MS, 0);
@@ -1113,12 +1167,16 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--source"))
 		want = argv[2];
+	else if (argc == 3 && !strcmp(argv[1], "--load"))
+		want = NULL;
 	else if (argc != 2 || (strcmp(argv[1], "--hold") && strcmp(argv[1], "--late")))
-		ksft_exit_fail_msg("usage: %s --source auto|none|kcpustat|kvm-steal-time | --hold | --late\n",
-				   argv[0]);
+		ksft_exit_fail_msg("usage: %s --source auto|none|kcpustat|kvm-steal-time | %s\n",
+				   argv[0], "--hold | --late | --load SECONDS");
 	pvx_fd = open(DEVNODE, O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("cannot open " DEVNODE ": %s\n", strerror(errno));
+	if (!strcmp(argv[1], "--load"))
+		return timer_load(argv[2]);
 	if (!want)
 		return strcmp(argv[1], "--late") ? hold() : late();
 

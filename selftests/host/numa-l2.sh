@@ -9,11 +9,17 @@
 #   abi        every bad-input class, rate limit, parameters, counters
 #   placement  home nodes, observe/act, hysteresis, the administrator's
 #              CPUs, restore on mode change, VM end and rmmod
+#   advise     pvxtop --advise over a vCPU that flaps between the nodes
+#              (pvx_numa_host_test flap): hysteresis_pct 0 must be advised
+#              up, with the moves debugfs counted; at the value advised
+#              it must say no change; with no hint, too few events
 #   dmesg      no BUG/WARNING/Oops during the run
 #
 # Environment (scripts/lab.sh): PVX_BUILD, PVX_SELFTESTS, PVX_OUT.
 set -u
 BIN=$PVX_SELFTESTS/pvx_numa_host_test
+PVXTOP=${PVXTOP:-${PVX_REPO:-$(pwd)}/build/pvxtop/pvxtop}
+PARAM=/sys/module/pvx_numa/parameters
 HKO=$PVX_BUILD/host/pvx_host.ko
 NKO=$PVX_BUILD/host/pvx_numa.ko
 LOG=$PVX_OUT/numa
@@ -51,6 +57,100 @@ run() {
 	esac
 }
 
+# --- pvxtop --advise: the hysteresis_pct rule (Documentation/tuning.rst) ---
+
+# jnum FILE KEY: the number after "KEY": on the hysteresis_pct advice line
+jnum() {
+	grep '"knob":"hysteresis_pct"' "$1" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" | head -n1
+}
+# jstr FILE KEY: the string after "KEY": on that line
+jstr() {
+	grep '"knob":"hysteresis_pct"' "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" | head -n1
+}
+# wait_start FILE: pvxtop's start line within 60 s
+wait_start() {
+	local _
+	for _ in $(seq 1 60); do
+		grep -q '"type":"start"' "$1" && return 0
+		sleep 1
+	done
+	return 1
+}
+# advise_flap H: hysteresis_pct H, then pvxtop --advise (JSON and text) and
+# pvxtop's table over pvx_numa_host_test flap 3000; results in $LOG/advise-H.*
+advise_flap() {
+	local h=$1 j=$LOG/advise-$1.json t=$LOG/advise-$1.txt tb=$LOG/top-$1.txt jp tp bp rc
+	echo "$h" >"$PARAM/hysteresis_pct"
+	"$PVXTOP" --advise --json -d 600 >"$j" 2>"$j.err" &
+	jp=$!
+	"$PVXTOP" --advise -d 600 >"$t" 2>"$t.err" &
+	tp=$!
+	if ! wait_start "$j"; then
+		emit "not ok" "numa advise: pvxtop --advise --json started # $(head -n1 "$j.err")"
+		kill "$jp" "$tp" 2>/dev/null
+		wait "$jp" "$tp"
+		return 1
+	fi
+	sleep 2	# the text run has no start line: give it the time the JSON one took
+	"$PVXTOP" -d 3 >"$tb" 2>&1 &
+	bp=$!
+	timeout -k 5 120 "$BIN" flap 3000 >"$LOG/flap-$h.tap" 2>&1
+	wait "$bp"
+	kill -INT "$jp" "$tp"
+	wait "$jp"
+	rc=$?
+	wait "$tp"
+	grep -E '^(ok|not ok|#)' "$LOG/flap-$h.tap" | sed 's/^/# flap: /'
+	[ "$rc" = 0 ] || { emit "not ok" "numa advise: pvxtop --advise --json exit $rc # $(head -n1 "$j.err")"; return 1; }
+	emit ok "numa advise: pvxtop --advise --json over flap with hysteresis_pct $h: exit 0 after SIGINT"
+	sed 's/^/# /' "$t"
+	sed 's/^/# /' "$tb"
+	grep '"knob":"hysteresis_pct"' "$j" | sed 's/^/# /'
+	return 0
+}
+# flap_num H KEY: hints or moves from flap's "# flap: hints N moves M"
+flap_num() { sed -n "s/^# flap: hints \([0-9]*\) moves \([0-9]*\)$/\1 \2/p" "$LOG/flap-$1.tap" |
+	awk -v k="$2" '{ print (k == "hints" ? $1 : $2) }'; }
+advise_test() {
+	local j=$LOG/advise-0.json cur sug h m fh fm v rc
+	if [ ! -x "$PVXTOP" ]; then
+		emit ok "numa advise # SKIP no $PVXTOP (lab.sh builds it)"
+		return
+	fi
+	"$PVXTOP" --advise --json -d 2 >"$LOG/advise-idle.json" 2>"$LOG/advise-idle.err"
+	rc=$?
+	v=$(jstr "$LOG/advise-idle.json" verdict)
+	if [ "$rc" = 0 ] && [ "$v" = too_few ]; then
+		emit ok "numa advise: no hint in 2 s: too few events to judge ($(jnum "$LOG/advise-idle.json" hints) hints)"
+	else
+		emit "not ok" "numa advise: no hint in 2 s: too few events # exit $rc, verdict '$v' $(head -c 200 "$LOG/advise-idle.err")"
+	fi
+	advise_flap 0 || return
+	h=$(jnum "$j" hints) m=$(jnum "$j" moves) fh=$(flap_num 0 hints) fm=$(flap_num 0 moves)
+	cur=$(jstr "$j" current) v=$(jstr "$j" verdict) sug=$(jnum "$j" suggested)
+	if [ "$v" = change ] && [ "$(jstr "$j" direction)" = raise ] && [ "$cur" = 0 ] && [ "$sug" = 25 ]; then
+		emit ok "numa advise: hysteresis_pct 0 with a flapping vCPU: raise to $sug"
+	else
+		emit "not ok" "numa advise: hysteresis_pct 0 with a flapping vCPU: raise to 25 # current '$cur' verdict '$v' suggested '$sug'"
+	fi
+	if [ -n "$fm" ] && [ "$m" = "$fm" ] && [ "$h" = "$fh" ] && [ "$fm" -ge 3 ]; then
+		emit ok "numa advise: its numbers are the VM's: $h hints = flap's $fh, $m moves = debugfs $fm"
+	else
+		emit "not ok" "numa advise: its numbers are the VM's # pvxtop $h hints $m moves, flap $fh hints, debugfs $fm moves"
+	fi
+	[ -n "$sug" ] || sug=25
+	advise_flap "$sug" || return
+	j=$LOG/advise-$sug.json
+	h=$(jnum "$j" hints) m=$(jnum "$j" moves) fh=$(flap_num "$sug" hints) fm=$(flap_num "$sug" moves)
+	v=$(jstr "$j" verdict)
+	if [ "$v" = none ] && [ "$m" = "$fm" ] && [ "$h" = "$fh" ] && [ -n "$fm" ] && [ "$fm" -le 1 ]; then
+		emit ok "numa advise: at the advised $sug: no change advised, $m move (the first placement) in $h hints"
+	else
+		emit "not ok" "numa advise: at the advised $sug: no change # verdict '$v', pvxtop $h hints $m moves, flap $fh hints, debugfs $fm moves"
+	fi
+	echo 25 >"$PARAM/hysteresis_pct"
+}
+
 echo "TAP version 13"
 echo "# numa suite: kernel $(uname -r), nodes: $(ls -d /sys/devices/system/node/node* 2>/dev/null | wc -l)"
 for nd in /sys/devices/system/node/node*; do
@@ -76,6 +176,7 @@ else
 fi
 run abi
 run placement "$NKO"
+advise_test
 if rmmod pvx_numa 2>"$LOG/rmmod.err"; then
 	emit ok "numa: rmmod pvx_numa"
 else

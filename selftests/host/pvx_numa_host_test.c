@@ -20,6 +20,13 @@
  *	never widened; someone else's change wins; the original CPUs come
  *	back when mode goes to observe, when the VM dies and when pvx_numa
  *	(module file KO) is removed, which this case loads again.
+ *   pvx_numa_host_test flap MS
+ *	a load for pvxtop --advise (numa-l2.sh): for MS milliseconds, mode
+ *	act and no rate limit, the vCPU hints 136 pages on node 0 and 120 on
+ *	node 1, then the other way round, every 20 ms; 136 / 120 is 13% more,
+ *	so the vCPU moves at every hint while hysteresis_pct (left as it is)
+ *	is below 13 and stays after its first placement above. Prints
+ *	"# flap: hints N moves M" (M from the VM's debugfs counters).
  *
  * The tiny VM's vCPU runs in this thread (KVM_RUN from here), so "the
  * vCPU thread's CPUs" are sched_getaffinity(0). Output is TAP 13; exit
@@ -35,6 +42,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -561,9 +569,58 @@ static int cmd_placement(const char *ko)
 	return tap_end();
 }
 
+/* ---- flap ---------------------------------------------------------- */
+
+#define FLAP_MORE	136	/* pages on the node a hint favours ... */
+#define FLAP_LESS	120	/* ... and on the other: 13% more */
+
+static long long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000ll + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int cmd_flap(const char *ms_arg)
+{
+	struct range to0[2] = { { GPA_NODE0, FLAP_MORE * PAGE }, { GPA_NODE1, FLAP_LESS * PAGE } };
+	struct range to1[2] = { { GPA_NODE0, FLAP_LESS * PAGE }, { GPA_NODE1, FLAP_MORE * PAGE } };
+	long long ms = atoll(ms_arg), hints = 0, bad = 0;
+	cpu_set_t n0, n1;
+	struct timespec t0;
+	struct tvm vm;
+
+	if (ms <= 0) {
+		fprintf(stderr, "pvx_numa_host_test flap: '%s' is not a number of ms\n", ms_arg);
+		return 2;
+	}
+	if (!node_cpus(0, &n0) || !node_cpus(1, &n1)) {
+		printf("1..0 # SKIP flap needs two NUMA nodes with CPUs\n");
+		return KSFT_SKIP;
+	}
+	set_param("mode", "act");
+	set_param("hint_interval_ms", "0");
+	if (!tap_result(placed_vm(&vm), "flap: guest memory bound to node 0 and node 1"))
+		return tap_end();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (elapsed_ms(&t0) < ms) {
+		bad += hint(&vm, hints % 2 ? to1 : to0, 2, NULL) != 0;
+		hints++;
+		usleep(20000);
+	}
+	tap_result(!bad, "flap: %lld hints, %d/%d pages by turns, %lld not answered 0",
+		   hints, FLAP_MORE, FLAP_LESS, bad);
+	printf("# flap: hints %lld moves %lld\n", hints, vm_stat(ST_MOVES));
+	tvm_destroy(&vm);
+	set_param("mode", "observe");
+	set_param("hint_interval_ms", "100");
+	return tap_end();
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_numa_host_test absent|abi|placement KO\n");
+	fprintf(stderr, "usage: pvx_numa_host_test absent|abi|placement KO|flap MS\n");
 	exit(2);
 }
 
@@ -595,6 +652,8 @@ int main(int argc, char **argv)
 		return cmd_abi();
 	if (!strcmp(argv[1], "placement") && argc == 3)
 		return cmd_placement(argv[2]);
+	if (!strcmp(argv[1], "flap") && argc == 3)
+		return cmd_flap(argv[2]);
 	usage();
 	return 2;
 }

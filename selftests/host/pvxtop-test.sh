@@ -276,6 +276,29 @@ rc=$?
 check $? "pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
 sed 's/^/# /' "$W/table.txt"
 
+# --- --advise (Documentation/tuning.rst): bad input, and a host without
+# pvx_numa, whose one rule (hysteresis_pct) cannot be judged ----------------
+for args in "-d 0" "-d x" "-i 1" "-d 2 extra"; do
+	# shellcheck disable=SC2086 # the words of $args are pvxtop's arguments
+	out=$("$PVXTOP" --advise $args 2>&1)
+	rc=$?
+	case $args in
+	*extra) [ $rc = 2 ] && echo "$out" | grep -q '^usage: ' ;;
+	*) [ $rc = 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q '^pvxtop: ' ;;
+	esac
+	check $? "pvxtop --advise $args: refused, exit $rc: $(echo "$out" | head -n 1)"
+done
+"$PVXTOP" --advise -d 2 >"$W/advise.txt" 2>&1
+rc=$?
+if [ -d /sys/module/pvx_numa ]; then
+	grep -q 'pvx_numa hysteresis_pct' "$W/advise.txt"
+else
+	grep -q '^not judged: pvx_numa hysteresis_pct: pvx_numa is not loaded$' "$W/advise.txt"
+fi
+[ $rc = 0 ] && head -n 1 "$W/advise.txt" | grep -q '^pvxtop --advise .* host  counted over '
+check $? "pvxtop --advise -d 2 on the host: exit $rc, a header and the hysteresis_pct line"
+sed 's/^/# /' "$W/advise.txt"
+
 # --- perf with pvx's tracepoints (Documentation/pvxtop.rst) ----------------
 # calls_delta CMD...: pvx_host's "calls" counter growth over CMD
 calls_delta() {

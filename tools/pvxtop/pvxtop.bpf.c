@@ -7,8 +7,8 @@
  * need the BTF of the module that owns the tracepoint, and Debian's 6.1
  * has none for out-of-tree modules. The context structs below are the
  * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
- * KVM's arch/x86/kvm/trace.h, in pvxtop.h.
+ * host/numa_trace.h, guest/trace.h, guest/spinlock_trace.h,
+ * guest/stimer_trace.h and of KVM's arch/x86/kvm/trace.h, in pvxtop.h.
  */
 #include <stdbool.h>
 #include <linux/types.h>
@@ -122,18 +122,27 @@ static enum pvxtop_ctr hc_result(long result)
 	return PVXTOP_HR_EOTHER;
 }
 
-SEC("tracepoint/pvx/hypercall")
-int pvx_hypercall(struct tp_hypercall *ctx)
+/* The row of @vcpu of the calling VMM process, NULL when -p filters it. */
+static struct pvxtop_row *vm_row(int vcpu, __u64 vm_id)
 {
 	__u32 tgid = current_tgid();
 	struct pvxtop_row *row;
 
 	if (filtered(tgid))
-		return 0;
-	row = row_get(tgid, ctx->vcpu_id);
+		return NULL;
+	row = row_get(tgid, vcpu);
+	if (row)
+		row->vm_id = vm_id;
+	return row;
+}
+
+SEC("tracepoint/pvx/hypercall")
+int pvx_hypercall(struct tp_hypercall *ctx)
+{
+	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+
 	if (!row)
 		return 0;
-	row->vm_id = ctx->vm_id;
 	row_inc(row, hc_call(ctx->nr));
 	row_inc(row, hc_result(ctx->result));
 	return 0;
@@ -165,6 +174,21 @@ int pvx_yield(struct tp_yield *ctx)
 	row = row_get(tgid, ctx->from);
 	if (row)
 		row_inc(row, yield_outcome(ctx->outcome));
+	return 0;
+}
+
+SEC("tracepoint/pvx/numa_hint")
+int pvx_numa_hint(struct tp_numa_hint *ctx)
+{
+	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+
+	if (!row)
+		return 0;
+	row_inc(row, PVXTOP_NUMA_HINTS);
+	if (ctx->action == PVXTOP_NUMA_ACT_MOVED)
+		row_inc(row, PVXTOP_NUMA_MOVED);
+	else if (ctx->action == PVXTOP_NUMA_ACT_WOULD_MOVE)
+		row_inc(row, PVXTOP_NUMA_WOULD_MOVE);
 	return 0;
 }
 
@@ -269,6 +293,11 @@ int pvx_spin_yield(struct tp_spin_yield *ctx)
 	if (ctx->next)
 		row_inc(row, PVXTOP_G_SPIN_NEXT);
 	row_inc(row, spin_result(ctx->result));
+	/* pvxtop --advise judges spin_threshold on these */
+	if (!ctx->preempted && ctx->result == PVX_YIELD_TARGET_RUNNING)
+		row_inc(row, PVXTOP_G_SPIN_THR_RUNNING);
+	else if (!ctx->preempted && ctx->result == PVX_YIELD_DONE)
+		row_inc(row, PVXTOP_G_SPIN_THR_DONE);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * pvxtop: what pvx decides, live, like top (Documentation/pvxtop.rst).
  *
  *   pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS] [--host|--guest]
+ *   pvxtop --advise [-d SECONDS] [--json] [-p PID] [--host|--guest]
  *
  * Loads pvxtop.bpf.c (through the skeleton bpftool generates), attaches
  * its tracepoint programs to pvx's and KVM's tracepoints, and every
@@ -12,6 +13,9 @@
  * away with the process whatever ends it; the normal paths (end of -d,
  * SIGINT, SIGTERM, SIGHUP, a closed pipe, an error) also destroy them
  * explicitly before exit.
+ *
+ * --advise counts over one window (-d, default 10 s) and then says which
+ * knob to turn, with the numbers behind it (Documentation/tuning.rst).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,12 +45,15 @@
 #define KVM_ISA_SVM	2
 #define MAX_CPUS	1024
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+/* --advise's window when -d is not given */
+#define ADVISE_SECONDS	10.0
 
 enum mode { MODE_HOST, MODE_GUEST, MODE_AUTO };
 
 static struct {
 	enum mode mode;		/* --host, --guest; else from /proc/modules */
 	bool json;
+	bool advise;		/* --advise: one window, then advice */
 	double duration;	/* -d, 0: until interrupted */
 	double interval;	/* -i, default 1 s */
 	unsigned int pid;	/* -p, 0: every VM */
@@ -73,6 +80,9 @@ static const char * const ctr_names[PVXTOP_NR] = {
 	[PVXTOP_KVM_EXITS]	= "kvm_exits",
 	[PVXTOP_KVM_HC]		= "kvm_hypercalls",
 	[PVXTOP_KVM_HC_PVX]	= "kvm_hypercalls_pvx",
+	[PVXTOP_NUMA_HINTS]	= "numa_hints",
+	[PVXTOP_NUMA_MOVED]	= "numa_moved",
+	[PVXTOP_NUMA_WOULD_MOVE] = "numa_would_move",
 	[PVXTOP_G_HC_ISSUED]	= "hc_issued",
 	[PVXTOP_G_HC_REFUSED]	= "hc_refused",
 	[PVXTOP_G_HC_ERR]	= "hc_error",
@@ -83,6 +93,8 @@ static const char * const ctr_names[PVXTOP_NR] = {
 	[PVXTOP_G_SPIN_NOT_DONE] = "spin_not_done",
 	[PVXTOP_G_SPIN_RUNNING]	= "spin_target_running",
 	[PVXTOP_G_SPIN_ERR]	= "spin_error",
+	[PVXTOP_G_SPIN_THR_RUNNING] = "spin_threshold_target_running",
+	[PVXTOP_G_SPIN_THR_DONE] = "spin_threshold_done",
 	[PVXTOP_G_TIMER_FIRE]	= "timer_fires",
 	[PVXTOP_G_TIMER_CAP]	= "timer_cap",
 	[PVXTOP_G_TIMER_REARM]	= "timer_rearms",
@@ -144,8 +156,11 @@ static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
 	fprintf(f,
 		"usage: pvxtop [--json] [-d SECONDS] [-p PID] [-i SECONDS] [--host|--guest]\n"
+		"       pvxtop --advise [-d SECONDS] [--json] [-p PID] [--host|--guest]\n"
 		"  --json      one JSON object per line instead of the table\n"
 		"  -d SECONDS  run that long, then print totals and exit\n"
+		"  --advise    count for -d SECONDS (default 10), then say which knob to\n"
+		"              turn, with the numbers behind it\n"
 		"  -p PID      only the VM of that VMM process (host)\n"
 		"  -i SECONDS  refresh interval (default 1)\n"
 		"  --host, --guest  the side to watch when both pvx_host and\n"
@@ -167,11 +182,13 @@ static void parse_args(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "advise", no_argument, NULL, 'A' },
 		{ "host", no_argument, NULL, 'H' },
 		{ "guest", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	bool interval = false;
 	char *end;
 	long pid;
 	int c;
@@ -180,6 +197,9 @@ static void parse_args(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			opt.json = true;
+			break;
+		case 'A':
+			opt.advise = true;
 			break;
 		case 'H':
 			opt.mode = MODE_HOST;
@@ -192,6 +212,7 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'i':
 			opt.interval = parse_seconds(optarg, "-i");
+			interval = true;
 			break;
 		case 'p':
 			pid = strtol(optarg, &end, 10);
@@ -207,6 +228,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage(stderr, 2);
+	if (opt.advise && interval)
+		die("-i: --advise counts over one window, set its length with -d");
+	if (opt.advise && !opt.duration)
+		opt.duration = ADVISE_SECONDS;
 }
 
 /* pvx_host or pvx_guest in /proc/modules; which one says the mode. */
@@ -331,6 +356,11 @@ static const struct tp_field spin_yield_fields[] = {
 	FIELD(struct tp_spin_yield, result), { NULL }
 };
 
+static const struct tp_field numa_hint_fields[] = {
+	FIELD(struct tp_numa_hint, vm_id), FIELD(struct tp_numa_hint, vcpu_id),
+	FIELD(struct tp_numa_hint, action), { NULL }
+};
+
 static const struct tp_field stimer_fire_fields[] = {
 	FIELD(struct tp_stimer_fire, cpu), FIELD(struct tp_stimer_fire, cap),
 	{ NULL }
@@ -355,7 +385,7 @@ struct prog_desc {
 #define PROG(ev, m, req, flds, name) \
 	{ ev, m, req, flds, &skel->progs.name, &skel->links.name, false }
 
-static struct prog_desc progs[8];
+static struct prog_desc progs[9];	/* as many as describe_progs() has */
 static unsigned int nprogs;
 
 static void describe_progs(void)
@@ -363,6 +393,7 @@ static void describe_progs(void)
 	const struct prog_desc p[] = {
 		PROG("pvx/hypercall", MODE_HOST, true, hypercall_fields, pvx_hypercall),
 		PROG("pvx/yield", MODE_HOST, false, yield_fields, pvx_yield),
+		PROG("pvx/numa_hint", MODE_HOST, false, numa_hint_fields, pvx_numa_hint),
 		PROG("kvm/kvm_exit", MODE_HOST, true, kvm_exit_fields, kvm_exit),
 		PROG("kvm/kvm_hypercall", MODE_HOST, true, kvm_hypercall_fields, kvm_hypercall),
 		PROG("pvx/guest_hypercall", MODE_GUEST, true, guest_hypercall_fields,
@@ -762,6 +793,12 @@ static __u64 hc_errors(const struct pvxtop_row *d)
 	       d->c[PVXTOP_HR_ENOMEM] + d->c[PVXTOP_HR_EOTHER];
 }
 
+/* NUMA moves: done (mode act) or that act would have done (observe) */
+static __u64 numa_moves(const struct pvxtop_row *d)
+{
+	return d->c[PVXTOP_NUMA_MOVED] + d->c[PVXTOP_NUMA_WOULD_MOVE];
+}
+
 /* The three most frequent exit reasons of a vCPU in this interval. */
 static void top_exits(const struct snapshot *cur, const struct snapshot *prev,
 		      const struct pvxtop_key *k, double secs)
@@ -798,13 +835,14 @@ static void top_exits(const struct snapshot *cur, const struct snapshot *prev,
 static void host_line(const char *pid, const char *comm, const char *vm, const char *vcpu,
 		      const struct pvxtop_row *d, double secs)
 {
-	printf("%7s %-15.15s %4s %4s %7.0f %6.0f %6.0f %6.0f %6.0f %5.0f %5.0f %5.0f %5.0f %5.0f %8.0f %7.0f",
+	printf("%7s %-15.15s %4s %4s %7.0f %6.0f %6.0f %6.0f %6.0f %5.0f %5.0f %5.0f %5.0f %5.0f",
 	       pid, comm, vm, vcpu, hc_calls(d) / secs, d->c[PVXTOP_HC_PROBE] / secs,
 	       d->c[PVXTOP_HC_YIELD] / secs, d->c[PVXTOP_HC_OTHER] / secs,
 	       d->c[PVXTOP_HR_ENOSYS] / secs, hc_errors(d) / secs,
 	       d->c[PVXTOP_Y_DONE] / secs, d->c[PVXTOP_Y_NOT_DONE] / secs,
 	       d->c[PVXTOP_Y_RUNNING] / secs,
-	       (d->c[PVXTOP_Y_INVALID] + d->c[PVXTOP_Y_EOTHER]) / secs,
+	       (d->c[PVXTOP_Y_INVALID] + d->c[PVXTOP_Y_EOTHER]) / secs);
+	printf(" %5.0f %5.1f %8.0f %7.0f", d->c[PVXTOP_NUMA_HINTS] / secs, numa_moves(d) / secs,
 	       d->c[PVXTOP_KVM_EXITS] / secs, d->c[PVXTOP_KVM_HC] / secs);
 }
 
@@ -848,9 +886,10 @@ static void host_table(const struct snapshot *cur, const struct snapshot *prev, 
 {
 	size_t i, from;
 
-	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %8s %7s %s\n",
+	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s %8s %7s %s\n",
 	       "PID", "COMM", "VM", "VCPU", "HC/s", "PROBE", "YIELD", "OTHER", "ENOSYS",
-	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "EXITS/s", "KVMHC/s", "TOP EXITS/s");
+	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "NHINT", "NMOVE", "EXITS/s", "KVMHC/s",
+	       "TOP EXITS/s");
 	for (from = 0; from < cur->nrows; from = i) {
 		for (i = from; i < cur->nrows &&
 		     cur->rows[i].key.tgid == cur->rows[from].key.tgid; i++)
@@ -970,6 +1009,412 @@ static void run(enum mode mode)
 	free_snapshot(&start);
 }
 
+/* --- --advise ---------------------------------------------------------- */
+
+/*
+ * The rules. Each judges one knob on the counts of one window, and only
+ * on a sample of at least its minimum: a share of a handful of events is
+ * noise. Documentation/tuning.rst says why each threshold is where it is.
+ */
+#define SPIN_MIN_YIELDS		30	/* yields made on the spin threshold */
+#define SPIN_SHARE_PCT		50	/* ... that found the holder running */
+#define SPIN_SLOW_PER_YIELD	4	/* ... or one per this many slow paths */
+#define SPIN_STEP		4	/* raise spin_threshold by this factor */
+#define SPIN_THRESHOLD_MAX	16777216ull	/* guest/spinlock.c's bound */
+#define SPIN_SLOW_PATHS		"/sys/kernel/pvx/spinlock/slow_paths"
+#define CAP_MIN_FIRES		30	/* timer expiries */
+#define CAP_SHARE_PCT		25	/* ... on the cap */
+#define CAP_FACTOR_MAX		64ull	/* guest/stimer.c's bound */
+#define NUMA_MIN_HINTS		10	/* hints of all vCPUs */
+#define NUMA_MIN_MOVES		3	/* moves of the busiest vCPU ... */
+#define NUMA_MOVES_PER_MIN	6	/* ... and per minute */
+#define NUMA_STEP_PCT		25ull	/* hysteresis_pct: at least this much more */
+#define HYSTERESIS_MAX		1000ull	/* host/numa.c's bound */
+
+enum verdict { V_CHANGE, V_NONE, V_TOO_FEW, V_NOT_JUDGED };
+
+static const char * const verdict_names[] = {
+	[V_CHANGE] = "change", [V_NONE] = "none",
+	[V_TOO_FEW] = "too_few", [V_NOT_JUDGED] = "not_judged",
+};
+
+#define MAX_NUMBERS	8
+
+struct advice {
+	const char *module, *knob;
+	char current[32];		/* as /sys/module says it */
+	enum verdict verdict;
+	const char *direction;		/* V_CHANGE: "raise" or "lower" */
+	unsigned long long suggested;	/* V_CHANGE */
+	char why[384];			/* the numbers, in words */
+	unsigned int nnum;
+	struct { const char *name; double v; } num[MAX_NUMBERS];
+};
+
+static void advice_init(struct advice *a, const char *module, const char *knob)
+{
+	memset(a, 0, sizeof(*a));
+	a->module = module;
+	a->knob = knob;
+	a->verdict = V_NOT_JUDGED;
+}
+
+static void advice_why(struct advice *a, enum verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void advice_why(struct advice *a, enum verdict v, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(a->why, sizeof(a->why), fmt, ap);
+	va_end(ap);
+}
+
+/* A number behind the advice, for --json ("numbers"). */
+static void advice_num(struct advice *a, const char *name, double v)
+{
+	if (a->nnum < MAX_NUMBERS) {
+		a->num[a->nnum].name = name;
+		a->num[a->nnum].v = v;
+		a->nnum++;
+	}
+}
+
+/* A change, unless the knob is already at the end it would move towards. */
+static void advice_change(struct advice *a, const char *direction, unsigned long long cur,
+			  unsigned long long to)
+{
+	size_t n = strlen(a->why);
+
+	if (to == cur) {
+		a->verdict = V_NONE;
+		snprintf(a->why + n, sizeof(a->why) - n, "; %s is already at its %s",
+			 a->knob, strcmp(direction, "raise") ? "minimum" : "maximum");
+		return;
+	}
+	a->verdict = V_CHANGE;
+	a->direction = direction;
+	a->suggested = to;
+}
+
+/* First line of a sysfs file, without its newline; false when unreadable. */
+static bool read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = !!fgets(buf, len, f);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ok && buf[0];
+}
+
+/*
+ * The knob's value now, from /sys/module/MOD/parameters/KNOB; false (and
+ * the advice says why it is not judged) when the module is not loaded.
+ */
+static bool knob_value(struct advice *a, unsigned long long *v)
+{
+	char path[160], *end;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", a->module, a->knob);
+	if (!module_loaded(a->module) || !read_line(path, a->current, sizeof(a->current))) {
+		advice_why(a, V_NOT_JUDGED, "%s is not loaded", a->module);
+		return false;
+	}
+	*v = strtoull(a->current, &end, 0);
+	if (*end) {
+		advice_why(a, V_NOT_JUDGED, "cannot read %s", path);
+		return false;
+	}
+	return true;
+}
+
+/* Whether pvxtop attached to @event (its module was loaded at start). */
+static bool attached(const char *event)
+{
+	unsigned int i;
+
+	for (i = 0; i < nprogs; i++)
+		if (!strcmp(progs[i].event, event))
+			return progs[i].attach;
+	return false;
+}
+
+/* Too few @what (@n of @min) to judge: the advice says so. */
+static bool too_few(struct advice *a, __u64 n, unsigned int min, const char *what)
+{
+	if (n >= min)
+		return false;
+	advice_why(a, V_TOO_FEW, "%llu %s in the window (a rule needs %u)",
+		   (unsigned long long)n, what, min);
+	return true;
+}
+
+static double pct(__u64 part, __u64 whole)
+{
+	return whole ? 100.0 * part / whole : 0;
+}
+
+/*
+ * spin_threshold: how long a waiter spins before it yields to a holder
+ * whose vCPU it does not see preempted. Such a yield is a VM exit. The
+ * threshold is too short when the host answers most of them "target
+ * running" (the holder was making progress: the exit bought nothing), or
+ * when there is one for every 4 slow paths or more (the threshold sits
+ * inside the waits the workload has, not in their tail where unseen
+ * preemption is: the waits pay exits, however the host answers). Never
+ * lowered: the share of threshold yields the host granted was about half
+ * at 16384 and at 64 alike in the lab, and 64 made 38 to 195 times fewer
+ * acquisitions a second (tuning.rst).
+ */
+static void advise_spin(const struct pvxtop_row *t, __u64 slow_paths, struct advice *a)
+{
+	__u64 yields = t->c[PVXTOP_G_SPIN_YIELD];
+	__u64 thr = yields - t->c[PVXTOP_G_SPIN_PREEMPTED];
+	__u64 running = t->c[PVXTOP_G_SPIN_THR_RUNNING];
+	__u64 done = t->c[PVXTOP_G_SPIN_THR_DONE];
+	unsigned long long cur;
+	char mode[32];
+
+	advice_init(a, "pvx_spinlock", "spin_threshold");
+	if (!knob_value(a, &cur))
+		return;
+	if (!read_line("/sys/kernel/pvx/spinlock/mode", mode, sizeof(mode)) ||
+	    strcmp(mode, "pvx-yield") || !attached("pvx/spin_yield")) {
+		advice_why(a, V_NOT_JUDGED,
+			   "spinlock mode %s: only pvx-yield's answers say whether the holder ran",
+			   mode[0] ? mode : "unknown");
+		return;
+	}
+	advice_num(a, "yields", yields);
+	advice_num(a, "threshold_yields", thr);
+	advice_num(a, "target_running", running);
+	advice_num(a, "done", done);
+	advice_num(a, "slow_paths", slow_paths);
+	if (too_few(a, thr, SPIN_MIN_YIELDS, "yields made on the spin threshold"))
+		return;
+	advice_why(a, V_NONE,
+		   "%llu yields made on the spin threshold in %llu slow paths (%.2f each); the host found the holder running in %llu (%.0f%%), preempted in %llu (%.0f%%); rules: >= %d%% running or >= 1 per %d slow paths raises",
+		   (unsigned long long)thr, (unsigned long long)slow_paths,
+		   slow_paths ? (double)thr / slow_paths : 0, (unsigned long long)running,
+		   pct(running, thr), (unsigned long long)done, pct(done, thr), SPIN_SHARE_PCT,
+		   SPIN_SLOW_PER_YIELD);
+	if (running * 100 >= thr * SPIN_SHARE_PCT || thr * SPIN_SLOW_PER_YIELD >= slow_paths)
+		advice_change(a, "raise", cur, cur * SPIN_STEP < SPIN_THRESHOLD_MAX ?
+			      cur * SPIN_STEP : SPIN_THRESHOLD_MAX);
+}
+
+/* A sysfs counter, 0 when unreadable (the module is not loaded). */
+static __u64 read_counter(const char *path)
+{
+	char buf[32];
+
+	return read_line(path, buf, sizeof(buf)) ? strtoull(buf, NULL, 10) : 0;
+}
+
+/*
+ * cap_factor: the wall-clock cap of a steal-corrected timer, in multiples
+ * of its request. A timer that fires on the cap fired before its
+ * effective time was served: the steal correction was cut short. When
+ * that is a large share of the expiries, the cap is too tight for the
+ * steal this guest gets.
+ */
+static void advise_cap(const struct pvxtop_row *t, struct advice *a)
+{
+	__u64 fires = t->c[PVXTOP_G_TIMER_FIRE], cap = t->c[PVXTOP_G_TIMER_CAP];
+	unsigned long long cur;
+
+	advice_init(a, "pvx_stimer", "cap_factor");
+	if (!knob_value(a, &cur))
+		return;
+	if (!attached("pvx/stimer_fire")) {
+		advice_why(a, V_NOT_JUDGED, "pvx_stimer was loaded after pvxtop started");
+		return;
+	}
+	advice_num(a, "fires", fires);
+	advice_num(a, "cap", cap);
+	advice_num(a, "rearms", t->c[PVXTOP_G_TIMER_REARM]);
+	if (too_few(a, fires, CAP_MIN_FIRES, "timer expiries"))
+		return;
+	advice_why(a, V_NONE,
+		   "%llu of %llu timer expiries on the cap (%.0f%%), %llu re-arms for steal; rule: >= %d%% on the cap raises",
+		   (unsigned long long)cap, (unsigned long long)fires, pct(cap, fires),
+		   (unsigned long long)t->c[PVXTOP_G_TIMER_REARM], CAP_SHARE_PCT);
+	if (cap * 100 >= fires * CAP_SHARE_PCT)
+		advice_change(a, "raise", cur, cur * 2 < CAP_FACTOR_MAX ? cur * 2 : CAP_FACTOR_MAX);
+}
+
+/*
+ * hysteresis_pct: how much more of a vCPU's memory another node must hold
+ * before the vCPU changes home. A vCPU that keeps moving pays a migration
+ * and a cold cache each time for a locality that does not last: its
+ * memory is spread about evenly, and the hysteresis should say "stay".
+ * Judged on the vCPU that moved most (moves of mode observe count too:
+ * they are the moves act would make).
+ */
+static void advise_numa(const struct snapshot *cur, const struct snapshot *prev,
+			double secs, struct advice *a)
+{
+	__u64 hints = 0, moves = 0, most = 0;
+	unsigned long long val, to;
+	unsigned int vcpus = 0;
+	struct pvxtop_row d;
+	double per_min;
+	int vcpu = -1;
+	size_t i;
+
+	advice_init(a, "pvx_numa", "hysteresis_pct");
+	if (!knob_value(a, &val))
+		return;
+	if (!attached("pvx/numa_hint")) {
+		advice_why(a, V_NOT_JUDGED, "pvx_numa was loaded after pvxtop started");
+		return;
+	}
+	for (i = 0; i < cur->nrows; i++) {
+		row_delta(cur, prev, i, &d);
+		hints += d.c[PVXTOP_NUMA_HINTS];
+		moves += numa_moves(&d);
+		vcpus += numa_moves(&d) > 0;
+		if (numa_moves(&d) > most) {
+			most = numa_moves(&d);
+			vcpu = cur->rows[i].key.vcpu;
+		}
+	}
+	per_min = secs > 0 ? most * 60 / secs : 0;
+	advice_num(a, "hints", hints);
+	advice_num(a, "moves", moves);
+	advice_num(a, "vcpus_moved", vcpus);
+	advice_num(a, "max_vcpu_moves", most);
+	advice_num(a, "max_vcpu_moves_per_min", per_min);
+	if (too_few(a, hints, NUMA_MIN_HINTS, "NUMA hints"))
+		return;
+	advice_why(a, V_NONE,
+		   "%llu hints, %llu moves of %u vCPUs; the most, vCPU %d: %llu moves, %.1f per minute; rule: >= %d moves and >= %d per minute raises",
+		   (unsigned long long)hints, (unsigned long long)moves, vcpus, vcpu,
+		   (unsigned long long)most, per_min, NUMA_MIN_MOVES, NUMA_MOVES_PER_MIN);
+	if (most >= NUMA_MIN_MOVES && per_min >= NUMA_MOVES_PER_MIN) {
+		to = val * 2 > val + NUMA_STEP_PCT ? val * 2 : val + NUMA_STEP_PCT;
+		advice_change(a, "raise", val, to < HYSTERESIS_MAX ? to : HYSTERESIS_MAX);
+	}
+}
+
+static void print_advice_text(const struct advice *a)
+{
+	switch (a->verdict) {
+	case V_CHANGE:
+		printf("advice: %s %s %s from %s to %llu: %s\n", a->direction, a->module,
+		       a->knob, a->current, a->suggested, a->why);
+		break;
+	case V_NONE:
+		printf("no change advised: %s %s %s: %s\n", a->module, a->knob, a->current,
+		       a->why);
+		break;
+	case V_TOO_FEW:
+		printf("too few events to judge: %s %s %s: %s\n", a->module, a->knob,
+		       a->current, a->why);
+		break;
+	case V_NOT_JUDGED:
+		printf("not judged: %s %s: %s\n", a->module, a->knob, a->why);
+		break;
+	}
+}
+
+static void print_advice_json(const struct advice *a, double secs)
+{
+	unsigned int i;
+
+	printf("{\"type\":\"advice\",\"seconds\":%.3f", secs);
+	printf(",\"module\":\"%s\",\"knob\":\"%s\",\"current\":", a->module, a->knob);
+	json_string(a->current);
+	printf(",\"verdict\":\"%s\"", verdict_names[a->verdict]);
+	if (a->verdict == V_CHANGE)
+		printf(",\"direction\":\"%s\",\"suggested\":%llu", a->direction, a->suggested);
+	printf(",\"numbers\":{");
+	for (i = 0; i < a->nnum; i++)
+		printf("%s\"%s\":%.10g", i ? "," : "", a->num[i].name, a->num[i].v);
+	printf("},\"why\":");
+	json_string(a->why);
+	printf("}\n");
+}
+
+/* The counts of every row of the window, added up (guest: all CPUs). */
+static void sum_rows(const struct snapshot *cur, const struct snapshot *prev,
+		     struct pvxtop_row *sum)
+{
+	struct pvxtop_row d;
+	unsigned int c;
+	size_t i;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < cur->nrows; i++) {
+		row_delta(cur, prev, i, &d);
+		for (c = 0; c < PVXTOP_NR; c++)
+			sum->c[c] += d.c[c];
+	}
+}
+
+/*
+ * One window from the start snapshot to the end of -d (or a signal),
+ * then one advice per knob of this side.
+ */
+static void run_advise(enum mode mode)
+{
+	struct snapshot start = { 0 }, end = { 0 };
+	struct advice adv[2];
+	struct timespec deadline;
+	struct pvxtop_row sum;
+	unsigned int n = 0, i;
+	__u64 slow_paths;
+	char when[32];
+	time_t t;
+	double secs;
+
+	take_snapshot(&start, mode);
+	slow_paths = read_counter(SPIN_SLOW_PATHS);
+	if (opt.json) {
+		printf("{\"type\":\"start\",\"mode\":\"%s\",\"pid\":%u",
+		       mode == MODE_HOST ? "host" : "guest", opt.pid);
+		printf(",\"advise\":true,\"seconds\":%.3f}\n", opt.duration);
+		fflush(stdout);
+	}
+	deadline = ts_add(start.ts, opt.duration);
+	sleep_until(&deadline);
+	take_snapshot(&end, mode);
+	slow_paths = read_counter(SPIN_SLOW_PATHS) - slow_paths;
+	secs = seconds_between(&start.ts, &end.ts);
+	if (mode == MODE_HOST) {
+		advise_numa(&end, &start, secs, &adv[n++]);
+	} else {
+		sum_rows(&end, &start, &sum);
+		advise_spin(&sum, slow_paths, &adv[n++]);
+		advise_cap(&sum, &adv[n++]);
+	}
+	if (!opt.json) {
+		t = time(NULL);
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
+		printf("pvxtop --advise %s  %s  counted over %.1f s%s\n", when,
+		       mode == MODE_HOST ? "host" : "guest", secs,
+		       skel->bss->dropped ? "  (map full: some events not counted)" : "");
+	}
+	for (i = 0; i < n; i++) {
+		if (opt.json)
+			print_advice_json(&adv[i], secs);
+		else
+			print_advice_text(&adv[i]);
+	}
+	if (opt.json)
+		printf("{\"type\":\"end\",\"dropped\":%llu}\n",
+		       (unsigned long long)skel->bss->dropped);
+	fflush(stdout);
+	free_snapshot(&end);
+	free_snapshot(&start);
+}
+
 int main(int argc, char **argv)
 {
 	enum mode mode;
@@ -983,7 +1428,10 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	setup_signals();
 	load_and_attach(mode);
-	run(mode);
+	if (opt.advise)
+		run_advise(mode);
+	else
+		run(mode);
 	pvxtop__destroy(skel);
 	return 0;
 }

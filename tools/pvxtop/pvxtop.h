@@ -32,6 +32,10 @@ enum pvxtop_ctr {
 	PVXTOP_KVM_EXITS,
 	PVXTOP_KVM_HC,		/* kvm:kvm_hypercall, stock and pvx */
 	PVXTOP_KVM_HC_PVX,	/* ... of those, numbers in pvx's range */
+	/* host, pvx:numa_hint (pvx_numa): every call, and what it did */
+	PVXTOP_NUMA_HINTS,
+	PVXTOP_NUMA_MOVED,	/* mode act: the vCPU thread was moved */
+	PVXTOP_NUMA_WOULD_MOVE,	/* mode observe: act would have moved it */
 	/* guest, pvx:guest_hypercall */
 	PVXTOP_G_HC_ISSUED,
 	PVXTOP_G_HC_REFUSED,	/* not issued: the host lacks the feature */
@@ -44,6 +48,9 @@ enum pvxtop_ctr {
 	PVXTOP_G_SPIN_NOT_DONE,
 	PVXTOP_G_SPIN_RUNNING,
 	PVXTOP_G_SPIN_ERR,
+	/* ... of the yields made on the spin threshold (not preempted): */
+	PVXTOP_G_SPIN_THR_RUNNING, /* the host found the target running */
+	PVXTOP_G_SPIN_THR_DONE,	/* the host found it preempted, and yielded */
 	/* guest, pvx:stimer_fire and pvx:stimer_rearm */
 	PVXTOP_G_TIMER_FIRE,
 	PVXTOP_G_TIMER_CAP,	/* fired on the cap, not on effective time */
@@ -75,8 +82,8 @@ struct pvxtop_exit_key {
 /*
  * Tracepoint records as BPF programs of type tracepoint see them: the
  * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
- * KVM's arch/x86/kvm/trace.h. They are the same on 6.1 and 6.12; pvxtop.c
+ * host/numa_trace.h, guest/trace.h, guest/spinlock_trace.h,
+ * guest/stimer_trace.h and of KVM's arch/x86/kvm/trace.h. They are the same on 6.1 and 6.12; pvxtop.c
  * checks the offset and size of every field used against the event's
  * format file before it loads the programs, so a kernel whose layout
  * differs gets an error, not wrong numbers.
@@ -107,6 +114,23 @@ struct tp_yield {		/* pvx:yield */
 	__u64 flags;
 	int outcome;
 };
+
+struct tp_numa_hint {		/* pvx:numa_hint */
+	struct trace_common common;
+	__u64 vm_id;
+	int vcpu_id;
+	__u32 ranges;
+	__u64 node[4];
+	__u64 node_other;
+	__u64 unknown;
+	int home;
+	int action;		/* host/numa.c enum pvx_numa_action */
+	long ret;
+};
+
+/* pvx:numa_hint's action (host/numa.c, numa_trace.h) */
+#define PVXTOP_NUMA_ACT_MOVED		1
+#define PVXTOP_NUMA_ACT_WOULD_MOVE	2
 
 struct tp_kvm_exit {		/* kvm:kvm_exit */
 	struct trace_common common;
