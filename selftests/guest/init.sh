@@ -80,6 +80,19 @@ pvxtop_sum() {	# pvxtop_sum KEY: the sum over the "total" lines
 		v = substr($0, i + length(k)); sub(/[^0-9].*/, "", v); s += v }
 		END { print s + 0 }' /tmp/pvxtop.json
 }
+# pvxtop_missed EVENT [FILE]: the events of EVENT (e.g. pvx/stimer_fire)
+# that pvxtop's program was skipped for, from its JSON end line: the
+# kernel runs no tracing program on a CPU where BPF already runs (timer
+# interrupts during pvxtop's own map reads, on a slow nested machine)
+pvxtop_missed() {
+	sed -n "s|.*\"type\":\"end\".*\"$1\":\([0-9]*\).*|\1|p" "${2:-/tmp/pvxtop.json}" |
+		tail -n 1 | grep . || echo 0
+}
+# counted_all WHAT COUNTED MISSED WANT: one check that pvxtop's COUNTED
+# plus MISSED is WANT, the growth of the module's own counter
+counted_all() {
+	check "pvxtop: $1 $2 + $3 missed = $4" [ $(($2 + $3)) = "$4" ]
+}
 pvxtop_test() {
 	local pid i h0 e0 r0 h e r c a
 	if [ ! -x /pvx/pvxtop ]; then
@@ -634,13 +647,15 @@ if [ "$top_spin" = 1 ]; then
 		diag "pvxtop over the lock tortures (mode $m): spin_yields $c, done $(pvxtop_sum spin_done), not_done $(pvxtop_sum spin_not_done), target_running $(pvxtop_sum spin_target_running), error $(pvxtop_sum spin_error), holder preempted $(pvxtop_sum spin_preempted), to the next waiter $(pvxtop_sum spin_next)"
 		case $m in
 		pvx-yield|sched-yield)
-			check "pvxtop: pvx:spin_yield $c = spinlock/yields_issued growth $y" [ "$c" = "$y" ] ;;
+			counted_all "pvx:spin_yield, spinlock/yields_issued growth" "$c" \
+				"$(pvxtop_missed pvx/spin_yield)" "$y" ;;
 		*)
 			ok "pvxtop: pvx:spin_yield vs yields_issued # SKIP mode $m issues no yield" ;;
 		esac
 		if [ "$m" = pvx-yield ]; then
-			check "pvxtop: spin_yield answered done $(pvxtop_sum spin_done) = spinlock/yields_granted growth $g" \
-				[ "$(pvxtop_sum spin_done)" = "$g" ]
+			d=$(pvxtop_sum spin_done) mi=$(pvxtop_missed pvx/spin_yield)
+			check "pvxtop: spin_yield answered done $d (+ up to $mi missed) = spinlock/yields_granted growth $g" \
+				[ "$d" -le "$g" -a "$g" -le $((d + mi)) ]
 		fi
 	fi
 fi
@@ -676,8 +691,8 @@ tune_round() {
 	diag "tune spin_threshold=$1 acquisitions=$acq seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') yields_issued=$y slow_paths=$p"
 	check "pvxtop --advise: spin_threshold now '$(advise_str "$f" spin_threshold current)' = $1" \
 		[ "$(advise_str "$f" spin_threshold current)" = "$1" ]
-	check "pvxtop --advise: yields $(advise_num "$f" spin_threshold yields) = spinlock/yields_issued growth $y" \
-		[ "$(advise_num "$f" spin_threshold yields)" = "$y" ]
+	counted_all "--advise yields, spinlock/yields_issued growth" \
+		"$(advise_num "$f" spin_threshold yields)" "$(pvxtop_missed pvx/spin_yield "$f")" "$y"
 	check "pvxtop --advise: slow paths $(advise_num "$f" spin_threshold slow_paths) = spinlock/slow_paths growth $p" \
 		[ "$(advise_num "$f" spin_threshold slow_paths)" = "$p" ]
 	thr=$(advise_num "$f" spin_threshold threshold_yields)
@@ -759,8 +774,11 @@ cap_round() {
 	diag "tune cap_factor=$1 fires=$((fe + fc)) cap=$fc rearms=$(advise_num "$f" cap_factor rearms) ($(tail -n 1 /tmp/load.out))"
 	check "pvxtop --advise: cap_factor now '$(advise_str "$f" cap_factor current)' = $1" \
 		[ "$(advise_str "$f" cap_factor current)" = "$1" ]
-	check "pvxtop --advise: fires $(advise_num "$f" cap_factor fires) = fired_effective + fired_cap growth $((fe + fc)), on the cap $(advise_num "$f" cap_factor cap) = fired_cap growth $fc" \
-		[ "$(advise_num "$f" cap_factor fires)" = $((fe + fc)) -a "$(advise_num "$f" cap_factor cap)" = "$fc" ]
+	mi=$(pvxtop_missed pvx/stimer_fire "$f") tc=$(advise_num "$f" cap_factor cap)
+	counted_all "--advise fires, fired_effective + fired_cap growth" \
+		"$(advise_num "$f" cap_factor fires)" "$mi" $((fe + fc))
+	check "pvxtop --advise: on the cap $tc (+ up to $mi missed) = fired_cap growth $fc" \
+		[ "$tc" -le "$fc" -a "$fc" -le $((tc + mi)) ]
 	ADVISED=$(advise_got "$f" cap_factor)
 	want=$(cap_rule $((fe + fc)) "$fc" "$1")
 	check "pvxtop --advise at cap_factor $1: '$ADVISED', the rule on $((fe + fc)) expiries ($fc on the cap): '$want'" \
@@ -797,12 +815,13 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
 		r=$(($(stimer_stat rearms) - r0))
 		if pvxtop_stop "pvx_stimer_test"; then
-			check "pvxtop: stimer_fire $(pvxtop_sum timer_fires) = fired_effective + fired_cap growth $((fe + fc))" \
-				[ "$(pvxtop_sum timer_fires)" = $((fe + fc)) -a $((fe + fc)) -gt 0 ]
-			check "pvxtop: stimer_fire on the cap $(pvxtop_sum timer_cap) = fired_cap growth $fc" \
-				[ "$(pvxtop_sum timer_cap)" = "$fc" ]
-			check "pvxtop: stimer_rearm $(pvxtop_sum timer_rearms) = rearms growth $r" \
-				[ "$(pvxtop_sum timer_rearms)" = "$r" ]
+			mi=$(pvxtop_missed pvx/stimer_fire) tc=$(pvxtop_sum timer_cap)
+			counted_all "stimer_fire, fired_effective + fired_cap growth" \
+				"$(pvxtop_sum timer_fires)" "$mi" $((fe + fc))
+			check "pvxtop: stimer_fire on the cap $tc (+ up to $mi missed) = fired_cap growth $fc" \
+				[ "$tc" -le "$fc" -a "$fc" -le $((tc + mi)) ]
+			counted_all "stimer_rearm, rearms growth" "$(pvxtop_sum timer_rearms)" \
+				"$(pvxtop_missed pvx/stimer_rearm)" "$r"
 		fi
 	fi
 	# pvxtop --advise on cap_factor: 20 ms timer fds on every CPU, all

@@ -185,8 +185,8 @@ json_check "$W/load.json" >"$W/json.err"
 check $? "--json: every line parses ($(wc -l <"$W/load.json") lines) $(head -c 200 "$W/json.err")"
 grep -q '"type":"interval"' "$W/load.json"
 check $? "--json: interval lines"
-grep -q '"type":"end"' "$W/load.json" && grep -q '"type":"end","dropped":0}' "$W/load.json"
-check $? "--json: end line, no events dropped"
+grep -q '"type":"end"' "$W/load.json" && grep -q '"type":"end","dropped":0,"missed":{"pvx/hypercall":[0-9]*' "$W/load.json"
+check $? "--json: end line, no events dropped, the misses of each event (pvx/hypercall first)"
 others=$(grep '"type":"total"' "$W/load.json" | grep -vc "\"pid\":$vm_pid,")
 [ "$others" = 0 ]
 check $? "-p $vm_pid: no total row of another process ($others)"
