@@ -462,19 +462,7 @@ static int cmd_absent(void)
 
 static long long ksm_read(const char *name)
 {
-	char path[128], buf[64];
-	int fd, n;
-
-	snprintf(path, sizeof(path), KSM_SYSFS "/%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return atoll(buf);
+	return sysfs_read_counter(KSM_SYSFS, name);
 }
 
 /* Wait until KSM has done @scans more full scans (at most @secs s). */
