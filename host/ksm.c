@@ -584,6 +584,9 @@ static long pvx_ksm_add(struct pvx_ksm_vm *kv, const struct pvx_ksm_batch *b,
 			if (ret < 0)
 				return ret;
 			*done += ret;
+			/* a run may be 65536 pages: let the host run others */
+			if (!((j + 1) % 512))
+				cond_resched();
 		}
 		cond_resched();
 	}
