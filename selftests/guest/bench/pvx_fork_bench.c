@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	unsigned int rounds, r, i, errors = 0;
 	char *list, *tok, *save;
 
-	if (argc != 3 || !(rounds = strtoul(argv[2], NULL, 10))) {
+	rounds = argc == 3 ? strtoul(argv[2], NULL, 10) : 0;
+	if (!rounds) {
 		fprintf(stderr, "usage: pvx_fork_bench MB[,MB...] ROUNDS\n");
 		return 2;
 	}
