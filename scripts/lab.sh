@@ -270,12 +270,28 @@ echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 # was lost, so that L2 re-arms its timer. When the heartbeat stays away for
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
+# l2_paused MONITOR: L2's QEMU pauses at any shutdown, reset or panic
+# (-action, below) so that the registers of a triple fault can still be
+# read: then they go to $out/l2-triple-regs.log, QEMU is told to quit,
+# and the answer is 0. Otherwise 1.
+l2_paused() {
+	echo "info status" | socat -t 2 - "UNIX-CONNECT:$1" 2>/dev/null |
+		grep -q 'VM status: paused (shutdown)' || return 1
+	if grep -aq 'Triple fault' "$out/l2-qemu-$tag.log" 2>/dev/null; then
+		echo "info registers -a" | socat -t 3 - "UNIX-CONNECT:$1" \
+			>"$out/l2-triple-regs.log" 2>&1
+	fi
+	echo quit | socat -t 2 - "UNIX-CONNECT:$1" >/dev/null 2>&1
+	return 0
+}
+
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
 	limit=$stall_boot_s
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
+		l2_paused "$monitor" && break
 		hb=$(grep -a -c 'PVX-L2-HB' "$console" 2>/dev/null)
 		quiet=$(($(date +%s) - since))
 		if [ "${hb:-0}" != "$last" ]; then
@@ -371,7 +387,7 @@ int3_race() {
 # that had not ended, at most $attempts boots in all; a last stall or
 # oops is reported as a failure.
 boot_l2() {
-	local tag=$1 cpus=$2 list=$3 initrd="$REPO/build/$abi/l2-initrd-$1.gz" qrc t2 t3 l2_boot
+	local tag=$1 cpus=$2 list=$3 initrd="$REPO/build/$abi/l2-initrd-$1.gz" qrc t2 t3 l2_boot tf
 	local attempt=1 console="$out/l2-console-$1.log" s left what
 	while :; do
 		cat >"$l2root/env-boot" <<EOT
@@ -387,7 +403,7 @@ EOT
 		t2=$(now)
 		timeout -k 10 "$timeout_s" "$qemu" \
 			-accel "tcg,$tcg" -cpu max -m "$l2_mem" -smp "$cpus" $l2_numa_args \
-			-nographic -no-reboot -nodefaults -serial stdio \
+			-nographic -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
 			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled $smp_append $l2_append" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -395,6 +411,8 @@ EOT
 			-virtfs "local,path=$REPO,mount_tag=pvxrepo,security_model=none,readonly=on,multidevs=remap" \
 			-virtfs "local,path=$out,mount_tag=pvxout,security_model=none" \
 			-monitor "unix:$l2root.monitor,server=on,wait=off" \
+			-action reboot=shutdown,shutdown=pause \
+			-d cpu_reset,guest_errors -D "$out/l2-qemu-$tag.log" \
 			</dev/null >"$console" 2>&1 &
 		if watch_l2 $! "$console" "$l2root.monitor"; then
 			int3_race "$console" || break
@@ -436,7 +454,15 @@ EOT
 		echo "lab: L2 '$tag' timed out after $timeout_s s"
 	fi
 	if ! grep -q PVX-L2-DONE "$console"; then
-		echo "lab: L2 '$tag' did not finish; last console lines:"
+		tf=$(grep -a -c 'Triple fault' "$out/l2-qemu-$tag.log" 2>/dev/null)
+		echo "lab: L2 '$tag' did not finish (QEMU exit status ${qrc:-?}, ${tf:-0} triple fault(s) in QEMU's log)"
+		if [ -s "$out/l2-triple-regs.log" ]; then
+			echo "lab: L2 '$tag' triple fault: its vCPUs (l2-regs-$tag-triple.log):"
+			grep -a -E '^(CPU#|RIP=|CR0=|GDT=|IDT=|TR )' "$out/l2-triple-regs.log" | sed 's/^/lab:   /'
+			stall_where "$out/l2-triple-regs.log" | sed 's/^/lab:   /'
+			mv "$out/l2-triple-regs.log" "$out/l2-regs-$tag-triple.log"
+		fi
+		echo "lab: L2 '$tag' last console lines:"
 		grep -av 'PVX-L2-HB' "$console" | tail -n 30 | sed 's/^/lab:   /'
 	fi
 	grep -E 'PVX-L2:|BUG|WARNING|Oops|Call Trace' "$console" |

@@ -1047,6 +1047,7 @@ static int late(void)
 	struct itimerspec its = { .it_value = { 0, MS }, .it_interval = { 0, MS } };
 	uint64_t t0, wall, eff, lo, tf_ticks = 0, px_ticks;
 	struct pvx_steal_query q0 = { 0 };
+	struct pvx_stimer_state st;
 	char val[16];
 	int fd, tfd, ret;
 
@@ -1068,6 +1069,13 @@ static int late(void)
 	eff = effective_since(&q0);
 	if (read(tfd, &tf_ticks, sizeof(tf_ticks)) != sizeof(tf_ticks))
 		tf_ticks = 0;
+	/* what the timer saw at its expiries, for a count that is off */
+	if (!stimer_state(fd, &st))
+		ksft_print_msg("pvx timer: %llu effective and %llu cap expiries, the last %llu us after its start with %llu us steal, on CPU %u\n",
+			       (unsigned long long)st.fired_effective,
+			       (unsigned long long)st.fired_cap,
+			       (unsigned long long)st.last_wall_ns / 1000,
+			       (unsigned long long)st.last_steal_ns / 1000, st.cpu);
 	/*
 	 * A period ends at 1 ms of effective time or 4 ms (its cap) of wall
 	 * time: the periods that ended before the expiry ran, less slack
