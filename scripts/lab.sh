@@ -249,8 +249,14 @@ share pvxout "$PVX_OUT" rw
 		[ -z "$newest" ] || [ "$t" -nt "$newest" ] && newest=$t
 	done
 	[ -f "$newest" ] && while read -r l; do last=$l; done <"$newest"
+	# and the last line of the newest L3 console (what L3 was doing)
+	l3="" l3last=""
+	for t in /host/tmp/pvx-out/l3-*.log; do
+		[ -z "$l3" ] || [ "$t" -nt "$l3" ] && l3=$t
+	done
+	[ -f "$l3" ] && l3last=$(tail -n 1 "$l3" | tr -cd '[:print:]')
 	read -r up _ </proc/uptime
-	echo "PVX-L2-HB $up ${newest##*/}: ${last:0:100}"
+	echo "PVX-L2-HB $up ${newest##*/}: ${last:0:100}${l3last:+ | ${l3##*/}: ${l3last:0:100}}"
 	sleep 10
 done) &
 chroot /host /bin/bash "$PVX_REPO/scripts/l2-run.sh"
@@ -263,13 +269,6 @@ mkdir -p "$REPO/build/$abi"
 t1=$(now)
 echo "lab: prepared in $(elapsed "$t0" "$t1") s"
 
-# watch_l2 PID CONSOLE MONITOR: wait for the L2 QEMU PID. When L2's
-# heartbeat (PVX-L2-HB, every 10 s of L2 time) stops for $nudge_s s, send
-# L2 an NMI through the QEMU monitor socket MONITOR: it makes a vCPU stuck
-# in a nested guest exit to L2, and wakes an idle L2 whose timer interrupt
-# was lost, so that L2 re-arms its timer. When the heartbeat stays away for
-# $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
-# when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
 # l2_paused MONITOR: L2's QEMU pauses at any shutdown, reset or panic
 # (-action, below) so that the registers of a triple fault can still be
 # read: then they go to $out/l2-triple-regs.log, QEMU is told to quit,
@@ -285,6 +284,13 @@ l2_paused() {
 	return 0
 }
 
+# watch_l2 PID CONSOLE MONITOR: wait for the L2 QEMU PID. When L2's
+# heartbeat (PVX-L2-HB, every 10 s of L2 time) stops for $nudge_s s, send
+# L2 an NMI through the QEMU monitor socket MONITOR: it makes a vCPU stuck
+# in a nested guest exit to L2, and wakes an idle L2 whose timer interrupt
+# was lost, so that L2 re-arms its timer. When the heartbeat stays away for
+# $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
+# when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
@@ -464,6 +470,7 @@ EOT
 		fi
 		echo "lab: L2 '$tag' last console lines:"
 		grep -av 'PVX-L2-HB' "$console" | tail -n 30 | sed 's/^/lab:   /'
+		grep -a 'PVX-L2-HB' "$console" | tail -n 1 | sed 's/^/lab: last heartbeat: /'
 	fi
 	grep -E 'PVX-L2:|BUG|WARNING|Oops|Call Trace' "$console" |
 		head -n 20 | sed 's/^/lab: console: /' || true
