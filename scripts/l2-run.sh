@@ -51,9 +51,26 @@ suite_tasks() {
 	done
 }
 
+# hung_report: what the kernel's hung-task check saw (its report's first
+# lines from the log: L2 boots quiet, the stack is not on the console) and
+# every task in D state with its kernel stack, once, when it first warns.
+hung_report() {
+	local t st
+	echo "PVX-L2: the kernel reported a hung task: its report and every task in D state follow"
+	dmesg | sed -n '/blocked for more than/,$p' | head -n 60 | sed 's/^/PVX-L2:   /'
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		st=$(cat "$t/stat" 2>/dev/null) || continue
+		st=${st##*) }
+		[ "${st%% *}" = D ] || continue
+		echo "PVX-L2: D task ${t#/proc/} $(cat "$t/comm" 2>/dev/null)"
+		sed 's/^/PVX-L2:   /' "$t/stack" 2>/dev/null
+	done
+}
+
 run_suite() {
-	local name=$1 t0 t1 rc pid limit now
+	local name=$1 t0 t1 rc pid limit now hw hw0
 	shift
+	read -r hw0 </proc/sys/kernel/hung_task_warnings 2>/dev/null
 	t0=$(uptime_s)
 	limit=$(suite_limit "$name")
 	# its own process group (job control), so that a hung suite can be
@@ -64,6 +81,11 @@ run_suite() {
 	set +m
 	while kill -0 "$pid" 2>/dev/null; do
 		read -r now _ </proc/uptime	# builtins: L3's vCPUs share L2's CPUs
+		read -r hw </proc/sys/kernel/hung_task_warnings 2>/dev/null
+		if [ -n "$hw0" ] && [ "${hw:-$hw0}" != "$hw0" ]; then
+			hung_report >/dev/console 2>&1
+			hw0=""
+		fi
 		if [ "$limit" -gt 0 ] && [ $((${now%.*} - ${t0%.*})) -ge "$limit" ]; then
 			echo "PVX-L2: suite $name still running after $limit s: its tasks, blocked tasks and CPUs follow" >/dev/console
 			suite_tasks "$pid" >/dev/console 2>&1
