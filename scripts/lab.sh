@@ -291,6 +291,13 @@ l2_paused() {
 # was lost, so that L2 re-arms its timer. When the heartbeat stays away for
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
+# l2_triple CONSOLE: L2 triple-faulted (QEMU's cpu_reset log says so, and
+# l2_paused read the registers) before it finished.
+l2_triple() {
+	grep -aq 'Triple fault' "$out/l2-qemu-$tag.log" 2>/dev/null &&
+		[ -s "$out/l2-triple-regs.log" ] && ! grep -aq PVX-L2-DONE "$1"
+}
+
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
@@ -388,7 +395,8 @@ int3_race() {
 # boot_l2 TAG CPUS SUITES: one L2 boot that runs SUITES (comma list).
 # TCG sometimes stops delivering interrupts to L2 while an L3 guest runs,
 # and L2 stops for good, or lets a vCPU trap on an int3 that kernel text
-# patching has already removed, and L2 oopses (lab.rst): such a boot is
+# patching has already removed, and L2 oopses, or L2 triple-faults with
+# nothing on its console (lab.rst; its registers are kept): such a boot is
 # killed by the watchdog (or has ended) and made again for the suites
 # that had not ended, at most $attempts boots in all; a last stall or
 # oops is reported as a failure.
@@ -421,12 +429,23 @@ EOT
 			-d cpu_reset,guest_errors -D "$out/l2-qemu-$tag.log" \
 			</dev/null >"$console" 2>&1 &
 		if watch_l2 $! "$console" "$l2root.monitor"; then
-			int3_race "$console" || break
 			t3=$(now)
-			what=int3
-			echo "lab: L2 '$tag' oopsed on an int3 that kernel text patching had already removed (TCG's text-patching race, lab.rst) after $(elapsed "$t2" "$t3") s wall:"
-			grep -a -m1 -A1 'Oops: int3' "$console" | sed 's/^/lab:   /'
-			grep -a -m1 '^\[ *[0-9.]*\] RIP: ' "$console" | sed 's/^/lab:   /'
+			if int3_race "$console"; then
+				what=int3
+				echo "lab: L2 '$tag' oopsed on an int3 that kernel text patching had already removed (TCG's text-patching race, lab.rst) after $(elapsed "$t2" "$t3") s wall:"
+				grep -a -m1 -A1 'Oops: int3' "$console" | sed 's/^/lab:   /'
+				grep -a -m1 '^\[ *[0-9.]*\] RIP: ' "$console" | sed 's/^/lab:   /'
+			elif l2_triple "$console"; then
+				what=triple
+				echo "lab: L2 '$tag' triple-faulted (lab.rst) after $(elapsed "$t2" "$t3") s wall; its vCPUs then (l2-regs-$tag-triple$attempt.log):"
+				grep -a -E '^(CPU#|RIP=|CR0=|GDT=|IDT=|TR )' "$out/l2-triple-regs.log" | sed 's/^/lab:   /'
+				stall_where "$out/l2-triple-regs.log" | sed 's/^/lab:   /'
+				grep -a 'PVX-L2-HB' "$console" | tail -n 1 | sed 's/^/lab:   last heartbeat: /'
+				mv "$out/l2-triple-regs.log" "$out/l2-regs-$tag-triple$attempt.log"
+				mv "$out/l2-qemu-$tag.log" "$out/l2-qemu-$tag-triple$attempt.log"
+			else
+				break
+			fi
 		else
 			t3=$(now)
 			what=stalled
@@ -462,12 +481,6 @@ EOT
 	if ! grep -q PVX-L2-DONE "$console"; then
 		tf=$(grep -a -c 'Triple fault' "$out/l2-qemu-$tag.log" 2>/dev/null)
 		echo "lab: L2 '$tag' did not finish (QEMU exit status ${qrc:-?}, ${tf:-0} triple fault(s) in QEMU's log)"
-		if [ -s "$out/l2-triple-regs.log" ]; then
-			echo "lab: L2 '$tag' triple fault: its vCPUs (l2-regs-$tag-triple.log):"
-			grep -a -E '^(CPU#|RIP=|CR0=|GDT=|IDT=|TR )' "$out/l2-triple-regs.log" | sed 's/^/lab:   /'
-			stall_where "$out/l2-triple-regs.log" | sed 's/^/lab:   /'
-			mv "$out/l2-triple-regs.log" "$out/l2-regs-$tag-triple.log"
-		fi
 		echo "lab: L2 '$tag' last console lines:"
 		grep -av 'PVX-L2-HB' "$console" | tail -n 30 | sed 's/^/lab:   /'
 		grep -a 'PVX-L2-HB' "$console" | tail -n 1 | sed 's/^/lab: last heartbeat: /'
