@@ -93,6 +93,14 @@ pvxtop_missed() {
 counted_all() {
 	check "pvxtop: $1 $2 + $3 missed = $4" [ $(($2 + $3)) = "$4" ]
 }
+# counted_window WHAT COUNTED MISSED WANT: as counted_all, for events that
+# also come from outside the workload (a timer of the steps before):
+# pvxtop attaches before the first reading of the counter and detaches
+# after the last, so it sees at least WANT, and at most a few more
+counted_window() {
+	local got=$(($2 + $3)) most=$(($4 + 2 + $4 / 100))
+	check "pvxtop: $1 $2 + $3 missed = $got, from $4 to $most" [ "$got" -ge "$4" -a "$got" -le "$most" ]
+}
 pvxtop_test() {
 	local pid i h0 e0 r0 h e r c a
 	if [ ! -x /pvx/pvxtop ]; then
@@ -816,11 +824,11 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 		r=$(($(stimer_stat rearms) - r0))
 		if pvxtop_stop "pvx_stimer_test"; then
 			mi=$(pvxtop_missed pvx/stimer_fire) tc=$(pvxtop_sum timer_cap)
-			counted_all "stimer_fire, fired_effective + fired_cap growth" \
+			counted_window "stimer_fire, fired_effective + fired_cap growth" \
 				"$(pvxtop_sum timer_fires)" "$mi" $((fe + fc))
-			check "pvxtop: stimer_fire on the cap $tc (+ up to $mi missed) = fired_cap growth $fc" \
-				[ "$tc" -le "$fc" -a "$fc" -le $((tc + mi)) ]
-			counted_all "stimer_rearm, rearms growth" "$(pvxtop_sum timer_rearms)" \
+			check "pvxtop: stimer_fire on the cap $tc (+ up to $mi missed) = fired_cap growth $fc (+ up to 2 from outside)" \
+				[ "$tc" -le $((fc + 2)) -a "$fc" -le $((tc + mi)) ]
+			counted_window "stimer_rearm, rearms growth" "$(pvxtop_sum timer_rearms)" \
 				"$(pvxtop_missed pvx/stimer_rearm)" "$r"
 		fi
 	fi
