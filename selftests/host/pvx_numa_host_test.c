@@ -290,6 +290,7 @@ static int cmd_abi(void)
 	char path[256];
 	struct kvm_regs r;
 	int64_t home = 0;
+	int before, dropped, after;
 	struct tvm vm;
 	bool ok;
 
@@ -305,15 +306,23 @@ static int cmd_abi(void)
 
 	abi_bad_input(&vm, &want);
 
-	/* Nothing in [2, 4) MiB was ever touched: no page, no home. */
+	/*
+	 * Nothing in [2, 4) MiB is backed: no page, no home. Nothing of
+	 * this test touches it, yet a 6.1 lab once found 32 of its pages
+	 * resident here: drop whatever is there, and say so.
+	 */
+	before = mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN);
+	if (before)
+		madvise(vm.mem + GPA_NODE0, 2 * NODE_SPAN, MADV_DONTNEED);
+	dropped = mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN);
 	ok = hint1(&vm, GPA_NODE0, 2 * NODE_SPAN, &home) == 0 && home == -1;
 	want.v[ST_CALLS]++;
 	want.v[ST_OK]++;
-	tap_result(ok, "abi: a hint of memory never backed -> 0, home -1 (home %lld)",
-		   (long long)home);
-	ok = mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN) == 0;
-	tap_result(ok, "abi: the hint backed none of it (resident pages: %d)",
-		   mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN));
+	tap_result(ok && !dropped,
+		   "abi: a hint of memory never backed -> 0, home -1 (home %lld; resident before %d, %d after MADV_DONTNEED)",
+		   (long long)home, before, dropped);
+	after = mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN);
+	tap_result(after == 0, "abi: the hint backed none of it (resident pages: %d)", after);
 
 	/* Backed memory has a home: the node of this machine's page. */
 	memset(vm.mem + GPA_NODE0, 0x5a, NODE_SPAN);
