@@ -29,7 +29,7 @@ say "  parameters: enable=$(cat /sys/module/pvx_host/parameters/enable 2>/dev/nu
 probes0=$(counter probe)
 
 say "--- guest: boot an L3 Linux guest (QEMU -enable-kvm in L2) with pvx_guest"
-bash selftests/guest/run-l3.sh host >"$PVX_OUT/demo-l3.tap" 2>"$PVX_OUT/demo-l3.err"
+bash selftests/guest/run-l3.sh --demo host >"$PVX_OUT/demo-l3.tap" 2>"$PVX_OUT/demo-l3.err"
 l3rc=$?
 grep -E '^# (dmesg: .*pvx_guest|/sys/kernel/pvx/)' "$PVX_OUT/demo-l3.tap" | head -n 20 |
 	sed 's/^# /#   guest /'

@@ -44,6 +44,8 @@ STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
 STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
 # set by the lab's topology boots (run-l3.sh --topology): pvx_topology=NAME
 TOPOLOGY=
+# set by make demo's boot (run-l3.sh --demo): pvx_demo=1
+DEMO=
 # set by the lab's steal-injection boots: pvx_steal=PCT, pvx_steal_time=off
 STEAL_PCT=
 STEAL_TIME=on
@@ -466,6 +468,7 @@ for w in $cmdline; do
 	pvx_steal=*) STEAL_PCT=${w#pvx_steal=} ;;
 	pvx_steal_time=*) STEAL_TIME=${w#pvx_steal_time=} ;;
 	pvx_topology=*) TOPOLOGY=${w#pvx_topology=} ;;
+	pvx_demo=1) DEMO=1 ;;
 	esac
 done
 case "$mode" in
@@ -519,6 +522,13 @@ fi
 # 2. the behaviour tests
 step "pvx_guest_test"
 run_test pvx_guest_test
+# make demo's boot (run-l3.sh --demo) ends here: the feature suites are
+# the lab's guest suite's
+if [ -n "$DEMO" ]; then
+	check "rmmod pvx_guest" rmmod pvx_guest
+	no_splat
+	finish
+fi
 
 # 3. unload: refused while /dev/pvx is open, clean afterwards
 # (a subshell: a failed redirection must not end /init)

@@ -22,6 +22,9 @@
 #                  pvx_topology=NAME): swapped-rt = 4 vCPUs of which the
 #                  last two were created in reverse order (-device), with
 #                  KVM_HINTS_REALTIME (kvm-hint-dedicated); 1cpu = 1 vCPU
+#   --demo         make demo's short boot (init.sh, pvx_demo=1): load
+#                  pvx_guest, PROBE, pvx_guest_test, unload; no feature
+#                  suites (the lab's guest suite runs those)
 #
 # Host mode and steal boots give the guest a second serial port for
 # requests to L2 (steal-l2.sh): "steal PCT", and "pvx on|off", which
@@ -48,13 +51,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] host|fallback" >&2
+	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] [--demo] host|fallback" >&2
 	exit 2
 }
 # shellcheck source=selftests/guest/steal-l2.sh
 . "$here/steal-l2.sh"
 
-steal="" steal_time=on mode="" topology=""
+steal="" steal_time=on mode="" topology="" demo=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--steal)
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
 		steal_valid "$steal" || { echo "run-l3.sh: --steal needs a level 0..99, got '$steal'" >&2; exit 2; }
 		shift ;;
 	--no-steal-time) steal_time=off ;;
+	--demo) demo=1 ;;
 	--topology)
 		topology=${2:-}
 		case "$topology" in
@@ -174,6 +178,9 @@ if [ "$steal_time" = off ]; then
 	*) bail "--no-steal-time needs a '-cpu MODEL' in '$accel'" ;;
 	esac
 	args="$args pvx_steal_time=off"
+fi
+if [ "$demo" = 1 ]; then
+	args="$args pvx_demo=1"
 fi
 smp=$PVX_L3_CPUS
 if [ -n "$topology" ]; then
