@@ -975,46 +975,59 @@ locality_auto() {
 # 8. NUMA locality hints: pvx_locality.ko and PVX_IOC_NUMA_HINT (the lab
 # sets L2's pvx_numa hint_interval_ms to 60000, so the test's second hint
 # meets the rate limit whatever the time between the two)
-step "pvx_locality"
-check "insmod pvx_guest.ko for pvx_locality" insmod "$KO"
-if insmod "$LOCALITY_KO" >/tmp/insmod.out 2>&1; then
-	ok "insmod pvx_locality.ko"
-	dmesg | grep 'pvx_locality: ' | tail -n 1 | sed 's/^/# dmesg: /' >>"$TAP"
-	run_test pvx_numa_guest_test "$NUMA_TEST" "--expect-$mode"
-	locality_auto
-	check "rmmod pvx_locality" rmmod pvx_locality
-else
-	not_ok "insmod pvx_locality.ko # $(head -n1 /tmp/insmod.out)"
-fi
-check "rmmod pvx_guest after pvx_locality" rmmod pvx_guest
-check "clean after the locality tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
+locality_tests() {
+	step "pvx_locality"
+	check "insmod pvx_guest.ko for pvx_locality" insmod "$KO"
+	if insmod "$LOCALITY_KO" >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_locality.ko"
+		dmesg | grep 'pvx_locality: ' | tail -n 1 | sed 's/^/# dmesg: /' >>"$TAP"
+		run_test pvx_numa_guest_test "$NUMA_TEST" "--expect-$mode"
+		locality_auto
+		check "rmmod pvx_locality" rmmod pvx_locality
+	else
+		not_ok "insmod pvx_locality.ko # $(head -n1 /tmp/insmod.out)"
+	fi
+	check "rmmod pvx_guest after pvx_locality" rmmod pvx_guest
+	check "clean after the locality tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
+}
 
 # 9. batched fork-copy: pvx_fork.ko, PVX_IOC_FORK_COPY and libpvx's
 # pvx_fork() (the host half, pvx_fork_copy.ko, is loaded in host boots)
-step "pvx_fork"
 fork_says() {	# fork_says TEXT: dmesg has one pvx_fork line, and it says TEXT
 	[ "$(dmesg | grep -c 'pvx_fork: ')" = 1 ] && dmesg | grep -q "pvx_fork: $1"
 }
-check "insmod pvx_guest.ko for pvx_fork" insmod "$KO"
-if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
-	ok "insmod pvx_fork.ko"
-	dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
-	if [ "$mode" = host ]; then
-		check "dmesg says once that the host copies in batches" fork_says 'host copies pages in batches'
+fork_tests() {
+	step "pvx_fork"
+	check "insmod pvx_guest.ko for pvx_fork" insmod "$KO"
+	if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_fork.ko"
+		dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
+		if [ "$mode" = host ]; then
+			check "dmesg says once that the host copies in batches" fork_says 'host copies pages in batches'
+		else
+			check "dmesg says once that the host has no fork-copy" fork_says 'host has no PVX_HC_FORK_COPY'
+		fi
+		run_test pvx_fork_guest_test "$FORK_TEST" "--expect-$mode"
+		for f in /sys/kernel/pvx/fork_copy/*; do
+			[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
+		done
+		check "rmmod pvx_guest refused while pvx_fork uses it" sh -c '! rmmod pvx_guest'
+		check "rmmod pvx_fork" rmmod pvx_fork
+		check "/sys/kernel/pvx/fork_copy gone after rmmod" sh -c '[ ! -e /sys/kernel/pvx/fork_copy ]'
 	else
-		check "dmesg says once that the host has no fork-copy" fork_says 'host has no PVX_HC_FORK_COPY'
+		not_ok "insmod pvx_fork.ko # $(head -n1 /tmp/insmod.out)"
 	fi
-	run_test pvx_fork_guest_test "$FORK_TEST" "--expect-$mode"
-	for f in /sys/kernel/pvx/fork_copy/*; do
-		[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
-	done
-	check "rmmod pvx_guest refused while pvx_fork uses it" sh -c '! rmmod pvx_guest'
-	check "rmmod pvx_fork" rmmod pvx_fork
-	check "/sys/kernel/pvx/fork_copy gone after rmmod" sh -c '[ ! -e /sys/kernel/pvx/fork_copy ]'
+	check "rmmod pvx_guest after pvx_fork" rmmod pvx_guest
+	check "clean after the fork-copy tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
+}
+
+# a steal boot checks what steal changes: the locality and fork-copy
+# tests, which it does not change, run in the host and fallback boots
+if [ "$steal_boot" = 1 ]; then
+	diag "pvx_locality and pvx_fork not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"
 else
-	not_ok "insmod pvx_fork.ko # $(head -n1 /tmp/insmod.out)"
+	locality_tests
+	fork_tests
 fi
-check "rmmod pvx_guest after pvx_fork" rmmod pvx_guest
-check "clean after the fork-copy tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
 no_splat
 finish
