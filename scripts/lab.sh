@@ -284,6 +284,12 @@ l2_paused() {
 	return 0
 }
 
+# l2_triple CONSOLE: L2 triple-faulted before it finished (l2_paused
+# found it in QEMU's log and kept the registers).
+l2_triple() {
+	[ -s "$out/l2-triple-regs.log" ] && ! grep -aq PVX-L2-DONE "$1"
+}
+
 # watch_l2 PID CONSOLE MONITOR: wait for the L2 QEMU PID. When L2's
 # heartbeat (PVX-L2-HB, every 10 s of L2 time) stops for $nudge_s s, send
 # L2 an NMI through the QEMU monitor socket MONITOR: it makes a vCPU stuck
@@ -291,13 +297,6 @@ l2_paused() {
 # was lost, so that L2 re-arms its timer. When the heartbeat stays away for
 # $stall_s s (or never starts within $stall_boot_s s), kill QEMU. Returns 0
 # when L2 ended by itself (QEMU's status in $qrc), 1 when it was killed.
-# l2_triple CONSOLE: L2 triple-faulted (QEMU's cpu_reset log says so, and
-# l2_paused read the registers) before it finished.
-l2_triple() {
-	grep -aq 'Triple fault' "$out/l2-qemu-$tag.log" 2>/dev/null &&
-		[ -s "$out/l2-triple-regs.log" ] && ! grep -aq PVX-L2-DONE "$1"
-}
-
 watch_l2() {
 	local pid=$1 console=$2 monitor=$3 hb last=0 since limit nudged=0 quiet
 	since=$(date +%s)
