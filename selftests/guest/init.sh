@@ -329,6 +329,8 @@ no_splat() {
 	splat='BUG:\|WARNING:\|Call Trace\|soft lockup\|hard LOCKUP\|rcu_.*stall'
 	if dmesg | tail -n +$((boot_lines + 1)) | grep -q "$splat"; then
 		not_ok "no kernel splat in dmesg since the first insmod # $(dmesg | tail -n +$((boot_lines + 1)) | grep -m1 "$splat")"
+		# the first splat whole: its registers, modules and call trace
+		dmesg | tail -n +$((boot_lines + 1)) | grep -A 40 -m1 "$splat" | sed 's/^/# splat: /' >>"$TAP"
 	else
 		ok "no kernel splat in dmesg since the first insmod"
 	fi

@@ -40,7 +40,7 @@
 # PVX_L3_ACCEL (default
 # "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
 # machine without KVM, where the guest must refuse to load), PVX_L3_BOOTS
-# (1..9, default 3: boots tried when L3 never reaches its /init or resets
+# (1..9, default 4: boots tried when L3 never reaches its /init or resets
 # itself with no test failed).
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
@@ -82,7 +82,7 @@ done
 tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
 tag=$tag${topology:+-$topology}
-boots=${PVX_L3_BOOTS:-3}
+boots=${PVX_L3_BOOTS:-4}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 timeout_s=${PVX_L3_TIMEOUT:-600}
 silence_s=${PVX_L3_SILENCE:-150}
@@ -453,6 +453,36 @@ stuck_regs_summary() {
 # that resets itself"). The TAP names every such attempt, with where its
 # vCPUs were and its last step; a reset after a failed test (init.sh
 # prints each failure on the console at once) fails.
+# before_reset: the console's last lines before L3's second firmware
+# banner, as TAP comments, after its first panic, BUG or Oops line if it
+# has one (panic=-1 reboots); a triple fault leaves the line it cut
+before_reset() {
+	tr -d '\r' <"$log" | awk -v tag="$tag" '
+	/SeaBIOS \(version/ {
+		if (++banners == 2) {
+			sub(/\033c.*/, "")
+			keep[n++ % 4] = $0
+			if (panic != "")
+				printf "# l3 %s: console before the reset: %s\n", tag, substr(panic, 1, 160)
+			for (i = n > 4 ? n - 4 : 0; i < n; i++) {
+				l = keep[i % 4]
+				gsub(/\033c|\033\[[0-9;?]*[A-Za-z]/, "", l)
+				gsub(/[^[:print:]]/, "", l)
+				if (l != "")
+					printf "# l3 %s: console before the reset: %s\n", tag, substr(l, 1, 160)
+			}
+			exit
+		}
+		next
+	}
+	banners == 1 && panic == "" && /Kernel panic|BUG:|Oops|double fault/ {
+		panic = $0
+		gsub(/\033c|\033\[[0-9;?]*[A-Za-z]/, "", panic)
+		gsub(/[^[:print:]]/, "", panic)
+	}
+	banners == 1 && /[^[:space:]]/ { keep[n++ % 4] = $0 }'
+}
+
 reset_clean() {
 	[ "$reset" = 1 ] && ! grep -aq 'pvx-l3: FAILED' "$log"
 }
@@ -493,6 +523,7 @@ while :; do
 		step=$(tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | tail -n1 | tr -cd '[:print:]')
 		retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots reset itself after /init with no test failed, last step [$step], log $keep: booting again
 $(reset_regs)
+$(before_reset)
 "
 		cp "$resetlog" "$PVX_OUT/l3-$tag-attempt$attempt-cpureset.log"
 		attempt=$((attempt + 1))
@@ -510,7 +541,8 @@ fc_pages
 
 export retry_diag
 reset_diag=""
-[ "$reset" = 1 ] && reset_diag=$(reset_regs)
+[ "$reset" = 1 ] && reset_diag="$(reset_regs)
+$(before_reset)"
 export reset_diag
 stuck_diag=""
 if [ "$stuck" = 1 ]; then
