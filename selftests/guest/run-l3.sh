@@ -446,6 +446,35 @@ stuck_regs_summary() {
 	END { flush() }' | head -n 8
 }
 
+# before_reset: the console's last lines before L3's second firmware
+# banner, as TAP comments, after its first panic, BUG or Oops line if it
+# has one (panic=-1 reboots); a triple fault leaves the line it cut
+before_reset() {
+	tr -d '\r' <"$log" | awk -v tag="$tag" '
+	function clean(l) {	# no terminal escapes, printable only
+		gsub(/\033c|\033\[[0-9;?]*[A-Za-z]/, "", l)
+		gsub(/[^[:print:]]/, "", l)
+		return l
+	}
+	function say(l) {
+		if (l != "")
+			printf "# l3 %s: console before the reset: %s\n", tag, substr(l, 1, 160)
+	}
+	/SeaBIOS \(version/ {
+		if (++banners == 2) {
+			sub(/\033c.*/, "")
+			keep[n++ % 4] = $0
+			say(panic)
+			for (i = n > 4 ? n - 4 : 0; i < n; i++)
+				say(clean(keep[i % 4]))
+			exit
+		}
+		next
+	}
+	banners == 1 && panic == "" && /Kernel panic|BUG:|Oops|double fault/ { panic = clean($0) }
+	banners == 1 && /[^[:space:]]/ { keep[n++ % 4] = $0 }'
+}
+
 # A boot that reached /init and then reset itself with no test failed so
 # far (its console's TAP lines are all "ok") is tried again too, within
 # PVX_L3_BOOTS: resets of 4-vCPU L3 guests on the TCG-emulated SVM of the
@@ -453,36 +482,6 @@ stuck_regs_summary() {
 # that resets itself"). The TAP names every such attempt, with where its
 # vCPUs were and its last step; a reset after a failed test (init.sh
 # prints each failure on the console at once) fails.
-# before_reset: the console's last lines before L3's second firmware
-# banner, as TAP comments, after its first panic, BUG or Oops line if it
-# has one (panic=-1 reboots); a triple fault leaves the line it cut
-before_reset() {
-	tr -d '\r' <"$log" | awk -v tag="$tag" '
-	/SeaBIOS \(version/ {
-		if (++banners == 2) {
-			sub(/\033c.*/, "")
-			keep[n++ % 4] = $0
-			if (panic != "")
-				printf "# l3 %s: console before the reset: %s\n", tag, substr(panic, 1, 160)
-			for (i = n > 4 ? n - 4 : 0; i < n; i++) {
-				l = keep[i % 4]
-				gsub(/\033c|\033\[[0-9;?]*[A-Za-z]/, "", l)
-				gsub(/[^[:print:]]/, "", l)
-				if (l != "")
-					printf "# l3 %s: console before the reset: %s\n", tag, substr(l, 1, 160)
-			}
-			exit
-		}
-		next
-	}
-	banners == 1 && panic == "" && /Kernel panic|BUG:|Oops|double fault/ {
-		panic = $0
-		gsub(/\033c|\033\[[0-9;?]*[A-Za-z]/, "", panic)
-		gsub(/[^[:print:]]/, "", panic)
-	}
-	banners == 1 && /[^[:space:]]/ { keep[n++ % 4] = $0 }'
-}
-
 reset_clean() {
 	[ "$reset" = 1 ] && ! grep -aq 'pvx-l3: FAILED' "$log"
 }
