@@ -389,7 +389,7 @@ struct pvx_fork_copy_req {
 #define PVX_FORK_COPY_REQ_SIZE	40
 
 /*
- * PVX_IOC_KSM_PROTECT (pvx_ksm.ko, Documentation/ksm.rst): never let the
+ * PVX_IOC_KSM_PROTECT (pvx_ksm_guest.ko, Documentation/ksm.rst): never let the
  * host's KSM merge [addr, addr + len) of the caller's own memory (a key
  * buffer: a merged page is slower to write, which tells another VM that
  * it guessed the content). The module pins those pages for write, long
