@@ -389,10 +389,10 @@ struct pvx_fork_copy_req {
 #define PVX_FORK_COPY_REQ_SIZE	40
 
 /*
- * PVX_IOC_KSM_PROTECT (pvx_ksm_guest.ko, Documentation/ksm.rst): never let the
- * host's KSM merge [addr, addr + len) of the caller's own memory (a key
- * buffer: a merged page is slower to write, which tells another VM that
- * it guessed the content). The module pins those pages for write, long
+ * PVX_IOC_KSM_PROTECT (pvx_ksm_guest.ko, Documentation/ksm.rst): never let
+ * the host's KSM merge [addr, addr + len) of the caller's own memory (a
+ * key buffer: a merged page is slower to write, which tells another VM
+ * that it guessed the content). The module pins those pages for write, long
  * term (their guest-physical addresses stay what the host was told),
  * charges them to the caller's RLIMIT_MEMLOCK, and sends them to the host
  * as PVX_KSM_UNMERGEABLE runs of PVX_HC_KSM_HINT. On success it returns a
@@ -401,16 +401,20 @@ struct pvx_fork_copy_req {
  * unpins the pages; so does the process's exit. munmap() of the range
  * does not: the pages stay pinned and protected until the fd is closed.
  * Checked in this order, the first failure answers:
+ *   EFAULT      the structure cannot be read
  *   EINVAL      flags or reserved not 0, addr or len not page aligned,
  *               len 0, addr + len wraps
  *   E2BIG       len > PVX_KSM_PROTECT_MAX_LEN
+ *   EFAULT      the range is not in the user address space
+ *   EMFILE      no fd number left
  *   EOPNOTSUPP  the host has no PVX_HC_KSM_HINT: nothing is protected
- *   ENOSPC      the module's cap (parameter max_pages) would be passed
  *   ENOMEM      past the caller's RLIMIT_MEMLOCK (without CAP_IPC_LOCK)
  *   EFAULT      part of the range unmapped, not writable, or not pinnable
  *               long term (a file mapping of most file systems)
+ *   ENOSPC      the module's cap (parameter max_pages) would be passed
  *   ENOSPC, EIO the host refused: its own cap on never-merge pages
- *               (ENOSPC) or it could not pin its page (EIO)
+ *               (ENOSPC) or it could not pin its page (EIO); EOPNOTSUPP
+ *               when it stopped serving the call meanwhile
  * A failed call leaves nothing pinned, charged or hinted. A page that two
  * protections name is hinted once and withdrawn with the last of them.
  * A child made by fork() gets a copy of the pinned pages: the child's
