@@ -41,6 +41,7 @@
 #include <linux/kthread.h>
 #include <linux/kvm_para.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/random.h>
@@ -180,6 +181,12 @@ PVX_CHECK_FN(slow_virt_to_phys, phys_addr_t (*)(void *));
 PVX_CHECK_FN(region_intersects,
 	     int (*)(resource_size_t, size_t, unsigned long, unsigned long));
 PVX_CHECK_FN(vmalloc_to_page, struct page *(*)(const void *));
+PVX_CHECK_FN(mmu_interval_notifier_insert,
+	     int (*)(struct mmu_interval_notifier *, struct mm_struct *,
+		     unsigned long, unsigned long,
+		     const struct mmu_interval_notifier_ops *));
+PVX_CHECK_FN(mmu_interval_notifier_remove,
+	     void (*)(struct mmu_interval_notifier *));
 static_assert(PG_LEVEL_4K == 1 && PG_LEVEL_2M == 2 && PG_LEVEL_1G == 3,
 	      "enum pg_level changed");
 #ifndef KERNEL_IMAGE_SIZE

@@ -471,6 +471,7 @@ PVX_KSM_ATTR(protected_pages, PVX_KSM_PROTECTED);
 PVX_KSM_ATTR(unprotected_pages, PVX_KSM_UNPROTECTED);
 PVX_KSM_ATTR(hinted, PVX_KSM_HINTED);
 PVX_KSM_ATTR(withdrawn, PVX_KSM_WITHDRAWN);
+PVX_KSM_ATTR(unmapped, PVX_KSM_UNMAPPED);
 PVX_KSM_ATTR(einval, PVX_KSM_EINVAL);
 PVX_KSM_ATTR(e2big, PVX_KSM_E2BIG);
 PVX_KSM_ATTR(efault, PVX_KSM_EFAULT);
@@ -514,6 +515,7 @@ static struct attribute *pvx_ksm_own_attrs[] = {
 	&pvx_ksm_attr_unprotected_pages.kattr.attr,
 	&pvx_ksm_attr_hinted.kattr.attr,
 	&pvx_ksm_attr_withdrawn.kattr.attr,
+	&pvx_ksm_attr_unmapped.kattr.attr,
 	&pvx_ksm_attr_einval.kattr.attr,
 	&pvx_ksm_attr_e2big.kattr.attr,
 	&pvx_ksm_attr_efault.kattr.attr,

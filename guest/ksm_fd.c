@@ -17,9 +17,15 @@
  * last close, which the process's exit does too) withdraws the hint,
  * unpins the pages and uncharges them from the mm that was charged
  * (held with mmgrab(), so it can be uncharged after its process is gone).
- * Tying the protection to an fd rather than to the mapping keeps it
- * simple and visible; munmap() of the range leaves the pages pinned and
- * protected until the fd is closed.
+ * The mapping going away ends it too, earlier: an MMU interval notifier
+ * over the range sees munmap() and mremap() of any part of it
+ * (MMU_NOTIFY_UNMAP) and the address space's end (MMU_NOTIFY_RELEASE:
+ * a copy of the fd may outlive the process), and a work item releases
+ * the protection (the notifier may be called where it cannot sleep, and
+ * the hypercall and the unpinning may). It acts on nothing else:
+ * MADV_DONTNEED and the guest's own KSM looking at the page
+ * (MMU_NOTIFY_CLEAR) leave the protection on the pinned page; the fd
+ * then still holds it.
  *
  * Who may: any user, for the caller's own memory, within RLIMIT_MEMLOCK
  * and the module's max_pages.
@@ -31,10 +37,13 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "pvx_guest.h"
@@ -47,6 +56,10 @@ struct pvx_ksm_prot {
 	struct mm_struct *mm;	/* mmgrab()bed */
 	unsigned long npages;
 	struct page **pages;
+	struct mutex lock;	/* released: the fd's release or the unmap */
+	bool released;		/* pages withdrawn, unpinned, uncharged */
+	struct mmu_interval_notifier mni;	/* over the range */
+	struct work_struct unmapped;		/* queued by the notifier */
 };
 
 /* Give back what pvx_ksm_pin() took. */
@@ -88,13 +101,63 @@ static void pvx_ksm_prot_free(struct pvx_ksm_prot *p)
 	kfree(p);
 }
 
+/* End the protection once, whoever comes first: true for that one. */
+static bool pvx_ksm_prot_end(struct pvx_ksm_prot *p)
+{
+	bool first;
+
+	mutex_lock(&p->lock);
+	first = !p->released;
+	if (first) {
+		/* withdraw before the pages can go to anyone else */
+		__pvx_ksm_unprotect(p->pages, p->npages);
+		pvx_ksm_unpin(p);
+		p->released = true;
+	}
+	mutex_unlock(&p->lock);
+	return first;
+}
+
+static void pvx_ksm_unmapped_fn(struct work_struct *work)
+{
+	struct pvx_ksm_prot *p = container_of(work, struct pvx_ksm_prot,
+					      unmapped);
+
+	if (pvx_ksm_prot_end(p))
+		pvx_ksm_count(PVX_KSM_UNMAPPED, 1);
+}
+
+/*
+ * Part of the range is unmapped, or the address space ends. Only a work
+ * item is queued here (this may be a context that cannot sleep); p lives
+ * until the fd's release, which removes this notifier (waiting for a
+ * call in progress) before it flushes the work.
+ */
+static bool pvx_ksm_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *range,
+			       unsigned long cur_seq)
+{
+	struct pvx_ksm_prot *p = container_of(mni, struct pvx_ksm_prot, mni);
+
+	mmu_interval_set_seq(mni, cur_seq);
+	if (range->event == MMU_NOTIFY_UNMAP ||
+	    range->event == MMU_NOTIFY_RELEASE)
+		schedule_work(&p->unmapped);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops pvx_ksm_mni_ops = {
+	.invalidate = pvx_ksm_invalidate,
+};
+
 static int pvx_ksm_fd_release(struct inode *inode, struct file *file)
 {
 	struct pvx_ksm_prot *p = file->private_data;
 
-	/* withdraw before the pages can go to anyone else */
-	__pvx_ksm_unprotect(p->pages, p->npages);
-	pvx_ksm_unpin(p);
+	/* no call of the notifier runs or comes after these two */
+	mmu_interval_notifier_remove(&p->mni);
+	cancel_work_sync(&p->unmapped);
+	pvx_ksm_prot_end(p);
 	pvx_ksm_prot_free(p);
 	return 0;
 }
@@ -141,16 +204,32 @@ static struct file *pvx_ksm_protect_file(const struct pvx_ksm_protect_req *req)
 				  GFP_KERNEL_ACCOUNT);
 	p->mm = current->mm;
 	mmgrab(p->mm);
+	mutex_init(&p->lock);
+	INIT_WORK(&p->unmapped, pvx_ksm_unmapped_fn);
 	ret = p->pages ? pvx_ksm_pin(p, req->addr) : -ENOMEM;
 	if (ret)
 		goto err_free;
 	ret = __pvx_ksm_protect(p->pages, p->npages);
 	if (ret)
 		goto err_unpin;
+	/*
+	 * After the pins: an unmap between the two is not seen, and the
+	 * protection then lasts until the fd is closed, as it would without
+	 * the notifier.
+	 */
+	ret = mmu_interval_notifier_insert(&p->mni, p->mm, req->addr, req->len,
+					   &pvx_ksm_mni_ops);
+	if (ret)
+		goto err_unprotect;
 	f = anon_inode_getfile("[pvx_ksm]", &pvx_ksm_fops, p, O_RDWR);
 	if (!IS_ERR(f))
 		return f;	/* from here on, release frees p */
 	ret = PTR_ERR(f);
+	mmu_interval_notifier_remove(&p->mni);
+	cancel_work_sync(&p->unmapped);
+	if (p->released)	/* the work ended it meanwhile */
+		goto err_free;
+err_unprotect:
 	__pvx_ksm_unprotect(p->pages, p->npages);
 err_unpin:
 	pvx_ksm_unpin(p);

@@ -26,6 +26,7 @@ enum pvx_ksm_stat {
 	PVX_KSM_UNPROTECTED,	/* pages named by protections released */
 	PVX_KSM_HINTED,		/* never-merge pages the host took anew */
 	PVX_KSM_WITHDRAWN,	/* never-merge pages the host let go */
+	PVX_KSM_UNMAPPED,	/* protections ended by an unmap of their range */
 	PVX_KSM_EINVAL,		/* requests refused, by errno ... */
 	PVX_KSM_E2BIG,
 	PVX_KSM_EFAULT,

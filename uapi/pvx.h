@@ -398,8 +398,10 @@ struct pvx_fork_copy_req {
  * as PVX_KSM_UNMERGEABLE runs of PVX_HC_KSM_HINT. On success it returns a
  * new file descriptor (also in .fd; always close-on-exec) that holds the
  * protection: closing it, the last copy of it, withdraws the hint and
- * unpins the pages; so does the process's exit. munmap() of the range
- * does not: the pages stay pinned and protected until the fd is closed.
+ * unpins the pages; so does the process's exit, and so does munmap() or
+ * mremap() of any part of the range (soon after it, the fd staying open;
+ * MADV_DONTNEED does not: the pinned page stays protected, a new page
+ * faulted in at that address is not).
  * Checked in this order, the first failure answers:
  *   EFAULT      the structure cannot be read
  *   EINVAL      flags or reserved not 0, addr or len not page aligned,

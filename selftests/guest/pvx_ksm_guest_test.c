@@ -5,8 +5,9 @@
  * /sys/kernel/pvx/ksm.
  *
  *   --expect-host      the L2 host runs pvx_ksm: protections are hinted,
- *                      held by their fd and released by its close and by
- *                      the process's exit; RLIMIT_MEMLOCK and max_pages
+ *                      held by their fd and released by its close, by
+ *                      the process's exit and by an munmap() of their
+ *                      range; RLIMIT_MEMLOCK and max_pages
  *                      bound them; the kernel image's candidates went out
  *   --expect-fallback  no PVX_HC_KSM_HINT: a valid request answers
  *                      EOPNOTSUPP and nothing is pinned or sent
@@ -239,21 +240,35 @@ static void protect_twice(void)
 	munmap(buf, len);
 }
 
-/* munmap() does not end a protection: its fd does. */
+/*
+ * munmap() of part of the range ends the whole protection (the module's
+ * MMU notifier queues the release), before the fd is closed; closing the
+ * fd then releases nothing twice.
+ */
 static void protect_munmap(void)
 {
 	size_t n = 4, len = n * PAGE;
 	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
-	long long p0 = ks("pinned_now"), d0 = ks("protected_now");
-	int fd = protect(buf, len);
-	bool held;
+	long long p0 = ks("pinned_now"), d0 = ks("protected_now"), w0 = ks("withdrawn");
+	long long m0 = ks("unmapped"), u0 = ks("unprotected_pages");
+	int fd = protect(buf, len), ms = 0;
+	bool held = ks("pinned_now") == p0 + (long long)n;
 
-	munmap(buf, len);
-	held = ks("pinned_now") == p0 + (long long)n && ks("protected_now") == d0 + (long long)n;
+	munmap(buf + PAGE, PAGE);
+	while (ms < 2000 && ks("pinned_now") != p0) {
+		usleep(20000);
+		ms += 20;
+	}
+	ksft_test_result(fd >= 0 && held && ks("pinned_now") == p0 && ks("protected_now") == d0 &&
+			 ks("withdrawn") == w0 + (long long)n && ks("unmapped") == m0 + 1,
+			 "munmap of one page of 4 ends the protection of all 4 with the fd open (%d ms; unmapped +%lld)\n",
+			 ms, ks("unmapped") - m0);
 	if (fd >= 0)
 		close(fd);
-	ksft_test_result(fd >= 0 && held && ks("pinned_now") == p0 && ks("protected_now") == d0,
-			 "munmap of the range keeps the pages pinned and protected until the fd is closed\n");
+	ksft_test_result(ks("pinned_now") == p0 && ks("withdrawn") == w0 + (long long)n &&
+			 ks("unprotected_pages") == u0 + (long long)n,
+			 "closing that fd afterwards releases nothing twice\n");
+	munmap(buf, len);
 }
 
 /* A process that exits with the fd open: its exit releases everything. */
@@ -437,8 +452,8 @@ int main(int argc, char **argv)
 	}
 	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
-	/* candidates 2|1, 13 bad inputs + NULL, memlock 5|3; host 4+2+1+1+2, fallback 2 */
-	ksft_set_plan(host ? 2 + 14 + 5 + 10 : 1 + 14 + 3 + 2);
+	/* candidates 2|1, 13 bad inputs + NULL, memlock 5|3; host 4+2+2+1+2, fallback 2 */
+	ksft_set_plan(host ? 2 + 14 + 5 + 11 : 1 + 14 + 3 + 2);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
