@@ -101,30 +101,29 @@ static void pvx_ksm_prot_free(struct pvx_ksm_prot *p)
 	kfree(p);
 }
 
-/* End the protection once, whoever comes first: true for that one. */
-static bool pvx_ksm_prot_end(struct pvx_ksm_prot *p)
+/*
+ * End the protection once, whoever comes first: the unmap's work item
+ * (@unmapped) or the fd's release. The unmap is counted first, so that a
+ * reader who sees the pages unpinned sees it counted too.
+ */
+static void pvx_ksm_prot_end(struct pvx_ksm_prot *p, bool unmapped)
 {
-	bool first;
-
 	mutex_lock(&p->lock);
-	first = !p->released;
-	if (first) {
+	if (!p->released) {
+		if (unmapped)
+			pvx_ksm_count(PVX_KSM_UNMAPPED, 1);
 		/* withdraw before the pages can go to anyone else */
 		__pvx_ksm_unprotect(p->pages, p->npages);
 		pvx_ksm_unpin(p);
 		p->released = true;
 	}
 	mutex_unlock(&p->lock);
-	return first;
 }
 
 static void pvx_ksm_unmapped_fn(struct work_struct *work)
 {
-	struct pvx_ksm_prot *p = container_of(work, struct pvx_ksm_prot,
-					      unmapped);
-
-	if (pvx_ksm_prot_end(p))
-		pvx_ksm_count(PVX_KSM_UNMAPPED, 1);
+	pvx_ksm_prot_end(container_of(work, struct pvx_ksm_prot, unmapped),
+			 true);
 }
 
 /*
@@ -157,7 +156,7 @@ static int pvx_ksm_fd_release(struct inode *inode, struct file *file)
 	/* no call of the notifier runs or comes after these two */
 	mmu_interval_notifier_remove(&p->mni);
 	cancel_work_sync(&p->unmapped);
-	pvx_ksm_prot_end(p);
+	pvx_ksm_prot_end(p, false);
 	pvx_ksm_prot_free(p);
 	return 0;
 }

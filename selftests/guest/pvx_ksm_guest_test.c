@@ -255,7 +255,8 @@ static void protect_munmap(void)
 	bool held = ks("pinned_now") == p0 + (long long)n;
 
 	munmap(buf + PAGE, PAGE);
-	while (ms < 2000 && ks("pinned_now") != p0) {
+	/* a work item of the module releases it: soon, not at once */
+	while (ms < 2000 && (ks("pinned_now") != p0 || ks("unmapped") != m0 + 1)) {
 		usleep(20000);
 		ms += 20;
 	}
