@@ -37,9 +37,11 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/ioport.h>
 #include <linux/kthread.h>
 #include <linux/kvm_para.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/random.h>
@@ -52,8 +54,10 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/timer.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <asm/msr.h>
+#include <asm/pgtable_types.h>
 #include <asm/processor.h>
 #include <asm/smp.h>
 
@@ -159,6 +163,35 @@ PVX_CHECK_FN(vma_is_anonymous, bool (*)(struct vm_area_struct *));
 PVX_CHECK_FN(mmap_read_lock_killable, int (*)(struct mm_struct *));
 PVX_CHECK_FN(set_page_dirty_lock, int (*)(struct page *));
 PVX_CHECK_FN(put_page, void (*)(struct page *));
+
+/*
+ * pvx_ksm_guest. Pins for the never-merge fds, charged as mlock() is;
+ * the kernel image's read-only mappings from the kernel's page tables
+ * (ksm_cand.c says why not from the resource tree).
+ */
+PVX_CHECK_FN(pin_user_pages_fast,
+	     int (*)(unsigned long, int, unsigned int, struct page **));
+PVX_CHECK_FN(unpin_user_pages, void (*)(struct page **, unsigned long));
+PVX_CHECK_FN(unpin_user_pages_dirty_lock,
+	     void (*)(struct page **, unsigned long, bool));
+PVX_CHECK_FN(account_locked_vm,
+	     int (*)(struct mm_struct *, unsigned long, bool));
+PVX_CHECK_FN(lookup_address, pte_t *(*)(unsigned long, unsigned int *));
+PVX_CHECK_FN(slow_virt_to_phys, phys_addr_t (*)(void *));
+PVX_CHECK_FN(region_intersects,
+	     int (*)(resource_size_t, size_t, unsigned long, unsigned long));
+PVX_CHECK_FN(vmalloc_to_page, struct page *(*)(const void *));
+PVX_CHECK_FN(mmu_interval_notifier_insert,
+	     int (*)(struct mmu_interval_notifier *, struct mm_struct *,
+		     unsigned long, unsigned long,
+		     const struct mmu_interval_notifier_ops *));
+PVX_CHECK_FN(mmu_interval_notifier_remove,
+	     void (*)(struct mmu_interval_notifier *));
+static_assert(PG_LEVEL_4K == 1 && PG_LEVEL_2M == 2 && PG_LEVEL_1G == 3,
+	      "enum pg_level changed");
+#ifndef KERNEL_IMAGE_SIZE
+#error "pvx: KERNEL_IMAGE_SIZE is gone"
+#endif
 
 #undef PVX_CHECK_FN
 

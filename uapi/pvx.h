@@ -163,7 +163,9 @@ struct pvx_ksm_hint {
  * the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN). PVX_IOC_YIELD_TO
  * towards another user's thread needs CAP_SYS_NICE (EPERM), and so does
  * PVX_IOC_NUMA_HINT (it moves the caller's vCPU on the host).
- * PVX_IOC_FORK_COPY needs nothing (the caller's own memory). The policy:
+ * PVX_IOC_FORK_COPY and PVX_IOC_KSM_PROTECT need nothing (the caller's own
+ * memory; the pages PVX_IOC_KSM_PROTECT pins are charged to the caller's
+ * RLIMIT_MEMLOCK, which CAP_IPC_LOCK lifts, as for mlock()). The policy:
  * Documentation/admin.rst, "Who may use /dev/pvx".
  *
  * PVX_IOC_GET_INFO fills struct pvx_info. The caller sets .size to the
@@ -386,6 +388,52 @@ struct pvx_fork_copy_req {
 
 #define PVX_FORK_COPY_REQ_SIZE	40
 
+/*
+ * PVX_IOC_KSM_PROTECT (pvx_ksm_guest.ko, Documentation/ksm.rst): never let
+ * the host's KSM merge [addr, addr + len) of the caller's own memory (a
+ * key buffer: a merged page is slower to write, which tells another VM
+ * that it guessed the content). The module pins those pages for write, long
+ * term (their guest-physical addresses stay what the host was told),
+ * charges them to the caller's RLIMIT_MEMLOCK, and sends them to the host
+ * as PVX_KSM_UNMERGEABLE runs of PVX_HC_KSM_HINT. On success it returns a
+ * new file descriptor (also in .fd; always close-on-exec) that holds the
+ * protection: closing it, the last copy of it, withdraws the hint and
+ * unpins the pages; so does the process's exit, and so does munmap() or
+ * mremap() of any part of the range (soon after it, the fd staying open;
+ * MADV_DONTNEED does not: the pinned page stays protected, a new page
+ * faulted in at that address is not).
+ * Checked in this order, the first failure answers:
+ *   EFAULT      the structure cannot be read
+ *   EINVAL      flags or reserved not 0, addr or len not page aligned,
+ *               len 0, addr + len wraps
+ *   E2BIG       len > PVX_KSM_PROTECT_MAX_LEN
+ *   EFAULT      the range is not in the user address space
+ *   EMFILE      no fd number left
+ *   EOPNOTSUPP  the host has no PVX_HC_KSM_HINT: nothing is protected
+ *   ENOMEM      past the caller's RLIMIT_MEMLOCK (without CAP_IPC_LOCK)
+ *   EFAULT      part of the range unmapped, not writable, or not pinnable
+ *               long term (a file mapping of most file systems)
+ *   ENOSPC      the module's cap (parameter max_pages) would be passed
+ *   ENOSPC, EIO the host refused: its own cap on never-merge pages
+ *               (ENOSPC) or it could not pin its page (EIO); EOPNOTSUPP
+ *               when it stopped serving the call meanwhile
+ * A failed call leaves nothing pinned, charged or hinted. A page that two
+ * protections name is hinted once and withdrawn with the last of them.
+ * A child made by fork() gets a copy of the pinned pages: the child's
+ * copy is not protected.
+ */
+#define PVX_KSM_PROTECT_MAX_LEN	0x4000000ull	/* 64 MiB per call */
+
+struct pvx_ksm_protect_req {
+	__u64 addr;		/* in */
+	__u64 len;		/* in */
+	__u32 flags;		/* in: 0 */
+	__s32 fd;		/* out: the protection's fd */
+	__u64 reserved;		/* 0 */
+};
+
+#define PVX_KSM_PROTECT_REQ_SIZE	32
+
 #define PVX_IOC_MAGIC		0xB9
 #define PVX_IOC_GET_INFO	_IOWR(PVX_IOC_MAGIC, 0x00, struct pvx_info)
 #define PVX_IOC_YIELD_TO	_IOW(PVX_IOC_MAGIC, 0x01, struct pvx_yield_to)
@@ -393,6 +441,7 @@ struct pvx_fork_copy_req {
 #define PVX_IOC_STEAL_QUERY	_IOWR(PVX_IOC_MAGIC, 0x03, struct pvx_steal_query)
 #define PVX_IOC_NUMA_HINT	_IOWR(PVX_IOC_MAGIC, 0x04, struct pvx_numa_hint_req)
 #define PVX_IOC_FORK_COPY	_IOWR(PVX_IOC_MAGIC, 0x05, struct pvx_fork_copy_req)
+#define PVX_IOC_KSM_PROTECT	_IOWR(PVX_IOC_MAGIC, 0x06, struct pvx_ksm_protect_req)
 /* on a timer fd */
 #define PVX_IOC_STIMER_SETTIME	_IOWR(PVX_IOC_MAGIC, 0x10, struct pvx_stimer_settime)
 #define PVX_IOC_STIMER_GETTIME	_IOR(PVX_IOC_MAGIC, 0x11, struct pvx_stimer_state)

@@ -11,7 +11,8 @@
 # source it finds and with steal_source=none, pvx_stimer_test, the
 # pvx_stimer_torture.ko test module, rmmod with an armed timer fd; then
 # NUMA hints (pvx_locality.ko) and batched fork-copy (pvx_fork.ko,
-# pvx_fork_guest_test with libpvx's pvx_fork()). Prints
+# pvx_fork_guest_test with libpvx's pvx_fork()) and KSM hints
+# (pvx_ksm_guest.ko, pvx_ksm_guest_test). Prints
 # one TAP 13 stream between the lines PVX-TAP-BEGIN
 # and PVX-TAP-END on the console, then powers off.
 #
@@ -1023,13 +1024,92 @@ fork_tests() {
 	check "clean after the fork-copy tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
 }
 
-# a steal boot checks what steal changes: the locality and fork-copy
+# 10. KSM hints: pvx_ksm_guest.ko (the kernel image's candidates,
+# PVX_IOC_KSM_PROTECT); the host half, pvx_ksm.ko, is loaded in host boots.
+# Loaded with interval_ms=0, so that no periodic round runs beside
+# pvx_ksm_guest_test's counter checks; ksm_params then tries the rounds.
+KSM_KO=/pvx/pvx_ksm_guest.ko
+KSM_TEST=/pvx/pvx_ksm_guest_test
+KSM_PARAM=/sys/module/pvx_ksm_guest/parameters
+ksm_stat() { cat "/sys/kernel/pvx/ksm/$1" 2>/dev/null; }
+ksm_says() {	# ksm_says TEXT: dmesg has one 'host' line of pvx_ksm_guest, saying TEXT
+	[ "$(dmesg | grep -c 'pvx_ksm_guest: host ')" = 1 ] && dmesg | grep -q "pvx_ksm_guest: $1"
+}
+# ksm_rounds_after WANT: wait up to 5 s for candidate_rounds to reach WANT
+ksm_rounds_after() {
+	local i
+	for i in 1 2 3 4 5; do
+		[ "$(ksm_stat candidate_rounds)" -ge "$1" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+ksm_params() {
+	local bad="" pv p v old r0
+	for pv in interval_ms:999 interval_ms:86400001 interval_ms:abc interval_ms:-1 \
+		max_pages:262145 max_pages:x; do
+		p=${pv%%:*} v=${pv#*:}
+		old=$(cat "$KSM_PARAM/$p")
+		if (echo "$v" >"$KSM_PARAM/$p") 2>/dev/null || [ "$(cat "$KSM_PARAM/$p")" != "$old" ]; then
+			bad="$bad $p=$v"
+		fi
+	done
+	check "pvx_ksm_guest: bad interval_ms and max_pages values refused, old ones kept (accepted:$bad)" \
+		[ -z "$bad" ]
+	r0=$(ksm_stat candidate_rounds)
+	echo 1000 >"$KSM_PARAM/interval_ms"
+	if [ "$mode" = host ]; then
+		check "interval_ms 1000: the candidates are sent again within 5 s (rounds $r0 -> $(ksm_rounds_after $((r0 + 1)); ksm_stat candidate_rounds))" \
+			[ "$(ksm_stat candidate_rounds)" -gt "$r0" ]
+	else
+		sleep 2
+		check "interval_ms 1000 without the host's hints: no round sends anything (rounds $(ksm_stat candidate_rounds), batches $(ksm_stat batches))" \
+			[ "$(ksm_stat candidate_rounds)" = 0 -a "$(ksm_stat batches)" = 0 ]
+	fi
+	echo 0 >"$KSM_PARAM/interval_ms"
+}
+ksm_tests() {
+	step "pvx_ksm_guest"
+	check "insmod pvx_guest.ko for pvx_ksm_guest" insmod "$KO"
+	check "insmod pvx_ksm_guest.ko interval_ms=500 refused (under the rate limit)" \
+		sh -c "! insmod $KSM_KO interval_ms=500"
+	if insmod "$KSM_KO" interval_ms=0 >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_ksm_guest.ko interval_ms=0"
+		dmesg | grep 'pvx_ksm_guest: ' | sed 's/^/# dmesg: /' >>"$TAP"
+		if [ "$mode" = host ]; then
+			check "dmesg says once that the host takes KSM hints" ksm_says 'host takes KSM hints'
+		else
+			check "dmesg says once that KSM hints are unsupported by the host" \
+				ksm_says 'host has no PVX_HC_KSM_HINT: KSM hints unsupported by host'
+		fi
+		step "pvx_ksm_guest_test"
+		run_test pvx_ksm_guest_test "$KSM_TEST" "--expect-$mode"
+		ksm_params
+		# run-l3.sh compares hinted and candidates_added with the host's
+		for f in /sys/kernel/pvx/ksm/*; do
+			[ -f "$f" ] && diag "ksm/${f##*/}: $(cat "$f")"
+		done
+		check "nothing protected once the test is over (pinned_now $(ksm_stat pinned_now), held_now $(ksm_stat held_now))" \
+			[ "$(ksm_stat pinned_now)" = 0 -a "$(ksm_stat held_now)" = 0 ]
+		check "rmmod pvx_guest refused while pvx_ksm_guest uses it" sh -c '! rmmod pvx_guest'
+		check "rmmod pvx_ksm_guest" rmmod pvx_ksm_guest
+		check "/sys/kernel/pvx/ksm gone after rmmod" sh -c '[ ! -e /sys/kernel/pvx/ksm ]'
+	else
+		not_ok "insmod pvx_ksm_guest.ko # $(head -n1 /tmp/insmod.out)"
+	fi
+	check "rmmod pvx_guest after pvx_ksm_guest" rmmod pvx_guest
+	check "clean after the KSM tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
+	step "pvx_ksm_guest done"
+}
+
+# a steal boot checks what steal changes: the locality, fork-copy and KSM
 # tests, which it does not change, run in the host and fallback boots
 if [ "$steal_boot" = 1 ]; then
-	diag "pvx_locality and pvx_fork not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"
+	diag "pvx_locality, pvx_fork and pvx_ksm_guest not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"
 else
 	locality_tests
 	fork_tests
+	ksm_tests
 fi
 no_splat
 finish

@@ -5,11 +5,11 @@
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
-# pvx_stimer,pvx_locality,pvx_fork}.ko from REPO/build/ABI/guest/ and
+# pvx_stimer,pvx_locality,pvx_fork,pvx_ksm_guest}.ko from REPO/build/ABI/guest/ and
 # /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once}.ko from
 # REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
 # /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share,pvx_numa_guest_test,
-# pvx_fork_guest_test}
+# pvx_fork_guest_test,pvx_ksm_guest_test}
 # from REPO/build/selftests/ (built here if missing), and /pvx/pvxtop
 # from REPO/build/pvxtop/pvxtop-static when the lab built it. The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
@@ -26,7 +26,7 @@ selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
 kos="$ko"
-for m in pvx_spinlock pvx_stimer pvx_locality pvx_fork; do
+for m in pvx_spinlock pvx_stimer pvx_locality pvx_fork pvx_ksm_guest; do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
 done
 for m in pvx_lock_torture pvx_stimer_torture pvx_call_once; do
@@ -52,7 +52,7 @@ for k in $kos; do
 	cp "$k" "$root/pvx/"
 done
 for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share pvx_numa_guest_test \
-	pvx_fork_guest_test; do
+	pvx_fork_guest_test pvx_ksm_guest_test; do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
 # optional: init.sh skips its pvxtop tests without it

@@ -52,7 +52,7 @@ load_pvx() {
 }
 unload_pvx() {
 	local m
-	for m in pvx_numa pvx_fork_copy pvx_yield pvx_host; do
+	for m in pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host; do
 		grep -q "^$m " /proc/modules && rmmod "$m"
 	done
 	return 0

@@ -7,7 +7,7 @@
 #
 #   MODE host      pvx_host.ko loaded in L2 (insmod'ed here if needed), and
 #                  its feature modules that are built (host/pvx_yield.ko,
-#                  host/pvx_fork_copy.ko);
+#                  host/pvx_fork_copy.ko, host/pvx_numa.ko, host/pvx_ksm.ko);
 #                  the guest must find pvx (pvx_expect=host)
 #   MODE fallback  pvx_host.ko and its feature modules not loaded
 #                  (rmmod'ed here if needed); the guest must fall back
@@ -114,7 +114,7 @@ bail() {
 
 mod_loaded() { grep -q "^$1 " /proc/modules 2>/dev/null; }
 # host feature modules, loaded after pvx_host when they are built
-features="pvx_yield pvx_fork_copy pvx_numa"
+features="pvx_yield pvx_fork_copy pvx_numa pvx_ksm"
 
 if [ "$mode" = host ]; then
 	for m in pvx_host $features; do
@@ -163,6 +163,24 @@ fc_pages() {
 	while read -r k v _; do
 		[ "$k" = pages ] && fc=$v
 	done <"$fc_file"
+}
+# The host's pvx_ksm totals (all VMs, since it loaded): never-merge pages
+# pinned and unpinned for guests, candidate pages added and withdrawn,
+# into ksm_pin, ksm_unpin, ksm_cand, ksm_cand_wd; 0 without it. Compared
+# with the guest's ksm/hinted and ksm/candidates_added.
+ksm_file=/sys/kernel/debug/pvx/ksm
+ksm_counts() {
+	local k v
+	ksm_pin=0 ksm_unpin=0 ksm_cand=0 ksm_cand_wd=0
+	[ -r "$ksm_file" ] || return 0
+	while read -r k v _; do
+		case $k in
+		pinned) ksm_pin=$v ;;
+		unpinned) ksm_unpin=$v ;;
+		candidates_added) ksm_cand=$v ;;
+		candidates_withdrawn) ksm_cand_wd=$v ;;
+		esac
+	done <"$ksm_file"
 }
 # a sleep without a process: wait on a FIFO nobody writes
 nap_fifo=/tmp/run-l3-nap.$$
@@ -499,6 +517,8 @@ base=$p
 seen=$base
 fc_pages
 fc_base=$fc
+ksm_counts
+ksm_base="$ksm_pin $ksm_unpin $ksm_cand $ksm_cand_wd"
 t0=$(date +%s)
 attempt=1
 while :; do
@@ -537,6 +557,8 @@ $(before_reset)
 done
 t1=$(date +%s)
 fc_pages
+ksm_counts
+read -r ksm_pin0 ksm_unpin0 ksm_cand0 ksm_cand_wd0 <<<"$ksm_base"
 
 export retry_diag
 reset_diag=""
@@ -558,7 +580,10 @@ tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$(
 	-v want_probes="$([ -n "$topology" ] && echo 1 || echo 2)" \
 	-v tmo="$timeout_s" -v silence="$silence_s" -v probes="$((seen - base))" -v cnt="$counters" \
 	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" \
-	-v fc_grew="$((fc - fc_base))" -v have_fc="$([ -r "$fc_file" ] && echo 1 || echo 0)" '
+	-v fc_grew="$((fc - fc_base))" -v have_fc="$([ -r "$fc_file" ] && echo 1 || echo 0)" \
+	-v ksm_pin="$((ksm_pin - ksm_pin0))" -v ksm_unpin="$((ksm_unpin - ksm_unpin0))" \
+	-v ksm_cand="$((ksm_cand - ksm_cand0))" -v ksm_cand_wd="$((ksm_cand_wd - ksm_cand_wd0))" \
+	-v have_ksm="$([ -r "$ksm_file" ] && echo 1 || echo 0)" '
 function emit(res, desc) { n++; out[n] = res " " n " " desc }
 # SeaBIOS leaves terminal escapes in front of the first line L3 prints.
 /PVX-TAP-BEGIN$/ { in_tap = 1; begun = 1; next }
@@ -572,6 +597,9 @@ in_tap && /^(ok|not ok) [0-9]+/ {
 }
 # what the guest counted as copied by the host for it (pvx_fork)
 in_tap && /^# fork_copy\/pages: [0-9]+$/ { guest_fc = $3 }
+# what the guest counted as taken by the host (pvx_ksm_guest)
+in_tap && /^# ksm\/hinted: [0-9]+$/ { guest_ksm_pin = $3 }
+in_tap && /^# ksm\/candidates_added: [0-9]+$/ { guest_ksm_cand = $3 }
 in_tap && /^#/ { n_d++; diag[n] = diag[n] $0 "\n"; next }
 # the last line L3 printed, not the one of QEMU ("terminating on signal")
 !/^qemu-system-/ && /[^[:space:]]/ { last = $0; gsub(/[^[:print:]]/, "", last) }
@@ -612,6 +640,22 @@ END {
 			emit("ok", "l3 host: the host'"'"'s pvx_fork_copy copied " fc_grew " pages, the guest counted " guest_fc)
 		else
 			emit("not ok", "l3 host: the host copied the pages the guest counted # host " fc_grew ", guest " guest_fc)
+	}
+	# the boots that ran the pvx_ksm_guest tests: what the guest pinned
+	# and hinted arrived, and the guest took all of it back before the end
+	if (mode == "host" && begun && guest_ksm_pin != "") {
+		if (!have_ksm) {
+			emit("ok", "l3 host: the host pinned and unpinned what the guest protected # SKIP no /sys/kernel/debug/pvx/ksm in L2")
+		} else {
+			if (guest_ksm_pin > 0 && ksm_pin == guest_ksm_pin && ksm_unpin == ksm_pin)
+				emit("ok", "l3 host: the host'"'"'s pvx_ksm pinned " ksm_pin " never-merge pages, the guest counted " guest_ksm_pin ", and all were unpinned at the guest'"'"'s request (" ksm_unpin ")")
+			else
+				emit("not ok", "l3 host: the host pinned what the guest protected and unpinned it by the end # host pinned " ksm_pin ", unpinned " ksm_unpin ", guest counted " guest_ksm_pin)
+			if (guest_ksm_cand > 0 && ksm_cand == guest_ksm_cand && ksm_cand_wd == ksm_cand)
+				emit("ok", "l3 host: " ksm_cand " candidate pages of the guest'"'"'s kernel image arrived, as the guest counted, and were withdrawn at its rmmod")
+			else
+				emit("not ok", "l3 host: the guest'"'"'s candidates arrived and were withdrawn # host added " ksm_cand ", withdrawn " ksm_cand_wd ", guest counted " guest_ksm_cand)
+		}
 	}
 	print "TAP version 13"
 	print "1.." n

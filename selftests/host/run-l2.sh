@@ -255,6 +255,11 @@ if fc_loaded; then
 	diag "pvx_fork_copy was loaded at start; removing it"
 	rmmod pvx_fork_copy || diag "rmmod pvx_fork_copy failed"
 fi
+# the guest suite's host boots load it (run-l3.sh)
+if ksm_loaded; then
+	diag "pvx_ksm was loaded at start; removing it"
+	rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
+fi
 if loaded; then
 	diag "pvx_host was loaded at start; removing it"
 	rmmod pvx_host || diag "rmmod pvx_host failed"

@@ -35,6 +35,11 @@ LAYOUT_CHECK(fork_copy_req, sizeof(struct pvx_fork_copy_req) == PVX_FORK_COPY_RE
 LAYOUT_CHECK(fork_copy_copied, offsetof(struct pvx_fork_copy_req, copied) == 32);
 LAYOUT_CHECK(ioc_fork_copy_size,
 	     ((PVX_IOC_FORK_COPY >> 16) & 0x3fff) == PVX_FORK_COPY_REQ_SIZE);
+LAYOUT_CHECK(ksm_protect_req, sizeof(struct pvx_ksm_protect_req) == PVX_KSM_PROTECT_REQ_SIZE);
+LAYOUT_CHECK(ksm_protect_fd, offsetof(struct pvx_ksm_protect_req, fd) == 20);
+LAYOUT_CHECK(ksm_protect_reserved, offsetof(struct pvx_ksm_protect_req, reserved) == 24);
+LAYOUT_CHECK(ioc_ksm_protect_size,
+	     ((PVX_IOC_KSM_PROTECT >> 16) & 0x3fff) == PVX_KSM_PROTECT_REQ_SIZE);
 LAYOUT_CHECK(ioc_stimer_size,
 	     ((PVX_IOC_STIMER_CREATE >> 16) & 0x3fff) == PVX_STIMER_CREATE_SIZE);
 LAYOUT_CHECK(ioc_steal_size,
@@ -52,7 +57,7 @@ static void check(int cond, const char *what)
 
 int main(void)
 {
-	printf("TAP version 13\n1..13\n");
+	printf("TAP version 13\n1..14\n");
 	check(1, "uapi/pvx.h compiles standalone with -std=c99 -pedantic -Werror");
 	check(sizeof(struct pvx_batch_hdr) + PVX_COPY_MAX_PAIRS *
 	      sizeof(struct pvx_copy_pair) <= PVX_BATCH_BYTES,
@@ -82,6 +87,10 @@ int main(void)
 	check((PVX_IOC_NUMA_HINT & 0xff) == 0x04 && (PVX_IOC_FORK_COPY & 0xff) == 0x05 &&
 	      PVX_FORK_COPY_MAX_LEN % PVX_BATCH_BYTES == 0,
 	      "/dev/pvx feature ioctls have distinct numbers; the fork-copy cap is whole pages");
+	check((PVX_IOC_KSM_PROTECT & 0xff) == 0x06 &&
+	      PVX_KSM_PROTECT_MAX_LEN % PVX_BATCH_BYTES == 0 &&
+	      PVX_KSM_PROTECT_MAX_LEN / PVX_BATCH_BYTES <= PVX_KSM_MAX_BATCH_PAGES,
+	      "PVX_IOC_KSM_PROTECT is 0x06; its cap is whole pages, within one batch's page count");
 	check(PVX_STIMER_MIN_INTERVAL_NS < PVX_STIMER_MAX_NS &&
 	      PVX_STIMER_MAX_NS * PVX_STIMER_CAP_FACTOR_MAX / PVX_STIMER_CAP_FACTOR_MAX ==
 	      PVX_STIMER_MAX_NS,

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KSM candidates the module finds by itself: the kernel image's text and
+ * read-only data. Every guest that runs this kernel has the same bytes
+ * there (but for a few pages patched at boot), so they are the surest
+ * candidates a guest has. They are sent as PVX_KSM_MERGEABLE runs at load,
+ * again every interval_ms (a host whose pvx_ksm was reloaded, or a guest
+ * migrated to another host, learns them again; a page the host has
+ * already is not counted twice) and withdrawn at rmmod.
+ *
+ * Where they are: the section symbols (_text, _etext, __start_rodata...)
+ * are not exported to modules, and walk_iomem_res_desc() does not reach
+ * the "Kernel code" and "Kernel rodata" resources: they are children of a
+ * "System RAM" resource with the same flags and descriptor, and the walk
+ * (find_next_iomem_res() on 6.1 and 6.12) stops at the first match, the
+ * parent, and goes on after its end. Reading the resource tree by hand
+ * needs resource_lock, which is not exported. So the module reads the
+ * kernel's own page tables (lookup_address(), exported) over the kernel
+ * image's mapping, [__START_KERNEL_map, + KERNEL_IMAGE_SIZE): after boot
+ * (mark_rodata_ro(), always on x86-64) the pages mapped there read-only
+ * are exactly text (executable) and read-only data (not executable,
+ * __ro_after_init data included); data, bss and the freed init sections
+ * are writable or not mapped. Module text lies above that window. Each
+ * run found is checked to be System RAM (region_intersects()).
+ *
+ * The runs are found once, at load: the image does not move.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ioport.h>
+#include <linux/jiffies.h>
+#include <linux/kobject.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pfn.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
+#include <asm/page.h>
+#include <asm/pgtable.h>
+
+#include "compat.h"
+#include "pvx_guest.h"
+#include "ksm_internal.h"
+
+/* Physically contiguous runs; the image is one run or a few. */
+#define PVX_KSM_CAND_RANGES	32
+#define PVX_KSM_INTERVAL_MIN_MS	1000u		/* the rate limit */
+#define PVX_KSM_INTERVAL_MAX_MS	86400000u	/* a day */
+
+struct pvx_ksm_cand_range {
+	unsigned long pfn;
+	unsigned long npages;
+};
+
+static struct pvx_ksm_cand_range pvx_cand[PVX_KSM_CAND_RANGES];
+static unsigned int pvx_cand_nr;
+static unsigned long pvx_cand_text;	/* pages: executable */
+static unsigned long pvx_cand_rodata;	/* pages: read-only data */
+static unsigned long pvx_cand_skipped;	/* pages past the range table */
+/* the host may hold them: withdraw at exit (under pvx_ksm_lock) */
+static bool pvx_cand_sent;
+
+/* ---- finding them -------------------------------------------------------- */
+
+/* Bytes a page-table entry of @level maps. */
+static unsigned long pvx_ksm_level_size(unsigned int level)
+{
+	switch (level) {
+	case PG_LEVEL_4K:
+		return PAGE_SIZE;
+	case PG_LEVEL_2M:
+		return PMD_SIZE;
+	default:
+		return PUD_SIZE;
+	}
+}
+
+/* Add @n pages from @pfn, merged with the last run when they follow it. */
+static void pvx_ksm_cand_add(unsigned long pfn, unsigned long n)
+{
+	struct pvx_ksm_cand_range *last = pvx_cand_nr ?
+		&pvx_cand[pvx_cand_nr - 1] : NULL;
+
+	if (last && last->pfn + last->npages == pfn) {
+		last->npages += n;
+		return;
+	}
+	if (pvx_cand_nr == PVX_KSM_CAND_RANGES) {
+		pvx_cand_skipped += n;
+		return;
+	}
+	pvx_cand[pvx_cand_nr].pfn = pfn;
+	pvx_cand[pvx_cand_nr].npages = n;
+	pvx_cand_nr++;
+}
+
+/*
+ * One mapping of the kernel image at @va: its size (the step to the next
+ * one), and when it is present and read-only, its pages as candidates. A
+ * hole (no entry) is at least a 2 MiB one: lookup_address() returns NULL
+ * only for a missing PMD or higher entry. (The level it reports then is
+ * the missing entry's on 6.12 and its parent's on 6.1: not used.)
+ */
+static unsigned long pvx_ksm_cand_one(unsigned long va)
+{
+	unsigned int level;
+	unsigned long size, pfn;
+	pteval_t flags;
+	pte_t *pte;
+
+	pte = lookup_address(va, &level);
+	if (!pte)
+		return PMD_SIZE;
+	size = pvx_ksm_level_size(level);
+	/* not pte_present(): a kernel page's _PAGE_GLOBAL reads as PROTNONE */
+	flags = pte_flags(*pte);
+	if (!(flags & _PAGE_PRESENT) || (flags & _PAGE_RW))
+		return size;
+	va = ALIGN_DOWN(va, size);
+	pfn = PHYS_PFN(slow_virt_to_phys((void *)va));
+	if (region_intersects(PFN_PHYS(pfn), size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_INTERSECTS)
+		return size;
+	pvx_ksm_cand_add(pfn, size >> PAGE_SHIFT);
+	if (flags & _PAGE_NX)
+		pvx_cand_rodata += size >> PAGE_SHIFT;
+	else
+		pvx_cand_text += size >> PAGE_SHIFT;
+	return size;
+}
+
+static void pvx_ksm_cand_find(void)
+{
+	unsigned long va = __START_KERNEL_map;
+	unsigned long end = __START_KERNEL_map + KERNEL_IMAGE_SIZE;
+	unsigned long size;
+
+	while (va < end) {
+		size = pvx_ksm_cand_one(va);
+		va = ALIGN_DOWN(va, size) + size;
+		if (!va)	/* wrapped past the top of the address space */
+			break;
+		cond_resched();
+	}
+}
+
+/* ---- sending them -------------------------------------------------------- */
+
+/* Send every candidate run, as hints or as a withdrawal; the host's answer. */
+static long pvx_ksm_cand_send(bool withdraw)
+{
+	struct pvx_ksm_sender s;
+	unsigned int i;
+	long hc;
+
+	mutex_lock(&pvx_ksm_lock);
+	pvx_ksm_send_start(&s, withdraw, PVX_KSM_MERGEABLE, false);
+	for (i = 0; i < pvx_cand_nr; i++)
+		pvx_ksm_send_run(&s, pvx_cand[i].pfn, pvx_cand[i].npages);
+	hc = pvx_ksm_send_end(&s);
+	if (withdraw) {
+		pvx_ksm_count(PVX_KSM_CAND_WITHDRAWN, s.done);
+		pvx_cand_sent = false;
+	} else {
+		pvx_ksm_count(PVX_KSM_CAND_ROUNDS, 1);
+		pvx_ksm_count(PVX_KSM_CAND_ADDED, s.done);
+		pvx_cand_sent = true;
+	}
+	mutex_unlock(&pvx_ksm_lock);
+	return hc;
+}
+
+/* A round: send them if the host takes hints now (it may come and go). */
+static long pvx_ksm_cand_round(void)
+{
+	if (!pvx_cand_nr || !pvx_host_has(PVX_F_KSM_HINT))
+		return -PVX_ENOSYS;
+	return pvx_ksm_cand_send(false);
+}
+
+/* ---- every interval_ms --------------------------------------------------- */
+
+static unsigned int interval_ms = 60000;
+/* serializes interval_ms changes with the rounds' rescheduling and exit */
+static DEFINE_MUTEX(pvx_cand_sched_lock);
+static bool pvx_cand_running;	/* under pvx_cand_sched_lock */
+
+static void pvx_ksm_cand_work_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pvx_cand_work, pvx_ksm_cand_work_fn);
+
+static void pvx_ksm_cand_work_fn(struct work_struct *work)
+{
+	unsigned int ms;
+
+	pvx_ksm_cand_round();
+	mutex_lock(&pvx_cand_sched_lock);
+	ms = READ_ONCE(interval_ms);
+	if (pvx_cand_running && ms)
+		schedule_delayed_work(&pvx_cand_work, msecs_to_jiffies(ms));
+	mutex_unlock(&pvx_cand_sched_lock);
+}
+
+/*
+ * 0 (only at load) or PVX_KSM_INTERVAL_MIN_MS..MAX_MS; else -EINVAL and
+ * the old value stays. A new value counts from now: writing it again and
+ * again postpones the next round, it never brings one forward.
+ */
+static int pvx_ksm_interval_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret = kstrtouint(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v && (v < PVX_KSM_INTERVAL_MIN_MS || v > PVX_KSM_INTERVAL_MAX_MS))
+		return -EINVAL;
+	mutex_lock(&pvx_cand_sched_lock);
+	WRITE_ONCE(interval_ms, v);
+	if (pvx_cand_running && v)
+		mod_delayed_work(system_wq, &pvx_cand_work, msecs_to_jiffies(v));
+	else if (pvx_cand_running)
+		cancel_delayed_work(&pvx_cand_work);
+	mutex_unlock(&pvx_cand_sched_lock);
+	return 0;
+}
+
+static const struct kernel_param_ops pvx_ksm_interval_ops = {
+	.set = pvx_ksm_interval_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(interval_ms, &pvx_ksm_interval_ops, &interval_ms, 0644);
+MODULE_PARM_DESC(interval_ms, "send the kernel image's candidates again every so many ms (0: only at load; else 1000..86400000, default 60000)");
+
+/* ---- sysfs: what was found ----------------------------------------------- */
+
+static ssize_t candidate_pages_show(struct kobject *kobj,
+				    struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", pvx_cand_text + pvx_cand_rodata -
+			  pvx_cand_skipped);
+}
+
+static ssize_t candidate_text_pages_show(struct kobject *kobj,
+					 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", pvx_cand_text);
+}
+
+static ssize_t candidate_rodata_pages_show(struct kobject *kobj,
+					   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", pvx_cand_rodata);
+}
+
+static ssize_t candidate_runs_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", pvx_cand_nr);
+}
+
+static struct kobj_attribute pvx_cand_pages_attr = __ATTR_RO(candidate_pages);
+static struct kobj_attribute pvx_cand_text_attr = __ATTR_RO(candidate_text_pages);
+static struct kobj_attribute pvx_cand_rodata_attr = __ATTR_RO(candidate_rodata_pages);
+static struct kobj_attribute pvx_cand_runs_attr = __ATTR_RO(candidate_runs);
+
+struct attribute *pvx_ksm_cand_attrs[] = {
+	&pvx_cand_pages_attr.attr,
+	&pvx_cand_text_attr.attr,
+	&pvx_cand_rodata_attr.attr,
+	&pvx_cand_runs_attr.attr,
+	NULL
+};
+
+/* ---- load and unload ----------------------------------------------------- */
+
+int pvx_ksm_cand_init(void)
+{
+	long hc;
+
+	pvx_ksm_cand_find();
+	if (pvx_cand_skipped)
+		pr_warn("kernel image in more than %d runs: %lu read-only pages not hinted\n",
+			PVX_KSM_CAND_RANGES, pvx_cand_skipped);
+	hc = pvx_ksm_cand_round();
+	if (hc != -PVX_ENOSYS)
+		pr_info("candidates: %lu text and %lu read-only data pages in %u runs, host answered %ld\n",
+			pvx_cand_text, pvx_cand_rodata, pvx_cand_nr, hc);
+	mutex_lock(&pvx_cand_sched_lock);
+	pvx_cand_running = true;
+	if (interval_ms)
+		schedule_delayed_work(&pvx_cand_work, msecs_to_jiffies(interval_ms));
+	mutex_unlock(&pvx_cand_sched_lock);
+	return 0;
+}
+
+/* On return no round runs or is queued, and the host holds no candidate. */
+void pvx_ksm_cand_exit(void)
+{
+	bool sent;
+
+	mutex_lock(&pvx_cand_sched_lock);
+	pvx_cand_running = false;
+	mutex_unlock(&pvx_cand_sched_lock);
+	cancel_delayed_work_sync(&pvx_cand_work);
+	mutex_lock(&pvx_ksm_lock);
+	sent = pvx_cand_sent;
+	mutex_unlock(&pvx_ksm_lock);
+	if (sent)
+		pvx_ksm_cand_send(true);
+}

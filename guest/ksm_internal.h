@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the files of pvx_ksm_guest.ko: ksm.c (batches, the never-merge
+ * core and kernel API, sysfs, module init), ksm_cand.c (candidates from
+ * the kernel image) and ksm_fd.c (PVX_IOC_KSM_PROTECT and its fds).
+ */
+#ifndef _PVX_KSM_INTERNAL_H
+#define _PVX_KSM_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "pvx.h"
+
+struct page;
+
+enum pvx_ksm_stat {
+	PVX_KSM_BATCHES,	/* PVX_HC_KSM_HINT calls issued */
+	PVX_KSM_HOST_ERRORS,	/* ... that the host answered < 0 */
+	PVX_KSM_CAND_ROUNDS,	/* candidate sends: at load, every interval */
+	PVX_KSM_CAND_ADDED,	/* candidate pages the host took anew */
+	PVX_KSM_CAND_WITHDRAWN,	/* candidate pages the host let go */
+	PVX_KSM_PROTECT_CALLS,	/* protect requests: ioctl and kernel API */
+	PVX_KSM_PROTECTED,	/* pages named by requests that succeeded */
+	PVX_KSM_UNPROTECTED,	/* pages named by protections released */
+	PVX_KSM_HINTED,		/* never-merge pages the host took anew */
+	PVX_KSM_WITHDRAWN,	/* never-merge pages the host let go */
+	PVX_KSM_UNMAPPED,	/* protections ended by an unmap of their range */
+	PVX_KSM_EINVAL,		/* requests refused, by errno ... */
+	PVX_KSM_E2BIG,
+	PVX_KSM_EFAULT,
+	PVX_KSM_ENOMEM,		/* RLIMIT_MEMLOCK, or no memory */
+	PVX_KSM_ENOSPC,		/* the module's cap or the host's */
+	PVX_KSM_EIO,		/* the host could not honour a hint */
+	PVX_KSM_EOPNOTSUPP,	/* the host has no PVX_HC_KSM_HINT */
+	PVX_KSM_OTHER,		/* any other errno (EMFILE, EINTR...) */
+	PVX_KSM_NR
+};
+
+void pvx_ksm_count(enum pvx_ksm_stat s, u64 n);
+/* A refused request: its errno's class. */
+void pvx_ksm_count_err(long err);
+
+/*
+ * Batches. pvx_ksm_lock serializes the one batch page and the table of
+ * protected pages; hold it from pvx_ksm_send_start() to _end().
+ */
+extern struct mutex pvx_ksm_lock;
+
+struct pvx_ksm_sender {
+	bool withdraw;		/* header flag PVX_KSM_F_WITHDRAW */
+	bool stop;		/* add nothing after the host refused once */
+	u32 hint;		/* PVX_KSM_MERGEABLE or PVX_KSM_UNMERGEABLE */
+	u32 pages;		/* pages in the batch being filled */
+	u64 done;		/* pages the host applied anew, all batches */
+	long hc;		/* the host's first refusal (-PVX_E*), or 0 */
+};
+
+void pvx_ksm_send_start(struct pvx_ksm_sender *s, bool withdraw, u32 hint,
+			bool stop);
+void pvx_ksm_send_run(struct pvx_ksm_sender *s, unsigned long pfn,
+		      unsigned long n);
+long pvx_ksm_send_end(struct pvx_ksm_sender *s);
+
+/* The never-merge core (ksm.c); the caller counts the error. */
+int __pvx_ksm_protect(struct page **pages, unsigned long nr);
+void __pvx_ksm_unprotect(struct page **pages, unsigned long nr);
+
+/* User pages pinned now by protection fds (ksm_fd.c). */
+extern atomic_long_t pvx_ksm_pinned_now;
+
+/* Candidates (ksm_cand.c): the attributes are NULL-terminated. */
+extern struct attribute *pvx_ksm_cand_attrs[];
+int pvx_ksm_cand_init(void);
+void pvx_ksm_cand_exit(void);
+
+/* PVX_IOC_KSM_PROTECT (ksm_fd.c) */
+int pvx_ksm_fd_init(void);
+void pvx_ksm_fd_exit(void);
+
+#endif /* _PVX_KSM_INTERNAL_H */
