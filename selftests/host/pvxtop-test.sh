@@ -187,23 +187,32 @@ counted() {
 	fi
 }
 
+# spawn_watcher DIR NAME ARGS...: pvxtop ARGS in the background, output
+# in DIR/NAME.out, its pid in DIR/NAME.pid and, once it ended, its exit
+# status in DIR/NAME.rc: a subshell waits for it, since watch-start's own
+# process is gone by then (and an orphan would wait for L2's init to reap
+# it, which kill -0 cannot tell from running)
+spawn_watcher() {
+	local dir=$1 name=$2
+	shift 2
+	(
+		"$PVXTOP" "$@" >"$dir/$name.out" 2>"$dir/$name.err" &
+		echo $! >"$dir/$name.pid"
+		wait $!
+		echo $? >"$dir/$name.rc"
+	) </dev/null >/dev/null 2>&1 &
+}
+
 watch_start() {
 	local dir=$1 f
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	# a subshell waits for pvxtop and keeps its exit status for watch-check
-	(
-		"$PVXTOP" --json >"$dir/top.json" 2>"$dir/top.err" &
-		echo $! >"$dir/pid"
-		wait $!
-		echo $? >"$dir/rc"
-	) </dev/null >/dev/null 2>&1 &
-	"$PVXTOP" </dev/null >"$dir/table.txt" 2>&1 &
-	echo $! >"$dir/table.pid"
-	if ! wait_line "$dir/top.json" '"type":"start"' 60; then
-		notok "watch: pvxtop --json: no start line in 60 s: $(head -c 300 "$dir/top.err")"
-		kill "$(cat "$dir/pid" 2>/dev/null)" "$(cat "$dir/table.pid")" 2>/dev/null
-		rm -f "$dir/pid"
+	spawn_watcher "$dir" json --json
+	spawn_watcher "$dir" table
+	if ! wait_line "$dir/json.out" '"type":"start"' 60; then
+		notok "watch: pvxtop --json: no start line in 60 s: $(head -c 300 "$dir/json.err")"
+		kill "$(cat "$dir/json.pid")" "$(cat "$dir/table.pid")" 2>/dev/null
+		rm -f "$dir/json.pid"
 		finish
 	fi
 	# after the start line: every event counted in debugfs from now on
@@ -212,17 +221,17 @@ watch_start() {
 		f=${f%%:*}
 		[ -r "$DEBUGFS/$f" ] && cp "$DEBUGFS/$f" "$dir/$f.before"
 	done
-	ok "watch: pvxtop --json started (pid $(cat "$dir/pid")), debugfs totals kept: $(cd "$dir" && echo *.before)"
+	ok "watch: pvxtop --json started (pid $(cat "$dir/json.pid")), debugfs totals kept: $(cd "$dir" && echo *.before)"
 	finish
 }
 
-# stop_watcher PIDFILE: SIGINT, then up to 30 s for it to go
+# stop_watcher DIR NAME: SIGINT, then up to 30 s for its exit status
 stop_watcher() {
 	local pid i
-	pid=$(cat "$1" 2>/dev/null) || return 1
+	pid=$(cat "$1/$2.pid" 2>/dev/null) || return 1
 	kill -INT "$pid" 2>/dev/null
 	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		[ -s "$1/$2.rc" ] && return 0
 		sleep 0.1
 	done
 	kill -KILL "$pid" 2>/dev/null
@@ -235,32 +244,32 @@ watch_feature() {
 	if [ ! -f "$dir/$f.before" ] || [ ! -r "$DEBUGFS/$f" ]; then
 		return
 	fi
-	mi=$(missed_of "$dir/top.json" "$ev")
+	mi=$(missed_of "$dir/json.out" "$ev")
 	[ -n "$mi" ]
-	check $? "watch: pvxtop attached to $ev (its end line has ${mi:-no} missed count for it)"
+	check $? "watch: pvxtop attached to $ev (its missed count in the end line: ${mi:-none})"
 	mi=${mi:-0}
 	case $f in
 	fork_copy)
-		counted "watch: pvx:fork_copy calls" "$($s "$dir/top.json" total fc_calls)" \
+		counted "watch: pvx:fork_copy calls" "$($s "$dir/json.out" total fc_calls)" \
 			"$mi" events "$(grew "$dir" "$f" calls)"
-		counted "watch: fork-copy pages copied" "$($s "$dir/top.json" total fc_pages)" \
+		counted "watch: fork-copy pages copied" "$($s "$dir/json.out" total fc_pages)" \
 			"$mi" $FC_MAX_PAGES "$(grew "$dir" "$f" pages)"
 		counted "watch: fork-copy calls answered < 0 (calls - done)" \
-			"$($s "$dir/top.json" total fc_errors)" "$mi" 1 \
+			"$($s "$dir/json.out" total fc_errors)" "$mi" 1 \
 			$(($(grew "$dir" "$f" calls) - $(grew "$dir" "$f" "done")))
 		[ "$(grew "$dir" "$f" pages)" -gt 0 ]
 		check $? "watch: the stage copied pages (debugfs pages +$(grew "$dir" "$f" pages))"
 		;;
 	ksm)
-		counted "watch: pvx:ksm_hint calls" "$($s "$dir/top.json" total ksm_hints)" \
+		counted "watch: pvx:ksm_hint calls" "$($s "$dir/json.out" total ksm_hints)" \
 			"$mi" events "$(grew "$dir" "$f" calls)"
 		counted "watch: KSM hint calls answered < 0 (calls - done)" \
-			"$($s "$dir/top.json" total ksm_errors)" "$mi" 1 \
+			"$($s "$dir/json.out" total ksm_errors)" "$mi" 1 \
 			$(($(grew "$dir" "$f" calls) - $(grew "$dir" "$f" "done")))
-		counted "watch: KSM never-merge pins taken" "$($s "$dir/top.json" total ksm_pinned)" \
+		counted "watch: KSM never-merge pins taken" "$($s "$dir/json.out" total ksm_pinned)" \
 			"$mi" $KSM_MAX_PAGES "$(grew "$dir" "$f" pinned)"
 		counted "watch: KSM pins given back by withdraws" \
-			"$($s "$dir/top.json" total ksm_unpinned)" "$mi" $KSM_MAX_PAGES \
+			"$($s "$dir/json.out" total ksm_unpinned)" "$mi" $KSM_MAX_PAGES \
 			"$(grew "$dir" "$f" unpinned)"
 		[ "$(grew "$dir" "$f" pinned)" -gt 0 ] && [ "$(grew "$dir" "$f" unpinned)" -gt 0 ]
 		check $? "watch: the stage pinned and unpinned (debugfs pinned +$(grew "$dir" "$f" pinned), unpinned +$(grew "$dir" "$f" unpinned))"
@@ -279,7 +288,7 @@ table_excerpt() {
 
 watch_check() {
 	local dir=$1 f rc left
-	if [ ! -f "$dir/pid" ]; then
+	if [ ! -f "$dir/json.pid" ]; then
 		notok "watch: no pvxtop started by watch-start in $dir"
 		finish
 	fi
@@ -287,22 +296,22 @@ watch_check() {
 		f=${f%%:*}
 		[ -f "$dir/$f.before" ] && cp "$DEBUGFS/$f" "$dir/$f.after"
 	done
-	stop_watcher "$dir/table.pid"
-	stop_watcher "$dir/pid"
+	stop_watcher "$dir" table
+	stop_watcher "$dir" json
 	check $? "watch: pvxtop --json ended within 30 s of SIGINT"
-	rc=$(cat "$dir/rc" 2>/dev/null)
+	rc=$(cat "$dir/json.rc" 2>/dev/null)
 	[ "$rc" = 0 ]
-	check $? "watch: pvxtop --json exit 0 after SIGINT (exit ${rc:-none}) $(head -c 200 "$dir/top.err")"
-	json_check "$dir/top.json" >"$dir/json.err"
-	check $? "watch: every --json line parses $(head -c 200 "$dir/json.err")"
-	grep -q '"type":"end","dropped":0,' "$dir/top.json"
+	check $? "watch: pvxtop --json exit 0 after SIGINT (exit ${rc:-none}) $(head -c 200 "$dir/json.err")"
+	json_check "$dir/json.out" >"$dir/json.bad"
+	check $? "watch: every --json line parses $(head -c 200 "$dir/json.bad")"
+	grep -q '"type":"end","dropped":0,' "$dir/json.out"
 	check $? "watch: an end line, no event dropped"
 	for f in $FEATURES; do
 		watch_feature "$dir" "${f%%:*}" "${f#*:}"
 	done
-	grep '"type":"total"' "$dir/top.json" | grep -v '"fc_calls":0,.*"ksm_hints":0,' |
+	grep '"type":"total"' "$dir/json.out" | grep -v '"fc_calls":0,.*"ksm_hints":0,' |
 		head -n 3 | sed 's/^/# /'
-	table_excerpt "$dir/table.txt" | sed 's/^/# /'
+	table_excerpt "$dir/table.out" | sed 's/^/# /'
 	sleep 0.5
 	left=$(our_progs)
 	[ -z "$left" ]
