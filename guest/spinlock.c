@@ -314,6 +314,8 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 	local_irq_save(flags);
 	if ((READ_ONCE(lock->head) & ~PVX_SPIN_HALTED) != ticket) {
 		pvx_spin_count(PVX_SPIN_HALTS);
+		/* interrupts stay off: a kick meanwhile ends the halt at once */
+		trace_spin_halt(lock, smp_processor_id(), ticket);
 		/* sti;hlt: an interrupt arriving after the check still wakes */
 		if (irqs_disabled_flags(flags))
 			halt();
@@ -329,7 +331,9 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
  * @lock is only compared with the published slots, never dereferenced:
  * its new holder may have freed it already. A flag with no halted waiter
  * behind it (it stays set while waiters are queued; a waiter that set it
- * may not have needed to halt) is a miss: no hypercall, counted.
+ * may not have needed to halt) is a miss: no hypercall, counted. Both
+ * are traced (pvx:spin_kick) with @lock's value, which the event only
+ * stores: nothing reads through it there either.
  */
 static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 {
@@ -338,10 +342,12 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 
 	if (cpu < 0 || !halted) {
 		pvx_spin_count(PVX_SPIN_KICK_MISSES);
+		trace_spin_kick(lock, cpu, ticket, true);
 		return;
 	}
 	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
 	pvx_spin_count(PVX_SPIN_KICKS);
+	trace_spin_kick(lock, cpu, ticket, false);
 }
 
 /*

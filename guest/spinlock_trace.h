@@ -44,6 +44,48 @@ TRACE_EVENT(spin_yield,
 		      __entry->result)
 );
 
+/*
+ * One event per halt of a pv spinlock waiter (the moment PVX_SPIN_HALTS
+ * counts it, with interrupts off, just before the halt): @lock, the
+ * halting CPU and the @ticket it waits for. A waiter that found its turn
+ * had come after it set the halted flag does not halt and is not traced.
+ */
+TRACE_EVENT(spin_halt,
+	    TP_PROTO(const void *lock, int cpu, u16 ticket),
+	    TP_ARGS(lock, cpu, ticket),
+	    TP_STRUCT__entry(__field(const void *, lock)
+			     __field(int, cpu)
+			     __field(u16, ticket)),
+	    TP_fast_assign(__entry->lock = lock;
+			   __entry->cpu = cpu;
+			   __entry->ticket = ticket;),
+	    TP_printk("lock=%p cpu=%d ticket=%u", __entry->lock, __entry->cpu,
+		      __entry->ticket)
+);
+
+/*
+ * One event per unlock that found the halted flag set, where
+ * PVX_SPIN_KICKS or PVX_SPIN_KICK_MISSES counts it: @lock, the CPU of the
+ * waiter of @ticket (-1 when none is published), and @miss (no halted
+ * waiter: no KVM_HC_KICK_CPU was made). The lock may already be freed by
+ * its next holder: @lock is its address only, never to be read through.
+ */
+TRACE_EVENT(spin_kick,
+	    TP_PROTO(const void *lock, int target_cpu, u16 ticket, bool miss),
+	    TP_ARGS(lock, target_cpu, ticket, miss),
+	    TP_STRUCT__entry(__field(const void *, lock)
+			     __field(int, target_cpu)
+			     __field(u16, ticket)
+			     __field(bool, miss)),
+	    TP_fast_assign(__entry->lock = lock;
+			   __entry->target_cpu = target_cpu;
+			   __entry->ticket = ticket;
+			   __entry->miss = miss;),
+	    TP_printk("lock=%p target_cpu=%d ticket=%u %s", __entry->lock,
+		      __entry->target_cpu, __entry->ticket,
+		      __entry->miss ? "miss" : "kicked")
+);
+
 #endif /* _PVX_SPINLOCK_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

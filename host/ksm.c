@@ -666,12 +666,25 @@ static enum pvx_ksm_stat pvx_ksm_err_stat(long ret)
 	}
 }
 
+/*
+ * The VM's pinned and unpinned counts now, for pvx:ksm_hint: they move
+ * only in pvx_ksm_add() and pvx_ksm_withdraw(), under kv->lock, so with
+ * the lock held across a call their growth is exactly that call's.
+ */
+static void pvx_ksm_pin_counts(struct pvx_ksm_vm *kv, u64 *pinned,
+			       u64 *unpinned)
+{
+	lockdep_assert_held(&kv->lock);
+	*pinned = atomic64_read(&kv->stats[PVX_KSM_STAT_PINNED]);
+	*unpinned = atomic64_read(&kv->stats[PVX_KSM_STAT_UNPINNED]);
+}
+
 static long pvx_ksm_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 			 const struct pvx_call *call)
 {
+	u64 done = 0, pinned = 0, unpinned = 0, pinned0, unpinned0;
 	struct pvx_ksm_batch *b = NULL;
 	struct pvx_ksm_vm *kv;
-	u64 done = 0;
 	long ret;
 
 	kv = pvx_ksm_vm_get(vm, vcpu->kvm);
@@ -689,15 +702,19 @@ static long pvx_ksm_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 	if (ret)
 		goto out;
 	mutex_lock(&kv->lock);
+	pvx_ksm_pin_counts(kv, &pinned0, &unpinned0);
 	ret = pvx_ksm_hint_locked(kv, b, &done);
+	pvx_ksm_pin_counts(kv, &pinned, &unpinned);
 	mutex_unlock(&kv->lock);
+	pinned -= pinned0;
+	unpinned -= unpinned0;
 out:
 	pvx_ksm_count(kv, PVX_KSM_STAT_CALLS, 1);
 	pvx_ksm_count(kv, pvx_ksm_err_stat(ret), 1);
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, done);
 	trace_ksm_hint(pvx_vm_id(vm), vcpu->vcpu_id, b ? b->flags : 0,
 		       b ? b->count : 0, done, kv ? kv->nr_cand : 0,
-		       kv ? READ_ONCE(kv->nr_pins) : 0, ret);
+		       kv ? READ_ONCE(kv->nr_pins) : 0, ret, pinned, unpinned);
 	kfree(b);
 	return ret;
 }

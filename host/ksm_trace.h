@@ -22,12 +22,16 @@
  * @candidates: the VM's mergeable candidates after the call
  * @pins: the VM's never-merge pins after the call
  * @result: the answer in RAX: 0 or -PVX_E*
+ * @pinned: never-merge pins this call took (debugfs "pinned")
+ * @unpinned: pins this call gave back, a withdraw (debugfs "unpinned");
+ *	pins dropped because the VMM unmapped the memory are not a call's
  */
 TRACE_EVENT(ksm_hint,
 	    TP_PROTO(u64 vm_id, int vcpu_id, u32 flags, u32 count, u64 pages,
-		     u64 candidates, u64 pins, long result),
+		     u64 candidates, u64 pins, long result, u64 pinned,
+		     u64 unpinned),
 	    TP_ARGS(vm_id, vcpu_id, flags, count, pages, candidates, pins,
-		    result),
+		    result, pinned, unpinned),
 
 	    TP_STRUCT__entry(__field(u64, vm_id)
 			     __field(int, vcpu_id)
@@ -36,7 +40,9 @@ TRACE_EVENT(ksm_hint,
 			     __field(u64, pages)
 			     __field(u64, candidates)
 			     __field(u64, pins)
-			     __field(long, result)),
+			     __field(long, result)
+			     __field(u64, pinned)
+			     __field(u64, unpinned)),
 
 	    TP_fast_assign(__entry->vm_id = vm_id;
 			   __entry->vcpu_id = vcpu_id;
@@ -45,13 +51,15 @@ TRACE_EVENT(ksm_hint,
 			   __entry->pages = pages;
 			   __entry->candidates = candidates;
 			   __entry->pins = pins;
-			   __entry->result = result;),
+			   __entry->result = result;
+			   __entry->pinned = pinned;
+			   __entry->unpinned = unpinned;),
 
-	    TP_printk("vm=%llu vcpu=%d %s count=%u pages=%llu candidates=%llu pins=%llu result=%ld",
+	    TP_printk("vm=%llu vcpu=%d %s count=%u pages=%llu candidates=%llu pins=%llu result=%ld pinned=%llu unpinned=%llu",
 		      __entry->vm_id, __entry->vcpu_id,
 		      __entry->flags ? "withdraw" : "hint", __entry->count,
 		      __entry->pages, __entry->candidates, __entry->pins,
-		      __entry->result)
+		      __entry->result, __entry->pinned, __entry->unpinned)
 );
 
 #endif /* _PVX_KSM_TRACE_H */

@@ -155,6 +155,23 @@ pvxtop_test() {
 	done
 }
 
+# pvxtop_halt_kick HALTS KICKS KICK_MISSES: pvxtop's pvx:spin_halt and
+# pvx:spin_kick counts over the lock tortures against the growth of
+# spinlock/halts, kicks and kick_misses (the events fire where those count)
+pvxtop_halt_kick() {
+	local mi kk km
+	check "pvxtop attached to pvx:spin_halt and pvx:spin_kick (end line)" \
+		grep -q '"type":"end".*"pvx/spin_halt":[0-9]*,"pvx/spin_kick":[0-9]' /tmp/pvxtop.json
+	counted_all "pvx:spin_halt, spinlock/halts growth" "$(pvxtop_sum spin_halts)" \
+		"$(pvxtop_missed pvx/spin_halt)" "$1"
+	kk=$(pvxtop_sum spin_kicks) km=$(pvxtop_sum spin_kick_misses)
+	mi=$(pvxtop_missed pvx/spin_kick)
+	counted_all "pvx:spin_kick, spinlock/kicks + kick_misses growth" $((kk + km)) "$mi" \
+		$(($2 + $3))
+	check "pvxtop: spin_kick kicks $kk (+ up to $mi missed) = spinlock/kicks growth $2" \
+		[ "$kk" -le "$2" -a "$2" -le $((kk + mi)) ]
+	diag "pvxtop over the lock tortures: halts $(pvxtop_sum spin_halts), kicks $kk, kick misses $km (sysfs +$1, +$2, +$3)"
+}
 # pvxtop_start: pvxtop --json in the background until pvxtop_stop, which
 # ends it with SIGINT (it prints totals then). 1 when it did not start.
 pvxtop_start() {
@@ -590,11 +607,13 @@ run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
 acq0=$(spin_stat acquisitions)
 slow0=$(spin_stat slow_paths)
-# pvxtop watches the tortures: its pvx:spin_yield counts against sysfs
+# pvxtop watches the tortures: its pvx:spin_yield, pvx:spin_halt and
+# pvx:spin_kick counts against sysfs
 top_spin=0
 if [ "$steal_boot" != 1 ] && pvxtop_start; then
 	top_spin=1
 	y0=$(spin_stat yields_issued) g0=$(spin_stat yields_granted)
+	th0=$(spin_stat halts) tk0=$(spin_stat kicks) tm0=$(spin_stat kick_misses)
 fi
 step "pvx_lock_torture starts"
 # where pvx's modules sit: an L3 that resets itself is reported with each
@@ -662,6 +681,8 @@ else
 fi
 if [ "$top_spin" = 1 ]; then
 	y=$(($(spin_stat yields_issued) - y0)) g=$(($(spin_stat yields_granted) - g0))
+	th=$(($(spin_stat halts) - th0)) tk=$(($(spin_stat kicks) - tk0))
+	tm=$(($(spin_stat kick_misses) - tm0))
 	m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
 	if pvxtop_stop "the lock tortures"; then
 		c=$(pvxtop_sum spin_yields)
@@ -678,6 +699,7 @@ if [ "$top_spin" = 1 ]; then
 			check "pvxtop: spin_yield answered done $d (+ up to $mi missed) = spinlock/yields_granted growth $g" \
 				[ "$d" -le "$g" -a "$g" -le $((d + mi)) ]
 		fi
+		pvxtop_halt_kick "$th" "$tk" "$tm"
 	fi
 fi
 # pvxtop --advise on spin_threshold: a tuning session, written out in

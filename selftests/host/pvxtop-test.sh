@@ -11,6 +11,14 @@
 #                           program or link left; the not-root and the
 #                           no-BPF errors
 #   pvxtop-test.sh absent   pvx_host not loaded: the "not loaded" error
+#   pvxtop-test.sh watch-start DIR   pvxtop --json (and the table) in the
+#                           background, the debugfs totals of pvx_fork_copy
+#                           and pvx_ksm (those loaded) kept in DIR; the
+#                           caller then runs a stage of their tests
+#   pvxtop-test.sh watch-check DIR   SIGINT to both: pvxtop's fork-copy and
+#                           KSM counts equal the growth of those debugfs
+#                           totals (allowing for BPF's missed events); no
+#                           program left, so the modules can be removed
 #
 #                           perf stat/record/trace count pvx:hypercall as
 #                           debugfs does
@@ -112,7 +120,7 @@ counter() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print "miss
 # BPF programs of pvxtop (by their names) and the links that use them
 our_progs() {
 	"$BPFTOOL" prog show 2>/dev/null |
-		awk '/^[0-9]+:/ && / name (pvx_hypercall|pvx_yield|kvm_exit|kvm_hypercall|pvx_guest_hyper|pvx_spin_yield|pvx_stimer_fire|pvx_stimer_rear) / { sub(":", "", $1); print $1 }'
+		awk '/^[0-9]+:/ && / name (pvx_hypercall|pvx_yield|pvx_numa_hint|pvx_fork_copy|pvx_ksm_hint|kvm_exit|kvm_hypercall|pvx_guest_hyper|pvx_spin_yield|pvx_spin_halt|pvx_spin_kick|pvx_stimer_fire|pvx_stimer_rear) / { sub(":", "", $1); print $1 }'
 }
 our_links() {	# our_links PROG_ID...
 	"$BPFTOOL" link show 2>/dev/null | awk -v ids=" $* " '
@@ -142,6 +150,179 @@ if [ "${1:-}" = absent ]; then
 	check $? "pvxtop without pvx: exit 1 and one line: $out (exit $rc)"
 	finish
 fi
+
+# --- watch-start / watch-check: pvx:fork_copy and pvx:ksm_hint over the
+# stages run-l2.sh runs between them ---------------------------------------
+# The feature totals in debugfs and their pvxtop events.
+FEATURES="fork_copy:pvx/fork_copy ksm:pvx/ksm_hint"
+# What one missed event can hide: a call, or its pages (a fork-copy batch
+# holds PVX_COPY_MAX_PAIRS = 255 pairs; a KSM hint applies at most
+# PVX_KSM_MAX_BATCH_PAGES = 65536 pages)
+FC_MAX_PAGES=255
+KSM_MAX_PAGES=65536
+
+# missed_of FILE EVENT: pvxtop's missed count of EVENT from the end line,
+# empty when it was not attached
+missed_of() {
+	sed -n "s|.*\"type\":\"end\".*\"$2\":\([0-9]*\).*|\1|p" "$1" | tail -n 1
+}
+
+# grew DIR FILE NAME: growth of counter NAME of debugfs FILE over the watch
+grew() {
+	echo $(($(counter "$1/$2.after" "$3") - $(counter "$1/$2.before" "$3")))
+}
+
+# counted WHAT COUNTED MISSED PER WANT: pvxtop's COUNTED is the debugfs
+# growth WANT when no event was missed; each missed event (the kernel
+# skips a program on a CPU where BPF already runs, and counts it) may
+# hide up to PER of WANT. With PER 1 and a count of events, COUNTED +
+# MISSED must be WANT exactly (init.sh's counted_all).
+counted() {
+	if [ "$4" = events ]; then
+		[ $(($2 + $3)) = "$5" ]
+		check $? "$1: pvxtop $2 + $3 missed = debugfs growth $5"
+	else
+		[ "$2" -le "$5" ] && [ "$5" -le $(($2 + $3 * $4)) ]
+		check $? "$1: pvxtop $2 (+ up to $3 missed x $4) = debugfs growth $5"
+	fi
+}
+
+# spawn_watcher DIR NAME ARGS...: pvxtop ARGS in the background, output
+# in DIR/NAME.out, its pid in DIR/NAME.pid and, once it ended, its exit
+# status in DIR/NAME.rc: a subshell waits for it, since watch-start's own
+# process is gone by then (and an orphan would wait for L2's init to reap
+# it, which kill -0 cannot tell from running)
+spawn_watcher() {
+	local dir=$1 name=$2
+	shift 2
+	(
+		"$PVXTOP" "$@" >"$dir/$name.out" 2>"$dir/$name.err" &
+		echo $! >"$dir/$name.pid"
+		wait $!
+		echo $? >"$dir/$name.rc"
+	) </dev/null >/dev/null 2>&1 &
+}
+
+watch_start() {
+	local dir=$1 f
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	spawn_watcher "$dir" json --json
+	spawn_watcher "$dir" table
+	if ! wait_line "$dir/json.out" '"type":"start"' 60; then
+		notok "watch: pvxtop --json: no start line in 60 s: $(head -c 300 "$dir/json.err")"
+		kill "$(cat "$dir/json.pid")" "$(cat "$dir/table.pid")" 2>/dev/null
+		rm -f "$dir/json.pid"
+		finish
+	fi
+	# after the start line: every event counted in debugfs from now on
+	# reaches pvxtop's programs
+	for f in $FEATURES; do
+		f=${f%%:*}
+		[ -r "$DEBUGFS/$f" ] && cp "$DEBUGFS/$f" "$dir/$f.before"
+	done
+	ok "watch: pvxtop --json started (pid $(cat "$dir/json.pid")), debugfs totals kept: $(cd "$dir" && echo *.before)"
+	finish
+}
+
+# stop_watcher DIR NAME: SIGINT, then up to 30 s for its exit status
+stop_watcher() {
+	local pid i
+	pid=$(cat "$1/$2.pid" 2>/dev/null) || return 1
+	kill -INT "$pid" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$1/$2.rc" ] && return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	return 1
+}
+
+# watch_feature DIR FILE EVENT: the checks of one feature module
+watch_feature() {
+	local dir=$1 f=$2 ev=$3 mi s=sum_key
+	if [ ! -f "$dir/$f.before" ] || [ ! -r "$DEBUGFS/$f" ]; then
+		return
+	fi
+	mi=$(missed_of "$dir/json.out" "$ev")
+	[ -n "$mi" ]
+	check $? "watch: pvxtop attached to $ev (its missed count in the end line: ${mi:-none})"
+	mi=${mi:-0}
+	case $f in
+	fork_copy)
+		counted "watch: pvx:fork_copy calls" "$($s "$dir/json.out" total fc_calls)" \
+			"$mi" events "$(grew "$dir" "$f" calls)"
+		counted "watch: fork-copy pages copied" "$($s "$dir/json.out" total fc_pages)" \
+			"$mi" $FC_MAX_PAGES "$(grew "$dir" "$f" pages)"
+		counted "watch: fork-copy calls answered < 0 (calls - done)" \
+			"$($s "$dir/json.out" total fc_errors)" "$mi" 1 \
+			$(($(grew "$dir" "$f" calls) - $(grew "$dir" "$f" "done")))
+		[ "$(grew "$dir" "$f" pages)" -gt 0 ]
+		check $? "watch: the stage copied pages (debugfs pages +$(grew "$dir" "$f" pages))"
+		;;
+	ksm)
+		counted "watch: pvx:ksm_hint calls" "$($s "$dir/json.out" total ksm_hints)" \
+			"$mi" events "$(grew "$dir" "$f" calls)"
+		counted "watch: KSM hint calls answered < 0 (calls - done)" \
+			"$($s "$dir/json.out" total ksm_errors)" "$mi" 1 \
+			$(($(grew "$dir" "$f" calls) - $(grew "$dir" "$f" "done")))
+		counted "watch: KSM never-merge pins taken" "$($s "$dir/json.out" total ksm_pinned)" \
+			"$mi" $KSM_MAX_PAGES "$(grew "$dir" "$f" pinned)"
+		counted "watch: KSM pins given back by withdraws" \
+			"$($s "$dir/json.out" total ksm_unpinned)" "$mi" $KSM_MAX_PAGES \
+			"$(grew "$dir" "$f" unpinned)"
+		[ "$(grew "$dir" "$f" pinned)" -gt 0 ] && [ "$(grew "$dir" "$f" unpinned)" -gt 0 ]
+		check $? "watch: the stage pinned and unpinned (debugfs pinned +$(grew "$dir" "$f" pinned), unpinned +$(grew "$dir" "$f" unpinned))"
+		;;
+	esac
+}
+
+# the table's screens where a VM copied pages or pinned, at most two
+table_excerpt() {
+	awk 'function flush() { if (hit && shown < 2) { printf "%s", blk; shown++ } blk = ""; hit = 0 }
+	     /^pvxtop / { flush() }
+	     { blk = blk $0 "\n" }
+	     $4 == "all" && ($17 + 0 > 0 || $21 + 0 > 0) { hit = 1 }
+	     END { flush() }' "$1"
+}
+
+watch_check() {
+	local dir=$1 f rc left
+	if [ ! -f "$dir/json.pid" ]; then
+		notok "watch: no pvxtop started by watch-start in $dir"
+		finish
+	fi
+	for f in $FEATURES; do
+		f=${f%%:*}
+		[ -f "$dir/$f.before" ] && cp "$DEBUGFS/$f" "$dir/$f.after"
+	done
+	stop_watcher "$dir" table
+	stop_watcher "$dir" json
+	check $? "watch: pvxtop --json ended within 30 s of SIGINT"
+	rc=$(cat "$dir/json.rc" 2>/dev/null)
+	[ "$rc" = 0 ]
+	check $? "watch: pvxtop --json exit 0 after SIGINT (exit ${rc:-none}) $(head -c 200 "$dir/json.err")"
+	json_check "$dir/json.out" >"$dir/json.bad"
+	check $? "watch: every --json line parses $(head -c 200 "$dir/json.bad")"
+	grep -q '"type":"end","dropped":0,' "$dir/json.out"
+	check $? "watch: an end line, no event dropped"
+	for f in $FEATURES; do
+		watch_feature "$dir" "${f%%:*}" "${f#*:}"
+	done
+	grep '"type":"total"' "$dir/json.out" | grep -v '"fc_calls":0,.*"ksm_hints":0,' |
+		head -n 3 | sed 's/^/# /'
+	table_excerpt "$dir/table.out" | sed 's/^/# /'
+	sleep 0.5
+	left=$(our_progs)
+	[ -z "$left" ]
+	check $? "watch: no pvxtop program left, the modules can go ($left)"
+	finish
+}
+
+case ${1:-} in
+watch-start) watch_start "${2:?watch-start DIR}" ;;
+watch-check) watch_check "${2:?watch-check DIR}" ;;
+esac
 
 # --- counts over a known load, -p, SIGINT ---------------------------------
 [ -d /sys/module/pvx_yield ] || diag "pvx_yield not loaded: yields answer -ENOSYS, no yield counts"

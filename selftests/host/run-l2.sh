@@ -32,6 +32,8 @@
 #   fork-copy   load $PVX_BUILD/host/pvx_fork_copy.ko; every bad-input
 #               class, contents, partial batches, dirty log, counters,
 #               tracepoint, policy, CPL3, real mode
+#   pvxtop-fork-copy  pvxtop watched the fork-copy stage: its pvx:fork_copy
+#               calls, pages and errors equal debugfs pvx/fork_copy's growth
 #   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
 #               load it again and rmmod it while a VM copies in a loop
 #   ksm-absent  PVX_HC_KSM_HINT -ENOSYS, nothing pinned, while pvx_ksm is
@@ -41,6 +43,9 @@
 #               pin cap, pins dropped on unmap and at the VM's end
 #   ksm-merge   KSM on: hinted identical pages merge; a never-merge hint
 #               unshares one and it stays unmerged through two full scans
+#   pvxtop-ksm  pvxtop watched the ksm and ksm-merge stages: its
+#               pvx:ksm_hint calls, errors, pins taken and given back equal
+#               debugfs pvx/ksm's growth
 #   ksm-rmmod   rmmod pvx_ksm while a VM holds pins: they are released
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
@@ -183,6 +188,11 @@ fc_loaded() { [ -d /sys/module/pvx_fork_copy ]; }
 run_fc() { TAPBIN=$FBIN run_tap "$@"; }
 ksm_loaded() { [ -d /sys/module/pvx_ksm ]; }
 run_ksm() { TAPBIN=$KBIN run_tap "$@"; }
+# pvxtop watches the stages run between these two (pvxtop-test.sh
+# watch-start/watch-check STAGE); never around a stage that removes a
+# module: pvxtop's programs hold a reference on it
+top_watch_start() { TAPBIN=$here/pvxtop-test.sh run_tap "$1" watch-start "$LOG/$1"; }
+top_watch_check() { TAPBIN=$here/pvxtop-test.sh run_tap "$1" watch-check "$LOG/$1"; }
 
 do_insmod() {	# do_insmod STAGE
 	local err
@@ -320,7 +330,9 @@ fork_copy_stages() {
 	run_fc fork-copy-absent absent
 	insmod_feature fork-copy-insmod "$FKO" || return
 	mark=$(dmesg_mark)
+	top_watch_start pvxtop-fork-copy
 	run_fc fork-copy abi
+	top_watch_check pvxtop-fork-copy
 	run_fc fork-copy-rmmod rmmod
 	if ! fc_loaded && insmod_feature fork-copy-reinsmod "$FKO"; then
 		run_fc fork-copy-rmmod-loop rmmod-loop
@@ -339,8 +351,10 @@ ksm_stages() {
 	run_ksm ksm-absent absent
 	insmod_feature ksm-insmod "$KKO" || return
 	mark=$(dmesg_mark)
+	top_watch_start pvxtop-ksm
 	run_ksm ksm abi
 	run_ksm ksm-merge merge
+	top_watch_check pvxtop-ksm
 	run_ksm ksm-rmmod rmmod "$KKO"
 	check_dmesg ksm "$mark"
 	if ksm_loaded; then

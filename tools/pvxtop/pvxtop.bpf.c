@@ -7,8 +7,9 @@
  * need the BTF of the module that owns the tracepoint, and Debian's 6.1
  * has none for out-of-tree modules. The context structs below are the
  * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * host/numa_trace.h, guest/trace.h, guest/spinlock_trace.h,
- * guest/stimer_trace.h and of KVM's arch/x86/kvm/trace.h, in pvxtop.h.
+ * host/numa_trace.h, host/fork_copy_trace.h, host/ksm_trace.h,
+ * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
+ * KVM's arch/x86/kvm/trace.h, in pvxtop.h.
  */
 #include <stdbool.h>
 #include <linux/types.h>
@@ -88,9 +89,14 @@ static struct pvxtop_row *row_get(__u32 tgid, __s32 vcpu)
 	return row;
 }
 
+static void row_add(struct pvxtop_row *row, enum pvxtop_ctr c, __u64 n)
+{
+	__sync_fetch_and_add(&row->c[c], n);
+}
+
 static void row_inc(struct pvxtop_row *row, enum pvxtop_ctr c)
 {
-	__sync_fetch_and_add(&row->c[c], 1);
+	row_add(row, c, 1);
 }
 
 static enum pvxtop_ctr hc_call(__u32 nr)
@@ -189,6 +195,36 @@ int pvx_numa_hint(struct tp_numa_hint *ctx)
 		row_inc(row, PVXTOP_NUMA_MOVED);
 	else if (ctx->action == PVXTOP_NUMA_ACT_WOULD_MOVE)
 		row_inc(row, PVXTOP_NUMA_WOULD_MOVE);
+	return 0;
+}
+
+/* Pages count on partial batches too: debugfs "pages" does. */
+SEC("tracepoint/pvx/fork_copy")
+int pvx_fork_copy(struct tp_fork_copy *ctx)
+{
+	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+
+	if (!row)
+		return 0;
+	row_inc(row, PVXTOP_FC_CALLS);
+	row_add(row, PVXTOP_FC_PAGES, ctx->copied);
+	if (ctx->result < 0)
+		row_inc(row, PVXTOP_FC_ERR);
+	return 0;
+}
+
+SEC("tracepoint/pvx/ksm_hint")
+int pvx_ksm_hint(struct tp_ksm_hint *ctx)
+{
+	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+
+	if (!row)
+		return 0;
+	row_inc(row, PVXTOP_KSM_HINTS);
+	if (ctx->result < 0)
+		row_inc(row, PVXTOP_KSM_ERR);
+	row_add(row, PVXTOP_KSM_PINNED, ctx->pinned);
+	row_add(row, PVXTOP_KSM_UNPINNED, ctx->unpinned);
 	return 0;
 }
 
@@ -298,6 +334,28 @@ int pvx_spin_yield(struct tp_spin_yield *ctx)
 		row_inc(row, PVXTOP_G_SPIN_THR_RUNNING);
 	else if (!ctx->preempted && ctx->result == PVX_YIELD_DONE)
 		row_inc(row, PVXTOP_G_SPIN_THR_DONE);
+	return 0;
+}
+
+SEC("tracepoint/pvx/spin_halt")
+int pvx_spin_halt(struct tp_spin_halt *ctx)
+{
+	struct pvxtop_row *row = row_get(0, ctx->cpu);
+
+	if (row)
+		row_inc(row, PVXTOP_G_SPIN_HALT);
+	return 0;
+}
+
+/* Counted on the unlocker's CPU: the one that paid for the kick. */
+SEC("tracepoint/pvx/spin_kick")
+int pvx_spin_kick(struct tp_spin_kick *ctx)
+{
+	struct pvxtop_row *row = row_get(0, bpf_get_smp_processor_id());
+
+	if (row)
+		row_inc(row, ctx->miss ? PVXTOP_G_SPIN_KICK_MISS :
+					 PVXTOP_G_SPIN_KICK);
 	return 0;
 }
 

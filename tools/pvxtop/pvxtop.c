@@ -18,6 +18,7 @@
  * knob to turn, with the numbers behind it (Documentation/tuning.rst).
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -83,6 +84,13 @@ static const char * const ctr_names[PVXTOP_NR] = {
 	[PVXTOP_NUMA_HINTS]	= "numa_hints",
 	[PVXTOP_NUMA_MOVED]	= "numa_moved",
 	[PVXTOP_NUMA_WOULD_MOVE] = "numa_would_move",
+	[PVXTOP_FC_CALLS]	= "fc_calls",
+	[PVXTOP_FC_PAGES]	= "fc_pages",
+	[PVXTOP_FC_ERR]		= "fc_errors",
+	[PVXTOP_KSM_HINTS]	= "ksm_hints",
+	[PVXTOP_KSM_ERR]	= "ksm_errors",
+	[PVXTOP_KSM_PINNED]	= "ksm_pinned",
+	[PVXTOP_KSM_UNPINNED]	= "ksm_unpinned",
 	[PVXTOP_G_HC_ISSUED]	= "hc_issued",
 	[PVXTOP_G_HC_REFUSED]	= "hc_refused",
 	[PVXTOP_G_HC_ERR]	= "hc_error",
@@ -95,6 +103,9 @@ static const char * const ctr_names[PVXTOP_NR] = {
 	[PVXTOP_G_SPIN_ERR]	= "spin_error",
 	[PVXTOP_G_SPIN_THR_RUNNING] = "spin_threshold_target_running",
 	[PVXTOP_G_SPIN_THR_DONE] = "spin_threshold_done",
+	[PVXTOP_G_SPIN_HALT]	= "spin_halts",
+	[PVXTOP_G_SPIN_KICK]	= "spin_kicks",
+	[PVXTOP_G_SPIN_KICK_MISS] = "spin_kick_misses",
 	[PVXTOP_G_TIMER_FIRE]	= "timer_fires",
 	[PVXTOP_G_TIMER_CAP]	= "timer_cap",
 	[PVXTOP_G_TIMER_REARM]	= "timer_rearms",
@@ -361,6 +372,26 @@ static const struct tp_field numa_hint_fields[] = {
 	FIELD(struct tp_numa_hint, action), { NULL }
 };
 
+static const struct tp_field fork_copy_fields[] = {
+	FIELD(struct tp_fork_copy, vm_id), FIELD(struct tp_fork_copy, vcpu_id),
+	FIELD(struct tp_fork_copy, copied), FIELD(struct tp_fork_copy, result),
+	{ NULL }
+};
+
+static const struct tp_field ksm_hint_fields[] = {
+	FIELD(struct tp_ksm_hint, vm_id), FIELD(struct tp_ksm_hint, vcpu_id),
+	FIELD(struct tp_ksm_hint, result), FIELD(struct tp_ksm_hint, pinned),
+	FIELD(struct tp_ksm_hint, unpinned), { NULL }
+};
+
+static const struct tp_field spin_halt_fields[] = {
+	FIELD(struct tp_spin_halt, cpu), { NULL }
+};
+
+static const struct tp_field spin_kick_fields[] = {
+	FIELD(struct tp_spin_kick, miss), { NULL }
+};
+
 static const struct tp_field stimer_fire_fields[] = {
 	FIELD(struct tp_stimer_fire, cpu), FIELD(struct tp_stimer_fire, cap),
 	{ NULL }
@@ -385,7 +416,7 @@ struct prog_desc {
 #define PROG(ev, m, req, flds, name) \
 	{ ev, m, req, flds, &skel->progs.name, &skel->links.name, false }
 
-static struct prog_desc progs[9];	/* as many as describe_progs() has */
+static struct prog_desc progs[13];	/* as many as describe_progs() has */
 static unsigned int nprogs;
 
 static void describe_progs(void)
@@ -394,24 +425,30 @@ static void describe_progs(void)
 		PROG("pvx/hypercall", MODE_HOST, true, hypercall_fields, pvx_hypercall),
 		PROG("pvx/yield", MODE_HOST, false, yield_fields, pvx_yield),
 		PROG("pvx/numa_hint", MODE_HOST, false, numa_hint_fields, pvx_numa_hint),
+		PROG("pvx/fork_copy", MODE_HOST, false, fork_copy_fields, pvx_fork_copy),
+		PROG("pvx/ksm_hint", MODE_HOST, false, ksm_hint_fields, pvx_ksm_hint),
 		PROG("kvm/kvm_exit", MODE_HOST, true, kvm_exit_fields, kvm_exit),
 		PROG("kvm/kvm_hypercall", MODE_HOST, true, kvm_hypercall_fields, kvm_hypercall),
 		PROG("pvx/guest_hypercall", MODE_GUEST, true, guest_hypercall_fields,
 		     pvx_guest_hypercall),
 		PROG("pvx/spin_yield", MODE_GUEST, false, spin_yield_fields, pvx_spin_yield),
+		PROG("pvx/spin_halt", MODE_GUEST, false, spin_halt_fields, pvx_spin_halt),
+		PROG("pvx/spin_kick", MODE_GUEST, false, spin_kick_fields, pvx_spin_kick),
 		PROG("pvx/stimer_fire", MODE_GUEST, false, stimer_fire_fields, pvx_stimer_fire),
 		PROG("pvx/stimer_rearm", MODE_GUEST, false, stimer_rearm_fields,
 		     pvx_stimer_rearm),
 	};
 
+	static_assert(sizeof(p) == sizeof(progs), "progs[] has one entry per program");
 	memcpy(progs, p, sizeof(p));
 	nprogs = ARRAY_SIZE(p);
 }
 
 /*
  * Attach what this side has: pvx:yield exists only while pvx_yield is
- * loaded, the guest's spin_yield and stimer events only with their
- * modules. A module loaded after pvxtop started is not seen.
+ * loaded (pvx:numa_hint, pvx:fork_copy, pvx:ksm_hint likewise with their
+ * modules), the guest's spin_* and stimer events only with theirs. A
+ * module loaded after pvxtop started is not seen.
  */
 static void select_progs(enum mode mode)
 {
@@ -907,8 +944,12 @@ static void host_line(const char *pid, const char *comm, const char *vm, const c
 	       d->c[PVXTOP_Y_DONE] / secs, d->c[PVXTOP_Y_NOT_DONE] / secs,
 	       d->c[PVXTOP_Y_RUNNING] / secs,
 	       (d->c[PVXTOP_Y_INVALID] + d->c[PVXTOP_Y_EOTHER]) / secs);
-	printf(" %5.0f %5.1f %8.0f %7.0f", d->c[PVXTOP_NUMA_HINTS] / secs, numa_moves(d) / secs,
-	       d->c[PVXTOP_KVM_EXITS] / secs, d->c[PVXTOP_KVM_HC] / secs);
+	printf(" %5.0f %5.1f", d->c[PVXTOP_NUMA_HINTS] / secs, numa_moves(d) / secs);
+	printf(" %6.0f %5.0f %6.0f %6.0f %6.0f %6.0f", d->c[PVXTOP_FC_PAGES] / secs,
+	       d->c[PVXTOP_FC_ERR] / secs, d->c[PVXTOP_KSM_HINTS] / secs,
+	       d->c[PVXTOP_KSM_ERR] / secs, d->c[PVXTOP_KSM_PINNED] / secs,
+	       d->c[PVXTOP_KSM_UNPINNED] / secs);
+	printf(" %8.0f %7.0f", d->c[PVXTOP_KVM_EXITS] / secs, d->c[PVXTOP_KVM_HC] / secs);
 }
 
 /* The vCPU rows of one VM (sorted rows [from, to)), after its summary row. */
@@ -951,10 +992,11 @@ static void host_table(const struct snapshot *cur, const struct snapshot *prev, 
 {
 	size_t i, from;
 
-	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s %8s %7s %s\n",
+	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s",
 	       "PID", "COMM", "VM", "VCPU", "HC/s", "PROBE", "YIELD", "OTHER", "ENOSYS",
-	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "NHINT", "NMOVE", "EXITS/s", "KVMHC/s",
-	       "TOP EXITS/s");
+	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "NHINT", "NMOVE");
+	printf(" %6s %5s %6s %6s %6s %6s %8s %7s %s\n", "FCPG/s", "FCERR", "KSMH/s",
+	       "KSMERR", "KSMPIN", "KSMUNP", "EXITS/s", "KVMHC/s", "TOP EXITS/s");
 	for (from = 0; from < cur->nrows; from = i) {
 		for (i = from; i < cur->nrows &&
 		     cur->rows[i].key.tgid == cur->rows[from].key.tgid; i++)
@@ -968,20 +1010,24 @@ static void guest_table(const struct snapshot *cur, const struct snapshot *prev,
 	struct pvxtop_row d;
 	size_t i;
 
-	printf("%4s %7s %7s %6s %7s %7s %6s %6s %6s %6s %6s %7s %6s %7s %6s\n",
+	printf("%4s %7s %7s %6s %7s %7s %6s %6s %6s %6s %6s %6s %6s %6s %7s %6s %7s %6s\n",
 	       "CPU", "HC/s", "REFUSD", "HCERR", "SPINY/s", "PREEMPT", "NEXT", "YDONE",
-	       "YNOTD", "YRUN", "YERR", "TFIRE/s", "TCAP", "REARM/s", "STEAL%");
+	       "YNOTD", "YRUN", "YERR", "HALT/s", "KICK/s", "KMISS", "TFIRE/s", "TCAP",
+	       "REARM/s", "STEAL%");
 	for (i = 0; i < cur->nrows; i++) {
 		row_delta(cur, prev, i, &d);
 		if (!row_active(&d))
 			continue;
-		printf("%4d %7.0f %7.0f %6.0f %7.0f %7.0f %6.0f %6.0f %6.0f %6.0f %6.0f %7.0f %6.0f %7.0f %6.1f\n",
+		printf("%4d %7.0f %7.0f %6.0f %7.0f %7.0f %6.0f %6.0f %6.0f %6.0f %6.0f",
 		       cur->rows[i].key.vcpu, d.c[PVXTOP_G_HC_ISSUED] / secs,
 		       d.c[PVXTOP_G_HC_REFUSED] / secs, d.c[PVXTOP_G_HC_ERR] / secs,
 		       d.c[PVXTOP_G_SPIN_YIELD] / secs, d.c[PVXTOP_G_SPIN_PREEMPTED] / secs,
 		       d.c[PVXTOP_G_SPIN_NEXT] / secs, d.c[PVXTOP_G_SPIN_DONE] / secs,
 		       d.c[PVXTOP_G_SPIN_NOT_DONE] / secs, d.c[PVXTOP_G_SPIN_RUNNING] / secs,
-		       d.c[PVXTOP_G_SPIN_ERR] / secs, d.c[PVXTOP_G_TIMER_FIRE] / secs,
+		       d.c[PVXTOP_G_SPIN_ERR] / secs);
+		printf(" %6.0f %6.0f %6.0f", d.c[PVXTOP_G_SPIN_HALT] / secs,
+		       d.c[PVXTOP_G_SPIN_KICK] / secs, d.c[PVXTOP_G_SPIN_KICK_MISS] / secs);
+		printf(" %7.0f %6.0f %7.0f %6.1f\n", d.c[PVXTOP_G_TIMER_FIRE] / secs,
 		       d.c[PVXTOP_G_TIMER_CAP] / secs, d.c[PVXTOP_G_TIMER_REARM] / secs,
 		       steal_pct(cur, prev, cur->rows[i].key.vcpu));
 	}

@@ -36,6 +36,15 @@ enum pvxtop_ctr {
 	PVXTOP_NUMA_HINTS,
 	PVXTOP_NUMA_MOVED,	/* mode act: the vCPU thread was moved */
 	PVXTOP_NUMA_WOULD_MOVE,	/* mode observe: act would have moved it */
+	/* host, pvx:fork_copy (pvx_fork_copy): calls, pages, errors */
+	PVXTOP_FC_CALLS,
+	PVXTOP_FC_PAGES,	/* pages copied, partial batches too */
+	PVXTOP_FC_ERR,		/* answered < 0 (a partial batch too) */
+	/* host, pvx:ksm_hint (pvx_ksm): calls, errors, pins */
+	PVXTOP_KSM_HINTS,	/* hint and withdraw calls */
+	PVXTOP_KSM_ERR,		/* answered < 0 */
+	PVXTOP_KSM_PINNED,	/* never-merge pins taken */
+	PVXTOP_KSM_UNPINNED,	/* pins given back by withdraws */
 	/* guest, pvx:guest_hypercall */
 	PVXTOP_G_HC_ISSUED,
 	PVXTOP_G_HC_REFUSED,	/* not issued: the host lacks the feature */
@@ -51,6 +60,10 @@ enum pvxtop_ctr {
 	/* ... of the yields made on the spin threshold (not preempted): */
 	PVXTOP_G_SPIN_THR_RUNNING, /* the host found the target running */
 	PVXTOP_G_SPIN_THR_DONE,	/* the host found it preempted, and yielded */
+	/* guest, pvx:spin_halt and pvx:spin_kick: halt-and-kick */
+	PVXTOP_G_SPIN_HALT,	/* waiters halted, on the waiter's CPU */
+	PVXTOP_G_SPIN_KICK,	/* KVM_HC_KICK_CPU made, on the unlocker's */
+	PVXTOP_G_SPIN_KICK_MISS, /* flag seen, no halted waiter: no kick */
 	/* guest, pvx:stimer_fire and pvx:stimer_rearm */
 	PVXTOP_G_TIMER_FIRE,
 	PVXTOP_G_TIMER_CAP,	/* fired on the cap, not on effective time */
@@ -82,8 +95,9 @@ struct pvxtop_exit_key {
 /*
  * Tracepoint records as BPF programs of type tracepoint see them: the
  * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * host/numa_trace.h, guest/trace.h, guest/spinlock_trace.h,
- * guest/stimer_trace.h and of KVM's arch/x86/kvm/trace.h. They are the same on 6.1 and 6.12; pvxtop.c
+ * host/numa_trace.h, host/fork_copy_trace.h, host/ksm_trace.h,
+ * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
+ * KVM's arch/x86/kvm/trace.h. They are the same on 6.1 and 6.12; pvxtop.c
  * checks the offset and size of every field used against the event's
  * format file before it loads the programs, so a kernel whose layout
  * differs gets an error, not wrong numbers.
@@ -132,6 +146,31 @@ struct tp_numa_hint {		/* pvx:numa_hint */
 #define PVXTOP_NUMA_ACT_MOVED		1
 #define PVXTOP_NUMA_ACT_WOULD_MOVE	2
 
+struct tp_fork_copy {		/* pvx:fork_copy */
+	struct trace_common common;
+	__u64 vm_id;
+	int vcpu_id;
+	__u64 batch_gpa;
+	__u32 count;
+	__u32 copied;
+	long result;
+	int why;
+};
+
+struct tp_ksm_hint {		/* pvx:ksm_hint */
+	struct trace_common common;
+	__u64 vm_id;
+	int vcpu_id;
+	__u32 flags;
+	__u32 count;
+	__u64 pages;
+	__u64 candidates;
+	__u64 pins;
+	long result;
+	__u64 pinned;
+	__u64 unpinned;
+};
+
 struct tp_kvm_exit {		/* kvm:kvm_exit */
 	struct trace_common common;
 	unsigned int exit_reason;
@@ -167,6 +206,22 @@ struct tp_spin_yield {		/* pvx:spin_yield */
 	bool preempted;
 	bool next;
 	long result;
+};
+
+/* The lock's address only: at a kick its next holder may have freed it. */
+struct tp_spin_halt {		/* pvx:spin_halt */
+	struct trace_common common;
+	const void *lock;
+	int cpu;
+	__u16 ticket;
+};
+
+struct tp_spin_kick {		/* pvx:spin_kick */
+	struct trace_common common;
+	const void *lock;
+	int target_cpu;
+	__u16 ticket;
+	bool miss;
 };
 
 struct tp_stimer_fire {		/* pvx:stimer_fire */
