@@ -80,6 +80,22 @@ for s in $SERIES_LIST; do
 		tap fail "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log"
 	fi
 done
+# dkms.conf installs what Kbuild builds: the same modules, each from its
+# own directory, numbered 0..N-1 (dkms stops at the first gap)
+kbuild_mods=$(for d in host guest; do
+	sed -nE 's/^obj-m[[:space:]]*[+:]?=[[:space:]]*([a-z_0-9]+)\.o.*/'"$d"'\/\1/p' "$d/Kbuild"
+done | sort)
+dkms_mods=$(awk -F'"' '
+	/^BUILT_MODULE_NAME\[/ { split($0, a, /[][]/); name[a[2]] = $2 }
+	/^BUILT_MODULE_LOCATION\[/ { split($0, a, /[][]/); loc[a[2]] = $2 }
+	END { for (i = 0; i in name; i++) { l = loc[i]; sub(/\/$/, "", l); print l "/" name[i] } }
+' dkms.conf | sort)
+if [ -n "$kbuild_mods" ] && [ "$kbuild_mods" = "$dkms_mods" ]; then
+	tap ok "dkms.conf names the $(wc -l <<<"$kbuild_mods") modules Kbuild builds, numbered without gaps"
+else
+	tap fail "dkms.conf names the modules Kbuild builds, numbered without gaps" \
+		"only in Kbuild: $(comm -23 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')only in dkms.conf: $(comm -13 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')"
+fi
 
 # --- style: checkpatch --strict on our C sources ------------------------------
 cp=$(ls build/linux-src-*/scripts/checkpatch.pl 2>/dev/null | head -n1)
