@@ -98,8 +98,10 @@ demo:
 bench:
 	@scripts/bench.sh
 
+# dkms.conf's CLEAN runs this in the DKMS sources, which have no
+# selftests/ (make deb)
 clean:
 	@if [ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ]; then \
 		$(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
-	$(MAKE) -C selftests clean
+	@if [ -d selftests ]; then $(MAKE) -C selftests clean; fi
 	rm -rf build
