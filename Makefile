@@ -54,8 +54,10 @@ modules_install: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 # libpvx (guest/libpvx/, Documentation/libpvx.rst); DESTDIR and PREFIX
-# are passed on from the command line or the environment
-LIBPVX_MAKE = $(MAKE) -C guest/libpvx OUT=$(CURDIR)/build/libpvx
+# are passed on from the command line or the environment; LIBPVX_OUT and
+# PVXTOP_OUT are where they are built (make deb builds its own copies)
+LIBPVX_OUT ?= $(CURDIR)/build/libpvx
+LIBPVX_MAKE = $(MAKE) -C guest/libpvx OUT=$(LIBPVX_OUT)
 
 lib:
 	$(LIBPVX_MAKE)
@@ -67,7 +69,8 @@ lib_uninstall:
 	$(LIBPVX_MAKE) uninstall
 
 # pvxtop (tools/pvxtop/, Documentation/pvxtop.rst)
-PVXTOP_MAKE = $(MAKE) -C tools/pvxtop OUT=$(CURDIR)/build/pvxtop
+PVXTOP_OUT ?= $(CURDIR)/build/pvxtop
+PVXTOP_MAKE = $(MAKE) -C tools/pvxtop OUT=$(PVXTOP_OUT)
 
 tools:
 	$(PVXTOP_MAKE)
