@@ -17,6 +17,10 @@
 #                       with one line when clang, bpftool or libbpf-dev
 #                       is missing (make deps installs them)
 #   make tools_install  install pvxtop under $(DESTDIR)$(PREFIX)/sbin
+#   make deb            Debian packages in build/deb/: pvx-dkms (the module
+#                       sources; DKMS builds and installs them for every
+#                       kernel) and pvx-tools (pvxtop, libpvx); fails with
+#                       one line when a tool it needs is missing
 #   make clean
 
 # Default KDIR: the running kernel's build tree, else the newest Debian
@@ -32,7 +36,7 @@ SERIES ?= 6.12
 
 .PHONY: all modules kdir-check deps check demo bench install modules_install \
 	lib lib_install lib_uninstall tools tools_install tools_uninstall \
-	tools-if-possible selftests clean
+	tools-if-possible deb selftests clean
 
 # pvxtop after the modules, so a refusal of KDIR stays the only output
 all: modules
@@ -85,6 +89,13 @@ tools_install:
 
 tools_uninstall:
 	$(PVXTOP_MAKE) uninstall
+
+# Debian packages (scripts/deb.sh). A missing tool stops make with one
+# line, as kdir-check does: deb.sh missing names it, or prints nothing.
+deb:
+	$(eval DEB_MISSING := $(shell scripts/deb.sh missing))
+	$(if $(DEB_MISSING),$(error pvx: make deb: $(DEB_MISSING)))
+	@scripts/deb.sh
 
 deps:
 	@scripts/deps.sh
