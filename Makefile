@@ -17,6 +17,10 @@
 #                       with one line when clang, bpftool or libbpf-dev
 #                       is missing (make deps installs them)
 #   make tools_install  install pvxtop under $(DESTDIR)$(PREFIX)/sbin
+#   make deb            Debian packages in build/deb/: pvx-dkms (the module
+#                       sources; DKMS builds and installs them for every
+#                       kernel) and pvx-tools (pvxtop, libpvx); fails with
+#                       one line when a tool it needs is missing
 #   make clean
 
 # Default KDIR: the running kernel's build tree, else the newest Debian
@@ -32,7 +36,7 @@ SERIES ?= 6.12
 
 .PHONY: all modules kdir-check deps check demo bench install modules_install \
 	lib lib_install lib_uninstall tools tools_install tools_uninstall \
-	tools-if-possible selftests clean
+	tools-if-possible deb selftests clean
 
 # pvxtop after the modules, so a refusal of KDIR stays the only output
 all: modules
@@ -54,8 +58,10 @@ modules_install: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 # libpvx (guest/libpvx/, Documentation/libpvx.rst); DESTDIR and PREFIX
-# are passed on from the command line or the environment
-LIBPVX_MAKE = $(MAKE) -C guest/libpvx OUT=$(CURDIR)/build/libpvx
+# are passed on from the command line or the environment; LIBPVX_OUT and
+# PVXTOP_OUT are where they are built (make deb builds its own copies)
+LIBPVX_OUT ?= $(CURDIR)/build/libpvx
+LIBPVX_MAKE = $(MAKE) -C guest/libpvx OUT=$(LIBPVX_OUT)
 
 lib:
 	$(LIBPVX_MAKE)
@@ -67,7 +73,8 @@ lib_uninstall:
 	$(LIBPVX_MAKE) uninstall
 
 # pvxtop (tools/pvxtop/, Documentation/pvxtop.rst)
-PVXTOP_MAKE = $(MAKE) -C tools/pvxtop OUT=$(CURDIR)/build/pvxtop
+PVXTOP_OUT ?= $(CURDIR)/build/pvxtop
+PVXTOP_MAKE = $(MAKE) -C tools/pvxtop OUT=$(PVXTOP_OUT)
 
 tools:
 	$(PVXTOP_MAKE)
@@ -82,6 +89,13 @@ tools_install:
 
 tools_uninstall:
 	$(PVXTOP_MAKE) uninstall
+
+# Debian packages (scripts/deb.sh). A missing tool stops make with one
+# line, as kdir-check does: deb.sh missing names it, or prints nothing.
+deb:
+	$(eval DEB_MISSING := $(shell scripts/deb.sh missing))
+	$(if $(DEB_MISSING),$(error pvx: make deb: $(DEB_MISSING)))
+	@scripts/deb.sh
 
 deps:
 	@scripts/deps.sh
@@ -98,8 +112,10 @@ demo:
 bench:
 	@scripts/bench.sh
 
+# dkms.conf's CLEAN runs this in the DKMS sources, which have no
+# selftests/ (make deb)
 clean:
 	@if [ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ]; then \
 		$(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
-	$(MAKE) -C selftests clean
+	@if [ -d selftests ]; then $(MAKE) -C selftests clean; fi
 	rm -rf build

@@ -324,6 +324,199 @@ scripts/libpvx-check.sh "$RES/libpvx" >"$RES/libpvx.tap" 2>"$RES/libpvx.err"
 grep -Eq '^(not )?ok [0-9]+' "$RES/libpvx.tap" ||
 	printf 'not ok 1 libpvx checks ran # see %s\n' "$RES/libpvx.err" >>"$RES/libpvx.tap"
 
+# --- make deb: the Debian packages ----------------------------------------------
+# Their control fields and files, the packaged sources building every module
+# the way DKMS builds them (6.12), the tools running from the package, and
+# the maintainer scripts calling a stand-in dkms: nothing is installed.
+tap_begin deb
+deb_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+deb_arch=$(dpkg --print-architecture)
+deb_dkms=build/deb/pvx-dkms_${deb_ver}_all.deb
+deb_tools=build/deb/pvx-tools_${deb_ver}_$deb_arch.deb
+dx=$RES/deb
+mkdir -p "$dx"
+expect_error "make deb without clang fails with one line" \
+	"make deb: pvxtop: clang not found" env CLANG=no-clang make -s --no-print-directory deb
+rm -f build/deb/*.deb
+if make -s --no-print-directory deb >"$dx/make.log" 2>&1 &&
+   [ -f "$deb_dkms" ] && [ -f "$deb_tools" ]; then
+	tap ok "make deb builds $(basename "$deb_dkms") and $(basename "$deb_tools") (version from dkms.conf)"
+	deb_built=1
+	# lintian where it is installed (make deps does not): its findings
+	# as comments, for whoever changes the packaging
+	if command -v lintian >/dev/null; then
+		lintian "$deb_dkms" "$deb_tools" 2>/dev/null | sed 's/^/# lintian: /' >>"$cur"
+	fi
+else
+	tap fail "make deb builds pvx-dkms and pvx-tools $deb_ver" "see $dx/make.log"
+	deb_built=
+fi
+# deb_unpack DEB DIR: files and DEBIAN/ (control, md5sums, scripts) in DIR
+deb_unpack() { rm -rf "$2" && dpkg-deb -R "$1" "$2"; }
+if [ -n "$deb_built" ] && deb_unpack "$deb_dkms" "$dx/dkms" && deb_unpack "$deb_tools" "$dx/tools"; then
+	for p in "pvx-dkms all $deb_dkms dkms" "pvx-tools $deb_arch $deb_tools tools"; do
+		read -r pkg arch f d <<<"$p"
+		bad=
+		for fld in "Package=$pkg" "Version=$deb_ver" "Architecture=$arch" Maintainer Depends Section \
+			   Priority Description Installed-Size; do
+			v=$(dpkg-deb -f "$f" "${fld%%=*}")
+			if [ -z "$v" ] || { [[ "$fld" == *=* ]] && [ "$v" != "${fld#*=}" ]; }; then
+				bad="$bad ${fld%%=*}='$v'"
+			fi
+		done
+		if [ -z "$bad" ]; then
+			tap ok "$pkg: Package, Version $deb_ver, Architecture $arch and the other control fields"
+		else
+			tap fail "$pkg: control fields" "wrong:$bad"
+		fi
+		# md5sums: every file of the package, each sum right
+		nfiles=$(cd "$dx/$d" && find . -path ./DEBIAN -prune -o -type f -print | wc -l)
+		if [ -s "$dx/$d/DEBIAN/md5sums" ] && [ "$(wc -l <"$dx/$d/DEBIAN/md5sums")" = "$nfiles" ] &&
+		   (cd "$dx/$d" && md5sum -c --quiet DEBIAN/md5sums) >"$dx/$d.md5.log" 2>&1; then
+			tap ok "$pkg: md5sums lists the $nfiles files with their sums"
+		else
+			tap fail "$pkg: md5sums lists every file with its sum" "see $dx/$d.md5.log"
+		fi
+	done
+	if [ "$(dpkg-deb -f "$deb_dkms" Depends)" = dkms ]; then
+		tap ok "pvx-dkms depends on dkms"
+	else
+		tap fail "pvx-dkms depends on dkms" "Depends: $(dpkg-deb -f "$deb_dkms" Depends)"
+	fi
+	# pvx-tools depends on the packages of the libraries its binaries
+	# name (NEEDED), found here through ldconfig and dpkg -S
+	need=$(for b in "$dx"/tools/usr/sbin/pvxtop "$dx"/tools/usr/lib/libpvx.so.*.*; do
+		objdump -p "$b" | awk '$1 == "NEEDED" { print $2 }'
+	done | sort -u | while read -r so; do
+		lib=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }')
+		real=$(readlink -f "$lib")
+		{ dpkg -S "$real" || dpkg -S "${real#/usr}"; } 2>/dev/null | sed 's/:.*//' | head -n1
+	done | sort -u | tr '\n' ' ' | sed 's/ $//')
+	deps=$(dpkg-deb -f "$deb_tools" Depends | tr ',' '\n' | awk '{ print $1 }' | sort -u | tr '\n' ' ' | sed 's/ $//')
+	if [ -n "$need" ] && [ "$need" = "$deps" ]; then
+		tap ok "pvx-tools depends on exactly the packages of the libraries it links: $need"
+	else
+		tap fail "pvx-tools depends on exactly the packages of the libraries it links" \
+			"linked: ${need:-?}, Depends: $deps"
+	fi
+	# pvx-dkms: the tracked kernel sources and what dkms.conf's MAKE
+	# needs, nothing else (no build products, no libpvx)
+	want=$(git ls-files | grep -E '^((host|guest|uapi)/.*|Kbuild|Makefile|dkms\.conf|LICENSE)$' |
+		grep -v '^guest/libpvx/' | sed "s|^|usr/src/pvx-$deb_ver/|" | sort)
+	got=$(dpkg-deb -c "$deb_dkms" | awk '$1 !~ /^d/ { sub(/^\.\//, "", $NF); print $NF }' |
+		grep '^usr/src/' | sort)
+	if [ -n "$want" ] && [ "$want" = "$got" ]; then
+		tap ok "pvx-dkms holds under usr/src/pvx-$deb_ver the $(wc -l <<<"$want") tracked files the modules build from, nothing else"
+	else
+		tap fail "pvx-dkms holds the tracked kernel sources under usr/src/pvx-$deb_ver" \
+			"missing: $(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')extra: $(comm -13 <(echo "$want") <(echo "$got") | tr '\n' ' ')"
+	fi
+	# the packaged sources build every module of dkms.conf the way dkms
+	# builds them, and its CLEAN removes them again (one kernel: 6.12)
+	src=$dx/dkms/usr/src/pvx-$deb_ver
+	abi=${ABI[6.12]:-}
+	if [ -z "$abi" ]; then
+		tap skip "the packaged sources build every module of dkms.conf" "kernel 6.12 not set up (make deps)"
+	else
+		kdir=$(scripts/kernel.sh kdir "$abi")
+		# dkms_run MODULES|MAKE|CLEAN: in the packaged sources, with
+		# dkms.conf sourced as dkms sources it, the modules it names,
+		# or its MAKE[0] or CLEAN run as dkms runs them (eval; make
+		# given -j and KERNELRELEASE for the build)
+		dkms_run() (
+			# shellcheck disable=SC1091,SC2034 # dkms.conf reads kernel_source_dir
+			cd "$src" && kernel_source_dir=$kdir && . ./dkms.conf || exit
+			case $1 in
+			MODULES)
+				for i in "${!BUILT_MODULE_NAME[@]}"; do
+					echo "${BUILT_MODULE_LOCATION[$i]}${BUILT_MODULE_NAME[$i]}.ko"
+				done ;;
+			MAKE) eval "${MAKE[0]/#make/make -j$(nproc) KERNELRELEASE=$abi}" ;;
+			CLEAN) eval "$CLEAN" ;;
+			esac
+		)
+		mods=$(dkms_run MODULES)
+		t0=$(date +%s)
+		missing=
+		if dkms_run MAKE >"$dx/dkms-make.log" 2>&1; then
+			for m in $mods; do [ -f "$src/$m" ] || missing="$missing $m"; done
+		else
+			missing="(make failed)"
+		fi
+		if [ -n "$mods" ] && [ -z "$missing" ]; then
+			tap ok "the packaged sources build the $(wc -w <<<"$mods") modules of dkms.conf for $abi through its MAKE[0] ($(($(date +%s) - t0)) s)"
+		else
+			tap fail "the packaged sources build every module of dkms.conf for $abi through its MAKE[0]" \
+				"missing:$missing; see $dx/dkms-make.log"
+		fi
+		if dkms_run CLEAN >"$dx/dkms-clean.log" 2>&1 && [ -z "$(find "$src" -name '*.ko')" ]; then
+			tap ok "dkms.conf's CLEAN succeeds in the packaged sources and removes the modules"
+		else
+			tap fail "dkms.conf's CLEAN succeeds in the packaged sources and removes the modules" \
+				"see $dx/dkms-clean.log"
+		fi
+	fi
+	# maintainer scripts: valid sh, this package and version, and the
+	# dkms calls they make, with a stand-in dkms that only logs them
+	mkdir -p "$dx/fake-bin"
+	cat >"$dx/fake-bin/dkms" <<-'EOF'
+	#!/bin/sh
+	# logs its arguments; "dkms status" knows pvx when DKMS_KNOWN is set
+	echo "$*" >>"$DKMS_LOG"
+	[ "$1" != status ] || [ -z "$DKMS_KNOWN" ] || echo "pvx/known: added"
+	EOF
+	chmod +x "$dx/fake-bin/dkms"
+	ctl=$dx/dkms/DEBIAN
+	kernel=$(uname -r)
+	rm -f "$dx/dkms-calls.log"
+	post=$(DKMS_LOG=$dx/dkms-calls.log DKMS_KNOWN='' PATH=$dx/fake-bin:$PATH sh "$ctl/postinst" configure 2>&1)
+	post_rc=$?
+	DKMS_LOG=$dx/dkms-calls.log DKMS_KNOWN=1 PATH=$dx/fake-bin:$PATH sh "$ctl/prerm" remove >/dev/null 2>&1
+	pre_rc=$?
+	# the running kernel: built and installed, or (no headers) said so
+	if [ -e "/lib/modules/$kernel/build/include" ]; then
+		grep -qx "build -m pvx -v $deb_ver -k $kernel" "$dx/dkms-calls.log" &&
+			grep -qx "install -m pvx -v $deb_ver -k $kernel" "$dx/dkms-calls.log"
+	else
+		grep -q "no headers for kernel $kernel" <<<"$post"
+	fi
+	built_rc=$?
+	if sh -n "$ctl/postinst" && sh -n "$ctl/prerm" &&
+	   grep -qx NAME=pvx "$ctl/postinst" && grep -qx "VERSION=$deb_ver" "$ctl/postinst" &&
+	   grep -qx NAME=pvx "$ctl/prerm" && grep -qx "VERSION=$deb_ver" "$ctl/prerm" &&
+	   [ "$post_rc" = 0 ] && [ "$pre_rc" = 0 ] &&
+	   grep -qx "add -m pvx -v $deb_ver" "$dx/dkms-calls.log" && [ "$built_rc" = 0 ] &&
+	   grep -qx "remove -m pvx -v $deb_ver --all" "$dx/dkms-calls.log"; then
+		tap ok "pvx-dkms postinst and prerm: valid sh, pvx $deb_ver, dkms add/build/install and remove"
+	else
+		tap fail "pvx-dkms postinst and prerm: valid sh, pvx $deb_ver, dkms add/build/install and remove" \
+			"exit $post_rc/$pre_rc, dkms calls: $(tr '\n' '|' <"$dx/dkms-calls.log" 2>/dev/null)"
+	fi
+	# pvx-tools: pvxtop runs from the package, libpvx is where pkg-config
+	# and the dynamic linker look for it under /usr
+	t=$dx/tools
+	if out=$("$t/usr/sbin/pvxtop" --help 2>&1) && grep -q '^usage: pvxtop' <<<"$out"; then
+		tap ok "pvx-tools: usr/sbin/pvxtop --help runs"
+	else
+		tap fail "pvx-tools: usr/sbin/pvxtop --help runs" "$(head -n1 <<<"$out")"
+	fi
+	so=$(cd "$t/usr/lib" && ls libpvx.so.*.* 2>/dev/null)
+	soname=$(readelf -d "$t/usr/lib/$so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+	if grep -qx 'prefix=/usr' "$t/usr/lib/pkgconfig/libpvx.pc" 2>/dev/null &&
+	   [ -n "$soname" ] && [ "$(readlink "$t/usr/lib/$soname")" = "$so" ] &&
+	   [ "$(readlink "$t/usr/lib/libpvx.so")" = "$soname" ] &&
+	   [ -f "$t/usr/lib/libpvx.a" ] && [ -f "$t/usr/include/pvx_lock.h" ] &&
+	   [ -f "$t/usr/share/man/man3/libpvx.3.gz" ] &&
+	   grep -qx "${soname%%.so.*} ${soname##*.so.} pvx-tools (>= $deb_ver)" "$t/DEBIAN/shlibs"; then
+		tap ok "pvx-tools: libpvx.pc prefix=/usr, $so with its soname link $soname, libpvx.so, .a, header, man page, shlibs"
+	else
+		tap fail "pvx-tools: libpvx.pc prefix=/usr, the soname link, .a, header, man page, shlibs" \
+			"$(ls -l "$t/usr/lib" | tr '\n' '|')"
+	fi
+elif [ -n "$deb_built" ]; then
+	tap fail "dpkg-deb -R unpacks both packages" "into $dx"
+fi
+
 # --- the nested lab on every kernel ---------------------------------------------
 lab_can_run() {
 	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing"; return 1; }
