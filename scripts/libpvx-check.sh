@@ -74,7 +74,7 @@ else
 	not_ok "make install with DESTDIR and PREFIX # see $w/install.log"
 fi
 missing=
-for f in usr/include/pvx_lock.h usr/include/pvx_fork.h usr/lib/libpvx.a usr/lib/$so usr/lib/libpvx.so.1 \
+for f in usr/include/pvx_lock.h usr/include/pvx_fork.h usr/include/pvx.h usr/lib/libpvx.a usr/lib/$so usr/lib/libpvx.so.1 \
 	usr/lib/libpvx.so usr/lib/pkgconfig/libpvx.pc usr/share/man/man3/libpvx.3; do
 	[ -e "$root/$f" ] || missing="$missing $f"
 done
@@ -83,6 +83,11 @@ if [ -z "$missing" ]; then
 else
 	not_ok "installed: header, libraries, pkg-config file, man page # missing:$missing"
 fi
+# the installed uapi header alone: what a program that calls the ioctls
+# itself (a crypto library protecting its keys) includes
+check "the installed uapi header pvx.h compiles alone as C99 and names PVX_IOC_KSM_PROTECT" bash -c "
+	printf '#include <pvx.h>\nint main(void) { struct pvx_ksm_protect_req r = { 0 }; (void)r; return (int)PVX_IOC_KSM_PROTECT == 0; }\n' >'$w/u.c' &&
+	cc -std=c99 -pedantic -Wall -Wextra -Werror -I'$root/usr/include' -c -o '$w/u.o' '$w/u.c'"
 pc() { PKG_CONFIG_PATH=$root/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config "$@"; }
 if [ "$(pc --modversion libpvx 2>&1)" = "$ver" ] && pc --exists libpvx; then
 	ok "pkg-config finds libpvx $ver in the DESTDIR install"
