@@ -94,4 +94,29 @@
 	get_user_pages_remote(mm, start, nr, flags, pages, NULL)
 #endif
 
+/*
+ * 6.4 moved a module's memory layout into mod->mem[], MOD_TEXT being its
+ * core text; 6.1 has core_layout, whose first text_size bytes are text.
+ * within_module() checks every kind of the module's memory, init kinds
+ * first, which on 6.12 costs the hypercall hook's second trampoline trip
+ * about 40 instructions; the caller it looks for is always core text.
+ */
+#include <linux/module.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+static inline bool pvx_within_module_text(unsigned long addr,
+					  const struct module *mod)
+{
+	return addr - (unsigned long)mod->mem[MOD_TEXT].base <
+	       mod->mem[MOD_TEXT].size;
+}
+#else
+static inline bool pvx_within_module_text(unsigned long addr,
+					  const struct module *mod)
+{
+	return addr - (unsigned long)mod->core_layout.base <
+	       mod->core_layout.text_size;
+}
+#endif
+
 #endif /* _PVX_HOST_COMPAT_H */

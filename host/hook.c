@@ -178,7 +178,7 @@ static void notrace pvx_hypercall_ftrace(unsigned long ip,
 	if (nr - PVX_HC_BASE >= PVX_HC_RANGE)
 		return;
 	/* The wrapper's own call of the original must reach the original. */
-	if (within_module(parent_ip, THIS_MODULE))
+	if (pvx_within_module_text(parent_ip, THIS_MODULE))
 		return;
 	ftrace_regs_set_instruction_pointer(fregs,
 					    (unsigned long)pvx_hypercall_wrapper);

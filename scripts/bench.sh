@@ -22,6 +22,10 @@
 # fork-copy benchmark, scripts/bench-fork-l2.sh) reloads L2's kvm_amd with
 # npt=1 and npt=0 and boots an L3 guest with each.
 #
+# hcall runs twice: in the main L2 (emulated time) and before it in an
+# L2 of 1 CPU whose clock counts instructions (PVX_LAB_ICOUNT=0,
+# results in build/lab-ABI-icount/).
+#
 # PVX_BENCH and the PVX_BENCH_* variables (scripts/bench-l2.sh and
 # scripts/bench-timers-l2.sh list them) reach L2 through
 # build/ABI/bench.env.
@@ -44,6 +48,12 @@ done
 [ "$main" = 1 ] && suites=bench
 [ "$numa" = 1 ] && suites=${suites:+$suites,}numabench
 export PVX_BENCH
+# PVX_BENCH_HCALL_MEASURE: both (default), time or instructions.
+measure=${PVX_BENCH_HCALL_MEASURE:-both}
+case "$measure" in
+both | time | instructions) ;;
+*) echo "bench.sh: PVX_BENCH_HCALL_MEASURE must be both, time or instructions, got '$measure'" >&2; exit 2 ;;
+esac
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 echo "bench: building modules, the userspace benchmarks and the bench initramfs for $abi"
 scripts/build.sh "$abi" >/dev/null
@@ -53,5 +63,25 @@ if [ "$l3" = 1 ]; then
 	make -s -C selftests/guest/bench OUT="$PWD/build/selftests"
 	selftests/guest/bench/mkinitrd-bench.sh "$abi" "build/$abi/l3-bench-initrd.gz" >/dev/null
 fi
-env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' | sed 's/^/export /' >"build/$abi/bench.env" || true
-exec scripts/lab.sh --kernel "$series" --tests "$suites" --no-build "$@"
+bench_env() { # the PVX_BENCH* variables L2 sees, then "$@" as NAME=VALUE
+	{
+		env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' || true
+		printf '%s\n' "$@"
+	} | sed 's/^/export /' >"build/$abi/bench.env"
+}
+rc=0
+# hcall also runs in an L2 of 1 CPU whose clock counts instructions
+# (PVX_LAB_ICOUNT=0): its table gives instructions per call, the same in
+# every run whatever else the machine does; the main L2's gives emulated
+# time, where TCG's cost of the world switch dominates (bench.rst).
+if [[ ",$PVX_BENCH," == *,hcall,* && "$measure" != time ]]; then
+	bench_env PVX_BENCH=hcall PVX_BENCH_HCALL_ICOUNT=1
+	echo "bench: hcall in an L2 that counts instructions (icount, 1 CPU)"
+	PVX_LAB_ICOUNT=0 scripts/lab.sh --kernel "$series" --tests bench --no-build "$@" \
+		--l2-cpus 1 --out "build/lab-$abi-icount" || rc=1
+fi
+# only hcall's instruction table asked for: no main L2
+[ "$measure" = instructions ] && [ "$PVX_BENCH" = hcall ] && exit $rc
+bench_env
+scripts/lab.sh --kernel "$series" --tests "$suites" --no-build "$@" || rc=1
+exit $rc

@@ -161,6 +161,13 @@ expect_error "lab.sh with shell text in the kvm_amd parameters fails with one li
 	"PVX_LAB_KVM_AMD_ARGS must be words like vgif=0" env "PVX_LAB_KVM_AMD_ARGS=vgif=0;reboot" scripts/lab.sh
 expect_error "lab.sh with shell text in the L2 command line fails with one line" \
 	"PVX_LAB_L2_APPEND must be words" env "PVX_LAB_L2_APPEND=quiet \$(reboot)" scripts/lab.sh
+expect_error "lab.sh with a bad icount shift fails with one line" \
+	"PVX_LAB_ICOUNT needs a shift 0..10, got '11'" env PVX_LAB_ICOUNT=11 scripts/lab.sh --l2-cpus 1
+expect_error "lab.sh with icount on a 2-CPU L2 fails with one line" \
+	"PVX_LAB_ICOUNT needs --l2-cpus 1" env PVX_LAB_ICOUNT=0 scripts/lab.sh
+expect_error "bench.sh with an unknown hypercall measure fails with one line" \
+	"PVX_BENCH_HCALL_MEASURE must be both, time or instructions, got 'x'" \
+	env PVX_BENCH=hcall PVX_BENCH_HCALL_MEASURE=x scripts/bench.sh
 expect_error "run-l3.sh with a steal level above 99 fails with one line" \
 	"needs a level 0..99, got '100'" selftests/guest/run-l3.sh --steal 100 host
 expect_error "run-l3.sh with a negative steal level fails with one line" \

@@ -123,6 +123,17 @@ else
 	qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing (run: make deps)"
 	tcg=thread=single smp_append=""
 fi
+# PVX_LAB_ICOUNT=SHIFT: L2's clocks count instructions, 2^SHIFT ns each
+# (QEMU -icount shift=SHIFT,sleep=off), so a time measured in L2 is the
+# number of instructions L2 and its guests executed, whatever load this
+# machine carries (the hypercall benchmark's deterministic mode,
+# bench.rst). icount needs single-threaded TCG: a 1-CPU L2 only.
+icount=${PVX_LAB_ICOUNT:-} icount_args=""
+if [ -n "$icount" ]; then
+	[[ "$icount" =~ ^([0-9]|10)$ ]] || die "PVX_LAB_ICOUNT needs a shift 0..10, got '$icount'"
+	[ "$l2_cpus" = 1 ] || die "PVX_LAB_ICOUNT needs --l2-cpus 1 (icount runs single-threaded TCG)"
+	icount_args="-icount shift=$icount,sleep=off"
+fi
 [ -x /bin/busybox ] || die "busybox missing (run: make deps)"
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 kimage=$(scripts/kernel.sh image "$abi")
@@ -415,7 +426,7 @@ EOT
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"
 		t2=$(now)
 		timeout -k 10 "$timeout_s" "$qemu" \
-			-accel "tcg,$tcg" -cpu max -m "$l2_mem" -smp "$cpus" $l2_numa_args \
+			-accel "tcg,$tcg" $icount_args -cpu max -m "$l2_mem" -smp "$cpus" $l2_numa_args \
 			-nographic -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
 			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled $smp_append $l2_append" \
