@@ -127,8 +127,8 @@ fork_sync() {
 			echo 0 >"$fork_trc/tracing_on" 2>/dev/null
 			if [ "$c" = d ]; then
 				fork_hmp "$mon" "migrate_set_parameter max-bandwidth 100B" >/dev/null
-				fork_hmp "$mon" "migrate -d exec:cat >/dev/null" >/dev/null
-				for _ in $(seq 50); do
+				fork_hmp "$mon" "migrate -d exec:cat>/dev/null" >/dev/null
+				for _ in $(seq 20); do
 					fork_hmp "$mon" "info migrate" | grep -q '^transferred ram: [1-9]' && break
 					sleep 0.1
 				done
