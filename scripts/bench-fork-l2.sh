@@ -154,15 +154,14 @@ fork_sync() {
 	done <"$fifo.out"
 }
 
-# fork_watch_reset MONITOR LOG CONSOLE: while the L3 QEMU runs, if it
-# paused at a shutdown (-action) before the guest's results were complete
-# on CONSOLE (a reset, e.g. a triple fault), its registers into LOG; then
-# quit
+# fork_watch_reset MONITOR LOG CONSOLE PID: while the L3 QEMU PID runs, if
+# it paused at a shutdown (-action) before the guest's results were
+# complete on CONSOLE (a reset, e.g. a triple fault), its registers into
+# LOG; then quit. An empty or cut answer (L2 under load) is asked again.
 fork_watch_reset() {
 	local st
-	while sleep 2; do
-		st=$(fork_hmp "$1" "info status") || return 0
-		[ -n "$st" ] || return 0
+	while sleep 2 && kill -0 "$4" 2>/dev/null; do
+		st=$(fork_hmp "$1" "info status")
 		case "$st" in
 		*"paused (shutdown)"*)
 			tr -d '\r' <"$3" | grep -q '^PVX-BENCH-END$' ||
@@ -241,7 +240,7 @@ fork_bench_run() {
 	spid=$!
 	if [ "$npt" = 0 ]; then
 		sleep 2
-		fork_watch_reset "$mon" "$PVX_OUT/l3-bench-fork-$tag-regs.log" "$log" &
+		fork_watch_reset "$mon" "$PVX_OUT/l3-bench-fork-$tag-regs.log" "$log" "$qpid" &
 		wpid=$!
 	fi
 	wait "$qpid"
