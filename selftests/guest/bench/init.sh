@@ -126,9 +126,11 @@ if [ "$bench" = forkcopy ]; then
 	case ",$fork_conds," in
 	*,unbacked,*)
 		# virtio and virtio_pci are built in on 6.12, modules on 6.1
-		for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev \
+		for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 			virtio_pci virtio_balloon; do
-			[ -f "/pvx/virtio/$m.ko" ] && insmod "/pvx/virtio/$m.ko" 2>/dev/null
+			[ -f "/pvx/virtio/$m.ko" ] || continue
+			insmod "/pvx/virtio/$m.ko" >/tmp/insmod.out 2>&1 ||
+				diag "insmod $m.ko: $(head -n1 /tmp/insmod.out)"
 		done
 		if [ -d /sys/bus/virtio/drivers/virtio_balloon ]; then
 			diag "virtio_balloon loaded: free page reporting"
