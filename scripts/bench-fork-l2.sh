@@ -5,20 +5,25 @@
 # inside the L2 KVM host (it provides ok, not_ok, say, field, l3_results
 # and the PVX_* environment); PVX_BENCH=forkcopy. Documentation/bench.rst.
 #
-# fork_bench reloads kvm_amd with npt=1 (nested paging), boots one L3
-# guest from the bench initramfs with pvx_bench=forkcopy (pvx_fork.ko and
+# fork_bench reloads kvm_amd with npt=1 (nested paging), then npt=0
+# (shadow paging), and for each boots L3 guests from the bench initramfs
+# with pvx_bench=forkcopy (pvx_fork.ko and
 # selftests/guest/bench/pvx_fork_bench: fork + copy-on-write, fork +
-# MADV_POPULATE_WRITE, pvx_fork(), W MiB each, rounds interleaved), then
-# the same with npt=0 (shadow paging), and prints the table: per paging
-# mode and W the median time to the child's and to the parent's first full
-# pass of writes, and the ratios of the stock variants to pvx_fork() (> 1:
-# pvx_fork() was faster). kvm_amd is reloaded with the lab's parameters
-# afterwards. A test fails only when a number is missing; the issue's
-# floor (npt=1: pvx_fork() not slower than 1.1x fork + COW) is reported,
-# never asserted.
+# MADV_POPULATE_WRITE, pvx_fork(), W MiB each, rounds interleaved): case
+# backed (memory preallocated; conditions plain and dirtylog, a migration
+# kept running) and case unbacked (free page reporting). Around every run
+# it reads KVM's per-VM counters (fork_sync), and prints the tables:
+# times, exits and faults per page, ratios to fork + copy-on-write
+# (Documentation/fork_copy.rst). kvm_amd is reloaded with the lab's
+# parameters afterwards. A test fails only when a number is missing; the
+# issue's floors are reported, never asserted.
 #
 # Knobs: PVX_BENCH_FORK_MB (W list, MiB, default 16,64),
-# PVX_BENCH_FORK_ROUNDS (3), PVX_BENCH_FORK_NPT (1,0), PVX_BENCH_TIMEOUT.
+# PVX_BENCH_FORK_ROUNDS (3), PVX_BENCH_FORK_NPT (1,0),
+# PVX_BENCH_FORK_CASES (backed,unbacked), PVX_BENCH_FORK_CONDS (of the
+# backed case: plain,dirtylog), PVX_BENCH_FORK_SHADOW_CPUS (the L3 CPU
+# models tried in turn with npt=0, /-separated: host/host,-la57/qemu64),
+# PVX_BENCH_TIMEOUT (per L3 guest, s).
 
 # kvm_ko NAME: the module file of the booted kernel
 fork_kvm_ko() {
