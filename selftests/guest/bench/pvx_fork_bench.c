@@ -164,8 +164,8 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 		printf("error child %s %zu MiB: status 0x%x\n", names[v], mb, status);
 		return 1;
 	}
-	printf("fork mb=%zu variant=%s round=%u cond=%s seq=%u fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu\n",
-	       mb, names[v], round, cond, seq, t_fork, t_child, t_parent,
+	printf("fork mb=%zu variant=%s round=%u cond=%s seq=%u ", mb, names[v], round, cond, seq);
+	printf("fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu\n", t_fork, t_child, t_parent,
 	       s1.bytes_copied - s0.bytes_copied);
 	fflush(stdout);
 	return 0;
@@ -178,7 +178,8 @@ int main(int argc, char **argv)
 
 	rounds = argc >= 3 && argc <= 5 ? strtoul(argv[2], NULL, 10) : 0;
 	if (!rounds) {
-		fprintf(stderr, "usage: pvx_fork_bench MB[,MB...] ROUNDS [COND[,COND...] [SYNC_TTY]]\n");
+		fprintf(stderr,
+			"usage: pvx_fork_bench MB[,MB...] ROUNDS [COND[,COND...] [SYNC_TTY]]\n");
 		return 2;
 	}
 	if (argc == 5) {
@@ -196,7 +197,8 @@ int main(int argc, char **argv)
 		}
 		for (r = 1; r <= rounds; r++) {
 			list = strdup(argv[1]);
-			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save))
 				for (i = 0; i < NR_VARIANTS; i++)
 					errors += run((enum variant)((i + r) % NR_VARIANTS),
 						      strtoul(tok, NULL, 10), r, cond);
