@@ -34,7 +34,11 @@
 # with pvx_locality's automatic map when pvx_numa_hint=2 (no explicit hint).
 # pvx_bench=forkcopy runs the fork-copy workload instead
 # (scripts/bench-fork-l2.sh): pvx_fork_bench with pvx_fork_mb= [16,64]
-# MiB buffers, pvx_fork_rounds= [3] rounds (pvx_fork.ko).
+# MiB buffers, pvx_fork_rounds= [3] rounds (pvx_fork.ko), the
+# conditions pvx_fork_conds= [plain] (plain, dirtylog, unbacked; with
+# unbacked, virtio_balloon from /pvx/virtio/ is loaded first: free page
+# reporting), framed for L2 on the serial port pvx_fork_sync= [none, e.g.
+# ttyS1].
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -57,7 +61,7 @@ finish() {
 	poweroff -f
 }
 
-numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3
+numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync=
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
 bench=locks
@@ -80,6 +84,8 @@ for w in $cmdline; do
 	pvx_numa_hint=*) numa_hint=${w#*=} ;;
 	pvx_fork_mb=*) fork_mb=${w#*=} ;;
 	pvx_fork_rounds=*) fork_rounds=${w#*=} ;;
+	pvx_fork_conds=*) fork_conds=${w#*=} ;;
+	pvx_fork_sync=*) fork_sync=${w#*=} ;;
 	esac
 done
 
@@ -117,8 +123,25 @@ workload() {
 	finish
 }
 if [ "$bench" = forkcopy ]; then
-	workload fork-copy "pvx_guest pvx_fork" fork_copy \
-		/pvx/pvx_fork_bench "$fork_mb" "$fork_rounds"
+	case ",$fork_conds," in
+	*,unbacked,*)
+		# virtio and virtio_pci are built in on 6.12, modules on 6.1
+		for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
+			virtio_pci virtio_balloon; do
+			[ -f "/pvx/virtio/$m.ko" ] || continue
+			insmod "/pvx/virtio/$m.ko" >/tmp/insmod.out 2>&1 ||
+				diag "insmod $m.ko: $(head -n1 /tmp/insmod.out)"
+		done
+		if [ -d /sys/bus/virtio/drivers/virtio_balloon ]; then
+			diag "virtio_balloon loaded: free page reporting"
+		else
+			say "error unbacked: no virtio_balloon driver (free page reporting)"
+		fi
+		;;
+	esac
+	set -- /pvx/pvx_fork_bench "$fork_mb" "$fork_rounds" "$fork_conds"
+	[ -n "$fork_sync" ] && set -- "$@" "/dev/$fork_sync"
+	workload fork-copy "pvx_guest pvx_fork" fork_copy "$@"
 fi
 if [ "$bench" = numa ]; then
 	hint=nohint locality=pvx_locality

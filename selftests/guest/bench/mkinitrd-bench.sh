@@ -56,6 +56,19 @@ done
 for p in $progs; do
 	cp "$bins/$p" "$root/pvx/$p"
 done
+# virtio_balloon (free page reporting, the fork-copy benchmark's unbacked
+# case) and what it needs on 6.1, decompressed (busybox insmod), from the
+# kernel's image directory when there is one ($PVX_KIMAGE in L2)
+kimage=${PVX_KIMAGE:-$("$repo/scripts/kernel.sh" image "$abi" 2>/dev/null || true)}
+mkdir -p "$root/pvx/virtio"
+for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon; do
+	f=$(find "$kimage/lib/modules/$abi/kernel/drivers/virtio" -name "$m.ko*" 2>/dev/null | head -n 1)
+	case "$f" in
+	"") ;;
+	*.xz) xz -dc "$f" >"$root/pvx/virtio/$m.ko" ;;
+	*) cp "$f" "$root/pvx/virtio/$m.ko" ;;
+	esac
+done
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1) >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -3,7 +3,7 @@
  * pvx_fork_bench: the fork-copy benchmark's workload (issue 10 item 4),
  * run in the L3 bench guest (init.sh, pvx_bench=forkcopy).
  *
- *   pvx_fork_bench MB[,MB...] ROUNDS
+ *   pvx_fork_bench MB[,MB...] ROUNDS [COND[,COND...] [SYNC_TTY]]
  *
  * For each buffer size W (MiB, filled before each fork) and round, three
  * variants in a rotating order:
@@ -20,15 +20,29 @@
  * child_ms: the child's first full pass of writes done; parent_ms: the
  * parent's; fork_ms: the fork call returned in the parent; copied: what
  * pvx_fork_stats() says the host copied (0: it fell back).
+ *
+ * COND (default plain), the outermost loop, names what L2 does around a
+ * run; the guest only tells it (scripts/bench-fork-l2.sh):
+ *   plain     nothing (the L3 guest's memory is preallocated in L2)
+ *   dirtylog  L2's QEMU has dirty logging on for the run (a migration)
+ *   unbacked  L2 discarded the guest's free memory (free page reporting):
+ *             the run first sleeps UNBACKED_WAIT_S for the report
+ * With SYNC_TTY (a serial port to L2), each run is framed by "B<c> SEQ"
+ * before the fork (c: p, d or u) and "E SEQ" after the child was reaped,
+ * each answered by one byte from L2, which reads KVM's per-VM counters
+ * there; the result line then carries cond=COND seq=SEQ.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +53,39 @@
 #endif
 
 #define PAGE	4096ul
+#define UNBACKED_WAIT_S	5
+
+static int sync_fd = -1;
+static unsigned int seq;
+
+/* sync_mark: one line to L2, then wait (up to 60 s) for its byte */
+static void sync_mark(const char *line)
+{
+	struct pollfd pfd = { .fd = sync_fd, .events = POLLIN };
+	char c;
+
+	if (sync_fd < 0)
+		return;
+	if (write(sync_fd, line, strlen(line)) < 0 ||
+	    poll(&pfd, 1, 60000) != 1 || read(sync_fd, &c, 1) != 1)
+		printf("# sync: no answer from L2 to %s", line);
+}
+
+static int sync_open(const char *path)
+{
+	struct termios t;
+	int fd = open(path, O_RDWR | O_NOCTTY);
+
+	if (fd < 0 || tcgetattr(fd, &t)) {
+		printf("error sync %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	cfmakeraw(&t);
+	cfsetspeed(&t, B115200);
+	tcsetattr(fd, TCSANOW, &t);
+	tcflush(fd, TCIOFLUSH);
+	return fd;
+}
 
 enum variant { COW, POPULATE, PVX, NR_VARIANTS };
 static const char *const names[NR_VARIANTS] = { "cow", "populate", "pvx" };
@@ -66,21 +113,27 @@ static pid_t fork_variant(enum variant v, char *buf, size_t len)
 	return v == PVX ? pvx_fork(&r, 1) : fork();
 }
 
-static int run(enum variant v, size_t mb, unsigned int round)
+static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 {
 	size_t len = mb << 20;
-	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf, line[64];
 	struct pvx_fork_stats s0, s1;
 	double t0, t_fork, t_parent, t_child = -1;
 	int p[2], status;
 	pid_t pid;
 
+	if (!strcmp(cond, "unbacked"))
+		sleep(UNBACKED_WAIT_S);
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED || pipe(p)) {
 		printf("error %s %zu MiB: %s\n", names[v], mb, strerror(errno));
 		return 1;
 	}
 	memset(buf, 0x5a, len);
+	seq++;
+	snprintf(line, sizeof(line), "B%c %u\n", cond[0], seq);
+	sync_mark(line);
 	pvx_fork_stats(&s0);
 	t0 = now_ms();
 	pid = fork_variant(v, buf, len);
@@ -102,6 +155,8 @@ static int run(enum variant v, size_t mb, unsigned int round)
 	if (read(p[0], &t_child, sizeof(t_child)) != sizeof(t_child))
 		t_child = -1;
 	waitpid(pid, &status, 0);
+	snprintf(line, sizeof(line), "E %u\n", seq);
+	sync_mark(line);
 	close(p[0]);
 	close(p[1]);
 	munmap(buf, len);
@@ -109,8 +164,8 @@ static int run(enum variant v, size_t mb, unsigned int round)
 		printf("error child %s %zu MiB: status 0x%x\n", names[v], mb, status);
 		return 1;
 	}
-	printf("fork mb=%zu variant=%s round=%u fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu\n",
-	       mb, names[v], round, t_fork, t_child, t_parent,
+	printf("fork mb=%zu variant=%s round=%u cond=%s seq=%u ", mb, names[v], round, cond, seq);
+	printf("fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu\n", t_fork, t_child, t_parent,
 	       s1.bytes_copied - s0.bytes_copied);
 	fflush(stdout);
 	return 0;
@@ -119,20 +174,37 @@ static int run(enum variant v, size_t mb, unsigned int round)
 int main(int argc, char **argv)
 {
 	unsigned int rounds, r, i, errors = 0;
-	char *list, *tok, *save;
+	char *list, *tok, *save, *conds, *cond, *csave;
 
-	rounds = argc == 3 ? strtoul(argv[2], NULL, 10) : 0;
+	rounds = argc >= 3 && argc <= 5 ? strtoul(argv[2], NULL, 10) : 0;
 	if (!rounds) {
-		fprintf(stderr, "usage: pvx_fork_bench MB[,MB...] ROUNDS\n");
+		fprintf(stderr,
+			"usage: pvx_fork_bench MB[,MB...] ROUNDS [COND[,COND...] [SYNC_TTY]]\n");
 		return 2;
 	}
-	for (r = 1; r <= rounds; r++) {
-		list = strdup(argv[1]);
-		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-			for (i = 0; i < NR_VARIANTS; i++)
-				errors += run((enum variant)((i + r) % NR_VARIANTS),
-					      strtoul(tok, NULL, 10), r);
-		free(list);
+	if (argc == 5) {
+		sync_fd = sync_open(argv[4]);
+		if (sync_fd < 0)
+			return 1;
 	}
+	conds = strdup(argc >= 4 ? argv[3] : "plain");
+	for (cond = strtok_r(conds, ",", &csave); cond; cond = strtok_r(NULL, ",", &csave)) {
+		if (strcmp(cond, "plain") && strcmp(cond, "dirtylog") &&
+		    strcmp(cond, "unbacked")) {
+			printf("error unknown condition %s\n", cond);
+			errors++;
+			continue;
+		}
+		for (r = 1; r <= rounds; r++) {
+			list = strdup(argv[1]);
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save))
+				for (i = 0; i < NR_VARIANTS; i++)
+					errors += run((enum variant)((i + r) % NR_VARIANTS),
+						      strtoul(tok, NULL, 10), r, cond);
+			free(list);
+		}
+	}
+	free(conds);
 	return errors ? 1 : 0;
 }
