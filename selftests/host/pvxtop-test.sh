@@ -150,7 +150,7 @@ progs_left() {
 		[ -z "$left" ] && return
 		sleep 0.1
 	done
-	echo $left
+	echo "${left//$'\n'/ }"
 }
 
 # lap WHAT: a "# took" line with the L2 seconds since the last lap
