@@ -20,8 +20,8 @@
 #                           equal the growth of those debugfs totals
 #                           (allowing for BPF's missed events), each
 #                           feature's calls came from its own stage's test
-#                           and its VM shows in the table; no program or
-#                           link left, so the modules can be removed
+#                           and its VM shows in the table; no program
+#                           left, so the modules can be removed
 #
 #                           perf stat/record/trace count pvx:hypercall as
 #                           debugfs does
