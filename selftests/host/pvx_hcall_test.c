@@ -21,7 +21,7 @@
  *	module parameters enable, features and new_vms, debugfs pid_policy
  *	and per-VM enabled/features, seen by fresh VMs; bad input to each.
  *   pvx_hcall_test hold-vm
- *	one empty VM until killed (below).
+ *	one idle VM with one vCPU until killed (below).
  *   pvx_hcall_test hcall-load N
  *	a known mix of hypercalls from a 2-vCPU VM for an observer
  *	(selftests/host/pvxtop-test.sh): not TAP, a line protocol below.
@@ -41,6 +41,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -556,10 +557,47 @@ static long read_vms(char *text, size_t len)
 	return lines + (n && text[n - 1] != '\n');
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * One cycle: a VM with one vCPU, one PROBE from it, the VM destroyed; the
+ * milliseconds of each step added to @ms (create, vCPU, PROBE, destroy).
+ * The VM's memory is in small pages: it touches seven of them, and a huge
+ * page zeroed per VM was a fifth of a cycle (perf, 6.12 L2).
+ */
+static int cycle_once(struct kvm_regs *r, double ms[4])
+{
+	struct tvm vm;
+	double t0 = now_ms(), t1, t2;
+	int ret = -1;
+
+	if (tvm_create_flags(&vm, TVM_LONG, hcall_prog(TVM_LONG), TVM_F_SMALL_PAGES) < 0)
+		return -1;
+	t1 = now_ms();
+	ms[0] += t1 - t0;
+	if (tvm_add_vcpu(&vm) == 0) {
+		t2 = now_ms();
+		ms[1] += t2 - t1;
+		ret = tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, r);
+		t1 = now_ms();
+		ms[2] += t1 - t2;
+	}
+	tvm_destroy(&vm);
+	ms[3] += now_ms() - t1;
+	return ret;
+}
+
 static int cmd_cycles(int n)
 {
 	static const char *const names[] = { "vms_created", "vms_destroyed", "probe" };
 	long long before[3], after[3];
+	double ms[4] = { 0 }, t0;
 	char text[512] = "";
 	struct kvm_regs r;
 	int i, bad = 0, j;
@@ -571,12 +609,17 @@ static int cmd_cycles(int n)
 	}
 	for (j = 0; j < 3; j++)
 		before[j] = read_counter(names[j]);
+	t0 = now_ms();
 	for (i = 0; i < n; i++) {
-		if (hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) || r.rax) {
+		memset(&r, 0, sizeof(r));
+		if (cycle_once(&r, ms) || r.rax) {
 			if (++bad <= 3)
 				tvm_diag("cycle %d: PROBE failed, rax=0x%llx", i, X(r.rax));
 		}
 	}
+	if (n > 0)
+		tvm_diag("cycles: %.1f ms per cycle: create %.1f, vCPU %.1f, PROBE %.1f, destroy %.1f",
+			 (now_ms() - t0) / n, ms[0] / n, ms[1] / n, ms[2] / n, ms[3] / n);
 	tap_result(!bad, "cycles: %d VMs created, PROBEd and destroyed (%d failed)", n, bad);
 	/* VM teardown may finish a little after close(); bounded wait. */
 	for (i = 0; i < 100; i++) {
@@ -1003,20 +1046,25 @@ static int cmd_policy(void)
 }
 
 /*
- * hold-vm: keep one empty VM until killed (the lab runs it beside its
- * suites). KVM turns the preempt-notifier static key on with the first VM
- * and off with the last, and each flip patches finish_task_switch() and
- * the other users of the key; multi-threaded TCG lets the other L2 CPU
- * trap on the int3 of that patch after it is gone (lab.rst). One VM that
- * lives throughout keeps the key on. The lab creates it before loading
- * pvx_host and it makes no hypercall, so pvx keeps no state for it.
+ * hold-vm: keep one VM with one vCPU that never runs until killed (the
+ * lab runs it beside its suites). KVM turns the preempt-notifier static
+ * key on with the first VM and off with the last, and each flip patches
+ * finish_task_switch() and the other users of the key; multi-threaded TCG
+ * lets the other L2 CPU trap on the int3 of that patch after it is gone
+ * (lab.rst). One VM that lives throughout keeps the key on. Its vCPU,
+ * made without an in-kernel irqchip like the tiny VMs' vCPUs, does the
+ * same for kvm_has_noapic_vcpu, which KVM turns on and off with the
+ * first and last such vCPU: every tiny VM patched kernel text twice,
+ * over half of the CPU time of a create/PROBE/destroy cycle (perf, 6.12
+ * L2). The lab creates it before loading pvx_host and it makes no
+ * hypercall, so pvx keeps no state for it.
  */
 static int cmd_hold_vm(void)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	int vm = kvm < 0 ? -1 : ioctl(kvm, KVM_CREATE_VM, 0);
 
-	if (vm < 0) {
+	if (vm < 0 || ioctl(vm, KVM_CREATE_VCPU, 0) < 0) {
 		perror("pvx_hcall_test hold-vm");
 		return 1;
 	}

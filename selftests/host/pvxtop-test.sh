@@ -14,11 +14,14 @@
 #   pvxtop-test.sh watch-start DIR   pvxtop --json (and the table) in the
 #                           background, the debugfs totals of pvx_fork_copy
 #                           and pvx_ksm (those loaded) kept in DIR; the
-#                           caller then runs a stage of their tests
-#   pvxtop-test.sh watch-check DIR   SIGINT to both: pvxtop's fork-copy and
-#                           KSM counts equal the growth of those debugfs
-#                           totals (allowing for BPF's missed events); no
-#                           program left, so the modules can be removed
+#                           caller then runs the stages of their tests
+#   pvxtop-test.sh watch-check DIR   SIGTERM to the table (exit 0), SIGINT
+#                           to --json: pvxtop's fork-copy and KSM counts
+#                           equal the growth of those debugfs totals
+#                           (allowing for BPF's missed events), each
+#                           feature's calls came from its own stage's test
+#                           and its VM shows in the table; no program
+#                           left, so the modules can be removed
 #
 #                           perf stat/record/trace count pvx:hypercall as
 #                           debugfs does
@@ -137,6 +140,35 @@ wait_line() {
 	return 1
 }
 
+# progs_left: pvxtop's programs still loaded after up to 5 s (the kernel
+# frees a program a moment after its last link and fd are gone): none
+# printed when they went
+progs_left() {
+	local i left
+	for ((i = 0; i < 50; i++)); do
+		left=$(our_progs)
+		[ -z "$left" ] && return
+		sleep 0.1
+	done
+	echo "${left//$'\n'/ }"
+}
+
+# lap WHAT: a "# took" line with the L2 seconds since the last lap
+# (builtins only: every process started in L2 costs time under TCG)
+lap_now() {	# L2 uptime in centiseconds in $lap_c
+	local up
+	read -r up _ </proc/uptime
+	up=${up/./}
+	lap_c=$((10#$up))
+}
+lap_now
+lap_t=$lap_c
+lap() {
+	lap_now
+	printf '# took %d.%02d s: %s\n' $(((lap_c - lap_t) / 100)) $(((lap_c - lap_t) % 100)) "$*"
+	lap_t=$lap_c
+}
+
 echo "TAP version 13"
 if [ ! -x "$PVXTOP" ]; then
 	notok "pvxtop: $PVXTOP missing (make -C tools/pvxtop; needs clang, bpftool, libbpf-dev: make deps)"
@@ -215,6 +247,14 @@ watch_start() {
 		rm -f "$dir/json.pid"
 		finish
 	fi
+	# and the table's first screen: it is attached too (watch-check
+	# looks for the stages' VMs in its screens)
+	if ! wait_line "$dir/table.out" '^pvxtop ' 60; then
+		notok "watch: pvxtop (table): no screen in 60 s: $(head -c 300 "$dir/table.err")"
+		kill "$(cat "$dir/json.pid")" "$(cat "$dir/table.pid")" 2>/dev/null
+		rm -f "$dir/json.pid"
+		finish
+	fi
 	# after the start line: every event counted in debugfs from now on
 	# reaches pvxtop's programs
 	for f in $FEATURES; do
@@ -222,14 +262,16 @@ watch_start() {
 		[ -r "$DEBUGFS/$f" ] && cp "$DEBUGFS/$f" "$dir/$f.before"
 	done
 	ok "watch: pvxtop --json started (pid $(cat "$dir/json.pid")), debugfs totals kept: $(cd "$dir" && echo *.before)"
+	lap "watch-start: pvxtop --json and the table attached"
 	finish
 }
 
-# stop_watcher DIR NAME: SIGINT, then up to 30 s for its exit status
+# stop_watcher DIR NAME [SIG]: SIGINT (or SIG), then up to 30 s for its
+# exit status
 stop_watcher() {
 	local pid i
 	pid=$(cat "$1/$2.pid" 2>/dev/null) || return 1
-	kill -INT "$pid" 2>/dev/null
+	kill -"${3:-INT}" "$pid" 2>/dev/null
 	for ((i = 0; i < 300; i++)); do
 		[ -s "$1/$2.rc" ] && return 0
 		sleep 0.1
@@ -277,6 +319,38 @@ watch_feature() {
 	esac
 }
 
+# by_comm FILE KEY COMM: KEY summed over the total rows of the processes
+# named COMM, then over those of the others
+by_comm() {
+	awk -v k="\"$2\":" -v c="\"comm\":\"$3\"," '
+	index($0, "\"type\":\"total\"") {
+		i = index($0, k)
+		if (!i) next
+		v = substr($0, i + length(k))
+		sub(/[^0-9].*/, "", v)
+		if (index($0, c)) mine += v; else other += v
+	}
+	END { print mine + 0, other + 0 }' "$1"
+}
+
+# stage_split DIR FILE: one pvxtop watched several stages: the feature's
+# calls in the --json totals all came from its own stage's test (by its
+# COMM), and the table showed that test's VM at work
+stage_split() {
+	local dir=$1 key comm col mine other
+	case $2 in
+	fork_copy) key=fc_calls comm=pvx_fork_copy_t col=17 ;;	# FCPG/s
+	ksm) key=ksm_hints comm=pvx_ksm_host_te col=19 ;;	# KSMH/s
+	*) return ;;
+	esac
+	read -r mine other < <(by_comm "$dir/json.out" $key "$comm")
+	[ "$mine" -gt 0 ] && [ "$other" = 0 ]
+	check $? "watch: --json $key by stage: $mine from $comm, $other from other processes"
+	awk -v c="$comm" -v n="$col" '$2 == c && $4 == "all" && $n + 0 > 0 { f = 1 } END { exit !f }' \
+		"$dir/table.out"
+	check $? "watch: the table shows $comm's VM with column $(awk -v n="$col" '$1 == "PID" { print $n; exit }' "$dir/table.out") above 0"
+}
+
 # the table's screens where a VM copied pages or pinned, at most two
 table_excerpt() {
 	awk 'function flush() { if (hit && shown < 2) { printf "%s", blk; shown++ } blk = ""; hit = 0 }
@@ -296,7 +370,11 @@ watch_check() {
 		f=${f%%:*}
 		[ -f "$dir/$f.before" ] && cp "$DEBUGFS/$f" "$dir/$f.after"
 	done
-	stop_watcher "$dir" table
+	stop_watcher "$dir" table TERM
+	check $? "watch: pvxtop (table) ended within 30 s of SIGTERM"
+	rc=$(cat "$dir/table.rc" 2>/dev/null)
+	[ "$rc" = 0 ]
+	check $? "watch: pvxtop (table) exit 0 after SIGTERM (exit ${rc:-none}) $(head -c 200 "$dir/table.err")"
 	stop_watcher "$dir" json
 	check $? "watch: pvxtop --json ended within 30 s of SIGINT"
 	rc=$(cat "$dir/json.rc" 2>/dev/null)
@@ -308,12 +386,12 @@ watch_check() {
 	check $? "watch: an end line, no event dropped"
 	for f in $FEATURES; do
 		watch_feature "$dir" "${f%%:*}" "${f#*:}"
+		[ -f "$dir/${f%%:*}.before" ] && stage_split "$dir" "${f%%:*}"
 	done
 	grep '"type":"total"' "$dir/json.out" | grep -v '"fc_calls":0,.*"ksm_hints":0,' |
 		head -n 3 | sed 's/^/# /'
 	table_excerpt "$dir/table.out" | sed 's/^/# /'
-	sleep 0.5
-	left=$(our_progs)
+	left=$(progs_left)
 	[ -z "$left" ]
 	check $? "watch: no pvxtop program left, the modules can go ($left)"
 	finish
@@ -354,7 +432,7 @@ check $? "hcall-load $N: every call ran (${word:-nothing} ${failed:-})"
 vmdir=$(ls -d "$DEBUGFS"/vm*-"$vm_pid" 2>/dev/null | head -n 1)
 [ -n "$vmdir" ] && cp "$vmdir/counters" "$W/vm.counters" && cp "$vmdir/yield" "$W/vm.yield" 2>/dev/null
 cp "$DEBUGFS/counters" "$W/counters.after"
-sleep 1.5	# one more interval line
+wait_line "$W/load.json" '"type":"interval"' 10	# checked below
 kill -INT "$top_pid"
 wait "$top_pid"
 rc=$?
@@ -426,13 +504,14 @@ exits=$(sum kvm_exits)
 [ "$exits" -ge "$calls" ]
 check $? "kvm:kvm_exit counted ($exits) >= hypercalls ($calls)"
 grep '"type":"total"' "$W/load.json" | sed 's/^/# /' | head -n 4
-sleep 0.5
-left=$(our_progs)
+left=$(progs_left)
 [ -z "$left" ]
 check $? "after SIGINT: no pvxtop program left in bpftool prog show ($left)"
 left=$(our_links $ids)
 [ -z "$left" ]
 check $? "after SIGINT: no link to them left in bpftool link show ($left)"
+
+lap "pvxtop --json -p over hcall-load $N, SIGINT, checks"
 
 # --- -d: exits by itself, totals, table mode -------------------------------
 t0=$(date +%s)
@@ -443,19 +522,21 @@ t1=$(date +%s)
 check $? "pvxtop --json -d 2: exit 0 in $((t1 - t0)) s (exit $rc) $(head -c 200 "$W/d.err")"
 json_check "$W/d.json" >/dev/null && grep -q '"type":"end"' "$W/d.json"
 check $? "pvxtop --json -d 2: parses, ends with an end line"
+lap "pvxtop --json -d 2"
 # the table under a load, for the eye (pasted into the TAP as # lines)
 "$PVXTOP" -d 4 >"$W/table.txt" 2>&1 &
 pid=$!
-for ((i = 0; i < 100; i++)); do
-	[ -n "$(our_progs)" ] && break
-	sleep 0.1
-done
+# its first screen: its programs are attached (a file read, not bpftool
+# while pvxtop's programs load)
+wait_line "$W/table.txt" '^pvxtop ' 30
 echo go | "$LOADBIN" hcall-load "$N" >/dev/null 2>&1
 wait "$pid"
 rc=$?
 [ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"
 check $? "pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
 sed 's/^/# /' "$W/table.txt"
+
+lap "pvxtop -d 4 (table) under hcall-load $N"
 
 # --- --advise (Documentation/tuning.rst): bad input, and a host without
 # pvx_numa, whose one rule (hysteresis_pct) cannot be judged ----------------
@@ -480,6 +561,8 @@ fi
 check $? "pvxtop --advise -d 2 on the host: exit $rc, a header and the hysteresis_pct line"
 sed 's/^/# /' "$W/advise.txt"
 
+lap "pvxtop --advise: 4 refusals and -d 2"
+
 # --- perf with pvx's tracepoints (Documentation/pvxtop.rst) ----------------
 # calls_delta CMD...: pvx_host's "calls" counter growth over CMD
 calls_delta() {
@@ -497,11 +580,14 @@ if command -v perf >/dev/null; then
 	c=$(awk -F, '$3 == "pvx:hypercall" { print $1 }' "$W/perf.stat")
 	[ "${c:-x}" = "$d" ]
 	check $? "perf stat -e 'pvx:*': pvx:hypercall ${c:-missing}, debugfs calls grew by $d"
+	lap "perf stat"
 	d=$(calls_delta perf record -q -a -e pvx:hypercall -o "$W/perf.data" -- sh "$W/load.sh" 2>"$W/perf.err")
-	c=$(perf script -i "$W/perf.data" 2>/dev/null | grep -c 'pvx:hypercall')
-	perf script -i "$W/perf.data" 2>/dev/null | head -n 3 | sed 's/^/# perf script: /'
+	perf script -i "$W/perf.data" >"$W/perf.script" 2>/dev/null
+	c=$(grep -c 'pvx:hypercall' "$W/perf.script")
+	head -n 3 "$W/perf.script" | sed 's/^/# perf script: /'
 	[ "$c" = "$d" ]
 	check $? "perf record -e pvx:hypercall + perf script: $c events, debugfs calls grew by $d $(head -c 200 "$W/perf.err")"
+	lap "perf record, perf script"
 	d=$(calls_delta perf trace --no-syscalls -e pvx:hypercall -o "$W/perf.trace" -- sh "$W/load.sh" 2>"$W/trace.err")
 	if [ -s "$W/perf.trace" ]; then
 		c=$(grep -c 'pvx:hypercall' "$W/perf.trace")
@@ -515,19 +601,17 @@ else
 	skip "no perf (make deps installs linux-perf)" "perf stat/record/trace with pvx:*"
 fi
 
+lap "perf trace"
+
 # --- SIGTERM and SIGKILL leave nothing attached ----------------------------
 for sig in TERM KILL; do
 	"$PVXTOP" >"$W/$sig.txt" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -n "$(our_progs)" ] && break
-		sleep 0.1
-	done
+	wait_line "$W/$sig.txt" '^pvxtop ' 30	# attached: its first screen
 	kill -"$sig" "$pid"
 	{ wait "$pid"; } 2>/dev/null	# not bash's "Killed" line
 	rc=$?
-	sleep 0.5
-	left=$(our_progs)
+	left=$(progs_left)
 	if [ $sig = TERM ]; then
 		[ $rc = 0 ] && [ -z "$left" ]
 		check $? "SIGTERM: exit 0, no program left (exit $rc, left: $left)"
@@ -536,6 +620,8 @@ for sig in TERM KILL; do
 		check $? "SIGKILL: no program left (the kernel drops unpinned links; left: $left)"
 	fi
 done
+
+lap "pvxtop SIGTERM, SIGKILL"
 
 # --- errors ---------------------------------------------------------------
 if command -v setpriv >/dev/null; then
@@ -558,4 +644,5 @@ check $? "bad -d: $out"
 left=$(our_progs)
 [ -z "$left" ]
 check $? "at the end: no pvxtop program left ($left)"
+lap "errors: not root, no capabilities, bad -d"
 finish

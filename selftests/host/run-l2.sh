@@ -29,23 +29,24 @@
 #               clean; -ENOSYS again afterwards
 #   fork-copy-absent  PVX_HC_FORK_COPY -ENOSYS, nothing copied, while
 #               pvx_fork_copy is not loaded (also run without pvx_host)
-#   fork-copy   load $PVX_BUILD/host/pvx_fork_copy.ko; every bad-input
-#               class, contents, partial batches, dirty log, counters,
-#               tracepoint, policy, CPL3, real mode
-#   pvxtop-fork-copy  pvxtop watched the fork-copy stage: its pvx:fork_copy
-#               calls, pages and errors equal debugfs pvx/fork_copy's growth
-#   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
-#               load it again and rmmod it while a VM copies in a loop
 #   ksm-absent  PVX_HC_KSM_HINT -ENOSYS, nothing pinned, while pvx_ksm is
 #               not loaded (also run without pvx_host)
-#   ksm         load $PVX_BUILD/host/pvx_ksm.ko; every bad-input class,
-#               candidates and never-merge pins added and withdrawn, the
-#               pin cap, pins dropped on unmap and at the VM's end
+#   fork-copy-insmod, ksm-insmod  load $PVX_BUILD/host/pvx_fork_copy.ko
+#               and pvx_ksm.ko
+#   fork-copy   every bad-input class, contents, partial batches, dirty
+#               log, counters, tracepoint, policy, CPL3, real mode
+#   ksm         every bad-input class, candidates and never-merge pins
+#               added and withdrawn, the pin cap, pins dropped on unmap and
+#               at the VM's end
 #   ksm-merge   KSM on: hinted identical pages merge; a never-merge hint
 #               unshares one and it stays unmerged through two full scans
-#   pvxtop-ksm  pvxtop watched the ksm and ksm-merge stages: its
+#   pvxtop-watch  one pvxtop (--json and the table) watched the fork-copy,
+#               ksm and ksm-merge stages: its pvx:fork_copy calls, pages
+#               and errors equal debugfs pvx/fork_copy's growth, its
 #               pvx:ksm_hint calls, errors, pins taken and given back equal
-#               debugfs pvx/ksm's growth
+#               debugfs pvx/ksm's growth, each from its own stage's test
+#   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
+#               load it again and rmmod it while a VM copies in a loop
 #   ksm-rmmod   rmmod pvx_ksm while a VM holds pins: they are released
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
@@ -81,9 +82,31 @@ mkdir -p "$LOG"
 n=0 npass=0 nfail=0 nskip=0
 t_start=$(cut -d' ' -f1 /proc/uptime)
 
+# tick: before a result, a "# (+S s)" line when more than a second of L2
+# time went since the last result or program (the time of insmod, rmmod,
+# reloads and waits that are no program's); tick_reset only restarts the
+# count. Builtins only: the suite prints hundreds of results.
+tick_now() {	# tick_now: L2 uptime in centiseconds in $t_now
+	local up
+	read -r up _ </proc/uptime
+	up=${up/./}
+	t_now=$((10#$up))
+}
+tick_now
+t_tick=$t_now
+tick_reset() { tick_now; t_tick=$t_now; }
+tick() {
+	local d
+	tick_now
+	d=$((t_now - t_tick))
+	[ $d -ge 100 ] && printf '# (+%d.%02d s)\n' $((d / 100)) $((d % 100))
+	t_tick=$t_now
+}
+
 result() {	# result ok|fail DESC...
 	local st=$1
 	shift
+	tick
 	n=$((n + 1))
 	if [ "$st" = ok ]; then
 		npass=$((npass + 1))
@@ -97,6 +120,7 @@ result() {	# result ok|fail DESC...
 skip() {	# skip REASON DESC...
 	local reason=$1
 	shift
+	tick
 	n=$((n + 1))
 	nskip=$((nskip + 1))
 	echo "ok $n $* # SKIP $reason"
@@ -150,8 +174,10 @@ run_tap() {
 	prog=$(basename "$bin")
 	out=$LOG/$stage.$(echo "$*" | tr -c 'a-z0-9\n' _ | cut -c1-30).tap
 	t0=$(uptime_s)
+	tick
 	run_hang_guarded "$stage" "$bin" "$@"
 	rc=$?
+	tick_reset
 	while IFS= read -r line; do
 		case "$line" in
 		"TAP version"*) ;;
@@ -174,6 +200,7 @@ run_tap() {
 	[ -s "$out.err" ] && sed 's/^/# stderr: /' "$out.err"
 	diag "$stage: $prog $* exit $rc, $(awk -v a="$t0" -v b="$(uptime_s)" \
 		'BEGIN { printf "%.1f", b - a }') s"
+	tick_reset
 	case $rc in
 	0|1|4) [ $got -eq 1 ] || result fail "$stage: $prog $* gave no results" ;;
 	124|137) result fail "$stage: $prog $* timed out" ;;
@@ -324,43 +351,48 @@ yield_stages() {
 	run_yield yield-after-rmmod absent
 }
 
-# The fork-copy stages, with pvx_host loaded and pvx_fork_copy not.
-fork_copy_stages() {
-	local mark
+# The fork-copy and KSM stages, with pvx_host loaded and neither feature
+# module: each one's absent case, both loaded, then one pvxtop watching
+# the fork-copy and KSM stages together (each pvxtop start loads and
+# verifies its BPF programs, slow under TCG), then each module's removal
+# stages, which pvxtop must not be around.
+feature_stages() {
+	local mark fc=0 ksm=0
 	run_fc fork-copy-absent absent
-	insmod_feature fork-copy-insmod "$FKO" || return
-	mark=$(dmesg_mark)
-	top_watch_start pvxtop-fork-copy
-	run_fc fork-copy abi
-	top_watch_check pvxtop-fork-copy
-	run_fc fork-copy-rmmod rmmod
-	if ! fc_loaded && insmod_feature fork-copy-reinsmod "$FKO"; then
-		run_fc fork-copy-rmmod-loop rmmod-loop
-	fi
-	check_dmesg fork-copy "$mark"
-	if fc_loaded; then
-		result fail "fork-copy-rmmod: pvx_fork_copy still loaded"
-		rmmod pvx_fork_copy
-	fi
-	run_fc fork-copy-after-rmmod absent
-}
-
-# The KSM hint stages, with pvx_host loaded and pvx_ksm not.
-ksm_stages() {
-	local mark
 	run_ksm ksm-absent absent
-	insmod_feature ksm-insmod "$KKO" || return
+	insmod_feature fork-copy-insmod "$FKO" && fc=1
+	insmod_feature ksm-insmod "$KKO" && ksm=1
+	[ $fc = 1 ] || [ $ksm = 1 ] || return
 	mark=$(dmesg_mark)
-	top_watch_start pvxtop-ksm
-	run_ksm ksm abi
-	run_ksm ksm-merge merge
-	top_watch_check pvxtop-ksm
-	run_ksm ksm-rmmod rmmod "$KKO"
-	check_dmesg ksm "$mark"
-	if ksm_loaded; then
-		rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
+	top_watch_start pvxtop-watch
+	if [ $fc = 1 ]; then
+		run_fc fork-copy abi
 	fi
-	run_ksm ksm-after-rmmod absent
+	if [ $ksm = 1 ]; then
+		run_ksm ksm abi
+		run_ksm ksm-merge merge
+	fi
+	top_watch_check pvxtop-watch
+	if [ $fc = 1 ]; then
+		run_fc fork-copy-rmmod rmmod
+		if ! fc_loaded && insmod_feature fork-copy-reinsmod "$FKO"; then
+			run_fc fork-copy-rmmod-loop rmmod-loop
+		fi
+		check_dmesg fork-copy "$mark"
+		if fc_loaded; then
+			result fail "fork-copy-rmmod: pvx_fork_copy still loaded"
+			rmmod pvx_fork_copy
+		fi
+		run_fc fork-copy-after-rmmod absent
+	fi
+	if [ $ksm = 1 ]; then
+		run_ksm ksm-rmmod rmmod "$KKO"
+		check_dmesg ksm "$mark"
+		if ksm_loaded; then
+			rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
+		fi
+		run_ksm ksm-after-rmmod absent
+	fi
 }
 
 # --- without pvx ---------------------------------------------------------
@@ -390,8 +422,7 @@ if do_insmod reinsmod; then
 	run_tap cycles cycles "$CYCLES"
 	run_tap policy policy
 	yield_stages
-	fork_copy_stages
-	ksm_stages
+	feature_stages
 	if yield_loaded; then
 		diag "pvx_yield still loaded; removing it before pvx_host"
 		rmmod pvx_yield || diag "rmmod pvx_yield failed"

@@ -145,6 +145,12 @@ static void pt_init(struct tvm *vm)
 
 int tvm_create(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog)
 {
+	return tvm_create_flags(vm, mode, prog, 0);
+}
+
+int tvm_create_flags(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog,
+		     unsigned int flags)
+{
 	struct kvm_userspace_memory_region region;
 	size_t len = prog.end - prog.start;
 	const uint64_t *site;
@@ -176,6 +182,13 @@ int tvm_create(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog)
 		err = -errno;
 		vm->mem = NULL;
 		tvm_diag("tinyvm: mmap guest memory: %s", strerror(errno));
+		goto fail;
+	}
+	/* before any page is touched; EINVAL: a kernel without THP */
+	if ((flags & TVM_F_SMALL_PAGES) &&
+	    madvise(vm->mem, vm->mem_size, MADV_NOHUGEPAGE) < 0 && errno != EINVAL) {
+		err = -errno;
+		tvm_diag("tinyvm: madvise MADV_NOHUGEPAGE: %s", strerror(errno));
 		goto fail;
 	}
 	region = (struct kvm_userspace_memory_region){

@@ -92,6 +92,15 @@ const char *tvm_mode_name(enum tvm_mode mode);
 
 /* Create a VM with guest code @prog at TVM_CODE_GPA; 0 or -errno. */
 int tvm_create(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog);
+/*
+ * Guest memory in 4 KiB pages only (MADV_NOHUGEPAGE): where transparent
+ * huge pages are on, the few pages a tiny VM touches otherwise fault in a
+ * 2 MiB page, which the kernel zeroes for each VM.
+ */
+#define TVM_F_SMALL_PAGES	(1u << 0)
+/* As tvm_create, with TVM_F_* @flags. */
+int tvm_create_flags(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog,
+		     unsigned int flags);
 /* Add a vCPU (index = creation order) started at TVM_CODE_GPA. */
 int tvm_add_vcpu(struct tvm *vm);
 /* As tvm_add_vcpu, with explicit pv features in the guest CPUID. */
