@@ -14,8 +14,9 @@
  * at offset A). Checked page by page: bytes 8..15 of every page of the
  * buffer of CPU N hold N + 1 (/proc/PID/mem; the workload writes byte 0
  * of each cache line only). Then every second, until QEMU ends or SECS
- * pass, move_pages(2) without target nodes (nothing moves: it tells the
- * node of each page) and OUT is replaced (rename) by one line per CPU:
+ * pass, the host frame of each page (/proc/PID/pagemap) and its node (the
+ * memory block holding it, /sys/devices/system/node/nodeN/memoryM); OUT
+ * is replaced (rename) by one line per CPU:
  *
  *   cpu N node0 P0 node1 P1 other PO
  *
@@ -26,19 +27,18 @@
  * pages: it cannot tell one vCPU's buffer from another's.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PAGE		4096ull
 #define MAX_CPUS	64
-#define CHUNK		4096
 
 struct cpu_pages {
 	uint64_t *pfn;		/* guest frames */
@@ -166,39 +166,114 @@ static void check_pages(int pid, int ncpus, uint64_t base)
 		close(fd);
 }
 
-/* one reading of every page's node; 0, or -1 when QEMU is gone */
-static int read_nodes(int pid, int ncpus, uint64_t base, const char *out)
-{
-	static void *addr[CHUNK];
-	static int status[CHUNK];
-	char tmp[4096];
-	size_t i, j, k;
-	FILE *f;
-	unsigned long n0, n1, no;
-	int cpu;
+/* the node of each memory block: /sys/devices/system/node/nodeN/memoryM */
+struct block {
+	uint64_t first, end;	/* host frames */
+	int node;
+};
 
+static struct block *blocks;
+static int nblocks;
+
+static int read_blocks(void)
+{
+	unsigned long long bs = 0;
+	char path[320];
+	struct dirent *d, *m;
+	struct block *b;
+	DIR *nd, *md;
+	FILE *f;
+	int node, mem;
+
+	f = fopen("/sys/devices/system/memory/block_size_bytes", "r");
+	if (!f || fscanf(f, "%llx", &bs) != 1 || !bs) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	nd = opendir("/sys/devices/system/node");
+	if (!nd)
+		return -1;
+	while ((d = readdir(nd))) {
+		if (sscanf(d->d_name, "node%d", &node) != 1)
+			continue;
+		snprintf(path, sizeof(path), "/sys/devices/system/node/%s", d->d_name);
+		md = opendir(path);
+		if (!md)
+			continue;
+		while ((m = readdir(md))) {
+			if (sscanf(m->d_name, "memory%d", &mem) != 1)
+				continue;
+			b = realloc(blocks, (nblocks + 1) * sizeof(*b));
+			if (!b)
+				break;
+			blocks = b;
+			blocks[nblocks].first = mem * bs / PAGE;
+			blocks[nblocks].end = (mem + 1) * bs / PAGE;
+			blocks[nblocks].node = node;
+			nblocks++;
+		}
+		closedir(md);
+	}
+	closedir(nd);
+	return nblocks ? 0 : -1;
+}
+
+static int node_of(uint64_t pfn)
+{
+	int i;
+
+	for (i = 0; i < nblocks; i++)
+		if (pfn >= blocks[i].first && pfn < blocks[i].end)
+			return blocks[i].node;
+	return -1;
+}
+
+/*
+ * One reading of every page's node: QEMU's page table (/proc/PID/pagemap,
+ * root: bit 63 present, bits 0-54 the host frame), then the frame's
+ * memory block. Not move_pages(2) without target nodes: on 6.1 it answers
+ * -EFAULT for the pages automatic NUMA balancing has just made PROT_NONE
+ * (its hinting faults), most of them in the balance case.
+ * 0, or -1 when QEMU is gone.
+ */
+static int read_nodes(int pid, int ncpus, uint64_t base, uint64_t size, const char *out)
+{
+	static uint64_t *pm;
+	unsigned long n0, n1, no;
+	size_t i, npages = size / PAGE;
+	char tmp[4096];
+	uint64_t e;
+	int fd, cpu, node;
+	FILE *f;
+
+	if (!pm)
+		pm = malloc(npages * sizeof(*pm));
+	snprintf(tmp, sizeof(tmp), "/proc/%d/pagemap", pid);
+	fd = open(tmp, O_RDONLY);
+	if (!pm || fd < 0)
+		goto gone;
+	if (pread(fd, pm, npages * sizeof(*pm), base / PAGE * sizeof(*pm)) !=
+	    (ssize_t)(npages * sizeof(*pm)))
+		goto gone;
+	close(fd);
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		struct cpu_pages *c = &cpus[cpu];
 
 		n0 = 0;
 		n1 = 0;
 		no = 0;
-		for (i = 0; i < c->n; i += k) {
-			k = c->n - i < CHUNK ? c->n - i : CHUNK;
-			for (j = 0; j < k; j++)
-				addr[j] = (void *)(uintptr_t)(base + c->pfn[i + j] * PAGE);
-			if (syscall(SYS_move_pages, pid, k, addr, NULL, status, 0))
-				return -1;
-			for (j = 0; j < k; j++) {
-				if (status[j] == 0)
-					n0++;
-				else if (status[j] == 1)
-					n1++;
-				else
-					no++;
-			}
+		for (i = 0; i < c->n; i++) {
+			e = pm[c->pfn[i]];
+			node = e >> 63 ? node_of(e & ((1ull << 55) - 1)) : -1;
+			if (node == 0)
+				n0++;
+			else if (node == 1)
+				n1++;
+			else
+				no++;
 		}
-		/* a reading counts only whole: QEMU may end in between */
 		c->node0 = n0;
 		c->node1 = n1;
 		c->other = no;
@@ -214,6 +289,10 @@ static int read_nodes(int pid, int ncpus, uint64_t base, const char *out)
 	if (fclose(f) == 0)
 		rename(tmp, out);
 	return 0;
+gone:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static double now(void)
@@ -265,8 +344,12 @@ int main(int argc, char **argv)
 				       (unsigned long long)size >> 20);
 				return 1;
 			}
+	if (read_blocks()) {
+		printf("# pvx_numa_pages: no memory blocks in /sys/devices/system/node\n");
+		return 1;
+	}
 	check_pages(pid, ncpus, base);
-	while (now() < end && !read_nodes(pid, ncpus, base, argv[4]))
+	while (now() < end && !read_nodes(pid, ncpus, base, size, argv[4]))
 		nanosleep(&second, NULL);
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		struct cpu_pages *c = &cpus[cpu];
