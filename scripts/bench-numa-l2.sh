@@ -16,12 +16,21 @@
 # Measured in L2 while the workload runs: where each vCPU thread was when
 # it was running (its last CPU in /proc/PID/task/TID/stat, sampled every
 # 0.1 s while in state R): the share of samples on the node holding its
-# memory; vCPU moves by pvx_numa; pages migrated (/proc/vmstat
-# numa_pages_migrated); where QEMU's RAM ended (/proc/PID/numa_maps). TCG
+# memory, per vCPU thread and in all; the remote-page share of each vCPU's
+# memory: the L3 thread pinned on vCPU N writes the guest-physical frames
+# of its buffer on the console, pvx_numa_pages (selftests/host) reads the
+# node of each of those pages in QEMU every second (move_pages(2), no
+# target: nothing moves), and each 0.1 s sample of vCPU N running on a
+# CPU of node X counts the share of its buffer's pages not on X (averaged
+# over the samples taken once the pages were read); vCPU moves by
+# pvx_numa; pages migrated (/proc/vmstat numa_pages_migrated); where
+# QEMU's RAM ended (/proc/PID/numa_maps); in the hints case, what one
+# PVX_IOC_NUMA_HINT costs in L3 against a bare exit (CPUID) and a bare
+# /dev/pvx ioctl (PVX_IOC_GET_INFO), medians of 25 (pvx_numa_work). TCG
 # does not model NUMA latency: placement is the metric, not the
 # workload's speed (its passes are printed, not compared).
 #
-# Environment: PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_OUT (lab); optional
+# Environment: PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_OUT, PVX_SELFTESTS (lab); optional
 # PVX_BENCH_NUMA_SECS (workload seconds, default 20), PVX_BENCH_NUMA_MB
 # (MiB per L3 CPU, default 32), PVX_BENCH_L3_CPUS (default 2).
 # shellcheck source=scripts/bench-tap.sh
@@ -37,6 +46,8 @@ if [ -z "$node1" ]; then
 	exit 4
 fi
 [ -f "$initrd" ] || { not_ok "bench initramfs # no $initrd (scripts/bench.sh builds it)"; done_tap; }
+pages_bin=$PVX_SELFTESTS/pvx_numa_pages
+[ -x "$pages_bin" ] || { not_ok "no $pages_bin (make -C selftests/host)"; done_tap; }
 [ -f /proc/sys/kernel/numa_balancing ] || say "no kernel.numa_balancing in this kernel"
 say "L2: node0 CPUs $(cat /sys/devices/system/node/node0/cpulist), node1 CPUs $node1; L3: $l3_cpus vCPUs, ${mb} MiB per vCPU, ${secs} s"
 
@@ -56,19 +67,37 @@ vcpu_threads() {	# vcpu_threads PID: "TID" per vCPU thread (bash builtins)
 	done
 }
 
+vcpu_index() {	# vcpu_index PID TID: N of QEMU's thread "CPU N/KVM"
+	local c
+	read -r c <"/proc/$1/task/$2/comm" 2>/dev/null || return
+	c=${c#CPU }
+	echo "${c%/KVM}"
+}
+
 # a sleep without a process: every fork in L2 is CPU taken from L3
 nap_fifo=/tmp/bench-numa-nap.$$
 mkfifo "$nap_fifo" && exec 9<>"$nap_fifo"
 rm -f "$nap_fifo"
 nap() { read -r -t "$1" -u 9 _ 2>/dev/null || true; }
 
-# sample PID SECONDS: per vCPU thread, samples in state R (run) and those
-# on node 1's CPUs (home), every 0.1 s; bash builtins only
+# sample PID SECONDS PAGES: per vCPU thread, samples in state R (run),
+# those on node 1's CPUs (home), and, once PAGES (pvx_numa_pages' file)
+# exists, those with a reading (pseen) and the sum of the share of the
+# vCPU's buffer pages not on the node of the CPU it was on, in 1/10000
+# (remote), every 0.1 s; bash builtins only
 sample() {
-	local pid=$1 end=$((SECONDS + $2)) tid st rest state cpu tids r
-	declare -gA run=() home=()
+	local pid=$1 end=$((SECONDS + $2)) pages=$3 tid st rest state cpu tids r
+	local c a b n0 n1
+	declare -gA run=() home=() remote=() pseen=()
+	declare -A p0=() p1=()
 	tids=$(vcpu_threads "$pid")
 	while [ $SECONDS -lt $end ] && [ -d "/proc/$pid" ]; do
+		if [ -f "$pages" ]; then
+			# "cpu N node0 P0 node1 P1 other PO"
+			while read -r _ c _ a _ b _; do
+				p0[$c]=$a p1[$c]=$b
+			done <"$pages"
+		fi
 		for tid in $tids; do
 			read -r st <"/proc/$pid/task/$tid/stat" 2>/dev/null || continue
 			rest=${st##*) }
@@ -78,6 +107,16 @@ sample() {
 			[ "$state" = R ] || continue
 			run[$tid]=$((${run[$tid]:-0} + 1))
 			on_node1 "$cpu" && home[$tid]=$((${home[$tid]:-0} + 1))
+			c=${vidx[$tid]:-}
+			[ -n "$c" ] || continue
+			n0=${p0[$c]:-0} n1=${p1[$c]:-0}
+			[ $((n0 + n1)) -gt 0 ] || continue
+			pseen[$tid]=$((${pseen[$tid]:-0} + 1))
+			if on_node1 "$cpu"; then
+				remote[$tid]=$((${remote[$tid]:-0} + 10000 * n0 / (n0 + n1)))
+			else
+				remote[$tid]=$((${remote[$tid]:-0} + 10000 * n1 / (n0 + n1)))
+			fi
 		done
 		# where QEMU's RAM is, every 2 s: the last reading before L3 ends
 		# (not from a QEMU on its way out, whose numa_maps is empty)
@@ -103,6 +142,7 @@ moves() { awk '$1 == "moves" { print $2 }' /sys/kernel/debug/pvx/numa 2>/dev/nul
 run_case() {
 	local name=$1 bal=$2 mode=$3 hint=$4 log=$PVX_OUT/bench-numa-$1.log qpid qemu="" tid
 	local m0 v0 t0 share total=0 inhome=0 ram ram_end=- w
+	local pages=$PVX_OUT/bench-numa-$1.pages ppid per="" rsum=0 rseen=0 v cost
 	echo "$bal" >/proc/sys/kernel/numa_balancing 2>/dev/null
 	echo "$mode" >"$params/mode"
 	m0=$(migrated) v0=$(moves)
@@ -135,11 +175,28 @@ run_case() {
 		nap 1
 	done
 	say "$name: QEMU $qemu, vCPU threads $(vcpu_threads "$qemu" | tr '\n' ' ')"
-	sample "$qemu" "$secs"
+	declare -gA vidx=()
+	for tid in $(vcpu_threads "$qemu"); do
+		vidx[$tid]=$(vcpu_index "$qemu" "$tid")
+	done
+	rm -f "$pages"
+	"$pages_bin" "$qemu" "$log" "$l3_cpus" "$pages" "$((secs + 30))" >"$pages.log" 2>&1 &
+	ppid=$!
+	sample "$qemu" "$secs" "$pages"
 	wait "$qpid"
+	wait "$ppid" || not_ok "$name: pvx_numa_pages # $(grep -v '^pages ' "$pages.log" | head -n 2 | tr '\n' ' ')"
+	sed "s/^/# $name: /" "$pages.log"
 	for tid in "${!run[@]}"; do
 		total=$((total + run[$tid]))
 		inhome=$((inhome + ${home[$tid]:-0}))
+		rsum=$((rsum + ${remote[$tid]:-0}))
+		rseen=$((rseen + ${pseen[$tid]:-0}))
+	done
+	# per vCPU: vN=ON_NODE%/REMOTE_PAGES%/SAMPLES
+	for tid in $(for t in "${!run[@]}"; do echo "${vidx[$t]} $t"; done | sort -n | cut -d' ' -f2); do
+		v=$(awk -v a="${home[$tid]:-0}" -v b="${run[$tid]}" -v r="${remote[$tid]:-0}" -v s="${pseen[$tid]:-0}" \
+			'BEGIN { printf "%.1f/%s/%d", 100 * a / b, s ? sprintf("%.1f", r / s / 100) : "-", b }')
+		per="$per v${vidx[$tid]}=$v"
 	done
 	share=$(awk -v a="$inhome" -v b="$total" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')
 	w=$(grep -a '^work ' "$log" | tr -d '\r' | tr '\n' ';')
@@ -159,7 +216,15 @@ run_case() {
 			not_ok "$name: the automatic map moved no vCPU thread # moves $(($(moves) - v0)), $(grep -a 'locality/auto_' "$log" | tr -d '\r' | tr '\n' ' ')"
 		fi
 	fi
-	echo "numa case=$name home_share=$share samples=$total moves=$(($(moves) - v0)) migrated=$(($(migrated) - m0)) ram_node1_at_start=$ram ram_node1_at_end=$ram_end" >>"$PVX_OUT/bench-numa.txt"
+	if [ "$rseen" -gt 0 ]; then
+		ok "$name: remote-page share of the vCPUs' buffers $(awk -v r="$rsum" -v s="$rseen" 'BEGIN { printf "%.1f", r / s / 100 }')% over $rseen samples"
+	else
+		not_ok "$name: no reading of where the buffers' pages are (see $pages.log)"
+	fi
+	cost=$(grep -a '^cost ' "$log" | tr -d '\r' | tr '\n' ';')
+	[ -n "$cost" ] && say "$name: $cost"
+	echo "numa case=$name home_share=$share samples=$total remote=$(awk -v r="$rsum" -v s="$rseen" 'BEGIN { printf "%s", s ? sprintf("%.1f", r / s / 100) : "-" }') moves=$(($(moves) - v0)) migrated=$(($(migrated) - m0)) ram_node1_at_start=$ram ram_node1_at_end=$ram_end$per" >>"$PVX_OUT/bench-numa.txt"
+	grep -a '^cost ' "$log" | tr -d '\r' | sed "s/^/numacost case=$name /" >>"$PVX_OUT/bench-numa.txt"
 }
 
 : >"$PVX_OUT/bench-numa.txt"
@@ -174,14 +239,31 @@ echo 100 >"$params/hint_interval_ms"
 
 awk '
 function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
-{ c = f($0, "case"); share[c] = f($0, "home_share"); mv[c] = f($0, "moves"); mig[c] = f($0, "migrated"); ram[c] = f($0, "ram_node1_at_start") "->" f($0, "ram_node1_at_end") }
+$1 == "numa" { c = f($0, "case"); share[c] = f($0, "home_share"); rem[c] = f($0, "remote"); mv[c] = f($0, "moves"); mig[c] = f($0, "migrated"); ram[c] = f($0, "ram_node1_at_start") "->" f($0, "ram_node1_at_end")
+	for (v = 0; v < 64; v++) if ((x = f($0, "v" v)) != "") { per[c, v] = x; nv[c] = v + 1 } }
+$1 == "numacost" { k = ncost++; cc[k] = f($0, "case") " cpu " f($0, "cpu"); ci[k] = f($0, "cpuid_ns"); gi[k] = f($0, "getinfo_ns"); h1[k] = f($0, "hint1_ns"); h[k] = f($0, "hint_ns"); hp[k] = f($0, "hint_pages"); hr[k] = f($0, "hint_ranges"); he[k] = f($0, "errors") }
 END {
-	printf "# ---- NUMA hints: share of running time on the memory'"'"'s node (L2 samples), vCPU moves by pvx, pages migrated by the kernel\n"
-	printf "# %-8s %10s %8s %10s %10s %14s\n", "case", "on-node %", "x blind", "pvx moves", "migrated", "RAM on node 1 %"
+	printf "# ---- NUMA hints: share of running time on the memory'"'"'s node (L2 samples), remote-page share of the vCPUs'"'"' buffers, vCPU moves by pvx, pages migrated by the kernel\n"
+	printf "# %-8s %10s %8s %10s %10s %10s %14s\n", "case", "on-node %", "x blind", "remote %", "pvx moves", "migrated", "RAM on node 1 %"
 	for (i = 1; i <= 4; i++) {
 		c = (i == 1) ? "blind" : (i == 2) ? "balance" : (i == 3) ? "hints" : "auto"
 		r = (share["blind"] > 0) ? sprintf("%.2f", share[c] / share["blind"]) : "-"
-		printf "# %-8s %10s %8s %10s %10s %14s\n", c, share[c], r, mv[c], mig[c], ram[c]
+		printf "# %-8s %10s %8s %10s %10s %10s %14s\n", c, share[c], r, rem[c], mv[c], mig[c], ram[c]
+	}
+	printf "# ---- per vCPU thread: on the memory'"'"'s node %% / remote pages of its buffer %% / running samples\n"
+	printf "# %-8s %6s %10s %10s %8s\n", "case", "vCPU", "on-node %", "remote %", "samples"
+	for (i = 1; i <= 4; i++) {
+		c = (i == 1) ? "blind" : (i == 2) ? "balance" : (i == 3) ? "hints" : "auto"
+		for (v = 0; v < nv[c]; v++) {
+			split(per[c, v], a, "/")
+			printf "# %-8s %6d %10s %10s %8s\n", c, v, a[1], a[2], a[3]
+		}
+	}
+	printf "# ---- cost of one PVX_IOC_NUMA_HINT in L3 (medians, ns of this emulated guest; ratios to one CPUID exit)\n"
+	printf "# %-12s %9s %9s %9s %11s %7s %7s %8s %8s %8s %8s\n", "", "CPUID", "GET_INFO", "hint 1pg", "hint buffer", "pages", "ranges", "1pg/exit", "buf/exit", "page/exit", "errors"
+	for (k = 0; k < ncost; k++) {
+		pp = (hp[k] > 1 && ci[k] > 0) ? sprintf("%.3f", (h[k] - h1[k]) / (hp[k] - 1) / ci[k]) : "-"
+		printf "# %-12s %9s %9s %9s %11s %7s %7s %8.2f %8.2f %8s %8s\n", cc[k], ci[k], gi[k], h1[k], h[k], hp[k], hr[k], ci[k] ? h1[k] / ci[k] : 0, ci[k] ? h[k] / ci[k] : 0, pp, he[k]
 	}
 }' "$PVX_OUT/bench-numa.txt"
 done_tap
