@@ -26,7 +26,10 @@
 # Default KDIR: the running kernel's build tree, else the newest Debian
 # headers installed under /usr/src, else the newest kernel make deps put
 # into the project's cache. Headers of -rt flavours are never a default
-# (pvx refuses to build for PREEMPT_RT, README).
+# (pvx refuses to build for PREEMPT_RT, README), nor are those of Debian
+# sid's newest kernel: they live in the sid build root
+# ($(PVX_CACHE)/sid-root, not matched here) and build only inside it
+# (scripts/build.sh ABI, Documentation/kernels.rst).
 PVX_CACHE ?= /var/cache/pvx
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(filter-out %-rt-amd64,$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -rV)) \

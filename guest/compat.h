@@ -2,19 +2,22 @@
 /*
  * Kernel API differences for the pvx guest modules, and only here.
  *
- * The guest code is written against the 6.12 API. A difference gets one
- * block here that maps the newer interface onto the older kernel, one
- * "#if LINUX_VERSION_CODE < KERNEL_VERSION(...)" per difference (include
- * <linux/version.h> then), so that no other file needs to know which
- * kernel it is built for. Supported: 6.1 and 6.12.
+ * The guest code is written against the newest API (Debian sid's 7.2). A
+ * difference gets one block here that maps the newer interface onto the
+ * older kernels, one "#if LINUX_VERSION_CODE < KERNEL_VERSION(...)" per
+ * difference, so that no other file needs to know which kernel it is
+ * built for. Supported: 6.1, 6.12 and 7.2; the versions named below are
+ * where the interface changed upstream, the shims are built on those
+ * three only.
  *
  * The interfaces the guest modules and their test modules rely on are
  * checked below at build time (type of each function, field and per-CPU
  * variable, presence of each macro, the steal-time ABI), so that a kernel
  * in which one of them changed fails to build with a message naming it,
- * instead of building something that misbehaves. 6.1 and 6.12 agree on
- * all of them, so there is no shim yet; the one difference that needs
- * none: x86_cpu_to_apicid is u16 in 6.1 and u32 in 6.12, read by value.
+ * instead of building something that misbehaves. Differences that need
+ * no shim: x86_cpu_to_apicid is u16 in 6.1 and u32 in 6.12, and
+ * task_struct::on_cpu is an int up to 6.12 and a u8 in 7.2; both are read
+ * by value.
  * kthread_complete_and_exit() is __noreturn, which __same_type() cannot
  * compare; the test modules' calls of it check it.
  */
@@ -60,6 +63,46 @@
 #include <asm/pgtable_types.h>
 #include <asm/processor.h>
 #include <asm/smp.h>
+#include <linux/version.h>
+
+/*
+ * 6.13: hrtimer_setup() sets the callback with the rest, and 6.15 removed
+ * hrtimer_init(); the same for the on-stack variant.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+static inline void
+hrtimer_setup(struct hrtimer *timer,
+	      enum hrtimer_restart (*function)(struct hrtimer *),
+	      clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+}
+
+static inline void
+hrtimer_setup_on_stack(struct hrtimer *timer,
+		       enum hrtimer_restart (*function)(struct hrtimer *),
+		       clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init_on_stack(timer, clock_id, mode);
+	timer->function = function;
+}
+#endif
+
+/* 6.16 renamed rdmsrl_safe() to rdmsrq_safe() (u64 MSR accessors). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+#define rdmsrq_safe(msr, p)	rdmsrl_safe(msr, p)
+#endif
+
+/*
+ * 6.16 renamed hypervisor_cpuid_base() to cpuid_base_hypervisor() and
+ * moved it and cpuid_eax() to <asm/cpuid/api.h>.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+#define cpuid_base_hypervisor(sig, leaves)	hypervisor_cpuid_base(sig, leaves)
+#else
+#include <asm/cpuid/api.h>
+#endif
 
 /* Macros: present, whatever their expansion. */
 #ifndef KVM_HYPERCALL
@@ -91,7 +134,13 @@ PVX_CHECK_FN(cc_platform_has, bool (*)(enum cc_attr));
 PVX_CHECK_FN(sysfs_emit, int (*)(char *, const char *, ...));
 PVX_CHECK_FN(compat_ptr_ioctl,
 	     long (*)(struct file *, unsigned int, unsigned long));
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
 PVX_CHECK_FN(hypervisor_cpuid_base, u32 (*)(const char *, u32));
+PVX_CHECK_FN(rdmsrl_safe, int (*)(unsigned int, unsigned long long *));
+#else
+PVX_CHECK_FN(cpuid_base_hypervisor, u32 (*)(const char *, u32));
+PVX_CHECK_FN(rdmsrq_safe, int (*)(u32, u64 *));
+#endif
 
 /* pvx_spinlock, pvx_lock_torture, pvx_lock_bench */
 PVX_CHECK_FN(vcpu_is_preempted, bool (*)(long));
@@ -100,21 +149,27 @@ PVX_CHECK_FN(pid_task, struct task_struct *(*)(struct pid *, enum pid_type));
 PVX_CHECK_FN(cpumask_nth, unsigned int (*)(unsigned int,
 					   const struct cpumask *));
 PVX_CHECK_FN(timer_delete_sync, int (*)(struct timer_list *));
-static_assert(__same_type(typeof_member(struct task_struct, on_cpu), int),
-	      "task_struct::on_cpu is no longer an int");
+static_assert(__same_type(typeof_member(struct task_struct, on_cpu), int) ||
+	      __same_type(typeof_member(struct task_struct, on_cpu), u8),
+	      "task_struct::on_cpu is no longer an int or a u8");
 /* An APIC ID read by value: any unsigned type of at least 16 bits. */
 static_assert(sizeof(x86_cpu_to_apicid) >= sizeof(u16) &&
 	      (typeof(x86_cpu_to_apicid))-1 > 0,
 	      "x86_cpu_to_apicid is no longer an unsigned integer");
 
 /* pvx_stimer, pvx_stimer_torture, pvx_stimer_bench */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+PVX_CHECK_FN(hrtimer_setup,
+	     void (*)(struct hrtimer *, enum hrtimer_restart (*)(struct hrtimer *),
+		      clockid_t, enum hrtimer_mode));
+#else
 PVX_CHECK_FN(hrtimer_init, void (*)(struct hrtimer *, clockid_t,
 				    enum hrtimer_mode));
+#endif
 PVX_CHECK_FN(hrtimer_is_queued, bool (*)(struct hrtimer *));
 static_assert(HRTIMER_MODE_ABS_PINNED_HARD ==
 	      (HRTIMER_MODE_ABS | HRTIMER_MODE_PINNED | HRTIMER_MODE_HARD),
 	      "HRTIMER_MODE_ABS_PINNED_HARD changed");
-PVX_CHECK_FN(rdmsrl_safe, int (*)(unsigned int, unsigned long long *));
 PVX_CHECK_FN(anon_inode_getfile,
 	     struct file *(*)(const char *, const struct file_operations *,
 			      void *, int));

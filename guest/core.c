@@ -98,7 +98,7 @@ EXPORT_SYMBOL_GPL(pvx_host_abi_version);
  */
 u32 pvx_kvm_features(void)
 {
-	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
+	u32 base = cpuid_base_hypervisor(KVM_SIGNATURE, 0);
 
 	return base ? cpuid_eax(base | KVM_CPUID_FEATURES) : 0;
 }

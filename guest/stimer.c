@@ -115,7 +115,7 @@ static struct kvm_steal_time *pvx_steal_rec_this_cpu(void)
 	phys_addr_t pa;
 	u64 msr;
 
-	if (rdmsrl_safe(MSR_KVM_STEAL_TIME, &msr) || !(msr & KVM_MSR_ENABLED))
+	if (rdmsrq_safe(MSR_KVM_STEAL_TIME, &msr) || !(msr & KVM_MSR_ENABLED))
 		return NULL;
 	pa = msr & KVM_STEAL_VALID_BITS;
 	if (!pfn_valid(PHYS_PFN(pa)))
@@ -367,8 +367,8 @@ void pvx_stimer_init(struct pvx_stimer *timer)
 	memset(timer, 0, sizeof(*timer));
 	raw_spin_lock_init(&timer->lock);
 	timer->cpu = -1;
-	hrtimer_init(&timer->hrt, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
-	timer->hrt.function = pvx_stimer_expire;
+	hrtimer_setup(&timer->hrt, pvx_stimer_expire, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS_PINNED_HARD);
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_init);
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel API differences between the supported host kernels (6.1 LTS and
- * 6.12 LTS). pvx_host is written against the 6.12 API; this file maps it
- * back for older kernels. Nothing else in host/ may test kernel versions.
+ * Kernel API differences between the supported host kernels (6.1 LTS,
+ * 6.12 LTS and Debian sid's newest, 7.2). pvx_host is written against the
+ * 6.12 API where 7.2 does not differ, and against 7.2 where it does; this
+ * file maps both back for older kernels. Nothing else in host/ may test
+ * kernel versions.
  *
  * Where the API is a macro, its presence is tested directly instead of
  * LINUX_VERSION_CODE, so distribution backports are picked up too.
@@ -99,7 +101,8 @@
  * core text; 6.1 has core_layout, whose first text_size bytes are text.
  * within_module() checks every kind of the module's memory, init kinds
  * first, which on 6.12 costs the hypercall hook's second trampoline trip
- * about 40 instructions; the caller it looks for is always core text.
+ * about 170 instructions (bench.rst); the caller it looks for is always
+ * core text.
  */
 #include <linux/module.h>
 
@@ -117,6 +120,50 @@ static inline bool pvx_within_module_text(unsigned long addr,
 	return addr - (unsigned long)mod->core_layout.base <
 	       mod->core_layout.text_size;
 }
+#endif
+
+/*
+ * From 6.18 on, KVM exports most of its x86 helpers only to kvm-amd and
+ * kvm-intel (EXPORT_SYMBOL_FOR_KVM_INTERNAL, linux/kvm_types.h): among
+ * them kvm_emulate_hypercall(), which is then no longer declared in
+ * kvm_host.h, and mark_page_dirty_in_slot(). kvm_internal.h decides from
+ * this what pvx can reach (Documentation/kernels.rst).
+ */
+#ifdef EXPORT_SYMBOL_FOR_KVM_INTERNAL
+#define PVX_KVM_EXPORTS_VENDOR_ONLY	1
+#else
+#define PVX_KVM_EXPORTS_VENDOR_ONLY	0
+#endif
+
+/*
+ * vcpu->arch.regs_avail and regs_dirty: u32 on 6.1 and 6.12, bitmaps
+ * (DECLARE_BITMAP) on 7.2. kvm_internal.h asserts which one it got.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define PVX_KVM_REGS_BITMAP		1
+static inline void pvx_kvm_regs_mark(struct kvm_vcpu *vcpu, int reg)
+{
+	__set_bit(reg, vcpu->arch.regs_avail);
+	__set_bit(reg, vcpu->arch.regs_dirty);
+}
+#else
+#define PVX_KVM_REGS_BITMAP		0
+static inline void pvx_kvm_regs_mark(struct kvm_vcpu *vcpu, int reg)
+{
+	vcpu->arch.regs_avail |= BIT(reg);
+	vcpu->arch.regs_dirty |= BIT(reg);
+}
+#endif
+
+/*
+ * 6.13 guards vcpu->pid (the task that last ran the vCPU) with
+ * vcpu->pid_lock, an rwlock, instead of RCU. pvx_kvm_vcpu_task()
+ * (kvm_internal.h) takes it as KVM's kvm_vcpu_yield_to() does.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define PVX_KVM_VCPU_PID_LOCK		1
+#else
+#define PVX_KVM_VCPU_PID_LOCK		0
 #endif
 
 #endif /* _PVX_HOST_COMPAT_H */

@@ -32,11 +32,14 @@
  * read is "fault", -PVX_EFAULT), so the guest cannot change it between
  * the checks and the copies.
  *
- * Copies go through KVM's kvm_vcpu_read_guest_page() and
- * kvm_vcpu_write_guest_page() with a bounce page: the same memslot lookup
+ * Copies go through pvx_read_guest() and pvx_write_guest_page() (pvx_host,
+ * guest_mem.c) with a bounce page: the same memslot lookup
  * KVM's own emulation uses, and the write marks the destination dirty in
  * the slot's dirty bitmap or ring, so dirty logging and migration see
- * every page this call wrote. kvm->srcu is held (pvx_host.h), so no
+ * every page this call wrote. On a kernel where pvx cannot mark pages
+ * dirty (Documentation/kernels.rst), a batch with a destination in a
+ * dirty-logged slot is refused before anything is copied ("dirty_log",
+ * -PVX_EOPNOTSUPP; the guest copies itself). kvm->srcu is held (pvx_host.h), so no
  * memslot goes away meanwhile; what can still fail is the host's access
  * to the VMM's mapping (munmap, mprotect, a poisoned page): the call then
  * stops there with -PVX_EFAULT ("fault") and RBX says how many pairs
@@ -77,6 +80,7 @@ enum pvx_fc_stat {
 	PVX_FC_STAT_READ_ONLY,
 	PVX_FC_STAT_OVERLAP,
 	PVX_FC_STAT_FAULT,		/* a copy failed: partial batch */
+	PVX_FC_STAT_DIRTY_LOG,		/* dirty-logged destination, no marking */
 	PVX_FC_STAT_ENOMEM,		/* no per-VM state (host totals only) */
 	PVX_FC_STAT_NR
 };
@@ -97,6 +101,7 @@ static const char * const pvx_fc_stat_names[PVX_FC_STAT_NR] = {
 	[PVX_FC_STAT_READ_ONLY]	= "read_only",
 	[PVX_FC_STAT_OVERLAP]	= "overlap",
 	[PVX_FC_STAT_FAULT]	= "fault",
+	[PVX_FC_STAT_DIRTY_LOG]	= "dirty_log",
 	[PVX_FC_STAT_ENOMEM]	= "enomem",
 };
 
@@ -110,6 +115,7 @@ static const long pvx_fc_errno[PVX_FC_STAT_NR] = {
 	[PVX_FC_STAT_READ_ONLY]	= -PVX_EFAULT,
 	[PVX_FC_STAT_OVERLAP]	= -PVX_EINVAL,
 	[PVX_FC_STAT_FAULT]	= -PVX_EFAULT,
+	[PVX_FC_STAT_DIRTY_LOG]	= -PVX_EOPNOTSUPP,
 	[PVX_FC_STAT_ENOMEM]	= -PVX_ENOMEM,
 };
 
@@ -146,13 +152,7 @@ static struct pvx_feature_counters pvx_fc_counters = {
  */
 static struct kvm_memory_slot *pvx_fc_slot(struct kvm_vcpu *vcpu, u64 gpa)
 {
-	struct kvm_memory_slot *slot;
-
-	slot = __gfn_to_memslot(kvm_vcpu_memslots(vcpu), gpa_to_gfn(gpa));
-	if (!kvm_is_visible_memslot(slot) ||
-	    (slot->flags & PVX_KVM_MEM_NO_HVA_COPY))
-		return NULL;
-	return slot;
+	return pvx_guest_slot(vcpu, gpa_to_gfn(gpa));
 }
 
 static enum pvx_fc_stat pvx_fc_check_pair(struct kvm_vcpu *vcpu,
@@ -169,6 +169,9 @@ static enum pvx_fc_stat pvx_fc_check_pair(struct kvm_vcpu *vcpu,
 		return PVX_FC_STAT_NO_SLOT;
 	if (dst->flags & KVM_MEM_READONLY)
 		return PVX_FC_STAT_READ_ONLY;
+	/* Dirty-logged, and this kernel does not let pvx mark it dirty. */
+	if (!pvx_guest_slot_writable(dst))
+		return PVX_FC_STAT_DIRTY_LOG;
 	return PVX_FC_STAT_DONE;
 }
 
@@ -205,7 +208,6 @@ static bool pvx_fc_overlap(const struct pvx_fc_batch *b, u64 *scratch)
 static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 				    struct pvx_fc_batch *b, void *scratch)
 {
-	gfn_t gfn = gpa_to_gfn(batch_gpa);
 	enum pvx_fc_stat s;
 	u32 i;
 
@@ -214,14 +216,14 @@ static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 		return PVX_FC_STAT_UNALIGNED;
 	if (!pvx_fc_slot(vcpu, batch_gpa))
 		return PVX_FC_STAT_NO_SLOT;
-	if (kvm_vcpu_read_guest_page(vcpu, gfn, &b->hdr, 0, sizeof(b->hdr)))
+	if (pvx_read_guest(vcpu, batch_gpa, &b->hdr, sizeof(b->hdr)))
 		return PVX_FC_STAT_FAULT;
 	if ((b->hdr.flags & ~PVX_COPY_F_ALL) || b->hdr.reserved)
 		return PVX_FC_STAT_RESERVED;
 	if (b->hdr.count > PVX_COPY_MAX_PAIRS)
 		return PVX_FC_STAT_TOO_BIG;
-	if (kvm_vcpu_read_guest_page(vcpu, gfn, b->pairs, sizeof(b->hdr),
-				     b->hdr.count * sizeof(b->pairs[0])))
+	if (pvx_read_guest(vcpu, batch_gpa + sizeof(b->hdr), b->pairs,
+			   b->hdr.count * sizeof(b->pairs[0])))
 		return PVX_FC_STAT_FAULT;
 
 	for (i = 0; i < b->hdr.count; i++) {
@@ -237,7 +239,9 @@ static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 /*
  * Copy the checked batch in order through @bounce; returns the number of
  * pairs copied, less than the count when the host could not access a page.
- * Each write marks its destination dirty (mark_page_dirty_in_slot()).
+ * Each write marks its destination dirty where the slot is dirty-logged
+ * (pvx_write_guest_page(); pvx_fc_check_pair() refused the batch where
+ * that is not possible).
  */
 static u32 pvx_fc_copy(struct kvm_vcpu *vcpu, const struct pvx_fc_batch *b,
 		       void *bounce)
@@ -247,10 +251,9 @@ static u32 pvx_fc_copy(struct kvm_vcpu *vcpu, const struct pvx_fc_batch *b,
 
 	for (i = 0; i < b->hdr.count; i++) {
 		p = &b->pairs[i];
-		if (kvm_vcpu_read_guest_page(vcpu, gpa_to_gfn(p->src_gpa),
-					     bounce, 0, PAGE_SIZE) ||
-		    kvm_vcpu_write_guest_page(vcpu, gpa_to_gfn(p->dst_gpa),
-					      bounce, 0, PAGE_SIZE))
+		if (pvx_read_guest(vcpu, p->src_gpa, bounce, PAGE_SIZE) ||
+		    pvx_write_guest_page(vcpu, gpa_to_gfn(p->dst_gpa),
+					 bounce, 0, PAGE_SIZE))
 			break;
 		/* Up to 255 pages in one exit: let the host run others. */
 		cond_resched();

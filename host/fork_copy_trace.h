@@ -60,6 +60,7 @@ TRACE_EVENT(fork_copy,
 				       { PVX_FC_STAT_SAME_PAGE, "same_page" },
 				       { PVX_FC_STAT_OVERLAP, "overlap" },
 				       { PVX_FC_STAT_FAULT, "fault" },
+				       { PVX_FC_STAT_DIRTY_LOG, "dirty_log" },
 				       { PVX_FC_STAT_ENOMEM, "enomem" }))
 );
 

@@ -21,9 +21,12 @@
  *    KVM_CREATE_VM) goes through kvm_arch_destroy_vm(), on 6.1 and 6.12:
  *    a state created there always sees its destruction.
  *
- * Only kvm_emulate_hypercall is taken from kvm.ko, through symbol_get(),
- * so that loading pvx_host without kvm gives one clear error instead of
- * "Unknown symbol", and kvm.ko stays pinned while the hooks are in place.
+ * Only kvm_emulate_hypercall is taken from kvm.ko, through symbol_get()
+ * (kvm_internal.h), so that loading pvx_host without kvm gives one clear
+ * error instead of "Unknown symbol", and kvm.ko stays pinned while the
+ * hooks are in place. On a kernel that exports it only to kvm-amd and
+ * kvm-intel (7.2) pvx_host refuses to load with one line
+ * (Documentation/kernels.rst).
  */
 #include "internal.h"
 
@@ -240,7 +243,11 @@ static struct ftrace_ops pvx_destroy_vm_ops = {
 
 int pvx_hook_init(void)
 {
-	pvx_orig_hypercall = symbol_get(kvm_emulate_hypercall);
+	if (!PVX_KVM_HOOKS_REACHABLE) {
+		pr_err("this kernel exports kvm_emulate_hypercall only to kvm-amd/kvm-intel and has no kvm_arch_post_init_vm: not supported (Documentation/kernels.rst)\n");
+		return -EOPNOTSUPP;
+	}
+	pvx_orig_hypercall = pvx_kvm_get_hypercall();
 	if (!pvx_orig_hypercall) {
 		pr_err("kvm is not loaded; load kvm and kvm_amd/kvm_intel first\n");
 		return -ENOENT;
@@ -250,7 +257,7 @@ int pvx_hook_init(void)
 
 void pvx_hook_exit(void)
 {
-	symbol_put(kvm_emulate_hypercall);
+	pvx_kvm_put_hypercall();
 }
 
 /* Attach observe-only @ops to KVM's function @name. */

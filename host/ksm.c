@@ -245,7 +245,7 @@ static bool pvx_ksm_hva_merged(struct mm_struct *mm, unsigned long hva)
 
 	if (pvx_get_user_pages_remote(mm, hva, 1, FOLL_NOFAULT, &page) != 1)
 		return false;
-	merged = PageKsm(page);
+	merged = folio_test_ksm(page_folio(page));
 	put_page(page);
 	return merged;
 }
@@ -437,7 +437,7 @@ static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 	b->count = 0;
 	if (!PAGE_ALIGNED(gpa))
 		return -PVX_EINVAL;
-	if (kvm_vcpu_read_guest(vcpu, gpa, &hdr, sizeof(hdr)))
+	if (pvx_read_guest(vcpu, gpa, &hdr, sizeof(hdr)))
 		return -PVX_EFAULT;
 	b->flags = hdr.flags;
 	b->count = hdr.count;
@@ -445,8 +445,8 @@ static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 		return -PVX_EINVAL;
 	if (hdr.count > PVX_KSM_MAX_HINTS)
 		return -PVX_E2BIG;
-	if (kvm_vcpu_read_guest(vcpu, gpa + sizeof(hdr), b->h,
-				hdr.count * sizeof(b->h[0])))
+	if (pvx_read_guest(vcpu, gpa + sizeof(hdr), b->h,
+			   hdr.count * sizeof(b->h[0])))
 		return -PVX_EFAULT;
 	for (i = 0; i < b->count; i++) {
 		ret = pvx_ksm_check_hint(vcpu, &b->h[i], &b->r[i]);

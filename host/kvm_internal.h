@@ -23,12 +23,47 @@
 #include <linux/compiler.h>
 #include <linux/kvm_host.h>
 #include <linux/limits.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched/task.h>
 #include <linux/stddef.h>
 #include <linux/types.h>
 
+#include "compat.h"
+
+typedef int (*pvx_kvm_hypercall_fn)(struct kvm_vcpu *vcpu);
+
+#if PVX_KVM_EXPORTS_VENDOR_ONLY
+/*
+ * 7.2: kvm_emulate_hypercall() and mark_page_dirty_in_slot() are exported
+ * only to kvm-amd and kvm-intel, and kvm_arch_post_init_vm() (the VM
+ * creation hook.c observes) is gone. pvx_host does not hook KVM here: it
+ * refuses to load (hook.c). Nothing of pvx marks guest pages dirty, so
+ * writes into dirty-logged slots are refused (guest_mem.c).
+ */
+#define PVX_KVM_HOOKS_REACHABLE		0
+#define PVX_KVM_CAN_MARK_DIRTY		0
+
+static inline pvx_kvm_hypercall_fn pvx_kvm_get_hypercall(void)
+{
+	return NULL;
+}
+
+static inline void pvx_kvm_put_hypercall(void)
+{
+}
+
+static inline void pvx_kvm_mark_dirty(struct kvm *kvm,
+				      const struct kvm_memory_slot *slot,
+				      gfn_t gfn)
+{
+}
+#else
+#define PVX_KVM_HOOKS_REACHABLE		1
+#define PVX_KVM_CAN_MARK_DIRTY		1
+
 /* The hypercall exit handler that hook.c wraps, and its signature. */
-static_assert(__same_type(&kvm_emulate_hypercall,
-			  int (*)(struct kvm_vcpu *vcpu)),
+static_assert(__same_type(&kvm_emulate_hypercall, pvx_kvm_hypercall_fn),
 	      "kvm_emulate_hypercall() is no longer int (struct kvm_vcpu *)");
 /* The VM creation that hook.c observes (argument 0 is the VM). */
 static_assert(__same_type(&kvm_arch_post_init_vm, int (*)(struct kvm *kvm)),
@@ -36,6 +71,34 @@ static_assert(__same_type(&kvm_arch_post_init_vm, int (*)(struct kvm *kvm)),
 /* The VM destruction that hook.c observes (argument 0 is the VM). */
 static_assert(__same_type(&kvm_arch_destroy_vm, void (*)(struct kvm *kvm)),
 	      "kvm_arch_destroy_vm() is no longer void (struct kvm *)");
+
+/*
+ * kvm_emulate_hypercall, taken with symbol_get() so that loading pvx_host
+ * without kvm gives one clear error instead of "Unknown symbol", and
+ * kvm.ko stays pinned while the hooks are in place. NULL: kvm not loaded.
+ */
+static inline pvx_kvm_hypercall_fn pvx_kvm_get_hypercall(void)
+{
+	return symbol_get(kvm_emulate_hypercall);
+}
+
+static inline void pvx_kvm_put_hypercall(void)
+{
+	symbol_put(kvm_emulate_hypercall);
+}
+
+/*
+ * Mark @gfn of @slot dirty in the slot's dirty bitmap or the vCPU's
+ * dirty ring, as kvm_vcpu_write_guest_page() does after its copy. Called
+ * in the vCPU thread (the ring is the running vCPU's) with kvm->srcu held.
+ */
+static inline void pvx_kvm_mark_dirty(struct kvm *kvm,
+				      const struct kvm_memory_slot *slot,
+				      gfn_t gfn)
+{
+	mark_page_dirty_in_slot(kvm, slot, gfn);
+}
+#endif
 
 /* vcpu->arch.regs[]: the guest's GPRs, one unsigned long each. */
 static_assert(__same_type(typeof_member(struct kvm_vcpu, arch.regs[0]),
@@ -48,6 +111,15 @@ static_assert(VCPU_REGS_RAX == 0 && VCPU_REGS_RCX == 1 &&
 	      VCPU_REGS_RDX == 2 && VCPU_REGS_RBX == 3 && VCPU_REGS_RSI == 6,
 	      "KVM's register numbering changed");
 /* regs_avail/regs_dirty: bitmaps indexed by register number. */
+#if PVX_KVM_REGS_BITMAP
+static_assert(__same_type(typeof_member(struct kvm_vcpu, arch.regs_avail),
+			  unsigned long[BITS_TO_LONGS(NR_VCPU_TOTAL_REGS)]) &&
+	      __same_type(typeof_member(struct kvm_vcpu, arch.regs_dirty),
+			  unsigned long[BITS_TO_LONGS(NR_VCPU_TOTAL_REGS)]),
+	      "vcpu->arch.regs_avail/regs_dirty are no longer DECLARE_BITMAPs");
+static_assert(VCPU_REGS_RSI < NR_VCPU_TOTAL_REGS,
+	      "RSI's bit does not fit regs_avail/regs_dirty");
+#else
 static_assert(__same_type(typeof_member(struct kvm_vcpu, arch.regs_avail),
 			  u32) &&
 	      __same_type(typeof_member(struct kvm_vcpu, arch.regs_dirty),
@@ -55,6 +127,7 @@ static_assert(__same_type(typeof_member(struct kvm_vcpu, arch.regs_avail),
 	      "vcpu->arch.regs_avail/regs_dirty are no longer u32 bitmaps");
 static_assert(BIT_ULL(VCPU_REGS_RSI) <= U32_MAX,
 	      "RSI's bit does not fit regs_avail/regs_dirty");
+#endif
 /* vcpu->mode: one of KVM's enum of guest modes, in an int. */
 static_assert(__same_type(typeof_member(struct kvm_vcpu, mode), int),
 	      "vcpu->mode is no longer an int");
@@ -77,8 +150,7 @@ static inline void pvx_kvm_reg_write(struct kvm_vcpu *vcpu, int reg,
 				     unsigned long val)
 {
 	vcpu->arch.regs[reg] = val;
-	vcpu->arch.regs_avail |= BIT(reg);
-	vcpu->arch.regs_dirty |= BIT(reg);
+	pvx_kvm_regs_mark(vcpu, reg);
 }
 
 static inline unsigned long pvx_kvm_reg_read(struct kvm_vcpu *vcpu, int reg)
@@ -113,6 +185,46 @@ static inline bool pvx_kvm_vcpu_in_guest(struct kvm_vcpu *vcpu)
 static inline bool pvx_kvm_vcpu_ready(struct kvm_vcpu *vcpu)
 {
 	return READ_ONCE(vcpu->ready);
+}
+
+/* vcpu->pid: the task that last ran the vCPU (KVM_RUN), or NULL. */
+#if PVX_KVM_VCPU_PID_LOCK
+static_assert(__same_type(typeof_member(struct kvm_vcpu, pid), struct pid *) &&
+	      __same_type(typeof_member(struct kvm_vcpu, pid_lock), rwlock_t),
+	      "vcpu->pid is no longer a struct pid * under vcpu->pid_lock");
+#else
+static_assert(__same_type(typeof_member(struct kvm_vcpu, pid),
+			  struct pid __rcu *),
+	      "vcpu->pid is no longer an RCU-protected struct pid *");
+#endif
+
+/*
+ * A reference to the task that last ran @vcpu, or NULL: what KVM's
+ * kvm_vcpu_yield_to() (virt/kvm/kvm_main.c) looks up before it calls the
+ * scheduler's yield_to(). With the rwlock (6.13 on) only a trylock, as
+ * KVM does: a vCPU whose pid is being changed right now is no target.
+ * The caller puts the reference (put_task_struct()).
+ */
+static inline struct task_struct *pvx_kvm_vcpu_task(struct kvm_vcpu *vcpu)
+{
+	struct task_struct *task = NULL;
+
+#if PVX_KVM_VCPU_PID_LOCK
+	if (!read_trylock(&vcpu->pid_lock))
+		return NULL;
+	if (vcpu->pid)
+		task = get_pid_task(vcpu->pid, PIDTYPE_PID);
+	read_unlock(&vcpu->pid_lock);
+#else
+	struct pid *pid;
+
+	rcu_read_lock();
+	pid = rcu_dereference(vcpu->pid);
+	if (pid)
+		task = get_pid_task(pid, PIDTYPE_PID);
+	rcu_read_unlock();
+#endif
+	return task;
 }
 
 #endif /* _PVX_HOST_KVM_INTERNAL_H */

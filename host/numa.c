@@ -412,7 +412,7 @@ static long pvx_numa_check_slots(struct kvm *kvm, gfn_t gfn, u64 npages)
 	struct kvm_memory_slot *slot;
 
 	while (gfn < end) {
-		slot = gfn_to_memslot(kvm, gfn);
+		slot = __gfn_to_memslot(kvm_memslots(kvm), gfn);
 		if (!slot || (slot->flags & KVM_MEMSLOT_INVALID))
 			return -PVX_EFAULT;
 		gfn = slot->base_gfn + slot->npages;
@@ -439,14 +439,14 @@ static long pvx_numa_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 
 	if (!PAGE_ALIGNED(gpa))
 		return -PVX_EINVAL;
-	if (kvm_vcpu_read_guest(vcpu, gpa, &hdr, sizeof(hdr)))
+	if (pvx_read_guest(vcpu, gpa, &hdr, sizeof(hdr)))
 		return -PVX_EFAULT;
 	if (hdr.flags & ~PVX_NUMA_F_ALL || hdr.reserved || !hdr.count)
 		return -PVX_EINVAL;
 	if (hdr.count > PVX_NUMA_MAX_RANGES)
 		return -PVX_E2BIG;
-	if (kvm_vcpu_read_guest(vcpu, gpa + sizeof(hdr), b->r,
-				hdr.count * sizeof(b->r[0])))
+	if (pvx_read_guest(vcpu, gpa + sizeof(hdr), b->r,
+			   hdr.count * sizeof(b->r[0])))
 		return -PVX_EFAULT;
 	b->count = hdr.count;
 	b->pages = 0;
@@ -467,15 +467,19 @@ static long pvx_numa_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
  */
 static int pvx_numa_gfn_node(struct kvm *kvm, gfn_t gfn)
 {
-	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+	struct kvm_memory_slot *slot = __gfn_to_memslot(kvm_memslots(kvm), gfn);
 	struct page *page;
 	unsigned long hva;
 	int nid;
 
-	if (!slot)
+	/*
+	 * What gfn_to_hva_memslot() (not exported to pvx on newer kernels)
+	 * would turn down: a slot being deleted or moved, a read-only one.
+	 */
+	if (!slot || (slot->flags & (KVM_MEMSLOT_INVALID | KVM_MEM_READONLY)))
 		return NUMA_NO_NODE;
-	hva = gfn_to_hva_memslot(slot, gfn);
-	if (kvm_is_error_hva(hva) || get_user_pages_fast_only(hva, 1, 0, &page) != 1)
+	hva = __gfn_to_hva_memslot(slot, gfn);
+	if (get_user_pages_fast_only(hva, 1, 0, &page) != 1)
 		return NUMA_NO_NODE;
 	nid = page_to_nid(page);
 	put_page(page);

@@ -7,18 +7,22 @@
  * module_init; pvx_host then calls ->fn for every hypercall with that
  * number that host and VM policy allow. Handlers run in the vCPU thread,
  * in process context with preemption enabled and kvm->srcu held for read
- * (the context of kvm_emulate_hypercall()), so they may sleep, fault in
- * guest memory, kvm_read_guest() and so on.
+ * (the context of kvm_emulate_hypercall()), so they may sleep and fault in
+ * guest memory. Guest memory goes through pvx_read_guest() and
+ * pvx_write_guest_page() below, not KVM's accessors (newer kernels export
+ * those only to kvm-amd and kvm-intel, guest_mem.c).
  */
 #ifndef _PVX_HOST_H
 #define _PVX_HOST_H
 
 #include <linux/atomic.h>
+#include <linux/kvm_types.h>
 #include <linux/types.h>
 
 #include "../uapi/pvx.h"
 
 struct dentry;
+struct kvm_memory_slot;
 struct kvm_vcpu;
 struct module;
 struct pvx_vm;
@@ -175,5 +179,13 @@ pvx_feature_counters_vm(struct pvx_vm *vm,
 void pvx_feature_counters_add(const struct pvx_feature_counters *fc,
 			      struct pvx_feature_vm_counters *vc,
 			      unsigned int i, u64 n);
+
+/* Guest memory of the calling vCPU (guest_mem.c, kernel-doc there). */
+struct kvm_memory_slot *pvx_guest_slot(struct kvm_vcpu *vcpu, gfn_t gfn);
+bool pvx_guest_slot_writable(const struct kvm_memory_slot *slot);
+int pvx_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+		   unsigned long len);
+int pvx_write_guest_page(struct kvm_vcpu *vcpu, gfn_t gfn, const void *data,
+			 unsigned int offset, unsigned int len);
 
 #endif /* _PVX_HOST_H */

@@ -4,8 +4,9 @@
  *
  * A guest vCPU that spins on a lock names the vCPU that holds it; when
  * that vCPU is preempted on the host, the caller gives its CPU time to it
- * with kvm_vcpu_yield_to(), as KVM's own PLE handler (kvm_vcpu_on_spin())
- * and KVM_HC_SCHED_YIELD do, but aimed by the guest.
+ * with the scheduler's yield_to() on the target's task, as KVM's own PLE
+ * handler (kvm_vcpu_on_spin(), through kvm_vcpu_yield_to()) and
+ * KVM_HC_SCHED_YIELD do, but aimed by the guest.
  *
  * The target: with PVX_YIELD_F_APIC_ID (ABI v2) a0 is its APIC ID, which
  * the guest knows (x86_cpu_to_apicid) and the host finds as the KVM
@@ -53,6 +54,8 @@
 #include <linux/atomic.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
 
 #include "kvm_internal.h"
 #include "pvx_host.h"
@@ -93,6 +96,9 @@ static struct pvx_feature_counters pvx_yield_counters = {
 
 static long pvx_yield_to(struct kvm_vcpu *target)
 {
+	struct task_struct *task;
+	int ret;
+
 	/*
 	 * In guest mode the target's task is on a CPU and cannot be
 	 * preempted, so yield_to() could not help (it refuses a task on a
@@ -112,13 +118,20 @@ static long pvx_yield_to(struct kvm_vcpu *target)
 		return PVX_YIELD_NOT_DONE;
 
 	/*
+	 * What kvm_vcpu_yield_to() does, which newer kernels export only
+	 * to kvm-amd and kvm-intel: the scheduler's yield_to() on the task
+	 * that last ran the target (Documentation/kernels.rst).
 	 * > 0: the target is its run queue's next buddy and this task gave
 	 * up its CPU (schedule() ran). 0: the target runs or sleeps by now,
 	 * or is in another scheduling class. < 0 (-ESRCH): both run queues
 	 * have a single task, nobody to yield to.
 	 */
-	return kvm_vcpu_yield_to(target) > 0 ? PVX_YIELD_DONE :
-					       PVX_YIELD_NOT_DONE;
+	task = pvx_kvm_vcpu_task(target);
+	if (!task)
+		return PVX_YIELD_NOT_DONE;
+	ret = yield_to(task, true);
+	put_task_struct(task);
+	return ret > 0 ? PVX_YIELD_DONE : PVX_YIELD_NOT_DONE;
 }
 
 /*

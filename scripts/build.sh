@@ -8,6 +8,12 @@
 # selftests/guest/kmod/ against its Module.symvers; make args apply to
 # both. Prints the directory that holds host/*.ko and guest/*.ko; the test
 # modules are in its selftests/guest/kmod/.
+#
+# An ABI whose headers live in a build root (sid, scripts/kernel.sh) is
+# built inside it: build/ABI is bind-mounted into the root in a private
+# mount namespace (gone with the build) and make runs there with the
+# root's toolchain. Only W=1 there: the root has no sparse, and C=... is
+# refused with one line rather than silently dropped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 abi=${1:?usage: build.sh ABI}
@@ -25,7 +31,32 @@ sync_src() { # sync_src DEST SRC...: the sources, without build products
 }
 sync_src "$out/" Kbuild host guest uapi
 sync_src "$out/selftests/guest/" selftests/guest/kmod
-make -s -C "$kdir" M="$out" W=1 "$@" modules >&2
-make -s -C "$kdir" M="$out/selftests/guest/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" \
-	W=1 "$@" modules >&2
+root=$(scripts/kernel.sh root "$abi")
+if [ -z "$root" ]; then
+	make -s -C "$kdir" M="$out" W=1 "$@" modules >&2
+	make -s -C "$kdir" M="$out/selftests/guest/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" \
+		W=1 "$@" modules >&2
+	echo "$out"
+	exit 0
+fi
+for a in "$@"; do
+	case "$a" in C=*) echo "build.sh: $abi builds in $root, which has no sparse: no $a" >&2; exit 2 ;; esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "build.sh: building for $abi needs root (mounts and chroot into $root)" >&2; exit 2; }
+# In the root: the headers at their Debian path, the copy at /pvx-build.
+rkdir=${kdir#"$root"}
+unshare --mount --propagation private bash -c '
+	set -e
+	root=$1 out=$2 kdir=$3
+	shift 3
+	mkdir -p "$root/pvx-build"
+	mount --bind "$out" "$root/pvx-build"
+	mount -t proc proc "$root/proc"
+	mount --rbind /dev "$root/dev"
+	exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 sh -c "
+		make -s -C $kdir M=/pvx-build W=1 \"\$@\" modules &&
+		make -s -C $kdir M=/pvx-build/selftests/guest/kmod \
+			KBUILD_EXTRA_SYMBOLS=/pvx-build/Module.symvers W=1 \"\$@\" modules
+	" build "$@"
+' build.sh "$root" "$out" "$rkdir" "$@" >&2
 echo "$out"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: build for both kernel series, run the standalone tests here
+# make check: build for both kernel series (and, in the sid build root, for
+# Debian sid's newest kernel), run the standalone tests here
 # and the lab suites in the nested KVM lab on both kernels (the two labs run
 # side by side: each L2 host has 2 CPUs, one TCG thread each). Prints every suite's TAP and ends with
 # "N passed, N failed, N skipped". Fails on any failure, and when the lab
@@ -96,6 +97,39 @@ else
 	tap fail "dkms.conf names the modules Kbuild builds, numbered without gaps" \
 		"only in Kbuild: $(comm -23 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')only in dkms.conf: $(comm -13 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')"
 fi
+
+# --- the newest kernel: Debian sid's (7.2.x in November 2026), whose
+# headers build only in the sid build root make deps makes in the cache
+# (scripts/kernel.sh, Documentation/kernels.rst). W=1 only: the root has
+# no sparse. About 40 s. Its lab boot is not part of make check (README).
+if ! sid_abi=$(scripts/kernel.sh installed sid 2>/dev/null); then
+	tap skip "build for sid's newest kernel in the sid build root" "sid build root not set up (run: make deps)"
+elif [ "$(id -u)" -ne 0 ]; then
+	tap skip "build for $sid_abi in the sid build root" "needs root (mount namespace, chroot)"
+else
+	log=$RES/build-$sid_abi.log
+	want=$(find "build/${ABI[6.12]:-none}" -name '*.ko' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' ')
+	if scripts/build.sh "$sid_abi" >"$log" 2>&1; then
+		got=$(find "build/$sid_abi" -name '*.ko' -printf '%f\n' | sort | tr '\n' ' ')
+		if grep -Eiq 'warning:|error' "$log"; then
+			tap fail "build for $sid_abi (sid build root) with W=1 is warning-free" "see $log"
+		elif [ -n "$want" ] && [ "$got" != "$want" ]; then
+			tap fail "build for $sid_abi (sid build root) with W=1 is warning-free" "modules: $got, 6.12 built: $want"
+		else
+			tap ok "build for $sid_abi (sid build root) with W=1 is warning-free: $(wc -w <<<"$got") modules"
+		fi
+	else
+		tap fail "build for $sid_abi (sid build root)" "see $log"
+	fi
+fi
+# ...and make's default KDIR never is the sid root's headers, which do not
+# build outside it (gcc-16, a kbuild for sid's glibc)
+kdir=$(echo 'pvx-print-kdir: ; @echo $(KDIR)' |
+	make -s --no-print-directory -f Makefile -f - pvx-print-kdir 2>&1)
+case "$kdir" in
+*sid-root*) tap fail "make's default KDIR is not the sid build root's headers" "KDIR=$kdir" ;;
+*) tap ok "make's default KDIR is not the sid build root's headers (KDIR=${kdir:-none})" ;;
+esac
 
 # --- style: checkpatch --strict on our C sources ------------------------------
 cp=$(ls build/linux-src-*/scripts/checkpatch.pl 2>/dev/null | head -n1)

@@ -6,7 +6,9 @@
 #   deps.sh            install the packages below (apt-get), then put the
 #                      lab's kernels and the headers of their -rt flavours
 #                      (scripts/kernel.sh) and the lab's L2 QEMU 10
-#                      (scripts/qemu.sh) into the project's cache
+#                      (scripts/qemu.sh) into the project's cache, and
+#                      the sid build root with the newest sid kernel's
+#                      headers, image and modules (scripts/kernel.sh)
 #   deps.sh packages   print the package list (for make check's test that
 #                      it pulls in no kernel, bootloader or init system)
 #
@@ -22,11 +24,12 @@ cd "$(dirname "$0")/.."
 # the libraries the cache's QEMU 10 (L2's) links against; procps (pgrep,
 # pkill) and file are not on a minimal Debian 12 (CI's debootstrap root
 # showed it); pkg-config for libpvx's install test; dpkg-dev for make
-# deb (dpkg-shlibdeps, dpkg-buildflags).
+# deb (dpkg-shlibdeps, dpkg-buildflags); debootstrap makes the sid build
+# root for the newest kernel (scripts/kernel.sh).
 PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
       sparse linux-perf linux-source-6.1 linux-source-6.12 socat procps file
-      pkg-config dpkg-dev"
+      pkg-config dpkg-dev debootstrap"
 
 if [ "${1:-}" = packages ]; then
 	echo $PKGS
@@ -62,4 +65,12 @@ for series in 6.1 6.12; do
 	abi=$(scripts/kernel.sh fetch-rt "$series")
 	echo "deps: kernel $series -rt headers -> $abi (unpacked in $PVX_CACHE/kernels)"
 done
+# The newest kernel (sid): a build root in the cache, never the machine's
+# toolchain. A failure here (sid's archive moves daily) leaves 6.1 and 6.12
+# set up; make check-sid then skips with the reason.
+if abi=$(scripts/kernel.sh fetch sid); then
+	echo "deps: kernel sid -> $abi (headers in the sid build root $PVX_CACHE/sid-root, image unpacked in $PVX_CACHE/kernels)"
+else
+	echo "deps: kernel sid not set up (see above); make check-sid will skip"
+fi
 echo "deps: the lab's QEMU 10 (L2) -> $(scripts/qemu.sh fetch)"

@@ -4,7 +4,11 @@
 # Which Debian kernel each supported series uses, and where its pieces are.
 #
 #   kernel.sh abi SERIES       newest ABI of SERIES (6.1 or 6.12) for which the
-#                              archive has both the unsigned image and headers
+#                              archive has both the unsigned image and headers;
+#                              for SERIES sid: the newest linux-headers-*-amd64
+#                              of Debian unstable that also has its
+#                              linux-binary-* and linux-modules-* (7.2 in
+#                              November 2026; picked anew, never named here)
 #   kernel.sh installed SERIES newest ABI of SERIES set up in the cache
 #   kernel.sh fetch SERIES     set up that ABI in the cache (below)
 #   kernel.sh fetch-rt SERIES  set up only the headers of the PREEMPT_RT
@@ -14,6 +18,8 @@
 #   kernel.sh installed-rt SERIES  the -rt headers' ABI set up in the cache
 #   kernel.sh kdir ABI         headers (kernel build tree) of ABI
 #   kernel.sh image ABI        directory holding boot/vmlinuz-ABI, lib/modules
+#   kernel.sh root ABI         the build root ABI's headers need (sid), or
+#                              nothing when they build on this machine
 #
 # Nothing is installed: the unsigned image, the headers, their -common part
 # and the kbuild tools are downloaded with apt-get download and unpacked
@@ -22,6 +28,17 @@
 # it a new kernel in /boot, a bootloader entry and an initramfs: what the
 # user's machine boots next is not ours to change. The lab boots the image
 # in QEMU; the modules build against the unpacked headers.
+#
+# sid: its headers need sid's toolchain (gcc-16, a kbuild linked against a
+# newer glibc than Debian 12's), so they are installed with apt-get inside
+# a sid build root that debootstrap makes in $PVX_CACHE/sid-root (minbase
+# plus the compiler and kbuild's tools), from the mirror this machine's apt
+# uses for bookworm; build.sh builds inside it (Documentation/kernels.rst).
+# The image and modules (linux-binary-*, linux-modules-*) are downloaded in
+# that root and unpacked with dpkg -x into $PVX_CACHE/kernels/ABI/ like the
+# others. Nothing of it touches the machine outside the cache. The headers
+# of sid are not under $PVX_CACHE/kernels/*/usr/src, so the Makefile's
+# default KDIR never picks them.
 set -euo pipefail
 
 PVX_CACHE=${PVX_CACHE:-/var/cache/pvx}
@@ -33,8 +50,8 @@ die() { echo "kernel.sh: $*" >&2; exit 2; }
 
 check_series() {
 	case "$1" in
-	6.1|6.12) ;;
-	*) die "unknown kernel series '$1' (supported: 6.1, 6.12)" ;;
+	6.1|6.12|sid) ;;
+	*) die "unknown kernel series '$1' (supported: 6.1, 6.12, sid)" ;;
 	esac
 }
 
@@ -62,11 +79,29 @@ archive_abi() {
 }
 
 image_dir() { echo "$PVX_CACHE/kernels/$1"; }
-kdir_of() { echo "$(image_dir "$1")/usr/src/linux-headers-$1"; }
+SID_ROOT=$PVX_CACHE/sid-root
+# The ABIs set up from sid carry this file; their headers live in SID_ROOT.
+SID_MARK=.pvx-sid
+kdir_of() {
+	if [ -f "$(image_dir "$1")/$SID_MARK" ]; then
+		echo "$SID_ROOT/usr/src/linux-headers-$1"
+	else
+		echo "$(image_dir "$1")/usr/src/linux-headers-$1"
+	fi
+}
 is_complete() { [ "$(cat "$(image_dir "$1")/.pvx-layout" 2>/dev/null)" = "$LAYOUT" ]; }
 
 installed_abi() {
 	local series=$1 d abi
+	if [ "$series" = sid ]; then
+		for d in $(ls -d "$PVX_CACHE"/kernels/*/"$SID_MARK" 2>/dev/null | sort -rV); do
+			abi=$(basename "$(dirname "$d")")
+			is_complete "$abi" && [ -f "$(kdir_of "$abi")/Module.symvers" ] || continue
+			echo "$abi"
+			return 0
+		done
+		return 1
+	fi
 	for d in $(ls -d "$PVX_CACHE"/kernels/*/ 2>/dev/null | sort -rV); do
 		abi=$(basename "$d")
 		echo "linux-image-$abi-unsigned" | grep -Eq "$(image_re "$series")" || continue
@@ -169,14 +204,127 @@ installed_rt_abi() {
 	echo "$abi"
 }
 
-[ $# -eq 2 ] || die "usage: kernel.sh abi|installed|installed-rt|fetch|fetch-rt SERIES | kdir|image ABI"
+# --- sid -------------------------------------------------------------------
+
+# The mirror this machine's apt uses for bookworm (as .ci/run finds it).
+host_mirror() {
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk '$2 == "bookworm" { print $1; exit }'
+}
+
+# in_root CMD...: run CMD in the sid root with a clean environment, /proc
+# and /dev mounted in a private mount namespace (they go away with it).
+in_root() {
+	unshare --mount --propagation private sh -c '
+		r=$1; shift
+		mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
+		exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 "$@"
+	' in_root "$SID_ROOT" "$@"
+}
+
+# The sid build root: made once (through SID_ROOT.tmp, so that an
+# interrupted run leaves no half root), then quick. Its package lists are
+# refreshed once a day: sid drops old kernel ABIs within days.
+sid_root() {
+	local mirror log=$PVX_CACHE/sid-root.log
+	if [ ! -f "$SID_ROOT/.pvx-root" ]; then
+		command -v debootstrap >/dev/null || die "debootstrap is missing (make deps installs it)"
+		mirror=$(host_mirror)
+		[ -n "$mirror" ] || die "no bookworm entry in this machine's apt sources (run apt-get update?)"
+		rm -rf --one-file-system "$SID_ROOT.tmp"
+		mkdir -p "$PVX_CACHE"
+		echo "kernel.sh: debootstrap sid (minbase + gcc-16) into $SID_ROOT" >&2
+		debootstrap --variant=minbase \
+			--include=gcc-16,make,libc6-dev,kmod,xz-utils,bc,flex,bison,libelf-dev,pahole \
+			sid "$SID_ROOT.tmp" "$mirror" >"$log" 2>&1 ||
+			{ tail -n 20 "$log" >&2; rm -rf --one-file-system "$SID_ROOT.tmp"; die "debootstrap sid failed (log: $log)"; }
+		echo "deb $mirror sid main" >"$SID_ROOT.tmp/etc/apt/sources.list"
+		# The signature is checked, its expiry date not (as debootstrap
+		# does): a mirror that lags behind this machine's clock, as the
+		# one these machines use did by 17 days in November 2026, would
+		# otherwise leave the root without package lists.
+		echo 'Acquire::Check-Valid-Until "false";' >"$SID_ROOT.tmp/etc/apt/apt.conf.d/99pvx-valid-until"
+		touch "$SID_ROOT.tmp/.pvx-root"
+		rm -rf --one-file-system "$SID_ROOT"
+		mv "$SID_ROOT.tmp" "$SID_ROOT"
+	fi
+	cp /etc/resolv.conf "$SID_ROOT/etc/resolv.conf" 2>/dev/null || true
+	if [ -z "$(find "$SID_ROOT/.pvx-apt-updated" -mmin -1440 2>/dev/null)" ]; then
+		in_root apt-get update -q >"$log" 2>&1 ||
+			{ tail -n 20 "$log" >&2; die "apt-get update in the sid root failed (log: $log)"; }
+		touch "$SID_ROOT/.pvx-apt-updated"
+	fi
+}
+
+# Newest sid ABI whose headers, image and modules are all in the archive.
+sid_archive_abi() {
+	local abi
+	for abi in $(in_root apt-cache search --names-only '^linux-headers-[0-9][^ ]*-amd64$' |
+		     awk '{print $1}' | sed 's/^linux-headers-//' | grep -v -- '-rt-amd64$' |
+		     grep -v -- '-cloud-amd64$' | sort -rV); do
+		if in_root apt-cache show "linux-binary-$abi" >/dev/null 2>&1 &&
+		   in_root apt-cache show "linux-modules-$abi" >/dev/null 2>&1; then
+			echo "$abi"
+			return 0
+		fi
+	done
+	die "no sid ABI with linux-headers-*, linux-binary-* and linux-modules-* in the archive"
+}
+
+# Headers installed in the sid root (apt-get: they pull in gcc-16 and
+# kbuild, which is what the root is for); image and modules unpacked into
+# $PVX_CACHE/kernels/ABI/ as for the other series, with boot/vmlinuz-ABI
+# where the lab looks for it and lib -> usr/lib for depmod and modprobe -d.
+fetch_sid() {
+	local abi dir log=$PVX_CACHE/sid-root.log deb
+	sid_root
+	abi=$(sid_archive_abi)
+	dir=$(image_dir "$abi")
+	if ! is_complete "$abi" || [ ! -f "$(kdir_of "$abi")/Module.symvers" ]; then
+		in_root apt-get install -y -q --no-install-recommends "linux-headers-$abi" >"$log" 2>&1 ||
+			{ tail -n 20 "$log" >&2; die "installing linux-headers-$abi in the sid root failed (log: $log)"; }
+		rm -rf "$SID_ROOT/tmp/pvx-debs"
+		mkdir -p "$SID_ROOT/tmp/pvx-debs"
+		in_root sh -c "cd /tmp/pvx-debs && apt-get download -q linux-binary-$abi linux-modules-$abi" >"$log" 2>&1 ||
+			{ tail -n 20 "$log" >&2; die "downloading the image of $abi failed (log: $log)"; }
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		for deb in "$SID_ROOT"/tmp/pvx-debs/*.deb; do
+			dpkg -x "$deb" "$dir.tmp"
+		done
+		rm -rf "$SID_ROOT/tmp/pvx-debs"
+		[ -e "$dir.tmp/lib" ] || ln -s usr/lib "$dir.tmp/lib"
+		[ -f "$dir.tmp/lib/modules/$abi/vmlinuz" ] ||
+			{ rm -rf "$dir.tmp"; die "unexpected layout of linux-binary-$abi (no vmlinuz)"; }
+		mkdir -p "$dir.tmp/boot"
+		ln -sf "../lib/modules/$abi/vmlinuz" "$dir.tmp/boot/vmlinuz-$abi"
+		depmod -b "$dir.tmp" "$abi"
+		touch "$dir.tmp/$SID_MARK"
+		echo "$LAYOUT" >"$dir.tmp/.pvx-layout"
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$abi"
+}
+
+# root ABI: the build root whose headers ABI needs, or nothing (for the
+# others, which build on this machine).
+root_of() {
+	if [ -f "$(image_dir "$1")/$SID_MARK" ]; then echo "$SID_ROOT"; fi
+}
+
+[ $# -eq 2 ] || die "usage: kernel.sh abi|installed|installed-rt|fetch|fetch-rt SERIES | kdir|image|root ABI"
 case "$1" in
-abi) check_series "$2"; archive_abi "$2" ;;
+abi) check_series "$2"
+	if [ "$2" = sid ]; then sid_root; sid_archive_abi; else archive_abi "$2"; fi ;;
 installed) check_series "$2"; installed_abi "$2" || die "no $2 kernel set up (run: make deps)" ;;
-fetch) check_series "$2"; fetch "$2" ;;
+fetch) check_series "$2"; if [ "$2" = sid ]; then fetch_sid; else fetch "$2"; fi ;;
+installed-rt|fetch-rt) [ "$2" != sid ] || die "no -rt headers are set up for sid" ;;&
 installed-rt) check_series "$2"; installed_rt_abi "$2" || die "no $2 -rt headers set up (run: make deps)" ;;
 fetch-rt) check_series "$2"; fetch_rt "$2" ;;
 kdir) kdir_of "$2" ;;
 image) image_dir "$2" ;;
+root) root_of "$2" ;;
 *) die "unknown command '$1'" ;;
 esac

@@ -921,14 +921,13 @@ static int __init torture_init(void)
 		return -ENOMEM;
 	}
 	for_each_possible_cpu(cpu) {
-		hrtimer_init(per_cpu_ptr(&torture_hrtimer, cpu), CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED);
-		per_cpu_ptr(&torture_hrtimer, cpu)->function = torture_hrtimer_fn;
+		hrtimer_setup(per_cpu_ptr(&torture_hrtimer, cpu),
+			      torture_hrtimer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED);
 		timer_setup(per_cpu_ptr(&torture_timer, cpu), torture_timer_fn,
 			    TIMER_PINNED);
-		hrtimer_init(per_cpu_ptr(&noise_hrtimer, cpu), CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
-		per_cpu_ptr(&noise_hrtimer, cpu)->function = noise_fn;
+		hrtimer_setup(per_cpu_ptr(&noise_hrtimer, cpu), noise_fn,
+			      CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 	}
 
 	diag("%u threads on %u online CPUs; phases %s", n, num_online_cpus(),

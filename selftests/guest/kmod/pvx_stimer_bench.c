@@ -393,8 +393,8 @@ static int __init pvx_stimer_bench_init(void)
 	if (!results)
 		return -ENOMEM;
 	seq_buf_init(&results_buf, results, BENCH_RESULTS_MAX);
-	hrtimer_init(&shot.hrt, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-	shot.hrt.function = shot_hrtimer_fn;
+	hrtimer_setup(&shot.hrt, shot_hrtimer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_PINNED_HARD);
 	pvx_stimer_init(&shot.st);
 	bench_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("run", 0200, bench_dir, NULL, &bench_run_fops);

@@ -411,8 +411,8 @@ static void arm_cost(struct torture_timer *tt)
 	struct hrtimer h;
 	unsigned int r, i;
 
-	hrtimer_init_on_stack(&h, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-	h.function = plain_cb;
+	hrtimer_setup_on_stack(&h, plain_cb, CLOCK_MONOTONIC,
+			       HRTIMER_MODE_REL_PINNED_HARD);
 	for (r = 0; r < ARM_COST_ROUNDS; r++) {
 		preempt_disable();
 		t0 = ktime_get_ns();
