@@ -34,6 +34,10 @@
 #include "compat.h"
 #include "kvm_internal.h"
 
+#if PVX_KVM_CAN_MARK_DIRTY
+pvx_kvm_mark_dirty_fn pvx_kvm_mark_page_dirty_in_slot;
+#endif
+
 /**
  * pvx_guest_slot() - the VMM memslot that holds @gfn for @vcpu
  * @vcpu: the calling vCPU (its address space: normal or SMM)

@@ -21,12 +21,12 @@
  *    KVM_CREATE_VM) goes through kvm_arch_destroy_vm(), on 6.1 and 6.12:
  *    a state created there always sees its destruction.
  *
- * Only kvm_emulate_hypercall is taken from kvm.ko, through symbol_get()
- * (kvm_internal.h), so that loading pvx_host without kvm gives one clear
- * error instead of "Unknown symbol", and kvm.ko stays pinned while the
- * hooks are in place. On a kernel that exports it only to kvm-amd and
- * kvm-intel (7.2) pvx_host refuses to load with one line
- * (Documentation/kernels.rst).
+ * kvm_emulate_hypercall and mark_page_dirty_in_slot are taken from kvm.ko
+ * through symbol_get() (kvm_internal.h), so that loading pvx_host
+ * without kvm gives one clear error instead of "Unknown symbol", and
+ * kvm.ko stays pinned while the hooks are in place. On a kernel that
+ * exports them only to kvm-amd and kvm-intel (7.2) pvx_host refuses to
+ * load with one line (Documentation/kernels.rst).
  */
 #include "internal.h"
 
@@ -247,7 +247,7 @@ int pvx_hook_init(void)
 		pr_err("this kernel exports kvm_emulate_hypercall only to kvm-amd/kvm-intel and has no kvm_arch_post_init_vm: not supported (Documentation/kernels.rst)\n");
 		return -EOPNOTSUPP;
 	}
-	pvx_orig_hypercall = pvx_kvm_get_hypercall();
+	pvx_orig_hypercall = pvx_kvm_get();
 	if (!pvx_orig_hypercall) {
 		pr_err("kvm is not loaded; load kvm and kvm_amd/kvm_intel first\n");
 		return -ENOENT;
@@ -257,7 +257,7 @@ int pvx_hook_init(void)
 
 void pvx_hook_exit(void)
 {
-	pvx_kvm_put_hypercall();
+	pvx_kvm_put();
 }
 
 /* Attach observe-only @ops to KVM's function @name. */

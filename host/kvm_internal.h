@@ -44,12 +44,12 @@ typedef int (*pvx_kvm_hypercall_fn)(struct kvm_vcpu *vcpu);
 #define PVX_KVM_HOOKS_REACHABLE		0
 #define PVX_KVM_CAN_MARK_DIRTY		0
 
-static inline pvx_kvm_hypercall_fn pvx_kvm_get_hypercall(void)
+static inline pvx_kvm_hypercall_fn pvx_kvm_get(void)
 {
 	return NULL;
 }
 
-static inline void pvx_kvm_put_hypercall(void)
+static inline void pvx_kvm_put(void)
 {
 }
 
@@ -72,18 +72,42 @@ static_assert(__same_type(&kvm_arch_post_init_vm, int (*)(struct kvm *kvm)),
 static_assert(__same_type(&kvm_arch_destroy_vm, void (*)(struct kvm *kvm)),
 	      "kvm_arch_destroy_vm() is no longer void (struct kvm *)");
 
+typedef void (*pvx_kvm_mark_dirty_fn)(struct kvm *kvm,
+				      const struct kvm_memory_slot *slot,
+				      gfn_t gfn);
+static_assert(__same_type(&mark_page_dirty_in_slot, pvx_kvm_mark_dirty_fn),
+	      "mark_page_dirty_in_slot() changed its signature");
+
+/* guest_mem.c; set by pvx_kvm_get() before any hypercall is hooked */
+extern pvx_kvm_mark_dirty_fn pvx_kvm_mark_page_dirty_in_slot;
+
 /*
- * kvm_emulate_hypercall, taken with symbol_get() so that loading pvx_host
- * without kvm gives one clear error instead of "Unknown symbol", and
- * kvm.ko stays pinned while the hooks are in place. NULL: kvm not loaded.
+ * The two functions pvx_host calls in kvm.ko, kvm_emulate_hypercall and
+ * mark_page_dirty_in_slot, taken with symbol_get() so that loading
+ * pvx_host without kvm gives pvx's one clear line instead of the
+ * kernel's "Unknown symbol", and kvm.ko stays pinned while the hooks are
+ * in place. Returns the hypercall handler, NULL (and nothing taken) when
+ * kvm is not loaded.
  */
-static inline pvx_kvm_hypercall_fn pvx_kvm_get_hypercall(void)
+static inline pvx_kvm_hypercall_fn pvx_kvm_get(void)
 {
-	return symbol_get(kvm_emulate_hypercall);
+	pvx_kvm_hypercall_fn hypercall = symbol_get(kvm_emulate_hypercall);
+	pvx_kvm_mark_dirty_fn mark_dirty;
+
+	if (!hypercall)
+		return NULL;
+	mark_dirty = symbol_get(mark_page_dirty_in_slot);
+	if (!mark_dirty) {
+		symbol_put(kvm_emulate_hypercall);
+		return NULL;
+	}
+	pvx_kvm_mark_page_dirty_in_slot = mark_dirty;
+	return hypercall;
 }
 
-static inline void pvx_kvm_put_hypercall(void)
+static inline void pvx_kvm_put(void)
 {
+	symbol_put(mark_page_dirty_in_slot);
 	symbol_put(kvm_emulate_hypercall);
 }
 
@@ -96,7 +120,7 @@ static inline void pvx_kvm_mark_dirty(struct kvm *kvm,
 				      const struct kvm_memory_slot *slot,
 				      gfn_t gfn)
 {
-	mark_page_dirty_in_slot(kvm, slot, gfn);
+	pvx_kvm_mark_page_dirty_in_slot(kvm, slot, gfn);
 }
 #endif
 
