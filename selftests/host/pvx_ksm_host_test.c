@@ -114,6 +114,27 @@ static long long host_pins(void)
 }
 
 /*
+ * The host's pinned pages once the count has held still for 50 ms (up to
+ * 2 s): the baseline of a check. A baseline read while someone else's
+ * pins are in flight is above what the count settles to, and the check
+ * then waits in vain for a count that was never ours (CI 2026-11-23:
+ * "-2 pinned above the start").
+ */
+static long long host_pins_settled(void)
+{
+	long long n = host_pins(), m;
+	int i, same = 0;
+
+	for (i = 0; i < 200 && same < 5; i++) {
+		usleep(10000);
+		m = host_pins();
+		same = m == n ? same + 1 : 0;
+		n = m;
+	}
+	return n;
+}
+
+/*
  * Wait up to 2 s for the host's pinned pages to be @want: a VM's end
  * releases its pins from a work item, and others pin pages for a moment
  * too (L2's 9p mounts pin the pages of their I/O), so a single read can be
@@ -297,7 +318,7 @@ static void abi_bad(struct kvm_t *k)
 {
 	struct pvx_ksm_hint h[PVX_KSM_MAX_HINTS + 1];
 	long long before[K_NR], after[K_NR];
-	long long pins0 = host_pins();
+	long long pins0 = host_pins_settled();
 	unsigned int i, n;
 	struct kvm_regs r;
 
@@ -403,7 +424,7 @@ static void abi_good(struct kvm_t *k, long long pins0)
 static int cmd_abi(void)
 {
 	struct kvm_t k;
-	long long pins0 = host_pins(), v[K_NR];
+	long long pins0 = host_pins_settled(), v[K_NR];
 	struct pvx_ksm_hint h = run(pool(500), 1, PVX_KSM_MERGEABLE);
 	struct kvm_regs r = { 0 };
 	bool ok;
@@ -436,7 +457,7 @@ static int cmd_abi(void)
 static int cmd_absent(void)
 {
 	struct pvx_ksm_hint h = run(pool(0), 1, PVX_KSM_UNMERGEABLE);
-	long long pins0 = host_pins();
+	long long pins0 = host_pins_settled();
 	struct kvm_regs r = { 0 };
 	struct kvm_t k;
 	bool ok;
@@ -543,7 +564,7 @@ static int cmd_merge(void)
 static int cmd_rmmod(const char *ko)
 {
 	struct pvx_ksm_hint h = run(pool(10), 8, PVX_KSM_UNMERGEABLE);
-	long long pins0 = host_pins(), n;
+	long long pins0 = host_pins_settled(), n;
 	struct kvm_regs r = { 0 };
 	struct kvm_t k;
 	char cmd[512];
