@@ -6,6 +6,9 @@
 #                       pvxtop when clang, bpftool and libbpf-dev are there
 #   make deps           install everything the project needs (apt-get)
 #   make check          build for 6.1 and 6.12, run every test suite
+#   make check-newest   the lab suites tinyvm and upstream on Debian
+#                       sid's newest kernel (7.2); .ci/run runs it after
+#                       check
 #   make demo           boot the nested lab, show host and guest talking
 #   make bench          run the benchmarks in the nested lab
 #   make install        install the modules for KDIR (modules_install),
@@ -37,7 +40,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 
 SERIES ?= 6.12
 
-.PHONY: all modules kdir-check deps check demo bench install modules_install \
+.PHONY: all modules kdir-check deps check check-newest demo bench install modules_install \
 	lib lib_install lib_uninstall tools tools_install tools_uninstall \
 	tools-if-possible deb selftests clean
 
@@ -108,6 +111,9 @@ selftests:
 
 check:
 	@scripts/check.sh
+
+check-newest:
+	@scripts/check-newest.sh
 
 demo:
 	@scripts/lab.sh --kernel $(SERIES) --tests demo

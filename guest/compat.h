@@ -66,6 +66,16 @@
 #include <linux/version.h>
 
 /*
+ * 7.1 renamed linux/pagevec.h to linux/folio_batch.h (struct folio_batch
+ * and its helpers, unchanged; 7.2 has only the new name).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
+#include <linux/pagevec.h>
+#else
+#include <linux/folio_batch.h>
+#endif
+
+/*
  * 6.13: hrtimer_setup() sets the callback with the rest, and 6.15 removed
  * hrtimer_init(); the same for the on-stack variant.
  */

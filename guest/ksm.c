@@ -10,6 +10,11 @@
  *     the same in every guest running this kernel) as PVX_KSM_MERGEABLE
  *     candidates at load and every interval_ms, and withdraws them at
  *     rmmod (ksm_cand.c);
+ *   - with zero_free=1, zeroes free pages that hold stale data and sends
+ *     them as candidates while they stay free (ksm_zero.c);
+ *   - sends the page cache of programs and shared libraries (files mapped
+ *     executable and read-only) as candidates, found anew every
+ *     interval_ms, unless exec_files=0 (ksm_file.c);
  *   - protects pages from merging, PVX_KSM_UNMERGEABLE: for programs,
  *     PVX_IOC_KSM_PROTECT pins a range of the caller's memory and hands
  *     back an fd that holds the protection (ksm_fd.c); for modules, the
@@ -98,17 +103,22 @@ void pvx_ksm_count_err(long err)
 
 static unsigned int max_pages = 4096;
 
-static int pvx_ksm_max_pages_set(const char *val, const struct kernel_param *kp)
+int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max)
 {
 	unsigned int v;
 	int ret = kstrtouint(val, 0, &v);
 
 	if (ret)
 		return ret;
-	if (v > PVX_KSM_MAX_PAGES_LIMIT)
+	if (v > max)
 		return -EINVAL;
-	WRITE_ONCE(max_pages, v);
+	WRITE_ONCE(*p, v);
 	return 0;
+}
+
+static int pvx_ksm_max_pages_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_ksm_param_set_max(val, &max_pages, PVX_KSM_MAX_PAGES_LIMIT);
 }
 
 static const struct kernel_param_ops pvx_ksm_max_pages_ops = {
@@ -480,6 +490,10 @@ PVX_KSM_ATTR(enospc, PVX_KSM_ENOSPC);
 PVX_KSM_ATTR(eio, PVX_KSM_EIO);
 PVX_KSM_ATTR(eopnotsupp, PVX_KSM_EOPNOTSUPP);
 PVX_KSM_ATTR(other_errors, PVX_KSM_OTHER);
+PVX_KSM_ATTR(zero_blocks_reported, PVX_KSM_ZERO_REPORTED);
+PVX_KSM_ATTR(zero_pages_cleared, PVX_KSM_ZERO_CLEARED);
+PVX_KSM_ATTR(zero_pages_clean, PVX_KSM_ZERO_CLEAN);
+PVX_KSM_ATTR(zero_blocks_stale, PVX_KSM_ZERO_STALE);
 
 /* The table's sizes now: pages of all protections, distinct pages. */
 static ssize_t held_now_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -524,32 +538,45 @@ static struct attribute *pvx_ksm_own_attrs[] = {
 	&pvx_ksm_attr_eio.kattr.attr,
 	&pvx_ksm_attr_eopnotsupp.kattr.attr,
 	&pvx_ksm_attr_other_errors.kattr.attr,
+	&pvx_ksm_attr_zero_blocks_reported.kattr.attr,
+	&pvx_ksm_attr_zero_pages_cleared.kattr.attr,
+	&pvx_ksm_attr_zero_pages_clean.kattr.attr,
+	&pvx_ksm_attr_zero_blocks_stale.kattr.attr,
 	&pvx_ksm_held_attr.attr,
 	&pvx_ksm_protected_now_attr.attr,
 	&pvx_ksm_pinned_attr.attr,
 	NULL
 };
 
-/* Ours, then the candidates' (filled at init). */
-static struct attribute *pvx_ksm_attr_list[ARRAY_SIZE(pvx_ksm_own_attrs) + 8];
+/* Ours, then the candidates' and the zeroed free pages' (filled at init). */
+static struct attribute *pvx_ksm_attr_list[ARRAY_SIZE(pvx_ksm_own_attrs) + 16];
 
 static const struct attribute_group pvx_ksm_group = {
 	.name = "ksm",
 	.attrs = pvx_ksm_attr_list,
 };
 
-static int pvx_ksm_fill_attrs(void)
+/* Append the NULL-terminated @attrs at *@n; -EINVAL when they do not fit. */
+static int pvx_ksm_add_attrs(struct attribute **attrs, unsigned int *n)
 {
-	unsigned int i, n = 0;
+	unsigned int i;
 
-	for (i = 0; pvx_ksm_own_attrs[i]; i++)
-		pvx_ksm_attr_list[n++] = pvx_ksm_own_attrs[i];
-	for (i = 0; pvx_ksm_cand_attrs[i]; i++) {
-		if (WARN_ON(n + 1 >= ARRAY_SIZE(pvx_ksm_attr_list)))
+	for (i = 0; attrs[i]; i++) {
+		if (WARN_ON(*n + 1 >= ARRAY_SIZE(pvx_ksm_attr_list)))
 			return -EINVAL;
-		pvx_ksm_attr_list[n++] = pvx_ksm_cand_attrs[i];
+		pvx_ksm_attr_list[(*n)++] = attrs[i];
 	}
 	return 0;
+}
+
+static int pvx_ksm_fill_attrs(void)
+{
+	unsigned int n = 0;
+
+	return pvx_ksm_add_attrs(pvx_ksm_own_attrs, &n) ?:
+	       pvx_ksm_add_attrs(pvx_ksm_cand_attrs, &n) ?:
+	       pvx_ksm_add_attrs(pvx_ksm_zero_attrs, &n) ?:
+	       pvx_ksm_add_attrs(pvx_ksm_file_attrs, &n);
 }
 
 /* ---- module -------------------------------------------------------------- */
@@ -576,6 +603,7 @@ static int __init pvx_ksm_init(void)
 	ret = pvx_ksm_cand_init();
 	if (ret)
 		goto err_sysfs;
+	pvx_ksm_zero_init();
 	/* last: userspace can call in from here on */
 	ret = pvx_ksm_fd_init();
 	if (ret)
@@ -584,6 +612,7 @@ static int __init pvx_ksm_init(void)
 
 err_cand:
 	pvx_ksm_cand_exit();
+	pvx_ksm_zero_exit();
 err_sysfs:
 	pvx_sysfs_remove_group(&pvx_ksm_group);
 err_page:
@@ -602,7 +631,9 @@ static void __exit pvx_ksm_exit(void)
 	void *e;
 
 	pvx_ksm_fd_exit();
+	/* first: the candidate rounds call into it */
 	pvx_ksm_cand_exit();
+	pvx_ksm_zero_exit();
 	mutex_lock(&pvx_ksm_lock);
 	if (WARN_ON_ONCE(pvx_ksm_distinct)) {
 		struct pvx_ksm_sender s;
@@ -616,6 +647,10 @@ static void __exit pvx_ksm_exit(void)
 	mutex_unlock(&pvx_ksm_lock);
 	pvx_sysfs_remove_group(&pvx_ksm_group);
 	free_page((unsigned long)pvx_ksm_batch);
+	/* the final count: candidates may arrive until the reporting stops */
+	pr_info("unloaded: the host took %lld candidate pages and let go of %lld\n",
+		atomic64_read(&pvx_ksm_stats[PVX_KSM_CAND_ADDED]),
+		atomic64_read(&pvx_ksm_stats[PVX_KSM_CAND_WITHDRAWN]));
 }
 
 module_init(pvx_ksm_init);

@@ -194,6 +194,8 @@ static void pvx_ksm_cand_work_fn(struct work_struct *work)
 	unsigned int ms;
 
 	pvx_ksm_cand_round();
+	pvx_ksm_zero_round();
+	pvx_ksm_file_round();
 	mutex_lock(&pvx_cand_sched_lock);
 	ms = READ_ONCE(interval_ms);
 	if (pvx_cand_running && ms)
@@ -231,7 +233,7 @@ static const struct kernel_param_ops pvx_ksm_interval_ops = {
 };
 
 module_param_cb(interval_ms, &pvx_ksm_interval_ops, &interval_ms, 0644);
-MODULE_PARM_DESC(interval_ms, "send the kernel image's candidates again every so many ms (0: only at load; else 1000..86400000, default 60000)");
+MODULE_PARM_DESC(interval_ms, "send the candidates again (the page cache of executables found anew), and withdraw zeroed free pages allocated since, every so many ms (0: only at load; else 1000..86400000, default 60000)");
 
 /* ---- sysfs: what was found ----------------------------------------------- */
 
@@ -287,6 +289,7 @@ int pvx_ksm_cand_init(void)
 	if (hc != -PVX_ENOSYS)
 		pr_info("candidates: %lu text and %lu read-only data pages in %u runs, host answered %ld\n",
 			pvx_cand_text, pvx_cand_rodata, pvx_cand_nr, hc);
+	pvx_ksm_file_round();
 	mutex_lock(&pvx_cand_sched_lock);
 	pvx_cand_running = true;
 	if (interval_ms)
@@ -295,7 +298,10 @@ int pvx_ksm_cand_init(void)
 	return 0;
 }
 
-/* On return no round runs or is queued, and the host holds no candidate. */
+/*
+ * On return no round runs or is queued, and the host holds no candidate of
+ * the kernel image or of the page cache.
+ */
 void pvx_ksm_cand_exit(void)
 {
 	bool sent;
@@ -309,4 +315,5 @@ void pvx_ksm_cand_exit(void)
 	mutex_unlock(&pvx_ksm_lock);
 	if (sent)
 		pvx_ksm_cand_send(true);
+	pvx_ksm_file_exit();
 }

@@ -2,7 +2,8 @@
 /*
  * Shared by the files of pvx_ksm_guest.ko: ksm.c (batches, the never-merge
  * core and kernel API, sysfs, module init), ksm_cand.c (candidates from
- * the kernel image) and ksm_fd.c (PVX_IOC_KSM_PROTECT and its fds).
+ * the kernel image), ksm_zero.c (zeroed free pages), ksm_file.c (the page
+ * cache of executables) and ksm_fd.c (PVX_IOC_KSM_PROTECT and its fds).
  */
 #ifndef _PVX_KSM_INTERNAL_H
 #define _PVX_KSM_INTERNAL_H
@@ -35,10 +36,16 @@ enum pvx_ksm_stat {
 	PVX_KSM_EIO,		/* the host could not honour a hint */
 	PVX_KSM_EOPNOTSUPP,	/* the host has no PVX_HC_KSM_HINT */
 	PVX_KSM_OTHER,		/* any other errno (EMFILE, EINTR...) */
+	PVX_KSM_ZERO_REPORTED,	/* zero_free: free blocks handed to us */
+	PVX_KSM_ZERO_CLEARED,	/* ... pages we wrote zeros to */
+	PVX_KSM_ZERO_CLEAN,	/* ... pages that read as zero */
+	PVX_KSM_ZERO_STALE,	/* ... blocks withdrawn: allocated again */
 	PVX_KSM_NR
 };
 
 void pvx_ksm_count(enum pvx_ksm_stat s, u64 n);
+/* A module parameter's store: 0..@max, else -EINVAL and *@p unchanged. */
+int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max);
 /* A refused request: its errno's class. */
 void pvx_ksm_count_err(long err);
 
@@ -74,6 +81,17 @@ extern atomic_long_t pvx_ksm_pinned_now;
 extern struct attribute *pvx_ksm_cand_attrs[];
 int pvx_ksm_cand_init(void);
 void pvx_ksm_cand_exit(void);
+
+/* Zeroed free pages as candidates, zero_free=1 (ksm_zero.c). */
+extern struct attribute *pvx_ksm_zero_attrs[];
+void pvx_ksm_zero_init(void);
+void pvx_ksm_zero_round(void);
+void pvx_ksm_zero_exit(void);
+
+/* The page cache of executables as candidates, exec_files=1 (ksm_file.c). */
+extern struct attribute *pvx_ksm_file_attrs[];
+void pvx_ksm_file_round(void);
+void pvx_ksm_file_exit(void);
 
 /* PVX_IOC_KSM_PROTECT (ksm_fd.c) */
 int pvx_ksm_fd_init(void);

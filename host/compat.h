@@ -166,4 +166,22 @@ static inline void pvx_kvm_regs_mark(struct kvm_vcpu *vcpu, int reg)
 #define PVX_KVM_VCPU_PID_LOCK		0
 #endif
 
+/*
+ * A VMA's flags became read-only fields in 6.3: vm_flags_reset() sets
+ * them, after vma_start_write() (per-VMA locks). Before, a plain store.
+ * Both with the mm's mmap_lock held for write.
+ */
+#include <linux/mm.h>
+
+static inline void pvx_vma_flags_reset(struct vm_area_struct *vma,
+				       unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vma_start_write(vma);
+	vm_flags_reset(vma, flags);
+#else
+	vma->vm_flags = flags;
+#endif
+}
+
 #endif /* _PVX_HOST_COMPAT_H */

@@ -25,11 +25,15 @@
  * through symbol_get() (kvm_internal.h), so that loading pvx_host
  * without kvm gives one clear error instead of "Unknown symbol", and
  * kvm.ko stays pinned while the hooks are in place. On a kernel that
- * exports them only to kvm-amd and kvm-intel (7.2) pvx_host refuses to
- * load with one line (Documentation/kernels.rst).
+ * exports them only to kvm-amd and kvm-intel (7.2) kvm_internal.h finds
+ * their addresses through a kprobe and pins kvm.ko through kvm_get_kvm,
+ * and, kvm_arch_post_init_vm() being gone there, VM creation is seen at
+ * the successful return of kvm_arch_init_vm() by a kretprobe
+ * (PVX_KVM_CREATE_KRETPROBE; Documentation/kernels.rst).
  */
 #include "internal.h"
 
+#include <linux/kprobes.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
@@ -187,6 +191,58 @@ static void notrace pvx_hypercall_ftrace(unsigned long ip,
 					    (unsigned long)pvx_hypercall_wrapper);
 }
 
+#if PVX_KVM_CREATE_KRETPROBE
+/*
+ * 7.2 has no kvm_arch_post_init_vm(). kvm_arch_init_vm(kvm, type) is the
+ * step of kvm_create_vm() before which no VM state exists and after whose
+ * success every way out goes through kvm_arch_destroy_vm(); when it fails
+ * itself, it does not. So the state is created at its return, and only
+ * when it returned 0: a kretprobe, whose entry handler keeps the VM.
+ * A VM whose instance the kretprobe missed (more than maxactive creations
+ * at once) gets its state at its first pvx call, as one older than
+ * pvx_host does.
+ */
+static int pvx_init_vm_entry(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	/* int kvm_arch_init_vm(struct kvm *kvm, unsigned long type) */
+	*(struct kvm **)ri->data =
+		(struct kvm *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+static int pvx_init_vm_return(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	if (regs_return_value(regs) == 0)
+		pvx_vm_created(*(struct kvm **)ri->data);
+	return 0;
+}
+
+static struct kretprobe pvx_create_vm_krp = {
+	.kp.symbol_name = "kvm_arch_init_vm",
+	.entry_handler = pvx_init_vm_entry,
+	.handler = pvx_init_vm_return,
+	.data_size = sizeof(struct kvm *),
+};
+
+static int pvx_hook_create_vm(void)
+{
+	int ret = register_kretprobe(&pvx_create_vm_krp);
+
+	if (ret)
+		pr_err("cannot hook kvm_arch_init_vm: error %d\n", ret);
+	return ret;
+}
+
+static void pvx_unhook_create_vm(void)
+{
+	unregister_kretprobe(&pvx_create_vm_krp);
+	if (pvx_create_vm_krp.nmissed)
+		pr_info("%d VM creations not seen (their state came with their first call)\n",
+			pvx_create_vm_krp.nmissed);
+}
+#else
 static void notrace pvx_create_vm_ftrace(unsigned long ip,
 					 unsigned long parent_ip,
 					 struct ftrace_ops *op,
@@ -195,6 +251,7 @@ static void notrace pvx_create_vm_ftrace(unsigned long ip,
 	/* int kvm_arch_post_init_vm(struct kvm *kvm) */
 	pvx_vm_created((struct kvm *)ftrace_regs_get_argument(fregs, 0));
 }
+#endif
 
 static void notrace pvx_destroy_vm_ftrace(unsigned long ip,
 					  unsigned long parent_ip,
@@ -231,10 +288,12 @@ static struct ftrace_ops pvx_hypercall_ops = {
 	.flags = PVX_FTRACE_OPS_FL_REDIRECT | FTRACE_OPS_FL_PERMANENT,
 };
 
+#if !PVX_KVM_CREATE_KRETPROBE
 static struct ftrace_ops pvx_create_vm_ops = {
 	.func = pvx_create_vm_ftrace,
 	.flags = FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_PERMANENT,
 };
+#endif
 
 static struct ftrace_ops pvx_destroy_vm_ops = {
 	.func = pvx_destroy_vm_ftrace,
@@ -243,16 +302,11 @@ static struct ftrace_ops pvx_destroy_vm_ops = {
 
 int pvx_hook_init(void)
 {
-	if (!PVX_KVM_HOOKS_REACHABLE) {
-		pr_err("this kernel exports kvm_emulate_hypercall only to kvm-amd/kvm-intel and has no kvm_arch_post_init_vm: not supported (Documentation/kernels.rst)\n");
-		return -EOPNOTSUPP;
-	}
-	pvx_orig_hypercall = pvx_kvm_get();
-	if (!pvx_orig_hypercall) {
+	int ret = pvx_kvm_get(&pvx_orig_hypercall);
+
+	if (ret == -ENOENT)
 		pr_err("kvm is not loaded; load kvm and kvm_amd/kvm_intel first\n");
-		return -ENOENT;
-	}
-	return 0;
+	return ret;
 }
 
 void pvx_hook_exit(void)
@@ -287,6 +341,18 @@ static void pvx_unhook_kvm_func(struct ftrace_ops *ops)
 	unregister_ftrace_function(ops);
 	ftrace_free_filter(ops);
 }
+
+#if !PVX_KVM_CREATE_KRETPROBE
+static int pvx_hook_create_vm(void)
+{
+	return pvx_hook_kvm_func(&pvx_create_vm_ops, "kvm_arch_post_init_vm");
+}
+
+static void pvx_unhook_create_vm(void)
+{
+	pvx_unhook_kvm_func(&pvx_create_vm_ops);
+}
+#endif
 
 static int pvx_hook_hypercall(void)
 {
@@ -327,7 +393,7 @@ int pvx_hook_start(void)
 	ret = pvx_hook_kvm_func(&pvx_destroy_vm_ops, "kvm_arch_destroy_vm");
 	if (ret)
 		return ret;
-	ret = pvx_hook_kvm_func(&pvx_create_vm_ops, "kvm_arch_post_init_vm");
+	ret = pvx_hook_create_vm();
 	if (ret)
 		goto err_destroy;
 	ret = pvx_hook_hypercall();
@@ -336,7 +402,7 @@ int pvx_hook_start(void)
 	return 0;
 
 err_create:
-	pvx_unhook_kvm_func(&pvx_create_vm_ops);
+	pvx_unhook_create_vm();
 err_destroy:
 	pvx_unhook_kvm_func(&pvx_destroy_vm_ops);
 	return ret;
@@ -345,6 +411,6 @@ err_destroy:
 void pvx_hook_stop(void)
 {
 	pvx_unhook_hypercall();
-	pvx_unhook_kvm_func(&pvx_create_vm_ops);
+	pvx_unhook_create_vm();
 	pvx_unhook_kvm_func(&pvx_destroy_vm_ops);
 }

@@ -21,7 +21,13 @@
  *   - candidates: MERGEABLE runs are recorded per VM (capped,
  *     max_candidates) with their host addresses, and debugfs tells the
  *     host administrator how many of them KSM has merged, next to how
- *     many never-merge pages are merged (always 0).
+ *     many never-merge pages are merged (always 0);
+ *   - merging on where the guest asks (merge_on_candidates=1): a VMM
+ *     started with merging off (QEMU mem-merge=off) has its guest RAM
+ *     made mergeable, one whole VMA at a time (ksm_madvise(), exported;
+ *     a module cannot split a VMA), once a candidate arrives in it. KSM
+ *     then scans the whole VMA, not only the hinted pages: stock KSM has
+ *     no way to scan some pages of a VMA only.
  *
  * Every argument is checked before anything changes, in this order (the
  * first that fails answers; the class is counted):
@@ -47,8 +53,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/ksm.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -75,6 +83,7 @@ enum pvx_ksm_stat {
 	PVX_KSM_STAT_E2BIG,
 	PVX_KSM_STAT_ENOMEM,		/* a per-VM cap, or no memory */
 	PVX_KSM_STAT_PIN_FAILED,	/* the host could not pin a page */
+	PVX_KSM_STAT_MADE_MERGEABLE,	/* VMAs merge_on_candidates turned on */
 	PVX_KSM_STAT_NR
 };
 
@@ -91,6 +100,7 @@ static const char * const pvx_ksm_stat_names[PVX_KSM_STAT_NR] = {
 	[PVX_KSM_STAT_E2BIG]		= "e2big",
 	[PVX_KSM_STAT_ENOMEM]		= "enomem",
 	[PVX_KSM_STAT_PIN_FAILED]	= "pin_failed",
+	[PVX_KSM_STAT_MADE_MERGEABLE]	= "made_mergeable",
 };
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -126,6 +136,10 @@ static const struct kernel_param_ops pvx_ksm_max_pins_ops = {
 
 module_param_cb(max_pins, &pvx_ksm_max_pins_ops, &max_pins, 0644);
 MODULE_PARM_DESC(max_pins, "never-merge pages pinned per VM at most (0..262144, default 4096 = 16 MiB)");
+
+static bool merge_on_candidates;
+module_param(merge_on_candidates, bool, 0644);
+MODULE_PARM_DESC(merge_on_candidates, "make the VMM's memory mergeable (a whole VMA) where its guest sends KSM candidates (default off: QEMU's mem-merge decides)");
 
 static unsigned int max_candidates = 262144;
 
@@ -237,33 +251,48 @@ static void pvx_ksm_unpin_all(struct pvx_ksm_vm *kv)
 
 /* ---- debugfs ------------------------------------------------------------- */
 
-/* Is the page mapped at @hva merged by KSM? Never faults. mmap_lock held. */
-static bool pvx_ksm_hva_merged(struct mm_struct *mm, unsigned long hva)
+/* What the VMM has at a hinted address now, as debugfs counts it. */
+enum pvx_ksm_page_state {
+	PVX_KSM_PAGE_ABSENT,	/* nothing mapped: never backed, or reclaimed */
+	PVX_KSM_PAGE_ZERO,	/* the shared zero page (a read, or a THP split) */
+	PVX_KSM_PAGE_MERGED,	/* a KSM page */
+	PVX_KSM_PAGE_OWN,	/* a page of its own */
+};
+
+/* The page mapped at @hva. Never faults. mmap_lock held. */
+static enum pvx_ksm_page_state pvx_ksm_hva_state(struct mm_struct *mm,
+						 unsigned long hva)
 {
+	enum pvx_ksm_page_state st;
 	struct page *page;
-	bool merged;
 
 	if (pvx_get_user_pages_remote(mm, hva, 1, FOLL_NOFAULT, &page) != 1)
-		return false;
-	merged = folio_test_ksm(page_folio(page));
+		return PVX_KSM_PAGE_ABSENT;
+	if (is_zero_pfn(page_to_pfn(page)))
+		st = PVX_KSM_PAGE_ZERO;
+	else if (folio_test_ksm(page_folio(page)))
+		st = PVX_KSM_PAGE_MERGED;
+	else
+		st = PVX_KSM_PAGE_OWN;
 	put_page(page);
-	return merged;
+	return st;
 }
 
-/* How many candidates and pins KSM has merged now. Caller holds kv->lock. */
-static void pvx_ksm_count_merged(struct pvx_ksm_vm *kv, u64 *cand, u64 *pins)
+/* The candidates by state, and the pins merged. Caller holds kv->lock. */
+static void pvx_ksm_count_merged(struct pvx_ksm_vm *kv,
+				 u64 cand[PVX_KSM_PAGE_OWN + 1], u64 *pins)
 {
 	struct mm_struct *mm = kv->mm;
 	unsigned long idx;
 	void *entry;
 
-	*cand = 0;
+	memset(cand, 0, sizeof(u64) * (PVX_KSM_PAGE_OWN + 1));
 	*pins = 0;
 	if (!mmget_not_zero(mm))
 		return;
 	mmap_read_lock(mm);
 	xa_for_each(&kv->cand, idx, entry) {
-		*cand += pvx_ksm_hva_merged(mm, xa_to_value(entry) << PAGE_SHIFT);
+		cand[pvx_ksm_hva_state(mm, xa_to_value(entry) << PAGE_SHIFT)]++;
 		if (need_resched()) {
 			mmap_read_unlock(mm);
 			cond_resched();
@@ -272,7 +301,8 @@ static void pvx_ksm_count_merged(struct pvx_ksm_vm *kv, u64 *cand, u64 *pins)
 	}
 	/* the pins' keys are their host addresses */
 	xa_for_each(&kv->pins, idx, entry) {
-		if (pvx_ksm_hva_merged(mm, idx << PAGE_SHIFT))
+		if (pvx_ksm_hva_state(mm, idx << PAGE_SHIFT) ==
+		    PVX_KSM_PAGE_MERGED)
 			(*pins)++;
 	}
 	mmap_read_unlock(mm);
@@ -292,13 +322,15 @@ static void pvx_ksm_show_stats(struct seq_file *m, const atomic64_t *stats)
 static int pvx_ksm_vm_show(struct seq_file *m, void *unused)
 {
 	struct pvx_ksm_vm *kv = m->private;
-	u64 cand_merged, pins_merged;
+	u64 cand[PVX_KSM_PAGE_OWN + 1], pins_merged;
 
 	pvx_ksm_show_stats(m, kv->stats);
 	mutex_lock(&kv->lock);
-	pvx_ksm_count_merged(kv, &cand_merged, &pins_merged);
+	pvx_ksm_count_merged(kv, cand, &pins_merged);
 	seq_printf(m, "candidates %llu\ncandidates_merged %llu\n",
-		   kv->nr_cand, cand_merged);
+		   kv->nr_cand, cand[PVX_KSM_PAGE_MERGED]);
+	seq_printf(m, "candidates_zero %llu\ncandidates_absent %llu\n",
+		   cand[PVX_KSM_PAGE_ZERO], cand[PVX_KSM_PAGE_ABSENT]);
 	seq_printf(m, "pins %llu\npins_merged %llu\n",
 		   READ_ONCE(kv->nr_pins), pins_merged);
 	mutex_unlock(&kv->lock);
@@ -679,6 +711,57 @@ static void pvx_ksm_pin_counts(struct pvx_ksm_vm *kv, u64 *pinned,
 	*unpinned = atomic64_read(&kv->stats[PVX_KSM_STAT_UNPINNED]);
 }
 
+/*
+ * Make the VMA of the VMM's @mm at @hva mergeable, if it is not: 1 when
+ * this call did. The check under the read lock keeps the write lock for
+ * the first candidate of a VMA.
+ */
+static int pvx_ksm_vma_merge_on(struct mm_struct *mm, unsigned long hva)
+{
+	struct vm_area_struct *vma;
+	unsigned long flags;
+	bool off;
+	int ret = 0;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, hva);
+	off = vma && !(vma->vm_flags & VM_MERGEABLE);
+	mmap_read_unlock(mm);
+	if (!off || mmap_write_lock_killable(mm))
+		return 0;
+	vma = vma_lookup(mm, hva);
+	if (vma && !(vma->vm_flags & VM_MERGEABLE)) {
+		flags = vma->vm_flags;
+		/* unchanged for memory KSM cannot take (shared, VM_PFNMAP...) */
+		if (!ksm_madvise(vma, vma->vm_start, vma->vm_end,
+				 MADV_MERGEABLE, &flags) &&
+		    flags != vma->vm_flags) {
+			pvx_vma_flags_reset(vma, flags);
+			ret = 1;
+		}
+	}
+	mmap_write_unlock(mm);
+	return ret;
+}
+
+/* merge_on_candidates: the VMAs that hold the candidates of @b. */
+static void pvx_ksm_merge_on(struct pvx_ksm_vm *kv,
+			     const struct pvx_ksm_batch *b)
+{
+	u64 n = 0;
+	u32 i;
+
+	if (!mmget_not_zero(kv->mm))
+		return;
+	for (i = 0; i < b->count; i++) {
+		if (b->r[i].flags == PVX_KSM_MERGEABLE)
+			n += pvx_ksm_vma_merge_on(kv->mm, b->r[i].hva);
+	}
+	mmput(kv->mm);
+	if (n)
+		pvx_ksm_count(kv, PVX_KSM_STAT_MADE_MERGEABLE, n);
+}
+
 static long pvx_ksm_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 			 const struct pvx_call *call)
 {
@@ -708,6 +791,10 @@ static long pvx_ksm_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 	mutex_unlock(&kv->lock);
 	pinned -= pinned0;
 	unpinned -= unpinned0;
+	/* after kv->lock: pvx_ksm_add() takes mmap_lock under it */
+	if (!ret && !(b->flags & PVX_KSM_F_WITHDRAW) &&
+	    READ_ONCE(merge_on_candidates))
+		pvx_ksm_merge_on(kv, b);
 out:
 	pvx_ksm_count(kv, PVX_KSM_STAT_CALLS, 1);
 	pvx_ksm_count(kv, pvx_ksm_err_stat(ret), 1);

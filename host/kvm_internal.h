@@ -33,41 +33,6 @@
 
 typedef int (*pvx_kvm_hypercall_fn)(struct kvm_vcpu *vcpu);
 
-#if PVX_KVM_EXPORTS_VENDOR_ONLY
-/*
- * 7.2: kvm_emulate_hypercall() and mark_page_dirty_in_slot() are exported
- * only to kvm-amd and kvm-intel, and kvm_arch_post_init_vm() (the VM
- * creation hook.c observes) is gone. pvx_host does not hook KVM here: it
- * refuses to load (hook.c). Nothing of pvx marks guest pages dirty, so
- * writes into dirty-logged slots are refused (guest_mem.c).
- */
-#define PVX_KVM_HOOKS_REACHABLE		0
-#define PVX_KVM_CAN_MARK_DIRTY		0
-
-static inline pvx_kvm_hypercall_fn pvx_kvm_get(void)
-{
-	return NULL;
-}
-
-static inline void pvx_kvm_put(void)
-{
-}
-
-static inline void pvx_kvm_mark_dirty(struct kvm *kvm,
-				      const struct kvm_memory_slot *slot,
-				      gfn_t gfn)
-{
-}
-#else
-#define PVX_KVM_HOOKS_REACHABLE		1
-#define PVX_KVM_CAN_MARK_DIRTY		1
-
-/* The hypercall exit handler that hook.c wraps, and its signature. */
-static_assert(__same_type(&kvm_emulate_hypercall, pvx_kvm_hypercall_fn),
-	      "kvm_emulate_hypercall() is no longer int (struct kvm_vcpu *)");
-/* The VM creation that hook.c observes (argument 0 is the VM). */
-static_assert(__same_type(&kvm_arch_post_init_vm, int (*)(struct kvm *kvm)),
-	      "kvm_arch_post_init_vm() is no longer int (struct kvm *)");
 /* The VM destruction that hook.c observes (argument 0 is the VM). */
 static_assert(__same_type(&kvm_arch_destroy_vm, void (*)(struct kvm *kvm)),
 	      "kvm_arch_destroy_vm() is no longer void (struct kvm *)");
@@ -81,28 +46,159 @@ static_assert(__same_type(&mark_page_dirty_in_slot, pvx_kvm_mark_dirty_fn),
 /* guest_mem.c; set by pvx_kvm_get() before any hypercall is hooked */
 extern pvx_kvm_mark_dirty_fn pvx_kvm_mark_page_dirty_in_slot;
 
+#if PVX_KVM_EXPORTS_VENDOR_ONLY
+/*
+ * 7.2: kvm_emulate_hypercall() and mark_page_dirty_in_slot() are exported
+ * only to kvm-amd and kvm-intel (symbol_get() cannot take them), and
+ * kvm_arch_post_init_vm(), the VM creation hook.c observes on 6.1 and
+ * 6.12, is gone. Here pvx_host finds the two functions' addresses through
+ * a kprobe registered on the name (Documentation/kernels.rst), pins
+ * kvm.ko with symbol_get() of kvm_get_kvm (still exported to every
+ * module), and hook.c observes a VM's creation at the successful return
+ * of kvm_arch_init_vm() with a kretprobe.
+ */
+#include <linux/kprobes.h>
+#include <linux/kallsyms.h>
+#include <linux/printk.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/ibt.h>
+
+#define PVX_KVM_CREATE_KRETPROBE	1
+#define PVX_KVM_CAN_MARK_DIRTY		1
+
+/*
+ * kvm_emulate_hypercall() is not declared in 7.2's headers (only in
+ * arch/x86/kvm/x86.h, private to KVM), so the compiler cannot check
+ * pvx_kvm_hypercall_fn against it here. Its type, int (struct kvm_vcpu *),
+ * was read in 7.2.13's x86.h and in the BTF of its kvm.ko
+ * (Documentation/kernels.rst says how to re-read it for a new kernel).
+ * kvm_arch_init_vm(), which hook.c observes there, is still declared:
+ */
+static_assert(__same_type(&kvm_arch_init_vm,
+			  int (*)(struct kvm *kvm, unsigned long type)),
+	      "kvm_arch_init_vm() is no longer int (struct kvm *, unsigned long)");
+
+/*
+ * The address of kvm.ko's function @name, to be called through a pointer
+ * of its exact type, or 0. register_kprobe() looks the name up in
+ * kallsyms and fills in kp.addr; the probe is removed at once, nothing
+ * runs in it. At a function's entry kprobes moves the probe past the
+ * ENDBR instruction (arch_adjust_kprobe_addr()); with IBT an indirect
+ * call must land on that ENDBR, so the address is moved back onto it.
+ * The result must then be @name+0 of module kvm (sprint_symbol()), and
+ * under IBT begin with ENDBR: a function objtool sealed (address never
+ * taken in KVM) would trap on the call, and is refused instead.
+ */
+static inline unsigned long pvx_kvm_lookup(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+	char sym[KSYM_SYMBOL_LEN], want[64];
+	unsigned long addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("cannot find %s: register_kprobe() error %d\n", name, ret);
+		return 0;
+	}
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+#ifdef CONFIG_X86_KERNEL_IBT
+	{
+		u32 insn;
+
+		if (get_kernel_nofault(insn, (u32 *)(addr - ENDBR_INSN_SIZE)) ||
+		    !__is_endbr(insn)) {
+			pr_err("%s does not begin with ENDBR: not callable under IBT\n",
+			       name);
+			return 0;
+		}
+		addr -= ENDBR_INSN_SIZE;
+	}
+#endif
+	sprint_symbol(sym, addr);
+	snprintf(want, sizeof(want), "%s+0x0/", name);
+	if (strncmp(sym, want, strlen(want)) || !strstr(sym, " [kvm]")) {
+		pr_err("%s resolved to %s, not to the start of a function of kvm\n",
+		       name, sym);
+		return 0;
+	}
+	return addr;
+}
+
+/*
+ * Pin kvm.ko and find the two functions pvx_host calls in it. Returns
+ * 0 and the hypercall handler in @hypercall; -ENOENT (nothing taken)
+ * when kvm is not loaded; -EOPNOTSUPP when a function cannot be found
+ * or called safely (said in the kernel log). kvm_get_kvm is taken with
+ * symbol_get() only for the module reference it carries: it keeps
+ * kvm.ko, whose text the addresses point into, loaded until
+ * pvx_kvm_put().
+ */
+static inline int pvx_kvm_get(pvx_kvm_hypercall_fn *hypercall)
+{
+	void (*pin)(struct kvm *kvm) = symbol_get(kvm_get_kvm);
+	unsigned long hc, dirty;
+
+	if (!pin)
+		return -ENOENT;
+	hc = pvx_kvm_lookup("kvm_emulate_hypercall");
+	dirty = pvx_kvm_lookup("mark_page_dirty_in_slot");
+	if (!hc || !dirty) {
+		symbol_put(kvm_get_kvm);
+		return -EOPNOTSUPP;
+	}
+	pvx_kvm_mark_page_dirty_in_slot = (pvx_kvm_mark_dirty_fn)dirty;
+	*hypercall = (pvx_kvm_hypercall_fn)hc;
+	return 0;
+}
+
+static inline void pvx_kvm_put(void)
+{
+	symbol_put(kvm_get_kvm);
+}
+
+static inline void pvx_kvm_mark_dirty(struct kvm *kvm,
+				      const struct kvm_memory_slot *slot,
+				      gfn_t gfn)
+{
+	pvx_kvm_mark_page_dirty_in_slot(kvm, slot, gfn);
+}
+#else
+#define PVX_KVM_CREATE_KRETPROBE	0
+#define PVX_KVM_CAN_MARK_DIRTY		1
+
+/* The hypercall exit handler that hook.c wraps, and its signature. */
+static_assert(__same_type(&kvm_emulate_hypercall, pvx_kvm_hypercall_fn),
+	      "kvm_emulate_hypercall() is no longer int (struct kvm_vcpu *)");
+/* The VM creation that hook.c observes (argument 0 is the VM). */
+static_assert(__same_type(&kvm_arch_post_init_vm, int (*)(struct kvm *kvm)),
+	      "kvm_arch_post_init_vm() is no longer int (struct kvm *)");
+
 /*
  * The two functions pvx_host calls in kvm.ko, kvm_emulate_hypercall and
  * mark_page_dirty_in_slot, taken with symbol_get() so that loading
  * pvx_host without kvm gives pvx's one clear line instead of the
  * kernel's "Unknown symbol", and kvm.ko stays pinned while the hooks are
- * in place. Returns the hypercall handler, NULL (and nothing taken) when
- * kvm is not loaded.
+ * in place. Returns 0 and the hypercall handler in @hypercall, -ENOENT
+ * (and nothing taken) when kvm is not loaded.
  */
-static inline pvx_kvm_hypercall_fn pvx_kvm_get(void)
+static inline int pvx_kvm_get(pvx_kvm_hypercall_fn *hypercall)
 {
-	pvx_kvm_hypercall_fn hypercall = symbol_get(kvm_emulate_hypercall);
+	pvx_kvm_hypercall_fn hc = symbol_get(kvm_emulate_hypercall);
 	pvx_kvm_mark_dirty_fn mark_dirty;
 
-	if (!hypercall)
-		return NULL;
+	if (!hc)
+		return -ENOENT;
 	mark_dirty = symbol_get(mark_page_dirty_in_slot);
 	if (!mark_dirty) {
 		symbol_put(kvm_emulate_hypercall);
-		return NULL;
+		return -ENOENT;
 	}
 	pvx_kvm_mark_page_dirty_in_slot = mark_dirty;
-	return hypercall;
+	*hypercall = hc;
+	return 0;
 }
 
 static inline void pvx_kvm_put(void)

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-VM state: created when KVM creates the VM (hook.c, the entry of
- * kvm_arch_post_init_vm()), so that host policy is decided before the
+ * Per-VM state: created when KVM creates the VM (hook.c: the entry of
+ * kvm_arch_post_init_vm(), or on 7.2 the successful return of
+ * kvm_arch_init_vm()), so that host policy is decided before the
  * guest runs; for a VM that existed before pvx_host was loaded (or whose
  * state could not be allocated then), by its first pvx hypercall. Found
  * again by its struct kvm, destroyed when KVM destroys the VM.
  *
  * Lookups (every pvx hypercall) walk an RCU hash. Both hooks run in ftrace
- * callbacks with preemption disabled: creation allocates without sleeping
- * and hashes the state under a spinlock, destruction unhashes it; what
+ * callbacks (7.2's creation: a kretprobe handler) with preemption
+ * disabled: creation allocates without sleeping and hashes the state
+ * under a spinlock, destruction unhashes it; what
  * sleeps (debugfs, the list of all states, destructors, kfree) is left to
  * work items on one ordered workqueue, so a VM's "add" work always runs
  * before its "free" work. pvx_vm_mutex guards the list of all states and
@@ -118,10 +120,10 @@ static void pvx_vm_add_work(struct work_struct *work)
 }
 
 /*
- * KVM is creating @kvm (ftrace callback, preemption disabled, in the VMM
- * that issued KVM_CREATE_VM). Every way out of KVM's creation from here
- * on goes through kvm_arch_destroy_vm(), so the state cannot outlive the
- * VM. When it cannot be allocated without sleeping, the VM's first pvx
+ * KVM is creating @kvm (ftrace callback or kretprobe handler, preemption
+ * disabled, in the VMM that issued KVM_CREATE_VM). Every way out of
+ * KVM's creation from here on goes through kvm_arch_destroy_vm(), so the
+ * state cannot outlive the VM. When it cannot be allocated without sleeping, the VM's first pvx
  * call creates it (with the policy of that moment).
  */
 void pvx_vm_created(struct kvm *kvm)

@@ -7,7 +7,7 @@
 #   scripts/bench.sh [lab.sh options]     SERIES=6.1|6.12 (default 6.12)
 #                                         PVX_BENCH=hcall,locks,timers,numa
 #                                         (default all four; also ulocks
-#                                         and forkcopy)
+#                                         forkcopy and ksm)
 #
 # Builds, on this machine, the modules, the userspace benchmarks, the
 # tiny-VM programs of selftests/host and (for locks and timers) the L3
@@ -20,7 +20,9 @@
 # their tables; the NUMA hint benchmark (numa) runs in the lab's second,
 # two-node L2 (suite numabench, scripts/bench-numa-l2.sh). forkcopy (the
 # fork-copy benchmark, scripts/bench-fork-l2.sh) reloads L2's kvm_amd with
-# npt=1 and npt=0 and boots an L3 guest with each.
+# npt=1 and npt=0 and boots an L3 guest with each. ksm (the KSM hint
+# benchmark, scripts/bench-ksm-l2.sh) runs KSM in L2 over two L3 guests,
+# blind, with pvx's hints, and with the hints and zero_free=1.
 #
 # hcall runs twice: in the main L2 (emulated time) and before it in an
 # L2 of 1 CPU whose clock counts instructions (PVX_LAB_ICOUNT=0,
@@ -34,14 +36,14 @@ cd "$(dirname "$0")/.."
 series=${SERIES:-6.12}
 PVX_BENCH=${PVX_BENCH:-hcall,locks,timers,numa}
 IFS=, read -r -a benches <<<"$PVX_BENCH"
-[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers, numa, forkcopy)" >&2; exit 2; }
+[ ${#benches[@]} -gt 0 ] || { echo "bench.sh: PVX_BENCH is empty (hcall, locks, ulocks, timers, numa, forkcopy, ksm)" >&2; exit 2; }
 l3=0 main=0 numa=0 suites=""
 for b in "${benches[@]}"; do
 	case "$b" in
 	hcall) main=1 ;;
-	locks | ulocks | timers | forkcopy) l3=1 main=1 ;;
+	locks | ulocks | timers | forkcopy | ksm) l3=1 main=1 ;;
 	numa) l3=1 numa=1 ;;
-	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers, numa, forkcopy)" >&2; exit 2 ;;
+	*) echo "bench.sh: unknown benchmark '$b' in PVX_BENCH (hcall, locks, ulocks, timers, numa, forkcopy, ksm)" >&2; exit 2 ;;
 	esac
 done
 # the lab's suites: bench in L2 'main', numabench in the two-node L2
@@ -66,7 +68,7 @@ fi
 bench_env() { # the PVX_BENCH* variables L2 sees, then "$@" as NAME=VALUE
 	{
 		env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' || true
-		printf '%s\n' "$@"
+		[ $# -eq 0 ] || printf '%s\n' "$@"
 	} | sed 's/^/export /' >"build/$abi/bench.env"
 }
 rc=0

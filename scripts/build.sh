@@ -32,9 +32,11 @@ sync_src() { # sync_src DEST SRC...: the sources, without build products
 sync_src "$out/" Kbuild host guest uapi
 sync_src "$out/selftests/guest/" selftests/guest/kmod
 root=$(scripts/kernel.sh root "$abi")
+# every CPU: sparse (C=1) doubles the work of each file
+jobs=-j$(nproc)
 if [ -z "$root" ]; then
-	make -s -C "$kdir" M="$out" W=1 "$@" modules >&2
-	make -s -C "$kdir" M="$out/selftests/guest/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" \
+	make -s "$jobs" -C "$kdir" M="$out" W=1 "$@" modules >&2
+	make -s "$jobs" -C "$kdir" M="$out/selftests/guest/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" \
 		W=1 "$@" modules >&2
 	echo "$out"
 	exit 0
@@ -47,16 +49,16 @@ done
 rkdir=${kdir#"$root"}
 unshare --mount --propagation private bash -c '
 	set -e
-	root=$1 out=$2 kdir=$3
-	shift 3
+	root=$1 out=$2 kdir=$3 jobs=$4
+	shift 4
 	mkdir -p "$root/pvx-build"
 	mount --bind "$out" "$root/pvx-build"
 	mount -t proc proc "$root/proc"
 	mount --rbind /dev "$root/dev"
 	exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 sh -c "
-		make -s -C $kdir M=/pvx-build W=1 \"\$@\" modules &&
-		make -s -C $kdir M=/pvx-build/selftests/guest/kmod \
+		make -s $jobs -C $kdir M=/pvx-build W=1 \"\$@\" modules &&
+		make -s $jobs -C $kdir M=/pvx-build/selftests/guest/kmod \
 			KBUILD_EXTRA_SYMBOLS=/pvx-build/Module.symvers W=1 \"\$@\" modules
 	" build "$@"
-' build.sh "$root" "$out" "$rkdir" "$@" >&2
+' build.sh "$root" "$out" "$rkdir" "$jobs" "$@" >&2
 echo "$out"

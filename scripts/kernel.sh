@@ -305,7 +305,36 @@ fetch_sid() {
 		rm -rf "$dir"
 		mv "$dir.tmp" "$dir"
 	fi
+	sid_source "$abi"
 	echo "$abi"
+}
+
+# sid_source ABI: the kernel source of ABI's version (linux-source-X.Y of
+# sid, 164 MB for 7.2) with its tarball in $PVX_CACHE/kernels/ABI/usr/src,
+# where dpkg -x puts it: the upstream KVM selftests of that version build
+# from it (selftests/host/kvm-upstream.sh). Fetched once; a sid that no
+# longer has it leaves only that suite without its tests (a warning here,
+# a failure there).
+sid_source() {
+	local abi=$1 dir ver log=$PVX_CACHE/sid-root.log deb
+	dir=$(image_dir "$abi")
+	ver=$(echo "$abi" | cut -d. -f1,2)
+	[ -f "$dir/usr/src/linux-source-$ver.tar.xz" ] && return 0
+	rm -rf "$SID_ROOT/tmp/pvx-src" "$dir/src.tmp"
+	mkdir -p "$SID_ROOT/tmp/pvx-src"
+	if ! in_root sh -c "cd /tmp/pvx-src && apt-get download -q linux-source-$ver" >"$log" 2>&1; then
+		echo "kernel.sh: warning: linux-source-$ver not downloaded from sid (log: $log); the upstream KVM selftests of $abi cannot be built" >&2
+		rm -rf "$SID_ROOT/tmp/pvx-src"
+		return 0
+	fi
+	for deb in "$SID_ROOT"/tmp/pvx-src/*.deb; do
+		dpkg -x "$deb" "$dir/src.tmp"
+	done
+	rm -rf "$SID_ROOT/tmp/pvx-src"
+	mkdir -p "$dir/usr/src"
+	mv "$dir/src.tmp/usr/src/linux-source-$ver.tar.xz" "$dir/usr/src/" ||
+		echo "kernel.sh: warning: linux-source-$ver holds no usr/src/linux-source-$ver.tar.xz" >&2
+	rm -rf "$dir/src.tmp"
 }
 
 # root ABI: the build root whose headers ABI needs, or nothing (for the

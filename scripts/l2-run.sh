@@ -10,7 +10,9 @@ cd "$PVX_REPO" || exit 1
 # Suites write to a tmpfs and the results are copied to the 9p share after
 # each suite: a QEMU serial console written character by character into a
 # 9p file from inside TCG takes minutes for a page of TAP.
-PVX_SHARE=$PVX_OUT
+# (exported: a long benchmark copies its partial results there as it
+# goes, so that they outlive an L2 that is stopped before the suite ends)
+export PVX_SHARE=$PVX_OUT
 export PVX_OUT=/tmp/pvx-out
 mkdir -p "$PVX_OUT"
 # sync_out [FILE...]: those files of $PVX_OUT (default all) to the share
@@ -174,10 +176,26 @@ guest_suite() {
 		"${STEAL_BOOTS[@]}" "${TOPOLOGY_BOOTS[@]}" "selftests/guest/baremetal.sh"
 }
 
+# unload_pvx: the host modules, feature modules first (they hold
+# references on pvx_host)
+unload_pvx() {
+	local m
+	for m in pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host; do
+		grep -q "^$m " /proc/modules && rmmod "$m"
+	done
+}
+
 tag=${PVX_L2_TAG:-all}
 dmesg -c >"$PVX_OUT/dmesg-boot-$tag.log" 2>&1
 sync_out
 IFS=, read -r -a suites <<<"$PVX_TESTS"
+# tinyvm last: its no-kvm stage unloads kvm, and loading kvm and kvm_amd
+# again costs 35-50 s of L2 time under TCG (ftrace patches each of their
+# functions); this L2 ends after its last suite, so it need not
+order=()
+for s in "${suites[@]}"; do [ "$s" = tinyvm ] || order+=("$s"); done
+for s in "${suites[@]}"; do [ "$s" = tinyvm ] && order+=("$s"); done
+suites=("${order[@]}")
 # One idle VM beside every suite but tinyvm (which runs its own, as it
 # unloads kvm at its end): it keeps KVM's preempt-notifier static key on,
 # so that VMs coming and going do not patch L2's kernel text each time
@@ -191,7 +209,11 @@ for s in "${suites[@]}"; do
 		kill "$hold_pid"; wait "$hold_pid" 2>/dev/null; hold_pid=""
 	fi
 	case "$s" in
-	tinyvm) run_suite tinyvm bash selftests/host/run-l2.sh ;;
+	tinyvm)
+		# it starts without pvx (an L3 boot of the guest suite leaves
+		# the host modules loaded)
+		unload_pvx
+		PVX_KEEP_KVM_UNLOADED=1 run_suite tinyvm bash selftests/host/run-l2.sh ;;
 	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
 	guest) run_suite guest guest_suite ;;
 	steal) run_suite steal run_l3s steal "${STEAL_BOOTS[@]}" ;;
@@ -208,10 +230,7 @@ done
 if [ -n "$hold_pid" ]; then
 	kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
 fi
-# Feature modules first: they hold references on pvx_host.
-for m in pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host; do
-	grep -q "^$m " /proc/modules && rmmod "$m"
-done
+unload_pvx
 dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 sync_out
 exit 0

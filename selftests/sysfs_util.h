@@ -26,6 +26,23 @@ static inline int write_file(const char *path, const char *val)
 	return ret;
 }
 
+/* The first line of @path, without its newline, into @buf: 0 or -errno. */
+static inline int sysfs_read_str(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
 /* The number in the file @dir/@name (a sysfs counter), or -1 when unreadable. */
 static inline long long sysfs_read_counter(const char *dir, const char *name)
 {

@@ -9,6 +9,8 @@
  * copy-on-write with the parent are dropped, so the parent's next write
  * to one finds it no longer shared and reuses it without a copy. The
  * parent waits for the child's report on a pipe before it returns.
+ * When every range was copied, the parent then faults its own pages of
+ * the ranges that a write would reuse in writable (pvx_fork_prefault()).
  *
  * What the child copies is its own view of R at the time of the copy:
  * the fork-time snapshot (a parent write after the fork went to a new
@@ -41,6 +43,15 @@
 
 /* Fresh pages the child maps at a time: bounds its extra memory. */
 #define PVX_FORK_CHUNK	(16ul << 20)
+
+/* /proc/self/pagemap entries the parent reads at a time (4 KiB). */
+#define PVX_FORK_PAGEMAP_PAGES	512
+/* pagemap: present (bit 63) and mapped by this process only (bit 56) */
+#define PVX_PM_REUSABLE		((1ull << 63) | (1ull << 56))
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
 
 static struct pvx_fork_stats pvx_fork_totals;	/* __atomic builtins */
 
@@ -247,8 +258,66 @@ static void pvx_fork_account(const struct pvx_fork_report *rep)
 				 __ATOMIC_RELAXED);
 }
 
+/* Populate [start, end) writable; a failure is ignored (an optimisation). */
+static void pvx_fork_populate(uintptr_t start, uintptr_t end)
+{
+	madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+}
+
+/*
+ * The parent's PTEs of a copied range are still write-protected since the
+ * fork, although its pages are no longer shared: the child's were replaced
+ * by the host's copies. Each first write of the parent to one of them is a
+ * guest page fault, which under shadow paging (kvm_amd npt=0) is a VM exit
+ * of its own: about one exit per page, nearly half of what pvx_fork() cost.
+ * MADV_POPULATE_WRITE takes those faults in one system call instead, the
+ * kernel reusing each page.
+ *
+ * Only runs of pages that /proc/self/pagemap calls present and exclusively
+ * mapped are populated: exactly those a write would reuse without a copy.
+ * A page never touched stays unbacked, the shared zero page behind a page
+ * only read stays shared, and a page still shared copy-on-write with an
+ * earlier child is not copied ahead of a write that may never come. The
+ * flags need no privilege (only the frame numbers do). Every failure
+ * leaves the rest to the ordinary faults.
+ */
+static void pvx_fork_prefault(int pagemap, const struct pvx_fork_range *r)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)r->addr + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)r->addr + r->len) & ~(page - 1);
+	unsigned long long ent[PVX_FORK_PAGEMAP_PAGES];
+	uintptr_t addr, run, len;
+	size_t i, n;
+
+	if ((uintptr_t)r->addr + r->len < (uintptr_t)r->addr)
+		return;
+	for (addr = start, run = 0; addr < end; addr += len) {
+		n = (end - addr) / page;
+		if (n > PVX_FORK_PAGEMAP_PAGES)
+			n = PVX_FORK_PAGEMAP_PAGES;
+		len = n * page;
+		if (pread(pagemap, ent, n * sizeof(ent[0]),
+			  (off_t)(addr / page * sizeof(ent[0]))) !=
+		    (ssize_t)(n * sizeof(ent[0])))
+			break;
+		for (i = 0; i < n; i++) {
+			if ((ent[i] & PVX_PM_REUSABLE) == PVX_PM_REUSABLE) {
+				if (!run)
+					run = addr + i * page;
+			} else if (run) {
+				pvx_fork_populate(run, addr + i * page);
+				run = 0;
+			}
+		}
+	}
+	if (run)
+		pvx_fork_populate(run, addr);
+}
+
 /* Wait for the child's report; a child that died before it sends none. */
-static void pvx_fork_wait(int report_fd)
+static void pvx_fork_wait(int report_fd, const struct pvx_fork_range *ranges,
+			  unsigned int n)
 {
 	struct pvx_fork_report rep = { .last_error = 0 };
 	ssize_t got;
@@ -259,6 +328,15 @@ static void pvx_fork_wait(int report_fd)
 	if (got != (ssize_t)sizeof(rep))
 		memset(&rep, 0, sizeof(rep));
 	pvx_fork_account(&rep);
+	if (rep.ranges_copied == n && !rep.ranges_fallback) {
+		int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+		if (pagemap < 0)
+			return;
+		while (n--)
+			pvx_fork_prefault(pagemap, &ranges[n]);
+		close(pagemap);
+	}
 }
 
 static bool pvx_fork_disabled(void)
@@ -298,7 +376,7 @@ PVX_API pid_t pvx_fork(const struct pvx_fork_range *ranges, unsigned int n)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	if (pid > 0)
-		pvx_fork_wait(p[0]);
+		pvx_fork_wait(p[0], ranges, n);
 	close(p[0]);
 	errno = saved;
 	return pid;

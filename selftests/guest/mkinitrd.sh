@@ -48,6 +48,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$here/init.sh" "$root/init"
+install -m 0644 "$here/console-drain.sh" "$root/console-drain.sh"
 for k in $kos; do
 	cp "$k" "$root/pvx/"
 done

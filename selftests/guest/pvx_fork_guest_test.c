@@ -18,8 +18,11 @@
  * still shared with the parent is read from /proc/PID/pagemap (bit 56,
  * "exclusively mapped"). Also ranges pvx_fork() must leave copy-on-write
  * (a file mapping; the stack of the thread that forks), the partial pages
- * of an unaligned buffer, and pvx_fork(NULL, n). TAP 13; exit 0 all
- * passed, 1 any failed.
+ * of an unaligned buffer, and pvx_fork(NULL, n). A sparse range (every
+ * other page touched): after pvx_fork() the parent has as many resident
+ * pages in it as before (libpvx pre-faults only resident pages writable),
+ * with the host its first writes to them take no fault, and parent and
+ * child stay independent. TAP 13; exit 0 all passed, 1 any failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +35,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -448,6 +452,128 @@ static void fork_semantics(void)
 	close(to_parent[1]);
 }
 
+/* Pages of [buf, buf + len) mincore() calls resident, or -1. */
+static long resident_pages(void *buf, size_t len)
+{
+	unsigned char vec[256];
+	size_t p;
+	long n = 0;
+
+	if (len / PAGE > sizeof(vec) || mincore(buf, len, vec))
+		return -1;
+	for (p = 0; p < len / PAGE; p++)
+		n += vec[p] & 1;
+	return n;
+}
+
+/* Minor faults of the calling thread so far. */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_minflt;
+}
+
+/* Even pages: the fill @seed; odd pages: zeros. Pages that differ. */
+static size_t sparse_mismatches(const uint64_t *buf, size_t pages, uint64_t seed)
+{
+	size_t p, i, bad = 0;
+
+	for (p = 0; p < pages; p++)
+		for (i = 0; i < WORDS; i++)
+			if (buf[p * WORDS + i] != (p % 2 ? 0 : pattern(seed, p, i))) {
+				bad++;
+				break;
+			}
+	return bad;
+}
+
+static void sparse_write(uint64_t *buf, size_t pages, uint64_t seed)
+{
+	size_t p, i;
+
+	for (p = 0; p < pages; p += 2)
+		for (i = 0; i < WORDS; i++)
+			buf[p * WORDS + i] = pattern(seed, p, i);
+}
+
+/*
+ * A range of 256 pages, every other one touched: pvx_fork() must not make
+ * the parent's untouched pages resident (with the host, libpvx pre-faults
+ * the parent's copied ranges writable, resident pages only), the parent's
+ * first writes take no fault with the host and one per page without, and
+ * neither side sees the other's writes after the fork.
+ */
+static void fork_sparse(void)
+{
+	size_t pages = 256, len = pages * PAGE;
+	uint64_t *buf = map_anon(len, PROT_READ | PROT_WRITE);
+	struct pvx_fork_range r = { buf, len };
+	struct pvx_fork_stats s0, s1;
+	long before, after, faults;
+	int to_child[2], to_parent[2], status = -1;
+	size_t child_bad = (size_t)-1, parent_bad;
+	char c;
+	pid_t pid;
+
+	/* no huge page: every page on its own */
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	sparse_write(buf, pages, 40);
+	before = resident_pages(buf, len);
+	if (pipe(to_child) || pipe(to_parent))
+		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	pvx_fork_stats(&s0);
+	pid = pvx_fork(&r, 1);
+	if (pid == 0) {
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(3);
+		child_bad = sparse_mismatches(buf, pages, 40);
+		sparse_write(buf, pages, 50);	/* must not reach the parent */
+		memset((char *)buf + PAGE, 0x77, PAGE);
+		if (write(to_parent[1], &child_bad, sizeof(child_bad)) != sizeof(child_bad))
+			_exit(4);
+		_exit(0);
+	}
+	if (pid < 0)
+		ksft_exit_fail_msg("pvx_fork: %s\n", strerror(errno));
+	after = resident_pages(buf, len);
+	pvx_fork_stats(&s1);
+	faults = minor_faults();
+	sparse_write(buf, pages, 60);		/* must not reach the child */
+	faults = minor_faults() - faults;
+	if (write(to_child[1], "x", 1) != 1 ||
+	    !read_all(to_parent[0], &child_bad, sizeof(child_bad)))
+		child_bad = (size_t)-1;
+	waitpid(pid, &status, 0);
+	parent_bad = sparse_mismatches(buf, pages, 60);
+	ksft_print_msg("sparse range: %ld of %zu pages resident before pvx_fork, %ld after; %ld faults for the parent's first writes to %zu pages; ranges copied +%llu, fallback +%llu\n",
+		       before, pages, after, faults, pages / 2,
+		       s1.ranges_copied - s0.ranges_copied,
+		       s1.ranges_fallback - s0.ranges_fallback);
+	ksft_test_result(before == (long)pages / 2 && after == before &&
+			 (host ? s1.ranges_copied == s0.ranges_copied + 1 :
+				 s1.ranges_fallback == s0.ranges_fallback + 1),
+			 "pvx_fork of a sparse range (%s): the parent's resident pages in it unchanged (%ld -> %ld)\n",
+			 host ? "copied" : "copy-on-write", before, after);
+	if (host)
+		ksft_test_result(faults >= 0 && faults < (long)pages / 16,
+				 "the parent's first writes to its copied pages take no fault (%ld)\n",
+				 faults);
+	else
+		ksft_test_result(faults >= (long)pages / 2,
+				 "the parent's first writes to its shared pages fault copy-on-write (%ld)\n",
+				 faults);
+	ksft_test_result(WIFEXITED(status) && !WEXITSTATUS(status) && child_bad == 0 &&
+			 parent_bad == 0,
+			 "sparse range: the child sees the fork-time bytes and zeros, the parent its own writes, neither the other's (%zu, %zu pages off)\n",
+			 child_bad, parent_bad);
+	munmap(buf, len);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+}
+
 /* pvx_fork() of ranges it does not copy: fork semantics all the same. */
 static void fork_other_ranges(void)
 {
@@ -566,14 +692,18 @@ int main(int argc, char **argv)
 	}
 	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
-	/* behaviour 3 or 2, 18 bad inputs + NULL, fork 5, other ranges 2, own stack 2, edges 2 */
-	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 2 + 2 + 2);
+	/*
+	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,
+	 * own stack 2, edges 2
+	 */
+	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 3 + 2 + 2 + 2);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
 	copy_behaviour();
 	bad_input();
 	fork_semantics();
+	fork_sparse();
 	fork_other_ranges();
 	fork_own_stack();
 	fork_edge_cases();

@@ -41,7 +41,9 @@
 # "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
 # machine without KVM, where the guest must refuse to load), PVX_L3_BOOTS
 # (1..9, default 4: boots tried when L3 never reaches its /init or resets
-# itself with no test failed).
+# itself with no test failed), PVX_L3_TUNE (short, default: the guest's
+# spin_threshold session checks --advise; full: with the comparison rounds
+# Documentation/tuning.rst quotes).
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
 # view (its PROBE counter) in host mode. The console log is kept in
@@ -56,6 +58,8 @@ usage() {
 }
 # shellcheck source=selftests/guest/steal-l2.sh
 . "$here/steal-l2.sh"
+# shellcheck source=selftests/guest/l3-tap.sh
+. "$here/l3-tap.sh"
 
 steal="" steal_time=on mode="" topology="" demo=0
 while [ $# -gt 0 ]; do
@@ -86,6 +90,8 @@ boots=${PVX_L3_BOOTS:-4}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 timeout_s=${PVX_L3_TIMEOUT:-600}
 silence_s=${PVX_L3_SILENCE:-150}
+tune=${PVX_L3_TUNE:-short}
+[[ "$tune" =~ ^(short|full)$ ]] || { echo "run-l3.sh: PVX_L3_TUNE needs short or full, got '$tune'" >&2; exit 2; }
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || { echo "run-l3.sh: PVX_L3_TIMEOUT needs seconds, got '$timeout_s'" >&2; exit 2; }
 [[ "$silence_s" =~ ^[1-9][0-9]*$ ]] || { echo "run-l3.sh: PVX_L3_SILENCE needs seconds, got '$silence_s'" >&2; exit 2; }
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_OUT; do
@@ -98,6 +104,9 @@ accel=${PVX_L3_ACCEL:--enable-kvm -cpu host}
 log=$PVX_OUT/l3-$tag.log
 resetlog=$PVX_OUT/l3-$tag-cpureset.log
 stucklog=$PVX_OUT/l3-$tag-stuck-regs.log
+# QEMU's own messages: apart from the console, whose bytes QEMU writes one
+# at a time, so that a message cannot land inside a line of the TAP
+qerr=$PVX_OUT/l3-$tag-qemu.err
 # QEMU's monitor on two FIFOs (mon.in, mon.out), read by bash builtins;
 # in /tmp, not $PVX_OUT (which may be a share without FIFOs)
 monitor=/tmp/run-l3-monitor.$$
@@ -188,6 +197,9 @@ mkfifo "$nap_fifo" && exec 9<>"$nap_fifo"
 rm -f "$nap_fifo"
 nap() { read -r -t "$1" -u 9 _ 2>/dev/null || true; }
 
+# L3 keeps 5-level paging (L2's -cpu host offers L1's LA57): the one 7.2
+# run with no5lvl here too had an L3 reset and L2 panicking on it
+# (lab.rst); L2 alone runs with no5lvl (scripts/lab.sh)
 args="console=ttyS0 quiet panic=-1 pvx_expect=$mode"
 extra=""
 if [ "$steal_time" = off ]; then
@@ -200,6 +212,7 @@ fi
 if [ "$demo" = 1 ]; then
 	args="$args pvx_demo=1"
 fi
+[ "$tune" = full ] && args="$args pvx_tune=full"
 smp=$PVX_L3_CPUS
 if [ -n "$topology" ]; then
 	# the model of -cpu MODEL names the type of a -device CPU
@@ -343,7 +356,15 @@ not ok l3 $tag: yields at 3 CPUs, both ways of naming them # $n targets:$seen"
 	fi
 }
 
-# boot_l3: one boot of L3 to its end; sets qrc, stuck, steal_err and seen
+# lockup_secs: the longest soft lockup L3's watchdog reported so far, s
+# (0: none)
+export lockup_s=${PVX_L3_LOCKUP_S:-100}
+lockup_secs() {
+	grep -ao 'soft lockup - CPU#[0-9]* stuck for [0-9]*s' "$log" 2>/dev/null |
+		sed 's/.* stuck for \([0-9]*\)s$/\1/' | sort -n | tail -n1 | grep . || echo 0
+}
+
+# boot_l3: one boot of L3 to its end; sets qrc, stuck, lockup, steal_err and seen
 # (the highest PROBE count sampled while the VM ran).
 boot_l3() {
 	local qpid cpid="" qemu=""
@@ -363,7 +384,7 @@ boot_l3() {
 		-monitor "pipe:$monitor" \
 		-kernel "$kernel" -initrd "$PVX_L3_INITRD" \
 		-append "$args" \
-		</dev/null >"$log" 2>&1 &
+		</dev/null >"$log" 2>"$qerr" &
 	qpid=$!
 	if [ -n "$ctl_dir" ]; then
 		# $qpid is timeout(1); QEMU is its child
@@ -384,7 +405,7 @@ boot_l3() {
 		fi
 	fi
 	# Per-VM counters may go away with the VM: sample while it runs.
-	reset=0 stuck=0 banners=0 partial="" heard=$SECONDS
+	reset=0 stuck=0 lockup=0 banners=0 partial="" heard=$SECONDS
 	exec 7<"$log"
 	while kill -0 "$qpid" 2>/dev/null; do
 		count_banners
@@ -397,6 +418,14 @@ boot_l3() {
 		# (100-220 s seen) but L3 prints each step as it starts.
 		if [ "$stuck" = 0 ] && [ $((SECONDS - heard)) -ge "$silence_s" ]; then
 			stuck=1
+			stuck_regs
+			pkill -TERM -P "$qpid" 2>/dev/null
+		fi
+		# A soft lockup keeps the console busy (L3's watchdog reports it
+		# every ~28 s), so no silence comes: once a CPU has not
+		# scheduled for lockup_s, read the vCPUs' registers and stop
+		if [ "$stuck" = 0 ] && [ "$(lockup_secs)" -ge "$lockup_s" ]; then
+			stuck=1 lockup=1
 			stuck_regs
 			pkill -TERM -P "$qpid" 2>/dev/null
 		fi
@@ -511,17 +540,22 @@ reset_clean() {
 # boot, and only that kind, is tried again (PVX_L3_BOOTS in all, default
 # 3); every earlier attempt is named in the TAP with its console log kept.
 reached_init() { grep -q 'pvx-l3: init' "$log"; }
+# ended_itself: QEMU ended because L3 powered off, not on a reset, a
+# silence or the timeout
+ended_itself() { [ "$qrc" = 0 ] && [ "$reset" = 0 ] && [ "$stuck" = 0 ]; }
 retry_diag=""
-probes
-base=$p
-seen=$base
-fc_pages
-fc_base=$fc
-ksm_counts
-ksm_base="$ksm_pin $ksm_unpin $ksm_cand $ksm_cand_wd"
 t0=$(date +%s)
 attempt=1
 while :; do
+	# the host's counters from before this attempt: a boot tried again
+	# runs every test again
+	probes
+	base=$p
+	seen=$base
+	fc_pages
+	fc_base=$fc
+	ksm_counts
+	ksm_base="$ksm_pin $ksm_unpin $ksm_cand $ksm_cand_wd"
 	if [ -n "$steal" ]; then
 		err=$(steal_prepare "$ctl_dir") || bail "steal injection: $err"
 	elif [ -n "$ctl_dir" ]; then
@@ -530,6 +564,16 @@ while :; do
 	ta=$(date +%s)
 	[ "$topology" = swapped-rt ] && yield_trace_start
 	boot_l3
+	if reached_init && ! reset_clean && [ -z "$steal_err" ] &&
+	   [ "$attempt" -lt "$boots" ] && ! grep -aq 'pvx-l3: FAILED' "$log" &&
+	   { ! why=$(tap_check "$log") || { ended_itself && why=$(tap_lost "$log"); }; }; then
+		keep=$PVX_OUT/l3-$tag-attempt$attempt.log
+		cp "$log" "$keep"
+		retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots ran to its end with no test failed, but its TAP did not arrive whole ($why), log $keep: booting again
+"
+		attempt=$((attempt + 1))
+		continue
+	fi
 	# done: it reached /init (and did not reset cleanly), or steal
 	# injection failed, or no boots left
 	if { reached_init && ! reset_clean; } || [ -n "$steal_err" ] ||
@@ -570,12 +614,44 @@ if [ "$stuck" = 1 ]; then
 	step=$(tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | tail -n1 | tr -cd '[:print:]')
 	stuck_diag="# l3 $tag: no console output for $silence_s s; last step [$step]; registers in $stucklog
 $(stuck_regs_summary)"
+	[ "$lockup" = 1 ] &&
+		stuck_diag="# l3 $tag: soft lockup of $(lockup_secs) s (L3's watchdog), stopped; last step [$step]; registers in $stucklog
+$(stuck_regs_summary)"
 fi
+export lockup
 export stuck_diag
+# where the boot's time went: each step's length by L3's uptime, longest
+# first (what to trim when make check grows)
+steps_diag=$(tr -d '\r' <"$log" | awk -v tag="$tag" '
+match($0, /pvx-l3: .* \(uptime [0-9.]+ s\)/) {
+	s = substr($0, RSTART + 8, RLENGTH - 8)
+	t = s; sub(/.*\(uptime /, "", t); sub(/ s\)$/, "", t)
+	sub(/ \(uptime [0-9.]+ s\)$/, "", s)
+	if (n) d[name[n]] += t - last
+	name[++n] = s; last = t
+}
+END {
+	if (n < 2) exit
+	line = ""
+	for (k = 0; k < 6; k++) {
+		best = ""
+		for (x in d) if (best == "" || d[x] > d[best]) best = x
+		if (best == "") break
+		line = line sprintf("%s%s %.0f s", line == "" ? "" : ", ", best, d[best])
+		delete d[best]
+	}
+	printf "# l3 %s: longest steps: %s\n", tag, line
+}')
+export steps_diag
 topo_tap="" topo_diag=""
-[ "$topology" = swapped-rt ] && grep -aq 'PVX-TAP-END' "$log" && yield_trace_check
+[ "$topology" = swapped-rt ] && grep -aq 'PVX-TAP-\(GZ-\)\?END' "$log" && yield_trace_check
 export topo_tap topo_diag
-tr -d '\r' <"$log" | awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
+tap_why=""
+console_text "$log" "$PVX_OUT/l3-$tag.tapgz" >"$PVX_OUT/l3-$tag.console"
+export tap_why
+qemu_err=$(grep -v 'terminating on signal' "$qerr" 2>/dev/null | head -n 5 | sed "s/^/# l3 $tag: qemu said: /")
+export qemu_err
+awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
 	-v want_probes="$([ -n "$topology" ] && echo 1 || echo 2)" \
 	-v tmo="$timeout_s" -v silence="$silence_s" -v probes="$((seen - base))" -v cnt="$counters" \
@@ -598,8 +674,10 @@ in_tap && /^(ok|not ok) [0-9]+/ {
 # what the guest counted as copied by the host for it (pvx_fork)
 in_tap && /^# fork_copy\/pages: [0-9]+$/ { guest_fc = $3 }
 # what the guest counted as taken by the host (pvx_ksm_guest)
-in_tap && /^# ksm\/hinted: [0-9]+$/ { guest_ksm_pin = $3 }
-in_tap && /^# ksm\/candidates_added: [0-9]+$/ { guest_ksm_cand = $3 }
+# (summed: init.sh loads pvx_ksm_guest twice, the second time with
+# zero_free=1, and prints the counters of each load)
+in_tap && /^# ksm\/hinted: [0-9]+$/ { guest_ksm_pin += $3 }
+in_tap && /^# ksm\/candidates_added: [0-9]+$/ { guest_ksm_cand += $3 }
 in_tap && /^#/ { n_d++; diag[n] = diag[n] $0 "\n"; next }
 # the last line L3 printed, not the one of QEMU ("terminating on signal")
 !/^qemu-system-/ && /[^[:space:]]/ { last = $0; gsub(/[^[:print:]]/, "", last) }
@@ -607,7 +685,9 @@ END {
 	if (steal_err != "")
 		emit("not ok", "l3 " tag ": steal injection # " steal_err)
 	if (!begun || !ended) {
-		if (ENVIRON["stuck_diag"] != "")
+		if (ENVIRON["stuck_diag"] != "" && ENVIRON["lockup"] == "1")
+			why = "stuck: a soft lockup in L3 (watchdog), stopped after " ENVIRON["lockup_s"] " s"
+		else if (ENVIRON["stuck_diag"] != "")
 			why = "stuck: no console output for " silence " s"
 		else if (qrc == 124 || qrc == 137)
 			why = "timed out after " tmo " s"
@@ -615,6 +695,8 @@ END {
 			why = "L3 reset itself (a triple fault or a reboot), qemu exit " qrc
 		else
 			why = "qemu exit " qrc
+		if (ENVIRON["tap_why"] != "")
+			why = why ", its TAP block did not decode: " ENVIRON["tap_why"] "; kept as l3-" tag ".tapgz"
 		emit("not ok", "l3 " tag " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
 	}
 	nt = split(ENVIRON["topo_tap"], tl, "\n")
@@ -652,7 +734,7 @@ END {
 			else
 				emit("not ok", "l3 host: the host pinned what the guest protected and unpinned it by the end # host pinned " ksm_pin ", unpinned " ksm_unpin ", guest counted " guest_ksm_pin)
 			if (guest_ksm_cand > 0 && ksm_cand == guest_ksm_cand && ksm_cand_wd == ksm_cand)
-				emit("ok", "l3 host: " ksm_cand " candidate pages of the guest'"'"'s kernel image arrived, as the guest counted, and were withdrawn at its rmmod")
+				emit("ok", "l3 host: " ksm_cand " candidate pages of the guest (its kernel image, zeroed free pages, executables'"'"' page cache) arrived, as the guest counted, and were withdrawn at its rmmod")
 			else
 				emit("not ok", "l3 host: the guest'"'"'s candidates arrived and were withdrawn # host added " ksm_cand ", withdrawn " ksm_cand_wd ", guest counted " guest_ksm_cand)
 		}
@@ -661,15 +743,20 @@ END {
 	print "1.." n
 	printf "# l3 %s: %s s wall, qemu exit %s, log %s\n", tag, secs, qrc, logf
 	printf "%s", ENVIRON["retry_diag"]
+	if (ENVIRON["qemu_err"] != "")
+		print ENVIRON["qemu_err"]
 	if (ENVIRON["reset_diag"] != "")
 		print ENVIRON["reset_diag"]
 	if (ENVIRON["stuck_diag"] != "")
 		print ENVIRON["stuck_diag"]
+	if (ENVIRON["steps_diag"] != "")
+		print ENVIRON["steps_diag"]
 	if (ENVIRON["topo_diag"] != "")
 		print ENVIRON["topo_diag"]
 	printf "%s", diag[0]
 	for (i = 1; i <= n; i++) { print out[i]; printf "%s", diag[i] }
-}' >"$PVX_OUT/l3-$tag.tap"
+}' "$PVX_OUT/l3-$tag.console" >"$PVX_OUT/l3-$tag.tap"
+rm -f "$PVX_OUT/l3-$tag.console"
 cat "$PVX_OUT/l3-$tag.tap"
 
 # (no process substitution: L2's chroot has no /dev/fd)

@@ -6,12 +6,14 @@
 #
 #   kvm-upstream.sh build [SERIES...]
 #                           on the development machine, per kernel series
-#                           (default: 6.12 and 6.1): unpack
+#                           (default: 6.12 and 6.1; 7.2 for sid's, whose
+#                           source tarball make deps puts beside its image
+#                           in the cache, scripts/kernel.sh): unpack
 #                           /usr/src/linux-source-SERIES.tar.xz into
 #                           $PVX_REPO/build/linux-src-SERIES (once), make
 #                           headers, build the x86 KVM selftests listed below
 #                           and install them into $PVX_REPO/build/kvm-selftests
-#                           (6.12) or build/kvm-selftests-6.1. Tests a series
+#                           (6.12) or build/kvm-selftests-SERIES. Tests a series
 #                           does not have are reported and left out.
 #   kvm-upstream.sh run     inside the L2 KVM host (chroot /host): run the list
 #                           built for the booted kernel's series once without
@@ -21,7 +23,7 @@
 #                           Leaves pvx_host unloaded as it found it.
 #
 # Environment: PVX_REPO (default: this checkout), PVX_BUILD (dir holding
-# host/pvx_host.ko, run only), PVX_SERIES (6.1 or 6.12; default from
+# host/pvx_host.ko, run only), PVX_SERIES (6.1, 6.12 or 7.2; default from
 # uname -r), PVX_OUT (writable dir for logs, default /tmp),
 # KVM_UPSTREAM_TESTS (override the list), KVM_UPSTREAM_TIMEOUT (seconds per
 # test and run, default 120).
@@ -72,10 +74,20 @@ series_tests() {
 
 die() { echo "kvm-upstream.sh: $*" >&2; exit 2; }
 
+# sid_source_tar: where scripts/kernel.sh put the source of the sid kernel
+# set up in the cache
+sid_source_tar() {
+	local abi
+	abi=$("$PVX_REPO/scripts/kernel.sh" installed sid 2>/dev/null) || { echo "(no sid kernel set up)"; return; }
+	echo "$("$PVX_REPO/scripts/kernel.sh" image "$abi")/usr/src/linux-source-$SERIES.tar.xz"
+}
+
 build() {
 	local t out=$PVX_REPO/build/kvm-selftests-$SERIES.obj
+	# sid's source: in the kernel's directory in the cache (kernel.sh)
+	case "$SERIES" in 6.1|6.12) ;; *) SRC_TAR=$(sid_source_tar) ;; esac
 	if [ ! -f "$SRC/Makefile" ]; then
-		[ -f "$SRC_TAR" ] || die "$SRC_TAR missing (apt-get install linux-source-6.12)"
+		[ -f "$SRC_TAR" ] || die "$SRC_TAR missing (make deps sets it up)"
 		echo "unpacking $SRC_TAR" >&2
 		rm -rf "$SRC.tmp" && mkdir -p "$SRC.tmp"
 		tar -xJf "$SRC_TAR" -C "$SRC.tmp" --strip-components=1 || die "unpack failed"
@@ -85,11 +97,17 @@ build() {
 		make -s -C "$SRC" headers >&2 || die "make headers failed"
 	# Command-line TEST_GEN_PROGS_x86_64 replaces the Makefile's list, so
 	# only what we run gets built. -k: one test that does not build must
-	# not hide the others.
+	# not hide the others. Since 6.13 the x86 tests live in x86/, not
+	# x86_64/, and the list is TEST_GEN_PROGS_x86 (7.2).
+	local arch=x86_64
+	if [ -d "$SRC/tools/testing/selftests/kvm/x86" ]; then
+		arch=x86
+		TESTS=${TESTS//x86_64\//x86/}
+	fi
 	mkdir -p "$out" "$DEST"
 	# shellcheck disable=SC2086,SC2116 # the list on one line
 	make -k -s -C "$SRC/tools/testing/selftests/kvm" OUTPUT="$out" \
-		TEST_GEN_PROGS_x86_64="$(echo $TESTS)" TEST_GEN_PROGS_EXTENDED_x86_64= \
+		"TEST_GEN_PROGS_$arch=$(echo $TESTS)" "TEST_GEN_PROGS_EXTENDED_$arch=" \
 		-j"$(nproc)" >&2
 	local built=0 missing=""
 	for t in $TESTS; do
@@ -125,8 +143,28 @@ run_all() {
 
 pvx_loaded() { [ -d /sys/module/pvx_host ]; }
 
+# rerun_one NAME: run one test once more without pvx; prints its exit status
+rerun_one() {
+	timeout "${KVM_UPSTREAM_TIMEOUT:-120}" "$DEST/$1" \
+		>"$PVX_OUT/kvm-up.without.$1.rerun.log" 2>&1
+	echo $?
+}
+
+# make check builds the tests while the labs boot (BUILDING names the
+# build in progress, removed when it ends): wait for it, at most 450 s of
+# the suite's 600 (a mark older than 30 min was left by a killed run)
+BUILDING=$PVX_REPO/build/kvm-upstream.building
+wait_for_build() {
+	local waited=0
+	while [ -n "$(find "$BUILDING" -mmin -30 2>/dev/null)" ] && [ $waited -lt 450 ]; do
+		sleep 5
+		waited=$((waited + 5))
+	done
+	[ $waited = 0 ] || echo "# kvm-upstream: waited $waited s for the build ($BUILDING)"
+}
+
 run() {
-	local n=0 fail=0 skip=0 name a b t0 loaded_by_us=0
+	local n=0 fail=0 skip=0 name a a1 b note t0 loaded_by_us=0
 	PVX_OUT=${PVX_OUT:-/tmp}
 	mkdir -p "$PVX_OUT"
 	local ko=${PVX_BUILD:-}/host/pvx_host.ko
@@ -134,9 +172,10 @@ run() {
 	echo "TAP version 13"
 	echo "# kvm-upstream: kernel $(uname -r), selftests of linux-source-$SERIES in $DEST"
 	[ -c /dev/kvm ] || { echo "1..0 # SKIP no /dev/kvm"; exit 4; }
+	wait_for_build
 	[ -d "$DEST" ] || { echo "1..0 # SKIP $DEST missing (run: kvm-upstream.sh build)"; exit 4; }
 	if pvx_loaded; then
-		for m in pvx_numa pvx_fork_copy pvx_yield; do
+		for m in pvx_ksm pvx_numa pvx_fork_copy pvx_yield; do
 			grep -q "^$m " /proc/modules && rmmod "$m"
 		done
 		rmmod pvx_host || { echo "1..0 # SKIP pvx_host loaded and cannot be removed"; exit 4; }
@@ -165,10 +204,22 @@ run() {
 			fail=$((fail + 1))
 		else
 			b=$(awk -v t="$name" '$1 == t {print $2}' "$PVX_OUT/kvm-up.with")
+			a1=$a
+			# passed with pvx, failed without it: stock KVM's failure
+			# (tsc_msrs_test read TSC 0 after writing 2^32 once, 6.1,
+			# 2026-11-23), which says nothing about pvx; the stock run
+			# is made again, once, and must then agree
+			if [ "$a" != "$b" ] && [ "$b" = 0 ] && rmmod pvx_host; then
+				a=$(rerun_one "$name")
+				insmod "$ko" || echo "# insmod $ko again failed"
+				echo "# without $name: exit $a1 first, $a when run again"
+			fi
+			note=""
+			[ "$a1" = "$a" ] || note=" (first run without: $a1)"
 			if [ "$a" = "$b" ]; then
-				echo "ok $n kvm_upstream $name same exit status: without=$a with=$b"
+				echo "ok $n kvm_upstream $name same exit status: without=$a with=$b$note"
 			else
-				echo "not ok $n kvm_upstream $name exit status differs: without=$a with=$b"
+				echo "not ok $n kvm_upstream $name exit status differs: without=$a with=$b$note"
 				echo "# logs: $PVX_OUT/kvm-up.without.$name.log $PVX_OUT/kvm-up.with.$name.log"
 				fail=$((fail + 1))
 			fi
@@ -194,7 +245,10 @@ build)
 	exit $rc ;;
 run)
 	series=${PVX_SERIES:-$(uname -r | cut -d. -f1,2)}
-	case "$series" in 6.1) ;; *) series=6.12 ;; esac
+	[ "$series" = sid ] && series=$(uname -r | cut -d. -f1,2)
+	# 6.1 and 6.12 (a newer 6.x point release runs 6.12's); sid's newest
+	# (7.2) its own, built from its source (kvm-upstream.sh build 7.2)
+	case "$series" in 6.1|6.12) ;; 6.*) series=6.12 ;; esac
 	set_series "$series"
 	run ;;
 *) die "usage: kvm-upstream.sh build|run" ;;

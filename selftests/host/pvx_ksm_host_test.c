@@ -17,6 +17,11 @@
  *	with KSM running: two identical candidate pages merge (debugfs
  *	candidates_merged), a never-merge hint on one of them unshares it,
  *	and through two more full scans it stays unmerged (pins_merged 0).
+ *   pvx_ksm_host_test policy
+ *	merge_on_candidates: a bad value is refused; off, a candidate leaves
+ *	the VMM's memory as it was; on, the VMA that holds a candidate is
+ *	made mergeable (smaps "mg"), once (debugfs made_mergeable), and a
+ *	never-merge hint makes nothing mergeable.
  *   pvx_ksm_host_test rmmod MODULE.ko
  *	rmmod pvx_ksm while a VM holds pins: the pins go with it; insmod
  *	MODULE.ko again.
@@ -42,6 +47,7 @@
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define KSM_TOTALS	DEBUGFS_PVX "/ksm"
 #define PARAM_MAX_PINS	"/sys/module/pvx_ksm/parameters/max_pins"
+#define PARAM_MERGE_ON	"/sys/module/pvx_ksm/parameters/merge_on_candidates"
 #define KSM_SYSFS	"/sys/kernel/mm/ksm"
 #define PAGE		4096ull
 
@@ -559,6 +565,99 @@ static int cmd_merge(void)
 	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
+/* ---- merge_on_candidates ------------------------------------------------- */
+
+/* 1 when the mapping that holds @addr is mergeable (smaps "mg"), 0, -1. */
+static int mergeable(const void *addr)
+{
+	unsigned long a = (unsigned long)addr, start, end;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512], perms[5];
+	bool in = false;
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* a mapping's first line: "start-end perms offset dev inode" */
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			ret = strstr(line, " mg") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static long long made_mergeable(void)
+{
+	static const char *const name[] = { "made_mergeable" };
+	long long v = -1;
+
+	return vm_file[0] && tvm_read_counters(vm_file, name, 1, &v) ? v : -1;
+}
+
+static int cmd_policy(void)
+{
+	struct pvx_ksm_hint cand = run(pool(20), 4, PVX_KSM_MERGEABLE);
+	struct pvx_ksm_hint pin = run(EXTRA_GPA, 1, PVX_KSM_UNMERGEABLE);
+	long long pins0 = host_pins_settled();
+	char was[16] = "";
+	struct kvm_regs r = { 0 };
+	struct kvm_t k;
+	int err, m;
+	bool ok;
+
+	tap_begin();
+	if (sysfs_read_str(PARAM_MERGE_ON, was, sizeof(was)) || strcmp(was, "N")) {
+		tap_result(false, "policy: %s reads N at load ('%s')", PARAM_MERGE_ON, was);
+		return KSFT_FAIL;
+	}
+	err = write_file(PARAM_MERGE_ON, "2");
+	sysfs_read_str(PARAM_MERGE_ON, was, sizeof(was));
+	tap_result(err == -EINVAL && !strcmp(was, "N"),
+		   "policy: merge_on_candidates=2 refused with EINVAL, N kept (%d, '%s')", err, was);
+	if (k_create(&k)) {
+		tap_result(false, "policy: a tiny VM with two memslots");
+		return KSFT_FAIL;
+	}
+	m = mergeable(k.vm.mem);
+	tap_result(m == 0, "policy: the VM's memory is not mergeable to begin with (%d)", m);
+	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0 && find_vm_file();
+	m = mergeable(k.vm.mem);
+	tap_result(ok && m == 0 && made_mergeable() == 0,
+		   "policy: off, 4 candidates leave it so (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
+		   X(r.rax), X(r.rbx), m, made_mergeable());
+	ok = hint(&k, PVX_KSM_F_WITHDRAW, &cand, 1, &r) && r.rax == 0;
+	ok = ok && write_file(PARAM_MERGE_ON, "1") == 0;
+	ok = ok && hint(&k, 0, &pin, 1, &r) && r.rax == 0;
+	m = mergeable(k.extra);
+	tap_result(ok && m == 0 && made_mergeable() == 0,
+		   "policy: on, a never-merge hint makes nothing mergeable (rax 0x%llx, mg %d, made_mergeable %lld)",
+		   X(r.rax), m, made_mergeable());
+	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0 && r.rbx == 4;
+	m = mergeable(k.vm.mem);
+	tap_result(ok && m == 1 && made_mergeable() == 1,
+		   "policy: on, 4 candidates make the VMA that holds them mergeable (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
+		   X(r.rax), X(r.rbx), m, made_mergeable());
+	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0;
+	tap_result(ok && mergeable(k.vm.mem) == 1 && made_mergeable() == 1,
+		   "policy: the same candidates again change nothing (made_mergeable %lld)",
+		   made_mergeable());
+	tap_result(mergeable(k.extra) == 0,
+		   "policy: the other memslot's VMA stays as it was (mg %d)", mergeable(k.extra));
+	write_file(PARAM_MERGE_ON, "0");
+	k_destroy(&k);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "policy: the VM's end releases its pin (%lld above the start)",
+		   host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
 /* ---- rmmod --------------------------------------------------------------- */
 
 static int cmd_rmmod(const char *ko)
@@ -600,10 +699,12 @@ int main(int argc, char **argv)
 		ret = cmd_abi();
 	else if (argc == 2 && !strcmp(argv[1], "merge"))
 		ret = cmd_merge();
+	else if (argc == 2 && !strcmp(argv[1], "policy"))
+		ret = cmd_policy();
 	else if (argc == 3 && !strcmp(argv[1], "rmmod"))
 		ret = cmd_rmmod(argv[2]);
 	else {
-		fprintf(stderr, "usage: %s absent|abi|merge|rmmod MODULE.ko\n", argv[0]);
+		fprintf(stderr, "usage: %s absent|abi|merge|policy|rmmod MODULE.ko\n", argv[0]);
 		return 2;
 	}
 	printf("1..%d\n", tap_n);

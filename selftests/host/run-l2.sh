@@ -47,17 +47,22 @@
 #               debugfs pvx/ksm's growth, each from its own stage's test
 #   fork-copy-rmmod  rmmod pvx_fork_copy with a VM idle; -ENOSYS after;
 #               load it again and rmmod it while a VM copies in a loop
+#   ksm-policy  merge_on_candidates: a bad value refused; off, nothing
+#               changes; on, the VMA holding a candidate becomes mergeable
+#               once, a never-merge hint makes nothing mergeable
 #   ksm-rmmod   rmmod pvx_ksm while a VM holds pins: they are released
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
 #               without pvx_host fails; pvxtop says pvx is not loaded
 #   no-kvm      rmmod kvm_amd kvm, insmod pvx_host must fail with a dmesg
-#               line, then reload irqbypass, ccp, kvm, kvm-amd
+#               line, then reload irqbypass, ccp, kvm, kvm-amd (not with
+#               PVX_KEEP_KVM_UNLOADED=1: the lab's L2 ends after this suite)
 #   dmesg       no BUG/WARNING/Oops line during the whole run
 #
 # Environment (set by scripts/lab.sh): PVX_REPO, PVX_ABI, PVX_BUILD,
 # PVX_SELFTESTS, PVX_OUT; optional PVX_KIMAGE (unpacked kernel image),
-# TINYVM_CYCLES (1000), TINYVM_TIMEOUT (seconds per program, 900).
+# TINYVM_CYCLES (1000), TINYVM_TIMEOUT (seconds per program, 900),
+# PVX_KEEP_KVM_UNLOADED (1: no-kvm leaves kvm unloaded; l2-run.sh).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -386,6 +391,7 @@ feature_stages() {
 		run_fc fork-copy-after-rmmod absent
 	fi
 	if [ $ksm = 1 ]; then
+		run_ksm ksm-policy policy
 		run_ksm ksm-rmmod rmmod "$KKO"
 		check_dmesg ksm "$mark"
 		if ksm_loaded; then
@@ -501,6 +507,12 @@ no_kvm() {
 		else
 			result fail "no-kvm: one dmesg line 'pvx_host: kvm is not loaded' after the failed insmod, got: $(echo "$line" | tr '\n' '|')"
 		fi
+	fi
+	# The lab's L2 ends after this suite (l2-run.sh runs it last): no one
+	# needs kvm again there
+	if [ "${PVX_KEEP_KVM_UNLOADED:-0}" = 1 ]; then
+		diag "no-kvm: kvm and $vendor_mod left unloaded (PVX_KEEP_KVM_UNLOADED=1: nothing runs after this suite)"
+		return
 	fi
 	# Reload in dependency order; modules still loaded are left alone.
 	for m in irqbypass ccp kvm "${vendor_mod/_/-}"; do

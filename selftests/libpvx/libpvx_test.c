@@ -231,10 +231,33 @@ static void test_handover(void)
 
 /* ---- robustness ------------------------------------------------------- */
 
+static pid_t held_by;
+
 static void *hold_and_exit(void *arg)
 {
 	pvx_lock_lock(arg);
+	__atomic_store_n(&held_by, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	return NULL;	/* exits holding it */
+}
+
+/*
+ * Join the holder and wait (up to 5 s) until its thread id is gone:
+ * pthread_join() returns when the kernel clears the thread's tid word,
+ * a moment before it releases the thread, and until then the thread
+ * still exists for tgkill(), so a trylock may find its owner alive.
+ */
+static void join_dead(pthread_t th)
+{
+	pid_t tid;
+	int i;
+
+	pthread_join(th, NULL);
+	tid = __atomic_load_n(&held_by, __ATOMIC_ACQUIRE);
+	for (i = 0; i < 5000; i++) {
+		if (syscall(SYS_tgkill, getpid(), tid, 0) && errno == ESRCH)
+			return;
+		sleep_ms(1);
+	}
 }
 
 static void test_robust(void)
@@ -260,7 +283,7 @@ static void test_robust(void)
 
 	pvx_lock_init(&l, PVX_LOCK_ROBUST);
 	pthread_create(&th, NULL, hold_and_exit, &l);
-	pthread_join(th, NULL);
+	join_dead(th);
 	r1 = pvx_lock_trylock(&l);
 	pvx_lock_unlock(&l);	/* not made consistent */
 	r2 = pvx_lock_lock(&l);
@@ -271,7 +294,7 @@ static void test_robust(void)
 
 	pvx_lock_init(&l, 0);
 	pthread_create(&th, NULL, hold_and_exit, &l);
-	pthread_join(th, NULL);
+	join_dead(th);
 	r5 = pvx_lock_trylock(&l);
 	tap_result(r5 == EBUSY, "not robust: a dead holder's lock stays held (trylock %d)", r5);
 

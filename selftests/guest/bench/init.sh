@@ -39,6 +39,14 @@
 # unbacked, virtio_balloon from /pvx/virtio/ is loaded first: free page
 # reporting), framed for L2 on the serial port pvx_fork_sync= [none, e.g.
 # ttyS1].
+# pvx_bench=ksm runs the KSM workload instead (scripts/bench-ksm-l2.sh):
+# pvx_ksm_bench as pvx_ksm_role= [victim] (or attacker) with
+# pvx_ksm_pages= [512] pages per set, pvx_ksm_rounds= [5] rounds,
+# pvx_ksm_slow_ns= [20000], pvx_ksm_private_mb= [0] MiB of the guest's own
+# data written first; pvx_ksm_hint=1 [0] loads pvx_ksm_guest first
+# (2: with zero_free=1)
+# (its candidates; the victim protects its set P), framed for L2
+# on pvx_ksm_sync= [ttyS1].
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -46,6 +54,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
+# shellcheck source=selftests/guest/console-drain.sh
+. /console-drain.sh
 
 OUT=/tmp/out
 : >"$OUT"
@@ -57,10 +67,13 @@ finish() {
 	echo "PVX-BENCH-BEGIN"
 	cat "$OUT"
 	echo "PVX-BENCH-END"
+	console_drain
 	sync
 	poweroff -f
 }
 
+ksm_role=victim ksm_pages=512 ksm_rounds=5 ksm_slow_ns=20000 ksm_hint=0 ksm_sync=ttyS1
+ksm_private_mb=0
 numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync=
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
@@ -86,6 +99,13 @@ for w in $cmdline; do
 	pvx_fork_rounds=*) fork_rounds=${w#*=} ;;
 	pvx_fork_conds=*) fork_conds=${w#*=} ;;
 	pvx_fork_sync=*) fork_sync=${w#*=} ;;
+	pvx_ksm_role=*) ksm_role=${w#*=} ;;
+	pvx_ksm_pages=*) ksm_pages=${w#*=} ;;
+	pvx_ksm_rounds=*) ksm_rounds=${w#*=} ;;
+	pvx_ksm_slow_ns=*) ksm_slow_ns=${w#*=} ;;
+	pvx_ksm_hint=*) ksm_hint=${w#*=} ;;
+	pvx_ksm_sync=*) ksm_sync=${w#*=} ;;
+	pvx_ksm_private_mb=*) ksm_private_mb=${w#*=} ;;
 	esac
 done
 
@@ -142,6 +162,13 @@ if [ "$bench" = forkcopy ]; then
 	set -- /pvx/pvx_fork_bench "$fork_mb" "$fork_rounds" "$fork_conds"
 	[ -n "$fork_sync" ] && set -- "$@" "/dev/$fork_sync"
 	workload fork-copy "pvx_guest pvx_fork" fork_copy "$@"
+fi
+if [ "$bench" = ksm ]; then
+	kmods=pvx_guest
+	[ "$ksm_hint" = 1 ] && kmods="pvx_guest pvx_ksm_guest"
+	[ "$ksm_hint" = 2 ] && kmods="pvx_guest pvx_ksm_guest:zero_free=1"
+	workload "ksm $ksm_role" "$kmods" ksm /pvx/pvx_ksm_bench "$ksm_role" "$ksm_pages" \
+		"$ksm_rounds" "$ksm_hint" "/dev/$ksm_sync" "$ksm_slow_ns" "$ksm_private_mb"
 fi
 if [ "$bench" = numa ]; then
 	hint=nohint locality=pvx_locality

@@ -5,11 +5,11 @@
 #
 # Contents: /bin/busybox (busybox-static), /init (init.sh beside this
 # script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_stimer,
-# pvx_locality,pvx_fork}.ko
+# pvx_locality,pvx_fork,pvx_ksm_guest}.ko
 # from REPO/build/ABI/guest/ and /pvx/{pvx_lock_bench,pvx_stimer_bench}.ko
 # from REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI), and
 # /pvx/{pvx_ulock_bench,pvx_stimer_ubench,pvx_steal_share,pvx_numa_work,
-# pvx_fork_bench} from
+# pvx_fork_bench,pvx_ksm_bench} from
 # $PVX_SELFTESTS (default REPO/build/selftests; make -C this directory and
 # its parent). Builds nothing itself, so that it also runs inside L2.
 set -euo pipefail
@@ -29,8 +29,8 @@ ko_path() {
 }
 bins=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
-mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench pvx_locality pvx_fork"
-progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share pvx_numa_work pvx_fork_bench"
+mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench pvx_locality pvx_fork pvx_ksm_guest"
+progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share pvx_numa_work pvx_fork_bench pvx_ksm_bench"
 
 for m in $mods; do
 	[ -f "$(ko_path "$m")" ] || die "no $(ko_path "$m") (run: scripts/build.sh $abi)"
@@ -49,6 +49,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$here/init.sh" "$root/init"
+install -m 0644 "$here/../console-drain.sh" "$root/console-drain.sh"
 install -m 0644 "$here/timers.sh" "$root/timers.sh"
 for m in $mods; do
 	cp "$(ko_path "$m")" "$root/pvx/"

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "pvx_fork.h"
+#include "l2_sync.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -55,37 +56,7 @@
 #define PAGE	4096ul
 #define UNBACKED_WAIT_S	5
 
-static int sync_fd = -1;
 static unsigned int seq;
-
-/* sync_mark: one line to L2, then wait (up to 60 s) for its byte */
-static void sync_mark(const char *line)
-{
-	struct pollfd pfd = { .fd = sync_fd, .events = POLLIN };
-	char c;
-
-	if (sync_fd < 0)
-		return;
-	if (write(sync_fd, line, strlen(line)) < 0 ||
-	    poll(&pfd, 1, 60000) != 1 || read(sync_fd, &c, 1) != 1)
-		printf("# sync: no answer from L2 to %s", line);
-}
-
-static int sync_open(const char *path)
-{
-	struct termios t;
-	int fd = open(path, O_RDWR | O_NOCTTY);
-
-	if (fd < 0 || tcgetattr(fd, &t)) {
-		printf("error sync %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	cfmakeraw(&t);
-	cfsetspeed(&t, B115200);
-	tcsetattr(fd, TCSANOW, &t);
-	tcflush(fd, TCIOFLUSH);
-	return fd;
-}
 
 enum variant { COW, POPULATE, PVX, NR_VARIANTS };
 static const char *const names[NR_VARIANTS] = { "cow", "populate", "pvx" };
@@ -133,7 +104,7 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 	memset(buf, 0x5a, len);
 	seq++;
 	snprintf(line, sizeof(line), "B%c %u\n", cond[0], seq);
-	sync_mark(line);
+	sync_mark(line, 60000);
 	pvx_fork_stats(&s0);
 	t0 = now_ms();
 	pid = fork_variant(v, buf, len);
@@ -156,7 +127,7 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 		t_child = -1;
 	waitpid(pid, &status, 0);
 	snprintf(line, sizeof(line), "E %u\n", seq);
-	sync_mark(line);
+	sync_mark(line, 60000);
 	close(p[0]);
 	close(p[1]);
 	munmap(buf, len);

@@ -1,0 +1,286 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The KSM benchmark (issue 11 item 4), sourced by scripts/bench-l2.sh
+# inside the L2 KVM host (it provides ok, not_ok, say, l3_results,
+# kernel, initrd and the PVX_* environment); PVX_BENCH=ksm.
+# Documentation/ksm.rst, "Benchmark".
+#
+# KSM runs in L2 (run=1, pages_to_scan, sleep_millisecs and, on 6.12,
+# smart_scan set and recorded). Two cases, one after the other in one L2
+# boot, each with TWO L3 guests booted from the same kernel and bench
+# initramfs (a victim and an attacker, QEMU's default mem-merge=on):
+#   (a) blind: no pvx_ksm_guest, nothing hinted, nothing protected;
+#   (b) pvx: pvx_ksm_guest in both (kernel-image candidates sent), the
+#       victim protects its set P with PVX_IOC_KSM_PROTECT;
+#   (c) pvx with zero_free=1: as (b), and both guests zero their stale
+#       free pages and send them as candidates too.
+# pvx_ksm.ko is loaded for both (it only counts in (a): no hint comes).
+#
+# Phase 1 (sharing): both guests idle after boot; KSM is reset (run=2)
+# and started, and sampled every second for PVX_BENCH_KSM_SECS: full
+# scans, pages_scanned (6.12), pages_sharing, each QEMU's
+# ksm_merging_pages. Then, per VM, its guest RAM's resident pages and
+# (b) pvx_ksm's debugfs candidates and candidates_merged: the precision
+# of the hints.
+# Phase 2 (never-merge): pvx_ksm_bench fills three sets of
+# PVX_BENCH_KSM_PAGES pages in each guest (U: both guests the same,
+# P: both the same, the victim's protected in (b), X: each guest its
+# own) and waits; L2 lets KSM run PVX_BENCH_KSM_SCANS full scans, reads
+# the merged counts and pvx_ksm's pins_merged, and lets both guests time
+# the first write to every page. PVX_BENCH_KSM_ROUNDS rounds.
+#
+# A test fails only when a number is missing; floors are reported, never
+# asserted. Knobs: PVX_BENCH_KSM_MEM (MiB per L3 guest, 160),
+# PVX_BENCH_KSM_CPUS (vCPUs per L3 guest, 1), PVX_BENCH_KSM_SECS (60),
+# PVX_BENCH_KSM_PAGES (1024), PVX_BENCH_KSM_ROUNDS (5),
+# PVX_BENCH_KSM_SCANS (4), PVX_BENCH_KSM_TO_SCAN (pages_to_scan, 1000),
+# PVX_BENCH_KSM_SLEEP_MS (sleep_millisecs, 10), PVX_BENCH_KSM_SMART
+# (smart_scan on 6.12, 0), PVX_BENCH_KSM_SLOW_NS (20000),
+# PVX_BENCH_KSM_PRIVATE_MB (0: MiB of its own data each guest writes
+# before phase 1, a working set KSM has no reason to merge),
+# PVX_BENCH_KSM_KASLR (0: the guests boot with nokaslr), PVX_BENCH_KSM_FIRST
+# (victim: which guest's QEMU starts first, and so is scanned first),
+# PVX_BENCH_KSM_TIMEOUT (per L3 guest, s, 1500; give lab.sh a --timeout
+# to match: the whole benchmark took 11 min of L2 on 2026-11-23).
+
+ksm_sys=/sys/kernel/mm/ksm
+
+ksm_get() { cat "$ksm_sys/$1" 2>/dev/null || echo -1; }
+
+ksm_now() { cut -d' ' -f1 /proc/uptime; }
+
+# ksm_qpid ROLE: the L3 QEMU's PID
+ksm_qpid() { cat "/tmp/pvx-ksm-$1.pid" 2>/dev/null; }
+
+# ksm_merging PID: pages of the process that KSM merged now
+ksm_merging() { cat "/proc/$1/ksm_merging_pages" 2>/dev/null || echo 0; }
+
+# ksm_rmap PID: KSM's rmap items of the process (pages it tracks)
+ksm_rmap() { awk '$1 == "ksm_rmap_items" { n = $2 } END { print n + 0 }' "/proc/$1/ksm_stat" 2>/dev/null || echo 0; }
+
+# ksm_ram_rss PID MIB: resident pages of the guest RAM mapping (MIB MiB)
+ksm_ram_rss() {
+	awk -v sz=$(($2 * 1024)) '
+		/^[0-9a-f]+-[0-9a-f]+ / { cur = 0; next }
+		$1 == "Size:" { cur = ($2 == sz) }
+		$1 == "Rss:" && cur { print $2 / 4; exit }' "/proc/$1/smaps" 2>/dev/null
+}
+
+# ksm_dbg PID KEY: pvx_ksm's debugfs value of the VM of QEMU PID
+ksm_dbg() {
+	local f
+	for f in /sys/kernel/debug/pvx/vm*-"$1"/ksm; do
+		awk -v k="$2" '$1 == k { print $2 }' "$f" 2>/dev/null
+		return
+	done
+	echo 0
+}
+
+# ksm_wait_mark ROLE LINE SECS: wait until the guest ROLE sent LINE
+ksm_wait_mark() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -qx "$2" "/tmp/pvx-ksm-$1.lines" 2>/dev/null && return 0
+		# the QEMU's timeout (the pidfile comes later)
+		eval "kill -0 \$ksm_tpid_$1" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+ksm_answer() { timeout 5 sh -c "printf g >'/tmp/pvx-ksm-$1.in'"; }
+
+# ksm_boot CASE HINT ROLE: start one L3 guest and its mark reader
+# shellcheck disable=SC2154
+ksm_boot() {
+	local c=$1 hint=$2 role=$3 f=/tmp/pvx-ksm-$3 kaslr=nokaslr
+	[ "${PVX_BENCH_KSM_KASLR:-0}" = 1 ] && kaslr=
+	rm -f "$f.in" "$f.out" "$f.lines" "$f.pid"
+	mkfifo "$f.in" "$f.out"
+	timeout -k 5 "${PVX_BENCH_KSM_TIMEOUT:-1500}" qemu-system-x86_64 -enable-kvm -cpu host \
+		-m "$ksm_mem" -smp "${PVX_BENCH_KSM_CPUS:-1}" \
+		-nographic -no-reboot -nodefaults -serial stdio -pidfile "$f.pid" \
+		-chardev "pipe,id=pvxsync,path=$f" -device isa-serial,chardev=pvxsync \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 $kaslr pvx_bench=ksm pvx_ksm_role=$role pvx_ksm_hint=$hint pvx_ksm_pages=$ksm_pages pvx_ksm_rounds=$ksm_rounds pvx_ksm_slow_ns=${PVX_BENCH_KSM_SLOW_NS:-20000} pvx_ksm_private_mb=${PVX_BENCH_KSM_PRIVATE_MB:-0}" \
+		</dev/null >"$PVX_OUT/l3-bench-ksm-$c-$role.log" 2>&1 &
+	eval "ksm_tpid_$role=\$!"
+	cat "$f.out" >"$f.lines" &
+	eval "ksm_cat_$role=\$!"
+}
+
+# ksm_case CASE HINT RES: one case, its lines into RES
+# shellcheck disable=SC2154
+ksm_case() {
+	local c=$1 hint=$2 res=$3 role t0 t fs0 ps0 r f0 i v a ok_r=1 qrc order=victim,attacker
+	# the QEMU started first registers with KSM first and is scanned
+	# first in every full scan
+	[ "${PVX_BENCH_KSM_FIRST:-victim}" = attacker ] && order=attacker,victim
+	for role in ${order//,/ }; do
+		ksm_boot "$c" "$hint" "$role"
+		sleep 1
+	done
+	for role in victim attacker; do
+		if ! ksm_wait_mark "$role" I 600; then
+			not_ok "ksm bench ($c): the $role guest booted and reached its first mark"
+			ok_r=0
+		fi
+	done
+	if [ "$ok_r" = 1 ]; then
+		ok "ksm bench ($c): both L3 guests booted and idle"
+		v=$(ksm_qpid victim) a=$(ksm_qpid attacker)
+		# phase 1: KSM from nothing over the two idle guests
+		echo 2 >"$ksm_sys/run"
+		for ((i = 0; i < 300; i++)); do
+			[ "$(ksm_get pages_shared)$(ksm_get pages_sharing)" = 00 ] && break
+			sleep 0.2
+		done
+		echo "${PVX_BENCH_KSM_TO_SCAN:-1000}" >"$ksm_sys/pages_to_scan"
+		echo "${PVX_BENCH_KSM_SLEEP_MS:-10}" >"$ksm_sys/sleep_millisecs"
+		[ -w "$ksm_sys/smart_scan" ] && echo "${PVX_BENCH_KSM_SMART:-0}" >"$ksm_sys/smart_scan"
+		fs0=$(ksm_get full_scans) ps0=$(ksm_get pages_scanned)
+		t0=$(ksm_now)
+		echo 1 >"$ksm_sys/run"
+		echo "ksmconf case=$c first=${order%%,*} pages_to_scan=$(ksm_get pages_to_scan) sleep_millisecs=$(ksm_get sleep_millisecs) smart_scan=$(ksm_get smart_scan) use_zero_pages=$(ksm_get use_zero_pages) merge_across_nodes=$(ksm_get merge_across_nodes) mem=$ksm_mem private_mb=${PVX_BENCH_KSM_PRIVATE_MB:-0}" >>"$res"
+		while :; do
+			t=$(awk -v a="$(ksm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+			echo "sample case=$c t=$t full_scans=$(($(ksm_get full_scans) - fs0)) pages_scanned=$([ "$ps0" = -1 ] && echo -1 || echo $(($(ksm_get pages_scanned) - ps0))) sharing=$(ksm_get pages_sharing) shared=$(ksm_get pages_shared) mv=$(ksm_merging "$v") ma=$(ksm_merging "$a") rmap=$(($(ksm_rmap "$v") + $(ksm_rmap "$a")))" >>"$res"
+			awk -v t="$t" -v s="$ksm_secs" 'BEGIN { exit !(t >= s) }' && break
+			sleep 1
+		done
+		for role in victim attacker; do
+			r=$(ksm_qpid "$role")
+			echo "vm case=$c role=$role rss=$(ksm_ram_rss "$r" "$ksm_mem") merging=$(ksm_merging "$r") candidates=$(ksm_dbg "$r" candidates) candidates_merged=$(ksm_dbg "$r" candidates_merged) candidates_zero=$(ksm_dbg "$r" candidates_zero) candidates_absent=$(ksm_dbg "$r" candidates_absent)" >>"$res"
+		done
+		say "ksm bench ($c): phase 1 done, $(tail -n 3 "$res" | head -n 1)"
+		ksm_answer victim
+		ksm_answer attacker
+		# phase 2: the never-merge rounds
+		for ((r = 1; r <= ksm_rounds; r++)); do
+			if ! ksm_wait_mark victim "F $r" 300 || ! ksm_wait_mark attacker "F $r" 300; then
+				not_ok "ksm bench ($c): round $r reached by both guests"
+				break
+			fi
+			f0=$(ksm_get full_scans)
+			for ((i = 0; i < 3000; i++)); do
+				[ $(($(ksm_get full_scans) - f0)) -ge "$ksm_scans" ] && break
+				sleep 0.2
+			done
+			echo "round case=$c round=$r scans=$(($(ksm_get full_scans) - f0)) mv=$(ksm_merging "$v") ma=$(ksm_merging "$a") pins=$(ksm_dbg "$v" pins) pins_merged=$(ksm_dbg "$v" pins_merged)" >>"$res"
+			ksm_answer victim
+			ksm_answer attacker
+		done
+	fi
+	for role in victim attacker; do
+		eval "wait \$ksm_tpid_$role"
+		qrc=$?
+		eval "kill \$ksm_cat_$role" 2>/dev/null
+		l3_results "ksm bench ($c): $role guest" "$PVX_OUT/l3-bench-ksm-$c-$role.log" "/tmp/pvx-ksm-$c-$role.txt" "$qrc"
+		sed "s/^ksmw /ksmw case=$c /" "/tmp/pvx-ksm-$c-$role.txt" | grep '^ksmw ' >>"$res"
+	done
+	echo 2 >"$ksm_sys/run"
+}
+
+# The tables (Documentation/ksm.rst)
+ksm_bench_table() {
+	awk -v abi="$PVX_ABI" -v pages="$ksm_pages" -v scans="$ksm_scans" '
+function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
+function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+/^ksmconf / { conf[f($0, "case")] = $0 }
+/^sample / {
+	c = f($0, "case"); n = ++ns[c]; st[c, n] = f($0, "t"); sh[c, n] = f($0, "sharing"); last[c] = $0
+	sn[c, n] = f($0, "pages_scanned") + 0; if (sn[c, n] < 0) sn[c, n] = f($0, "full_scans") * f($0, "rmap")
+	mn[c, n] = f($0, "mv") + f($0, "ma"); fsn[c, n] = f($0, "full_scans")
+}
+/^vm / { c = f($0, "case"); rss[c] += f($0, "rss"); mg[c] += f($0, "merging"); cand[c] += f($0, "candidates"); cm[c] += f($0, "candidates_merged"); cz[c] += f($0, "candidates_zero"); ca[c] += f($0, "candidates_absent") }
+/^round / { c = f($0, "case"); rs[c] += f($0, "scans"); nr[c]++; if (f($0, "pins_merged") + 0 > pm[c]) pm[c] = f($0, "pins_merged") + 0; pins[c] = f($0, "pins") }
+/^ksmw / {
+	k = f($0, "case") SUBSEP f($0, "role") SUBSEP f($0, "set")
+	w[k] += f($0, "pages"); sl[k] += f($0, "slow"); p50[k] = p50[k] " " f($0, "p50_ns")
+	if (f($0, "max_ns") + 0 > mx[k]) mx[k] = f($0, "max_ns") + 0
+}
+function median(s,   n, a, i, j, t) {
+	n = split(s, a, " ")
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return n ? a[int((n + 1) / 2)] : "-"
+}
+function i90(c, target,   i) { for (i = 1; i <= ns[c]; i++) if (sh[c, i] + 0 >= target) return i; return 0 }
+END {
+	printf "# ---- KSM benchmark, kernel %s: L2 KSM %s\n", abi, conf["a"]
+	printf "# (a) blind KSM over all guest RAM (QEMU mem-merge=on, no hints); (b) pvx: pvx_ksm_guest candidates, victim set P protected; (c) as (b) with zero_free=1\n"
+	printf "# %-4s %6s %6s %9s %8s %8s %8s | %6s %6s %9s %8s\n", "case", "secs", "scans", "scanned", "sharing", "merged", "scan/mrg", "t90 s", "scans", "scanned", "scan/mrg"
+	target = 0.9 * f(last["a"], "sharing")
+	for (ci = 1; ci <= 3; ci++) {
+		c = substr("abc", ci, 1)
+		if (!(c in last)) { printf "# %-4s (no result)\n", c; continue }
+		L = last[c]; sc = f(L, "pages_scanned") + 0; m = f(L, "mv") + f(L, "ma")
+		est = ""
+		if (sc < 0) { sc = f(L, "full_scans") * f(L, "rmap"); est = "~" }
+		j = i90(c, target)
+		if (j) { t9 = st[c, j]; s9 = sn[c, j]; fs9 = fsn[c, j]; r9 = r(sn[c, j], mn[c, j]) } else { t9 = "never"; fs9 = s9 = r9 = "-" }
+		printf "# %-4s %6s %6s %9s %8s %8s %8s | %6s %6s %9s %8s\n", c, f(L, "t"), f(L, "full_scans"), est sc, f(L, "sharing"), m, est r(sc, m), t9, fs9, (j ? est : "") s9, (j ? est : "") r9
+	}
+	printf "# left: at the end of the phase; right: at t90, the first sample with pages_sharing >= 90%% of what (a) had at its end (%d)\n", target
+	printf "#   merged = both VMs%s ksm_merging_pages; scanned: pages_scanned (6.12); ~ = full_scans x rmap items (6.1 has no pages_scanned)\n", "\047"
+	printf "#   guest RAM resident in L2, both VMs: (a) %d pages, (b) %d pages, (c) %d pages\n", rss["a"], rss["b"], rss["c"]
+	for (ci = 2; ci <= 3; ci++) {
+		c = substr("abc", ci, 1)
+		if (!(c in last)) continue
+		# a hinted page never backed (absent) is neither; one on the
+		# shared zero page (a THP split maps zero-filled pages to it)
+		# costs no memory, like a merged one, and is not in Rss
+		hb = cand[c] - ca[c]; hr = hb - cz[c]
+		hs = hb > 0 ? (cm[c] + cz[c]) / hb : 0
+		us = (rss[c] - hr) > 0 ? (mg[c] - cm[c]) / (rss[c] - hr) : 0
+		printf "# ---- hint precision (%s), both VMs: hinted %d (never backed %d), hinted merged %d + on the zero page %d of %d (%.1f%%); unhinted resident %d, merged %d (%.1f%%)\n", c, cand[c], ca[c], cm[c], cz[c], hb, 100 * hs, rss[c] - hr, mg[c] - cm[c], 100 * us
+		printf "# floor hinted pages merge >= 10x as often as unhinted (%s): %s (%sx)\n", c, (us > 0 && hs >= 10 * us ? "met" : (us == 0 && hs > 0 ? "met" : "MISSED")), r(hs, us)
+	}
+	printf "# ---- never-merge: first write to each page after %d full scans, %d pages per set; slow = writes > slow_ns\n", scans, pages
+	printf "# U: both guests hold it; P: both hold it, victim protected in (b); X: only this guest holds it\n"
+	printf "# %-4s %-8s %-3s %7s %9s %10s %9s\n", "case", "role", "set", "writes", "p50 ns", "max ns", "slow"
+	for (ci = 1; ci <= 3; ci++) for (ri = 1; ri <= 2; ri++) for (si = 1; si <= 3; si++) {
+		c = substr("abc", ci, 1); ro = ri == 1 ? "victim" : "attacker"; s = substr("UPX", si, 1)
+		k = c SUBSEP ro SUBSEP s
+		if (!(k in w)) continue
+		printf "# %-4s %-8s %-3s %7d %9s %10d %9d\n", c, ro, s, w[k], median(p50[k]), mx[k], sl[k]
+	}
+	if ("b" in nr) {
+		att = pages * (rs["b"] - 2 * nr["b"])
+		printf "# (b) attempts on protected pages: %d pages x (%d full scans - 2 per round, %d rounds) = %d; pins_merged max %d (pins %s)\n", pages, rs["b"], nr["b"], att, pm["b"], pins["b"]
+		k = "b" SUBSEP "attacker" SUBSEP "P"
+		printf "# floor never-merge pages merged 0 times in >= 10^4 attempts: %s (%d attempts, pins_merged max %d)\n", (att >= 10000 && pm["b"] == 0 ? "met" : "MISSED"), att, pm["b"]
+		x = "b" SUBSEP "attacker" SUBSEP "X"
+		printf "# (b) the attacker%ss first write to its copy of protected P against its unique X: p50 %s vs %s ns, slow %d vs %d of %d: %s\n", "\047", median(p50[k]), median(p50[x]), sl[k], sl[x], w[k], (w[k] && sl[k] <= 0.1 * w[k] ? "no spike (the guess is not told)" : "SPIKE (a right guess still shows)")
+	}
+}' "$1"
+}
+
+# shellcheck disable=SC2154
+ksm_bench() {
+	local res=$PVX_OUT/bench-ksm-results.txt err
+	ksm_mem=${PVX_BENCH_KSM_MEM:-160} ksm_secs=${PVX_BENCH_KSM_SECS:-60}
+	ksm_pages=${PVX_BENCH_KSM_PAGES:-1024} ksm_rounds=${PVX_BENCH_KSM_ROUNDS:-5}
+	ksm_scans=${PVX_BENCH_KSM_SCANS:-4}
+	[ -f "$initrd" ] || { not_ok "ksm bench: initramfs # no $initrd"; return; }
+	[ -f "$kernel" ] || { not_ok "ksm bench: L3 kernel # no $kernel"; return; }
+	[ -d "$ksm_sys" ] || { not_ok "ksm bench: KSM in L2 # no $ksm_sys"; return; }
+	if grep -q '^pvx_ksm ' /proc/modules || err=$(insmod "$PVX_BUILD/host/pvx_ksm.ko" 2>&1); then
+		ok "ksm bench: pvx_ksm loaded"
+	else
+		not_ok "ksm bench: pvx_ksm loaded # $err"
+		return
+	fi
+	: >"$res"
+	ksm_case a 0 "$res"
+	ksm_case b 1 "$res"
+	ksm_case c 2 "$res"
+	if grep -q '^ksmw case=b role=attacker .*set=P' "$res" && grep -q '^ksmw case=a role=attacker .*set=P' "$res"; then
+		ok "ksm bench: write latencies of both cases"
+	else
+		not_ok "ksm bench: write latencies of both cases"
+	fi
+	ksm_bench_table "$res" | tee "$PVX_OUT/bench-ksm-table.txt"
+	say "---- raw result lines (ksm; samples every 10th)"
+	awk '!/^sample / || (++n % 10 == 1)' "$res" | sed 's/^/#   /'
+}
