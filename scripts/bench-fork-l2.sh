@@ -23,7 +23,9 @@
 # PVX_BENCH_FORK_CASES (backed,unbacked), PVX_BENCH_FORK_CONDS (of the
 # backed case: plain,dirtylog), PVX_BENCH_FORK_SHADOW_CPUS (the L3 CPU
 # models tried in turn with npt=0, /-separated: host/host,-la57/qemu64),
-# PVX_BENCH_TIMEOUT (per L3 guest, s).
+# PVX_BENCH_FORK_THP (the L3 guest's transparent huge pages: always,
+# madvise, never; default the kernel's), PVX_BENCH_TIMEOUT (per L3
+# guest, s).
 
 # kvm_ko NAME: the module file of the booted kernel
 fork_kvm_ko() {
@@ -249,7 +251,7 @@ fork_bench_run() {
 		-chardev "pipe,id=pvxsync,path=$fifo" -device isa-serial,chardev=pvxsync \
 		-monitor "unix:$mon,server=on,wait=off" $action \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 pvx_bench=forkcopy pvx_fork_mb=$mb pvx_fork_rounds=$rounds pvx_fork_conds=$conds pvx_fork_sync=ttyS1" \
+		-append "console=ttyS0 panic=-1 pvx_bench=forkcopy pvx_fork_mb=$mb pvx_fork_rounds=$rounds pvx_fork_conds=$conds pvx_fork_sync=ttyS1${PVX_BENCH_FORK_THP:+ pvx_fork_thp=$PVX_BENCH_FORK_THP}" \
 		</dev/null >"$log" 2>&1 &
 	qpid=$!
 	fork_sync "$npt" "$case" "$fifo" "$mon" "$one.kvm" &
@@ -339,6 +341,7 @@ END {
 		g = n SUBSEP cd SUBSEP m
 		if (!(g in seen)) { seen[g] = 1; order[++nk] = sprintf("%d %d %08d %s %s %s", 1 - n, (cd == "plain" ? 0 : cd == "unbacked" ? 1 : 2), m, n, cd, m) }
 		c[g, v] = c[g, v] " " f($0, "child_ms")
+		if (f($0, "child_thp_kb") != "" && f($0, "child_thp_kb") >= 0) { th[g, v] = th[g, v] " " f($0, "child_thp_kb") / 1024; anythp = 1 }
 		k = n SUBSEP f($0, "case") SUBSEP f($0, "seq")
 		if (k in ex) { x[g, v] = x[g, v] " " ex[k] / (m * 256); p[g, v] = p[g, v] " " pf[k] / (m * 256); rs[g, v] = rs[g, v] " " rss[k] }
 	}
@@ -358,6 +361,14 @@ END {
 		xc = median(x[g, "cow"]); xp = median(x[g, "populate"]); xx = median(x[g, "pvx"])
 		ec[g] = xc; exx[g] = xx
 		printf "# %-4s %-8s %4s %7s %7s %7s %7s %7s | %6s %6s %6s | %6s %6s %6s\n", n, cd, m, e(xc), e(xp), e(xx), r(xp, xc), r(xx, xc), e(median(p[g, "cow"])), e(median(p[g, "populate"])), e(median(p[g, "pvx"])), e(median(rs[g, "cow"])), e(median(rs[g, "populate"])), e(median(rs[g, "pvx"]))
+	}
+	if (anythp) {
+		printf "# ---- fork-copy: the child%ss memory in transparent huge pages after its pass (median MiB; copy-on-write splits them, a fresh copy need not)\n", "\047"
+		printf "# %-4s %-8s %4s %7s %7s %7s\n", "npt", "cond", "MiB", "cow", "pop", "pvx"
+		for (i = 1; i <= nk; i++) {
+			split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m
+			printf "# %-4s %-8s %4s %7s %7s %7s\n", n, cd, m, ms(median(th[g, "cow"])), ms(median(th[g, "populate"])), ms(median(th[g, "pvx"]))
+		}
 	}
 	for (i = 1; i <= nk; i++) {
 		split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m

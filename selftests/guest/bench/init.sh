@@ -38,7 +38,8 @@
 # conditions pvx_fork_conds= [plain] (plain, dirtylog, unbacked; with
 # unbacked, virtio_balloon from /pvx/virtio/ is loaded first: free page
 # reporting), framed for L2 on the serial port pvx_fork_sync= [none, e.g.
-# ttyS1].
+# ttyS1], with transparent huge pages set to pvx_fork_thp= [the kernel's
+# default] (always, madvise, never).
 # pvx_bench=ksm runs the KSM workload instead (scripts/bench-ksm-l2.sh):
 # pvx_ksm_bench as pvx_ksm_role= [victim] (or attacker) with
 # pvx_ksm_pages= [512] pages per set, pvx_ksm_rounds= [5] rounds,
@@ -74,7 +75,7 @@ finish() {
 
 ksm_role=victim ksm_pages=512 ksm_rounds=5 ksm_slow_ns=20000 ksm_hint=0 ksm_sync=ttyS1
 ksm_private_mb=0
-numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync=
+numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync= fork_thp=
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
 bench=locks
@@ -99,6 +100,7 @@ for w in $cmdline; do
 	pvx_fork_rounds=*) fork_rounds=${w#*=} ;;
 	pvx_fork_conds=*) fork_conds=${w#*=} ;;
 	pvx_fork_sync=*) fork_sync=${w#*=} ;;
+	pvx_fork_thp=*) fork_thp=${w#*=} ;;
 	pvx_ksm_role=*) ksm_role=${w#*=} ;;
 	pvx_ksm_pages=*) ksm_pages=${w#*=} ;;
 	pvx_ksm_rounds=*) ksm_rounds=${w#*=} ;;
@@ -159,6 +161,13 @@ if [ "$bench" = forkcopy ]; then
 		fi
 		;;
 	esac
+	# transparent huge pages: the kernel's default unless pvx_fork_thp=
+	# (always, madvise, never) says otherwise; printed either way
+	thp=/sys/kernel/mm/transparent_hugepage/enabled
+	if [ -n "$fork_thp" ]; then
+		echo "$fork_thp" >"$thp" 2>/dev/null || say "error pvx_fork_thp=$fork_thp: not accepted by $thp"
+	fi
+	diag "transparent_hugepage/enabled: $(cat "$thp" 2>/dev/null || echo none)"
 	set -- /pvx/pvx_fork_bench "$fork_mb" "$fork_rounds" "$fork_conds"
 	[ -n "$fork_sync" ] && set -- "$@" "/dev/$fork_sync"
 	workload fork-copy "pvx_guest pvx_fork" fork_copy "$@"

@@ -17,9 +17,15 @@
  * as the fork returns to it. Printed per run, times from just before the
  * fork, in ms:
  *   fork mb=W variant=V round=R fork_ms= child_ms= parent_ms= copied=BYTES
+ *        child_thp_kb= parent_thp_kb=
  * child_ms: the child's first full pass of writes done; parent_ms: the
  * parent's; fork_ms: the fork call returned in the parent; copied: what
- * pvx_fork_stats() says the host copied (0: it fell back).
+ * pvx_fork_stats() says the host copied (0: it fell back); *_thp_kb: the
+ * process's anonymous memory in transparent huge pages after its pass
+ * (AnonHugePages of /proc/self/smaps_rollup, -1 unknown): a copy-on-write
+ * fault splits a huge page into 4 KiB ones, a fresh copy need not, and
+ * with shadow paging that decides how many faults the child's writes
+ * cost.
  *
  * COND (default plain), the outermost loop, names what L2 does around a
  * run; the guest only tells it (scripts/bench-fork-l2.sh):
@@ -77,6 +83,28 @@ static void write_pass(char *buf, size_t len, uint64_t v)
 		*(volatile uint64_t *)(buf + off) = v + off;
 }
 
+/* AnonHugePages of the calling process in kB, or -1. */
+static long thp_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char l[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(l, sizeof(l), f))
+		if (sscanf(l, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* What the child tells the parent through the pipe. */
+struct child_result {
+	double ms;
+	long thp_kb;
+};
+
 static pid_t fork_variant(enum variant v, char *buf, size_t len)
 {
 	struct pvx_fork_range r = { buf, len };
@@ -89,7 +117,9 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 	size_t len = mb << 20;
 	char *buf, line[64];
 	struct pvx_fork_stats s0, s1;
-	double t0, t_fork, t_parent, t_child = -1;
+	double t0, t_fork, t_parent;
+	struct child_result c = { -1, -1 };
+	long parent_thp;
 	int p[2], status;
 	pid_t pid;
 
@@ -112,8 +142,9 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 		if (v == POPULATE && madvise(buf, len, MADV_POPULATE_WRITE))
 			_exit(2);
 		write_pass(buf, len, 1);
-		t_child = now_ms() - t0;
-		_exit(write(p[1], &t_child, sizeof(t_child)) == sizeof(t_child) ? 0 : 3);
+		c.ms = now_ms() - t0;
+		c.thp_kb = thp_kb();
+		_exit(write(p[1], &c, sizeof(c)) == sizeof(c) ? 0 : 3);
 	}
 	t_fork = now_ms() - t0;
 	if (pid < 0) {
@@ -122,22 +153,24 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 	}
 	write_pass(buf, len, 2);
 	t_parent = now_ms() - t0;
+	parent_thp = thp_kb();
 	pvx_fork_stats(&s1);
-	if (read(p[0], &t_child, sizeof(t_child)) != sizeof(t_child))
-		t_child = -1;
+	if (read(p[0], &c, sizeof(c)) != sizeof(c))
+		c.ms = -1;
 	waitpid(pid, &status, 0);
 	snprintf(line, sizeof(line), "E %u\n", seq);
 	sync_mark(line, 60000);
 	close(p[0]);
 	close(p[1]);
 	munmap(buf, len);
-	if (t_child < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (c.ms < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("error child %s %zu MiB: status 0x%x\n", names[v], mb, status);
 		return 1;
 	}
 	printf("fork mb=%zu variant=%s round=%u cond=%s seq=%u ", mb, names[v], round, cond, seq);
-	printf("fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu\n", t_fork, t_child, t_parent,
-	       s1.bytes_copied - s0.bytes_copied);
+	printf("fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu ",
+	       t_fork, c.ms, t_parent, s1.bytes_copied - s0.bytes_copied);
+	printf("child_thp_kb=%ld parent_thp_kb=%ld\n", c.thp_kb, parent_thp);
 	fflush(stdout);
 	return 0;
 }
