@@ -22,7 +22,8 @@
 # scans, pages_scanned (6.12), pages_sharing, each QEMU's
 # ksm_merging_pages. Then, per VM, its guest RAM's resident pages and
 # (b) pvx_ksm's debugfs candidates and candidates_merged: the precision
-# of the hints.
+# of the hints; and pvx_ksm_census's count of the merged pages that hold
+# only zeros.
 # Phase 2 (never-merge): pvx_ksm_bench fills three sets of
 # PVX_BENCH_KSM_PAGES pages in each guest (U: both guests the same,
 # P: both the same, the victim's protected in (b), X: each guest its
@@ -152,6 +153,12 @@ ksm_case() {
 		for role in victim attacker; do
 			r=$(ksm_qpid "$role")
 			echo "vm case=$c role=$role rss=$(ksm_ram_rss "$r" "$ksm_mem") merging=$(ksm_merging "$r") candidates=$(ksm_dbg "$r" candidates) candidates_merged=$(ksm_dbg "$r" candidates_merged) candidates_zero=$(ksm_dbg "$r" candidates_zero) candidates_absent=$(ksm_dbg "$r" candidates_absent)" >>"$res"
+			# what the merged pages hold (zeros or content)
+			if "$PVX_SELFTESTS/pvx_ksm_census" "$r" "$ksm_mem" >/tmp/pvx-ksm-census 2>&1; then
+				sed "s/^census /census case=$c role=$role /" /tmp/pvx-ksm-census >>"$res"
+			else
+				not_ok "ksm bench ($c): census of the $role VM's pages # $(head -n1 /tmp/pvx-ksm-census)"
+			fi
 		done
 		say "ksm bench ($c): phase 1 done, $(tail -n 3 "$res" | head -n 1)"
 		ksm_answer victim
@@ -194,6 +201,7 @@ function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 	mn[c, n] = f($0, "mv") + f($0, "ma"); fsn[c, n] = f($0, "full_scans")
 }
 /^vm / { c = f($0, "case"); rss[c] += f($0, "rss"); mg[c] += f($0, "merging"); cand[c] += f($0, "candidates"); cm[c] += f($0, "candidates_merged"); cz[c] += f($0, "candidates_zero"); ca[c] += f($0, "candidates_absent") }
+/^census / { c = f($0, "case"); cres[c] += f($0, "resident"); cmg[c] += f($0, "merged"); cmz[c] += f($0, "merged_zero"); czp[c] += f($0, "zero_page"); crz[c] += f($0, "resident_zero"); hascensus[c] = 1 }
 /^round / { c = f($0, "case"); rs[c] += f($0, "scans"); nr[c]++; if (f($0, "pins_merged") + 0 > pm[c]) pm[c] = f($0, "pins_merged") + 0; pins[c] = f($0, "pins") }
 /^ksmw / {
 	k = f($0, "case") SUBSEP f($0, "role") SUBSEP f($0, "set")
@@ -235,6 +243,11 @@ END {
 		us = (rss[c] - hr) > 0 ? (mg[c] - cm[c]) / (rss[c] - hr) : 0
 		printf "# ---- hint precision (%s), both VMs: hinted %d (never backed %d), hinted merged %d + on the zero page %d of %d (%.1f%%); unhinted resident %d, merged %d (%.1f%%)\n", c, cand[c], ca[c], cm[c], cz[c], hb, 100 * hs, rss[c] - hr, mg[c] - cm[c], 100 * us
 		printf "# floor hinted pages merge >= 10x as often as unhinted (%s): %s (%sx)\n", c, (us > 0 && hs >= 10 * us ? "met" : (us == 0 && hs > 0 ? "met" : "MISSED")), r(hs, us)
+	}
+	for (ci = 1; ci <= 3; ci++) {
+		c = substr("abc", ci, 1)
+		if (!(c in hascensus)) continue
+		printf "# ---- census (%s), both VMs (pvx_ksm_census): resident %d, merged %d of them %d zero-filled (%.1f%%), on the zero page %d; resident zero-filled, not merged %d\n", c, cres[c], cmg[c], cmz[c], cmg[c] > 0 ? 100 * cmz[c] / cmg[c] : 0, czp[c], crz[c]
 	}
 	printf "# ---- never-merge: first write to each page after %d full scans, %d pages per set; slow = writes > slow_ns\n", scans, pages
 	printf "# U: both guests hold it; P: both hold it, victim protected in (b); X: only this guest holds it\n"

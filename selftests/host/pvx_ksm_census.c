@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_ksm_census: what KSM merged in one VM's guest RAM and what those
+ * pages hold, for the KSM benchmark (scripts/bench-ksm-l2.sh), run in L2
+ * as root.
+ *
+ *   pvx_ksm_census QEMU_PID MIB
+ *
+ * The guest RAM is QEMU's anonymous read-write mapping of exactly MIB
+ * MiB (/proc/PID/maps). For every page of it: present or not and its
+ * host frame (/proc/PID/pagemap), whether that frame is a KSM page or
+ * the shared zero page (/proc/kpageflags), and whether the page reads
+ * all zero (/proc/PID/mem). One line on stdout:
+ *
+ *   census pages=N resident=R merged=M merged_zero=MZ zero_page=ZP
+ *          resident_zero=RZ
+ *
+ * merged: KSM pages; merged_zero: of them, the ones that hold only
+ * zeros; zero_page: pages mapped to the shared zero page (KSM's
+ * use_zero_pages, or a zero-filled piece of a split huge page);
+ * resident_zero: resident pages, not merged, that hold only zeros (KSM
+ * would merge them with any other zero page). The hint precision of the
+ * benchmark counts merged pages; this says how many of the merges a
+ * guest's own zeroed memory explains. Exit 0, 1 when the mapping or a
+ * /proc file cannot be read.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAGE		4096ull
+#define PM_PRESENT	(1ull << 63)
+#define PM_PFN_MASK	((1ull << 55) - 1)
+#define KPF_KSM		21
+#define KPF_ZERO_PAGE	24
+#define CHUNK		512
+
+struct census {
+	unsigned long pages, resident, merged, merged_zero, zero_page, resident_zero;
+};
+
+/* QEMU's anonymous read-write mapping of @size bytes: its start, or 0 */
+static uint64_t find_ram(int pid, uint64_t size)
+{
+	char path[64], line[512], perms[8];
+	unsigned long long lo, hi;
+	uint64_t start = 0;
+	int n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		n = 0;
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &n) < 3)
+			continue;
+		/* anonymous: no path after the inode */
+		if (hi - lo == size && !strncmp(perms, "rw", 2) &&
+		    n && (line[n] == '\0' || line[n] == '\n')) {
+			start = lo;
+			break;
+		}
+	}
+	fclose(f);
+	return start;
+}
+
+static int is_zero(const unsigned char *p)
+{
+	static const unsigned char zero[PAGE];
+
+	return !memcmp(p, zero, PAGE);
+}
+
+static int page_flags(int kpf, uint64_t pfn, uint64_t *flags)
+{
+	return pread(kpf, flags, sizeof(*flags), pfn * sizeof(*flags)) == sizeof(*flags) ? 0 : -1;
+}
+
+/* one page with its pagemap entry @pm at address @va */
+static int count_page(struct census *c, int kpf, int mem, uint64_t va, uint64_t pm)
+{
+	static unsigned char buf[PAGE];
+	uint64_t flags = 0;
+	int zero;
+
+	c->pages++;
+	if (!(pm & PM_PRESENT))
+		return 0;
+	c->resident++;
+	if (page_flags(kpf, pm & PM_PFN_MASK, &flags))
+		return -1;
+	if (flags & (1ull << KPF_ZERO_PAGE)) {
+		c->zero_page++;
+		return 0;
+	}
+	if (pread(mem, buf, PAGE, va) != PAGE)
+		return -1;
+	zero = is_zero(buf);
+	if (flags & (1ull << KPF_KSM)) {
+		c->merged++;
+		c->merged_zero += zero;
+	} else {
+		c->resident_zero += zero;
+	}
+	return 0;
+}
+
+static int census_ram(int pid, uint64_t start, uint64_t size, struct census *c)
+{
+	uint64_t pm[CHUNK], va, i, n;
+	char path[64];
+	int pmf, mem, kpf, ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pmf = open(path, O_RDONLY);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem = open(path, O_RDONLY);
+	kpf = open("/proc/kpageflags", O_RDONLY);
+	if (pmf < 0 || mem < 0 || kpf < 0)
+		goto out;
+	for (va = start; va < start + size; va += n * PAGE) {
+		n = (start + size - va) / PAGE;
+		if (n > CHUNK)
+			n = CHUNK;
+		if (pread(pmf, pm, n * sizeof(pm[0]), va / PAGE * sizeof(pm[0])) !=
+		    (ssize_t)(n * sizeof(pm[0])))
+			goto out;
+		for (i = 0; i < n; i++)
+			if (count_page(c, kpf, mem, va + i * PAGE, pm[i]))
+				goto out;
+	}
+	ret = 0;
+out:
+	if (pmf >= 0)
+		close(pmf);
+	if (mem >= 0)
+		close(mem);
+	if (kpf >= 0)
+		close(kpf);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct census c = { 0 };
+	uint64_t start, size;
+	int pid;
+
+	if (argc != 3 || atoi(argv[1]) <= 0 || strtoull(argv[2], NULL, 10) == 0) {
+		fprintf(stderr, "usage: pvx_ksm_census QEMU_PID MIB\n");
+		return 2;
+	}
+	pid = atoi(argv[1]);
+	size = strtoull(argv[2], NULL, 10) << 20;
+	start = find_ram(pid, size);
+	if (!start) {
+		fprintf(stderr, "pvx_ksm_census: no anonymous rw mapping of %s MiB in process %d\n",
+			argv[2], pid);
+		return 1;
+	}
+	if (census_ram(pid, start, size, &c)) {
+		perror("pvx_ksm_census: /proc");
+		return 1;
+	}
+	printf("census pages=%lu resident=%lu merged=%lu merged_zero=%lu ",
+	       c.pages, c.resident, c.merged, c.merged_zero);
+	printf("zero_page=%lu resident_zero=%lu\n", c.zero_page, c.resident_zero);
+	return 0;
+}
