@@ -247,7 +247,7 @@ END {
 	for (ci = 1; ci <= 3; ci++) {
 		c = substr("abc", ci, 1)
 		if (!(c in hascensus)) continue
-		printf "# ---- census (%s), both VMs (pvx_ksm_census): resident %d, merged %d of them %d zero-filled (%.1f%%), on the zero page %d; resident zero-filled, not merged %d\n", c, cres[c], cmg[c], cmz[c], cmg[c] > 0 ? 100 * cmz[c] / cmg[c] : 0, czp[c], crz[c]
+		printf "# ---- census (%s), both VMs (pvx_ksm_census): resident %d, merged %d of them %d zero-filled (%.1f%%), on the zero page %d; resident zero-filled, not merged %d\n", c, cres[c], cmg[c], cmz[c], (cmg[c] > 0 ? 100 * cmz[c] / cmg[c] : 0), czp[c], crz[c]
 	}
 	printf "# ---- never-merge: first write to each page after %d full scans, %d pages per set; slow = writes > slow_ns\n", scans, pages
 	printf "# U: both guests hold it; P: both hold it, victim protected in (b); X: only this guest holds it\n"
@@ -294,6 +294,12 @@ ksm_bench() {
 		not_ok "ksm bench: write latencies of both cases"
 	fi
 	ksm_bench_table "$res" | tee "$PVX_OUT/bench-ksm-table.txt"
+	# an awk error leaves the table empty, and the run would say nothing
+	if grep -q '^# floor never-merge' "$PVX_OUT/bench-ksm-table.txt"; then
+		ok "ksm bench: the table was made"
+	else
+		not_ok "ksm bench: the table was made # $(head -c 200 "$PVX_OUT/bench-ksm-table.txt")"
+	fi
 	say "---- raw result lines (ksm; samples every 10th)"
 	awk '!/^sample / || (++n % 10 == 1)' "$res" | sed 's/^/#   /'
 }
