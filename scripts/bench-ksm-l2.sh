@@ -154,8 +154,11 @@ ksm_case() {
 			r=$(ksm_qpid "$role")
 			echo "vm case=$c role=$role rss=$(ksm_ram_rss "$r" "$ksm_mem") merging=$(ksm_merging "$r") candidates=$(ksm_dbg "$r" candidates) candidates_merged=$(ksm_dbg "$r" candidates_merged) candidates_zero=$(ksm_dbg "$r" candidates_zero) candidates_absent=$(ksm_dbg "$r" candidates_absent)" >>"$res"
 			# what the merged pages hold (zeros or content)
-			if "$PVX_SELFTESTS/pvx_ksm_census" "$r" "$ksm_mem" >/tmp/pvx-ksm-census 2>&1; then
-				sed "s/^census /census case=$c role=$role /" /tmp/pvx-ksm-census >>"$res"
+			# and of which kinds of guest page (the map the guest
+			# printed before its first mark)
+			grep -a '^pfnmap ' "$PVX_OUT/l3-bench-ksm-$c-$role.log" | tr -d '\r' >/tmp/pvx-ksm-pfnmap
+			if "$PVX_SELFTESTS/pvx_ksm_census" "$r" "$ksm_mem" /tmp/pvx-ksm-pfnmap >/tmp/pvx-ksm-census 2>&1; then
+				sed "s/^census /census case=$c role=$role /; s/^censuskind /censuskind case=$c role=$role /" /tmp/pvx-ksm-census >>"$res"
 			else
 				not_ok "ksm bench ($c): census of the $role VM's pages # $(head -n1 /tmp/pvx-ksm-census)"
 			fi
@@ -202,6 +205,10 @@ function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 }
 /^vm / { c = f($0, "case"); rss[c] += f($0, "rss"); mg[c] += f($0, "merging"); cand[c] += f($0, "candidates"); cm[c] += f($0, "candidates_merged"); cz[c] += f($0, "candidates_zero"); ca[c] += f($0, "candidates_absent") }
 /^census / { c = f($0, "case"); cres[c] += f($0, "resident"); cmg[c] += f($0, "merged"); cmz[c] += f($0, "merged_zero"); czp[c] += f($0, "zero_page"); crz[c] += f($0, "resident_zero"); hascensus[c] = 1 }
+/^censuskind / {
+	c = f($0, "case"); k = f($0, "kind"); kinds[k] = 1; hask[c] = 1
+	kres[c, k] += f($0, "resident"); kmg[c, k] += f($0, "merged"); kmz[c, k] += f($0, "merged_zero"); krz[c, k] += f($0, "resident_zero"); kzp[c, k] += f($0, "zero_page")
+}
 /^round / { c = f($0, "case"); rs[c] += f($0, "scans"); nr[c]++; if (f($0, "pins_merged") + 0 > pm[c]) pm[c] = f($0, "pins_merged") + 0; pins[c] = f($0, "pins") }
 /^ksmw / {
 	k = f($0, "case") SUBSEP f($0, "role") SUBSEP f($0, "set")
@@ -248,6 +255,17 @@ END {
 		c = substr("abc", ci, 1)
 		if (!(c in hascensus)) continue
 		printf "# ---- census (%s), both VMs (pvx_ksm_census): resident %d, merged %d of them %d zero-filled (%.1f%%), on the zero page %d; resident zero-filled, not merged %d\n", c, cres[c], cmg[c], cmz[c], (cmg[c] > 0 ? 100 * cmz[c] / cmg[c] : 0), czp[c], crz[c]
+	}
+	kname["f"] = "free"; kname["F"] = "free?"; kname["r"] = "reserved"; kname["s"] = "slab"; kname["t"] = "pagetable"
+	kname["a"] = "anon"; kname["h"] = "shmem"; kname["x"] = "file,mapped"; kname["c"] = "file,cached"; kname["z"] = "flagless"
+	kname["o"] = "other"; kname["-"] = "nopage"; kname["?"] = "unmapped"
+	for (ci = 1; ci <= 3; ci++) {
+		c = substr("abc", ci, 1)
+		if (!(c in hask)) continue
+		printf "# ---- census (%s) by the kind of guest page (pvx_ksm_bench pfnmap at the idle mark), both VMs\n", c
+		printf "#      %-12s %8s %8s %8s %8s %8s\n", "kind", "resident", "merged", "m.zero", "%merged", "r.zero"
+		for (k in kinds) if (kres[c, k] > 0)
+			printf "#      %-12s %8d %8d %8d %7.1f%% %8d\n", (k in kname ? kname[k] : k), kres[c, k], kmg[c, k], kmz[c, k], 100 * kmg[c, k] / kres[c, k], krz[c, k]
 	}
 	printf "# ---- never-merge: first write to each page after %d full scans, %d pages per set; slow = writes > slow_ns\n", scans, pages
 	printf "# U: both guests hold it; P: both hold it, victim protected in (b); X: only this guest holds it\n"

@@ -4,7 +4,7 @@
  * pages hold, for the KSM benchmark (scripts/bench-ksm-l2.sh), run in L2
  * as root.
  *
- *   pvx_ksm_census QEMU_PID MIB
+ *   pvx_ksm_census QEMU_PID MIB [PFNMAP]
  *
  * The guest RAM is QEMU's anonymous read-write mapping of exactly MIB
  * MiB (/proc/PID/maps). For every page of it: present or not and its
@@ -21,8 +21,18 @@
  * resident_zero: resident pages, not merged, that hold only zeros (KSM
  * would merge them with any other zero page). The hint precision of the
  * benchmark counts merged pages; this says how many of the merges a
- * guest's own zeroed memory explains. Exit 0, 1 when the mapping or a
- * /proc file cannot be read.
+ * guest's own zeroed memory explains.
+ *
+ * PFNMAP, a file of the guest's "pfnmap START KINDS" lines (one letter
+ * per guest page frame, printed by pvx_ksm_bench in the guest; other
+ * lines are skipped), adds one line per kind of guest page:
+ *
+ *   censuskind kind=K pages=N resident=R merged=M merged_zero=MZ
+ *              zero_page=ZP resident_zero=RZ
+ *
+ * (guest page N at offset N * 4096 of the RAM mapping; frames the map
+ * does not cover are kind '?'). Exit 0, 1 when the mapping, a /proc file
+ * or PFNMAP cannot be read.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -42,6 +52,49 @@
 struct census {
 	unsigned long pages, resident, merged, merged_zero, zero_page, resident_zero;
 };
+
+#define NKINDS		128
+static struct census kind_census[NKINDS];
+static char *kind_of;		/* a letter per guest page, or NULL */
+static uint64_t kind_pages;
+
+/* read the guest's pfnmap lines from @path into kind_of[] */
+static int read_pfnmap(const char *path, uint64_t pages)
+{
+	static char line[8192];
+	unsigned long start;
+	size_t i;
+	int n;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	kind_of = malloc(pages);
+	if (!kind_of) {
+		fclose(f);
+		return -1;
+	}
+	memset(kind_of, '?', pages);
+	kind_pages = pages;
+	while (fgets(line, sizeof(line), f)) {
+		n = 0;
+		if (sscanf(line, "pfnmap %lu %n", &start, &n) < 1 || !n)
+			continue;
+		for (i = 0; line[n + i] >= ' ' && start + i < pages; i++)
+			kind_of[start + i] = line[n + i] & (NKINDS - 1);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* the per-kind census of guest page @gpn, or NULL without a map */
+static struct census *kind_census_of(uint64_t gpn)
+{
+	if (!kind_of || gpn >= kind_pages)
+		return NULL;
+	return &kind_census[(unsigned char)kind_of[gpn]];
+}
 
 /* QEMU's anonymous read-write mapping of @size bytes: its start, or 0 */
 static uint64_t find_ram(int pid, uint64_t size)
@@ -83,33 +136,37 @@ static int page_flags(int kpf, uint64_t pfn, uint64_t *flags)
 	return pread(kpf, flags, sizeof(*flags), pfn * sizeof(*flags)) == sizeof(*flags) ? 0 : -1;
 }
 
-/* one page with its pagemap entry @pm at address @va */
-static int count_page(struct census *c, int kpf, int mem, uint64_t va, uint64_t pm)
+enum page_state { ABSENT, ON_ZERO_PAGE, MERGED, MERGED_ZERO, RESIDENT, RESIDENT_ZERO };
+
+static void count_state(struct census *c, enum page_state st)
+{
+	c->pages++;
+	c->resident += st != ABSENT;
+	c->zero_page += st == ON_ZERO_PAGE;
+	c->merged += st == MERGED || st == MERGED_ZERO;
+	c->merged_zero += st == MERGED_ZERO;
+	c->resident_zero += st == RESIDENT_ZERO;
+}
+
+/* one page with its pagemap entry @pm at address @va: its state, or -1 */
+static int page_state(int kpf, int mem, uint64_t va, uint64_t pm)
 {
 	static unsigned char buf[PAGE];
 	uint64_t flags = 0;
 	int zero;
 
-	c->pages++;
 	if (!(pm & PM_PRESENT))
-		return 0;
-	c->resident++;
+		return ABSENT;
 	if (page_flags(kpf, pm & PM_PFN_MASK, &flags))
 		return -1;
-	if (flags & (1ull << KPF_ZERO_PAGE)) {
-		c->zero_page++;
-		return 0;
-	}
+	if (flags & (1ull << KPF_ZERO_PAGE))
+		return ON_ZERO_PAGE;
 	if (pread(mem, buf, PAGE, va) != PAGE)
 		return -1;
 	zero = is_zero(buf);
-	if (flags & (1ull << KPF_KSM)) {
-		c->merged++;
-		c->merged_zero += zero;
-	} else {
-		c->resident_zero += zero;
-	}
-	return 0;
+	if (flags & (1ull << KPF_KSM))
+		return zero ? MERGED_ZERO : MERGED;
+	return zero ? RESIDENT_ZERO : RESIDENT;
 }
 
 static int census_ram(int pid, uint64_t start, uint64_t size, struct census *c)
@@ -132,9 +189,16 @@ static int census_ram(int pid, uint64_t start, uint64_t size, struct census *c)
 		if (pread(pmf, pm, n * sizeof(pm[0]), va / PAGE * sizeof(pm[0])) !=
 		    (ssize_t)(n * sizeof(pm[0])))
 			goto out;
-		for (i = 0; i < n; i++)
-			if (count_page(c, kpf, mem, va + i * PAGE, pm[i]))
+		for (i = 0; i < n; i++) {
+			int st = page_state(kpf, mem, va + i * PAGE, pm[i]);
+			struct census *k = kind_census_of((va - start) / PAGE + i);
+
+			if (st < 0)
 				goto out;
+			count_state(c, st);
+			if (k)
+				count_state(k, st);
+		}
 	}
 	ret = 0;
 out:
@@ -151,10 +215,10 @@ int main(int argc, char **argv)
 {
 	struct census c = { 0 };
 	uint64_t start, size;
-	int pid;
+	int pid, i;
 
-	if (argc != 3 || atoi(argv[1]) <= 0 || strtoull(argv[2], NULL, 10) == 0) {
-		fprintf(stderr, "usage: pvx_ksm_census QEMU_PID MIB\n");
+	if (argc < 3 || argc > 4 || atoi(argv[1]) <= 0 || strtoull(argv[2], NULL, 10) == 0) {
+		fprintf(stderr, "usage: pvx_ksm_census QEMU_PID MIB [PFNMAP]\n");
 		return 2;
 	}
 	pid = atoi(argv[1]);
@@ -165,6 +229,10 @@ int main(int argc, char **argv)
 			argv[2], pid);
 		return 1;
 	}
+	if (argc == 4 && read_pfnmap(argv[3], size / PAGE)) {
+		perror("pvx_ksm_census: PFNMAP");
+		return 1;
+	}
 	if (census_ram(pid, start, size, &c)) {
 		perror("pvx_ksm_census: /proc");
 		return 1;
@@ -172,5 +240,15 @@ int main(int argc, char **argv)
 	printf("census pages=%lu resident=%lu merged=%lu merged_zero=%lu ",
 	       c.pages, c.resident, c.merged, c.merged_zero);
 	printf("zero_page=%lu resident_zero=%lu\n", c.zero_page, c.resident_zero);
+	for (i = 0; kind_of && i < NKINDS; i++) {
+		const struct census *k = &kind_census[i];
+
+		if (!k->pages)
+			continue;
+		printf("censuskind kind=%c pages=%lu resident=%lu merged=%lu ",
+		       (char)i, k->pages, k->resident, k->merged);
+		printf("merged_zero=%lu zero_page=%lu resident_zero=%lu\n",
+		       k->merged_zero, k->zero_page, k->resident_zero);
+	}
 	return 0;
 }

@@ -21,6 +21,14 @@
  * a working set, the bulk of a busy guest's memory, which KSM has no
  * reason to merge (L2 measures the hints' precision against it).
  *
+ * Before the first mark it prints what kind of page each of the guest's
+ * page frames is, from /proc/kpageflags, for pvx_ksm_census in L2 to tell
+ * which kinds of guest memory KSM merged (a frame's guest-physical
+ * address is its number times 4096 in these guests, all RAM below 4 GiB):
+ *
+ *   pfnmap START KINDS      (KINDS: one letter per frame from START, up to
+ *                            4096 a line; see page_kind())
+ *
  * Marks to L2 on SYNC_TTY (a line, then wait for one byte, no time limit):
  * "I" before anything is allocated (L2 measures the idle guests' sharing
  * meanwhile), "F ROUND" after a round's fill (L2 lets KSM run some full
@@ -95,6 +103,81 @@ static int fill_private(unsigned long mib, int victim)
 	return 0;
 }
 
+/* kpageflags bits (include/uapi/linux/kernel-page-flags.h) */
+#define KPF(b)		(1ull << (b))
+#define KPF_SLAB	7
+#define KPF_LRU		5
+#define KPF_BUDDY	10
+#define KPF_MMAP	11
+#define KPF_ANON	12
+#define KPF_SWAPBACKED	14
+#define KPF_UNEVICTABLE	18
+#define KPF_NOPAGE	20
+#define KPF_PGTABLE	26
+#define KPF_RESERVED	32
+#define PFNMAP_LINE	4096
+#define PFNMAP_MAX	(1ul << 20)	/* 4 GiB of frames */
+
+/*
+ * One letter for a frame: '-' no page, f free (a buddy block's first
+ * page), F a flagless page right after free ones (most likely the rest
+ * of the block: only its first page says it is free), r reserved
+ * (the kernel image, boot allocations), s slab, t page table, a anonymous,
+ * h shmem/tmpfs (the initramfs's files), x file page mapped by a process,
+ * c file page cached only, z flagless elsewhere (vmalloc, stacks, raw
+ * allocations), o anything else.
+ */
+static char page_kind(uint64_t k, char prev)
+{
+	if (k & KPF(KPF_NOPAGE))
+		return '-';
+	if (k & KPF(KPF_BUDDY))
+		return 'f';
+	if (!k)
+		return prev == 'f' || prev == 'F' ? 'F' : 'z';
+	if (k & KPF(KPF_RESERVED))
+		return 'r';
+	if (k & KPF(KPF_SLAB))
+		return 's';
+	if (k & KPF(KPF_PGTABLE))
+		return 't';
+	if (k & KPF(KPF_ANON))
+		return 'a';
+	if (k & (KPF(KPF_LRU) | KPF(KPF_UNEVICTABLE))) {
+		if (k & KPF(KPF_SWAPBACKED))
+			return 'h';
+		return k & KPF(KPF_MMAP) ? 'x' : 'c';
+	}
+	return 'o';
+}
+
+/* the kind of every frame, as pfnmap lines on stdout */
+static void print_pfnmap(void)
+{
+	uint64_t flags[PFNMAP_LINE];
+	char kinds[PFNMAP_LINE + 1], prev = 0;
+	unsigned long start;
+	ssize_t n, i;
+	int fd;
+
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0) {
+		printf("# no pfnmap: /proc/kpageflags: %s\n", strerror(errno));
+		return;
+	}
+	for (start = 0; start < PFNMAP_MAX; start += n) {
+		n = pread(fd, flags, sizeof(flags), start * sizeof(flags[0]));
+		n = n < 0 ? 0 : n / (ssize_t)sizeof(flags[0]);
+		if (!n)
+			break;
+		for (i = 0; i < n; i++)
+			prev = kinds[i] = page_kind(flags[i], prev);
+		kinds[n] = '\0';
+		printf("pfnmap %lu %s\n", start, kinds);
+	}
+	close(fd);
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -143,6 +226,7 @@ int main(int argc, char **argv)
 		printf("error mmap of %lu MiB: %s\n", private_mib, strerror(errno));
 		return 1;
 	}
+	print_pfnmap();
 	sync_mark("I\n", -1);
 	lat = calloc(pages, sizeof(*lat));
 	for (s = 0; s < NSETS; s++) {
