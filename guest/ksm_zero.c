@@ -8,7 +8,8 @@
  * Which pages are free comes from the kernel's free page reporting
  * (page_reporting_register(), exported; what virtio-balloon uses): it
  * hands its device blocks of free pages of at least pageblock order
- * (2 MiB; the page_reporting.page_reporting_order boot parameter), taken
+ * (2 MiB; zero_order below, or the page_reporting.page_reporting_order
+ * boot parameter), taken
  * off the free lists while the callback runs, and marks them "reported"
  * when they go back; a block is handed over again only after it was
  * allocated and freed. One device at a time: a guest whose virtio-balloon
@@ -40,6 +41,7 @@
 #include <linux/mutex.h>
 #include <linux/page-flags.h>
 #include <linux/page_reporting.h>
+#include <linux/pageblock-flags.h>
 #include <linux/scatterlist.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -52,6 +54,31 @@
 static bool zero_free;
 module_param(zero_free, bool, 0444);
 MODULE_PARM_DESC(zero_free, "zero free pages that hold stale data and send them as KSM candidates (load time; default off: it reads all free memory once and writes the stale pages)");
+
+/*
+ * The smallest free block reported, as a page order: 0 is page
+ * reporting's default, pageblock order (2 MiB). Smaller blocks reach more
+ * of a fragmented guest's free memory, at more reports; single pages are
+ * never reported (the kernel takes 1 at least). 6.1 takes the device's
+ * order at every registration; 6.12 only while its own
+ * page_reporting.page_reporting_order is unset (not given at boot, no
+ * device registered since): /sys/module/page_reporting/parameters/
+ * page_reporting_order tells the order in force.
+ */
+static unsigned int zero_order;
+
+static int pvx_zero_order_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_ksm_param_set_max(val, &zero_order, pageblock_order);
+}
+
+static const struct kernel_param_ops pvx_zero_order_ops = {
+	.set = pvx_zero_order_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(zero_order, &pvx_zero_order_ops, &zero_order, 0444);
+MODULE_PARM_DESC(zero_order, "zero_free: the smallest free block reported, as a page order (load time; 1..pageblock order, 0 = pageblock order, the default)");
 
 /* head pfn -> xa_mk_value(order) of the blocks sent; under pvx_zero_lock */
 static DEFINE_XARRAY(pvx_zero_blocks);
@@ -241,6 +268,7 @@ void pvx_ksm_zero_init(void)
 		return;
 	}
 	mutex_lock(&pvx_zero_lock);
+	pvx_zero_prdev.order = zero_order;
 	ret = page_reporting_register(&pvx_zero_prdev);
 	WRITE_ONCE(pvx_zero_registered, !ret);
 	mutex_unlock(&pvx_zero_lock);

@@ -1220,12 +1220,23 @@ ksm_zero_tests() {
 	step "pvx_ksm_guest zero_free"
 	check "insmod pvx_guest.ko for zero_free" insmod "$KO"
 	check "insmod pvx_ksm_guest.ko zero_free=2 refused" sh -c "! insmod $KSM_KO zero_free=2"
-	if ! insmod "$KSM_KO" zero_free=1 interval_ms=1000 exec_files=0 >/tmp/insmod.out 2>&1; then
-		not_ok "insmod pvx_ksm_guest.ko zero_free=1 interval_ms=1000 exec_files=0 # $(head -n1 /tmp/insmod.out)"
+	check "insmod pvx_ksm_guest.ko zero_order=10 (past pageblock order) refused" sh -c "! insmod $KSM_KO zero_free=1 zero_order=10"
+	check "insmod pvx_ksm_guest.ko zero_order=-1 refused" sh -c "! insmod $KSM_KO zero_free=1 zero_order=-1"
+	# the order page reporting will use: 6.1 takes the device's at every
+	# registration, 6.12 only while its own is unset (-1)
+	local pro=/sys/module/page_reporting/parameters/page_reporting_order
+	local order_before order_want=1
+	order_before=$(cat $pro 2>/dev/null)
+	case "$(uname -r)" in
+	6.1.*) ;;
+	*) [ "$order_before" = -1 ] || order_want=$order_before ;;
+	esac
+	if ! insmod "$KSM_KO" zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 >/tmp/insmod.out 2>&1; then
+		not_ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 # $(head -n1 /tmp/insmod.out)"
 		rmmod pvx_guest
 		return
 	fi
-	ok "insmod pvx_ksm_guest.ko zero_free=1 interval_ms=1000 exec_files=0"
+	ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0"
 	check "exec_files=0: no page cache walked or held (files $(ksm_stat file_files), pages $(ksm_stat file_pages_now))" \
 		[ "$(ksm_stat file_files)" = 0 -a "$(ksm_stat file_pages_now)" = 0 ]
 	dmesg | grep 'pvx_ksm_guest: zero_free' | sed 's/^/# dmesg: /' >>"$TAP"
@@ -1238,6 +1249,8 @@ ksm_zero_tests() {
 	if [ "$mode" = host ]; then
 		check "dmesg: zero_free on" dmesg_has 'pvx_ksm_guest: zero_free: stale free pages are zeroed and sent as candidates'
 		check "sysfs ksm/zero_free reads on" [ "$(ksm_stat zero_free)" = on ]
+		check "page reporting's order is zero_order's 1 (or 6.12's own, set before: $order_before): $(cat $pro)" \
+			[ "$(cat $pro)" = "$order_want" ]
 		ksm_wait zero_pages_now
 		check "stale free pages zeroed and held as candidates within 90 s (blocks $(ksm_stat zero_blocks_reported), pages zeroed $(ksm_stat zero_pages_cleared), already zero $(ksm_stat zero_pages_clean), held $(ksm_stat zero_pages_now))" \
 			[ "$(ksm_stat zero_pages_cleared)" -gt 0 -a "$(ksm_stat zero_pages_now)" -gt 0 ]

@@ -45,7 +45,8 @@
 # pvx_ksm_pages= [512] pages per set, pvx_ksm_rounds= [5] rounds,
 # pvx_ksm_slow_ns= [20000], pvx_ksm_private_mb= [0] MiB of the guest's own
 # data written first; pvx_ksm_hint=1 [0] loads pvx_ksm_guest first
-# (2: with zero_free=1)
+# (2: with zero_free=1 and zero_order=pvx_ksm_zero_order= [0, the module's
+# default])
 # (its candidates; the victim protects its set P), framed for L2
 # on pvx_ksm_sync= [ttyS1].
 /bin/busybox --install -s /bin
@@ -74,7 +75,7 @@ finish() {
 }
 
 ksm_role=victim ksm_pages=512 ksm_rounds=5 ksm_slow_ns=20000 ksm_hint=0 ksm_sync=ttyS1
-ksm_private_mb=0
+ksm_private_mb=0 ksm_zero_order=0
 numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync= fork_thp=
 acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
 uthreads=
@@ -108,6 +109,7 @@ for w in $cmdline; do
 	pvx_ksm_hint=*) ksm_hint=${w#*=} ;;
 	pvx_ksm_sync=*) ksm_sync=${w#*=} ;;
 	pvx_ksm_private_mb=*) ksm_private_mb=${w#*=} ;;
+	pvx_ksm_zero_order=*) ksm_zero_order=${w#*=} ;;
 	esac
 done
 
@@ -131,7 +133,8 @@ workload() {
 	shift 3
 	for m in $wmods; do
 		mname=${m%%:*} margs=
-		[ "$mname" = "$m" ] || margs=${m#*:}
+		# NAME:ARG,ARG...
+		[ "$mname" = "$m" ] || margs=$(echo "${m#*:}" | tr ',' ' ')
 		# shellcheck disable=SC2086
 		insmod "/pvx/$mname.ko" $margs >/tmp/insmod.out 2>&1 ||
 			say "error insmod $mname.ko: $(head -n1 /tmp/insmod.out)"
@@ -175,7 +178,7 @@ fi
 if [ "$bench" = ksm ]; then
 	kmods=pvx_guest
 	[ "$ksm_hint" = 1 ] && kmods="pvx_guest pvx_ksm_guest"
-	[ "$ksm_hint" = 2 ] && kmods="pvx_guest pvx_ksm_guest:zero_free=1"
+	[ "$ksm_hint" = 2 ] && kmods="pvx_guest pvx_ksm_guest:zero_free=1,zero_order=$ksm_zero_order"
 	workload "ksm $ksm_role" "$kmods" ksm /pvx/pvx_ksm_bench "$ksm_role" "$ksm_pages" \
 		"$ksm_rounds" "$ksm_hint" "/dev/$ksm_sync" "$ksm_slow_ns" "$ksm_private_mb"
 fi
