@@ -166,7 +166,7 @@ ksm_case() {
 			# what the merged pages hold (zeros or content)
 			# and of which kinds of guest page (the map the guest
 			# printed before its first mark)
-			grep -a '^pfnmap ' "$PVX_OUT/l3-bench-ksm-$c-$role.log" | tr -d '\r' >/tmp/pvx-ksm-pfnmap
+			grep -a '^pfnmap ' "$PVX_OUT/l3-bench-ksm-$c-$role.log" | sed 's/\r$//' >/tmp/pvx-ksm-pfnmap
 			if "$PVX_SELFTESTS/pvx_ksm_census" "$r" "$ksm_mem" /tmp/pvx-ksm-pfnmap >/tmp/pvx-ksm-census 2>&1; then
 				sed "s/^census /census case=$c role=$role /; s/^censuskind /censuskind case=$c role=$role /" /tmp/pvx-ksm-census >>"$res"
 			else
