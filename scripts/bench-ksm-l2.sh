@@ -165,8 +165,9 @@ ksm_case() {
 			echo "vm case=$c role=$role rss=$(ksm_ram_rss "$r" "$ksm_mem") merging=$(ksm_merging "$r") candidates=$(ksm_dbg "$r" candidates) candidates_merged=$(ksm_dbg "$r" candidates_merged) candidates_zero=$(ksm_dbg "$r" candidates_zero) candidates_absent=$(ksm_dbg "$r" candidates_absent)" >>"$res"
 			# what the merged pages hold (zeros or content)
 			# and of which kinds of guest page (the map the guest
-			# printed before its first mark)
-			grep -a '^pfnmap ' "$PVX_OUT/l3-bench-ksm-$c-$role.log" | sed 's/\r$//' >/tmp/pvx-ksm-pfnmap
+			# sent with its first mark)
+			grep -a '^pfnmap ' "/tmp/pvx-ksm-$role.lines" >/tmp/pvx-ksm-pfnmap
+			echo "pfnmap case=$c role=$role lines=$(wc -l </tmp/pvx-ksm-pfnmap)" >>"$res"
 			if "$PVX_SELFTESTS/pvx_ksm_census" "$r" "$ksm_mem" /tmp/pvx-ksm-pfnmap >/tmp/pvx-ksm-census 2>&1; then
 				sed "s/^census /census case=$c role=$role /; s/^censuskind /censuskind case=$c role=$role /" /tmp/pvx-ksm-census >>"$res"
 			else

@@ -21,8 +21,9 @@
  * a working set, the bulk of a busy guest's memory, which KSM has no
  * reason to merge (L2 measures the hints' precision against it).
  *
- * Before the first mark it prints what kind of page each of the guest's
- * page frames is, from /proc/kpageflags, for pvx_ksm_census in L2 to tell
+ * Before the first mark it sends L2, on SYNC_TTY (stdout reaches the
+ * console only when the program ends), what kind of page each of the
+ * guest's page frames is, from /proc/kpageflags, for pvx_ksm_census to tell
  * which kinds of guest memory KSM merged (a frame's guest-physical
  * address is its number times 4096 in these guests, all RAM below 4 GiB):
  *
@@ -151,8 +152,8 @@ static char page_kind(uint64_t k, char prev)
 	return 'o';
 }
 
-/* the kind of every frame, as pfnmap lines on stdout */
-static void print_pfnmap(void)
+/* the kind of every frame, as pfnmap lines to L2 on @out */
+static void send_pfnmap(int out)
 {
 	uint64_t flags[PFNMAP_LINE];
 	char kinds[PFNMAP_LINE + 1], prev = 0;
@@ -173,7 +174,7 @@ static void print_pfnmap(void)
 		for (i = 0; i < n; i++)
 			prev = kinds[i] = page_kind(flags[i], prev);
 		kinds[n] = '\0';
-		printf("pfnmap %lu %s\n", start, kinds);
+		dprintf(out, "pfnmap %lu %s\n", start, kinds);
 	}
 	close(fd);
 }
@@ -226,7 +227,7 @@ int main(int argc, char **argv)
 		printf("error mmap of %lu MiB: %s\n", private_mib, strerror(errno));
 		return 1;
 	}
-	print_pfnmap();
+	send_pfnmap(sync_fd);
 	sync_mark("I\n", -1);
 	lat = calloc(pages, sizeof(*lat));
 	for (s = 0; s < NSETS; s++) {
