@@ -31,7 +31,8 @@ suite_limit() {
 	fi
 	case "$1" in
 	tinyvm|upstream) echo 600 ;;
-	guest|steal|topology) echo 1500 ;;
+	guest) echo 2400 ;;
+	steal|topology) echo 1500 ;;
 	numa | numabench) echo 900 ;;
 	*) echo 0 ;;
 	esac

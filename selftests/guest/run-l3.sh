@@ -34,7 +34,7 @@
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
 # PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
-# PVX_L3_TIMEOUT (s, default 600: the longest a boot may take),
+# PVX_L3_TIMEOUT (s, default 1000: the longest a boot may take),
 # PVX_L3_SILENCE (s, default 150: a console with nothing new for that long
 # is a stuck L3; its vCPUs' registers are read and it is stopped),
 # PVX_L3_ACCEL (default
@@ -88,7 +88,7 @@ tag=$mode${steal:+-steal$steal}
 tag=$tag${topology:+-$topology}
 boots=${PVX_L3_BOOTS:-4}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
-timeout_s=${PVX_L3_TIMEOUT:-600}
+timeout_s=${PVX_L3_TIMEOUT:-1000}
 silence_s=${PVX_L3_SILENCE:-150}
 tune=${PVX_L3_TUNE:-short}
 [[ "$tune" =~ ^(short|full)$ ]] || { echo "run-l3.sh: PVX_L3_TUNE needs short or full, got '$tune'" >&2; exit 2; }
