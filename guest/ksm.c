@@ -116,16 +116,7 @@ int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max)
 	return 0;
 }
 
-static int pvx_ksm_max_pages_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_ksm_param_set_max(val, &max_pages, PVX_KSM_MAX_PAGES_LIMIT);
-}
-
-static const struct kernel_param_ops pvx_ksm_max_pages_ops = {
-	.set = pvx_ksm_max_pages_set,
-	.get = param_get_uint,
-};
-
+PVX_KSM_PARAM_OPS_MAX(pvx_ksm_max_pages_ops, PVX_KSM_MAX_PAGES_LIMIT);
 module_param_cb(max_pages, &pvx_ksm_max_pages_ops, &max_pages, 0644);
 MODULE_PARM_DESC(max_pages, "pages all never-merge protections together may name (0..262144, default 4096 = 16 MiB)");
 

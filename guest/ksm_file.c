@@ -55,17 +55,7 @@ MODULE_PARM_DESC(exec_files, "send the page cache of files mapped executable and
 
 static unsigned int max_file_pages = 65536;
 
-static int pvx_ksm_file_max_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_ksm_param_set_max(val, &max_file_pages,
-				     PVX_KSM_FILE_PAGES_LIMIT);
-}
-
-static const struct kernel_param_ops pvx_ksm_file_max_ops = {
-	.set = pvx_ksm_file_max_set,
-	.get = param_get_uint,
-};
-
+PVX_KSM_PARAM_OPS_MAX(pvx_ksm_file_max_ops, PVX_KSM_FILE_PAGES_LIMIT);
 module_param_cb(max_file_pages, &pvx_ksm_file_max_ops, &max_file_pages, 0644);
 MODULE_PARM_DESC(max_file_pages, "page cache pages of executable files held as candidates at most (0..262144, default 65536 = 256 MiB; a lower value applies from the next round)");
 

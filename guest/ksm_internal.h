@@ -46,6 +46,20 @@ enum pvx_ksm_stat {
 void pvx_ksm_count(enum pvx_ksm_stat s, u64 n);
 /* A module parameter's store: 0..@max, else -EINVAL and *@p unchanged. */
 int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max);
+/*
+ * kernel_param_ops @ops for an unsigned int module parameter of 0..@max:
+ * a store above @max fails with -EINVAL and leaves the value as it was.
+ */
+#define PVX_KSM_PARAM_OPS_MAX(ops, max)					\
+	static int ops##_set(const char *val, const struct kernel_param *kp) \
+	{								\
+		return pvx_ksm_param_set_max(val, kp->arg, (max));	\
+	}								\
+	static const struct kernel_param_ops ops = {			\
+		.set = ops##_set,					\
+		.get = param_get_uint,					\
+	}
+
 /* A refused request: its errno's class. */
 void pvx_ksm_count_err(long err);
 

@@ -67,16 +67,7 @@ MODULE_PARM_DESC(zero_free, "zero free pages that hold stale data and send them 
  */
 static unsigned int zero_order;
 
-static int pvx_zero_order_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_ksm_param_set_max(val, &zero_order, pageblock_order);
-}
-
-static const struct kernel_param_ops pvx_zero_order_ops = {
-	.set = pvx_zero_order_set,
-	.get = param_get_uint,
-};
-
+PVX_KSM_PARAM_OPS_MAX(pvx_zero_order_ops, pageblock_order);
 module_param_cb(zero_order, &pvx_zero_order_ops, &zero_order, 0444);
 MODULE_PARM_DESC(zero_order, "zero_free: the smallest free block reported, as a page order (load time; 1..pageblock order, 0 = pageblock order, the default)");
 
