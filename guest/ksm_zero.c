@@ -120,6 +120,53 @@ static void pvx_zero_send_held(bool withdraw)
 	mutex_unlock(&pvx_ksm_lock);
 }
 
+/* Withdraw @n pages from @pfn, which no block held covers any more. */
+static void pvx_zero_withdraw(unsigned long pfn, unsigned long n)
+{
+	struct pvx_ksm_sender s;
+
+	mutex_lock(&pvx_ksm_lock);
+	pvx_ksm_send_start(&s, true, PVX_KSM_MERGEABLE, false);
+	pvx_ksm_send_run(&s, pfn, n);
+	pvx_ksm_send_end(&s);
+	pvx_ksm_count(PVX_KSM_CAND_WITHDRAWN, s.done);
+	mutex_unlock(&pvx_ksm_lock);
+}
+
+/*
+ * Remember the block of 2^@order pages at @pfn, about to be sent to the
+ * host, so that the blocks held never overlap. Buddy blocks are
+ * aligned to their size, so a block held either holds the new one or lies
+ * inside it. One held at the same head with a higher order was allocated
+ * in part and freed again before a round saw it: its pages past the new
+ * block may be in use, and are withdrawn (else the host would keep them
+ * as candidates for good: the store below forgets them). Blocks held
+ * inside the new one are forgotten: the new block sends their pages. A
+ * held block that holds the new one at another head is the round's:
+ * its head is no longer a free block of its order. False when the
+ * xarray could not take it (then it is not sent).
+ */
+static bool pvx_zero_hold(unsigned long pfn, unsigned int order)
+{
+	unsigned long n = 1UL << order, p;
+	void *old, *e;
+
+	xa_for_each_range(&pvx_zero_blocks, p, e, pfn + 1, pfn + n - 1) {
+		xa_erase(&pvx_zero_blocks, p);
+		pvx_zero_pages_now -= 1UL << xa_to_value(e);
+	}
+	old = xa_store(&pvx_zero_blocks, pfn, xa_mk_value(order), GFP_KERNEL);
+	if (xa_is_err(old))
+		return false;
+	if (old) {
+		pvx_zero_pages_now -= 1UL << xa_to_value(old);
+		if (xa_to_value(old) > order)
+			pvx_zero_withdraw(pfn + n, (1UL << xa_to_value(old)) - n);
+	}
+	pvx_zero_pages_now += n;
+	return true;
+}
+
 /*
  * Page reporting's callback: zero each block and remember the ones that
  * had stale pages (without pvx_ksm_lock: a protect request need not wait
@@ -132,22 +179,15 @@ static int pvx_zero_report(struct page_reporting_dev_info *prdev,
 {
 	struct pvx_ksm_sender s;
 	struct scatterlist *sg;
-	unsigned long pfn, n;
+	unsigned long pfn;
 	unsigned int i;
-	void *old;
 
 	mutex_lock(&pvx_zero_lock);
 	for_each_sg(sgl, sg, nents, i) {
-		n = sg->length >> PAGE_SHIFT;
 		pvx_ksm_count(PVX_KSM_ZERO_REPORTED, 1);
-		if (!pvx_zero_clear(sg_page(sg), n))
-			continue;
-		/* a block held before, allocated and freed since the last round */
-		old = xa_store(&pvx_zero_blocks, page_to_pfn(sg_page(sg)),
-			       xa_mk_value(get_order(sg->length)), GFP_KERNEL);
-		if (xa_is_err(old))
-			continue;	/* not remembered: not sent */
-		pvx_zero_pages_now += n - (old ? 1UL << xa_to_value(old) : 0);
+		if (pvx_zero_clear(sg_page(sg), sg->length >> PAGE_SHIFT))
+			pvx_zero_hold(page_to_pfn(sg_page(sg)),
+				      get_order(sg->length));
 	}
 	mutex_lock(&pvx_ksm_lock);
 	pvx_ksm_send_start(&s, false, PVX_KSM_MERGEABLE, false);

@@ -543,6 +543,16 @@ reached_init() { grep -q 'pvx-l3: init' "$log"; }
 # ended_itself: QEMU ended because L3 powered off, not on a reset, a
 # silence or the timeout
 ended_itself() { [ "$qrc" = 0 ] && [ "$reset" = 0 ] && [ "$stuck" = 0 ]; }
+# quiet_in_finish: the console went quiet (not a soft lockup) after the
+# last step, "finish", had begun: every test had run, and L3 stopped while
+# it printed the TAP (CI, 2026-11-25: 6.1's fallback boot, 68 of 203
+# base64 lines out, two vCPUs running, one at port 0x3f8). Booted again
+# like a block that was cut; its registers stay in the TAP.
+quiet_in_finish() {
+	[ "$stuck" = 1 ] && [ "$lockup" = 0 ] &&
+		tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | grep -av 'pvx-l3: module ' |
+			tail -n1 | grep -q '^pvx-l3: finish: '
+}
 retry_diag=""
 t0=$(date +%s)
 attempt=1
@@ -566,11 +576,17 @@ while :; do
 	boot_l3
 	if reached_init && ! reset_clean && [ -z "$steal_err" ] &&
 	   [ "$attempt" -lt "$boots" ] && ! grep -aq 'pvx-l3: FAILED' "$log" &&
-	   { ! why=$(tap_check "$log") || { ended_itself && why=$(tap_lost "$log"); }; }; then
+	   { ! why=$(tap_check "$log") || { ended_itself && why=$(tap_lost "$log"); } ||
+	     { quiet_in_finish && why="no console output for $silence_s s while it printed its TAP"; }; }; then
 		keep=$PVX_OUT/l3-$tag-attempt$attempt.log
 		cp "$log" "$keep"
 		retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots ran to its end with no test failed, but its TAP did not arrive whole ($why), log $keep: booting again
 "
+		if [ "$stuck" = 1 ]; then
+			cp "$stucklog" "$PVX_OUT/l3-$tag-attempt$attempt-stuck-regs.log"
+			retry_diag="$retry_diag$(stuck_regs_summary)
+"
+		fi
 		attempt=$((attempt + 1))
 		continue
 	fi
