@@ -181,6 +181,7 @@ static int pvx_zero_report(struct page_reporting_dev_info *prdev,
 	struct scatterlist *sg;
 	unsigned long pfn;
 	unsigned int i;
+	void *e;
 
 	mutex_lock(&pvx_zero_lock);
 	for_each_sg(sgl, sg, nents, i) {
@@ -192,8 +193,15 @@ static int pvx_zero_report(struct page_reporting_dev_info *prdev,
 	mutex_lock(&pvx_ksm_lock);
 	pvx_ksm_send_start(&s, false, PVX_KSM_MERGEABLE, false);
 	for_each_sg(sgl, sg, nents, i) {
+		/*
+		 * Only a block held at this size: one with no stale page is
+		 * not held anew, and an entry of another size left at its
+		 * head from before would have the host take pages no block
+		 * held covers, never to be withdrawn (CI, 2026-11-25: 8 pages)
+		 */
 		pfn = page_to_pfn(sg_page(sg));
-		if (xa_load(&pvx_zero_blocks, pfn))
+		e = xa_load(&pvx_zero_blocks, pfn);
+		if (e && xa_to_value(e) == get_order(sg->length))
 			pvx_ksm_send_run(&s, pfn, sg->length >> PAGE_SHIFT);
 	}
 	pvx_ksm_send_end(&s);
