@@ -151,13 +151,14 @@ static bool pvx_zero_hold(unsigned long pfn, unsigned int order)
 	unsigned long n = 1UL << order, p;
 	void *old, *e;
 
+	/* first: when it fails, the blocks held stay as they were */
+	old = xa_store(&pvx_zero_blocks, pfn, xa_mk_value(order), GFP_KERNEL);
+	if (xa_is_err(old))
+		return false;
 	xa_for_each_range(&pvx_zero_blocks, p, e, pfn + 1, pfn + n - 1) {
 		xa_erase(&pvx_zero_blocks, p);
 		pvx_zero_pages_now -= 1UL << xa_to_value(e);
 	}
-	old = xa_store(&pvx_zero_blocks, pfn, xa_mk_value(order), GFP_KERNEL);
-	if (xa_is_err(old))
-		return false;
 	if (old) {
 		pvx_zero_pages_now -= 1UL << xa_to_value(old);
 		if (xa_to_value(old) > order)

@@ -546,7 +546,7 @@ ended_itself() { [ "$qrc" = 0 ] && [ "$reset" = 0 ] && [ "$stuck" = 0 ]; }
 # quiet_in_finish: the console went quiet (not a soft lockup) after the
 # last step, "finish", had begun: every test had run, and L3 stopped while
 # it printed the TAP (CI, 2026-11-25: 6.1's fallback boot, 68 of 203
-# base64 lines out, two vCPUs running, one at port 0x3f8). Booted again
+# base64 lines out; the emulated SVM's fault, lab.rst). Booted again
 # like a block that was cut; its registers stay in the TAP.
 quiet_in_finish() {
 	[ "$stuck" = 1 ] && [ "$lockup" = 0 ] &&
