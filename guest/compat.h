@@ -114,6 +114,18 @@ hrtimer_setup_on_stack(struct hrtimer *timer,
 #include <asm/cpuid/api.h>
 #endif
 
+/*
+ * 6.19 hid inode::i_state behind accessors; inode_state_read() is the
+ * read under inode->i_lock.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 19, 0)
+static inline unsigned long inode_state_read(struct inode *inode)
+{
+	lockdep_assert_held(&inode->i_lock);
+	return inode->i_state;
+}
+#endif
+
 /* Macros: present, whatever their expansion. */
 #ifndef KVM_HYPERCALL
 #error "pvx: KVM_HYPERCALL is gone from <asm/kvm_para.h>"

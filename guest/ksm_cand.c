@@ -24,6 +24,17 @@
  * run found is checked to be System RAM (region_intersects()).
  *
  * The runs are found once, at load: the image does not move.
+ *
+ * Two more kinds are found anew in every round of ksm_file.c (they
+ * change), through the same page tables: the text and read-only data of
+ * loaded modules (module_ro=1, the module area [MODULES_VADDR,
+ * MODULES_END): read-only mappings there are exactly that, as for the
+ * image), and the pages of the image's data and bss that hold only zeros
+ * (image_zero=1). Both default on. A page of either kind that a round
+ * does not find again (the module went, the page was written) is
+ * withdrawn by that round. The cost of a round: a walk of the module
+ * area's page tables and one read of the image's writable pages (23 MiB
+ * on Debian's 6.1, most of it bss).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -34,6 +45,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pfn.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 #include <asm/page.h>
@@ -61,7 +73,7 @@ static unsigned long pvx_cand_skipped;	/* pages past the range table */
 /* the host may hold them: withdraw at exit (under pvx_ksm_lock) */
 static bool pvx_cand_sent;
 
-/* ---- finding them -------------------------------------------------------- */
+/* ---- the kernel's page tables ------------------------------------------- */
 
 /* Bytes a page-table entry of @level maps. */
 static unsigned long pvx_ksm_level_size(unsigned int level)
@@ -75,6 +87,76 @@ static unsigned long pvx_ksm_level_size(unsigned int level)
 		return PUD_SIZE;
 	}
 }
+
+/* One present mapping of kernel virtual memory. */
+struct pvx_kmap {
+	unsigned long va;	/* its first byte */
+	unsigned long pfn;	/* its first page frame */
+	unsigned long size;	/* bytes */
+	pteval_t flags;
+};
+
+/*
+ * The mapping that holds @va; false when nothing is mapped there. m->size
+ * is the step to the next mapping either way: a hole (no entry) is at
+ * least a 2 MiB one, as lookup_address() returns NULL only for a missing
+ * PMD or higher entry. (The level it reports then is the missing entry's
+ * on 6.12 and its parent's on 6.1: not used.) The entry is read once: in
+ * the module area it may change meanwhile, and a stale pfn only makes a
+ * hint that the next round takes back. The pfn comes from the entry, not
+ * from slow_virt_to_phys(), which BUG()s on an entry gone in between.
+ */
+static bool pvx_ksm_kmap(unsigned long va, struct pvx_kmap *m)
+{
+	unsigned int level;
+	pte_t *ptep, pte;
+
+	ptep = lookup_address(va, &level);
+	if (!ptep) {
+		m->size = PMD_SIZE;
+		return false;
+	}
+	m->size = pvx_ksm_level_size(level);
+	m->va = ALIGN_DOWN(va, m->size);
+	pte = READ_ONCE(*ptep);
+	/* not pte_present(): a kernel page's _PAGE_GLOBAL reads as PROTNONE */
+	m->flags = pte_flags(pte);
+	if (!(m->flags & _PAGE_PRESENT))
+		return false;
+	if (level == PG_LEVEL_4K)
+		m->pfn = pte_pfn(pte);
+	else if (level == PG_LEVEL_2M)
+		m->pfn = pmd_pfn(__pmd(pte_val(pte)));
+	else
+		m->pfn = pud_pfn(__pud(pte_val(pte)));
+	return true;
+}
+
+/* Called for each present mapping; false stops the walk. */
+typedef bool (*pvx_kmap_fn)(const struct pvx_kmap *m, void *arg);
+
+static void pvx_ksm_walk(unsigned long start, unsigned long end,
+			 pvx_kmap_fn fn, void *arg)
+{
+	unsigned long va = start;
+	struct pvx_kmap m;
+
+	while (va < end) {
+		if (pvx_ksm_kmap(va, &m) && !fn(&m, arg))
+			break;
+		va = ALIGN_DOWN(va, m.size) + m.size;
+		if (!va)	/* wrapped past the top of the address space */
+			break;
+		cond_resched();
+	}
+}
+
+static bool pvx_kmap_read_only(const struct pvx_kmap *m)
+{
+	return !(m->flags & _PAGE_RW);
+}
+
+/* ---- the image's read-only pages, found at load -------------------------- */
 
 /* Add @n pages from @pfn, merged with the last run when they follow it. */
 static void pvx_ksm_cand_add(unsigned long pfn, unsigned long n)
@@ -95,54 +177,131 @@ static void pvx_ksm_cand_add(unsigned long pfn, unsigned long n)
 	pvx_cand_nr++;
 }
 
-/*
- * One mapping of the kernel image at @va: its size (the step to the next
- * one), and when it is present and read-only, its pages as candidates. A
- * hole (no entry) is at least a 2 MiB one: lookup_address() returns NULL
- * only for a missing PMD or higher entry. (The level it reports then is
- * the missing entry's on 6.12 and its parent's on 6.1: not used.)
- */
-static unsigned long pvx_ksm_cand_one(unsigned long va)
+/* A mapping of the image: when read-only System RAM, a candidate. */
+static bool pvx_ksm_cand_one(const struct pvx_kmap *m, void *arg)
 {
-	unsigned int level;
-	unsigned long size, pfn;
-	pteval_t flags;
-	pte_t *pte;
+	unsigned long n = m->size >> PAGE_SHIFT;
 
-	pte = lookup_address(va, &level);
-	if (!pte)
-		return PMD_SIZE;
-	size = pvx_ksm_level_size(level);
-	/* not pte_present(): a kernel page's _PAGE_GLOBAL reads as PROTNONE */
-	flags = pte_flags(*pte);
-	if (!(flags & _PAGE_PRESENT) || (flags & _PAGE_RW))
-		return size;
-	va = ALIGN_DOWN(va, size);
-	pfn = PHYS_PFN(slow_virt_to_phys((void *)va));
-	if (region_intersects(PFN_PHYS(pfn), size, IORESOURCE_SYSTEM_RAM,
+	if (!pvx_kmap_read_only(m) ||
+	    region_intersects(PFN_PHYS(m->pfn), m->size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_INTERSECTS)
-		return size;
-	pvx_ksm_cand_add(pfn, size >> PAGE_SHIFT);
-	if (flags & _PAGE_NX)
-		pvx_cand_rodata += size >> PAGE_SHIFT;
+		return true;
+	pvx_ksm_cand_add(m->pfn, n);
+	if (m->flags & _PAGE_NX)
+		pvx_cand_rodata += n;
 	else
-		pvx_cand_text += size >> PAGE_SHIFT;
-	return size;
+		pvx_cand_text += n;
+	return true;
 }
 
 static void pvx_ksm_cand_find(void)
 {
-	unsigned long va = __START_KERNEL_map;
-	unsigned long end = __START_KERNEL_map + KERNEL_IMAGE_SIZE;
-	unsigned long size;
+	pvx_ksm_walk(__START_KERNEL_map, __START_KERNEL_map + KERNEL_IMAGE_SIZE,
+		     pvx_ksm_cand_one, NULL);
+}
 
-	while (va < end) {
-		size = pvx_ksm_cand_one(va);
-		va = ALIGN_DOWN(va, size) + size;
-		if (!va)	/* wrapped past the top of the address space */
-			break;
-		cond_resched();
+/* ---- found anew in every round: modules, zero pages of the image --------- */
+
+static bool module_ro = true;
+module_param(module_ro, bool, 0444);
+MODULE_PARM_DESC(module_ro, "send the text and read-only data of loaded modules as KSM candidates, found again every interval_ms (load time; default on)");
+
+static bool image_zero = true;
+module_param(image_zero, bool, 0444);
+MODULE_PARM_DESC(image_zero, "send the pages of the kernel image's data and bss that hold only zeros as KSM candidates, found again every interval_ms (load time; default on)");
+
+/* pages found by the last round (sysfs); written under the round's lock */
+static unsigned long pvx_cand_mod_now;
+static unsigned long pvx_cand_zero_now;
+
+struct pvx_cand_walk {
+	unsigned long *found;	/* pages noted, for sysfs */
+	bool room;		/* false: the round must stop */
+};
+
+static bool pvx_ksm_note(struct pvx_cand_walk *w, unsigned long pfn,
+			 unsigned long n)
+{
+	w->room = pvx_ksm_round_note(pfn, n, w->found, ULONG_MAX);
+	return w->room;
+}
+
+/*
+ * A module mapping: read-only is text, read-only data and (once the
+ * module is live) its __ro_after_init data, the same bytes in every guest
+ * that loads this module's build. Its data is writable and left out.
+ */
+static bool pvx_ksm_mod_one(const struct pvx_kmap *m, void *arg)
+{
+	unsigned long n = m->size >> PAGE_SHIFT;
+
+	if (!pvx_kmap_read_only(m) || !pfn_valid(m->pfn) ||
+	    !pfn_valid(m->pfn + n - 1))
+		return true;
+	return pvx_ksm_note(arg, m->pfn, n);
+}
+
+/*
+ * A writable mapping of the image (data, bss): its pages that hold only
+ * zeros. A distribution kernel sizes many static arrays by NR_CPUS (8192
+ * on Debian), and a guest with a few vCPUs never writes most of them: on
+ * 6.1 the bss is 17 MiB, nearly all of it zeros that stay zeros. Only
+ * reserved pages count (PageReserved): the last 2 MiB mapping past the
+ * image's end also maps pages the page allocator hands out (and the
+ * boot-time allocations there, reserved like the image, count too).
+ */
+static bool pvx_ksm_zero_one(const struct pvx_kmap *m, void *arg)
+{
+	unsigned long i, pfn;
+
+	if (pvx_kmap_read_only(m))
+		return true;
+	for (i = 0; i < m->size >> PAGE_SHIFT; i++) {
+		pfn = m->pfn + i;
+		if (!pfn_valid(pfn) || !PageReserved(pfn_to_page(pfn)))
+			continue;
+		if (memchr_inv((void *)(m->va + i * PAGE_SIZE), 0, PAGE_SIZE))
+			continue;
+		if (!pvx_ksm_note(arg, pfn, 1))
+			return false;
 	}
+	return true;
+}
+
+/*
+ * In a round of ksm_file.c, under its lock: note the modules' read-only
+ * pages and the image's zero pages; false when the round must stop.
+ */
+bool pvx_ksm_cand_note_round(void)
+{
+	struct pvx_cand_walk w = { .room = true };
+	unsigned long mod = 0, zero = 0;
+
+	if (module_ro) {
+		w.found = &mod;
+		pvx_ksm_walk(MODULES_VADDR, MODULES_END, pvx_ksm_mod_one, &w);
+	}
+	if (image_zero && w.room) {
+		w.found = &zero;
+		pvx_ksm_walk(__START_KERNEL_map,
+			     __START_KERNEL_map + KERNEL_IMAGE_SIZE,
+			     pvx_ksm_zero_one, &w);
+	}
+	WRITE_ONCE(pvx_cand_mod_now, mod);
+	WRITE_ONCE(pvx_cand_zero_now, zero);
+	return w.room;
+}
+
+bool pvx_ksm_cand_round_wanted(void)
+{
+	return module_ro || image_zero;
+}
+
+/* After the last round: its pages were withdrawn (ksm_file.c). */
+void pvx_ksm_cand_round_clear(void)
+{
+	WRITE_ONCE(pvx_cand_mod_now, 0);
+	WRITE_ONCE(pvx_cand_zero_now, 0);
 }
 
 /* ---- sending them -------------------------------------------------------- */
@@ -262,16 +421,32 @@ static ssize_t candidate_runs_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%u\n", pvx_cand_nr);
 }
 
+static ssize_t module_pages_now_show(struct kobject *kobj,
+				     struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_cand_mod_now));
+}
+
+static ssize_t image_zero_pages_now_show(struct kobject *kobj,
+					 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_cand_zero_now));
+}
+
 static struct kobj_attribute pvx_cand_pages_attr = __ATTR_RO(candidate_pages);
 static struct kobj_attribute pvx_cand_text_attr = __ATTR_RO(candidate_text_pages);
 static struct kobj_attribute pvx_cand_rodata_attr = __ATTR_RO(candidate_rodata_pages);
 static struct kobj_attribute pvx_cand_runs_attr = __ATTR_RO(candidate_runs);
+static struct kobj_attribute pvx_cand_mod_attr = __ATTR_RO(module_pages_now);
+static struct kobj_attribute pvx_cand_zero_attr = __ATTR_RO(image_zero_pages_now);
 
 struct attribute *pvx_ksm_cand_attrs[] = {
 	&pvx_cand_pages_attr.attr,
 	&pvx_cand_text_attr.attr,
 	&pvx_cand_rodata_attr.attr,
 	&pvx_cand_runs_attr.attr,
+	&pvx_cand_mod_attr.attr,
+	&pvx_cand_zero_attr.attr,
 	NULL
 };
 

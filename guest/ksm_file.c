@@ -24,15 +24,32 @@
  * stale for at most one interval. Nothing is walked while the host takes
  * no hints. max_file_pages bounds the set (and the round's work); the
  * processes a round walks are bounded too (PVX_KSM_FILE_TASKS).
+ *
+ * ro_files=1 (the default) adds the regular files of the root filesystem
+ * (init's root, pid 1's) that every user may read and nobody has open for
+ * write or maps writable:
+ * kernel modules, scripts, data and configuration, which guests of one
+ * image hold identically, whether a program maps them or reads them. On
+ * an initramfs root (tmpfs, rootfs) the page cache is the files' only
+ * copy and every page of them is resident; on a disk root, the pages read
+ * so far. They are found by walking the root superblock's inodes, as
+ * drop_caches does, and share max_file_pages with exec_files' pages.
+ *
+ * A round also notes ksm_cand.c's kinds found anew each time (modules'
+ * read-only pages, the image's zero pages), so one table and one send
+ * bring all of them up to date.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/fs_struct.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
+#include <linux/path.h>
+#include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -53,11 +70,15 @@ static bool exec_files = true;
 module_param(exec_files, bool, 0444);
 MODULE_PARM_DESC(exec_files, "send the page cache of files mapped executable and read-only (programs, shared libraries) as KSM candidates, found again every interval_ms (load time; default on)");
 
+static bool ro_files = true;
+module_param(ro_files, bool, 0444);
+MODULE_PARM_DESC(ro_files, "send the page cache of the root filesystem's regular files that every user may read and nobody has open for write or maps writable (modules, scripts, data) as KSM candidates, found again every interval_ms (load time; default on)");
+
 static unsigned int max_file_pages = 65536;
 
 PVX_KSM_PARAM_OPS_MAX(pvx_ksm_file_max_ops, PVX_KSM_FILE_PAGES_LIMIT);
 module_param_cb(max_file_pages, &pvx_ksm_file_max_ops, &max_file_pages, 0644);
-MODULE_PARM_DESC(max_file_pages, "page cache pages of executable files held as candidates at most (0..262144, default 65536 = 256 MiB; a lower value applies from the next round)");
+MODULE_PARM_DESC(max_file_pages, "page cache pages held as candidates at most (exec_files and ro_files together; 0..262144, default 65536 = 256 MiB; a lower value applies from the next round)");
 
 /* pfn -> xa_mk_value(round it was last found in); under pvx_file_lock */
 static DEFINE_XARRAY(pvx_file_pfns);
@@ -67,6 +88,7 @@ static unsigned long pvx_file_gen;
 /* what the last round found (sysfs), under pvx_file_lock */
 static unsigned long pvx_file_pages_now;
 static unsigned int pvx_file_files;
+static unsigned int pvx_file_ro_files;	/* ro_files: files with pages noted */
 static bool pvx_file_capped;		/* stopped at max_file_pages */
 static unsigned int pvx_file_tasks_left;	/* processes not walked */
 
@@ -160,43 +182,41 @@ static void pvx_file_find_files(struct pvx_file_set *set)
 /* ---- which pages --------------------------------------------------------- */
 
 /* A file whose page cache may change under a hint is left out. */
-static bool pvx_file_stable(struct file *file)
+static bool pvx_file_stable(struct address_space *mapping)
 {
-	struct address_space *mapping = file->f_mapping;
-
 	return !inode_is_open_for_write(mapping->host) &&
 	       !mapping_writably_mapped(mapping);
 }
 
-/*
- * Remember @n pages from @pfn as found this round; false when the round
- * must stop (the cap, or no memory for the table).
- */
-static bool pvx_file_note(unsigned long pfn, unsigned long n,
-			  unsigned long *found)
+bool pvx_ksm_round_note(unsigned long pfn, unsigned long n,
+			unsigned long *found, unsigned long cap)
 {
-	unsigned long i, cap = READ_ONCE(max_file_pages);
+	void *old, *now = xa_mk_value(pvx_file_gen);
+	unsigned long i;
 
+	lockdep_assert_held(&pvx_file_lock);
 	for (i = 0; i < n; i++) {
 		if (*found >= cap) {
 			pvx_file_capped = true;
 			return false;
 		}
-		if (xa_is_err(xa_store(&pvx_file_pfns, pfn + i,
-				       xa_mk_value(pvx_file_gen), GFP_KERNEL)))
+		old = xa_store(&pvx_file_pfns, pfn + i, now, GFP_KERNEL);
+		if (xa_is_err(old))
 			return false;
-		(*found)++;
+		/* a page two files share (or two kinds) counts once */
+		if (old != now)
+			(*found)++;
 	}
 	return true;
 }
 
 /*
- * Note the folios of @file's page cache a hint can stand for; false when
- * the round must stop.
+ * Note the folios of @mapping's page cache a hint can stand for; false
+ * when the round must stop.
  */
-static bool pvx_file_find_pages(struct file *file, unsigned long *found)
+static bool pvx_file_find_pages(struct address_space *mapping,
+				unsigned long *found)
 {
-	struct address_space *mapping = file->f_mapping;
 	struct folio_batch fbatch;
 	struct folio *folio;
 	pgoff_t index = 0;
@@ -209,12 +229,98 @@ static bool pvx_file_find_pages(struct file *file, unsigned long *found)
 			folio = fbatch.folios[i];
 			if (!folio_test_uptodate(folio))
 				continue;
-			room = pvx_file_note(folio_pfn(folio),
-					     folio_nr_pages(folio), found);
+			room = pvx_ksm_round_note(folio_pfn(folio),
+						  folio_nr_pages(folio), found,
+						  READ_ONCE(max_file_pages));
 		}
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
+	return room;
+}
+
+/* ---- ro_files: the root filesystem's files ------------------------------- */
+
+/* init's root: its mount (and so its superblock) pinned by the path. */
+static bool pvx_file_root(struct path *root)
+{
+	struct task_struct *init;
+	bool got = false;
+
+	rcu_read_lock();
+	init = pid_task(find_vpid(1), PIDTYPE_PID);
+	if (init)
+		get_task_struct(init);
+	rcu_read_unlock();
+	if (!init)
+		return false;
+	task_lock(init);
+	if (init->fs) {
+		get_fs_root(init->fs, root);
+		got = true;
+	}
+	task_unlock(init);
+	put_task_struct(init);
+	return got;
+}
+
+/*
+ * Under inode->i_lock: a live regular file with a page cache, that every
+ * user may read. A file only its owner or group may read (a private key,
+ * /etc/shadow) may hold a secret whose guess another VM could confirm
+ * through a merge; it is left to KSM's blind scan, as without pvx.
+ */
+static bool pvx_file_inode_wanted(struct inode *inode)
+{
+	return S_ISREG(inode->i_mode) && (inode->i_mode & 0004) &&
+	       inode->i_mapping->nrpages &&
+	       !(inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW));
+}
+
+/*
+ * Note the page cache of the root filesystem's files nobody writes; false
+ * when the round must stop. The inode list is walked as drop_caches does:
+ * the reference on an inode keeps it on the list while the lock is
+ * dropped to read its pages, and the last one is let go after the next
+ * is taken.
+ */
+static bool pvx_file_find_root(unsigned long *found)
+{
+	struct inode *inode, *prev = NULL;
+	struct super_block *sb;
+	unsigned int files = 0;
+	struct path root;
+	bool room = true;
+
+	pvx_file_ro_files = 0;
+	if (!pvx_file_root(&root))
+		return true;
+	sb = root.mnt->mnt_sb;
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		spin_lock(&inode->i_lock);
+		if (!pvx_file_inode_wanted(inode)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		__iget(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(prev);
+		prev = inode;
+		if (pvx_file_stable(inode->i_mapping)) {
+			files++;
+			room = pvx_file_find_pages(inode->i_mapping, found);
+		}
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+		if (!room)
+			break;
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(prev);
+	path_put(&root);
+	pvx_file_ro_files = files;
 	return room;
 }
 
@@ -246,37 +352,64 @@ static void pvx_file_send(void)
 	mutex_unlock(&pvx_ksm_lock);
 }
 
+/* The page cache of exec_files' files; false when the round must stop. */
+static bool pvx_file_find_exec(struct pvx_file_set *set, unsigned long *found)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->n; i++)
+		if (pvx_file_stable(set->f[i]->f_mapping) &&
+		    !pvx_file_find_pages(set->f[i]->f_mapping, found))
+			return false;
+	return true;
+}
+
+static void pvx_file_set_put(struct pvx_file_set *set)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->n; i++)
+		fput(set->f[i]);
+	kfree(set);
+}
+
 /*
  * A round (at load and every interval_ms, from ksm_cand.c): find the
- * files and their pages, then bring the host's view up to date.
+ * files and their pages, and ksm_cand.c's kinds, then bring the host's
+ * view up to date.
  */
 void pvx_ksm_file_round(void)
 {
-	struct pvx_file_set *set;
+	struct pvx_file_set *set = NULL;
 	unsigned long found = 0;
-	unsigned int i;
+	bool room = true;
 
-	if (!exec_files || !pvx_host_has(PVX_F_KSM_HINT))
+	if (!(exec_files || ro_files || pvx_ksm_cand_round_wanted()) ||
+	    !pvx_host_has(PVX_F_KSM_HINT))
 		return;
-	set = kzalloc(sizeof(*set), GFP_KERNEL);
-	if (!set)
-		return;
-	pvx_file_find_files(set);
+	if (exec_files) {
+		set = kzalloc(sizeof(*set), GFP_KERNEL);
+		if (!set)
+			return;
+		pvx_file_find_files(set);
+	}
 	mutex_lock(&pvx_file_lock);
 	/* never 0: entries of the rounds before hold other values */
 	pvx_file_gen = (pvx_file_gen + 1) & (LONG_MAX >> 1) ?: 1;
 	pvx_file_capped = false;
-	for (i = 0; i < set->n; i++)
-		if (pvx_file_stable(set->f[i]) &&
-		    !pvx_file_find_pages(set->f[i], &found))
-			break;
-	pvx_file_files = set->n;
+	if (set)
+		room = pvx_file_find_exec(set, &found);
+	if (ro_files && room)
+		room = pvx_file_find_root(&found);
+	pvx_file_files = set ? set->n : 0;
 	pvx_file_pages_now = found;
+	/* files may fill their cap: the other kinds still have room */
+	if (room || pvx_file_capped)
+		pvx_ksm_cand_note_round();
 	pvx_file_send();
 	mutex_unlock(&pvx_file_lock);
-	for (i = 0; i < set->n; i++)
-		fput(set->f[i]);
-	kfree(set);
+	if (set)
+		pvx_file_set_put(set);
 }
 
 /* ---- sysfs --------------------------------------------------------------- */
@@ -305,7 +438,14 @@ static ssize_t file_tasks_left_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%u\n", READ_ONCE(pvx_file_tasks_left));
 }
 
+static ssize_t ro_file_files_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(pvx_file_ro_files));
+}
+
 static struct kobj_attribute pvx_file_now_attr = __ATTR_RO(file_pages_now);
+static struct kobj_attribute pvx_file_ro_attr = __ATTR_RO(ro_file_files);
 static struct kobj_attribute pvx_file_files_attr = __ATTR_RO(file_files);
 static struct kobj_attribute pvx_file_cap_attr = __ATTR_RO(file_capped);
 static struct kobj_attribute pvx_file_left_attr = __ATTR_RO(file_tasks_left);
@@ -315,6 +455,7 @@ struct attribute *pvx_ksm_file_attrs[] = {
 	&pvx_file_files_attr.attr,
 	&pvx_file_cap_attr.attr,
 	&pvx_file_left_attr.attr,
+	&pvx_file_ro_attr.attr,
 	NULL
 };
 
@@ -329,5 +470,7 @@ void pvx_ksm_file_exit(void)
 	pvx_file_send();
 	xa_destroy(&pvx_file_pfns);
 	pvx_file_pages_now = 0;
+	pvx_file_ro_files = 0;
+	pvx_ksm_cand_round_clear();
 	mutex_unlock(&pvx_file_lock);
 }

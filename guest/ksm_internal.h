@@ -95,6 +95,10 @@ extern atomic_long_t pvx_ksm_pinned_now;
 extern struct attribute *pvx_ksm_cand_attrs[];
 int pvx_ksm_cand_init(void);
 void pvx_ksm_cand_exit(void);
+/* In a round of ksm_file.c: modules' read-only pages, the image's zeros. */
+bool pvx_ksm_cand_round_wanted(void);
+bool pvx_ksm_cand_note_round(void);
+void pvx_ksm_cand_round_clear(void);
 
 /* Zeroed free pages as candidates, zero_free=1 (ksm_zero.c). */
 extern struct attribute *pvx_ksm_zero_attrs[];
@@ -102,7 +106,16 @@ void pvx_ksm_zero_init(void);
 void pvx_ksm_zero_round(void);
 void pvx_ksm_zero_exit(void);
 
-/* The page cache of executables as candidates, exec_files=1 (ksm_file.c). */
+/*
+ * The candidates found anew in every round (ksm_file.c): the page cache of
+ * executables (exec_files=1) and of the root filesystem's files nobody
+ * writes (ro_files=1), and ksm_cand.c's module and zero pages.
+ * pvx_ksm_round_note() notes @n pages from @pfn as found in the round
+ * being made, counting the new ones in *@found up to @cap; false when the
+ * round must stop (the cap, or no memory).
+ */
+bool pvx_ksm_round_note(unsigned long pfn, unsigned long n,
+			unsigned long *found, unsigned long cap);
 extern struct attribute *pvx_ksm_file_attrs[];
 void pvx_ksm_file_round(void);
 void pvx_ksm_file_exit(void);

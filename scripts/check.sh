@@ -316,6 +316,8 @@ expect_error "kernel.sh with an unknown series fails with one line" \
 	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
 expect_error "lab.sh with an unknown PVX_L3_TUNE fails with one line" \
 	"PVX_L3_TUNE must be short or full, got 'long'" env PVX_L3_TUNE=long scripts/lab.sh
+expect_error "lab.sh with an unknown PVX_RESETS_LOAD fails with one line" \
+	"PVX_RESETS_LOAD must be forks or modloop, got 'x'" env PVX_RESETS_LOAD=x scripts/lab.sh
 expect_error "run-l3.sh with an unknown PVX_L3_TUNE fails with one line" \
 	"PVX_L3_TUNE needs short or full, got 'long'" env PVX_L3_TUNE=long selftests/guest/run-l3.sh host
 expect_error "run-l3.sh with a bad PVX_L3_BOOTS fails with one line" \

@@ -96,6 +96,8 @@ done
 for v in PVX_RESETS_BOOTS PVX_RESETS_LOAD_S; do
 	[ -z "${!v:-}" ] || is_uint "${!v}" || die "$v needs a positive integer, got '${!v}'"
 done
+[[ "${PVX_RESETS_LOAD:-forks}" =~ ^(forks|modloop)$ ]] ||
+	die "PVX_RESETS_LOAD must be forks or modloop, got '$PVX_RESETS_LOAD'"
 [ -z "${PVX_LAB_SUITE_LIMIT:-}" ] || is_uint "$PVX_LAB_SUITE_LIMIT" ||
 	die "PVX_LAB_SUITE_LIMIT needs a positive integer, got '$PVX_LAB_SUITE_LIMIT'"
 [[ "${PVX_L3_TUNE:-short}" =~ ^(short|full)$ ]] ||
@@ -439,6 +441,7 @@ export PVX_LAB_FAKE_STALL='${PVX_LAB_FAKE_STALL:-}'
 export PVX_LAB_SUITE_LIMIT='${PVX_LAB_SUITE_LIMIT:-}'
 export PVX_RESETS_BOOTS='${PVX_RESETS_BOOTS:-6}'
 export PVX_RESETS_LOAD_S='${PVX_RESETS_LOAD_S:-20}'
+export PVX_RESETS_LOAD='${PVX_RESETS_LOAD:-forks}'
 export PVX_L3_TUNE='${PVX_L3_TUNE:-short}'
 EOT
 		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"

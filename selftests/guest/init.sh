@@ -1091,14 +1091,14 @@ ksm_params() {
 	local bad="" pv p v old r0
 	for pv in interval_ms:999 interval_ms:86400001 interval_ms:abc interval_ms:-1 \
 		max_pages:262145 max_pages:x max_file_pages:262145 max_file_pages:-1 \
-		exec_files:0; do
+		exec_files:0 ro_files:0 module_ro:0 image_zero:0; do
 		p=${pv%%:*} v=${pv#*:}
 		old=$(cat "$KSM_PARAM/$p")
 		if (echo "$v" >"$KSM_PARAM/$p") 2>/dev/null || [ "$(cat "$KSM_PARAM/$p")" != "$old" ]; then
 			bad="$bad $p=$v"
 		fi
 	done
-	check "pvx_ksm_guest: bad interval_ms, max_pages and max_file_pages values and a change of exec_files refused, old ones kept (accepted:$bad)" \
+	check "pvx_ksm_guest: bad interval_ms, max_pages and max_file_pages values and a change of exec_files, ro_files, module_ro or image_zero refused, old ones kept (accepted:$bad)" \
 		[ -z "$bad" ]
 	r0=$(ksm_stat candidate_rounds)
 	echo 1000 >"$KSM_PARAM/interval_ms"
@@ -1106,6 +1106,7 @@ ksm_params() {
 		check "interval_ms 1000: the candidates are sent again within 5 s (rounds $r0 -> $(ksm_rounds_after $((r0 + 1)); ksm_stat candidate_rounds))" \
 			[ "$(ksm_stat candidate_rounds)" -gt "$r0" ]
 		ksm_file_cap
+		ksm_ro_files
 	else
 		sleep 2
 		check "interval_ms 1000 without the host's hints: no round sends anything (rounds $(ksm_stat candidate_rounds), batches $(ksm_stat batches))" \
@@ -1132,15 +1133,47 @@ ksm_file_cap() {
 	check "max_file_pages $cap again: the page cache is held again (file_pages_now $(ksm_stat file_pages_now), capped $(ksm_stat file_capped))" \
 		[ "$(ksm_stat file_pages_now)" -gt 0 -a "$(ksm_stat file_capped)" = 0 ]
 }
+# ro_files: a 1 MiB file written on the root filesystem (rootfs; /tmp is
+# another tmpfs) is held within three rounds; opened for write, it is let
+# go within three more (file_pages_now moves by its 256 pages; other root
+# files change by a few pages at most meanwhile)
+ksm_ro_files() {
+	local p0 p1 p2 r0
+	p0=$(ksm_stat file_pages_now)
+	dd if=/dev/zero of=/pvx-ro-test bs=4096 count=256 2>/dev/null
+	r0=$(ksm_stat candidate_rounds)
+	ksm_rounds_after $((r0 + 3)) 10
+	p1=$(ksm_stat file_pages_now)
+	check "ro_files: a 256-page file written to the root filesystem and closed is held as candidates ($p0 -> $p1 pages, ro_file_files $(ksm_stat ro_file_files))" \
+		[ "$p1" -ge $((p0 + 250)) ]
+	exec 3>>/pvx-ro-test
+	r0=$(ksm_stat candidate_rounds)
+	ksm_rounds_after $((r0 + 3)) 10
+	p2=$(ksm_stat file_pages_now)
+	check "ro_files: the same file open for write is let go ($p1 -> $p2 pages)" \
+		[ "$p2" -le $((p1 - 250)) ]
+	exec 3>&-
+	rm -f /pvx-ro-test
+}
 # ksm_files_sent MODE: what the first round did with executables' page cache
 ksm_files_sent() {
 	if [ "$mode" = host ]; then
 		check "exec_files: the page cache of $(ksm_stat file_files) executable files held as candidates at load ($(ksm_stat file_pages_now) pages, host took $(ksm_stat candidates_added) >= $(ksm_stat candidate_pages) of the image + them)" \
 			[ "$(ksm_stat file_files)" -gt 0 -a "$(ksm_stat file_pages_now)" -gt 0 -a \
 			  "$(ksm_stat candidates_added)" -ge $(($(ksm_stat candidate_pages) + $(ksm_stat file_pages_now))) ]
+		check "ro_files: the root filesystem's $(ksm_stat ro_file_files) files nobody writes held as candidates at load" \
+			[ "$(ksm_stat ro_file_files)" -gt 0 ]
+		check "module_ro: $(ksm_stat module_pages_now) pages of modules' text and read-only data held as candidates at load" \
+			[ "$(ksm_stat module_pages_now)" -gt 0 ]
+		check "image_zero: $(ksm_stat image_zero_pages_now) zero pages of the kernel image's data and bss held as candidates at load" \
+			[ "$(ksm_stat image_zero_pages_now)" -gt 0 ]
+		check "the host took every kind: candidates_added $(ksm_stat candidates_added) >= image $(ksm_stat candidate_pages) + files $(ksm_stat file_pages_now) + modules $(ksm_stat module_pages_now) + zero pages $(ksm_stat image_zero_pages_now)" \
+			[ "$(ksm_stat candidates_added)" -ge $(($(ksm_stat candidate_pages) + $(ksm_stat file_pages_now) + $(ksm_stat module_pages_now) + $(ksm_stat image_zero_pages_now))) ]
 	else
 		check "exec_files without the host's hints: no process walked, nothing held (files $(ksm_stat file_files), pages $(ksm_stat file_pages_now))" \
 			[ "$(ksm_stat file_files)" = 0 -a "$(ksm_stat file_pages_now)" = 0 ]
+		check "ro_files, module_ro and image_zero without the host's hints: nothing walked or held ($(ksm_stat ro_file_files) files, $(ksm_stat module_pages_now) module and $(ksm_stat image_zero_pages_now) zero pages)" \
+			[ "$(ksm_stat ro_file_files)" = 0 -a "$(ksm_stat module_pages_now)" = 0 -a "$(ksm_stat image_zero_pages_now)" = 0 ]
 	fi
 }
 # ksm_final_added: the candidates the host took over a load of
@@ -1224,14 +1257,15 @@ ksm_zero_tests() {
 	6.1.*) ;;
 	*) [ "$order_before" = -1 ] || order_want=$order_before ;;
 	esac
-	if ! insmod "$KSM_KO" zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 >/tmp/insmod.out 2>&1; then
-		not_ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 # $(head -n1 /tmp/insmod.out)"
+	if ! insmod "$KSM_KO" zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 ro_files=0 module_ro=0 image_zero=0 >/tmp/insmod.out 2>&1; then
+		not_ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 ro_files=0 module_ro=0 image_zero=0 # $(head -n1 /tmp/insmod.out)"
 		rmmod pvx_guest
 		return
 	fi
-	ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0"
-	check "exec_files=0: no page cache walked or held (files $(ksm_stat file_files), pages $(ksm_stat file_pages_now))" \
-		[ "$(ksm_stat file_files)" = 0 -a "$(ksm_stat file_pages_now)" = 0 ]
+	ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 ro_files=0 module_ro=0 image_zero=0"
+	check "exec_files=0 ro_files=0 module_ro=0 image_zero=0: no page cache, module or zero page walked or held (files $(ksm_stat file_files) + $(ksm_stat ro_file_files), pages $(ksm_stat file_pages_now), module $(ksm_stat module_pages_now), zero $(ksm_stat image_zero_pages_now))" \
+		[ "$(ksm_stat file_files)" = 0 -a "$(ksm_stat ro_file_files)" = 0 -a "$(ksm_stat file_pages_now)" = 0 -a \
+		  "$(ksm_stat module_pages_now)" = 0 -a "$(ksm_stat image_zero_pages_now)" = 0 ]
 	dmesg | grep 'pvx_ksm_guest: zero_free' | sed 's/^/# dmesg: /' >>"$TAP"
 	check "zero_free cannot be changed at run time" \
 		sh -c "! echo 0 >$KSM_PARAM/zero_free && [ \"\$(cat $KSM_PARAM/zero_free)\" = Y ]"

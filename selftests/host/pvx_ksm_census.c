@@ -15,7 +15,10 @@
  *   census pages=N resident=R merged=M merged_zero=MZ zero_page=ZP
  *          resident_zero=RZ
  *
- * merged: KSM pages; merged_zero: of them, the ones that hold only
+ * merged: KSM pages mapped more than once (/proc/kpagecount): 6.12's
+ * kpageflags sets KPF_KSM on every anonymous page (stable_page_flags()
+ * tests mapping & PAGE_MAPPING_KSM, true for any anon mapping), and a
+ * KSM page mapped once saves nothing; merged_zero: of them, the ones that hold only
  * zeros; zero_page: pages mapped to the shared zero page (KSM's
  * use_zero_pages, or a zero-filled piece of a split huge page);
  * resident_zero: resident pages, not merged, that hold only zeros (KSM
@@ -131,9 +134,10 @@ static int is_zero(const unsigned char *p)
 	return !memcmp(p, zero, PAGE);
 }
 
-static int page_flags(int kpf, uint64_t pfn, uint64_t *flags)
+/* @pfn's entry of /proc/kpageflags or /proc/kpagecount (@fd) */
+static int page_word(int fd, uint64_t pfn, uint64_t *word)
 {
-	return pread(kpf, flags, sizeof(*flags), pfn * sizeof(*flags)) == sizeof(*flags) ? 0 : -1;
+	return pread(fd, word, sizeof(*word), pfn * sizeof(*word)) == sizeof(*word) ? 0 : -1;
 }
 
 enum page_state { ABSENT, ON_ZERO_PAGE, MERGED, MERGED_ZERO, RESIDENT, RESIDENT_ZERO };
@@ -148,39 +152,61 @@ static void count_state(struct census *c, enum page_state st)
 	c->resident_zero += st == RESIDENT_ZERO;
 }
 
+/* /proc/kpageflags and /proc/kpagecount, open */
+struct kpage_files {
+	int flags, count;
+};
+
+/* KSM merged the page at @pfn with another: a KSM page mapped twice or more */
+static int is_merged(const struct kpage_files *kp, uint64_t pfn, uint64_t flags)
+{
+	uint64_t count = 0;
+
+	if (!(flags & (1ull << KPF_KSM)))
+		return 0;
+	if (page_word(kp->count, pfn, &count))
+		return -1;
+	return count > 1;
+}
+
 /* one page with its pagemap entry @pm at address @va: its state, or -1 */
-static int page_state(int kpf, int mem, uint64_t va, uint64_t pm)
+static int page_state(const struct kpage_files *kp, int mem, uint64_t va, uint64_t pm)
 {
 	static unsigned char buf[PAGE];
-	uint64_t flags = 0;
-	int zero;
+	uint64_t flags = 0, pfn = pm & PM_PFN_MASK;
+	int zero, merged;
 
 	if (!(pm & PM_PRESENT))
 		return ABSENT;
-	if (page_flags(kpf, pm & PM_PFN_MASK, &flags))
+	if (page_word(kp->flags, pfn, &flags))
 		return -1;
 	if (flags & (1ull << KPF_ZERO_PAGE))
 		return ON_ZERO_PAGE;
 	if (pread(mem, buf, PAGE, va) != PAGE)
 		return -1;
 	zero = is_zero(buf);
-	if (flags & (1ull << KPF_KSM))
+	merged = is_merged(kp, pfn, flags);
+	if (merged < 0)
+		return -1;
+	if (merged)
 		return zero ? MERGED_ZERO : MERGED;
 	return zero ? RESIDENT_ZERO : RESIDENT;
 }
 
 static int census_ram(int pid, uint64_t start, uint64_t size, struct census *c)
 {
+	struct kpage_files kp;
 	uint64_t pm[CHUNK], va, i, n;
 	char path[64];
-	int pmf, mem, kpf, ret = -1;
+	int pmf, mem, ret = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	pmf = open(path, O_RDONLY);
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	mem = open(path, O_RDONLY);
-	kpf = open("/proc/kpageflags", O_RDONLY);
-	if (pmf < 0 || mem < 0 || kpf < 0)
+	kp.flags = open("/proc/kpageflags", O_RDONLY);
+	kp.count = open("/proc/kpagecount", O_RDONLY);
+	if (pmf < 0 || mem < 0 || kp.flags < 0 || kp.count < 0)
 		goto out;
 	for (va = start; va < start + size; va += n * PAGE) {
 		n = (start + size - va) / PAGE;
@@ -190,7 +216,7 @@ static int census_ram(int pid, uint64_t start, uint64_t size, struct census *c)
 		    (ssize_t)(n * sizeof(pm[0])))
 			goto out;
 		for (i = 0; i < n; i++) {
-			int st = page_state(kpf, mem, va + i * PAGE, pm[i]);
+			int st = page_state(&kp, mem, va + i * PAGE, pm[i]);
 			struct census *k = kind_census_of((va - start) / PAGE + i);
 
 			if (st < 0)
@@ -206,8 +232,10 @@ out:
 		close(pmf);
 	if (mem >= 0)
 		close(mem);
-	if (kpf >= 0)
-		close(kpf);
+	if (kp.flags >= 0)
+		close(kp.flags);
+	if (kp.count >= 0)
+		close(kp.count);
 	return ret;
 }
 
