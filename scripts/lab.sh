@@ -422,12 +422,32 @@ int3_race() {
 	! grep -a -m1 ' Code: ' "$1" | grep -q ' cc <'
 }
 
+# l3_reset_panic CONSOLE: L2 panicked (a direct panic(), not an oops:
+# the panic's own message comes right before its Call Trace) in an L3 vCPU
+# thread that was handling the L3's reset, shutdown_interception() in
+# kvm_amd, with no pvx frame in that trace. The world switch of an L3 that
+# leaves guest mode for a shutdown is where TCG's nested SVM has written
+# to L2's stack before ("corrupted stack end detected inside scheduler",
+# lab.rst; CI of 2026-11-25, 6.12, 1229 s into the guest suite). A panic
+# anywhere else, or through pvx code, is not this and is not retried.
+l3_reset_panic() {
+	awk '
+		/Kernel panic - not syncing/ { inpanic = 1; trace = "" }
+		inpanic && / Code: / { inpanic = 0 }
+		inpanic { trace = trace "\n" $0 }
+		END {
+			if (trace == "" || trace !~ /shutdown_interception/ ||
+			    trace ~ /\[pvx_/)
+				exit 1
+		}' "$1"
+}
+
 # boot_l2 TAG CPUS SUITES: one L2 boot that runs SUITES (comma list).
 # TCG sometimes stops delivering interrupts to L2 while an L3 guest runs,
 # and L2 stops for good, or lets a vCPU trap on an int3 that kernel text
 # patching has already removed, and L2 oopses, or L2 triple-faults with
-# nothing on its console (lab.rst; its registers are kept): such a boot is
-# killed by the watchdog (or has ended) and made again for the suites
+# nothing on its console (lab.rst; its registers are kept), or panics in
+# the reset of an L3 (l3_reset_panic): such a boot is killed by the watchdog (or has ended) and made again for the suites
 # that had not ended, at most $attempts boots in all; a last stall or
 # oops is reported as a failure.
 boot_l2() {
@@ -478,6 +498,11 @@ EOT
 				echo "lab: L2 '$tag' oopsed on an int3 that kernel text patching had already removed (TCG's text-patching race, lab.rst) after $(elapsed "$t2" "$t3") s wall:"
 				grep -a -m1 -A1 'Oops: int3' "$console" | sed 's/^/lab:   /'
 				grep -a -m1 '^\[ *[0-9.]*\] RIP: ' "$console" | sed 's/^/lab:   /'
+			elif l3_reset_panic "$console"; then
+				what=panic
+				echo "lab: L2 '$tag' panicked in an L3 vCPU thread handling the L3's reset, no pvx code in the trace (TCG's nested world switch, lab.rst) after $(elapsed "$t2" "$t3") s wall:"
+				grep -a -m1 'Kernel panic - not syncing' "$console" | sed 's/^/lab:   /'
+				grep -a 'PVX-L2-HB' "$console" | tail -n 1 | sed 's/^/lab:   last heartbeat: /'
 			elif l2_triple "$console"; then
 				what=triple
 				echo "lab: L2 '$tag' triple-faulted (lab.rst) after $(elapsed "$t2" "$t3") s wall; its vCPUs then (l2-regs-$tag-triple$attempt.log):"
