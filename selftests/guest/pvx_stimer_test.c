@@ -1124,7 +1124,7 @@ static void test_overcommit(void)
 static int late(void)
 {
 	struct itimerspec its = { .it_value = { 0, MS }, .it_interval = { 0, MS } };
-	uint64_t t0, wall, wall_pre, eff_pre, lo, tf_ticks = 0, px_ticks;
+	uint64_t t_arm, t0, wall, wall_pre, eff_pre, lo, tf_ticks = 0, px_ticks;
 	struct pvx_steal_query q0 = { 0 };
 	struct pvx_stimer_state st;
 	char val[16];
@@ -1134,14 +1134,17 @@ static int late(void)
 	ksft_set_plan(2);
 	pin_to(0);
 	tfd = timerfd_create(CLOCK_MONOTONIC, 0);
-	fd = stimer_create(0, MS, MS, 0);
 	/*
-	 * The clocks start after the timer does: a vCPU of a busy lab can
-	 * stall between two lines, and time before the timer existed must
-	 * not be expected of it (CI 2026-11-25, 6.12: the steal snapshot
-	 * taken before the arming saw 103 ms effective against 96 ms of
-	 * wall time after it; 75 counted, 77 wanted).
+	 * A vCPU of a busy lab can stall for ms between two lines, so each
+	 * bound has its own clocks: the most the timer can count runs from
+	 * before its arming (t_arm) to after the read, the least it must
+	 * count from after its arming (q0, t0) to before the read. CI
+	 * 2026-11-25: clocks started before the arming expected 77 of the
+	 * 75 periods the timer had (6.12); started after it, they allowed
+	 * 94 of the 101 it had (6.1).
 	 */
+	t_arm = now_ns();
+	fd = stimer_create(0, MS, MS, 0);
 	steal_query(&q0);
 	t0 = now_ns();
 	if (fd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL))
@@ -1160,7 +1163,7 @@ static int late(void)
 	wall_pre = now_ns() - t0;
 	eff_pre = effective_since(&q0);
 	px_ticks = read_ticks(fd);
-	wall = now_ns() - t0;
+	wall = now_ns() - t_arm;
 	if (read(tfd, &tf_ticks, sizeof(tf_ticks)) != sizeof(tf_ticks))
 		tf_ticks = 0;
 	/* what the timer saw at its expiries, for a count that is off */
@@ -1174,16 +1177,16 @@ static int late(void)
 	 * A period ends at 1 ms of effective time or 4 ms (its cap) of wall
 	 * time: the periods that ended before the read began, less slack
 	 * for the ends (a lab boot that injects steal stretches them); both
-	 * clocks start after the timer, so they never run ahead of it. When
+	 * clocks start after the arming, so they never run ahead of it. When
 	 * the timerfd, a wall-time count over nearly the same stretch,
 	 * counted fewer, its count less the same slack will do. At most the
-	 * periods until after the read.
+	 * periods from before the arming until after the read.
 	 */
 	lo = (eff_pre / MS > wall_pre / (4 * MS) ? eff_pre / MS : wall_pre / (4 * MS)) * 4 / 5;
 	if (tf_ticks * 4 / 5 < lo)
 		lo = tf_ticks * 4 / 5;
 	ksft_test_result(!ret && px_ticks >= lo && px_ticks > 1 && px_ticks <= wall / MS + 2,
-			 "an expiry %d ms late counts the periods meanwhile: %llu expirations, the read begun %llu ms (%llu ms effective) and ended %llu ms after the start: %llu..%llu wanted; timerfd %llu\n",
+			 "an expiry %d ms late counts the periods meanwhile: %llu expirations, the read begun %llu ms (%llu ms effective) after the arming and ended %llu ms after the call to arm: %llu..%llu wanted; timerfd %llu\n",
 			 LATE_US / 1000, (unsigned long long)px_ticks,
 			 (unsigned long long)(wall_pre / MS), (unsigned long long)(eff_pre / MS),
 			 (unsigned long long)(wall / MS), (unsigned long long)lo,
