@@ -228,8 +228,8 @@ static_assert(__same_type(typeof_member(struct task_struct, start_time), u64) &&
 /*
  * pvx_fork. get_user_pages() lost its vmas argument in 6.5 (and
  * get_user_pages_remote() and pin_user_pages() theirs); the _unlocked
- * form has one type on both kernels, so pvx_fork uses it and checks the
- * pages it got instead of holding the mmap lock across the call.
+ * forms have one type on both kernels, so pvx_fork uses them and checks
+ * the pages it got instead of holding the mmap lock across the call.
  */
 PVX_CHECK_FN(get_user_pages_unlocked,
 	     long (*)(unsigned long, unsigned long, struct page **,
@@ -238,7 +238,12 @@ PVX_CHECK_FN(find_vma,
 	     struct vm_area_struct *(*)(struct mm_struct *, unsigned long));
 PVX_CHECK_FN(vma_is_anonymous, bool (*)(struct vm_area_struct *));
 PVX_CHECK_FN(mmap_read_lock_killable, int (*)(struct mm_struct *));
-PVX_CHECK_FN(set_page_dirty_lock, int (*)(struct page *));
+PVX_CHECK_FN(pin_user_pages_unlocked,
+	     long (*)(unsigned long, unsigned long, struct page **,
+		      unsigned int));
+PVX_CHECK_FN(unpin_user_pages_dirty_lock,
+	     void (*)(struct page **, unsigned long, bool));
+PVX_CHECK_FN(unpin_user_pages, void (*)(struct page **, unsigned long));
 PVX_CHECK_FN(put_page, void (*)(struct page *));
 
 /*

@@ -58,6 +58,7 @@ enum pvx_fc_stat {
 	PVX_FC_PAGES,		/* pages the host copied (also in failed calls) */
 	PVX_FC_ERRORS,		/* calls refused or stopped, but EOPNOTSUPP */
 	PVX_FC_EOPNOTSUPP,	/* calls refused: the host has no fork-copy */
+	PVX_FC_RING_FULL,	/* batches the host stopped at its dirty ring */
 	PVX_FC_NR
 };
 
@@ -156,20 +157,30 @@ static int pvx_fc_check_args(const struct pvx_fork_copy_req *req)
 
 /* ---- one batch ------------------------------------------------------- */
 
-static void pvx_fc_put(struct page **pages, long n, long dirty)
+/* Drop the references to the @n source pages. */
+static void pvx_fc_put(struct page **pages, long n)
 {
 	long i;
 
-	for (i = 0; i < n; i++) {
-		if (i < dirty)
-			set_page_dirty_lock(pages[i]);
+	for (i = 0; i < n; i++)
 		put_page(pages[i]);
-	}
+}
+
+/* Unpin the @n destination pages, the first @dirty of them written. */
+static void pvx_fc_unpin(struct page **pages, long n, long dirty)
+{
+	unpin_user_pages_dirty_lock(pages, dirty, true);
+	unpin_user_pages(pages + dirty, n - dirty);
 }
 
 /*
  * Take the @n destination pages at @dst for writing and the source pages
- * at @src for reading: 0, or -errno with no page held. GUP takes the mmap
+ * at @src for reading: 0, or -errno with no page held. The destinations
+ * are pinned (FOLL_PIN), not only referenced: the host writes them after
+ * this, and a fork() by another thread of the caller meanwhile must give
+ * its child a copy of a pinned anonymous page at once (as for any DMA
+ * target) instead of sharing it copy-on-write, where the child would see
+ * the host's later writes. GUP takes the mmap
  * lock itself (compat.h says why), so the mappings checked at the start
  * of the call may have changed meanwhile: GUP checks the permissions
  * again, and a destination page must still be anonymous, which a shared
@@ -181,7 +192,7 @@ static long pvx_fc_get_pages(struct pvx_fc_work *w, unsigned long src,
 	long got_dst, got_src = 0, ret = 0;
 	unsigned int i;
 
-	got_dst = get_user_pages_unlocked(dst, n, w->dst, FOLL_WRITE);
+	got_dst = pin_user_pages_unlocked(dst, n, w->dst, FOLL_WRITE);
 	if (got_dst == n)
 		got_src = get_user_pages_unlocked(src, n, w->src, 0);
 	if (got_dst < n)	/* short: the page after the last could not be had */
@@ -192,8 +203,8 @@ static long pvx_fc_get_pages(struct pvx_fc_work *w, unsigned long src,
 		if (!PageAnon(w->dst[i]))
 			ret = -EINVAL;
 	if (ret) {
-		pvx_fc_put(w->dst, max(got_dst, 0L), 0);
-		pvx_fc_put(w->src, max(got_src, 0L), 0);
+		pvx_fc_unpin(w->dst, max(got_dst, 0L), 0);
+		pvx_fc_put(w->src, max(got_src, 0L));
 	}
 	return ret;
 }
@@ -217,7 +228,9 @@ static long pvx_fc_errno(long hc)
 /*
  * Copy the @n pages at @src to @dst with one hypercall. Returns 0 or
  * -errno; *@copied = the pages copied, which the host says also on a
- * copy that failed part way.
+ * copy that failed part way. 0 with *@copied < @n: the host stopped at
+ * its dirty ring's soft limit (-PVX_EAGAIN) and the rest is to be sent
+ * again.
  */
 static long pvx_fc_one_batch(struct pvx_fc_work *w, unsigned long src,
 			     unsigned long dst, unsigned int n,
@@ -243,21 +256,37 @@ static long pvx_fc_one_batch(struct pvx_fc_work *w, unsigned long src,
 	pvx_fc_count(PVX_FC_BATCHES, 1);
 	if (hc >= 0)
 		*copied = n;
-	else if (hc == -PVX_EFAULT)	/* RBX counts pairs only here */
-		*copied = min_t(unsigned long, rbx, n);
-	pvx_fc_put(w->dst, n, *copied);
-	pvx_fc_put(w->src, n, 0);
+	else if (hc == -PVX_EFAULT || hc == -PVX_EAGAIN)
+		*copied = min_t(unsigned long, rbx, n);	/* RBX counts pairs */
+	pvx_fc_unpin(w->dst, n, *copied);
+	pvx_fc_put(w->src, n);
 	pvx_fc_count(PVX_FC_PAGES, *copied);
+	if (hc == -PVX_EAGAIN) {	/* stopped at the dirty ring: not an error */
+		pvx_fc_count(PVX_FC_RING_FULL, 1);
+		return 0;
+	}
 	return hc < 0 ? pvx_fc_errno(hc) : 0;
 }
 
 /* ---- the ioctl ------------------------------------------------------- */
 
-/* Copy the whole request, batch by batch; req->copied says how far. */
+/*
+ * A host that stops at its dirty ring copies at least one page per batch
+ * (KVM does not enter the guest with a soft-full ring); one that keeps
+ * answering -PVX_EAGAIN without progress is refused after this many.
+ */
+#define PVX_FC_MAX_STALLS	16
+
+/*
+ * Copy the whole request, batch by batch; req->copied says how far. A
+ * batch the host stopped at its dirty ring's soft limit is not an error:
+ * KVM has the VMM collect the ring before this vCPU runs again, so the
+ * next batch starts after the last page copied.
+ */
 static long pvx_fc_copy(struct pvx_fork_copy_req *req, struct pvx_fc_work *w)
 {
 	unsigned long off = 0, pages;
-	unsigned int n;
+	unsigned int n, stalls = 0;
 	long ret = 0;
 
 	while (off < req->len) {
@@ -265,7 +294,13 @@ static long pvx_fc_copy(struct pvx_fork_copy_req *req, struct pvx_fc_work *w)
 		ret = pvx_fc_one_batch(w, req->src + off, req->dst + off, n,
 				       &pages);
 		req->copied += pages << PAGE_SHIFT;
-		off += (unsigned long)n << PAGE_SHIFT;
+		off += pages << PAGE_SHIFT;
+		stalls = pages ? 0 : stalls + 1;
+		if (!ret && stalls > PVX_FC_MAX_STALLS) {
+			pr_warn_ratelimited("host copied nothing in %u fork-copy batches\n",
+					    stalls);
+			ret = -EIO;
+		}
 		/* GUP answers a fatal signal -EINTR or -EAGAIN: one errno */
 		if ((ret || off < req->len) && fatal_signal_pending(current))
 			ret = -EINTR;
@@ -368,6 +403,7 @@ PVX_FC_ATTR(pages, PVX_FC_PAGES, 0);
 PVX_FC_ATTR(bytes, PVX_FC_PAGES, PAGE_SHIFT);
 PVX_FC_ATTR(errors, PVX_FC_ERRORS, 0);
 PVX_FC_ATTR(eopnotsupp, PVX_FC_EOPNOTSUPP, 0);
+PVX_FC_ATTR(ring_full, PVX_FC_RING_FULL, 0);
 
 static struct attribute *pvx_fc_attrs[] = {
 	&pvx_fc_attr_calls.kattr.attr,
@@ -377,6 +413,7 @@ static struct attribute *pvx_fc_attrs[] = {
 	&pvx_fc_attr_bytes.kattr.attr,
 	&pvx_fc_attr_errors.kattr.attr,
 	&pvx_fc_attr_eopnotsupp.kattr.attr,
+	&pvx_fc_attr_ring_full.kattr.attr,
 	NULL
 };
 

@@ -45,6 +45,17 @@
  * stops there with -PVX_EFAULT ("fault") and RBX says how many pairs
  * (the first RBX, in batch order) were copied.
  *
+ * With the dirty ring (KVM_CAP_DIRTY_LOG_RING, what QEMU uses with
+ * dirty-ring-size=N) every destination write pushes one entry onto the
+ * calling vCPU's ring, and KVM checks the ring's soft limit only before
+ * the guest runs again: a full batch could push up to 255 entries into a
+ * reserve of 64 and overwrite entries the VMM has not collected, whose
+ * pages a migration would then never send again. So the copy stops before
+ * the write that would pass the soft limit and answers -PVX_EAGAIN
+ * ("ring_full") with RBX = the pairs copied; KVM then makes the VMM
+ * collect the ring before the vCPU runs, and the guest sends the rest
+ * again (Documentation/fork_copy.rst).
+ *
  * RBX = pairs copied, on every answer of this handler (0 when a check
  * failed); RAX = the same number on success. Counters: debugfs
  * vm<id>-<pid>/fork_copy and pvx/fork_copy; tracepoint pvx:fork_copy.
@@ -81,6 +92,7 @@ enum pvx_fc_stat {
 	PVX_FC_STAT_OVERLAP,
 	PVX_FC_STAT_FAULT,		/* a copy failed: partial batch */
 	PVX_FC_STAT_DIRTY_LOG,		/* dirty-logged destination, no marking */
+	PVX_FC_STAT_RING_FULL,		/* stopped at the dirty ring's soft limit */
 	PVX_FC_STAT_ENOMEM,		/* no per-VM state (host totals only) */
 	PVX_FC_STAT_NR
 };
@@ -102,6 +114,7 @@ static const char * const pvx_fc_stat_names[PVX_FC_STAT_NR] = {
 	[PVX_FC_STAT_OVERLAP]	= "overlap",
 	[PVX_FC_STAT_FAULT]	= "fault",
 	[PVX_FC_STAT_DIRTY_LOG]	= "dirty_log",
+	[PVX_FC_STAT_RING_FULL]	= "ring_full",
 	[PVX_FC_STAT_ENOMEM]	= "enomem",
 };
 
@@ -116,6 +129,7 @@ static const long pvx_fc_errno[PVX_FC_STAT_NR] = {
 	[PVX_FC_STAT_OVERLAP]	= -PVX_EINVAL,
 	[PVX_FC_STAT_FAULT]	= -PVX_EFAULT,
 	[PVX_FC_STAT_DIRTY_LOG]	= -PVX_EOPNOTSUPP,
+	[PVX_FC_STAT_RING_FULL]	= -PVX_EAGAIN,
 	[PVX_FC_STAT_ENOMEM]	= -PVX_ENOMEM,
 };
 
@@ -236,29 +250,46 @@ static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 	return PVX_FC_STAT_DONE;
 }
 
-/*
- * Copy the checked batch in order through @bounce; returns the number of
- * pairs copied, less than the count when the host could not access a page.
- * Each write marks its destination dirty where the slot is dirty-logged
- * (pvx_write_guest_page(); pvx_fc_check_pair() refused the batch where
- * that is not possible).
- */
-static u32 pvx_fc_copy(struct kvm_vcpu *vcpu, const struct pvx_fc_batch *b,
-		       void *bounce)
+/* Copy one checked pair through @bounce; the stat that answers. */
+static enum pvx_fc_stat pvx_fc_copy_pair(struct kvm_vcpu *vcpu,
+					 const struct pvx_copy_pair *p,
+					 void *bounce)
 {
-	const struct pvx_copy_pair *p;
+	int ret;
+
+	if (pvx_read_guest(vcpu, p->src_gpa, bounce, PAGE_SIZE))
+		return PVX_FC_STAT_FAULT;
+	ret = pvx_write_guest_page(vcpu, gpa_to_gfn(p->dst_gpa), bounce, 0,
+				   PAGE_SIZE);
+	if (ret == -EAGAIN)
+		return PVX_FC_STAT_RING_FULL;
+	return ret ? PVX_FC_STAT_FAULT : PVX_FC_STAT_DONE;
+}
+
+/*
+ * Copy the checked batch in order through @bounce; *@copied = the number
+ * of pairs copied. Returns done, or why the copy stopped early: fault (the
+ * host could not access a page), ring_full (the next write would pass the
+ * dirty ring's soft limit). Each write marks its destination dirty where
+ * the slot is dirty-logged (pvx_write_guest_page(); pvx_fc_check_pair()
+ * refused the batch where that is not possible).
+ */
+static enum pvx_fc_stat pvx_fc_copy(struct kvm_vcpu *vcpu,
+				    const struct pvx_fc_batch *b, void *bounce,
+				    u32 *copied)
+{
+	enum pvx_fc_stat s = PVX_FC_STAT_DONE;
 	u32 i;
 
 	for (i = 0; i < b->hdr.count; i++) {
-		p = &b->pairs[i];
-		if (pvx_read_guest(vcpu, p->src_gpa, bounce, PAGE_SIZE) ||
-		    pvx_write_guest_page(vcpu, gpa_to_gfn(p->dst_gpa),
-					 bounce, 0, PAGE_SIZE))
+		s = pvx_fc_copy_pair(vcpu, &b->pairs[i], bounce);
+		if (s != PVX_FC_STAT_DONE)
 			break;
 		/* Up to 255 pages in one exit: let the host run others. */
 		cond_resched();
 	}
-	return i;
+	*copied = i;
+	return s;
 }
 
 /* Buffers of one call: the batch and a bounce page. */
@@ -304,9 +335,7 @@ static long pvx_fork_copy(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 	if (s != PVX_FC_STAT_DONE)
 		goto out;
 
-	copied = pvx_fc_copy(vcpu, bufs.batch, bufs.bounce);
-	if (copied < count)
-		s = PVX_FC_STAT_FAULT;
+	s = pvx_fc_copy(vcpu, bufs.batch, bufs.bounce, &copied);
 	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_PAGES,
 				 copied);
 	pvx_feature_counters_add(&pvx_fc_counters, vc, PVX_FC_STAT_BYTES,

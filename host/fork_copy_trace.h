@@ -61,6 +61,7 @@ TRACE_EVENT(fork_copy,
 				       { PVX_FC_STAT_OVERLAP, "overlap" },
 				       { PVX_FC_STAT_FAULT, "fault" },
 				       { PVX_FC_STAT_DIRTY_LOG, "dirty_log" },
+				       { PVX_FC_STAT_RING_FULL, "ring_full" },
 				       { PVX_FC_STAT_ENOMEM, "enomem" }))
 );
 

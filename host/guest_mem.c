@@ -133,8 +133,11 @@ EXPORT_SYMBOL_GPL(pvx_read_guest);
  * Context: the vCPU thread of a hypercall handler; may sleep (faults).
  * Return: 0; -EFAULT when the page is not in a VMM memslot, the slot is
  * read-only, or the page cannot be written; -EOPNOTSUPP when the slot is
- * dirty-logged and this kernel does not let pvx mark the page dirty
- * (nothing is written then).
+ * dirty-logged and this kernel does not let pvx mark the page dirty;
+ * -EAGAIN when the slot is dirty-logged through the dirty ring and the
+ * vCPU's ring is at its soft limit (kvm_internal.h): the handler must
+ * return to the guest so that KVM makes the VMM collect the ring before
+ * the vCPU runs again. Nothing is written on an error.
  */
 int pvx_write_guest_page(struct kvm_vcpu *vcpu, gfn_t gfn, const void *data,
 			 unsigned int offset, unsigned int len)
@@ -149,6 +152,8 @@ int pvx_write_guest_page(struct kvm_vcpu *vcpu, gfn_t gfn, const void *data,
 		return -EFAULT;
 	if (!pvx_guest_slot_writable(slot))
 		return -EOPNOTSUPP;
+	if (pvx_kvm_dirty_ring_soft_full(vcpu, slot))
+		return -EAGAIN;
 	dst = pvx_guest_uaddr(vcpu, slot, gfn, offset);
 	if (!dst || copy_to_user(dst, data, len))
 		return -EFAULT;

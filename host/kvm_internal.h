@@ -220,6 +220,49 @@ static inline void pvx_kvm_mark_dirty(struct kvm *kvm,
 }
 #endif
 
+/*
+ * The dirty ring (KVM_CAP_DIRTY_LOG_RING, _ACQ_REL): KVM checks a vCPU's
+ * ring against its soft limit only before it enters the guest, and keeps
+ * the entries past the soft limit (kvm_dirty_ring_get_rsvd_entries(): 64,
+ * plus the PML buffer on Intel) for what one exit pushes after that check.
+ * A handler that writes hundreds of pages in one exit must not use them:
+ * a push into a full ring WARNs and overwrites an entry the VMM has not
+ * collected, and that page is then never sent again (a migrated guest's
+ * memory silently differs). kvm_dirty_ring_soft_full() is static in
+ * dirty_ring.c on 6.12 and later, so its arithmetic is repeated here over
+ * the fields of include/linux/kvm_dirty_ring.h (the same on 6.1, 6.12
+ * and 7.2). Only the vCPU thread moves dirty_index; the VMM's
+ * KVM_RESET_DIRTY_RINGS moves reset_index forward only, so a stale value
+ * makes the ring look fuller, never emptier.
+ */
+static_assert(__same_type(typeof_member(struct kvm_vcpu, dirty_ring),
+			  struct kvm_dirty_ring),
+	      "vcpu->dirty_ring is no longer a struct kvm_dirty_ring");
+static_assert(__same_type(typeof_member(struct kvm_dirty_ring, dirty_index),
+			  u32) &&
+	      __same_type(typeof_member(struct kvm_dirty_ring, reset_index),
+			  u32) &&
+	      __same_type(typeof_member(struct kvm_dirty_ring, soft_limit),
+			  u32),
+	      "struct kvm_dirty_ring's indexes are no longer u32");
+
+/*
+ * Writing a page of @slot would push an entry past the soft limit of the
+ * running vCPU's dirty ring. False when the VM uses the dirty bitmap or
+ * @slot is not dirty-logged (nothing is pushed). Called in the vCPU
+ * thread, whose ring mark_page_dirty_in_slot() pushes to.
+ */
+static inline bool pvx_kvm_dirty_ring_soft_full(struct kvm_vcpu *vcpu,
+						const struct kvm_memory_slot *slot)
+{
+	const struct kvm_dirty_ring *ring = &vcpu->dirty_ring;
+
+	if (!vcpu->kvm->dirty_ring_size || !kvm_slot_dirty_track_enabled(slot))
+		return false;
+	return READ_ONCE(ring->dirty_index) - READ_ONCE(ring->reset_index) >=
+	       ring->soft_limit;
+}
+
 /* vcpu->arch.regs[]: the guest's GPRs, one unsigned long each. */
 static_assert(__same_type(typeof_member(struct kvm_vcpu, arch.regs[0]),
 			  unsigned long),

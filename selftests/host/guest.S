@@ -73,6 +73,38 @@ tvm_g64_loop:
 tvm_g64_loop_end:
 
 /*
+ * Guest-driven loop that dirties pages of its own before each call,
+ * 64-bit: the host sets R8 = number, R9 = a0, R12 = how many pages to
+ * write and R13 = the first one's address (4 KiB apart) once. R10 counts
+ * iterations and is what the guest writes.
+ *
+ *	for (;;) {
+ *		for (i = 0; i < r12; i++)
+ *			*(u64 *)(r13 + i * 4096) = r10;
+ *		rax = hypercall(r8, r9, 0, 0);
+ *		r10++;
+ *		outb(TVM_PORT_DONE, al);
+ *	}
+ */
+	.globl tvm_g64_dirty_loop, tvm_g64_dirty_loop_end
+tvm_g64_dirty_loop:
+1:	mov	%r13, %rdi
+	mov	%r12, %rcx
+	jrcxz	3f
+2:	mov	%r10, (%rdi)
+	add	$4096, %rdi
+	loop	2b
+3:	mov	%r8, %rax
+	mov	%r9, %rbx
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	HCALL
+	inc	%r10
+	out	%al, $TVM_PORT_DONE
+	jmp	1b
+tvm_g64_dirty_loop_end:
+/*
  * Directed-yield tests, 64-bit, one program for all vCPUs of a VM; the
  * host gives each vCPU its role in R11 (and its arguments) with
  * KVM_SET_REGS:

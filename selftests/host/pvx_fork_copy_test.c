@@ -16,6 +16,13 @@
  *	batches (the VMM's mapping of a source or destination revoked with
  *	mprotect) report how far they got; KVM_GET_DIRTY_LOG shows exactly
  *	the destinations; host policy; per-VM and host counters; tracepoint.
+ *   pvx_fork_copy_test ring
+ *	a guest that dirties 1, 8 or 64 pages of its own before each full
+ *	batch, in a loop, with the dirty bitmap and with both dirty-ring
+ *	flavours at 256 and 4096 entries, collected only when KVM asks:
+ *	every page written is collected after its write, one ring entry per
+ *	write (none overwritten), and the host stops at the soft limit with
+ *	-EAGAIN and RBX = the pairs copied.
  *   pvx_fork_copy_test rmmod
  *	remove pvx_fork_copy while a VM that used it is idle: its file goes,
  *	the same VM then gets -ENOSYS and PROBE without the bit.
@@ -287,16 +294,22 @@ static uint64_t pool(unsigned int i)
 	return POOL_GPA + i * PAGE;
 }
 
-/* Write a batch at @gpa: header, then @n pairs, then garbage. */
-static void put_batch(struct fc_vm *f, uint64_t gpa, uint32_t flags, uint32_t count,
-		      uint64_t reserved, const struct pvx_copy_pair *p, unsigned int n)
+/* Write a batch at @gpa of @vm: header, then @n pairs, then garbage. */
+static void put_vm_batch(struct tvm *vm, uint64_t gpa, uint32_t flags, uint32_t count,
+			 uint64_t reserved, const struct pvx_copy_pair *p, unsigned int n)
 {
 	struct pvx_batch_hdr h = { .flags = flags, .count = count, .reserved = reserved };
-	uint8_t *b = f->vm.mem + gpa;
+	uint8_t *b = vm->mem + gpa;
 
 	memset(b, 0xa5, PAGE);	/* bytes past the pairs must not matter */
 	memcpy(b, &h, sizeof(h));
 	memcpy(b + sizeof(h), p, n * sizeof(*p));
+}
+
+static void put_batch(struct fc_vm *f, uint64_t gpa, uint32_t flags, uint32_t count,
+		      uint64_t reserved, const struct pvx_copy_pair *p, unsigned int n)
+{
+	put_vm_batch(&f->vm, gpa, flags, count, reserved, p, n);
 }
 
 /* Tally what the handler should count for an answer of class @c. */
@@ -949,9 +962,287 @@ static int cmd_rmmod_loop(void)
 	return tap_end();
 }
 
+/* ---- dirty ring and bitmap under full batches ---------------------- */
+
+/*
+ * A logged slot of its own, mapped by one 2 MiB guest page: destinations
+ * in pages 0..254, the pages the guest dirties itself from OWN_FIRST.
+ */
+#define RING_SLOT	3
+#define RING_GPA	0x2200000ull
+#define RING_PAGES	512u
+#define OWN_FIRST	256u
+#define RING_ITERS	64u
+#define PTE_P_RW_PS	0x83ull
+
+struct ring_vm {
+	struct tvm vm;
+	uint8_t *slot;			/* host view of RING_SLOT */
+	struct kvm_dirty_gfn *gfns;	/* the vCPU's ring; NULL: bitmap */
+	uint32_t entries, fetch;
+	size_t bytes;
+};
+
+static void ring_vm_destroy(struct ring_vm *r)
+{
+	if (r->gfns)
+		munmap(r->gfns, r->bytes);
+	tvm_destroy(&r->vm);
+	if (r->slot)
+		munmap(r->slot, RING_PAGES * PAGE);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * A one-vCPU VM running tvm_g64_dirty_loop with RING_SLOT logged through
+ * a dirty ring of @bytes enabled with @cap, or the bitmap when @cap is 0.
+ */
+static int ring_vm_create(struct ring_vm *r, uint32_t cap, size_t bytes)
+{
+	struct kvm_enable_cap ec = { .cap = cap, .args = { bytes } };
+	uint64_t *pd;
+
+	memset(r, 0, sizeof(*r));
+	if (tvm_create(&r->vm, TVM_LONG, TVM_PROG(tvm_g64_dirty_loop)))
+		return -1;
+	if (cap && ioctl(r->vm.fd, KVM_ENABLE_CAP, &ec) < 0) {
+		tvm_diag("KVM_ENABLE_CAP %u, %zu bytes: %s", cap, bytes, strerror(errno));
+		goto fail;
+	}
+	if (tvm_add_vcpu(&r->vm))
+		goto fail;
+	r->slot = add_slot(&r->vm, RING_SLOT, RING_GPA, RING_PAGES, KVM_MEM_LOG_DIRTY_PAGES);
+	if (!r->slot)
+		goto fail;
+	pd = (uint64_t *)(r->vm.mem + 0x3000);	/* tinyvm's PD: identity map */
+	pd[RING_GPA >> 21] = RING_GPA | PTE_P_RW_PS;
+	if (cap) {
+		r->bytes = bytes;
+		r->entries = bytes / sizeof(struct kvm_dirty_gfn);
+		r->gfns = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, r->vm.vcpu[0].fd,
+			       KVM_DIRTY_LOG_PAGE_OFFSET * PAGE);
+		if (r->gfns == MAP_FAILED) {
+			r->gfns = NULL;
+			tvm_diag("mmap of the dirty ring: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	ring_vm_destroy(r);
+	return -1;
+}
+
+/*
+ * Collect the ring as a VMM does: every entry marked dirty, in order, into
+ * @pending (cleared for each page of RING_SLOT seen), then reset. Returns
+ * the entries collected; *@foreign counts entries of other slots.
+ */
+static long ring_collect(struct ring_vm *r, uint8_t *pending, unsigned long *foreign)
+{
+	long n = 0;
+
+	for (;;) {
+		struct kvm_dirty_gfn *e = &r->gfns[r->fetch & (r->entries - 1)];
+
+		if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY))
+			break;
+		if (e->slot == RING_SLOT && e->offset < RING_PAGES)
+			pending[e->offset] = 0;
+		else
+			++*foreign;
+		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+		r->fetch++;
+		n++;
+	}
+	if (n && ioctl(r->vm.fd, KVM_RESET_DIRTY_RINGS, 0) < 0) {
+		tvm_diag("KVM_RESET_DIRTY_RINGS: %s", strerror(errno));
+		return -1;
+	}
+	return n;
+}
+
+/* Collect the bitmap (KVM_GET_DIRTY_LOG) into @pending the same way. */
+static long bitmap_collect(struct ring_vm *r, uint8_t *pending)
+{
+	uint64_t bits[RING_PAGES / 64] = { 0 };
+	struct kvm_dirty_log log = { .slot = RING_SLOT, .dirty_bitmap = bits };
+	long n = 0;
+	unsigned int i;
+
+	if (ioctl(r->vm.fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+		tvm_diag("KVM_GET_DIRTY_LOG: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < RING_PAGES; i++)
+		if (bits[i / 64] & (1ull << (i % 64))) {
+			pending[i] = 0;
+			n++;
+		}
+	return n;
+}
+
+/* What one configuration saw. */
+struct ring_run {
+	unsigned long calls, full, partial, copied, bad, lost, mismatch, ring_exits, foreign;
+	long entries, pushes;
+};
+
+/*
+ * The guest dirties @own pages of its own, then sends a full batch, in a
+ * loop of RING_ITERS calls. The test collects the ring only when KVM
+ * stops the vCPU for it (KVM_EXIT_DIRTY_RING_FULL), as a VMM whose
+ * collector is slow does, and the bitmap after each call. Every page
+ * written (by the guest or by the host's copy) must be collected after
+ * its write; with the ring, the entries collected must be exactly the
+ * pushes (one per write: a lost entry shows as fewer).
+ */
+static bool ring_loop(struct ring_vm *r, unsigned int own, struct ring_run *out)
+{
+	struct tvm_vcpu *v = &r->vm.vcpu[0];
+	struct pvx_copy_pair p[PVX_COPY_MAX_PAIRS];
+	uint8_t pending[RING_PAGES] = { 0 };
+	struct kvm_regs regs;
+	unsigned int i, k;
+	char buf[128];
+	long got;
+	int ret;
+
+	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
+		p[i] = (struct pvx_copy_pair){ pool(i), RING_GPA + i * PAGE };
+	fill_random(r->vm.mem + POOL_GPA, PVX_COPY_MAX_PAIRS * PAGE);
+	put_vm_batch(&r->vm, BATCH_GPA, 0, PVX_COPY_MAX_PAIRS, 0, p, PVX_COPY_MAX_PAIRS);
+	if (tvm_get_regs(v, &regs))
+		return false;
+	regs.rip = TVM_CODE_GPA;
+	regs.r8 = PVX_HC_FORK_COPY;
+	regs.r9 = BATCH_GPA;
+	regs.r10 = 1;
+	regs.r12 = own;
+	regs.r13 = RING_GPA + OWN_FIRST * PAGE;
+	if (tvm_set_regs(v, &regs))
+		return false;
+	memset(out, 0, sizeof(*out));
+	while (out->calls < RING_ITERS) {
+		ret = tvm_run(v);
+		if (ret == KVM_EXIT_DIRTY_RING_FULL && r->gfns) {
+			out->ring_exits++;
+			got = ring_collect(r, pending, &out->foreign);
+			if (got < 0)
+				return false;
+			out->entries += got;
+			continue;
+		}
+		if (ret < 0 || !tvm_exit_is_done(v)) {
+			tvm_diag("unexpected exit %s (%d)", tvm_exit_str(v, buf, sizeof(buf)), ret);
+			return false;
+		}
+		if (tvm_get_regs(v, &regs))
+			return false;
+		out->calls++;
+		/* The guest wrote its pages before the call, then the host copied. */
+		for (k = 0; k < own; k++)
+			pending[OWN_FIRST + k] = 1;
+		out->pushes += own;
+		if (regs.rax == PVX_COPY_MAX_PAIRS && regs.rbx == PVX_COPY_MAX_PAIRS)
+			out->full++;
+		else if (regs.rax == TVM_NEG64(PVX_EAGAIN) && regs.rbx < PVX_COPY_MAX_PAIRS)
+			out->partial++;
+		else if (out->bad++ < 3)
+			tvm_diag("call %lu: rax 0x%llx rbx 0x%llx", out->calls, X(regs.rax),
+				 X(regs.rbx));
+		for (k = 0; k < regs.rbx && k < PVX_COPY_MAX_PAIRS; k++) {
+			pending[k] = 1;
+			if (memcmp(r->slot + k * PAGE, r->vm.mem + pool(k), PAGE))
+				out->mismatch++;
+		}
+		out->copied += k;
+		out->pushes += k;
+		if (!r->gfns && bitmap_collect(r, pending) < 0)
+			return false;
+	}
+	got = r->gfns ? ring_collect(r, pending, &out->foreign) : 0;
+	if (got < 0)
+		return false;
+	out->entries += got;
+	for (k = 0; k < RING_PAGES; k++)
+		out->lost += pending[k];
+	return true;
+}
+
+struct ring_cfg {
+	const char *name;
+	uint32_t cap;		/* 0: the dirty bitmap */
+	size_t entries;
+};
+
+static int cmd_ring(void)
+{
+	static const struct ring_cfg cfgs[] = {
+		{ "bitmap", 0, 0 },
+		{ "ring 256", KVM_CAP_DIRTY_LOG_RING, 256 },
+		{ "ring 4096", KVM_CAP_DIRTY_LOG_RING, 4096 },
+		{ "ring_acq_rel 256", KVM_CAP_DIRTY_LOG_RING_ACQ_REL, 256 },
+		{ "ring_acq_rel 4096", KVM_CAP_DIRTY_LOG_RING_ACQ_REL, 4096 },
+	};
+	static const unsigned int owns[] = { 1, 8, 64 };
+	unsigned int c, o;
+	struct ring_run run;
+	struct ring_vm r;
+	char name[64];
+	int kvm, max;
+	bool ok;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	for (c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+		const struct ring_cfg *cfg = &cfgs[c];
+		size_t bytes = cfg->entries * sizeof(struct kvm_dirty_gfn);
+
+		max = cfg->cap ? ioctl(kvm, KVM_CHECK_EXTENSION, cfg->cap) : 1;
+		for (o = 0; o < sizeof(owns) / sizeof(owns[0]); o++) {
+			snprintf(name, sizeof(name), "ring: %s, %u own page%s", cfg->name, owns[o],
+				 owns[o] > 1 ? "s" : "");
+			if (max <= 0 || (cfg->cap && (size_t)max < bytes)) {
+				tap_skip("KVM lacks this dirty-ring flavour or size",
+					 "%s: every write collected", name);
+				continue;
+			}
+			if (!tap_result(!ring_vm_create(&r, cfg->cap, bytes), "%s: VM set-up", name))
+				continue;
+			ok = ring_loop(&r, owns[o], &run);
+			tvm_diag("%s: %lu calls (%lu full, %lu stopped at the ring), %lu pages "
+				 "copied, %lu ring-full exits, entries %ld for %ld writes, "
+				 "%lu foreign", name, run.calls, run.full, run.partial, run.copied,
+				 run.ring_exits, run.entries, run.pushes, run.foreign);
+			tap_result(ok && !run.bad && run.copied >= RING_ITERS,
+				   "%s: every answer a full copy or -EAGAIN with RBX < 255, "
+				   "and copies progress", name);
+			tap_result(ok && !run.mismatch,
+				   "%s: each copied destination holds its source", name);
+			tap_result(ok && !run.lost,
+				   "%s: every page written was collected after its write "
+				   "(%lu not)", name, run.lost);
+			if (cfg->cap)
+				tap_result(ok && run.entries == run.pushes && !run.foreign,
+					   "%s: one ring entry per write, none lost or "
+					   "overwritten (%ld of %ld)", name, run.entries,
+					   run.pushes);
+			if (cfg->cap && cfg->entries == 256)
+				tap_result(ok && run.partial && run.ring_exits,
+					   "%s: the host stopped at the soft limit and KVM had "
+					   "the ring collected (%lu, %lu)", name, run.partial,
+					   run.ring_exits);
+			ring_vm_destroy(&r);
+		}
+	}
+	if (kvm >= 0)
+		close(kvm);
+	return tap_end();
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_fork_copy_test absent|abi|rmmod|rmmod-loop [seed]\n");
+	fprintf(stderr, "usage: pvx_fork_copy_test absent|abi|ring|rmmod|rmmod-loop [seed]\n");
 	exit(2);
 }
 
@@ -981,6 +1272,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "abi"))
 		return cmd_abi();
+	if (!strcmp(argv[1], "ring"))
+		return cmd_ring();
 	if (!strcmp(argv[1], "rmmod"))
 		return cmd_rmmod();
 	if (!strcmp(argv[1], "rmmod-loop"))

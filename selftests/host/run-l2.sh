@@ -372,6 +372,7 @@ feature_stages() {
 	top_watch_start pvxtop-watch
 	if [ $fc = 1 ]; then
 		run_fc fork-copy abi
+		run_fc fork-copy-ring ring
 	fi
 	if [ $ksm = 1 ]; then
 		run_ksm ksm abi
