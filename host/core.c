@@ -177,6 +177,13 @@ void pvx_dispatch(struct kvm_vcpu *vcpu, const struct pvx_call *call)
 
 	vm = pvx_vm_get(vcpu->kvm);
 	if (IS_ERR(vm)) {
+		/*
+		 * No state to say whether this VM gets pvx: the policy of the
+		 * moment decides, as it would have for the state (vm.c). A
+		 * VM the admin keeps off sees stock KVM, PROBE included.
+		 */
+		if (!pvx_policy_new_vm())
+			return;
 		pvx_stat_inc(PVX_STAT_CALLS);
 		pvx_finish(vcpu, NULL, call, -PVX_ENOMEM, true, 0);
 		return;
