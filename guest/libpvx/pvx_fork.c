@@ -20,8 +20,16 @@
  * Only private anonymous read-write memory is moved (mremap() carries no
  * file and no other protection over, and the stack cannot move), not the
  * stack the child runs on, and with signals blocked: between a copy and
- * its mremap() the child must not write to the range. Anything else, and
- * every failure, leaves that range copy-on-write.
+ * its mremap() the child must not write to the range. The fresh mapping
+ * replaces the old one with its own VMA flags, so a range is moved only
+ * when every flag of its mappings is one the fresh mapping has or gets
+ * (/proc/self/smaps' VmFlags: pvx_fork_flag_ok()); a range that is
+ * MADV_WIPEONFORK or MAP_DROPPABLE, userfaultfd-registered, or anything
+ * else the move would drop, stays as fork() made it. Pages the child has
+ * no page table entry for (never touched, and not swapped out) are not
+ * copied: they stay unbacked in the fresh mapping, zero on first use as
+ * before. Anything else, and every failure, leaves that range
+ * copy-on-write.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,7 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -48,6 +58,11 @@
 #define PVX_FORK_PAGEMAP_PAGES	512
 /* pagemap: present (bit 63) and mapped by this process only (bit 56) */
 #define PVX_PM_REUSABLE		((1ull << 63) | (1ull << 56))
+/* pagemap: present or swapped out (bit 62): a page with content */
+#define PVX_PM_BACKED		((1ull << 63) | (1ull << 62))
+
+/* Mappings of one range the child checks and moves: more stay COW. */
+#define PVX_FORK_MAX_PIECES	32
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
@@ -132,34 +147,134 @@ static bool pvx_maps_parse(char *line, uintptr_t *lo, uintptr_t *hi, bool *anon_
 	return true;
 }
 
+/* madvise() advice a piece's fresh mapping is given before the move. */
+enum {
+	PVX_ADV_HUGEPAGE = 1 << 0,	/* "hg" */
+	PVX_ADV_NOHUGEPAGE = 1 << 1,	/* "nh" */
+	PVX_ADV_DONTDUMP = 1 << 2,	/* "dd" */
+	PVX_ADV_MERGEABLE = 1 << 3,	/* "mg" */
+};
+
 /*
- * 0 when [start, end) is all private anonymous read-write memory and not
- * in the mapping of the stack this code runs on (a thread's stack is
- * anonymous too): what the child pushes there between the copy and the
- * mremap() would be lost.
+ * A VmFlags word of a private anonymous read-write mapping that the fresh
+ * mapping has too (rd wr mr mw me ac sd; nr: MAP_NORESERVE only changes
+ * the commit accounting of the child's copy) or gets through madvise()
+ * (*@adv). Every other flag (wf MADV_WIPEONFORK, dp MAP_DROPPABLE, um/uw
+ * userfaultfd, gd a stack, and flags newer than this list) makes the
+ * range stay as fork() made it.
  */
-static int pvx_fork_check_range(uintptr_t start, uintptr_t end)
+static bool pvx_fork_flag_ok(const char *f, unsigned int *adv)
+{
+	static const char keep[][3] = { "rd", "wr", "mr", "mw", "me", "ac", "sd", "nr" };
+	static const struct { char name[3]; unsigned int adv; } set[] = {
+		{ "hg", PVX_ADV_HUGEPAGE }, { "nh", PVX_ADV_NOHUGEPAGE },
+		{ "dd", PVX_ADV_DONTDUMP }, { "mg", PVX_ADV_MERGEABLE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (!strncmp(f, keep[i], 2))
+			return true;
+	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		if (!strncmp(f, set[i].name, 2)) {
+			*adv |= set[i].adv;
+			return true;
+		}
+	return false;
+}
+
+/* "VmFlags: rd wr ...": every flag acceptable; *@adv = the advice to give. */
+static bool pvx_fork_vmflags_ok(const char *line, unsigned int *adv)
+{
+	const char *f = line + strlen("VmFlags:");
+
+	*adv = 0;
+	for (;;) {
+		while (*f == ' ')
+			f++;
+		if (!*f)
+			return true;
+		if (!f[1] || (f[2] && f[2] != ' ') || !pvx_fork_flag_ok(f, adv))
+			return false;
+		f += 2;
+	}
+}
+
+/* One mapping's part of a range, and the advice its fresh pages get. */
+struct pvx_fork_piece {
+	uintptr_t start, end;
+	unsigned int adv;
+};
+
+/* The pieces of a range in address order, from /proc/self/smaps. */
+struct pvx_fork_pieces {
+	struct pvx_fork_piece p[PVX_FORK_MAX_PIECES];
+	unsigned int n;
+};
+
+/* The mapping whose VmFlags line comes next in smaps. */
+struct pvx_smaps_vma {
+	uintptr_t lo, hi;
+	bool anon_rw, pending;
+};
+
+/*
+ * Account the mapping @v, whose VmFlags line is @flags, to the range
+ * [*@covered, @end): 0, or why the range must stay copy-on-write.
+ */
+static int pvx_fork_add_piece(struct pvx_fork_pieces *pc, const struct pvx_smaps_vma *v,
+			      const char *flags, uintptr_t *covered, uintptr_t end,
+			      uintptr_t sp)
+{
+	struct pvx_fork_piece *piece;
+	unsigned int adv;
+
+	if (v->hi <= *covered)
+		return 0;
+	if (v->lo > *covered)
+		return EFAULT;		/* a hole */
+	if (!v->anon_rw || (v->lo <= sp && sp < v->hi) || !pvx_fork_vmflags_ok(flags, &adv))
+		return EINVAL;
+	if (pc->n == PVX_FORK_MAX_PIECES)
+		return E2BIG;
+	piece = &pc->p[pc->n++];
+	piece->start = *covered;
+	piece->end = v->hi < end ? v->hi : end;
+	piece->adv = adv;
+	*covered = piece->end;
+	return 0;
+}
+
+/*
+ * 0 and the pieces of [start, end) when it is all private anonymous
+ * read-write memory whose flags survive the move, and not in the mapping
+ * of the stack this code runs on (a thread's stack is anonymous too):
+ * what the child pushes there between the copy and the mremap() would be
+ * lost. Read from smaps (not maps) for the VmFlags lines; the reading
+ * stops at the range's end, so later mappings are not walked.
+ */
+static int pvx_fork_check_range(uintptr_t start, uintptr_t end, struct pvx_fork_pieces *pc)
 {
 	struct pvx_maps m = { .len = 0, .pos = 0 };
-	uintptr_t covered = start, sp = (uintptr_t)&m, lo, hi;
-	bool anon_rw;
+	struct pvx_smaps_vma v = { .pending = false };
+	uintptr_t covered = start, sp = (uintptr_t)&m;
 	char *line;
 	int ret = 0;
 
-	m.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	pc->n = 0;
+	m.fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	if (m.fd < 0)
 		return errno;
 	while (covered < end && !ret && (line = pvx_maps_line(&m))) {
-		if (!pvx_maps_parse(line, &lo, &hi, &anon_rw))
-			ret = EIO;
-		else if (hi <= covered)
-			continue;
-		else if (lo > covered)
-			ret = EFAULT;		/* a hole */
-		else if (!anon_rw || (lo <= sp && sp < hi))
-			ret = EINVAL;
-		else
-			covered = hi;
+		if (!strncmp(line, "VmFlags:", 8)) {
+			if (v.pending)
+				ret = pvx_fork_add_piece(pc, &v, line, &covered, end, sp);
+			v.pending = false;
+		} else if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
+			if (v.pending || !pvx_maps_parse(line, &v.lo, &v.hi, &v.anon_rw))
+				ret = EIO;	/* a mapping without VmFlags */
+			v.pending = true;
+		}
 	}
 	close(m.fd);
 	if (!ret && covered < end)
@@ -169,33 +284,103 @@ static int pvx_fork_check_range(uintptr_t start, uintptr_t end)
 
 /* ---- the child: copy a range ---------------------------------------- */
 
-/* Copy [addr, addr + len) into fresh pages and move them over it: 0 or errno. */
-static int pvx_fork_copy_chunk(int fd, uintptr_t addr, size_t len)
+/* Give @fresh the advice its piece had: 0 or errno. */
+static int pvx_fork_advise(void *fresh, size_t len, unsigned int adv)
 {
-	struct pvx_fork_copy_req req = { .src = addr, .len = len };
+	static const struct { unsigned int adv; int advice; } map[] = {
+		{ PVX_ADV_HUGEPAGE, MADV_HUGEPAGE }, { PVX_ADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+		{ PVX_ADV_DONTDUMP, MADV_DONTDUMP }, { PVX_ADV_MERGEABLE, MADV_MERGEABLE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if ((adv & map[i].adv) && madvise(fresh, len, map[i].advice))
+			return errno;
+	return 0;
+}
+
+/*
+ * Copy the pages of [addr, addr + len) that have content (present or
+ * swapped out in the child's page table) to @fresh at the same offsets,
+ * one PVX_IOC_FORK_COPY per run: 0 or errno. Pages never touched stay
+ * unbacked in @fresh, so a sparse range does not become resident.
+ * Without a readable pagemap everything is copied.
+ */
+static int pvx_fork_copy_backed(int fd, int pagemap, uintptr_t addr, uintptr_t fresh,
+				size_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	unsigned long long ent[PVX_FORK_PAGEMAP_PAGES];
+	struct pvx_fork_copy_req req = { .src = addr, .dst = fresh, .len = len };
+	size_t off, run = 0, i, n;
+	bool in_run = false;
+
+	if (pagemap < 0)
+		return ioctl(fd, PVX_IOC_FORK_COPY, &req) ? errno : 0;
+	for (off = 0; off < len; off += n * page) {
+		n = (len - off) / page;
+		if (n > PVX_FORK_PAGEMAP_PAGES)
+			n = PVX_FORK_PAGEMAP_PAGES;
+		if (pread(pagemap, ent, n * sizeof(ent[0]),
+			  (off_t)((addr + off) / page * sizeof(ent[0]))) !=
+		    (ssize_t)(n * sizeof(ent[0])))
+			return EIO;
+		for (i = 0; i <= n; i++) {
+			bool backed = i < n && (ent[i] & PVX_PM_BACKED);
+			size_t at = off + i * page;
+
+			if (backed && !in_run) {
+				run = at;
+				in_run = true;
+			} else if (!backed && in_run && (i < n || off + n * page == len)) {
+				req = (struct pvx_fork_copy_req){ .src = addr + run,
+					.dst = fresh + run, .len = at - run };
+				if (ioctl(fd, PVX_IOC_FORK_COPY, &req))
+					return errno;
+				in_run = false;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Copy [addr, addr + len) into fresh pages with advice @adv and move them
+ * over it: 0 or errno.
+ */
+static int pvx_fork_copy_chunk(int fd, int pagemap, uintptr_t addr, size_t len,
+			       unsigned int adv)
+{
 	void *fresh = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int err;
 
 	if (fresh == MAP_FAILED)
 		return errno;
-	req.dst = (uintptr_t)fresh;
-	if (ioctl(fd, PVX_IOC_FORK_COPY, &req) == 0 &&
-	    mremap(fresh, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		   (void *)addr) != MAP_FAILED)
+	err = pvx_fork_advise(fresh, len, adv);
+	if (!err)
+		err = pvx_fork_copy_backed(fd, pagemap, addr, (uintptr_t)fresh, len);
+	if (!err && mremap(fresh, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)addr) != MAP_FAILED)
 		return 0;
-	err = errno;
+	if (!err)
+		err = errno;
 	munmap(fresh, len);
 	return err;
 }
 
-/* A range's whole pages, chunk by chunk: 0 or errno (then the rest stays COW). */
-static int pvx_fork_copy_range(int fd, const struct pvx_fork_range *r,
+/*
+ * A range's whole pages, mapping by mapping and chunk by chunk: 0 or
+ * errno (then the rest stays COW).
+ */
+static int pvx_fork_copy_range(int fd, int pagemap, const struct pvx_fork_range *r,
 			       struct pvx_fork_report *rep)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t start = ((uintptr_t)r->addr + page - 1) & ~(page - 1);
 	uintptr_t end = ((uintptr_t)r->addr + r->len) & ~(page - 1);
+	struct pvx_fork_pieces pc;
+	unsigned int i;
 	size_t len;
 	int err;
 
@@ -203,13 +388,15 @@ static int pvx_fork_copy_range(int fd, const struct pvx_fork_range *r,
 		return EINVAL;
 	if (end <= start)
 		return EINVAL;	/* no whole page: it all stays copy-on-write */
-	err = pvx_fork_check_range(start, end);
-	while (!err && start < end) {
-		len = end - start < PVX_FORK_CHUNK ? end - start : PVX_FORK_CHUNK;
-		err = pvx_fork_copy_chunk(fd, start, len);
-		if (!err)
-			rep->bytes_copied += len;
-		start += len;
+	err = pvx_fork_check_range(start, end, &pc);
+	for (i = 0; !err && i < pc.n; i++) {
+		for (start = pc.p[i].start; !err && start < pc.p[i].end; start += len) {
+			len = pc.p[i].end - start < PVX_FORK_CHUNK ? pc.p[i].end - start :
+								     PVX_FORK_CHUNK;
+			err = pvx_fork_copy_chunk(fd, pagemap, start, len, pc.p[i].adv);
+			if (!err)
+				rep->bytes_copied += len;
+		}
 	}
 	return err;
 }
@@ -220,13 +407,14 @@ static void pvx_fork_child(const struct pvx_fork_range *ranges, unsigned int n,
 	struct pvx_fork_report rep = { .last_error = 0 };
 	int fd = open("/dev/pvx", O_RDONLY | O_CLOEXEC);
 	int err = fd < 0 ? errno : 0;
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	unsigned int i;
 	ssize_t w;
 
 	for (i = 0; i < n; i++) {
 		/* no /dev/pvx, no ioctl, no host support: the same for every range */
 		if (err != ENOENT && err != ENOTTY && err != EOPNOTSUPP && fd >= 0)
-			err = pvx_fork_copy_range(fd, &ranges[i], &rep);
+			err = pvx_fork_copy_range(fd, pagemap, &ranges[i], &rep);
 		if (err) {
 			rep.ranges_fallback++;
 			rep.last_error = err;
@@ -236,6 +424,8 @@ static void pvx_fork_child(const struct pvx_fork_range *ranges, unsigned int n,
 	}
 	if (fd >= 0)
 		close(fd);
+	if (pagemap >= 0)
+		close(pagemap);
 	do
 		w = write(report_fd, &rep, sizeof(rep));
 	while (w < 0 && errno == EINTR);
@@ -315,16 +505,48 @@ static void pvx_fork_prefault(int pagemap, const struct pvx_fork_range *r)
 		pvx_fork_populate(run, addr);
 }
 
+/*
+ * Whether the child's report can be read now, or the child is gone
+ * without one. The pipe's end of file is not enough: a process another
+ * thread of the parent forked while the pipe was open holds its write end
+ * too, so a child that died before its report would leave read() blocked
+ * for as long as that process lives. A pidfd (Linux 5.3) says when the
+ * child is gone; without one, the read blocks as before.
+ */
+static bool pvx_fork_report_ready(int report_fd, int pidfd)
+{
+	struct pollfd fds[2] = {
+		{ .fd = report_fd, .events = POLLIN },
+		{ .fd = pidfd, .events = POLLIN },
+	};
+
+	if (pidfd < 0)
+		return true;
+	while (poll(fds, 2, -1) < 0)
+		if (errno != EINTR)
+			return true;
+	if (fds[0].revents)
+		return true;
+	/* gone: a report it wrote before it died is in the pipe by now */
+	fds[0].revents = 0;
+	return poll(fds, 1, 0) > 0;
+}
+
 /* Wait for the child's report; a child that died before it sends none. */
-static void pvx_fork_wait(int report_fd, const struct pvx_fork_range *ranges,
+static void pvx_fork_wait(int report_fd, pid_t pid, const struct pvx_fork_range *ranges,
 			  unsigned int n)
 {
 	struct pvx_fork_report rep = { .last_error = 0 };
-	ssize_t got;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ssize_t got = 0;
 
-	do
-		got = read(report_fd, &rep, sizeof(rep));
-	while (got < 0 && errno == EINTR);
+	if (pvx_fork_report_ready(report_fd, pidfd)) {
+		do
+			got = read(report_fd, &rep, sizeof(rep));
+		while (got < 0 && errno == EINTR);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
 	if (got != (ssize_t)sizeof(rep))
 		memset(&rep, 0, sizeof(rep));
 	pvx_fork_account(&rep);
@@ -376,7 +598,7 @@ PVX_API pid_t pvx_fork(const struct pvx_fork_range *ranges, unsigned int n)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	if (pid > 0)
-		pvx_fork_wait(p[0], ranges, n);
+		pvx_fork_wait(p[0], pid, ranges, n);
 	close(p[0]);
 	errno = saved;
 	return pid;

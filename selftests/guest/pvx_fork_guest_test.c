@@ -22,7 +22,12 @@
  * other page touched): after pvx_fork() the parent has as many resident
  * pages in it as before (libpvx pre-faults only resident pages writable),
  * with the host its first writes to them take no fault, and parent and
- * child stay independent. TAP 13; exit 0 all passed, 1 any failed.
+ * child stay independent. Ranges fork() wipes in the child (MADV_WIPEONFORK,
+ * MAP_DROPPABLE) stay as fork() made them, also for the child's own
+ * children; a sparse range does not become resident in the child; a
+ * child that dies before its report does not hang pvx_fork() while
+ * another process holds the report pipe. TAP 13; exit 0 all passed, 1
+ * any failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -667,6 +672,171 @@ static void fork_own_stack(void)
 	munmap(stack, len);
 }
 
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE	0x08	/* Linux 6.11 */
+#endif
+
+/* All @len bytes at @p are @c. */
+static bool all_bytes(const char *p, size_t len, char c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/*
+ * The child of pvx_fork() over @buf: 0 when it sees @buf zeroed (as fork()
+ * leaves a MADV_WIPEONFORK or MAP_DROPPABLE range) and, after writing to
+ * it, so does a child of its own (the range is still wiped on fork).
+ */
+static int wiped_child(char *buf, size_t len)
+{
+	int status = -1;
+	pid_t g;
+
+	if (!all_bytes(buf, len, 0))
+		return 1;
+	memset(buf, 0x6b, len);
+	g = fork();
+	if (g == 0)
+		_exit(all_bytes(buf, len, 0) ? 0 : 2);
+	if (g < 0 || waitpid(g, &status, 0) != g)
+		return 3;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 4;
+}
+
+/*
+ * pvx_fork() of a range fork() wipes in the child (@flags for mmap(), or
+ * MADV_WIPEONFORK after it when 0): the range stays as fork() made it,
+ * in the child and in its children, and counts as a fallback.
+ */
+static void fork_wiped(const char *what, int flags)
+{
+	size_t len = 1 * MIB;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	struct pvx_fork_range r = { buf, len };
+	struct pvx_fork_stats s0, s1;
+	int status = -1;
+	pid_t pid;
+
+	if (buf == MAP_FAILED) {
+		ksft_test_result_skip("%s: mmap: %s (MAP_DROPPABLE is Linux 6.11+)\n", what,
+				      strerror(errno));
+		return;
+	}
+	if (!flags && madvise(buf, len, MADV_WIPEONFORK))
+		ksft_exit_fail_msg("MADV_WIPEONFORK: %s\n", strerror(errno));
+	memset(buf, 0x5a, len);
+	pvx_fork_stats(&s0);
+	pid = pvx_fork(&r, 1);
+	if (pid == 0)
+		_exit(wiped_child(buf, len));
+	pvx_fork_stats(&s1);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	ksft_test_result(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status) &&
+			 all_bytes(buf, len, 0x5a) &&
+			 s1.ranges_fallback == s0.ranges_fallback + 1 &&
+			 s1.ranges_copied == s0.ranges_copied,
+			 "pvx_fork of a %s range: zero in the child and in the child's child, the parent's bytes kept, left to fork() (status 0x%x, %s)\n",
+			 what, status, strerror(s1.last_error));
+	munmap(buf, len);
+}
+
+/*
+ * A range of 256 pages of which 16 were touched: the child of pvx_fork()
+ * has 16 resident pages in it, as after fork(), not 256 (pages without
+ * content are not copied).
+ */
+static void fork_sparse_child(void)
+{
+	size_t pages = 256, len = pages * PAGE, p;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
+	struct pvx_fork_range r = { buf, len };
+	int status = -1;
+	pid_t pid;
+
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	for (p = 0; p < pages; p += 16)
+		buf[p * PAGE] = 1;
+	pid = pvx_fork(&r, 1);
+	if (pid == 0)
+		_exit(resident_pages(buf, len) == (long)pages / 16 ? 0 :
+		      (int)(resident_pages(buf, len) & 0x7f) | 0x80);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	ksft_test_result(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status),
+			 "pvx_fork of a range with %zu of %zu pages touched: the child has %zu resident (exit 0x%x)\n",
+			 pages / 16, pages, pages / 16, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	munmap(buf, len);
+}
+
+/* The no-hang test's atfork handler, armed for one pvx_fork(). */
+static volatile pid_t *holder_pid;
+
+/*
+ * In the child of pvx_fork(), before it copies: leave behind a process
+ * that holds the report pipe's write end (as one forked by another parent
+ * thread at that moment would) and die without a report.
+ */
+static void die_in_child(void)
+{
+	pid_t g;
+
+	if (!holder_pid)
+		return;
+	g = fork();
+	if (g == 0) {
+		sleep(60);
+		_exit(0);
+	}
+	*holder_pid = g;
+	_exit(9);
+}
+
+/*
+ * A pvx_fork() child that dies before its report while another process
+ * holds the pipe's write end: pvx_fork() returns once the child is gone,
+ * not when that process ends.
+ */
+static void fork_child_dies(void)
+{
+	volatile pid_t *shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	size_t len = 64 * PAGE;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
+	struct pvx_fork_range r = { buf, len };
+	int status = -1;
+	bool alive;
+	pid_t pid;
+
+	if (shared == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	*shared = 0;
+	memset(buf, 1, len);
+	holder_pid = shared;
+	pid = pvx_fork(&r, 1);
+	if (pid == 0)
+		_exit(8);	/* the handler did not run */
+	holder_pid = NULL;
+	alive = *shared > 0 && kill(*shared, 0) == 0;
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (*shared > 0) {
+		kill(*shared, SIGKILL);
+		waitpid(*shared, NULL, 0);
+	}
+	ksft_test_result(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 9 && alive,
+			 "pvx_fork returns when its child dies before reporting, while another process holds the pipe (holder alive: %s)\n",
+			 alive ? "yes" : "no");
+	munmap((void *)shared, PAGE);
+	munmap(buf, len);
+}
+
 static void fork_edge_cases(void)
 {
 	int status = -1;
@@ -694,9 +864,9 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	/*
 	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,
-	 * own stack 2, edges 2
+	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1
 	 */
-	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 3 + 2 + 2 + 2);
+	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
@@ -707,5 +877,11 @@ int main(int argc, char **argv)
 	fork_other_ranges();
 	fork_own_stack();
 	fork_edge_cases();
+	fork_wiped("MADV_WIPEONFORK", 0);
+	fork_wiped("MAP_DROPPABLE", MAP_DROPPABLE);
+	fork_sparse_child();
+	if (pthread_atfork(NULL, NULL, die_in_child))
+		ksft_exit_fail_msg("pthread_atfork failed\n");
+	fork_child_dies();
 	ksft_finished();
 }
