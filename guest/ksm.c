@@ -25,7 +25,10 @@
  * naming it) under pvx_ksm_lock. A page is hinted when its first
  * protection comes and withdrawn when its last goes. The module's cap,
  * max_pages, bounds the pages of all protections together (what guest
- * callers can make the host pin, and what this table holds).
+ * callers can make the host pin, and what this table holds). So that one
+ * user cannot take it all, each user's protection fds together hold at
+ * most user_max_pages, and users together leave kernel_reserve of it to
+ * the kernel API (whose callers are modules, not users).
  *
  * Every batch is built in one page (one GPA for the host) and sent under
  * pvx_ksm_lock; protect requests are rare and a batch holds up to 255
@@ -44,6 +47,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
+#include <linux/uidgid.h>
 #include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
@@ -119,6 +123,14 @@ int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max)
 PVX_KSM_PARAM_OPS_MAX(pvx_ksm_max_pages_ops, PVX_KSM_MAX_PAGES_LIMIT);
 module_param_cb(max_pages, &pvx_ksm_max_pages_ops, &max_pages, 0644);
 MODULE_PARM_DESC(max_pages, "pages all never-merge protections together may name (0..262144, default 4096 = 16 MiB)");
+
+static unsigned int user_max_pages = 1024;
+module_param_cb(user_max_pages, &pvx_ksm_max_pages_ops, &user_max_pages, 0644);
+MODULE_PARM_DESC(user_max_pages, "pages one user's protection fds together may name (0..262144, default 1024 = 4 MiB)");
+
+static unsigned int kernel_reserve = 1024;
+module_param_cb(kernel_reserve, &pvx_ksm_max_pages_ops, &kernel_reserve, 0644);
+MODULE_PARM_DESC(kernel_reserve, "pages of max_pages only the kernel API may use (0..262144, default 1024 = 4 MiB)");
 
 /* ---- batches ------------------------------------------------------------- */
 
@@ -295,11 +307,67 @@ static int pvx_ksm_host_errno(long hc)
 	}
 }
 
+/* ---- shares of max_pages ------------------------------------------------- */
+
+/* Pages of all users' protections, and per user (uid -> xa value). */
+static unsigned long pvx_ksm_users_held;
+static DEFINE_XARRAY(pvx_ksm_user_held);
+
+/* The pages @owner's protections hold. Caller holds pvx_ksm_lock. */
+static unsigned long pvx_ksm_user_pages(kuid_t owner)
+{
+	void *v = xa_load(&pvx_ksm_user_held, from_kuid(&init_user_ns, owner));
+
+	return v ? xa_to_value(v) : 0;
+}
+
 /*
- * Protect @nr pages, which the caller keeps where they are: hint the ones
- * nobody protected yet. 0 or -errno with nothing changed.
+ * Whether @nr more pages fit @owner's share: the cap of all protections,
+ * for a user also the user's own share and what the users leave to the
+ * kernel API. Caller holds pvx_ksm_lock.
  */
-int __pvx_ksm_protect(struct page **pages, unsigned long nr)
+static bool pvx_ksm_fits(kuid_t owner, unsigned long nr)
+{
+	unsigned long max = READ_ONCE(max_pages);
+	unsigned long users_max = max - min_t(unsigned long, max, READ_ONCE(kernel_reserve));
+
+	if (pvx_ksm_held + nr > max)
+		return false;
+	if (!uid_valid(owner))
+		return true;
+	return pvx_ksm_users_held + nr <= users_max &&
+	       pvx_ksm_user_pages(owner) + nr <= READ_ONCE(user_max_pages);
+}
+
+/*
+ * Count @nr pages more (@add) or fewer against @owner's share: 0, or
+ * -ENOMEM when a user's first entry cannot be stored (nothing counted).
+ * Caller holds pvx_ksm_lock.
+ */
+static int pvx_ksm_charge(kuid_t owner, unsigned long nr, bool add)
+{
+	unsigned long uid = from_kuid(&init_user_ns, owner), now;
+
+	if (!uid_valid(owner))
+		return 0;
+	now = pvx_ksm_user_pages(owner);
+	if (!add && WARN_ON_ONCE(now < nr))
+		nr = now;
+	now = add ? now + nr : now - nr;
+	if (!now)
+		xa_erase(&pvx_ksm_user_held, uid);
+	else if (xa_err(xa_store(&pvx_ksm_user_held, uid, xa_mk_value(now), GFP_KERNEL)))
+		return -ENOMEM;
+	pvx_ksm_users_held = add ? pvx_ksm_users_held + nr : pvx_ksm_users_held - nr;
+	return 0;
+}
+
+/*
+ * Protect @nr pages, which the caller keeps where they are, on @owner's
+ * share: hint the ones nobody protected yet. 0 or -errno with nothing
+ * changed.
+ */
+int __pvx_ksm_protect(struct page **pages, unsigned long nr, kuid_t owner)
 {
 	struct pvx_ksm_sender s;
 	unsigned long i, pfn;
@@ -313,10 +381,14 @@ int __pvx_ksm_protect(struct page **pages, unsigned long nr)
 	if (!pvx_host_has(PVX_F_KSM_HINT))
 		return -EOPNOTSUPP;
 	mutex_lock(&pvx_ksm_lock);
-	if (pvx_ksm_held + nr > READ_ONCE(max_pages)) {
+	if (!pvx_ksm_fits(owner, nr)) {
 		ret = -ENOSPC;
 		goto out;
 	}
+	/* first: the one step here that can fail without the host */
+	ret = pvx_ksm_charge(owner, nr, true);
+	if (ret)
+		goto out;
 	pvx_ksm_send_start(&s, false, PVX_KSM_UNMERGEABLE, true);
 	for (i = 0; i < nr && !s.hc; i++) {
 		pfn = page_to_pfn(pages[i]);
@@ -334,6 +406,7 @@ int __pvx_ksm_protect(struct page **pages, unsigned long nr)
 	if (ret) {
 		/* the @i pages counted, hinted or not: withdrawn */
 		pvx_ksm_put_pages(pages, i);
+		pvx_ksm_charge(owner, nr, false);
 		goto out;
 	}
 	pvx_ksm_held += nr;
@@ -343,10 +416,11 @@ out:
 	return ret;
 }
 
-void __pvx_ksm_unprotect(struct page **pages, unsigned long nr)
+void __pvx_ksm_unprotect(struct page **pages, unsigned long nr, kuid_t owner)
 {
 	mutex_lock(&pvx_ksm_lock);
 	pvx_ksm_put_pages(pages, nr);
+	pvx_ksm_charge(owner, nr, false);
 	pvx_ksm_held -= nr;
 	pvx_ksm_count(PVX_KSM_UNPROTECTED, nr);
 	mutex_unlock(&pvx_ksm_lock);
@@ -359,7 +433,7 @@ int pvx_ksm_protect_pages(struct page **pages, unsigned long nr)
 	int ret;
 
 	pvx_ksm_count(PVX_KSM_PROTECT_CALLS, 1);
-	ret = __pvx_ksm_protect(pages, nr);
+	ret = __pvx_ksm_protect(pages, nr, INVALID_UID);
 	if (ret)
 		pvx_ksm_count_err(ret);
 	return ret;
@@ -368,7 +442,7 @@ EXPORT_SYMBOL_GPL(pvx_ksm_protect_pages);
 
 void pvx_ksm_unprotect_pages(struct page **pages, unsigned long nr)
 {
-	__pvx_ksm_unprotect(pages, nr);
+	__pvx_ksm_unprotect(pages, nr, INVALID_UID);
 }
 EXPORT_SYMBOL_GPL(pvx_ksm_unprotect_pages);
 
@@ -418,7 +492,7 @@ int pvx_ksm_protect_range(const void *addr, size_t len)
 	if (IS_ERR(pages)) {
 		ret = PTR_ERR(pages);
 	} else {
-		ret = __pvx_ksm_protect(pages, nr);
+		ret = __pvx_ksm_protect(pages, nr, INVALID_UID);
 		kvfree(pages);
 	}
 	if (ret)
@@ -436,7 +510,7 @@ void pvx_ksm_unprotect_range(const void *addr, size_t len)
 	/* what was protected has its array; a range that had none was not */
 	if (WARN_ON_ONCE(IS_ERR(pages)))
 		return;
-	__pvx_ksm_unprotect(pages, nr);
+	__pvx_ksm_unprotect(pages, nr, INVALID_UID);
 	kvfree(pages);
 }
 EXPORT_SYMBOL_GPL(pvx_ksm_unprotect_range);
@@ -493,6 +567,13 @@ static ssize_t held_now_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_ksm_held));
 }
 
+/* Pages of all users' protection fds (the rest of held_now: the kernel's). */
+static ssize_t users_held_now_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_ksm_users_held));
+}
+
 static ssize_t protected_now_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
 {
@@ -506,6 +587,7 @@ static ssize_t pinned_now_show(struct kobject *kobj, struct kobj_attribute *attr
 }
 
 static struct kobj_attribute pvx_ksm_held_attr = __ATTR_RO(held_now);
+static struct kobj_attribute pvx_ksm_users_held_attr = __ATTR_RO(users_held_now);
 static struct kobj_attribute pvx_ksm_protected_now_attr = __ATTR_RO(protected_now);
 static struct kobj_attribute pvx_ksm_pinned_attr = __ATTR_RO(pinned_now);
 
@@ -534,6 +616,7 @@ static struct attribute *pvx_ksm_own_attrs[] = {
 	&pvx_ksm_attr_zero_pages_clean.kattr.attr,
 	&pvx_ksm_attr_zero_blocks_stale.kattr.attr,
 	&pvx_ksm_held_attr.attr,
+	&pvx_ksm_users_held_attr.attr,
 	&pvx_ksm_protected_now_attr.attr,
 	&pvx_ksm_pinned_attr.attr,
 	NULL
@@ -635,6 +718,8 @@ static void __exit pvx_ksm_exit(void)
 		pvx_ksm_send_end(&s);
 	}
 	xa_destroy(&pvx_ksm_refs);
+	WARN_ON_ONCE(pvx_ksm_users_held);	/* every fd held a reference */
+	xa_destroy(&pvx_ksm_user_held);
 	mutex_unlock(&pvx_ksm_lock);
 	pvx_sysfs_remove_group(&pvx_ksm_group);
 	free_page((unsigned long)pvx_ksm_batch);

@@ -27,8 +27,9 @@
  * (MMU_NOTIFY_CLEAR) leave the protection on the pinned page; the fd
  * then still holds it.
  *
- * Who may: any user, for the caller's own memory, within RLIMIT_MEMLOCK
- * and the module's max_pages.
+ * Who may: any user, for the caller's own memory, within RLIMIT_MEMLOCK,
+ * the user's share (user_max_pages, all the user's fds together) and what
+ * max_pages leaves past the kernel API's reserve (ksm.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -54,6 +55,7 @@ atomic_long_t pvx_ksm_pinned_now = ATOMIC_LONG_INIT(0);
 /* One protection: the pages pinned and the mm they are charged to. */
 struct pvx_ksm_prot {
 	struct mm_struct *mm;	/* mmgrab()bed */
+	kuid_t owner;		/* whose share of max_pages it counts against */
 	unsigned long npages;
 	struct page **pages;
 	struct mutex lock;	/* released: the fd's release or the unmap */
@@ -113,7 +115,7 @@ static void pvx_ksm_prot_end(struct pvx_ksm_prot *p, bool unmapped)
 		if (unmapped)
 			pvx_ksm_count(PVX_KSM_UNMAPPED, 1);
 		/* withdraw before the pages can go to anyone else */
-		__pvx_ksm_unprotect(p->pages, p->npages);
+		__pvx_ksm_unprotect(p->pages, p->npages, p->owner);
 		pvx_ksm_unpin(p);
 		p->released = true;
 	}
@@ -202,13 +204,14 @@ static struct file *pvx_ksm_protect_file(const struct pvx_ksm_protect_req *req)
 	p->pages = kvmalloc_array(p->npages, sizeof(*p->pages),
 				  GFP_KERNEL_ACCOUNT);
 	p->mm = current->mm;
+	p->owner = current_uid();
 	mmgrab(p->mm);
 	mutex_init(&p->lock);
 	INIT_WORK(&p->unmapped, pvx_ksm_unmapped_fn);
 	ret = p->pages ? pvx_ksm_pin(p, req->addr) : -ENOMEM;
 	if (ret)
 		goto err_free;
-	ret = __pvx_ksm_protect(p->pages, p->npages);
+	ret = __pvx_ksm_protect(p->pages, p->npages, p->owner);
 	if (ret)
 		goto err_unpin;
 	/*
@@ -229,7 +232,7 @@ static struct file *pvx_ksm_protect_file(const struct pvx_ksm_protect_req *req)
 	if (p->released)	/* the work ended it meanwhile */
 		goto err_free;
 err_unprotect:
-	__pvx_ksm_unprotect(p->pages, p->npages);
+	__pvx_ksm_unprotect(p->pages, p->npages, p->owner);
 err_unpin:
 	pvx_ksm_unpin(p);
 err_free:

@@ -84,9 +84,13 @@ void pvx_ksm_send_run(struct pvx_ksm_sender *s, unsigned long pfn,
 		      unsigned long n);
 long pvx_ksm_send_end(struct pvx_ksm_sender *s);
 
-/* The never-merge core (ksm.c); the caller counts the error. */
-int __pvx_ksm_protect(struct page **pages, unsigned long nr);
-void __pvx_ksm_unprotect(struct page **pages, unsigned long nr);
+/*
+ * The never-merge core (ksm.c); the caller counts the error. @owner: the
+ * user whose share the pages count against (a protection fd's creator),
+ * or INVALID_UID for the kernel API, which has a reserve of its own.
+ */
+int __pvx_ksm_protect(struct page **pages, unsigned long nr, kuid_t owner);
+void __pvx_ksm_unprotect(struct page **pages, unsigned long nr, kuid_t owner);
 
 /* User pages pinned now by protection fds (ksm_fd.c). */
 extern atomic_long_t pvx_ksm_pinned_now;

@@ -413,7 +413,10 @@ struct pvx_fork_copy_req {
  *   ENOMEM      past the caller's RLIMIT_MEMLOCK (without CAP_IPC_LOCK)
  *   EFAULT      part of the range unmapped, not writable, or not pinnable
  *               long term (a file mapping of most file systems)
- *   ENOSPC      the module's cap (parameter max_pages) would be passed
+ *   ENOSPC      a cap of the module would be passed: all protections
+ *               (parameter max_pages), the caller's user's fds together
+ *               (user_max_pages), all users' fds together (max_pages
+ *               less kernel_reserve, kept for the in-kernel API)
  *   ENOSPC, EIO the host refused: its own cap on never-merge pages
  *               (ENOSPC) or it could not pin its page (EIO); EOPNOTSUPP
  *               when it stopped serving the call meanwhile

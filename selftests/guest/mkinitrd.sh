@@ -6,7 +6,7 @@
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
 # /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
 # pvx_stimer,pvx_locality,pvx_fork,pvx_ksm_guest}.ko from REPO/build/ABI/guest/ and
-# /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once}.ko from
+# /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once,pvx_ksm_kapi}.ko from
 # REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
 # /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share,pvx_numa_guest_test,
 # pvx_fork_guest_test,pvx_ksm_guest_test}
@@ -29,7 +29,7 @@ kos="$ko"
 for m in pvx_spinlock pvx_stimer pvx_locality pvx_fork pvx_ksm_guest; do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
 done
-for m in pvx_lock_torture pvx_stimer_torture pvx_call_once; do
+for m in pvx_lock_torture pvx_stimer_torture pvx_call_once pvx_ksm_kapi; do
 	kos="$kos $repo/build/$abi/selftests/guest/kmod/$m.ko"
 done
 for k in $kos; do

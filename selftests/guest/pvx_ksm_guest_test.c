@@ -403,6 +403,132 @@ static void memlock(void)
 			 ks("pinned_now"), p0);
 }
 
+/* ---- shares of max_pages ------------------------------------------------ */
+
+#define PARAMS		"/sys/module/pvx_ksm_guest/parameters"
+#define KAPI_KO		"/pvx/pvx_ksm_kapi.ko"
+
+/* A process of user @uid holding a protection of @pages pages until woken. */
+struct holder {
+	pid_t pid;
+	int result;		/* 0: it holds an fd; else -errno */
+	int wake;		/* write end: closing it ends the holder */
+};
+
+static void holder_start(struct holder *h, uid_t uid, size_t pages)
+{
+	int res[2], wake[2];
+	char c;
+
+	h->result = 1;
+	h->pid = -1;
+	if (pipe(res) || pipe(wake))
+		return;
+	h->pid = fork();
+	if (!h->pid) {
+		struct rlimit rl = { 64 * PAGE, 64 * PAGE };
+		char *buf = map_anon(pages * PAGE, PROT_READ | PROT_WRITE);
+		int r = -EPERM;
+
+		close(wake[1]);
+		if (!setrlimit(RLIMIT_MEMLOCK, &rl) && !setgid(uid) && !setuid(uid))
+			r = protect(buf, pages * PAGE);
+		if (write(res[1], &r, sizeof(r)) != sizeof(r))
+			_exit(3);
+		if (read(wake[0], &c, 1) < 0)	/* EOF: the test is done */
+			_exit(4);
+		_exit(0);
+	}
+	close(wake[0]);
+	h->wake = wake[1];
+	if (h->pid < 0 || read(res[0], &h->result, sizeof(h->result)) != sizeof(h->result))
+		h->result = 1;
+	close(res[0]);
+	close(res[1]);
+}
+
+static void holder_end(struct holder *h)
+{
+	if (h->pid <= 0)
+		return;
+	close(h->wake);
+	waitpid(h->pid, NULL, 0);
+	h->pid = -1;
+}
+
+/* Load pvx_ksm_kapi protecting @pages pages: its result, or 1. */
+static int kapi_load(unsigned int pages)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "insmod " KAPI_KO " pages=%u", pages);
+	if (system(cmd))
+		return 1;
+	return (int)sysfs_read_counter("/sys/module/pvx_ksm_kapi/parameters", "result");
+}
+
+static void kapi_unload(void)
+{
+	if (system("rmmod pvx_ksm_kapi"))
+		ksft_print_msg("rmmod pvx_ksm_kapi failed\n");
+}
+
+/*
+ * max_pages 16, kernel_reserve 4, user_max_pages 4: two users take their
+ * share (one more page of either is ENOSPC), a third user still gets 4,
+ * a fourth gets nothing (users' part full) while the kernel API still
+ * gets its 4. Everything is released with the holders.
+ */
+static void user_shares(void)
+{
+	static const char *const names[] = { "max_pages", "user_max_pages", "kernel_reserve" };
+	static const char *const vals[] = { "16", "4", "4" };
+	long long old[3], p0 = ks("pinned_now"), h0 = ks("held_now");
+	struct holder a, a2, b, c, d;
+	int k1;
+	bool set = true;
+	char path[128], v[32];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		old[i] = sysfs_read_counter(PARAMS, names[i]);
+		snprintf(path, sizeof(path), PARAMS "/%s", names[i]);
+		set = set && old[i] >= 0 && !write_file(path, vals[i]);
+	}
+	ksft_test_result(set, "max_pages 16, user_max_pages 4, kernel_reserve 4 set\n");
+	holder_start(&a, NOBODY, 4);
+	holder_start(&a2, NOBODY, 1);
+	holder_start(&b, NOBODY - 1, 4);
+	holder_start(&c, NOBODY - 2, 4);
+	holder_start(&d, NOBODY - 3, 1);
+	ksft_test_result(!a.result && a2.result == -ENOSPC && !b.result,
+			 "two users take their share of 4 pages each; one more page of the first -> ENOSPC (%s)\n",
+			 err_str(a2.result));
+	ksft_test_result(!c.result && ks("users_held_now") == 12,
+			 "a third user still gets 4 pages (%s; users hold %lld)\n", err_str(c.result),
+			 ks("users_held_now"));
+	k1 = kapi_load(4);
+	ksft_test_result(d.result == -ENOSPC && !k1,
+			 "users' part full: a fourth user -> ENOSPC (%s), the kernel API still gets its reserve of 4 (%d)\n",
+			 err_str(d.result), k1);
+	if (!k1)
+		kapi_unload();
+	holder_end(&a);
+	holder_end(&a2);
+	holder_end(&b);
+	holder_end(&c);
+	holder_end(&d);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), PARAMS "/%s", names[i]);
+		snprintf(v, sizeof(v), "%lld", old[i]);
+		write_file(path, v);
+	}
+	ksft_test_result(ks("pinned_now") == p0 && ks("held_now") == h0 &&
+			 ks("users_held_now") == 0,
+			 "all released: pinned_now %lld, held_now %lld, users_held_now %lld\n",
+			 ks("pinned_now"), ks("held_now"), ks("users_held_now"));
+}
+
 /* ---- without the host --------------------------------------------------- */
 
 static void fallback(void)
@@ -453,8 +579,11 @@ int main(int argc, char **argv)
 	}
 	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
-	/* candidates 2|1, 13 bad inputs + NULL, memlock 5|3; host 4+2+2+1+2, fallback 2 */
-	ksft_set_plan(host ? 2 + 14 + 5 + 11 : 1 + 14 + 3 + 2);
+	/*
+	 * candidates 2|1, 13 bad inputs + NULL, memlock 5|3; host 4+2+2+1+2,
+	 * shares 5, fallback 2
+	 */
+	ksft_set_plan(host ? 2 + 14 + 5 + 11 + 5 : 1 + 14 + 3 + 2);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
@@ -466,6 +595,7 @@ int main(int argc, char **argv)
 		protect_munmap();
 		protect_exit();
 		module_cap();
+		user_shares();
 	} else {
 		fallback();
 	}
