@@ -107,19 +107,6 @@ void pvx_ksm_count_err(long err)
 
 static unsigned int max_pages = 4096;
 
-int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max)
-{
-	unsigned int v;
-	int ret = kstrtouint(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (v > max)
-		return -EINVAL;
-	WRITE_ONCE(*p, v);
-	return 0;
-}
-
 PVX_KSM_PARAM_OPS_MAX(pvx_ksm_max_pages_ops, PVX_KSM_MAX_PAGES_LIMIT);
 module_param_cb(max_pages, &pvx_ksm_max_pages_ops, &max_pages, 0644);
 MODULE_PARM_DESC(max_pages, "pages all never-merge protections together may name (0..262144, default 4096 = 16 MiB)");

@@ -44,16 +44,15 @@ enum pvx_ksm_stat {
 };
 
 void pvx_ksm_count(enum pvx_ksm_stat s, u64 n);
-/* A module parameter's store: 0..@max, else -EINVAL and *@p unchanged. */
-int pvx_ksm_param_set_max(const char *val, unsigned int *p, unsigned int max);
 /*
  * kernel_param_ops @ops for an unsigned int module parameter of 0..@max:
- * a store above @max fails with -EINVAL and leaves the value as it was.
+ * a store above @max fails with -EINVAL and leaves the value as it was
+ * (the kernel's param_set_uint_minmax()).
  */
 #define PVX_KSM_PARAM_OPS_MAX(ops, max)					\
 	static int ops##_set(const char *val, const struct kernel_param *kp) \
 	{								\
-		return pvx_ksm_param_set_max(val, kp->arg, (max));	\
+		return param_set_uint_minmax(val, kp, 0, (max));	\
 	}								\
 	static const struct kernel_param_ops ops = {			\
 		.set = ops##_set,					\
