@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/fs.h>
 #include <linux/ioctl.h>
 #include <linux/miscdevice.h>
@@ -12,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
 #include <linux/uaccess.h>
@@ -59,13 +61,16 @@ static long pvx_ioc_get_info(struct pvx_info __user *uinfo)
 
 /*
  * Ioctls of feature modules: a small table. A caller looks its command up
- * and runs it inside one SRCU read section (the function may sleep), with
- * a reference on the owner, so an owner that is unloading
- * (try_module_get() fails) is never entered, and
- * pvx_unregister_ioctl()'s synchronize_srcu() waits for lookups and calls
- * in flight: also a feature module whose init fails after one of its
- * ioctls was registered (module init does not wait for references) is
- * not freed under a running call.
+ * in an SRCU read section and takes a reference on the slot and on its
+ * owner there; it runs the function (which may sleep, in GUP on a FUSE
+ * mapping for as long as the server likes) outside the section, holding
+ * only those. So an owner that is unloading (try_module_get() fails) is
+ * never entered, and pvx_unregister_ioctl() waits for the lookups in
+ * flight (synchronize_srcu(), short) and then for the calls of that one
+ * slot only: a feature module whose init fails after one of its ioctls
+ * was registered (module init does not wait for module references) is
+ * not freed under a running call, and no module's unregistering waits for
+ * another module's calls.
  */
 #define PVX_IOCTL_SLOTS	8
 
@@ -73,7 +78,16 @@ struct pvx_ioctl_slot {
 	unsigned int cmd;
 	pvx_ioctl_fn fn;
 	struct module *owner;
+	refcount_t users;	/* the table's, and one per call in flight */
+	struct completion idle;	/* users reached 0: unregistered and idle */
 };
+
+static void pvx_ioctl_slot_put(struct pvx_ioctl_slot *s)
+{
+	/* the last: pvx_unregister_ioctl() frees @s once this completes */
+	if (refcount_dec_and_test(&s->users))
+		complete(&s->idle);
+}
 
 static struct pvx_ioctl_slot __rcu *pvx_ioctls[PVX_IOCTL_SLOTS];
 static DEFINE_MUTEX(pvx_ioctls_lock);
@@ -93,6 +107,8 @@ int __pvx_register_ioctl(unsigned int cmd, pvx_ioctl_fn fn,
 	slot->cmd = cmd;
 	slot->fn = fn;
 	slot->owner = owner;
+	refcount_set(&slot->users, 1);
+	init_completion(&slot->idle);
 
 	mutex_lock(&pvx_ioctls_lock);
 	for (i = 0; i < PVX_IOCTL_SLOTS; i++) {
@@ -133,7 +149,10 @@ void pvx_unregister_ioctl(unsigned int cmd)
 	}
 	mutex_unlock(&pvx_ioctls_lock);
 	if (found) {
+		/* no lookup takes a reference after this */
 		synchronize_srcu(&pvx_ioctls_srcu);
+		pvx_ioctl_slot_put(found);
+		wait_for_completion(&found->idle);
 		kfree(found);
 	}
 }
@@ -142,28 +161,29 @@ EXPORT_SYMBOL_GPL(pvx_unregister_ioctl);
 static long pvx_ioctl_feature(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
-	struct pvx_ioctl_slot *s;
-	struct module *owner = NULL;
-	pvx_ioctl_fn fn = NULL;
-	long ret = -ENOTTY;
+	struct pvx_ioctl_slot *s, *found = NULL;
+	long ret;
 	int i, idx;
 
 	idx = srcu_read_lock(&pvx_ioctls_srcu);
 	for (i = 0; i < PVX_IOCTL_SLOTS; i++) {
 		s = srcu_dereference(pvx_ioctls[i], &pvx_ioctls_srcu);
 		if (s && s->cmd == cmd) {
-			if (try_module_get(s->owner)) {
-				fn = s->fn;
-				owner = s->owner;
+			if (refcount_inc_not_zero(&s->users)) {
+				if (try_module_get(s->owner))
+					found = s;
+				else
+					pvx_ioctl_slot_put(s);
 			}
 			break;
 		}
 	}
-	if (fn) {
-		ret = fn(file, cmd, arg);
-		module_put(owner);
-	}
 	srcu_read_unlock(&pvx_ioctls_srcu, idx);
+	if (!found)
+		return -ENOTTY;
+	ret = found->fn(file, cmd, arg);
+	module_put(found->owner);
+	pvx_ioctl_slot_put(found);
 	return ret;
 }
 

@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,7 +42,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/userfaultfd.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -837,6 +840,97 @@ static void fork_child_dies(void)
 	munmap(buf, len);
 }
 
+/* ---- a sleeping ioctl and other modules' (un)registering ------------- */
+
+#define CALL_ONCE_KO	"/pvx/pvx_call_once.ko"
+
+struct sleeper {
+	uint64_t src, dst, copied;
+	int ret;
+};
+
+static void *sleeper_main(void *arg)
+{
+	struct sleeper *z = arg;
+
+	z->ret = fork_copy(z->src, z->dst, PAGE, 0, 0, &z->copied);
+	return NULL;
+}
+
+/* Run @cmd in a child; true when it exited 0 within @secs seconds. */
+static bool run_within(const char *cmd, unsigned int secs)
+{
+	int status = -1;
+	unsigned int waited;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		return false;
+	for (waited = 0; waited < secs * 10; waited++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) && !WEXITSTATUS(status);
+		usleep(100000);
+	}
+	return false;	/* reaped by the caller's wait after the sleeper ends */
+}
+
+/*
+ * A PVX_IOC_FORK_COPY whose source page is missing in a userfaultfd range
+ * sleeps in GUP until the page arrives (as on a FUSE mapping whose server
+ * is slow). Meanwhile another module registers and removes an ioctl of
+ * its own (insmod and rmmod of pvx_call_once): both finish without
+ * waiting for the sleeping call. Then the page arrives and the call
+ * copies it.
+ */
+static void ioctl_isolation(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	char *src = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	char *dst = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	char *page = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	struct sleeper z = { (uintptr_t)src, (uintptr_t)dst, 0, 1 };
+	struct uffdio_copy cp = { (uintptr_t)src, (uintptr_t)page, PAGE, 0, 0 };
+	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+	bool quick, copied, fault;
+	pthread_t t;
+
+	reg.range.start = (uintptr_t)src;
+	reg.range.len = PAGE;
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+		ksft_test_result_skip("userfaultfd: %s\n", strerror(errno));
+		return;
+	}
+	memset(page, 0x3c, PAGE);
+	if (pthread_create(&t, NULL, sleeper_main, &z))
+		ksft_exit_fail_msg("pthread_create failed\n");
+	/* the fault message: the sleeper is in GUP, waiting for the page */
+	fault = poll(&pfd, 1, 30000) == 1 && read(uffd, &msg, sizeof(msg)) == sizeof(msg) &&
+		msg.event == UFFD_EVENT_PAGEFAULT;
+	quick = fault && run_within("insmod " CALL_ONCE_KO " nr=0x50560000 a0=0 && rmmod pvx_call_once",
+			   30);
+	if (ioctl(uffd, UFFDIO_COPY, &cp))
+		ksft_print_msg("UFFDIO_COPY: %s\n", strerror(errno));
+	pthread_join(t, NULL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	copied = !z.ret && z.copied == PAGE && all_bytes(dst, PAGE, 0x3c);
+	ksft_test_result(quick && copied,
+			 "insmod and rmmod of another pvx module finish while a fork-copy sleeps in GUP (%s%s), which then copies (%s)\n",
+			 quick ? "yes" : "no", fault ? "" : ", no fault seen",
+			 z.ret ? strerror(-z.ret) : "done");
+	close(uffd);
+	munmap(src, PAGE);
+	munmap(dst, PAGE);
+	munmap(page, PAGE);
+}
+
 static void fork_edge_cases(void)
 {
 	int status = -1;
@@ -864,9 +958,10 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	/*
 	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,
-	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1
+	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1;
+	 * host: ioctl isolation 1
 	 */
-	ksft_set_plan((host ? 3 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1);
+	ksft_set_plan((host ? 3 + 1 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
@@ -883,5 +978,7 @@ int main(int argc, char **argv)
 	if (pthread_atfork(NULL, NULL, die_in_child))
 		ksft_exit_fail_msg("pthread_atfork failed\n");
 	fork_child_dies();
+	if (host)
+		ioctl_isolation();
 	ksft_finished();
 }

@@ -10,6 +10,11 @@
  * is -PVX_EINVAL from a host with pvx, -PVX_ENOSYS from one without (the
  * guest then falls back), and -PVX_ENOSYS without an exit once the guest
  * has fallen back.
+ *
+ * While loaded it also serves one ioctl of its own on /dev/pvx,
+ * PVX_CALL_ONCE_IOC (it answers 0): pvx_fork_guest_test loads and removes
+ * it while another feature's ioctl sleeps, to show that registering and
+ * unregistering an ioctl does not wait for other modules' calls.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -31,8 +36,21 @@ static long result;
 module_param(result, long, 0444);
 MODULE_PARM_DESC(result, "what pvx_hypercall() answered at load");
 
+/* A command no product module uses. */
+#define PVX_CALL_ONCE_IOC	_IO(PVX_IOC_MAGIC, 0x7f)
+
+static long pvx_call_once_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	return 0;
+}
+
 static int __init pvx_call_once_init(void)
 {
+	int ret = pvx_register_ioctl(PVX_CALL_ONCE_IOC, pvx_call_once_ioctl);
+
+	if (ret)
+		return ret;
 	result = pvx_hypercall(nr, a0, 0, 0, 0);
 	pr_info("call 0x%x (a0 0x%lx) answered %ld\n", nr, a0, result);
 	return 0;
@@ -40,6 +58,7 @@ static int __init pvx_call_once_init(void)
 
 static void __exit pvx_call_once_exit(void)
 {
+	pvx_unregister_ioctl(PVX_CALL_ONCE_IOC);
 }
 
 module_init(pvx_call_once_init);
