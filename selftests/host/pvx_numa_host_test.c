@@ -26,9 +26,10 @@
  *	(other CPUs, or exactly pvx's: 6.2+), each through observe, VM end
  *	and rmmod: its CPUs stay; a cgroup v2 cpuset narrowed after pvx's
  *	move, then a hint, observe, rmmod and VM end: the thread never gets
- *	a CPU outside it; and a second thread that takes over the vCPU with
- *	CPUs of its own (node 0 only): a hint of node 1 leaves it there, and
- *	the first thread gets its own CPUs back.
+ *	a CPU outside it; and, after pvx moved the vCPU thread to node 0, a
+ *	second thread that takes over the vCPU with CPUs of its own (node
+ *	0's, exactly what pvx gave the first): a hint of node 1 leaves it
+ *	there, and the first thread gets its own CPUs back.
  *   pvx_numa_host_test flap MS
  *	a load for pvxtop --advise (numa-l2.sh): for MS milliseconds, mode
  *	act and no rate limit, the vCPU hints 136 pages on node 0 and 120 on
@@ -915,11 +916,11 @@ static void placement_takeover(struct placement *p)
 	set_param("mode", "act");
 	ok = placed_vm(&vm);
 	t.vm = &vm;
-	ok = ok && hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 &&
-	     cpus_are(&p->node[1], "first thread on node 1");
+	ok = ok && hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 &&
+	     cpus_are(&p->node[0], "first thread on node 0");
 	ok = ok && !pthread_create(&th, NULL, takeover_thread, &t) && !pthread_join(th, NULL);
 	tap_result(ok && t.rax == 0 && t.home == 1 && t.cpus_ok,
-		   "placement: a second thread with node 0's CPUs takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
+		   "placement: a second thread with node 0's CPUs (those pvx gave the first) takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
 		   (long long)t.home);
 	tap_result(ok && cpus_are(&p->orig, "first thread after the takeover"),
 		   "placement: the first thread got its own CPUs back at the takeover");
