@@ -680,7 +680,10 @@ static bool reload(const char *ko)
 	char cmd[320];
 
 	snprintf(cmd, sizeof(cmd), "rmmod pvx_numa && insmod %s", ko);
-	return !system(cmd);
+	if (system(cmd))
+		return false;
+	set_param("hint_interval_ms", "0");	/* insmod's default is 100 */
+	return true;
 }
 
 /*
@@ -712,6 +715,7 @@ static void placement_vmm(struct placement *p)
 	unsigned int i;
 	bool ok, vm_up;
 
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	for (i = 0; i < sizeof(vmm_cases) / sizeof(vmm_cases[0]); i++) {
 		c = &vmm_cases[i];
 		if (c->needs_user_mask && !kernel_at_least(6, 2)) {
@@ -844,6 +848,7 @@ static void placement_cpuset(struct placement *p)
 	struct cg cg;
 	bool ok;
 
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	if (!cg_setup(&cg)) {
 		tap_skip("no cgroup v2 cpuset controller here",
 			 "placement: cpuset narrowed after the move");
@@ -921,6 +926,7 @@ static void placement_takeover(struct placement *p)
 	struct tvm vm;
 	bool ok;
 
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	sched_setaffinity(0, sizeof(p->orig), &p->orig);
 	set_param("mode", "act");
 	ok = placed_vm(&vm);
