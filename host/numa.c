@@ -11,30 +11,43 @@
  *
  * Rules the administrator can rely on:
  *  - Never wider: the new CPUs are the thread's CPUs before pvx moved it
- *    (its affinity, within its cpuset, as the VMM or the administrator
- *    left it) intersected with the home node's online CPUs. An empty
- *    intersection changes nothing and is counted (no_cpus).
+ *    (its affinity as the VMM or the administrator left it) intersected
+ *    with its cpuset's CPUs as they are now and the home node's online
+ *    CPUs. An empty intersection changes nothing and is counted
+ *    (no_cpus).
+ *  - Never outside the cpuset: every write of a thread's CPUs (move,
+ *    restore) is intersected with the CPUs its cpuset allows at that
+ *    moment and checked again afterwards, as __sched_setaffinity() does.
  *  - Someone else's change wins: a thread whose CPUs are no longer the
- *    ones pvx set (taskset, cpuset change) is left alone; its new CPUs
- *    become the base for later hints.
+ *    ones pvx set, or whose VMM or administrator called
+ *    sched_setaffinity() since (6.2+ kernels keep that request), is
+ *    left alone; its new CPUs become the base for later hints.
+ *  - One thread per vCPU: when another thread runs the vCPU, the one pvx
+ *    held gets its CPUs back and the new one starts from its own CPUs.
  *  - Hysteresis: a vCPU with a home node moves only when another node
  *    holds more than (100 + hysteresis_pct)% of the home node's bytes.
- *  - Restored: the CPUs a thread had before pvx moved it come back when
- *    the VM dies, when mode goes from "act" to "observe", and when this
- *    module unloads (unless someone else changed them meanwhile).
+ *  - Restored: the CPUs a thread had before pvx moved it, within its
+ *    cpuset as it is then, come back when the VM dies, when mode goes
+ *    from "act" to "observe", when another thread takes over the vCPU
+ *    and when this module unloads (unless someone else changed them
+ *    meanwhile).
  *  - Rate limit: one accepted hint per vCPU per hint_interval_ms; the
  *    others get -PVX_EAGAIN before their batch is read.
  *
  * Only the calling vCPU's own thread is moved, from its own context
  * (set_cpus_allowed_ptr(current)): a module cannot migrate memory
  * (migrate_pages is not exported), so the vCPU goes to its memory.
+ * sched_setaffinity() and cpuset_cpus_allowed() are not exported to
+ * modules (6.1, 6.12), so the cpuset's CPUs are read the way its
+ * cgroup file shows them (pvx_numa_cpuset_cpus()).
  *
  * Bytes per node are an estimate: at most sample_pages pages of a batch
  * are looked up, evenly spread, each standing for its share of the
  * batch. A hint's cost is bounded by that, not by the ranges' length.
  *
  * Answers (RAX): 0 (RBX = the home node, or -1 when none of the hinted
- * memory is backed yet), -PVX_EINVAL (a0 not page aligned, flags,
+ * memory is backed yet: then nothing changes, a vCPU that has a home
+ * keeps it), -PVX_EINVAL (a0 not page aligned, flags,
  * reserved fields, a1..a3 not 0, a range not page aligned or empty, no
  * ranges), -PVX_EFAULT (the batch or a range outside the VM's memslots),
  * -PVX_E2BIG (more than PVX_NUMA_MAX_RANGES ranges, a range that wraps),
@@ -42,9 +55,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cgroup.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/jiffies.h>
+#include <linux/kernfs.h>
 #include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/math64.h>
@@ -203,7 +218,10 @@ struct pvx_numa_vcpu {
 	/* Set while pvx holds the thread on its home node: */
 	struct task_struct *task;	/* referenced */
 	cpumask_var_t orig;		/* its CPUs before pvx moved it */
-	cpumask_var_t applied;		/* the CPUs pvx gave it */
+	cpumask_var_t applied;		/* the CPUs it got from pvx */
+	cpumask_var_t user;		/* its sched_setaffinity() request then */
+	bool user_set;			/* ... if it had one */
+	cpumask_var_t cpus;		/* scratch, under the VM's lock */
 	u64 hints, eagain, moves, no_cpus;
 	u64 unknown;			/* last hint: bytes not backed */
 	u64 node_bytes[];		/* last hint: bytes per node */
@@ -227,18 +245,153 @@ static void pvx_numa_count(struct pvx_numa_vm *nv, enum pvx_numa_stat s)
 		atomic64_inc(&nv->stats[s]);
 }
 
+/* ---- a thread's CPUs ---------------------------------------------------- */
+
 /*
- * Give the thread back the CPUs it had before pvx moved it, unless
- * someone else set other CPUs since. Caller holds nv->lock.
+ * The CPUs @p's cpuset allows now (its effective CPUs) into @mask: true,
+ * or false when they cannot be read, and then the caller must not give
+ * @p any CPU it does not have now.
+ *
+ * cpuset_cpus_allowed(), what sched_setaffinity() intersects with, is
+ * not exported to modules. The cpuset controller's own file shows the
+ * same mask, "cpuset.cpus.effective" (cgroup v2; "effective_cpus" on a
+ * v1 hierarchy): its show function is called on a private seq_file, the
+ * way kernfs calls it for a read(2), with the file's kernfs node found
+ * under @p's cpuset's cgroup directory. The css reference keeps the
+ * cpuset, its cgroup and their directory; the cftype is the cpuset
+ * controller's, built into the kernel. Sleeps (kernfs_rwsem).
+ */
+static bool pvx_numa_cpuset_cpus(struct task_struct *p, struct cpumask *mask)
+{
+#ifdef CONFIG_CPUSETS
+	static const char * const names[] = {
+		"cpuset.cpus.effective", "cpuset.effective_cpus", "effective_cpus",
+	};
+	struct cgroup_subsys_state *css;
+	struct kernfs_open_file *of;
+	struct kernfs_node *kn = NULL;
+	struct seq_file sf = {};
+	struct cftype *cft;
+	bool ok = false;
+	unsigned int i;
+
+	css = task_get_css(p, cpuset_cgrp_id);
+	for (i = 0; !kn && i < ARRAY_SIZE(names); i++)
+		if (css->cgroup->root == &cgrp_dfl_root || i)
+			kn = kernfs_find_and_get(css->cgroup->kn, names[i]);
+	if (!kn)
+		goto out_css;
+	cft = kn->priv;
+	if (kernfs_type(kn) != KERNFS_FILE || !cft || cft->ss != css->ss ||
+	    !cft->seq_show)
+		goto out_kn;
+	of = kzalloc(sizeof(*of), GFP_KERNEL);
+	sf.size = PAGE_SIZE;
+	sf.buf = kmalloc(sf.size, GFP_KERNEL);
+	if (of && sf.buf) {
+		of->kn = kn;
+		of->seq_file = &sf;
+		sf.private = of;
+		if (!cft->seq_show(&sf, NULL) && sf.count < sf.size) {
+			sf.buf[sf.count] = '\0';
+			ok = !cpulist_parse(strim(sf.buf), mask);
+		}
+	}
+	kfree(sf.buf);
+	kfree(of);
+out_kn:
+	kernfs_put(kn);
+out_css:
+	css_put(css);
+	if (!ok)
+		pr_warn_once("cannot read a cpuset's CPUs: vCPU threads only lose CPUs\n");
+	return ok;
+#else
+	cpumask_copy(mask, cpu_possible_mask);
+	return true;
+#endif
+}
+
+/* @want within @p's cpuset, online, into @cpus: false when that is empty. */
+static bool pvx_numa_within(struct task_struct *p, const struct cpumask *want,
+			    struct cpumask *cpus)
+{
+	if (!pvx_numa_cpuset_cpus(p, cpus))
+		cpumask_copy(cpus, &p->cpus_mask);
+	cpumask_and(cpus, cpus, want);
+	return cpumask_and(cpus, cpus, cpu_online_mask);
+}
+
+/*
+ * Give @p @cpus (from pvx_numa_within(@want)) as __sched_setaffinity()
+ * does: when a cpuset change raced with it and left @p a CPU its cpuset
+ * no longer allows, do it again within the new cpuset (its CPUs alone
+ * when none of @want is left in it). 0 or set_cpus_allowed_ptr()'s error.
+ */
+static int pvx_numa_set_cpus(struct task_struct *p, const struct cpumask *want,
+			     struct cpumask *cpus)
+{
+	int tries = 0, ret;
+
+	for (;;) {
+		ret = set_cpus_allowed_ptr(p, cpus);
+		if (ret || !pvx_numa_cpuset_cpus(p, cpus) ||
+		    cpumask_subset(&p->cpus_mask, cpus) || ++tries > 3)
+			return ret;
+		if (cpumask_intersects(cpus, want))
+			cpumask_and(cpus, cpus, want);
+		cpumask_and(cpus, cpus, cpu_online_mask);
+	}
+}
+
+/*
+ * Whether the CPUs that sched_setaffinity() last asked for @p are @user
+ * (@set) or none (!@set), with @fill: take them instead. The kernel keeps
+ * them since 6.2 (user_cpus_ptr); 6.1 clears them on every
+ * sched_setaffinity(), so there a request of exactly the CPUs pvx gave
+ * the thread cannot be told from pvx's own.
+ */
+static bool pvx_numa_user_cpus(struct task_struct *p, struct cpumask *user,
+			       bool *set, bool fill)
+{
+	unsigned long flags;
+	bool same;
+
+	raw_spin_lock_irqsave(&p->pi_lock, flags);
+	if (fill) {
+		*set = p->user_cpus_ptr;
+		if (*set)
+			cpumask_copy(user, p->user_cpus_ptr);
+	}
+	same = *set == !!p->user_cpus_ptr &&
+	       (!*set || cpumask_equal(user, p->user_cpus_ptr));
+	raw_spin_unlock_irqrestore(&p->pi_lock, flags);
+	return same;
+}
+
+/* Someone else set the thread's CPUs since pvx did. Caller holds nv->lock. */
+static bool pvx_numa_changed(struct pvx_numa_vcpu *v)
+{
+	return !cpumask_equal(&v->task->cpus_mask, v->applied) ||
+	       !pvx_numa_user_cpus(v->task, v->user, &v->user_set, false);
+}
+
+/*
+ * Give the thread back the CPUs it had before pvx moved it, within its
+ * cpuset as it is now, unless someone else set other CPUs since or it is
+ * exiting. Caller holds nv->lock.
  */
 static void pvx_numa_release(struct pvx_numa_vm *nv, struct pvx_numa_vcpu *v)
 {
-	if (!v->task)
+	struct task_struct *p = v->task;
+
+	if (!p)
 		return;
-	if (cpumask_equal(&v->task->cpus_mask, v->applied) &&
-	    !set_cpus_allowed_ptr(v->task, v->orig))
+	if (!(READ_ONCE(p->flags) & PF_EXITING) && !pvx_numa_changed(v) &&
+	    pvx_numa_within(p, v->orig, v->cpus) &&
+	    !pvx_numa_set_cpus(p, v->orig, v->cpus))
 		pvx_numa_count(nv, PVX_NUMA_STAT_RESTORED);
-	put_task_struct(v->task);
+	put_task_struct(p);
 	v->task = NULL;
 }
 
@@ -246,6 +399,8 @@ static void pvx_numa_vcpu_free(struct pvx_numa_vcpu *v)
 {
 	free_cpumask_var(v->orig);
 	free_cpumask_var(v->applied);
+	free_cpumask_var(v->user);
+	free_cpumask_var(v->cpus);
 	kfree(v);
 }
 
@@ -384,7 +539,9 @@ static struct pvx_numa_vcpu *pvx_numa_vcpu_get(struct pvx_numa_vm *nv, int id)
 	if (!v)
 		return NULL;
 	if (!zalloc_cpumask_var(&v->orig, GFP_KERNEL_ACCOUNT) ||
-	    !zalloc_cpumask_var(&v->applied, GFP_KERNEL_ACCOUNT))
+	    !zalloc_cpumask_var(&v->applied, GFP_KERNEL_ACCOUNT) ||
+	    !zalloc_cpumask_var(&v->user, GFP_KERNEL_ACCOUNT) ||
+	    !zalloc_cpumask_var(&v->cpus, GFP_KERNEL_ACCOUNT))
 		goto fail;
 	v->vcpu_id = id;
 	v->home = NUMA_NO_NODE;
@@ -536,46 +693,52 @@ static int pvx_numa_pick_home(const struct pvx_numa_vcpu *v)
 
 /*
  * Act on @home for the calling thread: its CPUs become the home node's
- * CPUs among those it had before pvx moved it.
+ * CPUs among those it had before pvx moved it and its cpuset allows.
  */
 static enum pvx_numa_action pvx_numa_move(struct pvx_numa_vm *nv,
 					  struct pvx_numa_vcpu *v, int home)
 {
-	cpumask_var_t target;
 	const struct cpumask *base;
-	enum pvx_numa_action act = PVX_NUMA_MOVED;
+	cpumask_var_t want;
 
+	/* Another thread runs the vCPU now: the one pvx held gets its CPUs. */
+	if (v->task && v->task != current)
+		pvx_numa_release(nv, v);
 	/* Someone else set the thread's CPUs since pvx did: theirs win. */
-	if (v->task && !cpumask_equal(&current->cpus_mask, v->applied)) {
+	if (v->task && pvx_numa_changed(v)) {
 		put_task_struct(v->task);
 		v->task = NULL;
 	}
 	base = v->task ? v->orig : &current->cpus_mask;
-	if (!zalloc_cpumask_var(&target, GFP_KERNEL))
+	if (!zalloc_cpumask_var(&want, GFP_KERNEL))
 		return PVX_NUMA_NONE;
-	cpumask_and(target, base, cpumask_of_node(home));
-	cpumask_and(target, target, cpu_online_mask);
-	if (cpumask_empty(target)) {
+	cpumask_and(want, base, cpumask_of_node(home));
+	if (!pvx_numa_within(current, want, v->cpus)) {
+		free_cpumask_var(want);
 		v->no_cpus++;
 		pvx_numa_count(nv, PVX_NUMA_STAT_NO_CPUS);
-		act = PVX_NUMA_NO_CPUS;
-	} else if (v->task && cpumask_equal(target, v->applied)) {
-		act = PVX_NUMA_STAY;
-	} else {
-		if (!v->task)
-			cpumask_copy(v->orig, &current->cpus_mask);
-		if (set_cpus_allowed_ptr(current, target)) {
-			act = PVX_NUMA_NO_CPUS;
-		} else {
-			cpumask_copy(v->applied, target);
-			if (!v->task)
-				v->task = get_task_struct(current);
-			v->moves++;
-			pvx_numa_count(nv, PVX_NUMA_STAT_MOVES);
-		}
+		return PVX_NUMA_NO_CPUS;
 	}
-	free_cpumask_var(target);
-	return act;
+	if (v->task && cpumask_equal(v->cpus, v->applied)) {
+		free_cpumask_var(want);
+		return PVX_NUMA_STAY;
+	}
+	if (!v->task)
+		cpumask_copy(v->orig, &current->cpus_mask);
+	if (pvx_numa_set_cpus(current, want, v->cpus)) {
+		free_cpumask_var(want);
+		return PVX_NUMA_NO_CPUS;
+	}
+	free_cpumask_var(want);
+	/* What the thread got (6.2+ also intersect with its user request). */
+	cpumask_copy(v->applied, &current->cpus_mask);
+	if (!v->task) {
+		pvx_numa_user_cpus(current, v->user, &v->user_set, true);
+		v->task = get_task_struct(current);
+	}
+	v->moves++;
+	pvx_numa_count(nv, PVX_NUMA_STAT_MOVES);
+	return PVX_NUMA_MOVED;
 }
 
 static enum pvx_numa_action pvx_numa_decide(struct pvx_numa_vm *nv,
@@ -583,6 +746,7 @@ static enum pvx_numa_action pvx_numa_decide(struct pvx_numa_vm *nv,
 {
 	bool changed = home != v->home;
 
+	/* Nothing hinted is backed: nothing changes, the home stays. */
 	if (home == NUMA_NO_NODE)
 		return PVX_NUMA_NONE;
 	v->home = home;
@@ -612,7 +776,7 @@ static enum pvx_numa_stat pvx_numa_err_stat(long ret)
 
 static void pvx_numa_trace(struct pvx_vm *vm, struct kvm_vcpu *vcpu,
 			   const struct pvx_numa_vcpu *v, u32 ranges,
-			   enum pvx_numa_action act, long ret)
+			   int home, enum pvx_numa_action act, long ret)
 {
 	u64 node[PVX_NUMA_TRACE_NODES] = {}, other = 0;
 	int n;
@@ -627,7 +791,7 @@ static void pvx_numa_trace(struct pvx_vm *vm, struct kvm_vcpu *vcpu,
 	}
 	trace_numa_hint(pvx_vm_id(vm), vcpu->vcpu_id, ret ? 0 : ranges, node,
 			other, v && !ret ? v->unknown : 0,
-			v ? v->home : NUMA_NO_NODE, act, ret);
+			ret ? (v ? v->home : NUMA_NO_NODE) : home, act, ret);
 }
 
 /* Everything after the rate limit; nv->lock held. */
@@ -635,7 +799,7 @@ static long pvx_numa_hint_locked(struct kvm_vcpu *vcpu, struct pvx_numa_vm *nv,
 				 struct pvx_numa_vcpu *v,
 				 const struct pvx_call *call,
 				 struct pvx_numa_batch *b,
-				 enum pvx_numa_action *act)
+				 enum pvx_numa_action *act, int *answer)
 {
 	long ret;
 	int home;
@@ -651,7 +815,9 @@ static long pvx_numa_hint_locked(struct kvm_vcpu *vcpu, struct pvx_numa_vm *nv,
 	pvx_numa_measure(vcpu->kvm, b, v);
 	home = pvx_numa_pick_home(v);
 	*act = pvx_numa_decide(nv, v, home);
-	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, (unsigned long)(long)v->home);
+	/* The hint's home: -1 when nothing of it is backed (abi.rst). */
+	*answer = home;
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, (unsigned long)(long)home);
 	return 0;
 }
 
@@ -667,6 +833,7 @@ static long pvx_numa_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 			  const struct pvx_call *call)
 {
 	enum pvx_numa_action act = PVX_NUMA_NONE;
+	int home = NUMA_NO_NODE;
 	struct pvx_numa_vcpu *v = NULL;
 	struct pvx_numa_batch *b = NULL;
 	struct pvx_numa_vm *nv;
@@ -686,10 +853,11 @@ static long pvx_numa_hint(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		ret = -PVX_EAGAIN;
 	} else {
 		b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
-		ret = b ? pvx_numa_hint_locked(vcpu, nv, v, call, b, &act) :
+		ret = b ? pvx_numa_hint_locked(vcpu, nv, v, call, b, &act,
+						&home) :
 			  -PVX_ENOMEM;
 	}
-	pvx_numa_trace(vm, vcpu, v, b ? b->count : 0, act, ret);
+	pvx_numa_trace(vm, vcpu, v, b ? b->count : 0, home, act, ret);
 	mutex_unlock(&nv->lock);
 	kfree(b);
 out:

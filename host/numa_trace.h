@@ -3,7 +3,9 @@
  * pvx:numa_hint - one PVX_HC_NUMA_HINT answered (host/numa.c).
  *
  * Bytes per node are estimates from the pages sampled (numa.c); nodes 0-3
- * have their own fields, higher nodes are added up in node_other. A
+ * have their own fields, higher nodes are added up in node_other. home
+ * is the answer of an accepted hint (RBX: -1 when none of its memory is
+ * backed, whatever the vCPU's home), else the vCPU's home. A
  * fixed layout keeps the event usable by tracepoint BPF programs and
  * perf without BTF.
  */

@@ -6,9 +6,12 @@
 # node). One TAP 13 stream on stdout; exit 0 pass, 1 fail, 4 all skipped.
 #
 #   absent     pvx_host loaded, pvx_numa not: PVX_HC_NUMA_HINT -ENOSYS
-#   abi        every bad-input class, rate limit, parameters, counters
+#   abi        every bad-input class, the RBX of good hints (-1 for
+#              never-backed memory), rate limit, parameters, counters
 #   placement  home nodes, observe/act, hysteresis, the administrator's
-#              CPUs, restore on mode change, VM end and rmmod
+#              CPUs, restore on mode change, VM end and rmmod; the VMM's
+#              own sched_setaffinity(), a cgroup v2 cpuset narrowed after
+#              pvx's move, a second thread taking over the vCPU
 #   advise     pvxtop --advise over a vCPU that flaps between the nodes
 #              (pvx_numa_host_test flap): hysteresis_pct 0 must be advised
 #              up, with the moves debugfs counted; at the value advised

@@ -10,8 +10,10 @@
  *	every bad-input class (batch address, flags, reserved, count,
  *	range alignment, empty, wrapping and outside-memslot ranges, a1..a3,
  *	CPL3) gets its error and changes nothing; a hint of memory nobody
- *	backed yet has no home and backs nothing; the rate limit; bad
- *	module parameters; per-VM and host counters exact.
+ *	backed yet has no home and backs nothing; a table of good hints and
+ *	the RBX each must answer (-1 for never-backed memory, also from a
+ *	vCPU that has a home, which keeps it); the rate limit; bad module
+ *	parameters; per-VM and host counters exact.
  *   pvx_numa_host_test placement KO
  *	needs two NUMA nodes with CPUs (SKIP otherwise): guest memory bound
  *	to node 0 and node 1 (mbind); hints pick the right home node; mode
@@ -19,7 +21,15 @@
  *	home node's CPUs; hysteresis; an administrator's narrower CPUs are
  *	never widened; someone else's change wins; the original CPUs come
  *	back when mode goes to observe, when the VM dies and when pvx_numa
- *	(module file KO) is removed, which this case loads again.
+ *	(module file KO) is removed, which this case loads again. Then a
+ *	table of restores after the VMM called sched_setaffinity() itself
+ *	(other CPUs, or exactly pvx's: 6.2+), each through observe, VM end
+ *	and rmmod: its CPUs stay; a cgroup v2 cpuset narrowed after pvx's
+ *	move, then a hint, observe, rmmod and VM end: the thread never gets
+ *	a CPU outside it; and, after pvx moved the vCPU thread to node 0, a
+ *	second thread that takes over the vCPU with CPUs of its own (node
+ *	0's, exactly what pvx gave the first): a hint of node 1 leaves it
+ *	there, and the first thread gets its own CPUs back.
  *   pvx_numa_host_test flap MS
  *	a load for pvxtop --advise (numa-l2.sh): for MS milliseconds, mode
  *	act and no rate limit, the vCPU hints 136 pages on node 0 and 120 on
@@ -35,11 +45,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/mempolicy.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -257,6 +270,81 @@ static void abi_bad_input(struct tvm *vm, struct counts *want)
 	}
 }
 
+/*
+ * Good hints and the RBX each answers (abi.rst): the home node, or -1
+ * when none of the hinted memory is backed, whether or not the vCPU has
+ * a home (it keeps it). [GPA_NODE0, +NODE_SPAN) is backed by now,
+ * [GPA_NODE1, +NODE_SPAN) never was. Backed memory is always hinted
+ * whole: its pages may sit on both nodes (not bound here), and the
+ * same pages give the same home.
+ */
+#define HOME	(-2)	/* want: the home node of the backed memory */
+static const struct answer_case {
+	const char *desc;
+	struct range r[2];
+	unsigned int n;
+	int64_t want;
+} answer_cases[] = {
+	{ "never-backed memory, vCPU with a home -> home -1",
+	  { { GPA_NODE1, NODE_SPAN } }, 1, -1 },
+	{ "one never-backed page, vCPU with a home -> home -1",
+	  { { GPA_NODE1 + 5 * PAGE, PAGE } }, 1, -1 },
+	{ "two never-backed ranges -> home -1",
+	  { { GPA_NODE1, PAGE }, { GPA_NODE1 + 16 * PAGE, 4 * PAGE } }, 2, -1 },
+	{ "backed and never-backed ranges -> the home of the backed part",
+	  { { GPA_NODE1, NODE_SPAN / 2 }, { GPA_NODE0, NODE_SPAN } }, 2, HOME },
+	{ "backed again after never-backed hints -> the same home",
+	  { { GPA_NODE0, NODE_SPAN } }, 1, HOME },
+	{ "never-backed once more -> home -1",
+	  { { GPA_NODE1 + NODE_SPAN / 2, NODE_SPAN / 2 } }, 1, -1 },
+};
+
+/* The vCPU's home in its VM's debugfs line, -3 if not found. */
+static int debugfs_home(int vcpu)
+{
+	char path[256], line[512];
+	int id, home = -3;
+	FILE *f;
+
+	if (!vm_numa_path(path, sizeof(path)))
+		return -3;
+	f = fopen(path, "r");
+	if (!f)
+		return -3;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "vcpu %d home %d", &id, &home) == 2 && id == vcpu)
+			break;
+		else
+			home = -3;
+	fclose(f);
+	return home;
+}
+
+static void abi_answers(struct tvm *vm, struct counts *want, int64_t backed_home)
+{
+	const struct answer_case *c;
+	int64_t home, expect;
+	unsigned int i;
+	int kept;
+	bool ok;
+
+	for (i = 0; i < sizeof(answer_cases) / sizeof(answer_cases[0]); i++) {
+		c = &answer_cases[i];
+		expect = c->want == HOME ? backed_home : c->want;
+		home = -5;
+		ok = hint(vm, c->r, c->n, &home) == 0 && home == expect;
+		want->v[ST_CALLS]++;
+		want->v[ST_OK]++;
+		kept = debugfs_home(0);
+		ok = ok && kept == backed_home;
+		tap_result(ok, "abi: %s (RBX %lld, want %lld; debugfs home %d, want %lld)",
+			   c->desc, (long long)home, (long long)expect, kept,
+			   (long long)backed_home);
+	}
+	tap_result(mincore_resident(vm->mem + GPA_NODE1, NODE_SPAN) == 0,
+		   "abi: the table's hints backed none of the never-backed memory");
+}
+
 static bool counts_equal(const struct counts *a, const struct counts *b, const char *what)
 {
 	int i;
@@ -305,6 +393,13 @@ static int cmd_abi(void)
 	tap_result(ok, "abi: PROBE has PVX_F_NUMA_HINT (rdx=0x%llx)", X(r.rdx));
 
 	abi_bad_input(&vm, &want);
+	/*
+	 * 4 KiB pages only: writing [2, 3) MiB must not back [3, 4) MiB
+	 * with a transparent huge page (THP "always", and 6.7+ align a
+	 * 4 MiB anonymous mapping to 2 MiB), which the table below hints
+	 * as never backed.
+	 */
+	madvise(vm.mem, TVM_MEM_SIZE, MADV_NOHUGEPAGE);
 
 	/*
 	 * Nothing in [2, 4) MiB is backed: no page, no home. Nothing of
@@ -330,6 +425,7 @@ static int cmd_abi(void)
 	want.v[ST_CALLS]++;
 	want.v[ST_OK]++;
 	tap_result(ok, "abi: a hint of backed memory -> 0 and a home node (%lld)", (long long)home);
+	abi_answers(&vm, &want, home);
 
 	/* The rate limit: a hint was just accepted, the next ones wait. */
 	set_param("hint_interval_ms", "60000");
@@ -553,6 +649,303 @@ static void placement_restore(struct placement *p)
 	tap_result(!system(cmd), "placement: insmod pvx_numa again");
 }
 
+/* The calling thread's CPUs are within @allowed. */
+static bool cpus_within(const cpu_set_t *allowed, const char *what)
+{
+	char a[64], b[64];
+	cpu_set_t now, in;
+
+	if (sched_getaffinity(0, sizeof(now), &now))
+		return false;
+	CPU_AND(&in, &now, allowed);
+	if (CPU_EQUAL(&in, &now) && CPU_COUNT(&now))
+		return true;
+	cpus_str(&now, a, sizeof(a));
+	cpus_str(allowed, b, sizeof(b));
+	tvm_diag("%s: CPUs %s, not within %s", what, a, b);
+	return false;
+}
+
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	return !uname(&u) && sscanf(u.release, "%d.%d", &a, &b) == 2 &&
+	       (a > major || (a == major && b >= minor));
+}
+
+static bool reload(const char *ko)
+{
+	char cmd[320];
+
+	snprintf(cmd, sizeof(cmd), "rmmod pvx_numa && insmod %s", ko);
+	if (system(cmd))
+		return false;
+	set_param("hint_interval_ms", "0");	/* insmod's default is 100 */
+	return true;
+}
+
+/*
+ * The VMM calls sched_setaffinity() on its vCPU thread after pvx moved it
+ * (to node 1): other CPUs (node 0's), or exactly pvx's (6.2+ kernels keep
+ * the request; 6.1 cannot tell it from pvx's own). Whichever way pvx lets
+ * go (mode observe, VM end, rmmod), the VMM's CPUs stay.
+ */
+enum release_how { BY_OBSERVE, BY_VM_END, BY_RMMOD };
+static const struct vmm_case {
+	const char *desc;
+	int node;		/* the VMM's CPUs: node @node's */
+	enum release_how how;
+	bool needs_user_mask;	/* 6.2+ */
+} vmm_cases[] = {
+	{ "VMM sets node 0's CPUs, then mode observe", 0, BY_OBSERVE, false },
+	{ "VMM sets node 0's CPUs, then VM end", 0, BY_VM_END, false },
+	{ "VMM sets node 0's CPUs, then rmmod", 0, BY_RMMOD, false },
+	{ "VMM sets exactly pvx's CPUs, then mode observe", 1, BY_OBSERVE, true },
+	{ "VMM sets exactly pvx's CPUs, then VM end", 1, BY_VM_END, true },
+	{ "VMM sets exactly pvx's CPUs, then rmmod", 1, BY_RMMOD, true },
+};
+
+static void placement_vmm(struct placement *p)
+{
+	const struct vmm_case *c;
+	int64_t home;
+	struct tvm vm;
+	unsigned int i;
+	bool ok, vm_up;
+
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
+	for (i = 0; i < sizeof(vmm_cases) / sizeof(vmm_cases[0]); i++) {
+		c = &vmm_cases[i];
+		if (c->needs_user_mask && !kernel_at_least(6, 2)) {
+			tap_skip("6.1 does not keep a sched_setaffinity() request (numa.rst)",
+				 "placement: %s: the VMM's CPUs stay", c->desc);
+			continue;
+		}
+		sched_setaffinity(0, sizeof(p->orig), &p->orig);
+		set_param("mode", "act");
+		vm_up = placed_vm(&vm);
+		ok = vm_up && hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1 &&
+		     cpus_are(&p->node[1], "pvx moved it");
+		ok = ok && !sched_setaffinity(0, sizeof(p->node[c->node]), &p->node[c->node]);
+		switch (c->how) {
+		case BY_OBSERVE:
+			set_param("mode", "observe");
+			break;
+		case BY_VM_END:
+			if (vm_up)
+				tvm_destroy(&vm);
+			vm_up = false;
+			break;
+		case BY_RMMOD:
+			ok = reload(p->ko) && ok;
+			break;
+		}
+		ok = ok && cpus_are(&p->node[c->node], c->desc);
+		tap_result(ok, "placement: %s: the VMM's CPUs stay", c->desc);
+		if (vm_up)
+			tvm_destroy(&vm);
+	}
+	set_param("mode", "observe");
+	sched_setaffinity(0, sizeof(p->orig), &p->orig);
+}
+
+/* ---- cgroup v2 cpuset ---------------------------------------------- */
+
+#define CG_MNT	"/tmp/pvx-numa-cg"
+struct cg {
+	char root[128], dir[160];
+	bool mounted;
+};
+
+static int cg_write(const struct cg *cg, const char *dir, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	(void)cg;
+	return write_file(path, val);
+}
+
+/* A cgroup v2 child with the cpuset controller; this process moved into it. */
+static bool cg_setup(struct cg *cg)
+{
+	char line[512], dev[64], mnt[256], type[64], pid[32];
+	FILE *f = fopen("/proc/mounts", "r");
+	int err;
+
+	cg->root[0] = 0;
+	cg->mounted = false;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %255s %63s", dev, mnt, type) == 3 &&
+		    !strcmp(type, "cgroup2") && strlen(mnt) < sizeof(cg->root)) {
+			strcpy(cg->root, mnt);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!cg->root[0]) {
+		mkdir(CG_MNT, 0755);
+		if (mount("none", CG_MNT, "cgroup2", 0, NULL)) {
+			tvm_diag("mount cgroup2: %s", strerror(errno));
+			return false;
+		}
+		strcpy(cg->root, CG_MNT);
+		cg->mounted = true;
+	}
+	snprintf(cg->dir, sizeof(cg->dir), "%s/pvx-numa-test", cg->root);
+	err = cg_write(cg, cg->root, "cgroup.subtree_control", "+cpuset");
+	if (err) {
+		tvm_diag("+cpuset in %s: %s", cg->root, strerror(-err));
+		return false;
+	}
+	rmdir(cg->dir);
+	if (mkdir(cg->dir, 0755)) {
+		tvm_diag("mkdir %s: %s", cg->dir, strerror(errno));
+		return false;
+	}
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	err = cg_write(cg, cg->dir, "cgroup.procs", pid);
+	if (err)
+		tvm_diag("move into %s: %s", cg->dir, strerror(-err));
+	return !err;
+}
+
+static void cg_teardown(struct cg *cg)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	cg_write(cg, cg->root, "cgroup.procs", pid);
+	rmdir(cg->dir);
+	if (cg->mounted)
+		umount(CG_MNT);
+}
+
+/* The cpuset's CPUs: @set; false (said) when the kernel refused them. */
+static bool cg_cpus(struct cg *cg, const cpu_set_t *set)
+{
+	char list[64];
+	int err;
+
+	cpus_str(set, list, sizeof(list));
+	err = cg_write(cg, cg->dir, "cpuset.cpus", list);
+	if (err)
+		tvm_diag("cpuset.cpus %s: %s", list, strerror(-err));
+	return !err;
+}
+
+/*
+ * A cpuset narrowed after pvx's move to exactly the CPUs pvx gave the
+ * thread, then a hint of the other node, mode observe, rmmod and VM end:
+ * the thread's CPUs stay within the cpuset every time.
+ */
+static void placement_cpuset(struct placement *p)
+{
+	int64_t home;
+	struct tvm vm;
+	struct cg cg;
+	bool ok;
+
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
+	if (!cg_setup(&cg)) {
+		tap_skip("no cgroup v2 cpuset controller here",
+			 "placement: cpuset narrowed after the move");
+		cg_teardown(&cg);
+		return;
+	}
+	sched_setaffinity(0, sizeof(p->orig), &p->orig);
+	set_param("mode", "act");
+
+	/* narrowed to pvx's node 1, then a hint of node 0, then observe */
+	ok = cg_cpus(&cg, &p->orig) && placed_vm(&vm);
+	ok = ok && hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 &&
+	     cpus_are(&p->node[1], "pvx moved it to node 1");
+	ok = ok && cg_cpus(&cg, &p->node[1]);
+	ok = ok && hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home == 0 &&
+	     cpus_within(&p->node[1], "cpuset node 1, hint of node 0");
+	tap_result(ok, "placement: cpuset narrowed to node 1 after the move: a hint of node 0 gives no CPU outside it");
+	set_param("mode", "observe");
+	tap_result(ok && cpus_within(&p->node[1], "cpuset node 1, mode observe"),
+		   "placement: cpuset narrowed after the move: mode observe restores within it");
+
+	/* the same, then rmmod */
+	set_param("mode", "act");
+	ok = cg_cpus(&cg, &p->orig) && !sched_setaffinity(0, sizeof(p->orig), &p->orig) &&
+	     hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 &&
+	     cpus_are(&p->node[1], "pvx moved it to node 1 again");
+	ok = ok && cg_cpus(&cg, &p->node[1]);
+	ok = reload(p->ko) && ok && cpus_within(&p->node[1], "cpuset node 1, rmmod");
+	tap_result(ok, "placement: cpuset narrowed after the move: rmmod restores within it");
+	tvm_destroy(&vm);
+
+	/* the same to node 0, then VM end */
+	set_param("mode", "act");
+	ok = cg_cpus(&cg, &p->orig) && !sched_setaffinity(0, sizeof(p->orig), &p->orig) &&
+	     placed_vm(&vm);
+	ok = ok && hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 &&
+	     cpus_are(&p->node[0], "pvx moved it to node 0");
+	ok = ok && cg_cpus(&cg, &p->node[0]);
+	if (ok)
+		tvm_destroy(&vm);
+	ok = ok && cpus_within(&p->node[0], "cpuset node 0, VM end");
+	tap_result(ok, "placement: cpuset narrowed after the move: VM end restores within it");
+
+	set_param("mode", "observe");
+	cg_cpus(&cg, &p->orig);
+	cg_teardown(&cg);
+	sched_setaffinity(0, sizeof(p->orig), &p->orig);
+}
+
+/* ---- a second thread takes over the vCPU --------------------------- */
+
+struct takeover {
+	struct tvm *vm;
+	const cpu_set_t *cpus;	/* the thread's own CPUs (its VMM's) */
+	uint64_t rax;
+	int64_t home;
+	bool cpus_ok;
+};
+
+static void *takeover_thread(void *arg)
+{
+	struct takeover *t = arg;
+
+	sched_setaffinity(0, sizeof(*t->cpus), t->cpus);
+	t->rax = hint1(t->vm, GPA_NODE1, NODE_SPAN, &t->home);
+	t->cpus_ok = cpus_are(t->cpus, "second thread after its hint of node 1");
+	return NULL;
+}
+
+static void placement_takeover(struct placement *p)
+{
+	struct takeover t = { .cpus = &p->node[0], .home = -5 };
+	int64_t home;
+	pthread_t th;
+	struct tvm vm;
+	bool ok;
+
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
+	sched_setaffinity(0, sizeof(p->orig), &p->orig);
+	set_param("mode", "act");
+	ok = placed_vm(&vm);
+	t.vm = &vm;
+	ok = ok && hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 &&
+	     cpus_are(&p->node[0], "first thread on node 0");
+	ok = ok && !pthread_create(&th, NULL, takeover_thread, &t) && !pthread_join(th, NULL);
+	tap_result(ok && t.rax == 0 && t.home == 1 && t.cpus_ok,
+		   "placement: a second thread with node 0's CPUs (those pvx gave the first) takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
+		   (long long)t.home);
+	tap_result(ok && cpus_are(&p->orig, "first thread after the takeover"),
+		   "placement: the first thread got its own CPUs back at the takeover");
+	if (ok)
+		tvm_destroy(&vm);
+	tap_result(ok && cpus_are(&p->orig, "first thread after VM end"),
+		   "placement: the first thread keeps its own CPUs at VM end");
+	set_param("mode", "observe");
+}
+
 static int cmd_placement(const char *ko)
 {
 	struct placement p = { .ko = ko };
@@ -573,6 +966,9 @@ static int cmd_placement(const char *ko)
 	placement_admin(&p, &vm);
 	tvm_destroy(&vm);
 	placement_restore(&p);
+	placement_vmm(&p);
+	placement_cpuset(&p);
+	placement_takeover(&p);
 	set_param("mode", "observe");
 	set_param("hint_interval_ms", "100");
 	return tap_end();
