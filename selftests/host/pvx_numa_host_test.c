@@ -719,8 +719,12 @@ static void placement_vmm(struct placement *p)
 	for (i = 0; i < sizeof(vmm_cases) / sizeof(vmm_cases[0]); i++) {
 		c = &vmm_cases[i];
 		if (c->needs_user_mask && !kernel_at_least(6, 2)) {
-			tap_skip("6.1 does not keep a sched_setaffinity() request (numa.rst)",
-				 "placement: %s: the VMM's CPUs stay", c->desc);
+			/*
+			 * Not a SKIP: the case does not exist before 6.2 (a lab
+			 * SKIP fails make check); numa.rst states the limit.
+			 */
+			tvm_diag("placement: %s: not on this kernel (6.1 keeps no "
+				 "sched_setaffinity() request; numa.rst)", c->desc);
 			continue;
 		}
 		sched_setaffinity(0, sizeof(p->orig), &p->orig);
@@ -850,8 +854,8 @@ static void placement_cpuset(struct placement *p)
 
 	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	if (!cg_setup(&cg)) {
-		tap_skip("no cgroup v2 cpuset controller here",
-			 "placement: cpuset narrowed after the move");
+		tap_result(false, "placement: cpuset narrowed after the move: no cgroup v2 "
+			   "cpuset controller here");
 		cg_teardown(&cg);
 		return;
 	}
