@@ -175,11 +175,19 @@ struct pvx_ksm_vm {
 	 */
 	struct xarray pins;
 	u64 nr_pins;
+	/*
+	 * The index of the pin being taken (xa_reserve()d in @pins), or
+	 * PVX_KSM_NOT_PINNING; under xa_lock(&pins). Only an unmap that
+	 * covers it moves the notifier's sequence (pvx_ksm_invalidate()).
+	 */
+	unsigned long pinning;
 	struct mmu_interval_notifier mni;
 	bool mni_on;
 	atomic64_t stats[PVX_KSM_STAT_NR];
 	struct dentry *file;
 };
+
+#define PVX_KSM_NOT_PINNING	ULONG_MAX
 
 static atomic64_t pvx_ksm_stats[PVX_KSM_STAT_NR];
 static struct dentry *pvx_ksm_file;	/* /sys/kernel/debug/pvx/ksm */
@@ -191,14 +199,54 @@ static void pvx_ksm_count(struct pvx_ksm_vm *kv, enum pvx_ksm_stat s, u64 n)
 		atomic64_add(n, &kv->stats[s]);
 }
 
-/* Drop pin @idx (present). Caller holds xa_lock(&kv->pins). */
-static void pvx_ksm_unpin_locked(struct pvx_ksm_vm *kv, unsigned long idx,
-				 struct pvx_ksm_pin *pin)
+/*
+ * Pins are released in chunks: at most this many leave the set under one
+ * hold of its lock, and their pages are unpinned after it, so that the
+ * 262144 pins a VM may hold never keep the lock (which the MMU notifier
+ * takes in every unmap of the VMM) or the CPU for long.
+ */
+#define PVX_KSM_CHUNK	64
+
+/* Take pin @idx (present) out of the set. Caller holds xa_lock(&kv->pins). */
+static void pvx_ksm_take_locked(struct pvx_ksm_vm *kv, unsigned long idx)
 {
 	__xa_erase(&kv->pins, idx);
 	kv->nr_pins--;
-	unpin_user_page(pin->page);
-	kfree(pin);
+}
+
+/* Give back pins taken out of the set, outside its lock. */
+static void pvx_ksm_release(struct pvx_ksm_pin **pins, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		unpin_user_page(pins[i]->page);
+		kfree(pins[i]);
+	}
+}
+
+/*
+ * Take up to PVX_KSM_CHUNK pins with index in [*@first, @last] out of the
+ * set into @out (*@n of them). Caller holds xa_lock(&kv->pins). True when
+ * more may be left: the next chunk starts at *@first.
+ */
+static bool pvx_ksm_take_chunk_locked(struct pvx_ksm_vm *kv,
+				      unsigned long *first, unsigned long last,
+				      struct pvx_ksm_pin **out, unsigned int *n)
+{
+	struct pvx_ksm_pin *pin;
+	unsigned long idx;
+
+	*n = 0;
+	xa_for_each_range(&kv->pins, idx, pin, *first, last) {
+		pvx_ksm_take_locked(kv, idx);
+		out[(*n)++] = pin;
+		if (*n == PVX_KSM_CHUNK) {
+			*first = idx + 1;
+			return idx != last;
+		}
+	}
+	return false;
 }
 
 /*
@@ -207,30 +255,45 @@ static void pvx_ksm_unpin_locked(struct pvx_ksm_vm *kv, unsigned long idx,
  * invalidates it too (write_protect_page(), MMU_NOTIFY_CLEAR), and
  * dropping the pin there would let that very attempt merge it. Runs in
  * the context of the change, possibly not allowed to sleep: spinlock,
- * unpin and kfree only.
+ * unpin and kfree only, and a reschedule between chunks where it may.
  */
 static bool pvx_ksm_invalidate(struct mmu_interval_notifier *mni,
 			       const struct mmu_notifier_range *range,
 			       unsigned long cur_seq)
 {
 	struct pvx_ksm_vm *kv = container_of(mni, struct pvx_ksm_vm, mni);
-	struct pvx_ksm_pin *pin;
-	unsigned long idx;
-	u64 n = 0;
+	unsigned long first = range->start >> PAGE_SHIFT;
+	unsigned long last = (range->end - 1) >> PAGE_SHIFT;
+	struct pvx_ksm_pin *pins[PVX_KSM_CHUNK];
+	unsigned int n;
+	u64 total = 0;
+	bool more;
 
 	if (range->event != MMU_NOTIFY_UNMAP &&
 	    range->event != MMU_NOTIFY_RELEASE)
 		return true;
-	xa_lock(&kv->pins);
-	mmu_interval_set_seq(mni, cur_seq);
-	xa_for_each_range(&kv->pins, idx, pin, range->start >> PAGE_SHIFT,
-			  (range->end - 1) >> PAGE_SHIFT) {
-		pvx_ksm_unpin_locked(kv, idx, pin);
-		n++;
-	}
-	xa_unlock(&kv->pins);
-	if (n)
-		pvx_ksm_count(kv, PVX_KSM_STAT_UNMAPPED, n);
+	do {
+		xa_lock(&kv->pins);
+		/*
+		 * Only the page being pinned makes its pin retry: an unmap
+		 * elsewhere in the VMM (a thread's stack, a malloc arena)
+		 * must not fail it (pvx_ksm_pin_one()). An unmap that ran
+		 * before the page was marked cannot hide a pin either:
+		 * MMU_NOTIFY_UNMAP comes with the VMA gone or under the
+		 * mmap_lock held for write, so the pin finds nothing to pin.
+		 */
+		if (kv->pinning >= range->start >> PAGE_SHIFT &&
+		    kv->pinning <= last)
+			mmu_interval_set_seq(mni, cur_seq);
+		more = pvx_ksm_take_chunk_locked(kv, &first, last, pins, &n);
+		xa_unlock(&kv->pins);
+		pvx_ksm_release(pins, n);
+		total += n;
+		if (more && mmu_notifier_range_blockable(range))
+			cond_resched();
+	} while (more);
+	if (total)
+		pvx_ksm_count(kv, PVX_KSM_STAT_UNMAPPED, total);
 	return true;
 }
 
@@ -240,13 +303,19 @@ static const struct mmu_interval_notifier_ops pvx_ksm_mni_ops = {
 
 static void pvx_ksm_unpin_all(struct pvx_ksm_vm *kv)
 {
-	struct pvx_ksm_pin *pin;
-	unsigned long idx;
+	struct pvx_ksm_pin *pins[PVX_KSM_CHUNK];
+	unsigned long first = 0;
+	unsigned int n;
+	bool more;
 
-	xa_lock(&kv->pins);
-	xa_for_each(&kv->pins, idx, pin)
-		pvx_ksm_unpin_locked(kv, idx, pin);
-	xa_unlock(&kv->pins);
+	do {
+		xa_lock(&kv->pins);
+		more = pvx_ksm_take_chunk_locked(kv, &first, ULONG_MAX, pins,
+						 &n);
+		xa_unlock(&kv->pins);
+		pvx_ksm_release(pins, n);
+		cond_resched();
+	} while (more);
 }
 
 /* ---- debugfs ------------------------------------------------------------- */
@@ -278,35 +347,70 @@ static enum pvx_ksm_page_state pvx_ksm_hva_state(struct mm_struct *mm,
 	return st;
 }
 
-/* The candidates by state, and the pins merged. Caller holds kv->lock. */
-static void pvx_ksm_count_merged(struct pvx_ksm_vm *kv,
-				 u64 cand[PVX_KSM_PAGE_OWN + 1], u64 *pins)
+/*
+ * Tally the state of the pages at @hva[0..@n). Takes the mmap_lock for
+ * this chunk only; false when a fatal signal stopped it.
+ */
+static bool pvx_ksm_tally(struct mm_struct *mm, const unsigned long *hva,
+			  unsigned int n, u64 *st)
 {
-	struct mm_struct *mm = kv->mm;
-	unsigned long idx;
+	unsigned int i;
+
+	if (mmap_read_lock_killable(mm))
+		return false;
+	for (i = 0; i < n; i++)
+		st[pvx_ksm_hva_state(mm, hva[i])]++;
+	mmap_read_unlock(mm);
+	cond_resched();
+	return true;
+}
+
+/*
+ * The pages of one set (@pins: the pins' set, whose keys are their host
+ * addresses; else the candidates', whose values are) by state, chunk by
+ * chunk: the set is read under RCU (xa_for_each), without kv->lock, and
+ * only the addresses are kept, so a hint of the VM and the VMM's
+ * mmap_lock writers wait at most for one chunk.
+ */
+static bool pvx_ksm_tally_set(struct pvx_ksm_vm *kv, bool pins, u64 *st)
+{
+	struct xarray *xa = pins ? &kv->pins : &kv->cand;
+	unsigned long hva[PVX_KSM_CHUNK], first = 0, idx;
+	unsigned int n;
 	void *entry;
+
+	do {
+		n = 0;
+		xa_for_each_range(xa, idx, entry, first, ULONG_MAX) {
+			hva[n++] = (pins ? idx : xa_to_value(entry)) << PAGE_SHIFT;
+			if (n == PVX_KSM_CHUNK)
+				break;
+		}
+		if (!pvx_ksm_tally(kv->mm, hva, n, st))
+			return false;
+		first = idx + 1;
+	} while (n == PVX_KSM_CHUNK && idx != ULONG_MAX);
+	return true;
+}
+
+/* The candidates by state, and the pins merged; 0 or -EINTR. */
+static int pvx_ksm_count_merged(struct pvx_ksm_vm *kv,
+				u64 cand[PVX_KSM_PAGE_OWN + 1], u64 *pins)
+{
+	u64 pin_st[PVX_KSM_PAGE_OWN + 1] = { 0 };
+	struct mm_struct *mm = kv->mm;
+	int ret = 0;
 
 	memset(cand, 0, sizeof(u64) * (PVX_KSM_PAGE_OWN + 1));
 	*pins = 0;
 	if (!mmget_not_zero(mm))
-		return;
-	mmap_read_lock(mm);
-	xa_for_each(&kv->cand, idx, entry) {
-		cand[pvx_ksm_hva_state(mm, xa_to_value(entry) << PAGE_SHIFT)]++;
-		if (need_resched()) {
-			mmap_read_unlock(mm);
-			cond_resched();
-			mmap_read_lock(mm);
-		}
-	}
-	/* the pins' keys are their host addresses */
-	xa_for_each(&kv->pins, idx, entry) {
-		if (pvx_ksm_hva_state(mm, idx << PAGE_SHIFT) ==
-		    PVX_KSM_PAGE_MERGED)
-			(*pins)++;
-	}
-	mmap_read_unlock(mm);
+		return 0;
+	if (!pvx_ksm_tally_set(kv, false, cand) ||
+	    !pvx_ksm_tally_set(kv, true, pin_st))
+		ret = -EINTR;
 	mmput(mm);
+	*pins = pin_st[PVX_KSM_PAGE_MERGED];
+	return ret;
 }
 
 static void pvx_ksm_show_stats(struct seq_file *m, const atomic64_t *stats)
@@ -324,16 +428,15 @@ static int pvx_ksm_vm_show(struct seq_file *m, void *unused)
 	struct pvx_ksm_vm *kv = m->private;
 	u64 cand[PVX_KSM_PAGE_OWN + 1], pins_merged;
 
+	if (pvx_ksm_count_merged(kv, cand, &pins_merged))
+		return -EINTR;
 	pvx_ksm_show_stats(m, kv->stats);
-	mutex_lock(&kv->lock);
-	pvx_ksm_count_merged(kv, cand, &pins_merged);
 	seq_printf(m, "candidates %llu\ncandidates_merged %llu\n",
-		   kv->nr_cand, cand[PVX_KSM_PAGE_MERGED]);
+		   READ_ONCE(kv->nr_cand), cand[PVX_KSM_PAGE_MERGED]);
 	seq_printf(m, "candidates_zero %llu\ncandidates_absent %llu\n",
 		   cand[PVX_KSM_PAGE_ZERO], cand[PVX_KSM_PAGE_ABSENT]);
 	seq_printf(m, "pins %llu\npins_merged %llu\n",
 		   READ_ONCE(kv->nr_pins), pins_merged);
-	mutex_unlock(&kv->lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pvx_ksm_vm);
@@ -378,6 +481,7 @@ static struct pvx_ksm_vm *pvx_ksm_vm_get(struct pvx_vm *vm, struct kvm *kvm)
 	mutex_init(&new->lock);
 	xa_init(&new->cand);
 	xa_init(&new->pins);
+	new->pinning = PVX_KSM_NOT_PINNING;
 	new->mm = kvm->mm;
 	mmgrab(new->mm);
 	kv = pvx_vm_set_priv(vm, PVX_F_KSM_HINT, new, pvx_ksm_vm_dtor);
@@ -431,19 +535,24 @@ static_assert(PVX_BATCH_HDR_SIZE + PVX_KSM_MAX_HINTS * PVX_KSM_HINT_SIZE <=
 	      PVX_BATCH_BYTES);
 static_assert(PAGE_SIZE == 4096);
 
-/* @h is one run of guest pages inside one memslot of the VMM. */
-static long pvx_ksm_check_hint(struct kvm_vcpu *vcpu,
-			       const struct pvx_ksm_hint *h,
-			       struct pvx_ksm_run *r)
+/* @h is well formed: a page-aligned run of pages that does not wrap. */
+static long pvx_ksm_check_hint(const struct pvx_ksm_hint *h)
 {
-	struct kvm_memory_slot *slot;
-	u64 len = (u64)h->npages << PAGE_SHIFT;
-
 	if (!PAGE_ALIGNED(h->gpa) || !h->npages ||
 	    (h->flags != PVX_KSM_MERGEABLE && h->flags != PVX_KSM_UNMERGEABLE))
 		return -PVX_EINVAL;
-	if (h->gpa + len < h->gpa)
+	if (h->gpa + ((u64)h->npages << PAGE_SHIFT) < h->gpa)
 		return -PVX_E2BIG;
+	return 0;
+}
+
+/* @h (checked) is one run of guest pages inside one memslot of the VMM. */
+static long pvx_ksm_find_run(struct kvm_vcpu *vcpu,
+			     const struct pvx_ksm_hint *h,
+			     struct pvx_ksm_run *r)
+{
+	struct kvm_memory_slot *slot;
+
 	r->gfn = gpa_to_gfn(h->gpa);
 	r->npages = h->npages;
 	r->flags = h->flags;
@@ -456,7 +565,12 @@ static long pvx_ksm_check_hint(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
-/* Read and check the batch at @gpa into @b; nothing changes here. */
+/*
+ * Read and check the batch at @gpa into @b; nothing changes here. Each
+ * run in the order of the comment at the top: its form (einval, e2big
+ * for a wrap), the batch's page sum so far (e2big), then its memslot
+ * (efault).
+ */
 static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 			       struct pvx_ksm_batch *b)
 {
@@ -481,12 +595,15 @@ static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 			   hdr.count * sizeof(b->h[0])))
 		return -PVX_EFAULT;
 	for (i = 0; i < b->count; i++) {
-		ret = pvx_ksm_check_hint(vcpu, &b->h[i], &b->r[i]);
+		ret = pvx_ksm_check_hint(&b->h[i]);
 		if (ret)
 			return ret;
-		pages += b->r[i].npages;
+		pages += b->h[i].npages;
 		if (pages > PVX_KSM_MAX_BATCH_PAGES)
 			return -PVX_E2BIG;
+		ret = pvx_ksm_find_run(vcpu, &b->h[i], &b->r[i]);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -540,8 +657,11 @@ static struct page *pvx_ksm_pin_page(struct mm_struct *mm, unsigned long hva)
  * Pin guest page @gfn at @hva unless it is pinned: 1 new, 0 was, <0 error.
  * An unmap between the pin and its insertion would leave a pin nobody
  * drops before the VM ends: the notifier's sequence tells (it moves only
- * for unmaps, pvx_ksm_invalidate()), checked under the lock it is set
- * under, and the pin is then given back (-PVX_EFAULT: the memory went).
+ * for unmaps of the page being pinned, pvx_ksm_invalidate()), and the
+ * check and the insertion are one critical section under the lock the
+ * sequence is set under: the slot is reserved before, so the insertion
+ * never allocates (nor drops the lock to). The pin is then given back
+ * (-PVX_EFAULT: the memory went).
  */
 static int pvx_ksm_pin_one(struct pvx_ksm_vm *kv, gfn_t gfn, unsigned long hva)
 {
@@ -554,21 +674,30 @@ static int pvx_ksm_pin_one(struct pvx_ksm_vm *kv, gfn_t gfn, unsigned long hva)
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
 		return -PVX_ENOMEM;
+	if (xa_reserve(&kv->pins, idx, GFP_KERNEL_ACCOUNT)) {
+		kfree(pin);
+		return -PVX_ENOMEM;
+	}
 	pin->gfn = gfn;
+	xa_lock(&kv->pins);
+	kv->pinning = idx;
+	xa_unlock(&kv->pins);
 	seq = mmu_interval_read_begin(&kv->mni);
 	pin->page = pvx_ksm_pin_page(kv->mm, hva);
-	if (!pin->page) {
-		kfree(pin);
-		return -PVX_EFAULT;
-	}
 	xa_lock(&kv->pins);
-	ret = mmu_interval_read_retry(&kv->mni, seq) ? -PVX_EFAULT :
-	      __xa_insert(&kv->pins, idx, pin, GFP_KERNEL_ACCOUNT) ? -PVX_ENOMEM : 1;
+	kv->pinning = PVX_KSM_NOT_PINNING;
+	if (!pin->page || mmu_interval_read_retry(&kv->mni, seq))
+		ret = -PVX_EFAULT;
+	else	/* into the reserved slot: no allocation; NULL when stored */
+		ret = __xa_cmpxchg(&kv->pins, idx, XA_ZERO_ENTRY, pin,
+				   GFP_NOWAIT) ? -PVX_ENOMEM : 1;
 	if (ret > 0)
 		kv->nr_pins++;
 	xa_unlock(&kv->pins);
 	if (ret < 0) {
-		unpin_user_page(pin->page);
+		xa_release(&kv->pins, idx);
+		if (pin->page)
+			unpin_user_page(pin->page);
 		kfree(pin);
 	}
 	return ret;
@@ -648,12 +777,18 @@ static void pvx_ksm_withdraw(struct pvx_ksm_vm *kv,
 			idx = pvx_ksm_page_hva(r, j) >> PAGE_SHIFT;
 			xa_lock(&kv->pins);
 			pin = xa_load(&kv->pins, idx);
-			if (pin && pin->gfn == r->gfn + j) {
-				pvx_ksm_unpin_locked(kv, idx, pin);
+			if (pin && pin->gfn == r->gfn + j)
+				pvx_ksm_take_locked(kv, idx);
+			else
+				pin = NULL;
+			xa_unlock(&kv->pins);
+			if (pin) {
+				pvx_ksm_release(&pin, 1);
 				pvx_ksm_count(kv, PVX_KSM_STAT_UNPINNED, 1);
 				(*done)++;
 			}
-			xa_unlock(&kv->pins);
+			if (!((j + 1) % 512))
+				cond_resched();
 		}
 		cond_resched();
 	}

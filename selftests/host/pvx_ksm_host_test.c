@@ -31,12 +31,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -300,6 +303,14 @@ static const struct bad_case bad_cases[] = {
 	{ "runs adding up to more than PVX_KSM_MAX_BATCH_PAGES", K_E2BIG, PVX_E2BIG,
 	  .last = { 0, TVM_MEM_SIZE / PAGE, PVX_KSM_MERGEABLE },
 	  .repeat = PVX_KSM_MAX_BATCH_PAGES / (TVM_MEM_SIZE / PAGE) + 1 },
+	/* the page sum comes before the memslot (issue 26, item 15a) */
+	{ "a run past PVX_KSM_MAX_BATCH_PAGES that also leaves its memslot", K_E2BIG, PVX_E2BIG,
+	  .last = { 0x41000, 0x10944, PVX_KSM_UNMERGEABLE } },
+	{ "the fuzzer's withdrawal {flags 1, count 1}, run {0x41000, 0x10944, 2}", K_E2BIG,
+	  PVX_E2BIG, .flags = PVX_KSM_F_WITHDRAW,
+	  .last = { 0x41000, 0x10944, PVX_KSM_UNMERGEABLE }, .repeat = 1 },
+	{ "a run past PVX_KSM_MAX_BATCH_PAGES starting outside the memslots", K_E2BIG,
+	  PVX_E2BIG, .last = { HOLE_GPA, PVX_KSM_MAX_BATCH_PAGES + 1, PVX_KSM_MERGEABLE } },
 };
 
 static void bad_batch(const struct bad_case *c, struct pvx_ksm_hint *h, unsigned int *n)
@@ -689,6 +700,370 @@ static int cmd_rmmod(const char *ko)
 	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
+/* ---- races with the VMM's own unmaps (issue 26, items 4 and 14) --------- */
+
+#define RACE_SLOT	2
+#define RACE_GPA	0x2000000ull
+#define RACE_PAGES	64u
+#define WALK_SLOT	3
+#define WALK_GPA	0x40000000ull
+#define WALK_PAGES	PVX_KSM_MAX_BATCH_PAGES	/* 256 MiB, never touched */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Make @p (@pages pages of the VMM) memslot @slot at @gpa; 0 or -1. */
+static int set_slot(struct kvm_t *k, int slot, uint64_t gpa, void *p, unsigned int pages)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = pages * PAGE,
+		.userspace_addr = (uintptr_t)p,
+	};
+
+	if (ioctl(k->vm.fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		tvm_diag("KVM_SET_USER_MEMORY_REGION slot %d: %s", slot, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void del_slot(struct kvm_t *k, int slot)
+{
+	set_slot(k, slot, 0, NULL, 0);
+}
+
+/* @n one-page runs of @flags: pages @gpa, @gpa + @stride, ... */
+static bool one_page_runs(struct kvm_t *k, uint32_t hflags, uint64_t gpa, uint64_t stride,
+			  unsigned int n, uint32_t flags, struct kvm_regs *r)
+{
+	struct pvx_ksm_hint h[PVX_KSM_MAX_HINTS];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		h[i] = run(gpa + i * stride, 1, flags);
+	return hint(k, hflags, h, n, r);
+}
+
+/* A thread of the VMM that unmaps @p after a delay, each time told to. */
+struct unmapper {
+	pthread_t t;
+	atomic_int gen, done;
+	atomic_bool stop;
+	void *p;
+	unsigned long spins;
+};
+
+static void *unmapper_fn(void *arg)
+{
+	struct unmapper *u = arg;
+	volatile unsigned long i;
+	int seen = 0, g;
+
+	while (!atomic_load(&u->stop)) {
+		g = atomic_load(&u->gen);
+		if (g == seen)
+			continue;
+		seen = g;
+		for (i = 0; i < u->spins; i++)
+			;
+		munmap(u->p, RACE_PAGES * PAGE);
+		atomic_store(&u->done, g);
+	}
+	return NULL;
+}
+
+/* A fresh mapping of RACE_PAGES pages, written, as memslot RACE_SLOT. */
+static void *race_map(struct kvm_t *k)
+{
+	void *p = mmap(NULL, RACE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0x3c, RACE_PAGES * PAGE);
+	if (set_slot(k, RACE_SLOT, RACE_GPA, p, RACE_PAGES)) {
+		munmap(p, RACE_PAGES * PAGE);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Item 4: another thread of the VMM unmaps a memslot's memory while its
+ * pages are being pinned, at a delay that sweeps the batch. Whatever the
+ * answer, no pin of the unmapped memory may stay.
+ */
+static int cmd_race(int iters)
+{
+	long long pins0 = host_pins_settled(), v0[K_NR], v[K_NR];
+	int it, answered = 0, efault = 0, partial = 0, bad = 0, stuck = 0;
+	struct unmapper u = { 0 };
+	struct kvm_regs r = { 0 };
+	double t0, t_batch;
+	struct kvm_t k;
+	void *p;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "race: a tiny VM");
+		return KSFT_FAIL;
+	}
+	/* the time of one batch of RACE_PAGES pins, and its withdrawal */
+	p = race_map(&k);
+	t0 = now_ms();
+	ok = p && one_page_runs(&k, 0, RACE_GPA, PAGE, RACE_PAGES, PVX_KSM_UNMERGEABLE, &r) &&
+	     r.rax == 0 && r.rbx == RACE_PAGES;
+	t_batch = now_ms() - t0;
+	ok = ok && one_page_runs(&k, PVX_KSM_F_WITHDRAW, RACE_GPA, PAGE, RACE_PAGES,
+				 PVX_KSM_UNMERGEABLE, &r) && r.rax == 0 && r.rbx == RACE_PAGES;
+	ok = ok && find_vm_file() && vm_counts(v0);
+	tap_result(ok, "race: %u pins in a batch of %u runs, withdrawn (%.2f ms)",
+		   RACE_PAGES, RACE_PAGES, t_batch);
+	if (p)
+		munmap(p, RACE_PAGES * PAGE);
+	del_slot(&k, RACE_SLOT);
+	if (!ok) {
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	if (pthread_create(&u.t, NULL, unmapper_fn, &u)) {
+		tap_result(false, "race: an unmapping thread");
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	for (it = 1; it <= iters; it++) {
+		p = race_map(&k);
+		if (!p) {
+			bad++;
+			break;
+		}
+		u.p = p;
+		/* 0 .. about the batch's own time of spinning, in 32 steps */
+		u.spins = (unsigned long)(it % 32) * (unsigned long)(t_batch * 1000) / 32 * 50;
+		atomic_store(&u.gen, it);
+		ok = one_page_runs(&k, 0, RACE_GPA, PAGE, RACE_PAGES, PVX_KSM_UNMERGEABLE, &r);
+		while (atomic_load(&u.done) != it)
+			;
+		if (!ok || (r.rax != 0 && r.rax != TVM_NEG64(PVX_EFAULT)) || r.rbx > RACE_PAGES)
+			bad++;
+		else if (r.rax == 0)
+			answered++;
+		else {
+			efault++;
+			partial += r.rbx > 0;
+		}
+		del_slot(&k, RACE_SLOT);
+		/* the memory is gone: so must be every pin of it */
+		if (!vm_counts(v) || v[K_PINS] != 0)
+			stuck++;
+	}
+	atomic_store(&u.stop, true);
+	pthread_join(u.t, NULL);
+	tap_result(!bad && !stuck,
+		   "race: %d unmaps racing batches of %u pins: answers 0 or -EFAULT only, no pin left after any (0: %d, -EFAULT: %d of which %d partial, other %d, iterations with pins left %d)",
+		   iters, RACE_PAGES, answered, efault, partial, bad, stuck);
+	ok = vm_counts(v);
+	tap_result(ok && v[K_PINS] == 0,
+		   "race: the VM's pins 0 at the end (pins %lld, unmapped %lld)",
+		   v[K_PINS], v[K_UNMAPPED] - v0[K_UNMAPPED]);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "race: the host's pinned pages back where they were (%lld above the start)",
+		   host_pins() - pins0);
+	k_destroy(&k);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "race: and after the VM's end (%lld above the start)", host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* A thread of the VMM that maps, writes and unmaps other memory in a loop. */
+struct churn {
+	pthread_t t;
+	atomic_bool stop;
+	atomic_ulong unmaps;
+};
+
+static void *churn_fn(void *arg)
+{
+	struct churn *c = arg;
+	char *p;
+
+	while (!atomic_load(&c->stop)) {
+		p = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		p[0] = 1;
+		p[8 * PAGE] = 1;
+		munmap(p, 16 * PAGE);
+		atomic_fetch_add(&c->unmaps, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Item 14: a thread of the VMM maps and unmaps unrelated memory all the
+ * time (thread stacks, malloc arenas) while the vCPU pins batches of 64
+ * one-page runs and withdraws them: every page pinned, every time.
+ */
+static int cmd_churn(int iters)
+{
+	long long pins0 = host_pins_settled(), v0[K_NR], v[K_NR], pf0, pf;
+	static const char *const pf_name[] = { "pin_failed" };
+	int it, fails = 0, first_fail = -1;
+	unsigned long long rax = 0, rbx = 0;
+	struct kvm_regs r = { 0 };
+	struct churn c = { 0 };
+	double t0;
+	struct kvm_t k;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "churn: a tiny VM");
+		return KSFT_FAIL;
+	}
+	ok = one_page_runs(&k, PVX_KSM_F_WITHDRAW, pool(0), PAGE, 1, PVX_KSM_UNMERGEABLE, &r) &&
+	     find_vm_file() && vm_counts(v0) && tvm_read_counters(vm_file, pf_name, 1, &pf0);
+	if (!ok || pthread_create(&c.t, NULL, churn_fn, &c)) {
+		tap_result(false, "churn: the VM's debugfs file and a thread that maps and unmaps");
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	t0 = now_ms();
+	/* at most 150 s: the lab's L2 is emulated */
+	for (it = 0; it < iters && now_ms() - t0 < 150e3; it++) {
+		/* every other page: 64 runs of one page */
+		ok = one_page_runs(&k, 0, pool(2 * (it % 4)), 8 * PAGE, 64,
+				   PVX_KSM_UNMERGEABLE, &r) &&
+		     r.rax == 0 && r.rbx == 64;
+		if (!ok && first_fail < 0) {
+			first_fail = it;
+			rax = r.rax;
+			rbx = r.rbx;
+		}
+		fails += !ok;
+		ok = one_page_runs(&k, PVX_KSM_F_WITHDRAW, pool(2 * (it % 4)), 8 * PAGE, 64,
+				   PVX_KSM_UNMERGEABLE, &r) && r.rax == 0;
+		fails += !ok;
+	}
+	atomic_store(&c.stop, true);
+	pthread_join(c.t, NULL);
+	tap_result(fails == 0 && it >= 1000 && atomic_load(&c.unmaps) >= 100,
+		   "churn: %d batches (of %d, at least 1000) of 64 one-page never-merge runs while another thread unmapped %lu times: every page pinned (%d failed, the first #%d: rax 0x%llx rbx 0x%llx; %.1f s)",
+		   it, iters, atomic_load(&c.unmaps), fails, first_fail, rax, rbx,
+		   (now_ms() - t0) / 1e3);
+	ok = vm_counts(v) && tvm_read_counters(vm_file, pf_name, 1, &pf);
+	tap_result(ok && v[K_EFAULT] == v0[K_EFAULT] && pf == pf0 && v[K_PINS] == 0,
+		   "churn: no efault, no pin_failed, nothing left pinned (efault +%lld, pin_failed +%lld, pins %lld)",
+		   v[K_EFAULT] - v0[K_EFAULT], pf - pf0, v[K_PINS]);
+	k_destroy(&k);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "churn: the host's pinned pages back where they were (%lld above the start)",
+		   host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- bounded critical sections (issue 26, item 5) ------------------------ */
+
+struct reader {
+	pthread_t t;
+	atomic_bool reading, stop;
+	int reads;
+	double longest;		/* ms */
+	long bytes;
+};
+
+static void *reader_fn(void *arg)
+{
+	struct reader *rd = arg;
+	char buf[4096];
+	double t0, t;
+	ssize_t n;
+	int fd;
+
+	while (!atomic_load(&rd->stop) && rd->reads < 3) {
+		fd = open(vm_file, O_RDONLY);
+		if (fd < 0)
+			break;
+		atomic_store(&rd->reading, true);
+		t0 = now_ms();
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			rd->bytes += n;
+		t = now_ms() - t0;
+		atomic_store(&rd->reading, false);
+		close(fd);
+		rd->reads++;
+		if (t > rd->longest)
+			rd->longest = t;
+		usleep(20000);
+	}
+	atomic_store(&rd->stop, true);
+	return NULL;
+}
+
+/*
+ * Item 5: reading the VM's debugfs file walks 65536 candidates; the VM's
+ * hints meanwhile wait at most for a chunk of it, not for the walk.
+ */
+static int cmd_walk(void)
+{
+	struct pvx_ksm_hint h = run(WALK_GPA, WALK_PAGES, PVX_KSM_MERGEABLE);
+	struct pvx_ksm_hint one = run(pool(7), 1, PVX_KSM_MERGEABLE);
+	double t0, lat, worst = 0;
+	struct reader rd = { 0 };
+	struct kvm_regs r = { 0 };
+	int calls = 0, fails = 0;
+	long long v[K_NR];
+	struct kvm_t k;
+	void *big;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "walk: a tiny VM");
+		return KSFT_FAIL;
+	}
+	big = mmap(NULL, (size_t)WALK_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ok = big != MAP_FAILED && !set_slot(&k, WALK_SLOT, WALK_GPA, big, WALK_PAGES);
+	ok = ok && hint(&k, 0, &h, 1, &r) && r.rax == 0 && r.rbx == WALK_PAGES && find_vm_file();
+	tap_result(ok, "walk: %u candidates in a 256 MiB memslot (rax 0x%llx rbx %llu)",
+		   WALK_PAGES, X(r.rax), X(r.rbx));
+	if (!ok || pthread_create(&rd.t, NULL, reader_fn, &rd)) {
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	while (!atomic_load(&rd.stop)) {
+		if (!atomic_load(&rd.reading))
+			continue;
+		t0 = now_ms();
+		ok = hint(&k, calls % 2 ? PVX_KSM_F_WITHDRAW : 0, &one, 1, &r) && r.rax == 0;
+		lat = now_ms() - t0;
+		fails += !ok;
+		calls++;
+		if (lat > worst)
+			worst = lat;
+	}
+	pthread_join(rd.t, NULL);
+	ok = vm_counts(v);
+	tap_result(ok && rd.reads == 3 && v[K_CAND] >= WALK_PAGES,
+		   "walk: the VM's file read 3 times (longest %.1f ms, %ld bytes, candidates %lld)",
+		   rd.longest, rd.bytes, v[K_CAND]);
+	tap_result(calls >= 3 && !fails && worst * 4 < rd.longest,
+		   "walk: %d hints during the reads waited at most a quarter of a read (worst %.2f ms, read %.1f ms, %d failed)",
+		   calls, worst, rd.longest, fails);
+	k_destroy(&k);
+	if (big != MAP_FAILED)
+		munmap(big, (size_t)WALK_PAGES * PAGE);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
@@ -703,8 +1078,15 @@ int main(int argc, char **argv)
 		ret = cmd_policy();
 	else if (argc == 3 && !strcmp(argv[1], "rmmod"))
 		ret = cmd_rmmod(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "race"))
+		ret = cmd_race(atoi(argv[2]));
+	else if (argc == 3 && !strcmp(argv[1], "churn"))
+		ret = cmd_churn(atoi(argv[2]));
+	else if (argc == 2 && !strcmp(argv[1], "walk"))
+		ret = cmd_walk();
 	else {
-		fprintf(stderr, "usage: %s absent|abi|merge|policy|rmmod MODULE.ko\n", argv[0]);
+		fprintf(stderr, "usage: %s absent|abi|merge|policy|walk|race N|churn N|rmmod MODULE.ko\n",
+			argv[0]);
 		return 2;
 	}
 	printf("1..%d\n", tap_n);

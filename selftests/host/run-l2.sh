@@ -375,6 +375,9 @@ feature_stages() {
 	fi
 	if [ $ksm = 1 ]; then
 		run_ksm ksm abi
+		run_ksm ksm-walk walk
+		run_ksm ksm-race race 300
+		run_ksm ksm-churn churn 2000
 		run_ksm ksm-merge merge
 	fi
 	top_watch_check pvxtop-watch
