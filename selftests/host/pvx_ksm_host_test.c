@@ -22,9 +22,22 @@
  *	the VMM's memory as it was; on, the VMA that holds a candidate is
  *	made mergeable (smaps "mg"), once (debugfs made_mergeable), and a
  *	never-merge hint makes nothing mergeable.
+ *   pvx_ksm_host_test walk
+ *	reading the VM's debugfs file over 65536 candidates: the VM's hints
+ *	meanwhile wait less than a quarter of a read (issue 26, item 5).
+ *   pvx_ksm_host_test race N
+ *	N rounds of a VMM thread unmapping a memslot's memory while its 64
+ *	pages are pinned: 0 or -EFAULT, no pin left after any (item 4).
+ *   pvx_ksm_host_test churn N
+ *	N batches of 64 one-page never-merge runs, each withdrawn, while a
+ *	VMM thread maps and unmaps other memory: every page pinned (item 14).
+ *   pvx_ksm_host_test account
+ *	pins charged by folio to VmPin and pins_held; RLIMIT_MEMLOCK and
+ *	max_pinned_mb refuse a batch whole; back to zero after withdraw,
+ *	munmap and the VM's end (item 3).
  *   pvx_ksm_host_test rmmod MODULE.ko
- *	rmmod pvx_ksm while a VM holds pins: the pins go with it; insmod
- *	MODULE.ko again.
+ *	rmmod pvx_ksm while a VM holds pins: the pins go with it, and what
+ *	they were charged to VmPin; insmod MODULE.ko again.
  *
  * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
  */
@@ -37,7 +50,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +66,7 @@
 #define KSM_TOTALS	DEBUGFS_PVX "/ksm"
 #define PARAM_MAX_PINS	"/sys/module/pvx_ksm/parameters/max_pins"
 #define PARAM_MERGE_ON	"/sys/module/pvx_ksm/parameters/merge_on_candidates"
+#define PARAM_MAX_PINNED "/sys/module/pvx_ksm/parameters/max_pinned_mb"
 #define KSM_SYSFS	"/sys/kernel/mm/ksm"
 #define PAGE		4096ull
 
@@ -669,37 +685,6 @@ static int cmd_policy(void)
 	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
-/* ---- rmmod --------------------------------------------------------------- */
-
-static int cmd_rmmod(const char *ko)
-{
-	struct pvx_ksm_hint h = run(pool(10), 8, PVX_KSM_UNMERGEABLE);
-	long long pins0 = host_pins_settled(), n;
-	struct kvm_regs r = { 0 };
-	struct kvm_t k;
-	char cmd[512];
-	bool ok;
-
-	tap_begin();
-	if (k_create(&k)) {
-		tap_result(false, "rmmod: a tiny VM");
-		return KSFT_FAIL;
-	}
-	ok = hint(&k, 0, &h, 1, &r) && host_pins_become(pins0 + 8);
-	n = host_pins();
-	tap_result(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
-	ok = system("rmmod pvx_ksm") == 0 && host_pins_become(pins0);
-	n = host_pins();
-	tap_result(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
-	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
-	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
-		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
-	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
-	tap_result(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
-	k_destroy(&k);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
-}
-
 /* ---- races with the VMM's own unmaps (issue 26, items 4 and 14) --------- */
 
 #define RACE_SLOT	2
@@ -1064,6 +1049,304 @@ static int cmd_walk(void)
 	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
+/* ---- what pins hold, and who pays for it (issue 26, item 3) -------------- */
+
+#define THP_SLOT	4
+#define THP_GPA		0x4000000ull	/* two 2 MiB folios */
+#define THP_PAGES	1024u
+#define SMALL_SLOT	5
+#define SMALL_GPA	0x5000000ull	/* 4 KiB pages */
+#define SMALL_PAGES	16u
+#define HUGE_SZ		(2ull << 20)
+
+/* This process's VmPin (kB: its mm->pinned_vm), or -1. */
+static long long vm_pin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	long long v = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %lld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* "pins_held" of a pvx_ksm debugfs file (4 KiB pages), or -1. */
+static long long pins_held(const char *file)
+{
+	static const char *const name[] = { "pins_held" };
+	long long v = -1;
+
+	return file[0] && tvm_read_counters(file, name, 1, &v) ? v : -1;
+}
+
+static long long pin_limit(void)
+{
+	static const char *const name[] = { "pin_limit" };
+	long long v = -1;
+
+	return vm_file[0] && tvm_read_counters(vm_file, name, 1, &v) ? v : -1;
+}
+
+/* kB of @field ("AnonHugePages:") in the smaps of the mapping holding @addr. */
+static long long smaps_kb(const void *addr, const char *field)
+{
+	unsigned long a = (unsigned long)addr, start, end;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	size_t len = strlen(field);
+	char line[512], perms[5];
+	long long ret = -1;
+	bool in = false;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && !strncmp(line, field, len)) {
+			ret = atoll(line + len);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* CAP_IPC_LOCK in this thread's effective set (the vCPU's thread): 0 or -1. */
+static int ipc_lock(bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &hdr, d))
+		return -1;
+	if (on)
+		d[0].effective |= 1u << CAP_IPC_LOCK;
+	else
+		d[0].effective &= ~(1u << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, d) ? -1 : 0;
+}
+
+static uint64_t thp(unsigned int i)
+{
+	return THP_GPA + i * PAGE;
+}
+
+static uint64_t small(unsigned int i)
+{
+	return SMALL_GPA + i * PAGE;
+}
+
+/* One batch of never-merge pages, one-page runs at @gpa[0..@n). */
+static bool pin_pages(struct kvm_t *k, uint32_t hflags, const uint64_t *gpa, unsigned int n,
+		      struct kvm_regs *r)
+{
+	struct pvx_ksm_hint h[8];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		h[i] = run(gpa[i], 1, PVX_KSM_UNMERGEABLE);
+	return hint(k, hflags, h, n, r);
+}
+
+/* VmPin, the VM's and the host's pins_held are @kb above their start. */
+static bool held_is(const char *what, long long vp0, long long h0, long long kb,
+		    struct kvm_regs *r, uint64_t rax, uint64_t rbx)
+{
+	long long vp = vm_pin_kb(), hv = pins_held(vm_file), ht = pins_held(KSM_TOTALS);
+
+	return tap_result(r->rax == rax && r->rbx == rbx && vp == vp0 + kb && hv * 4 == kb &&
+			  ht == h0 + hv,
+			  "account: %s: RAX 0x%llx RBX %llu, VmPin +%lld kB, pins_held %lld (got rax 0x%llx rbx %llu, VmPin +%lld kB, VM pins_held %lld, host +%lld)",
+			  what, X(rax), X(rbx), kb, kb / 4, X(r->rax), X(r->rbx), vp - vp0, hv,
+			  ht - h0);
+}
+
+/*
+ * Item 3: pins are charged to the VMM (mm->pinned_vm, VmPin) and to the
+ * host, at the size of the folio they hold; RLIMIT_MEMLOCK (without
+ * CAP_IPC_LOCK) and max_pinned_mb refuse a batch whole; the accounting
+ * goes back to zero after withdraw, munmap and the VM's end.
+ */
+static int cmd_account(void)
+{
+	long long pins0 = host_pins_settled(), vp0, h0, lim0, n, thp_kb, v[K_NR];
+	uint64_t g[8];
+	struct rlimit rl0, rl;
+	struct kvm_regs r = { 0 };
+	uint8_t *raw, *big, *sm;
+	char val[32];
+	struct kvm_t k;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "account: a tiny VM");
+		return KSFT_FAIL;
+	}
+	raw = mmap(NULL, THP_PAGES * PAGE + HUGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	sm = mmap(NULL, SMALL_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	if (raw == MAP_FAILED || sm == MAP_FAILED) {
+		tap_result(false, "account: guest memory");
+		return KSFT_FAIL;
+	}
+	big = (uint8_t *)(((uintptr_t)raw + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
+	madvise(big, THP_PAGES * PAGE, MADV_HUGEPAGE);
+	madvise(sm, SMALL_PAGES * PAGE, MADV_NOHUGEPAGE);
+	memset(big, 0x11, THP_PAGES * PAGE);
+	memset(sm, 0x22, SMALL_PAGES * PAGE);
+	thp_kb = smaps_kb(big, "AnonHugePages:");
+	ok = !set_slot(&k, THP_SLOT, THP_GPA, big, THP_PAGES) &&
+	     !set_slot(&k, SMALL_SLOT, SMALL_GPA, sm, SMALL_PAGES);
+	tap_result(ok && thp_kb >= 4096,
+		   "account: a memslot of two transparent huge pages (AnonHugePages %lld kB) and one of 4 KiB pages",
+		   thp_kb);
+	/* the VM's state and debugfs file: a withdrawal of nothing */
+	g[0] = small(15);
+	ok = pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 1, &r) && find_vm_file();
+	vp0 = vm_pin_kb();
+	h0 = pins_held(KSM_TOTALS);
+	tap_result(ok && vp0 >= 0 && h0 >= 0 && pins_held(vm_file) == 0,
+		   "account: VmPin %lld kB, host pins_held %lld, the VM's 0 to begin with", vp0, h0);
+
+	g[0] = thp(5);
+	pin_pages(&k, 0, g, 1, &r);
+	held_is("one page of a THP holds all 2 MiB", vp0, h0, 2048, &r, 0, 1);
+	g[0] = thp(6);
+	g[1] = thp(300);
+	pin_pages(&k, 0, g, 2, &r);
+	held_is("two more pages of the same THP hold nothing more", vp0, h0, 2048, &r, 0, 2);
+	g[0] = thp(600);
+	g[1] = small(0);
+	pin_pages(&k, 0, g, 2, &r);
+	held_is("a page of the other THP and a 4 KiB page", vp0, h0, 4096 + 4, &r, 0, 2);
+	g[0] = thp(5);
+	g[1] = thp(6);
+	g[2] = thp(300);
+	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 1, &r);
+	held_is("withdrawing one of three pins of a THP keeps it held", vp0, h0, 4096 + 4, &r,
+		0, 1);
+	g[0] = thp(6);
+	g[1] = thp(300);
+	g[2] = thp(600);
+	g[3] = small(0);
+	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 4, &r);
+	held_is("withdrawing the rest: nothing held", vp0, h0, 0, &r, 0, 4);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "account: the host's pinned pages back where they were (%lld above)",
+		   host_pins() - pins0);
+
+	/* RLIMIT_MEMLOCK without CAP_IPC_LOCK: room for 3 MiB more */
+	getrlimit(RLIMIT_MEMLOCK, &rl0);
+	rl = rl0;
+	rl.rlim_cur = vp0 * 1024 + 3 * 1024 * 1024;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
+		rl.rlim_cur = rl.rlim_max;
+	ok = !setrlimit(RLIMIT_MEMLOCK, &rl) && !ipc_lock(false);
+	tap_result(ok, "account: RLIMIT_MEMLOCK VmPin + 3 MiB, CAP_IPC_LOCK dropped");
+	g[0] = small(1);
+	g[1] = thp(5);
+	pin_pages(&k, 0, g, 2, &r);
+	held_is("within RLIMIT_MEMLOCK: a 4 KiB page and a THP", vp0, h0, 2048 + 4, &r, 0, 2);
+	lim0 = pin_limit();
+	g[0] = small(2);
+	g[1] = small(3);
+	g[2] = thp(600);
+	pin_pages(&k, 0, g, 3, &r);
+	held_is("past RLIMIT_MEMLOCK (2 4 KiB pages, then the other THP) -> -ENOMEM, nothing pinned",
+		vp0, h0, 2048 + 4, &r, TVM_NEG64(PVX_ENOMEM), 0);
+	n = pin_limit();
+	ok = vm_counts(v) && host_pins_become(pins0 + 2);
+	tap_result(ok && v[K_PINS] == 2 && n == lim0 + 1,
+		   "account: the pins the refused call took are given back (pins %lld, pin_limit +%lld, %lld pinned above the start)",
+		   v[K_PINS], n - lim0, host_pins() - pins0);
+	ipc_lock(true);
+	g[0] = small(2);
+	g[1] = small(3);
+	g[2] = thp(600);
+	pin_pages(&k, 0, g, 3, &r);
+	held_is("with CAP_IPC_LOCK, RLIMIT_MEMLOCK does not apply", vp0, h0, 4096 + 12, &r, 0, 3);
+	setrlimit(RLIMIT_MEMLOCK, &rl0);
+	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 3, &r);
+	held_is("withdrawn again", vp0, h0, 2048 + 4, &r, 0, 3);
+
+	/* the host-wide cap: what all VMs hold, now 2 MiB + 4 KiB + h0 */
+	snprintf(val, sizeof(val), "%lld", (h0 * 4096 + (2048 + 4) * 1024) / (1 << 20) + 1);
+	ok = !tvm_write_file(PARAM_MAX_PINNED, val);
+	pin_pages(&k, 0, g, 3, &r);
+	tap_result(ok, "account: max_pinned_mb=%s", val);
+	held_is("past max_pinned_mb -> -ENOMEM, nothing pinned", vp0, h0, 2048 + 4, &r,
+		TVM_NEG64(PVX_ENOMEM), 0);
+	tvm_write_file(PARAM_MAX_PINNED, "1024");
+	pin_pages(&k, 0, g, 3, &r);
+	held_is("max_pinned_mb=1024: the same batch is pinned", vp0, h0, 4096 + 12, &r, 0, 3);
+	tap_result(tvm_write_file(PARAM_MAX_PINNED, "1048577") < 0 &&
+		   tvm_write_file(PARAM_MAX_PINNED, "-1") < 0,
+		   "account: max_pinned_mb above 1048576 or negative refused");
+
+	/* the VMM unmaps the THPs: their pins and what they held go */
+	del_slot(&k, THP_SLOT);
+	munmap(raw, THP_PAGES * PAGE + HUGE_SZ);
+	n = vm_pin_kb();
+	ok = vm_counts(v);
+	tap_result(ok && n == vp0 + 12 && pins_held(vm_file) == 3 && v[K_PINS] == 3,
+		   "account: the VMM unmaps the THP memslot: its 2 pins and 4 MiB go, 3 pins of 4 KiB stay (VmPin +%lld kB, pins_held %lld, pins %lld)",
+		   n - vp0, pins_held(vm_file), v[K_PINS]);
+	k_destroy(&k);
+	munmap(sm, SMALL_PAGES * PAGE);
+	ok = host_pins_become(pins0);
+	n = vm_pin_kb();
+	tap_result(ok && n == vp0 && pins_held(KSM_TOTALS) == h0,
+		   "account: the VM's end: VmPin %lld kB, host pins_held %lld, pinned pages %lld above the start",
+		   n, pins_held(KSM_TOTALS), host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- rmmod --------------------------------------------------------------- */
+
+static int cmd_rmmod(const char *ko)
+{
+	struct pvx_ksm_hint h = run(pool(10), 8, PVX_KSM_UNMERGEABLE);
+	long long pins0 = host_pins_settled(), n, vp0, vp1;
+	struct kvm_regs r = { 0 };
+	struct kvm_t k;
+	char cmd[512];
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "rmmod: a tiny VM");
+		return KSFT_FAIL;
+	}
+	vp0 = vm_pin_kb();
+	ok = hint(&k, 0, &h, 1, &r) && host_pins_become(pins0 + 8);
+	vp1 = vm_pin_kb();
+	n = host_pins();
+	tap_result(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
+	ok = system("rmmod pvx_ksm") == 0 && host_pins_become(pins0);
+	n = host_pins();
+	tap_result(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
+	n = vm_pin_kb();
+	tap_result(n == vp0 && vp1 > vp0,
+		   "rmmod: and gives back what they were charged to the VMM (VmPin %lld -> %lld -> %lld kB)",
+		   vp0, vp1, n);
+	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
+	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
+		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
+	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
+	tap_result(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
+	k_destroy(&k);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
@@ -1084,8 +1367,10 @@ int main(int argc, char **argv)
 		ret = cmd_churn(atoi(argv[2]));
 	else if (argc == 2 && !strcmp(argv[1], "walk"))
 		ret = cmd_walk();
+	else if (argc == 2 && !strcmp(argv[1], "account"))
+		ret = cmd_account();
 	else {
-		fprintf(stderr, "usage: %s absent|abi|merge|policy|walk|race N|churn N|rmmod MODULE.ko\n",
+		fprintf(stderr, "usage: %s absent|abi|merge|policy|walk|account|race N|churn N|rmmod MODULE.ko\n",
 			argv[0]);
 		return 2;
 	}
