@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,8 +754,10 @@ static void *unmapper_fn(void *arg)
 
 	while (!atomic_load(&u->stop)) {
 		g = atomic_load(&u->gen);
-		if (g == seen)
+		if (g == seen) {
+			sched_yield();
 			continue;
+		}
 		seen = g;
 		for (i = 0; i < u->spins; i++)
 			;
@@ -1261,7 +1264,7 @@ static int cmd_account(void)
 	rl = rl0;
 	rl.rlim_cur = vp0 * 1024 + 3 * 1024 * 1024;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
-		rl.rlim_cur = rl.rlim_max;
+		rl.rlim_max = rl.rlim_cur;	/* root may raise it */
 	ok = !setrlimit(RLIMIT_MEMLOCK, &rl) && !ipc_lock(false);
 	tap_result(ok, "account: RLIMIT_MEMLOCK VmPin + 3 MiB, CAP_IPC_LOCK dropped");
 	g[0] = small(1);
