@@ -42,11 +42,20 @@
  *      the VMM: efault
  *   5. a hint that would take the VM past max_candidates or max_pins
  *      (pages not yet in the set, counted run by run): enomem
- * Then the runs are applied in batch order. A pin the host cannot take
- * (the VMM's memory is not writable, or gone) stops the call there with
- * -PVX_EFAULT (class pin_failed); RBX = pages applied before it, on every
- * answer of this handler (pages added, or withdrawn, that were not
- * already so). RAX = 0 on success.
+ * Then the runs are applied in batch order (the pins first, then the
+ * candidates of the runs the pins got past, which comes to the same). A
+ * pin the host cannot take (the VMM's memory is not writable, or gone)
+ * stops the call there with -PVX_EFAULT (class pin_failed); RBX = pages
+ * applied before it, on every answer of this handler (pages added, or
+ * withdrawn, that were not already so). RAX = 0 on success.
+ *
+ * What pins hold is accounted by folio (a pin of one page of a THP holds
+ * all 2 MiB; further pins of the VM in that folio hold nothing more): to
+ * the VMM's mm->pinned_vm (VmPin), against the calling thread's
+ * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK (as RDMA and io_uring
+ * account long-term pins), and host-wide against max_pinned_mb. A pin
+ * past either limit answers -PVX_ENOMEM (class pin_limit) and gives back
+ * every pin the call took: RBX = 0, nothing applied.
  *
  * Counters: debugfs vm<id>-<pid>/ksm and pvx/ksm; tracepoint pvx:ksm_hint.
  */
@@ -59,7 +68,9 @@
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/capability.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -84,6 +95,7 @@ enum pvx_ksm_stat {
 	PVX_KSM_STAT_ENOMEM,		/* a per-VM cap, or no memory */
 	PVX_KSM_STAT_PIN_FAILED,	/* the host could not pin a page */
 	PVX_KSM_STAT_MADE_MERGEABLE,	/* VMAs merge_on_candidates turned on */
+	PVX_KSM_STAT_PIN_LIMIT,		/* calls past RLIMIT_MEMLOCK or max_pinned_mb */
 	PVX_KSM_STAT_NR
 };
 
@@ -101,6 +113,7 @@ static const char * const pvx_ksm_stat_names[PVX_KSM_STAT_NR] = {
 	[PVX_KSM_STAT_ENOMEM]		= "enomem",
 	[PVX_KSM_STAT_PIN_FAILED]	= "pin_failed",
 	[PVX_KSM_STAT_MADE_MERGEABLE]	= "made_mergeable",
+	[PVX_KSM_STAT_PIN_LIMIT]	= "pin_limit",
 };
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -135,7 +148,30 @@ static const struct kernel_param_ops pvx_ksm_max_pins_ops = {
 };
 
 module_param_cb(max_pins, &pvx_ksm_max_pins_ops, &max_pins, 0644);
-MODULE_PARM_DESC(max_pins, "never-merge pages pinned per VM at most (0..262144, default 4096 = 16 MiB)");
+MODULE_PARM_DESC(max_pins, "never-merge pages pinned per VM at most (0..262144, default 4096 = 16 MiB of guest pages; each holds its whole folio, see max_pinned_mb)");
+
+#define PVX_KSM_MAX_PINNED_MB_LIMIT	BIT(20)	/* 1 TiB */
+
+/*
+ * What the never-merge pins of all VMs may hold, host-wide, counted at
+ * the size of the folios they hold (a pin of one page of a transparent
+ * huge page holds 2 MiB), next to each VMM's RLIMIT_MEMLOCK.
+ */
+static unsigned int max_pinned_mb = 1024;
+
+static int pvx_ksm_max_pinned_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	return pvx_ksm_set_bounded(val, kp, PVX_KSM_MAX_PINNED_MB_LIMIT);
+}
+
+static const struct kernel_param_ops pvx_ksm_max_pinned_ops = {
+	.set = pvx_ksm_max_pinned_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_pinned_mb, &pvx_ksm_max_pinned_ops, &max_pinned_mb, 0644);
+MODULE_PARM_DESC(max_pinned_mb, "MiB the never-merge pins of all VMs may hold, counted at folio size (0..1048576, default 1024)");
 
 static bool merge_on_candidates;
 module_param(merge_on_candidates, bool, 0644);
@@ -158,10 +194,17 @@ MODULE_PARM_DESC(max_candidates, "candidate pages recorded per VM at most (0..16
 
 /* ---- per-VM state -------------------------------------------------------- */
 
-/* A never-merge page: the guest page and the host page pinned for it. */
+/*
+ * A never-merge page: the guest page and the host page pinned for it, the
+ * folio that holds it (@pfn: its first page; @nr pages) and the call that
+ * took it (@gen: a call that fails on a limit gives back its own pins).
+ */
 struct pvx_ksm_pin {
 	gfn_t gfn;
 	struct page *page;
+	unsigned long pfn;
+	unsigned long nr;
+	u64 gen;
 };
 
 struct pvx_ksm_vm {
@@ -175,13 +218,31 @@ struct pvx_ksm_vm {
 	 */
 	struct xarray pins;
 	u64 nr_pins;
+	/*
+	 * The index of the pin being taken (xa_reserve()d in @pins), or
+	 * PVX_KSM_NOT_PINNING; under xa_lock(&pins). Only an unmap that
+	 * covers it moves the notifier's sequence (pvx_ksm_invalidate()).
+	 */
+	unsigned long pinning;
+	/*
+	 * Folios the pins hold: pfn of the first page -> xa_mk_value(pins of
+	 * this VM in it), under its own lock, never taken with the pins'
+	 * one. A folio is charged once, at its size, to the VMM's
+	 * mm->pinned_vm, to pvx_ksm_held and to @held.
+	 */
+	struct xarray folios;
+	atomic64_t held;		/* pages the pins hold */
+	u64 gen;			/* calls that added hints, kv->lock */
 	struct mmu_interval_notifier mni;
 	bool mni_on;
 	atomic64_t stats[PVX_KSM_STAT_NR];
 	struct dentry *file;
 };
 
+#define PVX_KSM_NOT_PINNING	ULONG_MAX
+
 static atomic64_t pvx_ksm_stats[PVX_KSM_STAT_NR];
+static atomic64_t pvx_ksm_held;		/* pages all pins hold, host-wide */
 static struct dentry *pvx_ksm_file;	/* /sys/kernel/debug/pvx/ksm */
 
 static void pvx_ksm_count(struct pvx_ksm_vm *kv, enum pvx_ksm_stat s, u64 n)
@@ -191,14 +252,142 @@ static void pvx_ksm_count(struct pvx_ksm_vm *kv, enum pvx_ksm_stat s, u64 n)
 		atomic64_add(n, &kv->stats[s]);
 }
 
-/* Drop pin @idx (present). Caller holds xa_lock(&kv->pins). */
-static void pvx_ksm_unpin_locked(struct pvx_ksm_vm *kv, unsigned long idx,
-				 struct pvx_ksm_pin *pin)
+/*
+ * Pins are released in chunks: at most this many leave the set under one
+ * hold of its lock, and their pages are unpinned after it, so that the
+ * 262144 pins a VM may hold never keep the lock (which the MMU notifier
+ * takes in every unmap of the VMM) or the CPU for long.
+ */
+#define PVX_KSM_CHUNK	64
+
+/* Take pin @idx (present) out of the set. Caller holds xa_lock(&kv->pins). */
+static void pvx_ksm_take_locked(struct pvx_ksm_vm *kv, unsigned long idx)
 {
 	__xa_erase(&kv->pins, idx);
 	kv->nr_pins--;
-	unpin_user_page(pin->page);
-	kfree(pin);
+}
+
+/* What a VM's limits are during one call (pvx_ksm_limits()). */
+struct pvx_ksm_limits {
+	unsigned long memlock;		/* pages: RLIMIT_MEMLOCK */
+	bool unlimited;			/* CAP_IPC_LOCK, or RLIM_INFINITY */
+	u64 host;			/* pages: max_pinned_mb */
+};
+
+/* Charge @nr pages held to the VMM, the host and the VM, within limits. */
+static bool pvx_ksm_charge_pages(struct pvx_ksm_vm *kv, unsigned long nr,
+				 const struct pvx_ksm_limits *lim)
+{
+	if (atomic64_add_return(nr, &pvx_ksm_held) > lim->host) {
+		atomic64_sub(nr, &pvx_ksm_held);
+		return false;
+	}
+	if (atomic64_add_return(nr, &kv->mm->pinned_vm) > lim->memlock &&
+	    !lim->unlimited) {
+		atomic64_sub(nr, &kv->mm->pinned_vm);
+		atomic64_sub(nr, &pvx_ksm_held);
+		return false;
+	}
+	atomic64_add(nr, &kv->held);
+	return true;
+}
+
+static void pvx_ksm_uncharge_pages(struct pvx_ksm_vm *kv, unsigned long nr)
+{
+	atomic64_sub(nr, &kv->mm->pinned_vm);
+	atomic64_sub(nr, &pvx_ksm_held);
+	atomic64_sub(nr, &kv->held);
+}
+
+/*
+ * Account @pin (its page pinned) by the folio that holds it: the first
+ * pin of this VM in a folio charges the whole folio, later ones nothing.
+ * 0, or -PVX_ENOMEM past a limit (class pin_limit) or without memory.
+ */
+static int pvx_ksm_charge(struct pvx_ksm_vm *kv, struct pvx_ksm_pin *pin,
+			  const struct pvx_ksm_limits *lim)
+{
+	struct folio *folio = page_folio(pin->page);
+	void *entry;
+	int ret = 0;
+
+	pin->pfn = folio_pfn(folio);
+	pin->nr = folio_nr_pages(folio);
+	if (xa_reserve(&kv->folios, pin->pfn, GFP_KERNEL_ACCOUNT))
+		return -PVX_ENOMEM;
+	xa_lock(&kv->folios);
+	entry = xa_load(&kv->folios, pin->pfn);
+	if (!entry && !pvx_ksm_charge_pages(kv, pin->nr, lim)) {
+		pvx_ksm_count(kv, PVX_KSM_STAT_PIN_LIMIT, 1);
+		ret = -PVX_ENOMEM;
+	} else if (xa_is_err(__xa_store(&kv->folios, pin->pfn,
+				xa_mk_value((entry ? xa_to_value(entry) : 0) + 1),
+				GFP_NOWAIT))) {
+		/* the slot was reserved or held: only a race gets here */
+		if (!entry)
+			pvx_ksm_uncharge_pages(kv, pin->nr);
+		ret = -PVX_ENOMEM;
+	}
+	xa_unlock(&kv->folios);
+	if (ret)
+		xa_release(&kv->folios, pin->pfn);
+	return ret;
+}
+
+/* Undo pvx_ksm_charge(). Any context: spinlock only. */
+static void pvx_ksm_uncharge(struct pvx_ksm_vm *kv, struct pvx_ksm_pin *pin)
+{
+	unsigned long n;
+	void *entry;
+
+	xa_lock(&kv->folios);
+	entry = xa_load(&kv->folios, pin->pfn);
+	n = entry ? xa_to_value(entry) : 0;
+	if (n > 1) {
+		/* an entry that is there: no allocation */
+		__xa_store(&kv->folios, pin->pfn, xa_mk_value(n - 1), 0);
+	} else if (n == 1) {
+		__xa_erase(&kv->folios, pin->pfn);
+		pvx_ksm_uncharge_pages(kv, pin->nr);
+	}
+	xa_unlock(&kv->folios);
+}
+
+/* Give back pins taken out of the set, outside its lock. */
+static void pvx_ksm_release(struct pvx_ksm_vm *kv, struct pvx_ksm_pin **pins,
+			    unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		pvx_ksm_uncharge(kv, pins[i]);
+		unpin_user_page(pins[i]->page);
+		kfree(pins[i]);
+	}
+}
+
+/*
+ * Take up to PVX_KSM_CHUNK pins with index in [*@first, @last] out of the
+ * set into @out (*@n of them). Caller holds xa_lock(&kv->pins). True when
+ * more may be left: the next chunk starts at *@first.
+ */
+static bool pvx_ksm_take_chunk_locked(struct pvx_ksm_vm *kv,
+				      unsigned long *first, unsigned long last,
+				      struct pvx_ksm_pin **out, unsigned int *n)
+{
+	struct pvx_ksm_pin *pin;
+	unsigned long idx;
+
+	*n = 0;
+	xa_for_each_range(&kv->pins, idx, pin, *first, last) {
+		pvx_ksm_take_locked(kv, idx);
+		out[(*n)++] = pin;
+		if (*n == PVX_KSM_CHUNK) {
+			*first = idx + 1;
+			return idx != last;
+		}
+	}
+	return false;
 }
 
 /*
@@ -207,30 +396,45 @@ static void pvx_ksm_unpin_locked(struct pvx_ksm_vm *kv, unsigned long idx,
  * invalidates it too (write_protect_page(), MMU_NOTIFY_CLEAR), and
  * dropping the pin there would let that very attempt merge it. Runs in
  * the context of the change, possibly not allowed to sleep: spinlock,
- * unpin and kfree only.
+ * unpin and kfree only, and a reschedule between chunks where it may.
  */
 static bool pvx_ksm_invalidate(struct mmu_interval_notifier *mni,
 			       const struct mmu_notifier_range *range,
 			       unsigned long cur_seq)
 {
 	struct pvx_ksm_vm *kv = container_of(mni, struct pvx_ksm_vm, mni);
-	struct pvx_ksm_pin *pin;
-	unsigned long idx;
-	u64 n = 0;
+	unsigned long first = range->start >> PAGE_SHIFT;
+	unsigned long last = (range->end - 1) >> PAGE_SHIFT;
+	struct pvx_ksm_pin *pins[PVX_KSM_CHUNK];
+	unsigned int n;
+	u64 total = 0;
+	bool more;
 
 	if (range->event != MMU_NOTIFY_UNMAP &&
 	    range->event != MMU_NOTIFY_RELEASE)
 		return true;
-	xa_lock(&kv->pins);
-	mmu_interval_set_seq(mni, cur_seq);
-	xa_for_each_range(&kv->pins, idx, pin, range->start >> PAGE_SHIFT,
-			  (range->end - 1) >> PAGE_SHIFT) {
-		pvx_ksm_unpin_locked(kv, idx, pin);
-		n++;
-	}
-	xa_unlock(&kv->pins);
-	if (n)
-		pvx_ksm_count(kv, PVX_KSM_STAT_UNMAPPED, n);
+	do {
+		xa_lock(&kv->pins);
+		/*
+		 * Only the page being pinned makes its pin retry: an unmap
+		 * elsewhere in the VMM (a thread's stack, a malloc arena)
+		 * must not fail it (pvx_ksm_pin_one()). An unmap that ran
+		 * before the page was marked cannot hide a pin either:
+		 * MMU_NOTIFY_UNMAP comes with the VMA gone or under the
+		 * mmap_lock held for write, so the pin finds nothing to pin.
+		 */
+		if (kv->pinning >= range->start >> PAGE_SHIFT &&
+		    kv->pinning <= last)
+			mmu_interval_set_seq(mni, cur_seq);
+		more = pvx_ksm_take_chunk_locked(kv, &first, last, pins, &n);
+		xa_unlock(&kv->pins);
+		pvx_ksm_release(kv, pins, n);
+		total += n;
+		if (more && mmu_notifier_range_blockable(range))
+			cond_resched();
+	} while (more);
+	if (total)
+		pvx_ksm_count(kv, PVX_KSM_STAT_UNMAPPED, total);
 	return true;
 }
 
@@ -240,13 +444,19 @@ static const struct mmu_interval_notifier_ops pvx_ksm_mni_ops = {
 
 static void pvx_ksm_unpin_all(struct pvx_ksm_vm *kv)
 {
-	struct pvx_ksm_pin *pin;
-	unsigned long idx;
+	struct pvx_ksm_pin *pins[PVX_KSM_CHUNK];
+	unsigned long first = 0;
+	unsigned int n;
+	bool more;
 
-	xa_lock(&kv->pins);
-	xa_for_each(&kv->pins, idx, pin)
-		pvx_ksm_unpin_locked(kv, idx, pin);
-	xa_unlock(&kv->pins);
+	do {
+		xa_lock(&kv->pins);
+		more = pvx_ksm_take_chunk_locked(kv, &first, ULONG_MAX, pins,
+						 &n);
+		xa_unlock(&kv->pins);
+		pvx_ksm_release(kv, pins, n);
+		cond_resched();
+	} while (more);
 }
 
 /* ---- debugfs ------------------------------------------------------------- */
@@ -278,35 +488,70 @@ static enum pvx_ksm_page_state pvx_ksm_hva_state(struct mm_struct *mm,
 	return st;
 }
 
-/* The candidates by state, and the pins merged. Caller holds kv->lock. */
-static void pvx_ksm_count_merged(struct pvx_ksm_vm *kv,
-				 u64 cand[PVX_KSM_PAGE_OWN + 1], u64 *pins)
+/*
+ * Tally the state of the pages at @hva[0..@n). Takes the mmap_lock for
+ * this chunk only; false when a fatal signal stopped it.
+ */
+static bool pvx_ksm_tally(struct mm_struct *mm, const unsigned long *hva,
+			  unsigned int n, u64 *st)
 {
-	struct mm_struct *mm = kv->mm;
-	unsigned long idx;
+	unsigned int i;
+
+	if (mmap_read_lock_killable(mm))
+		return false;
+	for (i = 0; i < n; i++)
+		st[pvx_ksm_hva_state(mm, hva[i])]++;
+	mmap_read_unlock(mm);
+	cond_resched();
+	return true;
+}
+
+/*
+ * The pages of one set (@pins: the pins' set, whose keys are their host
+ * addresses; else the candidates', whose values are) by state, chunk by
+ * chunk: the set is read under RCU (xa_for_each), without kv->lock, and
+ * only the addresses are kept, so a hint of the VM and the VMM's
+ * mmap_lock writers wait at most for one chunk.
+ */
+static bool pvx_ksm_tally_set(struct pvx_ksm_vm *kv, bool pins, u64 *st)
+{
+	struct xarray *xa = pins ? &kv->pins : &kv->cand;
+	unsigned long hva[PVX_KSM_CHUNK], first = 0, idx;
+	unsigned int n;
 	void *entry;
+
+	do {
+		n = 0;
+		xa_for_each_range(xa, idx, entry, first, ULONG_MAX) {
+			hva[n++] = (pins ? idx : xa_to_value(entry)) << PAGE_SHIFT;
+			if (n == PVX_KSM_CHUNK)
+				break;
+		}
+		if (!pvx_ksm_tally(kv->mm, hva, n, st))
+			return false;
+		first = idx + 1;
+	} while (n == PVX_KSM_CHUNK && idx != ULONG_MAX);
+	return true;
+}
+
+/* The candidates by state, and the pins merged; 0 or -EINTR. */
+static int pvx_ksm_count_merged(struct pvx_ksm_vm *kv,
+				u64 cand[PVX_KSM_PAGE_OWN + 1], u64 *pins)
+{
+	u64 pin_st[PVX_KSM_PAGE_OWN + 1] = { 0 };
+	struct mm_struct *mm = kv->mm;
+	int ret = 0;
 
 	memset(cand, 0, sizeof(u64) * (PVX_KSM_PAGE_OWN + 1));
 	*pins = 0;
 	if (!mmget_not_zero(mm))
-		return;
-	mmap_read_lock(mm);
-	xa_for_each(&kv->cand, idx, entry) {
-		cand[pvx_ksm_hva_state(mm, xa_to_value(entry) << PAGE_SHIFT)]++;
-		if (need_resched()) {
-			mmap_read_unlock(mm);
-			cond_resched();
-			mmap_read_lock(mm);
-		}
-	}
-	/* the pins' keys are their host addresses */
-	xa_for_each(&kv->pins, idx, entry) {
-		if (pvx_ksm_hva_state(mm, idx << PAGE_SHIFT) ==
-		    PVX_KSM_PAGE_MERGED)
-			(*pins)++;
-	}
-	mmap_read_unlock(mm);
+		return 0;
+	if (!pvx_ksm_tally_set(kv, false, cand) ||
+	    !pvx_ksm_tally_set(kv, true, pin_st))
+		ret = -EINTR;
 	mmput(mm);
+	*pins = pin_st[PVX_KSM_PAGE_MERGED];
+	return ret;
 }
 
 static void pvx_ksm_show_stats(struct seq_file *m, const atomic64_t *stats)
@@ -324,16 +569,16 @@ static int pvx_ksm_vm_show(struct seq_file *m, void *unused)
 	struct pvx_ksm_vm *kv = m->private;
 	u64 cand[PVX_KSM_PAGE_OWN + 1], pins_merged;
 
+	if (pvx_ksm_count_merged(kv, cand, &pins_merged))
+		return -EINTR;
 	pvx_ksm_show_stats(m, kv->stats);
-	mutex_lock(&kv->lock);
-	pvx_ksm_count_merged(kv, cand, &pins_merged);
 	seq_printf(m, "candidates %llu\ncandidates_merged %llu\n",
-		   kv->nr_cand, cand[PVX_KSM_PAGE_MERGED]);
+		   READ_ONCE(kv->nr_cand), cand[PVX_KSM_PAGE_MERGED]);
 	seq_printf(m, "candidates_zero %llu\ncandidates_absent %llu\n",
 		   cand[PVX_KSM_PAGE_ZERO], cand[PVX_KSM_PAGE_ABSENT]);
-	seq_printf(m, "pins %llu\npins_merged %llu\n",
-		   READ_ONCE(kv->nr_pins), pins_merged);
-	mutex_unlock(&kv->lock);
+	seq_printf(m, "pins %llu\npins_merged %llu\npins_held %lld\n",
+		   READ_ONCE(kv->nr_pins), pins_merged,
+		   atomic64_read(&kv->held));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pvx_ksm_vm);
@@ -341,6 +586,7 @@ DEFINE_SHOW_ATTRIBUTE(pvx_ksm_vm);
 static int pvx_ksm_total_show(struct seq_file *m, void *unused)
 {
 	pvx_ksm_show_stats(m, pvx_ksm_stats);
+	seq_printf(m, "pins_held %lld\n", atomic64_read(&pvx_ksm_held));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pvx_ksm_total);
@@ -357,6 +603,8 @@ static void pvx_ksm_vm_dtor(struct pvx_vm *vm, void *data)
 	if (kv->mni_on)
 		mmu_interval_notifier_remove(&kv->mni);
 	pvx_ksm_unpin_all(kv);
+	WARN_ON_ONCE(atomic64_read(&kv->held));
+	xa_destroy(&kv->folios);
 	xa_destroy(&kv->pins);
 	xa_destroy(&kv->cand);
 	mmdrop(kv->mm);
@@ -378,6 +626,8 @@ static struct pvx_ksm_vm *pvx_ksm_vm_get(struct pvx_vm *vm, struct kvm *kvm)
 	mutex_init(&new->lock);
 	xa_init(&new->cand);
 	xa_init(&new->pins);
+	new->pinning = PVX_KSM_NOT_PINNING;
+	xa_init(&new->folios);
 	new->mm = kvm->mm;
 	mmgrab(new->mm);
 	kv = pvx_vm_set_priv(vm, PVX_F_KSM_HINT, new, pvx_ksm_vm_dtor);
@@ -431,19 +681,24 @@ static_assert(PVX_BATCH_HDR_SIZE + PVX_KSM_MAX_HINTS * PVX_KSM_HINT_SIZE <=
 	      PVX_BATCH_BYTES);
 static_assert(PAGE_SIZE == 4096);
 
-/* @h is one run of guest pages inside one memslot of the VMM. */
-static long pvx_ksm_check_hint(struct kvm_vcpu *vcpu,
-			       const struct pvx_ksm_hint *h,
-			       struct pvx_ksm_run *r)
+/* @h is well formed: a page-aligned run of pages that does not wrap. */
+static long pvx_ksm_check_hint(const struct pvx_ksm_hint *h)
 {
-	struct kvm_memory_slot *slot;
-	u64 len = (u64)h->npages << PAGE_SHIFT;
-
 	if (!PAGE_ALIGNED(h->gpa) || !h->npages ||
 	    (h->flags != PVX_KSM_MERGEABLE && h->flags != PVX_KSM_UNMERGEABLE))
 		return -PVX_EINVAL;
-	if (h->gpa + len < h->gpa)
+	if (h->gpa + ((u64)h->npages << PAGE_SHIFT) < h->gpa)
 		return -PVX_E2BIG;
+	return 0;
+}
+
+/* @h (checked) is one run of guest pages inside one memslot of the VMM. */
+static long pvx_ksm_find_run(struct kvm_vcpu *vcpu,
+			     const struct pvx_ksm_hint *h,
+			     struct pvx_ksm_run *r)
+{
+	struct kvm_memory_slot *slot;
+
 	r->gfn = gpa_to_gfn(h->gpa);
 	r->npages = h->npages;
 	r->flags = h->flags;
@@ -456,7 +711,12 @@ static long pvx_ksm_check_hint(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
-/* Read and check the batch at @gpa into @b; nothing changes here. */
+/*
+ * Read and check the batch at @gpa into @b; nothing changes here. Each
+ * run in the order of the comment at the top: its form (einval, e2big
+ * for a wrap), the batch's page sum so far (e2big), then its memslot
+ * (efault).
+ */
 static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 			       struct pvx_ksm_batch *b)
 {
@@ -481,12 +741,15 @@ static long pvx_ksm_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 			   hdr.count * sizeof(b->h[0])))
 		return -PVX_EFAULT;
 	for (i = 0; i < b->count; i++) {
-		ret = pvx_ksm_check_hint(vcpu, &b->h[i], &b->r[i]);
+		ret = pvx_ksm_check_hint(&b->h[i]);
 		if (ret)
 			return ret;
-		pages += b->r[i].npages;
+		pages += b->h[i].npages;
 		if (pages > PVX_KSM_MAX_BATCH_PAGES)
 			return -PVX_E2BIG;
+		ret = pvx_ksm_find_run(vcpu, &b->h[i], &b->r[i]);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -540,35 +803,54 @@ static struct page *pvx_ksm_pin_page(struct mm_struct *mm, unsigned long hva)
  * Pin guest page @gfn at @hva unless it is pinned: 1 new, 0 was, <0 error.
  * An unmap between the pin and its insertion would leave a pin nobody
  * drops before the VM ends: the notifier's sequence tells (it moves only
- * for unmaps, pvx_ksm_invalidate()), checked under the lock it is set
- * under, and the pin is then given back (-PVX_EFAULT: the memory went).
+ * for unmaps of the page being pinned, pvx_ksm_invalidate()), and the
+ * check and the insertion are one critical section under the lock the
+ * sequence is set under: the slot is reserved before, so the insertion
+ * never allocates (nor drops the lock to). The pin is then given back
+ * (-PVX_EFAULT: the memory went).
  */
-static int pvx_ksm_pin_one(struct pvx_ksm_vm *kv, gfn_t gfn, unsigned long hva)
+static int pvx_ksm_pin_one(struct pvx_ksm_vm *kv, gfn_t gfn, unsigned long hva,
+			   const struct pvx_ksm_limits *lim)
 {
 	unsigned long idx = hva >> PAGE_SHIFT, seq;
 	struct pvx_ksm_pin *pin;
-	int ret;
+	int ret, charged;
 
 	if (xa_load(&kv->pins, idx))
 		return 0;
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
 		return -PVX_ENOMEM;
+	if (xa_reserve(&kv->pins, idx, GFP_KERNEL_ACCOUNT)) {
+		kfree(pin);
+		return -PVX_ENOMEM;
+	}
 	pin->gfn = gfn;
+	pin->gen = kv->gen;
+	xa_lock(&kv->pins);
+	kv->pinning = idx;
+	xa_unlock(&kv->pins);
 	seq = mmu_interval_read_begin(&kv->mni);
 	pin->page = pvx_ksm_pin_page(kv->mm, hva);
-	if (!pin->page) {
-		kfree(pin);
-		return -PVX_EFAULT;
-	}
+	charged = pin->page ? pvx_ksm_charge(kv, pin, lim) : -PVX_EFAULT;
 	xa_lock(&kv->pins);
-	ret = mmu_interval_read_retry(&kv->mni, seq) ? -PVX_EFAULT :
-	      __xa_insert(&kv->pins, idx, pin, GFP_KERNEL_ACCOUNT) ? -PVX_ENOMEM : 1;
+	kv->pinning = PVX_KSM_NOT_PINNING;
+	if (charged)
+		ret = charged;
+	else if (mmu_interval_read_retry(&kv->mni, seq))
+		ret = -PVX_EFAULT;
+	else	/* into the reserved slot: no allocation; NULL when stored */
+		ret = __xa_cmpxchg(&kv->pins, idx, XA_ZERO_ENTRY, pin,
+				   GFP_NOWAIT) ? -PVX_ENOMEM : 1;
 	if (ret > 0)
 		kv->nr_pins++;
 	xa_unlock(&kv->pins);
 	if (ret < 0) {
-		unpin_user_page(pin->page);
+		xa_release(&kv->pins, idx);
+		if (!charged)
+			pvx_ksm_uncharge(kv, pin);
+		if (pin->page)
+			unpin_user_page(pin->page);
 		kfree(pin);
 	}
 	return ret;
@@ -591,38 +873,103 @@ static int pvx_ksm_add_candidate(struct pvx_ksm_vm *kv, gfn_t gfn,
 }
 
 /*
- * Apply the hints in batch order; *@done = pages added. Stops at the first
- * page the host cannot pin or record. Caller holds kv->lock.
+ * Give back the pins this call (kv->gen) took in the runs of @b before
+ * run @i0, page @j0. Caller holds kv->lock.
  */
-static long pvx_ksm_add(struct pvx_ksm_vm *kv, const struct pvx_ksm_batch *b,
-			u64 *done)
+static void pvx_ksm_unpin_call(struct pvx_ksm_vm *kv,
+			       const struct pvx_ksm_batch *b, u32 i0, u32 j0)
 {
 	const struct pvx_ksm_run *r;
-	int ret = 0;
-	u32 i, j;
+	struct pvx_ksm_pin *pin;
+	unsigned long idx;
+	u32 i, j, end;
 
+	for (i = 0; i <= i0 && i < b->count; i++) {
+		r = &b->r[i];
+		if (r->flags != PVX_KSM_UNMERGEABLE)
+			continue;
+		end = i < i0 ? r->npages : j0;
+		for (j = 0; j < end; j++) {
+			idx = pvx_ksm_page_hva(r, j) >> PAGE_SHIFT;
+			xa_lock(&kv->pins);
+			pin = xa_load(&kv->pins, idx);
+			if (pin && pin->gen == kv->gen)
+				pvx_ksm_take_locked(kv, idx);
+			else
+				pin = NULL;
+			xa_unlock(&kv->pins);
+			if (pin)
+				pvx_ksm_release(kv, &pin, 1);
+			if (!((j + 1) % 512))
+				cond_resched();
+		}
+	}
+}
+
+/*
+ * Apply the hints; *@done = pages added. The pins first, in batch order:
+ * a pin past a limit (or without memory) gives back every pin this call
+ * took, -PVX_ENOMEM with nothing applied; a page the host cannot pin
+ * stops there (-PVX_EFAULT), and the candidates of the runs before it
+ * are recorded, which is what applying the batch in order up to that
+ * page gives. Then the candidates. Caller holds kv->lock.
+ */
+static long pvx_ksm_add(struct pvx_ksm_vm *kv, const struct pvx_ksm_batch *b,
+			const struct pvx_ksm_limits *lim, u64 *done)
+{
+	const struct pvx_ksm_run *r;
+	u64 pinned = 0, added = 0;
+	int ret, err = 0;
+	u32 i, j = 0, stop;
+
+	kv->gen++;
 	for (i = 0; i < b->count; i++) {
 		r = &b->r[i];
+		if (r->flags != PVX_KSM_UNMERGEABLE)
+			continue;
 		for (j = 0; j < r->npages; j++) {
-			if (r->flags == PVX_KSM_MERGEABLE) {
-				ret = pvx_ksm_add_candidate(kv, r->gfn + j,
-							    pvx_ksm_page_hva(r, j));
-				pvx_ksm_count(kv, PVX_KSM_STAT_CANDIDATES, ret > 0);
-			} else {
-				ret = pvx_ksm_pin_one(kv, r->gfn + j,
-						      pvx_ksm_page_hva(r, j));
-				pvx_ksm_count(kv, PVX_KSM_STAT_PINNED, ret > 0);
+			ret = pvx_ksm_pin_one(kv, r->gfn + j,
+					      pvx_ksm_page_hva(r, j), lim);
+			if (ret < 0) {
+				err = ret;
+				goto pinned;
 			}
-			if (ret < 0)
-				return ret;
-			*done += ret;
+			pinned += ret;
 			/* a run may be 65536 pages: let the host run others */
 			if (!((j + 1) % 512))
 				cond_resched();
 		}
 		cond_resched();
 	}
-	return 0;
+pinned:
+	if (err == -PVX_ENOMEM) {
+		pvx_ksm_unpin_call(kv, b, i, j);
+		return err;
+	}
+	pvx_ksm_count(kv, PVX_KSM_STAT_PINNED, pinned);
+	*done = pinned;
+	stop = err ? i : b->count;
+	for (i = 0; i < stop; i++) {
+		r = &b->r[i];
+		if (r->flags != PVX_KSM_MERGEABLE)
+			continue;
+		for (j = 0; j < r->npages; j++) {
+			ret = pvx_ksm_add_candidate(kv, r->gfn + j,
+						    pvx_ksm_page_hva(r, j));
+			if (ret < 0) {
+				err = ret;
+				goto out;
+			}
+			added += ret;
+			if (!((j + 1) % 512))
+				cond_resched();
+		}
+		cond_resched();
+	}
+out:
+	pvx_ksm_count(kv, PVX_KSM_STAT_CANDIDATES, added);
+	*done += added;
+	return err;
 }
 
 /* Take back the hints in @b; *@done = pages withdrawn. kv->lock held. */
@@ -648,21 +995,42 @@ static void pvx_ksm_withdraw(struct pvx_ksm_vm *kv,
 			idx = pvx_ksm_page_hva(r, j) >> PAGE_SHIFT;
 			xa_lock(&kv->pins);
 			pin = xa_load(&kv->pins, idx);
-			if (pin && pin->gfn == r->gfn + j) {
-				pvx_ksm_unpin_locked(kv, idx, pin);
+			if (pin && pin->gfn == r->gfn + j)
+				pvx_ksm_take_locked(kv, idx);
+			else
+				pin = NULL;
+			xa_unlock(&kv->pins);
+			if (pin) {
+				pvx_ksm_release(kv, &pin, 1);
 				pvx_ksm_count(kv, PVX_KSM_STAT_UNPINNED, 1);
 				(*done)++;
 			}
-			xa_unlock(&kv->pins);
+			if (!((j + 1) % 512))
+				cond_resched();
 		}
 		cond_resched();
 	}
+}
+
+/*
+ * The calling VMM's limits for what its pins hold: its RLIMIT_MEMLOCK
+ * (lifted by CAP_IPC_LOCK, as for mlock(), VFIO and RDMA) and the host's
+ * max_pinned_mb. Called in the vCPU thread, once per call that pins.
+ */
+static void pvx_ksm_limits(struct pvx_ksm_limits *lim)
+{
+	unsigned long memlock = rlimit(RLIMIT_MEMLOCK);
+
+	lim->unlimited = memlock == RLIM_INFINITY || capable(CAP_IPC_LOCK);
+	lim->memlock = memlock >> PAGE_SHIFT;
+	lim->host = (u64)READ_ONCE(max_pinned_mb) << (20 - PAGE_SHIFT);
 }
 
 /* Check the caps, then add the hints. Caller holds kv->lock. */
 static long pvx_ksm_hint_locked(struct pvx_ksm_vm *kv,
 				const struct pvx_ksm_batch *b, u64 *done)
 {
+	struct pvx_ksm_limits lim = { 0 };
 	u64 cand, pins;
 	long ret;
 
@@ -676,7 +1044,9 @@ static long pvx_ksm_hint_locked(struct pvx_ksm_vm *kv,
 		return -PVX_ENOMEM;
 	if (pins && pvx_ksm_watch(kv))
 		return -PVX_ENOMEM;
-	ret = pvx_ksm_add(kv, b, done);
+	if (pins)
+		pvx_ksm_limits(&lim);
+	ret = pvx_ksm_add(kv, b, &lim, done);
 	if (ret == -PVX_EFAULT)
 		pvx_ksm_count(kv, PVX_KSM_STAT_PIN_FAILED, 1);
 	return ret;

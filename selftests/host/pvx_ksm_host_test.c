@@ -22,21 +22,40 @@
  *	the VMM's memory as it was; on, the VMA that holds a candidate is
  *	made mergeable (smaps "mg"), once (debugfs made_mergeable), and a
  *	never-merge hint makes nothing mergeable.
+ *   pvx_ksm_host_test walk
+ *	reading the VM's debugfs file over 65536 candidates: the VM's hints
+ *	meanwhile wait less than a quarter of a read (issue 26, item 5).
+ *   pvx_ksm_host_test race N
+ *	N rounds of a VMM thread unmapping a memslot's memory while its 64
+ *	pages are pinned: 0 or -EFAULT, no pin left after any (item 4).
+ *   pvx_ksm_host_test churn N
+ *	N batches of 64 one-page never-merge runs, each withdrawn, while a
+ *	VMM thread maps and unmaps other memory: every page pinned (item 14).
+ *   pvx_ksm_host_test account
+ *	pins charged by folio to VmPin and pins_held; RLIMIT_MEMLOCK and
+ *	max_pinned_mb refuse a batch whole; back to zero after withdraw,
+ *	munmap and the VM's end (item 3).
  *   pvx_ksm_host_test rmmod MODULE.ko
- *	rmmod pvx_ksm while a VM holds pins: the pins go with it; insmod
- *	MODULE.ko again.
+ *	rmmod pvx_ksm while a VM holds pins: the pins go with it, and what
+ *	they were charged to VmPin; insmod MODULE.ko again.
  *
  * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
@@ -48,6 +67,7 @@
 #define KSM_TOTALS	DEBUGFS_PVX "/ksm"
 #define PARAM_MAX_PINS	"/sys/module/pvx_ksm/parameters/max_pins"
 #define PARAM_MERGE_ON	"/sys/module/pvx_ksm/parameters/merge_on_candidates"
+#define PARAM_MAX_PINNED "/sys/module/pvx_ksm/parameters/max_pinned_mb"
 #define KSM_SYSFS	"/sys/kernel/mm/ksm"
 #define PAGE		4096ull
 
@@ -300,6 +320,14 @@ static const struct bad_case bad_cases[] = {
 	{ "runs adding up to more than PVX_KSM_MAX_BATCH_PAGES", K_E2BIG, PVX_E2BIG,
 	  .last = { 0, TVM_MEM_SIZE / PAGE, PVX_KSM_MERGEABLE },
 	  .repeat = PVX_KSM_MAX_BATCH_PAGES / (TVM_MEM_SIZE / PAGE) + 1 },
+	/* the page sum comes before the memslot (issue 26, item 15a) */
+	{ "a run past PVX_KSM_MAX_BATCH_PAGES that also leaves its memslot", K_E2BIG, PVX_E2BIG,
+	  .last = { 0x41000, 0x10944, PVX_KSM_UNMERGEABLE } },
+	{ "the fuzzer's withdrawal {flags 1, count 1}, run {0x41000, 0x10944, 2}", K_E2BIG,
+	  PVX_E2BIG, .flags = PVX_KSM_F_WITHDRAW,
+	  .last = { 0x41000, 0x10944, PVX_KSM_UNMERGEABLE }, .repeat = 1 },
+	{ "a run past PVX_KSM_MAX_BATCH_PAGES starting outside the memslots", K_E2BIG,
+	  PVX_E2BIG, .last = { HOLE_GPA, PVX_KSM_MAX_BATCH_PAGES + 1, PVX_KSM_MERGEABLE } },
 };
 
 static void bad_batch(const struct bad_case *c, struct pvx_ksm_hint *h, unsigned int *n)
@@ -658,12 +686,651 @@ static int cmd_policy(void)
 	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
+/* ---- races with the VMM's own unmaps (issue 26, items 4 and 14) --------- */
+
+#define RACE_SLOT	2
+#define RACE_GPA	0x2000000ull
+#define RACE_PAGES	64u
+#define WALK_SLOT	3
+#define WALK_GPA	0x40000000ull
+#define WALK_PAGES	PVX_KSM_MAX_BATCH_PAGES	/* 256 MiB, never touched */
+#define WALK_READS	5
+#define WALK_CALLS	1000
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Make @p (@pages pages of the VMM) memslot @slot at @gpa; 0 or -1. */
+static int set_slot(struct kvm_t *k, int slot, uint64_t gpa, void *p, unsigned int pages)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = pages * PAGE,
+		.userspace_addr = (uintptr_t)p,
+	};
+
+	if (ioctl(k->vm.fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		tvm_diag("KVM_SET_USER_MEMORY_REGION slot %d: %s", slot, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void del_slot(struct kvm_t *k, int slot)
+{
+	set_slot(k, slot, 0, NULL, 0);
+}
+
+/* @n one-page runs of @flags: pages @gpa, @gpa + @stride, ... */
+static bool one_page_runs(struct kvm_t *k, uint32_t hflags, uint64_t gpa, uint64_t stride,
+			  unsigned int n, uint32_t flags, struct kvm_regs *r)
+{
+	struct pvx_ksm_hint h[PVX_KSM_MAX_HINTS];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		h[i] = run(gpa + i * stride, 1, flags);
+	return hint(k, hflags, h, n, r);
+}
+
+/* A thread of the VMM that unmaps @p after a delay, each time told to. */
+struct unmapper {
+	pthread_t t;
+	atomic_int gen, done;
+	atomic_bool stop;
+	void *p;
+	unsigned long spins;
+};
+
+static void *unmapper_fn(void *arg)
+{
+	struct unmapper *u = arg;
+	volatile unsigned long i;
+	int seen = 0, g;
+
+	while (!atomic_load(&u->stop)) {
+		g = atomic_load(&u->gen);
+		if (g == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = g;
+		for (i = 0; i < u->spins; i++)
+			;
+		munmap(u->p, RACE_PAGES * PAGE);
+		atomic_store(&u->done, g);
+	}
+	return NULL;
+}
+
+/* A fresh mapping of RACE_PAGES pages, written, as memslot RACE_SLOT. */
+static void *race_map(struct kvm_t *k)
+{
+	void *p = mmap(NULL, RACE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0x3c, RACE_PAGES * PAGE);
+	if (set_slot(k, RACE_SLOT, RACE_GPA, p, RACE_PAGES)) {
+		munmap(p, RACE_PAGES * PAGE);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Item 4: another thread of the VMM unmaps a memslot's memory while its
+ * pages are being pinned, at a delay that sweeps the batch. Whatever the
+ * answer, no pin of the unmapped memory may stay.
+ */
+static int cmd_race(int iters)
+{
+	long long pins0 = host_pins_settled(), v0[K_NR], v[K_NR];
+	int it, answered = 0, efault = 0, partial = 0, bad = 0, stuck = 0;
+	struct unmapper u = { 0 };
+	struct kvm_regs r = { 0 };
+	double t0, t_batch;
+	struct kvm_t k;
+	void *p;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "race: a tiny VM");
+		return KSFT_FAIL;
+	}
+	/* the time of one batch of RACE_PAGES pins, and its withdrawal */
+	p = race_map(&k);
+	t0 = now_ms();
+	ok = p && one_page_runs(&k, 0, RACE_GPA, PAGE, RACE_PAGES, PVX_KSM_UNMERGEABLE, &r) &&
+	     r.rax == 0 && r.rbx == RACE_PAGES;
+	t_batch = now_ms() - t0;
+	ok = ok && one_page_runs(&k, PVX_KSM_F_WITHDRAW, RACE_GPA, PAGE, RACE_PAGES,
+				 PVX_KSM_UNMERGEABLE, &r) && r.rax == 0 && r.rbx == RACE_PAGES;
+	ok = ok && find_vm_file() && vm_counts(v0);
+	tap_result(ok, "race: %u pins in a batch of %u runs, withdrawn (%.2f ms)",
+		   RACE_PAGES, RACE_PAGES, t_batch);
+	if (p)
+		munmap(p, RACE_PAGES * PAGE);
+	del_slot(&k, RACE_SLOT);
+	if (!ok) {
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	if (pthread_create(&u.t, NULL, unmapper_fn, &u)) {
+		tap_result(false, "race: an unmapping thread");
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	for (it = 1; it <= iters; it++) {
+		p = race_map(&k);
+		if (!p) {
+			bad++;
+			break;
+		}
+		u.p = p;
+		/* 0 .. about the batch's own time of spinning, in 32 steps */
+		u.spins = (unsigned long)(it % 32) * (unsigned long)(t_batch * 1000) / 32 * 50;
+		atomic_store(&u.gen, it);
+		ok = one_page_runs(&k, 0, RACE_GPA, PAGE, RACE_PAGES, PVX_KSM_UNMERGEABLE, &r);
+		while (atomic_load(&u.done) != it)
+			;
+		if (!ok || (r.rax != 0 && r.rax != TVM_NEG64(PVX_EFAULT)) || r.rbx > RACE_PAGES)
+			bad++;
+		else if (r.rax == 0)
+			answered++;
+		else {
+			efault++;
+			partial += r.rbx > 0;
+		}
+		del_slot(&k, RACE_SLOT);
+		/* the memory is gone: so must be every pin of it */
+		if (!vm_counts(v) || v[K_PINS] != 0)
+			stuck++;
+	}
+	atomic_store(&u.stop, true);
+	pthread_join(u.t, NULL);
+	tap_result(!bad && !stuck,
+		   "race: %d unmaps racing batches of %u pins: answers 0 or -EFAULT only, no pin left after any (0: %d, -EFAULT: %d of which %d partial, other %d, iterations with pins left %d)",
+		   iters, RACE_PAGES, answered, efault, partial, bad, stuck);
+	ok = vm_counts(v);
+	tap_result(ok && v[K_PINS] == 0,
+		   "race: the VM's pins 0 at the end (pins %lld, unmapped %lld)",
+		   v[K_PINS], v[K_UNMAPPED] - v0[K_UNMAPPED]);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "race: the host's pinned pages back where they were (%lld above the start)",
+		   host_pins() - pins0);
+	k_destroy(&k);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "race: and after the VM's end (%lld above the start)", host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* A thread of the VMM that maps, writes and unmaps other memory in a loop. */
+struct churn {
+	pthread_t t;
+	atomic_bool stop;
+	atomic_ulong unmaps;
+};
+
+static void *churn_fn(void *arg)
+{
+	struct churn *c = arg;
+	char *p;
+
+	while (!atomic_load(&c->stop)) {
+		p = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		p[0] = 1;
+		p[8 * PAGE] = 1;
+		munmap(p, 16 * PAGE);
+		atomic_fetch_add(&c->unmaps, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Item 14: a thread of the VMM maps and unmaps unrelated memory all the
+ * time (thread stacks, malloc arenas) while the vCPU pins batches of 64
+ * one-page runs and withdraws them: every page pinned, every time.
+ */
+static int cmd_churn(int iters)
+{
+	long long pins0 = host_pins_settled(), v0[K_NR], v[K_NR], pf0, pf;
+	static const char *const pf_name[] = { "pin_failed" };
+	int it, fails = 0, first_fail = -1;
+	unsigned long long rax = 0, rbx = 0;
+	struct kvm_regs r = { 0 };
+	struct churn c = { 0 };
+	double t0;
+	struct kvm_t k;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "churn: a tiny VM");
+		return KSFT_FAIL;
+	}
+	ok = one_page_runs(&k, PVX_KSM_F_WITHDRAW, pool(0), PAGE, 1, PVX_KSM_UNMERGEABLE, &r) &&
+	     find_vm_file() && vm_counts(v0) && tvm_read_counters(vm_file, pf_name, 1, &pf0);
+	if (!ok || pthread_create(&c.t, NULL, churn_fn, &c)) {
+		tap_result(false, "churn: the VM's debugfs file and a thread that maps and unmaps");
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	t0 = now_ms();
+	/* at most 150 s: the lab's L2 is emulated */
+	for (it = 0; it < iters && now_ms() - t0 < 150e3; it++) {
+		/* every other page: 64 runs of one page */
+		ok = one_page_runs(&k, 0, pool(2 * (it % 4)), 8 * PAGE, 64,
+				   PVX_KSM_UNMERGEABLE, &r) &&
+		     r.rax == 0 && r.rbx == 64;
+		if (!ok && first_fail < 0) {
+			first_fail = it;
+			rax = r.rax;
+			rbx = r.rbx;
+		}
+		fails += !ok;
+		ok = one_page_runs(&k, PVX_KSM_F_WITHDRAW, pool(2 * (it % 4)), 8 * PAGE, 64,
+				   PVX_KSM_UNMERGEABLE, &r) && r.rax == 0;
+		fails += !ok;
+	}
+	atomic_store(&c.stop, true);
+	pthread_join(c.t, NULL);
+	tap_result(fails == 0 && it >= 1000 && atomic_load(&c.unmaps) >= 100,
+		   "churn: %d batches (of %d, at least 1000) of 64 one-page never-merge runs while another thread unmapped %lu times: every page pinned (%d failed, the first #%d: rax 0x%llx rbx 0x%llx; %.1f s)",
+		   it, iters, atomic_load(&c.unmaps), fails, first_fail, rax, rbx,
+		   (now_ms() - t0) / 1e3);
+	ok = vm_counts(v) && tvm_read_counters(vm_file, pf_name, 1, &pf);
+	tap_result(ok && v[K_EFAULT] == v0[K_EFAULT] && pf == pf0 && v[K_PINS] == 0,
+		   "churn: no efault, no pin_failed, nothing left pinned (efault +%lld, pin_failed +%lld, pins %lld)",
+		   v[K_EFAULT] - v0[K_EFAULT], pf - pf0, v[K_PINS]);
+	k_destroy(&k);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "churn: the host's pinned pages back where they were (%lld above the start)",
+		   host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- bounded critical sections (issue 26, item 5) ------------------------ */
+
+struct reader {
+	pthread_t t;
+	atomic_bool reading, stop;
+	int reads;
+	double longest;		/* ms */
+	long bytes;
+};
+
+static void *reader_fn(void *arg)
+{
+	struct reader *rd = arg;
+	char buf[4096];
+	double t0, t;
+	ssize_t n;
+	int fd;
+
+	while (!atomic_load(&rd->stop) && rd->reads < WALK_READS) {
+		fd = open(vm_file, O_RDONLY);
+		if (fd < 0)
+			break;
+		atomic_store(&rd->reading, true);
+		t0 = now_ms();
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			rd->bytes += n;
+		t = now_ms() - t0;
+		atomic_store(&rd->reading, false);
+		close(fd);
+		rd->reads++;
+		if (t > rd->longest)
+			rd->longest = t;
+		usleep(20000);
+	}
+	atomic_store(&rd->stop, true);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Item 5: reading the VM's debugfs file walks 65536 candidates; the VM's
+ * hints meanwhile wait at most for a chunk of it, not for the walk. Held
+ * up by the walk, a hint sent during a read would wait for its end: about
+ * one call per read, each a good part of a read long.
+ */
+static int cmd_walk(void)
+{
+	struct pvx_ksm_hint h = run(WALK_GPA, WALK_PAGES, PVX_KSM_MERGEABLE);
+	struct pvx_ksm_hint one = run(pool(7), 1, PVX_KSM_MERGEABLE);
+	static double lat[WALK_CALLS];
+	double t0, p90;
+	struct reader rd = { 0 };
+	struct kvm_regs r = { 0 };
+	int calls = 0, fails = 0;
+	long long v[K_NR];
+	struct kvm_t k;
+	void *big;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "walk: a tiny VM");
+		return KSFT_FAIL;
+	}
+	big = mmap(NULL, (size_t)WALK_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ok = big != MAP_FAILED && !set_slot(&k, WALK_SLOT, WALK_GPA, big, WALK_PAGES);
+	ok = ok && hint(&k, 0, &h, 1, &r) && r.rax == 0 && r.rbx == WALK_PAGES && find_vm_file();
+	tap_result(ok, "walk: %u candidates in a 256 MiB memslot (rax 0x%llx rbx %llu)",
+		   WALK_PAGES, X(r.rax), X(r.rbx));
+	if (!ok || pthread_create(&rd.t, NULL, reader_fn, &rd)) {
+		k_destroy(&k);
+		return KSFT_FAIL;
+	}
+	while (!atomic_load(&rd.stop) && calls < WALK_CALLS) {
+		if (!atomic_load(&rd.reading))
+			continue;
+		t0 = now_ms();
+		ok = hint(&k, calls % 2 ? PVX_KSM_F_WITHDRAW : 0, &one, 1, &r) && r.rax == 0;
+		lat[calls++] = now_ms() - t0;
+		fails += !ok;
+	}
+	atomic_store(&rd.stop, true);
+	pthread_join(rd.t, NULL);
+	ok = vm_counts(v);
+	tap_result(ok && rd.reads >= 1 && v[K_CAND] >= WALK_PAGES,
+		   "walk: the VM's file read %d times (longest %.1f ms, %ld bytes, candidates %lld)",
+		   rd.reads, rd.longest, rd.bytes, v[K_CAND]);
+	qsort(lat, calls, sizeof(lat[0]), cmp_double);
+	p90 = calls ? lat[calls * 9 / 10] : 0;
+	tap_result(calls >= 3 * rd.reads && !fails && p90 * 4 < rd.longest,
+		   "walk: %d hints during %d reads (at least 3 a read), 90%% of them within a quarter of a read (90th percentile %.2f ms, worst %.2f ms, read %.1f ms, %d failed)",
+		   calls, rd.reads, p90, calls ? lat[calls - 1] : 0, rd.longest, fails);
+	k_destroy(&k);
+	if (big != MAP_FAILED)
+		munmap(big, (size_t)WALK_PAGES * PAGE);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- what pins hold, and who pays for it (issue 26, item 3) -------------- */
+
+#define THP_SLOT	4
+#define THP_GPA		0x4000000ull	/* two 2 MiB folios */
+#define THP_PAGES	1024u
+#define SMALL_SLOT	5
+#define SMALL_GPA	0x5000000ull	/* 4 KiB pages */
+#define SMALL_PAGES	16u
+#define HUGE_SZ		(2ull << 20)
+
+/* This process's VmPin (kB: its mm->pinned_vm), or -1. */
+static long long vm_pin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	long long v = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %lld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* "pins_held" of a pvx_ksm debugfs file (4 KiB pages), or -1. */
+static long long pins_held(const char *file)
+{
+	static const char *const name[] = { "pins_held" };
+	long long v = -1;
+
+	return file[0] && tvm_read_counters(file, name, 1, &v) ? v : -1;
+}
+
+static long long pin_limit(void)
+{
+	static const char *const name[] = { "pin_limit" };
+	long long v = -1;
+
+	return vm_file[0] && tvm_read_counters(vm_file, name, 1, &v) ? v : -1;
+}
+
+/* kB of @field ("AnonHugePages:") in the smaps of the mapping holding @addr. */
+static long long smaps_kb(const void *addr, const char *field)
+{
+	unsigned long a = (unsigned long)addr, start, end;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	size_t len = strlen(field);
+	char line[512], perms[5];
+	long long ret = -1;
+	bool in = false;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && !strncmp(line, field, len)) {
+			ret = atoll(line + len);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* CAP_IPC_LOCK in this thread's effective set (the vCPU's thread): 0 or -1. */
+static int ipc_lock(bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &hdr, d))
+		return -1;
+	if (on)
+		d[0].effective |= 1u << CAP_IPC_LOCK;
+	else
+		d[0].effective &= ~(1u << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, d) ? -1 : 0;
+}
+
+static uint64_t thp(unsigned int i)
+{
+	return THP_GPA + i * PAGE;
+}
+
+static uint64_t small(unsigned int i)
+{
+	return SMALL_GPA + i * PAGE;
+}
+
+/* One batch of never-merge pages, one-page runs at @gpa[0..@n). */
+static bool pin_pages(struct kvm_t *k, uint32_t hflags, const uint64_t *gpa, unsigned int n,
+		      struct kvm_regs *r)
+{
+	struct pvx_ksm_hint h[8];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		h[i] = run(gpa[i], 1, PVX_KSM_UNMERGEABLE);
+	return hint(k, hflags, h, n, r);
+}
+
+/* VmPin, the VM's and the host's pins_held are @kb above their start. */
+static bool held_is(const char *what, long long vp0, long long h0, long long kb,
+		    struct kvm_regs *r, uint64_t rax, uint64_t rbx)
+{
+	long long vp = vm_pin_kb(), hv = pins_held(vm_file), ht = pins_held(KSM_TOTALS);
+
+	return tap_result(r->rax == rax && r->rbx == rbx && vp == vp0 + kb && hv * 4 == kb &&
+			  ht == h0 + hv,
+			  "account: %s: RAX 0x%llx RBX %llu, VmPin +%lld kB, pins_held %lld (got rax 0x%llx rbx %llu, VmPin +%lld kB, VM pins_held %lld, host +%lld)",
+			  what, X(rax), X(rbx), kb, kb / 4, X(r->rax), X(r->rbx), vp - vp0, hv,
+			  ht - h0);
+}
+
+/*
+ * Item 3: pins are charged to the VMM (mm->pinned_vm, VmPin) and to the
+ * host, at the size of the folio they hold; RLIMIT_MEMLOCK (without
+ * CAP_IPC_LOCK) and max_pinned_mb refuse a batch whole; the accounting
+ * goes back to zero after withdraw, munmap and the VM's end.
+ */
+static int cmd_account(void)
+{
+	long long pins0 = host_pins_settled(), vp0, h0, lim0, n, thp_kb, v[K_NR];
+	uint64_t g[8];
+	struct rlimit rl0, rl;
+	struct kvm_regs r = { 0 };
+	uint8_t *raw, *big, *sm;
+	char val[32];
+	struct kvm_t k;
+	bool ok;
+
+	tap_begin();
+	if (k_create(&k)) {
+		tap_result(false, "account: a tiny VM");
+		return KSFT_FAIL;
+	}
+	raw = mmap(NULL, THP_PAGES * PAGE + HUGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	sm = mmap(NULL, SMALL_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	if (raw == MAP_FAILED || sm == MAP_FAILED) {
+		tap_result(false, "account: guest memory");
+		return KSFT_FAIL;
+	}
+	big = (uint8_t *)(((uintptr_t)raw + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
+	madvise(big, THP_PAGES * PAGE, MADV_HUGEPAGE);
+	madvise(sm, SMALL_PAGES * PAGE, MADV_NOHUGEPAGE);
+	memset(big, 0x11, THP_PAGES * PAGE);
+	memset(sm, 0x22, SMALL_PAGES * PAGE);
+	thp_kb = smaps_kb(big, "AnonHugePages:");
+	ok = !set_slot(&k, THP_SLOT, THP_GPA, big, THP_PAGES) &&
+	     !set_slot(&k, SMALL_SLOT, SMALL_GPA, sm, SMALL_PAGES);
+	tap_result(ok && thp_kb >= 4096,
+		   "account: a memslot of two transparent huge pages (AnonHugePages %lld kB) and one of 4 KiB pages",
+		   thp_kb);
+	/* the VM's state and debugfs file: a withdrawal of nothing */
+	g[0] = small(15);
+	ok = pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 1, &r) && find_vm_file();
+	vp0 = vm_pin_kb();
+	h0 = pins_held(KSM_TOTALS);
+	tap_result(ok && vp0 >= 0 && h0 >= 0 && pins_held(vm_file) == 0,
+		   "account: VmPin %lld kB, host pins_held %lld, the VM's 0 to begin with", vp0, h0);
+
+	g[0] = thp(5);
+	pin_pages(&k, 0, g, 1, &r);
+	held_is("one page of a THP holds all 2 MiB", vp0, h0, 2048, &r, 0, 1);
+	g[0] = thp(6);
+	g[1] = thp(300);
+	pin_pages(&k, 0, g, 2, &r);
+	held_is("two more pages of the same THP hold nothing more", vp0, h0, 2048, &r, 0, 2);
+	g[0] = thp(600);
+	g[1] = small(0);
+	pin_pages(&k, 0, g, 2, &r);
+	held_is("a page of the other THP and a 4 KiB page", vp0, h0, 4096 + 4, &r, 0, 2);
+	g[0] = thp(5);
+	g[1] = thp(6);
+	g[2] = thp(300);
+	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 1, &r);
+	held_is("withdrawing one of three pins of a THP keeps it held", vp0, h0, 4096 + 4, &r,
+		0, 1);
+	g[0] = thp(6);
+	g[1] = thp(300);
+	g[2] = thp(600);
+	g[3] = small(0);
+	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 4, &r);
+	held_is("withdrawing the rest: nothing held", vp0, h0, 0, &r, 0, 4);
+	ok = host_pins_become(pins0);
+	tap_result(ok, "account: the host's pinned pages back where they were (%lld above)",
+		   host_pins() - pins0);
+
+	/* RLIMIT_MEMLOCK without CAP_IPC_LOCK: room for 3 MiB more */
+	getrlimit(RLIMIT_MEMLOCK, &rl0);
+	rl = rl0;
+	rl.rlim_cur = vp0 * 1024 + 3 * 1024 * 1024;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;	/* root may raise it */
+	ok = !setrlimit(RLIMIT_MEMLOCK, &rl) && !ipc_lock(false);
+	tap_result(ok, "account: RLIMIT_MEMLOCK VmPin + 3 MiB, CAP_IPC_LOCK dropped");
+	g[0] = small(1);
+	g[1] = thp(5);
+	pin_pages(&k, 0, g, 2, &r);
+	held_is("within RLIMIT_MEMLOCK: a 4 KiB page and a THP", vp0, h0, 2048 + 4, &r, 0, 2);
+	lim0 = pin_limit();
+	g[0] = small(2);
+	g[1] = small(3);
+	g[2] = thp(600);
+	pin_pages(&k, 0, g, 3, &r);
+	held_is("past RLIMIT_MEMLOCK (2 4 KiB pages, then the other THP) -> -ENOMEM, nothing pinned",
+		vp0, h0, 2048 + 4, &r, TVM_NEG64(PVX_ENOMEM), 0);
+	n = pin_limit();
+	ok = vm_counts(v) && host_pins_become(pins0 + 2);
+	tap_result(ok && v[K_PINS] == 2 && n == lim0 + 1,
+		   "account: the pins the refused call took are given back (pins %lld, pin_limit +%lld, %lld pinned above the start)",
+		   v[K_PINS], n - lim0, host_pins() - pins0);
+	ipc_lock(true);
+	g[0] = small(2);
+	g[1] = small(3);
+	g[2] = thp(600);
+	pin_pages(&k, 0, g, 3, &r);
+	held_is("with CAP_IPC_LOCK, RLIMIT_MEMLOCK does not apply", vp0, h0, 4096 + 12, &r, 0, 3);
+	setrlimit(RLIMIT_MEMLOCK, &rl0);
+	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 3, &r);
+	held_is("withdrawn again", vp0, h0, 2048 + 4, &r, 0, 3);
+
+	/* the host-wide cap: what all VMs hold, now 2 MiB + 4 KiB + h0 */
+	snprintf(val, sizeof(val), "%lld", (h0 * 4096 + (2048 + 4) * 1024) / (1 << 20) + 1);
+	ok = !tvm_write_file(PARAM_MAX_PINNED, val);
+	pin_pages(&k, 0, g, 3, &r);
+	tap_result(ok, "account: max_pinned_mb=%s", val);
+	held_is("past max_pinned_mb -> -ENOMEM, nothing pinned", vp0, h0, 2048 + 4, &r,
+		TVM_NEG64(PVX_ENOMEM), 0);
+	tvm_write_file(PARAM_MAX_PINNED, "1024");
+	pin_pages(&k, 0, g, 3, &r);
+	held_is("max_pinned_mb=1024: the same batch is pinned", vp0, h0, 4096 + 12, &r, 0, 3);
+	tap_result(tvm_write_file(PARAM_MAX_PINNED, "1048577") < 0 &&
+		   tvm_write_file(PARAM_MAX_PINNED, "-1") < 0,
+		   "account: max_pinned_mb above 1048576 or negative refused");
+
+	/* the VMM unmaps the THPs: their pins and what they held go */
+	del_slot(&k, THP_SLOT);
+	munmap(raw, THP_PAGES * PAGE + HUGE_SZ);
+	n = vm_pin_kb();
+	ok = vm_counts(v);
+	tap_result(ok && n == vp0 + 12 && pins_held(vm_file) == 3 && v[K_PINS] == 3,
+		   "account: the VMM unmaps the THP memslot: its 2 pins and 4 MiB go, 3 pins of 4 KiB stay (VmPin +%lld kB, pins_held %lld, pins %lld)",
+		   n - vp0, pins_held(vm_file), v[K_PINS]);
+	k_destroy(&k);
+	munmap(sm, SMALL_PAGES * PAGE);
+	ok = host_pins_become(pins0);
+	n = vm_pin_kb();
+	tap_result(ok && n == vp0 && pins_held(KSM_TOTALS) == h0,
+		   "account: the VM's end: VmPin %lld kB, host pins_held %lld, pinned pages %lld above the start",
+		   n, pins_held(KSM_TOTALS), host_pins() - pins0);
+	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
 /* ---- rmmod --------------------------------------------------------------- */
 
 static int cmd_rmmod(const char *ko)
 {
 	struct pvx_ksm_hint h = run(pool(10), 8, PVX_KSM_UNMERGEABLE);
-	long long pins0 = host_pins_settled(), n;
+	long long pins0 = host_pins_settled(), n, vp0, vp1;
 	struct kvm_regs r = { 0 };
 	struct kvm_t k;
 	char cmd[512];
@@ -674,12 +1341,18 @@ static int cmd_rmmod(const char *ko)
 		tap_result(false, "rmmod: a tiny VM");
 		return KSFT_FAIL;
 	}
+	vp0 = vm_pin_kb();
 	ok = hint(&k, 0, &h, 1, &r) && host_pins_become(pins0 + 8);
+	vp1 = vm_pin_kb();
 	n = host_pins();
 	tap_result(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
 	ok = system("rmmod pvx_ksm") == 0 && host_pins_become(pins0);
 	n = host_pins();
 	tap_result(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
+	n = vm_pin_kb();
+	tap_result(n == vp0 && vp1 > vp0,
+		   "rmmod: and gives back what they were charged to the VMM (VmPin %lld -> %lld -> %lld kB)",
+		   vp0, vp1, n);
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
 	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
 		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
@@ -703,8 +1376,17 @@ int main(int argc, char **argv)
 		ret = cmd_policy();
 	else if (argc == 3 && !strcmp(argv[1], "rmmod"))
 		ret = cmd_rmmod(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "race"))
+		ret = cmd_race(atoi(argv[2]));
+	else if (argc == 3 && !strcmp(argv[1], "churn"))
+		ret = cmd_churn(atoi(argv[2]));
+	else if (argc == 2 && !strcmp(argv[1], "walk"))
+		ret = cmd_walk();
+	else if (argc == 2 && !strcmp(argv[1], "account"))
+		ret = cmd_account();
 	else {
-		fprintf(stderr, "usage: %s absent|abi|merge|policy|rmmod MODULE.ko\n", argv[0]);
+		fprintf(stderr, "usage: %s absent|abi|merge|policy|walk|account|race N|churn N|rmmod MODULE.ko\n",
+			argv[0]);
 		return 2;
 	}
 	printf("1..%d\n", tap_n);

@@ -50,7 +50,17 @@
 #   ksm-policy  merge_on_candidates: a bad value refused; off, nothing
 #               changes; on, the VMA holding a candidate becomes mergeable
 #               once, a never-merge hint makes nothing mergeable
-#   ksm-rmmod   rmmod pvx_ksm while a VM holds pins: they are released
+#   ksm-walk    reading a VM's debugfs file over 65536 candidates holds up
+#               its hints for a chunk of the walk, not the whole walk
+#   ksm-race    a VMM thread unmaps memory while its pages are pinned:
+#               0 or -EFAULT, no pin left after any round
+#   ksm-churn   a VMM thread maps and unmaps other memory while batches of
+#               64 one-page never-merge runs are pinned: every page pinned
+#   ksm-account pins charged by folio (THP 2 MiB) to VmPin and pins_held;
+#               RLIMIT_MEMLOCK and max_pinned_mb refuse a batch whole;
+#               back to zero after withdraw, munmap and the VM's end
+#   ksm-rmmod   rmmod pvx_ksm while a VM holds pins: they are released,
+#               and VmPin with them
 #   rmmod       unload (feature modules first if still there); ABI cases without
 #               pvx; stock hypercalls as recorded; insmod pvx_yield.ko
 #               without pvx_host fails; pvxtop says pvx is not loaded
@@ -393,6 +403,11 @@ feature_stages() {
 	fi
 	if [ $ksm = 1 ]; then
 		run_ksm ksm-policy policy
+		# issue 26: thousands of calls each, outside pvxtop's watch
+		run_ksm ksm-walk walk
+		run_ksm ksm-race race 300
+		run_ksm ksm-churn churn 2000
+		run_ksm ksm-account account
 		run_ksm ksm-rmmod rmmod "$KKO"
 		check_dmesg ksm "$mark"
 		if ksm_loaded; then
