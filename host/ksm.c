@@ -121,31 +121,8 @@ static const char * const pvx_ksm_stat_names[PVX_KSM_STAT_NR] = {
 #define PVX_KSM_MAX_PINS_LIMIT		BIT(18)	/* 1 GiB pinned per VM */
 #define PVX_KSM_MAX_CAND_LIMIT		BIT(24)	/* 64 GiB of hints */
 
-static int pvx_ksm_set_bounded(const char *val, const struct kernel_param *kp,
-			       unsigned int max)
-{
-	unsigned int v;
-	int ret = kstrtouint(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (v > max)
-		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
-	return 0;
-}
-
 static unsigned int max_pins = 4096;
-
-static int pvx_ksm_max_pins_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_ksm_set_bounded(val, kp, PVX_KSM_MAX_PINS_LIMIT);
-}
-
-static const struct kernel_param_ops pvx_ksm_max_pins_ops = {
-	.set = pvx_ksm_max_pins_set,
-	.get = param_get_uint,
-};
+PVX_PARAM_UINT_OPS(pvx_ksm_max_pins_ops, 0, PVX_KSM_MAX_PINS_LIMIT);
 
 module_param_cb(max_pins, &pvx_ksm_max_pins_ops, &max_pins, 0644);
 MODULE_PARM_DESC(max_pins, "never-merge pages pinned per VM at most (0..262144, default 4096 = 16 MiB of guest pages; each holds its whole folio, see max_pinned_mb)");
@@ -158,17 +135,7 @@ MODULE_PARM_DESC(max_pins, "never-merge pages pinned per VM at most (0..262144, 
  * huge page holds 2 MiB), next to each VMM's RLIMIT_MEMLOCK.
  */
 static unsigned int max_pinned_mb = 1024;
-
-static int pvx_ksm_max_pinned_set(const char *val,
-				  const struct kernel_param *kp)
-{
-	return pvx_ksm_set_bounded(val, kp, PVX_KSM_MAX_PINNED_MB_LIMIT);
-}
-
-static const struct kernel_param_ops pvx_ksm_max_pinned_ops = {
-	.set = pvx_ksm_max_pinned_set,
-	.get = param_get_uint,
-};
+PVX_PARAM_UINT_OPS(pvx_ksm_max_pinned_ops, 0, PVX_KSM_MAX_PINNED_MB_LIMIT);
 
 module_param_cb(max_pinned_mb, &pvx_ksm_max_pinned_ops, &max_pinned_mb, 0644);
 MODULE_PARM_DESC(max_pinned_mb, "MiB the never-merge pins of all VMs may hold, counted at folio size (0..1048576, default 1024)");
@@ -178,16 +145,7 @@ module_param(merge_on_candidates, bool, 0644);
 MODULE_PARM_DESC(merge_on_candidates, "make the VMM's memory mergeable (a whole VMA) where its guest sends KSM candidates (default off: QEMU's mem-merge decides)");
 
 static unsigned int max_candidates = 262144;
-
-static int pvx_ksm_max_cand_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_ksm_set_bounded(val, kp, PVX_KSM_MAX_CAND_LIMIT);
-}
-
-static const struct kernel_param_ops pvx_ksm_max_cand_ops = {
-	.set = pvx_ksm_max_cand_set,
-	.get = param_get_uint,
-};
+PVX_PARAM_UINT_OPS(pvx_ksm_max_cand_ops, 0, PVX_KSM_MAX_CAND_LIMIT);
 
 module_param_cb(max_candidates, &pvx_ksm_max_cand_ops, &max_candidates, 0644);
 MODULE_PARM_DESC(max_candidates, "candidate pages recorded per VM at most (0..16777216, default 262144 = 1 GiB)");

@@ -155,56 +155,18 @@ static const struct kernel_param_ops pvx_numa_mode_ops = {
 module_param_cb(mode, &pvx_numa_mode_ops, NULL, 0644);
 MODULE_PARM_DESC(mode, "observe (default: compute and report) or act (move vCPU threads to their home node)");
 
-static int pvx_numa_set_uint(const char *val, const struct kernel_param *kp,
-			     unsigned int min, unsigned int max)
-{
-	unsigned int v;
-	int ret = kstrtouint(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (v < min || v > max)
-		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
-	return 0;
-}
-
 static unsigned int hint_interval_ms = 100;
-static int pvx_numa_interval_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_numa_set_uint(val, kp, 0, 60000);
-}
-
-static const struct kernel_param_ops pvx_numa_interval_ops = {
-	.set = pvx_numa_interval_set,
-	.get = param_get_uint,
-};
+PVX_PARAM_UINT_OPS(pvx_numa_interval_ops, 0, 60000);
 module_param_cb(hint_interval_ms, &pvx_numa_interval_ops, &hint_interval_ms, 0644);
 MODULE_PARM_DESC(hint_interval_ms, "accepted hints per vCPU at most one per this many ms (0..60000, default 100)");
 
 static unsigned int hysteresis_pct = 25;
-static int pvx_numa_hysteresis_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_numa_set_uint(val, kp, 0, 1000);
-}
-
-static const struct kernel_param_ops pvx_numa_hysteresis_ops = {
-	.set = pvx_numa_hysteresis_set,
-	.get = param_get_uint,
-};
+PVX_PARAM_UINT_OPS(pvx_numa_hysteresis_ops, 0, 1000);
 module_param_cb(hysteresis_pct, &pvx_numa_hysteresis_ops, &hysteresis_pct, 0644);
 MODULE_PARM_DESC(hysteresis_pct, "a vCPU changes home only for a node with this many % more bytes (0..1000, default 25)");
 
 static unsigned int sample_pages = 512;
-static int pvx_numa_sample_set(const char *val, const struct kernel_param *kp)
-{
-	return pvx_numa_set_uint(val, kp, 1, 65536);
-}
-
-static const struct kernel_param_ops pvx_numa_sample_ops = {
-	.set = pvx_numa_sample_set,
-	.get = param_get_uint,
-};
+PVX_PARAM_UINT_OPS(pvx_numa_sample_ops, 1, 65536);
 module_param_cb(sample_pages, &pvx_numa_sample_ops, &sample_pages, 0644);
 MODULE_PARM_DESC(sample_pages, "pages looked up per hint at most (1..65536, default 512)");
 

@@ -17,6 +17,7 @@
 
 #include <linux/atomic.h>
 #include <linux/kvm_types.h>
+#include <linux/moduleparam.h>
 #include <linux/types.h>
 
 #include "../uapi/pvx.h"
@@ -187,5 +188,20 @@ int pvx_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
 		   unsigned long len);
 int pvx_write_guest_page(struct kvm_vcpu *vcpu, gfn_t gfn, const void *data,
 			 unsigned int offset, unsigned int len);
+
+/*
+ * kernel_param_ops @ops for an unsigned int module parameter of
+ * @min..@max: anything else is refused with -EINVAL and the value kept
+ * (the kernel's param_set_uint_minmax()).
+ */
+#define PVX_PARAM_UINT_OPS(ops, min, max)				\
+	static int ops##_set(const char *val, const struct kernel_param *kp) \
+	{								\
+		return param_set_uint_minmax(val, kp, (min), (max));	\
+	}								\
+	static const struct kernel_param_ops ops = {			\
+		.set = ops##_set,					\
+		.get = param_get_uint,					\
+	}
 
 #endif /* _PVX_HOST_H */
