@@ -724,15 +724,16 @@ static int wiped_child(char *buf, size_t len)
 }
 
 /*
- * pvx_fork() of a range fork() wipes in the child (@flags for mmap(), or
- * MADV_WIPEONFORK after it when 0): the range stays as fork() made it,
- * in the child and in its children, and counts as a fallback.
+ * pvx_fork() of a range fork() wipes in the child (@type: the mapping
+ * type, MAP_DROPPABLE; MAP_PRIVATE with MADV_WIPEONFORK after the mmap):
+ * the range stays as fork() made it, in the child and in its children,
+ * and counts as a fallback.
  */
-static void fork_wiped(const char *what, int flags)
+static void fork_wiped(const char *what, int type)
 {
 	size_t len = 1 * MIB;
-	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, type | MAP_ANONYMOUS, -1, 0);
+	bool wipe = type == MAP_PRIVATE;
 	struct pvx_fork_range r = { buf, len };
 	struct pvx_fork_stats s0, s1;
 	int status = -1;
@@ -740,12 +741,12 @@ static void fork_wiped(const char *what, int flags)
 
 	if (buf == MAP_FAILED) {
 		/* a kernel before 6.11 does not know MAP_DROPPABLE */
-		ksft_test_result(flags && errno == EINVAL && !kernel_at_least(6, 11),
+		ksft_test_result(!wipe && errno == EINVAL && !kernel_at_least(6, 11),
 				 "%s: mmap refused (%s) by a kernel before 6.11: nothing to fork\n",
 				 what, strerror(errno));
 		return;
 	}
-	if (!flags && madvise(buf, len, MADV_WIPEONFORK))
+	if (wipe && madvise(buf, len, MADV_WIPEONFORK))
 		ksft_exit_fail_msg("MADV_WIPEONFORK: %s\n", strerror(errno));
 	memset(buf, 0x5a, len);
 	pvx_fork_stats(&s0);
@@ -986,7 +987,7 @@ int main(int argc, char **argv)
 	fork_other_ranges();
 	fork_own_stack();
 	fork_edge_cases();
-	fork_wiped("MADV_WIPEONFORK", 0);
+	fork_wiped("MADV_WIPEONFORK", MAP_PRIVATE);
 	fork_wiped("MAP_DROPPABLE", MAP_DROPPABLE);
 	fork_sparse_child();
 	if (pthread_atfork(NULL, NULL, die_in_child))

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -408,21 +409,23 @@ static void memlock(void)
 #define PARAMS		"/sys/module/pvx_ksm_guest/parameters"
 #define KAPI_KO		"/pvx/pvx_ksm_kapi.ko"
 
-/* A process of user @uid holding a protection of @pages pages until woken. */
+/*
+ * A process of user @uid holding a protection of @pages pages until it is
+ * killed (a pipe's end of file would not do: each holder inherits the
+ * write ends of those started before it).
+ */
 struct holder {
 	pid_t pid;
 	int result;		/* 0: it holds an fd; else -errno */
-	int wake;		/* write end: closing it ends the holder */
 };
 
 static void holder_start(struct holder *h, uid_t uid, size_t pages)
 {
-	int res[2], wake[2];
-	char c;
+	int res[2];
 
 	h->result = 1;
 	h->pid = -1;
-	if (pipe(res) || pipe(wake))
+	if (pipe(res))
 		return;
 	h->pid = fork();
 	if (!h->pid) {
@@ -430,17 +433,13 @@ static void holder_start(struct holder *h, uid_t uid, size_t pages)
 		char *buf = map_anon(pages * PAGE, PROT_READ | PROT_WRITE);
 		int r = -EPERM;
 
-		close(wake[1]);
 		if (!setrlimit(RLIMIT_MEMLOCK, &rl) && !setgid(uid) && !setuid(uid))
 			r = protect(buf, pages * PAGE);
 		if (write(res[1], &r, sizeof(r)) != sizeof(r))
 			_exit(3);
-		if (read(wake[0], &c, 1) < 0)	/* EOF: the test is done */
-			_exit(4);
-		_exit(0);
+		for (;;)
+			pause();
 	}
-	close(wake[0]);
-	h->wake = wake[1];
 	if (h->pid < 0 || read(res[0], &h->result, sizeof(h->result)) != sizeof(h->result))
 		h->result = 1;
 	close(res[0]);
@@ -451,7 +450,7 @@ static void holder_end(struct holder *h)
 {
 	if (h->pid <= 0)
 		return;
-	close(h->wake);
+	kill(h->pid, SIGKILL);
 	waitpid(h->pid, NULL, 0);
 	h->pid = -1;
 }
