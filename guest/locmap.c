@@ -166,7 +166,9 @@ static u64 pvx_lm_delta(const struct pvx_lm_seen *e)
 
 /*
  * Fill pvx_lm_best[] with a referenced thread per CPU (or NULL) and keep
- * this round's runtimes for the next. Returns how many CPUs have one.
+ * this round's runtimes for the next. Returns how many CPUs have one. The
+ * slots are walked by index, here and where the round drops them, never
+ * by cpu_online_mask, which CPU hotplug changes between the two.
  */
 static unsigned int pvx_lm_pick(u64 now, u64 min_delta)
 {
@@ -197,7 +199,13 @@ static unsigned int pvx_lm_pick(u64 now, u64 min_delta)
 		}
 	}
 full:
-	for_each_online_cpu(cpu) {
+	/*
+	 * A reference for exactly the slots filled, whichever CPUs went
+	 * offline since the loop above looked (the round drops exactly
+	 * these: pvx_lm_one_round()); a CPU that is offline now just fails
+	 * its IPI. Still under RCU: the tasks cannot be freed meanwhile.
+	 */
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		if (pvx_lm_best[cpu].task) {
 			get_task_struct(pvx_lm_best[cpu].task);
 			cpus++;
@@ -453,7 +461,8 @@ static void pvx_lm_one_round(void)
 	budget = max(READ_ONCE(pvx_locmap_pages) / cpus, 1u);
 	pfn = kvmalloc_array(budget, sizeof(*pfn), GFP_KERNEL);
 	r = kvmalloc_array(budget, sizeof(*r), GFP_KERNEL);
-	for_each_possible_cpu(cpu) {
+	/* every slot pvx_lm_pick() referenced, as it walked them */
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct task_struct *t = pvx_lm_best[cpu].task;
 		struct pvx_lm_cpu *c = &pvx_lm_cpus[cpu];
 		struct mm_struct *mm;
