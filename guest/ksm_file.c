@@ -264,25 +264,34 @@ static bool pvx_file_root(struct path *root)
 	return got;
 }
 
+/* Under inode->i_lock: an inode that may be pinned (__iget()). */
+static bool pvx_file_inode_live(struct inode *inode)
+{
+	return !(inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW));
+}
+
 /*
- * Under inode->i_lock: a live regular file with a page cache, that every
- * user may read. A file only its owner or group may read (a private key,
- * /etc/shadow) may hold a secret whose guess another VM could confirm
- * through a merge; it is left to KSM's blind scan, as without pvx.
+ * Under inode->i_lock, of a live inode: a regular file with a page cache,
+ * that every user may read. A file only its owner or group may read (a
+ * private key, /etc/shadow) may hold a secret whose guess another VM could
+ * confirm through a merge; it is left to KSM's blind scan, as without pvx.
  */
 static bool pvx_file_inode_wanted(struct inode *inode)
 {
 	return S_ISREG(inode->i_mode) && (inode->i_mode & 0004) &&
-	       inode->i_mapping->nrpages &&
-	       !(inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW));
+	       inode->i_mapping->nrpages;
 }
 
 /*
  * Note the page cache of the root filesystem's files nobody writes; false
- * when the round must stop. The inode list is walked as drop_caches does:
- * the reference on an inode keeps it on the list while the lock is
- * dropped to read its pages, and the last one is let go after the next
- * is taken.
+ * when the round must stop. The inode list is walked as drop_caches does
+ * (drop_pagecache_sb()): the reference on an inode keeps it on the list
+ * while the lock is dropped to read its pages, and the last one is let go
+ * after the next is taken. An inode the round does not want is skipped
+ * under the lock, unless the CPU is wanted elsewhere: then it is pinned
+ * like a wanted one, the lock dropped and the CPU given up, and the walk
+ * goes on from it. So an unprivileged user's million empty files do not
+ * make every round hold s_inode_list_lock without a break (a soft lockup).
  */
 static bool pvx_file_find_root(unsigned long *found)
 {
@@ -290,7 +299,7 @@ static bool pvx_file_find_root(unsigned long *found)
 	struct super_block *sb;
 	unsigned int files = 0;
 	struct path root;
-	bool room = true;
+	bool room = true, wanted;
 
 	pvx_file_ro_files = 0;
 	if (!pvx_file_root(&root))
@@ -299,7 +308,12 @@ static bool pvx_file_find_root(unsigned long *found)
 	spin_lock(&sb->s_inode_list_lock);
 	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 		spin_lock(&inode->i_lock);
-		if (!pvx_file_inode_wanted(inode)) {
+		if (!pvx_file_inode_live(inode)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		wanted = pvx_file_inode_wanted(inode);
+		if (!wanted && !need_resched()) {
 			spin_unlock(&inode->i_lock);
 			continue;
 		}
@@ -308,7 +322,7 @@ static bool pvx_file_find_root(unsigned long *found)
 		spin_unlock(&sb->s_inode_list_lock);
 		iput(prev);
 		prev = inode;
-		if (pvx_file_stable(inode->i_mapping)) {
+		if (wanted && pvx_file_stable(inode->i_mapping)) {
 			files++;
 			room = pvx_file_find_pages(inode->i_mapping, found);
 		}

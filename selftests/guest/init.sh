@@ -1162,6 +1162,7 @@ ksm_params() {
 			[ "$(ksm_stat candidate_rounds)" -gt "$r0" ]
 		ksm_file_cap
 		ksm_ro_files
+		ksm_many_files
 	else
 		sleep 2
 		check "interval_ms 1000 without the host's hints: no round sends anything (rounds $(ksm_stat candidate_rounds), batches $(ksm_stat batches))" \
@@ -1209,6 +1210,34 @@ ksm_ro_files() {
 		[ "$p2" -le $((p1 - 250)) ]
 	exec 3>&-
 	rm -f /pvx-ro-test
+}
+# ro_files' walk of the root filesystem's inodes with many files of an
+# unprivileged user (empty: skipped under s_inode_list_lock), rounds every
+# second and the soft-lockup watchdog at its shortest (watchdog_thresh 1:
+# 2 s without a schedule): the walk gives up the lock and the CPU when the
+# CPU is wanted (issue 26 item 9), so no soft lockup, and the rounds go on.
+# A quarter of the memory available is given to the files (about 1 KiB of
+# inode and dentry each on the initramfs root), at most a million.
+ksm_many_files() {
+	local n r0 r1 t0 t1 from thresh bad made
+	n=$(awk '/^MemAvailable:/ { n = int($2 / 4); print n > 1000000 ? 1000000 : n }' /proc/meminfo)
+	thresh=$(cat /proc/sys/kernel/watchdog_thresh 2>/dev/null || echo 10)
+	from=$(dmesg | wc -l)
+	mkdir -p /pvx-many && chown 65534:65534 /pvx-many
+	echo 1 >/proc/sys/kernel/watchdog_thresh 2>/dev/null
+	"$KSM_TEST" --files /pvx-many "$n" >/tmp/many.out 2>&1
+	diag "ksm_many_files: $(tr '\n' ' ' </tmp/many.out)"
+	r0=$(ksm_stat candidate_rounds)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	ksm_rounds_after $((r0 + 4)) 30
+	r1=$(ksm_stat candidate_rounds)
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "$thresh" >/proc/sys/kernel/watchdog_thresh 2>/dev/null
+	bad=$(dmesg | tail -n +$((from + 1)) | grep -m1 'soft lockup\|hard LOCKUP\|rcu_.*stall\|BUG:\|WARNING:')
+	made=$(sed -n 's/^made \([0-9]*\) of .*/\1/p' /tmp/many.out)
+	check "ro_files: ${made:-no} of $n empty files of uid 65534 on the root filesystem, $((r1 - r0)) rounds in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s with watchdog_thresh 1: no soft lockup (dmesg: ${bad:-nothing})" \
+		[ "${made:-0}" = "$n" -a "$n" -gt 0 -a "$r1" -ge $((r0 + 4)) -a -z "$bad" ]
+	rm -rf /pvx-many
 }
 # ksm_files_sent MODE: what the first round did with executables' page cache
 ksm_files_sent() {
