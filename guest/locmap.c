@@ -622,33 +622,21 @@ __module_param_call(MODULE_PARAM_PREFIX, auto, &pvx_lm_auto_ops, &pvx_locmap_aut
 MODULE_PARM_DESC(auto,
 		 "build and send the locality map by itself (default N: the scan costs CPU and host exits)");
 
-static int pvx_lm_uint_set(const char *val, const struct kernel_param *kp,
-			   unsigned int lo, unsigned int hi)
-{
-	unsigned int v;
-	int ret = kstrtouint(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (v < lo || v > hi)
-		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
-	return 0;
-}
-
+/* The kernel's bounded setter (param_set_uint_minmax(), 5.15 on). */
 static int pvx_lm_interval_set(const char *val, const struct kernel_param *kp)
 {
-	return pvx_lm_uint_set(val, kp, PVX_LOC_INTERVAL_MIN, PVX_LOC_INTERVAL_MAX);
+	return param_set_uint_minmax(val, kp, PVX_LOC_INTERVAL_MIN,
+				     PVX_LOC_INTERVAL_MAX);
 }
 
 static int pvx_lm_ranges_set(const char *val, const struct kernel_param *kp)
 {
-	return pvx_lm_uint_set(val, kp, 1, PVX_NUMA_MAX_RANGES);
+	return param_set_uint_minmax(val, kp, 1, PVX_NUMA_MAX_RANGES);
 }
 
 static int pvx_lm_pages_set(const char *val, const struct kernel_param *kp)
 {
-	return pvx_lm_uint_set(val, kp, PVX_LOC_PAGES_MIN, PVX_LOC_PAGES_MAX);
+	return param_set_uint_minmax(val, kp, PVX_LOC_PAGES_MIN, PVX_LOC_PAGES_MAX);
 }
 
 static const struct kernel_param_ops pvx_lm_interval_ops = {
