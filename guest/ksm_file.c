@@ -119,16 +119,24 @@ static void pvx_file_set_add(struct pvx_file_set *set, struct file *file)
 		set->f[set->n++] = get_file(file);
 }
 
-static void pvx_file_walk_mm(struct pvx_file_set *set, struct mm_struct *mm)
+/*
+ * The files @mm maps executable; false when its mmap_lock is taken. The
+ * round runs in a workqueue: a process whose mmap_lock is held for write
+ * (a long mmap(), a page fault stuck on a FUSE file) must not stall it,
+ * and rmmod with it, so the lock is only tried.
+ */
+static bool pvx_file_walk_mm(struct pvx_file_set *set, struct mm_struct *mm)
 {
 	VMA_ITERATOR(vmi, mm, 0);
 	struct vm_area_struct *vma;
 
-	mmap_read_lock(mm);
+	if (!mmap_read_trylock(mm))
+		return false;
 	for_each_vma(vmi, vma)
 		if (pvx_file_vma_wanted(vma))
 			pvx_file_set_add(set, vma->vm_file);
 	mmap_read_unlock(mm);
+	return true;
 }
 
 /*
@@ -159,22 +167,37 @@ static unsigned int pvx_file_grab_tasks(struct task_struct **tasks,
 
 static void pvx_file_find_files(struct pvx_file_set *set)
 {
+	unsigned int i, n, pass, busy;
 	struct task_struct **tasks;
 	struct mm_struct *mm;
-	unsigned int i, n;
+	bool walked;
 
 	tasks = kvmalloc_array(PVX_KSM_FILE_TASKS, sizeof(*tasks), GFP_KERNEL);
 	if (!tasks)
 		return;
 	n = pvx_file_grab_tasks(tasks, PVX_KSM_FILE_TASKS);
-	for (i = 0; i < n; i++) {
-		mm = get_task_mm(tasks[i]);
-		if (mm) {
-			pvx_file_walk_mm(set, mm);
-			mmput(mm);
+	/*
+	 * Two passes: a process whose mmap_lock was taken is tried again
+	 * after all the others (an mmap() or a fault of its own is over by
+	 * then); still taken, its files are found by the processes that map
+	 * them too, or in the next round (the pages of a file no process
+	 * was seen mapping are withdrawn meanwhile, for one interval).
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0, busy = 0; i < n; i++) {
+			mm = get_task_mm(tasks[i]);
+			if (mm) {
+				walked = pvx_file_walk_mm(set, mm);
+				mmput(mm);
+				if (!walked && !pass) {
+					tasks[busy++] = tasks[i];
+					continue;
+				}
+			}
+			put_task_struct(tasks[i]);
+			cond_resched();
 		}
-		put_task_struct(tasks[i]);
-		cond_resched();
+		n = busy;
 	}
 	kvfree(tasks);
 }

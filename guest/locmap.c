@@ -230,7 +230,8 @@ static bool pvx_lm_vma_ok(struct vm_area_struct *vma)
 
 /*
  * Up to @budget resident pages of @mm's anonymous mappings, evenly spread
- * over them, into @pfn; their number. The caller runs in a kthread.
+ * over them, into @pfn; their number (0 when its mmap_lock is taken). The
+ * caller runs in a kthread.
  */
 static unsigned long pvx_lm_sample(struct mm_struct *mm, u64 *pfn,
 				   unsigned long budget)
@@ -241,7 +242,13 @@ static unsigned long pvx_lm_sample(struct mm_struct *mm, u64 *pfn,
 	unsigned long addr, n;
 	int i, r;
 
-	mmap_read_lock(mm);
+	/*
+	 * A workqueue: a process whose mmap_lock is held for write (by a
+	 * long mmap(), or one stuck in a page fault on a FUSE file) must not
+	 * stall the rounds and rmmod. Its CPU sends nothing this round.
+	 */
+	if (!mmap_read_trylock(mm))
+		return 0;
 	{
 		VMA_ITERATOR(vmi, mm, 0);
 
