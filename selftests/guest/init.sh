@@ -1220,7 +1220,7 @@ ksm_ro_files() {
 # inode and dentry each on the initramfs root), at most a million.
 ksm_many_files() {
 	local n r0 r1 t0 t1 from thresh bad made
-	n=$(awk '/^MemAvailable:/ { n = int($2 / 4); print n > 1000000 ? 1000000 : n }' /proc/meminfo)
+	n=$(awk '/^MemAvailable:/ { n = int($2 / 4); print (n > 1000000 ? 1000000 : n) }' /proc/meminfo)
 	thresh=$(cat /proc/sys/kernel/watchdog_thresh 2>/dev/null || echo 10)
 	from=$(dmesg | wc -l)
 	mkdir -p /pvx-many && chown 65534:65534 /pvx-many
