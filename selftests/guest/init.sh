@@ -1217,7 +1217,10 @@ ksm_ro_files() {
 # 2 s without a schedule): the walk gives up the lock and the CPU when the
 # CPU is wanted (issue 26 item 9), so no soft lockup, and the rounds go on.
 # A quarter of the memory available is given to the files (about 1 KiB of
-# inode and dentry each on the initramfs root), at most a million.
+# inode and dentry each on the initramfs root), at most a million and at
+# most the root's free inodes less 1000 (tmpfs: 32768 in all in a 256 MiB
+# L3; the lab's first run stopped at 24932 of 43645 files for want of
+# them).
 ksm_many_files() {
 	local n r0 r1 t0 t1 from thresh bad made
 	n=$(awk '/^MemAvailable:/ { n = int($2 / 4); print (n > 1000000 ? 1000000 : n) }' /proc/meminfo)
@@ -1234,9 +1237,12 @@ ksm_many_files() {
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	echo "$thresh" >/proc/sys/kernel/watchdog_thresh 2>/dev/null
 	bad=$(dmesg | tail -n +$((from + 1)) | grep -m1 'soft lockup\|hard LOCKUP\|rcu_.*stall\|BUG:\|WARNING:')
+	# fewer when the root filesystem has fewer free inodes (tmpfs: half
+	# its pages, 32768 in a 256 MiB L3)
+	n=$(sed -n 's/^made [0-9]* of \([0-9]*\) .*/\1/p' /tmp/many.out)
 	made=$(sed -n 's/^made \([0-9]*\) of .*/\1/p' /tmp/many.out)
-	check "ro_files: ${made:-no} of $n empty files of uid 65534 on the root filesystem, $((r1 - r0)) rounds in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s with watchdog_thresh 1: no soft lockup (dmesg: ${bad:-nothing})" \
-		[ "${made:-0}" = "$n" -a "$n" -gt 0 -a "$r1" -ge $((r0 + 4)) -a -z "$bad" ]
+	check "ro_files: ${made:-no} of ${n:-?} empty files of uid 65534 on the root filesystem, $((r1 - r0)) rounds in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s with watchdog_thresh 1: no soft lockup (dmesg: ${bad:-nothing})" \
+		[ "${made:-0}" = "${n:-x}" -a "${made:-0}" -ge 1000 -a "$r1" -ge $((r0 + 4)) -a -z "$bad" ]
 	rm -rf /pvx-many
 }
 # ksm_files_sent MODE: what the first round did with executables' page cache
