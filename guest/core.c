@@ -17,7 +17,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cc_platform.h>
+#include <linux/hardirq.h>
 #include <linux/init.h>
+#include <linux/irq_work.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
@@ -153,7 +155,8 @@ static void pvx_host_set(const struct pvx_host *h)
  * Call @nr, which the last PROBE announced, answered -PVX_ENOSYS: the host
  * stopped serving it (a migration to a host without pvx, this VM disabled
  * by the host's administrator, the host's feature module unloaded). PROBE
- * again, at once, and serve from now on only what it says. Any context.
+ * again, at once, and serve from now on only what it says. Any context
+ * but NMI (pvx_host_lost_deferred()).
  */
 static void pvx_host_lost(u32 nr)
 {
@@ -182,6 +185,25 @@ static void pvx_host_lost(u32 nr)
 			nr, was.features, now.features);
 }
 
+/*
+ * A call lost in NMI context (a pv spinlock's directed yield from an NMI
+ * handler): pvx_host_lost() must not take pvx_host_lock there, the NMI
+ * may have interrupted this CPU's snapshot or reprobe holding it. Note
+ * the call and let an irq_work, right after the NMI, do it.
+ */
+static atomic_t pvx_lost_in_nmi = ATOMIC_INIT(0);	/* BIT(nr - PVX_HC_BASE) */
+
+static void pvx_host_lost_deferred(struct irq_work *work)
+{
+	unsigned long lost = (unsigned int)atomic_xchg(&pvx_lost_in_nmi, 0);
+	unsigned int idx;
+
+	for_each_set_bit(idx, &lost, 32)
+		pvx_host_lost(PVX_HC_BASE + idx);
+}
+
+static DEFINE_IRQ_WORK(pvx_lost_work, pvx_host_lost_deferred);
+
 long pvx_hypercall_rbx(u32 nr, unsigned long a0, unsigned long a1,
 		       unsigned long a2, unsigned long a3, unsigned long *rbx)
 {
@@ -195,8 +217,14 @@ long pvx_hypercall_rbx(u32 nr, unsigned long a0, unsigned long a1,
 		return -PVX_ENOSYS;
 	}
 	ret = pvx_issue(&r);
-	if (unlikely(ret == -PVX_ENOSYS))
-		pvx_host_lost(nr);
+	if (unlikely(ret == -PVX_ENOSYS)) {
+		if (in_nmi()) {
+			atomic_or(BIT(idx), &pvx_lost_in_nmi);
+			irq_work_queue(&pvx_lost_work);
+		} else {
+			pvx_host_lost(nr);
+		}
+	}
 	if (rbx)
 		*rbx = r.bx;
 	return ret;
@@ -275,6 +303,8 @@ static void __exit pvx_guest_exit(void)
 {
 	pvx_dev_exit();
 	pvx_sysfs_exit();
+	/* no feature module is left to call; a lost call's work may be */
+	irq_work_sync(&pvx_lost_work);
 }
 
 module_init(pvx_guest_init);

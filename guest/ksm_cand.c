@@ -47,6 +47,7 @@
 #include <linux/pfn.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <asm/page.h>
 #include <asm/pgtable.h>
@@ -105,10 +106,21 @@ struct pvx_kmap {
  * the module area it may change meanwhile, and a stale pfn only makes a
  * hint that the next round takes back. The pfn comes from the entry, not
  * from slow_virt_to_phys(), which BUG()s on an entry gone in between.
+ *
+ * Nothing stops the kernel from freeing the page table that holds the
+ * entry between lookup_address() and the read: a huge vmap mapping
+ * replacing 4 KiB ones (pmd_free_pte_page(); execmem's ROX cache of 2 MiB
+ * pages in the module area on newer kernels, 7.2), or CPA collapsing a
+ * split mapping again. The walkers that may not take the kernel's locks
+ * read such an entry without faulting and check that it was still
+ * linked: get_kernel_nofault() (a freed table page may be unmapped, with
+ * debug_pagealloc), then the same lookup again, which must find the same
+ * table entry at the same level; else this step is treated as unmapped
+ * (the next round looks again).
  */
 static bool pvx_ksm_kmap(unsigned long va, struct pvx_kmap *m)
 {
-	unsigned int level;
+	unsigned int level, again;
 	pte_t *ptep, pte;
 
 	ptep = lookup_address(va, &level);
@@ -118,7 +130,9 @@ static bool pvx_ksm_kmap(unsigned long va, struct pvx_kmap *m)
 	}
 	m->size = pvx_ksm_level_size(level);
 	m->va = ALIGN_DOWN(va, m->size);
-	pte = READ_ONCE(*ptep);
+	if (get_kernel_nofault(pte, ptep) ||
+	    lookup_address(va, &again) != ptep || again != level)
+		return false;
 	/* not pte_present(): a kernel page's _PAGE_GLOBAL reads as PROTNONE */
 	m->flags = pte_flags(pte);
 	if (!(m->flags & _PAGE_PRESENT))

@@ -119,16 +119,24 @@ static void pvx_file_set_add(struct pvx_file_set *set, struct file *file)
 		set->f[set->n++] = get_file(file);
 }
 
-static void pvx_file_walk_mm(struct pvx_file_set *set, struct mm_struct *mm)
+/*
+ * The files @mm maps executable; false when its mmap_lock is taken. The
+ * round runs in a workqueue: a process whose mmap_lock is held for write
+ * (a long mmap(), a page fault stuck on a FUSE file) must not stall it,
+ * and rmmod with it, so the lock is only tried.
+ */
+static bool pvx_file_walk_mm(struct pvx_file_set *set, struct mm_struct *mm)
 {
 	VMA_ITERATOR(vmi, mm, 0);
 	struct vm_area_struct *vma;
 
-	mmap_read_lock(mm);
+	if (!mmap_read_trylock(mm))
+		return false;
 	for_each_vma(vmi, vma)
 		if (pvx_file_vma_wanted(vma))
 			pvx_file_set_add(set, vma->vm_file);
 	mmap_read_unlock(mm);
+	return true;
 }
 
 /*
@@ -159,22 +167,37 @@ static unsigned int pvx_file_grab_tasks(struct task_struct **tasks,
 
 static void pvx_file_find_files(struct pvx_file_set *set)
 {
+	unsigned int i, n, pass, busy;
 	struct task_struct **tasks;
 	struct mm_struct *mm;
-	unsigned int i, n;
+	bool walked;
 
 	tasks = kvmalloc_array(PVX_KSM_FILE_TASKS, sizeof(*tasks), GFP_KERNEL);
 	if (!tasks)
 		return;
 	n = pvx_file_grab_tasks(tasks, PVX_KSM_FILE_TASKS);
-	for (i = 0; i < n; i++) {
-		mm = get_task_mm(tasks[i]);
-		if (mm) {
-			pvx_file_walk_mm(set, mm);
-			mmput(mm);
+	/*
+	 * Two passes: a process whose mmap_lock was taken is tried again
+	 * after all the others (an mmap() or a fault of its own is over by
+	 * then); still taken, its files are found by the processes that map
+	 * them too, or in the next round (the pages of a file no process
+	 * was seen mapping are withdrawn meanwhile, for one interval).
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0, busy = 0; i < n; i++) {
+			mm = get_task_mm(tasks[i]);
+			if (mm) {
+				walked = pvx_file_walk_mm(set, mm);
+				mmput(mm);
+				if (!walked && !pass) {
+					tasks[busy++] = tasks[i];
+					continue;
+				}
+			}
+			put_task_struct(tasks[i]);
+			cond_resched();
 		}
-		put_task_struct(tasks[i]);
-		cond_resched();
+		n = busy;
 	}
 	kvfree(tasks);
 }
@@ -264,25 +287,34 @@ static bool pvx_file_root(struct path *root)
 	return got;
 }
 
+/* Under inode->i_lock: an inode that may be pinned (__iget()). */
+static bool pvx_file_inode_live(struct inode *inode)
+{
+	return !(inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW));
+}
+
 /*
- * Under inode->i_lock: a live regular file with a page cache, that every
- * user may read. A file only its owner or group may read (a private key,
- * /etc/shadow) may hold a secret whose guess another VM could confirm
- * through a merge; it is left to KSM's blind scan, as without pvx.
+ * Under inode->i_lock, of a live inode: a regular file with a page cache,
+ * that every user may read. A file only its owner or group may read (a
+ * private key, /etc/shadow) may hold a secret whose guess another VM could
+ * confirm through a merge; it is left to KSM's blind scan, as without pvx.
  */
 static bool pvx_file_inode_wanted(struct inode *inode)
 {
 	return S_ISREG(inode->i_mode) && (inode->i_mode & 0004) &&
-	       inode->i_mapping->nrpages &&
-	       !(inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW));
+	       inode->i_mapping->nrpages;
 }
 
 /*
  * Note the page cache of the root filesystem's files nobody writes; false
- * when the round must stop. The inode list is walked as drop_caches does:
- * the reference on an inode keeps it on the list while the lock is
- * dropped to read its pages, and the last one is let go after the next
- * is taken.
+ * when the round must stop. The inode list is walked as drop_caches does
+ * (drop_pagecache_sb()): the reference on an inode keeps it on the list
+ * while the lock is dropped to read its pages, and the last one is let go
+ * after the next is taken. An inode the round does not want is skipped
+ * under the lock, unless the CPU is wanted elsewhere: then it is pinned
+ * like a wanted one, the lock dropped and the CPU given up, and the walk
+ * goes on from it. So an unprivileged user's million empty files do not
+ * make every round hold s_inode_list_lock without a break (a soft lockup).
  */
 static bool pvx_file_find_root(unsigned long *found)
 {
@@ -290,7 +322,7 @@ static bool pvx_file_find_root(unsigned long *found)
 	struct super_block *sb;
 	unsigned int files = 0;
 	struct path root;
-	bool room = true;
+	bool room = true, wanted;
 
 	pvx_file_ro_files = 0;
 	if (!pvx_file_root(&root))
@@ -299,7 +331,12 @@ static bool pvx_file_find_root(unsigned long *found)
 	spin_lock(&sb->s_inode_list_lock);
 	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 		spin_lock(&inode->i_lock);
-		if (!pvx_file_inode_wanted(inode)) {
+		if (!pvx_file_inode_live(inode)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		wanted = pvx_file_inode_wanted(inode);
+		if (!wanted && !need_resched()) {
 			spin_unlock(&inode->i_lock);
 			continue;
 		}
@@ -308,7 +345,7 @@ static bool pvx_file_find_root(unsigned long *found)
 		spin_unlock(&sb->s_inode_list_lock);
 		iput(prev);
 		prev = inode;
-		if (pvx_file_stable(inode->i_mapping)) {
+		if (wanted && pvx_file_stable(inode->i_mapping)) {
 			files++;
 			room = pvx_file_find_pages(inode->i_mapping, found);
 		}

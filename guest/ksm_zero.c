@@ -307,6 +307,15 @@ void pvx_ksm_zero_init(void)
 		pr_info("zero_free: page poisoning is on, free pages not zeroed\n");
 		return;
 	}
+	/*
+	 * debug_pagealloc takes free pages out of the direct map: reading
+	 * one through page_address() faults (a kernel built with
+	 * CONFIG_DEBUG_PAGEALLOC and booted with debug_pagealloc=on)
+	 */
+	if (debug_pagealloc_enabled_static()) {
+		pr_info("zero_free: debug_pagealloc is on, free pages not zeroed\n");
+		return;
+	}
 	mutex_lock(&pvx_zero_lock);
 	pvx_zero_prdev.order = zero_order;
 	ret = page_reporting_register(&pvx_zero_prdev);

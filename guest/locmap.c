@@ -166,7 +166,9 @@ static u64 pvx_lm_delta(const struct pvx_lm_seen *e)
 
 /*
  * Fill pvx_lm_best[] with a referenced thread per CPU (or NULL) and keep
- * this round's runtimes for the next. Returns how many CPUs have one.
+ * this round's runtimes for the next. Returns how many CPUs have one. The
+ * slots are walked by index, here and where the round drops them, never
+ * by cpu_online_mask, which CPU hotplug changes between the two.
  */
 static unsigned int pvx_lm_pick(u64 now, u64 min_delta)
 {
@@ -197,7 +199,13 @@ static unsigned int pvx_lm_pick(u64 now, u64 min_delta)
 		}
 	}
 full:
-	for_each_online_cpu(cpu) {
+	/*
+	 * A reference for exactly the slots filled, whichever CPUs went
+	 * offline since the loop above looked (the round drops exactly
+	 * these: pvx_lm_one_round()); a CPU that is offline now just fails
+	 * its IPI. Still under RCU: the tasks cannot be freed meanwhile.
+	 */
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		if (pvx_lm_best[cpu].task) {
 			get_task_struct(pvx_lm_best[cpu].task);
 			cpus++;
@@ -222,7 +230,8 @@ static bool pvx_lm_vma_ok(struct vm_area_struct *vma)
 
 /*
  * Up to @budget resident pages of @mm's anonymous mappings, evenly spread
- * over them, into @pfn; their number. The caller runs in a kthread.
+ * over them, into @pfn; their number (0 when its mmap_lock is taken). The
+ * caller runs in a kthread.
  */
 static unsigned long pvx_lm_sample(struct mm_struct *mm, u64 *pfn,
 				   unsigned long budget)
@@ -233,7 +242,13 @@ static unsigned long pvx_lm_sample(struct mm_struct *mm, u64 *pfn,
 	unsigned long addr, n;
 	int i, r;
 
-	mmap_read_lock(mm);
+	/*
+	 * A workqueue: a process whose mmap_lock is held for write (by a
+	 * long mmap(), or one stuck in a page fault on a FUSE file) must not
+	 * stall the rounds and rmmod. Its CPU sends nothing this round.
+	 */
+	if (!mmap_read_trylock(mm))
+		return 0;
 	{
 		VMA_ITERATOR(vmi, mm, 0);
 
@@ -453,7 +468,8 @@ static void pvx_lm_one_round(void)
 	budget = max(READ_ONCE(pvx_locmap_pages) / cpus, 1u);
 	pfn = kvmalloc_array(budget, sizeof(*pfn), GFP_KERNEL);
 	r = kvmalloc_array(budget, sizeof(*r), GFP_KERNEL);
-	for_each_possible_cpu(cpu) {
+	/* every slot pvx_lm_pick() referenced, as it walked them */
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct task_struct *t = pvx_lm_best[cpu].task;
 		struct pvx_lm_cpu *c = &pvx_lm_cpus[cpu];
 		struct mm_struct *mm;
@@ -613,33 +629,21 @@ __module_param_call(MODULE_PARAM_PREFIX, auto, &pvx_lm_auto_ops, &pvx_locmap_aut
 MODULE_PARM_DESC(auto,
 		 "build and send the locality map by itself (default N: the scan costs CPU and host exits)");
 
-static int pvx_lm_uint_set(const char *val, const struct kernel_param *kp,
-			   unsigned int lo, unsigned int hi)
-{
-	unsigned int v;
-	int ret = kstrtouint(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (v < lo || v > hi)
-		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
-	return 0;
-}
-
+/* The kernel's bounded setter (param_set_uint_minmax(), 5.15 on). */
 static int pvx_lm_interval_set(const char *val, const struct kernel_param *kp)
 {
-	return pvx_lm_uint_set(val, kp, PVX_LOC_INTERVAL_MIN, PVX_LOC_INTERVAL_MAX);
+	return param_set_uint_minmax(val, kp, PVX_LOC_INTERVAL_MIN,
+				     PVX_LOC_INTERVAL_MAX);
 }
 
 static int pvx_lm_ranges_set(const char *val, const struct kernel_param *kp)
 {
-	return pvx_lm_uint_set(val, kp, 1, PVX_NUMA_MAX_RANGES);
+	return param_set_uint_minmax(val, kp, 1, PVX_NUMA_MAX_RANGES);
 }
 
 static int pvx_lm_pages_set(const char *val, const struct kernel_param *kp)
 {
-	return pvx_lm_uint_set(val, kp, PVX_LOC_PAGES_MIN, PVX_LOC_PAGES_MAX);
+	return param_set_uint_minmax(val, kp, PVX_LOC_PAGES_MIN, PVX_LOC_PAGES_MAX);
 }
 
 static const struct kernel_param_ops pvx_lm_interval_ops = {

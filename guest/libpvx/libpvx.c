@@ -137,9 +137,13 @@ static inline unsigned int pvx_self(void)
 	return pvx_tid;
 }
 
-static inline int pvx_futex_op(const pvx_lock_t *lock, int op)
+/*
+ * The futex operation for a lock of @flags (lock->flags, read while the lock
+ * is held or waited for: never after the unlock's releasing store).
+ */
+static inline int pvx_futex_op(unsigned int flags, int op)
 {
-	return op | (lock->flags & PVX_LOCK_PSHARED ? 0 : FUTEX_PRIVATE_FLAG);
+	return op | (flags & PVX_LOCK_PSHARED ? 0 : FUTEX_PRIVATE_FLAG);
 }
 
 static void pvx_futex_wait(pvx_lock_t *lock, unsigned int val, bool timed)
@@ -148,15 +152,22 @@ static void pvx_futex_wait(pvx_lock_t *lock, unsigned int val, bool timed)
 
 	pvx_count(futex_waits);
 	/* EAGAIN (word changed), EINTR (signal), ETIMEDOUT: the caller looks again */
-	syscall(SYS_futex, &lock->word, pvx_futex_op(lock, FUTEX_WAIT), val,
-		timed ? &ts : NULL, NULL, 0);
+	syscall(SYS_futex, &lock->word, pvx_futex_op(lock->flags, FUTEX_WAIT),
+		val, timed ? &ts : NULL, NULL, 0);
 }
 
-static void pvx_futex_wake(pvx_lock_t *lock, int n)
+/*
+ * Wake @n sleepers on @word after the unlock released it: only the address
+ * is passed to the kernel, the lock's memory is not touched (another thread
+ * may have taken, released and freed it by now). A private futex wake does
+ * not read the word; a shared one on memory unmapped meanwhile fails with
+ * EFAULT, and one on memory reused as another futex wakes a sleeper there
+ * spuriously, which every futex user copes with (as with glibc's mutexes).
+ */
+static void pvx_futex_wake(unsigned int *word, int op, int n)
 {
 	pvx_count(futex_wakes);
-	syscall(SYS_futex, &lock->word, pvx_futex_op(lock, FUTEX_WAKE), n,
-		NULL, NULL, 0);
+	syscall(SYS_futex, word, op, n, NULL, NULL, 0);
 }
 
 /* Does the thread @tid that owns @lock still exist? */
@@ -347,28 +358,40 @@ PVX_API int pvx_lock_trylock(pvx_lock_t *lock)
 	return EBUSY;
 }
 
+/*
+ * Everything the unlock needs from the lock (flags, state) is read, and
+ * the NOTRECOVERABLE state stored, before the one store that releases the
+ * word: from that store on another thread may take the lock, unlock it,
+ * destroy and free its memory (pthread_mutex_unlock() allows that, POSIX
+ * "destroying a mutex"), so the unlock must not touch it again.
+ */
 PVX_API int pvx_lock_unlock(pvx_lock_t *lock)
 {
-	unsigned int me = pvx_self();
-	unsigned int v = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
+	unsigned int me = pvx_self(), flags, *word = &lock->word;
+	unsigned int v = __atomic_load_n(word, __ATOMIC_RELAXED);
 	bool lost = false;
+	int wake;
 
 	if ((v & PVX_TID_MASK) != me)
 		return EPERM;
-	if ((lock->flags & PVX_LOCK_ROBUST) && lock->state != PVX_STATE_OK) {
+	flags = lock->flags;
+	if ((flags & PVX_LOCK_ROBUST) && lock->state != PVX_STATE_OK) {
 		/* unlocked without pvx_lock_consistent(): unusable from now on */
 		lock->state = PVX_STATE_NOTRECOVERABLE;
 		lost = true;
 	}
-	if (v == me && __atomic_compare_exchange_n(&lock->word, &v, 0, false,
-						   __ATOMIC_RELEASE,
-						   __ATOMIC_RELAXED) && !lost)
+	wake = pvx_futex_op(flags, FUTEX_WAKE);
+	/* no waiter: one CAS releases, nothing to wake */
+	if (!lost && v == me &&
+	    __atomic_compare_exchange_n(word, &v, 0, false, __ATOMIC_RELEASE,
+					__ATOMIC_RELAXED))
 		return 0;
-	v = __atomic_exchange_n(&lock->word, 0, __ATOMIC_RELEASE);
+	/* the releasing store; the lock's memory is not touched after it */
+	v = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
 	if (lost)
-		pvx_futex_wake(lock, INT_MAX);
+		pvx_futex_wake(word, wake, INT_MAX);
 	else if (v & PVX_WAITERS)
-		pvx_futex_wake(lock, 1);
+		pvx_futex_wake(word, wake, 1);
 	return 0;
 }
 

@@ -19,6 +19,11 @@
  *   fork       a child forked while the lock is held sees it held (private:
  *              EBUSY; robust private: EOWNERDEAD, its owner is not in the
  *              child; shared: the child gets it after the parent unlocks).
+ *   free after unlock
+ *              the unlock does not touch the lock after its releasing
+ *              store: every access of an unlock traced (waiters, shared,
+ *              robust not recoverable), and a torture where the next owner
+ *              destroys and frees the lock into a poisoning allocator.
  *   fallback   LIBPVX_FALLBACK=1: plain futex mutex, no PVX_IOC_YIELD_TO.
  *
  * Usage: libpvx_test [--threads N] [--acquisitions N]. TAP 13; exit 0, 1.
@@ -26,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +39,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "pvx_lock.h"
@@ -467,6 +474,289 @@ static void test_fork(void)
 	munmap(sh, 4096);
 }
 
+/* ---- free after unlock ------------------------------------------------- */
+
+/*
+ * The unlock may not touch the lock once its releasing store is done:
+ * from then on another thread may take it, unlock it, destroy and free it.
+ *
+ * Traced (deterministic): the lock alone in a page that is PROT_NONE while
+ * pvx_lock_unlock() runs; every access faults, the SIGSEGV handler opens
+ * the page, notes whether the word still names the caller as its owner,
+ * and single-steps the access (EFLAGS.TF), after which the SIGTRAP handler
+ * closes the page again. An access the handler sees with another owner (or
+ * none) in the word is one after the release.
+ *
+ * Torture (poisoning allocator): pairs of threads on more threads than
+ * CPUs; per round one thread takes a freshly allocated lock, the other
+ * waits for it (spinning or asleep), gets it, unlocks, destroys and frees
+ * it while the first one is still returning from its unlock. Free poisons
+ * the lock's page (0x6b) and makes it PROT_NONE in a quarantine; a late
+ * read or write faults (counted, then let through) and a late write is
+ * also seen as a broken poison when the page is allocated again.
+ */
+#define UAF_TID_MASK	0x3fffffffu	/* the owner's tid in the word */
+#define UAF_WAITERS	0x80000000u
+#define UAF_POISON	0x6b
+#define UAF_TF		0x100
+
+static long uaf_psz;
+static char *uaf_page;			/* the traced lock's page */
+static unsigned int uaf_me;
+static unsigned long uaf_touches, uaf_after;
+static char *uaf_pool;			/* the torture's pages */
+static size_t uaf_pool_len;
+static unsigned long uaf_late;		/* faults on freed pages */
+
+static void uaf_segv(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	char *a = si->si_addr;
+	pvx_lock_t *l = (pvx_lock_t *)uaf_page;
+	unsigned int w;
+
+	if (uaf_page && a >= uaf_page && a < uaf_page + uaf_psz) {
+		mprotect(uaf_page, uaf_psz, PROT_READ | PROT_WRITE);
+		w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+		uaf_touches++;
+		if ((w & UAF_TID_MASK) != uaf_me)
+			uaf_after++;
+		uc->uc_mcontext.gregs[REG_EFL] |= UAF_TF;
+		return;
+	}
+	if (uaf_pool && a >= uaf_pool && a < uaf_pool + uaf_pool_len) {
+		__atomic_fetch_add(&uaf_late, 1, __ATOMIC_RELAXED);
+		mprotect((void *)((unsigned long)a & ~(uaf_psz - 1)), uaf_psz,
+			 PROT_READ | PROT_WRITE);
+		return;
+	}
+	signal(sig, SIG_DFL);	/* not ours: fault again and die */
+}
+
+static void uaf_trap(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+
+	(void)sig;
+	(void)si;
+	uc->uc_mcontext.gregs[REG_EFL] &= ~UAF_TF;
+	mprotect(uaf_page, uaf_psz, PROT_NONE);
+}
+
+/* Unlock the lock of uaf_page with every access to it traced: 0 or errno. */
+static int uaf_traced_unlock(void)
+{
+	int r;
+
+	uaf_touches = 0;
+	uaf_after = 0;
+	uaf_me = (unsigned int)syscall(SYS_gettid);
+	mprotect(uaf_page, uaf_psz, PROT_NONE);
+	r = pvx_lock_unlock((pvx_lock_t *)uaf_page);
+	mprotect(uaf_page, uaf_psz, PROT_READ | PROT_WRITE);
+	return r;
+}
+
+struct uaf_pair {
+	pthread_t a, b;
+	char *pages;			/* UAF_SLOTS pages of uaf_pool */
+	unsigned int next;		/* the slot allocated next */
+	unsigned long seq, taken, freed;	/* round numbers */
+	unsigned long rounds, bad_poison, bad_ret;
+	char pad[64];
+};
+
+#define UAF_SLOTS	8
+
+static unsigned long uaf_rounds;
+static int uaf_stop;
+
+/* Allocate the oldest page of the quarantine: its poison must be intact. */
+static pvx_lock_t *uaf_alloc(struct uaf_pair *p)
+{
+	char *pg = p->pages + (size_t)(p->next++ % UAF_SLOTS) * uaf_psz;
+	size_t i;
+
+	mprotect(pg, uaf_psz, PROT_READ | PROT_WRITE);
+	for (i = 0; i < sizeof(pvx_lock_t); i++)
+		if ((unsigned char)pg[i] != UAF_POISON) {
+			p->bad_poison++;
+			break;
+		}
+	return (pvx_lock_t *)pg;
+}
+
+static void uaf_free(pvx_lock_t *l)
+{
+	memset(l, UAF_POISON, sizeof(*l));
+	mprotect(l, uaf_psz, PROT_NONE);
+}
+
+static void uaf_wait_for(unsigned long *v, unsigned long want)
+{
+	while (__atomic_load_n(v, __ATOMIC_ACQUIRE) != want &&
+	       !__atomic_load_n(&uaf_stop, __ATOMIC_RELAXED))
+		sched_yield();	/* more threads than CPUs */
+}
+
+/* Takes a new lock per round, lets the other thread wait, unlocks it. */
+static void *uaf_holder(void *arg)
+{
+	struct uaf_pair *p = arg;
+	unsigned long r;
+	pvx_lock_t *l;
+	unsigned int i, spin = 0;
+
+	for (r = 1; r <= uaf_rounds && !__atomic_load_n(&uaf_stop, __ATOMIC_RELAXED); r++) {
+		l = uaf_alloc(p);
+		pvx_lock_init(l, r & 1 ? PVX_LOCK_ROBUST : 0);
+		if (pvx_lock_lock(l))
+			p->bad_ret++;
+		__atomic_store_n(&p->seq, r, __ATOMIC_RELEASE);
+		uaf_wait_for(&p->taken, r);	/* the other one is at the lock */
+		spin = spin * 1103515245u + 12345u;
+		for (i = 0; i < (spin >> 16) % 4096; i++)
+			__builtin_ia32_pause();
+		if (pvx_lock_unlock(l))
+			p->bad_ret++;
+		uaf_wait_for(&p->freed, r);
+		p->rounds++;
+	}
+	__atomic_store_n(&p->seq, ~0UL, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Waits for the round's lock, takes it, unlocks, destroys and frees it. */
+static void *uaf_taker(void *arg)
+{
+	struct uaf_pair *p = arg;
+	unsigned long r = 0, s;
+	pvx_lock_t *l;
+
+	for (;;) {
+		do
+			s = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		while (s == r && !__atomic_load_n(&uaf_stop, __ATOMIC_RELAXED) &&
+		       !sched_yield());
+		if (s == ~0UL || s == r)
+			return NULL;
+		r = s;
+		l = (pvx_lock_t *)(p->pages + (size_t)((r - 1) % UAF_SLOTS) * uaf_psz);
+		__atomic_store_n(&p->taken, r, __ATOMIC_RELEASE);
+		if (pvx_lock_lock(l) || pvx_lock_unlock(l) || pvx_lock_destroy(l))
+			p->bad_ret++;
+		uaf_free(l);
+		__atomic_store_n(&p->freed, r, __ATOMIC_RELEASE);
+	}
+}
+
+static void test_free_after_unlock(void)
+{
+	struct sigaction sa = { .sa_flags = SA_SIGINFO | SA_NODEFER }, old_segv, old_trap;
+	unsigned long rounds = 0, bad_poison = 0, bad_ret = 0, t1, t2, t3;
+	unsigned int npairs = nthreads / 2 ? nthreads / 2 : 1, i;
+	pvx_lock_t *l;
+	struct uaf_pair *p;
+	pthread_t th;
+	int r1, r2, r3, r4, w;
+
+	uaf_psz = sysconf(_SC_PAGESIZE);
+	uaf_page = mmap(NULL, uaf_psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (uaf_page == MAP_FAILED) {
+		tap_result(false, "free after unlock: mmap: %s", strerror(errno));
+		return;
+	}
+	sa.sa_sigaction = uaf_segv;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sa.sa_sigaction = uaf_trap;
+	sigaction(SIGTRAP, &sa, &old_trap);
+	l = (pvx_lock_t *)uaf_page;
+
+	/* a sleeper may be there (waiters bit): unlock wakes it, private */
+	pvx_lock_init(l, 0);
+	pvx_lock_lock(l);
+	__atomic_fetch_or(&l->word, UAF_WAITERS, __ATOMIC_RELAXED);
+	r1 = uaf_traced_unlock();
+	t1 = uaf_after;
+	w = uaf_touches > 0;
+	/* the same, shared between processes */
+	pvx_lock_init(l, PVX_LOCK_PSHARED);
+	pvx_lock_lock(l);
+	__atomic_fetch_or(&l->word, UAF_WAITERS, __ATOMIC_RELAXED);
+	r2 = uaf_traced_unlock();
+	t2 = uaf_after;
+	/* robust, taken over from a dead owner, unlocked without consistent */
+	pvx_lock_init(l, PVX_LOCK_ROBUST);
+	pthread_create(&th, NULL, hold_and_exit, l);
+	join_dead(th);
+	r3 = pvx_lock_trylock(l);
+	r4 = uaf_traced_unlock();
+	t3 = uaf_after;
+	tap_result(w && !r1 && !r2 && r3 == EOWNERDEAD && !r4 && !t1 && !t2 && !t3,
+		   "free after unlock (traced): no access to the lock after the releasing store (with waiters: private %lu, shared %lu; robust unlocked inconsistent %lu)",
+		   t1, t2, t3);
+	tap_result(pvx_lock_lock(l) == ENOTRECOVERABLE,
+		   "free after unlock (traced): the robust lock is not recoverable after the traced unlock");
+	munmap(uaf_page, uaf_psz);
+	uaf_page = NULL;
+
+	/* torture: pairs of threads, the lock freed by the one that took it */
+	uaf_rounds = total_acq / 250 ? total_acq / 250 : 1;
+	uaf_pool_len = (size_t)npairs * UAF_SLOTS * uaf_psz;
+	p = calloc(npairs, sizeof(*p));
+	uaf_pool = mmap(NULL, uaf_pool_len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!p || uaf_pool == MAP_FAILED) {
+		tap_result(false, "free after unlock (torture): no memory");
+		uaf_pool = NULL;
+		goto out;
+	}
+	memset(uaf_pool, UAF_POISON, uaf_pool_len);
+	for (i = 0; i < npairs; i++) {
+		p[i].pages = uaf_pool + (size_t)i * UAF_SLOTS * uaf_psz;
+		pthread_create(&p[i].b, NULL, uaf_taker, &p[i]);
+		pthread_create(&p[i].a, NULL, uaf_holder, &p[i]);
+	}
+	for (i = 0; i < 200 && !__atomic_load_n(&uaf_stop, __ATOMIC_RELAXED); i++) {
+		unsigned int j, done = 0;
+
+		sleep_ms(50);	/* at most 10 s */
+		for (j = 0; j < npairs; j++)
+			done += __atomic_load_n(&p[j].seq, __ATOMIC_RELAXED) == ~0UL;
+		if (done == npairs)
+			break;
+	}
+	__atomic_store_n(&uaf_stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < npairs; i++) {
+		pthread_join(p[i].a, NULL);
+		pthread_join(p[i].b, NULL);
+		/* a round cut short by the time limit: its lock was not freed */
+		if (p[i].freed != p[i].next)
+			memset(p[i].pages + (size_t)((p[i].next - 1) % UAF_SLOTS) * uaf_psz,
+			       UAF_POISON, sizeof(pvx_lock_t));
+		/* pages still in quarantine keep their poison */
+		p[i].next = 0;
+		while (p[i].next < UAF_SLOTS)
+			uaf_alloc(&p[i]);
+		rounds += p[i].rounds;
+		bad_poison += p[i].bad_poison;
+		bad_ret += p[i].bad_ret;
+	}
+	__atomic_store_n(&uaf_stop, 0, __ATOMIC_RELAXED);
+	printf("# free after unlock (torture): %u pairs, %lu rounds, %lu late accesses, %lu broken poisons\n",
+	       npairs, rounds, uaf_late, bad_poison);
+	tap_result(rounds >= npairs && !uaf_late && !bad_poison && !bad_ret,
+		   "free after unlock (torture): %lu rounds of unlock racing destroy+free by the next owner (%u thread pairs): %lu late accesses, %lu broken poisons, %lu errors",
+		   rounds, npairs, uaf_late, bad_poison, bad_ret);
+	munmap(uaf_pool, uaf_pool_len);
+	uaf_pool = NULL;
+out:
+	free(p);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGTRAP, &old_trap, NULL);
+}
+
 /* ---- fallback ------------------------------------------------------- */
 
 /* In a child with LIBPVX_FALLBACK=1: exit 0 when it is a plain futex mutex. */
@@ -535,6 +825,7 @@ int main(int argc, char **argv)
 	test_signals();
 	test_signal_storm();
 	test_fork();
+	test_free_after_unlock();
 	test_fallback();
 	return tap_end();
 }

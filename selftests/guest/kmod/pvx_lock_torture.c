@@ -595,6 +595,16 @@ static void noise_start(void *unused)
 		      HRTIMER_MODE_REL_PINNED_HARD);
 }
 
+/* Stop the noise: on every CPU, wait for a callback that runs. */
+static void noise_stop_all(void)
+{
+	int cpu;
+
+	WRITE_ONCE(noise_stop, true);
+	for_each_possible_cpu(cpu)
+		hrtimer_cancel(per_cpu_ptr(&noise_hrtimer, cpu));
+}
+
 static int torture_free_phase(enum torture_phase phase)
 {
 	const char *name = phase_names[phase];
@@ -638,9 +648,14 @@ static int torture_free_phase(enum torture_phase phase)
 		task = kthread_create(free_thread_fn, &ft[i], "pvx_torture_free/%u",
 				      i);
 		if (IS_ERR(task)) {
-			/* its partner would wait forever: keep everything */
+			/*
+			 * its partner would wait forever: keep the pairs and
+			 * the module, but not the noise, which would busy-wait
+			 * on every CPU until reboot
+			 */
 			report(false, "%s: start thread %u # error %ld", name, i,
 			       PTR_ERR(task));
+			noise_stop_all();
 			hung = true;
 			__module_get(THIS_MODULE);
 			return -ECHILD;
@@ -664,9 +679,7 @@ static int torture_free_phase(enum torture_phase phase)
 			break;
 		}
 	}
-	WRITE_ONCE(noise_stop, true);
-	for_each_possible_cpu(cpu)
-		hrtimer_cancel(per_cpu_ptr(&noise_hrtimer, cpu));
+	noise_stop_all();
 	if (hung) {
 		report(false, "%s: %u pairs take and free %u objects # %s %u s",
 		       name, npairs, free_rounds, "hang or livelock: not done after",
