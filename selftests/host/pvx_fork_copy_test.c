@@ -1163,6 +1163,20 @@ static unsigned long ring_missed(const struct ring_run *out, const unsigned long
 	return missed;
 }
 
+/* Collect everything left, and count the destinations' entries seen. */
+static bool ring_settle(struct ring_vm *r, unsigned long *seen, struct ring_run *out)
+{
+	long got = log_collect(r, seen, &out->foreign);
+	unsigned int i;
+
+	if (got < 0)
+		return false;
+	out->entries += got;
+	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
+		out->dst_entries += seen[i];
+	return true;
+}
+
 /*
  * The guest dirties @own pages of its own, then sends a full batch, in a
  * loop of RING_ITERS calls; the log is collected when KVM asks (ring) or
@@ -1179,7 +1193,6 @@ static bool ring_loop(struct ring_vm *r, unsigned int own, struct ring_run *out)
 	unsigned long seen[RING_PAGES] = { 0 };
 	struct kvm_regs regs;
 	unsigned int i;
-	long got;
 
 	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
 		p[i] = (struct pvx_copy_pair){ pool(i), RING_GPA + i * PAGE };
@@ -1202,21 +1215,11 @@ static bool ring_loop(struct ring_vm *r, unsigned int own, struct ring_run *out)
 		if (!r->gfns && bitmap_collect(r, seen) < 0)
 			return false;
 	}
-	got = log_collect(r, seen, &out->foreign);
-	if (got < 0)
+	if (!ring_settle(r, seen, out))
 		return false;
-	out->entries += got;
-	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
-		out->dst_entries += seen[i];
 	memset(seen, 0, sizeof(seen));
-	if (!ring_call(r, seen, out))
+	if (!ring_call(r, seen, out) || !ring_settle(r, seen, out))
 		return false;
-	got = log_collect(r, seen, &out->foreign);
-	if (got < 0)
-		return false;
-	out->entries += got;
-	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
-		out->dst_entries += seen[i];
 	out->missed = ring_missed(out, seen, own);
 	return true;
 }
