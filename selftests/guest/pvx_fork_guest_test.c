@@ -855,6 +855,82 @@ static void fork_child_dies(void)
 	munmap(buf, len);
 }
 
+/* ---- fork() while the host writes a destination ----------------------- */
+
+#define RACE_PAGES	16
+#define RACE_FORKS	64
+
+struct copier {
+	char *src[2], *dst;
+	volatile int stop;
+	unsigned long calls, bad;
+};
+
+/* Copy the two sources into the destination in turn until told to stop. */
+static void *copier_main(void *arg)
+{
+	struct copier *c = arg;
+	uint64_t copied;
+	int i = 0;
+
+	while (!c->stop) {
+		if (fork_copy((uintptr_t)c->src[i], (uintptr_t)c->dst, RACE_PAGES * PAGE, 0, 0,
+			      &copied))
+			c->bad++;
+		c->calls++;
+		i ^= 1;
+	}
+	return NULL;
+}
+
+/*
+ * One thread copies into a destination with PVX_IOC_FORK_COPY in a loop
+ * while another forks: each child's copy of the destination must not
+ * change after its fork (the host writes only the parent's pages: the
+ * destinations are pinned, so fork() copies them for the child instead
+ * of sharing the pages the host is writing).
+ */
+static void fork_during_copy(void)
+{
+	struct copier c = { .stop = 0 };
+	unsigned int i, changed = 0, failed = 0;
+	int status;
+	pthread_t t;
+	pid_t pid;
+
+	c.src[0] = map_anon(RACE_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	c.src[1] = map_anon(RACE_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	c.dst = map_anon(RACE_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	memset(c.src[0], 0x11, RACE_PAGES * PAGE);
+	memset(c.src[1], 0x22, RACE_PAGES * PAGE);
+	memset(c.dst, 0x11, RACE_PAGES * PAGE);
+	if (pthread_create(&t, NULL, copier_main, &c))
+		ksft_exit_fail_msg("pthread_create failed\n");
+	for (i = 0; i < RACE_FORKS; i++) {
+		pid = fork();
+		if (pid == 0) {
+			static char snap[RACE_PAGES * PAGE];
+
+			memcpy(snap, c.dst, sizeof(snap));
+			usleep(20000);	/* the parent's copier runs on */
+			_exit(memcmp(snap, c.dst, sizeof(snap)) ? 1 : 0);
+		}
+		status = -1;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+			failed++;
+		else if (WEXITSTATUS(status))
+			changed++;
+	}
+	c.stop = 1;
+	pthread_join(t, NULL);
+	ksft_test_result(!changed && !failed && !c.bad && c.calls >= RACE_FORKS,
+			 "%u forks while another thread fork-copies into a buffer (%lu calls, %lu refused): no child saw its copy change (%u did, %u failed)\n",
+			 RACE_FORKS, c.calls, c.bad, changed, failed);
+	munmap(c.src[0], RACE_PAGES * PAGE);
+	munmap(c.src[1], RACE_PAGES * PAGE);
+	munmap(c.dst, RACE_PAGES * PAGE);
+}
+
 /* ---- a sleeping ioctl and other modules' (un)registering ------------- */
 
 #define CALL_ONCE_KO	"/pvx/pvx_call_once.ko"
@@ -974,9 +1050,9 @@ int main(int argc, char **argv)
 	/*
 	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,
 	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1;
-	 * host: ioctl isolation 1
+	 * host: ioctl isolation 1, fork during copy 1
 	 */
-	ksft_set_plan((host ? 3 + 1 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1);
+	ksft_set_plan((host ? 3 + 2 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
@@ -993,7 +1069,9 @@ int main(int argc, char **argv)
 	if (pthread_atfork(NULL, NULL, die_in_child))
 		ksft_exit_fail_msg("pthread_atfork failed\n");
 	fork_child_dies();
-	if (host)
+	if (host) {
 		ioctl_isolation();
+		fork_during_copy();
+	}
 	ksft_finished();
 }
