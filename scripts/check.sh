@@ -82,22 +82,25 @@ for s in $SERIES_LIST; do
 	else
 		tap fail "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log"
 	fi
-	# guest/ built on its own (make -C KDIR M=.../guest reads only
-	# guest/Kbuild), from a copy so that nothing lands in the tree
-	sub=$RES/rt-guest-$rt
-	rm -rf "$sub"
-	mkdir -p "$sub"
-	cp -r guest uapi "$sub/"
-	make -s -C "$(scripts/kernel.sh kdir "$rt")" M="$sub/guest" modules >"$log.guest" 2>&1
-	rc=$?
-	if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log.guest")" -eq 1 ] &&
-	   ! grep -Eq 'warning:|error:' "$log.guest" &&
-	   [ -z "$(find "$sub" -name '*.o' -o -name '*.ko')" ]; then
-		tap ok "make -C KDIR M=guest for $rt refuses: exit $rc, the one refusal line, nothing compiled"
-	else
-		tap fail "make -C KDIR M=guest for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log.guest"
-	fi
-	rm -rf "$sub"
+	# host/ and guest/ built on their own (make -C KDIR M=.../guest
+	# reads only guest/Kbuild), from a copy so that nothing lands in
+	# the tree
+	for side in host guest; do
+		sub=$RES/rt-$side-$rt
+		rm -rf "$sub"
+		mkdir -p "$sub"
+		cp -r "$side" uapi "$sub/"
+		make -s -C "$(scripts/kernel.sh kdir "$rt")" M="$sub/$side" modules >"$log.$side" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log.$side")" -eq 1 ] &&
+		   ! grep -Eq 'warning:|error:' "$log.$side" &&
+		   [ -z "$(find "$sub" -name '*.o' -o -name '*.ko')" ]; then
+			tap ok "make -C KDIR M=$side for $rt refuses: exit $rc, the one refusal line, nothing compiled"
+		else
+			tap fail "make -C KDIR M=$side for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log.$side"
+		fi
+		rm -rf "$sub"
+	done
 done
 # dkms.conf installs what Kbuild builds: the same modules, each from its
 # own directory, numbered 0..N-1 (dkms stops at the first gap)
