@@ -51,6 +51,8 @@
 
 #define PVX_API		__attribute__((visibility("default")))
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* Fresh pages the child maps at a time: bounds its extra memory. */
 #define PVX_FORK_CHUNK	(16ul << 20)
 
@@ -172,10 +174,10 @@ static bool pvx_fork_flag_ok(const char *f, unsigned int *adv)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(keep); i++)
 		if (!strncmp(f, keep[i], 2))
 			return true;
-	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(set); i++)
 		if (!strncmp(f, set[i].name, 2)) {
 			*adv |= set[i].adv;
 			return true;
@@ -293,7 +295,7 @@ static int pvx_fork_advise(void *fresh, size_t len, unsigned int adv)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(map); i++)
 		if ((adv & map[i].adv) && madvise(fresh, len, map[i].advice))
 			return errno;
 	return 0;
