@@ -803,16 +803,19 @@ static volatile pid_t *holder_pid;
  */
 static void die_in_child(void)
 {
+	volatile pid_t *h = holder_pid;
 	pid_t g;
 
-	if (!holder_pid)
+	if (!h)
 		return;
+	/* disarmed first: the fork below runs this handler in its child */
+	holder_pid = NULL;
 	g = fork();
 	if (g == 0) {
 		sleep(60);
 		_exit(0);
 	}
-	*holder_pid = g;
+	*h = g;
 	_exit(9);
 }
 

@@ -44,6 +44,7 @@
 
 #define KSMDIR		"/sys/kernel/pvx/ksm"
 #define MAX_PAGES	"/sys/module/pvx_ksm_guest/parameters/max_pages"
+#define KERNEL_RESERVE	"/sys/module/pvx_ksm_guest/parameters/kernel_reserve"
 #define PAGE		4096ul
 #define NOBODY		65534
 
@@ -318,7 +319,7 @@ static void module_cap(void)
 	size_t len = 8 * PAGE;
 	char *buf = map_anon(len, PROT_READ | PROT_WRITE);
 	long long c0 = ks("enospc"), p0 = ks("pinned_now");
-	char old[32] = "";
+	char old[32] = "", reserve[32];
 	int fd, a, b, got = -1;
 
 	fd = open(MAX_PAGES, O_RDONLY);
@@ -326,7 +327,10 @@ static void module_cap(void)
 		got = read(fd, old, sizeof(old) - 1);
 		close(fd);
 	}
-	if (got <= 0 || write_file(MAX_PAGES, "6")) {
+	snprintf(reserve, sizeof(reserve), "%lld",
+		 sysfs_read_counter("/sys/module/pvx_ksm_guest/parameters", "kernel_reserve"));
+	/* no part of 6 kept for the kernel API: all of it for this caller */
+	if (got <= 0 || write_file(KERNEL_RESERVE, "0") || write_file(MAX_PAGES, "6")) {
 		ksft_test_result_fail("max_pages: cannot set it to 6\n");
 		return;
 	}
@@ -340,7 +344,8 @@ static void module_cap(void)
 		close(a);
 	if (b >= 0)
 		close(b);
-	ksft_test_result(!write_file(MAX_PAGES, old) && write_file(MAX_PAGES, "262145") == -EINVAL &&
+	ksft_test_result(!write_file(MAX_PAGES, old) && !write_file(KERNEL_RESERVE, reserve) &&
+			 write_file(MAX_PAGES, "262145") == -EINVAL &&
 			 write_file(MAX_PAGES, "x") == -EINVAL &&
 			 sysfs_read_counter("/sys/module/pvx_ksm_guest/parameters", "max_pages") ==
 			 atoll(old),
@@ -440,6 +445,8 @@ static void holder_start(struct holder *h, uid_t uid, size_t pages)
 
 		if (!setrlimit(RLIMIT_MEMLOCK, &rl) && !setgid(uid) && !setuid(uid))
 			r = protect(buf, pages * PAGE);
+		if (r > 0)
+			r = 0;	/* an fd: it holds the protection */
 		if (write(res[1], &r, sizeof(r)) != sizeof(r))
 			_exit(3);
 		for (;;)
