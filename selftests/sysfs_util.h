@@ -7,11 +7,24 @@
 #define _PVX_SELFTEST_SYSFS_UTIL_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+/* The running kernel is @major.@minor or newer (false when unknown). */
+static inline bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
 
 /* Write @val to @path in one write(): 0 or -errno (of open or write). */
 static inline int write_file(const char *path, const char *val)

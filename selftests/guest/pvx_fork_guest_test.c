@@ -43,7 +43,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
 #include <unistd.h>
@@ -679,17 +678,6 @@ static void fork_own_stack(void)
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE	0x08	/* Linux 6.11 */
 #endif
-
-/* The running kernel is @major.@minor or newer. */
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
 
 /* All @len bytes at @p are @c. */
 static bool all_bytes(const char *p, size_t len, char c)

@@ -666,15 +666,6 @@ static bool cpus_within(const cpu_set_t *allowed, const char *what)
 	return false;
 }
 
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int a = 0, b = 0;
-
-	return !uname(&u) && sscanf(u.release, "%d.%d", &a, &b) == 2 &&
-	       (a > major || (a == major && b >= minor));
-}
-
 static bool reload(const char *ko)
 {
 	char cmd[320];
