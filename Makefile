@@ -5,7 +5,9 @@
 #   make                build host/ and guest/ modules against KDIR, and
 #                       pvxtop when clang, bpftool and libbpf-dev are there
 #   make deps           install everything the project needs (apt-get)
-#   make check          build for 6.1 and 6.12, run every test suite
+#   make check          build for 6.1 and 6.12, run the tests: every lab
+#                       suite on 6.12, every module and feature on 6.1
+#   make check-full     make check with every lab suite on both kernels
 #   make check-newest   the lab suites tinyvm and upstream on Debian
 #                       sid's newest kernel (7.2); .ci/run runs it after
 #                       check
@@ -40,7 +42,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 
 SERIES ?= 6.12
 
-.PHONY: all modules kdir-check deps check check-newest demo bench install modules_install \
+.PHONY: all modules kdir-check deps check check-full check-newest demo bench install modules_install \
 	lib lib_install lib_uninstall tools tools_install tools_uninstall \
 	tools-if-possible deb selftests clean
 
@@ -111,6 +113,9 @@ selftests:
 
 check:
 	@scripts/check.sh
+
+check-full:
+	@PVX_CHECK_FULL=1 scripts/check.sh
 
 check-newest:
 	@scripts/check-newest.sh

@@ -21,8 +21,10 @@ usage() {
 usage: scripts/lab.sh [options]
   --kernel SERIES   kernel series to boot in L2 and L3: 6.1, 6.12 or sid
                     (Debian sid's newest, set up by make deps; default 6.12)
-  --tests LIST      comma-separated suites: tinyvm, upstream, guest, steal,
-                    topology, demo, bench, resets (default: tinyvm,upstream,guest;
+  --tests LIST      comma-separated suites: tinyvm, upstream, guest,
+                    guest-core, steal, topology, demo, bench, resets
+                    (default: tinyvm,upstream,guest;
+                    guest-core = guest without its steal and topology boots;
                     steal = only the steal-injected L3 boots of guest;
                     topology = only its short topology boots;
                     resets = the L3-reset experiment of lab.rst;
@@ -80,8 +82,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|steal|topology|demo|bench|resets|numa|numabench) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, steal, topology, demo, bench, resets, numa, numabench)" ;;
+	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -102,8 +104,8 @@ done
 	die "PVX_LAB_SUITE_LIMIT needs a positive integer, got '$PVX_LAB_SUITE_LIMIT'"
 [[ "${PVX_L3_TUNE:-short}" =~ ^(short|full)$ ]] ||
 	die "PVX_L3_TUNE must be short or full, got '$PVX_L3_TUNE'"
-[[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|steal)\.boot[1-9])?$ ]] ||
-	die "PVX_LAB_FAKE_STALL must be SUITE.bootN (guest or steal, N 1..9), got '$PVX_LAB_FAKE_STALL'"
+[[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|guest-core|steal)\.boot[1-9])?$ ]] ||
+	die "PVX_LAB_FAKE_STALL must be SUITE.bootN (guest, guest-core or steal, N 1..9), got '$PVX_LAB_FAKE_STALL'"
 # extra L2 kernel command line words, for lab experiments
 l2_append=${PVX_LAB_L2_APPEND:-}
 [[ "$l2_append" =~ ^([a-z0-9_.]+(=[A-Za-z0-9_,.]+)?( |$))*$ ]] ||
@@ -171,7 +173,7 @@ if [ "$build" = 1 ]; then
 		echo "lab: selftests build failed" >&2
 	make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static ||
 		echo "lab: pvxtop build failed; its tests will fail" >&2
-	if has_suite guest || has_suite steal || has_suite topology || has_suite demo || has_suite bench; then
+	if has_suite guest || has_suite guest-core || has_suite steal || has_suite topology || has_suite demo || has_suite bench; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
 	fi
