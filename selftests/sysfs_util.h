@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -73,6 +75,74 @@ static inline long long sysfs_read_counter(const char *dir, const char *name)
 		return -1;
 	buf[n] = 0;
 	return atoll(buf);
+}
+
+/* ---- cgroup v2 ------------------------------------------------------ */
+
+#define CG2_MNT	"/tmp/pvx-cg2"
+
+struct cg2 {
+	char root[128], dir[192];
+	bool mounted;		/* root was mounted here (no cgroup2 mount found) */
+};
+
+/* Move this process into the group at @dir: 0 or -errno. */
+static inline int cg2_enter(const struct cg2 *cg, const char *dir)
+{
+	char path[256], pid[32];
+
+	(void)cg;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_file(path, pid);
+}
+
+/*
+ * A new group @name under the cgroup v2 root (mounted at CG2_MNT when
+ * there is none) with @controller ("+cpuset", "+memory") enabled for it,
+ * made anew if a run left it behind; not entered. 0 or -errno.
+ */
+static inline int cg2_create(struct cg2 *cg, const char *name, const char *controller)
+{
+	char line[512], dev[64], mnt[256], type[64], path[256];
+	FILE *f = fopen("/proc/mounts", "r");
+	int err;
+
+	cg->root[0] = cg->dir[0] = 0;
+	cg->mounted = false;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %255s %63s", dev, mnt, type) == 3 &&
+		    !strcmp(type, "cgroup2") && strlen(mnt) < sizeof(cg->root)) {
+			strcpy(cg->root, mnt);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!cg->root[0]) {
+		mkdir(CG2_MNT, 0755);
+		if (mount("none", CG2_MNT, "cgroup2", 0, NULL))
+			return -errno;
+		strcpy(cg->root, CG2_MNT);
+		cg->mounted = true;
+	}
+	snprintf(cg->dir, sizeof(cg->dir), "%s/%s", cg->root, name);
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg->root);
+	err = write_file(path, controller);
+	if (err)
+		return err;
+	rmdir(cg->dir);
+	return mkdir(cg->dir, 0755) ? -errno : 0;
+}
+
+/* This process back into the root group, the group removed. */
+static inline void cg2_destroy(struct cg2 *cg)
+{
+	if (!cg->dir[0])
+		return;
+	cg2_enter(cg, cg->root);
+	rmdir(cg->dir);
+	if (cg->mounted)
+		umount(CG2_MNT);
 }
 
 #endif /* _PVX_SELFTEST_SYSFS_UTIL_H */

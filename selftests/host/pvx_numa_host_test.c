@@ -748,84 +748,30 @@ static void placement_vmm(struct placement *p)
 
 /* ---- cgroup v2 cpuset ---------------------------------------------- */
 
-#define CG_MNT	"/tmp/pvx-numa-cg"
-struct cg {
-	char root[128], dir[160];
-	bool mounted;
-};
-
-static int cg_write(const struct cg *cg, const char *dir, const char *file, const char *val)
+/* A cgroup v2 group with the cpuset controller; this process moved into it. */
+static bool cg_setup(struct cg2 *cg)
 {
-	char path[256];
+	int err = cg2_create(cg, "pvx-numa-test", "+cpuset");
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	(void)cg;
-	return write_file(path, val);
-}
-
-/* A cgroup v2 child with the cpuset controller; this process moved into it. */
-static bool cg_setup(struct cg *cg)
-{
-	char line[512], dev[64], mnt[256], type[64], pid[32];
-	FILE *f = fopen("/proc/mounts", "r");
-	int err;
-
-	cg->root[0] = 0;
-	cg->mounted = false;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %255s %63s", dev, mnt, type) == 3 &&
-		    !strcmp(type, "cgroup2") && strlen(mnt) < sizeof(cg->root)) {
-			strcpy(cg->root, mnt);
-			break;
-		}
-	if (f)
-		fclose(f);
-	if (!cg->root[0]) {
-		mkdir(CG_MNT, 0755);
-		if (mount("none", CG_MNT, "cgroup2", 0, NULL)) {
-			tvm_diag("mount cgroup2: %s", strerror(errno));
-			return false;
-		}
-		strcpy(cg->root, CG_MNT);
-		cg->mounted = true;
-	}
-	snprintf(cg->dir, sizeof(cg->dir), "%s/pvx-numa-test", cg->root);
-	err = cg_write(cg, cg->root, "cgroup.subtree_control", "+cpuset");
 	if (err) {
-		tvm_diag("+cpuset in %s: %s", cg->root, strerror(-err));
+		tvm_diag("cgroup v2 group with +cpuset: %s", strerror(-err));
 		return false;
 	}
-	rmdir(cg->dir);
-	if (mkdir(cg->dir, 0755)) {
-		tvm_diag("mkdir %s: %s", cg->dir, strerror(errno));
-		return false;
-	}
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	err = cg_write(cg, cg->dir, "cgroup.procs", pid);
+	err = cg2_enter(cg, cg->dir);
 	if (err)
 		tvm_diag("move into %s: %s", cg->dir, strerror(-err));
 	return !err;
 }
 
-static void cg_teardown(struct cg *cg)
-{
-	char pid[32];
-
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	cg_write(cg, cg->root, "cgroup.procs", pid);
-	rmdir(cg->dir);
-	if (cg->mounted)
-		umount(CG_MNT);
-}
-
 /* The cpuset's CPUs: @set; false (said) when the kernel refused them. */
-static bool cg_cpus(struct cg *cg, const cpu_set_t *set)
+static bool cg_cpus(struct cg2 *cg, const cpu_set_t *set)
 {
-	char list[64];
+	char list[64], path[256];
 	int err;
 
 	cpus_str(set, list, sizeof(list));
-	err = cg_write(cg, cg->dir, "cpuset.cpus", list);
+	snprintf(path, sizeof(path), "%s/cpuset.cpus", cg->dir);
+	err = write_file(path, list);
 	if (err)
 		tvm_diag("cpuset.cpus %s: %s", list, strerror(-err));
 	return !err;
@@ -840,14 +786,14 @@ static void placement_cpuset(struct placement *p)
 {
 	int64_t home;
 	struct tvm vm;
-	struct cg cg;
+	struct cg2 cg;
 	bool ok;
 
 	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	if (!cg_setup(&cg)) {
 		tap_result(false, "placement: cpuset narrowed after the move: no cgroup v2 "
 			   "cpuset controller here");
-		cg_teardown(&cg);
+		cg2_destroy(&cg);
 		return;
 	}
 	sched_setaffinity(0, sizeof(p->orig), &p->orig);
@@ -889,7 +835,7 @@ static void placement_cpuset(struct placement *p)
 
 	set_param("mode", "observe");
 	cg_cpus(&cg, &p->orig);
-	cg_teardown(&cg);
+	cg2_destroy(&cg);
 	sched_setaffinity(0, sizeof(p->orig), &p->orig);
 }
 
