@@ -10,7 +10,7 @@
 # an L2 that boots sid's kernel, with its own results in
 # build/check-newest/ and its own last line, "N passed, N failed, N
 # skipped". Kept out of make check, which is at its time budget; .ci/run
-# runs it after make check (README, Documentation/kernels.rst).
+# runs it after make check (Documentation/usage.rst, kernels.rst).
 #
 # Fails when a test fails, and when sid's kernel is not set up (make deps
 # could not fetch it: sid's archive moves daily) or nothing passed: then

@@ -67,7 +67,7 @@ for s in $SERIES_LIST; do
 	fi
 done
 # PREEMPT_RT: the modules refuse to build for the -rt flavour of each
-# series (README), through make and through build.sh alike, with one line
+# series (Documentation/usage.rst), through make and through build.sh alike, with one line
 # naming the reason, and nothing gets compiled.
 rt_refusal="pvx: PREEMPT_RT kernels are not supported"
 for s in $SERIES_LIST; do
@@ -233,7 +233,7 @@ fi
 # --- the newest kernel: Debian sid's (7.2.x in November 2026), whose
 # headers build only in the sid build root make deps makes in the cache
 # (scripts/kernel.sh, Documentation/kernels.rst). W=1 only: the root has
-# no sparse. About 40 s. Its lab boot is not part of make check (README).
+# no sparse. About 40 s. Its lab boot is not part of make check (Documentation/usage.rst).
 tap_begin build-sid
 if ! sid_abi=$(scripts/kernel.sh installed sid 2>/dev/null); then
 	tap skip "build for sid's newest kernel in the sid build root" "sid build root not set up (run: make deps)"

@@ -176,7 +176,7 @@ fetch() {
 rt_of() { echo "${1%-amd64}-rt-amd64"; }
 
 # Only the headers, their -common-rt part and linux-kbuild-*: the rt image
-# is never booted (the modules refuse to build for it, README), and the
+# is never booted (the modules refuse to build for it, Documentation/usage.rst), and the
 # headers package is downloaded, not installed, because it depends on it.
 fetch_rt() {
 	local series=$1 abi dir tmp
