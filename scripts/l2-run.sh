@@ -34,6 +34,7 @@ suite_limit() {
 	guest) echo 2400 ;;
 	guest-core|steal|topology) echo 1500 ;;
 	numa | numabench) echo 900 ;;
+	migrate) echo 1500 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -178,6 +179,12 @@ guest_suite() {
 		"selftests/guest/baremetal.sh"
 }
 
+# migrate: an L3 live-migrated between two QEMU processes of this L2 and
+# back while the host writes its pages, with the dirty bitmap and with the
+# dirty ring (selftests/guest/migrate-l2.sh, Documentation/lab.rst)
+MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
+	       "selftests/guest/run-l3.sh --migrate ring host")
+
 # guest-core: every guest module and feature, on a pvx host and on one
 # without pvx, and the refusal in L2; not the steal and topology boots
 # (make check runs it on its second kernel, Documentation/lab.rst)
@@ -233,6 +240,7 @@ for s in "${suites[@]}"; do
 	resets) run_suite resets bash selftests/guest/resets-l2.sh ;;
 	numa) run_suite numa bash selftests/host/numa-l2.sh ;;
 	numabench) run_suite numabench bash scripts/bench-numa-l2.sh ;;
+	migrate) run_suite migrate run_l3s migrate "${MIGRATE_BOOTS[@]}" ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out

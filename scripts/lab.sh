@@ -30,7 +30,9 @@ usage: scripts/lab.sh [options]
                     resets = the L3-reset experiment of lab.rst;
                     numa = the NUMA hint tests, in a second L2 boot
                     with two NUMA nodes; numabench = the NUMA hint
-                    benchmark, in that L2 too)
+                    benchmark, in that L2 too; migrate = an L3 live-
+                    migrated between QEMUs of L2 while the host writes
+                    its pages, dirty bitmap and dirty ring)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -82,8 +84,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench)" ;;
+	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|migrate) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, migrate)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -173,7 +175,8 @@ if [ "$build" = 1 ]; then
 		echo "lab: selftests build failed" >&2
 	make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static ||
 		echo "lab: pvxtop build failed; its tests will fail" >&2
-	if has_suite guest || has_suite guest-core || has_suite steal || has_suite topology || has_suite demo || has_suite bench; then
+	if has_suite guest || has_suite guest-core || has_suite steal || has_suite topology || has_suite demo || has_suite bench ||
+	   has_suite migrate; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
 	fi

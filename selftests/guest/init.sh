@@ -50,6 +50,11 @@ STIMER_TORTURE_RESULTS=/sys/kernel/debug/pvx_stimer_torture/results
 TOPOLOGY=
 # set by make demo's boot (run-l3.sh --demo): pvx_demo=1
 DEMO=
+# set by the lab's migrate suite (run-l3.sh --migrate DIRTY):
+# pvx_migrate=bitmap|ring, and pvx_migrate_args=A,B,... for the checker
+MIGRATE=
+MIGRATE_ARGS=
+MIGRATE_TEST=/pvx/pvx_migrate_guest
 # set by the lab's steal-injection boots: pvx_steal=PCT, pvx_steal_time=off
 STEAL_PCT=
 STEAL_TIME=on
@@ -494,6 +499,30 @@ migrate_test() {
 	check "dmesg still says it once ($(lost_lines) lines)" [ "$(lost_lines)" = 1 ]
 }
 
+# ---- the migrate suite: no page the host wrote is lost -------------------
+# L2 (selftests/guest/migrate-l2.sh) live-migrates this guest between QEMU
+# processes while pvx_migrate_guest has the host write its pages
+# (PVX_IOC_FORK_COPY, pvx_fork()) and checks them after each landing; the
+# two talk on the control port. Nothing else runs in this boot.
+migrate_boot() {
+	step "migrate ($MIGRATE dirty tracking)"
+	if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
+		ok "insmod pvx_fork.ko"
+		dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
+		# shellcheck disable=SC2086 # the checker's options, one word each
+		run_test pvx_migrate_guest "$MIGRATE_TEST" --ctl "$CTL" $MIGRATE_ARGS
+		for f in /sys/kernel/pvx/fork_copy/*; do
+			[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
+		done
+		check "rmmod pvx_fork" rmmod pvx_fork
+	else
+		not_ok "insmod pvx_fork.ko # $(head -n1 /tmp/insmod.out)"
+	fi
+	check "rmmod pvx_guest" rmmod pvx_guest
+	no_splat
+	finish
+}
+
 # first console line of /init: run-l3.sh boots L3 again only when it is missing
 step "init"
 mode=
@@ -506,6 +535,8 @@ for w in $cmdline; do
 	pvx_steal_time=*) STEAL_TIME=${w#pvx_steal_time=} ;;
 	pvx_topology=*) TOPOLOGY=${w#pvx_topology=} ;;
 	pvx_demo=1) DEMO=1 ;;
+	pvx_migrate=*) MIGRATE=${w#pvx_migrate=} ;;
+	pvx_migrate_args=*) MIGRATE_ARGS=$(echo "${w#pvx_migrate_args=}" | tr , ' ') ;;
 	pvx_tune=full) TUNE=full ;;
 	esac
 done
@@ -556,6 +587,7 @@ else
 fi
 
 [ -n "$TOPOLOGY" ] && topology_boot
+[ -n "$MIGRATE" ] && migrate_boot
 
 # 2. the behaviour tests
 step "pvx_guest_test"

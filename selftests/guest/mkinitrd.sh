@@ -9,7 +9,7 @@
 # /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once,pvx_ksm_kapi}.ko from
 # REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
 # /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share,pvx_numa_guest_test,
-# pvx_fork_guest_test,pvx_ksm_guest_test}
+# pvx_fork_guest_test,pvx_ksm_guest_test,pvx_migrate_guest}
 # from REPO/build/selftests/ (built here if missing), and /pvx/pvxtop
 # from REPO/build/pvxtop/pvxtop-static when the lab built it. The guest reads
 # pvx_expect=host|fallback from its kernel command line; see init.sh.
@@ -53,7 +53,7 @@ for k in $kos; do
 	cp "$k" "$root/pvx/"
 done
 for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share pvx_numa_guest_test \
-	pvx_fork_guest_test pvx_ksm_guest_test; do
+	pvx_fork_guest_test pvx_ksm_guest_test pvx_migrate_guest; do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
 # optional: init.sh skips its pvxtop tests without it

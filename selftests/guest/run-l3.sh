@@ -25,6 +25,13 @@
 #   --demo         make demo's short boot (init.sh, pvx_demo=1): load
 #                  pvx_guest, PROBE, pvx_guest_test, unload; no feature
 #                  suites (the lab's guest suite runs those)
+#   --migrate bitmap|ring  the migrate suite's boot (host mode only): L2
+#                  live-migrates the guest between QEMU processes
+#                  (migrate-l2.sh runs them in place of QEMU) while the
+#                  guest's pvx_migrate_guest has the host write its pages
+#                  and checks them after each landing (init.sh,
+#                  pvx_migrate=DIRTY); QEMU tracks dirty pages with KVM's
+#                  dirty bitmap or its dirty ring (dirty-ring-size=4096)
 #
 # Host mode and steal boots give the guest a second serial port for
 # requests to L2 (steal-l2.sh): "steal PCT", and "pvx on|off", which
@@ -53,7 +60,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] [--demo] host|fallback" >&2
+	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] [--demo] [--migrate bitmap|ring] host|fallback" >&2
 	exit 2
 }
 # shellcheck source=selftests/guest/steal-l2.sh
@@ -61,7 +68,7 @@ usage() {
 # shellcheck source=selftests/guest/l3-tap.sh
 . "$here/l3-tap.sh"
 
-steal="" steal_time=on mode="" topology="" demo=0
+steal="" steal_time=on mode="" topology="" demo=0 migrate=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--steal)
@@ -70,6 +77,13 @@ while [ $# -gt 0 ]; do
 		shift ;;
 	--no-steal-time) steal_time=off ;;
 	--demo) demo=1 ;;
+	--migrate)
+		migrate=${2:-}
+		case "$migrate" in
+		bitmap | ring) ;;
+		*) echo "run-l3.sh: --migrate needs bitmap or ring, got '$migrate'" >&2; exit 2 ;;
+		esac
+		shift ;;
 	--topology)
 		topology=${2:-}
 		case "$topology" in
@@ -83,9 +97,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$mode" ] || usage
+[ -z "$migrate" ] || [ "$mode" = host ] || usage
 tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
-tag=$tag${topology:+-$topology}
+tag=$tag${topology:+-$topology}${migrate:+-migrate-$migrate}
 boots=${PVX_L3_BOOTS:-4}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 timeout_s=${PVX_L3_TIMEOUT:-1000}
@@ -212,6 +227,18 @@ fi
 if [ "$demo" = 1 ]; then
 	args="$args pvx_demo=1"
 fi
+# the VMM: QEMU, or for a migrate boot migrate-l2.sh running QEMUs
+vmm=(qemu-system-x86_64)
+if [ -n "$migrate" ]; then
+	args="$args pvx_migrate=$migrate"
+	if [ "$migrate" = ring ]; then
+		case "$accel" in
+		*-enable-kvm*) accel=${accel/-enable-kvm/-accel kvm,dirty-ring-size=4096} ;;
+		*) bail "--migrate ring needs -enable-kvm in '$accel'" ;;
+		esac
+	fi
+	export PVX_MIGRATE_TAP=$PVX_OUT/l3-$tag-migrate.tap PVX_MIGRATE_DIRTY=$migrate
+fi
 [ "$tune" = full ] && args="$args pvx_tune=full"
 smp=$PVX_L3_CPUS
 if [ -n "$topology" ]; then
@@ -241,6 +268,8 @@ if [ -n "$steal" ] || [ "$mode" = host ]; then
 	STEAL_LOG=$PVX_OUT/ctl-$tag.log
 	extra="$extra $(steal_qemu_args "$ctl_dir")"
 fi
+# migrate-l2.sh talks to the guest on its control port
+[ -n "$migrate" ] && vmm=(bash "$here/migrate-l2.sh" "$ctl_dir" qemu-system-x86_64)
 if [ -n "$steal" ]; then
 	STEAL_LOG=$PVX_OUT/steal-$tag.log
 	args="$args pvx_steal=$steal"
@@ -378,7 +407,7 @@ boot_l3() {
 	# vCPU's registers as they were; the loop below stops it at its second
 	# firmware banner.
 	# shellcheck disable=SC2086
-	timeout -k 5 "$timeout_s" qemu-system-x86_64 $accel \
+	timeout -k 5 "$timeout_s" "${vmm[@]}" $accel \
 		-m "$PVX_L3_MEM" -smp "$smp" \
 		-nographic -nodefaults -serial stdio $extra -d cpu_reset -D "$resetlog" \
 		-monitor "pipe:$monitor" \
@@ -386,7 +415,7 @@ boot_l3() {
 		-append "$args" \
 		</dev/null >"$log" 2>"$qerr" &
 	qpid=$!
-	if [ -n "$ctl_dir" ]; then
+	if [ -n "$ctl_dir" ] && [ -z "$migrate" ]; then
 		# $qpid is timeout(1); QEMU is its child
 		for _ in $(seq 50); do
 			qemu=$(pgrep -P "$qpid" | head -n1)
@@ -661,6 +690,12 @@ END {
 export steps_diag
 topo_tap="" topo_diag=""
 [ "$topology" = swapped-rt ] && grep -aq 'PVX-TAP-\(GZ-\)\?END' "$log" && yield_trace_check
+# a migrate boot: migrate-l2.sh's results go where the topology's do
+if [ -n "$migrate" ]; then
+	topo_tap=$(grep -a '^ok \|^not ok ' "$PVX_MIGRATE_TAP" 2>/dev/null)
+	[ -n "$topo_tap" ] || topo_tap="not ok l3 $tag: migrate-l2.sh reports its migrations # nothing in $PVX_MIGRATE_TAP"
+	topo_diag=$(grep -a '^#' "$PVX_MIGRATE_TAP" 2>/dev/null)
+fi
 export topo_tap topo_diag
 tap_why=""
 console_text "$log" "$PVX_OUT/l3-$tag.tapgz" >"$PVX_OUT/l3-$tag.console"
@@ -669,7 +704,7 @@ qemu_err=$(grep -v 'terminating on signal' "$qerr" 2>/dev/null | head -n 5 | sed
 export qemu_err
 awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
 	-v steal_err="$steal_err" \
-	-v want_probes="$([ -n "$topology" ] && echo 1 || echo 2)" \
+	-v want_probes="$([ -n "$topology$migrate" ] && echo 1 || echo 2)" \
 	-v tmo="$timeout_s" -v silence="$silence_s" -v probes="$((seen - base))" -v cnt="$counters" \
 	-v have_cnt="$([ -e "$counters" ] && echo 1 || echo 0)" -v logf="$log" \
 	-v fc_grew="$((fc - fc_base))" -v have_fc="$([ -r "$fc_file" ] && echo 1 || echo 0)" \

@@ -1,0 +1,286 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# migrate-l2.sh CTL_DIR QEMU ARGS...: run an L3 guest in QEMU (QEMU ARGS...,
+# as run-l3.sh --migrate builds them) and live-migrate it to a second QEMU
+# process on this L2 and back, PVX_MIGRATIONS times, then let it finish.
+# run-l3.sh starts it in place of QEMU: its stdout is the L3 console
+# (every QEMU of the run writes to it), its exit status the last QEMU's.
+# Runs inside the L2 KVM host (chroot into L1's root).
+#
+# Each QEMU gets a QMP monitor on two FIFOs (CTL_DIR/mig/qmpK.in, .out,
+# read and written by bash builtins); QEMU K > 0 starts with
+# -incoming unix:CTL_DIR/mig/migK.sock, QEMU K-1 is told to "migrate"
+# there, query-migrate is polled until it completes, QEMU K-1 quits. The
+# guest's control port (its second serial port, the FIFOs CTL_DIR/ctl.in
+# and ctl.out, which every QEMU of the run opens) carries
+# pvx_migrate_guest's lines: "mig ready" once the host writes its pages,
+# then for each landing L2's "landed K" and its "mig checked K pages P
+# mismatches M ...", at the end L2's "done". L2 writes to the port only
+# while one QEMU runs.
+#
+# Results as TAP lines without numbers ("ok DESC", "not ok DESC",
+# "# diag") in PVX_MIGRATE_TAP, which run-l3.sh adds to the boot's TAP.
+# Never writes to stdout (the console).
+#
+# Environment: PVX_MIGRATE_TAP (required), PVX_MIGRATE_DIRTY (bitmap or
+# ring: what QEMU ARGS ask for, checked here), PVX_MIGRATIONS (default 4),
+# PVX_MIGRATE_READY_S (default 600: the longest wait for "mig ready"),
+# PVX_MIGRATE_S (default 300: the longest one migration may take).
+set -u
+
+dir=$1
+shift
+qemu=("$@")
+tap=${PVX_MIGRATE_TAP:?}
+dirty=${PVX_MIGRATE_DIRTY:-bitmap}
+count=${PVX_MIGRATIONS:-4}
+ready_s=${PVX_MIGRATE_READY_S:-600}
+mig_s=${PVX_MIGRATE_S:-300}
+work=$dir/mig
+fc_file=/sys/kernel/debug/pvx/fork_copy
+: >"$tap"
+exec >/dev/null		# nothing of this script on the console
+
+res() { echo "$*" >>"$tap"; }
+diag() { echo "# $*" >>"$tap"; }
+uptime_s() { local u _; read -r u _ </proc/uptime; echo "$u"; }
+
+rm -rf "$work"
+mkdir -p "$work" || { res "not ok migrate: cannot make $work"; exit 1; }
+declare -a pids qin qout
+cur=""		# the QEMU that runs the guest now
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null
+	done
+	exit 1
+}
+trap cleanup TERM INT
+
+# a sleep without a process: wait on a FIFO nobody writes
+mkfifo "$work/nap" && exec {nap_fd}<>"$work/nap"
+nap() { read -r -t "$1" -u "$nap_fd" _ 2>/dev/null || true; }
+
+# The host's pages copied by pvx_fork_copy (all VMs, since it loaded).
+fc_pages() {
+	local k v
+	fc=0
+	[ -r "$fc_file" ] || return 0
+	while read -r k v _; do
+		[ "$k" = pages ] && fc=$v
+	done <"$fc_file"
+}
+
+# qmp K JSON: send a command to QEMU K; its reply line in $reply (events
+# before it are skipped); 1 when none came within 60 s.
+qmp() {
+	local k=$1 line
+	reply=""
+	echo "$2" >&"${qin[$k]}" || return 1
+	while IFS= read -r -t 60 -u "${qout[$k]}" line; do
+		case "$line" in
+		*'"return"'* | *'"error"'*) reply=$line; return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# start K [incoming]: QEMU K with its QMP FIFOs, in the background, and
+# QMP's capabilities negotiated; its -D log is ARG.K for K > 0
+start() {
+	local k=$1 a=() i line
+	for ((i = 0; i < ${#qemu[@]}; i++)); do
+		a+=("${qemu[i]}")
+		if [ "${qemu[i]}" = -D ] && [ "$k" -gt 0 ] && [ $((i + 1)) -lt ${#qemu[@]} ]; then
+			i=$((i + 1))
+			a+=("${qemu[i]}.$k")
+		fi
+	done
+	rm -f "$work/qmp$k.in" "$work/qmp$k.out"
+	mkfifo "$work/qmp$k.in" "$work/qmp$k.out" || return 1
+	a+=(-qmp "pipe:$work/qmp$k")
+	[ "$k" -gt 0 ] && a+=(-incoming "unix:$work/mig$k.sock")
+	"${a[@]}" &
+	pids[k]=$!
+	exec {i}<>"$work/qmp$k.in"
+	qin[k]=$i
+	exec {i}<>"$work/qmp$k.out"
+	qout[k]=$i
+	# the greeting, then capabilities negotiation
+	IFS= read -r -t 60 -u "${qout[$k]}" line || return 1
+	qmp "$k" '{"execute": "qmp_capabilities"}'
+}
+
+stop_qemu() {	# stop_qemu K: quit, and its status in $qrc
+	local k=$1 fi=${qin[$1]} fo=${qout[$1]}
+	qmp "$k" '{"execute": "quit"}' || kill "${pids[$k]}" 2>/dev/null
+	wait "${pids[$k]}"
+	qrc=$?
+	exec {fi}>&- {fo}<&-
+	pids[k]=""
+}
+
+# The guest's control port: L2 writes ctl.in, reads ctl.out.
+exec {ctl_in}<>"$dir/ctl.in" {ctl_out}<>"$dir/ctl.out"
+
+# guest_line PREFIX SECONDS: the next line of the guest that starts with
+# PREFIX into $gline; 1 when none came in time
+guest_line() {
+	local end=$((SECONDS + $2)) line
+	gline=""
+	while [ "$SECONDS" -lt "$end" ]; do
+		if IFS= read -r -t $((end - SECONDS)) -u "$ctl_out" line; then
+			line=${line//$'\r'/}
+			case "$line" in
+			"$1"*) gline=$line; return 0 ;;
+			*) diag "migrate $dirty: control port: $line" ;;
+			esac
+		else
+			[ $? -gt 128 ] || return 1	# not a timeout: EOF
+		fi
+	done
+	return 1
+}
+
+# field JSON NAME: the number after "NAME": in JSON (the first), or ""
+field() {
+	[[ $1 =~ \"$2\":\ *\"?([0-9a-z-]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# the dirty tracking QEMU uses: with the dirty ring it runs a thread
+# named kvm-reaper (QEMU's kvm_dirty_ring_reaper_thread; -name
+# ...,debug-threads=on names threads)
+reaper() {
+	local t
+	for t in /proc/"$1"/task/*/comm; do
+		[ "$(cat "$t" 2>/dev/null)" = kvm-reaper ] && return 0
+	done
+	return 1
+}
+
+finish() {	# finish STATUS-WANTED: tell the guest "done", wait for QEMU
+	echo done >&"$ctl_in"
+	if guest_line "mig finished" 120; then
+		diag "migrate $dirty: guest: $gline"
+	else
+		res "not ok migrate $dirty: the guest ends its run when L2 says done # no 'mig finished' within 120 s"
+	fi
+	wait "${pids[$cur]}"
+	qrc=$?
+	exit "$qrc"
+}
+
+t_start=$(uptime_s)
+if ! start 0; then
+	res "not ok migrate $dirty: QEMU 0 starts with a QMP monitor # no QMP greeting"
+	cleanup
+fi
+cur=0
+if ! guest_line "mig ready" "$ready_s"; then
+	res "not ok migrate $dirty: the guest's checker says it is ready # nothing within $ready_s s"
+	kill "${pids[0]}" 2>/dev/null
+	wait "${pids[0]}"
+	exit 1
+fi
+res "ok migrate $dirty: the guest's checker runs: the host has written each of its pages once ($gline)"
+if [ "$dirty" = ring ]; then
+	if reaper "${pids[0]}"; then
+		res "ok migrate ring: QEMU tracks dirty pages with KVM's dirty ring (its kvm-reaper thread runs)"
+	else
+		res "not ok migrate ring: QEMU tracks dirty pages with KVM's dirty ring # no kvm-reaper thread in QEMU ${pids[0]}"
+	fi
+else
+	if reaper "${pids[0]}"; then
+		res "not ok migrate bitmap: QEMU tracks dirty pages with the dirty bitmap # a kvm-reaper thread runs"
+	else
+		res "ok migrate bitmap: QEMU tracks dirty pages with the dirty bitmap (no kvm-reaper thread)"
+	fi
+fi
+
+done_n=0 checked=0 bad=0
+for ((k = 1; k <= count; k++)); do
+	src=$cur
+	if ! start "$k"; then
+		res "not ok migrate $dirty $k: destination QEMU $k starts with -incoming # no QMP greeting"
+		break
+	fi
+	for _ in $(seq 50); do
+		[ -S "$work/mig$k.sock" ] && break
+		nap 0.1
+	done
+	# QEMU 7.2's default bandwidth limit is 128 MiB/s: none here
+	qmp "$src" '{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 10737418240}}'
+	fc_pages
+	fc0=$fc
+	t0=$SECONDS
+	qmp "$src" "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:$work/mig$k.sock\"}}"
+	if [[ $reply == *'"error"'* ]]; then
+		res "not ok migrate $dirty $k: QEMU $src accepts migrate # $reply"
+		stop_qemu "$k"
+		break
+	fi
+	status="" info=""
+	while [ $((SECONDS - t0)) -lt "$mig_s" ]; do
+		nap 0.5
+		qmp "$src" '{"execute": "query-migrate"}' || continue
+		info=$reply
+		status=$(field "$info" status)
+		case "$status" in
+		completed | failed | cancelled) break ;;
+		esac
+	done
+	fc_pages
+	if [ "$status" != completed ]; then
+		res "not ok migrate $dirty $k: QEMU $src -> QEMU $k completes # status '$status' after $((SECONDS - t0)) s: ${info:0:300}"
+		qmp "$src" '{"execute": "migrate_cancel"}'
+		stop_qemu "$k"
+		break
+	fi
+	stop_qemu "$src"
+	cur=$k
+	qmp "$k" '{"execute": "query-status"}'
+	run=$(field "$reply" status)
+	down=$(field "$info" downtime) total=$(field "$info" total-time)
+	setup=$(field "$info" setup-time) syncs=$(field "$info" dirty-sync-count)
+	sent=$(field "$info" transferred)
+	if [ "$run" = running ]; then
+		res "ok migrate $dirty $k: QEMU $src -> QEMU $k completed, the guest runs on QEMU $k"
+	else
+		res "not ok migrate $dirty $k: QEMU $src -> QEMU $k completed, the guest runs on QEMU $k # status '$run'"
+	fi
+	diag "migrate $dirty $k: downtime ${down:-?} ms, total ${total:-?} ms, setup ${setup:-?} ms, ${syncs:-?} dirty syncs, $((${sent:-0} / 1048576)) MiB sent; the host copied $((fc - fc0)) guest pages while it ran"
+	echo "mig-time $dirty $k downtime=${down:-?} total=${total:-?} host_pages=$((fc - fc0))" >>"$tap.times"
+	if [ $((fc - fc0)) -gt 0 ]; then
+		res "ok migrate $dirty $k: the host wrote guest pages while the migration ran ($((fc - fc0)))"
+	else
+		res "not ok migrate $dirty $k: the host wrote guest pages while the migration ran # none"
+	fi
+	echo "landed $k" >&"$ctl_in"
+	if ! guest_line "mig checked $k " 180; then
+		res "not ok migrate $dirty $k: the guest checks its pages on the destination # no answer within 180 s"
+		break
+	fi
+	read -r _ _ _ _ p _ m _ <<<"$gline"
+	checked=$((checked + p)) bad=$((bad + m))
+	if [ "$m" = 0 ]; then
+		res "ok migrate $dirty $k: all $p pages the host wrote hold their last contents on the destination"
+	else
+		res "not ok migrate $dirty $k: all $p pages the host wrote hold their last contents on the destination # $m mismatches"
+	fi
+	diag "migrate $dirty $k: guest: $gline"
+	done_n=$k
+done
+if [ "$done_n" = "$count" ]; then
+	res "ok migrate $dirty: $done_n migrations, $checked pages checked after landings, $bad mismatches"
+else
+	res "not ok migrate $dirty: $count migrations # $done_n done, $checked pages checked, $bad mismatches"
+fi
+t_end=$(uptime_s)
+diag "migrate $dirty: $done_n migrations in $(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f", b - a }') s of L2 time since QEMU 0 started"
+if [ -r "$fc_file" ]; then
+	diag "migrate $dirty: L2's pvx/fork_copy: $(tr '\n' ' ' <"$fc_file")"
+fi
+finish

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_migrate_guest: the guest half of the lab's migration suite
+ * (selftests/guest/migrate-l2.sh, Documentation/lab.rst "The migrate
+ * suite"). Runs inside an L3 guest with pvx_guest.ko and pvx_fork.ko
+ * loaded while L2 live-migrates that guest between QEMU processes.
+ *
+ * It has the host write guest pages all the time and checks that none of
+ * those writes is lost on the way: the pages a broken dirty log (bitmap
+ * or ring) would leave behind on the source.
+ *
+ *   - A region of --pages destination pages D, each holding a pattern
+ *     that names the page and its generation. A round takes the next
+ *     --batch pages of D (round robin), checks that each still holds its
+ *     last generation, writes the next generation of each into a source
+ *     buffer and has the host copy the buffer over them
+ *     (PVX_IOC_FORK_COPY: the host writes the guest pages). Every page is
+ *     checked before it is written again, so a lost write cannot hide
+ *     behind a later one. Without the host's fork-copy (EOPNOTSUPP) the
+ *     guest copies itself and counts it as a fallback.
+ *   - Every --fork-every rounds, a child made by libpvx's pvx_fork() over
+ *     a range of --fork-pages pages (the host copies them into the
+ *     child's fresh pages) checks that it still sees the fork-time
+ *     contents, then the next child is made.
+ *   - Over the control port (--ctl, L2's end is migrate-l2.sh), one line
+ *     each way: the guest says "mig ready" once it writes; L2 says
+ *     "landed K" after the K-th migration ended on the destination, and
+ *     the guest checks every page of D and the current child at once and
+ *     answers "mig checked K pages P mismatches M ..."; L2 says "done"
+ *     and the guest stops, checks everything once more and prints TAP.
+ *
+ * TAP 13 on stdout (the plan at the end); exit 0 all passed, 1 any failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pvx.h"
+#include "pvx_fork.h"
+
+#define PAGE		4096ul
+#define WORDS		(PAGE / sizeof(uint64_t))
+#define MAX_LANDINGS	64
+#define FORK_TAG	(1ull << 40)	/* the child range's pages: apart from D's */
+
+struct landing {
+	unsigned long long pages, bad, child_pages, child_bad, rounds, host_pages;
+	double check_ms;
+};
+
+static struct {
+	const char *ctl_path;
+	size_t pages, batch, fork_pages, fork_every;
+	unsigned int pause_ms, limit_s;
+} opt = {
+	.ctl_path = "/dev/ttyS1", .pages = 4096, .batch = 255,
+	.fork_pages = 256, .fork_every = 16, .pause_ms = 0, .limit_s = 1500,
+};
+
+static int pvx_fd = -1, ctl_fd = -1;
+static uint64_t *dst, *src, *frange;
+static uint32_t *gen;		/* the generation each page of D holds */
+
+/* what the run counted */
+static unsigned long long rounds, host_pages, fallback_pages, copy_errors;
+static unsigned long long prewrite_pages, prewrite_bad, copy_bad;
+static unsigned long long forks, fork_fallbacks, child_pages, child_bad, child_lost;
+static int last_copy_errno, last_fork_errno;
+static struct landing landing[MAX_LANDINGS];
+static unsigned int landings;
+
+/* first mismatches, for the diagnostics */
+static char bad_note[4][160];
+static unsigned int bad_notes;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Every word of every page says which page and which generation. */
+static uint64_t pattern(uint64_t page, uint64_t g, size_t word)
+{
+	uint64_t x = (page << 20) ^ (g << 44) ^ word ^ 0x5851f42d4c957f2dull;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 29;
+	return x | 1;	/* never 0: a page that went back to zero is wrong */
+}
+
+static void fill_page(uint64_t *p, uint64_t page, uint64_t g)
+{
+	size_t i;
+
+	for (i = 0; i < WORDS; i++)
+		p[i] = pattern(page, g, i);
+}
+
+static bool page_ok(const uint64_t *p, uint64_t page, uint64_t g)
+{
+	size_t i;
+
+	for (i = 0; i < WORDS; i++)
+		if (p[i] != pattern(page, g, i))
+			return false;
+	return true;
+}
+
+/* Which generation a wrong page of D holds (a few back), for the note. */
+static void note_bad(const char *where, const uint64_t *p, uint64_t page, uint64_t g)
+{
+	long long found = -1;
+	uint64_t k;
+
+	if (bad_notes >= 4)
+		return;
+	for (k = 1; k <= 8 && k <= g; k++)
+		if (page_ok(p, page, g - k)) {
+			found = (long long)(g - k);
+			break;
+		}
+	if (found >= 0)
+		snprintf(bad_note[bad_notes++], sizeof(bad_note[0]),
+			 "%s: page %llu holds generation %lld, expected %llu (a host write lost)",
+			 where, (unsigned long long)page, found, (unsigned long long)g);
+	else
+		snprintf(bad_note[bad_notes++], sizeof(bad_note[0]),
+			 "%s: page %llu holds none of generations %llu..%llu (word 0 %#llx)",
+			 where, (unsigned long long)page, (unsigned long long)(g > 8 ? g - 8 : 0),
+			 (unsigned long long)g, (unsigned long long)p[0]);
+}
+
+/* ---- the control port --------------------------------------------------- */
+
+static char ctl_buf[256];
+static size_t ctl_len;
+
+static void ctl_say(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(ctl_fd, line, n) != n)
+		fprintf(stderr, "pvx_migrate_guest: write to %s: %s\n", opt.ctl_path,
+			strerror(errno));
+}
+
+/* The next line from L2 into @line (no CR/LF): true, or false when none came within @ms. */
+static bool ctl_line(char *line, size_t size, int ms)
+{
+	struct pollfd pfd = { .fd = ctl_fd, .events = POLLIN };
+	char *nl;
+	ssize_t got;
+	size_t n;
+
+	for (;;) {
+		nl = memchr(ctl_buf, '\n', ctl_len);
+		if (nl) {
+			n = nl - ctl_buf;
+			if (n >= size)
+				n = size - 1;
+			memcpy(line, ctl_buf, n);
+			line[n] = 0;
+			if (n && line[n - 1] == '\r')
+				line[n - 1] = 0;
+			ctl_len -= nl + 1 - ctl_buf;
+			memmove(ctl_buf, nl + 1, ctl_len);
+			return true;
+		}
+		if (ctl_len == sizeof(ctl_buf))
+			ctl_len = 0;	/* a line too long: dropped */
+		if (poll(&pfd, 1, ms) <= 0)
+			return false;
+		got = read(ctl_fd, ctl_buf + ctl_len, sizeof(ctl_buf) - ctl_len);
+		if (got <= 0)
+			return false;
+		ctl_len += got;
+	}
+}
+
+static void ctl_open(void)
+{
+	struct termios t;
+
+	ctl_fd = open(opt.ctl_path, O_RDWR | O_NOCTTY);
+	if (ctl_fd < 0) {
+		fprintf(stderr, "pvx_migrate_guest: open %s: %s\n", opt.ctl_path, strerror(errno));
+		exit(1);
+	}
+	if (!tcgetattr(ctl_fd, &t)) {
+		cfmakeraw(&t);
+		tcsetattr(ctl_fd, TCSANOW, &t);
+	}
+	tcflush(ctl_fd, TCIOFLUSH);
+}
+
+/* A progress line on the console (not the TAP, which is stdout). */
+static void console_say(const char *fmt, ...)
+{
+	FILE *f = fopen("/dev/console", "w");
+	va_list ap;
+
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+/* ---- the host writes pages of D ------------------------------------------ */
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "pvx_migrate_guest: mmap %zu: %s\n", len, strerror(errno));
+		exit(1);
+	}
+	return p;
+}
+
+/* Copy @n pages of src over D from page @first: by the host, or by the guest. */
+static void copy_pages(size_t first, size_t n)
+{
+	struct pvx_fork_copy_req r = {
+		.src = (uintptr_t)src, .dst = (uintptr_t)(dst + first * WORDS), .len = n * PAGE,
+	};
+	size_t done = 0;
+
+	if (!ioctl(pvx_fd, PVX_IOC_FORK_COPY, &r)) {
+		host_pages += n;
+		return;
+	}
+	if (errno == EOPNOTSUPP) {
+		fallback_pages += n;
+	} else {
+		copy_errors++;
+		last_copy_errno = errno;
+		done = r.copied / PAGE;
+		host_pages += done;
+		fallback_pages += n - done;
+	}
+	memcpy(dst + (first + done) * WORDS, src + done * WORDS, (n - done) * PAGE);
+}
+
+static void round_once(size_t *cursor)
+{
+	size_t first = *cursor, n = opt.batch, i;
+
+	if (first + n > opt.pages)
+		n = opt.pages - first;
+	for (i = 0; i < n; i++) {
+		uint64_t *p = dst + (first + i) * WORDS;
+
+		prewrite_pages++;
+		if (!page_ok(p, first + i, gen[first + i])) {
+			prewrite_bad++;
+			note_bad("before a rewrite", p, first + i, gen[first + i]);
+		}
+		fill_page(src + i * WORDS, first + i, gen[first + i] + 1);
+	}
+	copy_pages(first, n);
+	for (i = 0; i < n; i++) {
+		gen[first + i]++;
+		/* the copy itself, on this host */
+		if (!page_ok(dst + (first + i) * WORDS, first + i, gen[first + i])) {
+			copy_bad++;
+			note_bad("right after the copy", dst + (first + i) * WORDS, first + i,
+				 gen[first + i]);
+		}
+	}
+	*cursor = first + n == opt.pages ? 0 : first + n;
+	rounds++;
+}
+
+/* Every page of D: the mismatches. */
+static unsigned long long check_all(const char *where)
+{
+	unsigned long long bad = 0;
+	size_t i;
+
+	for (i = 0; i < opt.pages; i++)
+		if (!page_ok(dst + i * WORDS, i, gen[i])) {
+			bad++;
+			note_bad(where, dst + i * WORDS, i, gen[i]);
+		}
+	return bad;
+}
+
+/* ---- pvx_fork() children ------------------------------------------------- */
+
+static struct {
+	pid_t pid;
+	int go, res;
+	uint64_t g;
+} child = { .pid = -1 };
+
+static void child_main(int go, int res, uint64_t g)
+{
+	uint64_t bad = 0;
+	char c;
+	size_t i;
+
+	while (read(go, &c, 1) < 0 && errno == EINTR)
+		;
+	for (i = 0; i < opt.fork_pages; i++)
+		if (!page_ok(frange + i * WORDS, FORK_TAG + i, g))
+			bad++;
+	if (write(res, &bad, sizeof(bad)) != sizeof(bad))
+		_exit(2);
+	_exit(0);
+}
+
+static void child_start(void)
+{
+	struct pvx_fork_range r = { frange, opt.fork_pages * PAGE };
+	struct pvx_fork_stats st0, st1;
+	int go[2], res[2];
+	size_t i;
+
+	if (!opt.fork_pages)
+		return;
+	child.g++;
+	for (i = 0; i < opt.fork_pages; i++)
+		fill_page(frange + i * WORDS, FORK_TAG + i, child.g);
+	if (pipe(go) || pipe(res)) {
+		fprintf(stderr, "pvx_migrate_guest: pipe: %s\n", strerror(errno));
+		exit(1);
+	}
+	pvx_fork_stats(&st0);
+	child.pid = pvx_fork(&r, 1);
+	if (child.pid == 0) {
+		close(go[1]);
+		close(res[0]);
+		child_main(go[0], res[1], child.g);
+	}
+	close(go[0]);
+	close(res[1]);
+	if (child.pid < 0) {
+		fprintf(stderr, "pvx_migrate_guest: pvx_fork: %s\n", strerror(errno));
+		close(go[1]);
+		close(res[0]);
+		return;
+	}
+	pvx_fork_stats(&st1);
+	forks++;
+	if (st1.ranges_fallback > st0.ranges_fallback) {
+		fork_fallbacks++;
+		last_fork_errno = st1.last_error;
+	}
+	child.go = go[1];
+	child.res = res[0];
+	/* the parent's writes after the fork must stay invisible to the child */
+	for (i = 0; i < opt.fork_pages; i += 7)
+		frange[i * WORDS] = 0;
+}
+
+/* Have the current child check its range: the pages it checked, *@bad. */
+static unsigned long long child_check(unsigned long long *bad)
+{
+	uint64_t got = 0;
+	int status;
+
+	*bad = 0;
+	if (child.pid <= 0)
+		return 0;
+	if (write(child.go, "c", 1) != 1 ||
+	    read(child.res, &got, sizeof(got)) != sizeof(got)) {
+		child_lost++;
+		got = opt.fork_pages;	/* unknown: all of them */
+	}
+	close(child.go);
+	close(child.res);
+	waitpid(child.pid, &status, 0);
+	child.pid = -1;
+	*bad = got;
+	child_pages += opt.fork_pages;
+	child_bad += got;
+	return opt.fork_pages;
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+static void on_landed(unsigned int k)
+{
+	struct landing *l = landings < MAX_LANDINGS ? &landing[landings] : NULL;
+	unsigned long long bad, cbad, cpages;
+	char where[32];
+	double t0 = now_ms();
+
+	snprintf(where, sizeof(where), "landing %u", k);
+	bad = check_all(where);
+	cpages = child_check(&cbad);
+	if (l) {
+		l->pages = opt.pages;
+		l->bad = bad;
+		l->child_pages = cpages;
+		l->child_bad = cbad;
+		l->rounds = rounds;
+		l->host_pages = host_pages;
+		l->check_ms = now_ms() - t0;
+	}
+	landings++;
+	ctl_say("mig checked %u pages %zu mismatches %llu child %llu/%llu rounds %llu host %llu fallback %llu",
+		k, opt.pages, bad, cbad, cpages, rounds, host_pages, fallback_pages);
+	child_start();
+}
+
+static int result(bool ok, const char *fmt, ...)
+{
+	static int n;
+	va_list ap;
+
+	printf("%s %d ", ok ? "ok" : "not ok", ++n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return n;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: pvx_migrate_guest [--ctl TTY] [--pages N] [--batch N] [--pause-ms MS]\n"
+		"                         [--fork-pages N] [--fork-every ROUNDS] [--limit S]\n");
+	exit(2);
+}
+
+static size_t num_arg(const char *s, size_t lo, size_t hi)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		usage();
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long final_bad, final_cbad = 0, final_cpages, landed_bad = 0;
+	bool done = false, ready_said = false;
+	size_t cursor = 0, i;
+	int k, failed = 0, n;
+	char line[128];
+	double t0, said;
+
+	for (k = 1; k < argc; k++) {
+		if (k + 1 >= argc)
+			usage();
+		if (!strcmp(argv[k], "--ctl"))
+			opt.ctl_path = argv[++k];
+		else if (!strcmp(argv[k], "--pages"))
+			opt.pages = num_arg(argv[++k], 1, 1 << 20);
+		else if (!strcmp(argv[k], "--batch"))
+			opt.batch = num_arg(argv[++k], 1, 4096);
+		else if (!strcmp(argv[k], "--pause-ms"))
+			opt.pause_ms = num_arg(argv[++k], 0, 10000);
+		else if (!strcmp(argv[k], "--fork-pages"))
+			opt.fork_pages = num_arg(argv[++k], 0, 1 << 18);
+		else if (!strcmp(argv[k], "--fork-every"))
+			opt.fork_every = num_arg(argv[++k], 1, 1 << 20);
+		else if (!strcmp(argv[k], "--limit"))
+			opt.limit_s = num_arg(argv[++k], 1, 86400);
+		else
+			usage();
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n");
+	pvx_fd = open("/dev/pvx", O_RDONLY);
+	if (pvx_fd < 0) {
+		result(false, "open /dev/pvx # %s", strerror(errno));
+		printf("1..1\n");
+		return 1;
+	}
+	ctl_open();
+	dst = map_anon(opt.pages * PAGE);
+	src = map_anon(opt.batch * PAGE);
+	if (opt.fork_pages)
+		frange = map_anon(opt.fork_pages * PAGE);
+	gen = calloc(opt.pages, sizeof(*gen));
+	if (!gen)
+		return 1;
+	for (i = 0; i < opt.pages; i++)
+		fill_page(dst + i * WORDS, i, 0);
+	child_start();
+
+	t0 = now_ms();
+	said = t0;
+	while (!done) {
+		if (now_ms() - t0 > opt.limit_s * 1e3)
+			break;
+		round_once(&cursor);
+		if (now_ms() - said > 20e3) {
+			/* the lab takes a silent console for a stuck guest */
+			console_say("pvx-migrate: %llu rounds, %llu pages copied by the host, %u landings\n",
+				    rounds, host_pages, landings);
+			said = now_ms();
+		}
+		if (!ready_said && rounds >= (opt.pages + opt.batch - 1) / opt.batch) {
+			/* every page written by the host once */
+			ctl_say("mig ready pages %zu batch %zu", opt.pages, opt.batch);
+			ready_said = true;
+		}
+		if (opt.fork_pages && rounds % opt.fork_every == 0) {
+			unsigned long long b;
+
+			child_check(&b);
+			child_start();
+		}
+		while (ctl_line(line, sizeof(line), opt.pause_ms)) {
+			unsigned int m;
+
+			if (sscanf(line, "landed %u", &m) == 1)
+				on_landed(m);
+			else if (!strcmp(line, "done"))
+				done = true;
+		}
+	}
+
+	final_bad = check_all("the final check");
+	final_cpages = child_check(&final_cbad);
+	ctl_say("mig finished landings %u", landings);
+
+	n = result(done, "L2 ended the run (\"done\" on the control port) within %u s", opt.limit_s);
+	failed += !done;
+	for (i = 0; i < landings && i < MAX_LANDINGS; i++) {
+		struct landing *l = &landing[i];
+
+		landed_bad += l->bad + l->child_bad;
+		n = result(!l->bad && !l->child_bad,
+			   "landing %zu: all %llu pages the host wrote hold their last contents, and the pvx_fork() child its %llu (mismatches %llu, child %llu)",
+			   i + 1, l->pages, l->child_pages, l->bad, l->child_bad);
+		failed += l->bad || l->child_bad;
+		printf("# landing %zu: after %llu rounds, %llu pages copied by the host so far, checked in %.0f ms\n",
+		       i + 1, l->rounds, l->host_pages, l->check_ms);
+	}
+	n = result(landings > 0, "the guest was told of %u landings", landings);
+	failed += !landings;
+	n = result(!prewrite_bad, "each of %llu page rewrites found the page's last contents (mismatches %llu)",
+		   prewrite_pages, prewrite_bad);
+	failed += !!prewrite_bad;
+	n = result(!copy_bad, "each copy held the new contents right after it (mismatches %llu)", copy_bad);
+	failed += !!copy_bad;
+	n = result(!final_bad && !final_cbad,
+		   "final check: all %zu pages and the child's %llu hold their last contents (mismatches %llu, child %llu)",
+		   opt.pages, final_cpages, final_bad, final_cbad);
+	failed += final_bad || final_cbad;
+	n = result(!child_bad && !child_lost,
+		   "%llu pvx_fork() children checked %llu pages: the fork-time contents (mismatches %llu, no report %llu)",
+		   forks, child_pages, child_bad, child_lost);
+	failed += child_bad || child_lost;
+	n = result(host_pages > 0, "the host copied %llu pages (PVX_IOC_FORK_COPY), the guest %llu itself",
+		   host_pages, fallback_pages);
+	failed += !host_pages;
+	n = result(!copy_errors, "PVX_IOC_FORK_COPY failed only with EOPNOTSUPP (%llu other errors%s%s)",
+		   copy_errors, copy_errors ? ", last " : "",
+		   copy_errors ? strerror(last_copy_errno) : "");
+	failed += !!copy_errors;
+	printf("# totals: %llu rounds, %llu pages copied by the host, %llu by the guest (fallback), %llu pages checked in %u landings, %llu before rewrites, %llu by children\n",
+	       rounds, host_pages, fallback_pages, (unsigned long long)landings * opt.pages,
+	       landings, prewrite_pages, child_pages);
+	printf("# pvx_fork(): %llu forks, %llu left copy-on-write%s%s\n", forks, fork_fallbacks,
+	       fork_fallbacks ? ", last error " : "", fork_fallbacks ? strerror(last_fork_errno) : "");
+	printf("# mig-totals rounds=%llu host_pages=%llu fallback_pages=%llu landings=%u landed_mismatches=%llu prewrite_mismatches=%llu\n",
+	       rounds, host_pages, fallback_pages, landings, landed_bad, prewrite_bad);
+	for (i = 0; i < bad_notes; i++)
+		printf("# mismatch: %s\n", bad_note[i]);
+	printf("1..%d\n", n);
+	return failed ? 1 : 0;
+}
