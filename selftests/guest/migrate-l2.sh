@@ -40,7 +40,8 @@ mig_s=${PVX_MIGRATE_S:-300}
 work=$dir/mig
 fc_file=/sys/kernel/debug/pvx/fork_copy
 : >"$tap"
-exec >/dev/null		# nothing of this script on the console
+# the console is for the QEMUs: nothing of this script goes there
+exec {console}>&1 >/dev/null
 
 res() { echo "$*" >>"$tap"; }
 diag() { echo "# $*" >>"$tap"; }
@@ -66,12 +67,8 @@ nap() { read -r -t "$1" -u "$nap_fd" _ 2>/dev/null || true; }
 
 # The host's pages copied by pvx_fork_copy (all VMs, since it loaded).
 fc_pages() {
-	local k v
-	fc=0
-	[ -r "$fc_file" ] || return 0
-	while read -r k v _; do
-		[ "$k" = pages ] && fc=$v
-	done <"$fc_file"
+	fc=$(awk '$1 == "pages" { print $2 }' "$fc_file" 2>/dev/null)
+	fc=${fc:-0}
 }
 
 # qmp K JSON: send a command to QEMU K; its reply line in $reply (events
@@ -103,14 +100,14 @@ start() {
 	mkfifo "$work/qmp$k.in" "$work/qmp$k.out" || return 1
 	a+=(-qmp "pipe:$work/qmp$k")
 	[ "$k" -gt 0 ] && a+=(-incoming "unix:$work/mig$k.sock")
-	"${a[@]}" &
+	"${a[@]}" >&"$console" &
 	pids[k]=$!
 	exec {i}<>"$work/qmp$k.in"
 	qin[k]=$i
 	exec {i}<>"$work/qmp$k.out"
 	qout[k]=$i
-	# the greeting, then capabilities negotiation
-	IFS= read -r -t 60 -u "${qout[$k]}" line || return 1
+	# the greeting (QEMU starts slowly under TCG), then capabilities
+	IFS= read -r -t 300 -u "${qout[$k]}" line || return 1
 	qmp "$k" '{"execute": "qmp_capabilities"}'
 }
 
