@@ -181,9 +181,11 @@ guest_suite() {
 
 # migrate: an L3 live-migrated between two QEMU processes of this L2 and
 # back while the host writes its pages, with the dirty bitmap and with the
-# dirty ring (selftests/guest/migrate-l2.sh, Documentation/lab.rst)
+# dirty ring, and once onto L2 without pvx_fork_copy
+# (selftests/guest/migrate-l2.sh, Documentation/lab.rst)
 MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
-	       "selftests/guest/run-l3.sh --migrate ring host")
+	       "selftests/guest/run-l3.sh --migrate ring host"
+	       "selftests/guest/run-l3.sh --migrate unload host")
 
 # guest-core: every guest module and feature, on a pvx host and on one
 # without pvx, and the refusal in L2; not the steal and topology boots

@@ -51,7 +51,7 @@ TOPOLOGY=
 # set by make demo's boot (run-l3.sh --demo): pvx_demo=1
 DEMO=
 # set by the lab's migrate suite (run-l3.sh --migrate DIRTY):
-# pvx_migrate=bitmap|ring, and pvx_migrate_args=A,B,... for the checker
+# pvx_migrate=bitmap|ring|unload, and pvx_migrate_args=A,B,... for the checker
 MIGRATE=
 MIGRATE_ARGS=
 MIGRATE_TEST=/pvx/pvx_migrate_guest
@@ -505,7 +505,7 @@ migrate_test() {
 # (PVX_IOC_FORK_COPY, pvx_fork()) and checks them after each landing; the
 # two talk on the control port. Nothing else runs in this boot.
 migrate_boot() {
-	step "migrate ($MIGRATE dirty tracking)"
+	step "migrate ($MIGRATE)"
 	if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
 		ok "insmod pvx_fork.ko"
 		dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
