@@ -27,7 +27,8 @@
 # ring: what QEMU ARGS ask for, checked here; unload: the bitmap, and L2
 # removes pvx_fork_copy before the last migration, so that the guest
 # lands on a host without it: it must copy its pages itself from then on,
-# none lost; loaded again at the end), PVX_MIGRATIONS (default 4),
+# none lost; loaded again at the end), PVX_MIGRATIONS (default 4, 2 for
+# unload),
 # PVX_MIGRATE_READY_S (default 600: the longest wait for "mig ready"),
 # PVX_MIGRATE_S (default 300: the longest one migration may take).
 set -u
@@ -37,7 +38,8 @@ shift
 qemu=("$@")
 tap=${PVX_MIGRATE_TAP:?}
 dirty=${PVX_MIGRATE_DIRTY:-bitmap}
-count=${PVX_MIGRATIONS:-4}
+# four migrations; two for unload (one onto L2 with pvx_fork_copy, one without)
+count=${PVX_MIGRATIONS:-$([ "$dirty" = unload ] && echo 2 || echo 4)}
 ready_s=${PVX_MIGRATE_READY_S:-600}
 mig_s=${PVX_MIGRATE_S:-300}
 work=$dir/mig
@@ -109,8 +111,13 @@ start() {
 	qin[k]=$i
 	exec {i}<>"$work/qmp$k.out"
 	qout[k]=$i
-	# the greeting (QEMU starts slowly under TCG), then capabilities
-	IFS= read -r -t 300 -u "${qout[$k]}" line || return 1
+	# the greeting (QEMU starts slowly under TCG: up to 300 s, while it
+	# runs), then capabilities
+	local end=$((SECONDS + 300)) t0=$SECONDS
+	until IFS= read -r -t 5 -u "${qout[$k]}" line; do
+		kill -0 "${pids[$k]}" 2>/dev/null && [ "$SECONDS" -lt "$end" ] || return 1
+	done
+	[ $((SECONDS - t0)) -lt 30 ] || diag "migrate $dirty: QEMU $k took $((SECONDS - t0)) s to answer on QMP"
 	qmp "$k" '{"execute": "qmp_capabilities"}'
 }
 
@@ -161,12 +168,26 @@ reaper() {
 	return 1
 }
 
-finish() {	# finish STATUS-WANTED: tell the guest "done", wait for QEMU
+# vcpu_rips: where QEMU $cur's vCPUs are, one diag line (QMP's
+# human-monitor-command "info registers -a"), for a guest that stopped
+# answering
+vcpu_rips() {
+	local rips
+	qmp "$cur" '{"execute": "human-monitor-command", "arguments": {"command-line": "info registers -a"}}'
+	rips=$(grep -o 'RIP=[0-9a-f]*\|HLT=[01]' <<<"$reply" | paste -sd ' ')
+	diag "migrate $dirty: the guest does not answer; QEMU $cur's vCPUs: ${rips:-no registers}"
+}
+
+finish() {	# tell the guest "done", wait for QEMU
 	echo done >&"$ctl_in"
 	if guest_line "mig finished" 120; then
 		diag "migrate $dirty: guest: $gline"
 	else
 		res "not ok migrate $dirty: the guest ends its run when L2 says done # no 'mig finished' within 120 s"
+		# a guest that does not answer is not waited for until
+		# run-l3.sh's timeout
+		vcpu_rips
+		kill "${pids[$cur]}" 2>/dev/null
 	fi
 	wait "${pids[$cur]}"
 	qrc=$?
@@ -279,6 +300,7 @@ for ((k = 1; k <= count; k++)); do
 	echo "landed $k" >&"$ctl_in"
 	if ! guest_line "mig checked $k " 180; then
 		res "not ok migrate $dirty $k: the guest checks its pages on the destination # no answer within 180 s"
+		vcpu_rips
 		break
 	fi
 	# mig checked K pages P mismatches M child C/N rounds R host H fallback F
