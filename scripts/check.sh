@@ -130,6 +130,23 @@ else
 	tap fail "dkms.conf names the modules Kbuild builds, numbered without gaps" \
 		"only in Kbuild: $(comm -23 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')only in dkms.conf: $(comm -13 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')"
 fi
+# ...and the manifest lists what each Kbuild builds: its host and guest
+# modules, and the test and benchmark modules (mkinitrd.sh and the test
+# programs' Makefiles read it, so those cannot differ)
+kbuild_objs() { # kbuild_objs DIR: the modules DIR/Kbuild builds, sorted
+	sed -nE 's/^obj-m[[:space:]]*[+:]?=[[:space:]]*([a-z_0-9]+)\.o.*/\1/p' "$1/Kbuild" | sort
+}
+for pair in "host:host" "guest:guest" "selftests/guest/kmod:kmod-l3 kmod-bench"; do
+	d=${pair%%:*} kinds=${pair#*:}
+	want=$(scripts/manifest.sh $kinds | sort)
+	got=$(kbuild_objs "$d")
+	if [ -n "$got" ] && [ "$got" = "$want" ]; then
+		tap ok "manifest: $d/Kbuild builds its $(wc -l <<<"$got") modules ($kinds)"
+	else
+		tap fail "manifest: $d/Kbuild builds its modules ($kinds)" \
+			"only in Kbuild: $(comm -23 <(echo "$got") <(echo "$want") | tr '\n' ' ')only in the manifest: $(comm -13 <(echo "$got") <(echo "$want") | tr '\n' ' ')"
+	fi
+done
 
 # --- standalone userspace tests ----------------------------------------------
 tap_begin selftests-build
