@@ -347,7 +347,8 @@ watch_l2() {
 			limit=$stall_s
 			nudged=0
 		elif [ "$quiet" -ge "$limit" ]; then
-			# where L2's vCPU is stuck, for lab.rst's open question
+			# where L2's vCPU is stuck (lab.rst, "L2 stops while an
+			# L3 guest runs")
 			: >"$out/l2-stall-regs.log"
 			for _ in 1 2 3; do
 				echo "info registers" | socat -t 3 - "UNIX-CONNECT:$monitor" \
