@@ -6,8 +6,8 @@
 #
 # How: every vCPU thread of the L3 QEMU ("CPU n/KVM") goes into its own
 # threaded cgroup v2 group with cpu.max = "(100-PCT)% of STEAL_PERIOD_US".
-# L2 has one CPU, so a vCPU that always wants to run is runnable but not
-# running for PCT% of the time: CFS bandwidth throttling keeps the thread
+# A vCPU that always wants to run is then runnable but not running for
+# PCT% of the time: CFS bandwidth throttling keeps the thread
 # queued (its sched_info run_delay grows), and L2's KVM reports run_delay
 # to the guest as KVM steal time.
 #
