@@ -22,7 +22,8 @@
 #                       with one line when clang, bpftool or libbpf-dev
 #                       is missing (make deps installs them)
 #   make tools_install  install pvxtop under $(DESTDIR)$(PREFIX)/sbin
-#   make deb            Debian packages in build/deb/: pvx-dkms (the module
+#   make deb            Debian packages in build/deb/, from debian/
+#                       (debhelper, dh-dkms): pvx-dkms (the module
 #                       sources; DKMS builds and installs them for every
 #                       kernel) and pvx-tools (pvxtop, libpvx); fails with
 #                       one line when a tool it needs is missing
@@ -105,7 +106,7 @@ tools_uninstall:
 # own (check-tools), then dpkg-dev, then debian/control's Build-Depends.
 DEB_MISSING = $(or $(shell $(PVXTOP_MAKE) -s --no-print-directory check-tools 2>/dev/null),\
 	$(if $(shell command -v dpkg-buildpackage),,dpkg-buildpackage not found (dpkg-dev; make deps installs it)),\
-	$(patsubst %,% (make deps installs them),$(shell dpkg-checkbuilddeps 2>&1 | sed -n 's/^dpkg-checkbuilddeps: error: //p')),\
+	$(shell dpkg-checkbuilddeps 2>&1 | sed -n 's/^dpkg-checkbuilddeps: error: \(.*\)/\1 (make deps installs them)/p'),\
 	$(if $(shell git rev-parse --is-inside-work-tree 2>/dev/null),,not a git checkout (the package takes git's tracked files)))
 
 deb:
@@ -113,7 +114,7 @@ deb:
 	@rm -rf build/deb && mkdir -p build/deb/src/pvx
 	@umask 022 && git ls-files -z | tar --null -T - -cf - | tar -xf - -C build/deb/src/pvx && \
 		(cd build/deb/src/pvx && dpkg-buildpackage -b -us -uc) >build/deb/build.log 2>&1 || \
-		{ tail -n 5 build/deb/build.log; echo "pvx: make deb: dpkg-buildpackage failed, see build/deb/build.log"; exit 1; }
+		{ tail -n 5 build/deb/build.log; echo "pvx: make deb: failed, see build/deb/build.log"; exit 1; }
 	@mv build/deb/src/*.deb build/deb/
 	@ls build/deb/*.deb
 
