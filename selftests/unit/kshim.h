@@ -2,7 +2,8 @@
 /*
  * What the pure headers of host/ and guest/ (*_calc.h, policy_parse.h)
  * take from the kernel, for a userspace build: types, errno, 64-bit
- * division, min/max, pages and the few string helpers. shim/linux/ maps
+ * division, min/max, pages, sort() (bsearch() is libc's, with the
+ * kernel's arguments) and the few string helpers. shim/linux/ maps
  * the kernel's header names onto this file. Each helper behaves as the
  * kernel's for every input the tests give (lib/kstrtox.c, lib/string.c,
  * lib/string_helpers.c, arch/x86/include/asm/div64.h).
@@ -68,6 +69,14 @@ static inline u64 mul_u64_u64_div_u64(u64 a, u64 b, u64 c)
 	if (q > UINT64_MAX)
 		abort();
 	return (u64)q;
+}
+
+/* lib/sort.c's sort() sorts in place as qsort() does; no swap function. */
+static inline void sort(void *base, size_t num, size_t size,
+			int (*cmp_func)(const void *, const void *),
+			void *swap_func)
+{
+	qsort(base, num, size, cmp_func);
 }
 
 /* The kernel's isspace(): its ctype also counts Latin-1 NBSP (0xa0). */
