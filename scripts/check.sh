@@ -314,7 +314,7 @@ if [ -z "$cp" ]; then
 	cp=build/checkpatch/scripts/checkpatch.pl
 fi
 tap_begin style
-for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod)/'); do
+for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/'); do
 	# libpvx is userspace with pthread conventions: positive errno
 	# values and a pvx_lock_t typedef, like pthread_mutex_t
 	ignore=

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>	/* pid_t */
 
 typedef __u8 u8;
 typedef __u16 u16;
