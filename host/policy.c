@@ -14,6 +14,7 @@
  * the VMM exits does not inherit its policy.
  */
 #include "internal.h"
+#include "policy_parse.h"
 
 #include <linux/kernel.h>
 #include <linux/list.h>
@@ -31,14 +32,10 @@ static bool pvx_new_vms_all = true;
 
 static int pvx_new_vms_set(const char *val, const struct kernel_param *kp)
 {
-	bool all;
+	int all = pvx_new_vms_word(val);
 
-	if (sysfs_streq(val, "all"))
-		all = true;
-	else if (sysfs_streq(val, "none"))
-		all = false;
-	else
-		return -EINVAL;
+	if (all < 0)
+		return all;
 	WRITE_ONCE(pvx_new_vms_all, all);
 	return 0;
 }
@@ -113,40 +110,6 @@ bool pvx_policy_new_vm(void)
 		on = p->on;
 	spin_unlock(&pvx_pid_policy_lock);
 	return on;
-}
-
-/* "on", "off" or "default": 1, 0, or -1 for default; -EINVAL otherwise. */
-static int pvx_pid_policy_word(const char *word)
-{
-	if (!strcmp(word, "on"))
-		return 1;
-	if (!strcmp(word, "off"))
-		return 0;
-	if (!strcmp(word, "default"))
-		return -1;
-	return -EINVAL;
-}
-
-/* Parse "PID WORD" (one line) into the PID number and pvx_pid_policy_word(). */
-static int pvx_pid_policy_parse(char *line, int *nr, int *word)
-{
-	char *pid_str, *word_str;
-	int ret;
-
-	line = strim(line);
-	pid_str = strsep(&line, " \t");
-	if (!line)
-		return -EINVAL;
-	word_str = skip_spaces(line);
-	if (!*word_str || strpbrk(word_str, " \t\n"))
-		return -EINVAL;
-	ret = kstrtoint(pid_str, 10, nr);
-	if (ret)
-		return ret;
-	if (*nr <= 0)
-		return -EINVAL;
-	*word = pvx_pid_policy_word(word_str);
-	return *word == -EINVAL ? -EINVAL : 0;
 }
 
 /* Set (@word 0 or 1) or remove (@word -1) the policy of @pid. */

@@ -46,6 +46,27 @@ tap() { # tap ok|fail|skip DESCRIPTION [REASON]
 	esac >>"$cur"
 }
 
+# --- unit tier: the pure decision functions, in userspace, first ----------------
+# (Documentation/unit.rst) Seconds, no VM: a wrong number shows here before
+# any kernel is built. Each program's TAP is a stream of its own.
+tap_begin unit
+t=$(date +%s)
+if make -s -C selftests/unit OUT="$REPO/build/selftests" >"$RES/unit-build.log" 2>&1; then
+	tap ok "unit tests build (selftests/unit, kselftest_harness.h)"
+	for name in $(make -s --no-print-directory -C selftests/unit list); do
+		"$REPO/build/selftests/unit/$name" >"$RES/unit-$name.tap" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			tap ok "unit $name exits 0"
+		else
+			tap fail "unit $name exits 0" "exit $rc"
+		fi
+	done
+else
+	tap fail "unit tests build" "see $RES/unit-build.log"
+fi
+echo "# unit tier: $(($(date +%s) - t)) s" >>"$cur"
+
 # --- build: modules for both kernels, W=1 warning-free, sparse-clean --------
 tap_begin build
 declare -A ABI
@@ -293,7 +314,7 @@ if [ -z "$cp" ]; then
 	cp=build/checkpatch/scripts/checkpatch.pl
 fi
 tap_begin style
-for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod)/'); do
+for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/'); do
 	# libpvx is userspace with pthread conventions: positive errno
 	# values and a pvx_lock_t typedef, like pthread_mutex_t
 	ignore=
