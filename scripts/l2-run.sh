@@ -31,8 +31,8 @@ suite_limit() {
 	fi
 	case "$1" in
 	tinyvm|upstream) echo 600 ;;
-	guest) echo 2400 ;;
-	guest-core|steal|topology) echo 1500 ;;
+	guest|guest-core) echo 2400 ;;
+	steal|topology) echo 1500 ;;
 	numa | numabench) echo 900 ;;
 	*) echo 0 ;;
 	esac
