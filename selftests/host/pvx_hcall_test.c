@@ -1297,7 +1297,8 @@ static int cmd_policy(bool lockdown)
 
 	read_param(LOCKDOWN, ld, sizeof(ld));
 	tvm_diag("policy: %s: '%s'", LOCKDOWN, ld);
-	if (lockdown && !tap_result(locked_down(), "policy: lockdown raised by the runner ('%s')", ld))
+	if (lockdown &&
+	    !tap_result(locked_down(), "policy: lockdown raised by the runner ('%s')", ld))
 		return tap_end();
 	if (!pvx_loaded()) {
 		tap_skip(MODULE_NAME " not loaded", "policy: module parameters enable, features");
