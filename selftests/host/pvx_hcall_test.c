@@ -724,31 +724,62 @@ static bool bad_write(const char *path, const char *val, int err, const char *wa
 	return ret == -err && !strcmp(now, want);
 }
 
-/* The directory under @base of this process's only VM with pvx state. */
-static int find_vm_dir_once(const char *base, char *path, size_t len)
+/*
+ * The VMs of this process whose directories a lookup may find: ids above
+ * this one. A VM destroyed just before keeps its directories a moment
+ * (they go from a work item), and the next VM's come from a work item
+ * too: a lookup right after the next KVM_CREATE_VM could find the old
+ * one alone. new_vm() raises the floor past every directory there.
+ */
+static unsigned long long vm_dir_floor;
+
+/* The highest VM id of this process under @base, 0 when none. */
+static unsigned long long newest_vm_id(const char *base)
 {
-	char pattern[64], *name = NULL;
+	unsigned long long id, best = 0;
 	struct dirent *de;
 	DIR *d = opendir(base);
-	int found = 0;
+	int pid;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 && pid == getpid() &&
+		    id > best)
+			best = id;
+	closedir(d);
+	return best;
+}
+
+/* A 64-bit VM of the hcall program, the only one find_vm_dir() finds. */
+static int new_vm(struct tvm *vm)
+{
+	unsigned long long a = newest_vm_id(SYSFS_VMS), b = newest_vm_id(DEBUGFS_PVX);
+
+	vm_dir_floor = a > b ? a : b;
+	return tvm_create(vm, TVM_LONG, TVM_PROG(tvm_g64_hcall));
+}
+
+/* The directory under @base of this process's only VM above the floor. */
+static int find_vm_dir_once(const char *base, char *path, size_t len)
+{
+	unsigned long long id, found_id = 0;
+	struct dirent *de;
+	DIR *d = opendir(base);
+	int found = 0, pid;
 
 	if (!d)
 		return -1;
-	snprintf(pattern, sizeof(pattern), "-%d", (int)getpid());
 	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name), pl = strlen(pattern);
-
-		if (!strncmp(de->d_name, "vm", 2) && l > pl &&
-		    !strcmp(de->d_name + l - pl, pattern)) {
+		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 && pid == getpid() &&
+		    id > vm_dir_floor) {
 			found++;
-			free(name);
-			name = strdup(de->d_name);
+			found_id = id;
 		}
 	}
 	closedir(d);
 	if (found == 1)
-		snprintf(path, len, "%s/%s", base, name);
-	free(name);
+		snprintf(path, len, "%s/vm%llu-%d", base, found_id, (int)getpid());
 	return found == 1 ? 0 : -1;
 }
 
@@ -804,7 +835,7 @@ static void policy_per_vm(void)
 	struct kvm_regs r;
 	bool ok;
 
-	if (tvm_create(&a, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&a)) {
+	if (new_vm(&a) || tvm_add_vcpu(&a)) {
 		tap_result(false, "policy per VM: VM set-up");
 		return;
 	}
@@ -925,7 +956,7 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 	struct tvm vm;
 	int bad = 0, n = 0;
 
-	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm)) {
+	if (new_vm(&vm) || tvm_add_vcpu(&vm)) {
 		tap_result(false, "%s: VM set-up", what);
 		return;
 	}
@@ -985,8 +1016,7 @@ static void policy_probe_bit(const char *features)
 	tap_result(ok, "policy: PROBE still answers with bit 0 (rax=0x%llx rdx=0x%llx)",
 		   X(r.rax), X(r.rdx));
 
-	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm) ||
-	    find_vm_dir(dir, sizeof(dir))) {
+	if (new_vm(&vm) || tvm_add_vcpu(&vm) || find_vm_dir(dir, sizeof(dir))) {
 		tap_result(false, "policy per VM: VM set-up, directory at creation");
 		tvm_destroy(&vm);
 		return;
@@ -1046,8 +1076,7 @@ static void policy_new_vms(void)
 	tap_result(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
 
 	ok = false;
-	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
-	    !find_vm_dir(dir, sizeof(dir))) {
+	if (!new_vm(&vm) && !tvm_add_vcpu(&vm) && !find_vm_dir(dir, sizeof(dir))) {
 		char en[8] = "";
 
 		snprintf(path, sizeof(path), "%s/enabled", dir);
@@ -1105,8 +1134,7 @@ static bool policy_pid_vm_reads(const char *want)
 	struct tvm vm;
 	bool ok = false;
 
-	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) &&
-	    !find_vm_dir(dir, sizeof(dir))) {
+	if (!new_vm(&vm) && !find_vm_dir(dir, sizeof(dir))) {
 		snprintf(path, sizeof(path), "%s/enabled", dir);
 		ok = !read_param(path, val, sizeof(val)) && !strcmp(val, want);
 		if (!ok)
@@ -1187,7 +1215,7 @@ static void policy_vm_end(void)
 	int fd, i;
 	bool ok;
 
-	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || find_vm_dir(dir, sizeof(dir))) {
+	if (new_vm(&vm) || find_vm_dir(dir, sizeof(dir))) {
 		tap_result(false, "policy VM end: VM set-up, sysfs directory");
 		tvm_destroy(&vm);
 		return;
