@@ -2,8 +2,8 @@
 /*
  * The words pvx's VM-creation policy (policy.c) accepts: the new_vms
  * parameter and a line written to the pid_policy parameter. Pure
- * functions of the text, so that selftests/unit/ builds this header in userspace and
- * checks them with exact values (Documentation/unit.rst).
+ * functions of the text, so that selftests/unit/ builds this header in
+ * userspace and checks them with exact values (Documentation/unit.rst).
  */
 #ifndef _PVX_POLICY_PARSE_H
 #define _PVX_POLICY_PARSE_H
