@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The words pvx's VM-creation policy (policy.c) accepts: the new_vms
- * parameter and a line written to debugfs pid_policy. Pure functions of
- * the text, so that selftests/unit/ builds this header in userspace and
- * checks them with exact values (Documentation/unit.rst).
+ * parameter and a line written to the pid_policy parameter. Pure
+ * functions of the text, so that selftests/unit/ builds this header in
+ * userspace and checks them with exact values (Documentation/unit.rst).
  */
 #ifndef _PVX_POLICY_PARSE_H
 #define _PVX_POLICY_PARSE_H

@@ -30,7 +30,8 @@ usage: scripts/lab.sh [options]
                     resets = the L3-reset experiment of lab.rst;
                     numa = the NUMA hint tests, in a second L2 boot
                     with two NUMA nodes; numabench = the NUMA hint
-                    benchmark, in that L2 too)
+                    benchmark, in that L2 too; lockdown = the host
+                    controls under lockdown=integrity, last in its L2)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -82,8 +83,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench)" ;;
+	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|lockdown) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, lockdown)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * host/policy_parse.h in userspace: the words of the new_vms parameter
- * and the lines debugfs pid_policy accepts, with exact results.
+ * and the lines the pid_policy parameter accepts, with exact results.
  */
 #include "policy_parse.h"
 
