@@ -22,7 +22,8 @@
 #                       with one line when clang, bpftool or libbpf-dev
 #                       is missing (make deps installs them)
 #   make tools_install  install pvxtop under $(DESTDIR)$(PREFIX)/sbin
-#   make deb            Debian packages in build/deb/: pvx-dkms (the module
+#   make deb            Debian packages in build/deb/, from debian/
+#                       (debhelper, dh-dkms): pvx-dkms (the module
 #                       sources; DKMS builds and installs them for every
 #                       kernel) and pvx-tools (pvxtop, libpvx); fails with
 #                       one line when a tool it needs is missing
@@ -98,12 +99,24 @@ tools_install:
 tools_uninstall:
 	$(PVXTOP_MAKE) uninstall
 
-# Debian packages (scripts/deb.sh). A missing tool stops make with one
-# line, as kdir-check does: deb.sh missing names it, or prints nothing.
+# Debian packages: debian/ (debhelper, dh-dkms), built by dpkg-buildpackage
+# in a copy of git's tracked files, build/deb/src/pvx (it writes the .debs
+# to the tree's parent; only build/ is written), its log in build/deb/.
+# A missing tool stops make with one line, as kdir-check does: pvxtop's
+# own (check-tools), then dpkg-dev, then debian/control's Build-Depends.
+DEB_MISSING = $(or $(shell $(PVXTOP_MAKE) -s --no-print-directory check-tools 2>/dev/null),\
+	$(if $(shell command -v dpkg-buildpackage),,dpkg-buildpackage not found (dpkg-dev; make deps installs it)),\
+	$(shell dpkg-checkbuilddeps 2>&1 | sed -n 's/^dpkg-checkbuilddeps: error: \(.*\)/\1 (make deps installs them)/p'),\
+	$(if $(shell git rev-parse --is-inside-work-tree 2>/dev/null),,not a git checkout (the package takes git's tracked files)))
+
 deb:
-	$(eval DEB_MISSING := $(shell scripts/deb.sh missing))
 	$(if $(DEB_MISSING),$(error pvx: make deb: $(DEB_MISSING)))
-	@scripts/deb.sh
+	@rm -rf build/deb && mkdir -p build/deb/src/pvx
+	@umask 022 && git ls-files -z | tar --null -T - -cf - | tar -xf - -C build/deb/src/pvx && \
+		(cd build/deb/src/pvx && dpkg-buildpackage -b -us -uc) >build/deb/build.log 2>&1 || \
+		{ tail -n 5 build/deb/build.log; echo "pvx: make deb: failed, see build/deb/build.log"; exit 1; }
+	@mv build/deb/src/*.deb build/deb/
+	@ls build/deb/*.deb
 
 deps:
 	@scripts/deps.sh

@@ -38,6 +38,7 @@
 
 #include "pvx_guest.h"
 #include "locality.h"
+#include "locality_calc.h"
 
 /* Pages looked up per get_user_pages_fast_only() call. */
 #define PVX_LOC_CHUNK	64
@@ -56,23 +57,6 @@ static DEFINE_PER_CPU(u64 [PVX_LOC_NR], pvx_loc_stats);
 static void pvx_loc_count(enum pvx_loc_stat s, u64 n)
 {
 	this_cpu_add(pvx_loc_stats[s], n);
-}
-
-/* Add the page at guest-physical @pa to @b; false when the batch is full. */
-static bool pvx_loc_add(struct pvx_loc_batch *b, u64 pa)
-{
-	struct pvx_gpa_range *last = b->hdr.count ? &b->r[b->hdr.count - 1] : NULL;
-
-	if (last && last->gpa + last->len == pa) {
-		last->len += PAGE_SIZE;
-		return true;
-	}
-	if (b->hdr.count == PVX_NUMA_MAX_RANGES)
-		return false;
-	b->r[b->hdr.count].gpa = pa;
-	b->r[b->hdr.count].len = PAGE_SIZE;
-	b->hdr.count++;
-	return true;
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "compat.h"
 #include "pvx_guest.h"
 #include "locality.h"
+#include "locality_calc.h"
 
 #define CREATE_TRACE_POINTS
 #include "locmap_trace.h"
@@ -55,8 +56,6 @@
 #define PVX_LOC_MAX_TASKS	4096
 /* A thread counts for a CPU when it ran there >= 1/10 of the interval. */
 #define PVX_LOC_MIN_SHARE	10
-/* Re-send when more than 1/8 of the bytes differ from the last map sent. */
-#define PVX_LOC_CHANGE_SHIFT	3
 /* After EAGAIN or an error: wait 1, 2, 4 .. 64 intervals more. */
 #define PVX_LOC_BACKOFF_MAX	6
 /* Pages per get_user_pages_fast_only() call. */
@@ -86,13 +85,6 @@ static void pvx_lm_count(enum pvx_locmap_stat s, u64 n)
 {
 	WRITE_ONCE(pvx_locmap_stats[s], pvx_locmap_stats[s] + n);
 }
-
-/* A user thread as one round saw it; sorted by (pid, start) for the next. */
-struct pvx_lm_seen {
-	pid_t pid;
-	u64 start;	/* task->start_time: a recycled pid is another thread */
-	u64 runtime;	/* se.sum_exec_runtime */
-};
 
 /* What a CPU sent last. */
 struct pvx_lm_cpu {
@@ -139,29 +131,11 @@ static void pvx_locmap_queue(void)
 
 /* ---- which thread ran longest on each CPU ------------------------------ */
 
-static int pvx_lm_seen_cmp(const void *a, const void *b)
-{
-	const struct pvx_lm_seen *x = a, *y = b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return 0;
-}
-
-/* How long @e ran since the last round; 0 when that is not known. */
+/* How long @e ran since the last round (pvx_lm_runtime_delta()). */
 static u64 pvx_lm_delta(const struct pvx_lm_seen *e)
 {
-	const struct pvx_lm_seen *p;
-
-	p = bsearch(e, pvx_lm_prev, pvx_lm_nprev, sizeof(*p), pvx_lm_seen_cmp);
-	if (p)
-		return e->runtime > p->runtime ? e->runtime - p->runtime : 0;
-	/* Born since the last round: all its time is in this interval. */
-	if (pvx_lm_last_round && e->start >= pvx_lm_last_round)
-		return e->runtime;
-	return 0;
+	return pvx_lm_runtime_delta(e, pvx_lm_prev, pvx_lm_nprev,
+				    pvx_lm_last_round);
 }
 
 /*
@@ -301,95 +275,11 @@ static unsigned long pvx_lm_sample(struct mm_struct *mm, u64 *pfn,
 
 /* ---- the map: ranges of guest-physical memory --------------------------- */
 
-static int pvx_lm_u64_cmp(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int pvx_lm_len_cmp(const void *a, const void *b)
-{
-	const struct pvx_gpa_range *x = a, *y = b;
-
-	if (x->len != y->len)
-		return x->len > y->len ? -1 : 1;	/* longest first */
-	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
-}
-
-static int pvx_lm_gpa_cmp(const void *a, const void *b)
-{
-	const struct pvx_gpa_range *x = a, *y = b;
-
-	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
-}
-
-/*
- * @n sampled pfns (sorted here) into ranges in @r (room for @n), merged
- * where contiguous, then the @max longest kept in address order into @b.
- * Returns the bytes in @b.
- */
-static u64 pvx_lm_build(u64 *pfn, unsigned long n, struct pvx_gpa_range *r,
-			struct pvx_loc_batch *b, unsigned int max)
-{
-	unsigned long i, nr = 0;
-	u64 bytes = 0;
-
-	sort(pfn, n, sizeof(*pfn), pvx_lm_u64_cmp, NULL);
-	for (i = 0; i < n; i++) {
-		u64 pa = pfn[i] << PAGE_SHIFT;
-
-		if (nr && r[nr - 1].gpa + r[nr - 1].len == pa)
-			r[nr - 1].len += PAGE_SIZE;
-		else if (!nr || r[nr - 1].gpa + r[nr - 1].len < pa)
-			r[nr++] = (struct pvx_gpa_range){ .gpa = pa, .len = PAGE_SIZE };
-		/* else the same page twice (a THP's pages are distinct): skip */
-	}
-	if (nr > max) {
-		sort(r, nr, sizeof(*r), pvx_lm_len_cmp, NULL);
-		nr = max;
-		sort(r, nr, sizeof(*r), pvx_lm_gpa_cmp, NULL);
-	}
-	memset(b, 0, sizeof(b->hdr));
-	b->hdr.count = nr;
-	for (i = 0; i < nr; i++) {
-		b->r[i] = r[i];
-		bytes += r[i].len;
-	}
-	return bytes;
-}
-
-/* Bytes in both maps (each sorted by address, ranges disjoint). */
-static u64 pvx_lm_common(const struct pvx_loc_batch *a,
-			 const struct pvx_loc_batch *b)
-{
-	unsigned int i = 0, j = 0;
-	u64 both = 0;
-
-	while (i < a->hdr.count && j < b->hdr.count) {
-		u64 a0 = a->r[i].gpa, a1 = a0 + a->r[i].len;
-		u64 b0 = b->r[j].gpa, b1 = b0 + b->r[j].len;
-
-		if (min(a1, b1) > max(a0, b0))
-			both += min(a1, b1) - max(a0, b0);
-		if (a1 < b1)
-			i++;
-		else
-			j++;
-	}
-	return both;
-}
-
-/* True when @b differs from what @c sent last by more than 1/8 of bytes. */
+/* True when @c sent nothing yet or @b differs from it (pvx_lm_differs()). */
 static bool pvx_lm_changed(const struct pvx_lm_cpu *c,
 			   const struct pvx_loc_batch *b, u64 bytes)
 {
-	u64 diff;
-
-	if (!c->sent)
-		return true;
-	diff = c->sent_bytes + bytes - 2 * pvx_lm_common(c->sent, b);
-	return diff > (max(c->sent_bytes, bytes) >> PVX_LOC_CHANGE_SHIFT);
+	return !c->sent || pvx_lm_differs(c->sent, c->sent_bytes, b, bytes);
 }
 
 /* ---- sending from the CPU the map is about ----------------------------- */

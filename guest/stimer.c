@@ -52,6 +52,7 @@
 #include "compat.h"
 #include "pvx_guest.h"
 #include "pvx_stimer.h"
+#include "stimer_calc.h"
 
 #define CREATE_TRACE_POINTS
 #include "stimer_trace.h"
@@ -372,17 +373,6 @@ void pvx_stimer_init(struct pvx_stimer *timer)
 }
 EXPORT_SYMBOL_GPL(pvx_stimer_init);
 
-/* 0 when @effective_ns and @cap_ns (0: default) make a valid request. */
-static int pvx_stimer_check(u64 effective_ns, u64 cap_ns)
-{
-	if (!effective_ns || effective_ns > PVX_STIMER_MAX_NS)
-		return -EINVAL;
-	if (cap_ns && (cap_ns < effective_ns ||
-		       cap_ns > effective_ns * PVX_STIMER_CAP_FACTOR_MAX))
-		return -EINVAL;
-	return 0;
-}
-
 int pvx_stimer_start(struct pvx_stimer *timer, u64 effective_ns, u64 cap_ns,
 		     pvx_stimer_fn fn)
 {
@@ -584,38 +574,13 @@ static u64 pvx_stimer_fd_cap(const struct pvx_stimer_ctx *ctx)
 	       ctx->spec.interval_ns * READ_ONCE(cap_factor);
 }
 
-/*
- * Periods of a periodic timer fd that ended between @t's due point and its
- * callback: an expiry that runs late (its CPU had interrupts off, or its
- * vCPU did not run while L3 saw no steal) ends more than one period, and
- * timerfd counts those too (hrtimer_forward()). The due point is where
- * effective time reached the request or wall time the cap; with only the
- * totals at hand, steal is taken as spread evenly over the wait.
- */
+/* The late periods of @t's expiry (pvx_stimer_late_periods()). */
 static u64 pvx_stimer_fd_late_periods(const struct pvx_stimer_ctx *ctx,
 				      const struct pvx_stimer *t)
 {
-	u64 wall = t->wall_ns, steal = min(t->steal_ns, wall);
-	u64 eff = wall - steal, due, over_wall, over_eff;
-
-	if (!wall)
-		return 0;
-	/*
-	 * due = min(request * wall / eff, cap), without a quotient that
-	 * overflows (a divide error on x86): request * wall / cap <= wall
-	 * as cap >= request, and when it is below eff, request * wall / eff
-	 * is below cap.
-	 */
-	if (!eff || mul_u64_u64_div_u64(t->request_ns, wall, t->cap_ns) >= eff)
-		due = t->cap_ns;
-	else
-		due = mul_u64_u64_div_u64(t->request_ns, wall, eff);
-	if (wall <= due)
-		return 0;
-	over_wall = wall - due;
-	over_eff = mul_u64_u64_div_u64(over_wall, eff, wall);
-	return max(div64_u64(over_eff, ctx->spec.interval_ns),
-		   div64_u64(over_wall, pvx_stimer_fd_cap(ctx)));
+	return pvx_stimer_late_periods(t->request_ns, t->cap_ns, t->wall_ns,
+				       t->steal_ns, ctx->spec.interval_ns,
+				       pvx_stimer_fd_cap(ctx));
 }
 
 static void pvx_stimer_fd_expired(struct pvx_stimer *t,
@@ -649,18 +614,12 @@ static void pvx_stimer_fd_expired(struct pvx_stimer *t,
 
 /*
  * A lazy periodic timer: add the periods that passed since its expiry to
- * the count and re-arm it on this CPU for the rest of the current one.
- * A period ends at @interval of effective time or at the period's cap of
- * wall time, whichever comes first, so the periods passed are the larger
- * of the two quotients. When the effective bound is the one that counts,
- * the phase is kept (the rest of the period, with a proportional cap);
- * otherwise the next period starts now. Under wqh.lock.
+ * the count and re-arm it on this CPU for the rest of the current one
+ * (pvx_stimer_catch_up()). Under wqh.lock.
  */
 static void pvx_stimer_fd_catch_up(struct pvx_stimer_ctx *ctx)
 {
-	u64 iv = ctx->spec.interval_ns, now, s, wall, steal, eff, n, n_cap;
-	u64 cap = pvx_stimer_fd_cap(ctx);
-	u64 req = iv, req_cap = ctx->spec.cap_ns;
+	u64 now, s, wall, steal, req, req_cap = ctx->spec.cap_ns;
 
 	if (!ctx->lazy)
 		return;
@@ -669,33 +628,11 @@ static void pvx_stimer_fd_catch_up(struct pvx_stimer_ctx *ctx)
 	s = pvx_steal_ns(ctx->fire_cpu);
 	wall = now > ctx->fire_ns ? now - ctx->fire_ns : 0;
 	steal = s > ctx->fire_steal ? s - ctx->fire_steal : 0;
-	eff = wall > steal ? wall - steal : 0;
-	n = div64_u64(eff, iv);
-	n_cap = div64_u64(wall, cap);
-	if (n_cap > n) {
-		n = n_cap;
-	} else {
-		req = iv - (eff - n * iv);
-		if (req_cap)
-			req_cap = mul_u64_u64_div_u64(req, req_cap, iv);
-	}
-	ctx->ticks += n;
-	/* 1 <= req <= iv, req_cap within 1..64 x req: cannot fail */
+	ctx->ticks += pvx_stimer_catch_up(ctx->spec.interval_ns,
+					  pvx_stimer_fd_cap(ctx), wall, steal,
+					  &req, &req_cap);
+	/* 1 <= req <= interval, req_cap within 1..64 x req: cannot fail */
 	pvx_stimer_start(&ctx->timer, req, req_cap, pvx_stimer_fd_expired);
-}
-
-/* 0 when @s is a valid arming (value_ns 0: disarmed, nothing else set). */
-static int pvx_stimer_spec_check(const struct pvx_stimer_spec *s)
-{
-	if (!s->value_ns)
-		return s->interval_ns || s->cap_ns ? -EINVAL : 0;
-	if (pvx_stimer_check(s->value_ns, s->cap_ns))
-		return -EINVAL;
-	if (s->interval_ns &&
-	    (s->interval_ns < PVX_STIMER_MIN_INTERVAL_NS ||
-	     pvx_stimer_check(s->interval_ns, s->cap_ns)))
-		return -EINVAL;
-	return 0;
 }
 
 /* The current arming, value_ns = effective ns left. Under wqh.lock. */

@@ -333,9 +333,13 @@ static int __init pvx_host_init(void)
 	if (ret)
 		goto err_srcu;
 
-	ret = pvx_vm_init();
+	ret = pvx_sysfs_init();
 	if (ret)
 		goto err_srcu;
+
+	ret = pvx_vm_init();
+	if (ret)
+		goto err_sysfs;
 
 	pvx_debugfs_init();
 
@@ -350,10 +354,13 @@ static int __init pvx_host_init(void)
 err_vm:
 	pvx_vm_exit();
 	pvx_debugfs_exit();
+err_sysfs:
+	pvx_sysfs_exit();
 err_srcu:
 	cleanup_srcu_struct(&pvx_srcu);
 err_hook:
 	pvx_hook_exit();
+	pvx_policy_exit();
 	return ret;
 }
 
@@ -363,6 +370,7 @@ static void __exit pvx_host_exit(void)
 	pvx_hook_stop();
 	pvx_vm_exit();
 	pvx_debugfs_exit();
+	pvx_sysfs_exit();
 	cleanup_srcu_struct(&pvx_srcu);
 	pvx_policy_exit();
 	pvx_hook_exit();

@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /sys/kernel/debug/pvx/: counters and per-VM policy.
+ * /sys/kernel/debug/pvx/: counters, read-only.
  *
  *   vms                    live per-VM states, decimal
  *   counters               "name value" lines, host-wide
- *   pid_policy             "PID on|off" lines: pvx for the VMs that a VMM
- *                          process creates (policy.c); written one line
- *                          "PID on|off|default" at a time
  *   vm<id>-<pid>/counters  "name value" lines for one VM
- *   vm<id>-<pid>/enabled   0 or 1: pvx serves this VM at all
- *   vm<id>-<pid>/features  PVX_F_* mask (0x..) allowed for this VM; bit 0
- *                          (PROBE) must stay set
+ *   vm<id>-<pid>/enabled   the VM's policy, read-only copies of
+ *   vm<id>-<pid>/features  /sys/kernel/pvx_host/vms/vm<id>-<pid>/ (sysfs.c)
  *
  * and for each feature module that uses pvx_feature_counters_init():
  *   <feature>              "name value" lines, host totals
  *   vm<id>-<pid>/<feature> "name value" lines for one VM
  *
+ * No file is writable: lockdown=integrity refuses to open writable
+ * debugfs files even for reading, and the controls the admin writes live
+ * in sysfs and module parameters, which lockdown leaves alone.
+ *
  * Files are created with debugfs_create_file(), whose proxy makes removal
- * wait for readers and writers in flight, so a VM's files never outlive
- * its state.
+ * wait for readers in flight, so a VM's files never outlive its state.
  */
 #include "internal.h"
 
@@ -28,7 +27,6 @@
 #include <linux/overflow.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
 static struct dentry *pvx_debugfs_root;
@@ -83,10 +81,8 @@ static int pvx_vm_counters_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(pvx_vm_counters);
 
 /*
- * vm<id>-<pid>/enabled and /features: one u32 policy knob each, read back
- * in @fmt, written as a number (any base) that @valid accepts; anything
- * else is -EINVAL and leaves the knob as it was. private_data points at
- * the field inside struct pvx_vm.
+ * vm<id>-<pid>/enabled and /features: one u32 policy knob each, read in
+ * @fmt. private_data points at the field inside struct pvx_vm.
  */
 static ssize_t pvx_knob_read(struct file *file, char __user *ubuf,
 			     size_t count, loff_t *ppos, const char *fmt)
@@ -99,45 +95,16 @@ static ssize_t pvx_knob_read(struct file *file, char __user *ubuf,
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
 
-static ssize_t pvx_knob_write(struct file *file, const char __user *ubuf,
-			      size_t count, bool (*valid)(u32 v))
-{
-	u32 *knob = file->private_data;
-	unsigned int v;
-	int ret;
-
-	ret = kstrtouint_from_user(ubuf, count, 0, &v);
-	if (ret)
-		return ret;
-	if (!valid(v))
-		return -EINVAL;
-	WRITE_ONCE(*knob, v);
-	return count;
-}
-
-static bool pvx_enabled_valid(u32 v)
-{
-	return v <= 1;
-}
-
 static ssize_t pvx_vm_enabled_read(struct file *file, char __user *ubuf,
 				   size_t count, loff_t *ppos)
 {
 	return pvx_knob_read(file, ubuf, count, ppos, "%u\n");
 }
 
-static ssize_t pvx_vm_enabled_write(struct file *file,
-				    const char __user *ubuf, size_t count,
-				    loff_t *ppos)
-{
-	return pvx_knob_write(file, ubuf, count, pvx_enabled_valid);
-}
-
 static const struct file_operations pvx_vm_enabled_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.read = pvx_vm_enabled_read,
-	.write = pvx_vm_enabled_write,
 	.llseek = default_llseek,
 };
 
@@ -147,56 +114,11 @@ static ssize_t pvx_vm_features_read(struct file *file, char __user *ubuf,
 	return pvx_knob_read(file, ubuf, count, ppos, "0x%x\n");
 }
 
-static ssize_t pvx_vm_features_write(struct file *file,
-				     const char __user *ubuf, size_t count,
-				     loff_t *ppos)
-{
-	return pvx_knob_write(file, ubuf, count, pvx_features_valid);
-}
-
 static const struct file_operations pvx_vm_features_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.read = pvx_vm_features_read,
-	.write = pvx_vm_features_write,
 	.llseek = default_llseek,
-};
-
-static int pvx_pid_policy_fshow(struct seq_file *m, void *v)
-{
-	pvx_pid_policy_show(m);
-	return 0;
-}
-
-static int pvx_pid_policy_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, pvx_pid_policy_fshow, NULL);
-}
-
-/* One "PID on|off|default" line per write(); a longer write is -EINVAL. */
-static ssize_t pvx_pid_policy_fwrite(struct file *file,
-				     const char __user *ubuf, size_t count,
-				     loff_t *ppos)
-{
-	char buf[32];
-	int ret;
-
-	if (!count || count >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
-	ret = pvx_pid_policy_write(buf);
-	return ret ? ret : count;
-}
-
-static const struct file_operations pvx_pid_policy_fops = {
-	.owner = THIS_MODULE,
-	.open = pvx_pid_policy_open,
-	.read = seq_read,
-	.write = pvx_pid_policy_fwrite,
-	.llseek = seq_lseek,
-	.release = single_release,
 };
 
 void pvx_debugfs_vm_add(struct pvx_vm *vm)
@@ -207,9 +129,9 @@ void pvx_debugfs_vm_add(struct pvx_vm *vm)
 	vm->dir = debugfs_create_dir(name, pvx_debugfs_root);
 	debugfs_create_file("counters", 0444, vm->dir, vm,
 			    &pvx_vm_counters_fops);
-	debugfs_create_file("enabled", 0644, vm->dir, &vm->enabled,
+	debugfs_create_file("enabled", 0444, vm->dir, &vm->enabled,
 			    &pvx_vm_enabled_fops);
-	debugfs_create_file("features", 0644, vm->dir, &vm->features,
+	debugfs_create_file("features", 0444, vm->dir, &vm->features,
 			    &pvx_vm_features_fops);
 }
 
@@ -331,8 +253,6 @@ void pvx_debugfs_init(void)
 			    &pvx_vms_fops);
 	debugfs_create_file("counters", 0444, pvx_debugfs_root, NULL,
 			    &pvx_counters_fops);
-	debugfs_create_file("pid_policy", 0644, pvx_debugfs_root, NULL,
-			    &pvx_pid_policy_fops);
 }
 
 void pvx_debugfs_exit(void)

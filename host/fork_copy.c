@@ -72,30 +72,8 @@
 #include <linux/sort.h>
 
 #include "compat.h"
+#include "fork_copy_calc.h"
 #include "pvx_host.h"
-
-/*
- * Counters: calls, full batches, what was copied, then one class per
- * check above (and enomem). calls = done + every class after bytes.
- */
-enum pvx_fc_stat {
-	PVX_FC_STAT_CALLS,		/* calls that reached the handler */
-	PVX_FC_STAT_DONE,		/* batches copied in full */
-	PVX_FC_STAT_PAGES,		/* pages copied (also by partial calls) */
-	PVX_FC_STAT_BYTES,
-	PVX_FC_STAT_RESERVED,
-	PVX_FC_STAT_UNALIGNED,
-	PVX_FC_STAT_NO_SLOT,
-	PVX_FC_STAT_TOO_BIG,
-	PVX_FC_STAT_SAME_PAGE,
-	PVX_FC_STAT_READ_ONLY,
-	PVX_FC_STAT_OVERLAP,
-	PVX_FC_STAT_FAULT,		/* a copy failed: partial batch */
-	PVX_FC_STAT_DIRTY_LOG,		/* dirty-logged destination, no marking */
-	PVX_FC_STAT_RING_FULL,		/* stopped at the dirty ring's soft limit */
-	PVX_FC_STAT_ENOMEM,		/* no per-VM state (host totals only) */
-	PVX_FC_STAT_NR
-};
 
 #define CREATE_TRACE_POINTS
 #include "fork_copy_trace.h"
@@ -172,12 +150,11 @@ static struct kvm_memory_slot *pvx_fc_slot(struct kvm_vcpu *vcpu, u64 gpa)
 static enum pvx_fc_stat pvx_fc_check_pair(struct kvm_vcpu *vcpu,
 					  const struct pvx_copy_pair *p)
 {
+	enum pvx_fc_stat s = pvx_fc_pair_shape(p);
 	struct kvm_memory_slot *dst;
 
-	if (!PAGE_ALIGNED(p->src_gpa) || !PAGE_ALIGNED(p->dst_gpa))
-		return PVX_FC_STAT_UNALIGNED;
-	if (p->src_gpa == p->dst_gpa)
-		return PVX_FC_STAT_SAME_PAGE;
+	if (s != PVX_FC_STAT_DONE)
+		return s;
 	dst = pvx_fc_slot(vcpu, p->dst_gpa);
 	if (!dst || !pvx_fc_slot(vcpu, p->src_gpa))
 		return PVX_FC_STAT_NO_SLOT;
@@ -187,35 +164,6 @@ static enum pvx_fc_stat pvx_fc_check_pair(struct kvm_vcpu *vcpu,
 	if (!pvx_guest_slot_writable(dst))
 		return PVX_FC_STAT_DIRTY_LOG;
 	return PVX_FC_STAT_DONE;
-}
-
-static int pvx_fc_cmp_gpa(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Two pairs write one page, or one pair reads a page that another writes.
- * All addresses are page aligned by now, so pages overlap only when their
- * addresses are equal. @scratch holds PVX_COPY_MAX_PAIRS addresses.
- */
-static bool pvx_fc_overlap(const struct pvx_fc_batch *b, u64 *scratch)
-{
-	u32 n = b->hdr.count, i;
-
-	for (i = 0; i < n; i++)
-		scratch[i] = b->pairs[i].dst_gpa;
-	sort(scratch, n, sizeof(*scratch), pvx_fc_cmp_gpa, NULL);
-	for (i = 1; i < n; i++)
-		if (scratch[i] == scratch[i - 1])
-			return true;
-	for (i = 0; i < n; i++)
-		if (bsearch(&b->pairs[i].src_gpa, scratch, n, sizeof(*scratch),
-			    pvx_fc_cmp_gpa))
-			return true;
-	return false;
 }
 
 /* Read and check the batch at @batch_gpa into @b; nothing is written. */
@@ -232,10 +180,9 @@ static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 		return PVX_FC_STAT_NO_SLOT;
 	if (pvx_read_guest(vcpu, batch_gpa, &b->hdr, sizeof(b->hdr)))
 		return PVX_FC_STAT_FAULT;
-	if ((b->hdr.flags & ~PVX_COPY_F_ALL) || b->hdr.reserved)
-		return PVX_FC_STAT_RESERVED;
-	if (b->hdr.count > PVX_COPY_MAX_PAIRS)
-		return PVX_FC_STAT_TOO_BIG;
+	s = pvx_fc_hdr_check(&b->hdr);
+	if (s != PVX_FC_STAT_DONE)
+		return s;
 	if (pvx_read_guest(vcpu, batch_gpa + sizeof(b->hdr), b->pairs,
 			   b->hdr.count * sizeof(b->pairs[0])))
 		return PVX_FC_STAT_FAULT;
@@ -245,7 +192,7 @@ static enum pvx_fc_stat pvx_fc_load(struct kvm_vcpu *vcpu, u64 batch_gpa,
 		if (s != PVX_FC_STAT_DONE)
 			return s;
 	}
-	if (pvx_fc_overlap(b, scratch))
+	if (pvx_fc_overlap(b->pairs, b->hdr.count, scratch))
 		return PVX_FC_STAT_OVERLAP;
 	return PVX_FC_STAT_DONE;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pvx_host internals shared by core.c, hook.c, vm.c and debugfs.c.
+ * pvx_host internals shared by core.c, hook.c, vm.c, policy.c, debugfs.c
+ * and sysfs.c.
  * Include this first in every file of the module (it sets pr_fmt).
  */
 #ifndef _PVX_HOST_INTERNAL_H
@@ -17,6 +18,7 @@
 
 #include "pvx_host.h"
 
+struct kobject;
 struct kvm;
 struct kvm_vcpu;
 
@@ -53,7 +55,7 @@ struct pvx_vm_priv {
  *
  * Lifetime: created when KVM creates the VM (pvx_vm_created(), see
  * hook.c) or, for a VM older than pvx_host, by its first pvx hypercall
- * (pvx_vm_get()); put on pvx_vm_list and into debugfs by a work item
+ * (pvx_vm_get()); put on pvx_vm_list, into debugfs and sysfs by a work item
  * (add_work) or by that first call; unlinked from the lookup hash when KVM destroys the VM
  * (kvm_arch_destroy_vm(), see hook.c) and freed from a work item. While a
  * vCPU of the VM is inside a hypercall the VM cannot be destroyed (the
@@ -70,11 +72,15 @@ struct pvx_vm {
 	struct kvm *kvm;
 	u64 id;
 	pid_t pid;
-	/* 0 or 1, from policy.c at creation; READ_ONCE/WRITE_ONCE */
+	/*
+	 * 0 or 1, from policy.c at creation, then sysfs.c's "enabled";
+	 * READ_ONCE/WRITE_ONCE
+	 */
 	u32 enabled;
 	u32 features;			/* READ_ONCE/WRITE_ONCE */
 	atomic64_t stats[PVX_VM_STAT_NR];
 	struct dentry *dir;
+	struct kobject *kobj;		/* sysfs.c, under pvx_vm_mutex */
 	spinlock_t priv_lock;		/* serializes writers of priv[] */
 	struct pvx_vm_priv priv[PVX_HC_NR_CALLS];
 	struct work_struct add_work;
@@ -126,10 +132,7 @@ void pvx_vm_destroyed(struct kvm *kvm);
 void pvx_vm_drop_priv(u32 feature);
 
 /* policy.c */
-struct seq_file;
 bool pvx_policy_new_vm(void);
-int pvx_pid_policy_write(char *line);
-void pvx_pid_policy_show(struct seq_file *m);
 void pvx_policy_exit(void);
 
 /* debugfs.c */
@@ -137,5 +140,11 @@ void pvx_debugfs_init(void);
 void pvx_debugfs_exit(void);
 void pvx_debugfs_vm_add(struct pvx_vm *vm);
 void pvx_debugfs_vm_remove(struct pvx_vm *vm);
+
+/* sysfs.c */
+int pvx_sysfs_init(void);
+void pvx_sysfs_exit(void);
+void pvx_sysfs_vm_add(struct pvx_vm *vm);
+void pvx_sysfs_vm_remove(struct pvx_vm *vm);
 
 #endif /* _PVX_HOST_INTERNAL_H */

@@ -74,6 +74,7 @@
 #include <linux/topology.h>
 #include <linux/xarray.h>
 
+#include "numa_calc.h"
 #include "pvx_host.h"
 
 #define CREATE_TRACE_POINTS
@@ -541,10 +542,10 @@ static long pvx_numa_check_slots(struct kvm *kvm, gfn_t gfn, u64 npages)
 
 static long pvx_numa_check_range(struct kvm *kvm, const struct pvx_gpa_range *r)
 {
-	if (!r->len || !PAGE_ALIGNED(r->gpa) || !PAGE_ALIGNED(r->len))
-		return -PVX_EINVAL;
-	if (r->gpa + r->len < r->gpa)
-		return -PVX_E2BIG;
+	long ret = pvx_numa_range_check(r);
+
+	if (ret)
+		return ret;
 	return pvx_numa_check_slots(kvm, gpa_to_gfn(r->gpa), r->len >> PAGE_SHIFT);
 }
 
@@ -560,10 +561,9 @@ static long pvx_numa_read_batch(struct kvm_vcpu *vcpu, unsigned long gpa,
 		return -PVX_EINVAL;
 	if (pvx_read_guest(vcpu, gpa, &hdr, sizeof(hdr)))
 		return -PVX_EFAULT;
-	if (hdr.flags & ~PVX_NUMA_F_ALL || hdr.reserved || !hdr.count)
-		return -PVX_EINVAL;
-	if (hdr.count > PVX_NUMA_MAX_RANGES)
-		return -PVX_E2BIG;
+	ret = pvx_numa_hdr_check(&hdr);
+	if (ret)
+		return ret;
 	if (pvx_read_guest(vcpu, gpa + sizeof(hdr), b->r,
 			   hdr.count * sizeof(b->r[0])))
 		return -PVX_EFAULT;
@@ -609,8 +609,7 @@ static int pvx_numa_gfn_node(struct kvm *kvm, gfn_t gfn)
 static void pvx_numa_measure(struct kvm *kvm, const struct pvx_numa_batch *b,
 			     struct pvx_numa_vcpu *v)
 {
-	u64 stride = div64_u64(b->pages + READ_ONCE(sample_pages) - 1,
-			       READ_ONCE(sample_pages));
+	u64 stride = pvx_numa_stride(b->pages, READ_ONCE(sample_pages));
 	u64 off, npages, weight;
 	unsigned int looked = 0;
 	u32 i;
@@ -636,21 +635,8 @@ static void pvx_numa_measure(struct kvm *kvm, const struct pvx_numa_batch *b,
 /* The node with the most bytes, the current home within the hysteresis. */
 static int pvx_numa_pick_home(const struct pvx_numa_vcpu *v)
 {
-	int n, best = NUMA_NO_NODE;
-	u64 most = 0;
-
-	for (n = 0; n < nr_node_ids; n++)
-		if (v->node_bytes[n] > most) {
-			most = v->node_bytes[n];
-			best = n;
-		}
-	if (best == NUMA_NO_NODE || v->home == NUMA_NO_NODE || best == v->home)
-		return best;
-	/* most > home * (100 + h) / 100, without the division */
-	if (div_u64(most, 100 + READ_ONCE(hysteresis_pct)) * 100 <=
-	    v->node_bytes[v->home])
-		return v->home;
-	return best;
+	return pvx_numa_pick(v->node_bytes, nr_node_ids, v->home,
+			     READ_ONCE(hysteresis_pct));
 }
 
 /*

@@ -3,9 +3,12 @@
  * Whether a new VM gets pvx: decided by the host administrator when KVM
  * creates the VM, before its guest runs.
  *
- *   new_vms (module parameter)  "all" or "none": the default for new VMs
- *   pid_policy (debugfs)        "PID on|off|default": overrides new_vms
- *                               for the VMs that one VMM process creates
+ *   new_vms (module parameter)     "all" or "none": the default for new VMs
+ *   pid_policy (module parameter)  "PID on|off|default": overrides new_vms
+ *                                  for the VMs that one VMM process creates
+ *
+ * Module parameters, like the per-VM files of sysfs.c, stay writable
+ * under lockdown=integrity, where debugfs refuses writers.
  *
  * pvx_policy_new_vm() runs in the VM-creation hook (ftrace callback,
  * preemption disabled), so the table is under a spinlock and lookups do
@@ -14,13 +17,14 @@
  * the VMM exits does not inherit its policy.
  */
 #include "internal.h"
+#include "policy_parse.h"
 
 #include <linux/kernel.h>
 #include <linux/list.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
-#include <linux/seq_file.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -31,14 +35,10 @@ static bool pvx_new_vms_all = true;
 
 static int pvx_new_vms_set(const char *val, const struct kernel_param *kp)
 {
-	bool all;
+	int all = pvx_new_vms_word(val);
 
-	if (sysfs_streq(val, "all"))
-		all = true;
-	else if (sysfs_streq(val, "none"))
-		all = false;
-	else
-		return -EINVAL;
+	if (all < 0)
+		return all;
 	WRITE_ONCE(pvx_new_vms_all, all);
 	return 0;
 }
@@ -56,7 +56,7 @@ static const struct kernel_param_ops pvx_new_vms_ops = {
 
 module_param_cb(new_vms, &pvx_new_vms_ops, NULL, 0644);
 MODULE_PARM_DESC(new_vms,
-		 "pvx for VMs created from now on: all (default) or none; debugfs pvx/pid_policy and vm<id>-<pid>/enabled override it");
+		 "pvx for VMs created from now on: all (default) or none; pid_policy and /sys/kernel/pvx_host/vms/vm<id>-<pid>/enabled override it");
 
 struct pvx_pid_policy {
 	struct list_head node;
@@ -66,6 +66,11 @@ struct pvx_pid_policy {
 
 static LIST_HEAD(pvx_pid_policies);
 static unsigned int pvx_nr_pid_policies;
+/*
+ * Set by pvx_policy_exit(): the parameter's file outlives module_exit a
+ * little, and an entry added then would never be freed.
+ */
+static bool pvx_pid_policy_closed;
 static DEFINE_SPINLOCK(pvx_pid_policy_lock);
 
 /* Caller holds pvx_pid_policy_lock. */
@@ -115,40 +120,6 @@ bool pvx_policy_new_vm(void)
 	return on;
 }
 
-/* "on", "off" or "default": 1, 0, or -1 for default; -EINVAL otherwise. */
-static int pvx_pid_policy_word(const char *word)
-{
-	if (!strcmp(word, "on"))
-		return 1;
-	if (!strcmp(word, "off"))
-		return 0;
-	if (!strcmp(word, "default"))
-		return -1;
-	return -EINVAL;
-}
-
-/* Parse "PID WORD" (one line) into the PID number and pvx_pid_policy_word(). */
-static int pvx_pid_policy_parse(char *line, int *nr, int *word)
-{
-	char *pid_str, *word_str;
-	int ret;
-
-	line = strim(line);
-	pid_str = strsep(&line, " \t");
-	if (!line)
-		return -EINVAL;
-	word_str = skip_spaces(line);
-	if (!*word_str || strpbrk(word_str, " \t\n"))
-		return -EINVAL;
-	ret = kstrtoint(pid_str, 10, nr);
-	if (ret)
-		return ret;
-	if (*nr <= 0)
-		return -EINVAL;
-	*word = pvx_pid_policy_word(word_str);
-	return *word == -EINVAL ? -EINVAL : 0;
-}
-
 /* Set (@word 0 or 1) or remove (@word -1) the policy of @pid. */
 static int pvx_pid_policy_apply(struct pid *pid, int word)
 {
@@ -163,7 +134,9 @@ static int pvx_pid_policy_apply(struct pid *pid, int word)
 	spin_lock(&pvx_pid_policy_lock);
 	pvx_pid_policy_gc();
 	p = pvx_pid_policy_find(pid);
-	if (word < 0) {
+	if (pvx_pid_policy_closed) {
+		ret = -ENODEV;
+	} else if (word < 0) {
 		if (p)
 			pvx_pid_policy_del(p);
 	} else if (p) {
@@ -183,13 +156,13 @@ static int pvx_pid_policy_apply(struct pid *pid, int word)
 }
 
 /*
- * One write to debugfs pid_policy: "PID on", "PID off" or "PID default",
+ * One write to pid_policy: "PID on", "PID off" or "PID default",
  * PID a process (thread group) in the writer's PID namespace.
  * -EINVAL for anything else, -ESRCH for a PID that is not a live process,
  * -ENOSPC when PVX_PID_POLICY_MAX processes have a policy; nothing
  * changes on error.
  */
-int pvx_pid_policy_write(char *line)
+static int pvx_pid_policy_write(char *line)
 {
 	struct pid *pid;
 	int nr, word, ret;
@@ -209,26 +182,54 @@ int pvx_pid_policy_write(char *line)
 }
 
 /* "PID on|off" per line, PIDs as the reader's namespace sees them. */
-void pvx_pid_policy_show(struct seq_file *m)
+static int pvx_pid_policy_get(char *buf, const struct kernel_param *kp)
 {
 	struct pvx_pid_policy *p;
+	int len = 0;
 	pid_t nr;
 
+	/* Lines of the largest PID: PVX_PID_POLICY_MAX of them fit. */
+	BUILD_BUG_ON(PVX_PID_POLICY_MAX * sizeof("4194304 off\n") > PAGE_SIZE);
 	spin_lock(&pvx_pid_policy_lock);
 	list_for_each_entry(p, &pvx_pid_policies, node) {
 		nr = pid_vnr(p->pid);
 		if (nr && pid_has_task(p->pid, PIDTYPE_TGID))
-			seq_printf(m, "%d %s\n", nr, p->on ? "on" : "off");
+			len += scnprintf(buf + len, PAGE_SIZE - len, "%d %s\n",
+					 nr, p->on ? "on" : "off");
 	}
 	spin_unlock(&pvx_pid_policy_lock);
+	return len;
 }
 
-/* Module exit: drop every entry and its PID reference. */
+/* One line per write; 32 bytes or more is -EINVAL, as a malformed line. */
+static int pvx_pid_policy_set(const char *val, const struct kernel_param *kp)
+{
+	char line[32];
+
+	if (strscpy(line, val, sizeof(line)) < 0)
+		return -EINVAL;
+	return pvx_pid_policy_write(line);
+}
+
+static const struct kernel_param_ops pvx_pid_policy_ops = {
+	.set = pvx_pid_policy_set,
+	.get = pvx_pid_policy_get,
+};
+
+module_param_cb(pid_policy, &pvx_pid_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(pid_policy,
+		 "Per-VMM override of new_vms: write \"PID on\", \"PID off\" or \"PID default\" for the VMs process PID creates from then on; reads \"PID on|off\" lines");
+
+/*
+ * Module exit, or a failed load (the parameter may have been given to
+ * insmod): drop every entry and its PID reference.
+ */
 void pvx_policy_exit(void)
 {
 	struct pvx_pid_policy *p, *tmp;
 
 	spin_lock(&pvx_pid_policy_lock);
+	pvx_pid_policy_closed = true;
 	list_for_each_entry_safe(p, tmp, &pvx_pid_policies, node)
 		pvx_pid_policy_del(p);
 	spin_unlock(&pvx_pid_policy_lock);

@@ -97,7 +97,8 @@ struct dentry *pvx_vm_debugfs_dir(struct pvx_vm *vm);
 
 /*
  * True when host policy (module parameters "enable" and "features") and
- * this VM's policy (debugfs "enabled" and "features") allow @feature.
+ * this VM's policy (sysfs vms/vm<id>-<pid>/enabled and features) allow
+ * @feature.
  */
 bool pvx_vm_feature_enabled(struct pvx_vm *vm, u32 feature);
 

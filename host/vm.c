@@ -11,7 +11,7 @@
  * callbacks (7.2's creation: a kretprobe handler) with preemption
  * disabled: creation allocates without sleeping and hashes the state
  * under a spinlock, destruction unhashes it; what
- * sleeps (debugfs, the list of all states, destructors, kfree) is left to
+ * sleeps (debugfs, sysfs, the list of all states, destructors, kfree) is left to
  * work items on one ordered workqueue, so a VM's "add" work always runs
  * before its "free" work. pvx_vm_mutex guards the list of all states and
  * the destruction of private data.
@@ -107,6 +107,7 @@ static void pvx_vm_publish(struct pvx_vm *vm)
 {
 	lockdep_assert_held(&pvx_vm_mutex);
 	pvx_debugfs_vm_add(vm);
+	pvx_sysfs_vm_add(vm);
 	list_add_tail(&vm->lnode, &pvx_vm_list);
 }
 
@@ -190,13 +191,16 @@ static void pvx_vm_priv_destroy(struct pvx_vm *vm, unsigned int i)
 
 /*
  * Destructors first: they remove the files features put into the VM's
- * directory. Caller holds pvx_vm_mutex and has taken @vm off the list.
+ * directory. The sysfs and debugfs removals wait for readers and writers
+ * in flight, so nothing uses @vm once this returns. Caller holds
+ * pvx_vm_mutex and has taken @vm off the list.
  */
 static void pvx_vm_release(struct pvx_vm *vm)
 {
 	unsigned int i;
 
 	lockdep_assert_held(&pvx_vm_mutex);
+	pvx_sysfs_vm_remove(vm);
 	for (i = 0; i < ARRAY_SIZE(vm->priv); i++)
 		pvx_vm_priv_destroy(vm, i);
 	pvx_debugfs_vm_remove(vm);
@@ -216,8 +220,8 @@ static void pvx_vm_free_work(struct work_struct *work)
 
 /*
  * KVM is destroying @kvm (ftrace callback, preemption disabled). No vCPU
- * of it can run any more, so nobody uses its state but debugfs readers,
- * which debugfs removal waits for.
+ * of it can run any more, so nobody uses its state but debugfs readers
+ * and sysfs readers and writers, whose removal waits for them.
  */
 void pvx_vm_destroyed(struct kvm *kvm)
 {

@@ -23,13 +23,14 @@ cd "$(dirname "$0")/.."
 # 12's QEMU, which runs every L3 (inside L2, from L1's root) and brings
 # the libraries the cache's QEMU 10 (L2's) links against; procps (pgrep,
 # pkill) and file are not on a minimal Debian 12 (CI's debootstrap root
-# showed it); pkg-config for libpvx's install test; dpkg-dev for make
-# deb (dpkg-shlibdeps, dpkg-buildflags); debootstrap makes the sid build
+# showed it); pkg-config for libpvx's install test; dpkg-dev, debhelper
+# and dh-dkms for make deb (dpkg-buildpackage of debian/), lintian for
+# make check's test of its packages; debootstrap makes the sid build
 # root for the newest kernel (scripts/kernel.sh).
 PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
       sparse linux-perf linux-source-6.1 linux-source-6.12 socat procps file
-      pkg-config dpkg-dev debootstrap"
+      pkg-config dpkg-dev debhelper dh-dkms lintian debootstrap"
 
 if [ "${1:-}" = packages ]; then
 	echo $PKGS

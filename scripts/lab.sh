@@ -30,9 +30,11 @@ usage: scripts/lab.sh [options]
                     resets = the L3-reset experiment of lab.rst;
                     numa = the NUMA hint tests, in a second L2 boot
                     with two NUMA nodes; numabench = the NUMA hint
-                    benchmark, in that L2 too; migrate = an L3 live-
-                    migrated between QEMUs of L2 while the host writes
-                    its pages, dirty bitmap and dirty ring)
+                    benchmark, in that L2 too; lockdown = the host
+                    controls under lockdown=integrity, last in its L2;
+                    migrate = an L3 live-migrated between QEMUs of L2
+                    while the host writes its pages, dirty bitmap and
+                    dirty ring)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -84,8 +86,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|migrate) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, migrate)" ;;
+	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -350,7 +352,8 @@ watch_l2() {
 			limit=$stall_s
 			nudged=0
 		elif [ "$quiet" -ge "$limit" ]; then
-			# where L2's vCPU is stuck, for lab.rst's open question
+			# where L2's vCPU is stuck (lab.rst, "L2 stops while an
+			# L3 guest runs")
 			: >"$out/l2-stall-regs.log"
 			for _ in 1 2 3; do
 				echo "info registers" | socat -t 3 - "UNIX-CONNECT:$monitor" \

@@ -832,7 +832,7 @@ check "rmmod pvx_spinlock again" rmmod pvx_spinlock
 check "rmmod pvx_guest after pvx_spinlock" rmmod pvx_guest
 check "clean after the spinlock tests" unloaded
 # 6. steal-time timers. Steal comes from the guest itself (pvx_stimer_test
-# keeps every vCPU busy: L3's vCPUs share L2's one CPU) and, in the lab's
+# keeps every vCPU busy: L3's 4 vCPUs share L2's 2 CPUs) and, in the lab's
 # pvx_steal=PCT boots, from L2's throttling too. In the pvx_steal_time=off
 # boot the host offers no steal time: the module must fall back.
 step "steal-time timer tests"

@@ -4,15 +4,13 @@
 # mkinitrd.sh ABI OUT.gz: build the L3 guest initramfs for kernel ABI.
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
-# /init (init.sh beside this script), /pvx/{pvx_guest,pvx_spinlock,
-# pvx_stimer,pvx_locality,pvx_fork,pvx_ksm_guest}.ko from REPO/build/ABI/guest/ and
-# /pvx/{pvx_lock_torture,pvx_stimer_torture,pvx_call_once,pvx_ksm_kapi}.ko from
-# REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI) and
-# /pvx/{pvx_guest_test,pvx_yield_test,pvx_stimer_test,pvx_steal_share,pvx_numa_guest_test,
-# pvx_fork_guest_test,pvx_ksm_guest_test,pvx_migrate_guest}
-# from REPO/build/selftests/ (built here if missing), and /pvx/pvxtop
-# from REPO/build/pvxtop/pvxtop-static when the lab built it. The guest reads
-# pvx_expect=host|fallback from its kernel command line; see init.sh.
+# /init (init.sh beside this script), and in /pvx: the manifest's guest
+# modules from REPO/build/ABI/guest/, its kmod-l3 test modules from
+# REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI), its prog-l3
+# test programs from REPO/build/selftests/ (built here if missing), and
+# pvxtop from REPO/build/pvxtop/pvxtop-static when the lab built it. The
+# guest reads pvx_expect=host|fallback from its kernel command line; see
+# init.sh.
 set -euo pipefail
 
 die() { echo "mkinitrd.sh: $*" >&2; exit 2; }
@@ -21,15 +19,14 @@ die() { echo "mkinitrd.sh: $*" >&2; exit 2; }
 abi=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ko=$repo/build/$abi/guest/pvx_guest.ko
 selftests=${PVX_SELFTESTS:-$repo/build/selftests}
 busybox=/bin/busybox
 
-kos="$ko"
-for m in pvx_spinlock pvx_stimer pvx_locality pvx_fork pvx_ksm_guest; do
+kos=""
+for m in $("$repo/scripts/manifest.sh" guest); do
 	kos="$kos $repo/build/$abi/guest/$m.ko"
 done
-for m in pvx_lock_torture pvx_stimer_torture pvx_call_once pvx_ksm_kapi; do
+for m in $("$repo/scripts/manifest.sh" kmod-l3); do
 	kos="$kos $repo/build/$abi/selftests/guest/kmod/$m.ko"
 done
 for k in $kos; do
@@ -52,8 +49,7 @@ install -m 0644 "$here/console-drain.sh" "$root/console-drain.sh"
 for k in $kos; do
 	cp "$k" "$root/pvx/"
 done
-for t in pvx_guest_test pvx_yield_test pvx_stimer_test pvx_steal_share pvx_numa_guest_test \
-	pvx_fork_guest_test pvx_ksm_guest_test pvx_migrate_guest; do
+for t in $("$repo/scripts/manifest.sh" prog-l3); do
 	cp "$selftests/$t" "$root/pvx/$t"
 done
 # optional: init.sh skips its pvxtop tests without it

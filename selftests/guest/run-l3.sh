@@ -567,10 +567,11 @@ reset_clean() {
 
 # The guest's /init prints "pvx-l3: init" before it runs anything of
 # pvx. A boot whose console never got there ended in L3's firmware or
-# early kernel boot: nested KVM on TCG-emulated SVM (LAB.md) resets or
+# early kernel boot: nested KVM on TCG-emulated SVM (Documentation/lab.rst,
+# "An L3 boot that ends before its /init") resets or
 # loses such a guest now and then, before any pvx code ran in it. That
 # boot, and only that kind, is tried again (PVX_L3_BOOTS in all, default
-# 3); every earlier attempt is named in the TAP with its console log kept.
+# 4); every earlier attempt is named in the TAP with its console log kept.
 reached_init() { grep -q 'pvx-l3: init' "$log"; }
 # ended_itself: QEMU ended because L3 powered off, not on a reset, a
 # silence or the timeout

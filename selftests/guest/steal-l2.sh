@@ -6,8 +6,8 @@
 #
 # How: every vCPU thread of the L3 QEMU ("CPU n/KVM") goes into its own
 # threaded cgroup v2 group with cpu.max = "(100-PCT)% of STEAL_PERIOD_US".
-# L2 has one CPU, so a vCPU that always wants to run is runnable but not
-# running for PCT% of the time: CFS bandwidth throttling keeps the thread
+# A vCPU that always wants to run is then runnable but not running for
+# PCT% of the time: CFS bandwidth throttling keeps the thread
 # queued (its sched_info run_delay grows), and L2's KVM reports run_delay
 # to the guest as KVM steal time.
 #
@@ -15,7 +15,7 @@
 # second serial port (/dev/ttyS1), which QEMU connects to the FIFOs
 # DIR/ctl.in and DIR/ctl.out here; steal_controller applies the level and
 # answers "ok PCT" (or "err WHY") on the same port. The same port serves
-# "pvx on|off": this L3's pvx_host switch (debugfs
+# "pvx on|off": this L3's pvx_host switch (sysfs /sys/kernel/pvx_host/vms/
 # vm<id>-<QEMU pid>/enabled, QEMU's pid in CTL_QEMU_PID), for the guest's
 # test of what it does when the host stops serving pvx; answer
 # "ok pvx on|off".
@@ -131,7 +131,7 @@ ctl_pvx() {
 	off) v=0 ;;
 	*) echo "bad pvx switch '$1'"; return 1 ;;
 	esac
-	for f in /sys/kernel/debug/pvx/vm*-"${CTL_QEMU_PID:-none}"/enabled; do
+	for f in /sys/kernel/pvx_host/vms/vm*-"${CTL_QEMU_PID:-none}"/enabled; do
 		[ -f "$f" ] || { echo "no pvx state of QEMU ${CTL_QEMU_PID:-none}"; return 1; }
 		echo "$v" >"$f" || { echo "cannot write $f"; return 1; }
 		steal_log "pvx $1 ($f) at L2 uptime $(cut -d' ' -f1 /proc/uptime)"

@@ -44,7 +44,7 @@ set_series() {
 	TESTS=$(series_tests)
 }
 
-# Tests that exercise KVM's hypercall and register paths (LAB.md). Left out:
+# Tests that exercise KVM's hypercall and register paths (Documentation/lab.rst). Left out:
 # debug_regs, which fails under QEMU TCG with or without pvx loaded.
 DEFAULT_TESTS="x86_64/kvm_pv_test x86_64/fix_hypercall_test
 	x86_64/xen_vmcall_test x86_64/hyperv_features x86_64/kvm_clock_test

@@ -13,13 +13,20 @@
  *	stock KVM hypercalls: record the registers they return (and check
  *	them against what stock KVM answers), or compare with a recording.
  *   pvx_hcall_test rmmod-loop
- *	a vCPU issues PROBE in a loop while this test removes pvx_host.
+ *	a vCPU issues PROBE in a loop while this test removes pvx_host;
+ *	/sys/kernel/pvx_host goes with it, and a VM's control file held
+ *	open across the removal answers -ENODEV.
  *   pvx_hcall_test cycles [N]
  *	N (1000) VMs created, PROBEd and destroyed; debugfs must show no VM
  *	left and the counters must have seen them all.
- *   pvx_hcall_test policy
- *	module parameters enable, features and new_vms, debugfs pid_policy
- *	and per-VM enabled/features, seen by fresh VMs; bad input to each.
+ *   pvx_hcall_test policy [--lockdown]
+ *	module parameters enable, features, new_vms and pid_policy, and the
+ *	per-VM sysfs files enabled/features, seen by fresh VMs; bad input
+ *	to each (garbage, out of range, too long, a writer that is not
+ *	root); the debugfs copies read-only; a VM's sysfs directory gone
+ *	with the VM, also while a thread reads and writes it. --lockdown:
+ *	the runner raised lockdown to integrity (not ok when it is not so);
+ *	every control must work all the same, debugfs refuse writers.
  *   pvx_hcall_test hold-vm
  *	one idle VM with one vCPU until killed (below).
  *   pvx_hcall_test hcall-load N
@@ -37,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -45,6 +53,7 @@
 #include <unistd.h>
 
 #include "pvx.h"
+#include "sysfs_util.h"
 #include "tap.h"
 #include "tinyvm.h"
 
@@ -53,7 +62,11 @@
 #define PARAM_ENABLE	SYS_MODULE "/parameters/enable"
 #define PARAM_FEATURES	SYS_MODULE "/parameters/features"
 #define PARAM_NEW_VMS	SYS_MODULE "/parameters/new_vms"
+#define PARAM_PID_POLICY SYS_MODULE "/parameters/pid_policy"
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
+#define SYSFS_PVX	"/sys/kernel/pvx_host"
+#define SYSFS_VMS	TVM_PVX_SYSFS_VMS
+#define LOCKDOWN	"/sys/kernel/security/lockdown"
 
 /* KVM's own numbers (include/uapi/linux/kvm_para.h). */
 #define KVM_HC_VAPIC_POLL_IRQ		1
@@ -461,6 +474,47 @@ static bool wait_count(struct loop_state *s, volatile unsigned long *counter, un
 	return *counter >= min;
 }
 
+/*
+ * @fd, a sysfs control opened before its object went: a read and a write
+ * both answer -ENODEV (kernfs refuses them; no pvx code runs). Closes it.
+ */
+static void stale_control_enodev(int fd, const char *what)
+{
+	char buf[16];
+	int rd = 0, wr = 0;
+
+	if (fd >= 0) {
+		rd = pread(fd, buf, sizeof(buf), 0) < 0 ? errno : 0;
+		wr = write(fd, "1", 1) < 0 ? errno : 0;
+		close(fd);
+	}
+	tap_result(fd >= 0 && rd == ENODEV && wr == ENODEV,
+		   "%s: read and write -ENODEV (%s, %s)", what,
+		   fd < 0 ? "not opened" : strerror(rd), strerror(wr));
+}
+
+/* The newest VM's sysfs enabled file of this process, opened: fd or -1. */
+static int open_vm_control(void)
+{
+	char dir[256], path[300];
+
+	if (tvm_newest_vm_dir(dir, sizeof(dir)))
+		return -1;
+	tvm_vm_sysfs_dir(dir, path, sizeof(path));
+	strncat(path, "/enabled", sizeof(path) - strlen(path) - 1);
+	return open(path, O_RDWR);
+}
+
+/*
+ * After the module's removal: SYSFS_PVX is gone, and @fd, a VM's control
+ * opened before, answers -ENODEV instead of running the module's code.
+ */
+static void rmmod_control_gone(const char *d, int fd)
+{
+	tap_result(access(SYSFS_PVX, F_OK) && errno == ENOENT, "%s: " SYSFS_PVX " gone", d);
+	stale_control_enodev(fd, "rmmod-loop: the VM's sysfs enabled held open across rmmod");
+}
+
 static int cmd_rmmod_loop(void)
 {
 	const char *d = "rmmod-loop";
@@ -469,7 +523,7 @@ static int cmd_rmmod_loop(void)
 	struct kvm_regs r;
 	pthread_t th;
 	struct tvm vm;
-	int ret, err = 0;
+	int ret, err = 0, ctl_fd;
 	bool ok;
 
 	if (!pvx_loaded()) {
@@ -491,6 +545,7 @@ static int cmd_rmmod_loop(void)
 	}
 	ok = wait_count(&s, &s.n_ok, 20);
 	tap_result(ok, "%s: vCPU loop gets PROBE = 0 before rmmod (%lu calls so far)", d, s.n_ok);
+	ctl_fd = open_vm_control();
 	ret = syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK);
 	if (ret)
 		err = errno;
@@ -498,6 +553,7 @@ static int cmd_rmmod_loop(void)
 	tap_result(!ret, "%s: delete_module(" MODULE_NAME ") while the VM runs%s%s", d,
 		   ret ? ": " : "", ret ? strerror(err) : "");
 	tap_result(!pvx_loaded(), "%s: " MODULE_NAME " gone from /sys/module", d);
+	rmmod_control_gone(d, ctl_fd);
 	if (!ret)
 		wait_count(&s, &s.n_enosys, 20);
 	s.stop = 1;
@@ -654,91 +710,6 @@ static int read_param(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* The debugfs directory of this process's only VM with pvx state. */
-static int find_vm_dir_once(char *path, size_t len)
-{
-	char pattern[64], *name = NULL;
-	struct dirent *de;
-	DIR *d = opendir(DEBUGFS_PVX);
-	int found = 0;
-
-	if (!d)
-		return -1;
-	snprintf(pattern, sizeof(pattern), "-%d", (int)getpid());
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name), pl = strlen(pattern);
-
-		if (!strncmp(de->d_name, "vm", 2) && l > pl &&
-		    !strcmp(de->d_name + l - pl, pattern)) {
-			found++;
-			free(name);
-			name = strdup(de->d_name);
-		}
-	}
-	closedir(d);
-	if (found == 1)
-		snprintf(path, len, "%s/%s", DEBUGFS_PVX, name);
-	free(name);
-	return found == 1 ? 0 : -1;
-}
-
-/*
- * pvx creates a VM's directory from a work item right after
- * KVM_CREATE_VM: wait for it (up to 2 s).
- */
-static int find_vm_dir(char *path, size_t len)
-{
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		if (!find_vm_dir_once(path, len))
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
-/* Per-VM policy: DEBUGFS_PVX/vm<id>-<pid>/{enabled,features}. */
-static void policy_per_vm(void)
-{
-	char dir[256], path[300];
-	struct tvm a, b;
-	struct kvm_regs r;
-	bool ok;
-
-	if (tvm_create(&a, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&a)) {
-		tap_result(false, "policy per VM: VM set-up");
-		return;
-	}
-	/* The first PROBE creates the VM's pvx state and its directory. */
-	ok = !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0;
-	if (!tap_result(ok && !find_vm_dir(dir, sizeof(dir)),
-			"policy per VM: PROBE creates " DEBUGFS_PVX "/vm<id>-%d", (int)getpid()))
-		goto out;
-	snprintf(path, sizeof(path), "%s/enabled", dir);
-	ok = !tvm_write_file(path, "0") &&
-	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, SENT_RCX, 0, 0, &r) &&
-	     r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX;
-	tap_result(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
-		   X(r.rax));
-	ok = false;
-	if (!tvm_create(&b, TVM_LONG, TVM_PROG(tvm_g64_hcall))) {
-		ok = !tvm_add_vcpu(&b) && !tvm_hcall(&b.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
-		     probe_ok(TVM_LONG, &r);
-		tvm_destroy(&b);
-	}
-	tap_result(ok, "policy per VM: another VM still gets PROBE = 0");
-	ok = !tvm_write_file(path, "1") &&
-	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && probe_ok(TVM_LONG, &r);
-	tap_result(ok, "policy per VM: enabled=1 -> PROBE works again");
-	snprintf(path, sizeof(path), "%s/features", dir);
-	ok = !tvm_write_file(path, "0x1") &&
-	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 && r.rdx == 1;
-	tap_result(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
-out:
-	tvm_destroy(&a);
-}
-
 /* A write that must fail with @err and leave @path reading @want. */
 static bool bad_write(const char *path, const char *val, int err, const char *want)
 {
@@ -751,6 +722,218 @@ static bool bad_write(const char *path, const char *val, int err, const char *wa
 		tvm_diag("write '%s' to %s: %s (want %s), reads '%s' (want '%s')", val, path,
 			 strerror(-ret), strerror(err), now, want);
 	return ret == -err && !strcmp(now, want);
+}
+
+/*
+ * The VMs of this process whose directories a lookup may find: ids above
+ * this one. A VM destroyed just before keeps its directories a moment
+ * (they go from a work item), and the next VM's come from a work item
+ * too: a lookup right after the next KVM_CREATE_VM could find the old
+ * one alone. new_vm() raises the floor past every directory there.
+ */
+static unsigned long long vm_dir_floor;
+
+/* The highest VM id of this process under @base, 0 when none. */
+static unsigned long long newest_vm_id(const char *base)
+{
+	unsigned long long id, best = 0;
+	struct dirent *de;
+	DIR *d = opendir(base);
+	int pid;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 && pid == getpid() &&
+		    id > best)
+			best = id;
+	closedir(d);
+	return best;
+}
+
+/* A 64-bit VM of the hcall program, the only one find_vm_dir() finds. */
+static int new_vm(struct tvm *vm)
+{
+	unsigned long long a = newest_vm_id(SYSFS_VMS), b = newest_vm_id(DEBUGFS_PVX);
+
+	vm_dir_floor = a > b ? a : b;
+	return tvm_create(vm, TVM_LONG, TVM_PROG(tvm_g64_hcall));
+}
+
+/* The directory under @base of this process's only VM above the floor. */
+static int find_vm_dir_once(const char *base, char *path, size_t len)
+{
+	unsigned long long id, found_id = 0;
+	struct dirent *de;
+	DIR *d = opendir(base);
+	int found = 0, pid;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "vm%llu-%d", &id, &pid) == 2 && pid == getpid() &&
+		    id > vm_dir_floor) {
+			found++;
+			found_id = id;
+		}
+	}
+	closedir(d);
+	if (found == 1)
+		snprintf(path, len, "%s/vm%llu-%d", base, found_id, (int)getpid());
+	return found == 1 ? 0 : -1;
+}
+
+/*
+ * pvx creates a VM's directories from a work item right after
+ * KVM_CREATE_VM: wait for the one under @base (up to 2 s).
+ */
+static int find_vm_dir_in(const char *base, char *path, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (!find_vm_dir_once(base, path, len))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* The VM's controls: SYSFS_VMS/vm<id>-<pid>. */
+static int find_vm_dir(char *path, size_t len)
+{
+	return find_vm_dir_in(SYSFS_VMS, path, len);
+}
+
+/* Lockdown as /sys/kernel/security/lockdown says: true at integrity or above. */
+static bool locked_down(void)
+{
+	char buf[128];
+
+	return !read_param(LOCKDOWN, buf, sizeof(buf)) && !strstr(buf, "[none]") &&
+	       strchr(buf, '[');
+}
+
+/*
+ * The debugfs copy of a control is read-only: opening it for writing is
+ * refused, with -EPERM under lockdown (debugfs' own check), else the
+ * write has no handler (-EINVAL); it keeps reading @want.
+ */
+static bool debugfs_refuses(const char *path, const char *want)
+{
+	return bad_write(path, "1", locked_down() ? EPERM : EINVAL, want);
+}
+
+/*
+ * Per-VM policy: SYSFS_VMS/vm<id>-<pid>/{enabled,features}, and their
+ * read-only copies in DEBUGFS_PVX/vm<id>-<pid>/.
+ */
+static void policy_per_vm(void)
+{
+	char dir[256], dbg[256], path[300], dpath[300], val[32];
+	struct tvm a, b;
+	struct kvm_regs r;
+	bool ok;
+
+	if (new_vm(&a) || tvm_add_vcpu(&a)) {
+		tap_result(false, "policy per VM: VM set-up");
+		return;
+	}
+	ok = !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0;
+	if (!tap_result(ok && !find_vm_dir(dir, sizeof(dir)) &&
+			!find_vm_dir_in(DEBUGFS_PVX, dbg, sizeof(dbg)) &&
+			!strcmp(strrchr(dir, '/'), strrchr(dbg, '/')),
+			"policy per VM: " SYSFS_VMS "/vm<id>-%d and its debugfs twin exist",
+			(int)getpid()))
+		goto out;
+	snprintf(path, sizeof(path), "%s/enabled", dir);
+	snprintf(dpath, sizeof(dpath), "%s/enabled", dbg);
+	ok = !tvm_write_file(path, "0") &&
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, SENT_RCX, 0, 0, &r) &&
+	     r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX;
+	tap_result(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
+		   X(r.rax));
+	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0");
+	tap_result(ok, "policy per VM: debugfs enabled reads 0 too ('%s')", val);
+	ok = debugfs_refuses(dpath, "0");
+	tap_result(ok, "policy per VM: debugfs enabled refuses a writer (%s), still 0",
+		   locked_down() ? "-EPERM, lockdown" : "-EINVAL");
+	ok = false;
+	if (!tvm_create(&b, TVM_LONG, TVM_PROG(tvm_g64_hcall))) {
+		ok = !tvm_add_vcpu(&b) && !tvm_hcall(&b.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
+		     probe_ok(TVM_LONG, &r);
+		tvm_destroy(&b);
+	}
+	tap_result(ok, "policy per VM: another VM still gets PROBE = 0");
+	ok = !tvm_write_file(path, "1") &&
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && probe_ok(TVM_LONG, &r);
+	tap_result(ok, "policy per VM: enabled=1 -> PROBE works again");
+	snprintf(path, sizeof(path), "%s/features", dir);
+	snprintf(dpath, sizeof(dpath), "%s/features", dbg);
+	ok = !tvm_write_file(path, "0x1") &&
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 && r.rdx == 1;
+	tap_result(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0x1") &&
+	     debugfs_refuses(dpath, "0x1");
+	tap_result(ok, "policy per VM: debugfs features reads 0x1 ('%s') and refuses a writer",
+		   val);
+out:
+	tvm_destroy(&a);
+}
+
+/* A string of @n copies of @c (n < 8192), for writes longer than a page. */
+static const char *long_str(char c, size_t n)
+{
+	static char buf[8192];
+
+	memset(buf, c, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/*
+ * Write @val to @path as user and group 65534 (nobody): -errno of open or
+ * write (the files are root's, mode 0644: -EACCES), or 0.
+ */
+static int write_as_nobody(const char *path, const char *val)
+{
+	int fds[2], st, ret = -EIO;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		ret = -EPERM;
+		if (!setgroups(0, NULL) && !setresgid(65534, 65534, 65534) &&
+		    !setresuid(65534, 65534, 65534))
+			ret = write_file(path, val);
+		if (write(fds[1], &ret, sizeof(ret)) != sizeof(ret))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (pid > 0 && read(fds[0], &ret, sizeof(ret)) != sizeof(ret))
+		ret = -EIO;
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return ret;
+}
+
+/* A write by user nobody: refused with -EACCES, @path keeps @want. */
+static bool nobody_refused(const char *path, const char *val, const char *want)
+{
+	char now[256];
+	int ret = write_as_nobody(path, val);
+
+	if (read_param(path, now, sizeof(now)))
+		return false;
+	if (ret != -EACCES || strcmp(now, want))
+		tvm_diag("write '%s' to %s as nobody: %s (want %s), reads '%s' (want '%s')",
+			 val, path, strerror(-ret), strerror(EACCES), now, want);
+	return ret == -EACCES && !strcmp(now, want);
 }
 
 /* PROBE from vCPU 0 of a fresh VM, with sentinels in RCX and RDX. */
@@ -773,7 +956,7 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 	struct tvm vm;
 	int bad = 0, n = 0;
 
-	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm)) {
+	if (new_vm(&vm) || tvm_add_vcpu(&vm)) {
 		tap_result(false, "%s: VM set-up", what);
 		return;
 	}
@@ -833,8 +1016,7 @@ static void policy_probe_bit(const char *features)
 	tap_result(ok, "policy: PROBE still answers with bit 0 (rax=0x%llx rdx=0x%llx)",
 		   X(r.rax), X(r.rdx));
 
-	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) || tvm_add_vcpu(&vm) ||
-	    find_vm_dir(dir, sizeof(dir))) {
+	if (new_vm(&vm) || tvm_add_vcpu(&vm) || find_vm_dir(dir, sizeof(dir))) {
 		tap_result(false, "policy per VM: VM set-up, directory at creation");
 		tvm_destroy(&vm);
 		return;
@@ -842,11 +1024,25 @@ static void policy_probe_bit(const char *features)
 	snprintf(path, sizeof(path), "%s/features", dir);
 	snprintf(want, sizeof(want), "0x%x", PVX_F_ALL);
 	ok = bad_write(path, "0x1e", EINVAL, want) && bad_write(path, "0x0", EINVAL, want) &&
-	     bad_write(path, "0x3f", EINVAL, want) && bad_write(path, "x", EINVAL, want);
+	     bad_write(path, "0x3f", EINVAL, want) && bad_write(path, "x", EINVAL, want) &&
+	     bad_write(path, "\n", EINVAL, want) && bad_write(path, "0x100000000", ERANGE, want);
 	snprintf(path, sizeof(path), "%s/enabled", dir);
-	ok = ok && bad_write(path, "2", EINVAL, "1") && bad_write(path, "on", EINVAL, "1");
-	tap_result(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x' and enabled 2, 'on' -> -EINVAL, "
-		   "nothing changed");
+	ok = ok && bad_write(path, "2", EINVAL, "1") && bad_write(path, "on", EINVAL, "1") &&
+	     bad_write(path, "-1", EINVAL, "1") && bad_write(path, "1 1", EINVAL, "1");
+	tap_result(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x', '\\n', 2^32 and enabled 2, "
+		   "'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
+	/* Longer than the page sysfs hands over: a number too big, or junk. */
+	ok = bad_write(path, long_str('1', 5000), ERANGE, "1") &&
+	     bad_write(path, long_str(' ', 5000), EINVAL, "1");
+	snprintf(path, sizeof(path), "%s/features", dir);
+	ok = ok && bad_write(path, long_str('1', 5000), ERANGE, want) &&
+	     bad_write(path, long_str('x', 5000), EINVAL, want);
+	tap_result(ok, "policy per VM: 5000-byte writes to enabled and features -> "
+		   "-ERANGE/-EINVAL, nothing changed");
+	ok = nobody_refused(path, "0x1", want);
+	snprintf(path, sizeof(path), "%s/enabled", dir);
+	ok = ok && nobody_refused(path, "0", "1");
+	tap_result(ok, "policy per VM: user nobody cannot write enabled or features (-EACCES)");
 	ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
 	     (r.rdx & PVX_F_PROBE);
 	tap_result(ok, "policy per VM: PROBE answers with bit 0 after the refused writes "
@@ -880,8 +1076,7 @@ static void policy_new_vms(void)
 	tap_result(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
 
 	ok = false;
-	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
-	    !find_vm_dir(dir, sizeof(dir))) {
+	if (!new_vm(&vm) && !tvm_add_vcpu(&vm) && !find_vm_dir(dir, sizeof(dir))) {
 		char en[8] = "";
 
 		snprintf(path, sizeof(path), "%s/enabled", dir);
@@ -901,7 +1096,7 @@ static void policy_new_vms(void)
 	tap_result(ok, "policy: new_vms=all -> a new VM's PROBE works again");
 }
 
-#define PID_POLICY	DEBUGFS_PVX "/pid_policy"
+#define PID_POLICY	PARAM_PID_POLICY
 
 /* PROBE in a fresh VM of a child process: its rax, or ~0 on failure. */
 static uint64_t probe_in_child(void)
@@ -932,6 +1127,23 @@ static uint64_t probe_in_child(void)
 	return rax;
 }
 
+/* A new VM of this process: its sysfs enabled reads @want. */
+static bool policy_pid_vm_reads(const char *want)
+{
+	char dir[256], path[300], val[32] = "";
+	struct tvm vm;
+	bool ok = false;
+
+	if (!new_vm(&vm) && !find_vm_dir(dir, sizeof(dir))) {
+		snprintf(path, sizeof(path), "%s/enabled", dir);
+		ok = !read_param(path, val, sizeof(val)) && !strcmp(val, want);
+		if (!ok)
+			tvm_diag("%s reads '%s', want '%s'", path, val, want);
+	}
+	tvm_destroy(&vm);
+	return ok;
+}
+
 static void policy_pid(void)
 {
 	char val[64], want[64];
@@ -947,6 +1159,9 @@ static void policy_pid(void)
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
 	tap_result(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
 		   "(rax=0x%llx)", val, X(r.rax));
+	ok = policy_pid_vm_reads("0");
+	tap_result(ok, "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 "
+		   "before its first call", me);
 	snprintf(want, sizeof(want), "%d off", me);
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
 	tap_result(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
@@ -963,9 +1178,15 @@ static void policy_pid(void)
 	     bad_write(PID_POLICY, "-1 on", EINVAL, want) &&
 	     bad_write(PID_POLICY, "99999999999 on", ERANGE, want) &&
 	     bad_write(PID_POLICY, "1234567 on 1234567 on 1234567 on", EINVAL, want) &&
-	     bad_write(PID_POLICY, "4194305 on", ESRCH, want);
+	     bad_write(PID_POLICY, "4194305 on", ESRCH, want) &&
+	     bad_write(PID_POLICY, long_str('1', 5000), EINVAL, want) &&
+	     bad_write(PID_POLICY, "\n", EINVAL, want);
 	tap_result(ok, "policy: pid_policy bad lines (no PID, no word, bad word, extra word, "
-		   "PID 0/-1/too big/absent, too long) -> -EINVAL/-ERANGE/-ESRCH, entry kept");
+		   "PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> "
+		   "-EINVAL/-ERANGE/-ESRCH, entry kept");
+	snprintf(val, sizeof(val), "%d on", me);
+	ok = nobody_refused(PID_POLICY, val, want) && nobody_refused(PARAM_NEW_VMS, "none", "all");
+	tap_result(ok, "policy: user nobody cannot write pid_policy or new_vms (-EACCES)");
 
 	snprintf(val, sizeof(val), "%d default", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
@@ -983,13 +1204,130 @@ static void policy_pid(void)
 	tvm_write_file(PARAM_NEW_VMS, "all");
 }
 
-static int cmd_policy(void)
+/*
+ * A VM's sysfs directory goes with the VM; a control file held open
+ * across the VM's end answers -ENODEV (pvx_host's code is not reached).
+ */
+static void policy_vm_end(void)
 {
-	char enable[32], features[32];
+	char dir[256], path[300];
+	struct tvm vm;
+	int fd, i;
+	bool ok;
+
+	if (new_vm(&vm) || find_vm_dir(dir, sizeof(dir))) {
+		tap_result(false, "policy VM end: VM set-up, sysfs directory");
+		tvm_destroy(&vm);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/enabled", dir);
+	fd = open(path, O_RDWR);
+	tvm_destroy(&vm);
+	/* The directory goes from a work item after the VM's end. */
+	for (i = 0; i < 200 && !access(dir, F_OK); i++)
+		usleep(10000);
+	ok = access(dir, F_OK) && errno == ENOENT;
+	tap_result(ok, "policy VM end: %s gone after the VM's end", dir);
+	stale_control_enodev(fd, "policy VM end: enabled held open across the VM's end");
+}
+
+struct race {
+	volatile int stop;
+	unsigned long done, gone, other;
+};
+
+/* One control file of a VM that may be going: open, read, write. */
+static void race_file(struct race *rc, const char *path, const char *val)
+{
+	char buf[16];
+	int fd = open(path, O_RDWR), err = 0;
+
+	if (fd < 0) {
+		err = errno;
+	} else {
+		if (pread(fd, buf, sizeof(buf), 0) < 0 || write(fd, val, strlen(val)) < 0)
+			err = errno;
+		close(fd);
+	}
+	if (!err) {
+		rc->done++;
+	} else if (err == ENOENT || err == ENODEV) {
+		rc->gone++;
+	} else if (!rc->other++) {
+		tvm_diag("policy race: %s: %s", path, strerror(err));
+	}
+}
+
+/* Reads and writes the controls of every VM of this process until stopped. */
+static void *race_thread(void *arg)
+{
+	struct race *rc = arg;
+	char pattern[32], path[300];
+	struct dirent *de;
+	size_t l, pl;
+	DIR *d;
+
+	snprintf(pattern, sizeof(pattern), "-%d", (int)getpid());
+	pl = strlen(pattern);
+	while (!rc->stop) {
+		d = opendir(SYSFS_VMS);
+		if (!d) {
+			rc->other++;
+			return NULL;
+		}
+		while ((de = readdir(d))) {
+			l = strlen(de->d_name);
+			if (strncmp(de->d_name, "vm", 2) || l <= pl ||
+			    strcmp(de->d_name + l - pl, pattern))
+				continue;
+			snprintf(path, sizeof(path), SYSFS_VMS "/%s/enabled", de->d_name);
+			race_file(rc, path, "1");
+			snprintf(path, sizeof(path), SYSFS_VMS "/%s/features", de->d_name);
+			race_file(rc, path, "0x1f");
+		}
+		closedir(d);
+	}
+	return NULL;
+}
+
+/* VMs come and go while a thread reads and writes their sysfs files. */
+static void policy_race(int n)
+{
+	struct race rc = { 0 };
+	pthread_t th;
+	struct tvm vm;
+	int i, bad = 0;
+
+	if (pthread_create(&th, NULL, race_thread, &rc)) {
+		tap_result(false, "policy race: pthread_create");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)))
+			bad++;
+		usleep(2000);
+		tvm_destroy(&vm);
+	}
+	rc.stop = 1;
+	pthread_join(th, NULL);
+	tap_result(!bad && rc.done && !rc.other,
+		   "policy race: %d VMs created and destroyed while a thread read and wrote "
+		   "their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
+		   n, rc.done, rc.gone, rc.other);
+}
+
+static int cmd_policy(bool lockdown)
+{
+	char enable[32], features[32], ld[128] = "";
 	struct kvm_regs r;
 	uint64_t all_feat;
 	int ret;
 
+	read_param(LOCKDOWN, ld, sizeof(ld));
+	tvm_diag("policy: %s: '%s'", LOCKDOWN, ld);
+	if (lockdown &&
+	    !tap_result(locked_down(), "policy: lockdown raised by the runner ('%s')", ld))
+		return tap_end();
 	if (!pvx_loaded()) {
 		tap_skip(MODULE_NAME " not loaded", "policy: module parameters enable, features");
 		return tap_end();
@@ -1042,6 +1380,8 @@ static int cmd_policy(void)
 	policy_calls_match_probe("policy: VM with features=0x1", "0x1");
 	policy_new_vms();
 	policy_pid();
+	policy_vm_end();
+	policy_race(100);
 	return tap_end();
 }
 
@@ -1128,7 +1468,7 @@ static void usage(void)
 		"       pvx_hcall_test stock record|compare FILE\n"
 		"       pvx_hcall_test rmmod-loop\n"
 		"       pvx_hcall_test cycles [N]\n"
-		"       pvx_hcall_test policy\n"
+		"       pvx_hcall_test policy [--lockdown]\n"
 		"       pvx_hcall_test hold-vm\n"
 		"       pvx_hcall_test hcall-load N\n");
 	exit(2);
@@ -1179,7 +1519,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "cycles"))
 		return cmd_cycles(i + 1 < argc ? atoi(argv[i + 1]) : 1000);
 	if (!strcmp(argv[i], "policy"))
-		return cmd_policy();
+		return cmd_policy(i + 1 < argc && !strcmp(argv[i + 1], "--lockdown"));
 	usage();
 	return 2;
 }

@@ -17,7 +17,7 @@
  *	TARGET_RUNNING), target halted in KVM_RUN (in-kernel irqchip, HLT
  *	with IF=0: always NOT_DONE, and it stays halted); counters exact.
  *   pvx_yield_host_test policy
- *	pvx_host's "features" parameter and the VM's debugfs "features"
+ *	pvx_host's "features" parameter and the VM's sysfs "features"
  *	without PVX_F_YIELD: -EOPNOTSUPP, PROBE bit clear, counters still.
  *   pvx_yield_host_test rmmod-loop
  *	a vCPU yields in a loop while this test removes pvx_yield.
@@ -863,7 +863,7 @@ static uint64_t vm_probe(struct tvm_vcpu *v)
 
 static int cmd_policy(void)
 {
-	char saved[32], val[32], dir[256], path[300];
+	char saved[32], val[32], dir[256], ctl[300], path[350];
 	struct counts tot0, tot, vmc0, vmc;
 	uint64_t rax, rax2 = 0, feat;
 	struct tvm a, b;
@@ -897,11 +897,12 @@ static int cmd_policy(void)
 		   "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE "
 		   "(rdx=0x%llx rax=0x%llx)", saved, X(feat), X(rax));
 
-	/* VM policy: vm<id>-<pid>/features without PVX_F_YIELD. */
+	/* VM policy: sysfs vms/vm<id>-<pid>/features without PVX_F_YIELD. */
 	if (!tap_result(read_vm_counts(&vmc0, dir, sizeof(dir)),
 			"policy per VM: %s/yield exists after the VM's first YIELD", dir))
 		goto out;
-	snprintf(path, sizeof(path), "%s/features", dir);
+	tvm_vm_sysfs_dir(dir, ctl, sizeof(ctl));
+	snprintf(path, sizeof(path), "%s/features", ctl);
 	ok = !tvm_write_file(path, val);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
@@ -919,7 +920,7 @@ static int cmd_policy(void)
 	snprintf(path, sizeof(path), "%s/yield", dir);
 	tap_result(read_counts(path, &vmc) && counts_eq(&vmc, &vmc0),
 		   "policy per VM: the disabled VM's counters did not move");
-	snprintf(path, sizeof(path), "%s/features", dir);
+	snprintf(path, sizeof(path), "%s/features", ctl);
 	ok = !tvm_write_file(path, saved);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	tap_result(ok && rax == PVX_YIELD_NOT_DONE,

@@ -9,11 +9,15 @@
 #   without     ABI cases on a host without pvx; record stock hypercalls
 #   insmod      load $PVX_BUILD/host/pvx_host.ko
 #   with        ABI cases with pvx; stock hypercalls same as recorded
-#   rmmod-loop  rmmod pvx_host while a vCPU loops on PROBE; dmesg clean
+#   rmmod-loop  rmmod pvx_host while a vCPU loops on PROBE; dmesg clean;
+#               /sys/kernel/pvx_host gone, a VM's control open across it
+#               answers -ENODEV
 #   reinsmod    load it again
 #   cycles      1000 VM create/PROBE/destroy cycles; debugfs vms, counters
-#   policy      module parameters enable, features, new_vms; debugfs pid_policy
-#               and per-VM files; bad input to each
+#   policy      module parameters enable, features, new_vms, pid_policy and
+#               per-VM sysfs files (/sys/kernel/pvx_host/vms/); bad input to
+#               each; the debugfs copies read-only; a VM's sysfs directory
+#               gone with it (lockdown-l2.sh runs the same under lockdown)
 #   yield-absent  PVX_HC_YIELD -ENOSYS while pvx_yield is not loaded
 #   yield-insmod  load $PVX_BUILD/host/pvx_yield.ko (needs pvx_host);
 #               pvx_host cannot be removed under it
@@ -483,6 +487,11 @@ if do_insmod reinsmod; then
 	fi
 	if rmmod pvx_host 2>"$LOG/rmmod.err"; then
 		result ok "rmmod: rmmod pvx_host"
+		if [ -e /sys/kernel/pvx_host ]; then
+			result fail "rmmod: /sys/kernel/pvx_host still there"
+		else
+			result ok "rmmod: /sys/kernel/pvx_host gone"
+		fi
 	else
 		result fail "rmmod: rmmod pvx_host: $(cat "$LOG/rmmod.err")"
 	fi

@@ -656,6 +656,13 @@ int tvm_newest_vm_dir(char *path, size_t len)
 	return 0;
 }
 
+void tvm_vm_sysfs_dir(const char *dir, char *path, size_t len)
+{
+	const char *name = strrchr(dir, '/');
+
+	snprintf(path, len, "%s/%s", TVM_PVX_SYSFS_VMS, name ? name + 1 : dir);
+}
+
 void tvm_answers_add(struct tvm_answers *a, bool served, bool enosys)
 {
 	if (served) {

@@ -156,6 +156,15 @@ bool tvm_read_counters(const char *path, const char *const *names, int nr,
  */
 int tvm_newest_vm_dir(char *path, size_t len);
 
+/* Where pvx_host keeps each VM's controls (enabled, features). */
+#define TVM_PVX_SYSFS_VMS	"/sys/kernel/pvx_host/vms"
+
+/*
+ * The sysfs directory of the VM whose debugfs directory is @dir (the same
+ * name, vm<id>-<pid>, under TVM_PVX_SYSFS_VMS) into @path.
+ */
+void tvm_vm_sysfs_dir(const char *dir, char *path, size_t len);
+
 /*
  * The answers of a vCPU that issues one call in a loop while the test
  * removes the module that serves it: served answers, then -ENOSYS, never

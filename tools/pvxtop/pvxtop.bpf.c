@@ -3,13 +3,10 @@
  * pvxtop's BPF side: count pvx's and KVM's tracepoints into maps that
  * pvxtop.c reads once a second.
  *
- * Plain tracepoint programs, not BTF-based ones (tp_btf, fentry): those
- * need the BTF of the module that owns the tracepoint, and Debian's 6.1
- * has none for out-of-tree modules. The context structs below are the
- * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * host/numa_trace.h, host/fork_copy_trace.h, host/ksm_trace.h,
- * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
- * KVM's arch/x86/kvm/trace.h, in pvxtop.h.
+ * pvx's events through raw tracepoint programs, KVM's through plain
+ * tracepoint programs (pvxtop.h says why), not BTF-based ones (tp_btf,
+ * fentry): those need the BTF of the module that owns the tracepoint, and
+ * Debian's 6.1 has none for out-of-tree modules.
  */
 #include <stdbool.h>
 #include <linux/types.h>
@@ -142,15 +139,16 @@ static struct pvxtop_row *vm_row(int vcpu, __u64 vm_id)
 	return row;
 }
 
-SEC("tracepoint/pvx/hypercall")
-int pvx_hypercall(struct tp_hypercall *ctx)
+SEC("raw_tp/hypercall")
+int pvx_hypercall(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+	const struct args_hypercall *a = (const void *)ctx->args;
+	struct pvxtop_row *row = vm_row((int)a->vcpu_id, a->vm_id);
 
 	if (!row)
 		return 0;
-	row_inc(row, hc_call(ctx->nr));
-	row_inc(row, hc_result(ctx->result));
+	row_inc(row, hc_call((__u32)a->nr));
+	row_inc(row, hc_result((long)a->result));
 	return 0;
 }
 
@@ -169,62 +167,66 @@ static enum pvxtop_ctr yield_outcome(int outcome)
 	return PVXTOP_Y_EOTHER;
 }
 
-SEC("tracepoint/pvx/yield")
-int pvx_yield(struct tp_yield *ctx)
+SEC("raw_tp/yield")
+int pvx_yield(struct bpf_raw_tracepoint_args *ctx)
 {
+	const struct args_yield *a = (const void *)ctx->args;
 	__u32 tgid = current_tgid();
 	struct pvxtop_row *row;
 
 	if (filtered(tgid))
 		return 0;
-	row = row_get(tgid, ctx->from);
+	row = row_get(tgid, (int)a->from);
 	if (row)
-		row_inc(row, yield_outcome(ctx->outcome));
+		row_inc(row, yield_outcome((int)a->outcome));
 	return 0;
 }
 
-SEC("tracepoint/pvx/numa_hint")
-int pvx_numa_hint(struct tp_numa_hint *ctx)
+SEC("raw_tp/numa_hint")
+int pvx_numa_hint(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+	const struct args_numa_hint *a = (const void *)ctx->args;
+	struct pvxtop_row *row = vm_row((int)a->vcpu_id, a->vm_id);
 
 	if (!row)
 		return 0;
 	row_inc(row, PVXTOP_NUMA_HINTS);
-	if (ctx->action == PVXTOP_NUMA_ACT_MOVED)
+	if ((int)a->action == PVXTOP_NUMA_ACT_MOVED)
 		row_inc(row, PVXTOP_NUMA_MOVED);
-	else if (ctx->action == PVXTOP_NUMA_ACT_WOULD_MOVE)
+	else if ((int)a->action == PVXTOP_NUMA_ACT_WOULD_MOVE)
 		row_inc(row, PVXTOP_NUMA_WOULD_MOVE);
 	return 0;
 }
 
 /* Pages count on partial batches too: debugfs "pages" does. */
-SEC("tracepoint/pvx/fork_copy")
-int pvx_fork_copy(struct tp_fork_copy *ctx)
+SEC("raw_tp/fork_copy")
+int pvx_fork_copy(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+	const struct args_fork_copy *a = (const void *)ctx->args;
+	struct pvxtop_row *row = vm_row((int)a->vcpu_id, a->vm_id);
 
 	if (!row)
 		return 0;
 	row_inc(row, PVXTOP_FC_CALLS);
-	row_add(row, PVXTOP_FC_PAGES, ctx->copied);
-	if (ctx->result < 0)
+	row_add(row, PVXTOP_FC_PAGES, (__u32)a->copied);
+	if ((long)a->result < 0)
 		row_inc(row, PVXTOP_FC_ERR);
 	return 0;
 }
 
-SEC("tracepoint/pvx/ksm_hint")
-int pvx_ksm_hint(struct tp_ksm_hint *ctx)
+SEC("raw_tp/ksm_hint")
+int pvx_ksm_hint(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = vm_row(ctx->vcpu_id, ctx->vm_id);
+	const struct args_ksm_hint *a = (const void *)ctx->args;
+	struct pvxtop_row *row = vm_row((int)a->vcpu_id, a->vm_id);
 
 	if (!row)
 		return 0;
 	row_inc(row, PVXTOP_KSM_HINTS);
-	if (ctx->result < 0)
+	if ((long)a->result < 0)
 		row_inc(row, PVXTOP_KSM_ERR);
-	row_add(row, PVXTOP_KSM_PINNED, ctx->pinned);
-	row_add(row, PVXTOP_KSM_UNPINNED, ctx->unpinned);
+	row_add(row, PVXTOP_KSM_PINNED, a->pinned);
+	row_add(row, PVXTOP_KSM_UNPINNED, a->unpinned);
 	return 0;
 }
 
@@ -288,17 +290,18 @@ int kvm_hypercall(struct tp_kvm_hypercall *ctx)
 
 /* Guest programs: rows are CPUs, tgid 0; -p does not apply. */
 
-SEC("tracepoint/pvx/guest_hypercall")
-int pvx_guest_hypercall(struct tp_guest_hypercall *ctx)
+SEC("raw_tp/guest_hypercall")
+int pvx_guest_hypercall(struct bpf_raw_tracepoint_args *ctx)
 {
+	const struct args_guest_hypercall *a = (const void *)ctx->args;
 	struct pvxtop_row *row = row_get(0, bpf_get_smp_processor_id());
 
 	if (!row)
 		return 0;
-	if (!ctx->issued)
+	if (!(bool)a->issued)
 		row_inc(row, PVXTOP_G_HC_REFUSED);
 	else
-		row_inc(row, ctx->ret < 0 ? PVXTOP_G_HC_ERR :
+		row_inc(row, (long)a->ret < 0 ? PVXTOP_G_HC_ERR :
 					    PVXTOP_G_HC_ISSUED);
 	return 0;
 }
@@ -316,31 +319,33 @@ static enum pvxtop_ctr spin_result(long result)
 	return PVXTOP_G_SPIN_ERR;
 }
 
-SEC("tracepoint/pvx/spin_yield")
-int pvx_spin_yield(struct tp_spin_yield *ctx)
+SEC("raw_tp/spin_yield")
+int pvx_spin_yield(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = row_get(0, ctx->waiter_cpu);
+	const struct args_spin_yield *a = (const void *)ctx->args;
+	struct pvxtop_row *row = row_get(0, (int)a->waiter_cpu);
 
 	if (!row)
 		return 0;
 	row_inc(row, PVXTOP_G_SPIN_YIELD);
-	if (ctx->preempted)
+	if ((bool)a->preempted)
 		row_inc(row, PVXTOP_G_SPIN_PREEMPTED);
-	if (ctx->next)
+	if ((bool)a->next)
 		row_inc(row, PVXTOP_G_SPIN_NEXT);
-	row_inc(row, spin_result(ctx->result));
+	row_inc(row, spin_result((long)a->result));
 	/* pvxtop --advise judges spin_threshold on these */
-	if (!ctx->preempted && ctx->result == PVX_YIELD_TARGET_RUNNING)
+	if (!(bool)a->preempted && (long)a->result == PVX_YIELD_TARGET_RUNNING)
 		row_inc(row, PVXTOP_G_SPIN_THR_RUNNING);
-	else if (!ctx->preempted && ctx->result == PVX_YIELD_DONE)
+	else if (!(bool)a->preempted && (long)a->result == PVX_YIELD_DONE)
 		row_inc(row, PVXTOP_G_SPIN_THR_DONE);
 	return 0;
 }
 
-SEC("tracepoint/pvx/spin_halt")
-int pvx_spin_halt(struct tp_spin_halt *ctx)
+SEC("raw_tp/spin_halt")
+int pvx_spin_halt(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = row_get(0, ctx->cpu);
+	const struct args_spin_halt *a = (const void *)ctx->args;
+	struct pvxtop_row *row = row_get(0, (int)a->cpu);
 
 	if (row)
 		row_inc(row, PVXTOP_G_SPIN_HALT);
@@ -348,34 +353,37 @@ int pvx_spin_halt(struct tp_spin_halt *ctx)
 }
 
 /* Counted on the unlocker's CPU: the one that paid for the kick. */
-SEC("tracepoint/pvx/spin_kick")
-int pvx_spin_kick(struct tp_spin_kick *ctx)
+SEC("raw_tp/spin_kick")
+int pvx_spin_kick(struct bpf_raw_tracepoint_args *ctx)
 {
+	const struct args_spin_kick *a = (const void *)ctx->args;
 	struct pvxtop_row *row = row_get(0, bpf_get_smp_processor_id());
 
 	if (row)
-		row_inc(row, ctx->miss ? PVXTOP_G_SPIN_KICK_MISS :
+		row_inc(row, (bool)a->miss ? PVXTOP_G_SPIN_KICK_MISS :
 					 PVXTOP_G_SPIN_KICK);
 	return 0;
 }
 
-SEC("tracepoint/pvx/stimer_fire")
-int pvx_stimer_fire(struct tp_stimer_fire *ctx)
+SEC("raw_tp/stimer_fire")
+int pvx_stimer_fire(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = row_get(0, ctx->cpu);
+	const struct args_stimer_fire *a = (const void *)ctx->args;
+	struct pvxtop_row *row = row_get(0, (int)a->cpu);
 
 	if (!row)
 		return 0;
 	row_inc(row, PVXTOP_G_TIMER_FIRE);
-	if (ctx->cap)
+	if ((bool)a->cap)
 		row_inc(row, PVXTOP_G_TIMER_CAP);
 	return 0;
 }
 
-SEC("tracepoint/pvx/stimer_rearm")
-int pvx_stimer_rearm(struct tp_stimer_rearm *ctx)
+SEC("raw_tp/stimer_rearm")
+int pvx_stimer_rearm(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pvxtop_row *row = row_get(0, ctx->cpu);
+	const struct args_stimer_rearm *a = (const void *)ctx->args;
+	struct pvxtop_row *row = row_get(0, (int)a->cpu);
 
 	if (row)
 		row_inc(row, PVXTOP_G_TIMER_REARM);

@@ -93,14 +93,13 @@ struct pvxtop_exit_key {
 };
 
 /*
- * Tracepoint records as BPF programs of type tracepoint see them: the
- * TP_STRUCT__entry layouts of host/trace.h, host/yield_trace.h,
- * host/numa_trace.h, host/fork_copy_trace.h, host/ksm_trace.h,
- * guest/trace.h, guest/spinlock_trace.h, guest/stimer_trace.h and of
- * KVM's arch/x86/kvm/trace.h. They are the same on 6.1 and 6.12; pvxtop.c
- * checks the offset and size of every field used against the event's
- * format file before it loads the programs, so a kernel whose layout
- * differs gets an error, not wrong numbers.
+ * KVM's events are counted by plain tracepoint programs (their records
+ * carry the vCPU id and exit reason, which the raw arguments, a struct
+ * kvm_vcpu pointer, would need the kvm module's BTF to reach): the
+ * TP_STRUCT__entry layouts of KVM's arch/x86/kvm/trace.h, the same on 6.1
+ * and 6.12. pvxtop.c checks the offset and size of every field used
+ * against the event's format file before it loads the programs, so a
+ * kernel whose layout differs gets an error, not wrong numbers.
  */
 /* The 8-byte common header every trace event record starts with. */
 struct trace_common {
@@ -110,65 +109,44 @@ struct trace_common {
 	__s32 pid;
 };
 
-struct tp_hypercall {		/* pvx:hypercall */
-	struct trace_common common;
-	__u64 vm_id;
-	int vcpu_id;
-	__u32 nr;
-	long result;
-	__u64 duration_ns;
+/*
+ * pvx's own events are counted by raw tracepoint programs: the kernel
+ * skips one only when the same program already runs on that CPU, and
+ * counts each skip in the program's recursion_misses on every supported
+ * kernel. A plain tracepoint program is also skipped while any BPF runs
+ * on that CPU (another program, or a map read of this tool), and 6.1
+ * counts those skips nowhere. Their context is the event's TP_PROTO
+ * arguments, one __u64 slot each, in order (narrower ones zero-extended):
+ * the structs below, whose order is host/trace.h's, host/yield_trace.h's,
+ * host/numa_trace.h's, host/fork_copy_trace.h's, host/ksm_trace.h's,
+ * guest/trace.h's, guest/spinlock_trace.h's and guest/stimer_trace.h's.
+ * The kernel refuses to attach a program that reads past an event's
+ * last argument.
+ */
+struct args_hypercall {		/* pvx:hypercall */
+	__u64 vm_id, vcpu_id, nr, result, duration_ns;
 };
 
-struct tp_yield {		/* pvx:yield */
-	struct trace_common common;
-	__u64 vm_id;
-	int from;
-	int to;
-	__u64 arg;
-	__u64 flags;
-	int outcome;
+struct args_yield {		/* pvx:yield */
+	__u64 vm_id, from, to, arg, flags, outcome;
 };
 
-struct tp_numa_hint {		/* pvx:numa_hint */
-	struct trace_common common;
-	__u64 vm_id;
-	int vcpu_id;
-	__u32 ranges;
-	__u64 node[4];
-	__u64 node_other;
-	__u64 unknown;
-	int home;
-	int action;		/* host/numa.c enum pvx_numa_action */
-	long ret;
+struct args_numa_hint {		/* pvx:numa_hint */
+	__u64 vm_id, vcpu_id, ranges, node_bytes, node_other, unknown, home,
+	      action, ret;
 };
 
 /* pvx:numa_hint's action (host/numa.c, numa_trace.h) */
 #define PVXTOP_NUMA_ACT_MOVED		1
 #define PVXTOP_NUMA_ACT_WOULD_MOVE	2
 
-struct tp_fork_copy {		/* pvx:fork_copy */
-	struct trace_common common;
-	__u64 vm_id;
-	int vcpu_id;
-	__u64 batch_gpa;
-	__u32 count;
-	__u32 copied;
-	long result;
-	int why;
+struct args_fork_copy {		/* pvx:fork_copy */
+	__u64 vm_id, vcpu_id, batch_gpa, count, copied, result, why;
 };
 
-struct tp_ksm_hint {		/* pvx:ksm_hint */
-	struct trace_common common;
-	__u64 vm_id;
-	int vcpu_id;
-	__u32 flags;
-	__u32 count;
-	__u64 pages;
-	__u64 candidates;
-	__u64 pins;
-	long result;
-	__u64 pinned;
-	__u64 unpinned;
+struct args_ksm_hint {		/* pvx:ksm_hint */
+	__u64 vm_id, vcpu_id, flags, count, pages, candidates, pins, result,
+	      pinned, unpinned;
 };
 
 struct tp_kvm_exit {		/* kvm:kvm_exit */
@@ -189,60 +167,29 @@ struct tp_kvm_hypercall {	/* kvm:kvm_hypercall */
 	unsigned long a0, a1, a2, a3;
 };
 
-struct tp_guest_hypercall {	/* pvx:guest_hypercall */
-	struct trace_common common;
-	__u32 nr;
-	bool issued;
-	unsigned long a0;
-	long ret;
+struct args_guest_hypercall {	/* pvx:guest_hypercall */
+	__u64 nr, a0, ret, issued;
 };
 
-struct tp_spin_yield {		/* pvx:spin_yield */
-	struct trace_common common;
-	const void *lock;
-	int target_cpu;
-	int waiter_cpu;
-	unsigned int spins;
-	bool preempted;
-	bool next;
-	long result;
+struct args_spin_yield {	/* pvx:spin_yield */
+	__u64 lock, target_cpu, waiter_cpu, spins, preempted, next, result;
 };
 
 /* The lock's address only: at a kick its next holder may have freed it. */
-struct tp_spin_halt {		/* pvx:spin_halt */
-	struct trace_common common;
-	const void *lock;
-	int cpu;
-	__u16 ticket;
+struct args_spin_halt {		/* pvx:spin_halt */
+	__u64 lock, cpu, ticket;
 };
 
-struct tp_spin_kick {		/* pvx:spin_kick */
-	struct trace_common common;
-	const void *lock;
-	int target_cpu;
-	__u16 ticket;
-	bool miss;
+struct args_spin_kick {		/* pvx:spin_kick */
+	__u64 lock, target_cpu, ticket, miss;
 };
 
-struct tp_stimer_fire {		/* pvx:stimer_fire */
-	struct trace_common common;
-	const void *timer;
-	int cpu;
-	__u64 request_ns;
-	__u64 wall_ns;
-	__u64 steal_ns;
-	unsigned int rearms;
-	bool cap;
+struct args_stimer_fire {	/* pvx:stimer_fire */
+	__u64 timer, cpu, request_ns, wall_ns, steal_ns, rearms, cap;
 };
 
-struct tp_stimer_rearm {	/* pvx:stimer_rearm */
-	struct trace_common common;
-	const void *timer;
-	int cpu;
-	__u64 request_ns;
-	__u64 wall_ns;
-	__u64 steal_ns;
-	__u64 next_ns;
+struct args_stimer_rearm {	/* pvx:stimer_rearm */
+	__u64 timer, cpu, request_ns, wall_ns, steal_ns, next_ns;
 };
 
 #endif /* _PVXTOP_H */

@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The system's header of this name (system headers include it), then the shim. */
+#include_next <linux/kernel.h>
+#include "../../kshim.h"
