@@ -179,7 +179,7 @@ vcpu_rips() {
 }
 
 finish() {	# tell the guest "done", wait for QEMU
-	echo done >&"$ctl_in"
+	echo "done" >&"$ctl_in"
 	if guest_line "mig finished" 120; then
 		diag "migrate $dirty: guest: $gline"
 	else
