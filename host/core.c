@@ -30,18 +30,28 @@ MODULE_PARM_DESC(enable,
 
 unsigned int pvx_features = PVX_F_ALL;
 
-static int pvx_features_set(const char *val, const struct kernel_param *kp)
+/*
+ * @buf as one u32 (any base, one trailing newline) that @valid accepts,
+ * into *@knob: 0, or -EINVAL or -ERANGE and *@knob keeps its value. The
+ * features parameter and the per-VM sysfs files share it.
+ */
+int pvx_store_u32(u32 *knob, const char *buf, bool (*valid)(u32 v))
 {
 	unsigned int v;
 	int ret;
 
-	ret = kstrtouint(val, 0, &v);
+	ret = kstrtouint(buf, 0, &v);
 	if (ret)
 		return ret;
-	if (!pvx_features_valid(v))
+	if (!valid(v))
 		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	WRITE_ONCE(*knob, v);
 	return 0;
+}
+
+static int pvx_features_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_store_u32(kp->arg, val, pvx_features_valid);
 }
 
 static int pvx_features_get(char *buf, const struct kernel_param *kp)

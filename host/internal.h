@@ -142,6 +142,7 @@ void pvx_debugfs_vm_add(struct pvx_vm *vm);
 void pvx_debugfs_vm_remove(struct pvx_vm *vm);
 
 /* sysfs.c */
+int pvx_store_u32(u32 *knob, const char *buf, bool (*valid)(u32 v));
 int pvx_sysfs_init(void);
 void pvx_sysfs_exit(void);
 void pvx_sysfs_vm_add(struct pvx_vm *vm);

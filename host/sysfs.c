@@ -41,23 +41,15 @@ static struct pvx_vm *pvx_kobj_vm(struct kobject *kobj)
 }
 
 /*
- * A u32 knob written as one number (any base, one trailing newline) that
- * @valid accepts: -EINVAL or -ERANGE otherwise, and the knob keeps its
- * value. Only root may open the files for writing (mode 0644).
+ * A u32 knob written as one number (pvx_store_u32()). Only root may open
+ * the files for writing (mode 0644).
  */
 static ssize_t pvx_knob_store(u32 *knob, const char *buf, size_t count,
 			      bool (*valid)(u32 v))
 {
-	unsigned int v;
-	int ret;
+	int ret = pvx_store_u32(knob, buf, valid);
 
-	ret = kstrtouint(buf, 0, &v);
-	if (ret)
-		return ret;
-	if (!valid(v))
-		return -EINVAL;
-	WRITE_ONCE(*knob, v);
-	return count;
+	return ret ? ret : count;
 }
 
 static bool pvx_enabled_valid(u32 v)

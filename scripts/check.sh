@@ -506,11 +506,12 @@ fi
 tap_begin fresh
 # machine_paths FILE...: absolute paths that exist only on some machine
 # (homes, /work, /opt, /usr/local, /var/... but the project's cache, and
-# /usr/src but the linux-source and linux-headers packages' own files).
+# /usr/src but the linux-source and linux-headers packages' own files and
+# the pvx-dkms package's, /usr/src/pvx-VERSION).
 machine_paths() {
 	grep -nHoE '(^|[^A-Za-z0-9_.$}~-])/(work|root|home|opt|srv|mnt|media|snap|nix|usr/local|var|usr/src)(/[^[:space:]"'"'"'`);,:\\]*)?' "$@" |
 		sed -E 's#^([^:]*:[0-9]+:)[^/]?#\1#' |
-		grep -vE ':[0-9]+:/(var/cache/pvx|usr/src/linux-(source|headers)-|usr/src/?$)' || true
+		grep -vE ':[0-9]+:/(var/cache/pvx|usr/src/linux-(source|headers)-|usr/src/pvx-VERSION|usr/src/?$)' || true
 }
 # every tracked file (this one names the forbidden roots as a pattern)
 leaks=$(git ls-files -z | grep -zv -e '^LICENSE$' -e '^scripts/check.sh$' |

@@ -25,9 +25,10 @@ cd "$(dirname "$0")/.."
 # pkill) and file are not on a minimal Debian 12 (CI's debootstrap root
 # showed it); pkg-config for libpvx's install test; dpkg-dev, debhelper
 # and dh-dkms for make deb (dpkg-buildpackage of debian/), lintian for
-# make check's test of its packages; debootstrap makes the sid build
+# make check's test of its packages (dpkg-checkbuilddeps wants
+# build-essential itself, not only gcc and make); debootstrap makes the sid build
 # root for the newest kernel (scripts/kernel.sh).
-PKGS="make gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
+PKGS="make build-essential gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
       sparse linux-perf linux-source-6.1 linux-source-6.12 socat procps file
       pkg-config dpkg-dev debhelper dh-dkms lintian debootstrap"
