@@ -22,8 +22,8 @@ SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # which share this machine's CPUs, fit make check's time
 # (Documentation/lab.rst). make check-full (PVX_CHECK_FULL=1) runs every
 # suite on both; PVX_LAB_TESTS sets one list for both.
-LAB_TESTS_FULL=guest,upstream,tinyvm,numa,lockdown
-declare -A LAB_TESTS=([6.12]=$LAB_TESTS_FULL [6.1]=guest-core,tinyvm,numa,lockdown)
+LAB_TESTS_FULL=guest,upstream,migrate-quick,tinyvm,numa,lockdown
+declare -A LAB_TESTS=([6.12]=$LAB_TESTS_FULL [6.1]=guest-core,migrate-quick,tinyvm,numa,lockdown)
 [ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.1]=$LAB_TESTS_FULL
 if [ -n "${PVX_LAB_TESTS:-}" ]; then
 	LAB_TESTS[6.1]=$PVX_LAB_TESTS LAB_TESTS[6.12]=$PVX_LAB_TESTS

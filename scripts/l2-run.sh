@@ -35,6 +35,7 @@ suite_limit() {
 	steal|topology) echo 1500 ;;
 	numa | numabench) echo 900 ;;
 	migrate) echo 1500 ;;
+	migrate-quick) echo 1200 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -186,6 +187,9 @@ guest_suite() {
 MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
 	       "selftests/guest/run-l3.sh --migrate ring host"
 	       "selftests/guest/run-l3.sh --migrate unload host")
+# migrate-quick (make check's): the bitmap and ring boots, two
+# migrations each (PVX_MIGRATIONS, migrate-l2.sh): there and back
+MIGRATE_QUICK_BOOTS=("${MIGRATE_BOOTS[@]:0:2}")
 
 # guest-core: every guest module and feature, on a pvx host and on one
 # without pvx, and the refusal in L2; not the steal and topology boots
@@ -248,6 +252,8 @@ for s in "${suites[@]}"; do
 	numa) run_suite numa bash selftests/host/numa-l2.sh ;;
 	numabench) run_suite numabench bash scripts/bench-numa-l2.sh ;;
 	migrate) run_suite migrate run_l3s migrate "${MIGRATE_BOOTS[@]}" ;;
+	migrate-quick)
+		PVX_MIGRATIONS=2 run_suite migrate-quick run_l3s migrate-quick "${MIGRATE_QUICK_BOOTS[@]}" ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out

@@ -33,8 +33,10 @@ usage: scripts/lab.sh [options]
                     benchmark, in that L2 too; lockdown = the host
                     controls under lockdown=integrity, last in its L2;
                     migrate = an L3 live-migrated between QEMUs of L2
-                    while the host writes its pages, dirty bitmap and
-                    dirty ring)
+                    while the host writes its pages, dirty bitmap,
+                    dirty ring and onto L2 without pvx_fork_copy;
+                    migrate-quick = its bitmap and ring boots with two
+                    migrations each, make check's)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -86,8 +88,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate)" ;;
+	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate|migrate-quick) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate, migrate-quick)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -178,7 +180,7 @@ if [ "$build" = 1 ]; then
 	make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static ||
 		echo "lab: pvxtop build failed; its tests will fail" >&2
 	if has_suite guest || has_suite guest-core || has_suite steal || has_suite topology || has_suite demo || has_suite bench ||
-	   has_suite migrate; then
+	   has_suite migrate || has_suite migrate-quick; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
 	fi
