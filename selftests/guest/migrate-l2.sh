@@ -168,14 +168,40 @@ reaper() {
 	return 1
 }
 
-# vcpu_rips: where QEMU $cur's vCPUs are, one diag line (QMP's
-# human-monitor-command "info registers -a"), for a guest that stopped
-# answering
+# vcpu_threads: L2's view of QEMU $cur's vCPU threads ("CPU N/KVM"),
+# one diag line each: its state, the CPU time it took in 2 s (guest: in
+# L3), and the kernel frames it is in (a vCPU held inside L2's KVM, in a
+# pvx hypercall say, shows there; one that L2 never runs again shows no
+# time; one halted waits in kvm_vcpu_halt)
+vcpu_threads() {
+	local t f hz i n=0
+	local -a task u0 g0
+	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+	for t in /proc/"${pids[$cur]}"/task/*; do
+		[[ $(cat "$t/comm" 2>/dev/null) == CPU* ]] || continue
+		read -r -a f <<<"$(sed 's/.*) //' "$t/stat" 2>/dev/null)"
+		task[n]=$t u0[n]=$((${f[11]:-0} + ${f[12]:-0})) g0[n]=${f[40]:-0}
+		n=$((n + 1))
+	done
+	nap 2
+	for ((i = 0; i < n; i++)); do
+		t=${task[i]}
+		read -r -a f <<<"$(sed 's/.*) //' "$t/stat" 2>/dev/null)"
+		diag "migrate $dirty: L2: QEMU $cur's $(cat "$t/comm" 2>/dev/null) (${t##*/}): state ${f[0]:-?}, in 2 s $(((${f[11]:-0} + ${f[12]:-0} - u0[i]) * 100 / hz))% CPU, $(((${f[40]:-0} - g0[i]) * 100 / hz))% in L3; kernel: $(sed 's/^\[<[0-9a-f]*>\] //; s/\/0x[0-9a-f]*$//' "$t/stack" 2>/dev/null | head -n 4 | paste -sd ' ')"
+	done
+}
+
+# vcpu_rips: where QEMU $cur's vCPUs are, for a guest that stopped
+# answering: L2's view of their threads (vcpu_threads), then their RIPs
+# and halted flags (QMP's human-monitor-command "info registers -a",
+# which waits for every vCPU to leave KVM_RUN; L3 boots nokaslr, so a
+# kernel RIP is its address in the image's System.map)
 vcpu_rips() {
 	local rips
+	vcpu_threads
 	qmp "$cur" '{"execute": "human-monitor-command", "arguments": {"command-line": "info registers -a"}}'
 	rips=$(grep -o 'RIP=[0-9a-f]*\|HLT=[01]' <<<"$reply" | paste -sd ' ')
-	diag "migrate $dirty: the guest does not answer; QEMU $cur's vCPUs: ${rips:-no registers}"
+	diag "migrate $dirty: the guest does not answer; QEMU $cur's vCPUs: ${rips:-no registers: QMP did not answer within 60 s}"
 }
 
 finish() {	# tell the guest "done", wait for QEMU

@@ -233,7 +233,9 @@ fi
 # the VMM: QEMU, or for a migrate boot migrate-l2.sh running QEMUs
 vmm=(qemu-system-x86_64)
 if [ -n "$migrate" ]; then
-	args="$args pvx_migrate=$migrate"
+	# nokaslr: a RIP that migrate-l2.sh reads is the kernel's address
+	# in System.map
+	args="$args pvx_migrate=$migrate nokaslr"
 	if [ "$migrate" = ring ]; then
 		case "$accel" in
 		*-enable-kvm*) accel=${accel/-enable-kvm/-accel kvm,dirty-ring-size=4096} ;;
