@@ -195,7 +195,7 @@ vcpu_threads() {
 # answering: L2's view of their threads (vcpu_threads), then their RIPs
 # and halted flags (QMP's human-monitor-command "info registers -a",
 # which waits for every vCPU to leave KVM_RUN; L3 boots nokaslr, so a
-# kernel RIP is its address in the image's System.map)
+# kernel RIP names its function in lab.sh's l2-kallsyms)
 vcpu_rips() {
 	local rips
 	vcpu_threads

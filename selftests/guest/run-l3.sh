@@ -233,8 +233,8 @@ fi
 # the VMM: QEMU, or for a migrate boot migrate-l2.sh running QEMUs
 vmm=(qemu-system-x86_64)
 if [ -n "$migrate" ]; then
-	# nokaslr: a RIP that migrate-l2.sh reads is the kernel's address
-	# in System.map
+	# nokaslr: L3 runs L2's kernel, which boots nokaslr, so a kernel RIP
+	# that migrate-l2.sh reads names its function in lab.sh's l2-kallsyms
 	args="$args pvx_migrate=$migrate nokaslr"
 	if [ "$migrate" = ring ]; then
 		case "$accel" in
