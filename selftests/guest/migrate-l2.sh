@@ -56,6 +56,7 @@ rm -rf "$work"
 mkdir -p "$work" || { res "not ok migrate: cannot make $work"; exit 1; }
 declare -a pids qin qout
 cur=""		# the QEMU that runs the guest now
+start_err=""	# why start failed
 
 cleanup() {
 	local p
@@ -76,13 +77,13 @@ fc_pages() {
 	fc=${fc:-0}
 }
 
-# qmp K JSON: send a command to QEMU K; its reply line in $reply (events
-# before it are skipped); 1 when none came within 60 s.
+# qmp K JSON [S]: send a command to QEMU K; its reply line in $reply
+# (events before it are skipped); 1 when none came within S s (60).
 qmp() {
 	local k=$1 line
 	reply=""
 	echo "$2" >&"${qin[$k]}" || return 1
-	while IFS= read -r -t 60 -u "${qout[$k]}" line; do
+	while IFS= read -r -t "${3:-60}" -u "${qout[$k]}" line; do
 		case "$line" in
 		*'"return"'* | *'"error"'*) reply=$line; return 0 ;;
 		esac
@@ -102,7 +103,7 @@ start() {
 		fi
 	done
 	rm -f "$work/qmp$k.in" "$work/qmp$k.out"
-	mkfifo "$work/qmp$k.in" "$work/qmp$k.out" || return 1
+	mkfifo "$work/qmp$k.in" "$work/qmp$k.out" || { start_err="cannot make its QMP FIFOs"; return 1; }
 	a+=(-qmp "pipe:$work/qmp$k")
 	[ "$k" -gt 0 ] && a+=(-incoming "unix:$work/mig$k.sock")
 	"${a[@]}" >&"$console" &
@@ -112,13 +113,30 @@ start() {
 	exec {i}<>"$work/qmp$k.out"
 	qout[k]=$i
 	# the greeting (QEMU starts slowly under TCG: up to 300 s, while it
-	# runs), then capabilities
+	# runs), then capabilities; why not in $start_err
 	local end=$((SECONDS + 300)) t0=$SECONDS
 	until IFS= read -r -t 5 -u "${qout[$k]}" line; do
-		kill -0 "${pids[$k]}" 2>/dev/null && [ "$SECONDS" -lt "$end" ] || return 1
+		if ! kill -0 "${pids[$k]}" 2>/dev/null; then
+			wait "${pids[$k]}"
+			start_err="QEMU $k exited with status $? after $((SECONDS - t0)) s, before its QMP greeting (its stderr: the boot's qemu.err)"
+			echo "migrate-l2.sh: $start_err" >&2
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$end" ]; then
+			start_err="no QMP greeting from QEMU $k within 300 s"
+			return 1
+		fi
 	done
-	[ $((SECONDS - t0)) -lt 30 ] || diag "migrate $dirty: QEMU $k took $((SECONDS - t0)) s to answer on QMP"
-	qmp "$k" '{"execute": "qmp_capabilities"}'
+	local greet=$((SECONDS - t0)) t=$((end - SECONDS))
+	# its main loop answers once the machine is made, which can take
+	# as long under TCG: the rest of the 300 s, at least 60
+	[ "$t" -ge 60 ] || t=60
+	if ! qmp "$k" '{"execute": "qmp_capabilities"}' "$t"; then
+		start_err="QEMU $k greeted on QMP after $greet s but did not answer qmp_capabilities within $t s"
+		return 1
+	fi
+	[ $((SECONDS - t0)) -lt 30 ] ||
+		diag "migrate $dirty: QEMU $k took $greet s to greet on QMP, $((SECONDS - t0)) s to answer"
 }
 
 stop_qemu() {	# stop_qemu K: quit, and its status in $qrc
@@ -222,7 +240,7 @@ finish() {	# tell the guest "done", wait for QEMU
 
 t_start=$(uptime_s)
 if ! start 0; then
-	res "not ok migrate $dirty: QEMU 0 starts with a QMP monitor # no QMP greeting"
+	res "not ok migrate $dirty: QEMU 0 starts with a QMP monitor # $start_err"
 	cleanup
 fi
 cur=0
@@ -251,7 +269,7 @@ done_n=0 checked=0 bad=0
 for ((k = 1; k <= count; k++)); do
 	src=$cur
 	if ! start "$k"; then
-		res "not ok migrate $dirty $k: destination QEMU $k starts with -incoming # no QMP greeting"
+		res "not ok migrate $dirty $k: destination QEMU $k starts with -incoming # $start_err"
 		break
 	fi
 	for _ in $(seq 50); do

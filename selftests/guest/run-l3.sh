@@ -646,6 +646,13 @@ $(before_reset)
 	last=$(tr -d '\r' <"$log" | grep -v '^$' | tail -n1 | tr -cd '[:print:]')
 	retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots never reached /init (qemu exit $qrc after $(($(date +%s) - ta)) s, $(wc -c <"$log") bytes of console, last line [$last], log $keep): booting again
 "
+	# what QEMU (or migrate-l2.sh) said, but for the warnings every
+	# boot has
+	cp "$qerr" "$PVX_OUT/l3-$tag-attempt$attempt-qemu.err" 2>/dev/null
+	said=$(grep -v 'warning: Number of\|terminating on signal' "$qerr" 2>/dev/null | tail -n 3 |
+		tr -cd '[:print:]\n' | sed "s/^/# l3 $tag: boot $attempt: qemu said: /")
+	[ -z "$said" ] || retry_diag="$retry_diag$said
+"
 	retry_diag="$retry_diag$(dmesg | tail -n 5 | sed "s/^/# l3 $tag: host dmesg after boot $attempt: /")
 "
 	attempt=$((attempt + 1))
