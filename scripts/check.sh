@@ -20,8 +20,11 @@ SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # on a pvx host and on a host without pvx) but not the steal and topology
 # boots of guest nor the upstream KVM selftests, so that the two labs,
 # which share this machine's CPUs, fit make check's time
-# (Documentation/lab.rst). make check-full (PVX_CHECK_FULL=1) runs every
-# suite on both; PVX_LAB_TESTS sets one list for both.
+# (Documentation/lab.rst). migrate-quick (two live migrations with the
+# dirty bitmap, two with the dirty ring, every host-written page checked
+# after each landing: issue 27) runs on both. make check-full
+# (PVX_CHECK_FULL=1) runs every suite on both; PVX_LAB_TESTS sets one
+# list for both.
 LAB_TESTS_FULL=guest,upstream,migrate-quick,tinyvm,numa,lockdown
 declare -A LAB_TESTS=([6.12]=$LAB_TESTS_FULL [6.1]=guest-core,migrate-quick,tinyvm,numa,lockdown)
 [ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.1]=$LAB_TESTS_FULL
