@@ -143,11 +143,15 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 PVX_STAT_ATTR(hypercalls, PVX_STAT_HYPERCALLS);
 PVX_STAT_ATTR(errors, PVX_STAT_ERRORS);
 PVX_STAT_ATTR(refused, PVX_STAT_REFUSED);
+PVX_STAT_ATTR(periodic_probes, PVX_STAT_PERIODIC_PROBES);
+PVX_STAT_ATTR(host_changes, PVX_STAT_HOST_CHANGES);
 
 static struct attribute *pvx_stat_attrs[] = {
 	&stat_hypercalls_attr.kattr.attr,
 	&stat_errors_attr.kattr.attr,
 	&stat_refused_attr.kattr.attr,
+	&stat_periodic_probes_attr.kattr.attr,
+	&stat_host_changes_attr.kattr.attr,
 	NULL
 };
 

@@ -15,6 +15,7 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/srcu.h>
+#include <linux/stringify.h>
 #include <linux/timekeeping.h>
 
 #include "compat.h"
@@ -69,6 +70,41 @@ module_param_cb(features, &pvx_features_ops, &pvx_features, 0644);
 MODULE_PARM_DESC(features,
 		 "PVX_F_* calls the host serves (default 0x1f = all); a cleared bit answers -EOPNOTSUPP and is hidden from PROBE; bit 0 (PROBE) cannot be cleared");
 
+/*
+ * The ABI version PROBE announces. A pool of hosts that live-migrate
+ * guests between them and run different pvx versions announces the oldest
+ * one's, as it masks CPUID features to the oldest CPU: a guest then never
+ * learns a call's newer meaning on one host that the next one lacks.
+ */
+static unsigned int pvx_abi_version = PVX_ABI_VERSION;
+
+static bool pvx_abi_version_valid(u32 v)
+{
+	return v >= 1 && v <= PVX_ABI_VERSION;
+}
+
+static int pvx_abi_version_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_store_u32(kp->arg, val, pvx_abi_version_valid);
+}
+
+static const struct kernel_param_ops pvx_abi_version_ops = {
+	.set = pvx_abi_version_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(abi_version, &pvx_abi_version_ops, &pvx_abi_version, 0644);
+MODULE_PARM_DESC(abi_version,
+		 "ABI version PROBE announces, 1.." __stringify(PVX_ABI_VERSION)
+		 " (default " __stringify(PVX_ABI_VERSION)
+		 "); calls keep the meaning they had in it");
+
+u32 pvx_abi_announced(void)
+{
+	return READ_ONCE(pvx_abi_version);
+}
+EXPORT_SYMBOL_GPL(pvx_abi_announced);
+
 atomic64_t pvx_stats[PVX_STAT_NR];
 
 /*
@@ -104,7 +140,7 @@ static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		return -PVX_EINVAL;
 
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, PVX_MAGIC);
-	pvx_set_out_reg(vcpu, call, VCPU_REGS_RCX, PVX_ABI_VERSION);
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RCX, pvx_abi_announced());
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RDX,
 			READ_ONCE(pvx_registered) & pvx_policy_features(vm));
 	return 0;

@@ -15,10 +15,10 @@
 # second serial port (/dev/ttyS1), which QEMU connects to the FIFOs
 # DIR/ctl.in and DIR/ctl.out here; steal_controller applies the level and
 # answers "ok PCT" (or "err WHY") on the same port. The same port serves
-# "pvx on|off": this L3's pvx_host switch (sysfs /sys/kernel/pvx_host/vms/
+# "pvx SWITCH": this L3's pvx_host switch or mask (sysfs /sys/kernel/pvx_host/vms/
 # vm<id>-<QEMU pid>/enabled, QEMU's pid in CTL_QEMU_PID), for the guest's
 # test of what it does when the host stops serving pvx; answer
-# "ok pvx on|off".
+# "ok pvx SWITCH" (ctl_pvx).
 #
 #   steal_valid PCT          0..99, no sign, no leading zero
 #   ctl_prepare DIR          the control port's FIFOs made
@@ -123,15 +123,25 @@ steal_attach() {
 	steal_set "$pct"
 }
 
-# pvx on|off: pvx_host's switch of the VM of QEMU $CTL_QEMU_PID
+# pvx on|off|mask-yield|unmask|abi1|abi2: pvx_host's switch or features
+# mask of the VM of QEMU $CTL_QEMU_PID, or the ABI version pvx_host
+# announces (what a destination host with that policy or an older pvx
+# shows the guest)
 ctl_pvx() {
-	local v f
+	local v f file=enabled
 	case "$1" in
 	on) v=1 ;;
 	off) v=0 ;;
+	mask-yield) v=0x1d file=features ;;
+	unmask) v=0x1f file=features ;;
+	abi1|abi2)
+		f=/sys/module/pvx_host/parameters/abi_version
+		echo "${1#abi}" >"$f" || { echo "cannot write $f"; return 1; }
+		steal_log "pvx $1 at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
+		return 0 ;;
 	*) echo "bad pvx switch '$1'"; return 1 ;;
 	esac
-	for f in /sys/kernel/pvx_host/vms/vm*-"${CTL_QEMU_PID:-none}"/enabled; do
+	for f in /sys/kernel/pvx_host/vms/vm*-"${CTL_QEMU_PID:-none}"/"$file"; do
 		[ -f "$f" ] || { echo "no pvx state of QEMU ${CTL_QEMU_PID:-none}"; return 1; }
 		echo "$v" >"$f" || { echo "cannot write $f"; return 1; }
 		steal_log "pvx $1 ($f) at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
@@ -149,7 +159,7 @@ ctl_reply() {
 	fi
 }
 
-# The guest's requests, one line each: "steal PCT" or "pvx on|off".
+# The guest's requests, one line each: "steal PCT" or "pvx SWITCH" (ctl_pvx).
 steal_controller() {
 	local dir=$1 cmd arg
 	exec 3<>"$dir/ctl.out" 4<>"$dir/ctl.in"
