@@ -176,6 +176,43 @@ if make -s -j"$(nproc)" -C selftests OUT="$REPO/build/selftests" >"$RES/selftest
 else
 	tap fail "selftests build" "see $RES/selftests-build.log"
 fi
+# ...installed as a kselftest collection (make -C selftests install) and
+# run with the kernel's run_kselftest.sh: --list names every test
+# program of the manifest, each in its collection, and no tool-l2 helper
+# (installed beside them); -c pvx_unit runs the unit programs, here
+ksft=$RES/kselftest
+if make -s -C selftests OUT="$REPO/build/selftests" install INSTALL_PATH="$ksft" \
+	>"$RES/kselftest-install.log" 2>&1; then
+	want=$(for c in pvx_unit:unit pvx_host:prog-l2 pvx_guest:prog-l3; do
+		scripts/manifest.sh "${c#*:}" | sed "s/^/${c%%:*}:/"
+	done | sort)
+	got=$("$ksft/run_kselftest.sh" --list 2>&1 | sort)
+	missing=$(for t in $(scripts/manifest.sh tool-l2); do
+		[ -x "$ksft/pvx_host/$t" ] || echo "$t"
+	done)
+	if [ -n "$want" ] && [ "$want" = "$got" ] && [ -z "$missing" ]; then
+		tap ok "make -C selftests install: run_kselftest.sh --list names the $(wc -l <<<"$want") test programs of the manifest, helpers installed unlisted"
+	else
+		tap fail "make -C selftests install: run_kselftest.sh --list names the test programs of the manifest" \
+			"only listed: $(comm -13 <(echo "$want") <(echo "$got") | tr '\n' ' ')not listed: $(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')helpers missing: $missing"
+	fi
+	# appended: the runner writes the programs' output through
+	# /dev/stdout, which a truncating redirection would overwrite
+	: >"$RES/kselftest-unit.log"
+	"$ksft/run_kselftest.sh" -c pvx_unit >>"$RES/kselftest-unit.log" 2>&1
+	rc=$?
+	read -r p f k < <(scripts/tap-count.sh "$RES/kselftest-unit.log")
+	n=$(scripts/manifest.sh unit | wc -l)
+	if [ "$rc" = 0 ] && [ "$p/$f/$k" = "$n/0/0" ] &&
+	   grep -q "^1\.\.$n$" "$RES/kselftest-unit.log"; then
+		tap ok "run_kselftest.sh -c pvx_unit: the $n unit programs ok, KTAP"
+	else
+		tap fail "run_kselftest.sh -c pvx_unit: the $n unit programs ok" \
+			"exit $rc, $p ok, $f not ok, $k skipped; see $RES/kselftest-unit.log"
+	fi
+else
+	tap fail "make -C selftests install" "see $RES/kselftest-install.log"
+fi
 # pvxtop before the L3 initramfs, which takes its static build (the labs
 # run with --no-build)
 if make -s -j"$(nproc)" -C tools/pvxtop OUT="$REPO/build/pvxtop" all static >"$RES/pvxtop-build.log" 2>&1; then
@@ -314,7 +351,10 @@ if [ -z "$cp" ]; then
 	cp=build/checkpatch/scripts/checkpatch.pl
 fi
 tap_begin style
-for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/'); do
+# the kernel-side sources, the unit tier, and the host's test programs
+# on kselftest_harness.h (those still on tap.h are not held to it yet)
+for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/') \
+	 $(git grep -l '#include "kselftest_harness\.h"' -- 'selftests/host/*.c'); do
 	# libpvx is userspace with pthread conventions: positive errno
 	# values and a pvx_lock_t typedef, like pthread_mutex_t
 	ignore=
