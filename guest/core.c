@@ -26,6 +26,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/notifier.h>
 #include <linux/percpu.h>
 #include <linux/stringify.h>
 #include <linux/workqueue.h>
@@ -102,6 +103,12 @@ u32 pvx_host_abi_version(void)
 }
 EXPORT_SYMBOL_GPL(pvx_host_abi_version);
 
+u32 pvx_host_epoch(void)
+{
+	return READ_ONCE(pvx_host.host_pvx) ? READ_ONCE(pvx_host.epoch) : 0;
+}
+EXPORT_SYMBOL_GPL(pvx_host_epoch);
+
 /*
  * KVM's paravirt feature bits (CPUID 0x40000001 EAX at the KVM base):
  * kvm_para_has_feature() calls kvm_arch_para_features(), which the kernel
@@ -132,7 +139,8 @@ void pvx_host_snapshot(struct pvx_host *out)
  */
 static long pvx_probe_host(struct pvx_host *out)
 {
-	struct pvx_regs r = { .ax = PVX_HC_PROBE };
+	/* RSI 0 in: a host without epochs leaves it so */
+	struct pvx_regs r = { .ax = PVX_HC_PROBE, .si = 0 };
 	long ret;
 
 	memset(out, 0, sizeof(*out));
@@ -148,6 +156,7 @@ static long pvx_probe_host(struct pvx_host *out)
 	out->magic = PVX_MAGIC;
 	out->abi_version = r.cx;
 	out->features = r.dx;
+	out->epoch = r.si;
 	return 0;
 }
 
@@ -167,7 +176,8 @@ static u32 pvx_usable_features(const struct pvx_host *h)
 static bool pvx_host_equal(const struct pvx_host *a, const struct pvx_host *b)
 {
 	return a->host_pvx == b->host_pvx && a->abi_version == b->abi_version &&
-	       a->magic == b->magic && a->features == b->features;
+	       a->magic == b->magic && a->features == b->features &&
+	       a->epoch == b->epoch;
 }
 
 /*
@@ -191,12 +201,36 @@ static bool pvx_host_update(const struct pvx_host *answer, u32 lost,
 	WRITE_ONCE(pvx_host.features, now.features);
 	pvx_host.abi_version = now.abi_version;
 	pvx_host.magic = now.magic;
+	WRITE_ONCE(pvx_host.epoch, now.epoch);
 	WRITE_ONCE(pvx_host.host_pvx, now.host_pvx);
 	return !pvx_host_equal(was, &pvx_host);
 }
 
+/* The feature modules that keep state on the host, told from a work item. */
+static BLOCKING_NOTIFIER_HEAD(pvx_host_chain);
+
+int pvx_host_register_notifier(struct notifier_block *nb)
+{
+	return blocking_notifier_chain_register(&pvx_host_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_host_register_notifier);
+
+void pvx_host_unregister_notifier(struct notifier_block *nb)
+{
+	blocking_notifier_chain_unregister(&pvx_host_chain, nb);
+}
+EXPORT_SYMBOL_GPL(pvx_host_unregister_notifier);
+
+static void pvx_host_notify_fn(struct work_struct *work)
+{
+	blocking_notifier_call_chain(&pvx_host_chain, pvx_host_features(), NULL);
+}
+
+static DECLARE_WORK(pvx_host_notify_work, pvx_host_notify_fn);
+
 /*
- * The counter and event for a change of what the guest uses, and its
+ * The counter and event for a change of what the guest uses, the feature
+ * modules told (later: the change may be seen in atomic context), and its
  * dmesg line when @say (reprobe says the outcome itself).
  */
 static void pvx_host_changed(const struct pvx_host *was, long ret,
@@ -209,6 +243,7 @@ static void pvx_host_changed(const struct pvx_host *was, long ret,
 	this_cpu_inc(pvx_stats.n[PVX_STAT_HOST_CHANGES]);
 	trace_guest_host_change(was->features, now.features, now.abi_version,
 				ret, why);
+	schedule_work(&pvx_host_notify_work);
 	if (!say)
 		return;
 	why_str = why == PVX_HOST_WHY_LOST ? "a call answered -ENOSYS" :
@@ -219,6 +254,10 @@ static void pvx_host_changed(const struct pvx_host *was, long ret,
 	else if (!was->host_pvx && now.host_pvx)
 		pr_info("host serves pvx again (%s): ABI %u, features 0x%x\n",
 			why_str, now.abi_version, now.features);
+	else if (was->features == now.features &&
+		 was->abi_version == now.abi_version)
+		pr_info("host state of this VM is new (%s: epoch 0x%x -> 0x%x, a migration or a host module loaded again); state kept on the host is sent again\n",
+			why_str, was->epoch, now.epoch);
 	else
 		pr_info("host stopped or started serving calls (%s): features 0x%x -> 0x%x, ABI %u -> %u\n",
 			why_str, was->features, now.features, was->abi_version,
@@ -468,6 +507,8 @@ static void __exit pvx_guest_exit(void)
 	pvx_sysfs_exit();
 	/* no feature module is left to call; a lost call's work may be */
 	irq_work_sync(&pvx_lost_work);
+	/* ... and the telling of the change it found: nobody to tell now */
+	cancel_work_sync(&pvx_host_notify_work);
 }
 
 module_init(pvx_guest_init);

@@ -18,6 +18,7 @@ struct pvx_host {
 	u32 abi_version;	/* host ABI version, 0 without pvx */
 	u32 magic;		/* PVX_MAGIC, or 0 */
 	u32 features;		/* PVX_F_* from PROBE, 0 without pvx */
+	u32 epoch;		/* PROBE's RSI: the host's state of this VM */
 };
 
 extern struct pvx_host pvx_host;

@@ -116,6 +116,8 @@ static DEFINE_MUTEX(pvx_table_mutex);
 static struct srcu_struct pvx_srcu;
 /* OR of the features of all registered handlers; PROBE reports it. */
 static u32 pvx_registered;
+/* Handlers registered or removed since load: part of PROBE's epoch. */
+static u32 pvx_registered_gen;
 
 static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		      const struct pvx_call *call);
@@ -133,6 +135,22 @@ static u32 pvx_policy_features(const struct pvx_vm *vm)
 	return READ_ONCE(pvx_features) & READ_ONCE(vm->features);
 }
 
+/*
+ * PROBE's epoch (RSI): changes whenever the host's state of this VM is new
+ * and a guest must send again what it keeps there (never-merge pins, its
+ * NUMA map): another VM (the destination of a live migration, a new VMM
+ * process), pvx_host loaded again (new per-VM state), a feature module
+ * loaded or removed. The generation times an odd constant is a bijection,
+ * so each one gives this VM another value; never 0, which a guest reads as
+ * "a host without epochs" (RSI is the guest's own 0 then).
+ */
+static u32 pvx_probe_epoch(const struct pvx_vm *vm)
+{
+	u32 e = vm->salt ^ (READ_ONCE(pvx_registered_gen) * 0x9e3779b9u);
+
+	return e ?: 1;
+}
+
 static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		      const struct pvx_call *call)
 {
@@ -143,6 +161,7 @@ static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RCX, pvx_abi_announced());
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RDX,
 			READ_ONCE(pvx_registered) & pvx_policy_features(vm));
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RSI, pvx_probe_epoch(vm));
 	return 0;
 }
 
@@ -305,6 +324,7 @@ static void pvx_update_registered(void)
 			features |= h->feature;
 	}
 	WRITE_ONCE(pvx_registered, features);
+	WRITE_ONCE(pvx_registered_gen, pvx_registered_gen + 1);
 }
 
 static int pvx_install(struct pvx_handler *h)

@@ -1373,6 +1373,7 @@ ksm_tests() {
 		step "pvx_ksm_guest_test"
 		run_test pvx_ksm_guest_test "$KSM_TEST" "--expect-$mode"
 		ksm_params
+		ksm_epoch_test
 		# run-l3.sh compares hinted with the host's (and candidates_added,
 		# from the dmesg line at rmmod)
 		for f in /sys/kernel/pvx/ksm/*; do
@@ -1394,6 +1395,49 @@ ksm_tests() {
 	check "rmmod pvx_guest after pvx_ksm_guest" rmmod pvx_guest
 	check "clean after the KSM tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
 	step "pvx_ksm_guest done"
+}
+
+# The host's pvx_ksm loaded again under the guest (L2 does it on the
+# control port): its pins are gone, PROBE names a new epoch, and the guest
+# must pin its protected pages again by itself, saying so in its counters
+# (issue 27 item 4; a migration's destination is the same case)
+ksm_epoch_test() {
+	if [ "$mode" != host ] || [ "$steal_boot" = 1 ] || [ ! -e "$CTL" ]; then
+		diag "pins made again not tested: needs a host boot with L2's control port $CTL"
+		return
+	fi
+	step "pvx_ksm reloaded under the guest"
+	"$KSM_TEST" --hold 8 >/tmp/hold.out 2>&1 &
+	hp=$!
+	i=0
+	while ! grep -q . /tmp/hold.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	check "a process protects 8 pages ($(head -n1 /tmp/hold.out)), the host pins them all (protected_on_host $(ksm_stat protected_on_host))" \
+		test "$(head -n1 /tmp/hold.out)" = "held 8" -a "$(ksm_stat protected_on_host)" = 8
+	e0=$(pvx_attr host_epoch) r0=$(ksm_stat resends) p0=$(ksm_stat resent_pages)
+	c0=$(dmesg | grep -c 'pvx_guest: host state of this VM is new\|pvx_guest: host stopped or started serving calls')
+	if ! ask_l2 ksm-reload >/tmp/ask.out 2>&1; then
+		not_ok "L2 loads pvx_ksm again # $(head -n1 /tmp/ask.out)"
+		kill "$hp"; wait "$hp" 2>/dev/null
+		return
+	fi
+	ok "L2 loads pvx_ksm again"
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	i=0
+	while [ "$(ksm_stat resends)" = "$r0" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	w=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	check "PROBE names a new epoch ($e0 -> $(pvx_attr host_epoch)) and the guest sends its table again without a reprobe (resends $r0 -> $(ksm_stat resends), after $w ms)" \
+		test "$(pvx_attr host_epoch)" != "$e0" -a "$(ksm_stat resends)" -gt "$r0"
+	check "the new pvx_ksm pins the 8 pages again (resent_pages $p0 -> $(ksm_stat resent_pages)); protected_on_host $(ksm_stat protected_on_host)" \
+		test "$(ksm_stat resent_pages)" = $((p0 + 8)) -a "$(ksm_stat protected_on_host)" = 8
+	# one line, or two when a PROBE fell between L2's rmmod and insmod
+	c=$(dmesg | grep -c 'pvx_guest: host state of this VM is new\|pvx_guest: host stopped or started serving calls')
+	check "dmesg says what changed ($((c - c0)) lines)" test $((c - c0)) -ge 1 -a $((c - c0)) -le 2
+	kill "$hp"
+	wait "$hp" 2>/dev/null
+	i=0
+	while [ "$(ksm_stat protected_now)" != 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	check "the holder killed: nothing protected (protected_now $(ksm_stat protected_now), on host $(ksm_stat protected_on_host))" \
+		test "$(ksm_stat protected_now)" = 0 -a "$(ksm_stat protected_on_host)" = 0
 }
 
 # ksm_wait STAT: wait up to 90 s for /sys/kernel/pvx/ksm/STAT to be > 0

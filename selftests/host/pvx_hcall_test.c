@@ -196,12 +196,17 @@ static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64
 		   X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
 }
 
+/*
+ * PROBE from each vCPU of one VM: all succeed and name the same epoch
+ * (RSI: 32 bits, not 0); a fresh VM's PROBE names another one.
+ */
 static void case_probe_vcpus(int n)
 {
 	const char *desc = "PROBE from every vCPU of a 4-vCPU 64-bit VM";
+	uint64_t epoch = 0;
 	struct kvm_regs r;
 	struct tvm vm;
-	int i, good = 0;
+	int i, good = 0, same = 0;
 
 	if (!want_case(NEED_LOADED, desc))
 		return;
@@ -216,10 +221,22 @@ static void case_probe_vcpus(int n)
 				good++;
 			else
 				diag_regs("vCPU answer", &r);
+			if (!i)
+				epoch = r.rsi;
+			same += r.rsi == epoch;
 		}
 		tvm_destroy(&vm);
 	}
 	tap_result(good == n, "%s: %d of %d succeeded", desc, good, n);
+	tap_result(same == n && epoch && epoch <= UINT32_MAX,
+		   "%s: %d of %d name the same epoch 0x%llx (RSI, 32 bits, not 0)", desc,
+		   same, n, X(epoch));
+	if (hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0)
+		tap_result(r.rax == 0 && r.rsi && r.rsi != epoch,
+			   "PROBE of the next VM: another epoch (0x%llx, was 0x%llx)",
+			   X(r.rsi), X(epoch));
+	else
+		tap_result(false, "PROBE of the next VM: another epoch");
 }
 
 /* Feature calls whose PROBE bit is clear must be unknown: -ENOSYS. */
