@@ -15,15 +15,18 @@ rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # guest first: the upstream suite's tests build beside it (tinyvm runs
-# last in its L2 boot whatever the order, then lockdown, l2-run.sh). Every suite runs on
-# 6.12; 6.1 runs every module and feature once (guest-core: the L3 boots
-# on a pvx host and on a host without pvx) but not the steal and topology
-# boots of guest nor the upstream KVM selftests, so that the two labs,
-# which share this machine's CPUs, fit make check's time
-# (Documentation/lab.rst). make check-full (PVX_CHECK_FULL=1) runs every
-# suite on both; PVX_LAB_TESTS sets one list for both.
+# last in its L2 boot whatever the order, then lockdown, l2-run.sh). Both
+# kernels run every module and feature (guest-core: the L3 boots on a pvx
+# host and on a host without pvx; tinyvm; numa; lockdown); the guest
+# suite's steal boots and the upstream KVM selftests run on 6.12, its
+# topology boots on 6.1, so that the two labs, which share this machine's
+# CPUs, take about as long (Documentation/lab.rst). make check-full
+# (PVX_CHECK_FULL=1) runs every suite on both; PVX_LAB_TESTS sets one
+# list for both.
 LAB_TESTS_FULL=guest,upstream,tinyvm,numa,lockdown
-declare -A LAB_TESTS=([6.12]=$LAB_TESTS_FULL [6.1]=guest-core,tinyvm,numa,lockdown)
+declare -A LAB_TESTS=([6.12]=guest-core,steal,upstream,tinyvm,numa,lockdown
+		      [6.1]=guest-core,topology,tinyvm,numa,lockdown)
+[ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.12]=$LAB_TESTS_FULL
 [ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.1]=$LAB_TESTS_FULL
 if [ -n "${PVX_LAB_TESTS:-}" ]; then
 	LAB_TESTS[6.1]=$PVX_LAB_TESTS LAB_TESTS[6.12]=$PVX_LAB_TESTS
