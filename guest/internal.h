@@ -18,6 +18,7 @@ struct pvx_host {
 	u32 abi_version;	/* host ABI version, 0 without pvx */
 	u32 magic;		/* PVX_MAGIC, or 0 */
 	u32 features;		/* PVX_F_* from PROBE, 0 without pvx */
+	u32 epoch;		/* PROBE's RSI: the host's state of this VM */
 };
 
 extern struct pvx_host pvx_host;
@@ -26,7 +27,16 @@ enum pvx_stat {
 	PVX_STAT_HYPERCALLS,	/* VM exits issued, PROBE included */
 	PVX_STAT_ERRORS,	/* ... of which the host answered < 0 */
 	PVX_STAT_REFUSED,	/* calls answered -PVX_ENOSYS without an exit */
+	PVX_STAT_PERIODIC_PROBES, /* PROBEs of the reprobe_ms timer */
+	PVX_STAT_HOST_CHANGES,	/* times what the guest uses of the host changed */
 	PVX_STAT_NR
+};
+
+/* What made the guest PROBE again (pvx:guest_host_change's why). */
+enum pvx_host_why {
+	PVX_HOST_WHY_REPROBE,	/* load, or /sys/kernel/pvx/reprobe */
+	PVX_HOST_WHY_LOST,	/* an announced call answered -PVX_ENOSYS */
+	PVX_HOST_WHY_PERIODIC,	/* the reprobe_ms timer */
 };
 
 struct pvx_stats {

@@ -45,6 +45,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/notifier.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/uidgid.h>
@@ -293,6 +294,70 @@ static int pvx_ksm_host_errno(long hc)
 		return -EIO;
 	}
 }
+
+/* ---- a host whose state of this VM is new -------------------------------- */
+
+/*
+ * The host epoch (PROBE's RSI) the whole table was last sent to: the pages
+ * are protected on the host only while it is the host's epoch now. After a
+ * live migration or a reload of the host's pvx_ksm the new state holds no
+ * pin; protected_on_host reads 0 until the table was sent again, so no page
+ * is reported protected that the host does not protect. Under pvx_ksm_lock.
+ */
+static u32 pvx_ksm_sent_epoch;
+
+static unsigned long pvx_ksm_on_host(void)
+{
+	if (!pvx_host_has(PVX_F_KSM_HINT) ||
+	    READ_ONCE(pvx_ksm_sent_epoch) != pvx_host_epoch())
+		return 0;
+	return READ_ONCE(pvx_ksm_distinct);
+}
+
+/* Send the whole table to a host whose epoch is @epoch. Under pvx_ksm_lock. */
+static void pvx_ksm_resend(u32 epoch)
+{
+	struct pvx_ksm_sender s;
+	unsigned long pfn;
+	void *e;
+	long hc;
+
+	pvx_ksm_send_start(&s, false, PVX_KSM_UNMERGEABLE, false);
+	xa_for_each(&pvx_ksm_refs, pfn, e)
+		pvx_ksm_send_run(&s, pfn, 1);
+	hc = pvx_ksm_send_end(&s);
+	pvx_ksm_count(PVX_KSM_RESENDS, 1);
+	pvx_ksm_count(PVX_KSM_RESENT, s.done);
+	pvx_ksm_count(PVX_KSM_HINTED, s.done);
+	if (!hc)
+		WRITE_ONCE(pvx_ksm_sent_epoch, epoch);
+	else
+		pr_warn_ratelimited("protections sent again: host refused (%ld), %llu of %lu pages protected there\n",
+				    hc, s.done, pvx_ksm_distinct);
+}
+
+static int pvx_ksm_host_changed(struct notifier_block *nb,
+				unsigned long features, void *data)
+{
+	u32 epoch = pvx_host_epoch();
+
+	if (!(features & PVX_F_KSM_HINT))
+		return NOTIFY_DONE;
+	mutex_lock(&pvx_ksm_lock);
+	if (epoch != pvx_ksm_sent_epoch) {
+		if (pvx_ksm_distinct)
+			pvx_ksm_resend(epoch);
+		else
+			WRITE_ONCE(pvx_ksm_sent_epoch, epoch);
+	}
+	mutex_unlock(&pvx_ksm_lock);
+	pvx_ksm_cand_now();
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_ksm_host_nb = {
+	.notifier_call = pvx_ksm_host_changed,
+};
 
 /* ---- shares of max_pages ------------------------------------------------- */
 
@@ -546,6 +611,8 @@ PVX_KSM_ATTR(zero_blocks_reported, PVX_KSM_ZERO_REPORTED);
 PVX_KSM_ATTR(zero_pages_cleared, PVX_KSM_ZERO_CLEARED);
 PVX_KSM_ATTR(zero_pages_clean, PVX_KSM_ZERO_CLEAN);
 PVX_KSM_ATTR(zero_blocks_stale, PVX_KSM_ZERO_STALE);
+PVX_KSM_ATTR(resends, PVX_KSM_RESENDS);
+PVX_KSM_ATTR(resent_pages, PVX_KSM_RESENT);
 
 /* The table's sizes now: pages of all protections, distinct pages. */
 static ssize_t held_now_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -567,6 +634,13 @@ static ssize_t protected_now_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%lu\n", READ_ONCE(pvx_ksm_distinct));
 }
 
+/* Of protected_now, the pages the host this guest runs on protects. */
+static ssize_t protected_on_host_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", pvx_ksm_on_host());
+}
+
 static ssize_t pinned_now_show(struct kobject *kobj, struct kobj_attribute *attr,
 			       char *buf)
 {
@@ -577,6 +651,7 @@ static struct kobj_attribute pvx_ksm_held_attr = __ATTR_RO(held_now);
 static struct kobj_attribute pvx_ksm_users_held_attr = __ATTR_RO(users_held_now);
 static struct kobj_attribute pvx_ksm_protected_now_attr = __ATTR_RO(protected_now);
 static struct kobj_attribute pvx_ksm_pinned_attr = __ATTR_RO(pinned_now);
+static struct kobj_attribute pvx_ksm_on_host_attr = __ATTR_RO(protected_on_host);
 
 static struct attribute *pvx_ksm_own_attrs[] = {
 	&pvx_ksm_attr_batches.kattr.attr,
@@ -602,10 +677,13 @@ static struct attribute *pvx_ksm_own_attrs[] = {
 	&pvx_ksm_attr_zero_pages_cleared.kattr.attr,
 	&pvx_ksm_attr_zero_pages_clean.kattr.attr,
 	&pvx_ksm_attr_zero_blocks_stale.kattr.attr,
+	&pvx_ksm_attr_resends.kattr.attr,
+	&pvx_ksm_attr_resent_pages.kattr.attr,
 	&pvx_ksm_held_attr.attr,
 	&pvx_ksm_users_held_attr.attr,
 	&pvx_ksm_protected_now_attr.attr,
 	&pvx_ksm_pinned_attr.attr,
+	&pvx_ksm_on_host_attr.attr,
 	NULL
 };
 
@@ -661,10 +739,13 @@ static int __init pvx_ksm_init(void)
 		pr_info("host takes KSM hints: kernel text and read-only data sent as candidates, PVX_IOC_KSM_PROTECT protects pages from merging\n");
 	else
 		pr_info("host has no PVX_HC_KSM_HINT: KSM hints unsupported by host, no candidates sent, PVX_IOC_KSM_PROTECT answers EOPNOTSUPP\n");
+	/* the table is empty: it is all on this host */
+	pvx_ksm_sent_epoch = pvx_host_epoch();
 	ret = pvx_ksm_cand_init();
 	if (ret)
 		goto err_sysfs;
 	pvx_ksm_zero_init();
+	pvx_host_register_notifier(&pvx_ksm_host_nb);
 	/* last: userspace can call in from here on */
 	ret = pvx_ksm_fd_init();
 	if (ret)
@@ -672,6 +753,7 @@ static int __init pvx_ksm_init(void)
 	return 0;
 
 err_cand:
+	pvx_host_unregister_notifier(&pvx_ksm_host_nb);
 	pvx_ksm_cand_exit();
 	pvx_ksm_zero_exit();
 err_sysfs:
@@ -692,6 +774,8 @@ static void __exit pvx_ksm_exit(void)
 	void *e;
 
 	pvx_ksm_fd_exit();
+	/* it starts candidate rounds and sends the table */
+	pvx_host_unregister_notifier(&pvx_ksm_host_nb);
 	/* first: the candidate rounds call into it */
 	pvx_ksm_cand_exit();
 	pvx_ksm_zero_exit();

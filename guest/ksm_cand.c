@@ -376,6 +376,15 @@ static void pvx_ksm_cand_work_fn(struct work_struct *work)
 	mutex_unlock(&pvx_cand_sched_lock);
 }
 
+/* A round now, not at the next interval: the host's state is new. */
+void pvx_ksm_cand_now(void)
+{
+	mutex_lock(&pvx_cand_sched_lock);
+	if (pvx_cand_running)
+		mod_delayed_work(system_wq, &pvx_cand_work, 0);
+	mutex_unlock(&pvx_cand_sched_lock);
+}
+
 /*
  * 0 (only at load) or PVX_KSM_INTERVAL_MIN_MS..MAX_MS; else -EINVAL and
  * the old value stays. A new value counts from now: writing it again and

@@ -40,6 +40,8 @@ enum pvx_ksm_stat {
 	PVX_KSM_ZERO_CLEARED,	/* ... pages we wrote zeros to */
 	PVX_KSM_ZERO_CLEAN,	/* ... pages that read as zero */
 	PVX_KSM_ZERO_STALE,	/* ... blocks withdrawn: allocated again */
+	PVX_KSM_RESENDS,	/* the table sent again: the host's state was new */
+	PVX_KSM_RESENT,		/* ... pages in it the host took */
 	PVX_KSM_NR
 };
 
@@ -102,6 +104,7 @@ void pvx_ksm_cand_exit(void);
 bool pvx_ksm_cand_round_wanted(void);
 bool pvx_ksm_cand_note_round(void);
 void pvx_ksm_cand_round_clear(void);
+void pvx_ksm_cand_now(void);
 
 /* Zeroed free pages as candidates, zero_free=1 (ksm_zero.c). */
 extern struct attribute *pvx_ksm_zero_attrs[];

@@ -30,6 +30,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -76,6 +77,7 @@ enum pvx_locmap_stat {
 	PVX_LM_ERRORS,		/* any other refusal */
 	PVX_LM_PAGES,		/* pages looked up */
 	PVX_LM_NS,		/* time spent in rounds */
+	PVX_LM_RESENT,		/* maps sent again to a host whose state was new */
 	PVX_LM_NR
 };
 
@@ -98,6 +100,7 @@ struct pvx_lm_cpu {
 	u64 unchanged;			/* maps not sent: as the last one */
 	unsigned long retry_at;		/* jiffies: backing off until then */
 	unsigned int backoff;
+	bool resend;			/* the host's state is new: send anyway */
 };
 
 /* This round's thread for a CPU. */
@@ -279,7 +282,8 @@ static unsigned long pvx_lm_sample(struct mm_struct *mm, u64 *pfn,
 static bool pvx_lm_changed(const struct pvx_lm_cpu *c,
 			   const struct pvx_loc_batch *b, u64 bytes)
 {
-	return !c->sent || pvx_lm_differs(c->sent, c->sent_bytes, b, bytes);
+	return c->resend || !c->sent ||
+	       pvx_lm_differs(c->sent, c->sent_bytes, b, bytes);
 }
 
 /* ---- sending from the CPU the map is about ----------------------------- */
@@ -311,6 +315,9 @@ static void pvx_lm_send(int cpu, struct task_struct *t, struct pvx_loc_batch *b,
 	trace_locality_map(cpu, t->pid, b->hdr.count, bytes, PVX_LM_SENT, call.hc,
 			   call.hc ? -1 : (s32)call.home);
 	if (call.hc == 0) {
+		if (c->resend)
+			pvx_lm_count(PVX_LM_RESENT, 1);
+		c->resend = false;
 		pvx_lm_spare = c->sent;
 		c->sent = b;
 		c->sent_bytes = bytes;
@@ -583,13 +590,14 @@ static struct kobj_attribute pvx_lm_kattrs[PVX_LM_NR] = {
 	__ATTR(auto_errors, 0444, pvx_lm_show, NULL),
 	__ATTR(auto_pages, 0444, pvx_lm_show, NULL),
 	__ATTR(auto_ns, 0444, pvx_lm_show, NULL),
+	__ATTR(auto_resent, 0444, pvx_lm_show, NULL),
 };
 
 struct attribute *pvx_locmap_attrs[PVX_LM_NR + 1] = {
 	&pvx_lm_kattrs[0].attr, &pvx_lm_kattrs[1].attr, &pvx_lm_kattrs[2].attr,
 	&pvx_lm_kattrs[3].attr, &pvx_lm_kattrs[4].attr, &pvx_lm_kattrs[5].attr,
 	&pvx_lm_kattrs[6].attr, &pvx_lm_kattrs[7].attr, &pvx_lm_kattrs[8].attr,
-	NULL,
+	&pvx_lm_kattrs[9].attr, NULL,
 };
 
 /* Per CPU the last map the host accepted: a line, then one per range. */
@@ -616,6 +624,37 @@ static int pvx_lm_map_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(pvx_lm_map);
 
+/*
+ * The host's state of this VM is new (a migration landed, its pvx_numa was
+ * loaded again) or NUMA_HINT came back: its maps and placement are gone,
+ * so every CPU sends its map at the next round even when it did not
+ * change, without waiting out a back-off; a map that stopped for want of
+ * NUMA_HINT starts again.
+ */
+static int pvx_lm_host_changed(struct notifier_block *nb, unsigned long features,
+			       void *data)
+{
+	int cpu;
+
+	mutex_lock(&pvx_locmap_lock);
+	if (pvx_lm_cpus) {
+		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+			pvx_lm_cpus[cpu].resend = true;
+			pvx_lm_cpus[cpu].backoff = 0;
+			pvx_lm_cpus[cpu].retry_at = jiffies;
+		}
+	}
+	if (features & PVX_F_NUMA_HINT)
+		pvx_locmap_said = false;
+	pvx_lm_apply(READ_ONCE(pvx_locmap_auto));
+	mutex_unlock(&pvx_locmap_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pvx_lm_host_nb = {
+	.notifier_call = pvx_lm_host_changed,
+};
+
 int pvx_locmap_init(void)
 {
 	int ret;
@@ -630,11 +669,14 @@ int pvx_locmap_init(void)
 	mutex_unlock(&pvx_locmap_lock);
 	if (ret)
 		debugfs_remove_recursive(pvx_locmap_dir);
+	else
+		pvx_host_register_notifier(&pvx_lm_host_nb);
 	return ret;
 }
 
 void pvx_locmap_exit(void)
 {
+	pvx_host_unregister_notifier(&pvx_lm_host_nb);
 	mutex_lock(&pvx_locmap_lock);
 	pvx_locmap_ready = false;
 	pvx_locmap_running = false;

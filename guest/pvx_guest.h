@@ -3,10 +3,12 @@
  * pvx guest core API, for the pvx guest feature modules (pv spinlock,
  * steal-time timers, KSM hints). Exported by pvx_guest.ko.
  *
- * The core probes the host once, when it loads. A feature module asks
- * pvx_host_has(PVX_F_x) in its init and falls back when it is false; it
- * issues its calls with pvx_hypercall(), which never traps to the host for
- * a call the host did not announce. All functions may be called from any
+ * The core probes the host when it loads and again whenever the host may
+ * have changed (core.c). A feature module asks pvx_host_has(PVX_F_x) and
+ * falls back when it is false; it issues its calls with pvx_hypercall(),
+ * which never traps to the host for a call the host did not announce. A
+ * module that keeps state on the host (pins, maps) registers a notifier
+ * to send it again when the host's state of this VM is new. All functions may be called from any
  * context (they take no locks and do not sleep), except the sysfs helpers,
  * which may sleep.
  */
@@ -30,8 +32,23 @@ u32 pvx_host_features(void);
 /* The host's PVX_ABI_VERSION from PROBE; 0 when the host has no pvx. */
 u32 pvx_host_abi_version(void);
 
+/* PROBE's epoch (RSI), 0 without pvx or on a host without epochs. */
+u32 pvx_host_epoch(void);
+
 /* KVM_FEATURE_* bits the host offers (CPUID leaf 0x40000001 EAX), or 0. */
 u32 pvx_kvm_features(void);
+
+/*
+ * Called, in process context, after what the guest uses of the host
+ * changed: the host's epoch (PROBE's RSI: a live migration landed, a host
+ * module was loaded again), its features, or pvx itself came or went.
+ * @action is the features the guest uses now (0: no pvx). State the
+ * guest keeps on the host may be gone: send it again when the feature is
+ * there. Blocking notifiers; unregister before the module unloads.
+ */
+struct notifier_block;
+int pvx_host_register_notifier(struct notifier_block *nb);
+void pvx_host_unregister_notifier(struct notifier_block *nb);
 
 /*
  * Issue pvx call @nr (PVX_HC_*) with arguments a0..a3 (RBX, RCX, RDX, RSI).

@@ -5,15 +5,18 @@
  * holder preemption, the "lock convoy"), and /dev/pvx's PVX_IOC_YIELD_TO,
  * the same directed yield for userspace spinlocks.
  *
- * The directed yield is chosen once, at load: PVX_HC_YIELD when the host
+ * The directed yield is chosen at load: PVX_HC_YIELD when the host
  * announces PVX_F_YIELD ("pvx-yield"), else the stock KVM_HC_SCHED_YIELD
  * when the host offers KVM_FEATURE_PV_SCHED_YIELD ("sched-yield"), else
- * none: waiters only spin ("spin").
+ * none: waiters only spin ("spin"). In "pvx-yield" a waiter uses the stock
+ * call while the host stops serving PVX_HC_YIELD (after a migration, or
+ * by its policy) and PVX_HC_YIELD again once PROBE finds it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
+#include <linux/cache.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/irqflags.h>
@@ -166,6 +169,9 @@ static __always_inline void pvx_spin_count(enum pvx_spin_stat s)
  * "sched-yield" mode: the stock call's 0, which says nothing about the
  * outcome, or its -KVM_E*). Any context; the caller has preemption off.
  */
+/* KVM offers KVM_HC_SCHED_YIELD (CPUID, fixed for the guest's life). */
+static bool pvx_spin_sched_yield __ro_after_init;
+
 static long pvx_spin_yield_to_cpu(int cpu)
 {
 	long ret;
@@ -173,9 +179,19 @@ static long pvx_spin_yield_to_cpu(int cpu)
 	switch (pvx_spin_mode) {
 	case PVX_SPIN_MODE_PVX_YIELD:
 		/* by APIC ID: the host's vCPU index need not be @cpu */
-		ret = pvx_hypercall(PVX_HC_YIELD, per_cpu(x86_cpu_to_apicid, cpu),
-				    PVX_YIELD_F_APIC_ID, 0, 0);
-		break;
+		if (pvx_host_has(PVX_F_YIELD)) {
+			ret = pvx_hypercall(PVX_HC_YIELD,
+					    per_cpu(x86_cpu_to_apicid, cpu),
+					    PVX_YIELD_F_APIC_ID, 0, 0);
+			break;
+		}
+		/*
+		 * The host stopped serving it (a migration, its policy): the
+		 * stock call where KVM offers it, until PROBE finds it again.
+		 */
+		if (!pvx_spin_sched_yield)
+			return -PVX_EOPNOTSUPP;
+		fallthrough;
 	case PVX_SPIN_MODE_SCHED_YIELD:
 		ret = kvm_hypercall1(KVM_HC_SCHED_YIELD,
 				     per_cpu(x86_cpu_to_apicid, cpu));
@@ -724,6 +740,7 @@ static int __init pvx_spinlock_init(void)
 	const char *why;
 	int ret;
 
+	pvx_spin_sched_yield = kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD);
 	/* tickets in flight: one per CPU and nesting context at most */
 	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS) {
 		pr_err("%u CPUs: more lockers than the %lu tickets could tell apart\n",
@@ -741,7 +758,7 @@ static int __init pvx_spinlock_init(void)
 	} else if (pvx_host_has(PVX_F_YIELD) && pvx_host_abi_version() >= 2) {
 		pvx_spin_mode = PVX_SPIN_MODE_PVX_YIELD;
 		why = "host pvx announces PVX_F_YIELD by APIC ID (ABI v2)";
-	} else if (kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD)) {
+	} else if (pvx_spin_sched_yield) {
 		pvx_spin_mode = PVX_SPIN_MODE_SCHED_YIELD;
 		why = "no pvx directed yield; host offers KVM_FEATURE_PV_SCHED_YIELD";
 	} else {

@@ -36,6 +36,16 @@ static ssize_t host_features_show(struct kobject *kobj,
 	return sysfs_emit(buf, "0x%x\n", pvx_host_features());
 }
 
+/* PROBE's epoch: changes when the host's state of this VM is new. */
+static ssize_t host_epoch_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	struct pvx_host h;
+
+	pvx_host_snapshot(&h);
+	return sysfs_emit(buf, "0x%x\n", h.epoch);
+}
+
 /* "pvx" when PROBE succeeded, "no-pvx" when every feature falls back. */
 static ssize_t host_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
@@ -60,6 +70,7 @@ static struct kobj_attribute abi_version_attr = __ATTR_RO(abi_version);
 static struct kobj_attribute host_abi_version_attr = __ATTR_RO(host_abi_version);
 static struct kobj_attribute host_features_attr = __ATTR_RO(host_features);
 static struct kobj_attribute host_attr = __ATTR_RO(host);
+static struct kobj_attribute host_epoch_attr = __ATTR_RO(host_epoch);
 static struct kobj_attribute reprobe_attr = __ATTR_WO(reprobe);
 
 static struct attribute *pvx_top_attrs[] = {
@@ -67,6 +78,7 @@ static struct attribute *pvx_top_attrs[] = {
 	&host_abi_version_attr.attr,
 	&host_features_attr.attr,
 	&host_attr.attr,
+	&host_epoch_attr.attr,
 	&reprobe_attr.attr,
 	NULL
 };
@@ -143,11 +155,15 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 PVX_STAT_ATTR(hypercalls, PVX_STAT_HYPERCALLS);
 PVX_STAT_ATTR(errors, PVX_STAT_ERRORS);
 PVX_STAT_ATTR(refused, PVX_STAT_REFUSED);
+PVX_STAT_ATTR(periodic_probes, PVX_STAT_PERIODIC_PROBES);
+PVX_STAT_ATTR(host_changes, PVX_STAT_HOST_CHANGES);
 
 static struct attribute *pvx_stat_attrs[] = {
 	&stat_hypercalls_attr.kattr.attr,
 	&stat_errors_attr.kattr.attr,
 	&stat_refused_attr.kattr.attr,
+	&stat_periodic_probes_attr.kattr.attr,
+	&stat_host_changes_attr.kattr.attr,
 	NULL
 };
 

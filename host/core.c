@@ -15,6 +15,7 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/srcu.h>
+#include <linux/stringify.h>
 #include <linux/timekeeping.h>
 
 #include "compat.h"
@@ -69,6 +70,41 @@ module_param_cb(features, &pvx_features_ops, &pvx_features, 0644);
 MODULE_PARM_DESC(features,
 		 "PVX_F_* calls the host serves (default 0x1f = all); a cleared bit answers -EOPNOTSUPP and is hidden from PROBE; bit 0 (PROBE) cannot be cleared");
 
+/*
+ * The ABI version PROBE announces. A pool of hosts that live-migrate
+ * guests between them and run different pvx versions announces the oldest
+ * one's, as it masks CPUID features to the oldest CPU: a guest then never
+ * learns a call's newer meaning on one host that the next one lacks.
+ */
+static unsigned int pvx_abi_version = PVX_ABI_VERSION;
+
+static bool pvx_abi_version_valid(u32 v)
+{
+	return v >= 1 && v <= PVX_ABI_VERSION;
+}
+
+static int pvx_abi_version_set(const char *val, const struct kernel_param *kp)
+{
+	return pvx_store_u32(kp->arg, val, pvx_abi_version_valid);
+}
+
+static const struct kernel_param_ops pvx_abi_version_ops = {
+	.set = pvx_abi_version_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(abi_version, &pvx_abi_version_ops, &pvx_abi_version, 0644);
+MODULE_PARM_DESC(abi_version,
+		 "ABI version PROBE announces, 1.." __stringify(PVX_ABI_VERSION)
+		 " (default " __stringify(PVX_ABI_VERSION)
+		 "); calls keep the meaning they had in it");
+
+u32 pvx_abi_announced(void)
+{
+	return READ_ONCE(pvx_abi_version);
+}
+EXPORT_SYMBOL_GPL(pvx_abi_announced);
+
 atomic64_t pvx_stats[PVX_STAT_NR];
 
 /*
@@ -80,6 +116,8 @@ static DEFINE_MUTEX(pvx_table_mutex);
 static struct srcu_struct pvx_srcu;
 /* OR of the features of all registered handlers; PROBE reports it. */
 static u32 pvx_registered;
+/* Handlers registered or removed since load: part of PROBE's epoch. */
+static u32 pvx_registered_gen;
 
 static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		      const struct pvx_call *call);
@@ -97,6 +135,22 @@ static u32 pvx_policy_features(const struct pvx_vm *vm)
 	return READ_ONCE(pvx_features) & READ_ONCE(vm->features);
 }
 
+/*
+ * PROBE's epoch (RSI): changes whenever the host's state of this VM is new
+ * and a guest must send again what it keeps there (never-merge pins, its
+ * NUMA map): another VM (the destination of a live migration, a new VMM
+ * process), pvx_host loaded again (new per-VM state), a feature module
+ * loaded or removed. The generation times an odd constant is a bijection,
+ * so each one gives this VM another value; never 0, which a guest reads as
+ * "a host without epochs" (RSI is the guest's own 0 then).
+ */
+static u32 pvx_probe_epoch(const struct pvx_vm *vm)
+{
+	u32 e = vm->salt ^ (READ_ONCE(pvx_registered_gen) * 0x9e3779b9u);
+
+	return e ?: 1;
+}
+
 static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		      const struct pvx_call *call)
 {
@@ -104,9 +158,10 @@ static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		return -PVX_EINVAL;
 
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, PVX_MAGIC);
-	pvx_set_out_reg(vcpu, call, VCPU_REGS_RCX, PVX_ABI_VERSION);
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RCX, pvx_abi_announced());
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RDX,
 			READ_ONCE(pvx_registered) & pvx_policy_features(vm));
+	pvx_set_out_reg(vcpu, call, VCPU_REGS_RSI, pvx_probe_epoch(vm));
 	return 0;
 }
 
@@ -269,6 +324,7 @@ static void pvx_update_registered(void)
 			features |= h->feature;
 	}
 	WRITE_ONCE(pvx_registered, features);
+	WRITE_ONCE(pvx_registered_gen, pvx_registered_gen + 1);
 }
 
 static int pvx_install(struct pvx_handler *h)

@@ -78,6 +78,7 @@ struct pvx_vm {
 	 */
 	u32 enabled;
 	u32 features;			/* READ_ONCE/WRITE_ONCE */
+	u32 salt;			/* random, for PROBE's epoch */
 	atomic64_t stats[PVX_VM_STAT_NR];
 	struct dentry *dir;
 	struct kobject *kobj;		/* sysfs.c, under pvx_vm_mutex */

@@ -102,6 +102,9 @@ struct dentry *pvx_vm_debugfs_dir(struct pvx_vm *vm);
  */
 bool pvx_vm_feature_enabled(struct pvx_vm *vm, u32 feature);
 
+/* The ABI version PROBE announces (module parameter abi_version). */
+u32 pvx_abi_announced(void);
+
 /*
  * Per-VM, per-feature private data: one pointer per feature bit.
  *

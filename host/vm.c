@@ -23,6 +23,7 @@
 #include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -73,6 +74,7 @@ static struct pvx_vm *pvx_vm_alloc(struct kvm *kvm, gfp_t gfp)
 	vm->pid = task_tgid_nr(current);
 	vm->enabled = pvx_policy_new_vm();
 	vm->features = PVX_F_ALL;
+	vm->salt = get_random_u32();
 	spin_lock_init(&vm->priv_lock);
 	INIT_WORK(&vm->add_work, pvx_vm_add_work);
 	INIT_WORK(&vm->free_work, pvx_vm_free_work);

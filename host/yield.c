@@ -18,7 +18,8 @@
  * vcpu_id only, like pvx:hypercall.
  *
  * Answers (RAX):
- *   -PVX_EINVAL               flags other than PVX_YIELD_F_ALL, a target
+ *   -PVX_EINVAL               flags other than PVX_YIELD_F_ALL (none when
+ *                             the host announces ABI v1), a target
  *                             that is not a vCPU of this VM (no such APIC
  *                             ID, or an index past the online vCPUs), or
  *                             the caller itself
@@ -134,6 +135,12 @@ static long pvx_yield_to(struct kvm_vcpu *target)
 	return ret > 0 ? PVX_YIELD_DONE : PVX_YIELD_NOT_DONE;
 }
 
+/* The flags of the ABI version the host announces. */
+static u32 pvx_yield_flags(void)
+{
+	return pvx_abi_announced() >= 2 ? PVX_YIELD_F_ALL : 0;
+}
+
 /*
  * The vCPU the guest named, by APIC ID (PVX_YIELD_F_APIC_ID) or by index,
  * or NULL when it is not a valid target. Both lookups take an int: the
@@ -180,8 +187,11 @@ static long pvx_yield(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		goto out;
 	}
 
-	/* Every bit is checked, also above the 32 of PVX_YIELD_F_ALL. */
-	if (!(call->a1 & ~(unsigned long)PVX_YIELD_F_ALL))
+	/*
+	 * Every bit is checked, also above the 32 of PVX_YIELD_F_ALL. A host
+	 * announcing ABI v1 refuses v2's flag, as a v1 host does.
+	 */
+	if (!(call->a1 & ~(unsigned long)pvx_yield_flags()))
 		target = pvx_yield_target(vcpu, call->a0, call->a1);
 	if (!target) {
 		ret = -PVX_EINVAL;

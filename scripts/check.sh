@@ -15,18 +15,20 @@ rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # guest first: the upstream suite's tests build beside it (tinyvm runs
-# last in its L2 boot whatever the order, then lockdown, l2-run.sh). Every suite runs on
-# 6.12; 6.1 runs every module and feature once (guest-core: the L3 boots
-# on a pvx host and on a host without pvx) but not the steal and topology
-# boots of guest nor the upstream KVM selftests, so that the two labs,
-# which share this machine's CPUs, fit make check's time
-# (Documentation/lab.rst). migrate-quick (two live migrations with the
-# dirty bitmap, two with the dirty ring, every host-written page checked
-# after each landing: issue 27) runs on both. make check-full
-# (PVX_CHECK_FULL=1) runs every suite on both; PVX_LAB_TESTS sets one
-# list for both.
+# last in its L2 boot whatever the order, then lockdown, l2-run.sh). Both
+# kernels run every module and feature (guest-core: the L3 boots on a pvx
+# host and on a host without pvx; tinyvm; numa; lockdown) and
+# migrate-quick (two live migrations with the dirty bitmap, two with the
+# dirty ring, every host-written page checked after each landing: issue
+# 27); the guest suite's steal boots and the upstream KVM selftests run on
+# 6.12, its topology boots on 6.1, so that the two labs, which share this
+# machine's CPUs, take about as long (Documentation/lab.rst). make
+# check-full (PVX_CHECK_FULL=1) runs every suite on both; PVX_LAB_TESTS
+# sets one list for both.
 LAB_TESTS_FULL=guest,upstream,migrate-quick,tinyvm,numa,lockdown
-declare -A LAB_TESTS=([6.12]=$LAB_TESTS_FULL [6.1]=guest-core,migrate-quick,tinyvm,numa,lockdown)
+declare -A LAB_TESTS=([6.12]=guest-core,steal,upstream,migrate-quick,tinyvm,numa,lockdown
+		      [6.1]=guest-core,topology,migrate-quick,tinyvm,numa,lockdown)
+[ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.12]=$LAB_TESTS_FULL
 [ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.1]=$LAB_TESTS_FULL
 if [ -n "${PVX_LAB_TESTS:-}" ]; then
 	LAB_TESTS[6.1]=$PVX_LAB_TESTS LAB_TESTS[6.12]=$PVX_LAB_TESTS
@@ -179,6 +181,43 @@ if make -s -j"$(nproc)" -C selftests OUT="$REPO/build/selftests" >"$RES/selftest
 else
 	tap fail "selftests build" "see $RES/selftests-build.log"
 fi
+# ...installed as a kselftest collection (make -C selftests install) and
+# run with the kernel's run_kselftest.sh: --list names every test
+# program of the manifest, each in its collection, and no tool-l2 helper
+# (installed beside them); -c pvx_unit runs the unit programs, here
+ksft=$RES/kselftest
+if make -s -C selftests OUT="$REPO/build/selftests" install INSTALL_PATH="$ksft" \
+	>"$RES/kselftest-install.log" 2>&1; then
+	want=$(for c in pvx_unit:unit pvx_host:prog-l2 pvx_guest:prog-l3; do
+		scripts/manifest.sh "${c#*:}" | sed "s/^/${c%%:*}:/"
+	done | sort)
+	got=$("$ksft/run_kselftest.sh" --list 2>&1 | sort)
+	missing=$(for t in $(scripts/manifest.sh tool-l2); do
+		[ -x "$ksft/pvx_host/$t" ] || echo "$t"
+	done)
+	if [ -n "$want" ] && [ "$want" = "$got" ] && [ -z "$missing" ]; then
+		tap ok "make -C selftests install: run_kselftest.sh --list names the $(wc -l <<<"$want") test programs of the manifest, helpers installed unlisted"
+	else
+		tap fail "make -C selftests install: run_kselftest.sh --list names the test programs of the manifest" \
+			"only listed: $(comm -13 <(echo "$want") <(echo "$got") | tr '\n' ' ')not listed: $(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')helpers missing: $missing"
+	fi
+	# appended: the runner writes the programs' output through
+	# /dev/stdout, which a truncating redirection would overwrite
+	: >"$RES/kselftest-unit.log"
+	"$ksft/run_kselftest.sh" -c pvx_unit >>"$RES/kselftest-unit.log" 2>&1
+	rc=$?
+	read -r p f k < <(scripts/tap-count.sh "$RES/kselftest-unit.log")
+	n=$(scripts/manifest.sh unit | wc -l)
+	if [ "$rc" = 0 ] && [ "$p/$f/$k" = "$n/0/0" ] &&
+	   grep -q "^1\.\.$n$" "$RES/kselftest-unit.log"; then
+		tap ok "run_kselftest.sh -c pvx_unit: the $n unit programs ok, KTAP"
+	else
+		tap fail "run_kselftest.sh -c pvx_unit: the $n unit programs ok" \
+			"exit $rc, $p ok, $f not ok, $k skipped; see $RES/kselftest-unit.log"
+	fi
+else
+	tap fail "make -C selftests install" "see $RES/kselftest-install.log"
+fi
 # pvxtop before the L3 initramfs, which takes its static build (the labs
 # run with --no-build)
 if make -s -j"$(nproc)" -C tools/pvxtop OUT="$REPO/build/pvxtop" all static >"$RES/pvxtop-build.log" 2>&1; then
@@ -317,7 +356,10 @@ if [ -z "$cp" ]; then
 	cp=build/checkpatch/scripts/checkpatch.pl
 fi
 tap_begin style
-for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/'); do
+# the kernel-side sources, the unit tier, and the host's test programs
+# on kselftest_harness.h (those still on tap.h are not held to it yet)
+for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/') \
+	 $(git grep -l '#include "kselftest_harness\.h"' -- 'selftests/host/*.c'); do
 	# libpvx is userspace with pthread conventions: positive errno
 	# values and a pvx_lock_t typedef, like pthread_mutex_t
 	ignore=

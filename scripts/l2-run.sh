@@ -30,7 +30,8 @@ suite_limit() {
 		return
 	fi
 	case "$1" in
-	tinyvm|upstream|lockdown) echo 600 ;;
+	tinyvm) echo 1200 ;;
+	upstream|lockdown) echo 600 ;;
 	guest|guest-core) echo 2400 ;;
 	steal|topology) echo 1500 ;;
 	numa | numabench) echo 900 ;;

@@ -78,9 +78,15 @@
 /*
  * PVX_HC_PROBE
  *   in:  a0 (RBX) = 0 (reserved, anything else is -PVX_EINVAL)
+ *   in:  RSI = 0
  *   out: RAX = 0, RBX = PVX_MAGIC, RCX = host ABI version,
- *        RDX = feature bitmap (PVX_F_*)
- *   A host without pvx answers -PVX_ENOSYS and leaves RBX..RDX alone.
+ *        RDX = feature bitmap (PVX_F_*),
+ *        RSI = the host's epoch for this VM (32 bits, never 0): it changes
+ *        when the host's state of the VM is new (a live migration's
+ *        destination, pvx_host or a feature module loaded again), and the
+ *        guest then sends again what it keeps on the host (never-merge
+ *        pins, its NUMA map). A host that leaves RSI 0 has no epochs.
+ *   A host without pvx answers -PVX_ENOSYS and leaves RBX..RSI alone.
  */
 
 /*

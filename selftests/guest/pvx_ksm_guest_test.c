@@ -19,6 +19,9 @@
  *
  *   --files DIR N      no test: as uid 65534, create N empty files in DIR
  *                      (init.sh's ksm_many_files: the ro_files walk)
+ *   --hold N           no test: protect N pages, print "held N" (or
+ *                      "error ERRNO") and keep them until killed (init.sh's
+ *                      ksm_epoch_test: the host's pins made again)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -627,13 +630,33 @@ static int many_files(const char *dir, unsigned long n)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
 }
 
+/* --hold N */
+static int hold(size_t pages)
+{
+	char *buf = map_anon(pages * PAGE, PROT_READ | PROT_WRITE);
+	int r;
+
+	pvx_fd = open("/dev/pvx", O_RDONLY);
+	r = pvx_fd < 0 ? -errno : protect(buf, pages * PAGE);
+	if (r < 0) {
+		printf("error %d\n", -r);
+		return 1;
+	}
+	printf("held %zu\n", pages);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--files"))
 		return many_files(argv[2], strtoul(argv[3], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "--hold"))
+		return hold(strtoul(argv[2], NULL, 10));
 	if (argc != 2 ||
 	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
-		fprintf(stderr, "usage: pvx_ksm_guest_test --expect-host|--expect-fallback | --files DIR N\n");
+		fprintf(stderr, "usage: pvx_ksm_guest_test --expect-host|--expect-fallback | --files DIR N | --hold N\n");
 		return 2;
 	}
 	host = !strcmp(argv[1], "--expect-host");

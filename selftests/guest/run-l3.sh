@@ -197,7 +197,7 @@ fc_pages() {
 # with the guest's ksm/hinted and ksm/candidates_added.
 ksm_file=/sys/kernel/debug/pvx/ksm
 ksm_counts() {
-	local k v
+	local k v a b
 	ksm_pin=0 ksm_unpin=0 ksm_cand=0 ksm_cand_wd=0
 	[ -r "$ksm_file" ] || return 0
 	while read -r k v _; do
@@ -208,6 +208,12 @@ ksm_counts() {
 		candidates_withdrawn) ksm_cand_wd=$v ;;
 		esac
 	done <"$ksm_file"
+	# the totals of pvx_ksm loads the guest had L2 remove (ctl_ksm_reload)
+	[ -f "${CTL_KSM_LOG:-}" ] || return 0
+	while read -r k v a b; do
+		ksm_pin=$((ksm_pin + k)) ksm_unpin=$((ksm_unpin + v))
+		ksm_cand=$((ksm_cand + a)) ksm_cand_wd=$((ksm_cand_wd + b))
+	done <"$CTL_KSM_LOG"
 }
 # a sleep without a process: wait on a FIFO nobody writes
 nap_fifo=/tmp/run-l3-nap.$$
@@ -270,6 +276,8 @@ ctl_dir=""
 if [ -n "$steal" ] || [ "$mode" = host ]; then
 	ctl_dir=/tmp/pvx-ctl-$tag
 	mkdir -p "$ctl_dir"
+	CTL_KSM_KO=$PVX_BUILD/host/pvx_ksm.ko CTL_KSM_LOG=$ctl_dir/ksm-reloads
+	rm -f "$CTL_KSM_LOG"
 	STEAL_LOG=$PVX_OUT/ctl-$tag.log
 	extra="$extra $(steal_qemu_args "$ctl_dir")"
 fi

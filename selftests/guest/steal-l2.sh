@@ -15,10 +15,10 @@
 # second serial port (/dev/ttyS1), which QEMU connects to the FIFOs
 # DIR/ctl.in and DIR/ctl.out here; steal_controller applies the level and
 # answers "ok PCT" (or "err WHY") on the same port. The same port serves
-# "pvx on|off": this L3's pvx_host switch (sysfs /sys/kernel/pvx_host/vms/
+# "pvx SWITCH": this L3's pvx_host switch or mask (sysfs /sys/kernel/pvx_host/vms/
 # vm<id>-<QEMU pid>/enabled, QEMU's pid in CTL_QEMU_PID), for the guest's
 # test of what it does when the host stops serving pvx; answer
-# "ok pvx on|off".
+# "ok pvx SWITCH" (ctl_pvx).
 #
 #   steal_valid PCT          0..99, no sign, no leading zero
 #   ctl_prepare DIR          the control port's FIFOs made
@@ -123,19 +123,50 @@ steal_attach() {
 	steal_set "$pct"
 }
 
-# pvx on|off: pvx_host's switch of the VM of QEMU $CTL_QEMU_PID
+# pvx on|off|mask-yield|unmask|abi1|abi2: pvx_host's switch or features
+# mask of the VM of QEMU $CTL_QEMU_PID, or the ABI version pvx_host
+# announces (what a destination host with that policy or an older pvx
+# shows the guest)
 ctl_pvx() {
-	local v f
+	local v f file=enabled
 	case "$1" in
 	on) v=1 ;;
 	off) v=0 ;;
+	mask-yield) v=0x1d file=features ;;
+	unmask) v=0x1f file=features ;;
+	abi1|abi2)
+		f=/sys/module/pvx_host/parameters/abi_version
+		echo "${1#abi}" >"$f" || { echo "cannot write $f"; return 1; }
+		steal_log "pvx $1 at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
+		return 0 ;;
+	ksm-reload) ctl_ksm_reload; return ;;
 	*) echo "bad pvx switch '$1'"; return 1 ;;
 	esac
-	for f in /sys/kernel/pvx_host/vms/vm*-"${CTL_QEMU_PID:-none}"/enabled; do
+	for f in /sys/kernel/pvx_host/vms/vm*-"${CTL_QEMU_PID:-none}"/"$file"; do
 		[ -f "$f" ] || { echo "no pvx state of QEMU ${CTL_QEMU_PID:-none}"; return 1; }
 		echo "$v" >"$f" || { echo "cannot write $f"; return 1; }
 		steal_log "pvx $1 ($f) at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
 	done
+}
+
+# pvx_ksm removed and loaded again (the guest's never-merge pins are gone
+# and must be made again). Its totals die with it: what it had is added to
+# $CTL_KSM_LOG, the pins and candidates it dropped at unload counted as
+# unpinned and withdrawn, for run-l3.sh's comparison with the guest's.
+ctl_ksm_reload() {
+	local k v pin=0 unpin=0 cand=0 cand_wd=0 err
+	while read -r k v _; do
+		case $k in
+		pinned) pin=$v ;;
+		unpinned) unpin=$v ;;
+		candidates_added) cand=$v ;;
+		candidates_withdrawn) cand_wd=$v ;;
+		esac
+	done </sys/kernel/debug/pvx/ksm || { echo "no pvx_ksm counters"; return 1; }
+	err=$(rmmod pvx_ksm 2>&1) || { echo "rmmod pvx_ksm: $err"; return 1; }
+	echo "$pin $pin $cand $cand" >>"$CTL_KSM_LOG"
+	err=$(insmod "$CTL_KSM_KO" 2>&1) || { echo "insmod $CTL_KSM_KO: $err"; return 1; }
+	steal_log "pvx_ksm reloaded at L2 uptime $(cut -d' ' -f1 /proc/uptime) (had pinned $pin, unpinned $unpin, candidates $cand, withdrawn $cand_wd)"
 }
 
 # ctl_reply OK COMMAND...: run COMMAND, answer OK or "err WHY" on the port
@@ -149,7 +180,7 @@ ctl_reply() {
 	fi
 }
 
-# The guest's requests, one line each: "steal PCT" or "pvx on|off".
+# The guest's requests, one line each: "steal PCT" or "pvx SWITCH" (ctl_pvx).
 steal_controller() {
 	local dir=$1 cmd arg
 	exec 3<>"$dir/ctl.out" 4<>"$dir/ctl.in"

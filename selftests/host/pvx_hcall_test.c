@@ -20,8 +20,9 @@
  *	N (1000) VMs created, PROBEd and destroyed; debugfs must show no VM
  *	left and the counters must have seen them all.
  *   pvx_hcall_test policy [--lockdown]
- *	module parameters enable, features, new_vms and pid_policy, and the
- *	per-VM sysfs files enabled/features, seen by fresh VMs; bad input
+ *	module parameters enable, features, abi_version, new_vms and
+ *	pid_policy, and the per-VM sysfs files enabled/features, seen by
+ *	fresh VMs; bad input
  *	to each (garbage, out of range, too long, a writer that is not
  *	root); the debugfs copies read-only; a VM's sysfs directory gone
  *	with the VM, also while a thread reads and writes it. --lockdown:
@@ -61,6 +62,7 @@
 #define SYS_MODULE	"/sys/module/" MODULE_NAME
 #define PARAM_ENABLE	SYS_MODULE "/parameters/enable"
 #define PARAM_FEATURES	SYS_MODULE "/parameters/features"
+#define PARAM_ABI	SYS_MODULE "/parameters/abi_version"
 #define PARAM_NEW_VMS	SYS_MODULE "/parameters/new_vms"
 #define PARAM_PID_POLICY SYS_MODULE "/parameters/pid_policy"
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
@@ -194,12 +196,17 @@ static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64
 		   X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
 }
 
+/*
+ * PROBE from each vCPU of one VM: all succeed and name the same epoch
+ * (RSI: 32 bits, not 0); a fresh VM's PROBE names another one.
+ */
 static void case_probe_vcpus(int n)
 {
 	const char *desc = "PROBE from every vCPU of a 4-vCPU 64-bit VM";
+	uint64_t epoch = 0;
 	struct kvm_regs r;
 	struct tvm vm;
-	int i, good = 0;
+	int i, good = 0, same = 0;
 
 	if (!want_case(NEED_LOADED, desc))
 		return;
@@ -214,10 +221,22 @@ static void case_probe_vcpus(int n)
 				good++;
 			else
 				diag_regs("vCPU answer", &r);
+			if (!i)
+				epoch = r.rsi;
+			same += r.rsi == epoch;
 		}
 		tvm_destroy(&vm);
 	}
 	tap_result(good == n, "%s: %d of %d succeeded", desc, good, n);
+	tap_result(same == n && epoch && epoch <= UINT32_MAX,
+		   "%s: %d of %d name the same epoch 0x%llx (RSI, 32 bits, not 0)", desc,
+		   same, n, X(epoch));
+	if (hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0)
+		tap_result(r.rax == 0 && r.rsi && r.rsi != epoch,
+			   "PROBE of the next VM: another epoch (0x%llx, was 0x%llx)",
+			   X(r.rsi), X(epoch));
+	else
+		tap_result(false, "PROBE of the next VM: another epoch");
 }
 
 /* Feature calls whose PROBE bit is clear must be unknown: -ENOSYS. */
@@ -998,6 +1017,38 @@ out:
 	tvm_destroy(&vm);
 }
 
+/*
+ * abi_version: what PROBE announces in RCX. Values outside 1..ABI are
+ * refused and the parameter keeps its value; 1 is announced to fresh VMs
+ * (a pool of mixed pvx versions announces the oldest); 2 again after.
+ */
+static void policy_abi_version(void)
+{
+	char was[32];
+	struct kvm_regs r;
+	bool ok;
+
+	if (read_param(PARAM_ABI, was, sizeof(was))) {
+		tap_result(false, "policy: %s readable", PARAM_ABI);
+		return;
+	}
+	ok = !strcmp(was, "2") &&
+	     bad_write(PARAM_ABI, "0", EINVAL, was) &&
+	     bad_write(PARAM_ABI, "3", EINVAL, was) &&
+	     bad_write(PARAM_ABI, "4294967298", ERANGE, was) &&
+	     bad_write(PARAM_ABI, "v1", EINVAL, was);
+	tap_result(ok, "policy: abi_version reads 2 ('%s'); 0, 3, 2^32+2, 'v1' refused, it stays",
+		   was);
+	ok = !tvm_write_file(PARAM_ABI, "1") && !probe_fresh(&r) && r.rax == 0 &&
+	     r.rcx == 1 && r.rbx == PVX_MAGIC;
+	tap_result(ok, "policy: abi_version=1 -> PROBE announces ABI 1 (rax=0x%llx rcx=0x%llx)",
+		   X(r.rax), X(r.rcx));
+	ok = !tvm_write_file(PARAM_ABI, was) && !probe_fresh(&r) && r.rax == 0 &&
+	     r.rcx == PVX_ABI_VERSION;
+	tap_result(ok, "policy: abi_version=%s again -> PROBE announces ABI %d (rcx=0x%llx)",
+		   was, PVX_ABI_VERSION, X(r.rcx));
+}
+
 /* Bit 0 (PROBE) cannot be cleared: the parameter and the VM file refuse. */
 static void policy_probe_bit(const char *features)
 {
@@ -1376,6 +1427,7 @@ static int cmd_policy(bool lockdown)
 		   enable, features, X(r.rdx));
 	policy_per_vm();
 	policy_probe_bit(features);
+	policy_abi_version();
 	policy_calls_match_probe("policy: default VM", NULL);
 	policy_calls_match_probe("policy: VM with features=0x1", "0x1");
 	policy_new_vms();

@@ -46,6 +46,7 @@
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define YIELD_TOTALS	DEBUGFS_PVX "/yield"
 #define PARAM_FEATURES	"/sys/module/pvx_host/parameters/features"
+#define PARAM_ABI	"/sys/module/pvx_host/parameters/abi_version"
 
 #define ROLE_CALLER	0
 #define ROLE_SPIN	1
@@ -497,6 +498,40 @@ static void abi_tracepoint(void)
 		tap_result(found[i], "%s: event \"%s\" in %s", d, want[i], path);
 }
 
+/*
+ * A host that announces ABI v1 (pvx_host abi_version=1, a pool with an
+ * older pvx) refuses v2's PVX_YIELD_F_APIC_ID as a v1 host does, and still
+ * serves the target by index; abi_version is restored after.
+ */
+static void abi_v1_host(void)
+{
+	struct kvm_regs r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+	struct tvm vm;
+	bool ok = false;
+
+	if (tvm_write_file(PARAM_ABI, "1")) {
+		tap_result(false, "abi v1: write 1 to " PARAM_ABI);
+		return;
+	}
+	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
+	    !tvm_add_vcpu(&vm))
+		ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_YIELD, 1, PVX_YIELD_F_APIC_ID, 0, 0, &r1) &&
+		     r1.rax == TVM_NEG64(PVX_EINVAL) &&
+		     !tvm_hcall(&vm.vcpu[0], PVX_HC_YIELD, 1, 0, 0, 0, &r2) &&
+		     r2.rax == PVX_YIELD_NOT_DONE;
+	tvm_destroy(&vm);
+	ok = !tvm_write_file(PARAM_ABI, "2") && ok;
+	tap_result(ok, "abi v1: by APIC ID -> -EINVAL (rax=0x%llx), by index -> NOT_DONE (rax=0x%llx); abi_version 2 again",
+		   X(r1.rax), X(r2.rax));
+	ok = false;
+	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
+	    !tvm_add_vcpu(&vm))
+		ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_YIELD, 1, PVX_YIELD_F_APIC_ID, 0, 0, &r3) &&
+		     r3.rax == PVX_YIELD_NOT_DONE;
+	tvm_destroy(&vm);
+	tap_result(ok, "abi v2 again: by APIC ID 1 -> NOT_DONE (rax=0x%llx)", X(r3.rax));
+}
+
 static int cmd_abi(void)
 {
 	static const struct abi_case c[] = {
@@ -586,6 +621,7 @@ static int cmd_abi(void)
 
 	abi_real_mode(&seen, &tot0);
 	abi_tracepoint();
+	abi_v1_host();
 	return tap_end();
 }
 
