@@ -156,11 +156,12 @@ tvm_g16_probe_end:
 
 /*
  * Hypercall loop for the microbenchmark, 16-bit real mode: EDI calls of
- * number EBP with a0 = ESI, a1 = 0, all inside one KVM_RUN, then OUT.
- * RBX..RDX are reloaded each time (PROBE writes them).
+ * number EBP with a0 = ESP, a1..a3 = 0, all inside one KVM_RUN, then OUT.
+ * RBX..RSI are reloaded each time (PROBE writes them); a0 lives in ESP,
+ * which neither the loop (no stack) nor a hypercall touches.
  *
  *	do {
- *		eax = hypercall(ebp, esi, 0);
+ *		eax = hypercall(ebp, esp, 0, 0, 0);
  *	} while (--edi);
  *	outb(TVM_PORT_DONE, al);
  */
@@ -168,9 +169,10 @@ tvm_g16_probe_end:
 	.globl tvm_g16_hloop, tvm_g16_hloop_end
 tvm_g16_hloop:
 1:	mov	%ebp, %eax
-	mov	%esi, %ebx
+	mov	%esp, %ebx
 	xor	%ecx, %ecx
 	xor	%edx, %edx
+	xor	%esi, %esi
 	HCALL
 	dec	%edi
 	jnz	1b

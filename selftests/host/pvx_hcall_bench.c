@@ -137,7 +137,7 @@ static int run_round(struct tvm_vcpu *v, const struct case_desc *c, uint32_t cal
 	r.rip = TVM_CODE_GPA;
 	r.rdi = calls;
 	r.rbp = c->nr;
-	r.rsi = c->a0;
+	r.rsp = c->a0;	/* tvm_g16_hloop's a0 */
 	if (tvm_set_regs(v, &r)) {
 		snprintf(why, len, "KVM_SET_REGS: %s", strerror(errno));
 		return -1;
