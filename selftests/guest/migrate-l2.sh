@@ -58,11 +58,24 @@ declare -a pids qin qout
 cur=""		# the QEMU that runs the guest now
 start_err=""	# why start failed
 
+# fc_restore: pvx_fork_copy loaded again in L2 if the unload boot removed
+# it, at the end and when this script is stopped (run-l3.sh stops it at
+# an L3 reset and boots again: 6.1, 2026-11-26, a retried unload boot ran
+# without the module and failed)
+fc_restore() {
+	local err
+	if [ "$dirty" = unload ] && ! grep -q '^pvx_fork_copy ' /proc/modules; then
+		err=$(insmod "${PVX_BUILD:-}/host/pvx_fork_copy.ko" 2>&1) ||
+			diag "migrate unload: cannot load pvx_fork_copy again: $err"
+	fi
+}
+
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
 		[ -n "$p" ] && kill "$p" 2>/dev/null
 	done
+	fc_restore
 	exit 1
 }
 trap cleanup TERM INT
@@ -371,10 +384,7 @@ if [ "$done_n" = "$count" ]; then
 else
 	res "not ok migrate $dirty: $count migrations # $done_n done, $checked pages checked, $bad mismatches"
 fi
-if [ "$dirty" = unload ] && ! grep -q '^pvx_fork_copy ' /proc/modules; then
-	err=$(insmod "${PVX_BUILD:-}/host/pvx_fork_copy.ko" 2>&1) ||
-		diag "migrate unload: cannot load pvx_fork_copy again: $err"
-fi
+fc_restore
 t_end=$(uptime_s)
 diag "migrate $dirty: $done_n migrations in $(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f", b - a }') s of L2 time since QEMU 0 started"
 if [ -r "$fc_file" ]; then
