@@ -583,19 +583,23 @@ reprobe_ms_bad_input() {
 # ---- the migrate suite: no page the host wrote is lost -------------------
 # L2 (selftests/guest/migrate-l2.sh) live-migrates this guest between QEMU
 # processes while pvx_migrate_guest has the host write its pages
-# (PVX_IOC_FORK_COPY, pvx_fork()) and checks them after each landing; the
-# two talk on the control port. Nothing else runs in this boot.
+# (PVX_IOC_FORK_COPY, pvx_fork()) and checks them after each landing, and
+# holds 8 pages protected from merging (PVX_IOC_KSM_PROTECT), which each
+# destination must pin again; the two talk on the control port.
 migrate_boot() {
 	step "migrate ($MIGRATE)"
+	check "insmod pvx_ksm_guest.ko interval_ms=0" insmod "$KSM_KO" interval_ms=0
 	if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
 		ok "insmod pvx_fork.ko"
 		dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
 		# shellcheck disable=SC2086 # the checker's options, one word each
-		run_test pvx_migrate_guest "$MIGRATE_TEST" --ctl "$CTL" $MIGRATE_ARGS
-		for f in /sys/kernel/pvx/fork_copy/*; do
-			[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
+		run_test pvx_migrate_guest "$MIGRATE_TEST" --ctl "$CTL" --ksm-protect 8 $MIGRATE_ARGS
+		for f in /sys/kernel/pvx/fork_copy/* /sys/kernel/pvx/ksm/resen* \
+			 /sys/kernel/pvx/ksm/protected_* /sys/kernel/pvx/stats/*; do
+			[ -f "$f" ] && diag "${f#/sys/kernel/pvx/}: $(cat "$f")"
 		done
 		check "rmmod pvx_fork" rmmod pvx_fork
+		check "rmmod pvx_ksm_guest" rmmod pvx_ksm_guest
 	else
 		not_ok "insmod pvx_fork.ko # $(head -n1 /tmp/insmod.out)"
 	fi

@@ -22,6 +22,11 @@
  *     a range of --fork-pages pages (the host copies them into the
  *     child's fresh pages) checks that it still sees the fork-time
  *     contents, then the next child is made.
+ *   - With --ksm-protect N, N pages protected from KSM merging
+ *     (PVX_IOC_KSM_PROTECT, pvx_ksm_guest.ko) for the whole run: each
+ *     destination is another VM on the host, whose pins start empty, so
+ *     after each landing the guest must see a new epoch and pin them
+ *     again by itself (ksm/resends grows, ksm/protected_on_host is N).
  *   - D and the buffer are MADV_DONTFORK: a child sharing them
  *     copy-on-write would make the guest's kernel copy a page before the
  *     host's next write to it, a guest write that dirty logging sees by
@@ -67,11 +72,14 @@
 struct landing {
 	unsigned long long pages, bad, rewrite_bad, child_pages, child_bad, rounds, host_pages;
 	double check_ms;
+	/* --ksm-protect: the epoch before and after, the table sent again */
+	unsigned long long epoch0, epoch, resends, on_host;
+	double ksm_ms;
 };
 
 static struct {
 	const char *ctl_path;
-	size_t pages, batch, fork_pages, fork_every;
+	size_t pages, batch, fork_pages, fork_every, ksm_protect;
 	unsigned int pause_ms, limit_s;
 } opt = {
 	.ctl_path = "/dev/ttyS1", .pages = 4096, .batch = 255,
@@ -415,6 +423,71 @@ static unsigned long long child_check(unsigned long long *bad)
 	return opt.fork_pages;
 }
 
+/* ---- protections from merging that must follow the guest ----------------- */
+
+/* A number from /sys/kernel/pvx/@name (hex with 0x), or ~0 when unreadable. */
+static unsigned long long pvx_sys(const char *name)
+{
+	unsigned long long v = ~0ull;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/pvx/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return v;
+	if (fscanf(f, "%lli", &v) != 1)
+		v = ~0ull;
+	fclose(f);
+	return v;
+}
+
+static unsigned long long ksm_epoch, ksm_resends;
+
+/* --ksm-protect N: N pages protected for the whole run; 0 or -errno. */
+static int ksm_protect_start(void)
+{
+	struct pvx_ksm_protect_req r = { 0 };
+	void *p = map_anon(opt.ksm_protect * PAGE);
+	int fd;
+
+	/* the children need not share them: only this process holds them */
+	if (madvise(p, opt.ksm_protect * PAGE, MADV_DONTFORK))
+		return -errno;
+	memset(p, 0x5a, opt.ksm_protect * PAGE);
+	r.addr = (uintptr_t)p;
+	r.len = opt.ksm_protect * PAGE;
+	fd = ioctl(pvx_fd, PVX_IOC_KSM_PROTECT, &r);
+	if (fd < 0)
+		return -errno;
+	ksm_epoch = pvx_sys("host_epoch");
+	ksm_resends = pvx_sys("ksm/resends");
+	return 0;	/* the fd stays open: the protection lives with it */
+}
+
+/*
+ * After a landing: within 30 s the guest's periodic PROBE sees the new
+ * epoch and the table is sent again (resends grows) and pinned whole.
+ */
+static void ksm_after_landing(struct landing *l)
+{
+	double t0 = now_ms();
+
+	l->epoch0 = ksm_epoch;
+	do {
+		l->resends = pvx_sys("ksm/resends");
+		l->on_host = pvx_sys("ksm/protected_on_host");
+		if (l->resends != ~0ull && l->resends > ksm_resends &&
+		    l->on_host == opt.ksm_protect)
+			break;
+		usleep(50000);
+	} while (now_ms() - t0 < 30e3);
+	l->epoch = pvx_sys("host_epoch");
+	l->ksm_ms = now_ms() - t0;
+	ksm_epoch = l->epoch;
+	ksm_resends = l->resends;
+}
+
 /* ---- the run -------------------------------------------------------------- */
 
 static void on_landed(unsigned int k)
@@ -445,6 +518,8 @@ static void on_landed(unsigned int k)
 		l->host_pages = host_pages;
 		l->check_ms = now_ms() - t0;
 	}
+	if (l && opt.ksm_protect)
+		ksm_after_landing(l);
 	landings++;
 	ctl_say("mig checked %u pages %zu mismatches %llu child %llu/%llu rounds %llu host %llu fallback %llu rewrites %llu",
 		k, opt.pages, bad + rbad + cbad, cbad, cpages, rounds, host_pages, fallback_pages,
@@ -469,7 +544,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_migrate_guest [--ctl TTY] [--pages N] [--batch N] [--pause-ms MS]\n"
-		"                         [--fork-pages N] [--fork-every ROUNDS] [--limit S]\n");
+		"                         [--fork-pages N] [--fork-every ROUNDS] [--limit S]\n"
+		"                         [--ksm-protect N]\n");
 	exit(2);
 }
 
@@ -509,6 +585,8 @@ int main(int argc, char **argv)
 			opt.fork_every = num_arg(argv[++k], 1, 1 << 20);
 		else if (!strcmp(argv[k], "--limit"))
 			opt.limit_s = num_arg(argv[++k], 1, 86400);
+		else if (!strcmp(argv[k], "--ksm-protect"))
+			opt.ksm_protect = num_arg(argv[++k], 1, 256);
 		else
 			usage();
 	}
@@ -544,6 +622,14 @@ int main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < opt.pages; i++)
 		fill_page(dst + i * WORDS, i, 0);
+	if (opt.ksm_protect) {
+		int err = ksm_protect_start();
+
+		n = result(!err, "%zu pages protected from merging (PVX_IOC_KSM_PROTECT%s%s), protected_on_host %llu",
+			   opt.ksm_protect, err ? ": " : "", err ? strerror(-err) : "",
+			   pvx_sys("ksm/protected_on_host"));
+		failed += !!err;
+	}
 	child_start();
 
 	t0 = now_ms();
@@ -595,6 +681,13 @@ int main(int argc, char **argv)
 		failed += l->bad || l->rewrite_bad || l->child_bad;
 		printf("# landing %zu: after %llu rounds, %llu pages copied by the host so far, checked in %.0f ms\n",
 		       i + 1, l->rounds, l->host_pages, l->check_ms);
+		if (!opt.ksm_protect)
+			continue;
+		n = result(l->epoch != l->epoch0 && l->resends != ~0ull && l->on_host == opt.ksm_protect,
+			   "landing %zu: a new host epoch (0x%llx -> 0x%llx) and the %zu protected pages pinned again by the guest itself (resends %llu, protected_on_host %llu, %.0f ms after L2's word)",
+			   i + 1, l->epoch0, l->epoch, opt.ksm_protect, l->resends, l->on_host,
+			   l->ksm_ms);
+		failed += !(l->epoch != l->epoch0 && l->on_host == opt.ksm_protect);
 	}
 	n = result(landings > 0, "the guest was told of %u landings", landings);
 	failed += !landings;
