@@ -42,6 +42,7 @@ STIMER_KO=/pvx/pvx_stimer.ko
 LOCALITY_KO=/pvx/pvx_locality.ko
 NUMA_TEST=/pvx/pvx_numa_guest_test
 FORK_KO=/pvx/pvx_fork.ko
+KSM_KO=/pvx/pvx_ksm_guest.ko
 FORK_TEST=/pvx/pvx_fork_guest_test
 STIMER_TEST=/pvx/pvx_stimer_test
 STIMER_TORTURE_KO=/pvx/pvx_stimer_torture.ko
@@ -1241,7 +1242,7 @@ fork_tests() {
 # PVX_IOC_KSM_PROTECT); the host half, pvx_ksm.ko, is loaded in host boots.
 # Loaded with interval_ms=0, so that no periodic round runs beside
 # pvx_ksm_guest_test's counter checks; ksm_params then tries the rounds.
-KSM_KO=/pvx/pvx_ksm_guest.ko
+# (KSM_KO is set above: the migrate boot loads it too.)
 KSM_TEST=/pvx/pvx_ksm_guest_test
 KSM_PARAM=/sys/module/pvx_ksm_guest/parameters
 ksm_stat() { cat "/sys/kernel/pvx/ksm/$1" 2>/dev/null; }
