@@ -159,7 +159,7 @@ fi
 check "boot: $LOCKDOWN reads integrity ('$(cat "$LOCKDOWN" 2>/dev/null)', cmdline: $(cat /proc/cmdline))" \
 	test "$(lockdown_level)" = integrity
 check "boot: '$CN' among the kernel's keys (platform keyring, from db)" \
-	grep -q "asymmetric $CN" /proc/keys
+	grep -q "$CN: " /proc/keys
 grep -h -i -E 'x509|platform keyring|secure ?boot|lockdown' "$PVX_OUT"/dmesg-boot-*.log 2>/dev/null |
 	head -n 10 | sed 's/^/# boot: /'
 
