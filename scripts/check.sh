@@ -15,7 +15,8 @@ rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # guest first: the upstream suite's tests build beside it (tinyvm runs
-# last in its L2 boot whatever the order, then lockdown, l2-run.sh). Both
+# last in its L2 boot whatever the order, l2-run.sh; numa and lockdown in
+# L2 boots of their own, lab.sh). Both
 # kernels run every module and feature (guest-core: the L3 boots on a pvx
 # host and on a host without pvx; tinyvm; numa; lockdown) and
 # migrate-quick (two live migrations with the dirty bitmap, two with the

@@ -600,8 +600,9 @@ EOT
 lockdown_sign() {
 	local d=$1 sf ko
 	sf=$(echo "$kimage"/usr/lib/linux-kbuild-*/scripts/sign-file)
-	[ -x "$sf" ] && [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] ||
+	if [ ! -x "$sf" ] || [ ! -f /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
 		die "no sign-file of $abi or no OVMF (run: make deps)"
+	fi
 	mkdir -p "$d" "$2/signed"
 	(flock 9
 	 [ -s "$d/cert.pem" ] || { lockdown_key "$d/key.pem.tmp" "$d/cert.pem.tmp" "pvx lab module signing key" &&
