@@ -685,7 +685,8 @@ fi
 export lockup
 export stuck_diag
 # where the boot's time went: each step's length by L3's uptime, longest
-# first (what to trim when make check grows)
+# first (what to trim when make check grows), then every step in order
+# (lab.rst's time table)
 steps_diag=$(tr -d '\r' <"$log" | awk -v tag="$tag" '
 match($0, /pvx-l3: .* \(uptime [0-9.]+ s\)/) {
 	s = substr($0, RSTART + 8, RLENGTH - 8)
@@ -696,6 +697,9 @@ match($0, /pvx-l3: .* \(uptime [0-9.]+ s\)/) {
 }
 END {
 	if (n < 2) exit
+	all = ""
+	for (k = 1; k < n; k++)
+		all = all sprintf("%s%s %.0f s", k == 1 ? "" : ", ", name[k], d[name[k]])
 	line = ""
 	for (k = 0; k < 6; k++) {
 		best = ""
@@ -705,6 +709,7 @@ END {
 		delete d[best]
 	}
 	printf "# l3 %s: longest steps: %s\n", tag, line
+	printf "# l3 %s: steps in order, to %.0f s of uptime: %s\n", tag, last, all
 }')
 export steps_diag
 topo_tap="" topo_diag=""
