@@ -442,6 +442,29 @@ expect_error "lab.sh with an unknown PVX_LAB_SOAK fails with one line" \
 	"PVX_LAB_SOAK must be short or long, got 'full'" env PVX_LAB_SOAK=full scripts/lab.sh
 expect_error "run-l3.sh with an unknown PVX_LAB_SOAK fails with one line" \
 	"PVX_LAB_SOAK needs short or long, got 'full'" env PVX_LAB_SOAK=full selftests/guest/run-l3.sh host
+# make check's two lists: every suite of check-full on one kernel at
+# least (guest as its parts: the fallback boot is guest-core's), and on
+# each kernel an L3 boot on a pvx host, numa and lockdown (every module)
+lists_cover() {
+	local both=",${LAB_TESTS[6.1]},${LAB_TESTS[6.12]}," s k l
+	for s in guest-core steal topology upstream migrate-quick tinyvm numa lockdown; do
+		[[ "$both" == *",$s,"* ]] || { echo "$s in neither list"; return 1; }
+	done
+	for k in 6.1 6.12; do
+		l=",${LAB_TESTS[$k]},"
+		[[ "$l" =~ ,guest(-core|-host)?, ]] || { echo "$k boots no L3 on a pvx host"; return 1; }
+		for s in numa lockdown; do
+			[[ "$l" == *",$s,"* ]] || { echo "$s not on $k"; return 1; }
+		done
+	done
+}
+if [ -z "${PVX_LAB_TESTS:-}" ] && [ "${PVX_CHECK_FULL:-0}" != 1 ]; then
+	if why=$(lists_cover); then
+		tap ok "make check's lab lists cover every suite of check-full, each kernel every module"
+	else
+		tap fail "make check's lab lists cover every suite of check-full, each kernel every module" "$why"
+	fi
+fi
 expect_error "run-l3.sh with a bad PVX_L3_BOOTS fails with one line" \
 	"PVX_L3_BOOTS needs 1..9, got 'x'" env PVX_L3_BOOTS=x selftests/guest/run-l3.sh host
 # l3_zeros ABI NAME CPUS ENV...: run-l3.sh fallback under TCG with an
