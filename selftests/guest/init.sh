@@ -849,8 +849,8 @@ if [ "$top_spin" = 1 ]; then
 fi
 # pvxtop --advise on spin_threshold: a tuning session, written out in
 # Documentation/tuning.rst. The workload is the torture's mutex phase
-# (9 threads, TUNE_BUDGET_MS); spin_threshold starts at 64 and is turned as --advise
-# says, at most 3 times; then 64 and the last value run once more each
+# (9 threads, TUNE_BUDGET_MS); spin_threshold starts at 64 and is turned
+# as --advise says, at most 3 times; then 64 and the last value run once more each
 # (interleaved: the lab's speed drifts). In every round --advise's yields
 # must be sysfs's and its verdict the documented rule's (spin_rule).
 # tune_round THRESHOLD TAG: one round; ADVISED is what --advise said
