@@ -70,4 +70,17 @@ static inline int pvx_numa_pick(const u64 *node_bytes, int nr, int home,
 	return best;
 }
 
+/*
+ * Whether act mode may place one more runnable vCPU of a VM on a node
+ * whose CPUs the thread may use number @cpus, when @placed runnable vCPUs
+ * of that VM are held there by pvx already. A node holds no more of them
+ * than it has CPUs: two vCPUs never time-share one CPU of a full node
+ * while another node's CPU idles (a vCPU left where it is runs there at
+ * remote-memory speed, which costs less than waiting for a CPU).
+ */
+static inline bool pvx_numa_has_room(unsigned int placed, unsigned int cpus)
+{
+	return placed < cpus;
+}
+
 #endif /* _PVX_NUMA_CALC_H */
