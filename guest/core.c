@@ -414,13 +414,14 @@ static DECLARE_DEFERRABLE_WORK(pvx_reprobe_work, pvx_reprobe_workfn);
 
 static void pvx_reprobe_workfn(struct work_struct *work)
 {
-	unsigned int ms = READ_ONCE(reprobe_ms);
-
 	this_cpu_inc(pvx_stats.n[PVX_STAT_PERIODIC_PROBES]);
 	pvx_host_refresh(false, PVX_HOST_WHY_PERIODIC, true);
-	if (ms)
+	/* under the lock: a reprobe_ms of 0 written meanwhile stops it */
+	mutex_lock(&pvx_reprobe_sched_lock);
+	if (pvx_reprobe_running && reprobe_ms)
 		queue_delayed_work(system_unbound_wq, &pvx_reprobe_work,
-				   msecs_to_jiffies(ms));
+				   msecs_to_jiffies(reprobe_ms));
+	mutex_unlock(&pvx_reprobe_sched_lock);
 }
 
 static int pvx_reprobe_ms_set(const char *val, const struct kernel_param *kp)

@@ -466,8 +466,9 @@ static int ksm_protect_start(void)
 }
 
 /*
- * After a landing: within 30 s the guest's periodic PROBE sees the new
- * epoch and the table is sent again (resends grows) and pinned whole.
+ * After a landing: within 15 s the guest's periodic PROBE sees the new
+ * epoch and the table is sent again (resends grows) and pinned whole (a
+ * longer silence would look like a stuck guest to the lab).
  */
 static void ksm_after_landing(struct landing *l)
 {
@@ -481,7 +482,7 @@ static void ksm_after_landing(struct landing *l)
 		    l->on_host == opt.ksm_protect)
 			break;
 		usleep(50000);
-	} while (now_ms() - t0 < 30e3);
+	} while (now_ms() - t0 < 15e3);
 	l->epoch = pvx_sys("host_epoch");
 	l->ksm_ms = now_ms() - t0;
 	ksm_epoch = l->epoch;

@@ -139,7 +139,7 @@ ctl_pvx() {
 		echo "${1#abi}" >"$f" || { echo "cannot write $f"; return 1; }
 		steal_log "pvx $1 at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
 		return 0 ;;
-	ksm-reload) ctl_ksm_reload; return ;;
+	yield-reload) ctl_yield_reload; return ;;
 	*) echo "bad pvx switch '$1'"; return 1 ;;
 	esac
 	for f in /sys/kernel/pvx_host/vms/vm*-"${CTL_QEMU_PID:-none}"/"$file"; do
@@ -149,24 +149,16 @@ ctl_pvx() {
 	done
 }
 
-# pvx_ksm removed and loaded again (the guest's never-merge pins are gone
-# and must be made again). Its totals die with it: what it had is added to
-# $CTL_KSM_LOG, the pins and candidates it dropped at unload counted as
-# unpinned and withdrawn, for run-l3.sh's comparison with the guest's.
-ctl_ksm_reload() {
-	local k v pin=0 unpin=0 cand=0 cand_wd=0 err
-	while read -r k v _; do
-		case $k in
-		pinned) pin=$v ;;
-		unpinned) unpin=$v ;;
-		candidates_added) cand=$v ;;
-		candidates_withdrawn) cand_wd=$v ;;
-		esac
-	done </sys/kernel/debug/pvx/ksm || { echo "no pvx_ksm counters"; return 1; }
-	err=$(rmmod pvx_ksm 2>&1) || { echo "rmmod pvx_ksm: $err"; return 1; }
-	echo "$pin $pin $cand $cand" >>"$CTL_KSM_LOG"
-	err=$(insmod "$CTL_KSM_KO" 2>&1) || { echo "insmod $CTL_KSM_KO: $err"; return 1; }
-	steal_log "pvx_ksm reloaded at L2 uptime $(cut -d' ' -f1 /proc/uptime) (had pinned $pin, unpinned $unpin, candidates $cand, withdrawn $cand_wd)"
+# pvx_yield removed and loaded again: PROBE's epoch changes for every VM
+# (a feature module came and went), so the guest must send again what it
+# keeps on the host. pvx_yield: cheap to reload, and no later test of the
+# boot uses it (pvx_ksm's unload drops the guest's candidates, minutes
+# under TCG on 6.1).
+ctl_yield_reload() {
+	local err ko=$PVX_BUILD/host/pvx_yield.ko
+	err=$(rmmod pvx_yield 2>&1) || { echo "rmmod pvx_yield: $err"; return 1; }
+	err=$(insmod "$ko" 2>&1) || { echo "insmod $ko: $err"; return 1; }
+	steal_log "pvx_yield reloaded at L2 uptime $(cut -d' ' -f1 /proc/uptime)"
 }
 
 # ctl_reply OK COMMAND...: run COMMAND, answer OK or "err WHY" on the port
