@@ -24,9 +24,9 @@
  *    left alone; its new CPUs become the base for later hints.
  *  - One thread per vCPU: when another thread runs the vCPU, the one pvx
  *    held gets its CPUs back and the new one starts from its own CPUs.
- *  - Room: a vCPU is not moved to a node where pvx already holds as many
- *    runnable vCPUs of its VM as the thread may use CPUs of that node; it
- *    stays where it is and is counted (full).
+ *  - Room: a vCPU is not moved to CPUs of its home node where pvx already
+ *    holds as many vCPU threads of its VM as there are CPUs (those of the
+ *    node the thread may use); it stays where it is and is counted (full).
  *  - Hysteresis: a vCPU with a home node moves only when another node
  *    holds more than (100 + hysteresis_pct)% of the home node's bytes.
  *  - Restored: the CPUs a thread had before pvx moved it, within its
@@ -90,7 +90,7 @@ enum pvx_numa_action {
 	PVX_NUMA_WOULD_MOVE,	/* observe: act would have moved it */
 	PVX_NUMA_STAY,		/* same home, or within the hysteresis */
 	PVX_NUMA_NO_CPUS,	/* no allowed CPU on the home node */
-	PVX_NUMA_FULL,		/* the home node's CPUs all run placed vCPUs */
+	PVX_NUMA_FULL,		/* act: home node CPUs all hold placed vCPUs */
 };
 
 enum pvx_numa_stat {
@@ -405,10 +405,14 @@ static void pvx_numa_show_stats(struct seq_file *m, const atomic64_t *stats)
 			   atomic64_read(&stats[i]));
 }
 
+/* nv->lock held. "cpus": those pvx holds the thread on, "-" for none. */
 static void pvx_numa_show_vcpu(struct seq_file *m, struct pvx_numa_vcpu *v)
 {
-	const struct cpumask *cpus = v->task ? v->applied : NULL;
+	const struct cpumask *cpus;
 	int n;
+
+	/* A thread whose CPUs someone else changed is theirs (not counted). */
+	cpus = v->task && !pvx_numa_changed(v) ? v->applied : NULL;
 
 	seq_printf(m, "vcpu %d home %d hints %llu eagain %llu moves %llu no_cpus %llu full %llu",
 		   v->vcpu_id, v->home, v->hints, v->eagain, v->moves,
@@ -646,20 +650,29 @@ static int pvx_numa_pick_home(const struct pvx_numa_vcpu *v)
 }
 
 /*
- * The runnable vCPU threads of @nv, other than @self's, that pvx holds on
- * @home: running or waiting to run, not halted in the guest. nv->lock
- * held; each held thread is referenced.
+ * The vCPU threads of @nv, other than @self's, that pvx holds on CPUs
+ * among @cpus: moved there by pvx and still on the CPUs it gave them.
+ * Running or halted alike: whether a vCPU is on a run queue changes
+ * every few microseconds (a guest that idles between bursts halts), and
+ * a thread pvx placed runs on those CPUs whenever it runs. Counted by the
+ * CPUs each was given, not by its home: a vCPU re-homed to a full node
+ * stays on the CPUs it had and takes their room. Not counted: a thread
+ * whose CPUs someone else changed since (it is theirs now) and one that
+ * is exiting. nv->lock held, which serialises every move of the VM.
  */
 static unsigned int pvx_numa_placed(struct pvx_numa_vm *nv,
-				    const struct pvx_numa_vcpu *self, int home)
+				    const struct pvx_numa_vcpu *self,
+				    const struct cpumask *cpus)
 {
 	struct pvx_numa_vcpu *v;
 	unsigned int n = 0;
 	unsigned long id;
 
 	xa_for_each(&nv->vcpus, id, v)
-		if (v != self && v->task && v->home == home &&
-		    (task_is_running(v->task) || READ_ONCE(v->task->on_rq)))
+		if (v != self && v->task &&
+		    !(READ_ONCE(v->task->flags) & PF_EXITING) &&
+		    !pvx_numa_changed(v) &&
+		    cpumask_intersects(v->applied, cpus))
 			n++;
 	return n;
 }
@@ -697,7 +710,7 @@ static enum pvx_numa_action pvx_numa_move(struct pvx_numa_vm *nv,
 		free_cpumask_var(want);
 		return PVX_NUMA_STAY;
 	}
-	if (!pvx_numa_has_room(pvx_numa_placed(nv, v, home),
+	if (!pvx_numa_has_room(pvx_numa_placed(nv, v, v->cpus),
 			       cpumask_weight(v->cpus))) {
 		free_cpumask_var(want);
 		v->full++;
