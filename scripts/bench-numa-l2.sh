@@ -44,14 +44,14 @@
 # PVX_BENCH_NUMA_SECS (workload seconds, default 20), PVX_BENCH_NUMA_MB
 # (MiB per L3 CPU, default 32), PVX_BENCH_L3_CPUS (default 2),
 # PVX_BENCH_NUMA_RUNS (runs per layout and mode of the room series, default
-# 3), PVX_BENCH_NUMA_ROOM_SECS (their workload seconds, default 15).
+# 3), PVX_BENCH_NUMA_ROOM_SECS (their workload seconds, default 10).
 # shellcheck source=scripts/bench-tap.sh
 . "$(dirname "$0")/bench-tap.sh"
 secs=${PVX_BENCH_NUMA_SECS:-20}
 mb=${PVX_BENCH_NUMA_MB:-32}
 l3_cpus=${PVX_BENCH_L3_CPUS:-2}
 runs=${PVX_BENCH_NUMA_RUNS:-3}
-room_secs=${PVX_BENCH_NUMA_ROOM_SECS:-15}
+room_secs=${PVX_BENCH_NUMA_ROOM_SECS:-10}
 kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 initrd=${PVX_BENCH_INITRD:-$PVX_BUILD/l3-bench-initrd.gz}
 node1=$(cat /sys/devices/system/node/node1/cpulist 2>/dev/null)
