@@ -363,9 +363,9 @@ END {
 			ms, lo(s, n[l, "a"]), hi(s, n[l, "a"]), med(u, n[l, "a"]), pl[l, "a"]
 		verdict = x > 1.05 ? "wins" : x < 0.95 ? "loses" : "ties"
 		if (l == "one")
-			printf "# floor %s (room): act on the memory'"'"'s node >= 90 %% (median %.1f %%): %s; throughput %s (%.2fx)\n", l, ms, ms >= 90 ? "met" : "missed", verdict, x
+			printf "# floor %s (room): act on the memory'"'"'s node >= 90 %% (median %.1f %%): %s; throughput %s (%.2fx)\n", l, ms, (ms >= 90 ? "met" : "missed"), verdict, x
 		else
-			printf "# floor %s: no node holds more pvx-placed vCPUs than CPUs: %s; act >= 1.0x blind (median %.2fx): %s; throughput %s\n", l, over[l] ? "missed" : "met", x, x >= 1.0 ? "met" : "missed", verdict
+			printf "# floor %s: no node holds more pvx-placed vCPUs than CPUs: %s; act >= 1.0x blind (median %.2fx): %s; throughput %s\n", l, (over[l] ? "missed" : "met"), x, (x >= 1.0 ? "met" : "missed"), verdict
 	}
 }' "$PVX_OUT/bench-numa.txt"
 done_tap
