@@ -1146,12 +1146,13 @@ static void placement_room(struct placement *p)
 		sched_setaffinity(0, sizeof(p->orig), &p->orig);
 		return;
 	}
-	id = vm_id_now();
-	full0 = vm_stat(ST_FULL);
-
 	ok = hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1 &&
 	     cpus_are(&on1, "room: vCPU 0, home 1");
 	tap_result(ok, "placement: room: vCPU 0 homed on node 1 moves to its CPU");
+	/* The VM's numa file and its directory exist once it hinted. */
+	id = vm_id_now();
+	full0 = vm_stat(ST_FULL);
+	tap_result(full0 == 0, "placement: room: a new VM starts with full 0 (%lld)", full0);
 
 	ok = room_hint(&w, 1) && same_cpus(&w.now, &two, "room: vCPU 1, home 1 (full)");
 	tap_result(ok, "placement: room: vCPU 1 homed on node 1 too stays where it is (node 1's CPU holds vCPU 0)");
