@@ -680,7 +680,7 @@ static unsigned int pvx_numa_placed(struct pvx_numa_vm *nv,
 /*
  * Act on @home for the calling thread: its CPUs become the home node's
  * CPUs among those it had before pvx moved it and its cpuset allows, when
- * the node has room for one more runnable vCPU of the VM.
+ * those CPUs have room for one more vCPU thread of the VM.
  */
 static enum pvx_numa_action pvx_numa_move(struct pvx_numa_vm *nv,
 					  struct pvx_numa_vcpu *v, int home)
