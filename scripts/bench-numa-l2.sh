@@ -13,7 +13,7 @@
 #             numa_balancing=0
 #   auto      no explicit hints: pvx_locality's automatic map (auto=1,
 #             default interval), pvx_numa mode act, numa_balancing=0
-# Then the room series (issue 29): layouts of 1, 2 and 3 L3 vCPUs, all
+# Before them the room series (issue 29): layouts of 2, 1 and 3 L3 vCPUs, all
 # homed on node 1 (whose CPUs are fewer than 2), each PVX_BENCH_NUMA_RUNS
 # times (default 3) blind and act (hints, mode act), alternating: the
 # workload's passes (the sum over its threads), share on the memory's
@@ -268,11 +268,6 @@ run_case() {
 
 : >"$PVX_OUT/bench-numa.txt"
 echo 0 >"$params/hint_interval_ms"
-run_case blind 0 observe 0
-run_case balance 1 observe 0
-run_case hints 0 act 1
-run_case auto 0 act 2
-
 # The room series: layout LABEL with N vCPUs, blind and act by turns
 ncpus() {	# ncpus N: how many CPUs node N has (its cpulist)
 	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, a, "-"); c += n == 2 ? a[2] - a[1] + 1 : 1 } }
@@ -280,12 +275,17 @@ ncpus() {	# ncpus N: how many CPUs node N has (its cpulist)
 }
 ncpu0=$(ncpus 0) ncpu1=$(ncpus 1)
 say "room series: node 1 has $ncpu1 CPU(s), node 0 $ncpu0; $runs runs of blind and act per layout, ${room_secs} s each"
-for lay in one:1 two:2 thr:3; do
+for lay in two:2 one:1 thr:3; do
 	for r in $(seq 1 "$runs"); do
 		run_case "${lay%:*}-b$r" 0 observe 0 "${lay#*:}" "$room_secs"
 		run_case "${lay%:*}-a$r" 0 act 1 "${lay#*:}" "$room_secs"
 	done
 done
+run_case blind 0 observe 0
+run_case balance 1 observe 0
+run_case hints 0 act 1
+run_case auto 0 act 2
+
 # pvx never held more vCPU threads on a node's CPUs than it has CPUs, and
 # with more vCPUs homed on node 1 than its CPUs, it left some in place
 while read -r c v p0 p1 full; do
