@@ -34,7 +34,8 @@ suite_limit() {
 	upstream|lockdown) echo 600 ;;
 	guest|guest-core|guest-host) echo 2400 ;;
 	steal|topology) echo 1500 ;;
-	numa | numabench) echo 900 ;;
+	numa) echo 900 ;;
+	numabench) echo 3000 ;;
 	migrate) echo 1500 ;;
 	migrate-quick) echo 1200 ;;
 	*) echo 0 ;;
