@@ -247,7 +247,7 @@ void pvx_dispatch(struct kvm_vcpu *vcpu, const struct pvx_call *call)
 		 * moment decides, as it would have for the state (vm.c). A
 		 * VM the admin keeps off sees stock KVM, PROBE included.
 		 */
-		if (!pvx_policy_new_vm())
+		if (!pvx_policy_new_vm(NULL))
 			return;
 		pvx_stat_inc(PVX_STAT_CALLS);
 		pvx_finish(vcpu, NULL, call, -PVX_ENOMEM, true, 0);

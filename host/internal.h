@@ -133,7 +133,7 @@ void pvx_vm_destroyed(struct kvm *kvm);
 void pvx_vm_drop_priv(u32 feature);
 
 /* policy.c */
-bool pvx_policy_new_vm(void);
+bool pvx_policy_new_vm(u32 *features);
 void pvx_policy_exit(void);
 
 /* debugfs.c */

@@ -24,6 +24,9 @@
  *    left alone; its new CPUs become the base for later hints.
  *  - One thread per vCPU: when another thread runs the vCPU, the one pvx
  *    held gets its CPUs back and the new one starts from its own CPUs.
+ *  - Room: a vCPU is not moved to CPUs of its home node where pvx already
+ *    holds as many vCPU threads of its VM as there are CPUs (those of the
+ *    node the thread may use); it stays where it is and is counted (full).
  *  - Hysteresis: a vCPU with a home node moves only when another node
  *    holds more than (100 + hysteresis_pct)% of the home node's bytes.
  *  - Restored: the CPUs a thread had before pvx moved it, within its
@@ -87,6 +90,7 @@ enum pvx_numa_action {
 	PVX_NUMA_WOULD_MOVE,	/* observe: act would have moved it */
 	PVX_NUMA_STAY,		/* same home, or within the hysteresis */
 	PVX_NUMA_NO_CPUS,	/* no allowed CPU on the home node */
+	PVX_NUMA_FULL,		/* act: home node CPUs all hold placed vCPUs */
 };
 
 enum pvx_numa_stat {
@@ -101,6 +105,7 @@ enum pvx_numa_stat {
 	PVX_NUMA_STAT_WOULD_MOVE,
 	PVX_NUMA_STAT_NO_CPUS,
 	PVX_NUMA_STAT_RESTORED,
+	PVX_NUMA_STAT_FULL,
 	PVX_NUMA_STAT_NR
 };
 
@@ -116,6 +121,7 @@ static const char * const pvx_numa_stat_names[PVX_NUMA_STAT_NR] = {
 	[PVX_NUMA_STAT_WOULD_MOVE]	= "would_move",
 	[PVX_NUMA_STAT_NO_CPUS]		= "no_cpus",
 	[PVX_NUMA_STAT_RESTORED]	= "restored",
+	[PVX_NUMA_STAT_FULL]		= "full",
 };
 
 /* ---- parameters ---------------------------------------------------- */
@@ -185,7 +191,7 @@ struct pvx_numa_vcpu {
 	cpumask_var_t user;		/* its sched_setaffinity() request then */
 	bool user_set;			/* ... if it had one */
 	cpumask_var_t cpus;		/* scratch, under the VM's lock */
-	u64 hints, eagain, moves, no_cpus;
+	u64 hints, eagain, moves, no_cpus, full;
 	u64 unknown;			/* last hint: bytes not backed */
 	u64 node_bytes[];		/* last hint: bytes per node */
 };
@@ -399,14 +405,18 @@ static void pvx_numa_show_stats(struct seq_file *m, const atomic64_t *stats)
 			   atomic64_read(&stats[i]));
 }
 
+/* nv->lock held. "cpus": those pvx holds the thread on, "-" for none. */
 static void pvx_numa_show_vcpu(struct seq_file *m, struct pvx_numa_vcpu *v)
 {
-	const struct cpumask *cpus = v->task ? v->applied : NULL;
+	const struct cpumask *cpus;
 	int n;
 
-	seq_printf(m, "vcpu %d home %d hints %llu eagain %llu moves %llu no_cpus %llu",
+	/* A thread whose CPUs someone else changed is theirs (not counted). */
+	cpus = v->task && !pvx_numa_changed(v) ? v->applied : NULL;
+
+	seq_printf(m, "vcpu %d home %d hints %llu eagain %llu moves %llu no_cpus %llu full %llu",
 		   v->vcpu_id, v->home, v->hints, v->eagain, v->moves,
-		   v->no_cpus);
+		   v->no_cpus, v->full);
 	if (cpus)
 		seq_printf(m, " cpus %*pbl", cpumask_pr_args(cpus));
 	else
@@ -640,8 +650,37 @@ static int pvx_numa_pick_home(const struct pvx_numa_vcpu *v)
 }
 
 /*
+ * The vCPU threads of @nv, other than @self's, that pvx holds on CPUs
+ * among @cpus: moved there by pvx and still on the CPUs it gave them.
+ * Running or halted alike: whether a vCPU is on a run queue changes
+ * every few microseconds (a guest that idles between bursts halts), and
+ * a thread pvx placed runs on those CPUs whenever it runs. Counted by the
+ * CPUs each was given, not by its home: a vCPU re-homed to a full node
+ * stays on the CPUs it had and takes their room. Not counted: a thread
+ * whose CPUs someone else changed since (it is theirs now) and one that
+ * is exiting. nv->lock held, which serialises every move of the VM.
+ */
+static unsigned int pvx_numa_placed(struct pvx_numa_vm *nv,
+				    const struct pvx_numa_vcpu *self,
+				    const struct cpumask *cpus)
+{
+	struct pvx_numa_vcpu *v;
+	unsigned int n = 0;
+	unsigned long id;
+
+	xa_for_each(&nv->vcpus, id, v)
+		if (v != self && v->task &&
+		    !(READ_ONCE(v->task->flags) & PF_EXITING) &&
+		    !pvx_numa_changed(v) &&
+		    cpumask_intersects(v->applied, cpus))
+			n++;
+	return n;
+}
+
+/*
  * Act on @home for the calling thread: its CPUs become the home node's
- * CPUs among those it had before pvx moved it and its cpuset allows.
+ * CPUs among those it had before pvx moved it and its cpuset allows, when
+ * those CPUs have room for one more vCPU thread of the VM.
  */
 static enum pvx_numa_action pvx_numa_move(struct pvx_numa_vm *nv,
 					  struct pvx_numa_vcpu *v, int home)
@@ -670,6 +709,13 @@ static enum pvx_numa_action pvx_numa_move(struct pvx_numa_vm *nv,
 	if (v->task && cpumask_equal(v->cpus, v->applied)) {
 		free_cpumask_var(want);
 		return PVX_NUMA_STAY;
+	}
+	if (!pvx_numa_has_room(pvx_numa_placed(nv, v, v->cpus),
+			       cpumask_weight(v->cpus))) {
+		free_cpumask_var(want);
+		v->full++;
+		pvx_numa_count(nv, PVX_NUMA_STAT_FULL);
+		return PVX_NUMA_FULL;
 	}
 	if (!v->task)
 		cpumask_copy(v->orig, &current->cpus_mask);

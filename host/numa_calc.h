@@ -70,4 +70,17 @@ static inline int pvx_numa_pick(const u64 *node_bytes, int nr, int home,
 	return best;
 }
 
+/*
+ * Whether act mode may place one more vCPU thread of a VM on the @cpus
+ * CPUs of its home node that the thread may use, when pvx already holds
+ * @placed vCPU threads of that VM on them. Those CPUs hold no more of
+ * them than there are CPUs: two vCPUs never time-share one CPU of a full
+ * node while another node's CPU idles (a vCPU left where it is runs there
+ * at remote-memory speed, which costs less than waiting for a CPU).
+ */
+static inline bool pvx_numa_has_room(unsigned int placed, unsigned int cpus)
+{
+	return placed < cpus;
+}
+
 #endif /* _PVX_NUMA_CALC_H */

@@ -59,7 +59,8 @@ TRACE_EVENT(numa_hint,
 				       { 1, "moved" },
 				       { 2, "would_move" },
 				       { 3, "stay" },
-				       { 4, "no_cpus" }),
+				       { 4, "no_cpus" },
+				       { 5, "full" }),
 		      __entry->ret)
 );
 

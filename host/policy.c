@@ -4,8 +4,10 @@
  * creates the VM, before its guest runs.
  *
  *   new_vms (module parameter)     "all" or "none": the default for new VMs
- *   pid_policy (module parameter)  "PID on|off|default": overrides new_vms
- *                                  for the VMs that one VMM process creates
+ *   pid_policy (module parameter)  "PID on|off|default", "PID on MASK":
+ *                                  overrides new_vms (and with MASK the
+ *                                  features) for the VMs that one VMM
+ *                                  process creates
  *
  * Module parameters, like the per-VM files of sysfs.c, stay writable
  * under lockdown=integrity, where debugfs refuses writers.
@@ -28,8 +30,11 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-/* At most this many processes with their own policy: a bounded table. */
-#define PVX_PID_POLICY_MAX	256
+/*
+ * At most this many processes with their own policy: a bounded table,
+ * whose longest listing fits the page a parameter's read gets.
+ */
+#define PVX_PID_POLICY_MAX	255
 
 static bool pvx_new_vms_all = true;
 
@@ -62,6 +67,7 @@ struct pvx_pid_policy {
 	struct list_head node;
 	struct pid *pid;	/* the VMM's thread group, referenced */
 	bool on;
+	u32 features;		/* the new VMs' features mask */
 };
 
 static LIST_HEAD(pvx_pid_policies);
@@ -104,24 +110,33 @@ static void pvx_pid_policy_gc(void)
 }
 
 /*
- * Whether a VM that the current task creates now gets pvx. Any context
- * but hard interrupts; does not sleep.
+ * Whether a VM that the current task creates now gets pvx, and (unless
+ * @features is NULL) its features mask. Any context but hard interrupts;
+ * does not sleep.
  */
-bool pvx_policy_new_vm(void)
+bool pvx_policy_new_vm(u32 *features)
 {
 	struct pvx_pid_policy *p;
 	bool on = READ_ONCE(pvx_new_vms_all);
+	u32 mask = PVX_F_ALL;
 
 	spin_lock(&pvx_pid_policy_lock);
 	p = pvx_pid_policy_find(task_tgid(current));
-	if (p)
+	if (p) {
 		on = p->on;
+		mask = p->features;
+	}
 	spin_unlock(&pvx_pid_policy_lock);
+	if (features)
+		*features = mask;
 	return on;
 }
 
-/* Set (@word 0 or 1) or remove (@word -1) the policy of @pid. */
-static int pvx_pid_policy_apply(struct pid *pid, int word)
+/*
+ * Set (@word 0 or 1, with @features for the VMs' mask) or remove (@word
+ * -1) the policy of @pid.
+ */
+static int pvx_pid_policy_apply(struct pid *pid, int word, u32 features)
 {
 	struct pvx_pid_policy *p, *new = NULL;
 	int ret = 0;
@@ -141,11 +156,13 @@ static int pvx_pid_policy_apply(struct pid *pid, int word)
 			pvx_pid_policy_del(p);
 	} else if (p) {
 		p->on = word;
+		p->features = features;
 	} else if (pvx_nr_pid_policies >= PVX_PID_POLICY_MAX) {
 		ret = -ENOSPC;
 	} else {
 		new->pid = get_pid(pid);
 		new->on = word;
+		new->features = features;
 		list_add_tail(&new->node, &pvx_pid_policies);
 		pvx_nr_pid_policies++;
 		new = NULL;
@@ -156,44 +173,61 @@ static int pvx_pid_policy_apply(struct pid *pid, int word)
 }
 
 /*
- * One write to pid_policy: "PID on", "PID off" or "PID default",
- * PID a process (thread group) in the writer's PID namespace.
+ * One write to pid_policy: "PID on", "PID on MASK", "PID off" or "PID
+ * default", PID a process (thread group) in the writer's PID namespace,
+ * MASK a features mask as the features parameter takes it.
  * -EINVAL for anything else, -ESRCH for a PID that is not a live process,
  * -ENOSPC when PVX_PID_POLICY_MAX processes have a policy; nothing
  * changes on error.
  */
 static int pvx_pid_policy_write(char *line)
 {
+	u32 features = PVX_F_ALL;
+	bool masked = false;
 	struct pid *pid;
 	int nr, word, ret;
 
-	ret = pvx_pid_policy_parse(line, &nr, &word);
+	ret = pvx_pid_policy_parse(line, &nr, &word, &features, &masked);
 	if (ret)
 		return ret;
+	if (masked && !pvx_features_valid(features))
+		return -EINVAL;
 	pid = find_get_pid(nr);
 	if (!pid)
 		return -ESRCH;
 	if (pid_has_task(pid, PIDTYPE_TGID))
-		ret = pvx_pid_policy_apply(pid, word);
+		ret = pvx_pid_policy_apply(pid, word, features);
 	else
 		ret = -ESRCH;	/* a thread of a process, or exiting */
 	put_pid(pid);
 	return ret;
 }
 
-/* "PID on|off" per line, PIDs as the reader's namespace sees them. */
+/*
+ * "PID on|off" per line, "PID on MASK" for a mask other than every
+ * feature, PIDs as the reader's namespace sees them.
+ */
 static int pvx_pid_policy_get(char *buf, const struct kernel_param *kp)
 {
 	struct pvx_pid_policy *p;
 	int len = 0;
 	pid_t nr;
 
-	/* Lines of the largest PID: PVX_PID_POLICY_MAX of them fit. */
-	BUILD_BUG_ON(PVX_PID_POLICY_MAX * sizeof("4194304 off\n") > PAGE_SIZE);
+	/*
+	 * Lines of the largest PID (below PID_MAX_LIMIT) with a mask and
+	 * their terminating NUL: PVX_PID_POLICY_MAX of them fit.
+	 */
+	BUILD_BUG_ON(PVX_PID_POLICY_MAX * (sizeof("4194303 on 0x1e\n") - 1) + 1 >
+		     PAGE_SIZE);
 	spin_lock(&pvx_pid_policy_lock);
 	list_for_each_entry(p, &pvx_pid_policies, node) {
 		nr = pid_vnr(p->pid);
-		if (nr && pid_has_task(p->pid, PIDTYPE_TGID))
+		if (!nr || !pid_has_task(p->pid, PIDTYPE_TGID))
+			continue;
+		if (p->on && p->features != PVX_F_ALL)
+			len += scnprintf(buf + len, PAGE_SIZE - len,
+					 "%d on 0x%x\n", nr, p->features);
+		else
 			len += scnprintf(buf + len, PAGE_SIZE - len, "%d %s\n",
 					 nr, p->on ? "on" : "off");
 	}
@@ -218,7 +252,7 @@ static const struct kernel_param_ops pvx_pid_policy_ops = {
 
 module_param_cb(pid_policy, &pvx_pid_policy_ops, NULL, 0644);
 MODULE_PARM_DESC(pid_policy,
-		 "Per-VMM override of new_vms: write \"PID on\", \"PID off\" or \"PID default\" for the VMs process PID creates from then on; reads \"PID on|off\" lines");
+		 "Per-VMM override of new_vms: write \"PID on\", \"PID on MASK\" (features), \"PID off\" or \"PID default\" for the VMs process PID creates from then on; reads such lines");
 
 /*
  * Module exit, or a failed load (the parameter may have been given to

@@ -35,13 +35,17 @@ static inline int pvx_pid_policy_word(const char *word)
 }
 
 /*
- * Parse "PID WORD" (one line, blanks around and between) into the PID
- * number (> 0) and pvx_pid_policy_word(): 0, or -EINVAL or -ERANGE
- * (kstrtoint()). Changes @line.
+ * Parse "PID WORD" or "PID on MASK" (one line, blanks around and between)
+ * into the PID number (> 0), pvx_pid_policy_word() and, with MASK (any
+ * base kstrtou32() takes; "on" only), *@features and *@masked true: 0, or
+ * -EINVAL or -ERANGE. The line's shape and MASK are checked before the
+ * PID's value, the word last. Which masks the host allows is the
+ * caller's check. Changes @line.
  */
-static inline int pvx_pid_policy_parse(char *line, int *nr, int *word)
+static inline int pvx_pid_policy_parse(char *line, int *nr, int *word,
+				       u32 *features, bool *masked)
 {
-	char *pid_str, *word_str;
+	char *pid_str, *word_str, *mask_str;
 	int ret;
 
 	line = strim(line);
@@ -49,7 +53,16 @@ static inline int pvx_pid_policy_parse(char *line, int *nr, int *word)
 	if (!line)
 		return -EINVAL;
 	word_str = skip_spaces(line);
-	if (!*word_str || strpbrk(word_str, " \t\n"))
+	mask_str = strpbrk(word_str, " \t");
+	if (mask_str) {
+		*mask_str++ = '\0';
+		mask_str = skip_spaces(mask_str);
+		if (!*mask_str || strpbrk(mask_str, " \t\n") ||
+		    kstrtou32(mask_str, 0, features))
+			return -EINVAL;
+	}
+	*masked = mask_str;
+	if (!*word_str || strchr(word_str, '\n'))
 		return -EINVAL;
 	ret = kstrtoint(pid_str, 10, nr);
 	if (ret)
@@ -57,7 +70,9 @@ static inline int pvx_pid_policy_parse(char *line, int *nr, int *word)
 	if (*nr <= 0)
 		return -EINVAL;
 	*word = pvx_pid_policy_word(word_str);
-	return *word == -EINVAL ? -EINVAL : 0;
+	if (*word == -EINVAL || (*masked && *word != 1))
+		return -EINVAL;
+	return 0;
 }
 
 #endif /* _PVX_POLICY_PARSE_H */

@@ -72,8 +72,7 @@ static struct pvx_vm *pvx_vm_alloc(struct kvm *kvm, gfp_t gfp)
 	vm->kvm = kvm;
 	vm->id = atomic64_inc_return(&pvx_vm_next_id);
 	vm->pid = task_tgid_nr(current);
-	vm->enabled = pvx_policy_new_vm();
-	vm->features = PVX_F_ALL;
+	vm->enabled = pvx_policy_new_vm(&vm->features);
 	vm->salt = get_random_u32();
 	spin_lock_init(&vm->priv_lock);
 	INIT_WORK(&vm->add_work, pvx_vm_add_work);

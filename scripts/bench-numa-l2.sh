@@ -13,6 +13,16 @@
 #             numa_balancing=0
 #   auto      no explicit hints: pvx_locality's automatic map (auto=1,
 #             default interval), pvx_numa mode act, numa_balancing=0
+# Before them the room series (issue 29): layouts of 2, 1 and 3 L3 vCPUs, all
+# homed on node 1 (whose CPUs are fewer than 2), each PVX_BENCH_NUMA_RUNS
+# times (default 3) blind and act (hints, mode act), alternating: the
+# workload's passes (the sum over its threads), share on the memory's
+# node, pvx's full count, and the most vCPU threads pvx held on one node's
+# CPUs at once (from the VM's debugfs, every 2 s). Medians with their
+# spread and the floors: 1 vCPU (room): act >= 90 % on the memory's node;
+# 2 and 3 vCPUs (no room for all): no node holds more vCPUs pvx placed
+# than CPUs (a TAP result) and act's passes >= 1.0x blind's (printed
+# met/missed: a number of this emulated machine, not a test).
 # Measured in L2 while the workload runs: where each vCPU thread was when
 # it was running (its last CPU in /proc/PID/task/TID/stat, sampled every
 # 0.1 s while in state R): the share of samples on the node holding its
@@ -32,12 +42,16 @@
 #
 # Environment: PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_OUT, PVX_SELFTESTS (lab); optional
 # PVX_BENCH_NUMA_SECS (workload seconds, default 20), PVX_BENCH_NUMA_MB
-# (MiB per L3 CPU, default 32), PVX_BENCH_L3_CPUS (default 2).
+# (MiB per L3 CPU, default 32), PVX_BENCH_L3_CPUS (default 2),
+# PVX_BENCH_NUMA_RUNS (runs per layout and mode of the room series, default
+# 3), PVX_BENCH_NUMA_ROOM_SECS (their workload seconds, default 10).
 # shellcheck source=scripts/bench-tap.sh
 . "$(dirname "$0")/bench-tap.sh"
 secs=${PVX_BENCH_NUMA_SECS:-20}
 mb=${PVX_BENCH_NUMA_MB:-32}
 l3_cpus=${PVX_BENCH_L3_CPUS:-2}
+runs=${PVX_BENCH_NUMA_RUNS:-3}
+room_secs=${PVX_BENCH_NUMA_ROOM_SECS:-10}
 kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 initrd=${PVX_BENCH_INITRD:-$PVX_BUILD/l3-bench-initrd.gz}
 node1=$(cat /sys/devices/system/node/node1/cpulist 2>/dev/null)
@@ -119,10 +133,12 @@ sample() {
 			fi
 		done
 		# where QEMU's RAM is, every 2 s: the last reading before L3 ends
-		# (not from a QEMU on its way out, whose numa_maps is empty)
+		# (not from a QEMU on its way out, whose numa_maps is empty);
+		# the vCPU threads pvx holds on each node's CPUs
 		if [ $((SECONDS % 2)) = 0 ]; then
 			r=$(ram_on_node1 "$pid")
 			[ -n "$r" ] && ram_end=$r
+			placed_max "$pid"
 		fi
 		nap 0.1
 	done
@@ -135,17 +151,39 @@ ram_on_node1() {	# ram_on_node1 PID: % of QEMU's anonymous RAM pages on node 1
 		END { if (n0 + n1) printf "%.0f", 100 * n1 / (n0 + n1) }' "/proc/$1/numa_maps" 2>/dev/null
 }
 
+# placed_max PID: the most vCPU threads of QEMU PID's VM that pvx held on
+# node 0's and node 1's CPUs in one reading so far (placed0, placed1): the
+# "cpus" of its debugfs vCPU lines, "-" when pvx holds none
+placed_max() {
+	local f line c n0=0 n1=0
+	for f in /sys/kernel/debug/pvx/vm*-"$1"/numa; do
+		[ -r "$f" ] || continue
+		while read -r line; do
+			[[ "$line" == vcpu\ * ]] || continue
+			c=${line##* cpus }
+			c=${c%% *}
+			c=${c%%[,-]*}
+			[ "$c" = "" ] && continue
+			if on_node1 "$c"; then n1=$((n1 + 1)); else n0=$((n0 + 1)); fi
+		done <"$f"
+	done
+	[ "$n0" -gt "$placed0" ] && placed0=$n0
+	[ "$n1" -gt "$placed1" ] && placed1=$n1
+}
+
 migrated() { awk '$1 == "numa_pages_migrated" { print $2 }' /proc/vmstat; }
 moves() { awk '$1 == "moves" { print $2 }' /sys/kernel/debug/pvx/numa 2>/dev/null || echo 0; }
+fulls() { awk '$1 == "full" { print $2 }' /sys/kernel/debug/pvx/numa 2>/dev/null || echo 0; }
 
-# run_case NAME BALANCING MODE HINT
+# run_case NAME BALANCING MODE HINT [L3_CPUS SECS]
 run_case() {
 	local name=$1 bal=$2 mode=$3 hint=$4 log=$PVX_OUT/bench-numa-$1.log qpid qemu="" tid
+	local l3_cpus=${5:-$l3_cpus} secs=${6:-$secs} placed0=0 placed1=0 f0 passes
 	local m0 v0 t0 share total=0 inhome=0 ram ram_end=- w
 	local pages=$PVX_OUT/bench-numa-$1.pages ppid per="" rsum=0 rseen=0 v cost
 	echo "$bal" >/proc/sys/kernel/numa_balancing 2>/dev/null
 	echo "$mode" >"$params/mode"
-	m0=$(migrated) v0=$(moves)
+	m0=$(migrated) v0=$(moves) f0=$(fulls)
 	t0=$SECONDS
 	# RAM preallocated by QEMU's main thread on node 1's CPUs
 	taskset -c "$node1" timeout -k 5 900 qemu-system-x86_64 -enable-kvm -cpu host \
@@ -223,16 +261,45 @@ run_case() {
 	fi
 	cost=$(grep -a '^cost ' "$log" | tr -d '\r' | tr '\n' ';')
 	[ -n "$cost" ] && say "$name: $cost"
-	echo "numa case=$name home_share=$share samples=$total remote=$(awk -v r="$rsum" -v s="$rseen" 'BEGIN { printf "%s", s ? sprintf("%.1f", r / s / 100) : "-" }') moves=$(($(moves) - v0)) migrated=$(($(migrated) - m0)) ram_node1_at_start=$ram ram_node1_at_end=$ram_end$per" >>"$PVX_OUT/bench-numa.txt"
+	passes=$(grep -a '^work ' "$log" | tr -d '\r' | sed -n 's/.* passes=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	echo "numa case=$name home_share=$share samples=$total remote=$(awk -v r="$rsum" -v s="$rseen" 'BEGIN { printf "%s", s ? sprintf("%.1f", r / s / 100) : "-" }') moves=$(($(moves) - v0)) migrated=$(($(migrated) - m0)) ram_node1_at_start=$ram ram_node1_at_end=$ram_end vcpus=$l3_cpus passes=$passes full=$(($(fulls) - f0)) placed0=$placed0 placed1=$placed1$per" >>"$PVX_OUT/bench-numa.txt"
 	grep -a '^cost ' "$log" | tr -d '\r' | sed "s/^/numacost case=$name /" >>"$PVX_OUT/bench-numa.txt"
 }
 
 : >"$PVX_OUT/bench-numa.txt"
 echo 0 >"$params/hint_interval_ms"
+# The room series: layout LABEL with N vCPUs, blind and act by turns
+ncpus() {	# ncpus N: how many CPUs node N has (its cpulist)
+	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, a, "-"); c += n == 2 ? a[2] - a[1] + 1 : 1 } }
+		END { print c }' "/sys/devices/system/node/node$1/cpulist"
+}
+ncpu0=$(ncpus 0) ncpu1=$(ncpus 1)
+say "room series: node 1 has $ncpu1 CPU(s), node 0 $ncpu0; $runs runs of blind and act per layout, ${room_secs} s each"
+for lay in two:2 one:1 thr:3; do
+	for r in $(seq 1 "$runs"); do
+		run_case "${lay%:*}-b$r" 0 observe 0 "${lay#*:}" "$room_secs"
+		run_case "${lay%:*}-a$r" 0 act 1 "${lay#*:}" "$room_secs"
+	done
+done
 run_case blind 0 observe 0
 run_case balance 1 observe 0
 run_case hints 0 act 1
 run_case auto 0 act 2
+
+# pvx never held more vCPU threads on a node's CPUs than it has CPUs, and
+# with more vCPUs homed on node 1 than its CPUs, it left some in place
+while read -r c v p0 p1 full; do
+	d="room $c: $v vCPU(s) homed on node 1: pvx held at most $p0 vCPU thread(s) on node 0's $ncpu0 CPU(s), $p1 on node 1's $ncpu1; full $full"
+	if [ "$p0" -le "$ncpu0" ] && [ "$p1" -le "$ncpu1" ] &&
+		{ [ "$v" -le "$ncpu1" ] || [ "$full" -ge 1 ]; }; then
+		ok "$d"
+	else
+		not_ok "$d"
+	fi
+done < <(awk '$1 == "numa" && $2 ~ /^case=(one|two|thr)-a/ {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		print v["case"], v["vcpus"], v["placed0"], v["placed1"], v["full"] }' \
+	"$PVX_OUT/bench-numa.txt")
 echo 0 >/proc/sys/kernel/numa_balancing 2>/dev/null
 echo observe >"$params/mode"
 echo 100 >"$params/hint_interval_ms"
@@ -264,6 +331,41 @@ END {
 	for (k = 0; k < ncost; k++) {
 		pp = (hp[k] > 1 && ci[k] > 0) ? sprintf("%.3f", (h[k] - h1[k]) / (hp[k] - 1) / ci[k]) : "-"
 		printf "# %-12s %9s %9s %9s %11s %7s %7s %8.2f %8.2f %8s %8s\n", cc[k], ci[k], gi[k], h1[k], h[k], hp[k], hr[k], ci[k] ? h1[k] / ci[k] : 0, ci[k] ? h[k] / ci[k] : 0, pp, he[k]
+	}
+}' "$PVX_OUT/bench-numa.txt"
+
+# The room series: medians (of the runs; spread min..max), act against blind
+awk -v c0="$ncpu0" -v c1="$ncpu1" '
+function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
+function med(arr, n,   i, j, t, b) { for (i = 1; i <= n; i++) b[i] = arr[i]; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (b[j] < b[i]) { t = b[i]; b[i] = b[j]; b[j] = t }
+	return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2 }
+function lo(arr, n,   i, m) { m = arr[1]; for (i = 2; i <= n; i++) if (arr[i] < m) m = arr[i]; return m }
+function hi(arr, n,   i, m) { m = arr[1]; for (i = 2; i <= n; i++) if (arr[i] > m) m = arr[i]; return m }
+$1 == "numa" && f($0, "case") ~ /^(one|two|thr)-[ab][0-9]+$/ {
+	c = f($0, "case"); l = substr(c, 1, 3); m = substr(c, 5, 1); k = ++n[l, m]
+	ps[l, m, k] = f($0, "passes") + 0; sh[l, m, k] = f($0, "home_share") + 0; fu[l, m, k] = f($0, "full") + 0
+	p0 = f($0, "placed0") + 0; p1 = f($0, "placed1") + 0; p = p0 > p1 ? p0 : p1
+	if (m == "a" && (p0 > c0 + 0 || p1 > c1 + 0)) over[l] = 1
+	if (p > pl[l, m]) pl[l, m] = p
+	vc[l] = f($0, "vcpus") }
+END {
+	printf "# ---- room series: passes of the workload (sum over its threads), medians of the runs [min..max], on the memory'"'"'s node, pvx full, most vCPUs pvx held on one node\n"
+	printf "# %-4s %5s %4s %22s %22s %7s %22s %6s %6s\n", "lay", "vCPUs", "runs", "blind passes", "act passes", "x blind", "act on-node %", "full", "held"
+	for (i = 1; i <= 3; i++) {
+		l = (i == 1) ? "one" : (i == 2) ? "two" : "thr"
+		if (!n[l, "a"] || !n[l, "b"]) continue
+		for (k = 1; k <= n[l, "b"]; k++) b[k] = ps[l, "b", k]
+		for (k = 1; k <= n[l, "a"]; k++) { a[k] = ps[l, "a", k]; s[k] = sh[l, "a", k]; u[k] = fu[l, "a", k] }
+		mb = med(b, n[l, "b"]); ma = med(a, n[l, "a"]); ms = med(s, n[l, "a"])
+		x = mb > 0 ? ma / mb : 0
+		printf "# %-4s %5s %4d %8d [%d..%d] %8d [%d..%d] %7.2f %6.1f [%.1f..%.1f] %6d %6d\n", l, vc[l], n[l, "a"],
+			mb, lo(b, n[l, "b"]), hi(b, n[l, "b"]), ma, lo(a, n[l, "a"]), hi(a, n[l, "a"]), x,
+			ms, lo(s, n[l, "a"]), hi(s, n[l, "a"]), med(u, n[l, "a"]), pl[l, "a"]
+		verdict = x > 1.05 ? "wins" : x < 0.95 ? "loses" : "ties"
+		if (l == "one")
+			printf "# floor %s (room): act on the memory'"'"'s node >= 90 %% (median %.1f %%): %s; throughput %s (%.2fx)\n", l, ms, (ms >= 90 ? "met" : "missed"), verdict, x
+		else
+			printf "# floor %s: no node holds more pvx-placed vCPUs than CPUs: %s; act >= 1.0x blind (median %.2fx): %s; throughput %s\n", l, (over[l] ? "missed" : "met"), x, (x >= 1.0 ? "met" : "missed"), verdict
 	}
 }' "$PVX_OUT/bench-numa.txt"
 done_tap

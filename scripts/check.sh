@@ -16,21 +16,26 @@ mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # guest first: the upstream suite's tests build beside it (tinyvm runs
 # last in its L2 boot whatever the order, l2-run.sh; numa and lockdown in
-# L2 boots of their own, lab.sh). Both
-# kernels run every module and feature (guest-core: the L3 boots on a pvx
-# host and on a host without pvx; tinyvm; numa; lockdown) and
-# migrate-quick (two live migrations with the dirty bitmap, two with the
-# dirty ring, every host-written page checked after each landing: issue
-# 27); the guest suite's steal boots and the upstream KVM selftests run on
-# 6.12, its topology boots on 6.1, so that the two labs, which share this
-# machine's CPUs, take about as long (Documentation/lab.rst). make
-# check-full (PVX_CHECK_FULL=1) runs every suite on both; PVX_LAB_TESTS
-# sets one list for both.
+# L2 boots of their own, lab.sh). Each
+# suite of check-full runs in make check on one kernel at least, and both
+# kernels load every module and exercise every feature: both boot L3 on a
+# pvx host (guest-host, which 6.1's guest-core holds with the fallback
+# boot), run the host's tiny-VM tests (tinyvm: issue 26's regression tests
+# on both kernels), migrate-quick (two live migrations with the dirty
+# bitmap, two with the dirty ring: issue 27), numa and lockdown; the
+# steal boots run on 6.12; the fallback and topology boots and the
+# upstream KVM selftests on 6.1, so that the two labs, which share this
+# machine's CPUs, take about as long (Documentation/lab.rst has the
+# times). make check-full (PVX_CHECK_FULL=1) runs every suite on both,
+# with the long soaks (PVX_LAB_SOAK=long: lock torture phases in L3,
+# tinyvm's VM cycles); PVX_LAB_TESTS sets one list for both.
 LAB_TESTS_FULL=guest,upstream,migrate-quick,tinyvm,numa,lockdown
-declare -A LAB_TESTS=([6.12]=guest-core,steal,upstream,migrate-quick,tinyvm,numa,lockdown
-		      [6.1]=guest-core,topology,migrate-quick,tinyvm,numa,lockdown)
-[ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.12]=$LAB_TESTS_FULL
-[ "${PVX_CHECK_FULL:-0}" = 1 ] && LAB_TESTS[6.1]=$LAB_TESTS_FULL
+declare -A LAB_TESTS=([6.12]=guest-host,steal,migrate-quick,tinyvm,numa,lockdown
+		      [6.1]=guest-core,topology,upstream,migrate-quick,tinyvm,numa,lockdown)
+if [ "${PVX_CHECK_FULL:-0}" = 1 ]; then
+	LAB_TESTS[6.12]=$LAB_TESTS_FULL LAB_TESTS[6.1]=$LAB_TESTS_FULL
+	export PVX_LAB_SOAK=long
+fi
 if [ -n "${PVX_LAB_TESTS:-}" ]; then
 	LAB_TESTS[6.1]=$PVX_LAB_TESTS LAB_TESTS[6.12]=$PVX_LAB_TESTS
 fi
@@ -435,6 +440,34 @@ expect_error "lab.sh with an unknown PVX_RESETS_LOAD fails with one line" \
 	"PVX_RESETS_LOAD must be forks or modloop, got 'x'" env PVX_RESETS_LOAD=x scripts/lab.sh
 expect_error "run-l3.sh with an unknown PVX_L3_TUNE fails with one line" \
 	"PVX_L3_TUNE needs short or full, got 'long'" env PVX_L3_TUNE=long selftests/guest/run-l3.sh host
+expect_error "lab.sh with an unknown PVX_LAB_SOAK fails with one line" \
+	"PVX_LAB_SOAK must be short or long, got 'full'" env PVX_LAB_SOAK=full scripts/lab.sh
+expect_error "run-l3.sh with an unknown PVX_LAB_SOAK fails with one line" \
+	"PVX_LAB_SOAK needs short or long, got 'full'" env PVX_LAB_SOAK=full selftests/guest/run-l3.sh host
+# make check's two lists: every suite of check-full on one kernel at
+# least (guest as its parts: the fallback boot is guest-core's), and on
+# each kernel an L3 boot on a pvx host, numa and lockdown (every module),
+# tinyvm (issue 26's tests) and migrate-quick (issue 27's)
+lists_cover() {
+	local both=",${LAB_TESTS[6.1]},${LAB_TESTS[6.12]}," s k l
+	for s in guest-core steal topology upstream migrate-quick tinyvm numa lockdown; do
+		[[ "$both" == *",$s,"* ]] || { echo "$s in neither list"; return 1; }
+	done
+	for k in 6.1 6.12; do
+		l=",${LAB_TESTS[$k]},"
+		[[ "$l" =~ ,guest(-core|-host)?, ]] || { echo "$k boots no L3 on a pvx host"; return 1; }
+		for s in numa lockdown tinyvm migrate-quick; do
+			[[ "$l" == *",$s,"* ]] || { echo "$s not on $k"; return 1; }
+		done
+	done
+}
+if [ -z "${PVX_LAB_TESTS:-}" ] && [ "${PVX_CHECK_FULL:-0}" != 1 ]; then
+	if why=$(lists_cover); then
+		tap ok "make check's lab lists cover every suite of check-full, each kernel every module, tinyvm and migrate-quick"
+	else
+		tap fail "make check's lab lists cover every suite of check-full, each kernel every module, tinyvm and migrate-quick" "$why"
+	fi
+fi
 expect_error "run-l3.sh with a bad PVX_L3_BOOTS fails with one line" \
 	"PVX_L3_BOOTS needs 1..9, got 'x'" env PVX_L3_BOOTS=x selftests/guest/run-l3.sh host
 # l3_zeros ABI NAME CPUS ENV...: run-l3.sh fallback under TCG with an

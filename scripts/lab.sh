@@ -22,9 +22,10 @@ usage: scripts/lab.sh [options]
   --kernel SERIES   kernel series to boot in L2 and L3: 6.1, 6.12 or sid
                     (Debian sid's newest, set up by make deps; default 6.12)
   --tests LIST      comma-separated suites: tinyvm, upstream, guest,
-                    guest-core, steal, topology, demo, bench, resets
+                    guest-core, guest-host, steal, topology, demo, bench, resets
                     (default: tinyvm,upstream,guest;
                     guest-core = guest without its steal and topology boots;
+                    guest-host = guest-core without its fallback boot;
                     steal = only the steal-injected L3 boots of guest;
                     topology = only its short topology boots;
                     resets = the L3-reset experiment of lab.rst;
@@ -89,8 +90,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|guest-core|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate|migrate-quick) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate, migrate-quick)" ;;
+	tinyvm|upstream|guest|guest-core|guest-host|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate|migrate-quick) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, guest-host, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate, migrate-quick)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -111,6 +112,10 @@ done
 	die "PVX_LAB_SUITE_LIMIT needs a positive integer, got '$PVX_LAB_SUITE_LIMIT'"
 [[ "${PVX_L3_TUNE:-short}" =~ ^(short|full)$ ]] ||
 	die "PVX_L3_TUNE must be short or full, got '$PVX_L3_TUNE'"
+# the length of the soaks (lock torture phases in L3, tinyvm's VM cycles):
+# short for make check, long for check-full
+[[ "${PVX_LAB_SOAK:-short}" =~ ^(short|long)$ ]] ||
+	die "PVX_LAB_SOAK must be short or long, got '$PVX_LAB_SOAK'"
 [[ "${PVX_LAB_FAKE_STALL:-}" =~ ^((guest|guest-core|steal)\.boot[1-9])?$ ]] ||
 	die "PVX_LAB_FAKE_STALL must be SUITE.bootN (guest, guest-core or steal, N 1..9), got '$PVX_LAB_FAKE_STALL'"
 # extra L2 kernel command line words, for lab experiments
@@ -180,7 +185,7 @@ if [ "$build" = 1 ]; then
 		echo "lab: selftests build failed" >&2
 	make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static ||
 		echo "lab: pvxtop build failed; its tests will fail" >&2
-	if has_suite guest || has_suite guest-core || has_suite steal || has_suite topology || has_suite demo || has_suite bench ||
+	if has_suite guest || has_suite guest-core || has_suite guest-host || has_suite steal || has_suite topology || has_suite demo || has_suite bench ||
 	   has_suite migrate || has_suite migrate-quick; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
@@ -492,6 +497,7 @@ export PVX_RESETS_BOOTS='${PVX_RESETS_BOOTS:-6}'
 export PVX_RESETS_LOAD_S='${PVX_RESETS_LOAD_S:-20}'
 export PVX_RESETS_LOAD='${PVX_RESETS_LOAD:-forks}'
 export PVX_L3_TUNE='${PVX_L3_TUNE:-short}'
+export PVX_LAB_SOAK='${PVX_LAB_SOAK:-short}'
 EOT
 		(cd "$l2root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
 		echo "lab: booting L2 '$tag' ($abi, $cpus vCPUs, $l2_mem MB, suites: $list)"

@@ -54,7 +54,9 @@
 # (1..9, default 4: boots tried when L3 never reaches its /init or resets
 # itself with no test failed), PVX_L3_TUNE (short, default: the guest's
 # spin_threshold session checks --advise; full: with the comparison rounds
-# Documentation/tuning.rst quotes).
+# Documentation/tuning.rst quotes), PVX_LAB_SOAK (short, default: make
+# check's 4 s lock torture free phases and tuning rounds; long: make
+# check-full's 10 s and 8 s).
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
 # view (its PROBE counter) in host mode. The console log is kept in
@@ -111,6 +113,8 @@ timeout_s=${PVX_L3_TIMEOUT:-1500}
 silence_s=${PVX_L3_SILENCE:-150}
 tune=${PVX_L3_TUNE:-short}
 [[ "$tune" =~ ^(short|full)$ ]] || { echo "run-l3.sh: PVX_L3_TUNE needs short or full, got '$tune'" >&2; exit 2; }
+soak=${PVX_LAB_SOAK:-short}
+[[ "$soak" =~ ^(short|long)$ ]] || { echo "run-l3.sh: PVX_LAB_SOAK needs short or long, got '$soak'" >&2; exit 2; }
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || { echo "run-l3.sh: PVX_L3_TIMEOUT needs seconds, got '$timeout_s'" >&2; exit 2; }
 [[ "$silence_s" =~ ^[1-9][0-9]*$ ]] || { echo "run-l3.sh: PVX_L3_SILENCE needs seconds, got '$silence_s'" >&2; exit 2; }
 for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_OUT; do
@@ -246,6 +250,7 @@ if [ -n "$migrate" ]; then
 	export PVX_MIGRATE_TAP=$PVX_OUT/l3-$tag-migrate.tap PVX_MIGRATE_DIRTY=$migrate
 fi
 [ "$tune" = full ] && args="$args pvx_tune=full"
+[ "$soak" = long ] && args="$args pvx_soak=long"
 smp=$PVX_L3_CPUS
 if [ -n "$topology" ]; then
 	# the model of -cpu MODEL names the type of a -device CPU
@@ -680,7 +685,8 @@ fi
 export lockup
 export stuck_diag
 # where the boot's time went: each step's length by L3's uptime, longest
-# first (what to trim when make check grows)
+# first (what to trim when make check grows), then every step in order
+# (lab.rst's time table)
 steps_diag=$(tr -d '\r' <"$log" | awk -v tag="$tag" '
 match($0, /pvx-l3: .* \(uptime [0-9.]+ s\)/) {
 	s = substr($0, RSTART + 8, RLENGTH - 8)
@@ -691,6 +697,9 @@ match($0, /pvx-l3: .* \(uptime [0-9.]+ s\)/) {
 }
 END {
 	if (n < 2) exit
+	all = ""
+	for (k = 1; k < n; k++)
+		all = all sprintf("%s%s %.0f s", k == 1 ? "" : ", ", name[k], d[name[k]])
 	line = ""
 	for (k = 0; k < 6; k++) {
 		best = ""
@@ -700,6 +709,7 @@ END {
 		delete d[best]
 	}
 	printf "# l3 %s: longest steps: %s\n", tag, line
+	printf "# l3 %s: steps in order, to %.0f s of uptime: %s\n", tag, last, all
 }')
 export steps_diag
 topo_tap="" topo_diag=""

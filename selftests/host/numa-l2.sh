@@ -15,7 +15,10 @@
 #   advise     pvxtop --advise over a vCPU that flaps between the nodes
 #              (pvx_numa_host_test flap): hysteresis_pct 0 must be advised
 #              up, with the moves debugfs counted; at the value advised
-#              it must say no change; with no hint, too few events
+#              it must say no change; with no hint, too few events;
+#              and its room advice: none over flap, "no_room" with the
+#              VM's full count over pvx_numa_host_test room (a vCPU left
+#              in place at every hint), and the table's NFULL column
 #   dmesg      no BUG/WARNING/Oops during the run
 #
 # Environment (scripts/lab.sh): PVX_BUILD, PVX_SELFTESTS, PVX_OUT.
@@ -62,13 +65,14 @@ run() {
 
 # --- pvxtop --advise: the hysteresis_pct rule (Documentation/tuning.rst) ---
 
-# jnum FILE KEY: the number after "KEY": on the hysteresis_pct advice line
+# jnum FILE KEY [KNOB]: the number after "KEY": on the advice line of KNOB
+# (hysteresis_pct unless said)
 jnum() {
-	grep '"knob":"hysteresis_pct"' "$1" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" | head -n1
+	grep "\"knob\":\"${3:-hysteresis_pct}\"" "$1" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" | head -n1
 }
-# jstr FILE KEY: the string after "KEY": on that line
+# jstr FILE KEY [KNOB]: the string after "KEY": on that line
 jstr() {
-	grep '"knob":"hysteresis_pct"' "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" | head -n1
+	grep "\"knob\":\"${3:-hysteresis_pct}\"" "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" | head -n1
 }
 # wait_start FILE: pvxtop's start line within 60 s
 wait_start() {
@@ -79,11 +83,11 @@ wait_start() {
 	done
 	return 1
 }
-# advise_flap H: hysteresis_pct H, then pvxtop --advise (JSON and text) and
-# pvxtop's table over pvx_numa_host_test flap 3000; results in $LOG/advise-H.*
-advise_flap() {
-	local h=$1 j=$LOG/advise-$1.json t=$LOG/advise-$1.txt tb=$LOG/top-$1.txt jp tp bp rc
-	echo "$h" >"$PARAM/hysteresis_pct"
+# advise_load TAG LOAD MS: pvxtop --advise (JSON and text) and pvxtop's
+# table over pvx_numa_host_test LOAD MS; results in $LOG/advise-TAG.*,
+# $LOG/top-TAG.txt and $LOG/LOAD-TAG.tap
+advise_load() {
+	local tag=$1 load=$2 ms=$3 j=$LOG/advise-$1.json t=$LOG/advise-$1.txt tb=$LOG/top-$1.txt jp tp bp rc
 	"$PVXTOP" --advise --json -d 600 >"$j" 2>"$j.err" &
 	jp=$!
 	"$PVXTOP" --advise -d 600 >"$t" 2>"$t.err" &
@@ -97,19 +101,24 @@ advise_flap() {
 	sleep 2	# the text run has no start line: give it the time the JSON one took
 	"$PVXTOP" -d 3 >"$tb" 2>&1 &
 	bp=$!
-	timeout -k 5 120 "$BIN" flap 3000 >"$LOG/flap-$h.tap" 2>&1
+	timeout -k 5 120 "$BIN" "$load" "$ms" >"$LOG/$load-$tag.tap" 2>&1
 	wait "$bp"
 	kill -INT "$jp" "$tp"
 	wait "$jp"
 	rc=$?
 	wait "$tp"
-	grep -E '^(ok|not ok|#)' "$LOG/flap-$h.tap" | sed 's/^/# flap: /'
+	grep -E '^(ok|not ok|#)' "$LOG/$load-$tag.tap" | sed "s/^/# $load: /"
 	[ "$rc" = 0 ] || { emit "not ok" "numa advise: pvxtop --advise --json exit $rc # $(head -n1 "$j.err")"; return 1; }
-	emit ok "numa advise: pvxtop --advise --json over flap with hysteresis_pct $h: exit 0 after SIGINT"
+	emit ok "numa advise: pvxtop --advise --json over $load ($tag): exit 0 after SIGINT"
 	sed 's/^/# /' "$t"
 	sed 's/^/# /' "$tb"
-	grep '"knob":"hysteresis_pct"' "$j" | sed 's/^/# /'
+	grep '"type":"advice"' "$j" | sed 's/^/# /'
 	return 0
+}
+# advise_flap H: hysteresis_pct H, then advise_load over flap 3000
+advise_flap() {
+	echo "$1" >"$PARAM/hysteresis_pct"
+	advise_load "$1" flap 3000
 }
 # flap_num H KEY: hints or moves from flap's "# flap: hints N moves M"
 flap_num() { sed -n "s/^# flap: hints \([0-9]*\) moves \([0-9]*\)$/\1 \2/p" "$LOG/flap-$1.tap" |
@@ -128,7 +137,19 @@ advise_test() {
 	else
 		emit "not ok" "numa advise: no hint in 2 s: too few events # exit $rc, verdict '$v' $(head -c 200 "$LOG/advise-idle.err")"
 	fi
+	v=$(jstr "$LOG/advise-idle.json" verdict mode)
+	if [ "$v" = too_few ]; then
+		emit ok "numa advise: no hint in 2 s: the room advice has too few events too"
+	else
+		emit "not ok" "numa advise: no hint in 2 s: room advice too few # verdict '$v'"
+	fi
 	advise_flap 0 || return
+	v=$(jstr "$j" verdict mode)
+	if [ "$v" = none ] && [ "$(jnum "$j" full mode)" = 0 ]; then
+		emit ok "numa advise: a vCPU that moves at every hint was never left in place: no room advice"
+	else
+		emit "not ok" "numa advise: flap: no room advice # verdict '$v', full '$(jnum "$j" full mode)'"
+	fi
 	h=$(jnum "$j" hints) m=$(jnum "$j" moves) fh=$(flap_num 0 hints) fm=$(flap_num 0 moves)
 	cur=$(jstr "$j" current) v=$(jstr "$j" verdict) sug=$(jnum "$j" suggested)
 	if [ "$v" = change ] && [ "$(jstr "$j" direction)" = raise ] && [ "$cur" = 0 ] && [ "$sug" = 25 ]; then
@@ -152,6 +173,32 @@ advise_test() {
 		emit "not ok" "numa advise: at the advised $sug: no change # verdict '$v', pvxtop $h hints $m moves, flap $fh hints, debugfs $fm moves"
 	fi
 	echo 25 >"$PARAM/hysteresis_pct"
+}
+
+# --- pvxtop --advise and the table: vCPUs left in place for lack of room ---
+room_test() {
+	local j=$LOG/advise-full.json t=$LOG/advise-full.txt tb=$LOG/top-full.txt f h v col
+	[ -x "$PVXTOP" ] || return	# advise_test said so
+	advise_load full room 3000 || return
+	read -r h f < <(sed -n 's/^# room: hints \([0-9]*\) full \([0-9]*\)$/\1 \2/p' "$LOG/room-full.tap")
+	v=$(jstr "$j" verdict mode)
+	if [ "$v" = no_room ] && [ -n "$f" ] && [ "$f" -ge 1 ] && [ "$(jnum "$j" full mode)" = "$f" ] &&
+		[ "$(jnum "$j" vcpus_full mode)" = 1 ] && [ "$(jnum "$j" max_vcpu_full mode)" = "$f" ]; then
+		emit ok "numa advise: room: one vCPU left in place $f times (debugfs), pvxtop --advise --json says no_room with those numbers"
+	else
+		emit "not ok" "numa advise: room: no_room with the VM's numbers # verdict '$v', pvxtop full '$(jnum "$j" full mode)' vcpus '$(jnum "$j" vcpus_full mode)', room hints '$h' full '$f'"
+	fi
+	if grep -q '^advice: pvx_numa mode [a-z]*: vCPUs left in place for lack of room: 1 vCPU(s) .*give the VM.s vCPU threads more CPUs of that node' "$t"; then
+		emit ok "numa advise: room: the text advice says a vCPU was left in place and what the administrator can do"
+	else
+		emit "not ok" "numa advise: room: text advice # $(grep 'pvx_numa mode' "$t" | head -c 300)"
+	fi
+	col=$(awk '$1 == "PID" { for (i = 1; i <= NF; i++) if ($i == "NFULL") { print i; exit } }' "$tb")
+	if [ -n "$col" ] && awk -v n="$col" '$2 == "pvx_numa_host_t" && $4 == "all" && $n + 0 > 0 { f = 1 } END { exit !f }' "$tb"; then
+		emit ok "numa advise: room: pvxtop's table shows the VM's NFULL above 0 (column $col)"
+	else
+		emit "not ok" "numa advise: room: pvxtop's table NFULL # column '$col'"
+	fi
 }
 
 echo "TAP version 13"
@@ -180,6 +227,7 @@ fi
 run abi
 run placement "$NKO"
 advise_test
+room_test
 if rmmod pvx_numa 2>"$LOG/rmmod.err"; then
 	emit ok "numa: rmmod pvx_numa"
 else

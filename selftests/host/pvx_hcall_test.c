@@ -257,7 +257,7 @@ static void case_unserved_features(void)
 	if (run_state == NEED_LOADED &&
 	    hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0 && r.rax == 0)
 		feat = r.rdx;
-	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(calls); i++) {
 		snprintf(desc, sizeof(desc), "PVX_HC_%s (0x%x) not served -> -ENOSYS",
 			 calls[i].name, calls[i].nr);
 		if (feat & PVX_FEAT(calls[i].nr)) {
@@ -1179,21 +1179,60 @@ static uint64_t probe_in_child(void)
 	return rax;
 }
 
-/* A new VM of this process: its sysfs enabled reads @want. */
-static bool policy_pid_vm_reads(const char *want)
+/* A new VM of this process: its sysfs file @file reads @want. */
+static bool policy_pid_vm_reads(const char *file, const char *want)
 {
 	char dir[256], path[300], val[32] = "";
 	struct tvm vm;
 	bool ok = false;
 
 	if (!new_vm(&vm) && !find_vm_dir(dir, sizeof(dir))) {
-		snprintf(path, sizeof(path), "%s/enabled", dir);
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		ok = !read_param(path, val, sizeof(val)) && !strcmp(val, want);
 		if (!ok)
 			tvm_diag("%s reads '%s', want '%s'", path, val, want);
 	}
 	tvm_destroy(&vm);
 	return ok;
+}
+
+/*
+ * "PID on MASK": the VMs that process creates get that features mask
+ * before their first call (a migration destination given its source's
+ * mask); a bad mask, or one with "off"/"default", is -EINVAL.
+ */
+static void policy_pid_features(int me)
+{
+	static const char * const bad[] = {
+		"on 0x2", "on 0x20", "on 0x100000001", "on x3", "off 0x3", "default 0x3",
+		"on 0x3 0x3",
+	};
+	char val[64], want[64];
+	struct kvm_regs r;
+	unsigned int i;
+	bool ok;
+
+	snprintf(val, sizeof(val), "%d on 0x3", me);
+	snprintf(want, sizeof(want), "%d on 0x3", me);
+	ok = !tvm_write_file(PID_POLICY, val) && policy_pid_vm_reads("features", "0x3") &&
+	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && (uint32_t)r.rdx == 0x3;
+	tap_result(ok, "policy: pid_policy '%s' -> the new VM's features read 0x3 before its "
+		   "first call, PROBE rdx=0x3 (rdx=0x%llx)", val, X(r.rdx));
+	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
+	tap_result(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
+	ok = true;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(val, sizeof(val), "%d %s", me, bad[i]);
+		ok = bad_write(PID_POLICY, val, EINVAL, want) && ok;
+	}
+	tap_result(ok, "policy: pid_policy masks without PROBE, beyond 0x1f or 32 bits, not a "
+		   "number, with off/default, two masks -> -EINVAL, entry kept");
+	snprintf(val, sizeof(val), "%d on", me);
+	snprintf(want, sizeof(want), "%d on", me);
+	ok = !tvm_write_file(PID_POLICY, val) && !read_param(PID_POLICY, val, sizeof(val)) &&
+	     !strcmp(val, want) && policy_pid_vm_reads("features", "0x1f");
+	tap_result(ok, "policy: pid_policy '%s' again -> every feature for the next VM "
+		   "(reads '%s')", want, val);
 }
 
 static void policy_pid(void)
@@ -1211,7 +1250,7 @@ static void policy_pid(void)
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
 	tap_result(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
 		   "(rax=0x%llx)", val, X(r.rax));
-	ok = policy_pid_vm_reads("0");
+	ok = policy_pid_vm_reads("enabled", "0");
 	tap_result(ok, "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 "
 		   "before its first call", me);
 	snprintf(want, sizeof(want), "%d off", me);
@@ -1251,9 +1290,10 @@ static void policy_pid(void)
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && probe_in_child() == TVM_NEG64(PVX_ENOSYS);
 	tap_result(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
 		   "process's VM, -ENOSYS in a child's", me);
+	tvm_write_file(PARAM_NEW_VMS, "all");
+	policy_pid_features(me);
 	snprintf(val, sizeof(val), "%d default", me);
 	tvm_write_file(PID_POLICY, val);
-	tvm_write_file(PARAM_NEW_VMS, "all");
 }
 
 /*

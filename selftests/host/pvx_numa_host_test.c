@@ -29,7 +29,12 @@
  *	a CPU outside it; and, after pvx moved the vCPU thread to node 0, a
  *	second thread that takes over the vCPU with CPUs of its own (node
  *	0's, exactly what pvx gave the first): a hint of node 1 leaves it
- *	there, and the first thread gets its own CPUs back.
+ *	there, and the first thread gets its own CPUs back. Room: two
+ *	vCPUs each allowed one CPU of each node and homed on node 1: one
+ *	moves there, the other stays (full in debugfs and pvx:numa_hint),
+ *	and node 0, which has room, still takes it; a vCPU re-homed to a
+ *	full node keeps the room it holds; a thread the VMM took back does
+ *	not.
  *   pvx_numa_host_test flap MS
  *	a load for pvxtop --advise (numa-l2.sh): for MS milliseconds, mode
  *	act and no rate limit, the vCPU hints 136 pages on node 0 and 120 on
@@ -37,6 +42,11 @@
  *	so the vCPU moves at every hint while hysteresis_pct (left as it is)
  *	is below 13 and stays after its first placement above. Prints
  *	"# flap: hints N moves M" (M from the VM's debugfs counters).
+ *   pvx_numa_host_test room MS
+ *	a load for pvxtop --advise's room advice: two vCPUs allowed one CPU
+ *	of each node; vCPU 0 goes to node 1, vCPU 1 hints node 1 every 20 ms
+ *	for MS milliseconds and is left in place each time (full). Prints
+ *	"# room: hints N full F".
  *
  * The tiny VM's vCPU runs in this thread (KVM_RUN from here), so "the
  * vCPU thread's CPUs" are sched_getaffinity(0). Output is TAP 13; exit
@@ -95,10 +105,10 @@ static int set_param(const char *name, const char *val)
 /* ---- counters ------------------------------------------------------ */
 
 enum { ST_CALLS, ST_OK, ST_INVALID, ST_EFAULT, ST_E2BIG, ST_EAGAIN, ST_MOVES,
-       ST_NO_CPUS, ST_RESTORED, ST_NR };
+       ST_NO_CPUS, ST_RESTORED, ST_FULL, ST_NR };
 static const char *const st_names[ST_NR] = {
 	"calls", "ok", "invalid", "efault", "e2big", "eagain", "moves", "no_cpus",
-	"restored",
+	"restored", "full",
 };
 
 struct counts {
@@ -887,6 +897,308 @@ static void placement_takeover(struct placement *p)
 	set_param("mode", "observe");
 }
 
+/* ---- room: no more placed vCPU threads on CPUs than CPUs ------------ */
+
+/*
+ * A vCPU whose thread is not this one: a worker thread runs vCPU @idx of
+ * @vm and, for each request, hints @node's memory from it (or, @setcpus,
+ * is given @cpus by "its VMM": sched_setaffinity() from another thread).
+ */
+struct room_worker {
+	struct tvm *vm;
+	int idx;
+	pthread_t th;
+	pid_t tid;
+	int req[2], ack[2];	/* pipes: node to hint (-1: stop), then done */
+	uint64_t rax;
+	int64_t home;
+	cpu_set_t now;		/* its CPUs after the hint */
+};
+
+static uint64_t hint_vcpu(struct tvm *vm, int idx, uint64_t gpa, uint64_t len, int64_t *home)
+{
+	struct range r = { gpa, len };
+	struct kvm_regs out;
+
+	put_batch(vm, TVM_DATA_GPA, 0, 1, 0, &r, 1);
+	if (tvm_hcall(&vm->vcpu[idx], PVX_HC_NUMA_HINT, TVM_DATA_GPA, 0, 0, 0, &out))
+		return ~0ull;
+	*home = (int64_t)out.rbx;
+	return out.rax;
+}
+
+static void *room_thread(void *arg)
+{
+	struct room_worker *w = arg;
+	int node;
+	char c = 0;
+
+	w->tid = syscall(SYS_gettid);
+	sched_setaffinity(0, sizeof(w->now), &w->now);	/* its VMM's CPUs */
+	while (read(w->req[0], &node, sizeof(node)) == sizeof(node) && node >= 0) {
+		w->home = -5;
+		w->rax = hint_vcpu(w->vm, w->idx, node ? GPA_NODE1 : GPA_NODE0, NODE_SPAN,
+				   &w->home);
+		sched_getaffinity(0, sizeof(w->now), &w->now);
+		if (write(w->ack[1], &c, 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
+static bool room_start(struct room_worker *w, struct tvm *vm, int idx, const cpu_set_t *cpus)
+{
+	*w = (struct room_worker){ .vm = vm, .idx = idx, .now = *cpus };
+	if (pipe(w->req) || pipe(w->ack))
+		return false;
+	if (pthread_create(&w->th, NULL, room_thread, w))
+		return false;
+	return true;
+}
+
+/* The worker's vCPU hints @node: 0 and the home node, its CPUs in w->now. */
+static bool room_hint(struct room_worker *w, int node)
+{
+	char c;
+
+	if (write(w->req[1], &node, sizeof(node)) != sizeof(node) ||
+	    read(w->ack[0], &c, 1) != 1)
+		return false;
+	if (w->rax || w->home != node)
+		tvm_diag("vCPU %d: hint of node %d -> rax 0x%llx home %lld", w->idx, node,
+			 X(w->rax), (long long)w->home);
+	return !w->rax && w->home == node;
+}
+
+static void room_stop(struct room_worker *w)
+{
+	int stop = -1;
+
+	if (write(w->req[1], &stop, sizeof(stop)) == sizeof(stop))
+		pthread_join(w->th, NULL);
+	close(w->req[0]);
+	close(w->req[1]);
+	close(w->ack[0]);
+	close(w->ack[1]);
+}
+
+static bool same_cpus(const cpu_set_t *now, const cpu_set_t *want, const char *what)
+{
+	char a[64], b[64];
+
+	if (CPU_EQUAL(now, want))
+		return true;
+	cpus_str(now, a, sizeof(a));
+	cpus_str(want, b, sizeof(b));
+	tvm_diag("%s: CPUs %s, want %s", what, a, b);
+	return false;
+}
+
+/* vCPU @vcpu's "full N" in its VM's debugfs line, -1 if not found. */
+static long long debugfs_full(int vcpu)
+{
+	char path[256], line[512], *f;
+	long long full = -1;
+	int id;
+	FILE *fp;
+
+	if (!vm_numa_path(path, sizeof(path)))
+		return -1;
+	fp = fopen(path, "r");
+	while (fp && fgets(line, sizeof(line), fp)) {
+		f = strstr(line, " full ");
+		if (sscanf(line, "vcpu %d", &id) == 1 && id == vcpu && f)
+			full = atoll(f + 6);
+	}
+	if (fp)
+		fclose(fp);
+	return full;
+}
+
+/*
+ * No CPU holds more vCPU threads pvx placed than one: the "cpus" of the
+ * VM's debugfs lines (those pvx holds a thread on) never name a CPU twice
+ * (each node the test uses is one CPU of the thread's).
+ */
+static bool debugfs_no_overfull(void)
+{
+	char path[256], line[512], *c;
+	int n[CPU_SETSIZE] = { 0 }, cpu;
+	bool ok = true;
+	FILE *fp;
+
+	if (!vm_numa_path(path, sizeof(path)))
+		return false;
+	fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp)) {
+		c = strstr(line, " cpus ");
+		if (strncmp(line, "vcpu ", 5) || !c || c[6] == '-')
+			continue;
+		cpu = atoi(c + 6);	/* one CPU each here */
+		if (cpu >= 0 && cpu < CPU_SETSIZE && ++n[cpu] > 1) {
+			tvm_diag("CPU %d holds %d placed vCPU threads: %s", cpu, n[cpu], line);
+			ok = false;
+		}
+	}
+	fclose(fp);
+	return ok;
+}
+
+/* The tracefs root with events/pvx/numa_hint, enabled; NULL if none. */
+static const char *numa_trace_on(void)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/pvx/numa_hint/enable", roots[i]);
+		if (!access(path, W_OK) && !tvm_write_file(path, "1"))
+			return roots[i];
+	}
+	return NULL;
+}
+
+/* Whether the trace holds pvx:numa_hint of VM @vm, vCPU @vcpu, home @home, @action. */
+static bool numa_traced(const char *root, unsigned long long vm, int vcpu, int home,
+			const char *action)
+{
+	char path[128], line[512], vcpu_s[64], tail[64];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", root);
+	snprintf(vcpu_s, sizeof(vcpu_s), " numa_hint: vm=%llu vcpu=%d ", vm, vcpu);
+	snprintf(tail, sizeof(tail), " home=%d action=%s ret=0", home, action);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, vcpu_s) && strstr(line, tail);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static unsigned long long vm_id_now(void)
+{
+	unsigned long long id = 0;
+	char dir[256], *b;
+	int pid;
+
+	if (!tvm_newest_vm_dir(dir, sizeof(dir))) {
+		b = strrchr(dir, '/');
+		if (!b || sscanf(b + 1, "vm%llu-%d", &id, &pid) != 2)
+			id = 0;
+	}
+	return id;
+}
+
+/* The first CPU of @n0 and of @n1 into @on0, @on1, both into @two. */
+static void one_per_node(const cpu_set_t *n0, const cpu_set_t *n1, cpu_set_t *on0,
+			 cpu_set_t *on1, cpu_set_t *two)
+{
+	int c;
+
+	CPU_ZERO(on0);
+	CPU_ZERO(on1);
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, n0) && !CPU_COUNT(on0))
+			CPU_SET(c, on0);
+		if (CPU_ISSET(c, n1) && !CPU_COUNT(on1))
+			CPU_SET(c, on1);
+	}
+	CPU_OR(two, on0, on1);
+}
+
+/*
+ * Room (issue 29): two vCPU threads of one VM, each allowed one CPU of
+ * each node ({a0, a1}: the node's CPUs a thread may use number one, the
+ * layout that lost in the benchmark: two vCPUs homed on a one-CPU node).
+ * vCPU 0 (this thread) goes to node 1; vCPU 1 (a worker) hinting node 1
+ * stays where it is (full, counted, traced); node 0 has room and takes
+ * it. vCPU 0 re-homed to node 0 stays on a1 (full); while it holds a1,
+ * node 1 is full for vCPU 1 too. Once the VMM gives vCPU 0's thread
+ * other CPUs, pvx no longer holds it there: vCPU 1 moves to a1.
+ */
+static void placement_room(struct placement *p)
+{
+	cpu_set_t two, on0, on1;
+	struct room_worker w;
+	unsigned long long id;
+	const char *troot;
+	int64_t home = -5;
+	long long full0;
+	struct tvm vm;
+	bool ok, up;
+
+	one_per_node(&p->node[0], &p->node[1], &on0, &on1, &two);
+	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
+	set_param("mode", "act");
+	troot = numa_trace_on();
+	sched_setaffinity(0, sizeof(two), &two);
+	up = make_vm(&vm, TVM_LONG) == 0;
+	ok = up && !tvm_add_vcpu(&vm) && place(&vm, GPA_NODE0, NODE_SPAN, 0) &&
+	     place(&vm, GPA_NODE1, NODE_SPAN, 1) && room_start(&w, &vm, 1, &two);
+	if (!tap_result(ok, "placement: room: a VM of two vCPUs, each thread on one CPU of each node")) {
+		if (up)
+			tvm_destroy(&vm);
+		sched_setaffinity(0, sizeof(p->orig), &p->orig);
+		return;
+	}
+	ok = hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1 &&
+	     cpus_are(&on1, "room: vCPU 0, home 1");
+	tap_result(ok, "placement: room: vCPU 0 homed on node 1 moves to its CPU");
+	/* The VM's numa file and its directory exist once it hinted. */
+	id = vm_id_now();
+	full0 = vm_stat(ST_FULL);
+	tap_result(full0 == 0, "placement: room: a new VM starts with full 0 (%lld)", full0);
+
+	ok = room_hint(&w, 1) && same_cpus(&w.now, &two, "room: vCPU 1, home 1 (full)");
+	tap_result(ok, "placement: room: vCPU 1 homed on node 1 too stays where it is (node 1's CPU holds vCPU 0)");
+	tap_result(vm_stat(ST_FULL) == full0 + 1 && debugfs_full(1) == 1 && debugfs_full(0) == 0,
+		   "placement: room: full counted once for the VM (%lld) and for vCPU 1 (%lld), not vCPU 0 (%lld)",
+		   vm_stat(ST_FULL) - full0, debugfs_full(1), debugfs_full(0));
+	tap_result(debugfs_no_overfull(), "placement: room: no CPU holds two placed vCPU threads");
+	tap_result(troot && numa_traced(troot, id, 1, 1, "full") &&
+		   numa_traced(troot, id, 0, 1, "moved"),
+		   "placement: room: pvx:numa_hint shows vCPU 0 moved and vCPU 1 full (home 1) in %s",
+		   troot ? troot : "no tracefs with events/pvx/numa_hint");
+
+	ok = room_hint(&w, 0) && same_cpus(&w.now, &on0, "room: vCPU 1, home 0");
+	tap_result(ok, "placement: room: a home with room still moves (vCPU 1 to node 0's CPU)");
+
+	ok = hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home == 0 &&
+	     cpus_are(&on1, "room: vCPU 0 re-homed to node 0 (full)");
+	tap_result(ok && debugfs_full(0) == 1,
+		   "placement: room: vCPU 0 re-homed to the full node 0 stays on node 1's CPU (full %lld)",
+		   debugfs_full(0));
+	ok = room_hint(&w, 1) && same_cpus(&w.now, &on0, "room: vCPU 1 back to home 1 (full)");
+	tap_result(ok && debugfs_full(1) == 2 && debugfs_no_overfull(),
+		   "placement: room: node 1's CPU still holds the re-homed vCPU 0: vCPU 1 homed there stays on node 0 (full %lld)",
+		   debugfs_full(1));
+
+	/* The VMM takes vCPU 0's thread back: pvx holds it nowhere now. */
+	ok = !sched_setaffinity(0, sizeof(two), &two) && room_hint(&w, 1) &&
+	     same_cpus(&w.now, &on1, "room: vCPU 1 after vCPU 0 left");
+	tap_result(ok && debugfs_no_overfull(),
+		   "placement: room: once the VMM gave vCPU 0's thread other CPUs, vCPU 1 moves to node 1's");
+	tap_result(vm_stat(ST_FULL) == full0 + 3 && vm_stat(ST_MOVES) == 3,
+		   "placement: room: the VM counts 3 full and 3 moves (%lld, %lld)",
+		   vm_stat(ST_FULL) - full0, vm_stat(ST_MOVES));
+
+	room_stop(&w);
+	tvm_destroy(&vm);
+	if (troot) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/events/pvx/numa_hint/enable", troot);
+		tvm_write_file(path, "0");
+	}
+	set_param("mode", "observe");
+	sched_setaffinity(0, sizeof(p->orig), &p->orig);
+}
+
 static int cmd_placement(const char *ko)
 {
 	struct placement p = { .ko = ko };
@@ -910,6 +1222,7 @@ static int cmd_placement(const char *ko)
 	placement_vmm(&p);
 	placement_cpuset(&p);
 	placement_takeover(&p);
+	placement_room(&p);
 	set_param("mode", "observe");
 	set_param("hint_interval_ms", "100");
 	return tap_end();
@@ -964,9 +1277,69 @@ static int cmd_flap(const char *ms_arg)
 	return tap_end();
 }
 
+/*
+ * A load for pvxtop --advise's room advice (numa-l2.sh): mode act, no
+ * rate limit, two vCPUs each allowed one CPU of each node; vCPU 0 goes to
+ * node 1, then for MS milliseconds vCPU 1 hints node 1 every 20 ms and
+ * stays where it is each time (full). Prints "# room: hints N full F"
+ * (N of vCPU 1, F from the VM's debugfs counters).
+ */
+static int cmd_room(const char *ms_arg)
+{
+	long long ms = atoll(ms_arg), hints = 0, bad = 0, full = -1;
+	cpu_set_t n0, n1, on0, on1, two, orig;
+	struct room_worker w;
+	struct timespec t0;
+	int64_t home = -5;
+	struct tvm vm;
+	bool ok;
+
+	if (ms <= 0) {
+		fprintf(stderr, "pvx_numa_host_test room: '%s' is not a number of ms\n", ms_arg);
+		return 2;
+	}
+	if (!node_cpus(0, &n0) || !node_cpus(1, &n1)) {
+		printf("1..0 # SKIP room needs two NUMA nodes with CPUs\n");
+		return KSFT_SKIP;
+	}
+	sched_getaffinity(0, sizeof(orig), &orig);
+	CPU_AND(&n0, &n0, &orig);
+	CPU_AND(&n1, &n1, &orig);
+	one_per_node(&n0, &n1, &on0, &on1, &two);
+	set_param("mode", "act");
+	set_param("hint_interval_ms", "0");
+	sched_setaffinity(0, sizeof(two), &two);
+	ok = !make_vm(&vm, TVM_LONG);
+	if (ok && (tvm_add_vcpu(&vm) || !place(&vm, GPA_NODE0, NODE_SPAN, 0) ||
+		   !place(&vm, GPA_NODE1, NODE_SPAN, 1) || !room_start(&w, &vm, 1, &two))) {
+		tvm_destroy(&vm);
+		ok = false;
+	}
+	if (!tap_result(ok, "room: a VM of two vCPUs, each thread on one CPU of each node"))
+		return tap_end();
+	ok = hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 && cpus_are(&on1, "room: vCPU 0");
+	tap_result(ok, "room: vCPU 0 homed on node 1 moved there");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (elapsed_ms(&t0) < ms) {
+		bad += !room_hint(&w, 1) || !CPU_EQUAL(&w.now, &two);
+		hints++;
+		usleep(20000);
+	}
+	full = vm_stat(ST_FULL);
+	tap_result(!bad && full == hints,
+		   "room: vCPU 1 hinted node 1 %lld times and stayed each time (full %lld, %lld not)",
+		   hints, full, bad);
+	printf("# room: hints %lld full %lld\n", hints, full);
+	room_stop(&w);
+	tvm_destroy(&vm);
+	set_param("mode", "observe");
+	set_param("hint_interval_ms", "100");
+	return tap_end();
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_numa_host_test absent|abi|placement KO|flap MS\n");
+	fprintf(stderr, "usage: pvx_numa_host_test absent|abi|placement KO|flap MS|room MS\n");
 	exit(2);
 }
 
@@ -1000,6 +1373,8 @@ int main(int argc, char **argv)
 		return cmd_placement(argv[2]);
 	if (!strcmp(argv[1], "flap") && argc == 3)
 		return cmd_flap(argv[2]);
+	if (!strcmp(argv[1], "room") && argc == 3)
+		return cmd_room(argv[2]);
 	usage();
 	return 2;
 }

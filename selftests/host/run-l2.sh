@@ -13,7 +13,7 @@
 #               /sys/kernel/pvx_host gone, a VM's control open across it
 #               answers -ENODEV
 #   reinsmod    load it again
-#   cycles      1000 VM create/PROBE/destroy cycles; debugfs vms, counters
+#   cycles      300 (check-full 1000) VM create/PROBE/destroy cycles; debugfs vms, counters
 #   policy      module parameters enable, features, new_vms, pid_policy and
 #               per-VM sysfs files (/sys/kernel/pvx_host/vms/); bad input to
 #               each; the debugfs copies read-only; a VM's sysfs directory
@@ -75,7 +75,7 @@
 #
 # Environment (set by scripts/lab.sh): PVX_REPO, PVX_ABI, PVX_BUILD,
 # PVX_SELFTESTS, PVX_OUT; optional PVX_KIMAGE (unpacked kernel image),
-# TINYVM_CYCLES (1000), TINYVM_TIMEOUT (seconds per program, 900),
+# TINYVM_CYCLES (300, 1000 with PVX_LAB_SOAK=long), TINYVM_TIMEOUT (seconds per program, 900),
 # PVX_KEEP_KVM_UNLOADED (1: no-kvm leaves kvm unloaded; l2-run.sh).
 set -u
 
@@ -95,7 +95,8 @@ KKO=$(dirname "$KO")/pvx_ksm.ko
 KBIN=$PVX_SELFTESTS/pvx_ksm_host_test
 NBIN=$PVX_SELFTESTS/pvx_nomem_test
 HBIN=$PVX_SELFTESTS/pvx_hcall_bench
-CYCLES=${TINYVM_CYCLES:-1000}
+# make check's short soak (PVX_LAB_SOAK, lab.sh) 300 cycles; check-full's 1000
+if [ "${PVX_LAB_SOAK:-short}" = long ]; then CYCLES=${TINYVM_CYCLES:-1000}; else CYCLES=${TINYVM_CYCLES:-300}; fi
 LOG=$PVX_OUT/tinyvm
 mkdir -p "$LOG"
 

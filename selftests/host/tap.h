@@ -16,6 +16,10 @@
 #define KSFT_FAIL	1
 #define KSFT_SKIP	4
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 static int tap_n, tap_npass, tap_nfail, tap_nskip;
 
 static inline void tap_begin(void)

@@ -195,4 +195,41 @@ static inline int kstrtoint(const char *s, unsigned int base, int *res)
 	return 0;
 }
 
+/*
+ * lib/kstrtox.c's kstrtoull() and kstrtou32(): a leading '+', base 0
+ * as _parse_integer_fixup_radix() reads it ("0x" and a hex digit: 16, a
+ * leading 0: 8, else 10), "0x" skipped in base 16.
+ */
+static inline int kstrtoull(const char *s, unsigned int base,
+			    unsigned long long *res)
+{
+	if (s[0] == '+')
+		s++;
+	if (!base) {
+		if (s[0] == '0' && (s[1] | 0x20) == 'x' &&
+		    strchr("0123456789abcdefABCDEF", s[2]) && s[2])
+			base = 16;
+		else if (s[0] == '0')
+			base = 8;
+		else
+			base = 10;
+	}
+	if (base == 16 && s[0] == '0' && (s[1] | 0x20) == 'x')
+		s += 2;
+	return shim_kstrtoull(s, base, res);
+}
+
+static inline int kstrtou32(const char *s, unsigned int base, u32 *res)
+{
+	unsigned long long tmp;
+	int rv = kstrtoull(s, base, &tmp);
+
+	if (rv < 0)
+		return rv;
+	if (tmp != (u32)tmp)
+		return -ERANGE;
+	*res = tmp;
+	return 0;
+}
+
 #endif /* _PVX_KSHIM_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * host/numa_calc.h in userspace: a hint's header and range checks, the
- * sampling stride and the home node pick with its hysteresis, with exact
+ * sampling stride, the home node pick with its hysteresis and the room
+ * act mode leaves on a node, with exact
  * expected values (the lab's pvx_numa_*_test see only their outcome).
  */
 #include "numa_calc.h"
@@ -154,6 +155,29 @@ TEST(pick_no_flapping)
 	bytes[0] = 152 * PG;
 	home = pvx_numa_pick(bytes, 2, home, 25);
 	EXPECT_EQ(0, home);
+}
+
+TEST(has_room)
+{
+	static const struct {
+		const char *what;
+		unsigned int placed, cpus;
+		bool room;
+	} c[] = {
+		{ "an empty node of one CPU", 0, 1, true },
+		{ "a one-CPU node with one placed vCPU (the layout that lost)", 1, 1, false },
+		{ "two CPUs, one placed", 1, 2, true },
+		{ "two CPUs, two placed", 2, 2, false },
+		{ "more placed than CPUs (the cpuset narrowed since)", 3, 2, false },
+		{ "no CPU the thread may use", 0, 0, false },
+		{ "a large node", 63, 64, true },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		EXPECT_EQ(c[i].room, pvx_numa_has_room(c[i].placed, c[i].cpus))
+			TH_LOG("%s", c[i].what);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -195,6 +195,8 @@ int pvx_numa_hint(struct bpf_raw_tracepoint_args *ctx)
 		row_inc(row, PVXTOP_NUMA_MOVED);
 	else if ((int)a->action == PVXTOP_NUMA_ACT_WOULD_MOVE)
 		row_inc(row, PVXTOP_NUMA_WOULD_MOVE);
+	else if ((int)a->action == PVXTOP_NUMA_ACT_FULL)
+		row_inc(row, PVXTOP_NUMA_FULL);
 	return 0;
 }
 

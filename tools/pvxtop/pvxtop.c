@@ -84,6 +84,7 @@ static const char * const ctr_names[PVXTOP_NR] = {
 	[PVXTOP_NUMA_HINTS]	= "numa_hints",
 	[PVXTOP_NUMA_MOVED]	= "numa_moved",
 	[PVXTOP_NUMA_WOULD_MOVE] = "numa_would_move",
+	[PVXTOP_NUMA_FULL]	= "numa_full",
 	[PVXTOP_FC_CALLS]	= "fc_calls",
 	[PVXTOP_FC_PAGES]	= "fc_pages",
 	[PVXTOP_FC_ERR]		= "fc_errors",
@@ -890,7 +891,8 @@ static void host_line(const char *pid, const char *comm, const char *vm, const c
 	       d->c[PVXTOP_Y_DONE] / secs, d->c[PVXTOP_Y_NOT_DONE] / secs,
 	       d->c[PVXTOP_Y_RUNNING] / secs,
 	       (d->c[PVXTOP_Y_INVALID] + d->c[PVXTOP_Y_EOTHER]) / secs);
-	printf(" %5.0f %5.1f", d->c[PVXTOP_NUMA_HINTS] / secs, numa_moves(d) / secs);
+	printf(" %5.0f %5.1f %5.1f", d->c[PVXTOP_NUMA_HINTS] / secs, numa_moves(d) / secs,
+	       d->c[PVXTOP_NUMA_FULL] / secs);
 	printf(" %6.0f %5.0f %6.0f %6.0f %6.0f %6.0f", d->c[PVXTOP_FC_PAGES] / secs,
 	       d->c[PVXTOP_FC_ERR] / secs, d->c[PVXTOP_KSM_HINTS] / secs,
 	       d->c[PVXTOP_KSM_ERR] / secs, d->c[PVXTOP_KSM_PINNED] / secs,
@@ -938,9 +940,9 @@ static void host_table(const struct snapshot *cur, const struct snapshot *prev, 
 {
 	size_t i, from;
 
-	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s",
+	printf("%7s %-15s %4s %4s %7s %6s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s %5s",
 	       "PID", "COMM", "VM", "VCPU", "HC/s", "PROBE", "YIELD", "OTHER", "ENOSYS",
-	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "NHINT", "NMOVE");
+	       "ERR", "YDONE", "YNOTD", "YRUN", "YERR", "NHINT", "NMOVE", "NFULL");
 	printf(" %6s %5s %6s %6s %6s %6s %8s %7s %s\n", "FCPG/s", "FCERR", "KSMH/s",
 	       "KSMERR", "KSMPIN", "KSMUNP", "EXITS/s", "KVMHC/s", "TOP EXITS/s");
 	for (from = 0; from < cur->nrows; from = i) {
@@ -1087,11 +1089,13 @@ static void run(enum mode mode)
 #define NUMA_STEP_PCT		25ull	/* hysteresis_pct: at least this much more */
 #define HYSTERESIS_MAX		1000ull	/* host/numa.c's bound */
 
-enum verdict { V_CHANGE, V_NONE, V_TOO_FEW, V_NOT_JUDGED };
+/* V_NO_ROOM: not a knob's value; the administrator's CPUs or memory */
+enum verdict { V_CHANGE, V_NONE, V_TOO_FEW, V_NOT_JUDGED, V_NO_ROOM };
 
 static const char * const verdict_names[] = {
 	[V_CHANGE] = "change", [V_NONE] = "none",
 	[V_TOO_FEW] = "too_few", [V_NOT_JUDGED] = "not_judged",
+	[V_NO_ROOM] = "no_room",
 };
 
 #define MAX_NUMBERS	8
@@ -1102,7 +1106,7 @@ struct advice {
 	enum verdict verdict;
 	const char *direction;		/* V_CHANGE: "raise" or "lower" */
 	unsigned long long suggested;	/* V_CHANGE */
-	char why[384];			/* the numbers, in words */
+	char why[640];			/* the numbers, in words */
 	unsigned int nnum;
 	struct { const char *name; double v; } num[MAX_NUMBERS];
 };
@@ -1305,6 +1309,37 @@ static void advise_cap(const struct pvxtop_row *t, struct advice *a)
 		advice_change(a, "raise", cur, cur * 2 < CAP_FACTOR_MAX ? cur * 2 : CAP_FACTOR_MAX);
 }
 
+/* One count of pvx:numa_hint over the window's rows (all VMs). */
+struct numa_tally {
+	__u64 hints;		/* every hint */
+	__u64 n;		/* the count, all vCPUs */
+	__u64 most;		/* ... of the vCPU with the most */
+	unsigned int vcpus;	/* vCPUs with any */
+	int vcpu;		/* the one with the most, -1: none */
+};
+
+static void numa_tally(const struct snapshot *cur, const struct snapshot *prev,
+		       __u64 (*count)(const struct pvxtop_row *), struct numa_tally *t)
+{
+	struct pvxtop_row d;
+	size_t i;
+	__u64 n;
+
+	memset(t, 0, sizeof(*t));
+	t->vcpu = -1;
+	for (i = 0; i < cur->nrows; i++) {
+		row_delta(cur, prev, i, &d);
+		n = count(&d);
+		t->hints += d.c[PVXTOP_NUMA_HINTS];
+		t->n += n;
+		t->vcpus += n > 0;
+		if (n > t->most) {
+			t->most = n;
+			t->vcpu = cur->rows[i].key.vcpu;
+		}
+	}
+}
+
 /*
  * hysteresis_pct: how much more of a vCPU's memory another node must hold
  * before the vCPU changes home. A vCPU that keeps moving pays a migration
@@ -1316,13 +1351,9 @@ static void advise_cap(const struct pvxtop_row *t, struct advice *a)
 static void advise_numa(const struct snapshot *cur, const struct snapshot *prev,
 			double secs, struct advice *a)
 {
-	__u64 hints = 0, moves = 0, most = 0;
 	unsigned long long val, to;
-	unsigned int vcpus = 0;
-	struct pvxtop_row d;
+	struct numa_tally t;
 	double per_min;
-	int vcpu = -1;
-	size_t i;
 
 	advice_init(a, "pvx_numa", "hysteresis_pct");
 	if (!knob_value(a, &val))
@@ -1331,32 +1362,71 @@ static void advise_numa(const struct snapshot *cur, const struct snapshot *prev,
 		advice_why(a, V_NOT_JUDGED, "pvx_numa was loaded after pvxtop started");
 		return;
 	}
-	for (i = 0; i < cur->nrows; i++) {
-		row_delta(cur, prev, i, &d);
-		hints += d.c[PVXTOP_NUMA_HINTS];
-		moves += numa_moves(&d);
-		vcpus += numa_moves(&d) > 0;
-		if (numa_moves(&d) > most) {
-			most = numa_moves(&d);
-			vcpu = cur->rows[i].key.vcpu;
-		}
-	}
-	per_min = secs > 0 ? most * 60 / secs : 0;
-	advice_num(a, "hints", hints);
-	advice_num(a, "moves", moves);
-	advice_num(a, "vcpus_moved", vcpus);
-	advice_num(a, "max_vcpu_moves", most);
+	numa_tally(cur, prev, numa_moves, &t);
+	per_min = secs > 0 ? t.most * 60 / secs : 0;
+	advice_num(a, "hints", t.hints);
+	advice_num(a, "moves", t.n);
+	advice_num(a, "vcpus_moved", t.vcpus);
+	advice_num(a, "max_vcpu_moves", t.most);
 	advice_num(a, "max_vcpu_moves_per_min", per_min);
-	if (too_few(a, hints, NUMA_MIN_HINTS, "NUMA hints"))
+	if (too_few(a, t.hints, NUMA_MIN_HINTS, "NUMA hints"))
 		return;
 	advice_why(a, V_NONE,
 		   "%llu hints, %llu moves of %u vCPUs; the most, vCPU %d: %llu moves, %.1f per minute; rule: >= %d moves and >= %d per minute raises",
-		   (unsigned long long)hints, (unsigned long long)moves, vcpus, vcpu,
-		   (unsigned long long)most, per_min, NUMA_MIN_MOVES, NUMA_MOVES_PER_MIN);
-	if (most >= NUMA_MIN_MOVES && per_min >= NUMA_MOVES_PER_MIN) {
+		   (unsigned long long)t.hints, (unsigned long long)t.n, t.vcpus, t.vcpu,
+		   (unsigned long long)t.most, per_min, NUMA_MIN_MOVES, NUMA_MOVES_PER_MIN);
+	if (t.most >= NUMA_MIN_MOVES && per_min >= NUMA_MOVES_PER_MIN) {
 		to = val * 2 > val + NUMA_STEP_PCT ? val * 2 : val + NUMA_STEP_PCT;
 		advice_change(a, "raise", val, to < HYSTERESIS_MAX ? to : HYSTERESIS_MAX);
 	}
+}
+
+#define NUMA_MODE	"/sys/module/pvx_numa/parameters/mode"
+
+/*
+ * Room (host/numa.c): in mode act, a vCPU whose home node's CPUs (those
+ * its thread may use) all hold vCPU threads of its VM that pvx put there
+ * stays where it is (pvx:numa_hint action full) and runs on remote
+ * memory rather than share a CPU. No knob of pvx_numa changes that: the
+ * node has too few CPUs for the vCPUs whose memory is there, and only
+ * the administrator can give it more (the VM's CPUs) or put less there
+ * (the VM's memory). Said whenever any hint of the window was full.
+ */
+static __u64 numa_full(const struct pvxtop_row *d)
+{
+	return d->c[PVXTOP_NUMA_FULL];
+}
+
+static void advise_room(const struct snapshot *cur, const struct snapshot *prev,
+			struct advice *a)
+{
+	struct numa_tally t;
+
+	advice_init(a, "pvx_numa", "mode");
+	if (!module_loaded("pvx_numa") || !read_line(NUMA_MODE, a->current, sizeof(a->current))) {
+		advice_why(a, V_NOT_JUDGED, "pvx_numa is not loaded");
+		return;
+	}
+	if (!attached("pvx/numa_hint")) {
+		advice_why(a, V_NOT_JUDGED, "pvx_numa was loaded after pvxtop started");
+		return;
+	}
+	numa_tally(cur, prev, numa_full, &t);
+	advice_num(a, "hints", t.hints);
+	advice_num(a, "full", t.n);
+	advice_num(a, "vcpus_full", t.vcpus);
+	advice_num(a, "max_vcpu_full", t.most);
+	if (!t.n && too_few(a, t.hints, NUMA_MIN_HINTS, "NUMA hints"))
+		return;
+	if (!t.n) {
+		advice_why(a, V_NONE, "%llu hints, none left a vCPU in place for lack of room",
+			   (unsigned long long)t.hints);
+		return;
+	}
+	advice_why(a, V_NO_ROOM,
+		   "%u vCPU(s) left in place for lack of room in %llu of %llu hints (the most, vCPU %d: %llu): the CPUs of their home node that their threads may use all run vCPUs of their VM that pvx put there, so they run on remote memory instead of sharing a CPU; to place them, give the VM's vCPU threads more CPUs of that node (cpuset, affinity), or spread the VM's memory over the nodes (the VMM's memory policy); leaving it is safe",
+		   t.vcpus, (unsigned long long)t.n, (unsigned long long)t.hints, t.vcpu,
+		   (unsigned long long)t.most);
 }
 
 static void print_advice_text(const struct advice *a)
@@ -1376,6 +1446,10 @@ static void print_advice_text(const struct advice *a)
 		break;
 	case V_NOT_JUDGED:
 		printf("not judged: %s %s: %s\n", a->module, a->knob, a->why);
+		break;
+	case V_NO_ROOM:
+		printf("advice: %s %s %s: vCPUs left in place for lack of room: %s\n",
+		       a->module, a->knob, a->current, a->why);
 		break;
 	}
 }
@@ -1445,6 +1519,7 @@ static void run_advise(enum mode mode)
 	secs = seconds_between(&start.ts, &end.ts);
 	if (mode == MODE_HOST) {
 		advise_numa(&end, &start, secs, &adv[n++]);
+		advise_room(&end, &start, &adv[n++]);
 	} else {
 		sum_rows(&end, &start, &sum);
 		advise_spin(&sum, slow_paths, &adv[n++]);

@@ -36,6 +36,7 @@ enum pvxtop_ctr {
 	PVXTOP_NUMA_HINTS,
 	PVXTOP_NUMA_MOVED,	/* mode act: the vCPU thread was moved */
 	PVXTOP_NUMA_WOULD_MOVE,	/* mode observe: act would have moved it */
+	PVXTOP_NUMA_FULL,	/* mode act: left in place, no room at home */
 	/* host, pvx:fork_copy (pvx_fork_copy): calls, pages, errors */
 	PVXTOP_FC_CALLS,
 	PVXTOP_FC_PAGES,	/* pages copied, partial batches too */
@@ -139,6 +140,7 @@ struct args_numa_hint {		/* pvx:numa_hint */
 /* pvx:numa_hint's action (host/numa.c, numa_trace.h) */
 #define PVXTOP_NUMA_ACT_MOVED		1
 #define PVXTOP_NUMA_ACT_WOULD_MOVE	2
+#define PVXTOP_NUMA_ACT_FULL		5
 
 struct args_fork_copy {		/* pvx:fork_copy */
 	__u64 vm_id, vcpu_id, batch_gpa, count, copied, result, why;
