@@ -15,7 +15,8 @@ rm -rf "$RES"
 mkdir -p "$RES"
 SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # guest first: the upstream suite's tests build beside it (tinyvm runs
-# last in its L2 boot whatever the order, then lockdown, l2-run.sh). Each
+# last in its L2 boot whatever the order, l2-run.sh; numa and lockdown in
+# L2 boots of their own, lab.sh). Each
 # suite of check-full runs in make check on one kernel at least, and both
 # kernels load every module and exercise every feature: both boot L3 on a
 # pvx host (guest-host, which 6.1's guest-core holds with the fallback

@@ -27,11 +27,13 @@ cd "$(dirname "$0")/.."
 # and dh-dkms for make deb (dpkg-buildpackage of debian/), lintian for
 # make check's test of its packages (dpkg-checkbuilddeps wants
 # build-essential itself, not only gcc and make); debootstrap makes the sid build
-# root for the newest kernel (scripts/kernel.sh).
+# root for the newest kernel (scripts/kernel.sh); ovmf is the UEFI firmware
+# of the lab's lockdown L2 boot, whose db (written by efitools'
+# efi-updatevar) holds the key that signs pvx for it (openssl makes it).
 PKGS="make build-essential gcc gcc-12 libc6-dev qemu-system-x86 busybox-static cpio kmod xz-utils
       zstd libelf-dev bc flex bison rsync dwarves libbpf-dev bpftool clang llvm
       sparse linux-perf linux-source-6.1 linux-source-6.12 socat procps file
-      pkg-config dpkg-dev debhelper dh-dkms lintian debootstrap"
+      pkg-config dpkg-dev debhelper dh-dkms lintian debootstrap ovmf efitools openssl"
 
 if [ "${1:-}" = packages ]; then
 	echo $PKGS

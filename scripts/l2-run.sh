@@ -32,6 +32,7 @@ suite_limit() {
 	case "$1" in
 	tinyvm) echo 1200 ;;
 	upstream|lockdown) echo 600 ;;
+	enrol) echo 300 ;;
 	guest|guest-core|guest-host) echo 2400 ;;
 	steal|topology) echo 1500 ;;
 	numa) echo 900 ;;
@@ -221,14 +222,10 @@ sync_out
 IFS=, read -r -a suites <<<"$PVX_TESTS"
 # tinyvm last: its no-kvm stage unloads kvm, and loading kvm and kvm_amd
 # again costs 35-50 s of L2 time under TCG (ftrace patches each of their
-# functions); this L2 ends after its last suite, so it need not. Only
-# lockdown comes after it (then tinyvm reloads kvm): lockdown cannot be
-# lowered again, and no module loads under it.
+# functions); this L2 ends after its last suite, so it need not.
 order=()
-keep_kvm_unloaded=1
-for s in "${suites[@]}"; do [ "$s" = tinyvm ] || [ "$s" = lockdown ] || order+=("$s"); done
+for s in "${suites[@]}"; do [ "$s" = tinyvm ] || order+=("$s"); done
 for s in "${suites[@]}"; do [ "$s" = tinyvm ] && order+=("$s"); done
-for s in "${suites[@]}"; do [ "$s" = lockdown ] && order+=("$s") && keep_kvm_unloaded=0; done
 suites=("${order[@]}")
 # One idle VM beside every suite but tinyvm (which runs its own, as it
 # unloads kvm at its end): it keeps KVM's preempt-notifier static key on,
@@ -247,8 +244,9 @@ for s in "${suites[@]}"; do
 		# it starts without pvx (an L3 boot of the guest suite leaves
 		# the host modules loaded)
 		unload_pvx
-		PVX_KEEP_KVM_UNLOADED=$keep_kvm_unloaded run_suite tinyvm bash selftests/host/run-l2.sh ;;
+		PVX_KEEP_KVM_UNLOADED=1 run_suite tinyvm bash selftests/host/run-l2.sh ;;
 	lockdown) run_suite lockdown bash selftests/host/lockdown-l2.sh ;;
+	enrol) run_suite enrol bash selftests/host/lockdown-l2.sh enrol ;;
 	upstream) run_suite upstream bash selftests/host/kvm-upstream.sh run ;;
 	guest) run_suite guest guest_suite ;;
 	guest-core) run_suite guest-core guest_core_suite ;;

@@ -32,7 +32,8 @@ usage: scripts/lab.sh [options]
                     numa = the NUMA hint tests, in a second L2 boot
                     with two NUMA nodes; numabench = the NUMA hint
                     benchmark, in that L2 too; lockdown = the host
-                    controls under lockdown=integrity, last in its L2;
+                    controls in an L2 booted with lockdown=integrity
+                    under UEFI, its own boot (signed modules);
                     migrate = an L3 live-migrated between QEMUs of L2
                     while the host writes its pages, dirty bitmap,
                     dirty ring and onto L2 without pvx_fork_copy;
@@ -513,10 +514,10 @@ EOT
 		# kept, it costs nothing. The retries below are the remedy.
 		t2=$(now)
 		timeout -k 10 "$timeout_s" "$qemu" \
-			-accel "tcg,$tcg" $icount_args -cpu max -m "$l2_mem" -smp "$cpus" $l2_numa_args \
+			-accel "tcg,$tcg" $icount_args -cpu max -m "$l2_mem" -smp "$cpus" $l2_args \
 			-nographic -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
-			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled tsc=reliable no5lvl $smp_append $l2_append" \
+			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled tsc=reliable no5lvl $smp_append $l2_append $l2_boot_append" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$cache,mount_tag=pvxcache,security_model=none,readonly=on,multidevs=remap" \
 			-virtfs "local,path=$REPO,mount_tag=pvxrepo,security_model=none,readonly=on,multidevs=remap" \
@@ -597,28 +598,86 @@ EOT
 		head -n 20 | sed 's/^/lab: console: /' || true
 }
 
+# lockdown_sign DIR BUILD: the lockdown boot's module signing key and
+# certificate in DIR (key.pem, cert.pem; made once, under a lock: the two
+# labs of make check share the cache), and BUILD/signed/: the host
+# modules signed with it, and pvx_host signed with a throwaway key that no
+# keyring holds (lockdown-l2.sh: it must be refused)
+lockdown_sign() {
+	local d=$1 sf ko
+	sf=$(echo "$kimage"/usr/lib/linux-kbuild-*/scripts/sign-file)
+	if [ ! -x "$sf" ] || [ ! -f /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
+		die "no sign-file of $abi or no OVMF (run: make deps)"
+	fi
+	mkdir -p "$d" "$2/signed"
+	(flock 9
+	 [ -s "$d/cert.pem" ] || { lockdown_key "$d/key.pem.tmp" "$d/cert.pem.tmp" "pvx lab module signing key" &&
+		mv "$d/key.pem.tmp" "$d/key.pem" && mv "$d/cert.pem.tmp" "$d/cert.pem"; }) 9>"$d/lock"
+	for ko in "$2"/host/*.ko; do
+		"$sf" sha256 "$d/key.pem" "$d/cert.pem" "$ko" "$2/signed/${ko##*/}"
+	done
+	lockdown_key "$2/signed/other.pem" "$2/signed/other.crt" "pvx lab throwaway key"
+	"$sf" sha256 "$2/signed/other.pem" "$2/signed/other.crt" "$2/host/pvx_host.ko" "$2/signed/pvx_host-other-key.ko"
+}
+
+# lockdown_key KEY CERT CN: a new RSA key and its self-signed certificate,
+# with what the kernel's own module signing key has (x509.genkey)
+lockdown_key() {
+	openssl req -new -x509 -newkey rsa:3072 -nodes -days 36500 -sha256 -subj "/CN=$3/" \
+		-addext basicConstraints=critical,CA:FALSE -addext keyUsage=digitalSignature \
+		-keyout "$1" -out "$2" 2>/dev/null
+}
+
 # Two L2 vCPUs by default (QEMU 10, one TCG thread each): two L3 vCPUs
 # really run at once, and a 4-vCPU L3 is a 2x overcommit of real
 # parallelism, not time-sharing of one CPU.
 rm -f "$out/stalls"
-# numa and numabench run in the NUMA L2 (below), the others in L2 'main'
-main_tests=$(tr , '\n' <<<"$tests" | { grep -vxF -e numa -e numabench || true; } | paste -sd, -)
+# numa and numabench run in the NUMA L2 (below), lockdown in its own, the
+# others in L2 'main'
+main_tests=$(tr , '\n' <<<"$tests" | { grep -vxF -e numa -e numabench -e lockdown || true; } | paste -sd, -)
 numa_tests=$(tr , '\n' <<<"$tests" | { grep -xF -e numa -e numabench || true; } | paste -sd, -)
-l2_numa_args=""
+l2_args="" l2_boot_append=""
 [ -n "$main_tests" ] && boot_l2 main "$l2_cpus" "$main_tests"
 # The NUMA suite's L2: two nodes, each with half the CPUs and half the
 # memory (QEMU models the topology under TCG; there is no NUMA latency).
 if [ -n "$numa_tests" ]; then
 	half=$((l2_mem / 2))
-	l2_numa_args="-object memory-backend-ram,id=mem0,size=${half}M"
-	l2_numa_args="$l2_numa_args -object memory-backend-ram,id=mem1,size=$((l2_mem - half))M"
-	l2_numa_args="$l2_numa_args -numa node,nodeid=0,cpus=0-$((l2_cpus / 2 - 1)),memdev=mem0"
-	l2_numa_args="$l2_numa_args -numa node,nodeid=1,cpus=$((l2_cpus / 2))-$((l2_cpus - 1)),memdev=mem1"
+	l2_args="-object memory-backend-ram,id=mem0,size=${half}M"
+	l2_args="$l2_args -object memory-backend-ram,id=mem1,size=$((l2_mem - half))M"
+	l2_args="$l2_args -numa node,nodeid=0,cpus=0-$((l2_cpus / 2 - 1)),memdev=mem0"
+	l2_args="$l2_args -numa node,nodeid=1,cpus=$((l2_cpus / 2))-$((l2_cpus - 1)),memdev=mem1"
 	if [ "$l2_cpus" -lt 2 ]; then
 		echo "lab: the numa suite needs 2 L2 CPUs; it runs on one node" >&2
-		l2_numa_args=""
+		l2_args=""
 	fi
 	boot_l2 numa "$l2_cpus" "$numa_tests"
+fi
+# The lockdown suite's L2: booted with lockdown=integrity under UEFI
+# (Debian's OVMF). Debian's kernels take a module signed by a key of the
+# firmware's db (their platform keyring), with or without Secure Boot: a
+# key of the cache signs copies of the host modules (build/ABI/signed/),
+# and its certificate is written into db once, by an L2 boot in OVMF's
+# Setup Mode (no PK) that runs the suite 'enrol' (efi-updatevar); that
+# vars file is kept in the cache per certificate and copied for each boot.
+if has_suite lockdown; then
+	ld=$cache/lockdown
+	lockdown_sign "$ld" "$REPO/build/$abi"
+	vars=$ld/vars-$(openssl x509 -in "$ld/cert.pem" -outform DER | sha256sum | cut -c1-16).fd
+	l2_args="-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+	l2_args="$l2_args -drive if=pflash,format=raw,unit=1,file=$out/l2-vars.fd"
+	if [ ! -s "$vars" ]; then
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$out/l2-vars.fd"
+		boot_l2 enrol "$l2_cpus" enrol
+		if grep -q '^ok' "$out/enrol.tap" && ! grep -q '^not ok' "$out/enrol.tap"; then
+			cp "$out/l2-vars.fd" "$vars.tmp$$" && mv "$vars.tmp$$" "$vars"
+		else
+			echo "lab: the key did not go into OVMF's db (enrol.tap):"
+			cat "$out/enrol.tap" 2>/dev/null || true
+		fi
+	fi
+	[ ! -s "$vars" ] || cp "$vars" "$out/l2-vars.fd"
+	l2_boot_append=lockdown=integrity
+	boot_l2 lockdown "$l2_cpus" lockdown
 fi
 cat "$out"/times-* 2>/dev/null | sed 's/^/lab: time: /' || true
 

@@ -26,7 +26,8 @@
  *	to each (garbage, out of range, too long, a writer that is not
  *	root); the debugfs copies read-only; a VM's sysfs directory gone
  *	with the VM, also while a thread reads and writes it. --lockdown:
- *	the runner raised lockdown to integrity (not ok when it is not so);
+ *	lockdown is at integrity or above (the lab boots that L2 with
+ *	lockdown=integrity; not ok when it is not so);
  *	every control must work all the same, debugfs refuse writers.
  *   pvx_hcall_test hold-vm
  *	one idle VM with one vCPU until killed (below).
@@ -1417,7 +1418,7 @@ static int cmd_policy(bool lockdown)
 	read_param(LOCKDOWN, ld, sizeof(ld));
 	tvm_diag("policy: %s: '%s'", LOCKDOWN, ld);
 	if (lockdown &&
-	    !tap_result(locked_down(), "policy: lockdown raised by the runner ('%s')", ld))
+	    !tap_result(locked_down(), "policy: lockdown at integrity or above ('%s')", ld))
 		return tap_end();
 	if (!pvx_loaded()) {
 		tap_skip(MODULE_NAME " not loaded", "policy: module parameters enable, features");
