@@ -34,7 +34,8 @@ usage: scripts/lab.sh [options]
                     controls under lockdown=integrity, last in its L2;
                     migrate = an L3 live-migrated between QEMUs of L2
                     while the host writes its pages, dirty bitmap,
-                    dirty ring and onto L2 without pvx_fork_copy;
+                    dirty ring, onto L2 without pvx_fork_copy, and
+                    onto L2 without pvx_host and with pvx off for it;
                     migrate-quick = its bitmap and ring boots with two
                     migrations each, make check's)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
