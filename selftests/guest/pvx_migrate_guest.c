@@ -93,6 +93,7 @@
 #define FORK_TAG	(1ull << 40)	/* the child range's pages: apart from D's */
 #define MS		1000000ull
 #define WAIT_MS		15000	/* the longest wait for what follows a landing */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* What L2 says the guest landed on. */
 enum host_kind { HOST_PVX, HOST_NONE, HOST_OFF };
@@ -109,7 +110,8 @@ struct landing {
 	char host[16];			/* /sys/kernel/pvx/host then */
 	long long lost, back;		/* dmesg lines of a loss, of a return */
 	unsigned long long spin, resent;	/* the growths since the last landing */
-	unsigned long long timers, timers_early, splats;
+	unsigned long long timers, timers_early;
+	long long splats;
 };
 
 static struct {
@@ -561,7 +563,7 @@ static long long splats(void)
 	long long n = klog_count("rcu_", "stall"), c;
 	size_t i;
 
-	for (i = 0; i < sizeof(pat) / sizeof(pat[0]) && n >= 0; i++) {
+	for (i = 0; i < ARRAY_SIZE(pat) && n >= 0; i++) {
 		c = klog_count(pat[i], NULL);
 		n = c < 0 ? -1 : n + c;
 	}
@@ -715,6 +717,22 @@ static unsigned long long grown(const char *name, unsigned long long *last)
 	return d;
 }
 
+/*
+ * A count of kernel log lines against the last one (*@last moved on): its
+ * growth, -1 when the log could not be read. A log that wrapped around
+ * since counts less than before: no line said then, as far as it shows.
+ */
+static long long klog_grown(long long now, long long *last)
+{
+	long long d;
+
+	if (now < 0)
+		return -1;
+	d = now > *last ? now - *last : 0;
+	*last = now;
+	return d;
+}
+
 /* Has the guest followed its new host (what @l landed on) yet? */
 static bool followed(struct landing *l)
 {
@@ -752,12 +770,9 @@ static void after_landing(struct landing *l)
 	ksm_epoch = l->epoch;
 	if (l->kind == HOST_PVX && opt.ksm_protect)
 		ksm_resends = l->resends;
-	l->lost = lost_lines() - lost0;
-	l->back = back_lines() - back0;
-	lost0 += l->lost;
-	back0 += l->back;
-	l->splats = splats() - splat0;
-	splat0 += l->splats;
+	l->lost = klog_grown(lost_lines(), &lost0);
+	l->back = klog_grown(back_lines(), &back0);
+	l->splats = klog_grown(splats(), &splat0);
 	l->spin = grown("spinlock/acquisitions", &spin0);
 	l->resent = grown("locality/auto_resent", &resent0);
 	timer_take(&tm, &l->timers_early);
@@ -818,11 +833,12 @@ static void on_landed(unsigned int k, enum host_kind kind)
 	l->kind = kind;
 	after_landing(l);
 	landings++;
-	ctl_say("mig checked %u pages %zu mismatches %llu child %llu/%llu rounds %llu host %llu fallback %llu rewrites %llu on %s sees %s lost %lld back %lld resent %llu spin %llu timers %llu early %llu splats %llu follow_ms %.0f pinned %llu ok %d",
+	ctl_say("mig checked %u pages %zu mismatches %llu child %llu/%llu rounds %llu host %llu fallback %llu rewrites %llu on %s sees %s lost %lld back %lld resent %llu spin %llu timers %llu early %llu splats %lld follow_ms %.0f pinned %llu ok %d",
 		k, opt.pages, l->bad + l->rewrite_bad + l->child_bad, l->child_bad, l->child_pages,
 		rounds, host_pages, fallback_pages, l->rewrite_bad, kind_name[kind], l->host,
 		l->lost, l->back, l->resent, l->spin, l->timers, l->timers_early, l->splats,
-		l->ksm_ms, l->kind == HOST_PVX ? l->on_host : 0, host_ok(l, prev) && features_ok(l) && load_ok(l));
+		l->ksm_ms, l->kind == HOST_PVX ? l->on_host : 0,
+		host_ok(l, prev) && features_ok(l) && load_ok(l));
 	l->prev = prev;
 	prev = kind;
 	child_start();
@@ -854,7 +870,7 @@ static bool landing_results(size_t i, const struct landing *l, int *n)
 			    i, l->epoch0, l->epoch, opt.ksm_protect, l->resends, l->on_host,
 			    l->resent, l->ksm_ms);
 	if (opt.spin || opt.timer_ms)
-		*n = result(load, "landing %zu: no kernel splat (%llu), the pv spinlock torture went on (acquisitions +%llu), %llu steal-corrected timers expired while it migrated, %llu early",
+		*n = result(load, "landing %zu: no kernel splat (%lld), the pv spinlock torture went on (acquisitions +%llu), %llu steal-corrected timers expired while it migrated, %llu early",
 			    i, l->splats, l->spin, l->timers, l->timers_early);
 	return host && feat && load;
 }
