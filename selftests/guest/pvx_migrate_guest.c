@@ -325,9 +325,11 @@ static void copy_pages(size_t first, size_t n)
 	memcpy(dst + (first + done) * WORDS, src + done * WORDS, (n - done) * PAGE);
 }
 
-static void round_once(size_t *cursor)
+static size_t cursor;		/* the first page of D of the next round */
+
+static void round_once(void)
 {
-	size_t first = *cursor, n = opt.batch, i;
+	size_t first = cursor, n = opt.batch, i;
 
 	if (first + n > opt.pages)
 		n = opt.pages - first;
@@ -351,7 +353,7 @@ static void round_once(size_t *cursor)
 				 gen[first + i]);
 		}
 	}
-	*cursor = first + n == opt.pages ? 0 : first + n;
+	cursor = first + n == opt.pages ? 0 : first + n;
 	rounds++;
 }
 
@@ -755,7 +757,9 @@ static bool followed(struct landing *l)
  * Within 15 s the guest's periodic PROBE sees the new host: the new epoch
  * on a pvx host, where the protected table is sent again (resends grows)
  * and pinned whole and the locality map resent; no-pvx elsewhere (a
- * longer silence would look like a stuck guest to the lab).
+ * longer silence would look like a stuck guest to the lab). The rounds go
+ * on meanwhile: the automatic map is made of the threads that ran, and
+ * this one is its only candidate.
  */
 static void after_landing(struct landing *l)
 {
@@ -764,7 +768,7 @@ static void after_landing(struct landing *l)
 
 	l->epoch0 = ksm_epoch;
 	while (!followed(l) && now_ms() - t0 < WAIT_MS)
-		usleep(50000);
+		round_once();
 	l->ksm_ms = now_ms() - t0;
 	l->epoch = pvx_sys("host_epoch");
 	ksm_epoch = l->epoch;
@@ -898,7 +902,7 @@ int main(int argc, char **argv)
 {
 	unsigned long long final_bad, final_cbad = 0, final_cpages, landed_bad = 0;
 	bool done = false, ready_said = false;
-	size_t cursor = 0, i;
+	size_t i;
 	int k, failed = 0, n;
 	char line[128];
 	double t0, said;
@@ -988,7 +992,7 @@ int main(int argc, char **argv)
 	while (!done) {
 		if (now_ms() - t0 > opt.limit_s * 1e3)
 			break;
-		round_once(&cursor);
+		round_once();
 		if (now_ms() - said > 20e3) {
 			/* the lab takes a silent console for a stuck guest */
 			console_say("pvx-migrate: %llu rounds, %llu pages copied by the host, %u landings\n",
