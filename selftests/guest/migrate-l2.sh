@@ -87,11 +87,17 @@ fc_restore() {
 }
 
 host_mods="pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host"
-# host_unload: pvx_host and its feature modules out of L2; why not on stdout
+# host_unload: pvx_host and its feature modules out of L2; why not on
+# stdout. A few tries each: run-l3.sh reading pvx's debugfs counters at
+# that moment holds the module (EBUSY).
 host_unload() {
-	local m
+	local m i
 	for m in $host_mods; do
-		grep -q "^$m " /proc/modules || continue
+		for i in 1 2 3 4 5; do
+			grep -q "^$m " /proc/modules || continue 2
+			rmmod "$m" 2>/dev/null && continue 2
+			nap 0.5
+		done
 		rmmod "$m" 2>&1 || return 1
 	done
 }
