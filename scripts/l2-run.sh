@@ -37,7 +37,7 @@ suite_limit() {
 	steal|topology) echo 1500 ;;
 	numa) echo 900 ;;
 	numabench) echo 3000 ;;
-	migrate) echo 1500 ;;
+	migrate) echo 2400 ;;
 	migrate-quick) echo 1200 ;;
 	*) echo 0 ;;
 	esac
@@ -185,11 +185,13 @@ guest_suite() {
 
 # migrate: an L3 live-migrated between two QEMU processes of this L2 and
 # back while the host writes its pages, with the dirty bitmap and with the
-# dirty ring, and once onto L2 without pvx_fork_copy
+# dirty ring, once onto L2 without pvx_fork_copy, and onto L2 without
+# pvx_host, with it, with pvx off for the VM, with it (nohost)
 # (selftests/guest/migrate-l2.sh, Documentation/lab.rst)
 MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
 	       "selftests/guest/run-l3.sh --migrate ring host"
-	       "selftests/guest/run-l3.sh --migrate unload host")
+	       "selftests/guest/run-l3.sh --migrate unload host"
+	       "selftests/guest/run-l3.sh --migrate nohost host")
 # migrate-quick (make check's): the bitmap and ring boots, two
 # migrations each (PVX_MIGRATIONS, migrate-l2.sh): there and back
 MIGRATE_QUICK_BOOTS=("${MIGRATE_BOOTS[@]:0:2}")

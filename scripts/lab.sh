@@ -36,7 +36,8 @@ usage: scripts/lab.sh [options]
                     under UEFI, its own boot (signed modules);
                     migrate = an L3 live-migrated between QEMUs of L2
                     while the host writes its pages, dirty bitmap,
-                    dirty ring and onto L2 without pvx_fork_copy;
+                    dirty ring, onto L2 without pvx_fork_copy, and
+                    onto L2 without pvx_host and with pvx off for it;
                     migrate-quick = its bitmap and ring boots with two
                     migrations each, make check's)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the

@@ -23,12 +23,24 @@
 # "# diag") in PVX_MIGRATE_TAP, which run-l3.sh adds to the boot's TAP.
 # Never writes to stdout (the console).
 #
+# Before each migration L2 says "migrating K"; "landed K" names what the
+# guest landed on (pvx_migrate_guest checks that it follows): nothing more
+# for a pvx host, "none" for L2 without pvx_host, "off" for pvx disabled
+# for this VM. After a landing on a pvx host, L2's pvx_numa must have a
+# home for a vCPU of the guest from the map the guest resent by itself.
+#
 # Environment: PVX_MIGRATE_TAP (required), PVX_MIGRATE_DIRTY (bitmap or
 # ring: what QEMU ARGS ask for, checked here; unload: the bitmap, and L2
 # removes pvx_fork_copy before the last migration, so that the guest
 # lands on a host without it: it must copy its pages itself from then on,
-# none lost; loaded again at the end), PVX_MIGRATIONS (default 4, 2 for
-# unload),
+# none lost; loaded again at the end; nohost: the bitmap, and the guest
+# lands on none, pvx, off, pvx: for none QEMU K starts paused (-S), and
+# once QEMU K-1 quit L2 removes pvx_host and its feature modules before
+# QEMU K runs (pvx_host can go while VMs exist, but then the source would
+# lose pvx before the migration); pvx_host comes back before QEMU K+1
+# starts, with the running VM kept off by its pid_policy (it is adopted
+# at its next pvx call); for off, QEMU K's vms/.../enabled is 0 before the
+# migration), PVX_MIGRATIONS (default 4, 2 for unload, 4 for nohost),
 # PVX_MIGRATE_READY_S (default 600: the longest wait for "mig ready"),
 # PVX_MIGRATE_S (default 300: the longest one migration may take).
 set -u
@@ -44,6 +56,10 @@ ready_s=${PVX_MIGRATE_READY_S:-600}
 mig_s=${PVX_MIGRATE_S:-300}
 work=$dir/mig
 fc_file=/sys/kernel/debug/pvx/fork_copy
+# what each landing K is on (kinds[K]); 0 is the boot
+kinds=(pvx)
+for ((k = 1; k <= count; k++)); do kinds[k]=pvx; done
+[ "$dirty" = nohost ] && kinds=(pvx none pvx off pvx)
 : >"$tap"
 # the console is for the QEMUs: nothing of this script goes there
 exec {console}>&1 >/dev/null
@@ -70,12 +86,44 @@ fc_restore() {
 	fi
 }
 
+host_mods="pvx_ksm pvx_numa pvx_fork_copy pvx_yield pvx_host"
+# host_unload: pvx_host and its feature modules out of L2; why not on
+# stdout. A few tries each: run-l3.sh reading pvx's debugfs counters at
+# that moment holds the module (EBUSY).
+host_unload() {
+	local m i
+	for m in $host_mods; do
+		for i in 1 2 3 4 5; do
+			grep -q "^$m " /proc/modules || continue 2
+			rmmod "$m" 2>/dev/null && continue 2
+			nap 0.5
+		done
+		rmmod "$m" 2>&1 || return 1
+	done
+}
+
+# host_load [PID]: pvx_host and its feature modules as run-l3.sh loads
+# them; the VMs of QEMU PID (which has one already) stay without pvx
+host_load() {
+	local m
+	grep -q '^pvx_host ' /proc/modules && return 0
+	insmod "${PVX_BUILD:-}/host/pvx_host.ko" new_vms=none 2>&1 || return 1
+	[ -z "${1:-}" ] || echo "$1 off" >/sys/module/pvx_host/parameters/pid_policy || return 1
+	echo all >/sys/module/pvx_host/parameters/new_vms || return 1
+	for m in pvx_yield pvx_fork_copy pvx_numa pvx_ksm; do
+		[ -f "${PVX_BUILD:-}/host/$m.ko" ] || continue
+		insmod "${PVX_BUILD:-}/host/$m.ko" 2>&1 || return 1
+	done
+	echo 60000 >/sys/module/pvx_numa/parameters/hint_interval_ms
+}
+
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
 		[ -n "$p" ] && kill "$p" 2>/dev/null
 	done
 	fc_restore
+	[ "$dirty" = nohost ] && host_load >/dev/null
 	exit 1
 }
 trap cleanup TERM INT
@@ -104,8 +152,9 @@ qmp() {
 	return 1
 }
 
-# start K [incoming]: QEMU K with its QMP FIFOs, in the background, and
-# QMP's capabilities negotiated; its -D log is ARG.K for K > 0
+# start K [paused]: QEMU K with its QMP FIFOs, in the background, and
+# QMP's capabilities negotiated; its -D log is ARG.K for K > 0; K > 0
+# waits for the incoming migration, and with "paused" stays paused after
 start() {
 	local k=$1 a=() i line
 	for ((i = 0; i < ${#qemu[@]}; i++)); do
@@ -118,6 +167,7 @@ start() {
 	rm -f "$work/qmp$k.in" "$work/qmp$k.out"
 	mkfifo "$work/qmp$k.in" "$work/qmp$k.out" || { start_err="cannot make its QMP FIFOs"; return 1; }
 	a+=(-qmp "pipe:$work/qmp$k")
+	[ "${2:-}" = paused ] && a+=(-S)
 	[ "$k" -gt 0 ] && a+=(-incoming "unix:$work/mig$k.sock")
 	"${a[@]}" >&"$console" &
 	pids[k]=$!
@@ -278,12 +328,61 @@ else
 	fi
 fi
 
-done_n=0 checked=0 bad=0
+# vm_off K: pvx disabled for QEMU K's VM (its directory comes from a work
+# item after KVM_CREATE_VM: waited for up to 5 s)
+vm_off() {
+	local d
+	for _ in $(seq 50); do
+		for d in /sys/kernel/pvx_host/vms/vm*-"${pids[$1]}"; do
+			[ -w "$d/enabled" ] && echo 0 >"$d/enabled" && return 0
+		done
+		nap 0.1
+	done
+	return 1
+}
+
+# numa_homes: the vCPUs of QEMU $cur's VM that L2's pvx_numa gave a home
+# (a hint taken, a home node >= 0) into $homes; 1 without its file
+numa_homes() {
+	local f line
+	homes=0
+	for f in /sys/kernel/debug/pvx/vm*-"${pids[$cur]}"/numa; do
+		[ -r "$f" ] || return 1
+		while read -r line; do
+			[[ $line =~ ^vcpu\ [0-9]+\ home\ [0-9]+\ hints\ [1-9] ]] && homes=$((homes + 1))
+		done <"$f"
+	done
+	[ -n "${f:-}" ] && [ -r "$f" ]
+}
+
+# gnum NAME: the number after NAME in the guest's $gline (0 if none)
+gnum() {
+	[[ $gline =~ \ $1\ (-?[0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
+}
+
+done_n=0 checked=0 bad=0 resent_t=0 homes_t=0 lost_t=0 pinned_t=0 back_ms=""
 for ((k = 1; k <= count; k++)); do
 	src=$cur
-	if ! start "$k"; then
+	kind=${kinds[k]}
+	# while QEMU $src alone has the control port open
+	echo "migrating $k" >&"$ctl_in"
+	if [ "$kind" = pvx ] && [ "${kinds[k - 1]}" = none ]; then
+		if err=$(host_load "${pids[$src]}"); then
+			res "ok migrate $dirty $k: pvx_host and its modules loaded again, QEMU $src's VM kept without pvx (pid_policy off)"
+		else
+			res "not ok migrate $dirty $k: pvx_host and its modules loaded again # $err"
+		fi
+	fi
+	if ! start "$k" "$([ "$kind" = none ] && echo paused)"; then
 		res "not ok migrate $dirty $k: destination QEMU $k starts with -incoming # $start_err"
 		break
+	fi
+	if [ "$kind" = off ]; then
+		if vm_off "$k"; then
+			res "ok migrate $dirty $k: pvx disabled for QEMU $k's VM before the migration (vms/.../enabled 0)"
+		else
+			res "not ok migrate $dirty $k: pvx disabled for QEMU $k's VM # no vms/vm*-${pids[$k]}/enabled within 5 s"
+		fi
 	fi
 	for _ in $(seq 50); do
 		[ -S "$work/mig$k.sock" ] && break
@@ -334,6 +433,15 @@ for ((k = 1; k <= count; k++)); do
 	fi
 	stop_qemu "$src"
 	cur=$k
+	if [ "$kind" = none ]; then
+		# only the paused destination has a VM of this run now
+		if err=$(host_unload); then
+			res "ok migrate $dirty $k: pvx_host and its modules removed from L2 while QEMU $k waits paused"
+		else
+			res "not ok migrate $dirty $k: pvx_host and its modules removed from L2 # $err"
+		fi
+		qmp "$k" '{"execute": "cont"}'
+	fi
 	qmp "$k" '{"execute": "query-status"}'
 	run=$(field "$reply" status)
 	down=$(field "$info" downtime) total=$(field "$info" total-time)
@@ -347,14 +455,14 @@ for ((k = 1; k <= count; k++)); do
 	diag "migrate $dirty $k: downtime ${down:-?} ms, total ${total:-?} ms, setup ${setup:-?} ms, ${syncs:-?} dirty syncs, $((${sent:-0} / 1048576)) MiB sent; the host copied $((fc - fc0)) guest pages while it ran"
 	# still 0: the whole answer
 	[ "${total:-0}" != 0 ] || diag "migrate $dirty $k: query-migrate said: ${info:0:600}"
-	if [ "$unloaded" = 1 ]; then
+	if [ "$unloaded" = 1 ] || [ "${kinds[k - 1]}" != pvx ]; then
 		:	# the guest's fallback is checked after the landing
 	elif [ $((fc - fc0)) -gt 0 ]; then
 		res "ok migrate $dirty $k: the host wrote guest pages while the migration ran ($((fc - fc0)))"
 	else
 		res "not ok migrate $dirty $k: the host wrote guest pages while the migration ran # none"
 	fi
-	echo "landed $k" >&"$ctl_in"
+	if [ "$kind" = pvx ]; then echo "landed $k"; else echo "landed $k $kind"; fi >&"$ctl_in"
 	if ! guest_line "mig checked $k " 180; then
 		res "not ok migrate $dirty $k: the guest checks its pages on the destination # no answer within 180 s"
 		vcpu_rips
@@ -377,6 +485,17 @@ for ((k = 1; k <= count; k++)); do
 		res "not ok migrate $dirty $k: all $p pages the host wrote hold their last contents on the destination # $m mismatches"
 	fi
 	diag "migrate $dirty $k: guest: $gline"
+	resent_t=$((resent_t + $(gnum resent))) lost_t=$((lost_t + $(gnum lost)))
+	if [ "$kind" = pvx ]; then
+		pinned_t=$((pinned_t + $(gnum pinned)))
+		[ "${kinds[k - 1]}" = pvx ] || back_ms="$back_ms $(gnum follow_ms)"
+		if numa_homes && [ "$homes" -gt 0 ]; then
+			homes_t=$((homes_t + 1))
+			res "ok migrate $dirty $k: L2's pvx_numa has a home for $homes vCPU(s) of the guest again, from the map the guest resent by itself"
+		else
+			res "not ok migrate $dirty $k: L2's pvx_numa has a home for a vCPU of the guest again # $homes vCPUs with a hint and a home: $(cat /sys/kernel/debug/pvx/vm*-"${pids[$cur]}"/numa 2>&1 | paste -sd ' ' | cut -c1-300)"
+		fi
+	fi
 	done_n=$k
 done
 if [ "$done_n" = "$count" ]; then
@@ -384,7 +503,9 @@ if [ "$done_n" = "$count" ]; then
 else
 	res "not ok migrate $dirty: $count migrations # $done_n done, $checked pages checked, $bad mismatches"
 fi
+diag "migrate $dirty: totals: $done_n migrations, $checked pages checked, $bad mismatches, $pinned_t protected pages pinned again, $lost_t losses of pvx said (fallbacks), $resent_t locality maps resent, $homes_t NUMA homes re-established, features back in${back_ms:- -} ms after L2's word"
 fc_restore
+[ "$dirty" = nohost ] && host_load >/dev/null
 t_end=$(uptime_s)
 diag "migrate $dirty: $done_n migrations in $(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f", b - a }') s of L2 time since QEMU 0 started"
 if [ -r "$fc_file" ]; then

@@ -27,6 +27,26 @@
  *     destination is another VM on the host, whose pins start empty, so
  *     after each landing the guest must see a new epoch and pin them
  *     again by itself (ksm/resends grows, ksm/protected_on_host is N).
+ *   - pvx's other features run on through the migrations (init.sh starts
+ *     pvx_lock_torture over and over, pvx_locality's automatic map) and
+ *     after each landing the guest checks them: with --spin, the pv
+ *     spinlock's acquisitions grew since the last landing; with
+ *     --locality, on a pvx host the map was sent again to the new host
+ *     by itself (locality/auto_resent grows); with --timer-ms MS, a
+ *     thread pinned to the last CPU re-arms a one-shot steal-corrected
+ *     timer (PVX_IOC_STIMER_CREATE) of MS over and over, and none may
+ *     expire early: on effective time, its wall time less its steal,
+ *     >= MS, or by its cap on wall time >= MS, and its wall time within
+ *     what the thread measured around it; some must expire while each
+ *     migration runs (between L2's "migrating K" and "landed K"). No
+ *     BUG, WARNING, lockup or RCU stall line may appear in dmesg.
+ *   - L2 names what the guest lands on: "landed K" a pvx host, "landed K
+ *     none" a host without pvx_host, "landed K off" a pvx host that
+ *     disabled this VM. Within 15 s of L2's word, without a reprobe,
+ *     /sys/kernel/pvx/host must read what it landed on; a loss of pvx
+ *     must be said once in dmesg and a return once; on a pvx host the
+ *     protected pages pinned again and the map resent (the time until
+ *     then is reported: the features' return).
  *   - D and the buffer are MADV_DONTFORK: a child sharing them
  *     copy-on-write would make the guest's kernel copy a page before the
  *     host's next write to it, a guest write that dirty logging sees by
@@ -39,7 +59,7 @@
  *     what the checks before rewrites found since the last landing: the
  *     guest runs on between the landing and L2's word of it); L2 says
  *     "done" and the guest stops, checks everything once more and prints
- *     TAP.
+ *     TAP. Before each migration L2 says "migrating K".
  *
  * TAP 13 on stdout (the plan at the end); exit 0 all passed, 1 any failed.
  */
@@ -47,6 +67,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -55,6 +77,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -68,6 +91,13 @@
 #define WORDS		(PAGE / sizeof(uint64_t))
 #define MAX_LANDINGS	64
 #define FORK_TAG	(1ull << 40)	/* the child range's pages: apart from D's */
+#define MS		1000000ull
+#define WAIT_MS		15000	/* the longest wait for what follows a landing */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* What L2 says the guest landed on. */
+enum host_kind { HOST_PVX, HOST_NONE, HOST_OFF };
+static const char *const kind_name[] = { "pvx", "none", "off" };
 
 struct landing {
 	unsigned long long pages, bad, rewrite_bad, child_pages, child_bad, rounds, host_pages;
@@ -75,12 +105,20 @@ struct landing {
 	/* --ksm-protect: the epoch before and after, the table sent again */
 	unsigned long long epoch0, epoch, resends, on_host;
 	double ksm_ms;
+	/* what it landed on, and what the guest saw of it */
+	enum host_kind kind, prev;
+	char host[16];			/* /sys/kernel/pvx/host then */
+	long long lost, back;		/* dmesg lines of a loss, of a return */
+	unsigned long long spin, resent;	/* the growths since the last landing */
+	unsigned long long timers, timers_early;
+	long long splats;
 };
 
 static struct {
 	const char *ctl_path;
 	size_t pages, batch, fork_pages, fork_every, ksm_protect;
-	unsigned int pause_ms, limit_s;
+	unsigned int pause_ms, limit_s, timer_ms;
+	bool spin, locality;
 } opt = {
 	.ctl_path = "/dev/ttyS1", .pages = 4096, .batch = 255,
 	.fork_pages = 256, .fork_every = 16, .pause_ms = 0, .limit_s = 1500,
@@ -287,9 +325,11 @@ static void copy_pages(size_t first, size_t n)
 	memcpy(dst + (first + done) * WORDS, src + done * WORDS, (n - done) * PAGE);
 }
 
-static void round_once(size_t *cursor)
+static size_t cursor;		/* the first page of D of the next round */
+
+static void round_once(void)
 {
-	size_t first = *cursor, n = opt.batch, i;
+	size_t first = cursor, n = opt.batch, i;
 
 	if (first + n > opt.pages)
 		n = opt.pages - first;
@@ -313,7 +353,7 @@ static void round_once(size_t *cursor)
 				 gen[first + i]);
 		}
 	}
-	*cursor = first + n == opt.pages ? 0 : first + n;
+	cursor = first + n == opt.pages ? 0 : first + n;
 	rounds++;
 }
 
@@ -465,66 +505,346 @@ static int ksm_protect_start(void)
 	return 0;	/* the fd stays open: the protection lives with it */
 }
 
-/*
- * After a landing: within 15 s the guest's periodic PROBE sees the new
- * epoch and the table is sent again (resends grows) and pinned whole (a
- * longer silence would look like a stuck guest to the lab).
- */
-static void ksm_after_landing(struct landing *l)
+/* /sys/kernel/pvx/@name's first word into @buf ("" when unreadable). */
+static void pvx_sys_word(const char *name, char *buf, size_t size)
 {
-	double t0 = now_ms();
+	char path[128], fmt[16];
+	FILE *f;
 
-	l->epoch0 = ksm_epoch;
-	do {
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/sys/kernel/pvx/%s", name);
+	snprintf(fmt, sizeof(fmt), "%%%zus", size - 1);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fscanf(f, fmt, buf) != 1)
+		buf[0] = 0;
+	fclose(f);
+}
+
+/* ---- the kernel log ------------------------------------------------------ */
+
+static char *klog;
+static int klog_size;
+
+/* Lines of the kernel log holding @a (and @b when not NULL). */
+static long long klog_count(const char *a, const char *b)
+{
+	long long n = 0;
+	char *line, *nl;
+	int len;
+
+	if (!klog) {
+		klog_size = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
+		if (klog_size <= 0)
+			return -1;
+		klog = malloc(klog_size + 1);
+		if (!klog)
+			return -1;
+	}
+	len = klogctl(3, klog, klog_size);		/* SYSLOG_ACTION_READ_ALL */
+	if (len < 0)
+		return -1;
+	klog[len] = 0;
+	for (line = klog; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(line, a) && (!b || strstr(line, b)))
+			n++;
+	}
+	return n;
+}
+
+/* What no_splat in init.sh looks for: a kernel that went wrong. */
+static long long splats(void)
+{
+	static const char *const pat[] = {
+		"BUG:", "WARNING:", "Call Trace", "soft lockup", "hard LOCKUP",
+	};
+	long long n = klog_count("rcu_", "stall"), c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(pat) && n >= 0; i++) {
+		c = klog_count(pat[i], NULL);
+		n = c < 0 ? -1 : n + c;
+	}
+	return n;
+}
+
+static long long lost_lines(void)
+{
+	return klog_count("pvx_guest: host stopped serving pvx", NULL);
+}
+
+static long long back_lines(void)
+{
+	return klog_count("pvx_guest: host serves pvx again", NULL);
+}
+
+/* ---- a steal-corrected timer through the migrations ---------------------- */
+
+static struct {
+	pthread_t thread;
+	bool started;
+	int stop, migrating;	/* set by the main thread */
+	/* under lock */
+	unsigned long long fired, capped, early, in_migration, steal_errors;
+	int err;		/* an ioctl's errno that stopped the loop */
+	char note[200];
+} tmr;
+static pthread_mutex_t tmr_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t effective_ns(uint64_t wall, uint64_t steal)
+{
+	return wall > steal ? wall - steal : 0;	/* as stimer_calc.h */
+}
+
+/*
+ * Did the expiry in @st come early for a request of @req ns? On effective
+ * time it must have seen @req of it, by the cap @req of wall time at
+ * least; and its wall time lies inside the @outer ns the thread measured
+ * from before the arming to after the read (0: not measured).
+ */
+static bool timer_early(const struct pvx_stimer_state *st, uint64_t req, uint64_t outer)
+{
+	if (outer && st->last_wall_ns > outer)
+		return true;
+	if (st->last_bound == PVX_STIMER_BOUND_EFFECTIVE)
+		return effective_ns(st->last_wall_ns, st->last_steal_ns) < req;
+	if (st->last_bound == PVX_STIMER_BOUND_CAP)
+		return st->last_wall_ns < req;
+	return true;
+}
+
+/* One arming of @fd, waited for and judged; 0 or an errno. */
+static int timer_once(int fd)
+{
+	struct pvx_stimer_settime s = { .new_spec.value_ns = opt.timer_ms * MS };
+	struct pvx_steal_query q0 = { 0 }, q1 = { .flags = PVX_STEAL_SINCE };
+	struct pvx_stimer_state st;
+	uint64_t n, req = s.new_spec.value_ns;
+	bool outer, early;
+
+	outer = !ioctl(pvx_fd, PVX_IOC_STEAL_QUERY, &q0);
+	if (ioctl(fd, PVX_IOC_STIMER_SETTIME, &s))
+		return errno;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return errno;
+	q1.since = q0.now;
+	/* a steal count that went back (a landing) is refused: counted */
+	outer = outer && !ioctl(pvx_fd, PVX_IOC_STEAL_QUERY, &q1);
+	if (ioctl(fd, PVX_IOC_STIMER_GETTIME, &st))
+		return errno;
+	early = timer_early(&st, req, outer ? q1.wall_ns : 0);
+	pthread_mutex_lock(&tmr_lock);
+	tmr.fired++;
+	tmr.capped += st.last_bound == PVX_STIMER_BOUND_CAP;
+	tmr.in_migration += __atomic_load_n(&tmr.migrating, __ATOMIC_RELAXED);
+	tmr.steal_errors += !outer;
+	if (early && !tmr.early++)
+		snprintf(tmr.note, sizeof(tmr.note),
+			 "bound %u, wall %llu ns, steal %llu ns, measured around it %llu ns, request %llu ns",
+			 st.last_bound, (unsigned long long)st.last_wall_ns,
+			 (unsigned long long)st.last_steal_ns,
+			 outer ? (unsigned long long)q1.wall_ns : 0ull, (unsigned long long)req);
+	pthread_mutex_unlock(&tmr_lock);
+	return 0;
+}
+
+/* The timer thread, on the last CPU (its steal is the timer's). */
+static void *timer_main(void *unused)
+{
+	struct pvx_stimer_create c = { 0 };
+	cpu_set_t set;
+	int fd, err = 0;
+
+	(void)unused;
+	CPU_ZERO(&set);
+	CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) - 1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	fd = ioctl(pvx_fd, PVX_IOC_STIMER_CREATE, &c);
+	if (fd < 0)
+		err = errno;
+	while (!err && !__atomic_load_n(&tmr.stop, __ATOMIC_RELAXED))
+		err = timer_once(fd);
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&tmr_lock);
+	tmr.err = err;
+	pthread_mutex_unlock(&tmr_lock);
+	return NULL;
+}
+
+static void timer_start(void)
+{
+	if (opt.timer_ms && !pthread_create(&tmr.thread, NULL, timer_main, NULL))
+		tmr.started = true;
+}
+
+static void timer_stop(void)
+{
+	__atomic_store_n(&tmr.stop, 1, __ATOMIC_RELAXED);
+	if (tmr.started)
+		pthread_join(tmr.thread, NULL);
+}
+
+/* The timers and early ones since the last call. */
+static void timer_take(unsigned long long *in_migration, unsigned long long *early)
+{
+	static unsigned long long early0;
+
+	pthread_mutex_lock(&tmr_lock);
+	*in_migration = tmr.in_migration;
+	*early = tmr.early - early0;
+	tmr.in_migration = 0;
+	early0 = tmr.early;
+	pthread_mutex_unlock(&tmr_lock);
+}
+
+/* ---- after a landing: what the guest sees of its new host ---------------- */
+
+static unsigned long long spin0, resent0;
+static long long lost0, back0, splat0;
+
+/* The counter's growth since *@last (and *@last moved on), 0 when unreadable. */
+static unsigned long long grown(const char *name, unsigned long long *last)
+{
+	unsigned long long v = pvx_sys(name), d;
+
+	if (v == ~0ull)
+		return 0;
+	d = v > *last ? v - *last : 0;
+	*last = v;
+	return d;
+}
+
+/*
+ * A count of kernel log lines against the last one (*@last moved on): its
+ * growth, -1 when the log could not be read. A log that wrapped around
+ * since counts less than before: no line said then, as far as it shows.
+ */
+static long long klog_grown(long long now, long long *last)
+{
+	long long d;
+
+	if (now < 0)
+		return -1;
+	d = now > *last ? now - *last : 0;
+	*last = now;
+	return d;
+}
+
+/* Has the guest followed its new host (what @l landed on) yet? */
+static bool followed(struct landing *l)
+{
+	pvx_sys_word("host", l->host, sizeof(l->host));
+	if (l->kind != HOST_PVX)
+		return !strcmp(l->host, "no-pvx");
+	if (strcmp(l->host, "pvx"))
+		return false;
+	if (opt.ksm_protect) {
 		l->resends = pvx_sys("ksm/resends");
 		l->on_host = pvx_sys("ksm/protected_on_host");
-		if (l->resends != ~0ull && l->resends > ksm_resends &&
-		    l->on_host == opt.ksm_protect)
-			break;
-		usleep(50000);
-	} while (now_ms() - t0 < 15e3);
-	l->epoch = pvx_sys("host_epoch");
+		if (l->resends == ~0ull || l->resends <= ksm_resends ||
+		    l->on_host != opt.ksm_protect)
+			return false;
+	}
+	return !opt.locality || pvx_sys("locality/auto_resent") > resent0;
+}
+
+/*
+ * Within 15 s the guest's periodic PROBE sees the new host: the new epoch
+ * on a pvx host, where the protected table is sent again (resends grows)
+ * and pinned whole and the locality map resent; no-pvx elsewhere (a
+ * longer silence would look like a stuck guest to the lab). The rounds go
+ * on meanwhile: the automatic map is made of the threads that ran, and
+ * this one is its only candidate.
+ */
+static void after_landing(struct landing *l)
+{
+	double t0 = now_ms();
+	unsigned long long tm;
+
+	l->epoch0 = ksm_epoch;
+	while (!followed(l) && now_ms() - t0 < WAIT_MS)
+		round_once();
 	l->ksm_ms = now_ms() - t0;
+	l->epoch = pvx_sys("host_epoch");
 	ksm_epoch = l->epoch;
-	ksm_resends = l->resends;
+	if (l->kind == HOST_PVX && opt.ksm_protect)
+		ksm_resends = l->resends;
+	l->lost = klog_grown(lost_lines(), &lost0);
+	l->back = klog_grown(back_lines(), &back0);
+	l->splats = klog_grown(splats(), &splat0);
+	l->spin = grown("spinlock/acquisitions", &spin0);
+	l->resent = grown("locality/auto_resent", &resent0);
+	timer_take(&tm, &l->timers_early);
+	l->timers = tm;
+}
+
+/* The loss and return of pvx that @l must have seen after landing @prev. */
+static bool host_ok(const struct landing *l, enum host_kind prev)
+{
+	if (l->kind != HOST_PVX)
+		return !strcmp(l->host, "no-pvx") && l->lost == (prev == HOST_PVX) && !l->back;
+	return !strcmp(l->host, "pvx") && !l->lost && l->back == (prev != HOST_PVX);
+}
+
+/* The features that follow the guest, on a pvx host: pinned, resent. */
+static bool features_ok(const struct landing *l)
+{
+	if (l->kind != HOST_PVX)
+		return true;
+	return (!opt.ksm_protect || (l->epoch != l->epoch0 && l->on_host == opt.ksm_protect)) &&
+	       (!opt.locality || l->resent > 0);
+}
+
+static bool load_ok(const struct landing *l)
+{
+	return !l->splats && (!opt.spin || l->spin > 0) &&
+	       (!opt.timer_ms || (l->timers > 0 && !l->timers_early));
 }
 
 /* ---- the run -------------------------------------------------------------- */
 
-static void on_landed(unsigned int k)
+static void on_landed(unsigned int k, enum host_kind kind)
 {
 	static unsigned long long rewrite_bad0;
-	struct landing *l = landings < MAX_LANDINGS ? &landing[landings] : NULL;
-	unsigned long long bad, cbad, cpages, rbad;
+	static enum host_kind prev = HOST_PVX;	/* booted on a pvx host */
+	static struct landing spare;	/* past MAX_LANDINGS: said, not kept */
+	struct landing *l = landings < MAX_LANDINGS ? &landing[landings] : &spare;
 	char where[32];
 	double t0 = now_ms();
 
+	/* the expiries from here on are not the migration's */
+	__atomic_store_n(&tmr.migrating, 0, __ATOMIC_RELAXED);
+	memset(l, 0, sizeof(*l));
 	snprintf(where, sizeof(where), "landing %u", k);
-	bad = check_all(where);
+	l->bad = check_all(where);
 	/*
 	 * The guest runs on between the landing and L2's word of it: a page
 	 * lost in the migration that it rewrote meanwhile was found by the
 	 * check before that rewrite. Those count for this landing.
 	 */
-	rbad = prewrite_bad - rewrite_bad0;
+	l->rewrite_bad = prewrite_bad - rewrite_bad0;
 	rewrite_bad0 = prewrite_bad;
-	cpages = child_check(&cbad);
-	if (l) {
-		l->pages = opt.pages;
-		l->bad = bad;
-		l->rewrite_bad = rbad;
-		l->child_pages = cpages;
-		l->child_bad = cbad;
-		l->rounds = rounds;
-		l->host_pages = host_pages;
-		l->check_ms = now_ms() - t0;
-	}
-	if (l && opt.ksm_protect)
-		ksm_after_landing(l);
+	l->child_pages = child_check(&l->child_bad);
+	l->pages = opt.pages;
+	l->rounds = rounds;
+	l->host_pages = host_pages;
+	l->check_ms = now_ms() - t0;
+	l->kind = kind;
+	after_landing(l);
 	landings++;
-	ctl_say("mig checked %u pages %zu mismatches %llu child %llu/%llu rounds %llu host %llu fallback %llu rewrites %llu",
-		k, opt.pages, bad + rbad + cbad, cbad, cpages, rounds, host_pages, fallback_pages,
-		rbad);
+	ctl_say("mig checked %u pages %zu mismatches %llu child %llu/%llu rounds %llu host %llu fallback %llu rewrites %llu on %s sees %s lost %lld back %lld resent %llu spin %llu timers %llu early %llu splats %lld follow_ms %.0f pinned %llu ok %d",
+		k, opt.pages, l->bad + l->rewrite_bad + l->child_bad, l->child_bad, l->child_pages,
+		rounds, host_pages, fallback_pages, l->rewrite_bad, kind_name[kind], l->host,
+		l->lost, l->back, l->resent, l->spin, l->timers, l->timers_early, l->splats,
+		l->ksm_ms, l->kind == HOST_PVX ? l->on_host : 0,
+		host_ok(l, prev) && features_ok(l) && load_ok(l));
+	l->prev = prev;
+	prev = kind;
 	child_start();
 }
 
@@ -541,12 +861,30 @@ static int result(bool ok, const char *fmt, ...)
 	return n;
 }
 
+/* Landing @i's tests of what followed the guest (@l): all passed? */
+static bool landing_results(size_t i, const struct landing *l, int *n)
+{
+	bool host = host_ok(l, l->prev), feat = features_ok(l), load = load_ok(l);
+
+	*n = result(host, "landing %zu on %s (after %s): host reads %s within %u s, no reprobe; dmesg said the loss of pvx %lld times, its return %lld (%.0f ms after L2's word)",
+		    i, kind_name[l->kind], kind_name[l->prev], l->host, WAIT_MS / 1000,
+		    l->lost, l->back, l->ksm_ms);
+	if (l->kind == HOST_PVX && (opt.ksm_protect || opt.locality))
+		*n = result(feat, "landing %zu: a new host epoch (0x%llx -> 0x%llx); the guest itself pinned its %zu protected pages again (resends %llu, protected_on_host %llu) and resent its locality map (auto_resent +%llu) within %.0f ms of L2's word",
+			    i, l->epoch0, l->epoch, opt.ksm_protect, l->resends, l->on_host,
+			    l->resent, l->ksm_ms);
+	if (opt.spin || opt.timer_ms)
+		*n = result(load, "landing %zu: no kernel splat (%lld), the pv spinlock torture went on (acquisitions +%llu), %llu steal-corrected timers expired while it migrated, %llu early",
+			    i, l->splats, l->spin, l->timers, l->timers_early);
+	return host && feat && load;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_migrate_guest [--ctl TTY] [--pages N] [--batch N] [--pause-ms MS]\n"
 		"                         [--fork-pages N] [--fork-every ROUNDS] [--limit S]\n"
-		"                         [--ksm-protect N]\n");
+		"                         [--ksm-protect N] [--timer-ms MS] [--spin] [--locality]\n");
 	exit(2);
 }
 
@@ -564,12 +902,20 @@ int main(int argc, char **argv)
 {
 	unsigned long long final_bad, final_cbad = 0, final_cpages, landed_bad = 0;
 	bool done = false, ready_said = false;
-	size_t cursor = 0, i;
+	size_t i;
 	int k, failed = 0, n;
 	char line[128];
 	double t0, said;
 
 	for (k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--spin")) {
+			opt.spin = true;
+			continue;
+		}
+		if (!strcmp(argv[k], "--locality")) {
+			opt.locality = true;
+			continue;
+		}
 		if (k + 1 >= argc)
 			usage();
 		if (!strcmp(argv[k], "--ctl"))
@@ -588,6 +934,8 @@ int main(int argc, char **argv)
 			opt.limit_s = num_arg(argv[++k], 1, 86400);
 		else if (!strcmp(argv[k], "--ksm-protect"))
 			opt.ksm_protect = num_arg(argv[++k], 1, 256);
+		else if (!strcmp(argv[k], "--timer-ms"))
+			opt.timer_ms = num_arg(argv[++k], 1, 10000);
 		else
 			usage();
 	}
@@ -632,13 +980,19 @@ int main(int argc, char **argv)
 		failed += !!err;
 	}
 	child_start();
+	spin0 = pvx_sys("spinlock/acquisitions");
+	resent0 = pvx_sys("locality/auto_resent");
+	lost0 = lost_lines();
+	back0 = back_lines();
+	splat0 = splats();
+	timer_start();
 
 	t0 = now_ms();
 	said = t0;
 	while (!done) {
 		if (now_ms() - t0 > opt.limit_s * 1e3)
 			break;
-		round_once(&cursor);
+		round_once();
 		if (now_ms() - said > 20e3) {
 			/* the lab takes a silent console for a stuck guest */
 			console_say("pvx-migrate: %llu rounds, %llu pages copied by the host, %u landings\n",
@@ -658,14 +1012,19 @@ int main(int argc, char **argv)
 		}
 		while (ctl_line(line, sizeof(line), opt.pause_ms)) {
 			unsigned int m;
+			char on[8] = "pvx";
 
-			if (sscanf(line, "landed %u", &m) == 1)
-				on_landed(m);
+			if (sscanf(line, "landed %u %7s", &m, on) >= 1)
+				on_landed(m, !strcmp(on, "none") ? HOST_NONE :
+					     !strcmp(on, "off") ? HOST_OFF : HOST_PVX);
+			else if (sscanf(line, "migrating %u", &m) == 1)
+				__atomic_store_n(&tmr.migrating, 1, __ATOMIC_RELAXED);
 			else if (!strcmp(line, "done"))
 				done = true;
 		}
 	}
 
+	timer_stop();
 	final_bad = check_all("the final check");
 	final_cpages = child_check(&final_cbad);
 	ctl_say("mig finished landings %u", landings);
@@ -682,13 +1041,7 @@ int main(int argc, char **argv)
 		failed += l->bad || l->rewrite_bad || l->child_bad;
 		printf("# landing %zu: after %llu rounds, %llu pages copied by the host so far, checked in %.0f ms\n",
 		       i + 1, l->rounds, l->host_pages, l->check_ms);
-		if (!opt.ksm_protect)
-			continue;
-		n = result(l->epoch != l->epoch0 && l->resends != ~0ull && l->on_host == opt.ksm_protect,
-			   "landing %zu: a new host epoch (0x%llx -> 0x%llx) and the %zu protected pages pinned again by the guest itself (resends %llu, protected_on_host %llu, %.0f ms after L2's word)",
-			   i + 1, l->epoch0, l->epoch, opt.ksm_protect, l->resends, l->on_host,
-			   l->ksm_ms);
-		failed += !(l->epoch != l->epoch0 && l->on_host == opt.ksm_protect);
+		failed += !landing_results(i + 1, l, &n);
 	}
 	n = result(landings > 0, "the guest was told of %u landings", landings);
 	failed += !landings;
@@ -717,6 +1070,19 @@ int main(int argc, char **argv)
 	       landings, prewrite_pages, child_pages);
 	printf("# pvx_fork(): %llu forks, %llu left copy-on-write%s%s\n", forks, fork_fallbacks,
 	       fork_fallbacks ? ", last error " : "", fork_fallbacks ? strerror(last_fork_errno) : "");
+	if (opt.timer_ms) {
+		pthread_mutex_lock(&tmr_lock);
+		n = result(!tmr.err && tmr.fired && !tmr.early,
+			   "%llu steal-corrected timers of %u ms expired (%llu by the cap), none early (%llu)%s%s",
+			   tmr.fired, opt.timer_ms, tmr.capped, tmr.early,
+			   tmr.err ? ", the loop stopped: " : "", tmr.err ? strerror(tmr.err) : "");
+		failed += tmr.err || !tmr.fired || tmr.early;
+		if (tmr.early)
+			printf("# the first early timer: %s\n", tmr.note);
+		printf("# timers: steal queries around an expiry refused %llu times\n",
+		       tmr.steal_errors);
+		pthread_mutex_unlock(&tmr_lock);
+	}
 	printf("# mig-totals rounds=%llu host_pages=%llu fallback_pages=%llu landings=%u landed_mismatches=%llu prewrite_mismatches=%llu\n",
 	       rounds, host_pages, fallback_pages, landings, landed_bad, prewrite_bad);
 	for (i = 0; i < bad_notes; i++)
