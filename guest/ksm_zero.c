@@ -198,7 +198,7 @@ static int pvx_zero_report(struct page_reporting_dev_info *prdev,
 		 * Only a block held at this size: one with no stale page is
 		 * not held anew, and an entry of another size left at its
 		 * head from before would have the host take pages no block
-		 * held covers, never to be withdrawn (CI, 2026-11-25: 8 pages)
+		 * held covers, never to be withdrawn (CI once saw 8 pages)
 		 */
 		pfn = page_to_pfn(sg_page(sg));
 		e = xa_load(&pvx_zero_blocks, pfn);

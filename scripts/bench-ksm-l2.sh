@@ -47,7 +47,7 @@
 # PVX_BENCH_KSM_CASES (ab: which cases run; abc adds (c)),
 # PVX_BENCH_KSM_BOOTS (3: tries to boot a case's two guests to their
 # first mark), PVX_BENCH_KSM_TIMEOUT (per L3 guest, s, 1500). With the
-# defaults the benchmark took 13 min of L2 on 6.12 (2026-11-25);
+# defaults the benchmark takes about 13 min of L2 on 6.12;
 # scripts/bench.sh gives the lab 3600 s when ksm runs.
 
 ksm_sys=/sys/kernel/mm/ksm

@@ -23,7 +23,7 @@ rm -rf "$RES"
 mkdir -p "$RES"
 # the guest and numa suites on request only: L2 triple-faults now and
 # then on TCG's nested world switch (Documentation/lab.rst), and one
-# such fault in CI's guest suite on 2026-11-24 ended in 3 failures
+# such fault in CI's guest suite ended in 3 failures
 TESTS=${PVX_NEWEST_TESTS:-tinyvm,upstream}
 [[ "$TESTS" =~ ^[a-z]+(,[a-z]+)*$ ]] ||
 	{ echo "check-newest.sh: PVX_NEWEST_TESTS must be a comma list of suites, got '$TESTS'" >&2; exit 2; }
@@ -39,7 +39,7 @@ if ! abi=$(scripts/kernel.sh installed sid 2>&1); then
 	exit 1
 fi
 echo "check-newest: lab suites $TESTS on $abi"
-# --timeout: on 2026-11-23, with other labs beside it, tinyvm took 371 s
+# --timeout: with other labs beside it, tinyvm took 371 s
 # of L2 time on 7.2 and the guest suite's first L3 boot alone 505 s; the
 # default 1500 s is too tight for both in one L2
 scripts/lab.sh --kernel sid --tests "$TESTS" --timeout 2700 --out "$RES/lab" >"$RES/lab.log" 2>&1

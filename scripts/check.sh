@@ -306,7 +306,7 @@ if lab_why=$(lab_can_run); then
 		[ -n "${ABI[$s]:-}" ] || continue
 		# --timeout: L2 'main' ran 737-797 s in a quiet CI run, 1395
 		# and over 1500 s (the default) with three more labs beside it,
-		# and 1865-1901 s in the slow CI run of 2026-11-25 (the guest
+		# and up to 1901 s in a slow CI run (the guest
 		# suite's limit is 2400 s, l2-run.sh)
 		mkdir -p "$REPO/build/lab-${ABI[$s]}"
 		scripts/lab.sh --no-build --kernel "$s" --tests "$(lab_tests "$s")" --l2-cpus "$L2_CPUS" \

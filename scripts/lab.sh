@@ -445,7 +445,7 @@ int3_race() {
 # kvm_amd, with no pvx frame in that trace. The world switch of an L3 that
 # leaves guest mode for a shutdown is where TCG's nested SVM has written
 # to L2's stack before ("corrupted stack end detected inside scheduler",
-# lab.rst; CI of 2026-11-25, 6.12, 1229 s into the guest suite). A panic
+# lab.rst; seen in CI on 6.12, deep into the guest suite). A panic
 # anywhere else, or through pvx code, is not this and is not retried.
 l3_reset_panic() {
 	awk '
@@ -507,7 +507,7 @@ EOT
 		# now and then calls it unsynchronized and L2 falls back to
 		# hpet; then a VM's TSC can differ between L2 CPUs (the
 		# upstream tsc_msrs_test read 0 after writing 2^32) and
-		# kvm_clock_test skips itself (CI, 2026-11-23). no5lvl: L2 on
+		# kvm_clock_test skips itself (seen in CI). no5lvl: L2 on
 		# 4-level paging, although -cpu max offers LA57; with 5-level
 		# paging 7.2's and now and then 6.12's L2 triple-faulted right
 		# after a VMRUN. It was the suspect, but 6.12's L2 on 4-level

@@ -9,7 +9,7 @@
 # driver's buffer (up to 4 KB), which the emulated UART sends at about
 # 0.6 ms a byte in the lab, and poweroff -f does not wait for it: the end
 # of an L3's TAP was lost that way, with the kernel's "reboot: Power down"
-# in the middle of its last line (7.2, 2026-11-23). The port's tx count
+# in the middle of its last line (7.2). The port's tx count
 # (/proc/tty/driver/serial) grows while it sends and stands still once
 # the buffer is empty; it must stand still for 1 s (an L3 vCPU can stall
 # for tens of ms under TCG). At most 30 s; 3 s when there is no count.

@@ -136,7 +136,7 @@ pvxtop_test() {
 		return
 	fi
 	# stopped after the last PROBE, not at a fixed -d: on a loaded lab
-	# the 20 PROBEs took over 6 s (CI, 2026-11-25: 19 of 20 seen)
+	# the 20 PROBEs took over 6 s (CI saw 19 of 20)
 	# no periodic PROBE in the window: pvxtop sees from before the first
 	# reading to after the last, the counters only between them
 	echo 0 >/sys/module/pvx_guest/parameters/reprobe_ms

@@ -46,7 +46,7 @@ tap_check() {
 # block (plain or compressed) and prints what it holds after its last
 # step line. For a boot that ended by itself (QEMU exit 0, no reset): a
 # 6.12 L3 powered off with nothing on its console after its last step
-# (CI, 2026-11-23), which run-l3.sh boots again like a block that was cut.
+# (seen in CI), which run-l3.sh boots again like a block that was cut.
 tap_lost() {
 	local c=$1.lost after
 	tr -d '\r' <"$1" >"$c"

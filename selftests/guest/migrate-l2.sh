@@ -76,7 +76,7 @@ start_err=""	# why start failed
 
 # fc_restore: pvx_fork_copy loaded again in L2 if the unload boot removed
 # it, at the end and when this script is stopped (run-l3.sh stops it at
-# an L3 reset and boots again: 6.1, 2026-11-26, a retried unload boot ran
+# an L3 reset and boots again: on 6.1 a retried unload boot once ran
 # without the module and failed)
 fc_restore() {
 	local err

@@ -1111,8 +1111,8 @@ static void test_overcommit(void)
 		/*
 		 * With no steal source a late expiry is the vCPU's time away,
 		 * which this guest cannot see: TCG delivers L3's interrupts
-		 * tens of ms late now and then (2026-11-23: 114.8 ms against
-		 * the timerfd's 101.1 ms). Up to 3 runs for one in time.
+		 * tens of ms late now and then (114.8 ms against the
+		 * timerfd's 101.1 ms, once). Up to 3 runs for one in time.
 		 */
 		for (runs = 1; !fired_with_timerfd(&r, req) && runs < 3; runs++) {
 			r = race_timerfd(req, 0);
@@ -1156,8 +1156,8 @@ static int late(void)
 	 * A vCPU of a busy lab can stall for ms between two lines, so each
 	 * bound has its own clocks: the most the timer can count runs from
 	 * before its arming (t_arm) to after the read, the least it must
-	 * count from after its arming (q0, t0) to before the read. CI
-	 * 2026-11-25: clocks read after the read (54 counted, 90 ms) or
+	 * count from after its arming (q0, t0) to before the read. In CI,
+	 * clocks read after the read (54 counted, 90 ms) or
 	 * started before the arming (75 counted, 77 wanted) expected
 	 * periods the timer never had (6.12); started after it, they
 	 * allowed 94 of the 101 it had (6.1).

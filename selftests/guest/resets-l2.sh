@@ -15,7 +15,7 @@
 # /init loads pvx_guest.ko and then loads and unloads pvx_spinlock.ko
 # (halt=0, then the default) for the load's seconds, the module
 # load/unload of the guest suite's spinlock checks, where two L3 resets
-# of CI's run of 2026-11-25 came (lab.rst).
+# of a CI run came (lab.rst).
 #
 # Environment (set by the lab): PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_L3_CPUS,
 # PVX_L3_MEM, PVX_OUT. TAP 13 on stdout: one test per boot.

@@ -588,7 +588,7 @@ reached_init() { grep -q 'pvx-l3: init' "$log"; }
 ended_itself() { [ "$qrc" = 0 ] && [ "$reset" = 0 ] && [ "$stuck" = 0 ]; }
 # quiet_in_finish: the console went quiet (not a soft lockup) after the
 # last step, "finish", had begun: every test had run, and L3 stopped while
-# it printed the TAP (CI, 2026-11-25: 6.1's fallback boot, 68 of 203
+# it printed the TAP (seen in CI: 6.1's fallback boot, 68 of 203
 # base64 lines out; the emulated SVM's fault, lab.rst). Booted again
 # like a block that was cut; its registers stay in the TAP.
 quiet_in_finish() {

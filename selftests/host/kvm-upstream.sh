@@ -206,8 +206,8 @@ run() {
 			b=$(awk -v t="$name" '$1 == t {print $2}' "$PVX_OUT/kvm-up.with")
 			a1=$a
 			# passed with pvx, failed without it: stock KVM's failure
-			# (tsc_msrs_test read TSC 0 after writing 2^32 once, 6.1,
-			# 2026-11-23), which says nothing about pvx; the stock run
+			# (tsc_msrs_test read TSC 0 after writing 2^32 once, on
+			# 6.1), which says nothing about pvx; the stock run
 			# is made again, once, and must then agree
 			if [ "$a" != "$b" ] && [ "$b" = 0 ] && rmmod pvx_host; then
 				a=$(rerun_one "$name")

@@ -143,7 +143,7 @@ static long long host_pins(void)
  * The host's pinned pages once the count has held still for 50 ms (up to
  * 2 s): the baseline of a check. A baseline read while someone else's
  * pins are in flight is above what the count settles to, and the check
- * then waits in vain for a count that was never ours (CI 2026-11-23:
+ * then waits in vain for a count that was never ours (seen in CI as
  * "-2 pinned above the start").
  */
 static long long host_pins_settled(void)

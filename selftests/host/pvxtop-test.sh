@@ -591,7 +591,7 @@ if command -v perf >/dev/null; then
 	d=$(calls_delta perf trace --no-syscalls -e pvx:hypercall -o "$W/perf.trace" -- sh "$W/load.sh" 2>"$W/trace.err")
 	c=$(grep -c 'pvx:hypercall' "$W/perf.trace" 2>/dev/null)
 	# perf trace reads its ring buffer as it goes: once in a CI run
-	# (6.1, 2026-11-23) it printed 94 of 95 events (perf record and
+	# (6.1) it printed 94 of 95 events (perf record and
 	# perf stat above count every one); a second run must then be exact
 	if [ -s "$W/perf.trace" ] && [ "$c" != "$d" ]; then
 		diag "perf trace: $c events, debugfs calls grew by $d; once more"
