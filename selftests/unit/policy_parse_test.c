@@ -88,7 +88,7 @@ static const struct {
 	{ "2147483648 maybe", -ERANGE, 0, 0, false, 0 },
 	/* "PID on MASK": any base, "on" only, one word, checked before the PID */
 	{ "123 on 0x3", 0, 123, 1, true, 0x3 },
-	{ " 9 on\t\t017 \n", 0, 9, 1, true, 017 },
+	{ " 9 on\t\t017\r\n", 0, 9, 1, true, 017 },
 	{ "5 on 31", 0, 5, 1, true, 31 },
 	{ "5 on 0", 0, 5, 1, true, 0 },
 	{ "5 on 0xffffffff", 0, 5, 1, true, 0xffffffff },
