@@ -337,18 +337,21 @@ by_comm() {
 # calls in the --json totals all came from its own stage's test (by its
 # COMM), and the table showed that test's VM at work
 stage_split() {
-	local dir=$1 key comm col mine other
+	local dir=$1 key comm name col mine other
 	case $2 in
-	fork_copy) key=fc_calls comm=pvx_fork_copy_t col=17 ;;	# FCPG/s
-	ksm) key=ksm_hints comm=pvx_ksm_host_te col=19 ;;	# KSMH/s
+	fork_copy) key=fc_calls comm=pvx_fork_copy_t name=FCPG/s ;;
+	ksm) key=ksm_hints comm=pvx_ksm_host_te name=KSMH/s ;;
 	*) return ;;
 	esac
 	read -r mine other < <(by_comm "$dir/json.out" $key "$comm")
 	[ "$mine" -gt 0 ] && [ "$other" = 0 ]
 	check $? "watch: --json $key by stage: $mine from $comm, $other from other processes"
-	awk -v c="$comm" -v n="$col" '$2 == c && $4 == "all" && $n + 0 > 0 { f = 1 } END { exit !f }' \
-		"$dir/table.out"
-	check $? "watch: the table shows $comm's VM with column $(awk -v n="$col" '$1 == "PID" { print $n; exit }' "$dir/table.out") above 0"
+	# the column by its header, wherever the table puts it
+	col=$(awk -v h="$name" '$1 == "PID" { for (i = 1; i <= NF; i++) if ($i == h) { print i; exit } }' \
+		"$dir/table.out")
+	awk -v c="$comm" -v n="${col:-0}" 'n > 0 && $2 == c && $4 == "all" && $n + 0 > 0 { f = 1 }
+		END { exit !f }' "$dir/table.out"
+	check $? "watch: the table shows $comm's VM with column $name above 0"
 }
 
 # the table's screens where a VM copied pages or pinned, at most two
@@ -356,7 +359,7 @@ table_excerpt() {
 	awk 'function flush() { if (hit && shown < 2) { printf "%s", blk; shown++ } blk = ""; hit = 0 }
 	     /^pvxtop / { flush() }
 	     { blk = blk $0 "\n" }
-	     $4 == "all" && ($17 + 0 > 0 || $21 + 0 > 0) { hit = 1 }
+	     $4 == "all" && ($18 + 0 > 0 || $22 + 0 > 0) { hit = 1 }
 	     END { flush() }' "$1"
 }
 
