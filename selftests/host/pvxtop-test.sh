@@ -40,18 +40,8 @@ W=$(mktemp -d "${PVX_OUT:-/tmp}/pvxtop-test.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
 
-n=0 nfail=0 npass=0
-ok() { n=$((n + 1)); npass=$((npass + 1)); echo "ok $n $*"; }
-notok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n $*"; }
-check() { if [ "$1" = 0 ]; then shift; ok "$@"; else shift; notok "$@"; fi; }
-skip() { n=$((n + 1)); echo "ok $n $2 # SKIP $1"; }
-diag() { echo "# $*"; }
-finish() {
-	echo "1..$n"
-	[ $nfail -gt 0 ] && exit 1
-	[ $npass -eq 0 ] && exit 4
-	exit 0
-}
+# shellcheck source=selftests/host/tap.sh
+. "$here/tap.sh"
 
 # Every line of FILE is one JSON value (a small recursive-descent checker:
 # neither python3 nor jq is among make deps' packages). Prints bad lines.
@@ -153,25 +143,9 @@ progs_left() {
 	echo "${left//$'\n'/ }"
 }
 
-# lap WHAT: a "# took" line with the L2 seconds since the last lap
-# (builtins only: every process started in L2 costs time under TCG)
-lap_now() {	# L2 uptime in centiseconds in $lap_c
-	local up
-	read -r up _ </proc/uptime
-	up=${up/./}
-	lap_c=$((10#$up))
-}
-lap_now
-lap_t=$lap_c
-lap() {
-	lap_now
-	printf '# took %d.%02d s: %s\n' $(((lap_c - lap_t) / 100)) $(((lap_c - lap_t) % 100)) "$*"
-	lap_t=$lap_c
-}
-
 echo "TAP version 13"
 if [ ! -x "$PVXTOP" ]; then
-	notok "pvxtop: $PVXTOP missing (make -C tools/pvxtop; needs clang, bpftool, libbpf-dev: make deps)"
+	result fail "pvxtop: $PVXTOP missing (make -C tools/pvxtop; needs clang, bpftool, libbpf-dev: make deps)"
 	finish
 fi
 
@@ -242,7 +216,7 @@ watch_start() {
 	spawn_watcher "$dir" json --json
 	spawn_watcher "$dir" table
 	if ! wait_line "$dir/json.out" '"type":"start"' 60; then
-		notok "watch: pvxtop --json: no start line in 60 s: $(head -c 300 "$dir/json.err")"
+		result fail "watch: pvxtop --json: no start line in 60 s: $(head -c 300 "$dir/json.err")"
 		kill "$(cat "$dir/json.pid")" "$(cat "$dir/table.pid")" 2>/dev/null
 		rm -f "$dir/json.pid"
 		finish
@@ -250,7 +224,7 @@ watch_start() {
 	# and the table's first screen: it is attached too (watch-check
 	# looks for the stages' VMs in its screens)
 	if ! wait_line "$dir/table.out" '^pvxtop ' 60; then
-		notok "watch: pvxtop (table): no screen in 60 s: $(head -c 300 "$dir/table.err")"
+		result fail "watch: pvxtop (table): no screen in 60 s: $(head -c 300 "$dir/table.err")"
 		kill "$(cat "$dir/json.pid")" "$(cat "$dir/table.pid")" 2>/dev/null
 		rm -f "$dir/json.pid"
 		finish
@@ -261,17 +235,16 @@ watch_start() {
 		f=${f%%:*}
 		[ -r "$DEBUGFS/$f" ] && cp "$DEBUGFS/$f" "$dir/$f.before"
 	done
-	ok "watch: pvxtop --json started (pid $(cat "$dir/json.pid")), debugfs totals kept: $(cd "$dir" && echo *.before)"
+	result ok "watch: pvxtop --json started (pid $(cat "$dir/json.pid")), debugfs totals kept: $(cd "$dir" && echo *.before)"
 	lap "watch-start: pvxtop --json and the table attached"
 	finish
 }
 
-# stop_watcher DIR NAME [SIG]: SIGINT (or SIG), then up to 30 s for its
-# exit status
+# stop_watcher DIR NAME: up to 30 s for the exit status of a watcher
+# already signalled (both at once: each detaches its programs meanwhile)
 stop_watcher() {
 	local pid i
 	pid=$(cat "$1/$2.pid" 2>/dev/null) || return 1
-	kill -"${3:-INT}" "$pid" 2>/dev/null
 	for ((i = 0; i < 300; i++)); do
 		[ -s "$1/$2.rc" ] && return 0
 		sleep 0.1
@@ -366,14 +339,16 @@ table_excerpt() {
 watch_check() {
 	local dir=$1 f rc left
 	if [ ! -f "$dir/json.pid" ]; then
-		notok "watch: no pvxtop started by watch-start in $dir"
+		result fail "watch: no pvxtop started by watch-start in $dir"
 		finish
 	fi
 	for f in $FEATURES; do
 		f=${f%%:*}
 		[ -f "$dir/$f.before" ] && cp "$DEBUGFS/$f" "$dir/$f.after"
 	done
-	stop_watcher "$dir" table TERM
+	kill -TERM "$(cat "$dir/table.pid")" 2>/dev/null
+	kill -INT "$(cat "$dir/json.pid")" 2>/dev/null
+	stop_watcher "$dir" table
 	check $? "watch: pvxtop (table) ended within 30 s of SIGTERM"
 	rc=$(cat "$dir/table.rc" 2>/dev/null)
 	[ "$rc" = 0 ]
@@ -411,16 +386,17 @@ coproc LOAD { "$LOADBIN" hcall-load "$N" 2>&1; }
 load_pid=$LOAD_PID
 read -r -t 60 word vm_pid <&"${LOAD[0]}"
 if [ "${word:-}" != vm ]; then
-	notok "hcall-load: VM set-up (got '${word:-} ${vm_pid:-}')"
+	result fail "hcall-load: VM set-up (got '${word:-} ${vm_pid:-}')"
 	finish
 fi
 "$PVXTOP" --json -p "$vm_pid" >"$W/load.json" 2>"$W/load.err" &
 top_pid=$!
 if ! wait_line "$W/load.json" '"type":"start"' 60; then
-	notok "pvxtop --json -p: no start line in 60 s: $(head -c 300 "$W/load.err")"
+	result fail "pvxtop --json -p: no start line in 60 s: $(head -c 300 "$W/load.err")"
 	kill "$top_pid" "$load_pid" 2>/dev/null
 	finish
 fi
+lap "hcall-load's VM, pvxtop --json -p attached"
 ids=$(our_progs)
 [ -n "$ids" ]
 check $? "pvxtop running: its programs in bpftool prog show (ids $(echo $ids))"
@@ -436,9 +412,11 @@ vmdir=$(ls -d "$DEBUGFS"/vm*-"$vm_pid" 2>/dev/null | head -n 1)
 [ -n "$vmdir" ] && cp "$vmdir/counters" "$W/vm.counters" && cp "$vmdir/yield" "$W/vm.yield" 2>/dev/null
 cp "$DEBUGFS/counters" "$W/counters.after"
 wait_line "$W/load.json" '"type":"interval"' 10	# checked below
+lap "bpftool, hcall-load $N"
 kill -INT "$top_pid"
 wait "$top_pid"
 rc=$?
+lap "pvxtop's exit on SIGINT"
 check $rc "pvxtop --json -p: exit 0 after SIGINT (exit $rc) $(head -c 200 "$W/load.err")"
 eval "exec ${LOAD[1]}>&-"	# end of its stdin: it destroys the VM
 wait "$load_pid"
@@ -457,7 +435,7 @@ sum() { sum_key "$W/load.json" total "$1"; }
 calls=$(($(sum hc_probe) + $(sum hc_yield) + $(sum hc_other)))
 errors=$(($(sum res_einval) + $(sum res_eopnotsupp) + $(sum res_enomem) + $(sum res_eother)))
 if [ -z "$vmdir" ]; then
-	notok "debugfs: no $DEBUGFS/vm*-$vm_pid directory"
+	result fail "debugfs: no $DEBUGFS/vm*-$vm_pid directory"
 else
 	vm_id=${vmdir##*/vm}
 	vm_id=${vm_id%%-*}
@@ -516,33 +494,10 @@ check $? "after SIGINT: no link to them left in bpftool link show ($left)"
 
 lap "pvxtop --json -p over hcall-load $N, SIGINT, checks"
 
-# --- -d: exits by itself, totals, table mode -------------------------------
-t0=$(date +%s)
-"$PVXTOP" --json -d 2 >"$W/d.json" 2>"$W/d.err"
-rc=$?
-t1=$(date +%s)
-[ $rc = 0 ] && [ $((t1 - t0)) -le 10 ]
-check $? "pvxtop --json -d 2: exit 0 in $((t1 - t0)) s (exit $rc) $(head -c 200 "$W/d.err")"
-json_check "$W/d.json" >/dev/null && grep -q '"type":"end"' "$W/d.json"
-check $? "pvxtop --json -d 2: parses, ends with an end line"
-lap "pvxtop --json -d 2"
-# the table under a load, for the eye (pasted into the TAP as # lines)
-"$PVXTOP" -d 4 >"$W/table.txt" 2>&1 &
-pid=$!
-# its first screen: its programs are attached (a file read, not bpftool
-# while pvxtop's programs load)
-wait_line "$W/table.txt" '^pvxtop ' 30
-echo go | "$LOADBIN" hcall-load "$N" >/dev/null 2>&1
-wait "$pid"
-rc=$?
-[ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"
-check $? "pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
-sed 's/^/# /' "$W/table.txt"
-
-lap "pvxtop -d 4 (table) under hcall-load $N"
-
-# --- --advise (Documentation/tuning.rst): bad input, and a host without
-# pvx_numa, whose one rule (hysteresis_pct) cannot be judged ----------------
+# --- -d: exits by itself (--json, the table under a load, --advise) ------
+# --advise's bad input first (refused before any BPF), then the three -d
+# runs at once: each loads and verifies its BPF programs, which L2's two
+# CPUs share, and their intervals overlap
 for args in "-d 0" "-d x" "-i 1" "-d 2 extra"; do
 	# shellcheck disable=SC2086 # the words of $args are pvxtop's arguments
 	out=$("$PVXTOP" --advise $args 2>&1)
@@ -553,7 +508,29 @@ for args in "-d 0" "-d x" "-i 1" "-d 2 extra"; do
 	esac
 	check $? "pvxtop --advise $args: refused, exit $rc: $(echo "$out" | head -n 1)"
 done
-"$PVXTOP" --advise -d 2 >"$W/advise.txt" 2>&1
+"$PVXTOP" --json -d 2 >"$W/d.json" 2>"$W/d.err" &
+djson=$!
+"$PVXTOP" -d 4 >"$W/table.txt" 2>&1 &
+dtable=$!
+"$PVXTOP" --advise -d 2 >"$W/advise.txt" 2>&1 &
+dadvise=$!
+# the table's first screen: its programs are attached (a file read, not
+# bpftool while pvxtop's programs load); the load then shows in it
+wait_line "$W/table.txt" '^pvxtop ' 30
+echo go | "$LOADBIN" hcall-load "$N" >/dev/null 2>&1
+wait "$djson"
+rc=$?
+check $rc "pvxtop --json -d 2: exit 0 by itself (exit $rc) $(head -c 200 "$W/d.err")"
+json_check "$W/d.json" >/dev/null && grep -q '"type":"end"' "$W/d.json"
+check $? "pvxtop --json -d 2: parses, ends with an end line"
+wait "$dtable"
+rc=$?
+[ $rc = 0 ] && grep -q "HC/s" "$W/table.txt" && grep -q "EXITS/s" "$W/table.txt"
+check $? "pvxtop -d 4 (table): exit 0 with its header (exit $rc)"
+sed 's/^/# /' "$W/table.txt"
+# --advise on a host without pvx_numa, whose one rule (hysteresis_pct)
+# cannot be judged (Documentation/tuning.rst)
+wait "$dadvise"
 rc=$?
 if [ -d /sys/module/pvx_numa ]; then
 	grep -q 'pvx_numa hysteresis_pct' "$W/advise.txt"
@@ -564,7 +541,7 @@ fi
 check $? "pvxtop --advise -d 2 on the host: exit $rc, a header and the hysteresis_pct line"
 sed 's/^/# /' "$W/advise.txt"
 
-lap "pvxtop --advise: 4 refusals and -d 2"
+lap "pvxtop --advise refusals; --json -d 2, -d 4 (table) under hcall-load $N and --advise -d 2 at once"
 
 # --- perf with pvx's tracepoints (Documentation/pvxtop.rst) ----------------
 # calls_delta CMD...: pvx_host's "calls" counter growth over CMD
@@ -584,7 +561,7 @@ if command -v perf >/dev/null; then
 	[ "${c:-x}" = "$d" ]
 	check $? "perf stat -e 'pvx:*': pvx:hypercall ${c:-missing}, debugfs calls grew by $d"
 	lap "perf stat"
-	d=$(calls_delta perf record -q -a -e pvx:hypercall -o "$W/perf.data" -- sh "$W/load.sh" 2>"$W/perf.err")
+	d=$(calls_delta perf record -q -B -N -a -e pvx:hypercall -o "$W/perf.data" -- sh "$W/load.sh" 2>"$W/perf.err")
 	perf script -i "$W/perf.data" >"$W/perf.script" 2>/dev/null
 	c=$(grep -c 'pvx:hypercall' "$W/perf.script")
 	head -n 3 "$W/perf.script" | sed 's/^/# perf script: /'
@@ -614,23 +591,24 @@ fi
 
 lap "perf trace"
 
-# --- SIGTERM and SIGKILL leave nothing attached ----------------------------
-for sig in TERM KILL; do
-	"$PVXTOP" >"$W/$sig.txt" 2>&1 &
-	pid=$!
-	wait_line "$W/$sig.txt" '^pvxtop ' 30	# attached: its first screen
-	kill -"$sig" "$pid"
-	{ wait "$pid"; } 2>/dev/null	# not bash's "Killed" line
-	rc=$?
-	left=$(progs_left)
-	if [ $sig = TERM ]; then
-		[ $rc = 0 ] && [ -z "$left" ]
-		check $? "SIGTERM: exit 0, no program left (exit $rc, left: $left)"
-	else
-		[ -z "$left" ]
-		check $? "SIGKILL: no program left (the kernel drops unpinned links; left: $left)"
-	fi
-done
+# --- SIGTERM and SIGKILL leave nothing attached (one pvxtop each, at
+# once) ---------------------------------------------------------------------
+"$PVXTOP" >"$W/TERM.txt" 2>&1 &
+pterm=$!
+"$PVXTOP" >"$W/KILL.txt" 2>&1 &
+pkill=$!
+wait_line "$W/TERM.txt" '^pvxtop ' 30	# attached: its first screen
+wait_line "$W/KILL.txt" '^pvxtop ' 30
+kill -TERM "$pterm"
+kill -KILL "$pkill"
+wait "$pterm"
+rc=$?
+{ wait "$pkill"; } 2>/dev/null	# not bash's "Killed" line
+left=$(progs_left)
+[ $rc = 0 ] && [ -z "$left" ]
+check $? "SIGTERM: exit 0, no program left (exit $rc, left: $left)"
+[ -z "$left" ]
+check $? "SIGKILL: no program left (the kernel drops unpinned links; left: $left)"
 
 lap "pvxtop SIGTERM, SIGKILL"
 

@@ -100,56 +100,8 @@ if [ "${PVX_LAB_SOAK:-short}" = long ]; then CYCLES=${TINYVM_CYCLES:-1000}; else
 LOG=$PVX_OUT/tinyvm
 mkdir -p "$LOG"
 
-n=0 npass=0 nfail=0 nskip=0
-t_start=$(cut -d' ' -f1 /proc/uptime)
-
-# tick: before a result, a "# (+S s)" line when more than a second of L2
-# time went since the last result or program (the time of insmod, rmmod,
-# reloads and waits that are no program's); tick_reset only restarts the
-# count. Builtins only: the suite prints hundreds of results.
-tick_now() {	# tick_now: L2 uptime in centiseconds in $t_now
-	local up
-	read -r up _ </proc/uptime
-	up=${up/./}
-	t_now=$((10#$up))
-}
-tick_now
-t_tick=$t_now
-tick_reset() { tick_now; t_tick=$t_now; }
-tick() {
-	local d
-	tick_now
-	d=$((t_now - t_tick))
-	[ $d -ge 100 ] && printf '# (+%d.%02d s)\n' $((d / 100)) $((d % 100))
-	t_tick=$t_now
-}
-
-result() {	# result ok|fail DESC...
-	local st=$1
-	shift
-	tick
-	n=$((n + 1))
-	if [ "$st" = ok ]; then
-		npass=$((npass + 1))
-		echo "ok $n $*"
-	else
-		nfail=$((nfail + 1))
-		echo "not ok $n $*"
-	fi
-}
-
-skip() {	# skip REASON DESC...
-	local reason=$1
-	shift
-	tick
-	n=$((n + 1))
-	nskip=$((nskip + 1))
-	echo "ok $n $* # SKIP $reason"
-}
-
-diag() { echo "# $*"; }
-
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+# shellcheck source=selftests/host/tap.sh
+. "$here/tap.sh"
 
 # run_hang_guarded STAGE BIN ARGS...: BIN ARGS >$out 2>$out.err within
 # $TINYVM_TIMEOUT s (default 900); exit 124 when it had to be killed. With
@@ -194,8 +146,8 @@ run_tap() {
 	shift
 	prog=$(basename "$bin")
 	out=$LOG/$stage.$(echo "$*" | tr -c 'a-z0-9\n' _ | cut -c1-30).tap
-	t0=$(uptime_s)
 	tick
+	t0=$t_now
 	run_hang_guarded "$stage" "$bin" "$@"
 	rc=$?
 	tick_reset
@@ -219,9 +171,8 @@ run_tap() {
 		esac
 	done <"$out"
 	[ -s "$out.err" ] && sed 's/^/# stderr: /' "$out.err"
-	diag "$stage: $prog $* exit $rc, $(awk -v a="$t0" -v b="$(uptime_s)" \
-		'BEGIN { printf "%.1f", b - a }') s"
 	tick_reset
+	diag "$stage: $prog $* exit $rc, $(tap_secs $((t_now - t0))) s"
 	case $rc in
 	0|1|4) [ $got -eq 1 ] || result fail "$stage: $prog $* gave no results" ;;
 	124|137) result fail "$stage: $prog $* timed out" ;;
@@ -312,27 +263,18 @@ hold_vm_stop() {
 trap hold_vm_stop EXIT
 "$BIN" hold-vm &
 hold_pid=$!
-if [ -d /sys/module/pvx_numa ]; then
-	diag "pvx_numa was loaded at start; removing it"
-	rmmod pvx_numa || diag "rmmod pvx_numa failed"
-fi
-if yield_loaded; then
-	diag "pvx_yield was loaded at start; removing it"
-	rmmod pvx_yield || diag "rmmod pvx_yield failed"
-fi
-if fc_loaded; then
-	diag "pvx_fork_copy was loaded at start; removing it"
-	rmmod pvx_fork_copy || diag "rmmod pvx_fork_copy failed"
-fi
-# the guest suite's host boots load it (run-l3.sh)
-if ksm_loaded; then
-	diag "pvx_ksm was loaded at start; removing it"
-	rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
-fi
-if loaded; then
-	diag "pvx_host was loaded at start; removing it"
-	rmmod pvx_host || diag "rmmod pvx_host failed"
-fi
+# unload WHEN MODULE...: rmmod those loaded, feature modules before
+# pvx_host (the guest suite's host boots load pvx_ksm: run-l3.sh)
+unload() {
+	local when=$1 m
+	shift
+	for m; do
+		[ -d "/sys/module/$m" ] || continue
+		diag "$m $when; removing it"
+		rmmod "$m" || diag "rmmod $m failed"
+	done
+}
+unload "was loaded at start" pvx_numa pvx_yield pvx_fork_copy pvx_ksm pvx_host
 
 # insmod_feature STAGE KO: load a feature module (after pvx_host); the
 # result is one test; returns 1 when it failed.
@@ -474,18 +416,7 @@ if do_insmod reinsmod; then
 	run_tap policy policy
 	yield_stages
 	feature_stages
-	if yield_loaded; then
-		diag "pvx_yield still loaded; removing it before pvx_host"
-		rmmod pvx_yield || diag "rmmod pvx_yield failed"
-	fi
-	if fc_loaded; then
-		diag "pvx_fork_copy still loaded; removing it before pvx_host"
-		rmmod pvx_fork_copy || diag "rmmod pvx_fork_copy failed"
-	fi
-	if ksm_loaded; then
-		diag "pvx_ksm still loaded; removing it before pvx_host"
-		rmmod pvx_ksm || diag "rmmod pvx_ksm failed"
-	fi
+	unload "still loaded, before pvx_host" pvx_yield pvx_fork_copy pvx_ksm
 	if rmmod pvx_host 2>"$LOG/rmmod.err"; then
 		result ok "rmmod: rmmod pvx_host"
 		if [ -e /sys/kernel/pvx_host ]; then
@@ -587,9 +518,4 @@ no_kvm
 
 check_dmesg "whole run" "$mark0"
 
-echo "1..$n"
-diag "tinyvm: $n tests, $npass pass, $nfail fail, $nskip skip," \
-	"$(awk -v a="$t_start" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }') s"
-[ $nfail -gt 0 ] && exit 1
-[ $npass -eq 0 ] && exit 4
-exit 0
+TAP_NAME=tinyvm finish
