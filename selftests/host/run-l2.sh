@@ -111,15 +111,21 @@ mkdir -p "$LOG"
 # threads to both CPUs (yield sched) then waits forever (lab.rst, "A
 # suite that hangs with L2 idle"). A run that ended counts as it ended.
 run_hang_guarded() {
-	local stage=$1 bin=$2 pid t0 attempt=1 t
+	local stage=$1 bin=$2 pid t0 attempt=1 t d
 	shift 2
 	while :; do
-		t0=$(cut -d. -f1 /proc/uptime)
+		tap_now
+		t0=$t_now
 		"$bin" "$@" >"$out" 2>"$out.err" &
 		pid=$!
-		while kill -0 "$pid" 2>/dev/null &&
-		      [ $(($(cut -d. -f1 /proc/uptime) - t0)) -lt "${TINYVM_TIMEOUT:-900}" ]; do
-			sleep 1
+		# polled every 0.1 s for 3 s (most programs take 1-3 s:
+		# polling each second cost half a second per program), then
+		# every second
+		while kill -0 "$pid" 2>/dev/null; do
+			tap_now
+			d=$((t_now - t0))
+			[ $d -lt $((${TINYVM_TIMEOUT:-900} * 100)) ] || break
+			if [ $d -lt 300 ]; then sleep 0.1; else sleep 1; fi
 		done
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid"
