@@ -460,8 +460,15 @@ ask_l2() (
 )
 reprobe() { (echo 1 >/sys/kernel/pvx/reprobe) 2>/dev/null; }
 
-# call_once: load pvx_call_once.ko (a YIELD to no vCPU), print its result
+# call_once: a YIELD to no vCPU through pvx_call_once.ko, print its
+# result: through its "call" parameter while migrate_test holds it
+# loaded, else by loading it once
 call_once() {
+	if [ -e /sys/module/pvx_call_once/parameters/call ]; then
+		echo 1 >/sys/module/pvx_call_once/parameters/call || { echo "call: write refused"; return 1; }
+		cat /sys/module/pvx_call_once/parameters/result
+		return
+	fi
 	insmod "$CALL_KO" >/tmp/call.out 2>&1 || { echo "insmod: $(head -n1 /tmp/call.out)"; return 1; }
 	cat /sys/module/pvx_call_once/parameters/result
 	rmmod pvx_call_once
@@ -469,12 +476,23 @@ call_once() {
 pvx_attr() { cat "/sys/kernel/pvx/$1" 2>/dev/null; }
 lost_lines() { dmesg | grep -c 'pvx_guest: host stopped serving pvx'; }
 
+# migrate_test: migrate_calls with pvx_call_once loaded once for its
+# dozen calls (a module load in L3 costs seconds under TCG)
 migrate_test() {
+	local call=/sys/module/pvx_call_once/parameters/call
 	if [ "$mode" != host ] || [ "$steal_boot" = 1 ] || [ ! -e "$CTL" ]; then
 		diag "migration fallback not tested: needs a host boot with L2's control port $CTL"
 		return
 	fi
 	step "migration fallback"
+	insmod "$CALL_KO" >/tmp/call.out 2>&1 ||
+		diag "pvx_call_once stays unloaded between calls: $(head -n1 /tmp/call.out)"
+	migrate_calls
+	check "pvx_call_once: its 'call' parameter refuses 0 and 'x'" \
+		sh -c "[ -e $call ] && ! echo 0 >$call && ! echo x >$call"
+	rmmod pvx_call_once 2>/dev/null
+}
+migrate_calls() {
 	if [ "$(pvx_attr features/yield)" != available ]; then
 		ok "migration fallback # SKIP the host does not serve YIELD"
 		return
