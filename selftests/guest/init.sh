@@ -199,9 +199,11 @@ pvxtop_start() {
 	[ -x /pvx/pvxtop ] || return 1
 	/pvx/pvxtop --json >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
 	PVXTOP_PID=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	i=0
+	while [ $i -lt 100 ]; do
 		grep -q '"type":"start"' /tmp/pvxtop.json && return 0
-		sleep 1
+		sleep 0.1
+		i=$((i + 1))
 	done
 	not_ok "pvxtop --json: no start line in 10 s # $(head -n 1 /tmp/pvxtop.err)"
 	kill "$PVXTOP_PID" 2>/dev/null
@@ -247,10 +249,12 @@ advise_start() {
 	ADVISE_PID=$!
 	/pvx/pvxtop --advise -d 600 >"$1.txt" 2>&1 &
 	ADVISE_TXT_PID=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	i=0
+	while [ $i -lt 100 ]; do
 		# the text run has no start line: it loads as fast, give it 1 s
 		grep -q '"type":"start"' "$1" && sleep 1 && return 0
-		sleep 1
+		sleep 0.1
+		i=$((i + 1))
 	done
 	not_ok "pvxtop --advise --json: no start line in 10 s # $(head -n 1 "$1.err")"
 	kill "$ADVISE_PID" "$ADVISE_TXT_PID" 2>/dev/null
