@@ -21,10 +21,10 @@ SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # kernels load every module and exercise every feature: both boot L3 on a
 # pvx host (guest-host, which 6.1's guest-core holds with the fallback
 # boot), run the host's tiny-VM tests (tinyvm: issue 26's regression tests
-# on both kernels), migrate-quick (two live migrations with the dirty
-# bitmap, two with the dirty ring: issue 27), numa and lockdown; the
-# steal boots run on 6.12; the fallback and topology boots and the
-# upstream KVM selftests on 6.1, so that the two labs, which share this
+# on both kernels), migrate-quick (two live migrations in one L3 boot,
+# one with the dirty bitmap, one with the dirty ring: issue 27), numa and
+# lockdown; the steal boots run on 6.12; the fallback and topology boots
+# and the upstream KVM selftests on 6.1, so that the two labs, which share this
 # machine's CPUs, take about as long (Documentation/lab.rst has the
 # times). make check-full (PVX_CHECK_FULL=1) runs every suite on both,
 # with the long soaks (PVX_LAB_SOAK=long: lock torture phases in L3,

@@ -52,7 +52,8 @@ TOPOLOGY=
 # set by make demo's boot (run-l3.sh --demo): pvx_demo=1
 DEMO=
 # set by the lab's migrate suite (run-l3.sh --migrate DIRTY):
-# pvx_migrate=bitmap|ring|unload, and pvx_migrate_args=A,B,... for the checker
+# pvx_migrate=bitmap|ring|mixed|unload|nohost; pvx_migrate_args=A,B,...
+# for the checker
 MIGRATE=
 MIGRATE_ARGS=
 MIGRATE_TEST=/pvx/pvx_migrate_guest
