@@ -47,19 +47,35 @@
 #include "spinlock_trace.h"
 
 /*
- * Tickets advance by 2: bit 0 of .head is PVX_SPIN_HALTED, set by a waiter
+ * Tickets advance by 4: bit 0 of .head is PVX_SPIN_HALTED, set by a waiter
  * before it halts and read by the unlocker in the xadd that releases the
  * lock (the kernel's pv ticket locks did the same after 2015's "fix
  * memory corruption on unlock"), so that nothing reads the lock after it
  * was handed over: the next holder may free it at once. The bit stays set
  * while waiters are queued and is cleared by a holder that finds nobody
  * queued behind it.
+ *
+ * Bit 1 is PVX_SPIN_CLAIMED: the ticket in .head is not only served but
+ * taken. Every acquisition sets it with a compare-and-exchange, because
+ * the lock can also be taken out of turn: a waiter whose turn comes
+ * while its vCPU is off its CPU (preempted, or halted and kicked but not
+ * run yet) leaves the lock free for as long as the host keeps it off, so
+ * the next waiter, running, may take that turn instead (a "skip", below).
+ * Only an unclaimed .head can be skipped, and the unlocker's add of
+ * PVX_TICKET_STEP - PVX_SPIN_CLAIMED both clears the bit and serves the
+ * next ticket.
  */
-#define PVX_TICKET_STEP		2u
+#define PVX_TICKET_STEP		4u
 #define PVX_SPIN_HALTED		1u
+#define PVX_SPIN_CLAIMED	2u
+#define PVX_SPIN_FLAGS		(PVX_SPIN_HALTED | PVX_SPIN_CLAIMED)
 /* Adding this to .val draws the next ticket (the tail half). */
 #define PVX_TICKET_INC		(PVX_TICKET_STEP << 16)
-/* Distinct tickets: more contenders than this would look like a free lock. */
+/*
+ * Distinct tickets. Tickets in flight stay under half of them, so that
+ * the signed distance from .head tells a ticket still ahead from one
+ * already passed (skipped).
+ */
 #define PVX_TICKETS		(BIT(16) / PVX_TICKET_STEP)
 
 /*
@@ -104,6 +120,15 @@ MODULE_PARM_DESC(halt,
 		 "let a waiter that a directed yield did not help halt until kicked (needs KVM_FEATURE_PV_UNHALT; load time only; default 1)");
 
 static DEFINE_STATIC_KEY_FALSE(pvx_spin_halting);
+
+/*
+ * Skips (above): on by default; 0 keeps the lock strictly FIFO, for
+ * comparison. Writable at run time: only waiters read it.
+ */
+static bool skip_preempted = true;
+module_param_named(skip, skip_preempted, bool, 0644);
+MODULE_PARM_DESC(skip,
+		 "let the next waiter take the turn of a waiter whose vCPU is off its CPU while the lock is free (default 1)");
 
 static __always_inline bool pvx_spin_may_halt(void)
 {
@@ -150,6 +175,8 @@ enum pvx_spin_stat {
 	PVX_SPIN_HALTS,
 	PVX_SPIN_KICKS,
 	PVX_SPIN_KICK_MISSES,
+	PVX_SPIN_SKIPS,
+	PVX_SPIN_REQUEUES,
 	PVX_SPIN_STAT_NR
 };
 
@@ -220,6 +247,8 @@ struct pvx_spin_waiter {
 	const struct pvx_spinlock *lock;	/* NULL: slot unused */
 	u16 ticket;
 	bool halted;			/* halted until its turn comes */
+	/* skipped once in this acquisition: not skipped again (fairness) */
+	bool requeued;
 };
 
 struct pvx_spin_waiters {
@@ -242,6 +271,7 @@ static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
 	w = this_cpu_ptr(&pvx_spin_waiters.slot[depth]);
 	WRITE_ONCE(w->ticket, ticket);
 	WRITE_ONCE(w->halted, false);
+	WRITE_ONCE(w->requeued, false);
 	/* a reader that sees the lock sees the ticket that goes with it */
 	smp_store_release(&w->lock, lock);
 	return w;
@@ -257,11 +287,13 @@ static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
 
 /*
  * The CPU waiting for @ticket of @lock, or -1; *@halted says whether that
- * waiter halted. A hint: the slot may change under us, and a wrong answer
- * costs one needless yield or kick.
+ * waiter halted, *@requeued whether it was skipped once already (may be
+ * NULL). A hint: the slot may change under us, and a wrong answer costs
+ * one needless yield or kick, or a skip of a waiter that then draws a new
+ * ticket.
  */
 static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
-			       bool *halted)
+			       bool *halted, bool *requeued)
 {
 	int cpu, i;
 
@@ -276,6 +308,8 @@ static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
 			if (smp_load_acquire(&w->lock) == lock &&
 			    READ_ONCE(w->ticket) == ticket) {
 				*halted = READ_ONCE(w->halted);
+				if (requeued)
+					*requeued = READ_ONCE(w->requeued);
 				return cpu;
 			}
 		}
@@ -298,11 +332,43 @@ static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u16 head,
 
 	*next = cpu < 0;
 	if (*next)
-		cpu = pvx_spin_ticket_cpu(lock, head, &halted);
+		cpu = pvx_spin_ticket_cpu(lock, head, &halted, NULL);
 	if (cpu < 0 || cpu == me || cpu >= nr_cpu_ids)
 		return -1;
 	*off_cpu = halted || vcpu_is_preempted(cpu);
 	return cpu;
+}
+
+/* @ticket is still waiting for its turn behind @head (flags ignored). */
+static __always_inline bool pvx_spin_ahead(u16 head, u16 ticket)
+{
+	return (s16)(u16)(ticket - (head & ~PVX_SPIN_FLAGS)) > 0;
+}
+
+/* The lock word @val is free: nothing queued, nothing held. */
+static __always_inline bool pvx_spin_free(u32 val)
+{
+	return !((u16)val & PVX_SPIN_CLAIMED) &&
+	       ((u16)val & ~PVX_SPIN_FLAGS) == (u16)(val >> 16);
+}
+
+/*
+ * Take the lock when the word is free, with one compare-and-exchange that
+ * draws the ticket and claims it (the fast path and trylock). Returns
+ * whether it did; *@ticket is the ticket then held.
+ */
+static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock,
+					       u16 *ticket)
+{
+	int old = atomic_read(&lock->val);
+
+	if (!pvx_spin_free(old) ||
+	    !atomic_try_cmpxchg_acquire(&lock->val, &old,
+					(int)(((u32)old + PVX_TICKET_INC) |
+					      PVX_SPIN_CLAIMED)))
+		return false;
+	*ticket = (u32)old >> 16;
+	return true;
 }
 
 /*
@@ -328,7 +394,8 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 	 */
 	smp_mb__after_atomic();
 	local_irq_save(flags);
-	if ((READ_ONCE(lock->head) & ~PVX_SPIN_HALTED) != ticket) {
+	/* not when our turn came, nor when it was skipped: nobody would kick */
+	if (pvx_spin_ahead(READ_ONCE(lock->head), ticket)) {
 		pvx_spin_count(PVX_SPIN_HALTS);
 		/* interrupts stay off: a kick meanwhile ends the halt at once */
 		trace_spin_halt(lock, smp_processor_id(), ticket);
@@ -354,7 +421,7 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 {
 	bool halted = false;
-	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted);
+	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted, NULL);
 
 	if (cpu < 0 || !halted) {
 		pvx_spin_count(PVX_SPIN_KICK_MISSES);
@@ -367,22 +434,95 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 }
 
 /*
- * Slow path: wait for @ticket with @head the ticket being served when it
- * was drawn. Runs with preemption (and maybe interrupts) disabled.
+ * Claim the turn of @ticket, served in @raw (.head as read): fails when a
+ * flag changed meanwhile or a skip took it.
  */
-static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 head)
+static __always_inline bool pvx_spin_claim(struct pvx_spinlock *lock, u16 raw)
+{
+	return !(raw & PVX_SPIN_CLAIMED) &&
+	       try_cmpxchg(&lock->head, &raw, raw | PVX_SPIN_CLAIMED);
+}
+
+/*
+ * Take the turn of the waiter ahead of us, @head (as read: served, not
+ * claimed), whose vCPU on @cpu is off its CPU: the lock sits free until
+ * the host runs it. Our own ticket comes next, so moving .head to it
+ * claimed makes us the holder; that waiter finds its ticket passed and
+ * draws a new one. A halted one is kicked, or it would sleep until an
+ * interrupt: nobody kicks a passed ticket.
+ */
+static bool pvx_spin_skip(struct pvx_spinlock *lock, u16 raw, u16 ticket,
+			  int cpu, bool halted)
+{
+	u16 want = ticket | PVX_SPIN_CLAIMED | (raw & PVX_SPIN_HALTED);
+
+	if (!try_cmpxchg(&lock->head, &raw, want))
+		return false;
+	pvx_spin_count(PVX_SPIN_SKIPS);
+	trace_spin_skip(lock, cpu, smp_processor_id(),
+			(u16)(ticket - PVX_TICKET_STEP), halted);
+	if (halted)
+		kvm_hypercall2(KVM_HC_KICK_CPU, 0,
+			       per_cpu(x86_cpu_to_apicid, cpu));
+	return true;
+}
+
+/*
+ * Whether to skip the waiter ahead, whose turn @raw serves: skips are on,
+ * it is the ticket right before ours, unclaimed, and its waiter (found in
+ * the published slots, not skipped before in this acquisition) is off its
+ * CPU. Returns its CPU, or -1.
+ */
+static int pvx_spin_skip_target(const struct pvx_spinlock *lock, u16 raw,
+				u16 ticket, bool *halted)
+{
+	bool requeued = false;
+	int cpu;
+
+	if (!READ_ONCE(skip_preempted) || (raw & PVX_SPIN_CLAIMED) ||
+	    (u16)(raw & ~PVX_SPIN_FLAGS) != (u16)(ticket - PVX_TICKET_STEP))
+		return -1;
+	cpu = pvx_spin_ticket_cpu(lock, raw & ~PVX_SPIN_FLAGS, halted,
+				  &requeued);
+	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id() ||
+	    requeued)
+		return -1;
+	return *halted || vcpu_is_preempted(cpu) ? cpu : -1;
+}
+
+/*
+ * Draw a ticket (again, after a skip passed ours). Returns it; *@head is
+ * the ticket served then.
+ */
+static u16 pvx_spin_draw(struct pvx_spinlock *lock, u16 *head)
+{
+	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
+
+	*head = old & 0xffff & ~PVX_SPIN_FLAGS;
+	return old >> 16;
+}
+
+/*
+ * Slow path: draw a ticket, wait for its turn and claim it. Returns the
+ * ticket held; *@queued the tickets that were ahead of it when it was
+ * drawn. Runs with preemption (and maybe interrupts) disabled.
+ */
+static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
 	unsigned int threshold = READ_ONCE(spin_threshold);
 	unsigned int spins = 0, since_yield = 0, yields = 0;
 	int me = smp_processor_id();
 	struct pvx_spin_waiter *w;
+	u16 head, ticket, raw;
 
 	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
+	ticket = pvx_spin_draw(lock, &head);
+	*queued = (u16)(ticket - head) / PVX_TICKET_STEP;
 	w = pvx_spin_publish(lock, ticket);
 	for (;;) {
 		unsigned int delay, i;
-		bool off_cpu = false, next;
+		bool off_cpu = false, next, halted;
 		int target;
 		long ret;
 
@@ -395,12 +535,32 @@ static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 he
 		since_yield += delay;
 
 		/* pairs with the release in __pvx_spin_unlock() */
-		head = smp_load_acquire(&lock->head) & ~PVX_SPIN_HALTED;
-		if (head == ticket)
-			break;
+		raw = smp_load_acquire(&lock->head);
+		head = raw & ~PVX_SPIN_FLAGS;
+		if (head == ticket) {
+			if (pvx_spin_claim(lock, raw))
+				break;
+			continue;
+		}
+		if (!pvx_spin_ahead(raw, ticket)) {
+			/* a skip took our turn while we were off our CPU */
+			ticket = pvx_spin_draw(lock, &head);
+			*queued = (u16)(ticket - head) / PVX_TICKET_STEP;
+			pvx_spin_count(PVX_SPIN_REQUEUES);
+			if (w) {
+				WRITE_ONCE(w->requeued, true);
+				WRITE_ONCE(w->ticket, ticket);
+			}
+			continue;
+		}
 		if (!can_yield ||
 		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
 			continue;
+
+		target = pvx_spin_skip_target(lock, raw, ticket, &halted);
+		if (target >= 0 && pvx_spin_skip(lock, raw, ticket, target,
+						 halted))
+			break;
 
 		target = pvx_spin_yield_target(lock, head, me, &next, &off_cpu);
 		if (target < 0)
@@ -425,6 +585,7 @@ static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 he
 		yields++;
 	}
 	pvx_spin_unpublish(w);
+	return ticket;
 }
 
 /*
@@ -435,7 +596,8 @@ static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 he
 static __always_inline void pvx_spin_clear_halted(struct pvx_spinlock *lock,
 						  u16 ticket)
 {
-	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket;
+	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket |
+		   PVX_SPIN_CLAIMED;
 	int old = (int)(held | PVX_SPIN_HALTED);
 
 	if (pvx_spin_may_halt() &&
@@ -443,44 +605,53 @@ static __always_inline void pvx_spin_clear_halted(struct pvx_spinlock *lock,
 		atomic_try_cmpxchg_relaxed(&lock->val, &old, (int)held);
 }
 
-static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
+/*
+ * The caller holds @lock now, with @ticket, after @queued tickets were
+ * served.
+ */
+static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
+					  u16 ticket, u16 queued)
 {
-	/* fully ordered: acquire on the fast path */
-	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
-	u16 ticket = old >> 16, head = old & 0xffff & ~PVX_SPIN_HALTED;
-
-	if (unlikely(ticket != head)) {
-		pvx_spin_wait(lock, ticket, head);
-		pvx_spin_clear_halted(lock, ticket);
-	}
+	pvx_spin_clear_halted(lock, ticket);
 	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-	lock->queued = (u16)(ticket - head) / PVX_TICKET_STEP;
+	lock->queued = queued;
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
+static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
+{
+	u16 ticket, queued = 0;
+
+	if (unlikely(!pvx_spin_take_free(lock, &ticket)))
+		ticket = pvx_spin_wait(lock, &queued);
+	pvx_spin_held(lock, ticket, queued);
+}
+
 /*
- * Only the holder moves .head. With halting on, one xadd on the 16-bit
- * head releases the lock (a locked instruction: the critical section
- * before the next ticket, pairs with pvx_spin_wait()) and returns whether
- * a waiter set PVX_SPIN_HALTED: the lock is not read after it, since the
- * next holder may free it at once. The 16-bit operations may race with
- * waiters' atomic add on the whole word, which x86 keeps consistent (the
- * kernel's own ticket locks did the same).
+ * Only the holder moves a claimed .head. One add of PVX_TICKET_STEP -
+ * PVX_SPIN_CLAIMED serves the next ticket unclaimed. With halting on it
+ * is an xadd on the 16-bit head that releases the lock (a locked
+ * instruction: the critical section before the next ticket, pairs with
+ * pvx_spin_wait()) and returns whether a waiter set PVX_SPIN_HALTED: the
+ * lock is not read after it, since the next holder may free it at once.
+ * The 16-bit operations may race with waiters' atomic add on the whole
+ * word, which x86 keeps consistent (the kernel's own ticket locks did the
+ * same); a skip cannot race with them: it needs an unclaimed .head.
  */
 static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
+	const u16 release = PVX_TICKET_STEP - PVX_SPIN_CLAIMED;
 	u16 head;
 
 	WRITE_ONCE(lock->holder_cpu, -1);
 	if (!pvx_spin_may_halt()) {
 		/* no waiter halts, none sets the flag */
-		smp_store_release(&lock->head,
-				  READ_ONCE(lock->head) + PVX_TICKET_STEP);
+		smp_store_release(&lock->head, READ_ONCE(lock->head) + release);
 		return;
 	}
-	head = xadd(&lock->head, (u16)PVX_TICKET_STEP);
+	head = xadd(&lock->head, release);
 	if (unlikely(head & PVX_SPIN_HALTED))
-		pvx_spin_kick(lock, (head & ~PVX_SPIN_HALTED) + PVX_TICKET_STEP);
+		pvx_spin_kick(lock, (head & ~PVX_SPIN_FLAGS) + PVX_TICKET_STEP);
 }
 
 void pvx_spin_lock_init(struct pvx_spinlock *lock)
@@ -505,17 +676,11 @@ EXPORT_SYMBOL_GPL(pvx_spin_unlock);
 
 bool pvx_spin_trylock(struct pvx_spinlock *lock)
 {
-	int old;
+	u16 ticket;
 
 	preempt_disable();
-	old = atomic_read(&lock->val);
-	if (((u16)old & ~PVX_SPIN_HALTED) == (u16)((u32)old >> 16) &&
-	    atomic_try_cmpxchg_acquire(&lock->val, &old,
-				       (int)((u32)old + (u32)PVX_TICKET_INC))) {
-		pvx_spin_clear_halted(lock, (u32)old >> 16);
-		WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-		lock->queued = 0;
-		pvx_spin_count(PVX_SPIN_ACQUISITIONS);
+	if (pvx_spin_take_free(lock, &ticket)) {
+		pvx_spin_held(lock, ticket, 0);
 		return true;
 	}
 	preempt_enable();
@@ -679,6 +844,8 @@ PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
 PVX_SPIN_STAT_ATTR(halts, PVX_SPIN_HALTS);
 PVX_SPIN_STAT_ATTR(kicks, PVX_SPIN_KICKS);
 PVX_SPIN_STAT_ATTR(kick_misses, PVX_SPIN_KICK_MISSES);
+PVX_SPIN_STAT_ATTR(skips, PVX_SPIN_SKIPS);
+PVX_SPIN_STAT_ATTR(requeues, PVX_SPIN_REQUEUES);
 
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
@@ -726,6 +893,8 @@ static struct attribute *pvx_spin_attrs[] = {
 	&stat_halts_attr.kattr.attr,
 	&stat_kicks_attr.kattr.attr,
 	&stat_kick_misses_attr.kattr.attr,
+	&stat_skips_attr.kattr.attr,
+	&stat_requeues_attr.kattr.attr,
 	NULL
 };
 
@@ -742,9 +911,9 @@ static int __init pvx_spinlock_init(void)
 
 	pvx_spin_sched_yield = kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD);
 	/* tickets in flight: one per CPU and nesting context at most */
-	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS) {
+	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS / 2) {
 		pr_err("%u CPUs: more lockers than the %lu tickets could tell apart\n",
-		       nr_cpu_ids, PVX_TICKETS);
+		       nr_cpu_ids, PVX_TICKETS / 2);
 		return -EINVAL;
 	}
 
@@ -782,11 +951,12 @@ static int __init pvx_spinlock_init(void)
 		pvx_sysfs_remove_group(&pvx_spin_group);
 		return ret;
 	}
-	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; spin_threshold %u\n",
+	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; skip %s; spin_threshold %u\n",
 		pvx_spin_mode_names[pvx_spin_mode], why,
 		kvm_features & BIT(KVM_FEATURE_STEAL_TIME) ?
 		"seen through steal time" : "not visible (no steal time)",
-		pvx_spin_may_halt() ? "on" : "off", spin_threshold);
+		pvx_spin_may_halt() ? "on" : "off",
+		skip_preempted ? "on" : "off", spin_threshold);
 	return 0;
 }
 
