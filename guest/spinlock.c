@@ -71,11 +71,7 @@
 #define PVX_SPIN_FLAGS		(PVX_SPIN_HALTED | PVX_SPIN_CLAIMED)
 /* Adding this to .val draws the next ticket (the tail half). */
 #define PVX_TICKET_INC		(PVX_TICKET_STEP << 16)
-/*
- * Distinct tickets. Tickets in flight stay under half of them, so that
- * the signed distance from .head tells a ticket still ahead from one
- * already passed (skipped).
- */
+/* Distinct tickets: more contenders than this would look like a free lock. */
 #define PVX_TICKETS		(BIT(16) / PVX_TICKET_STEP)
 
 /*
@@ -249,6 +245,13 @@ struct pvx_spin_waiter {
 	bool halted;			/* halted until its turn comes */
 	/* skipped once in this acquisition: not skipped again (fairness) */
 	bool requeued;
+	/*
+	 * Set by the waiter that took this ticket's turn: the ticket is
+	 * passed. Explicit, because a waiter kept off its CPU while head
+	 * went round more than half the ticket space could not tell a
+	 * passed ticket from one still ahead by their distance.
+	 */
+	bool passed;
 };
 
 struct pvx_spin_waiters {
@@ -272,6 +275,7 @@ static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
 	WRITE_ONCE(w->ticket, ticket);
 	WRITE_ONCE(w->halted, false);
 	WRITE_ONCE(w->requeued, false);
+	WRITE_ONCE(w->passed, false);
 	/* a reader that sees the lock sees the ticket that goes with it */
 	smp_store_release(&w->lock, lock);
 	return w;
@@ -287,13 +291,12 @@ static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
 
 /*
  * The CPU waiting for @ticket of @lock, or -1; *@halted says whether that
- * waiter halted, *@requeued whether it was skipped once already (may be
- * NULL). A hint: the slot may change under us, and a wrong answer costs
- * one needless yield or kick, or a skip of a waiter that then draws a new
- * ticket.
+ * waiter halted, *@slot (may be NULL) is its published slot. A hint: the
+ * slot may change under us, and a wrong answer costs one needless yield
+ * or kick; a skip checks its target again with a compare-and-exchange.
  */
 static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
-			       bool *halted, bool *requeued)
+			       bool *halted, struct pvx_spin_waiter **slot)
 {
 	int cpu, i;
 
@@ -307,9 +310,11 @@ static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
 			/* pairs with the release in pvx_spin_publish() */
 			if (smp_load_acquire(&w->lock) == lock &&
 			    READ_ONCE(w->ticket) == ticket) {
+				/* pairs with the smp_wmb() of a requeue */
+				smp_rmb();
 				*halted = READ_ONCE(w->halted);
-				if (requeued)
-					*requeued = READ_ONCE(w->requeued);
+				if (slot)
+					*slot = w;
 				return cpu;
 			}
 		}
@@ -337,12 +342,6 @@ static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u16 head,
 		return -1;
 	*off_cpu = halted || vcpu_is_preempted(cpu);
 	return cpu;
-}
-
-/* @ticket is still waiting for its turn behind @head (flags ignored). */
-static __always_inline bool pvx_spin_ahead(u16 head, u16 ticket)
-{
-	return (s16)(u16)(ticket - (head & ~PVX_SPIN_FLAGS)) > 0;
 }
 
 /* The lock word @val is free: nothing queued, nothing held. */
@@ -394,8 +393,12 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 	 */
 	smp_mb__after_atomic();
 	local_irq_save(flags);
-	/* not when our turn came, nor when it was skipped: nobody would kick */
-	if (pvx_spin_ahead(READ_ONCE(lock->head), ticket)) {
+	/*
+	 * Not when our turn came, nor when it was skipped (nobody would
+	 * kick): the skipper sets ->passed before it reads ->halted.
+	 */
+	if ((READ_ONCE(lock->head) & ~PVX_SPIN_FLAGS) != ticket &&
+	    !READ_ONCE(w->passed)) {
 		pvx_spin_count(PVX_SPIN_HALTS);
 		/* interrupts stay off: a kick meanwhile ends the halt at once */
 		trace_spin_halt(lock, smp_processor_id(), ticket);
@@ -447,17 +450,23 @@ static __always_inline bool pvx_spin_claim(struct pvx_spinlock *lock, u16 raw)
  * Take the turn of the waiter ahead of us, @head (as read: served, not
  * claimed), whose vCPU on @cpu is off its CPU: the lock sits free until
  * the host runs it. Our own ticket comes next, so moving .head to it
- * claimed makes us the holder; that waiter finds its ticket passed and
- * draws a new one. A halted one is kicked, or it would sleep until an
+ * claimed makes us the holder. That waiter, published in @w (which stays
+ * its own: it cannot take the turn we took), is marked passed and draws
+ * a new ticket. A halted one is kicked, or it would sleep until an
  * interrupt: nobody kicks a passed ticket.
  */
 static bool pvx_spin_skip(struct pvx_spinlock *lock, u16 raw, u16 ticket,
-			  int cpu, bool halted)
+			  int cpu, struct pvx_spin_waiter *w)
 {
 	u16 want = ticket | PVX_SPIN_CLAIMED | (raw & PVX_SPIN_HALTED);
+	bool halted;
 
 	if (!try_cmpxchg(&lock->head, &raw, want))
 		return false;
+	WRITE_ONCE(w->passed, true);
+	/* the mark before ->halted is read; pairs with pvx_spin_halt() */
+	smp_mb();
+	halted = READ_ONCE(w->halted);
 	pvx_spin_count(PVX_SPIN_SKIPS);
 	trace_spin_skip(lock, cpu, smp_processor_id(),
 			(u16)(ticket - PVX_TICKET_STEP), halted);
@@ -470,24 +479,23 @@ static bool pvx_spin_skip(struct pvx_spinlock *lock, u16 raw, u16 ticket,
 /*
  * Whether to skip the waiter ahead, whose turn @raw serves: skips are on,
  * it is the ticket right before ours, unclaimed, and its waiter (found in
- * the published slots, not skipped before in this acquisition) is off its
- * CPU. Returns its CPU, or -1.
+ * the published slots, *@w; not skipped before in this acquisition) is
+ * off its CPU. Returns its CPU, or -1.
  */
 static int pvx_spin_skip_target(const struct pvx_spinlock *lock, u16 raw,
-				u16 ticket, bool *halted)
+				u16 ticket, struct pvx_spin_waiter **w)
 {
-	bool requeued = false;
+	bool halted = false;
 	int cpu;
 
 	if (!READ_ONCE(skip_preempted) || (raw & PVX_SPIN_CLAIMED) ||
 	    (u16)(raw & ~PVX_SPIN_FLAGS) != (u16)(ticket - PVX_TICKET_STEP))
 		return -1;
-	cpu = pvx_spin_ticket_cpu(lock, raw & ~PVX_SPIN_FLAGS, halted,
-				  &requeued);
+	cpu = pvx_spin_ticket_cpu(lock, raw & ~PVX_SPIN_FLAGS, &halted, w);
 	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id() ||
-	    requeued)
+	    READ_ONCE((*w)->requeued))
 		return -1;
-	return *halted || vcpu_is_preempted(cpu) ? cpu : -1;
+	return halted || vcpu_is_preempted(cpu) ? cpu : -1;
 }
 
 /*
@@ -522,7 +530,8 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 	w = pvx_spin_publish(lock, ticket);
 	for (;;) {
 		unsigned int delay, i;
-		bool off_cpu = false, next, halted;
+		struct pvx_spin_waiter *passed = NULL;
+		bool off_cpu = false, next;
 		int target;
 		long ret;
 
@@ -542,24 +551,30 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 				break;
 			continue;
 		}
-		if (!pvx_spin_ahead(raw, ticket)) {
-			/* a skip took our turn while we were off our CPU */
+		if (w && READ_ONCE(w->passed)) {
+			/*
+			 * A skip took our turn while we were off our CPU
+			 * (only published waiters are skipped). The new
+			 * ticket shows in the slot after the marks, so that
+			 * no skipper finds it unmarked.
+			 */
 			ticket = pvx_spin_draw(lock, &head);
 			*queued = (u16)(ticket - head) / PVX_TICKET_STEP;
 			pvx_spin_count(PVX_SPIN_REQUEUES);
-			if (w) {
-				WRITE_ONCE(w->requeued, true);
-				WRITE_ONCE(w->ticket, ticket);
-			}
+			WRITE_ONCE(w->passed, false);
+			WRITE_ONCE(w->requeued, true);
+			/* the marks before the ticket; pairs with the smp_rmb() of pvx_spin_ticket_cpu() */
+			smp_wmb();
+			WRITE_ONCE(w->ticket, ticket);
 			continue;
 		}
 		if (!can_yield ||
 		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
 			continue;
 
-		target = pvx_spin_skip_target(lock, raw, ticket, &halted);
+		target = pvx_spin_skip_target(lock, raw, ticket, &passed);
 		if (target >= 0 && pvx_spin_skip(lock, raw, ticket, target,
-						 halted))
+						 passed))
 			break;
 
 		target = pvx_spin_yield_target(lock, head, me, &next, &off_cpu);
@@ -911,9 +926,9 @@ static int __init pvx_spinlock_init(void)
 
 	pvx_spin_sched_yield = kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD);
 	/* tickets in flight: one per CPU and nesting context at most */
-	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS / 2) {
+	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS) {
 		pr_err("%u CPUs: more lockers than the %lu tickets could tell apart\n",
-		       nr_cpu_ids, PVX_TICKETS / 2);
+		       nr_cpu_ids, PVX_TICKETS);
 		return -EINVAL;
 	}
 
