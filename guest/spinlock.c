@@ -563,7 +563,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 			pvx_spin_count(PVX_SPIN_REQUEUES);
 			WRITE_ONCE(w->passed, false);
 			WRITE_ONCE(w->requeued, true);
-			/* the marks before the ticket; pairs with the smp_rmb() of pvx_spin_ticket_cpu() */
+			/* marks, then ticket: pvx_spin_ticket_cpu()'s smp_rmb() */
 			smp_wmb();
 			WRITE_ONCE(w->ticket, ticket);
 			continue;
