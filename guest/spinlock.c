@@ -42,6 +42,7 @@
 #include "compat.h"
 #include "pvx_guest.h"
 #include "pvx_spinlock.h"
+#include "spinlock_calc.h"
 
 #define CREATE_TRACE_POINTS
 #include "spinlock_trace.h"
@@ -65,12 +66,6 @@
  * PVX_TICKET_STEP - PVX_SPIN_CLAIMED both clears the bit and serves the
  * next ticket.
  */
-#define PVX_TICKET_STEP		4u
-#define PVX_SPIN_HALTED		1u
-#define PVX_SPIN_CLAIMED	2u
-#define PVX_SPIN_FLAGS		(PVX_SPIN_HALTED | PVX_SPIN_CLAIMED)
-/* Adding this to .val draws the next ticket (the tail half). */
-#define PVX_TICKET_INC		(PVX_TICKET_STEP << 16)
 /* Distinct tickets: more contenders than this would look like a free lock. */
 #define PVX_TICKETS		(BIT(16) / PVX_TICKET_STEP)
 
@@ -308,15 +303,21 @@ static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
 			struct pvx_spin_waiter *w = &ws->slot[i];
 
 			/* pairs with the release in pvx_spin_publish() */
-			if (smp_load_acquire(&w->lock) == lock &&
-			    READ_ONCE(w->ticket) == ticket) {
-				/* pairs with the smp_wmb() of a requeue */
-				smp_rmb();
-				*halted = READ_ONCE(w->halted);
-				if (slot)
-					*slot = w;
-				return cpu;
-			}
+			if (smp_load_acquire(&w->lock) != lock ||
+			    READ_ONCE(w->ticket) != ticket)
+				continue;
+			/* pairs with the smp_wmb() of a requeue */
+			smp_rmb();
+			/*
+			 * A passed ticket is stale: .head serves the same
+			 * number a lap later to whoever drew it then.
+			 */
+			if (READ_ONCE(w->passed))
+				continue;
+			*halted = READ_ONCE(w->halted);
+			if (slot)
+				*slot = w;
+			return cpu;
 		}
 	}
 	return -1;
@@ -342,13 +343,6 @@ static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u16 head,
 		return -1;
 	*off_cpu = halted || vcpu_is_preempted(cpu);
 	return cpu;
-}
-
-/* The lock word @val is free: nothing queued, nothing held. */
-static __always_inline bool pvx_spin_free(u32 val)
-{
-	return !((u16)val & PVX_SPIN_CLAIMED) &&
-	       ((u16)val & ~PVX_SPIN_FLAGS) == (u16)(val >> 16);
 }
 
 /*
@@ -488,8 +482,7 @@ static int pvx_spin_skip_target(const struct pvx_spinlock *lock, u16 raw,
 	bool halted = false;
 	int cpu;
 
-	if (!READ_ONCE(skip_preempted) || (raw & PVX_SPIN_CLAIMED) ||
-	    (u16)(raw & ~PVX_SPIN_FLAGS) != (u16)(ticket - PVX_TICKET_STEP))
+	if (!READ_ONCE(skip_preempted) || !pvx_spin_skippable(raw, ticket))
 		return -1;
 	cpu = pvx_spin_ticket_cpu(lock, raw & ~PVX_SPIN_FLAGS, &halted, w);
 	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id() ||
@@ -508,6 +501,34 @@ static u16 pvx_spin_draw(struct pvx_spinlock *lock, u16 *head)
 
 	*head = old & 0xffff & ~PVX_SPIN_FLAGS;
 	return old >> 16;
+}
+
+/*
+ * A skip took the turn of @w's ticket while its vCPU was off its CPU
+ * (only published waiters are skipped): draw again, once per acquisition.
+ * Returns the new ticket; *@head and *@queued as pvx_spin_wait() keeps
+ * them.
+ */
+static u16 pvx_spin_requeue(struct pvx_spinlock *lock,
+			    struct pvx_spin_waiter *w, u16 *head, u16 *queued)
+{
+	u16 ticket = pvx_spin_draw(lock, head);
+
+	*queued = (u16)(ticket - *head) / PVX_TICKET_STEP;
+	pvx_spin_count(PVX_SPIN_REQUEUES);
+	/*
+	 * Not skipped again, then unmarked, then the new ticket: a reader
+	 * (pvx_spin_ticket_cpu()) that finds the old ticket unmarked finds
+	 * it requeued, one that finds the new ticket finds it unmarked.
+	 */
+	WRITE_ONCE(w->requeued, true);
+	/* requeued before unmarked; pairs with pvx_spin_ticket_cpu() */
+	smp_wmb();
+	WRITE_ONCE(w->passed, false);
+	/* unmarked before the ticket; pairs with its smp_rmb() */
+	smp_wmb();
+	WRITE_ONCE(w->ticket, ticket);
+	return ticket;
 }
 
 /*
@@ -546,27 +567,16 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 		/* pairs with the release in __pvx_spin_unlock() */
 		raw = smp_load_acquire(&lock->head);
 		head = raw & ~PVX_SPIN_FLAGS;
-		if (head == ticket) {
+		switch (pvx_spin_step(w && READ_ONCE(w->passed), raw, ticket)) {
+		case PVX_SPIN_STEP_CLAIM:
 			if (pvx_spin_claim(lock, raw))
-				break;
+				goto held;
 			continue;
-		}
-		if (w && READ_ONCE(w->passed)) {
-			/*
-			 * A skip took our turn while we were off our CPU
-			 * (only published waiters are skipped). The new
-			 * ticket shows in the slot after the marks, so that
-			 * no skipper finds it unmarked.
-			 */
-			ticket = pvx_spin_draw(lock, &head);
-			*queued = (u16)(ticket - head) / PVX_TICKET_STEP;
-			pvx_spin_count(PVX_SPIN_REQUEUES);
-			WRITE_ONCE(w->passed, false);
-			WRITE_ONCE(w->requeued, true);
-			/* marks, then ticket: pvx_spin_ticket_cpu()'s smp_rmb() */
-			smp_wmb();
-			WRITE_ONCE(w->ticket, ticket);
+		case PVX_SPIN_STEP_REQUEUE:
+			ticket = pvx_spin_requeue(lock, w, &head, queued);
 			continue;
+		case PVX_SPIN_STEP_WAIT:
+			break;
 		}
 		if (!can_yield ||
 		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
@@ -575,7 +585,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 		target = pvx_spin_skip_target(lock, raw, ticket, &passed);
 		if (target >= 0 && pvx_spin_skip(lock, raw, ticket, target,
 						 passed))
-			break;
+			goto held;
 
 		target = pvx_spin_yield_target(lock, head, me, &next, &off_cpu);
 		if (target < 0)
@@ -599,6 +609,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 		trace_spin_yield(lock, target, me, spins, off_cpu, next, ret);
 		yields++;
 	}
+held:
 	pvx_spin_unpublish(w);
 	return ticket;
 }
