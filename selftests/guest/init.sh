@@ -821,7 +821,7 @@ check "rmmod pvx_guest refused while pvx_spinlock uses it" sh -c '! rmmod pvx_gu
 step "pvx_yield_test"
 run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
-acq0=$(spin_stat acquisitions)
+acq0=$(spin_stat acquisitions) sk0=$(spin_stat skips) rq0=$(spin_stat requeues)
 slow0=$(spin_stat slow_paths)
 # pvxtop watches the tortures: its pvx:spin_yield, pvx:spin_halt and
 # pvx:spin_kick counts against sysfs
@@ -858,6 +858,9 @@ elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; 
 	else
 		not_ok "the torture contended: spinlock/slow_paths grew # still $slow1"
 	fi
+	sk=$(($(spin_stat skips) - sk0)) rq=$(($(spin_stat requeues) - rq0))
+	check "each skip made the waiter it passed queue again (skips +$sk, requeues +$rq)" \
+		test "$sk" = "$rq"
 	spin_diag
 	check "rmmod pvx_spinlock refused while pvx_lock_torture uses it" sh -c '! rmmod pvx_spinlock'
 	check "rmmod pvx_lock_torture" rmmod pvx_lock_torture
