@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * struct pvx_spinlock: a fair (FIFO ticket) spinlock for kernel code in KVM
- * guests, exported by pvx_spinlock.ko. Waiters spin with backoff and, when
+ * guests, exported by pvx_spinlock.ko; a waiter whose vCPU is off its CPU
+ * when its turn comes may lose that turn to the next waiter and queue
+ * again, once per acquisition. Waiters spin with backoff and, when
  * the holder's vCPU is preempted by the host (KVM steal time) or the spin
  * passes the spin_threshold module parameter, issue a directed yield to the
  * holder's vCPU: PVX_HC_YIELD on a pvx host that announces PVX_F_YIELD,
@@ -28,7 +30,9 @@ struct pvx_spinlock {
 			 * Ticket being served; bit 0 (PVX_SPIN_HALTED) set
 			 * while a waiter may be halted: the unlocker reads it
 			 * in the same atomic add that releases the lock, and
-			 * never touches the lock after that add.
+			 * never touches the lock after that add; bit 1
+			 * (PVX_SPIN_CLAIMED) set once that ticket's waiter,
+			 * or the next one skipping it, took the lock.
 			 */
 			u16 head;
 			u16 tail;	/* next ticket to hand out */

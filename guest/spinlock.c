@@ -42,23 +42,30 @@
 #include "compat.h"
 #include "pvx_guest.h"
 #include "pvx_spinlock.h"
+#include "spinlock_calc.h"
 
 #define CREATE_TRACE_POINTS
 #include "spinlock_trace.h"
 
 /*
- * Tickets advance by 2: bit 0 of .head is PVX_SPIN_HALTED, set by a waiter
+ * Tickets advance by 4: bit 0 of .head is PVX_SPIN_HALTED, set by a waiter
  * before it halts and read by the unlocker in the xadd that releases the
  * lock (the kernel's pv ticket locks did the same after 2015's "fix
  * memory corruption on unlock"), so that nothing reads the lock after it
  * was handed over: the next holder may free it at once. The bit stays set
  * while waiters are queued and is cleared by a holder that finds nobody
  * queued behind it.
+ *
+ * Bit 1 is PVX_SPIN_CLAIMED: the ticket in .head is not only served but
+ * taken. Every acquisition sets it with a compare-and-exchange, because
+ * the lock can also be taken out of turn: a waiter whose turn comes
+ * while its vCPU is off its CPU (preempted, or halted and kicked but not
+ * run yet) leaves the lock free for as long as the host keeps it off, so
+ * the next waiter, running, may take that turn instead (a "skip", below).
+ * Only an unclaimed .head can be skipped, and the unlocker's add of
+ * PVX_TICKET_STEP - PVX_SPIN_CLAIMED both clears the bit and serves the
+ * next ticket.
  */
-#define PVX_TICKET_STEP		2u
-#define PVX_SPIN_HALTED		1u
-/* Adding this to .val draws the next ticket (the tail half). */
-#define PVX_TICKET_INC		(PVX_TICKET_STEP << 16)
 /* Distinct tickets: more contenders than this would look like a free lock. */
 #define PVX_TICKETS		(BIT(16) / PVX_TICKET_STEP)
 
@@ -105,6 +112,15 @@ MODULE_PARM_DESC(halt,
 
 static DEFINE_STATIC_KEY_FALSE(pvx_spin_halting);
 
+/*
+ * Skips (above): on by default; 0 keeps the lock strictly FIFO, for
+ * comparison. Writable at run time: only waiters read it.
+ */
+static bool skip_preempted = true;
+module_param_named(skip, skip_preempted, bool, 0644);
+MODULE_PARM_DESC(skip,
+		 "let the next waiter take the turn of a waiter whose vCPU is off its CPU while the lock is free (default 1)");
+
 static __always_inline bool pvx_spin_may_halt(void)
 {
 	return static_branch_unlikely(&pvx_spin_halting);
@@ -150,6 +166,8 @@ enum pvx_spin_stat {
 	PVX_SPIN_HALTS,
 	PVX_SPIN_KICKS,
 	PVX_SPIN_KICK_MISSES,
+	PVX_SPIN_SKIPS,
+	PVX_SPIN_REQUEUES,
 	PVX_SPIN_STAT_NR
 };
 
@@ -220,6 +238,15 @@ struct pvx_spin_waiter {
 	const struct pvx_spinlock *lock;	/* NULL: slot unused */
 	u16 ticket;
 	bool halted;			/* halted until its turn comes */
+	/* skipped once in this acquisition: not skipped again (fairness) */
+	bool requeued;
+	/*
+	 * Set by the waiter that took this ticket's turn: the ticket is
+	 * passed. Explicit, because a waiter kept off its CPU while head
+	 * went round more than half the ticket space could not tell a
+	 * passed ticket from one still ahead by their distance.
+	 */
+	bool passed;
 };
 
 struct pvx_spin_waiters {
@@ -242,6 +269,8 @@ static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
 	w = this_cpu_ptr(&pvx_spin_waiters.slot[depth]);
 	WRITE_ONCE(w->ticket, ticket);
 	WRITE_ONCE(w->halted, false);
+	WRITE_ONCE(w->requeued, false);
+	WRITE_ONCE(w->passed, false);
 	/* a reader that sees the lock sees the ticket that goes with it */
 	smp_store_release(&w->lock, lock);
 	return w;
@@ -257,11 +286,12 @@ static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
 
 /*
  * The CPU waiting for @ticket of @lock, or -1; *@halted says whether that
- * waiter halted. A hint: the slot may change under us, and a wrong answer
- * costs one needless yield or kick.
+ * waiter halted, *@slot (may be NULL) is its published slot. A hint: the
+ * slot may change under us, and a wrong answer costs one needless yield
+ * or kick; a skip checks its target again with a compare-and-exchange.
  */
 static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
-			       bool *halted)
+			       bool *halted, struct pvx_spin_waiter **slot)
 {
 	int cpu, i;
 
@@ -273,11 +303,21 @@ static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
 			struct pvx_spin_waiter *w = &ws->slot[i];
 
 			/* pairs with the release in pvx_spin_publish() */
-			if (smp_load_acquire(&w->lock) == lock &&
-			    READ_ONCE(w->ticket) == ticket) {
-				*halted = READ_ONCE(w->halted);
-				return cpu;
-			}
+			if (smp_load_acquire(&w->lock) != lock ||
+			    READ_ONCE(w->ticket) != ticket)
+				continue;
+			/* pairs with the smp_wmb() of a requeue */
+			smp_rmb();
+			/*
+			 * A passed ticket is stale: .head serves the same
+			 * number a lap later to whoever drew it then.
+			 */
+			if (READ_ONCE(w->passed))
+				continue;
+			*halted = READ_ONCE(w->halted);
+			if (slot)
+				*slot = w;
+			return cpu;
 		}
 	}
 	return -1;
@@ -298,11 +338,30 @@ static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u16 head,
 
 	*next = cpu < 0;
 	if (*next)
-		cpu = pvx_spin_ticket_cpu(lock, head, &halted);
+		cpu = pvx_spin_ticket_cpu(lock, head, &halted, NULL);
 	if (cpu < 0 || cpu == me || cpu >= nr_cpu_ids)
 		return -1;
 	*off_cpu = halted || vcpu_is_preempted(cpu);
 	return cpu;
+}
+
+/*
+ * Take the lock when the word is free, with one compare-and-exchange that
+ * draws the ticket and claims it (the fast path and trylock). Returns
+ * whether it did; *@ticket is the ticket then held.
+ */
+static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock,
+					       u16 *ticket)
+{
+	int old = atomic_read(&lock->val);
+
+	if (!pvx_spin_free(old) ||
+	    !atomic_try_cmpxchg_acquire(&lock->val, &old,
+					(int)(((u32)old + PVX_TICKET_INC) |
+					      PVX_SPIN_CLAIMED)))
+		return false;
+	*ticket = (u32)old >> 16;
+	return true;
 }
 
 /*
@@ -328,7 +387,12 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 	 */
 	smp_mb__after_atomic();
 	local_irq_save(flags);
-	if ((READ_ONCE(lock->head) & ~PVX_SPIN_HALTED) != ticket) {
+	/*
+	 * Not when our turn came, nor when it was skipped (nobody would
+	 * kick): the skipper sets ->passed before it reads ->halted.
+	 */
+	if ((READ_ONCE(lock->head) & ~PVX_SPIN_FLAGS) != ticket &&
+	    !READ_ONCE(w->passed)) {
 		pvx_spin_count(PVX_SPIN_HALTS);
 		/* interrupts stay off: a kick meanwhile ends the halt at once */
 		trace_spin_halt(lock, smp_processor_id(), ticket);
@@ -354,7 +418,7 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 {
 	bool halted = false;
-	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted);
+	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted, NULL);
 
 	if (cpu < 0 || !halted) {
 		pvx_spin_count(PVX_SPIN_KICK_MISSES);
@@ -367,21 +431,127 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 }
 
 /*
- * Slow path: wait for @ticket with @head the ticket being served when it
- * was drawn. Runs with preemption (and maybe interrupts) disabled.
+ * Claim the turn of @ticket, served in @raw (.head as read): fails when a
+ * flag changed meanwhile or a skip took it.
  */
-static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 head)
+static __always_inline bool pvx_spin_claim(struct pvx_spinlock *lock, u16 raw)
+{
+	return !(raw & PVX_SPIN_CLAIMED) &&
+	       try_cmpxchg(&lock->head, &raw, raw | PVX_SPIN_CLAIMED);
+}
+
+/*
+ * Take the turn of the waiter ahead of us, @head (as read: served, not
+ * claimed), whose vCPU on @cpu is off its CPU: the lock sits free until
+ * the host runs it. Our own ticket comes next, so moving .head to it
+ * claimed makes us the holder. That waiter, published in @w (which stays
+ * its own: it cannot take the turn we took), is marked passed and draws
+ * a new ticket. A halted one is kicked, or it would sleep until an
+ * interrupt: nobody kicks a passed ticket.
+ */
+static bool pvx_spin_skip(struct pvx_spinlock *lock, u16 raw, u16 ticket,
+			  int cpu, struct pvx_spin_waiter *w)
+{
+	u16 want = ticket | PVX_SPIN_CLAIMED | (raw & PVX_SPIN_HALTED);
+	bool halted;
+
+	if (!try_cmpxchg(&lock->head, &raw, want))
+		return false;
+	WRITE_ONCE(w->passed, true);
+	/* the mark before ->halted is read; pairs with pvx_spin_halt() */
+	smp_mb();
+	halted = READ_ONCE(w->halted);
+	pvx_spin_count(PVX_SPIN_SKIPS);
+	trace_spin_skip(lock, cpu, smp_processor_id(),
+			(u16)(ticket - PVX_TICKET_STEP), halted);
+	if (halted)
+		kvm_hypercall2(KVM_HC_KICK_CPU, 0,
+			       per_cpu(x86_cpu_to_apicid, cpu));
+	return true;
+}
+
+/*
+ * Whether to skip the waiter ahead, whose turn @raw serves: skips are on,
+ * it is the ticket right before ours, unclaimed, and its waiter (found in
+ * the published slots, *@w; not skipped before in this acquisition) is
+ * off its CPU. Returns its CPU, or -1.
+ */
+static int pvx_spin_skip_target(const struct pvx_spinlock *lock, u16 raw,
+				u16 ticket, struct pvx_spin_waiter **w)
+{
+	bool halted = false;
+	int cpu;
+
+	if (!READ_ONCE(skip_preempted) || !pvx_spin_skippable(raw, ticket))
+		return -1;
+	cpu = pvx_spin_ticket_cpu(lock, raw & ~PVX_SPIN_FLAGS, &halted, w);
+	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id() ||
+	    READ_ONCE((*w)->requeued))
+		return -1;
+	return halted || vcpu_is_preempted(cpu) ? cpu : -1;
+}
+
+/*
+ * Draw a ticket (again, after a skip passed ours). Returns it; *@head is
+ * the ticket served then.
+ */
+static u16 pvx_spin_draw(struct pvx_spinlock *lock, u16 *head)
+{
+	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
+
+	*head = old & 0xffff & ~PVX_SPIN_FLAGS;
+	return old >> 16;
+}
+
+/*
+ * A skip took the turn of @w's ticket while its vCPU was off its CPU
+ * (only published waiters are skipped): draw again, once per acquisition.
+ * Returns the new ticket; *@head and *@queued as pvx_spin_wait() keeps
+ * them.
+ */
+static u16 pvx_spin_requeue(struct pvx_spinlock *lock,
+			    struct pvx_spin_waiter *w, u16 *head, u16 *queued)
+{
+	u16 ticket = pvx_spin_draw(lock, head);
+
+	*queued = (u16)(ticket - *head) / PVX_TICKET_STEP;
+	pvx_spin_count(PVX_SPIN_REQUEUES);
+	/*
+	 * Not skipped again, then unmarked, then the new ticket: a reader
+	 * (pvx_spin_ticket_cpu()) that finds the old ticket unmarked finds
+	 * it requeued, one that finds the new ticket finds it unmarked.
+	 */
+	WRITE_ONCE(w->requeued, true);
+	/* requeued before unmarked; pairs with pvx_spin_ticket_cpu() */
+	smp_wmb();
+	WRITE_ONCE(w->passed, false);
+	/* unmarked before the ticket; pairs with its smp_rmb() */
+	smp_wmb();
+	WRITE_ONCE(w->ticket, ticket);
+	return ticket;
+}
+
+/*
+ * Slow path: draw a ticket, wait for its turn and claim it. Returns the
+ * ticket held; *@queued the tickets that were ahead of it when it was
+ * drawn. Runs with preemption (and maybe interrupts) disabled.
+ */
+static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
 	unsigned int threshold = READ_ONCE(spin_threshold);
 	unsigned int spins = 0, since_yield = 0, yields = 0;
 	int me = smp_processor_id();
 	struct pvx_spin_waiter *w;
+	u16 head, ticket, raw;
 
 	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
+	ticket = pvx_spin_draw(lock, &head);
+	*queued = (u16)(ticket - head) / PVX_TICKET_STEP;
 	w = pvx_spin_publish(lock, ticket);
 	for (;;) {
 		unsigned int delay, i;
+		struct pvx_spin_waiter *passed = NULL;
 		bool off_cpu = false, next;
 		int target;
 		long ret;
@@ -395,12 +565,27 @@ static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 he
 		since_yield += delay;
 
 		/* pairs with the release in __pvx_spin_unlock() */
-		head = smp_load_acquire(&lock->head) & ~PVX_SPIN_HALTED;
-		if (head == ticket)
+		raw = smp_load_acquire(&lock->head);
+		head = raw & ~PVX_SPIN_FLAGS;
+		switch (pvx_spin_step(w && READ_ONCE(w->passed), raw, ticket)) {
+		case PVX_SPIN_STEP_CLAIM:
+			if (pvx_spin_claim(lock, raw))
+				goto held;
+			continue;
+		case PVX_SPIN_STEP_REQUEUE:
+			ticket = pvx_spin_requeue(lock, w, &head, queued);
+			continue;
+		case PVX_SPIN_STEP_WAIT:
 			break;
+		}
 		if (!can_yield ||
 		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
 			continue;
+
+		target = pvx_spin_skip_target(lock, raw, ticket, &passed);
+		if (target >= 0 && pvx_spin_skip(lock, raw, ticket, target,
+						 passed))
+			goto held;
 
 		target = pvx_spin_yield_target(lock, head, me, &next, &off_cpu);
 		if (target < 0)
@@ -424,7 +609,9 @@ static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 he
 		trace_spin_yield(lock, target, me, spins, off_cpu, next, ret);
 		yields++;
 	}
+held:
 	pvx_spin_unpublish(w);
+	return ticket;
 }
 
 /*
@@ -435,7 +622,8 @@ static noinline void pvx_spin_wait(struct pvx_spinlock *lock, u16 ticket, u16 he
 static __always_inline void pvx_spin_clear_halted(struct pvx_spinlock *lock,
 						  u16 ticket)
 {
-	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket;
+	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket |
+		   PVX_SPIN_CLAIMED;
 	int old = (int)(held | PVX_SPIN_HALTED);
 
 	if (pvx_spin_may_halt() &&
@@ -443,44 +631,53 @@ static __always_inline void pvx_spin_clear_halted(struct pvx_spinlock *lock,
 		atomic_try_cmpxchg_relaxed(&lock->val, &old, (int)held);
 }
 
-static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
+/*
+ * The caller holds @lock now, with @ticket, after @queued tickets were
+ * served.
+ */
+static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
+					  u16 ticket, u16 queued)
 {
-	/* fully ordered: acquire on the fast path */
-	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
-	u16 ticket = old >> 16, head = old & 0xffff & ~PVX_SPIN_HALTED;
-
-	if (unlikely(ticket != head)) {
-		pvx_spin_wait(lock, ticket, head);
-		pvx_spin_clear_halted(lock, ticket);
-	}
+	pvx_spin_clear_halted(lock, ticket);
 	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-	lock->queued = (u16)(ticket - head) / PVX_TICKET_STEP;
+	lock->queued = queued;
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
+static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
+{
+	u16 ticket, queued = 0;
+
+	if (unlikely(!pvx_spin_take_free(lock, &ticket)))
+		ticket = pvx_spin_wait(lock, &queued);
+	pvx_spin_held(lock, ticket, queued);
+}
+
 /*
- * Only the holder moves .head. With halting on, one xadd on the 16-bit
- * head releases the lock (a locked instruction: the critical section
- * before the next ticket, pairs with pvx_spin_wait()) and returns whether
- * a waiter set PVX_SPIN_HALTED: the lock is not read after it, since the
- * next holder may free it at once. The 16-bit operations may race with
- * waiters' atomic add on the whole word, which x86 keeps consistent (the
- * kernel's own ticket locks did the same).
+ * Only the holder moves a claimed .head. One add of PVX_TICKET_STEP -
+ * PVX_SPIN_CLAIMED serves the next ticket unclaimed. With halting on it
+ * is an xadd on the 16-bit head that releases the lock (a locked
+ * instruction: the critical section before the next ticket, pairs with
+ * pvx_spin_wait()) and returns whether a waiter set PVX_SPIN_HALTED: the
+ * lock is not read after it, since the next holder may free it at once.
+ * The 16-bit operations may race with waiters' atomic add on the whole
+ * word, which x86 keeps consistent (the kernel's own ticket locks did the
+ * same); a skip cannot race with them: it needs an unclaimed .head.
  */
 static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
+	const u16 release = PVX_TICKET_STEP - PVX_SPIN_CLAIMED;
 	u16 head;
 
 	WRITE_ONCE(lock->holder_cpu, -1);
 	if (!pvx_spin_may_halt()) {
 		/* no waiter halts, none sets the flag */
-		smp_store_release(&lock->head,
-				  READ_ONCE(lock->head) + PVX_TICKET_STEP);
+		smp_store_release(&lock->head, READ_ONCE(lock->head) + release);
 		return;
 	}
-	head = xadd(&lock->head, (u16)PVX_TICKET_STEP);
+	head = xadd(&lock->head, release);
 	if (unlikely(head & PVX_SPIN_HALTED))
-		pvx_spin_kick(lock, (head & ~PVX_SPIN_HALTED) + PVX_TICKET_STEP);
+		pvx_spin_kick(lock, (head & ~PVX_SPIN_FLAGS) + PVX_TICKET_STEP);
 }
 
 void pvx_spin_lock_init(struct pvx_spinlock *lock)
@@ -505,17 +702,11 @@ EXPORT_SYMBOL_GPL(pvx_spin_unlock);
 
 bool pvx_spin_trylock(struct pvx_spinlock *lock)
 {
-	int old;
+	u16 ticket;
 
 	preempt_disable();
-	old = atomic_read(&lock->val);
-	if (((u16)old & ~PVX_SPIN_HALTED) == (u16)((u32)old >> 16) &&
-	    atomic_try_cmpxchg_acquire(&lock->val, &old,
-				       (int)((u32)old + (u32)PVX_TICKET_INC))) {
-		pvx_spin_clear_halted(lock, (u32)old >> 16);
-		WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-		lock->queued = 0;
-		pvx_spin_count(PVX_SPIN_ACQUISITIONS);
+	if (pvx_spin_take_free(lock, &ticket)) {
+		pvx_spin_held(lock, ticket, 0);
 		return true;
 	}
 	preempt_enable();
@@ -679,6 +870,8 @@ PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
 PVX_SPIN_STAT_ATTR(halts, PVX_SPIN_HALTS);
 PVX_SPIN_STAT_ATTR(kicks, PVX_SPIN_KICKS);
 PVX_SPIN_STAT_ATTR(kick_misses, PVX_SPIN_KICK_MISSES);
+PVX_SPIN_STAT_ATTR(skips, PVX_SPIN_SKIPS);
+PVX_SPIN_STAT_ATTR(requeues, PVX_SPIN_REQUEUES);
 
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
@@ -726,6 +919,8 @@ static struct attribute *pvx_spin_attrs[] = {
 	&stat_halts_attr.kattr.attr,
 	&stat_kicks_attr.kattr.attr,
 	&stat_kick_misses_attr.kattr.attr,
+	&stat_skips_attr.kattr.attr,
+	&stat_requeues_attr.kattr.attr,
 	NULL
 };
 
@@ -782,11 +977,12 @@ static int __init pvx_spinlock_init(void)
 		pvx_sysfs_remove_group(&pvx_spin_group);
 		return ret;
 	}
-	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; spin_threshold %u\n",
+	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; skip %s; spin_threshold %u\n",
 		pvx_spin_mode_names[pvx_spin_mode], why,
 		kvm_features & BIT(KVM_FEATURE_STEAL_TIME) ?
 		"seen through steal time" : "not visible (no steal time)",
-		pvx_spin_may_halt() ? "on" : "off", spin_threshold);
+		pvx_spin_may_halt() ? "on" : "off",
+		skip_preempted ? "on" : "off", spin_threshold);
 	return 0;
 }
 

@@ -86,6 +86,31 @@ TRACE_EVENT(spin_kick,
 		      __entry->miss ? "miss" : "kicked")
 );
 
+/*
+ * One event per skip, where PVX_SPIN_SKIPS counts it: the waiter on
+ * @waiter_cpu took the turn of @ticket, whose waiter on @target_cpu was
+ * off its CPU (@halted: halted, else preempted by the host) while the
+ * lock sat free; that waiter draws a new ticket when it runs again.
+ */
+TRACE_EVENT(spin_skip,
+	    TP_PROTO(const void *lock, int target_cpu, int waiter_cpu,
+		     u16 ticket, bool halted),
+	    TP_ARGS(lock, target_cpu, waiter_cpu, ticket, halted),
+	    TP_STRUCT__entry(__field(const void *, lock)
+			     __field(int, target_cpu)
+			     __field(int, waiter_cpu)
+			     __field(u16, ticket)
+			     __field(bool, halted)),
+	    TP_fast_assign(__entry->lock = lock;
+			   __entry->target_cpu = target_cpu;
+			   __entry->waiter_cpu = waiter_cpu;
+			   __entry->ticket = ticket;
+			   __entry->halted = halted;),
+	    TP_printk("lock=%p target_cpu=%d waiter_cpu=%d ticket=%u %s",
+		      __entry->lock, __entry->target_cpu, __entry->waiter_cpu,
+		      __entry->ticket, __entry->halted ? "halted" : "preempted")
+);
+
 #endif /* _PVX_SPINLOCK_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

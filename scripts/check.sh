@@ -21,10 +21,10 @@ SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # kernels load every module and exercise every feature: both boot L3 on a
 # pvx host (guest-host, which 6.1's guest-core holds with the fallback
 # boot), run the host's tiny-VM tests (tinyvm: issue 26's regression tests
-# on both kernels), migrate-quick (two live migrations with the dirty
-# bitmap, two with the dirty ring: issue 27), numa and lockdown; the
-# steal boots run on 6.12; the fallback and topology boots and the
-# upstream KVM selftests on 6.1, so that the two labs, which share this
+# on both kernels), migrate-quick (two live migrations in one L3 boot,
+# one with the dirty bitmap, one with the dirty ring: issue 27), numa and
+# lockdown; the steal boots run on 6.12; the fallback and topology boots
+# and the upstream KVM selftests on 6.1, so that the two labs, which share this
 # machine's CPUs, take about as long (Documentation/lab.rst has the
 # times). make check-full (PVX_CHECK_FULL=1) runs every suite on both,
 # with the long soaks (PVX_LAB_SOAK=long: lock torture phases in L3,
@@ -290,13 +290,19 @@ if lab_why=$(lab_can_run); then
 		selftests/guest/mkinitrd.sh "${ABI[$s]}" "$REPO/build/${ABI[$s]}/l3-initrd.gz" \
 			>"$RES/mkinitrd-$s.log" 2>&1 || echo "mkinitrd for $s failed" >>"$RES/prep-errors"
 	done
-	# the upstream KVM selftests build beside the labs (unpacking two
-	# linux-source trees is minutes): their suite runs after the guest
-	# suite and waits for the build's mark to go (kvm-upstream.sh)
-	if [[ ",${LAB_TESTS[6.1]},${LAB_TESTS[6.12]}," == *",upstream,"* ]]; then
+	# the upstream KVM selftests build beside the labs, for the kernels
+	# whose list has them (unpacking a linux-source tree takes minutes
+	# of CPU the labs would otherwise have): their suite runs after the
+	# guest suite and waits for the build's mark to go (kvm-upstream.sh)
+	upstream_series=$(for s in "${!ABI[@]}"; do
+		[[ ",$(lab_tests "$s")," == *",upstream,"* ]] || continue
+		echo "$s"
+	done)
+	if [ -n "$upstream_series" ]; then
 		: >build/kvm-upstream.building
 		{
-			selftests/host/kvm-upstream.sh build >"$RES/kvm-upstream-build.log" 2>&1 ||
+			# shellcheck disable=SC2086 # one word per series
+			selftests/host/kvm-upstream.sh build $upstream_series >"$RES/kvm-upstream-build.log" 2>&1 ||
 				echo "upstream KVM selftests build failed" >>"$RES/prep-errors"
 			rm -f build/kvm-upstream.building
 		} &
@@ -351,15 +357,13 @@ case "$kdir" in
 esac
 
 # --- style: checkpatch --strict on our C sources ------------------------------
-# 6.12's: 7.2's (build/linux-src-7.2, from make check-newest) warns about
-# allocation helpers 6.1 and 6.12 do not have
-cp=$(ls build/linux-src-6.12/scripts/checkpatch.pl 2>/dev/null | head -n1)
-if [ -z "$cp" ]; then
+# 6.12's (7.2's warns about allocation helpers 6.1 and 6.12 do not have)
+cp=build/checkpatch/scripts/checkpatch.pl
+if [ ! -f "$cp" ]; then
 	mkdir -p build/checkpatch
 	tar -xf /usr/src/linux-source-6.12.tar.xz -C build/checkpatch --strip-components=1 \
 		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
 		'*/scripts/const_structs.checkpatch' 2>/dev/null
-	cp=build/checkpatch/scripts/checkpatch.pl
 fi
 tap_begin style
 # the kernel-side sources, the unit tier, and the host's test programs

@@ -52,7 +52,8 @@ TOPOLOGY=
 # set by make demo's boot (run-l3.sh --demo): pvx_demo=1
 DEMO=
 # set by the lab's migrate suite (run-l3.sh --migrate DIRTY):
-# pvx_migrate=bitmap|ring|unload, and pvx_migrate_args=A,B,... for the checker
+# pvx_migrate=bitmap|ring|mixed|unload|nohost; pvx_migrate_args=A,B,...
+# for the checker
 MIGRATE=
 MIGRATE_ARGS=
 MIGRATE_TEST=/pvx/pvx_migrate_guest
@@ -199,9 +200,11 @@ pvxtop_start() {
 	[ -x /pvx/pvxtop ] || return 1
 	/pvx/pvxtop --json >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
 	PVXTOP_PID=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	i=0
+	while [ $i -lt 100 ]; do
 		grep -q '"type":"start"' /tmp/pvxtop.json && return 0
-		sleep 1
+		sleep 0.1
+		i=$((i + 1))
 	done
 	not_ok "pvxtop --json: no start line in 10 s # $(head -n 1 /tmp/pvxtop.err)"
 	kill "$PVXTOP_PID" 2>/dev/null
@@ -247,10 +250,12 @@ advise_start() {
 	ADVISE_PID=$!
 	/pvx/pvxtop --advise -d 600 >"$1.txt" 2>&1 &
 	ADVISE_TXT_PID=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	i=0
+	while [ $i -lt 100 ]; do
 		# the text run has no start line: it loads as fast, give it 1 s
 		grep -q '"type":"start"' "$1" && sleep 1 && return 0
-		sleep 1
+		sleep 0.1
+		i=$((i + 1))
 	done
 	not_ok "pvxtop --advise --json: no start line in 10 s # $(head -n 1 "$1.err")"
 	kill "$ADVISE_PID" "$ADVISE_TXT_PID" 2>/dev/null
@@ -460,8 +465,15 @@ ask_l2() (
 )
 reprobe() { (echo 1 >/sys/kernel/pvx/reprobe) 2>/dev/null; }
 
-# call_once: load pvx_call_once.ko (a YIELD to no vCPU), print its result
+# call_once: a YIELD to no vCPU through pvx_call_once.ko, print its
+# result: through its "call" parameter while migrate_test holds it
+# loaded, else by loading it once
 call_once() {
+	if [ -e /sys/module/pvx_call_once/parameters/call ]; then
+		echo 1 >/sys/module/pvx_call_once/parameters/call || { echo "call: write refused"; return 1; }
+		cat /sys/module/pvx_call_once/parameters/result
+		return
+	fi
 	insmod "$CALL_KO" >/tmp/call.out 2>&1 || { echo "insmod: $(head -n1 /tmp/call.out)"; return 1; }
 	cat /sys/module/pvx_call_once/parameters/result
 	rmmod pvx_call_once
@@ -469,12 +481,23 @@ call_once() {
 pvx_attr() { cat "/sys/kernel/pvx/$1" 2>/dev/null; }
 lost_lines() { dmesg | grep -c 'pvx_guest: host stopped serving pvx'; }
 
+# migrate_test: migrate_calls with pvx_call_once loaded once for its
+# dozen calls (a module load in L3 costs seconds under TCG)
 migrate_test() {
+	local call=/sys/module/pvx_call_once/parameters/call
 	if [ "$mode" != host ] || [ "$steal_boot" = 1 ] || [ ! -e "$CTL" ]; then
 		diag "migration fallback not tested: needs a host boot with L2's control port $CTL"
 		return
 	fi
 	step "migration fallback"
+	insmod "$CALL_KO" >/tmp/call.out 2>&1 ||
+		diag "pvx_call_once stays unloaded between calls: $(head -n1 /tmp/call.out)"
+	migrate_calls
+	check "pvx_call_once: its 'call' parameter refuses 0 and 'x'" \
+		sh -c "[ -e $call ] && ! echo 0 >$call && ! echo x >$call"
+	rmmod pvx_call_once 2>/dev/null
+}
+migrate_calls() {
 	if [ "$(pvx_attr features/yield)" != available ]; then
 		ok "migration fallback # SKIP the host does not serve YIELD"
 		return
@@ -798,7 +821,7 @@ check "rmmod pvx_guest refused while pvx_spinlock uses it" sh -c '! rmmod pvx_gu
 step "pvx_yield_test"
 run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
-acq0=$(spin_stat acquisitions)
+acq0=$(spin_stat acquisitions) sk0=$(spin_stat skips) rq0=$(spin_stat requeues)
 slow0=$(spin_stat slow_paths)
 # pvxtop watches the tortures: its pvx:spin_yield, pvx:spin_halt and
 # pvx:spin_kick counts against sysfs
@@ -835,6 +858,9 @@ elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; 
 	else
 		not_ok "the torture contended: spinlock/slow_paths grew # still $slow1"
 	fi
+	sk=$(($(spin_stat skips) - sk0)) rq=$(($(spin_stat requeues) - rq0))
+	check "each skip made the waiter it passed queue again (skips +$sk, requeues +$rq)" \
+		test "$sk" = "$rq"
 	spin_diag
 	check "rmmod pvx_spinlock refused while pvx_lock_torture uses it" sh -c '! rmmod pvx_spinlock'
 	check "rmmod pvx_lock_torture" rmmod pvx_lock_torture

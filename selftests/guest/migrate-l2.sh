@@ -30,7 +30,12 @@
 # home for a vCPU of the guest from the map the guest resent by itself.
 #
 # Environment: PVX_MIGRATE_TAP (required), PVX_MIGRATE_DIRTY (bitmap or
-# ring: what QEMU ARGS ask for, checked here; unload: the bitmap, and L2
+# ring: how every QEMU tracks dirty pages, KVM's dirty bitmap or its dirty
+# ring (this script turns QEMU ARGS' -enable-kvm into -accel
+# kvm,dirty-ring-size=4096); mixed: QEMU K uses the ring for an odd K,
+# the bitmap for an even one, so that migration 1 is logged with the
+# bitmap and migration 2 with the ring (the source logs); checked before
+# each migration on the source; unload: the bitmap, and L2
 # removes pvx_fork_copy before the last migration, so that the guest
 # lands on a host without it: it must copy its pages itself from then on,
 # none lost; loaded again at the end; nohost: the bitmap, and the guest
@@ -152,12 +157,26 @@ qmp() {
 	return 1
 }
 
+# track K: how QEMU K tracks dirty pages, bitmap or ring
+track() {
+	case "$dirty" in
+	ring) echo ring ;;
+	mixed) [ $(($1 % 2)) = 1 ] && echo ring || echo bitmap ;;
+	*) echo bitmap ;;
+	esac
+}
+
 # start K [paused]: QEMU K with its QMP FIFOs, in the background, and
 # QMP's capabilities negotiated; its -D log is ARG.K for K > 0; K > 0
 # waits for the incoming migration, and with "paused" stays paused after
 start() {
-	local k=$1 a=() i line
+	local k=$1 a=() i line how
+	how=$(track "$k")
 	for ((i = 0; i < ${#qemu[@]}; i++)); do
+		if [ "${qemu[i]}" = -enable-kvm ] && [ "$how" = ring ]; then
+			a+=(-accel "kvm,dirty-ring-size=4096")
+			continue
+		fi
 		a+=("${qemu[i]}")
 		if [ "${qemu[i]}" = -D ] && [ "$k" -gt 0 ] && [ $((i + 1)) -lt ${#qemu[@]} ]; then
 			i=$((i + 1))
@@ -314,19 +333,6 @@ if ! guest_line "mig ready" "$ready_s"; then
 	exit 1
 fi
 res "ok migrate $dirty: the guest's checker runs: the host has written each of its pages once ($gline)"
-if [ "$dirty" = ring ]; then
-	if reaper "${pids[0]}"; then
-		res "ok migrate ring: QEMU tracks dirty pages with KVM's dirty ring (its kvm-reaper thread runs)"
-	else
-		res "not ok migrate ring: QEMU tracks dirty pages with KVM's dirty ring # no kvm-reaper thread in QEMU ${pids[0]}"
-	fi
-else
-	if reaper "${pids[0]}"; then
-		res "not ok migrate $dirty: QEMU tracks dirty pages with the dirty bitmap # a kvm-reaper thread runs"
-	else
-		res "ok migrate $dirty: QEMU tracks dirty pages with the dirty bitmap (no kvm-reaper thread)"
-	fi
-fi
 
 # vm_off K: pvx disabled for QEMU K's VM (its directory comes from a work
 # item after KVM_CREATE_VM: waited for up to 5 s)
@@ -360,28 +366,32 @@ gnum() {
 	[[ $gline =~ \ $1\ (-?[0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
 }
 
-done_n=0 checked=0 bad=0 resent_t=0 homes_t=0 lost_t=0 pinned_t=0 back_ms=""
+done_n=0 checked=0 bad=0 srcs="" resent_t=0 homes_t=0 lost_t=0 pinned_t=0 back_ms=""
 for ((k = 1; k <= count; k++)); do
 	src=$cur
 	kind=${kinds[k]}
+	how=$(track "$src")
+	# the lines of a mixed boot name the source's mode: it logs the pages
+	lbl=$dirty
+	[ "$dirty" = mixed ] && lbl="mixed $how"
 	# while QEMU $src alone has the control port open
 	echo "migrating $k" >&"$ctl_in"
 	if [ "$kind" = pvx ] && [ "${kinds[k - 1]}" = none ]; then
 		if err=$(host_load "${pids[$src]}"); then
-			res "ok migrate $dirty $k: pvx_host and its modules loaded again, QEMU $src's VM kept without pvx (pid_policy off)"
+			res "ok migrate $lbl $k: pvx_host and its modules loaded again, QEMU $src's VM kept without pvx (pid_policy off)"
 		else
-			res "not ok migrate $dirty $k: pvx_host and its modules loaded again # $err"
+			res "not ok migrate $lbl $k: pvx_host and its modules loaded again # $err"
 		fi
 	fi
 	if ! start "$k" "$([ "$kind" = none ] && echo paused)"; then
-		res "not ok migrate $dirty $k: destination QEMU $k starts with -incoming # $start_err"
+		res "not ok migrate $lbl $k: destination QEMU $k starts with -incoming # $start_err"
 		break
 	fi
 	if [ "$kind" = off ]; then
 		if vm_off "$k"; then
-			res "ok migrate $dirty $k: pvx disabled for QEMU $k's VM before the migration (vms/.../enabled 0)"
+			res "ok migrate $lbl $k: pvx disabled for QEMU $k's VM before the migration (vms/.../enabled 0)"
 		else
-			res "not ok migrate $dirty $k: pvx disabled for QEMU $k's VM # no vms/vm*-${pids[$k]}/enabled within 5 s"
+			res "not ok migrate $lbl $k: pvx disabled for QEMU $k's VM # no vms/vm*-${pids[$k]}/enabled within 5 s"
 		fi
 	fi
 	for _ in $(seq 50); do
@@ -399,12 +409,19 @@ for ((k = 1; k <= count; k++)); do
 			res "not ok migrate unload $k: pvx_fork_copy removed from L2 before the migration # $err"
 		fi
 	fi
+	if reaper "${pids[$src]}"; then got=ring; else got=bitmap; fi
+	if [ "$got" = "$how" ]; then
+		res "ok migrate $lbl $k: the source QEMU $src tracks dirty pages with KVM's dirty $how (kvm-reaper thread: $([ "$got" = ring ] && echo runs || echo none))"
+	else
+		res "not ok migrate $lbl $k: the source QEMU $src tracks dirty pages with KVM's dirty $how # it uses the $got (kvm-reaper thread)"
+	fi
+	srcs="$srcs $how"
 	fc_pages
 	fc0=$fc
 	t0=$SECONDS
 	qmp "$src" "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:$work/mig$k.sock\"}}"
 	if [[ $reply == *'"error"'* ]]; then
-		res "not ok migrate $dirty $k: QEMU $src accepts migrate # $reply"
+		res "not ok migrate $lbl $k: QEMU $src accepts migrate # $reply"
 		stop_qemu "$k"
 		break
 	fi
@@ -426,7 +443,7 @@ for ((k = 1; k <= count; k++)); do
 		qmp "$src" '{"execute": "query-migrate"}' && info=$reply
 	fi
 	if [ "$status" != completed ]; then
-		res "not ok migrate $dirty $k: QEMU $src -> QEMU $k completes # status '$status' after $((SECONDS - t0)) s: ${info:0:300}"
+		res "not ok migrate $lbl $k: QEMU $src -> QEMU $k completes # status '$status' after $((SECONDS - t0)) s: ${info:0:300}"
 		qmp "$src" '{"execute": "migrate_cancel"}'
 		stop_qemu "$k"
 		break
@@ -436,9 +453,9 @@ for ((k = 1; k <= count; k++)); do
 	if [ "$kind" = none ]; then
 		# only the paused destination has a VM of this run now
 		if err=$(host_unload); then
-			res "ok migrate $dirty $k: pvx_host and its modules removed from L2 while QEMU $k waits paused"
+			res "ok migrate $lbl $k: pvx_host and its modules removed from L2 while QEMU $k waits paused"
 		else
-			res "not ok migrate $dirty $k: pvx_host and its modules removed from L2 # $err"
+			res "not ok migrate $lbl $k: pvx_host and its modules removed from L2 # $err"
 		fi
 		qmp "$k" '{"execute": "cont"}'
 	fi
@@ -448,23 +465,23 @@ for ((k = 1; k <= count; k++)); do
 	setup=$(field "$info" setup-time) syncs=$(field "$info" dirty-sync-count)
 	sent=$(field "$info" transferred)
 	if [ "$run" = running ]; then
-		res "ok migrate $dirty $k: QEMU $src -> QEMU $k completed, the guest runs on QEMU $k"
+		res "ok migrate $lbl $k: QEMU $src -> QEMU $k completed, the guest runs on QEMU $k"
 	else
-		res "not ok migrate $dirty $k: QEMU $src -> QEMU $k completed, the guest runs on QEMU $k # status '$run'"
+		res "not ok migrate $lbl $k: QEMU $src -> QEMU $k completed, the guest runs on QEMU $k # status '$run'"
 	fi
-	diag "migrate $dirty $k: downtime ${down:-?} ms, total ${total:-?} ms, setup ${setup:-?} ms, ${syncs:-?} dirty syncs, $((${sent:-0} / 1048576)) MiB sent; the host copied $((fc - fc0)) guest pages while it ran"
+	diag "migrate $lbl $k: downtime ${down:-?} ms, total ${total:-?} ms, setup ${setup:-?} ms, ${syncs:-?} dirty syncs, $((${sent:-0} / 1048576)) MiB sent; the host copied $((fc - fc0)) guest pages while it ran"
 	# still 0: the whole answer
-	[ "${total:-0}" != 0 ] || diag "migrate $dirty $k: query-migrate said: ${info:0:600}"
+	[ "${total:-0}" != 0 ] || diag "migrate $lbl $k: query-migrate said: ${info:0:600}"
 	if [ "$unloaded" = 1 ] || [ "${kinds[k - 1]}" != pvx ]; then
 		:	# the guest's fallback is checked after the landing
 	elif [ $((fc - fc0)) -gt 0 ]; then
-		res "ok migrate $dirty $k: the host wrote guest pages while the migration ran ($((fc - fc0)))"
+		res "ok migrate $lbl $k: the host wrote guest pages while the migration ran ($((fc - fc0)))"
 	else
-		res "not ok migrate $dirty $k: the host wrote guest pages while the migration ran # none"
+		res "not ok migrate $lbl $k: the host wrote guest pages while the migration ran # none"
 	fi
 	if [ "$kind" = pvx ]; then echo "landed $k"; else echo "landed $k $kind"; fi >&"$ctl_in"
 	if ! guest_line "mig checked $k " 180; then
-		res "not ok migrate $dirty $k: the guest checks its pages on the destination # no answer within 180 s"
+		res "not ok migrate $lbl $k: the guest checks its pages on the destination # no answer within 180 s"
 		vcpu_rips
 		break
 	fi
@@ -480,26 +497,26 @@ for ((k = 1; k <= count; k++)); do
 	fb0=${fb:-0}
 	checked=$((checked + p)) bad=$((bad + m))
 	if [ "$m" = 0 ]; then
-		res "ok migrate $dirty $k: all $p pages the host wrote hold their last contents on the destination"
+		res "ok migrate $lbl $k: all $p pages the host wrote hold their last contents on the destination"
 	else
-		res "not ok migrate $dirty $k: all $p pages the host wrote hold their last contents on the destination # $m mismatches"
+		res "not ok migrate $lbl $k: all $p pages the host wrote hold their last contents on the destination # $m mismatches"
 	fi
-	diag "migrate $dirty $k: guest: $gline"
+	diag "migrate $lbl $k: guest: $gline"
 	resent_t=$((resent_t + $(gnum resent))) lost_t=$((lost_t + $(gnum lost)))
 	if [ "$kind" = pvx ]; then
 		pinned_t=$((pinned_t + $(gnum pinned)))
 		[ "${kinds[k - 1]}" = pvx ] || back_ms="$back_ms $(gnum follow_ms)"
 		if numa_homes && [ "$homes" -gt 0 ]; then
 			homes_t=$((homes_t + 1))
-			res "ok migrate $dirty $k: L2's pvx_numa has a home for $homes vCPU(s) of the guest again, from the map the guest resent by itself"
+			res "ok migrate $lbl $k: L2's pvx_numa has a home for $homes vCPU(s) of the guest again, from the map the guest resent by itself"
 		else
-			res "not ok migrate $dirty $k: L2's pvx_numa has a home for a vCPU of the guest again # $homes vCPUs with a hint and a home: $(cat /sys/kernel/debug/pvx/vm*-"${pids[$cur]}"/numa 2>&1 | paste -sd ' ' | cut -c1-300)"
+			res "not ok migrate $lbl $k: L2's pvx_numa has a home for a vCPU of the guest again # $homes vCPUs with a hint and a home: $(cat /sys/kernel/debug/pvx/vm*-"${pids[$cur]}"/numa 2>&1 | paste -sd ' ' | cut -c1-300)"
 		fi
 	fi
 	done_n=$k
 done
 if [ "$done_n" = "$count" ]; then
-	res "ok migrate $dirty: $done_n migrations, $checked pages checked after landings, $bad mismatches"
+	res "ok migrate $dirty: $done_n migrations (dirty tracking of their sources:$srcs), $checked pages checked after landings, $bad mismatches"
 else
 	res "not ok migrate $dirty: $count migrations # $done_n done, $checked pages checked, $bad mismatches"
 fi

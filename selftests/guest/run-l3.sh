@@ -25,13 +25,14 @@
 #   --demo         make demo's short boot (init.sh, pvx_demo=1): load
 #                  pvx_guest, PROBE, pvx_guest_test, unload; no feature
 #                  suites (the lab's guest suite runs those)
-#   --migrate bitmap|ring|unload|nohost  the migrate suite's boot (host mode only): L2
-#                  live-migrates the guest between QEMU processes
-#                  (migrate-l2.sh runs them in place of QEMU) while the
-#                  guest's pvx_migrate_guest has the host write its pages
-#                  and checks them after each landing (init.sh,
+#   --migrate bitmap|ring|mixed|unload|nohost  the migrate suite's boot (host
+#                  mode only): L2 live-migrates the guest between QEMU
+#                  processes (migrate-l2.sh runs them in place of QEMU)
+#                  while the guest's pvx_migrate_guest has the host write
+#                  its pages and checks them after each landing (init.sh,
 #                  pvx_migrate=DIRTY); QEMU tracks dirty pages with KVM's
 #                  dirty bitmap or its dirty ring (dirty-ring-size=4096);
+#                  mixed: the bitmap on the way there, the ring back;
 #                  unload: the bitmap, and the last migration lands on
 #                  L2 without pvx_fork_copy (removed before it, loaded
 #                  again after); nohost: the bitmap, landing on L2
@@ -68,7 +69,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] [--demo] [--migrate bitmap|ring|unload|nohost] host|fallback" >&2
+	echo "usage: run-l3.sh [--steal PCT] [--no-steal-time] [--topology swapped-rt|1cpu] [--demo] [--migrate bitmap|ring|mixed|unload|nohost] host|fallback" >&2
 	exit 2
 }
 # shellcheck source=selftests/guest/steal-l2.sh
@@ -88,8 +89,8 @@ while [ $# -gt 0 ]; do
 	--migrate)
 		migrate=${2:-}
 		case "$migrate" in
-		bitmap | ring | unload | nohost) ;;
-		*) echo "run-l3.sh: --migrate needs bitmap, ring, unload or nohost, got '$migrate'" >&2; exit 2 ;;
+		bitmap | ring | mixed | unload | nohost) ;;
+		*) echo "run-l3.sh: --migrate needs bitmap, ring, mixed, unload or nohost, got '$migrate'" >&2; exit 2 ;;
 		esac
 		shift ;;
 	--topology)
@@ -243,12 +244,6 @@ if [ -n "$migrate" ]; then
 	# nokaslr: L3 runs L2's kernel, which boots nokaslr, so a kernel RIP
 	# that migrate-l2.sh reads names its function in lab.sh's l2-kallsyms
 	args="$args pvx_migrate=$migrate nokaslr"
-	if [ "$migrate" = ring ]; then
-		case "$accel" in
-		*-enable-kvm*) accel=${accel/-enable-kvm/-accel kvm,dirty-ring-size=4096} ;;
-		*) bail "--migrate ring needs -enable-kvm in '$accel'" ;;
-		esac
-	fi
 	export PVX_MIGRATE_TAP=$PVX_OUT/l3-$tag-migrate.tap PVX_MIGRATE_DIRTY=$migrate
 fi
 [ "$tune" = full ] && args="$args pvx_tune=full"

@@ -10,7 +10,7 @@
 #                           source tarball make deps puts beside its image
 #                           in the cache, scripts/kernel.sh): unpack
 #                           /usr/src/linux-source-SERIES.tar.xz into
-#                           $PVX_REPO/build/linux-src-SERIES (once), make
+#                           the cache, $PVX_CACHE/linux-src/ (once), make
 #                           headers, build the x86 KVM selftests listed below
 #                           and install them into $PVX_REPO/build/kvm-selftests
 #                           (6.12) or build/kvm-selftests-SERIES. Tests a series
@@ -36,7 +36,6 @@ PVX_REPO=${PVX_REPO:-$(cd "$here/../.." && pwd)}
 set_series() {
 	SERIES=$1
 	SRC_TAR=/usr/src/linux-source-$SERIES.tar.xz
-	SRC=$PVX_REPO/build/linux-src-$SERIES
 	case "$SERIES" in
 	6.12) DEST=$PVX_REPO/build/kvm-selftests ;;
 	*) DEST=$PVX_REPO/build/kvm-selftests-$SERIES ;;
@@ -82,19 +81,29 @@ sid_source_tar() {
 	echo "$("$PVX_REPO/scripts/kernel.sh" image "$abi")/usr/src/linux-source-$SERIES.tar.xz"
 }
 
+# unpack_source: SRC, the tarball unpacked with its headers made, kept in
+# the project's cache (a fresh clone would otherwise spend minutes of CPU
+# on it beside the labs). Named by the tarball's size and time, so a new
+# linux-source package gets a tree of its own; made under a temporary
+# name and renamed when complete, so two clones never see half a tree.
+unpack_source() {
+	local tmp
+	[ -f "$SRC_TAR" ] || die "$SRC_TAR missing (make deps sets it up)"
+	SRC=${PVX_CACHE:-/var/cache/pvx}/linux-src/$(basename "$SRC_TAR" .tar.xz)-$(stat -c %s-%Y "$SRC_TAR")
+	[ -d "$SRC/usr/include/linux" ] && return 0
+	echo "unpacking $SRC_TAR into $SRC" >&2
+	mkdir -p "$(dirname "$SRC")" && tmp=$(mktemp -d "$SRC.XXXXXX") || die "cannot make a directory beside $SRC"
+	tar -xJf "$SRC_TAR" -C "$tmp" --strip-components=1 || die "unpack failed"
+	make -s -C "$tmp" headers >&2 || die "make headers failed"
+	# another clone may have finished first: keep its tree
+	mv -T "$tmp" "$SRC" 2>/dev/null || rm -rf "$tmp"
+}
+
 build() {
 	local t out=$PVX_REPO/build/kvm-selftests-$SERIES.obj
 	# sid's source: in the kernel's directory in the cache (kernel.sh)
 	case "$SERIES" in 6.1|6.12) ;; *) SRC_TAR=$(sid_source_tar) ;; esac
-	if [ ! -f "$SRC/Makefile" ]; then
-		[ -f "$SRC_TAR" ] || die "$SRC_TAR missing (make deps sets it up)"
-		echo "unpacking $SRC_TAR" >&2
-		rm -rf "$SRC.tmp" && mkdir -p "$SRC.tmp"
-		tar -xJf "$SRC_TAR" -C "$SRC.tmp" --strip-components=1 || die "unpack failed"
-		mv "$SRC.tmp" "$SRC"
-	fi
-	[ -d "$SRC/usr/include/linux" ] ||
-		make -s -C "$SRC" headers >&2 || die "make headers failed"
+	unpack_source || return 1
 	# Command-line TEST_GEN_PROGS_x86_64 replaces the Makefile's list, so
 	# only what we run gets built. -k: one test that does not build must
 	# not hide the others. Since 6.13 the x86 tests live in x86/, not

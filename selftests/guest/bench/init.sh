@@ -207,22 +207,27 @@ if [ "$bench" = ulocks ]; then
 	diag "kernel locks: not run (pvx_bench=ulocks)"
 elif insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$acq" \
 	cs_iters="$cs" think_iters="$think" max_ms="$max_ms" >/tmp/insmod.out 2>&1; then
-	st_ticket=0 st_native=0 st_pvx=0 r=0
+	st_ticket=0 st_native=0 st_pvx=0 st_pvx_fifo=0 r=0
+	skip=/sys/module/pvx_spinlock/parameters/skip
 	while [ "$r" -lt "$rounds" ]; do
 		r=$((r + 1))
-		for lock in ticket native pvx; do
+		for lock in ticket native pvx pvx-fifo; do
 			# progress on the console: L2 relays the last line (bench-l2.sh)
 			echo "pvx-bench: round $r lock=$lock (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+			# pvx-fifo: the same lock with skips off
+			[ "$lock" = pvx-fifo ] && echo 0 >"$skip"
 			s0=$(steal)
 			echo "$lock" >/sys/kernel/debug/pvx_lock_bench/run 2>/tmp/run.out ||
 				say "error run lock=$lock round $r: $(head -n1 /tmp/run.out)"
-			eval "st_$lock=\$((st_$lock + $(steal) - s0))"
+			v=st_$(echo "$lock" | tr - _)
+			eval "$v=\$(($v + $(steal) - s0))"
+			echo 1 >"$skip"
 		done
 		diag "kernel round $r done at uptime $(cut -d' ' -f1 /proc/uptime) s"
 	done
 	cat /sys/kernel/debug/pvx_lock_bench/results >>"$OUT"
-	for lock in ticket native pvx; do
-		eval "say \"steal lock=$lock ticks=\$st_$lock\""
+	for lock in ticket native pvx pvx-fifo; do
+		eval "say \"steal lock=$lock ticks=\$st_$(echo "$lock" | tr - _)\""
 	done
 	rmmod pvx_lock_bench || say "error rmmod pvx_lock_bench"
 else

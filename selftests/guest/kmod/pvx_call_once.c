@@ -5,8 +5,11 @@
  *
  * At load it issues one pvx call through pvx_guest's pvx_hypercall(),
  * (nr, a0) from its parameters, with a1..a3 = 0, and publishes the answer
- * in its read-only parameter "result". init.sh uses it to make the guest
- * issue a call on demand: a directed yield to a vCPU that does not exist
+ * in its read-only parameter "result"; writing 1 to its parameter "call"
+ * issues the same call again and publishes its answer. init.sh uses it to
+ * make the guest issue a call on demand (loaded once for a series of
+ * calls: under TCG's nested SVM each module load and unload in L3 is
+ * seconds and a chance of an emulator reset): a directed yield to a vCPU that does not exist
  * is -PVX_EINVAL from a host with pvx, -PVX_ENOSYS from one without (the
  * guest then falls back), and -PVX_ENOSYS without an exit once the guest
  * has fallen back.
@@ -35,6 +38,26 @@ MODULE_PARM_DESC(a0, "first argument (default ~0: no such vCPU)");
 static long result;
 module_param(result, long, 0444);
 MODULE_PARM_DESC(result, "what pvx_hypercall() answered at load");
+
+/* Writing 1 issues the call again; anything else is refused. */
+static int pvx_call_once_call_set(const char *val, const struct kernel_param *kp)
+{
+	bool call;
+	int ret = kstrtobool(val, &call);
+
+	if (ret)
+		return ret;
+	if (!call)
+		return -EINVAL;
+	result = pvx_hypercall(nr, a0, 0, 0, 0);
+	return 0;
+}
+
+static const struct kernel_param_ops pvx_call_once_call_ops = {
+	.set = pvx_call_once_call_set,
+};
+module_param_cb(call, &pvx_call_once_call_ops, NULL, 0200);
+MODULE_PARM_DESC(call, "write 1: issue the call again, its answer in result");
 
 /* A command no product module uses. */
 #define PVX_CALL_ONCE_IOC	_IO(PVX_IOC_MAGIC, 0x7f)

@@ -12,6 +12,9 @@
  *   ticket  a plain fair ticket lock without any pv (defined here)
  *   native  the kernel's spinlock_t (pv qspinlock on KVM)
  *   pvx     struct pvx_spinlock (pvx_spinlock.ko)
+ *   pvx-fifo  the same lock, run while whoever runs the benchmark has set
+ *           pvx_spinlock's skip parameter to 0 (strict FIFO: no waiter
+ *           takes the turn of one whose vCPU is off its CPU)
  *
  * Each run reports acquisitions per second (from the start signal to the
  * last thread's exit), the p50/p99/max time spent acquiring the lock
@@ -126,12 +129,15 @@ static void bench_ticket_unlock(struct bench_ticket_lock *l)
 
 /* ---- the benchmark ------------------------------------------------------- */
 
-enum bench_lock_kind { BENCH_TICKET, BENCH_NATIVE, BENCH_PVX, BENCH_NR_LOCKS };
+enum bench_lock_kind {
+	BENCH_TICKET, BENCH_NATIVE, BENCH_PVX, BENCH_PVX_FIFO, BENCH_NR_LOCKS
+};
 
 static const char * const bench_lock_names[BENCH_NR_LOCKS] = {
 	[BENCH_TICKET] = "ticket",
 	[BENCH_NATIVE] = "native",
 	[BENCH_PVX] = "pvx",
+	[BENCH_PVX_FIFO] = "pvx-fifo",
 };
 
 /* Log-linear histogram: values 0..7 exact, then 8 buckets per power of 2. */
@@ -201,7 +207,7 @@ struct bench_result {
 	unsigned long counted_sum;	/* per-thread counts summed */
 	u64 ns;				/* wall time of the runs */
 	bool complete;
-	u64 yields_issued, yields_granted, slow_paths;
+	u64 yields_issued, yields_granted, slow_paths, skips;
 	u64 hist[HIST_BUCKETS];
 };
 
@@ -328,7 +334,7 @@ static u64 bench_pvx_counter(const char *name)
 }
 
 struct bench_counters {
-	u64 issued, granted, slow;
+	u64 issued, granted, slow, skips;
 };
 
 static void bench_read_counters(struct bench_counters *c)
@@ -336,6 +342,7 @@ static void bench_read_counters(struct bench_counters *c)
 	c->issued = bench_pvx_counter("yields_issued");
 	c->granted = bench_pvx_counter("yields_granted");
 	c->slow = bench_pvx_counter("slow_paths");
+	c->skips = bench_pvx_counter("skips");
 }
 
 static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
@@ -399,6 +406,7 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 	res->yields_issued += c1.issued - c0.issued;
 	res->yields_granted += c1.granted - c0.granted;
 	res->slow_paths += c1.slow - c0.slow;
+	res->skips += c1.skips - c0.skips;
 	for (i = 0; i < nthreads; i++) {
 		res->counted_sum += t[i]->counted;
 		for (j = 0; j < HIST_BUCKETS; j++)
@@ -471,18 +479,19 @@ static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
 {
 	const struct bench_result *res = bench_acc[kind];
 	u64 total = res->counted_sum, acq_per_s;
-	char line[384];
+	char line[448];
 
 	acq_per_s = res->ns ? div64_u64((u64)res->acq * NSEC_PER_SEC, res->ns) : 0;
 	snprintf(line, sizeof(line),
-		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu yields_issued=%llu yields_granted=%llu slow_paths=%llu",
+		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu yields_issued=%llu yields_granted=%llu slow_paths=%llu skips=%llu",
 		 bench_lock_names[kind], bench_nthreads, num_online_cpus(),
 		 bench_rounds_done[kind], res->acq, res->complete,
 		 res->acq == total, cs_iters, think_iters,
 		 div_u64(res->ns, NSEC_PER_MSEC), acq_per_s,
 		 hist_percentile(res->hist, total, 50),
 		 hist_percentile(res->hist, total, 99), hist_max(res->hist),
-		 res->yields_issued, res->yields_granted, res->slow_paths);
+		 res->yields_issued, res->yields_granted, res->slow_paths,
+		 res->skips);
 	pr_info("%s\n", line);
 	seq_buf_printf(s, "%s\n", line);
 }
