@@ -130,6 +130,20 @@ counted_window() {
 	local got=$(($2 + $3)) most=$(($4 + 2 + $4 / 100))
 	check "pvxtop: $1 $2 + $3 missed = $got, from $4 to $most" [ "$got" -ge "$4" -a "$got" -le "$most" ]
 }
+# cpus_settle: each CPU has run a process of ours since the caller's last
+# reading of a counter. A timer's hard irq counts its fire and then
+# traces it; L2 may stop the vCPU between the two (its steal injection
+# does, for milliseconds), so a pvxtop stopped right after that reading
+# would miss an event the counter has. A CPU that runs a process has
+# finished the hard irq it was in.
+cpus_settle() {
+	local c=0 n
+	n=$(grep -c '^processor' /proc/cpuinfo)
+	while [ $c -lt "$n" ]; do
+		taskset -c $c true
+		c=$((c + 1))
+	done
+}
 pvxtop_test() {
 	local pid i h0 e0 r0 h e r c a
 	if [ ! -x /pvx/pvxtop ]; then
@@ -1033,6 +1047,7 @@ cap_round() {
 		not_ok "pvx_stimer_test --load 4 (cap_factor $1) # $(tail -n 1 /tmp/load.out)"
 	[ "$2" = cap1 ] && top_done /tmp/top-cap.txt
 	fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
+	cpus_settle
 	advise_stop "$f" "a timer load with cap_factor $1" || return 1
 	diag "tune cap_factor=$1 fires=$((fe + fc)) cap=$fc rearms=$(advise_num "$f" cap_factor rearms) ($(tail -n 1 /tmp/load.out))"
 	check "pvxtop --advise: cap_factor now '$(advise_str "$f" cap_factor current)' = $1" \
@@ -1077,6 +1092,7 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 	if [ "$top_timer" = 1 ]; then
 		fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
 		r=$(($(stimer_stat rearms) - r0))
+		cpus_settle
 		if pvxtop_stop "pvx_stimer_test"; then
 			mi=$(pvxtop_missed pvx/stimer_fire) tc=$(pvxtop_sum timer_cap)
 			counted_window "stimer_fire, fired_effective + fired_cap growth" \
