@@ -192,10 +192,11 @@ MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
 	       "selftests/guest/run-l3.sh --migrate ring host"
 	       "selftests/guest/run-l3.sh --migrate unload host"
 	       "selftests/guest/run-l3.sh --migrate nohost host")
-# migrate-quick (make check's): one boot, two migrations
-# (PVX_MIGRATIONS, migrate-l2.sh): there logged with the dirty bitmap,
-# back with the dirty ring (the source logs)
-MIGRATE_QUICK_BOOT="selftests/guest/run-l3.sh --migrate mixed host"
+# migrate-quick (make check's): the bitmap and ring boots, two
+# migrations each (PVX_MIGRATIONS, migrate-l2.sh): there and back. The
+# one-boot form (--migrate mixed: there logged with the bitmap, back
+# with the ring) is not make check's yet (Documentation/lab.rst)
+MIGRATE_QUICK_BOOTS=("${MIGRATE_BOOTS[@]:0:2}")
 
 # guest-core: every guest module and feature, on a pvx host and on one
 # without pvx, and the refusal in L2; not the steal and topology boots
@@ -263,7 +264,7 @@ for s in "${suites[@]}"; do
 	numabench) run_suite numabench bash scripts/bench-numa-l2.sh ;;
 	migrate) run_suite migrate run_l3s migrate "${MIGRATE_BOOTS[@]}" ;;
 	migrate-quick)
-		PVX_MIGRATIONS=2 run_suite migrate-quick run_l3s migrate-quick "$MIGRATE_QUICK_BOOT" ;;
+		PVX_MIGRATIONS=2 run_suite migrate-quick run_l3s migrate-quick "${MIGRATE_QUICK_BOOTS[@]}" ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out

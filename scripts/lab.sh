@@ -38,9 +38,8 @@ usage: scripts/lab.sh [options]
                     while the host writes its pages, dirty bitmap,
                     dirty ring, onto L2 without pvx_fork_copy, and
                     onto L2 without pvx_host and with pvx off for it;
-                    migrate-quick = make check's: one boot, two
-                    migrations, there with the dirty bitmap, back with
-                    the dirty ring)
+                    migrate-quick = make check's: its bitmap and
+                    ring boots, two migrations each)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
