@@ -306,7 +306,9 @@ struct pvx_stimer_state {
  * steal source sees it) at CLOCK_MONOTONIC .now.mono_ns. With
  * PVX_STEAL_SINCE, .since is an earlier .now (possibly of another CPU):
  * wall_ns = now - since, steal_ns = steal of since.cpu meanwhile,
- * effective_ns = wall_ns - steal_ns (>= 0). A point in the future, a
+ * effective_ns = wall_ns - steal_ns, or 0 when steal_ns exceeds wall_ns
+ * (KVM publishes a preemption's steal at the vCPU's next entry, so over a
+ * short window steal may exceed wall time). A point in the future, a
  * steal count above since.cpu's current one, a CPU that does not exist
  * or nonzero reserved fields are -EINVAL.
  */
