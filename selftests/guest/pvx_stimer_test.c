@@ -265,10 +265,11 @@ static void test_steal_query(void)
 			 q.source, ret, (unsigned long long)q.now.steal_ns);
 
 	/*
-	 * KVM publishes a preemption's steal at the vCPU's next entry, so
-	 * one that began before the snapshot can be counted after it: over
-	 * a short window steal may exceed wall time (117 ms in 30 ms once,
-	 * beside another lab), and effective time is then 0, not negative.
+	 * Steal is the host's run delay of the vCPU thread, published at its
+	 * next entry; wall time is this guest's clock. A delay that began
+	 * before the snapshot can be published after it, so over a short
+	 * window steal may exceed wall time (117 ms in 30 ms once, beside
+	 * another lab): effective time is then 0, not negative.
 	 */
 	usleep(20000);
 	q2.flags = PVX_STEAL_SINCE;
