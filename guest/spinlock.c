@@ -415,6 +415,12 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
  * are traced (pvx:spin_kick) with @lock's value, which the event only
  * stores: nothing reads through it there either.
  */
+/* Wake the halted vCPU of @cpu (KVM_HC_KICK_CPU by its APIC ID). */
+static void pvx_spin_kick_cpu(int cpu)
+{
+	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
+}
+
 static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 {
 	bool halted = false;
@@ -425,7 +431,7 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
 		trace_spin_kick(lock, cpu, ticket, true);
 		return;
 	}
-	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
+	pvx_spin_kick_cpu(cpu);
 	pvx_spin_count(PVX_SPIN_KICKS);
 	trace_spin_kick(lock, cpu, ticket, false);
 }
@@ -465,8 +471,7 @@ static bool pvx_spin_skip(struct pvx_spinlock *lock, u16 raw, u16 ticket,
 	trace_spin_skip(lock, cpu, smp_processor_id(),
 			(u16)(ticket - PVX_TICKET_STEP), halted);
 	if (halted)
-		kvm_hypercall2(KVM_HC_KICK_CPU, 0,
-			       per_cpu(x86_cpu_to_apicid, cpu));
+		pvx_spin_kick_cpu(cpu);
 	return true;
 }
 

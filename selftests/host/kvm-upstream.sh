@@ -93,8 +93,9 @@ unpack_source() {
 	[ -d "$SRC/usr/include/linux" ] && return 0
 	echo "unpacking $SRC_TAR into $SRC" >&2
 	mkdir -p "$(dirname "$SRC")" && tmp=$(mktemp -d "$SRC.XXXXXX") || die "cannot make a directory beside $SRC"
-	tar -xJf "$SRC_TAR" -C "$tmp" --strip-components=1 || die "unpack failed"
-	make -s -C "$tmp" headers >&2 || die "make headers failed"
+	# a half-made tree does not stay in the cache
+	tar -xJf "$SRC_TAR" -C "$tmp" --strip-components=1 || { rm -rf "$tmp"; die "unpack failed"; }
+	make -s -C "$tmp" headers >&2 || { rm -rf "$tmp"; die "make headers failed"; }
 	# another clone may have finished first: keep its tree
 	mv -T "$tmp" "$SRC" 2>/dev/null || rm -rf "$tmp"
 }
