@@ -44,10 +44,12 @@
 # (victim: which guest's QEMU starts first, and so is scanned first),
 # PVX_BENCH_KSM_ZERO_ORDER (0: case (c)'s zero_order, the smallest free
 # block page reporting hands over; 0 is pageblock order),
-# PVX_BENCH_KSM_CASES (ab: which cases run; abc adds (c)),
+# PVX_BENCH_KSM_CASES (abl: which cases run; c adds (c), l is the lever
+# series below, with knobs of its own),
 # PVX_BENCH_KSM_BOOTS (3: tries to boot a case's two guests to their
 # first mark), PVX_BENCH_KSM_TIMEOUT (per L3 guest, s, 1500). With the
-# defaults the benchmark takes about 13 min of L2 on 6.12;
+# defaults the benchmark takes about 13 min of L2 on 6.12 without the
+# lever series;
 # scripts/bench.sh gives the lab 3600 s when ksm runs.
 
 ksm_sys=/sys/kernel/mm/ksm
@@ -97,15 +99,18 @@ ksm_wait_mark() {
 
 ksm_answer() { timeout 5 sh -c "printf g >'/tmp/pvx-ksm-$1.in'"; }
 
-# ksm_boot CASE HINT ROLE: start one L3 guest and its mark reader
+# ksm_boot CASE HINT ROLE [KASLR [MERGE]]: start one L3 guest and its mark
+# reader; KASLR 1 boots it with KASLR (default PVX_BENCH_KSM_KASLR), MERGE
+# is QEMU's mem-merge (on or off; default QEMU's, on)
 # shellcheck disable=SC2154
 ksm_boot() {
-	local c=$1 hint=$2 role=$3 f=/tmp/pvx-ksm-$3 kaslr=nokaslr
-	[ "${PVX_BENCH_KSM_KASLR:-0}" = 1 ] && kaslr=
+	local c=$1 hint=$2 role=$3 f=/tmp/pvx-ksm-$3 kaslr=nokaslr mm=()
+	[ "${4:-${PVX_BENCH_KSM_KASLR:-0}}" = 1 ] && kaslr=
+	[ -n "${5:-}" ] && mm=(-machine "mem-merge=$5")
 	rm -f "$f.in" "$f.out" "$f.lines" "$f.pid"
 	mkfifo "$f.in" "$f.out"
 	timeout -k 5 "${PVX_BENCH_KSM_TIMEOUT:-1500}" qemu-system-x86_64 -enable-kvm -cpu host \
-		-m "$ksm_mem" -smp "${PVX_BENCH_KSM_CPUS:-1}" \
+		-m "$ksm_mem" -smp "${PVX_BENCH_KSM_CPUS:-1}" "${mm[@]}" \
 		-nographic -no-reboot -nodefaults -serial stdio -pidfile "$f.pid" \
 		-chardev "pipe,id=pvxsync,path=$f" -device isa-serial,chardev=pvxsync \
 		-kernel "$kernel" -initrd "$initrd" \
@@ -334,6 +339,186 @@ END {
 }' "$1"
 }
 
+# ---- The lever series (issue 29 item 3, ksm.rst "The lever"): what
+# merge_on_candidates buys a host whose VMM starts its guests with merging
+# off. PVX_BENCH_KSM_LEVER_VMS (4) L3 guests of PVX_BENCH_KSM_LEVER_MEM
+# MiB (256), each with PVX_BENCH_KSM_LEVER_PRIVATE_MB (128) MiB of data of
+# its own; the first PVX_BENCH_KSM_LEVER_ASK (2) boot nokaslr with
+# pvx_ksm_guest (the same kernel image, sent as candidates: the content
+# worth sharing), the others with KASLR and no pvx module (their kernel
+# laid out apart). The same guests and KSM settings in each case,
+# PVX_BENCH_KSM_LEVER_RUNS (1) runs of each, by turns:
+#   m  blind: every VM mergeable (QEMU mem-merge=on), merge_on_candidates=0;
+#   n  pvx: QEMU mem-merge=off, merge_on_candidates=1: the VMs that ask;
+#   s  as m with smart_scan=1 where the kernel has it (6.7 and later):
+#      stock KSM's own lever, which skips pages that did not merge before.
+# Once every guest is at its first mark KSM is reset and sampled for
+# PVX_BENCH_KSM_LEVER_SECS (60) s, then the guests are ended.
+
+# ksm_ksmd_ticks: ksmd's CPU time (user + system), clock ticks
+ksm_ksmd_ticks() { awk '{ print $14 + $15 }' "/proc/$(pgrep -x ksmd | head -n1)/stat" 2>/dev/null || echo 0; }
+
+# ksm_lever_sum KEY: KEY of every lever guest's QEMU, summed by group
+# (the ones that ask, the others): "ASK OTHER"
+ksm_lever_sum() {
+	local i a=0 o=0 v q
+	for ((i = 1; i <= lever_vms; i++)); do
+		q=$(ksm_qpid "g$i")
+		case $1 in
+		merging) v=$(ksm_merging "$q") ;;
+		rmap) v=$(ksm_rmap "$q") ;;
+		made) v=$(ksm_dbg "$q" made_mergeable) ;;
+		esac
+		if [ "$i" -le "$lever_ask" ]; then a=$((a + ${v:-0})); else o=$((o + ${v:-0})); fi
+	done
+	echo "$a $o"
+}
+
+# ksm_lever_run CASE RUN RES: boot the guests, sample KSM, end them
+# shellcheck disable=SC2154
+ksm_lever_run() {
+	local c=$1 run=$2 res=$3 i merge=on mo=0 smart=0 bad="" t t0 fs0 ps0 k0 m r q
+	case $c in n) merge=off mo=1 ;; s) smart=1 ;; esac
+	echo "$mo" >/sys/module/pvx_ksm/parameters/merge_on_candidates
+	for ((i = 1; i <= lever_vms; i++)); do
+		if [ "$i" -le "$lever_ask" ]; then
+			ksm_boot "l$c$run" 1 "g$i" 0 "$merge"
+		else
+			ksm_boot "l$c$run" 0 "g$i" 1 "$merge"
+		fi
+		sleep 1
+	done
+	for ((i = 1; i <= lever_vms; i++)); do
+		ksm_wait_mark "g$i" I 900 || bad="$bad g$i"
+	done
+	if [ -n "$bad" ]; then
+		not_ok "ksm lever ($c, run $run): all $lever_vms guests booted to their first mark # not:$bad"
+	else
+		ok "ksm lever ($c, run $run): all $lever_vms guests booted to their first mark"
+		echo 2 >"$ksm_sys/run"
+		for ((i = 0; i < 300; i++)); do
+			[ "$(ksm_get pages_shared)$(ksm_get pages_sharing)" = 00 ] && break
+			sleep 0.2
+		done
+		echo "${PVX_BENCH_KSM_TO_SCAN:-1000}" >"$ksm_sys/pages_to_scan"
+		echo "${PVX_BENCH_KSM_SLEEP_MS:-10}" >"$ksm_sys/sleep_millisecs"
+		[ -w "$ksm_sys/smart_scan" ] && echo "$smart" >"$ksm_sys/smart_scan"
+		fs0=$(ksm_get full_scans) ps0=$(ksm_get pages_scanned) k0=$(ksm_ksmd_ticks)
+		t0=$(ksm_now)
+		echo 1 >"$ksm_sys/run"
+		while :; do
+			t=$(awk -v a="$(ksm_now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+			r=$(ksm_lever_sum rmap)
+			echo "lsample case=$c run=$run t=$t full_scans=$(($(ksm_get full_scans) - fs0)) pages_scanned=$([ "$ps0" = -1 ] && echo -1 || echo $(($(ksm_get pages_scanned) - ps0))) sharing=$(ksm_get pages_sharing) rmap=$((${r% *} + ${r#* })) ksmd_ticks=$(($(ksm_ksmd_ticks) - k0))" >>"$res"
+			awk -v t="$t" -v s="$lever_secs" 'BEGIN { exit !(t >= s) }' && break
+			sleep 1
+		done
+		m=$(ksm_lever_sum merging) r=$(ksm_lever_sum rmap) q=$(ksm_lever_sum made)
+		echo "lever case=$c run=$run t=$t smart_scan=$(ksm_get smart_scan) full_scans=$(($(ksm_get full_scans) - fs0)) pages_scanned=$([ "$ps0" = -1 ] && echo -1 || echo $(($(ksm_get pages_scanned) - ps0))) sharing=$(ksm_get pages_sharing) shared=$(ksm_get pages_shared) mask=${m% *} mother=${m#* } rmap=$((${r% *} + ${r#* })) ksmd_ticks=$(($(ksm_ksmd_ticks) - k0)) hz=$(getconf CLK_TCK) made=$((${q% *} + ${q#* }))" >>"$res"
+		say "ksm lever ($c, run $run): $(tail -n1 "$res")"
+		echo 2 >"$ksm_sys/run"
+	fi
+	for ((i = 1; i <= lever_vms; i++)); do
+		q=$(ksm_qpid "g$i")
+		[ -n "$q" ] && kill "$q" 2>/dev/null
+	done
+	for ((i = 1; i <= lever_vms; i++)); do
+		eval "wait \$ksm_tpid_g$i"
+		eval "kill \$ksm_cat_g$i" 2>/dev/null
+		eval "wait \$ksm_cat_g$i" 2>/dev/null
+	done
+	[ -z "$bad" ]
+}
+
+# The lever table: medians of the runs [min..max], n runs; the floors
+ksm_lever_table() {
+	awk -v abi="$PVX_ABI" -v vms="$lever_vms" -v ask="$lever_ask" -v mem="$lever_mem" '
+function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
+function add(c, k, v) { val[c, k] = val[c, k] " " v }
+function med(c, k,   n, a, i, j, t) {
+	n = split(val[c, k], a, " ")
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	lo = a[1]; hi = a[n]; cnt = n
+	return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : 0
+}
+function cell(c, k, fmt,   m) { m = med(c, k); return sprintf(fmt " [" fmt ".." fmt "]", m, lo, hi) }
+# t90: the first sample of a run with pages_sharing >= 90 % of what the
+# blind case (m) of the same run had at its end
+/^lsample / {
+	k = f($0, "case") SUBSEP f($0, "run"); n = ++ns[k]
+	sc = f($0, "pages_scanned") + 0; if (sc < 0) sc = f($0, "full_scans") * f($0, "rmap")
+	st[k, n] = f($0, "t"); ssc[k, n] = sc; ssh[k, n] = f($0, "sharing") + 0; skd[k, n] = f($0, "ksmd_ticks") + 0
+}
+/^lever / { endsh[f($0, "case") SUBSEP f($0, "run")] = f($0, "sharing") + 0; hz = f($0, "hz") > 0 ? f($0, "hz") : 100 }
+/^lever / {
+	c = f($0, "case"); has[c] = 1; runs[c]++
+	sc = f($0, "pages_scanned") + 0; if (sc < 0) { sc = f($0, "full_scans") * f($0, "rmap"); est = "~" }
+	sh = f($0, "sharing") + 0
+	add(c, "sharing", sh); add(c, "scanned", sc); add(c, "spm", sh > 0 ? sc / sh : 0)
+	add(c, "ksmd", f($0, "ksmd_ticks") / (f($0, "hz") > 0 ? f($0, "hz") : 100))
+	add(c, "mask", f($0, "mask")); add(c, "mother", f($0, "mother")); add(c, "fs", f($0, "full_scans")); add(c, "made", f($0, "made"))
+}
+END {
+	for (k in ns) {
+		split(k, kk, SUBSEP); c = kk[1]; tg = 0.9 * endsh["m" SUBSEP kk[2]]
+		for (i = 1; i <= ns[k]; i++) if (tg > 0 && ssh[k, i] >= tg) break
+		if (i > ns[k]) { never[c]++; continue }
+		add(c, "t90", st[k, i]); add(c, "spm90", ssc[k, i] / ssh[k, i]); add(c, "ksmd90", skd[k, i] / hz)
+	}
+	printf "# ---- KSM lever series, kernel %s: %d guests of %d MiB, %d ask (nokaslr, pvx_ksm_guest), %d do not (KASLR)\n", abi, vms, mem, ask, vms - ask
+	printf "# m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1\n"
+	printf "# medians of the runs [min..max]; scanned: pages_scanned (6.12), ~ = full_scans x rmap items (6.1)\n"
+	for (ci = 1; ci <= 3; ci++) {
+		c = substr("mns", ci, 1)
+		if (!(c in has)) { printf "# %s  (no run)\n", c; continue }
+		printf "# %s  n=%d  at the end: sharing %s  scanned %s%s  scan/merged %s  ksmd s %s  merged: asking VMs %s, others %s  full scans %s  VMAs made mergeable %s\n", c, runs[c], cell(c, "sharing", "%d"), est, cell(c, "scanned", "%d"), cell(c, "spm", "%.1f"), cell(c, "ksmd", "%.1f"), cell(c, "mask", "%d"), cell(c, "mother", "%d"), cell(c, "fs", "%d"), cell(c, "made", "%d")
+		if (val[c, "t90"] != "")
+			printf "# %s  at t90 (%d runs reached it, %d never): t90 s %s  scan/merged %s%s  ksmd s %s\n", c, split(val[c, "t90"], tmp, " "), never[c], cell(c, "t90", "%.1f"), est, cell(c, "spm90", "%.2f"), cell(c, "ksmd90", "%.1f")
+		else
+			printf "# %s  at t90: never reached (%d runs)\n", c, never[c]
+	}
+	printf "# t90: the first sample with pages_sharing >= 90 %% of what (m) had at the end of the same run\n"
+	if (!("m" in has) || !("n" in has)) { printf "# floors (lever): not evaluated, results missing\n"; exit }
+	shm = med("m", "sharing"); shn = med("n", "sharing"); n = runs["n"] < runs["m"] ? runs["n"] : runs["m"]
+	x = shm > 0 ? shn / shm : 0
+	printf "# floor lever sharing (n) within 5%% of blind (m): %s (%.3fx, n=%d)\n", (x >= 0.95 && x <= 1.05 ? "met" : "MISSED"), x, n
+	# pages scanned per merged page to t90: over a fixed window ksmd
+	# scans at its set rate whatever it finds, so the end of the window
+	# says little; what the lever saves is the scanning to get there
+	sm = val["m", "spm90"] != "" ? med("m", "spm90") : 0; sn = val["n", "spm90"] != "" ? med("n", "spm90") : 0
+	printf "# floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): %s (%.2fx fewer, n=%d)\n", (sn > 0 && sm >= 2 * sn ? "met" : "MISSED"), (sn > 0 ? sm / sn : 0), n
+	km = val["m", "ksmd90"] != "" ? med("m", "ksmd90") : 0; kn = val["n", "ksmd90"] != "" ? med("n", "ksmd90") : 0
+	printf "# ksmd CPU time to t90 (n) / blind (m): %.2fx (%.1f s against %.1f s); whole window %.1f s against %.1f s (reported, no floor)\n", (km > 0 ? kn / km : 0), kn, km, med("n", "ksmd"), med("m", "ksmd")
+	if ("s" in has) {
+		ss = med("s", "sharing"); sp = val["s", "spm90"] != "" ? med("s", "spm90") : 0; ks = val["s", "ksmd90"] != "" ? med("s", "ksmd90") : 0
+		printf "# stock lever smart_scan (s) against blind (m): sharing %.3fx, scanned per merged to t90 %.2fx fewer, ksmd to t90 %.2fx; pvx (n) against (s): sharing %.3fx, scanned per merged to t90 %.2fx fewer\n", (shm > 0 ? ss / shm : 0), (sp > 0 ? sm / sp : 0), (km > 0 ? ks / km : 0), (ss > 0 ? shn / ss : 0), (sn > 0 ? sp / sn : 0)
+	}
+}' "$1"
+}
+
+# ksm_lever RES: the series' runs, by turns, and its table
+# shellcheck disable=SC2034
+ksm_lever() {
+	local res=$1 run c cases=mn mem0=$ksm_mem priv0=$ksm_private_mb
+	lever_vms=${PVX_BENCH_KSM_LEVER_VMS:-4} lever_ask=${PVX_BENCH_KSM_LEVER_ASK:-2}
+	lever_mem=${PVX_BENCH_KSM_LEVER_MEM:-256} lever_secs=${PVX_BENCH_KSM_LEVER_SECS:-60}
+	ksm_mem=$lever_mem ksm_private_mb=${PVX_BENCH_KSM_LEVER_PRIVATE_MB:-128}
+	[ -w "$ksm_sys/smart_scan" ] && cases=mns
+	for ((run = 1; run <= ${PVX_BENCH_KSM_LEVER_RUNS:-1}; run++)); do
+		for c in $(echo "$cases" | fold -w1); do
+			ksm_lever_run "$c" "$run" "$res"
+		done
+	done
+	echo 0 >/sys/module/pvx_ksm/parameters/merge_on_candidates
+	ksm_mem=$mem0 ksm_private_mb=$priv0
+	ksm_lever_table "$res" | tee "$PVX_OUT/bench-ksm-lever-table.txt"
+	if grep -q '^# floor lever scanned' "$PVX_OUT/bench-ksm-lever-table.txt"; then
+		ok "ksm lever: the table was made"
+	else
+		not_ok "ksm lever: the table was made # $(head -c 200 "$PVX_OUT/bench-ksm-lever-table.txt")"
+	fi
+}
+
 # shellcheck disable=SC2154
 ksm_bench() {
 	local res=$PVX_OUT/bench-ksm-results.txt err
@@ -341,7 +526,7 @@ ksm_bench() {
 	# MiB of it their own data): where the floors of issue 11 are
 	# measured (ksm.rst, "A guest whose own data is most of its memory")
 	ksm_mem=${PVX_BENCH_KSM_MEM:-512} ksm_secs=${PVX_BENCH_KSM_SECS:-60}
-	ksm_private_mb=${PVX_BENCH_KSM_PRIVATE_MB:-352} ksm_cases=${PVX_BENCH_KSM_CASES:-ab}
+	ksm_private_mb=${PVX_BENCH_KSM_PRIVATE_MB:-352} ksm_cases=${PVX_BENCH_KSM_CASES:-abl}
 	ksm_pages=${PVX_BENCH_KSM_PAGES:-1024} ksm_rounds=${PVX_BENCH_KSM_ROUNDS:-5}
 	ksm_scans=${PVX_BENCH_KSM_SCANS:-4}
 	[ -f "$initrd" ] || { not_ok "ksm bench: initramfs # no $initrd"; return; }
@@ -357,6 +542,8 @@ ksm_bench() {
 	case "$ksm_cases" in *a*) ksm_case a 0 "$res" ;; esac
 	case "$ksm_cases" in *b*) ksm_case b 1 "$res" ;; esac
 	case "$ksm_cases" in *c*) ksm_case c 2 "$res" ;; esac
+	case "$ksm_cases" in *l*) ksm_lever "$PVX_OUT/bench-ksm-lever-results.txt" ;; esac
+	[[ "$ksm_cases" == *[abc]* ]] || return 0
 	if grep -q '^ksmw case=[bc] role=attacker .*set=P' "$res" && grep -q '^ksmw case=a role=attacker .*set=P' "$res"; then
 		ok "ksm bench: write latencies of both cases"
 	else

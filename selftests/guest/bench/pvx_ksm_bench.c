@@ -2,7 +2,9 @@
 /*
  * pvx_ksm_bench: the L3 side of the KSM benchmark (issue 11 item 4,
  * scripts/bench-ksm-l2.sh, Documentation/ksm.rst). Two L3 guests run it,
- * one as the victim, one as the attacker; L2 runs KSM over both.
+ * one as the victim, one as the attacker; L2 runs KSM over both. The
+ * lever series (issue 29 item 3) boots more guests, roles g1, g2, ...:
+ * attackers whose set X and private data are each their own.
  *
  *   pvx_ksm_bench ROLE PAGES ROUNDS PROTECT SYNC_TTY [SLOW_NS [PRIVATE_MIB]]
  *
@@ -73,21 +75,39 @@ static uint64_t mix(uint64_t x)
 	return x | 1;	/* never a zero word */
 }
 
-/* fill page @i of set @s for round @r; X depends on the role too */
-static void fill(char *pg, int s, unsigned int r, size_t i, int victim)
+/*
+ * What makes set X and the private data this guest's own: the victim's
+ * and the attacker's tags as before, any other role (the lever series'
+ * guests g1, g2, ...) a tag of its name, so no two guests hold the same.
+ */
+static uint64_t own_tag(const char *role)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (!strcmp(role, "victim"))
+		return 0x1234;
+	if (!strcmp(role, "attacker"))
+		return 0x4321;
+	while (*role)
+		h = (h ^ (unsigned char)*role++) * 0x100000001b3ull;
+	return (h & 0xffffff) | 0x10000;
+}
+
+/* fill page @i of set @s for round @r; X depends on the guest too */
+static void fill(char *pg, int s, unsigned int r, size_t i, uint64_t own)
 {
 	uint64_t *w = (uint64_t *)pg;
 	uint64_t seed = ((uint64_t)s << 56) ^ ((uint64_t)r << 40) ^ i;
 	size_t k;
 
 	if (set_name[s] == 'X')
-		seed ^= (uint64_t)(victim ? 0x1234 : 0x4321) << 24;
+		seed ^= own << 24;
 	for (k = 0; k < PAGE / sizeof(*w); k++)
 		w[k] = mix(seed * 4099 + k);
 }
 
 /* a working set of @mib MiB: set X's contents of round 0, never reused */
-static int fill_private(unsigned long mib, int victim)
+static int fill_private(unsigned long mib, uint64_t own)
 {
 	size_t i, n = mib * 256;
 	char *w;
@@ -99,8 +119,8 @@ static int fill_private(unsigned long mib, int victim)
 	if (w == MAP_FAILED)
 		return -1;
 	for (i = 0; i < n; i++)
-		fill(w + i * PAGE, 2, 0, i, victim);
-	printf("# %s: %lu MiB of own data written\n", victim ? "victim" : "attacker", mib);
+		fill(w + i * PAGE, 2, 0, i, own);
+	printf("# %lu MiB of own data written\n", mib);
 	return 0;
 }
 
@@ -200,6 +220,7 @@ int main(int argc, char **argv)
 	struct pvx_ksm_protect_req req;
 	char *set[NSETS], line[64];
 	int victim, protect, s, pvx, pfd = -1;
+	uint64_t own;
 	double *lat;
 
 	if (argc < 6) {
@@ -208,6 +229,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	victim = !strcmp(argv[1], "victim");
+	own = own_tag(argv[1]);
 	pages = strtoul(argv[2], NULL, 0);
 	rounds = strtoul(argv[3], NULL, 0);
 	protect = atoi(argv[4]) && victim;
@@ -223,7 +245,7 @@ int main(int argc, char **argv)
 	if (sync_fd < 0)
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (fill_private(private_mib, victim)) {
+	if (fill_private(private_mib, own)) {
 		printf("error mmap of %lu MiB: %s\n", private_mib, strerror(errno));
 		return 1;
 	}
@@ -253,7 +275,7 @@ int main(int argc, char **argv)
 	for (r = 1; r <= rounds; r++) {
 		for (s = 0; s < NSETS; s++)
 			for (i = 0; i < pages; i++)
-				fill(set[s] + i * PAGE, s, r, i, victim);
+				fill(set[s] + i * PAGE, s, r, i, own);
 		snprintf(line, sizeof(line), "F %lu\n", r);
 		sync_mark(line, -1);
 		for (s = 0; s < NSETS; s++) {
@@ -268,7 +290,7 @@ int main(int argc, char **argv)
 			for (slow = 0, i = 0; i < pages; i++)
 				slow += lat[i] > slow_ns;
 			printf("ksmw role=%s round=%lu set=%c pages=%lu ",
-			       victim ? "victim" : "attacker", r, set_name[s], pages);
+			       argv[1], r, set_name[s], pages);
 			printf("p50_ns=%.0f p90_ns=%.0f max_ns=%.0f slow=%lu\n",
 			       lat[pages / 2], lat[pages * 9 / 10], lat[pages - 1], slow);
 		}
