@@ -322,7 +322,7 @@ if lab_why=$(lab_can_run); then
 	done
 fi
 
-# --- the newest kernel: Debian sid's (7.2.x in November 2026), whose
+# --- the newest kernel: Debian sid's (kernel.sh abi sid), whose
 # headers build only in the sid build root make deps makes in the cache
 # (scripts/kernel.sh, Documentation/kernels.rst). W=1 only: the root has
 # no sparse. About 40 s. Its lab boot is not part of make check (Documentation/usage.rst).

@@ -7,8 +7,8 @@
 #                              archive has both the unsigned image and headers;
 #                              for SERIES sid: the newest linux-headers-*-amd64
 #                              of Debian unstable that also has its
-#                              linux-binary-* and linux-modules-* (7.2 in
-#                              November 2026; picked anew, never named here)
+#                              linux-binary-* and linux-modules-* (picked
+#                              anew, never named here)
 #   kernel.sh installed SERIES newest ABI of SERIES set up in the cache
 #   kernel.sh fetch SERIES     set up that ABI in the cache (below)
 #   kernel.sh fetch-rt SERIES  set up only the headers of the PREEMPT_RT
@@ -241,8 +241,7 @@ sid_root() {
 			{ tail -n 20 "$log" >&2; rm -rf --one-file-system "$SID_ROOT.tmp"; die "debootstrap sid failed (log: $log)"; }
 		echo "deb $mirror sid main" >"$SID_ROOT.tmp/etc/apt/sources.list"
 		# The signature is checked, its expiry date not (as debootstrap
-		# does): a mirror that lags behind this machine's clock, as the
-		# one these machines use did by 17 days in November 2026, would
+		# does): a mirror that lags behind this machine's clock would
 		# otherwise leave the root without package lists.
 		echo 'Acquire::Check-Valid-Until "false";' >"$SID_ROOT.tmp/etc/apt/apt.conf.d/99pvx-valid-until"
 		touch "$SID_ROOT.tmp/.pvx-root"

@@ -520,11 +520,10 @@ EOT
 		# hpet; then a VM's TSC can differ between L2 CPUs (the
 		# upstream tsc_msrs_test read 0 after writing 2^32) and
 		# kvm_clock_test skips itself (seen in CI). no5lvl: L2 on
-		# 4-level paging, although -cpu max offers LA57; with 5-level
-		# paging 7.2's and now and then 6.12's L2 triple-faulted right
-		# after a VMRUN. It was the suspect, but 6.12's L2 on 4-level
-		# paging triple-faulted the same way (Documentation/lab.rst);
-		# kept, it costs nothing. The retries below are the remedy.
+		# 4-level paging, although -cpu max offers LA57; it costs
+		# nothing, but L2 triple-faults after a VMRUN on 4- and 5-level
+		# paging alike (Documentation/lab.rst): the retries below are
+		# the remedy.
 		t2=$(now)
 		timeout -k 10 "$timeout_s" "$qemu" \
 			-accel "tcg,$tcg" $icount_args -cpu max -m "$l2_mem" -smp "$cpus" $l2_args \

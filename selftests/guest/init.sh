@@ -1436,8 +1436,7 @@ ksm_ro_files() {
 # A quarter of the memory available is given to the files (about 1 KiB of
 # inode and dentry each on the initramfs root), at most a million and at
 # most the root's free inodes less 1000 (tmpfs: 32768 in all in a 256 MiB
-# L3; the lab's first run stopped at 24932 of 43645 files for want of
-# them).
+# L3, fewer than a quarter of its memory would make).
 ksm_many_files() {
 	local n r0 r1 t0 t1 from thresh bad made
 	n=$(awk '/^MemAvailable:/ { n = int($2 / 4); print (n > 1000000 ? 1000000 : n) }' /proc/meminfo)

@@ -81,8 +81,8 @@ start_err=""	# why start failed
 
 # fc_restore: pvx_fork_copy loaded again in L2 if the unload boot removed
 # it, at the end and when this script is stopped (run-l3.sh stops it at
-# an L3 reset and boots again: on 6.1 a retried unload boot once ran
-# without the module and failed)
+# an L3 reset and boots again, and the retried unload boot must start on
+# an L2 with the module)
 fc_restore() {
 	local err
 	if [ "$dirty" = unload ] && ! grep -q '^pvx_fork_copy ' /proc/modules; then

@@ -683,7 +683,7 @@ export lockup
 export stuck_diag
 # where the boot's time went: each step's length by L3's uptime, longest
 # first (what to trim when make check grows), then every step in order
-# (lab.rst's time table)
+# (lab.rst, "Where make check's time goes")
 steps_diag=$(tr -d '\r' <"$log" | awk -v tag="$tag" '
 match($0, /pvx-l3: .* \(uptime [0-9.]+ s\)/) {
 	s = substr($0, RSTART + 8, RLENGTH - 8)
