@@ -90,6 +90,9 @@ bench_env
 # lab.sh's default limit of 1500 s per L2 boot; an option given to
 # bench.sh comes later and wins
 long_limit=()
-[[ ",$PVX_BENCH," == *,ksm,* || ",$PVX_BENCH," == *,numa,* ]] && long_limit=(--timeout 3600)
+[[ ",$PVX_BENCH," == *,numa,* ]] && long_limit=(--timeout 3600)
+# ksm's lever series boots four L3 guests per case, three cases: another
+# 30 min
+[[ ",$PVX_BENCH," == *,ksm,* ]] && long_limit=(--timeout 5400)
 scripts/lab.sh --kernel "$series" --tests "$suites" --no-build "${long_limit[@]}" "$@" || rc=1
 exit $rc
