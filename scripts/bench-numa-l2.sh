@@ -256,6 +256,11 @@ run_case() {
 	fi
 	if [ "$rseen" -gt 0 ]; then
 		ok "$name: remote-page share of the vCPUs' buffers $(awk -v r="$rsum" -v s="$rseen" 'BEGIN { printf "%.1f", r / s / 100 }')% over $rseen samples"
+	elif [[ "$name" == @(one|two|thr)-* ]]; then
+		# the room series' 10 s windows: with more vCPUs than L2 has
+		# CPUs, pvx_numa_pages' first reading may come after the
+		# window, and the series' floors do not use it
+		say "$name: no reading of where the buffers' pages are in its window (see $pages.log)"
 	else
 		not_ok "$name: no reading of where the buffers' pages are (see $pages.log)"
 	fi
