@@ -16,7 +16,13 @@
  *             TARGET_RUNNING   it runs: spin on, up to LIBPVX_SPIN_LOOKS
  *                              looks (default PVX_SPIN_ROUNDS)
  *             EAGAIN           not on a CPU in the guest: sleep now
- *           without /dev/pvx spin PVX_SPIN_ROUNDS_FALLBACK rounds. Then set
+ *           without /dev/pvx spin PVX_SPIN_ROUNDS_FALLBACK rounds. A
+ *           waiter that sees the waiters bit (others sleep: the lock is
+ *           saturated) sleeps after its first look, once it has asked
+ *           about the holder (a preempted holder still gets its yield):
+ *           the running thread then re-takes the free lock at once, as
+ *           with a pthread mutex, instead of waiting for a spinner's
+ *           critical section. Then set
  *           the waiters bit and FUTEX_WAIT. A thread that slept takes the
  *           lock with the waiters bit set, since others may sleep too.
  *   unlock: exchange with 0; FUTEX_WAKE one sleeper only if the waiters
@@ -66,6 +72,7 @@ static pthread_once_t pvx_once = PTHREAD_ONCE_INIT;
 static int pvx_fd = -1;		/* /dev/pvx, when directed yields work */
 static int pvx_mode = PVX_LIB_FALLBACK;
 static unsigned int pvx_spin_looks = PVX_SPIN_ROUNDS;	/* LIBPVX_SPIN_LOOKS */
+static bool pvx_saturated_sleep = true;	/* LIBPVX_SATURATED_SPIN=1: false */
 static __thread unsigned int pvx_tid;	/* cached; 0 in a fork child */
 
 static struct pvx_lock_stats pvx_stats;	/* __atomic builtins */
@@ -89,6 +96,7 @@ static void pvx_init_once(void)
 	struct pvx_yield_to req = { .tid = (unsigned int)syscall(SYS_gettid) };
 	const char *env = getenv("LIBPVX_FALLBACK");
 	const char *looks = getenv("LIBPVX_SPIN_LOOKS");
+	const char *sat = getenv("LIBPVX_SATURATED_SPIN");
 	char *end;
 	long n;
 	int fd;
@@ -99,6 +107,8 @@ static void pvx_init_once(void)
 		if (!*end && n >= 0 && n <= 1000)
 			pvx_spin_looks = n;
 	}
+	if (sat && *sat && strcmp(sat, "0"))
+		pvx_saturated_sleep = false;
 	if (env && *env && strcmp(env, "0"))
 		return;
 	fd = open("/dev/pvx", O_RDONLY | O_CLOEXEC);
@@ -234,6 +244,16 @@ static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 		owner = v & PVX_TID_MASK;
 		if (!owner)
 			continue;
+		/*
+		 * Saturated: others already sleep on it and the holder runs.
+		 * Sleep too instead of spinning, so that a running thread takes
+		 * the lock again at once (the mutex's fast path, its low p99)
+		 * and a spinner does not take it from under it and make it wait.
+		 * A holder the host preempted still gets its directed yield.
+		 */
+		if ((v & PVX_WAITERS) && pvx_saturated_sleep &&
+		    (pvx_mode != PVX_LIB_PVX || owner == asked))
+			return false;
 		if (pvx_mode != PVX_LIB_PVX) {
 			if (++rounds >= PVX_SPIN_ROUNDS_FALLBACK)
 				return false;

@@ -22,7 +22,9 @@
 # slow ones run about as long, and the rates compare), pvx_threads= [0: 2 x CPUs], pvx_cs=
 # [128] and pvx_think= [128] work steps, pvx_max_ms= [90000] per round,
 # pvx_uthreshold= [1000] userspace spins before giving way, pvx_rounds= [3]
-# rounds, the locks (modes) interleaved in each, results summed per lock,
+# kernel rounds, the locks interleaved in each, results summed per lock,
+# pvx_urounds= [5] userspace rounds likewise (each round also printed
+# alone: make bench gives every ratio's median and spread over them),
 # pvx_uthreads= [2xCPUs,CPUs; pvx_threads= if set] userspace thread counts.
 #
 # pvx_bench=ulocks runs only the userspace benchmark.
@@ -77,7 +79,7 @@ finish() {
 ksm_role=victim ksm_pages=512 ksm_rounds=5 ksm_slow_ns=20000 ksm_hint=0 ksm_sync=ttyS1
 ksm_private_mb=0 ksm_zero_order=0
 numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync= fork_thp=
-acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3
+acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3 urounds=5
 uthreads=
 bench=locks
 read -r cmdline </proc/cmdline
@@ -93,6 +95,7 @@ for w in $cmdline; do
 	pvx_max_ms=*) max_ms=${w#*=} ;;
 	pvx_uthreshold=*) uthreshold=${w#*=} ;;
 	pvx_rounds=*) rounds=${w#*=} ;;
+	pvx_urounds=*) urounds=${w#*=} ;;
 	pvx_uthreads=*) uthreads=${w#*=} ;;
 	pvx_numa_mb=*) numa_mb=${w#*=} ;;
 	pvx_numa_secs=*) numa_secs=${w#*=} ;;
@@ -246,7 +249,7 @@ for t in $(echo "$uthreads" | tr ',' ' '); do
 	s0=$(steal)
 	echo "pvx-bench: userspace, $t threads (uptime $(cut -d' ' -f1 /proc/uptime) s)"
 	if ! /pvx/pvx_ulock_bench --acquisitions "$uacq" --max-ms "$umax_ms" --cs-iters "$cs" \
-		--think-iters "$think" --spin-threshold "$uthreshold" --rounds "$rounds" \
+		--think-iters "$think" --spin-threshold "$uthreshold" --rounds "$urounds" \
 		--threads "$t" >/tmp/u.out 2>&1; then
 		say "error pvx_ulock_bench --threads $t: $(grep -v '^ubench' /tmp/u.out | head -n1)"
 	fi

@@ -34,7 +34,9 @@
  * futex waits, and the change of /sys/kernel/pvx/spinlock/yields_{issued,
  * granted} over the run.
  * With --rounds R the modes run interleaved R times and each line sums a
- * mode's rounds. Exit 0 when every mode ran and its lock excluded, 1 on a
+ * mode's rounds; before them, one "ubench-round mode=... round=N" line per
+ * mode and round (acq_per_s, p50_ns, p99_ns of that round alone) gives
+ * make bench the spread of each ratio. Exit 0 when every mode ran and its lock excluded, 1 on a
  * failure, 2 on bad arguments.
  */
 #define _GNU_SOURCE
@@ -346,11 +348,28 @@ static void add_counters(struct counters *a, const struct counters *b)
 	a->sched_yields += b->sched_yields;
 }
 
+/*
+ * One round's rate and latencies: the ratios of make bench come with their
+ * spread over the rounds (the modes of a round ran side by side).
+ */
+static void print_round(const struct opts *o, enum mode m, unsigned int round,
+			unsigned long acq, __u64 ns, const __u64 *hist, unsigned long counted)
+{
+	printf("ubench-round mode=%s threads=%u round=%u acq=%lu ms=%llu acq_per_s=%.0f",
+	       mode_names[m], o->threads, round, acq, (unsigned long long)(ns / 1000000),
+	       ns ? (double)acq * 1e9 / (double)ns : 0);
+	printf(" p50_ns=%llu p99_ns=%llu\n",
+	       (unsigned long long)hist_percentile(hist, counted, 50),
+	       (unsigned long long)hist_percentile(hist, counted, 99));
+}
+
 /* One round of @mode, added to @res. */
 static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct result *res)
 {
 	unsigned long long issued0, granted0, csw0;
+	static __u64 round_hist[HIST_BUCKETS];
 	struct pvx_lock_stats lib0, lib1;
+	unsigned long counted = 0;
 	__u64 t_start, t_end;
 	struct thread *t;
 	struct shared *sh;
@@ -406,12 +425,17 @@ static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct resul
 	res->ns += t_end - t_start;
 	if (__atomic_load_n(&sh->timed_out, __ATOMIC_RELAXED))
 		res->complete = false;
+	memset(round_hist, 0, sizeof(round_hist));
 	for (i = 0; i < o->threads; i++) {
 		res->counted += t[i].counted;
+		counted += t[i].counted;
 		for (j = 0; j < HIST_BUCKETS; j++)
-			res->hist[j] += t[i].hist[j];
+			round_hist[j] += t[i].hist[j];
 		add_counters(&res->c, &t[i].c);
 	}
+	for (j = 0; j < HIST_BUCKETS; j++)
+		res->hist[j] += round_hist[j];
+	print_round(o, m, res->rounds, sh->count, t_end - t_start, round_hist, counted);
 	pthread_barrier_destroy(&sh->start);
 	pthread_mutex_destroy(&sh->mutex);
 	free(t);
