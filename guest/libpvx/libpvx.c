@@ -16,13 +16,17 @@
  *             TARGET_RUNNING   it runs: spin on, up to LIBPVX_SPIN_LOOKS
  *                              looks (default PVX_SPIN_ROUNDS)
  *             EAGAIN           not on a CPU in the guest: sleep now
- *           without /dev/pvx spin PVX_SPIN_ROUNDS_FALLBACK rounds. A
+ *           without /dev/pvx spin PVX_SPIN_ROUNDS_FALLBACK rounds. With
+ *           LIBPVX_SATURATED_SLEEP=1 in the environment (opt-in: it is
+ *           less fair, libpvx_test's fairness check fails now and then), a
  *           waiter that sees the waiters bit (others sleep: the lock is
  *           saturated) sleeps after its first look, once it has asked
  *           about the holder (a preempted holder still gets its yield):
  *           the running thread then re-takes the free lock at once, as
  *           with a pthread mutex, instead of waiting for a spinner's
- *           critical section. Then set
+ *           critical section; not while a waiter starves (it slept
+ *           PVX_STARVE_SLEEPS times: lock->reserved counts those), so
+ *           that barging is bounded. Then set
  *           the waiters bit and FUTEX_WAIT. A thread that slept takes the
  *           lock with the waiters bit set, since others may sleep too.
  *   unlock: exchange with 0; FUTEX_WAKE one sleeper only if the waiters
@@ -62,6 +66,7 @@
 #define PVX_SPIN_ROUNDS_FALLBACK 4	/* looks without /dev/pvx */
 #define PVX_YIELDS_MAX		8	/* directed yields per wait */
 #define PVX_ROBUST_POLL_MS	20
+#define PVX_STARVE_SLEEPS	2	/* sleeps before a waiter is starving */
 
 /* lock->state (robust locks) */
 #define PVX_STATE_OK		0u
@@ -72,7 +77,7 @@ static pthread_once_t pvx_once = PTHREAD_ONCE_INIT;
 static int pvx_fd = -1;		/* /dev/pvx, when directed yields work */
 static int pvx_mode = PVX_LIB_FALLBACK;
 static unsigned int pvx_spin_looks = PVX_SPIN_ROUNDS;	/* LIBPVX_SPIN_LOOKS */
-static bool pvx_saturated_sleep = true;	/* LIBPVX_SATURATED_SPIN=1: false */
+static bool pvx_saturated_sleep;	/* LIBPVX_SATURATED_SLEEP=1 */
 static __thread unsigned int pvx_tid;	/* cached; 0 in a fork child */
 
 static struct pvx_lock_stats pvx_stats;	/* __atomic builtins */
@@ -96,7 +101,7 @@ static void pvx_init_once(void)
 	struct pvx_yield_to req = { .tid = (unsigned int)syscall(SYS_gettid) };
 	const char *env = getenv("LIBPVX_FALLBACK");
 	const char *looks = getenv("LIBPVX_SPIN_LOOKS");
-	const char *sat = getenv("LIBPVX_SATURATED_SPIN");
+	const char *sat = getenv("LIBPVX_SATURATED_SLEEP");
 	char *end;
 	long n;
 	int fd;
@@ -108,7 +113,7 @@ static void pvx_init_once(void)
 			pvx_spin_looks = n;
 	}
 	if (sat && *sat && strcmp(sat, "0"))
-		pvx_saturated_sleep = false;
+		pvx_saturated_sleep = true;
 	if (env && *env && strcmp(env, "0"))
 		return;
 	fd = open("/dev/pvx", O_RDONLY | O_CLOEXEC);
@@ -252,7 +257,8 @@ static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 		 * A holder the host preempted still gets its directed yield.
 		 */
 		if ((v & PVX_WAITERS) && pvx_saturated_sleep &&
-		    (pvx_mode != PVX_LIB_PVX || owner == asked))
+		    (pvx_mode != PVX_LIB_PVX || owner == asked) &&
+		    !__atomic_load_n(&lock->reserved, __ATOMIC_RELAXED))
 			return false;
 		if (pvx_mode != PVX_LIB_PVX) {
 			if (++rounds >= PVX_SPIN_ROUNDS_FALLBACK)
@@ -290,10 +296,21 @@ static bool pvx_spin(pvx_lock_t *lock, unsigned int me, unsigned int extra)
 	}
 }
 
+/*
+ * Taken in the slow path after @sleeps sleeps: a starving waiter that got
+ * it withdraws its claim (lock->reserved counts the starving waiters).
+ */
+static int pvx_got(pvx_lock_t *lock, unsigned int sleeps, int ret)
+{
+	if (sleeps >= PVX_STARVE_SLEEPS)
+		__atomic_fetch_sub(&lock->reserved, 1, __ATOMIC_RELAXED);
+	return ret ? ret : pvx_acquired(lock);
+}
+
 static int pvx_lock_slow(pvx_lock_t *lock, unsigned int me)
 {
 	bool robust = lock->flags & PVX_LOCK_ROBUST;
-	unsigned int extra = 0, v, owner;
+	unsigned int extra = 0, sleeps = 0, v, owner;
 	int ret;
 
 	pvx_count(slow_paths);
@@ -302,7 +319,7 @@ static int pvx_lock_slow(pvx_lock_t *lock, unsigned int me)
 		return EDEADLK;
 	for (;;) {
 		if (pvx_spin(lock, me, extra))
-			return pvx_acquired(lock);
+			return pvx_got(lock, sleeps, 0);
 		/* sleep: make sure the waiters bit is set in what we wait on */
 		v = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
 		owner = v & PVX_TID_MASK;
@@ -311,13 +328,13 @@ static int pvx_lock_slow(pvx_lock_t *lock, unsigned int me)
 							me | PVX_WAITERS, false,
 							__ATOMIC_ACQUIRE,
 							__ATOMIC_RELAXED))
-				return pvx_acquired(lock);
+				return pvx_got(lock, sleeps, 0);
 			continue;
 		}
 		if (robust && !pvx_owner_alive(lock, owner)) {
 			ret = pvx_take_over(lock, v, me);
 			if (ret)
-				return ret;
+				return pvx_got(lock, sleeps, ret);
 			continue;
 		}
 		if (!(v & PVX_WAITERS) &&
@@ -328,6 +345,14 @@ static int pvx_lock_slow(pvx_lock_t *lock, unsigned int me)
 		pvx_futex_wait(lock, v | PVX_WAITERS, robust);
 		/* having slept, take it with the waiters bit: others may sleep */
 		extra = PVX_WAITERS;
+		/*
+		 * Woken this often and the lock still taken by running
+		 * threads: starving. While a waiter starves, nobody sleeps on
+		 * the saturated lock at first sight: waiters spin again, so
+		 * that a woken waiter gets it within its spin (bounds barging).
+		 */
+		if (++sleeps == PVX_STARVE_SLEEPS)
+			__atomic_fetch_add(&lock->reserved, 1, __ATOMIC_RELAXED);
 	}
 }
 

@@ -236,6 +236,100 @@ static void test_handover(void)
 		   N, s2.futex_waits - s1.futex_waits, s2.futex_wakes - s1.futex_wakes);
 }
 
+/* ---- barging: a running thread re-takes a lock others sleep on -------- */
+
+static pvx_lock_t bg_lock = PVX_LOCK_INITIALIZER;
+static int bg_stop;
+
+static void *bg_fn(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pvx_lock_lock(&bg_lock);
+		if (__atomic_load_n(&bg_stop, __ATOMIC_RELAXED)) {
+			pvx_lock_unlock(&bg_lock);
+			return NULL;
+		}
+		pvx_lock_unlock(&bg_lock);
+		sleep_ms(1);
+	}
+}
+
+/*
+ * A saturated lock (sleepers queued, the holder running): the unlocking
+ * thread may take the free lock again at once, out of turn, as a pthread
+ * mutex lets it; the woken sleeper finds it taken and sleeps again (no
+ * handoff that would make the running thread wait for a sleeper to be
+ * scheduled). A woken sleeper might win one race now and then: of 20
+ * tries, most must be the running thread's.
+ */
+static void test_barging(void)
+{
+	enum { N = 3, TRIES = 20 };
+	struct pvx_lock_stats s0, s1;
+	unsigned long long waits = 0;
+	int i, retaken = 0;
+	pthread_t th[N];
+
+	for (i = 0; i < N; i++)
+		pthread_create(&th[i], NULL, bg_fn, NULL);
+	for (i = 0; i < TRIES; i++) {
+		pvx_lock_lock(&bg_lock);
+		pvx_lock_stats(&s0);
+		sleep_ms(20);	/* the others asleep on the futex by now */
+		pvx_lock_stats(&s1);
+		pvx_lock_unlock(&bg_lock);
+		if (!pvx_lock_trylock(&bg_lock)) {
+			retaken++;
+			pvx_lock_unlock(&bg_lock);
+		}
+		sleep_ms(2);	/* let the woken one run its turn */
+		waits += s1.futex_waits - s0.futex_waits;
+	}
+	__atomic_store_n(&bg_stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	printf("# barging: the unlocker re-took the lock %d of %d times, %llu futex waits while held\n",
+	       retaken, TRIES, waits);
+	tap_result(waits && retaken * 2 > TRIES,
+		   "barging: with sleepers queued the unlocking thread re-takes the free lock (%d of %d)",
+		   retaken, TRIES);
+}
+
+/* In a child with LIBPVX_SATURATED_SLEEP=1 (sleep at once on a saturated lock). */
+static int saturated_sleep_child(void)
+{
+	bool fair, ok;
+
+	nthreads = 8;
+	total_acq = 200000;
+	ok = run_exclusion("saturated sleep", &fair);
+	return ok ? 0 : 1;
+}
+
+/* Run this test as "libpvx_test @arg" with @env=1: whether it exited 0. */
+static bool run_child(const char *env, const char *arg)
+{
+	int st = -1;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		setenv(env, "1", 1);
+		execl("/proc/self/exe", "libpvx_test", arg, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) && !WEXITSTATUS(st);
+}
+
+static void test_saturated_sleep(void)
+{
+	tap_result(run_child("LIBPVX_SATURATED_SLEEP", "--saturated-sleep-child"),
+		   "LIBPVX_SATURATED_SLEEP=1: waiters sleep at once on a saturated lock, and it excludes");
+}
+
 /* ---- robustness ------------------------------------------------------- */
 
 static pid_t held_by;
@@ -777,8 +871,6 @@ static int fallback_child(void)
 static void test_fallback(void)
 {
 	struct pvx_lock_stats s;
-	int st = -1;
-	pid_t pid;
 
 	pvx_lock_stats(&s);
 	printf("# mode: %s (%s), yield_calls %llu done %llu running %llu off_cpu %llu futex waits %llu\n",
@@ -791,15 +883,7 @@ static void test_fallback(void)
 	else
 		tap_result(pvx_lib_mode() == PVX_LIB_PVX || s.yield_calls == 0,
 			   "/dev/pvx: mode %s", pvx_lib_mode() == PVX_LIB_PVX ? "pvx" : "fallback");
-	fflush(stdout);
-	pid = fork();
-	if (!pid) {
-		setenv("LIBPVX_FALLBACK", "1", 1);
-		execl("/proc/self/exe", "libpvx_test", "--fallback-child", (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, &st, 0);
-	tap_result(WIFEXITED(st) && !WEXITSTATUS(st),
+	tap_result(run_child("LIBPVX_FALLBACK", "--fallback-child"),
 		   "fallback: LIBPVX_FALLBACK=1 makes it a plain futex mutex that excludes");
 }
 
@@ -812,6 +896,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--fallback-child"))
 			return fallback_child();
+		if (!strcmp(argv[i], "--saturated-sleep-child"))
+			return saturated_sleep_child();
 		if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			nthreads = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--acquisitions") && i + 1 < argc)
@@ -821,6 +907,8 @@ int main(int argc, char **argv)
 	test_exclusion();
 	test_errors();
 	test_handover();
+	test_barging();
+	test_saturated_sleep();
 	test_robust();
 	test_signals();
 	test_signal_storm();
