@@ -121,6 +121,21 @@ ksm_boot() {
 	eval "ksm_cat_$role=\$!"
 }
 
+# ksm_restart SMART: unmerge everything, wait until nothing is merged, set
+# the scan knobs (smart_scan SMART where the kernel has it); KSM stays off
+ksm_restart() {
+	local i
+	echo 2 >"$ksm_sys/run"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(ksm_get pages_shared)$(ksm_get pages_sharing)" = 00 ] && break
+		sleep 0.2
+	done
+	echo "${PVX_BENCH_KSM_TO_SCAN:-1000}" >"$ksm_sys/pages_to_scan"
+	echo "${PVX_BENCH_KSM_SLEEP_MS:-10}" >"$ksm_sys/sleep_millisecs"
+	[ -w "$ksm_sys/smart_scan" ] && echo "$1" >"$ksm_sys/smart_scan"
+	return 0
+}
+
 # ksm_kill_both: end both guests of a case now (the one that reached its
 # mark waits for an answer that never comes), not at their timeout
 ksm_kill_both() {
@@ -180,14 +195,7 @@ ksm_case() {
 		ok "ksm bench ($c): both L3 guests booted and idle"
 		v=$(ksm_qpid victim) a=$(ksm_qpid attacker)
 		# phase 1: KSM from nothing over the two idle guests
-		echo 2 >"$ksm_sys/run"
-		for ((i = 0; i < 300; i++)); do
-			[ "$(ksm_get pages_shared)$(ksm_get pages_sharing)" = 00 ] && break
-			sleep 0.2
-		done
-		echo "${PVX_BENCH_KSM_TO_SCAN:-1000}" >"$ksm_sys/pages_to_scan"
-		echo "${PVX_BENCH_KSM_SLEEP_MS:-10}" >"$ksm_sys/sleep_millisecs"
-		[ -w "$ksm_sys/smart_scan" ] && echo "${PVX_BENCH_KSM_SMART:-0}" >"$ksm_sys/smart_scan"
+		ksm_restart "${PVX_BENCH_KSM_SMART:-0}"
 		fs0=$(ksm_get full_scans) ps0=$(ksm_get pages_scanned)
 		t0=$(ksm_now)
 		echo 1 >"$ksm_sys/run"
@@ -396,14 +404,7 @@ ksm_lever_run() {
 		not_ok "ksm lever ($c, run $run): all $lever_vms guests booted to their first mark # not:$bad"
 	else
 		ok "ksm lever ($c, run $run): all $lever_vms guests booted to their first mark"
-		echo 2 >"$ksm_sys/run"
-		for ((i = 0; i < 300; i++)); do
-			[ "$(ksm_get pages_shared)$(ksm_get pages_sharing)" = 00 ] && break
-			sleep 0.2
-		done
-		echo "${PVX_BENCH_KSM_TO_SCAN:-1000}" >"$ksm_sys/pages_to_scan"
-		echo "${PVX_BENCH_KSM_SLEEP_MS:-10}" >"$ksm_sys/sleep_millisecs"
-		[ -w "$ksm_sys/smart_scan" ] && echo "$smart" >"$ksm_sys/smart_scan"
+		ksm_restart "$smart"
 		fs0=$(ksm_get full_scans) ps0=$(ksm_get pages_scanned) k0=$(ksm_ksmd_ticks)
 		t0=$(ksm_now)
 		echo 1 >"$ksm_sys/run"
