@@ -167,7 +167,6 @@ static inline int pvx_harness_run(char *argv0, const char *stage)
 {
 	char *args[] = { argv0, NULL };
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	pvx_stage = stage;
 	if (stage && pvx_harness_only(stage))
 		return -1;

@@ -1159,6 +1159,7 @@ int main(int argc, char **argv)
 {
 	struct utsname u;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 2)
 		usage();
 	uname(&u);
