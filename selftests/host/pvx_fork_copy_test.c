@@ -473,10 +473,10 @@ static void abi_bad(struct fc_vm *f, const char *mode)
 			n++;
 		}
 		pvx_check(run_batch(f, c->desc, c->a0 ? c->a0 : BATCH_GPA, c->a1, c->a2,
-				     c->a3, c->flags, c->count ? c->count : n, c->reserved, p,
-				     n, ANS(neg(f, c->err), 0)),
-			   "abi %s: %s (the bad pair last) -> -%d, RBX 0, nothing copied",
-			   mode, c->desc, c->err);
+				    c->a3, c->flags, c->count ? c->count : n, c->reserved, p,
+				    n, ANS(neg(f, c->err), 0)),
+			  "abi %s: %s (the bad pair last) -> -%d, RBX 0, nothing copied",
+			  mode, c->desc, c->err);
 		expect(f, c->cls, 0);
 	}
 }
@@ -489,9 +489,9 @@ static void abi_bad_full(struct fc_vm *f)
 	pool_pairs(p, PVX_COPY_MAX_PAIRS, 0, 256);
 	p[PVX_COPY_MAX_PAIRS - 1].dst_gpa = p[PVX_COPY_MAX_PAIRS - 1].src_gpa;
 	pvx_check(run_batch(f, "full batch", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
-			     PVX_COPY_MAX_PAIRS, ANS(neg(f, PVX_EINVAL), 0)),
-		   "abi: %u pairs, pair %u source = destination -> -EINVAL, nothing copied",
-		   PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS - 1);
+			    PVX_COPY_MAX_PAIRS, ANS(neg(f, PVX_EINVAL), 0)),
+		  "abi: %u pairs, pair %u source = destination -> -EINVAL, nothing copied",
+		  PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS - 1);
 	expect(f, C_SAME_PAGE, 0);
 }
 
@@ -516,14 +516,14 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	unsigned int idx[POOL_PAGES], i;
 
 	pvx_check(run_batch(f, "empty", BATCH_GPA, 0, 0, 0, 0, 0, 0, p, 0, ANS(0, 0)),
-		   "abi %s: count 0 -> 0, RBX 0, nothing changes", mode);
+		  "abi %s: count 0 -> 0, RBX 0, nothing changes", mode);
 	expect(f, C_DONE, 0);
 
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	pvx_check(run_batch(f, "8 pairs", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			     GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
-		   "abi %s: 8 pairs of random pages -> 8, RBX 8, exactly the destinations "
-		   "hold their sources' bytes", mode);
+			    GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
+		  "abi %s: 8 pairs of random pages -> 8, RBX 8, exactly the destinations "
+		  "hold their sources' bytes", mode);
 	expect(f, C_DONE, GOOD_PAIRS);
 
 	/* 255 distinct random pages to 255 others, in random order. */
@@ -533,9 +533,9 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
 		p[i] = (struct pvx_copy_pair){ pool(idx[i]), pool(idx[i + 256]) };
 	pvx_check(run_batch(f, "255 pairs", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
-			     PVX_COPY_MAX_PAIRS, ANS(PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS)),
-		   "abi %s: %u pairs (the most) scattered over 2 MiB -> %u, contents exact",
-		   mode, PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS);
+			    PVX_COPY_MAX_PAIRS, ANS(PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS)),
+		  "abi %s: %u pairs (the most) scattered over 2 MiB -> %u, contents exact",
+		  mode, PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS);
 	expect(f, C_DONE, PVX_COPY_MAX_PAIRS);
 
 	/* Sources may be read-only and may repeat. */
@@ -544,8 +544,8 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	p[2] = (struct pvx_copy_pair){ pool(1), pool(12) };
 	p[3] = (struct pvx_copy_pair){ pool(1), LOG_GPA + 3 * PAGE };
 	pvx_check(run_batch(f, "read-only and repeated sources", BATCH_GPA, 0, 0, 0, 0, 4, 0,
-			     p, 4, ANS(4, 4)),
-		   "abi %s: sources in the read-only slot, one source twice -> 4", mode);
+			    p, 4, ANS(4, 4)),
+		  "abi %s: sources in the read-only slot, one source twice -> 4", mode);
 	expect(f, C_DONE, 4);
 }
 
@@ -581,8 +581,8 @@ static void abi_partial(struct fc_vm *f, unsigned int bad, bool dst)
 	ok = mem_as_expected(f, &before, p, bad) && ok;
 	mem_free(&before);
 	pvx_check(ok, "abi: %s of pair %u unreachable through the VMM's mapping -> -EFAULT, "
-		   "RBX %u, exactly pairs 0..%u copied", dst ? "destination" : "source", bad,
-		   bad, bad - 1);
+		  "RBX %u, exactly pairs 0..%u copied", dst ? "destination" : "source", bad,
+		  bad, bad - 1);
 	expect(f, C_FAULT, bad);
 }
 
@@ -629,7 +629,7 @@ static void abi_dirty_log(struct fc_vm *f)
 			extra++;
 		}
 	pvx_check(ok && !extra, "abi: KVM_GET_DIRTY_LOG after 64 copies into a logged slot "
-		   "shows exactly the 64 destinations (no source)");
+		  "shows exactly the 64 destinations (no source)");
 
 	/* A batch that fails its checks dirties nothing. */
 	p[n - 1].dst_gpa = p[n - 1].src_gpa;
@@ -740,11 +740,11 @@ static void abi_policy(struct fc_vm *f)
 		       ANS_NONE(neg(f, PVX_EOPNOTSUPP)));
 	tvm_write_file(PARAM_FEATURES, all);
 	pvx_check(ok && !(feat & PVX_F_FORK_COPY),
-		   "abi: host features without 0x%x: PROBE without the bit (0x%llx), "
-		   "-EOPNOTSUPP, nothing copied", PVX_F_FORK_COPY, X(feat));
+		  "abi: host features without 0x%x: PROBE without the bit (0x%llx), "
+		  "-EOPNOTSUPP, nothing copied", PVX_F_FORK_COPY, X(feat));
 	feat = probe_features(f);
 	pvx_check(feat & PVX_F_FORK_COPY, "abi: features restored: PROBE has 0x%x (0x%llx)",
-		   PVX_F_FORK_COPY, X(feat));
+		  PVX_F_FORK_COPY, X(feat));
 }
 
 /* ---- commands ------------------------------------------------------- */
@@ -759,7 +759,7 @@ static int cmd_abi(void)
 	if (!pvx_check(module_loaded("pvx_fork_copy"), "abi: pvx_fork_copy loaded") ||
 	    !pvx_check(read_counts(FC_TOTALS, &tot0), "abi: " FC_TOTALS " readable") ||
 	    !pvx_check(!fc_vm_create(&f, TVM_LONG), "abi: 64-bit VM with a read-only "
-			"and a dirty-logged slot"))
+		       "and a dirty-logged slot"))
 		return 0;
 	feat = probe_features(&f);
 	pvx_check(feat & PVX_F_FORK_COPY, "abi: PROBE has PVX_F_FORK_COPY (0x%llx)", X(feat));
@@ -782,8 +782,8 @@ static int cmd_abi(void)
 	}
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	pvx_check(run_batch(&f, "real mode", (1ull << 32) | BATCH_GPA, 0, 0, 0, 0,
-			     GOOD_PAIRS, 0, p, GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
-		   "abi real mode: a0 = 1 << 32 | batch is truncated to the batch -> 8");
+			    GOOD_PAIRS, 0, p, GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
+		  "abi real mode: a0 = 1 << 32 | batch is truncated to the batch -> 8");
 	expect(&f, C_DONE, GOOD_PAIRS);
 	abi_bad(&f, "real mode");
 	check_counts(&f, "abi real mode", &tot0);
@@ -795,14 +795,14 @@ static int cmd_abi(void)
 		return 0;
 	}
 	pvx_check(run_batch(&f, "cpl3", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
-			     ANS_NONE(TVM_NEG64(PVX_EPERM))),
-		   "abi CPL3: -KVM_EPERM, RBX unchanged, nothing copied");
+			    ANS_NONE(TVM_NEG64(PVX_EPERM))),
+		  "abi CPL3: -KVM_EPERM, RBX unchanged, nothing copied");
 	{
 		struct counts tot;
 
 		read_counts(FC_TOTALS, &tot);
 		pvx_check(!memcmp(&tot, &tot0, sizeof(tot)),
-			   "abi CPL3: the handler did not run (host totals still)");
+			  "abi CPL3: the handler did not run (host totals still)");
 	}
 	fc_vm_destroy(&f);
 	return 0;
@@ -819,7 +819,7 @@ static int cmd_absent(void)
 	int i;
 
 	if (!pvx_check(!module_loaded("pvx_fork_copy"), "absent: pvx_fork_copy not loaded "
-			"(pvx_host %s)", host ? "loaded" : "not loaded"))
+		       "(pvx_host %s)", host ? "loaded" : "not loaded"))
 		return 0;
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	for (i = 0; i < 2; i++) {
@@ -833,14 +833,14 @@ static int cmd_absent(void)
 		tvm_hcall(&f.vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r);
 		if (host)
 			pvx_check(r.rax == 0 && !(r.rdx & PVX_F_FORK_COPY),
-				   "absent %s: PROBE without PVX_F_FORK_COPY (0x%llx)", m,
-				   X(r.rdx));
+				  "absent %s: PROBE without PVX_F_FORK_COPY (0x%llx)", m,
+				  X(r.rdx));
 		else
 			pvx_check(r.rax == neg(&f, PVX_ENOSYS),
-				   "absent %s: PROBE -ENOSYS (no pvx)", m);
+				  "absent %s: PROBE -ENOSYS (no pvx)", m);
 		pvx_check(run_batch(&f, "absent", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-				     GOOD_PAIRS, ANS_NONE(neg(&f, PVX_ENOSYS))),
-			   "absent %s: a valid batch -> -ENOSYS, RBX unchanged, nothing copied", m);
+				    GOOD_PAIRS, ANS_NONE(neg(&f, PVX_ENOSYS))),
+			  "absent %s: a valid batch -> -ENOSYS, RBX unchanged, nothing copied", m);
 		fc_vm_destroy(&f);
 	}
 	pvx_check(access(FC_TOTALS, F_OK) != 0, "absent: no " FC_TOTALS);
@@ -861,7 +861,7 @@ static int cmd_rmmod(void)
 		return 0;
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	pvx_check(run_batch(&f, "before rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			     GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
+			    GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
 	ret = tvm_newest_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/fork_copy", dir);
 	pvx_check(!ret && !access(path, F_OK), "rmmod: %s exists", path);
@@ -869,18 +869,18 @@ static int cmd_rmmod(void)
 	if (ret)
 		err = errno;
 	pvx_check(!ret, "rmmod: delete_module(pvx_fork_copy) with the VM idle%s%s",
-		   ret ? ": " : "", ret ? strerror(err) : "");
+		  ret ? ": " : "", ret ? strerror(err) : "");
 	pvx_check(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
-		   "rmmod: pvx_fork_copy gone, pvx_host still loaded");
+		  "rmmod: pvx_fork_copy gone, pvx_host still loaded");
 	pvx_check(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
-		   "rmmod: the VM's fork_copy file is gone, its directory stays");
+		  "rmmod: the VM's fork_copy file is gone, its directory stays");
 	pvx_check(access(FC_TOTALS, F_OK) != 0, "rmmod: " FC_TOTALS " is gone");
 	feat = probe_features(&f);
 	pvx_check(feat && !(feat & PVX_F_FORK_COPY),
-		   "rmmod: same VM: PROBE without PVX_F_FORK_COPY (0x%llx)", X(feat));
+		  "rmmod: same VM: PROBE without PVX_F_FORK_COPY (0x%llx)", X(feat));
 	pvx_check(run_batch(&f, "after rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			     GOOD_PAIRS, ANS_NONE(TVM_NEG64(PVX_ENOSYS))),
-		   "rmmod: same VM: the batch -> -ENOSYS, nothing copied");
+			    GOOD_PAIRS, ANS_NONE(TVM_NEG64(PVX_ENOSYS))),
+		  "rmmod: same VM: the batch -> -ENOSYS, nothing copied");
 	fc_vm_destroy(&f);
 	return 0;
 }
@@ -940,14 +940,14 @@ static int cmd_rmmod_loop(void)
 	}
 	ok = tvm_answers_wait(&s.a, &s.a.served, 3);
 	pvx_check(ok, "%s: the vCPU copies %u pages per call in a loop (%lu calls so far)", d,
-		   PVX_COPY_MAX_PAIRS, s.a.served);
+		  PVX_COPY_MAX_PAIRS, s.a.served);
 	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);
 	if (ret)
 		err = errno;
 	pvx_check(!ret, "%s: delete_module(pvx_fork_copy) while the VM copies%s%s", d,
-		   ret ? ": " : "", ret ? strerror(err) : "");
+		  ret ? ": " : "", ret ? strerror(err) : "");
 	pvx_check(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
-		   "%s: pvx_fork_copy gone, pvx_host still loaded", d);
+		  "%s: pvx_fork_copy gone, pvx_host still loaded", d);
 	if (!ret)
 		tvm_answers_wait(&s.a, &s.a.enosys, 3);
 	s.a.stop = 1;
@@ -956,11 +956,11 @@ static int cmd_rmmod_loop(void)
 		 s.a.served, s.a.enosys, s.a.other, s.a.back);
 	pvx_check(!s.a.err, "%s: the vCPU kept running, no KVM_RUN error", d);
 	pvx_check(!ret && s.a.enosys >= 3 && !s.a.other && !s.a.back,
-		   "%s: answers switched once from full copies to -ENOSYS (%lu then %lu)", d,
-		   s.a.served, s.a.enosys);
+		  "%s: answers switched once from full copies to -ENOSYS (%lu then %lu)", d,
+		  s.a.served, s.a.enosys);
 	ok = mem_as_expected(&f, &before, p, PVX_COPY_MAX_PAIRS);
 	pvx_check(ok, "%s: every destination holds its source's bytes, nothing else changed",
-		   d);
+		  d);
 	mem_free(&before);
 	fc_vm_destroy(&f);
 	return 0;
@@ -1261,7 +1261,7 @@ static int cmd_ring(void)
 				 owns[o] > 1 ? "s" : "");
 			/* x86 KVM has both flavours up to 64 Ki entries on 6.1+ */
 			if (!pvx_check(max > 0 && (!cfg->cap || (size_t)max >= bytes),
-					"%s: KVM offers it (%d)", name, max))
+				       "%s: KVM offers it (%d)", name, max))
 				continue;
 			if (!pvx_check(!ring_vm_create(&r, cfg->cap, bytes), "%s: VM set-up", name))
 				continue;
@@ -1271,22 +1271,22 @@ static int cmd_ring(void)
 				 "%lu foreign", name, run.calls, run.full, run.partial, run.copied,
 				 run.ring_exits, run.entries, run.dst_entries, run.foreign);
 			pvx_check(ok && !run.bad && run.copied >= RING_ITERS,
-				   "%s: every answer a full copy or -EAGAIN with RBX < 255, "
-				   "and copies progress", name);
+				  "%s: every answer a full copy or -EAGAIN with RBX < 255, "
+				  "and copies progress", name);
 			pvx_check(ok && !run.mismatch,
-				   "%s: each copied destination holds its source", name);
+				  "%s: each copied destination holds its source", name);
 			pvx_check(ok && !run.missed,
-				   "%s: after a full collection, every page the next call wrote "
-				   "is collected again (%lu not)", name, run.missed);
+				  "%s: after a full collection, every page the next call wrote "
+				  "is collected again (%lu not)", name, run.missed);
 			if (cfg->cap)
 				pvx_check(ok && run.dst_entries == run.copied && !run.foreign,
-					   "%s: one ring entry per page copied, none overwritten "
-					   "(%lu of %lu)", name, run.dst_entries, run.copied);
+					  "%s: one ring entry per page copied, none overwritten "
+					  "(%lu of %lu)", name, run.dst_entries, run.copied);
 			if (cfg->cap && cfg->entries == 256)
 				pvx_check(ok && run.partial && run.ring_exits,
-					   "%s: the host stopped at the soft limit and KVM had the "
-					   "ring collected (%lu, %lu)", name, run.partial,
-					   run.ring_exits);
+					  "%s: the host stopped at the soft limit and KVM had the "
+					  "ring collected (%lu, %lu)", name, run.partial,
+					  run.ring_exits);
 			ring_vm_destroy(&r);
 		}
 	}

@@ -197,7 +197,7 @@ static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64
 		diag_regs("got", &r);
 	}
 	pvx_check(ok, "%s: rax=0x%llx rbx=0x%llx rcx=%llu rdx=0x%llx", desc,
-		   X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
+		  X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
 }
 
 /*
@@ -233,12 +233,12 @@ static void case_probe_vcpus(int n)
 	}
 	pvx_check(good == n, "%s: %d of %d succeeded", desc, good, n);
 	pvx_check(same == n && epoch && epoch <= UINT32_MAX,
-		   "%s: %d of %d name the same epoch 0x%llx (RSI, 32 bits, not 0)", desc,
-		   same, n, X(epoch));
+		  "%s: %d of %d name the same epoch 0x%llx (RSI, 32 bits, not 0)", desc,
+		  same, n, X(epoch));
 	if (hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0)
 		pvx_check(r.rax == 0 && r.rsi && r.rsi != epoch,
-			   "PROBE of the next VM: another epoch (0x%llx, was 0x%llx)",
-			   X(r.rsi), X(epoch));
+			  "PROBE of the next VM: another epoch (0x%llx, was 0x%llx)",
+			  X(r.rsi), X(epoch));
 	else
 		pvx_check(false, "PROBE of the next VM: another epoch");
 }
@@ -281,7 +281,7 @@ static int cmd_abi(void)
 	tvm_diag("abi: " MODULE_NAME " %s, expected %s", loaded ? "loaded" : "not loaded",
 		 state_given ? (run_state == NEED_LOADED ? "loaded" : "not loaded") : "any");
 	if (state_given && !pvx_check(in_state, "host state: " MODULE_NAME " %s",
-				       run_state == NEED_LOADED ? "loaded" : "not loaded"))
+				      run_state == NEED_LOADED ? "loaded" : "not loaded"))
 		return 0;
 
 	/* (a) PROBE with pvx_host loaded. */
@@ -422,7 +422,7 @@ static int cmd_stock(bool record, const char *file)
 				X(r.rcx), X(r.rdx));
 			ok = r.rax == c->want;
 			pvx_check(ok, "stock %s (%s): rax=0x%llx, stock KVM answers 0x%llx",
-				   c->name, tvm_mode_name(c->mode), X(r.rax), X(c->want));
+				  c->name, tvm_mode_name(c->mode), X(r.rax), X(c->want));
 			continue;
 		}
 		rewind(f);
@@ -443,7 +443,7 @@ static int cmd_stock(bool record, const char *file)
 			diag_regs("now", &r);
 		}
 		pvx_check(ok, "stock %s (%s) same as recorded: rax=0x%llx (recorded 0x%llx)",
-			   c->name, tvm_mode_name(c->mode), X(r.rax), rec[0]);
+			  c->name, tvm_mode_name(c->mode), X(r.rax), rec[0]);
 	}
 	fclose(f);
 	return 0;
@@ -512,8 +512,8 @@ static void stale_control_enodev(int fd, const char *what)
 		close(fd);
 	}
 	pvx_check(fd >= 0 && rd == ENODEV && wr == ENODEV,
-		   "%s: read and write -ENODEV (%s, %s)", what,
-		   fd < 0 ? "not opened" : strerror(rd), strerror(wr));
+		  "%s: read and write -ENODEV (%s, %s)", what,
+		  fd < 0 ? "not opened" : strerror(rd), strerror(wr));
 }
 
 /* The newest VM's sysfs enabled file of this process, opened: fd or -1. */
@@ -574,7 +574,7 @@ static int cmd_rmmod_loop(void)
 		err = errno;
 	before = s.n_ok;
 	pvx_check(!ret, "%s: delete_module(" MODULE_NAME ") while the VM runs%s%s", d,
-		   ret ? ": " : "", ret ? strerror(err) : "");
+		  ret ? ": " : "", ret ? strerror(err) : "");
 	pvx_check(!pvx_loaded(), "%s: " MODULE_NAME " gone from /sys/module", d);
 	rmmod_control_gone(d, ctl_fd);
 	if (!ret)
@@ -585,15 +585,15 @@ static int cmd_rmmod_loop(void)
 		 "(%lu x 0 when delete_module returned)", d, s.n_ok, s.n_enosys, s.n_other,
 		 s.n_back, before);
 	pvx_check(!s.run_err, "%s: guest kept running, no KVM_RUN error or odd exit%s%s", d,
-		   s.run_err ? ": " : "", s.why);
+		  s.run_err ? ": " : "", s.why);
 	pvx_check(!ret && s.n_enosys >= 20 && !s.n_other && !s.n_back,
-		   "%s: results switched once from 0 to -ENOSYS (%lu then %lu, %lu other)",
-		   d, s.n_ok, s.n_enosys, s.n_other);
+		  "%s: results switched once from 0 to -ENOSYS (%lu then %lu, %lu other)",
+		  d, s.n_ok, s.n_enosys, s.n_other);
 	/* The VM still works after the hook is gone. */
 	tvm_destroy(&vm);
 	ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	pvx_check(!ret && r.rax == TVM_NEG64(PVX_ENOSYS),
-		   "%s: a new VM after rmmod gets PROBE -ENOSYS", d);
+		  "%s: a new VM after rmmod gets PROBE -ENOSYS", d);
 	return 0;
 }
 
@@ -710,12 +710,12 @@ static int cmd_cycles(int n)
 	if (vms)
 		tvm_diag("%s/vms: %s", DEBUGFS_PVX, vms < 0 ? strerror(errno) : text);
 	pvx_check(vms == 0, "cycles: %s/vms reads 0 after all VMs are gone (%ld)",
-		   DEBUGFS_PVX, vms);
+		  DEBUGFS_PVX, vms);
 	for (j = 0; j < 3; j++) {
 		after[j] = read_counter(names[j]);
 		pvx_check(before[j] >= 0 && after[j] - before[j] >= n,
-			   "cycles: counter %s grew by >= %d (%lld -> %lld)", names[j], n,
-			   before[j], after[j]);
+			  "cycles: counter %s grew by >= %d (%lld -> %lld)", names[j], n,
+			  before[j], after[j]);
 	}
 	return 0;
 }
@@ -864,10 +864,10 @@ static void policy_per_vm(void)
 	}
 	ok = !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0;
 	if (!pvx_check(ok && !find_vm_dir(dir, sizeof(dir)) &&
-			!find_vm_dir_in(DEBUGFS_PVX, dbg, sizeof(dbg)) &&
-			!strcmp(strrchr(dir, '/'), strrchr(dbg, '/')),
-			"policy per VM: " SYSFS_VMS "/vm<id>-%d and its debugfs twin exist",
-			(int)getpid()))
+		       !find_vm_dir_in(DEBUGFS_PVX, dbg, sizeof(dbg)) &&
+		       !strcmp(strrchr(dir, '/'), strrchr(dbg, '/')),
+		       "policy per VM: " SYSFS_VMS "/vm<id>-%d and its debugfs twin exist",
+		       (int)getpid()))
 		goto out;
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	snprintf(dpath, sizeof(dpath), "%s/enabled", dbg);
@@ -875,12 +875,12 @@ static void policy_per_vm(void)
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, SENT_RCX, 0, 0, &r) &&
 	     r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX;
 	pvx_check(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
-		   X(r.rax));
+		  X(r.rax));
 	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0");
 	pvx_check(ok, "policy per VM: debugfs enabled reads 0 too ('%s')", val);
 	ok = debugfs_refuses(dpath, "0");
 	pvx_check(ok, "policy per VM: debugfs enabled refuses a writer (%s), still 0",
-		   locked_down() ? "-EPERM, lockdown" : "-EINVAL");
+		  locked_down() ? "-EPERM, lockdown" : "-EINVAL");
 	ok = false;
 	if (!tvm_create(&b, TVM_LONG, TVM_PROG(tvm_g64_hcall))) {
 		ok = !tvm_add_vcpu(&b) && !tvm_hcall(&b.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
@@ -899,7 +899,7 @@ static void policy_per_vm(void)
 	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0x1") &&
 	     debugfs_refuses(dpath, "0x1");
 	pvx_check(ok, "policy per VM: debugfs features reads 0x1 ('%s') and refuses a writer",
-		   val);
+		  val);
 out:
 	tvm_destroy(&a);
 }
@@ -1015,8 +1015,8 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 		}
 	}
 	pvx_check(!bad && n == PVX_HC_NR_CALLS - 1 && (feat & PVX_F_PROBE),
-		   "%s: PROBE rdx=0x%llx has bit 0, and each call is served iff its bit is set",
-		   what, X(feat));
+		  "%s: PROBE rdx=0x%llx has bit 0, and each call is served iff its bit is set",
+		  what, X(feat));
 out:
 	tvm_destroy(&vm);
 }
@@ -1042,15 +1042,15 @@ static void policy_abi_version(void)
 	     bad_write(PARAM_ABI, "4294967298", ERANGE, was) &&
 	     bad_write(PARAM_ABI, "v1", EINVAL, was);
 	pvx_check(ok, "policy: abi_version reads 2 ('%s'); 0, 3, 2^32+2, 'v1' refused, it stays",
-		   was);
+		  was);
 	ok = !tvm_write_file(PARAM_ABI, "1") && !probe_fresh(&r) && r.rax == 0 &&
 	     r.rcx == 1 && r.rbx == PVX_MAGIC;
 	pvx_check(ok, "policy: abi_version=1 -> PROBE announces ABI 1 (rax=0x%llx rcx=0x%llx)",
-		   X(r.rax), X(r.rcx));
+		  X(r.rax), X(r.rcx));
 	ok = !tvm_write_file(PARAM_ABI, was) && !probe_fresh(&r) && r.rax == 0 &&
 	     r.rcx == PVX_ABI_VERSION;
 	pvx_check(ok, "policy: abi_version=%s again -> PROBE announces ABI %d (rcx=0x%llx)",
-		   was, PVX_ABI_VERSION, X(r.rcx));
+		  was, PVX_ABI_VERSION, X(r.rcx));
 }
 
 /* Bit 0 (PROBE) cannot be cleared: the parameter and the VM file refuse. */
@@ -1066,10 +1066,10 @@ static void policy_probe_bit(const char *features)
 	     bad_write(PARAM_FEATURES, "0x20", EINVAL, features) &&
 	     bad_write(PARAM_FEATURES, "yield", EINVAL, features);
 	pvx_check(ok, "policy: features 0x1e, 0, 0x20, 'yield' -> -EINVAL, parameter stays %s",
-		   features);
+		  features);
 	ok = probe_fresh(&r) == 0 && r.rax == 0 && (r.rdx & PVX_F_PROBE);
 	pvx_check(ok, "policy: PROBE still answers with bit 0 (rax=0x%llx rdx=0x%llx)",
-		   X(r.rax), X(r.rdx));
+		  X(r.rax), X(r.rdx));
 
 	if (new_vm(&vm) || tvm_add_vcpu(&vm) || find_vm_dir(dir, sizeof(dir))) {
 		pvx_check(false, "policy per VM: VM set-up, directory at creation");
@@ -1085,7 +1085,7 @@ static void policy_probe_bit(const char *features)
 	ok = ok && bad_write(path, "2", EINVAL, "1") && bad_write(path, "on", EINVAL, "1") &&
 	     bad_write(path, "-1", EINVAL, "1") && bad_write(path, "1 1", EINVAL, "1");
 	pvx_check(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x', '\\n', 2^32 and enabled 2, "
-		   "'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
+		  "'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
 	/* Longer than the page sysfs hands over: a number too big, or junk. */
 	ok = bad_write(path, long_str('1', 5000), ERANGE, "1") &&
 	     bad_write(path, long_str(' ', 5000), EINVAL, "1");
@@ -1093,7 +1093,7 @@ static void policy_probe_bit(const char *features)
 	ok = ok && bad_write(path, long_str('1', 5000), ERANGE, want) &&
 	     bad_write(path, long_str('x', 5000), EINVAL, want);
 	pvx_check(ok, "policy per VM: 5000-byte writes to enabled and features -> "
-		   "-ERANGE/-EINVAL, nothing changed");
+		  "-ERANGE/-EINVAL, nothing changed");
 	ok = nobody_refused(path, "0x1", want);
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	ok = ok && nobody_refused(path, "0", "1");
@@ -1101,7 +1101,7 @@ static void policy_probe_bit(const char *features)
 	ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
 	     (r.rdx & PVX_F_PROBE);
 	pvx_check(ok, "policy per VM: PROBE answers with bit 0 after the refused writes "
-		   "(rax=0x%llx)", X(r.rax));
+		  "(rax=0x%llx)", X(r.rax));
 	tvm_destroy(&vm);
 }
 
@@ -1125,7 +1125,7 @@ static void policy_new_vms(void)
 	}
 	ok = !probe_fresh(&r) && probe_enosys(&r);
 	pvx_check(ok, "policy: new_vms=none -> a new VM's PROBE -ENOSYS, registers kept "
-		   "(rax=0x%llx)", X(r.rax));
+		  "(rax=0x%llx)", X(r.rax));
 	ok = !hcall_fresh(TVM_LONG, NULL, PVX_HC_YIELD, 1, 0, 0, 0, &r) &&
 	     r.rax == TVM_NEG64(PVX_ENOSYS);
 	pvx_check(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
@@ -1137,12 +1137,12 @@ static void policy_new_vms(void)
 		snprintf(path, sizeof(path), "%s/enabled", dir);
 		ok = !read_param(path, en, sizeof(en)) && !strcmp(en, "0");
 		pvx_check(ok, "policy: new_vms=none -> %s/enabled reads 0 before the first call "
-			   "('%s')", dir, en);
+			  "('%s')", dir, en);
 		ok = !tvm_write_file(path, "1") &&
 		     !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
 		     probe_ok(TVM_LONG, &r);
 		pvx_check(ok, "policy: new_vms=none, enabled=1 before the first call -> PROBE works "
-			   "(rax=0x%llx)", X(r.rax));
+			  "(rax=0x%llx)", X(r.rax));
 	} else {
 		pvx_check(false, "policy: new_vms=none, VM set-up and directory at creation");
 	}
@@ -1219,7 +1219,7 @@ static void policy_pid_features(int me)
 	snprintf(val, sizeof(val), "%d on", me);
 	if (tvm_write_file(PID_POLICY, val) || probe_fresh(&all) || !probe_ok(TVM_LONG, &all)) {
 		pvx_check(false, "policy: pid_policy '%s' -> PROBE answers (rax=0x%llx)", val,
-			   X(all.rax));
+			  X(all.rax));
 		return;
 	}
 	snprintf(val, sizeof(val), "%d on 0x3", me);
@@ -1228,8 +1228,8 @@ static void policy_pid_features(int me)
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
 	     (uint32_t)r.rdx == ((uint32_t)all.rdx & 0x3);
 	pvx_check(ok, "policy: pid_policy '%s' -> the new VM's features read 0x3 before its "
-		   "first call, PROBE rdx=0x%llx (every feature: 0x%llx)", val, X(r.rdx),
-		   X(all.rdx));
+		  "first call, PROBE rdx=0x%llx (every feature: 0x%llx)", val, X(r.rdx),
+		  X(all.rdx));
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
 	pvx_check(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
 	ok = true;
@@ -1238,13 +1238,13 @@ static void policy_pid_features(int me)
 		ok = bad_write(PID_POLICY, val, EINVAL, want) && ok;
 	}
 	pvx_check(ok, "policy: pid_policy masks without PROBE, beyond 0x1f or 32 bits, not a "
-		   "number, with off/default, two masks -> -EINVAL, entry kept");
+		  "number, with off/default, two masks -> -EINVAL, entry kept");
 	snprintf(val, sizeof(val), "%d on", me);
 	snprintf(want, sizeof(want), "%d on", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !read_param(PID_POLICY, val, sizeof(val)) &&
 	     !strcmp(val, want) && policy_pid_vm_reads("features", "0x1f");
 	pvx_check(ok, "policy: pid_policy '%s' again -> every feature for the next VM "
-		   "(reads '%s')", want, val);
+		  "(reads '%s')", want, val);
 }
 
 static void policy_pid(void)
@@ -1261,10 +1261,10 @@ static void policy_pid(void)
 	snprintf(val, sizeof(val), "%d off", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
 	pvx_check(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
-		   "(rax=0x%llx)", val, X(r.rax));
+		  "(rax=0x%llx)", val, X(r.rax));
 	ok = policy_pid_vm_reads("enabled", "0");
 	pvx_check(ok, "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 "
-		   "before its first call", me);
+		  "before its first call", me);
 	snprintf(want, sizeof(want), "%d off", me);
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
 	pvx_check(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
@@ -1285,8 +1285,8 @@ static void policy_pid(void)
 	     bad_write(PID_POLICY, long_str('1', 5000), EINVAL, want) &&
 	     bad_write(PID_POLICY, "\n", EINVAL, want);
 	pvx_check(ok, "policy: pid_policy bad lines (no PID, no word, bad word, extra word, "
-		   "PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> "
-		   "-EINVAL/-ERANGE/-ESRCH, entry kept");
+		  "PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> "
+		  "-EINVAL/-ERANGE/-ESRCH, entry kept");
 	snprintf(val, sizeof(val), "%d on", me);
 	ok = nobody_refused(PID_POLICY, val, want) && nobody_refused(PARAM_NEW_VMS, "none", "all");
 	pvx_check(ok, "policy: user nobody cannot write pid_policy or new_vms (-EACCES)");
@@ -1295,13 +1295,13 @@ static void policy_pid(void)
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
 	     !read_param(PID_POLICY, want, sizeof(want)) && !want[0];
 	pvx_check(ok, "policy: pid_policy '%s' -> entry gone, PROBE works (rax=0x%llx)", val,
-		   X(r.rax));
+		  X(r.rax));
 
 	ok = !tvm_write_file(PARAM_NEW_VMS, "none") &&
 	     (snprintf(val, sizeof(val), "%d on", me), !tvm_write_file(PID_POLICY, val)) &&
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && probe_in_child() == TVM_NEG64(PVX_ENOSYS);
 	pvx_check(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
-		   "process's VM, -ENOSYS in a child's", me);
+		  "process's VM, -ENOSYS in a child's", me);
 	tvm_write_file(PARAM_NEW_VMS, "all");
 	policy_pid_features(me);
 	snprintf(val, sizeof(val), "%d default", me);
@@ -1415,9 +1415,9 @@ static void policy_race(int n)
 	rc.stop = 1;
 	pthread_join(th, NULL);
 	pvx_check(!bad && rc.done && !rc.other,
-		   "policy race: %d VMs created and destroyed while a thread read and wrote "
-		   "their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
-		   n, rc.done, rc.gone, rc.other);
+		  "policy race: %d VMs created and destroyed while a thread read and wrote "
+		  "their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
+		  n, rc.done, rc.gone, rc.other);
 }
 
 static int cmd_policy(bool lockdown)
@@ -1450,7 +1450,7 @@ static int cmd_policy(bool lockdown)
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, SENT_RCX, SENT_RDX, 0, &r);
 	pvx_check(!ret && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX &&
-		   r.rdx == SENT_RDX, "policy: enable=N -> PROBE -ENOSYS (rax=0x%llx)", X(r.rax));
+		  r.rdx == SENT_RDX, "policy: enable=N -> PROBE -ENOSYS (rax=0x%llx)", X(r.rax));
 	ret = tvm_write_file(PARAM_ENABLE, "Y");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
@@ -1460,15 +1460,15 @@ static int cmd_policy(bool lockdown)
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	pvx_check(!ret && r.rax == 0 && r.rdx == 0x1,
-		   "policy: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+		  "policy: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
 	if (!ret && (all_feat & ~1ull)) {
 		/* A call masked off must be unknown again. */
 		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & ~1ull);
 
 		ret = hcall_fresh(TVM_LONG, NULL, nr, 0, 0, 0, 0, &r);
 		pvx_check(!ret && r.rax == TVM_NEG64(PVX_EOPNOTSUPP),
-			   "policy: features=0x1 -> masked call 0x%llx -EOPNOTSUPP (rax=0x%llx)",
-			   X(nr), X(r.rax));
+			  "policy: features=0x1 -> masked call 0x%llx -EOPNOTSUPP (rax=0x%llx)",
+			  X(nr), X(r.rax));
 	}
 
 	/* Restore what the module had. */
@@ -1476,8 +1476,8 @@ static int cmd_policy(bool lockdown)
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	pvx_check(!ret && r.rax == 0 && r.rdx == all_feat,
-		   "policy: parameters restored (enable=%s features=%s), PROBE rdx=0x%llx",
-		   enable, features, X(r.rdx));
+		  "policy: parameters restored (enable=%s features=%s), PROBE rdx=0x%llx",
+		  enable, features, X(r.rdx));
 	policy_per_vm();
 	policy_probe_bit(features);
 	policy_abi_version();

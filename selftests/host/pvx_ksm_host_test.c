@@ -376,10 +376,10 @@ static void abi_bad(struct kvm_t *k)
 		     after[K_CAND] == before[K_CAND] && after[K_PINS] == before[K_PINS];
 		ok = ok && host_pins_become(pins0);
 		pvx_check(ok,
-			   "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, %s %lld -> %lld, calls %lld -> %lld, candidates %lld pins %lld, %lld pinned above the start)",
-			   c->desc, c->err, k_names[c->cls], X(r.rax), X(r.rbx),
-			   k_names[c->cls], before[c->cls], after[c->cls], before[K_CALLS],
-			   after[K_CALLS], after[K_CAND], after[K_PINS], host_pins() - pins0);
+			  "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, %s %lld -> %lld, calls %lld -> %lld, candidates %lld pins %lld, %lld pinned above the start)",
+			  c->desc, c->err, k_names[c->cls], X(r.rax), X(r.rbx),
+			  k_names[c->cls], before[c->cls], after[c->cls], before[K_CALLS],
+			  after[K_CALLS], after[K_CAND], after[K_PINS], host_pins() - pins0);
 	}
 }
 
@@ -394,7 +394,7 @@ static bool expect_sets(const char *what, struct kvm_regs *r, uint64_t rbx,
 	ok = vm_counts(v);
 	ok = ok && r->rax == 0 && r->rbx == rbx && v[K_CAND] == cand && v[K_PINS] == pins;
 	return pvx_check(ok, "abi: %s: RAX 0, RBX %llu, candidates %lld, pins %lld (rax 0x%llx rbx %llu, got %lld, %lld)",
-			  what, X(rbx), cand, pins, X(r->rax), X(r->rbx), v[K_CAND], v[K_PINS]);
+			 what, X(rbx), cand, pins, X(r->rax), X(r->rbx), v[K_CAND], v[K_PINS]);
 }
 
 static void abi_good(struct kvm_t *k, long long pins0)
@@ -435,16 +435,16 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	ok = vm_counts(v) && host_pins_become(pins0 + 6);
 	n = host_pins();
 	pvx_check(ok && r.rax == TVM_NEG64(PVX_ENOMEM) && r.rbx == 0 && v[K_PINS] == 6,
-		   "abi: past max_pins (6 + 3 > 8) -> -ENOMEM, nothing pinned (rax 0x%llx, pins %lld, %lld pinned above the start)",
-		   X(r.rax), v[K_PINS], n - pins0);
+		  "abi: past max_pins (6 + 3 > 8) -> -ENOMEM, nothing pinned (rax 0x%llx, pins %lld, %lld pinned above the start)",
+		  X(r.rax), v[K_PINS], n - pins0);
 	h[0] = run(pool(40), 2, PVX_KSM_UNMERGEABLE);
 	hint(k, 0, h, 1, &r);
 	expect_sets("up to max_pins (6 + 2 = 8) is fine", &r, 2, 16, 8);
 	tvm_write_file(PARAM_MAX_PINS, "4096");
 	pvx_check(tvm_write_file(PARAM_MAX_PINS, "262145") < 0 &&
-		   tvm_write_file(PARAM_MAX_PINS, "-1") < 0 &&
-		   tvm_write_file(PARAM_MAX_PINS, "lots") < 0,
-		   "abi: max_pins above 262144, negative or not a number refused");
+		  tvm_write_file(PARAM_MAX_PINS, "-1") < 0 &&
+		  tvm_write_file(PARAM_MAX_PINS, "lots") < 0,
+		  "abi: max_pins above 262144, negative or not a number refused");
 
 	/* pins in memory the VMM unmaps go with it */
 	h[0] = run(EXTRA_GPA, EXTRA_PAGES, PVX_KSM_UNMERGEABLE);
@@ -454,8 +454,8 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	ok = vm_counts(v) && host_pins_become(pins0 + 8);
 	n = host_pins();
 	pvx_check(ok && v[K_PINS] == 8 && v[K_UNMAPPED] == 16,
-		   "abi: the VMM deletes the slot and unmaps it: its 16 pins go (pins %lld, unmapped %lld, %lld pinned above the start)",
-		   v[K_PINS], v[K_UNMAPPED], n - pins0);
+		  "abi: the VMM deletes the slot and unmaps it: its 16 pins go (pins %lld, unmapped %lld, %lld pinned above the start)",
+		  v[K_PINS], v[K_UNMAPPED], n - pins0);
 }
 
 static int cmd_abi(void)
@@ -477,14 +477,14 @@ static int cmd_abi(void)
 	/* the VM's first call makes its state: a withdrawal of nothing */
 	ok = hint(&k, PVX_KSM_F_WITHDRAW, &h, 1, &r) && find_vm_file();
 	pvx_check(ok && r.rax == 0 && r.rbx == 0,
-		   "abi: a first call (withdraw a page never hinted) answers 0, RBX 0, and makes %s (rax 0x%llx rbx %llu)",
-		   vm_file, X(r.rax), X(r.rbx));
+		  "abi: a first call (withdraw a page never hinted) answers 0, RBX 0, and makes %s (rax 0x%llx rbx %llu)",
+		  vm_file, X(r.rax), X(r.rbx));
 	abi_bad(&k);
 	abi_good(&k, pins0);
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
 	pvx_check(ok, "abi: the VM's end releases its pins (%lld pinned above the start)",
-		   host_pins() - pins0);
+		  host_pins() - pins0);
 	ok = tvm_read_counters(KSM_TOTALS, k_names, 6, v);
 	pvx_check(ok && v[K_CALLS] > 0, "abi: host totals in %s (calls %lld)", KSM_TOTALS, v[K_CALLS]);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
@@ -506,10 +506,10 @@ static int cmd_absent(void)
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
 	ok = ok && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA && host_pins_become(pins0);
 	pvx_check(ok, "absent: KSM_HINT -> -ENOSYS, RBX unchanged, nothing pinned (rax 0x%llx rbx 0x%llx, %lld pinned above the start)",
-		   X(r.rax), X(r.rbx), host_pins() - pins0);
+		  X(r.rax), X(r.rbx), host_pins() - pins0);
 	ok = tvm_hcall(&k.vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0;
 	pvx_check(ok && !(r.rax == 0 && (r.rdx & PVX_F_KSM_HINT)),
-		   "absent: PROBE does not offer PVX_F_KSM_HINT (rdx 0x%llx)", X(r.rdx));
+		  "absent: PROBE does not offer PVX_F_KSM_HINT (rdx 0x%llx)", X(r.rdx));
 	k_destroy(&k);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
@@ -557,7 +557,7 @@ static int cmd_merge(void)
 		((uint32_t *)(k.vm.mem + POOL_GPA))[i] = 0x9e3779b9u * (i / 1024 + 1);
 	memcpy(k.vm.mem + pool(2), k.vm.mem + pool(1), PAGE);
 	pvx_check(!madvise(k.vm.mem + POOL_GPA, POOL_PAGES * PAGE, MADV_MERGEABLE),
-		   "merge: the pool is MADV_MERGEABLE, as QEMU makes guest RAM");
+		  "merge: the pool is MADV_MERGEABLE, as QEMU makes guest RAM");
 	tvm_write_file(KSM_SYSFS "/pages_to_scan", "4096");
 	tvm_write_file(KSM_SYSFS "/sleep_millisecs", "20");
 	tvm_write_file(KSM_SYSFS "/run", "1");
@@ -571,22 +571,22 @@ static int cmd_merge(void)
 			usleep(100000);
 	}
 	pvx_check(merged, "merge: KSM merges the two identical candidates (candidates_merged %lld, after %d.%d s)",
-		   v[K_CAND_MERGED], i / 10, i % 10);
+		  v[K_CAND_MERGED], i / 10, i % 10);
 
 	h[0] = run(pool(2), 1, PVX_KSM_UNMERGEABLE);
 	hint(&k, 0, h, 1, &r);
 	ok = vm_counts(v);
 	pvx_check(ok && r.rax == 0 && v[K_PINS] == 1 && v[K_PINS_MERGED] == 0 &&
-		   v[K_CAND_MERGED] == 1,
-		   "merge: a never-merge hint on one of them unshares it (rax 0x%llx, pins %lld, pins_merged %lld, candidates_merged %lld)",
-		   X(r.rax), v[K_PINS], v[K_PINS_MERGED], v[K_CAND_MERGED]);
+		  v[K_CAND_MERGED] == 1,
+		  "merge: a never-merge hint on one of them unshares it (rax 0x%llx, pins %lld, pins_merged %lld, candidates_merged %lld)",
+		  X(r.rax), v[K_PINS], v[K_PINS_MERGED], v[K_CAND_MERGED]);
 	pvx_check(!memcmp(k.vm.mem + pool(1), k.vm.mem + pool(2), PAGE),
-		   "merge: its bytes are unchanged");
+		  "merge: its bytes are unchanged");
 	ok = ksm_scans(2, 60);
 	ok = vm_counts(v) && ok;
 	pvx_check(ok && v[K_PINS_MERGED] == 0 && v[K_PINS] == 1,
-		   "merge: after two more full scans it is still not merged (pins %lld, pins_merged %lld)",
-		   v[K_PINS], v[K_PINS_MERGED]);
+		  "merge: after two more full scans it is still not merged (pins %lld, pins_merged %lld)",
+		  v[K_PINS], v[K_PINS_MERGED]);
 	k_destroy(&k);
 	tvm_write_file(KSM_SYSFS "/run", "2");	/* unmerge everything */
 	tvm_write_file(KSM_SYSFS "/run", "0");
@@ -647,7 +647,7 @@ static int cmd_policy(void)
 	err = write_file(PARAM_MERGE_ON, "2");
 	sysfs_read_str(PARAM_MERGE_ON, was, sizeof(was));
 	pvx_check(err == -EINVAL && !strcmp(was, "N"),
-		   "policy: merge_on_candidates=2 refused with EINVAL, N kept (%d, '%s')", err, was);
+		  "policy: merge_on_candidates=2 refused with EINVAL, N kept (%d, '%s')", err, was);
 	if (k_create(&k)) {
 		pvx_check(false, "policy: a tiny VM with two memslots");
 		return KSFT_FAIL;
@@ -657,31 +657,31 @@ static int cmd_policy(void)
 	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0 && find_vm_file();
 	m = mergeable(k.vm.mem);
 	pvx_check(ok && m == 0 && made_mergeable() == 0,
-		   "policy: off, 4 candidates leave it so (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
-		   X(r.rax), X(r.rbx), m, made_mergeable());
+		  "policy: off, 4 candidates leave it so (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
+		  X(r.rax), X(r.rbx), m, made_mergeable());
 	ok = hint(&k, PVX_KSM_F_WITHDRAW, &cand, 1, &r) && r.rax == 0;
 	ok = ok && write_file(PARAM_MERGE_ON, "1") == 0;
 	ok = ok && hint(&k, 0, &pin, 1, &r) && r.rax == 0;
 	m = mergeable(k.extra);
 	pvx_check(ok && m == 0 && made_mergeable() == 0,
-		   "policy: on, a never-merge hint makes nothing mergeable (rax 0x%llx, mg %d, made_mergeable %lld)",
-		   X(r.rax), m, made_mergeable());
+		  "policy: on, a never-merge hint makes nothing mergeable (rax 0x%llx, mg %d, made_mergeable %lld)",
+		  X(r.rax), m, made_mergeable());
 	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0 && r.rbx == 4;
 	m = mergeable(k.vm.mem);
 	pvx_check(ok && m == 1 && made_mergeable() == 1,
-		   "policy: on, 4 candidates make the VMA that holds them mergeable (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
-		   X(r.rax), X(r.rbx), m, made_mergeable());
+		  "policy: on, 4 candidates make the VMA that holds them mergeable (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
+		  X(r.rax), X(r.rbx), m, made_mergeable());
 	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0;
 	pvx_check(ok && mergeable(k.vm.mem) == 1 && made_mergeable() == 1,
-		   "policy: the same candidates again change nothing (made_mergeable %lld)",
-		   made_mergeable());
+		  "policy: the same candidates again change nothing (made_mergeable %lld)",
+		  made_mergeable());
 	pvx_check(mergeable(k.extra) == 0,
-		   "policy: the other memslot's VMA stays as it was (mg %d)", mergeable(k.extra));
+		  "policy: the other memslot's VMA stays as it was (mg %d)", mergeable(k.extra));
 	write_file(PARAM_MERGE_ON, "0");
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
 	pvx_check(ok, "policy: the VM's end releases its pin (%lld above the start)",
-		   host_pins() - pins0);
+		  host_pins() - pins0);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
@@ -812,7 +812,7 @@ static int cmd_race(int iters)
 				 PVX_KSM_UNMERGEABLE, &r) && r.rax == 0 && r.rbx == RACE_PAGES;
 	ok = ok && find_vm_file() && vm_counts(v0);
 	pvx_check(ok, "race: %u pins in a batch of %u runs, withdrawn (%.2f ms)",
-		   RACE_PAGES, RACE_PAGES, t_batch);
+		  RACE_PAGES, RACE_PAGES, t_batch);
 	if (p)
 		munmap(p, RACE_PAGES * PAGE);
 	del_slot(&k, RACE_SLOT);
@@ -854,15 +854,15 @@ static int cmd_race(int iters)
 	atomic_store(&u.stop, true);
 	pthread_join(u.t, NULL);
 	pvx_check(!bad && !stuck,
-		   "race: %d unmaps racing batches of %u pins: answers 0 or -EFAULT only, no pin left after any (0: %d, -EFAULT: %d of which %d partial, other %d, iterations with pins left %d)",
-		   iters, RACE_PAGES, answered, efault, partial, bad, stuck);
+		  "race: %d unmaps racing batches of %u pins: answers 0 or -EFAULT only, no pin left after any (0: %d, -EFAULT: %d of which %d partial, other %d, iterations with pins left %d)",
+		  iters, RACE_PAGES, answered, efault, partial, bad, stuck);
 	ok = vm_counts(v);
 	pvx_check(ok && v[K_PINS] == 0,
-		   "race: the VM's pins 0 at the end (pins %lld, unmapped %lld)",
-		   v[K_PINS], v[K_UNMAPPED] - v0[K_UNMAPPED]);
+		  "race: the VM's pins 0 at the end (pins %lld, unmapped %lld)",
+		  v[K_PINS], v[K_UNMAPPED] - v0[K_UNMAPPED]);
 	ok = host_pins_become(pins0);
 	pvx_check(ok, "race: the host's pinned pages back where they were (%lld above the start)",
-		   host_pins() - pins0);
+		  host_pins() - pins0);
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
 	pvx_check(ok, "race: and after the VM's end (%lld above the start)", host_pins() - pins0);
@@ -942,17 +942,17 @@ static int cmd_churn(int iters)
 	atomic_store(&c.stop, true);
 	pthread_join(c.t, NULL);
 	pvx_check(fails == 0 && it >= 1000 && atomic_load(&c.unmaps) >= 100,
-		   "churn: %d batches (of %d, at least 1000) of 64 one-page never-merge runs while another thread unmapped %lu times: every page pinned (%d failed, the first #%d: rax 0x%llx rbx 0x%llx; %.1f s)",
-		   it, iters, atomic_load(&c.unmaps), fails, first_fail, rax, rbx,
-		   (now_ms() - t0) / 1e3);
+		  "churn: %d batches (of %d, at least 1000) of 64 one-page never-merge runs while another thread unmapped %lu times: every page pinned (%d failed, the first #%d: rax 0x%llx rbx 0x%llx; %.1f s)",
+		  it, iters, atomic_load(&c.unmaps), fails, first_fail, rax, rbx,
+		  (now_ms() - t0) / 1e3);
 	ok = vm_counts(v) && tvm_read_counters(vm_file, pf_name, 1, &pf);
 	pvx_check(ok && v[K_EFAULT] == v0[K_EFAULT] && pf == pf0 && v[K_PINS] == 0,
-		   "churn: no efault, no pin_failed, nothing left pinned (efault +%lld, pin_failed +%lld, pins %lld)",
-		   v[K_EFAULT] - v0[K_EFAULT], pf - pf0, v[K_PINS]);
+		  "churn: no efault, no pin_failed, nothing left pinned (efault +%lld, pin_failed +%lld, pins %lld)",
+		  v[K_EFAULT] - v0[K_EFAULT], pf - pf0, v[K_PINS]);
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
 	pvx_check(ok, "churn: the host's pinned pages back where they were (%lld above the start)",
-		   host_pins() - pins0);
+		  host_pins() - pins0);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
@@ -1030,7 +1030,7 @@ static int cmd_walk(void)
 	ok = big != MAP_FAILED && !set_slot(&k, WALK_SLOT, WALK_GPA, big, WALK_PAGES);
 	ok = ok && hint(&k, 0, &h, 1, &r) && r.rax == 0 && r.rbx == WALK_PAGES && find_vm_file();
 	pvx_check(ok, "walk: %u candidates in a 256 MiB memslot (rax 0x%llx rbx %llu)",
-		   WALK_PAGES, X(r.rax), X(r.rbx));
+		  WALK_PAGES, X(r.rax), X(r.rbx));
 	if (!ok || pthread_create(&rd.t, NULL, reader_fn, &rd)) {
 		k_destroy(&k);
 		return KSFT_FAIL;
@@ -1047,13 +1047,13 @@ static int cmd_walk(void)
 	pthread_join(rd.t, NULL);
 	ok = vm_counts(v);
 	pvx_check(ok && rd.reads >= 1 && v[K_CAND] >= WALK_PAGES,
-		   "walk: the VM's file read %d times (longest %.1f ms, %ld bytes, candidates %lld)",
-		   rd.reads, rd.longest, rd.bytes, v[K_CAND]);
+		  "walk: the VM's file read %d times (longest %.1f ms, %ld bytes, candidates %lld)",
+		  rd.reads, rd.longest, rd.bytes, v[K_CAND]);
 	qsort(lat, calls, sizeof(lat[0]), cmp_double);
 	p90 = calls ? lat[calls * 9 / 10] : 0;
 	pvx_check(calls >= 3 * rd.reads && !fails && p90 * 4 < rd.longest,
-		   "walk: %d hints during %d reads (at least 3 a read), 90%% of them within a quarter of a read (90th percentile %.2f ms, worst %.2f ms, read %.1f ms, %d failed)",
-		   calls, rd.reads, p90, calls ? lat[calls - 1] : 0, rd.longest, fails);
+		  "walk: %d hints during %d reads (at least 3 a read), 90%% of them within a quarter of a read (90th percentile %.2f ms, worst %.2f ms, read %.1f ms, %d failed)",
+		  calls, rd.reads, p90, calls ? lat[calls - 1] : 0, rd.longest, fails);
 	k_destroy(&k);
 	if (big != MAP_FAILED)
 		munmap(big, (size_t)WALK_PAGES * PAGE);
@@ -1173,10 +1173,10 @@ static bool held_is(const char *what, long long vp0, long long h0, long long kb,
 	long long vp = vm_pin_kb(), hv = pins_held(vm_file), ht = pins_held(KSM_TOTALS);
 
 	return pvx_check(r->rax == rax && r->rbx == rbx && vp == vp0 + kb && hv * 4 == kb &&
-			  ht == h0 + hv,
-			  "account: %s: RAX 0x%llx RBX %llu, VmPin +%lld kB, pins_held %lld (got rax 0x%llx rbx %llu, VmPin +%lld kB, VM pins_held %lld, host +%lld)",
-			  what, X(rax), X(rbx), kb, kb / 4, X(r->rax), X(r->rbx), vp - vp0, hv,
-			  ht - h0);
+			 ht == h0 + hv,
+			 "account: %s: RAX 0x%llx RBX %llu, VmPin +%lld kB, pins_held %lld (got rax 0x%llx rbx %llu, VmPin +%lld kB, VM pins_held %lld, host +%lld)",
+			 what, X(rax), X(rbx), kb, kb / 4, X(r->rax), X(r->rbx), vp - vp0, hv,
+			 ht - h0);
 }
 
 /*
@@ -1217,15 +1217,15 @@ static int cmd_account(void)
 	ok = !set_slot(&k, THP_SLOT, THP_GPA, big, THP_PAGES) &&
 	     !set_slot(&k, SMALL_SLOT, SMALL_GPA, sm, SMALL_PAGES);
 	pvx_check(ok && thp_kb >= 4096,
-		   "account: a memslot of two transparent huge pages (AnonHugePages %lld kB) and one of 4 KiB pages",
-		   thp_kb);
+		  "account: a memslot of two transparent huge pages (AnonHugePages %lld kB) and one of 4 KiB pages",
+		  thp_kb);
 	/* the VM's state and debugfs file: a withdrawal of nothing */
 	g[0] = small(15);
 	ok = pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 1, &r) && find_vm_file();
 	vp0 = vm_pin_kb();
 	h0 = pins_held(KSM_TOTALS);
 	pvx_check(ok && vp0 >= 0 && h0 >= 0 && pins_held(vm_file) == 0,
-		   "account: VmPin %lld kB, host pins_held %lld, the VM's 0 to begin with", vp0, h0);
+		  "account: VmPin %lld kB, host pins_held %lld, the VM's 0 to begin with", vp0, h0);
 
 	g[0] = thp(5);
 	pin_pages(&k, 0, g, 1, &r);
@@ -1252,7 +1252,7 @@ static int cmd_account(void)
 	held_is("withdrawing the rest: nothing held", vp0, h0, 0, &r, 0, 4);
 	ok = host_pins_become(pins0);
 	pvx_check(ok, "account: the host's pinned pages back where they were (%lld above)",
-		   host_pins() - pins0);
+		  host_pins() - pins0);
 
 	/* RLIMIT_MEMLOCK without CAP_IPC_LOCK: room for 3 MiB more */
 	getrlimit(RLIMIT_MEMLOCK, &rl0);
@@ -1276,8 +1276,8 @@ static int cmd_account(void)
 	n = pin_limit();
 	ok = vm_counts(v) && host_pins_become(pins0 + 2);
 	pvx_check(ok && v[K_PINS] == 2 && n == lim0 + 1,
-		   "account: the pins the refused call took are given back (pins %lld, pin_limit +%lld, %lld pinned above the start)",
-		   v[K_PINS], n - lim0, host_pins() - pins0);
+		  "account: the pins the refused call took are given back (pins %lld, pin_limit +%lld, %lld pinned above the start)",
+		  v[K_PINS], n - lim0, host_pins() - pins0);
 	ipc_lock(true);
 	g[0] = small(2);
 	g[1] = small(3);
@@ -1299,8 +1299,8 @@ static int cmd_account(void)
 	pin_pages(&k, 0, g, 3, &r);
 	held_is("max_pinned_mb=1024: the same batch is pinned", vp0, h0, 4096 + 12, &r, 0, 3);
 	pvx_check(tvm_write_file(PARAM_MAX_PINNED, "1048577") < 0 &&
-		   tvm_write_file(PARAM_MAX_PINNED, "-1") < 0,
-		   "account: max_pinned_mb above 1048576 or negative refused");
+		  tvm_write_file(PARAM_MAX_PINNED, "-1") < 0,
+		  "account: max_pinned_mb above 1048576 or negative refused");
 
 	/* the VMM unmaps the THPs: their pins and what they held go */
 	del_slot(&k, THP_SLOT);
@@ -1308,15 +1308,15 @@ static int cmd_account(void)
 	n = vm_pin_kb();
 	ok = vm_counts(v);
 	pvx_check(ok && n == vp0 + 12 && pins_held(vm_file) == 3 && v[K_PINS] == 3,
-		   "account: the VMM unmaps the THP memslot: its 2 pins and 4 MiB go, 3 pins of 4 KiB stay (VmPin +%lld kB, pins_held %lld, pins %lld)",
-		   n - vp0, pins_held(vm_file), v[K_PINS]);
+		  "account: the VMM unmaps the THP memslot: its 2 pins and 4 MiB go, 3 pins of 4 KiB stay (VmPin +%lld kB, pins_held %lld, pins %lld)",
+		  n - vp0, pins_held(vm_file), v[K_PINS]);
 	k_destroy(&k);
 	munmap(sm, SMALL_PAGES * PAGE);
 	ok = host_pins_become(pins0);
 	n = vm_pin_kb();
 	pvx_check(ok && n == vp0 && pins_held(KSM_TOTALS) == h0,
-		   "account: the VM's end: VmPin %lld kB, host pins_held %lld, pinned pages %lld above the start",
-		   n, pins_held(KSM_TOTALS), host_pins() - pins0);
+		  "account: the VM's end: VmPin %lld kB, host pins_held %lld, pinned pages %lld above the start",
+		  n, pins_held(KSM_TOTALS), host_pins() - pins0);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
@@ -1345,11 +1345,11 @@ static int cmd_rmmod(const char *ko)
 	pvx_check(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
 	n = vm_pin_kb();
 	pvx_check(n == vp0 && vp1 > vp0,
-		   "rmmod: and gives back what they were charged to the VMM (VmPin %lld -> %lld -> %lld kB)",
-		   vp0, vp1, n);
+		  "rmmod: and gives back what they were charged to the VMM (VmPin %lld -> %lld -> %lld kB)",
+		  vp0, vp1, n);
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
 	pvx_check(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
-		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
+		  "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
 	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
 	pvx_check(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
 	k_destroy(&k);
@@ -1462,7 +1462,7 @@ int main(int argc, char **argv)
 		stage_arg = argc == 3 ? argv[2] : NULL;
 		pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
 	}
-	fprintf(stderr, "usage: %s [absent|abi|merge|policy|walk|account|race N|churn N|rmmod MODULE.ko]\n",
-		argv[0]);
+	fprintf(stderr, "usage: %s [absent|abi|merge|policy|walk|account|race N|churn N|\n"
+		"       rmmod MODULE.ko]\n", argv[0]);
 	return 2;
 }

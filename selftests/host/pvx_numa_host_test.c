@@ -350,11 +350,11 @@ static void abi_answers(struct tvm *vm, struct counts *want, int64_t backed_home
 		kept = debugfs_home(0);
 		ok = ok && kept == backed_home;
 		pvx_check(ok, "abi: %s (RBX %lld, want %lld; debugfs home %d, want %lld)",
-			   c->desc, (long long)home, (long long)expect, kept,
-			   (long long)backed_home);
+			  c->desc, (long long)home, (long long)expect, kept,
+			  (long long)backed_home);
 	}
 	pvx_check(mincore_resident(vm->mem + GPA_NODE1, NODE_SPAN) == 0,
-		   "abi: the table's hints backed none of the never-backed memory");
+		  "abi: the table's hints backed none of the never-backed memory");
 }
 
 static bool counts_equal(const struct counts *a, const struct counts *b, const char *what)
@@ -381,7 +381,7 @@ static void abi_params(void)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		pvx_check(set_param(bad[i].name, bad[i].val) == -EINVAL,
-			   "abi: parameter %s='%s' refused with EINVAL", bad[i].name, bad[i].val);
+			  "abi: parameter %s='%s' refused with EINVAL", bad[i].name, bad[i].val);
 }
 
 static int cmd_abi(void)
@@ -426,8 +426,8 @@ static int cmd_abi(void)
 	want.v[ST_CALLS]++;
 	want.v[ST_OK]++;
 	pvx_check(ok && !dropped,
-		   "abi: a hint of memory never backed -> 0, home -1 (home %lld; resident before %d, %d after MADV_DONTNEED)",
-		   (long long)home, before, dropped);
+		  "abi: a hint of memory never backed -> 0, home -1 (home %lld; resident before %d, %d after MADV_DONTNEED)",
+		  (long long)home, before, dropped);
 	after = mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN);
 	pvx_check(after == 0, "abi: the hint backed none of it (resident pages: %d)", after);
 
@@ -456,7 +456,7 @@ static int cmd_abi(void)
 	for (int i = 0; i < ST_NR; i++)
 		tot1.v[i] -= tot0.v[i];
 	pvx_check(ok && counts_equal(&tot1, &want, "host"),
-		   "abi: host counters grew by what was issued");
+		  "abi: host counters grew by what was issued");
 
 	if (!make_vm(&vm, TVM_USER)) {
 		put_batch(&vm, TVM_DATA_GPA, 0, 1, 0, &(struct range){ GPA_NODE0, PAGE }, 1);
@@ -604,14 +604,14 @@ static void placement_modes(struct placement *p, struct tvm *vm)
 	pvx_check(ok, "placement: a hint of node 0's memory moves it to node 0's CPUs");
 	ok = hint(vm, half, 2, &home) == 0 && home == 0 && cpus_are(&p->node[0], "50/50");
 	pvx_check(ok, "placement: half on each node stays home (hysteresis 25%%, home %lld)",
-		   (long long)home);
+		  (long long)home);
 	ok = hint(vm, more1, 2, &home) == 0 && home == 1 && cpus_are(&p->node[1], "25/75");
 	pvx_check(ok, "placement: 3 times more on node 1 moves it (home %lld)", (long long)home);
 	pvx_check(vm_stat(ST_MOVES) == 3, "placement: 3 moves counted (%lld)", vm_stat(ST_MOVES));
 
 	set_param("mode", "observe");
 	pvx_check(cpus_are(&p->orig, "mode observe"),
-		   "placement: mode back to observe restores the vCPU's CPUs");
+		  "placement: mode back to observe restores the vCPU's CPUs");
 }
 
 /* An administrator's CPUs are never widened; their later change wins. */
@@ -626,7 +626,7 @@ static void placement_admin(struct placement *p, struct tvm *vm)
 	     cpus_are(&p->node[0], "admin node 0, home 1");
 	pvx_check(ok, "placement: vCPU limited to node 0, home 1: no CPU left, not moved");
 	pvx_check(vm_stat(ST_NO_CPUS) >= 1, "placement: no_cpus counted (%lld)",
-		   vm_stat(ST_NO_CPUS));
+		  vm_stat(ST_NO_CPUS));
 	sched_setaffinity(0, sizeof(p->orig), &p->orig);
 
 	ok = hint1(vm, GPA_NODE0, NODE_SPAN, &home) == 0 &&
@@ -804,7 +804,7 @@ static void placement_cpuset(struct placement *p)
 	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	if (!cg_setup(&cg)) {
 		pvx_check(false, "placement: cpuset narrowed after the move: no cgroup v2 "
-			   "cpuset controller here");
+			  "cpuset controller here");
 		cg2_destroy(&cg);
 		return;
 	}
@@ -821,7 +821,7 @@ static void placement_cpuset(struct placement *p)
 	pvx_check(ok, "placement: cpuset narrowed to node 1 after the move: a hint of node 0 gives no CPU outside it");
 	set_param("mode", "observe");
 	pvx_check(ok && cpus_within(&p->node[1], "cpuset node 1, mode observe"),
-		   "placement: cpuset narrowed after the move: mode observe restores within it");
+		  "placement: cpuset narrowed after the move: mode observe restores within it");
 
 	/* the same, then rmmod */
 	set_param("mode", "act");
@@ -888,14 +888,14 @@ static void placement_takeover(struct placement *p)
 	     cpus_are(&p->node[0], "first thread on node 0");
 	ok = ok && !pthread_create(&th, NULL, takeover_thread, &t) && !pthread_join(th, NULL);
 	pvx_check(ok && t.rax == 0 && t.home == 1 && t.cpus_ok,
-		   "placement: a second thread with node 0's CPUs (those pvx gave the first) takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
-		   (long long)t.home);
+		  "placement: a second thread with node 0's CPUs (those pvx gave the first) takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
+		  (long long)t.home);
 	pvx_check(ok && cpus_are(&p->orig, "first thread after the takeover"),
-		   "placement: the first thread got its own CPUs back at the takeover");
+		  "placement: the first thread got its own CPUs back at the takeover");
 	if (ok)
 		tvm_destroy(&vm);
 	pvx_check(ok && cpus_are(&p->orig, "first thread after VM end"),
-		   "placement: the first thread keeps its own CPUs at VM end");
+		  "placement: the first thread keeps its own CPUs at VM end");
 	set_param("mode", "observe");
 }
 
@@ -1159,13 +1159,13 @@ static void placement_room(struct placement *p)
 	ok = room_hint(&w, 1) && same_cpus(&w.now, &two, "room: vCPU 1, home 1 (full)");
 	pvx_check(ok, "placement: room: vCPU 1 homed on node 1 too stays where it is (node 1's CPU holds vCPU 0)");
 	pvx_check(vm_stat(ST_FULL) == full0 + 1 && debugfs_full(1) == 1 && debugfs_full(0) == 0,
-		   "placement: room: full counted once for the VM (%lld) and for vCPU 1 (%lld), not vCPU 0 (%lld)",
-		   vm_stat(ST_FULL) - full0, debugfs_full(1), debugfs_full(0));
+		  "placement: room: full counted once for the VM (%lld) and for vCPU 1 (%lld), not vCPU 0 (%lld)",
+		  vm_stat(ST_FULL) - full0, debugfs_full(1), debugfs_full(0));
 	pvx_check(debugfs_no_overfull(), "placement: room: no CPU holds two placed vCPU threads");
 	pvx_check(troot && numa_traced(troot, id, 1, 1, "full") &&
-		   numa_traced(troot, id, 0, 1, "moved"),
-		   "placement: room: pvx:numa_hint shows vCPU 0 moved and vCPU 1 full (home 1) in %s",
-		   troot ? troot : "no tracefs with events/pvx/numa_hint");
+		  numa_traced(troot, id, 0, 1, "moved"),
+		  "placement: room: pvx:numa_hint shows vCPU 0 moved and vCPU 1 full (home 1) in %s",
+		  troot ? troot : "no tracefs with events/pvx/numa_hint");
 
 	ok = room_hint(&w, 0) && same_cpus(&w.now, &on0, "room: vCPU 1, home 0");
 	pvx_check(ok, "placement: room: a home with room still moves (vCPU 1 to node 0's CPU)");
@@ -1173,21 +1173,21 @@ static void placement_room(struct placement *p)
 	ok = hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home == 0 &&
 	     cpus_are(&on1, "room: vCPU 0 re-homed to node 0 (full)");
 	pvx_check(ok && debugfs_full(0) == 1,
-		   "placement: room: vCPU 0 re-homed to the full node 0 stays on node 1's CPU (full %lld)",
-		   debugfs_full(0));
+		  "placement: room: vCPU 0 re-homed to the full node 0 stays on node 1's CPU (full %lld)",
+		  debugfs_full(0));
 	ok = room_hint(&w, 1) && same_cpus(&w.now, &on0, "room: vCPU 1 back to home 1 (full)");
 	pvx_check(ok && debugfs_full(1) == 2 && debugfs_no_overfull(),
-		   "placement: room: node 1's CPU still holds the re-homed vCPU 0: vCPU 1 homed there stays on node 0 (full %lld)",
-		   debugfs_full(1));
+		  "placement: room: node 1's CPU still holds the re-homed vCPU 0: vCPU 1 homed there stays on node 0 (full %lld)",
+		  debugfs_full(1));
 
 	/* The VMM takes vCPU 0's thread back: pvx holds it nowhere now. */
 	ok = !sched_setaffinity(0, sizeof(two), &two) && room_hint(&w, 1) &&
 	     same_cpus(&w.now, &on1, "room: vCPU 1 after vCPU 0 left");
 	pvx_check(ok && debugfs_no_overfull(),
-		   "placement: room: once the VMM gave vCPU 0's thread other CPUs, vCPU 1 moves to node 1's");
+		  "placement: room: once the VMM gave vCPU 0's thread other CPUs, vCPU 1 moves to node 1's");
 	pvx_check(vm_stat(ST_FULL) == full0 + 3 && vm_stat(ST_MOVES) == 3,
-		   "placement: room: the VM counts 3 full and 3 moves (%lld, %lld)",
-		   vm_stat(ST_FULL) - full0, vm_stat(ST_MOVES));
+		  "placement: room: the VM counts 3 full and 3 moves (%lld, %lld)",
+		  vm_stat(ST_FULL) - full0, vm_stat(ST_MOVES));
 
 	room_stop(&w);
 	tvm_destroy(&vm);
@@ -1271,7 +1271,7 @@ static int cmd_flap(const char *ms_arg)
 		usleep(20000);
 	}
 	pvx_check(!bad, "flap: %lld hints, %d/%d pages by turns, %lld not answered 0",
-		   hints, FLAP_MORE, FLAP_LESS, bad);
+		  hints, FLAP_MORE, FLAP_LESS, bad);
 	printf("# flap: hints %lld moves %lld\n", hints, vm_stat(ST_MOVES));
 	tvm_destroy(&vm);
 	set_param("mode", "observe");
@@ -1329,8 +1329,8 @@ static int cmd_room(const char *ms_arg)
 	}
 	full = vm_stat(ST_FULL);
 	pvx_check(!bad && full == hints,
-		   "room: vCPU 1 hinted node 1 %lld times and stayed each time (full %lld, %lld not)",
-		   hints, full, bad);
+		  "room: vCPU 1 hinted node 1 %lld times and stayed each time (full %lld, %lld not)",
+		  hints, full, bad);
 	printf("# room: hints %lld full %lld\n", hints, full);
 	room_stop(&w);
 	tvm_destroy(&vm);

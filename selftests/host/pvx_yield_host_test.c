@@ -160,7 +160,7 @@ static void check_counts_vm(const char *what, const struct counts *seen,
 	if (!ok || !counts_eq(&delta, seen))
 		tvm_diag("%s: guest saw: %s; " YIELD_TOTALS " grew by: %s", what, a, b);
 	pvx_check(ok && counts_eq(&delta, seen), "%s: host totals grew by the same (%s)",
-		   what, b);
+		  what, b);
 }
 
 static void check_counts(const char *what, const struct counts *seen,
@@ -363,11 +363,11 @@ static int cmd_absent(void)
 	size_t i;
 
 	if (!pvx_check(module_loaded("pvx_host") && !module_loaded("pvx_yield"),
-			"absent: pvx_host loaded, pvx_yield not loaded"))
+		       "absent: pvx_host loaded, pvx_yield not loaded"))
 		return 0;
 	feat = probe_features();
 	pvx_check(feat != ~0ull && (feat & PVX_F_PROBE) && !(feat & PVX_F_YIELD),
-		   "absent: PROBE succeeds without PVX_F_YIELD (rdx=0x%llx)", X(feat));
+		  "absent: PROBE succeeds without PVX_F_YIELD (rdx=0x%llx)", X(feat));
 	if (roles_vm(&vm, 2, false)) {
 		pvx_check(false, "absent: 2-vCPU VM set-up");
 		return 0;
@@ -375,8 +375,8 @@ static int cmd_absent(void)
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, c[i].a0, c[i].a1);
 		pvx_check(rax == TVM_NEG64(PVX_ENOSYS),
-			   "absent: YIELD %s from vCPU 0 -> -ENOSYS (rax=0x%llx)",
-			   c[i].what, X(rax));
+			  "absent: YIELD %s from vCPU 0 -> -ENOSYS (rax=0x%llx)",
+			  c[i].what, X(rax));
 	}
 	tvm_destroy(&vm);
 	pvx_check(access(YIELD_TOTALS, F_OK) != 0, "absent: no " YIELD_TOTALS);
@@ -437,7 +437,7 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 			counts_add(seen, r.rax);
 		ok = ok && r.rax == c[i].want && r.rdx == SENT_RDX && r.rsi == SENT_RSI;
 		pvx_check(ok, "abi real mode vCPU %d: %s (rax=0x%llx)", c[i].vcpu, c[i].desc,
-			   X(r.rax));
+			  X(r.rax));
 	}
 	check_counts("abi real mode", seen, tot0);
 	tvm_destroy(&vm);
@@ -523,7 +523,7 @@ static void abi_v1_host(void)
 	tvm_destroy(&vm);
 	ok = !tvm_write_file(PARAM_ABI, "2") && ok;
 	pvx_check(ok, "abi v1: by APIC ID -> -EINVAL (rax=0x%llx), by index -> NOT_DONE (rax=0x%llx); abi_version 2 again",
-		   X(r1.rax), X(r2.rax));
+		  X(r1.rax), X(r2.rax));
 	ok = false;
 	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
 	    !tvm_add_vcpu(&vm))
@@ -573,11 +573,11 @@ static int cmd_abi(void)
 	bool ok;
 
 	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"abi: pvx_host and pvx_yield loaded"))
+		       "abi: pvx_host and pvx_yield loaded"))
 		return 0;
 	feat = probe_features();
 	pvx_check(feat != ~0ull && (feat & PVX_F_YIELD),
-		   "abi: PROBE reports PVX_F_YIELD (rdx=0x%llx)", X(feat));
+		  "abi: PROBE reports PVX_F_YIELD (rdx=0x%llx)", X(feat));
 
 	if (!read_counts(YIELD_TOTALS, &tot0) ||
 	    tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) ||
@@ -595,7 +595,7 @@ static int cmd_abi(void)
 		ok = ok && r.rax == c[i].want && r.rbx == c[i].a0 && r.rcx == c[i].a1 &&
 		     r.rdx == SENT_RDX && r.rsi == SENT_RSI;
 		pvx_check(ok, "abi 64-bit vCPU %d: %s (rax=0x%llx)", c[i].vcpu, c[i].desc,
-			   X(r.rax));
+			  X(r.rax));
 	}
 	check_counts("abi 64-bit", &seen, &tot0);
 	tvm_destroy(&vm);
@@ -687,11 +687,11 @@ static void sched_running(cpu_set_t *orig, int cpu0, int cpu1)
 	counts_str(&seen, buf, sizeof(buf));
 	tvm_diag("%s: caller on CPU %d, spinning target on CPU %d: %s", d, cpu0, cpu1, buf);
 	pvx_check(!ret && seen.v[ST_RUNNING] >= 1,
-		   "%s: target spinning in guest mode on another CPU -> TARGET_RUNNING seen "
-		   "(%lld of %lld calls)", d, seen.v[ST_RUNNING], seen.v[ST_CALLS]);
+		  "%s: target spinning in guest mode on another CPU -> TARGET_RUNNING seen "
+		  "(%lld of %lld calls)", d, seen.v[ST_RUNNING], seen.v[ST_CALLS]);
 	pvx_check(!ret && seen.v[ST_INVALID] == 0 &&
-		   seen.v[ST_CALLS] == seen.v[ST_DONE] + seen.v[ST_NOT_DONE] + seen.v[ST_RUNNING],
-		   "%s: every answer DONE, NOT_DONE or TARGET_RUNNING", d);
+		  seen.v[ST_CALLS] == seen.v[ST_DONE] + seen.v[ST_NOT_DONE] + seen.v[ST_RUNNING],
+		  "%s: every answer DONE, NOT_DONE or TARGET_RUNNING", d);
 	if (!ret)
 		check_counts_vm(d, &seen, &tot0, &vmc);
 }
@@ -708,12 +708,12 @@ static void sched_preempted(cpu_set_t *orig, int cpu0)
 	counts_str(&seen, buf, sizeof(buf));
 	tvm_diag("%s: caller and spinning target both on CPU %d: %s", d, cpu0, buf);
 	pvx_check(!ret && seen.v[ST_DONE] >= 1,
-		   "%s: target runnable on the caller's CPU -> DONE seen (%lld of %lld calls)",
-		   d, seen.v[ST_DONE], seen.v[ST_CALLS]);
+		  "%s: target runnable on the caller's CPU -> DONE seen (%lld of %lld calls)",
+		  d, seen.v[ST_DONE], seen.v[ST_CALLS]);
 	/* Only one of the two threads is on the CPU: the target is never in guest mode. */
 	pvx_check(!ret && seen.v[ST_RUNNING] == 0 && seen.v[ST_INVALID] == 0,
-		   "%s: never TARGET_RUNNING while the caller holds the only CPU (%lld)",
-		   d, seen.v[ST_RUNNING]);
+		  "%s: never TARGET_RUNNING while the caller holds the only CPU (%lld)",
+		  d, seen.v[ST_RUNNING]);
 	if (!ret)
 		check_counts_vm(d, &seen, &tot0, &vmc);
 }
@@ -754,8 +754,8 @@ static void sched_halted(void)
 		usleep(1000);
 	}
 	if (!pvx_check(!err && blocking == 1 && !run.err,
-			"%s: vCPU 1 executed HLT with IF=0 and sleeps in KVM_RUN (blocking=%llu%s%s)",
-			d, X(blocking), err ? ", stat: " : "", err ? strerror(-err) : ""))
+		       "%s: vCPU 1 executed HLT with IF=0 and sleeps in KVM_RUN (blocking=%llu%s%s)",
+		       d, X(blocking), err ? ", stat: " : "", err ? strerror(-err) : ""))
 		goto out;
 	ok = true;
 	for (i = 0; i < 20; i++) {
@@ -767,11 +767,11 @@ static void sched_halted(void)
 		ok = ok && rax == PVX_YIELD_NOT_DONE;
 	}
 	pvx_check(ok, "%s: YIELD to the halted vCPU -> NOT_DONE, 20 of 20 times "
-		   "(done %lld, target_running %lld)", d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
+		  "(done %lld, target_running %lld)", d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
 	err = tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking);
 	pvx_check(!err && blocking == 1 && run.runs == 0,
-		   "%s: the yield does not wake it (blocking=%llu, KVM_RUN returned %lu times)",
-		   d, X(blocking), run.runs);
+		  "%s: the yield does not wake it (blocking=%llu, KVM_RUN returned %lu times)",
+		  d, X(blocking), run.runs);
 	runner_stop(&run);
 	check_counts(d, &seen, &tot0);
 out:
@@ -835,14 +835,14 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 		counts_str(&seen, buf, sizeof(buf));
 		if (c[k].spinner)
 			pvx_check(!err && !run.err && seen.v[ST_RUNNING] == 1 &&
-				   seen.v[ST_INVALID] == 0,
-				   "%s: %s reaches the spinning vCPU: TARGET_RUNNING (%s)",
-				   d, c[k].how, buf);
+				  seen.v[ST_INVALID] == 0,
+				  "%s: %s reaches the spinning vCPU: TARGET_RUNNING (%s)",
+				  d, c[k].how, buf);
 		else
 			pvx_check(!err && !run.err && seen.v[ST_NOT_DONE] == seen.v[ST_CALLS] &&
-				   seen.v[ST_CALLS] > 0,
-				   "%s: %s reaches the vCPU that never ran: NOT_DONE only (%s)",
-				   d, c[k].how, buf);
+				  seen.v[ST_CALLS] > 0,
+				  "%s: %s reaches the vCPU that never ran: NOT_DONE only (%s)",
+				  d, c[k].how, buf);
 	}
 	for (i = 0; i < 2; i++) {
 		/* self by APIC ID, and an id that is only an index */
@@ -852,8 +852,8 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 		err = set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, a0, PVX_YIELD_F_APIC_ID) ||
 		      caller_step(&vm.vcpu[0], &rax);
 		pvx_check(!err && rax == TVM_NEG64(PVX_EINVAL),
-			   "%s: by APIC ID %llu (%s) -> -EINVAL (rax=0x%llx)", d, X(a0),
-			   i ? "no vCPU has id 0, index 0 has id 5" : "self", X(rax));
+			  "%s: by APIC ID %llu (%s) -> -EINVAL (rax=0x%llx)", d, X(a0),
+			  i ? "no vCPU has id 0, index 0 has id 5" : "self", X(rax));
 	}
 out:
 	runner_stop(&run);
@@ -898,7 +898,7 @@ static int cmd_policy(void)
 	bool ok;
 
 	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"policy: pvx_host and pvx_yield loaded"))
+		       "policy: pvx_host and pvx_yield loaded"))
 		return 0;
 	if (read_str(PARAM_FEATURES, saved, sizeof(saved)) || roles_vm(&a, 2, false)) {
 		pvx_check(false, "policy: read " PARAM_FEATURES ", VM set-up");
@@ -912,22 +912,22 @@ static int cmd_policy(void)
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	rax2 = call_once(&a.vcpu[0], PVX_HC_YIELD, 9, 1);
 	pvx_check(ok && feat != ~0ull && (feat & PVX_F_PROBE) && !(feat & PVX_F_YIELD),
-		   "policy: features=%s -> PROBE without PVX_F_YIELD (rdx=0x%llx)", val, X(feat));
+		  "policy: features=%s -> PROBE without PVX_F_YIELD (rdx=0x%llx)", val, X(feat));
 	pvx_check(rax == TVM_NEG64(PVX_EOPNOTSUPP) && rax2 == TVM_NEG64(PVX_EOPNOTSUPP),
-		   "policy: features=%s -> YIELD valid and invalid -EOPNOTSUPP (0x%llx, 0x%llx)",
-		   val, X(rax), X(rax2));
+		  "policy: features=%s -> YIELD valid and invalid -EOPNOTSUPP (0x%llx, 0x%llx)",
+		  val, X(rax), X(rax2));
 	read_counts(YIELD_TOTALS, &tot);
 	pvx_check(counts_eq(&tot, &tot0), "policy: handler did not run (host totals unchanged)");
 	ok = !tvm_write_file(PARAM_FEATURES, saved);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(ok && feat != ~0ull && (feat & PVX_F_YIELD) && rax == PVX_YIELD_NOT_DONE,
-		   "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE "
-		   "(rdx=0x%llx rax=0x%llx)", saved, X(feat), X(rax));
+		  "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE "
+		  "(rdx=0x%llx rax=0x%llx)", saved, X(feat), X(rax));
 
 	/* VM policy: sysfs vms/vm<id>-<pid>/features without PVX_F_YIELD. */
 	if (!pvx_check(read_vm_counts(&vmc0, dir, sizeof(dir)),
-			"policy per VM: %s/yield exists after the VM's first YIELD", dir))
+		       "policy per VM: %s/yield exists after the VM's first YIELD", dir))
 		goto out;
 	tvm_vm_sysfs_dir(dir, ctl, sizeof(ctl));
 	snprintf(path, sizeof(path), "%s/features", ctl);
@@ -935,9 +935,9 @@ static int cmd_policy(void)
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(ok && feat != ~0ull && !(feat & PVX_F_YIELD) &&
-		   rax == TVM_NEG64(PVX_EOPNOTSUPP),
-		   "policy per VM: features=%s -> PROBE without PVX_F_YIELD, YIELD -EOPNOTSUPP "
-		   "(rdx=0x%llx rax=0x%llx)", val, X(feat), X(rax));
+		  rax == TVM_NEG64(PVX_EOPNOTSUPP),
+		  "policy per VM: features=%s -> PROBE without PVX_F_YIELD, YIELD -EOPNOTSUPP "
+		  "(rdx=0x%llx rax=0x%llx)", val, X(feat), X(rax));
 	ok = false;
 	if (!roles_vm(&b, 2, false)) {
 		rax2 = call_once(&b.vcpu[0], PVX_HC_YIELD, 1, 0);
@@ -947,13 +947,13 @@ static int cmd_policy(void)
 	pvx_check(ok, "policy per VM: another VM still has YIELD (rax=0x%llx)", X(rax2));
 	snprintf(path, sizeof(path), "%s/yield", dir);
 	pvx_check(read_counts(path, &vmc) && counts_eq(&vmc, &vmc0),
-		   "policy per VM: the disabled VM's counters did not move");
+		  "policy per VM: the disabled VM's counters did not move");
 	snprintf(path, sizeof(path), "%s/features", ctl);
 	ok = !tvm_write_file(path, saved);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(ok && rax == PVX_YIELD_NOT_DONE,
-		   "policy per VM: features=%s -> YIELD NOT_DONE again (rax=0x%llx)", saved,
-		   X(rax));
+		  "policy per VM: features=%s -> YIELD NOT_DONE again (rax=0x%llx)", saved,
+		  X(rax));
 out:
 	tvm_write_file(PARAM_FEATURES, saved);
 	tvm_destroy(&a);
@@ -1002,7 +1002,7 @@ static int cmd_rmmod_loop(void)
 	bool ok;
 
 	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"%s: pvx_host and pvx_yield loaded", d))
+		       "%s: pvx_host and pvx_yield loaded", d))
 		return 0;
 	sigaction(SIGUSR1, &sa, NULL);
 	nr_cpus_allowed(&orig, &cpu0, &cpu1);
@@ -1022,21 +1022,21 @@ static int cmd_rmmod_loop(void)
 	}
 	ok = tvm_answers_wait(&s.a, &s.a.served, 20);
 	pvx_check(ok, "%s: vCPU 0 yields to spinning vCPU 1 in a loop (%lu answers so far)",
-		   d, s.a.served);
+		  d, s.a.served);
 	pvx_check(!tvm_newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
-		   "%s: %s/yield exists", d, dir);
+		  "%s: %s/yield exists", d, dir);
 	ret = syscall(SYS_delete_module, "pvx_yield", O_NONBLOCK);
 	if (ret)
 		err = errno;
 	pvx_check(!ret, "%s: delete_module(pvx_yield) while the VM yields%s%s", d,
-		   ret ? ": " : "", ret ? strerror(err) : "");
+		  ret ? ": " : "", ret ? strerror(err) : "");
 	pvx_check(!module_loaded("pvx_yield") && module_loaded("pvx_host"),
-		   "%s: pvx_yield gone, pvx_host still loaded", d);
+		  "%s: pvx_yield gone, pvx_host still loaded", d);
 	if (!ret)
 		tvm_answers_wait(&s.a, &s.a.enosys, 20);
 	snprintf(path, sizeof(path), "%s/yield", dir);
 	pvx_check(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
-		   "%s: the running VM's yield file is gone, its directory stays", d);
+		  "%s: the running VM's yield file is gone, its directory stays", d);
 	pvx_check(access(YIELD_TOTALS, F_OK) != 0, "%s: " YIELD_TOTALS " is gone", d);
 	s.a.stop = 1;
 	pthread_join(th, NULL);
@@ -1046,13 +1046,13 @@ static int cmd_rmmod_loop(void)
 		 d, s.a.served, s.a.enosys, s.a.other, s.a.back);
 	pvx_check(!s.a.err && !run.err, "%s: both vCPUs kept running, no KVM_RUN error", d);
 	pvx_check(!ret && s.a.enosys >= 20 && !s.a.other && !s.a.back,
-		   "%s: answers switched once from YIELD outcomes to -ENOSYS (%lu then %lu)",
-		   d, s.a.served, s.a.enosys);
+		  "%s: answers switched once from YIELD outcomes to -ENOSYS (%lu then %lu)",
+		  d, s.a.served, s.a.enosys);
 	feat = vm_probe(&vm.vcpu[0]);
 	rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(feat != ~0ull && !(feat & PVX_F_YIELD) && rax == TVM_NEG64(PVX_ENOSYS),
-		   "%s: same VM after rmmod: PROBE without PVX_F_YIELD, YIELD -ENOSYS "
-		   "(rdx=0x%llx rax=0x%llx)", d, X(feat), X(rax));
+		  "%s: same VM after rmmod: PROBE without PVX_F_YIELD, YIELD -ENOSYS "
+		  "(rdx=0x%llx rax=0x%llx)", d, X(feat), X(rax));
 	tvm_destroy(&vm);
 	return 0;
 }
