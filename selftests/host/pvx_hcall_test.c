@@ -1601,13 +1601,6 @@ PVX_TEST(stock, kvm_hypercalls_unchanged)
 	cmd_stock(!strcmp(stage_arg, "record"), stage_arg2);
 }
 
-PVX_FIXTURE(rmmod_loop, host_loaded);
-
-PVX_TEST(rmmod_loop, rmmod_while_probing)
-{
-	cmd_rmmod_loop();
-}
-
 PVX_FIXTURE(cycles, host_loaded);
 
 PVX_TEST(cycles, create_probe_destroy)
@@ -1620,6 +1613,14 @@ PVX_FIXTURE(policy, host_loaded);
 PVX_TEST(policy, parameters_and_sysfs)
 {
 	cmd_policy(stage_arg && !strcmp(stage_arg, "--lockdown"));
+}
+
+/* last when every fixture runs: it removes pvx_host, which the others need */
+PVX_FIXTURE(rmmod_loop, host_loaded);
+
+PVX_TEST(rmmod_loop, rmmod_while_probing)
+{
+	cmd_rmmod_loop();
 }
 
 static void usage(void)
