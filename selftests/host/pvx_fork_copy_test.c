@@ -32,7 +32,9 @@
  *	every answer is a full copy until it is -ENOSYS, never anything
  *	else, and the destinations hold their sources' bytes.
  *
- * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
+ * Output is KTAP from kselftest_harness.h, one result per test, each
+ * check a "# ok" or "# not ok" line of it (harness.h); exit status 0
+ * pass, 1 fail.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,8 +50,9 @@
 #include <unistd.h>
 
 #include "pvx.h"
-#include "tap.h"
 #include "tinyvm.h"
+
+#include "harness.h"
 
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define FC_TOTALS	DEBUGFS_PVX "/fork_copy"
@@ -469,11 +472,11 @@ static void abi_bad(struct fc_vm *f, const char *mode)
 			p[n].dst_gpa = resolve(c->last.dst_gpa, &p[0]);
 			n++;
 		}
-		tap_result(run_batch(f, c->desc, c->a0 ? c->a0 : BATCH_GPA, c->a1, c->a2,
-				     c->a3, c->flags, c->count ? c->count : n, c->reserved, p,
-				     n, ANS(neg(f, c->err), 0)),
-			   "abi %s: %s (the bad pair last) -> -%d, RBX 0, nothing copied",
-			   mode, c->desc, c->err);
+		pvx_check(run_batch(f, c->desc, c->a0 ? c->a0 : BATCH_GPA, c->a1, c->a2,
+				    c->a3, c->flags, c->count ? c->count : n, c->reserved, p,
+				    n, ANS(neg(f, c->err), 0)),
+			  "abi %s: %s (the bad pair last) -> -%d, RBX 0, nothing copied",
+			  mode, c->desc, c->err);
 		expect(f, c->cls, 0);
 	}
 }
@@ -485,10 +488,10 @@ static void abi_bad_full(struct fc_vm *f)
 
 	pool_pairs(p, PVX_COPY_MAX_PAIRS, 0, 256);
 	p[PVX_COPY_MAX_PAIRS - 1].dst_gpa = p[PVX_COPY_MAX_PAIRS - 1].src_gpa;
-	tap_result(run_batch(f, "full batch", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
-			     PVX_COPY_MAX_PAIRS, ANS(neg(f, PVX_EINVAL), 0)),
-		   "abi: %u pairs, pair %u source = destination -> -EINVAL, nothing copied",
-		   PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS - 1);
+	pvx_check(run_batch(f, "full batch", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
+			    PVX_COPY_MAX_PAIRS, ANS(neg(f, PVX_EINVAL), 0)),
+		  "abi: %u pairs, pair %u source = destination -> -EINVAL, nothing copied",
+		  PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS - 1);
 	expect(f, C_SAME_PAGE, 0);
 }
 
@@ -512,15 +515,15 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	struct pvx_copy_pair p[PVX_COPY_MAX_PAIRS];
 	unsigned int idx[POOL_PAGES], i;
 
-	tap_result(run_batch(f, "empty", BATCH_GPA, 0, 0, 0, 0, 0, 0, p, 0, ANS(0, 0)),
-		   "abi %s: count 0 -> 0, RBX 0, nothing changes", mode);
+	pvx_check(run_batch(f, "empty", BATCH_GPA, 0, 0, 0, 0, 0, 0, p, 0, ANS(0, 0)),
+		  "abi %s: count 0 -> 0, RBX 0, nothing changes", mode);
 	expect(f, C_DONE, 0);
 
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
-	tap_result(run_batch(f, "8 pairs", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			     GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
-		   "abi %s: 8 pairs of random pages -> 8, RBX 8, exactly the destinations "
-		   "hold their sources' bytes", mode);
+	pvx_check(run_batch(f, "8 pairs", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
+			    GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
+		  "abi %s: 8 pairs of random pages -> 8, RBX 8, exactly the destinations "
+		  "hold their sources' bytes", mode);
 	expect(f, C_DONE, GOOD_PAIRS);
 
 	/* 255 distinct random pages to 255 others, in random order. */
@@ -529,10 +532,10 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	shuffle(idx, POOL_PAGES);
 	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
 		p[i] = (struct pvx_copy_pair){ pool(idx[i]), pool(idx[i + 256]) };
-	tap_result(run_batch(f, "255 pairs", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
-			     PVX_COPY_MAX_PAIRS, ANS(PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS)),
-		   "abi %s: %u pairs (the most) scattered over 2 MiB -> %u, contents exact",
-		   mode, PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS);
+	pvx_check(run_batch(f, "255 pairs", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
+			    PVX_COPY_MAX_PAIRS, ANS(PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS)),
+		  "abi %s: %u pairs (the most) scattered over 2 MiB -> %u, contents exact",
+		  mode, PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS);
 	expect(f, C_DONE, PVX_COPY_MAX_PAIRS);
 
 	/* Sources may be read-only and may repeat. */
@@ -540,9 +543,9 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	p[1] = (struct pvx_copy_pair){ RO_GPA + 5 * PAGE, pool(11) };
 	p[2] = (struct pvx_copy_pair){ pool(1), pool(12) };
 	p[3] = (struct pvx_copy_pair){ pool(1), LOG_GPA + 3 * PAGE };
-	tap_result(run_batch(f, "read-only and repeated sources", BATCH_GPA, 0, 0, 0, 0, 4, 0,
-			     p, 4, ANS(4, 4)),
-		   "abi %s: sources in the read-only slot, one source twice -> 4", mode);
+	pvx_check(run_batch(f, "read-only and repeated sources", BATCH_GPA, 0, 0, 0, 0, 4, 0,
+			    p, 4, ANS(4, 4)),
+		  "abi %s: sources in the read-only slot, one source twice -> 4", mode);
 	expect(f, C_DONE, 4);
 }
 
@@ -577,9 +580,9 @@ static void abi_partial(struct fc_vm *f, unsigned int bad, bool dst)
 		tvm_diag("partial: rax 0x%llx rbx 0x%llx", X(r.rax), X(r.rbx));
 	ok = mem_as_expected(f, &before, p, bad) && ok;
 	mem_free(&before);
-	tap_result(ok, "abi: %s of pair %u unreachable through the VMM's mapping -> -EFAULT, "
-		   "RBX %u, exactly pairs 0..%u copied", dst ? "destination" : "source", bad,
-		   bad, bad - 1);
+	pvx_check(ok, "abi: %s of pair %u unreachable through the VMM's mapping -> -EFAULT, "
+		  "RBX %u, exactly pairs 0..%u copied", dst ? "destination" : "source", bad,
+		  bad, bad - 1);
 	expect(f, C_FAULT, bad);
 }
 
@@ -625,8 +628,8 @@ static void abi_dirty_log(struct fc_vm *f)
 				 "a destination, not dirty");
 			extra++;
 		}
-	tap_result(ok && !extra, "abi: KVM_GET_DIRTY_LOG after 64 copies into a logged slot "
-		   "shows exactly the 64 destinations (no source)");
+	pvx_check(ok && !extra, "abi: KVM_GET_DIRTY_LOG after 64 copies into a logged slot "
+		  "shows exactly the 64 destinations (no source)");
 
 	/* A batch that fails its checks dirties nothing. */
 	p[n - 1].dst_gpa = p[n - 1].src_gpa;
@@ -636,7 +639,7 @@ static void abi_dirty_log(struct fc_vm *f)
 	ok = ok && !dirty_log(f, got);
 	for (i = 0; ok && i < LOG_PAGES / 64; i++)
 		ok = !got[i];
-	tap_result(ok, "abi: a batch that fails its checks leaves the dirty log empty");
+	pvx_check(ok, "abi: a batch that fails its checks leaves the dirty log empty");
 }
 
 /* ---- counters, tracepoint, policy ----------------------------------- */
@@ -655,14 +658,14 @@ static void check_counts(struct fc_vm *f, const char *what, const struct counts 
 	counts_str(&vmc, b, sizeof(b));
 	if (!ok)
 		tvm_diag("%s: expected %s; %s: %s", what, a, path, b);
-	tap_result(ok, "%s: per-VM counters are what the calls did (%s)", what, b);
+	pvx_check(ok, "%s: per-VM counters are what the calls did (%s)", what, b);
 
 	ok = read_counts(FC_TOTALS, &tot);
 	for (i = 0; i < C_NR; i++)
 		tot.v[i] -= tot0->v[i];
 	counts_str(&tot, b, sizeof(b));
 	ok = ok && !memcmp(&tot, &f->seen, sizeof(tot));
-	tap_result(ok, "%s: host totals grew by the same (%s)", what, b);
+	pvx_check(ok, "%s: host totals grew by the same (%s)", what, b);
 }
 
 static void abi_tracepoint(struct fc_vm *f)
@@ -687,11 +690,11 @@ static void abi_tracepoint(struct fc_vm *f)
 		}
 	}
 	if (!root) {
-		tap_skip("no tracefs with events/pvx/fork_copy", "abi: tracepoint pvx:fork_copy");
+		pvx_skip("no tracefs with events/pvx/fork_copy", "abi: tracepoint pvx:fork_copy");
 		return;
 	}
 	if (tvm_write_file(path, "1")) {
-		tap_result(false, "abi: tracepoint: enable %s", path);
+		pvx_check(false, "abi: tracepoint: enable %s", path);
 		return;
 	}
 	pool_pairs(p, GOOD_PAIRS + 1, 0, 100);
@@ -714,7 +717,7 @@ static void abi_tracepoint(struct fc_vm *f)
 	if (t)
 		fclose(t);
 	for (i = 0; i < 2; i++)
-		tap_result(found[i], "abi: tracepoint pvx:fork_copy: \"%s\" in %s", want[i], path);
+		pvx_check(found[i], "abi: tracepoint pvx:fork_copy: \"%s\" in %s", want[i], path);
 }
 
 /* pvx_host's features without PVX_F_FORK_COPY: -EOPNOTSUPP, handler not run. */
@@ -729,19 +732,19 @@ static void abi_policy(struct fc_vm *f)
 	snprintf(without, sizeof(without), "0x%x", PVX_F_ALL & ~PVX_F_FORK_COPY);
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	if (tvm_write_file(PARAM_FEATURES, without)) {
-		tap_result(false, "abi: policy: write " PARAM_FEATURES);
+		pvx_check(false, "abi: policy: write " PARAM_FEATURES);
 		return;
 	}
 	feat = probe_features(f);
 	ok = run_batch(f, "policy", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
 		       ANS_NONE(neg(f, PVX_EOPNOTSUPP)));
 	tvm_write_file(PARAM_FEATURES, all);
-	tap_result(ok && !(feat & PVX_F_FORK_COPY),
-		   "abi: host features without 0x%x: PROBE without the bit (0x%llx), "
-		   "-EOPNOTSUPP, nothing copied", PVX_F_FORK_COPY, X(feat));
+	pvx_check(ok && !(feat & PVX_F_FORK_COPY),
+		  "abi: host features without 0x%x: PROBE without the bit (0x%llx), "
+		  "-EOPNOTSUPP, nothing copied", PVX_F_FORK_COPY, X(feat));
 	feat = probe_features(f);
-	tap_result(feat & PVX_F_FORK_COPY, "abi: features restored: PROBE has 0x%x (0x%llx)",
-		   PVX_F_FORK_COPY, X(feat));
+	pvx_check(feat & PVX_F_FORK_COPY, "abi: features restored: PROBE has 0x%x (0x%llx)",
+		  PVX_F_FORK_COPY, X(feat));
 }
 
 /* ---- commands ------------------------------------------------------- */
@@ -753,13 +756,13 @@ static int cmd_abi(void)
 	struct fc_vm f;
 	uint64_t feat;
 
-	if (!tap_result(module_loaded("pvx_fork_copy"), "abi: pvx_fork_copy loaded") ||
-	    !tap_result(read_counts(FC_TOTALS, &tot0), "abi: " FC_TOTALS " readable") ||
-	    !tap_result(!fc_vm_create(&f, TVM_LONG), "abi: 64-bit VM with a read-only "
-			"and a dirty-logged slot"))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_fork_copy"), "abi: pvx_fork_copy loaded") ||
+	    !pvx_check(read_counts(FC_TOTALS, &tot0), "abi: " FC_TOTALS " readable") ||
+	    !pvx_check(!fc_vm_create(&f, TVM_LONG), "abi: 64-bit VM with a read-only "
+		       "and a dirty-logged slot"))
+		return 0;
 	feat = probe_features(&f);
-	tap_result(feat & PVX_F_FORK_COPY, "abi: PROBE has PVX_F_FORK_COPY (0x%llx)", X(feat));
+	pvx_check(feat & PVX_F_FORK_COPY, "abi: PROBE has PVX_F_FORK_COPY (0x%llx)", X(feat));
 	abi_good(&f, "64-bit");
 	abi_bad(&f, "64-bit");
 	abi_bad_full(&f);
@@ -774,13 +777,13 @@ static int cmd_abi(void)
 
 	/* Real mode: 32-bit registers; a0 above 4 GiB is truncated. */
 	if (!read_counts(FC_TOTALS, &tot0) || fc_vm_create(&f, TVM_REAL)) {
-		tap_result(false, "abi: real-mode VM");
-		return tap_end();
+		pvx_check(false, "abi: real-mode VM");
+		return 0;
 	}
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
-	tap_result(run_batch(&f, "real mode", (1ull << 32) | BATCH_GPA, 0, 0, 0, 0,
-			     GOOD_PAIRS, 0, p, GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
-		   "abi real mode: a0 = 1 << 32 | batch is truncated to the batch -> 8");
+	pvx_check(run_batch(&f, "real mode", (1ull << 32) | BATCH_GPA, 0, 0, 0, 0,
+			    GOOD_PAIRS, 0, p, GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
+		  "abi real mode: a0 = 1 << 32 | batch is truncated to the batch -> 8");
 	expect(&f, C_DONE, GOOD_PAIRS);
 	abi_bad(&f, "real mode");
 	check_counts(&f, "abi real mode", &tot0);
@@ -788,21 +791,21 @@ static int cmd_abi(void)
 
 	/* CPL3: KVM answers -KVM_EPERM before pvx sees the call. */
 	if (!read_counts(FC_TOTALS, &tot0) || fc_vm_create(&f, TVM_USER)) {
-		tap_result(false, "abi: CPL3 VM");
-		return tap_end();
+		pvx_check(false, "abi: CPL3 VM");
+		return 0;
 	}
-	tap_result(run_batch(&f, "cpl3", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
-			     ANS_NONE(TVM_NEG64(PVX_EPERM))),
-		   "abi CPL3: -KVM_EPERM, RBX unchanged, nothing copied");
+	pvx_check(run_batch(&f, "cpl3", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
+			    ANS_NONE(TVM_NEG64(PVX_EPERM))),
+		  "abi CPL3: -KVM_EPERM, RBX unchanged, nothing copied");
 	{
 		struct counts tot;
 
 		read_counts(FC_TOTALS, &tot);
-		tap_result(!memcmp(&tot, &tot0, sizeof(tot)),
-			   "abi CPL3: the handler did not run (host totals still)");
+		pvx_check(!memcmp(&tot, &tot0, sizeof(tot)),
+			  "abi CPL3: the handler did not run (host totals still)");
 	}
 	fc_vm_destroy(&f);
-	return tap_end();
+	return 0;
 }
 
 /* pvx_fork_copy not loaded: KVM's or pvx_host's -ENOSYS, nothing copied. */
@@ -815,33 +818,33 @@ static int cmd_absent(void)
 	struct fc_vm f;
 	int i;
 
-	if (!tap_result(!module_loaded("pvx_fork_copy"), "absent: pvx_fork_copy not loaded "
-			"(pvx_host %s)", host ? "loaded" : "not loaded"))
-		return tap_end();
+	if (!pvx_check(!module_loaded("pvx_fork_copy"), "absent: pvx_fork_copy not loaded "
+		       "(pvx_host %s)", host ? "loaded" : "not loaded"))
+		return 0;
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	for (i = 0; i < 2; i++) {
 		const char *m = tvm_mode_name(modes[i]);
 
 		if (fc_vm_create(&f, modes[i])) {
-			tap_result(false, "absent %s: VM set-up", m);
+			pvx_check(false, "absent %s: VM set-up", m);
 			continue;
 		}
 		memset(&r, 0xff, sizeof(r));
 		tvm_hcall(&f.vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r);
 		if (host)
-			tap_result(r.rax == 0 && !(r.rdx & PVX_F_FORK_COPY),
-				   "absent %s: PROBE without PVX_F_FORK_COPY (0x%llx)", m,
-				   X(r.rdx));
+			pvx_check(r.rax == 0 && !(r.rdx & PVX_F_FORK_COPY),
+				  "absent %s: PROBE without PVX_F_FORK_COPY (0x%llx)", m,
+				  X(r.rdx));
 		else
-			tap_result(r.rax == neg(&f, PVX_ENOSYS),
-				   "absent %s: PROBE -ENOSYS (no pvx)", m);
-		tap_result(run_batch(&f, "absent", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-				     GOOD_PAIRS, ANS_NONE(neg(&f, PVX_ENOSYS))),
-			   "absent %s: a valid batch -> -ENOSYS, RBX unchanged, nothing copied", m);
+			pvx_check(r.rax == neg(&f, PVX_ENOSYS),
+				  "absent %s: PROBE -ENOSYS (no pvx)", m);
+		pvx_check(run_batch(&f, "absent", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
+				    GOOD_PAIRS, ANS_NONE(neg(&f, PVX_ENOSYS))),
+			  "absent %s: a valid batch -> -ENOSYS, RBX unchanged, nothing copied", m);
 		fc_vm_destroy(&f);
 	}
-	tap_result(access(FC_TOTALS, F_OK) != 0, "absent: no " FC_TOTALS);
-	return tap_end();
+	pvx_check(access(FC_TOTALS, F_OK) != 0, "absent: no " FC_TOTALS);
+	return 0;
 }
 
 /* Remove pvx_fork_copy while a VM that used it sits idle. */
@@ -853,33 +856,33 @@ static int cmd_rmmod(void)
 	uint64_t feat;
 	int ret, err = 0;
 
-	if (!tap_result(module_loaded("pvx_fork_copy"), "rmmod: pvx_fork_copy loaded") ||
-	    !tap_result(!fc_vm_create(&f, TVM_LONG), "rmmod: VM set-up"))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_fork_copy"), "rmmod: pvx_fork_copy loaded") ||
+	    !pvx_check(!fc_vm_create(&f, TVM_LONG), "rmmod: VM set-up"))
+		return 0;
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
-	tap_result(run_batch(&f, "before rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			     GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
+	pvx_check(run_batch(&f, "before rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
+			    GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
 	ret = tvm_newest_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/fork_copy", dir);
-	tap_result(!ret && !access(path, F_OK), "rmmod: %s exists", path);
+	pvx_check(!ret && !access(path, F_OK), "rmmod: %s exists", path);
 	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);
 	if (ret)
 		err = errno;
-	tap_result(!ret, "rmmod: delete_module(pvx_fork_copy) with the VM idle%s%s",
-		   ret ? ": " : "", ret ? strerror(err) : "");
-	tap_result(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
-		   "rmmod: pvx_fork_copy gone, pvx_host still loaded");
-	tap_result(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
-		   "rmmod: the VM's fork_copy file is gone, its directory stays");
-	tap_result(access(FC_TOTALS, F_OK) != 0, "rmmod: " FC_TOTALS " is gone");
+	pvx_check(!ret, "rmmod: delete_module(pvx_fork_copy) with the VM idle%s%s",
+		  ret ? ": " : "", ret ? strerror(err) : "");
+	pvx_check(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
+		  "rmmod: pvx_fork_copy gone, pvx_host still loaded");
+	pvx_check(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
+		  "rmmod: the VM's fork_copy file is gone, its directory stays");
+	pvx_check(access(FC_TOTALS, F_OK) != 0, "rmmod: " FC_TOTALS " is gone");
 	feat = probe_features(&f);
-	tap_result(feat && !(feat & PVX_F_FORK_COPY),
-		   "rmmod: same VM: PROBE without PVX_F_FORK_COPY (0x%llx)", X(feat));
-	tap_result(run_batch(&f, "after rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			     GOOD_PAIRS, ANS_NONE(TVM_NEG64(PVX_ENOSYS))),
-		   "rmmod: same VM: the batch -> -ENOSYS, nothing copied");
+	pvx_check(feat && !(feat & PVX_F_FORK_COPY),
+		  "rmmod: same VM: PROBE without PVX_F_FORK_COPY (0x%llx)", X(feat));
+	pvx_check(run_batch(&f, "after rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
+			    GOOD_PAIRS, ANS_NONE(TVM_NEG64(PVX_ENOSYS))),
+		  "rmmod: same VM: the batch -> -ENOSYS, nothing copied");
 	fc_vm_destroy(&f);
-	return tap_end();
+	return 0;
 }
 
 struct loop_state {
@@ -918,9 +921,9 @@ static int cmd_rmmod_loop(void)
 	pthread_t th;
 	bool ok;
 
-	if (!tap_result(module_loaded("pvx_fork_copy"), "%s: pvx_fork_copy loaded", d) ||
-	    !tap_result(!fc_vm_create(&f, TVM_LONG), "%s: VM set-up", d))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_fork_copy"), "%s: pvx_fork_copy loaded", d) ||
+	    !pvx_check(!fc_vm_create(&f, TVM_LONG), "%s: VM set-up", d))
+		return 0;
 	for (i = 0; i < POOL_PAGES; i++)
 		idx[i] = i;
 	shuffle(idx, POOL_PAGES);
@@ -931,36 +934,36 @@ static int cmd_rmmod_loop(void)
 	now = live(&f);
 	s.f = &f;
 	if (!mem_copy(&before, &now) || pthread_create(&th, NULL, loop_fn, &s)) {
-		tap_result(false, "%s: snapshot and loop thread", d);
+		pvx_check(false, "%s: snapshot and loop thread", d);
 		fc_vm_destroy(&f);
-		return tap_end();
+		return 0;
 	}
 	ok = tvm_answers_wait(&s.a, &s.a.served, 3);
-	tap_result(ok, "%s: the vCPU copies %u pages per call in a loop (%lu calls so far)", d,
-		   PVX_COPY_MAX_PAIRS, s.a.served);
+	pvx_check(ok, "%s: the vCPU copies %u pages per call in a loop (%lu calls so far)", d,
+		  PVX_COPY_MAX_PAIRS, s.a.served);
 	ret = syscall(SYS_delete_module, "pvx_fork_copy", O_NONBLOCK);
 	if (ret)
 		err = errno;
-	tap_result(!ret, "%s: delete_module(pvx_fork_copy) while the VM copies%s%s", d,
-		   ret ? ": " : "", ret ? strerror(err) : "");
-	tap_result(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
-		   "%s: pvx_fork_copy gone, pvx_host still loaded", d);
+	pvx_check(!ret, "%s: delete_module(pvx_fork_copy) while the VM copies%s%s", d,
+		  ret ? ": " : "", ret ? strerror(err) : "");
+	pvx_check(!module_loaded("pvx_fork_copy") && module_loaded("pvx_host"),
+		  "%s: pvx_fork_copy gone, pvx_host still loaded", d);
 	if (!ret)
 		tvm_answers_wait(&s.a, &s.a.enosys, 3);
 	s.a.stop = 1;
 	pthread_join(th, NULL);
 	tvm_diag("%s: answers: %lu full, %lu x -ENOSYS, %lu other, %lu full after -ENOSYS", d,
 		 s.a.served, s.a.enosys, s.a.other, s.a.back);
-	tap_result(!s.a.err, "%s: the vCPU kept running, no KVM_RUN error", d);
-	tap_result(!ret && s.a.enosys >= 3 && !s.a.other && !s.a.back,
-		   "%s: answers switched once from full copies to -ENOSYS (%lu then %lu)", d,
-		   s.a.served, s.a.enosys);
+	pvx_check(!s.a.err, "%s: the vCPU kept running, no KVM_RUN error", d);
+	pvx_check(!ret && s.a.enosys >= 3 && !s.a.other && !s.a.back,
+		  "%s: answers switched once from full copies to -ENOSYS (%lu then %lu)", d,
+		  s.a.served, s.a.enosys);
 	ok = mem_as_expected(&f, &before, p, PVX_COPY_MAX_PAIRS);
-	tap_result(ok, "%s: every destination holds its source's bytes, nothing else changed",
-		   d);
+	pvx_check(ok, "%s: every destination holds its source's bytes, nothing else changed",
+		  d);
 	mem_free(&before);
 	fc_vm_destroy(&f);
-	return tap_end();
+	return 0;
 }
 
 /* ---- dirty ring and bitmap under full batches ---------------------- */
@@ -1257,44 +1260,100 @@ static int cmd_ring(void)
 			snprintf(name, sizeof(name), "ring: %s, %u own page%s", cfg->name, owns[o],
 				 owns[o] > 1 ? "s" : "");
 			/* x86 KVM has both flavours up to 64 Ki entries on 6.1+ */
-			if (!tap_result(max > 0 && (!cfg->cap || (size_t)max >= bytes),
-					"%s: KVM offers it (%d)", name, max))
+			if (!pvx_check(max > 0 && (!cfg->cap || (size_t)max >= bytes),
+				       "%s: KVM offers it (%d)", name, max))
 				continue;
-			if (!tap_result(!ring_vm_create(&r, cfg->cap, bytes), "%s: VM set-up", name))
+			if (!pvx_check(!ring_vm_create(&r, cfg->cap, bytes), "%s: VM set-up", name))
 				continue;
 			ok = ring_loop(&r, owns[o], &run);
 			tvm_diag("%s: %lu calls (%lu full, %lu stopped at the ring), %lu pages "
 				 "copied, %lu ring-full exits, %ld entries (%lu of destinations), "
 				 "%lu foreign", name, run.calls, run.full, run.partial, run.copied,
 				 run.ring_exits, run.entries, run.dst_entries, run.foreign);
-			tap_result(ok && !run.bad && run.copied >= RING_ITERS,
-				   "%s: every answer a full copy or -EAGAIN with RBX < 255, "
-				   "and copies progress", name);
-			tap_result(ok && !run.mismatch,
-				   "%s: each copied destination holds its source", name);
-			tap_result(ok && !run.missed,
-				   "%s: after a full collection, every page the next call wrote "
-				   "is collected again (%lu not)", name, run.missed);
+			pvx_check(ok && !run.bad && run.copied >= RING_ITERS,
+				  "%s: every answer a full copy or -EAGAIN with RBX < 255, "
+				  "and copies progress", name);
+			pvx_check(ok && !run.mismatch,
+				  "%s: each copied destination holds its source", name);
+			pvx_check(ok && !run.missed,
+				  "%s: after a full collection, every page the next call wrote "
+				  "is collected again (%lu not)", name, run.missed);
 			if (cfg->cap)
-				tap_result(ok && run.dst_entries == run.copied && !run.foreign,
-					   "%s: one ring entry per page copied, none overwritten "
-					   "(%lu of %lu)", name, run.dst_entries, run.copied);
+				pvx_check(ok && run.dst_entries == run.copied && !run.foreign,
+					  "%s: one ring entry per page copied, none overwritten "
+					  "(%lu of %lu)", name, run.dst_entries, run.copied);
 			if (cfg->cap && cfg->entries == 256)
-				tap_result(ok && run.partial && run.ring_exits,
-					   "%s: the host stopped at the soft limit and KVM had the "
-					   "ring collected (%lu, %lu)", name, run.partial,
-					   run.ring_exits);
+				pvx_check(ok && run.partial && run.ring_exits,
+					  "%s: the host stopped at the soft limit and KVM had the "
+					  "ring collected (%lu, %lu)", name, run.partial,
+					  run.ring_exits);
 			ring_vm_destroy(&r);
 		}
 	}
 	if (kvm >= 0)
 		close(kvm);
-	return tap_end();
+	return 0;
+}
+
+/* ---- the fixtures: pvx_fork_copy's states; the tests ---------------- */
+
+static const char *kvm_ready(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
+}
+
+static const char *fc_absent(void)
+{
+	return kvm_ready() ?: pvx_state(!module_loaded("pvx_fork_copy"), "pvx_fork_copy loaded");
+}
+
+static const char *fc_loaded(void)
+{
+	if (kvm_ready())
+		return kvm_ready();
+	if (!module_loaded("pvx_host"))
+		return "pvx_host not loaded";
+	return pvx_state(module_loaded("pvx_fork_copy"), "pvx_fork_copy not loaded");
+}
+
+PVX_FIXTURE(absent, fc_absent);
+
+PVX_TEST(absent, enosys_nothing_copied)
+{
+	cmd_absent();
+}
+
+PVX_FIXTURE(abi, fc_loaded);
+
+PVX_TEST(abi, arguments_contents_counters)
+{
+	cmd_abi();
+}
+
+PVX_FIXTURE(ring, fc_loaded);
+
+PVX_TEST(ring, batches)
+{
+	cmd_ring();
+}
+
+PVX_FIXTURE(rmmod, fc_loaded);
+
+PVX_TEST(rmmod, vm_idle)
+{
+	cmd_rmmod();
+}
+
+PVX_FIXTURE(rmmod_loop, fc_loaded);
+
+PVX_TEST(rmmod_loop, vm_copying)
+{
+	cmd_rmmod_loop();
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_fork_copy_test absent|abi|ring|rmmod|rmmod-loop [seed]\n");
+	fprintf(stderr, "usage: pvx_fork_copy_test [absent|abi|ring|rmmod|rmmod-loop [seed]]\n");
 	exit(2);
 }
 
@@ -1303,33 +1362,16 @@ int main(int argc, char **argv)
 	struct utsname u;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2 || argc > 3)
+	if (argc > 3)
 		usage();
 	rng_state = argc == 3 ? strtoull(argv[2], NULL, 0) : (uint64_t)getpid() * 2654435761u;
 	if (!rng_state)
 		rng_state = 1;
-	tap_begin();
 	uname(&u);
-	tvm_diag("pvx_fork_copy_test %s on %s, %s CPU, seed 0x%llx", argv[1], u.release,
+	tvm_diag("pvx_fork_copy_test %s on %s, %s CPU, seed 0x%llx",
+		 argc > 1 ? argv[1] : "(all)", u.release,
 		 tvm_cpu_is_amd() ? "AMD" : "Intel", X(rng_state));
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		printf("1..0 # SKIP /dev/kvm: %s\n", strerror(errno));
-		return KSFT_SKIP;
-	}
-	if (!strcmp(argv[1], "absent"))
-		return cmd_absent();
-	if (!module_loaded("pvx_host")) {
-		printf("1..0 # SKIP pvx_host not loaded\n");
-		return KSFT_SKIP;
-	}
-	if (!strcmp(argv[1], "abi"))
-		return cmd_abi();
-	if (!strcmp(argv[1], "ring"))
-		return cmd_ring();
-	if (!strcmp(argv[1], "rmmod"))
-		return cmd_rmmod();
-	if (!strcmp(argv[1], "rmmod-loop"))
-		return cmd_rmmod_loop();
+	pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
 	usage();
 	return 2;
 }

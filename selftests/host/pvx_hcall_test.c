@@ -35,7 +35,9 @@
  *	a known mix of hypercalls from a 2-vCPU VM for an observer
  *	(selftests/host/pvxtop-test.sh): not TAP, a line protocol below.
  *
- * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
+ * Output is KTAP from kselftest_harness.h, one result per test, each
+ * check a "# ok" or "# not ok" line of it (harness.h); exit status 0
+ * pass, 1 fail.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -56,8 +58,9 @@
 
 #include "pvx.h"
 #include "sysfs_util.h"
-#include "tap.h"
 #include "tinyvm.h"
+
+#include "harness.h"
 
 #define MODULE_NAME	"pvx_host"
 #define SYS_MODULE	"/sys/module/" MODULE_NAME
@@ -139,7 +142,7 @@ static bool want_case(enum need need, const char *desc)
 	if (need == NEED_ANY || need == run_state)
 		return true;
 	if (!state_given)
-		tap_skip(need == NEED_LOADED ? MODULE_NAME " not loaded" :
+		pvx_skip(need == NEED_LOADED ? MODULE_NAME " not loaded" :
 			 MODULE_NAME " loaded (case is about a host without pvx)",
 			 "%s", desc);
 	return false;
@@ -155,7 +158,7 @@ static void case_result(enum need need, const char *desc, enum tvm_mode mode,
 	if (!want_case(need, desc))
 		return;
 	if (hcall_fresh(mode, NULL, nr, a0, SENT_RCX, SENT_RDX, SENT_RSI, &r)) {
-		tap_result(false, "%s", desc);
+		pvx_check(false, "%s", desc);
 		return;
 	}
 	/* RAX is compared in full: KVM writes a zero-extended u32 in real mode. */
@@ -165,7 +168,7 @@ static void case_result(enum need need, const char *desc, enum tvm_mode mode,
 		tvm_diag("want rax=0x%llx, rbx..rsi unchanged", X(want));
 		diag_regs("got", &r);
 	}
-	tap_result(ok, "%s: rax=0x%llx", desc, X(r.rax));
+	pvx_check(ok, "%s: rax=0x%llx", desc, X(r.rax));
 }
 
 /* A successful PROBE: RAX 0, magic, ABI version, PROBE feature bit. */
@@ -184,7 +187,7 @@ static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64
 	if (!want_case(NEED_LOADED, desc))
 		return;
 	if (hcall_fresh(mode, NULL, nr, a0, SENT_RCX, SENT_RDX, SENT_RSI, &r)) {
-		tap_result(false, "%s", desc);
+		pvx_check(false, "%s", desc);
 		return;
 	}
 	ok = probe_ok(mode, &r);
@@ -193,8 +196,8 @@ static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64
 			 PVX_MAGIC, PVX_ABI_VERSION, PVX_F_PROBE, PVX_F_ALL);
 		diag_regs("got", &r);
 	}
-	tap_result(ok, "%s: rax=0x%llx rbx=0x%llx rcx=%llu rdx=0x%llx", desc,
-		   X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
+	pvx_check(ok, "%s: rax=0x%llx rbx=0x%llx rcx=%llu rdx=0x%llx", desc,
+		  X(r.rax), X(r.rbx), X(r.rcx), X(r.rdx));
 }
 
 /*
@@ -228,16 +231,16 @@ static void case_probe_vcpus(int n)
 		}
 		tvm_destroy(&vm);
 	}
-	tap_result(good == n, "%s: %d of %d succeeded", desc, good, n);
-	tap_result(same == n && epoch && epoch <= UINT32_MAX,
-		   "%s: %d of %d name the same epoch 0x%llx (RSI, 32 bits, not 0)", desc,
-		   same, n, X(epoch));
+	pvx_check(good == n, "%s: %d of %d succeeded", desc, good, n);
+	pvx_check(same == n && epoch && epoch <= UINT32_MAX,
+		  "%s: %d of %d name the same epoch 0x%llx (RSI, 32 bits, not 0)", desc,
+		  same, n, X(epoch));
 	if (hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0)
-		tap_result(r.rax == 0 && r.rsi && r.rsi != epoch,
-			   "PROBE of the next VM: another epoch (0x%llx, was 0x%llx)",
-			   X(r.rsi), X(epoch));
+		pvx_check(r.rax == 0 && r.rsi && r.rsi != epoch,
+			  "PROBE of the next VM: another epoch (0x%llx, was 0x%llx)",
+			  X(r.rsi), X(epoch));
 	else
-		tap_result(false, "PROBE of the next VM: another epoch");
+		pvx_check(false, "PROBE of the next VM: another epoch");
 }
 
 /* Feature calls whose PROBE bit is clear must be unknown: -ENOSYS. */
@@ -261,7 +264,7 @@ static void case_unserved_features(void)
 		snprintf(desc, sizeof(desc), "PVX_HC_%s (0x%x) not served -> -ENOSYS",
 			 calls[i].name, calls[i].nr);
 		if (feat & PVX_FEAT(calls[i].nr)) {
-			tap_skip("feature served: its module is loaded", "%s", desc);
+			pvx_skip("feature served: its module is loaded", "%s", desc);
 			continue;
 		}
 		case_result(NEED_ANY, desc, TVM_LONG, calls[i].nr, 0, TVM_NEG64(PVX_ENOSYS));
@@ -277,9 +280,9 @@ static int cmd_abi(void)
 		run_state = loaded ? NEED_LOADED : NEED_ABSENT;
 	tvm_diag("abi: " MODULE_NAME " %s, expected %s", loaded ? "loaded" : "not loaded",
 		 state_given ? (run_state == NEED_LOADED ? "loaded" : "not loaded") : "any");
-	if (state_given && !tap_result(in_state, "host state: " MODULE_NAME " %s",
-				       run_state == NEED_LOADED ? "loaded" : "not loaded"))
-		return tap_end();
+	if (state_given && !pvx_check(in_state, "host state: " MODULE_NAME " %s",
+				      run_state == NEED_LOADED ? "loaded" : "not loaded"))
+		return 0;
 
 	/* (a) PROBE with pvx_host loaded. */
 	case_probe("PROBE 64-bit", TVM_LONG, PVX_HC_PROBE, 0);
@@ -307,7 +310,7 @@ static int cmd_abi(void)
 				}
 				tvm_destroy(&vm);
 			}
-			tap_result(ok, "%s", desc);
+			pvx_check(ok, "%s", desc);
 		}
 	}
 
@@ -345,7 +348,7 @@ static int cmd_abi(void)
 		    TVM_USER, PVX_HC_PROBE, 0, TVM_NEG64(PVX_EPERM));
 	case_result(NEED_ANY, "PROBE a0=1 from CPL3 -> -KVM_EPERM",
 		    TVM_USER, PVX_HC_PROBE, 1, TVM_NEG64(PVX_EPERM));
-	return tap_end();
+	return 0;
 }
 
 /* (e) Stock hypercalls: the same registers with and without pvx_host. */
@@ -403,23 +406,23 @@ static int cmd_stock(bool record, const char *file)
 	tvm_diag("stock %s %s: " MODULE_NAME " %s", record ? "record" : "compare", file,
 		 pvx_loaded() ? "loaded" : "not loaded");
 	if (!f) {
-		tap_result(false, "stock: open %s: %s", file, strerror(errno));
-		return tap_end();
+		pvx_check(false, "stock: open %s: %s", file, strerror(errno));
+		return 0;
 	}
 	for (i = 0; i < NR_STOCK; i++) {
 		const struct stock_case *c = &stock_cases[i];
 		bool found = false, ok;
 
 		if (hcall_fresh(c->mode, &c->pv, c->nr, c->a0, c->a1, SENT_RDX, SENT_RSI, &r)) {
-			tap_result(false, "stock %s (%s)", c->name, tvm_mode_name(c->mode));
+			pvx_check(false, "stock %s (%s)", c->name, tvm_mode_name(c->mode));
 			continue;
 		}
 		if (record) {
 			fprintf(f, "%s %llx %llx %llx %llx\n", c->name, X(r.rax), X(r.rbx),
 				X(r.rcx), X(r.rdx));
 			ok = r.rax == c->want;
-			tap_result(ok, "stock %s (%s): rax=0x%llx, stock KVM answers 0x%llx",
-				   c->name, tvm_mode_name(c->mode), X(r.rax), X(c->want));
+			pvx_check(ok, "stock %s (%s): rax=0x%llx, stock KVM answers 0x%llx",
+				  c->name, tvm_mode_name(c->mode), X(r.rax), X(c->want));
 			continue;
 		}
 		rewind(f);
@@ -430,7 +433,7 @@ static int cmd_stock(bool record, const char *file)
 				break;
 			}
 		if (!found) {
-			tap_result(false, "stock %s: not in %s", c->name, file);
+			pvx_check(false, "stock %s: not in %s", c->name, file);
 			continue;
 		}
 		ok = r.rax == rec[0] && r.rbx == rec[1] && r.rcx == rec[2] && r.rdx == rec[3];
@@ -439,11 +442,11 @@ static int cmd_stock(bool record, const char *file)
 				 rec[0], rec[1], rec[2], rec[3]);
 			diag_regs("now", &r);
 		}
-		tap_result(ok, "stock %s (%s) same as recorded: rax=0x%llx (recorded 0x%llx)",
-			   c->name, tvm_mode_name(c->mode), X(r.rax), rec[0]);
+		pvx_check(ok, "stock %s (%s) same as recorded: rax=0x%llx (recorded 0x%llx)",
+			  c->name, tvm_mode_name(c->mode), X(r.rax), rec[0]);
 	}
 	fclose(f);
-	return tap_end();
+	return 0;
 }
 
 /* (g) rmmod pvx_host while a vCPU loops on PROBE. */
@@ -508,9 +511,9 @@ static void stale_control_enodev(int fd, const char *what)
 		wr = write(fd, "1", 1) < 0 ? errno : 0;
 		close(fd);
 	}
-	tap_result(fd >= 0 && rd == ENODEV && wr == ENODEV,
-		   "%s: read and write -ENODEV (%s, %s)", what,
-		   fd < 0 ? "not opened" : strerror(rd), strerror(wr));
+	pvx_check(fd >= 0 && rd == ENODEV && wr == ENODEV,
+		  "%s: read and write -ENODEV (%s, %s)", what,
+		  fd < 0 ? "not opened" : strerror(rd), strerror(wr));
 }
 
 /* The newest VM's sysfs enabled file of this process, opened: fd or -1. */
@@ -531,7 +534,7 @@ static int open_vm_control(void)
  */
 static void rmmod_control_gone(const char *d, int fd)
 {
-	tap_result(access(SYSFS_PVX, F_OK) && errno == ENOENT, "%s: " SYSFS_PVX " gone", d);
+	pvx_check(access(SYSFS_PVX, F_OK) && errno == ENOENT, "%s: " SYSFS_PVX " gone", d);
 	stale_control_enodev(fd, "rmmod-loop: the VM's sysfs enabled held open across rmmod");
 }
 
@@ -547,32 +550,32 @@ static int cmd_rmmod_loop(void)
 	bool ok;
 
 	if (!pvx_loaded()) {
-		tap_skip(MODULE_NAME " not loaded", "%s: rmmod while a VM issues PROBE", d);
-		return tap_end();
+		pvx_skip(MODULE_NAME " not loaded", "%s: rmmod while a VM issues PROBE", d);
+		return 0;
 	}
 	if (tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_loop)) || tvm_add_vcpu(&vm) ||
 	    tvm_get_regs(&vm.vcpu[0], &r)) {
-		tap_result(false, "%s: VM set-up", d);
-		return tap_end();
+		pvx_check(false, "%s: VM set-up", d);
+		return 0;
 	}
 	r.r8 = PVX_HC_PROBE;
 	r.r9 = 0;
 	tvm_set_regs(&vm.vcpu[0], &r);
 	s.v = &vm.vcpu[0];
 	if (pthread_create(&th, NULL, loop_vcpu, &s)) {
-		tap_result(false, "%s: pthread_create", d);
-		return tap_end();
+		pvx_check(false, "%s: pthread_create", d);
+		return 0;
 	}
 	ok = wait_count(&s, &s.n_ok, 20);
-	tap_result(ok, "%s: vCPU loop gets PROBE = 0 before rmmod (%lu calls so far)", d, s.n_ok);
+	pvx_check(ok, "%s: vCPU loop gets PROBE = 0 before rmmod (%lu calls so far)", d, s.n_ok);
 	ctl_fd = open_vm_control();
 	ret = syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK);
 	if (ret)
 		err = errno;
 	before = s.n_ok;
-	tap_result(!ret, "%s: delete_module(" MODULE_NAME ") while the VM runs%s%s", d,
-		   ret ? ": " : "", ret ? strerror(err) : "");
-	tap_result(!pvx_loaded(), "%s: " MODULE_NAME " gone from /sys/module", d);
+	pvx_check(!ret, "%s: delete_module(" MODULE_NAME ") while the VM runs%s%s", d,
+		  ret ? ": " : "", ret ? strerror(err) : "");
+	pvx_check(!pvx_loaded(), "%s: " MODULE_NAME " gone from /sys/module", d);
 	rmmod_control_gone(d, ctl_fd);
 	if (!ret)
 		wait_count(&s, &s.n_enosys, 20);
@@ -581,17 +584,17 @@ static int cmd_rmmod_loop(void)
 	tvm_diag("%s: PROBE results: %lu x 0, %lu x -ENOSYS, %lu other, %lu x 0 after -ENOSYS "
 		 "(%lu x 0 when delete_module returned)", d, s.n_ok, s.n_enosys, s.n_other,
 		 s.n_back, before);
-	tap_result(!s.run_err, "%s: guest kept running, no KVM_RUN error or odd exit%s%s", d,
-		   s.run_err ? ": " : "", s.why);
-	tap_result(!ret && s.n_enosys >= 20 && !s.n_other && !s.n_back,
-		   "%s: results switched once from 0 to -ENOSYS (%lu then %lu, %lu other)",
-		   d, s.n_ok, s.n_enosys, s.n_other);
+	pvx_check(!s.run_err, "%s: guest kept running, no KVM_RUN error or odd exit%s%s", d,
+		  s.run_err ? ": " : "", s.why);
+	pvx_check(!ret && s.n_enosys >= 20 && !s.n_other && !s.n_back,
+		  "%s: results switched once from 0 to -ENOSYS (%lu then %lu, %lu other)",
+		  d, s.n_ok, s.n_enosys, s.n_other);
 	/* The VM still works after the hook is gone. */
 	tvm_destroy(&vm);
 	ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
-	tap_result(!ret && r.rax == TVM_NEG64(PVX_ENOSYS),
-		   "%s: a new VM after rmmod gets PROBE -ENOSYS", d);
-	return tap_end();
+	pvx_check(!ret && r.rax == TVM_NEG64(PVX_ENOSYS),
+		  "%s: a new VM after rmmod gets PROBE -ENOSYS", d);
+	return 0;
 }
 
 /* debugfs counters: "name value" lines. -1 when missing. */
@@ -680,8 +683,8 @@ static int cmd_cycles(int n)
 	long vms = -1;
 
 	if (!pvx_loaded()) {
-		tap_skip(MODULE_NAME " not loaded", "cycles: %d VM create/PROBE/destroy", n);
-		return tap_end();
+		pvx_skip(MODULE_NAME " not loaded", "cycles: %d VM create/PROBE/destroy", n);
+		return 0;
 	}
 	for (j = 0; j < 3; j++)
 		before[j] = read_counter(names[j]);
@@ -696,7 +699,7 @@ static int cmd_cycles(int n)
 	if (n > 0)
 		tvm_diag("cycles: %.1f ms per cycle: create %.1f, vCPU %.1f, PROBE %.1f, destroy %.1f",
 			 (now_ms() - t0) / n, ms[0] / n, ms[1] / n, ms[2] / n, ms[3] / n);
-	tap_result(!bad, "cycles: %d VMs created, PROBEd and destroyed (%d failed)", n, bad);
+	pvx_check(!bad, "cycles: %d VMs created, PROBEd and destroyed (%d failed)", n, bad);
 	/* VM teardown may finish a little after close(); bounded wait. */
 	for (i = 0; i < 100; i++) {
 		vms = read_vms(text, sizeof(text));
@@ -706,15 +709,15 @@ static int cmd_cycles(int n)
 	}
 	if (vms)
 		tvm_diag("%s/vms: %s", DEBUGFS_PVX, vms < 0 ? strerror(errno) : text);
-	tap_result(vms == 0, "cycles: %s/vms reads 0 after all VMs are gone (%ld)",
-		   DEBUGFS_PVX, vms);
+	pvx_check(vms == 0, "cycles: %s/vms reads 0 after all VMs are gone (%ld)",
+		  DEBUGFS_PVX, vms);
 	for (j = 0; j < 3; j++) {
 		after[j] = read_counter(names[j]);
-		tap_result(before[j] >= 0 && after[j] - before[j] >= n,
-			   "cycles: counter %s grew by >= %d (%lld -> %lld)", names[j], n,
-			   before[j], after[j]);
+		pvx_check(before[j] >= 0 && after[j] - before[j] >= n,
+			  "cycles: counter %s grew by >= %d (%lld -> %lld)", names[j], n,
+			  before[j], after[j]);
 	}
-	return tap_end();
+	return 0;
 }
 
 static int read_param(const char *path, char *buf, size_t len)
@@ -856,47 +859,47 @@ static void policy_per_vm(void)
 	bool ok;
 
 	if (new_vm(&a) || tvm_add_vcpu(&a)) {
-		tap_result(false, "policy per VM: VM set-up");
+		pvx_check(false, "policy per VM: VM set-up");
 		return;
 	}
 	ok = !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0;
-	if (!tap_result(ok && !find_vm_dir(dir, sizeof(dir)) &&
-			!find_vm_dir_in(DEBUGFS_PVX, dbg, sizeof(dbg)) &&
-			!strcmp(strrchr(dir, '/'), strrchr(dbg, '/')),
-			"policy per VM: " SYSFS_VMS "/vm<id>-%d and its debugfs twin exist",
-			(int)getpid()))
+	if (!pvx_check(ok && !find_vm_dir(dir, sizeof(dir)) &&
+		       !find_vm_dir_in(DEBUGFS_PVX, dbg, sizeof(dbg)) &&
+		       !strcmp(strrchr(dir, '/'), strrchr(dbg, '/')),
+		       "policy per VM: " SYSFS_VMS "/vm<id>-%d and its debugfs twin exist",
+		       (int)getpid()))
 		goto out;
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	snprintf(dpath, sizeof(dpath), "%s/enabled", dbg);
 	ok = !tvm_write_file(path, "0") &&
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, SENT_RCX, 0, 0, &r) &&
 	     r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX;
-	tap_result(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
-		   X(r.rax));
+	pvx_check(ok, "policy per VM: enabled=0 -> PROBE -ENOSYS in that VM (rax=0x%llx)",
+		  X(r.rax));
 	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0");
-	tap_result(ok, "policy per VM: debugfs enabled reads 0 too ('%s')", val);
+	pvx_check(ok, "policy per VM: debugfs enabled reads 0 too ('%s')", val);
 	ok = debugfs_refuses(dpath, "0");
-	tap_result(ok, "policy per VM: debugfs enabled refuses a writer (%s), still 0",
-		   locked_down() ? "-EPERM, lockdown" : "-EINVAL");
+	pvx_check(ok, "policy per VM: debugfs enabled refuses a writer (%s), still 0",
+		  locked_down() ? "-EPERM, lockdown" : "-EINVAL");
 	ok = false;
 	if (!tvm_create(&b, TVM_LONG, TVM_PROG(tvm_g64_hcall))) {
 		ok = !tvm_add_vcpu(&b) && !tvm_hcall(&b.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
 		     probe_ok(TVM_LONG, &r);
 		tvm_destroy(&b);
 	}
-	tap_result(ok, "policy per VM: another VM still gets PROBE = 0");
+	pvx_check(ok, "policy per VM: another VM still gets PROBE = 0");
 	ok = !tvm_write_file(path, "1") &&
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && probe_ok(TVM_LONG, &r);
-	tap_result(ok, "policy per VM: enabled=1 -> PROBE works again");
+	pvx_check(ok, "policy per VM: enabled=1 -> PROBE works again");
 	snprintf(path, sizeof(path), "%s/features", dir);
 	snprintf(dpath, sizeof(dpath), "%s/features", dbg);
 	ok = !tvm_write_file(path, "0x1") &&
 	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 && r.rdx == 1;
-	tap_result(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+	pvx_check(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
 	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0x1") &&
 	     debugfs_refuses(dpath, "0x1");
-	tap_result(ok, "policy per VM: debugfs features reads 0x1 ('%s') and refuses a writer",
-		   val);
+	pvx_check(ok, "policy per VM: debugfs features reads 0x1 ('%s') and refuses a writer",
+		  val);
 out:
 	tvm_destroy(&a);
 }
@@ -977,18 +980,18 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 	int bad = 0, n = 0;
 
 	if (new_vm(&vm) || tvm_add_vcpu(&vm)) {
-		tap_result(false, "%s: VM set-up", what);
+		pvx_check(false, "%s: VM set-up", what);
 		return;
 	}
 	if (vm_features) {
 		if (find_vm_dir(dir, sizeof(dir)) ||
 		    (snprintf(path, sizeof(path), "%s/features", dir), tvm_write_file(path, vm_features))) {
-			tap_result(false, "%s: features=%s before the first call", what, vm_features);
+			pvx_check(false, "%s: features=%s before the first call", what, vm_features);
 			goto out;
 		}
 	}
 	if (tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) || r.rax) {
-		tap_result(false, "%s: PROBE (rax=0x%llx)", what, X(r.rax));
+		pvx_check(false, "%s: PROBE (rax=0x%llx)", what, X(r.rax));
 		goto out;
 	}
 	feat = r.rdx;
@@ -1011,9 +1014,9 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 			bad++;
 		}
 	}
-	tap_result(!bad && n == PVX_HC_NR_CALLS - 1 && (feat & PVX_F_PROBE),
-		   "%s: PROBE rdx=0x%llx has bit 0, and each call is served iff its bit is set",
-		   what, X(feat));
+	pvx_check(!bad && n == PVX_HC_NR_CALLS - 1 && (feat & PVX_F_PROBE),
+		  "%s: PROBE rdx=0x%llx has bit 0, and each call is served iff its bit is set",
+		  what, X(feat));
 out:
 	tvm_destroy(&vm);
 }
@@ -1030,7 +1033,7 @@ static void policy_abi_version(void)
 	bool ok;
 
 	if (read_param(PARAM_ABI, was, sizeof(was))) {
-		tap_result(false, "policy: %s readable", PARAM_ABI);
+		pvx_check(false, "policy: %s readable", PARAM_ABI);
 		return;
 	}
 	ok = !strcmp(was, "2") &&
@@ -1038,16 +1041,16 @@ static void policy_abi_version(void)
 	     bad_write(PARAM_ABI, "3", EINVAL, was) &&
 	     bad_write(PARAM_ABI, "4294967298", ERANGE, was) &&
 	     bad_write(PARAM_ABI, "v1", EINVAL, was);
-	tap_result(ok, "policy: abi_version reads 2 ('%s'); 0, 3, 2^32+2, 'v1' refused, it stays",
-		   was);
+	pvx_check(ok, "policy: abi_version reads 2 ('%s'); 0, 3, 2^32+2, 'v1' refused, it stays",
+		  was);
 	ok = !tvm_write_file(PARAM_ABI, "1") && !probe_fresh(&r) && r.rax == 0 &&
 	     r.rcx == 1 && r.rbx == PVX_MAGIC;
-	tap_result(ok, "policy: abi_version=1 -> PROBE announces ABI 1 (rax=0x%llx rcx=0x%llx)",
-		   X(r.rax), X(r.rcx));
+	pvx_check(ok, "policy: abi_version=1 -> PROBE announces ABI 1 (rax=0x%llx rcx=0x%llx)",
+		  X(r.rax), X(r.rcx));
 	ok = !tvm_write_file(PARAM_ABI, was) && !probe_fresh(&r) && r.rax == 0 &&
 	     r.rcx == PVX_ABI_VERSION;
-	tap_result(ok, "policy: abi_version=%s again -> PROBE announces ABI %d (rcx=0x%llx)",
-		   was, PVX_ABI_VERSION, X(r.rcx));
+	pvx_check(ok, "policy: abi_version=%s again -> PROBE announces ABI %d (rcx=0x%llx)",
+		  was, PVX_ABI_VERSION, X(r.rcx));
 }
 
 /* Bit 0 (PROBE) cannot be cleared: the parameter and the VM file refuse. */
@@ -1062,14 +1065,14 @@ static void policy_probe_bit(const char *features)
 	     bad_write(PARAM_FEATURES, "0", EINVAL, features) &&
 	     bad_write(PARAM_FEATURES, "0x20", EINVAL, features) &&
 	     bad_write(PARAM_FEATURES, "yield", EINVAL, features);
-	tap_result(ok, "policy: features 0x1e, 0, 0x20, 'yield' -> -EINVAL, parameter stays %s",
-		   features);
+	pvx_check(ok, "policy: features 0x1e, 0, 0x20, 'yield' -> -EINVAL, parameter stays %s",
+		  features);
 	ok = probe_fresh(&r) == 0 && r.rax == 0 && (r.rdx & PVX_F_PROBE);
-	tap_result(ok, "policy: PROBE still answers with bit 0 (rax=0x%llx rdx=0x%llx)",
-		   X(r.rax), X(r.rdx));
+	pvx_check(ok, "policy: PROBE still answers with bit 0 (rax=0x%llx rdx=0x%llx)",
+		  X(r.rax), X(r.rdx));
 
 	if (new_vm(&vm) || tvm_add_vcpu(&vm) || find_vm_dir(dir, sizeof(dir))) {
-		tap_result(false, "policy per VM: VM set-up, directory at creation");
+		pvx_check(false, "policy per VM: VM set-up, directory at creation");
 		tvm_destroy(&vm);
 		return;
 	}
@@ -1081,24 +1084,24 @@ static void policy_probe_bit(const char *features)
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	ok = ok && bad_write(path, "2", EINVAL, "1") && bad_write(path, "on", EINVAL, "1") &&
 	     bad_write(path, "-1", EINVAL, "1") && bad_write(path, "1 1", EINVAL, "1");
-	tap_result(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x', '\\n', 2^32 and enabled 2, "
-		   "'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
+	pvx_check(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x', '\\n', 2^32 and enabled 2, "
+		  "'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
 	/* Longer than the page sysfs hands over: a number too big, or junk. */
 	ok = bad_write(path, long_str('1', 5000), ERANGE, "1") &&
 	     bad_write(path, long_str(' ', 5000), EINVAL, "1");
 	snprintf(path, sizeof(path), "%s/features", dir);
 	ok = ok && bad_write(path, long_str('1', 5000), ERANGE, want) &&
 	     bad_write(path, long_str('x', 5000), EINVAL, want);
-	tap_result(ok, "policy per VM: 5000-byte writes to enabled and features -> "
-		   "-ERANGE/-EINVAL, nothing changed");
+	pvx_check(ok, "policy per VM: 5000-byte writes to enabled and features -> "
+		  "-ERANGE/-EINVAL, nothing changed");
 	ok = nobody_refused(path, "0x1", want);
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	ok = ok && nobody_refused(path, "0", "1");
-	tap_result(ok, "policy per VM: user nobody cannot write enabled or features (-EACCES)");
+	pvx_check(ok, "policy per VM: user nobody cannot write enabled or features (-EACCES)");
 	ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
 	     (r.rdx & PVX_F_PROBE);
-	tap_result(ok, "policy per VM: PROBE answers with bit 0 after the refused writes "
-		   "(rax=0x%llx)", X(r.rax));
+	pvx_check(ok, "policy per VM: PROBE answers with bit 0 after the refused writes "
+		  "(rax=0x%llx)", X(r.rax));
 	tvm_destroy(&vm);
 }
 
@@ -1114,18 +1117,18 @@ static void policy_new_vms(void)
 	     bad_write(PARAM_NEW_VMS, "\n", EINVAL, "all") &&
 	     bad_write(PARAM_NEW_VMS, "allx", EINVAL, "all") &&
 	     bad_write(PARAM_NEW_VMS, "1", EINVAL, "all");
-	tap_result(ok, "policy: new_vms 'some', '\\n', 'allx', '1' -> -EINVAL, stays all");
+	pvx_check(ok, "policy: new_vms 'some', '\\n', 'allx', '1' -> -EINVAL, stays all");
 
 	if (tvm_write_file(PARAM_NEW_VMS, "none")) {
-		tap_result(false, "policy: new_vms=none written");
+		pvx_check(false, "policy: new_vms=none written");
 		return;
 	}
 	ok = !probe_fresh(&r) && probe_enosys(&r);
-	tap_result(ok, "policy: new_vms=none -> a new VM's PROBE -ENOSYS, registers kept "
-		   "(rax=0x%llx)", X(r.rax));
+	pvx_check(ok, "policy: new_vms=none -> a new VM's PROBE -ENOSYS, registers kept "
+		  "(rax=0x%llx)", X(r.rax));
 	ok = !hcall_fresh(TVM_LONG, NULL, PVX_HC_YIELD, 1, 0, 0, 0, &r) &&
 	     r.rax == TVM_NEG64(PVX_ENOSYS);
-	tap_result(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
+	pvx_check(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
 
 	ok = false;
 	if (!new_vm(&vm) && !tvm_add_vcpu(&vm) && !find_vm_dir(dir, sizeof(dir))) {
@@ -1133,19 +1136,19 @@ static void policy_new_vms(void)
 
 		snprintf(path, sizeof(path), "%s/enabled", dir);
 		ok = !read_param(path, en, sizeof(en)) && !strcmp(en, "0");
-		tap_result(ok, "policy: new_vms=none -> %s/enabled reads 0 before the first call "
-			   "('%s')", dir, en);
+		pvx_check(ok, "policy: new_vms=none -> %s/enabled reads 0 before the first call "
+			  "('%s')", dir, en);
 		ok = !tvm_write_file(path, "1") &&
 		     !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
 		     probe_ok(TVM_LONG, &r);
-		tap_result(ok, "policy: new_vms=none, enabled=1 before the first call -> PROBE works "
-			   "(rax=0x%llx)", X(r.rax));
+		pvx_check(ok, "policy: new_vms=none, enabled=1 before the first call -> PROBE works "
+			  "(rax=0x%llx)", X(r.rax));
 	} else {
-		tap_result(false, "policy: new_vms=none, VM set-up and directory at creation");
+		pvx_check(false, "policy: new_vms=none, VM set-up and directory at creation");
 	}
 	tvm_destroy(&vm);
 	ok = !tvm_write_file(PARAM_NEW_VMS, "all") && !probe_fresh(&r) && probe_ok(TVM_LONG, &r);
-	tap_result(ok, "policy: new_vms=all -> a new VM's PROBE works again");
+	pvx_check(ok, "policy: new_vms=all -> a new VM's PROBE works again");
 }
 
 #define PID_POLICY	PARAM_PID_POLICY
@@ -1215,8 +1218,8 @@ static void policy_pid_features(int me)
 	/* what a VM of every feature is served: the modules loaded decide */
 	snprintf(val, sizeof(val), "%d on", me);
 	if (tvm_write_file(PID_POLICY, val) || probe_fresh(&all) || !probe_ok(TVM_LONG, &all)) {
-		tap_result(false, "policy: pid_policy '%s' -> PROBE answers (rax=0x%llx)", val,
-			   X(all.rax));
+		pvx_check(false, "policy: pid_policy '%s' -> PROBE answers (rax=0x%llx)", val,
+			  X(all.rax));
 		return;
 	}
 	snprintf(val, sizeof(val), "%d on 0x3", me);
@@ -1224,24 +1227,24 @@ static void policy_pid_features(int me)
 	ok = !tvm_write_file(PID_POLICY, val) && policy_pid_vm_reads("features", "0x3") &&
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
 	     (uint32_t)r.rdx == ((uint32_t)all.rdx & 0x3);
-	tap_result(ok, "policy: pid_policy '%s' -> the new VM's features read 0x3 before its "
-		   "first call, PROBE rdx=0x%llx (every feature: 0x%llx)", val, X(r.rdx),
-		   X(all.rdx));
+	pvx_check(ok, "policy: pid_policy '%s' -> the new VM's features read 0x3 before its "
+		  "first call, PROBE rdx=0x%llx (every feature: 0x%llx)", val, X(r.rdx),
+		  X(all.rdx));
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
-	tap_result(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
+	pvx_check(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
 	ok = true;
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(val, sizeof(val), "%d %s", me, bad[i]);
 		ok = bad_write(PID_POLICY, val, EINVAL, want) && ok;
 	}
-	tap_result(ok, "policy: pid_policy masks without PROBE, beyond 0x1f or 32 bits, not a "
-		   "number, with off/default, two masks -> -EINVAL, entry kept");
+	pvx_check(ok, "policy: pid_policy masks without PROBE, beyond 0x1f or 32 bits, not a "
+		  "number, with off/default, two masks -> -EINVAL, entry kept");
 	snprintf(val, sizeof(val), "%d on", me);
 	snprintf(want, sizeof(want), "%d on", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !read_param(PID_POLICY, val, sizeof(val)) &&
 	     !strcmp(val, want) && policy_pid_vm_reads("features", "0x1f");
-	tap_result(ok, "policy: pid_policy '%s' again -> every feature for the next VM "
-		   "(reads '%s')", want, val);
+	pvx_check(ok, "policy: pid_policy '%s' again -> every feature for the next VM "
+		  "(reads '%s')", want, val);
 }
 
 static void policy_pid(void)
@@ -1252,21 +1255,21 @@ static void policy_pid(void)
 	bool ok;
 
 	if (access(PID_POLICY, F_OK)) {
-		tap_result(false, "policy: %s exists", PID_POLICY);
+		pvx_check(false, "policy: %s exists", PID_POLICY);
 		return;
 	}
 	snprintf(val, sizeof(val), "%d off", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
-	tap_result(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
-		   "(rax=0x%llx)", val, X(r.rax));
+	pvx_check(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
+		  "(rax=0x%llx)", val, X(r.rax));
 	ok = policy_pid_vm_reads("enabled", "0");
-	tap_result(ok, "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 "
-		   "before its first call", me);
+	pvx_check(ok, "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 "
+		  "before its first call", me);
 	snprintf(want, sizeof(want), "%d off", me);
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
-	tap_result(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
+	pvx_check(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
 	ok = probe_in_child() == 0;
-	tap_result(ok, "policy: pid_policy of this process does not apply to a child's VM");
+	pvx_check(ok, "policy: pid_policy of this process does not apply to a child's VM");
 
 	/* Bad input: the entry stays as it is. */
 	ok = bad_write(PID_POLICY, "abc on", EINVAL, want) &&
@@ -1281,24 +1284,24 @@ static void policy_pid(void)
 	     bad_write(PID_POLICY, "4194305 on", ESRCH, want) &&
 	     bad_write(PID_POLICY, long_str('1', 5000), EINVAL, want) &&
 	     bad_write(PID_POLICY, "\n", EINVAL, want);
-	tap_result(ok, "policy: pid_policy bad lines (no PID, no word, bad word, extra word, "
-		   "PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> "
-		   "-EINVAL/-ERANGE/-ESRCH, entry kept");
+	pvx_check(ok, "policy: pid_policy bad lines (no PID, no word, bad word, extra word, "
+		  "PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> "
+		  "-EINVAL/-ERANGE/-ESRCH, entry kept");
 	snprintf(val, sizeof(val), "%d on", me);
 	ok = nobody_refused(PID_POLICY, val, want) && nobody_refused(PARAM_NEW_VMS, "none", "all");
-	tap_result(ok, "policy: user nobody cannot write pid_policy or new_vms (-EACCES)");
+	pvx_check(ok, "policy: user nobody cannot write pid_policy or new_vms (-EACCES)");
 
 	snprintf(val, sizeof(val), "%d default", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
 	     !read_param(PID_POLICY, want, sizeof(want)) && !want[0];
-	tap_result(ok, "policy: pid_policy '%s' -> entry gone, PROBE works (rax=0x%llx)", val,
-		   X(r.rax));
+	pvx_check(ok, "policy: pid_policy '%s' -> entry gone, PROBE works (rax=0x%llx)", val,
+		  X(r.rax));
 
 	ok = !tvm_write_file(PARAM_NEW_VMS, "none") &&
 	     (snprintf(val, sizeof(val), "%d on", me), !tvm_write_file(PID_POLICY, val)) &&
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && probe_in_child() == TVM_NEG64(PVX_ENOSYS);
-	tap_result(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
-		   "process's VM, -ENOSYS in a child's", me);
+	pvx_check(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
+		  "process's VM, -ENOSYS in a child's", me);
 	tvm_write_file(PARAM_NEW_VMS, "all");
 	policy_pid_features(me);
 	snprintf(val, sizeof(val), "%d default", me);
@@ -1317,7 +1320,7 @@ static void policy_vm_end(void)
 	bool ok;
 
 	if (new_vm(&vm) || find_vm_dir(dir, sizeof(dir))) {
-		tap_result(false, "policy VM end: VM set-up, sysfs directory");
+		pvx_check(false, "policy VM end: VM set-up, sysfs directory");
 		tvm_destroy(&vm);
 		return;
 	}
@@ -1328,7 +1331,7 @@ static void policy_vm_end(void)
 	for (i = 0; i < 200 && !access(dir, F_OK); i++)
 		usleep(10000);
 	ok = access(dir, F_OK) && errno == ENOENT;
-	tap_result(ok, "policy VM end: %s gone after the VM's end", dir);
+	pvx_check(ok, "policy VM end: %s gone after the VM's end", dir);
 	stale_control_enodev(fd, "policy VM end: enabled held open across the VM's end");
 }
 
@@ -1400,7 +1403,7 @@ static void policy_race(int n)
 	int i, bad = 0;
 
 	if (pthread_create(&th, NULL, race_thread, &rc)) {
-		tap_result(false, "policy race: pthread_create");
+		pvx_check(false, "policy race: pthread_create");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -1411,10 +1414,10 @@ static void policy_race(int n)
 	}
 	rc.stop = 1;
 	pthread_join(th, NULL);
-	tap_result(!bad && rc.done && !rc.other,
-		   "policy race: %d VMs created and destroyed while a thread read and wrote "
-		   "their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
-		   n, rc.done, rc.gone, rc.other);
+	pvx_check(!bad && rc.done && !rc.other,
+		  "policy race: %d VMs created and destroyed while a thread read and wrote "
+		  "their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
+		  n, rc.done, rc.gone, rc.other);
 }
 
 static int cmd_policy(bool lockdown)
@@ -1427,54 +1430,54 @@ static int cmd_policy(bool lockdown)
 	read_param(LOCKDOWN, ld, sizeof(ld));
 	tvm_diag("policy: %s: '%s'", LOCKDOWN, ld);
 	if (lockdown &&
-	    !tap_result(locked_down(), "policy: lockdown at integrity or above ('%s')", ld))
-		return tap_end();
+	    !pvx_check(locked_down(), "policy: lockdown at integrity or above ('%s')", ld))
+		return 0;
 	if (!pvx_loaded()) {
-		tap_skip(MODULE_NAME " not loaded", "policy: module parameters enable, features");
-		return tap_end();
+		pvx_skip(MODULE_NAME " not loaded", "policy: module parameters enable, features");
+		return 0;
 	}
 	if (read_param(PARAM_ENABLE, enable, sizeof(enable)) ||
 	    read_param(PARAM_FEATURES, features, sizeof(features))) {
-		tap_result(false, "policy: read %s and %s", PARAM_ENABLE, PARAM_FEATURES);
-		return tap_end();
+		pvx_check(false, "policy: read %s and %s", PARAM_ENABLE, PARAM_FEATURES);
+		return 0;
 	}
 	tvm_diag("policy: enable=%s features=%s", enable, features);
 	ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
 	all_feat = r.rdx;
-	tap_result(!ret && r.rax == 0, "policy: PROBE works as loaded (rdx=0x%llx)", X(r.rdx));
+	pvx_check(!ret && r.rax == 0, "policy: PROBE works as loaded (rdx=0x%llx)", X(r.rdx));
 
 	ret = tvm_write_file(PARAM_ENABLE, "N");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, SENT_RCX, SENT_RDX, 0, &r);
-	tap_result(!ret && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX &&
-		   r.rdx == SENT_RDX, "policy: enable=N -> PROBE -ENOSYS (rax=0x%llx)", X(r.rax));
+	pvx_check(!ret && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rcx == SENT_RCX &&
+		  r.rdx == SENT_RDX, "policy: enable=N -> PROBE -ENOSYS (rax=0x%llx)", X(r.rax));
 	ret = tvm_write_file(PARAM_ENABLE, "Y");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
-	tap_result(!ret && probe_ok(TVM_LONG, &r), "policy: enable=Y -> PROBE works again");
+	pvx_check(!ret && probe_ok(TVM_LONG, &r), "policy: enable=Y -> PROBE works again");
 
 	ret = tvm_write_file(PARAM_FEATURES, "0x1");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
-	tap_result(!ret && r.rax == 0 && r.rdx == 0x1,
-		   "policy: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+	pvx_check(!ret && r.rax == 0 && r.rdx == 0x1,
+		  "policy: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
 	if (!ret && (all_feat & ~1ull)) {
 		/* A call masked off must be unknown again. */
 		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & ~1ull);
 
 		ret = hcall_fresh(TVM_LONG, NULL, nr, 0, 0, 0, 0, &r);
-		tap_result(!ret && r.rax == TVM_NEG64(PVX_EOPNOTSUPP),
-			   "policy: features=0x1 -> masked call 0x%llx -EOPNOTSUPP (rax=0x%llx)",
-			   X(nr), X(r.rax));
+		pvx_check(!ret && r.rax == TVM_NEG64(PVX_EOPNOTSUPP),
+			  "policy: features=0x1 -> masked call 0x%llx -EOPNOTSUPP (rax=0x%llx)",
+			  X(nr), X(r.rax));
 	}
 
 	/* Restore what the module had. */
 	ret = tvm_write_file(PARAM_FEATURES, features) | tvm_write_file(PARAM_ENABLE, enable);
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
-	tap_result(!ret && r.rax == 0 && r.rdx == all_feat,
-		   "policy: parameters restored (enable=%s features=%s), PROBE rdx=0x%llx",
-		   enable, features, X(r.rdx));
+	pvx_check(!ret && r.rax == 0 && r.rdx == all_feat,
+		  "policy: parameters restored (enable=%s features=%s), PROBE rdx=0x%llx",
+		  enable, features, X(r.rdx));
 	policy_per_vm();
 	policy_probe_bit(features);
 	policy_abi_version();
@@ -1484,7 +1487,7 @@ static int cmd_policy(bool lockdown)
 	policy_pid();
 	policy_vm_end();
 	policy_race(100);
-	return tap_end();
+	return 0;
 }
 
 /*
@@ -1563,6 +1566,63 @@ static int cmd_hcall_load(int n)
 	return bad ? 1 : 0;
 }
 
+/* ---- the fixtures: pvx_host's states, the stages; the tests --------- */
+
+/* stock's record|compare and FILE, cycles' N, policy's --lockdown */
+static const char *stage_arg, *stage_arg2;
+
+static const char *kvm_ready(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
+}
+
+static const char *stock_ready(void)
+{
+	return kvm_ready() ?: stage_arg2 ? NULL : "no 'record FILE' or 'compare FILE'";
+}
+
+static const char *host_loaded(void)
+{
+	return kvm_ready() ?: pvx_state(pvx_loaded(), MODULE_NAME " not loaded");
+}
+
+/* abi's state is its own: --state, or the host's (its cases say) */
+PVX_FIXTURE(abi, kvm_ready);
+
+PVX_TEST(abi, probe_and_bad_input)
+{
+	cmd_abi();
+}
+
+PVX_FIXTURE(stock, stock_ready);
+
+PVX_TEST(stock, kvm_hypercalls_unchanged)
+{
+	cmd_stock(!strcmp(stage_arg, "record"), stage_arg2);
+}
+
+PVX_FIXTURE(cycles, host_loaded);
+
+PVX_TEST(cycles, create_probe_destroy)
+{
+	cmd_cycles(stage_arg ? atoi(stage_arg) : 1000);
+}
+
+PVX_FIXTURE(policy, host_loaded);
+
+PVX_TEST(policy, parameters_and_sysfs)
+{
+	cmd_policy(stage_arg && !strcmp(stage_arg, "--lockdown"));
+}
+
+/* last when every fixture runs: it removes pvx_host, which the others need */
+PVX_FIXTURE(rmmod_loop, host_loaded);
+
+PVX_TEST(rmmod_loop, rmmod_while_probing)
+{
+	cmd_rmmod_loop();
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1572,7 +1632,8 @@ static void usage(void)
 		"       pvx_hcall_test cycles [N]\n"
 		"       pvx_hcall_test policy [--lockdown]\n"
 		"       pvx_hcall_test hold-vm\n"
-		"       pvx_hcall_test hcall-load N\n");
+		"       pvx_hcall_test hcall-load N\n"
+		"       pvx_hcall_test (every stage but stock; run_kselftest.sh)\n");
 	exit(2);
 }
 
@@ -1593,35 +1654,20 @@ int main(int argc, char **argv)
 		else if (state_given)
 			usage();
 	}
-	if (i >= argc)
-		usage();
-	if (!strcmp(argv[i], "hold-vm"))
+	if (i < argc && !strcmp(argv[i], "hold-vm"))
 		return cmd_hold_vm();
-	if (!strcmp(argv[i], "hcall-load") && i + 1 < argc)
+	if (i < argc && !strcmp(argv[i], "hcall-load") && i + 1 < argc)
 		return cmd_hcall_load(atoi(argv[i + 1]));
-
-	tap_begin();
+	if (argc > i + 3)
+		usage();
+	stage_arg = i + 1 < argc ? argv[i + 1] : NULL;
+	stage_arg2 = i + 2 < argc ? argv[i + 2] : NULL;
+	if (stage_arg2 && strcmp(stage_arg, "record") && strcmp(stage_arg, "compare"))
+		usage();
 	uname(&u);
-	tvm_diag("pvx_hcall_test %s on %s, %s CPU (%s)", argv[i], u.release,
+	tvm_diag("pvx_hcall_test %s on %s, %s CPU (%s)", i < argc ? argv[i] : "(all)", u.release,
 		 tvm_cpu_is_amd() ? "AMD" : "Intel", tvm_cpu_is_amd() ? "vmmcall" : "vmcall");
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		printf("1..0 # SKIP /dev/kvm: %s\n", strerror(errno));
-		return KSFT_SKIP;
-	}
-	if (!strcmp(argv[i], "abi"))
-		return cmd_abi();
-	if (!strcmp(argv[i], "stock") && i + 2 < argc) {
-		if (!strcmp(argv[i + 1], "record"))
-			return cmd_stock(true, argv[i + 2]);
-		if (!strcmp(argv[i + 1], "compare"))
-			return cmd_stock(false, argv[i + 2]);
-	}
-	if (!strcmp(argv[i], "rmmod-loop"))
-		return cmd_rmmod_loop();
-	if (!strcmp(argv[i], "cycles"))
-		return cmd_cycles(i + 1 < argc ? atoi(argv[i + 1]) : 1000);
-	if (!strcmp(argv[i], "policy"))
-		return cmd_policy(i + 1 < argc && !strcmp(argv[i + 1], "--lockdown"));
+	pvx_harness_run(argv[0], i < argc ? argv[i] : NULL);
 	usage();
 	return 2;
 }

@@ -39,7 +39,9 @@
  *	rmmod pvx_ksm while a VM holds pins: the pins go with it, and what
  *	they were charged to VmPin; insmod MODULE.ko again.
  *
- * Output is TAP 13; exit status 0 pass, 1 fail, 4 skip.
+ * Output is KTAP from kselftest_harness.h, one result per test, each
+ * check a "# ok" or "# not ok" line of it (harness.h); exit status 0
+ * pass, 1 fail.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,8 +62,9 @@
 
 #include "pvx.h"
 #include "sysfs_util.h"
-#include "tap.h"
 #include "tinyvm.h"
+
+#include "harness.h"
 
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define KSM_TOTALS	DEBUGFS_PVX "/ksm"
@@ -372,11 +375,11 @@ static void abi_bad(struct kvm_t *k)
 		     after[K_CALLS] == before[K_CALLS] + 1 &&
 		     after[K_CAND] == before[K_CAND] && after[K_PINS] == before[K_PINS];
 		ok = ok && host_pins_become(pins0);
-		tap_result(ok,
-			   "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, %s %lld -> %lld, calls %lld -> %lld, candidates %lld pins %lld, %lld pinned above the start)",
-			   c->desc, c->err, k_names[c->cls], X(r.rax), X(r.rbx),
-			   k_names[c->cls], before[c->cls], after[c->cls], before[K_CALLS],
-			   after[K_CALLS], after[K_CAND], after[K_PINS], host_pins() - pins0);
+		pvx_check(ok,
+			  "abi: %s -> -%d, RBX 0, nothing hinted, counted as %s (rax 0x%llx rbx %llu, %s %lld -> %lld, calls %lld -> %lld, candidates %lld pins %lld, %lld pinned above the start)",
+			  c->desc, c->err, k_names[c->cls], X(r.rax), X(r.rbx),
+			  k_names[c->cls], before[c->cls], after[c->cls], before[K_CALLS],
+			  after[K_CALLS], after[K_CAND], after[K_PINS], host_pins() - pins0);
 	}
 }
 
@@ -385,13 +388,13 @@ static void abi_bad(struct kvm_t *k)
 static bool expect_sets(const char *what, struct kvm_regs *r, uint64_t rbx,
 			long long cand, long long pins)
 {
-	long long v[K_NR];
+	long long v[K_NR] = { 0 };	/* printed even when unread */
 	bool ok;
 
 	ok = vm_counts(v);
 	ok = ok && r->rax == 0 && r->rbx == rbx && v[K_CAND] == cand && v[K_PINS] == pins;
-	return tap_result(ok, "abi: %s: RAX 0, RBX %llu, candidates %lld, pins %lld (rax 0x%llx rbx %llu, got %lld, %lld)",
-			  what, X(rbx), cand, pins, X(r->rax), X(r->rbx), v[K_CAND], v[K_PINS]);
+	return pvx_check(ok, "abi: %s: RAX 0, RBX %llu, candidates %lld, pins %lld (rax 0x%llx rbx %llu, got %lld, %lld)",
+			 what, X(rbx), cand, pins, X(r->rax), X(r->rbx), v[K_CAND], v[K_PINS]);
 }
 
 static void abi_good(struct kvm_t *k, long long pins0)
@@ -414,7 +417,7 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	expect_sets("8 never-merge pages and 8 candidates in one batch", &r, 16, 24, 8);
 	ok = host_pins_become(pins0 + 8);
 	n = host_pins();
-	tap_result(ok, "abi: the host holds 8 more pinned pages (%lld -> %lld)", pins0, n);
+	pvx_check(ok, "abi: the host holds 8 more pinned pages (%lld -> %lld)", pins0, n);
 
 	h[0] = run(pool(0), 8, PVX_KSM_MERGEABLE);
 	h[1] = run(pool(16), 2, PVX_KSM_UNMERGEABLE);
@@ -423,7 +426,7 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	expect_sets("withdraw 8 candidates and 2 pins (and 2 pages never hinted)", &r, 10, 16, 6);
 	ok = host_pins_become(pins0 + 6);
 	n = host_pins();
-	tap_result(ok, "abi: withdrawn pins are released (%lld pinned above the start)", n - pins0);
+	pvx_check(ok, "abi: withdrawn pins are released (%lld pinned above the start)", n - pins0);
 
 	/* the cap: 6 pinned, max_pins 8, 3 more refused whole */
 	tvm_write_file(PARAM_MAX_PINS, "8");
@@ -431,17 +434,17 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	hint(k, 0, h, 1, &r);
 	ok = vm_counts(v) && host_pins_become(pins0 + 6);
 	n = host_pins();
-	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOMEM) && r.rbx == 0 && v[K_PINS] == 6,
-		   "abi: past max_pins (6 + 3 > 8) -> -ENOMEM, nothing pinned (rax 0x%llx, pins %lld, %lld pinned above the start)",
-		   X(r.rax), v[K_PINS], n - pins0);
+	pvx_check(ok && r.rax == TVM_NEG64(PVX_ENOMEM) && r.rbx == 0 && v[K_PINS] == 6,
+		  "abi: past max_pins (6 + 3 > 8) -> -ENOMEM, nothing pinned (rax 0x%llx, pins %lld, %lld pinned above the start)",
+		  X(r.rax), v[K_PINS], n - pins0);
 	h[0] = run(pool(40), 2, PVX_KSM_UNMERGEABLE);
 	hint(k, 0, h, 1, &r);
 	expect_sets("up to max_pins (6 + 2 = 8) is fine", &r, 2, 16, 8);
 	tvm_write_file(PARAM_MAX_PINS, "4096");
-	tap_result(tvm_write_file(PARAM_MAX_PINS, "262145") < 0 &&
-		   tvm_write_file(PARAM_MAX_PINS, "-1") < 0 &&
-		   tvm_write_file(PARAM_MAX_PINS, "lots") < 0,
-		   "abi: max_pins above 262144, negative or not a number refused");
+	pvx_check(tvm_write_file(PARAM_MAX_PINS, "262145") < 0 &&
+		  tvm_write_file(PARAM_MAX_PINS, "-1") < 0 &&
+		  tvm_write_file(PARAM_MAX_PINS, "lots") < 0,
+		  "abi: max_pins above 262144, negative or not a number refused");
 
 	/* pins in memory the VMM unmaps go with it */
 	h[0] = run(EXTRA_GPA, EXTRA_PAGES, PVX_KSM_UNMERGEABLE);
@@ -450,9 +453,9 @@ static void abi_good(struct kvm_t *k, long long pins0)
 	drop_extra(k);
 	ok = vm_counts(v) && host_pins_become(pins0 + 8);
 	n = host_pins();
-	tap_result(ok && v[K_PINS] == 8 && v[K_UNMAPPED] == 16,
-		   "abi: the VMM deletes the slot and unmaps it: its 16 pins go (pins %lld, unmapped %lld, %lld pinned above the start)",
-		   v[K_PINS], v[K_UNMAPPED], n - pins0);
+	pvx_check(ok && v[K_PINS] == 8 && v[K_UNMAPPED] == 16,
+		  "abi: the VMM deletes the slot and unmaps it: its 16 pins go (pins %lld, unmapped %lld, %lld pinned above the start)",
+		  v[K_PINS], v[K_UNMAPPED], n - pins0);
 }
 
 static int cmd_abi(void)
@@ -463,29 +466,28 @@ static int cmd_abi(void)
 	struct kvm_regs r = { 0 };
 	bool ok;
 
-	tap_begin();
 	if (pins0 < 0) {
-		tap_result(false, "abi: /proc/vmstat has nr_foll_pin_acquired and _released");
+		pvx_check(false, "abi: /proc/vmstat has nr_foll_pin_acquired and _released");
 		return KSFT_FAIL;
 	}
 	if (k_create(&k)) {
-		tap_result(false, "abi: a tiny VM with two memslots");
+		pvx_check(false, "abi: a tiny VM with two memslots");
 		return KSFT_FAIL;
 	}
 	/* the VM's first call makes its state: a withdrawal of nothing */
 	ok = hint(&k, PVX_KSM_F_WITHDRAW, &h, 1, &r) && find_vm_file();
-	tap_result(ok && r.rax == 0 && r.rbx == 0,
-		   "abi: a first call (withdraw a page never hinted) answers 0, RBX 0, and makes %s (rax 0x%llx rbx %llu)",
-		   vm_file, X(r.rax), X(r.rbx));
+	pvx_check(ok && r.rax == 0 && r.rbx == 0,
+		  "abi: a first call (withdraw a page never hinted) answers 0, RBX 0, and makes %s (rax 0x%llx rbx %llu)",
+		  vm_file, X(r.rax), X(r.rbx));
 	abi_bad(&k);
 	abi_good(&k, pins0);
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
-	tap_result(ok, "abi: the VM's end releases its pins (%lld pinned above the start)",
-		   host_pins() - pins0);
+	pvx_check(ok, "abi: the VM's end releases its pins (%lld pinned above the start)",
+		  host_pins() - pins0);
 	ok = tvm_read_counters(KSM_TOTALS, k_names, 6, v);
-	tap_result(ok && v[K_CALLS] > 0, "abi: host totals in %s (calls %lld)", KSM_TOTALS, v[K_CALLS]);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	pvx_check(ok && v[K_CALLS] > 0, "abi: host totals in %s (calls %lld)", KSM_TOTALS, v[K_CALLS]);
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 static int cmd_absent(void)
@@ -496,21 +498,20 @@ static int cmd_absent(void)
 	struct kvm_t k;
 	bool ok;
 
-	tap_begin();
 	if (k_create(&k)) {
-		tap_result(false, "absent: a tiny VM");
+		pvx_check(false, "absent: a tiny VM");
 		return KSFT_FAIL;
 	}
 	put_batch(&k, 0, 1, 0, &h, 1);
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
 	ok = ok && r.rax == TVM_NEG64(PVX_ENOSYS) && r.rbx == BATCH_GPA && host_pins_become(pins0);
-	tap_result(ok, "absent: KSM_HINT -> -ENOSYS, RBX unchanged, nothing pinned (rax 0x%llx rbx 0x%llx, %lld pinned above the start)",
-		   X(r.rax), X(r.rbx), host_pins() - pins0);
+	pvx_check(ok, "absent: KSM_HINT -> -ENOSYS, RBX unchanged, nothing pinned (rax 0x%llx rbx 0x%llx, %lld pinned above the start)",
+		  X(r.rax), X(r.rbx), host_pins() - pins0);
 	ok = tvm_hcall(&k.vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) == 0;
-	tap_result(ok && !(r.rax == 0 && (r.rdx & PVX_F_KSM_HINT)),
-		   "absent: PROBE does not offer PVX_F_KSM_HINT (rdx 0x%llx)", X(r.rdx));
+	pvx_check(ok && !(r.rax == 0 && (r.rdx & PVX_F_KSM_HINT)),
+		  "absent: PROBE does not offer PVX_F_KSM_HINT (rdx 0x%llx)", X(r.rdx));
 	k_destroy(&k);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* ---- KSM at work ------------------------------------------------------- */
@@ -543,21 +544,20 @@ static int cmd_merge(void)
 	bool merged = false, ok;
 	int i;
 
-	tap_begin();
 	if (ksm_read("run") < 0) {
-		tap_result(false, "merge: %s exists (CONFIG_KSM)", KSM_SYSFS);
+		pvx_check(false, "merge: %s exists (CONFIG_KSM)", KSM_SYSFS);
 		return KSFT_FAIL;
 	}
 	if (k_create(&k)) {
-		tap_result(false, "merge: a tiny VM");
+		pvx_check(false, "merge: a tiny VM");
 		return KSFT_FAIL;
 	}
 	/* every page of the pool distinct, but for pages 1 and 2 */
 	for (i = 0; i < (int)(POOL_PAGES * PAGE / 4); i++)
 		((uint32_t *)(k.vm.mem + POOL_GPA))[i] = 0x9e3779b9u * (i / 1024 + 1);
 	memcpy(k.vm.mem + pool(2), k.vm.mem + pool(1), PAGE);
-	tap_result(!madvise(k.vm.mem + POOL_GPA, POOL_PAGES * PAGE, MADV_MERGEABLE),
-		   "merge: the pool is MADV_MERGEABLE, as QEMU makes guest RAM");
+	pvx_check(!madvise(k.vm.mem + POOL_GPA, POOL_PAGES * PAGE, MADV_MERGEABLE),
+		  "merge: the pool is MADV_MERGEABLE, as QEMU makes guest RAM");
 	tvm_write_file(KSM_SYSFS "/pages_to_scan", "4096");
 	tvm_write_file(KSM_SYSFS "/sleep_millisecs", "20");
 	tvm_write_file(KSM_SYSFS "/run", "1");
@@ -570,27 +570,27 @@ static int cmd_merge(void)
 		if (!merged)
 			usleep(100000);
 	}
-	tap_result(merged, "merge: KSM merges the two identical candidates (candidates_merged %lld, after %d.%d s)",
-		   v[K_CAND_MERGED], i / 10, i % 10);
+	pvx_check(merged, "merge: KSM merges the two identical candidates (candidates_merged %lld, after %d.%d s)",
+		  v[K_CAND_MERGED], i / 10, i % 10);
 
 	h[0] = run(pool(2), 1, PVX_KSM_UNMERGEABLE);
 	hint(&k, 0, h, 1, &r);
 	ok = vm_counts(v);
-	tap_result(ok && r.rax == 0 && v[K_PINS] == 1 && v[K_PINS_MERGED] == 0 &&
-		   v[K_CAND_MERGED] == 1,
-		   "merge: a never-merge hint on one of them unshares it (rax 0x%llx, pins %lld, pins_merged %lld, candidates_merged %lld)",
-		   X(r.rax), v[K_PINS], v[K_PINS_MERGED], v[K_CAND_MERGED]);
-	tap_result(!memcmp(k.vm.mem + pool(1), k.vm.mem + pool(2), PAGE),
-		   "merge: its bytes are unchanged");
+	pvx_check(ok && r.rax == 0 && v[K_PINS] == 1 && v[K_PINS_MERGED] == 0 &&
+		  v[K_CAND_MERGED] == 1,
+		  "merge: a never-merge hint on one of them unshares it (rax 0x%llx, pins %lld, pins_merged %lld, candidates_merged %lld)",
+		  X(r.rax), v[K_PINS], v[K_PINS_MERGED], v[K_CAND_MERGED]);
+	pvx_check(!memcmp(k.vm.mem + pool(1), k.vm.mem + pool(2), PAGE),
+		  "merge: its bytes are unchanged");
 	ok = ksm_scans(2, 60);
 	ok = vm_counts(v) && ok;
-	tap_result(ok && v[K_PINS_MERGED] == 0 && v[K_PINS] == 1,
-		   "merge: after two more full scans it is still not merged (pins %lld, pins_merged %lld)",
-		   v[K_PINS], v[K_PINS_MERGED]);
+	pvx_check(ok && v[K_PINS_MERGED] == 0 && v[K_PINS] == 1,
+		  "merge: after two more full scans it is still not merged (pins %lld, pins_merged %lld)",
+		  v[K_PINS], v[K_PINS_MERGED]);
 	k_destroy(&k);
 	tvm_write_file(KSM_SYSFS "/run", "2");	/* unmerge everything */
 	tvm_write_file(KSM_SYSFS "/run", "0");
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* ---- merge_on_candidates ------------------------------------------------- */
@@ -640,50 +640,49 @@ static int cmd_policy(void)
 	int err, m;
 	bool ok;
 
-	tap_begin();
 	if (sysfs_read_str(PARAM_MERGE_ON, was, sizeof(was)) || strcmp(was, "N")) {
-		tap_result(false, "policy: %s reads N at load ('%s')", PARAM_MERGE_ON, was);
+		pvx_check(false, "policy: %s reads N at load ('%s')", PARAM_MERGE_ON, was);
 		return KSFT_FAIL;
 	}
 	err = write_file(PARAM_MERGE_ON, "2");
 	sysfs_read_str(PARAM_MERGE_ON, was, sizeof(was));
-	tap_result(err == -EINVAL && !strcmp(was, "N"),
-		   "policy: merge_on_candidates=2 refused with EINVAL, N kept (%d, '%s')", err, was);
+	pvx_check(err == -EINVAL && !strcmp(was, "N"),
+		  "policy: merge_on_candidates=2 refused with EINVAL, N kept (%d, '%s')", err, was);
 	if (k_create(&k)) {
-		tap_result(false, "policy: a tiny VM with two memslots");
+		pvx_check(false, "policy: a tiny VM with two memslots");
 		return KSFT_FAIL;
 	}
 	m = mergeable(k.vm.mem);
-	tap_result(m == 0, "policy: the VM's memory is not mergeable to begin with (%d)", m);
+	pvx_check(m == 0, "policy: the VM's memory is not mergeable to begin with (%d)", m);
 	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0 && find_vm_file();
 	m = mergeable(k.vm.mem);
-	tap_result(ok && m == 0 && made_mergeable() == 0,
-		   "policy: off, 4 candidates leave it so (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
-		   X(r.rax), X(r.rbx), m, made_mergeable());
+	pvx_check(ok && m == 0 && made_mergeable() == 0,
+		  "policy: off, 4 candidates leave it so (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
+		  X(r.rax), X(r.rbx), m, made_mergeable());
 	ok = hint(&k, PVX_KSM_F_WITHDRAW, &cand, 1, &r) && r.rax == 0;
 	ok = ok && write_file(PARAM_MERGE_ON, "1") == 0;
 	ok = ok && hint(&k, 0, &pin, 1, &r) && r.rax == 0;
 	m = mergeable(k.extra);
-	tap_result(ok && m == 0 && made_mergeable() == 0,
-		   "policy: on, a never-merge hint makes nothing mergeable (rax 0x%llx, mg %d, made_mergeable %lld)",
-		   X(r.rax), m, made_mergeable());
+	pvx_check(ok && m == 0 && made_mergeable() == 0,
+		  "policy: on, a never-merge hint makes nothing mergeable (rax 0x%llx, mg %d, made_mergeable %lld)",
+		  X(r.rax), m, made_mergeable());
 	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0 && r.rbx == 4;
 	m = mergeable(k.vm.mem);
-	tap_result(ok && m == 1 && made_mergeable() == 1,
-		   "policy: on, 4 candidates make the VMA that holds them mergeable (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
-		   X(r.rax), X(r.rbx), m, made_mergeable());
+	pvx_check(ok && m == 1 && made_mergeable() == 1,
+		  "policy: on, 4 candidates make the VMA that holds them mergeable (rax 0x%llx rbx %llu, mg %d, made_mergeable %lld)",
+		  X(r.rax), X(r.rbx), m, made_mergeable());
 	ok = hint(&k, 0, &cand, 1, &r) && r.rax == 0;
-	tap_result(ok && mergeable(k.vm.mem) == 1 && made_mergeable() == 1,
-		   "policy: the same candidates again change nothing (made_mergeable %lld)",
-		   made_mergeable());
-	tap_result(mergeable(k.extra) == 0,
-		   "policy: the other memslot's VMA stays as it was (mg %d)", mergeable(k.extra));
+	pvx_check(ok && mergeable(k.vm.mem) == 1 && made_mergeable() == 1,
+		  "policy: the same candidates again change nothing (made_mergeable %lld)",
+		  made_mergeable());
+	pvx_check(mergeable(k.extra) == 0,
+		  "policy: the other memslot's VMA stays as it was (mg %d)", mergeable(k.extra));
 	write_file(PARAM_MERGE_ON, "0");
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
-	tap_result(ok, "policy: the VM's end releases its pin (%lld above the start)",
-		   host_pins() - pins0);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	pvx_check(ok, "policy: the VM's end releases its pin (%lld above the start)",
+		  host_pins() - pins0);
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* ---- races with the VMM's own unmaps (issue 26, items 4 and 14) --------- */
@@ -799,9 +798,8 @@ static int cmd_race(int iters)
 	void *p;
 	bool ok;
 
-	tap_begin();
 	if (k_create(&k)) {
-		tap_result(false, "race: a tiny VM");
+		pvx_check(false, "race: a tiny VM");
 		return KSFT_FAIL;
 	}
 	/* the time of one batch of RACE_PAGES pins, and its withdrawal */
@@ -813,8 +811,8 @@ static int cmd_race(int iters)
 	ok = ok && one_page_runs(&k, PVX_KSM_F_WITHDRAW, RACE_GPA, PAGE, RACE_PAGES,
 				 PVX_KSM_UNMERGEABLE, &r) && r.rax == 0 && r.rbx == RACE_PAGES;
 	ok = ok && find_vm_file() && vm_counts(v0);
-	tap_result(ok, "race: %u pins in a batch of %u runs, withdrawn (%.2f ms)",
-		   RACE_PAGES, RACE_PAGES, t_batch);
+	pvx_check(ok, "race: %u pins in a batch of %u runs, withdrawn (%.2f ms)",
+		  RACE_PAGES, RACE_PAGES, t_batch);
 	if (p)
 		munmap(p, RACE_PAGES * PAGE);
 	del_slot(&k, RACE_SLOT);
@@ -823,7 +821,7 @@ static int cmd_race(int iters)
 		return KSFT_FAIL;
 	}
 	if (pthread_create(&u.t, NULL, unmapper_fn, &u)) {
-		tap_result(false, "race: an unmapping thread");
+		pvx_check(false, "race: an unmapping thread");
 		k_destroy(&k);
 		return KSFT_FAIL;
 	}
@@ -855,20 +853,20 @@ static int cmd_race(int iters)
 	}
 	atomic_store(&u.stop, true);
 	pthread_join(u.t, NULL);
-	tap_result(!bad && !stuck,
-		   "race: %d unmaps racing batches of %u pins: answers 0 or -EFAULT only, no pin left after any (0: %d, -EFAULT: %d of which %d partial, other %d, iterations with pins left %d)",
-		   iters, RACE_PAGES, answered, efault, partial, bad, stuck);
+	pvx_check(!bad && !stuck,
+		  "race: %d unmaps racing batches of %u pins: answers 0 or -EFAULT only, no pin left after any (0: %d, -EFAULT: %d of which %d partial, other %d, iterations with pins left %d)",
+		  iters, RACE_PAGES, answered, efault, partial, bad, stuck);
 	ok = vm_counts(v);
-	tap_result(ok && v[K_PINS] == 0,
-		   "race: the VM's pins 0 at the end (pins %lld, unmapped %lld)",
-		   v[K_PINS], v[K_UNMAPPED] - v0[K_UNMAPPED]);
+	pvx_check(ok && v[K_PINS] == 0,
+		  "race: the VM's pins 0 at the end (pins %lld, unmapped %lld)",
+		  v[K_PINS], v[K_UNMAPPED] - v0[K_UNMAPPED]);
 	ok = host_pins_become(pins0);
-	tap_result(ok, "race: the host's pinned pages back where they were (%lld above the start)",
-		   host_pins() - pins0);
+	pvx_check(ok, "race: the host's pinned pages back where they were (%lld above the start)",
+		  host_pins() - pins0);
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
-	tap_result(ok, "race: and after the VM's end (%lld above the start)", host_pins() - pins0);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	pvx_check(ok, "race: and after the VM's end (%lld above the start)", host_pins() - pins0);
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* A thread of the VMM that maps, writes and unmaps other memory in a loop. */
@@ -913,15 +911,14 @@ static int cmd_churn(int iters)
 	struct kvm_t k;
 	bool ok;
 
-	tap_begin();
 	if (k_create(&k)) {
-		tap_result(false, "churn: a tiny VM");
+		pvx_check(false, "churn: a tiny VM");
 		return KSFT_FAIL;
 	}
 	ok = one_page_runs(&k, PVX_KSM_F_WITHDRAW, pool(0), PAGE, 1, PVX_KSM_UNMERGEABLE, &r) &&
 	     find_vm_file() && vm_counts(v0) && tvm_read_counters(vm_file, pf_name, 1, &pf0);
 	if (!ok || pthread_create(&c.t, NULL, churn_fn, &c)) {
-		tap_result(false, "churn: the VM's debugfs file and a thread that maps and unmaps");
+		pvx_check(false, "churn: the VM's debugfs file and a thread that maps and unmaps");
 		k_destroy(&k);
 		return KSFT_FAIL;
 	}
@@ -944,19 +941,19 @@ static int cmd_churn(int iters)
 	}
 	atomic_store(&c.stop, true);
 	pthread_join(c.t, NULL);
-	tap_result(fails == 0 && it >= 1000 && atomic_load(&c.unmaps) >= 100,
-		   "churn: %d batches (of %d, at least 1000) of 64 one-page never-merge runs while another thread unmapped %lu times: every page pinned (%d failed, the first #%d: rax 0x%llx rbx 0x%llx; %.1f s)",
-		   it, iters, atomic_load(&c.unmaps), fails, first_fail, rax, rbx,
-		   (now_ms() - t0) / 1e3);
+	pvx_check(fails == 0 && it >= 1000 && atomic_load(&c.unmaps) >= 100,
+		  "churn: %d batches (of %d, at least 1000) of 64 one-page never-merge runs while another thread unmapped %lu times: every page pinned (%d failed, the first #%d: rax 0x%llx rbx 0x%llx; %.1f s)",
+		  it, iters, atomic_load(&c.unmaps), fails, first_fail, rax, rbx,
+		  (now_ms() - t0) / 1e3);
 	ok = vm_counts(v) && tvm_read_counters(vm_file, pf_name, 1, &pf);
-	tap_result(ok && v[K_EFAULT] == v0[K_EFAULT] && pf == pf0 && v[K_PINS] == 0,
-		   "churn: no efault, no pin_failed, nothing left pinned (efault +%lld, pin_failed +%lld, pins %lld)",
-		   v[K_EFAULT] - v0[K_EFAULT], pf - pf0, v[K_PINS]);
+	pvx_check(ok && v[K_EFAULT] == v0[K_EFAULT] && pf == pf0 && v[K_PINS] == 0,
+		  "churn: no efault, no pin_failed, nothing left pinned (efault +%lld, pin_failed +%lld, pins %lld)",
+		  v[K_EFAULT] - v0[K_EFAULT], pf - pf0, v[K_PINS]);
 	k_destroy(&k);
 	ok = host_pins_become(pins0);
-	tap_result(ok, "churn: the host's pinned pages back where they were (%lld above the start)",
-		   host_pins() - pins0);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	pvx_check(ok, "churn: the host's pinned pages back where they were (%lld above the start)",
+		  host_pins() - pins0);
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* ---- bounded critical sections (issue 26, item 5) ------------------------ */
@@ -1024,17 +1021,16 @@ static int cmd_walk(void)
 	void *big;
 	bool ok;
 
-	tap_begin();
 	if (k_create(&k)) {
-		tap_result(false, "walk: a tiny VM");
+		pvx_check(false, "walk: a tiny VM");
 		return KSFT_FAIL;
 	}
 	big = mmap(NULL, (size_t)WALK_PAGES * PAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ok = big != MAP_FAILED && !set_slot(&k, WALK_SLOT, WALK_GPA, big, WALK_PAGES);
 	ok = ok && hint(&k, 0, &h, 1, &r) && r.rax == 0 && r.rbx == WALK_PAGES && find_vm_file();
-	tap_result(ok, "walk: %u candidates in a 256 MiB memslot (rax 0x%llx rbx %llu)",
-		   WALK_PAGES, X(r.rax), X(r.rbx));
+	pvx_check(ok, "walk: %u candidates in a 256 MiB memslot (rax 0x%llx rbx %llu)",
+		  WALK_PAGES, X(r.rax), X(r.rbx));
 	if (!ok || pthread_create(&rd.t, NULL, reader_fn, &rd)) {
 		k_destroy(&k);
 		return KSFT_FAIL;
@@ -1050,18 +1046,18 @@ static int cmd_walk(void)
 	atomic_store(&rd.stop, true);
 	pthread_join(rd.t, NULL);
 	ok = vm_counts(v);
-	tap_result(ok && rd.reads >= 1 && v[K_CAND] >= WALK_PAGES,
-		   "walk: the VM's file read %d times (longest %.1f ms, %ld bytes, candidates %lld)",
-		   rd.reads, rd.longest, rd.bytes, v[K_CAND]);
+	pvx_check(ok && rd.reads >= 1 && v[K_CAND] >= WALK_PAGES,
+		  "walk: the VM's file read %d times (longest %.1f ms, %ld bytes, candidates %lld)",
+		  rd.reads, rd.longest, rd.bytes, v[K_CAND]);
 	qsort(lat, calls, sizeof(lat[0]), cmp_double);
 	p90 = calls ? lat[calls * 9 / 10] : 0;
-	tap_result(calls >= 3 * rd.reads && !fails && p90 * 4 < rd.longest,
-		   "walk: %d hints during %d reads (at least 3 a read), 90%% of them within a quarter of a read (90th percentile %.2f ms, worst %.2f ms, read %.1f ms, %d failed)",
-		   calls, rd.reads, p90, calls ? lat[calls - 1] : 0, rd.longest, fails);
+	pvx_check(calls >= 3 * rd.reads && !fails && p90 * 4 < rd.longest,
+		  "walk: %d hints during %d reads (at least 3 a read), 90%% of them within a quarter of a read (90th percentile %.2f ms, worst %.2f ms, read %.1f ms, %d failed)",
+		  calls, rd.reads, p90, calls ? lat[calls - 1] : 0, rd.longest, fails);
 	k_destroy(&k);
 	if (big != MAP_FAILED)
 		munmap(big, (size_t)WALK_PAGES * PAGE);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* ---- what pins hold, and who pays for it (issue 26, item 3) -------------- */
@@ -1176,11 +1172,11 @@ static bool held_is(const char *what, long long vp0, long long h0, long long kb,
 {
 	long long vp = vm_pin_kb(), hv = pins_held(vm_file), ht = pins_held(KSM_TOTALS);
 
-	return tap_result(r->rax == rax && r->rbx == rbx && vp == vp0 + kb && hv * 4 == kb &&
-			  ht == h0 + hv,
-			  "account: %s: RAX 0x%llx RBX %llu, VmPin +%lld kB, pins_held %lld (got rax 0x%llx rbx %llu, VmPin +%lld kB, VM pins_held %lld, host +%lld)",
-			  what, X(rax), X(rbx), kb, kb / 4, X(r->rax), X(r->rbx), vp - vp0, hv,
-			  ht - h0);
+	return pvx_check(r->rax == rax && r->rbx == rbx && vp == vp0 + kb && hv * 4 == kb &&
+			 ht == h0 + hv,
+			 "account: %s: RAX 0x%llx RBX %llu, VmPin +%lld kB, pins_held %lld (got rax 0x%llx rbx %llu, VmPin +%lld kB, VM pins_held %lld, host +%lld)",
+			 what, X(rax), X(rbx), kb, kb / 4, X(r->rax), X(r->rbx), vp - vp0, hv,
+			 ht - h0);
 }
 
 /*
@@ -1200,9 +1196,8 @@ static int cmd_account(void)
 	struct kvm_t k;
 	bool ok;
 
-	tap_begin();
 	if (k_create(&k)) {
-		tap_result(false, "account: a tiny VM");
+		pvx_check(false, "account: a tiny VM");
 		return KSFT_FAIL;
 	}
 	raw = mmap(NULL, THP_PAGES * PAGE + HUGE_SZ, PROT_READ | PROT_WRITE,
@@ -1210,7 +1205,7 @@ static int cmd_account(void)
 	sm = mmap(NULL, SMALL_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		  -1, 0);
 	if (raw == MAP_FAILED || sm == MAP_FAILED) {
-		tap_result(false, "account: guest memory");
+		pvx_check(false, "account: guest memory");
 		return KSFT_FAIL;
 	}
 	big = (uint8_t *)(((uintptr_t)raw + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
@@ -1221,16 +1216,16 @@ static int cmd_account(void)
 	thp_kb = smaps_kb(big, "AnonHugePages:");
 	ok = !set_slot(&k, THP_SLOT, THP_GPA, big, THP_PAGES) &&
 	     !set_slot(&k, SMALL_SLOT, SMALL_GPA, sm, SMALL_PAGES);
-	tap_result(ok && thp_kb >= 4096,
-		   "account: a memslot of two transparent huge pages (AnonHugePages %lld kB) and one of 4 KiB pages",
-		   thp_kb);
+	pvx_check(ok && thp_kb >= 4096,
+		  "account: a memslot of two transparent huge pages (AnonHugePages %lld kB) and one of 4 KiB pages",
+		  thp_kb);
 	/* the VM's state and debugfs file: a withdrawal of nothing */
 	g[0] = small(15);
 	ok = pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 1, &r) && find_vm_file();
 	vp0 = vm_pin_kb();
 	h0 = pins_held(KSM_TOTALS);
-	tap_result(ok && vp0 >= 0 && h0 >= 0 && pins_held(vm_file) == 0,
-		   "account: VmPin %lld kB, host pins_held %lld, the VM's 0 to begin with", vp0, h0);
+	pvx_check(ok && vp0 >= 0 && h0 >= 0 && pins_held(vm_file) == 0,
+		  "account: VmPin %lld kB, host pins_held %lld, the VM's 0 to begin with", vp0, h0);
 
 	g[0] = thp(5);
 	pin_pages(&k, 0, g, 1, &r);
@@ -1256,8 +1251,8 @@ static int cmd_account(void)
 	pin_pages(&k, PVX_KSM_F_WITHDRAW, g, 4, &r);
 	held_is("withdrawing the rest: nothing held", vp0, h0, 0, &r, 0, 4);
 	ok = host_pins_become(pins0);
-	tap_result(ok, "account: the host's pinned pages back where they were (%lld above)",
-		   host_pins() - pins0);
+	pvx_check(ok, "account: the host's pinned pages back where they were (%lld above)",
+		  host_pins() - pins0);
 
 	/* RLIMIT_MEMLOCK without CAP_IPC_LOCK: room for 3 MiB more */
 	getrlimit(RLIMIT_MEMLOCK, &rl0);
@@ -1266,7 +1261,7 @@ static int cmd_account(void)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
 		rl.rlim_max = rl.rlim_cur;	/* root may raise it */
 	ok = !setrlimit(RLIMIT_MEMLOCK, &rl) && !ipc_lock(false);
-	tap_result(ok, "account: RLIMIT_MEMLOCK VmPin + 3 MiB, CAP_IPC_LOCK dropped");
+	pvx_check(ok, "account: RLIMIT_MEMLOCK VmPin + 3 MiB, CAP_IPC_LOCK dropped");
 	g[0] = small(1);
 	g[1] = thp(5);
 	pin_pages(&k, 0, g, 2, &r);
@@ -1280,9 +1275,9 @@ static int cmd_account(void)
 		vp0, h0, 2048 + 4, &r, TVM_NEG64(PVX_ENOMEM), 0);
 	n = pin_limit();
 	ok = vm_counts(v) && host_pins_become(pins0 + 2);
-	tap_result(ok && v[K_PINS] == 2 && n == lim0 + 1,
-		   "account: the pins the refused call took are given back (pins %lld, pin_limit +%lld, %lld pinned above the start)",
-		   v[K_PINS], n - lim0, host_pins() - pins0);
+	pvx_check(ok && v[K_PINS] == 2 && n == lim0 + 1,
+		  "account: the pins the refused call took are given back (pins %lld, pin_limit +%lld, %lld pinned above the start)",
+		  v[K_PINS], n - lim0, host_pins() - pins0);
 	ipc_lock(true);
 	g[0] = small(2);
 	g[1] = small(3);
@@ -1297,32 +1292,32 @@ static int cmd_account(void)
 	snprintf(val, sizeof(val), "%lld", (h0 * 4096 + (2048 + 4) * 1024) / (1 << 20) + 1);
 	ok = !tvm_write_file(PARAM_MAX_PINNED, val);
 	pin_pages(&k, 0, g, 3, &r);
-	tap_result(ok, "account: max_pinned_mb=%s", val);
+	pvx_check(ok, "account: max_pinned_mb=%s", val);
 	held_is("past max_pinned_mb -> -ENOMEM, nothing pinned", vp0, h0, 2048 + 4, &r,
 		TVM_NEG64(PVX_ENOMEM), 0);
 	tvm_write_file(PARAM_MAX_PINNED, "1024");
 	pin_pages(&k, 0, g, 3, &r);
 	held_is("max_pinned_mb=1024: the same batch is pinned", vp0, h0, 4096 + 12, &r, 0, 3);
-	tap_result(tvm_write_file(PARAM_MAX_PINNED, "1048577") < 0 &&
-		   tvm_write_file(PARAM_MAX_PINNED, "-1") < 0,
-		   "account: max_pinned_mb above 1048576 or negative refused");
+	pvx_check(tvm_write_file(PARAM_MAX_PINNED, "1048577") < 0 &&
+		  tvm_write_file(PARAM_MAX_PINNED, "-1") < 0,
+		  "account: max_pinned_mb above 1048576 or negative refused");
 
 	/* the VMM unmaps the THPs: their pins and what they held go */
 	del_slot(&k, THP_SLOT);
 	munmap(raw, THP_PAGES * PAGE + HUGE_SZ);
 	n = vm_pin_kb();
 	ok = vm_counts(v);
-	tap_result(ok && n == vp0 + 12 && pins_held(vm_file) == 3 && v[K_PINS] == 3,
-		   "account: the VMM unmaps the THP memslot: its 2 pins and 4 MiB go, 3 pins of 4 KiB stay (VmPin +%lld kB, pins_held %lld, pins %lld)",
-		   n - vp0, pins_held(vm_file), v[K_PINS]);
+	pvx_check(ok && n == vp0 + 12 && pins_held(vm_file) == 3 && v[K_PINS] == 3,
+		  "account: the VMM unmaps the THP memslot: its 2 pins and 4 MiB go, 3 pins of 4 KiB stay (VmPin +%lld kB, pins_held %lld, pins %lld)",
+		  n - vp0, pins_held(vm_file), v[K_PINS]);
 	k_destroy(&k);
 	munmap(sm, SMALL_PAGES * PAGE);
 	ok = host_pins_become(pins0);
 	n = vm_pin_kb();
-	tap_result(ok && n == vp0 && pins_held(KSM_TOTALS) == h0,
-		   "account: the VM's end: VmPin %lld kB, host pins_held %lld, pinned pages %lld above the start",
-		   n, pins_held(KSM_TOTALS), host_pins() - pins0);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	pvx_check(ok && n == vp0 && pins_held(KSM_TOTALS) == h0,
+		  "account: the VM's end: VmPin %lld kB, host pins_held %lld, pinned pages %lld above the start",
+		  n, pins_held(KSM_TOTALS), host_pins() - pins0);
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* ---- rmmod --------------------------------------------------------------- */
@@ -1336,59 +1331,138 @@ static int cmd_rmmod(const char *ko)
 	char cmd[512];
 	bool ok;
 
-	tap_begin();
 	if (k_create(&k)) {
-		tap_result(false, "rmmod: a tiny VM");
+		pvx_check(false, "rmmod: a tiny VM");
 		return KSFT_FAIL;
 	}
 	vp0 = vm_pin_kb();
 	ok = hint(&k, 0, &h, 1, &r) && host_pins_become(pins0 + 8);
 	vp1 = vm_pin_kb();
 	n = host_pins();
-	tap_result(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
+	pvx_check(ok && r.rax == 0, "rmmod: a VM pins 8 pages (%lld above the start)", n - pins0);
 	ok = system("rmmod pvx_ksm") == 0 && host_pins_become(pins0);
 	n = host_pins();
-	tap_result(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
+	pvx_check(ok, "rmmod: rmmod pvx_ksm releases them (%lld above the start)", n - pins0);
 	n = vm_pin_kb();
-	tap_result(n == vp0 && vp1 > vp0,
-		   "rmmod: and gives back what they were charged to the VMM (VmPin %lld -> %lld -> %lld kB)",
-		   vp0, vp1, n);
+	pvx_check(n == vp0 && vp1 > vp0,
+		  "rmmod: and gives back what they were charged to the VMM (VmPin %lld -> %lld -> %lld kB)",
+		  vp0, vp1, n);
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
-	tap_result(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
-		   "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
+	pvx_check(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
+		  "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
 	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
-	tap_result(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
+	pvx_check(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
 	k_destroy(&k);
-	return tap_nfail ? KSFT_FAIL : KSFT_PASS;
+	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* ---- the fixtures: pvx_ksm's states; the tests ---------------------- */
+
+/* race's and churn's rounds, rmmod's KO */
+static const char *stage_arg;
+
+static bool ksm_loaded(void)
+{
+	return !access("/sys/module/pvx_ksm", F_OK);
+}
+
+static const char *kvm_ready(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
+}
+
+static const char *ksm_absent(void)
+{
+	return kvm_ready() ?: pvx_state(!ksm_loaded(), "pvx_ksm loaded");
+}
+
+static const char *ksm_ready(void)
+{
+	return kvm_ready() ?: pvx_state(ksm_loaded(), "pvx_ksm not loaded");
+}
+
+static const char *ksm_ready_ko(void)
+{
+	return ksm_ready() ?: stage_arg ? NULL : "no pvx_ksm.ko argument to load it again";
+}
+
+/* the number of rounds given, else @dflt (run-l2.sh's) */
+static int rounds(int dflt)
+{
+	return stage_arg ? atoi(stage_arg) : dflt;
+}
+
+PVX_FIXTURE(absent, ksm_absent);
+
+PVX_TEST(absent, enosys_nothing_pinned)
+{
+	cmd_absent();
+}
+
+PVX_FIXTURE(abi, ksm_ready);
+
+PVX_TEST(abi, bad_input_and_pins)
+{
+	cmd_abi();
+}
+
+PVX_FIXTURE(merge, ksm_ready);
+
+PVX_TEST(merge, hinted_pages_merge)
+{
+	cmd_merge();
+}
+
+PVX_FIXTURE(policy, ksm_ready);
+
+PVX_TEST(policy, merge_on_candidates)
+{
+	cmd_policy();
+}
+
+PVX_FIXTURE(walk, ksm_ready);
+
+PVX_TEST(walk, debugfs_holds_hints_briefly)
+{
+	cmd_walk();
+}
+
+PVX_FIXTURE(account, ksm_ready);
+
+PVX_TEST(account, pins_charged_and_capped)
+{
+	cmd_account();
+}
+
+PVX_FIXTURE(race, ksm_ready);
+
+PVX_TEST(race, unmap_while_pinned)
+{
+	cmd_race(rounds(300));
+}
+
+PVX_FIXTURE(churn, ksm_ready);
+
+PVX_TEST(churn, map_unmap_while_pinning)
+{
+	cmd_churn(rounds(2000));
+}
+
+PVX_FIXTURE(rmmod, ksm_ready_ko);
+
+PVX_TEST(rmmod, pins_released)
+{
+	cmd_rmmod(stage_arg);
 }
 
 int main(int argc, char **argv)
 {
-	int ret;
-
-	if (argc == 2 && !strcmp(argv[1], "absent"))
-		ret = cmd_absent();
-	else if (argc == 2 && !strcmp(argv[1], "abi"))
-		ret = cmd_abi();
-	else if (argc == 2 && !strcmp(argv[1], "merge"))
-		ret = cmd_merge();
-	else if (argc == 2 && !strcmp(argv[1], "policy"))
-		ret = cmd_policy();
-	else if (argc == 3 && !strcmp(argv[1], "rmmod"))
-		ret = cmd_rmmod(argv[2]);
-	else if (argc == 3 && !strcmp(argv[1], "race"))
-		ret = cmd_race(atoi(argv[2]));
-	else if (argc == 3 && !strcmp(argv[1], "churn"))
-		ret = cmd_churn(atoi(argv[2]));
-	else if (argc == 2 && !strcmp(argv[1], "walk"))
-		ret = cmd_walk();
-	else if (argc == 2 && !strcmp(argv[1], "account"))
-		ret = cmd_account();
-	else {
-		fprintf(stderr, "usage: %s absent|abi|merge|policy|walk|account|race N|churn N|rmmod MODULE.ko\n",
-			argv[0]);
-		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc <= 3) {
+		stage_arg = argc == 3 ? argv[2] : NULL;
+		pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
 	}
-	printf("1..%d\n", tap_n);
-	return ret;
+	fprintf(stderr, "usage: %s [absent|abi|merge|policy|walk|account|race N|churn N|\n"
+		"       rmmod MODULE.ko]\n", argv[0]);
+	return 2;
 }

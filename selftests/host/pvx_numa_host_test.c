@@ -49,8 +49,9 @@
  *	"# room: hints N full F".
  *
  * The tiny VM's vCPU runs in this thread (KVM_RUN from here), so "the
- * vCPU thread's CPUs" are sched_getaffinity(0). Output is TAP 13; exit
- * status 0 pass, 1 fail, 4 skip.
+ * vCPU thread's CPUs" are sched_getaffinity(0). Output is KTAP from
+ * kselftest_harness.h, one result per test, each check a "# ok" or
+ * "# not ok" line of it (harness.h); exit status 0 pass, 1 fail.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,8 +71,9 @@
 
 #include "pvx.h"
 #include "sysfs_util.h"
-#include "tap.h"
 #include "tinyvm.h"
+
+#include "harness.h"
 
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define NUMA_TOTALS	DEBUGFS_PVX "/numa"
@@ -204,17 +206,17 @@ static int cmd_absent(void)
 	if (!make_vm(&vm, TVM_LONG)) {
 		ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
 		     r.rax == 0 && !(r.rdx & PVX_F_NUMA_HINT);
-		tap_result(ok, "absent: PROBE without PVX_F_NUMA_HINT (rdx=0x%llx)", X(r.rdx));
+		pvx_check(ok, "absent: PROBE without PVX_F_NUMA_HINT (rdx=0x%llx)", X(r.rdx));
 		put_batch(&vm, TVM_DATA_GPA, 0, 1, 0, &(struct range){ 0, PAGE }, 1);
 		ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_NUMA_HINT, TVM_DATA_GPA, 0, 0, 0, &r) &&
 		     r.rax == TVM_NEG64(PVX_ENOSYS);
-		tap_result(ok, "absent: a valid NUMA_HINT -> -ENOSYS (rax=0x%llx)", X(r.rax));
+		pvx_check(ok, "absent: a valid NUMA_HINT -> -ENOSYS (rax=0x%llx)", X(r.rax));
 		tvm_destroy(&vm);
 	} else {
-		tap_result(false, "absent: tiny VM");
+		pvx_check(false, "absent: tiny VM");
 	}
-	tap_result(access(NUMA_TOTALS, F_OK) != 0, "absent: no " NUMA_TOTALS);
-	return tap_end();
+	pvx_check(access(NUMA_TOTALS, F_OK) != 0, "absent: no " NUMA_TOTALS);
+	return 0;
 }
 
 /* ---- abi ----------------------------------------------------------- */
@@ -276,7 +278,7 @@ static void abi_bad_input(struct tvm *vm, struct counts *want)
 				c->a1, 0, 0, &r) && r.rax == c->want;
 		want->v[ST_CALLS]++;
 		want->v[c->stat]++;
-		tap_result(ok, "abi: %s -> 0x%llx (rax=0x%llx)", c->desc, X(c->want), X(r.rax));
+		pvx_check(ok, "abi: %s -> 0x%llx (rax=0x%llx)", c->desc, X(c->want), X(r.rax));
 	}
 }
 
@@ -347,12 +349,12 @@ static void abi_answers(struct tvm *vm, struct counts *want, int64_t backed_home
 		want->v[ST_OK]++;
 		kept = debugfs_home(0);
 		ok = ok && kept == backed_home;
-		tap_result(ok, "abi: %s (RBX %lld, want %lld; debugfs home %d, want %lld)",
-			   c->desc, (long long)home, (long long)expect, kept,
-			   (long long)backed_home);
+		pvx_check(ok, "abi: %s (RBX %lld, want %lld; debugfs home %d, want %lld)",
+			  c->desc, (long long)home, (long long)expect, kept,
+			  (long long)backed_home);
 	}
-	tap_result(mincore_resident(vm->mem + GPA_NODE1, NODE_SPAN) == 0,
-		   "abi: the table's hints backed none of the never-backed memory");
+	pvx_check(mincore_resident(vm->mem + GPA_NODE1, NODE_SPAN) == 0,
+		  "abi: the table's hints backed none of the never-backed memory");
 }
 
 static bool counts_equal(const struct counts *a, const struct counts *b, const char *what)
@@ -378,8 +380,8 @@ static void abi_params(void)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		tap_result(set_param(bad[i].name, bad[i].val) == -EINVAL,
-			   "abi: parameter %s='%s' refused with EINVAL", bad[i].name, bad[i].val);
+		pvx_check(set_param(bad[i].name, bad[i].val) == -EINVAL,
+			  "abi: parameter %s='%s' refused with EINVAL", bad[i].name, bad[i].val);
 }
 
 static int cmd_abi(void)
@@ -395,12 +397,12 @@ static int cmd_abi(void)
 	set_param("mode", "observe");
 	set_param("hint_interval_ms", "0");
 	if (!read_counts(NUMA_TOTALS, &tot0) || make_vm(&vm, TVM_LONG)) {
-		tap_result(false, "abi: " NUMA_TOTALS " and a tiny VM");
-		return tap_end();
+		pvx_check(false, "abi: " NUMA_TOTALS " and a tiny VM");
+		return 0;
 	}
 	ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
 	     (r.rdx & PVX_F_NUMA_HINT);
-	tap_result(ok, "abi: PROBE has PVX_F_NUMA_HINT (rdx=0x%llx)", X(r.rdx));
+	pvx_check(ok, "abi: PROBE has PVX_F_NUMA_HINT (rdx=0x%llx)", X(r.rdx));
 
 	abi_bad_input(&vm, &want);
 	/*
@@ -423,18 +425,18 @@ static int cmd_abi(void)
 	ok = hint1(&vm, GPA_NODE0, 2 * NODE_SPAN, &home) == 0 && home == -1;
 	want.v[ST_CALLS]++;
 	want.v[ST_OK]++;
-	tap_result(ok && !dropped,
-		   "abi: a hint of memory never backed -> 0, home -1 (home %lld; resident before %d, %d after MADV_DONTNEED)",
-		   (long long)home, before, dropped);
+	pvx_check(ok && !dropped,
+		  "abi: a hint of memory never backed -> 0, home -1 (home %lld; resident before %d, %d after MADV_DONTNEED)",
+		  (long long)home, before, dropped);
 	after = mincore_resident(vm.mem + GPA_NODE0, 2 * NODE_SPAN);
-	tap_result(after == 0, "abi: the hint backed none of it (resident pages: %d)", after);
+	pvx_check(after == 0, "abi: the hint backed none of it (resident pages: %d)", after);
 
 	/* Backed memory has a home: the node of this machine's page. */
 	memset(vm.mem + GPA_NODE0, 0x5a, NODE_SPAN);
 	ok = hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home >= 0;
 	want.v[ST_CALLS]++;
 	want.v[ST_OK]++;
-	tap_result(ok, "abi: a hint of backed memory -> 0 and a home node (%lld)", (long long)home);
+	pvx_check(ok, "abi: a hint of backed memory -> 0 and a home node (%lld)", (long long)home);
 	abi_answers(&vm, &want, home);
 
 	/* The rate limit: a hint was just accepted, the next ones wait. */
@@ -443,18 +445,18 @@ static int cmd_abi(void)
 	     hint1(&vm, GPA_NODE0 + 8, PAGE, NULL) == TVM_NEG64(PVX_EAGAIN);
 	want.v[ST_CALLS] += 2;
 	want.v[ST_EAGAIN] += 2;
-	tap_result(ok, "abi: hint_interval_ms 60000: the hints after an accepted one, even a bad one, -> -EAGAIN");
+	pvx_check(ok, "abi: hint_interval_ms 60000: the hints after an accepted one, even a bad one, -> -EAGAIN");
 	set_param("hint_interval_ms", "0");
 
 	ok = vm_numa_path(path, sizeof(path)) && read_counts(path, &got) &&
 	     counts_equal(&got, &want, "per-VM");
-	tap_result(ok, "abi: per-VM counters equal what was issued (%lld calls)", want.v[ST_CALLS]);
+	pvx_check(ok, "abi: per-VM counters equal what was issued (%lld calls)", want.v[ST_CALLS]);
 	tvm_destroy(&vm);
 	ok = read_counts(NUMA_TOTALS, &tot1);
 	for (int i = 0; i < ST_NR; i++)
 		tot1.v[i] -= tot0.v[i];
-	tap_result(ok && counts_equal(&tot1, &want, "host"),
-		   "abi: host counters grew by what was issued");
+	pvx_check(ok && counts_equal(&tot1, &want, "host"),
+		  "abi: host counters grew by what was issued");
 
 	if (!make_vm(&vm, TVM_USER)) {
 		put_batch(&vm, TVM_DATA_GPA, 0, 1, 0, &(struct range){ GPA_NODE0, PAGE }, 1);
@@ -464,10 +466,10 @@ static int cmd_abi(void)
 	} else {
 		ok = false;
 	}
-	tap_result(ok, "abi: NUMA_HINT from CPL3 -> -KVM_EPERM (rax=0x%llx)", X(r.rax));
+	pvx_check(ok, "abi: NUMA_HINT from CPL3 -> -KVM_EPERM (rax=0x%llx)", X(r.rax));
 	abi_params();
 	set_param("hint_interval_ms", "100");
-	return tap_end();
+	return 0;
 }
 
 /* ---- placement ----------------------------------------------------- */
@@ -590,26 +592,26 @@ static void placement_modes(struct placement *p, struct tvm *vm)
 
 	set_param("mode", "observe");
 	ok = hint1(vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1;
-	tap_result(ok, "placement: node 1's memory -> home 1 (%lld)", (long long)home);
-	tap_result(cpus_are(&p->orig, "observe"), "placement: observe leaves the vCPU's CPUs");
+	pvx_check(ok, "placement: node 1's memory -> home 1 (%lld)", (long long)home);
+	pvx_check(cpus_are(&p->orig, "observe"), "placement: observe leaves the vCPU's CPUs");
 
 	set_param("mode", "act");
 	ok = hint1(vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1 &&
 	     cpus_are(&p->node[1], "act, home 1");
-	tap_result(ok, "placement: act moves the vCPU thread to node 1's CPUs");
+	pvx_check(ok, "placement: act moves the vCPU thread to node 1's CPUs");
 	ok = hint1(vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home == 0 &&
 	     cpus_are(&p->node[0], "act, home 0");
-	tap_result(ok, "placement: a hint of node 0's memory moves it to node 0's CPUs");
+	pvx_check(ok, "placement: a hint of node 0's memory moves it to node 0's CPUs");
 	ok = hint(vm, half, 2, &home) == 0 && home == 0 && cpus_are(&p->node[0], "50/50");
-	tap_result(ok, "placement: half on each node stays home (hysteresis 25%%, home %lld)",
-		   (long long)home);
+	pvx_check(ok, "placement: half on each node stays home (hysteresis 25%%, home %lld)",
+		  (long long)home);
 	ok = hint(vm, more1, 2, &home) == 0 && home == 1 && cpus_are(&p->node[1], "25/75");
-	tap_result(ok, "placement: 3 times more on node 1 moves it (home %lld)", (long long)home);
-	tap_result(vm_stat(ST_MOVES) == 3, "placement: 3 moves counted (%lld)", vm_stat(ST_MOVES));
+	pvx_check(ok, "placement: 3 times more on node 1 moves it (home %lld)", (long long)home);
+	pvx_check(vm_stat(ST_MOVES) == 3, "placement: 3 moves counted (%lld)", vm_stat(ST_MOVES));
 
 	set_param("mode", "observe");
-	tap_result(cpus_are(&p->orig, "mode observe"),
-		   "placement: mode back to observe restores the vCPU's CPUs");
+	pvx_check(cpus_are(&p->orig, "mode observe"),
+		  "placement: mode back to observe restores the vCPU's CPUs");
 }
 
 /* An administrator's CPUs are never widened; their later change wins. */
@@ -622,9 +624,9 @@ static void placement_admin(struct placement *p, struct tvm *vm)
 	sched_setaffinity(0, sizeof(p->node[0]), &p->node[0]);
 	ok = hint1(vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1 &&
 	     cpus_are(&p->node[0], "admin node 0, home 1");
-	tap_result(ok, "placement: vCPU limited to node 0, home 1: no CPU left, not moved");
-	tap_result(vm_stat(ST_NO_CPUS) >= 1, "placement: no_cpus counted (%lld)",
-		   vm_stat(ST_NO_CPUS));
+	pvx_check(ok, "placement: vCPU limited to node 0, home 1: no CPU left, not moved");
+	pvx_check(vm_stat(ST_NO_CPUS) >= 1, "placement: no_cpus counted (%lld)",
+		  vm_stat(ST_NO_CPUS));
 	sched_setaffinity(0, sizeof(p->orig), &p->orig);
 
 	ok = hint1(vm, GPA_NODE0, NODE_SPAN, &home) == 0 &&
@@ -632,7 +634,7 @@ static void placement_admin(struct placement *p, struct tvm *vm)
 	sched_setaffinity(0, sizeof(p->node[0]), &p->node[0]);
 	set_param("mode", "observe");
 	ok = ok && cpus_are(&p->node[0], "admin's node 0 after observe");
-	tap_result(ok, "placement: CPUs someone else set after pvx moved it stay on restore");
+	pvx_check(ok, "placement: CPUs someone else set after pvx moved it stay on restore");
 	sched_setaffinity(0, sizeof(p->orig), &p->orig);
 }
 
@@ -648,15 +650,15 @@ static void placement_restore(struct placement *p)
 	     cpus_are(&p->node[1], "before VM exit");
 	tvm_destroy(&vm);
 	ok = ok && cpus_are(&p->orig, "after VM exit");
-	tap_result(ok, "placement: the VM's end restores its vCPU thread's CPUs");
+	pvx_check(ok, "placement: the VM's end restores its vCPU thread's CPUs");
 
 	ok = placed_vm(&vm) && hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 &&
 	     cpus_are(&p->node[1], "before rmmod");
 	ok = !system("rmmod pvx_numa") && ok && cpus_are(&p->orig, "after rmmod");
-	tap_result(ok, "placement: rmmod pvx_numa restores the vCPU thread's CPUs");
+	pvx_check(ok, "placement: rmmod pvx_numa restores the vCPU thread's CPUs");
 	tvm_destroy(&vm);
 	snprintf(cmd, sizeof(cmd), "insmod %s", p->ko);
-	tap_result(!system(cmd), "placement: insmod pvx_numa again");
+	pvx_check(!system(cmd), "placement: insmod pvx_numa again");
 }
 
 /* The calling thread's CPUs are within @allowed. */
@@ -748,7 +750,7 @@ static void placement_vmm(struct placement *p)
 			break;
 		}
 		ok = ok && cpus_are(&p->node[c->node], c->desc);
-		tap_result(ok, "placement: %s: the VMM's CPUs stay", c->desc);
+		pvx_check(ok, "placement: %s: the VMM's CPUs stay", c->desc);
 		if (vm_up)
 			tvm_destroy(&vm);
 	}
@@ -801,8 +803,8 @@ static void placement_cpuset(struct placement *p)
 
 	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	if (!cg_setup(&cg)) {
-		tap_result(false, "placement: cpuset narrowed after the move: no cgroup v2 "
-			   "cpuset controller here");
+		pvx_check(false, "placement: cpuset narrowed after the move: no cgroup v2 "
+			  "cpuset controller here");
 		cg2_destroy(&cg);
 		return;
 	}
@@ -816,10 +818,10 @@ static void placement_cpuset(struct placement *p)
 	ok = ok && cg_cpus(&cg, &p->node[1]);
 	ok = ok && hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home == 0 &&
 	     cpus_within(&p->node[1], "cpuset node 1, hint of node 0");
-	tap_result(ok, "placement: cpuset narrowed to node 1 after the move: a hint of node 0 gives no CPU outside it");
+	pvx_check(ok, "placement: cpuset narrowed to node 1 after the move: a hint of node 0 gives no CPU outside it");
 	set_param("mode", "observe");
-	tap_result(ok && cpus_within(&p->node[1], "cpuset node 1, mode observe"),
-		   "placement: cpuset narrowed after the move: mode observe restores within it");
+	pvx_check(ok && cpus_within(&p->node[1], "cpuset node 1, mode observe"),
+		  "placement: cpuset narrowed after the move: mode observe restores within it");
 
 	/* the same, then rmmod */
 	set_param("mode", "act");
@@ -828,7 +830,7 @@ static void placement_cpuset(struct placement *p)
 	     cpus_are(&p->node[1], "pvx moved it to node 1 again");
 	ok = ok && cg_cpus(&cg, &p->node[1]);
 	ok = reload(p->ko) && ok && cpus_within(&p->node[1], "cpuset node 1, rmmod");
-	tap_result(ok, "placement: cpuset narrowed after the move: rmmod restores within it");
+	pvx_check(ok, "placement: cpuset narrowed after the move: rmmod restores within it");
 	tvm_destroy(&vm);
 
 	/* the same to node 0, then VM end */
@@ -841,7 +843,7 @@ static void placement_cpuset(struct placement *p)
 	if (ok)
 		tvm_destroy(&vm);
 	ok = ok && cpus_within(&p->node[0], "cpuset node 0, VM end");
-	tap_result(ok, "placement: cpuset narrowed after the move: VM end restores within it");
+	pvx_check(ok, "placement: cpuset narrowed after the move: VM end restores within it");
 
 	set_param("mode", "observe");
 	cg_cpus(&cg, &p->orig);
@@ -885,15 +887,15 @@ static void placement_takeover(struct placement *p)
 	ok = ok && hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 &&
 	     cpus_are(&p->node[0], "first thread on node 0");
 	ok = ok && !pthread_create(&th, NULL, takeover_thread, &t) && !pthread_join(th, NULL);
-	tap_result(ok && t.rax == 0 && t.home == 1 && t.cpus_ok,
-		   "placement: a second thread with node 0's CPUs (those pvx gave the first) takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
-		   (long long)t.home);
-	tap_result(ok && cpus_are(&p->orig, "first thread after the takeover"),
-		   "placement: the first thread got its own CPUs back at the takeover");
+	pvx_check(ok && t.rax == 0 && t.home == 1 && t.cpus_ok,
+		  "placement: a second thread with node 0's CPUs (those pvx gave the first) takes over the vCPU: a hint of node 1 (home %lld) leaves it on its own CPUs",
+		  (long long)t.home);
+	pvx_check(ok && cpus_are(&p->orig, "first thread after the takeover"),
+		  "placement: the first thread got its own CPUs back at the takeover");
 	if (ok)
 		tvm_destroy(&vm);
-	tap_result(ok && cpus_are(&p->orig, "first thread after VM end"),
-		   "placement: the first thread keeps its own CPUs at VM end");
+	pvx_check(ok && cpus_are(&p->orig, "first thread after VM end"),
+		  "placement: the first thread keeps its own CPUs at VM end");
 	set_param("mode", "observe");
 }
 
@@ -1140,7 +1142,7 @@ static void placement_room(struct placement *p)
 	up = make_vm(&vm, TVM_LONG) == 0;
 	ok = up && !tvm_add_vcpu(&vm) && place(&vm, GPA_NODE0, NODE_SPAN, 0) &&
 	     place(&vm, GPA_NODE1, NODE_SPAN, 1) && room_start(&w, &vm, 1, &two);
-	if (!tap_result(ok, "placement: room: a VM of two vCPUs, each thread on one CPU of each node")) {
+	if (!pvx_check(ok, "placement: room: a VM of two vCPUs, each thread on one CPU of each node")) {
 		if (up)
 			tvm_destroy(&vm);
 		sched_setaffinity(0, sizeof(p->orig), &p->orig);
@@ -1148,44 +1150,44 @@ static void placement_room(struct placement *p)
 	}
 	ok = hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 && home == 1 &&
 	     cpus_are(&on1, "room: vCPU 0, home 1");
-	tap_result(ok, "placement: room: vCPU 0 homed on node 1 moves to its CPU");
+	pvx_check(ok, "placement: room: vCPU 0 homed on node 1 moves to its CPU");
 	/* The VM's numa file and its directory exist once it hinted. */
 	id = vm_id_now();
 	full0 = vm_stat(ST_FULL);
-	tap_result(full0 == 0, "placement: room: a new VM starts with full 0 (%lld)", full0);
+	pvx_check(full0 == 0, "placement: room: a new VM starts with full 0 (%lld)", full0);
 
 	ok = room_hint(&w, 1) && same_cpus(&w.now, &two, "room: vCPU 1, home 1 (full)");
-	tap_result(ok, "placement: room: vCPU 1 homed on node 1 too stays where it is (node 1's CPU holds vCPU 0)");
-	tap_result(vm_stat(ST_FULL) == full0 + 1 && debugfs_full(1) == 1 && debugfs_full(0) == 0,
-		   "placement: room: full counted once for the VM (%lld) and for vCPU 1 (%lld), not vCPU 0 (%lld)",
-		   vm_stat(ST_FULL) - full0, debugfs_full(1), debugfs_full(0));
-	tap_result(debugfs_no_overfull(), "placement: room: no CPU holds two placed vCPU threads");
-	tap_result(troot && numa_traced(troot, id, 1, 1, "full") &&
-		   numa_traced(troot, id, 0, 1, "moved"),
-		   "placement: room: pvx:numa_hint shows vCPU 0 moved and vCPU 1 full (home 1) in %s",
-		   troot ? troot : "no tracefs with events/pvx/numa_hint");
+	pvx_check(ok, "placement: room: vCPU 1 homed on node 1 too stays where it is (node 1's CPU holds vCPU 0)");
+	pvx_check(vm_stat(ST_FULL) == full0 + 1 && debugfs_full(1) == 1 && debugfs_full(0) == 0,
+		  "placement: room: full counted once for the VM (%lld) and for vCPU 1 (%lld), not vCPU 0 (%lld)",
+		  vm_stat(ST_FULL) - full0, debugfs_full(1), debugfs_full(0));
+	pvx_check(debugfs_no_overfull(), "placement: room: no CPU holds two placed vCPU threads");
+	pvx_check(troot && numa_traced(troot, id, 1, 1, "full") &&
+		  numa_traced(troot, id, 0, 1, "moved"),
+		  "placement: room: pvx:numa_hint shows vCPU 0 moved and vCPU 1 full (home 1) in %s",
+		  troot ? troot : "no tracefs with events/pvx/numa_hint");
 
 	ok = room_hint(&w, 0) && same_cpus(&w.now, &on0, "room: vCPU 1, home 0");
-	tap_result(ok, "placement: room: a home with room still moves (vCPU 1 to node 0's CPU)");
+	pvx_check(ok, "placement: room: a home with room still moves (vCPU 1 to node 0's CPU)");
 
 	ok = hint1(&vm, GPA_NODE0, NODE_SPAN, &home) == 0 && home == 0 &&
 	     cpus_are(&on1, "room: vCPU 0 re-homed to node 0 (full)");
-	tap_result(ok && debugfs_full(0) == 1,
-		   "placement: room: vCPU 0 re-homed to the full node 0 stays on node 1's CPU (full %lld)",
-		   debugfs_full(0));
+	pvx_check(ok && debugfs_full(0) == 1,
+		  "placement: room: vCPU 0 re-homed to the full node 0 stays on node 1's CPU (full %lld)",
+		  debugfs_full(0));
 	ok = room_hint(&w, 1) && same_cpus(&w.now, &on0, "room: vCPU 1 back to home 1 (full)");
-	tap_result(ok && debugfs_full(1) == 2 && debugfs_no_overfull(),
-		   "placement: room: node 1's CPU still holds the re-homed vCPU 0: vCPU 1 homed there stays on node 0 (full %lld)",
-		   debugfs_full(1));
+	pvx_check(ok && debugfs_full(1) == 2 && debugfs_no_overfull(),
+		  "placement: room: node 1's CPU still holds the re-homed vCPU 0: vCPU 1 homed there stays on node 0 (full %lld)",
+		  debugfs_full(1));
 
 	/* The VMM takes vCPU 0's thread back: pvx holds it nowhere now. */
 	ok = !sched_setaffinity(0, sizeof(two), &two) && room_hint(&w, 1) &&
 	     same_cpus(&w.now, &on1, "room: vCPU 1 after vCPU 0 left");
-	tap_result(ok && debugfs_no_overfull(),
-		   "placement: room: once the VMM gave vCPU 0's thread other CPUs, vCPU 1 moves to node 1's");
-	tap_result(vm_stat(ST_FULL) == full0 + 3 && vm_stat(ST_MOVES) == 3,
-		   "placement: room: the VM counts 3 full and 3 moves (%lld, %lld)",
-		   vm_stat(ST_FULL) - full0, vm_stat(ST_MOVES));
+	pvx_check(ok && debugfs_no_overfull(),
+		  "placement: room: once the VMM gave vCPU 0's thread other CPUs, vCPU 1 moves to node 1's");
+	pvx_check(vm_stat(ST_FULL) == full0 + 3 && vm_stat(ST_MOVES) == 3,
+		  "placement: room: the VM counts 3 full and 3 moves (%lld, %lld)",
+		  vm_stat(ST_FULL) - full0, vm_stat(ST_MOVES));
 
 	room_stop(&w);
 	tvm_destroy(&vm);
@@ -1205,16 +1207,16 @@ static int cmd_placement(const char *ko)
 	struct tvm vm;
 
 	if (!node_cpus(0, &p.node[0]) || !node_cpus(1, &p.node[1])) {
-		printf("1..0 # SKIP placement needs two NUMA nodes with CPUs\n");
-		return KSFT_SKIP;
+		pvx_skip("needs two NUMA nodes with CPUs", "placement");
+		return 0;
 	}
 	sched_getaffinity(0, sizeof(p.orig), &p.orig);
 	CPU_AND(&p.node[0], &p.node[0], &p.orig);
 	CPU_AND(&p.node[1], &p.node[1], &p.orig);
 	set_param("hint_interval_ms", "0");
 	set_param("hysteresis_pct", "25");
-	if (!tap_result(placed_vm(&vm), "placement: guest memory bound to node 0 and node 1"))
-		return tap_end();
+	if (!pvx_check(placed_vm(&vm), "placement: guest memory bound to node 0 and node 1"))
+		return 0;
 	placement_modes(&p, &vm);
 	placement_admin(&p, &vm);
 	tvm_destroy(&vm);
@@ -1225,7 +1227,7 @@ static int cmd_placement(const char *ko)
 	placement_room(&p);
 	set_param("mode", "observe");
 	set_param("hint_interval_ms", "100");
-	return tap_end();
+	return 0;
 }
 
 /* ---- flap ---------------------------------------------------------- */
@@ -1251,30 +1253,30 @@ static int cmd_flap(const char *ms_arg)
 	struct tvm vm;
 
 	if (ms <= 0) {
-		fprintf(stderr, "pvx_numa_host_test flap: '%s' is not a number of ms\n", ms_arg);
-		return 2;
+		pvx_check(false, "flap: '%s' is a number of ms", ms_arg);
+		return 0;
 	}
 	if (!node_cpus(0, &n0) || !node_cpus(1, &n1)) {
-		printf("1..0 # SKIP flap needs two NUMA nodes with CPUs\n");
-		return KSFT_SKIP;
+		pvx_skip("needs two NUMA nodes with CPUs", "flap");
+		return 0;
 	}
 	set_param("mode", "act");
 	set_param("hint_interval_ms", "0");
-	if (!tap_result(placed_vm(&vm), "flap: guest memory bound to node 0 and node 1"))
-		return tap_end();
+	if (!pvx_check(placed_vm(&vm), "flap: guest memory bound to node 0 and node 1"))
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (elapsed_ms(&t0) < ms) {
 		bad += hint(&vm, hints % 2 ? to1 : to0, 2, NULL) != 0;
 		hints++;
 		usleep(20000);
 	}
-	tap_result(!bad, "flap: %lld hints, %d/%d pages by turns, %lld not answered 0",
-		   hints, FLAP_MORE, FLAP_LESS, bad);
+	pvx_check(!bad, "flap: %lld hints, %d/%d pages by turns, %lld not answered 0",
+		  hints, FLAP_MORE, FLAP_LESS, bad);
 	printf("# flap: hints %lld moves %lld\n", hints, vm_stat(ST_MOVES));
 	tvm_destroy(&vm);
 	set_param("mode", "observe");
 	set_param("hint_interval_ms", "100");
-	return tap_end();
+	return 0;
 }
 
 /*
@@ -1295,12 +1297,12 @@ static int cmd_room(const char *ms_arg)
 	bool ok;
 
 	if (ms <= 0) {
-		fprintf(stderr, "pvx_numa_host_test room: '%s' is not a number of ms\n", ms_arg);
-		return 2;
+		pvx_check(false, "room: '%s' is a number of ms", ms_arg);
+		return 0;
 	}
 	if (!node_cpus(0, &n0) || !node_cpus(1, &n1)) {
-		printf("1..0 # SKIP room needs two NUMA nodes with CPUs\n");
-		return KSFT_SKIP;
+		pvx_skip("needs two NUMA nodes with CPUs", "room");
+		return 0;
 	}
 	sched_getaffinity(0, sizeof(orig), &orig);
 	CPU_AND(&n0, &n0, &orig);
@@ -1315,10 +1317,10 @@ static int cmd_room(const char *ms_arg)
 		tvm_destroy(&vm);
 		ok = false;
 	}
-	if (!tap_result(ok, "room: a VM of two vCPUs, each thread on one CPU of each node"))
-		return tap_end();
+	if (!pvx_check(ok, "room: a VM of two vCPUs, each thread on one CPU of each node"))
+		return 0;
 	ok = hint1(&vm, GPA_NODE1, NODE_SPAN, &home) == 0 && cpus_are(&on1, "room: vCPU 0");
-	tap_result(ok, "room: vCPU 0 homed on node 1 moved there");
+	pvx_check(ok, "room: vCPU 0 homed on node 1 moved there");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (elapsed_ms(&t0) < ms) {
 		bad += !room_hint(&w, 1) || !CPU_EQUAL(&w.now, &two);
@@ -1326,20 +1328,85 @@ static int cmd_room(const char *ms_arg)
 		usleep(20000);
 	}
 	full = vm_stat(ST_FULL);
-	tap_result(!bad && full == hints,
-		   "room: vCPU 1 hinted node 1 %lld times and stayed each time (full %lld, %lld not)",
-		   hints, full, bad);
+	pvx_check(!bad && full == hints,
+		  "room: vCPU 1 hinted node 1 %lld times and stayed each time (full %lld, %lld not)",
+		  hints, full, bad);
 	printf("# room: hints %lld full %lld\n", hints, full);
 	room_stop(&w);
 	tvm_destroy(&vm);
 	set_param("mode", "observe");
 	set_param("hint_interval_ms", "100");
-	return tap_end();
+	return 0;
+}
+
+/* ---- the fixtures: pvx_numa's states, the loads; the tests ---------- */
+
+/* placement's KO, flap's and room's MS */
+static const char *stage_arg;
+
+static const char *host_ready(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK))
+		return "no /dev/kvm: not a KVM host";
+	if (!module_loaded("pvx_host"))
+		return "pvx_host not loaded";
+	return NULL;
+}
+
+static const char *numa_absent(void)
+{
+	return host_ready() ?: pvx_state(!module_loaded("pvx_numa"), "pvx_numa loaded");
+}
+
+/* pvx_numa not loaded is a skip, as it was before the harness */
+static const char *numa_loaded(void)
+{
+	return host_ready() ?: module_loaded("pvx_numa") ? NULL : "pvx_numa not loaded";
+}
+
+static const char *numa_loaded_arg(void)
+{
+	return numa_loaded() ?: stage_arg ? NULL : "no argument (placement KO, flap MS, room MS)";
+}
+
+PVX_FIXTURE(absent, numa_absent);
+
+PVX_TEST(absent, no_hint_feature)
+{
+	cmd_absent();
+}
+
+PVX_FIXTURE(abi, numa_loaded);
+
+PVX_TEST(abi, arguments_and_counters)
+{
+	cmd_abi();
+}
+
+PVX_FIXTURE(placement, numa_loaded_arg);
+
+PVX_TEST(placement, two_nodes)
+{
+	cmd_placement(stage_arg);
+}
+
+PVX_FIXTURE(flap, numa_loaded_arg);
+
+PVX_TEST(flap, hints_between_nodes)
+{
+	cmd_flap(stage_arg);
+}
+
+PVX_FIXTURE(room, numa_loaded_arg);
+
+PVX_TEST(room, full_node)
+{
+	cmd_room(stage_arg);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_numa_host_test absent|abi|placement KO|flap MS|room MS\n");
+	fprintf(stderr, "usage: pvx_numa_host_test [absent|abi|placement KO|flap MS|room MS]\n");
 	exit(2);
 }
 
@@ -1348,33 +1415,12 @@ int main(int argc, char **argv)
 	struct utsname u;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2)
+	if (argc > 3)
 		usage();
-	tap_begin();
+	stage_arg = argc == 3 ? argv[2] : NULL;
 	uname(&u);
-	tvm_diag("pvx_numa_host_test %s on %s", argv[1], u.release);
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		printf("1..0 # SKIP /dev/kvm: %s\n", strerror(errno));
-		return KSFT_SKIP;
-	}
-	if (!module_loaded("pvx_host")) {
-		printf("1..0 # SKIP pvx_host not loaded\n");
-		return KSFT_SKIP;
-	}
-	if (!strcmp(argv[1], "absent"))
-		return cmd_absent();
-	if (!module_loaded("pvx_numa")) {
-		printf("1..0 # SKIP pvx_numa not loaded\n");
-		return KSFT_SKIP;
-	}
-	if (!strcmp(argv[1], "abi"))
-		return cmd_abi();
-	if (!strcmp(argv[1], "placement") && argc == 3)
-		return cmd_placement(argv[2]);
-	if (!strcmp(argv[1], "flap") && argc == 3)
-		return cmd_flap(argv[2]);
-	if (!strcmp(argv[1], "room") && argc == 3)
-		return cmd_room(argv[2]);
+	tvm_diag("pvx_numa_host_test %s on %s", argc > 1 ? argv[1] : "(all)", u.release);
+	pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
 	usage();
 	return 2;
 }

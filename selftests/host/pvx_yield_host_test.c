@@ -40,8 +40,9 @@
 #include <unistd.h>
 
 #include "pvx.h"
-#include "tap.h"
 #include "tinyvm.h"
+
+#include "harness.h"
 
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define YIELD_TOTALS	DEBUGFS_PVX "/yield"
@@ -151,15 +152,15 @@ static void check_counts_vm(const char *what, const struct counts *seen,
 	counts_str(&vmc, b, sizeof(b));
 	if (!ok || !counts_eq(&vmc, seen))
 		tvm_diag("%s: guest saw: %s; %s/yield: %s", what, a, ok ? dir : "?", b);
-	tap_result(ok && counts_eq(&vmc, seen), "%s: per-VM counters match (%s)", what, b);
+	pvx_check(ok && counts_eq(&vmc, seen), "%s: per-VM counters match (%s)", what, b);
 
 	ok = read_counts(YIELD_TOTALS, &tot);
 	counts_sub(&delta, &tot, tot_before);
 	counts_str(&delta, b, sizeof(b));
 	if (!ok || !counts_eq(&delta, seen))
 		tvm_diag("%s: guest saw: %s; " YIELD_TOTALS " grew by: %s", what, a, b);
-	tap_result(ok && counts_eq(&delta, seen), "%s: host totals grew by the same (%s)",
-		   what, b);
+	pvx_check(ok && counts_eq(&delta, seen), "%s: host totals grew by the same (%s)",
+		  what, b);
 }
 
 static void check_counts(const char *what, const struct counts *seen,
@@ -361,25 +362,25 @@ static int cmd_absent(void)
 	struct tvm vm;
 	size_t i;
 
-	if (!tap_result(module_loaded("pvx_host") && !module_loaded("pvx_yield"),
-			"absent: pvx_host loaded, pvx_yield not loaded"))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_host") && !module_loaded("pvx_yield"),
+		       "absent: pvx_host loaded, pvx_yield not loaded"))
+		return 0;
 	feat = probe_features();
-	tap_result(feat != ~0ull && (feat & PVX_F_PROBE) && !(feat & PVX_F_YIELD),
-		   "absent: PROBE succeeds without PVX_F_YIELD (rdx=0x%llx)", X(feat));
+	pvx_check(feat != ~0ull && (feat & PVX_F_PROBE) && !(feat & PVX_F_YIELD),
+		  "absent: PROBE succeeds without PVX_F_YIELD (rdx=0x%llx)", X(feat));
 	if (roles_vm(&vm, 2, false)) {
-		tap_result(false, "absent: 2-vCPU VM set-up");
-		return tap_end();
+		pvx_check(false, "absent: 2-vCPU VM set-up");
+		return 0;
 	}
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, c[i].a0, c[i].a1);
-		tap_result(rax == TVM_NEG64(PVX_ENOSYS),
-			   "absent: YIELD %s from vCPU 0 -> -ENOSYS (rax=0x%llx)",
-			   c[i].what, X(rax));
+		pvx_check(rax == TVM_NEG64(PVX_ENOSYS),
+			  "absent: YIELD %s from vCPU 0 -> -ENOSYS (rax=0x%llx)",
+			  c[i].what, X(rax));
 	}
 	tvm_destroy(&vm);
-	tap_result(access(YIELD_TOTALS, F_OK) != 0, "absent: no " YIELD_TOTALS);
-	return tap_end();
+	pvx_check(access(YIELD_TOTALS, F_OK) != 0, "absent: no " YIELD_TOTALS);
+	return 0;
 }
 
 static int read_str(const char *path, char *buf, size_t len)
@@ -425,7 +426,7 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 
 	if (!read_counts(YIELD_TOTALS, tot0) || tvm_create(&vm, TVM_REAL, TVM_PROG(tvm_g16_hcall)) ||
 	    tvm_add_vcpu(&vm) || tvm_add_vcpu(&vm)) {
-		tap_result(false, "abi real mode: 2-vCPU VM set-up, " YIELD_TOTALS " readable");
+		pvx_check(false, "abi real mode: 2-vCPU VM set-up, " YIELD_TOTALS " readable");
 		return;
 	}
 	memset(seen, 0, sizeof(*seen));
@@ -435,8 +436,8 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 		if (ok)
 			counts_add(seen, r.rax);
 		ok = ok && r.rax == c[i].want && r.rdx == SENT_RDX && r.rsi == SENT_RSI;
-		tap_result(ok, "abi real mode vCPU %d: %s (rax=0x%llx)", c[i].vcpu, c[i].desc,
-			   X(r.rax));
+		pvx_check(ok, "abi real mode vCPU %d: %s (rax=0x%llx)", c[i].vcpu, c[i].desc,
+			  X(r.rax));
 	}
 	check_counts("abi real mode", seen, tot0);
 	tvm_destroy(&vm);
@@ -469,11 +470,11 @@ static void abi_tracepoint(void)
 		}
 	}
 	if (!root) {
-		tap_skip("no tracefs with events/pvx/yield", "%s", d);
+		pvx_skip("no tracefs with events/pvx/yield", "%s", d);
 		return;
 	}
 	if (tvm_write_file(path, "1")) {
-		tap_result(false, "%s: enable %s", d, path);
+		pvx_check(false, "%s: enable %s", d, path);
 		return;
 	}
 	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu_id(&vm, 4) &&
@@ -495,7 +496,7 @@ static void abi_tracepoint(void)
 	if (f)
 		fclose(f);
 	for (i = 0; i < 3; i++)
-		tap_result(found[i], "%s: event \"%s\" in %s", d, want[i], path);
+		pvx_check(found[i], "%s: event \"%s\" in %s", d, want[i], path);
 }
 
 /*
@@ -510,7 +511,7 @@ static void abi_v1_host(void)
 	bool ok = false;
 
 	if (tvm_write_file(PARAM_ABI, "1")) {
-		tap_result(false, "abi v1: write 1 to " PARAM_ABI);
+		pvx_check(false, "abi v1: write 1 to " PARAM_ABI);
 		return;
 	}
 	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
@@ -521,15 +522,15 @@ static void abi_v1_host(void)
 		     r2.rax == PVX_YIELD_NOT_DONE;
 	tvm_destroy(&vm);
 	ok = !tvm_write_file(PARAM_ABI, "2") && ok;
-	tap_result(ok, "abi v1: by APIC ID -> -EINVAL (rax=0x%llx), by index -> NOT_DONE (rax=0x%llx); abi_version 2 again",
-		   X(r1.rax), X(r2.rax));
+	pvx_check(ok, "abi v1: by APIC ID -> -EINVAL (rax=0x%llx), by index -> NOT_DONE (rax=0x%llx); abi_version 2 again",
+		  X(r1.rax), X(r2.rax));
 	ok = false;
 	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu(&vm) &&
 	    !tvm_add_vcpu(&vm))
 		ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_YIELD, 1, PVX_YIELD_F_APIC_ID, 0, 0, &r3) &&
 		     r3.rax == PVX_YIELD_NOT_DONE;
 	tvm_destroy(&vm);
-	tap_result(ok, "abi v2 again: by APIC ID 1 -> NOT_DONE (rax=0x%llx)", X(r3.rax));
+	pvx_check(ok, "abi v2 again: by APIC ID 1 -> NOT_DONE (rax=0x%llx)", X(r3.rax));
 }
 
 static int cmd_abi(void)
@@ -571,18 +572,18 @@ static int cmd_abi(void)
 	size_t i;
 	bool ok;
 
-	if (!tap_result(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"abi: pvx_host and pvx_yield loaded"))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
+		       "abi: pvx_host and pvx_yield loaded"))
+		return 0;
 	feat = probe_features();
-	tap_result(feat != ~0ull && (feat & PVX_F_YIELD),
-		   "abi: PROBE reports PVX_F_YIELD (rdx=0x%llx)", X(feat));
+	pvx_check(feat != ~0ull && (feat & PVX_F_YIELD),
+		  "abi: PROBE reports PVX_F_YIELD (rdx=0x%llx)", X(feat));
 
 	if (!read_counts(YIELD_TOTALS, &tot0) ||
 	    tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) ||
 	    tvm_add_vcpu(&vm) || tvm_add_vcpu(&vm)) {
-		tap_result(false, "abi: 2-vCPU VM set-up, " YIELD_TOTALS " readable");
-		return tap_end();
+		pvx_check(false, "abi: 2-vCPU VM set-up, " YIELD_TOTALS " readable");
+		return 0;
 	}
 	memset(&seen, 0, sizeof(seen));
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -593,8 +594,8 @@ static int cmd_abi(void)
 		/* RAX only: RBX..RSI come back as the guest passed them. */
 		ok = ok && r.rax == c[i].want && r.rbx == c[i].a0 && r.rcx == c[i].a1 &&
 		     r.rdx == SENT_RDX && r.rsi == SENT_RSI;
-		tap_result(ok, "abi 64-bit vCPU %d: %s (rax=0x%llx)", c[i].vcpu, c[i].desc,
-			   X(r.rax));
+		pvx_check(ok, "abi 64-bit vCPU %d: %s (rax=0x%llx)", c[i].vcpu, c[i].desc,
+			  X(r.rax));
 	}
 	check_counts("abi 64-bit", &seen, &tot0);
 	tvm_destroy(&vm);
@@ -608,7 +609,7 @@ static int cmd_abi(void)
 		     r.rax == TVM_NEG64(PVX_EINVAL);
 	}
 	tvm_destroy(&vm);
-	tap_result(ok, "abi: 1-vCPU VM, targets 0 (self) and 1 -> -EINVAL");
+	pvx_check(ok, "abi: 1-vCPU VM, targets 0 (self) and 1 -> -EINVAL");
 
 	/* CPL3 never reaches pvx: KVM's -KVM_EPERM. */
 	ok = false;
@@ -617,12 +618,11 @@ static int cmd_abi(void)
 		ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_YIELD, 1, 0, 0, 0, &r) &&
 		     r.rax == TVM_NEG64(PVX_EPERM);
 	tvm_destroy(&vm);
-	tap_result(ok, "abi: YIELD from CPL3 -> -KVM_EPERM (rax=0x%llx)", X(r.rax));
+	pvx_check(ok, "abi: YIELD from CPL3 -> -KVM_EPERM (rax=0x%llx)", X(r.rax));
 
 	abi_real_mode(&seen, &tot0);
-	abi_tracepoint();
 	abi_v1_host();
-	return tap_end();
+	return 0;
 }
 
 /* ---- sched --------------------------------------------------------- */
@@ -678,7 +678,7 @@ static void sched_running(cpu_set_t *orig, int cpu0, int cpu1)
 	int ret;
 
 	if (cpu1 < 0) {
-		tap_skip("one CPU: caller and target cannot run at once", "%s: target in guest "
+		pvx_skip("one CPU: caller and target cannot run at once", "%s: target in guest "
 			 "mode on another CPU -> TARGET_RUNNING", d);
 		return;
 	}
@@ -686,12 +686,12 @@ static void sched_running(cpu_set_t *orig, int cpu0, int cpu1)
 	sched_setaffinity(0, sizeof(*orig), orig);
 	counts_str(&seen, buf, sizeof(buf));
 	tvm_diag("%s: caller on CPU %d, spinning target on CPU %d: %s", d, cpu0, cpu1, buf);
-	tap_result(!ret && seen.v[ST_RUNNING] >= 1,
-		   "%s: target spinning in guest mode on another CPU -> TARGET_RUNNING seen "
-		   "(%lld of %lld calls)", d, seen.v[ST_RUNNING], seen.v[ST_CALLS]);
-	tap_result(!ret && seen.v[ST_INVALID] == 0 &&
-		   seen.v[ST_CALLS] == seen.v[ST_DONE] + seen.v[ST_NOT_DONE] + seen.v[ST_RUNNING],
-		   "%s: every answer DONE, NOT_DONE or TARGET_RUNNING", d);
+	pvx_check(!ret && seen.v[ST_RUNNING] >= 1,
+		  "%s: target spinning in guest mode on another CPU -> TARGET_RUNNING seen "
+		  "(%lld of %lld calls)", d, seen.v[ST_RUNNING], seen.v[ST_CALLS]);
+	pvx_check(!ret && seen.v[ST_INVALID] == 0 &&
+		  seen.v[ST_CALLS] == seen.v[ST_DONE] + seen.v[ST_NOT_DONE] + seen.v[ST_RUNNING],
+		  "%s: every answer DONE, NOT_DONE or TARGET_RUNNING", d);
 	if (!ret)
 		check_counts_vm(d, &seen, &tot0, &vmc);
 }
@@ -707,13 +707,13 @@ static void sched_preempted(cpu_set_t *orig, int cpu0)
 	sched_setaffinity(0, sizeof(*orig), orig);
 	counts_str(&seen, buf, sizeof(buf));
 	tvm_diag("%s: caller and spinning target both on CPU %d: %s", d, cpu0, buf);
-	tap_result(!ret && seen.v[ST_DONE] >= 1,
-		   "%s: target runnable on the caller's CPU -> DONE seen (%lld of %lld calls)",
-		   d, seen.v[ST_DONE], seen.v[ST_CALLS]);
+	pvx_check(!ret && seen.v[ST_DONE] >= 1,
+		  "%s: target runnable on the caller's CPU -> DONE seen (%lld of %lld calls)",
+		  d, seen.v[ST_DONE], seen.v[ST_CALLS]);
 	/* Only one of the two threads is on the CPU: the target is never in guest mode. */
-	tap_result(!ret && seen.v[ST_RUNNING] == 0 && seen.v[ST_INVALID] == 0,
-		   "%s: never TARGET_RUNNING while the caller holds the only CPU (%lld)",
-		   d, seen.v[ST_RUNNING]);
+	pvx_check(!ret && seen.v[ST_RUNNING] == 0 && seen.v[ST_INVALID] == 0,
+		  "%s: never TARGET_RUNNING while the caller holds the only CPU (%lld)",
+		  d, seen.v[ST_RUNNING]);
 	if (!ret)
 		check_counts_vm(d, &seen, &tot0, &vmc);
 }
@@ -730,7 +730,7 @@ static void sched_halted(void)
 
 	memset(&seen, 0, sizeof(seen));
 	if (!read_counts(YIELD_TOTALS, &tot0) || roles_vm(&vm, 2, true)) {
-		tap_result(false, "%s: 2-vCPU VM with in-kernel irqchip", d);
+		pvx_check(false, "%s: 2-vCPU VM with in-kernel irqchip", d);
 		return;
 	}
 	/*
@@ -743,7 +743,7 @@ static void sched_halted(void)
 	    set_role(&vm.vcpu[1], ROLE_HALT, 0, 0, 0) ||
 	    tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking) ||
 	    runner_start(&run, &vm.vcpu[1], -1)) {
-		tap_result(false, "%s: start the halting vCPU", d);
+		pvx_check(false, "%s: start the halting vCPU", d);
 		goto out;
 	}
 	/* A hang guard, not a timing test: wait for KVM's "blocking" stat. */
@@ -753,9 +753,9 @@ static void sched_halted(void)
 			break;
 		usleep(1000);
 	}
-	if (!tap_result(!err && blocking == 1 && !run.err,
-			"%s: vCPU 1 executed HLT with IF=0 and sleeps in KVM_RUN (blocking=%llu%s%s)",
-			d, X(blocking), err ? ", stat: " : "", err ? strerror(-err) : ""))
+	if (!pvx_check(!err && blocking == 1 && !run.err,
+		       "%s: vCPU 1 executed HLT with IF=0 and sleeps in KVM_RUN (blocking=%llu%s%s)",
+		       d, X(blocking), err ? ", stat: " : "", err ? strerror(-err) : ""))
 		goto out;
 	ok = true;
 	for (i = 0; i < 20; i++) {
@@ -766,12 +766,12 @@ static void sched_halted(void)
 		counts_add(&seen, rax);
 		ok = ok && rax == PVX_YIELD_NOT_DONE;
 	}
-	tap_result(ok, "%s: YIELD to the halted vCPU -> NOT_DONE, 20 of 20 times "
-		   "(done %lld, target_running %lld)", d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
+	pvx_check(ok, "%s: YIELD to the halted vCPU -> NOT_DONE, 20 of 20 times "
+		  "(done %lld, target_running %lld)", d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
 	err = tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking);
-	tap_result(!err && blocking == 1 && run.runs == 0,
-		   "%s: the yield does not wake it (blocking=%llu, KVM_RUN returned %lu times)",
-		   d, X(blocking), run.runs);
+	pvx_check(!err && blocking == 1 && run.runs == 0,
+		  "%s: the yield does not wake it (blocking=%llu, KVM_RUN returned %lu times)",
+		  d, X(blocking), run.runs);
 	runner_stop(&run);
 	check_counts(d, &seen, &tot0);
 out:
@@ -808,7 +808,7 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 	int i, err = 0;
 
 	if (cpu1 < 0) {
-		tap_skip("one CPU: caller and target cannot run at once",
+		pvx_skip("one CPU: caller and target cannot run at once",
 			 "%s: vCPU ids 5, 2, 1: yields by APIC ID and by index land apart", d);
 		return;
 	}
@@ -816,7 +816,7 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 	    tvm_add_vcpu_id(&vm, 5) || tvm_add_vcpu_id(&vm, 2) || tvm_add_vcpu_id(&vm, 1) ||
 	    set_role(&vm.vcpu[1], ROLE_SPIN, 0, 0, 0) || pin_self(cpu0) ||
 	    runner_start(&run, &vm.vcpu[1], cpu1)) {
-		tap_result(false, "%s: VM with vCPU ids 5, 2, 1, id 2 spinning", d);
+		pvx_check(false, "%s: VM with vCPU ids 5, 2, 1, id 2 spinning", d);
 		goto out;
 	}
 	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
@@ -834,15 +834,15 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 		}
 		counts_str(&seen, buf, sizeof(buf));
 		if (c[k].spinner)
-			tap_result(!err && !run.err && seen.v[ST_RUNNING] == 1 &&
-				   seen.v[ST_INVALID] == 0,
-				   "%s: %s reaches the spinning vCPU: TARGET_RUNNING (%s)",
-				   d, c[k].how, buf);
+			pvx_check(!err && !run.err && seen.v[ST_RUNNING] == 1 &&
+				  seen.v[ST_INVALID] == 0,
+				  "%s: %s reaches the spinning vCPU: TARGET_RUNNING (%s)",
+				  d, c[k].how, buf);
 		else
-			tap_result(!err && !run.err && seen.v[ST_NOT_DONE] == seen.v[ST_CALLS] &&
-				   seen.v[ST_CALLS] > 0,
-				   "%s: %s reaches the vCPU that never ran: NOT_DONE only (%s)",
-				   d, c[k].how, buf);
+			pvx_check(!err && !run.err && seen.v[ST_NOT_DONE] == seen.v[ST_CALLS] &&
+				  seen.v[ST_CALLS] > 0,
+				  "%s: %s reaches the vCPU that never ran: NOT_DONE only (%s)",
+				  d, c[k].how, buf);
 	}
 	for (i = 0; i < 2; i++) {
 		/* self by APIC ID, and an id that is only an index */
@@ -851,9 +851,9 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 		rax = ~0ull;
 		err = set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, a0, PVX_YIELD_F_APIC_ID) ||
 		      caller_step(&vm.vcpu[0], &rax);
-		tap_result(!err && rax == TVM_NEG64(PVX_EINVAL),
-			   "%s: by APIC ID %llu (%s) -> -EINVAL (rax=0x%llx)", d, X(a0),
-			   i ? "no vCPU has id 0, index 0 has id 5" : "self", X(rax));
+		pvx_check(!err && rax == TVM_NEG64(PVX_EINVAL),
+			  "%s: by APIC ID %llu (%s) -> -EINVAL (rax=0x%llx)", d, X(a0),
+			  i ? "no vCPU has id 0, index 0 has id 5" : "self", X(rax));
 	}
 out:
 	runner_stop(&run);
@@ -861,27 +861,19 @@ out:
 	tvm_destroy(&vm);
 }
 
-static int cmd_sched(void)
+/* What every sched case needs: SIGUSR1 without SA_RESTART, the CPUs. */
+static bool sched_prepare(cpu_set_t *orig, int *cpu0, int *cpu1)
 {
 	struct sigaction sa = { .sa_handler = sig_nop };
-	cpu_set_t orig;
-	int n, cpu0, cpu1;
+	int n;
 
-	if (!tap_result(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"sched: pvx_host and pvx_yield loaded"))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
+		       "sched: pvx_host and pvx_yield loaded"))
+		return false;
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns EINTR */
-	n = nr_cpus_allowed(&orig, &cpu0, &cpu1);
-	tvm_diag("sched: %d CPUs allowed (first %d, second %d)", n, cpu0, cpu1);
-	if (n < 1) {
-		tap_result(false, "sched: sched_getaffinity");
-		return tap_end();
-	}
-	sched_running(&orig, cpu0, cpu1);
-	sched_preempted(&orig, cpu0);
-	sched_ids(&orig, cpu0, cpu1);
-	sched_halted();
-	return tap_end();
+	n = nr_cpus_allowed(orig, cpu0, cpu1);
+	tvm_diag("sched: %d CPUs allowed (first %d, second %d)", n, *cpu0, *cpu1);
+	return pvx_check(n >= 1, "sched: sched_getaffinity");
 }
 
 /* ---- policy -------------------------------------------------------- */
@@ -905,12 +897,12 @@ static int cmd_policy(void)
 	struct tvm a, b;
 	bool ok;
 
-	if (!tap_result(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"policy: pvx_host and pvx_yield loaded"))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
+		       "policy: pvx_host and pvx_yield loaded"))
+		return 0;
 	if (read_str(PARAM_FEATURES, saved, sizeof(saved)) || roles_vm(&a, 2, false)) {
-		tap_result(false, "policy: read " PARAM_FEATURES ", VM set-up");
-		return tap_end();
+		pvx_check(false, "policy: read " PARAM_FEATURES ", VM set-up");
+		return 0;
 	}
 	/* Host policy: the parameter without PVX_F_YIELD. */
 	read_counts(YIELD_TOTALS, &tot0);
@@ -919,53 +911,53 @@ static int cmd_policy(void)
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	rax2 = call_once(&a.vcpu[0], PVX_HC_YIELD, 9, 1);
-	tap_result(ok && feat != ~0ull && (feat & PVX_F_PROBE) && !(feat & PVX_F_YIELD),
-		   "policy: features=%s -> PROBE without PVX_F_YIELD (rdx=0x%llx)", val, X(feat));
-	tap_result(rax == TVM_NEG64(PVX_EOPNOTSUPP) && rax2 == TVM_NEG64(PVX_EOPNOTSUPP),
-		   "policy: features=%s -> YIELD valid and invalid -EOPNOTSUPP (0x%llx, 0x%llx)",
-		   val, X(rax), X(rax2));
+	pvx_check(ok && feat != ~0ull && (feat & PVX_F_PROBE) && !(feat & PVX_F_YIELD),
+		  "policy: features=%s -> PROBE without PVX_F_YIELD (rdx=0x%llx)", val, X(feat));
+	pvx_check(rax == TVM_NEG64(PVX_EOPNOTSUPP) && rax2 == TVM_NEG64(PVX_EOPNOTSUPP),
+		  "policy: features=%s -> YIELD valid and invalid -EOPNOTSUPP (0x%llx, 0x%llx)",
+		  val, X(rax), X(rax2));
 	read_counts(YIELD_TOTALS, &tot);
-	tap_result(counts_eq(&tot, &tot0), "policy: handler did not run (host totals unchanged)");
+	pvx_check(counts_eq(&tot, &tot0), "policy: handler did not run (host totals unchanged)");
 	ok = !tvm_write_file(PARAM_FEATURES, saved);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
-	tap_result(ok && feat != ~0ull && (feat & PVX_F_YIELD) && rax == PVX_YIELD_NOT_DONE,
-		   "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE "
-		   "(rdx=0x%llx rax=0x%llx)", saved, X(feat), X(rax));
+	pvx_check(ok && feat != ~0ull && (feat & PVX_F_YIELD) && rax == PVX_YIELD_NOT_DONE,
+		  "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE "
+		  "(rdx=0x%llx rax=0x%llx)", saved, X(feat), X(rax));
 
 	/* VM policy: sysfs vms/vm<id>-<pid>/features without PVX_F_YIELD. */
-	if (!tap_result(read_vm_counts(&vmc0, dir, sizeof(dir)),
-			"policy per VM: %s/yield exists after the VM's first YIELD", dir))
+	if (!pvx_check(read_vm_counts(&vmc0, dir, sizeof(dir)),
+		       "policy per VM: %s/yield exists after the VM's first YIELD", dir))
 		goto out;
 	tvm_vm_sysfs_dir(dir, ctl, sizeof(ctl));
 	snprintf(path, sizeof(path), "%s/features", ctl);
 	ok = !tvm_write_file(path, val);
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
-	tap_result(ok && feat != ~0ull && !(feat & PVX_F_YIELD) &&
-		   rax == TVM_NEG64(PVX_EOPNOTSUPP),
-		   "policy per VM: features=%s -> PROBE without PVX_F_YIELD, YIELD -EOPNOTSUPP "
-		   "(rdx=0x%llx rax=0x%llx)", val, X(feat), X(rax));
+	pvx_check(ok && feat != ~0ull && !(feat & PVX_F_YIELD) &&
+		  rax == TVM_NEG64(PVX_EOPNOTSUPP),
+		  "policy per VM: features=%s -> PROBE without PVX_F_YIELD, YIELD -EOPNOTSUPP "
+		  "(rdx=0x%llx rax=0x%llx)", val, X(feat), X(rax));
 	ok = false;
 	if (!roles_vm(&b, 2, false)) {
 		rax2 = call_once(&b.vcpu[0], PVX_HC_YIELD, 1, 0);
 		ok = rax2 == PVX_YIELD_NOT_DONE && (vm_probe(&b.vcpu[0]) & PVX_F_YIELD);
 		tvm_destroy(&b);
 	}
-	tap_result(ok, "policy per VM: another VM still has YIELD (rax=0x%llx)", X(rax2));
+	pvx_check(ok, "policy per VM: another VM still has YIELD (rax=0x%llx)", X(rax2));
 	snprintf(path, sizeof(path), "%s/yield", dir);
-	tap_result(read_counts(path, &vmc) && counts_eq(&vmc, &vmc0),
-		   "policy per VM: the disabled VM's counters did not move");
+	pvx_check(read_counts(path, &vmc) && counts_eq(&vmc, &vmc0),
+		  "policy per VM: the disabled VM's counters did not move");
 	snprintf(path, sizeof(path), "%s/features", ctl);
 	ok = !tvm_write_file(path, saved);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
-	tap_result(ok && rax == PVX_YIELD_NOT_DONE,
-		   "policy per VM: features=%s -> YIELD NOT_DONE again (rax=0x%llx)", saved,
-		   X(rax));
+	pvx_check(ok && rax == PVX_YIELD_NOT_DONE,
+		  "policy per VM: features=%s -> YIELD NOT_DONE again (rax=0x%llx)", saved,
+		  X(rax));
 out:
 	tvm_write_file(PARAM_FEATURES, saved);
 	tvm_destroy(&a);
-	return tap_end();
+	return 0;
 }
 
 /* ---- rmmod-loop ---------------------------------------------------- */
@@ -1009,65 +1001,157 @@ static int cmd_rmmod_loop(void)
 	uint64_t feat, rax;
 	bool ok;
 
-	if (!tap_result(module_loaded("pvx_host") && module_loaded("pvx_yield"),
-			"%s: pvx_host and pvx_yield loaded", d))
-		return tap_end();
+	if (!pvx_check(module_loaded("pvx_host") && module_loaded("pvx_yield"),
+		       "%s: pvx_host and pvx_yield loaded", d))
+		return 0;
 	sigaction(SIGUSR1, &sa, NULL);
 	nr_cpus_allowed(&orig, &cpu0, &cpu1);
 	if (roles_vm(&vm, 2, false) || set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, 1, 0) ||
 	    set_role(&vm.vcpu[1], ROLE_SPIN, 0, 0, 0)) {
-		tap_result(false, "%s: VM set-up", d);
-		return tap_end();
+		pvx_check(false, "%s: VM set-up", d);
+		return 0;
 	}
 	/* The target spins (on its own CPU when there are two), so yields do work. */
 	s.v = &vm.vcpu[0];
 	s.cpu = cpu0;
 	if (runner_start(&run, &vm.vcpu[1], cpu1) || pthread_create(&th, NULL, loop_fn, &s)) {
-		tap_result(false, "%s: threads", d);
+		pvx_check(false, "%s: threads", d);
 		runner_stop(&run);
 		tvm_destroy(&vm);
-		return tap_end();
+		return 0;
 	}
 	ok = tvm_answers_wait(&s.a, &s.a.served, 20);
-	tap_result(ok, "%s: vCPU 0 yields to spinning vCPU 1 in a loop (%lu answers so far)",
-		   d, s.a.served);
-	tap_result(!tvm_newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
-		   "%s: %s/yield exists", d, dir);
+	pvx_check(ok, "%s: vCPU 0 yields to spinning vCPU 1 in a loop (%lu answers so far)",
+		  d, s.a.served);
+	pvx_check(!tvm_newest_vm_dir(dir, sizeof(dir)) && read_vm_counts(&vmc, dir, sizeof(dir)),
+		  "%s: %s/yield exists", d, dir);
 	ret = syscall(SYS_delete_module, "pvx_yield", O_NONBLOCK);
 	if (ret)
 		err = errno;
-	tap_result(!ret, "%s: delete_module(pvx_yield) while the VM yields%s%s", d,
-		   ret ? ": " : "", ret ? strerror(err) : "");
-	tap_result(!module_loaded("pvx_yield") && module_loaded("pvx_host"),
-		   "%s: pvx_yield gone, pvx_host still loaded", d);
+	pvx_check(!ret, "%s: delete_module(pvx_yield) while the VM yields%s%s", d,
+		  ret ? ": " : "", ret ? strerror(err) : "");
+	pvx_check(!module_loaded("pvx_yield") && module_loaded("pvx_host"),
+		  "%s: pvx_yield gone, pvx_host still loaded", d);
 	if (!ret)
 		tvm_answers_wait(&s.a, &s.a.enosys, 20);
 	snprintf(path, sizeof(path), "%s/yield", dir);
-	tap_result(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
-		   "%s: the running VM's yield file is gone, its directory stays", d);
-	tap_result(access(YIELD_TOTALS, F_OK) != 0, "%s: " YIELD_TOTALS " is gone", d);
+	pvx_check(access(path, F_OK) != 0 && access(dir, F_OK) == 0,
+		  "%s: the running VM's yield file is gone, its directory stays", d);
+	pvx_check(access(YIELD_TOTALS, F_OK) != 0, "%s: " YIELD_TOTALS " is gone", d);
 	s.a.stop = 1;
 	pthread_join(th, NULL);
 	runner_stop(&run);
 	sched_setaffinity(0, sizeof(orig), &orig);
 	tvm_diag("%s: answers: %lu valid, %lu x -ENOSYS, %lu other, %lu valid after -ENOSYS",
 		 d, s.a.served, s.a.enosys, s.a.other, s.a.back);
-	tap_result(!s.a.err && !run.err, "%s: both vCPUs kept running, no KVM_RUN error", d);
-	tap_result(!ret && s.a.enosys >= 20 && !s.a.other && !s.a.back,
-		   "%s: answers switched once from YIELD outcomes to -ENOSYS (%lu then %lu)",
-		   d, s.a.served, s.a.enosys);
+	pvx_check(!s.a.err && !run.err, "%s: both vCPUs kept running, no KVM_RUN error", d);
+	pvx_check(!ret && s.a.enosys >= 20 && !s.a.other && !s.a.back,
+		  "%s: answers switched once from YIELD outcomes to -ENOSYS (%lu then %lu)",
+		  d, s.a.served, s.a.enosys);
 	feat = vm_probe(&vm.vcpu[0]);
 	rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, 1, 0);
-	tap_result(feat != ~0ull && !(feat & PVX_F_YIELD) && rax == TVM_NEG64(PVX_ENOSYS),
-		   "%s: same VM after rmmod: PROBE without PVX_F_YIELD, YIELD -ENOSYS "
-		   "(rdx=0x%llx rax=0x%llx)", d, X(feat), X(rax));
+	pvx_check(feat != ~0ull && !(feat & PVX_F_YIELD) && rax == TVM_NEG64(PVX_ENOSYS),
+		  "%s: same VM after rmmod: PROBE without PVX_F_YIELD, YIELD -ENOSYS "
+		  "(rdx=0x%llx rax=0x%llx)", d, X(feat), X(rax));
 	tvm_destroy(&vm);
-	return tap_end();
+	return 0;
+}
+
+/* ---- the fixtures: pvx_yield's states; the tests ------------------- */
+
+static const char *host_ready(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK))
+		return "no /dev/kvm: not a KVM host";
+	if (!module_loaded("pvx_host"))
+		return "pvx_host not loaded";
+	return NULL;
+}
+
+static const char *yield_absent(void)
+{
+	return host_ready() ?: pvx_state(!module_loaded("pvx_yield"), "pvx_yield loaded");
+}
+
+static const char *yield_loaded(void)
+{
+	return host_ready() ?: pvx_state(module_loaded("pvx_yield"), "pvx_yield not loaded");
+}
+
+PVX_FIXTURE(absent, yield_absent);
+
+PVX_TEST(absent, enosys)
+{
+	cmd_absent();
+}
+
+PVX_FIXTURE(abi, yield_loaded);
+
+PVX_TEST(abi, arguments_and_counters)
+{
+	cmd_abi();
+}
+
+PVX_TEST(abi, trace_event)
+{
+	abi_tracepoint();
+}
+
+PVX_FIXTURE(sched, yield_loaded);
+
+PVX_TEST(sched, target_running)
+{
+	cpu_set_t orig;
+	int cpu0, cpu1;
+
+	if (sched_prepare(&orig, &cpu0, &cpu1))
+		sched_running(&orig, cpu0, cpu1);
+}
+
+PVX_TEST(sched, target_preempted)
+{
+	cpu_set_t orig;
+	int cpu0, cpu1;
+
+	if (sched_prepare(&orig, &cpu0, &cpu1))
+		sched_preempted(&orig, cpu0);
+}
+
+PVX_TEST(sched, vcpu_ids_apart)
+{
+	cpu_set_t orig;
+	int cpu0, cpu1;
+
+	if (sched_prepare(&orig, &cpu0, &cpu1))
+		sched_ids(&orig, cpu0, cpu1);
+}
+
+PVX_TEST(sched, target_halted)
+{
+	cpu_set_t orig;
+	int cpu0, cpu1;
+
+	if (sched_prepare(&orig, &cpu0, &cpu1))
+		sched_halted();
+}
+
+PVX_FIXTURE(policy, yield_loaded);
+
+PVX_TEST(policy, features_off)
+{
+	cmd_policy();
+}
+
+PVX_FIXTURE(rmmod_loop, yield_loaded);
+
+PVX_TEST(rmmod_loop, rmmod_while_yielding)
+{
+	cmd_rmmod_loop();
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_yield_host_test absent|abi|sched|policy|rmmod-loop\n");
+	fprintf(stderr, "usage: pvx_yield_host_test [absent|abi|sched|policy|rmmod-loop]\n");
 	exit(2);
 }
 
@@ -1076,30 +1160,12 @@ int main(int argc, char **argv)
 	struct utsname u;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 2)
+	if (argc > 2)
 		usage();
-	tap_begin();
 	uname(&u);
-	tvm_diag("pvx_yield_host_test %s on %s, %s CPU", argv[1], u.release,
-		 tvm_cpu_is_amd() ? "AMD" : "Intel");
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		printf("1..0 # SKIP /dev/kvm: %s\n", strerror(errno));
-		return KSFT_SKIP;
-	}
-	if (!module_loaded("pvx_host")) {
-		printf("1..0 # SKIP pvx_host not loaded\n");
-		return KSFT_SKIP;
-	}
-	if (!strcmp(argv[1], "absent"))
-		return cmd_absent();
-	if (!strcmp(argv[1], "abi"))
-		return cmd_abi();
-	if (!strcmp(argv[1], "sched"))
-		return cmd_sched();
-	if (!strcmp(argv[1], "policy"))
-		return cmd_policy();
-	if (!strcmp(argv[1], "rmmod-loop"))
-		return cmd_rmmod_loop();
+	tvm_diag("pvx_yield_host_test %s on %s, %s CPU", argc > 1 ? argv[1] : "(all)",
+		 u.release, tvm_cpu_is_amd() ? "AMD" : "Intel");
+	pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
 	usage();
 	return 2;
 }
