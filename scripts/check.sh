@@ -21,17 +21,18 @@ SERIES_LIST=${PVX_SERIES:-"6.1 6.12"}
 # kernels load every module and exercise every feature: both boot L3 on a
 # pvx host (guest-host, which 6.1's guest-core holds with the fallback
 # boot), run the host's tiny-VM tests (tinyvm: issue 26's regression tests
-# on both kernels), migrate-quick (two live migrations in one L3 boot,
-# one with the dirty bitmap, one with the dirty ring: issue 27), numa and
-# lockdown; the steal boots run on 6.12; the fallback and topology boots
+# on both kernels), a live migration there and back (issue 27: 6.12 with
+# KVM's dirty ring, 6.1 with its dirty bitmap; check-full both modes on
+# both kernels), numa and lockdown; the steal boots run on 6.12; the
+# fallback and topology boots
 # and the upstream KVM selftests on 6.1, so that the two labs, which share this
 # machine's CPUs, take about as long (Documentation/lab.rst has the
 # times). make check-full (PVX_CHECK_FULL=1) runs every suite on both,
 # with the long soaks (PVX_LAB_SOAK=long: lock torture phases in L3,
 # tinyvm's VM cycles); PVX_LAB_TESTS sets one list for both.
 LAB_TESTS_FULL=guest,upstream,migrate-quick,tinyvm,numa,lockdown
-declare -A LAB_TESTS=([6.12]=guest-host,steal,migrate-quick,tinyvm,numa,lockdown
-		      [6.1]=guest-core,topology,upstream,migrate-quick,tinyvm,numa,lockdown)
+declare -A LAB_TESTS=([6.12]=guest-host,steal,migrate-ring,tinyvm,numa,lockdown
+		      [6.1]=guest-core,topology,upstream,migrate-bitmap,tinyvm,numa,lockdown)
 if [ "${PVX_CHECK_FULL:-0}" = 1 ]; then
 	LAB_TESTS[6.12]=$LAB_TESTS_FULL LAB_TESTS[6.1]=$LAB_TESTS_FULL
 	export PVX_LAB_SOAK=long
@@ -449,27 +450,29 @@ expect_error "lab.sh with an unknown PVX_LAB_SOAK fails with one line" \
 expect_error "run-l3.sh with an unknown PVX_LAB_SOAK fails with one line" \
 	"PVX_LAB_SOAK needs short or long, got 'full'" env PVX_LAB_SOAK=full selftests/guest/run-l3.sh host
 # make check's two lists: every suite of check-full on one kernel at
-# least (guest as its parts: the fallback boot is guest-core's), and on
-# each kernel an L3 boot on a pvx host, numa and lockdown (every module),
-# tinyvm (issue 26's tests) and migrate-quick (issue 27's)
+# least (guest as its parts: the fallback boot is guest-core's;
+# migrate-quick as its bitmap and ring boots), and on each kernel an L3
+# boot on a pvx host, numa and lockdown (every module), tinyvm (issue 26's
+# tests) and a live migration (issue 27's)
 lists_cover() {
 	local both=",${LAB_TESTS[6.1]},${LAB_TESTS[6.12]}," s k l
-	for s in guest-core steal topology upstream migrate-quick tinyvm numa lockdown; do
+	for s in guest-core steal topology upstream migrate-bitmap migrate-ring tinyvm numa lockdown; do
 		[[ "$both" == *",$s,"* ]] || { echo "$s in neither list"; return 1; }
 	done
 	for k in 6.1 6.12; do
 		l=",${LAB_TESTS[$k]},"
 		[[ "$l" =~ ,guest(-core|-host)?, ]] || { echo "$k boots no L3 on a pvx host"; return 1; }
-		for s in numa lockdown tinyvm migrate-quick; do
+		[[ "$l" =~ ,migrate(-quick|-bitmap|-ring)?, ]] || { echo "no live migration on $k"; return 1; }
+		for s in numa lockdown tinyvm; do
 			[[ "$l" == *",$s,"* ]] || { echo "$s not on $k"; return 1; }
 		done
 	done
 }
 if [ -z "${PVX_LAB_TESTS:-}" ] && [ "${PVX_CHECK_FULL:-0}" != 1 ]; then
 	if why=$(lists_cover); then
-		tap ok "make check's lab lists cover every suite of check-full, each kernel every module, tinyvm and migrate-quick"
+		tap ok "make check's lab lists cover every suite of check-full, each kernel every module, tinyvm and a migration"
 	else
-		tap fail "make check's lab lists cover every suite of check-full, each kernel every module, tinyvm and migrate-quick" "$why"
+		tap fail "make check's lab lists cover every suite of check-full, each kernel every module, tinyvm and a migration" "$why"
 	fi
 fi
 expect_error "run-l3.sh with a bad PVX_L3_BOOTS fails with one line" \

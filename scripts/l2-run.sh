@@ -39,6 +39,7 @@ suite_limit() {
 	numabench) echo 3000 ;;
 	migrate) echo 2400 ;;
 	migrate-quick) echo 1200 ;;
+	migrate-bitmap|migrate-ring) echo 700 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -197,6 +198,8 @@ MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
 # one-boot form (--migrate mixed: there logged with the bitmap, back
 # with the ring) is not make check's yet (Documentation/lab.rst)
 MIGRATE_QUICK_BOOTS=("${MIGRATE_BOOTS[@]:0:2}")
+# migrate-bitmap, migrate-ring: one of those two boots each; make check
+# migrates with one mode per kernel (scripts/check.sh)
 
 # guest-core: every guest module and feature, on a pvx host and on one
 # without pvx, and the refusal in L2; not the steal and topology boots
@@ -265,6 +268,10 @@ for s in "${suites[@]}"; do
 	migrate) run_suite migrate run_l3s migrate "${MIGRATE_BOOTS[@]}" ;;
 	migrate-quick)
 		PVX_MIGRATIONS=2 run_suite migrate-quick run_l3s migrate-quick "${MIGRATE_QUICK_BOOTS[@]}" ;;
+	migrate-bitmap)
+		PVX_MIGRATIONS=2 run_suite migrate-bitmap run_l3s migrate-bitmap "${MIGRATE_BOOTS[0]}" ;;
+	migrate-ring)
+		PVX_MIGRATIONS=2 run_suite migrate-ring run_l3s migrate-ring "${MIGRATE_BOOTS[1]}" ;;
 	esac
 	dmesg -c >>"$PVX_OUT/dmesg-$tag.log" 2>&1
 	sync_out

@@ -38,8 +38,9 @@ usage: scripts/lab.sh [options]
                     while the host writes its pages, dirty bitmap,
                     dirty ring, onto L2 without pvx_fork_copy, and
                     onto L2 without pvx_host and with pvx off for it;
-                    migrate-quick = make check's: its bitmap and
-                    ring boots, two migrations each)
+                    migrate-quick = its bitmap and ring boots, two
+                    migrations each; migrate-bitmap, migrate-ring =
+                    one of them, make check's)
   --l2-cpus N       vCPUs of the L2 host (default 2: QEMU 10 from the
                     cache, one TCG thread per vCPU; 1: Debian 12's QEMU,
                     single-threaded TCG, the old 1-CPU lab of lab.rst)
@@ -91,8 +92,8 @@ IFS=, read -r -a suites <<<"$tests"
 [ ${#suites[@]} -gt 0 ] || die "--tests is empty"
 for s in "${suites[@]}"; do
 	case "$s" in
-	tinyvm|upstream|guest|guest-core|guest-host|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate|migrate-quick) ;;
-	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, guest-host, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate, migrate-quick)" ;;
+	tinyvm|upstream|guest|guest-core|guest-host|steal|topology|demo|bench|resets|numa|numabench|lockdown|migrate|migrate-quick|migrate-bitmap|migrate-ring) ;;
+	*) die "unknown suite '$s' (tinyvm, upstream, guest, guest-core, guest-host, steal, topology, demo, bench, resets, numa, numabench, lockdown, migrate, migrate-quick, migrate-bitmap, migrate-ring)" ;;
 	esac
 done
 # the stall watchdog (watch_l2, boot_l2) and its test hook (l2-run.sh)
@@ -187,7 +188,7 @@ if [ "$build" = 1 ]; then
 	make -s -C tools/pvxtop OUT="$REPO/build/pvxtop" all static ||
 		echo "lab: pvxtop build failed; its tests will fail" >&2
 	if has_suite guest || has_suite guest-core || has_suite guest-host || has_suite steal || has_suite topology || has_suite demo || has_suite bench ||
-	   has_suite migrate || has_suite migrate-quick; then
+	   has_suite migrate || has_suite migrate-quick || has_suite migrate-bitmap || has_suite migrate-ring; then
 		selftests/guest/mkinitrd.sh "$abi" "$REPO/build/$abi/l3-initrd.gz" ||
 			echo "lab: L3 initramfs build failed; L3 suites will fail" >&2
 	fi
