@@ -1500,9 +1500,9 @@ static int cmd_policy(bool lockdown)
 		  (r.rdx & PVX_PROBE_INFO_ALL) == host_paging_facts(),
 		  "policy: features=0x1 -> PROBE calls 0x1, the paging facts unmasked (rdx=0x%llx)",
 		  X(r.rdx));
-	if (!ret && (all_feat & ~1ull)) {
+	if (!ret && (all_feat & PVX_F_ALL & ~1ull)) {
 		/* A call masked off must be unknown again. */
-		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & ~1ull);
+		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & PVX_F_ALL & ~1ull);
 
 		ret = hcall_fresh(TVM_LONG, NULL, nr, 0, 0, 0, 0, &r);
 		pvx_check(!ret && r.rax == TVM_NEG64(PVX_EOPNOTSUPP),
