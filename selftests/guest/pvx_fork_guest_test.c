@@ -1105,6 +1105,8 @@ static bool rule_fork(char *r, uint64_t seed, const char *path,
 	int status = -1;
 	pid_t pid;
 
+	/* written again: a fork before left the range write-protected */
+	fill(r, RULE_TOUCHED, seed);
 	if (path)
 		setenv("LIBPVX_FORK_PATH", path, 1);
 	else
@@ -1154,6 +1156,44 @@ static void rule_diag(const char *what, const struct pvx_fork_stats *s0,
 		       s1->last_error ? strerror(s1->last_error) : "none", pages);
 }
 
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+#define THP_DEFRAG	"/sys/kernel/mm/transparent_hugepage/defrag"
+
+/*
+ * The bracketed word of a THP sysfs file into @word ("" unknown): a
+ * kernel with under 512 MiB of RAM boots with THP "never" (the lab's L3
+ * has 256 MiB), where MADV_HUGEPAGE gets no huge page.
+ */
+static void thp_mode(const char *path, char *word, size_t size)
+{
+	char buf[128], *a, *b;
+
+	word[0] = '\0';
+	if (sysfs_read_str(path, buf, sizeof(buf)))
+		return;
+	a = strchr(buf, '[');
+	b = a ? strchr(a, ']') : NULL;
+	if (a && b && (size_t)(b - a - 1) < size)
+		snprintf(word, size, "%.*s", (int)(b - a - 1), a + 1);
+}
+
+/* @path's mode "never" becomes "madvise"; @was keeps the mode to restore. */
+static void thp_allow_madvise(const char *path, char *was, size_t size)
+{
+	int err;
+
+	thp_mode(path, was, size);
+	err = strcmp(was, "never") ? 0 : write_file(path, "madvise");
+	if (err)
+		ksft_print_msg("%s: could not write madvise: %s\n", path, strerror(-err));
+}
+
+static void thp_restore(const char *path, const char *was)
+{
+	if (!strcmp(was, "never"))
+		write_file(path, was);
+}
+
 /*
  * PROBE's paging facts and the rule of pvx_fork_calc.h, end to end: with
  * nested paging a 64 MiB range without huge pages (MADV_NOHUGEPAGE) goes
@@ -1168,14 +1208,20 @@ static void fork_rule(void)
 {
 	unsigned long long feat = host_features();
 	bool known = feat & PVX_PROBE_PAGING_KNOWN, nested = feat & PVX_PROBE_NESTED_PAGING;
-	char *small = rule_range(MADV_NOHUGEPAGE, 71), *huge = rule_range(MADV_HUGEPAGE, 72);
-	long long huge_bytes = anon_huge(huge), pages;
+	char enabled[16], defrag[16], *small, *huge;
 	struct pvx_fork_stats s0, s1;
+	long long huge_bytes, pages;
 	bool ok;
 
-	ksft_print_msg("host_features 0x%llx: paging %s; the MADV_HUGEPAGE range has %lld KiB in huge pages\n",
+	thp_allow_madvise(THP_ENABLED, enabled, sizeof(enabled));
+	thp_allow_madvise(THP_DEFRAG, defrag, sizeof(defrag));
+	small = rule_range(MADV_NOHUGEPAGE, 71);
+	huge = rule_range(MADV_HUGEPAGE, 72);
+	huge_bytes = anon_huge(huge);
+
+	ksft_print_msg("host_features 0x%llx: paging %s; THP enabled '%s', defrag '%s' (madvise for this test if never); the MADV_HUGEPAGE range has %lld KiB in huge pages\n",
 		       feat, !known ? "not reported" : nested ? "nested" : "shadow",
-		       huge_bytes >> 10);
+		       enabled, defrag, huge_bytes >> 10);
 	ksft_test_result(host ? known && !(feat & ~(unsigned long long)(PVX_F_ALL | PVX_PROBE_INFO_ALL)) :
 				feat == 0,
 			 "host_features 0x%llx: %s\n", feat,
@@ -1197,16 +1243,21 @@ static void fork_rule(void)
 			 "rule: 64 MiB in huge pages -> the copy path%s, the child sees the fork-time bytes\n",
 			 host ? " (the host copied its 8 MiB)" : " (EOPNOTSUPP)");
 	ok = rule_fork(huge, 72, "fork", &s0, &s1, &pages);
+	rule_diag("LIBPVX_FORK_PATH=fork", &s0, &s1, pages);
 	ksft_test_result(ok && went_plain(&s0, &s1, pages),
 			 "LIBPVX_FORK_PATH=fork -> plain fork(), counted in plain_forks\n");
 	ok = rule_fork(huge, 72, "bogus", &s0, &s1, &pages);
+	rule_diag("LIBPVX_FORK_PATH=bogus", &s0, &s1, pages);
 	ksft_test_result(ok && went_copy(&s0, &s1, pages),
 			 "LIBPVX_FORK_PATH=bogus is auto: the copy path as without it\n");
 	ok = rule_fork(small, 71, "copy", &s0, &s1, &pages);
+	rule_diag("LIBPVX_FORK_PATH=copy", &s0, &s1, pages);
 	ksft_test_result(ok && went_copy(&s0, &s1, pages),
 			 "LIBPVX_FORK_PATH=copy -> the copy path also for 4 KiB pages\n");
 	munmap(small, RULE_RANGE);
 	munmap(huge, RULE_RANGE);
+	thp_restore(THP_DEFRAG, defrag);
+	thp_restore(THP_ENABLED, enabled);
 }
 
 int main(int argc, char **argv)
