@@ -557,7 +557,13 @@ static enum pvx_fork_why pvx_fork_choose(const struct pvx_fork_range *ranges, un
 	pvx_fork_read_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
 	f.thp = pvx_fork_thp_of(thp);
 	f.bytes = pvx_fork_overlap(ranges, n, 0, UINTPTR_MAX);
-	pvx_fork_backing(ranges, n, &f);
+	/*
+	 * smaps costs a walk of every mapping: read only when the size and
+	 * the policy leave the answer open (a fork() the rule makes plain
+	 * must cost no more than fork())
+	 */
+	if (f.bytes >= PVX_FORK_NESTED_MIN_BYTES && f.thp != PVX_FORK_THP_NEVER)
+		pvx_fork_backing(ranges, n, &f);
 	return pvx_fork_decide(&f, force);
 }
 
