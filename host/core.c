@@ -151,6 +151,19 @@ static u32 pvx_probe_epoch(const struct pvx_vm *vm)
 	return e ?: 1;
 }
 
+/*
+ * PROBE's host facts (PVX_PROBE_*), beside the feature bits: no policy
+ * masks them, they describe the VM rather than offer a call.
+ */
+static u32 pvx_probe_facts(struct kvm_vcpu *vcpu)
+{
+	bool nested;
+
+	if (!pvx_kvm_paging_mode(vcpu, &nested))
+		return 0;
+	return PVX_PROBE_PAGING_KNOWN | (nested ? PVX_PROBE_NESTED_PAGING : 0);
+}
+
 static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 		      const struct pvx_call *call)
 {
@@ -160,7 +173,8 @@ static long pvx_probe(struct kvm_vcpu *vcpu, struct pvx_vm *vm,
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RBX, PVX_MAGIC);
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RCX, pvx_abi_announced());
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RDX,
-			READ_ONCE(pvx_registered) & pvx_policy_features(vm));
+			(READ_ONCE(pvx_registered) & pvx_policy_features(vm)) |
+			pvx_probe_facts(vcpu));
 	pvx_set_out_reg(vcpu, call, VCPU_REGS_RSI, pvx_probe_epoch(vm));
 	return 0;
 }

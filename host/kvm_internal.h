@@ -327,6 +327,27 @@ static inline unsigned long pvx_kvm_reg_read(struct kvm_vcpu *vcpu, int reg)
 }
 
 /*
+ * Whether @vcpu's VM runs with nested paging (AMD NPT, Intel EPT) or with
+ * shadow paging, for PROBE (PVX_PROBE_*). KVM's tdp_enabled is not
+ * exported; the vCPU's own MMU (root_mmu, not a nested guest's) tells it:
+ * with nested paging its root_role is direct always (init_kvm_tdp_mmu()),
+ * with shadow paging only while the guest's paging is off (the shadow
+ * root follows the CPU role, whose base.direct is !CR0.PG). So the mode
+ * is known exactly while the guest's paging is on. kvm_init_mmu() updates
+ * both roles in the vCPU's thread, where a hypercall runs too. Returns
+ * false when it cannot tell; else true and *@nested.
+ */
+static inline bool pvx_kvm_paging_mode(struct kvm_vcpu *vcpu, bool *nested)
+{
+	const struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
+
+	if (mmu->cpu_role.base.direct)
+		return false;
+	*nested = mmu->root_role.direct;
+	return true;
+}
+
+/*
  * @vcpu executes guest code now: vcpu_enter_guest() sets IN_GUEST_MODE
  * with interrupts and preemption disabled right before VMRUN/VMLAUNCH and
  * resets OUTSIDE_GUEST_MODE after the exit, before either is enabled

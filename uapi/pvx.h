@@ -61,6 +61,22 @@
 #define PVX_F_ALL		((1u << PVX_HC_NR_CALLS) - 1u)
 
 /*
+ * Facts about the host that PROBE reports in RDX above the call bits
+ * (issue 29). They are no features: no features mask switches them, and
+ * a guest never takes one for a call. A host older than these bits
+ * leaves them 0: "not reported".
+ * PVX_PROBE_PAGING_KNOWN: the host reports this VM's paging mode, in
+ * PVX_PROBE_NESTED_PAGING: set for nested paging (AMD NPT, Intel EPT),
+ * clear for shadow paging. NESTED_PAGING without PAGING_KNOWN is no valid
+ * answer; a guest reads it as "not reported". The host sets PAGING_KNOWN
+ * only when the calling vCPU has paging on (the mode is told apart from
+ * KVM's MMU roles, which say nothing while the guest's paging is off).
+ */
+#define PVX_PROBE_PAGING_KNOWN	0x10000u
+#define PVX_PROBE_NESTED_PAGING	0x20000u
+#define PVX_PROBE_INFO_ALL	(PVX_PROBE_PAGING_KNOWN | PVX_PROBE_NESTED_PAGING)
+
+/*
  * Result codes, negated in RAX. The first six are KVM's own -KVM_E*
  * values (include/uapi/linux/kvm_para.h); the others are pvx additions
  * with the Linux errno value of the same name.
@@ -80,7 +96,7 @@
  *   in:  a0 (RBX) = 0 (reserved, anything else is -PVX_EINVAL)
  *   in:  RSI = 0
  *   out: RAX = 0, RBX = PVX_MAGIC, RCX = host ABI version,
- *        RDX = feature bitmap (PVX_F_*),
+ *        RDX = feature bitmap (PVX_F_*) and host facts (PVX_PROBE_*),
  *        RSI = the host's epoch for this VM (32 bits, never 0): it changes
  *        when the host's state of the VM is new (a live migration's
  *        destination, pvx_host or a feature module loaded again), and the

@@ -48,6 +48,7 @@
 
 #include "pvx.h"
 #include "pvx_fork.h"
+#include "pvx_fork_calc.h"
 
 #define PVX_API		__attribute__((visibility("default")))
 
@@ -434,6 +435,138 @@ static void pvx_fork_child(const struct pvx_fork_range *ranges, unsigned int n,
 	close(report_fd);
 }
 
+/* ---- the parent: does the host copy win here? ----------------------- */
+
+/* PROBE's RDX through PVX_IOC_GET_INFO: 0 without /dev/pvx. */
+static uint64_t pvx_fork_host_features(void)
+{
+	struct pvx_info info = { .size = sizeof(info) };
+	int fd = open("/dev/pvx", O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return 0;
+	ret = ioctl(fd, PVX_IOC_GET_INFO, &info);
+	close(fd);
+	return ret ? 0 : info.host_features;
+}
+
+/* The first line of @path, NUL-terminated, into @buf; "" when unreadable. */
+static void pvx_fork_read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = -1;
+
+	if (fd >= 0) {
+		got = read(fd, buf, len - 1);
+		close(fd);
+	}
+	buf[got > 0 ? got : 0] = 0;
+}
+
+/* "Name:   1234 kB" in bytes, when @line is that field. */
+static bool pvx_fork_smaps_kb(const char *line, const char *name, uint64_t *bytes)
+{
+	size_t len = strlen(name);
+
+	if (strncmp(line, name, len))
+		return false;
+	*bytes = strtoull(line + len, NULL, 10) << 10;
+	return true;
+}
+
+/* Whether the VmFlags line @line has the two-letter flag @flag. */
+static bool pvx_fork_vmflag(const char *line, const char *flag)
+{
+	const char *f;
+
+	for (f = line + strlen("VmFlags:"); (f = strstr(f, flag)); f += 2)
+		if (f[-1] == ' ' && (!f[2] || f[2] == ' '))
+			return true;
+	return false;
+}
+
+/* Bytes of [lo, hi) inside the whole pages of the ranges. */
+static uint64_t pvx_fork_overlap(const struct pvx_fork_range *ranges, unsigned int n,
+				 uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a, b;
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		a = ((uintptr_t)ranges[i].addr + page - 1) & ~(page - 1);
+		b = ((uintptr_t)ranges[i].addr + ranges[i].len) & ~(page - 1);
+		if (b < (uintptr_t)ranges[i].addr)	/* wraps: the child refuses it */
+			continue;
+		a = a > lo ? a : lo;
+		b = b < hi ? b : hi;
+		if (a < b)
+			sum += b - a;
+	}
+	return sum;
+}
+
+/*
+ * The ranges' share of the Rss and AnonHugePages of their mappings (a
+ * mapping's counts scaled by the part of it the ranges hold), and whether
+ * one of those mappings has MADV_HUGEPAGE or MADV_NOHUGEPAGE.
+ */
+static void pvx_fork_backing(const struct pvx_fork_range *ranges, unsigned int n,
+			     struct pvx_fork_facts *f)
+{
+	struct pvx_maps m = { .len = 0, .pos = 0 };
+	uintptr_t lo = 0, hi = 0;
+	uint64_t in = 0, v;
+	bool anon_rw;
+	char *line;
+
+	m.fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	if (m.fd < 0)
+		return;
+	while ((line = pvx_maps_line(&m))) {
+		if ((*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f')) {
+			in = pvx_maps_parse(line, &lo, &hi, &anon_rw) && hi > lo ?
+			     pvx_fork_overlap(ranges, n, lo, hi) : 0;
+		} else if (!in) {
+			continue;
+		} else if (pvx_fork_smaps_kb(line, "Rss:", &v)) {
+			f->resident += (uint64_t)((double)v * in / (hi - lo));
+		} else if (pvx_fork_smaps_kb(line, "AnonHugePages:", &v)) {
+			f->huge += (uint64_t)((double)v * in / (hi - lo));
+		} else if (!strncmp(line, "VmFlags:", 8)) {
+			f->advised_huge |= pvx_fork_vmflag(line, "hg");
+			f->advised_nohuge |= pvx_fork_vmflag(line, "nh");
+		}
+	}
+	close(m.fd);
+}
+
+/* What the rule says for this call (pvx_fork_calc.h), from what the guest knows. */
+static enum pvx_fork_why pvx_fork_choose(const struct pvx_fork_range *ranges, unsigned int n)
+{
+	enum pvx_fork_force force = pvx_fork_force_of(getenv("LIBPVX_FORK_PATH"));
+	struct pvx_fork_facts f = { .paging = PVX_FORK_PAGING_UNKNOWN };
+	char thp[128];
+
+	if (force == PVX_FORK_FORCE_COPY || force == PVX_FORK_FORCE_PLAIN)
+		return pvx_fork_decide(&f, force);
+	f.paging = pvx_fork_paging_of(pvx_fork_host_features());
+	if (f.paging != PVX_FORK_PAGING_NESTED)
+		return pvx_fork_decide(&f, force);
+	pvx_fork_read_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+	f.thp = pvx_fork_thp_of(thp);
+	f.bytes = pvx_fork_overlap(ranges, n, 0, UINTPTR_MAX);
+	/*
+	 * smaps costs a walk of every mapping: read only when the size and
+	 * the policy leave the answer open (a fork() the rule makes plain
+	 * must cost no more than fork())
+	 */
+	if (f.bytes >= PVX_FORK_NESTED_MIN_BYTES && f.thp != PVX_FORK_THP_NEVER)
+		pvx_fork_backing(ranges, n, &f);
+	return pvx_fork_decide(&f, force);
+}
+
 /* ---- the parent ------------------------------------------------------ */
 
 static void pvx_fork_account(const struct pvx_fork_report *rep)
@@ -448,6 +581,26 @@ static void pvx_fork_account(const struct pvx_fork_report *rep)
 	if (rep->ranges_fallback)
 		__atomic_store_n(&pvx_fork_totals.last_error, rep->last_error,
 				 __ATOMIC_RELAXED);
+}
+
+/*
+ * The rule says the host copy would lose: fork() alone, counted as
+ * a fork whose ranges all stayed copy-on-write, with ECANCELED.
+ */
+static pid_t pvx_fork_plain(unsigned int n)
+{
+	struct pvx_fork_report rep = {
+		.ranges_fallback = n, .last_error = ECANCELED,
+	};
+	pid_t pid = fork();
+	int saved = errno;
+
+	if (pid > 0) {
+		pvx_fork_account(&rep);
+		__atomic_fetch_add(&pvx_fork_totals.plain_forks, 1, __ATOMIC_RELAXED);
+	}
+	errno = saved;
+	return pid;
 }
 
 /* Populate [start, end) writable; a failure is ignored (an optimisation). */
@@ -577,6 +730,7 @@ static bool pvx_fork_disabled(void)
  */
 PVX_API pid_t pvx_fork(const struct pvx_fork_range *ranges, unsigned int n)
 {
+	enum pvx_fork_why why;
 	sigset_t all, old;
 	int p[2], saved;
 	pid_t pid;
@@ -585,7 +739,12 @@ PVX_API pid_t pvx_fork(const struct pvx_fork_range *ranges, unsigned int n)
 		errno = EINVAL;
 		return -1;
 	}
-	if (!n || pvx_fork_disabled() || pipe2(p, O_CLOEXEC))
+	if (!n || pvx_fork_disabled())
+		return fork();
+	why = pvx_fork_choose(ranges, n);
+	if (!pvx_fork_why_copies(why))
+		return pvx_fork_plain(n);
+	if (pipe2(p, O_CLOEXEC))
 		return fork();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -617,5 +776,5 @@ PVX_API void pvx_fork_stats(struct pvx_fork_stats *stats)
 						 __ATOMIC_RELAXED);
 	stats->last_error = __atomic_load_n(&pvx_fork_totals.last_error,
 					    __ATOMIC_RELAXED);
-	stats->reserved = 0;
+	stats->plain_forks = __atomic_load_n(&pvx_fork_totals.plain_forks, __ATOMIC_RELAXED);
 }

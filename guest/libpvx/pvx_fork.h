@@ -34,7 +34,12 @@ struct pvx_fork_stats {
 	unsigned long long bytes_copied;  /* bytes in them */
 	unsigned long long ranges_fallback; /* ranges left copy-on-write */
 	int last_error;		/* why the last fallback happened (errno) */
-	int reserved;
+	/*
+	 * Forks made plain fork() because the host copy would lose there
+	 * (their ranges count in ranges_fallback, last_error ECANCELED;
+	 * LIBPVX_FORK_PATH in libpvx(3)); before issue 29 reserved, 0.
+	 */
+	unsigned int plain_forks;
 };
 
 /*

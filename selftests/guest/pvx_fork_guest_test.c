@@ -26,8 +26,9 @@
  * MAP_DROPPABLE) stay as fork() made them, also for the child's own
  * children; a sparse range does not become resident in the child; a
  * child that dies before its report does not hang pvx_fork() while
- * another process holds the report pipe. TAP 13; exit 0 all passed, 1
- * any failed.
+ * another process holds the report pipe. The rule that makes pvx_fork()
+ * a plain fork() where the host copy loses (fork_rule()). TAP 13; exit 0
+ * all passed, 1 any failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1029,6 +1030,236 @@ static void fork_edge_cases(void)
 			 "pvx_fork(NULL, 0) is fork()\n");
 }
 
+/* ---- the rule: copy where the host copy wins, plain fork() elsewhere */
+
+#define RULE_RANGE	(64 * MIB)	/* PVX_FORK_NESTED_MIN_BYTES */
+#define RULE_TOUCHED	(8 * MIB)	/* 4 huge pages, resident */
+#define HUGE_PAGE	(2 * MIB)
+
+/* /sys/kernel/pvx/host_features: PROBE's RDX as this guest keeps it. */
+static unsigned long long host_features(void)
+{
+	unsigned long long v = 0;
+	char buf[32];
+	FILE *f = fopen("/sys/kernel/pvx/host_features", "r");
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			v = strtoull(buf, NULL, 0);
+		fclose(f);
+	}
+	return v;
+}
+
+/* smaps' AnonHugePages of the mapping at @addr, in bytes; -1 unknown. */
+static long long anon_huge(const void *addr)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long lo, hi;
+	bool in = false;
+	long long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = lo <= (unsigned long)addr && (unsigned long)addr < hi;
+		else if (in && sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb < 0 ? -1 : kb << 10;
+}
+
+/*
+ * A range of RULE_RANGE bytes, huge-page aligned, with @advice, whose
+ * first RULE_TOUCHED bytes are written with @seed.
+ */
+static char *rule_range(int advice, uint64_t seed)
+{
+	char *raw = map_anon(RULE_RANGE + HUGE_PAGE, PROT_READ | PROT_WRITE);
+	char *r = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+
+	/* one mapping of exactly the range: its smaps counts are the range's */
+	if (r > raw)
+		munmap(raw, r - raw);
+	if (raw + HUGE_PAGE > r)
+		munmap(r + RULE_RANGE, raw + HUGE_PAGE - r);
+	if (madvise(r, RULE_RANGE, advice))
+		ksft_exit_fail_msg("madvise %d: %s\n", advice, strerror(errno));
+	fill(r, RULE_TOUCHED, seed);
+	return r;
+}
+
+/*
+ * pvx_fork() of @r with LIBPVX_FORK_PATH @path (NULL: unset): the child
+ * checks the fork-time bytes; the stats and fork_copy/pages before and
+ * after. True when the child saw them.
+ */
+static bool rule_fork(char *r, uint64_t seed, const char *path,
+		      struct pvx_fork_stats *s0, struct pvx_fork_stats *s1, long long *pages)
+{
+	struct pvx_fork_range range = { r, RULE_RANGE };
+	long long p0 = fc_stat("pages");
+	int status = -1;
+	pid_t pid;
+
+	/* written again: a fork before left the range write-protected */
+	fill(r, RULE_TOUCHED, seed);
+	if (path)
+		setenv("LIBPVX_FORK_PATH", path, 1);
+	else
+		unsetenv("LIBPVX_FORK_PATH");
+	pvx_fork_stats(s0);
+	pid = pvx_fork(&range, 1);
+	if (pid == 0)
+		_exit(mismatches(r, RULE_TOUCHED, seed, 0) ? 1 : 0);
+	pvx_fork_stats(s1);
+	setenv("LIBPVX_FORK_PATH", "copy", 1);
+	waitpid(pid, &status, 0);
+	*pages = fc_stat("pages") - p0;
+	return pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+/* One fork of @s0 -> @s1 made plain by the rule, none copied. */
+static bool went_plain(const struct pvx_fork_stats *s0, const struct pvx_fork_stats *s1,
+		       long long pages)
+{
+	return s1->plain_forks == s0->plain_forks + 1 &&
+	       s1->ranges_fallback == s0->ranges_fallback + 1 &&
+	       s1->ranges_copied == s0->ranges_copied && s1->last_error == ECANCELED &&
+	       s1->forks == s0->forks + 1 && pages == 0;
+}
+
+/* One fork of @s0 -> @s1 whose range went the copy path. */
+static bool went_copy(const struct pvx_fork_stats *s0, const struct pvx_fork_stats *s1,
+		      long long pages)
+{
+	if (s1->plain_forks != s0->plain_forks || s1->forks != s0->forks + 1)
+		return false;
+	if (!host)	/* the child tried: no host fork-copy */
+		return s1->ranges_fallback == s0->ranges_fallback + 1 &&
+		       s1->last_error == EOPNOTSUPP && pages == 0;
+	return s1->ranges_copied == s0->ranges_copied + 1 &&
+	       s1->bytes_copied == s0->bytes_copied + RULE_TOUCHED &&
+	       pages == (long long)(RULE_TOUCHED / PAGE);
+}
+
+static void rule_diag(const char *what, const struct pvx_fork_stats *s0,
+		      const struct pvx_fork_stats *s1, long long pages)
+{
+	ksft_print_msg("%s: forks +%llu, plain +%u, copied +%llu (%llu bytes), fallback +%llu, last error %s; fork_copy/pages +%lld\n",
+		       what, s1->forks - s0->forks, s1->plain_forks - s0->plain_forks,
+		       s1->ranges_copied - s0->ranges_copied, s1->bytes_copied - s0->bytes_copied,
+		       s1->ranges_fallback - s0->ranges_fallback,
+		       s1->last_error ? strerror(s1->last_error) : "none", pages);
+}
+
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+#define THP_DEFRAG	"/sys/kernel/mm/transparent_hugepage/defrag"
+
+/*
+ * The bracketed word of a THP sysfs file into @word ("" unknown): a
+ * kernel with under 512 MiB of RAM boots with THP "never" (the lab's L3
+ * has 256 MiB), where MADV_HUGEPAGE gets no huge page.
+ */
+static void thp_mode(const char *path, char *word, size_t size)
+{
+	char buf[128], *a, *b;
+
+	word[0] = '\0';
+	if (sysfs_read_str(path, buf, sizeof(buf)))
+		return;
+	a = strchr(buf, '[');
+	b = a ? strchr(a, ']') : NULL;
+	if (a && b && (size_t)(b - a - 1) < size)
+		snprintf(word, size, "%.*s", (int)(b - a - 1), a + 1);
+}
+
+/* @path's mode "never" becomes "madvise"; @was keeps the mode to restore. */
+static void thp_allow_madvise(const char *path, char *was, size_t size)
+{
+	int err;
+
+	thp_mode(path, was, size);
+	err = strcmp(was, "never") ? 0 : write_file(path, "madvise");
+	if (err)
+		ksft_print_msg("%s: could not write madvise: %s\n", path, strerror(-err));
+}
+
+static void thp_restore(const char *path, const char *was)
+{
+	if (!strcmp(was, "never"))
+		write_file(path, was);
+}
+
+/*
+ * PROBE's paging facts and the rule of pvx_fork_calc.h, end to end: with
+ * nested paging a 64 MiB range without huge pages (MADV_NOHUGEPAGE) goes
+ * plain fork() (the host copy loses there), one in huge pages
+ * (MADV_HUGEPAGE, 8 MiB of it resident) the copy path; with shadow paging
+ * both copy. Without pvx on the host (the fallback boot: an old host
+ * looks the same, no paging facts) the rule copies, as before it, and the
+ * child falls back with EOPNOTSUPP. LIBPVX_FORK_PATH=fork forces plain
+ * fork(), a bad value is auto.
+ */
+static void fork_rule(void)
+{
+	unsigned long long feat = host_features();
+	bool known = feat & PVX_PROBE_PAGING_KNOWN, nested = feat & PVX_PROBE_NESTED_PAGING;
+	char enabled[16], defrag[16], *small, *huge;
+	struct pvx_fork_stats s0, s1;
+	long long huge_bytes, pages;
+	bool ok;
+
+	thp_allow_madvise(THP_ENABLED, enabled, sizeof(enabled));
+	thp_allow_madvise(THP_DEFRAG, defrag, sizeof(defrag));
+	small = rule_range(MADV_NOHUGEPAGE, 71);
+	huge = rule_range(MADV_HUGEPAGE, 72);
+	huge_bytes = anon_huge(huge);
+
+	ksft_print_msg("host_features 0x%llx: paging %s; THP enabled '%s', defrag '%s' (madvise for this test if never); the MADV_HUGEPAGE range has %lld KiB in huge pages\n",
+		       feat, !known ? "not reported" : nested ? "nested" : "shadow",
+		       enabled, defrag, huge_bytes >> 10);
+	ksft_test_result(host ? known && !(feat & ~(unsigned long long)(PVX_F_ALL | PVX_PROBE_INFO_ALL)) :
+				feat == 0,
+			 "host_features 0x%llx: %s\n", feat,
+			 host ? "the host reports its paging mode (PVX_PROBE_PAGING_KNOWN), no unknown bit" :
+				"no pvx, no paging facts");
+	ok = rule_fork(small, 71, NULL, &s0, &s1, &pages);
+	rule_diag("64 MiB, MADV_NOHUGEPAGE", &s0, &s1, pages);
+	ksft_test_result(ok && (host && nested ? went_plain(&s0, &s1, pages) :
+				went_copy(&s0, &s1, pages)),
+			 "rule: 64 MiB in 4 KiB pages -> %s, the child sees the fork-time bytes\n",
+			 host && nested ? "plain fork() (nested paging: the copy loses), counted in plain_forks with ECANCELED" :
+			 host ? "the host copy (shadow paging)" : "the copy path, EOPNOTSUPP (no paging facts)");
+	ksft_test_result(huge_bytes >= (long long)RULE_TOUCHED / 2,
+			 "the MADV_HUGEPAGE range is mostly in huge pages (%lld of %lu KiB)\n",
+			 huge_bytes >> 10, RULE_TOUCHED >> 10);
+	ok = rule_fork(huge, 72, NULL, &s0, &s1, &pages);
+	rule_diag("64 MiB, MADV_HUGEPAGE", &s0, &s1, pages);
+	ksft_test_result(ok && went_copy(&s0, &s1, pages),
+			 "rule: 64 MiB in huge pages -> the copy path%s, the child sees the fork-time bytes\n",
+			 host ? " (the host copied its 8 MiB)" : " (EOPNOTSUPP)");
+	ok = rule_fork(huge, 72, "fork", &s0, &s1, &pages);
+	rule_diag("LIBPVX_FORK_PATH=fork", &s0, &s1, pages);
+	ksft_test_result(ok && went_plain(&s0, &s1, pages),
+			 "LIBPVX_FORK_PATH=fork -> plain fork(), counted in plain_forks\n");
+	ok = rule_fork(huge, 72, "bogus", &s0, &s1, &pages);
+	rule_diag("LIBPVX_FORK_PATH=bogus", &s0, &s1, pages);
+	ksft_test_result(ok && went_copy(&s0, &s1, pages),
+			 "LIBPVX_FORK_PATH=bogus is auto: the copy path as without it\n");
+	ok = rule_fork(small, 71, "copy", &s0, &s1, &pages);
+	rule_diag("LIBPVX_FORK_PATH=copy", &s0, &s1, pages);
+	ksft_test_result(ok && went_copy(&s0, &s1, pages),
+			 "LIBPVX_FORK_PATH=copy -> the copy path also for 4 KiB pages\n");
+	munmap(small, RULE_RANGE);
+	munmap(huge, RULE_RANGE);
+	thp_restore(THP_DEFRAG, defrag);
+	thp_restore(THP_ENABLED, enabled);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 ||
@@ -1040,13 +1271,15 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	/*
 	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,
-	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1;
+	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1, rule 7;
 	 * host: ioctl isolation 1, fork during copy 1
 	 */
-	ksft_set_plan((host ? 3 + 2 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1);
+	ksft_set_plan((host ? 3 + 2 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1 + 7);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
+	/* the tests of pvx_fork()'s copy path take it whatever the rule says */
+	setenv("LIBPVX_FORK_PATH", "copy", 1);
 	copy_behaviour();
 	bad_input();
 	fork_semantics();
@@ -1054,6 +1287,7 @@ int main(int argc, char **argv)
 	fork_other_ranges();
 	fork_own_stack();
 	fork_edge_cases();
+	fork_rule();
 	fork_wiped("MADV_WIPEONFORK", MAP_PRIVATE);
 	fork_wiped("MAP_DROPPABLE", MAP_DROPPABLE);
 	fork_sparse_child();

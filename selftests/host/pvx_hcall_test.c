@@ -171,12 +171,47 @@ static void case_result(enum need need, const char *desc, enum tvm_mode mode,
 	pvx_check(ok, "%s: rax=0x%llx", desc, X(r.rax));
 }
 
-/* A successful PROBE: RAX 0, magic, ABI version, PROBE feature bit. */
+/*
+ * L2's paging mode from kvm_amd's npt or kvm_intel's ept parameter:
+ * PVX_PROBE_PAGING_KNOWN, with PVX_PROBE_NESTED_PAGING when it is on.
+ */
+static uint32_t host_paging_facts(void)
+{
+	static const char *const param[] = {
+		"/sys/module/kvm_amd/parameters/npt",
+		"/sys/module/kvm_intel/parameters/ept",
+	};
+	char buf[16];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(param); i++) {
+		FILE *f = fopen(param[i], "r");
+		bool on;
+
+		if (!f)
+			continue;
+		on = fgets(buf, sizeof(buf), f) && (buf[0] == 'Y' || buf[0] == '1');
+		fclose(f);
+		return PVX_PROBE_PAGING_KNOWN | (on ? PVX_PROBE_NESTED_PAGING : 0);
+	}
+	return 0;
+}
+
+/*
+ * A successful PROBE: RAX 0, magic, ABI version, PROBE feature bit, no
+ * bit outside the calls and the host facts; the facts: the paging mode of
+ * the module parameter in 64-bit mode (paging on), none in real mode
+ * (paging off: the host cannot tell the mode then).
+ */
 static bool probe_ok(enum tvm_mode mode, const struct kvm_regs *r)
 {
+	uint32_t facts = (uint32_t)r->rdx & PVX_PROBE_INFO_ALL;
+
 	return r->rax == 0 && reg_eq(mode, r->rbx, PVX_MAGIC) &&
 	       reg_eq(mode, r->rcx, PVX_ABI_VERSION) &&
-	       (r->rdx & PVX_F_PROBE) && !((uint32_t)r->rdx & ~PVX_F_ALL);
+	       (r->rdx & PVX_F_PROBE) &&
+	       !((uint32_t)r->rdx & ~(PVX_F_ALL | PVX_PROBE_INFO_ALL)) &&
+	       facts == (mode == TVM_REAL ? 0 : host_paging_facts());
 }
 
 static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64_t a0)
@@ -194,6 +229,7 @@ static void case_probe(const char *desc, enum tvm_mode mode, uint64_t nr, uint64
 	if (!ok) {
 		tvm_diag("want rax=0 rbx=0x%x rcx=%u rdx has bit 0x%x, no bit outside 0x%x",
 			 PVX_MAGIC, PVX_ABI_VERSION, PVX_F_PROBE, PVX_F_ALL);
+		tvm_diag("and the paging facts 0x%x (0 in real mode)", host_paging_facts());
 		diag_regs("got", &r);
 	}
 	pvx_check(ok, "%s: rax=0x%llx rbx=0x%llx rcx=%llu rdx=0x%llx", desc,
@@ -894,8 +930,9 @@ static void policy_per_vm(void)
 	snprintf(path, sizeof(path), "%s/features", dir);
 	snprintf(dpath, sizeof(dpath), "%s/features", dbg);
 	ok = !tvm_write_file(path, "0x1") &&
-	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 && r.rdx == 1;
-	pvx_check(ok, "policy per VM: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
+	     !tvm_hcall(&a.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
+	     (r.rdx & PVX_F_ALL) == 1;
+	pvx_check(ok, "policy per VM: features=0x1 -> PROBE calls 0x1 (rdx=0x%llx)", X(r.rdx));
 	ok = !read_param(dpath, val, sizeof(val)) && !strcmp(val, "0x1") &&
 	     debugfs_refuses(dpath, "0x1");
 	pvx_check(ok, "policy per VM: debugfs features reads 0x1 ('%s') and refuses a writer",
@@ -1226,7 +1263,7 @@ static void policy_pid_features(int me)
 	snprintf(want, sizeof(want), "%d on 0x3", me);
 	ok = !tvm_write_file(PID_POLICY, val) && policy_pid_vm_reads("features", "0x3") &&
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
-	     (uint32_t)r.rdx == ((uint32_t)all.rdx & 0x3);
+	     ((uint32_t)r.rdx & PVX_F_ALL) == ((uint32_t)all.rdx & 0x3);
 	pvx_check(ok, "policy: pid_policy '%s' -> the new VM's features read 0x3 before its "
 		  "first call, PROBE rdx=0x%llx (every feature: 0x%llx)", val, X(r.rdx),
 		  X(all.rdx));
@@ -1459,11 +1496,13 @@ static int cmd_policy(bool lockdown)
 	ret = tvm_write_file(PARAM_FEATURES, "0x1");
 	if (!ret)
 		ret = hcall_fresh(TVM_LONG, NULL, PVX_HC_PROBE, 0, 0, 0, 0, &r);
-	pvx_check(!ret && r.rax == 0 && r.rdx == 0x1,
-		  "policy: features=0x1 -> PROBE rdx=0x1 (rdx=0x%llx)", X(r.rdx));
-	if (!ret && (all_feat & ~1ull)) {
+	pvx_check(!ret && r.rax == 0 && (r.rdx & PVX_F_ALL) == 0x1 &&
+		  (r.rdx & PVX_PROBE_INFO_ALL) == host_paging_facts(),
+		  "policy: features=0x1 -> PROBE calls 0x1, the paging facts unmasked (rdx=0x%llx)",
+		  X(r.rdx));
+	if (!ret && (all_feat & PVX_F_ALL & ~1ull)) {
 		/* A call masked off must be unknown again. */
-		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & ~1ull);
+		uint64_t nr = PVX_HC_BASE + __builtin_ctzll(all_feat & PVX_F_ALL & ~1ull);
 
 		ret = hcall_fresh(TVM_LONG, NULL, nr, 0, 0, 0, 0, &r);
 		pvx_check(!ret && r.rax == TVM_NEG64(PVX_EOPNOTSUPP),

@@ -17,10 +17,11 @@
  * as the fork returns to it. Printed per run, times from just before the
  * fork, in ms:
  *   fork mb=W variant=V round=R fork_ms= child_ms= parent_ms= copied=BYTES
- *        child_thp_kb= parent_thp_kb=
+ *        child_thp_kb= parent_thp_kb= plain=
  * child_ms: the child's first full pass of writes done; parent_ms: the
  * parent's; fork_ms: the fork call returned in the parent; copied: what
- * pvx_fork_stats() says the host copied (0: it fell back); *_thp_kb: the
+ * pvx_fork_stats() says the host copied (0: it fell back); plain: 1 when
+ * libpvx's rule made pvx_fork() a plain fork() (pvx_fork_calc.h); *_thp_kb: the
  * process's anonymous memory in transparent huge pages after its pass
  * (AnonHugePages of /proc/self/smaps_rollup, -1 unknown): a copy-on-write
  * fault splits a huge page into 4 KiB ones, a fresh copy need not, and
@@ -170,7 +171,8 @@ static int run(enum variant v, size_t mb, unsigned int round, const char *cond)
 	printf("fork mb=%zu variant=%s round=%u cond=%s seq=%u ", mb, names[v], round, cond, seq);
 	printf("fork_ms=%.1f child_ms=%.1f parent_ms=%.1f copied=%llu ",
 	       t_fork, c.ms, t_parent, s1.bytes_copied - s0.bytes_copied);
-	printf("child_thp_kb=%ld parent_thp_kb=%ld\n", c.thp_kb, parent_thp);
+	printf("child_thp_kb=%ld parent_thp_kb=%ld plain=%u\n", c.thp_kb, parent_thp,
+	       s1.plain_forks - s0.plain_forks);
 	fflush(stdout);
 	return 0;
 }
