@@ -21,8 +21,9 @@
 # time per mode and round (a round stops there: the fast locks and the
 # slow ones run about as long, and the rates compare), pvx_threads= [0: 2 x CPUs], pvx_cs=
 # [128] and pvx_think= [128] work steps, pvx_max_ms= [90000] per round,
-# pvx_uthreshold= [1000] userspace spins before giving way, pvx_rounds= [3]
-# kernel rounds, the locks interleaved in each, results summed per lock,
+# pvx_uthreshold= [1000] userspace spins before giving way, pvx_rounds= [5]
+# kernel rounds, the locks interleaved in each, each round printed alone
+# (bench-round) and the sums per lock,
 # pvx_urounds= [5] userspace rounds likewise (each round also printed
 # alone: make bench gives every ratio's median and spread over them),
 # pvx_uthreads= [2xCPUs,CPUs; pvx_threads= if set] userspace thread counts.
@@ -79,7 +80,7 @@ finish() {
 ksm_role=victim ksm_pages=512 ksm_rounds=5 ksm_slow_ns=20000 ksm_hint=0 ksm_sync=ttyS1
 ksm_private_mb=0 ksm_zero_order=0
 numa_mb=32 numa_secs=20 numa_hint=0 fork_mb=16,64 fork_rounds=3 fork_conds=plain fork_sync= fork_thp=
-acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=3 urounds=5
+acq=10000 uacq=1000000 umax_ms=5000 threads=0 cs=128 think=128 max_ms=90000 uthreshold=1000 rounds=5 urounds=5
 uthreads=
 bench=locks
 read -r cmdline </proc/cmdline
@@ -204,8 +205,9 @@ diag "host: $(cat /sys/kernel/pvx/host) features $(cat /sys/kernel/pvx/host_feat
 diag "spinlock mode: $(cat /sys/kernel/pvx/spinlock/mode) spin_threshold: $(cat /sys/kernel/pvx/spinlock/spin_threshold)"
 
 # Kernel locks (not with pvx_bench=ulocks): $rounds rounds, the three locks interleaved in each (the
-# lab's speed drifts with the load of the machine under it); the module
-# sums each lock's rounds. Steal time is summed per lock around its runs.
+# lab's speed drifts with the load of the machine under it); each round's
+# own line (bench-round) and the module's sums per lock. Steal time is
+# summed per lock around its runs.
 if [ "$bench" = ulocks ]; then
 	diag "kernel locks: not run (pvx_bench=ulocks)"
 elif insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$acq" \
@@ -222,13 +224,15 @@ elif insmod /pvx/pvx_lock_bench.ko autorun=0 threads="$threads" acquisitions="$a
 			s0=$(steal)
 			echo "$lock" >/sys/kernel/debug/pvx_lock_bench/run 2>/tmp/run.out ||
 				say "error run lock=$lock round $r: $(head -n1 /tmp/run.out)"
+			# this round alone, for the spread (the sums come last)
+			grep '^bench-round ' /sys/kernel/debug/pvx_lock_bench/results >>"$OUT"
 			v=st_$(echo "$lock" | tr - _)
 			eval "$v=\$(($v + $(steal) - s0))"
 			echo 1 >"$skip"
 		done
 		diag "kernel round $r done at uptime $(cut -d' ' -f1 /proc/uptime) s"
 	done
-	cat /sys/kernel/debug/pvx_lock_bench/results >>"$OUT"
+	grep '^bench ' /sys/kernel/debug/pvx_lock_bench/results >>"$OUT"
 	for lock in ticket native pvx pvx-fifo; do
 		eval "say \"steal lock=$lock ticks=\$st_$(echo "$lock" | tr - _)\""
 	done

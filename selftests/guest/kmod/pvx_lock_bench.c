@@ -465,9 +465,14 @@ static u64 hist_max(const u64 *hist)
 }
 
 #define RESULTS_SIZE	2048
+#define ROUND_LINES_SIZE	4096
 
 static DEFINE_MUTEX(bench_mutex);	/* one run at a time; protects below */
-static char bench_results[RESULTS_SIZE];
+static char bench_results[RESULTS_SIZE + ROUND_LINES_SIZE];
+/* the rounds of the last run, one line each (bench_format_round()) */
+static char bench_round_lines[ROUND_LINES_SIZE];
+/* one round's result, added to bench_acc[] once its line is written */
+static struct bench_result bench_one;
 /* per lock: the sum of all rounds since load or the last "reset" */
 static struct bench_result *bench_acc[BENCH_NR_LOCKS];
 static unsigned int bench_rounds_done[BENCH_NR_LOCKS];
@@ -496,6 +501,46 @@ static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
 	seq_buf_printf(s, "%s\n", line);
 }
 
+/*
+ * One round on its own, so that a reader gets the spread of the rounds
+ * and not only their sum (a round of 10 000 acquisitions under TCG can
+ * hinge on one preemption):
+ *
+ *   bench-round lock=pvx threads=8 round=2 acq=... ms=... acq_per_s=... \
+ *               p50_ns=... p99_ns=... max_ns=...
+ *
+ * @round counts this lock's rounds since load or the last reset.
+ */
+static void bench_format_round(enum bench_lock_kind kind, const struct bench_result *res,
+			       unsigned int round, struct seq_buf *s)
+{
+	u64 acq_per_s = res->ns ? div64_u64((u64)res->acq * NSEC_PER_SEC, res->ns) : 0;
+
+	seq_buf_printf(s,
+		       "bench-round lock=%s threads=%u round=%u acq=%lu complete=%d exact=%d ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu\n",
+		       bench_lock_names[kind], bench_nthreads, round, res->acq, res->complete,
+		       res->acq == res->counted_sum, div_u64(res->ns, NSEC_PER_MSEC), acq_per_s,
+		       hist_percentile(res->hist, res->counted_sum, 50),
+		       hist_percentile(res->hist, res->counted_sum, 99), hist_max(res->hist));
+}
+
+/* @one (a round) added to @acc (the sums since the last reset). */
+static void bench_result_add(struct bench_result *acc, const struct bench_result *one)
+{
+	unsigned int j;
+
+	acc->acq += one->acq;
+	acc->counted_sum += one->counted_sum;
+	acc->ns += one->ns;
+	acc->complete = acc->complete && one->complete;
+	acc->yields_issued += one->yields_issued;
+	acc->yields_granted += one->yields_granted;
+	acc->slow_paths += one->slow_paths;
+	acc->skips += one->skips;
+	for (j = 0; j < HIST_BUCKETS; j++)
+		acc->hist[j] += one->hist[j];
+}
+
 static void bench_reset(void)
 {
 	unsigned int k;
@@ -514,18 +559,24 @@ static void bench_reset(void)
  */
 static int bench_run(unsigned long mask)
 {
-	struct seq_buf s;
+	struct seq_buf s, sr;
 	unsigned int k, r;
 	int ret = 0;
 
 	mutex_lock(&bench_mutex);
+	seq_buf_init(&sr, bench_round_lines, sizeof(bench_round_lines));
 	for (k = 0; k < BENCH_NR_LOCKS && !ret; k++) {
 		if (!(mask & BIT(k)))
 			continue;
 		for (r = 0; r < rounds && !ret; r++) {
-			ret = bench_round(k, bench_nthreads, bench_acc[k]);
-			if (!ret)
-				bench_rounds_done[k]++;
+			memset(&bench_one, 0, sizeof(bench_one));
+			bench_one.complete = true;
+			ret = bench_round(k, bench_nthreads, &bench_one);
+			if (ret)
+				break;
+			bench_rounds_done[k]++;
+			bench_format_round(k, &bench_one, bench_rounds_done[k], &sr);
+			bench_result_add(bench_acc[k], &bench_one);
 		}
 		if (ret)
 			pr_err("lock=%s: run failed: %d\n", bench_lock_names[k], ret);
@@ -534,6 +585,8 @@ static int bench_run(unsigned long mask)
 	for (k = 0; k < BENCH_NR_LOCKS; k++)
 		if (bench_rounds_done[k] && (mask & BIT(k) || !ret))
 			bench_format(k, &s);
+	/* after the sums: more rounds than fit lose rounds, not sums */
+	seq_buf_printf(&s, "%s", seq_buf_str(&sr));
 	mutex_unlock(&bench_mutex);
 	return ret;
 }
