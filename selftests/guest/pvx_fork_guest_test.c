@@ -1141,8 +1141,9 @@ static bool went_copy(const struct pvx_fork_stats *s0, const struct pvx_fork_sta
 	if (!host)	/* the child tried: no host fork-copy */
 		return s1->ranges_fallback == s0->ranges_fallback + 1 &&
 		       s1->last_error == EOPNOTSUPP && pages == 0;
+	/* the range's length is "copied"; the host copies what is resident */
 	return s1->ranges_copied == s0->ranges_copied + 1 &&
-	       s1->bytes_copied == s0->bytes_copied + RULE_TOUCHED &&
+	       s1->bytes_copied == s0->bytes_copied + RULE_RANGE &&
 	       pages == (long long)(RULE_TOUCHED / PAGE);
 }
 
