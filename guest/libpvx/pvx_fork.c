@@ -438,7 +438,7 @@ static void pvx_fork_child(const struct pvx_fork_range *ranges, unsigned int n,
 /* ---- the parent: does the host copy win here? ----------------------- */
 
 /* PROBE's RDX through PVX_IOC_GET_INFO: 0 without /dev/pvx. */
-static uint64_t pvx_fork_host_features(void)
+static unsigned long long pvx_fork_host_features(void)
 {
 	struct pvx_info info = { .size = sizeof(info) };
 	int fd = open("/dev/pvx", O_RDONLY | O_CLOEXEC);
@@ -465,7 +465,7 @@ static void pvx_fork_read_line(const char *path, char *buf, size_t len)
 }
 
 /* "Name:   1234 kB" in bytes, when @line is that field. */
-static bool pvx_fork_smaps_kb(const char *line, const char *name, uint64_t *bytes)
+static bool pvx_fork_smaps_kb(const char *line, const char *name, unsigned long long *bytes)
 {
 	size_t len = strlen(name);
 
@@ -487,11 +487,11 @@ static bool pvx_fork_vmflag(const char *line, const char *flag)
 }
 
 /* Bytes of [lo, hi) inside the whole pages of the ranges. */
-static uint64_t pvx_fork_overlap(const struct pvx_fork_range *ranges, unsigned int n,
-				 uintptr_t lo, uintptr_t hi)
+static unsigned long long pvx_fork_overlap(const struct pvx_fork_range *ranges,
+					   unsigned int n, uintptr_t lo, uintptr_t hi)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a, b;
-	uint64_t sum = 0;
+	unsigned long long sum = 0;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -517,7 +517,7 @@ static void pvx_fork_backing(const struct pvx_fork_range *ranges, unsigned int n
 {
 	struct pvx_maps m = { .len = 0, .pos = 0 };
 	uintptr_t lo = 0, hi = 0;
-	uint64_t in = 0, v;
+	unsigned long long in = 0, v;
 	bool anon_rw;
 	char *line;
 
@@ -531,9 +531,9 @@ static void pvx_fork_backing(const struct pvx_fork_range *ranges, unsigned int n
 		} else if (!in) {
 			continue;
 		} else if (pvx_fork_smaps_kb(line, "Rss:", &v)) {
-			f->resident += (uint64_t)((double)v * in / (hi - lo));
+			f->resident += (unsigned long long)((double)v * in / (hi - lo));
 		} else if (pvx_fork_smaps_kb(line, "AnonHugePages:", &v)) {
-			f->huge += (uint64_t)((double)v * in / (hi - lo));
+			f->huge += (unsigned long long)((double)v * in / (hi - lo));
 		} else if (!strncmp(line, "VmFlags:", 8)) {
 			f->advised_huge |= pvx_fork_vmflag(line, "hg");
 			f->advised_nohuge |= pvx_fork_vmflag(line, "nh");

@@ -63,9 +63,9 @@ struct pvx_fork_facts {
 	enum pvx_fork_thp thp;
 	bool advised_huge;	/* a mapping of the ranges has MADV_HUGEPAGE */
 	bool advised_nohuge;	/* a mapping of the ranges has MADV_NOHUGEPAGE */
-	uint64_t bytes;		/* whole pages of the ranges */
-	uint64_t resident;	/* smaps Rss of their mappings */
-	uint64_t huge;		/* smaps AnonHugePages of their mappings */
+	unsigned long long bytes;		/* whole pages of the ranges */
+	unsigned long long resident;	/* smaps Rss of their mappings */
+	unsigned long long huge;		/* smaps AnonHugePages of their mappings */
 };
 
 /* The decision, and why: pvx_fork_stats() and libpvx(3) name them. */
@@ -84,7 +84,7 @@ enum pvx_fork_why {
  * PROBE's paging bits: shadow or nested only when the host says it
  * reports them; PVX_PROBE_NESTED_PAGING alone is no valid answer.
  */
-static inline enum pvx_fork_paging pvx_fork_paging_of(uint64_t host_features)
+static inline enum pvx_fork_paging pvx_fork_paging_of(unsigned long long host_features)
 {
 	if (!(host_features & PVX_PROBE_PAGING_KNOWN))
 		return PVX_FORK_PAGING_UNKNOWN;

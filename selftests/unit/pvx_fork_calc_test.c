@@ -10,12 +10,12 @@
 
 #include "kselftest_harness.h"
 
-#define MIB	(1ull << 20)
+#define MIB	(1024ull * 1024)
 
 TEST(paging_of)
 {
 	static const struct {
-		uint64_t rdx;
+		unsigned long long rdx;
 		enum pvx_fork_paging want;
 	} c[] = {
 		/* an old host: call bits only */
@@ -35,8 +35,8 @@ TEST(paging_of)
 	ASSERT_EQ(0x20000u, PVX_PROBE_NESTED_PAGING);
 	ASSERT_EQ(0u, PVX_PROBE_INFO_ALL & PVX_F_ALL);
 	for (i = 0; i < ARRAY_SIZE(c); i++)
-		EXPECT_EQ((int)c[i].want, (int)pvx_fork_paging_of(c[i].rdx)) TH_LOG("rdx 0x%llx",
-		       (unsigned long long)c[i].rdx);
+		EXPECT_EQ((int)c[i].want, (int)pvx_fork_paging_of(c[i].rdx))
+			TH_LOG("rdx 0x%llx", c[i].rdx);
 }
 
 TEST(thp_of)
@@ -86,7 +86,7 @@ TEST(force_of)
 
 /* A range of @mib MiB, all resident, @huge_mib of it in huge pages. */
 static struct pvx_fork_facts facts(enum pvx_fork_paging paging, enum pvx_fork_thp thp,
-				   uint64_t mib, uint64_t huge_mib)
+				   unsigned long long mib, unsigned long long huge_mib)
 {
 	struct pvx_fork_facts f = {
 		.paging = paging, .thp = thp,
@@ -96,9 +96,9 @@ static struct pvx_fork_facts facts(enum pvx_fork_paging paging, enum pvx_fork_th
 	return f;
 }
 
-/* facts() as a constant initializer */
-#define FACTS(paging, thp, mib, huge_mib)					\
-	{ (paging), (thp), false, false, (mib) * MIB, (mib) * MIB, (huge_mib) * MIB }
+/* facts() as a constant initializer: @mib twice, bytes and resident */
+#define FACTS(paging, thp, mib, resident_mib, huge_mib)				\
+	{ (paging), (thp), false, false, (mib) * MIB, (resident_mib) * MIB, (huge_mib) * MIB }
 
 TEST(decide_cells)
 {
@@ -109,37 +109,40 @@ TEST(decide_cells)
 		enum pvx_fork_why want;
 	} c[] = {
 		{ "shadow, THP never, 64 MiB",
-		  FACTS(PVX_FORK_PAGING_SHADOW, PVX_FORK_THP_NEVER, 64, 0), PVX_FORK_WHY_SHADOW },
+		  FACTS(PVX_FORK_PAGING_SHADOW, PVX_FORK_THP_NEVER, 64, 64, 0),
+		  PVX_FORK_WHY_SHADOW },
 		{ "shadow, THP always, 256 MiB",
-		  FACTS(PVX_FORK_PAGING_SHADOW, PVX_FORK_THP_ALWAYS, 256, 256), PVX_FORK_WHY_SHADOW },
+		  FACTS(PVX_FORK_PAGING_SHADOW, PVX_FORK_THP_ALWAYS, 256, 256, 256),
+		  PVX_FORK_WHY_SHADOW },
 		{ "shadow, 4 KiB",
-		  FACTS(PVX_FORK_PAGING_SHADOW, PVX_FORK_THP_ALWAYS, 4, 0), PVX_FORK_WHY_SHADOW },
+		  FACTS(PVX_FORK_PAGING_SHADOW, PVX_FORK_THP_ALWAYS, 4, 4, 0),
+		  PVX_FORK_WHY_SHADOW },
 		{ "old host, nested in truth, THP never",
-		  FACTS(PVX_FORK_PAGING_UNKNOWN, PVX_FORK_THP_NEVER, 64, 0),
+		  FACTS(PVX_FORK_PAGING_UNKNOWN, PVX_FORK_THP_NEVER, 64, 64, 0),
 		  PVX_FORK_WHY_UNKNOWN_PAGING },
 		{ "nested, THP never, 64 MiB (1.52x)",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_NEVER, 64, 0),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_NEVER, 64, 64, 0),
 		  PVX_FORK_WHY_NESTED_NO_THP },
 		{ "nested, THP never, 256 MiB (1.45x)",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_NEVER, 256, 0),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_NEVER, 256, 256, 0),
 		  PVX_FORK_WHY_NESTED_NO_THP },
 		{ "nested, THP always, 64 MiB huge (0.80x)",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 64, 64),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 64, 64, 64),
 		  PVX_FORK_WHY_NESTED_HUGE },
 		{ "nested, THP always, 256 MiB huge (0.73x)",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 256, 224),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 256, 256, 224),
 		  PVX_FORK_WHY_NESTED_HUGE },
 		{ "nested, THP always, unbacked: no huge pages (1.08x)",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 64, 0),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 64, 64, 0),
 		  PVX_FORK_WHY_NESTED_4K },
 		{ "nested, THP always, 16 MiB (1.01x to 1.25x)",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 16, 16),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, 16, 16, 16),
 		  PVX_FORK_WHY_NESTED_SMALL },
 		{ "nested, one page under 64 MiB",
 		  { PVX_FORK_PAGING_NESTED, PVX_FORK_THP_ALWAYS, false, false,
 		    64 * MIB - 4096, 64 * MIB - 4096, 62 * MIB }, PVX_FORK_WHY_NESTED_SMALL },
 		{ "nested, THP unknown",
-		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_UNKNOWN, 64, 64),
+		  FACTS(PVX_FORK_PAGING_NESTED, PVX_FORK_THP_UNKNOWN, 64, 64, 64),
 		  PVX_FORK_WHY_NESTED_NO_THP },
 	};
 	unsigned int i;
