@@ -34,7 +34,7 @@
 # PVX_BENCH_THINK, PVX_BENCH_MAX_MS, PVX_BENCH_ROUNDS, PVX_BENCH_UTHREADS,
 # PVX_BENCH_UMAX_MS, PVX_BENCH_UROUNDS
 # (see selftests/guest/bench/init.sh),
-# PVX_BENCH_TIMEOUT (s, default 600); scripts/bench.sh passes those set in
+# PVX_BENCH_TIMEOUT (s, default 1800: 5 kernel rounds and 10 userspace ones); scripts/bench.sh passes those set in
 # its environment through $PVX_BUILD/bench.env.
 # shellcheck source=scripts/bench-tap.sh
 . "$(dirname "$0")/bench-tap.sh"
@@ -50,7 +50,7 @@ done
 
 l2_cpus=$(nproc)
 l3_cpus=${PVX_BENCH_L3_CPUS:-$((2 * l2_cpus))}
-timeout_s=${PVX_BENCH_TIMEOUT:-600}
+timeout_s=${PVX_BENCH_TIMEOUT:-1800}
 log=$PVX_OUT/l3-bench.log
 kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 initrd=${PVX_BENCH_INITRD:-$PVX_BUILD/l3-bench-initrd.gz}
