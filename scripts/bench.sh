@@ -90,6 +90,9 @@ bench_env
 # lab.sh's default limit of 1500 s per L2 boot; an option given to
 # bench.sh comes later and wins
 long_limit=()
+# locks: 5 kernel rounds and the userspace ones, up to bench-l2.sh's
+# 1800 s for its L3 guest
+[[ ",$PVX_BENCH," == *,locks,* ]] && long_limit=(--timeout 2400)
 [[ ",$PVX_BENCH," == *,numa,* ]] && long_limit=(--timeout 3600)
 # ksm's lever series boots four L3 guests per case, three cases: another
 # 30 min
