@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 
@@ -51,6 +52,25 @@ static const char *pvx_stage;
 static inline const char *pvx_state(bool in_state, const char *why)
 {
 	return in_state || pvx_stage ? NULL : why;
+}
+
+/* Whether the module @name is loaded. */
+static inline bool module_loaded(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* The fixtures' common READY() part: a KVM host with pvx_host; NULL if so. */
+static inline const char *host_ready(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK))
+		return "no /dev/kvm: not a KVM host";
+	if (!module_loaded("pvx_host"))
+		return "pvx_host not loaded";
+	return NULL;
 }
 
 /* One check of the running test; returns @pass. */

@@ -78,14 +78,6 @@
 
 #define X(v) ((unsigned long long)(v))
 
-static bool module_loaded(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	return access(path, F_OK) == 0;
-}
-
 /* ---- counters ------------------------------------------------------ */
 
 enum {

@@ -88,14 +88,6 @@
 
 #define X(v) ((unsigned long long)(v))
 
-static bool module_loaded(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	return access(path, F_OK) == 0;
-}
-
 static int set_param(const char *name, const char *val)
 {
 	char path[160];
@@ -1343,15 +1335,6 @@ static int cmd_room(const char *ms_arg)
 
 /* placement's KO, flap's and room's MS */
 static const char *stage_arg;
-
-static const char *host_ready(void)
-{
-	if (access("/dev/kvm", R_OK | W_OK))
-		return "no /dev/kvm: not a KVM host";
-	if (!module_loaded("pvx_host"))
-		return "pvx_host not loaded";
-	return NULL;
-}
 
 static const char *numa_absent(void)
 {

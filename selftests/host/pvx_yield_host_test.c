@@ -63,14 +63,6 @@
 
 #define X(v) ((unsigned long long)(v))
 
-static bool module_loaded(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	return access(path, F_OK) == 0;
-}
-
 /* ---- counters ------------------------------------------------------ */
 
 enum { ST_CALLS, ST_DONE, ST_NOT_DONE, ST_RUNNING, ST_INVALID, ST_NR };
@@ -1058,15 +1050,6 @@ static int cmd_rmmod_loop(void)
 }
 
 /* ---- the fixtures: pvx_yield's states; the tests ------------------- */
-
-static const char *host_ready(void)
-{
-	if (access("/dev/kvm", R_OK | W_OK))
-		return "no /dev/kvm: not a KVM host";
-	if (!module_loaded("pvx_host"))
-		return "pvx_host not loaded";
-	return NULL;
-}
 
 static const char *yield_absent(void)
 {
