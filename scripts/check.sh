@@ -533,52 +533,6 @@ elif l3_stuck "$first_abi"; then
 else
 	tap fail "run-l3.sh stops a silent L3 and names its vCPUs' registers" "see $RES/l3-stuck/run.tap"
 fi
-# L3's compressed TAP off a made-up console log (selftests/guest/l3-tap.sh):
-# a whole block decodes, a foreign line of its own is left out, a lost or
-# cut line is caught and said.
-l3_tap_decoding() {
-	local d=$RES/l3-tap t
-	mkdir -p "$d"
-	# shellcheck source=selftests/guest/l3-tap.sh
-	. selftests/guest/l3-tap.sh
-	{ echo "TAP version 13"; echo "1..400"
-	  for t in $(seq 400); do echo "ok $t check $t of $RANDOM"; done; } >"$d/tap"
-	gzip -9 <"$d/tap" | base64 >"$d/b64"
-	console() {	# console LINES: a console log around LINES, with CRLF
-		{ echo "pvx-l3: init"; echo "PVX-TAP-GZ-BEGIN lines=$(wc -l <"$d/b64")"
-		  cat "$1"; echo "PVX-TAP-GZ-END"; echo "reboot: Power down"; } |
-			sed 's/$/\r/' >"$d/log"
-	}
-	console "$d/b64"
-	tap_why=""
-	console_text "$d/log" "$d/kept" >"$d/text"
-	[ -z "$tap_why" ] && tap_check "$d/log" >/dev/null &&
-		sed -n '/^PVX-TAP-BEGIN$/,/^PVX-TAP-END$/p' "$d/text" | sed '1d;$d' | cmp -s - "$d/tap" &&
-		grep -q '^reboot: Power down$' "$d/text" || return 1
-	sed '3a qemu-system-x86_64: a message' "$d/b64" >"$d/b64.foreign"
-	console "$d/b64.foreign"
-	tap_check "$d/log" >/dev/null || return 1
-	sed 5d "$d/b64" >"$d/b64.lost"
-	console "$d/b64.lost"
-	t=$(tap_check "$d/log") && return 1
-	grep -q "^$(($(wc -l <"$d/b64") - 1)) base64 lines of $(wc -l <"$d/b64") sent, gunzip: " <<<"$t" || return 1
-	sed '7s/^.\{20\}/&qemu: cut/' "$d/b64" >"$d/b64.cut"
-	console "$d/b64.cut"
-	tap_why=""
-	console_text "$d/log" "$d/kept" >"$d/text"
-	grep -q ', first foreign line 7:' <<<"$tap_why" && ! grep -q 'PVX-TAP-BEGIN' "$d/text" &&
-		cmp -s "$d/kept" "$d/b64.cut" || return 1
-	tap_lost "$d/log" >/dev/null && return 1
-	printf 'pvx-l3: init\r\npvx-l3: ksm done (uptime 1 s)\r\nabc\r\n' >"$d/log"
-	t=$(tap_lost "$d/log") &&
-		[ "$t" = "no TAP block: it powered off with 4 bytes of console after its last step [pvx-l3: ksm done (uptime 1 s)]" ]
-}
-if l3_tap_decoding; then
-	tap ok "run-l3.sh decodes L3's compressed TAP, leaves a foreign line out, says when a line was lost or cut, and when no block came"
-else
-	tap fail "run-l3.sh decodes L3's compressed TAP, leaves a foreign line out, says when a line was lost or cut, and when no block came" \
-		"see $RES/l3-tap"
-fi
 expect_error "run-l3.sh with an unknown topology fails with one line" \
 	"--topology needs swapped-rt or 1cpu, got 'ring'" selftests/guest/run-l3.sh --topology ring host
 expect_error "run-l3.sh with a bad PVX_L3_SILENCE fails with one line" \

@@ -204,28 +204,8 @@ l2root=$(mktemp -d)
 trap 'rm -rf "$l2root" "$l2root.monitor"' EXIT
 mkdir -p "$l2root"/{bin,dev,proc,sys,host,lib/pvx}
 cp /bin/busybox "$l2root/bin/busybox"
-: >"$l2root/lib/pvx/load-order"
-# sid's linux-modules-* package ships no modules.builtin (kernels.rst), so
-# modprobe cannot tell a built-in module (virtio_pci is one on 7.2) from a
-# missing one there: without that file, one it does not find is taken as
-# built in, and /init says so if the mounts then fail.
-builtin_list=$kimage/lib/modules/$abi/modules.builtin
-for mod in kvm-amd virtio_pci 9pnet_virtio 9p; do
-	if ! deps=$(modprobe -d "$kimage" -S "$abi" --show-depends "$mod" 2>&1); then
-		[ ! -f "$builtin_list" ] || die "$mod: $deps"
-		echo "lab: $mod is no module of $abi (no modules.builtin): taken as built in" >&2
-		continue
-	fi
-	awk '$1 == "insmod" { print $2 }' <<<"$deps"
-done | awk '!seen[$0]++' | while read -r ko; do
-	name=$(basename "$ko")
-	case "$ko" in
-	*.xz) xz -dc "$ko" >"$l2root/lib/pvx/${name%.xz}"; name=${name%.xz} ;;
-	*.zst) zstd -qdc "$ko" >"$l2root/lib/pvx/${name%.zst}"; name=${name%.zst} ;;
-	*) cp "$ko" "$l2root/lib/pvx/$name" ;;
-	esac
-	echo "$name" >>"$l2root/lib/pvx/load-order"
-done
+scripts/kmods.sh "$kimage" "$abi" "$l2root/lib/pvx" kvm-amd virtio_pci 9pnet_virtio 9p ||
+	die "cannot gather L2's modules of $abi"
 # Parameters for kvm_amd in L2 ($kvm_amd_args, checked above). The
 # tiny-VM suite reloads kvm_amd with the same ones.
 echo "$kvm_amd_args" >"$l2root/lib/pvx/kvm-amd.ko.args"

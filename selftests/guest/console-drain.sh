@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=dash
 #
-# console-drain.sh: sourced by the L3 guests' /init (init.sh and
-# bench/init.sh), installed as /console-drain.sh by both mkinitrd scripts.
+# console-drain.sh: sourced by the L3 bench guest's /init
+# (bench/init.sh), installed as /console-drain.sh by mkinitrd-bench.sh.
 #
 # console_drain: wait until ttyS0 has sent what was written to the
 # console. A write to the console returns once its bytes are in the serial

@@ -12,10 +12,10 @@
 # pvx_stimer_torture.ko test module, rmmod with an armed timer fd; then
 # NUMA hints (pvx_locality.ko) and batched fork-copy (pvx_fork.ko,
 # pvx_fork_guest_test with libpvx's pvx_fork()) and KSM hints
-# (pvx_ksm_guest.ko, pvx_ksm_guest_test). Prints
-# one TAP 13 stream on the console (gzip, base64, between the lines
-# PVX-TAP-GZ-BEGIN and PVX-TAP-GZ-END; run-l3.sh decodes it), then powers
-# off.
+# (pvx_ksm_guest.ko, pvx_ksm_guest_test). Writes
+# one TAP 13 stream, between the lines PVX-TAP-BEGIN and PVX-TAP-END, to
+# the virtio-serial port org.pvx.results (run-l3.sh keeps it in a file of
+# L2), then powers off. The console carries the steps as they start.
 #
 # Steal boots (run-l3.sh --steal PCT / --no-steal-time put pvx_steal=PCT /
 # pvx_steal_time=off on the command line): first the steal-share check
@@ -29,8 +29,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
-# shellcheck source=selftests/guest/console-drain.sh
-. /console-drain.sh
+# the results port's driver, where it is a module (mkinitrd.sh)
+while read -r ko; do insmod "/lib/pvx/$ko"; done </lib/pvx/load-order
 
 KO=/pvx/pvx_guest.ko
 TEST=/pvx/pvx_guest_test
@@ -337,29 +337,31 @@ cap_rule() {	# cap_rule FIRES CAP CURRENT
 		if (s == c) print "none"; else print "change raise " s }'
 }
 
-# The TAP goes out compressed: each byte on the emulated UART is an exit
-# to L2's QEMU, about 0.6 ms in the lab, and a boot's 70 KB of TAP took
-# 44 s plain; gzip and base64 make it a quarter of that. run-l3.sh
-# decodes it; a guest without gzip prints it plain.
+# results_port: the device of the virtio-serial port run-l3.sh names
+# org.pvx.results. A virtio write returns once L2's QEMU has taken the
+# bytes (into its file): nothing is lost to the poweroff that follows,
+# and a reset after it leaves the whole TAP in L2.
+results_port() {
+	for i in 1 2 3 4 5; do
+		for p in /sys/class/virtio-ports/*; do
+			[ "$(cat "$p/name" 2>/dev/null)" = org.pvx.results ] &&
+				[ -c "/dev/${p##*/}" ] && echo "/dev/${p##*/}" && return 0
+		done
+		sleep 1
+	done
+	return 1
+}
+
 finish() {
 	# says, when the TAP does not come, whether /init got this far
 	step "finish: $n results"
 	module_lines
-	echo 1 >/proc/sys/kernel/printk	# keep kernel lines out of the TAP
-	{ echo "TAP version 13"; echo "1..$n"; cat "$TAP"; } >/tmp/tap.out
-	if gzip -9 </tmp/tap.out >/tmp/tap.gz 2>/dev/null &&
-	   base64 </tmp/tap.gz >/tmp/tap.b64 2>/dev/null; then
-		# the line count lets run-l3.sh tell a line lost or cut on
-		# the way from a block that arrived whole but does not decode
-		echo "PVX-TAP-GZ-BEGIN lines=$(wc -l </tmp/tap.b64)"
-		cat /tmp/tap.b64
-		echo "PVX-TAP-GZ-END"
+	if port=$(results_port); then
+		{ echo "PVX-TAP-BEGIN"; echo "TAP version 13"; echo "1..$n"; cat "$TAP"
+		  echo "PVX-TAP-END"; } >"$port"
 	else
-		echo "PVX-TAP-BEGIN"
-		cat /tmp/tap.out
-		echo "PVX-TAP-END"
+		echo "pvx-l3: no virtio-serial port org.pvx.results: the TAP stays here"
 	fi
-	console_drain
 	sync
 	poweroff -f
 }

@@ -4,7 +4,9 @@
 # mkinitrd.sh ABI OUT.gz: build the L3 guest initramfs for kernel ABI.
 #
 # Contents: /bin/busybox (busybox-static; applets installed by /init),
-# /init (init.sh beside this script), and in /pvx: the manifest's guest
+# /init (init.sh beside this script), in /lib/pvx the kernel's modules for
+# the results port (virtio_console over virtio_pci, with their load-order;
+# none where they are built in), and in /pvx: the manifest's guest
 # modules from REPO/build/ABI/guest/, its kmod-l3 test modules from
 # REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI), its prog-l3
 # test programs from REPO/build/selftests/ (built here if missing), and
@@ -42,10 +44,13 @@ command -v cpio >/dev/null || die "cpio missing (install cpio)"
 root=$(mktemp -d)
 chmod 0755 "$root"	# the image's /: tests drop to uid 65534 (nobody)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx,lib/pvx}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$here/init.sh" "$root/init"
-install -m 0644 "$here/console-drain.sh" "$root/console-drain.sh"
+kimage=$("$repo/scripts/kernel.sh" image "$abi")
+[ -d "$kimage/lib/modules/$abi" ] || die "no unpacked kernel $abi in $kimage (make deps)"
+"$repo/scripts/kmods.sh" "$kimage" "$abi" "$root/lib/pvx" virtio_pci virtio_console ||
+	die "cannot gather the results port's modules of $abi"
 for k in $kos; do
 	cp "$k" "$root/pvx/"
 done

@@ -62,9 +62,11 @@
 # check-full's 10 s and 8 s).
 #
 # Output: TAP 13 on stdout: the guest's tests renumbered, then the host's
-# view (its PROBE counter) in host mode. The console log is kept in
-# $PVX_OUT/l3-TAG.log, TAG = MODE[-stealPCT][-nosteal]. Exit 0 all passed,
-# 1 any failed, 2 usage error, 4 all skipped.
+# view (its PROBE counter) in host mode. The guest writes its TAP to a
+# virtio-serial port (org.pvx.results), which QEMU appends to
+# $PVX_OUT/l3-TAG.results; the console log is kept in $PVX_OUT/l3-TAG.log,
+# TAG = MODE[-stealPCT][-nosteal]. Exit 0 all passed, 1 any failed, 2
+# usage error, 4 all skipped.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -74,8 +76,6 @@ usage() {
 }
 # shellcheck source=selftests/guest/steal-l2.sh
 . "$here/steal-l2.sh"
-# shellcheck source=selftests/guest/l3-tap.sh
-. "$here/l3-tap.sh"
 
 steal="" steal_time=on mode="" topology="" demo=0 migrate=""
 while [ $# -gt 0 ]; do
@@ -128,6 +128,7 @@ for v in PVX_ABI PVX_BUILD PVX_KIMAGE PVX_L3_INITRD PVX_L3_CPUS PVX_L3_MEM PVX_O
 done
 accel=${PVX_L3_ACCEL:--enable-kvm -cpu host}
 log=$PVX_OUT/l3-$tag.log
+results=$PVX_OUT/l3-$tag.results
 resetlog=$PVX_OUT/l3-$tag-cpureset.log
 stucklog=$PVX_OUT/l3-$tag-stuck-regs.log
 # QEMU's own messages: apart from the console, whose bytes QEMU writes one
@@ -283,6 +284,9 @@ if [ -n "$steal" ]; then
 	args="$args pvx_steal=$steal"
 fi
 [ -n "$ctl_dir" ] && : >"$STEAL_LOG"
+# the results port; append: a migrate boot's QEMUs share the file
+extra="$extra -device virtio-serial-pci,id=pvxvs -chardev file,id=pvxres,path=$results,append=on"
+extra="$extra -device virtserialport,bus=pvxvs.0,chardev=pvxres,name=org.pvx.results"
 
 # count_banners: the firmware banners in the console so far, read on from
 # fd 7 (bash builtins only: in a 1-CPU L2 a grep every second is steal
@@ -408,6 +412,7 @@ boot_l3() {
 	steal_err=""
 	: >"$resetlog"
 	: >"$log"	# for fd 7 before QEMU writes
+	: >"$results"
 	rm -f "$monitor.in" "$monitor.out"
 	mkfifo "$monitor.in" "$monitor.out"
 	# No -no-reboot: a guest that resets itself (a triple fault leaves no
@@ -559,37 +564,33 @@ before_reset() {
 	banners == 1 && /[^[:space:]]/ { keep[n++ % 4] = $0 }'
 }
 
-# A boot that reached /init and then reset itself with no test failed so
-# far (its console's TAP lines are all "ok") is tried again too, within
-# PVX_L3_BOOTS: resets of 4-vCPU L3 guests on the TCG-emulated SVM of the
-# lab come with and without pvx_host and pvx code in L3 (lab.rst, "An L3
-# that resets itself"). The TAP names every such attempt, with where its
-# vCPUs were and its last step; a reset after a failed test (init.sh
-# prints each failure on the console at once) fails.
-reset_clean() {
-	[ "$reset" = 1 ] && ! grep -aq 'pvx-l3: FAILED' "$log"
-}
-
-# The guest's /init prints "pvx-l3: init" before it runs anything of
-# pvx. A boot whose console never got there ended in L3's firmware or
-# early kernel boot: nested KVM on TCG-emulated SVM (Documentation/lab.rst,
-# "An L3 boot that ends before its /init") resets or
-# loses such a guest now and then, before any pvx code ran in it. That
-# boot, and only that kind, is tried again (PVX_L3_BOOTS in all, default
-# 4); every earlier attempt is named in the TAP with its console log kept.
+# complete: the guest's TAP arrived whole on the results port. It is
+# written after the last test, so a reset or a stall after it (in the
+# poweroff) costs nothing.
+complete() { grep -q '^PVX-TAP-END$' "$results"; }
+# The guest's /init prints "pvx-l3: init" before it runs anything of pvx.
+# Nested KVM on the TCG-emulated SVM of the lab resets or loses an L3 now
+# and then, with and without pvx code in it (Documentation/lab.rst, "An
+# L3 that resets itself"): a boot that never got to its /init, or reset
+# itself with no test failed so far (init.sh prints each failure on the
+# console at once), or ran to its finish without its TAP arriving, is
+# tried again within PVX_L3_BOOTS; the TAP names every such attempt, with
+# where its vCPUs were and its last step. A stall or lockup before the
+# finish, a timeout and a failed test are not retried.
 reached_init() { grep -q 'pvx-l3: init' "$log"; }
-# ended_itself: QEMU ended because L3 powered off, not on a reset, a
-# silence or the timeout
-ended_itself() { [ "$qrc" = 0 ] && [ "$reset" = 0 ] && [ "$stuck" = 0 ]; }
-# quiet_in_finish: the console went quiet (not a soft lockup) after the
-# last step, "finish", had begun: every test had run, and L3 stopped while
-# it printed the TAP (seen in CI: 6.1's fallback boot, 68 of 203
-# base64 lines out; the emulated SVM's fault, lab.rst). Booted again
-# like a block that was cut; its registers stay in the TAP.
-quiet_in_finish() {
-	[ "$stuck" = 1 ] && [ "$lockup" = 0 ] &&
-		tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | grep -av 'pvx-l3: module ' |
-			tail -n1 | grep -q '^pvx-l3: finish: '
+last_step() { tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | grep -av 'pvx-l3: module ' | tail -n1 | tr -cd '[:print:]'; }
+retry_why() {
+	complete && return 1
+	grep -aq 'pvx-l3: FAILED' "$log" && return 1
+	if ! reached_init; then
+		echo "never reached /init (qemu exit $qrc, $(wc -c <"$log") bytes of console)"
+	elif [ "$reset" = 1 ]; then
+		echo "reset itself after /init with no test failed, last step [$(last_step)]"
+	elif last_step | grep -q '^pvx-l3: finish: '; then
+		echo "ran to its finish with no test failed, but no TAP arrived (qemu exit $qrc, stalled $stuck)"
+	else
+		return 1
+	fi
 }
 retry_diag=""
 t0=$(date +%s)
@@ -609,55 +610,37 @@ while :; do
 	elif [ -n "$ctl_dir" ]; then
 		err=$(ctl_prepare "$ctl_dir") || bail "control port: $err"
 	fi
-	ta=$(date +%s)
 	[ "$topology" = swapped-rt ] && yield_trace_start
 	boot_l3
-	if reached_init && ! reset_clean && [ -z "$steal_err" ] &&
-	   [ "$attempt" -lt "$boots" ] && ! grep -aq 'pvx-l3: FAILED' "$log" &&
-	   { ! why=$(tap_check "$log") || { ended_itself && why=$(tap_lost "$log"); } ||
-	     { quiet_in_finish && why="no console output for $silence_s s while it printed its TAP"; }; }; then
-		keep=$PVX_OUT/l3-$tag-attempt$attempt.log
-		cp "$log" "$keep"
-		retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots ran to its end with no test failed, but its TAP did not arrive whole ($why), log $keep: booting again
-"
-		if [ "$stuck" = 1 ]; then
-			cp "$stucklog" "$PVX_OUT/l3-$tag-attempt$attempt-stuck-regs.log"
-			retry_diag="$retry_diag$(stuck_regs_summary)
-"
-		fi
-		attempt=$((attempt + 1))
-		continue
-	fi
-	# done: it reached /init (and did not reset cleanly), or steal
-	# injection failed, or no boots left
-	if { reached_init && ! reset_clean; } || [ -n "$steal_err" ] ||
-	   [ "$attempt" -ge "$boots" ]; then
+	if [ -n "$steal_err" ] || [ "$attempt" -ge "$boots" ] || ! why=$(retry_why); then
 		break
 	fi
-	keep=$PVX_OUT/l3-$tag-attempt$attempt.log
-	cp "$log" "$keep"
-	if reached_init; then
-		step=$(tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | tail -n1 | tr -cd '[:print:]')
-		retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots reset itself after /init with no test failed, last step [$step], log $keep: booting again
-$(reset_regs)
+	keep=$PVX_OUT/l3-$tag-attempt$attempt
+	cp "$log" "$keep.log"
+	retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots $why, log $keep.log: booting again
+"
+	if [ "$reset" = 1 ]; then
+		retry_diag="$retry_diag$(reset_regs)
 $(before_reset)
 "
-		cp "$resetlog" "$PVX_OUT/l3-$tag-attempt$attempt-cpureset.log"
-		attempt=$((attempt + 1))
-		continue
+		cp "$resetlog" "$keep-cpureset.log"
 	fi
-	last=$(tr -d '\r' <"$log" | grep -v '^$' | tail -n1 | tr -cd '[:print:]')
-	retry_diag="$retry_diag# l3 $tag: boot $attempt of $boots never reached /init (qemu exit $qrc after $(($(date +%s) - ta)) s, $(wc -c <"$log") bytes of console, last line [$last], log $keep): booting again
+	if [ "$stuck" = 1 ]; then
+		cp "$stucklog" "$keep-stuck-regs.log"
+		retry_diag="$retry_diag$(stuck_regs_summary)
 "
-	# what QEMU (or migrate-l2.sh) said, but for the warnings every
-	# boot has
-	cp "$qerr" "$PVX_OUT/l3-$tag-attempt$attempt-qemu.err" 2>/dev/null
-	said=$(grep -v 'warning: Number of\|terminating on signal' "$qerr" 2>/dev/null | tail -n 3 |
-		tr -cd '[:print:]\n' | sed "s/^/# l3 $tag: boot $attempt: qemu said: /")
-	[ -z "$said" ] || retry_diag="$retry_diag$said
+	fi
+	if ! reached_init; then
+		# what QEMU (or migrate-l2.sh) said, but for the warnings every
+		# boot has
+		cp "$qerr" "$keep-qemu.err" 2>/dev/null
+		said=$(grep -v 'warning: Number of\|terminating on signal' "$qerr" 2>/dev/null | tail -n 3 |
+			tr -cd '[:print:]\n' | sed "s/^/# l3 $tag: boot $attempt: qemu said: /")
+		[ -z "$said" ] || retry_diag="$retry_diag$said
 "
-	retry_diag="$retry_diag$(dmesg | tail -n 5 | sed "s/^/# l3 $tag: host dmesg after boot $attempt: /")
+		retry_diag="$retry_diag$(dmesg | tail -n 5 | sed "s/^/# l3 $tag: host dmesg after boot $attempt: /")
 "
+	fi
 	attempt=$((attempt + 1))
 done
 t1=$(date +%s)
@@ -667,12 +650,12 @@ read -r ksm_pin0 ksm_unpin0 ksm_cand0 ksm_cand_wd0 <<<"$ksm_base"
 
 export retry_diag
 reset_diag=""
-[ "$reset" = 1 ] && reset_diag="$(reset_regs)
+[ "$reset" = 1 ] && ! complete && reset_diag="$(reset_regs)
 $(before_reset)"
 export reset_diag
 stuck_diag=""
-if [ "$stuck" = 1 ]; then
-	step=$(tr -d '\r' <"$log" | grep -a 'pvx-l3: ' | tail -n1 | tr -cd '[:print:]')
+if [ "$stuck" = 1 ] && ! complete; then
+	step=$(last_step)
 	stuck_diag="# l3 $tag: no console output for $silence_s s; last step [$step]; registers in $stucklog
 $(stuck_regs_summary)"
 	[ "$lockup" = 1 ] &&
@@ -710,7 +693,7 @@ END {
 }')
 export steps_diag
 topo_tap="" topo_diag=""
-[ "$topology" = swapped-rt ] && grep -aq 'PVX-TAP-\(GZ-\)\?END' "$log" && yield_trace_check
+[ "$topology" = swapped-rt ] && complete && yield_trace_check
 # a migrate boot: migrate-l2.sh's results go where the topology's do
 if [ -n "$migrate" ]; then
 	topo_tap=$(grep -a '^ok \|^not ok ' "$PVX_MIGRATE_TAP" 2>/dev/null)
@@ -718,9 +701,8 @@ if [ -n "$migrate" ]; then
 	topo_diag=$(grep -a '^#' "$PVX_MIGRATE_TAP" 2>/dev/null)
 fi
 export topo_tap topo_diag
-tap_why=""
-console_text "$log" "$PVX_OUT/l3-$tag.tapgz" >"$PVX_OUT/l3-$tag.console"
-export tap_why
+# the console, then the TAP (only when whole: a cut one reports missing)
+{ tr -d '\r' <"$log"; complete && cat "$results"; } >"$PVX_OUT/l3-$tag.console"
 qemu_err=$(grep -v 'terminating on signal' "$qerr" 2>/dev/null | head -n 5 | sed "s/^/# l3 $tag: qemu said: /")
 export qemu_err
 awk -v mode="$mode" -v tag="$tag" -v qrc="$qrc" -v secs="$((t1 - t0))" \
@@ -767,8 +749,6 @@ END {
 			why = "L3 reset itself (a triple fault or a reboot), qemu exit " qrc
 		else
 			why = "qemu exit " qrc
-		if (ENVIRON["tap_why"] != "")
-			why = why ", its TAP block did not decode: " ENVIRON["tap_why"] "; kept as l3-" tag ".tapgz"
 		emit("not ok", "l3 " tag " boot # " why ", no complete TAP; last console line: " last " (" logf ")")
 	}
 	nt = split(ENVIRON["topo_tap"], tl, "\n")
