@@ -393,6 +393,19 @@ numa_homes() {
 	[ -n "${f:-}" ] && [ -r "$f" ]
 }
 
+# numa_homes_wait: numa_homes until it finds a home, for at most 10 s: a
+# VM's debugfs directory appears from a work item after its first
+# hypercall (host/vm.c), which a loaded L2 may run after the guest has
+# already reported its landing (seen once on 6.12: no vm*-PID directory)
+numa_homes_wait() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		numa_homes && [ "$homes" -gt 0 ] && return 0
+		nap 0.1
+	done
+	return 1
+}
+
 # gnum NAME: the number after NAME in the guest's $gline (0 if none)
 gnum() {
 	[[ $gline =~ \ $1\ (-?[0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
@@ -538,7 +551,7 @@ for ((k = 1; k <= count; k++)); do
 	if [ "$kind" = pvx ]; then
 		pinned_t=$((pinned_t + $(gnum pinned)))
 		[ "${kinds[k - 1]}" = pvx ] || back_ms="$back_ms $(gnum follow_ms)"
-		if numa_homes && [ "$homes" -gt 0 ]; then
+		if numa_homes_wait; then
 			homes_t=$((homes_t + 1))
 			res "ok migrate $lbl $k: L2's pvx_numa has a home for $homes vCPU(s) of the guest again, from the map the guest resent by itself"
 		else
