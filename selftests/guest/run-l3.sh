@@ -294,6 +294,8 @@ extra="$extra -device virtserialport,bus=pvxvs.0,chardev=pvxres,name=org.pvx.res
 # count_banners: the firmware banners in the console so far, read on from
 # fd 7 (bash builtins only: in a 1-CPU L2 a grep every second is steal
 # that the L3 vCPUs see, 20 % of it). A second banner: L3 reset itself.
+# Also when, after QEMU started (t_qemu), L3's firmware, its /init and
+# its finish first printed (t_bios, t_init, t_finish; EPOCHREALTIME).
 count_banners() {
 	local line
 	while :; do
@@ -301,6 +303,9 @@ count_banners() {
 			heard=$SECONDS
 			line=$partial$line
 			partial=""
+			[ -n "$t_bios" ] || t_bios=$EPOCHREALTIME
+			[[ -z $t_init && $line == *"pvx-l3: init"* ]] && t_init=$EPOCHREALTIME
+			[[ -z $t_finish && $line == *"pvx-l3: finish"* ]] && t_finish=$EPOCHREALTIME
 			[[ $line == *"SeaBIOS (version"* ]] && banners=$((banners + 1))
 		else
 			[ -n "$line" ] && heard=$SECONDS
@@ -451,6 +456,7 @@ boot_l3() {
 	fi
 	# Per-VM counters may go away with the VM: sample while it runs.
 	reset=0 stuck=0 lockup=0 banners=0 partial="" heard=$SECONDS
+	t_qemu=$EPOCHREALTIME t_bios="" t_init="" t_finish=""
 	exec 7<"$log"
 	while kill -0 "$qpid" 2>/dev/null; do
 		count_banners
@@ -480,6 +486,8 @@ boot_l3() {
 	done
 	wait "$qpid"
 	qrc=$?
+	t_gone=$EPOCHREALTIME
+	count_banners	# the lines since the loop's last look
 	exec 7<&-
 	rm -f "$monitor.in" "$monitor.out"
 	if [ -n "$cpid" ]; then
@@ -695,6 +703,16 @@ END {
 	printf "# l3 %s: steps in order, to %.0f s of uptime: %s\n", tag, last, all
 }')
 export steps_diag
+# where the last boot's wall time went, outside L3's own steps: QEMU's
+# start to the firmware's first line, to /init, finish to QEMU gone
+phases_diag=$(awk -v tag="$tag" -v q="$t_qemu" -v b="$t_bios" -v i="$t_init" -v f="$t_finish" \
+	-v g="$t_gone" -v now="$EPOCHREALTIME" 'BEGIN {
+	s = sprintf("# l3 %s: last boot: firmware after %s, /init after %s, finish to QEMU gone %s, QEMU gone to this report %.1f s", tag,
+		(b == "" ? "-" : sprintf("%.1f s", b - q)), (i == "" ? "-" : sprintf("%.1f s", i - q)),
+		(f == "" ? "-" : sprintf("%.1f s", g - f)), now - g)
+	print s
+}')
+export phases_diag
 topo_tap="" topo_diag=""
 [ "$topology" = swapped-rt ] && complete && yield_trace_check
 # a migrate boot: migrate-l2.sh's results go where the topology's do
@@ -807,6 +825,7 @@ END {
 		print ENVIRON["reset_diag"]
 	if (ENVIRON["stuck_diag"] != "")
 		print ENVIRON["stuck_diag"]
+	print ENVIRON["phases_diag"]
 	if (ENVIRON["steps_diag"] != "")
 		print ENVIRON["steps_diag"]
 	if (ENVIRON["topo_diag"] != "")
