@@ -306,6 +306,10 @@ count_banners() {
 			[ -n "$t_bios" ] || t_bios=$EPOCHREALTIME
 			[[ -z $t_init && $line == *"pvx-l3: init"* ]] && t_init=$EPOCHREALTIME
 			[[ -z $t_finish && $line == *"pvx-l3: finish"* ]] && t_finish=$EPOCHREALTIME
+			if [[ $line =~ soft\ lockup\ -\ CPU#[0-9]+\ stuck\ for\ ([0-9]+)s ]] &&
+			   [ "${BASH_REMATCH[1]}" -gt "$lockup_max" ]; then
+				lockup_max=${BASH_REMATCH[1]}
+			fi
 			[[ $line == *"SeaBIOS (version"* ]] && banners=$((banners + 1))
 		else
 			[ -n "$line" ] && heard=$SECONDS
@@ -405,13 +409,9 @@ not ok l3 $tag: yields at 3 CPUs, both ways of naming them # $n targets:$seen"
 	fi
 }
 
-# lockup_secs: the longest soft lockup L3's watchdog reported so far, s
-# (0: none)
+# a soft lockup that L3's watchdog reports this long (s; count_banners
+# keeps the longest in lockup_max) is a stuck L3
 export lockup_s=${PVX_L3_LOCKUP_S:-100}
-lockup_secs() {
-	grep -ao 'soft lockup - CPU#[0-9]* stuck for [0-9]*s' "$log" 2>/dev/null |
-		sed 's/.* stuck for \([0-9]*\)s$/\1/' | sort -n | tail -n1 | grep . || echo 0
-}
 
 # boot_l3: one boot of L3 to its end; sets qrc, stuck, lockup, steal_err and seen
 # (the highest PROBE count sampled while the VM ran).
@@ -455,7 +455,7 @@ boot_l3() {
 		fi
 	fi
 	# Per-VM counters may go away with the VM: sample while it runs.
-	reset=0 stuck=0 lockup=0 banners=0 partial="" heard=$SECONDS
+	reset=0 stuck=0 lockup=0 lockup_max=0 banners=0 partial="" heard=$SECONDS
 	t_qemu=$EPOCHREALTIME t_bios="" t_init="" t_finish=""
 	exec 7<"$log"
 	while kill -0 "$qpid" 2>/dev/null; do
@@ -475,7 +475,7 @@ boot_l3() {
 		# A soft lockup keeps the console busy (L3's watchdog reports it
 		# every ~28 s), so no silence comes: once a CPU has not
 		# scheduled for lockup_s, read the vCPUs' registers and stop
-		if [ "$stuck" = 0 ] && [ "$(lockup_secs)" -ge "$lockup_s" ]; then
+		if [ "$stuck" = 0 ] && [ "$lockup_max" -ge "$lockup_s" ]; then
 			stuck=1 lockup=1
 			stuck_regs
 			pkill -TERM -P "$qpid" 2>/dev/null
@@ -670,7 +670,7 @@ if [ "$stuck" = 1 ] && ! complete; then
 	stuck_diag="# l3 $tag: no console output for $silence_s s; last step [$step]; registers in $stucklog
 $(stuck_regs_summary)"
 	[ "$lockup" = 1 ] &&
-		stuck_diag="# l3 $tag: soft lockup of $(lockup_secs) s (L3's watchdog), stopped; last step [$step]; registers in $stucklog
+		stuck_diag="# l3 $tag: soft lockup of $lockup_max s (L3's watchdog), stopped; last step [$step]; registers in $stucklog
 $(stuck_regs_summary)"
 fi
 export lockup
