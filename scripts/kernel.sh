@@ -18,11 +18,6 @@
 #   kernel.sh installed-rt SERIES  the -rt headers' ABI set up in the cache
 #   kernel.sh kdir ABI         headers (kernel build tree) of ABI
 #   kernel.sh image ABI        directory holding boot/vmlinuz-ABI, lib/modules
-#   kernel.sh vmlinux ABI      the image as an uncompressed ELF, extracted
-#                              once beside it (boot/vmlinux-ABI): QEMU
-#                              boots it through its PVH entry, and an L3
-#                              under TCG skips the decompressor (6.1's
-#                              image is xz: seconds of emulated CPU a boot)
 #   kernel.sh root ABI         the build root ABI's headers need (sid), or
 #                              nothing when they build on this machine
 #
@@ -341,40 +336,13 @@ sid_source() {
 	rm -rf "$dir/src.tmp"
 }
 
-# vmlinux ABI: the ELF inside boot/vmlinuz-ABI, found by the magic of its
-# compressor (the way the kernel's scripts/extract-vmlinux does) and kept
-# beside it; the path of vmlinuz itself when none decompresses to an ELF.
-vmlinux_of() {
-	local z out m unz off
-	z=$(image_dir "$1")/boot/vmlinuz-$1
-	out=$(image_dir "$1")/boot/vmlinux-$1
-	[ -f "$z" ] || die "no $z (run: make deps)"
-	if [ -s "$out" ] && [ "$out" -nt "$z" ]; then echo "$out"; return; fi
-	for m in 'xz \xfd7zXZ' 'zstd \x28\xb5\x2f\xfd' 'gzip \x1f\x8b\x08'; do
-		unz=${m%% *}
-		command -v "$unz" >/dev/null || continue
-		for off in $(LC_ALL=C grep -abo -F "$(printf "${m#* }")" "$z" | cut -d: -f1); do
-			# trailing data after the stream makes the tool complain
-			tail -c +"$((off + 1))" "$z" | "$unz" -dc >"$out.tmp" 2>/dev/null || true
-			if [ "$(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
-				mv "$out.tmp" "$out"
-				echo "$out"
-				return
-			fi
-		done
-	done
-	rm -f "$out.tmp"
-	echo "kernel.sh: no ELF found in $z: booting it compressed" >&2
-	echo "$z"
-}
-
 # root ABI: the build root whose headers ABI needs, or nothing (for the
 # others, which build on this machine).
 root_of() {
 	if [ -f "$(image_dir "$1")/$SID_MARK" ]; then echo "$SID_ROOT"; fi
 }
 
-[ $# -eq 2 ] || die "usage: kernel.sh abi|installed|installed-rt|fetch|fetch-rt SERIES | kdir|image|vmlinux|root ABI"
+[ $# -eq 2 ] || die "usage: kernel.sh abi|installed|installed-rt|fetch|fetch-rt SERIES | kdir|image|root ABI"
 case "$1" in
 abi) check_series "$2"
 	if [ "$2" = sid ]; then sid_root; sid_archive_abi; else archive_abi "$2"; fi ;;
@@ -385,7 +353,6 @@ installed-rt) check_series "$2"; installed_rt_abi "$2" || die "no $2 -rt headers
 fetch-rt) check_series "$2"; fetch_rt "$2" ;;
 kdir) kdir_of "$2" ;;
 image) image_dir "$2" ;;
-vmlinux) vmlinux_of "$2" ;;
 root) root_of "$2" ;;
 *) die "unknown command '$1'" ;;
 esac

@@ -161,8 +161,6 @@ fi
 l2_qemu_version=$("$qemu" --version 2>/dev/null | sed -n '1s/.*version \([0-9][0-9.]*\).*/\1/p')
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 kimage=$(scripts/kernel.sh image "$abi")
-# L3 boots the image uncompressed (run-l3.sh): extracted here, natively
-scripts/kernel.sh vmlinux "$abi" >/dev/null
 out=${out:-$REPO/build/lab-$abi}
 out=$(realpath -m "$out")
 cache=$(realpath -m "${PVX_CACHE:-/var/cache/pvx}")

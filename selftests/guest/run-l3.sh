@@ -45,7 +45,7 @@
 # migration fallback test).
 #
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
-# PVX_KIMAGE (boot/vmlinux-$PVX_ABI, or vmlinuz), PVX_L3_INITRD (mkinitrd.sh output),
+# PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
 # PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
 # PVX_L3_TIMEOUT (s, default 1500: the longest a boot may take; the host
 # boot took 1000 s in CI beside the other kernel's lab),
@@ -138,10 +138,7 @@ qerr=$PVX_OUT/l3-$tag-qemu.err
 # in /tmp, not $PVX_OUT (which may be a share without FIFOs)
 monitor=/tmp/run-l3-monitor.$$
 counters=/sys/kernel/debug/pvx/counters
-# the image uncompressed where lab.sh extracted it (kernel.sh vmlinux):
-# QEMU boots it through its PVH entry, and L3 skips the decompressor
-kernel=$PVX_KIMAGE/boot/vmlinux-$PVX_ABI
-[ -s "$kernel" ] || kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
+kernel=$PVX_KIMAGE/boot/vmlinuz-$PVX_ABI
 
 # Before the guest runs: one failed line and out.
 bail() {
