@@ -54,8 +54,9 @@
 # PVX_L3_ACCEL (default
 # "-enable-kvm -cpu host"; "-accel tcg -cpu max" checks the plumbing on a
 # machine without KVM, where the guest must refuse to load), PVX_L3_BOOTS
-# (1..9, default 4: boots tried when L3 never reaches its /init or resets
-# itself with no test failed), PVX_L3_TUNE (short, default: the guest's
+# (1..9, default 6: boots tried when L3 never reaches its /init or resets
+# itself with no test failed; 6.1's fallback boot, no pvx module in L2,
+# reset three times in a row in one make check), PVX_L3_TUNE (short, default: the guest's
 # spin_threshold session checks --advise; full: with the comparison rounds
 # Documentation/tuning.rst quotes), PVX_LAB_SOAK (short, default: make
 # check's 4 s lock torture free phases and tuning rounds; long: make
@@ -110,7 +111,7 @@ done
 tag=$mode${steal:+-steal$steal}
 [ "$steal_time" = off ] && tag=$tag-nosteal
 tag=$tag${topology:+-$topology}${migrate:+-migrate-$migrate}
-boots=${PVX_L3_BOOTS:-4}
+boots=${PVX_L3_BOOTS:-6}
 [[ "$boots" =~ ^[1-9]$ ]] || { echo "run-l3.sh: PVX_L3_BOOTS needs 1..9, got '$boots'" >&2; exit 2; }
 timeout_s=${PVX_L3_TIMEOUT:-1500}
 silence_s=${PVX_L3_SILENCE:-150}
