@@ -289,12 +289,14 @@ fi
 extra="$extra -device virtio-serial-pci,id=pvxvs -chardev file,id=pvxres,path=$results,append=on"
 extra="$extra -device virtserialport,bus=pvxvs.0,chardev=pvxres,name=org.pvx.results"
 
-# count_banners: the firmware banners in the console so far, read on from
-# fd 7 (bash builtins only: in a 1-CPU L2 a grep every second is steal
-# that the L3 vCPUs see, 20 % of it). A second banner: L3 reset itself.
-# Also when, after QEMU started (t_qemu), L3's firmware, its /init and
-# its finish first printed (t_bios, t_init, t_finish; EPOCHREALTIME).
-count_banners() {
+# watch_console: the console lines since the last look, read on from fd 7
+# with bash builtins only (in a 1-CPU L2 a grep every second is steal that
+# the L3 vCPUs see, 20 % of it): counts the firmware banners (a second
+# one: L3 reset itself), keeps the longest soft lockup L3's watchdog
+# reported (lockup_max, s), and when, after QEMU started (t_qemu), L3's
+# firmware, its /init and its finish first printed (t_bios, t_init,
+# t_finish; EPOCHREALTIME).
+watch_console() {
 	local line
 	while :; do
 		if IFS= read -r -u 7 line; then
@@ -407,8 +409,7 @@ not ok l3 $tag: yields at 3 CPUs, both ways of naming them # $n targets:$seen"
 	fi
 }
 
-# a soft lockup that L3's watchdog reports this long (s; count_banners
-# keeps the longest in lockup_max) is a stuck L3
+# a soft lockup that L3's watchdog reports this long (s) is a stuck L3
 export lockup_s=${PVX_L3_LOCKUP_S:-100}
 
 # boot_l3: one boot of L3 to its end; sets qrc, stuck, lockup, steal_err and seen
@@ -457,7 +458,7 @@ boot_l3() {
 	t_qemu=$EPOCHREALTIME t_bios="" t_init="" t_finish=""
 	exec 7<"$log"
 	while kill -0 "$qpid" 2>/dev/null; do
-		count_banners
+		watch_console
 		if [ "$reset" = 0 ] && [ "$banners" -ge 2 ]; then
 			reset=1
 			# QEMU ends cleanly (exit 0) on SIGTERM
@@ -485,7 +486,7 @@ boot_l3() {
 	wait "$qpid"
 	qrc=$?
 	t_gone=$EPOCHREALTIME
-	count_banners	# the lines since the loop's last look
+	watch_console	# the lines since the loop's last look
 	exec 7<&-
 	rm -f "$monitor.in" "$monitor.out"
 	if [ -n "$cpid" ]; then
@@ -707,7 +708,7 @@ phases_diag=$(awk -v tag="$tag" -v q="$t_qemu" -v b="$t_bios" -v i="$t_init" -v 
 	-v g="$t_gone" -v now="$EPOCHREALTIME" 'BEGIN {
 	s = sprintf("# l3 %s: last boot: firmware after %s, /init after %s, finish to QEMU gone %s, QEMU gone to this report %.1f s", tag,
 		(b == "" ? "-" : sprintf("%.1f s", b - q)), (i == "" ? "-" : sprintf("%.1f s", i - q)),
-		(f == "" ? "-" : sprintf("%.1f s", g - f)), now - g)
+		(f == "" ? "-" : sprintf("%.1f s", (g > f ? g - f : 0))), now - g)
 	print s
 }')
 export phases_diag
