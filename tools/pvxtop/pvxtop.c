@@ -1036,6 +1036,7 @@ static void run(enum mode mode)
 	struct snapshot start = { 0 }, prev = { 0 }, cur = { 0 };
 	struct timespec end, next;
 	unsigned int k;
+	bool last;
 
 	take_snapshot(&start, mode);
 	take_snapshot(&prev, mode);
@@ -1045,18 +1046,24 @@ static void run(enum mode mode)
 		fflush(stdout);
 	}
 	end = ts_add(start.ts, opt.duration);
-	for (k = 1; !stop; k++) {
+	/*
+	 * The last snapshot is one begun after the signal: one that was
+	 * under way when it came may have read a CPU's row before events
+	 * that the signaller saw counted.
+	 */
+	for (k = 1, last = false; !last; k++) {
 		next = ts_add(start.ts, k * opt.interval);
 		if (opt.duration && seconds_between(&end, &next) > 0)
 			next = end;
 		sleep_until(&next);
+		last = stop;
 		take_snapshot(&cur, mode);
 		report("interval", mode, &cur, &prev);
 		free_snapshot(&prev);
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 		if (opt.duration && seconds_between(&end, &prev.ts) >= 0)
-			break;
+			last = true;
 	}
 	/* totals since the start line, also after a signal */
 	if (opt.json || opt.duration)
