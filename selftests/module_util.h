@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Module and kernel-log helpers for the test programs that check a
+ * module's life themselves (load with parameters, refusals, unload while
+ * in use, what it said in dmesg): the system calls insmod and rmmod make,
+ * so that a refusal is an errno the test can name, not an exit status.
+ */
+#ifndef _PVX_SELFTEST_MODULE_UTIL_H
+#define _PVX_SELFTEST_MODULE_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sysfs_util.h"
+
+/* Load the module file @path with @params ("" for none): 0 or -errno. */
+static inline int module_load(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params ? params : "", 0))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Unload the module @name as rmmod does (O_NONBLOCK: a module in use is
+ * refused with EWOULDBLOCK, not waited for): 0 or -errno.
+ */
+static inline int module_unload(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+/* Whether the module @name is in /proc/modules. */
+static inline bool module_is_loaded(const char *name)
+{
+	char line[256];
+	size_t n = strlen(name);
+	bool found = false;
+	FILE *f = fopen("/proc/modules", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, name, n) && line[n] == ' ';
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether @path exists. */
+static inline bool path_exists(const char *path)
+{
+	return !access(path, F_OK);
+}
+
+/*
+ * The kernel log as the ring buffer holds it now (malloc'ed, NUL
+ * terminated), NULL when it cannot be read.
+ */
+static inline char *dmesg_read(void)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), n;
+	char *buf;
+
+	if (size <= 0)
+		return NULL;
+	buf = malloc(size + 1);
+	if (!buf)
+		return NULL;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* The lines of the kernel log now, the mark dmesg_count_since() counts from. */
+static inline int dmesg_lines(void)
+{
+	char *log = dmesg_read(), *p;
+	int n = 0;
+
+	for (p = log; p && *p; p++)
+		n += *p == '\n';
+	free(log);
+	return n;
+}
+
+/*
+ * How many lines of the kernel log after its first @from lines contain
+ * @needle; -1 when the log cannot be read. The oldest lines may leave a
+ * full ring buffer meanwhile: the tests read it soon after their mark.
+ */
+static inline int dmesg_count_since(int from, const char *needle)
+{
+	char *log = dmesg_read(), *line, *end;
+	int n = 0, i;
+
+	if (!log)
+		return -1;
+	for (line = log, i = 0; line && *line; line = end, i++) {
+		end = strchr(line, '\n');
+		if (end)
+			*end++ = 0;
+		if (i >= from && strstr(line, needle))
+			n++;
+	}
+	free(log);
+	return n;
+}
+
+/* How many lines of the whole kernel log contain @needle (-1: unreadable). */
+static inline int dmesg_count(const char *needle)
+{
+	return dmesg_count_since(0, needle);
+}
+
+/*
+ * Write @value to the module parameter @dir/@name and say whether it was
+ * refused with the old value kept: the write fails, and the parameter
+ * reads as before.
+ */
+static inline bool param_refused(const char *dir, const char *name, const char *value)
+{
+	char path[256], before[64], after[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (sysfs_read_str(path, before, sizeof(before)))
+		return false;
+	if (!write_file(path, value))
+		return false;
+	return !sysfs_read_str(path, after, sizeof(after)) && !strcmp(before, after);
+}
+
+#endif /* _PVX_SELFTEST_MODULE_UTIL_H */
