@@ -12,7 +12,7 @@
 # pvx_stimer_torture.ko test module, rmmod with an armed timer fd; then
 # NUMA hints (pvx_locality.ko) and batched fork-copy (pvx_fork.ko,
 # pvx_fork_guest_test with libpvx's pvx_fork()) and KSM hints
-# (pvx_ksm_guest.ko, pvx_ksm_guest_test). Writes
+# (pvx_ksm_guest.ko, pvx_ksm_guest_test, pvx_ksm_module_test). Writes
 # one TAP 13 stream, between the lines PVX-TAP-BEGIN and PVX-TAP-END, to
 # the virtio-serial port org.pvx.results (run-l3.sh keeps it in a file of
 # L2), then powers off. The console carries the steps as they start.
@@ -98,7 +98,6 @@ check() {
 loaded() { grep -q '^pvx_guest ' /proc/modules; }
 unloaded() { ! loaded && [ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]; }
 host_lines() { dmesg | grep -c 'pvx_guest: host '; }
-dmesg_has() { dmesg | grep -q "$1"; }
 
 # pvxtop in the guest (Documentation/pvxtop.rst): its counts of
 # pvx:guest_hypercall over 20 reprobes equal /sys/kernel/pvx/stats'
@@ -1341,194 +1340,23 @@ fork_tests() {
 
 # 10. KSM hints: pvx_ksm_guest.ko (the kernel image's candidates,
 # PVX_IOC_KSM_PROTECT); the host half, pvx_ksm.ko, is loaded in host boots.
-# Loaded with interval_ms=0, so that no periodic round runs beside
-# pvx_ksm_guest_test's counter checks; ksm_params then tries the rounds.
+# pvx_ksm_module_test loads it with interval_ms=0, so that no periodic
+# round runs beside pvx_ksm_guest_test's counter checks, then tries its
+# parameters and rounds, and unloads it after ksm_epoch_test.
 # (KSM_KO is set above: the migrate boot loads it too.)
 KSM_TEST=/pvx/pvx_ksm_guest_test
-KSM_PARAM=/sys/module/pvx_ksm_guest/parameters
+KSM_MODULE_TEST=/pvx/pvx_ksm_module_test
 ksm_stat() { cat "/sys/kernel/pvx/ksm/$1" 2>/dev/null; }
-ksm_says() {	# ksm_says TEXT: dmesg has one 'host' line of pvx_ksm_guest, saying TEXT
-	[ "$(dmesg | grep -c 'pvx_ksm_guest: host ')" = 1 ] && dmesg | grep -q "pvx_ksm_guest: $1"
-}
-# ksm_rounds_after WANT [SECS]: wait up to SECS (5) s for candidate_rounds
-# to reach WANT
-ksm_rounds_after() {
-	local i=0
-	while [ "$i" -lt "${2:-5}" ]; do
-		[ "$(ksm_stat candidate_rounds)" -ge "$1" ] && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
-}
-ksm_params() {
-	local bad="" pv p v old r0
-	for pv in interval_ms:999 interval_ms:86400001 interval_ms:abc interval_ms:-1 \
-		max_pages:262145 max_pages:x max_file_pages:262145 max_file_pages:-1 \
-		exec_files:0 ro_files:0 module_ro:0 image_zero:0; do
-		p=${pv%%:*} v=${pv#*:}
-		old=$(cat "$KSM_PARAM/$p")
-		if (echo "$v" >"$KSM_PARAM/$p") 2>/dev/null || [ "$(cat "$KSM_PARAM/$p")" != "$old" ]; then
-			bad="$bad $p=$v"
-		fi
-	done
-	check "pvx_ksm_guest: bad interval_ms, max_pages and max_file_pages values and a change of exec_files, ro_files, module_ro or image_zero refused, old ones kept (accepted:$bad)" \
-		[ -z "$bad" ]
-	r0=$(ksm_stat candidate_rounds)
-	echo 1000 >"$KSM_PARAM/interval_ms"
-	if [ "$mode" = host ]; then
-		check "interval_ms 1000: the candidates are sent again within 5 s (rounds $r0 -> $(ksm_rounds_after $((r0 + 1)); ksm_stat candidate_rounds))" \
-			[ "$(ksm_stat candidate_rounds)" -gt "$r0" ]
-		ksm_file_cap
-		ksm_ro_files
-		ksm_many_files
-	else
-		sleep 2
-		check "interval_ms 1000 without the host's hints: no round sends anything (rounds $(ksm_stat candidate_rounds), batches $(ksm_stat batches))" \
-			[ "$(ksm_stat candidate_rounds)" = 0 -a "$(ksm_stat batches)" = 0 ]
-	fi
-	echo 0 >"$KSM_PARAM/interval_ms"
-}
-# exec_files: the page cache of this shell's busybox (mapped executable)
-# is sent as candidates; max_file_pages 0 withdraws all of it in the next
-# whole round, and the old cap brings it back (a round counts in
-# candidate_rounds when it begins: the one before the third after the
-# write has ended, and it began after the write)
-ksm_file_cap() {
-	local r0 cap
-	cap=$(cat "$KSM_PARAM/max_file_pages")
-	r0=$(ksm_stat candidate_rounds)
-	echo 0 >"$KSM_PARAM/max_file_pages"
-	ksm_rounds_after $((r0 + 3)) 10
-	check "max_file_pages 0: no page cache held after a round (file_pages_now $(ksm_stat file_pages_now), capped $(ksm_stat file_capped), withdrawn $(ksm_stat candidates_withdrawn))" \
-		[ "$(ksm_stat file_pages_now)" = 0 -a "$(ksm_stat file_capped)" = 1 -a "$(ksm_stat candidates_withdrawn)" -gt 0 ]
-	r0=$(ksm_stat candidate_rounds)
-	echo "$cap" >"$KSM_PARAM/max_file_pages"
-	ksm_rounds_after $((r0 + 3)) 10
-	check "max_file_pages $cap again: the page cache is held again (file_pages_now $(ksm_stat file_pages_now), capped $(ksm_stat file_capped))" \
-		[ "$(ksm_stat file_pages_now)" -gt 0 -a "$(ksm_stat file_capped)" = 0 ]
-}
-# ro_files: a 1 MiB file written on the root filesystem (rootfs; /tmp is
-# another tmpfs) is held within three rounds; opened for write, it is let
-# go within three more (file_pages_now moves by its 256 pages; other root
-# files change by a few pages at most meanwhile)
-ksm_ro_files() {
-	local p0 p1 p2 r0
-	p0=$(ksm_stat file_pages_now)
-	dd if=/dev/zero of=/pvx-ro-test bs=4096 count=256 2>/dev/null
-	r0=$(ksm_stat candidate_rounds)
-	ksm_rounds_after $((r0 + 3)) 10
-	p1=$(ksm_stat file_pages_now)
-	check "ro_files: a 256-page file written to the root filesystem and closed is held as candidates ($p0 -> $p1 pages, ro_file_files $(ksm_stat ro_file_files))" \
-		[ "$p1" -ge $((p0 + 250)) ]
-	exec 3>>/pvx-ro-test
-	r0=$(ksm_stat candidate_rounds)
-	ksm_rounds_after $((r0 + 3)) 10
-	p2=$(ksm_stat file_pages_now)
-	check "ro_files: the same file open for write is let go ($p1 -> $p2 pages)" \
-		[ "$p2" -le $((p1 - 250)) ]
-	exec 3>&-
-	rm -f /pvx-ro-test
-}
-# ro_files' walk of the root filesystem's inodes with many files of an
-# unprivileged user (empty: skipped under s_inode_list_lock), rounds every
-# second and the soft-lockup watchdog at its shortest (watchdog_thresh 1:
-# 2 s without a schedule): the walk gives up the lock and the CPU when the
-# CPU is wanted (issue 26 item 9), so no soft lockup, and the rounds go on.
-# A quarter of the memory available is given to the files (about 1 KiB of
-# inode and dentry each on the initramfs root), at most a million and at
-# most the root's free inodes less 1000 (tmpfs: 32768 in all in a 256 MiB
-# L3, fewer than a quarter of its memory would make).
-ksm_many_files() {
-	local n r0 r1 t0 t1 from thresh bad made
-	n=$(awk '/^MemAvailable:/ { n = int($2 / 4); print (n > 1000000 ? 1000000 : n) }' /proc/meminfo)
-	thresh=$(cat /proc/sys/kernel/watchdog_thresh 2>/dev/null || echo 10)
-	from=$(dmesg | wc -l)
-	mkdir -p /pvx-many && chown 65534:65534 /pvx-many
-	echo 1 >/proc/sys/kernel/watchdog_thresh 2>/dev/null
-	"$KSM_TEST" --files /pvx-many "$n" >/tmp/many.out 2>&1
-	diag "ksm_many_files: $(tr '\n' ' ' </tmp/many.out)"
-	r0=$(ksm_stat candidate_rounds)
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	ksm_rounds_after $((r0 + 4)) 30
-	r1=$(ksm_stat candidate_rounds)
-	t1=$(cut -d' ' -f1 /proc/uptime)
-	echo "$thresh" >/proc/sys/kernel/watchdog_thresh 2>/dev/null
-	bad=$(dmesg | tail -n +$((from + 1)) | grep -m1 'soft lockup\|hard LOCKUP\|rcu_.*stall\|BUG:\|WARNING:')
-	# fewer when the root filesystem has fewer free inodes (tmpfs: half
-	# its pages, 32768 in a 256 MiB L3)
-	n=$(sed -n 's/^made [0-9]* of \([0-9]*\) .*/\1/p' /tmp/many.out)
-	made=$(sed -n 's/^made \([0-9]*\) of .*/\1/p' /tmp/many.out)
-	check "ro_files: ${made:-no} of ${n:-?} empty files of uid 65534 on the root filesystem, $((r1 - r0)) rounds in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s with watchdog_thresh 1: no soft lockup (dmesg: ${bad:-nothing})" \
-		[ "${made:-0}" = "${n:-x}" -a "${made:-0}" -ge 1000 -a "$r1" -ge $((r0 + 4)) -a -z "$bad" ]
-	rm -rf /pvx-many
-}
-# ksm_files_sent MODE: what the first round did with executables' page cache
-ksm_files_sent() {
-	if [ "$mode" = host ]; then
-		check "exec_files: the page cache of $(ksm_stat file_files) executable files held as candidates at load ($(ksm_stat file_pages_now) pages, host took $(ksm_stat candidates_added) >= $(ksm_stat candidate_pages) of the image + them)" \
-			[ "$(ksm_stat file_files)" -gt 0 -a "$(ksm_stat file_pages_now)" -gt 0 -a \
-			  "$(ksm_stat candidates_added)" -ge $(($(ksm_stat candidate_pages) + $(ksm_stat file_pages_now))) ]
-		check "ro_files: the root filesystem's $(ksm_stat ro_file_files) files nobody writes held as candidates at load" \
-			[ "$(ksm_stat ro_file_files)" -gt 0 ]
-		check "module_ro: $(ksm_stat module_pages_now) pages of modules' text and read-only data held as candidates at load" \
-			[ "$(ksm_stat module_pages_now)" -gt 0 ]
-		check "image_zero: $(ksm_stat image_zero_pages_now) zero pages of the kernel image's data and bss held as candidates at load" \
-			[ "$(ksm_stat image_zero_pages_now)" -gt 0 ]
-		check "the host took every kind: candidates_added $(ksm_stat candidates_added) >= image $(ksm_stat candidate_pages) + files $(ksm_stat file_pages_now) + modules $(ksm_stat module_pages_now) + zero pages $(ksm_stat image_zero_pages_now)" \
-			[ "$(ksm_stat candidates_added)" -ge $(($(ksm_stat candidate_pages) + $(ksm_stat file_pages_now) + $(ksm_stat module_pages_now) + $(ksm_stat image_zero_pages_now))) ]
-	else
-		check "exec_files without the host's hints: no process walked, nothing held (files $(ksm_stat file_files), pages $(ksm_stat file_pages_now))" \
-			[ "$(ksm_stat file_files)" = 0 -a "$(ksm_stat file_pages_now)" = 0 ]
-		check "ro_files, module_ro and image_zero without the host's hints: nothing walked or held ($(ksm_stat ro_file_files) files, $(ksm_stat module_pages_now) module and $(ksm_stat image_zero_pages_now) zero pages)" \
-			[ "$(ksm_stat ro_file_files)" = 0 -a "$(ksm_stat module_pages_now)" = 0 -a "$(ksm_stat image_zero_pages_now)" = 0 ]
-	fi
-}
-# ksm_final_added: the candidates the host took over a load of
-# pvx_ksm_guest, from its dmesg line at rmmod (candidates may arrive until
-# then), as the diag line run-l3.sh sums
-ksm_final_added() {
-	local added
-	added=$(dmesg | sed -n 's/.*pvx_ksm_guest: unloaded: the host took \([0-9]*\) candidate pages.*/\1/p' | tail -n1)
-	check "dmesg at rmmod: the final count of candidates the host took ($added)" [ -n "$added" ]
-	diag "ksm/candidates_added: ${added:-0}"
-}
 ksm_tests() {
 	step "pvx_ksm_guest"
 	check "insmod pvx_guest.ko for pvx_ksm_guest" insmod "$KO"
-	check "insmod pvx_ksm_guest.ko interval_ms=500 refused (under the rate limit)" \
-		sh -c "! insmod $KSM_KO interval_ms=500"
-	if insmod "$KSM_KO" interval_ms=0 >/tmp/insmod.out 2>&1; then
-		ok "insmod pvx_ksm_guest.ko interval_ms=0"
-		dmesg | grep 'pvx_ksm_guest: ' | sed 's/^/# dmesg: /' >>"$TAP"
-		if [ "$mode" = host ]; then
-			check "dmesg says once that the host takes KSM hints" ksm_says 'host takes KSM hints'
-		else
-			check "dmesg says once that KSM hints are unsupported by the host" \
-				ksm_says 'host has no PVX_HC_KSM_HINT: KSM hints unsupported by host'
-		fi
-		ksm_files_sent
+	run_test pvx_ksm_guest "$KSM_MODULE_TEST" --load "$KSM_KO" "--expect-$mode"
+	if grep -q '^pvx_ksm_guest ' /proc/modules; then
 		step "pvx_ksm_guest_test"
 		run_test pvx_ksm_guest_test "$KSM_TEST" "--expect-$mode"
-		ksm_params
+		run_test pvx_ksm_guest "$KSM_MODULE_TEST" --params "--expect-$mode"
 		ksm_epoch_test
-		# run-l3.sh compares hinted with the host's (and candidates_added,
-		# from the dmesg line at rmmod)
-		for f in /sys/kernel/pvx/ksm/*; do
-			[ -f "$f" ] || continue
-			case ${f##*/} in
-			candidates_added) diag "ksm-load/candidates_added: $(cat "$f")" ;;
-			*) diag "ksm/${f##*/}: $(cat "$f")" ;;
-			esac
-		done
-		check "nothing protected once the test is over (pinned_now $(ksm_stat pinned_now), held_now $(ksm_stat held_now))" \
-			[ "$(ksm_stat pinned_now)" = 0 -a "$(ksm_stat held_now)" = 0 ]
-		check "rmmod pvx_guest refused while pvx_ksm_guest uses it" sh -c '! rmmod pvx_guest'
-		check "rmmod pvx_ksm_guest" rmmod pvx_ksm_guest
-		ksm_final_added
-		check "/sys/kernel/pvx/ksm gone after rmmod" sh -c '[ ! -e /sys/kernel/pvx/ksm ]'
-	else
-		not_ok "insmod pvx_ksm_guest.ko # $(head -n1 /tmp/insmod.out)"
+		run_test pvx_ksm_guest "$KSM_MODULE_TEST" --unload
 	fi
 	check "rmmod pvx_guest after pvx_ksm_guest" rmmod pvx_guest
 	check "clean after the KSM tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'
@@ -1580,18 +1408,6 @@ ksm_epoch_test() {
 		test "$(ksm_stat protected_now)" = 0 -a "$(ksm_stat protected_on_host)" = 0
 }
 
-# ksm_wait STAT: wait up to 90 s for /sys/kernel/pvx/ksm/STAT to be > 0
-# (page reporting takes free blocks some seconds after they are freed, and
-# its first pass over all free memory is spread over about 30 s)
-ksm_wait() {
-	local i=0
-	while [ "$i" -lt 45 ]; do
-		[ "$(ksm_stat "$1")" -gt 0 ] 2>/dev/null && return 0
-		sleep 2
-		i=$((i + 1))
-	done
-	return 1
-}
 # zero_free=1: with the host's hints, stale free pages are zeroed and sent
 # as candidates, and all of them withdrawn at rmmod (run-l3.sh compares
 # the host's counts with the sum of the guest's over both loads); without
@@ -1599,58 +1415,7 @@ ksm_wait() {
 ksm_zero_tests() {
 	step "pvx_ksm_guest zero_free"
 	check "insmod pvx_guest.ko for zero_free" insmod "$KO"
-	check "insmod pvx_ksm_guest.ko zero_free=2 refused" sh -c "! insmod $KSM_KO zero_free=2"
-	check "insmod pvx_ksm_guest.ko zero_order=10 (past pageblock order) refused" sh -c "! insmod $KSM_KO zero_free=1 zero_order=10"
-	check "insmod pvx_ksm_guest.ko zero_order=-1 refused" sh -c "! insmod $KSM_KO zero_free=1 zero_order=-1"
-	# the order page reporting will use: 6.1 takes the device's at every
-	# registration, 6.12 only while its own is unset (-1)
-	local pro=/sys/module/page_reporting/parameters/page_reporting_order
-	local order_before order_want=1
-	order_before=$(cat $pro 2>/dev/null)
-	case "$(uname -r)" in
-	6.1.*) ;;
-	*) [ "$order_before" = -1 ] || order_want=$order_before ;;
-	esac
-	if ! insmod "$KSM_KO" zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 ro_files=0 module_ro=0 image_zero=0 >/tmp/insmod.out 2>&1; then
-		not_ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 ro_files=0 module_ro=0 image_zero=0 # $(head -n1 /tmp/insmod.out)"
-		rmmod pvx_guest
-		return
-	fi
-	ok "insmod pvx_ksm_guest.ko zero_free=1 zero_order=1 interval_ms=1000 exec_files=0 ro_files=0 module_ro=0 image_zero=0"
-	check "exec_files=0 ro_files=0 module_ro=0 image_zero=0: no page cache, module or zero page walked or held (files $(ksm_stat file_files) + $(ksm_stat ro_file_files), pages $(ksm_stat file_pages_now), module $(ksm_stat module_pages_now), zero $(ksm_stat image_zero_pages_now))" \
-		[ "$(ksm_stat file_files)" = 0 -a "$(ksm_stat ro_file_files)" = 0 -a "$(ksm_stat file_pages_now)" = 0 -a \
-		  "$(ksm_stat module_pages_now)" = 0 -a "$(ksm_stat image_zero_pages_now)" = 0 ]
-	dmesg | grep 'pvx_ksm_guest: zero_free' | sed 's/^/# dmesg: /' >>"$TAP"
-	check "zero_free cannot be changed at run time" \
-		sh -c "! echo 0 >$KSM_PARAM/zero_free && [ \"\$(cat $KSM_PARAM/zero_free)\" = Y ]"
-	# stale free memory: 32 MiB of random bytes in a file of the rootfs,
-	# deleted
-	dd if=/dev/urandom of=/tmp/zero-stale bs=1M count=32 2>/dev/null
-	rm -f /tmp/zero-stale
-	if [ "$mode" = host ]; then
-		check "dmesg: zero_free on" dmesg_has 'pvx_ksm_guest: zero_free: stale free pages are zeroed and sent as candidates'
-		check "sysfs ksm/zero_free reads on" [ "$(ksm_stat zero_free)" = on ]
-		check "page reporting's order is zero_order's 1 (or 6.12's own, set before: $order_before): $(cat $pro)" \
-			[ "$(cat $pro)" = "$order_want" ]
-		ksm_wait zero_pages_now
-		check "stale free pages zeroed and held as candidates within 90 s (blocks $(ksm_stat zero_blocks_reported), pages zeroed $(ksm_stat zero_pages_cleared), already zero $(ksm_stat zero_pages_clean), held $(ksm_stat zero_pages_now))" \
-			[ "$(ksm_stat zero_pages_cleared)" -gt 0 -a "$(ksm_stat zero_pages_now)" -gt 0 ]
-		check "the host took them (candidates_added $(ksm_stat candidates_added) >= held $(ksm_stat zero_pages_now))" \
-			[ "$(ksm_stat candidates_added)" -ge "$(ksm_stat zero_pages_now)" ]
-	else
-		sleep 5
-		check "dmesg: zero_free does nothing without the host's hints" \
-			dmesg_has 'pvx_ksm_guest: zero_free: the host takes no KSM hints, free pages not zeroed'
-		check "without the host's hints no free page is read or written (zero_free '$(ksm_stat zero_free)', blocks $(ksm_stat zero_blocks_reported), batches $(ksm_stat batches))" \
-			[ "$(ksm_stat zero_free)" = "off (not registered)" -a "$(ksm_stat zero_blocks_reported)" = 0 -a "$(ksm_stat batches)" = 0 ]
-	fi
-	# not as ksm/...: candidates may still arrive until the rmmod, whose
-	# dmesg line has the final count for run-l3.sh
-	for f in /sys/kernel/pvx/ksm/*; do
-		[ -f "$f" ] && diag "ksm-zero/${f##*/}: $(cat "$f")"
-	done
-	check "rmmod pvx_ksm_guest (zero_free)" rmmod pvx_ksm_guest
-	ksm_final_added
+	run_test "pvx_ksm_guest zero_free" "$KSM_MODULE_TEST" --zero "$KSM_KO" "--expect-$mode"
 	check "rmmod pvx_guest after zero_free" rmmod pvx_guest
 	step "pvx_ksm_guest zero_free done"
 }

@@ -17,8 +17,6 @@
  * Runs as root; drops to uid 65534 (nobody) in a child for the
  * RLIMIT_MEMLOCK checks.
  *
- *   --files DIR N      no test: as uid 65534, create N empty files in DIR
- *                      (init.sh's ksm_many_files: the ro_files walk)
  *   --hold N           no test: protect N pages, print "held N" (or
  *                      "error ERRNO") and keep them until killed (init.sh's
  *                      ksm_epoch_test: the host's pins made again)
@@ -36,7 +34,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -584,52 +581,6 @@ static void candidates(void)
 				 ks("candidates_added"));
 }
 
-/* ---- many files of an unprivileged user ---------------------------------- */
-
-/*
- * --files DIR N: as uid 65534, create N empty files in DIR (made by root,
- * owned by nobody), fewer when the filesystem has fewer free inodes than
- * N + 1000: inodes of the root filesystem that ro_files' walk skips under
- * s_inode_list_lock (ksm_file.c). Prints how many were made of how many
- * and how long it took; exit 0 when all of them were made.
- */
-static int many_files(const char *dir, unsigned long n)
-{
-	unsigned long i, made = 0;
-	struct timespec t0, t1;
-	struct statvfs sv;
-	char name[64];
-	int fd, st = -1;
-	pid_t pid;
-
-	/* a tmpfs root has an inode limit (half its pages): leave 1000 */
-	if (!statvfs(dir, &sv) && sv.f_favail < n + 1000)
-		n = sv.f_favail > 1000 ? sv.f_favail - 1000 : 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid = fork();
-	if (!pid) {
-		if (setgid(NOBODY) || setuid(NOBODY) || chdir(dir))
-			_exit(2);
-		for (i = 0; i < n; i++) {
-			snprintf(name, sizeof(name), "f%lu", i);
-			fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0644);
-			if (fd < 0)
-				break;
-			close(fd);
-			made++;
-		}
-		printf("made %lu of %lu files in %s as uid %d\n", made, n, dir, NOBODY);
-		fflush(stdout);
-		_exit(made == n && n ? 0 : 1);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return 2;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("in %lld ms\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-	       (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
-}
-
 /* --hold N */
 static int hold(size_t pages)
 {
@@ -650,13 +601,11 @@ static int hold(size_t pages)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "--files"))
-		return many_files(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "--hold"))
 		return hold(strtoul(argv[2], NULL, 10));
 	if (argc != 2 ||
 	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
-		fprintf(stderr, "usage: pvx_ksm_guest_test --expect-host|--expect-fallback | --files DIR N | --hold N\n");
+		fprintf(stderr, "usage: pvx_ksm_guest_test --expect-host|--expect-fallback | --hold N\n");
 		return 2;
 	}
 	host = !strcmp(argv[1], "--expect-host");
