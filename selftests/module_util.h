@@ -99,26 +99,75 @@ static inline int dmesg_lines(void)
 }
 
 /*
+ * The line at *@pos of a log from dmesg_read(), its newline cut off (the
+ * log is changed in place), and *@pos moved to the next; NULL at the end.
+ */
+static inline char *dmesg_next_line(char **pos)
+{
+	char *line = *pos, *end;
+
+	if (!line || !*line)
+		return NULL;
+	end = strchr(line, '\n');
+	if (end)
+		*end++ = 0;
+	*pos = end;
+	return line;
+}
+
+/*
  * How many lines of the kernel log after its first @from lines contain
  * @needle; -1 when the log cannot be read. The oldest lines may leave a
  * full ring buffer meanwhile: the tests read it soon after their mark.
  */
 static inline int dmesg_count_since(int from, const char *needle)
 {
-	char *log = dmesg_read(), *line, *end;
-	int n = 0, i;
+	char *log = dmesg_read(), *pos = log, *line;
+	int n = 0, i = 0;
 
 	if (!log)
 		return -1;
-	for (line = log, i = 0; line && *line; line = end, i++) {
-		end = strchr(line, '\n');
-		if (end)
-			*end++ = 0;
-		if (i >= from && strstr(line, needle))
-			n++;
-	}
+	while ((line = dmesg_next_line(&pos)))
+		n += i++ >= from && strstr(line, needle);
 	free(log);
 	return n;
+}
+
+/* Whether @line contains one of @needles (a NULL-terminated list). */
+static inline bool line_has_any(const char *line, const char *const *needles)
+{
+	while (*needles)
+		if (strstr(line, *needles++))
+			return true;
+	return false;
+}
+
+/*
+ * The first line of the kernel log after its first @from lines that
+ * contains one of @needles (NULL-terminated), and the @after lines that
+ * follow it (a splat's registers and call trace), into @buf, one line
+ * each with its newline, cut to fit @size: 1 found, 0 none (@buf empty),
+ * -1 when the log cannot be read. Lines keep their "<level>" prefix.
+ */
+static inline int dmesg_find_since(int from, const char *const *needles, int after,
+				   char *buf, size_t size)
+{
+	char *log = dmesg_read(), *pos = log, *line;
+	size_t len = 0;
+	int i = 0, left = -1;
+
+	if (!log)
+		return -1;
+	buf[0] = 0;
+	while (left && (line = dmesg_next_line(&pos))) {
+		if (left < 0 && (i++ < from || !line_has_any(line, needles)))
+			continue;
+		left = left < 0 ? after : left - 1;
+		if (len + 1 < size)
+			len += snprintf(buf + len, size - len, "%s\n", line);
+	}
+	free(log);
+	return left >= 0;
 }
 
 /* How many lines of the whole kernel log contain @needle (-1: unreadable). */

@@ -1192,106 +1192,13 @@ step "steal-time timer tests done"
 check "rmmod pvx_guest after pvx_stimer" rmmod pvx_guest
 check "clean after the timer tests" unloaded
 
-# CPUs going offline and online while automatic rounds (every 100 ms) pick
-# a busy thread per CPU: a round drops exactly the task references it took
-# (issue 26 item 7: it took them for the CPUs online at its second look and
-# dropped them for every slot filled at its first), so no refcount_t
-# warning, no use-after-free, no splat, and rounds go on
-locality_hotplug() {
-	local ncpu c end cycles=0 pids="" r0 r1 from bad
-	ncpu=$(grep -c '^processor' /proc/cpuinfo)
-	if [ "$ncpu" -lt 2 ] || [ ! -w /sys/devices/system/cpu/cpu1/online ]; then
-		ok "pvx_locality: CPU hotplug during automatic rounds # SKIP no CPU to take offline"
-		return
-	fi
-	from=$(dmesg | wc -l)
-	r0=$(cat $L/auto_rounds)
-	c=0
-	while [ $c -lt "$ncpu" ]; do
-		sh -c 'while :; do :; done' &
-		pids="$pids $!"
-		c=$((c + 1))
-	done
-	end=$(($(cut -d. -f1 /proc/uptime) + 10))
-	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
-		c=1
-		while [ $c -lt "$ncpu" ]; do
-			if echo 0 >/sys/devices/system/cpu/cpu$c/online 2>/dev/null; then
-				cycles=$((cycles + 1))
-			fi
-			echo 1 >/sys/devices/system/cpu/cpu$c/online 2>/dev/null
-			c=$((c + 1))
-		done
-	done
-	# shellcheck disable=SC2086
-	kill $pids 2>/dev/null
-	# shellcheck disable=SC2086
-	wait $pids 2>/dev/null
-	c=1
-	while [ $c -lt "$ncpu" ]; do
-		echo 1 >/sys/devices/system/cpu/cpu$c/online 2>/dev/null
-		c=$((c + 1))
-	done
-	sleep 1
-	r1=$(cat $L/auto_rounds)
-	bad=$(dmesg | tail -n +$((from + 1)) |
-		grep -m1 'refcount_t\|use-after-free\|BUG:\|WARNING:\|Oops\|general protection')
-	if [ "$cycles" -gt 0 ] && [ "$r1" -gt "$r0" ] && [ -z "$bad" ]; then
-		ok "pvx_locality: $cycles CPU offline/online cycles during $((r1 - r0)) automatic rounds: no refcount warning, no splat"
-	else
-		not_ok "pvx_locality: CPU hotplug during automatic rounds # cycles $cycles, rounds $r0 -> $r1, dmesg: ${bad:-nothing}"
-		dmesg | tail -n +$((from + 1)) | grep -A 30 -m1 'refcount_t\|BUG:\|WARNING:' |
-			sed 's/^/# splat: /' >>"$TAP"
-	fi
-	diag "pvx_locality hotplug: online $(cat /sys/devices/system/cpu/online), auto_hints $(cat $L/auto_hints), auto_errors $(cat $L/auto_errors)"
-}
-
-# pvx_locality's automatic map: its parameters refuse bad values and keep
-# the old ones; with the host's NUMA_HINT the map of a pinned thread
-# (pvx_numa_guest_test --auto), and rmmod while it runs; without, auto
-# queues nothing and the module says so once.
-locality_auto() {
-	P=/sys/module/pvx_locality/parameters
-	bad=""
-	for pv in auto:maybe auto_interval_ms:99 auto_interval_ms:60001 auto_interval_ms:abc \
-		auto_max_ranges:0 auto_max_ranges:256 auto_pages:63 auto_pages:65537; do
-		p=${pv%%:*} v=${pv#*:}
-		old=$(cat "$P/$p")
-		if (echo "$v" >"$P/$p") 2>/dev/null || [ "$(cat "$P/$p")" != "$old" ]; then
-			bad="$bad $p=$v"
-		fi
-	done
-	if [ -z "$bad" ] && [ "$(cat "$P/auto")" = N ]; then
-		ok "pvx_locality: auto is off by default; bad auto, auto_interval_ms, auto_max_ranges, auto_pages values refused, old ones kept"
-	else
-		not_ok "pvx_locality: bad parameter values refused # auto $(cat "$P/auto"), accepted:$bad"
-	fi
-	L=/sys/kernel/pvx/locality
-	if [ "$mode" = host ]; then
-		run_test pvx_numa_auto "$NUMA_TEST" --auto
-		echo 100 >"$P/auto_interval_ms"
-		echo 1 >"$P/auto"
-		sleep 1
-		diag "pvx_locality auto: rounds $(cat $L/auto_rounds), hints $(cat $L/auto_hints), unchanged $(cat $L/auto_unchanged), eagain $(cat $L/auto_eagain), errors $(cat $L/auto_errors), pages $(cat $L/auto_pages), ns $(cat $L/auto_ns)"
-		locality_hotplug
-		return
-	fi
-	echo 1 >"$P/auto"
-	echo 0 >"$P/auto"
-	echo 1 >"$P/auto"
-	sleep 2
-	said=$(dmesg | { grep -c 'automatic locality map sends nothing' || true; })
-	if [ "$said" = 1 ] && [ "$(cat $L/auto_rounds)" = 0 ] && [ "$(cat $L/auto_hints)" = 0 ] &&
-	   [ ! -s /sys/kernel/debug/pvx_locality/map ]; then
-		ok "pvx_locality: auto on a host without NUMA_HINT: no round, no map, said once"
-	else
-		not_ok "pvx_locality: auto on a host without NUMA_HINT # said $said times, rounds $(cat $L/auto_rounds), hints $(cat $L/auto_hints)"
-	fi
-}
-
 # 8. NUMA locality hints: pvx_locality.ko and PVX_IOC_NUMA_HINT (the lab
 # sets L2's pvx_numa hint_interval_ms to 60000, so the test's second hint
-# meets the rate limit whatever the time between the two)
+# meets the rate limit whatever the time between the two), its parameters;
+# with the host's NUMA_HINT the automatic map of a pinned thread (--auto),
+# CPUs offline and online during its rounds (--hotplug), and rmmod while
+# they run; without, auto runs no round and the module says so once
+# (--expect-fallback)
 locality_tests() {
 	step "pvx_locality"
 	check "insmod pvx_guest.ko for pvx_locality" insmod "$KO"
@@ -1299,7 +1206,10 @@ locality_tests() {
 		ok "insmod pvx_locality.ko"
 		dmesg | grep 'pvx_locality: ' | tail -n 1 | sed 's/^/# dmesg: /' >>"$TAP"
 		run_test pvx_numa_guest_test "$NUMA_TEST" "--expect-$mode"
-		locality_auto
+		if [ "$mode" = host ]; then
+			run_test pvx_numa_auto "$NUMA_TEST" --auto
+			run_test pvx_numa_hotplug "$NUMA_TEST" --hotplug
+		fi
 		check "rmmod pvx_locality" rmmod pvx_locality
 	else
 		not_ok "insmod pvx_locality.ko # $(head -n1 /tmp/insmod.out)"

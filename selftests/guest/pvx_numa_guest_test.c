@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_numa_guest_test: runs inside an L3 guest with pvx_guest.ko and
- * pvx_locality.ko loaded; checks PVX_IOC_NUMA_HINT on /dev/pvx and
- * /sys/kernel/pvx/locality.
+ * pvx_locality.ko loaded; checks PVX_IOC_NUMA_HINT on /dev/pvx,
+ * /sys/kernel/pvx/locality and pvx_locality's automatic map.
  *
  *   --expect-host      the L2 host runs pvx_numa: a hint of a resident
  *                      buffer is sent (ranges, pages, home node) and
  *                      counted; the host's rate limit answers EAGAIN
- *   --expect-fallback  no PVX_HC_NUMA_HINT: EOPNOTSUPP, nothing counted
+ *   --expect-fallback  no PVX_HC_NUMA_HINT: EOPNOTSUPP, nothing counted;
+ *                      then auto switched on, off and on again: no round,
+ *                      no map in debugfs, dmesg says so once (auto is left
+ *                      on: init.sh removes the module so)
  *   --auto             pvx_locality's automatic map (parameter auto on, the
  *                      host runs pvx_numa): a child pinned to the last CPU
  *                      writes its 8 MiB buffer; the map the module sent
@@ -15,13 +18,24 @@
  *                      buffer's guest-physical pages (/proc/PID/pagemap);
  *                      an unchanged map is not sent again; a new buffer
  *                      is (accepted, or refused by the host's rate limit)
+ *   --hotplug          host boot, after --auto: auto on with rounds every
+ *                      100 ms, a busy process per CPU, every CPU but 0
+ *                      taken offline and online again for 10 s; rounds go
+ *                      on and dmesg shows no refcount warning or splat
+ *                      since the start (the first one's lines printed as
+ *                      "# splat:" when it does); SKIP with fewer than 2
+ *                      CPUs or no writable cpu1/online. auto is left on
+ *                      at 100 ms: init.sh removes the module while rounds
+ *                      run
  *
- * Both: each bad-input class (flags, reserved, length 0, unaligned, too
- * long, wrapping, not the caller's memory, an unprivileged caller), a
- * buffer with nothing resident, the pages of a buffer not faulted in by
- * the hint (the hints from CPU 0: --auto uses the last CPU, whose vCPU
- * the host's rate limit has not seen yet). TAP 13; exit 0 all passed, 1
- * any failed, 4 all skipped.
+ * Both --expect modes: each bad-input class (flags, reserved, length 0,
+ * unaligned, too long, wrapping, not the caller's memory, an unprivileged
+ * caller), a buffer with nothing resident, the pages of a buffer not
+ * faulted in by the hint (the hints from CPU 0: --auto uses the last CPU,
+ * whose vCPU the host's rate limit has not seen yet); then pvx_locality's
+ * parameters: auto off by default, each bad value of auto,
+ * auto_interval_ms, auto_max_ranges and auto_pages refused with the old
+ * value kept. TAP 13; exit 0 all passed, 1 any failed, 4 all skipped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +55,7 @@
 
 #include "pvx.h"
 #include "kselftest.h"
+#include "module_util.h"
 #include "sysfs_util.h"
 
 #define LOCDIR	"/sys/kernel/pvx/locality"
@@ -54,6 +69,15 @@ static int pvx_fd = -1;
 static long long loc_stat(const char *name)
 {
 	return sysfs_read_counter(LOCDIR, name);
+}
+
+/* Set pvx_locality's parameter @name: 0 or -errno. */
+static int write_param(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAMS "/%s", name);
+	return write_file(path, val);
 }
 
 /* The ioctl: 0 or -errno. */
@@ -172,6 +196,85 @@ static void send_resident(char *buf, size_t len)
 			 "a second hint at once -> EAGAIN (the host's rate limit), counted\n");
 }
 
+/* ---- pvx_locality's parameters, auto without NUMA_HINT ------------------ */
+
+/* Out of each parameter's range, or not a number or a boolean at all. */
+static const struct {
+	const char *name, *value;
+} bad_params[] = {
+	{ "auto", "maybe" },
+	{ "auto_interval_ms", "99" }, { "auto_interval_ms", "60001" },
+	{ "auto_interval_ms", "abc" },
+	{ "auto_max_ranges", "0" }, { "auto_max_ranges", "256" },
+	{ "auto_pages", "63" }, { "auto_pages", "65537" },
+};
+
+/*
+ * Before anything turned auto on: it is off by default (the scan costs
+ * CPU and host exits), and every bad value is refused with the old value
+ * kept, not clamped.
+ */
+static void params_refuse_bad(void)
+{
+	char accepted[256] = "", on[16] = "?";
+	size_t i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(bad_params); i++)
+		if (!param_refused(PARAMS, bad_params[i].name, bad_params[i].value) &&
+		    len < sizeof(accepted))
+			len += snprintf(accepted + len, sizeof(accepted) - len, " %s=%s",
+					bad_params[i].name, bad_params[i].value);
+	sysfs_read_str(PARAMS "/auto", on, sizeof(on));
+	if (!accepted[0] && !strcmp(on, "N"))
+		ksft_test_result_report(KSFT_PASS,
+					"pvx_locality: auto is off by default; bad auto, auto_interval_ms, auto_max_ranges, auto_pages values refused, old ones kept\n");
+	else
+		ksft_test_result_report(KSFT_FAIL,
+					"pvx_locality: bad parameter values refused # auto %s, accepted:%s\n",
+					on, accepted);
+}
+
+/* The debugfs map: "empty" when it lists no CPU. */
+static const char *map_state(void)
+{
+	FILE *f = fopen(MAPFILE, "r");
+	bool empty;
+
+	if (!f)
+		return "unreadable";
+	empty = fgetc(f) == EOF;
+	fclose(f);
+	return empty ? "empty" : "listed";
+}
+
+/*
+ * auto on, off and on again where the host has no NUMA_HINT: no round
+ * runs, no map is kept, and the module says why once, not at each switch.
+ * auto stays on: init.sh removes the module so.
+ */
+static void auto_without_hint(void)
+{
+	const char *map;
+	long long rounds, hints;
+	int said;
+
+	write_param("auto", "1");
+	write_param("auto", "0");
+	write_param("auto", "1");
+	sleep(2);
+	said = dmesg_count("automatic locality map sends nothing");
+	rounds = loc_stat("auto_rounds");
+	hints = loc_stat("auto_hints");
+	map = map_state();
+	if (said == 1 && !rounds && !hints && !strcmp(map, "empty"))
+		ksft_test_result_report(KSFT_PASS,
+					"pvx_locality: auto on a host without NUMA_HINT: no round, no map, said once\n");
+	else
+		ksft_test_result_report(KSFT_FAIL,
+					"pvx_locality: auto on a host without NUMA_HINT # said %d times, rounds %lld, hints %lld, map %s\n",
+					said, rounds, hints, map);
+}
+
 /* ---- --auto: the automatic map ---------------------------------------- */
 
 struct range {
@@ -243,21 +346,6 @@ static size_t covered(const unsigned long long *pa, size_t n, const struct range
 				break;
 			}
 	return c;
-}
-
-static int write_param(const char *name, const char *val)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ret = fputs(val, f) < 0;
-	ret |= fclose(f) != 0;
-	return ret ? -1 : 0;
 }
 
 /*
@@ -419,24 +507,180 @@ static int auto_test(void)
 	ksft_finished();
 }
 
-int main(int argc, char **argv)
+/* ---- --hotplug: CPUs offline and online during automatic rounds -------- */
+
+#define HOTPLUG_DESC	"pvx_locality: CPU hotplug during automatic rounds"
+#define CPU_ONLINE	"/sys/devices/system/cpu/cpu%d/online"
+#define HOTPLUG_MS	10000
+#define SPLAT_AFTER	30	/* lines after a splat's first: registers, call trace */
+
+/*
+ * A round drops exactly the task references it took (issue 26 item 7: it
+ * took them for the CPUs online at its second look and dropped them for
+ * every slot filled at its first), whatever CPUs go offline or online
+ * meanwhile: none of these in the kernel log, the lines a reference
+ * dropped too often or a use after free leave, or any other splat.
+ */
+static const char *const splat_needles[] = {
+	"refcount_t", "use-after-free", "BUG:", "WARNING:", "Oops", "general protection", NULL
+};
+
+/* CPU @cpu online or offline: whether the kernel took the write. */
+static bool cpu_set_online(int cpu, bool on)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), CPU_ONLINE, cpu);
+	return !write_file(path, on ? "1" : "0");
+}
+
+/* A busy process, not pinned: each CPU gets a thread for the rounds to pick. */
+static pid_t start_busy(void)
+{
+	static char work[16 * PAGE];
+	pid_t pid = fork();
+	size_t i;
+
+	if (pid)
+		return pid;
+	for (;;) {
+		for (i = 0; i < sizeof(work); i += 64)
+			work[i]++;
+		asm volatile("" : : : "memory");	/* the writes are the point */
+	}
+}
+
+/* Every CPU but 0 offline and online again for @ms: the offlines taken. */
+static int cycle_cpus(int ncpu, long long ms)
+{
+	long long end = now_ms() + ms;
+	int cpu, cycles = 0;
+
+	while (now_ms() < end)
+		for (cpu = 1; cpu < ncpu; cpu++) {
+			cycles += cpu_set_online(cpu, false);
+			cpu_set_online(cpu, true);
+		}
+	return cycles;
+}
+
+/* A kernel log line without its "<level>" prefix, as dmesg prints it. */
+static const char *without_level(const char *line)
+{
+	const char *end = *line == '<' ? strchr(line, '>') : NULL;
+
+	return end ? end + 1 : line;
+}
+
+/* Each line of @lines (newline-separated) as a "# splat: " comment. */
+static void print_splat(char *lines)
+{
+	char *pos = lines, *line;
+
+	while ((line = dmesg_next_line(&pos)))
+		ksft_print_msg("splat: %s\n", without_level(line));
+}
+
+/* Offline/online cycles with busy CPUs while rounds run every 100 ms. */
+static void hotplug_during_rounds(int ncpu)
+{
+	static char splat[8192];
+	pid_t *busy = calloc(ncpu, sizeof(*busy));
+	int from = dmesg_lines(), cycles, found, cpu;
+	long long r0 = loc_stat("auto_rounds"), r1;
+	const char *bad;
+
+	for (cpu = 0; busy && cpu < ncpu; cpu++)
+		busy[cpu] = start_busy();
+	cycles = cycle_cpus(ncpu, HOTPLUG_MS);
+	for (cpu = 0; busy && cpu < ncpu; cpu++)
+		if (busy[cpu] > 0) {
+			kill(busy[cpu], SIGKILL);
+			waitpid(busy[cpu], NULL, 0);
+		}
+	free(busy);
+	for (cpu = 1; cpu < ncpu; cpu++)
+		cpu_set_online(cpu, true);
+	sleep(1);
+	r1 = loc_stat("auto_rounds");
+	found = dmesg_find_since(from, splat_needles, SPLAT_AFTER, splat, sizeof(splat));
+	if (cycles > 0 && r1 > r0 && !found) {
+		ksft_test_result_report(KSFT_PASS,
+					"pvx_locality: %d CPU offline/online cycles during %lld automatic rounds: no refcount warning, no splat\n",
+					cycles, r1 - r0);
+		return;
+	}
+	bad = found < 0 ? "unreadable" : found ? without_level(splat) : "nothing";
+	ksft_test_result_fail(HOTPLUG_DESC " # cycles %d, rounds %lld -> %lld, dmesg: %.*s\n",
+			      cycles, r0, r1, (int)strcspn(bad, "\n"), bad);
+	if (found > 0)
+		print_splat(splat);
+}
+
+/* "pvx_locality auto: rounds R, hints H, ...": the automatic map's counters. */
+static void print_auto_counts(void)
+{
+	static const char *const names[] = {
+		"rounds", "hints", "unchanged", "eagain", "errors", "pages", "ns",
+	};
+	char line[256], name[32];
+	size_t i, len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(names) && len < sizeof(line); i++) {
+		snprintf(name, sizeof(name), "auto_%s", names[i]);
+		len += snprintf(line + len, sizeof(line) - len, "%s%s %lld", i ? ", " : "",
+				names[i], loc_stat(name));
+	}
+	ksft_print_msg("pvx_locality auto: %s\n", line);
+}
+
+/*
+ * Rounds every 100 ms from here on (also for the rmmod that follows in
+ * init.sh), and what they counted so far.
+ */
+static void auto_fast(void)
+{
+	write_param("auto_interval_ms", "100");
+	write_param("auto", "1");
+	sleep(1);
+	print_auto_counts();
+}
+
+static int hotplug_test(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char online[64] = "?", cpu1[64];
+
+	ksft_print_header();
+	ksft_set_plan(1);
+	auto_fast();
+	snprintf(cpu1, sizeof(cpu1), CPU_ONLINE, 1);
+	if (ncpu < 2 || access(cpu1, W_OK)) {
+		ksft_test_result_code(KSFT_SKIP, HOTPLUG_DESC, "no CPU to take offline");
+		ksft_print_cnts();
+		return KSFT_SKIP;
+	}
+	hotplug_during_rounds(ncpu);
+	sysfs_read_str("/sys/devices/system/cpu/online", online, sizeof(online));
+	ksft_print_msg("pvx_locality hotplug: online %s, auto_hints %lld, auto_errors %lld\n",
+		       online, loc_stat("auto_hints"), loc_stat("auto_errors"));
+	ksft_finished();
+}
+
+/* ---- --expect-host, --expect-fallback ----------------------------------- */
+
+static int expect_test(bool host)
 {
 	size_t len = BUF_MB << 20;
-	bool host;
 	char *buf;
 	cpu_set_t one;
 
-	if (argc != 2 || (strcmp(argv[1], "--expect-host") &&
-			  strcmp(argv[1], "--expect-fallback") && strcmp(argv[1], "--auto"))) {
-		fprintf(stderr, "usage: pvx_numa_guest_test --expect-host|--expect-fallback|--auto\n");
-		return 2;
-	}
-	if (!strcmp(argv[1], "--auto"))
-		return auto_test();
-	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
-	/* 9 bad inputs, unprivileged, 2 untouched, then 4 sent or 2 refused */
-	ksft_set_plan(host ? 16 : 14);
+	/*
+	 * 9 bad inputs, unprivileged, 2 untouched, then 4 sent or 2 refused,
+	 * the parameters, and without NUMA_HINT auto
+	 */
+	ksft_set_plan(host ? 17 : 16);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
@@ -462,5 +706,24 @@ int main(int argc, char **argv)
 		ksft_test_result(loc_stat("hints") == 0 && loc_stat("errors") == e0 + 1,
 				 "nothing counted as sent; the refusal counted in errors\n");
 	}
+	/* the module as init.sh loaded it: auto never on yet */
+	params_refuse_bad();
+	if (!host)
+		auto_without_hint();
 	ksft_finished();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--expect-host"))
+		return expect_test(true);
+	if (argc == 2 && !strcmp(argv[1], "--expect-fallback"))
+		return expect_test(false);
+	if (argc == 2 && !strcmp(argv[1], "--auto"))
+		return auto_test();
+	if (argc == 2 && !strcmp(argv[1], "--hotplug"))
+		return hotplug_test();
+	fprintf(stderr,
+		"usage: pvx_numa_guest_test --expect-host|--expect-fallback|--auto|--hotplug\n");
+	return 2;
 }
