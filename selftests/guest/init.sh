@@ -1021,18 +1021,12 @@ check "clean after the spinlock tests" unloaded
 # boot the host offers no steal time: the module must fall back.
 step "steal-time timer tests"
 diag "steal injection: pvx_steal=${STEAL_PCT:-none}, pvx_steal_time=$STEAL_TIME"
-stimer_loaded() { grep -q '^pvx_stimer ' /proc/modules; }
-stimer_unloaded() { ! stimer_loaded && [ ! -e /sys/kernel/pvx/stimer ]; }
 stimer_src() { cat /sys/kernel/pvx/stimer/steal_source 2>/dev/null; }
 stimer_stat() { cat "/sys/kernel/pvx/stimer/$1" 2>/dev/null; }
 stimer_diag() {
 	for f in /sys/kernel/pvx/stimer/*; do
 		[ -f "$f" ] && diag "stimer/${f##*/}: $(cat "$f")"
 	done
-}
-# stimer_says SOURCE: dmesg named SOURCE as the steal source exactly once
-stimer_says() {
-	[ "$(dmesg | grep -c "pvx_stimer: steal source $1 (")" = 1 ]
 }
 # cap_round FACTOR TAG: one round of the cap_factor session; ADVISED is
 # what --advise said
@@ -1075,21 +1069,15 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 	ok "insmod pvx_stimer.ko"
 	dmesg | grep 'pvx_stimer: ' | sed 's/^/# dmesg: /' >>"$TAP"
 	src=$(stimer_src)
-	check "dmesg says the steal source once, as sysfs does ($src)" stimer_says "$src"
-	if [ "$STEAL_TIME" = off ]; then
-		check "pvx_steal_time=off: no KVM steal time, steal_source none ($src)" [ "$src" = none ]
-		check "pvx_steal_time=off: dmesg says the timers run on wall time" \
-			sh -c "dmesg | grep -q 'pvx_stimer: steal source none (host offers no KVM_FEATURE_STEAL_TIME): timers run on wall time'"
-	else
-		check "the host offers steal time: steal_source kvm-steal-time ($src)" [ "$src" = kvm-steal-time ]
-	fi
 	step "pvx_stimer_test"
 	top_timer=0
 	if pvxtop_start; then
 		top_timer=1
 		fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap) r0=$(stimer_stat rearms)
 	fi
-	run_test pvx_stimer_test "$STIMER_TEST" --source auto
+	# first what pvx_stimer said at this load: the source, once, and the
+	# one pvx_steal_time leads to
+	run_test pvx_stimer_test "$STIMER_TEST" --source auto --steal-time "$STEAL_TIME"
 	if [ "$top_timer" = 1 ]; then
 		fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
 		r=$(($(stimer_stat rearms) - r0))
@@ -1139,51 +1127,12 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 	fi
 	stimer_diag
 
-	# rmmod with an armed timer fd: refused while the fd is open
-	"$STIMER_TEST" --hold >/tmp/hold.out 2>&1 &
-	hold=$!
-	i=0
-	while ! grep -q armed /tmp/hold.out && [ $i -lt 20 ]; do
-		sleep 1
-		i=$((i + 1))
-	done
-	check "a process holds an armed periodic timer fd" grep -q armed /tmp/hold.out
-	check "rmmod pvx_stimer refused while a timer fd is armed" sh -c '! rmmod pvx_stimer'
-	kill "$hold"
-	wait "$hold"
-	check "rmmod pvx_stimer once the fd is closed" rmmod pvx_stimer
-	check "/sys/kernel/pvx/stimer gone after rmmod" stimer_unloaded
-
-	# the wall-clock fallback, forced: what a host without steal time gets
-	step "pvx_stimer_test steal_source=none"
-	if insmod "$STIMER_KO" steal_source=none >/tmp/insmod.out 2>&1; then
-		ok "insmod pvx_stimer.ko steal_source=none"
-		check "steal_source=none: sysfs and dmesg say none, wall time" \
-			sh -c "[ \"\$(cat /sys/kernel/pvx/stimer/steal_source)\" = none ] && dmesg | grep -q 'pvx_stimer: steal source none (steal_source=none): timers run on wall time'"
-		run_test "pvx_stimer_test steal_source=none" "$STIMER_TEST" --source none
-		check "rmmod pvx_stimer (steal_source=none)" rmmod pvx_stimer
-	else
-		not_ok "insmod pvx_stimer.ko steal_source=none # $(head -n1 /tmp/insmod.out)"
-	fi
-	step "pvx_stimer parameters"
-	if insmod "$STIMER_KO" steal_source=kcpustat >/tmp/insmod.out 2>&1; then
-		check "steal_source=kcpustat: sysfs says kcpustat" [ "$(stimer_src)" = kcpustat ]
-		check "rmmod pvx_stimer (steal_source=kcpustat)" rmmod pvx_stimer
-	else
-		not_ok "insmod pvx_stimer.ko steal_source=kcpustat # $(head -n1 /tmp/insmod.out)"
-	fi
-	# bad parameters: refused, nothing left behind
-	check "insmod steal_source=bogus refused" sh -c "! insmod $STIMER_KO steal_source=bogus"
-	check "insmod cap_factor=0 refused" sh -c "! insmod $STIMER_KO cap_factor=0"
-	check "insmod cap_factor=65 refused" sh -c "! insmod $STIMER_KO cap_factor=65"
-	if [ "$STEAL_TIME" = off ]; then
-		check "insmod steal_source=kvm-steal-time refused without KVM steal time" \
-			sh -c "! insmod $STIMER_KO steal_source=kvm-steal-time"
-	else
-		check "insmod steal_source=kvm-steal-time with KVM steal time" \
-			sh -c "insmod $STIMER_KO steal_source=kvm-steal-time && rmmod pvx_stimer"
-	fi
-	check "nothing left of pvx_stimer after the refused loads" stimer_unloaded
+	# pvx_stimer_test unloads pvx_stimer (refused while a timer fd is
+	# armed), loads it with steal_source=none for its tests again, and
+	# with good and bad parameters; it prints the steps "pvx_stimer_test
+	# steal_source=none" and "pvx_stimer parameters"
+	run_test "pvx_stimer_test --module" "$STIMER_TEST" --module "$STIMER_KO" \
+		--steal-time "$STEAL_TIME"
 else
 	not_ok "insmod pvx_stimer.ko # $(head -n1 /tmp/insmod.out)"
 	dmesg | grep 'pvx_' | tail -n 5 | sed 's/^/# dmesg: /' >>"$TAP"

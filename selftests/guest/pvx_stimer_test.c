@@ -1,15 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvx_stimer_test: runs inside an L3 guest with pvx_guest.ko and
- * pvx_stimer.ko loaded; checks /sys/kernel/pvx/stimer, PVX_IOC_STEAL_QUERY
- * and the steal-corrected timer fds of PVX_IOC_STIMER_CREATE.
+ * pvx_stimer_test: runs inside an L3 guest with pvx_guest.ko loaded;
+ * checks /sys/kernel/pvx/stimer, PVX_IOC_STEAL_QUERY and the
+ * steal-corrected timer fds of PVX_IOC_STIMER_CREATE, and the life of
+ * pvx_stimer.ko: its loads with parameters, its unloads.
  *
  *   --source auto   pvx_stimer loaded without steal_source: the source
  *                   must be kvm-steal-time exactly when CPUID announces
  *                   KVM_FEATURE_STEAL_TIME, else none
  *   --source none|kcpustat|kvm-steal-time   loaded with that steal_source
- *   --hold          create an armed timer fd, print "armed", wait for a
- *                   signal (init.sh's rmmod test)
+ *   --source ... --steal-time on|off   first checks what pvx_stimer said
+ *                   at its load just before (init.sh's insmod, without
+ *                   parameters): one dmesg line names the source sysfs
+ *                   names, which is kvm-steal-time when the host offers
+ *                   KVM steal time (on) and none, on wall time, when it
+ *                   does not (off: pvx_steal_time=off on L3's command line)
+ *   --module PATH --steal-time on|off   loads and unloads pvx_stimer
+ *                   itself (PATH is its pvx_stimer.ko): starts with it
+ *                   loaded, ends with it unloaded. In order: rmmod refused
+ *                   while a child process holds an armed periodic timer
+ *                   fd, done once that child exited; PATH loaded with
+ *                   steal_source=none, the --source none tests in a child
+ *                   process, rmmod; the load parameters: steal_source=
+ *                   kcpustat taken, steal_source=bogus, cap_factor=0 and
+ *                   65 refused, steal_source=kvm-steal-time refused
+ *                   without steal time (off) and taken with it (on),
+ *                   nothing left after them. Prints init.sh's step lines
+ *                   "pvx_stimer_test steal_source=none" and "pvx_stimer
+ *                   parameters" on /dev/console as it comes to them
  *   --late          (pvx_stimer_torture loaded) a periodic timer fd whose
  *                   expiry comes late must count the periods that ended
  *                   meanwhile, as a timerfd does
@@ -32,6 +50,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -43,6 +62,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -51,7 +71,7 @@
 
 #include "pvx.h"
 #include "kselftest.h"
-#include "sysfs_util.h"
+#include "module_util.h"
 
 #define SYSDIR		"/sys/kernel/pvx/stimer"
 #define DEVNODE		"/dev/pvx"
@@ -60,7 +80,16 @@
 #define TICK_NS		(4 * MS)
 #define KVM_FEATURE_STEAL_TIME	5
 #define MANY_FDS	1000
-#define NR_TESTS	55
+#define NR_TESTS	55	/* --source's; --steal-time adds LOAD_TESTS() */
+/* --steal-time's checks of the load: with steal time (on) 2, without 3 */
+#define LOAD_TESTS(on)	((on) ? 2 : 3)
+/* --module's: rmmod with an armed fd, steal_source=none, the parameters */
+#define ARMED_TESTS	4
+#define NONE_TESTS	(NR_TESTS + 3)
+#define PARAM_TESTS	7
+#define STIMER_MOD	"pvx_stimer"
+/* pvx_stimer's dmesg line at a load without a steal source, for @why */
+#define WALL_TIME_LINE(why)	"pvx_stimer: steal source none (" why "): timers run on wall time"
 #define PARAMDIR	"/sys/module/pvx_stimer/parameters"
 #define NOBODY		65534
 #define DOS_INTERVAL_NS	100000ull	/* the shortest period allowed */
@@ -884,6 +913,8 @@ static void hogs_start(void)
 		pid_t p = fork();
 
 		if (p == 0) {
+			/* not left spinning when the tests end early */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			pin_to(i);
 			for (;;)
 				__asm__ volatile("" ::: "memory");
@@ -1260,46 +1291,147 @@ static int timer_load(const char *secs)
 	return ticks ? KSFT_PASS : KSFT_FAIL;
 }
 
-static int hold(void)
+/* ---- pvx_stimer's loads and unloads --------------------------------------- */
+
+/* The exit status of a run of @plan tests: 0 all passed, 1 any failed, 4 all skipped */
+static int tests_done(unsigned int plan)
+{
+	ksft_print_cnts();
+	if (ksft_get_fail_cnt() || ksft_get_error_cnt() || ksft_test_num() != plan)
+		return KSFT_FAIL;
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt())
+		return KSFT_SKIP;
+	return KSFT_PASS;
+}
+
+/* A result whose failure says why after a '#', as init.sh's check does. */
+static void result_why(bool ok, const char *why, const char *desc)
+{
+	if (ok)
+		ksft_test_result_pass("%s\n", desc);
+	else
+		ksft_test_result_fail("%s # %s\n", desc, why);
+}
+
+static void rmmod_result(int err, const char *desc)
+{
+	result_why(!err, strerror(-err), desc);
+}
+
+/* pvx_stimer is not loaded and left nothing in sysfs. */
+static bool stimer_gone(void)
+{
+	return !module_is_loaded(STIMER_MOD) && !path_exists(SYSDIR);
+}
+
+/*
+ * init.sh's progress line for a step of this program's: run-l3.sh times
+ * the boot's steps by these lines and names the last one when L3 hangs.
+ * Straight to the console, where init.sh's own go: this program's output
+ * is a file until it exits.
+ */
+static void console_step(const char *what)
+{
+	char uptime[64] = "?";
+	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (con < 0)
+		return;
+	read_file("/proc/uptime", uptime, sizeof(uptime));
+	uptime[strcspn(uptime, " ")] = '\0';
+	dprintf(con, "pvx-l3: %s (uptime %s s)\n", what, uptime);
+	close(con);
+}
+
+/*
+ * --steal-time: what pvx_stimer said at its load (init.sh loaded it just
+ * before, without parameters). The one dmesg line naming the source is
+ * searched in the whole log: only a later load would write another.
+ */
+static void test_load_lines(bool steal_time)
+{
+	char src[32] = "", needle[64];
+
+	read_file(SYSDIR "/steal_source", src, sizeof(src));
+	snprintf(needle, sizeof(needle), "pvx_stimer: steal source %s (", src);
+	ksft_test_result(dmesg_count(needle) == 1,
+			 "dmesg says the steal source once, as sysfs does (%s)\n", src);
+	if (steal_time) {
+		ksft_test_result(!strcmp(src, "kvm-steal-time"),
+				 "the host offers steal time: steal_source kvm-steal-time (%s)\n",
+				 src);
+		return;
+	}
+	ksft_test_result(!strcmp(src, "none"),
+			 "pvx_steal_time=off: no KVM steal time, steal_source none (%s)\n", src);
+	ksft_test_result(dmesg_count(WALL_TIME_LINE("host offers no KVM_FEATURE_STEAL_TIME")) > 0,
+			 "pvx_steal_time=off: dmesg says the timers run on wall time\n");
+}
+
+/* The child of test_rmmod_armed(): an armed periodic timer fd, until killed. */
+static __noreturn void hold_armed_fd(int ready)
 {
 	int fd = stimer_create(0, 10 * MS, 10 * MS, 0);
 
-	if (fd < 0) {
-		fprintf(stderr, "CREATE: %s\n", strerror(-fd));
-		return KSFT_FAIL;
-	}
-	printf("armed\n");
-	fflush(stdout);
+	if (fd < 0 || write(ready, "armed", 5) != 5)
+		_exit(KSFT_FAIL);
 	for (;;)
 		pause();
 }
 
-int main(int argc, char **argv)
+/*
+ * A child that holds an armed timer fd: its pid, and in *@armed whether
+ * it said so within 20 s (it has not when it could not create one).
+ */
+static pid_t start_holder(bool *armed)
 {
-	const char *want = NULL;
-	int fails;
+	struct pollfd pfd = { .events = POLLIN };
+	char buf[8];
+	int p[2];
+	pid_t pid;
 
-	if (argc == 3 && !strcmp(argv[1], "--source"))
-		want = argv[2];
-	else if (argc == 3 && !strcmp(argv[1], "--load"))
-		want = NULL;
-	else if (argc != 2 || (strcmp(argv[1], "--hold") && strcmp(argv[1], "--late")))
-		ksft_exit_fail_msg("usage: %s --source auto|none|kcpustat|kvm-steal-time | %s\n",
-				   argv[0], "--hold | --late | --load SECONDS");
-	pvx_fd = open(DEVNODE, O_RDONLY);
-	if (pvx_fd < 0)
-		ksft_exit_fail_msg("cannot open " DEVNODE ": %s\n", strerror(errno));
-	if (!strcmp(argv[1], "--load"))
-		return timer_load(argv[2]);
-	if (!want)
-		return strcmp(argv[1], "--late") ? hold() : late();
+	*armed = false;
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		hold_armed_fd(p[1]);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	*armed = pid > 0 && poll(&pfd, 1, 20000) == 1 && read(p[0], buf, sizeof(buf)) > 0;
+	close(p[0]);
+	return pid;
+}
 
-	ksft_print_header();
-	/*
-	 * sysfs 3, query 8, create 12, fd 17, epoll 3, unprivileged 3,
-	 * race 3, timing 1, steal 5
-	 */
-	ksft_set_plan(NR_TESTS);
+/*
+ * An armed timer fd holds pvx_stimer: rmmod refused while another
+ * process has one open, done once that process exited, and the module's
+ * sysfs directory gone with it.
+ */
+static void test_rmmod_armed(void)
+{
+	bool armed;
+	pid_t pid = start_holder(&armed);
+	int err;
+
+	ksft_test_result(armed, "a process holds an armed periodic timer fd\n");
+	ksft_test_result(module_unload(STIMER_MOD) != 0,
+			 "rmmod pvx_stimer refused while a timer fd is armed\n");
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	err = module_unload(STIMER_MOD);
+	rmmod_result(err, "rmmod pvx_stimer once the fd is closed");
+	ksft_test_result(stimer_gone(), "/sys/kernel/pvx/stimer gone after rmmod\n");
+}
+
+/* The --source tests, in the order they build on each other. */
+static void run_suite(const char *want)
+{
 	test_sysfs(want);
 	test_steal_query();
 	test_create_bad();
@@ -1309,13 +1441,265 @@ int main(int argc, char **argv)
 	test_cancel_race();
 	test_vs_hrtimer();
 	test_overcommit();
-	close(pvx_fd);
+}
 
-	ksft_print_cnts();
-	fails = ksft_get_fail_cnt() + ksft_get_error_cnt();
-	if (fails || ksft_test_num() != NR_TESTS)
-		return KSFT_FAIL;
-	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt())
-		return KSFT_SKIP;
-	return KSFT_PASS;
+/*
+ * One line of the suite child's output, relayed: a result as this
+ * program's next with the same description (and SKIP), a diagnostic as
+ * it is; the totals it prints when it bails out are its own.
+ */
+static void relay_line(char *line, unsigned int *results)
+{
+	bool ok = !strncmp(line, "ok ", 3);
+	const char *desc;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (ok || !strncmp(line, "not ok ", 7)) {
+		desc = strchr(line + (ok ? 3 : 7), ' ');
+		desc = desc ? desc + 1 : "";
+		++*results;
+		if (ok && !strncmp(desc, "# SKIP ", 7))
+			ksft_test_result_skip("%s\n", desc + 7);
+		else if (ok)
+			ksft_test_result_pass("%s\n", desc);
+		else
+			ksft_test_result_fail("%s\n", desc);
+	} else if (!strncmp(line, "# Totals", 8) || !strncmp(line, "# Planned", 9)) {
+		return;
+	} else if (line[0] == '#') {
+		printf("%s\n", line);
+	} else if (line[0]) {
+		ksft_print_msg("%s\n", line);	/* "Bail out!" */
+	}
+}
+
+/*
+ * The --source @want tests in a child process, as init.sh ran them: the
+ * timer fds they leave close when it exits, before the rmmod after them,
+ * and tests that give up (ksft_exit_fail_msg()) do not end the ones after
+ * them. Its results are relayed; returns how many it gave.
+ */
+static unsigned int suite_in_child(const char *want)
+{
+	unsigned int results = 0;
+	char *line = NULL;
+	size_t size = 0;
+	int p[2], status;
+	FILE *out;
+	pid_t pid;
+
+	if (pipe(p))
+		return 0;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		run_suite(want);
+		fflush(stdout);
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0)
+		ksft_print_msg("fork for the --source %s tests: %s\n", want, strerror(errno));
+	out = fdopen(p[0], "r");
+	while (out && getline(&line, &size, out) > 0)
+		relay_line(line, &results);
+	free(line);
+	if (out)
+		fclose(out);
+	else
+		close(p[0]);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    (!WIFEXITED(status) || WEXITSTATUS(status)))
+		ksft_print_msg("the --source %s tests ended early: wait status %#x\n", want,
+			       status);
+	return results;
+}
+
+/*
+ * The wall-clock fallback, forced: what a host without steal time gets.
+ * On a failed load its other NONE_TESTS - 1 results are skips.
+ */
+static void test_steal_source_none(const char *ko)
+{
+	int err = module_load(ko, "steal_source=none"), i;
+	char src[32] = "";
+
+	if (err) {
+		ksft_test_result_fail("insmod pvx_stimer.ko steal_source=none # %s\n",
+				      strerror(-err));
+		for (i = 1; i < NONE_TESTS; i++)
+			ksft_test_result_skip("steal_source=none: test %d of %d, not loaded\n",
+					      i, NONE_TESTS - 1);
+		return;
+	}
+	ksft_test_result_pass("insmod pvx_stimer.ko steal_source=none\n");
+	read_file(SYSDIR "/steal_source", src, sizeof(src));
+	ksft_test_result(!strcmp(src, "none") &&
+			 dmesg_count(WALL_TIME_LINE("steal_source=none")) > 0,
+			 "steal_source=none: sysfs and dmesg say none, wall time\n");
+	for (i = suite_in_child("none"); i < NR_TESTS; i++)
+		ksft_test_result_fail("steal_source=none: test %d of %d gave no result\n",
+				      i + 1, NR_TESTS);
+	rmmod_result(module_unload(STIMER_MOD), "rmmod pvx_stimer (steal_source=none)");
+}
+
+/* steal_source=kcpustat is taken; a failed load skips its rmmod. */
+static void test_kcpustat(const char *ko)
+{
+	int err = module_load(ko, "steal_source=kcpustat");
+	char src[32] = "";
+
+	if (err) {
+		ksft_test_result_fail("insmod pvx_stimer.ko steal_source=kcpustat # %s\n",
+				      strerror(-err));
+		ksft_test_result_skip("rmmod pvx_stimer (steal_source=kcpustat): not loaded\n");
+		return;
+	}
+	read_file(SYSDIR "/steal_source", src, sizeof(src));
+	ksft_test_result(!strcmp(src, "kcpustat"), "steal_source=kcpustat: sysfs says kcpustat\n");
+	rmmod_result(module_unload(STIMER_MOD), "rmmod pvx_stimer (steal_source=kcpustat)");
+}
+
+/*
+ * A load with @params that must be refused: whether it was. One that is
+ * not stays loaded, as with insmod: the check after them sees it.
+ */
+static bool load_refused(const char *ko, const char *params)
+{
+	int err = module_load(ko, params);
+
+	ksft_print_msg("insmod pvx_stimer.ko %s: %s\n", params, err ? strerror(-err) : "loaded");
+	return err != 0;
+}
+
+/*
+ * The load parameters: kcpustat is taken; bad values are refused, and so
+ * is kvm-steal-time without KVM steal time (@steal_time false), taken
+ * with it; the refused loads leave nothing behind.
+ */
+static void test_load_params(const char *ko, bool steal_time)
+{
+	int err;
+
+	test_kcpustat(ko);
+	ksft_test_result(load_refused(ko, "steal_source=bogus"),
+			 "insmod steal_source=bogus refused\n");
+	ksft_test_result(load_refused(ko, "cap_factor=0"), "insmod cap_factor=0 refused\n");
+	ksft_test_result(load_refused(ko, "cap_factor=65"), "insmod cap_factor=65 refused\n");
+	if (steal_time) {
+		err = module_load(ko, "steal_source=kvm-steal-time");
+		err = err ? err : module_unload(STIMER_MOD);
+		result_why(!err, strerror(-err),
+			   "insmod steal_source=kvm-steal-time with KVM steal time");
+	} else {
+		ksft_test_result(load_refused(ko, "steal_source=kvm-steal-time"),
+				 "insmod steal_source=kvm-steal-time refused without KVM steal time\n");
+	}
+	ksft_test_result(stimer_gone(), "nothing left of pvx_stimer after the refused loads\n");
+}
+
+/* --module: pvx_stimer loaded at the start, unloaded at the end. */
+static int module_tests(const char *ko, bool steal_time)
+{
+	const unsigned int plan = ARMED_TESTS + NONE_TESTS + PARAM_TESTS;
+
+	ksft_print_header();
+	ksft_set_plan(plan);
+	test_rmmod_armed();
+	console_step("pvx_stimer_test steal_source=none");
+	test_steal_source_none(ko);
+	console_step("pvx_stimer parameters");
+	test_load_params(ko, steal_time);
+	close(pvx_fd);
+	return tests_done(plan);
+}
+
+/* --source, after --steal-time's checks of the load when asked (@steal_time >= 0) */
+static int source_tests(const char *want, int steal_time)
+{
+	const unsigned int plan = NR_TESTS + (steal_time < 0 ? 0 : LOAD_TESTS(steal_time));
+
+	ksft_print_header();
+	/*
+	 * NR_TESTS: sysfs 3, query 8, create 12, fd 17, epoll 3,
+	 * unprivileged 3, race 3, timing 1, steal 5
+	 */
+	ksft_set_plan(plan);
+	if (steal_time >= 0)
+		test_load_lines(steal_time);
+	run_suite(want);
+	close(pvx_fd);
+	return tests_done(plan);
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+struct options {
+	const char *source;	/* --source: what steal_source pvx_stimer has */
+	const char *module;	/* --module: the pvx_stimer.ko to load */
+	const char *load;	/* --load: seconds */
+	bool late;
+	int steal_time;		/* --steal-time on 1, off 0, not given -1 */
+};
+
+static __noreturn void bad_options(const char *prog)
+{
+	ksft_exit_fail_msg("usage: %s --source SOURCE [--steal-time on|off]\n"
+			   "       %s --module PATH_TO_pvx_stimer.ko --steal-time on|off\n"
+			   "       %s --late | --load SECONDS\n"
+			   "SOURCE: auto, none, kcpustat or kvm-steal-time\n", prog, prog, prog);
+}
+
+/* The options, one mode of them; --steal-time with --source or --module only. */
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "load", required_argument, NULL, 'l' },
+		{ "late", no_argument, NULL, 'L' },
+		{ "steal-time", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct options){ .steal_time = -1 };
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 's')
+			o->source = optarg;
+		else if (c == 'm')
+			o->module = optarg;
+		else if (c == 'l')
+			o->load = optarg;
+		else if (c == 'L')
+			o->late = true;
+		else if (c == 't' && (!strcmp(optarg, "on") || !strcmp(optarg, "off")))
+			o->steal_time = !strcmp(optarg, "on");
+		else
+			bad_options(argv[0]);
+	}
+	if (optind != argc || !!o->source + !!o->module + !!o->load + o->late != 1 ||
+	    (o->module && o->steal_time < 0) ||
+	    ((o->load || o->late) && o->steal_time >= 0))
+		bad_options(argv[0]);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+
+	parse_options(argc, argv, &o);
+	pvx_fd = open(DEVNODE, O_RDONLY);
+	if (pvx_fd < 0)
+		ksft_exit_fail_msg("cannot open " DEVNODE ": %s\n", strerror(errno));
+	if (o.load)
+		return timer_load(o.load);
+	if (o.late)
+		return late();
+	if (o.module)
+		return module_tests(o.module, o.steal_time);
+	return source_tests(o.source, o.steal_time);
 }
