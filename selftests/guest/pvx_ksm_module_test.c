@@ -428,7 +428,7 @@ static int params_test(void)
 			snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted),
 				 " %s=%s", bad_values[i][0], bad_values[i][1]);
 	ksft_test_result(!accepted[0],
-			 "pvx_ksm_guest: bad interval_ms, max_pages and max_file_pages values and a change of exec_files, ro_files, module_ro or image_zero refused, old ones kept (accepted:%s)\n",
+			 "bad interval_ms, max_pages and max_file_pages values and a change of exec_files, ro_files, module_ro or image_zero refused, old ones kept (accepted:%s)\n",
 			 accepted);
 	r0 = ks("candidate_rounds");
 	write_file(PARAMS "/interval_ms", "1000");
@@ -605,7 +605,7 @@ static int zero_test(const char *ko)
 	char before[16] = "", want[16], v[8] = "";
 	int err;
 
-	ksft_set_plan(host ? 12 : 10);
+	ksft_set_plan(host ? 13 : 10);
 	expect_refused(ko, "zero_free=2", "zero_free=2");
 	expect_refused(ko, "zero_free=1 zero_order=10", "zero_order=10 (past pageblock order)");
 	expect_refused(ko, "zero_free=1 zero_order=-1", "zero_order=-1");
