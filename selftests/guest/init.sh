@@ -4,12 +4,14 @@
 #
 # /init of the L3 guest initramfs (built by mkinitrd.sh). Loads
 # pvx_guest.ko, runs pvx_guest_test with the expectation named on the
-# kernel command line (pvx_expect=host|fallback), then checks rmmod and a
-# second insmod; then the pv spinlock: pvx_spinlock.ko, pvx_yield_test
-# (sysfs and PVX_IOC_YIELD_TO), the pvx_lock_torture.ko test module, and
-# unloading; then the steal-time timers: pvx_stimer.ko with the steal
-# source it finds and with steal_source=none, pvx_stimer_test, the
-# pvx_stimer_torture.ko test module, rmmod with an armed timer fd; then
+# kernel command line (pvx_expect=host|fallback), then its --reload (rmmod
+# and a second insmod) and, in host boots, its --host-switch (L2 takes
+# pvx away from the guest and gives it back); then the pv spinlock:
+# pvx_spinlock.ko, pvx_yield_test (sysfs and PVX_IOC_YIELD_TO), the
+# pvx_lock_torture.ko test module, and unloading; then the steal-time
+# timers: pvx_stimer.ko with the steal source it finds and with
+# steal_source=none, pvx_stimer_test, the pvx_stimer_torture.ko test
+# module, rmmod with an armed timer fd; then
 # NUMA hints (pvx_locality.ko) and batched fork-copy (pvx_fork.ko,
 # pvx_fork_guest_test with libpvx's pvx_fork()) and KSM hints
 # (pvx_ksm_guest.ko, pvx_ksm_guest_test, pvx_ksm_module_test). Writes
@@ -458,13 +460,16 @@ topology_boot() {
 }
 
 # ---- the host stops serving pvx while the guest runs ----------------------
-# run-l3.sh (host mode) serves "pvx off|on" on the second serial port: it
-# switches this VM's pvx_host enabled file in L2, which is what the guest
-# sees after a migration to a host without pvx (every pvx call -ENOSYS).
+# run-l3.sh (host mode) serves "pvx off|on|mask-yield|unmask|abi1|abi2" on
+# the second serial port: it switches this VM's pvx_host enabled file or
+# features mask, or the ABI version pvx_host announces, in L2; off is what
+# the guest sees after a migration to a host without pvx (every pvx call
+# -ENOSYS). pvx_guest_test --host-switch asks for each and checks that the
+# guest follows, its YIELDs made through pvx_call_once.ko.
 CALL_KO=/pvx/pvx_call_once.ko
 CTL=/dev/ttyS1
 
-# ask_l2 on|off: 0 when L2 answered "ok pvx on|off" (a subshell: a
+# ask_l2 REQUEST: 0 when L2 answered "ok pvx REQUEST" (a subshell: a
 # failed redirection must not end /init)
 ask_l2() (
 	stty -F "$CTL" raw -echo 2>/dev/null
@@ -479,152 +484,17 @@ ask_l2() (
 	[ "$ans" = "ok pvx $1" ] || { echo "L2 answered '$ans'"; exit 1; }
 )
 reprobe() { (echo 1 >/sys/kernel/pvx/reprobe) 2>/dev/null; }
-
-# call_once: a YIELD to no vCPU through pvx_call_once.ko, print its
-# result: through its "call" parameter while migrate_test holds it
-# loaded, else by loading it once
-call_once() {
-	if [ -e /sys/module/pvx_call_once/parameters/call ]; then
-		echo 1 >/sys/module/pvx_call_once/parameters/call || { echo "call: write refused"; return 1; }
-		cat /sys/module/pvx_call_once/parameters/result
-		return
-	fi
-	insmod "$CALL_KO" >/tmp/call.out 2>&1 || { echo "insmod: $(head -n1 /tmp/call.out)"; return 1; }
-	cat /sys/module/pvx_call_once/parameters/result
-	rmmod pvx_call_once
-}
 pvx_attr() { cat "/sys/kernel/pvx/$1" 2>/dev/null; }
-lost_lines() { dmesg | grep -c 'pvx_guest: host stopped serving pvx'; }
 
-# migrate_test: migrate_calls with pvx_call_once loaded once for its
-# dozen calls (a module load in L3 costs seconds under TCG)
+# migrate_test: pvx_guest_test --host-switch, in a host boot that has L2's
+# control port
 migrate_test() {
-	local call=/sys/module/pvx_call_once/parameters/call
 	if [ "$mode" != host ] || [ "$steal_boot" = 1 ] || [ ! -e "$CTL" ]; then
 		diag "migration fallback not tested: needs a host boot with L2's control port $CTL"
 		return
 	fi
 	step "migration fallback"
-	insmod "$CALL_KO" >/tmp/call.out 2>&1 ||
-		diag "pvx_call_once stays unloaded between calls: $(head -n1 /tmp/call.out)"
-	migrate_calls
-	check "pvx_call_once: its 'call' parameter refuses 0 and 'x'" \
-		sh -c "[ -e $call ] && ! echo 0 >$call && ! echo x >$call"
-	rmmod pvx_call_once 2>/dev/null
-}
-migrate_calls() {
-	if [ "$(pvx_attr features/yield)" != available ]; then
-		ok "migration fallback # SKIP the host does not serve YIELD"
-		return
-	fi
-	refused0=$(pvx_attr stats/refused)
-	r=$(call_once)
-	check "YIELD to no vCPU while the host serves pvx: -EINVAL (got $r)" [ "$r" = -22 ]
-	if ! ask_l2 off >/tmp/ask.out 2>&1; then
-		not_ok "L2 disables pvx for this VM # $(head -n1 /tmp/ask.out)"
-		return
-	fi
-	ok "L2 disables pvx for this VM"
-	r=$(call_once)
-	check "YIELD after the host stopped pvx: -ENOSYS (got $r)" [ "$r" = -1000 ]
-	check "the guest fell back at once: host reads no-pvx ($(pvx_attr host))" \
-		[ "$(pvx_attr host)" = no-pvx ]
-	check "features/yield reads unsupported by host" \
-		[ "$(pvx_attr features/yield)" = "unsupported by host" ]
-	r=$(call_once)
-	refused=$(pvx_attr stats/refused)
-	check "the next YIELD is refused without an exit (-ENOSYS, refused $refused0 -> $refused)" \
-		test "$r" = -1000 -a "${refused:-0}" -gt "${refused0:-0}"
-	check "dmesg says it once ($(lost_lines) lines)" [ "$(lost_lines)" = 1 ]
-	reprobe
-	check "reprobe while the host has no pvx: still no-pvx" [ "$(pvx_attr host)" = no-pvx ]
-	# before L2 answers: the periodic PROBE may see the change first
-	changes0=$(pvx_attr stats/host_changes)
-	if ! ask_l2 on >/tmp/ask.out 2>&1; then
-		not_ok "L2 enables pvx for this VM again # $(head -n1 /tmp/ask.out)"
-		return
-	fi
-	ok "L2 enables pvx for this VM again"
-	w=$(wait_attr host pvx)
-	check "without a reprobe, host reads pvx again (periodic PROBE, after $w ms)" \
-		[ "$(pvx_attr host)" = pvx ]
-	r=$(call_once)
-	check "YIELD to no vCPU after that: -EINVAL again (got $r)" [ "$r" = -22 ]
-	check "dmesg still says the loss once ($(lost_lines) lines) and the return once ($(back_lines))" \
-		test "$(lost_lines)" = 1 -a "$(back_lines)" = 1
-	check "stats/host_changes counted it ($changes0 -> $(pvx_attr stats/host_changes))" \
-		[ "$(pvx_attr stats/host_changes)" -gt "${changes0:-0}" ]
-	host_follows mask-yield unmask features/yield "a features mask without YIELD"
-	host_follows abi1 abi2 host_abi_version "ABI v1 announced"
-	reprobe_ms_bad_input
-}
-
-# wait_attr NAME VALUE: until /sys/kernel/pvx/NAME reads VALUE, at most
-# 30 s (the periodic PROBE runs every second); prints the ms waited
-wait_attr() {
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	i=0
-	while [ "$(pvx_attr "$1")" != "$2" ] && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }'
-}
-back_lines() { dmesg | grep -c 'pvx_guest: host serves pvx again'; }
-
-# host_follows ON OFF ATTR WHAT: L2 switches the VM's host to ON (YIELD not
-# usable: masked, or v1's YIELD which this guest does not speak) and back
-# to OFF; the guest follows each without a reprobe, refuses YIELD itself
-# meanwhile, and keeps the other features
-host_follows() {
-	if ! ask_l2 "$1" >/tmp/ask.out 2>&1; then
-		not_ok "L2 sets $4 # $(head -n1 /tmp/ask.out)"
-		return
-	fi
-	feats0=$(pvx_attr host_features)
-	w=$(wait_attr features/yield "unsupported by host")
-	check "$4: features/yield reads unsupported by host without a reprobe (after $w ms, $3 $(pvx_attr "$3"))" \
-		[ "$(pvx_attr features/yield)" = "unsupported by host" ]
-	check "$4: the host still reads pvx, the other features stay ($(pvx_attr host_features))" \
-		test "$(pvx_attr host)" = pvx -a -n "$(pvx_attr host_features)"
-	refused0=$(pvx_attr stats/refused)
-	r=$(call_once)
-	check "$4: YIELD refused without an exit (got $r, refused $refused0 -> $(pvx_attr stats/refused))" \
-		test "$r" = -1000 -a "$(pvx_attr stats/refused)" -gt "${refused0:-0}"
-	if ! ask_l2 "$2" >/tmp/ask.out 2>&1; then
-		not_ok "L2 undoes $4 # $(head -n1 /tmp/ask.out)"
-		return
-	fi
-	w=$(wait_attr features/yield available)
-	check "$4 undone: features/yield available again without a reprobe (after $w ms)" \
-		[ "$(pvx_attr features/yield)" = available ]
-	r=$(call_once)
-	check "$4 undone: YIELD to no vCPU reaches the host again (-EINVAL, got $r); dmesg said no loss of pvx ($(lost_lines))" \
-		test "$r" = -22 -a "$(lost_lines)" = 1
-	diag "$4: host_features $feats0 while set"
-}
-
-# reprobe_ms: 0 (no periodic PROBE) or 100..3600000; anything else refused
-reprobe_ms_bad_input() {
-	P=/sys/module/pvx_guest/parameters/reprobe_ms
-	was=$(cat $P)
-	bad=0
-	for v in 99 3600001 4294967296 -1 abc ""; do
-		(echo "$v" >$P) 2>/dev/null && bad=$((bad + 1))
-	done
-	check "reprobe_ms: 99, 3600001, 2^32, -1, 'abc', '' refused ($bad accepted), it stays $was" \
-		test $bad = 0 -a "$(cat $P)" = "$was"
-	p0=$(pvx_attr stats/periodic_probes)
-	echo 0 >$P
-	sleep 0.5
-	p1=$(pvx_attr stats/periodic_probes)
-	sleep 2.5
-	p2=$(pvx_attr stats/periodic_probes)
-	echo "$was" >$P
-	sleep 2.5
-	p3=$(pvx_attr stats/periodic_probes)
-	check "reprobe_ms 0 stops the periodic PROBE ($p1 -> $p2 in 2.5 s), $was starts it again (-> $p3)" \
-		test "$p1" = "$p2" -a "$p3" -gt "$p2" -a "$p1" -ge "${p0:-0}"
+	run_test "pvx_guest_test --host-switch" "$TEST" --host-switch "$CTL" "$CALL_KO"
 }
 
 # ---- the migrate suite: no page the host wrote is lost -------------------
@@ -781,25 +651,10 @@ if [ -n "$DEMO" ]; then
 	finish
 fi
 
-# 3. unload: refused while /dev/pvx is open, clean afterwards
-# (a subshell: a failed redirection must not end /init)
-if (exec 3</dev/pvx && ! rmmod pvx_guest) >/dev/null 2>&1; then
-	ok "rmmod refused while /dev/pvx is open"
-else
-	not_ok "rmmod refused while /dev/pvx is open"
-fi
-check "rmmod pvx_guest" rmmod pvx_guest
-check "/sys/kernel/pvx and /dev/pvx gone after rmmod" unloaded
-
-# 4. load again: probes again, says so again, works the same
-c0=$(host_lines)	# pvx_guest_test's reprobe said it once more too
-check "insmod pvx_guest.ko again" insmod "$KO"
-c=$(host_lines)
-if [ "$c" = $((c0 + 1)) ]; then
-	ok "second load says it once more"
-else
-	not_ok "second load says it once more # $c 'pvx_guest: host' lines in total, $c0 before"
-fi
+# 3. unload: refused while /dev/pvx is open, clean afterwards; 4. load
+# again: probes again, says so again (pvx_guest_test --reload), works the
+# same
+run_test "pvx_guest_test --reload" "$TEST" --reload "$KO"
 run_test "pvx_guest_test after reload"
 migrate_test
 step "pvxtop"

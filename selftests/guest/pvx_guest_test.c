@@ -1,9 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_guest_test: runs inside an L3 guest with pvx_guest.ko loaded and
- * checks /sys/kernel/pvx and /dev/pvx against what the test expects of
- * the host: --expect-host (the L2 host runs pvx_host.ko) or
- * --expect-fallback (stock KVM host: every feature falls back).
+ * checks it; init.sh runs its modes in this order:
+ *
+ *   --expect-host|--expect-fallback
+ *                      /sys/kernel/pvx and /dev/pvx against what the test
+ *                      expects of the host: the L2 host runs pvx_host.ko,
+ *                      or a stock KVM host where every feature falls back.
+ *   --reload KO        rmmod refused while /dev/pvx is open, rmmod, its
+ *                      sysfs directory and device node gone, insmod KO
+ *                      again, and its one dmesg line about the host said
+ *                      once more. Leaves the module loaded.
+ *   --host-switch CTL_TTY CALL_KO
+ *                      in a host boot, asks L2 on its control port CTL_TTY
+ *                      (the guest's second serial port) to switch this
+ *                      VM's pvx service off and on again, then to mask
+ *                      YIELD and to announce ABI v1, each undone after;
+ *                      the guest must follow each change without a
+ *                      reprobe, say the loss and the return of pvx once
+ *                      in dmesg, and answer or refuse its YIELDs to no
+ *                      vCPU (made by the test module CALL_KO,
+ *                      pvx_call_once.ko, loaded for the run) as the host
+ *                      then serves them; then reprobe_ms's bad values are
+ *                      refused and reprobe_ms 0 stops the periodic PROBE.
+ *                      A host that does not serve YIELD: one SKIP instead.
+ *                      Both end with pvx_call_once's "call" parameter
+ *                      refusing 0 and 'x', and unload it.
+ *
  * TAP 13 on stdout; exit 0 all passed, 1 any failed, 4 all skipped.
  */
 #include <errno.h>
@@ -15,10 +38,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvx.h"
 #include "kselftest.h"
+#include "l2_ctl.h"
+#include "module_util.h"
 #include "sysfs_util.h"
 
 #define SYSDIR	"/sys/kernel/pvx"
@@ -230,6 +256,13 @@ static void expect_errno(int ret, int want, const char *desc)
 			 ret == -want ? "" : (ret ? strerror(-ret) : "success"));
 }
 
+/* One result: passes when @err is 0, else says the errno. */
+static void test_ok(int err, const char *desc)
+{
+	ksft_test_result(!err, "%s%s%s\n", desc, err ? " # " : "",
+			 err ? strerror(-err) : "");
+}
+
 static void test_bad_size(void)
 {
 	static const __u32 sizes[] = { 0, 4, PVX_INFO_SIZE_V1 - 1 };
@@ -320,9 +353,7 @@ static void test_reprobe(void)
 
 	expect_errno(write_file(SYSDIR "/reprobe", "2"), EINVAL, "reprobe '2'");
 	expect_errno(write_file(SYSDIR "/reprobe", "yes"), EINVAL, "reprobe 'yes'");
-	ret = write_file(SYSDIR "/reprobe", "1\n");
-	ksft_test_result(!ret, "reprobe '1' succeeds%s%s\n", ret ? " # " : "",
-			 ret ? strerror(-ret) : "");
+	test_ok(write_file(SYSDIR "/reprobe", "1\n"), "reprobe '1' succeeds");
 	test_attr_str("host", expect_host ? "pvx" : "no-pvx");
 	ret = read_attr_u64("host_features", &v);
 	ksft_test_result(!ret && v == sys_features,
@@ -336,17 +367,10 @@ static void test_reprobe(void)
  */
 #define NR_TESTS 36
 
-int main(int argc, char **argv)
+static int expect_test(void)
 {
 	int fails, skips, passes;
 
-	if (argc != 2 || (strcmp(argv[1], "--expect-host") &&
-			  strcmp(argv[1], "--expect-fallback"))) {
-		fprintf(stderr, "usage: %s --expect-host|--expect-fallback\n",
-			argv[0]);
-		return KSFT_FAIL;
-	}
-	expect_host = !strcmp(argv[1], "--expect-host");
 	page_size = sysconf(_SC_PAGESIZE);
 
 	ksft_print_header();
@@ -378,4 +402,442 @@ int main(int argc, char **argv)
 	if (!passes && skips)
 		return KSFT_SKIP;
 	return KSFT_PASS;
+}
+
+/* ---- --reload KO --------------------------------------------------------- */
+
+/* pvx_guest's dmesg line about what the host offers, said at each load */
+#define HOST_LINE	"pvx_guest: host "
+/* refused while open, rmmod, gone, insmod again, said once more */
+#define RELOAD_TESTS	5
+
+/* pvx_guest unloaded, its sysfs directory and device node gone with it. */
+static bool pvx_guest_gone(void)
+{
+	return !module_is_loaded("pvx_guest") && !path_exists(SYSDIR) &&
+	       !path_exists(DEVNODE);
+}
+
+/* An open /dev/pvx holds the module: rmmod must be refused. */
+static void test_unload_while_open(void)
+{
+	int fd = open(DEVNODE, O_RDONLY);
+
+	if (fd < 0) {
+		ksft_test_result_fail("rmmod refused while /dev/pvx is open # open: %s\n",
+				      strerror(errno));
+		return;
+	}
+	ksft_test_result(module_unload("pvx_guest"), "rmmod refused while /dev/pvx is open\n");
+	close(fd);
+}
+
+static int reload_test(const char *ko)
+{
+	static const char said_again[] = "second load says it once more";
+	int c0, c;
+
+	ksft_print_header();
+	ksft_set_plan(RELOAD_TESTS);
+	test_unload_while_open();
+	test_ok(module_unload("pvx_guest"), "rmmod pvx_guest");
+	ksft_test_result(pvx_guest_gone(), "/sys/kernel/pvx and /dev/pvx gone after rmmod\n");
+	/* counted now: pvx_guest_test's reprobe said it once more too */
+	c0 = dmesg_count(HOST_LINE);
+	test_ok(module_load(ko, ""), "insmod pvx_guest.ko again");
+	c = dmesg_count(HOST_LINE);
+	if (c == c0 + 1)
+		ksft_test_result_pass("%s\n", said_again);
+	else
+		ksft_test_result_fail("%s # %d 'pvx_guest: host' lines in total, %d before\n",
+				      said_again, c, c0);
+	ksft_finished();
+}
+
+/* ---- --host-switch CTL_TTY CALL_KO --------------------------------------- */
+
+/*
+ * L2 serves "pvx SWITCH" on the control port (steal-l2.sh's ctl_pvx):
+ * off|on write this VM's enabled file in pvx_host, which is what the guest
+ * sees after a migration to a host without pvx (every pvx call -ENOSYS);
+ * mask-yield|unmask its features mask; abi1|abi2 the ABI version pvx_host
+ * announces. The guest must follow each by itself: its periodic PROBE
+ * (reprobe_ms, every second) or the first call that meets the change.
+ */
+#define CALL_DIR	"/sys/module/pvx_call_once/parameters"
+#define CALL_PARAM	CALL_DIR "/call"
+#define CALL_RESULT	CALL_DIR "/result"
+#define GUEST_PARAMS	"/sys/module/pvx_guest/parameters"
+#define LOST_LINE	"pvx_guest: host stopped serving pvx"
+#define BACK_LINE	"pvx_guest: host serves pvx again"
+#define NO_YIELD	"unsupported by host"
+/* the periodic PROBE runs every second: 30 s is many chances */
+#define FOLLOW_MS	30000
+/*
+ * pvx off and on again 13, two changes L2 makes and undoes 5 each,
+ * reprobe_ms 2, pvx_call_once's parameter 1
+ */
+#define HOST_SWITCH_TESTS	26
+/* without YIELD: the SKIP and pvx_call_once's parameter */
+#define HOST_SWITCH_SKIP_TESTS	2
+
+static const char *ctl_tty, *call_ko;
+
+/* What L2 changes and undoes, after which YIELD is not usable. */
+struct host_change {
+	const char *set, *undo;	/* L2's pvx switches */
+	const char *attr;	/* what shows the change in SYSDIR */
+	const char *what;	/* the checks' description */
+};
+
+static const struct host_change host_changes[] = {
+	{ "mask-yield", "unmask", "features/yield", "a features mask without YIELD" },
+	/* v1's YIELD, which this guest does not speak */
+	{ "abi1", "abi2", "host_abi_version", "ABI v1 announced" },
+};
+
+/* SYSDIR/@name into @buf, "" when unreadable (as the checks print it). */
+static char *attr(const char *name, char *buf, size_t len)
+{
+	if (read_attr(name, buf, len))
+		buf[0] = 0;
+	return buf;
+}
+
+static bool attr_is(const char *name, const char *want)
+{
+	char buf[128];
+
+	return !strcmp(attr(name, buf, sizeof(buf)), want);
+}
+
+/* SYSDIR/stats/@name, -1 when unreadable. */
+static long long stat_of(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "stats/%s", name);
+	return sysfs_read_counter(SYSDIR, path);
+}
+
+static long long uptime_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
+
+	nanosleep(&t, NULL);
+}
+
+/* Until SYSDIR/@name reads @want, at most FOLLOW_MS: the ms waited. */
+static long wait_attr(const char *name, const char *want)
+{
+	long long t0 = uptime_ms();
+	int i;
+
+	for (i = 0; i < FOLLOW_MS / 100 && !attr_is(name, want); i++)
+		sleep_ms(100);
+	return uptime_ms() - t0;
+}
+
+/* A PROBE now, as a write of 1 to /sys/kernel/pvx/reprobe asks. */
+static void probe_now(void)
+{
+	write_file(SYSDIR "/reprobe", "1\n");
+}
+
+/*
+ * A YIELD to no vCPU through pvx_call_once: its "call" parameter while
+ * the module is loaded, else a load of its own (it calls at load). Its
+ * answer into @r, or why there is none.
+ */
+static void call_once(char *r, size_t len)
+{
+	int err;
+
+	r[0] = 0;
+	if (path_exists(CALL_PARAM)) {
+		if (write_file(CALL_PARAM, "1\n"))
+			snprintf(r, len, "call: write refused");
+		else
+			sysfs_read_str(CALL_RESULT, r, len);
+		return;
+	}
+	err = module_load(call_ko, "");
+	if (err) {
+		snprintf(r, len, "insmod: %s", strerror(-err));
+		return;
+	}
+	sysfs_read_str(CALL_RESULT, r, len);
+	module_unload("pvx_call_once");
+}
+
+/* The call's answer @r is the pvx error @want (-PVX_EINVAL, -PVX_ENOSYS). */
+static bool answered(const char *r, long want)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%ld", want);
+	return !strcmp(r, s);
+}
+
+/* "pvx @sw" to L2: true when it answered "ok pvx @sw", else @why says why not. */
+static bool ask_l2(const char *sw, char *why, size_t len)
+{
+	char request[64], want[64];
+
+	snprintf(request, sizeof(request), "pvx %s", sw);
+	snprintf(want, sizeof(want), "ok pvx %s", sw);
+	return !l2_ask(ctl_tty, request, want, why, len);
+}
+
+/*
+ * pvx off: the next YIELD answers -ENOSYS, the guest falls back at once
+ * and says so once, refuses the calls after that itself, and a reprobe
+ * finds no pvx. False when L2 did not switch.
+ */
+static bool host_off_test(long long refused0)
+{
+	char why[256], r[64], host[32];
+	long long refused;
+
+	if (!ask_l2("off", why, sizeof(why))) {
+		ksft_test_result_fail("L2 disables pvx for this VM # %s\n", why);
+		return false;
+	}
+	ksft_test_result_pass("L2 disables pvx for this VM\n");
+	call_once(r, sizeof(r));
+	ksft_test_result(answered(r, -PVX_ENOSYS),
+			 "YIELD after the host stopped pvx: -ENOSYS (got %s)\n", r);
+	attr("host", host, sizeof(host));
+	ksft_test_result(!strcmp(host, "no-pvx"),
+			 "the guest fell back at once: host reads no-pvx (%s)\n", host);
+	ksft_test_result(attr_is("features/yield", NO_YIELD),
+			 "features/yield reads unsupported by host\n");
+	call_once(r, sizeof(r));
+	refused = stat_of("refused");
+	ksft_test_result(answered(r, -PVX_ENOSYS) && refused > refused0,
+			 "the next YIELD is refused without an exit (-ENOSYS, refused %lld -> %lld)\n",
+			 refused0, refused);
+	ksft_test_result(dmesg_count(LOST_LINE) == 1, "dmesg says it once (%d lines)\n",
+			 dmesg_count(LOST_LINE));
+	probe_now();
+	ksft_test_result(attr_is("host", "no-pvx"),
+			 "reprobe while the host has no pvx: still no-pvx\n");
+	return true;
+}
+
+/*
+ * pvx on again: the periodic PROBE finds pvx without a reprobe, YIELD
+ * reaches the host again, the return is said once and counted. False
+ * when L2 did not switch.
+ */
+static bool host_on_test(void)
+{
+	/* before L2 answers: the periodic PROBE may see the change first */
+	long long changes0 = stat_of("host_changes"), changes;
+	char why[256], r[64];
+	long w;
+
+	if (!ask_l2("on", why, sizeof(why))) {
+		ksft_test_result_fail("L2 enables pvx for this VM again # %s\n", why);
+		return false;
+	}
+	ksft_test_result_pass("L2 enables pvx for this VM again\n");
+	w = wait_attr("host", "pvx");
+	ksft_test_result(attr_is("host", "pvx"),
+			 "without a reprobe, host reads pvx again (periodic PROBE, after %ld ms)\n",
+			 w);
+	call_once(r, sizeof(r));
+	ksft_test_result(answered(r, -PVX_EINVAL),
+			 "YIELD to no vCPU after that: -EINVAL again (got %s)\n", r);
+	ksft_test_result(dmesg_count(LOST_LINE) == 1 && dmesg_count(BACK_LINE) == 1,
+			 "dmesg still says the loss once (%d lines) and the return once (%d)\n",
+			 dmesg_count(LOST_LINE), dmesg_count(BACK_LINE));
+	changes = stat_of("host_changes");
+	ksft_test_result(changes > changes0, "stats/host_changes counted it (%lld -> %lld)\n",
+			 changes0, changes);
+	return true;
+}
+
+/*
+ * L2 makes @c: the guest sees YIELD go without a reprobe, keeps pvx and
+ * the other features, and refuses YIELD itself. False when L2 did not.
+ */
+static bool host_change_set(const struct host_change *c, char *feats0, size_t len)
+{
+	char why[256], val[64], feats[64], r[64];
+	long long refused0, refused;
+	long w;
+
+	if (!ask_l2(c->set, why, sizeof(why))) {
+		ksft_test_result_fail("L2 sets %s # %s\n", c->what, why);
+		return false;
+	}
+	attr("host_features", feats0, len);
+	w = wait_attr("features/yield", NO_YIELD);
+	ksft_test_result(attr_is("features/yield", NO_YIELD),
+			 "%s: features/yield reads unsupported by host without a reprobe (after %ld ms, %s %s)\n",
+			 c->what, w, c->attr, attr(c->attr, val, sizeof(val)));
+	attr("host_features", feats, sizeof(feats));
+	ksft_test_result(attr_is("host", "pvx") && feats[0],
+			 "%s: the host still reads pvx, the other features stay (%s)\n",
+			 c->what, feats);
+	refused0 = stat_of("refused");
+	call_once(r, sizeof(r));
+	refused = stat_of("refused");
+	ksft_test_result(answered(r, -PVX_ENOSYS) && refused > refused0,
+			 "%s: YIELD refused without an exit (got %s, refused %lld -> %lld)\n",
+			 c->what, r, refused0, refused);
+	return true;
+}
+
+/* L2 undoes @c: YIELD comes back without a reprobe, pvx was never lost. */
+static void host_change_undo(const struct host_change *c)
+{
+	char why[256], r[64];
+	long w;
+
+	if (!ask_l2(c->undo, why, sizeof(why))) {
+		ksft_test_result_fail("L2 undoes %s # %s\n", c->what, why);
+		return;
+	}
+	w = wait_attr("features/yield", "available");
+	ksft_test_result(attr_is("features/yield", "available"),
+			 "%s undone: features/yield available again without a reprobe (after %ld ms)\n",
+			 c->what, w);
+	call_once(r, sizeof(r));
+	ksft_test_result(answered(r, -PVX_EINVAL) && dmesg_count(LOST_LINE) == 1,
+			 "%s undone: YIELD to no vCPU reaches the host again (-EINVAL, got %s); dmesg said no loss of pvx (%d)\n",
+			 c->what, r, dmesg_count(LOST_LINE));
+}
+
+static void host_follows(const struct host_change *c)
+{
+	char feats0[64];
+
+	if (!host_change_set(c, feats0, sizeof(feats0)))
+		return;
+	host_change_undo(c);
+	ksft_print_msg("%s: host_features %s while set\n", c->what, feats0);
+}
+
+/* reprobe_ms: 0 (no periodic PROBE) or 100..3600000; anything else refused */
+static void reprobe_ms_refuses(const char *was)
+{
+	/* as echo writes them */
+	static const char *const bad[] = { "99\n", "3600001\n", "4294967296\n", "-1\n",
+					   "abc\n", "\n" };
+	char now[32] = "";
+	unsigned int i;
+	int accepted = 0;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		accepted += !param_refused(GUEST_PARAMS, "reprobe_ms", bad[i]);
+	sysfs_read_str(GUEST_PARAMS "/reprobe_ms", now, sizeof(now));
+	ksft_test_result(!accepted && !strcmp(now, was),
+			 "reprobe_ms: 99, 3600001, 2^32, -1, 'abc', '' refused (%d accepted), it stays %s\n",
+			 accepted, was);
+}
+
+/* reprobe_ms 0 stops the periodic PROBE, the old value starts it again. */
+static void reprobe_ms_zero(const char *was)
+{
+	long long p0 = stat_of("periodic_probes"), p1, p2, p3;
+	char line[40];
+
+	write_file(GUEST_PARAMS "/reprobe_ms", "0\n");
+	sleep_ms(500);
+	p1 = stat_of("periodic_probes");
+	sleep_ms(2500);
+	p2 = stat_of("periodic_probes");
+	snprintf(line, sizeof(line), "%s\n", was);
+	write_file(GUEST_PARAMS "/reprobe_ms", line);
+	sleep_ms(2500);
+	p3 = stat_of("periodic_probes");
+	ksft_test_result(p1 == p2 && p3 > p2 && p1 >= p0,
+			 "reprobe_ms 0 stops the periodic PROBE (%lld -> %lld in 2.5 s), %s starts it again (-> %lld)\n",
+			 p1, p2, was, p3);
+}
+
+/* The host serves YIELD: L2 takes pvx away and gives it back, then takes YIELD twice. */
+static void host_switch_calls(void)
+{
+	long long refused0 = stat_of("refused");
+	char r[64], was[32] = "";
+	unsigned int i;
+
+	call_once(r, sizeof(r));
+	ksft_test_result(answered(r, -PVX_EINVAL),
+			 "YIELD to no vCPU while the host serves pvx: -EINVAL (got %s)\n", r);
+	if (!host_off_test(refused0) || !host_on_test())
+		return;
+	for (i = 0; i < ARRAY_SIZE(host_changes); i++)
+		host_follows(&host_changes[i]);
+	sysfs_read_str(GUEST_PARAMS "/reprobe_ms", was, sizeof(was));
+	reprobe_ms_refuses(was);
+	reprobe_ms_zero(was);
+}
+
+/* pvx_call_once's "call" takes 1 only. */
+static void test_call_param(void)
+{
+	ksft_test_result(path_exists(CALL_PARAM) && write_file(CALL_PARAM, "0\n") &&
+			 write_file(CALL_PARAM, "x\n"),
+			 "pvx_call_once: its 'call' parameter refuses 0 and 'x'\n");
+}
+
+static int host_switch_test(void)
+{
+	int err;
+
+	ksft_print_header();
+	/* loaded once for its dozen calls: a module load in L3 costs seconds under TCG */
+	err = module_load(call_ko, "");
+	if (err)
+		ksft_print_msg("pvx_call_once stays unloaded between calls: %s\n",
+			       strerror(-err));
+	if (attr_is("features/yield", "available")) {
+		ksft_set_plan(HOST_SWITCH_TESTS);
+		host_switch_calls();
+	} else {
+		ksft_set_plan(HOST_SWITCH_SKIP_TESTS);
+		ksft_test_result_code(KSFT_SKIP, "migration fallback",
+				      "the host does not serve YIELD");
+	}
+	test_call_param();
+	module_unload("pvx_call_once");
+	ksft_finished();
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static int print_usage(void)
+{
+	fprintf(stderr, "usage: pvx_guest_test --expect-host|--expect-fallback\n"
+		"       pvx_guest_test --reload KO\n"
+		"       pvx_guest_test --host-switch CTL_TTY CALL_KO\n");
+	return KSFT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--reload"))
+		return reload_test(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "--host-switch")) {
+		ctl_tty = argv[2];
+		call_ko = argv[3];
+		return host_switch_test();
+	}
+	if (argc != 2 || (strcmp(argv[1], "--expect-host") &&
+			  strcmp(argv[1], "--expect-fallback")))
+		return print_usage();
+	expect_host = !strcmp(argv[1], "--expect-host");
+	return expect_test();
 }

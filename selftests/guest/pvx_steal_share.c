@@ -36,25 +36,21 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kselftest.h"
+#include "l2_ctl.h"
 
 #define MAX_LEVELS	16
-#define REPLY_TIMEOUT_MS	20000
 
 static const char *port = "/dev/ttyS1";
-static int port_fd = -1;
 
 static void usage(void)
 {
@@ -89,80 +85,14 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* the port in raw mode: no echo of L2's answers back to L2 */
-static int open_port(void)
-{
-	struct termios t;
-
-	if (port_fd >= 0)
-		return 0;
-	port_fd = open(port, O_RDWR | O_NOCTTY);
-	if (port_fd < 0)
-		return -errno;
-	if (tcgetattr(port_fd, &t) == 0) {
-		cfmakeraw(&t);
-		tcsetattr(port_fd, TCSANOW, &t);
-	}
-	tcflush(port_fd, TCIOFLUSH);
-	return 0;
-}
-
-/* one reply line from L2 into buf; 0, or -ETIMEDOUT / -errno */
-static int read_reply(char *buf, size_t len)
-{
-	double deadline = now_s() + REPLY_TIMEOUT_MS / 1000.0;
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		struct pollfd p = { .fd = port_fd, .events = POLLIN };
-		int left = (int)((deadline - now_s()) * 1000);
-		char c;
-
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			return -ETIMEDOUT;
-		if (read(port_fd, &c, 1) != 1)
-			return -EIO;
-		if (c == '\r')
-			continue;
-		if (c == '\n') {
-			if (n == 0)
-				continue;
-			break;
-		}
-		buf[n++] = c;
-	}
-	buf[n] = '\0';
-	return 0;
-}
-
 /* ask L2 for a steal level; 0 once applied, else -errno with why[] set */
 static int request_level(int pct, char *why, size_t len)
 {
-	char line[128], want[32];
-	int ret = open_port();
+	char request[32], want[32];
 
-	if (ret) {
-		snprintf(why, len, "cannot open %s: %s", port, strerror(-ret));
-		return ret;
-	}
-	snprintf(line, sizeof(line), "steal %d\n", pct);
-	if (write(port_fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-		ret = -errno;
-		snprintf(why, len, "write to %s: %s", port, strerror(errno));
-		return ret;
-	}
+	snprintf(request, sizeof(request), "steal %d", pct);
 	snprintf(want, sizeof(want), "ok %d", pct);
-	ret = read_reply(line, sizeof(line));
-	if (ret) {
-		snprintf(why, len, "no answer from L2 on %s within %d s", port,
-			 REPLY_TIMEOUT_MS / 1000);
-		return ret;
-	}
-	if (strcmp(line, want)) {
-		snprintf(why, len, "L2 answered '%s'", line);
-		return -EPROTO;
-	}
-	return 0;
+	return l2_ask(port, request, want, why, len);
 }
 
 /* steal of one CPU in USER_HZ ticks from /proc/stat, or -1 */

@@ -6,13 +6,13 @@
  * At load it issues one pvx call through pvx_guest's pvx_hypercall(),
  * (nr, a0) from its parameters, with a1..a3 = 0, and publishes the answer
  * in its read-only parameter "result"; writing 1 to its parameter "call"
- * issues the same call again and publishes its answer. init.sh uses it to
- * make the guest issue a call on demand (loaded once for a series of
- * calls: under TCG's nested SVM each module load and unload in L3 is
- * seconds and a chance of an emulator reset): a directed yield to a vCPU that does not exist
- * is -PVX_EINVAL from a host with pvx, -PVX_ENOSYS from one without (the
- * guest then falls back), and -PVX_ENOSYS without an exit once the guest
- * has fallen back.
+ * issues the same call again and publishes its answer. pvx_guest_test
+ * --host-switch uses it to make the guest issue a call on demand (loaded
+ * once for a series of calls: under TCG's nested SVM each module load and
+ * unload in L3 is seconds and a chance of an emulator reset): a directed
+ * yield to a vCPU that does not exist is -PVX_EINVAL from a host with pvx,
+ * -PVX_ENOSYS from one without (the guest then falls back), and
+ * -PVX_ENOSYS without an exit once the guest has fallen back.
  *
  * While loaded it also serves one ioctl of its own on /dev/pvx,
  * PVX_CALL_ONCE_IOC (it answers 0): pvx_fork_guest_test loads and removes
