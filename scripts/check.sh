@@ -369,7 +369,8 @@ if [ ! -f "$cp" ]; then
 fi
 tap_begin style
 # the kernel-side sources, the unit tier, and the host's test programs
-# on kselftest_harness.h (those still on tap.h are not held to it yet)
+# on kselftest_harness.h (pvx_hcall_bench, a benchmark on kselftest.h, and the
+# guest's programs are not held to it yet)
 for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests/guest/kmod|selftests/unit)/') \
 	 $(git grep -l '#include "kselftest_harness\.h"' -- 'selftests/host/*.c'); do
 	# libpvx is userspace with pthread conventions: positive errno

@@ -138,7 +138,9 @@ else
 fi
 
 # the lock itself (its TAP, renumbered into this stream)
-if make -s -C selftests/libpvx OUT="$w" LIBOUT="$lib" >"$w/test-build.log" 2>&1; then
+# (kselftest.h: the selftests' one unpacking, selftests/ksft.mk)
+if make -s -C selftests/libpvx OUT="$w" LIBOUT="$lib" KSFT_DIR="$PWD/build/selftests/ksft" \
+	>"$w/test-build.log" 2>&1; then
 	timeout -k 5 120 "$w/libpvx_test" >"$w/test.tap" 2>&1
 	rc=$?
 	while IFS= read -r line; do

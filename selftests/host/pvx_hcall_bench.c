@@ -44,7 +44,8 @@
 #include <unistd.h>
 
 #include "pvx.h"
-#include "tap.h"
+#include "kselftest.h"
+#include "module_util.h"
 #include "tinyvm.h"
 
 /* Not a KVM_HC_* (1..13 in 6.12) and not in the pvx range. */
@@ -78,14 +79,6 @@ struct result {
 	uint64_t best_ns;
 	char why[160];		/* first failure */
 };
-
-static bool module_loaded(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	return access(path, F_OK) == 0;
-}
 
 static uint64_t now_ns(void)
 {
@@ -199,6 +192,7 @@ int main(int argc, char **argv)
 	struct tvm_vcpu *v;
 	struct utsname u;
 	uint64_t ns;
+	unsigned int nrun = 0;
 	int opt, i, c;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -224,22 +218,23 @@ int main(int argc, char **argv)
 		res[c].run = true;
 	}
 
-	tap_begin();
+	ksft_print_header();
+	for (c = 0; c < C_NR; c++)
+		nrun += res[c].run;
+	ksft_set_plan(nrun);
 	uname(&u);
 	tvm_diag("pvx_hcall_bench on %s, %s CPU: %u calls per round, best of %u rounds, "
 		 "pvx_host %s, pvx_yield %s", u.release, tvm_cpu_is_amd() ? "AMD" : "Intel",
-		 calls, rounds, module_loaded("pvx_host") ? "loaded" : "not loaded",
-		 module_loaded("pvx_yield") ? "loaded" : "not loaded");
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		printf("1..0 # SKIP /dev/kvm: %s\n", strerror(errno));
-		return KSFT_SKIP;
-	}
+		 calls, rounds, module_is_loaded("pvx_host") ? "loaded" : "not loaded",
+		 module_is_loaded("pvx_yield") ? "loaded" : "not loaded");
+	if (access("/dev/kvm", R_OK | W_OK))
+		ksft_exit_skip("/dev/kvm: %s\n", strerror(errno));
 
 	for (c = 0; c < C_NR; c++) {
 		if (!res[c].run)
 			continue;
-		if (cases[c].needs && !module_loaded(cases[c].needs)) {
-			tap_skip("not loaded", "%s: %s", cases[c].name, cases[c].needs);
+		if (cases[c].needs && !module_is_loaded(cases[c].needs)) {
+			ksft_test_result_skip("%s: %s not loaded\n", cases[c].name, cases[c].needs);
 			res[c].run = false;
 			continue;
 		}
@@ -286,14 +281,16 @@ int main(int argc, char **argv)
 		if (p->ok)
 			tvm_diag("hcall case=%s pvx_host=%d pvx_yield=%d calls=%u rounds=%u "
 				 "best_ns=%llu ns_per_call=%.2f", cases[c].name,
-				 module_loaded("pvx_host"), module_loaded("pvx_yield"), calls,
+				 module_is_loaded("pvx_host"), module_is_loaded("pvx_yield"), calls,
 				 rounds, X(p->best_ns), (double)p->best_ns / calls);
-		tap_result(p->ok, "%s: %u x %u calls of 0x%x (a0=%u) answered 0x%x%s%s",
-			   cases[c].name, rounds, calls, cases[c].nr, cases[c].a0,
-			   cases[c].want, p->ok ? "" : ": ", p->ok ? "" : p->why);
+		ksft_test_result(p->ok, "%s: %u x %u calls of 0x%x (a0=%u) answered 0x%x%s%s\n",
+				 cases[c].name, rounds, calls, cases[c].nr, cases[c].a0,
+				 cases[c].want, p->ok ? "" : ": ", p->ok ? "" : p->why);
 	}
 	if (need_two)
 		tvm_destroy(&two);
 	tvm_destroy(&one);
-	return tap_end();
+	/* a case skipped (its module not loaded) is not a failure */
+	ksft_print_cnts();
+	return ksft_get_fail_cnt() ? KSFT_FAIL : ksft_get_pass_cnt() ? KSFT_PASS : KSFT_SKIP;
 }

@@ -26,13 +26,17 @@
  *              destroys and frees the lock into a poisoning allocator.
  *   fallback   LIBPVX_FALLBACK=1: plain futex mutex, no PVX_IOC_YIELD_TO.
  *
- * Usage: libpvx_test [--threads N] [--acquisitions N]. TAP 13; exit 0, 1.
+ * Usage: libpvx_test [--threads N] [--acquisitions N]. TAP 13 (kselftest.h);
+ * exit 0, 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,8 +47,20 @@
 #include <unistd.h>
 
 #include "pvx_lock.h"
-#include "../host/tap.h"
+#include "kselftest.h"
 
+/* One check: a kselftest result whose description is printf-formatted. */
+static __attribute__((format(printf, 2, 3))) bool check(bool pass, const char *fmt, ...)
+{
+	char desc[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	ksft_test_result(pass, "%s\n", desc);
+	return pass;
+}
 static unsigned int nthreads;
 static unsigned long total_acq = 5000000;
 
@@ -151,9 +167,9 @@ static void test_exclusion(void)
 {
 	bool fair, ok = run_exclusion("exclusion", &fair);
 
-	tap_result(ok, "mutual exclusion: %u threads, more than CPUs, exact count over %lu acquisitions",
+	check(ok, "mutual exclusion: %u threads, more than CPUs, exact count over %lu acquisitions",
 		   nthreads, total_acq);
-	tap_result(fair, "fairness: every thread gets at least 1/16 of an even share");
+	check(fair, "fairness: every thread gets at least 1/16 of an even share");
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -178,7 +194,7 @@ static void test_errors(void)
 	pthread_t th;
 	int r1, r2 = -1, r3 = -1, r4, r5, r6;
 
-	tap_result(pvx_lock_init(&l, 0x80) == EINVAL, "init with an unknown flag: EINVAL");
+	check(pvx_lock_init(&l, 0x80) == EINVAL, "init with an unknown flag: EINVAL");
 	r1 = pvx_lock_trylock(&err_lock);
 	pthread_create(&th, NULL, trylock_other, &r2);
 	pthread_join(th, NULL);
@@ -187,10 +203,10 @@ static void test_errors(void)
 	r4 = pvx_lock_lock(&err_lock);
 	r5 = pvx_lock_destroy(&err_lock);
 	r6 = pvx_lock_unlock(&err_lock);
-	tap_result(!r1 && r2 == EBUSY && r3 == EPERM && r4 == EDEADLK && r5 == EBUSY && !r6,
+	check(!r1 && r2 == EBUSY && r3 == EPERM && r4 == EDEADLK && r5 == EBUSY && !r6,
 		   "trylock 0, trylock by another EBUSY (%d), unlock by another EPERM (%d), relock EDEADLK (%d), destroy held EBUSY (%d), unlock 0",
 		   r2, r3, r4, r5);
-	tap_result(pvx_lock_unlock(&err_lock) == EPERM && !pvx_lock_destroy(&err_lock),
+	check(pvx_lock_unlock(&err_lock) == EPERM && !pvx_lock_destroy(&err_lock),
 		   "unlock of an unlocked lock EPERM, destroy 0");
 }
 
@@ -230,7 +246,7 @@ static void test_handover(void)
 	       s1.futex_waits - s0.futex_waits, s2.futex_waits - s1.futex_waits,
 	       s2.futex_wakes - s1.futex_wakes);
 	/* a herd would re-sleep ~N*N/2 times; wake-one: each sleeps ~once more */
-	tap_result(ho_got == N && s2.futex_waits - s1.futex_waits <= 2 * N &&
+	check(ho_got == N && s2.futex_waits - s1.futex_waits <= 2 * N &&
 		   s2.futex_wakes - s1.futex_wakes <= N + 1,
 		   "handover: %d sleepers each get the lock, woken one by one (%llu waits, %llu wakes)",
 		   N, s2.futex_waits - s1.futex_waits, s2.futex_wakes - s1.futex_wakes);
@@ -291,7 +307,7 @@ static void test_barging(void)
 		pthread_join(th[i], NULL);
 	printf("# barging: the unlocker re-took the lock %d of %d times, %llu futex waits while held\n",
 	       retaken, TRIES, waits);
-	tap_result(waits && retaken * 2 > TRIES,
+	check(waits && retaken * 2 > TRIES,
 		   "barging: with sleepers queued the unlocking thread re-takes the free lock (%d of %d)",
 		   retaken, TRIES);
 }
@@ -326,7 +342,7 @@ static bool run_child(const char *env, const char *arg)
 
 static void test_saturated_sleep(void)
 {
-	tap_result(run_child("LIBPVX_SATURATED_SLEEP", "--saturated-sleep-child"),
+	check(run_child("LIBPVX_SATURATED_SLEEP", "--saturated-sleep-child"),
 		   "LIBPVX_SATURATED_SLEEP=1: waiters sleep at once on a saturated lock, and it excludes");
 }
 
@@ -378,7 +394,7 @@ static void test_robust(void)
 	r3 = pvx_lock_unlock(&l);
 	r4 = pvx_lock_lock(&l);
 	pvx_lock_unlock(&l);
-	tap_result(r1 == EOWNERDEAD && !r2 && !r3 && !r4,
+	check(r1 == EOWNERDEAD && !r2 && !r3 && !r4,
 		   "robust: holder thread exited: lock EOWNERDEAD (%d), consistent 0 (%d), unlock, lock 0 (%d)",
 		   r1, r2, r4);
 
@@ -389,7 +405,7 @@ static void test_robust(void)
 	pvx_lock_unlock(&l);	/* not made consistent */
 	r2 = pvx_lock_lock(&l);
 	r3 = pvx_lock_trylock(&l);
-	tap_result(r1 == EOWNERDEAD && r2 == ENOTRECOVERABLE && r3 == ENOTRECOVERABLE,
+	check(r1 == EOWNERDEAD && r2 == ENOTRECOVERABLE && r3 == ENOTRECOVERABLE,
 		   "robust: unlocked without consistent: ENOTRECOVERABLE (trylock %d, lock %d, trylock %d)",
 		   r1, r2, r3);
 
@@ -397,7 +413,7 @@ static void test_robust(void)
 	pthread_create(&th, NULL, hold_and_exit, &l);
 	join_dead(th);
 	r5 = pvx_lock_trylock(&l);
-	tap_result(r5 == EBUSY, "not robust: a dead holder's lock stays held (trylock %d)", r5);
+	check(r5 == EBUSY, "not robust: a dead holder's lock stays held (trylock %d)", r5);
 
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pvx_lock_init(sh, PVX_LOCK_ROBUST | PVX_LOCK_PSHARED);
@@ -408,7 +424,7 @@ static void test_robust(void)
 	r1 = pvx_lock_lock(sh);
 	r2 = pvx_lock_consistent(sh);
 	r3 = pvx_lock_unlock(sh);
-	tap_result(WIFEXITED(st) && !WEXITSTATUS(st) && r1 == EOWNERDEAD && !r2 && !r3,
+	check(WIFEXITED(st) && !WEXITSTATUS(st) && r1 == EOWNERDEAD && !r2 && !r3,
 		   "robust shared: holder process exited: EOWNERDEAD in another process (%d)", r1);
 	munmap(sh, 4096);
 }
@@ -454,7 +470,7 @@ static void test_signals(void)
 	__atomic_store_n(&sig_holder_done, 1, __ATOMIC_RELEASE);
 	pvx_lock_unlock(&sig_lock);
 	pthread_join(th, NULL);
-	tap_result(!sig_early && sigs > 0,
+	check(!sig_early && sigs > 0,
 		   "signals: a waiter interrupted %d times gets the lock only after its release",
 		   (int)sigs);
 }
@@ -510,7 +526,7 @@ static void test_signal_storm(void)
 			pthread_join(storm, NULL);
 		}
 	}
-	tap_result(!err && !e->overlaps && e->count == total_acq && sum == total_acq,
+	check(!err && !e->overlaps && e->count == total_acq && sum == total_acq,
 		   "signals: exclusion while %d signals hit the waiters (%lu acquisitions, overlaps %lu)",
 		   (int)(sigs - before), sum, e->overlaps);
 	total_acq = saved;
@@ -544,9 +560,9 @@ static void test_fork(void)
 	waitpid(pid, &st2, 0);
 	pvx_lock_unlock(&priv);
 	pvx_lock_unlock(&rob);
-	tap_result(WIFEXITED(st1) && !WEXITSTATUS(st1),
+	check(WIFEXITED(st1) && !WEXITSTATUS(st1),
 		   "fork while held: the child sees the private lock held (EBUSY)");
-	tap_result(WIFEXITED(st2) && !WEXITSTATUS(st2),
+	check(WIFEXITED(st2) && !WEXITSTATUS(st2),
 		   "fork while held: robust private lock, the owner is not in the child: EOWNERDEAD");
 
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -562,7 +578,7 @@ static void test_fork(void)
 	sleep_ms(100);
 	pvx_lock_unlock(sh);
 	waitpid(pid, &st3, 0);
-	tap_result(WIFEXITED(st3) && !WEXITSTATUS(st3),
+	check(WIFEXITED(st3) && !WEXITSTATUS(st3),
 		   "fork while held: shared lock, the child waits and gets it after the parent's unlock (exit %d)",
 		   WIFEXITED(st3) ? WEXITSTATUS(st3) : -1);
 	munmap(sh, 4096);
@@ -758,7 +774,7 @@ static void test_free_after_unlock(void)
 	uaf_page = mmap(NULL, uaf_psz, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (uaf_page == MAP_FAILED) {
-		tap_result(false, "free after unlock: mmap: %s", strerror(errno));
+		check(false, "free after unlock: mmap: %s", strerror(errno));
 		return;
 	}
 	sa.sa_sigaction = uaf_segv;
@@ -787,10 +803,10 @@ static void test_free_after_unlock(void)
 	r3 = pvx_lock_trylock(l);
 	r4 = uaf_traced_unlock();
 	t3 = uaf_after;
-	tap_result(w && !r1 && !r2 && r3 == EOWNERDEAD && !r4 && !t1 && !t2 && !t3,
+	check(w && !r1 && !r2 && r3 == EOWNERDEAD && !r4 && !t1 && !t2 && !t3,
 		   "free after unlock (traced): no access to the lock after the releasing store (with waiters: private %lu, shared %lu; robust unlocked inconsistent %lu)",
 		   t1, t2, t3);
-	tap_result(pvx_lock_lock(l) == ENOTRECOVERABLE,
+	check(pvx_lock_lock(l) == ENOTRECOVERABLE,
 		   "free after unlock (traced): the robust lock is not recoverable after the traced unlock");
 	munmap(uaf_page, uaf_psz);
 	uaf_page = NULL;
@@ -802,7 +818,7 @@ static void test_free_after_unlock(void)
 	uaf_pool = mmap(NULL, uaf_pool_len, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!p || uaf_pool == MAP_FAILED) {
-		tap_result(false, "free after unlock (torture): no memory");
+		check(false, "free after unlock (torture): no memory");
 		uaf_pool = NULL;
 		goto out;
 	}
@@ -840,7 +856,7 @@ static void test_free_after_unlock(void)
 	__atomic_store_n(&uaf_stop, 0, __ATOMIC_RELAXED);
 	printf("# free after unlock (torture): %u pairs, %lu rounds, %lu late accesses, %lu broken poisons\n",
 	       npairs, rounds, uaf_late, bad_poison);
-	tap_result(rounds >= npairs && !uaf_late && !bad_poison && !bad_ret,
+	check(rounds >= npairs && !uaf_late && !bad_poison && !bad_ret,
 		   "free after unlock (torture): %lu rounds of unlock racing destroy+free by the next owner (%u thread pairs): %lu late accesses, %lu broken poisons, %lu errors",
 		   rounds, npairs, uaf_late, bad_poison, bad_ret);
 	munmap(uaf_pool, uaf_pool_len);
@@ -878,12 +894,12 @@ static void test_fallback(void)
 	       s.yield_calls, s.yields_done, s.holder_running, s.holder_off_cpu,
 	       s.futex_waits);
 	if (access("/dev/pvx", R_OK))
-		tap_result(pvx_lib_mode() == PVX_LIB_FALLBACK && s.yield_calls == 0,
+		check(pvx_lib_mode() == PVX_LIB_FALLBACK && s.yield_calls == 0,
 			   "fallback: no /dev/pvx, a plain futex mutex without directed yields");
 	else
-		tap_result(pvx_lib_mode() == PVX_LIB_PVX || s.yield_calls == 0,
+		check(pvx_lib_mode() == PVX_LIB_PVX || s.yield_calls == 0,
 			   "/dev/pvx: mode %s", pvx_lib_mode() == PVX_LIB_PVX ? "pvx" : "fallback");
-	tap_result(run_child("LIBPVX_FALLBACK", "--fallback-child"),
+	check(run_child("LIBPVX_FALLBACK", "--fallback-child"),
 		   "fallback: LIBPVX_FALLBACK=1 makes it a plain futex mutex that excludes");
 }
 
@@ -903,7 +919,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--acquisitions") && i + 1 < argc)
 			total_acq = strtoul(argv[++i], NULL, 10);
 	}
-	tap_begin();
+	ksft_print_header();
 	test_exclusion();
 	test_errors();
 	test_handover();
@@ -915,5 +931,8 @@ int main(int argc, char **argv)
 	test_fork();
 	test_free_after_unlock();
 	test_fallback();
-	return tap_end();
+	/* the number of checks depends on what failed on the way: the plan last */
+	ksft_set_plan(ksft_test_num());
+	ksft_print_cnts();
+	return ksft_get_fail_cnt() ? KSFT_FAIL : KSFT_PASS;
 }
