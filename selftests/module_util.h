@@ -170,6 +170,31 @@ static inline int dmesg_find_since(int from, const char *const *needles, int aft
 	return left >= 0;
 }
 
+/*
+ * The lines of the kernel log that contain one of @needles (NULL
+ * terminated), the last @last of them (0: all), on stdout as "# dmesg: "
+ * comments without the "<level>" that dmesg(1) does not show either.
+ */
+static inline void dmesg_print(const char *const *needles, int last)
+{
+	char *log = dmesg_read(), *pos = log, *line, *end;
+	int found = 0, i = 0;
+
+	if (!log)
+		return;
+	end = log + strlen(log);
+	while ((line = dmesg_next_line(&pos)))
+		found += line_has_any(line, needles);
+	for (line = log; line < end; line += strlen(line) + 1) {
+		if (!line_has_any(line, needles) || (last && i++ < found - last))
+			continue;
+		if (line[0] == '<' && strchr(line, '>'))
+			line = strchr(line, '>') + 1;
+		printf("# dmesg: %s\n", line);
+	}
+	free(log);
+}
+
 /* How many lines of the whole kernel log contain @needle (-1: unreadable). */
 static inline int dmesg_count(const char *needle)
 {

@@ -8,10 +8,10 @@
 # and a second insmod) and, in host boots, its --host-switch (L2 takes
 # pvx away from the guest and gives it back); then the pv spinlock:
 # pvx_spinlock.ko, pvx_yield_test (sysfs and PVX_IOC_YIELD_TO), the
-# pvx_lock_torture.ko test module, and unloading; then the steal-time
-# timers: pvx_stimer.ko with the steal source it finds and with
-# steal_source=none, pvx_stimer_test, the pvx_stimer_torture.ko test
-# module, rmmod with an armed timer fd; then
+# pvx_lock_torture.ko test module, and unloading (pvx_spinlock_module_test
+# loads and unloads them); then the steal-time timers: pvx_stimer.ko with
+# the steal source it finds and with steal_source=none, pvx_stimer_test,
+# the pvx_stimer_torture.ko test module, rmmod with an armed timer fd; then
 # NUMA hints (pvx_locality.ko) and batched fork-copy (pvx_fork.ko,
 # pvx_fork_guest_test with libpvx's pvx_fork()) and KSM hints
 # (pvx_ksm_guest.ko, pvx_ksm_guest_test, pvx_ksm_module_test). Writes
@@ -39,6 +39,7 @@ TEST=/pvx/pvx_guest_test
 SPIN_KO=/pvx/pvx_spinlock.ko
 TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
+SPIN_MODULE_TEST=/pvx/pvx_spinlock_module_test
 STEAL_SHARE=/pvx/pvx_steal_share
 STIMER_KO=/pvx/pvx_stimer.ko
 LOCALITY_KO=/pvx/pvx_locality.ko
@@ -662,37 +663,18 @@ pvxtop_test
 check "rmmod pvx_guest again" rmmod pvx_guest
 check "clean after second rmmod" unloaded
 
-# 5. pv spinlock: load, sysfs and PVX_IOC_YIELD_TO, torture, unload
+# 5. pv spinlock: load, sysfs and PVX_IOC_YIELD_TO, torture, unload.
+# pvx_spinlock_module_test loads and unloads pvx_spinlock and runs the
+# lock tortures (pvx_lock_torture.ko) on it; pvxtop watches them here.
 step "pv spinlock tests"
-spin_loaded() { grep -q '^pvx_spinlock ' /proc/modules; }
-spin_unloaded() { ! spin_loaded && [ ! -e /sys/kernel/pvx/spinlock ]; }
 spin_stat() { cat "/sys/kernel/pvx/spinlock/$1" 2>/dev/null || echo 0; }
-spin_diag() {
-	for f in /sys/kernel/pvx/spinlock/*; do
-		[ -f "$f" ] && diag "spinlock/${f##*/}: $(cat "$f")"
-	done
-}
 check "insmod pvx_guest.ko for the spinlock" insmod "$KO"
-if ! insmod "$SPIN_KO" >/tmp/insmod.out 2>&1; then
-	not_ok "insmod pvx_spinlock.ko # $(head -n1 /tmp/insmod.out)"
-	dmesg | grep 'pvx_' | tail -n 5 | sed 's/^/# dmesg: /' >>"$TAP"
-	finish
-fi
-ok "insmod pvx_spinlock.ko"
-dmesg | grep 'pvx_spinlock: ' | sed 's/^/# dmesg: /' >>"$TAP"
-c=$(dmesg | grep -c 'pvx_spinlock: mode ')
-m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
-if [ "$c" = 1 ] && dmesg | grep -q "pvx_spinlock: mode $m ("; then
-	ok "dmesg says the spinlock mode once, as sysfs does ($m)"
-else
-	not_ok "dmesg says the spinlock mode once, as sysfs does # $c lines, sysfs '$m'"
-fi
-check "rmmod pvx_guest refused while pvx_spinlock uses it" sh -c '! rmmod pvx_guest'
+# its dmesg lines, the mode said once, pvx_guest held
+run_test pvx_spinlock "$SPIN_MODULE_TEST" --load "$SPIN_KO"
+grep -q '^pvx_spinlock ' /proc/modules || finish
 step "pvx_yield_test"
 run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
-acq0=$(spin_stat acquisitions) sk0=$(spin_stat skips) rq0=$(spin_stat requeues)
-slow0=$(spin_stat slow_paths)
 # pvxtop watches the tortures: its pvx:spin_yield, pvx:spin_halt and
 # pvx:spin_kick counts against sysfs
 top_spin=0
@@ -703,68 +685,15 @@ if [ "$steal_boot" != 1 ] && pvxtop_start; then
 fi
 step "pvx_lock_torture starts"
 module_lines
-# shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
 if [ "$steal_boot" = 1 ]; then
 	diag "pvx_lock_torture not run in a steal boot (pvx_steal=$STEAL_PCT pvx_steal_time=$STEAL_TIME)"
-elif insmod "$TORTURE_KO" $TORTURE_ARGS hang_timeout=150 >/tmp/insmod.out 2>&1; then
-	ok "insmod pvx_lock_torture.ko (runs the torture)"
-	step "pvx_lock_torture done"
-	if [ -r "$TORTURE_RESULTS" ]; then
-		cat "$TORTURE_RESULTS" >/tmp/torture.out
-		add_tap pvx_lock_torture /tmp/torture.out
-	else
-		not_ok "pvx_lock_torture results # no $TORTURE_RESULTS"
-	fi
-	acq1=$(spin_stat acquisitions)
-	ops=$(sed -n 's/^# \([0-9]*\) thread acquisitions in all phases$/\1/p' /tmp/torture.out)
-	if [ -n "$ops" ] && [ $((acq1 - acq0)) -ge "$ops" ]; then
-		ok "spinlock/acquisitions counted the torture's $ops ($((acq1 - acq0)))"
-	else
-		not_ok "spinlock/acquisitions counted the torture's '$ops' # grew by $((acq1 - acq0))"
-	fi
-	slow1=$(spin_stat slow_paths)
-	if [ "$slow1" -gt "$slow0" ]; then
-		ok "the torture contended: spinlock/slow_paths grew ($((slow1 - slow0)))"
-	else
-		not_ok "the torture contended: spinlock/slow_paths grew # still $slow1"
-	fi
-	sk=$(($(spin_stat skips) - sk0)) rq=$(($(spin_stat requeues) - rq0))
-	check "each skip made the waiter it passed queue again (skips +$sk, requeues +$rq)" \
-		test "$sk" = "$rq"
-	spin_diag
-	check "rmmod pvx_spinlock refused while pvx_lock_torture uses it" sh -c '! rmmod pvx_spinlock'
-	check "rmmod pvx_lock_torture" rmmod pvx_lock_torture
-	# the next holder frees the lock: nothing may touch it after release
-	for ph in free-try free-lock; do
-		step "pvx_lock_torture $ph"
-		k0=$(spin_stat kicks) m0=$(spin_stat kick_misses) h0=$(spin_stat halts)
-		# shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
-		if insmod "$TORTURE_KO" budget_ms=$FREE_BUDGET_MS $TORTURE_ARGS phases=$ph hang_timeout=150 \
-			>/tmp/insmod.out 2>&1 &&
-		   cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
-			add_tap "pvx_lock_torture $ph" /tmp/torture.out
-			dk=$(($(spin_stat kicks) - k0)) dm=$(($(spin_stat kick_misses) - m0))
-			dh=$(($(spin_stat halts) - h0))
-			if [ "$ph" = free-try ]; then
-				# no waiter ever halts: an unlock that looks for one
-				# read a lock that was freed (poisoned) under it
-				if [ "$dk" = 0 ] && [ "$dm" = 0 ] && [ "$dh" = 0 ]; then
-					ok "free-try: no unlock looked for a halted waiter (kicks, kick_misses, halts +0)"
-				else
-					not_ok "free-try: no unlock looked for a halted waiter # kicks +$dk, kick_misses +$dm, halts +$dh"
-				fi
-			else
-				diag "free-lock: kicks +$dk, kick_misses +$dm, halts +$dh"
-			fi
-			check "rmmod pvx_lock_torture ($ph)" rmmod pvx_lock_torture
-		else
-			not_ok "pvx_lock_torture $ph # $(head -n1 /tmp/insmod.out)"
-			dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
-		fi
-	done
 else
-	not_ok "insmod pvx_lock_torture.ko (runs the torture) # $(head -n1 /tmp/insmod.out)"
-	dmesg | grep -i 'pvx_\|BUG\|WARN' | tail -n 10 | sed 's/^/# dmesg: /' >>"$TAP"
+	# the torture with TORTURE_ARGS, its counters, pvx_spinlock held, then
+	# the free-try and free-lock phases; it prints the steps
+	# "pvx_lock_torture done", "pvx_lock_torture free-try" and "... free-lock"
+	# shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
+	run_test pvx_lock_torture "$SPIN_MODULE_TEST" --torture "$TORTURE_KO" \
+		--free-budget-ms "$FREE_BUDGET_MS" $TORTURE_ARGS
 fi
 if [ "$top_spin" = 1 ]; then
 	y=$(($(spin_stat yields_issued) - y0)) g=$(($(spin_stat yields_granted) - g0))
@@ -859,15 +788,11 @@ elif [ "$steal_boot" != 1 ] && [ -x /pvx/pvxtop ]; then
 	check "pvxtop --advise in mode $(cat /sys/kernel/pvx/spinlock/mode): spin_threshold not judged ($(advise_str /tmp/advise-mode.json spin_threshold why))" \
 		[ "$(advise_str /tmp/advise-mode.json spin_threshold verdict)" = not_judged ]
 fi
-check "rmmod pvx_spinlock while its lock is unused" rmmod pvx_spinlock
-check "/sys/kernel/pvx/spinlock gone after rmmod" spin_unloaded
+# rmmod while the lock is unused, sysfs gone
+run_test pvx_spinlock "$SPIN_MODULE_TEST" --unload
 run_test "pvx_yield_test without pvx_spinlock" "$YIELD_TEST" --expect-enotty
-check "insmod pvx_spinlock.ko halt=maybe refused" sh -c "! insmod $SPIN_KO halt=maybe"
-check "insmod pvx_spinlock.ko halt=0" insmod "$SPIN_KO" halt=0
-check "halt=0: spinlock/halting is 0" grep -qx 0 /sys/kernel/pvx/spinlock/halting
-check "rmmod pvx_spinlock (halt=0)" rmmod pvx_spinlock
-check "insmod pvx_spinlock.ko again" insmod "$SPIN_KO"
-check "rmmod pvx_spinlock again" rmmod pvx_spinlock
+# halt=maybe refused, halt=0 (halting 0), a load again
+run_test pvx_spinlock "$SPIN_MODULE_TEST" --reload "$SPIN_KO"
 check "rmmod pvx_guest after pvx_spinlock" rmmod pvx_guest
 check "clean after the spinlock tests" unloaded
 # 6. steal-time timers. Steal comes from the guest itself (pvx_stimer_test

@@ -108,19 +108,9 @@ static bool rounds_reach(long long want, int secs)
 /* The kernel log's lines containing @needle, as "# dmesg: " comments. */
 static void print_dmesg(const char *needle)
 {
-	char *log = dmesg_read(), *line, *end;
+	const char *const needles[] = { needle, NULL };
 
-	for (line = log; line && *line; line = end) {
-		end = strchr(line, '\n');
-		if (end)
-			*end++ = 0;
-		/* READ_ALL keeps the "<level>" that dmesg(1) drops */
-		if (line[0] == '<' && strchr(line, '>'))
-			line = strchr(line, '>') + 1;
-		if (strstr(line, needle))
-			ksft_print_msg("dmesg: %s\n", line);
-	}
-	free(log);
+	dmesg_print(needles, 0);
 }
 
 /* pvx_ksm_guest said one "host" line at load, and it says @text. */

@@ -72,6 +72,7 @@
 #include "pvx.h"
 #include "kselftest.h"
 #include "module_util.h"
+#include "l3_tap.h"
 
 #define SYSDIR		"/sys/kernel/pvx/stimer"
 #define DEVNODE		"/dev/pvx"
@@ -478,7 +479,7 @@ static void test_fd_basics(void)
 			 "periodic 5 ms: read() after 60 ms returns %llu expirations (2..%llu)\n",
 			 (unsigned long long)ticks, (unsigned long long)t1);
 	{
-		struct pvx_stimer_spec old;
+		struct pvx_stimer_spec old = { 0 };
 
 		ret = stimer_settime(fd, 0, 0, 0, &old);
 		usleep(20000);
@@ -1325,25 +1326,6 @@ static bool stimer_gone(void)
 }
 
 /*
- * init.sh's progress line for a step of this program's: run-l3.sh times
- * the boot's steps by these lines and names the last one when L3 hangs.
- * Straight to the console, where init.sh's own go: this program's output
- * is a file until it exits.
- */
-static void console_step(const char *what)
-{
-	char uptime[64] = "?";
-	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-
-	if (con < 0)
-		return;
-	read_file("/proc/uptime", uptime, sizeof(uptime));
-	uptime[strcspn(uptime, " ")] = '\0';
-	dprintf(con, "pvx-l3: %s (uptime %s s)\n", what, uptime);
-	close(con);
-}
-
-/*
  * --steal-time: what pvx_stimer said at its load (init.sh loaded it just
  * before, without parameters). The one dmesg line naming the source is
  * searched in the whole log: only a later load would write another.
@@ -1368,12 +1350,16 @@ static void test_load_lines(bool steal_time)
 			 "pvx_steal_time=off: dmesg says the timers run on wall time\n");
 }
 
-/* The child of test_rmmod_armed(): an armed periodic timer fd, until killed. */
-static __noreturn void hold_armed_fd(int ready)
+/*
+ * The child of test_rmmod_armed(): an armed periodic timer fd, said on
+ * its stdout, until killed.
+ */
+static __noreturn void hold_armed_fd(const void *unused)
 {
 	int fd = stimer_create(0, 10 * MS, 10 * MS, 0);
 
-	if (fd < 0 || write(ready, "armed", 5) != 5)
+	(void)unused;
+	if (fd < 0 || write(STDOUT_FILENO, "armed", 5) != 5)
 		_exit(KSFT_FAIL);
 	for (;;)
 		pause();
@@ -1387,22 +1373,14 @@ static pid_t start_holder(bool *armed)
 {
 	struct pollfd pfd = { .events = POLLIN };
 	char buf[8];
-	int p[2];
-	pid_t pid;
+	FILE *out;
+	pid_t pid = piped_child(hold_armed_fd, NULL, &out);
 
-	*armed = false;
-	if (pipe(p))
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		hold_armed_fd(p[1]);
-	}
-	close(p[1]);
-	pfd.fd = p[0];
-	*armed = pid > 0 && poll(&pfd, 1, 20000) == 1 && read(p[0], buf, sizeof(buf)) > 0;
-	close(p[0]);
+	pfd.fd = out ? fileno(out) : -1;
+	*armed = pid > 0 && out && poll(&pfd, 1, 20000) == 1 &&
+		 read(pfd.fd, buf, sizeof(buf)) > 0;
+	if (out)
+		fclose(out);
 	return pid;
 }
 
@@ -1443,34 +1421,10 @@ static void run_suite(const char *want)
 	test_overcommit();
 }
 
-/*
- * One line of the suite child's output, relayed: a result as this
- * program's next with the same description (and SKIP), a diagnostic as
- * it is; the totals it prints when it bails out are its own.
- */
-static void relay_line(char *line, unsigned int *results)
+/* The --source tests of @want, for piped_child(). */
+static void suite_child(const void *want)
 {
-	bool ok = !strncmp(line, "ok ", 3);
-	const char *desc;
-
-	line[strcspn(line, "\n")] = '\0';
-	if (ok || !strncmp(line, "not ok ", 7)) {
-		desc = strchr(line + (ok ? 3 : 7), ' ');
-		desc = desc ? desc + 1 : "";
-		++*results;
-		if (ok && !strncmp(desc, "# SKIP ", 7))
-			ksft_test_result_skip("%s\n", desc + 7);
-		else if (ok)
-			ksft_test_result_pass("%s\n", desc);
-		else
-			ksft_test_result_fail("%s\n", desc);
-	} else if (!strncmp(line, "# Totals", 8) || !strncmp(line, "# Planned", 9)) {
-		return;
-	} else if (line[0] == '#') {
-		printf("%s\n", line);
-	} else if (line[0]) {
-		ksft_print_msg("%s\n", line);	/* "Bail out!" */
-	}
+	run_suite(want);
 }
 
 /*
@@ -1484,33 +1438,17 @@ static unsigned int suite_in_child(const char *want)
 	unsigned int results = 0;
 	char *line = NULL;
 	size_t size = 0;
-	int p[2], status;
+	int status;
 	FILE *out;
-	pid_t pid;
+	pid_t pid = piped_child(suite_child, want, &out);
 
-	if (pipe(p))
-		return 0;
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		run_suite(want);
-		fflush(stdout);
-		_exit(0);
-	}
-	close(p[1]);
 	if (pid < 0)
 		ksft_print_msg("fork for the --source %s tests: %s\n", want, strerror(errno));
-	out = fdopen(p[0], "r");
 	while (out && getline(&line, &size, out) > 0)
-		relay_line(line, &results);
+		relay_line(line, "", &results);
 	free(line);
 	if (out)
 		fclose(out);
-	else
-		close(p[0]);
 	if (pid > 0 && waitpid(pid, &status, 0) == pid &&
 	    (!WIFEXITED(status) || WEXITSTATUS(status)))
 		ksft_print_msg("the --source %s tests ended early: wait status %#x\n", want,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_lock_torture: test module for struct pvx_spinlock, run by the L3
- * selftests (selftests/guest/init.sh). Not for production use.
+ * selftests (selftests/guest/init.sh, pvx_spinlock_module_test). Not for
+ * production use.
  *
  * At load it runs three phases on one lock, each with more kernel threads
  * than CPUs (overcommit) incrementing a shared counter non-atomically
@@ -23,12 +24,12 @@
  *          so nobody ever halts; free-lock: pvx_spin_lock(), which may
  *          yield and halt), takes it, frees the object and holds the next
  *          one. Each object must be taken exactly twice and freed once.
- *          With the free-try phase alone init.sh checks that no unlock
- *          went looking for a halted waiter (kick_misses, kicks, halts
- *          stay 0): an unlock that read the freed lock would find the
- *          poison there. Pinned hrtimers that busy-wait a few us on every
- *          CPU widen the window between a release and the next access
- *          (noise_us).
+ *          With the free-try phase alone pvx_spinlock_module_test
+ *          checks that no unlock went looking for a halted waiter
+ *          (kick_misses, kicks, halts stay 0): an unlock that read the
+ *          freed lock would find the poison there. Pinned hrtimers
+ *          that busy-wait a few us on every CPU widen the window between
+ *          a release and the next access (noise_us).
  *   yield-map (only when named): does PVX_HC_YIELD reach the vCPU the
  *          guest means? For each online CPU X but the first, a kernel
  *          thread busy-spins on X while a thread on the first CPU issues

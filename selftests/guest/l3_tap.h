@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the L3 test programs that init.sh runs with run_test and
+ * that do part of its work: its step lines (and failures) on the
+ * console, a child process whose stdout the program reads, and the
+ * results of another TAP producer (such a child, a test module's results
+ * file) relayed as the program's own.
+ */
+#ifndef _PVX_SELFTEST_L3_TAP_H
+#define _PVX_SELFTEST_L3_TAP_H
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "sysfs_util.h"
+
+/* One line on the console, where init.sh's progress and failures go. */
+static inline __printf(1, 2) void console_printf(const char *fmt, ...)
+{
+	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	va_list ap;
+
+	if (con < 0)
+		return;
+	va_start(ap, fmt);
+	vdprintf(con, fmt, ap);
+	va_end(ap);
+	close(con);
+}
+
+/*
+ * init.sh's progress line for a step of the program's: run-l3.sh times
+ * the boot's steps by these lines and names the last one when L3 hangs.
+ * Straight to the console, where init.sh's own go: the program's output
+ * is a file until it exits.
+ */
+static inline void console_step(const char *what)
+{
+	char uptime[64] = "?";
+
+	sysfs_read_str("/proc/uptime", uptime, sizeof(uptime));
+	uptime[strcspn(uptime, " ")] = '\0';
+	console_printf("pvx-l3: %s (uptime %s s)\n", what, uptime);
+}
+
+/*
+ * One line of TAP output, relayed: a result as this program's next, its
+ * description after @prefix (a SKIP stays a SKIP, with its reason), a
+ * diagnostic as it is; the producer's version, plan and totals lines are
+ * its own. *@results counts the results relayed.
+ */
+static inline void relay_line(char *line, const char *prefix, unsigned int *results)
+{
+	bool ok = !strncmp(line, "ok ", 3);
+	char *desc, *skip, name[512];
+
+	line[strcspn(line, "\n")] = '\0';
+	if (ok || !strncmp(line, "not ok ", 7)) {
+		desc = strchr(line + (ok ? 3 : 7), ' ');
+		desc = desc ? desc + 1 : "";
+		skip = ok ? strstr(desc, "# SKIP ") : NULL;
+		++*results;
+		if (skip == desc) {
+			ksft_test_result_skip("%s%s\n", prefix, desc + 7);
+		} else if (skip && skip[-1] == ' ') {
+			/* "ok N name # SKIP why", as ksft_test_result_code() writes it */
+			skip[-1] = '\0';
+			snprintf(name, sizeof(name), "%s%s", prefix, desc);
+			ksft_test_result_code(KSFT_SKIP, name, "%s", skip + 7);
+		} else if (ok) {
+			ksft_test_result_pass("%s%s\n", prefix, desc);
+		} else {
+			ksft_test_result_fail("%s%s\n", prefix, desc);
+		}
+	} else if (!strncmp(line, "# Totals", 8) || !strncmp(line, "# Planned", 9) ||
+		   !strncmp(line, "1..", 3) || !strncmp(line, "TAP version", 11)) {
+		return;
+	} else if (line[0] == '#') {
+		printf("%s\n", line);
+	} else if (line[0]) {
+		ksft_print_msg("%s\n", line);	/* "Bail out!" */
+	}
+}
+
+/*
+ * Run @fn(@arg) in a child process whose stdout (line-buffered, as
+ * ksft_print_header() left it: a killed child keeps the lines it wrote)
+ * is a pipe, read here through *@out, NULL when there is no pipe. The
+ * child exits 0 after @fn. Its pid, or -1 (errno set) when it did not
+ * start; *@out then gives no line.
+ */
+static inline pid_t piped_child(void (*fn)(const void *arg), const void *arg, FILE **out)
+{
+	int p[2];
+	pid_t pid;
+
+	*out = NULL;
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		fn(arg);
+		fflush(stdout);
+		_exit(0);
+	}
+	close(p[1]);
+	*out = fdopen(p[0], "r");
+	if (!*out)
+		close(p[0]);
+	return pid;
+}
+
+#endif /* _PVX_SELFTEST_L3_TAP_H */
