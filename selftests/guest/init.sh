@@ -948,30 +948,16 @@ locality_tests() {
 }
 
 # 9. batched fork-copy: pvx_fork.ko, PVX_IOC_FORK_COPY and libpvx's
-# pvx_fork() (the host half, pvx_fork_copy.ko, is loaded in host boots)
-fork_says() {	# fork_says TEXT: dmesg has one pvx_fork line, and it says TEXT
-	[ "$(dmesg | grep -c 'pvx_fork: ')" = 1 ] && dmesg | grep -q "pvx_fork: $1"
-}
+# pvx_fork() (the host half, pvx_fork_copy.ko, is loaded in host boots).
+# pvx_fork_guest_test loads pvx_fork (--load: its dmesg line), tests it,
+# and unloads it (--unload: its counters, pvx_guest held, sysfs gone).
 fork_tests() {
 	step "pvx_fork"
 	check "insmod pvx_guest.ko for pvx_fork" insmod "$KO"
-	if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
-		ok "insmod pvx_fork.ko"
-		dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
-		if [ "$mode" = host ]; then
-			check "dmesg says once that the host copies in batches" fork_says 'host copies pages in batches'
-		else
-			check "dmesg says once that the host has no fork-copy" fork_says 'host has no PVX_HC_FORK_COPY'
-		fi
+	run_test pvx_fork "$FORK_TEST" --load "$FORK_KO" "--expect-$mode"
+	if grep -q '^pvx_fork ' /proc/modules; then
 		run_test pvx_fork_guest_test "$FORK_TEST" "--expect-$mode"
-		for f in /sys/kernel/pvx/fork_copy/*; do
-			[ -f "$f" ] && diag "fork_copy/${f##*/}: $(cat "$f")"
-		done
-		check "rmmod pvx_guest refused while pvx_fork uses it" sh -c '! rmmod pvx_guest'
-		check "rmmod pvx_fork" rmmod pvx_fork
-		check "/sys/kernel/pvx/fork_copy gone after rmmod" sh -c '[ ! -e /sys/kernel/pvx/fork_copy ]'
-	else
-		not_ok "insmod pvx_fork.ko # $(head -n1 /tmp/insmod.out)"
+		run_test pvx_fork "$FORK_TEST" --unload
 	fi
 	check "rmmod pvx_guest after pvx_fork" rmmod pvx_guest
 	check "clean after the fork-copy tests" sh -c '[ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]'

@@ -2,17 +2,19 @@
 /*
  * Helpers for the L3 test programs that init.sh runs with run_test and
  * that do part of its work: its step lines (and failures) on the
- * console, a child process whose stdout the program reads, and the
- * results of another TAP producer (such a child, a test module's results
- * file) relayed as the program's own.
+ * console, a child process whose stdout the program reads, the results
+ * of another TAP producer (such a child, a test module's results file)
+ * relayed as the program's own, and a module's sysfs files as comments.
  */
 #ifndef _PVX_SELFTEST_L3_TAP_H
 #define _PVX_SELFTEST_L3_TAP_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -118,6 +120,30 @@ static inline pid_t piped_child(void (*fn)(const void *arg), const void *arg, FI
 	if (!*out)
 		close(p[0]);
 	return pid;
+}
+
+/*
+ * Each regular file of the directory @dir (a module's sysfs directory)
+ * as a "# @prefix/NAME: VALUE" comment, VALUE its first line ("" when
+ * unreadable), in name order. run-l3.sh reads some of them.
+ */
+static inline void print_sysfs_dir(const char *dir, const char *prefix)
+{
+	struct dirent **names;
+	char path[512], v[128];
+	int i, n = scandir(dir, &names, NULL, alphasort);
+
+	for (i = 0; i < n; i++) {
+		if (names[i]->d_type == DT_REG) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+			if (sysfs_read_str(path, v, sizeof(v)))
+				v[0] = '\0';
+			ksft_print_msg("%s/%s: %s\n", prefix, names[i]->d_name, v);
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
 }
 
 #endif /* _PVX_SELFTEST_L3_TAP_H */

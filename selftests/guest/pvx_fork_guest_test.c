@@ -1,14 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvx_fork_guest_test: runs inside an L3 guest with pvx_guest.ko and
- * pvx_fork.ko loaded; checks PVX_IOC_FORK_COPY on /dev/pvx,
- * /sys/kernel/pvx/fork_copy and libpvx's pvx_fork().
+ * pvx_fork_guest_test: runs inside an L3 guest with pvx_guest.ko loaded;
+ * checks pvx_fork.ko's load and unload, and, with it loaded,
+ * PVX_IOC_FORK_COPY on /dev/pvx, /sys/kernel/pvx/fork_copy and libpvx's
+ * pvx_fork(). init.sh runs its three modes in this order:
  *
- *   --expect-host      the L2 host runs pvx_fork_copy: the ioctl copies,
- *                      pvx_fork()'s child gets its own pages from the host
- *   --expect-fallback  no PVX_HC_FORK_COPY: the ioctl answers EOPNOTSUPP,
- *                      pvx_fork() is fork() (copy-on-write)
+ *   --load KO --expect-host|--expect-fallback
+ *                      loads KO (pvx_fork.ko, no parameters): its dmesg
+ *                      lines as "# dmesg: " comments; dmesg has one
+ *                      pvx_fork line, and it says that the host copies in
+ *                      batches (host) or has no PVX_HC_FORK_COPY
+ *                      (fallback). Leaves it loaded (a failed load: one
+ *                      result, and the last pvx_ lines of dmesg).
+ *   --expect-host|--expect-fallback
+ *                      the tests below, pvx_fork.ko loaded.
+ *   --unload           the fork_copy/ files as "# fork_copy/NAME: N"
+ *                      comments (run-l3.sh compares pages with the host's
+ *                      count); pvx_guest cannot unload while pvx_fork uses
+ *                      it; pvx_fork unloads, and its sysfs directory goes
+ *                      with it.
  *
+ * The tests, with --expect-host the L2 host running pvx_fork_copy (the
+ * ioctl copies, pvx_fork()'s child gets its own pages from the host),
+ * with --expect-fallback no PVX_HC_FORK_COPY (the ioctl answers
+ * EOPNOTSUPP, pvx_fork() is fork(), copy-on-write).
  * Both: each bad-input class of the ioctl (its errno, copied 0, the
  * destination unchanged), and pvx_fork()'s fork semantics over a buffer
  * of up to 64 MiB with a pattern per page while two parent threads write
@@ -28,7 +43,7 @@
  * child that dies before its report does not hang pvx_fork() while
  * another process holds the report pipe. The rule that makes pvx_fork()
  * a plain fork() where the host copy loses (fork_rule()). TAP 13; exit 0
- * all passed, 1 any failed.
+ * all passed, 1 any failed, 2 a usage error. Runs as root.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,9 +66,12 @@
 #include "pvx.h"
 #include "pvx_fork.h"
 #include "kselftest.h"
+#include "module_util.h"
 #include "sysfs_util.h"
+#include "l3_tap.h"
 
 #define FCDIR		"/sys/kernel/pvx/fork_copy"
+#define FORK_MOD	"pvx_fork"
 #define PAGE		4096ul
 #define WORDS		(PAGE / sizeof(uint64_t))
 #define MIB		(1ul << 20)
@@ -1261,14 +1279,81 @@ static void fork_rule(void)
 	thp_restore(THP_ENABLED, enabled);
 }
 
+/* ---- --load, --unload ----------------------------------------------- */
+
+/* dmesg has one pvx_fork line, and it says @text. */
+static bool fork_says(const char *text)
+{
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), FORK_MOD ": %s", text);
+	return dmesg_count(FORK_MOD ": ") == 1 && dmesg_count(needle) > 0;
+}
+
+static int load_test(const char *ko)
+{
+	static const char *const pvx_lines[] = { "pvx_", NULL };
+	static const char *const fork_lines[] = { FORK_MOD ": ", NULL };
+	int err = module_load(ko, "");
+
+	ksft_set_plan(err ? 1 : 2);
+	if (err) {
+		ksft_test_result_fail("insmod pvx_fork.ko # %s\n", strerror(-err));
+		dmesg_print(pvx_lines, 5);
+		ksft_finished();
+	}
+	ksft_test_result_pass("insmod pvx_fork.ko\n");
+	dmesg_print(fork_lines, 0);
+	if (host)
+		ksft_test_result(fork_says("host copies pages in batches"),
+				 "dmesg says once that the host copies in batches\n");
+	else
+		ksft_test_result(fork_says("host has no PVX_HC_FORK_COPY"),
+				 "dmesg says once that the host has no fork-copy\n");
+	ksft_finished();
+}
+
+static int unload_test(void)
+{
+	int err;
+
+	ksft_set_plan(3);
+	print_sysfs_dir(FCDIR, "fork_copy");
+	ksft_test_result(module_unload("pvx_guest") < 0,
+			 "rmmod pvx_guest refused while pvx_fork uses it\n");
+	err = module_unload(FORK_MOD);
+	if (err)
+		ksft_test_result_fail("rmmod pvx_fork # %s\n", strerror(-err));
+	else
+		ksft_test_result_pass("rmmod pvx_fork\n");
+	ksft_test_result(!path_exists(FCDIR), "/sys/kernel/pvx/fork_copy gone after rmmod\n");
+	ksft_finished();
+}
+
+/* --expect-host or --expect-fallback into @host: false when neither. */
+static bool parse_expect(const char *arg)
+{
+	host = !strcmp(arg, "--expect-host");
+	return host || !strcmp(arg, "--expect-fallback");
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2 ||
-	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
-		fprintf(stderr, "usage: pvx_fork_guest_test --expect-host|--expect-fallback\n");
+	if (argc == 2 && !strcmp(argv[1], "--unload")) {
+		ksft_print_header();
+		return unload_test();
+	}
+	if (argc == 4 && !strcmp(argv[1], "--load") && parse_expect(argv[3])) {
+		ksft_print_header();
+		return load_test(argv[2]);
+	}
+	if (argc != 2 || !parse_expect(argv[1])) {
+		fprintf(stderr,
+			"usage: pvx_fork_guest_test --load KO --expect-host|--expect-fallback\n"
+			"       pvx_fork_guest_test --expect-host|--expect-fallback\n"
+			"       pvx_fork_guest_test --unload\n");
 		return 2;
 	}
-	host = !strcmp(argv[1], "--expect-host");
 	ksft_print_header();
 	/*
 	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,

@@ -48,7 +48,6 @@
  * all passed, 1 any failed, 4 skipped. Runs as root.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -189,24 +188,6 @@ static int torture_load(const struct torture *t, const char *head, const char *t
 	return module_load(t->ko, all);
 }
 
-/* Each file of the spinlock's sysfs directory as a "# spinlock/NAME: V" line. */
-static void spin_diag(void)
-{
-	struct dirent **names;
-	char v[128];
-	int i, n = scandir(SPINDIR, &names, NULL, alphasort);
-
-	for (i = 0; i < n; i++) {
-		if (names[i]->d_type == DT_REG) {
-			spin_str(names[i]->d_name, v, sizeof(v));
-			ksft_print_msg("spinlock/%s: %s\n", names[i]->d_name, v);
-		}
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-}
-
 /*
  * How many acquisitions the torture's results @text say it made, its
  * line "# N thread acquisitions in all phases", into @ops ("" when none).
@@ -330,7 +311,7 @@ static void torture_runs(const void *arg)
 		ksft_test_result_fail("pvx_lock_torture results # no " TORTURE_RESULTS "\n");
 	free(text);
 	torture_counters(ops, before);
-	spin_diag();
+	print_sysfs_dir(SPINDIR, "spinlock");
 	ksft_test_result(module_unload(SPIN_MOD) < 0,
 			 "rmmod pvx_spinlock refused while pvx_lock_torture uses it\n");
 	result_err(module_unload(TORTURE_MOD), "rmmod pvx_lock_torture");
