@@ -412,16 +412,6 @@ no_splat() {
 	fi
 }
 
-# spin_mode_is MODE WHY: pvx_spinlock chose MODE, and its dmesg line says WHY
-spin_mode_is() {
-	m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
-	if [ "$m" = "$1" ] && dmesg | grep -q "pvx_spinlock: mode $1 ($2"; then
-		ok "pvx_spinlock mode $1 ($2)"
-	else
-		not_ok "pvx_spinlock mode $1 ($2) # sysfs '$m', dmesg: $(dmesg | grep -m1 'pvx_spinlock: mode ')"
-	fi
-}
-
 # The topology boots (run-l3.sh --topology NAME) check what the shape of
 # the VM decides, and nothing else:
 #   swapped-rt  4 vCPUs, the VMM created CPU 3's before CPU 2's (their
@@ -431,30 +421,12 @@ spin_mode_is() {
 #               CPU (pvx_lock_torture phases=yield-map); run-l3.sh checks
 #               in L2 which vCPU each reached
 #   1cpu        one vCPU: mode spin (nobody to yield to or kick)
+# pvx_spinlock_module_test --topology loads and unloads pvx_spinlock (and
+# the torture) and checks them; it prints the step "pvx_lock_torture
+# yield-map"
 topology_boot() {
 	step "topology $TOPOLOGY"
-	diag "CPUs: $(awk '/^processor/ { p = $3 } /^apicid/ { printf "%s->APIC %s ", p, $3 }' /proc/cpuinfo)"
-	if ! insmod "$SPIN_KO" >/tmp/insmod.out 2>&1; then
-		not_ok "insmod pvx_spinlock.ko # $(head -n1 /tmp/insmod.out)"
-		finish
-	fi
-	ok "insmod pvx_spinlock.ko"
-	dmesg | grep 'pvx_spinlock: ' | sed 's/^/# dmesg: /' >>"$TAP"
-	case "$TOPOLOGY" in
-	swapped-rt)
-		spin_mode_is spin "KVM_HINTS_REALTIME"
-		step "pvx_lock_torture yield-map"
-		if insmod "$TORTURE_KO" phases=yield-map index_differs=2-3 hang_timeout=150 \
-			>/tmp/insmod.out 2>&1 && cat "$TORTURE_RESULTS" >/tmp/torture.out 2>/dev/null; then
-			add_tap "pvx_lock_torture yield-map" /tmp/torture.out
-			check "rmmod pvx_lock_torture (yield-map)" rmmod pvx_lock_torture
-		else
-			not_ok "pvx_lock_torture yield-map # $(head -n1 /tmp/insmod.out)"
-		fi ;;
-	1cpu) spin_mode_is spin "one CPU" ;;
-	*) not_ok "pvx_topology=$TOPOLOGY is a topology boot this /init knows" ;;
-	esac
-	check "rmmod pvx_spinlock" rmmod pvx_spinlock
+	run_test pvx_spinlock "$SPIN_MODULE_TEST" --topology "$TOPOLOGY" "$SPIN_KO" "$TORTURE_KO"
 	check "rmmod pvx_guest" rmmod pvx_guest
 	no_splat
 	finish

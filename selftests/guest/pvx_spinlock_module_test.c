@@ -44,6 +44,26 @@
  *                      halt=0 loads with spinlock/halting 0 and unloads;
  *                      KO loads and unloads again.
  *
+ * A topology boot (run-l3.sh --topology NAME puts pvx_topology=NAME on
+ * the kernel command line) runs only one mode, after pvx_guest's load:
+ *
+ *   --topology NAME SPIN_KO TORTURE_KO
+ *                      each CPU's APIC ID as a "# CPUs: " comment; loads
+ *                      SPIN_KO as --load does (its dmesg lines), and
+ *                      checks the mode the shape of the VM decides, in
+ *                      sysfs and in its dmesg line: swapped-rt (CPU 3's
+ *                      vCPU created before CPU 2's, KVM_HINTS_REALTIME)
+ *                      mode spin (KVM_HINTS_REALTIME), then, after the
+ *                      step line "pvx_lock_torture yield-map", TORTURE_KO
+ *                      with index_differs=2-3 phases=yield-map
+ *                      hang_timeout=150, its results relayed after
+ *                      "pvx_lock_torture yield-map: " (run-l3.sh reads in
+ *                      L2 which vCPU each yield reached), and its unload;
+ *                      1cpu mode spin (one CPU); another NAME is one
+ *                      failed result. Then pvx_spinlock unloads. All in a
+ *                      child process, as --torture's runs, the plan set
+ *                      when it has ended.
+ *
  * Without arguments (run_kselftest.sh) it skips. TAP 13 on stdout; exit 0
  * all passed, 1 any failed, 4 skipped. Runs as root.
  */
@@ -104,22 +124,35 @@ static void result_err(int err, const char *desc)
 
 /* ---- --load -------------------------------------------------------------- */
 
-static int load_test(const char *ko)
+/*
+ * The result of pvx_spinlock.ko's load, which ended with @err, and its
+ * dmesg lines as comments (after a failed load the last pvx_ lines):
+ * whether it loaded.
+ */
+static bool spin_loaded(int err)
 {
 	static const char *const pvx_lines[] = { "pvx_", NULL };
 	static const char *const spin_lines[] = { "pvx_spinlock: ", NULL };
+
+	if (err) {
+		ksft_test_result_fail("insmod pvx_spinlock.ko # %s\n", strerror(-err));
+		dmesg_print(pvx_lines, 5);
+		return false;
+	}
+	ksft_test_result_pass("insmod pvx_spinlock.ko\n");
+	dmesg_print(spin_lines, 0);
+	return true;
+}
+
+static int load_test(const char *ko)
+{
 	static const char said_once[] = "dmesg says the spinlock mode once, as sysfs does";
 	int err = module_load(ko, ""), said;
 	char mode[32], needle[64];
 
 	ksft_set_plan(err ? 1 : LOAD_TESTS);
-	if (err) {
-		ksft_test_result_fail("insmod pvx_spinlock.ko # %s\n", strerror(-err));
-		dmesg_print(pvx_lines, 5);
+	if (!spin_loaded(err))
 		ksft_finished();
-	}
-	ksft_test_result_pass("insmod pvx_spinlock.ko\n");
-	dmesg_print(spin_lines, 0);
 	said = dmesg_count("pvx_spinlock: mode ");
 	spin_str("mode", mode, sizeof(mode));
 	snprintf(needle, sizeof(needle), "pvx_spinlock: mode %s (", mode);
@@ -235,6 +268,38 @@ static void torture_counters(const char *ops, const long long before[4])
 }
 
 /*
+ * The torture's phase @phase alone, in a load of its own with "@head
+ * PARAM... phases=@phase hang_timeout=150", after its step line
+ * "pvx_lock_torture @phase" on the console: its results relayed after
+ * @prefix, or, when it did not load or left no results, one failed
+ * result and the last pvx_, BUG and WARN lines of dmesg. Whether it ran
+ * (and is still loaded).
+ */
+static bool phase_run(const struct torture *t, const char *phase, const char *head,
+		      const char *prefix)
+{
+	char tail[64], what[64];
+	char *text = NULL;
+	int err;
+
+	snprintf(what, sizeof(what), "pvx_lock_torture %s", phase);
+	console_step(what);
+	snprintf(tail, sizeof(tail), "phases=%s " HANG_TIMEOUT, phase);
+	err = torture_load(t, head, tail);
+	if (!err)
+		text = torture_results();
+	if (!text) {
+		ksft_test_result_fail("%s # %s\n", what,
+				      err ? strerror(-err) : "no " TORTURE_RESULTS);
+		dmesg_print(failure_lines, 10);
+		return false;
+	}
+	relay_results(text, prefix);
+	free(text);
+	return true;
+}
+
+/*
  * A free phase, @phase, in a load of its own: the next holder frees the
  * lock, and nothing may touch it after its release.
  */
@@ -243,26 +308,12 @@ static void free_phase(const struct torture *t, const char *phase)
 	static const char no_kick[] = "free-try: no unlock looked for a halted waiter";
 	long long k0 = spin_stat("kicks"), m0 = spin_stat("kick_misses"), h0 = spin_stat("halts");
 	long long dk, dm, dh;
-	char budget[64], tail[64], what[64], prefix[64];
-	char *text = NULL;
-	int err;
+	char budget[64], what[64], prefix[64];
 
-	snprintf(what, sizeof(what), "pvx_lock_torture %s", phase);
-	console_step(what);
 	snprintf(budget, sizeof(budget), "budget_ms=%s", t->free_budget_ms);
-	snprintf(tail, sizeof(tail), "phases=%s " HANG_TIMEOUT, phase);
-	err = torture_load(t, budget, tail);
-	if (!err)
-		text = torture_results();
-	if (!text) {
-		ksft_test_result_fail("pvx_lock_torture %s # %s\n", phase,
-				      err ? strerror(-err) : "no " TORTURE_RESULTS);
-		dmesg_print(failure_lines, 10);
-		return;
-	}
 	snprintf(prefix, sizeof(prefix), "%s: ", phase);
-	relay_results(text, prefix);
-	free(text);
+	if (!phase_run(t, phase, budget, prefix))
+		return;
 	dk = spin_stat("kicks") - k0;
 	dm = spin_stat("kick_misses") - m0;
 	dh = spin_stat("halts") - h0;
@@ -284,7 +335,7 @@ static void free_phase(const struct torture *t, const char *phase)
 	result_err(module_unload(TORTURE_MOD), what);
 }
 
-/* The torture runs of the struct torture @arg, in torture_test()'s child process. */
+/* The torture runs of the struct torture @arg, in child_test()'s child process. */
 static void torture_runs(const void *arg)
 {
 	const struct torture *t = arg;
@@ -321,17 +372,19 @@ static void torture_runs(const void *arg)
 }
 
 /*
- * The output of a child process running torture_runs(), whole (NULL when
+ * The output of a child process running @fn(@arg), whole (NULL when
  * there is none), and in *@status how it ended. A failure it reports goes
- * to the console at once, as init.sh's not_ok does: run-l3.sh boots an L3
- * that reset itself again only when nothing had failed before.
+ * to the console at once, after "@label: " (run_test's label in init.sh),
+ * as init.sh's not_ok does: run-l3.sh boots an L3 that reset itself again
+ * only when nothing had failed before.
  */
-static char *runs_in_child(const struct torture *t, int *status)
+static char *runs_in_child(void (*fn)(const void *arg), const void *arg, const char *label,
+			   int *status)
 {
 	char *text = NULL, *line = NULL;
 	size_t size = 0, len = 0;
 	FILE *out, *all;
-	pid_t pid = piped_child(torture_runs, t, &out);
+	pid_t pid = piped_child(fn, arg, &out);
 
 	*status = -1;
 	if (pid < 0)
@@ -339,7 +392,7 @@ static char *runs_in_child(const struct torture *t, int *status)
 	all = open_memstream(&text, &size);
 	while (out && getline(&line, &len, out) > 0) {
 		if (!strncmp(line, "not ok ", 7))
-			console_printf("pvx-l3: FAILED: pvx_lock_torture: %s", line);
+			console_printf("pvx-l3: FAILED: %s: %s", label, line);
 		if (all)
 			fputs(line, all);
 	}
@@ -365,15 +418,16 @@ static unsigned int count_results(const char *text)
 }
 
 /*
- * The torture runs in a child process: an oops in a module's init kills
- * the task that loads it, and the results before it stay. The plan is
- * what the child gave, and one more result when it did not exit 0.
+ * @fn(@arg)'s module loads and checks in a child process: an oops in a
+ * module's init kills the task that loads it, and the results before it
+ * stay. The plan is what the child gave, and one more result, "@runs
+ * ended early", when it did not exit 0. @label: as runs_in_child()'s.
  */
-static int torture_test(const struct torture *t)
+static int child_test(void (*fn)(const void *arg), const void *arg, const char *label,
+		      const char *runs)
 {
-	static const char runs[] = "the lock torture runs";
 	int status;
-	char *text = runs_in_child(t, &status);
+	char *text = runs_in_child(fn, arg, label, &status);
 	bool ended = status != -1 && WIFEXITED(status) && !WEXITSTATUS(status);
 
 	ksft_set_plan(count_results(text) + !ended);
@@ -388,6 +442,87 @@ static int torture_test(const struct torture *t)
 		dmesg_print(failure_lines, 10);
 	}
 	ksft_finished();
+}
+
+/* ---- --topology ---------------------------------------------------------- */
+
+struct topology {
+	const char *name;
+	const char *spin_ko;
+	struct torture torture;
+};
+
+/* Each CPU's APIC ID, from /proc/cpuinfo, as a "# CPUs: " comment. */
+static void cpus_diag(void)
+{
+	char line[256], list[1024] = "", cpu[16] = "?";
+	size_t len = 0;
+	unsigned int v;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "processor : %u", &v) == 1)
+			snprintf(cpu, sizeof(cpu), "%u", v);
+		else if (sscanf(line, "apicid : %u", &v) == 1 && len < sizeof(list))
+			len += snprintf(list + len, sizeof(list) - len, "%s%s->APIC %u",
+					len ? " " : "", cpu, v);
+	}
+	if (f)
+		fclose(f);
+	ksft_print_msg("CPUs: %s\n", list);
+}
+
+/* pvx_spinlock chose @mode, and its dmesg line says @why. */
+static void spin_mode_is(const char *mode, const char *why)
+{
+	static const char *const mode_lines[] = { "pvx_spinlock: mode ", NULL };
+	char m[32], needle[128], line[512] = "", *said;
+
+	spin_str("mode", m, sizeof(m));
+	snprintf(needle, sizeof(needle), "pvx_spinlock: mode %s (%s", mode, why);
+	if (!strcmp(m, mode) && dmesg_count(needle) > 0) {
+		ksft_test_result_pass("pvx_spinlock mode %s (%s)\n", mode, why);
+		return;
+	}
+	dmesg_find_since(0, mode_lines, 0, line, sizeof(line));
+	said = strstr(line, mode_lines[0]);
+	if (!said)
+		said = line;
+	said[strcspn(said, "\n")] = '\0';
+	ksft_test_result_fail("pvx_spinlock mode %s (%s) # sysfs '%s', dmesg: %s\n", mode, why, m,
+			      said);
+}
+
+/*
+ * The checks of a topology boot, in child_test()'s child process, on the
+ * struct topology @arg: swapped-rt has CPU 3's vCPU created before CPU
+ * 2's (their vCPU indexes swapped) and KVM_HINTS_REALTIME, 1cpu one vCPU.
+ */
+static void topology_checks(const void *arg)
+{
+	const struct topology *t = arg;
+
+	cpus_diag();
+	if (!spin_loaded(module_load(t->spin_ko, "")))
+		return;
+	if (!strcmp(t->name, "swapped-rt")) {
+		/* dedicated CPUs: the lock must not yield or halt */
+		spin_mode_is("spin", "KVM_HINTS_REALTIME");
+		/*
+		 * directed yields by APIC ID and by index at each CPU;
+		 * run-l3.sh checks in L2 which vCPU each reached
+		 */
+		if (phase_run(&t->torture, "yield-map", "index_differs=2-3",
+			      "pvx_lock_torture yield-map: "))
+			result_err(module_unload(TORTURE_MOD), "rmmod pvx_lock_torture (yield-map)");
+	} else if (!strcmp(t->name, "1cpu")) {
+		/* nobody to yield to or kick */
+		spin_mode_is("spin", "one CPU");
+	} else {
+		ksft_test_result_fail("pvx_topology=%s is a topology boot this /init knows\n",
+				      t->name);
+	}
+	result_err(module_unload(SPIN_MOD), "rmmod pvx_spinlock");
 }
 
 /* ---- --unload, --reload -------------------------------------------------- */
@@ -424,7 +559,8 @@ static int reload_test(const char *ko)
 #define USAGE	"usage: pvx_spinlock_module_test --load SPIN_KO\n" \
 	"       pvx_spinlock_module_test --torture TORTURE_KO --free-budget-ms MS [PARAM...]\n" \
 	"       pvx_spinlock_module_test --unload\n" \
-	"       pvx_spinlock_module_test --reload SPIN_KO\n"
+	"       pvx_spinlock_module_test --reload SPIN_KO\n" \
+	"       pvx_spinlock_module_test --topology NAME SPIN_KO TORTURE_KO\n"
 
 /* --torture's arguments after the mode into @t: false when they do not fit. */
 static bool parse_torture(int argc, char **argv, struct torture *t)
@@ -464,10 +600,19 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--torture") && parse_torture(argc, argv, &t)) {
 		ksft_print_header();
-		return torture_test(&t);
+		return child_test(torture_runs, &t, TORTURE_MOD, "the lock torture runs");
+	}
+	if (argc == 5 && !strcmp(argv[1], "--topology")) {
+		struct topology topo = {
+			.name = argv[2], .spin_ko = argv[3], .torture.ko = argv[4],
+		};
+
+		ksft_print_header();
+		return child_test(topology_checks, &topo, SPIN_MOD, "the topology checks");
 	}
 	/* run_kselftest.sh runs it without a mode: nothing to do there */
 	if (argc == 1)
-		ksft_exit_skip("no mode: init.sh gives --load, --torture, --unload or --reload\n");
+		ksft_exit_skip("no mode: init.sh gives --load, --torture, --unload, --reload %s\n",
+			       "or --topology");
 	ksft_exit_fail_msg(USAGE);
 }
