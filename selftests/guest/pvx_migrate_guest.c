@@ -61,7 +61,9 @@
  *     "done" and the guest stops, checks everything once more and prints
  *     TAP. Before each migration L2 says "migrating K".
  *
- * TAP 13 on stdout (the plan at the end); exit 0 all passed, 1 any failed.
+ * TAP 13 on stdout, with the kernel's kselftest.h (the plan at the end:
+ * the landings decide how many results there are); exit 0 all passed, 1
+ * any failed, 2 a usage error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,6 +88,7 @@
 
 #include "pvx.h"
 #include "pvx_fork.h"
+#include "kselftest.h"
 
 #define PAGE		4096ul
 #define WORDS		(PAGE / sizeof(uint64_t))
@@ -93,7 +96,6 @@
 #define FORK_TAG	(1ull << 40)	/* the child range's pages: apart from D's */
 #define MS		1000000ull
 #define WAIT_MS		15000	/* the longest wait for what follows a landing */
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* What L2 says the guest landed on. */
 enum host_kind { HOST_PVX, HOST_NONE, HOST_OFF };
@@ -848,35 +850,24 @@ static void on_landed(unsigned int k, enum host_kind kind)
 	child_start();
 }
 
-static int result(bool ok, const char *fmt, ...)
-{
-	static int n;
-	va_list ap;
-
-	printf("%s %d ", ok ? "ok" : "not ok", ++n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	return n;
-}
-
-/* Landing @i's tests of what followed the guest (@l): all passed? */
-static bool landing_results(size_t i, const struct landing *l, int *n)
+/* Landing @i's tests of what followed the guest (@l). */
+static void landing_results(size_t i, const struct landing *l)
 {
 	bool host = host_ok(l, l->prev), feat = features_ok(l), load = load_ok(l);
 
-	*n = result(host, "landing %zu on %s (after %s): host reads %s within %u s, no reprobe; dmesg said the loss of pvx %lld times, its return %lld (%.0f ms after L2's word)",
-		    i, kind_name[l->kind], kind_name[l->prev], l->host, WAIT_MS / 1000,
-		    l->lost, l->back, l->ksm_ms);
+	ksft_test_result(host,
+			 "landing %zu on %s (after %s): host reads %s within %u s, no reprobe; dmesg said the loss of pvx %lld times, its return %lld (%.0f ms after L2's word)\n",
+			 i, kind_name[l->kind], kind_name[l->prev], l->host, WAIT_MS / 1000,
+			 l->lost, l->back, l->ksm_ms);
 	if (l->kind == HOST_PVX && (opt.ksm_protect || opt.locality))
-		*n = result(feat, "landing %zu: a new host epoch (0x%llx -> 0x%llx); the guest itself pinned its %zu protected pages again (resends %llu, protected_on_host %llu) and resent its locality map (auto_resent +%llu) within %.0f ms of L2's word",
-			    i, l->epoch0, l->epoch, opt.ksm_protect, l->resends, l->on_host,
-			    l->resent, l->ksm_ms);
+		ksft_test_result(feat,
+				 "landing %zu: a new host epoch (0x%llx -> 0x%llx); the guest itself pinned its %zu protected pages again (resends %llu, protected_on_host %llu) and resent its locality map (auto_resent +%llu) within %.0f ms of L2's word\n",
+				 i, l->epoch0, l->epoch, opt.ksm_protect, l->resends, l->on_host,
+				 l->resent, l->ksm_ms);
 	if (opt.spin || opt.timer_ms)
-		*n = result(load, "landing %zu: no kernel splat (%lld), the pv spinlock torture went on (acquisitions +%llu), %llu steal-corrected timers expired while it migrated, %llu early",
-			    i, l->splats, l->spin, l->timers, l->timers_early);
-	return host && feat && load;
+		ksft_test_result(load,
+				 "landing %zu: no kernel splat (%lld), the pv spinlock torture went on (acquisitions +%llu), %llu steal-corrected timers expired while it migrated, %llu early\n",
+				 i, l->splats, l->spin, l->timers, l->timers_early);
 }
 
 static void usage(void)
@@ -903,7 +894,7 @@ int main(int argc, char **argv)
 	unsigned long long final_bad, final_cbad = 0, final_cpages, landed_bad = 0;
 	bool done = false, ready_said = false;
 	size_t i;
-	int k, failed = 0, n;
+	int k;
 	char line[128];
 	double t0, said;
 
@@ -939,13 +930,12 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n");
+	ksft_print_header();
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0) {
-		result(false, "open /dev/pvx # %s", strerror(errno));
-		printf("1..1\n");
-		return 1;
+		ksft_test_result(false, "open /dev/pvx # %s\n", strerror(errno));
+		ksft_set_plan(1);
+		ksft_exit_fail();
 	}
 	ctl_open();
 	dst = map_anon(opt.pages * PAGE);
@@ -960,24 +950,24 @@ int main(int argc, char **argv)
 	 */
 	if (madvise(dst, opt.pages * PAGE, MADV_DONTFORK) ||
 	    madvise(src, opt.batch * PAGE, MADV_DONTFORK)) {
-		result(false, "madvise(MADV_DONTFORK) # %s", strerror(errno));
-		printf("1..1\n");
-		return 1;
+		ksft_test_result(false, "madvise(MADV_DONTFORK) # %s\n", strerror(errno));
+		ksft_set_plan(1);
+		ksft_exit_fail();
 	}
 	if (opt.fork_pages)
 		frange = map_anon(opt.fork_pages * PAGE);
 	gen = calloc(opt.pages, sizeof(*gen));
 	if (!gen)
-		return 1;
+		ksft_exit_fail_msg("calloc: %s\n", strerror(errno));
 	for (i = 0; i < opt.pages; i++)
 		fill_page(dst + i * WORDS, i, 0);
 	if (opt.ksm_protect) {
 		int err = ksm_protect_start();
 
-		n = result(!err, "%zu pages protected from merging (PVX_IOC_KSM_PROTECT%s%s), protected_on_host %llu",
-			   opt.ksm_protect, err ? ": " : "", err ? strerror(-err) : "",
-			   pvx_sys("ksm/protected_on_host"));
-		failed += !!err;
+		ksft_test_result(!err,
+				 "%zu pages protected from merging (PVX_IOC_KSM_PROTECT%s%s), protected_on_host %llu\n",
+				 opt.ksm_protect, err ? ": " : "", err ? strerror(-err) : "",
+				 pvx_sys("ksm/protected_on_host"));
 	}
 	child_start();
 	spin0 = pvx_sys("spinlock/acquisitions");
@@ -1029,42 +1019,40 @@ int main(int argc, char **argv)
 	final_cpages = child_check(&final_cbad);
 	ctl_say("mig finished landings %u", landings);
 
-	n = result(done, "L2 ended the run (\"done\" on the control port) within %u s", opt.limit_s);
-	failed += !done;
+	ksft_test_result(done, "L2 ended the run (\"done\" on the control port) within %u s\n",
+			 opt.limit_s);
 	for (i = 0; i < landings && i < MAX_LANDINGS; i++) {
 		struct landing *l = &landing[i];
 
 		landed_bad += l->bad + l->rewrite_bad + l->child_bad;
-		n = result(!l->bad && !l->rewrite_bad && !l->child_bad,
-			   "landing %zu: all %llu pages the host wrote hold their last contents, and the pvx_fork() child its %llu (mismatches %llu, %llu more found by rewrites since the last landing, child %llu)",
-			   i + 1, l->pages, l->child_pages, l->bad, l->rewrite_bad, l->child_bad);
-		failed += l->bad || l->rewrite_bad || l->child_bad;
+		ksft_test_result(!l->bad && !l->rewrite_bad && !l->child_bad,
+				 "landing %zu: all %llu pages the host wrote hold their last contents, and the pvx_fork() child its %llu (mismatches %llu, %llu more found by rewrites since the last landing, child %llu)\n",
+				 i + 1, l->pages, l->child_pages, l->bad, l->rewrite_bad,
+				 l->child_bad);
 		printf("# landing %zu: after %llu rounds, %llu pages copied by the host so far, checked in %.0f ms\n",
 		       i + 1, l->rounds, l->host_pages, l->check_ms);
-		failed += !landing_results(i + 1, l, &n);
+		landing_results(i + 1, l);
 	}
-	n = result(landings > 0, "the guest was told of %u landings", landings);
-	failed += !landings;
-	n = result(!prewrite_bad, "each of %llu page rewrites found the page's last contents (mismatches %llu)",
-		   prewrite_pages, prewrite_bad);
-	failed += !!prewrite_bad;
-	n = result(!copy_bad, "each copy held the new contents right after it (mismatches %llu)", copy_bad);
-	failed += !!copy_bad;
-	n = result(!final_bad && !final_cbad,
-		   "final check: all %zu pages and the child's %llu hold their last contents (mismatches %llu, child %llu)",
-		   opt.pages, final_cpages, final_bad, final_cbad);
-	failed += final_bad || final_cbad;
-	n = result(!child_bad && !child_lost,
-		   "%llu pvx_fork() children checked %llu pages: the fork-time contents (mismatches %llu, no report %llu)",
-		   forks, child_pages, child_bad, child_lost);
-	failed += child_bad || child_lost;
-	n = result(host_pages > 0, "the host copied %llu pages (PVX_IOC_FORK_COPY), the guest %llu itself",
-		   host_pages, fallback_pages);
-	failed += !host_pages;
-	n = result(!copy_errors, "PVX_IOC_FORK_COPY failed only with EOPNOTSUPP (%llu other errors%s%s)",
-		   copy_errors, copy_errors ? ", last " : "",
-		   copy_errors ? strerror(last_copy_errno) : "");
-	failed += !!copy_errors;
+	ksft_test_result(landings > 0, "the guest was told of %u landings\n", landings);
+	ksft_test_result(!prewrite_bad,
+			 "each of %llu page rewrites found the page's last contents (mismatches %llu)\n",
+			 prewrite_pages, prewrite_bad);
+	ksft_test_result(!copy_bad,
+			 "each copy held the new contents right after it (mismatches %llu)\n",
+			 copy_bad);
+	ksft_test_result(!final_bad && !final_cbad,
+			 "final check: all %zu pages and the child's %llu hold their last contents (mismatches %llu, child %llu)\n",
+			 opt.pages, final_cpages, final_bad, final_cbad);
+	ksft_test_result(!child_bad && !child_lost,
+			 "%llu pvx_fork() children checked %llu pages: the fork-time contents (mismatches %llu, no report %llu)\n",
+			 forks, child_pages, child_bad, child_lost);
+	ksft_test_result(host_pages > 0,
+			 "the host copied %llu pages (PVX_IOC_FORK_COPY), the guest %llu itself\n",
+			 host_pages, fallback_pages);
+	ksft_test_result(!copy_errors,
+			 "PVX_IOC_FORK_COPY failed only with EOPNOTSUPP (%llu other errors%s%s)\n",
+			 copy_errors, copy_errors ? ", last " : "",
+			 copy_errors ? strerror(last_copy_errno) : "");
 	printf("# totals: %llu rounds, %llu pages copied by the host, %llu by the guest (fallback), %llu pages checked in %u landings, %llu before rewrites, %llu by children\n",
 	       rounds, host_pages, fallback_pages, (unsigned long long)landings * opt.pages,
 	       landings, prewrite_pages, child_pages);
@@ -1072,11 +1060,11 @@ int main(int argc, char **argv)
 	       fork_fallbacks ? ", last error " : "", fork_fallbacks ? strerror(last_fork_errno) : "");
 	if (opt.timer_ms) {
 		pthread_mutex_lock(&tmr_lock);
-		n = result(!tmr.err && tmr.fired && !tmr.early,
-			   "%llu steal-corrected timers of %u ms expired (%llu by the cap), none early (%llu)%s%s",
-			   tmr.fired, opt.timer_ms, tmr.capped, tmr.early,
-			   tmr.err ? ", the loop stopped: " : "", tmr.err ? strerror(tmr.err) : "");
-		failed += tmr.err || !tmr.fired || tmr.early;
+		ksft_test_result(!tmr.err && tmr.fired && !tmr.early,
+				 "%llu steal-corrected timers of %u ms expired (%llu by the cap), none early (%llu)%s%s\n",
+				 tmr.fired, opt.timer_ms, tmr.capped, tmr.early,
+				 tmr.err ? ", the loop stopped: " : "",
+				 tmr.err ? strerror(tmr.err) : "");
 		if (tmr.early)
 			printf("# the first early timer: %s\n", tmr.note);
 		printf("# timers: steal queries around an expiry refused %llu times\n",
@@ -1087,6 +1075,6 @@ int main(int argc, char **argv)
 	       rounds, host_pages, fallback_pages, landings, landed_bad, prewrite_bad);
 	for (i = 0; i < bad_notes; i++)
 		printf("# mismatch: %s\n", bad_note[i]);
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	ksft_set_plan(ksft_test_num());
+	ksft_finished();
 }
