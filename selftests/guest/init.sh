@@ -477,8 +477,9 @@ migrate_test() {
 # holds 8 pages protected from merging (PVX_IOC_KSM_PROTECT), which each
 # destination must pin again; the two talk on the control port. pvx's
 # other features run on meanwhile and the checker looks at them after each
-# landing: the pv spinlock torture (again and again, below), a
-# steal-corrected timer loop and pvx_locality's automatic map.
+# landing: the pv spinlock torture (again and again: the checker's
+# --torture), a steal-corrected timer loop and pvx_locality's automatic
+# map.
 migrate_boot() {
 	step "migrate ($MIGRATE)"
 	check "insmod pvx_ksm_guest.ko interval_ms=0" insmod "$KSM_KO" interval_ms=0
@@ -488,14 +489,9 @@ migrate_boot() {
 	if insmod "$FORK_KO" >/tmp/insmod.out 2>&1; then
 		ok "insmod pvx_fork.ko"
 		dmesg | grep 'pvx_fork: ' | sed 's/^/# dmesg: /' >>"$TAP"
-		migrate_torture &
-		tpid=$!
 		# shellcheck disable=SC2086 # the checker's options, one word each
 		run_test pvx_migrate_guest "$MIGRATE_TEST" --ctl "$CTL" --ksm-protect 8 \
-			--timer-ms 20 --spin --locality $MIGRATE_ARGS
-		: >/tmp/mig.end
-		wait "$tpid"
-		migrate_torture_tap
+			--timer-ms 20 --spin --locality --torture "$TORTURE_KO" $MIGRATE_ARGS
 		for f in /sys/kernel/pvx/fork_copy/* /sys/kernel/pvx/ksm/resen* \
 			 /sys/kernel/pvx/ksm/protected_* /sys/kernel/pvx/stats/* \
 			 /sys/kernel/pvx/locality/auto_* /sys/kernel/pvx/stimer/fired_* \
@@ -511,37 +507,6 @@ migrate_boot() {
 	done
 	no_splat
 	finish
-}
-
-# migrate_torture: pvx_lock_torture runs of a few seconds, one after the
-# other until the checker ends (/tmp/mig.end), their results in
-# /tmp/torture.N
-migrate_torture() {
-	i=0
-	while [ ! -e /tmp/mig.end ]; do
-		i=$((i + 1))
-		if ! insmod "$TORTURE_KO" threads=4 budget_ms=3000 hang_timeout=150 \
-			>/tmp/torture.err 2>&1; then
-			echo "not ok 1 insmod pvx_lock_torture # $(head -n1 /tmp/torture.err)" >/tmp/torture.$i
-			return
-		fi
-		cat "$TORTURE_RESULTS" >/tmp/torture.$i
-		rmmod pvx_lock_torture
-	done
-}
-
-# migrate_torture_tap: one test for all the runs; a failed run's TAP whole
-migrate_torture_tap() {
-	runs=$(cat /tmp/torture.[0-9]* 2>/dev/null | grep -c '^1\.\.')
-	oks=$(cat /tmp/torture.[0-9]* 2>/dev/null | grep -c '^ok ')
-	bad=$(grep -l '^not ok ' /tmp/torture.[0-9]* 2>/dev/null | head -n 1)
-	if [ -n "$bad" ]; then
-		add_tap "pvx_lock_torture ${bad#/tmp/torture.}" "$bad"
-	elif [ "$runs" -gt 0 ] && [ "$oks" -gt 0 ]; then
-		ok "pvx_lock_torture ran $runs times through the migrations, its $oks checks passed"
-	else
-		not_ok "pvx_lock_torture ran through the migrations # $runs runs, $oks checks passed"
-	fi
 }
 
 # first console line of /init: run-l3.sh boots L3 again only when it is missing

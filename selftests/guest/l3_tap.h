@@ -4,7 +4,8 @@
  * that do part of its work: its step lines (and failures) on the
  * console, a child process whose stdout the program reads, the results
  * of another TAP producer (such a child, a test module's results file)
- * relayed as the program's own, and a module's sysfs files as comments.
+ * relayed as the program's own, a file's text whole, and a module's
+ * sysfs files as comments.
  */
 #ifndef _PVX_SELFTEST_L3_TAP_H
 #define _PVX_SELFTEST_L3_TAP_H
@@ -120,6 +121,27 @@ static inline pid_t piped_child(void (*fn)(const void *arg), const void *arg, FI
 	if (!*out)
 		close(p[0]);
 	return pid;
+}
+
+/*
+ * The text of the file @path, whole (malloc'ed), NULL when it cannot be
+ * read. Read with one getdelim(): a seq_file, such as a test module's
+ * results in debugfs, gives its text in pieces.
+ */
+static inline char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t size = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&text, &size, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
 }
 
 /*

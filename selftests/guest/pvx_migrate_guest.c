@@ -27,8 +27,8 @@
  *     destination is another VM on the host, whose pins start empty, so
  *     after each landing the guest must see a new epoch and pin them
  *     again by itself (ksm/resends grows, ksm/protected_on_host is N).
- *   - pvx's other features run on through the migrations (init.sh starts
- *     pvx_lock_torture over and over, pvx_locality's automatic map) and
+ *   - pvx's other features run on through the migrations (the lock
+ *     torture of --torture, pvx_locality's automatic map) and
  *     after each landing the guest checks them: with --spin, the pv
  *     spinlock's acquisitions grew since the last landing; with
  *     --locality, on a pvx host the map was sent again to the new host
@@ -40,6 +40,15 @@
  *     what the thread measured around it; some must expire while each
  *     migration runs (between L2's "migrating K" and "landed K"). No
  *     BUG, WARNING, lockup or RCU stall line may appear in dmesg.
+ *   - With --torture KO, a child process loads KO (pvx_lock_torture.ko)
+ *     with threads=4 budget_ms=3000 hang_timeout=150 (its mutex, irq and
+ *     bh phases, 3 s each), reads its results and unloads it, run after
+ *     run, from before the first round until the checker's run has ended
+ *     (the run under way then finishes); a load that fails ends the
+ *     loop. One result for all the runs, "pvx_lock_torture ran R times
+ *     through the migrations, its K checks passed", or, when a run had a
+ *     failed result, the first such run's TAP whole, its results after
+ *     "pvx_lock_torture RUN: ".
  *   - L2 names what the guest lands on: "landed K" a pvx host, "landed K
  *     none" a host without pvx_host, "landed K off" a pvx host that
  *     disabled this VM. Within 15 s of L2's word, without a reprobe,
@@ -89,6 +98,8 @@
 #include "pvx.h"
 #include "pvx_fork.h"
 #include "kselftest.h"
+#include "module_util.h"
+#include "l3_tap.h"
 
 #define PAGE		4096ul
 #define WORDS		(PAGE / sizeof(uint64_t))
@@ -121,6 +132,7 @@ static struct {
 	size_t pages, batch, fork_pages, fork_every, ksm_protect;
 	unsigned int pause_ms, limit_s, timer_ms;
 	bool spin, locality;
+	const char *torture_ko;
 } opt = {
 	.ctl_path = "/dev/ttyS1", .pages = 4096, .batch = 255,
 	.fork_pages = 256, .fork_every = 16, .pause_ms = 0, .limit_s = 1500,
@@ -274,20 +286,6 @@ static void ctl_open(void)
 		tcsetattr(ctl_fd, TCSANOW, &t);
 	}
 	tcflush(ctl_fd, TCIOFLUSH);
-}
-
-/* A progress line on the console (not the TAP, which is stdout). */
-static void console_say(const char *fmt, ...)
-{
-	FILE *f = fopen("/dev/console", "w");
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fclose(f);
 }
 
 /* ---- the host writes pages of D ------------------------------------------ */
@@ -808,6 +806,134 @@ static bool load_ok(const struct landing *l)
 	       (!opt.timer_ms || (l->timers > 0 && !l->timers_early));
 }
 
+/* ---- the lock torture beside the checker (--torture) -------------------- */
+
+#define TORTURE_MOD	"pvx_lock_torture"
+#define TORTURE_RESULTS	"/sys/kernel/debug/pvx_lock_torture/results"
+/* runs of a few seconds: 4 threads, the mutex, irq and bh phases 3 s each */
+#define TORTURE_PARAMS	"threads=4 budget_ms=3000 hang_timeout=150"
+
+static struct {
+	pid_t pid;
+	FILE *out;	/* the child's report, NULL when there is none */
+	int stop[2];	/* a byte written into [1]: no run after the one under way */
+} torture = { .pid = -1, .stop = { -1, -1 } };
+
+/* Whether torture_result() asked the loop to stop, or the checker is gone. */
+static bool torture_stop_asked(void)
+{
+	struct pollfd p = { .fd = torture.stop[0], .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
+}
+
+/* The line after @line in a text, NULL at its end. */
+static char *next_line(char *line)
+{
+	line = strchr(line, '\n');
+	return line && line[1] ? line + 1 : NULL;
+}
+
+/*
+ * The torture's loop, in a child process: KO (@arg) loaded and unloaded,
+ * run after run, its results read in between, until torture_result()
+ * asks it to stop. Then on stdout "runs R oks K failed F": R the runs
+ * whose results have a plan line, K their passed results, F the first
+ * run with a failed result (0 none), whose results follow whole. A load
+ * that fails ends the loop, its run's results one failed result.
+ */
+static void torture_loop(const void *arg)
+{
+	unsigned int run = 0, runs = 0, oks = 0, failed = 0;
+	char *text, *line, *bad = NULL;
+	int err;
+
+	close(torture.stop[1]);
+	close(ctl_fd);
+	close(pvx_fd);
+	while (!torture_stop_asked()) {
+		run++;
+		err = module_load(arg, TORTURE_PARAMS);
+		if (err) {
+			if (!failed && asprintf(&bad, "not ok 1 insmod pvx_lock_torture # %s\n",
+						strerror(-err)) >= 0)
+				failed = run;
+			break;
+		}
+		text = read_text(TORTURE_RESULTS);
+		module_unload(TORTURE_MOD);
+		for (line = text; line; line = next_line(line)) {
+			runs += !strncmp(line, "1..", 3);
+			oks += !strncmp(line, "ok ", 3);
+			if (!failed && !strncmp(line, "not ok ", 7))
+				failed = run;
+		}
+		if (failed == run)
+			bad = text;
+		else
+			free(text);
+	}
+	printf("runs %u oks %u failed %u\n%s", runs, oks, failed, bad ? bad : "");
+	free(bad);
+}
+
+/* The torture's loop started in a child process, before the first round. */
+static void torture_start(void)
+{
+	if (pipe(torture.stop))
+		ksft_exit_fail_msg("pipe: %s\n", strerror(errno));
+	torture.pid = piped_child(torture_loop, opt.torture_ko, &torture.out);
+	if (torture.pid < 0)
+		ksft_print_msg("fork for the lock torture: %s\n", strerror(errno));
+}
+
+/*
+ * The checker's run has ended: the torture's loop stops after the run
+ * under way, and its report becomes one result for all the runs, or the
+ * first failed run's results whole, after "pvx_lock_torture RUN: ".
+ */
+static void torture_result(void)
+{
+	static const char *const failure_lines[] = { "pvx_", "BUG", "WARN", NULL };
+	static const char ran[] = "pvx_lock_torture ran";
+	unsigned int runs = 0, oks = 0, failed = 0, relayed = 0;
+	char *line = NULL, prefix[64] = "";
+	bool said = false;
+	size_t len = 0;
+	int status = -1;
+
+	if (write(torture.stop[1], "s", 1) != 1)
+		ksft_print_msg("stopping the lock torture: %s\n", strerror(errno));
+	while (torture.out && getline(&line, &len, torture.out) > 0) {
+		if (said) {
+			relay_line(line, prefix, &relayed);
+		} else if (sscanf(line, "runs %u oks %u failed %u", &runs, &oks, &failed) == 3) {
+			said = true;
+			snprintf(prefix, sizeof(prefix), "pvx_lock_torture %u: ", failed);
+		}
+	}
+	free(line);
+	if (torture.out)
+		fclose(torture.out);
+	if (torture.pid > 0)
+		waitpid(torture.pid, &status, 0);
+	if (!said) {
+		/* an oops in the module's init kills the task that loads it */
+		ksft_test_result(false,
+				 "%s through the migrations # its loop ended early (wait status %#x)\n",
+				 ran, status);
+		dmesg_print(failure_lines, 10);
+	} else if (failed && !relayed) {
+		ksft_test_result(false, "pvx_lock_torture %u # no results\n", failed);
+	} else if (!failed && runs > 0 && oks > 0) {
+		ksft_test_result(true, "%s %u times through the migrations, its %u checks passed\n",
+				 ran, runs, oks);
+	} else if (!failed) {
+		ksft_test_result(false, "%s through the migrations # %u runs, %u checks passed\n",
+				 ran, runs, oks);
+	}
+}
+
 /* ---- the run -------------------------------------------------------------- */
 
 static void on_landed(unsigned int k, enum host_kind kind)
@@ -875,7 +1001,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: pvx_migrate_guest [--ctl TTY] [--pages N] [--batch N] [--pause-ms MS]\n"
 		"                         [--fork-pages N] [--fork-every ROUNDS] [--limit S]\n"
-		"                         [--ksm-protect N] [--timer-ms MS] [--spin] [--locality]\n");
+		"                         [--ksm-protect N] [--timer-ms MS] [--spin] [--locality]\n"
+		"                         [--torture KO]\n");
 	exit(2);
 }
 
@@ -927,6 +1054,8 @@ int main(int argc, char **argv)
 			opt.ksm_protect = num_arg(argv[++k], 1, 256);
 		else if (!strcmp(argv[k], "--timer-ms"))
 			opt.timer_ms = num_arg(argv[++k], 1, 10000);
+		else if (!strcmp(argv[k], "--torture"))
+			opt.torture_ko = argv[++k];
 		else
 			usage();
 	}
@@ -961,6 +1090,9 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("calloc: %s\n", strerror(errno));
 	for (i = 0; i < opt.pages; i++)
 		fill_page(dst + i * WORDS, i, 0);
+	/* before the protected pages: their fd stays this process's */
+	if (opt.torture_ko)
+		torture_start();
 	if (opt.ksm_protect) {
 		int err = ksm_protect_start();
 
@@ -985,8 +1117,8 @@ int main(int argc, char **argv)
 		round_once();
 		if (now_ms() - said > 20e3) {
 			/* the lab takes a silent console for a stuck guest */
-			console_say("pvx-migrate: %llu rounds, %llu pages copied by the host, %u landings\n",
-				    rounds, host_pages, landings);
+			console_printf("pvx-migrate: %llu rounds, %llu pages copied by the host, %u landings\n",
+				       rounds, host_pages, landings);
 			said = now_ms();
 		}
 		if (!ready_said && rounds >= (opt.pages + opt.batch - 1) / opt.batch) {
@@ -1071,6 +1203,8 @@ int main(int argc, char **argv)
 		       tmr.steal_errors);
 		pthread_mutex_unlock(&tmr_lock);
 	}
+	if (opt.torture_ko)
+		torture_result();
 	printf("# mig-totals rounds=%llu host_pages=%llu fallback_pages=%llu landings=%u landed_mismatches=%llu prewrite_mismatches=%llu\n",
 	       rounds, host_pages, fallback_pages, landings, landed_bad, prewrite_bad);
 	for (i = 0; i < bad_notes; i++)

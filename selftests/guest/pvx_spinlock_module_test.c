@@ -173,26 +173,6 @@ struct torture {
 	char params[512];	/* the PARAM... words, joined */
 };
 
-/*
- * The torture module's results file (malloc'ed), NULL when it cannot be
- * read. Read whole: a seq_file gives its text in pieces.
- */
-static char *torture_results(void)
-{
-	FILE *f = fopen(TORTURE_RESULTS, "r");
-	char *text = NULL;
-	size_t size = 0;
-
-	if (!f)
-		return NULL;
-	if (getdelim(&text, &size, '\0', f) < 0) {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
-
 /* The line after @line in a text, NULL at its end. */
 static const char *next_line(const char *line)
 {
@@ -287,7 +267,7 @@ static bool phase_run(const struct torture *t, const char *phase, const char *he
 	snprintf(tail, sizeof(tail), "phases=%s " HANG_TIMEOUT, phase);
 	err = torture_load(t, head, tail);
 	if (!err)
-		text = torture_results();
+		text = read_text(TORTURE_RESULTS);
 	if (!text) {
 		ksft_test_result_fail("%s # %s\n", what,
 				      err ? strerror(-err) : "no " TORTURE_RESULTS);
@@ -354,7 +334,7 @@ static void torture_runs(const void *arg)
 	}
 	ksft_test_result_pass("insmod pvx_lock_torture.ko (runs the torture)\n");
 	console_step("pvx_lock_torture done");
-	text = torture_results();
+	text = read_text(TORTURE_RESULTS);
 	torture_ops(text, ops, sizeof(ops));
 	if (text)
 		relay_results(text, "");

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_lock_torture: test module for struct pvx_spinlock, run by the L3
- * selftests (selftests/guest/init.sh, pvx_spinlock_module_test). Not for
- * production use.
+ * selftests (selftests/guest/init.sh, pvx_spinlock_module_test,
+ * pvx_migrate_guest --torture). Not for production use.
  *
  * At load it runs three phases on one lock, each with more kernel threads
  * than CPUs (overcommit) incrementing a shared counter non-atomically
