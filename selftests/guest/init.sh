@@ -6,7 +6,8 @@
 # pvx_guest.ko, runs pvx_guest_test with the expectation named on the
 # kernel command line (pvx_expect=host|fallback), then its --reload (rmmod
 # and a second insmod) and, in host boots, its --host-switch (L2 takes
-# pvx away from the guest and gives it back); then the pv spinlock:
+# pvx away from the guest and gives it back); pvxtop's counts over
+# reprobes (pvxtop_guest_test --probes); then the pv spinlock:
 # pvx_spinlock.ko, pvx_yield_test (sysfs and PVX_IOC_YIELD_TO), the
 # pvx_lock_torture.ko test module, and unloading (pvx_spinlock_module_test
 # loads and unloads them); then the steal-time timers: pvx_stimer.ko with
@@ -40,6 +41,7 @@ SPIN_KO=/pvx/pvx_spinlock.ko
 TORTURE_KO=/pvx/pvx_lock_torture.ko
 YIELD_TEST=/pvx/pvx_yield_test
 SPIN_MODULE_TEST=/pvx/pvx_spinlock_module_test
+PVXTOP_TEST=/pvx/pvxtop_guest_test
 STEAL_SHARE=/pvx/pvx_steal_share
 STIMER_KO=/pvx/pvx_stimer.ko
 LOCALITY_KO=/pvx/pvx_locality.ko
@@ -102,35 +104,23 @@ loaded() { grep -q '^pvx_guest ' /proc/modules; }
 unloaded() { ! loaded && [ ! -e /sys/kernel/pvx ] && [ ! -e /dev/pvx ]; }
 host_lines() { dmesg | grep -c 'pvx_guest: host '; }
 
-# pvxtop in the guest (Documentation/pvxtop.rst): its counts of
-# pvx:guest_hypercall over 20 reprobes equal /sys/kernel/pvx/stats'
-# growth. /pvx/pvxtop is the static build (make -C tools/pvxtop static).
-pvx_stat() { cat "/sys/kernel/pvx/stats/$1"; }
-pvxtop_sum() {	# pvxtop_sum KEY: the sum over the "total" lines
-	awk -v k="\"$1\":" 'index($0, "\"type\":\"total\"") && (i = index($0, k)) {
-		v = substr($0, i + length(k)); sub(/[^0-9].*/, "", v); s += v }
-		END { print s + 0 }' /tmp/pvxtop.json
-}
-# pvxtop_missed EVENT [FILE]: the events of EVENT (e.g. pvx/stimer_fire)
-# that pvxtop's program was skipped for, from its JSON end line: the
-# kernel runs no tracing program on a CPU where BPF already runs (timer
-# interrupts during pvxtop's own map reads, on a slow nested machine)
+# pvxtop in the guest (Documentation/pvxtop.rst): pvxtop_guest_test runs
+# it (/pvx/pvxtop, the static build: make -C tools/pvxtop static) over 20
+# reprobes (--probes) and around the lock tortures and pvx_stimer_test
+# (--window) and checks its counts against the sysfs counters' growth;
+# the --advise sessions below check its advice.
+# pvxtop_missed EVENT FILE: the events of EVENT (e.g. pvx/stimer_fire)
+# that pvxtop's program was skipped for, from the JSON end line in FILE:
+# the kernel runs no tracing program on a CPU where BPF already runs
+# (timer interrupts during pvxtop's own map reads, on a slow nested machine)
 pvxtop_missed() {
-	sed -n "s|.*\"type\":\"end\".*\"$1\":\([0-9]*\).*|\1|p" "${2:-/tmp/pvxtop.json}" |
+	sed -n "s|.*\"type\":\"end\".*\"$1\":\([0-9]*\).*|\1|p" "$2" |
 		tail -n 1 | grep . || echo 0
 }
 # counted_all WHAT COUNTED MISSED WANT: one check that pvxtop's COUNTED
 # plus MISSED is WANT, the growth of the module's own counter
 counted_all() {
 	check "pvxtop: $1 $2 + $3 missed = $4" [ $(($2 + $3)) = "$4" ]
-}
-# counted_window WHAT COUNTED MISSED WANT: as counted_all, for events that
-# also come from outside the workload (a timer of the steps before):
-# pvxtop attaches before the first reading of the counter and detaches
-# after the last, so it sees at least WANT, and at most a few more
-counted_window() {
-	local got=$(($2 + $3)) most=$(($4 + 2 + $4 / 100))
-	check "pvxtop: $1 $2 + $3 missed = $got, from $4 to $most" [ "$got" -ge "$4" -a "$got" -le "$most" ]
 }
 # cpus_settle: each CPU has run a process of ours since the caller's last
 # reading of a counter. A timer's hard irq counts its fire and then
@@ -145,99 +135,6 @@ cpus_settle() {
 		taskset -c $c true
 		c=$((c + 1))
 	done
-}
-pvxtop_test() {
-	local pid i h0 e0 r0 h e r c a
-	if [ ! -x /pvx/pvxtop ]; then
-		ok "pvxtop in the guest # SKIP no /pvx/pvxtop in the initramfs (lab builds it with clang and bpftool)"
-		return
-	fi
-	# stopped after the last PROBE, not at a fixed -d: on a loaded lab
-	# the 20 PROBEs took over 6 s (CI saw 19 of 20)
-	# no periodic PROBE in the window: pvxtop sees from before the first
-	# reading to after the last, the counters only between them
-	echo 0 >/sys/module/pvx_guest/parameters/reprobe_ms
-	pvxtop_start || return
-	h0=$(pvx_stat hypercalls) e0=$(pvx_stat errors) r0=$(pvx_stat refused)
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		reprobe
-	done
-	h=$(($(pvx_stat hypercalls) - h0)) e=$(($(pvx_stat errors) - e0)) r=$(($(pvx_stat refused) - r0))
-	pvxtop_stop "20 PROBE calls in the guest" || return
-	echo 1000 >/sys/module/pvx_guest/parameters/reprobe_ms
-	c=$(($(pvxtop_sum hc_issued) + $(pvxtop_sum hc_error)))
-	check "pvxtop: guest hypercalls issued $c = stats/hypercalls growth $h (>= 20)" \
-		[ "$c" = "$h" -a "$h" -ge 20 ]
-	check "pvxtop: guest hypercalls answered < 0 $(pvxtop_sum hc_error) = stats/errors growth $e" \
-		[ "$(pvxtop_sum hc_error)" = "$e" ]
-	check "pvxtop: guest hypercalls refused $(pvxtop_sum hc_refused) = stats/refused growth $r" \
-		[ "$(pvxtop_sum hc_refused)" = "$r" ]
-	grep '"type":"total"' /tmp/pvxtop.json | head -n 2 | while read -r l; do diag "$l"; done
-	/pvx/pvxtop -d 2 >/tmp/pvxtop.txt 2>&1 &
-	pid=$!
-	sleep 1
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		reprobe
-	done
-	wait "$pid"
-	while read -r l; do diag "$l"; done </tmp/pvxtop.txt
-	# --advise with bad input: one line on stderr, exit 1
-	for a in "-d 0" "-d x" "-i 1"; do
-		# shellcheck disable=SC2086 # the words of $a are pvxtop's arguments
-		/pvx/pvxtop --advise $a >/tmp/bad.out 2>&1
-		c=$?
-		check "pvxtop --advise $a: exit 1 with one line (exit $c: $(head -n 1 /tmp/bad.out))" \
-			[ "$c" = 1 -a "$(wc -l </tmp/bad.out)" = 1 ]
-	done
-}
-
-# pvxtop_halt_kick HALTS KICKS KICK_MISSES: pvxtop's pvx:spin_halt and
-# pvx:spin_kick counts over the lock tortures against the growth of
-# spinlock/halts, kicks and kick_misses (the events fire where those count)
-pvxtop_halt_kick() {
-	local mi kk km
-	check "pvxtop attached to pvx:spin_halt and pvx:spin_kick (end line)" \
-		grep -q '"type":"end".*"pvx/spin_halt":[0-9]*,"pvx/spin_kick":[0-9]' /tmp/pvxtop.json
-	counted_all "pvx:spin_halt, spinlock/halts growth" "$(pvxtop_sum spin_halts)" \
-		"$(pvxtop_missed pvx/spin_halt)" "$1"
-	kk=$(pvxtop_sum spin_kicks) km=$(pvxtop_sum spin_kick_misses)
-	mi=$(pvxtop_missed pvx/spin_kick)
-	counted_all "pvx:spin_kick, spinlock/kicks + kick_misses growth" $((kk + km)) "$mi" \
-		$(($2 + $3))
-	check "pvxtop: spin_kick kicks $kk (+ up to $mi missed) = spinlock/kicks growth $2" \
-		[ "$kk" -le "$2" -a "$2" -le $((kk + mi)) ]
-	diag "pvxtop over the lock tortures: halts $(pvxtop_sum spin_halts), kicks $kk, kick misses $km (sysfs +$1, +$2, +$3)"
-}
-# pvxtop_start: pvxtop --json in the background until pvxtop_stop, which
-# ends it with SIGINT (it prints totals then). 1 when it did not start.
-pvxtop_start() {
-	local i
-	PVXTOP_PID=
-	[ -x /pvx/pvxtop ] || return 1
-	/pvx/pvxtop --json >/tmp/pvxtop.json 2>/tmp/pvxtop.err &
-	PVXTOP_PID=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q '"type":"start"' /tmp/pvxtop.json && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	not_ok "pvxtop --json: no start line in 10 s # $(head -n 1 /tmp/pvxtop.err)"
-	kill "$PVXTOP_PID" 2>/dev/null
-	wait "$PVXTOP_PID"
-	PVXTOP_PID=
-	return 1
-}
-pvxtop_stop() {	# pvxtop_stop WHAT: 0 when it exited 0 and printed totals
-	local c
-	[ -n "$PVXTOP_PID" ] || return 1
-	kill -INT "$PVXTOP_PID"
-	wait "$PVXTOP_PID"
-	c=$?
-	PVXTOP_PID=
-	check "pvxtop --json over $1: exit 0 after SIGINT (exit $c) $(head -c 200 /tmp/pvxtop.err)" \
-		[ "$c" = 0 ]
-	grep -q '"type":"end"' /tmp/pvxtop.json
 }
 
 # pvxtop --advise (Documentation/tuning.rst). advise_num FILE KNOB KEY and
@@ -596,13 +493,18 @@ run_test "pvx_guest_test --reload" "$TEST" --reload "$KO"
 run_test "pvx_guest_test after reload"
 migrate_test
 step "pvxtop"
-pvxtop_test
+if [ -x /pvx/pvxtop ]; then
+	run_test pvxtop "$PVXTOP_TEST" --probes
+else
+	ok "pvxtop in the guest # SKIP no /pvx/pvxtop in the initramfs (lab builds it with clang and bpftool)"
+fi
 check "rmmod pvx_guest again" rmmod pvx_guest
 check "clean after second rmmod" unloaded
 
 # 5. pv spinlock: load, sysfs and PVX_IOC_YIELD_TO, torture, unload.
 # pvx_spinlock_module_test loads and unloads pvx_spinlock and runs the
-# lock tortures (pvx_lock_torture.ko) on it; pvxtop watches them here.
+# lock tortures (pvx_lock_torture.ko) on it; pvxtop watches them
+# (pvxtop_guest_test --window spin).
 step "pv spinlock tests"
 spin_stat() { cat "/sys/kernel/pvx/spinlock/$1" 2>/dev/null || echo 0; }
 check "insmod pvx_guest.ko for the spinlock" insmod "$KO"
@@ -612,14 +514,6 @@ grep -q '^pvx_spinlock ' /proc/modules || finish
 step "pvx_yield_test"
 run_test pvx_yield_test "$YIELD_TEST" "--expect-$mode"
 
-# pvxtop watches the tortures: its pvx:spin_yield, pvx:spin_halt and
-# pvx:spin_kick counts against sysfs
-top_spin=0
-if [ "$steal_boot" != 1 ] && pvxtop_start; then
-	top_spin=1
-	y0=$(spin_stat yields_issued) g0=$(spin_stat yields_granted)
-	th0=$(spin_stat halts) tk0=$(spin_stat kicks) tm0=$(spin_stat kick_misses)
-fi
 step "pvx_lock_torture starts"
 module_lines
 if [ "$steal_boot" = 1 ]; then
@@ -627,33 +521,13 @@ if [ "$steal_boot" = 1 ]; then
 else
 	# the torture with TORTURE_ARGS, its counters, pvx_spinlock held, then
 	# the free-try and free-lock phases; it prints the steps
-	# "pvx_lock_torture done", "pvx_lock_torture free-try" and "... free-lock"
+	# "pvx_lock_torture done", "pvx_lock_torture free-try" and "... free-lock".
+	# pvxtop watches it: its pvx:spin_yield, pvx:spin_halt and
+	# pvx:spin_kick counts against sysfs (pvxtop_guest_test --window spin)
 	# shellcheck disable=SC2086 # TORTURE_ARGS is a list of words
-	run_test pvx_lock_torture "$SPIN_MODULE_TEST" --torture "$TORTURE_KO" \
+	run_test pvx_lock_torture "$PVXTOP_TEST" --window spin -- \
+		"$SPIN_MODULE_TEST" --torture "$TORTURE_KO" \
 		--free-budget-ms "$FREE_BUDGET_MS" $TORTURE_ARGS
-fi
-if [ "$top_spin" = 1 ]; then
-	y=$(($(spin_stat yields_issued) - y0)) g=$(($(spin_stat yields_granted) - g0))
-	th=$(($(spin_stat halts) - th0)) tk=$(($(spin_stat kicks) - tk0))
-	tm=$(($(spin_stat kick_misses) - tm0))
-	m=$(cat /sys/kernel/pvx/spinlock/mode 2>/dev/null)
-	if pvxtop_stop "the lock tortures"; then
-		c=$(pvxtop_sum spin_yields)
-		diag "pvxtop over the lock tortures (mode $m): spin_yields $c, done $(pvxtop_sum spin_done), not_done $(pvxtop_sum spin_not_done), target_running $(pvxtop_sum spin_target_running), error $(pvxtop_sum spin_error), holder preempted $(pvxtop_sum spin_preempted), to the next waiter $(pvxtop_sum spin_next)"
-		case $m in
-		pvx-yield|sched-yield)
-			counted_all "pvx:spin_yield, spinlock/yields_issued growth" "$c" \
-				"$(pvxtop_missed pvx/spin_yield)" "$y" ;;
-		*)
-			ok "pvxtop: pvx:spin_yield vs yields_issued # SKIP mode $m issues no yield" ;;
-		esac
-		if [ "$m" = pvx-yield ]; then
-			d=$(pvxtop_sum spin_done) mi=$(pvxtop_missed pvx/spin_yield)
-			check "pvxtop: spin_yield answered done $d (+ up to $mi missed) = spinlock/yields_granted growth $g" \
-				[ "$d" -le "$g" -a "$g" -le $((d + mi)) ]
-		fi
-		pvxtop_halt_kick "$th" "$tk" "$tm"
-	fi
 fi
 # pvxtop --advise on spin_threshold: a tuning session, written out in
 # Documentation/tuning.rst. The workload is the torture's mutex phase
@@ -787,28 +661,12 @@ if insmod "$STIMER_KO" >/tmp/insmod.out 2>&1; then
 	dmesg | grep 'pvx_stimer: ' | sed 's/^/# dmesg: /' >>"$TAP"
 	src=$(stimer_src)
 	step "pvx_stimer_test"
-	top_timer=0
-	if pvxtop_start; then
-		top_timer=1
-		fe0=$(stimer_stat fired_effective) fc0=$(stimer_stat fired_cap) r0=$(stimer_stat rearms)
-	fi
 	# first what pvx_stimer said at this load: the source, once, and the
-	# one pvx_steal_time leads to
-	run_test pvx_stimer_test "$STIMER_TEST" --source auto --steal-time "$STEAL_TIME"
-	if [ "$top_timer" = 1 ]; then
-		fe=$(($(stimer_stat fired_effective) - fe0)) fc=$(($(stimer_stat fired_cap) - fc0))
-		r=$(($(stimer_stat rearms) - r0))
-		cpus_settle
-		if pvxtop_stop "pvx_stimer_test"; then
-			mi=$(pvxtop_missed pvx/stimer_fire) tc=$(pvxtop_sum timer_cap)
-			counted_window "stimer_fire, fired_effective + fired_cap growth" \
-				"$(pvxtop_sum timer_fires)" "$mi" $((fe + fc))
-			check "pvxtop: stimer_fire on the cap $tc (+ up to $mi missed) = fired_cap growth $fc (+ up to 2 from outside)" \
-				[ "$tc" -le $((fc + 2)) -a "$fc" -le $((tc + mi)) ]
-			counted_window "stimer_rearm, rearms growth" "$(pvxtop_sum timer_rearms)" \
-				"$(pvxtop_missed pvx/stimer_rearm)" "$r"
-		fi
-	fi
+	# one pvx_steal_time leads to. pvxtop watches it: its
+	# pvx:stimer_fire and pvx:stimer_rearm counts against sysfs
+	# (pvxtop_guest_test --window stimer)
+	run_test pvx_stimer_test "$PVXTOP_TEST" --window stimer -- \
+		"$STIMER_TEST" --source auto --steal-time "$STEAL_TIME"
 	# pvxtop --advise on cap_factor: 20 ms timer fds on every CPU, all
 	# busy (pvx_stimer_test --load 4), from cap_factor 1 turned as --advise
 	# says; its numbers must be sysfs's, its verdict the rule's (cap_rule)
