@@ -181,6 +181,12 @@ static bool top_start(struct top *t)
 	int i;
 
 	memset(t, 0, sizeof(*t));
+	/*
+	 * The last run's file has a start line: gone before the fork, so that
+	 * only this pvxtop's can be found (the child truncates it later)
+	 */
+	unlink(TOP_JSON);
+	unlink(TOP_ERR);
 	t->pid = spawn(argv, TOP_JSON, TOP_ERR);
 	for (i = 0; t->pid > 0 && i < 100; i++) {
 		if (file_has(TOP_JSON, "\"type\":\"start\""))
