@@ -155,6 +155,17 @@ if [ -n "$icount" ]; then
 	[ "$l2_cpus" = 1 ] || die "PVX_LAB_ICOUNT needs --l2-cpus 1 (icount runs single-threaded TCG)"
 	icount_args="-icount shift=$icount,sleep=off"
 fi
+# L2's TSC frequency, given instead of measured: TCG's TSC is this
+# machine's, and L2's boot calibrates it against the emulated PIT, which
+# on a loaded machine once said 509 MHz for a 2596 MHz TSC (6.1 took it:
+# L2's clocks ran five times too fast, its watchdogs fired early). In a
+# VM, /proc/cpuinfo's "cpu MHz" is the TSC's; elsewhere, or with icount
+# (a TSC of counted instructions), L2 measures it.
+tsc_early=""
+if [ -z "$icount" ]; then
+	tsc_early=$(awk '/^flags/ && / hypervisor / { vm = 1 } /^cpu MHz/ && !mhz { mhz = $4 }
+		END { if (vm && mhz > 0) printf "tsc_early_khz=%d", mhz * 1000 }' /proc/cpuinfo)
+fi
 [ -x /bin/busybox ] || die "busybox missing (run: make deps)"
 # L2's QEMU version, for L2 scripts whose results depend on its TCG's SVM
 # emulation (bench-fork-l2.sh: shadow paging needs QEMU 7.2)
@@ -510,7 +521,7 @@ EOT
 			-accel "tcg,$tcg" $icount_args -cpu max -m "$l2_mem" -smp "$cpus" $l2_args \
 			-nographic -nodefaults -serial stdio \
 			-kernel "$kimage/boot/vmlinuz-$abi" -initrd "$initrd" \
-			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled tsc=reliable no5lvl $smp_append $l2_append $l2_boot_append" \
+			-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr sysrq_always_enabled tsc=reliable $tsc_early no5lvl $smp_append $l2_append $l2_boot_append" \
 			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$cache,mount_tag=pvxcache,security_model=none,readonly=on,multidevs=remap" \
 			-virtfs "local,path=$REPO,mount_tag=pvxrepo,security_model=none,readonly=on,multidevs=remap" \
