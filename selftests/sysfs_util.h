@@ -15,6 +15,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The running kernel is @major.@minor or newer (false when unknown). */
@@ -75,6 +77,72 @@ static inline long long sysfs_read_counter(const char *dir, const char *name)
 		return -1;
 	buf[n] = 0;
 	return atoll(buf);
+}
+
+/*
+ * The text of the file @path, whole (malloc'ed), NULL when it cannot be
+ * read (or is empty). Read with one getdelim(): a seq_file, such as a
+ * test module's results in debugfs, gives its text in pieces.
+ */
+static inline char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t size = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&text, &size, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+/* How @pid ended, as the shell's $? gives it (-1: no such child). */
+static inline int wait_rc(pid_t pid)
+{
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Sleep @ms milliseconds, a signal's interruption included. */
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Up to @max bytes of the file @path into @buf, on one line (its newlines
+ * spaces, the trailing ones dropped, as "$(head -c MAX FILE)" in a test
+ * description, without the line breaks); "" when unreadable. Returns @buf.
+ */
+static inline char *file_head(const char *path, size_t max, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = 0;
+
+	if (max >= size)
+		max = size - 1;
+	if (fd >= 0) {
+		n = read(fd, buf, max);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	for (; n; n--)
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = ' ';
+	return buf;
 }
 
 /* ---- cgroup v2 ------------------------------------------------------ */

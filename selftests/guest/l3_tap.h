@@ -124,27 +124,6 @@ static inline pid_t piped_child(void (*fn)(const void *arg), const void *arg, FI
 }
 
 /*
- * The text of the file @path, whole (malloc'ed), NULL when it cannot be
- * read. Read with one getdelim(): a seq_file, such as a test module's
- * results in debugfs, gives its text in pieces.
- */
-static inline char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t size = 0;
-
-	if (!f)
-		return NULL;
-	if (getdelim(&text, &size, '\0', f) < 0) {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
-
-/*
  * Each regular file of the directory @dir (a module's sysfs directory)
  * as a "# @prefix/NAME: VALUE" comment, VALUE its first line ("" when
  * unreadable), in name order. run-l3.sh reads some of them.

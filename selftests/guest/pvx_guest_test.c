@@ -528,13 +528,6 @@ static long long uptime_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
-
-	nanosleep(&t, NULL);
-}
-
 /* Until SYSDIR/@name reads @want, at most FOLLOW_MS: the ms waited. */
 static long wait_attr(const char *name, const char *want)
 {

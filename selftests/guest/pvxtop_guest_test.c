@@ -117,48 +117,6 @@ static pid_t spawn(char *const argv[], const char *out, const char *err)
 	_exit(127);
 }
 
-/* How @pid ended, as the shell's $? gives it (-1: no such child). */
-static int wait_rc(pid_t pid)
-{
-	int status;
-
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/*
- * Up to @max bytes of the file @path into @buf, on one line (its newlines
- * spaces, the trailing ones dropped, as "$(head -c MAX FILE)" in a test
- * description, without the line breaks); "" when unreadable.
- */
-static void file_head(const char *path, size_t max, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n = 0;
-
-	if (max >= size)
-		max = size - 1;
-	if (fd >= 0) {
-		n = read(fd, buf, max);
-		close(fd);
-	}
-	buf[n > 0 ? n : 0] = '\0';
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	for (; n; n--)
-		if (buf[n - 1] == '\n')
-			buf[n - 1] = ' ';
-}
-
 /* Whether the file @path has @needle. */
 static bool file_has(const char *path, const char *needle)
 {

@@ -33,7 +33,7 @@
  *	one idle VM with one vCPU until killed (below).
  *   pvx_hcall_test hcall-load N
  *	a known mix of hypercalls from a 2-vCPU VM for an observer
- *	(selftests/host/pvxtop-test.sh): not TAP, a line protocol below.
+ *	(selftests/host/pvxtop_host_test.c): not TAP, a line protocol below.
  *
  * Output is KTAP from kselftest_harness.h, one result per test, each
  * check a "# ok" or "# not ok" line of it (harness.h); exit status 0

@@ -23,7 +23,7 @@
 #               pvx_host cannot be removed under it
 #   yield       directed yield from 2-vCPU VMs: ABI, running/preempted/
 #               halted targets, counters, host and per-VM policy
-#   pvxtop      pvxtop-test.sh loaded: pvxtop's counts over a known load
+#   pvxtop      pvxtop_host_test loaded: pvxtop's counts over a known load
 #               equal debugfs; --json, -p, -d, signals, errors; no BPF
 #               program left
 #   hcall-bench  pvx_hcall_bench once with 10 calls, 1 round, every case
@@ -94,6 +94,8 @@ FBIN=$PVX_SELFTESTS/pvx_fork_copy_test
 KKO=$(dirname "$KO")/pvx_ksm.ko
 KBIN=$PVX_SELFTESTS/pvx_ksm_host_test
 NBIN=$PVX_SELFTESTS/pvx_nomem_test
+# pvxtop's checks (PVX_REPO, PVX_SELFTESTS, PVX_OUT from the environment)
+TBIN=$PVX_SELFTESTS/pvxtop_host_test
 HBIN=$PVX_SELFTESTS/pvx_hcall_bench
 # make check's short soak (PVX_LAB_SOAK, lab.sh) 300 cycles; check-full's 1000
 if [ "${PVX_LAB_SOAK:-short}" = long ]; then CYCLES=${TINYVM_CYCLES:-1000}; else CYCLES=${TINYVM_CYCLES:-300}; fi
@@ -193,11 +195,11 @@ fc_loaded() { [ -d /sys/module/pvx_fork_copy ]; }
 run_fc() { TAPBIN=$FBIN run_tap "$@"; }
 ksm_loaded() { [ -d /sys/module/pvx_ksm ]; }
 run_ksm() { TAPBIN=$KBIN run_tap "$@"; }
-# pvxtop watches the stages run between these two (pvxtop-test.sh
+# pvxtop watches the stages run between these two (pvxtop_host_test
 # watch-start/watch-check STAGE); never around a stage that removes a
 # module: pvxtop's programs hold a reference on it
-top_watch_start() { TAPBIN=$here/pvxtop-test.sh run_tap "$1" watch-start "$LOG/$1"; }
-top_watch_check() { TAPBIN=$here/pvxtop-test.sh run_tap "$1" watch-check "$LOG/$1"; }
+top_watch_start() { TAPBIN=$TBIN run_tap "$1" watch-start "$LOG/$1"; }
+top_watch_check() { TAPBIN=$TBIN run_tap "$1" watch-check "$LOG/$1"; }
 
 do_insmod() {	# do_insmod STAGE
 	local err
@@ -319,7 +321,7 @@ yield_stages() {
 			"yield sched: target running in guest mode on another CPU"
 	fi
 	run_yield yield policy
-	TAPBIN=$here/pvxtop-test.sh run_tap pvxtop loaded
+	TAPBIN=$TBIN run_tap pvxtop loaded
 	TAPBIN=$HBIN run_tap hcall-bench -n 10 -r 1 stock probe yield sched-yield
 	run_yield yield-rmmod-loop rmmod-loop
 	check_dmesg yield "$mark"
@@ -444,7 +446,7 @@ fi
 if ! loaded; then
 	run_tap after-rmmod --state=absent abi
 	run_tap after-rmmod stock compare "$LOG/stock.rec"
-	TAPBIN=$here/pvxtop-test.sh run_tap after-rmmod absent
+	TAPBIN=$TBIN run_tap after-rmmod absent
 	if [ ! -f "$YKO" ]; then
 		result fail "after-rmmod: $YKO missing"
 	elif err=$(insmod "$YKO" 2>&1); then

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# TAP 13 helpers of the L2 host suites (sourced by run-l2.sh and
-# pvxtop-test.sh). Builtins only in what runs per result: every process
-# started in L2 costs time under TCG, and a suite prints hundreds.
+# TAP 13 helpers of the L2 host suites (sourced by run-l2.sh and the
+# other L2 scripts; pvxtop_host_test prints the same time lines in C).
+# Builtins only in what runs per result: every process started in L2
+# costs time under TCG, and a suite prints hundreds.
 #
 #   result ok|fail DESC...   one test
 #   check STATUS DESC...     ok when STATUS is 0
