@@ -4,8 +4,8 @@
  * that do part of its work: its step lines (and failures) on the
  * console, a child process whose stdout the program reads, the results
  * of another TAP producer (such a child, a test module's results file)
- * relayed as the program's own, a file's text whole, and a module's
- * sysfs files as comments.
+ * relayed as the program's own, a file's text whole, a module's sysfs
+ * files as comments, and the --expect-host|--expect-fallback argument.
  */
 #ifndef _PVX_SELFTEST_L3_TAP_H
 #define _PVX_SELFTEST_L3_TAP_H
@@ -145,6 +145,16 @@ static inline void print_sysfs_dir(const char *dir, const char *prefix)
 	}
 	if (n >= 0)
 		free(names);
+}
+
+/*
+ * --expect-host or --expect-fallback: whether the L2 host serves pvx into
+ * *@host. False when @arg is neither.
+ */
+static inline bool parse_expect(const char *arg, bool *host)
+{
+	*host = !strcmp(arg, "--expect-host");
+	return *host || !strcmp(arg, "--expect-fallback");
 }
 
 #endif /* _PVX_SELFTEST_L3_TAP_H */

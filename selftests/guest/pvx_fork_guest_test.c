@@ -1330,13 +1330,6 @@ static int unload_test(void)
 	ksft_finished();
 }
 
-/* --expect-host or --expect-fallback into @host: false when neither. */
-static bool parse_expect(const char *arg)
-{
-	host = !strcmp(arg, "--expect-host");
-	return host || !strcmp(arg, "--expect-fallback");
-}
-
 int main(int argc, char **argv)
 {
 	/* run_kselftest.sh runs it without arguments: a skip, not a failure */
@@ -1348,11 +1341,11 @@ int main(int argc, char **argv)
 		ksft_print_header();
 		return unload_test();
 	}
-	if (argc == 4 && !strcmp(argv[1], "--load") && parse_expect(argv[3])) {
+	if (argc == 4 && !strcmp(argv[1], "--load") && parse_expect(argv[3], &host)) {
 		ksft_print_header();
 		return load_test(argv[2]);
 	}
-	if (argc != 2 || !parse_expect(argv[1])) {
+	if (argc != 2 || !parse_expect(argv[1], &host)) {
 		fprintf(stderr,
 			"usage: pvx_fork_guest_test --load KO --expect-host|--expect-fallback\n"
 			"       pvx_fork_guest_test --expect-host|--expect-fallback\n"

@@ -53,6 +53,7 @@
 #include "kselftest.h"
 #include "module_util.h"
 #include "sysfs_util.h"
+#include "l3_tap.h"
 
 #define KSMDIR		"/sys/kernel/pvx/ksm"
 #define PARAMS		"/sys/module/pvx_ksm_guest/parameters"
@@ -641,13 +642,6 @@ static int print_usage(void)
 	return 2;
 }
 
-/* --expect-host or --expect-fallback into @host: false when neither. */
-static bool parse_expect(const char *arg)
-{
-	host = !strcmp(arg, "--expect-host");
-	return host || !strcmp(arg, "--expect-fallback");
-}
-
 int main(int argc, char **argv)
 {
 	/* run_kselftest.sh runs it without arguments: a skip, not a failure */
@@ -659,11 +653,11 @@ int main(int argc, char **argv)
 		ksft_print_header();
 		return unload_test();
 	}
-	if (argc == 3 && !strcmp(argv[1], "--params") && parse_expect(argv[2])) {
+	if (argc == 3 && !strcmp(argv[1], "--params") && parse_expect(argv[2], &host)) {
 		ksft_print_header();
 		return params_test();
 	}
-	if (argc != 4 || !parse_expect(argv[3]))
+	if (argc != 4 || !parse_expect(argv[3], &host))
 		return print_usage();
 	ksft_print_header();
 	if (!strcmp(argv[1], "--load"))
