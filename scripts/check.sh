@@ -405,6 +405,14 @@ expect_error() { # expect_error DESCRIPTION PATTERN COMMAND...
 		tap fail "$desc" "exit $rc, said: $(printf '%s' "$out" | head -n3 | tr '\n' '|')"
 	fi
 }
+# tap-count.sh on a nested KTAP stream (ktap-nest.sh's): every leaf once,
+# at any depth; a parent only when it failed without a failed subtest
+ktap_sample=$'TAP version 13\n1..4\n# 1..2\n# ok 1 a\n# # ok 1 b\n# not ok 2 c\nok 1 p\nnot ok 2 q\nok 3 r # SKIP s\n# ok 1 d\nnot ok 4 t'
+if [ "$(scripts/tap-count.sh <<<"$ktap_sample")" = "3 3 1" ]; then
+	tap ok "tap-count.sh counts nested KTAP: leaves at any depth, a failed parent without failed subtests"
+else
+	tap fail "tap-count.sh counts nested KTAP" "said $(scripts/tap-count.sh <<<"$ktap_sample"), want 3 3 1"
+fi
 labs_before=$(ls -d build/lab-* 2>/dev/null | wc -l)
 expect_error "make with an unknown KDIR fails with one line" \
 	"not a configured kernel build tree" make -s --no-print-directory KDIR=/nonexistent/kdir
@@ -912,11 +920,19 @@ else
 	tap skip "nested lab suites" "lab cannot run here: $lab_why"
 fi
 # --- report ------------------------------------------------------------------------
-for f in "$RES"/*.tap; do
-	echo "# ==== $(basename "$f" .tap)"
-	cat "$f"
-done
-read -r P F K < <(scripts/tap-count.sh "$RES"/*.tap)
+# one nested KTAP stream: each stream above as the subtest of one line
+streams=("$RES"/*.tap)
+{
+	echo "TAP version 13"
+	echo "1..${#streams[@]}"
+	i=0
+	for f in "${streams[@]}"; do
+		i=$((i + 1))
+		scripts/ktap-nest.sh "$i" "$(basename "$f" .tap)" "$f"
+	done
+} >"$RES/check.ktap"
+cat "$RES/check.ktap"
+read -r P F K < <(scripts/tap-count.sh "$RES/check.ktap")
 read -r _ _ LK < <(cat /dev/null "$RES"/lab-*.tap 2>/dev/null | scripts/tap-count.sh)
 rc=0
 [ "$F" -eq 0 ] || rc=1

@@ -143,32 +143,35 @@ fake_stall() {
 	sleep 100000
 }
 
-# run_l3s NAME CMD...: run each command line, one TAP stream. Each boot's
+# run_l3s NAME CMD...: run each command line, one nested KTAP stream: a
+# boot's TAP as the subtest of one line (scripts/ktap-nest.sh). Each boot's
 # TAP and status go to the share as soon as it ends (NAME.bootN.tap,
 # .rc): when L2 stalls and lab.sh boots it again for this suite, the boots
 # that had ended are taken from there instead of being run again.
 run_l3s() {
 	local name=$1 rc=0 f i=0 part brc
 	shift
+	echo "TAP version 13"
+	echo "1..$#"
 	for f in "$@"; do
 		i=$((i + 1))
 		part=$name.boot$i
-		echo "# $f"
+		echo "# boot $i: $f"
 		if [ -s "$PVX_SHARE/$part.tap" ] && [ -s "$PVX_SHARE/$part.rc" ]; then
 			echo "# (ended in an earlier L2 boot of this lab run)"
-			cat "$PVX_SHARE/$part.tap"
+			cp "$PVX_SHARE/$part.tap" "$PVX_OUT/$part.tap"
 			brc=$(cat "$PVX_SHARE/$part.rc")
 		else
 			# shellcheck disable=SC2086
 			bash $f >"$PVX_OUT/$part.tap"
 			brc=$?
 			echo "$brc" >"$PVX_OUT/$part.rc"
-			cat "$PVX_OUT/$part.tap"
 			# not sync_out: the suite's own TAP is not complete yet
 			sync_out "$PVX_OUT"/l3-* "$PVX_OUT"/steal-*
 			sync_out "$PVX_OUT/$part.tap" "$PVX_OUT/$part.rc"
 			[ "${PVX_LAB_FAKE_STALL:-}" = "$part" ] && fake_stall
 		fi
+		scripts/ktap-nest.sh "$i" "${f#selftests/guest/}" "$PVX_OUT/$part.tap" "$brc"
 		[ "$brc" = 0 ] || rc=1
 	done
 	return $rc

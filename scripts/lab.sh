@@ -691,18 +691,23 @@ fi
 cat "$out"/times-* 2>/dev/null | sed 's/^/lab: time: /' || true
 
 # --- report --------------------------------------------------------------
+# one nested KTAP stream: each suite's TAP as the subtest of one line
 rc=0
-for s in "${suites[@]}"; do
-	echo "# ---- suite $s (kernel $abi)"
+{
+	echo "TAP version 13"
+	echo "1..${#suites[@]}"
 	[ -f "$out/stalls" ] && sed 's/^/# lab: /' "$out/stalls"
-	if [ -s "$out/$s.tap" ]; then
-		cat "$out/$s.tap"
-	else
-		echo "TAP version 13"
-		echo "1..1"
-		echo "not ok 1 $s # suite produced no TAP (see $out/l2-console-*.log)"
-	fi
-done | tee "$out/all.tap"
+	i=0
+	for s in "${suites[@]}"; do
+		i=$((i + 1))
+		echo "# suite $s (kernel $abi)"
+		if [ -s "$out/$s.tap" ]; then
+			scripts/ktap-nest.sh "$i" "$s (kernel $abi)" "$out/$s.tap"
+		else
+			echo "not ok $i $s (kernel $abi) # suite produced no TAP (see $out/l2-console-*.log)"
+		fi
+	done
+} | tee "$out/all.tap"
 read -r p f k < <(scripts/tap-count.sh "$out/all.tap")
 echo "lab: kernel $abi: $p passed, $f failed, $k skipped"
 [ "$f" -eq 0 ] && [ "$p" -gt 0 ] || rc=1
