@@ -8,17 +8,20 @@
 # timer_bench boots one L3 guest (PVX_L3_CPUS vCPUs, default 2) from the
 # bench initramfs with pvx_bench=timers, injects steal into its vCPUs
 # (selftests/guest/steal-l2.sh, starting at 0%) and serves the guest's
-# level changes; the guest (selftests/guest/bench/timers.sh) runs, at each
-# level, K timers of deadline D of each kind: wall-clock hrtimer vs
-# pvx_stimer in the kernel (pvx_stimer_bench.ko), timerfd vs the pvx timer
-# fd in userspace (pvx_stimer_ubench), and the arming cost at level 0.
-# Prints TAP and the table of ratios as "#" lines; the floors of issue 4
-# are reported (met/MISSED), never asserted. A test fails only when a
-# number is missing or a timer never fired.
+# level changes; the guest (selftests/guest/bench/timers.sh) runs R times,
+# at each level, K timers of deadline D of each kind: wall-clock hrtimer
+# vs pvx_stimer in the kernel (pvx_stimer_bench.ko), timerfd vs the pvx
+# timer fd in userspace (pvx_stimer_ubench), and the arming cost at level
+# 0. Prints TAP and the table as "#" lines, every number the median of
+# the R runs with their count and min..max, every ratio the median of the
+# runs' own ratios (pvx_bench_stat); the floors of issue 4 are reported
+# (met/MISSED, with the runs that met them), never asserted. A test fails
+# only when a number is missing or a timer never fired.
 #
-# Knobs: PVX_BENCH_TIMERS (K, 16), PVX_BENCH_DEADLINE_MS (D, 100),
-# PVX_BENCH_CAP_FACTOR (16), PVX_BENCH_LEVELS (0,25,50,75),
-# PVX_BENCH_ARM_LOOPS (20000), PVX_BENCH_TIMEOUT (s, 600).
+# Knobs: PVX_BENCH_TIMER_RUNS (R, 3), PVX_BENCH_TIMERS (K, 16),
+# PVX_BENCH_DEADLINE_MS (D, 100), PVX_BENCH_CAP_FACTOR (16),
+# PVX_BENCH_LEVELS (0,25,50,75), PVX_BENCH_ARM_LOOPS (20000),
+# PVX_BENCH_TIMEOUT (s, 600).
 
 # shellcheck source=selftests/guest/steal-l2.sh
 . selftests/guest/steal-l2.sh
@@ -39,7 +42,7 @@ timer_bench() {
 		not_ok "timer bench: steal injection # $err"
 		return
 	fi
-	args="console=ttyS0 panic=-1 pvx_bench=timers"
+	args="console=ttyS0 panic=-1 pvx_bench=timers pvx_timer_runs=$(timer_runs)"
 	for kv in timers:TIMERS deadline_ms:DEADLINE_MS cap_factor:CAP_FACTOR \
 		levels:LEVELS arm_loops:ARM_LOOPS; do
 		v=PVX_BENCH_${kv#*:}
@@ -82,110 +85,134 @@ timer_bench() {
 	grep -E '^(stimer|ustimer|arm|uarm|share) ' "$res" | sed 's/^/#   /'
 }
 
-# One test per level and kind: the line exists and every timer fired.
+timer_runs() { echo "${PVX_BENCH_TIMER_RUNS:-3}"; }
+
+# timer_runs_of RES PREFIX KEY: KEY's value on the line of each run
+# 1..R of RES that starts with PREFIX, comma-separated, "-" for a run
+# without that line (pvx_bench_stat's list)
+timer_runs_of() {
+	local r v list=""
+	for ((r = 1; r <= $(timer_runs); r++)); do
+		v=$(grep -m1 -E "^$2 (.* )?run=$r( |\$)" "$1" | sed -n "s/.* $3=\([^ ]*\).*/\1/p")
+		list+="${list:+,}${v:--}"
+	done
+	echo "$list"
+}
+
+# One test per level and kind: a line in every run, and every timer fired.
 timer_bench_checks() {
-	local res=$1 levels=${PVX_BENCH_LEVELS:-0,25,50,75} l k line pre
+	local res=$1 levels=${PVX_BENCH_LEVELS:-0,25,50,75} runs l k pre lines missed
+	runs=$(timer_runs)
 	for l in ${levels//,/ }; do
 		for k in stimer:hrtimer stimer:pvx ustimer:timerfd ustimer:pvxfd; do
 			pre=${k%%:*}
-			line=$(grep "^$pre label=steal=$l kind=${k#*:} " "$res" | head -n1)
-			if [ -z "$line" ]; then
-				not_ok "timer bench: steal $l% ${k#*:}: all numbers # no result line"
-			elif [ "$(field "$line" missed)" != 0 ]; then
-				not_ok "timer bench: steal $l% ${k#*:}: every timer fired # $(field "$line" missed) never fired"
+			lines=$(grep -c "^$pre label=steal=$l kind=${k#*:} " "$res")
+			missed=$(timer_runs_of "$res" "$pre label=steal=$l kind=${k#*:}" missed | tr , '\n' | grep -vc '^0$')
+			if [ "$lines" -lt "$runs" ]; then
+				not_ok "timer bench: steal $l% ${k#*:}: all numbers # result lines of $lines of $runs runs"
+			elif [ "$missed" != 0 ]; then
+				not_ok "timer bench: steal $l% ${k#*:}: every timer fired # timers never fired in $missed of $runs runs"
 			else
-				ok "timer bench: steal $l% ${k#*:}: every timer fired, all numbers"
+				ok "timer bench: steal $l% ${k#*:}: every timer fired, all numbers ($runs runs)"
 			fi
 		done
 	done
 	for k in arm:hrtimer arm:pvx uarm:timerfd uarm:pvxfd; do
-		if grep -q "^${k%%:*} kind=${k#*:} " "$res"; then
-			ok "timer bench: arming cost of ${k#*:} measured"
+		lines=$(grep -c "^${k%%:*} kind=${k#*:} " "$res")
+		if [ "$lines" -ge "$runs" ]; then
+			ok "timer bench: arming cost of ${k#*:} measured ($runs runs)"
 		else
-			not_ok "timer bench: arming cost of ${k#*:} measured # no result line"
+			not_ok "timer bench: arming cost of ${k#*:} measured # result lines of $lines of $runs runs"
 		fi
 	done
 }
 
-# The table: per level, spurious-timeout rate and effective-time error of
-# each kind, the wall/pvx ratios; the arming costs; the floors.
+# The table: per level and kind the spurious-timeout rate and the
+# effective-time error, each the median of the runs with their min..max,
+# the wall/pvx ratio of the spurious rates run by run; the arming costs;
+# the floors, on the medians, with the runs that met them.
 timer_bench_table() {
-	awk -v abi="$PVX_ABI" '
-# (a string: add 0 before comparing numbers)
-function kv(line, key,    i, n, f) {
-	n = split(line, f, " ")
-	for (i = 1; i <= n; i++)
-		if (index(f[i], key "=") == 1)
-			return substr(f[i], length(key) + 2)
-	return ""
-}
-function rate(l) { return kv(l, "fired") + 0 > 0 ? kv(l, "spurious") / kv(l, "fired") : 0 }
-function pct(x) { return sprintf("%.1f%%", 100 * x) }
-function ratio(a, b) { return b > 0 ? sprintf("%.3g", a / b) : (a > 0 ? "inf" : "-") }
-$1 == "stimer" || $1 == "ustimer" {
-	l = kv($0, "label"); sub(/^steal=/, "", l)
-	if (!(l in seen)) { seen[l] = 1; lv[++nl] = l }
-	R[l, kv($0, "kind")] = $0
-	d = kv($0, "deadline_ns"); if (kv($0, "tick_ns") != "") tick = kv($0, "tick_ns")
-	k = kv($0, "timers")
-	next
-}
-$1 == "arm" || $1 == "uarm" { A[kv($0, "kind")] = kv($0, "ns_per_arm") + 0; next }
-$1 == "share" { l = kv($0, "label"); sub(/^steal=/, "", l); S[l] = kv($0, "steal_pct"); next }
-END {
-	split("hrtimer pvx timerfd pvxfd", K, " ")
-	printf "# ---- timer benchmark, kernel %s: K=%s timers per kind and level, D=%d ms, tick %.0f ms\n", \
-		abi, k, d / 1e6, tick / 1e6
-	printf "# spurious = fired with effective time (wall - steal) < D; err = |effective - D| / D (mean, max)\n"
-	printf "# wall_ms = mean wall time to expiry; wall/pvx = spurious rate of the wall-clock kind over the pvx one\n"
-	printf "# %-5s %-5s %-8s %6s %9s %9s %9s %8s %7s %9s\n", "steal", "seen", "kind", "fired", "spurious", \
-		"err_mean", "err_max", "wall_ms", "capped", "wall/pvx"
-	for (i = 1; i <= nl; i++) {
-		l = lv[i]
-		for (j = 1; j <= 4; j++) {
-			line = R[l, K[j]]
-			if (line == "") { printf "# %-5s %-5s %-8s (no result)\n", l "%", S[l] "%", K[j]; continue }
-			rr = "-"
-			if (K[j] == "pvx") rr = ratio(rate(R[l, "hrtimer"]), rate(line))
-			if (K[j] == "pvxfd") rr = ratio(rate(R[l, "timerfd"]), rate(line))
-			printf "# %-5s %-5s %-8s %6s %9s %9s %9s %8.1f %7s %9s\n", l "%", S[l] "%", K[j], kv(line, "fired"), \
-				pct(rate(line)), pct(kv(line, "err_mean_ppm") / 1e6), \
-				pct(kv(line, "err_max_ppm") / 1e6), kv(line, "wall_mean_ns") / 1e6, \
-				kv(line, "capped"), rr
-		}
-	}
-	printf "# arming cost (arm + cancel, ns): hrtimer %s, pvx %s (%sx); timerfd %s, pvxfd %s (%sx)\n", \
-		A["hrtimer"], A["pvx"], ratio(A["pvx"], A["hrtimer"]), A["timerfd"], A["pvxfd"], \
-		ratio(A["pvxfd"], A["timerfd"])
+	local res=$1 levels=${PVX_BENCH_LEVELS:-0,25,50,75} st=$PVX_SELFTESTS/pvx_bench_stat
+	local runs l k pre line d tick timers lim rate wall rr err_lim verdicts
+	local -A RATE SPUR
+	runs=$(timer_runs)
+	[ -x "$st" ] || { say "timer bench table: no $st (make -C selftests/host)"; return; }
+	line=$(grep -m1 '^stimer ' "$res")
+	d=$(field "$line" deadline_ns) tick=$(field "$line" tick_ns) timers=$(field "$line" timers)
+	if [ -z "$d" ] || [ -z "$tick" ]; then
+		say "---- timer benchmark, kernel $PVX_ABI: no result line"
+		return
+	fi
+	# the error floor, 5% + one tick of D, in the lines' ppm
+	lim=$((50000 + tick * 1000000 / d))
+	say "---- timer benchmark, kernel $PVX_ABI: $runs runs of K=$timers timers per kind and level," \
+		"D=$((d / 1000000)) ms, tick $((tick / 1000000)) ms"
+	say "spurious = fired with effective time (wall - steal) < D; err = |effective - D| / D" \
+		"(mean, max of a run); seen = steal share vCPU 0 saw"
+	say "each number: the median of the runs (n=runs min..max); wall/pvx = spurious rate of the" \
+		"wall-clock kind over the pvx one, run by run (inf: pvx had none)"
+	say "$(printf '%-5s %-4s %-8s %5s %-26s %-26s %-26s %7s %6s  %s' steal seen kind fired spurious \
+		err_mean err_max wall_ms capped wall/pvx)"
+	for l in ${levels//,/ }; do
+		for k in stimer:hrtimer stimer:pvx ustimer:timerfd ustimer:pvxfd; do
+			pre="${k%%:*} label=steal=$l kind=${k#*:}"
+			if ! grep -q "^$pre " "$res"; then
+				say "$(printf '%-5s %-4s %-8s (no result)' "$l%" - "${k#*:}")"
+				continue
+			fi
+			SPUR[$l/${k#*:}]=$(timer_runs_of "$res" "$pre" spurious)
+			RATE[$l/${k#*:}]=$("$st" -l pratio "${SPUR[$l/${k#*:}]}" "$(timer_runs_of "$res" "$pre" fired)")
+			rate=$("$st" -f %.1f -s 100 -u % stat "${RATE[$l/${k#*:}]}")
+			rr=-
+			case "${k#*:}" in
+			pvx) rr=$("$st" pratio "${RATE[$l/hrtimer]:-}" "${RATE[$l/pvx]}" 2>/dev/null || echo -) ;;
+			pvxfd) rr=$("$st" pratio "${RATE[$l/timerfd]:-}" "${RATE[$l/pvxfd]}" 2>/dev/null || echo -) ;;
+			esac
+			wall=$(timer_runs_of "$res" "$pre" wall_mean_ns)
+			say "$(printf '%-5s %-4s %-8s %5s %-26s %-26s %-26s %7s %6s  %s' "$l%" \
+				"$("$st" -r stat "$(timer_runs_of "$res" "share label=steal=$l" steal_pct)" |
+					cut -d' ' -f2)%" "${k#*:}" \
+				"$("$st" -f %.0f stat "$(timer_runs_of "$res" "$pre" fired)" | cut -d' ' -f1)" \
+				"$rate" \
+				"$("$st" -f %.1f -s 0.0001 -u % stat "$(timer_runs_of "$res" "$pre" err_mean_ppm)")" \
+				"$("$st" -f %.1f -s 0.0001 -u % stat "$(timer_runs_of "$res" "$pre" err_max_ppm)")" \
+				"$("$st" -f %.1f -s 0.000001 stat "$wall" | cut -d' ' -f1)" \
+				"$("$st" -f %.0f stat "$(timer_runs_of "$res" "$pre" capped)" | cut -d' ' -f1)" "$rr")"
+		done
+	done
+	say "arming cost (arm + cancel, ns, median of the runs):" \
+		"hrtimer $("$st" -f %.0f stat "$(timer_runs_of "$res" "arm kind=hrtimer" ns_per_arm)")," \
+		"pvx $("$st" -f %.0f stat "$(timer_runs_of "$res" "arm kind=pvx" ns_per_arm)")," \
+		"pvx/hrtimer $("$st" pratio "$(timer_runs_of "$res" "arm kind=pvx" ns_per_arm)" \
+			"$(timer_runs_of "$res" "arm kind=hrtimer" ns_per_arm)")"
+	say "arming cost (arm + disarm, ns, median of the runs):" \
+		"timerfd $("$st" -f %.0f stat "$(timer_runs_of "$res" "uarm kind=timerfd" ns_per_arm)")," \
+		"pvxfd $("$st" -f %.0f stat "$(timer_runs_of "$res" "uarm kind=pvxfd" ns_per_arm)")," \
+		"pvxfd/timerfd $("$st" pratio "$(timer_runs_of "$res" "uarm kind=pvxfd" ns_per_arm)" \
+			"$(timer_runs_of "$res" "uarm kind=timerfd" ns_per_arm)")"
 
-	printf "# ---- floors of issue 4 (reported, not asserted)\n"
-	for (j = 2; j <= 4; j += 2) {
-		w = (j == 2) ? "hrtimer" : "timerfd"
-		if (R[50, K[j]] == "" || R[50, w] == "") {
-			printf "# floor %s: >= 10x fewer spurious than %s at 50%%: not evaluated, no result\n", K[j], w
-			continue
-		}
-		sw = kv(R[50, w], "spurious") + 0; sp = kv(R[50, K[j]], "spurious") + 0
-		printf "# floor %s: >= 10x fewer spurious than %s at 50%% steal: %s (%d vs %d of %s)\n", K[j], w, \
-			(sw > 0 && sw >= 10 * sp) ? "met" : "MISSED", sp, sw, kv(R[50, K[j]], "fired")
-	}
-	lim = 0.05 + tick / d
-	for (j = 2; j <= 4; j += 2) {
-		worst = -1; wl = ""
-		for (i = 1; i <= nl; i++) {
-			line = R[lv[i], K[j]]
-			if (line == "") continue
-			e = kv(line, "err_mean_ppm") / 1e6
-			if (e > worst) { worst = e; wl = lv[i] }
-		}
-		if (worst < 0) { printf "# floor %s: error <= 5%% + one tick: not evaluated\n", K[j]; continue }
-		printf "# floor %s: mean effective-time error <= 5%% + one tick (%s) at every level: %s (worst %s at %s%%)\n", \
-			K[j], pct(lim), worst <= lim ? "met" : "MISSED", pct(worst), wl
-	}
-	if (A["hrtimer"] > 0 && A["pvx"] > 0)
-		printf "# floor pvx: arming <= 2x an hrtimer: %s (%sx)\n", \
-			A["pvx"] <= 2 * A["hrtimer"] ? "met" : "MISSED", ratio(A["pvx"], A["hrtimer"])
-	else
-		printf "# floor pvx: arming <= 2x an hrtimer: not evaluated, no result\n"
-}' "$1"
+	say "---- floors of issue 4 (reported, not asserted; on the median of the runs, n=runs min..max, runs that met it)"
+	for k in hrtimer:pvx timerfd:pvxfd; do
+		say "floor ${k#*:}: >= 10x fewer spurious than ${k%:*} at 50% steal:" \
+			"$("$st" floor ge 10 "${SPUR[50/${k%:*}]:--}" "${SPUR[50/${k#*:}]:--}" 2>/dev/null ||
+				echo "not evaluated, no result");" \
+			"spurious ${k#*:} $("$st" stat "${SPUR[50/${k#*:}]:--}")," \
+			"${k%:*} $("$st" stat "${SPUR[50/${k%:*}]:--}") of $timers"
+	done
+	err_lim="5% + one tick ($(printf %d.%d $((lim / 10000)) $((lim / 1000 % 10)))%)"
+	for k in stimer:pvx ustimer:pvxfd; do
+		verdicts=""
+		for l in ${levels//,/ }; do
+			line="floor ${k#*:}: mean effective-time error <= $err_lim at $l%: $("$st" -f %.1f -s 0.0001 -u % \
+				floor le "$lim" "$(timer_runs_of "$res" "${k%%:*} label=steal=$l kind=${k#*:}" err_mean_ppm)")"
+			say "$line"
+			verdicts+=" ${line##*: }"
+		done
+		case "$verdicts" in
+		*MISSED* | *"not evaluated"*) say "floor ${k#*:}: mean effective-time error <= $err_lim at every level: MISSED" ;;
+		*) say "floor ${k#*:}: mean effective-time error <= $err_lim at every level: met" ;;
+		esac
+	done
+	say "floor pvx: arming <= 2x an hrtimer: $("$st" floor le 2 "$(timer_runs_of "$res" "arm kind=pvx" ns_per_arm)" \
+		"$(timer_runs_of "$res" "arm kind=hrtimer" ns_per_arm)")"
 }

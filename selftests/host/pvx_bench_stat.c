@@ -25,8 +25,8 @@
  *
  * Runs without a number add ", D without a number". Options: -f FMT, the
  * printf conversion of each number (%.3g; %[.P]f|e|g only); -s SCALE, a
- * factor applied to what is printed; -u UNIT, a suffix of the median ("x"
- * for ratios, none for stat). Exit 0; 2 on a usage error or a word that
+ * factor applied to what is printed; -u UNIT, a suffix of a finite median
+ * ("x" for ratios, none for stat). Exit 0; 2 on a usage error or a word that
  * is not a number. The arithmetic is bench_stat.h's.
  */
 #include <ctype.h>
@@ -120,7 +120,8 @@ static void put_spread(const struct style *st, const struct bstat_spread *s,
 		       const char *sep)
 {
 	put(st, s->median);
-	printf("%s%sn=%zu", st->unit, sep, s->n);
+	/* "inf", not "infx" */
+	printf("%s%sn=%zu", isinf(s->median) ? "" : st->unit, sep, s->n);
 	if (s->n > 1) {
 		putchar(' ');
 		put(st, s->min);
