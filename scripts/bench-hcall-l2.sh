@@ -10,13 +10,15 @@
 # without pvx (pvx_yield and pvx_host removed: an unused number and
 # KVM_HC_SCHED_YIELD) and with pvx_host and pvx_yield loaded (the same,
 # plus PROBE and a PVX_HC_YIELD that answers NOT_DONE), P times (in ABBA
-# order), and prints the table of ratios, each case's best over all
-# passes, then each ratio's median over the passes' own ratios: a stock
-# number with pvx against without, PROBE against a stock -ENOSYS, the pvx
-# yield against KVM_HC_SCHED_YIELD to the same vCPU, one that never runs
-# (not "ready", like a halted one). The floors of
-# issue 14 are reported (met/MISSED), never asserted; a test fails only
-# when a number is missing. It leaves pvx_host and pvx_yield loaded.
+# order), and prints the table: each case's best over the passes and its
+# median with min..max, each ratio of the bests and the median of the
+# passes' own ratios with min..max (pvx_bench_stat): a stock number with
+# pvx against without, PROBE against a stock -ENOSYS, the pvx yield
+# against KVM_HC_SCHED_YIELD to the same vCPU, one that never runs (not
+# "ready", like a halted one). The floors of issue 14 are reported
+# (met/MISSED, on the passes' ratios, with the passes that met them),
+# never asserted; a test fails only when a number is missing. It leaves
+# pvx_host and pvx_yield loaded.
 #
 # Every step is bounded (PVX_BENCH_HCALL_TIMEOUT s, default 300, for each
 # run of the program and each insmod/rmmod): a step that hangs fails its
@@ -121,7 +123,6 @@ hcall_bench() {
 		done
 	done
 
-	# Each (case, host state)'s best over the passes; then the ratios.
 	# In an L2 whose clock counts instructions (PVX_LAB_ICOUNT=0, set
 	# by bench.sh as PVX_BENCH_HCALL_ICOUNT=1) a "ns" is one instruction
 	# of L2 or its tiny VM: the same count in every run, whatever the
@@ -131,93 +132,8 @@ hcall_bench() {
 		unit="insn/call"
 		what="instructions per call (icount: L2's clock counts instructions)"
 	fi
-	awk -v abi="$PVX_ABI" -v calls="$calls" -v rounds="$rounds" -v passes="$passes" \
-		-v unit="$unit" -v what="$what" '
-	function kv(line, key,    i, n, f, a) {
-		n = split(line, f, " ")
-		for (i = 1; i <= n; i++) {
-			split(f[i], a, "=")
-			if (a[1] == key)
-				return a[2]
-		}
-		return ""
-	}
-	$1 == "hcall" {
-		k = kv($0, "case") "/" kv($0, "pvx_host")
-		v = kv($0, "ns_per_call") + 0
-		if (!(k in B) || v < B[k])
-			B[k] = v
-		P[kv($0, "pass"), k] = v
-	}
-	# The median over the passes of one pass'"'"'s ratio a/b: without and
-	# with pvx run one after the other in a pass, so a drift of the
-	# machine'"'"'s load between passes cancels out of each pass'"'"'s ratio.
-	function pmed(a, b,    p, n, i, j, t, x) {
-		n = 0
-		for (p = 1; p <= passes; p++)
-			if (((p, a) in P) && ((p, b) in P) && P[p, b] > 0)
-				x[++n] = P[p, a] / P[p, b]
-		if (n == 0)
-			return ""
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
-				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
-			}
-		PMIN = x[1]; PMAX = x[n]; PN = n
-		return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
-	}
-	function prow(what, a, b,    m) {
-		m = pmed(a, b)
-		if (m == "")
-			printf "# %-44s %8s\n", what, "-"
-		else
-			printf "# %-44s %8.3f  (%d passes, %.3f..%.3f)\n", what, m, PN, PMIN, PMAX
-	}
-	function pfloor(what, a, b, max,    m) {
-		m = pmed(a, b)
-		if (m == "") {
-			printf "# floor %s <= %.2fx (median of passes): not evaluated, results missing\n", what, max
-			return
-		}
-		printf "# floor %s <= %.2fx (median of passes): %s (%.3fx)\n", what, max, \
-			(m <= max ? "met" : "MISSED"), m
-	}
-	function ns(k) { return (k in B) ? sprintf("%.1f", B[k]) : "-" }
-	function r(a, b) { return (a in B) && (b in B) && B[b] > 0 ? sprintf("%.3f", B[a] / B[b]) : "-" }
-	function row(what, k, base, vs) {
-		printf "# %-36s %10s %8s  %s\n", what, ns(k), r(k, base), vs
-	}
-	function floor(what, a, b, max) {
-		if (!(a in B) || !(b in B) || B[b] <= 0) {
-			printf "# floor %s <= %.2fx: not evaluated, results missing\n", what, max
-			return
-		}
-		printf "# floor %s <= %.2fx: %s (%.3fx)\n", what, max, \
-			(B[a] / B[b] <= max ? "met" : "MISSED"), B[a] / B[b]
-	}
-	END {
-		printf "# ---- hypercall benchmark, kernel %s: real-mode tiny VM, %d calls per KVM_RUN,\n", abi, calls
-		printf "# best of %d rounds x %d passes; %s\n", rounds, passes, what
-		printf "# %-36s %10s %8s  %s\n", "call (host)", unit, "ratio", "against"
-		row("stock 0x7f -ENOSYS (no pvx)", "stock/0", "stock/0", "itself")
-		row("stock 0x7f -ENOSYS (pvx)", "stock/1", "stock/0", "stock 0x7f, no pvx")
-		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/0", "stock 0x7f, no pvx")
-		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/1", "stock 0x7f, pvx")
-		row("KVM_HC_SCHED_YIELD unready (no pvx)", "sched-yield/0", "sched-yield/0", "itself")
-		row("KVM_HC_SCHED_YIELD unready (pvx)", "sched-yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
-		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
-		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/1", "SCHED_YIELD, pvx")
-		printf "# ---- the same ratios pass by pass: median (range)\n"
-		prow("stock 0x7f: pvx / no pvx", "stock/1", "stock/0")
-		prow("KVM_HC_SCHED_YIELD: pvx / no pvx", "sched-yield/1", "sched-yield/0")
-		prow("PVX_HC_PROBE / stock 0x7f no pvx", "probe/1", "stock/0")
-		prow("PVX_HC_YIELD NOT_DONE / SCHED_YIELD no pvx", "yield/1", "sched-yield/0")
-		printf "# ---- floors of issue 14 (reported, not asserted)\n"
-		floor("stock number with pvx / without", "stock/1", "stock/0", 1.02)
-		floor("PROBE / stock -ENOSYS without pvx", "probe/1", "stock/0", 1.10)
-		pfloor("stock number with pvx / without", "stock/1", "stock/0", 1.02)
-		pfloor("PROBE / stock -ENOSYS without pvx", "probe/1", "stock/0", 1.10)
-	}' "$res" | tee "${res%-results.txt}-table.txt"
+	hcall_bench_table "$res" "$passes" "$calls" "$rounds" "$unit" "$what" |
+		tee "${res%-results.txt}-table.txt"
 
 	for m in stock/0 stock/1 probe/1 yield/1 sched-yield/0 sched-yield/1; do
 		if grep -q "^hcall pass=[0-9]* case=${m%/*} pvx_host=${m#*/} " "$res"; then
@@ -228,4 +144,61 @@ hcall_bench() {
 	done
 	say "---- raw result lines"
 	sed 's/^/#   /' "$res"
+}
+
+# hcall_passes_of RES PASSES CASE/STATE: ns_per_call of CASE with
+# pvx_host=STATE in each pass 1..PASSES of RES, comma-separated, "-" for
+# a pass without it (pvx_bench_stat's list)
+hcall_passes_of() {
+	local p v list=""
+	for ((p = 1; p <= $2; p++)); do
+		v=$(sed -n "s/^hcall pass=$p case=${3%/*} pvx_host=${3#*/} .*ns_per_call=\([^ ]*\).*/\1/p" "$1" | head -n1)
+		list+="${list:+,}${v:--}"
+	done
+	echo "$list"
+}
+
+# hcall_bench_table RES PASSES CALLS ROUNDS UNIT WHAT: per case its best
+# over the passes and their median; per ratio the ratio of the bests and
+# the median of the passes' own ratios (both sides of a pass run a minute
+# apart, so a drift of the machine's load between passes cancels out of
+# each pass's ratio); the floors of issue 14 on the passes' ratios.
+hcall_bench_table() {
+	local res=$1 passes=$2 st=$PVX_SELFTESTS/pvx_bench_stat row what a b vs best pass
+	[ -x "$st" ] || { say "hcall bench table: no $st (make -C selftests/host)"; return; }
+	say "---- hypercall benchmark, kernel $PVX_ABI: real-mode tiny VM, $3 calls per KVM_RUN," \
+		"best of $4 rounds in each of $passes passes; $6"
+	say "$5: the best of the passes, and their median (n=passes min..max); ratio: of the bests," \
+		"and pass by pass: the median of the passes' own ratios (n min..max)"
+	say "$(printf '%-36s %10s %-30s %8s %-28s %s' "call (host)" "best" "median of passes" \
+		"ratio" "pass by pass" "against")"
+	for row in "stock 0x7f -ENOSYS (no pvx):stock/0:stock/0:itself" \
+		"stock 0x7f -ENOSYS (pvx):stock/1:stock/0:stock 0x7f, no pvx" \
+		"PVX_HC_PROBE (pvx):probe/1:stock/0:stock 0x7f, no pvx" \
+		"PVX_HC_PROBE (pvx):probe/1:stock/1:stock 0x7f, pvx" \
+		"KVM_HC_SCHED_YIELD unready (no pvx):sched-yield/0:sched-yield/0:itself" \
+		"KVM_HC_SCHED_YIELD unready (pvx):sched-yield/1:sched-yield/0:SCHED_YIELD, no pvx" \
+		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/0:SCHED_YIELD, no pvx" \
+		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/1:SCHED_YIELD, pvx"; do
+		IFS=: read -r what a b vs <<<"$row"
+		a=$(hcall_passes_of "$res" "$passes" "$a")
+		b=$(hcall_passes_of "$res" "$passes" "$b")
+		# the bests: the smallest of the passes (raw: n median min max)
+		best=$("$st" -r stat "$a" | cut -d' ' -f3)
+		# a case against itself: no ratio to spread
+		pass=-
+		[ "$vs" = itself ] || pass=$("$st" -f %.3f pratio "$a" "$b")
+		say "$(printf '%-36s %10s %-30s %8s %-28s %s' "$what" \
+			"$([ "$best" = - ] && echo - || printf %.1f "$best")" \
+			"$("$st" -f %.1f stat "$a")" \
+			"$("$st" -f %.3f ratio "$best" "$("$st" -r stat "$b" | cut -d' ' -f3)" | cut -d' ' -f1)" \
+			"$pass" "$vs")"
+	done
+	say "---- floors of issue 14 (reported, not asserted; on the passes' own ratios)"
+	say "floor stock number with pvx / without <= 1.02x:" \
+		"$("$st" -f %.3f floor le 1.02 "$(hcall_passes_of "$res" "$passes" stock/1)" \
+			"$(hcall_passes_of "$res" "$passes" stock/0)")"
+	say "floor PROBE / stock -ENOSYS without pvx <= 1.10x:" \
+		"$("$st" -f %.3f floor le 1.10 "$(hcall_passes_of "$res" "$passes" probe/1)" \
+			"$(hcall_passes_of "$res" "$passes" stock/0)")"
 }
