@@ -435,70 +435,117 @@ ksm_lever_run() {
 	[ -z "$bad" ]
 }
 
-# The lever table: medians of the runs [min..max], n runs; the floors
+# ksm_lever_of RES CASE KEY: KEY of the lever line of each run of CASE,
+# comma-separated, "-" for a run without one (pvx_bench_stat's list)
+ksm_lever_of() {
+	local r v list=""
+	for ((r = 1; r <= lever_runs; r++)); do
+		v=$(sed -n "s/^lever case=$2 run=$r \(.* \)\?$3=\([^ ]*\).*/\2/p" "$1" | head -n1)
+		list+="${list:+,}${v:--}"
+	done
+	echo "$list"
+}
+
+# ksm_scanned FULL_SCANS PAGES_SCANNED RMAP: pages scanned; 6.1 has no
+# pages_scanned (-1): full scans x rmap items
+ksm_scanned() { [ "$2" = -1 ] && echo $(($1 * $3)) || echo "$2"; }
+
+# ksm_lever_t90 RES CASE RUN: "T SCANNED SHARING KSMD_TICKS" of the first
+# sample of the run with pages_sharing >= 90 % of what blind (m) had at
+# the end of the same run; nothing when none reached it
+ksm_lever_t90() {
+	local end line re='^lsample .* t=([^ ]+) full_scans=([0-9]+) pages_scanned=(-?[0-9]+) sharing=([0-9]+) rmap=([0-9]+) ksmd_ticks=([0-9]+)'
+	end=$(sed -n "s/^lever case=m run=$3 .* sharing=\([0-9]*\).*/\1/p" "$1" | head -n1)
+	[ -n "$end" ] && [ "$end" -gt 0 ] || return 0
+	while read -r line; do
+		[[ "$line" =~ $re ]] || continue
+		if ((BASH_REMATCH[4] * 10 >= end * 9)); then
+			echo "${BASH_REMATCH[1]} $(ksm_scanned "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" \
+				"${BASH_REMATCH[5]}") ${BASH_REMATCH[4]} ${BASH_REMATCH[6]}"
+			return 0
+		fi
+	done < <(grep "^lsample case=$2 run=$3 " "$1")
+}
+
+# The lever table: per case the medians of the runs (n min..max) at the
+# end of the window and at t90, every ratio run by run; the floors
 ksm_lever_table() {
-	awk -v abi="$PVX_ABI" -v vms="$lever_vms" -v ask="$lever_ask" -v mem="$lever_mem" '
-function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
-function add(c, k, v) { val[c, k] = val[c, k] " " v }
-function med(c, k,   n, a, i, j, t) {
-	n = split(val[c, k], a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	lo = a[1]; hi = a[n]; cnt = n
-	return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : 0
-}
-function cell(c, k, fmt,   m) { m = med(c, k); return sprintf(fmt " [" fmt ".." fmt "]", m, lo, hi) }
-# t90: the first sample of a run with pages_sharing >= 90 % of what the
-# blind case (m) of the same run had at its end
-/^lsample / {
-	k = f($0, "case") SUBSEP f($0, "run"); n = ++ns[k]
-	sc = f($0, "pages_scanned") + 0; if (sc < 0) sc = f($0, "full_scans") * f($0, "rmap")
-	st[k, n] = f($0, "t"); ssc[k, n] = sc; ssh[k, n] = f($0, "sharing") + 0; skd[k, n] = f($0, "ksmd_ticks") + 0
-}
-/^lever / { endsh[f($0, "case") SUBSEP f($0, "run")] = f($0, "sharing") + 0; hz = f($0, "hz") > 0 ? f($0, "hz") : 100 }
-/^lever / {
-	c = f($0, "case"); has[c] = 1; runs[c]++
-	sc = f($0, "pages_scanned") + 0; if (sc < 0) { sc = f($0, "full_scans") * f($0, "rmap"); est = "~" }
-	sh = f($0, "sharing") + 0
-	add(c, "sharing", sh); add(c, "scanned", sc); add(c, "spm", sh > 0 ? sc / sh : 0)
-	add(c, "ksmd", f($0, "ksmd_ticks") / (f($0, "hz") > 0 ? f($0, "hz") : 100))
-	add(c, "mask", f($0, "mask")); add(c, "mother", f($0, "mother")); add(c, "fs", f($0, "full_scans")); add(c, "made", f($0, "made"))
-}
-END {
-	for (k in ns) {
-		split(k, kk, SUBSEP); c = kk[1]; tg = 0.9 * endsh["m" SUBSEP kk[2]]
-		for (i = 1; i <= ns[k]; i++) if (tg > 0 && ssh[k, i] >= tg) break
-		if (i > ns[k]) { never[c]++; continue }
-		add(c, "t90", st[k, i]); add(c, "spm90", ssc[k, i] / ssh[k, i]); add(c, "ksmd90", skd[k, i] / hz)
-	}
-	printf "# ---- KSM lever series, kernel %s: %d guests of %d MiB, %d ask (nokaslr, pvx_ksm_guest), %d do not (KASLR)\n", abi, vms, mem, ask, vms - ask
-	printf "# m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1\n"
-	printf "# medians of the runs [min..max]; scanned: pages_scanned (6.12), ~ = full_scans x rmap items (6.1)\n"
-	for (ci = 1; ci <= 3; ci++) {
-		c = substr("mns", ci, 1)
-		if (!(c in has)) { printf "# %s  (no run)\n", c; continue }
-		printf "# %s  n=%d  at the end: sharing %s  scanned %s%s  scan/merged %s  ksmd s %s  merged: asking VMs %s, others %s  full scans %s  VMAs made mergeable %s\n", c, runs[c], cell(c, "sharing", "%d"), est, cell(c, "scanned", "%d"), cell(c, "spm", "%.1f"), cell(c, "ksmd", "%.1f"), cell(c, "mask", "%d"), cell(c, "mother", "%d"), cell(c, "fs", "%d"), cell(c, "made", "%d")
-		if (val[c, "t90"] != "")
-			printf "# %s  at t90 (%d runs reached it, %d never): t90 s %s  scan/merged %s%s  ksmd s %s\n", c, split(val[c, "t90"], tmp, " "), never[c], cell(c, "t90", "%.1f"), est, cell(c, "spm90", "%.2f"), cell(c, "ksmd90", "%.1f")
+	local res=$1 st=$PVX_SELFTESTS/pvx_bench_stat c r x x2 t sh est="" line
+	local -A SH SC SPM KSMD T90 SPM90 KSMD90 NEVER
+	[ -x "$st" ] || { say "ksm lever table: no $st (make -C selftests/host)"; return; }
+	for c in m n s; do
+		grep -q "^lever case=$c " "$res" || continue
+		local fs ps rm hz sc="" t9="" sc9="" sh9="" k9="" hzl=""
+		IFS=, read -r -a fs <<<"$(ksm_lever_of "$res" "$c" full_scans)"
+		IFS=, read -r -a ps <<<"$(ksm_lever_of "$res" "$c" pages_scanned)"
+		IFS=, read -r -a rm <<<"$(ksm_lever_of "$res" "$c" rmap)"
+		IFS=, read -r -a hz <<<"$(ksm_lever_of "$res" "$c" hz)"
+		NEVER[$c]=0
+		for ((r = 1; r <= lever_runs; r++)); do
+			x=-
+			[ "${ps[r - 1]:--}" = -1 ] && est="~"
+			[ "${fs[r - 1]:--}" != - ] && x=$(ksm_scanned "${fs[r - 1]}" "${ps[r - 1]}" "${rm[r - 1]}")
+			sc+="${sc:+,}$x"
+			hzl+="${hzl:+,}${hz[r - 1]:-100}"
+			line=$(ksm_lever_t90 "$res" "$c" "$r")
+			[ -z "$line" ] && NEVER[$c]=$((NEVER[$c] + 1))
+			read -r t x sh x2 <<<"${line:-- - - -}"
+			t9+="${t9:+,}$t" sc9+="${sc9:+,}$x" sh9+="${sh9:+,}$sh" k9+="${k9:+,}$x2"
+		done
+		SH[$c]=$(ksm_lever_of "$res" "$c" sharing) SC[$c]=$sc T90[$c]=$t9
+		SPM[$c]=$("$st" -l pratio "$sc" "${SH[$c]}")
+		KSMD[$c]=$("$st" -l pratio "$(ksm_lever_of "$res" "$c" ksmd_ticks)" "$hzl")
+		SPM90[$c]=$("$st" -l pratio "$sc9" "$sh9")
+		KSMD90[$c]=$("$st" -l pratio "$k9" "$hzl")
+	done
+	say "---- KSM lever series, kernel $PVX_ABI: $lever_vms guests of $lever_mem MiB, $lever_ask ask" \
+		"(nokaslr, pvx_ksm_guest), $((lever_vms - lever_ask)) do not (KASLR)"
+	say "m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1"
+	say "medians of the runs (n min..max), ratios run by run; scanned: pages_scanned (6.12)," \
+		"~ = full_scans x rmap items (6.1)"
+	for c in m n s; do
+		if [ -z "${SH[$c]:-}" ]; then
+			say "$c  (no run)"
+			continue
+		fi
+		say "$c  at the end: sharing $("$st" -f %.0f stat "${SH[$c]}")  scanned $est$("$st" -f %.0f stat "${SC[$c]}")" \
+			" scan/merged $("$st" -f %.1f stat "${SPM[$c]}")  ksmd s $("$st" -f %.1f stat "${KSMD[$c]}")" \
+			" merged: asking VMs $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" mask)")," \
+			"others $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" mother)")" \
+			" full scans $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" full_scans)")" \
+			" VMAs made mergeable $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" made)")"
+		if [ "${NEVER[$c]}" -lt "$lever_runs" ]; then
+			say "$c  at t90 (reached in $((lever_runs - NEVER[$c])) of $lever_runs runs): t90 s $("$st" -f %.1f stat "${T90[$c]}")" \
+				" scan/merged $est$("$st" -f %.2f stat "${SPM90[$c]}")  ksmd s $("$st" -f %.1f stat "${KSMD90[$c]}")"
 		else
-			printf "# %s  at t90: never reached (%d runs)\n", c, never[c]
-	}
-	printf "# t90: the first sample with pages_sharing >= 90 %% of what (m) had at the end of the same run\n"
-	if (!("m" in has) || !("n" in has)) { printf "# floors (lever): not evaluated, results missing\n"; exit }
-	shm = med("m", "sharing"); shn = med("n", "sharing"); n = runs["n"] < runs["m"] ? runs["n"] : runs["m"]
-	x = shm > 0 ? shn / shm : 0
-	printf "# floor lever sharing (n) within 5%% of blind (m): %s (%.3fx, n=%d)\n", (x >= 0.95 && x <= 1.05 ? "met" : "MISSED"), x, n
+			say "$c  at t90: never reached ($lever_runs runs)"
+		fi
+	done
+	say "t90: the first sample with pages_sharing >= 90 % of what (m) had at the end of the same run"
+	if [ -z "${SH[m]:-}" ] || [ -z "${SH[n]:-}" ]; then
+		say "floors (lever): not evaluated, results missing"
+		return
+	fi
+	say "floor lever sharing (n) within 5% of blind (m), >= 0.95x: $("$st" floor ge 0.95 "${SH[n]}" "${SH[m]}")"
+	say "floor lever sharing (n) within 5% of blind (m), <= 1.05x: $("$st" floor le 1.05 "${SH[n]}" "${SH[m]}")"
 	# pages scanned per merged page to t90: over a fixed window ksmd
 	# scans at its set rate whatever it finds, so the end of the window
 	# says little; what the lever saves is the scanning to get there
-	sm = val["m", "spm90"] != "" ? med("m", "spm90") : 0; sn = val["n", "spm90"] != "" ? med("n", "spm90") : 0
-	printf "# floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): %s (%.2fx fewer, n=%d)\n", (sn > 0 && sm >= 2 * sn ? "met" : "MISSED"), (sn > 0 ? sm / sn : 0), n
-	km = val["m", "ksmd90"] != "" ? med("m", "ksmd90") : 0; kn = val["n", "ksmd90"] != "" ? med("n", "ksmd90") : 0
-	printf "# ksmd CPU time to t90 (n) / blind (m): %.2fx (%.1f s against %.1f s); whole window %.1f s against %.1f s (reported, no floor)\n", (km > 0 ? kn / km : 0), kn, km, med("n", "ksmd"), med("m", "ksmd")
-	if ("s" in has) {
-		ss = med("s", "sharing"); sp = val["s", "spm90"] != "" ? med("s", "spm90") : 0; ks = val["s", "ksmd90"] != "" ? med("s", "ksmd90") : 0
-		printf "# stock lever smart_scan (s) against blind (m): sharing %.3fx, scanned per merged to t90 %.2fx fewer, ksmd to t90 %.2fx; pvx (n) against (s): sharing %.3fx, scanned per merged to t90 %.2fx fewer\n", (shm > 0 ? ss / shm : 0), (sp > 0 ? sm / sp : 0), (km > 0 ? ks / km : 0), (ss > 0 ? shn / ss : 0), (sn > 0 ? sp / sn : 0)
-	}
-}' "$1"
+	if [ "${NEVER[n]}" = "$lever_runs" ]; then
+		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m):" \
+			"MISSED (n never reached t90 in $lever_runs runs)"
+	else
+		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m):" \
+			"$("$st" -f %.2f floor ge 2 "${SPM90[m]}" "${SPM90[n]}")"
+	fi
+	say "ksmd CPU time to t90 (n) / blind (m): $("$st" -f %.2f pratio "${KSMD90[n]}" "${KSMD90[m]}");" \
+		"whole window $("$st" -f %.2f pratio "${KSMD[n]}" "${KSMD[m]}") (reported, no floor)"
+	[ -n "${SH[s]:-}" ] || return 0
+	say "stock lever smart_scan (s) against blind (m): sharing $("$st" pratio "${SH[s]}" "${SH[m]}")," \
+		"scanned per merged to t90 $("$st" -f %.2f pratio "${SPM90[m]}" "${SPM90[s]}") fewer," \
+		"ksmd to t90 $("$st" -f %.2f pratio "${KSMD90[s]}" "${KSMD90[m]}");" \
+		"pvx (n) against (s): sharing $("$st" pratio "${SH[n]}" "${SH[s]}")," \
+		"scanned per merged to t90 $("$st" -f %.2f pratio "${SPM90[s]}" "${SPM90[n]}") fewer"
 }
 
 # ksm_lever RES: the series' runs, by turns, and its table
@@ -507,9 +554,10 @@ ksm_lever() {
 	local res=$1 run c cases=mn mem0=$ksm_mem priv0=$ksm_private_mb
 	lever_vms=${PVX_BENCH_KSM_LEVER_VMS:-4} lever_ask=${PVX_BENCH_KSM_LEVER_ASK:-2}
 	lever_mem=${PVX_BENCH_KSM_LEVER_MEM:-256} lever_secs=${PVX_BENCH_KSM_LEVER_SECS:-120}
+	lever_runs=${PVX_BENCH_KSM_LEVER_RUNS:-1}
 	ksm_mem=$lever_mem ksm_private_mb=${PVX_BENCH_KSM_LEVER_PRIVATE_MB:-128}
 	[ -w "$ksm_sys/smart_scan" ] && cases=mns
-	for ((run = 1; run <= ${PVX_BENCH_KSM_LEVER_RUNS:-1}; run++)); do
+	for ((run = 1; run <= lever_runs; run++)); do
 		for c in $(echo "$cases" | fold -w1); do
 			ksm_lever_run "$c" "$run" "$res"
 		done
