@@ -249,9 +249,24 @@ ksm_case() {
 	echo 2 >"$ksm_sys/run"
 }
 
+# ksm_p50_cells RES: per case, role and set the median of its rounds' p50
+# write latency with n and min..max (pvx_bench_stat), one line each:
+#   p50cell case=C role=R set=S cell=TEXT
+ksm_p50_cells() {
+	local c ro s list
+	for c in a b c; do
+		for ro in victim attacker; do
+			for s in U P X; do
+				list=$(sed -n "s/^ksmw case=$c role=$ro .* set=$s .* p50_ns=\([0-9]*\).*/\1/p" "$1" | paste -sd,)
+				[ -n "$list" ] && echo "p50cell case=$c role=$ro set=$s cell=$("$PVX_SELFTESTS/pvx_bench_stat" -f %.0f stat "$list")"
+			done
+		done
+	done
+}
+
 # The tables (Documentation/ksm.rst)
 ksm_bench_table() {
-	awk -v abi="$PVX_ABI" -v pages="$ksm_pages" -v scans="$ksm_scans" '
+	{ ksm_p50_cells "$1"; cat "$1"; } | awk -v abi="$PVX_ABI" -v pages="$ksm_pages" -v scans="$ksm_scans" '
 function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
 function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 /^ksmconf / { conf[f($0, "case")] = $0 }
@@ -269,14 +284,11 @@ function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 /^round / { c = f($0, "case"); rs[c] += f($0, "scans"); nr[c]++; if (f($0, "pins_merged") + 0 > pm[c]) pm[c] = f($0, "pins_merged") + 0; pins[c] = f($0, "pins") }
 /^ksmw / {
 	k = f($0, "case") SUBSEP f($0, "role") SUBSEP f($0, "set")
-	w[k] += f($0, "pages"); sl[k] += f($0, "slow"); p50[k] = p50[k] " " f($0, "p50_ns")
+	w[k] += f($0, "pages"); sl[k] += f($0, "slow")
 	if (f($0, "max_ns") + 0 > mx[k]) mx[k] = f($0, "max_ns") + 0
 }
-function median(s,   n, a, i, j, t) {
-	n = split(s, a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	return n ? a[int((n + 1) / 2)] : "-"
-}
+/^p50cell / { p50[f($0, "case"), f($0, "role"), f($0, "set")] = substr($0, index($0, " cell=") + 6) }
+function median(k) { return (k in p50) ? p50[k] : "-" }
 function i90(c, target,   i) { for (i = 1; i <= ns[c]; i++) if (sh[c, i] + 0 >= target) return i; return 0 }
 END {
 	printf "# ---- KSM benchmark, kernel %s: L2 KSM %s\n", abi, conf["a"]
@@ -326,12 +338,12 @@ END {
 	}
 	printf "# ---- never-merge: first write to each page after %d full scans, %d pages per set; slow = writes > slow_ns\n", scans, pages
 	printf "# U: both guests hold it; P: both hold it, victim protected in (b); X: only this guest holds it\n"
-	printf "# %-4s %-8s %-3s %7s %9s %10s %9s\n", "case", "role", "set", "writes", "p50 ns", "max ns", "slow"
+	printf "# %-4s %-8s %-3s %7s %-22s %10s %9s\n", "case", "role", "set", "writes", "p50 ns (rounds)", "max ns", "slow"
 	for (ci = 1; ci <= 3; ci++) for (ri = 1; ri <= 2; ri++) for (si = 1; si <= 3; si++) {
 		c = substr("abc", ci, 1); ro = ri == 1 ? "victim" : "attacker"; s = substr("UPX", si, 1)
 		k = c SUBSEP ro SUBSEP s
 		if (!(k in w)) continue
-		printf "# %-4s %-8s %-3s %7d %9s %10d %9d\n", c, ro, s, w[k], median(p50[k]), mx[k], sl[k]
+		printf "# %-4s %-8s %-3s %7d %-22s %10d %9d\n", c, ro, s, w[k], median(k), mx[k], sl[k]
 	}
 	# the never-merge floor from each case that protects P: (b) and (c)
 	for (ci = 2; ci <= 3; ci++) {
@@ -342,9 +354,9 @@ END {
 		k = c SUBSEP "attacker" SUBSEP "P"
 		printf "# floor never-merge pages merged 0 times in >= 10^4 attempts (%s): %s (%d attempts, pins_merged max %d)\n", c, (att >= 10000 && pm[c] == 0 ? "met" : "MISSED"), att, pm[c]
 		x = c SUBSEP "attacker" SUBSEP "X"
-		printf "# (%s) the attacker%ss first write to its copy of protected P against its unique X: p50 %s vs %s ns, slow %d vs %d of %d: %s\n", c, "\047", median(p50[k]), median(p50[x]), sl[k], sl[x], w[k], (w[k] && sl[k] <= 0.1 * w[k] ? "no spike (the guess is not told)" : "SPIKE (a right guess still shows)")
+		printf "# (%s) the attacker%ss first write to its copy of protected P against its unique X: p50 %s vs %s ns, slow %d vs %d of %d: %s\n", c, "\047", median(k), median(x), sl[k], sl[x], w[k], (w[k] && sl[k] <= 0.1 * w[k] ? "no spike (the guess is not told)" : "SPIKE (a right guess still shows)")
 	}
-}' "$1"
+}'
 }
 
 # ---- The lever series (issue 29 item 3, ksm.rst "The lever"): what
