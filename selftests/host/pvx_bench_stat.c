@@ -7,6 +7,7 @@
  *   pvx_bench_stat [OPTIONS] ratio LIST_A LIST_B  median(A) / median(B)
  *   pvx_bench_stat [OPTIONS] pratio LIST_A LIST_B median of A[i] / B[i]
  *   pvx_bench_stat [OPTIONS] floor ge|le LIMIT LIST [LIST_B]
+ *   pvx_bench_stat batch                          one of the above per line
  *
  * A LIST is one argument of numbers separated by commas or blanks, one
  * per run; "-" is a run without a number (left out, counted as dropped).
@@ -23,6 +24,12 @@
  *   -r (raw):             N MEDIAN MIN MAX            (0 - - - if none)
  *   -l (list, pratio):    the runs' ratios, comma-separated, "-" for none
  *
+ * batch reads requests from stdin, one per line (the words of one of the
+ * command lines above, blank-separated: a LIST without blanks), and
+ * answers each with one line, "-" for a request in error (the message
+ * on stderr): a table of many cells costs one process, which matters in
+ * L2, where each costs a good part of a second under emulation.
+ *
  * Runs without a number add ", D without a number". Options: -f FMT, the
  * printf conversion of each number (%.3g; %[.P]f|e|g only); -s SCALE, a
  * factor applied to what is printed; -u UNIT, a suffix of a finite median
@@ -30,6 +37,7 @@
  * is not a number. The arithmetic is bench_stat.h's.
  */
 #include <ctype.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +46,7 @@
 #include "bench_stat.h"
 
 #define MAX_RUNS	4096
+#define MAX_WORDS	16	/* of one batch request */
 
 struct series {
 	size_t n;
@@ -52,31 +61,47 @@ struct style {
 	bool list;
 };
 
+/* in batch mode, where an error ends the request rather than the program */
+static jmp_buf *request_err;
+
 static void bad_usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_bench_stat [-r|-l] [-f FMT] [-s SCALE] [-u UNIT] stat LIST\n"
 		"       pvx_bench_stat ... ratio|pratio LIST_A LIST_B\n"
-		"       pvx_bench_stat ... floor ge|le LIMIT LIST [LIST_B]\n");
+		"       pvx_bench_stat ... floor ge|le LIMIT LIST [LIST_B]\n"
+		"       pvx_bench_stat batch < REQUESTS\n");
+	if (request_err)
+		longjmp(*request_err, 1);
 	exit(2);
 }
 
 static void die(const char *what, const char *word)
 {
 	fprintf(stderr, "pvx_bench_stat: %s: '%s'\n", what, word);
+	if (request_err)
+		longjmp(*request_err, 1);
 	exit(2);
 }
 
-/* one number of a list: "-" has none */
-static double parse_word(const char *w)
+/* one number of a list into *x ("-" has none, NAN); false if not one */
+static bool read_word(const char *w, double *x)
 {
 	char *end;
+
+	if (!strcmp(w, "-")) {
+		*x = NAN;
+		return true;
+	}
+	*x = strtod(w, &end);
+	return end != w && !*end;
+}
+
+static double parse_word(const char *w)
+{
 	double x;
 
-	if (!strcmp(w, "-"))
-		return NAN;
-	x = strtod(w, &end);
-	if (end == w || *end)
+	if (!read_word(w, &x))
 		die("not a number", w);
 	return x;
 }
@@ -84,17 +109,21 @@ static double parse_word(const char *w)
 static void parse_list(const char *arg, struct series *s)
 {
 	char *copy = strdup(arg), *w, *save = NULL;
+	const char *err = NULL;
 
 	if (!copy)
 		die("out of memory", arg);
 	s->n = 0;
-	for (w = strtok_r(copy, ", \t\n", &save); w;
+	for (w = strtok_r(copy, ", \t\n", &save); w && !err;
 	     w = strtok_r(NULL, ", \t\n", &save)) {
 		if (s->n == MAX_RUNS)
-			die("too many samples", arg);
-		s->v[s->n++] = parse_word(w);
+			err = "too many samples";
+		else if (!read_word(w, &s->v[s->n++]))
+			err = "not a number";
 	}
 	free(copy);
+	if (err)
+		die(err, arg);
 }
 
 /* %[.P]f, %[.P]e or %[.P]g and nothing else: the format takes one double */
@@ -213,7 +242,8 @@ static void floor_verdict(const struct style *st, const struct series *v,
 
 static struct series sa, sb, sr;
 
-int main(int argc, char **argv)
+/* one command line: its options, command and arguments; its answer */
+static void run_request(int argc, char **argv)
 {
 	struct style st = { "%.3g", 1, NULL, false, false };
 	struct bstat_spread a, b, r;
@@ -222,6 +252,7 @@ int main(int argc, char **argv)
 	double limit;
 	int opt, ret;
 
+	optind = 0;	/* glibc: start over, for each request of a batch */
 	while ((opt = getopt(argc, argv, "+f:lrs:u:")) != -1) {
 		switch (opt) {
 		case 'f':
@@ -272,7 +303,7 @@ int main(int argc, char **argv)
 		pair(&sa, &sb, &sr);
 		if (st.list) {
 			put_list(&sr);
-			return 0;
+			return;
 		}
 		report(&st, &r, spread_of(&sr, &r));
 	} else if (!strcmp(cmd, "floor") && (argc == 3 || argc == 4)) {
@@ -298,5 +329,44 @@ int main(int argc, char **argv)
 	} else {
 		bad_usage();
 	}
+}
+
+/* one request: the words of a line as a command line */
+static void answer(char *line)
+{
+	char *argv[MAX_WORDS + 1], *save;
+	int argc = 1;
+
+	argv[0] = "pvx_bench_stat";
+	for (argv[argc] = strtok_r(line, " \t\n", &save);
+	     argv[argc] && argc < MAX_WORDS;
+	     argv[argc] = strtok_r(NULL, " \t\n", &save))
+		argc++;
+	argv[argc] = NULL;
+	run_request(argc, argv);
+}
+
+/* each line of stdin a request, each answered with one line */
+static void run_batch(void)
+{
+	static char line[65536];
+	jmp_buf err;
+
+	request_err = &err;
+	while (fgets(line, sizeof(line), stdin)) {
+		if (setjmp(err))
+			puts("-");
+		else
+			answer(line);
+		fflush(stdout);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "batch"))
+		run_batch();
+	else
+		run_request(argc, argv);
 	return 0;
 }
