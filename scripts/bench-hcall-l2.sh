@@ -146,59 +146,94 @@ hcall_bench() {
 	sed 's/^/#   /' "$res"
 }
 
-# hcall_passes_of RES PASSES CASE/STATE: ns_per_call of CASE with
-# pvx_host=STATE in each pass 1..PASSES of RES, comma-separated, "-" for
-# a pass without it (pvx_bench_stat's list)
-hcall_passes_of() {
-	local p v list=""
+# hcall_load RES: ns_per_call of each case, host state and pass of RES
+# into HL (the caller's): HL["stock/0 3"] (bash only: no process per line)
+hcall_load() {
+	local line re='^hcall pass=([0-9]+) case=([^ ]+) pvx_host=([01]) .* ns_per_call=([^ ]+)'
+	while read -r line; do
+		[[ "$line" =~ $re ]] &&
+			HL["${BASH_REMATCH[2]}/${BASH_REMATCH[3]} ${BASH_REMATCH[1]}"]=${BASH_REMATCH[4]}
+	done <"$1"
+}
+
+# hcall_list VAR PASSES CASE/STATE: into VAR its ns_per_call in each pass
+# 1..PASSES, comma-separated, "-" for a pass without it (pvx_bench_stat's
+# list)
+hcall_list() {
+	local -n hl_out=$1
+	local p
+	hl_out=""
 	for ((p = 1; p <= $2; p++)); do
-		v=$(sed -n "s/^hcall pass=$p case=${3%/*} pvx_host=${3#*/} .*ns_per_call=\([^ ]*\).*/\1/p" "$1" | head -n1)
-		list+="${list:+,}${v:--}"
+		hl_out+="${hl_out:+,}${HL["$3 $p"]:--}"
 	done
-	echo "$list"
 }
 
 # hcall_bench_table RES PASSES CALLS ROUNDS UNIT WHAT: per case its best
 # over the passes and their median; per ratio the ratio of the bests and
 # the median of the passes' own ratios (both sides of a pass run a minute
 # apart, so a drift of the machine's load between passes cancels out of
-# each pass's ratio); the floors of issue 14 on the passes' ratios.
+# each pass's ratio); the floors of issue 14 on the passes' ratios. The
+# statistics in two pvx_bench_stat batches (bench_batch).
 hcall_bench_table() {
-	local res=$1 passes=$2 st=$PVX_SELFTESTS/pvx_bench_stat row what a b vs best pass
-	[ -x "$st" ] || { say "hcall bench table: no $st (make -C selftests/host)"; return; }
+	local res=$1 passes=$2 row what a b vs x y i=0 fmt='%-36s %10s %-30s %8s %-28s %s'
+	local -a rows req ans best
+	local -A HL
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "hcall bench table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	hcall_load "$res"
+	rows=("stock 0x7f -ENOSYS (no pvx):stock/0:stock/0:itself"
+		"stock 0x7f -ENOSYS (pvx):stock/1:stock/0:stock 0x7f, no pvx"
+		"PVX_HC_PROBE (pvx):probe/1:stock/0:stock 0x7f, no pvx"
+		"PVX_HC_PROBE (pvx):probe/1:stock/1:stock 0x7f, pvx"
+		"KVM_HC_SCHED_YIELD unready (no pvx):sched-yield/0:sched-yield/0:itself"
+		"KVM_HC_SCHED_YIELD unready (pvx):sched-yield/1:sched-yield/0:SCHED_YIELD, no pvx"
+		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/0:SCHED_YIELD, no pvx"
+		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/1:SCHED_YIELD, pvx")
+	# the bests: the smallest of the passes (raw: n median min max)
+	for row in "${rows[@]}"; do
+		IFS=: read -r what a b vs <<<"$row"
+		hcall_list a "$passes" "$a"
+		hcall_list b "$passes" "$b"
+		req+=("-r stat $a" "-r stat $b")
+	done
+	bench_batch best "${req[@]}"
+	req=()
+	for row in "${rows[@]}"; do
+		IFS=: read -r what a b vs <<<"$row"
+		hcall_list a "$passes" "$a"
+		hcall_list b "$passes" "$b"
+		read -r _ _ x _ <<<"${best[i++]}"
+		read -r _ _ y _ <<<"${best[i++]}"
+		req+=("-f %.1f stat $a" "-f %.3f ratio $x $y")
+		# a case against itself: no ratio to spread
+		if [ "$vs" = itself ]; then
+			req+=("stat -")
+		else
+			req+=("-f %.3f pratio $a $b")
+		fi
+	done
+	hcall_list a "$passes" stock/1
+	hcall_list b "$passes" stock/0
+	req+=("-f %.3f floor le 1.02 $a $b")
+	hcall_list a "$passes" probe/1
+	req+=("-f %.3f floor le 1.10 $a $b")
+	bench_batch ans "${req[@]}"
+
 	say "---- hypercall benchmark, kernel $PVX_ABI: real-mode tiny VM, $3 calls per KVM_RUN," \
 		"best of $4 rounds in each of $passes passes; $6"
 	say "$5: the best of the passes, and their median (n=passes min..max); ratio: of the bests," \
 		"and pass by pass: the median of the passes' own ratios (n min..max)"
-	say "$(printf '%-36s %10s %-30s %8s %-28s %s' "call (host)" "best" "median of passes" \
-		"ratio" "pass by pass" "against")"
-	for row in "stock 0x7f -ENOSYS (no pvx):stock/0:stock/0:itself" \
-		"stock 0x7f -ENOSYS (pvx):stock/1:stock/0:stock 0x7f, no pvx" \
-		"PVX_HC_PROBE (pvx):probe/1:stock/0:stock 0x7f, no pvx" \
-		"PVX_HC_PROBE (pvx):probe/1:stock/1:stock 0x7f, pvx" \
-		"KVM_HC_SCHED_YIELD unready (no pvx):sched-yield/0:sched-yield/0:itself" \
-		"KVM_HC_SCHED_YIELD unready (pvx):sched-yield/1:sched-yield/0:SCHED_YIELD, no pvx" \
-		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/0:SCHED_YIELD, no pvx" \
-		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/1:SCHED_YIELD, pvx"; do
+	# shellcheck disable=SC2059 # the one format of every row
+	say "$(printf "$fmt" "call (host)" "best" "median of passes" "ratio" "pass by pass" "against")"
+	i=0
+	for row in "${rows[@]}"; do
 		IFS=: read -r what a b vs <<<"$row"
-		a=$(hcall_passes_of "$res" "$passes" "$a")
-		b=$(hcall_passes_of "$res" "$passes" "$b")
-		# the bests: the smallest of the passes (raw: n median min max)
-		best=$("$st" -r stat "$a" | cut -d' ' -f3)
-		# a case against itself: no ratio to spread
-		pass=-
-		[ "$vs" = itself ] || pass=$("$st" -f %.3f pratio "$a" "$b")
-		say "$(printf '%-36s %10s %-30s %8s %-28s %s' "$what" \
-			"$([ "$best" = - ] && echo - || printf %.1f "$best")" \
-			"$("$st" -f %.1f stat "$a")" \
-			"$("$st" -f %.3f ratio "$best" "$("$st" -r stat "$b" | cut -d' ' -f3)" | cut -d' ' -f1)" \
-			"$pass" "$vs")"
+		read -r _ _ x _ <<<"${best[2 * i / 3]}"
+		[ "$x" = - ] || x=$(printf %.1f "$x")
+		# shellcheck disable=SC2059
+		say "$(printf "$fmt" "$what" "$x" "${ans[i]}" "${ans[i + 1]%% *}" "${ans[i + 2]}" "$vs")"
+		i=$((i + 3))
 	done
 	say "---- floors of issue 14 (reported, not asserted; on the passes' own ratios)"
-	say "floor stock number with pvx / without <= 1.02x:" \
-		"$("$st" -f %.3f floor le 1.02 "$(hcall_passes_of "$res" "$passes" stock/1)" \
-			"$(hcall_passes_of "$res" "$passes" stock/0)")"
-	say "floor PROBE / stock -ENOSYS without pvx <= 1.10x:" \
-		"$("$st" -f %.3f floor le 1.10 "$(hcall_passes_of "$res" "$passes" probe/1)" \
-			"$(hcall_passes_of "$res" "$passes" stock/0)")"
+	say "floor stock number with pvx / without <= 1.02x: ${ans[i]}"
+	say "floor PROBE / stock -ENOSYS without pvx <= 1.10x: ${ans[i + 1]}"
 }

@@ -87,16 +87,6 @@ timer_bench() {
 
 timer_runs() { echo "${PVX_BENCH_TIMER_RUNS:-3}"; }
 
-# bench_batch ANSWERS REQUESTS...: pvx_bench_stat's answer to each
-# request (a command line of it) into the array ANSWERS, in order: one
-# process for a whole table (each costs a good part of a second in L2)
-bench_batch() {
-	local -n bb_out=$1
-	shift
-	# shellcheck disable=SC2034 # the caller's array, by name
-	mapfile -t bb_out < <(printf '%s\n' "$@" | "$PVX_SELFTESTS/pvx_bench_stat" batch)
-}
-
 # timer_load RES: the result lines of RES by kind, label and run into TL
 # (the caller's): TL["stimer 50 pvx 2"], TL["arm hrtimer 1"],
 # TL["share 50 3"] (bash only: no process per line)
