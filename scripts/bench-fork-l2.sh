@@ -337,39 +337,37 @@ END {
 }' "$1"
 }
 
+# fork_col VAR G V COL: into VAR column COL (1 child_ms, 2 exits/page, 3
+# pf/page, 4 rss MiB, 5 THP MiB, 6 plain, 7 copied) of variant V's rounds
+# of group G (N:COND:MIB), comma-separated, "-" for a round without it
 # (RUN and NR are fork_bench_table's: bash's dynamic scope)
-# fork_col G V COL: column COL (1 child_ms, 2 exits/page, 3 pf/page, 4 rss
-# MiB, 5 THP MiB, 6 plain, 7 copied) of variant V's rounds of group
-# G (N:COND:MIB), comma-separated, "-" for a round without it
 fork_col() {
-	local list="" x i
-	for ((i = 1; i <= ${NR["${1//:/ }"]}; i++)); do
-		read -r -a x <<<"${RUN["${1//:/ } $2 $i"]:-}"
-		list+="${list:+,}${x[$3 - 1]:--}"
+	local -n fc_out=$1
+	local fc_f fc_i
+	fc_out=""
+	for ((fc_i = 1; fc_i <= ${NR["${2//:/ }"]}; fc_i++)); do
+		read -r -a fc_f <<<"${RUN["${2//:/ } $3 $fc_i"]:-}"
+		fc_out+="${fc_out:+,}${fc_f[$4 - 1]:--}"
 	done
-	echo "$list"
-}
-# fork_med FMT LIST: the median alone, a table cell
-fork_med() { "$PVX_SELFTESTS/pvx_bench_stat" -f "$1" stat "$2" | cut -d' ' -f1; }
-# fork_nspp G V: the rounds' time per page of W in ns (ms / pages)
-fork_nspp() {
-	local pages="" i
-	for ((i = 1; i <= ${NR["${1//:/ }"]}; i++)); do pages+="${pages:+,}$((${1##*:} * 256))"; done
-	"$PVX_SELFTESTS/pvx_bench_stat" -s 1000000 -f %.0f stat \
-		"$("$PVX_SELFTESTS/pvx_bench_stat" -l pratio "$(fork_col "$1" "$2" 1)" "$pages")" | cut -d' ' -f1
 }
 
 # The tables: per (npt, condition, W) and variant the medians of the
-# rounds (pvx_bench_stat) of the time to the child's first full pass of
-# writes (ms and ns per page of W), of KVM's exits and page faults in L2
-# per page of W (counted from just before the fork to the child reaped:
-# the parent's pass of writes is in the window too) and of L2's resident
-# memory growth (MiB); the ratios to cow (fork + copy-on-write, the
-# issue's (a)) round by round with n and min..max; the floors on them.
+# rounds of the time to the child's first full pass of writes (ms and ns
+# per page of W), of KVM's exits and page faults in L2 per page of W
+# (counted from just before the fork to the child reaped: the parent's
+# pass of writes is in the window too) and of L2's resident memory growth
+# (MiB); the ratios to cow (fork + copy-on-write, the issue's (a)) round
+# by round with n and min..max; the floors on them. The rounds' numbers
+# collected in bash, the statistics in two pvx_bench_stat batches
+# (bench_batch): 26 answers per group.
 fork_bench_table() {
-	local st=$PVX_SELFTESTS/pvx_bench_stat n cd m v r rest g groups="" p c i copy plain anythp=0
-	local -A RUN NR
-	[ -x "$st" ] || { say "fork bench table: no $st (make -C selftests/host)"; return; }
+	local n cd m v r rest g groups="" p c i k copy plain anythp=0 pages a b x
+	local f1='%-4s %-8s %4s %8s %8s %8s %-24s %-24s | %7s %7s %7s'
+	local f2='%-4s %-8s %4s %7s %7s %7s %-24s %-24s | %6s %6s %6s | %6s %6s %6s'
+	local f3='%-4s %-8s %4s %7s %7s %7s'
+	local -a req ans
+	local -A RUN NR NSPP
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "fork bench table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
 	while read -r n cd m v r rest; do
 		[ -n "$rest" ] || continue
 		RUN["$n $cd $m $v $r"]=$rest
@@ -384,75 +382,124 @@ fork_bench_table() {
 			done
 		done
 	done
-	say "---- fork-copy: time from the fork to the child's full pass of writes (median ms of the rounds; ns per page of W);" \
-		"ratio = variant / cow round by round, median (n min..max) (< 1: faster than fork + COW)"
-	say "$(printf '%-4s %-8s %4s %8s %8s %8s %-24s %-24s | %7s %7s %7s' npt cond MiB "cow ms" "pop ms" "pvx ms" \
-		pop/cow pvx/cow "ns/p cow" pop pvx)"
+	# stage 1: each round's time per page of W (ms / pages)
+	for g in $groups; do
+		pages=""
+		for ((i = 1; i <= ${NR["${g//:/ }"]}; i++)); do pages+="${pages:+,}$((${g##*:} * 256))"; done
+		for v in cow populate pvx; do
+			fork_col a "$g" "$v" 1
+			req+=("-l pratio $a $pages")
+		done
+	done
+	bench_batch ans "${req[@]}"
+	i=0
+	for g in $groups; do
+		for v in cow populate pvx; do NSPP[$g/$v]=${ans[i++]:--}; done
+	done
+	# stage 2: per group 26 answers, in the order the tables read them
+	req=()
 	for g in $groups; do
 		IFS=: read -r n cd m <<<"$g"
-		say "$(printf '%-4s %-8s %4s %8s %8s %8s %-24s %-24s | %7s %7s %7s' "$n" "$cd" "$m" \
-			"$(fork_med %.1f "$(fork_col "$g" cow 1)")" "$(fork_med %.1f "$(fork_col "$g" populate 1)")" \
-			"$(fork_med %.1f "$(fork_col "$g" pvx 1)")" \
-			"$("$st" -f %.2f pratio "$(fork_col "$g" populate 1)" "$(fork_col "$g" cow 1)")" \
-			"$("$st" -f %.2f pratio "$(fork_col "$g" pvx 1)" "$(fork_col "$g" cow 1)")" \
-			"$(fork_nspp "$g" cow)" "$(fork_nspp "$g" populate)" "$(fork_nspp "$g" pvx)")"
+		for k in 1 2; do
+			for v in cow populate pvx; do
+				fork_col a "$g" "$v" "$k"
+				req+=("-f %.$((k == 1 ? 1 : 2))f stat $a")
+			done
+			fork_col a "$g" populate "$k"
+			fork_col b "$g" cow "$k"
+			fork_col x "$g" pvx "$k"
+			req+=("-f %.2f pratio $a $b" "-f %.2f pratio $x $b")
+		done
+		for v in cow populate pvx; do req+=("-s 1000000 -f %.0f stat ${NSPP[$g/$v]}"); done
+		for k in 3 4; do
+			for v in cow populate pvx; do
+				fork_col a "$g" "$v" "$k"
+				req+=("-f %.2f stat $a")
+			done
+		done
+		for v in cow populate pvx; do
+			fork_col a "$g" "$v" 5
+			req+=("-f %.1f stat $a")
+		done
+		fork_col a "$g" pvx 1
+		fork_col b "$g" cow 1
+		fork_col x "$g" cow 2
+		fork_col c "$g" pvx 2
+		req+=("-f %.2f floor le 1.1 $a $b" "-f %.2f floor ge 10 $x $c" "-f %.2f floor ge 2 $b $a"
+			"-f %.2f floor le 1.05 $a $b")
+	done
+	bench_batch ans "${req[@]}"
+
+	say "---- fork-copy: time from the fork to the child's full pass of writes (median ms of the rounds; ns per page of W);" \
+		"ratio = variant / cow round by round, median (n min..max) (< 1: faster than fork + COW)"
+	# shellcheck disable=SC2059 # one format per table
+	say "$(printf "$f1" npt cond MiB "cow ms" "pop ms" "pvx ms" pop/cow pvx/cow "ns/p cow" pop pvx)"
+	i=0
+	for g in $groups; do
+		IFS=: read -r n cd m <<<"$g"
+		# shellcheck disable=SC2059
+		say "$(printf "$f1" "$n" "$cd" "$m" "${ans[i]%% *}" "${ans[i + 1]%% *}" "${ans[i + 2]%% *}" \
+			"${ans[i + 3]}" "${ans[i + 4]}" "${ans[i + 10]%% *}" "${ans[i + 11]%% *}" "${ans[i + 12]%% *}")"
+		i=$((i + 26))
 	done
 	say "---- fork-copy: KVM in L2, per page of W, from before the fork to the child reaped (median of the rounds):" \
 		"exits, page faults taken (pf_taken); L2 resident growth of the L3 QEMU (MiB); ratios round by round"
-	say "$(printf '%-4s %-8s %4s %7s %7s %7s %-24s %-24s | %6s %6s %6s | %6s %6s %6s' npt cond MiB "ex cow" \
-		"ex pop" "ex pvx" pop/cow pvx/cow "pf cow" pop pvx "rss cow" pop pvx)"
+	# shellcheck disable=SC2059
+	say "$(printf "$f2" npt cond MiB "ex cow" "ex pop" "ex pvx" pop/cow pvx/cow "pf cow" pop pvx "rss cow" pop pvx)"
+	i=0
 	for g in $groups; do
 		IFS=: read -r n cd m <<<"$g"
-		say "$(printf '%-4s %-8s %4s %7s %7s %7s %-24s %-24s | %6s %6s %6s | %6s %6s %6s' "$n" "$cd" "$m" \
-			"$(fork_med %.2f "$(fork_col "$g" cow 2)")" "$(fork_med %.2f "$(fork_col "$g" populate 2)")" \
-			"$(fork_med %.2f "$(fork_col "$g" pvx 2)")" \
-			"$("$st" -f %.2f pratio "$(fork_col "$g" populate 2)" "$(fork_col "$g" cow 2)")" \
-			"$("$st" -f %.2f pratio "$(fork_col "$g" pvx 2)" "$(fork_col "$g" cow 2)")" \
-			"$(fork_med %.2f "$(fork_col "$g" cow 3)")" "$(fork_med %.2f "$(fork_col "$g" populate 3)")" \
-			"$(fork_med %.2f "$(fork_col "$g" pvx 3)")" "$(fork_med %.2f "$(fork_col "$g" cow 4)")" \
-			"$(fork_med %.2f "$(fork_col "$g" populate 4)")" "$(fork_med %.2f "$(fork_col "$g" pvx 4)")")"
+		# shellcheck disable=SC2059
+		say "$(printf "$f2" "$n" "$cd" "$m" "${ans[i + 5]%% *}" "${ans[i + 6]%% *}" "${ans[i + 7]%% *}" \
+			"${ans[i + 8]}" "${ans[i + 9]}" "${ans[i + 13]%% *}" "${ans[i + 14]%% *}" "${ans[i + 15]%% *}" \
+			"${ans[i + 16]%% *}" "${ans[i + 17]%% *}" "${ans[i + 18]%% *}")"
+		i=$((i + 26))
 	done
 	if [ "$anythp" = 1 ]; then
 		say "---- fork-copy: the child's memory in transparent huge pages after its pass (median MiB of the rounds;" \
 			"copy-on-write splits them, a fresh copy need not)"
-		say "$(printf '%-4s %-8s %4s %7s %7s %7s' npt cond MiB cow pop pvx)"
+		# shellcheck disable=SC2059
+		say "$(printf "$f3" npt cond MiB cow pop pvx)"
+		i=0
 		for g in $groups; do
 			IFS=: read -r n cd m <<<"$g"
-			say "$(printf '%-4s %-8s %4s %7s %7s %7s' "$n" "$cd" "$m" "$(fork_med %.1f "$(fork_col "$g" cow 5)")" \
-				"$(fork_med %.1f "$(fork_col "$g" populate 5)")" "$(fork_med %.1f "$(fork_col "$g" pvx 5)")")"
+			# shellcheck disable=SC2059
+			say "$(printf "$f3" "$n" "$cd" "$m" "${ans[i + 19]%% *}" "${ans[i + 20]%% *}" "${ans[i + 21]%% *}")"
+			i=$((i + 26))
 		done
 	fi
 	say "---- floors (reported, not asserted): on the median of the rounds' own ratios, with the rounds that met them"
+	i=0
 	for g in $groups; do
 		IFS=: read -r n cd m <<<"$g"
-		[ "$cd" = plain ] || continue
-		[ "$n" = 1 ] && say "floor npt=1, $m MiB: the child with pvx_fork not slower than 1.1x fork + COW:" \
-			"$("$st" -f %.2f floor le 1.1 "$(fork_col "$g" pvx 1)" "$(fork_col "$g" cow 1)")"
-		if [ "$n" = 0 ] && [ "$m" = 64 ]; then
-			say "floor npt=0, 64 MiB: pvx >= 10x fewer exits than fork + COW:" \
-				"$("$st" -f %.2f floor ge 10 "$(fork_col "$g" cow 2)" "$(fork_col "$g" pvx 2)")"
-			say "floor npt=0, 64 MiB: pvx >= 2x faster than fork + COW:" \
-				"$("$st" -f %.2f floor ge 2 "$(fork_col "$g" cow 1)" "$(fork_col "$g" pvx 1)")"
+		if [ "$cd" = plain ] && [ "$n" = 1 ]; then
+			say "floor npt=1, $m MiB: the child with pvx_fork not slower than 1.1x fork + COW: ${ans[i + 22]}"
+		elif [ "$cd" = plain ] && [ "$m" = 64 ]; then
+			say "floor npt=0, 64 MiB: pvx >= 10x fewer exits than fork + COW: ${ans[i + 23]}"
+			say "floor npt=0, 64 MiB: pvx >= 2x faster than fork + COW: ${ans[i + 24]}"
 		fi
+		i=$((i + 26))
 	done
 	# issue 29 item 4: pvx_fork() never slower than fork() + COW, per cell
+	i=0
 	for g in $groups; do
 		IFS=: read -r n cd m <<<"$g"
 		# the pvx rounds that copied through the host, and the plain
 		# fork()s by libpvx's rule
-		IFS=, read -r -a p <<<"$(fork_col "$g" pvx 6)"
-		IFS=, read -r -a c <<<"$(fork_col "$g" pvx 7)"
+		fork_col a "$g" pvx 6
+		fork_col b "$g" pvx 7
+		IFS=, read -r -a p <<<"$a"
+		IFS=, read -r -a c <<<"$b"
 		copy=0 plain=0
-		for i in "${!p[@]}"; do
-			if [ "${p[i]}" = 1 ]; then
+		for k in "${!p[@]}"; do
+			if [ "${p[k]}" = 1 ]; then
 				plain=$((plain + 1))
-			elif [ "${c[i]:-0}" != - ] && [ "${c[i]:-0}" -gt 0 ]; then
+			elif [ "${c[k]:-0}" != - ] && [ "${c[k]:-0}" -gt 0 ]; then
 				copy=$((copy + 1))
 			fi
 		done
-		say "floor pvx_fork <= 1.05x fork, cell npt=$n $cd $m MiB:" \
-			"$("$st" -f %.2f floor le 1.05 "$(fork_col "$g" pvx 1)" "$(fork_col "$g" cow 1)");" \
-			"pvx path: $copy copy, $plain plain"
+		say "floor pvx_fork <= 1.05x fork, cell npt=$n $cd $m MiB: ${ans[i + 25]}; pvx path: $copy copy, $plain plain"
+		i=$((i + 26))
 	done
 	[[ " $groups" == *" 0:plain:64 "* ]] || say "floor npt=0, 64 MiB: not measured (no npt=0 result)"
 }
