@@ -447,99 +447,160 @@ ksm_lever_run() {
 	[ -z "$bad" ]
 }
 
-# ksm_lever_of RES CASE KEY: KEY of the lever line of each run of CASE,
-# comma-separated, "-" for a run without one (pvx_bench_stat's list)
-ksm_lever_of() {
-	local r v list=""
-	for ((r = 1; r <= lever_runs; r++)); do
-		v=$(sed -n "s/^lever case=$2 run=$r \(.* \)\?$3=\([^ ]*\).*/\2/p" "$1" | head -n1)
-		list+="${list:+,}${v:--}"
-	done
-	echo "$list"
+# ksm_lever_load RES: the lever series' lines by case and run, bash only
+# (no process per line): KL["m 1"] the line at the end of the window,
+# KS["m 1"] its samples, one per line (the caller's arrays)
+ksm_lever_load() {
+	local line re='^(lever|lsample) case=([a-z]) run=([0-9]+) '
+	while read -r line; do
+		[[ "$line" =~ $re ]] || continue
+		if [ "${BASH_REMATCH[1]}" = lever ]; then
+			KL["${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"]=$line
+		else
+			KS["${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"]+="$line"$'\n'
+		fi
+	done <"$1"
 }
 
-# ksm_scanned FULL_SCANS PAGES_SCANNED RMAP: pages scanned; 6.1 has no
-# pages_scanned (-1): full scans x rmap items
-ksm_scanned() { [ "$2" = -1 ] && echo $(($1 * $3)) || echo "$2"; }
+# ksm_lever_of VAR CASE KEY: into VAR KEY of the lever line of each run of
+# CASE, comma-separated, "-" for a run without one (pvx_bench_stat's list)
+ksm_lever_of() {
+	local -n klo_out=$1
+	local klo_r re="(^| )$3=([^ ]*)"
+	klo_out=""
+	for ((klo_r = 1; klo_r <= lever_runs; klo_r++)); do
+		if [[ "${KL["$2 $klo_r"]:-}" =~ $re ]]; then
+			klo_out+="${klo_out:+,}${BASH_REMATCH[2]}"
+		else
+			klo_out+="${klo_out:+,}-"
+		fi
+	done
+}
 
-# ksm_lever_t90 RES CASE RUN: "T SCANNED SHARING KSMD_TICKS" of the first
-# sample of the run with pages_sharing >= 90 % of what blind (m) had at
-# the end of the same run; nothing when none reached it
+# ksm_lever_t90 VAR CASE RUN: into VAR "T SCANNED SHARING KSMD_TICKS" of
+# the first sample of the run with pages_sharing >= 90 % of what blind
+# (m) had at the end of the same run; "- - - -" when none reached it
 ksm_lever_t90() {
+	local -n klt_out=$1
 	local end line re='^lsample .* t=([^ ]+) full_scans=([0-9]+) pages_scanned=(-?[0-9]+) sharing=([0-9]+) rmap=([0-9]+) ksmd_ticks=([0-9]+)'
-	end=$(sed -n "s/^lever case=m run=$3 .* sharing=\([0-9]*\).*/\1/p" "$1" | head -n1)
-	[ -n "$end" ] && [ "$end" -gt 0 ] || return 0
+	klt_out="- - - -"
+	[[ "${KL["m $3"]:-}" =~ \ sharing=([0-9]+) ]] || return 0
+	end=${BASH_REMATCH[1]}
+	[ "$end" -gt 0 ] || return 0
 	while read -r line; do
 		[[ "$line" =~ $re ]] || continue
 		if ((BASH_REMATCH[4] * 10 >= end * 9)); then
-			echo "${BASH_REMATCH[1]} $(ksm_scanned "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" \
-				"${BASH_REMATCH[5]}") ${BASH_REMATCH[4]} ${BASH_REMATCH[6]}"
+			# 6.1: no pages_scanned (-1), full scans x rmap items
+			if [ "${BASH_REMATCH[3]}" = -1 ]; then
+				klt_out="${BASH_REMATCH[1]} $((BASH_REMATCH[2] * BASH_REMATCH[5]))"
+			else
+				klt_out="${BASH_REMATCH[1]} ${BASH_REMATCH[3]}"
+			fi
+			klt_out+=" ${BASH_REMATCH[4]} ${BASH_REMATCH[6]}"
 			return 0
 		fi
-	done < <(grep "^lsample case=$2 run=$3 " "$1")
+	done <<<"${KS["$2 $3"]:-}"
 }
 
 # The lever table: per case the medians of the runs (n min..max) at the
-# end of the window and at t90, every ratio run by run; the floors
+# end of the window and at t90, every ratio run by run; the floors. The
+# runs' numbers collected in bash, the statistics in two pvx_bench_stat
+# batches (bench_batch).
 ksm_lever_table() {
-	local res=$1 st=$PVX_SELFTESTS/pvx_bench_stat c r x x2 t sh est="" line
-	local -A SH SC SPM KSMD T90 SPM90 KSMD90 NEVER
-	[ -x "$st" ] || { say "ksm lever table: no $st (make -C selftests/host)"; return; }
+	local c r x fs ps rm hz sc t9 sc9 sh9 k9 hzl t sh kt est="" i=0 a b
+	local -a req ans
+	local -A KL KS SH SC NEVER SPM KSMD SPM90 KSMD90 T90
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "ksm lever table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	ksm_lever_load "$1"
+	# stage 1: per run, pages scanned, t90's sample; the runs' own
+	# scanned per merged page and ksmd seconds, at the end and at t90
 	for c in m n s; do
-		grep -q "^lever case=$c " "$res" || continue
-		local fs ps rm hz sc="" t9="" sc9="" sh9="" k9="" hzl=""
-		IFS=, read -r -a fs <<<"$(ksm_lever_of "$res" "$c" full_scans)"
-		IFS=, read -r -a ps <<<"$(ksm_lever_of "$res" "$c" pages_scanned)"
-		IFS=, read -r -a rm <<<"$(ksm_lever_of "$res" "$c" rmap)"
-		IFS=, read -r -a hz <<<"$(ksm_lever_of "$res" "$c" hz)"
-		NEVER[$c]=0
+		ksm_lever_of a "$c" sharing
+		[[ "$a" =~ [0-9] ]] || continue
+		SH[$c]=$a
+		ksm_lever_of fs "$c" full_scans
+		ksm_lever_of ps "$c" pages_scanned
+		ksm_lever_of rm "$c" rmap
+		ksm_lever_of hz "$c" hz
+		IFS=, read -r -a fs <<<"$fs"
+		IFS=, read -r -a ps <<<"$ps"
+		IFS=, read -r -a rm <<<"$rm"
+		IFS=, read -r -a hz <<<"$hz"
+		sc="" t9="" sc9="" sh9="" k9="" hzl="" NEVER[$c]=0
 		for ((r = 1; r <= lever_runs; r++)); do
 			x=-
 			[ "${ps[r - 1]:--}" = -1 ] && est="~"
-			[ "${fs[r - 1]:--}" != - ] && x=$(ksm_scanned "${fs[r - 1]}" "${ps[r - 1]}" "${rm[r - 1]}")
+			if [ "${fs[r - 1]:--}" != - ]; then
+				x=${ps[r - 1]}
+				[ "$x" = -1 ] && x=$((fs[r - 1] * rm[r - 1]))
+			fi
 			sc+="${sc:+,}$x"
 			hzl+="${hzl:+,}${hz[r - 1]:-100}"
-			line=$(ksm_lever_t90 "$res" "$c" "$r")
-			[ -z "$line" ] && NEVER[$c]=$((NEVER[$c] + 1))
-			read -r t x sh x2 <<<"${line:-- - - -}"
-			t9+="${t9:+,}$t" sc9+="${sc9:+,}$x" sh9+="${sh9:+,}$sh" k9+="${k9:+,}$x2"
+			ksm_lever_t90 x "$c" "$r"
+			[ "$x" = "- - - -" ] && NEVER[$c]=$((NEVER[$c] + 1))
+			read -r t a sh kt <<<"$x"
+			t9+="${t9:+,}$t" sc9+="${sc9:+,}$a" sh9+="${sh9:+,}$sh" k9+="${k9:+,}$kt"
 		done
-		SH[$c]=$(ksm_lever_of "$res" "$c" sharing) SC[$c]=$sc T90[$c]=$t9
-		SPM[$c]=$("$st" -l pratio "$sc" "${SH[$c]}")
-		KSMD[$c]=$("$st" -l pratio "$(ksm_lever_of "$res" "$c" ksmd_ticks)" "$hzl")
-		SPM90[$c]=$("$st" -l pratio "$sc9" "$sh9")
-		KSMD90[$c]=$("$st" -l pratio "$k9" "$hzl")
+		SC[$c]=$sc T90[$c]=$t9
+		ksm_lever_of a "$c" ksmd_ticks
+		req+=("-l pratio $sc ${SH[$c]}" "-l pratio $a $hzl" "-l pratio $sc9 $sh9" "-l pratio $k9 $hzl")
 	done
+	bench_batch ans "${req[@]}"
+	for c in m n s; do
+		[ -n "${SH[$c]:-}" ] || continue
+		SPM[$c]=${ans[i]} KSMD[$c]=${ans[i + 1]} SPM90[$c]=${ans[i + 2]} KSMD90[$c]=${ans[i + 3]}
+		i=$((i + 4))
+	done
+	# stage 2: 11 cells per case, then the floors and ratios
+	req=()
+	for c in m n s; do
+		[ -n "${SH[$c]:-}" ] || continue
+		req+=("-f %.0f stat ${SH[$c]}" "-f %.0f stat ${SC[$c]}" "-f %.1f stat ${SPM[$c]}"
+			"-f %.1f stat ${KSMD[$c]}")
+		for x in mask mother full_scans made; do
+			ksm_lever_of a "$c" "$x"
+			req+=("-f %.0f stat $a")
+		done
+		req+=("-f %.1f stat ${T90[$c]}" "-f %.2f stat ${SPM90[$c]}" "-f %.1f stat ${KSMD90[$c]}")
+	done
+	a=${SH[m]:--} b=${SH[n]:--}
+	req+=("floor ge 0.95 $b $a" "floor le 1.05 $b $a"
+		"-f %.2f floor ge 2 ${SPM90[m]:--} ${SPM90[n]:--}"
+		"-f %.2f pratio ${KSMD90[n]:--} ${KSMD90[m]:--}" "-f %.2f pratio ${KSMD[n]:--} ${KSMD[m]:--}"
+		"pratio ${SH[s]:--} $a" "-f %.2f pratio ${SPM90[m]:--} ${SPM90[s]:--}"
+		"-f %.2f pratio ${KSMD90[s]:--} ${KSMD90[m]:--}" "pratio $b ${SH[s]:--}"
+		"-f %.2f pratio ${SPM90[s]:--} ${SPM90[n]:--}")
+	bench_batch ans "${req[@]}"
+
 	say "---- KSM lever series, kernel $PVX_ABI: $lever_vms guests of $lever_mem MiB, $lever_ask ask" \
 		"(nokaslr, pvx_ksm_guest), $((lever_vms - lever_ask)) do not (KASLR)"
 	say "m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1"
 	say "medians of the runs (n min..max), ratios run by run; scanned: pages_scanned (6.12)," \
 		"~ = full_scans x rmap items (6.1)"
+	i=0
 	for c in m n s; do
 		if [ -z "${SH[$c]:-}" ]; then
 			say "$c  (no run)"
 			continue
 		fi
-		say "$c  at the end: sharing $("$st" -f %.0f stat "${SH[$c]}")  scanned $est$("$st" -f %.0f stat "${SC[$c]}")" \
-			" scan/merged $("$st" -f %.1f stat "${SPM[$c]}")  ksmd s $("$st" -f %.1f stat "${KSMD[$c]}")" \
-			" merged: asking VMs $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" mask)")," \
-			"others $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" mother)")" \
-			" full scans $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" full_scans)")" \
-			" VMAs made mergeable $("$st" -f %.0f stat "$(ksm_lever_of "$res" "$c" made)")"
+		say "$c  at the end: sharing ${ans[i]}  scanned $est${ans[i + 1]}  scan/merged ${ans[i + 2]}" \
+			" ksmd s ${ans[i + 3]}  merged: asking VMs ${ans[i + 4]}, others ${ans[i + 5]}" \
+			" full scans ${ans[i + 6]}  VMAs made mergeable ${ans[i + 7]}"
 		if [ "${NEVER[$c]}" -lt "$lever_runs" ]; then
-			say "$c  at t90 (reached in $((lever_runs - NEVER[$c])) of $lever_runs runs): t90 s $("$st" -f %.1f stat "${T90[$c]}")" \
-				" scan/merged $est$("$st" -f %.2f stat "${SPM90[$c]}")  ksmd s $("$st" -f %.1f stat "${KSMD90[$c]}")"
+			say "$c  at t90 (reached in $((lever_runs - NEVER[$c])) of $lever_runs runs): t90 s ${ans[i + 8]}" \
+				" scan/merged $est${ans[i + 9]}  ksmd s ${ans[i + 10]}"
 		else
 			say "$c  at t90: never reached ($lever_runs runs)"
 		fi
+		i=$((i + 11))
 	done
 	say "t90: the first sample with pages_sharing >= 90 % of what (m) had at the end of the same run"
 	if [ -z "${SH[m]:-}" ] || [ -z "${SH[n]:-}" ]; then
 		say "floors (lever): not evaluated, results missing"
 		return
 	fi
-	say "floor lever sharing (n) within 5% of blind (m), >= 0.95x: $("$st" floor ge 0.95 "${SH[n]}" "${SH[m]}")"
-	say "floor lever sharing (n) within 5% of blind (m), <= 1.05x: $("$st" floor le 1.05 "${SH[n]}" "${SH[m]}")"
+	say "floor lever sharing (n) within 5% of blind (m), >= 0.95x: ${ans[i]}"
+	say "floor lever sharing (n) within 5% of blind (m), <= 1.05x: ${ans[i + 1]}"
 	# pages scanned per merged page to t90: over a fixed window ksmd
 	# scans at its set rate whatever it finds, so the end of the window
 	# says little; what the lever saves is the scanning to get there
@@ -547,17 +608,13 @@ ksm_lever_table() {
 		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m):" \
 			"MISSED (n never reached t90 in $lever_runs runs)"
 	else
-		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m):" \
-			"$("$st" -f %.2f floor ge 2 "${SPM90[m]}" "${SPM90[n]}")"
+		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): ${ans[i + 2]}"
 	fi
-	say "ksmd CPU time to t90 (n) / blind (m): $("$st" -f %.2f pratio "${KSMD90[n]}" "${KSMD90[m]}");" \
-		"whole window $("$st" -f %.2f pratio "${KSMD[n]}" "${KSMD[m]}") (reported, no floor)"
+	say "ksmd CPU time to t90 (n) / blind (m): ${ans[i + 3]}; whole window ${ans[i + 4]} (reported, no floor)"
 	[ -n "${SH[s]:-}" ] || return 0
-	say "stock lever smart_scan (s) against blind (m): sharing $("$st" pratio "${SH[s]}" "${SH[m]}")," \
-		"scanned per merged to t90 $("$st" -f %.2f pratio "${SPM90[m]}" "${SPM90[s]}") fewer," \
-		"ksmd to t90 $("$st" -f %.2f pratio "${KSMD90[s]}" "${KSMD90[m]}");" \
-		"pvx (n) against (s): sharing $("$st" pratio "${SH[n]}" "${SH[s]}")," \
-		"scanned per merged to t90 $("$st" -f %.2f pratio "${SPM90[s]}" "${SPM90[n]}") fewer"
+	say "stock lever smart_scan (s) against blind (m): sharing ${ans[i + 5]}," \
+		"scanned per merged to t90 ${ans[i + 6]} fewer, ksmd to t90 ${ans[i + 7]};" \
+		"pvx (n) against (s): sharing ${ans[i + 8]}, scanned per merged to t90 ${ans[i + 9]} fewer"
 }
 
 # ksm_lever RES: the series' runs, by turns, and its table
