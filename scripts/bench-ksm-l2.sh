@@ -250,18 +250,23 @@ ksm_case() {
 }
 
 # ksm_p50_cells RES: per case, role and set the median of its rounds' p50
-# write latency with n and min..max (pvx_bench_stat), one line each:
+# write latency with n and min..max (pvx_bench_stat, one batch), one line
+# each:
 #   p50cell case=C role=R set=S cell=TEXT
 ksm_p50_cells() {
-	local c ro s list
-	for c in a b c; do
-		for ro in victim attacker; do
-			for s in U P X; do
-				list=$(sed -n "s/^ksmw case=$c role=$ro .* set=$s .* p50_ns=\([0-9]*\).*/\1/p" "$1" | paste -sd,)
-				[ -n "$list" ] && echo "p50cell case=$c role=$ro set=$s cell=$("$PVX_SELFTESTS/pvx_bench_stat" -f %.0f stat "$list")"
-			done
-		done
-	done
+	local line k re='^ksmw case=([a-z]) role=([a-z]+) .* set=([A-Z]) .* p50_ns=([0-9]+)'
+	local -a keys req ans
+	local -A P50
+	while read -r line; do
+		[[ "$line" =~ $re ]] || continue
+		k="case=${BASH_REMATCH[1]} role=${BASH_REMATCH[2]} set=${BASH_REMATCH[3]}"
+		[ -n "${P50[$k]:-}" ] || keys+=("$k")
+		P50[$k]+="${P50[$k]:+,}${BASH_REMATCH[4]}"
+	done <"$1"
+	[ "${#keys[@]}" -gt 0 ] || return 0
+	for k in "${keys[@]}"; do req+=("-f %.0f stat ${P50[$k]}"); done
+	bench_batch ans "${req[@]}"
+	for k in "${!keys[@]}"; do echo "p50cell ${keys[k]} cell=${ans[k]}"; done
 }
 
 # The tables (Documentation/ksm.rst)
