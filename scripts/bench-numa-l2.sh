@@ -339,70 +339,102 @@ END {
 	}
 }' "$PVX_OUT/bench-numa.txt"
 
-# numa_room_of LAY MODE KEY: KEY of each run 1..runs of the room case
-# LAY-MODE (b: blind, a: act), comma-separated, "-" for a run without a
-# line (pvx_bench_stat's list)
+# numa_room_of VAR LAY MODE KEY: into VAR KEY of each run 1..runs of the
+# room case LAY-MODE (b: blind, a: act), comma-separated, "-" for a run
+# without a line (pvx_bench_stat's list); RL holds the lines (bash only)
 numa_room_of() {
-	local r v list=""
-	for ((r = 1; r <= runs; r++)); do
-		v=$(sed -n "s/^numa case=$1-$2$r \(.* \)\?$3=\([^ ]*\).*/\2/p" "$PVX_OUT/bench-numa.txt" | head -n1)
-		list+="${list:+,}${v:--}"
+	local -n nro_out=$1
+	local nro_r re="(^| )$4=([^ ]*)"
+	nro_out=""
+	for ((nro_r = 1; nro_r <= runs; nro_r++)); do
+		if [[ "${RL["$2-$3$nro_r"]:-}" =~ $re ]]; then
+			nro_out+="${nro_out:+,}${BASH_REMATCH[2]}"
+		else
+			nro_out+="${nro_out:+,}-"
+		fi
 	done
-	echo "$list"
 }
 
 # numa_room_table: per layout the medians of the runs with n and
 # min..max, act's passes over blind's (the ratio of the medians, its
 # range min(act)/max(blind)..max(act)/min(blind)); the floors, act
-# against blind run by run (each act run after its blind run)
+# against blind run by run (each act run after its blind run). The
+# statistics in two pvx_bench_stat batches (bench_batch).
 numa_room_table() {
-	local st=$PVX_SELFTESTS/pvx_bench_stat lay b a x xs held over p0 p1 i v verdict
-	[ -x "$st" ] || { say "room series: no $st (make -C selftests/host)"; return; }
+	local lay line b a s f held over i i2 verdict x
+	local -a p0 p1 req ans lays
+	local -A RL VC HELD OVER XB
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "room series: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	while read -r line; do
+		[[ "$line" =~ ^numa\ case=((one|two|thr)-[ab][0-9]+)\  ]] && RL[${BASH_REMATCH[1]}]=$line
+	done <"$PVX_OUT/bench-numa.txt"
+	# stage 1: act's passes over blind's, the ratio of the medians (raw)
+	for lay in one two thr; do
+		numa_room_of a "$lay" a passes
+		numa_room_of b "$lay" b passes
+		[[ "$a" =~ [0-9] && "$b" =~ [0-9] ]] || continue
+		lays+=("$lay")
+		req+=("-r ratio $a $b")
+	done
+	bench_batch ans "${req[@]}"
+	req=()
+	i=0
+	for lay in "${lays[@]}"; do
+		read -r _ x _ <<<"${ans[i++]}"
+		XB[$lay]=$x
+		# the most vCPU threads pvx held on one node in any act run, and
+		# whether a node ever held more than its CPUs
+		held=0 over=0
+		numa_room_of x "$lay" a placed0
+		IFS=, read -r -a p0 <<<"$x"
+		numa_room_of x "$lay" a placed1
+		IFS=, read -r -a p1 <<<"$x"
+		for i2 in "${!p0[@]}"; do
+			for x in "${p0[i2]}" "${p1[i2]:-}"; do
+				[[ "$x" =~ ^[0-9]+$ ]] && [ "$x" -gt "$held" ] && held=$x
+			done
+			{ [[ "${p0[i2]}" =~ ^[0-9]+$ ]] && [ "${p0[i2]}" -gt "$ncpu0" ]; } && over=1
+			{ [[ "${p1[i2]:-}" =~ ^[0-9]+$ ]] && [ "${p1[i2]}" -gt "$ncpu1" ]; } && over=1
+		done
+		HELD[$lay]=$held OVER[$lay]=$over
+		numa_room_of x "$lay" a vcpus
+		VC[$lay]=${x%%,*}
+		numa_room_of a "$lay" a passes
+		numa_room_of b "$lay" b passes
+		numa_room_of s "$lay" a home_share
+		numa_room_of f "$lay" a full
+		# stage 2, 9 per layout; within 5 % of blind (the ratio of the
+		# medians) a tie
+		req+=("-f %.0f stat $b" "-f %.0f stat $a" "-f %.2f ratio $a $b" "-f %.1f stat $s"
+			"-f %.0f stat $f" "-f %.1f -u % floor ge 90 $s" "-f %.2f floor ge 1.0 $a $b"
+			"floor ge 1.05 ${XB[$lay]}" "floor le 0.95 ${XB[$lay]}")
+	done
+	bench_batch ans "${req[@]}"
 	say "---- room series: passes of the workload (sum over its threads), medians of the runs (n min..max)," \
 		"on the memory's node, pvx full, most vCPUs pvx held on one node"
 	say "$(printf '%-4s %5s %-24s %-24s %-22s %-24s %6s %6s' lay vCPUs "blind passes" "act passes" \
 		"x blind" "act on-node %" full held)"
-	for lay in one two thr; do
-		a=$(numa_room_of "$lay" a passes) b=$(numa_room_of "$lay" b passes)
-		[[ "$a" =~ [0-9] && "$b" =~ [0-9] ]] || continue
-		# the most vCPU threads pvx held on one node in any act run, and
-		# whether a node ever held more than its CPUs
-		held=0 over=0
-		IFS=, read -r -a p0 <<<"$(numa_room_of "$lay" a placed0)"
-		IFS=, read -r -a p1 <<<"$(numa_room_of "$lay" a placed1)"
-		for i in "${!p0[@]}"; do
-			for v in "${p0[$i]}" "${p1[$i]}"; do
-				[[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -gt "$held" ] && held=$v
-			done
-			{ [[ "${p0[$i]}" =~ ^[0-9]+$ ]] && [ "${p0[$i]}" -gt "$ncpu0" ]; } && over=1
-			{ [[ "${p1[$i]}" =~ ^[0-9]+$ ]] && [ "${p1[$i]}" -gt "$ncpu1" ]; } && over=1
-		done
-		xs=$("$st" -f %.2f ratio "$a" "$b")
-		say "$(printf '%-4s %5s %-24s %-24s %-22s %-24s %6s %6s' "$lay" \
-			"$(sed -n "s/^numa case=$lay-a[0-9]* .* vcpus=\([0-9]*\).*/\1/p" "$PVX_OUT/bench-numa.txt" | head -n1)" \
-			"$("$st" -f %.0f stat "$b")" "$("$st" -f %.0f stat "$a")" "$xs" \
-			"$("$st" -f %.1f stat "$(numa_room_of "$lay" a home_share)")" \
-			"$("$st" -f %.0f stat "$(numa_room_of "$lay" a full)" | cut -d' ' -f1)" "$held")"
-		# act's throughput against blind's, on the ratio of the medians:
-		# within 5 % a tie
-		x=$("$st" -r ratio "$a" "$b" | cut -d' ' -f2)
-		if "$st" floor ge 1.05 "$x" | grep -q '^met'; then
+	i=0
+	for lay in "${lays[@]}"; do
+		say "$(printf '%-4s %5s %-24s %-24s %-22s %-24s %6s %6s' "$lay" "${VC[$lay]}" "${ans[i]}" \
+			"${ans[i + 1]}" "${ans[i + 2]}" "${ans[i + 3]}" "${ans[i + 4]%% *}" "${HELD[$lay]}")"
+		if [[ "${ans[i + 7]}" == met* ]]; then
 			verdict=wins
-		elif "$st" floor le 0.95 "$x" | grep -q '^met'; then
+		elif [[ "${ans[i + 8]}" == met* ]]; then
 			verdict=loses
-		else
+		elif [[ "${ans[i + 7]}" == MISSED* ]]; then
 			verdict=ties
+		else
+			verdict="not evaluated"
 		fi
 		if [ "$lay" = one ]; then
-			say "floor one (room): act on the memory's node >= 90 %:" \
-				"$("$st" -f %.1f -u ' %' floor ge 90 "$(numa_room_of one a home_share)");" \
-				"throughput $verdict (${xs%% *})"
+			say "floor one (room): act on the memory's node >= 90 %: ${ans[i + 5]}; throughput $verdict (${ans[i + 2]%% *})"
 		else
 			say "floor $lay: no node holds more pvx-placed vCPUs than CPUs:" \
-				"$([ "$over" = 1 ] && echo missed || echo met); throughput $verdict (${xs%% *})"
-			say "floor $lay: act >= 1.0x blind, run by run:" \
-				"$("$st" -f %.2f floor ge 1.0 "$a" "$b")"
+				"$([ "${OVER[$lay]}" = 1 ] && echo missed || echo met); throughput $verdict (${ans[i + 2]%% *})"
+			say "floor $lay: act >= 1.0x blind, run by run: ${ans[i + 6]}"
 		fi
+		i=$((i + 9))
 	done
 }
 numa_room_table
