@@ -146,27 +146,19 @@ hcall_bench() {
 	sed 's/^/#   /' "$res"
 }
 
-# hcall_load RES: ns_per_call of each case, host state and pass of RES
+# hcall_load RES: each case's line of each host state and pass of RES
 # into HL (the caller's): HL["stock/0 3"] (bash only: no process per line)
 hcall_load() {
-	local line re='^hcall pass=([0-9]+) case=([^ ]+) pvx_host=([01]) .* ns_per_call=([^ ]+)'
+	local line re='^hcall pass=([0-9]+) case=([^ ]+) pvx_host=([01]) '
 	while read -r line; do
 		[[ "$line" =~ $re ]] &&
-			HL["${BASH_REMATCH[2]}/${BASH_REMATCH[3]} ${BASH_REMATCH[1]}"]=${BASH_REMATCH[4]}
+			HL["${BASH_REMATCH[2]}/${BASH_REMATCH[3]} ${BASH_REMATCH[1]}"]=$line
 	done <"$1"
 }
 
 # hcall_list VAR PASSES CASE/STATE: into VAR its ns_per_call in each pass
-# 1..PASSES, comma-separated, "-" for a pass without it (pvx_bench_stat's
-# list)
-hcall_list() {
-	local -n hl_out=$1
-	local p
-	hl_out=""
-	for ((p = 1; p <= $2; p++)); do
-		hl_out+="${hl_out:+,}${HL["$3 $p"]:--}"
-	done
-}
+# 1..PASSES, comma-separated (bench_list)
+hcall_list() { bench_list "$1" HL "$3 " "$2" ns_per_call; }
 
 # hcall_bench_table RES PASSES CALLS ROUNDS UNIT WHAT: per case its best
 # over the passes and their median; per ratio the ratio of the bests and
@@ -177,6 +169,7 @@ hcall_list() {
 hcall_bench_table() {
 	local res=$1 passes=$2 row what a b vs x y i=0 fmt='%-36s %10s %-30s %8s %-28s %s'
 	local -a rows req ans best
+	# shellcheck disable=SC2034 # read by bench_list, by name
 	local -A HL
 	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "hcall bench table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
 	hcall_load "$res"

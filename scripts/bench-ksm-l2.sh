@@ -468,19 +468,8 @@ ksm_lever_load() {
 }
 
 # ksm_lever_of VAR CASE KEY: into VAR KEY of the lever line of each run of
-# CASE, comma-separated, "-" for a run without one (pvx_bench_stat's list)
-ksm_lever_of() {
-	local -n klo_out=$1
-	local klo_r re="(^| )$3=([^ ]*)"
-	klo_out=""
-	for ((klo_r = 1; klo_r <= lever_runs; klo_r++)); do
-		if [[ "${KL["$2 $klo_r"]:-}" =~ $re ]]; then
-			klo_out+="${klo_out:+,}${BASH_REMATCH[2]}"
-		else
-			klo_out+="${klo_out:+,}-"
-		fi
-	done
-}
+# CASE, comma-separated (bench_list)
+ksm_lever_of() { bench_list "$1" KL "$2 " "$lever_runs" "$3"; }
 
 # ksm_lever_t90 VAR CASE RUN: into VAR "T SCANNED SHARING KSMD_TICKS" of
 # the first sample of the run with pages_sharing >= 90 % of what blind

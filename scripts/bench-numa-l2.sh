@@ -340,20 +340,9 @@ END {
 }' "$PVX_OUT/bench-numa.txt"
 
 # numa_room_of VAR LAY MODE KEY: into VAR KEY of each run 1..runs of the
-# room case LAY-MODE (b: blind, a: act), comma-separated, "-" for a run
-# without a line (pvx_bench_stat's list); RL holds the lines (bash only)
-numa_room_of() {
-	local -n nro_out=$1
-	local nro_r re="(^| )$4=([^ ]*)"
-	nro_out=""
-	for ((nro_r = 1; nro_r <= runs; nro_r++)); do
-		if [[ "${RL["$2-$3$nro_r"]:-}" =~ $re ]]; then
-			nro_out+="${nro_out:+,}${BASH_REMATCH[2]}"
-		else
-			nro_out+="${nro_out:+,}-"
-		fi
-	done
-}
+# room case LAY-MODE (b: blind, a: act), comma-separated (bench_list; RL
+# holds the lines)
+numa_room_of() { bench_list "$1" RL "$2-$3" "$runs" "$4"; }
 
 # numa_room_table: per layout the medians of the runs with n and
 # min..max, act's passes over blind's (the ratio of the medians, its
@@ -365,6 +354,7 @@ numa_room_table() {
 	local -a p0 p1 req ans lays
 	local -A RL VC HELD OVER XB
 	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "room series: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	# shellcheck disable=SC2034 # RL: read by bench_list, by name
 	while read -r line; do
 		[[ "$line" =~ ^numa\ case=((one|two|thr)-[ab][0-9]+)\  ]] && RL[${BASH_REMATCH[1]}]=$line
 	done <"$PVX_OUT/bench-numa.txt"

@@ -4,8 +4,8 @@
 # Sourced by the benchmarks that run in L2 (bench-l2.sh, bench-numa-l2.sh):
 # their environment (the repository, $PVX_BUILD/bench.env from bench.sh)
 # and one TAP 13 stream: ok, not_ok, say (a "# " line), done_tap (the plan,
-# and exit 0 only when nothing failed); bench_batch, the tables'
-# statistics (pvx_bench_stat).
+# and exit 0 only when nothing failed); bench_list and bench_batch, the
+# tables' statistics (pvx_bench_stat).
 set -u
 cd "${PVX_REPO:?}" || exit 1
 # shellcheck disable=SC1091
@@ -25,6 +25,23 @@ bench_batch() {
 	shift
 	# shellcheck disable=SC2034 # the caller's array, by name
 	mapfile -t bb_out < <(printf '%s\n' "$@" | "$PVX_SELFTESTS/pvx_bench_stat" batch)
+}
+
+# bench_list VAR LINES PREFIX RUNS KEY: into VAR the KEY= value of the
+# lines LINES[PREFIX1] .. LINES[PREFIX<RUNS>] (an associative array of
+# the caller's), comma-separated, "-" for a run without one: a list for
+# pvx_bench_stat, made without a process
+bench_list() {
+	local -n bl_out=$1 bl_lines=$2
+	local bl_r bl_re="(^| )$5=([^ ]*)"
+	bl_out=""
+	for ((bl_r = 1; bl_r <= $4; bl_r++)); do
+		if [[ "${bl_lines["$3$bl_r"]:-}" =~ $bl_re ]]; then
+			bl_out+="${bl_out:+,}${BASH_REMATCH[2]}"
+		else
+			bl_out+="${bl_out:+,}-"
+		fi
+	done
 }
 
 echo "TAP version 13"

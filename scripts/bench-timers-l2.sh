@@ -106,20 +106,8 @@ timer_load() {
 }
 
 # timer_list VAR WHAT KEY: into VAR the KEY= value of each run's line of
-# WHAT (a TL key without the run), comma-separated, "-" for a run without
-# it (pvx_bench_stat's list)
-timer_list() {
-	local -n tl_out=$1
-	local r re=" $3=([^ ]*)"
-	tl_out=""
-	for ((r = 1; r <= ${PVX_BENCH_TIMER_RUNS:-3}; r++)); do
-		if [[ "${TL["$2 $r"]:-}" =~ $re ]]; then
-			tl_out+="${tl_out:+,}${BASH_REMATCH[1]}"
-		else
-			tl_out+="${tl_out:+,}-"
-		fi
-	done
-}
+# WHAT (a TL key without the run), comma-separated (bench_list)
+timer_list() { bench_list "$1" TL "$2 " "${PVX_BENCH_TIMER_RUNS:-3}" "$3"; }
 
 # One test per level and kind: a line in every run, and every timer fired.
 timer_bench_checks() {
