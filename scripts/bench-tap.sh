@@ -25,6 +25,8 @@ bench_batch() {
 	shift
 	# shellcheck disable=SC2034 # the caller's array, by name
 	mapfile -t bb_out < <(printf '%s\n' "$@" | "$PVX_SELFTESTS/pvx_bench_stat" batch)
+	# an answer for every request, whatever happened to the tool
+	while [ "${#bb_out[@]}" -lt $# ]; do bb_out+=(-); done
 }
 
 # bench_list VAR LINES PREFIX RUNS KEY: into VAR the KEY= value of the
