@@ -354,7 +354,9 @@ static void run_batch(void)
 
 	request_err = &err;
 	while (fgets(line, sizeof(line), stdin)) {
-		if (setjmp(err))
+		if (!line[strspn(line, " \t\n")])
+			puts("-");	/* a blank line: no request */
+		else if (setjmp(err))
 			puts("-");
 		else
 			answer(line);
