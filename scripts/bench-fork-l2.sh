@@ -317,99 +317,191 @@ fork_bench_run() {
 	grep -q '^fork ' "$one"
 }
 
-# The tables: per (npt, condition, W, variant) the medians of the time
-# to the child's first full pass of writes (ms and ns per page of W), of
-# KVM's exits and page faults in L2 per page of W (counted from just
-# before the fork to the child reaped: the parent's pass of writes is in
-# the window too) and of L2's resident memory growth (MiB), with ratios
-# to cow (fork + copy-on-write, the issue's (a))
-fork_bench_table() {
+# fork_runs RES: one line per run, KVM's counters (by npt, case and seq)
+# taken per page of W and L2's resident growth in MiB:
+#   NPT COND MIB VARIANT ROUND CHILD_MS EXITS_PP PF_PP RSS_MIB THP_MIB PLAIN COPIED
+# ("-" for a number the run lacks)
+fork_runs() {
 	awk '
 function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
-function median(s,   n, a, i, j, t) {
-	n = split(s, a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : -1
-}
-function r(a, b) { return (a >= 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
-function e(x) { return x >= 0 ? sprintf("%.2f", x) : "-" }
-function ms(x) { return x >= 0 ? sprintf("%.1f", x) : "-" }
-function ns(x) { return x >= 0 ? sprintf("%.0f", x) : "-" }
-# rr[g]: ", N runs, min-max A-B" of pvx / cow paired by round
-function runs(g,   n, a, i, q, lo, hi, k) {
-	n = split(rounds[g], a, " "); k = 0
-	for (i = 1; i <= n; i++) {
-		if (a[i] in done) continue
-		done[a[i]] = 1
-		if ((g SUBSEP "cow" SUBSEP a[i]) in rc && (g SUBSEP "pvx" SUBSEP a[i]) in rc && rc[g, "cow", a[i]] > 0) {
-			q = rc[g, "pvx", a[i]] / rc[g, "cow", a[i]]; k++
-			if (k == 1 || q < lo) lo = q
-			if (k == 1 || q > hi) hi = q
-		}
-	}
-	delete done
-	rr[g] = k ? sprintf(", %d runs, min-max %.2f-%.2f", k, lo, hi) : ", 0 runs"
-}
 /^kvm / { k = f($0, "npt") SUBSEP f($0, "case") SUBSEP f($0, "seq"); ex[k] = f($0, "exits"); pf[k] = f($0, "pf_taken"); rss[k] = (f($0, "rss_kb_after") - f($0, "rss_kb_before")) / 1024; next }
 /^fork / { line[++nl] = $0 }
 END {
 	for (l = 1; l <= nl; l++) {
-		$0 = line[l]
-		n = f($0, "npt"); cd = f($0, "cond"); m = f($0, "mb"); v = f($0, "variant")
-		if (cd == "") cd = "plain"
-		g = n SUBSEP cd SUBSEP m
-		if (!(g in seen)) { seen[g] = 1; order[++nk] = sprintf("%d %d %08d %s %s %s", 1 - n, (cd == "plain" ? 0 : cd == "unbacked" ? 1 : 2), m, n, cd, m) }
-		c[g, v] = c[g, v] " " f($0, "child_ms")
-		rc[g, v, f($0, "round")] = f($0, "child_ms")
-		rounds[g] = rounds[g] " " f($0, "round")
-		if (v == "pvx") { if (f($0, "plain") == 1) plain[g]++; else if (f($0, "copied") > 0) copy[g]++ }
-		if (f($0, "child_thp_kb") != "" && f($0, "child_thp_kb") >= 0) { th[g, v] = th[g, v] " " f($0, "child_thp_kb") / 1024; anythp = 1 }
-		k = n SUBSEP f($0, "case") SUBSEP f($0, "seq")
-		if (k in ex) { x[g, v] = x[g, v] " " ex[k] / (m * 256); p[g, v] = p[g, v] " " pf[k] / (m * 256); rs[g, v] = rs[g, v] " " rss[k] }
+		$0 = line[l]; m = f($0, "mb"); cd = f($0, "cond"); thp = f($0, "child_thp_kb")
+		k = f($0, "npt") SUBSEP f($0, "case") SUBSEP f($0, "seq")
+		print f($0, "npt"), (cd == "" ? "plain" : cd), m, f($0, "variant"), f($0, "round"), f($0, "child_ms"),
+			(k in ex ? ex[k] / (m * 256) : "-"), (k in ex ? pf[k] / (m * 256) : "-"), (k in ex ? rss[k] : "-"),
+			(thp != "" && thp >= 0 ? thp / 1024 : "-"), f($0, "plain") + 0, f($0, "copied") + 0
 	}
-	for (i = 2; i <= nk; i++) for (j = i; j > 1 && order[j - 1] > order[j]; j--) { t = order[j]; order[j] = order[j - 1]; order[j - 1] = t }
-	printf "# ---- fork-copy: time from the fork to the child%ss full pass of writes (median ms; ns per page of W); ratio = variant / cow (< 1: faster than fork + COW)\n", "\047"
-	printf "# %-4s %-8s %4s %8s %8s %8s %7s %7s | %7s %7s %7s\n", "npt", "cond", "MiB", "cow ms", "pop ms", "pvx ms", "pop/cow", "pvx/cow", "ns/p cow", "pop", "pvx"
-	for (i = 1; i <= nk; i++) {
-		split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m
-		cc = median(c[g, "cow"]); cp = median(c[g, "populate"]); cx = median(c[g, "pvx"]); pg = m * 256 / 1e6
-		tc[g] = cc; tx[g] = cx
-		printf "# %-4s %-8s %4s %8s %8s %8s %7s %7s | %7s %7s %7s\n", n, cd, m, ms(cc), ms(cp), ms(cx), r(cp, cc), r(cx, cc), ns(cc / pg), ns(cp / pg), ns(cx / pg)
-	}
-	printf "# ---- fork-copy: KVM in L2, per page of W, from before the fork to the child reaped (median): exits, page faults taken (pf_taken); L2 resident growth of the L3 QEMU (MiB)\n"
-	printf "# %-4s %-8s %4s %7s %7s %7s %7s %7s | %6s %6s %6s | %6s %6s %6s\n", "npt", "cond", "MiB", "ex cow", "ex pop", "ex pvx", "pop/cow", "pvx/cow", "pf cow", "pop", "pvx", "rss cow", "pop", "pvx"
-	for (i = 1; i <= nk; i++) {
-		split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m
-		xc = median(x[g, "cow"]); xp = median(x[g, "populate"]); xx = median(x[g, "pvx"])
-		ec[g] = xc; exx[g] = xx
-		printf "# %-4s %-8s %4s %7s %7s %7s %7s %7s | %6s %6s %6s | %6s %6s %6s\n", n, cd, m, e(xc), e(xp), e(xx), r(xp, xc), r(xx, xc), e(median(p[g, "cow"])), e(median(p[g, "populate"])), e(median(p[g, "pvx"])), e(median(rs[g, "cow"])), e(median(rs[g, "populate"])), e(median(rs[g, "pvx"]))
-	}
-	if (anythp) {
-		printf "# ---- fork-copy: the child%ss memory in transparent huge pages after its pass (median MiB; copy-on-write splits them, a fresh copy need not)\n", "\047"
-		printf "# %-4s %-8s %4s %7s %7s %7s\n", "npt", "cond", "MiB", "cow", "pop", "pvx"
-		for (i = 1; i <= nk; i++) {
-			split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m
-			printf "# %-4s %-8s %4s %7s %7s %7s\n", n, cd, m, ms(median(th[g, "cow"])), ms(median(th[g, "populate"])), ms(median(th[g, "pvx"]))
-		}
-	}
-	for (i = 1; i <= nk; i++) {
-		split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m
-		runs(g)
-		if (cd != "plain") continue
-		if (n == 1)
-			printf "# floor npt=1, %s MiB: the child with pvx_fork not slower than 1.1x fork + COW: %s (%.2fx%s)\n", m, (tx[g] <= 1.1 * tc[g] ? "met" : "MISSED"), tc[g] ? tx[g] / tc[g] : 0, rr[g]
-		if (n == 0 && m == 64) {
-			printf "# floor npt=0, 64 MiB: pvx >= 10x fewer exits than fork + COW: %s (%s x fewer)\n", (exx[g] >= 0 && ec[g] >= 10 * exx[g] ? "met" : "MISSED"), r(ec[g], exx[g])
-			printf "# floor npt=0, 64 MiB: pvx >= 2x faster than fork + COW: %s (%s x; pvx/cow%s)\n", (tx[g] > 0 && tc[g] >= 2 * tx[g] ? "met" : "MISSED"), r(tc[g], tx[g]), rr[g]
-		}
-	}
-	# issue 29 item 4: pvx_fork() never slower than fork() + COW, per cell
-	for (i = 1; i <= nk; i++) {
-		split(order[i], kk, " "); n = kk[4]; cd = kk[5]; m = kk[6]; g = n SUBSEP cd SUBSEP m
-		printf "# floor pvx_fork <= 1.05x fork, cell npt=%s %s %s MiB: %s (%sx%s; pvx path: %d copy, %d plain)\n", n, cd, m, (tx[g] > 0 && tc[g] > 0 ? (tx[g] <= 1.05 * tc[g] ? "met" : "MISSED") : "not measured"), r(tx[g], tc[g]), rr[g], copy[g], plain[g]
-	}
-	if (!((0 SUBSEP "plain" SUBSEP 64) in seen)) printf "# floor npt=0, 64 MiB: not measured (no npt=0 result)\n"
 }' "$1"
+}
+
+# fork_col VAR G V COL: into VAR column COL (1 child_ms, 2 exits/page, 3
+# pf/page, 4 rss MiB, 5 THP MiB, 6 plain, 7 copied) of variant V's rounds
+# of group G (N:COND:MIB), comma-separated, "-" for a round without it
+# (RUN and NR are fork_bench_table's: bash's dynamic scope)
+fork_col() {
+	local -n fc_out=$1
+	local fc_f fc_i
+	fc_out=""
+	for ((fc_i = 1; fc_i <= ${NR["${2//:/ }"]}; fc_i++)); do
+		read -r -a fc_f <<<"${RUN["${2//:/ } $3 $fc_i"]:-}"
+		fc_out+="${fc_out:+,}${fc_f[$4 - 1]:--}"
+	done
+}
+
+# The tables: per (npt, condition, W) and variant the medians of the
+# rounds of the time to the child's first full pass of writes (ms and ns
+# per page of W), of KVM's exits and page faults in L2 per page of W
+# (counted from just before the fork to the child reaped: the parent's
+# pass of writes is in the window too) and of L2's resident memory growth
+# (MiB); the ratios to cow (fork + copy-on-write, the issue's (a)) round
+# by round with n and min..max; the floors on them. The rounds' numbers
+# collected in bash, the statistics in two pvx_bench_stat batches
+# (bench_batch): 26 answers per group.
+fork_bench_table() {
+	local n cd m v r rest g groups="" p c i k copy plain anythp=0 pages a b x
+	local f1='%-4s %-8s %4s %8s %8s %8s %-24s %-24s | %7s %7s %7s'
+	local f2='%-4s %-8s %4s %7s %7s %7s %-24s %-24s | %6s %6s %6s | %6s %6s %6s'
+	local f3='%-4s %-8s %4s %7s %7s %7s'
+	local -a req ans
+	local -A RUN NR NSPP
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "fork bench table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	while read -r n cd m v r rest; do
+		[ -n "$rest" ] || continue
+		RUN["$n $cd $m $v $r"]=$rest
+		[ "${NR["$n $cd $m"]:-0}" -lt "$r" ] && NR["$n $cd $m"]=$r
+		[[ "$rest" =~ ^[^\ ]+\ [^\ ]+\ [^\ ]+\ [^\ ]+\ [0-9] ]] && anythp=1
+	done < <(fork_runs "$1")
+	# npt=1 first, then plain, unbacked, dirtylog, W ascending
+	for n in 1 0; do
+		for cd in plain unbacked dirtylog; do
+			for m in $(for g in "${!NR[@]}"; do echo "$g"; done | sed -n "s/^$n $cd //p" | sort -n); do
+				groups+="$n:$cd:$m "
+			done
+		done
+	done
+	# stage 1: each round's time per page of W (ms / pages)
+	for g in $groups; do
+		pages=""
+		for ((i = 1; i <= ${NR["${g//:/ }"]}; i++)); do pages+="${pages:+,}$((${g##*:} * 256))"; done
+		for v in cow populate pvx; do
+			fork_col a "$g" "$v" 1
+			req+=("-l pratio $a $pages")
+		done
+	done
+	bench_batch ans "${req[@]}"
+	i=0
+	for g in $groups; do
+		for v in cow populate pvx; do NSPP[$g/$v]=${ans[i++]:--}; done
+	done
+	# stage 2: per group 26 answers, in the order the tables read them
+	req=()
+	for g in $groups; do
+		IFS=: read -r n cd m <<<"$g"
+		for k in 1 2; do
+			for v in cow populate pvx; do
+				fork_col a "$g" "$v" "$k"
+				req+=("-f %.$((k == 1 ? 1 : 2))f stat $a")
+			done
+			fork_col a "$g" populate "$k"
+			fork_col b "$g" cow "$k"
+			fork_col x "$g" pvx "$k"
+			req+=("-f %.2f pratio $a $b" "-f %.2f pratio $x $b")
+		done
+		for v in cow populate pvx; do req+=("-s 1000000 -f %.0f stat ${NSPP[$g/$v]}"); done
+		for k in 3 4; do
+			for v in cow populate pvx; do
+				fork_col a "$g" "$v" "$k"
+				req+=("-f %.2f stat $a")
+			done
+		done
+		for v in cow populate pvx; do
+			fork_col a "$g" "$v" 5
+			req+=("-f %.1f stat $a")
+		done
+		fork_col a "$g" pvx 1
+		fork_col b "$g" cow 1
+		fork_col x "$g" cow 2
+		fork_col c "$g" pvx 2
+		req+=("-f %.2f floor le 1.1 $a $b" "-f %.2f floor ge 10 $x $c" "-f %.2f floor ge 2 $b $a"
+			"-f %.2f floor le 1.05 $a $b")
+	done
+	bench_batch ans "${req[@]}"
+
+	say "---- fork-copy: time from the fork to the child's full pass of writes (median ms of the rounds; ns per page of W);" \
+		"ratio = variant / cow round by round, median (n min..max) (< 1: faster than fork + COW)"
+	# shellcheck disable=SC2059 # one format per table
+	say "$(printf "$f1" npt cond MiB "cow ms" "pop ms" "pvx ms" pop/cow pvx/cow "ns/p cow" pop pvx)"
+	i=0
+	for g in $groups; do
+		IFS=: read -r n cd m <<<"$g"
+		# shellcheck disable=SC2059
+		say "$(printf "$f1" "$n" "$cd" "$m" "${ans[i]%% *}" "${ans[i + 1]%% *}" "${ans[i + 2]%% *}" \
+			"${ans[i + 3]}" "${ans[i + 4]}" "${ans[i + 10]%% *}" "${ans[i + 11]%% *}" "${ans[i + 12]%% *}")"
+		i=$((i + 26))
+	done
+	say "---- fork-copy: KVM in L2, per page of W, from before the fork to the child reaped (median of the rounds):" \
+		"exits, page faults taken (pf_taken); L2 resident growth of the L3 QEMU (MiB); ratios round by round"
+	# shellcheck disable=SC2059
+	say "$(printf "$f2" npt cond MiB "ex cow" "ex pop" "ex pvx" pop/cow pvx/cow "pf cow" pop pvx "rss cow" pop pvx)"
+	i=0
+	for g in $groups; do
+		IFS=: read -r n cd m <<<"$g"
+		# shellcheck disable=SC2059
+		say "$(printf "$f2" "$n" "$cd" "$m" "${ans[i + 5]%% *}" "${ans[i + 6]%% *}" "${ans[i + 7]%% *}" \
+			"${ans[i + 8]}" "${ans[i + 9]}" "${ans[i + 13]%% *}" "${ans[i + 14]%% *}" "${ans[i + 15]%% *}" \
+			"${ans[i + 16]%% *}" "${ans[i + 17]%% *}" "${ans[i + 18]%% *}")"
+		i=$((i + 26))
+	done
+	if [ "$anythp" = 1 ]; then
+		say "---- fork-copy: the child's memory in transparent huge pages after its pass (median MiB of the rounds;" \
+			"copy-on-write splits them, a fresh copy need not)"
+		# shellcheck disable=SC2059
+		say "$(printf "$f3" npt cond MiB cow pop pvx)"
+		i=0
+		for g in $groups; do
+			IFS=: read -r n cd m <<<"$g"
+			# shellcheck disable=SC2059
+			say "$(printf "$f3" "$n" "$cd" "$m" "${ans[i + 19]%% *}" "${ans[i + 20]%% *}" "${ans[i + 21]%% *}")"
+			i=$((i + 26))
+		done
+	fi
+	say "---- floors (reported, not asserted): on the median of the rounds' own ratios, with the rounds that met them"
+	i=0
+	for g in $groups; do
+		IFS=: read -r n cd m <<<"$g"
+		if [ "$cd" = plain ] && [ "$n" = 1 ]; then
+			say "floor npt=1, $m MiB: the child with pvx_fork not slower than 1.1x fork + COW: ${ans[i + 22]}"
+		elif [ "$cd" = plain ] && [ "$m" = 64 ]; then
+			say "floor npt=0, 64 MiB: pvx >= 10x fewer exits than fork + COW: ${ans[i + 23]}"
+			say "floor npt=0, 64 MiB: pvx >= 2x faster than fork + COW: ${ans[i + 24]}"
+		fi
+		i=$((i + 26))
+	done
+	# issue 29 item 4: pvx_fork() never slower than fork() + COW, per cell
+	i=0
+	for g in $groups; do
+		IFS=: read -r n cd m <<<"$g"
+		# the pvx rounds that copied through the host, and the plain
+		# fork()s by libpvx's rule
+		fork_col a "$g" pvx 6
+		fork_col b "$g" pvx 7
+		IFS=, read -r -a p <<<"$a"
+		IFS=, read -r -a c <<<"$b"
+		copy=0 plain=0
+		for k in "${!p[@]}"; do
+			if [ "${p[k]}" = 1 ]; then
+				plain=$((plain + 1))
+			elif [ "${c[k]:-0}" != - ] && [ "${c[k]:-0}" -gt 0 ]; then
+				copy=$((copy + 1))
+			fi
+		done
+		say "floor pvx_fork <= 1.05x fork, cell npt=$n $cd $m MiB: ${ans[i + 25]}; pvx path: $copy copy, $plain plain"
+		i=$((i + 26))
+	done
+	[[ " $groups" == *" 0:plain:64 "* ]] || say "floor npt=0, 64 MiB: not measured (no npt=0 result)"
 }
 
 # shellcheck disable=SC2154

@@ -10,13 +10,15 @@
 # without pvx (pvx_yield and pvx_host removed: an unused number and
 # KVM_HC_SCHED_YIELD) and with pvx_host and pvx_yield loaded (the same,
 # plus PROBE and a PVX_HC_YIELD that answers NOT_DONE), P times (in ABBA
-# order), and prints the table of ratios, each case's best over all
-# passes, then each ratio's median over the passes' own ratios: a stock
-# number with pvx against without, PROBE against a stock -ENOSYS, the pvx
-# yield against KVM_HC_SCHED_YIELD to the same vCPU, one that never runs
-# (not "ready", like a halted one). The floors of
-# issue 14 are reported (met/MISSED), never asserted; a test fails only
-# when a number is missing. It leaves pvx_host and pvx_yield loaded.
+# order), and prints the table: each case's best over the passes and its
+# median with min..max, each ratio of the bests and the median of the
+# passes' own ratios with min..max (pvx_bench_stat): a stock number with
+# pvx against without, PROBE against a stock -ENOSYS, the pvx yield
+# against KVM_HC_SCHED_YIELD to the same vCPU, one that never runs (not
+# "ready", like a halted one). The floors of issue 14 are reported
+# (met/MISSED, on the passes' ratios, with the passes that met them),
+# never asserted; a test fails only when a number is missing. It leaves
+# pvx_host and pvx_yield loaded.
 #
 # Every step is bounded (PVX_BENCH_HCALL_TIMEOUT s, default 300, for each
 # run of the program and each insmod/rmmod): a step that hangs fails its
@@ -121,7 +123,6 @@ hcall_bench() {
 		done
 	done
 
-	# Each (case, host state)'s best over the passes; then the ratios.
 	# In an L2 whose clock counts instructions (PVX_LAB_ICOUNT=0, set
 	# by bench.sh as PVX_BENCH_HCALL_ICOUNT=1) a "ns" is one instruction
 	# of L2 or its tiny VM: the same count in every run, whatever the
@@ -131,93 +132,8 @@ hcall_bench() {
 		unit="insn/call"
 		what="instructions per call (icount: L2's clock counts instructions)"
 	fi
-	awk -v abi="$PVX_ABI" -v calls="$calls" -v rounds="$rounds" -v passes="$passes" \
-		-v unit="$unit" -v what="$what" '
-	function kv(line, key,    i, n, f, a) {
-		n = split(line, f, " ")
-		for (i = 1; i <= n; i++) {
-			split(f[i], a, "=")
-			if (a[1] == key)
-				return a[2]
-		}
-		return ""
-	}
-	$1 == "hcall" {
-		k = kv($0, "case") "/" kv($0, "pvx_host")
-		v = kv($0, "ns_per_call") + 0
-		if (!(k in B) || v < B[k])
-			B[k] = v
-		P[kv($0, "pass"), k] = v
-	}
-	# The median over the passes of one pass'"'"'s ratio a/b: without and
-	# with pvx run one after the other in a pass, so a drift of the
-	# machine'"'"'s load between passes cancels out of each pass'"'"'s ratio.
-	function pmed(a, b,    p, n, i, j, t, x) {
-		n = 0
-		for (p = 1; p <= passes; p++)
-			if (((p, a) in P) && ((p, b) in P) && P[p, b] > 0)
-				x[++n] = P[p, a] / P[p, b]
-		if (n == 0)
-			return ""
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
-				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
-			}
-		PMIN = x[1]; PMAX = x[n]; PN = n
-		return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
-	}
-	function prow(what, a, b,    m) {
-		m = pmed(a, b)
-		if (m == "")
-			printf "# %-44s %8s\n", what, "-"
-		else
-			printf "# %-44s %8.3f  (%d passes, %.3f..%.3f)\n", what, m, PN, PMIN, PMAX
-	}
-	function pfloor(what, a, b, max,    m) {
-		m = pmed(a, b)
-		if (m == "") {
-			printf "# floor %s <= %.2fx (median of passes): not evaluated, results missing\n", what, max
-			return
-		}
-		printf "# floor %s <= %.2fx (median of passes): %s (%.3fx)\n", what, max, \
-			(m <= max ? "met" : "MISSED"), m
-	}
-	function ns(k) { return (k in B) ? sprintf("%.1f", B[k]) : "-" }
-	function r(a, b) { return (a in B) && (b in B) && B[b] > 0 ? sprintf("%.3f", B[a] / B[b]) : "-" }
-	function row(what, k, base, vs) {
-		printf "# %-36s %10s %8s  %s\n", what, ns(k), r(k, base), vs
-	}
-	function floor(what, a, b, max) {
-		if (!(a in B) || !(b in B) || B[b] <= 0) {
-			printf "# floor %s <= %.2fx: not evaluated, results missing\n", what, max
-			return
-		}
-		printf "# floor %s <= %.2fx: %s (%.3fx)\n", what, max, \
-			(B[a] / B[b] <= max ? "met" : "MISSED"), B[a] / B[b]
-	}
-	END {
-		printf "# ---- hypercall benchmark, kernel %s: real-mode tiny VM, %d calls per KVM_RUN,\n", abi, calls
-		printf "# best of %d rounds x %d passes; %s\n", rounds, passes, what
-		printf "# %-36s %10s %8s  %s\n", "call (host)", unit, "ratio", "against"
-		row("stock 0x7f -ENOSYS (no pvx)", "stock/0", "stock/0", "itself")
-		row("stock 0x7f -ENOSYS (pvx)", "stock/1", "stock/0", "stock 0x7f, no pvx")
-		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/0", "stock 0x7f, no pvx")
-		row("PVX_HC_PROBE (pvx)", "probe/1", "stock/1", "stock 0x7f, pvx")
-		row("KVM_HC_SCHED_YIELD unready (no pvx)", "sched-yield/0", "sched-yield/0", "itself")
-		row("KVM_HC_SCHED_YIELD unready (pvx)", "sched-yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
-		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/0", "SCHED_YIELD, no pvx")
-		row("PVX_HC_YIELD NOT_DONE (pvx)", "yield/1", "sched-yield/1", "SCHED_YIELD, pvx")
-		printf "# ---- the same ratios pass by pass: median (range)\n"
-		prow("stock 0x7f: pvx / no pvx", "stock/1", "stock/0")
-		prow("KVM_HC_SCHED_YIELD: pvx / no pvx", "sched-yield/1", "sched-yield/0")
-		prow("PVX_HC_PROBE / stock 0x7f no pvx", "probe/1", "stock/0")
-		prow("PVX_HC_YIELD NOT_DONE / SCHED_YIELD no pvx", "yield/1", "sched-yield/0")
-		printf "# ---- floors of issue 14 (reported, not asserted)\n"
-		floor("stock number with pvx / without", "stock/1", "stock/0", 1.02)
-		floor("PROBE / stock -ENOSYS without pvx", "probe/1", "stock/0", 1.10)
-		pfloor("stock number with pvx / without", "stock/1", "stock/0", 1.02)
-		pfloor("PROBE / stock -ENOSYS without pvx", "probe/1", "stock/0", 1.10)
-	}' "$res" | tee "${res%-results.txt}-table.txt"
+	hcall_bench_table "$res" "$passes" "$calls" "$rounds" "$unit" "$what" |
+		tee "${res%-results.txt}-table.txt"
 
 	for m in stock/0 stock/1 probe/1 yield/1 sched-yield/0 sched-yield/1; do
 		if grep -q "^hcall pass=[0-9]* case=${m%/*} pvx_host=${m#*/} " "$res"; then
@@ -228,4 +144,89 @@ hcall_bench() {
 	done
 	say "---- raw result lines"
 	sed 's/^/#   /' "$res"
+}
+
+# hcall_load RES: each case's line of each host state and pass of RES
+# into HL (the caller's): HL["stock/0 3"] (bash only: no process per line)
+hcall_load() {
+	local line re='^hcall pass=([0-9]+) case=([^ ]+) pvx_host=([01]) '
+	while read -r line; do
+		[[ "$line" =~ $re ]] &&
+			HL["${BASH_REMATCH[2]}/${BASH_REMATCH[3]} ${BASH_REMATCH[1]}"]=$line
+	done <"$1"
+}
+
+# hcall_list VAR PASSES CASE/STATE: into VAR its ns_per_call in each pass
+# 1..PASSES, comma-separated (bench_list)
+hcall_list() { bench_list "$1" HL "$3 " "$2" ns_per_call; }
+
+# hcall_bench_table RES PASSES CALLS ROUNDS UNIT WHAT: per case its best
+# over the passes and their median; per ratio the ratio of the bests and
+# the median of the passes' own ratios (both sides of a pass run a minute
+# apart, so a drift of the machine's load between passes cancels out of
+# each pass's ratio); the floors of issue 14 on the passes' ratios. The
+# statistics in two pvx_bench_stat batches (bench_batch).
+hcall_bench_table() {
+	local res=$1 passes=$2 row what a b vs x y i=0 fmt='%-36s %10s %-30s %8s %-28s %s'
+	local -a rows req ans best
+	# shellcheck disable=SC2034 # read by bench_list, by name
+	local -A HL
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "hcall bench table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	hcall_load "$res"
+	rows=("stock 0x7f -ENOSYS (no pvx):stock/0:stock/0:itself"
+		"stock 0x7f -ENOSYS (pvx):stock/1:stock/0:stock 0x7f, no pvx"
+		"PVX_HC_PROBE (pvx):probe/1:stock/0:stock 0x7f, no pvx"
+		"PVX_HC_PROBE (pvx):probe/1:stock/1:stock 0x7f, pvx"
+		"KVM_HC_SCHED_YIELD unready (no pvx):sched-yield/0:sched-yield/0:itself"
+		"KVM_HC_SCHED_YIELD unready (pvx):sched-yield/1:sched-yield/0:SCHED_YIELD, no pvx"
+		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/0:SCHED_YIELD, no pvx"
+		"PVX_HC_YIELD NOT_DONE (pvx):yield/1:sched-yield/1:SCHED_YIELD, pvx")
+	# the bests: the smallest of the passes (raw: n median min max)
+	for row in "${rows[@]}"; do
+		IFS=: read -r what a b vs <<<"$row"
+		hcall_list a "$passes" "$a"
+		hcall_list b "$passes" "$b"
+		req+=("-r stat $a" "-r stat $b")
+	done
+	bench_batch best "${req[@]}"
+	req=()
+	for row in "${rows[@]}"; do
+		IFS=: read -r what a b vs <<<"$row"
+		hcall_list a "$passes" "$a"
+		hcall_list b "$passes" "$b"
+		read -r _ _ x _ <<<"${best[i++]}"
+		read -r _ _ y _ <<<"${best[i++]}"
+		req+=("-f %.1f stat $a" "-f %.3f ratio $x $y")
+		# a case against itself: no ratio to spread
+		if [ "$vs" = itself ]; then
+			req+=("stat -")
+		else
+			req+=("-f %.3f pratio $a $b")
+		fi
+	done
+	hcall_list a "$passes" stock/1
+	hcall_list b "$passes" stock/0
+	req+=("-f %.3f floor le 1.02 $a $b")
+	hcall_list a "$passes" probe/1
+	req+=("-f %.3f floor le 1.10 $a $b")
+	bench_batch ans "${req[@]}"
+
+	say "---- hypercall benchmark, kernel $PVX_ABI: real-mode tiny VM, $3 calls per KVM_RUN," \
+		"best of $4 rounds in each of $passes passes; $6"
+	say "$5: the best of the passes, and their median (n=passes min..max); ratio: of the bests," \
+		"and pass by pass: the median of the passes' own ratios (n min..max)"
+	# shellcheck disable=SC2059 # the one format of every row
+	say "$(printf "$fmt" "call (host)" "best" "median of passes" "ratio" "pass by pass" "against")"
+	i=0
+	for row in "${rows[@]}"; do
+		IFS=: read -r what a b vs <<<"$row"
+		read -r _ _ x _ <<<"${best[2 * i / 3]}"
+		[ "$x" = - ] || x=$(printf %.1f "$x")
+		# shellcheck disable=SC2059
+		say "$(printf "$fmt" "$what" "$x" "${ans[i]}" "${ans[i + 1]%% *}" "${ans[i + 2]}" "$vs")"
+		i=$((i + 3))
+	done
+	say "---- floors of issue 14 (reported, not asserted; on the passes' own ratios)"
+	say "floor stock number with pvx / without <= 1.02x: ${ans[i]}"
+	say "floor PROBE / stock -ENOSYS without pvx <= 1.10x: ${ans[i + 1]}"
 }

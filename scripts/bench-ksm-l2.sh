@@ -249,9 +249,29 @@ ksm_case() {
 	echo 2 >"$ksm_sys/run"
 }
 
+# ksm_p50_cells RES: per case, role and set the median of its rounds' p50
+# write latency with n and min..max (pvx_bench_stat, one batch), one line
+# each:
+#   p50cell case=C role=R set=S cell=TEXT
+ksm_p50_cells() {
+	local line k re='^ksmw case=([a-z]) role=([a-z]+) .* set=([A-Z]) .* p50_ns=([0-9]+)'
+	local -a keys req ans
+	local -A P50
+	while read -r line; do
+		[[ "$line" =~ $re ]] || continue
+		k="case=${BASH_REMATCH[1]} role=${BASH_REMATCH[2]} set=${BASH_REMATCH[3]}"
+		[ -n "${P50[$k]:-}" ] || keys+=("$k")
+		P50[$k]+="${P50[$k]:+,}${BASH_REMATCH[4]}"
+	done <"$1"
+	[ "${#keys[@]}" -gt 0 ] || return 0
+	for k in "${keys[@]}"; do req+=("-f %.0f stat ${P50[$k]}"); done
+	bench_batch ans "${req[@]}"
+	for k in "${!keys[@]}"; do echo "p50cell ${keys[k]} cell=${ans[k]}"; done
+}
+
 # The tables (Documentation/ksm.rst)
 ksm_bench_table() {
-	awk -v abi="$PVX_ABI" -v pages="$ksm_pages" -v scans="$ksm_scans" '
+	{ ksm_p50_cells "$1"; cat "$1"; } | awk -v abi="$PVX_ABI" -v pages="$ksm_pages" -v scans="$ksm_scans" '
 function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
 function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 /^ksmconf / { conf[f($0, "case")] = $0 }
@@ -269,14 +289,11 @@ function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 /^round / { c = f($0, "case"); rs[c] += f($0, "scans"); nr[c]++; if (f($0, "pins_merged") + 0 > pm[c]) pm[c] = f($0, "pins_merged") + 0; pins[c] = f($0, "pins") }
 /^ksmw / {
 	k = f($0, "case") SUBSEP f($0, "role") SUBSEP f($0, "set")
-	w[k] += f($0, "pages"); sl[k] += f($0, "slow"); p50[k] = p50[k] " " f($0, "p50_ns")
+	w[k] += f($0, "pages"); sl[k] += f($0, "slow")
 	if (f($0, "max_ns") + 0 > mx[k]) mx[k] = f($0, "max_ns") + 0
 }
-function median(s,   n, a, i, j, t) {
-	n = split(s, a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	return n ? a[int((n + 1) / 2)] : "-"
-}
+/^p50cell / { p50[f($0, "case"), f($0, "role"), f($0, "set")] = substr($0, index($0, " cell=") + 6) }
+function median(k) { return (k in p50) ? p50[k] : "-" }
 function i90(c, target,   i) { for (i = 1; i <= ns[c]; i++) if (sh[c, i] + 0 >= target) return i; return 0 }
 END {
 	printf "# ---- KSM benchmark, kernel %s: L2 KSM %s\n", abi, conf["a"]
@@ -326,12 +343,12 @@ END {
 	}
 	printf "# ---- never-merge: first write to each page after %d full scans, %d pages per set; slow = writes > slow_ns\n", scans, pages
 	printf "# U: both guests hold it; P: both hold it, victim protected in (b); X: only this guest holds it\n"
-	printf "# %-4s %-8s %-3s %7s %9s %10s %9s\n", "case", "role", "set", "writes", "p50 ns", "max ns", "slow"
+	printf "# %-4s %-8s %-3s %7s %-22s %10s %9s\n", "case", "role", "set", "writes", "p50 ns (rounds)", "max ns", "slow"
 	for (ci = 1; ci <= 3; ci++) for (ri = 1; ri <= 2; ri++) for (si = 1; si <= 3; si++) {
 		c = substr("abc", ci, 1); ro = ri == 1 ? "victim" : "attacker"; s = substr("UPX", si, 1)
 		k = c SUBSEP ro SUBSEP s
 		if (!(k in w)) continue
-		printf "# %-4s %-8s %-3s %7d %9s %10d %9d\n", c, ro, s, w[k], median(p50[k]), mx[k], sl[k]
+		printf "# %-4s %-8s %-3s %7d %-22s %10d %9d\n", c, ro, s, w[k], median(k), mx[k], sl[k]
 	}
 	# the never-merge floor from each case that protects P: (b) and (c)
 	for (ci = 2; ci <= 3; ci++) {
@@ -342,9 +359,9 @@ END {
 		k = c SUBSEP "attacker" SUBSEP "P"
 		printf "# floor never-merge pages merged 0 times in >= 10^4 attempts (%s): %s (%d attempts, pins_merged max %d)\n", c, (att >= 10000 && pm[c] == 0 ? "met" : "MISSED"), att, pm[c]
 		x = c SUBSEP "attacker" SUBSEP "X"
-		printf "# (%s) the attacker%ss first write to its copy of protected P against its unique X: p50 %s vs %s ns, slow %d vs %d of %d: %s\n", c, "\047", median(p50[k]), median(p50[x]), sl[k], sl[x], w[k], (w[k] && sl[k] <= 0.1 * w[k] ? "no spike (the guess is not told)" : "SPIKE (a right guess still shows)")
+		printf "# (%s) the attacker%ss first write to its copy of protected P against its unique X: p50 %s vs %s ns, slow %d vs %d of %d: %s\n", c, "\047", median(k), median(x), sl[k], sl[x], w[k], (w[k] && sl[k] <= 0.1 * w[k] ? "no spike (the guess is not told)" : "SPIKE (a right guess still shows)")
 	}
-}' "$1"
+}'
 }
 
 # ---- The lever series (issue 29 item 3, ksm.rst "The lever"): what
@@ -435,70 +452,163 @@ ksm_lever_run() {
 	[ -z "$bad" ]
 }
 
-# The lever table: medians of the runs [min..max], n runs; the floors
-ksm_lever_table() {
-	awk -v abi="$PVX_ABI" -v vms="$lever_vms" -v ask="$lever_ask" -v mem="$lever_mem" '
-function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
-function add(c, k, v) { val[c, k] = val[c, k] " " v }
-function med(c, k,   n, a, i, j, t) {
-	n = split(val[c, k], a, " ")
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-	lo = a[1]; hi = a[n]; cnt = n
-	return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : 0
-}
-function cell(c, k, fmt,   m) { m = med(c, k); return sprintf(fmt " [" fmt ".." fmt "]", m, lo, hi) }
-# t90: the first sample of a run with pages_sharing >= 90 % of what the
-# blind case (m) of the same run had at its end
-/^lsample / {
-	k = f($0, "case") SUBSEP f($0, "run"); n = ++ns[k]
-	sc = f($0, "pages_scanned") + 0; if (sc < 0) sc = f($0, "full_scans") * f($0, "rmap")
-	st[k, n] = f($0, "t"); ssc[k, n] = sc; ssh[k, n] = f($0, "sharing") + 0; skd[k, n] = f($0, "ksmd_ticks") + 0
-}
-/^lever / { endsh[f($0, "case") SUBSEP f($0, "run")] = f($0, "sharing") + 0; hz = f($0, "hz") > 0 ? f($0, "hz") : 100 }
-/^lever / {
-	c = f($0, "case"); has[c] = 1; runs[c]++
-	sc = f($0, "pages_scanned") + 0; if (sc < 0) { sc = f($0, "full_scans") * f($0, "rmap"); est = "~" }
-	sh = f($0, "sharing") + 0
-	add(c, "sharing", sh); add(c, "scanned", sc); add(c, "spm", sh > 0 ? sc / sh : 0)
-	add(c, "ksmd", f($0, "ksmd_ticks") / (f($0, "hz") > 0 ? f($0, "hz") : 100))
-	add(c, "mask", f($0, "mask")); add(c, "mother", f($0, "mother")); add(c, "fs", f($0, "full_scans")); add(c, "made", f($0, "made"))
-}
-END {
-	for (k in ns) {
-		split(k, kk, SUBSEP); c = kk[1]; tg = 0.9 * endsh["m" SUBSEP kk[2]]
-		for (i = 1; i <= ns[k]; i++) if (tg > 0 && ssh[k, i] >= tg) break
-		if (i > ns[k]) { never[c]++; continue }
-		add(c, "t90", st[k, i]); add(c, "spm90", ssc[k, i] / ssh[k, i]); add(c, "ksmd90", skd[k, i] / hz)
-	}
-	printf "# ---- KSM lever series, kernel %s: %d guests of %d MiB, %d ask (nokaslr, pvx_ksm_guest), %d do not (KASLR)\n", abi, vms, mem, ask, vms - ask
-	printf "# m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1\n"
-	printf "# medians of the runs [min..max]; scanned: pages_scanned (6.12), ~ = full_scans x rmap items (6.1)\n"
-	for (ci = 1; ci <= 3; ci++) {
-		c = substr("mns", ci, 1)
-		if (!(c in has)) { printf "# %s  (no run)\n", c; continue }
-		printf "# %s  n=%d  at the end: sharing %s  scanned %s%s  scan/merged %s  ksmd s %s  merged: asking VMs %s, others %s  full scans %s  VMAs made mergeable %s\n", c, runs[c], cell(c, "sharing", "%d"), est, cell(c, "scanned", "%d"), cell(c, "spm", "%.1f"), cell(c, "ksmd", "%.1f"), cell(c, "mask", "%d"), cell(c, "mother", "%d"), cell(c, "fs", "%d"), cell(c, "made", "%d")
-		if (val[c, "t90"] != "")
-			printf "# %s  at t90 (%d runs reached it, %d never): t90 s %s  scan/merged %s%s  ksmd s %s\n", c, split(val[c, "t90"], tmp, " "), never[c], cell(c, "t90", "%.1f"), est, cell(c, "spm90", "%.2f"), cell(c, "ksmd90", "%.1f")
+# ksm_lever_load RES: the lever series' lines by case and run, bash only
+# (no process per line): KL["m 1"] the line at the end of the window,
+# KS["m 1"] its samples, one per line (the caller's arrays)
+ksm_lever_load() {
+	local line re='^(lever|lsample) case=([a-z]) run=([0-9]+) '
+	while read -r line; do
+		[[ "$line" =~ $re ]] || continue
+		if [ "${BASH_REMATCH[1]}" = lever ]; then
+			KL["${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"]=$line
 		else
-			printf "# %s  at t90: never reached (%d runs)\n", c, never[c]
-	}
-	printf "# t90: the first sample with pages_sharing >= 90 %% of what (m) had at the end of the same run\n"
-	if (!("m" in has) || !("n" in has)) { printf "# floors (lever): not evaluated, results missing\n"; exit }
-	shm = med("m", "sharing"); shn = med("n", "sharing"); n = runs["n"] < runs["m"] ? runs["n"] : runs["m"]
-	x = shm > 0 ? shn / shm : 0
-	printf "# floor lever sharing (n) within 5%% of blind (m): %s (%.3fx, n=%d)\n", (x >= 0.95 && x <= 1.05 ? "met" : "MISSED"), x, n
+			KS["${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"]+="$line"$'\n'
+		fi
+	done <"$1"
+}
+
+# ksm_lever_of VAR CASE KEY: into VAR KEY of the lever line of each run of
+# CASE, comma-separated (bench_list)
+ksm_lever_of() { bench_list "$1" KL "$2 " "$lever_runs" "$3"; }
+
+# ksm_lever_t90 VAR CASE RUN: into VAR "T SCANNED SHARING KSMD_TICKS" of
+# the first sample of the run with pages_sharing >= 90 % of what blind
+# (m) had at the end of the same run; "- - - -" when none reached it
+ksm_lever_t90() {
+	local -n klt_out=$1
+	local end line re='^lsample .* t=([^ ]+) full_scans=([0-9]+) pages_scanned=(-?[0-9]+) sharing=([0-9]+) rmap=([0-9]+) ksmd_ticks=([0-9]+)'
+	klt_out="- - - -"
+	[[ "${KL["m $3"]:-}" =~ \ sharing=([0-9]+) ]] || return 0
+	end=${BASH_REMATCH[1]}
+	[ "$end" -gt 0 ] || return 0
+	while read -r line; do
+		[[ "$line" =~ $re ]] || continue
+		if ((BASH_REMATCH[4] * 10 >= end * 9)); then
+			# 6.1: no pages_scanned (-1), full scans x rmap items
+			if [ "${BASH_REMATCH[3]}" = -1 ]; then
+				klt_out="${BASH_REMATCH[1]} $((BASH_REMATCH[2] * BASH_REMATCH[5]))"
+			else
+				klt_out="${BASH_REMATCH[1]} ${BASH_REMATCH[3]}"
+			fi
+			klt_out+=" ${BASH_REMATCH[4]} ${BASH_REMATCH[6]}"
+			return 0
+		fi
+	done <<<"${KS["$2 $3"]:-}"
+}
+
+# The lever table: per case the medians of the runs (n min..max) at the
+# end of the window and at t90, every ratio run by run; the floors. The
+# runs' numbers collected in bash, the statistics in two pvx_bench_stat
+# batches (bench_batch).
+ksm_lever_table() {
+	local c r x fs ps rm hz sc t9 sc9 sh9 k9 hzl t sh kt est="" i=0 a b
+	local -a req ans
+	local -A KL KS SH SC NEVER SPM KSMD SPM90 KSMD90 T90
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "ksm lever table: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	ksm_lever_load "$1"
+	# stage 1: per run, pages scanned, t90's sample; the runs' own
+	# scanned per merged page and ksmd seconds, at the end and at t90
+	for c in m n s; do
+		ksm_lever_of a "$c" sharing
+		[[ "$a" =~ [0-9] ]] || continue
+		SH[$c]=$a
+		ksm_lever_of fs "$c" full_scans
+		ksm_lever_of ps "$c" pages_scanned
+		ksm_lever_of rm "$c" rmap
+		ksm_lever_of hz "$c" hz
+		IFS=, read -r -a fs <<<"$fs"
+		IFS=, read -r -a ps <<<"$ps"
+		IFS=, read -r -a rm <<<"$rm"
+		IFS=, read -r -a hz <<<"$hz"
+		sc="" t9="" sc9="" sh9="" k9="" hzl="" NEVER[$c]=0
+		for ((r = 1; r <= lever_runs; r++)); do
+			x=-
+			[ "${ps[r - 1]:--}" = -1 ] && est="~"
+			if [ "${fs[r - 1]:--}" != - ]; then
+				x=${ps[r - 1]}
+				[ "$x" = -1 ] && x=$((fs[r - 1] * rm[r - 1]))
+			fi
+			sc+="${sc:+,}$x"
+			hzl+="${hzl:+,}${hz[r - 1]:-100}"
+			ksm_lever_t90 x "$c" "$r"
+			[ "$x" = "- - - -" ] && NEVER[$c]=$((NEVER[$c] + 1))
+			read -r t a sh kt <<<"$x"
+			t9+="${t9:+,}$t" sc9+="${sc9:+,}$a" sh9+="${sh9:+,}$sh" k9+="${k9:+,}$kt"
+		done
+		SC[$c]=$sc T90[$c]=$t9
+		ksm_lever_of a "$c" ksmd_ticks
+		req+=("-l pratio $sc ${SH[$c]}" "-l pratio $a $hzl" "-l pratio $sc9 $sh9" "-l pratio $k9 $hzl")
+	done
+	bench_batch ans "${req[@]}"
+	for c in m n s; do
+		[ -n "${SH[$c]:-}" ] || continue
+		SPM[$c]=${ans[i]} KSMD[$c]=${ans[i + 1]} SPM90[$c]=${ans[i + 2]} KSMD90[$c]=${ans[i + 3]}
+		i=$((i + 4))
+	done
+	# stage 2: 11 cells per case, then the floors and ratios
+	req=()
+	for c in m n s; do
+		[ -n "${SH[$c]:-}" ] || continue
+		req+=("-f %.0f stat ${SH[$c]}" "-f %.0f stat ${SC[$c]}" "-f %.1f stat ${SPM[$c]}"
+			"-f %.1f stat ${KSMD[$c]}")
+		for x in mask mother full_scans made; do
+			ksm_lever_of a "$c" "$x"
+			req+=("-f %.0f stat $a")
+		done
+		req+=("-f %.1f stat ${T90[$c]}" "-f %.2f stat ${SPM90[$c]}" "-f %.1f stat ${KSMD90[$c]}")
+	done
+	a=${SH[m]:--} b=${SH[n]:--}
+	req+=("floor ge 0.95 $b $a" "floor le 1.05 $b $a"
+		"-f %.2f floor ge 2 ${SPM90[m]:--} ${SPM90[n]:--}"
+		"-f %.2f pratio ${KSMD90[n]:--} ${KSMD90[m]:--}" "-f %.2f pratio ${KSMD[n]:--} ${KSMD[m]:--}"
+		"pratio ${SH[s]:--} $a" "-f %.2f pratio ${SPM90[m]:--} ${SPM90[s]:--}"
+		"-f %.2f pratio ${KSMD90[s]:--} ${KSMD90[m]:--}" "pratio $b ${SH[s]:--}"
+		"-f %.2f pratio ${SPM90[s]:--} ${SPM90[n]:--}")
+	bench_batch ans "${req[@]}"
+
+	say "---- KSM lever series, kernel $PVX_ABI: $lever_vms guests of $lever_mem MiB, $lever_ask ask" \
+		"(nokaslr, pvx_ksm_guest), $((lever_vms - lever_ask)) do not (KASLR)"
+	say "m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1"
+	say "medians of the runs (n min..max), ratios run by run; scanned: pages_scanned (6.12)," \
+		"~ = full_scans x rmap items (6.1)"
+	i=0
+	for c in m n s; do
+		if [ -z "${SH[$c]:-}" ]; then
+			say "$c  (no run)"
+			continue
+		fi
+		say "$c  at the end: sharing ${ans[i]}  scanned $est${ans[i + 1]}  scan/merged ${ans[i + 2]}" \
+			" ksmd s ${ans[i + 3]}  merged: asking VMs ${ans[i + 4]}, others ${ans[i + 5]}" \
+			" full scans ${ans[i + 6]}  VMAs made mergeable ${ans[i + 7]}"
+		if [ "${NEVER[$c]}" -lt "$lever_runs" ]; then
+			say "$c  at t90 (reached in $((lever_runs - NEVER[$c])) of $lever_runs runs): t90 s ${ans[i + 8]}" \
+				" scan/merged $est${ans[i + 9]}  ksmd s ${ans[i + 10]}"
+		else
+			say "$c  at t90: never reached ($lever_runs runs)"
+		fi
+		i=$((i + 11))
+	done
+	say "t90: the first sample with pages_sharing >= 90 % of what (m) had at the end of the same run"
+	if [ -z "${SH[m]:-}" ] || [ -z "${SH[n]:-}" ]; then
+		say "floors (lever): not evaluated, results missing"
+		return
+	fi
+	say "floor lever sharing (n) within 5% of blind (m), >= 0.95x: ${ans[i]}"
+	say "floor lever sharing (n) within 5% of blind (m), <= 1.05x: ${ans[i + 1]}"
 	# pages scanned per merged page to t90: over a fixed window ksmd
 	# scans at its set rate whatever it finds, so the end of the window
 	# says little; what the lever saves is the scanning to get there
-	sm = val["m", "spm90"] != "" ? med("m", "spm90") : 0; sn = val["n", "spm90"] != "" ? med("n", "spm90") : 0
-	printf "# floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): %s (%.2fx fewer, n=%d)\n", (sn > 0 && sm >= 2 * sn ? "met" : "MISSED"), (sn > 0 ? sm / sn : 0), n
-	km = val["m", "ksmd90"] != "" ? med("m", "ksmd90") : 0; kn = val["n", "ksmd90"] != "" ? med("n", "ksmd90") : 0
-	printf "# ksmd CPU time to t90 (n) / blind (m): %.2fx (%.1f s against %.1f s); whole window %.1f s against %.1f s (reported, no floor)\n", (km > 0 ? kn / km : 0), kn, km, med("n", "ksmd"), med("m", "ksmd")
-	if ("s" in has) {
-		ss = med("s", "sharing"); sp = val["s", "spm90"] != "" ? med("s", "spm90") : 0; ks = val["s", "ksmd90"] != "" ? med("s", "ksmd90") : 0
-		printf "# stock lever smart_scan (s) against blind (m): sharing %.3fx, scanned per merged to t90 %.2fx fewer, ksmd to t90 %.2fx; pvx (n) against (s): sharing %.3fx, scanned per merged to t90 %.2fx fewer\n", (shm > 0 ? ss / shm : 0), (sp > 0 ? sm / sp : 0), (km > 0 ? ks / km : 0), (ss > 0 ? shn / ss : 0), (sn > 0 ? sp / sn : 0)
-	}
-}' "$1"
+	if [ "${NEVER[n]}" = "$lever_runs" ]; then
+		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m):" \
+			"MISSED (n never reached t90 in $lever_runs runs)"
+	else
+		say "floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): ${ans[i + 2]}"
+	fi
+	say "ksmd CPU time to t90 (n) / blind (m): ${ans[i + 3]}; whole window ${ans[i + 4]} (reported, no floor)"
+	[ -n "${SH[s]:-}" ] || return 0
+	say "stock lever smart_scan (s) against blind (m): sharing ${ans[i + 5]}," \
+		"scanned per merged to t90 ${ans[i + 6]} fewer, ksmd to t90 ${ans[i + 7]};" \
+		"pvx (n) against (s): sharing ${ans[i + 8]}, scanned per merged to t90 ${ans[i + 9]} fewer"
 }
 
 # ksm_lever RES: the series' runs, by turns, and its table
@@ -507,9 +617,10 @@ ksm_lever() {
 	local res=$1 run c cases=mn mem0=$ksm_mem priv0=$ksm_private_mb
 	lever_vms=${PVX_BENCH_KSM_LEVER_VMS:-4} lever_ask=${PVX_BENCH_KSM_LEVER_ASK:-2}
 	lever_mem=${PVX_BENCH_KSM_LEVER_MEM:-256} lever_secs=${PVX_BENCH_KSM_LEVER_SECS:-120}
+	lever_runs=${PVX_BENCH_KSM_LEVER_RUNS:-1}
 	ksm_mem=$lever_mem ksm_private_mb=${PVX_BENCH_KSM_LEVER_PRIVATE_MB:-128}
 	[ -w "$ksm_sys/smart_scan" ] && cases=mns
-	for ((run = 1; run <= ${PVX_BENCH_KSM_LEVER_RUNS:-1}; run++)); do
+	for ((run = 1; run <= lever_runs; run++)); do
 		for c in $(echo "$cases" | fold -w1); do
 			ksm_lever_run "$c" "$run" "$res"
 		done

@@ -339,38 +339,93 @@ END {
 	}
 }' "$PVX_OUT/bench-numa.txt"
 
-# The room series: medians (of the runs; spread min..max), act against blind
-awk -v c0="$ncpu0" -v c1="$ncpu1" '
-function f(line, k,   i, n, a) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
-function med(arr, n,   i, j, t, b) { for (i = 1; i <= n; i++) b[i] = arr[i]; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (b[j] < b[i]) { t = b[i]; b[i] = b[j]; b[j] = t }
-	return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2 }
-function lo(arr, n,   i, m) { m = arr[1]; for (i = 2; i <= n; i++) if (arr[i] < m) m = arr[i]; return m }
-function hi(arr, n,   i, m) { m = arr[1]; for (i = 2; i <= n; i++) if (arr[i] > m) m = arr[i]; return m }
-$1 == "numa" && f($0, "case") ~ /^(one|two|thr)-[ab][0-9]+$/ {
-	c = f($0, "case"); l = substr(c, 1, 3); m = substr(c, 5, 1); k = ++n[l, m]
-	ps[l, m, k] = f($0, "passes") + 0; sh[l, m, k] = f($0, "home_share") + 0; fu[l, m, k] = f($0, "full") + 0
-	p0 = f($0, "placed0") + 0; p1 = f($0, "placed1") + 0; p = p0 > p1 ? p0 : p1
-	if (m == "a" && (p0 > c0 + 0 || p1 > c1 + 0)) over[l] = 1
-	if (p > pl[l, m]) pl[l, m] = p
-	vc[l] = f($0, "vcpus") }
-END {
-	printf "# ---- room series: passes of the workload (sum over its threads), medians of the runs [min..max], on the memory'"'"'s node, pvx full, most vCPUs pvx held on one node\n"
-	printf "# %-4s %5s %4s %22s %22s %7s %22s %6s %6s\n", "lay", "vCPUs", "runs", "blind passes", "act passes", "x blind", "act on-node %", "full", "held"
-	for (i = 1; i <= 3; i++) {
-		l = (i == 1) ? "one" : (i == 2) ? "two" : "thr"
-		if (!n[l, "a"] || !n[l, "b"]) continue
-		for (k = 1; k <= n[l, "b"]; k++) b[k] = ps[l, "b", k]
-		for (k = 1; k <= n[l, "a"]; k++) { a[k] = ps[l, "a", k]; s[k] = sh[l, "a", k]; u[k] = fu[l, "a", k] }
-		mb = med(b, n[l, "b"]); ma = med(a, n[l, "a"]); ms = med(s, n[l, "a"])
-		x = mb > 0 ? ma / mb : 0
-		printf "# %-4s %5s %4d %8d [%d..%d] %8d [%d..%d] %7.2f %6.1f [%.1f..%.1f] %6d %6d\n", l, vc[l], n[l, "a"],
-			mb, lo(b, n[l, "b"]), hi(b, n[l, "b"]), ma, lo(a, n[l, "a"]), hi(a, n[l, "a"]), x,
-			ms, lo(s, n[l, "a"]), hi(s, n[l, "a"]), med(u, n[l, "a"]), pl[l, "a"]
-		verdict = x > 1.05 ? "wins" : x < 0.95 ? "loses" : "ties"
-		if (l == "one")
-			printf "# floor %s (room): act on the memory'"'"'s node >= 90 %% (median %.1f %%): %s; throughput %s (%.2fx)\n", l, ms, (ms >= 90 ? "met" : "missed"), verdict, x
+# numa_room_of VAR LAY MODE KEY: into VAR KEY of each run 1..runs of the
+# room case LAY-MODE (b: blind, a: act), comma-separated (bench_list; RL
+# holds the lines)
+numa_room_of() { bench_list "$1" RL "$2-$3" "$runs" "$4"; }
+
+# numa_room_table: per layout the medians of the runs with n and
+# min..max, act's passes over blind's (the ratio of the medians, its
+# range min(act)/max(blind)..max(act)/min(blind)); the floors, act
+# against blind run by run (each act run after its blind run). The
+# statistics in two pvx_bench_stat batches (bench_batch).
+numa_room_table() {
+	local lay line b a s f held over i i2 verdict x
+	local -a p0 p1 req ans lays
+	local -A RL VC HELD OVER XB
+	[ -x "$PVX_SELFTESTS/pvx_bench_stat" ] || { say "room series: no $PVX_SELFTESTS/pvx_bench_stat"; return; }
+	# shellcheck disable=SC2034 # RL: read by bench_list, by name
+	while read -r line; do
+		[[ "$line" =~ ^numa\ case=((one|two|thr)-[ab][0-9]+)\  ]] && RL[${BASH_REMATCH[1]}]=$line
+	done <"$PVX_OUT/bench-numa.txt"
+	# stage 1: act's passes over blind's, the ratio of the medians (raw)
+	for lay in one two thr; do
+		numa_room_of a "$lay" a passes
+		numa_room_of b "$lay" b passes
+		[[ "$a" =~ [0-9] && "$b" =~ [0-9] ]] || continue
+		lays+=("$lay")
+		req+=("-r ratio $a $b")
+	done
+	bench_batch ans "${req[@]}"
+	req=()
+	i=0
+	for lay in "${lays[@]}"; do
+		read -r _ x _ <<<"${ans[i++]}"
+		XB[$lay]=$x
+		# the most vCPU threads pvx held on one node in any act run, and
+		# whether a node ever held more than its CPUs
+		held=0 over=0
+		numa_room_of x "$lay" a placed0
+		IFS=, read -r -a p0 <<<"$x"
+		numa_room_of x "$lay" a placed1
+		IFS=, read -r -a p1 <<<"$x"
+		for i2 in "${!p0[@]}"; do
+			for x in "${p0[i2]}" "${p1[i2]:-}"; do
+				[[ "$x" =~ ^[0-9]+$ ]] && [ "$x" -gt "$held" ] && held=$x
+			done
+			{ [[ "${p0[i2]}" =~ ^[0-9]+$ ]] && [ "${p0[i2]}" -gt "$ncpu0" ]; } && over=1
+			{ [[ "${p1[i2]:-}" =~ ^[0-9]+$ ]] && [ "${p1[i2]}" -gt "$ncpu1" ]; } && over=1
+		done
+		HELD[$lay]=$held OVER[$lay]=$over
+		numa_room_of x "$lay" a vcpus
+		VC[$lay]=${x%%,*}
+		numa_room_of a "$lay" a passes
+		numa_room_of b "$lay" b passes
+		numa_room_of s "$lay" a home_share
+		numa_room_of f "$lay" a full
+		# stage 2, 9 per layout; within 5 % of blind (the ratio of the
+		# medians) a tie
+		req+=("-f %.0f stat $b" "-f %.0f stat $a" "-f %.2f ratio $a $b" "-f %.1f stat $s"
+			"-f %.0f stat $f" "-f %.1f -u % floor ge 90 $s" "-f %.2f floor ge 1.0 $a $b"
+			"floor ge 1.05 ${XB[$lay]}" "floor le 0.95 ${XB[$lay]}")
+	done
+	bench_batch ans "${req[@]}"
+	say "---- room series: passes of the workload (sum over its threads), medians of the runs (n min..max)," \
+		"on the memory's node, pvx full, most vCPUs pvx held on one node"
+	say "$(printf '%-4s %5s %-24s %-24s %-22s %-24s %6s %6s' lay vCPUs "blind passes" "act passes" \
+		"x blind" "act on-node %" full held)"
+	i=0
+	for lay in "${lays[@]}"; do
+		say "$(printf '%-4s %5s %-24s %-24s %-22s %-24s %6s %6s' "$lay" "${VC[$lay]}" "${ans[i]}" \
+			"${ans[i + 1]}" "${ans[i + 2]}" "${ans[i + 3]}" "${ans[i + 4]%% *}" "${HELD[$lay]}")"
+		if [[ "${ans[i + 7]}" == met* ]]; then
+			verdict=wins
+		elif [[ "${ans[i + 8]}" == met* ]]; then
+			verdict=loses
+		elif [[ "${ans[i + 7]}" == MISSED* ]]; then
+			verdict=ties
 		else
-			printf "# floor %s: no node holds more pvx-placed vCPUs than CPUs: %s; act >= 1.0x blind (median %.2fx): %s; throughput %s\n", l, (over[l] ? "missed" : "met"), x, (x >= 1.0 ? "met" : "missed"), verdict
-	}
-}' "$PVX_OUT/bench-numa.txt"
+			verdict="not evaluated"
+		fi
+		if [ "$lay" = one ]; then
+			say "floor one (room): act on the memory's node >= 90 %: ${ans[i + 5]}; throughput $verdict (${ans[i + 2]%% *})"
+		else
+			say "floor $lay: no node holds more pvx-placed vCPUs than CPUs:" \
+				"$([ "${OVER[$lay]}" = 1 ] && echo missed || echo met); throughput $verdict (${ans[i + 2]%% *})"
+			say "floor $lay: act >= 1.0x blind, run by run: ${ans[i + 6]}"
+		fi
+		i=$((i + 9))
+	done
+}
+numa_room_table
 done_tap
