@@ -1168,10 +1168,10 @@ static void test_overcommit(void)
 }
 
 /*
- * --late: a 1 ms periodic timer fd and a timerfd armed together on CPU 0,
- * then CPU 0 kept busy with interrupts off for LATE_US (the torture
- * module's irqs_off_us), so both first expiries come ~50 periods late
- * with no steal to see. A timerfd counts the periods that ended meanwhile
+ * --torture's late expiry: a 1 ms periodic timer fd and a timerfd armed
+ * together on CPU 0, then CPU 0 kept busy with interrupts off for
+ * LATE_US (the torture module's irqs_off_us), so both first expiries
+ * come ~50 periods late with no steal to see. A timerfd counts the periods that ended meanwhile
  * (hrtimer_forward()); the pvx timer must too, not just the one expiry.
  */
 #define LATE_US		50000
