@@ -629,6 +629,10 @@ static int epoch_test(const char *port)
 
 	ksft_set_plan(EPOCH_TESTS);
 	console_step("a host module reloaded under the guest");
+	/* the holder protects through it */
+	pvx_fd = open("/dev/pvx", O_RDONLY);
+	if (pvx_fd < 0)
+		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
 	holder_start(&h, 0, 8);
 	ksft_test_result(!h.result && ks("protected_on_host") == 8,
 			 "a process protects 8 pages (%s), the host pins them all (protected_on_host %lld)\n",
