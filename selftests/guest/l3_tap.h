@@ -91,6 +91,16 @@ static inline void relay_line(char *line, const char *prefix, unsigned int *resu
 	}
 }
 
+/* The TAP @text's results relayed after @prefix (@text is cut into lines). */
+static inline void relay_text(char *text, const char *prefix)
+{
+	unsigned int results = 0;
+	char *pos = text, *line;
+
+	while ((line = strsep(&pos, "\n")))
+		relay_line(line, prefix, &results);
+}
+
 /*
  * Run @fn(@arg) in a child process whose stdout (line-buffered, as
  * ksft_print_header() left it: a killed child keeps the lines it wrote)
@@ -124,18 +134,49 @@ static inline pid_t piped_child(void (*fn)(const void *arg), const void *arg, FI
 }
 
 /*
- * Each regular file of the directory @dir (a module's sysfs directory)
- * as a "# @prefix/NAME: VALUE" comment, VALUE its first line ("" when
- * unreadable), in name order. run-l3.sh reads some of them.
+ * Run @fn(@arg) in a child process (piped_child()) with its TAP relayed
+ * as this program's results. One that exits neither 0 nor 4 without a
+ * failed result (killed, or a bail-out) is one failed result more, "@name
+ * exits N".
  */
-static inline void print_sysfs_dir(const char *dir, const char *prefix)
+static inline void run_child_relayed(void (*fn)(const void *arg), const void *arg,
+				     const char *name)
+{
+	unsigned int results = 0, failed = 0;
+	char *line = NULL;
+	size_t len = 0;
+	FILE *out;
+	pid_t pid = piped_child(fn, arg, &out);
+	int rc;
+
+	while (out && getline(&line, &len, out) > 0) {
+		failed += !strncmp(line, "not ok ", 7);
+		relay_line(line, "", &results);
+	}
+	free(line);
+	if (out)
+		fclose(out);
+	rc = wait_rc(pid);
+	if (rc != 0 && rc != KSFT_SKIP && !failed)
+		ksft_test_result_fail("%s exits %d\n", name, rc);
+}
+
+/*
+ * Each regular file of the directory @dir (a module's sysfs directory)
+ * whose name starts with @start as a "# @prefix/NAME: VALUE" comment,
+ * VALUE its first line ("" when unreadable), in name order. run-l3.sh
+ * reads some of them.
+ */
+static inline void print_sysfs_matching(const char *dir, const char *prefix,
+					const char *start)
 {
 	struct dirent **names;
 	char path[512], v[128];
 	int i, n = scandir(dir, &names, NULL, alphasort);
 
 	for (i = 0; i < n; i++) {
-		if (names[i]->d_type == DT_REG) {
+		if (names[i]->d_type == DT_REG &&
+		    !strncmp(names[i]->d_name, start, strlen(start))) {
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
 			if (sysfs_read_str(path, v, sizeof(v)))
 				v[0] = '\0';
@@ -145,6 +186,12 @@ static inline void print_sysfs_dir(const char *dir, const char *prefix)
 	}
 	if (n >= 0)
 		free(names);
+}
+
+/* Each regular file of @dir, as print_sysfs_matching() prints them. */
+static inline void print_sysfs_dir(const char *dir, const char *prefix)
+{
+	print_sysfs_matching(dir, prefix, "");
 }
 
 /*

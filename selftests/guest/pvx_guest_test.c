@@ -3,6 +3,10 @@
  * pvx_guest_test: runs inside an L3 guest with pvx_guest.ko loaded and
  * checks it; init.sh runs its modes in this order:
  *
+ *   --load KO --expect-host|--expect-fallback
+ *                      the boot's first load: insmod KO, its dmesg lines
+ *                      and sysfs files as comments, and its one dmesg line
+ *                      on what the host offers said once.
  *   --expect-host|--expect-fallback
  *                      /sys/kernel/pvx and /dev/pvx against what the test
  *                      expects of the host: the L2 host runs pvx_host.ko,
@@ -46,6 +50,7 @@
 #include "l2_ctl.h"
 #include "module_util.h"
 #include "sysfs_util.h"
+#include "l3_tap.h"
 
 #define SYSDIR	"/sys/kernel/pvx"
 #define DEVNODE	"/dev/pvx"
@@ -454,6 +459,42 @@ static int reload_test(const char *ko)
 	ksft_finished();
 }
 
+/* ---- --load KO ----------------------------------------------------------- */
+
+/* insmod, said once */
+#define LOAD_TESTS	2
+
+/*
+ * The boot's first load of pvx_guest (init.sh): insmod KO, its dmesg
+ * lines and sysfs files as comments, and the one line about what the
+ * host offers, said once. Leaves the module loaded.
+ */
+static int load_test(const char *ko)
+{
+	static const char *const lines[] = { "pvx_guest", NULL };
+	static const char said_once[] = "dmesg says once what the host offers";
+	const char *want = expect_host ? HOST_LINE "pvx ABI " : HOST_LINE "has no pvx ";
+	int err, c;
+
+	ksft_print_header();
+	ksft_set_plan(LOAD_TESTS);
+	err = module_load(ko, "");
+	test_ok(err, "insmod pvx_guest.ko");
+	dmesg_print(lines, 0);
+	if (err)
+		ksft_exit_fail_msg("pvx_guest did not load\n");
+	print_sysfs_dir(SYSDIR, SYSDIR);
+	print_sysfs_dir(SYSDIR "/features", SYSDIR "/features");
+	print_sysfs_dir(SYSDIR "/stats", SYSDIR "/stats");
+	c = dmesg_count(HOST_LINE);
+	if (c == 1 && dmesg_count(want) == 1)
+		ksft_test_result_pass("%s ('%s')\n", said_once, want);
+	else
+		ksft_test_result_fail("%s ('%s') # %d 'pvx_guest: host' lines\n", said_once,
+				      want, c);
+	ksft_finished();
+}
+
 /* ---- --host-switch CTL_TTY CALL_KO --------------------------------------- */
 
 /*
@@ -820,6 +861,7 @@ static int host_switch_test(void)
 static int print_usage(void)
 {
 	fprintf(stderr, "usage: pvx_guest_test --expect-host|--expect-fallback\n"
+		"       pvx_guest_test --load KO --expect-host|--expect-fallback\n"
 		"       pvx_guest_test --reload KO\n"
 		"       pvx_guest_test --host-switch CTL_TTY CALL_KO\n");
 	return KSFT_FAIL;
@@ -830,8 +872,10 @@ int main(int argc, char **argv)
 	/* run_kselftest.sh runs it without arguments: a skip, not a failure */
 	if (argc == 1)
 		ksft_exit_skip("no mode: the lab's init.sh gives %s\n",
-			       "--expect-host, --expect-fallback, --reload or --host-switch");
+			       "--load, --expect-host, --expect-fallback, --reload or --host-switch");
 
+	if (argc == 4 && !strcmp(argv[1], "--load") && parse_expect(argv[3], &expect_host))
+		return load_test(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "--reload"))
 		return reload_test(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "--host-switch")) {

@@ -17,9 +17,13 @@
  * Runs as root; drops to uid 65534 (nobody) in a child for the
  * RLIMIT_MEMLOCK checks.
  *
- *   --hold N           no test: protect N pages, print "held N" (or
- *                      "error ERRNO") and keep them until killed (init.sh's
- *                      ksm_epoch_test: the host's pins made again)
+ *   --epoch PORT       (host boots with L2's control port PORT) a host
+ *                      module reloaded under the guest: L2 loads pvx_yield
+ *                      again when asked on PORT; a process's 8 protected
+ *                      pages are sent again under the new epoch without a
+ *                      reprobe, none pinned anew, dmesg says so once (or
+ *                      twice), and nothing stays protected after the
+ *                      process is killed
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,6 +45,9 @@
 #include "pvx.h"
 #include "kselftest.h"
 #include "sysfs_util.h"
+#include "module_util.h"
+#include "l2_ctl.h"
+#include "l3_tap.h"
 
 #define KSMDIR		"/sys/kernel/pvx/ksm"
 #define MAX_PAGES	"/sys/module/pvx_ksm_guest/parameters/max_pages"
@@ -581,22 +588,86 @@ static void candidates(void)
 				 ks("candidates_added"));
 }
 
-/* --hold N */
-static int hold(size_t pages)
-{
-	char *buf = map_anon(pages * PAGE, PROT_READ | PROT_WRITE);
-	int r;
+/* ---- a host module reloaded under the guest ------------------------------ */
 
-	pvx_fd = open("/dev/pvx", O_RDONLY);
-	r = pvx_fd < 0 ? -errno : protect(buf, pages * PAGE);
-	if (r < 0) {
-		printf("error %d\n", -r);
-		return 1;
+#define EPOCH_TESTS	6
+#define HOST_EPOCH	"/sys/kernel/pvx/host_epoch"
+
+/* The kernel log's lines on a change of the host's state (-2: unreadable). */
+static int host_change_lines(void)
+{
+	return dmesg_count("pvx_guest: host state of this VM is new") +
+	       dmesg_count("pvx_guest: host stopped or started serving calls");
+}
+
+/* Wait up to @ms for the counter @name to leave @from (or, @to >= 0, to reach @to). */
+static long long ks_wait(const char *name, long long from, long long to, int ms)
+{
+	long long v = ks(name);
+
+	for (; ms > 0 && (to >= 0 ? v != to : v == from); ms -= 100) {
+		sleep_ms(100);
+		v = ks(name);
 	}
-	printf("held %zu\n", pages);
-	fflush(stdout);
-	for (;;)
-		pause();
+	return v;
+}
+
+/*
+ * --epoch PORT: a host feature module loaded again under the guest (L2
+ * reloads pvx_yield when asked on its control port PORT): PROBE names a
+ * new epoch, and the guest sends its protected pages again by itself,
+ * saying so in its counters; this host still holds them, so none is
+ * pinned anew. A destination of a live migration, whose pins start
+ * empty, is the migrate suite's.
+ */
+static int epoch_test(const char *port)
+{
+	char e0[32] = "", e1[32] = "", why[160];
+	long long r0, p0, r1, waited;
+	struct holder h;
+	int c0, c;
+
+	ksft_set_plan(EPOCH_TESTS);
+	console_step("a host module reloaded under the guest");
+	/* the holder protects through it */
+	pvx_fd = open("/dev/pvx", O_RDONLY);
+	if (pvx_fd < 0)
+		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
+	holder_start(&h, 0, 8);
+	ksft_test_result(!h.result && ks("protected_on_host") == 8,
+			 "a process protects 8 pages (%s), the host pins them all (protected_on_host %lld)\n",
+			 h.result ? err_str(h.result) : "held 8", ks("protected_on_host"));
+	sysfs_read_str(HOST_EPOCH, e0, sizeof(e0));
+	r0 = ks("resends");
+	p0 = ks("resent_pages");
+	c0 = host_change_lines();
+	if (l2_ask(port, "pvx yield-reload", "ok pvx yield-reload", why, sizeof(why))) {
+		ksft_test_result_fail("L2 loads pvx_yield again # %s\n", why);
+		holder_end(&h);
+		for (c = 2; c < EPOCH_TESTS; c++)
+			ksft_test_result_skip("L2 did not load pvx_yield again\n");
+		ksft_finished();
+	}
+	ksft_test_result_pass("L2 loads pvx_yield again\n");
+	waited = l2_ctl_now_ms();
+	r1 = ks_wait("resends", r0, -1, 30000);
+	waited = l2_ctl_now_ms() - waited;
+	sysfs_read_str(HOST_EPOCH, e1, sizeof(e1));
+	ksft_test_result(strcmp(e0, e1) && r1 > r0,
+			 "PROBE names a new epoch (%s -> %s) and the guest sends its table again without a reprobe (resends %lld -> %lld, after %lld ms)\n",
+			 e0, e1, r0, r1, waited);
+	ksft_test_result(ks("resent_pages") == p0 && ks("protected_on_host") == 8,
+			 "the host, which kept its pins, took none anew (resent_pages %lld -> %lld); protected_on_host %lld\n",
+			 p0, ks("resent_pages"), ks("protected_on_host"));
+	/* one line, or two when a PROBE fell between L2's rmmod and insmod */
+	c = host_change_lines() - c0;
+	ksft_test_result(c >= 1 && c <= 2, "dmesg says what changed (%d lines)\n", c);
+	holder_end(&h);
+	ks_wait("protected_now", -1, 0, 5000);
+	ksft_test_result(!ks("protected_now") && !ks("protected_on_host"),
+			 "the holder killed: nothing protected (protected_now %lld, on host %lld)\n",
+			 ks("protected_now"), ks("protected_on_host"));
+	ksft_finished();
 }
 
 int main(int argc, char **argv)
@@ -604,13 +675,15 @@ int main(int argc, char **argv)
 	/* run_kselftest.sh runs it without arguments: a skip, not a failure */
 	if (argc == 1)
 		ksft_exit_skip("no mode: the lab's init.sh gives %s\n",
-			       "--expect-host, --expect-fallback or --hold");
+			       "--expect-host, --expect-fallback or --epoch");
 
-	if (argc == 3 && !strcmp(argv[1], "--hold"))
-		return hold(strtoul(argv[2], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "--epoch")) {
+		ksft_print_header();
+		return epoch_test(argv[2]);
+	}
 	if (argc != 2 ||
 	    (strcmp(argv[1], "--expect-host") && strcmp(argv[1], "--expect-fallback"))) {
-		fprintf(stderr, "usage: pvx_ksm_guest_test --expect-host|--expect-fallback | --hold N\n");
+		fprintf(stderr, "usage: pvx_ksm_guest_test --expect-host|--expect-fallback | --epoch PORT\n");
 		return 2;
 	}
 	host = !strcmp(argv[1], "--expect-host");

@@ -70,6 +70,15 @@
  *     "done" and the guest stops, checks everything once more and prints
  *     TAP. Before each migration L2 says "migrating K".
  *
+ * With --modules DIR first (init.sh's migrate boot), the feature modules
+ * are loaded from DIR (pvx_ksm_guest interval_ms=0, pvx_spinlock,
+ * pvx_stimer, pvx_locality auto=1, pvx_fork: one result each), the
+ * checker runs in a child process with the other options, its results
+ * relayed; then the modules' counters (fork_copy, ksm resends and
+ * protections, stats, locality auto_*, stimer fired_*, spinlock
+ * acquisitions) as comments, and the modules unloaded, one result each.
+ * Without pvx_fork no checker runs. Without arguments it skips.
+ *
  * TAP 13 on stdout, with the kernel's kselftest.h (the plan at the end:
  * the landings decide how many results there are); exit 0 all passed, 1
  * any failed, 2 a usage error.
@@ -1002,7 +1011,8 @@ static void usage(void)
 		"usage: pvx_migrate_guest [--ctl TTY] [--pages N] [--batch N] [--pause-ms MS]\n"
 		"                         [--fork-pages N] [--fork-every ROUNDS] [--limit S]\n"
 		"                         [--ksm-protect N] [--timer-ms MS] [--spin] [--locality]\n"
-		"                         [--torture KO]\n");
+		"                         [--torture KO]\n"
+		"       pvx_migrate_guest --modules DIR [OPTION...]\n");
 	exit(2);
 }
 
@@ -1016,7 +1026,8 @@ static size_t num_arg(const char *s, size_t lo, size_t hi)
 	return v;
 }
 
-int main(int argc, char **argv)
+/* The checker: main() without --modules. */
+static int checker(int argc, char **argv)
 {
 	unsigned long long final_bad, final_cbad = 0, final_cpages, landed_bad = 0;
 	bool done = false, ready_said = false;
@@ -1211,4 +1222,105 @@ int main(int argc, char **argv)
 		printf("# mismatch: %s\n", bad_note[i]);
 	ksft_set_plan(ksft_test_num());
 	ksft_finished();
+}
+
+/* ---- --modules: the migrate boot's modules ------------------------------ */
+
+/* the feature modules the checker runs with, loaded in this order */
+static const char *const feature_kos[][2] = {
+	{ "pvx_ksm_guest", "interval_ms=0" },	/* no periodic round beside the checks */
+	{ "pvx_spinlock", "" },
+	{ "pvx_stimer", "" },
+	{ "pvx_locality", "auto=1" },
+	{ "pvx_fork", "" },
+};
+
+/* The sysfs files of pvx, as comments, that tell what the run did. */
+static const char *const run_counters[][2] = {
+	{ "fork_copy", "" }, { "ksm", "resen" }, { "ksm", "protected_" }, { "stats", "" },
+	{ "locality", "auto_" }, { "stimer", "fired_" }, { "spinlock", "acquisitions" },
+};
+
+/* Load each of feature_kos from @dir, one result each: whether pvx_fork loaded. */
+static bool modules_load(const char *dir)
+{
+	static const char *const fork_lines[] = { "pvx_fork: ", NULL };
+	char path[256], what[128];
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(feature_kos); i++) {
+		snprintf(path, sizeof(path), "%s/%s.ko", dir, feature_kos[i][0]);
+		snprintf(what, sizeof(what), "insmod %s.ko%s%s", feature_kos[i][0],
+			 feature_kos[i][1][0] ? " " : "", feature_kos[i][1]);
+		err = module_load(path, feature_kos[i][1]);
+		if (err)
+			ksft_test_result_fail("%s # %s\n", what, strerror(-err));
+		else
+			ksft_test_result_pass("%s\n", what);
+	}
+	if (!err)
+		dmesg_print(fork_lines, 0);
+	return !err;
+}
+
+/* The counters of run_counters as comments, then the feature modules unloaded. */
+static void modules_unload(bool fork_loaded)
+{
+	char dir[128];
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(run_counters); i++) {
+		snprintf(dir, sizeof(dir), "/sys/kernel/pvx/%s", run_counters[i][0]);
+		print_sysfs_matching(dir, run_counters[i][0], run_counters[i][1]);
+	}
+	for (i = ARRAY_SIZE(feature_kos); i-- > 0;) {
+		if (!fork_loaded && !strcmp(feature_kos[i][0], "pvx_fork"))
+			continue;
+		err = module_unload(feature_kos[i][0]);
+		ksft_test_result(!err, "rmmod %s%s%s\n", feature_kos[i][0], err ? " # " : "",
+				 err ? strerror(-err) : "");
+	}
+}
+
+/* In piped_child()'s child: the checker, with main()'s arguments. */
+static void checker_child(const void *arg)
+{
+	char *const *argv = arg;
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	exit(checker(argc, (char **)argv));
+}
+
+/*
+ * --modules DIR ARG...: the feature modules loaded from DIR, the checker
+ * run with ARG... in a child process, its results relayed as this
+ * program's, its counters as comments, the modules unloaded (pvx_guest
+ * stays). Without pvx_fork no checker runs.
+ */
+static int with_modules(const char *dir, char **argv)
+{
+	bool fork_loaded;
+
+	ksft_print_header();
+	fork_loaded = modules_load(dir);
+	if (fork_loaded)
+		run_child_relayed(checker_child, argv, "the checker");
+	modules_unload(fork_loaded);
+	ksft_set_plan(ksft_test_num());
+	ksft_finished();
+}
+
+int main(int argc, char **argv)
+{
+	/* run_kselftest.sh runs it without arguments: a skip, not a failure */
+	if (argc == 1)
+		ksft_exit_skip("no mode: the lab's migrate boot (init.sh) gives %s\n",
+			       "--modules DIR --ctl TTY ...");
+	if (argc >= 3 && !strcmp(argv[1], "--modules"))
+		return with_modules(argv[2], argv + 2);
+	return checker(argc, argv);
 }

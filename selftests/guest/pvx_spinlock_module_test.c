@@ -180,16 +180,6 @@ static const char *next_line(const char *line)
 	return line && line[1] ? line + 1 : NULL;
 }
 
-/* The TAP @text's results relayed after @prefix (@text is cut into lines). */
-static void relay_results(char *text, const char *prefix)
-{
-	unsigned int results = 0;
-	char *pos = text, *line;
-
-	while ((line = strsep(&pos, "\n")))
-		relay_line(line, prefix, &results);
-}
-
 /* Load @t's torture module with "@head @t->params @tail": 0 or -errno. */
 static int torture_load(const struct torture *t, const char *head, const char *tail)
 {
@@ -274,7 +264,7 @@ static bool phase_run(const struct torture *t, const char *phase, const char *he
 		dmesg_print(failure_lines, 10);
 		return false;
 	}
-	relay_results(text, prefix);
+	relay_text(text, prefix);
 	free(text);
 	return true;
 }
@@ -337,7 +327,7 @@ static void torture_runs(const void *arg)
 	text = read_text(TORTURE_RESULTS);
 	torture_ops(text, ops, sizeof(ops));
 	if (text)
-		relay_results(text, "");
+		relay_text(text, "");
 	else
 		ksft_test_result_fail("pvx_lock_torture results # no " TORTURE_RESULTS "\n");
 	free(text);
@@ -412,7 +402,7 @@ static int child_test(void (*fn)(const void *arg), const void *arg, const char *
 
 	ksft_set_plan(count_results(text) + !ended);
 	if (text)
-		relay_results(text, "");
+		relay_text(text, "");
 	free(text);
 	if (!ended) {
 		if (status == -1)

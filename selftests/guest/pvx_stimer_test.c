@@ -28,9 +28,14 @@
  *                   nothing left after them. Prints init.sh's step lines
  *                   "pvx_stimer_test steal_source=none" and "pvx_stimer
  *                   parameters" on /dev/console as it comes to them
- *   --late          (pvx_stimer_torture loaded) a periodic timer fd whose
- *                   expiry comes late must count the periods that ended
- *                   meanwhile, as a timerfd does
+ *   --torture KO ROUNDS  (pvx_stimer loaded) the test module KO,
+ *                   pvx_stimer_torture.ko, loaded with race_rounds=ROUNDS
+ *                   runs the kernel API tests (its results relayed); with
+ *                   it loaded a periodic timer fd whose expiry comes late
+ *                   must count the periods that ended meanwhile, as a
+ *                   timerfd does; pvx_stimer's rmmod is refused while the
+ *                   torture uses it; after the torture's rmmod every timer
+ *                   started has fired or was cancelled
  *   --load SECONDS  a load for pvxtop --advise (init.sh): on every CPU a
  *                   thread busy-polls a 20 ms periodic timer fd with the
  *                   default cap (cap_factor) for that long; prints the
@@ -1163,16 +1168,16 @@ static void test_overcommit(void)
 }
 
 /*
- * --late: a 1 ms periodic timer fd and a timerfd armed together on CPU 0,
- * then CPU 0 kept busy with interrupts off for LATE_US (the torture
- * module's irqs_off_us), so both first expiries come ~50 periods late
- * with no steal to see. A timerfd counts the periods that ended meanwhile
+ * --torture's late expiry: a 1 ms periodic timer fd and a timerfd armed
+ * together on CPU 0, then CPU 0 kept busy with interrupts off for
+ * LATE_US (the torture module's irqs_off_us), so both first expiries
+ * come ~50 periods late with no steal to see. A timerfd counts the periods that ended meanwhile
  * (hrtimer_forward()); the pvx timer must too, not just the one expiry.
  */
 #define LATE_US		50000
 #define IRQS_OFF	"/sys/kernel/debug/pvx_stimer_torture/irqs_off_us"
 
-static int late(void)
+static void late_tests(void)
 {
 	struct itimerspec its = { .it_value = { 0, MS }, .it_interval = { 0, MS } };
 	uint64_t t_arm, t0, wall, wall_pre, eff_pre, lo, tf_ticks = 0, px_ticks;
@@ -1181,8 +1186,6 @@ static int late(void)
 	char val[16];
 	int fd, tfd, ret;
 
-	ksft_print_header();
-	ksft_set_plan(2);
 	pin_to(0);
 	tfd = timerfd_create(CLOCK_MONOTONIC, 0);
 	/*
@@ -1238,8 +1241,6 @@ static int late(void)
 			 (unsigned long long)(wall / MS + 2), (unsigned long long)tf_ticks);
 	close(fd);
 	close(tfd);
-	ksft_print_cnts();
-	return ksft_get_fail_cnt() ? KSFT_FAIL : KSFT_PASS;
 }
 
 /* --load: one CPU's thread; its expirations go to *arg. */
@@ -1573,13 +1574,63 @@ static int source_tests(const char *want, int steal_time)
 	return tests_done(plan);
 }
 
+/* ---- --torture: pvx_stimer_torture.ko ----------------------------------- */
+
+#define TORTURE_MOD	"pvx_stimer_torture"
+#define TORTURE_RESULTS	"/sys/kernel/debug/pvx_stimer_torture/results"
+
+/*
+ * --torture KO ROUNDS: the test module KO loaded with race_rounds=ROUNDS
+ * runs the kernel API tests, its results relayed; with it loaded, a late
+ * expiry (its irqs_off_us); pvx_stimer's rmmod refused while the torture
+ * uses it; after the torture's rmmod every timer started fired or was
+ * cancelled. Then pvx_stimer's sysfs files as comments.
+ */
+static int torture_tests(const char *ko, const char *rounds)
+{
+	long long s, e, c, x;
+	char params[64], *text;
+	int err;
+
+	ksft_print_header();
+	console_step("pvx_stimer_torture");
+	snprintf(params, sizeof(params), "race_rounds=%s", rounds);
+	err = module_load(ko, params);
+	result_why(!err, strerror(-err),
+		   "insmod pvx_stimer_torture.ko (runs the kernel API tests)");
+	if (!err) {
+		text = read_text(TORTURE_RESULTS);
+		if (text)
+			relay_text(text, "");
+		else
+			ksft_test_result_fail("pvx_stimer_torture results # no %s\n",
+					      TORTURE_RESULTS);
+		free(text);
+		late_tests();
+		ksft_test_result(module_unload(STIMER_MOD),
+				 "rmmod pvx_stimer refused while pvx_stimer_torture uses it\n");
+		rmmod_result(module_unload(TORTURE_MOD), "rmmod pvx_stimer_torture");
+		s = sysfs_read_counter(SYSDIR, "started");
+		e = sysfs_read_counter(SYSDIR, "fired_effective");
+		c = sysfs_read_counter(SYSDIR, "fired_cap");
+		x = sysfs_read_counter(SYSDIR, "cancelled");
+		ksft_test_result(s >= 0 && s == e + c + x,
+				 "after the torture: started %lld = %lld effective + %lld cap + %lld cancelled (stale %lld)\n",
+				 s, e, c, x, sysfs_read_counter(SYSDIR, "stale"));
+	}
+	print_sysfs_dir(SYSDIR, "stimer");
+	ksft_set_plan(ksft_test_num());
+	return tests_done(ksft_test_num());
+}
+
 /* ---- options ----------------------------------------------------------------- */
 
 struct options {
 	const char *source;	/* --source: what steal_source pvx_stimer has */
 	const char *module;	/* --module: the pvx_stimer.ko to load */
 	const char *load;	/* --load: seconds */
-	bool late;
+	const char *torture;	/* --torture: pvx_stimer_torture.ko, then rounds */
+	const char *rounds;
 	int steal_time;		/* --steal-time on 1, off 0, not given -1 */
 };
 
@@ -1587,8 +1638,14 @@ static __noreturn void bad_options(const char *prog)
 {
 	ksft_exit_fail_msg("usage: %s --source SOURCE [--steal-time on|off]\n"
 			   "       %s --module PATH_TO_pvx_stimer.ko --steal-time on|off\n"
-			   "       %s --late | --load SECONDS\n"
+			   "       %s --torture KO ROUNDS | --load SECONDS\n"
 			   "SOURCE: auto, none, kcpustat or kvm-steal-time\n", prog, prog, prog);
+}
+
+static void torture_args(struct options *o, const char *ko, const char *rounds)
+{
+	o->torture = ko;
+	o->rounds = rounds;
 }
 
 /* The options, one mode of them; --steal-time with --source or --module only. */
@@ -1598,7 +1655,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "source", required_argument, NULL, 's' },
 		{ "module", required_argument, NULL, 'm' },
 		{ "load", required_argument, NULL, 'l' },
-		{ "late", no_argument, NULL, 'L' },
+		{ "torture", required_argument, NULL, 'T' },
 		{ "steal-time", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1612,16 +1669,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->module = optarg;
 		else if (c == 'l')
 			o->load = optarg;
-		else if (c == 'L')
-			o->late = true;
+		else if (c == 'T' && optind < argc)
+			torture_args(o, optarg, argv[optind++]);
 		else if (c == 't' && (!strcmp(optarg, "on") || !strcmp(optarg, "off")))
 			o->steal_time = !strcmp(optarg, "on");
 		else
 			bad_options(argv[0]);
 	}
-	if (optind != argc || !!o->source + !!o->module + !!o->load + o->late != 1 ||
+	if (optind != argc || !!o->source + !!o->module + !!o->load + !!o->torture != 1 ||
 	    (o->module && o->steal_time < 0) ||
-	    ((o->load || o->late) && o->steal_time >= 0))
+	    ((o->load || o->torture) && o->steal_time >= 0))
 		bad_options(argv[0]);
 }
 
@@ -1632,7 +1689,7 @@ int main(int argc, char **argv)
 	/* run_kselftest.sh runs it without arguments: a skip, not a failure */
 	if (argc == 1)
 		ksft_exit_skip("no mode: the lab's init.sh gives %s\n",
-			       "--source or --module");
+			       "--source, --torture, --module or --load");
 
 	parse_options(argc, argv, &o);
 	pvx_fd = open(DEVNODE, O_RDONLY);
@@ -1640,8 +1697,8 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("cannot open " DEVNODE ": %s\n", strerror(errno));
 	if (o.load)
 		return timer_load(o.load);
-	if (o.late)
-		return late();
+	if (o.torture)
+		return torture_tests(o.torture, o.rounds);
 	if (o.module)
 		return module_tests(o.module, o.steal_time);
 	return source_tests(o.source, o.steal_time);

@@ -3,7 +3,8 @@
  * pvxtop_guest_test: pvxtop in the L3 guest (Documentation/pvxtop.rst).
  * /pvx/pvxtop, the static build, counts pvx's tracepoints; its totals
  * must equal the growth of the modules' own sysfs counters over the same
- * window. init.sh runs it in three places:
+ * window; and its advice (--advise) in the tuning sessions of
+ * Documentation/tuning.rst. init.sh runs it in five places:
  *
  *   --probes           (pvx_guest loaded, /pvx/pvxtop there: init.sh
  *                      skips otherwise) reprobe_ms 0, so that no periodic
@@ -40,6 +41,30 @@
  *                      window), timer_cap fired_cap's, timer_rearms
  *                      rearms' (as timer_fires).
  *
+ *   --tune spin TORTURE_KO BUDGET_MS short|full
+ *                      (pvx_spinlock loaded, not in steal boots) in mode
+ *                      pvx-yield: pvxtop --advise -d 2 with nothing
+ *                      running judges too few events; then rounds of
+ *                      TORTURE_KO's mutex phase for BUDGET_MS, each under
+ *                      pvxtop --advise --json (and its text twin, for the
+ *                      eye), from spin_threshold 64, turned as advised at
+ *                      most 3 times (full: then 64 and the last value
+ *                      again, and 16384). Each round: the torture's
+ *                      results relayed, pvxtop's exit 0 after SIGINT, its
+ *                      current value the one set, its yields (+ missed)
+ *                      and slow paths the growth of yields_issued and
+ *                      slow_paths, its verdict the rule's
+ *                      (advise_rules.h) on those numbers; at 64 it must
+ *                      judge. spin_threshold 16384 after. In another mode:
+ *                      spin_threshold not judged.
+ *   --tune cap STIMER_TEST
+ *                      (pvx_stimer loaded; skips unless its source is
+ *                      kvm-steal-time) as spin, on cap_factor from 1
+ *                      under STIMER_TEST --load 4: fires and cap against
+ *                      fired_effective + fired_cap and fired_cap, the
+ *                      rule's verdict, a raise advised at 1; cap_factor 4
+ *                      after. The rounds' plan is set at the end.
+ *
  * In a window pvxtop sees from before the first reading of the counters
  * to after the last (its totals come from a snapshot begun after
  * SIGINT). Without /pvx/pvxtop a window is PROGRAM alone (exec'ed); when
@@ -68,7 +93,9 @@
 
 #include "kselftest.h"
 #include "sysfs_util.h"
+#include "module_util.h"
 #include "l3_tap.h"
+#include "advise_rules.h"
 
 #define PVXTOP		"/pvx/pvxtop"
 #define TOP_JSON	"/tmp/pvxtop.json"
@@ -92,6 +119,7 @@ struct top {
 	int rc;		/* its exit status as the shell's $? */
 	char err[256];	/* the start of its stderr, on one line */
 	char *json;	/* its stdout, whole (NULL when unreadable) */
+	const char *out, *errf;	/* the files of its stdout and stderr */
 };
 
 /*
@@ -128,26 +156,28 @@ static bool file_has(const char *path, const char *needle)
 }
 
 /*
- * pvxtop --json into TOP_JSON (stderr TOP_ERR) until top_stop(), once
- * its start line (printed when its programs are attached) is there:
- * true then. False when none came in 10 s: it is ended, and the first
- * line of its stderr is in @t->err for top_start_failed().
+ * pvxtop with @argv (--json among them), stdout into @out and stderr
+ * into @err, until top_stop(), once its start line (printed when its
+ * programs are attached) is there: true then. False when none came in
+ * 10 s: it is ended, and the first line of its stderr is in @t->err for
+ * top_start_failed().
  */
-static bool top_start(struct top *t)
+static bool top_start_as(struct top *t, char *const argv[], const char *out, const char *err)
 {
-	static char *const argv[] = { PVXTOP, "--json", NULL };
 	int i;
 
 	memset(t, 0, sizeof(*t));
+	t->out = out;
+	t->errf = err;
 	/*
 	 * The last run's file has a start line: gone before the fork, so that
 	 * only this pvxtop's can be found (the child truncates it later)
 	 */
-	unlink(TOP_JSON);
-	unlink(TOP_ERR);
-	t->pid = spawn(argv, TOP_JSON, TOP_ERR);
+	unlink(out);
+	unlink(err);
+	t->pid = spawn(argv, out, err);
 	for (i = 0; t->pid > 0 && i < 100; i++) {
-		if (file_has(TOP_JSON, "\"type\":\"start\""))
+		if (file_has(out, "\"type\":\"start\""))
 			return true;
 		/* gone: no start line will come */
 		if (waitpid(t->pid, NULL, WNOHANG) == t->pid) {
@@ -161,14 +191,23 @@ static bool top_start(struct top *t)
 		wait_rc(t->pid);
 		t->pid = 0;
 	}
-	if (sysfs_read_str(TOP_ERR, t->err, sizeof(t->err)))
+	if (sysfs_read_str(err, t->err, sizeof(t->err)))
 		t->err[0] = '\0';
 	return false;
 }
 
-static void top_start_failed(const struct top *t)
+/* pvxtop --json into TOP_JSON (stderr TOP_ERR), as top_start_as(). */
+static bool top_start(struct top *t)
 {
-	ksft_test_result_fail("pvxtop --json: no start line in 10 s # %s\n", t->err);
+	static char *const argv[] = { PVXTOP, "--json", NULL };
+
+	return top_start_as(t, argv, TOP_JSON, TOP_ERR);
+}
+
+/* @cmd ("pvxtop --json") gave no start line: one failed result. */
+static void top_start_failed(const struct top *t, const char *cmd)
+{
+	ksft_test_result_fail("%s: no start line in 10 s # %s\n", cmd, t->err);
 }
 
 /*
@@ -182,16 +221,16 @@ static bool top_stop(struct top *t)
 		kill(t->pid, SIGINT);
 	t->rc = wait_rc(t->pid);
 	t->pid = 0;
-	file_head(TOP_ERR, 200, t->err, sizeof(t->err));
-	t->json = read_text(TOP_JSON);
+	file_head(t->errf, 200, t->err, sizeof(t->err));
+	t->json = read_text(t->out);
 	return t->json && strstr(t->json, "\"type\":\"end\"");
 }
 
-/* The result of top_stop() on @t, a window over @what. */
-static void top_stop_result(const struct top *t, const char *what)
+/* The result of top_stop() on @t, @cmd ("pvxtop --json") over @what. */
+static void top_stop_result(const struct top *t, const char *cmd, const char *what)
 {
-	ksft_test_result(t->rc == 0, "pvxtop --json over %s: exit 0 after SIGINT (exit %d) %s\n",
-			 what, t->rc, t->err);
+	ksft_test_result(t->rc == 0, "%s over %s: exit 0 after SIGINT (exit %d) %s\n",
+			 cmd, what, t->rc, t->err);
 }
 
 /*
@@ -420,7 +459,7 @@ static int probes_test(void)
 	write_file(REPROBE_MS, "0");
 	if (!top_start(&t)) {
 		ksft_set_plan(1);
-		top_start_failed(&t);
+		top_start_failed(&t, "pvxtop --json");
 		write_file(REPROBE_MS, "1000");
 		ksft_finished();
 	}
@@ -434,7 +473,7 @@ static int probes_test(void)
 	end = top_stop(&t);
 	write_file(REPROBE_MS, "1000");
 	ksft_set_plan(end ? PROBES_TESTS : PROBES_NO_END);
-	top_stop_result(&t, "20 PROBE calls in the guest");
+	top_stop_result(&t, "pvxtop --json", "20 PROBE calls in the guest");
 	if (!end) {
 		free(t.json);
 		ksft_finished();
@@ -592,23 +631,8 @@ static void exec_program(const void *arg)
 static void run_relayed(char *const argv[])
 {
 	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	unsigned int results = 0, failed = 0;
-	char *line = NULL;
-	size_t len = 0;
-	FILE *out;
-	pid_t pid = piped_child(exec_program, argv, &out);
-	int rc;
 
-	while (out && getline(&line, &len, out) > 0) {
-		failed += !strncmp(line, "not ok ", 7);
-		relay_line(line, "", &results);
-	}
-	free(line);
-	if (out)
-		fclose(out);
-	rc = wait_rc(pid);
-	if (rc != 0 && rc != KSFT_SKIP && !failed)
-		ksft_test_result_fail("%s exits %d\n", name, rc);
+	run_child_relayed(exec_program, argv, name);
 }
 
 static int window_test(const struct window *w, char *const argv[])
@@ -626,7 +650,7 @@ static int window_test(const struct window *w, char *const argv[])
 	ksft_print_header();
 	started = top_start(&t);
 	if (!started)
-		top_start_failed(&t);
+		top_start_failed(&t, "pvxtop --json");
 	for (i = 0; started && w->counters[i]; i++)
 		before[i] = counter(w, w->counters[i]);
 	run_relayed(argv);
@@ -635,7 +659,7 @@ static int window_test(const struct window *w, char *const argv[])
 			growth[i] = counter(w, w->counters[i]) - before[i];
 		cpus_settle();
 		end = top_stop(&t);
-		top_stop_result(&t, w->over);
+		top_stop_result(&t, "pvxtop --json", w->over);
 		if (end)
 			w->checks(&t, growth);
 		free(t.json);
@@ -644,10 +668,542 @@ static int window_test(const struct window *w, char *const argv[])
 	ksft_finished();
 }
 
-/* ---- main ---------------------------------------------------------------- */
-
 #define USAGE	"usage: pvxtop_guest_test --probes\n" \
-	"       pvxtop_guest_test --window spin|stimer -- PROGRAM [ARG...]\n"
+	"       pvxtop_guest_test --window spin|stimer -- PROGRAM [ARG...]\n" \
+	"       pvxtop_guest_test --tune spin TORTURE_KO BUDGET_MS short|full\n" \
+	"       pvxtop_guest_test --tune cap STIMER_TEST\n"
+
+/* ---- --tune -------------------------------------------------------------- */
+
+/*
+ * A tuning session of Documentation/tuning.rst: rounds of a workload,
+ * each watched by pvxtop --advise, the knob turned as it advises. In
+ * every round its numbers must be the sysfs counters' growth and its
+ * verdict the rule's (advise_rules.h) on that growth.
+ */
+#define ADVISE_IDLE	"/tmp/advise-idle.json"
+#define ADVISE_ERR	"/tmp/advise-idle.err"
+#define TORTURE_MOD	"pvx_lock_torture"
+#define TORTURE_RESULTS	"/sys/kernel/debug/pvx_lock_torture/results"
+#define LOAD_OUT	"/tmp/load.out"
+#define MAX_TURNS	3	/* rounds at advised values, at most */
+#define ACQ_LINE	"# %31[0-9] thread acquisitions in all phases"
+
+/* pvxtop --advise --json and its text twin over one round. */
+struct advise {
+	struct top json;
+	pid_t txt_pid;
+	char json_path[64], err_path[64], txt_path[64];
+};
+
+/* what a round advised: "VERDICT" or "change DIRECTION SUGGESTED" */
+#define ADVISED_LEN	64
+
+/*
+ * The text after "@key": in the first line of @json that names the knob
+ * @knob, into @buf: a string's characters or a number's; "" when none.
+ */
+static char *advice_field(const char *json, const char *knob, const char *key, char *buf,
+			  size_t size)
+{
+	char want[64], name[64];
+	const char *line = json, *end, *v;
+	size_t n;
+
+	buf[0] = '\0';
+	snprintf(want, sizeof(want), "\"knob\":\"%s\"", knob);
+	snprintf(name, sizeof(name), "\"%s\":", key);
+	for (; line && *line; line = end ? end + 1 : NULL) {
+		end = strchr(line, '\n');
+		v = strstr(line, want);
+		if (!v || (end && v > end))
+			continue;
+		v = strstr(line, name);
+		if (!v || (end && v > end))
+			return buf;
+		v += strlen(name);
+		n = *v == '"' ? strcspn(++v, "\"\n") : strspn(v, "0123456789.");
+		snprintf(buf, size, "%.*s", (int)n, v);
+		return buf;
+	}
+	return buf;
+}
+
+static long long advice_num(const char *json, const char *knob, const char *key)
+{
+	char v[32];
+
+	return atoll(advice_field(json, knob, key, v, sizeof(v)));
+}
+
+/* What pvxtop advised on @knob: "VERDICT", or "change DIRECTION SUGGESTED". */
+static void advice_got(const char *json, const char *knob, char *buf, size_t size)
+{
+	char v[32], dir[32], to[32];
+
+	advice_field(json, knob, "verdict", v, sizeof(v));
+	if (strcmp(v, "change"))
+		snprintf(buf, size, "%s", v);
+	else
+		snprintf(buf, size, "change %s %s", advice_field(json, knob, "direction", dir,
+								 sizeof(dir)),
+			 advice_field(json, knob, "suggested", to, sizeof(to)));
+}
+
+/*
+ * What the rule says on a window: too few events (@enough false), no
+ * change (@raises false, or @cur already where a raise goes), or a raise
+ * from @cur to @to; in advice_got()'s words.
+ */
+static void rule_verdict(bool enough, bool raises, unsigned long long cur,
+			 unsigned long long to, char *buf, size_t size)
+{
+	if (!enough)
+		snprintf(buf, size, "too_few");
+	else if (!raises || to == cur)
+		snprintf(buf, size, "none");
+	else
+		snprintf(buf, size, "change raise %llu", to);
+}
+
+static bool print_advice(char *line, void *arg)
+{
+	(void)arg;
+	if (strstr(line, "\"type\":\"advice\""))
+		ksft_print_msg("%s\n", line);
+	return true;
+}
+
+/*
+ * pvxtop --advise --json -d 600 (its window ends at advise_stop()'s
+ * SIGINT), its start line within 10 s, and the same as text, for the eye
+ * (tuning.rst shows it), into /tmp/advise-@tag.json and .txt: true then.
+ */
+static bool advise_start(struct advise *a, const char *tag)
+{
+	static char *const json[] = { PVXTOP, "--advise", "--json", "-d", "600", NULL };
+	static char *const txt[] = { PVXTOP, "--advise", "-d", "600", NULL };
+
+	snprintf(a->json_path, sizeof(a->json_path), "/tmp/advise-%s.json", tag);
+	snprintf(a->err_path, sizeof(a->err_path), "/tmp/advise-%s.err", tag);
+	snprintf(a->txt_path, sizeof(a->txt_path), "/tmp/advise-%s.txt", tag);
+	a->txt_pid = spawn(txt, a->txt_path, NULL);
+	if (!top_start_as(&a->json, json, a->json_path, a->err_path)) {
+		top_start_failed(&a->json, "pvxtop --advise --json");
+		kill(a->txt_pid, SIGTERM);
+		wait_rc(a->txt_pid);
+		return false;
+	}
+	/* the text run has no start line: it loads as fast, give it 1 s */
+	sleep(1);
+	return true;
+}
+
+/*
+ * Both stopped with SIGINT: the exit check of the JSON run over @what,
+ * its advice lines and the text run's lines as comments. Whether it
+ * exited 0 with its end line.
+ */
+static bool advise_stop(struct advise *a, const char *what)
+{
+	bool end;
+
+	kill(a->txt_pid, SIGINT);
+	end = top_stop(&a->json);
+	wait_rc(a->txt_pid);
+	top_stop_result(&a->json, "pvxtop --advise --json", what);
+	each_line(a->json.json, print_advice, NULL);
+	print_lines(a->txt_path);
+	return a->json.rc == 0 && end;
+}
+
+/* pvxtop's table for @secs in the background into @path (a session's first round). */
+static pid_t top_during(const char *secs, const char *path)
+{
+	char *const argv[] = { PVXTOP, "-d", (char *)secs, NULL };
+
+	return spawn(argv, path, NULL);
+}
+
+/* ... waited for, its screens as comments. */
+static void top_done(pid_t pid, const char *path)
+{
+	wait_rc(pid);
+	print_lines(path);
+}
+
+/* With nothing running, 2 s are too few events to judge @knob. */
+static void advise_idle(const char *knob)
+{
+	static char *const argv[] = { PVXTOP, "--advise", "--json", "-d", "2", NULL };
+	int rc = wait_rc(spawn(argv, ADVISE_IDLE, ADVISE_ERR));
+	char *json = read_text(ADVISE_IDLE), v[32];
+
+	advice_field(json, knob, "verdict", v, sizeof(v));
+	ksft_test_result(rc == 0 && !strcmp(v, "too_few"),
+			 "pvxtop --advise -d 2 with no load: %s has too few events to judge (exit %d, '%s')\n",
+			 knob, rc, v);
+	free(json);
+}
+
+/* The knob @path set to @value (a number). */
+static void knob_set(const char *path, unsigned long long value)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%llu", value);
+	write_file(path, v);
+}
+
+/* pvxtop --advise says the knob's value now is @value. */
+static void advice_current(const struct advise *a, const char *knob, unsigned long long value)
+{
+	char cur[32];
+
+	advice_field(a->json.json, knob, "current", cur, sizeof(cur));
+	ksft_test_result(strtoull(cur, NULL, 10) == value && cur[0],
+			 "pvxtop --advise: %s now '%s' = %llu\n", knob, cur, value);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A session's rounds and their workload. */
+struct session {
+	/* one round at @value, tagged @tag: false ends the session */
+	bool (*round)(const struct session *s, unsigned long long value, const char *tag,
+		      char *advised);
+	const char *torture_ko;		/* spin: pvx_lock_torture.ko */
+	const char *budget_ms;		/* spin: each round's */
+	const char *load_prog;		/* cap: pvx_stimer_test */
+};
+
+/*
+ * After a round that advised @advised, run rounds at the value advised
+ * while a change is advised, at most MAX_TURNS, tagged @tag and the
+ * value: the last value run (@from when none), 0 when a round ended the
+ * session.
+ */
+static unsigned long long follow_advice(const struct session *s, const char *tag,
+					unsigned long long from, char *advised)
+{
+	unsigned long long v = from;
+	char t[48];
+	int i;
+
+	for (i = 0; i < MAX_TURNS && !strncmp(advised, "change ", 7); i++) {
+		v = strtoull(strrchr(advised, ' ') + 1, NULL, 10);
+		snprintf(t, sizeof(t), "%s%llu", tag, v);
+		if (!s->round(s, v, t, advised))
+			return 0;
+	}
+	return v;
+}
+
+/* The torture's "# N thread acquisitions in all phases" ("" when none). */
+static void torture_acquisitions(const char *text, char buf[32])
+{
+	const char *line;
+	int end;
+
+	buf[0] = '\0';
+	for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		end = 0;
+		if (sscanf(line, ACQ_LINE "%n", buf, &end) == 1 && end)
+			return;
+		buf[0] = '\0';
+	}
+}
+
+/*
+ * pvx_lock_torture's mutex phase for the session's budget, in a load of
+ * its own, its results relayed after "pvx_lock_torture tune @tag: ";
+ * its acquisitions into @acq.
+ */
+static void torture_round(const struct session *s, const char *tag, char acq[32])
+{
+	char params[128], prefix[64];
+	char *text = NULL;
+	int err;
+
+	snprintf(params, sizeof(params), "phases=mutex budget_ms=%s hang_timeout=150",
+		 s->budget_ms);
+	snprintf(prefix, sizeof(prefix), "pvx_lock_torture tune %s", tag);
+	err = module_load(s->torture_ko, params);
+	if (!err)
+		text = read_text(TORTURE_RESULTS);
+	if (text) {
+		torture_acquisitions(text, acq);
+		strcat(prefix, ": ");
+		relay_text(text, prefix);
+	} else {
+		acq[0] = '\0';
+		ksft_test_result_fail("%s # %s\n", prefix,
+				      err ? strerror(-err) : "no " TORTURE_RESULTS);
+	}
+	free(text);
+	module_unload(TORTURE_MOD);
+}
+
+static long long spin_counter(const char *name)
+{
+	long long v = sysfs_read_counter(SPINDIR, name);
+
+	return v < 0 ? 0 : v;
+}
+
+/*
+ * One round of the spin_threshold session at @thr: the torture's mutex
+ * phase under pvxtop --advise, whose yields and slow paths must be the
+ * growth of yields_issued and slow_paths, its verdict the rule's.
+ */
+static bool spin_round(const struct session *s, unsigned long long thr, const char *tag,
+		       char *advised)
+{
+	long long y0, p0, y, p;
+	char what[96], acq[32], thy[32], run[32], dn[32], want[64], sp[32];
+	struct advise a;
+	pid_t top = 0;
+	double t0;
+	const char *json;
+
+	knob_set(SPINDIR "/spin_threshold", thr);
+	if (!advise_start(&a, tag))
+		return false;
+	y0 = spin_counter("yields_issued");
+	p0 = spin_counter("slow_paths");
+	t0 = now_s();
+	snprintf(what, sizeof(what), "pvx_lock_torture tune %s (spin_threshold %llu)", tag, thr);
+	console_step(what);
+	if (!strcmp(tag, "from64"))
+		top = top_during("4", "/tmp/top-spin.txt");
+	torture_round(s, tag, acq);
+	t0 = now_s() - t0;
+	if (top)
+		top_done(top, "/tmp/top-spin.txt");
+	y = spin_counter("yields_issued") - y0;
+	p = spin_counter("slow_paths") - p0;
+	snprintf(what, sizeof(what), "the torture with spin_threshold %llu", thr);
+	if (!advise_stop(&a, what)) {
+		free(a.json.json);
+		return false;
+	}
+	json = a.json.json;
+	ksft_print_msg("tune spin_threshold=%llu acquisitions=%s seconds=%.1f %s=%lld %s=%lld\n",
+		       thr, acq, t0, "yields_issued", y, "slow_paths", p);
+	advice_current(&a, "spin_threshold", thr);
+	counted_all("--advise yields, spinlock/yields_issued growth",
+		    advice_num(json, "spin_threshold", "yields"),
+		    top_missed(&a.json, "pvx/spin_yield"), y);
+	advice_field(json, "spin_threshold", "slow_paths", sp, sizeof(sp));
+	ksft_test_result(sp[0] && atoll(sp) == p,
+			 "pvxtop --advise: slow paths %s = spinlock/slow_paths growth %lld\n",
+			 sp, p);
+	advice_field(json, "spin_threshold", "threshold_yields", thy, sizeof(thy));
+	advice_field(json, "spin_threshold", "target_running", run, sizeof(run));
+	advice_field(json, "spin_threshold", "done", dn, sizeof(dn));
+	advice_got(json, "spin_threshold", advised, ADVISED_LEN);
+	rule_verdict(atoll(thy) >= SPIN_MIN_YIELDS,
+		     spin_rule_raises(atoll(thy), atoll(run), p), thr, spin_rule_raise_to(thr),
+		     want, sizeof(want));
+	ksft_test_result(thy[0] && !strcmp(advised, want),
+			 "pvxtop --advise at spin_threshold %llu: '%s', the rule on %s threshold yields (%s running, %s done) in %lld slow paths: '%s'\n",
+			 thr, advised, thy, run, dn, p, want);
+	free(a.json.json);
+	return true;
+}
+
+static long long stimer_counter(const char *name)
+{
+	long long v = sysfs_read_counter(STIMERDIR, name);
+
+	return v < 0 ? 0 : v;
+}
+
+/*
+ * pvx_stimer_test --load 4 (20 ms timer fds busy-polled on every CPU):
+ * false, with one failed result, when it did not exit 0.
+ */
+static bool timer_load(const struct session *s, unsigned long long cap, char *last,
+		       size_t size)
+{
+	char *const argv[] = { (char *)s->load_prog, "--load", "4", NULL };
+	int rc = wait_rc(spawn(argv, LOAD_OUT, NULL));
+	char *text = read_text(LOAD_OUT), *l;
+
+	/* its last line */
+	l = text ? text + strlen(text) : NULL;
+	while (l && l > text && l[-1] == '\n')
+		*--l = '\0';
+	l = l ? strrchr(text, '\n') : NULL;
+	snprintf(last, size, "%s", l ? l + 1 : text ? text : "");
+	free(text);
+	if (rc)
+		ksft_test_result_fail("pvx_stimer_test --load 4 (cap_factor %llu) # %s\n",
+				      cap, last);
+	return !rc;
+}
+
+/*
+ * One round of the cap_factor session at @cap: the timer load under
+ * pvxtop --advise, whose fires and cap must be the growth of
+ * fired_effective + fired_cap and fired_cap, its verdict the rule's.
+ */
+static bool cap_round(const struct session *s, unsigned long long cap, const char *tag,
+		      char *advised)
+{
+	long long fe0, fc0, fe, fc, mi, tc;
+	char what[96], last[160], want[64], rearms[32];
+	struct advise a;
+	pid_t top = 0;
+	const char *json;
+
+	knob_set(STIMERDIR "/cap_factor", cap);
+	if (!advise_start(&a, tag))
+		return false;
+	fe0 = stimer_counter("fired_effective");
+	fc0 = stimer_counter("fired_cap");
+	snprintf(what, sizeof(what), "pvx_stimer_test --load 4 (cap_factor %llu)", cap);
+	console_step(what);
+	if (!strcmp(tag, "cap1"))
+		top = top_during("3", "/tmp/top-cap.txt");
+	timer_load(s, cap, last, sizeof(last));
+	if (top)
+		top_done(top, "/tmp/top-cap.txt");
+	fe = stimer_counter("fired_effective") - fe0;
+	fc = stimer_counter("fired_cap") - fc0;
+	cpus_settle();
+	snprintf(what, sizeof(what), "a timer load with cap_factor %llu", cap);
+	if (!advise_stop(&a, what)) {
+		free(a.json.json);
+		return false;
+	}
+	json = a.json.json;
+	ksft_print_msg("tune cap_factor=%llu fires=%lld cap=%lld rearms=%s (%s)\n", cap, fe + fc,
+		       fc, advice_field(json, "cap_factor", "rearms", rearms, sizeof(rearms)),
+		       last);
+	advice_current(&a, "cap_factor", cap);
+	mi = top_missed(&a.json, "pvx/stimer_fire");
+	tc = advice_num(json, "cap_factor", "cap");
+	counted_all("--advise fires, fired_effective + fired_cap growth",
+		    advice_num(json, "cap_factor", "fires"), mi, fe + fc);
+	ksft_test_result(tc <= fc && fc <= tc + mi,
+			 "pvxtop --advise: on the cap %lld (+ up to %lld missed) = fired_cap growth %lld\n",
+			 tc, mi, fc);
+	advice_got(json, "cap_factor", advised, ADVISED_LEN);
+	rule_verdict(fe + fc >= CAP_MIN_FIRES, cap_rule_raises(fe + fc, fc), cap,
+		     cap_rule_raise_to(cap), want, sizeof(want));
+	ksft_test_result(!strcmp(advised, want),
+			 "pvxtop --advise at cap_factor %llu: '%s', the rule on %lld expiries (%lld on the cap): '%s'\n",
+			 cap, advised, fe + fc, fc, want);
+	free(a.json.json);
+	return true;
+}
+
+/*
+ * The rounds tuning.rst compares, after the session stopped at @v: 64 and
+ * @v once more each (the lab's speed drifts), then the default 16384.
+ */
+static void comparison_rounds(const struct session *s, unsigned long long v, char *advised)
+{
+	char tag[32];
+
+	if (v != 64) {
+		snprintf(tag, sizeof(tag), "again%llu", v);
+		if (!spin_round(s, 64, "again64", advised) || !spin_round(s, v, tag, advised))
+			return;
+	}
+	spin_round(s, 16384, "default", advised);
+}
+
+/*
+ * --tune spin: in mode pvx-yield, from spin_threshold 64 on the torture,
+ * turned as advised; with @full the comparison rounds tuning.rst quotes
+ * (64 and the last value again, the default 16384), which check nothing
+ * the rounds before did not. spin_threshold is the default again after.
+ * In another mode pvxtop must not judge spin_threshold.
+ */
+static void spin_session(const struct session *s, bool full)
+{
+	static char *const argv[] = { PVXTOP, "--advise", "--json", "-d", "1", NULL };
+	char mode[32] = "", advised[ADVISED_LEN], why[256], *json;
+	unsigned long long v;
+
+	sysfs_read_str(SPINDIR "/mode", mode, sizeof(mode));
+	if (strcmp(mode, "pvx-yield")) {
+		wait_rc(spawn(argv, "/tmp/advise-mode.json", NULL));
+		json = read_text("/tmp/advise-mode.json");
+		advice_field(json, "spin_threshold", "verdict", advised, sizeof(advised));
+		ksft_test_result(!strcmp(advised, "not_judged"),
+				 "pvxtop --advise in mode %s: spin_threshold not judged (%s)\n",
+				 mode,
+				 advice_field(json, "spin_threshold", "why", why, sizeof(why)));
+		free(json);
+		return;
+	}
+	advise_idle("spin_threshold");
+	if (spin_round(s, 64, "from64", advised)) {
+		ksft_test_result(strcmp(advised, "too_few"),
+				 "pvxtop --advise judged spin_threshold 64 on the torture (not too few yields): '%s'\n",
+				 advised);
+		v = follow_advice(s, "step", 64, advised);
+		if (v && full)
+			comparison_rounds(s, v, advised);
+	}
+	knob_set(SPINDIR "/spin_threshold", 16384);
+}
+
+/*
+ * --tune cap (pvx_stimer with the kvm-steal-time source): from cap_factor
+ * 1 under the timer load, where a raise must be advised, turned as
+ * advised; cap_factor is the default 4 again after.
+ */
+static void cap_session(const struct session *s)
+{
+	char advised[ADVISED_LEN];
+
+	advise_idle("cap_factor");
+	if (cap_round(s, 1, "cap1", advised)) {
+		ksft_test_result(!strncmp(advised, "change raise ", 13),
+				 "cap_factor 1 under a busy load: a raise advised ('%s')\n",
+				 advised);
+		follow_advice(s, "cap", 1, advised);
+	}
+	knob_set(STIMERDIR "/cap_factor", 4);
+}
+
+static int tune_test(int argc, char **argv)
+{
+	struct session s = { 0 };
+	char src[32] = "";
+
+	if (access(PVXTOP, X_OK))
+		ksft_exit_skip("no %s in the initramfs\n", PVXTOP);
+	if (argc == 6 && !strcmp(argv[2], "spin")) {
+		s = (struct session){ .round = spin_round,
+				      .torture_ko = argv[3], .budget_ms = argv[4] };
+		spin_session(&s, !strcmp(argv[5], "full"));
+	} else if (argc == 4 && !strcmp(argv[2], "cap")) {
+		sysfs_read_str(STIMERDIR "/steal_source", src, sizeof(src));
+		if (strcmp(src, "kvm-steal-time"))
+			ksft_exit_skip("steal source '%s': the cap_factor session needs %s\n",
+				       src, "kvm-steal-time");
+		s = (struct session){ .round = cap_round,
+				      .load_prog = argv[3] };
+		cap_session(&s);
+	} else {
+		ksft_exit_fail_msg(USAGE);
+	}
+	ksft_set_plan(ksft_test_num());
+	ksft_finished();
+}
+
+/* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
@@ -662,10 +1218,14 @@ int main(int argc, char **argv)
 			if (!strcmp(argv[2], windows[i].name))
 				return window_test(&windows[i], argv + 4);
 	}
+	if (argc >= 3 && !strcmp(argv[1], "--tune")) {
+		ksft_print_header();
+		return tune_test(argc, argv);
+	}
 	/* run_kselftest.sh runs it without a mode: nothing to do there */
 	if (argc == 1) {
 		ksft_print_header();
-		ksft_exit_skip("no mode: init.sh gives --probes or --window\n");
+		ksft_exit_skip("no mode: init.sh gives --probes, --window or --tune\n");
 	}
 	ksft_print_header();
 	ksft_exit_fail_msg(USAGE);

@@ -40,6 +40,7 @@
 #include <bpf/libbpf.h>
 
 #include "pvxtop.h"
+#include "advise_rules.h"
 #include "pvxtop.skel.h"
 
 #define KVM_ISA_VMX	1
@@ -1080,16 +1081,10 @@ static void run(enum mode mode)
  * The rules. Each judges one knob on the counts of one window, and only
  * on a sample of at least its minimum: a share of a handful of events is
  * noise. Documentation/tuning.rst says why each threshold is where it is.
+ * The guest's are in advise_rules.h, which the lab's check of this
+ * advice applies too.
  */
-#define SPIN_MIN_YIELDS		30	/* yields made on the spin threshold */
-#define SPIN_SHARE_PCT		50	/* ... that found the holder running */
-#define SPIN_SLOW_PER_YIELD	4	/* ... or one per this many slow paths */
-#define SPIN_STEP		4	/* raise spin_threshold by this factor */
-#define SPIN_THRESHOLD_MAX	16777216ull	/* guest/spinlock.c's bound */
 #define SPIN_SLOW_PATHS		"/sys/kernel/pvx/spinlock/slow_paths"
-#define CAP_MIN_FIRES		30	/* timer expiries */
-#define CAP_SHARE_PCT		25	/* ... on the cap */
-#define CAP_FACTOR_MAX		64ull	/* guest/stimer.c's bound */
 #define NUMA_MIN_HINTS		10	/* hints of all vCPUs */
 #define NUMA_MIN_MOVES		3	/* moves of the busiest vCPU ... */
 #define NUMA_MOVES_PER_MIN	6	/* ... and per minute */
@@ -1271,9 +1266,8 @@ static void advise_spin(const struct pvxtop_row *t, __u64 slow_paths, struct adv
 		   slow_paths ? (double)thr / slow_paths : 0, (unsigned long long)running,
 		   pct(running, thr), (unsigned long long)done, pct(done, thr), SPIN_SHARE_PCT,
 		   SPIN_SLOW_PER_YIELD);
-	if (running * 100 >= thr * SPIN_SHARE_PCT || thr * SPIN_SLOW_PER_YIELD >= slow_paths)
-		advice_change(a, "raise", cur, cur * SPIN_STEP < SPIN_THRESHOLD_MAX ?
-			      cur * SPIN_STEP : SPIN_THRESHOLD_MAX);
+	if (spin_rule_raises(thr, running, slow_paths))
+		advice_change(a, "raise", cur, spin_rule_raise_to(cur));
 }
 
 /* A sysfs counter, 0 when unreadable (the module is not loaded). */
@@ -1312,8 +1306,8 @@ static void advise_cap(const struct pvxtop_row *t, struct advice *a)
 		   "%llu of %llu timer expiries on the cap (%.0f%%), %llu re-arms for steal; rule: >= %d%% on the cap raises",
 		   (unsigned long long)cap, (unsigned long long)fires, pct(cap, fires),
 		   (unsigned long long)t->c[PVXTOP_G_TIMER_REARM], CAP_SHARE_PCT);
-	if (cap * 100 >= fires * CAP_SHARE_PCT)
-		advice_change(a, "raise", cur, cur * 2 < CAP_FACTOR_MAX ? cur * 2 : CAP_FACTOR_MAX);
+	if (cap_rule_raises(fires, cap))
+		advice_change(a, "raise", cur, cap_rule_raise_to(cur));
 }
 
 /* One count of pvx:numa_hint over the window's rows (all VMs). */

@@ -24,7 +24,7 @@
  * an hrtimer measured side by side.
  *
  * While loaded, writing N (1..200000) to irqs_off_us keeps the writer's
- * CPU busy for N us with interrupts off: pvx_stimer_test --late makes a
+ * CPU busy for N us with interrupts off: pvx_stimer_test --torture makes a
  * timer fd's expiry come late with it, as a vCPU that does not run (and
  * shows no steal) would.
  */
