@@ -1289,23 +1289,20 @@ static int cmd_ring(void)
 
 /* ---- the fixtures: pvx_fork_copy's states; the tests ---------------- */
 
-static const char *kvm_ready(void)
-{
-	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
-}
-
 static const char *fc_absent(void)
 {
-	return kvm_ready() ?: pvx_state(!module_loaded("pvx_fork_copy"), "pvx_fork_copy loaded");
+	return pvx_need_absent("pvx_fork_copy");
 }
 
 static const char *fc_loaded(void)
 {
-	if (kvm_ready())
-		return kvm_ready();
-	if (!module_loaded("pvx_host"))
-		return "pvx_host not loaded";
-	return pvx_state(module_loaded("pvx_fork_copy"), "pvx_fork_copy not loaded");
+	return pvx_need_loaded("pvx_fork_copy");
+}
+
+/* pvx_host there, pvx_fork_copy not: the state its own load starts from */
+static const char *fc_loadable(void)
+{
+	return pvx_need_loaded("pvx_host") ?: pvx_need_absent("pvx_fork_copy");
 }
 
 PVX_FIXTURE(absent, fc_absent);
@@ -1313,6 +1310,17 @@ PVX_FIXTURE(absent, fc_absent);
 PVX_TEST(absent, enosys_nothing_copied)
 {
 	cmd_absent();
+}
+
+PVX_FIXTURE(insmod, fc_loadable);
+
+PVX_TEST(insmod, load)
+{
+	int err = pvx_insmod("pvx_fork_copy", "insmod pvx_fork_copy.ko");
+
+	if (err <= 0)
+		pvx_check(!err && module_is_loaded("pvx_fork_copy"),
+			  "insmod pvx_fork_copy.ko: %s", err ? strerror(-err) : "loaded");
 }
 
 PVX_FIXTURE(abi, fc_loaded);
@@ -1345,7 +1353,8 @@ PVX_TEST(rmmod_loop, vm_copying)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_fork_copy_test [absent|abi|ring|rmmod|rmmod-loop [seed]]\n");
+	fprintf(stderr, "usage: %s [absent|insmod|abi|ring|rmmod|rmmod-loop [seed]]\n",
+		"pvx_fork_copy_test");
 	exit(2);
 }
 

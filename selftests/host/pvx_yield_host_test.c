@@ -1053,12 +1053,17 @@ static int cmd_rmmod_loop(void)
 
 static const char *yield_absent(void)
 {
-	return host_ready() ?: pvx_state(!module_loaded("pvx_yield"), "pvx_yield loaded");
+	return pvx_need_loaded("pvx_host") ?: pvx_need_absent("pvx_yield");
 }
 
 static const char *yield_loaded(void)
 {
-	return host_ready() ?: pvx_state(module_loaded("pvx_yield"), "pvx_yield not loaded");
+	return pvx_need_loaded("pvx_yield");
+}
+
+static const char *host_absent(void)
+{
+	return pvx_need_absent("pvx_host");
 }
 
 PVX_FIXTURE(absent, yield_absent);
@@ -1066,6 +1071,28 @@ PVX_FIXTURE(absent, yield_absent);
 PVX_TEST(absent, enosys)
 {
 	cmd_absent();
+}
+
+PVX_FIXTURE(insmod, yield_absent);
+
+PVX_TEST(insmod, load)
+{
+	int err = pvx_insmod("pvx_yield", "insmod pvx_yield.ko");
+
+	if (err <= 0)
+		pvx_check(!err && module_is_loaded("pvx_yield"), "insmod pvx_yield.ko: %s",
+			  err ? strerror(-err) : "loaded");
+}
+
+PVX_FIXTURE(pinned, yield_loaded);
+
+PVX_TEST(pinned, rmmod_pvx_host_refused)
+{
+	int err = module_unload("pvx_host");
+
+	pvx_check(err == -EWOULDBLOCK && module_is_loaded("pvx_host"),
+		  "rmmod pvx_host refused while pvx_yield uses it (%s)",
+		  err ? strerror(-err) : "it was removed");
 }
 
 PVX_FIXTURE(abi, yield_loaded);
@@ -1132,9 +1159,24 @@ PVX_TEST(rmmod_loop, rmmod_while_yielding)
 	cmd_rmmod_loop();
 }
 
+/* last when every fixture runs: it removes pvx_host */
+PVX_FIXTURE(no_host, host_absent);
+
+PVX_TEST(no_host, insmod_fails)
+{
+	int err = pvx_insmod("pvx_yield", "insmod pvx_yield.ko without pvx_host");
+
+	if (err <= 0)
+		pvx_check(err, "insmod pvx_yield.ko without pvx_host fails (%s)",
+			  err ? strerror(-err) : "it loaded");
+	if (!err)
+		module_unload("pvx_yield");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_yield_host_test [absent|abi|sched|policy|rmmod-loop]\n");
+	fprintf(stderr, "usage: %s [absent|insmod|pinned|abi|sched|policy|rmmod-loop|no-host]\n",
+		"pvx_yield_host_test");
 	exit(2);
 }
 
