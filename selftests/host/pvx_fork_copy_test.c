@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_fork_copy_test: PVX_HC_FORK_COPY (pvx_fork_copy.ko) seen from tiny
- * VMs, run on the KVM host (L2 in the lab).
+ * VMs, run on the KVM host (L2 in the lab). Each stage (fixture) loads
+ * pvx_host and pvx_fork_copy from $PVX_BUILD, or unloads pvx_fork_copy,
+ * as it needs (harness.h).
  *
  *   pvx_fork_copy_test absent
  *	pvx_fork_copy not loaded (pvx_host loaded or not): PROBE has no
  *	PVX_F_FORK_COPY, a valid batch answers -ENOSYS, RBX is unchanged and
  *	no guest byte changes; no /sys/kernel/debug/pvx/fork_copy.
+ *   pvx_fork_copy_test insmod
+ *	pvx_fork_copy.ko loads (pvx_host loaded, pvx_fork_copy not).
  *   pvx_fork_copy_test abi
  *	every bad-input class (reserved bits, unaligned, outside the
  *	memslots, read-only destination, source = destination, overlapping

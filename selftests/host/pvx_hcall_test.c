@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_hcall_test: the pvx hypercall ABI seen from tiny VMs, run on the KVM
- * host (L2 in the lab), with and without pvx_host loaded.
+ * host (L2 in the lab), with and without pvx_host loaded. Each stage
+ * (fixture) loads pvx_host from $PVX_BUILD, or unloads it (and the
+ * feature modules first), as it needs (harness.h).
  *
  *   pvx_hcall_test [--state=auto|loaded|absent] abi
  *	PROBE, unknown numbers, bad arguments, CPL3 callers, from 64-bit and
- *	real-mode guests. --state says which state the runner put the host
- *	in (not ok when it is not so) and leaves out the other state's cases;
- *	auto (default) takes the state from /sys/module and reports the other
- *	state's cases as SKIP.
- *   pvx_hcall_test stock record FILE | stock compare FILE
+ *	real-mode guests. --state puts the host in that state first and
+ *	leaves out the other state's cases; auto (default) takes the state
+ *	from /sys/module and reports the other state's cases as SKIP.
+ *   pvx_hcall_test [--state=...] stock record FILE | stock compare FILE
  *	stock KVM hypercalls: record the registers they return (and check
  *	them against what stock KVM answers), or compare with a recording.
+ *   pvx_hcall_test insmod
+ *	from pvx_host absent: pvx_host.ko loads, /sys/kernel/pvx_host there.
+ *   pvx_hcall_test rmmod
+ *	rmmod pvx_host (its feature modules first): /sys/kernel/pvx_host gone.
+ *   pvx_hcall_test dmesg
+ *	only the test every run ends with (harness.h): no BUG/WARNING/Oops
+ *	in the kernel log since line $PVX_DMESG_MARK.
  *   pvx_hcall_test rmmod-loop
  *	a vCPU issues PROBE in a loop while this test removes pvx_host;
  *	/sys/kernel/pvx_host goes with it, and a VM's control file held

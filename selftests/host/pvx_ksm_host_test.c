@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_ksm_host_test: PVX_HC_KSM_HINT (pvx_ksm.ko) seen from tiny VMs, run
- * on the KVM host (L2 in the lab).
+ * on the KVM host (L2 in the lab). Each stage (fixture) loads pvx_host
+ * and pvx_ksm from $PVX_BUILD, or unloads pvx_ksm, as it needs
+ * (harness.h).
  *
  *   pvx_ksm_host_test absent
  *	pvx_ksm not loaded: PROBE has no PVX_F_KSM_HINT and a valid batch
  *	answers -ENOSYS with RBX unchanged.
+ *   pvx_ksm_host_test insmod
+ *	pvx_ksm.ko loads (pvx_host loaded, pvx_ksm not).
  *   pvx_ksm_host_test abi
  *	every bad-input class, each with the bad run last so that "nothing
  *	changed" shows the checks ran before anything was applied; hints
@@ -35,9 +39,10 @@
  *	pins charged by folio to VmPin and pins_held; RLIMIT_MEMLOCK and
  *	max_pinned_mb refuse a batch whole; back to zero after withdraw,
  *	munmap and the VM's end (item 3).
- *   pvx_ksm_host_test rmmod MODULE.ko
+ *   pvx_ksm_host_test rmmod [MODULE.ko]
  *	rmmod pvx_ksm while a VM holds pins: the pins go with it, and what
- *	they were charged to VmPin; insmod MODULE.ko again.
+ *	they were charged to VmPin; insmod MODULE.ko (default
+ *	$PVX_BUILD/host/pvx_ksm.ko) again.
  *
  * Output is KTAP from kselftest_harness.h, one result per test, each
  * check a "# ok" or "# not ok" line of it (harness.h); exit status 0

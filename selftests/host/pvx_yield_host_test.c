@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_yield_host_test: PVX_HC_YIELD (pvx_yield.ko) seen from tiny VMs with two
- * or more vCPUs, run on the KVM host (L2 in the lab) with pvx_host loaded.
+ * or more vCPUs, run on the KVM host (L2 in the lab). Each stage (fixture)
+ * loads pvx_host and pvx_yield from $PVX_BUILD, or unloads pvx_yield,
+ * as it needs (harness.h).
  *
  *   pvx_yield_host_test absent
  *	pvx_yield not loaded: PROBE has no PVX_F_YIELD, the call is -ENOSYS
  *	whatever its arguments, no /sys/kernel/debug/pvx/yield.
+ *   pvx_yield_host_test insmod
+ *	pvx_yield.ko loads (pvx_host loaded, pvx_yield not).
+ *   pvx_yield_host_test pinned
+ *	pvx_host cannot be removed while pvx_yield uses it (EWOULDBLOCK).
  *   pvx_yield_host_test abi
  *	PROBE bit, invalid targets (index >= vCPUs, huge, 32-bit truncation
  *	of a real-mode caller), self, undefined flags, CPL3, a target that
@@ -21,6 +27,8 @@
  *	without PVX_F_YIELD: -EOPNOTSUPP, PROBE bit clear, counters still.
  *   pvx_yield_host_test rmmod-loop
  *	a vCPU yields in a loop while this test removes pvx_yield.
+ *   pvx_yield_host_test no-host
+ *	pvx_host not loaded: pvx_yield.ko does not load.
  *
  * Retries count hypercalls, never time. Output is TAP 13; exit status 0
  * pass, 1 fail, 4 skip.
