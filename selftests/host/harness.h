@@ -152,6 +152,25 @@ static inline int pvx_insmod(const char *name, const char *what)
 	return module_load(ko, "");
 }
 
+/* READY() part: pvx_host loaded, the feature module @name not: a load starts there */
+static inline const char *pvx_need_loadable(const char *name)
+{
+	return pvx_need_loaded("pvx_host") ?: pvx_need_absent(name);
+}
+
+/* The test of a fixture "insmod": $PVX_BUILD/host/@name.ko loads. */
+static inline void pvx_insmod_test(const char *name)
+{
+	char what[80];
+	int err;
+
+	snprintf(what, sizeof(what), "insmod %s.ko", name);
+	err = pvx_insmod(name, what);
+	if (err <= 0)
+		pvx_check(!err && module_is_loaded(name), "%s: %s", what,
+			  err ? strerror(-err) : "loaded");
+}
+
 /*
  * PVX_FIXTURE(NAME, READY_FN): a fixture whose set-up skips with the
  * reason READY_FN() gives (a const char *, NULL when the host is in the

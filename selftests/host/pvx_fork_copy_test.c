@@ -1303,10 +1303,9 @@ static const char *fc_loaded(void)
 	return pvx_need_loaded("pvx_fork_copy");
 }
 
-/* pvx_host there, pvx_fork_copy not: the state its own load starts from */
 static const char *fc_loadable(void)
 {
-	return pvx_need_loaded("pvx_host") ?: pvx_need_absent("pvx_fork_copy");
+	return pvx_need_loadable("pvx_fork_copy");
 }
 
 PVX_FIXTURE(absent, fc_absent);
@@ -1320,11 +1319,7 @@ PVX_FIXTURE(insmod, fc_loadable);
 
 PVX_TEST(insmod, load)
 {
-	int err = pvx_insmod("pvx_fork_copy", "insmod pvx_fork_copy.ko");
-
-	if (err <= 0)
-		pvx_check(!err && module_is_loaded("pvx_fork_copy"),
-			  "insmod pvx_fork_copy.ko: %s", err ? strerror(-err) : "loaded");
+	pvx_insmod_test("pvx_fork_copy");
 }
 
 PVX_FIXTURE(abi, fc_loaded);

@@ -1374,10 +1374,9 @@ static const char *ksm_ready(void)
 	return pvx_need_loaded("pvx_ksm");
 }
 
-/* pvx_host there, pvx_ksm not: the state its own load starts from */
 static const char *ksm_loadable(void)
 {
-	return pvx_need_loaded("pvx_host") ?: pvx_need_absent("pvx_ksm");
+	return pvx_need_loadable("pvx_ksm");
 }
 
 /* rmmod's module to load again: the one given, else $PVX_BUILD's */
@@ -1409,11 +1408,7 @@ PVX_FIXTURE(insmod, ksm_loadable);
 
 PVX_TEST(insmod, load)
 {
-	int err = pvx_insmod("pvx_ksm", "insmod pvx_ksm.ko");
-
-	if (err <= 0)
-		pvx_check(!err && module_is_loaded("pvx_ksm"), "insmod pvx_ksm.ko: %s",
-			  err ? strerror(-err) : "loaded");
+	pvx_insmod_test("pvx_ksm");
 }
 
 PVX_FIXTURE(abi, ksm_ready);
