@@ -99,6 +99,12 @@ static inline const char *pvx_need_absent(const char *name)
 	return kvm_ready() ?: module_ensure_absent(name);
 }
 
+/* READY() part: pvx_host loaded, the feature module @name not: a load starts there */
+static inline const char *pvx_need_loadable(const char *name)
+{
+	return pvx_need_loaded("pvx_host") ?: pvx_need_absent(name);
+}
+
 /* One check of the running test; returns @pass. */
 static inline __attribute__((format(printf, 2, 3)))
 bool pvx_check(bool pass, const char *fmt, ...)
@@ -150,12 +156,6 @@ static inline int pvx_insmod(const char *name, const char *what)
 	if (!pvx_check(!access(ko, R_OK), "%s: %s there", what, ko))
 		return 1;
 	return module_load(ko, "");
-}
-
-/* READY() part: pvx_host loaded, the feature module @name not: a load starts there */
-static inline const char *pvx_need_loadable(const char *name)
-{
-	return pvx_need_loaded("pvx_host") ?: pvx_need_absent(name);
 }
 
 /* The test of a fixture "insmod": $PVX_BUILD/host/@name.ko loads. */
