@@ -66,7 +66,10 @@ static inline bool path_exists(const char *path)
 
 /*
  * The kernel log as the ring buffer holds it now (malloc'ed, NUL
- * terminated), NULL when it cannot be read.
+ * terminated), NULL when it cannot be read. Each record comes with its
+ * "<level>[time] " prefix, which the ring buffer does not store: room
+ * for three times the buffer, else READ_ALL leaves out the oldest
+ * records of a full one, and line numbers (the marks) would move.
  */
 static inline char *dmesg_read(void)
 {
@@ -75,6 +78,7 @@ static inline char *dmesg_read(void)
 
 	if (size <= 0)
 		return NULL;
+	size *= 3;
 	buf = malloc(size + 1);
 	if (!buf)
 		return NULL;
