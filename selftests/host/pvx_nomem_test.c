@@ -55,6 +55,7 @@
 #include "sysfs_util.h"
 #include "tinyvm.h"
 
+#include "kselftest_harness.h"
 #include "harness.h"
 
 #define CG_NAME		"pvx-nomem-test"
