@@ -8,6 +8,7 @@
 #ifndef _PVX_SELFTEST_MODULE_UTIL_H
 #define _PVX_SELFTEST_MODULE_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -65,7 +66,10 @@ static inline bool path_exists(const char *path)
 
 /*
  * The kernel log as the ring buffer holds it now (malloc'ed, NUL
- * terminated), NULL when it cannot be read.
+ * terminated), NULL when it cannot be read. Each record comes with its
+ * "<level>[time] " prefix, which the ring buffer does not store: room
+ * for three times the buffer, else READ_ALL leaves out the oldest
+ * records of a full one, and line numbers (the marks) would move.
  */
 static inline char *dmesg_read(void)
 {
@@ -74,6 +78,7 @@ static inline char *dmesg_read(void)
 
 	if (size <= 0)
 		return NULL;
+	size *= 3;
 	buf = malloc(size + 1);
 	if (!buf)
 		return NULL;
@@ -195,10 +200,132 @@ static inline void dmesg_print(const char *const *needles, int last)
 	free(log);
 }
 
+/*
+ * Whether @line opens or closes a memcg OOM report that pvx_nomem_test
+ * provokes on purpose (from "pvx_nomem_test invoked oom-killer" to "Out
+ * of memory and no killable processes": its call trace is the
+ * allocation failing as that test wants): @in_report is updated, and
+ * true returned for every line of such a report.
+ */
+static inline bool dmesg_in_nomem_oom(const char *line, bool *in_report)
+{
+	if (strstr(line, "pvx_nomem_test invoked oom-killer"))
+		*in_report = true;
+	if (!*in_report)
+		return false;
+	if (strstr(line, "Out of memory and no killable processes"))
+		*in_report = false;
+	return true;
+}
+
+/*
+ * The lines of the kernel log after its first @from lines that show a
+ * kernel bug (BUG, WARNING, Oops, a call trace, a general protection
+ * fault), pvx_nomem_test's OOM reports left out: how many (-1 when the
+ * log cannot be read), the first ones into @buf (one line each).
+ */
+static inline int dmesg_splats_since(int from, char *buf, size_t size)
+{
+	static const char *const splat[] = { "BUG", "WARNING", "Oops", "Call Trace",
+					     "general protection", NULL };
+	char *log = dmesg_read(), *pos = log, *line;
+	bool in_oom = false;
+	size_t len = 0;
+	int i = 0, n = 0;
+
+	if (!log)
+		return -1;
+	buf[0] = 0;
+	while ((line = dmesg_next_line(&pos))) {
+		if (i++ < from || dmesg_in_nomem_oom(line, &in_oom) ||
+		    !line_has_any(line, splat))
+			continue;
+		if (!n++ || len + 1 < size)
+			len += snprintf(buf + len, size - len, "%s\n", line);
+		len = len < size ? len : size - 1;
+	}
+	free(log);
+	return n;
+}
+
 /* How many lines of the whole kernel log contain @needle (-1: unreadable). */
 static inline int dmesg_count(const char *needle)
 {
 	return dmesg_count_since(0, needle);
+}
+
+/*
+ * The module state a test needs: @name loaded or absent. A module not
+ * loaded is loaded from $PVX_BUILD/host/@name.ko (the lab's and
+ * run-l2.sh's build; scripts/lab.sh sets it), after pvx_host for every
+ * other pvx module (they use its symbols); one loaded is unloaded after
+ * the modules that hold it. Each returns NULL when the host is in the
+ * state, else why not (a static string, for the fixture's SKIP).
+ */
+static inline bool pvx_module_file(const char *name, char *buf, size_t size)
+{
+	const char *build = getenv("PVX_BUILD");
+
+	if (!build)
+		return false;
+	snprintf(buf, size, "%s/host/%s.ko", build, name);
+	return true;
+}
+
+static inline const char *module_ensure_loaded(const char *name)
+{
+	static char why[600];
+	char ko[512];
+	const char *dep;
+	int err;
+
+	if (module_is_loaded(name))
+		return NULL;
+	if (strcmp(name, "pvx_host") && !strncmp(name, "pvx_", 4)) {
+		dep = module_ensure_loaded("pvx_host");
+		if (dep)
+			return dep;
+	}
+	if (!pvx_module_file(name, ko, sizeof(ko))) {
+		snprintf(why, sizeof(why), "%s not loaded, no PVX_BUILD to load it from", name);
+		return why;
+	}
+	err = module_load(ko, "");
+	if (!err)
+		return NULL;
+	snprintf(why, sizeof(why), "%s not loaded: loading %s: %s", name, ko, strerror(-err));
+	return why;
+}
+
+static inline const char *module_ensure_absent(const char *name)
+{
+	static char why[600];
+	char path[256];
+	struct dirent *holder;
+	DIR *dir;
+	const char *held;
+	int err;
+
+	if (!module_is_loaded(name))
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/module/%s/holders", name);
+	dir = opendir(path);
+	while (dir && (holder = readdir(dir))) {
+		if (holder->d_name[0] == '.')
+			continue;
+		held = module_ensure_absent(holder->d_name);
+		if (held) {
+			closedir(dir);
+			return held;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	err = module_unload(name);
+	if (!err)
+		return NULL;
+	snprintf(why, sizeof(why), "%s loaded: unloading it: %s", name, strerror(-err));
+	return why;
 }
 
 /*

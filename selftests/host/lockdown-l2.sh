@@ -9,8 +9,7 @@
 # whose certificate is in the firmware's db, from which Debian's kernels
 # fill their platform keyring (module signatures are checked against it
 # when the builtin keys do not match). Prints one TAP 13 stream on stdout
-# (plan at the end); exit 0 pass, 1 fail. No SKIP: a lab suite that skips
-# fails make check.
+# (plan at the end; tap.sh); exit 0 pass, 1 fail. A SKIP fails make check.
 #
 # Stages, in order:
 #   boot        /sys/kernel/security/lockdown reads [integrity]; the lab's
@@ -19,13 +18,14 @@
 #               a key that no keyring holds are refused
 #   insmod      the signed pvx_host and pvx_yield load (pvx_yield is
 #               removed again: the policy stage runs on pvx_host alone)
-#   policy      pvx_hcall_test policy --lockdown: every control (module
+#   policy      pvx_hcall_test policy --lockdown (and its dmesg.clean,
+#               harness.h): every control (module
 #               parameters enable, features, new_vms, pid_policy; per-VM
 #               sysfs enabled, features) works and refuses bad input;
 #               opening a debugfs copy for writing is -EPERM; counters
 #               stay readable
 #   rmmod       pvx_host can still be removed; /sys/kernel/pvx_host gone
-#   dmesg       no BUG/WARNING/Oops line during the run
+#   dmesg       pvx_hcall_test dmesg: no BUG/WARNING/Oops line during the run
 #
 # lockdown-l2.sh enrol: run by lab.sh's boot that writes the key's
 # certificate into db (OVMF in Setup Mode, no lockdown): efi-updatevar,
@@ -44,59 +44,20 @@ BUILD=${PVX_BUILD:-$PVX_REPO/build/$PVX_ABI}
 KO=$BUILD/signed/pvx_host.ko
 CERT=${PVX_CACHE:-/var/cache/pvx}/lockdown/cert.pem
 CN="pvx lab module signing key"
-BIN=$PVX_SELFTESTS/pvx_hcall_test
+H=pvx_hcall_test BIN=$PVX_SELFTESTS/pvx_hcall_test
 LOCKDOWN=/sys/kernel/security/lockdown
 LOG=$PVX_OUT/lockdown
 mkdir -p "$LOG"
 
-n=0 nfail=0
+# shellcheck source=selftests/host/tap.sh
+. "$here/tap.sh"
 
-result() {	# result ok|fail DESC...
-	local st=$1
-	shift
-	n=$((n + 1))
-	if [ "$st" = ok ]; then
-		echo "ok $n $*"
-	else
-		nfail=$((nfail + 1))
-		echo "not ok $n $*"
-	fi
-}
-
-check() {	# check DESC CMD...: one result from CMD's status
+# holds DESC CMD...: one result from CMD's status
+holds() {
 	local desc=$1
 	shift
-	if "$@"; then result ok "$desc"; else result fail "$desc"; fi
-}
-
-diag() { echo "# $*"; }
-
-# run_tap STAGE ARGS...: pvx_hcall_test ARGS, its TAP merged into ours
-# (renumbered, prefixed with STAGE); a SKIP of it counts as a failure
-run_tap() {
-	local stage=$1 out=$LOG/$1.tap rc line desc got=0
-	shift
-	timeout -k 10 900 "$BIN" "$@" >"$out" 2>"$out.err"
-	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		"TAP version"* | 1..[0-9]*) ;;
-		"ok "* | "not ok "*)
-			got=1
-			desc=${line#not }
-			desc=${desc#ok }
-			desc=${desc#* }
-			case "$line" in
-			*"# SKIP"*) result fail "$stage: ${desc%% # SKIP*} (skipped: ${desc##*# SKIP })" ;;
-			"ok "*) result ok "$stage: $desc" ;;
-			*) result fail "$stage: $desc" ;;
-			esac ;;
-		*) echo "$line" ;;
-		esac
-	done <"$out"
-	[ -s "$out.err" ] && sed 's/^/# stderr: /' "$out.err"
-	[ $got = 1 ] || result fail "$stage: $(basename "$BIN") $* gave no results (exit $rc)"
-	[ "$rc" = 0 ] || diag "$stage: $(basename "$BIN") $* exit $rc"
+	"$@"
+	check $? "$desc"
 }
 
 dmesg_mark() { dmesg | wc -l; }
@@ -112,7 +73,7 @@ insmod_refused() {
 		result fail "refuse: $1 loaded under lockdown"
 		rmmod pvx_host
 	else
-		check "refuse: $1 refused ($err)" \
+		holds "refuse: $1 refused ($err)" \
 			test ! -d /sys/module/pvx_host -a -z "${err##*Operation not permitted*}"
 	fi
 }
@@ -133,13 +94,11 @@ if [ "${1:-}" = enrol ]; then
 	vars=/sys/firmware/efi/efivars
 	modprobe -d "$PVX_KIMAGE" efivarfs 2>&1 | sed 's/^/# /'
 	mountpoint -q "$vars" || mount -t efivarfs efivarfs "$vars"
-	check "enrol: OVMF in Setup Mode (no PK): SetupMode reads 1" \
+	holds "enrol: OVMF in Setup Mode (no PK): SetupMode reads 1" \
 		test "$(od -An -tu1 -j4 "$vars/SetupMode-8be4df61-93ca-11d2-aa0d-00e098032b8c" 2>/dev/null | tr -d ' ')" = 1
-	check "enrol: efi-updatevar -c $CERT db" efi-updatevar -c "$CERT" db
-	check "enrol: db holds '$CN'" grep -q "CN=$CN" <(efi-readvar -v db 2>&1)
-	echo "1..$n"
-	[ $nfail -eq 0 ]
-	exit
+	holds "enrol: efi-updatevar -c $CERT db" efi-updatevar -c "$CERT" db
+	holds "enrol: db holds '$CN'" grep -q "CN=$CN" <(efi-readvar -v db 2>&1)
+	finish
 fi
 diag "pvx lockdown suite: kernel $(uname -r), ABI $PVX_ABI, module $KO"
 mark0=$(dmesg_mark)
@@ -151,16 +110,16 @@ if [ -c /dev/kvm ] && [ -x "$BIN" ]; then
 fi
 trap '[ -z "$hold_pid" ] || kill "$hold_pid" 2>/dev/null' EXIT
 
-check "setup: /dev/kvm and $BIN present" test -c /dev/kvm -a -x "$BIN"
+holds "setup: /dev/kvm and $BIN present" test -c /dev/kvm -a -x "$BIN"
 if [ ! -e "$LOCKDOWN" ]; then
 	mount -t securityfs securityfs /sys/kernel/security 2>/dev/null ||
 		diag "mount securityfs: failed"
 fi
 
 # --- the boot: lockdown from the command line, the key from db ------------
-check "boot: $LOCKDOWN reads integrity ('$(cat "$LOCKDOWN" 2>/dev/null)', cmdline: $(cat /proc/cmdline))" \
+holds "boot: $LOCKDOWN reads integrity ('$(cat "$LOCKDOWN" 2>/dev/null)', cmdline: $(cat /proc/cmdline))" \
 	test "$(lockdown_level)" = integrity
-check "boot: '$CN' among the kernel's keys (platform keyring, from db)" \
+holds "boot: '$CN' among the kernel's keys (platform keyring, from db)" \
 	grep -q "$CN: " /proc/keys
 grep -h -i -E 'x509|platform keyring|secure ?boot|lockdown' "$PVX_OUT"/dmesg-boot-*.log 2>/dev/null |
 	head -n 10 | sed 's/^/# boot: /'
@@ -173,16 +132,16 @@ insmod_refused "pvx_host.ko signed with a throwaway key" "$BUILD/signed/pvx_host
 insmod_ok pvx_host
 if [ -d /sys/module/pvx_host ]; then
 	insmod_ok pvx_yield
-	check "insmod: signed pvx_yield removed again" rmmod pvx_yield
+	holds "insmod: signed pvx_yield removed again" rmmod pvx_yield
 fi
 
 # --- every control under lockdown -----------------------------------------
 if [ -d /sys/module/pvx_host ]; then
-	run_tap policy policy --lockdown
-	check "policy: debugfs pvx/counters readable under lockdown" \
+	run_tap policy $H policy --lockdown
+	holds "policy: debugfs pvx/counters readable under lockdown" \
 		grep -q '^calls ' /sys/kernel/debug/pvx/counters
 	writable=$(find /sys/kernel/debug/pvx -type f -perm /222 2>&1 | head -n 3)
-	check "policy: no debugfs file of pvx has a write bit (${writable:-none})" \
+	holds "policy: no debugfs file of pvx has a write bit (${writable:-none})" \
 		test -z "$writable"
 else
 	result fail "policy: pvx_host not loaded"
@@ -194,15 +153,11 @@ if err=$(rmmod pvx_host 2>&1); then
 else
 	result fail "rmmod: pvx_host: $err"
 fi
-check "rmmod: /sys/kernel/pvx_host and /sys/module/pvx_host gone" \
+holds "rmmod: /sys/kernel/pvx_host and /sys/module/pvx_host gone" \
 	test ! -e /sys/kernel/pvx_host -a ! -e /sys/module/pvx_host
 
 # --- dmesg -----------------------------------------------------------------
-bad=$(dmesg | tail -n +"$((mark0 + 1))" | grep -E 'BUG|WARNING|Oops|Call Trace|general protection' | head -n 5)
-[ -z "$bad" ] || sed 's/^/# dmesg: /' <<<"$bad"
-check "dmesg: no BUG/WARNING/Oops during the run" test -z "$bad"
+PVX_DMESG_MARK=$mark0 run_tap dmesg $H dmesg
 dmesg | tail -n +"$((mark0 + 1))" | grep -i -E 'lockdown|pvx' | head -n 10 | sed 's/^/# dmesg: /'
 
-echo "1..$n"
-diag "lockdown: $n tests, $((n - nfail)) pass, $nfail fail"
-[ $nfail -eq 0 ]
+TAP_NAME=lockdown finish

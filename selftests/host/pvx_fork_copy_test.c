@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_fork_copy_test: PVX_HC_FORK_COPY (pvx_fork_copy.ko) seen from tiny
- * VMs, run on the KVM host (L2 in the lab).
+ * VMs, run on the KVM host (L2 in the lab). Each stage (fixture) loads
+ * pvx_host and pvx_fork_copy from $PVX_BUILD, or unloads pvx_fork_copy,
+ * as it needs (harness.h).
  *
  *   pvx_fork_copy_test absent
  *	pvx_fork_copy not loaded (pvx_host loaded or not): PROBE has no
  *	PVX_F_FORK_COPY, a valid batch answers -ENOSYS, RBX is unchanged and
  *	no guest byte changes; no /sys/kernel/debug/pvx/fork_copy.
+ *   pvx_fork_copy_test insmod
+ *	pvx_fork_copy.ko loads (pvx_host loaded, pvx_fork_copy not).
  *   pvx_fork_copy_test abi
  *	every bad-input class (reserved bits, unaligned, outside the
  *	memslots, read-only destination, source = destination, overlapping
@@ -1289,23 +1293,19 @@ static int cmd_ring(void)
 
 /* ---- the fixtures: pvx_fork_copy's states; the tests ---------------- */
 
-static const char *kvm_ready(void)
-{
-	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
-}
-
 static const char *fc_absent(void)
 {
-	return kvm_ready() ?: pvx_state(!module_loaded("pvx_fork_copy"), "pvx_fork_copy loaded");
+	return pvx_need_absent("pvx_fork_copy");
 }
 
 static const char *fc_loaded(void)
 {
-	if (kvm_ready())
-		return kvm_ready();
-	if (!module_loaded("pvx_host"))
-		return "pvx_host not loaded";
-	return pvx_state(module_loaded("pvx_fork_copy"), "pvx_fork_copy not loaded");
+	return pvx_need_loaded("pvx_fork_copy");
+}
+
+static const char *fc_loadable(void)
+{
+	return pvx_need_loadable("pvx_fork_copy");
 }
 
 PVX_FIXTURE(absent, fc_absent);
@@ -1313,6 +1313,13 @@ PVX_FIXTURE(absent, fc_absent);
 PVX_TEST(absent, enosys_nothing_copied)
 {
 	cmd_absent();
+}
+
+PVX_FIXTURE(insmod, fc_loadable);
+
+PVX_TEST(insmod, load)
+{
+	pvx_insmod_test("pvx_fork_copy");
 }
 
 PVX_FIXTURE(abi, fc_loaded);
@@ -1345,7 +1352,8 @@ PVX_TEST(rmmod_loop, vm_copying)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_fork_copy_test [absent|abi|ring|rmmod|rmmod-loop [seed]]\n");
+	fprintf(stderr, "usage: %s [absent|insmod|abi|ring|rmmod|rmmod-loop [seed]]\n",
+		"pvx_fork_copy_test");
 	exit(2);
 }
 

@@ -5,7 +5,11 @@
  * microbenchmark of `make bench` (PVX_BENCH=hcall, scripts/bench-l2.sh,
  * Documentation/bench.rst), which runs it without and with pvx_host.
  *
- *   pvx_hcall_bench [-n CALLS] [-r ROUNDS] CASE...
+ *   pvx_hcall_bench [-l] [-n CALLS] [-r ROUNDS] CASE...
+ *
+ * -l: load the modules the cases need first (module_util.h, from
+ * $PVX_BUILD; the tinyvm suite), else a case whose module is not
+ * loaded skips (make bench runs it without and with pvx_host).
  *
  * CASE:
  *   stock        an unused number (STOCK_NR) that KVM answers -KVM_ENOSYS
@@ -166,7 +170,7 @@ static int run_round(struct tvm_vcpu *v, const struct case_desc *c, uint32_t cal
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_hcall_bench [-n CALLS] [-r ROUNDS] "
+	fprintf(stderr, "usage: pvx_hcall_bench [-l] [-n CALLS] [-r ROUNDS] "
 		"stock|probe|yield|sched-yield...\n");
 	exit(2);
 }
@@ -193,11 +197,16 @@ int main(int argc, char **argv)
 	struct utsname u;
 	uint64_t ns;
 	unsigned int nrun = 0;
+	bool load = false;
+	const char *why;
 	int opt, i, c;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "ln:r:")) != -1) {
 		switch (opt) {
+		case 'l':
+			load = true;
+			break;
 		case 'n':
 			calls = parse_count(optarg);
 			break;
@@ -216,6 +225,9 @@ int main(int argc, char **argv)
 		if (c == C_NR)
 			usage();
 		res[c].run = true;
+		why = load && cases[c].needs ? module_ensure_loaded(cases[c].needs) : NULL;
+		if (why)	/* the case skips, saying its module is not loaded */
+			fprintf(stderr, "%s\n", why);
 	}
 
 	ksft_print_header();

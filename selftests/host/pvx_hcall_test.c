@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_hcall_test: the pvx hypercall ABI seen from tiny VMs, run on the KVM
- * host (L2 in the lab), with and without pvx_host loaded.
+ * host (L2 in the lab), with and without pvx_host loaded. Each stage
+ * (fixture) loads pvx_host from $PVX_BUILD, or unloads it (and the
+ * feature modules first), as it needs (harness.h).
  *
  *   pvx_hcall_test [--state=auto|loaded|absent] abi
  *	PROBE, unknown numbers, bad arguments, CPL3 callers, from 64-bit and
- *	real-mode guests. --state says which state the runner put the host
- *	in (not ok when it is not so) and leaves out the other state's cases;
- *	auto (default) takes the state from /sys/module and reports the other
- *	state's cases as SKIP.
- *   pvx_hcall_test stock record FILE | stock compare FILE
+ *	real-mode guests. --state puts the host in that state first and
+ *	leaves out the other state's cases; auto (default) takes the state
+ *	from /sys/module and reports the other state's cases as SKIP.
+ *   pvx_hcall_test [--state=...] stock record FILE | stock compare FILE
  *	stock KVM hypercalls: record the registers they return (and check
  *	them against what stock KVM answers), or compare with a recording.
+ *   pvx_hcall_test insmod
+ *	from pvx_host absent: pvx_host.ko loads, /sys/kernel/pvx_host there.
+ *   pvx_hcall_test rmmod
+ *	rmmod pvx_host (its feature modules first): /sys/kernel/pvx_host gone.
+ *   pvx_hcall_test dmesg
+ *	only the test every run ends with (harness.h): no BUG/WARNING/Oops
+ *	in the kernel log since line $PVX_DMESG_MARK.
  *   pvx_hcall_test rmmod-loop
  *	a vCPU issues PROBE in a loop while this test removes pvx_host;
  *	/sys/kernel/pvx_host goes with it, and a VM's control file held
@@ -1610,23 +1618,46 @@ static int cmd_hcall_load(int n)
 /* stock's record|compare and FILE, cycles' N, policy's --lockdown */
 static const char *stage_arg, *stage_arg2;
 
-static const char *kvm_ready(void)
+/* --state=loaded|absent: pvx_host put in that state; auto: the host's */
+static const char *state_ready(void)
 {
-	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
+	if (!state_given)
+		return kvm_ready();
+	return run_state == NEED_LOADED ? pvx_need_loaded(MODULE_NAME) :
+	       pvx_need_absent(MODULE_NAME);
 }
 
 static const char *stock_ready(void)
 {
-	return kvm_ready() ?: stage_arg2 ? NULL : "no 'record FILE' or 'compare FILE'";
+	return state_ready() ?: stage_arg2 ? NULL : "no 'record FILE' or 'compare FILE'";
 }
 
 static const char *host_loaded(void)
 {
-	return kvm_ready() ?: pvx_state(pvx_loaded(), MODULE_NAME " not loaded");
+	return pvx_need_loaded(MODULE_NAME);
+}
+
+static const char *host_absent(void)
+{
+	return pvx_need_absent(MODULE_NAME);
+}
+
+/* first when every fixture runs: a load from absent */
+PVX_FIXTURE(insmod, host_absent);
+
+PVX_TEST(insmod, load)
+{
+	int err = pvx_insmod(MODULE_NAME, "insmod " MODULE_NAME ".ko");
+
+	if (err > 0)
+		return;
+	pvx_check(!err && pvx_loaded(), "insmod " MODULE_NAME ".ko: %s",
+		  err ? strerror(-err) : "loaded");
+	pvx_check(path_exists(SYSFS_PVX), SYSFS_PVX " there");
 }
 
 /* abi's state is its own: --state, or the host's (its cases say) */
-PVX_FIXTURE(abi, kvm_ready);
+PVX_FIXTURE(abi, state_ready);
 
 PVX_TEST(abi, probe_and_bad_input)
 {
@@ -1654,7 +1685,6 @@ PVX_TEST(policy, parameters_and_sysfs)
 	cmd_policy(stage_arg && !strcmp(stage_arg, "--lockdown"));
 }
 
-/* last when every fixture runs: it removes pvx_host, which the others need */
 PVX_FIXTURE(rmmod_loop, host_loaded);
 
 PVX_TEST(rmmod_loop, rmmod_while_probing)
@@ -1662,12 +1692,24 @@ PVX_TEST(rmmod_loop, rmmod_while_probing)
 	cmd_rmmod_loop();
 }
 
+/* last when every fixture runs: it leaves pvx_host removed */
+PVX_FIXTURE(rmmod, host_loaded);
+
+PVX_TEST(rmmod, feature_modules_first)
+{
+	const char *why = module_ensure_absent(MODULE_NAME);
+
+	pvx_check(!why, "rmmod " MODULE_NAME " (its feature modules first): %s",
+		  why ?: "removed");
+	pvx_check(!path_exists(SYSFS_PVX), SYSFS_PVX " gone");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_hcall_test [--state=auto|loaded|absent] abi\n"
-		"       pvx_hcall_test stock record|compare FILE\n"
-		"       pvx_hcall_test rmmod-loop\n"
+		"       pvx_hcall_test [--state=auto|loaded|absent] stock record|compare FILE\n"
+		"       pvx_hcall_test insmod|rmmod-loop|rmmod|dmesg\n"
 		"       pvx_hcall_test cycles [N]\n"
 		"       pvx_hcall_test policy [--lockdown]\n"
 		"       pvx_hcall_test hold-vm\n"

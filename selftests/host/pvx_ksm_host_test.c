@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_ksm_host_test: PVX_HC_KSM_HINT (pvx_ksm.ko) seen from tiny VMs, run
- * on the KVM host (L2 in the lab).
+ * on the KVM host (L2 in the lab). Each stage (fixture) loads pvx_host
+ * and pvx_ksm from $PVX_BUILD, or unloads pvx_ksm, as it needs
+ * (harness.h).
  *
  *   pvx_ksm_host_test absent
  *	pvx_ksm not loaded: PROBE has no PVX_F_KSM_HINT and a valid batch
  *	answers -ENOSYS with RBX unchanged.
+ *   pvx_ksm_host_test insmod
+ *	pvx_ksm.ko loads (pvx_host loaded, pvx_ksm not).
  *   pvx_ksm_host_test abi
  *	every bad-input class, each with the bad run last so that "nothing
  *	changed" shows the checks ran before anything was applied; hints
@@ -35,9 +39,10 @@
  *	pins charged by folio to VmPin and pins_held; RLIMIT_MEMLOCK and
  *	max_pinned_mb refuse a batch whole; back to zero after withdraw,
  *	munmap and the VM's end (item 3).
- *   pvx_ksm_host_test rmmod MODULE.ko
+ *   pvx_ksm_host_test rmmod [MODULE.ko]
  *	rmmod pvx_ksm while a VM holds pins: the pins go with it, and what
- *	they were charged to VmPin; insmod MODULE.ko again.
+ *	they were charged to VmPin; insmod MODULE.ko (default
+ *	$PVX_BUILD/host/pvx_ksm.ko) again.
  *
  * Output is KTAP from kselftest_harness.h, one result per test, each
  * check a "# ok" or "# not ok" line of it (harness.h); exit status 0
@@ -1328,7 +1333,6 @@ static int cmd_rmmod(const char *ko)
 	long long pins0 = host_pins_settled(), n, vp0, vp1;
 	struct kvm_regs r = { 0 };
 	struct kvm_t k;
-	char cmd[512];
 	bool ok;
 
 	if (k_create(&k)) {
@@ -1350,8 +1354,7 @@ static int cmd_rmmod(const char *ko)
 	ok = ksm_call(&k, BATCH_GPA, 0, 0, 0, &r);
 	pvx_check(ok && r.rax == TVM_NEG64(PVX_ENOSYS),
 		  "rmmod: the same VM then gets -ENOSYS (rax 0x%llx)", X(r.rax));
-	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
-	pvx_check(system(cmd) == 0, "rmmod: insmod pvx_ksm again");
+	pvx_check(!module_load(ko, ""), "rmmod: insmod pvx_ksm again");
 	k_destroy(&k);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
@@ -1361,29 +1364,31 @@ static int cmd_rmmod(const char *ko)
 /* race's and churn's rounds, rmmod's KO */
 static const char *stage_arg;
 
-static bool ksm_loaded(void)
-{
-	return !access("/sys/module/pvx_ksm", F_OK);
-}
-
-static const char *kvm_ready(void)
-{
-	return access("/dev/kvm", R_OK | W_OK) ? "no /dev/kvm: not a KVM host" : NULL;
-}
-
 static const char *ksm_absent(void)
 {
-	return kvm_ready() ?: pvx_state(!ksm_loaded(), "pvx_ksm loaded");
+	return pvx_need_absent("pvx_ksm");
 }
 
 static const char *ksm_ready(void)
 {
-	return kvm_ready() ?: pvx_state(ksm_loaded(), "pvx_ksm not loaded");
+	return pvx_need_loaded("pvx_ksm");
 }
+
+static const char *ksm_loadable(void)
+{
+	return pvx_need_loadable("pvx_ksm");
+}
+
+/* rmmod's module to load again: the one given, else $PVX_BUILD's */
+static char ksm_ko[512];
 
 static const char *ksm_ready_ko(void)
 {
-	return ksm_ready() ?: stage_arg ? NULL : "no pvx_ksm.ko argument to load it again";
+	if (stage_arg)
+		snprintf(ksm_ko, sizeof(ksm_ko), "%s", stage_arg);
+	else if (!pvx_module_file("pvx_ksm", ksm_ko, sizeof(ksm_ko)))
+		return "no pvx_ksm.ko argument nor PVX_BUILD to load it again";
+	return ksm_ready();
 }
 
 /* the number of rounds given, else @dflt (run-l2.sh's) */
@@ -1397,6 +1402,13 @@ PVX_FIXTURE(absent, ksm_absent);
 PVX_TEST(absent, enosys_nothing_pinned)
 {
 	cmd_absent();
+}
+
+PVX_FIXTURE(insmod, ksm_loadable);
+
+PVX_TEST(insmod, load)
+{
+	pvx_insmod_test("pvx_ksm");
 }
 
 PVX_FIXTURE(abi, ksm_ready);
@@ -1452,7 +1464,7 @@ PVX_FIXTURE(rmmod, ksm_ready_ko);
 
 PVX_TEST(rmmod, pins_released)
 {
-	cmd_rmmod(stage_arg);
+	cmd_rmmod(ksm_ko);
 }
 
 int main(int argc, char **argv)
@@ -1462,7 +1474,7 @@ int main(int argc, char **argv)
 		stage_arg = argc == 3 ? argv[2] : NULL;
 		pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
 	}
-	fprintf(stderr, "usage: %s [absent|abi|merge|policy|walk|account|race N|churn N|\n"
+	fprintf(stderr, "usage: %s [absent|insmod|abi|merge|policy|walk|account|race N|churn N|\n"
 		"       rmmod MODULE.ko]\n", argv[0]);
 	return 2;
 }

@@ -32,8 +32,10 @@
  *   - memory.max back to max: PROBE answers 0, the state exists now.
  * Nothing is printed while memory is cut off: each test records what it
  * saw, gives the memory back, then checks. The kernel prints a memcg OOM
- * report (with a call trace) for each failed allocation: run-l2.sh
- * leaves reports of this program out of its dmesg checks.
+ * report (with a call trace) for each failed allocation: the fixture oom
+ * checks that it did (the allocation was cut off), and the dmesg checks
+ * (harness.h's fixture dmesg, run-l2.sh's whole run) leave these reports
+ * out (module_util.h).
  *
  * Output is KTAP, one line per test; exit status 0 pass, 1 fail.
  */
@@ -54,6 +56,7 @@
 #include "tinyvm.h"
 
 #include "kselftest_harness.h"
+#include "harness.h"
 
 #define CG_NAME		"pvx-nomem-test"
 #define NEW_VMS		"/sys/module/pvx_host/parameters/new_vms"
@@ -102,16 +105,19 @@ static int pvx_host_unload(void)
  * pvx_host not loaded (each test loads it itself, after its VM) and,
  * when @load, a module to load.
  */
-static bool host_ready(struct __test_metadata *_metadata, bool load)
+static bool nomem_ready(struct __test_metadata *_metadata, bool load)
 {
 	static const char *const installed[] = { "modprobe", "-n", "-q", "pvx_host", NULL };
+	const char *why;
 
 	if (geteuid())
 		SKIP(return false, "needs root (insmod, cgroup v2, debugfs)");
 	if (access("/dev/kvm", R_OK | W_OK))
 		SKIP(return false, "no /dev/kvm: not a KVM host");
-	if (pvx_host_loaded())
-		SKIP(return false, "pvx_host is loaded: each test loads it after its VM");
+	/* each test loads it after its VM */
+	why = module_ensure_absent("pvx_host");
+	if (why)
+		SKIP(return false, "%s", why);
 	if (load && !pvx_host_ko && run(installed))
 		SKIP(return false, "no PVX_HOST_KO argument and no installed pvx_host module");
 	return true;
@@ -184,7 +190,7 @@ FIXTURE(absent) {
 
 FIXTURE_SETUP(absent)
 {
-	if (!host_ready(_metadata, false))
+	if (!nomem_ready(_metadata, false))
 		return;
 	ASSERT_EQ(0, vm_create(&self->vm)) TH_LOG("VM set-up");
 	self->vm_made = true;
@@ -205,7 +211,7 @@ TEST_F_TIMEOUT(absent, probe_is_stock_enosys, TIMEOUT_S)
 
 TEST_F_TIMEOUT(absent, load_after_the_vm_and_unload, TIMEOUT_S)
 {
-	if (!host_ready(_metadata, true))
+	if (!nomem_ready(_metadata, true))
 		return;
 	ASSERT_EQ(0, pvx_host_load())
 		TH_LOG("insmod pvx_host.ko new_vms=none after the VM was made");
@@ -312,7 +318,7 @@ FIXTURE_SETUP(cut_off)
 	nm->max_fd = -1;
 	nm->new_vms_fd = -1;
 	nm->oom_fd = -1;
-	if (!host_ready(_metadata, true))
+	if (!nomem_ready(_metadata, true))
 		return;
 	err = cg2_create(&nm->cg, CG_NAME, "+memory");
 	ASSERT_EQ(0, err) {
@@ -403,6 +409,18 @@ TEST_F_TIMEOUT(cut_off, memory_back_probe_answers, TIMEOUT_S)
 	EXPECT_EQ(0ull, back) TH_LOG("memory.max back to max: PROBE answers 0");
 }
 
+/* after cut_off: the kernel reported its OOMs */
+PVX_FIXTURE(oom, pvx_no_state);
+
+PVX_TEST(oom, memcg_reported_no_victim)
+{
+	int n = dmesg_count_since(pvx_dmesg_from, "pvx_nomem_test invoked oom-killer");
+
+	/* none: the allocation was not cut off */
+	pvx_check(n > 0, "the kernel reported the memcg OOM of %s's group (no victim): %d reports",
+		  "pvx_nomem_test", n);
+}
+
 int main(int argc, char **argv)
 {
 	size_t len;
@@ -414,5 +432,6 @@ int main(int argc, char **argv)
 		if (len > 3 && !strcmp(argv[i] + len - 3, ".ko"))
 			pvx_host_ko = argv[i];
 	}
+	pvx_harness_order(NULL);
 	return test_harness_run(argc, argv);
 }

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_yield_host_test: PVX_HC_YIELD (pvx_yield.ko) seen from tiny VMs with two
- * or more vCPUs, run on the KVM host (L2 in the lab) with pvx_host loaded.
+ * or more vCPUs, run on the KVM host (L2 in the lab). Each stage (fixture)
+ * loads pvx_host and pvx_yield from $PVX_BUILD, or unloads pvx_yield,
+ * as it needs (harness.h).
  *
  *   pvx_yield_host_test absent
  *	pvx_yield not loaded: PROBE has no PVX_F_YIELD, the call is -ENOSYS
  *	whatever its arguments, no /sys/kernel/debug/pvx/yield.
+ *   pvx_yield_host_test insmod
+ *	pvx_yield.ko loads (pvx_host loaded, pvx_yield not).
+ *   pvx_yield_host_test pinned
+ *	pvx_host cannot be removed while pvx_yield uses it (EWOULDBLOCK).
  *   pvx_yield_host_test abi
  *	PROBE bit, invalid targets (index >= vCPUs, huge, 32-bit truncation
  *	of a real-mode caller), self, undefined flags, CPL3, a target that
@@ -21,6 +27,8 @@
  *	without PVX_F_YIELD: -EOPNOTSUPP, PROBE bit clear, counters still.
  *   pvx_yield_host_test rmmod-loop
  *	a vCPU yields in a loop while this test removes pvx_yield.
+ *   pvx_yield_host_test no-host
+ *	pvx_host not loaded: pvx_yield.ko does not load.
  *
  * Retries count hypercalls, never time. Output is TAP 13; exit status 0
  * pass, 1 fail, 4 skip.
@@ -1053,12 +1061,17 @@ static int cmd_rmmod_loop(void)
 
 static const char *yield_absent(void)
 {
-	return host_ready() ?: pvx_state(!module_loaded("pvx_yield"), "pvx_yield loaded");
+	return pvx_need_loadable("pvx_yield");
 }
 
 static const char *yield_loaded(void)
 {
-	return host_ready() ?: pvx_state(module_loaded("pvx_yield"), "pvx_yield not loaded");
+	return pvx_need_loaded("pvx_yield");
+}
+
+static const char *host_absent(void)
+{
+	return pvx_need_absent("pvx_host");
 }
 
 PVX_FIXTURE(absent, yield_absent);
@@ -1066,6 +1079,24 @@ PVX_FIXTURE(absent, yield_absent);
 PVX_TEST(absent, enosys)
 {
 	cmd_absent();
+}
+
+PVX_FIXTURE(insmod, yield_absent);
+
+PVX_TEST(insmod, load)
+{
+	pvx_insmod_test("pvx_yield");
+}
+
+PVX_FIXTURE(pinned, yield_loaded);
+
+PVX_TEST(pinned, rmmod_pvx_host_refused)
+{
+	int err = module_unload("pvx_host");
+
+	pvx_check(err == -EWOULDBLOCK && module_is_loaded("pvx_host"),
+		  "rmmod pvx_host refused while pvx_yield uses it (%s)",
+		  err ? strerror(-err) : "it was removed");
 }
 
 PVX_FIXTURE(abi, yield_loaded);
@@ -1132,9 +1163,24 @@ PVX_TEST(rmmod_loop, rmmod_while_yielding)
 	cmd_rmmod_loop();
 }
 
+/* last when every fixture runs: it removes pvx_host */
+PVX_FIXTURE(no_host, host_absent);
+
+PVX_TEST(no_host, insmod_fails)
+{
+	int err = pvx_insmod("pvx_yield", "insmod pvx_yield.ko without pvx_host");
+
+	if (err <= 0)
+		pvx_check(err, "insmod pvx_yield.ko without pvx_host fails (%s)",
+			  err ? strerror(-err) : "it loaded");
+	if (!err)
+		module_unload("pvx_yield");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvx_yield_host_test [absent|abi|sched|policy|rmmod-loop]\n");
+	fprintf(stderr, "usage: %s [absent|insmod|pinned|abi|sched|policy|rmmod-loop|no-host]\n",
+		"pvx_yield_host_test");
 	exit(2);
 }
 

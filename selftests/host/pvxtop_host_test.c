@@ -11,6 +11,8 @@
  *                          no-BPF errors; perf stat/record/trace count
  *                          pvx:hypercall as debugfs does
  *   pvxtop_host_test absent   pvx_host not loaded: the "not loaded" error
+ *                          (each mode puts the host in its module state
+ *                          first, loading from $PVX_BUILD, or skips)
  *   pvxtop_host_test watch-start DIR   pvxtop --json (and the table) in
  *                          the background, the debugfs totals of
  *                          pvx_fork_copy and pvx_ksm (those loaded) kept
@@ -1690,6 +1692,25 @@ static void setup(void)
 		snprintf(bpftool, sizeof(bpftool), "/usr/sbin/bpftool");
 }
 
+/*
+ * Put the host in the module state of @mode, or skip with the reason:
+ * loaded needs pvx_host and pvx_yield (its load's yields), absent no
+ * pvx_host, watch-start the feature modules whose calls it counts.
+ */
+static void need_modules(const char *mode)
+{
+	const char *why = NULL;
+
+	if (!strcmp(mode, "loaded"))
+		why = module_ensure_loaded("pvx_yield");
+	else if (!strcmp(mode, "absent"))
+		why = module_ensure_absent("pvx_host");
+	else if (!strcmp(mode, "watch-start"))
+		why = module_ensure_loaded("pvx_fork_copy") ?: module_ensure_loaded("pvx_ksm");
+	if (why)
+		ksft_exit_skip("%s\n", why);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : NULL;
@@ -1706,6 +1727,7 @@ int main(int argc, char **argv)
 	    argc != 2 || (strcmp(mode, "loaded") && strcmp(mode, "absent")))
 		ksft_exit_fail_msg(USAGE);
 	setup();
+	need_modules(mode);
 	if (access(pvxtop, X_OK)) {
 		result(false, "pvxtop: %s missing (make -C tools/pvxtop; %s)", pvxtop,
 		       "needs clang, bpftool, libbpf-dev: make deps");

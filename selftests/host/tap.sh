@@ -13,6 +13,9 @@
 #   lap WHAT                 "# took S s: WHAT", L2 seconds since the last lap
 #   finish                   the plan (and a summary line when TAP_NAME
 #                            is set); exit 0 pass, 1 fail, 4 nothing passed
+#   run_tap STAGE PROG ARGS  a test program's TAP merged into ours
+#                            (PVX_SELFTESTS, LOG; TINYVM_TIMEOUT and
+#                            TINYVM_ATTEMPTS below)
 #
 # Before a result, a "# (+S s)" line when over a second of L2 time went
 # since the last one (tick; tick_reset only restarts the count): the time
@@ -84,4 +87,87 @@ finish() {
 	[ $nfail -gt 0 ] && exit 1
 	[ $npass -eq 0 ] && exit 4
 	exit 0
+}
+
+# run_hang_guarded STAGE BIN ARGS...: BIN ARGS >$out 2>$out.err within
+# $TINYVM_TIMEOUT s (default 900); exit 124 when it had to be killed. With
+# TINYVM_ATTEMPTS=2, a run that hung (and only that) is dumped (each
+# thread's state, last CPU and kernel stack) and run once more: the lab's
+# TCG now and then loses a wakeup of an L2 CPU, and a test that pins its
+# threads to both CPUs (yield sched) then waits forever (lab.rst, "A
+# suite that hangs with L2 idle"). A run that ended counts as it ended.
+run_hang_guarded() {
+	local stage=$1 bin=$2 pid t0 attempt=1 t d
+	shift 2
+	while :; do
+		tap_now
+		t0=$t_now
+		"$bin" "$@" >"$out" 2>"$out.err" &
+		pid=$!
+		# polled every 0.1 s for 3 s (most programs take 1-3 s:
+		# polling each second cost half a second per program), then
+		# every second
+		while kill -0 "$pid" 2>/dev/null; do
+			tap_now
+			d=$((t_now - t0))
+			[ $d -lt $((${TINYVM_TIMEOUT:-900} * 100)) ] || break
+			if [ $d -lt 300 ]; then sleep 0.1; else sleep 1; fi
+		done
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			return
+		fi
+		diag "$stage: $(basename "$bin") $* still running after ${TINYVM_TIMEOUT:-900} s in attempt $attempt; its threads:"
+		for t in /proc/"$pid"/task/*; do
+			diag "  task ${t##*/} state $(cut -d' ' -f3 "$t/stat") cpu $(cut -d' ' -f39 "$t/stat")"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null
+		done
+		sed 's/^/#   output so far: /' "$out"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		[ "$attempt" -lt "${TINYVM_ATTEMPTS:-1}" ] || return 124
+		attempt=$((attempt + 1))
+		diag "$stage: running it again"
+	done
+}
+
+# run_tap STAGE PROG ARGS...: run $PVX_SELFTESTS/PROG ARGS and merge its
+# TAP into ours, renumbered, each description prefixed with STAGE; its
+# output kept in $LOG.
+run_tap() {
+	local stage=$1 prog=$2 out rc line desc got=0 t0 bin=$PVX_SELFTESTS/$2
+	shift 2
+	out=$LOG/$stage.$prog.$(echo "$*" | tr -c 'a-z0-9\n' _ | cut -c1-30).tap
+	tick
+	t0=$t_now
+	run_hang_guarded "$stage" "$bin" "$@"
+	rc=$?
+	tick_reset
+	while IFS= read -r line; do
+		case "$line" in
+		"TAP version"*) ;;
+		"1..0 # SKIP"*) skip "${line#1..0 # SKIP }" "$stage: $*"; got=1 ;;
+		1..*) ;;
+		"ok "*|"not ok "*)
+			got=1
+			desc=${line#not }
+			desc=${desc#ok }
+			desc=${desc#* }
+			desc=${desc#"$stage: "}
+			case "$line" in
+			*"# SKIP"*) skip "${desc##*# SKIP }" "$stage: ${desc% # SKIP*}" ;;
+			"ok "*) result ok "$stage: $desc" ;;
+			*) result fail "$stage: $desc" ;;
+			esac ;;
+		*) echo "$line" ;;
+		esac
+	done <"$out"
+	[ -s "$out.err" ] && sed 's/^/# stderr: /' "$out.err"
+	tick_reset
+	diag "$stage: $prog $* exit $rc, $(tap_secs $((t_now - t0))) s"
+	case $rc in
+	0|1|4) [ $got -eq 1 ] || result fail "$stage: $prog $* gave no results" ;;
+	124|137) result fail "$stage: $prog $* timed out" ;;
+	*) result fail "$stage: $prog $* exit $rc" ;;
+	esac
 }
