@@ -226,6 +226,19 @@ if make -s -C selftests OUT="$REPO/build/selftests" install INSTALL_PATH="$ksft"
 else
 	tap fail "make -C selftests install" "see $RES/kselftest-install.log"
 fi
+# ...and the lab runs each of them: every prog-l3 from the L3 guest's
+# init, every prog-l2 from an L2 suite (selftests/host/*.sh)
+unrun=$(for t in $(scripts/manifest.sh prog-l3); do
+	grep -qw -- "$t" selftests/guest/init.sh || echo "$t"
+done
+for t in $(scripts/manifest.sh prog-l2); do
+	grep -qw -- "$t" selftests/host/*.sh || echo "$t"
+done)
+if [ -z "$unrun" ]; then
+	tap ok "the lab runs every prog-l3 (init.sh) and prog-l2 (selftests/host/*.sh) of the manifest"
+else
+	tap fail "the lab runs every test program of the manifest" "never run: $(tr '\n' ' ' <<<"$unrun")"
+fi
 # pvxtop before the L3 initramfs, which takes its static build (the labs
 # run with --no-build)
 if make -s -j"$(nproc)" -C tools/pvxtop OUT="$REPO/build/pvxtop" all static >"$RES/pvxtop-build.log" 2>&1; then

@@ -262,7 +262,7 @@ static void bad_input(void)
 			{ "source in kernel memory", 0xffff888000000000ull, d, len, 0, 0, -EFAULT },
 		};
 
-		for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(c); i++) {
 			fill(dst, 2 * len, 3);
 			fill(shared, len, 3);
 			fill(fshared, len, 3);
@@ -1055,7 +1055,7 @@ static void fork_edge_cases(void)
 #define HUGE_PAGE	(2 * MIB)
 
 /* /sys/kernel/pvx/host_features: PROBE's RDX as this guest keeps it. */
-static unsigned long long host_features(void)
+static unsigned long long read_host_features(void)
 {
 	unsigned long long v = 0;
 	char buf[32];
@@ -1225,7 +1225,7 @@ static void thp_restore(const char *path, const char *was)
  */
 static void fork_rule(void)
 {
-	unsigned long long feat = host_features();
+	unsigned long long feat = read_host_features();
 	bool known = feat & PVX_PROBE_PAGING_KNOWN, nested = feat & PVX_PROBE_NESTED_PAGING;
 	char enabled[16], defrag[16], *small, *huge;
 	struct pvx_fork_stats s0, s1;

@@ -114,7 +114,7 @@ static void bad_input(char *buf)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(c); i++)
 		expect_err(c[i].desc, c[i].req, c[i].want);
 	ksft_test_result(ioctl(pvx_fd, PVX_IOC_NUMA_HINT, NULL) && errno == EFAULT,
 			 "NULL argument -> EFAULT\n");

@@ -52,7 +52,7 @@
 
 static const char *port = "/dev/ttyS1";
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_steal_share [--levels L,L,..] [--seconds S] [--tolerance PP]\n"
@@ -72,7 +72,7 @@ static long parse_num(const char *s, long min, long max, const char *what)
 	if (errno || end == s || *end || v < min || v > max) {
 		fprintf(stderr, "pvx_steal_share: %s must be %ld..%ld, got '%s'\n",
 			what, min, max, s);
-		usage();
+		print_usage();
 	}
 	return v;
 }
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (!v)
-			usage();
+			print_usage();
 		i++;
 		if (!strcmp(a, "--levels"))
 			snprintf(levels, sizeof(levels), "%s", v);
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--port"))
 			port = v;
 		else
-			usage();
+			print_usage();
 	}
 
 	if (set >= 0) {
@@ -226,11 +226,11 @@ int main(int argc, char **argv)
 
 	for (tok = strtok_r(levels, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (nlev == MAX_LEVELS)
-			usage();
+			print_usage();
 		res[nlev++].level = parse_num(tok, 0, 99, "a level");
 	}
 	if (!nlev || hz <= 0)
-		usage();
+		print_usage();
 
 	ksft_print_header();
 	ksft_set_plan(nlev + 1);

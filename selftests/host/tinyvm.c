@@ -51,9 +51,6 @@
 #define GDT_LIMIT	(0x38 - 1)
 #define TSS_LIMIT	0x67
 
-/* The guest's vendor-neutral hypercall sites, filled in by guest.S. */
-extern const uint64_t __start_tvm_hcall_sites[], __stop_tvm_hcall_sites[];
-
 void tvm_diag(const char *fmt, ...)
 {
 	va_list ap;

@@ -186,6 +186,9 @@ bool tvm_answers_wait(struct tvm_answers *a, volatile unsigned long *c,
 int tvm_write_file(const char *path, const char *val);
 
 /* "# ..." diagnostic line on stdout (part of the TAP stream). */
+/* The guest's vendor-neutral hypercall sites, filled in by guest.S. */
+extern const uint64_t __start_tvm_hcall_sites[], __stop_tvm_hcall_sites[];
+
 void tvm_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* PVX_SELFTEST_TINYVM_H */
