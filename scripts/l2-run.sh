@@ -191,13 +191,13 @@ guest_suite() {
 # back while the host writes its pages, with the dirty bitmap and with the
 # dirty ring, once onto L2 without pvx_fork_copy, and onto L2 without
 # pvx_host, with it, with pvx off for the VM, with it (nohost)
-# (selftests/guest/migrate-l2.sh, Documentation/lab.rst)
+# (selftests/host/pvx_migrate_host.c, Documentation/lab.rst)
 MIGRATE_BOOTS=("selftests/guest/run-l3.sh --migrate bitmap host"
 	       "selftests/guest/run-l3.sh --migrate ring host"
 	       "selftests/guest/run-l3.sh --migrate unload host"
 	       "selftests/guest/run-l3.sh --migrate nohost host")
 # migrate-quick (make check's): the bitmap and ring boots, two
-# migrations each (PVX_MIGRATIONS, migrate-l2.sh): there and back. The
+# migrations each (PVX_MIGRATIONS, pvx_migrate_host): there and back. The
 # one-boot form (--migrate mixed: there logged with the bitmap, back
 # with the ring) is not make check's yet (Documentation/lab.rst)
 MIGRATE_QUICK_BOOTS=("${MIGRATE_BOOTS[@]:0:2}")

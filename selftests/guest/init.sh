@@ -170,7 +170,7 @@ topology_boot() {
 	last_unload
 }
 
-# The migrate boot: L2 (migrate-l2.sh) live-migrates this guest while
+# The migrate boot: L2 (pvx_migrate_host) live-migrates this guest while
 # pvx_migrate_guest, pvx's feature modules loaded, has the host write its
 # pages and checks them after each landing (lab.rst, "The migrate suite")
 migrate_boot() {

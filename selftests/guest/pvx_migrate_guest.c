@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_migrate_guest: the guest half of the lab's migration suite
- * (selftests/guest/migrate-l2.sh, Documentation/lab.rst "The migrate
+ * (selftests/host/pvx_migrate_host.c, Documentation/lab.rst "The migrate
  * suite"). Runs inside an L3 guest with pvx_guest.ko and pvx_fork.ko
  * loaded while L2 live-migrates that guest between QEMU processes.
  *
@@ -60,7 +60,7 @@
  *     copy-on-write would make the guest's kernel copy a page before the
  *     host's next write to it, a guest write that dirty logging sees by
  *     itself, hiding the host's write.
- *   - Over the control port (--ctl, L2's end is migrate-l2.sh), one line
+ *   - Over the control port (--ctl, L2's end is pvx_migrate_host), one line
  *     each way: the guest says "mig ready" once it writes; L2 says
  *     "landed K" after the K-th migration ended on the destination, and
  *     the guest checks every page of D and the current child at once and

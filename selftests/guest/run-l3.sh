@@ -27,7 +27,7 @@
 #                  suites (the lab's guest suite runs those)
 #   --migrate bitmap|ring|mixed|unload|nohost  the migrate suite's boot (host
 #                  mode only): L2 live-migrates the guest between QEMU
-#                  processes (migrate-l2.sh runs them in place of QEMU)
+#                  processes (pvx_migrate_host runs them in place of QEMU)
 #                  while the guest's pvx_migrate_guest has the host write
 #                  its pages and checks them after each landing (init.sh,
 #                  pvx_migrate=DIRTY); QEMU tracks dirty pages with KVM's
@@ -37,7 +37,7 @@
 #                  L2 without pvx_fork_copy (removed before it, loaded
 #                  again after); nohost: the bitmap, landing on L2
 #                  without pvx_host, with it, with pvx disabled for the
-#                  VM, with it (migrate-l2.sh)
+#                  VM, with it (selftests/host/pvx_migrate_host.c)
 #
 # Host mode and steal boots give the guest a second serial port for
 # requests to L2 (steal-l2.sh): "steal PCT", and "pvx on|off", which
@@ -46,7 +46,8 @@
 #
 # Environment (set by the lab): PVX_ABI, PVX_BUILD (host/pvx_host.ko),
 # PVX_KIMAGE (boot/vmlinuz-$PVX_ABI), PVX_L3_INITRD (mkinitrd.sh output),
-# PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable). Optional:
+# PVX_L3_CPUS, PVX_L3_MEM (MB), PVX_OUT (writable), PVX_SELFTESTS
+# (--migrate: pvx_migrate_host, make -C selftests). Optional:
 # PVX_L3_TIMEOUT (s, default 1500: the longest a boot may take; the host
 # boot took 1000 s in CI beside the other kernel's lab),
 # PVX_L3_SILENCE (s, default 150: a console with nothing new for that long
@@ -240,11 +241,11 @@ fi
 if [ "$demo" = 1 ]; then
 	args="$args pvx_demo=1"
 fi
-# the VMM: QEMU, or for a migrate boot migrate-l2.sh running QEMUs
+# the VMM: QEMU, or for a migrate boot pvx_migrate_host running QEMUs
 vmm=(qemu-system-x86_64)
 if [ -n "$migrate" ]; then
 	# nokaslr: L3 runs L2's kernel, which boots nokaslr, so a kernel RIP
-	# that migrate-l2.sh reads names its function in lab.sh's l2-kallsyms
+	# that pvx_migrate_host reads names its function in lab.sh's l2-kallsyms
 	args="$args pvx_migrate=$migrate nokaslr"
 	export PVX_MIGRATE_TAP=$PVX_OUT/l3-$tag-migrate.tap PVX_MIGRATE_DIRTY=$migrate
 fi
@@ -278,8 +279,11 @@ if [ -n "$steal" ] || [ "$mode" = host ]; then
 	STEAL_LOG=$PVX_OUT/ctl-$tag.log
 	extra="$extra $(steal_qemu_args "$ctl_dir")"
 fi
-# migrate-l2.sh talks to the guest on its control port
-[ -n "$migrate" ] && vmm=(bash "$here/migrate-l2.sh" "$ctl_dir" qemu-system-x86_64)
+# pvx_migrate_host talks to the guest on its control port
+if [ -n "$migrate" ]; then
+	vmm=("${PVX_SELFTESTS:-}/pvx_migrate_host" "$ctl_dir" qemu-system-x86_64)
+	[ -x "${vmm[0]}" ] || bail "no ${vmm[0]} (PVX_SELFTESTS, make -C selftests)"
+fi
 if [ -n "$steal" ]; then
 	STEAL_LOG=$PVX_OUT/steal-$tag.log
 	args="$args pvx_steal=$steal"
@@ -641,7 +645,7 @@ $(before_reset)
 "
 	fi
 	if ! reached_init; then
-		# what QEMU (or migrate-l2.sh) said, but for the warnings every
+		# what QEMU (or pvx_migrate_host) said, but for the warnings every
 		# boot has
 		cp "$qerr" "$keep-qemu.err" 2>/dev/null
 		said=$(grep -v 'warning: Number of\|terminating on signal' "$qerr" 2>/dev/null | tail -n 3 |
@@ -714,10 +718,10 @@ phases_diag=$(awk -v tag="$tag" -v q="$t_qemu" -v b="$t_bios" -v i="$t_init" -v 
 export phases_diag
 topo_tap="" topo_diag=""
 [ "$topology" = swapped-rt ] && complete && yield_trace_check
-# a migrate boot: migrate-l2.sh's results go where the topology's do
+# a migrate boot: pvx_migrate_host's results go where the topology's do
 if [ -n "$migrate" ]; then
 	topo_tap=$(grep -a '^ok \|^not ok ' "$PVX_MIGRATE_TAP" 2>/dev/null)
-	[ -n "$topo_tap" ] || topo_tap="not ok l3 $tag: migrate-l2.sh reports its migrations # nothing in $PVX_MIGRATE_TAP"
+	[ -n "$topo_tap" ] || topo_tap="not ok l3 $tag: pvx_migrate_host reports its migrations # nothing in $PVX_MIGRATE_TAP"
 	topo_diag=$(grep -a '^#' "$PVX_MIGRATE_TAP" 2>/dev/null)
 fi
 export topo_tap topo_diag
@@ -789,7 +793,7 @@ END {
 	# only boots that ran the pvx_fork tests (not the short topology
 	# boots) have a guest count to compare: the others say nothing; nor
 	# does the migrate boot that reloads pvx_fork_copy (its counters
-	# start again; migrate-l2.sh checks that boot)
+	# start again; pvx_migrate_host checks that boot)
 	if (mode == "host" && begun && guest_fc != "" && migrate != "unload" && migrate != "nohost") {
 		if (!have_fc)
 			emit("ok", "l3 host: the host copied the pages the guest counted # SKIP no /sys/kernel/debug/pvx/fork_copy in L2")
