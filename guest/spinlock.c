@@ -311,15 +311,20 @@ static void pvx_spin_kick_cpu(int cpu)
 /*
  * An unlock whose release returned @old (with waiters counted halted):
  * kick the halted waiter whose priority ticket is now served, else the
- * one halted longest (spinlock_calc.h). @lock is only compared with the
+ * one halted longest (spinlock_calc.h). The kicker clears the waiter's
+ * halted mark (one exchange: one kick per halt), so that the unlocks that
+ * come before the kicked vCPU runs kick nobody, or the next halted
+ * waiter, instead of the same one again. @lock is only compared with the
  * published slots, never dereferenced: its next holder may have freed it
  * already. No halted waiter found (one that counted itself found the lock
- * free and did not halt, or woke and has not uncounted itself yet) is a
- * miss: no hypercall, counted. Both are traced (pvx:spin_kick) with
- * @lock's value, which the event only stores: nothing reads through it.
+ * free and did not halt, was kicked already, or woke and has not
+ * uncounted itself yet) is a miss: no hypercall, counted. Both are traced
+ * (pvx:spin_kick) with @lock's value, which the event only stores:
+ * nothing reads through it.
  */
 static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
 {
+	struct pvx_spin_waiter *best_w = NULL;
 	bool have = false, best_head = false;
 	u16 best_since = 0;
 	int cpu, i, best = -1;
@@ -345,11 +350,12 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
 				continue;
 			have = true;
 			best = cpu;
+			best_w = w;
 			best_head = head;
 			best_since = since;
 		}
 	}
-	if (best < 0) {
+	if (!best_w || !xchg(&best_w->halted, false)) {
 		pvx_spin_count(PVX_SPIN_KICK_MISSES);
 		trace_spin_kick(lock, -1, pvx_spin_gen(old), true);
 		return;
