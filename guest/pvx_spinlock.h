@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * struct pvx_spinlock: a fair (FIFO ticket) spinlock for kernel code in KVM
- * guests, exported by pvx_spinlock.ko; a waiter whose vCPU is off its CPU
- * when its turn comes may lose that turn to the next waiter and queue
- * again, once per acquisition. Waiters spin with backoff and, when
- * the holder's vCPU is preempted by the host (KVM steal time) or the spin
- * passes the spin_threshold module parameter, issue a directed yield to the
- * holder's vCPU: PVX_HC_YIELD on a pvx host that announces PVX_F_YIELD,
- * else the stock KVM_HC_SCHED_YIELD, else plain spinning (the mode is
- * chosen at load: /sys/kernel/pvx/spinlock/mode).
+ * struct pvx_spinlock: a spinlock for kernel code in KVM guests,
+ * exported by pvx_spinlock.ko. Any running waiter may take the lock
+ * while it is free (lock stealing), so a waiter whose vCPU the host
+ * preempted holds nobody up; a waiter that has been passed by
+ * PVX_SPIN_PASS_LIMIT acquisitions draws a priority ticket, and while
+ * priority tickets are out only the waiter of the one served may take the
+ * lock (so it is passed at most as many times more as there are other
+ * waiters). Waiters spin and, when the holder's vCPU is preempted by the
+ * host (KVM steal time) or the spin passes the spin_threshold module
+ * parameter, issue a directed yield to the holder's vCPU: PVX_HC_YIELD on
+ * a pvx host that announces PVX_F_YIELD, else the stock
+ * KVM_HC_SCHED_YIELD, else plain spinning (the mode is chosen at load:
+ * /sys/kernel/pvx/spinlock/mode).
  *
  * Same rules as spinlock_t: not recursive, preemption is disabled while
  * held, the holder must not sleep; a lock also taken in hard interrupt
@@ -22,35 +26,31 @@
 #include <linux/typecheck.h>
 #include <linux/types.h>
 
+/* Acquisitions that may pass a running waiter before it gets priority. */
+#define PVX_SPIN_PASS_LIMIT	256
+
 struct pvx_spinlock {
-	union {
-		atomic_t val;		/* both halves, updated atomically */
-		struct {
-			/*
-			 * Ticket being served; bit 0 (PVX_SPIN_HALTED) set
-			 * while a waiter may be halted: the unlocker reads it
-			 * in the same atomic add that releases the lock, and
-			 * never touches the lock after that add; bit 1
-			 * (PVX_SPIN_CLAIMED) set once that ticket's waiter,
-			 * or the next one skipping it, took the lock.
-			 */
-			u16 head;
-			u16 tail;	/* next ticket to hand out */
-		};
-	};
+	/*
+	 * Held bit, halted waiters, acquisitions so far and the priority
+	 * queue (guest/spinlock_calc.h); only changed atomically. The
+	 * unlocker reads it in the atomic that releases the lock and never
+	 * touches the lock after that.
+	 */
+	atomic64_t val;
 	/* CPU of the holder, -1 while free: where waiters direct a yield. */
 	int holder_cpu;
 	/*
-	 * Tickets that were ahead of the holder's when it drew it, i.e. the
-	 * number of acquisitions granted while it waited (0 on the fast
-	 * path). Written by the holder; read by the holder (the torture
+	 * Acquisitions granted while the holder waited and could act: since
+	 * it began to wait (at most PVX_SPIN_PASS_LIMIT - 1), or since it
+	 * drew its priority ticket (the tickets ahead of it); 0 on the fast
+	 * path. Written by the holder; read by the holder (the torture
 	 * test's fairness check).
 	 */
 	u16 queued;
 };
 
 #define __PVX_SPIN_LOCK_UNLOCKED \
-	{ .val = ATOMIC_INIT(0), .holder_cpu = -1, .queued = 0 }
+	{ .val = ATOMIC64_INIT(0), .holder_cpu = -1, .queued = 0 }
 #define DEFINE_PVX_SPINLOCK(name) \
 	struct pvx_spinlock name = __PVX_SPIN_LOCK_UNLOCKED
 

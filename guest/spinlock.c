@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvx_spinlock: a fair ticket spinlock for KVM guests whose waiters hand
- * their time to the lock holder's vCPU when the host preempted it (lock
- * holder preemption, the "lock convoy"), and /dev/pvx's PVX_IOC_YIELD_TO,
- * the same directed yield for userspace spinlocks.
+ * pvx_spinlock: a spinlock for KVM guests that a running waiter may take
+ * while a waiter whose vCPU the host preempted is off its CPU, with a
+ * bound on how often a waiter is passed, and whose waiters hand their
+ * time to the lock holder's vCPU when the host preempted it (lock holder
+ * preemption, the "lock convoy"); and /dev/pvx's PVX_IOC_YIELD_TO, the
+ * same directed yield for userspace spinlocks.
  *
  * The directed yield is chosen at load: PVX_HC_YIELD when the host
  * announces PVX_F_YIELD ("pvx-yield"), else the stock KVM_HC_SCHED_YIELD
@@ -48,32 +50,25 @@
 #include "spinlock_trace.h"
 
 /*
- * Tickets advance by 4: bit 0 of .head is PVX_SPIN_HALTED, set by a waiter
- * before it halts and read by the unlocker in the xadd that releases the
- * lock (the kernel's pv ticket locks did the same after 2015's "fix
- * memory corruption on unlock"), so that nothing reads the lock after it
- * was handed over: the next holder may free it at once. The bit stays set
- * while waiters are queued and is cleared by a holder that finds nobody
- * queued behind it.
+ * The lock word (spinlock_calc.h) is one 64-bit atomic: the held bit,
+ * the count of waiters that may be halted, gen (acquisitions so far) and
+ * the priority queue's head and tail. A locker takes the lock with one
+ * compare-and-exchange whenever it is free: not held and not reserved
+ * for a priority ticket, so any running waiter may take it and nobody
+ * waits for a waiter whose vCPU the host preempted (with a FIFO ticket
+ * lock, the convoy under overcommit comes as much from the next waiter's
+ * vCPU being off its CPU as from a preempted holder). A waiter that has
+ * been passed by PVX_SPIN_PASS_LIMIT acquisitions draws a priority ticket;
+ * while tickets are out, only the waiter of the one served may take the
+ * lock, which bounds how often a running waiter is passed.
  *
- * Bit 1 is PVX_SPIN_CLAIMED: the ticket in .head is not only served but
- * taken. Every acquisition sets it with a compare-and-exchange, because
- * the lock can also be taken out of turn: a waiter whose turn comes
- * while its vCPU is off its CPU (preempted, or halted and kicked but not
- * run yet) leaves the lock free for as long as the host keeps it off, so
- * the next waiter, running, may take that turn instead (a "skip", below).
- * Only an unclaimed .head can be skipped, and the unlocker's add of
- * PVX_TICKET_STEP - PVX_SPIN_CLAIMED both clears the bit and serves the
- * next ticket.
+ * The unlock is one atomic subtraction that releases the lock and returns
+ * the halted count: the unlocker never reads the lock after it (the next
+ * holder may free it at once; the kernel's pv ticket locks fixed the same
+ * bug in 2015, "x86/spinlocks/paravirt: Fix memory corruption on unlock").
  */
-/* Distinct tickets: more contenders than this would look like a free lock. */
-#define PVX_TICKETS		(BIT(16) / PVX_TICKET_STEP)
 
-/*
- * Backoff: a waiter re-reads the lock word after a number of cpu_relax()
- * proportional to its place in the queue (the holder hands over one
- * ticket at a time), at most PVX_SPIN_BACKOFF_MAX.
- */
+/* Backoff: cpu_relax() between two reads of the lock word. */
 #define PVX_SPIN_BACKOFF_UNIT	4u
 #define PVX_SPIN_BACKOFF_MAX	64u
 /* Spins between two yields when the holder stays preempted. */
@@ -113,13 +108,14 @@ MODULE_PARM_DESC(halt,
 static DEFINE_STATIC_KEY_FALSE(pvx_spin_halting);
 
 /*
- * Skips (above): on by default; 0 keeps the lock strictly FIFO, for
- * comparison. Writable at run time: only waiters read it.
+ * Lock stealing (above): on by default; 0 makes every waiter draw a
+ * priority ticket at once, a strictly FIFO lock, for comparison. Writable
+ * at run time: only waiters read it.
  */
-static bool skip_preempted = true;
-module_param_named(skip, skip_preempted, bool, 0644);
+static bool steal_free = true;
+module_param_named(skip, steal_free, bool, 0644);
 MODULE_PARM_DESC(skip,
-		 "let the next waiter take the turn of a waiter whose vCPU is off its CPU while the lock is free (default 1)");
+		 "let a running waiter take a free lock out of turn, until it has passed a waiter PVX_SPIN_PASS_LIMIT times (default 1; 0: FIFO)");
 
 static __always_inline bool pvx_spin_may_halt(void)
 {
@@ -166,8 +162,9 @@ enum pvx_spin_stat {
 	PVX_SPIN_HALTS,
 	PVX_SPIN_KICKS,
 	PVX_SPIN_KICK_MISSES,
-	PVX_SPIN_SKIPS,
-	PVX_SPIN_REQUEUES,
+	PVX_SPIN_STEALS,
+	PVX_SPIN_PRIORITY_WAITS,
+	PVX_SPIN_PRIORITY_GRANTS,
 	PVX_SPIN_STAT_NR
 };
 
@@ -224,29 +221,21 @@ static long pvx_spin_yield_to_cpu(int cpu)
 }
 
 /*
- * Waiters in the slow path publish which ticket of which lock they wait
- * for, so that a waiter that finds the lock free but not yet taken can
- * find the vCPU whose turn it is. With a fair lock the convoy under
- * overcommit comes as much from that vCPU being preempted (the lock then
- * sits idle until the host runs it again) as from a preempted holder. One
- * slot per context that can be nested on a CPU: task, softirq, hardirq,
- * NMI; a deeper waiter is not published and is only found as a holder.
+ * Waiters in the slow path publish which lock they wait for, since when
+ * (gen) and their priority ticket, so that a waiter can find the vCPU of
+ * the priority ticket served, to direct a yield at it, and an unlocker
+ * the halted waiter to kick. One slot per context that can be nested on
+ * a CPU: task, softirq, hardirq, NMI; a deeper waiter is not published:
+ * it never halts and nobody yields to it.
  */
 #define PVX_SPIN_NEST_MAX	4
 
 struct pvx_spin_waiter {
 	const struct pvx_spinlock *lock;	/* NULL: slot unused */
-	u16 ticket;
-	bool halted;			/* halted until its turn comes */
-	/* skipped once in this acquisition: not skipped again (fairness) */
-	bool requeued;
-	/*
-	 * Set by the waiter that took this ticket's turn: the ticket is
-	 * passed. Explicit, because a waiter kept off its CPU while head
-	 * went round more than half the ticket space could not tell a
-	 * passed ticket from one still ahead by their distance.
-	 */
-	bool passed;
+	u16 since;			/* gen when it began to wait */
+	u16 ticket;			/* its priority ticket, when prio */
+	bool prio;			/* holds a priority ticket */
+	bool halted;			/* halted until kicked */
 };
 
 struct pvx_spin_waiters {
@@ -258,7 +247,7 @@ static DEFINE_PER_CPU_ALIGNED(struct pvx_spin_waiters, pvx_spin_waiters);
 
 /* Returns the published slot, or NULL when nested too deep. */
 static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
-						u16 ticket)
+						u16 since)
 {
 	/* one instruction: an interrupt from here on nests one slot further */
 	unsigned int depth = this_cpu_inc_return(pvx_spin_waiters.depth) - 1;
@@ -267,11 +256,10 @@ static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
 	if (depth >= PVX_SPIN_NEST_MAX)
 		return NULL;
 	w = this_cpu_ptr(&pvx_spin_waiters.slot[depth]);
-	WRITE_ONCE(w->ticket, ticket);
+	WRITE_ONCE(w->since, since);
+	WRITE_ONCE(w->prio, false);
 	WRITE_ONCE(w->halted, false);
-	WRITE_ONCE(w->requeued, false);
-	WRITE_ONCE(w->passed, false);
-	/* a reader that sees the lock sees the ticket that goes with it */
+	/* a reader that sees the lock sees the rest that goes with it */
 	smp_store_release(&w->lock, lock);
 	return w;
 }
@@ -285,13 +273,12 @@ static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
 }
 
 /*
- * The CPU waiting for @ticket of @lock, or -1; *@halted says whether that
- * waiter halted, *@slot (may be NULL) is its published slot. A hint: the
- * slot may change under us, and a wrong answer costs one needless yield
- * or kick; a skip checks its target again with a compare-and-exchange.
+ * The published waiter of @lock holding priority ticket @ticket: its CPU,
+ * or -1; *@halted whether it halted. A hint: a slot may change while it
+ * is read, and a wrong answer costs one needless yield.
  */
 static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
-			       bool *halted, struct pvx_spin_waiter **slot)
+			       bool *halted)
 {
 	int cpu, i;
 
@@ -302,100 +289,149 @@ static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
 		for (i = 0; i < PVX_SPIN_NEST_MAX; i++) {
 			struct pvx_spin_waiter *w = &ws->slot[i];
 
-			/* pairs with the release in pvx_spin_publish() */
-			if (smp_load_acquire(&w->lock) != lock ||
-			    READ_ONCE(w->ticket) != ticket)
+			if (READ_ONCE(w->lock) != lock || !READ_ONCE(w->prio))
 				continue;
-			/* pairs with the smp_wmb() of a requeue */
+			/* the ticket before the mark; pairs with pvx_spin_queue() */
 			smp_rmb();
-			/*
-			 * A passed ticket is stale: .head serves the same
-			 * number a lap later to whoever drew it then.
-			 */
-			if (READ_ONCE(w->passed))
+			if (READ_ONCE(w->ticket) != ticket)
 				continue;
 			*halted = READ_ONCE(w->halted);
-			if (slot)
-				*slot = w;
 			return cpu;
 		}
 	}
 	return -1;
 }
 
-/*
- * Whom a waiter would yield to: the holder, or when the lock is free the
- * waiter whose ticket @head is being served (@next says which). -1 when
- * nobody (or the caller itself) is found. *@off_cpu: that vCPU is not
- * running: preempted by the host, or a halted waiter (a kicked vCPU is
- * runnable, but the host flags only involuntary preemption).
- */
-static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u16 head,
-				 int me, bool *next, bool *off_cpu)
+/* Wake the halted vCPU of @cpu (KVM_HC_KICK_CPU by its APIC ID). */
+static void pvx_spin_kick_cpu(int cpu)
 {
-	int cpu = READ_ONCE(lock->holder_cpu);
-	bool halted = false;
+	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
+}
 
-	*next = cpu < 0;
-	if (*next)
-		cpu = pvx_spin_ticket_cpu(lock, head, &halted, NULL);
-	if (cpu < 0 || cpu == me || cpu >= nr_cpu_ids)
-		return -1;
-	*off_cpu = halted || vcpu_is_preempted(cpu);
-	return cpu;
+/*
+ * An unlock whose release returned @old (with waiters counted halted):
+ * kick the halted waiter whose priority ticket is now served, else the
+ * one halted longest (spinlock_calc.h). The kicker clears the waiter's
+ * halted mark (one exchange: one kick per halt), so that the unlocks that
+ * come before the kicked vCPU runs kick nobody, or the next halted
+ * waiter, instead of the same one again. @lock is only compared with the
+ * published slots, never dereferenced: its next holder may have freed it
+ * already. No halted waiter found (one that counted itself found the lock
+ * free and did not halt, was kicked already, or woke and has not
+ * uncounted itself yet) is a miss: no hypercall, counted. Both are traced
+ * (pvx:spin_kick) with @lock's value, which the event only stores:
+ * nothing reads through it.
+ */
+static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
+{
+	struct pvx_spin_waiter *best_w = NULL;
+	bool have = false, best_head = false;
+	u16 best_since = 0;
+	int cpu, i, best = -1;
+
+	for_each_online_cpu(cpu) {
+		struct pvx_spin_waiters *ws = per_cpu_ptr(&pvx_spin_waiters,
+							  cpu);
+
+		for (i = 0; i < PVX_SPIN_NEST_MAX; i++) {
+			struct pvx_spin_waiter *w = &ws->slot[i];
+			u16 since;
+			bool head;
+
+			if (READ_ONCE(w->lock) != lock || !READ_ONCE(w->halted))
+				continue;
+			since = READ_ONCE(w->since);
+			head = READ_ONCE(w->prio);
+			/* pairs with pvx_spin_queue() */
+			smp_rmb();
+			head = pvx_spin_served(old, head, READ_ONCE(w->ticket));
+			if (!pvx_spin_kick_better(head, since, have, best_head,
+						  best_since))
+				continue;
+			have = true;
+			best = cpu;
+			best_w = w;
+			best_head = head;
+			best_since = since;
+		}
+	}
+	if (!best_w || !xchg(&best_w->halted, false)) {
+		pvx_spin_count(PVX_SPIN_KICK_MISSES);
+		trace_spin_kick(lock, -1, pvx_spin_gen(old), true);
+		return;
+	}
+	pvx_spin_kick_cpu(best);
+	pvx_spin_count(PVX_SPIN_KICKS);
+	trace_spin_kick(lock, best, best_since, false);
 }
 
 /*
  * Take the lock when the word is free, with one compare-and-exchange that
- * draws the ticket and claims it (the fast path and trylock). Returns
- * whether it did; *@ticket is the ticket then held.
+ * sets the held bit and counts the acquisition (the fast path and
+ * trylock). Returns whether it did.
  */
-static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock,
-					       u16 *ticket)
+static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
 {
-	int old = atomic_read(&lock->val);
+	s64 v = atomic64_read(&lock->val);
 
-	if (!pvx_spin_free(old) ||
-	    !atomic_try_cmpxchg_acquire(&lock->val, &old,
-					(int)(((u32)old + PVX_TICKET_INC) |
-					      PVX_SPIN_CLAIMED)))
-		return false;
-	*ticket = (u32)old >> 16;
-	return true;
+	return pvx_spin_free(v) &&
+	       atomic64_try_cmpxchg_acquire(&lock->val, &v,
+					    pvx_spin_taken(v, false));
+}
+
+/* Passes allowed before a waiter draws a priority ticket (0: FIFO). */
+static unsigned int pvx_spin_pass_limit(void)
+{
+	return READ_ONCE(steal_free) ? PVX_SPIN_PASS_LIMIT : 0;
 }
 
 /*
- * Halt this vCPU until the unlocker whose release makes @ticket the one
- * served kicks it (KVM_HC_KICK_CPU), or an interrupt comes. The host then
- * runs the vCPUs that hold or are next in line for the lock, which a
- * directed yield only suggests. @w must be published: the unlocker finds
- * the CPU to kick there.
+ * Draw a priority ticket (into *@ticket) and publish it in @w. Returns the
+ * lock word as the draw found it: its tickets were ahead of ours.
+ */
+static u64 pvx_spin_queue(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
+			  u16 *ticket, u16 passes)
+{
+	u64 old = atomic64_fetch_add(PVX_SPIN_PTAIL_ONE, &lock->val);
+
+	*ticket = pvx_spin_ptail(old);
+	pvx_spin_count(PVX_SPIN_PRIORITY_WAITS);
+	trace_spin_priority(lock, smp_processor_id(), passes, *ticket,
+			    (u16)(*ticket - pvx_spin_phead(old)));
+	if (w) {
+		WRITE_ONCE(w->ticket, *ticket);
+		/* the ticket before the mark; pairs with the readers' smp_rmb() */
+		smp_wmb();
+		WRITE_ONCE(w->prio, true);
+	}
+	return old;
+}
+
+/*
+ * Halt this vCPU until an unlock kicks it (KVM_HC_KICK_CPU), or an
+ * interrupt comes: the host then runs the vCPUs that hold or are served
+ * the lock, which a directed yield only suggests. @w must be published:
+ * the unlocker finds the CPU to kick there. Counting itself halted is a
+ * full barrier that returns the word: either the lock is still not ours
+ * then, and the unlock that makes it so sees the count and kicks (the
+ * waiter served, else the one halted longest: every unlock with halted
+ * waiters wakes one), or the word says it is ours and we do not halt.
  */
 static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
-			  u16 ticket)
+			  u16 since, unsigned int limit, bool prio, u16 ticket)
 {
 	unsigned long flags;
+	u64 v;
 
 	WRITE_ONCE(w->halted, true);
-	/* the slot before the flag: a kicker that sees the flag finds it */
+	/* the slot before the count: a kicker that sees the count finds it */
 	smp_mb__before_atomic();
-	atomic_or(PVX_SPIN_HALTED, &lock->val);
-	/*
-	 * The flag before head is read; pairs with the xadd in
-	 * __pvx_spin_unlock(): either it returns the flag and the unlocker
-	 * kicks, or this read sees the new head.
-	 */
-	smp_mb__after_atomic();
+	v = atomic64_add_return(PVX_SPIN_HALT_ONE, &lock->val);
 	local_irq_save(flags);
-	/*
-	 * Not when our turn came, nor when it was skipped (nobody would
-	 * kick): the skipper sets ->passed before it reads ->halted.
-	 */
-	if ((READ_ONCE(lock->head) & ~PVX_SPIN_FLAGS) != ticket &&
-	    !READ_ONCE(w->passed)) {
+	if (pvx_spin_step(v, since, limit, prio, ticket) == PVX_SPIN_STEP_WAIT) {
 		pvx_spin_count(PVX_SPIN_HALTS);
 		/* interrupts stay off: a kick meanwhile ends the halt at once */
-		trace_spin_halt(lock, smp_processor_id(), ticket);
+		trace_spin_halt(lock, smp_processor_id(), READ_ONCE(w->since));
 		/* sti;hlt: an interrupt arriving after the check still wakes */
 		if (irqs_disabled_flags(flags))
 			halt();
@@ -404,246 +440,150 @@ static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
 	}
 	local_irq_restore(flags);
 	WRITE_ONCE(w->halted, false);
+	atomic64_sub(PVX_SPIN_HALT_ONE, &lock->val);
 }
 
 /*
- * Kick the halted waiter of @ticket, which the caller just made served.
- * @lock is only compared with the published slots, never dereferenced:
- * its new holder may have freed it already. A flag with no halted waiter
- * behind it (it stays set while waiters are queued; a waiter that set it
- * may not have needed to halt) is a miss: no hypercall, counted. Both
- * are traced (pvx:spin_kick) with @lock's value, which the event only
- * stores: nothing reads through it there either.
+ * The vCPU a waiter that read @v and must wait directs a yield at: the
+ * holder's, or, while the lock is free but reserved, that of the waiter
+ * whose priority ticket is served. *@served says which; *@off_cpu whether
+ * it is off its CPU (preempted by the host, or halted). -1: none.
  */
-/* Wake the halted vCPU of @cpu (KVM_HC_KICK_CPU by its APIC ID). */
-static void pvx_spin_kick_cpu(int cpu)
-{
-	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
-}
-
-static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u16 ticket)
-{
-	bool halted = false;
-	int cpu = pvx_spin_ticket_cpu(lock, ticket, &halted, NULL);
-
-	if (cpu < 0 || !halted) {
-		pvx_spin_count(PVX_SPIN_KICK_MISSES);
-		trace_spin_kick(lock, cpu, ticket, true);
-		return;
-	}
-	pvx_spin_kick_cpu(cpu);
-	pvx_spin_count(PVX_SPIN_KICKS);
-	trace_spin_kick(lock, cpu, ticket, false);
-}
-
-/*
- * Claim the turn of @ticket, served in @raw (.head as read): fails when a
- * flag changed meanwhile or a skip took it.
- */
-static __always_inline bool pvx_spin_claim(struct pvx_spinlock *lock, u16 raw)
-{
-	return !(raw & PVX_SPIN_CLAIMED) &&
-	       try_cmpxchg(&lock->head, &raw, raw | PVX_SPIN_CLAIMED);
-}
-
-/*
- * Take the turn of the waiter ahead of us, @head (as read: served, not
- * claimed), whose vCPU on @cpu is off its CPU: the lock sits free until
- * the host runs it. Our own ticket comes next, so moving .head to it
- * claimed makes us the holder. That waiter, published in @w (which stays
- * its own: it cannot take the turn we took), is marked passed and draws
- * a new ticket. A halted one is kicked, or it would sleep until an
- * interrupt: nobody kicks a passed ticket.
- */
-static bool pvx_spin_skip(struct pvx_spinlock *lock, u16 raw, u16 ticket,
-			  int cpu, struct pvx_spin_waiter *w)
-{
-	u16 want = ticket | PVX_SPIN_CLAIMED | (raw & PVX_SPIN_HALTED);
-	bool halted;
-
-	if (!try_cmpxchg(&lock->head, &raw, want))
-		return false;
-	WRITE_ONCE(w->passed, true);
-	/* the mark before ->halted is read; pairs with pvx_spin_halt() */
-	smp_mb();
-	halted = READ_ONCE(w->halted);
-	pvx_spin_count(PVX_SPIN_SKIPS);
-	trace_spin_skip(lock, cpu, smp_processor_id(),
-			(u16)(ticket - PVX_TICKET_STEP), halted);
-	if (halted)
-		pvx_spin_kick_cpu(cpu);
-	return true;
-}
-
-/*
- * Whether to skip the waiter ahead, whose turn @raw serves: skips are on,
- * it is the ticket right before ours, unclaimed, and its waiter (found in
- * the published slots, *@w; not skipped before in this acquisition) is
- * off its CPU. Returns its CPU, or -1.
- */
-static int pvx_spin_skip_target(const struct pvx_spinlock *lock, u16 raw,
-				u16 ticket, struct pvx_spin_waiter **w)
+static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u64 v,
+				 bool prio, u16 ticket, bool *served,
+				 bool *off_cpu)
 {
 	bool halted = false;
 	int cpu;
 
-	if (!READ_ONCE(skip_preempted) || !pvx_spin_skippable(raw, ticket))
+	switch (pvx_spin_target(v, prio, ticket)) {
+	case PVX_SPIN_TARGET_HOLDER:
+		*served = false;
+		cpu = READ_ONCE(lock->holder_cpu);
+		break;
+	case PVX_SPIN_TARGET_PHEAD:
+		*served = true;
+		cpu = pvx_spin_ticket_cpu(lock, pvx_spin_phead(v), &halted);
+		break;
+	default:
 		return -1;
-	cpu = pvx_spin_ticket_cpu(lock, raw & ~PVX_SPIN_FLAGS, &halted, w);
-	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id() ||
-	    READ_ONCE((*w)->requeued))
+	}
+	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id())
 		return -1;
-	return halted || vcpu_is_preempted(cpu) ? cpu : -1;
+	*off_cpu = halted || vcpu_is_preempted(cpu);
+	return cpu;
 }
 
+/* Where pvx_spin_wait() is. */
+struct pvx_spin_waiting {
+	struct pvx_spin_waiter *w;	/* our slot, NULL when unpublished */
+	unsigned int limit;		/* pvx_spin_pass_limit() */
+	unsigned int spins;		/* cpu_relax() so far */
+	unsigned int since_yield;	/* cpu_relax() since the last yield */
+	unsigned int yields;
+	u16 since;			/* gen since when we count passes */
+	u16 ticket;			/* our priority ticket, when prio */
+	bool prio;
+};
+
 /*
- * Draw a ticket (again, after a skip passed ours). Returns it; *@head is
- * the ticket served then.
+ * A waiter that read @v and found the lock not its own: a directed yield
+ * at the vCPU it waits for when that is off its CPU (checked every
+ * PVX_SPIN_YIELD_GAP spins) or when the wait passed spin_threshold; the
+ * second time the vCPU it waits for is found off its CPU, halt instead
+ * (not in NMI context: an NMI that halted could wait for an interrupt
+ * that the CPU it interrupted keeps masked).
  */
-static u16 pvx_spin_draw(struct pvx_spinlock *lock, u16 *head)
+static void pvx_spin_give_way(struct pvx_spinlock *lock, u64 v,
+			      struct pvx_spin_waiting *s, unsigned int threshold)
 {
-	u32 old = atomic_fetch_add((int)PVX_TICKET_INC, &lock->val);
+	bool off_cpu = false, served = false;
+	int target;
+	long ret;
 
-	*head = old & 0xffff & ~PVX_SPIN_FLAGS;
-	return old >> 16;
+	if (s->since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
+		return;
+	target = pvx_spin_yield_target(lock, v, s->prio, s->ticket, &served,
+				       &off_cpu);
+	if (target < 0)
+		return;
+	off_cpu = off_cpu && s->since_yield >= PVX_SPIN_YIELD_GAP;
+	if (!off_cpu && s->since_yield < threshold)
+		return;
+	s->since_yield = 0;
+	if (off_cpu && s->yields && s->w && pvx_spin_may_halt() && !in_nmi()) {
+		pvx_spin_halt(lock, s->w, s->since, s->limit, s->prio,
+			      s->ticket);
+		return;
+	}
+	ret = pvx_spin_yield_to_cpu(target);
+	trace_spin_yield(lock, target, smp_processor_id(), s->spins, off_cpu,
+			 served, ret);
+	s->yields++;
 }
 
 /*
- * A skip took the turn of @w's ticket while its vCPU was off its CPU
- * (only published waiters are skipped): draw again, once per acquisition.
- * Returns the new ticket; *@head and *@queued as pvx_spin_wait() keeps
- * them.
+ * Slow path: wait until the lock word lets us take it, and take it.
+ * Returns the acquisitions that passed us since we could act on it (since
+ * we began to wait; with a priority ticket, since we drew it). Runs with
+ * preemption (and maybe interrupts) disabled.
  */
-static u16 pvx_spin_requeue(struct pvx_spinlock *lock,
-			    struct pvx_spin_waiter *w, u16 *head, u16 *queued)
-{
-	u16 ticket = pvx_spin_draw(lock, head);
-
-	*queued = (u16)(ticket - *head) / PVX_TICKET_STEP;
-	pvx_spin_count(PVX_SPIN_REQUEUES);
-	/*
-	 * Not skipped again, then unmarked, then the new ticket: a reader
-	 * (pvx_spin_ticket_cpu()) that finds the old ticket unmarked finds
-	 * it requeued, one that finds the new ticket finds it unmarked.
-	 */
-	WRITE_ONCE(w->requeued, true);
-	/* requeued before unmarked; pairs with pvx_spin_ticket_cpu() */
-	smp_wmb();
-	WRITE_ONCE(w->passed, false);
-	/* unmarked before the ticket; pairs with its smp_rmb() */
-	smp_wmb();
-	WRITE_ONCE(w->ticket, ticket);
-	return ticket;
-}
-
-/*
- * Slow path: draw a ticket, wait for its turn and claim it. Returns the
- * ticket held; *@queued the tickets that were ahead of it when it was
- * drawn. Runs with preemption (and maybe interrupts) disabled.
- */
-static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock, u16 *queued)
+static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
 	unsigned int threshold = READ_ONCE(spin_threshold);
-	unsigned int spins = 0, since_yield = 0, yields = 0;
-	int me = smp_processor_id();
-	struct pvx_spin_waiter *w;
-	u16 head, ticket, raw;
+	struct pvx_spin_waiting s = { .limit = pvx_spin_pass_limit() };
+	s64 v;
 
 	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
-	ticket = pvx_spin_draw(lock, &head);
-	*queued = (u16)(ticket - head) / PVX_TICKET_STEP;
-	w = pvx_spin_publish(lock, ticket);
+	v = atomic64_read(&lock->val);
+	s.since = pvx_spin_gen(v);
+	s.w = pvx_spin_publish(lock, s.since);
 	for (;;) {
 		unsigned int delay, i;
-		struct pvx_spin_waiter *passed = NULL;
-		bool off_cpu = false, next;
-		int target;
-		long ret;
+		u64 old;
 
-		delay = min_t(unsigned int, (u16)(ticket - head) /
-			      PVX_TICKET_STEP * PVX_SPIN_BACKOFF_UNIT,
-			      PVX_SPIN_BACKOFF_MAX);
-		for (i = 0; i < delay; i++)
-			cpu_relax();
-		spins += delay;
-		since_yield += delay;
-
-		/* pairs with the release in __pvx_spin_unlock() */
-		raw = smp_load_acquire(&lock->head);
-		head = raw & ~PVX_SPIN_FLAGS;
-		switch (pvx_spin_step(w && READ_ONCE(w->passed), raw, ticket)) {
-		case PVX_SPIN_STEP_CLAIM:
-			if (pvx_spin_claim(lock, raw))
+		switch (pvx_spin_step(v, s.since, s.limit, s.prio, s.ticket)) {
+		case PVX_SPIN_STEP_TAKE:
+			/* a failed exchange reads the word again into v */
+			if (atomic64_try_cmpxchg_acquire(&lock->val, &v,
+							 pvx_spin_taken(v, s.prio)))
 				goto held;
 			continue;
-		case PVX_SPIN_STEP_REQUEUE:
-			ticket = pvx_spin_requeue(lock, w, &head, queued);
+		case PVX_SPIN_STEP_PRIORITY:
+			old = pvx_spin_queue(lock, s.w, &s.ticket,
+					     pvx_spin_passes(v, s.since));
+			s.prio = true;
+			/* from here on, passes count from the draw */
+			s.since = pvx_spin_gen(old);
+			v = old + PVX_SPIN_PTAIL_ONE;
 			continue;
 		case PVX_SPIN_STEP_WAIT:
 			break;
 		}
-		if (!can_yield ||
-		    since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
-			continue;
-
-		target = pvx_spin_skip_target(lock, raw, ticket, &passed);
-		if (target >= 0 && pvx_spin_skip(lock, raw, ticket, target,
-						 passed))
-			goto held;
-
-		target = pvx_spin_yield_target(lock, head, me, &next, &off_cpu);
-		if (target < 0)
-			continue;
-		off_cpu = off_cpu && since_yield >= PVX_SPIN_YIELD_GAP;
-		if (!off_cpu && since_yield < threshold)
-			continue;
-
-		since_yield = 0;
-		/*
-		 * A yield did not get the lock to us: the host ran us again
-		 * before the vCPUs ahead were done. Halt until our turn
-		 * (not in NMI context: an NMI that halted could wait for an
-		 * interrupt that the CPU it interrupted keeps masked).
-		 */
-		if (off_cpu && yields && w && pvx_spin_may_halt() && !in_nmi()) {
-			pvx_spin_halt(lock, w, ticket);
-			continue;
-		}
-		ret = pvx_spin_yield_to_cpu(target);
-		trace_spin_yield(lock, target, me, spins, off_cpu, next, ret);
-		yields++;
+		/* with a ticket: in proportion to the tickets ahead */
+		delay = PVX_SPIN_BACKOFF_UNIT;
+		if (s.prio)
+			delay = min_t(unsigned int, PVX_SPIN_BACKOFF_MAX, delay *
+				      ((u16)(s.ticket - pvx_spin_phead(v)) + 1));
+		for (i = 0; i < delay; i++)
+			cpu_relax();
+		s.spins += delay;
+		s.since_yield += delay;
+		if (can_yield)
+			pvx_spin_give_way(lock, v, &s, threshold);
+		v = atomic64_read_acquire(&lock->val);
 	}
 held:
-	pvx_spin_unpublish(w);
-	return ticket;
+	pvx_spin_unpublish(s.w);
+	pvx_spin_count(s.prio ? PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_STEALS);
+	return pvx_spin_passes(v, s.since);
 }
 
-/*
- * The holder of @ticket clears PVX_SPIN_HALTED when nobody is queued
- * behind it (a waiter that queues meanwhile makes the cmpxchg fail, and
- * it clears the flag itself when it is the last).
- */
-static __always_inline void pvx_spin_clear_halted(struct pvx_spinlock *lock,
-						  u16 ticket)
-{
-	u32 held = (u32)(u16)(ticket + PVX_TICKET_STEP) << 16 | ticket |
-		   PVX_SPIN_CLAIMED;
-	int old = (int)(held | PVX_SPIN_HALTED);
-
-	if (pvx_spin_may_halt() &&
-	    unlikely(READ_ONCE(lock->head) & PVX_SPIN_HALTED))
-		atomic_try_cmpxchg_relaxed(&lock->val, &old, (int)held);
-}
-
-/*
- * The caller holds @lock now, with @ticket, after @queued tickets were
- * served.
- */
+/* The caller holds @lock now, passed @queued times while it waited. */
 static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
-					  u16 ticket, u16 queued)
+					  u16 queued)
 {
-	pvx_spin_clear_halted(lock, ticket);
 	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
 	lock->queued = queued;
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
@@ -651,38 +591,27 @@ static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
 
 static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
 {
-	u16 ticket, queued = 0;
+	u16 queued = 0;
 
-	if (unlikely(!pvx_spin_take_free(lock, &ticket)))
-		ticket = pvx_spin_wait(lock, &queued);
-	pvx_spin_held(lock, ticket, queued);
+	if (unlikely(!pvx_spin_take_free(lock)))
+		queued = pvx_spin_wait(lock);
+	pvx_spin_held(lock, queued);
 }
 
 /*
- * Only the holder moves a claimed .head. One add of PVX_TICKET_STEP -
- * PVX_SPIN_CLAIMED serves the next ticket unclaimed. With halting on it
- * is an xadd on the 16-bit head that releases the lock (a locked
- * instruction: the critical section before the next ticket, pairs with
- * pvx_spin_wait()) and returns whether a waiter set PVX_SPIN_HALTED: the
+ * One atomic subtraction releases the lock (a locked instruction: the
+ * critical section before the release; pairs with the acquire of the
+ * next taker's exchange) and returns the count of halted waiters: the
  * lock is not read after it, since the next holder may free it at once.
- * The 16-bit operations may race with waiters' atomic add on the whole
- * word, which x86 keeps consistent (the kernel's own ticket locks did the
- * same); a skip cannot race with them: it needs an unclaimed .head.
  */
 static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
-	const u16 release = PVX_TICKET_STEP - PVX_SPIN_CLAIMED;
-	u16 head;
+	u64 old;
 
 	WRITE_ONCE(lock->holder_cpu, -1);
-	if (!pvx_spin_may_halt()) {
-		/* no waiter halts, none sets the flag */
-		smp_store_release(&lock->head, READ_ONCE(lock->head) + release);
-		return;
-	}
-	head = xadd(&lock->head, release);
-	if (unlikely(head & PVX_SPIN_HALTED))
-		pvx_spin_kick(lock, (head & ~PVX_SPIN_FLAGS) + PVX_TICKET_STEP);
+	old = atomic64_fetch_sub_release(PVX_SPIN_LOCKED, &lock->val);
+	if (unlikely(pvx_spin_halted(old)))
+		pvx_spin_kick(lock, old);
 }
 
 void pvx_spin_lock_init(struct pvx_spinlock *lock)
@@ -707,11 +636,9 @@ EXPORT_SYMBOL_GPL(pvx_spin_unlock);
 
 bool pvx_spin_trylock(struct pvx_spinlock *lock)
 {
-	u16 ticket;
-
 	preempt_disable();
-	if (pvx_spin_take_free(lock, &ticket)) {
-		pvx_spin_held(lock, ticket, 0);
+	if (pvx_spin_take_free(lock)) {
+		pvx_spin_held(lock, 0);
 		return true;
 	}
 	preempt_enable();
@@ -875,8 +802,9 @@ PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
 PVX_SPIN_STAT_ATTR(halts, PVX_SPIN_HALTS);
 PVX_SPIN_STAT_ATTR(kicks, PVX_SPIN_KICKS);
 PVX_SPIN_STAT_ATTR(kick_misses, PVX_SPIN_KICK_MISSES);
-PVX_SPIN_STAT_ATTR(skips, PVX_SPIN_SKIPS);
-PVX_SPIN_STAT_ATTR(requeues, PVX_SPIN_REQUEUES);
+PVX_SPIN_STAT_ATTR(steals, PVX_SPIN_STEALS);
+PVX_SPIN_STAT_ATTR(priority_waits, PVX_SPIN_PRIORITY_WAITS);
+PVX_SPIN_STAT_ATTR(priority_grants, PVX_SPIN_PRIORITY_GRANTS);
 
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
@@ -924,8 +852,9 @@ static struct attribute *pvx_spin_attrs[] = {
 	&stat_halts_attr.kattr.attr,
 	&stat_kicks_attr.kattr.attr,
 	&stat_kick_misses_attr.kattr.attr,
-	&stat_skips_attr.kattr.attr,
-	&stat_requeues_attr.kattr.attr,
+	&stat_steals_attr.kattr.attr,
+	&stat_priority_waits_attr.kattr.attr,
+	&stat_priority_grants_attr.kattr.attr,
 	NULL
 };
 
@@ -941,10 +870,10 @@ static int __init pvx_spinlock_init(void)
 	int ret;
 
 	pvx_spin_sched_yield = kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD);
-	/* tickets in flight: one per CPU and nesting context at most */
-	if (nr_cpu_ids * PVX_SPIN_NEST_MAX >= PVX_TICKETS) {
-		pr_err("%u CPUs: more lockers than the %lu tickets could tell apart\n",
-		       nr_cpu_ids, PVX_TICKETS);
+	/* halted waiters, priority tickets: one per CPU and context at most */
+	if (nr_cpu_ids * PVX_SPIN_NEST_MAX > PVX_SPIN_WAITERS_MAX) {
+		pr_err("%u CPUs: more waiters than the lock word can count (%llu)\n",
+		       nr_cpu_ids, PVX_SPIN_WAITERS_MAX);
 		return -EINVAL;
 	}
 
@@ -982,12 +911,12 @@ static int __init pvx_spinlock_init(void)
 		pvx_sysfs_remove_group(&pvx_spin_group);
 		return ret;
 	}
-	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; skip %s; spin_threshold %u\n",
+	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; steal %s (pass limit %u); spin_threshold %u\n",
 		pvx_spin_mode_names[pvx_spin_mode], why,
 		kvm_features & BIT(KVM_FEATURE_STEAL_TIME) ?
 		"seen through steal time" : "not visible (no steal time)",
 		pvx_spin_may_halt() ? "on" : "off",
-		skip_preempted ? "on" : "off", spin_threshold);
+		steal_free ? "on" : "off", PVX_SPIN_PASS_LIMIT, spin_threshold);
 	return 0;
 }
 
@@ -1000,5 +929,5 @@ static void __exit pvx_spinlock_exit(void)
 module_init(pvx_spinlock_init);
 module_exit(pvx_spinlock_exit);
 
-MODULE_DESCRIPTION("pvx pv spinlock: fair ticket lock with directed yield to a preempted holder");
+MODULE_DESCRIPTION("pvx pv spinlock: lock stealing with bounded overtaking, directed yield to a preempted holder");
 MODULE_LICENSE("GPL");

@@ -10,7 +10,8 @@
 /*
  * One event per directed yield a pv spinlock waiter issues: @lock, the
  * CPU it yielded to (@next false: the holder's; @next true: the lock was
- * free and this is the CPU of the waiter whose turn it is), its own CPU,
+ * free but reserved and this is the CPU of the waiter whose priority
+ * ticket is served), its own CPU,
  * the cpu_relax() spins it had done on this acquisition, why it yielded
  * (@preempted: the target's vCPU was preempted; else the spin passed
  * spin_threshold) and the result: a
@@ -47,8 +48,9 @@ TRACE_EVENT(spin_yield,
 /*
  * One event per halt of a pv spinlock waiter (the moment PVX_SPIN_HALTS
  * counts it, with interrupts off, just before the halt): @lock, the
- * halting CPU and the @ticket it waits for. A waiter that found its turn
- * had come after it set the halted flag does not halt and is not traced.
+ * halting CPU and, in @ticket, the lock's acquisition count (mod 2^16)
+ * when it began to wait. A waiter that found the lock its own after it
+ * counted itself halted does not halt and is not traced.
  */
 TRACE_EVENT(spin_halt,
 	    TP_PROTO(const void *lock, int cpu, u16 ticket),
@@ -64,11 +66,13 @@ TRACE_EVENT(spin_halt,
 );
 
 /*
- * One event per unlock that found the halted flag set, where
+ * One event per unlock that found waiters counted halted, where
  * PVX_SPIN_KICKS or PVX_SPIN_KICK_MISSES counts it: @lock, the CPU of the
- * waiter of @ticket (-1 when none is published), and @miss (no halted
- * waiter: no KVM_HC_KICK_CPU was made). The lock may already be freed by
- * its next holder: @lock is its address only, never to be read through.
+ * waiter it kicked (-1 when it found no halted waiter published), in
+ * @ticket that waiter's acquisition count when it began to wait (a
+ * miss: the count at the release), and @miss (no KVM_HC_KICK_CPU made).
+ * The lock may already be freed by its next holder: @lock is its address
+ * only, never to be read through.
  */
 TRACE_EVENT(spin_kick,
 	    TP_PROTO(const void *lock, int target_cpu, u16 ticket, bool miss),
@@ -87,28 +91,28 @@ TRACE_EVENT(spin_kick,
 );
 
 /*
- * One event per skip, where PVX_SPIN_SKIPS counts it: the waiter on
- * @waiter_cpu took the turn of @ticket, whose waiter on @target_cpu was
- * off its CPU (@halted: halted, else preempted by the host) while the
- * lock sat free; that waiter draws a new ticket when it runs again.
+ * One event per priority ticket drawn, where PVX_SPIN_PRIORITY_WAITS
+ * counts it: the waiter on @waiter_cpu of @lock had been passed by
+ * @passes acquisitions (PVX_SPIN_PASS_LIMIT or more; any number with the
+ * skip parameter 0) and drew @ticket, with @ahead tickets before it.
  */
-TRACE_EVENT(spin_skip,
-	    TP_PROTO(const void *lock, int target_cpu, int waiter_cpu,
-		     u16 ticket, bool halted),
-	    TP_ARGS(lock, target_cpu, waiter_cpu, ticket, halted),
+TRACE_EVENT(spin_priority,
+	    TP_PROTO(const void *lock, int waiter_cpu, u16 passes, u16 ticket,
+		     u16 ahead),
+	    TP_ARGS(lock, waiter_cpu, passes, ticket, ahead),
 	    TP_STRUCT__entry(__field(const void *, lock)
-			     __field(int, target_cpu)
 			     __field(int, waiter_cpu)
+			     __field(u16, passes)
 			     __field(u16, ticket)
-			     __field(bool, halted)),
+			     __field(u16, ahead)),
 	    TP_fast_assign(__entry->lock = lock;
-			   __entry->target_cpu = target_cpu;
 			   __entry->waiter_cpu = waiter_cpu;
+			   __entry->passes = passes;
 			   __entry->ticket = ticket;
-			   __entry->halted = halted;),
-	    TP_printk("lock=%p target_cpu=%d waiter_cpu=%d ticket=%u %s",
-		      __entry->lock, __entry->target_cpu, __entry->waiter_cpu,
-		      __entry->ticket, __entry->halted ? "halted" : "preempted")
+			   __entry->ahead = ahead;),
+	    TP_printk("lock=%p waiter_cpu=%d passes=%u ticket=%u ahead=%u",
+		      __entry->lock, __entry->waiter_cpu, __entry->passes,
+		      __entry->ticket, __entry->ahead)
 );
 
 #endif /* _PVX_SPINLOCK_TRACE_H */

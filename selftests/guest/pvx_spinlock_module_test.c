@@ -17,7 +17,9 @@
  *                      its torture runs in its init and leaves TAP results
  *                      in debugfs, relayed as this program's; the torture's
  *                      acquisitions counted in spinlock/acquisitions, its
- *                      contention in slow_paths, as many requeues as skips;
+ *                      contention in slow_paths, each slow path ended by
+ *                      a steal or a priority grant, a grant for each
+ *                      priority wait;
  *                      the spinlock counters as "# spinlock/NAME: N"
  *                      comments; pvx_spinlock cannot unload while the
  *                      torture module is loaded; the torture unloads. Then
@@ -212,15 +214,17 @@ static void torture_ops(const char *text, char *ops, size_t size)
 
 /*
  * The spinlock's counters over the torture: acquisitions (@ops, the
- * torture's count), contention, and a requeue for each skip. @before
- * holds acquisitions, slow_paths, skips and requeues from before the load.
+ * torture's count), contention, every slow path ended by a steal or a
+ * priority grant, and a grant for each priority wait. @before holds
+ * acquisitions, slow_paths, steals, priority_waits and priority_grants
+ * from before the load.
  */
-static void torture_counters(const char *ops, const long long before[4])
+static void torture_counters(const char *ops, const long long before[5])
 {
 	static const char counted[] = "spinlock/acquisitions counted the torture's";
 	static const char contended[] = "the torture contended: spinlock/slow_paths grew";
 	long long acq = spin_stat("acquisitions") - before[0];
-	long long slow = spin_stat("slow_paths"), sk, rq;
+	long long slow = spin_stat("slow_paths"), st, pw, pg;
 
 	if (ops[0] && acq >= atoll(ops))
 		ksft_test_result_pass("%s %s (%lld)\n", counted, ops, acq);
@@ -230,11 +234,12 @@ static void torture_counters(const char *ops, const long long before[4])
 		ksft_test_result_pass("%s (%lld)\n", contended, slow - before[1]);
 	else
 		ksft_test_result_fail("%s # still %lld\n", contended, slow);
-	sk = spin_stat("skips") - before[2];
-	rq = spin_stat("requeues") - before[3];
-	ksft_test_result(sk == rq,
-			 "each skip made the waiter it passed queue again (skips +%lld, requeues +%lld)\n",
-			 sk, rq);
+	st = spin_stat("steals") - before[2];
+	pw = spin_stat("priority_waits") - before[3];
+	pg = spin_stat("priority_grants") - before[4];
+	ksft_test_result(pw == pg && st + pg == slow - before[1],
+			 "each slow path ended in a steal or a priority grant, a grant for each priority wait (slow_paths +%lld, steals +%lld, priority_waits +%lld, priority_grants +%lld)\n",
+			 slow - before[1], st, pw, pg);
 }
 
 /*
@@ -309,9 +314,10 @@ static void free_phase(const struct torture *t, const char *phase)
 static void torture_runs(const void *arg)
 {
 	const struct torture *t = arg;
-	long long before[4] = {
+	long long before[5] = {
 		spin_stat("acquisitions"), spin_stat("slow_paths"),
-		spin_stat("skips"), spin_stat("requeues"),
+		spin_stat("steals"), spin_stat("priority_waits"),
+		spin_stat("priority_grants"),
 	};
 	int err = torture_load(t, "", HANG_TIMEOUT);
 	char *text, ops[32];

@@ -13,14 +13,17 @@
  *   native  the kernel's spinlock_t (pv qspinlock on KVM)
  *   pvx     struct pvx_spinlock (pvx_spinlock.ko)
  *   pvx-fifo  the same lock, run while whoever runs the benchmark has set
- *           pvx_spinlock's skip parameter to 0 (strict FIFO: no waiter
- *           takes the turn of one whose vCPU is off its CPU)
+ *           pvx_spinlock's skip parameter to 0 (strict FIFO: every waiter
+ *           draws a priority ticket at once, nobody takes a free lock
+ *           out of turn)
  *
  * Each run reports acquisitions per second (from the start signal to the
  * last thread's exit), the p50/p99/max time spent acquiring the lock
  * (ktime_get_ns() around the acquisition, log-linear histogram with 8
  * sub-buckets per power of two, so a percentile is exact to 12.5 %; the
- * upper bound of its bucket is reported), and the change of pvx_spinlock's
+ * upper bound of its bucket is reported; max_ns is the longest wait), the
+ * fewest and most acquisitions of one thread (thr_min, thr_max: how
+ * evenly the lock served its threads), and the change of pvx_spinlock's
  * counters (/sys/kernel/pvx/spinlock/) over the run. The critical section
  * also counts acquisitions in a plain variable: "exact=1" says that the
  * sum over the threads matched, i.e. the lock excluded.
@@ -29,7 +32,8 @@
  * /sys/kernel/debug/pvx_lock_bench/results:
  *
  *   bench lock=ticket threads=8 cpus=4 acq=100000 ... acq_per_s=... \
- *         p50_ns=... p99_ns=... yields_issued=... yields_granted=...
+ *         p50_ns=... p99_ns=... max_ns=... thr_min=... thr_max=... \
+ *         yields_issued=... yields_granted=...
  *
  * The benchmark runs once at load (autorun=Y); writing "all", a lock name
  * or a list to /sys/kernel/debug/pvx_lock_bench/run runs `rounds` more
@@ -207,7 +211,9 @@ struct bench_result {
 	unsigned long counted_sum;	/* per-thread counts summed */
 	u64 ns;				/* wall time of the runs */
 	bool complete;
-	u64 yields_issued, yields_granted, slow_paths, skips;
+	u64 yields_issued, yields_granted, slow_paths, steals, priority;
+	/* acquisitions per thread (by index: the same CPU every round) */
+	unsigned long *per_thread;
 	u64 hist[HIST_BUCKETS];
 };
 
@@ -334,7 +340,7 @@ static u64 bench_pvx_counter(const char *name)
 }
 
 struct bench_counters {
-	u64 issued, granted, slow, skips;
+	u64 issued, granted, slow, steals, priority;
 };
 
 static void bench_read_counters(struct bench_counters *c)
@@ -342,7 +348,8 @@ static void bench_read_counters(struct bench_counters *c)
 	c->issued = bench_pvx_counter("yields_issued");
 	c->granted = bench_pvx_counter("yields_granted");
 	c->slow = bench_pvx_counter("slow_paths");
-	c->skips = bench_pvx_counter("skips");
+	c->steals = bench_pvx_counter("steals");
+	c->priority = bench_pvx_counter("priority_waits");
 }
 
 static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
@@ -406,9 +413,11 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 	res->yields_issued += c1.issued - c0.issued;
 	res->yields_granted += c1.granted - c0.granted;
 	res->slow_paths += c1.slow - c0.slow;
-	res->skips += c1.skips - c0.skips;
+	res->steals += c1.steals - c0.steals;
+	res->priority += c1.priority - c0.priority;
 	for (i = 0; i < nthreads; i++) {
 		res->counted_sum += t[i]->counted;
+		res->per_thread[i] += t[i]->counted;
 		for (j = 0; j < HIST_BUCKETS; j++)
 			res->hist[j] += t[i]->hist[j];
 	}
@@ -480,23 +489,41 @@ static unsigned int bench_nthreads;
 static unsigned long bench_lock_mask;
 static struct dentry *bench_dir;
 
+/* The fewest (*@lo) and most (*@hi) acquisitions of one thread in @res. */
+static void bench_thread_spread(const struct bench_result *res,
+				unsigned long *lo, unsigned long *hi)
+{
+	unsigned int i;
+
+	*lo = ULONG_MAX;
+	*hi = 0;
+	for (i = 0; i < bench_nthreads; i++) {
+		*lo = min(*lo, res->per_thread[i]);
+		*hi = max(*hi, res->per_thread[i]);
+	}
+	if (!bench_nthreads)
+		*lo = 0;
+}
+
 static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
 {
 	const struct bench_result *res = bench_acc[kind];
 	u64 total = res->counted_sum, acq_per_s;
-	char line[448];
+	unsigned long lo, hi;
+	char line[512];
 
+	bench_thread_spread(res, &lo, &hi);
 	acq_per_s = res->ns ? div64_u64((u64)res->acq * NSEC_PER_SEC, res->ns) : 0;
 	snprintf(line, sizeof(line),
-		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu yields_issued=%llu yields_granted=%llu slow_paths=%llu skips=%llu",
+		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu thr_min=%lu thr_max=%lu yields_issued=%llu yields_granted=%llu slow_paths=%llu steals=%llu priority=%llu",
 		 bench_lock_names[kind], bench_nthreads, num_online_cpus(),
 		 bench_rounds_done[kind], res->acq, res->complete,
 		 res->acq == total, cs_iters, think_iters,
 		 div_u64(res->ns, NSEC_PER_MSEC), acq_per_s,
 		 hist_percentile(res->hist, total, 50),
 		 hist_percentile(res->hist, total, 99), hist_max(res->hist),
-		 res->yields_issued, res->yields_granted, res->slow_paths,
-		 res->skips);
+		 lo, hi, res->yields_issued, res->yields_granted,
+		 res->slow_paths, res->steals, res->priority);
 	pr_info("%s\n", line);
 	seq_buf_printf(s, "%s\n", line);
 }
@@ -507,7 +534,7 @@ static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
  * hinge on one preemption):
  *
  *   bench-round lock=pvx threads=8 round=2 acq=... ms=... acq_per_s=... \
- *               p50_ns=... p99_ns=... max_ns=...
+ *               p50_ns=... p99_ns=... max_ns=... thr_min=... thr_max=...
  *
  * @round counts this lock's rounds since load or the last reset.
  */
@@ -515,13 +542,16 @@ static void bench_format_round(enum bench_lock_kind kind, const struct bench_res
 			       unsigned int round, struct seq_buf *s)
 {
 	u64 acq_per_s = res->ns ? div64_u64((u64)res->acq * NSEC_PER_SEC, res->ns) : 0;
+	unsigned long lo, hi;
 
+	bench_thread_spread(res, &lo, &hi);
 	seq_buf_printf(s,
-		       "bench-round lock=%s threads=%u round=%u acq=%lu complete=%d exact=%d ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu\n",
+		       "bench-round lock=%s threads=%u round=%u acq=%lu complete=%d exact=%d ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu thr_min=%lu thr_max=%lu\n",
 		       bench_lock_names[kind], bench_nthreads, round, res->acq, res->complete,
 		       res->acq == res->counted_sum, div_u64(res->ns, NSEC_PER_MSEC), acq_per_s,
 		       hist_percentile(res->hist, res->counted_sum, 50),
-		       hist_percentile(res->hist, res->counted_sum, 99), hist_max(res->hist));
+		       hist_percentile(res->hist, res->counted_sum, 99), hist_max(res->hist),
+		       lo, hi);
 }
 
 /* @one (a round) added to @acc (the sums since the last reset). */
@@ -536,9 +566,23 @@ static void bench_result_add(struct bench_result *acc, const struct bench_result
 	acc->yields_issued += one->yields_issued;
 	acc->yields_granted += one->yields_granted;
 	acc->slow_paths += one->slow_paths;
-	acc->skips += one->skips;
+	acc->steals += one->steals;
+	acc->priority += one->priority;
+	for (j = 0; j < bench_nthreads; j++)
+		acc->per_thread[j] += one->per_thread[j];
 	for (j = 0; j < HIST_BUCKETS; j++)
 		acc->hist[j] += one->hist[j];
+}
+
+/* @res zeroed, its per-thread array (allocated at load) kept. */
+static void bench_result_clear(struct bench_result *res)
+{
+	unsigned long *per_thread = res->per_thread;
+
+	memset(res, 0, sizeof(*res));
+	memset(per_thread, 0, bench_nthreads * sizeof(*per_thread));
+	res->per_thread = per_thread;
+	res->complete = true;
 }
 
 static void bench_reset(void)
@@ -546,8 +590,7 @@ static void bench_reset(void)
 	unsigned int k;
 
 	for (k = 0; k < BENCH_NR_LOCKS; k++) {
-		memset(bench_acc[k], 0, sizeof(*bench_acc[k]));
-		bench_acc[k]->complete = true;
+		bench_result_clear(bench_acc[k]);
 		bench_rounds_done[k] = 0;
 	}
 	bench_results[0] = '\0';
@@ -569,8 +612,7 @@ static int bench_run(unsigned long mask)
 		if (!(mask & BIT(k)))
 			continue;
 		for (r = 0; r < rounds && !ret; r++) {
-			memset(&bench_one, 0, sizeof(bench_one));
-			bench_one.complete = true;
+			bench_result_clear(&bench_one);
 			ret = bench_round(k, bench_nthreads, &bench_one);
 			if (ret)
 				break;
@@ -663,6 +705,40 @@ static const struct file_operations bench_results_fops = {
 	.llseek = default_llseek,
 };
 
+static void bench_results_free(void)
+{
+	unsigned int k;
+
+	vfree(bench_one.per_thread);
+	bench_one.per_thread = NULL;
+	for (k = 0; k < BENCH_NR_LOCKS; k++) {
+		if (bench_acc[k])
+			vfree(bench_acc[k]->per_thread);
+		vfree(bench_acc[k]);
+		bench_acc[k] = NULL;
+	}
+}
+
+/* The sums per lock and the round's result, with bench_nthreads counts. */
+static int bench_results_alloc(void)
+{
+	size_t size = bench_nthreads * sizeof(unsigned long);
+	unsigned int k;
+
+	bench_one.per_thread = vzalloc(size);
+	if (!bench_one.per_thread)
+		return -ENOMEM;
+	for (k = 0; k < BENCH_NR_LOCKS; k++) {
+		bench_acc[k] = vzalloc(sizeof(*bench_acc[k]));
+		if (!bench_acc[k])
+			return -ENOMEM;
+		bench_acc[k]->per_thread = vzalloc(size);
+		if (!bench_acc[k]->per_thread)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int bench_check_params(void)
 {
 	if (threads > 1024) {
@@ -701,18 +777,13 @@ static int bench_check_params(void)
 static int __init pvx_lock_bench_init(void)
 {
 	int ret = bench_check_params();
-	unsigned int k;
 
 	if (ret)
 		return ret;
 	bench_nthreads = threads ? threads : 2 * num_online_cpus();
-	for (k = 0; k < BENCH_NR_LOCKS; k++) {
-		bench_acc[k] = vzalloc(sizeof(*bench_acc[k]));
-		if (!bench_acc[k]) {
-			ret = -ENOMEM;
-			goto free;
-		}
-	}
+	ret = bench_results_alloc();
+	if (ret)
+		goto free;
 	bench_reset();
 
 	bench_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -731,18 +802,14 @@ static int __init pvx_lock_bench_init(void)
 	}
 	return 0;
 free:
-	for (k = 0; k < BENCH_NR_LOCKS; k++)
-		vfree(bench_acc[k]);
+	bench_results_free();
 	return ret;
 }
 
 static void __exit pvx_lock_bench_exit(void)
 {
-	unsigned int k;
-
 	debugfs_remove_recursive(bench_dir);
-	for (k = 0; k < BENCH_NR_LOCKS; k++)
-		vfree(bench_acc[k]);
+	bench_results_free();
 }
 
 module_init(pvx_lock_bench_init);
