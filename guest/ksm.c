@@ -326,14 +326,15 @@ static void pvx_ksm_resend(u32 epoch)
 	xa_for_each(&pvx_ksm_refs, pfn, e)
 		pvx_ksm_send_run(&s, pfn, 1);
 	hc = pvx_ksm_send_end(&s);
-	pvx_ksm_count(PVX_KSM_RESENDS, 1);
-	pvx_ksm_count(PVX_KSM_RESENT, s.done);
-	pvx_ksm_count(PVX_KSM_HINTED, s.done);
 	if (!hc)
 		WRITE_ONCE(pvx_ksm_sent_epoch, epoch);
 	else
 		pr_warn_ratelimited("protections sent again: host refused (%ld), %llu of %lu pages protected there\n",
 				    hc, s.done, pvx_ksm_distinct);
+	/* counted last: who sees resends grow reads protected_on_host anew */
+	pvx_ksm_count(PVX_KSM_RESENT, s.done);
+	pvx_ksm_count(PVX_KSM_HINTED, s.done);
+	pvx_ksm_count(PVX_KSM_RESENDS, 1);
 }
 
 static int pvx_ksm_host_changed(struct notifier_block *nb,
