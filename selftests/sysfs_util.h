@@ -176,7 +176,8 @@ static inline int cg2_create(struct cg2 *cg, const char *name, const char *contr
 	FILE *f = fopen("/proc/mounts", "r");
 	int err;
 
-	cg->root[0] = cg->dir[0] = 0;
+	cg->root[0] = 0;
+	cg->dir[0] = 0;
 	cg->mounted = false;
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%63s %255s %63s", dev, mnt, type) == 3 &&

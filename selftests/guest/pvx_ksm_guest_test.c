@@ -172,7 +172,7 @@ static void bad_input(void)
 			  "efault" },
 		};
 
-		for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(c); i++)
 			expect_bad(&c[i]);
 	}
 	ksft_test_result(ioctl(pvx_fd, PVX_IOC_KSM_PROTECT, NULL) == -1 && errno == EFAULT,
@@ -570,7 +570,7 @@ static void fallback(void)
 
 /* ---- candidates --------------------------------------------------------- */
 
-static void candidates(void)
+static void kernel_candidates(void)
 {
 	long long t = ks("candidate_text_pages"), r = ks("candidate_rodata_pages");
 
@@ -698,7 +698,7 @@ int main(int argc, char **argv)
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));
-	candidates();
+	kernel_candidates();
 	bad_input();
 	if (host) {
 		protect_and_close();

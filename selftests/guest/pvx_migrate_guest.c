@@ -1005,7 +1005,7 @@ static void landing_results(size_t i, const struct landing *l)
 				 i, l->splats, l->spin, l->timers, l->timers_early);
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_migrate_guest [--ctl TTY] [--pages N] [--batch N] [--pause-ms MS]\n"
@@ -1022,7 +1022,7 @@ static size_t num_arg(const char *s, size_t lo, size_t hi)
 	unsigned long long v = strtoull(s, &end, 10);
 
 	if (!*s || *end || v < lo || v > hi)
-		usage();
+		print_usage();
 	return v;
 }
 
@@ -1046,7 +1046,7 @@ static int checker(int argc, char **argv)
 			continue;
 		}
 		if (k + 1 >= argc)
-			usage();
+			print_usage();
 		if (!strcmp(argv[k], "--ctl"))
 			opt.ctl_path = argv[++k];
 		else if (!strcmp(argv[k], "--pages"))
@@ -1068,7 +1068,7 @@ static int checker(int argc, char **argv)
 		else if (!strcmp(argv[k], "--torture"))
 			opt.torture_ko = argv[++k];
 		else
-			usage();
+			print_usage();
 	}
 	ksft_print_header();
 	pvx_fd = open("/dev/pvx", O_RDONLY);

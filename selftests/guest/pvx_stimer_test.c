@@ -264,7 +264,7 @@ static void test_sysfs(const char *want_source)
 			 "steal_source is %s (CPUID %s KVM_FEATURE_STEAL_TIME, loaded with %s; sysfs: %s)\n",
 			 want, cpuid ? "has" : "lacks", want_source, source);
 
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
 		long long v = stat_of(files[i]);
 
 		if (v < 0)
@@ -359,7 +359,7 @@ static void test_create_bad(void)
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct pvx_stimer_create c = {
 			.flags = cases[i].flags,
 			.spec = { cases[i].value, cases[i].interval, cases[i].cap },

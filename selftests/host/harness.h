@@ -316,7 +316,7 @@ static inline int pvx_harness_order(const char *stage)
  */
 static inline int pvx_harness_run(char *argv0, const char *stage)
 {
-	char *args[] = { argv0, NULL };
+	char *args[2] = { argv0, NULL };
 
 	pvx_stage = stage;
 	if (pvx_harness_order(stage))

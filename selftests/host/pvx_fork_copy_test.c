@@ -459,7 +459,7 @@ static void abi_bad(struct fc_vm *f, const char *mode)
 	unsigned int n;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_cases); i++) {
 		c = &bad_cases[i];
 		pool_pairs(p, GOOD_PAIRS, 0, 100);
 		n = GOOD_PAIRS;
@@ -1247,12 +1247,12 @@ static int cmd_ring(void)
 	bool ok;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	for (c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+	for (c = 0; c < ARRAY_SIZE(cfgs); c++) {
 		const struct ring_cfg *cfg = &cfgs[c];
 		size_t bytes = cfg->entries * sizeof(struct kvm_dirty_gfn);
 
 		max = cfg->cap ? ioctl(kvm, KVM_CHECK_EXTENSION, cfg->cap) : 1;
-		for (o = 0; o < sizeof(owns) / sizeof(owns[0]); o++) {
+		for (o = 0; o < ARRAY_SIZE(owns); o++) {
 			snprintf(name, sizeof(name), "ring: %s, %u own page%s", cfg->name, owns[o],
 				 owns[o] > 1 ? "s" : "");
 			/* x86 KVM has both flavours up to 64 Ki entries on 6.1+ */
@@ -1350,7 +1350,7 @@ PVX_TEST(rmmod_loop, vm_copying)
 	cmd_rmmod_loop();
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr, "usage: %s [absent|insmod|abi|ring|rmmod|rmmod-loop [seed]]\n",
 		"pvx_fork_copy_test");
@@ -1363,7 +1363,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 3)
-		usage();
+		print_usage();
 	rng_state = argc == 3 ? strtoull(argv[2], NULL, 0) : (uint64_t)getpid() * 2654435761u;
 	if (!rng_state)
 		rng_state = 1;
@@ -1372,6 +1372,6 @@ int main(int argc, char **argv)
 		 argc > 1 ? argv[1] : "(all)", u.release,
 		 tvm_cpu_is_amd() ? "AMD" : "Intel", X(rng_state));
 	pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
-	usage();
+	print_usage();
 	return 2;
 }

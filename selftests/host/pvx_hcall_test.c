@@ -437,7 +437,7 @@ static const struct stock_case stock_cases[] = {
 	  TVM_NEG64(PVX_EPERM) },
 	{ "pvx_probe_cpl3", TVM_USER, {0}, PVX_HC_PROBE, 0, 0, TVM_NEG64(PVX_EPERM) },
 };
-#define NR_STOCK (sizeof(stock_cases) / sizeof(stock_cases[0]))
+#define NR_STOCK (ARRAY_SIZE(stock_cases))
 
 static int cmd_stock(bool record, const char *file)
 {
@@ -1602,7 +1602,7 @@ static int cmd_hcall_load(int n)
 	printf("vm %d\n", getpid());
 	if (!fgets(line, sizeof(line), stdin))
 		return 1;
-	for (i = 0; i < sizeof(mix) / sizeof(mix[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(mix); i++)
 		for (k = 0; k < n / mix[i].div; k++)
 			bad += !!tvm_hcall(&vm.vcpu[mix[i].vcpu], mix[i].nr, mix[i].a0,
 					   mix[i].a1, 0, 0, &r);
@@ -1704,7 +1704,7 @@ PVX_TEST(rmmod, feature_modules_first)
 	pvx_check(!path_exists(SYSFS_PVX), SYSFS_PVX " gone");
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: pvx_hcall_test [--state=auto|loaded|absent] abi\n"
@@ -1733,22 +1733,22 @@ int main(int argc, char **argv)
 		else if (!strcmp(st, "absent"))
 			run_state = NEED_ABSENT;
 		else if (state_given)
-			usage();
+			print_usage();
 	}
 	if (i < argc && !strcmp(argv[i], "hold-vm"))
 		return cmd_hold_vm();
 	if (i < argc && !strcmp(argv[i], "hcall-load") && i + 1 < argc)
 		return cmd_hcall_load(atoi(argv[i + 1]));
 	if (argc > i + 3)
-		usage();
+		print_usage();
 	stage_arg = i + 1 < argc ? argv[i + 1] : NULL;
 	stage_arg2 = i + 2 < argc ? argv[i + 2] : NULL;
 	if (stage_arg2 && strcmp(stage_arg, "record") && strcmp(stage_arg, "compare"))
-		usage();
+		print_usage();
 	uname(&u);
 	tvm_diag("pvx_hcall_test %s on %s, %s CPU (%s)", i < argc ? argv[i] : "(all)", u.release,
 		 tvm_cpu_is_amd() ? "AMD" : "Intel", tvm_cpu_is_amd() ? "vmmcall" : "vmcall");
 	pvx_harness_run(argv[0], i < argc ? argv[i] : NULL);
-	usage();
+	print_usage();
 	return 2;
 }

@@ -364,7 +364,7 @@ static void abi_bad(struct kvm_t *k)
 	unsigned int i, n;
 	struct kvm_regs r;
 
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_cases); i++) {
 		const struct bad_case *c = &bad_cases[i];
 		uint32_t count;
 		bool ok;

@@ -265,7 +265,7 @@ static void abi_bad_input(struct tvm *vm, struct counts *want)
 	unsigned int i;
 	bool ok;
 
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad_cases); i++) {
 		c = &bad_cases[i];
 		put_batch(vm, TVM_DATA_GPA, c->flags, c->count, c->reserved, c->r, c->n);
 		ok = !tvm_hcall(&vm->vcpu[0], PVX_HC_NUMA_HINT, c->a0 ? c->a0 : TVM_DATA_GPA,
@@ -334,7 +334,7 @@ static void abi_answers(struct tvm *vm, struct counts *want, int64_t backed_home
 	int kept;
 	bool ok;
 
-	for (i = 0; i < sizeof(answer_cases) / sizeof(answer_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(answer_cases); i++) {
 		c = &answer_cases[i];
 		expect = c->want == HOME ? backed_home : c->want;
 		home = -5;
@@ -373,7 +373,7 @@ static void abi_params(void)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		pvx_check(set_param(bad[i].name, bad[i].val) == -EINVAL,
 			  "abi: parameter %s='%s' refused with EINVAL", bad[i].name, bad[i].val);
 }
@@ -713,7 +713,7 @@ static void placement_vmm(struct placement *p)
 	bool ok, vm_up;
 
 	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
-	for (i = 0; i < sizeof(vmm_cases) / sizeof(vmm_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(vmm_cases); i++) {
 		c = &vmm_cases[i];
 		if (c->needs_user_mask && !kernel_at_least(6, 2)) {
 			/*
@@ -1049,7 +1049,7 @@ static const char *numa_trace_on(void)
 	char path[128];
 	size_t i;
 
-	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		snprintf(path, sizeof(path), "%s/events/pvx/numa_hint/enable", roots[i]);
 		if (!access(path, W_OK) && !tvm_write_file(path, "1"))
 			return roots[i];
@@ -1389,7 +1389,7 @@ PVX_TEST(room, full_node)
 	cmd_room(stage_arg);
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr, "usage: pvx_numa_host_test [absent|abi|placement KO|flap MS|room MS]\n");
 	exit(2);
@@ -1401,11 +1401,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 3)
-		usage();
+		print_usage();
 	stage_arg = argc == 3 ? argv[2] : NULL;
 	uname(&u);
 	tvm_diag("pvx_numa_host_test %s on %s", argc > 1 ? argv[1] : "(all)", u.release);
 	pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
-	usage();
+	print_usage();
 	return 2;
 }

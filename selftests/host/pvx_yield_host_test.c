@@ -372,7 +372,7 @@ static int cmd_absent(void)
 		pvx_check(false, "absent: 2-vCPU VM set-up");
 		return 0;
 	}
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, c[i].a0, c[i].a1);
 		pvx_check(rax == TVM_NEG64(PVX_ENOSYS),
 			  "absent: YIELD %s from vCPU 0 -> -ENOSYS (rax=0x%llx)",
@@ -430,7 +430,7 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 		return;
 	}
 	memset(seen, 0, sizeof(*seen));
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		ok = !tvm_hcall(&vm.vcpu[c[i].vcpu], PVX_HC_YIELD, c[i].a0, c[i].a1,
 				SENT_RDX, SENT_RSI, &r);
 		if (ok)
@@ -462,7 +462,7 @@ static void abi_tracepoint(void)
 	size_t i;
 	FILE *f;
 
-	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		snprintf(path, sizeof(path), "%s/events/pvx/yield/enable", roots[i]);
 		if (!access(path, W_OK)) {
 			root = roots[i];
@@ -586,7 +586,7 @@ static int cmd_abi(void)
 		return 0;
 	}
 	memset(&seen, 0, sizeof(seen));
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		ok = !tvm_hcall(&vm.vcpu[c[i].vcpu], PVX_HC_YIELD, c[i].a0, c[i].a1,
 				SENT_RDX, SENT_RSI, &r);
 		if (ok)
@@ -819,7 +819,7 @@ static void sched_ids(cpu_set_t *orig, int cpu0, int cpu1)
 		pvx_check(false, "%s: VM with vCPU ids 5, 2, 1, id 2 spinning", d);
 		goto out;
 	}
-	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+	for (k = 0; k < ARRAY_SIZE(c); k++) {
 		memset(&seen, 0, sizeof(seen));
 		/* until the spinner is seen running; 200 calls at the idle one */
 		for (i = 0; i < (c[k].spinner ? SCHED_TRIES : 200) && !run.err; i++) {
@@ -1177,7 +1177,7 @@ PVX_TEST(no_host, insmod_fails)
 		module_unload("pvx_yield");
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr, "usage: %s [absent|insmod|pinned|abi|sched|policy|rmmod-loop|no-host]\n",
 		"pvx_yield_host_test");
@@ -1190,11 +1190,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 2)
-		usage();
+		print_usage();
 	uname(&u);
 	tvm_diag("pvx_yield_host_test %s on %s, %s CPU", argc > 1 ? argv[1] : "(all)",
 		 u.release, tvm_cpu_is_amd() ? "AMD" : "Intel");
 	pvx_harness_run(argv[0], argc > 1 ? argv[1] : NULL);
-	usage();
+	print_usage();
 	return 2;
 }

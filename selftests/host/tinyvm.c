@@ -14,26 +14,27 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/const.h>
 
 #include "tinyvm.h"
 #include "sysfs_util.h"
 
 /* Page-table and descriptor bits. */
-#define PTE_P		(1ull << 0)
-#define PTE_RW		(1ull << 1)
-#define PTE_US		(1ull << 2)
-#define PTE_PS		(1ull << 7)
+#define PTE_P		_BITULL(0)
+#define PTE_RW		_BITULL(1)
+#define PTE_US		_BITULL(2)
+#define PTE_PS		_BITULL(7)
 
-#define CR0_PE		(1ull << 0)
-#define CR0_MP		(1ull << 1)
-#define CR0_ET		(1ull << 4)
-#define CR0_NE		(1ull << 5)
-#define CR0_WP		(1ull << 16)
-#define CR0_PG		(1ull << 31)
-#define CR4_PAE		(1ull << 5)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
-#define RFLAGS_FIXED	(1ull << 1)
+#define CR0_PE		_BITULL(0)
+#define CR0_MP		_BITULL(1)
+#define CR0_ET		_BITULL(4)
+#define CR0_NE		_BITULL(5)
+#define CR0_WP		_BITULL(16)
+#define CR0_PG		_BITULL(31)
+#define CR4_PAE		_BITULL(5)
+#define EFER_LME	_BITULL(8)
+#define EFER_LMA	_BITULL(10)
+#define RFLAGS_FIXED	_BITULL(1)
 #define RFLAGS_IOPL3	(3ull << 12)
 
 #define PML4_GPA	0x1000u
@@ -120,7 +121,7 @@ static void gdt_init(struct tvm *vm)
 	gdt[4] = gdt_entry(3, 3, false);	/* SEL_DATA3 */
 	/* 64-bit busy TSS, 16 bytes. */
 	gdt[5] = TSS_LIMIT | ((tss & 0xffffff) << 16) | (11ull << 40) |
-		 (1ull << 47) | ((tss >> 24 & 0xff) << 56);
+		 _BITULL(47) | ((tss >> 24 & 0xff) << 56);
 	gdt[6] = tss >> 32;
 	/* TSS: no I/O bitmap (offset past the limit). */
 	*(uint16_t *)(vm->mem + TSS_GPA + 0x66) = TSS_LIMIT + 1;
@@ -154,7 +155,8 @@ int tvm_create_flags(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog,
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->fd = -1;
+	vm->kvm_fd = -1;
+	vm->fd = -1;
 	vm->mode = mode;
 	if (len > TVM_CODE_MAX) {
 		tvm_diag("tinyvm: program %s too long (%zu bytes)", prog.name, len);
@@ -242,7 +244,8 @@ void tvm_destroy(struct tvm *vm)
 		close(vm->kvm_fd);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
-	vm->fd = vm->kvm_fd = -1;
+	vm->fd = -1;
+	vm->kvm_fd = -1;
 	vm->mem = NULL;
 }
 
@@ -355,7 +358,10 @@ static int vcpu_init_state(struct tvm_vcpu *v)
 
 		seg_flat(&s.cs, cs, 11, true);
 		seg_flat(&s.ds, ds, 3, false);
-		s.es = s.fs = s.gs = s.ss = s.ds;
+		s.es = s.ds;
+		s.fs = s.ds;
+		s.gs = s.ds;
+		s.ss = s.ds;
 		s.tr = (struct kvm_segment){
 			.base = TSS_GPA, .limit = TSS_LIMIT, .selector = SEL_TSS,
 			.type = 11, .present = 1,

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/const.h>
 #include <linux/kvm.h>
 
 #define TVM_MEM_SIZE	(4u << 20)
@@ -97,7 +98,7 @@ int tvm_create(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog);
  * huge pages are on, the few pages a tiny VM touches otherwise fault in a
  * 2 MiB page, which the kernel zeroes for each VM.
  */
-#define TVM_F_SMALL_PAGES	(1u << 0)
+#define TVM_F_SMALL_PAGES	_BITUL(0)
 /* As tvm_create, with TVM_F_* @flags. */
 int tvm_create_flags(struct tvm *vm, enum tvm_mode mode, struct tvm_prog prog,
 		     unsigned int flags);

@@ -57,6 +57,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/const.h>
 
 #include "pvx.h"
 #include "l2_sync.h"
@@ -137,7 +138,7 @@ static int fill_private(unsigned long mib, uint64_t own)
 #define KPF_PGTABLE	26
 #define KPF_RESERVED	32
 #define PFNMAP_LINE	4096
-#define PFNMAP_MAX	(1ul << 20)	/* 4 GiB of frames */
+#define PFNMAP_MAX	_BITUL(20)	/* 4 GiB of frames */
 
 /*
  * One letter for a frame: '-' no page, f free (a buddy block's first
@@ -191,8 +192,10 @@ static void send_pfnmap(int out)
 		n = n < 0 ? 0 : n / (ssize_t)sizeof(flags[0]);
 		if (!n)
 			break;
-		for (i = 0; i < n; i++)
-			prev = kinds[i] = page_kind(flags[i], prev);
+		for (i = 0; i < n; i++) {
+			kinds[i] = page_kind(flags[i], prev);
+			prev = kinds[i];
+		}
 		kinds[n] = '\0';
 		dprintf(out, "pfnmap %lu %s\n", start, kinds);
 	}
