@@ -60,6 +60,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/const.h>
 #include <linux/userfaultfd.h>
 #include <unistd.h>
 
@@ -74,7 +75,7 @@
 #define FORK_MOD	"pvx_fork"
 #define PAGE		4096ul
 #define WORDS		(PAGE / sizeof(uint64_t))
-#define MIB		(1ul << 20)
+#define MIB		_BITUL(20)
 #define HOT_EVERY	64	/* every 64th page is written during the fork */
 #define WRITERS		2
 
@@ -295,9 +296,9 @@ static void bad_input(void)
 /* Pages of [buf, buf + len) that /proc/PID/pagemap says are mapped by this process only. */
 static long exclusive_pages(pid_t pid, const char *buf, size_t len, size_t skip)
 {
+	size_t first = (uintptr_t)buf / PAGE, p;
 	char path[64];
 	uint64_t e;
-	size_t p;
 	long n = 0;
 	int fd;
 
@@ -308,7 +309,7 @@ static long exclusive_pages(pid_t pid, const char *buf, size_t len, size_t skip)
 	for (p = 0; p < len / PAGE; p++) {
 		if (skip && p % skip == 0)
 			continue;
-		if (pread(fd, &e, sizeof(e), ((uintptr_t)buf / PAGE + p) * sizeof(e)) != sizeof(e)) {
+		if (pread(fd, &e, sizeof(e), (first + p) * sizeof(e)) != sizeof(e)) {
 			n = -1;
 			break;
 		}
@@ -388,7 +389,8 @@ static bool read_all(int fd, void *buf, size_t len)
 
 static void fork_semantics(void)
 {
-	size_t len = buffer_size(), pages = len / PAGE, cold = pages - (pages + HOT_EVERY - 1) / HOT_EVERY;
+	size_t len = buffer_size(), pages = len / PAGE;
+	size_t cold = pages - (pages + HOT_EVERY - 1) / HOT_EVERY;
 	uint64_t *buf = map_anon(len, PROT_READ | PROT_WRITE), lo[WRITERS], hi[WRITERS];
 	struct writer w[WRITERS];
 	struct pvx_fork_range r = { buf, len };
@@ -455,10 +457,12 @@ static void fork_semantics(void)
 	ksft_test_result(!mismatches(buf, len, 20, 0),
 			 "pvx_fork: the child's writes are invisible to the parent\n");
 	if (host) {
-		ksft_test_result(s1.forks == s0.forks + 1 && s1.ranges_copied == s0.ranges_copied + 1 &&
+		ksft_test_result(s1.forks == s0.forks + 1 &&
+				 s1.ranges_copied == s0.ranges_copied + 1 &&
 				 s1.bytes_copied == s0.bytes_copied + len &&
 				 s1.ranges_fallback == s0.ranges_fallback,
-				 "pvx_fork_stats: one fork, its range copied by the host (%zu bytes)\n", len);
+				 "pvx_fork_stats: one fork, its range copied by the host (%zu bytes)\n",
+				 len);
 		ksft_test_result(fc_stat("pages") >= p0 + (long long)pages,
 				 "fork_copy/pages grew by the range's %zu pages\n", pages);
 		ksft_test_result(rep.exclusive == (long)cold && parent_excl == (long)cold,
@@ -647,8 +651,8 @@ static void fork_other_ranges(void)
 	ksft_test_result(s1.ranges_fallback == s0.ranges_fallback + (host ? 1 : 2) &&
 			 s1.ranges_copied == s0.ranges_copied + (host ? 1 : 0) &&
 			 (host ? s1.last_error == EINVAL : s1.last_error == EOPNOTSUPP),
-			 "the file mapping stays copy-on-write (%s)%s\n",
-			 strerror(s1.last_error), host ? ", the heap buffer's whole pages are copied" : "");
+			 "the file mapping stays copy-on-write (%s)%s\n", strerror(s1.last_error),
+			 host ? ", the heap buffer's whole pages are copied" : "");
 	free(heap);
 	munmap(file, len);
 	close(fd);
@@ -686,10 +690,12 @@ static void fork_own_stack(void)
 	if (pthread_create(&t, &attr, own_stack_thread, &r) || pthread_join(t, &ret))
 		ret = NULL;
 	pvx_fork_stats(&s1);
-	ksft_test_result(ret != NULL, "pvx_fork from a thread that names its own stack: the child runs on\n");
+	ksft_test_result(ret,
+			 "pvx_fork from a thread that names its own stack: the child runs on\n");
 	ksft_test_result(s1.ranges_fallback == s0.ranges_fallback + 1 &&
 			 s1.ranges_copied == s0.ranges_copied && s1.last_error == EINVAL,
-			 "the stack it runs on stays copy-on-write (%s)\n", strerror(s1.last_error));
+			 "the stack it runs on stays copy-on-write (%s)\n",
+			 strerror(s1.last_error));
 	pthread_attr_destroy(&attr);
 	munmap(stack, len);
 }
@@ -796,7 +802,8 @@ static void fork_sparse_child(void)
 		waitpid(pid, &status, 0);
 	ksft_test_result(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status),
 			 "pvx_fork of a range with %zu of %zu pages touched: the child has %zu resident (exit 0x%x)\n",
-			 pages / 16, pages, pages / 16, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			 pages / 16, pages, pages / 16,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	munmap(buf, len);
 }
 
@@ -1081,7 +1088,8 @@ static long long anon_huge(const void *addr)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			in = lo <= (unsigned long)addr && (unsigned long)addr < hi;
 		else if (in && sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
 			break;
@@ -1226,6 +1234,7 @@ static void thp_restore(const char *path, const char *was)
 static void fork_rule(void)
 {
 	unsigned long long feat = read_host_features();
+	unsigned long long unknown = feat & ~(unsigned long long)(PVX_F_ALL | PVX_PROBE_INFO_ALL);
 	bool known = feat & PVX_PROBE_PAGING_KNOWN, nested = feat & PVX_PROBE_NESTED_PAGING;
 	char enabled[16], defrag[16], *small, *huge;
 	struct pvx_fork_stats s0, s1;
@@ -1241,18 +1250,19 @@ static void fork_rule(void)
 	ksft_print_msg("host_features 0x%llx: paging %s; THP enabled '%s', defrag '%s' (madvise for this test if never); the MADV_HUGEPAGE range has %lld KiB in huge pages\n",
 		       feat, !known ? "not reported" : nested ? "nested" : "shadow",
 		       enabled, defrag, huge_bytes >> 10);
-	ksft_test_result(host ? known && !(feat & ~(unsigned long long)(PVX_F_ALL | PVX_PROBE_INFO_ALL)) :
-				feat == 0,
+	ksft_test_result(host ? known && !unknown : feat == 0,
 			 "host_features 0x%llx: %s\n", feat,
-			 host ? "the host reports its paging mode (PVX_PROBE_PAGING_KNOWN), no unknown bit" :
-				"no pvx, no paging facts");
+			 host ? "the host reports its paging mode (PVX_PROBE_PAGING_KNOWN), no unknown bit"
+			      : "no pvx, no paging facts");
 	ok = rule_fork(small, 71, NULL, &s0, &s1, &pages);
 	rule_diag("64 MiB, MADV_NOHUGEPAGE", &s0, &s1, pages);
 	ksft_test_result(ok && (host && nested ? went_plain(&s0, &s1, pages) :
 				went_copy(&s0, &s1, pages)),
 			 "rule: 64 MiB in 4 KiB pages -> %s, the child sees the fork-time bytes\n",
-			 host && nested ? "plain fork() (nested paging: the copy loses), counted in plain_forks with ECANCELED" :
-			 host ? "the host copy (shadow paging)" : "the copy path, EOPNOTSUPP (no paging facts)");
+			 host && nested
+			 ? "plain fork() (nested paging: the copy loses), counted in plain_forks with ECANCELED"
+			 : host ? "the host copy (shadow paging)"
+			 : "the copy path, EOPNOTSUPP (no paging facts)");
 	ksft_test_result(huge_bytes >= (long long)RULE_TOUCHED / 2,
 			 "the MADV_HUGEPAGE range is mostly in huge pages (%lld of %lu KiB)\n",
 			 huge_bytes >> 10, RULE_TOUCHED >> 10);

@@ -163,9 +163,11 @@ static void bad_input(void)
 			{ "a range that wraps", -PAGE, 2 * PAGE, 0, 0, -EINVAL, true, "einval" },
 			{ "longer than PVX_KSM_PROTECT_MAX_LEN", a, PVX_KSM_PROTECT_MAX_LEN + PAGE,
 			  0, 0, -E2BIG, true, "e2big" },
-			{ "kernel memory", 0xffff888000000000ull, len, 0, 0, -EFAULT, true, "efault" },
+			{ "kernel memory", 0xffff888000000000ull, len, 0, 0, -EFAULT, true,
+			  "efault" },
 			{ "read-only mapping", (uintptr_t)ro, len, 0, 0, -EFAULT, false, "efault" },
-			{ "PROT_NONE mapping", (uintptr_t)none, len, 0, 0, -EFAULT, false, "efault" },
+			{ "PROT_NONE mapping", (uintptr_t)none, len, 0, 0, -EFAULT, false,
+			  "efault" },
 			{ "a range running into an unmapped hole", (uintptr_t)hole, 2 * len, 0, 0,
 			  -EFAULT, false, "efault" },
 			{ "unmapped memory", (uintptr_t)hole + len, len, 0, 0, -EFAULT, false,
@@ -214,7 +216,8 @@ static void protect_and_close(void)
 			 ks("protected_pages") == pp0 + (long long)n,
 			 "pinned_now +%lld, protected_now +%lld, the host took %lld pages anew (want %zu)\n",
 			 ks("pinned_now") - p0, ks("protected_now") - d0, ks("hinted") - h0, n);
-	ksft_test_result(pattern_ok(buf, len, 0x5a) && (memset(buf, 0xa5, len), pattern_ok(buf, len, (char)0xa5)),
+	ksft_test_result(pattern_ok(buf, len, 0x5a) &&
+			 (memset(buf, 0xa5, len), pattern_ok(buf, len, (char)0xa5)),
 			 "the protected pages keep their bytes and stay writable\n");
 	if (fd >= 0)
 		close(fd);
@@ -523,8 +526,8 @@ static void user_shares(void)
 			 "two users take their share of 4 pages each; one more page of the first -> ENOSPC (%s)\n",
 			 err_str(a2.result));
 	ksft_test_result(!c.result && ks("users_held_now") == 12,
-			 "a third user still gets 4 pages (%s; users hold %lld)\n", err_str(c.result),
-			 ks("users_held_now"));
+			 "a third user still gets 4 pages (%s; users hold %lld)\n",
+			 err_str(c.result), ks("users_held_now"));
 	k1 = kapi_load(4);
 	ksft_test_result(d.result == -ENOSPC && !k1,
 			 "users' part full: a fourth user -> ENOSPC (%s), the kernel API still gets its reserve of 4 (%d)\n",
@@ -557,8 +560,8 @@ static void fallback(void)
 	int fds = open_fds(), got;
 
 	got = protect(buf, len);
-	ksft_test_result(got == -EOPNOTSUPP && ks("eopnotsupp") == e0 + 1 && ks("pinned_now") == p0 &&
-			 open_fds() == fds,
+	ksft_test_result(got == -EOPNOTSUPP && ks("eopnotsupp") == e0 + 1 &&
+			 ks("pinned_now") == p0 && open_fds() == fds,
 			 "without the host's KSM hints: EOPNOTSUPP, no fd, nothing pinned (got %s)\n",
 			 err_str(got));
 	ksft_test_result(ks("batches") == 0 && ks("candidate_rounds") == 0 &&

@@ -103,6 +103,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/const.h>
 
 #include "pvx.h"
 #include "pvx_fork.h"
@@ -113,7 +114,7 @@
 #define PAGE		4096ul
 #define WORDS		(PAGE / sizeof(uint64_t))
 #define MAX_LANDINGS	64
-#define FORK_TAG	(1ull << 40)	/* the child range's pages: apart from D's */
+#define FORK_TAG	_BITULL(40)	/* the child range's pages: apart from D's */
 #define MS		1000000ull
 #define WAIT_MS		15000	/* the longest wait for what follows a landing */
 

@@ -471,7 +471,8 @@ static int auto_test(void)
 	ksft_print_msg("cpu %d: map of pid %d, %d ranges, home %d, %zu of %d buffer pages in it\n",
 		       cpu, pid, nr, m.home, cov, got);
 	ksft_test_result(nr > 0 && got == (int)n && cov * 10 >= n * 9,
-			 "the automatic map of CPU %d covers >= 90%% of its thread's buffer\n", cpu);
+			 "the automatic map of CPU %d covers >= 90%% of its thread's buffer\n",
+			 cpu);
 	ksft_test_result(nr > 0 && m.home >= 0, "the host named a home node for it (%d)\n",
 			 m.home);
 	ksft_test_result(loc_stat("hints") == h0 && loc_stat("auto_hints") >= 1 &&
@@ -496,7 +497,8 @@ static int auto_test(void)
 		       cpu, m.hints, m.tries, loc_stat("auto_hints"), loc_stat("auto_eagain"),
 		       loc_stat("auto_errors"));
 	ksft_test_result(!got && m.tries > m2.tries && loc_stat("auto_errors") == 0,
-			 "CPU %d's changed map is sent again (accepted or EAGAIN), no errors\n", cpu);
+			 "CPU %d's changed map is sent again (accepted or EAGAIN), no errors\n",
+			 cpu);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	write_param("auto", "0");
