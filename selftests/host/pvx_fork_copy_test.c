@@ -88,6 +88,7 @@ enum {
 	C_CALLS, C_DONE, C_PAGES, C_BYTES, C_RESERVED, C_UNALIGNED, C_NO_SLOT,
 	C_TOO_BIG, C_SAME_PAGE, C_READ_ONLY, C_OVERLAP, C_FAULT, C_NR
 };
+
 static const char *const c_names[C_NR] = {
 	"calls", "done", "pages", "bytes", "reserved", "unaligned", "no_slot",
 	"too_big", "same_page", "read_only", "overlap", "fault",
@@ -153,7 +154,8 @@ static void fc_vm_destroy(struct fc_vm *f)
 		munmap(f->ro, RO_PAGES * PAGE);
 	if (f->log)
 		munmap(f->log, LOG_PAGES * PAGE);
-	f->ro = f->log = NULL;
+	f->ro = NULL;
+	f->log = NULL;
 }
 
 /* A one-vCPU VM of @mode with the extra slots (not for real mode). */
@@ -360,9 +362,16 @@ struct answer {
 };
 
 /* Served by pvx_fork_copy: RBX = pairs copied. */
-#define ANS(rax, n)	((struct answer){ (rax), (n), (n) })
+static struct answer ans(uint64_t rax, unsigned int n)
+{
+	return (struct answer){ rax, n, n };
+}
+
 /* Not served (no handler, CPL3, policy): RBX keeps a0, nothing copied. */
-#define ANS_NONE(rax)	((struct answer){ (rax), BATCH_GPA, 0 })
+static struct answer ans_none(uint64_t rax)
+{
+	return (struct answer){ rax, BATCH_GPA, 0 };
+}
 
 /*
  * Issue the batch @p[0..n) (header fields as given) with arguments a0..a3
@@ -470,7 +479,7 @@ static void abi_bad(struct fc_vm *f, const char *mode)
 		}
 		pvx_check(run_batch(f, c->desc, c->a0 ? c->a0 : BATCH_GPA, c->a1, c->a2,
 				    c->a3, c->flags, c->count ? c->count : n, c->reserved, p,
-				    n, ANS(neg(f, c->err), 0)),
+				    n, ans(neg(f, c->err), 0)),
 			  "abi %s: %s (the bad pair last) -> -%d, RBX 0, nothing copied",
 			  mode, c->desc, c->err);
 		expect(f, c->cls, 0);
@@ -485,7 +494,7 @@ static void abi_bad_full(struct fc_vm *f)
 	pool_pairs(p, PVX_COPY_MAX_PAIRS, 0, 256);
 	p[PVX_COPY_MAX_PAIRS - 1].dst_gpa = p[PVX_COPY_MAX_PAIRS - 1].src_gpa;
 	pvx_check(run_batch(f, "full batch", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
-			    PVX_COPY_MAX_PAIRS, ANS(neg(f, PVX_EINVAL), 0)),
+			    PVX_COPY_MAX_PAIRS, ans(neg(f, PVX_EINVAL), 0)),
 		  "abi: %u pairs, pair %u source = destination -> -EINVAL, nothing copied",
 		  PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS - 1);
 	expect(f, C_SAME_PAGE, 0);
@@ -511,15 +520,15 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	struct pvx_copy_pair p[PVX_COPY_MAX_PAIRS];
 	unsigned int idx[POOL_PAGES], i;
 
-	pvx_check(run_batch(f, "empty", BATCH_GPA, 0, 0, 0, 0, 0, 0, p, 0, ANS(0, 0)),
+	pvx_check(run_batch(f, "empty", BATCH_GPA, 0, 0, 0, 0, 0, 0, p, 0, ans(0, 0)),
 		  "abi %s: count 0 -> 0, RBX 0, nothing changes", mode);
 	expect(f, C_DONE, 0);
 
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	pvx_check(run_batch(f, "8 pairs", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			    GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
-		  "abi %s: 8 pairs of random pages -> 8, RBX 8, exactly the destinations "
-		  "hold their sources' bytes", mode);
+			    GOOD_PAIRS, ans(GOOD_PAIRS, GOOD_PAIRS)),
+		  "abi %s: 8 pairs of random pages -> 8, RBX 8, exactly the destinations hold their sources' bytes",
+		  mode);
 	expect(f, C_DONE, GOOD_PAIRS);
 
 	/* 255 distinct random pages to 255 others, in random order. */
@@ -529,7 +538,7 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	for (i = 0; i < PVX_COPY_MAX_PAIRS; i++)
 		p[i] = (struct pvx_copy_pair){ pool(idx[i]), pool(idx[i + 256]) };
 	pvx_check(run_batch(f, "255 pairs", BATCH_GPA, 0, 0, 0, 0, PVX_COPY_MAX_PAIRS, 0, p,
-			    PVX_COPY_MAX_PAIRS, ANS(PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS)),
+			    PVX_COPY_MAX_PAIRS, ans(PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS)),
 		  "abi %s: %u pairs (the most) scattered over 2 MiB -> %u, contents exact",
 		  mode, PVX_COPY_MAX_PAIRS, PVX_COPY_MAX_PAIRS);
 	expect(f, C_DONE, PVX_COPY_MAX_PAIRS);
@@ -540,7 +549,7 @@ static void abi_good(struct fc_vm *f, const char *mode)
 	p[2] = (struct pvx_copy_pair){ pool(1), pool(12) };
 	p[3] = (struct pvx_copy_pair){ pool(1), LOG_GPA + 3 * PAGE };
 	pvx_check(run_batch(f, "read-only and repeated sources", BATCH_GPA, 0, 0, 0, 0, 4, 0,
-			    p, 4, ANS(4, 4)),
+			    p, 4, ans(4, 4)),
 		  "abi %s: sources in the read-only slot, one source twice -> 4", mode);
 	expect(f, C_DONE, 4);
 }
@@ -576,9 +585,9 @@ static void abi_partial(struct fc_vm *f, unsigned int bad, bool dst)
 		tvm_diag("partial: rax 0x%llx rbx 0x%llx", X(r.rax), X(r.rbx));
 	ok = mem_as_expected(f, &before, p, bad) && ok;
 	mem_free(&before);
-	pvx_check(ok, "abi: %s of pair %u unreachable through the VMM's mapping -> -EFAULT, "
-		  "RBX %u, exactly pairs 0..%u copied", dst ? "destination" : "source", bad,
-		  bad, bad - 1);
+	pvx_check(ok,
+		  "abi: %s of pair %u unreachable through the VMM's mapping -> -EFAULT, RBX %u, exactly pairs 0..%u copied",
+		  dst ? "destination" : "source", bad, bad, bad - 1);
 	expect(f, C_FAULT, bad);
 }
 
@@ -614,7 +623,7 @@ static void abi_dirty_log(struct fc_vm *f)
 		want[idx[i] / 64] |= 1ull << (idx[i] % 64);
 	}
 	ok = !dirty_log(f, got);	/* clears what the set-up dirtied */
-	ok = ok && run_batch(f, "dirty log", BATCH_GPA, 0, 0, 0, 0, n, 0, p, n, ANS(n, n));
+	ok = ok && run_batch(f, "dirty log", BATCH_GPA, 0, 0, 0, 0, n, 0, p, n, ans(n, n));
 	expect(f, C_DONE, n);
 	ok = ok && !dirty_log(f, got);
 	for (i = 0; ok && i < LOG_PAGES; i++)
@@ -624,13 +633,13 @@ static void abi_dirty_log(struct fc_vm *f)
 				 "a destination, not dirty");
 			extra++;
 		}
-	pvx_check(ok && !extra, "abi: KVM_GET_DIRTY_LOG after 64 copies into a logged slot "
-		  "shows exactly the 64 destinations (no source)");
+	pvx_check(ok && !extra,
+		  "abi: KVM_GET_DIRTY_LOG after 64 copies into a logged slot shows exactly the 64 destinations (no source)");
 
 	/* A batch that fails its checks dirties nothing. */
 	p[n - 1].dst_gpa = p[n - 1].src_gpa;
 	ok = run_batch(f, "dirty log, bad", BATCH_GPA, 0, 0, 0, 0, n, 0, p, n,
-		       ANS(neg(f, PVX_EINVAL), 0));
+		       ans(neg(f, PVX_EINVAL), 0));
 	expect(f, C_SAME_PAGE, 0);
 	ok = ok && !dirty_log(f, got);
 	for (i = 0; ok && i < LOG_PAGES / 64; i++)
@@ -695,11 +704,11 @@ static void abi_tracepoint(struct fc_vm *f)
 	}
 	pool_pairs(p, GOOD_PAIRS + 1, 0, 100);
 	run_batch(f, "trace", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
-		  ANS(GOOD_PAIRS, GOOD_PAIRS));
+		  ans(GOOD_PAIRS, GOOD_PAIRS));
 	expect(f, C_DONE, GOOD_PAIRS);
 	p[GOOD_PAIRS].dst_gpa = p[GOOD_PAIRS].src_gpa;
 	run_batch(f, "trace", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS + 1, 0, p, GOOD_PAIRS + 1,
-		  ANS(neg(f, PVX_EINVAL), 0));
+		  ans(neg(f, PVX_EINVAL), 0));
 	expect(f, C_SAME_PAGE, 0);
 	tvm_write_file(path, "0");
 	snprintf(path, sizeof(path), "%s/trace", root);
@@ -708,7 +717,7 @@ static void abi_tracepoint(struct fc_vm *f)
 		if (!strstr(line, " fork_copy: vm="))
 			continue;
 		for (i = 0; i < 2; i++)
-			found[i] |= strstr(line, want[i]) != NULL;
+			found[i] |= !!strstr(line, want[i]);
 	}
 	if (t)
 		fclose(t);
@@ -733,11 +742,11 @@ static void abi_policy(struct fc_vm *f)
 	}
 	feat = probe_features(f);
 	ok = run_batch(f, "policy", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
-		       ANS_NONE(neg(f, PVX_EOPNOTSUPP)));
+		       ans_none(neg(f, PVX_EOPNOTSUPP)));
 	tvm_write_file(PARAM_FEATURES, all);
 	pvx_check(ok && !(feat & PVX_F_FORK_COPY),
-		  "abi: host features without 0x%x: PROBE without the bit (0x%llx), "
-		  "-EOPNOTSUPP, nothing copied", PVX_F_FORK_COPY, X(feat));
+		  "abi: host features without 0x%x: PROBE without the bit (0x%llx), -EOPNOTSUPP, nothing copied",
+		  PVX_F_FORK_COPY, X(feat));
 	feat = probe_features(f);
 	pvx_check(feat & PVX_F_FORK_COPY, "abi: features restored: PROBE has 0x%x (0x%llx)",
 		  PVX_F_FORK_COPY, X(feat));
@@ -754,8 +763,8 @@ static int cmd_abi(void)
 
 	if (!pvx_check(module_loaded("pvx_fork_copy"), "abi: pvx_fork_copy loaded") ||
 	    !pvx_check(read_counts(FC_TOTALS, &tot0), "abi: " FC_TOTALS " readable") ||
-	    !pvx_check(!fc_vm_create(&f, TVM_LONG), "abi: 64-bit VM with a read-only "
-		       "and a dirty-logged slot"))
+	    !pvx_check(!fc_vm_create(&f, TVM_LONG),
+		       "abi: 64-bit VM with a read-only and a dirty-logged slot"))
 		return 0;
 	feat = probe_features(&f);
 	pvx_check(feat & PVX_F_FORK_COPY, "abi: PROBE has PVX_F_FORK_COPY (0x%llx)", X(feat));
@@ -778,7 +787,7 @@ static int cmd_abi(void)
 	}
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	pvx_check(run_batch(&f, "real mode", (1ull << 32) | BATCH_GPA, 0, 0, 0, 0,
-			    GOOD_PAIRS, 0, p, GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)),
+			    GOOD_PAIRS, 0, p, GOOD_PAIRS, ans(GOOD_PAIRS, GOOD_PAIRS)),
 		  "abi real mode: a0 = 1 << 32 | batch is truncated to the batch -> 8");
 	expect(&f, C_DONE, GOOD_PAIRS);
 	abi_bad(&f, "real mode");
@@ -791,7 +800,7 @@ static int cmd_abi(void)
 		return 0;
 	}
 	pvx_check(run_batch(&f, "cpl3", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p, GOOD_PAIRS,
-			    ANS_NONE(TVM_NEG64(PVX_EPERM))),
+			    ans_none(TVM_NEG64(PVX_EPERM))),
 		  "abi CPL3: -KVM_EPERM, RBX unchanged, nothing copied");
 	{
 		struct counts tot;
@@ -814,8 +823,9 @@ static int cmd_absent(void)
 	struct fc_vm f;
 	int i;
 
-	if (!pvx_check(!module_loaded("pvx_fork_copy"), "absent: pvx_fork_copy not loaded "
-		       "(pvx_host %s)", host ? "loaded" : "not loaded"))
+	if (!pvx_check(!module_loaded("pvx_fork_copy"),
+		       "absent: pvx_fork_copy not loaded (pvx_host %s)",
+		       host ? "loaded" : "not loaded"))
 		return 0;
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	for (i = 0; i < 2; i++) {
@@ -835,7 +845,7 @@ static int cmd_absent(void)
 			pvx_check(r.rax == neg(&f, PVX_ENOSYS),
 				  "absent %s: PROBE -ENOSYS (no pvx)", m);
 		pvx_check(run_batch(&f, "absent", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-				    GOOD_PAIRS, ANS_NONE(neg(&f, PVX_ENOSYS))),
+				    GOOD_PAIRS, ans_none(neg(&f, PVX_ENOSYS))),
 			  "absent %s: a valid batch -> -ENOSYS, RBX unchanged, nothing copied", m);
 		fc_vm_destroy(&f);
 	}
@@ -857,7 +867,7 @@ static int cmd_rmmod(void)
 		return 0;
 	pool_pairs(p, GOOD_PAIRS, 0, 100);
 	pvx_check(run_batch(&f, "before rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			    GOOD_PAIRS, ANS(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
+			    GOOD_PAIRS, ans(GOOD_PAIRS, GOOD_PAIRS)), "rmmod: a batch copies first");
 	ret = tvm_newest_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/fork_copy", dir);
 	pvx_check(!ret && !access(path, F_OK), "rmmod: %s exists", path);
@@ -875,7 +885,7 @@ static int cmd_rmmod(void)
 	pvx_check(feat && !(feat & PVX_F_FORK_COPY),
 		  "rmmod: same VM: PROBE without PVX_F_FORK_COPY (0x%llx)", X(feat));
 	pvx_check(run_batch(&f, "after rmmod", BATCH_GPA, 0, 0, 0, 0, GOOD_PAIRS, 0, p,
-			    GOOD_PAIRS, ANS_NONE(TVM_NEG64(PVX_ENOSYS))),
+			    GOOD_PAIRS, ans_none(TVM_NEG64(PVX_ENOSYS))),
 		  "rmmod: same VM: the batch -> -ENOSYS, nothing copied");
 	fc_vm_destroy(&f);
 	return 0;
@@ -1262,27 +1272,25 @@ static int cmd_ring(void)
 			if (!pvx_check(!ring_vm_create(&r, cfg->cap, bytes), "%s: VM set-up", name))
 				continue;
 			ok = ring_loop(&r, owns[o], &run);
-			tvm_diag("%s: %lu calls (%lu full, %lu stopped at the ring), %lu pages "
-				 "copied, %lu ring-full exits, %ld entries (%lu of destinations), "
-				 "%lu foreign", name, run.calls, run.full, run.partial, run.copied,
+			tvm_diag("%s: %lu calls (%lu full, %lu stopped at the ring), %lu pages copied, %lu ring-full exits, %ld entries (%lu of destinations), %lu foreign",
+				 name, run.calls, run.full, run.partial, run.copied,
 				 run.ring_exits, run.entries, run.dst_entries, run.foreign);
 			pvx_check(ok && !run.bad && run.copied >= RING_ITERS,
-				  "%s: every answer a full copy or -EAGAIN with RBX < 255, "
-				  "and copies progress", name);
+				  "%s: every answer a full copy or -EAGAIN with RBX < 255, and copies progress",
+				  name);
 			pvx_check(ok && !run.mismatch,
 				  "%s: each copied destination holds its source", name);
 			pvx_check(ok && !run.missed,
-				  "%s: after a full collection, every page the next call wrote "
-				  "is collected again (%lu not)", name, run.missed);
+				  "%s: after a full collection, every page the next call wrote is collected again (%lu not)",
+				  name, run.missed);
 			if (cfg->cap)
 				pvx_check(ok && run.dst_entries == run.copied && !run.foreign,
-					  "%s: one ring entry per page copied, none overwritten "
-					  "(%lu of %lu)", name, run.dst_entries, run.copied);
+					  "%s: one ring entry per page copied, none overwritten (%lu of %lu)",
+					  name, run.dst_entries, run.copied);
 			if (cfg->cap && cfg->entries == 256)
 				pvx_check(ok && run.partial && run.ring_exits,
-					  "%s: the host stopped at the soft limit and KVM had the "
-					  "ring collected (%lu, %lu)", name, run.partial,
-					  run.ring_exits);
+					  "%s: the host stopped at the soft limit and KVM had the ring collected (%lu, %lu)",
+					  name, run.partial, run.ring_exits);
 			ring_vm_destroy(&r);
 		}
 	}
