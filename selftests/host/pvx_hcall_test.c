@@ -16,7 +16,7 @@
  *   pvx_hcall_test insmod
  *	from pvx_host absent: pvx_host.ko loads, /sys/kernel/pvx_host there.
  *   pvx_hcall_test rmmod
- *	rmmod pvx_host (its feature modules first): /sys/kernel/pvx_host gone.
+ *	pvx_host unloads (its feature modules first): /sys/kernel/pvx_host gone.
  *   pvx_hcall_test dmesg
  *	only the test every run ends with (harness.h): no BUG/WARNING/Oops
  *	in the kernel log since line $PVX_DMESG_MARK.
@@ -339,7 +339,8 @@ static int cmd_abi(void)
 	{
 		struct kvm_regs r;
 		struct tvm vm;
-		const char *desc = "PROBE from a real-mode guest's own code (mov $nr,%eax; vmmcall)";
+		const char *desc =
+			"PROBE from a real-mode guest's own code (mov $nr,%eax; vmmcall)";
 
 		if (want_case(NEED_LOADED, desc)) {
 			bool ok = false;
@@ -405,7 +406,7 @@ struct stock_case {
 };
 
 #define PV(enf, f)	{ .set = true, .enforce = enf, .features = f }
-#define PV_YIELD	(1u << KVM_FEATURE_PV_SCHED_YIELD)
+#define PV_YIELD	_BITUL(KVM_FEATURE_PV_SCHED_YIELD)
 
 static const struct stock_case stock_cases[] = {
 	{ "sched_yield_pv_cpuid", TVM_LONG, PV(true, PV_YIELD),
@@ -437,6 +438,7 @@ static const struct stock_case stock_cases[] = {
 	  TVM_NEG64(PVX_EPERM) },
 	{ "pvx_probe_cpl3", TVM_USER, {0}, PVX_HC_PROBE, 0, 0, TVM_NEG64(PVX_EPERM) },
 };
+
 #define NR_STOCK (ARRAY_SIZE(stock_cases))
 
 static int cmd_stock(bool record, const char *file)
@@ -625,9 +627,8 @@ static int cmd_rmmod_loop(void)
 		wait_count(&s, &s.n_enosys, 20);
 	s.stop = 1;
 	pthread_join(th, NULL);
-	tvm_diag("%s: PROBE results: %lu x 0, %lu x -ENOSYS, %lu other, %lu x 0 after -ENOSYS "
-		 "(%lu x 0 when delete_module returned)", d, s.n_ok, s.n_enosys, s.n_other,
-		 s.n_back, before);
+	tvm_diag("%s: PROBE results: %lu x 0, %lu x -ENOSYS, %lu other, %lu x 0 after -ENOSYS (%lu x 0 when delete_module returned)",
+		 d, s.n_ok, s.n_enosys, s.n_other, s.n_back, before);
 	pvx_check(!s.run_err, "%s: guest kept running, no KVM_RUN error or odd exit%s%s", d,
 		  s.run_err ? ": " : "", s.why);
 	pvx_check(!ret && s.n_enosys >= 20 && !s.n_other && !s.n_back,
@@ -1030,8 +1031,10 @@ static void policy_calls_match_probe(const char *what, const char *vm_features)
 	}
 	if (vm_features) {
 		if (find_vm_dir(dir, sizeof(dir)) ||
-		    (snprintf(path, sizeof(path), "%s/features", dir), tvm_write_file(path, vm_features))) {
-			pvx_check(false, "%s: features=%s before the first call", what, vm_features);
+		    (snprintf(path, sizeof(path), "%s/features", dir),
+		     tvm_write_file(path, vm_features))) {
+			pvx_check(false, "%s: features=%s before the first call", what,
+				  vm_features);
 			goto out;
 		}
 	}
@@ -1129,24 +1132,25 @@ static void policy_probe_bit(const char *features)
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	ok = ok && bad_write(path, "2", EINVAL, "1") && bad_write(path, "on", EINVAL, "1") &&
 	     bad_write(path, "-1", EINVAL, "1") && bad_write(path, "1 1", EINVAL, "1");
-	pvx_check(ok, "policy per VM: features 0x1e, 0x0, 0x3f, 'x', '\\n', 2^32 and enabled 2, "
-		  "'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
+	pvx_check(ok,
+		  "policy per VM: features 0x1e, 0x0, 0x3f, 'x', '\\n', 2^32 and enabled 2, 'on', -1, '1 1' -> -EINVAL/-ERANGE, nothing changed");
 	/* Longer than the page sysfs hands over: a number too big, or junk. */
 	ok = bad_write(path, long_str('1', 5000), ERANGE, "1") &&
 	     bad_write(path, long_str(' ', 5000), EINVAL, "1");
 	snprintf(path, sizeof(path), "%s/features", dir);
 	ok = ok && bad_write(path, long_str('1', 5000), ERANGE, want) &&
 	     bad_write(path, long_str('x', 5000), EINVAL, want);
-	pvx_check(ok, "policy per VM: 5000-byte writes to enabled and features -> "
-		  "-ERANGE/-EINVAL, nothing changed");
+	pvx_check(ok,
+		  "policy per VM: 5000-byte writes to enabled and features -> -ERANGE/-EINVAL, nothing changed");
 	ok = nobody_refused(path, "0x1", want);
 	snprintf(path, sizeof(path), "%s/enabled", dir);
 	ok = ok && nobody_refused(path, "0", "1");
 	pvx_check(ok, "policy per VM: user nobody cannot write enabled or features (-EACCES)");
 	ok = !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) && r.rax == 0 &&
 	     (r.rdx & PVX_F_PROBE);
-	pvx_check(ok, "policy per VM: PROBE answers with bit 0 after the refused writes "
-		  "(rax=0x%llx)", X(r.rax));
+	pvx_check(ok,
+		  "policy per VM: PROBE answers with bit 0 after the refused writes (rax=0x%llx)",
+		  X(r.rax));
 	tvm_destroy(&vm);
 }
 
@@ -1169,8 +1173,8 @@ static void policy_new_vms(void)
 		return;
 	}
 	ok = !probe_fresh(&r) && probe_enosys(&r);
-	pvx_check(ok, "policy: new_vms=none -> a new VM's PROBE -ENOSYS, registers kept "
-		  "(rax=0x%llx)", X(r.rax));
+	pvx_check(ok, "policy: new_vms=none -> a new VM's PROBE -ENOSYS, registers kept (rax=0x%llx)",
+		  X(r.rax));
 	ok = !hcall_fresh(TVM_LONG, NULL, PVX_HC_YIELD, 1, 0, 0, 0, &r) &&
 	     r.rax == TVM_NEG64(PVX_ENOSYS);
 	pvx_check(ok, "policy: new_vms=none -> a new VM's YIELD -ENOSYS (rax=0x%llx)", X(r.rax));
@@ -1181,13 +1185,15 @@ static void policy_new_vms(void)
 
 		snprintf(path, sizeof(path), "%s/enabled", dir);
 		ok = !read_param(path, en, sizeof(en)) && !strcmp(en, "0");
-		pvx_check(ok, "policy: new_vms=none -> %s/enabled reads 0 before the first call "
-			  "('%s')", dir, en);
+		pvx_check(ok,
+			  "policy: new_vms=none -> %s/enabled reads 0 before the first call ('%s')",
+			  dir, en);
 		ok = !tvm_write_file(path, "1") &&
 		     !tvm_hcall(&vm.vcpu[0], PVX_HC_PROBE, 0, 0, 0, 0, &r) &&
 		     probe_ok(TVM_LONG, &r);
-		pvx_check(ok, "policy: new_vms=none, enabled=1 before the first call -> PROBE works "
-			  "(rax=0x%llx)", X(r.rax));
+		pvx_check(ok,
+			  "policy: new_vms=none, enabled=1 before the first call -> PROBE works (rax=0x%llx)",
+			  X(r.rax));
 	} else {
 		pvx_check(false, "policy: new_vms=none, VM set-up and directory at creation");
 	}
@@ -1272,9 +1278,9 @@ static void policy_pid_features(int me)
 	ok = !tvm_write_file(PID_POLICY, val) && policy_pid_vm_reads("features", "0x3") &&
 	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
 	     ((uint32_t)r.rdx & PVX_F_ALL) == ((uint32_t)all.rdx & 0x3);
-	pvx_check(ok, "policy: pid_policy '%s' -> the new VM's features read 0x3 before its "
-		  "first call, PROBE rdx=0x%llx (every feature: 0x%llx)", val, X(r.rdx),
-		  X(all.rdx));
+	pvx_check(ok,
+		  "policy: pid_policy '%s' -> the new VM's features read 0x3 before its first call, PROBE rdx=0x%llx (every feature: 0x%llx)",
+		  val, X(r.rdx), X(all.rdx));
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
 	pvx_check(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
 	ok = true;
@@ -1282,14 +1288,14 @@ static void policy_pid_features(int me)
 		snprintf(val, sizeof(val), "%d %s", me, bad[i]);
 		ok = bad_write(PID_POLICY, val, EINVAL, want) && ok;
 	}
-	pvx_check(ok, "policy: pid_policy masks without PROBE, beyond 0x1f or 32 bits, not a "
-		  "number, with off/default, two masks -> -EINVAL, entry kept");
+	pvx_check(ok,
+		  "policy: pid_policy masks without PROBE, beyond 0x1f or 32 bits, not a number, with off/default, two masks -> -EINVAL, entry kept");
 	snprintf(val, sizeof(val), "%d on", me);
 	snprintf(want, sizeof(want), "%d on", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !read_param(PID_POLICY, val, sizeof(val)) &&
 	     !strcmp(val, want) && policy_pid_vm_reads("features", "0x1f");
-	pvx_check(ok, "policy: pid_policy '%s' again -> every feature for the next VM "
-		  "(reads '%s')", want, val);
+	pvx_check(ok, "policy: pid_policy '%s' again -> every feature for the next VM (reads '%s')",
+		  want, val);
 }
 
 static void policy_pid(void)
@@ -1305,11 +1311,12 @@ static void policy_pid(void)
 	}
 	snprintf(val, sizeof(val), "%d off", me);
 	ok = !tvm_write_file(PID_POLICY, val) && !probe_fresh(&r) && probe_enosys(&r);
-	pvx_check(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS "
-		  "(rax=0x%llx)", val, X(r.rax));
+	pvx_check(ok, "policy: pid_policy '%s' -> this process's new VM: PROBE -ENOSYS (rax=0x%llx)",
+		  val, X(r.rax));
 	ok = policy_pid_vm_reads("enabled", "0");
-	pvx_check(ok, "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 "
-		  "before its first call", me);
+	pvx_check(ok,
+		  "policy: pid_policy '%d off' -> the new VM's sysfs enabled reads 0 before its first call",
+		  me);
 	snprintf(want, sizeof(want), "%d off", me);
 	ok = !read_param(PID_POLICY, val, sizeof(val)) && !strcmp(val, want);
 	pvx_check(ok, "policy: pid_policy reads '%s' ('%s')", want, val);
@@ -1320,8 +1327,10 @@ static void policy_pid(void)
 	ok = bad_write(PID_POLICY, "abc on", EINVAL, want) &&
 	     bad_write(PID_POLICY, "on", EINVAL, want) &&
 	     (snprintf(val, sizeof(val), "%d", me), bad_write(PID_POLICY, val, EINVAL, want)) &&
-	     (snprintf(val, sizeof(val), "%d maybe", me), bad_write(PID_POLICY, val, EINVAL, want)) &&
-	     (snprintf(val, sizeof(val), "%d on off", me), bad_write(PID_POLICY, val, EINVAL, want)) &&
+	     (snprintf(val, sizeof(val), "%d maybe", me),
+	      bad_write(PID_POLICY, val, EINVAL, want)) &&
+	     (snprintf(val, sizeof(val), "%d on off", me),
+	      bad_write(PID_POLICY, val, EINVAL, want)) &&
 	     bad_write(PID_POLICY, "0 on", EINVAL, want) &&
 	     bad_write(PID_POLICY, "-1 on", EINVAL, want) &&
 	     bad_write(PID_POLICY, "99999999999 on", ERANGE, want) &&
@@ -1329,9 +1338,8 @@ static void policy_pid(void)
 	     bad_write(PID_POLICY, "4194305 on", ESRCH, want) &&
 	     bad_write(PID_POLICY, long_str('1', 5000), EINVAL, want) &&
 	     bad_write(PID_POLICY, "\n", EINVAL, want);
-	pvx_check(ok, "policy: pid_policy bad lines (no PID, no word, bad word, extra word, "
-		  "PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> "
-		  "-EINVAL/-ERANGE/-ESRCH, entry kept");
+	pvx_check(ok,
+		  "policy: pid_policy bad lines (no PID, no word, bad word, extra word, PID 0/-1/too big/absent, too long, 5000 bytes, empty) -> -EINVAL/-ERANGE/-ESRCH, entry kept");
 	snprintf(val, sizeof(val), "%d on", me);
 	ok = nobody_refused(PID_POLICY, val, want) && nobody_refused(PARAM_NEW_VMS, "none", "all");
 	pvx_check(ok, "policy: user nobody cannot write pid_policy or new_vms (-EACCES)");
@@ -1344,9 +1352,11 @@ static void policy_pid(void)
 
 	ok = !tvm_write_file(PARAM_NEW_VMS, "none") &&
 	     (snprintf(val, sizeof(val), "%d on", me), !tvm_write_file(PID_POLICY, val)) &&
-	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) && probe_in_child() == TVM_NEG64(PVX_ENOSYS);
-	pvx_check(ok, "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this "
-		  "process's VM, -ENOSYS in a child's", me);
+	     !probe_fresh(&r) && probe_ok(TVM_LONG, &r) &&
+	     probe_in_child() == TVM_NEG64(PVX_ENOSYS);
+	pvx_check(ok,
+		  "policy: new_vms=none with pid_policy '%d on' -> PROBE works in this process's VM, -ENOSYS in a child's",
+		  me);
 	tvm_write_file(PARAM_NEW_VMS, "all");
 	policy_pid_features(me);
 	snprintf(val, sizeof(val), "%d default", me);
@@ -1398,13 +1408,12 @@ static void race_file(struct race *rc, const char *path, const char *val)
 			err = errno;
 		close(fd);
 	}
-	if (!err) {
+	if (!err)
 		rc->done++;
-	} else if (err == ENOENT || err == ENODEV) {
+	else if (err == ENOENT || err == ENODEV)
 		rc->gone++;
-	} else if (!rc->other++) {
+	else if (!rc->other++)
 		tvm_diag("policy race: %s: %s", path, strerror(err));
-	}
 }
 
 /* Reads and writes the controls of every VM of this process until stopped. */
@@ -1460,8 +1469,7 @@ static void policy_race(int n)
 	rc.stop = 1;
 	pthread_join(th, NULL);
 	pvx_check(!bad && rc.done && !rc.other,
-		  "policy race: %d VMs created and destroyed while a thread read and wrote "
-		  "their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
+		  "policy race: %d VMs created and destroyed while a thread read and wrote their enabled/features: %lu served, %lu gone (-ENOENT/-ENODEV), %lu other",
 		  n, rc.done, rc.gone, rc.other);
 }
 
