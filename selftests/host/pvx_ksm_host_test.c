@@ -491,7 +491,8 @@ static int cmd_abi(void)
 	pvx_check(ok, "abi: the VM's end releases its pins (%lld pinned above the start)",
 		  host_pins() - pins0);
 	ok = tvm_read_counters(KSM_TOTALS, k_names, 6, v);
-	pvx_check(ok && v[K_CALLS] > 0, "abi: host totals in %s (calls %lld)", KSM_TOTALS, v[K_CALLS]);
+	pvx_check(ok && v[K_CALLS] > 0, "abi: host totals in %s (calls %lld)", KSM_TOTALS,
+		  v[K_CALLS]);
 	return pvx_nfail ? KSFT_FAIL : KSFT_PASS;
 }
 
@@ -618,7 +619,7 @@ static int mergeable(const void *addr)
 			continue;
 		}
 		if (in && !strncmp(line, "VmFlags:", 8)) {
-			ret = strstr(line, " mg") != NULL;
+			ret = !!strstr(line, " mg");
 			break;
 		}
 	}
@@ -843,11 +844,11 @@ static int cmd_race(int iters)
 		ok = one_page_runs(&k, 0, RACE_GPA, PAGE, RACE_PAGES, PVX_KSM_UNMERGEABLE, &r);
 		while (atomic_load(&u.done) != it)
 			;
-		if (!ok || (r.rax != 0 && r.rax != TVM_NEG64(PVX_EFAULT)) || r.rbx > RACE_PAGES)
+		if (!ok || (r.rax != 0 && r.rax != TVM_NEG64(PVX_EFAULT)) || r.rbx > RACE_PAGES) {
 			bad++;
-		else if (r.rax == 0)
+		} else if (r.rax == 0) {
 			answered++;
-		else {
+		} else {
 			efault++;
 			partial += r.rbx > 0;
 		}

@@ -80,7 +80,7 @@
 #define DEBUGFS_PVX	"/sys/kernel/debug/pvx"
 #define NUMA_TOTALS	DEBUGFS_PVX "/numa"
 #define PARAM_DIR	"/sys/module/pvx_numa/parameters/"
-#define MB		(1u << 20)
+#define MB		0x100000u
 #define PAGE		4096u
 
 /* Guest memory the cases place: [2, 3) MiB on node 0, [3, 4) MiB on node 1. */
@@ -100,8 +100,11 @@ static int set_param(const char *name, const char *val)
 
 /* ---- counters ------------------------------------------------------ */
 
-enum { ST_CALLS, ST_OK, ST_INVALID, ST_EFAULT, ST_E2BIG, ST_EAGAIN, ST_MOVES,
-       ST_NO_CPUS, ST_RESTORED, ST_FULL, ST_NR };
+enum {
+	ST_CALLS, ST_OK, ST_INVALID, ST_EFAULT, ST_E2BIG, ST_EAGAIN, ST_MOVES,
+	ST_NO_CPUS, ST_RESTORED, ST_FULL, ST_NR
+};
+
 static const char *const st_names[ST_NR] = {
 	"calls", "ok", "invalid", "efault", "e2big", "eagain", "moves", "no_cpus",
 	"restored", "full",
@@ -317,11 +320,11 @@ static int debugfs_home(int vcpu)
 	f = fopen(path, "r");
 	if (!f)
 		return -3;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "vcpu %d home %d", &id, &home) == 2 && id == vcpu)
 			break;
-		else
-			home = -3;
+		home = -3;
+	}
 	fclose(f);
 	return home;
 }
@@ -720,8 +723,8 @@ static void placement_vmm(struct placement *p)
 			 * Not a SKIP: the case does not exist before 6.2 (a lab
 			 * SKIP fails make check); numa.rst states the limit.
 			 */
-			tvm_diag("placement: %s: not on this kernel (6.1 keeps no "
-				 "sched_setaffinity() request; numa.rst)", c->desc);
+			tvm_diag("placement: %s: not on this kernel (6.1 keeps no sched_setaffinity() request; numa.rst)",
+				 c->desc);
 			continue;
 		}
 		sched_setaffinity(0, sizeof(p->orig), &p->orig);
@@ -797,8 +800,8 @@ static void placement_cpuset(struct placement *p)
 
 	set_param("hint_interval_ms", "0");	/* placement_restore's insmod: 100 */
 	if (!cg_setup(&cg)) {
-		pvx_check(false, "placement: cpuset narrowed after the move: no cgroup v2 "
-			  "cpuset controller here");
+		pvx_check(false,
+			  "placement: cpuset narrowed after the move: no cgroup v2 cpuset controller here");
 		cg2_destroy(&cg);
 		return;
 	}
@@ -1136,7 +1139,8 @@ static void placement_room(struct placement *p)
 	up = make_vm(&vm, TVM_LONG) == 0;
 	ok = up && !tvm_add_vcpu(&vm) && place(&vm, GPA_NODE0, NODE_SPAN, 0) &&
 	     place(&vm, GPA_NODE1, NODE_SPAN, 1) && room_start(&w, &vm, 1, &two);
-	if (!pvx_check(ok, "placement: room: a VM of two vCPUs, each thread on one CPU of each node")) {
+	if (!pvx_check(ok,
+		       "placement: room: a VM of two vCPUs, each thread on one CPU of each node")) {
 		if (up)
 			tvm_destroy(&vm);
 		sched_setaffinity(0, sizeof(p->orig), &p->orig);
