@@ -424,7 +424,8 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 	size_t i;
 	bool ok;
 
-	if (!read_counts(YIELD_TOTALS, tot0) || tvm_create(&vm, TVM_REAL, TVM_PROG(tvm_g16_hcall)) ||
+	if (!read_counts(YIELD_TOTALS, tot0) ||
+	    tvm_create(&vm, TVM_REAL, TVM_PROG(tvm_g16_hcall)) ||
 	    tvm_add_vcpu(&vm) || tvm_add_vcpu(&vm)) {
 		pvx_check(false, "abi real mode: 2-vCPU VM set-up, " YIELD_TOTALS " readable");
 		return;
@@ -491,7 +492,7 @@ static void abi_tracepoint(void)
 		if (!strstr(line, " yield: vm="))
 			continue;
 		for (i = 0; i < 3; i++)
-			found[i] |= strstr(line, want[i]) != NULL;
+			found[i] |= !!strstr(line, want[i]);
 	}
 	if (f)
 		fclose(f);
@@ -557,7 +558,8 @@ static int cmd_abi(void)
 		  TVM_NEG64(PVX_EINVAL) },
 		{ "by APIC ID 0x1_0000_0001 (not truncated) -> -EINVAL", 0, 0x100000001ull,
 		  PVX_YIELD_F_APIC_ID, TVM_NEG64(PVX_EINVAL) },
-		{ "by APIC ID ~0 -> -EINVAL", 0, ~0ull, PVX_YIELD_F_APIC_ID, TVM_NEG64(PVX_EINVAL) },
+		{ "by APIC ID ~0 -> -EINVAL", 0, ~0ull, PVX_YIELD_F_APIC_ID,
+		  TVM_NEG64(PVX_EINVAL) },
 		{ "flags 0x80000000 -> -EINVAL", 0, 1, 0x80000000ull, TVM_NEG64(PVX_EINVAL) },
 		{ "flags 0x1_0000_0000 (upper half) -> -EINVAL", 0, 1, 0x100000000ull,
 		  TVM_NEG64(PVX_EINVAL) },
@@ -633,7 +635,7 @@ static int cmd_abi(void)
  * SCHED_HITS answers @stop_on. The guest's view goes to @seen.
  */
 static int yield_against_spinner(int caller_cpu, int target_cpu, uint64_t stop_on,
-				  struct counts *seen, struct counts *tot0, struct counts *vmc)
+				 struct counts *seen, struct counts *tot0, struct counts *vmc)
 {
 	struct runner run = { 0 };
 	char dir[256];
@@ -678,8 +680,8 @@ static void sched_running(cpu_set_t *orig, int cpu0, int cpu1)
 	int ret;
 
 	if (cpu1 < 0) {
-		pvx_skip("one CPU: caller and target cannot run at once", "%s: target in guest "
-			 "mode on another CPU -> TARGET_RUNNING", d);
+		pvx_skip("one CPU: caller and target cannot run at once",
+			 "%s: target in guest mode on another CPU -> TARGET_RUNNING", d);
 		return;
 	}
 	ret = yield_against_spinner(cpu0, cpu1, PVX_YIELD_TARGET_RUNNING, &seen, &tot0, &vmc);
@@ -687,8 +689,8 @@ static void sched_running(cpu_set_t *orig, int cpu0, int cpu1)
 	counts_str(&seen, buf, sizeof(buf));
 	tvm_diag("%s: caller on CPU %d, spinning target on CPU %d: %s", d, cpu0, cpu1, buf);
 	pvx_check(!ret && seen.v[ST_RUNNING] >= 1,
-		  "%s: target spinning in guest mode on another CPU -> TARGET_RUNNING seen "
-		  "(%lld of %lld calls)", d, seen.v[ST_RUNNING], seen.v[ST_CALLS]);
+		  "%s: target spinning in guest mode on another CPU -> TARGET_RUNNING seen (%lld of %lld calls)",
+		  d, seen.v[ST_RUNNING], seen.v[ST_CALLS]);
 	pvx_check(!ret && seen.v[ST_INVALID] == 0 &&
 		  seen.v[ST_CALLS] == seen.v[ST_DONE] + seen.v[ST_NOT_DONE] + seen.v[ST_RUNNING],
 		  "%s: every answer DONE, NOT_DONE or TARGET_RUNNING", d);
@@ -766,8 +768,9 @@ static void sched_halted(void)
 		counts_add(&seen, rax);
 		ok = ok && rax == PVX_YIELD_NOT_DONE;
 	}
-	pvx_check(ok, "%s: YIELD to the halted vCPU -> NOT_DONE, 20 of 20 times "
-		  "(done %lld, target_running %lld)", d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
+	pvx_check(ok,
+		  "%s: YIELD to the halted vCPU -> NOT_DONE, 20 of 20 times (done %lld, target_running %lld)",
+		  d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
 	err = tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking);
 	pvx_check(!err && blocking == 1 && run.runs == 0,
 		  "%s: the yield does not wake it (blocking=%llu, KVM_RUN returned %lu times)",
@@ -922,8 +925,8 @@ static int cmd_policy(void)
 	feat = vm_probe(&a.vcpu[0]);
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(ok && feat != ~0ull && (feat & PVX_F_YIELD) && rax == PVX_YIELD_NOT_DONE,
-		  "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE "
-		  "(rdx=0x%llx rax=0x%llx)", saved, X(feat), X(rax));
+		  "policy: features=%s restored -> PROBE has PVX_F_YIELD, YIELD NOT_DONE (rdx=0x%llx rax=0x%llx)",
+		  saved, X(feat), X(rax));
 
 	/* VM policy: sysfs vms/vm<id>-<pid>/features without PVX_F_YIELD. */
 	if (!pvx_check(read_vm_counts(&vmc0, dir, sizeof(dir)),
@@ -936,8 +939,8 @@ static int cmd_policy(void)
 	rax = call_once(&a.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(ok && feat != ~0ull && !(feat & PVX_F_YIELD) &&
 		  rax == TVM_NEG64(PVX_EOPNOTSUPP),
-		  "policy per VM: features=%s -> PROBE without PVX_F_YIELD, YIELD -EOPNOTSUPP "
-		  "(rdx=0x%llx rax=0x%llx)", val, X(feat), X(rax));
+		  "policy per VM: features=%s -> PROBE without PVX_F_YIELD, YIELD -EOPNOTSUPP (rdx=0x%llx rax=0x%llx)",
+		  val, X(feat), X(rax));
 	ok = false;
 	if (!roles_vm(&b, 2, false)) {
 		rax2 = call_once(&b.vcpu[0], PVX_HC_YIELD, 1, 0);
@@ -1051,8 +1054,8 @@ static int cmd_rmmod_loop(void)
 	feat = vm_probe(&vm.vcpu[0]);
 	rax = call_once(&vm.vcpu[0], PVX_HC_YIELD, 1, 0);
 	pvx_check(feat != ~0ull && !(feat & PVX_F_YIELD) && rax == TVM_NEG64(PVX_ENOSYS),
-		  "%s: same VM after rmmod: PROBE without PVX_F_YIELD, YIELD -ENOSYS "
-		  "(rdx=0x%llx rax=0x%llx)", d, X(feat), X(rax));
+		  "%s: same VM after rmmod: PROBE without PVX_F_YIELD, YIELD -ENOSYS (rdx=0x%llx rax=0x%llx)",
+		  d, X(feat), X(rax));
 	tvm_destroy(&vm);
 	return 0;
 }
