@@ -61,6 +61,7 @@ static __attribute__((format(printf, 2, 3))) bool check(bool pass, const char *f
 	ksft_test_result(pass, "%s\n", desc);
 	return pass;
 }
+
 static unsigned int nthreads;
 static unsigned long total_acq = 5000000;
 
@@ -168,7 +169,7 @@ static void test_exclusion(void)
 	bool fair, ok = run_exclusion("exclusion", &fair);
 
 	check(ok, "mutual exclusion: %u threads, more than CPUs, exact count over %lu acquisitions",
-		   nthreads, total_acq);
+	      nthreads, total_acq);
 	check(fair, "fairness: every thread gets at least 1/16 of an even share");
 }
 
@@ -204,10 +205,10 @@ static void test_errors(void)
 	r5 = pvx_lock_destroy(&err_lock);
 	r6 = pvx_lock_unlock(&err_lock);
 	check(!r1 && r2 == EBUSY && r3 == EPERM && r4 == EDEADLK && r5 == EBUSY && !r6,
-		   "trylock 0, trylock by another EBUSY (%d), unlock by another EPERM (%d), relock EDEADLK (%d), destroy held EBUSY (%d), unlock 0",
-		   r2, r3, r4, r5);
+	      "trylock 0, trylock by another EBUSY (%d), unlock by another EPERM (%d), relock EDEADLK (%d), destroy held EBUSY (%d), unlock 0",
+	      r2, r3, r4, r5);
 	check(pvx_lock_unlock(&err_lock) == EPERM && !pvx_lock_destroy(&err_lock),
-		   "unlock of an unlocked lock EPERM, destroy 0");
+	      "unlock of an unlocked lock EPERM, destroy 0");
 }
 
 /* ---- handover: wake one ---------------------------------------------- */
@@ -247,9 +248,9 @@ static void test_handover(void)
 	       s2.futex_wakes - s1.futex_wakes);
 	/* a herd would re-sleep ~N*N/2 times; wake-one: each sleeps ~once more */
 	check(ho_got == N && s2.futex_waits - s1.futex_waits <= 2 * N &&
-		   s2.futex_wakes - s1.futex_wakes <= N + 1,
-		   "handover: %d sleepers each get the lock, woken one by one (%llu waits, %llu wakes)",
-		   N, s2.futex_waits - s1.futex_waits, s2.futex_wakes - s1.futex_wakes);
+	      s2.futex_wakes - s1.futex_wakes <= N + 1,
+	      "handover: %d sleepers each get the lock, woken one by one (%llu waits, %llu wakes)",
+	      N, s2.futex_waits - s1.futex_waits, s2.futex_wakes - s1.futex_wakes);
 }
 
 /* ---- barging: a running thread re-takes a lock others sleep on -------- */
@@ -308,8 +309,8 @@ static void test_barging(void)
 	printf("# barging: the unlocker re-took the lock %d of %d times, %llu futex waits while held\n",
 	       retaken, TRIES, waits);
 	check(waits && retaken * 2 > TRIES,
-		   "barging: with sleepers queued the unlocking thread re-takes the free lock (%d of %d)",
-		   retaken, TRIES);
+	      "barging: with sleepers queued the unlocking thread re-takes the free lock (%d of %d)",
+	      retaken, TRIES);
 }
 
 /* In a child with LIBPVX_SATURATED_SLEEP=1 (sleep at once on a saturated lock). */
@@ -343,7 +344,7 @@ static bool run_child(const char *env, const char *arg)
 static void test_saturated_sleep(void)
 {
 	check(run_child("LIBPVX_SATURATED_SLEEP", "--saturated-sleep-child"),
-		   "LIBPVX_SATURATED_SLEEP=1: waiters sleep at once on a saturated lock, and it excludes");
+	      "LIBPVX_SATURATED_SLEEP=1: waiters sleep at once on a saturated lock, and it excludes");
 }
 
 /* ---- robustness ------------------------------------------------------- */
@@ -395,8 +396,8 @@ static void test_robust(void)
 	r4 = pvx_lock_lock(&l);
 	pvx_lock_unlock(&l);
 	check(r1 == EOWNERDEAD && !r2 && !r3 && !r4,
-		   "robust: holder thread exited: lock EOWNERDEAD (%d), consistent 0 (%d), unlock, lock 0 (%d)",
-		   r1, r2, r4);
+	      "robust: holder thread exited: lock EOWNERDEAD (%d), consistent 0 (%d), unlock, lock 0 (%d)",
+	      r1, r2, r4);
 
 	pvx_lock_init(&l, PVX_LOCK_ROBUST);
 	pthread_create(&th, NULL, hold_and_exit, &l);
@@ -406,8 +407,8 @@ static void test_robust(void)
 	r2 = pvx_lock_lock(&l);
 	r3 = pvx_lock_trylock(&l);
 	check(r1 == EOWNERDEAD && r2 == ENOTRECOVERABLE && r3 == ENOTRECOVERABLE,
-		   "robust: unlocked without consistent: ENOTRECOVERABLE (trylock %d, lock %d, trylock %d)",
-		   r1, r2, r3);
+	      "robust: unlocked without consistent: ENOTRECOVERABLE (trylock %d, lock %d, trylock %d)",
+	      r1, r2, r3);
 
 	pvx_lock_init(&l, 0);
 	pthread_create(&th, NULL, hold_and_exit, &l);
@@ -425,7 +426,7 @@ static void test_robust(void)
 	r2 = pvx_lock_consistent(sh);
 	r3 = pvx_lock_unlock(sh);
 	check(WIFEXITED(st) && !WEXITSTATUS(st) && r1 == EOWNERDEAD && !r2 && !r3,
-		   "robust shared: holder process exited: EOWNERDEAD in another process (%d)", r1);
+	      "robust shared: holder process exited: EOWNERDEAD in another process (%d)", r1);
 	munmap(sh, 4096);
 }
 
@@ -471,8 +472,8 @@ static void test_signals(void)
 	pvx_lock_unlock(&sig_lock);
 	pthread_join(th, NULL);
 	check(!sig_early && sigs > 0,
-		   "signals: a waiter interrupted %d times gets the lock only after its release",
-		   (int)sigs);
+	      "signals: a waiter interrupted %d times gets the lock only after its release",
+	      (int)sigs);
 }
 
 struct sig_storm {
@@ -527,8 +528,8 @@ static void test_signal_storm(void)
 		}
 	}
 	check(!err && !e->overlaps && e->count == total_acq && sum == total_acq,
-		   "signals: exclusion while %d signals hit the waiters (%lu acquisitions, overlaps %lu)",
-		   (int)(sigs - before), sum, e->overlaps);
+	      "signals: exclusion while %d signals hit the waiters (%lu acquisitions, overlaps %lu)",
+	      (int)(sigs - before), sum, e->overlaps);
 	total_acq = saved;
 	free(s.victims);
 	free(t);
@@ -561,9 +562,9 @@ static void test_fork(void)
 	pvx_lock_unlock(&priv);
 	pvx_lock_unlock(&rob);
 	check(WIFEXITED(st1) && !WEXITSTATUS(st1),
-		   "fork while held: the child sees the private lock held (EBUSY)");
+	      "fork while held: the child sees the private lock held (EBUSY)");
 	check(WIFEXITED(st2) && !WEXITSTATUS(st2),
-		   "fork while held: robust private lock, the owner is not in the child: EOWNERDEAD");
+	      "fork while held: robust private lock, the owner is not in the child: EOWNERDEAD");
 
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pvx_lock_init(sh, PVX_LOCK_PSHARED);
@@ -579,8 +580,8 @@ static void test_fork(void)
 	pvx_lock_unlock(sh);
 	waitpid(pid, &st3, 0);
 	check(WIFEXITED(st3) && !WEXITSTATUS(st3),
-		   "fork while held: shared lock, the child waits and gets it after the parent's unlock (exit %d)",
-		   WIFEXITED(st3) ? WEXITSTATUS(st3) : -1);
+	      "fork while held: shared lock, the child waits and gets it after the parent's unlock (exit %d)",
+	      WIFEXITED(st3) ? WEXITSTATUS(st3) : -1);
 	munmap(sh, 4096);
 }
 
@@ -804,10 +805,10 @@ static void test_free_after_unlock(void)
 	r4 = uaf_traced_unlock();
 	t3 = uaf_after;
 	check(w && !r1 && !r2 && r3 == EOWNERDEAD && !r4 && !t1 && !t2 && !t3,
-		   "free after unlock (traced): no access to the lock after the releasing store (with waiters: private %lu, shared %lu; robust unlocked inconsistent %lu)",
-		   t1, t2, t3);
+	      "free after unlock (traced): no access to the lock after the releasing store (with waiters: private %lu, shared %lu; robust unlocked inconsistent %lu)",
+	      t1, t2, t3);
 	check(pvx_lock_lock(l) == ENOTRECOVERABLE,
-		   "free after unlock (traced): the robust lock is not recoverable after the traced unlock");
+	      "free after unlock (traced): the robust lock is not recoverable after the traced unlock");
 	munmap(uaf_page, uaf_psz);
 	uaf_page = NULL;
 
@@ -857,8 +858,8 @@ static void test_free_after_unlock(void)
 	printf("# free after unlock (torture): %u pairs, %lu rounds, %lu late accesses, %lu broken poisons\n",
 	       npairs, rounds, uaf_late, bad_poison);
 	check(rounds >= npairs && !uaf_late && !bad_poison && !bad_ret,
-		   "free after unlock (torture): %lu rounds of unlock racing destroy+free by the next owner (%u thread pairs): %lu late accesses, %lu broken poisons, %lu errors",
-		   rounds, npairs, uaf_late, bad_poison, bad_ret);
+	      "free after unlock (torture): %lu rounds of unlock racing destroy+free by the next owner (%u thread pairs): %lu late accesses, %lu broken poisons, %lu errors",
+	      rounds, npairs, uaf_late, bad_poison, bad_ret);
 	munmap(uaf_pool, uaf_pool_len);
 	uaf_pool = NULL;
 out:
@@ -895,12 +896,12 @@ static void test_fallback(void)
 	       s.futex_waits);
 	if (access("/dev/pvx", R_OK))
 		check(pvx_lib_mode() == PVX_LIB_FALLBACK && s.yield_calls == 0,
-			   "fallback: no /dev/pvx, a plain futex mutex without directed yields");
+		      "fallback: no /dev/pvx, a plain futex mutex without directed yields");
 	else
 		check(pvx_lib_mode() == PVX_LIB_PVX || s.yield_calls == 0,
-			   "/dev/pvx: mode %s", pvx_lib_mode() == PVX_LIB_PVX ? "pvx" : "fallback");
+		      "/dev/pvx: mode %s", pvx_lib_mode() == PVX_LIB_PVX ? "pvx" : "fallback");
 	check(run_child("LIBPVX_FALLBACK", "--fallback-child"),
-		   "fallback: LIBPVX_FALLBACK=1 makes it a plain futex mutex that excludes");
+	      "fallback: LIBPVX_FALLBACK=1 makes it a plain futex mutex that excludes");
 }
 
 int main(int argc, char **argv)
