@@ -921,8 +921,8 @@ static void host_vm(const struct snapshot *cur, const struct snapshot *prev,
 		return;
 	snprintf(pid, sizeof(pid), "%u", cur->rows[from].key.tgid);
 	snprintf(vm, sizeof(vm), sum.vm_id ? "%llu" : "-", (unsigned long long)sum.vm_id);
-	host_line(pid, comm_of(cur->rows[from].key.tgid, cur->rows[from].v.comm), vm, "all", &sum,
-		  secs);
+	host_line(pid, comm_of(cur->rows[from].key.tgid, cur->rows[from].v.comm), vm, "all",
+		  &sum, secs);
 	putchar('\n');
 	for (i = from; i < to; i++) {
 		row_delta(cur, prev, i, &d);
