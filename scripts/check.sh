@@ -387,7 +387,9 @@ tap_begin style
 # Every C file: the kernel-side sources and the unit tier (kernel code on
 # a shim) as the kernel's, and the userspace programs (selftests/, tools/)
 # with one ignore list for what is right in userspace:
-#   VOLATILE          sig_atomic_t flags that signal handlers set
+#   VOLATILE          sig_atomic_t flags, and flags, counters and sinks
+#                     shared with threads, children or the compiler:
+#                     userspace has no READ_ONCE/WRITE_ONCE
 #   PREFER_DEFINED_ATTRIBUTE_MACRO  no __packed, __aligned in libc's headers
 #   STRCPY            no strscpy in libc
 #   PREFER_KERNEL_TYPES  uint64_t etc. are the userspace types
