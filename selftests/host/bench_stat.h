@@ -168,8 +168,7 @@ struct bstat_style {
 };
 
 /* printf at buf[*len], *len moved on; the text cut to fit @size */
-static inline __attribute__((format(printf, 4, 5)))
-void bstat_append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+static inline void bstat_append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
