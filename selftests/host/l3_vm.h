@@ -98,12 +98,12 @@ static inline int l3_cpulist(const char *cpus, cpu_set_t *set)
 			cpus += used + 1;
 		for (; lo <= hi && lo < CPU_SETSIZE; lo++)
 			CPU_SET(lo, set);
+		if (*cpus == '\n')	/* the end of a sysfs cpulist */
+			break;
 		if (*cpus == ',')
 			cpus++;
-		else if (*cpus && *cpus != '\n')
+		else if (*cpus)
 			return -EINVAL;
-		else
-			break;
 	}
 	return 0;
 }
