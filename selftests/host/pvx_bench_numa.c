@@ -869,12 +869,19 @@ static void run_case(struct case_result *c, int balancing, const char *mode, int
 	 * on every thread may run anywhere (before the workload can send a
 	 * hint: pvx_numa takes a later change of CPUs for the administrator's)
 	 */
-	while (!ret && l3_vm_running(&vm) && !l3_vm_vcpu_threads(vm.pid, tids, MAX_VCPUS))
+	while (!ret && l3_vm_running(&vm) && !l3_vm_vcpu_threads(vm.pid, tids, MAX_VCPUS) &&
+	       l3_vm_elapsed_s(&vm) < QEMU_LIMIT_S)
 		sleep_ms(200);
-	if (ret || vm.ended) {
-		ksft_test_result_fail("%s: QEMU did not start # %s\n", c->name,
-				      ret ? strerror(-ret) :
-				      file_head(vm.err, 200, line, sizeof(line)));
+	if (ret || !l3_vm_running(&vm) || !l3_vm_vcpu_threads(vm.pid, tids, MAX_VCPUS)) {
+		if (ret)
+			snprintf(line, sizeof(line), "%s", strerror(-ret));
+		else if (vm.ended)
+			file_head(vm.err, 200, line, sizeof(line));
+		else
+			snprintf(line, sizeof(line), "no vCPU thread in %d s", QEMU_LIMIT_S);
+		if (!ret)
+			l3_vm_stop(&vm);
+		ksft_test_result_fail("%s: QEMU did not start # %s\n", c->name, line);
 		return;
 	}
 	c->ran = true;
