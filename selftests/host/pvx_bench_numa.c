@@ -69,7 +69,7 @@
 #define READER_EXTRA_S	30	/* the page reader outlives the window by this */
 #define MAX_COST	8	/* cost lines of one case */
 #define MIN_RUNS	3	/* issue 29: a median of at least 3 runs */
-#define FEW_RUNS	"; fewer than 3 runs: short of the floor's median of 3"
+#define FEW_RUNS	"; fewer than 3 runs with a number: short of the floor's median of 3"
 #define NODE_DIR	"/sys/devices/system/node"
 #define NUMA_PARAMS	"/sys/module/pvx_numa/parameters/"
 #define NUMA_DEBUGFS	"/sys/kernel/debug/pvx/numa"
@@ -456,6 +456,7 @@ struct case_result {
 	char name[16];
 	int vcpus, hint;
 	bool ran;		/* QEMU started */
+	bool worked;		/* the workload printed its passes */
 	double share, remote;	/* %; NAN without samples or readings */
 	long samples, moves, migrated, full, passes;
 	int ram_start, ram_end;	/* % of QEMU's RAM on node 1, -1 unknown */
@@ -693,6 +694,7 @@ static void read_console(struct case_result *c, const char *log, struct console_
 		w = strstr(p, " passes=");
 		if (!strncmp(p, "work ", 5)) {
 			bstat_append(cs->work, sizeof(cs->work), &lw, "%s;", p);
+			c->worked = true;
 			if (w && sscanf(w, " passes=%ld", &passes) == 1)
 				c->passes += passes;
 		}
@@ -813,15 +815,16 @@ static void judge_case(struct case_result *c, const char *log, long moves0, doub
 /* the case's raw line in $PVX_OUT/bench-numa.txt, and its cost lines */
 static void record_case(const struct case_result *c, FILE *raw)
 {
-	char rem[16], r0[16], r1[16], costs[2048] = "";
+	char rem[16], r0[16], r1[16], passes[16], costs[2048] = "";
 	size_t len = 0;
 	int i;
 
 	fprintf(raw,
-		"numa case=%s home_share=%.1f samples=%ld remote=%s moves=%ld migrated=%ld ram_node1_at_start=%s ram_node1_at_end=%s vcpus=%d passes=%ld full=%ld placed0=%d placed1=%d",
+		"numa case=%s home_share=%.1f samples=%ld remote=%s moves=%ld migrated=%ld ram_node1_at_start=%s ram_node1_at_end=%s vcpus=%d passes=%s full=%ld placed0=%d placed1=%d",
 		c->name, c->share, c->samples, pct(c->remote, rem, sizeof(rem)), c->moves,
 		c->migrated, or_dash(c->ram_start, r0, sizeof(r0)),
-		or_dash(c->ram_end, r1, sizeof(r1)), c->vcpus, c->passes, c->full, c->placed0,
+		or_dash(c->ram_end, r1, sizeof(r1)), c->vcpus,
+		or_dash(c->worked ? c->passes : -1, passes, sizeof(passes)), c->full, c->placed0,
 		c->placed1);
 	for (i = 0; i < c->vcpus; i++) {
 		const struct vcpu_samples *v = &c->v[i];
@@ -1036,10 +1039,11 @@ enum room_key { RK_PASSES, RK_SHARE, RK_FULL, RK_PLACED0, RK_PLACED1 };
 static double room_value(const struct case_result *c, enum room_key key)
 {
 	switch (key) {
+	/* a run whose workload did not report has no number, not 0 */
 	case RK_PASSES:
-		return c->passes;
+		return c->worked ? c->passes : NAN;
 	case RK_SHARE:
-		return c->share;
+		return c->samples ? c->share : NAN;
 	case RK_FULL:
 		return c->full;
 	case RK_PLACED0:
@@ -1063,12 +1067,14 @@ static void room_list(const char *lay, char mode, enum room_key key, double *v)
 	}
 }
 
-static bool any_number(const double *v, int n)
+/* how many of v[0..n) have a number */
+static int numbered(const double *v, int n)
 {
+	int k = 0;
+
 	while (n--)
-		if (!isnan(v[n]))
-			return true;
-	return false;
+		k += !isnan(v[n]);
+	return k;
 }
 
 /*
@@ -1137,7 +1143,7 @@ static void room_row(const struct layout *lay)
 
 	room_list(lay->name, 'a', RK_PASSES, a);
 	room_list(lay->name, 'b', RK_PASSES, b);
-	if (!any_number(a, cfg.runs) || !any_number(b, cfg.runs))
+	if (!numbered(a, cfg.runs) || !numbered(b, cfg.runs))
 		return;
 	room_list(lay->name, 'a', RK_SHARE, s);
 	room_list(lay->name, 'a', RK_FULL, f);
@@ -1179,7 +1185,7 @@ static void room_row(const struct layout *lay)
 	bench_info("floor %s: act >= 1.0x blind, run by run: %s%s\n", lay->name,
 		   bstat_format_floor(floor, sizeof(floor), &x_style, paired, cfg.runs,
 				      scratch, BSTAT_GE, 1.0),
-		   cfg.runs < MIN_RUNS ? FEW_RUNS : "");
+		   numbered(paired, cfg.runs) < MIN_RUNS ? FEW_RUNS : "");
 }
 
 static void room_table(void)
