@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Sourced by the benchmarks that run in L2 (bench-l2.sh, bench-numa-l2.sh):
+# Sourced by the benchmarks that run in L2 (bench-l2.sh and the scripts it
+# sources):
 # their environment (the repository, $PVX_BUILD/bench.env from bench.sh)
 # and one TAP 13 stream: ok, not_ok, say (a "# " line), done_tap (the plan,
 # and exit 0 only when nothing failed); bench_list and bench_batch, the

@@ -18,7 +18,7 @@
 # as many vCPUs as L2 has CPUs) and the retransmit-timeout benchmark (an
 # L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
 # their tables; the NUMA hint benchmark (numa) runs in the lab's second,
-# two-node L2 (suite numabench, scripts/bench-numa-l2.sh). forkcopy (the
+# two-node L2 (suite numabench, selftests/host/pvx_bench_numa.c). forkcopy (the
 # fork-copy benchmark, scripts/bench-fork-l2.sh) reloads L2's kvm_amd with
 # npt=1 and npt=0 and boots an L3 guest with each. ksm (the KSM hint
 # benchmark, scripts/bench-ksm-l2.sh) runs KSM in L2 over two L3 guests,

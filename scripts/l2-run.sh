@@ -226,6 +226,16 @@ unload_pvx() {
 	done
 }
 
+# with_bench_env CMD...: CMD with make bench's knobs, the PVX_BENCH*
+# variables scripts/bench.sh wrote to $PVX_BUILD/bench.env
+with_bench_env() {
+	(
+		# shellcheck disable=SC1091
+		[ -f "$PVX_BUILD/bench.env" ] && . "$PVX_BUILD/bench.env"
+		exec "$@"
+	)
+}
+
 tag=${PVX_L2_TAG:-all}
 dmesg -c >"$PVX_OUT/dmesg-boot-$tag.log" 2>&1
 sync_out
@@ -267,7 +277,7 @@ for s in "${suites[@]}"; do
 	bench) run_suite bench bash scripts/bench-l2.sh ;;
 	resets) run_suite resets bash selftests/guest/resets-l2.sh ;;
 	numa) run_suite numa bash selftests/host/numa-l2.sh ;;
-	numabench) run_suite numabench bash scripts/bench-numa-l2.sh ;;
+	numabench) run_suite numabench with_bench_env "$PVX_SELFTESTS/pvx_bench_numa" ;;
 	migrate) run_suite migrate run_l3s migrate "${MIGRATE_BOOTS[@]}" ;;
 	migrate-quick)
 		PVX_MIGRATIONS=2 run_suite migrate-quick run_l3s migrate-quick "${MIGRATE_QUICK_BOOTS[@]}" ;;

@@ -80,6 +80,28 @@ static inline long long sysfs_read_counter(const char *dir, const char *name)
 }
 
 /*
+ * The number of the line "@key N" of the file @path (/proc/vmstat, a
+ * debugfs counters file such as /sys/kernel/debug/pvx/numa), or @none
+ * when the file or the line is not there.
+ */
+static inline long long read_keyed(const char *path, const char *key, long long none)
+{
+	long long v = none, x;
+	char line[256], name[64];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return none;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", name, &x) == 2 && !strcmp(name, key)) {
+			v = x;
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
  * The text of the file @path, whole (malloc'ed), NULL when it cannot be
  * read (or is empty). Read with one getdelim(): a seq_file, such as a
  * test module's results in debugfs, gives its text in pieces.

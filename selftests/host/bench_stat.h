@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The arithmetic of make bench's statistics, pure functions for
- * pvx_bench_stat (the benchmarks' tables, Documentation/bench.rst) and
- * its unit test (selftests/unit/bench_stat_test.c).
+ * pvx_bench_stat (the benchmarks' tables, Documentation/bench.rst), the
+ * C bench drivers (pvx_bench_*) and its unit test
+ * (selftests/unit/bench_stat_test.c); and how the tables print a
+ * spread and a floor's verdict, the same text from both.
  *
  * A sample is a double; NAN stands for a run that gave no number (a
  * missing result line, or a ratio without a value) and is left out of
@@ -14,8 +16,10 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* count, median and min..max of a series' numbers */
 struct bstat_spread {
@@ -150,6 +154,121 @@ static size_t bstat_runs_meeting(const double *v, size_t n,
 	for (i = 0; i < n; i++)
 		k += bstat_meets(v[i], cmp, limit);
 	return k;
+}
+
+/*
+ * How the tables print a number: @fmt, the printf conversion of one double
+ * (%[.P]f|e|g only: the callers check a format they did not write), of
+ * the number times @scale; @unit after a finite median ("x" for ratios).
+ */
+struct bstat_style {
+	const char *fmt;
+	double scale;
+	const char *unit;
+};
+
+/* printf at buf[*len], *len moved on; the text cut to fit @size */
+static inline void bstat_append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len = *len + n < size ? *len + n : size - 1;
+}
+
+static inline void bstat_append_number(char *buf, size_t size, size_t *len,
+				       const struct bstat_style *st, double x)
+{
+	char one[64];
+
+	snprintf(one, sizeof(one), st->fmt, x * st->scale);
+	bstat_append(buf, size, len, "%s", one);
+}
+
+/*
+ * "0.95x<sep>n=5 0.8..1.1" (the range only when n > 1), then
+ * ", D without a number" when samples had none: the body of a spread
+ * and of a floor's verdict.
+ */
+static inline void bstat_append_spread(char *buf, size_t size, size_t *len,
+				       const struct bstat_style *st,
+				       const struct bstat_spread *s,
+				       const char *sep)
+{
+	bstat_append_number(buf, size, len, st, s->median);
+	/* "inf", not "infx" */
+	bstat_append(buf, size, len, "%s%sn=%zu",
+		     isinf(s->median) ? "" : st->unit, sep, s->n);
+	if (s->n > 1) {
+		bstat_append(buf, size, len, " ");
+		bstat_append_number(buf, size, len, st, s->min);
+		bstat_append(buf, size, len, "..");
+		bstat_append_number(buf, size, len, st, s->max);
+	}
+}
+
+static inline void bstat_append_dropped(char *buf, size_t size, size_t *len,
+					const struct bstat_spread *s)
+{
+	if (s->dropped)
+		bstat_append(buf, size, len, ", %zu without a number",
+			     s->dropped);
+}
+
+/*
+ * A spread as the tables print it, "0.95x (n=5 0.8..1.1)", or "-" when
+ * @ret (what made it) is an error: into @buf, which is returned.
+ */
+static inline char *bstat_format_spread(char *buf, size_t size,
+					const struct bstat_style *st,
+					const struct bstat_spread *s, int ret)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (ret) {
+		bstat_append(buf, size, &len, "-");
+		return buf;
+	}
+	bstat_append_spread(buf, size, &len, st, s, " (");
+	bstat_append_dropped(buf, size, &len, s);
+	bstat_append(buf, size, &len, ")");
+	return buf;
+}
+
+/*
+ * The verdict of a floor over v[0..n) (the runs, or their paired
+ * ratios): "met (0.95x, n=5 0.8..1.1, 3 of 5 runs)" when the median
+ * meets it, "MISSED (...)" when not, "not evaluated, no result" when no
+ * run has a number. @scratch holds n doubles. Into @buf, returned.
+ */
+static inline char *bstat_format_floor(char *buf, size_t size,
+				       const struct bstat_style *st,
+				       const double *v, size_t n, double *scratch,
+				       enum bstat_cmp cmp, double limit)
+{
+	struct bstat_spread s;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (bstat_spread_of(v, n, scratch, &s)) {
+		bstat_append(buf, size, &len, "not evaluated, no result");
+		return buf;
+	}
+	bstat_append(buf, size, &len, "%s (",
+		     bstat_meets(s.median, cmp, limit) ? "met" : "MISSED");
+	bstat_append_spread(buf, size, &len, st, &s, ", ");
+	bstat_append(buf, size, &len, ", %zu of %zu runs",
+		     bstat_runs_meeting(v, n, cmp, limit), s.n);
+	bstat_append_dropped(buf, size, &len, &s);
+	bstat_append(buf, size, &len, ")");
+	return buf;
 }
 
 #endif /* _PVX_BENCH_STAT_H */

@@ -5,8 +5,8 @@
  * it goes, QEMU started with its console in a file (optionally pinned
  * to a CPU list), waited for with a time limit the way timeout(1) does
  * (SIGTERM, then SIGKILL 5 s later, exit 124), its console searched,
- * its vCPU threads found ("CPU N/KVM"). Include it after defining
- * _GNU_SOURCE, as the programs that use it do.
+ * its vCPU threads found ("CPU N/KVM"); a CPU list read into a set.
+ * Include it after defining _GNU_SOURCE, as the programs that use it do.
  */
 #ifndef PVX_L3_VM_H
 #define PVX_L3_VM_H
@@ -83,15 +83,12 @@ static inline double l3_vm_elapsed_s(const struct l3_vm *vm)
 	return (double)(t.tv_sec - vm->t0.tv_sec) + (t.tv_nsec - vm->t0.tv_nsec) / 1e9;
 }
 
-/* In the child: pin to @cpus (a cpu list as taskset -c takes, or NULL). */
-static inline int l3_pin(const char *cpus)
+/* A CPU list as taskset -c takes it ("0-3,8") into @set: 0 or -EINVAL. */
+static inline int l3_cpulist(const char *cpus, cpu_set_t *set)
 {
-	cpu_set_t set;
 	int lo, hi, used;
 
-	if (!cpus)
-		return 0;
-	CPU_ZERO(&set);
+	CPU_ZERO(set);
 	while (*cpus) {
 		if (sscanf(cpus, "%d%n", &lo, &used) != 1)
 			return -EINVAL;
@@ -100,12 +97,26 @@ static inline int l3_pin(const char *cpus)
 		if (*cpus == '-' && sscanf(cpus + 1, "%d%n", &hi, &used) == 1)
 			cpus += used + 1;
 		for (; lo <= hi && lo < CPU_SETSIZE; lo++)
-			CPU_SET(lo, &set);
+			CPU_SET(lo, set);
+		if (*cpus == '\n')	/* the end of a sysfs cpulist */
+			break;
 		if (*cpus == ',')
 			cpus++;
 		else if (*cpus)
 			return -EINVAL;
 	}
+	return 0;
+}
+
+/* In the child: pin to @cpus (a cpu list as taskset -c takes, or NULL). */
+static inline int l3_pin(const char *cpus)
+{
+	cpu_set_t set;
+
+	if (!cpus)
+		return 0;
+	if (l3_cpulist(cpus, &set))
+		return -EINVAL;
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 

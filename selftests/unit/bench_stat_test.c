@@ -3,7 +3,8 @@
  * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat (make
  * bench's medians, ranges, ratios and floor verdicts), with exact
  * expected values: odd and even counts, one sample, ties, runs without a
- * number, and the guards of zero and negative operands.
+ * number, and the guards of zero and negative operands; and the text of
+ * a spread and of a floor's verdict as the tables print them.
  */
 #include "../host/bench_stat.h"
 
@@ -209,6 +210,43 @@ TEST(floor_verdict)
 	EXPECT_EQ(3u, bstat_runs_meeting(runs, ARRAY_SIZE(runs), BSTAT_GE, 2));
 	EXPECT_EQ(3u, bstat_runs_meeting(runs, ARRAY_SIZE(runs), BSTAT_LE, 2));
 	EXPECT_EQ(0u, bstat_runs_meeting(runs, 0, BSTAT_GE, 0));
+}
+
+/* the text the tables print, pvx_bench_stat's and the C drivers' */
+TEST(format)
+{
+	static const double runs[] = { 746, 633, N, 883 }, one[] = { 0.94 };
+	static const double ratios[] = { 0.8, 1.2, 1.1 }, none[] = { N, N };
+	const struct bstat_style count = { "%.0f", 1, "" };
+	const struct bstat_style pct = { "%.1f", 1, "%" };
+	const struct bstat_style x = { "%.2f", 1, "x" };
+	const struct bstat_style us = { "%.3g", 1000, "us" };
+	double scratch[MAXN];
+	struct bstat_spread s;
+	char buf[128], tiny[8];
+
+	EXPECT_STREQ("746 (n=3 633..883, 1 without a number)",
+		     bstat_format_spread(buf, sizeof(buf), &count, &s,
+					 bstat_spread_of(runs, 4, scratch, &s)));
+	EXPECT_STREQ("0.94x (n=1)",
+		     bstat_format_spread(buf, sizeof(buf), &x, &s,
+					 bstat_spread_of(one, 1, scratch, &s)));
+	EXPECT_STREQ("-", bstat_format_spread(buf, sizeof(buf), &x, &s, -ENODATA));
+	s = (struct bstat_spread){ 2, 0, INF, 0.001, INF };
+	EXPECT_STREQ("inf (n=2 1..inf)", bstat_format_spread(buf, sizeof(buf), &us, &s, 0));
+	EXPECT_STREQ("met (1.10x, n=3 0.80..1.20, 2 of 3 runs)",
+		     bstat_format_floor(buf, sizeof(buf), &x, ratios, 3, scratch,
+					BSTAT_GE, 1.0));
+	EXPECT_STREQ("MISSED (746.0%, n=3 633.0..883.0, 0 of 3 runs, 1 without a number)",
+		     bstat_format_floor(buf, sizeof(buf), &pct, runs, 4, scratch,
+					BSTAT_LE, 90));
+	EXPECT_STREQ("not evaluated, no result",
+		     bstat_format_floor(buf, sizeof(buf), &x, none, 2, scratch,
+					BSTAT_GE, 1.0));
+	/* cut to fit, still a string */
+	EXPECT_STREQ("746 (n=",
+		     bstat_format_spread(tiny, sizeof(tiny), &count, &s,
+					 bstat_spread_of(runs, 4, scratch, &s)));
 }
 
 TEST_HARNESS_MAIN

@@ -31,7 +31,7 @@
 # pvx_bench=ulocks runs only the userspace benchmark.
 # pvx_bench=timers runs the retransmit-timeout benchmark instead
 # (timers.sh; its parameters are listed there).
-# pvx_bench=numa runs the NUMA workload instead (scripts/bench-numa-l2.sh):
+# pvx_bench=numa runs the NUMA workload instead (selftests/host/pvx_bench_numa.c):
 # pvx_numa_work with pvx_numa_mb= [32] MiB per CPU for pvx_numa_secs= [20]
 # s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko), or
 # with pvx_locality's automatic map when pvx_numa_hint=2 (no explicit hint).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_numa_work: the L3 workload of the NUMA benchmark
- * (scripts/bench-numa-l2.sh). One thread per online CPU, pinned there,
+ * (selftests/host/pvx_bench_numa.c). One thread per online CPU, pinned there,
  * each with its own buffer that it fills, then optionally names to the
  * host (PVX_IOC_NUMA_HINT, pvx_locality.ko), then reads and writes for
  * SECS seconds.
@@ -19,7 +19,7 @@
  *   gpa cpu=N end pages=P missing=M       (M: not resident, not listed)
  * Bytes 8..63 of every page keep the value the fill wrote (cpu + 1): the
  * loop writes byte 0 of each cache line only, so L2 can check that it
- * found the right page (pvx_numa_pages).
+ * found the right page (pvx_bench_numa's page reader).
  *
  * With hint, the cost of a hint: after the first hint, COST_ROUNDS rounds
  * of, each timed alone, one CPUID (a bare exit that the host's KVM
