@@ -4,7 +4,8 @@
 # Sourced by the benchmarks that run in L2 (bench-l2.sh, bench-numa-l2.sh):
 # their environment (the repository, $PVX_BUILD/bench.env from bench.sh)
 # and one TAP 13 stream: ok, not_ok, say (a "# " line), done_tap (the plan,
-# and exit 0 only when nothing failed); bench_list and bench_batch, the
+# and exit 0 only when nothing failed), bench_nest (a program's TAP as a
+# subtest); bench_list and bench_batch, the
 # tables' statistics (pvx_bench_stat).
 set -u
 cd "${PVX_REPO:?}" || exit 1
@@ -16,6 +17,14 @@ ok() { n=$((n + 1)); echo "ok $n $*"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $*"; }
 say() { echo "# $*"; }
 done_tap() { echo "1..$n"; [ "$fail" -eq 0 ]; exit $?; }
+# bench_nest DESC FILE STATUS: the TAP stream FILE of a benchmark program
+# (its exit STATUS: 0 passed, 4 skipped, else failed) as the next test,
+# its lines nested under it (scripts/ktap-nest.sh)
+bench_nest() {
+	n=$((n + 1))
+	[ "$3" = 0 ] || [ "$3" = 4 ] || fail=$((fail + 1))
+	scripts/ktap-nest.sh "$n" "$1" "$2" "$3"
+}
 
 # bench_batch ANSWERS REQUESTS...: pvx_bench_stat's answer to each
 # request (a command line of it) into the array ANSWERS, in order: one
