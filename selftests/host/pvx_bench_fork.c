@@ -283,13 +283,26 @@ static bool holds_kvm(const char *pid)
 	return found;
 }
 
+/* @pid's command line, its arguments separated by spaces */
+static char *proc_cmdline(const char *pid, char *buf, size_t size)
+{
+	int fd = open(path_of("/proc/%s/cmdline", pid), O_RDONLY);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, size - 1), i;
+
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < n; i++)
+		buf[i] = buf[i] ? buf[i] : ' ';
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
 /* End the processes that hold KVM open; how many are left after 10 s. */
 static int end_kvm_users(void)
 {
-	char cmd[256], *p;
 	struct dirent *e;
 	int left = 0, i;
-	size_t n;
+	char cmd[256];
 	DIR *d;
 
 	for (i = 0; i < 51; i++) {
@@ -302,13 +315,8 @@ static int end_kvm_users(void)
 			left++;
 			if (i)
 				continue;
-			n = 0;
-			p = read_text(path_of("/proc/%s/cmdline", e->d_name));
-			/* the arguments are NUL-separated: read_text has the first */
-			if (p)
-				n = snprintf(cmd, sizeof(cmd), "%s", p);
-			free(p);
-			say("ending PID %s, which holds KVM open (%.*s)", e->d_name, (int)n, cmd);
+			say("ending PID %s, which holds KVM open (%s)", e->d_name,
+			    proc_cmdline(e->d_name, cmd, sizeof(cmd)));
 			kill(atoi(e->d_name), SIGTERM);
 		}
 		if (d)
