@@ -9,8 +9,9 @@
 # (below) and the retransmit-timeout benchmark of issue 4
 # (scripts/bench-timers-l2.sh); PVX_BENCH=forkcopy, the fork-copy
 # benchmark of issue 10 (selftests/host/pvx_bench_fork: kvm_amd npt=1,
-# then npt=0, L3 guests with each); PVX_BENCH=ksm, the KSM benchmark of issue 11
-# (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in L2).
+# then npt=0, L3 guests with each); PVX_BENCH=ksm, the KSM benchmark of
+# issue 11 (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in
+# L2).
 #
 # Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
