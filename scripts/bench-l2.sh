@@ -381,9 +381,8 @@ lock_bench() {
 # The fork-copy benchmark (Documentation/fork_copy.rst): one C program,
 # its TAP nested as one test
 fork_bench() {
-	local tap=$PVX_OUT/bench-fork.tap rc=0
-	"$PVX_SELFTESTS/pvx_bench_fork" "$kernel" "$initrd" >"$tap" || rc=$?
-	bench_nest "fork bench (pvx_bench_fork)" "$tap" "$rc"
+	bench_nest "fork bench (pvx_bench_fork)" "$PVX_OUT/bench-fork.tap" \
+		"$PVX_SELFTESTS/pvx_bench_fork" "$kernel" "$initrd"
 }
 
 for b in ${benches//,/ }; do
