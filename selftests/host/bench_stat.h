@@ -66,8 +66,8 @@ static inline double bstat_mid(double lo, double hi)
  * numbers on return). 0, or -ENODATA when no sample has a number (s->n
  * is 0, s->dropped counts the samples).
  */
-static inline int bstat_spread_of(const double *v, size_t n, double *scratch,
-			   struct bstat_spread *s)
+static inline int bstat_spread_of(const double *v, size_t n,
+				  double *scratch, struct bstat_spread *s)
 {
 	size_t i, k = 0;
 
@@ -102,8 +102,8 @@ static inline double bstat_ratio(double a, double b)
 }
 
 /* out[i] = a[i] / b[i]: run i's own ratio (the runs paired) */
-static inline void bstat_paired(const double *a, const double *b, size_t n,
-			 double *out)
+static inline void bstat_paired(const double *a, const double *b,
+				size_t n, double *out)
 {
 	size_t i;
 
@@ -119,8 +119,8 @@ static inline void bstat_paired(const double *a, const double *b, size_t n,
  * number, -EDOM when the medians have no ratio.
  */
 static inline int bstat_ratio_of_medians(const struct bstat_spread *a,
-				  const struct bstat_spread *b,
-				  struct bstat_spread *r)
+					 const struct bstat_spread *b,
+					 struct bstat_spread *r)
 {
 	r->n = a->n < b->n ? a->n : b->n;
 	r->dropped = a->dropped + b->dropped;
@@ -148,7 +148,7 @@ static inline bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 
 /* how many of v[0..n) meet the floor on their own */
 static inline size_t bstat_runs_meeting(const double *v, size_t n,
-				 enum bstat_cmp cmp, double limit)
+					enum bstat_cmp cmp, double limit)
 {
 	size_t i, k = 0;
 
@@ -169,7 +169,11 @@ struct bstat_style {
 };
 
 /* append printf-style to the string in buf (cut to fit size) */
-static inline __attribute__((format(printf, 3, 4)))
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
+static inline __printf(3, 4)
 void bstat_cat(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t len = strnlen(buf, size);
