@@ -8,9 +8,10 @@
 # first, while no L3 guest loads L2), the lock benchmark of issue 3
 # (below) and the retransmit-timeout benchmark of issue 4
 # (scripts/bench-timers-l2.sh); PVX_BENCH=forkcopy, the fork-copy
-# benchmark of issue 10 (scripts/bench-fork-l2.sh: kvm_amd npt=1, then
-# npt=0, one L3 guest each); PVX_BENCH=ksm, the KSM benchmark of issue 11
-# (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in L2).
+# benchmark of issue 10 (selftests/host/pvx_bench_fork: kvm_amd npt=1,
+# then npt=0, L3 guests with each); PVX_BENCH=ksm, the KSM benchmark of
+# issue 11 (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in
+# L2).
 #
 # Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -374,10 +375,15 @@ lock_bench() {
 . scripts/bench-timers-l2.sh
 # shellcheck source=scripts/bench-hcall-l2.sh
 . scripts/bench-hcall-l2.sh
-# shellcheck source=scripts/bench-fork-l2.sh
-. scripts/bench-fork-l2.sh
 # shellcheck source=scripts/bench-ksm-l2.sh
 . scripts/bench-ksm-l2.sh
+
+# The fork-copy benchmark (Documentation/fork_copy.rst): one C program,
+# its TAP nested as one test
+fork_bench() {
+	bench_nest "fork bench (pvx_bench_fork)" "$PVX_OUT/bench-fork.tap" \
+		"$PVX_SELFTESTS/pvx_bench_fork" "$kernel" "$initrd"
+}
 
 for b in ${benches//,/ }; do
 	case "$b" in

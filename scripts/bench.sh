@@ -19,8 +19,8 @@
 # L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
 # their tables; the NUMA hint benchmark (numa) runs in the lab's second,
 # two-node L2 (suite numabench, selftests/host/pvx_bench_numa.c). forkcopy (the
-# fork-copy benchmark, scripts/bench-fork-l2.sh) reloads L2's kvm_amd with
-# npt=1 and npt=0 and boots an L3 guest with each. ksm (the KSM hint
+# fork-copy benchmark, selftests/host/pvx_bench_fork) reloads L2's kvm_amd
+# with npt=1 and npt=0 and boots L3 guests with each. ksm (the KSM hint
 # benchmark, scripts/bench-ksm-l2.sh) runs KSM in L2 over two L3 guests,
 # blind, with pvx's hints, and with the hints and zero_free=1.
 #

@@ -168,7 +168,8 @@ if [ -z "$icount" ]; then
 fi
 [ -x /bin/busybox ] || die "busybox missing (run: make deps)"
 # L2's QEMU version, for L2 scripts whose results depend on its TCG's SVM
-# emulation (bench-fork-l2.sh: shadow paging needs QEMU 7.2)
+# emulation (pvx_bench_fork, the fork-copy benchmark: shadow paging needs
+# QEMU 7.2)
 l2_qemu_version=$("$qemu" --version 2>/dev/null | sed -n '1s/.*version \([0-9][0-9.]*\).*/\1/p')
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 kimage=$(scripts/kernel.sh image "$abi")

@@ -21,14 +21,24 @@
 
 #include "sysfs_util.h"
 
-/* Load the module file @path with @params ("" for none): 0 or -errno. */
+#ifndef MODULE_INIT_COMPRESSED_FILE
+#define MODULE_INIT_COMPRESSED_FILE	4	/* <linux/module.h>, 5.17 */
+#endif
+
+/*
+ * Load the module file @path with @params ("" for none): 0 or -errno. A
+ * file not named *.ko (a distribution's kvm-amd.ko.xz) the kernel
+ * decompresses itself (CONFIG_MODULE_DECOMPRESS, as Debian's 6.12 has).
+ */
 static inline int module_load(const char *path, const char *params)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	size_t n = strlen(path);
+	int flags = n > 3 && !strcmp(path + n - 3, ".ko") ? 0 : MODULE_INIT_COMPRESSED_FILE;
 
 	if (fd < 0)
 		return -errno;
-	if (syscall(SYS_finit_module, fd, params ? params : "", 0))
+	if (syscall(SYS_finit_module, fd, params ? params : "", flags))
 		ret = -errno;
 	close(fd);
 	return ret;

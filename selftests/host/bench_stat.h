@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The arithmetic of make bench's statistics, pure functions for
- * pvx_bench_stat (the benchmarks' tables, Documentation/bench.rst), the
- * C bench drivers (pvx_bench_*) and its unit test
- * (selftests/unit/bench_stat_test.c); and how the tables print a
- * spread and a floor's verdict, the same text from both.
+ * pvx_bench_stat and make bench's drivers in C (the benchmarks' tables,
+ * Documentation/bench.rst) and its unit test
+ * (selftests/unit/bench_stat_test.c); the tables' formatting of a
+ * spread and of a floor's verdict.
  *
  * A sample is a double; NAN stands for a run that gave no number (a
  * missing result line, or a ratio without a value) and is left out of
@@ -16,10 +16,11 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* count, median and min..max of a series' numbers */
 struct bstat_spread {
@@ -37,7 +38,7 @@ enum bstat_cmp {
 };
 
 /* ascending; insertion sort (a bench has tens of runs, not thousands) */
-static void bstat_sort(double *v, size_t n)
+static inline void bstat_sort(double *v, size_t n)
 {
 	size_t i, j;
 	double t;
@@ -55,7 +56,7 @@ static void bstat_sort(double *v, size_t n)
  * included) are their own midpoint; halves first, so that two large
  * samples do not overflow.
  */
-static double bstat_mid(double lo, double hi)
+static inline double bstat_mid(double lo, double hi)
 {
 	return lo == hi ? lo : lo / 2 + hi / 2;
 }
@@ -65,8 +66,8 @@ static double bstat_mid(double lo, double hi)
  * numbers on return). 0, or -ENODATA when no sample has a number (s->n
  * is 0, s->dropped counts the samples).
  */
-static int bstat_spread_of(const double *v, size_t n, double *scratch,
-			   struct bstat_spread *s)
+static inline int bstat_spread_of(const double *v, size_t n,
+				  double *scratch, struct bstat_spread *s)
 {
 	size_t i, k = 0;
 
@@ -91,7 +92,7 @@ static int bstat_spread_of(const double *v, size_t n, double *scratch,
  * against a pvx timer's 0), NAN (no ratio) for 0 / 0, a negative or
  * missing operand.
  */
-static double bstat_ratio(double a, double b)
+static inline double bstat_ratio(double a, double b)
 {
 	if (isnan(a) || isnan(b) || a < 0 || b < 0)
 		return NAN;
@@ -101,8 +102,8 @@ static double bstat_ratio(double a, double b)
 }
 
 /* out[i] = a[i] / b[i]: run i's own ratio (the runs paired) */
-static void bstat_paired(const double *a, const double *b, size_t n,
-			 double *out)
+static inline void bstat_paired(const double *a, const double *b,
+				size_t n, double *out)
 {
 	size_t i;
 
@@ -117,9 +118,9 @@ static void bstat_paired(const double *a, const double *b, size_t n,
  * the samples either left out. 0, or -ENODATA when a series has no
  * number, -EDOM when the medians have no ratio.
  */
-static int bstat_ratio_of_medians(const struct bstat_spread *a,
-				  const struct bstat_spread *b,
-				  struct bstat_spread *r)
+static inline int bstat_ratio_of_medians(const struct bstat_spread *a,
+					 const struct bstat_spread *b,
+					 struct bstat_spread *r)
 {
 	r->n = a->n < b->n ? a->n : b->n;
 	r->dropped = a->dropped + b->dropped;
@@ -138,7 +139,7 @@ static int bstat_ratio_of_medians(const struct bstat_spread *a,
 }
 
 /* whether x meets the floor; a sample without a number never does */
-static bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
+static inline bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 {
 	if (isnan(x))
 		return false;
@@ -146,8 +147,8 @@ static bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 }
 
 /* how many of v[0..n) meet the floor on their own */
-static size_t bstat_runs_meeting(const double *v, size_t n,
-				 enum bstat_cmp cmp, double limit)
+static inline size_t bstat_runs_meeting(const double *v, size_t n,
+					enum bstat_cmp cmp, double limit)
 {
 	size_t i, k = 0;
 
@@ -157,9 +158,9 @@ static size_t bstat_runs_meeting(const double *v, size_t n,
 }
 
 /*
- * How the tables print a number: @fmt, the printf conversion of one double
- * (%[.P]f|e|g only: the callers check a format they did not write), of
- * the number times @scale; @unit after a finite median ("x" for ratios).
+ * How the tables print a number (pvx_bench_stat's -f, -s, -u): @fmt a
+ * printf conversion of one double (%[.P]f|e|g), applied to x * @scale;
+ * @unit follows a finite median ("x" for ratios, "" for plain numbers).
  */
 struct bstat_style {
 	const char *fmt;
@@ -167,108 +168,101 @@ struct bstat_style {
 	const char *unit;
 };
 
-/* printf at buf[*len], *len moved on; the text cut to fit @size */
-static inline void bstat_append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
+/* append printf-style to the string in buf (cut to fit size) */
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
 
-	if (*len >= size)
+static inline __printf(3, 4)
+void bstat_cat(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strnlen(buf, size);
+	va_list ap;
+
+	if (len + 1 >= size)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	vsnprintf(buf + len, size - len, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		*len = *len + n < size ? *len + n : size - 1;
 }
 
-static inline void bstat_append_number(char *buf, size_t size, size_t *len,
-				       const struct bstat_style *st, double x)
+static inline void bstat_cat_num(char *buf, size_t size,
+				 const struct bstat_style *st, double x)
 {
-	char one[64];
+	size_t len = strnlen(buf, size);
 
-	snprintf(one, sizeof(one), st->fmt, x * st->scale);
-	bstat_append(buf, size, len, "%s", one);
+	if (len + 1 < size)
+		snprintf(buf + len, size - len, st->fmt, x * st->scale);
 }
 
-/*
- * "0.95x<sep>n=5 0.8..1.1" (the range only when n > 1), then
- * ", D without a number" when samples had none: the body of a spread
- * and of a floor's verdict.
- */
-static inline void bstat_append_spread(char *buf, size_t size, size_t *len,
-				       const struct bstat_style *st,
-				       const struct bstat_spread *s,
-				       const char *sep)
+/* "0.95x<sep>n=5 0.8..1.1" appended (n=1: no range; "inf", not "infx") */
+static inline void bstat_cat_spread(char *buf, size_t size,
+				    const struct bstat_style *st,
+				    const struct bstat_spread *s,
+				    const char *sep)
 {
-	bstat_append_number(buf, size, len, st, s->median);
-	/* "inf", not "infx" */
-	bstat_append(buf, size, len, "%s%sn=%zu",
-		     isinf(s->median) ? "" : st->unit, sep, s->n);
+	bstat_cat_num(buf, size, st, s->median);
+	bstat_cat(buf, size, "%s%sn=%zu", isinf(s->median) ? "" : st->unit,
+		  sep, s->n);
 	if (s->n > 1) {
-		bstat_append(buf, size, len, " ");
-		bstat_append_number(buf, size, len, st, s->min);
-		bstat_append(buf, size, len, "..");
-		bstat_append_number(buf, size, len, st, s->max);
+		bstat_cat(buf, size, " ");
+		bstat_cat_num(buf, size, st, s->min);
+		bstat_cat(buf, size, "..");
+		bstat_cat_num(buf, size, st, s->max);
 	}
 }
 
-static inline void bstat_append_dropped(char *buf, size_t size, size_t *len,
-					const struct bstat_spread *s)
+/* ", D without a number" appended when runs had none */
+static inline void bstat_cat_dropped(char *buf, size_t size,
+				     const struct bstat_spread *s)
 {
 	if (s->dropped)
-		bstat_append(buf, size, len, ", %zu without a number",
-			     s->dropped);
+		bstat_cat(buf, size, ", %zu without a number", s->dropped);
 }
 
 /*
- * A spread as the tables print it, "0.95x (n=5 0.8..1.1)", or "-" when
- * @ret (what made it) is an error: into @buf, which is returned.
+ * A spread as the tables print it into buf: "0.95x (n=5 0.8..1.1)", or
+ * "-" when @ret says there is none (bstat_spread_of's return).
  */
-static inline char *bstat_format_spread(char *buf, size_t size,
-					const struct bstat_style *st,
-					const struct bstat_spread *s, int ret)
+static inline void bstat_format(char *buf, size_t size,
+				const struct bstat_style *st,
+				const struct bstat_spread *s, int ret)
 {
-	size_t len = 0;
-
 	buf[0] = '\0';
 	if (ret) {
-		bstat_append(buf, size, &len, "-");
-		return buf;
+		bstat_cat(buf, size, "-");
+		return;
 	}
-	bstat_append_spread(buf, size, &len, st, s, " (");
-	bstat_append_dropped(buf, size, &len, s);
-	bstat_append(buf, size, &len, ")");
-	return buf;
+	bstat_cat_spread(buf, size, st, s, " (");
+	bstat_cat_dropped(buf, size, s);
+	bstat_cat(buf, size, ")");
 }
 
 /*
- * The verdict of a floor over v[0..n) (the runs, or their paired
- * ratios): "met (0.95x, n=5 0.8..1.1, 3 of 5 runs)" when the median
- * meets it, "MISSED (...)" when not, "not evaluated, no result" when no
- * run has a number. @scratch holds n doubles. Into @buf, returned.
+ * A floor's verdict on v[0..n) into buf (scratch: n doubles): "met (0.95x,
+ * n=5 0.8..1.1, 3 of 5 runs)", "MISSED (...)", or "not evaluated, no
+ * result" when no run has a number.
  */
-static inline char *bstat_format_floor(char *buf, size_t size,
-				       const struct bstat_style *st,
-				       const double *v, size_t n, double *scratch,
-				       enum bstat_cmp cmp, double limit)
+static inline void bstat_format_floor(char *buf, size_t size,
+				      const struct bstat_style *st,
+				      const double *v, size_t n,
+				      double *scratch, enum bstat_cmp cmp,
+				      double limit)
 {
 	struct bstat_spread s;
-	size_t len = 0;
 
 	buf[0] = '\0';
 	if (bstat_spread_of(v, n, scratch, &s)) {
-		bstat_append(buf, size, &len, "not evaluated, no result");
-		return buf;
+		bstat_cat(buf, size, "not evaluated, no result");
+		return;
 	}
-	bstat_append(buf, size, &len, "%s (",
-		     bstat_meets(s.median, cmp, limit) ? "met" : "MISSED");
-	bstat_append_spread(buf, size, &len, st, &s, ", ");
-	bstat_append(buf, size, &len, ", %zu of %zu runs",
-		     bstat_runs_meeting(v, n, cmp, limit), s.n);
-	bstat_append_dropped(buf, size, &len, &s);
-	bstat_append(buf, size, &len, ")");
-	return buf;
+	bstat_cat(buf, size, "%s (",
+		  bstat_meets(s.median, cmp, limit) ? "met" : "MISSED");
+	bstat_cat_spread(buf, size, st, &s, ", ");
+	bstat_cat(buf, size, ", %zu of %zu runs",
+		  bstat_runs_meeting(v, n, cmp, limit), s.n);
+	bstat_cat_dropped(buf, size, &s);
+	bstat_cat(buf, size, ")");
 }
 
 #endif /* _PVX_BENCH_STAT_H */

@@ -686,22 +686,21 @@ struct console_says {
 static void read_console(struct case_result *c, const char *log, struct console_says *cs)
 {
 	char *text = read_text(log), *next = text, *p, *w;
-	size_t lw = 0, ln = 0, la = 0;
 	long passes;
 
 	memset(cs, 0, sizeof(*cs));
 	while ((p = next_line(&next))) {
 		w = strstr(p, " passes=");
 		if (!strncmp(p, "work ", 5)) {
-			bstat_append(cs->work, sizeof(cs->work), &lw, "%s;", p);
+			bstat_cat(cs->work, sizeof(cs->work), "%s;", p);
 			c->worked = true;
 			if (w && sscanf(w, " passes=%ld", &passes) == 1)
 				c->passes += passes;
 		}
 		if (!strncmp(p, "error", 5) || !strncmp(p, "# locality", 10))
-			bstat_append(cs->notes, sizeof(cs->notes), &ln, "%s\n", p);
+			bstat_cat(cs->notes, sizeof(cs->notes), "%s\n", p);
 		if (strstr(p, "locality/auto_"))
-			bstat_append(cs->autos, sizeof(cs->autos), &la, "%s ", p);
+			bstat_cat(cs->autos, sizeof(cs->autos), "%s ", p);
 		if (!strncmp(p, "cost ", 5) && c->ncost < MAX_COST)
 			snprintf(c->cost[c->ncost++], sizeof(c->cost[0]), "%s", p);
 	}
@@ -816,7 +815,6 @@ static void judge_case(struct case_result *c, const char *log, long moves0, doub
 static void record_case(const struct case_result *c, FILE *raw)
 {
 	char rem[16], r0[16], r1[16], passes[16], costs[2048] = "";
-	size_t len = 0;
 	int i;
 
 	fprintf(raw,
@@ -838,7 +836,7 @@ static void record_case(const struct case_result *c, FILE *raw)
 	fputc('\n', raw);
 	for (i = 0; i < c->ncost; i++) {
 		fprintf(raw, "numacost case=%s %s\n", c->name, c->cost[i]);
-		bstat_append(costs, sizeof(costs), &len, "%s;", c->cost[i]);
+		bstat_cat(costs, sizeof(costs), "%s;", c->cost[i]);
 	}
 	if (c->ncost)
 		bench_info("%s: %s\n", c->name, costs);
@@ -854,7 +852,6 @@ static void run_case(struct case_result *c, int balancing, const char *mode, int
 	long migrated0, moves0, full0;
 	pid_t tids[MAX_VCPUS];
 	struct l3_vm vm;
-	size_t len = 0;
 	double ran_s;
 	int i, ret;
 
@@ -894,7 +891,7 @@ static void run_case(struct case_result *c, int balancing, const char *mode, int
 			   QEMU_LIMIT_S - l3_vm_elapsed_s(&vm));
 	l3_vm_vcpu_threads(vm.pid, tids, MAX_VCPUS);
 	for (i = 0; i < c->vcpus; i++)
-		bstat_append(threads, sizeof(threads), &len, " %d", tids[i]);
+		bstat_cat(threads, sizeof(threads), " %d", tids[i]);
 	bench_info("%s: QEMU %d, vCPU threads%s\n", c->name, vm.pid, threads);
 	reader_start(&reader, vm.pid, log, c->vcpus, secs);
 	sample(c, &vm, &reader, secs);
@@ -1110,7 +1107,8 @@ static char *spread_text(char *buf, size_t size, const char *fmt, const double *
 	const struct bstat_style st = { fmt, 1, "" };
 	struct bstat_spread s;
 
-	return bstat_format_spread(buf, size, &st, &s, bstat_spread_of(v, n, scratch, &s));
+	bstat_format(buf, size, &st, &s, bstat_spread_of(v, n, scratch, &s));
+	return buf;
 }
 
 /* throughput against blind, from the ratio of the medians: within 5 % a tie */
@@ -1161,7 +1159,7 @@ static void room_row(const struct layout *lay)
 	      bstat_ratio_of_medians(&sa, &sb, &xr);
 	spread_text(bt, sizeof(bt), "%.0f", b, cfg.runs, scratch);
 	spread_text(at, sizeof(at), "%.0f", a, cfg.runs, scratch);
-	bstat_format_spread(xt, sizeof(xt), &x_style, &xr, ret);
+	bstat_format(xt, sizeof(xt), &x_style, &xr, ret);
 	spread_text(st, sizeof(st), "%.1f", s, cfg.runs, scratch);
 	spread_text(ft, sizeof(ft), "%.0f", f, cfg.runs, scratch);
 	snprintf(held_t, sizeof(held_t), "%d", held);
@@ -1172,19 +1170,18 @@ static void room_row(const struct layout *lay)
 	if (sscanf(xt, "%15s", first) != 1)
 		first[0] = '\0';
 	if (lay->vcpus <= cfg.ncpu1) {
+		bstat_format_floor(floor, sizeof(floor), &pct_style, s, cfg.runs, scratch,
+				   BSTAT_GE, 90);
 		bench_info("floor %s (room): act on the memory's node >= 90 %%: %s; throughput %s (%s)\n",
-			   lay->name,
-			   bstat_format_floor(floor, sizeof(floor), &pct_style, s, cfg.runs,
-					      scratch, BSTAT_GE, 90),
-			   verdict(ret, xr.median), first);
+			   lay->name, floor, verdict(ret, xr.median), first);
 		return;
 	}
 	bench_info("floor %s: no node holds more pvx-placed vCPUs than CPUs: %s; throughput %s (%s)\n",
 		   lay->name, over ? "MISSED" : "met", verdict(ret, xr.median), first);
 	bstat_paired(a, b, cfg.runs, paired);
-	bench_info("floor %s: act >= 1.0x blind, run by run: %s%s\n", lay->name,
-		   bstat_format_floor(floor, sizeof(floor), &x_style, paired, cfg.runs,
-				      scratch, BSTAT_GE, 1.0),
+	bstat_format_floor(floor, sizeof(floor), &x_style, paired, cfg.runs, scratch, BSTAT_GE,
+			   1.0);
+	bench_info("floor %s: act >= 1.0x blind, run by run: %s%s\n", lay->name, floor,
 		   numbered(paired, cfg.runs) < MIN_RUNS ? FEW_RUNS : "");
 }
 

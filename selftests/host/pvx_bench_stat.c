@@ -54,13 +54,10 @@ struct series {
 };
 
 struct style {
-	struct bstat_style b;	/* format, scale, unit */
+	struct bstat_style num;
 	bool raw;
 	bool list;
 };
-
-/* one answer's text: a spread or a verdict */
-#define ANSWER_SIZE	512
 
 /* in batch mode, where an error ends the request rather than the program */
 static jmp_buf *request_err;
@@ -153,13 +150,14 @@ static void put_raw(const struct bstat_spread *s, int ret)
 static void report(const struct style *st, const struct bstat_spread *s,
 		   int ret)
 {
-	char ans[ANSWER_SIZE];
+	char buf[256];
 
 	if (st->raw) {
 		put_raw(s, ret);
 		return;
 	}
-	puts(bstat_format_spread(ans, sizeof(ans), &st->b, s, ret));
+	bstat_format(buf, sizeof(buf), &st->num, s, ret);
+	puts(buf);
 }
 
 static int spread_of(const struct series *a, struct bstat_spread *s)
@@ -198,10 +196,11 @@ static void floor_verdict(const struct style *st, const struct series *v,
 			  enum bstat_cmp cmp, double limit)
 {
 	static double scratch[MAX_RUNS];
-	char ans[ANSWER_SIZE];
+	char buf[256];
 
-	puts(bstat_format_floor(ans, sizeof(ans), &st->b, v->v, v->n, scratch,
-				cmp, limit));
+	bstat_format_floor(buf, sizeof(buf), &st->num, v->v, v->n, scratch,
+			   cmp, limit);
+	puts(buf);
 }
 
 static struct series sa, sb, sr;
@@ -222,7 +221,7 @@ static void run_request(int argc, char **argv)
 		case 'f':
 			if (!format_ok(optarg))
 				die("not a %[.P]f/e/g format", optarg);
-			st.b.fmt = optarg;
+			st.num.fmt = optarg;
 			break;
 		case 'l':
 			st.list = true;
@@ -231,12 +230,12 @@ static void run_request(int argc, char **argv)
 			st.raw = true;
 			break;
 		case 's':
-			st.b.scale = parse_word(optarg);
-			if (isnan(st.b.scale))
+			st.num.scale = parse_word(optarg);
+			if (isnan(st.num.scale))
 				die("not a scale", optarg);
 			break;
 		case 'u':
-			st.b.unit = optarg;
+			st.num.unit = optarg;
 			break;
 		default:
 			bad_usage();
@@ -248,12 +247,12 @@ static void run_request(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (!strcmp(cmd, "stat") && argc == 1) {
-		st.b.unit = st.b.unit ? st.b.unit : "";
+		st.num.unit = st.num.unit ? st.num.unit : "";
 		parse_list(argv[0], &sa);
 		ret = spread_of(&sa, &a);
 		report(&st, &a, ret);
 	} else if (!strcmp(cmd, "ratio") && argc == 2) {
-		st.b.unit = st.b.unit ? st.b.unit : "x";
+		st.num.unit = st.num.unit ? st.num.unit : "x";
 		parse_list(argv[0], &sa);
 		parse_list(argv[1], &sb);
 		ret = spread_of(&sa, &a) ?: spread_of(&sb, &b);
@@ -261,7 +260,7 @@ static void run_request(int argc, char **argv)
 			ret = bstat_ratio_of_medians(&a, &b, &r);
 		report(&st, &r, ret);
 	} else if (!strcmp(cmd, "pratio") && argc == 2) {
-		st.b.unit = st.b.unit ? st.b.unit : "x";
+		st.num.unit = st.num.unit ? st.num.unit : "x";
 		parse_list(argv[0], &sa);
 		parse_list(argv[1], &sb);
 		pair(&sa, &sb, &sr);
@@ -282,12 +281,12 @@ static void run_request(int argc, char **argv)
 			die("not a limit", argv[1]);
 		parse_list(argv[2], &sa);
 		if (argc == 4) {
-			st.b.unit = st.b.unit ? st.b.unit : "x";
+			st.num.unit = st.num.unit ? st.num.unit : "x";
 			parse_list(argv[3], &sb);
 			pair(&sa, &sb, &sr);
 			floor_verdict(&st, &sr, cmp, limit);
 		} else {
-			st.b.unit = st.b.unit ? st.b.unit : "";
+			st.num.unit = st.num.unit ? st.num.unit : "";
 			floor_verdict(&st, &sa, cmp, limit);
 		}
 	} else {

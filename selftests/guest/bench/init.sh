@@ -36,7 +36,7 @@
 # s, hinting the host when pvx_numa_hint=1 [0] (pvx_locality.ko), or
 # with pvx_locality's automatic map when pvx_numa_hint=2 (no explicit hint).
 # pvx_bench=forkcopy runs the fork-copy workload instead
-# (scripts/bench-fork-l2.sh): pvx_fork_bench with pvx_fork_mb= [16,64]
+# (selftests/host/pvx_bench_fork in L2): pvx_fork_bench with pvx_fork_mb= [16,64]
 # MiB buffers, pvx_fork_rounds= [3] rounds (pvx_fork.ko), the
 # conditions pvx_fork_conds= [plain] (plain, dirtylog, unbacked; with
 # unbacked, virtio_balloon from /pvx/virtio/ is loaded first: free page

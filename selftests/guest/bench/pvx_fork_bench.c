@@ -29,7 +29,7 @@
  * cost.
  *
  * COND (default plain), the outermost loop, names what L2 does around a
- * run; the guest only tells it (scripts/bench-fork-l2.sh):
+ * run; the guest only tells it (selftests/host/pvx_bench_fork in L2):
  *   plain     nothing (the L3 guest's memory is preallocated in L2)
  *   dirtylog  L2's QEMU has dirty logging on for the run (a migration)
  *   unbacked  L2 discarded the guest's free memory (free page reporting):
