@@ -257,4 +257,73 @@ static inline int l3_vm_vcpu_threads(pid_t qemu, pid_t *tids, int max)
 	return found;
 }
 
+/*
+ * What an L3 bench guest printed between its PVX-BENCH-BEGIN and
+ * PVX-BENCH-END lines (selftests/guest/bench/init.sh) on @vm's console,
+ * CRs removed: @res->text (malloc'ed, "" when none), @res->ended when
+ * the END line came, @res->last the console's last line (why not).
+ * 0, or -ENOMEM.
+ */
+struct l3_results {
+	char *text;
+	bool ended;
+	char last[256];
+};
+
+static inline int l3_vm_results(const struct l3_vm *vm, struct l3_results *res)
+{
+	char *log = read_text(vm->log), *line, *next, *end = NULL;
+	bool inside = false;
+	size_t n = 0, len;
+
+	memset(res, 0, sizeof(*res));
+	res->text = calloc(1, log ? strlen(log) + 1 : 1);
+	if (!res->text) {
+		free(log);
+		return -ENOMEM;
+	}
+	for (line = log; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (len = strlen(line); len && line[len - 1] == '\r'; len--)
+			line[len - 1] = '\0';
+		if (*line)
+			end = line;
+		/* firmware leaves terminal escapes before the first line */
+		if (!inside && len >= 15 && !strcmp(line + len - 15, "PVX-BENCH-BEGIN")) {
+			inside = true;
+		} else if (inside && !strcmp(line, "PVX-BENCH-END")) {
+			inside = false;
+			res->ended = true;
+		} else if (inside) {
+			n += sprintf(res->text + n, "%s\n", line);
+		}
+	}
+	snprintf(res->last, sizeof(res->last), "%s", end ? end : "");
+	free(log);
+	return 0;
+}
+
+/*
+ * The value of the word @key=VALUE in @line (a result line of words) into
+ * @val: true, or false when @line has no such word.
+ */
+static inline bool l3_kv(const char *line, const char *key, char *val, size_t size)
+{
+	size_t klen = strlen(key), n;
+	const char *p = line;
+
+	while ((p = strstr(p, key))) {
+		if ((p == line || p[-1] == ' ') && p[klen] == '=') {
+			p += klen + 1;
+			n = strcspn(p, " \n");
+			snprintf(val, size, "%.*s", (int)n, p);
+			return true;
+		}
+		p += klen;
+	}
+	return false;
+}
+
 #endif
