@@ -101,7 +101,7 @@ static struct {
 	struct group kernel;
 	struct group user[MAX_TCOUNTS];
 	int nuser;
-	const char *steal_of[MAX_STEALS];	/* "steal lock=NAME ticks=N": NAME */
+	const char *steal_name[MAX_STEALS];	/* "steal lock=NAME ticks=N": NAME */
 	const char *steal_ticks[MAX_STEALS];
 	int nsteal;
 	struct named y0[MAX_COUNTERS], y1[MAX_COUNTERS];
@@ -277,6 +277,7 @@ static void guest_cmdline(char *buf, size_t size)
 		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
 		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
 	};
+	const char *v;
 	char var[64];
 	size_t i, n;
 
@@ -284,8 +285,9 @@ static void guest_cmdline(char *buf, size_t size)
 	n = snprintf(buf, size, "console=ttyS0 panic=-1 pvx_bench=%s", cfg.which);
 	for (i = 0; i < ARRAY_SIZE(knob) && n < size; i++) {
 		snprintf(var, sizeof(var), "PVX_BENCH_%s", knob[i][1]);
-		if (getenv(var) && *getenv(var))
-			n += snprintf(buf + n, size - n, " pvx_%s=%s", knob[i][0], getenv(var));
+		v = env_or(var, NULL);
+		if (v)
+			n += snprintf(buf + n, size - n, " pvx_%s=%s", knob[i][0], v);
 	}
 }
 
@@ -439,7 +441,7 @@ static void add_steal(const char *line)
 
 	if (!eq || res.nsteal == MAX_STEALS)
 		return;
-	res.steal_of[res.nsteal] = strndup(eq + 1, strcspn(eq + 1, " "));
+	res.steal_name[res.nsteal] = strndup(eq + 1, strcspn(eq + 1, " "));
 	res.steal_ticks[res.nsteal++] = strdup(kv(line, "ticks"));
 }
 
@@ -470,7 +472,7 @@ static const char *steal_of(const char *name)
 	int i;
 
 	for (i = 0; i < res.nsteal; i++)
-		if (!strcmp(res.steal_of[i], name))
+		if (!strcmp(res.steal_name[i], name))
 			return res.steal_ticks[i];
 	return "";
 }
@@ -854,8 +856,8 @@ static void configure(const char *which)
 		cfg.l3_cpus = 2 * cfg.l2_cpus;
 	cfg.timeout_s = atof(env_or("PVX_BENCH_TIMEOUT", "1800"));
 	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s/boot/vmlinuz-%s", cfg.kimage, cfg.abi);
-	if (getenv("PVX_BENCH_INITRD") && *getenv("PVX_BENCH_INITRD"))
-		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s", getenv("PVX_BENCH_INITRD"));
+	if (env_or("PVX_BENCH_INITRD", NULL))
+		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s", env_or("PVX_BENCH_INITRD", NULL));
 	else
 		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s/l3-bench-initrd.gz", cfg.build);
 }
