@@ -60,6 +60,8 @@
 #define MAX_STEALS	16
 #define MAX_COUNTERS	16
 #define HEARTBEAT_S	10
+#define BOOTS		2	/* boots of an L3 that resets itself */
+#define L3_PATH		200	/* a file for l3_vm_start(), room for ".err" left */
 #define TEXT		4096
 
 /* the kernel locks: (a), (b), (c) and (c) with skip=0 */
@@ -250,7 +252,7 @@ static void load_host_modules(void)
 static bool bench_initrd(void)
 {
 	struct l3_args a = { 0 };
-	char out[600], err[700], why[600];
+	char out[L3_PATH], err[L3_PATH + 8], why[600];
 
 	if (path_exists(cfg.initrd))
 		return true;
@@ -336,7 +338,7 @@ static int wait_with_heartbeat(struct l3_vm *vm)
 static int run_guest(struct l3_vm *vm)
 {
 	struct l3_args a = { 0 };
-	char cmdline[1024], log[600];
+	char cmdline[1024], log[L3_PATH];
 	int ret;
 
 	guest_cmdline(cmdline, sizeof(cmdline));
@@ -815,11 +817,30 @@ static void raw_lines(void)
 
 /* ---- main ---------------------------------------------------------------------- */
 
-/* The lock benchmark: one L3 guest with 2x overcommit. */
+/*
+ * Whether L3 reset itself: with -no-reboot QEMU ends with status 0, as
+ * after the guest's poweroff, but the guest did not get to its end and
+ * did not panic (panic=-1 reboots too, after "Kernel panic"). The
+ * emulator does that at times (Documentation/lab.rst, "An L3 that resets
+ * itself"), before any pvx code ran as well.
+ */
+static bool l3_reset_itself(const struct l3_vm *vm, int qrc)
+{
+	char line[64];
+
+	return !qrc && l3_vm_console_find(vm, "PVX-BENCH-END", line, sizeof(line)) &&
+	       l3_vm_console_find(vm, "Kernel panic", line, sizeof(line));
+}
+
+/*
+ * The lock benchmark: one L3 guest with 2x overcommit, booted once more
+ * when it reset itself (a pvx bug that resets it every time still fails).
+ */
 static void lock_bench(void)
 {
+	char kept[300];
 	struct l3_vm vm;
-	int qrc;
+	int qrc, boot;
 
 	if (!bench_initrd())
 		return;
@@ -831,10 +852,19 @@ static void lock_bench(void)
 		ksft_test_result_fail("L3 bench guest # no /dev/kvm in L2\n");
 		return;
 	}
-	qrc = run_guest(&vm);
-	if (qrc < 0) {
-		ksft_test_result_fail("L3 bench guest # QEMU not started: %s\n", strerror(-qrc));
-		return;
+	for (boot = 1;; boot++) {
+		qrc = run_guest(&vm);
+		if (qrc < 0) {
+			ksft_test_result_fail("L3 bench guest # QEMU not started: %s\n",
+					      strerror(-qrc));
+			return;
+		}
+		if (boot == BOOTS || !l3_reset_itself(&vm, qrc))
+			break;
+		snprintf(kept, sizeof(kept), "%s.reset%d", vm.log, boot);
+		rename(vm.log, kept);
+		ksft_print_msg("L3 reset itself (%s; %s): booted again\n",
+			       "QEMU ended without PVX-BENCH-END or a panic", kept);
 	}
 	load_results(&vm, qrc);
 	check_numbers();
