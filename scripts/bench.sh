@@ -15,7 +15,7 @@
 # the bench suite: scripts/bench-l2.sh in L2 runs the hypercall
 # microbenchmark (tiny VMs, with and without pvx_host,
 # scripts/bench-hcall-l2.sh), the lock benchmark (an L3 guest with twice
-# as many vCPUs as L2 has CPUs) and the retransmit-timeout benchmark (an
+# as many vCPUs as L2 has CPUs, selftests/host/pvx_bench_locks.c) and the retransmit-timeout benchmark (an
 # L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
 # their tables; the NUMA hint benchmark (numa) runs in the lab's second,
 # two-node L2 (suite numabench, selftests/host/pvx_bench_numa.c). forkcopy (the
@@ -28,8 +28,8 @@
 # L2 of 1 CPU whose clock counts instructions (PVX_LAB_ICOUNT=0,
 # results in build/lab-ABI-icount/).
 #
-# PVX_BENCH and the PVX_BENCH_* variables (scripts/bench-l2.sh and
-# scripts/bench-timers-l2.sh list them) reach L2 through
+# PVX_BENCH and the PVX_BENCH_* variables (selftests/host/pvx_bench_locks.c
+# and scripts/bench-*-l2.sh list them) reach L2 through
 # build/ABI/bench.env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,7 +90,7 @@ bench_env
 # lab.sh's default limit of 1500 s per L2 boot; an option given to
 # bench.sh comes later and wins
 long_limit=()
-# locks: 5 kernel rounds and the userspace ones, up to bench-l2.sh's
+# locks: 5 kernel rounds and the userspace ones, up to pvx_bench_locks's
 # 1800 s for its L3 guest
 [[ ",$PVX_BENCH," == *,locks,* ]] && long_limit=(--timeout 2400)
 [[ ",$PVX_BENCH," == *,numa,* ]] && long_limit=(--timeout 3600)

@@ -195,7 +195,7 @@ static inline int l3_vm_wait(struct l3_vm *vm, double limit_s)
 /* Stop QEMU now (SIGTERM, SIGKILL after 5 s) and reap it. */
 static inline int l3_vm_stop(struct l3_vm *vm)
 {
-	return l3_vm_wait(vm, 1e-9);
+	return l3_vm_wait(vm, 0.001);
 }
 
 /*

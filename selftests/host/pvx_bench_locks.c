@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvx_bench_locks: the lock benchmark of make bench (issue 3; its
+ * userspace part: issues 14 and 29), run in the L2 KVM host by
+ * scripts/bench-l2.sh for PVX_BENCH=locks and PVX_BENCH=ulocks
+ * (Documentation/bench.rst).
+ *
+ *   pvx_bench_locks [locks|ulocks]      (default locks)
+ *
+ * Loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
+ * twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
+ * initramfs (selftests/guest/bench/), which runs pvx_lock_bench.ko (a
+ * plain ticket lock, the kernel's spinlock_t, struct pvx_spinlock, and
+ * that lock with skip=0) and pvx_ulock_bench (userspace: pthread mutex, a
+ * ticket lock giving way with sched_yield() or with PVX_IOC_YIELD_TO,
+ * libpvx's lock; 2 x as many threads as vCPUs and as many), then prints
+ * the tables of ratios. ulocks: the userspace part alone.
+ *
+ * Output: TAP 13 (kselftest.h), the plan at the end; the tables, the
+ * floors and the raw result lines are "#" lines. A test fails only when
+ * a number is missing or a lock did not exclude; a round that hit max_ms
+ * is noted (its rate and latencies are still measured). Floors are
+ * reported (met/MISSED, on the median of the rounds' own ratios, with n
+ * and min-max: bench_stat.h), never asserted. Exit 0 when every test
+ * passed.
+ *
+ * Environment (set by the lab): PVX_REPO (the working directory),
+ * PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_L3_MEM, PVX_OUT. Knobs:
+ * PVX_BENCH_INITRD (default $PVX_BUILD/l3-bench-initrd.gz; built here
+ * when missing), PVX_BENCH_L3_CPUS (default 2 x L2's CPUs),
+ * PVX_BENCH_TIMEOUT (s, default 1800: 5 kernel rounds and 10 userspace
+ * ones), and, passed to the guest (selftests/guest/bench/init.sh),
+ * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS,
+ * _UROUNDS, _UTHREADS, _UMAX_MS.
+ *
+ * Files in $PVX_OUT: l3-bench.log (the L3 console; QEMU's stderr in
+ * l3-bench.log.err), bench-results.txt (the guest's lines),
+ * bench-table.txt (the tables).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "bench_stat.h"
+#include "l3_vm.h"
+#include "module_util.h"
+#include "sysfs_util.h"
+
+#define YIELD_FILE	"/sys/kernel/debug/pvx/yield"
+#define NLOCKS		4	/* kernel locks, and userspace modes */
+#define MAX_ROUNDS	64
+#define MAX_TCOUNTS	8	/* userspace thread counts */
+#define MAX_STEALS	16
+#define MAX_COUNTERS	16
+#define HEARTBEAT_S	10
+#define BOOTS		2	/* boots of an L3 that resets itself */
+#define L3_PATH		200	/* a file for l3_vm_start(), room for ".err" left */
+#define TEXT		4096
+
+/* the kernel locks: (a), (b), (c) and (c) with skip=0 */
+enum { TICKET, NATIVE, PVX, PVX_FIFO };
+static const char *const lock_name[NLOCKS] = { "ticket", "native", "pvx", "pvx-fifo" };
+/* the userspace modes: (m), then three to compare with it */
+enum { MUTEX, YIELD, IOCTL, LIBPVX };
+static const char *const mode_name[NLOCKS] = { "mutex", "yield", "ioctl", "libpvx" };
+
+/* Each round of one lock or mode alone: NAN where no round line came. */
+struct rounds {
+	double rate[MAX_ROUNDS];	/* acq_per_s */
+	double p99[MAX_ROUNDS];
+	const char *max_ns[MAX_ROUNDS];	/* kernel locks: the round's longest wait */
+};
+
+/*
+ * The kernel locks, or the userspace modes at one thread count: each
+ * one's summed result line (NULL: none) and its rounds.
+ */
+struct group {
+	const char *threads;	/* userspace: the thread count */
+	bool summed;		/* userspace: a "ubench" line came */
+	const char *line[NLOCKS];
+	struct rounds r[NLOCKS];
+	int nrounds;
+};
+
+struct named {
+	char name[64];
+	long long value;
+};
+
+/* What the L3 guest printed, split into lines, and the host's counters. */
+static struct {
+	char *text;
+	char **lines;
+	int nlines;
+	struct group kernel;
+	struct group user[MAX_TCOUNTS];
+	int nuser;
+	const char *steal_name[MAX_STEALS];	/* "steal lock=NAME ticks=N": NAME */
+	const char *steal_ticks[MAX_STEALS];
+	int nsteal;
+	struct named y0[MAX_COUNTERS], y1[MAX_COUNTERS];
+	int ny0, ny1;
+} res;
+
+static struct {
+	const char *abi, *build, *kimage, *mem, *out, *which;
+	int l2_cpus, l3_cpus;
+	double timeout_s;
+	char kernel[512], initrd[512];
+} cfg;
+
+static FILE *table_file;
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : dflt;
+}
+
+/*
+ * The value of @key= in @line, "" when absent: a string from a small
+ * ring of buffers, so that one printf may take several.
+ */
+static const char *kv(const char *line, const char *key)
+{
+	static char ring[32][64];
+	static int next;
+	char *buf = ring[next++ % 32];
+
+	if (!line || !l3_kv(line, key, buf, sizeof(ring[0])))
+		buf[0] = '\0';
+	return buf;
+}
+
+/* As a number, 0 when absent (awk's "+ 0" of the table before). */
+static double kv_num(const char *line, const char *key)
+{
+	return atof(kv(line, key));
+}
+
+/* "%.3g" of x / y, "-" without a y; from the ring of kv(). */
+static const char *ratio_str(double x, double y)
+{
+	static char ring[16][32];
+	static int next;
+	char *buf = ring[next++ % 16];
+
+	if (y > 0)
+		snprintf(buf, sizeof(ring[0]), "%.3g", x / y);
+	else
+		snprintf(buf, sizeof(ring[0]), "-");
+	return buf;
+}
+
+/* A line of the tables: "# " and @fmt on stdout and in bench-table.txt. */
+static __printf(1, 2) void table(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("# ");
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!table_file)
+		return;
+	va_start(ap, fmt);
+	fprintf(table_file, "# ");
+	vfprintf(table_file, fmt, ap);
+	va_end(ap);
+}
+
+/* "name value" lines of @path (a debugfs counters file) into @c. */
+static int read_counters(const char *path, struct named *c, int max)
+{
+	char *text = read_text(path), *line, *save = NULL;
+	int n = 0;
+
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line && n < max;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%63s %lld", c[n].name, &c[n].value) == 2)
+			n++;
+	free(text);
+	return n;
+}
+
+/*
+ * Run @a to its end, its stdout into @out and its stderr into @out.err
+ * (l3_vm.h's start and wait, no time limit), @a freed: its exit status,
+ * or -errno when it did not start.
+ */
+static int run_to_files(struct l3_args *a, const char *out)
+{
+	struct l3_vm vm;
+	int ret = l3_vm_start(&vm, a, out, NULL);
+
+	l3_args_free(a);
+	return ret ? ret : l3_vm_wait(&vm, 0);
+}
+
+/* ---- the host ---------------------------------------------------------------- */
+
+static bool environment_ok(void)
+{
+	static const char *const need[] = { "PVX_ABI", "PVX_BUILD", "PVX_KIMAGE", "PVX_L3_MEM",
+					    "PVX_OUT" };
+	bool ok = true;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(need); i++) {
+		if (getenv(need[i]))
+			continue;
+		ksft_test_result_fail("bench environment # %s is not set\n", need[i]);
+		ok = false;
+	}
+	return ok;
+}
+
+static void load_module(const char *name)
+{
+	const char *why = module_ensure_loaded(name);
+
+	if (why)
+		ksft_test_result_fail("%s loaded # %s\n", name, why);
+	else
+		ksft_test_result_pass("%s loaded\n", name);
+}
+
+static void load_host_modules(void)
+{
+	char ko[512];
+
+	load_module("pvx_host");
+	snprintf(ko, sizeof(ko), "%s/host/pvx_yield.ko", cfg.build);
+	if (path_exists(ko))
+		load_module("pvx_yield");
+	else
+		ksft_print_msg("no %s: the guest falls back (no PVX_HC_YIELD)\n", ko);
+}
+
+/* The bench initramfs, built here when scripts/bench.sh did not: false if none. */
+static bool bench_initrd(void)
+{
+	struct l3_args a = { 0 };
+	char out[L3_PATH], err[L3_PATH + 8], why[600];
+
+	if (path_exists(cfg.initrd))
+		return true;
+	ksft_print_msg("no %s (scripts/bench.sh builds it); building it in L2\n", cfg.initrd);
+	snprintf(cfg.initrd, sizeof(cfg.initrd), "/tmp/l3-bench-initrd.gz");
+	snprintf(out, sizeof(out), "%s/mkinitrd-bench.out", cfg.out);
+	l3_arg(&a, "bash");
+	l3_arg(&a, "selftests/guest/bench/mkinitrd-bench.sh");
+	l3_arg(&a, "%s", cfg.abi);
+	l3_arg(&a, "%s", cfg.initrd);
+	if (!run_to_files(&a, out))
+		return true;
+	snprintf(err, sizeof(err), "%s.err", out);
+	ksft_test_result_fail("bench initramfs # %s\n", file_head(err, 500, why, sizeof(why)));
+	return false;
+}
+
+/* ---- the L3 guest ------------------------------------------------------------ */
+
+static void guest_cmdline(char *buf, size_t size)
+{
+	static const char *const knob[][2] = {
+		{ "acq", "ACQ" }, { "uacq", "UACQ" }, { "threads", "THREADS" }, { "cs", "CS" },
+		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
+		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
+	};
+	const char *v;
+	char var[64];
+	size_t i, n;
+
+	/* not quiet: the boot log tells a slow L3 boot from a hung one */
+	n = snprintf(buf, size, "console=ttyS0 panic=-1 pvx_bench=%s", cfg.which);
+	for (i = 0; i < ARRAY_SIZE(knob) && n < size; i++) {
+		snprintf(var, sizeof(var), "PVX_BENCH_%s", knob[i][1]);
+		v = env_or(var, NULL);
+		if (v)
+			n += snprintf(buf + n, size - n, " pvx_%s=%s", knob[i][0], v);
+	}
+}
+
+/* The last console line of @vm with "pvx-bench:", from there on. */
+static void last_progress(const struct l3_vm *vm, char *buf, size_t size)
+{
+	char *log = read_text(vm->log), *hit = NULL, *p;
+
+	buf[0] = '\0';
+	for (p = log; p && (p = strstr(p, "pvx-bench:")); p++)
+		hit = p;
+	if (hit) {
+		hit[strcspn(hit, "\r\n")] = '\0';
+		snprintf(buf, size, "%s", hit);
+	}
+	free(log);
+}
+
+/*
+ * Wait for the guest, with a heartbeat on L2's console (a file on the
+ * development machine, unlike the L3 log, which reaches it only after
+ * the suite): it tells a slow L3 from a stopped L2 while the bench runs.
+ */
+static int wait_with_heartbeat(struct l3_vm *vm)
+{
+	double next = HEARTBEAT_S;
+	char last[256];
+	FILE *console;
+
+	while (l3_vm_running(vm) && l3_vm_elapsed_s(vm) < cfg.timeout_s) {
+		sleep_ms(200);
+		if (l3_vm_elapsed_s(vm) < next)
+			continue;
+		next += HEARTBEAT_S;
+		last_progress(vm, last, sizeof(last));
+		console = fopen("/dev/console", "w");
+		if (!console)
+			continue;
+		fprintf(console, "PVX-L2: bench L3 at %d s: %s\n", (int)l3_vm_elapsed_s(vm), last);
+		fclose(console);
+	}
+	return l3_vm_wait(vm, cfg.timeout_s);
+}
+
+/* Boot the guest to its end: QEMU's exit status (124: the time limit), -errno. */
+static int run_guest(struct l3_vm *vm)
+{
+	struct l3_args a = { 0 };
+	char cmdline[1024], log[L3_PATH];
+	int ret;
+
+	guest_cmdline(cmdline, sizeof(cmdline));
+	l3_arg(&a, "qemu-system-x86_64");
+	l3_arg(&a, "-enable-kvm");
+	l3_arg(&a, "-cpu");
+	l3_arg(&a, "host");
+	l3_arg(&a, "-m");
+	l3_arg(&a, "%s", cfg.mem);
+	l3_arg(&a, "-smp");
+	l3_arg(&a, "%d", cfg.l3_cpus);
+	l3_arg(&a, "-nographic");
+	l3_arg(&a, "-no-reboot");
+	l3_arg(&a, "-nodefaults");
+	l3_arg(&a, "-serial");
+	l3_arg(&a, "stdio");
+	l3_arg(&a, "-kernel");
+	l3_arg(&a, "%s", cfg.kernel);
+	l3_arg(&a, "-initrd");
+	l3_arg(&a, "%s", cfg.initrd);
+	l3_arg(&a, "-append");
+	l3_arg(&a, "%s", cmdline);
+	snprintf(log, sizeof(log), "%s/l3-bench.log", cfg.out);
+	res.ny0 = read_counters(YIELD_FILE, res.y0, MAX_COUNTERS);
+	ret = l3_vm_start(vm, &a, log, NULL);
+	l3_args_free(&a);
+	if (ret)
+		return ret;
+	ret = wait_with_heartbeat(vm);
+	res.ny1 = read_counters(YIELD_FILE, res.y1, MAX_COUNTERS);
+	ksft_print_msg("L3 ran %d s (emulated wall), qemu exit %d, console %s\n",
+		       (int)l3_vm_elapsed_s(vm), ret, log);
+	return ret;
+}
+
+/* ---- the guest's lines ------------------------------------------------------- */
+
+static int index_of(const char *const *names, const char *name)
+{
+	int i;
+
+	for (i = 0; i < NLOCKS; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+static void group_init(struct group *g, const char *threads)
+{
+	int i, k;
+
+	memset(g, 0, sizeof(*g));
+	g->threads = threads;
+	for (i = 0; i < NLOCKS; i++)
+		for (k = 0; k < MAX_ROUNDS; k++) {
+			g->r[i].rate[k] = NAN;
+			g->r[i].p99[k] = NAN;
+		}
+}
+
+/* The userspace group of @threads, added in the order they come. */
+static struct group *user_group(const char *threads)
+{
+	int i;
+
+	for (i = 0; i < res.nuser; i++)
+		if (!strcmp(res.user[i].threads, threads))
+			return &res.user[i];
+	if (res.nuser == MAX_TCOUNTS)
+		return NULL;
+	group_init(&res.user[res.nuser], strdup(threads));
+	return &res.user[res.nuser++];
+}
+
+/* A "bench-round" or "ubench-round" line into its group's rounds. */
+static void add_round(struct group *g, int i, const char *line)
+{
+	int k = atoi(kv(line, "round")) - 1;
+
+	if (!g || i < 0 || k < 0 || k >= MAX_ROUNDS)
+		return;
+	g->r[i].rate[k] = kv_num(line, "acq_per_s");
+	g->r[i].p99[k] = kv_num(line, "p99_ns");
+	g->r[i].max_ns[k] = strdup(kv(line, "max_ns"));
+	if (k + 1 > g->nrounds)
+		g->nrounds = k + 1;
+}
+
+/* A "bench" or "ubench" line: the first one of its lock or mode counts. */
+static void add_summed(struct group *g, int i, const char *line)
+{
+	if (!g || i < 0)
+		return;
+	g->summed = true;
+	if (!g->line[i])
+		g->line[i] = line;
+}
+
+static void add_steal(const char *line)
+{
+	const char *eq = strchr(line + 6, '=');
+
+	if (!eq || res.nsteal == MAX_STEALS)
+		return;
+	res.steal_name[res.nsteal] = strndup(eq + 1, strcspn(eq + 1, " "));
+	res.steal_ticks[res.nsteal++] = strdup(kv(line, "ticks"));
+}
+
+static bool starts(const char *line, const char *word)
+{
+	return !strncmp(line, word, strlen(word));
+}
+
+static void parse_line(const char *line)
+{
+	if (starts(line, "bench "))
+		add_summed(&res.kernel, index_of(lock_name, kv(line, "lock")), line);
+	else if (starts(line, "bench-round "))
+		add_round(&res.kernel, index_of(lock_name, kv(line, "lock")), line);
+	else if (starts(line, "ubench "))
+		add_summed(user_group(kv(line, "threads")), index_of(mode_name, kv(line, "mode")),
+			   line);
+	else if (starts(line, "ubench-round "))
+		add_round(user_group(kv(line, "threads")), index_of(mode_name, kv(line, "mode")),
+			  line);
+	else if (starts(line, "steal "))
+		add_steal(line);
+}
+
+/* "steal X=NAME ticks=N": N of @name, "" when none came. */
+static const char *steal_of(const char *name)
+{
+	int i;
+
+	for (i = 0; i < res.nsteal; i++)
+		if (!strcmp(res.steal_name[i], name))
+			return res.steal_ticks[i];
+	return "";
+}
+
+/*
+ * The guest's lines between PVX-BENCH-BEGIN and PVX-BENCH-END into
+ * bench-results.txt and res; one test that the guest got to the end; its
+ * diagnostics and errors as "#" lines.
+ */
+static void load_results(const struct l3_vm *vm, int qrc)
+{
+	static const char ran[] = "L3 bench guest ran to the end";
+	char path[600], *p;
+	struct l3_results r;
+	FILE *f;
+	int i;
+
+	group_init(&res.kernel, "");
+	if (l3_vm_results(vm, &r))
+		ksft_exit_fail_msg("out of memory\n");
+	snprintf(path, sizeof(path), "%s/bench-results.txt", cfg.out);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(r.text, f);
+		fclose(f);
+	}
+	if (r.ended)
+		ksft_test_result_pass("%s\n", ran);
+	else
+		ksft_test_result_fail("%s # qemu exit %d; last line: %s\n", ran, qrc, r.last);
+	res.text = r.text;
+	res.lines = calloc(strlen(r.text) + 1, sizeof(*res.lines));
+	for (p = strtok(res.text, "\n"); p && res.lines; p = strtok(NULL, "\n"))
+		res.lines[res.nlines++] = p;
+	for (i = 0; i < res.nlines; i++) {
+		parse_line(res.lines[i]);
+		if (res.lines[i][0] == '#')
+			printf("%s\n", res.lines[i]);
+	}
+	for (i = 0; i < res.nlines; i++)
+		if (starts(res.lines[i], "error "))
+			ksft_print_msg("%s\n", res.lines[i]);
+}
+
+/* ---- the checks -------------------------------------------------------------- */
+
+/* One test that @line is there and its lock excluded. */
+static void check_result_line(const char *what, const char *line)
+{
+	char note[160] = "";
+
+	if (!line) {
+		ksft_test_result_fail("%s: all numbers # no result line\n", what);
+		return;
+	}
+	if (strcmp(kv(line, "exact"), "1")) {
+		ksft_test_result_fail("%s: all numbers # %s\n", what,
+				      "acquisitions counted under the lock do not add up");
+		return;
+	}
+	/* a run that hit max_ms still measured a rate and latencies */
+	if (strcmp(kv(line, "complete"), "1"))
+		snprintf(note, sizeof(note), " (a round hit max_ms: %s acquisitions in %s ms)",
+			 kv(line, "acq"), kv(line, "ms"));
+	ksft_test_result_pass("%s: all numbers%s\n", what, note);
+}
+
+static void check_numbers(void)
+{
+	char what[128];
+	int i, t, summed;
+
+	for (i = 0; i < NLOCKS && !strcmp(cfg.which, "locks"); i++) {
+		snprintf(what, sizeof(what), "kernel lock=%s", lock_name[i]);
+		check_result_line(what, res.kernel.line[i]);
+	}
+	for (t = 0, summed = 0; t < res.nuser; t++)
+		summed += res.user[t].summed;
+	if (!summed)
+		ksft_test_result_fail("userspace locks: all numbers # no result line\n");
+	for (t = 0; t < res.nuser; t++) {
+		if (!res.user[t].summed)
+			continue;
+		for (i = 0; i < NLOCKS; i++) {
+			snprintf(what, sizeof(what), "userspace mode=%s threads=%s", mode_name[i],
+				 res.user[t].threads);
+			check_result_line(what, res.user[t].line[i]);
+		}
+	}
+}
+
+/* ---- the tables -------------------------------------------------------------- */
+
+/*
+ * The ratio of @mode to @base in group @g (@p99: of the p99s, else of the
+ * rates) as "0.95x (n=5 0.80-1.10)", the median of the rounds' own
+ * ratios (round k of one against round k of the other: they ran one
+ * after the other), into @buf; or, without round lines, the ratio of the
+ * sums, "(n=1, rounds summed)". Returns the median (or that ratio).
+ */
+static double spread(const struct group *g, int mode, int base, bool p99, char *buf, size_t size)
+{
+	const char *key = p99 ? "p99_ns" : "acq_per_s";
+	double r[MAX_ROUNDS], scratch[MAX_ROUNDS], summed, b;
+	struct bstat_spread s;
+
+	bstat_paired(p99 ? g->r[mode].p99 : g->r[mode].rate, p99 ? g->r[base].p99 : g->r[base].rate,
+		     g->nrounds, r);
+	if (!bstat_spread_of(r, g->nrounds, scratch, &s)) {
+		snprintf(buf, size, "%.3gx (n=%zu %.3g-%.3g)", s.median, s.n, s.min, s.max);
+		return s.median;
+	}
+	b = kv_num(g->line[base], key);
+	summed = kv_num(g->line[mode], key) / (b > 0 ? b : 1);
+	snprintf(buf, size, "%.3gx (n=1, rounds summed)", summed);
+	return summed;
+}
+
+/* "# floor DESC: met|MISSED SPREAD", the floor on the median of the rounds. */
+static void floor_line(const struct group *g, int mode, int base, bool p99, enum bstat_cmp cmp,
+		       double limit, const char *desc)
+{
+	char sp[128];
+	double med = spread(g, mode, base, p99, sp, sizeof(sp));
+
+	table("floor %s: %s %s\n", desc, bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp);
+}
+
+/* "# spread NAME acq/s /(BASE) ..., p99 /(BASE) ...", NAME @width wide */
+static void spread_line(const struct group *g, const char *const *names, int mode, int base,
+			int width, const char *tag)
+{
+	char a[128], p[128];
+
+	spread(g, mode, base, false, a, sizeof(a));
+	spread(g, mode, base, true, p, sizeof(p));
+	table("spread %-*s acq/s /%s %s, p99 /%s %s\n", width, names[mode], tag, a, tag, p);
+}
+
+static void user_rows(const struct group *g)
+{
+	const char *m = g->line[MUTEX];
+	double um = kv_num(m, "acq_per_s"), pm = kv_num(m, "p99_ns"), cm = kv_num(m, "csw");
+	int i;
+
+	table("%-7s %9s %6s %9s %10s %6s %9s %7s %8s %8s %8s\n", "mode", "acq/s", "/(m)", "p50_ns",
+	      "p99_ns", "/(m)", "csw", "/(m)", "dyields", "done", "fwaits");
+	for (i = 0; i < NLOCKS; i++) {
+		const char *l = g->line[i];
+		double t = kv_num(l, "acq_per_s"), p = kv_num(l, "p99_ns"), c = kv_num(l, "csw");
+
+		if (!l) {
+			table("%-7s (no result)\n", mode_name[i]);
+			continue;
+		}
+		table("%-7s %9.0f %6s %9s %10.0f %6s %9.0f %7s %8s %8s %8s\n", mode_name[i], t,
+		      ratio_str(t, um), kv(l, "p50_ns"), p, ratio_str(p, pm), c, ratio_str(c, cm),
+		      kv(l, "dyields"), kv(l, "dyields_done"), kv(l, "futex_waits"));
+	}
+}
+
+/*
+ * The userspace locks at each thread count, ratios to pthread_mutex; the
+ * floors of issue 14 (issue 29 item 5 on 6.12), on the median of the
+ * ratios of the rounds.
+ */
+static void user_tables(void)
+{
+	char desc[128];
+	int j, i;
+
+	for (j = 0; j < res.nuser; j++) {
+		const struct group *g = &res.user[j];
+		const char *n = g->threads, *st = steal_of(n);
+
+		if (!g->summed)
+			continue;
+		table("userspace locks, %s threads (steal %s): (m) pthread_mutex, %s\n", n,
+		      *st ? st : steal_of("all"), "yield = ticket lock + sched_yield(),");
+		table("  ioctl = ticket lock + PVX_IOC_YIELD_TO, libpvx = pvx_lock_t (%s)\n",
+		      kv_num(g->line[LIBPVX], "dyields") > 0 ? "directed yields" :
+		      "no directed yield made");
+		user_rows(g);
+		if (!g->line[LIBPVX] || !g->line[MUTEX] || !g->line[YIELD]) {
+			table("floors (issue 14), %s threads: not evaluated, results missing\n", n);
+			continue;
+		}
+		for (i = YIELD; i < NLOCKS; i++)
+			if (g->line[i])
+				spread_line(g, mode_name, i, MUTEX, 6, "(m)");
+		snprintf(desc, sizeof(desc), "libpvx throughput >= 1.0x mutex, %s threads", n);
+		floor_line(g, LIBPVX, MUTEX, false, BSTAT_GE, 1, desc);
+		snprintf(desc, sizeof(desc), "libpvx p99 <= mutex p99, %s threads", n);
+		floor_line(g, LIBPVX, MUTEX, true, BSTAT_LE, 1, desc);
+		snprintf(desc, sizeof(desc), "libpvx throughput >= 2x yield, %s threads", n);
+		floor_line(g, LIBPVX, YIELD, false, BSTAT_GE, 2, desc);
+	}
+}
+
+static void kernel_rows(const struct group *g)
+{
+	double ta = kv_num(g->line[TICKET], "acq_per_s"), tb = kv_num(g->line[NATIVE], "acq_per_s");
+	double pa = kv_num(g->line[TICKET], "p99_ns"), pb = kv_num(g->line[NATIVE], "p99_ns");
+	char thr[64];
+	int i;
+
+	table("%-8s %10s %6s %6s %9s %11s %6s %6s %11s %13s %8s %8s %7s %6s %7s\n", "lock", "acq/s",
+	      "/(a)", "/(b)", "p50_ns", "p99_ns", "/(a)", "/(b)", "max_ns", "thr_acq", "yld_iss",
+	      "yld_gr", "steals", "prio", "steal");
+	for (i = 0; i < NLOCKS; i++) {
+		const char *l = g->line[i];
+		double t = kv_num(l, "acq_per_s"), p = kv_num(l, "p99_ns");
+
+		if (!l) {
+			table("%-8s (no result)\n", lock_name[i]);
+			continue;
+		}
+		snprintf(thr, sizeof(thr), "%s-%s", kv(l, "thr_min"), kv(l, "thr_max"));
+		table("%-8s %10.0f %6s %6s %9s %11.0f %6s %6s %11s %13s %8s %8s %7s %6s %7s\n",
+		      lock_name[i], t, ratio_str(t, ta), ratio_str(t, tb), kv(l, "p50_ns"), p,
+		      ratio_str(p, pa), ratio_str(p, pb), kv(l, "max_ns"), thr,
+		      kv(l, "yields_issued"), kv(l, "yields_granted"), kv(l, "steals"),
+		      kv(l, "priority"), steal_of(lock_name[i]));
+	}
+	for (i = 0; i < NLOCKS; i++)
+		if (g->line[i] && i != NATIVE)
+			spread_line(g, lock_name, i, NATIVE, 8, "(b)");
+}
+
+/* The host's pvx_yield counters over the run, in the file's order. */
+static void host_yields(void)
+{
+	char text[TEXT] = "";
+	size_t n = 0;
+	long long before;
+	int i, j;
+
+	for (i = 0; i < res.ny1 && n < sizeof(text); i++) {
+		for (before = 0, j = 0; j < res.ny0; j++)
+			if (!strcmp(res.y0[j].name, res.y1[i].name))
+				before = res.y0[j].value;
+		n += snprintf(text + n, sizeof(text) - n, " %s=%lld", res.y1[i].name,
+			      res.y1[i].value - before);
+	}
+	table("host pvx_yield during the run:%s\n", n ? text : " (no counters)");
+}
+
+/* Each round's longest wait of lock @i, space-separated ("-": none). */
+static void rounds_max_ns(const struct group *g, int i, char *buf, size_t size)
+{
+	size_t n = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (k = 0; k < g->nrounds && n < size; k++)
+		if (!isnan(g->r[i].rate[k]))
+			n += snprintf(buf + n, size - n, "%s%s", n ? " " : "", g->r[i].max_ns[k]);
+	if (!n)
+		snprintf(buf, size, "-");
+}
+
+/* The floors of issue 3 and of issue 29 item 1, fairness, stealing. */
+static void kernel_floors(const struct group *g)
+{
+	char buf[TEXT], sp[128];
+	int i;
+
+	table("---- floors of issue 3 (reported, not asserted)\n");
+	if (!g->line[PVX] || !g->line[TICKET] || !g->line[NATIVE]) {
+		table("floors: not evaluated, results missing\n");
+		return;
+	}
+	floor_line(g, PVX, TICKET, false, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
+	floor_line(g, PVX, TICKET, true, BSTAT_LE, 0.5, "(c) p99 <= 0.5x (a)");
+	floor_line(g, PVX, NATIVE, false, BSTAT_GE, 1, "(c) not slower than (b)");
+	table("---- floors of issue 29 item 1 (%s)\n",
+	      "reported, not asserted; median of the rounds, min-max");
+	floor_line(g, PVX, NATIVE, false, BSTAT_GE, 1, "(c) throughput >= 1.0x (b)");
+	floor_line(g, PVX, NATIVE, true, BSTAT_LE, 1, "(c) p99 <= 1.0x (b)");
+	floor_line(g, PVX, TICKET, false, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
+	for (i = 0; i < NLOCKS; i++) {
+		if (!g->line[i])
+			continue;
+		rounds_max_ns(g, i, buf, sizeof(buf));
+		table("fairness %-8s max wait %s ns, acquisitions per thread %s-%s, %s %s\n",
+		      lock_name[i], kv(g->line[i], "max_ns"), kv(g->line[i], "thr_min"),
+		      kv(g->line[i], "thr_max"), "per round max wait", buf);
+	}
+	if (!g->line[PVX_FIFO])
+		return;
+	spread(g, PVX, PVX_FIFO, false, sp, sizeof(sp));
+	table("stealing: (c) against pvx-fifo %s throughput, %s steals, %s priority tickets\n", sp,
+	      kv(g->line[PVX], "steals"), kv(g->line[PVX], "priority"));
+}
+
+static void tables(void)
+{
+	const struct group *g = &res.kernel;
+	char path[600], guests[128];
+
+	snprintf(path, sizeof(path), "%s/bench-table.txt", cfg.out);
+	table_file = fopen(path, "w");
+	snprintf(guests, sizeof(guests), "L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit)",
+		 cfg.l3_cpus, cfg.l2_cpus, (double)cfg.l3_cpus / cfg.l2_cpus);
+	if (!g->line[TICKET] && !g->line[NATIVE] && !g->line[PVX]) {
+		table("---- userspace lock benchmark, kernel %s: %s\n", cfg.abi, guests);
+		user_tables();
+	} else {
+		table("---- lock benchmark, kernel %s: %s, %s threads\n", cfg.abi, guests,
+		      kv(g->line[TICKET], "threads"));
+		table("%s (c) pvx = struct pvx_spinlock,\n",
+		      "(a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock),");
+		table("  pvx-fifo = (c) with skip=0; fairness: %s\n",
+		      "max_ns = the longest wait for the lock, thr_acq = the");
+		table("  fewest-most acquisitions of one thread; %s\n",
+		      "steals/prio = pvx slow paths that took a free lock / priority tickets");
+		kernel_rows(g);
+		user_tables();
+		host_yields();
+		kernel_floors(g);
+	}
+	if (table_file)
+		fclose(table_file);
+	table_file = NULL;
+}
+
+static void raw_lines(void)
+{
+	static const char *const raw[] = { "bench ", "bench-round ", "ubench ", "ubench-round ",
+					   "steal " };
+	size_t j;
+	int i;
+
+	ksft_print_msg("---- raw result lines\n");
+	for (i = 0; i < res.nlines; i++)
+		for (j = 0; j < ARRAY_SIZE(raw); j++)
+			if (starts(res.lines[i], raw[j]))
+				ksft_print_msg("  %s\n", res.lines[i]);
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+/*
+ * Whether L3 reset itself: with -no-reboot QEMU ends with status 0, as
+ * after the guest's poweroff, but the guest did not get to its end and
+ * did not panic (panic=-1 reboots too, after "Kernel panic"). The
+ * emulator does that at times (Documentation/lab.rst, "An L3 that resets
+ * itself"), before any pvx code ran as well.
+ */
+static bool l3_reset_itself(const struct l3_vm *vm, int qrc)
+{
+	char line[64];
+
+	return !qrc && l3_vm_console_find(vm, "PVX-BENCH-END", line, sizeof(line)) &&
+	       l3_vm_console_find(vm, "Kernel panic", line, sizeof(line));
+}
+
+/*
+ * The lock benchmark: one L3 guest with 2x overcommit, booted once more
+ * when it reset itself (a pvx bug that resets it every time still fails).
+ */
+static void lock_bench(void)
+{
+	char kept[300];
+	struct l3_vm vm;
+	int qrc, boot;
+
+	if (!bench_initrd())
+		return;
+	if (!path_exists(cfg.kernel)) {
+		ksft_test_result_fail("L3 kernel # no %s\n", cfg.kernel);
+		return;
+	}
+	if (!path_exists("/dev/kvm")) {
+		ksft_test_result_fail("L3 bench guest # no /dev/kvm in L2\n");
+		return;
+	}
+	for (boot = 1;; boot++) {
+		qrc = run_guest(&vm);
+		if (qrc < 0) {
+			ksft_test_result_fail("L3 bench guest # QEMU not started: %s\n",
+					      strerror(-qrc));
+			return;
+		}
+		if (boot == BOOTS || !l3_reset_itself(&vm, qrc))
+			break;
+		snprintf(kept, sizeof(kept), "%s.reset%d", vm.log, boot);
+		rename(vm.log, kept);
+		ksft_print_msg("L3 reset itself (%s; %s): booted again\n",
+			       "QEMU ended without PVX-BENCH-END or a panic", kept);
+	}
+	load_results(&vm, qrc);
+	check_numbers();
+	tables();
+	raw_lines();
+}
+
+static void configure(const char *which)
+{
+	cfg.which = which;
+	cfg.abi = getenv("PVX_ABI");
+	cfg.build = getenv("PVX_BUILD");
+	cfg.kimage = getenv("PVX_KIMAGE");
+	cfg.mem = getenv("PVX_L3_MEM");
+	cfg.out = getenv("PVX_OUT");
+	cfg.l2_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg.l3_cpus = atoi(env_or("PVX_BENCH_L3_CPUS", "0"));
+	if (cfg.l3_cpus <= 0)
+		cfg.l3_cpus = 2 * cfg.l2_cpus;
+	cfg.timeout_s = atof(env_or("PVX_BENCH_TIMEOUT", "1800"));
+	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s/boot/vmlinuz-%s", cfg.kimage, cfg.abi);
+	if (env_or("PVX_BENCH_INITRD", NULL))
+		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s", env_or("PVX_BENCH_INITRD", NULL));
+	else
+		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s/l3-bench-initrd.gz", cfg.build);
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "locks";
+	const char *repo = getenv("PVX_REPO");
+	struct utsname u;
+
+	if (argc > 2 || (strcmp(which, "locks") && strcmp(which, "ulocks"))) {
+		fprintf(stderr, "usage: pvx_bench_locks [locks|ulocks]\n");
+		return 2;
+	}
+	ksft_print_header();
+	/* QEMU's -serial stdio must not read L2's console */
+	if (!freopen("/dev/null", "r", stdin) || (repo && chdir(repo)))
+		ksft_print_msg("stdin or PVX_REPO: %s\n", strerror(errno));
+	if (environment_ok()) {
+		configure(which);
+		uname(&u);
+		ksft_print_msg("L2 KVM host: %s, %d CPUs; %s: %d vCPUs, %s MB (%dx overcommit)\n",
+			       u.release, cfg.l2_cpus, "L3 bench guest", cfg.l3_cpus, cfg.mem,
+			       cfg.l3_cpus / cfg.l2_cpus);
+		load_host_modules();
+		lock_bench();
+	}
+	ksft_set_plan(ksft_test_num());
+	ksft_finished();
+}
