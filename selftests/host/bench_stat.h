@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The arithmetic of make bench's statistics, pure functions for
- * pvx_bench_stat (the benchmarks' tables, Documentation/bench.rst) and
- * its unit test (selftests/unit/bench_stat_test.c).
+ * pvx_bench_stat and make bench's drivers in C (the benchmarks' tables,
+ * Documentation/bench.rst) and its unit test
+ * (selftests/unit/bench_stat_test.c); the tables' formatting of a
+ * spread and of a floor's verdict.
  *
  * A sample is a double; NAN stands for a run that gave no number (a
  * missing result line, or a ratio without a value) and is left out of
@@ -15,7 +17,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 /* count, median and min..max of a series' numbers */
 struct bstat_spread {
@@ -33,7 +38,7 @@ enum bstat_cmp {
 };
 
 /* ascending; insertion sort (a bench has tens of runs, not thousands) */
-static void bstat_sort(double *v, size_t n)
+static inline void bstat_sort(double *v, size_t n)
 {
 	size_t i, j;
 	double t;
@@ -51,7 +56,7 @@ static void bstat_sort(double *v, size_t n)
  * included) are their own midpoint; halves first, so that two large
  * samples do not overflow.
  */
-static double bstat_mid(double lo, double hi)
+static inline double bstat_mid(double lo, double hi)
 {
 	return lo == hi ? lo : lo / 2 + hi / 2;
 }
@@ -61,7 +66,7 @@ static double bstat_mid(double lo, double hi)
  * numbers on return). 0, or -ENODATA when no sample has a number (s->n
  * is 0, s->dropped counts the samples).
  */
-static int bstat_spread_of(const double *v, size_t n, double *scratch,
+static inline int bstat_spread_of(const double *v, size_t n, double *scratch,
 			   struct bstat_spread *s)
 {
 	size_t i, k = 0;
@@ -87,7 +92,7 @@ static int bstat_spread_of(const double *v, size_t n, double *scratch,
  * against a pvx timer's 0), NAN (no ratio) for 0 / 0, a negative or
  * missing operand.
  */
-static double bstat_ratio(double a, double b)
+static inline double bstat_ratio(double a, double b)
 {
 	if (isnan(a) || isnan(b) || a < 0 || b < 0)
 		return NAN;
@@ -97,7 +102,7 @@ static double bstat_ratio(double a, double b)
 }
 
 /* out[i] = a[i] / b[i]: run i's own ratio (the runs paired) */
-static void bstat_paired(const double *a, const double *b, size_t n,
+static inline void bstat_paired(const double *a, const double *b, size_t n,
 			 double *out)
 {
 	size_t i;
@@ -113,7 +118,7 @@ static void bstat_paired(const double *a, const double *b, size_t n,
  * the samples either left out. 0, or -ENODATA when a series has no
  * number, -EDOM when the medians have no ratio.
  */
-static int bstat_ratio_of_medians(const struct bstat_spread *a,
+static inline int bstat_ratio_of_medians(const struct bstat_spread *a,
 				  const struct bstat_spread *b,
 				  struct bstat_spread *r)
 {
@@ -134,7 +139,7 @@ static int bstat_ratio_of_medians(const struct bstat_spread *a,
 }
 
 /* whether x meets the floor; a sample without a number never does */
-static bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
+static inline bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 {
 	if (isnan(x))
 		return false;
@@ -142,7 +147,7 @@ static bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 }
 
 /* how many of v[0..n) meet the floor on their own */
-static size_t bstat_runs_meeting(const double *v, size_t n,
+static inline size_t bstat_runs_meeting(const double *v, size_t n,
 				 enum bstat_cmp cmp, double limit)
 {
 	size_t i, k = 0;
@@ -150,6 +155,110 @@ static size_t bstat_runs_meeting(const double *v, size_t n,
 	for (i = 0; i < n; i++)
 		k += bstat_meets(v[i], cmp, limit);
 	return k;
+}
+
+/*
+ * How the tables print a number (pvx_bench_stat's -f, -s, -u): @fmt a
+ * printf conversion of one double (%[.P]f|e|g), applied to x * @scale;
+ * @unit follows a finite median ("x" for ratios, "" for plain numbers).
+ */
+struct bstat_style {
+	const char *fmt;
+	double scale;
+	const char *unit;
+};
+
+/* append printf-style to the string in buf (cut to fit size) */
+static inline __attribute__((format(printf, 3, 4)))
+void bstat_cat(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strnlen(buf, size);
+	va_list ap;
+
+	if (len + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+static inline void bstat_cat_num(char *buf, size_t size,
+				 const struct bstat_style *st, double x)
+{
+	size_t len = strnlen(buf, size);
+
+	if (len + 1 < size)
+		snprintf(buf + len, size - len, st->fmt, x * st->scale);
+}
+
+/* "0.95x<sep>n=5 0.8..1.1" appended (n=1: no range; "inf", not "infx") */
+static inline void bstat_cat_spread(char *buf, size_t size,
+				    const struct bstat_style *st,
+				    const struct bstat_spread *s,
+				    const char *sep)
+{
+	bstat_cat_num(buf, size, st, s->median);
+	bstat_cat(buf, size, "%s%sn=%zu", isinf(s->median) ? "" : st->unit,
+		  sep, s->n);
+	if (s->n > 1) {
+		bstat_cat(buf, size, " ");
+		bstat_cat_num(buf, size, st, s->min);
+		bstat_cat(buf, size, "..");
+		bstat_cat_num(buf, size, st, s->max);
+	}
+}
+
+/* ", D without a number" appended when runs had none */
+static inline void bstat_cat_dropped(char *buf, size_t size,
+				     const struct bstat_spread *s)
+{
+	if (s->dropped)
+		bstat_cat(buf, size, ", %zu without a number", s->dropped);
+}
+
+/*
+ * A spread as the tables print it into buf: "0.95x (n=5 0.8..1.1)", or
+ * "-" when @ret says there is none (bstat_spread_of's return).
+ */
+static inline void bstat_format(char *buf, size_t size,
+				const struct bstat_style *st,
+				const struct bstat_spread *s, int ret)
+{
+	buf[0] = '\0';
+	if (ret) {
+		bstat_cat(buf, size, "-");
+		return;
+	}
+	bstat_cat_spread(buf, size, st, s, " (");
+	bstat_cat_dropped(buf, size, s);
+	bstat_cat(buf, size, ")");
+}
+
+/*
+ * A floor's verdict on v[0..n) into buf (scratch: n doubles): "met (0.95x,
+ * n=5 0.8..1.1, 3 of 5 runs)", "MISSED (...)", or "not evaluated, no
+ * result" when no run has a number.
+ */
+static inline void bstat_format_floor(char *buf, size_t size,
+				      const struct bstat_style *st,
+				      const double *v, size_t n,
+				      double *scratch, enum bstat_cmp cmp,
+				      double limit)
+{
+	struct bstat_spread s;
+
+	buf[0] = '\0';
+	if (bstat_spread_of(v, n, scratch, &s)) {
+		bstat_cat(buf, size, "not evaluated, no result");
+		return;
+	}
+	bstat_cat(buf, size, "%s (",
+		  bstat_meets(s.median, cmp, limit) ? "met" : "MISSED");
+	bstat_cat_spread(buf, size, st, &s, ", ");
+	bstat_cat(buf, size, ", %zu of %zu runs",
+		  bstat_runs_meeting(v, n, cmp, limit), s.n);
+	bstat_cat_dropped(buf, size, &s);
+	bstat_cat(buf, size, ")");
 }
 
 #endif /* _PVX_BENCH_STAT_H */
