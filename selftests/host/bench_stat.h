@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* count, median and min..max of a series' numbers */
@@ -66,8 +67,8 @@ static inline double bstat_mid(double lo, double hi)
  * numbers on return). 0, or -ENODATA when no sample has a number (s->n
  * is 0, s->dropped counts the samples).
  */
-static inline int bstat_spread_of(const double *v, size_t n, double *scratch,
-			   struct bstat_spread *s)
+static inline int bstat_spread_of(const double *v, size_t n,
+				  double *scratch, struct bstat_spread *s)
 {
 	size_t i, k = 0;
 
@@ -102,8 +103,8 @@ static inline double bstat_ratio(double a, double b)
 }
 
 /* out[i] = a[i] / b[i]: run i's own ratio (the runs paired) */
-static inline void bstat_paired(const double *a, const double *b, size_t n,
-			 double *out)
+static inline void bstat_paired(const double *a, const double *b,
+				size_t n, double *out)
 {
 	size_t i;
 
@@ -119,8 +120,8 @@ static inline void bstat_paired(const double *a, const double *b, size_t n,
  * number, -EDOM when the medians have no ratio.
  */
 static inline int bstat_ratio_of_medians(const struct bstat_spread *a,
-				  const struct bstat_spread *b,
-				  struct bstat_spread *r)
+					 const struct bstat_spread *b,
+					 struct bstat_spread *r)
 {
 	r->n = a->n < b->n ? a->n : b->n;
 	r->dropped = a->dropped + b->dropped;
@@ -148,7 +149,7 @@ static inline bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 
 /* how many of v[0..n) meet the floor on their own */
 static inline size_t bstat_runs_meeting(const double *v, size_t n,
-				 enum bstat_cmp cmp, double limit)
+					enum bstat_cmp cmp, double limit)
 {
 	size_t i, k = 0;
 
@@ -169,7 +170,11 @@ struct bstat_style {
 };
 
 /* append printf-style to the string in buf (cut to fit size) */
-static inline __attribute__((format(printf, 3, 4)))
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
+static inline __printf(3, 4)
 void bstat_cat(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t len = strnlen(buf, size);
@@ -234,6 +239,17 @@ static inline void bstat_format(char *buf, size_t size,
 	bstat_cat(buf, size, ")");
 }
 
+/* the spread of v[0..n) as the tables print it (scratch: n doubles) */
+static inline void bstat_format_of(char *buf, size_t size,
+				   const struct bstat_style *st,
+				   const double *v, size_t n, double *scratch)
+{
+	struct bstat_spread s;
+	int ret = bstat_spread_of(v, n, scratch, &s);
+
+	bstat_format(buf, size, st, &s, ret);
+}
+
 /*
  * A floor's verdict on v[0..n) into buf (scratch: n doubles): "met (0.95x,
  * n=5 0.8..1.1, 3 of 5 runs)", "MISSED (...)", or "not evaluated, no
@@ -259,6 +275,42 @@ static inline void bstat_format_floor(char *buf, size_t size,
 		  bstat_runs_meeting(v, n, cmp, limit), s.n);
 	bstat_cat_dropped(buf, size, &s);
 	bstat_cat(buf, size, ")");
+}
+
+/*
+ * The value of KEY=value in a result line ("stimer kind=pvx fired=16
+ * run=2": key "fired" gives "16") into val: true, or false when the line
+ * has no such word.
+ */
+static inline bool bstat_field(const char *line, const char *key, char *val,
+			       size_t size)
+{
+	size_t klen = strlen(key), vlen;
+	const char *p = line;
+
+	while (p && *p) {
+		p += strspn(p, " \t");
+		vlen = strcspn(p, " \t\r\n");
+		if (vlen > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			snprintf(val, size, "%.*s", (int)(vlen - klen - 1),
+				 p + klen + 1);
+			return true;
+		}
+		p += vlen;
+	}
+	return false;
+}
+
+/* KEY's value in a result line as a number; NAN when none */
+static inline double bstat_field_num(const char *line, const char *key)
+{
+	char val[64], *end;
+	double x;
+
+	if (!line || !bstat_field(line, key, val, sizeof(val)))
+		return NAN;
+	x = strtod(val, &end);
+	return end != val && !*end ? x : NAN;
 }
 
 #endif /* _PVX_BENCH_STAT_H */
