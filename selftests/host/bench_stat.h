@@ -313,4 +313,21 @@ static inline double bstat_field_num(const char *line, const char *key)
 	return end != val && !*end ? x : NAN;
 }
 
+/* a table's line: "# " + it on stdout (TAP's comment) and into @tee */
+static inline __printf(2, 3) void bstat_say(FILE *tee, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("# ", stdout);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!tee)
+		return;
+	va_start(ap, fmt);
+	fputs("# ", tee);
+	vfprintf(tee, fmt, ap);
+	va_end(ap);
+}
+
 #endif /* _PVX_BENCH_STAT_H */

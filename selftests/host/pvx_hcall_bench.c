@@ -414,23 +414,6 @@ static bool run_cases(struct hcall_bench *hb, bool with)
 	return rc != 124;
 }
 
-/* "# " + the line on stdout and into @tee (the table's file) */
-static __printf(2, 3) void say(FILE *tee, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("# ", stdout);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!tee)
-		return;
-	va_start(ap, fmt);
-	fputs("# ", tee);
-	vfprintf(tee, fmt, ap);
-	va_end(ap);
-}
-
 struct table_row {
 	const char *what;
 	enum bench_case a, b;
@@ -486,16 +469,16 @@ static void hcall_table(const struct hcall_bench *hb, FILE *tee)
 	char best[32], med[128], rb[32], rp[128];
 	size_t i;
 
-	say(tee,
-	    "---- hypercall benchmark, kernel %s: real-mode tiny VM, %u calls per KVM_RUN, best of %u rounds in each of %u passes; %s\n",
-	    env_str("PVX_ABI", "?"), hb->calls, hb->rounds, p, hb->icount ?
-	    "instructions per call (icount: L2's clock counts instructions)" :
-	    "ns/call in emulated time (only the ratios mean something)");
-	say(tee,
-	    "%s: the best of the passes, and their median (n=passes min..max); ratio: of the bests, and pass by pass: the median of the passes' own ratios (n min..max)\n",
-	    hb->icount ? "insn/call" : "ns/call");
-	say(tee, ROW_FMT, "call (host)", "best", "median of passes", "ratio", "pass by pass",
-	    "against");
+	bstat_say(tee,
+		  "---- hypercall benchmark, kernel %s: real-mode tiny VM, %u calls per KVM_RUN, best of %u rounds in each of %u passes; %s\n",
+		  env_str("PVX_ABI", "?"), hb->calls, hb->rounds, p, hb->icount ?
+		  "instructions per call (icount: L2's clock counts instructions)" :
+		  "ns/call in emulated time (only the ratios mean something)");
+	bstat_say(tee,
+		  "%s: the best of the passes, and their median (n=passes min..max); ratio: of the bests, and pass by pass: the median of the passes' own ratios (n min..max)\n",
+		  hb->icount ? "insn/call" : "ns/call");
+	bstat_say(tee, ROW_FMT, "call (host)", "best", "median of passes", "ratio", "pass by pass",
+		  "against");
 	for (i = 0; i < ARRAY_SIZE(rows); i++) {
 		const struct table_row *row = &rows[i];
 		const double *a = hb->ns[row->a][row->a_on], *b = hb->ns[row->b][row->b_on];
@@ -510,15 +493,17 @@ static void hcall_table(const struct hcall_bench *hb, FILE *tee)
 			bstat_format_of(rp, sizeof(rp), &ratio, pr, p, scratch);
 		else	/* a case against itself: no ratio to spread */
 			snprintf(rp, sizeof(rp), "-");
-		say(tee, ROW_FMT, row->what, best, med, rb, rp, row->vs ? row->vs : "itself");
+		bstat_say(tee, ROW_FMT, row->what, best, med, rb, rp,
+			  row->vs ? row->vs : "itself");
 	}
-	say(tee, "---- floors of issue 14 (reported, not asserted; on the passes' own ratios)\n");
+	bstat_say(tee,
+		  "---- floors of issue 14 (reported, not asserted; on the passes' own ratios)\n");
 	bstat_paired(hb->ns[C_STOCK][1], hb->ns[C_STOCK][0], p, pr);
 	bstat_format_floor(med, sizeof(med), &ratio, pr, p, scratch, BSTAT_LE, 1.02);
-	say(tee, "floor stock number with pvx / without <= 1.02x: %s\n", med);
+	bstat_say(tee, "floor stock number with pvx / without <= 1.02x: %s\n", med);
 	bstat_paired(hb->ns[C_PROBE][1], hb->ns[C_STOCK][0], p, pr);
 	bstat_format_floor(med, sizeof(med), &ratio, pr, p, scratch, BSTAT_LE, 1.10);
-	say(tee, "floor PROBE / stock -ENOSYS without pvx <= 1.10x: %s\n", med);
+	bstat_say(tee, "floor PROBE / stock -ENOSYS without pvx <= 1.10x: %s\n", med);
 }
 
 /* one test per case and host state: a number in some pass */
