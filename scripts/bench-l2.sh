@@ -4,10 +4,11 @@
 # The benchmarks, inside the L2 KVM host; started by scripts/l2-run.sh for
 # `lab.sh --tests bench` (make bench). PVX_BENCH=hcall,locks,timers
 # (default all three, in that order) selects them: the hypercall
-# microbenchmark of issue 14 (scripts/bench-hcall-l2.sh: tiny VMs, run
-# first, while no L3 guest loads L2), the lock benchmark of issue 3
-# (below) and the retransmit-timeout benchmark of issue 4
-# (scripts/bench-timers-l2.sh); PVX_BENCH=forkcopy, the fork-copy
+# microbenchmark of issue 14 (selftests/host/pvx_hcall_bench -B: tiny
+# VMs, run first, while no L3 guest loads L2), the lock benchmark of
+# issue 3 (below) and the retransmit-timeout benchmark of issue 4
+# (selftests/host/pvx_bench_timers), each C driver's TAP a subtest;
+# PVX_BENCH=forkcopy, the fork-copy
 # benchmark of issue 10 (scripts/bench-fork-l2.sh: kvm_amd npt=1, then
 # npt=0, one L3 guest each); PVX_BENCH=ksm, the KSM benchmark of issue 11
 # (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in L2).
@@ -370,10 +371,6 @@ lock_bench() {
 	grep -E '^(bench|bench-round|ubench|ubench-round|steal) ' "$res" | sed 's/^/#   /'
 }
 
-# shellcheck source=scripts/bench-timers-l2.sh
-. scripts/bench-timers-l2.sh
-# shellcheck source=scripts/bench-hcall-l2.sh
-. scripts/bench-hcall-l2.sh
 # shellcheck source=scripts/bench-fork-l2.sh
 . scripts/bench-fork-l2.sh
 # shellcheck source=scripts/bench-ksm-l2.sh
@@ -381,10 +378,10 @@ lock_bench() {
 
 for b in ${benches//,/ }; do
 	case "$b" in
-	hcall) hcall_bench ;;
+	hcall) bench_run bench-hcall "hypercall benchmark" "$PVX_SELFTESTS/pvx_hcall_bench" -B ;;
 	locks) lock_bench locks ;;
 	ulocks) lock_bench ulocks ;;
-	timers) timer_bench ;;
+	timers) bench_run bench-timers "timer benchmark" "$PVX_SELFTESTS/pvx_bench_timers" ;;
 	forkcopy) fork_bench ;;
 	ksm) ksm_bench ;;
 	esac

@@ -4,8 +4,9 @@
 # Sourced by the benchmarks that run in L2 (bench-l2.sh, bench-numa-l2.sh):
 # their environment (the repository, $PVX_BUILD/bench.env from bench.sh)
 # and one TAP 13 stream: ok, not_ok, say (a "# " line), done_tap (the plan,
-# and exit 0 only when nothing failed); bench_list and bench_batch, the
-# tables' statistics (pvx_bench_stat).
+# and exit 0 only when nothing failed), bench_run (a driver in C, its TAP
+# a subtest); bench_list and bench_batch, the tables' statistics
+# (pvx_bench_stat).
 set -u
 cd "${PVX_REPO:?}" || exit 1
 # shellcheck disable=SC1091
@@ -16,6 +17,19 @@ ok() { n=$((n + 1)); echo "ok $n $*"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $*"; }
 say() { echo "# $*"; }
 done_tap() { echo "1..$n"; [ "$fail" -eq 0 ]; exit $?; }
+
+# bench_run NAME DESC PROG [ARGS...]: a benchmark driver in C, its TAP
+# kept in $PVX_OUT/NAME.tap, as one subtest of this stream (ktap-nest.sh)
+bench_run() {
+	local tap=$PVX_OUT/$1.tap desc=$2 rc
+	shift 2
+	[ -x "$1" ] || { not_ok "$desc # no $1 (make -C selftests/host)"; return; }
+	"$@" >"$tap"
+	rc=$?
+	n=$((n + 1))
+	scripts/ktap-nest.sh "$n" "$desc" "$tap" "$rc"
+	[ "$rc" = 0 ] || [ "$rc" = 4 ] || fail=$((fail + 1))
+}
 
 # bench_batch ANSWERS REQUESTS...: pvx_bench_stat's answer to each
 # request (a command line of it) into the array ANSWERS, in order: one
