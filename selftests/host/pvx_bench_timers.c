@@ -484,7 +484,10 @@ static int run_guest(const char *log, const char *kernel, const char *initrd, in
 	mkdir(dir, 0755);
 	snprintf(steal_log, sizeof(steal_log), "%s/steal-bench-timers.log", out);
 	setenv("STEAL_LOG", steal_log, 1);
+	/* emptied, then appended to as steal-l2.sh's steal_log does */
 	slog = fopen(steal_log, "w");
+	if (slog)
+		slog = freopen(steal_log, "a", slog);
 	if (steal_sh("steal_prepare", dir, NULL, msg, sizeof(msg))) {
 		ksft_test_result_fail("timer bench: steal injection # %s\n", msg);
 		return -1;

@@ -269,6 +269,7 @@ static int step_wait(struct hcall_bench *hb, pid_t pid, int fd, unsigned int lim
 {
 	char buf[4096], line[STEP_LINE];
 	uint64_t end = now_ns() + limit_s * 1000000000ull;
+	bool reaped = false;
 	size_t len = 0;
 	ssize_t n;
 	int st, i;
@@ -286,7 +287,8 @@ static int step_wait(struct hcall_bench *hb, pid_t pid, int fd, unsigned int lim
 			step_line(hb, line);
 			len = 0;
 		}
-		if (waitpid(pid, &st, WNOHANG) == pid && n <= 0)
+		reaped = reaped || waitpid(pid, &st, WNOHANG) == pid;
+		if (reaped && n <= 0)
 			break;
 		if (now_ns() > end) {
 			kill(pid, SIGKILL);
@@ -341,6 +343,7 @@ static int module_step(struct hcall_bench *hb, const char *name, bool load)
 			err = module_unload(name);
 		if (err)
 			printf("%s %s: %s\n", load ? "insmod" : "rmmod", name, strerror(-err));
+		fflush(stdout);
 		_exit(!!err);
 	}
 	hb->stream = false;
