@@ -28,42 +28,6 @@
 
 #ifndef __printf
 #define __printf(a, b) __attribute__((format(printf, a, b)))
-/*
- * The result lines of a bench guest's console (make bench's L3 guests
- * print them between "PVX-BENCH-BEGIN" and "PVX-BENCH-END", carriage
- * returns dropped) into the file @res; @last gets the console's last
- * line. 1 when the guest got to PVX-BENCH-END, 0 when not, -errno.
- */
-static inline int l3_vm_results(const struct l3_vm *vm, const char *res, char *last, size_t size)
-{
-	char *text = read_text(vm->log), *line, *save = NULL;
-	bool in = false, end = false;
-	FILE *out;
-
-	last[0] = '\0';
-	out = fopen(res, "w");
-	if (!out) {
-		free(text);
-		return -errno;
-	}
-	for (line = text ? strtok_r(text, "\r\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\r\n", &save)) {
-		snprintf(last, size, "%s", line);
-		if (end)
-			continue;
-		if (in && !strcmp(line, "PVX-BENCH-END"))
-			end = true;
-		else if (in)
-			fprintf(out, "%s\n", line);
-		/* SeaBIOS leaves escapes in front of the first line L3 prints */
-		else if (strlen(line) >= 15 && !strcmp(line + strlen(line) - 15, "PVX-BENCH-BEGIN"))
-			in = true;
-	}
-	fclose(out);
-	free(text);
-	return end;
-}
-
 #endif
 
 #define L3_VM_MAX_ARGS	128
