@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat (make
- * bench's medians, ranges, ratios and floor verdicts), with exact
+  * bench's medians, ranges, ratios and floor verdicts), with exact
  * expected values: odd and even counts, one sample, ties, runs without a
  * number, and the guards of zero and negative operands.
  */
@@ -209,6 +209,52 @@ TEST(floor_verdict)
 	EXPECT_EQ(3u, bstat_runs_meeting(runs, ARRAY_SIZE(runs), BSTAT_GE, 2));
 	EXPECT_EQ(3u, bstat_runs_meeting(runs, ARRAY_SIZE(runs), BSTAT_LE, 2));
 	EXPECT_EQ(0u, bstat_runs_meeting(runs, 0, BSTAT_GE, 0));
+}
+
+/* the tables' text: pvx_bench_stat's and the C drivers' */
+TEST(format)
+{
+	static const struct bstat_style pct = { "%.1f", 100, "%" }, x = { "%.3g", 1, "x" };
+	static const double rates[] = { 0.1, 0.2, N }, one[] = { 0.95 }, none[] = { N, N };
+	static const double ratios[] = { 1.01, 0.96, 1.05, N };
+	static const double infs[] = { INF, INF };
+	double scratch[MAXN];
+	char buf[128];
+
+	bstat_format_of(buf, sizeof(buf), &pct, rates, 3, scratch);
+	EXPECT_STREQ("15.0% (n=2 10.0..20.0, 1 without a number)", buf);
+	bstat_format_of(buf, sizeof(buf), &x, one, 1, scratch);
+	EXPECT_STREQ("0.95x (n=1)", buf);
+	bstat_format_of(buf, sizeof(buf), &x, none, 2, scratch);
+	EXPECT_STREQ("-", buf);
+	bstat_format_of(buf, sizeof(buf), &x, infs, 2, scratch);
+	EXPECT_STREQ("inf (n=2 inf..inf)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, ratios, 4, scratch, BSTAT_LE, 1.02);
+	EXPECT_STREQ("met (1.01x, n=3 0.96..1.05, 2 of 3 runs, 1 without a number)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, ratios, 3, scratch, BSTAT_GE, 2);
+	EXPECT_STREQ("MISSED (1.01x, n=3 0.96..1.05, 0 of 3 runs)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, none, 2, scratch, BSTAT_GE, 2);
+	EXPECT_STREQ("not evaluated, no result", buf);
+	/* cut to fit, never past the buffer */
+	bstat_format_of(buf, 8, &pct, rates, 3, scratch);
+	EXPECT_STREQ("15.0% (", buf);
+}
+
+/* a result line's KEY=value words */
+TEST(field)
+{
+	static const char line[] = "stimer label=steal=50 kind=pvx fired=16 run=2";
+	char val[16];
+
+	EXPECT_TRUE(bstat_field(line, "label", val, sizeof(val)));
+	EXPECT_STREQ("steal=50", val);
+	EXPECT_FALSE(bstat_field(line, "steal", val, sizeof(val)));
+	EXPECT_FALSE(bstat_field(line, "stimer", val, sizeof(val)));
+	EXPECT_EQ(16, bstat_field_num(line, "fired"));
+	EXPECT_EQ(2, bstat_field_num(line, "run"));
+	EXPECT_TRUE(isnan(bstat_field_num(line, "kind")));
+	EXPECT_TRUE(isnan(bstat_field_num(line, "missed")));
+	EXPECT_TRUE(isnan(bstat_field_num(NULL, "run")));
 }
 
 TEST_HARNESS_MAIN
