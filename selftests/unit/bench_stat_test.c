@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat (make
-  * bench's medians, ranges, ratios and floor verdicts), with exact
- * expected values: odd and even counts, one sample, ties, runs without a
- * number, and the guards of zero and negative operands.
+ * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat and the
+ * C bench drivers (make bench's medians, ranges, ratios and floor
+ * verdicts) and their text, with exact expected values: odd and even
+ * counts, one sample, ties, runs without a number, the guards of zero
+ * and negative operands, the tables' strings and result-line fields.
  */
 #include "../host/bench_stat.h"
 
