@@ -10,7 +10,8 @@
  *
  * -B: make bench's driver (bench_driver() below): runs this program on
  * the cases without and with pvx_host + pvx_yield, P passes, and prints
- * the table, ratios and floors. Knobs: PVX_BENCH_HCALL_CALLS (N, 20000),
+ * the table, ratios and floors; it leaves pvx_host and pvx_yield
+ * loaded. Knobs: PVX_BENCH_HCALL_CALLS (N, 20000),
  * PVX_BENCH_HCALL_ROUNDS (R, 5), PVX_BENCH_HCALL_PASSES (P, 6),
  * PVX_BENCH_HCALL_TIMEOUT (s, 300, for each run and each insmod/rmmod),
  * PVX_BENCH_HCALL_ICOUNT=1 (an L2 whose clock counts instructions:
@@ -268,7 +269,7 @@ static void step_line(struct hcall_bench *hb, const char *line)
 static int step_wait(struct hcall_bench *hb, pid_t pid, int fd, unsigned int limit_s)
 {
 	char buf[4096], line[STEP_LINE];
-	uint64_t end = now_ns() + limit_s * 1000000000ull;
+	unsigned long long end = now_ns() + limit_s * 1000000000ull;
 	bool reaped = false;
 	size_t len = 0;
 	ssize_t n;
@@ -593,6 +594,11 @@ static int bench_driver(void)
 				goto table;
 		}
 	}
+	/*
+	 * an even pass ends without pvx: the benchmarks after this one run
+	 * with pvx_host and pvx_yield, as bench-l2.sh loaded them
+	 */
+	modules_to(&hb, true);
 table:
 	/*
 	 * In an L2 whose clock counts instructions (PVX_LAB_ICOUNT=0, set
