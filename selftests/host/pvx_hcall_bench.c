@@ -183,10 +183,11 @@ static int run_round(struct tvm_vcpu *v, const struct case_desc *c, uint32_t cal
 	return 0;
 }
 
-static void usage(void)
+static void usage_exit(void)
 {
-	fprintf(stderr, "usage: pvx_hcall_bench [-l] [-n CALLS] [-r ROUNDS] "
-		"stock|probe|yield|sched-yield...\n       pvx_hcall_bench -B\n");
+	fprintf(stderr, "%s\n%s\n",
+		"usage: pvx_hcall_bench [-l] [-n CALLS] [-r ROUNDS] stock|probe|yield|sched-yield...",
+		"       pvx_hcall_bench -B");
 	exit(2);
 }
 
@@ -198,7 +199,7 @@ static unsigned long parse_count(const char *s)
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || *end || !v || v > 100000000ul)
-		usage();
+		usage_exit();
 	return v;
 }
 
@@ -626,7 +627,7 @@ int main(int argc, char **argv)
 	struct result res[C_NR] = { 0 };
 	struct tvm one, two;
 	bool need_two = false, have_one = false, have_two = false;
-	uint32_t calls = 20000, rounds = 5, r;
+	uint32_t calls = 20000, rounds = 5, r, n;
 	struct tvm_vcpu *v;
 	struct utsname u;
 	uint64_t ns;
@@ -650,18 +651,20 @@ int main(int argc, char **argv)
 			rounds = parse_count(optarg);
 			break;
 		default:
-			usage();
+			usage_exit();
 		}
 	}
 	if (optind >= argc)
-		usage();
+		usage_exit();
 	for (i = optind; i < argc; i++) {
 		for (c = 0; c < C_NR && strcmp(argv[i], cases[c].name); c++)
 			;
 		if (c == C_NR)
-			usage();
+			usage_exit();
 		res[c].run = true;
-		why = load && cases[c].needs ? module_ensure_loaded(cases[c].needs) : NULL;
+		if (!load || !cases[c].needs)
+			continue;
+		why = module_ensure_loaded(cases[c].needs);
 		if (why)	/* the case skips, saying its module is not loaded */
 			fprintf(stderr, "%s\n", why);
 	}
@@ -671,8 +674,8 @@ int main(int argc, char **argv)
 		nrun += res[c].run;
 	ksft_set_plan(nrun);
 	uname(&u);
-	tvm_diag("pvx_hcall_bench on %s, %s CPU: %u calls per round, best of %u rounds, "
-		 "pvx_host %s, pvx_yield %s", u.release, tvm_cpu_is_amd() ? "AMD" : "Intel",
+	tvm_diag("pvx_hcall_bench on %s, %s CPU: %u calls per round, best of %u rounds, pvx_host %s, pvx_yield %s",
+		 u.release, tvm_cpu_is_amd() ? "AMD" : "Intel",
 		 calls, rounds, module_is_loaded("pvx_host") ? "loaded" : "not loaded",
 		 module_is_loaded("pvx_yield") ? "loaded" : "not loaded");
 	if (access("/dev/kvm", R_OK | W_OK))
@@ -701,19 +704,21 @@ int main(int argc, char **argv)
 	for (r = 0; r <= rounds; r++) {
 		if (r)
 			tvm_diag("round %u of %u", r, rounds);
+		/* the warm-up round: up to WARMUP_CALLS */
+		n = r || calls < WARMUP_CALLS ? calls : WARMUP_CALLS;
 		for (c = 0; c < C_NR; c++) {
+			const struct case_desc *cd = &cases[c];
 			struct result *p = &res[c];
 
 			if (!p->run || !p->ok)
 				continue;
-			if (!(cases[c].two_vcpus ? have_two : have_one)) {
+			if (cd->two_vcpus ? !have_two : !have_one) {
 				snprintf(p->why, sizeof(p->why), "VM set-up failed");
 				p->ok = false;
 				continue;
 			}
-			v = cases[c].two_vcpus ? &two.vcpu[0] : &one.vcpu[0];
-			if (run_round(v, &cases[c], r ? calls : (calls < WARMUP_CALLS ?
-					calls : WARMUP_CALLS), &ns, p->why, sizeof(p->why))) {
+			v = cd->two_vcpus ? &two.vcpu[0] : &one.vcpu[0];
+			if (run_round(v, cd, n, &ns, p->why, sizeof(p->why))) {
 				p->ok = false;
 				continue;
 			}
@@ -727,18 +732,25 @@ int main(int argc, char **argv)
 		if (!p->run)
 			continue;
 		if (p->ok)
-			tvm_diag("hcall case=%s pvx_host=%d pvx_yield=%d calls=%u rounds=%u "
-				 "best_ns=%llu ns_per_call=%.2f", cases[c].name,
+			tvm_diag("hcall case=%s pvx_host=%d pvx_yield=%d calls=%u rounds=%u best_ns=%llu ns_per_call=%.2f",
+				 cases[c].name,
 				 module_is_loaded("pvx_host"), module_is_loaded("pvx_yield"), calls,
 				 rounds, X(p->best_ns), (double)p->best_ns / calls);
-		ksft_test_result(p->ok, "%s: %u x %u calls of 0x%x (a0=%u) answered 0x%x%s%s\n",
-				 cases[c].name, rounds, calls, cases[c].nr, cases[c].a0,
-				 cases[c].want, p->ok ? "" : ": ", p->ok ? "" : p->why);
+		if (p->ok)
+			ksft_test_result_pass("%s: %u x %u calls of 0x%x (a0=%u) answered 0x%x\n",
+					      cases[c].name, rounds, calls, cases[c].nr,
+					      cases[c].a0, cases[c].want);
+		else
+			ksft_test_result_fail("%s: %u x %u calls of 0x%x (a0=%u) answered 0x%x: %s\n",
+					      cases[c].name, rounds, calls, cases[c].nr,
+					      cases[c].a0, cases[c].want, p->why);
 	}
 	if (need_two)
 		tvm_destroy(&two);
 	tvm_destroy(&one);
 	/* a case skipped (its module not loaded) is not a failure */
 	ksft_print_cnts();
-	return ksft_get_fail_cnt() ? KSFT_FAIL : ksft_get_pass_cnt() ? KSFT_PASS : KSFT_SKIP;
+	if (ksft_get_fail_cnt())
+		return KSFT_FAIL;
+	return ksft_get_pass_cnt() ? KSFT_PASS : KSFT_SKIP;
 }
