@@ -4,11 +4,11 @@
 # The benchmarks, inside the L2 KVM host; started by scripts/l2-run.sh for
 # `lab.sh --tests bench` (make bench). PVX_BENCH=hcall,locks,timers
 # (default all three, in that order) selects them: the hypercall
-# microbenchmark of issue 14 (scripts/bench-hcall-l2.sh: tiny VMs, run
-# first, while no L3 guest loads L2), the lock benchmark of issue 3
-# (selftests/host/pvx_bench_locks.c; PVX_BENCH=ulocks: its userspace part
+# microbenchmark of issue 14 (selftests/host/pvx_hcall_bench -B: tiny
+# VMs, run first, while no L3 guest loads L2), the lock benchmark of issue
+# 3 (selftests/host/pvx_bench_locks; PVX_BENCH=ulocks: its userspace part
 # alone) and the retransmit-timeout benchmark of issue 4
-# (scripts/bench-timers-l2.sh); PVX_BENCH=forkcopy, the fork-copy
+# (selftests/host/pvx_bench_timers); PVX_BENCH=forkcopy, the fork-copy
 # benchmark of issue 10 (selftests/host/pvx_bench_fork: kvm_amd npt=1,
 # then npt=0, L3 guests with each); PVX_BENCH=ksm, the KSM benchmark of
 # issue 11 (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in
@@ -86,10 +86,6 @@ l3_results() {
 	grep '^error ' "$3" | sed 's/^/# /'
 }
 
-# shellcheck source=scripts/bench-timers-l2.sh
-. scripts/bench-timers-l2.sh
-# shellcheck source=scripts/bench-hcall-l2.sh
-. scripts/bench-hcall-l2.sh
 # shellcheck source=scripts/bench-ksm-l2.sh
 . scripts/bench-ksm-l2.sh
 
@@ -103,9 +99,9 @@ fork_bench() {
 
 for b in ${benches//,/ }; do
 	case "$b" in
-	hcall) in_shell hcall_bench ;;
+	hcall) program hcall pvx_hcall_bench -B ;;
 	locks | ulocks) program "$b" pvx_bench_locks "$b" ;;
-	timers) in_shell timer_bench ;;
+	timers) in_shell program timers pvx_bench_timers ;;
 	forkcopy) in_shell fork_bench ;;
 	ksm) in_shell ksm_bench ;;
 	esac

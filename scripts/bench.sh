@@ -14,9 +14,10 @@
 # bench initramfs (build/ABI/l3-bench-initrd.gz), then runs the lab with
 # the bench suite: scripts/bench-l2.sh in L2 runs the hypercall
 # microbenchmark (tiny VMs, with and without pvx_host,
-# scripts/bench-hcall-l2.sh), the lock benchmark (an L3 guest with twice
-# as many vCPUs as L2 has CPUs, selftests/host/pvx_bench_locks.c) and the retransmit-timeout benchmark (an
-# L3 guest with injected steal, scripts/bench-timers-l2.sh) and prints
+# selftests/host/pvx_hcall_bench -B), the lock benchmark (an L3 guest with
+# twice as many vCPUs as L2 has CPUs, selftests/host/pvx_bench_locks) and
+# the retransmit-timeout benchmark (an L3 guest with injected steal,
+# selftests/host/pvx_bench_timers) and prints
 # their tables; the NUMA hint benchmark (numa) runs in the lab's second,
 # two-node L2 (suite numabench, selftests/host/pvx_bench_numa.c). forkcopy (the
 # fork-copy benchmark, selftests/host/pvx_bench_fork) reloads L2's kvm_amd
@@ -28,8 +29,10 @@
 # L2 of 1 CPU whose clock counts instructions (PVX_LAB_ICOUNT=0,
 # results in build/lab-ABI-icount/).
 #
-# PVX_BENCH and the PVX_BENCH_* variables (selftests/host/pvx_bench_locks.c
-# and scripts/bench-*-l2.sh list them) reach L2 through
+# selftests/host/pvx_hcall_bench -B), the lock benchmark (an L3 guest with
+# twice as many vCPUs as L2 has CPUs, selftests/host/pvx_bench_locks) and
+# the retransmit-timeout benchmark (an L3 guest with injected steal,
+# selftests/host/pvx_bench_timers) and prints
 # build/ABI/bench.env.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Steal injection for L3 guests, sourced by run-l3.sh and
-# scripts/bench-l2.sh inside the L2 KVM host (Documentation/lab.rst).
+# Steal injection for L3 guests, sourced by run-l3.sh and called function
+# by function (bash -c) by selftests/host/pvx_bench_timers inside the L2
+# KVM host (Documentation/lab.rst).
 #
 # How: every vCPU thread of the L3 QEMU ("CPU n/KVM") goes into its own
 # threaded cgroup v2 group with cpu.max = "(100-PCT)% of STEAL_PERIOD_US".

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* count, median and min..max of a series' numbers */
@@ -238,6 +239,17 @@ static inline void bstat_format(char *buf, size_t size,
 	bstat_cat(buf, size, ")");
 }
 
+/* the spread of v[0..n) as the tables print it (scratch: n doubles) */
+static inline void bstat_format_of(char *buf, size_t size,
+				   const struct bstat_style *st,
+				   const double *v, size_t n, double *scratch)
+{
+	struct bstat_spread s;
+	int ret = bstat_spread_of(v, n, scratch, &s);
+
+	bstat_format(buf, size, st, &s, ret);
+}
+
 /*
  * A floor's verdict on v[0..n) into buf (scratch: n doubles): "met (0.95x,
  * n=5 0.8..1.1, 3 of 5 runs)", "MISSED (...)", or "not evaluated, no
@@ -263,6 +275,59 @@ static inline void bstat_format_floor(char *buf, size_t size,
 		  bstat_runs_meeting(v, n, cmp, limit), s.n);
 	bstat_cat_dropped(buf, size, &s);
 	bstat_cat(buf, size, ")");
+}
+
+/*
+ * The value of KEY=value in a result line ("stimer kind=pvx fired=16
+ * run=2": key "fired" gives "16") into val: true, or false when the line
+ * has no such word.
+ */
+static inline bool bstat_field(const char *line, const char *key, char *val,
+			       size_t size)
+{
+	size_t klen = strlen(key), vlen;
+	const char *p = line;
+
+	while (p && *p) {
+		p += strspn(p, " \t");
+		vlen = strcspn(p, " \t\r\n");
+		if (vlen > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			snprintf(val, size, "%.*s", (int)(vlen - klen - 1),
+				 p + klen + 1);
+			return true;
+		}
+		p += vlen;
+	}
+	return false;
+}
+
+/* KEY's value in a result line as a number; NAN when none */
+static inline double bstat_field_num(const char *line, const char *key)
+{
+	char val[64], *end;
+	double x;
+
+	if (!line || !bstat_field(line, key, val, sizeof(val)))
+		return NAN;
+	x = strtod(val, &end);
+	return end != val && !*end ? x : NAN;
+}
+
+/* a table's line: "# " + it on stdout (TAP's comment) and into @tee */
+static inline __printf(2, 3) void bstat_say(FILE *tee, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("# ", stdout);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!tee)
+		return;
+	va_start(ap, fmt);
+	fputs("# ", tee);
+	vfprintf(tee, fmt, ap);
+	va_end(ap);
 }
 
 #endif /* _PVX_BENCH_STAT_H */

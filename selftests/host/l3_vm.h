@@ -316,25 +316,4 @@ static inline int l3_vm_results(const struct l3_vm *vm, struct l3_results *res)
 	return 0;
 }
 
-/*
- * The value of the word @key=VALUE in @line (a result line of words) into
- * @val: true, or false when @line has no such word.
- */
-static inline bool l3_kv(const char *line, const char *key, char *val, size_t size)
-{
-	size_t klen = strlen(key), n;
-	const char *p = line;
-
-	while ((p = strstr(p, key))) {
-		if ((p == line || p[-1] == ' ') && p[klen] == '=') {
-			p += klen + 1;
-			n = strcspn(p, "\n ");
-			snprintf(val, size, "%.*s", (int)n, p);
-			return true;
-		}
-		p += klen;
-	}
-	return false;
-}
-
 #endif

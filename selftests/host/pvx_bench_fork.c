@@ -900,7 +900,7 @@ static double kv_num(const char *line, const char *key)
 {
 	char val[64];
 
-	return l3_kv(line, key, val, sizeof(val)) && *val ? atof(val) : NAN;
+	return bstat_field(line, key, val, sizeof(val)) && *val ? atof(val) : NAN;
 }
 
 static int variant_of(const char *name)
@@ -933,14 +933,14 @@ static void record_run(const struct guest *g, const char *line)
 
 	fprintf(results, "fork npt=%s case=%s%s %s\n", g->npt, g->kase, thp_word(g->thp),
 		line + 5);
-	if (nr_runs == MAX_RUNS || !l3_kv(line, "variant", val, sizeof(val)) ||
+	if (nr_runs == MAX_RUNS || !bstat_field(line, "variant", val, sizeof(val)) ||
 	    variant_of(val) < 0)
 		return;
 	memset(r, 0, sizeof(*r));
 	r->variant = variant_of(val);
 	r->npt = atoi(g->npt);
 	r->thp = g->thp;
-	if (!l3_kv(line, "cond", r->cond, sizeof(r->cond)))
+	if (!bstat_field(line, "cond", r->cond, sizeof(r->cond)))
 		snprintf(r->cond, sizeof(r->cond), "plain");
 	r->mb = (int)kv_num(line, "mb");
 	r->round = (int)kv_num(line, "round");
@@ -999,8 +999,8 @@ static int check_guest(struct guest *g, int qrc)
 			continue;
 		forks++;
 		record_run(g, line);
-		dirty += l3_kv(line, "cond", val, sizeof(val)) && !strcmp(val, "dirtylog");
-		if (!l3_kv(line, "variant", val, sizeof(val)) || strcmp(val, "pvx"))
+		dirty += bstat_field(line, "cond", val, sizeof(val)) && !strcmp(val, "dirtylog");
+		if (!bstat_field(line, "variant", val, sizeof(val)) || strcmp(val, "pvx"))
 			continue;
 		pvx++;
 		plain += kv_num(line, "plain") == 1;

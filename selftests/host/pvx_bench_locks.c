@@ -138,7 +138,7 @@ static const char *kv(const char *line, const char *key)
 	static int next;
 	char *buf = ring[next++ % 32];
 
-	if (!line || !l3_kv(line, key, buf, sizeof(ring[0])))
+	if (!line || !bstat_field(line, key, buf, sizeof(ring[0])))
 		buf[0] = '\0';
 	return buf;
 }

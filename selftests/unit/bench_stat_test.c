@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat (make
- * bench's medians, ranges, ratios and floor verdicts), with exact
- * expected values: odd and even counts, one sample, ties, runs without a
- * number, and the guards of zero and negative operands; and the text of
- * a spread and of a floor's verdict as the tables print them.
+ * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat and the
+ * C bench drivers (make bench's medians, ranges, ratios and floor
+ * verdicts) and their text, with exact expected values: odd and even
+ * counts, one sample, ties, runs without a number, the guards of zero
+ * and negative operands, the tables' strings and result-line fields.
  */
 #include "../host/bench_stat.h"
 
@@ -212,37 +212,50 @@ TEST(floor_verdict)
 	EXPECT_EQ(0u, bstat_runs_meeting(runs, 0, BSTAT_GE, 0));
 }
 
-/* the text the tables print, pvx_bench_stat's and the C drivers' */
+/* the tables' text: pvx_bench_stat's and the C drivers' */
 TEST(format)
 {
-	static const double runs[] = { 746, 633, N, 883 }, one[] = { 0.94 };
-	static const double ratios[] = { 0.8, 1.2, 1.1 }, none[] = { N, N };
-	const struct bstat_style count = { "%.0f", 1, "" };
-	const struct bstat_style pct = { "%.1f", 1, "%" };
-	const struct bstat_style x = { "%.2f", 1, "x" };
-	const struct bstat_style us = { "%.3g", 1000, "us" };
+	static const struct bstat_style pct = { "%.1f", 100, "%" }, x = { "%.3g", 1, "x" };
+	static const double rates[] = { 0.1, 0.2, N }, one[] = { 0.95 }, none[] = { N, N };
+	static const double ratios[] = { 1.01, 0.96, 1.05, N };
+	static const double infs[] = { INF, INF };
 	double scratch[MAXN];
-	struct bstat_spread s;
-	char buf[128], tiny[8];
+	char buf[128];
 
-	bstat_format(buf, sizeof(buf), &count, &s, bstat_spread_of(runs, 4, scratch, &s));
-	EXPECT_STREQ("746 (n=3 633..883, 1 without a number)", buf);
-	bstat_format(buf, sizeof(buf), &x, &s, bstat_spread_of(one, 1, scratch, &s));
-	EXPECT_STREQ("0.94x (n=1)", buf);
-	bstat_format(buf, sizeof(buf), &x, &s, -ENODATA);
+	bstat_format_of(buf, sizeof(buf), &pct, rates, 3, scratch);
+	EXPECT_STREQ("15.0% (n=2 10.0..20.0, 1 without a number)", buf);
+	bstat_format_of(buf, sizeof(buf), &x, one, 1, scratch);
+	EXPECT_STREQ("0.95x (n=1)", buf);
+	bstat_format_of(buf, sizeof(buf), &x, none, 2, scratch);
 	EXPECT_STREQ("-", buf);
-	s = (struct bstat_spread){ 2, 0, INF, 0.001, INF };
-	bstat_format(buf, sizeof(buf), &us, &s, 0);
-	EXPECT_STREQ("inf (n=2 1..inf)", buf);
-	bstat_format_floor(buf, sizeof(buf), &x, ratios, 3, scratch, BSTAT_GE, 1.0);
-	EXPECT_STREQ("met (1.10x, n=3 0.80..1.20, 2 of 3 runs)", buf);
-	bstat_format_floor(buf, sizeof(buf), &pct, runs, 4, scratch, BSTAT_LE, 90);
-	EXPECT_STREQ("MISSED (746.0%, n=3 633.0..883.0, 0 of 3 runs, 1 without a number)", buf);
-	bstat_format_floor(buf, sizeof(buf), &x, none, 2, scratch, BSTAT_GE, 1.0);
+	bstat_format_of(buf, sizeof(buf), &x, infs, 2, scratch);
+	EXPECT_STREQ("inf (n=2 inf..inf)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, ratios, 4, scratch, BSTAT_LE, 1.02);
+	EXPECT_STREQ("met (1.01x, n=3 0.96..1.05, 2 of 3 runs, 1 without a number)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, ratios, 3, scratch, BSTAT_GE, 2);
+	EXPECT_STREQ("MISSED (1.01x, n=3 0.96..1.05, 0 of 3 runs)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, none, 2, scratch, BSTAT_GE, 2);
 	EXPECT_STREQ("not evaluated, no result", buf);
-	/* cut to fit, still a string */
-	bstat_format(tiny, sizeof(tiny), &count, &s, bstat_spread_of(runs, 4, scratch, &s));
-	EXPECT_STREQ("746 (n=", tiny);
+	/* cut to fit, never past the buffer */
+	bstat_format_of(buf, 8, &pct, rates, 3, scratch);
+	EXPECT_STREQ("15.0% (", buf);
+}
+
+/* a result line's KEY=value words */
+TEST(field)
+{
+	static const char line[] = "stimer label=steal=50 kind=pvx fired=16 run=2";
+	char val[16];
+
+	EXPECT_TRUE(bstat_field(line, "label", val, sizeof(val)));
+	EXPECT_STREQ("steal=50", val);
+	EXPECT_FALSE(bstat_field(line, "steal", val, sizeof(val)));
+	EXPECT_FALSE(bstat_field(line, "stimer", val, sizeof(val)));
+	EXPECT_EQ(16, bstat_field_num(line, "fired"));
+	EXPECT_EQ(2, bstat_field_num(line, "run"));
+	EXPECT_TRUE(isnan(bstat_field_num(line, "kind")));
+	EXPECT_TRUE(isnan(bstat_field_num(line, "missed")));
+	EXPECT_TRUE(isnan(bstat_field_num(NULL, "run")));
 }
 
 TEST_HARNESS_MAIN
