@@ -108,6 +108,28 @@ static inline int l3_cpulist(const char *cpus, cpu_set_t *set)
 	return 0;
 }
 
+/*
+ * The arguments every bench guest shares: its console on QEMU's stdout
+ * (no display, no default devices, no reboot: a reset ends QEMU) and
+ * the kernel and initramfs it boots; the caller adds -append.
+ */
+static inline void l3_args_console(struct l3_args *a)
+{
+	l3_arg(a, "-nographic");
+	l3_arg(a, "-no-reboot");
+	l3_arg(a, "-nodefaults");
+	l3_arg(a, "-serial");
+	l3_arg(a, "stdio");
+}
+
+static inline void l3_args_boot(struct l3_args *a, const char *kernel, const char *initrd)
+{
+	l3_arg(a, "-kernel");
+	l3_arg(a, "%s", kernel);
+	l3_arg(a, "-initrd");
+	l3_arg(a, "%s", initrd);
+}
+
 /* In the child: pin to @cpus (a cpu list as taskset -c takes, or NULL). */
 static inline int l3_pin(const char *cpus)
 {

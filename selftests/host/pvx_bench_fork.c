@@ -850,11 +850,7 @@ static int start_qemu(struct guest *g)
 		l3_arg(&a, "-device");
 		l3_arg(&a, "virtio-balloon-pci,free-page-reporting=on");
 	}
-	l3_arg(&a, "-nographic");
-	l3_arg(&a, "-no-reboot");
-	l3_arg(&a, "-nodefaults");
-	l3_arg(&a, "-serial");
-	l3_arg(&a, "stdio");
+	l3_args_console(&a);
 	l3_arg(&a, "-chardev");
 	l3_arg(&a, "pipe,id=pvxsync,path=%s", FIFO);
 	l3_arg(&a, "-device");
@@ -866,10 +862,7 @@ static int start_qemu(struct guest *g)
 		l3_arg(&a, "-action");
 		l3_arg(&a, "reboot=shutdown,shutdown=pause");
 	}
-	l3_arg(&a, "-kernel");
-	l3_arg(&a, "%s", cfg.kernel);
-	l3_arg(&a, "-initrd");
-	l3_arg(&a, "%s", cfg.initrd);
+	l3_args_boot(&a, cfg.kernel, cfg.initrd);
 	l3_arg(&a, "-append");
 	l3_arg(&a,
 	       "console=ttyS0 panic=-1 pvx_bench=forkcopy pvx_fork_mb=%s pvx_fork_rounds=%d pvx_fork_conds=%s pvx_fork_sync=ttyS1%s%s",

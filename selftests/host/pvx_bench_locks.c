@@ -350,15 +350,8 @@ static int run_guest(struct l3_vm *vm)
 	l3_arg(&a, "%s", cfg.mem);
 	l3_arg(&a, "-smp");
 	l3_arg(&a, "%d", cfg.l3_cpus);
-	l3_arg(&a, "-nographic");
-	l3_arg(&a, "-no-reboot");
-	l3_arg(&a, "-nodefaults");
-	l3_arg(&a, "-serial");
-	l3_arg(&a, "stdio");
-	l3_arg(&a, "-kernel");
-	l3_arg(&a, "%s", cfg.kernel);
-	l3_arg(&a, "-initrd");
-	l3_arg(&a, "%s", cfg.initrd);
+	l3_args_console(&a);
+	l3_args_boot(&a, cfg.kernel, cfg.initrd);
 	l3_arg(&a, "-append");
 	l3_arg(&a, "%s", cmdline);
 	snprintf(log, sizeof(log), "%s/l3-bench.log", cfg.out);

@@ -657,15 +657,8 @@ static int start_qemu(struct l3_vm *vm, const struct case_result *c, const char 
 	l3_arg(&a, "%d", c->vcpus);
 	l3_arg(&a, "-name");
 	l3_arg(&a, "numa-%s,process=pvxnb-%s,debug-threads=on", c->name, c->name);
-	l3_arg(&a, "-nographic");
-	l3_arg(&a, "-no-reboot");
-	l3_arg(&a, "-nodefaults");
-	l3_arg(&a, "-serial");
-	l3_arg(&a, "stdio");
-	l3_arg(&a, "-kernel");
-	l3_arg(&a, "%s", cfg.kernel);
-	l3_arg(&a, "-initrd");
-	l3_arg(&a, "%s", cfg.initrd);
+	l3_args_console(&a);
+	l3_args_boot(&a, cfg.kernel, cfg.initrd);
 	l3_arg(&a, "-append");
 	l3_arg(&a,
 	       "console=ttyS0 quiet panic=-1 pvx_bench=numa pvx_numa_mb=%d pvx_numa_secs=%d pvx_numa_hint=%d",
