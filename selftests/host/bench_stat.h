@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The arithmetic of make bench's statistics, pure functions for
- * pvx_bench_stat (the benchmarks' tables, Documentation/bench.rst) and
- * its unit test (selftests/unit/bench_stat_test.c).
+ * pvx_bench_stat (the benchmarks' tables, Documentation/bench.rst), the
+ * C drivers that print their tables themselves (pvx_bench_*) and the unit
+ * test (selftests/unit/bench_stat_test.c); and the text of a spread and
+ * of a floor's verdict, the same for all of them.
  *
  * A sample is a double; NAN stands for a run that gave no number (a
  * missing result line, or a ratio without a value) and is left out of
@@ -15,7 +17,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* count, median and min..max of a series' numbers */
 struct bstat_spread {
@@ -33,7 +37,7 @@ enum bstat_cmp {
 };
 
 /* ascending; insertion sort (a bench has tens of runs, not thousands) */
-static void bstat_sort(double *v, size_t n)
+static inline void bstat_sort(double *v, size_t n)
 {
 	size_t i, j;
 	double t;
@@ -51,7 +55,7 @@ static void bstat_sort(double *v, size_t n)
  * included) are their own midpoint; halves first, so that two large
  * samples do not overflow.
  */
-static double bstat_mid(double lo, double hi)
+static inline double bstat_mid(double lo, double hi)
 {
 	return lo == hi ? lo : lo / 2 + hi / 2;
 }
@@ -61,8 +65,8 @@ static double bstat_mid(double lo, double hi)
  * numbers on return). 0, or -ENODATA when no sample has a number (s->n
  * is 0, s->dropped counts the samples).
  */
-static int bstat_spread_of(const double *v, size_t n, double *scratch,
-			   struct bstat_spread *s)
+static inline int bstat_spread_of(const double *v, size_t n, double *scratch,
+				  struct bstat_spread *s)
 {
 	size_t i, k = 0;
 
@@ -87,7 +91,7 @@ static int bstat_spread_of(const double *v, size_t n, double *scratch,
  * against a pvx timer's 0), NAN (no ratio) for 0 / 0, a negative or
  * missing operand.
  */
-static double bstat_ratio(double a, double b)
+static inline double bstat_ratio(double a, double b)
 {
 	if (isnan(a) || isnan(b) || a < 0 || b < 0)
 		return NAN;
@@ -97,8 +101,8 @@ static double bstat_ratio(double a, double b)
 }
 
 /* out[i] = a[i] / b[i]: run i's own ratio (the runs paired) */
-static void bstat_paired(const double *a, const double *b, size_t n,
-			 double *out)
+static inline void bstat_paired(const double *a, const double *b, size_t n,
+				double *out)
 {
 	size_t i;
 
@@ -113,9 +117,9 @@ static void bstat_paired(const double *a, const double *b, size_t n,
  * the samples either left out. 0, or -ENODATA when a series has no
  * number, -EDOM when the medians have no ratio.
  */
-static int bstat_ratio_of_medians(const struct bstat_spread *a,
-				  const struct bstat_spread *b,
-				  struct bstat_spread *r)
+static inline int bstat_ratio_of_medians(const struct bstat_spread *a,
+					 const struct bstat_spread *b,
+					 struct bstat_spread *r)
 {
 	r->n = a->n < b->n ? a->n : b->n;
 	r->dropped = a->dropped + b->dropped;
@@ -134,7 +138,7 @@ static int bstat_ratio_of_medians(const struct bstat_spread *a,
 }
 
 /* whether x meets the floor; a sample without a number never does */
-static bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
+static inline bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 {
 	if (isnan(x))
 		return false;
@@ -142,14 +146,114 @@ static bool bstat_meets(double x, enum bstat_cmp cmp, double limit)
 }
 
 /* how many of v[0..n) meet the floor on their own */
-static size_t bstat_runs_meeting(const double *v, size_t n,
-				 enum bstat_cmp cmp, double limit)
+static inline size_t bstat_runs_meeting(const double *v, size_t n,
+					enum bstat_cmp cmp, double limit)
 {
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
 		k += bstat_meets(v[i], cmp, limit);
 	return k;
+}
+
+/* ---- the text of a spread, as the tables print it ----------------------- */
+
+/* how a number is printed: a printf conversion, a factor, a unit suffix */
+struct bstat_style {
+	const char *fmt;	/* of one double: %[.P]f, %[.P]e or %[.P]g */
+	double scale;		/* applied to what is printed */
+	const char *unit;	/* after a finite median: "x" for ratios */
+};
+
+/*
+ * printf onto the end of @buf (@size bytes, *@len used), cut to fit; no
+ * format attribute: @fmt is also a table's own conversion of a number
+ */
+static inline void bstat_cat(char *buf, size_t size, size_t *len,
+			     const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len = *len + n < size ? *len + n : size - 1;
+}
+
+/* "0.95x" @sep "n=5 0.8..1.1": a spread without its parentheses */
+static inline void bstat_cat_spread(char *buf, size_t size, size_t *len,
+				    const struct bstat_style *st,
+				    const struct bstat_spread *s,
+				    const char *sep)
+{
+	bstat_cat(buf, size, len, st->fmt, s->median * st->scale);
+	/* "inf", not "infx" */
+	bstat_cat(buf, size, len, "%s%sn=%zu",
+		  isinf(s->median) ? "" : st->unit, sep, s->n);
+	if (s->n > 1) {
+		bstat_cat(buf, size, len, " ");
+		bstat_cat(buf, size, len, st->fmt, s->min * st->scale);
+		bstat_cat(buf, size, len, "..");
+		bstat_cat(buf, size, len, st->fmt, s->max * st->scale);
+	}
+	if (s->dropped)
+		bstat_cat(buf, size, len, ", %zu without a number", s->dropped);
+}
+
+/*
+ * A spread as a table cell into @buf: "0.95x (n=5 0.8..1.1)", "-" when
+ * @ret says there is none (an error of bstat_spread_of() or
+ * bstat_ratio_of_medians()). Returns @buf.
+ */
+static inline char *bstat_format(char *buf, size_t size,
+				 const struct bstat_style *st,
+				 const struct bstat_spread *s, int ret)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (ret) {
+		bstat_cat(buf, size, &len, "-");
+		return buf;
+	}
+	bstat_cat_spread(buf, size, &len, st, s, " (");
+	bstat_cat(buf, size, &len, ")");
+	return buf;
+}
+
+/*
+ * A floor's verdict on the median of v[0..n) into @buf: "met (0.95x, n=5
+ * 0.8..1.1, 3 of 5 runs)", "MISSED (...)", or "not evaluated, no result";
+ * scratch holds n doubles. Returns @buf.
+ */
+static inline char *bstat_format_floor(char *buf, size_t size,
+				       const struct bstat_style *st,
+				       const double *v, size_t n,
+				       double *scratch, enum bstat_cmp cmp,
+				       double limit)
+{
+	struct bstat_spread s;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (bstat_spread_of(v, n, scratch, &s)) {
+		bstat_cat(buf, size, &len, "not evaluated, no result");
+		return buf;
+	}
+	bstat_cat(buf, size, &len, "%s (",
+		  bstat_meets(s.median, cmp, limit) ? "met" : "MISSED");
+	s.dropped = 0;		/* said after the runs that met it */
+	bstat_cat_spread(buf, size, &len, st, &s, ", ");
+	bstat_cat(buf, size, &len, ", %zu of %zu runs",
+		  bstat_runs_meeting(v, n, cmp, limit), s.n);
+	if (n > s.n)
+		bstat_cat(buf, size, &len, ", %zu without a number", n - s.n);
+	bstat_cat(buf, size, &len, ")");
+	return buf;
 }
 
 #endif /* _PVX_BENCH_STAT_H */

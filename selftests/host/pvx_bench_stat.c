@@ -54,9 +54,7 @@ struct series {
 };
 
 struct style {
-	const char *fmt;
-	double scale;
-	const char *unit;
+	struct bstat_style num;	/* fmt, scale, unit */
 	bool raw;
 	bool list;
 };
@@ -139,32 +137,6 @@ static bool format_ok(const char *f)
 	return (*f == 'f' || *f == 'e' || *f == 'g') && !f[1];
 }
 
-static void put(const struct style *st, double x)
-{
-	printf(st->fmt, x * st->scale);
-}
-
-/* "0.95x (n=5 0.8..1.1" without the closing parenthesis */
-static void put_spread(const struct style *st, const struct bstat_spread *s,
-		       const char *sep)
-{
-	put(st, s->median);
-	/* "inf", not "infx" */
-	printf("%s%sn=%zu", isinf(s->median) ? "" : st->unit, sep, s->n);
-	if (s->n > 1) {
-		putchar(' ');
-		put(st, s->min);
-		fputs("..", stdout);
-		put(st, s->max);
-	}
-}
-
-static void put_dropped(const struct bstat_spread *s)
-{
-	if (s->dropped)
-		printf(", %zu without a number", s->dropped);
-}
-
 static void put_raw(const struct bstat_spread *s, int ret)
 {
 	if (ret)
@@ -178,17 +150,12 @@ static void put_raw(const struct bstat_spread *s, int ret)
 static void report(const struct style *st, const struct bstat_spread *s,
 		   int ret)
 {
-	if (st->raw) {
+	char buf[256];
+
+	if (st->raw)
 		put_raw(s, ret);
-		return;
-	}
-	if (ret) {
-		printf("-\n");
-		return;
-	}
-	put_spread(st, s, " (");
-	put_dropped(s);
-	printf(")\n");
+	else
+		puts(bstat_format(buf, sizeof(buf), &st->num, s, ret));
 }
 
 static int spread_of(const struct series *a, struct bstat_spread *s)
@@ -226,18 +193,11 @@ static void put_list(const struct series *r)
 static void floor_verdict(const struct style *st, const struct series *v,
 			  enum bstat_cmp cmp, double limit)
 {
-	struct bstat_spread s;
+	static double scratch[MAX_RUNS];
+	char buf[256];
 
-	if (spread_of(v, &s)) {
-		printf("not evaluated, no result\n");
-		return;
-	}
-	printf("%s (", bstat_meets(s.median, cmp, limit) ? "met" : "MISSED");
-	put_spread(st, &s, ", ");
-	printf(", %zu of %zu runs", bstat_runs_meeting(v->v, v->n, cmp, limit),
-	       s.n);
-	put_dropped(&s);
-	printf(")\n");
+	puts(bstat_format_floor(buf, sizeof(buf), &st->num, v->v, v->n, scratch,
+				cmp, limit));
 }
 
 static struct series sa, sb, sr;
@@ -245,7 +205,7 @@ static struct series sa, sb, sr;
 /* one command line: its options, command and arguments; its answer */
 static void run_request(int argc, char **argv)
 {
-	struct style st = { "%.3g", 1, NULL, false, false };
+	struct style st = { { "%.3g", 1, NULL }, false, false };
 	struct bstat_spread a, b, r;
 	enum bstat_cmp cmp;
 	const char *cmd;
@@ -258,7 +218,7 @@ static void run_request(int argc, char **argv)
 		case 'f':
 			if (!format_ok(optarg))
 				die("not a %[.P]f/e/g format", optarg);
-			st.fmt = optarg;
+			st.num.fmt = optarg;
 			break;
 		case 'l':
 			st.list = true;
@@ -267,12 +227,12 @@ static void run_request(int argc, char **argv)
 			st.raw = true;
 			break;
 		case 's':
-			st.scale = parse_word(optarg);
-			if (isnan(st.scale))
+			st.num.scale = parse_word(optarg);
+			if (isnan(st.num.scale))
 				die("not a scale", optarg);
 			break;
 		case 'u':
-			st.unit = optarg;
+			st.num.unit = optarg;
 			break;
 		default:
 			bad_usage();
@@ -284,12 +244,12 @@ static void run_request(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (!strcmp(cmd, "stat") && argc == 1) {
-		st.unit = st.unit ? st.unit : "";
+		st.num.unit = st.num.unit ?: "";
 		parse_list(argv[0], &sa);
 		ret = spread_of(&sa, &a);
 		report(&st, &a, ret);
 	} else if (!strcmp(cmd, "ratio") && argc == 2) {
-		st.unit = st.unit ? st.unit : "x";
+		st.num.unit = st.num.unit ?: "x";
 		parse_list(argv[0], &sa);
 		parse_list(argv[1], &sb);
 		ret = spread_of(&sa, &a) ?: spread_of(&sb, &b);
@@ -297,7 +257,7 @@ static void run_request(int argc, char **argv)
 			ret = bstat_ratio_of_medians(&a, &b, &r);
 		report(&st, &r, ret);
 	} else if (!strcmp(cmd, "pratio") && argc == 2) {
-		st.unit = st.unit ? st.unit : "x";
+		st.num.unit = st.num.unit ?: "x";
 		parse_list(argv[0], &sa);
 		parse_list(argv[1], &sb);
 		pair(&sa, &sb, &sr);
@@ -318,12 +278,12 @@ static void run_request(int argc, char **argv)
 			die("not a limit", argv[1]);
 		parse_list(argv[2], &sa);
 		if (argc == 4) {
-			st.unit = st.unit ? st.unit : "x";
+			st.num.unit = st.num.unit ?: "x";
 			parse_list(argv[3], &sb);
 			pair(&sa, &sb, &sr);
 			floor_verdict(&st, &sr, cmp, limit);
 		} else {
-			st.unit = st.unit ? st.unit : "";
+			st.num.unit = st.num.unit ?: "";
 			floor_verdict(&st, &sa, cmp, limit);
 		}
 	} else {
