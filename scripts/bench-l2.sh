@@ -10,7 +10,9 @@
 # (scripts/bench-timers-l2.sh); PVX_BENCH=forkcopy, the fork-copy
 # benchmark of issue 10 (scripts/bench-fork-l2.sh: kvm_amd npt=1, then
 # npt=0, one L3 guest each); PVX_BENCH=ksm, the KSM benchmark of issue 11
-# (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in L2).
+# (selftests/host/pvx_bench_ksm, a C program: two L3 guests per case with
+# KSM in L2, and the lever series; its TAP nested as one subtest, kept in
+# $PVX_OUT/bench-ksm.tap).
 #
 # Lock benchmark: loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
 # twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -376,8 +378,6 @@ lock_bench() {
 . scripts/bench-hcall-l2.sh
 # shellcheck source=scripts/bench-fork-l2.sh
 . scripts/bench-fork-l2.sh
-# shellcheck source=scripts/bench-ksm-l2.sh
-. scripts/bench-ksm-l2.sh
 
 for b in ${benches//,/ }; do
 	case "$b" in
@@ -386,7 +386,8 @@ for b in ${benches//,/ }; do
 	ulocks) lock_bench ulocks ;;
 	timers) timer_bench ;;
 	forkcopy) fork_bench ;;
-	ksm) ksm_bench ;;
+	ksm) bench_nest "ksm bench (pvx_bench_ksm)" "$PVX_OUT/bench-ksm.tap" \
+		"$PVX_SELFTESTS/pvx_bench_ksm" "$kernel" "$initrd" ;;
 	esac
 done
 done_tap

@@ -21,8 +21,9 @@
 # two-node L2 (suite numabench, scripts/bench-numa-l2.sh). forkcopy (the
 # fork-copy benchmark, scripts/bench-fork-l2.sh) reloads L2's kvm_amd with
 # npt=1 and npt=0 and boots an L3 guest with each. ksm (the KSM hint
-# benchmark, scripts/bench-ksm-l2.sh) runs KSM in L2 over two L3 guests,
-# blind, with pvx's hints, and with the hints and zero_free=1.
+# benchmark, selftests/host/pvx_bench_ksm) runs KSM in L2 over two L3
+# guests, blind, with pvx's hints, and with the hints and zero_free=1,
+# then its lever series (merge_on_candidates with several VMs).
 #
 # hcall runs twice: in the main L2 (emulated time) and before it in an
 # L2 of 1 CPU whose clock counts instructions (PVX_LAB_ICOUNT=0,

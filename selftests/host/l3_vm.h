@@ -5,8 +5,9 @@
  * it goes, QEMU started with its console in a file (optionally pinned
  * to a CPU list), waited for with a time limit the way timeout(1) does
  * (SIGTERM, then SIGKILL 5 s later, exit 124), its console searched,
- * its vCPU threads found ("CPU N/KVM"). Include it after defining
- * _GNU_SOURCE, as the programs that use it do.
+ * its vCPU threads found ("CPU N/KVM"), a bench guest's results taken
+ * from it. Include it after defining _GNU_SOURCE, as the programs that
+ * use it do.
  */
 #ifndef PVX_L3_VM_H
 #define PVX_L3_VM_H
@@ -255,6 +256,40 @@ static inline int l3_vm_vcpu_threads(pid_t qemu, pid_t *tids, int max)
 	}
 	closedir(dir);
 	return found;
+}
+
+/*
+ * What a bench guest (selftests/guest/bench/init.sh) printed between a
+ * line that ends with "PVX-BENCH-BEGIN" (SeaBIOS leaves terminal escapes
+ * before it) and the line "PVX-BENCH-END" of the console @log, CRs
+ * dropped: malloc'ed, "" when none (NULL only out of memory). *@ended:
+ * whether the END line came (the guest ran to its end).
+ */
+static inline char *l3_vm_bench_results(const char *log, bool *ended)
+{
+	char *text = read_text(log), *out, *line, *next, *cr;
+	bool in = false;
+	size_t len = 0;
+
+	*ended = false;
+	out = calloc(1, text ? strlen(text) + 1 : 1);
+	for (line = text; out && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		while ((cr = strchr(line, '\r')))
+			memmove(cr, cr + 1, strlen(cr));
+		if (in && !strcmp(line, "PVX-BENCH-END")) {
+			*ended = true;
+			break;
+		}
+		if (in)
+			len += sprintf(out + len, "%s\n", line);
+		else if (strlen(line) >= 15 && !strcmp(line + strlen(line) - 15, "PVX-BENCH-BEGIN"))
+			in = true;
+	}
+	free(text);
+	return out;
 }
 
 #endif
