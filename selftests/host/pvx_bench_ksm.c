@@ -133,16 +133,8 @@ static double now_s(void)
 static FILE *table_copy;	/* the table being printed also goes here */
 static FILE *res;		/* the result lines of the cases or the lever */
 
-static __printf(2, 3) void result(bool ok, const char *fmt, ...)
-{
-	char desc[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(desc, sizeof(desc), fmt, ap);
-	va_end(ap);
-	ksft_test_result(ok, "%s\n", desc);
-}
+/* one check: "ok N DESC" when @ok, else "not ok N DESC" (DESC from @fmt) */
+#define result(ok, fmt, ...) ksft_test_result(ok, fmt "\n", ##__VA_ARGS__)
 
 /* a "# " line on stdout, and into table_copy while a table is printed */
 static __printf(1, 2) void tap_info(const char *fmt, ...)
