@@ -417,9 +417,12 @@ static int vm_boot(struct ksm_vm *g, const char *role, const struct boot *b)
 	snprintf(path, sizeof(path), "%s.out", g->fifo);
 	unlink(path);
 	mkfifo(path, 0600);
-	/* read-write: never blocks, never sees the end of a QEMU */
-	g->out_fd = open(path, O_RDWR | O_NONBLOCK);
-	g->lines_fd = open(g->lines_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	/*
+	 * read-write: never blocks, never sees the end of a QEMU; not
+	 * inherited by the other guests' QEMUs or pvx_ksm_census
+	 */
+	g->out_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	g->lines_fd = open(g->lines_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	free(g->lines);
 	g->lines = NULL;
 	g->len = 0;
@@ -602,7 +605,7 @@ static bool boot_pair(const struct boot *b, bool attacker_first)
 static void run_census(char c, const struct ksm_vm *g, long mib)
 {
 	char cmd[1200], line[LINE_SIZE], first[LINE_SIZE] = "";
-	char out[16][LINE_SIZE];
+	static char out[NKINDS + 1][LINE_SIZE];	/* census, censuskind... */
 	int n = 0, i, status;
 	FILE *p;
 
@@ -613,7 +616,7 @@ static void run_census(char c, const struct ksm_vm *g, long mib)
 		line[strcspn(line, "\n")] = '\0';
 		if (!first[0])
 			snprintf(first, sizeof(first), "%s", line);
-		if (n < 16)
+		if (n <= NKINDS)
 			snprintf(out[n++], LINE_SIZE, "%s", line);
 	}
 	status = p ? pclose(p) : -1;
@@ -1593,7 +1596,7 @@ static void lever_series(void)
 	if (!access(KSM_SYS "/smart_scan", W_OK))
 		strcat(cases, "s");
 	snprintf(path, sizeof(path), "%s/bench-ksm-lever-results.txt", cfg.out);
-	res = fopen(path, "w");
+	res = fopen(path, "we");
 	for (run = 1; run <= cfg.lv_runs; run++)
 		for (c = cases; *c; c++)
 			lever_run(*c, run);
@@ -1652,7 +1655,7 @@ static void run_bench(void)
 	if (why)
 		return;
 	snprintf(path, sizeof(path), "%s/bench-ksm-results.txt", cfg.out);
-	res = fopen(path, "w");
+	res = fopen(path, "we");
 	if (strchr(cfg.cases, 'a'))
 		run_case('a', 0);
 	if (strchr(cfg.cases, 'b'))
