@@ -3,7 +3,8 @@
  * selftests/host/bench_stat.h, the arithmetic of pvx_bench_stat (make
  * bench's medians, ranges, ratios and floor verdicts), with exact
  * expected values: odd and even counts, one sample, ties, runs without a
- * number, and the guards of zero and negative operands.
+ * number, and the guards of zero and negative operands; and the text the
+ * tables print for a cell and a floor.
  */
 #include "../host/bench_stat.h"
 
@@ -209,6 +210,50 @@ TEST(floor_verdict)
 	EXPECT_EQ(3u, bstat_runs_meeting(runs, ARRAY_SIZE(runs), BSTAT_GE, 2));
 	EXPECT_EQ(3u, bstat_runs_meeting(runs, ARRAY_SIZE(runs), BSTAT_LE, 2));
 	EXPECT_EQ(0u, bstat_runs_meeting(runs, 0, BSTAT_GE, 0));
+}
+
+/* the text of a cell and of a floor, as every table prints it */
+TEST(format)
+{
+	static const struct {
+		const char *what, *fmt, *unit;
+		size_t n;
+		double v[MAXN];
+		const char *text;
+	} c[] = {
+		{ "median, count, range", "%.3g", "", 3, { 3, 1, 2 }, "2 (n=3 1..3)" },
+		{ "one run", "%.0f", "", 1, { 5 }, "5 (n=1)" },
+		{ "a unit, runs without", "%.2f", "x", 4, { 1, N, 2, N },
+		  "1.50x (n=2 1.00..2.00, 2 without a number)" },
+		{ "an infinite median has no unit", "%.3g", "x", 1, { INF }, "inf (n=1)" },
+		{ "no number", "%.3g", "", 2, { N, N }, "-" },
+	};
+	const double runs[] = { 0.9, 1.2, N, 1.1 }, half = 0.5;
+	char buf[128], small[8];
+	double scratch[MAXN];
+	struct bstat_spread s;
+	struct bstat_style st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		st = (struct bstat_style){ c[i].fmt, 1, c[i].unit };
+		bstat_format(buf, sizeof(buf), &st, &s,
+			     bstat_spread_of(c[i].v, c[i].n, scratch, &s));
+		EXPECT_STREQ(c[i].text, buf) TH_LOG("%s", c[i].what);
+	}
+	st = (struct bstat_style){ "%.3g", 1, "x" };
+	EXPECT_STREQ("met (1.1x, n=3 0.9..1.2, 2 of 3 runs, 1 without a number)",
+		     bstat_format_floor(buf, sizeof(buf), &st, runs, 4, scratch, BSTAT_GE, 1));
+	EXPECT_STREQ("MISSED (1.1x, n=3 0.9..1.2, 1 of 3 runs, 1 without a number)",
+		     bstat_format_floor(buf, sizeof(buf), &st, runs, 4, scratch, BSTAT_LE, 1));
+	EXPECT_STREQ("not evaluated, no result",
+		     bstat_format_floor(buf, sizeof(buf), &st, runs + 2, 1, scratch, BSTAT_GE, 1));
+	/* scaled, and cut to the buffer */
+	st = (struct bstat_style){ "%.0f", 100, "%" };
+	ASSERT_EQ(0, bstat_spread_of(&half, 1, scratch, &s));
+	EXPECT_STREQ("50% (n=1)", bstat_format(buf, sizeof(buf), &st, &s, 0));
+	bstat_format(small, sizeof(small), &st, &s, 0);
+	EXPECT_STREQ("50% (n=", small);
 }
 
 TEST_HARNESS_MAIN
