@@ -43,8 +43,9 @@
  *   m  blind: every VM mergeable (QEMU mem-merge=on), merge_on_candidates=0;
  *   n  pvx: QEMU mem-merge=off, merge_on_candidates=1: the VMs that ask;
  *   s  as m with smart_scan=1 where the kernel has it (6.7 and later).
- * Once every guest is at its first mark KSM is reset and sampled for
- * PVX_BENCH_KSM_LEVER_SECS (120) s, then the guests are ended.
+ * Once every guest is at its first mark (booted again up to
+ * PVX_BENCH_KSM_BOOTS times, as a case's pair) KSM is reset and sampled
+ * for PVX_BENCH_KSM_LEVER_SECS (120) s, then the guests are ended.
  *
  * Output: TAP (kselftest.h), the tables and floors as "#" lines, also in
  * $PVX_OUT/bench-ksm-table.txt and bench-ksm-lever-table.txt; the result
@@ -551,6 +552,24 @@ static void copy_file(const char *from, const char *to)
 static const char *const roles[2] = { "victim", "attacker" };
 
 /*
+ * A boot of a try in which a guest did not reach its first mark: said
+ * ("@what (@tag): boot TRY of BOOTS: ..."), its console kept as
+ * l3-bench-ksm-TAG-ROLE-bootTRY.log; @again: which guests boot again.
+ */
+static void note_failed_boot(const char *what, const char *tag, int try, const struct ksm_vm *g,
+			     const char *again)
+{
+	char last[512], copy[600];
+
+	tap_info("%s (%s): boot %d of %ld: the %s guest did not reach its first mark, booting %s again; last line: %s",
+		 what, tag, try, cfg.boots, g->role, again,
+		 last_line(g->vm.log, true, last, sizeof(last)));
+	snprintf(copy, sizeof(copy), "%s/l3-bench-ksm-%s-%s-boot%d.log", cfg.out, tag, g->role,
+		 try);
+	copy_file(g->vm.log, copy);
+}
+
+/*
  * Boot the victim (vms[0]) and the attacker (vms[1]) until both reach
  * their first mark, at most PVX_BENCH_KSM_BOOTS times. Under TCG an L3
  * guest now and then hangs or resets itself in early boot, before any pvx
@@ -560,7 +579,6 @@ static const char *const roles[2] = { "victim", "attacker" };
  */
 static bool boot_pair(const struct boot *b, bool attacker_first)
 {
-	char last[512], copy[600];
 	bool bad[2];
 	int try, i;
 
@@ -589,12 +607,7 @@ static bool boot_pair(const struct boot *b, bool attacker_first)
 				       b->tag, roles[i], cfg.boots);
 				continue;
 			}
-			tap_info("ksm bench (%s): boot %d of %ld: the %s guest did not reach its first mark, booting both again; last line: %s",
-				 b->tag, try, cfg.boots, roles[i],
-				 last_line(vms[i].vm.log, true, last, sizeof(last)));
-			snprintf(copy, sizeof(copy), "%s/l3-bench-ksm-%s-%s-boot%d.log", cfg.out,
-				 b->tag, roles[i], try);
-			copy_file(vms[i].vm.log, copy);
+			note_failed_boot("ksm bench", b->tag, try, &vms[i], "both");
 		}
 		if (try >= cfg.boots)
 			return false;
@@ -1270,12 +1283,51 @@ struct window {
 	long long fs0, ps0, k0;
 };
 
+/*
+ * Boot the lever guests (the first PVX_BENCH_KSM_LEVER_ASK ask) until all
+ * reach their first mark, at most PVX_BENCH_KSM_BOOTS times, as
+ * boot_pair() does; false, the roles that did not into @bad, when no try
+ * got them all there.
+ */
+static bool lever_boot(struct boot *b, char *bad, size_t size)
+{
+	bool late[MAX_VMS];
+	char role[16];
+	int try, i;
+
+	nvms = cfg.lv_vms;
+	for (try = 1; ; try++) {
+		for (i = 0; i < nvms; i++) {
+			b->hint = i < cfg.lv_ask;
+			b->kaslr = i >= cfg.lv_ask;
+			snprintf(role, sizeof(role), "g%d", i + 1);
+			vm_boot(&vms[i], role, b);
+			nap_ms(1000);
+		}
+		bad[0] = '\0';
+		for (i = 0; i < nvms; i++) {
+			late[i] = !vm_wait_mark(&vms[i], "I", 900);
+			if (late[i])
+				snprintf(bad + strlen(bad), size - strlen(bad), " g%d", i + 1);
+		}
+		if (!bad[0] || try >= cfg.boots)
+			return !bad[0];
+		for (i = 0; i < nvms; i++)
+			vm_kill(&vms[i]);
+		for (i = 0; i < nvms; i++)
+			vm_end(&vms[i]);
+		for (i = 0; i < nvms; i++)
+			if (late[i])
+				note_failed_boot("ksm lever", b->tag, try, &vms[i], "all");
+	}
+}
+
 /* Boot the guests of case @c, run @run, sample KSM, end them. */
 static void lever_run(char c, int run)
 {
 	struct boot b = { .mem = cfg.lv_mem, .private_mb = cfg.lv_private_mb,
 			  .merge = c == 'n' ? "off" : "on" };
-	char role[16], bad[256] = "", end[LINE_SIZE];
+	char bad[256], end[LINE_SIZE];
 	long long mg[2], rm[2], made[2];
 	struct window w;
 	double t = 0;
@@ -1283,22 +1335,7 @@ static void lever_run(char c, int run)
 
 	snprintf(b.tag, sizeof(b.tag), "l%c%d", c, run);
 	write_file(MOC_PARAM, c == 'n' ? "1" : "0");
-	nvms = cfg.lv_vms;
-	for (i = 0; i < nvms; i++) {
-		b.hint = i < cfg.lv_ask;
-		b.kaslr = i >= cfg.lv_ask;
-		snprintf(role, sizeof(role), "g%d", i + 1);
-		vm_boot(&vms[i], role, &b);
-		nap_ms(1000);
-	}
-	for (i = 0; i < nvms; i++)
-		if (!vm_wait_mark(&vms[i], "I", 900))
-			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), " g%d", i + 1);
-	if (bad[0]) {
-		result(false,
-		       "ksm lever (%c, run %d): all %ld guests booted to their first mark # not:%s",
-		       c, run, cfg.lv_vms, bad);
-	} else {
+	if (lever_boot(&b, bad, sizeof(bad))) {
 		result(true, "ksm lever (%c, run %d): all %ld guests booted to their first mark", c,
 		       run, cfg.lv_vms);
 		ksm_restart(c == 's');
@@ -1334,6 +1371,10 @@ static void lever_run(char c, int run)
 			 sysconf(_SC_CLK_TCK), made[0] + made[1]);
 		tap_info("ksm lever (%c, run %d): %s", c, run, last_rec);
 		ksm_set("run", 2);
+	} else {
+		result(false,
+		       "ksm lever (%c, run %d): all %ld guests booted to their first mark # not:%s (in %ld boots)",
+		       c, run, cfg.lv_vms, bad, cfg.boots);
 	}
 	for (i = 0; i < nvms; i++)
 		vm_kill(&vms[i]);
