@@ -11,8 +11,8 @@
 # (selftests/host/pvx_bench_timers); PVX_BENCH=forkcopy, the fork-copy
 # benchmark of issue 10 (selftests/host/pvx_bench_fork: kvm_amd npt=1,
 # then npt=0, L3 guests with each); PVX_BENCH=ksm, the KSM benchmark of
-# issue 11 (scripts/bench-ksm-l2.sh: two L3 guests per case with KSM in
-# L2).
+# issue 11 (selftests/host/pvx_bench_ksm: two L3 guests per case with
+# KSM in L2, and the lever series).
 #
 # A benchmark in C ($PVX_SELFTESTS/pvx_bench_*) prints its own TAP, nested
 # here as one subtest (scripts/ktap-nest.sh); one still in shell is
@@ -86,8 +86,6 @@ l3_results() {
 	grep '^error ' "$3" | sed 's/^/# /'
 }
 
-# shellcheck source=scripts/bench-ksm-l2.sh
-. scripts/bench-ksm-l2.sh
 
 # The fork-copy benchmark (Documentation/fork_copy.rst): one C program,
 # its TAP nested as one test
@@ -103,7 +101,7 @@ for b in ${benches//,/ }; do
 	locks | ulocks) program "$b" pvx_bench_locks "$b" ;;
 	timers) in_shell program timers pvx_bench_timers ;;
 	forkcopy) in_shell fork_bench ;;
-	ksm) in_shell ksm_bench ;;
+	ksm) in_shell program ksm pvx_bench_ksm "$kernel" "$initrd" ;;
 	esac
 done
 done_tap

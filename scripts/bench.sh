@@ -22,7 +22,7 @@
 # two-node L2 (suite numabench, selftests/host/pvx_bench_numa.c). forkcopy (the
 # fork-copy benchmark, selftests/host/pvx_bench_fork) reloads L2's kvm_amd
 # with npt=1 and npt=0 and boots L3 guests with each. ksm (the KSM hint
-# benchmark, scripts/bench-ksm-l2.sh) runs KSM in L2 over two L3 guests,
+# benchmark, selftests/host/pvx_bench_ksm) runs KSM in L2 over two L3 guests,
 # blind, with pvx's hints, and with the hints and zero_free=1.
 #
 # hcall runs twice: in the main L2 (emulated time) and before it in an

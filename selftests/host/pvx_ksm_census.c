@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_ksm_census: what KSM merged in one VM's guest RAM and what those
- * pages hold, for the KSM benchmark (scripts/bench-ksm-l2.sh), run in L2
- * as root.
+ * pages hold, for the KSM benchmark (pvx_bench_ksm), run in L2 as root.
  *
  *   pvx_ksm_census QEMU_PID MIB [PFNMAP]
  *

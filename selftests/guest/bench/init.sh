@@ -43,7 +43,7 @@
 # reporting), framed for L2 on the serial port pvx_fork_sync= [none, e.g.
 # ttyS1], with transparent huge pages set to pvx_fork_thp= [the kernel's
 # default] (always, madvise, never).
-# pvx_bench=ksm runs the KSM workload instead (scripts/bench-ksm-l2.sh):
+# pvx_bench=ksm runs the KSM workload instead (L2: pvx_bench_ksm):
 # pvx_ksm_bench as pvx_ksm_role= [victim] (or attacker) with
 # pvx_ksm_pages= [512] pages per set, pvx_ksm_rounds= [5] rounds,
 # pvx_ksm_slow_ns= [20000], pvx_ksm_private_mb= [0] MiB of the guest's own

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvx_ksm_bench: the L3 side of the KSM benchmark (issue 11 item 4,
- * scripts/bench-ksm-l2.sh, Documentation/ksm.rst). Two L3 guests run it,
+ * selftests/host/pvx_bench_ksm.c, Documentation/ksm.rst). Two L3 guests run it,
  * one as the victim, one as the attacker; L2 runs KSM over both. The
  * lever series (issue 29 item 3) boots more guests, roles g1, g2, ...:
  * attackers whose set X and private data are each their own.
