@@ -58,34 +58,12 @@ shell_setup() {
 	done
 }
 shell_ready=0
-# in_shell FUNCTION: a sourced benchmark, after the setup (once)
+# in_shell COMMAND...: a benchmark that wants the set-up above (once)
 in_shell() {
 	[ "$shell_ready" = 1 ] || shell_setup
 	shell_ready=1
 	"$@"
 }
-
-# field LINE KEY: value of KEY=value in LINE
-# shellcheck disable=SC2317 # (called by the sourced benchmarks)
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1; }
-
-# l3_results WHAT LOG RES QRC: the lines between PVX-BENCH-BEGIN and
-# PVX-BENCH-END of an L3 console LOG into RES, one test that the guest got
-# to the end, its diagnostics and errors as "#" lines.
-# shellcheck disable=SC2317 # (called by the sourced benchmarks)
-l3_results() {
-	# (SeaBIOS leaves terminal escapes in front of the first line L3 prints)
-	tr -d '\r' <"$2" | sed -n '/PVX-BENCH-BEGIN$/,/^PVX-BENCH-END$/p' |
-		sed '1d;$d' >"$3"
-	if tr -d '\r' <"$2" | grep -q '^PVX-BENCH-END$'; then
-		ok "$1 ran to the end"
-	else
-		not_ok "$1 ran to the end # qemu exit $4; last line: $(tr -d '\r' <"$2" | tail -n1)"
-	fi
-	grep '^#' "$3"
-	grep '^error ' "$3" | sed 's/^/# /'
-}
-
 
 # The fork-copy benchmark (Documentation/fork_copy.rst): one C program,
 # its TAP nested as one test

@@ -1,12 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Sourced by the benchmarks that run in L2 (bench-l2.sh and the scripts it
-# sources):
+# Sourced by scripts/bench-l2.sh, which runs make bench's drivers in L2:
 # their environment (the repository, $PVX_BUILD/bench.env from bench.sh)
 # and one TAP 13 stream: ok, not_ok, say (a "# " line), done_tap (the plan,
-# and exit 0 only when nothing failed); bench_list and bench_batch, the
-# tables' statistics (pvx_bench_stat); bench_nest, a benchmark driver in
+# and exit 0 only when nothing failed); bench_nest, a benchmark driver in
 # C as one subtest.
 set -u
 cd "${PVX_REPO:?}" || exit 1
@@ -35,37 +33,6 @@ bench_nest() {
 	0 | 4) ;;
 	*) fail=$((fail + 1)) ;;
 	esac
-}
-
-# bench_batch ANSWERS REQUESTS...: pvx_bench_stat's answer to each
-# request (a command line of it) into the array ANSWERS, in order: one
-# process for a whole table (each costs a good part of a second in L2)
-bench_batch() {
-	local -n bb_out=$1
-	shift
-	bb_out=()
-	[ $# -gt 0 ] || return 0
-	# shellcheck disable=SC2034 # the caller's array, by name
-	mapfile -t bb_out < <(printf '%s\n' "$@" | "$PVX_SELFTESTS/pvx_bench_stat" batch)
-	# an answer for every request, whatever happened to the tool
-	while [ "${#bb_out[@]}" -lt $# ]; do bb_out+=(-); done
-}
-
-# bench_list VAR LINES PREFIX RUNS KEY: into VAR the KEY= value of the
-# lines LINES[PREFIX1] .. LINES[PREFIX<RUNS>] (an associative array of
-# the caller's), comma-separated, "-" for a run without one: a list for
-# pvx_bench_stat, made without a process
-bench_list() {
-	local -n bl_out=$1 bl_lines=$2
-	local bl_r bl_re="(^| )$5=([^ ]*)"
-	bl_out=""
-	for ((bl_r = 1; bl_r <= $4; bl_r++)); do
-		if [[ "${bl_lines["$3$bl_r"]:-}" =~ $bl_re ]]; then
-			bl_out+="${bl_out:+,}${BASH_REMATCH[2]}"
-		else
-			bl_out+="${bl_out:+,}-"
-		fi
-	done
 }
 
 echo "TAP version 13"
