@@ -33,8 +33,8 @@ benches=${PVX_BENCH:-hcall,locks,timers}
 # (also in $PVX_OUT/bench-NAME.tap) as the subtest NAME (bench_nest)
 program() { bench_nest "$1" "$PVX_OUT/bench-$1.tap" "$PVX_SELFTESTS/$2" "${@:3}"; }
 
-# --- the benchmarks still in shell ------------------------------------------
-# (the drivers use initrd, kernel and timeout_s)
+# --- the host set-up the L3 benchmarks share ---------------------------------
+# (kernel, initrd and timeout_s for their command lines)
 # shellcheck disable=SC2034
 shell_setup() {
 	local v m
