@@ -1263,9 +1263,7 @@ static __printf(1, 2) void table(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	say("%s", line);
-	if (table_file)
-		fprintf(table_file, "# %s\n", line);
+	bstat_say(table_file, "%s\n", line);
 }
 
 /* the tables' headings and the floors' lines */

@@ -146,9 +146,7 @@ static __printf(1, 2) void tap_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	printf("# %s\n", line);
-	if (table_copy)
-		fprintf(table_copy, "# %s\n", line);
+	bstat_say(table_copy, "%s\n", line);
 }
 
 /* one result line into res; the last one kept in last_rec */
