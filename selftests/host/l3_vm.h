@@ -292,7 +292,7 @@ static inline int l3_vm_vcpu_threads(pid_t qemu, pid_t *tids, int max)
 
 /*
  * What an L3 bench guest printed between its PVX-BENCH-BEGIN and
- * PVX-BENCH-END lines (selftests/guest/bench/init.sh) on @vm's console,
+ * PVX-BENCH-END lines (selftests/guest/bench/pvx_bench_guest.c) on @vm's console,
  * CRs removed: @res->text (malloc'ed, "" when none), @res->ended when
  * the END line came, @res->last the console's last line (why not).
  * 0, or -ENOMEM.

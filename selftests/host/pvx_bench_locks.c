@@ -29,7 +29,7 @@
  * PVX_BENCH_INITRD (default $PVX_BUILD/l3-bench-initrd.gz; built here
  * when missing), PVX_BENCH_L3_CPUS (default 2 x L2's CPUs),
  * PVX_BENCH_TIMEOUT (s, default 1800: 5 kernel rounds and 10 userspace
- * ones), and, passed to the guest (selftests/guest/bench/init.sh),
+ * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
  * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS,
  * _UROUNDS, _UTHREADS, _UMAX_MS.
  *

@@ -8,7 +8,7 @@
  * initramfs with pvx_bench=timers, injects steal into its vCPUs (the
  * lab's steal injection, selftests/guest/steal-l2.sh, starting at 0%)
  * and serves the guest's level changes; the guest
- * (selftests/guest/bench/timers.sh) runs R times, at each level, K timers
+ * (selftests/guest/bench/pvx_bench_guest.c) runs R times, at each level, K timers
  * of deadline D of each kind: wall-clock hrtimer vs pvx_stimer in the
  * kernel (pvx_stimer_bench.ko), timerfd vs the pvx timer fd in userspace
  * (pvx_stimer_ubench), and the arming cost at level 0. Prints TAP and the

@@ -3,8 +3,8 @@
 #
 # mkinitrd-bench.sh ABI OUT.gz: build the L3 bench guest's initramfs.
 #
-# Contents: /bin/busybox (busybox-static), /init (init.sh beside this
-# script) and /timers.sh, /pvx/{pvx_guest,pvx_spinlock,pvx_stimer,
+# Contents: /init (pvx_bench_guest, static: it runs the benchmark the
+# kernel command line names), /pvx/{pvx_guest,pvx_spinlock,pvx_stimer,
 # pvx_locality,pvx_fork,pvx_ksm_guest}.ko
 # from REPO/build/ABI/guest/ and /pvx/{pvx_lock_bench,pvx_stimer_bench}.ko
 # from REPO/build/ABI/selftests/guest/kmod/ (scripts/build.sh ABI), and
@@ -28,7 +28,6 @@ ko_path() {
 	esac
 }
 bins=${PVX_SELFTESTS:-$repo/build/selftests}
-busybox=/bin/busybox
 mods="pvx_guest pvx_spinlock pvx_lock_bench pvx_stimer pvx_stimer_bench pvx_locality pvx_fork pvx_ksm_guest"
 progs="pvx_ulock_bench pvx_stimer_ubench pvx_steal_share pvx_numa_work pvx_fork_bench pvx_ksm_bench"
 
@@ -38,19 +37,13 @@ done
 for p in $progs; do
 	[ -x "$bins/$p" ] || die "no $bins/$p (run: make -C selftests/guest/bench; make -C selftests/guest)"
 done
-[ -x "$busybox" ] || die "no $busybox (install busybox-static)"
-if file -L "$busybox" 2>/dev/null | grep -q 'dynamically linked'; then
-	die "$busybox is not static (install busybox-static)"
-fi
+[ -x "$bins/pvx_bench_guest" ] || die "no $bins/pvx_bench_guest (run: make -C selftests/guest/bench)"
 command -v cpio >/dev/null || die "cpio missing (install cpio)"
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,pvx}
-cp "$busybox" "$root/bin/busybox"
-install -m 0755 "$here/init.sh" "$root/init"
-install -m 0644 "$here/../console-drain.sh" "$root/console-drain.sh"
-install -m 0644 "$here/timers.sh" "$root/timers.sh"
+mkdir -p "$root"/{dev,proc,sys,tmp,pvx}
+install -m 0755 "$bins/pvx_bench_guest" "$root/init"
 for m in $mods; do
 	cp "$(ko_path "$m")" "$root/pvx/"
 done
@@ -58,7 +51,7 @@ for p in $progs; do
 	cp "$bins/$p" "$root/pvx/$p"
 done
 # virtio_balloon (free page reporting, the fork-copy benchmark's unbacked
-# case) and what it needs on 6.1, decompressed (busybox insmod), from the
+# case) and what it needs on 6.1, decompressed (finit_module), from the
 # kernel's image directory when there is one ($PVX_KIMAGE in L2)
 kimage=${PVX_KIMAGE:-$("$repo/scripts/kernel.sh" image "$abi" 2>/dev/null || true)}
 mkdir -p "$root/pvx/virtio"
