@@ -83,6 +83,7 @@
 #include "kselftest.h"
 #include "module_util.h"
 #include "sysfs_util.h"
+#include "l3_vm.h"
 
 #define MAX_MIGRATIONS	32
 #define LINE_SIZE	65536	/* a QMP reply: "info registers -a" of every vCPU */
@@ -256,19 +257,6 @@ static int next_line(struct lines *l, char *line, size_t size, double deadline)
 
 /* ---- the QEMUs ----------------------------------------------------------- */
 
-/* The new string @fmt makes (a QEMU argument; the child execs right after). */
-static __printf(1, 2) char *str_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* QEMU K tracks dirty pages with KVM's dirty ring (else the bitmap). */
 static bool uses_ring(int k)
 {
@@ -287,9 +275,10 @@ static const char *tracking(int k)
  */
 static void exec_qemu(int k, bool paused)
 {
-	char **argv = calloc(cfg.argc + 8, sizeof(*argv)), path[PATH_SIZE];
+	struct l3_args a = { 0 };
+	char path[PATH_SIZE];
 	sigset_t none;
-	int i, n = 0, err;
+	int i, err;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -297,28 +286,28 @@ static void exec_qemu(int k, bool paused)
 	err = open(path_of(path, "%s/qemu%d.err", k), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (err >= 0 && dup2(err, STDERR_FILENO) >= 0)
 		close(err);
-	for (i = 0; argv && i < cfg.argc; i++) {
+	for (i = 0; i < cfg.argc; i++) {
 		if (!strcmp(cfg.argv[i], "-enable-kvm") && uses_ring(k)) {
-			argv[n++] = "-accel";
-			argv[n++] = "kvm,dirty-ring-size=4096";
+			l3_arg(&a, "-accel");
+			l3_arg(&a, "kvm,dirty-ring-size=4096");
 			continue;
 		}
-		argv[n++] = cfg.argv[i];
+		l3_arg(&a, "%s", cfg.argv[i]);
 		if (!strcmp(cfg.argv[i], "-D") && k > 0 && i + 1 < cfg.argc)
-			argv[n++] = str_printf("%s.%d", cfg.argv[++i], k);
+			l3_arg(&a, "%s.%d", cfg.argv[++i], k);
 	}
-	if (argv) {
-		argv[n++] = "-qmp";
-		argv[n++] = str_printf("unix:%s,server=on,wait=off",
-				       path_of(path, "%s/qmp%d.sock", k));
-		if (paused)
-			argv[n++] = "-S";
-		if (k > 0) {
-			argv[n++] = "-incoming";
-			argv[n++] = str_printf("unix:%s", path_of(path, "%s/mig%d.sock", k));
-		}
-		execvp(argv[0], argv);
+	l3_arg(&a, "-qmp");
+	l3_arg(&a, "unix:%s,server=on,wait=off", path_of(path, "%s/qmp%d.sock", k));
+	if (paused)
+		l3_arg(&a, "-S");
+	if (k > 0) {
+		l3_arg(&a, "-incoming");
+		l3_arg(&a, "unix:%s", path_of(path, "%s/mig%d.sock", k));
 	}
+	if (a.overflow)
+		errno = E2BIG;
+	else
+		execvp(a.v[0], a.v);
 	fprintf(stderr, "pvx_migrate_host: cannot run %s: %s\n", cfg.argv[0], strerror(errno));
 	_exit(127);
 }
