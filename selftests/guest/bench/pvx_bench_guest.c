@@ -720,7 +720,7 @@ static void user_locks(void)
 	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		s0 = steal_ticks("cpu");
 		progress("userspace, %s threads", t);
-		argv[15] = t;
+		argv[ARRAY_SIZE(argv) - 2] = t;	/* --threads T */
 		rc = run(CMD_OUT, 0, argv);
 		copy_lines(CMD_OUT, kept, "", msg, sizeof(msg));
 		if (rc)
