@@ -793,7 +793,11 @@ int main(void)
 	FILE *f;
 
 	mount_all();
-	out = fopen(OUT_PATH, "w+");
+	/*
+	 * append mode: a workload's program appends to the same file
+	 * (run()), and our writes must land after its lines, not over them
+	 */
+	out = fopen(OUT_PATH, "a");
 	if (!out)
 		out = stderr;
 	f = fopen("/proc/cmdline", "r");
