@@ -1255,16 +1255,7 @@ static void floor_of(char *buf, const struct group *g, int a, int b, enum col c,
 }
 
 /* A "# " line of the tables, on stdout and in the table file. */
-static __printf(1, 2) void table(const char *fmt, ...)
-{
-	char line[LINE_SIZE];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	bstat_say(table_file, "%s\n", line);
-}
+#define table(fmt, ...) bstat_say(table_file, fmt "\n", ##__VA_ARGS__)
 
 /* the tables' headings and the floors' lines */
 #define TIME_HEAD "---- fork-copy: time from the fork to the child's full pass of writes (median ms of the rounds; ns per page of W); ratio = variant / cow round by round, median (n min..max) (< 1: faster than fork + COW)"

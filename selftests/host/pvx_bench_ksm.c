@@ -138,16 +138,7 @@ static FILE *res;		/* the result lines of the cases or the lever */
 #define result(ok, fmt, ...) ksft_test_result(ok, fmt "\n", ##__VA_ARGS__)
 
 /* a "# " line on stdout, and into table_copy while a table is printed */
-static __printf(1, 2) void tap_info(const char *fmt, ...)
-{
-	char line[LINE_SIZE];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	bstat_say(table_copy, "%s\n", line);
-}
+#define tap_info(fmt, ...) bstat_say(table_copy, fmt "\n", ##__VA_ARGS__)
 
 /* one result line into res; the last one kept in last_rec */
 static char last_rec[LINE_SIZE];
