@@ -64,7 +64,6 @@ enum pvxtop_ctr {
 	/* guest, pvx:spin_halt and pvx:spin_kick: halt-and-kick */
 	PVXTOP_G_SPIN_HALT,	/* waiters halted, on the waiter's CPU */
 	PVXTOP_G_SPIN_KICK,	/* KVM_HC_KICK_CPU made, on the unlocker's */
-	PVXTOP_G_SPIN_KICK_MISS, /* flag seen, no halted waiter: no kick */
 	/* guest, pvx:stimer_fire and pvx:stimer_rearm */
 	PVXTOP_G_TIMER_FIRE,
 	PVXTOP_G_TIMER_CAP,	/* fired on the cap, not on effective time */
@@ -177,13 +176,9 @@ struct args_spin_yield {	/* pvx:spin_yield */
 	__u64 lock, target_cpu, waiter_cpu, spins, preempted, next, result;
 };
 
-/* The lock's address only: at a kick its next holder may have freed it. */
+/* The lock's address only, never read through. */
 struct args_spin_halt {		/* pvx:spin_halt */
 	__u64 lock, cpu, ticket;
-};
-
-struct args_spin_kick {		/* pvx:spin_kick */
-	__u64 lock, target_cpu, ticket, miss;
 };
 
 struct args_stimer_fire {	/* pvx:stimer_fire */
