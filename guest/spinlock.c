@@ -472,8 +472,8 @@ static int pvx_spin_enqueue(struct pvx_spin_waiting *s)
  * as it was taken (its passes: how often the head was passed; @limit or
  * more: the lock was reserved for it).
  */
-static u64 pvx_spin_head_take(struct pvx_spin_waiting *s, unsigned int limit,
-				bool can_yield)
+static u64 pvx_spin_head_take(struct pvx_spin_waiting *s,
+			      unsigned int limit, bool can_yield)
 {
 	bool reserved = false;
 	s64 v;
@@ -526,6 +526,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 	s.node->state = PVX_SPIN_NODE_WAIT;
 	s.node->cpu = smp_processor_id();
 	s.prev_cpu = pvx_spin_enqueue(&s);
+	/* the predecessor's critical section before ours: acquire */
 	while (s.prev_cpu >= 0 &&
 	       smp_load_acquire(&s.node->state) != PVX_SPIN_NODE_HEAD)
 		pvx_spin_relax(&s, can_yield);
