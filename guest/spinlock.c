@@ -526,10 +526,12 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 	s.node->state = PVX_SPIN_NODE_WAIT;
 	s.node->cpu = smp_processor_id();
 	s.prev_cpu = pvx_spin_enqueue(&s);
-	/* the predecessor's critical section before ours: acquire */
-	while (s.prev_cpu >= 0 &&
-	       smp_load_acquire(&s.node->state) != PVX_SPIN_NODE_HEAD)
+	while (s.prev_cpu >= 0) {
+		/* acquire: the predecessor's critical section before ours */
+		if (smp_load_acquire(&s.node->state) == PVX_SPIN_NODE_HEAD)
+			break;
 		pvx_spin_relax(&s, can_yield);
+	}
 	s.prev_cpu = -1;
 	taken = pvx_spin_head_take(&s, limit, can_yield);
 	pvx_spin_count(pvx_spin_passes(taken) >= limit ?
