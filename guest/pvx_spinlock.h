@@ -3,9 +3,10 @@
  * struct pvx_spinlock: a spinlock for kernel code in KVM guests,
  * exported by pvx_spinlock.ko. Waiters queue in order (per-CPU queue
  * nodes, as the kernel's qspinlock) and the queue's head takes the lock
- * when it is free; a locker not yet queued may take a free lock ahead of
- * the queue until its head has been passed PVX_SPIN_PASS_LIMIT times, so
- * a head whose vCPU the host preempted holds up only the queue. Waiters
+ * when it is free; a locker not yet queued takes a free lock ahead of
+ * the queue only while the head cannot (its vCPU preempted by the host,
+ * or halted), at most PVX_SPIN_PASS_LIMIT times per head, so a head whose
+ * vCPU is off its CPU holds up only the queue. Waiters
  * spin and, when the vCPU they wait for (a queued waiter's predecessor,
  * else the holder) is preempted by the host (KVM steal time) or the spin
  * passes the spin_threshold module parameter, issue a directed yield to

@@ -57,11 +57,12 @@
  * predecessor, having taken the lock, makes it the head; only the head
  * spins on the word. So the running waiters are served in their order of
  * arrival, and the wait of one is bounded by the waiters ahead of it, not
- * a race among them. A locker that is not queued yet (the fast path)
- * takes a free word out of turn, as the pv qspinlock lets it, unless the
- * head has been passed PVX_SPIN_PASS_LIMIT times: a head whose vCPU the
- * host preempted then holds up only the queue, and a running head is
- * passed a bounded number of times.
+ * a race among them. The head names itself in the word; a locker that is
+ * not queued yet (the fast path) takes a free word ahead of the queue
+ * only when the head cannot take it (its vCPU preempted by the host, or
+ * halted), at most PVX_SPIN_PASS_LIMIT times per head: a running head is
+ * never passed, and a head whose vCPU is off its CPU holds up only the
+ * queue, not every running locker.
  *
  * The paravirtual part is whom a waiter gives its time to: while queued,
  * its predecessor's vCPU when the host preempted that (the queue cannot
@@ -71,8 +72,8 @@
  * kicks it when it makes it head, the unlocker when it is the head).
  *
  * The unlock is one compare-and-exchange that releases the lock and
- * returns the halted head's CPU: the unlocker never reads the lock after
- * it (the next holder may free it at once; the kernel's pv ticket locks
+ * returns whether the head halted (and its CPU): the unlocker never reads
+ * the lock after it (the next holder may free it at once; the kernel's pv ticket locks
  * fixed the same bug in 2015, "x86/spinlocks/paravirt: Fix memory
  * corruption on unlock").
  */
@@ -121,7 +122,7 @@ static DEFINE_STATIC_KEY_FALSE(pvx_spin_halting);
 static bool steal_free = true;
 module_param_named(skip, steal_free, bool, 0644);
 MODULE_PARM_DESC(skip,
-		 "let a locker not yet queued take a free lock ahead of the queue, until its head has been passed PVX_SPIN_PASS_LIMIT times (default 1; 0: FIFO)");
+		 "let a locker not yet queued take a free lock ahead of the queue while its head cannot (preempted, halted), up to PVX_SPIN_PASS_LIMIT times per head (default 1; 0: FIFO)");
 
 static __always_inline bool pvx_spin_may_halt(void)
 {
@@ -291,6 +292,27 @@ static unsigned int pvx_spin_pass_limit(void)
 }
 
 /*
+ * The word @v is not 0 (held, or waiters queued): take it ahead of the
+ * queue if the word allows, which needs to know whether the host
+ * preempted the vCPU of a head that spins for it.
+ */
+static noinline bool pvx_spin_steal(struct pvx_spinlock *lock, s64 v)
+{
+	bool preempted = false;
+
+	if (v & PVX_SPIN_LOCKED)
+		return false;
+	if (pvx_spin_tail(v) && pvx_spin_head_spinning(v))
+		preempted = vcpu_is_preempted(pvx_spin_head_cpu(v));
+	if (!pvx_spin_may_steal(v, pvx_spin_pass_limit(), preempted) ||
+	    !atomic64_try_cmpxchg_acquire(&lock->val, &v, pvx_spin_stolen(v)))
+		return false;
+	if (pvx_spin_tail(v))
+		pvx_spin_count(PVX_SPIN_STEALS);
+	return true;
+}
+
+/*
  * Take the lock without queueing, with one compare-and-exchange, when the
  * word lets a locker that is not queued take it (the fast path, trylock,
  * a locker nested too deep to queue). Returns whether it did; one taken
@@ -300,12 +322,10 @@ static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
 {
 	s64 v = atomic64_read(&lock->val);
 
-	if (!pvx_spin_may_steal(v, pvx_spin_pass_limit()) ||
-	    !atomic64_try_cmpxchg_acquire(&lock->val, &v, pvx_spin_stolen(v)))
-		return false;
-	if (pvx_spin_tail(v))
-		pvx_spin_count(PVX_SPIN_STEALS);
-	return true;
+	if (likely(!v))
+		return atomic64_try_cmpxchg_acquire(&lock->val, &v,
+						    PVX_SPIN_LOCKED);
+	return pvx_spin_steal(lock, v);
 }
 
 /* Where pvx_spin_wait() is. */
@@ -379,25 +399,40 @@ static void pvx_spin_halt_queued(struct pvx_spin_waiting *s)
 }
 
 /*
- * The queue's head halts until the unlock: it puts its CPU in the word
- * while the lock is held, so the release, which clears the mark in the
- * same compare-and-exchange, kicks it. A failed exchange (the word
- * changed) halts nobody; the head looks again.
+ * The queue's head halts until the unlock: it marks itself halted in the
+ * word (which names it) while the lock is held, so the release, which
+ * clears the mark in the same compare-and-exchange, kicks it. A failed
+ * exchange (the word changed) halts nobody; the head looks again. Awake,
+ * it clears the halted mark (an interrupt, not the unlock, may have woken
+ * it) or the waking one, so lockers no longer take the lock ahead of it.
  */
 static void pvx_spin_halt_head(struct pvx_spin_waiting *s)
 {
 	s64 v = atomic64_read(&s->lock->val);
-	int cpu = smp_processor_id();
 	unsigned long flags;
 
 	if (!(v & PVX_SPIN_LOCKED) ||
-	    !atomic64_try_cmpxchg(&s->lock->val, &v,
-				  pvx_spin_head_halting(v, cpu)))
+	    !atomic64_try_cmpxchg(&s->lock->val, &v, v | PVX_SPIN_HALTED))
 		return;
 	local_irq_save(flags);
-	if (pvx_spin_halted_head(atomic64_read(&s->lock->val)) == cpu)
+	if (atomic64_read(&s->lock->val) & PVX_SPIN_HALTED)
 		pvx_spin_halt_now(s->lock, flags, s->mine);
 	local_irq_restore(flags);
+	atomic64_andnot(PVX_SPIN_HALTED | PVX_SPIN_WAKING, &s->lock->val);
+}
+
+/*
+ * Name ourselves the queue's head in the word: from now on no locker
+ * takes the lock ahead of us while our vCPU runs.
+ */
+static void pvx_spin_name_head(struct pvx_spinlock *lock)
+{
+	s64 v = atomic64_read(&lock->val);
+
+	do {
+	} while (!atomic64_try_cmpxchg(&lock->val, &v,
+				       pvx_spin_head_named(v,
+							   smp_processor_id())));
 }
 
 /*
@@ -533,6 +568,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 		pvx_spin_relax(&s, can_yield);
 	}
 	s.prev_cpu = -1;
+	pvx_spin_name_head(lock);
 	taken = pvx_spin_head_take(&s, limit, can_yield);
 	pvx_spin_count(pvx_spin_passes(taken) >= limit ?
 		       PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_QUEUE_GRANTS);
@@ -567,23 +603,23 @@ static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
 /*
  * One compare-and-exchange releases the lock (a locked instruction: the
  * critical section before the release; pairs with the acquire of the
- * next taker's exchange) and clears the halted head's mark, whose CPU it
- * returns: the lock is not read after it, since the next holder may free
- * it at once.
+ * next taker's exchange) and clears the head's halted mark; the word it
+ * returns names the head to kick: the lock is not read after it, since
+ * the next holder may free it at once.
  */
 static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
-	s64 v;
-	int cpu;
+	s64 v = PVX_SPIN_LOCKED;
 
 	WRITE_ONCE(lock->holder_cpu, -1);
-	v = atomic64_read(&lock->val);
+	if (likely(atomic64_try_cmpxchg_release(&lock->val, &v, 0)))
+		return;
 	do {
 	} while (!atomic64_try_cmpxchg_release(&lock->val, &v,
 					       pvx_spin_released(v)));
-	cpu = pvx_spin_halted_head(v);
-	if (unlikely(cpu >= 0))
-		pvx_spin_kick_cpu(lock, cpu, pvx_spin_tail(v));
+	if (unlikely(v & PVX_SPIN_HALTED))
+		pvx_spin_kick_cpu(lock, pvx_spin_head_cpu(v),
+				  pvx_spin_tail(v));
 }
 
 void pvx_spin_lock_init(struct pvx_spinlock *lock)
