@@ -53,7 +53,7 @@ enum pvxtop_ctr {
 	/* guest, pvx:spin_yield: one per slow path that yielded */
 	PVXTOP_G_SPIN_YIELD,
 	PVXTOP_G_SPIN_PREEMPTED, /* holder seen preempted (else threshold) */
-	PVXTOP_G_SPIN_NEXT,	/* yielded to the next waiter, not the holder */
+	PVXTOP_G_SPIN_NEXT,	/* yielded to the waiter ahead in the queue */
 	PVXTOP_G_SPIN_DONE,
 	PVXTOP_G_SPIN_NOT_DONE,
 	PVXTOP_G_SPIN_RUNNING,
