@@ -341,26 +341,44 @@ struct pvx_spin_waiting {
 };
 
 /*
- * The vCPU a waiter gives its time to: while queued, its predecessor's
- * when the host preempted it (*@next); else the holder's. *@off_cpu:
- * whether that vCPU is preempted. -1: none (the lock is free, or the
- * holder is this CPU's interrupted context).
+ * The vCPU the lock waits for in @v: the holder's while held, else the
+ * queue head's (named in the word); -1 when none, or when it is this
+ * CPU's (an interrupted holder, or we are the head).
+ */
+static int pvx_spin_lock_waits_for(const struct pvx_spinlock *lock, s64 v)
+{
+	int cpu = v & PVX_SPIN_LOCKED ? READ_ONCE(lock->holder_cpu) :
+					pvx_spin_head_cpu(v);
+
+	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id())
+		return -1;
+	return cpu;
+}
+
+/*
+ * The vCPU a waiter gives its time to: the one the lock waits for (the
+ * holder's, or, while the lock is free, the queue head's: *@next) when
+ * the host preempted it or it is waking from a halt; else, while queued,
+ * its predecessor's when preempted (*@next: the queue cannot move past
+ * it); else the one the lock waits for, running. *@off_cpu: whether the
+ * vCPU returned is off its CPU. -1: none.
  */
 static int pvx_spin_wait_target(const struct pvx_spin_waiting *s, bool *next,
 				bool *off_cpu)
 {
-	int cpu;
+	s64 v = atomic64_read(&s->lock->val);
+	int cpu = pvx_spin_lock_waits_for(s->lock, v);
 
+	*next = !(v & PVX_SPIN_LOCKED);
+	*off_cpu = cpu >= 0 &&
+		   (vcpu_is_preempted(cpu) || (*next && (v & PVX_SPIN_WAKING)));
+	if (*off_cpu)
+		return cpu;
 	if (s->prev_cpu >= 0 && vcpu_is_preempted(s->prev_cpu)) {
 		*next = true;
 		*off_cpu = true;
 		return s->prev_cpu;
 	}
-	*next = false;
-	cpu = READ_ONCE(s->lock->holder_cpu);
-	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id())
-		return -1;
-	*off_cpu = vcpu_is_preempted(cpu);
 	return cpu;
 }
 

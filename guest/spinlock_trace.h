@@ -9,8 +9,9 @@
 
 /*
  * One event per directed yield a pv spinlock waiter issues: @lock, the
- * CPU it yielded to (@next false: the holder's; @next true: its
- * predecessor's in the lock's queue, which the host preempted), its own
+ * CPU it yielded to (@next false: the holder's; @next true: a queued
+ * waiter's, the queue's head while the lock is free, or its own
+ * predecessor in the queue, which the host preempted), its own
  * CPU, the cpu_relax() spins it had done on this acquisition, why it yielded
  * (@preempted: the target's vCPU was preempted; else the spin passed
  * spin_threshold) and the result: a
