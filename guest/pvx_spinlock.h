@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * struct pvx_spinlock: a spinlock for kernel code in KVM guests,
- * exported by pvx_spinlock.ko. Waiters queue in order (per-CPU queue
- * nodes, as the kernel's qspinlock) and the queue's head takes the lock
- * when it is free; a locker not yet queued takes a free lock ahead of
- * the queue only while the head cannot (its vCPU preempted by the host,
- * or halted), at most PVX_SPIN_PASS_LIMIT times per head, so a head whose
- * vCPU is off its CPU holds up only the queue. Waiters
- * spin and, when the vCPU they wait for (a queued waiter's predecessor,
- * else the holder) is preempted by the host (KVM steal time) or the spin
- * passes the spin_threshold module parameter, issue a directed yield to
- * it: PVX_HC_YIELD on a pvx host that announces PVX_F_YIELD, else the
- * stock KVM_HC_SCHED_YIELD, else plain spinning (the mode is chosen at
- * load: /sys/kernel/pvx/spinlock/mode); found preempted a second time,
- * they halt until kicked.
+ * exported by pvx_spinlock.ko. Any running waiter may take the lock
+ * while it is free (lock stealing), so a waiter whose vCPU the host
+ * preempted holds nobody up; a waiter that has been passed by
+ * PVX_SPIN_PASS_LIMIT acquisitions draws a priority ticket, and while
+ * priority tickets are out only the waiter of the one served may take the
+ * lock (so it is passed at most as many times more as there are other
+ * waiters). Waiters spin and, when the holder's vCPU is preempted by the
+ * host (KVM steal time) or the spin passes the spin_threshold module
+ * parameter, issue a directed yield to the holder's vCPU: PVX_HC_YIELD on
+ * a pvx host that announces PVX_F_YIELD, else the stock
+ * KVM_HC_SCHED_YIELD, else plain spinning (the mode is chosen at load:
+ * /sys/kernel/pvx/spinlock/mode).
  *
  * Same rules as spinlock_t: not recursive, preemption is disabled while
  * held, the holder must not sleep; a lock also taken in hard interrupt
@@ -27,24 +26,25 @@
 #include <linux/typecheck.h>
 #include <linux/types.h>
 
-/* Acquisitions that may pass the queue's head before it gets priority. */
+/* Acquisitions that may pass a running waiter before it gets priority. */
 #define PVX_SPIN_PASS_LIMIT	256
 
 struct pvx_spinlock {
 	/*
-	 * Held bit, the head's passes, the halted head and the queue's tail
-	 * (guest/spinlock_calc.h); only changed atomically. The unlocker
-	 * reads it in the atomic that releases the lock and never touches
-	 * the lock after that.
+	 * Held bit, halted waiters, acquisitions so far and the priority
+	 * queue (guest/spinlock_calc.h); only changed atomically. The
+	 * unlocker reads it in the atomic that releases the lock and never
+	 * touches the lock after that.
 	 */
 	atomic64_t val;
 	/* CPU of the holder, -1 while free: where waiters direct a yield. */
 	int holder_cpu;
 	/*
-	 * Acquisitions granted ahead of the holder while it was the queue's
-	 * head (at most PVX_SPIN_PASS_LIMIT); 0 when it did not queue.
-	 * Written by the holder; read by the holder (the torture test's
-	 * fairness check).
+	 * Acquisitions granted while the holder waited and could act: since
+	 * it began to wait (at most PVX_SPIN_PASS_LIMIT - 1), or since it
+	 * drew its priority ticket (the tickets ahead of it); 0 on the fast
+	 * path. Written by the holder; read by the holder (the torture
+	 * test's fairness check).
 	 */
 	u16 queued;
 };

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvx_spinlock: a queued spinlock for KVM guests whose waiters, served
- * in order, hand their time to the vCPU they wait for when the host
- * preempted it (the holder's: lock holder preemption; the predecessor's
- * in the queue: the "lock convoy"), and which a locker not yet queued may
- * take out of turn a bounded number of times; and /dev/pvx's
- * PVX_IOC_YIELD_TO, the same directed yield for userspace spinlocks.
+ * pvx_spinlock: a spinlock for KVM guests that a running waiter may take
+ * while a waiter whose vCPU the host preempted is off its CPU, with a
+ * bound on how often a waiter is passed, and whose waiters hand their
+ * time to the lock holder's vCPU when the host preempted it (lock holder
+ * preemption, the "lock convoy"); and /dev/pvx's PVX_IOC_YIELD_TO, the
+ * same directed yield for userspace spinlocks.
  *
  * The directed yield is chosen at load: PVX_HC_YIELD when the host
  * announces PVX_F_YIELD ("pvx-yield"), else the stock KVM_HC_SCHED_YIELD
@@ -51,34 +51,27 @@
 
 /*
  * The lock word (spinlock_calc.h) is one 64-bit atomic: the held bit,
- * the passes of the queue's head, the halted head's CPU and the tail of
- * the waiters' queue. Waiters queue in order on per-CPU nodes (an MCS
- * queue, as the kernel's qspinlock); each spins on its own node until its
- * predecessor, having taken the lock, makes it the head; only the head
- * spins on the word. So the running waiters are served in their order of
- * arrival, and the wait of one is bounded by the waiters ahead of it, not
- * a race among them. The head names itself in the word; a locker that is
- * not queued yet (the fast path) takes a free word ahead of the queue
- * only when the head cannot take it (its vCPU preempted by the host, or
- * halted), at most PVX_SPIN_PASS_LIMIT times per head: a running head is
- * never passed, and a head whose vCPU is off its CPU holds up only the
- * queue, not every running locker.
+ * the count of waiters that may be halted, gen (acquisitions so far) and
+ * the priority queue's head and tail. A locker takes the lock with one
+ * compare-and-exchange whenever it is free: not held and not reserved
+ * for a priority ticket, so any running waiter may take it and nobody
+ * waits for a waiter whose vCPU the host preempted (with a FIFO ticket
+ * lock, the convoy under overcommit comes as much from the next waiter's
+ * vCPU being off its CPU as from a preempted holder). A waiter that has
+ * been passed by PVX_SPIN_PASS_LIMIT acquisitions draws a priority ticket;
+ * while tickets are out, only the waiter of the one served may take the
+ * lock, which bounds how often a running waiter is passed.
  *
- * The paravirtual part is whom a waiter gives its time to: while queued,
- * its predecessor's vCPU when the host preempted that (the queue cannot
- * move before it runs), else the holder's when preempted, or the
- * holder's once the wait passed spin_threshold; the second time the vCPU
- * it waits for is off its CPU, it halts until kicked (the predecessor
- * kicks it when it makes it head, the unlocker when it is the head).
- *
- * The unlock is one compare-and-exchange that releases the lock and
- * returns whether the head halted (and its CPU): the unlocker never reads
- * the lock after it (the next holder may free it at once; the kernel's pv ticket locks
- * fixed the same bug in 2015, "x86/spinlocks/paravirt: Fix memory
- * corruption on unlock").
+ * The unlock is one atomic subtraction that releases the lock and returns
+ * the halted count: the unlocker never reads the lock after it (the next
+ * holder may free it at once; the kernel's pv ticket locks fixed the same
+ * bug in 2015, "x86/spinlocks/paravirt: Fix memory corruption on unlock").
  */
 
-/* Spins between two looks at the vCPU waited for. */
+/* Backoff: cpu_relax() between two reads of the lock word. */
+#define PVX_SPIN_BACKOFF_UNIT	4u
+#define PVX_SPIN_BACKOFF_MAX	64u
+/* Spins between two yields when the holder stays preempted. */
 #define PVX_SPIN_YIELD_GAP	256u
 
 #define PVX_SPIN_THRESHOLD_DEFAULT	16384u
@@ -115,14 +108,14 @@ MODULE_PARM_DESC(halt,
 static DEFINE_STATIC_KEY_FALSE(pvx_spin_halting);
 
 /*
- * Lock stealing (above): on by default; 0 lets nobody take the lock ahead
- * of a queued waiter, a strictly FIFO lock, for comparison. Writable at
- * run time: lockers read it once per acquisition.
+ * Lock stealing (above): on by default; 0 makes every waiter draw a
+ * priority ticket at once, a strictly FIFO lock, for comparison. Writable
+ * at run time: only waiters read it.
  */
 static bool steal_free = true;
 module_param_named(skip, steal_free, bool, 0644);
 MODULE_PARM_DESC(skip,
-		 "let a locker not yet queued take a free lock ahead of the queue while its head cannot (preempted, halted), up to PVX_SPIN_PASS_LIMIT times per head (default 1; 0: FIFO)");
+		 "let a running waiter take a free lock out of turn, until it has passed a waiter PVX_SPIN_PASS_LIMIT times (default 1; 0: FIFO)");
 
 static __always_inline bool pvx_spin_may_halt(void)
 {
@@ -168,8 +161,8 @@ enum pvx_spin_stat {
 	PVX_SPIN_YIELDS_GRANTED,
 	PVX_SPIN_HALTS,
 	PVX_SPIN_KICKS,
+	PVX_SPIN_KICK_MISSES,
 	PVX_SPIN_STEALS,
-	PVX_SPIN_QUEUE_GRANTS,
 	PVX_SPIN_PRIORITY_WAITS,
 	PVX_SPIN_PRIORITY_GRANTS,
 	PVX_SPIN_STAT_NR
@@ -228,376 +221,363 @@ static long pvx_spin_yield_to_cpu(int cpu)
 }
 
 /*
- * The queue's nodes: one per context that can be nested on a CPU (task,
- * softirq, hardirq, NMI). Per-CPU and never freed, so a predecessor that
- * wrote to its successor's node after the successor went on touches
- * nothing freed; it still never does (pvx_spin_make_head()). A locker
- * nested deeper than PVX_SPIN_NEST_MAX does not queue: it spins on the
- * word.
+ * Waiters in the slow path publish which lock they wait for, since when
+ * (gen) and their priority ticket, so that a waiter can find the vCPU of
+ * the priority ticket served, to direct a yield at it, and an unlocker
+ * the halted waiter to kick. One slot per context that can be nested on
+ * a CPU: task, softirq, hardirq, NMI; a deeper waiter is not published:
+ * it never halts and nobody yields to it.
  */
-enum pvx_spin_node_state {
-	PVX_SPIN_NODE_WAIT,	/* queued behind another waiter, running */
-	PVX_SPIN_NODE_HALTED,	/* queued behind another waiter, halted */
-	PVX_SPIN_NODE_HEAD,	/* the predecessor made it the queue's head */
+#define PVX_SPIN_NEST_MAX	4
+
+struct pvx_spin_waiter {
+	const struct pvx_spinlock *lock;	/* NULL: slot unused */
+	u16 since;			/* gen when it began to wait */
+	u16 ticket;			/* its priority ticket, when prio */
+	bool prio;			/* holds a priority ticket */
+	bool halted;			/* halted until kicked */
 };
 
-struct pvx_spin_node {
-	struct pvx_spin_node *next;	/* the successor, once it linked */
-	int state;			/* enum pvx_spin_node_state */
-	int cpu;			/* the CPU whose node it is */
-};
-
-struct pvx_spin_nodes {
+struct pvx_spin_waiters {
 	unsigned int depth;
-	struct pvx_spin_node slot[PVX_SPIN_NEST_MAX];
+	struct pvx_spin_waiter slot[PVX_SPIN_NEST_MAX];
 };
 
-static DEFINE_PER_CPU_ALIGNED(struct pvx_spin_nodes, pvx_spin_nodes);
+static DEFINE_PER_CPU_ALIGNED(struct pvx_spin_waiters, pvx_spin_waiters);
 
-static struct pvx_spin_node *pvx_spin_node_of(u16 tail)
+/* Returns the published slot, or NULL when nested too deep. */
+static struct pvx_spin_waiter *pvx_spin_publish(const struct pvx_spinlock *lock,
+						u16 since)
 {
-	return per_cpu_ptr(&pvx_spin_nodes.slot[pvx_spin_tail_idx(tail)],
-			   pvx_spin_tail_cpu(tail));
+	/* one instruction: an interrupt from here on nests one slot further */
+	unsigned int depth = this_cpu_inc_return(pvx_spin_waiters.depth) - 1;
+	struct pvx_spin_waiter *w;
+
+	if (depth >= PVX_SPIN_NEST_MAX)
+		return NULL;
+	w = this_cpu_ptr(&pvx_spin_waiters.slot[depth]);
+	WRITE_ONCE(w->since, since);
+	WRITE_ONCE(w->prio, false);
+	WRITE_ONCE(w->halted, false);
+	/* a reader that sees the lock sees the rest that goes with it */
+	smp_store_release(&w->lock, lock);
+	return w;
 }
 
-/* Wake the halted vCPU of @cpu (KVM_HC_KICK_CPU by its APIC ID). */
-static void pvx_spin_kick_cpu(const struct pvx_spinlock *lock, int cpu,
-			      u16 tail)
+static void pvx_spin_unpublish(struct pvx_spin_waiter *w)
 {
-	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
-	pvx_spin_count(PVX_SPIN_KICKS);
-	/* @lock only as a value: its next holder may have freed it */
-	trace_spin_kick(lock, cpu, tail);
+	if (w)
+		WRITE_ONCE(w->lock, NULL);
+	barrier();
+	this_cpu_dec(pvx_spin_waiters.depth);
 }
 
 /*
- * Make @next the queue's head. One exchange of its state, the last
- * access to it: from then on it may take the lock, release it and reuse
- * the node, so its CPU is read before. A waiter that had halted is
- * kicked.
+ * The published waiter of @lock holding priority ticket @ticket: its CPU,
+ * or -1; *@halted whether it halted. A hint: a slot may change while it
+ * is read, and a wrong answer costs one needless yield.
  */
-static void pvx_spin_make_head(const struct pvx_spinlock *lock,
-			       struct pvx_spin_node *next)
+static int pvx_spin_ticket_cpu(const struct pvx_spinlock *lock, u16 ticket,
+			       bool *halted)
 {
-	int cpu = READ_ONCE(next->cpu);
+	int cpu, i;
 
-	if (xchg(&next->state, PVX_SPIN_NODE_HEAD) == PVX_SPIN_NODE_HALTED)
-		pvx_spin_kick_cpu(lock, cpu, 0);
+	for_each_online_cpu(cpu) {
+		struct pvx_spin_waiters *ws = per_cpu_ptr(&pvx_spin_waiters,
+							  cpu);
+
+		for (i = 0; i < PVX_SPIN_NEST_MAX; i++) {
+			struct pvx_spin_waiter *w = &ws->slot[i];
+
+			if (READ_ONCE(w->lock) != lock || !READ_ONCE(w->prio))
+				continue;
+			/* the ticket before the mark; pairs with pvx_spin_queue() */
+			smp_rmb();
+			if (READ_ONCE(w->ticket) != ticket)
+				continue;
+			*halted = READ_ONCE(w->halted);
+			return cpu;
+		}
+	}
+	return -1;
 }
 
-/* Passes the queue's head allows before the lock is reserved for it. */
+/* Wake the halted vCPU of @cpu (KVM_HC_KICK_CPU by its APIC ID). */
+static void pvx_spin_kick_cpu(int cpu)
+{
+	kvm_hypercall2(KVM_HC_KICK_CPU, 0, per_cpu(x86_cpu_to_apicid, cpu));
+}
+
+/*
+ * An unlock whose release returned @old (with waiters counted halted):
+ * kick the halted waiter whose priority ticket is now served, else the
+ * one halted longest (spinlock_calc.h). The kicker clears the waiter's
+ * halted mark (one exchange: one kick per halt), so that the unlocks that
+ * come before the kicked vCPU runs kick nobody, or the next halted
+ * waiter, instead of the same one again. @lock is only compared with the
+ * published slots, never dereferenced: its next holder may have freed it
+ * already. No halted waiter found (one that counted itself found the lock
+ * free and did not halt, was kicked already, or woke and has not
+ * uncounted itself yet) is a miss: no hypercall, counted. Both are traced
+ * (pvx:spin_kick) with @lock's value, which the event only stores:
+ * nothing reads through it.
+ */
+static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
+{
+	struct pvx_spin_waiter *best_w = NULL;
+	bool have = false, best_head = false;
+	u16 best_since = 0;
+	int cpu, i, best = -1;
+
+	for_each_online_cpu(cpu) {
+		struct pvx_spin_waiters *ws = per_cpu_ptr(&pvx_spin_waiters,
+							  cpu);
+
+		for (i = 0; i < PVX_SPIN_NEST_MAX; i++) {
+			struct pvx_spin_waiter *w = &ws->slot[i];
+			u16 since;
+			bool head;
+
+			if (READ_ONCE(w->lock) != lock || !READ_ONCE(w->halted))
+				continue;
+			since = READ_ONCE(w->since);
+			head = READ_ONCE(w->prio);
+			/* pairs with pvx_spin_queue() */
+			smp_rmb();
+			head = pvx_spin_served(old, head, READ_ONCE(w->ticket));
+			if (!pvx_spin_kick_better(head, since, have, best_head,
+						  best_since))
+				continue;
+			have = true;
+			best = cpu;
+			best_w = w;
+			best_head = head;
+			best_since = since;
+		}
+	}
+	if (!best_w || !xchg(&best_w->halted, false)) {
+		pvx_spin_count(PVX_SPIN_KICK_MISSES);
+		trace_spin_kick(lock, -1, pvx_spin_gen(old), true);
+		return;
+	}
+	pvx_spin_kick_cpu(best);
+	pvx_spin_count(PVX_SPIN_KICKS);
+	trace_spin_kick(lock, best, best_since, false);
+}
+
+/*
+ * Take the lock when the word is free, with one compare-and-exchange that
+ * sets the held bit and counts the acquisition (the fast path and
+ * trylock). Returns whether it did.
+ */
+static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
+{
+	s64 v = atomic64_read(&lock->val);
+
+	return pvx_spin_free(v) &&
+	       atomic64_try_cmpxchg_acquire(&lock->val, &v,
+					    pvx_spin_taken(v, false));
+}
+
+/* Passes allowed before a waiter draws a priority ticket (0: FIFO). */
 static unsigned int pvx_spin_pass_limit(void)
 {
 	return READ_ONCE(steal_free) ? PVX_SPIN_PASS_LIMIT : 0;
 }
 
 /*
- * The word @v is not 0 (held, or waiters queued): take it ahead of the
- * queue if the word allows, which needs to know whether the host
- * preempted the vCPU of a head that spins for it.
+ * Draw a priority ticket (into *@ticket) and publish it in @w. Returns the
+ * lock word as the draw found it: its tickets were ahead of ours.
  */
-static noinline bool pvx_spin_steal(struct pvx_spinlock *lock, s64 v)
+static u64 pvx_spin_queue(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
+			  u16 *ticket, u16 passes)
 {
-	bool preempted = false;
+	u64 old = atomic64_fetch_add(PVX_SPIN_PTAIL_ONE, &lock->val);
 
-	if (v & PVX_SPIN_LOCKED)
-		return false;
-	if (pvx_spin_tail(v) && pvx_spin_head_spinning(v))
-		preempted = vcpu_is_preempted(pvx_spin_head_cpu(v));
-	if (!pvx_spin_may_steal(v, pvx_spin_pass_limit(), preempted) ||
-	    !atomic64_try_cmpxchg_acquire(&lock->val, &v, pvx_spin_stolen(v)))
-		return false;
-	if (pvx_spin_tail(v))
-		pvx_spin_count(PVX_SPIN_STEALS);
-	return true;
+	*ticket = pvx_spin_ptail(old);
+	pvx_spin_count(PVX_SPIN_PRIORITY_WAITS);
+	trace_spin_priority(lock, smp_processor_id(), passes, *ticket,
+			    (u16)(*ticket - pvx_spin_phead(old)));
+	if (w) {
+		WRITE_ONCE(w->ticket, *ticket);
+		/* the ticket before the mark; pairs with the readers' smp_rmb() */
+		smp_wmb();
+		WRITE_ONCE(w->prio, true);
+	}
+	return old;
 }
 
 /*
- * Take the lock without queueing, with one compare-and-exchange, when the
- * word lets a locker that is not queued take it (the fast path, trylock,
- * a locker nested too deep to queue). Returns whether it did; one taken
- * while waiters were queued is a steal.
+ * Halt this vCPU until an unlock kicks it (KVM_HC_KICK_CPU), or an
+ * interrupt comes: the host then runs the vCPUs that hold or are served
+ * the lock, which a directed yield only suggests. @w must be published:
+ * the unlocker finds the CPU to kick there. Counting itself halted is a
+ * full barrier that returns the word: either the lock is still not ours
+ * then, and the unlock that makes it so sees the count and kicks (the
+ * waiter served, else the one halted longest: every unlock with halted
+ * waiters wakes one), or the word says it is ours and we do not halt.
  */
-static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
+static void pvx_spin_halt(struct pvx_spinlock *lock, struct pvx_spin_waiter *w,
+			  u16 since, unsigned int limit, bool prio, u16 ticket)
 {
-	s64 v = atomic64_read(&lock->val);
+	unsigned long flags;
+	u64 v;
 
-	if (likely(!v))
-		return atomic64_try_cmpxchg_acquire(&lock->val, &v,
-						    PVX_SPIN_LOCKED);
-	return pvx_spin_steal(lock, v);
+	WRITE_ONCE(w->halted, true);
+	/* the slot before the count: a kicker that sees the count finds it */
+	smp_mb__before_atomic();
+	v = atomic64_add_return(PVX_SPIN_HALT_ONE, &lock->val);
+	local_irq_save(flags);
+	if (pvx_spin_step(v, since, limit, prio, ticket) == PVX_SPIN_STEP_WAIT) {
+		pvx_spin_count(PVX_SPIN_HALTS);
+		/* interrupts stay off: a kick meanwhile ends the halt at once */
+		trace_spin_halt(lock, smp_processor_id(), READ_ONCE(w->since));
+		/* sti;hlt: an interrupt arriving after the check still wakes */
+		if (irqs_disabled_flags(flags))
+			halt();
+		else
+			safe_halt();
+	}
+	local_irq_restore(flags);
+	WRITE_ONCE(w->halted, false);
+	atomic64_sub(PVX_SPIN_HALT_ONE, &lock->val);
+}
+
+/*
+ * The vCPU a waiter that read @v and must wait directs a yield at: the
+ * holder's, or, while the lock is free but reserved, that of the waiter
+ * whose priority ticket is served. *@served says which; *@off_cpu whether
+ * it is off its CPU (preempted by the host, or halted). -1: none.
+ */
+static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u64 v,
+				 bool prio, u16 ticket, bool *served,
+				 bool *off_cpu)
+{
+	bool halted = false;
+	int cpu;
+
+	switch (pvx_spin_target(v, prio, ticket)) {
+	case PVX_SPIN_TARGET_HOLDER:
+		*served = false;
+		cpu = READ_ONCE(lock->holder_cpu);
+		break;
+	case PVX_SPIN_TARGET_PHEAD:
+		*served = true;
+		cpu = pvx_spin_ticket_cpu(lock, pvx_spin_phead(v), &halted);
+		break;
+	default:
+		return -1;
+	}
+	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id())
+		return -1;
+	*off_cpu = halted || vcpu_is_preempted(cpu);
+	return cpu;
 }
 
 /* Where pvx_spin_wait() is. */
 struct pvx_spin_waiting {
-	struct pvx_spinlock *lock;
-	struct pvx_spin_node *node;	/* our queue node */
-	unsigned int threshold;		/* spin_threshold at the start */
+	struct pvx_spin_waiter *w;	/* our slot, NULL when unpublished */
+	unsigned int limit;		/* pvx_spin_pass_limit() */
 	unsigned int spins;		/* cpu_relax() so far */
 	unsigned int since_yield;	/* cpu_relax() since the last yield */
 	unsigned int yields;
-	int prev_cpu;			/* the predecessor's; -1: we are head */
-	u16 mine;			/* our tail value */
+	u16 since;			/* gen since when we count passes */
+	u16 ticket;			/* our priority ticket, when prio */
+	bool prio;
 };
 
 /*
- * The vCPU the lock waits for in @v: the holder's while held, else the
- * queue head's (named in the word); -1 when none, or when it is this
- * CPU's (an interrupted holder, or we are the head).
+ * A waiter that read @v and found the lock not its own: a directed yield
+ * at the vCPU it waits for when that is off its CPU (checked every
+ * PVX_SPIN_YIELD_GAP spins) or when the wait passed spin_threshold; the
+ * second time the vCPU it waits for is found off its CPU, halt instead
+ * (not in NMI context: an NMI that halted could wait for an interrupt
+ * that the CPU it interrupted keeps masked).
  */
-static int pvx_spin_lock_waits_for(const struct pvx_spinlock *lock, s64 v)
+static void pvx_spin_give_way(struct pvx_spinlock *lock, u64 v,
+			      struct pvx_spin_waiting *s, unsigned int threshold)
 {
-	int cpu = v & PVX_SPIN_LOCKED ? READ_ONCE(lock->holder_cpu) :
-					pvx_spin_head_cpu(v);
-
-	if (cpu < 0 || cpu >= nr_cpu_ids || cpu == smp_processor_id())
-		return -1;
-	return cpu;
-}
-
-/*
- * The vCPU a waiter gives its time to: the one the lock waits for (the
- * holder's, or, while the lock is free, the queue head's: *@next) when
- * the host preempted it or it is waking from a halt; else, while queued,
- * its predecessor's when preempted (*@next: the queue cannot move past
- * it); else the one the lock waits for, running. *@off_cpu: whether the
- * vCPU returned is off its CPU. -1: none.
- */
-static int pvx_spin_wait_target(const struct pvx_spin_waiting *s, bool *next,
-				bool *off_cpu)
-{
-	s64 v = atomic64_read(&s->lock->val);
-	int cpu = pvx_spin_lock_waits_for(s->lock, v);
-
-	*next = !(v & PVX_SPIN_LOCKED);
-	*off_cpu = cpu >= 0 &&
-		   (vcpu_is_preempted(cpu) || (*next && (v & PVX_SPIN_WAKING)));
-	if (*off_cpu)
-		return cpu;
-	if (s->prev_cpu >= 0 && vcpu_is_preempted(s->prev_cpu)) {
-		*next = true;
-		*off_cpu = true;
-		return s->prev_cpu;
-	}
-	return cpu;
-}
-
-/* Halt this vCPU, interrupts off, until a kick or an interrupt. */
-static void pvx_spin_halt_now(const struct pvx_spinlock *lock,
-			      unsigned long flags, u16 mine)
-{
-	pvx_spin_count(PVX_SPIN_HALTS);
-	trace_spin_halt(lock, smp_processor_id(), mine);
-	/* sti;hlt: an interrupt arriving after the check still wakes */
-	if (irqs_disabled_flags(flags))
-		halt();
-	else
-		safe_halt();
-}
-
-/*
- * A queued waiter halts until its predecessor makes it head. Marking the
- * node halted and the predecessor's exchange of the state are both full
- * barriers on one word: either the mark comes first and the exchange
- * sees it and kicks, or the exchange comes first and the mark fails.
- */
-static void pvx_spin_halt_queued(struct pvx_spin_waiting *s)
-{
-	unsigned long flags;
-
-	if (cmpxchg(&s->node->state, PVX_SPIN_NODE_WAIT,
-		    PVX_SPIN_NODE_HALTED) != PVX_SPIN_NODE_WAIT)
-		return;
-	local_irq_save(flags);
-	/* a kick meanwhile ends the halt at once (KVM's pv_unhalted) */
-	if (READ_ONCE(s->node->state) == PVX_SPIN_NODE_HALTED)
-		pvx_spin_halt_now(s->lock, flags, s->mine);
-	local_irq_restore(flags);
-	cmpxchg(&s->node->state, PVX_SPIN_NODE_HALTED, PVX_SPIN_NODE_WAIT);
-}
-
-/*
- * The queue's head halts until the unlock: it marks itself halted in the
- * word (which names it) while the lock is held, so the release, which
- * clears the mark in the same compare-and-exchange, kicks it. A failed
- * exchange (the word changed) halts nobody; the head looks again. Awake,
- * it clears the halted mark (an interrupt, not the unlock, may have woken
- * it) or the waking one, so lockers no longer take the lock ahead of it.
- */
-static void pvx_spin_halt_head(struct pvx_spin_waiting *s)
-{
-	s64 v = atomic64_read(&s->lock->val);
-	unsigned long flags;
-
-	if (!(v & PVX_SPIN_LOCKED) ||
-	    !atomic64_try_cmpxchg(&s->lock->val, &v, v | PVX_SPIN_HALTED))
-		return;
-	local_irq_save(flags);
-	if (atomic64_read(&s->lock->val) & PVX_SPIN_HALTED)
-		pvx_spin_halt_now(s->lock, flags, s->mine);
-	local_irq_restore(flags);
-	atomic64_andnot(PVX_SPIN_HALTED | PVX_SPIN_WAKING, &s->lock->val);
-}
-
-/*
- * Name ourselves the queue's head in the word: from now on no locker
- * takes the lock ahead of us while our vCPU runs.
- */
-static void pvx_spin_name_head(struct pvx_spinlock *lock)
-{
-	s64 v = atomic64_read(&lock->val);
-
-	do {
-	} while (!atomic64_try_cmpxchg(&lock->val, &v,
-				       pvx_spin_head_named(v,
-							   smp_processor_id())));
-}
-
-/*
- * A waiter that must wait on: a directed yield at the vCPU it waits for
- * when that is off its CPU (looked at every PVX_SPIN_YIELD_GAP spins) or
- * when the wait passed spin_threshold; the second time that vCPU is found
- * off its CPU, halt instead (not in NMI context: an NMI that halted could
- * wait for an interrupt that the CPU it interrupted keeps masked).
- */
-static void pvx_spin_give_way(struct pvx_spin_waiting *s)
-{
-	bool off_cpu = false, next = false;
+	bool off_cpu = false, served = false;
 	int target;
 	long ret;
 
-	if (s->since_yield < min(PVX_SPIN_YIELD_GAP, s->threshold))
+	if (s->since_yield < min(PVX_SPIN_YIELD_GAP, threshold))
 		return;
-	target = pvx_spin_wait_target(s, &next, &off_cpu);
+	target = pvx_spin_yield_target(lock, v, s->prio, s->ticket, &served,
+				       &off_cpu);
 	if (target < 0)
 		return;
-	if (!off_cpu && s->since_yield < s->threshold)
+	off_cpu = off_cpu && s->since_yield >= PVX_SPIN_YIELD_GAP;
+	if (!off_cpu && s->since_yield < threshold)
 		return;
 	s->since_yield = 0;
-	if (off_cpu && s->yields && pvx_spin_may_halt() && !in_nmi()) {
-		if (s->prev_cpu >= 0)
-			pvx_spin_halt_queued(s);
-		else
-			pvx_spin_halt_head(s);
+	if (off_cpu && s->yields && s->w && pvx_spin_may_halt() && !in_nmi()) {
+		pvx_spin_halt(lock, s->w, s->since, s->limit, s->prio,
+			      s->ticket);
 		return;
 	}
 	ret = pvx_spin_yield_to_cpu(target);
-	trace_spin_yield(s->lock, target, smp_processor_id(), s->spins, off_cpu,
-			 next, ret);
+	trace_spin_yield(lock, target, smp_processor_id(), s->spins, off_cpu,
+			 served, ret);
 	s->yields++;
 }
 
-/* Looks at the vCPU waited for once per this many spins. */
-#define PVX_SPIN_LOOK_EVERY	64u
-
-static void pvx_spin_relax(struct pvx_spin_waiting *s, bool can_yield)
-{
-	cpu_relax();
-	s->spins++;
-	s->since_yield++;
-	if (can_yield && !(s->spins % PVX_SPIN_LOOK_EVERY))
-		pvx_spin_give_way(s);
-}
-
 /*
- * Put our node at the queue's tail (one compare-and-exchange, which also
- * publishes the node's fields) and link it behind the predecessor.
- * Returns the predecessor's CPU, or -1 when the queue was empty.
- */
-static int pvx_spin_enqueue(struct pvx_spin_waiting *s)
-{
-	s64 v = atomic64_read(&s->lock->val);
-	u16 prev;
-
-	do {
-	} while (!atomic64_try_cmpxchg(&s->lock->val, &v,
-				       (v & ~PVX_SPIN_TAIL_MASK) |
-				       (u64)s->mine << PVX_SPIN_TAIL_SHIFT));
-	prev = pvx_spin_tail(v);
-	if (!prev)
-		return -1;
-	WRITE_ONCE(pvx_spin_node_of(prev)->next, s->node);
-	return pvx_spin_tail_cpu(prev);
-}
-
-/*
- * As the queue's head: take the lock when it is free. Returns the word
- * as it was taken (its passes: how often the head was passed; @limit or
- * more: the lock was reserved for it).
- */
-static u64 pvx_spin_head_take(struct pvx_spin_waiting *s,
-			      unsigned int limit, bool can_yield)
-{
-	bool reserved = false;
-	s64 v;
-
-	for (;;) {
-		v = atomic64_read_acquire(&s->lock->val);
-		if (!(v & PVX_SPIN_LOCKED)) {
-			if (atomic64_try_cmpxchg_acquire(&s->lock->val, &v,
-							 pvx_spin_head_taken(v, s->mine)))
-				return v;
-			continue;
-		}
-		if (!reserved && pvx_spin_passes(v) >= limit) {
-			/* no locker may pass us any more: priority */
-			reserved = true;
-			pvx_spin_count(PVX_SPIN_PRIORITY_WAITS);
-			trace_spin_priority(s->lock, smp_processor_id(),
-					    pvx_spin_passes(v), s->mine, 0);
-		}
-		pvx_spin_relax(s, can_yield);
-	}
-}
-
-/*
- * Slow path: queue, wait to be the head, take the lock, make the
- * successor head. Returns how often the lock passed us while we were the
- * head. Runs with preemption (and maybe interrupts) disabled.
+ * Slow path: wait until the lock word lets us take it, and take it.
+ * Returns the acquisitions that passed us since we could act on it (since
+ * we began to wait; with a priority ticket, since we drew it). Runs with
+ * preemption (and maybe interrupts) disabled.
  */
 static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
-	unsigned int limit = pvx_spin_pass_limit();
-	unsigned int idx = this_cpu_inc_return(pvx_spin_nodes.depth) - 1;
-	struct pvx_spin_waiting s = {
-		.lock = lock, .threshold = READ_ONCE(spin_threshold),
-	};
-	struct pvx_spin_node *next;
-	u64 taken;
+	unsigned int threshold = READ_ONCE(spin_threshold);
+	struct pvx_spin_waiting s = { .limit = pvx_spin_pass_limit() };
+	s64 v;
 
-	if (unlikely(idx >= PVX_SPIN_NEST_MAX)) {
-		while (!pvx_spin_take_free(lock))
-			cpu_relax();
-		this_cpu_dec(pvx_spin_nodes.depth);
-		return 0;
-	}
 	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
-	s.node = this_cpu_ptr(&pvx_spin_nodes.slot[idx]);
-	s.mine = pvx_spin_tail_of(smp_processor_id(), idx);
-	s.node->next = NULL;
-	s.node->state = PVX_SPIN_NODE_WAIT;
-	s.node->cpu = smp_processor_id();
-	s.prev_cpu = pvx_spin_enqueue(&s);
-	while (s.prev_cpu >= 0) {
-		/* acquire: the predecessor's critical section before ours */
-		if (smp_load_acquire(&s.node->state) == PVX_SPIN_NODE_HEAD)
+	v = atomic64_read(&lock->val);
+	s.since = pvx_spin_gen(v);
+	s.w = pvx_spin_publish(lock, s.since);
+	for (;;) {
+		unsigned int delay, i;
+		u64 old;
+
+		switch (pvx_spin_step(v, s.since, s.limit, s.prio, s.ticket)) {
+		case PVX_SPIN_STEP_TAKE:
+			/* a failed exchange reads the word again into v */
+			if (atomic64_try_cmpxchg_acquire(&lock->val, &v,
+							 pvx_spin_taken(v, s.prio)))
+				goto held;
+			continue;
+		case PVX_SPIN_STEP_PRIORITY:
+			old = pvx_spin_queue(lock, s.w, &s.ticket,
+					     pvx_spin_passes(v, s.since));
+			s.prio = true;
+			/* from here on, passes count from the draw */
+			s.since = pvx_spin_gen(old);
+			v = old + PVX_SPIN_PTAIL_ONE;
+			continue;
+		case PVX_SPIN_STEP_WAIT:
 			break;
-		pvx_spin_relax(&s, can_yield);
-	}
-	s.prev_cpu = -1;
-	pvx_spin_name_head(lock);
-	taken = pvx_spin_head_take(&s, limit, can_yield);
-	pvx_spin_count(pvx_spin_passes(taken) >= limit ?
-		       PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_QUEUE_GRANTS);
-	if (pvx_spin_tail(taken) != s.mine) {
-		/* a successor swapped the tail: wait until it linked */
-		while (!(next = READ_ONCE(s.node->next)))
+		}
+		/* with a ticket: in proportion to the tickets ahead */
+		delay = PVX_SPIN_BACKOFF_UNIT;
+		if (s.prio)
+			delay = min_t(unsigned int, PVX_SPIN_BACKOFF_MAX, delay *
+				      ((u16)(s.ticket - pvx_spin_phead(v)) + 1));
+		for (i = 0; i < delay; i++)
 			cpu_relax();
-		pvx_spin_make_head(lock, next);
+		s.spins += delay;
+		s.since_yield += delay;
+		if (can_yield)
+			pvx_spin_give_way(lock, v, &s, threshold);
+		v = atomic64_read_acquire(&lock->val);
 	}
-	this_cpu_dec(pvx_spin_nodes.depth);
-	return pvx_spin_passes(taken);
+held:
+	pvx_spin_unpublish(s.w);
+	pvx_spin_count(s.prio ? PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_STEALS);
+	return pvx_spin_passes(v, s.since);
 }
 
 /* The caller holds @lock now, passed @queued times while it waited. */
@@ -619,25 +599,19 @@ static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
 }
 
 /*
- * One compare-and-exchange releases the lock (a locked instruction: the
+ * One atomic subtraction releases the lock (a locked instruction: the
  * critical section before the release; pairs with the acquire of the
- * next taker's exchange) and clears the head's halted mark; the word it
- * returns names the head to kick: the lock is not read after it, since
- * the next holder may free it at once.
+ * next taker's exchange) and returns the count of halted waiters: the
+ * lock is not read after it, since the next holder may free it at once.
  */
 static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
-	s64 v = PVX_SPIN_LOCKED;
+	u64 old;
 
 	WRITE_ONCE(lock->holder_cpu, -1);
-	if (likely(atomic64_try_cmpxchg_release(&lock->val, &v, 0)))
-		return;
-	do {
-	} while (!atomic64_try_cmpxchg_release(&lock->val, &v,
-					       pvx_spin_released(v)));
-	if (unlikely(v & PVX_SPIN_HALTED))
-		pvx_spin_kick_cpu(lock, pvx_spin_head_cpu(v),
-				  pvx_spin_tail(v));
+	old = atomic64_fetch_sub_release(PVX_SPIN_LOCKED, &lock->val);
+	if (unlikely(pvx_spin_halted(old)))
+		pvx_spin_kick(lock, old);
 }
 
 void pvx_spin_lock_init(struct pvx_spinlock *lock)
@@ -827,8 +801,8 @@ PVX_SPIN_STAT_ATTR(yields_issued, PVX_SPIN_YIELDS_ISSUED);
 PVX_SPIN_STAT_ATTR(yields_granted, PVX_SPIN_YIELDS_GRANTED);
 PVX_SPIN_STAT_ATTR(halts, PVX_SPIN_HALTS);
 PVX_SPIN_STAT_ATTR(kicks, PVX_SPIN_KICKS);
+PVX_SPIN_STAT_ATTR(kick_misses, PVX_SPIN_KICK_MISSES);
 PVX_SPIN_STAT_ATTR(steals, PVX_SPIN_STEALS);
-PVX_SPIN_STAT_ATTR(queue_grants, PVX_SPIN_QUEUE_GRANTS);
 PVX_SPIN_STAT_ATTR(priority_waits, PVX_SPIN_PRIORITY_WAITS);
 PVX_SPIN_STAT_ATTR(priority_grants, PVX_SPIN_PRIORITY_GRANTS);
 
@@ -877,8 +851,8 @@ static struct attribute *pvx_spin_attrs[] = {
 	&stat_yields_granted_attr.kattr.attr,
 	&stat_halts_attr.kattr.attr,
 	&stat_kicks_attr.kattr.attr,
+	&stat_kick_misses_attr.kattr.attr,
 	&stat_steals_attr.kattr.attr,
-	&stat_queue_grants_attr.kattr.attr,
 	&stat_priority_waits_attr.kattr.attr,
 	&stat_priority_grants_attr.kattr.attr,
 	NULL
@@ -896,10 +870,10 @@ static int __init pvx_spinlock_init(void)
 	int ret;
 
 	pvx_spin_sched_yield = kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD);
-	/* the queue's tail and the halted head name a CPU in 14 bits */
-	if (nr_cpu_ids > PVX_SPIN_CPUS_MAX) {
-		pr_err("%u CPUs: more than the lock word can name (%u)\n",
-		       nr_cpu_ids, PVX_SPIN_CPUS_MAX);
+	/* halted waiters, priority tickets: one per CPU and context at most */
+	if (nr_cpu_ids * PVX_SPIN_NEST_MAX > PVX_SPIN_WAITERS_MAX) {
+		pr_err("%u CPUs: more waiters than the lock word can count (%llu)\n",
+		       nr_cpu_ids, PVX_SPIN_WAITERS_MAX);
 		return -EINVAL;
 	}
 
@@ -937,7 +911,7 @@ static int __init pvx_spinlock_init(void)
 		pvx_sysfs_remove_group(&pvx_spin_group);
 		return ret;
 	}
-	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; stealing %s (pass limit %u); spin_threshold %u\n",
+	pr_info("mode %s (%s); holder preemption %s; halt-and-kick %s; steal %s (pass limit %u); spin_threshold %u\n",
 		pvx_spin_mode_names[pvx_spin_mode], why,
 		kvm_features & BIT(KVM_FEATURE_STEAL_TIME) ?
 		"seen through steal time" : "not visible (no steal time)",
@@ -955,5 +929,5 @@ static void __exit pvx_spinlock_exit(void)
 module_init(pvx_spinlock_init);
 module_exit(pvx_spinlock_exit);
 
-MODULE_DESCRIPTION("pvx pv spinlock: a queue lock with bounded stealing whose waiters yield to the preempted vCPU they wait for");
+MODULE_DESCRIPTION("pvx pv spinlock: lock stealing with bounded overtaking, directed yield to a preempted holder");
 MODULE_LICENSE("GPL");

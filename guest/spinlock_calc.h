@@ -1,39 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The decisions of pvx_spinlock (spinlock.c) that depend only on the lock
- * word: whether a locker that is not queued may take it, the word an
- * acquisition leaves, the queue's tail encoding and which halted queue
- * head an unlock wakes. Pure functions of their arguments, so that
- * selftests/unit/ builds this header in userspace and checks them with
- * exact values (Documentation/unit.rst).
+ * word and a waiter's own state: whether the lock is free, what a waiter
+ * does with the word it read, whom it directs a yield at, and which
+ * halted waiter an unlock wakes. Pure functions of their arguments, so
+ * that selftests/unit/ builds this header in userspace and checks them
+ * with exact values (Documentation/unit.rst).
  *
  * The lock word (64 bits, changed only by atomic operations):
  *
  *   bit 0       PVX_SPIN_LOCKED: held
- *   bit 1       PVX_SPIN_HALTED: the queue's head halted until the unlock
- *               kicks it; the unlock that clears the held bit turns it
- *               into PVX_SPIN_WAKING in the same exchange, so the
- *               unlocker never reads the lock again, and one halt gets
- *               one kick
- *   bit 2       PVX_SPIN_WAKING: the head was kicked and has not run yet;
- *               it clears the bit when it runs
- *   bits 16-31  passes: acquisitions made ahead of the queue (by lockers
- *               that were not queued) since its head became head; 0
- *               while nobody is queued
- *   bits 32-47  the queue's head: its CPU + 1, 0 before the head named
- *               itself
- *   bits 48-63  tail of the waiters' queue: (CPU + 1) << 2 | nesting
- *               level of its node, 0 when nobody is queued
+ *   bits 1-15   waiters that may be halted (each adds PVX_SPIN_HALT_ONE
+ *               before it halts and takes it back after), so that the
+ *               atomic that releases the lock also tells the unlocker
+ *               whether to kick: it never reads the lock after that
+ *   bits 16-31  gen: acquisitions so far (mod 2^16); a waiter counts the
+ *               acquisitions that passed it from its value
+ *   bits 32-47  head of the priority queue: the priority ticket served
+ *   bits 48-63  tail of the priority queue: the next priority ticket
  *
- * Waiters queue in order (an MCS queue of per-CPU nodes, as the kernel's
- * qspinlock): each waits on its own node until its predecessor took the
- * lock and made it head; only the head watches the word. A locker that
- * is not queued (the fast path, trylock) takes a free word while nobody
- * is queued; while waiters are, only when the head is not spinning for
- * it (its vCPU preempted by the host, halted, or not named yet), and at
- * most @pass_limit times per head (@pass_limit 0: never, a FIFO lock).
- * So running waiters are served in order, and a head whose vCPU is off
- * its CPU holds up only the queue, not every locker.
+ * Any waiter may take the lock while it is free and the priority queue
+ * is empty (lock stealing, as the kernel's pv qspinlock lets a running
+ * waiter do), so a waiter whose vCPU the host preempted holds nobody up.
+ * A waiter that has been passed by @pass_limit acquisitions draws a
+ * priority ticket; while priority tickets are out, only the waiter of the
+ * ticket served may take the lock, so it is passed at most as many times
+ * more as there were tickets ahead of its own.
  */
 #ifndef _PVX_SPINLOCK_CALC_H
 #define _PVX_SPINLOCK_CALC_H
@@ -41,120 +33,143 @@
 #include <linux/types.h>
 
 #define PVX_SPIN_LOCKED		1ull
-#define PVX_SPIN_HALTED		2ull
-#define PVX_SPIN_WAKING		4ull
-#define PVX_SPIN_PASSES_SHIFT	16
-#define PVX_SPIN_PASSES_MASK	(0xffffull << PVX_SPIN_PASSES_SHIFT)
-#define PVX_SPIN_HEAD_SHIFT	32
-#define PVX_SPIN_HEAD_MASK	(0xffffull << PVX_SPIN_HEAD_SHIFT)
-#define PVX_SPIN_TAIL_SHIFT	48
-#define PVX_SPIN_TAIL_MASK	(0xffffull << PVX_SPIN_TAIL_SHIFT)
-/* queue nodes per CPU: task, softirq, hardirq, NMI */
-#define PVX_SPIN_NEST_MAX	4
-/* CPUs the tail and the head field can name */
-#define PVX_SPIN_CPUS_MAX	(0xffffu >> 2)
+#define PVX_SPIN_HALT_ONE	2ull
+#define PVX_SPIN_HALT_MASK	0xfffeull
+#define PVX_SPIN_GEN_SHIFT	16
+#define PVX_SPIN_GEN_ONE	0x10000ull
+#define PVX_SPIN_PHEAD_SHIFT	32
+#define PVX_SPIN_PHEAD_ONE	0x100000000ull
+#define PVX_SPIN_PTAIL_SHIFT	48
+#define PVX_SPIN_PTAIL_ONE	0x1000000000000ull
+/* waiters that may halt at once, and priority tickets out at once */
+#define PVX_SPIN_WAITERS_MAX	(PVX_SPIN_HALT_MASK / PVX_SPIN_HALT_ONE)
 
-static inline u16 pvx_spin_passes(u64 v)
+static inline u16 pvx_spin_gen(u64 v)
 {
-	return v >> PVX_SPIN_PASSES_SHIFT;
+	return v >> PVX_SPIN_GEN_SHIFT;
 }
 
-static inline u16 pvx_spin_tail(u64 v)
+static inline u16 pvx_spin_phead(u64 v)
 {
-	return v >> PVX_SPIN_TAIL_SHIFT;
+	return v >> PVX_SPIN_PHEAD_SHIFT;
 }
 
-/* The queue head's CPU in @v, or -1 before it named itself. */
-static inline int pvx_spin_head_cpu(u64 v)
+static inline u16 pvx_spin_ptail(u64 v)
 {
-	return (int)(u16)(v >> PVX_SPIN_HEAD_SHIFT) - 1;
+	return v >> PVX_SPIN_PTAIL_SHIFT;
+}
+
+/* Waiters counted as (maybe) halted in @v. */
+static inline unsigned int pvx_spin_halted(u64 v)
+{
+	return (v & PVX_SPIN_HALT_MASK) / PVX_SPIN_HALT_ONE;
+}
+
+/* Priority tickets are out: the lock is reserved for the one served. */
+static inline bool pvx_spin_reserved(u64 v)
+{
+	return pvx_spin_phead(v) != pvx_spin_ptail(v);
+}
+
+/* The lock word @v is free for any locker: not held, not reserved. */
+static inline bool pvx_spin_free(u64 v)
+{
+	return !(v & PVX_SPIN_LOCKED) && !pvx_spin_reserved(v);
+}
+
+/* A waiter with priority ticket @ticket (when @prio) is served in @v. */
+static inline bool pvx_spin_served(u64 v, bool prio, u16 ticket)
+{
+	return prio && pvx_spin_reserved(v) && pvx_spin_phead(v) == ticket;
+}
+
+/* Acquisitions granted since gen was @since. */
+static inline u16 pvx_spin_passes(u64 v, u16 since)
+{
+	return (u16)(pvx_spin_gen(v) - since);
 }
 
 /*
- * The head spins for the lock in @v: named, not halted, not waking up
- * from a halt (whether the host preempted its vCPU, the word cannot say).
+ * The word after taking @v: held, one more acquisition and, for a
+ * priority waiter (@prio), the next ticket served. Field by field: gen and
+ * the head wrap within their 16 bits.
  */
-static inline bool pvx_spin_head_spinning(u64 v)
+static inline u64 pvx_spin_taken(u64 v, bool prio)
 {
-	return pvx_spin_head_cpu(v) >= 0 &&
-	       !(v & (PVX_SPIN_HALTED | PVX_SPIN_WAKING));
+	u64 gen = (u16)(pvx_spin_gen(v) + 1);
+	u64 head = (u16)(pvx_spin_phead(v) + prio);
+
+	return (v & ~(0xffffull << PVX_SPIN_GEN_SHIFT |
+		      0xffffull << PVX_SPIN_PHEAD_SHIFT)) |
+	       PVX_SPIN_LOCKED | gen << PVX_SPIN_GEN_SHIFT |
+	       head << PVX_SPIN_PHEAD_SHIFT;
 }
 
-/* The tail value naming node @idx of @cpu. */
-static inline u16 pvx_spin_tail_of(int cpu, unsigned int idx)
-{
-	return (u16)((cpu + 1) << 2 | idx);
-}
-
-static inline int pvx_spin_tail_cpu(u16 tail)
-{
-	return (tail >> 2) - 1;
-}
-
-static inline unsigned int pvx_spin_tail_idx(u16 tail)
-{
-	return tail & 3;
-}
+enum pvx_spin_step {
+	PVX_SPIN_STEP_WAIT,	/* held, or reserved for a ticket before ours */
+	PVX_SPIN_STEP_TAKE,	/* ours to take: compare-and-exchange */
+	PVX_SPIN_STEP_PRIORITY,	/* passed @pass_limit times: draw a ticket */
+};
 
 /*
- * A locker that is not queued may take the word @v: not held, and either
- * nobody is queued, or the head has been passed fewer than @pass_limit
- * times and does not spin for the lock on a running vCPU
- * (@head_preempted: the host preempted the vCPU of the head @v names).
+ * What a waiter that read @v does. Without a priority ticket (@prio
+ * false) it has waited since gen was @since; with one, @ticket is it. A
+ * waiter passed @pass_limit times draws a ticket even when the lock is
+ * free (@pass_limit 0: every waiter at once, a FIFO lock).
  */
-static inline bool pvx_spin_may_steal(u64 v, unsigned int pass_limit,
-				      bool head_preempted)
+static inline enum pvx_spin_step pvx_spin_step(u64 v, u16 since,
+					       unsigned int pass_limit,
+					       bool prio, u16 ticket)
+{
+	if (prio)
+		return !(v & PVX_SPIN_LOCKED) && pvx_spin_phead(v) == ticket ?
+		       PVX_SPIN_STEP_TAKE : PVX_SPIN_STEP_WAIT;
+	if (pvx_spin_passes(v, since) >= pass_limit)
+		return PVX_SPIN_STEP_PRIORITY;
+	return pvx_spin_free(v) ? PVX_SPIN_STEP_TAKE : PVX_SPIN_STEP_WAIT;
+}
+
+enum pvx_spin_target {
+	PVX_SPIN_TARGET_NONE,	/* the lock can be ours: nobody to yield to */
+	PVX_SPIN_TARGET_HOLDER,	/* held: the holder's vCPU */
+	PVX_SPIN_TARGET_PHEAD,	/* free, reserved: the served ticket's waiter */
+};
+
+/*
+ * Whose vCPU a waiter (with priority ticket @ticket when @prio) that read
+ * @v and must wait directs a yield at.
+ */
+static inline enum pvx_spin_target pvx_spin_target(u64 v, bool prio,
+						   u16 ticket)
 {
 	if (v & PVX_SPIN_LOCKED)
-		return false;
-	if (!pvx_spin_tail(v))
+		return PVX_SPIN_TARGET_HOLDER;
+	if (pvx_spin_reserved(v) && !pvx_spin_served(v, prio, ticket))
+		return PVX_SPIN_TARGET_PHEAD;
+	return PVX_SPIN_TARGET_NONE;
+}
+
+/* gen @a came before gen @b (within half the gen space). */
+static inline bool pvx_spin_older(u16 a, u16 b)
+{
+	return (u16)(b - a) != 0 && (u16)(b - a) < 0x8000;
+}
+
+/*
+ * Which halted waiter an unlock wakes: the one whose priority ticket its
+ * release left served (nobody else may take the lock), else the one
+ * waiting longest. A halted waiter found in the slots, waiting since gen
+ * @since and served (@head) or not, against the best so far (@have one:
+ * @best_head, @best_since): whether it is better.
+ */
+static inline bool pvx_spin_kick_better(bool head, u16 since, bool have,
+					bool best_head, u16 best_since)
+{
+	if (!have)
 		return true;
-	if (pvx_spin_passes(v) >= pass_limit)
+	if (best_head)
 		return false;
-	return !pvx_spin_head_spinning(v) || head_preempted;
-}
-
-/*
- * The word after a locker that is not queued takes @v: held, one more
- * pass of the queue's head when there is one (else the count stays 0).
- */
-static inline u64 pvx_spin_stolen(u64 v)
-{
-	u64 passes = pvx_spin_tail(v) ? (u16)(pvx_spin_passes(v) + 1) : 0;
-
-	return (v & ~PVX_SPIN_PASSES_MASK) | PVX_SPIN_LOCKED |
-	       passes << PVX_SPIN_PASSES_SHIFT;
-}
-
-/* The word @v with the queue's head named: on @cpu. */
-static inline u64 pvx_spin_head_named(u64 v, int cpu)
-{
-	return (v & ~PVX_SPIN_HEAD_MASK) |
-	       (u64)(u16)(cpu + 1) << PVX_SPIN_HEAD_SHIFT;
-}
-
-/*
- * The word after the queue head with tail value @mine takes @v: held, no
- * passes, no head named, neither halted nor waking (its successor starts
- * afresh), and
- * the queue empty when it was the last in it.
- */
-static inline u64 pvx_spin_head_taken(u64 v, u16 mine)
-{
-	u64 tail = pvx_spin_tail(v) == mine ? 0 : v & PVX_SPIN_TAIL_MASK;
-
-	return tail | PVX_SPIN_LOCKED;
-}
-
-/*
- * The word an unlock leaves from @v: not held; a head marked halted is
- * marked waking instead (the unlocker kicks it).
- */
-static inline u64 pvx_spin_released(u64 v)
-{
-	u64 waking = v & PVX_SPIN_HALTED ? PVX_SPIN_WAKING : 0;
-
-	return (v & ~(PVX_SPIN_LOCKED | PVX_SPIN_HALTED)) | waking;
+	return head || pvx_spin_older(since, best_since);
 }
 
 #endif /* _PVX_SPINLOCK_CALC_H */

@@ -9,10 +9,10 @@
 
 /*
  * One event per directed yield a pv spinlock waiter issues: @lock, the
- * CPU it yielded to (@next false: the holder's; @next true: a queued
- * waiter's, the queue's head while the lock is free, or its own
- * predecessor in the queue, which the host preempted), its own
- * CPU, the cpu_relax() spins it had done on this acquisition, why it yielded
+ * CPU it yielded to (@next false: the holder's; @next true: the lock was
+ * free but reserved and this is the CPU of the waiter whose priority
+ * ticket is served), its own CPU,
+ * the cpu_relax() spins it had done on this acquisition, why it yielded
  * (@preempted: the target's vCPU was preempted; else the spin passed
  * spin_threshold) and the result: a
  * PVX_YIELD_* value (>= 0) or -PVX_E* from PVX_HC_YIELD, or the stock
@@ -48,10 +48,9 @@ TRACE_EVENT(spin_yield,
 /*
  * One event per halt of a pv spinlock waiter (the moment PVX_SPIN_HALTS
  * counts it, with interrupts off, just before the halt): @lock, the
- * halting CPU and, in @ticket, the waiter's queue tail value ((CPU + 1)
- * << 2 | nesting level). A waiter that found itself woken (made head, or
- * its halted mark cleared by the unlock) before it halted does not halt
- * and is not traced.
+ * halting CPU and, in @ticket, the lock's acquisition count (mod 2^16)
+ * when it began to wait. A waiter that found the lock its own after it
+ * counted itself halted does not halt and is not traced.
  */
 TRACE_EVENT(spin_halt,
 	    TP_PROTO(const void *lock, int cpu, u16 ticket),
@@ -67,32 +66,35 @@ TRACE_EVENT(spin_halt,
 );
 
 /*
- * One event per KVM_HC_KICK_CPU of the lock, where PVX_SPIN_KICKS counts
- * it: @lock, the CPU of the halted waiter it woke and, in @ticket, the
- * tail value the unlock's word held (an unlock that woke the halted queue
- * head) or 0 (a waiter that made its halted successor head). The lock may
- * already be freed by its next holder: @lock is its address only, never
- * to be read through.
+ * One event per unlock that found waiters counted halted, where
+ * PVX_SPIN_KICKS or PVX_SPIN_KICK_MISSES counts it: @lock, the CPU of the
+ * waiter it kicked (-1 when it found no halted waiter published), in
+ * @ticket that waiter's acquisition count when it began to wait (a
+ * miss: the count at the release), and @miss (no KVM_HC_KICK_CPU made).
+ * The lock may already be freed by its next holder: @lock is its address
+ * only, never to be read through.
  */
 TRACE_EVENT(spin_kick,
-	    TP_PROTO(const void *lock, int target_cpu, u16 ticket),
-	    TP_ARGS(lock, target_cpu, ticket),
+	    TP_PROTO(const void *lock, int target_cpu, u16 ticket, bool miss),
+	    TP_ARGS(lock, target_cpu, ticket, miss),
 	    TP_STRUCT__entry(__field(const void *, lock)
 			     __field(int, target_cpu)
-			     __field(u16, ticket)),
+			     __field(u16, ticket)
+			     __field(bool, miss)),
 	    TP_fast_assign(__entry->lock = lock;
 			   __entry->target_cpu = target_cpu;
-			   __entry->ticket = ticket;),
-	    TP_printk("lock=%p target_cpu=%d ticket=%u", __entry->lock,
-		      __entry->target_cpu, __entry->ticket)
+			   __entry->ticket = ticket;
+			   __entry->miss = miss;),
+	    TP_printk("lock=%p target_cpu=%d ticket=%u %s", __entry->lock,
+		      __entry->target_cpu, __entry->ticket,
+		      __entry->miss ? "miss" : "kicked")
 );
 
 /*
- * One event per queue head that found the lock reserved for it, where
- * PVX_SPIN_PRIORITY_WAITS counts it: the head on @waiter_cpu of @lock had
- * been passed @passes times (PVX_SPIN_PASS_LIMIT; any number with the
- * skip parameter 0), so no locker may take the lock ahead of it any more;
- * @ticket is its queue tail value, @ahead 0 (nobody is ahead of a head).
+ * One event per priority ticket drawn, where PVX_SPIN_PRIORITY_WAITS
+ * counts it: the waiter on @waiter_cpu of @lock had been passed by
+ * @passes acquisitions (PVX_SPIN_PASS_LIMIT or more; any number with the
+ * skip parameter 0) and drew @ticket, with @ahead tickets before it.
  */
 TRACE_EVENT(spin_priority,
 	    TP_PROTO(const void *lock, int waiter_cpu, u16 passes, u16 ticket,

@@ -18,9 +18,8 @@
  *                      in debugfs, relayed as this program's; the torture's
  *                      acquisitions counted in spinlock/acquisitions, its
  *                      contention in slow_paths, each slow path ended by
- *                      a grant to the queue's head (queue_grants +
- *                      priority_grants = slow_paths), no more priority
- *                      waits than priority grants;
+ *                      a steal or a priority grant, a grant for each
+ *                      priority wait;
  *                      the spinlock counters as "# spinlock/NAME: N"
  *                      comments; pvx_spinlock cannot unload while the
  *                      torture module is loaded; the torture unloads. Then
@@ -28,8 +27,8 @@
  *                      budget_ms=MS PARAM... phases=free-try (free-lock)
  *                      hang_timeout=150, its results relayed after
  *                      "free-try: " ("free-lock: "): in free-try no unlock
- *                      kicked a halted waiter (kicks and halts stay),
- *                      free-lock's growth of them as a
+ *                      looked for a halted waiter (kicks, kick_misses and
+ *                      halts stay), free-lock's growth of them as a
  *                      comment; each unloads. Prints init.sh's step lines
  *                      "pvx_lock_torture done", "pvx_lock_torture
  *                      free-try" and "pvx_lock_torture free-lock" on
@@ -215,18 +214,17 @@ static void torture_ops(const char *text, char *ops, size_t size)
 
 /*
  * The spinlock's counters over the torture: acquisitions (@ops, the
- * torture's count), contention, every slow path ended by a grant to the
- * queue's head (with or without the lock reserved for it), and no more
- * reservations than grants with one. @before holds acquisitions,
- * slow_paths, queue_grants, priority_waits and priority_grants from
- * before the load.
+ * torture's count), contention, every slow path ended by a steal or a
+ * priority grant, and a grant for each priority wait. @before holds
+ * acquisitions, slow_paths, steals, priority_waits and priority_grants
+ * from before the load.
  */
 static void torture_counters(const char *ops, const long long before[5])
 {
 	static const char counted[] = "spinlock/acquisitions counted the torture's";
 	static const char contended[] = "the torture contended: spinlock/slow_paths grew";
 	long long acq = spin_stat("acquisitions") - before[0];
-	long long slow = spin_stat("slow_paths"), qg, pw, pg;
+	long long slow = spin_stat("slow_paths"), st, pw, pg;
 
 	if (ops[0] && acq >= atoll(ops))
 		ksft_test_result_pass("%s %s (%lld)\n", counted, ops, acq);
@@ -236,12 +234,12 @@ static void torture_counters(const char *ops, const long long before[5])
 		ksft_test_result_pass("%s (%lld)\n", contended, slow - before[1]);
 	else
 		ksft_test_result_fail("%s # still %lld\n", contended, slow);
-	qg = spin_stat("queue_grants") - before[2];
+	st = spin_stat("steals") - before[2];
 	pw = spin_stat("priority_waits") - before[3];
 	pg = spin_stat("priority_grants") - before[4];
-	ksft_test_result(pw <= pg && qg + pg == slow - before[1],
-			 "each slow path ended in a grant to the queue's head, no more priority waits than priority grants (slow_paths +%lld, queue_grants +%lld, priority_waits +%lld, priority_grants +%lld; steals so far %lld)\n",
-			 slow - before[1], qg, pw, pg, spin_stat("steals"));
+	ksft_test_result(pw == pg && st + pg == slow - before[1],
+			 "each slow path ended in a steal or a priority grant, a grant for each priority wait (slow_paths +%lld, steals +%lld, priority_waits +%lld, priority_grants +%lld)\n",
+			 slow - before[1], st, pw, pg);
 }
 
 /*
@@ -282,9 +280,9 @@ static bool phase_run(const struct torture *t, const char *phase, const char *he
  */
 static void free_phase(const struct torture *t, const char *phase)
 {
-	static const char no_kick[] = "free-try: no unlock kicked a halted waiter";
-	long long k0 = spin_stat("kicks"), h0 = spin_stat("halts");
-	long long dk, dh;
+	static const char no_kick[] = "free-try: no unlock looked for a halted waiter";
+	long long k0 = spin_stat("kicks"), m0 = spin_stat("kick_misses"), h0 = spin_stat("halts");
+	long long dk, dm, dh;
 	char budget[64], what[64], prefix[64];
 
 	snprintf(budget, sizeof(budget), "budget_ms=%s", t->free_budget_ms);
@@ -292,18 +290,21 @@ static void free_phase(const struct torture *t, const char *phase)
 	if (!phase_run(t, phase, budget, prefix))
 		return;
 	dk = spin_stat("kicks") - k0;
+	dm = spin_stat("kick_misses") - m0;
 	dh = spin_stat("halts") - h0;
 	if (!strcmp(phase, "free-try")) {
 		/*
 		 * no waiter ever halts: an unlock that looks for one read a
 		 * lock that was freed (poisoned) under it
 		 */
-		if (!dk && !dh)
-			ksft_test_result_pass("%s (kicks, halts +0)\n", no_kick);
+		if (!dk && !dm && !dh)
+			ksft_test_result_pass("%s (kicks, kick_misses, halts +0)\n", no_kick);
 		else
-			ksft_test_result_fail("%s # kicks +%lld, halts +%lld\n", no_kick, dk, dh);
+			ksft_test_result_fail("%s # kicks +%lld, kick_misses +%lld, halts +%lld\n",
+					      no_kick, dk, dm, dh);
 	} else {
-		ksft_print_msg("%s: kicks +%lld, halts +%lld\n", phase, dk, dh);
+		ksft_print_msg("%s: kicks +%lld, kick_misses +%lld, halts +%lld\n", phase, dk, dm,
+			       dh);
 	}
 	snprintf(what, sizeof(what), "rmmod pvx_lock_torture (%s)", phase);
 	result_err(module_unload(TORTURE_MOD), what);
@@ -315,7 +316,7 @@ static void torture_runs(const void *arg)
 	const struct torture *t = arg;
 	long long before[5] = {
 		spin_stat("acquisitions"), spin_stat("slow_paths"),
-		spin_stat("queue_grants"), spin_stat("priority_waits"),
+		spin_stat("steals"), spin_stat("priority_waits"),
 		spin_stat("priority_grants"),
 	};
 	int err = torture_load(t, "", HANG_TIMEOUT);

@@ -29,7 +29,8 @@
  *                      its spin_yields plus missed equal yields_issued's
  *                      growth (modes pvx-yield and sched-yield), its
  *                      spin_done yields_granted's (pvx-yield), its
- *                      spin_halts halts', spin_kicks kicks'; its totals
+ *                      spin_halts halts', spin_kicks + spin_kick_misses
+ *                      kicks + kick_misses', spin_kicks kicks'; its totals
  *                      as a comment.
  *   --window stimer -- PROGRAM [ARG...]
  *                      (pvx_stimer loaded; PROGRAM is pvx_stimer_test
@@ -522,14 +523,14 @@ static long long counter(const struct window *w, const char *name)
 
 /*
  * The lock tortures: @growth has yields_issued, yields_granted, halts,
- * and kicks'. The events fire where those count; a mode
+ * kicks and kick_misses'. The events fire where those count; a mode
  * without yields (spin, halt-only) issues none.
  */
 static void spin_checks(const struct top *t, const long long *growth)
 {
-	long long y = growth[0], g = growth[1], th = growth[2], tk = growth[3];
+	long long y = growth[0], g = growth[1], th = growth[2], tk = growth[3], tm = growth[4];
 	long long c = top_sum(t, "spin_yields"), d = top_sum(t, "spin_done");
-	long long mi = top_missed(t, "pvx/spin_yield"), kk;
+	long long mi = top_missed(t, "pvx/spin_yield"), kk, km;
 	const char *end = strstr(t->json, "\"type\":\"end\""), *h;
 	static const char over[] = "pvxtop over the lock tortures";
 	/* the comment's names of pvxtop's yield counters */
@@ -569,11 +570,15 @@ static void spin_checks(const struct top *t, const long long *growth)
 	counted_all("pvx:spin_halt, spinlock/halts growth", top_sum(t, "spin_halts"),
 		    top_missed(t, "pvx/spin_halt"), th);
 	kk = top_sum(t, "spin_kicks");
+	km = top_sum(t, "spin_kick_misses");
 	mi = top_missed(t, "pvx/spin_kick");
-	counted_all("pvx:spin_kick, spinlock/kicks growth", kk, mi, tk);
-	snprintf(sysfs, sizeof(sysfs), "(sysfs +%lld, +%lld)", th, tk);
-	ksft_print_msg("%s: halts %lld, kicks %lld %s\n", over,
-		       top_sum(t, "spin_halts"), kk, sysfs);
+	counted_all("pvx:spin_kick, spinlock/kicks + kick_misses growth", kk + km, mi, tk + tm);
+	ksft_test_result(kk <= tk && tk <= kk + mi,
+			 "pvxtop: spin_kick kicks %lld (+ up to %lld missed) = spinlock/kicks growth %lld\n",
+			 kk, mi, tk);
+	snprintf(sysfs, sizeof(sysfs), "(sysfs +%lld, +%lld, +%lld)", th, tk, tm);
+	ksft_print_msg("%s: halts %lld, kicks %lld, kick misses %lld %s\n", over,
+		       top_sum(t, "spin_halts"), kk, km, sysfs);
 }
 
 /*
@@ -597,7 +602,8 @@ static void stimer_checks(const struct top *t, const long long *growth)
 static const struct window windows[] = {
 	{
 		.name = "spin", .over = "the lock tortures", .dir = SPINDIR,
-		.counters = { "yields_issued", "yields_granted", "halts", "kicks" },
+		.counters = { "yields_issued", "yields_granted", "halts", "kicks",
+			      "kick_misses" },
 		.checks = spin_checks,
 	},
 	{

@@ -759,7 +759,7 @@ static void kernel_floors(const struct group *g)
 	if (!g->line[PVX_FIFO])
 		return;
 	spread(g, PVX, PVX_FIFO, false, sp, sizeof(sp));
-	table("stealing: (c) against pvx-fifo %s throughput, %s steals, %s reserved heads\n", sp,
+	table("stealing: (c) against pvx-fifo %s throughput, %s steals, %s priority tickets\n", sp,
 	      kv(g->line[PVX], "steals"), kv(g->line[PVX], "priority"));
 }
 
@@ -783,7 +783,7 @@ static void tables(void)
 		table("  pvx-fifo = (c) with skip=0; fairness: %s\n",
 		      "max_ns = the longest wait for the lock, thr_acq = the");
 		table("  fewest-most acquisitions of one thread; %s\n",
-		      "steals/prio = pvx acquisitions ahead of its queue / heads it was reserved for");
+		      "steals/prio = pvx slow paths that took a free lock / priority tickets");
 		kernel_rows(g);
 		user_tables();
 		host_yields();

@@ -358,10 +358,12 @@ int pvx_spin_halt(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/spin_kick")
 int pvx_spin_kick(struct bpf_raw_tracepoint_args *ctx)
 {
+	const struct args_spin_kick *a = (const void *)ctx->args;
 	struct pvxtop_row *row = row_get(0, bpf_get_smp_processor_id());
 
 	if (row)
-		row_inc(row, PVXTOP_G_SPIN_KICK);
+		row_inc(row, (bool)a->miss ? PVXTOP_G_SPIN_KICK_MISS :
+					 PVXTOP_G_SPIN_KICK);
 	return 0;
 }
 

@@ -107,6 +107,7 @@ static const char * const ctr_names[PVXTOP_NR] = {
 	[PVXTOP_G_SPIN_THR_DONE] = "spin_threshold_done",
 	[PVXTOP_G_SPIN_HALT]	= "spin_halts",
 	[PVXTOP_G_SPIN_KICK]	= "spin_kicks",
+	[PVXTOP_G_SPIN_KICK_MISS] = "spin_kick_misses",
 	[PVXTOP_G_TIMER_FIRE]	= "timer_fires",
 	[PVXTOP_G_TIMER_CAP]	= "timer_cap",
 	[PVXTOP_G_TIMER_REARM]	= "timer_rearms",
@@ -959,9 +960,9 @@ static void guest_table(const struct snapshot *cur, const struct snapshot *prev,
 	struct pvxtop_row d;
 	size_t i;
 
-	printf("%4s %7s %7s %6s %7s %7s %6s %6s %6s %6s %6s %6s %6s %7s %6s %7s %6s\n",
+	printf("%4s %7s %7s %6s %7s %7s %6s %6s %6s %6s %6s %6s %6s %6s %7s %6s %7s %6s\n",
 	       "CPU", "HC/s", "REFUSD", "HCERR", "SPINY/s", "PREEMPT", "NEXT", "YDONE",
-	       "YNOTD", "YRUN", "YERR", "HALT/s", "KICK/s", "TFIRE/s", "TCAP",
+	       "YNOTD", "YRUN", "YERR", "HALT/s", "KICK/s", "KMISS", "TFIRE/s", "TCAP",
 	       "REARM/s", "STEAL%");
 	for (i = 0; i < cur->nrows; i++) {
 		row_delta(cur, prev, i, &d);
@@ -974,8 +975,8 @@ static void guest_table(const struct snapshot *cur, const struct snapshot *prev,
 		       d.c[PVXTOP_G_SPIN_NEXT] / secs, d.c[PVXTOP_G_SPIN_DONE] / secs,
 		       d.c[PVXTOP_G_SPIN_NOT_DONE] / secs, d.c[PVXTOP_G_SPIN_RUNNING] / secs,
 		       d.c[PVXTOP_G_SPIN_ERR] / secs);
-		printf(" %6.0f %6.0f", d.c[PVXTOP_G_SPIN_HALT] / secs,
-		       d.c[PVXTOP_G_SPIN_KICK] / secs);
+		printf(" %6.0f %6.0f %6.0f", d.c[PVXTOP_G_SPIN_HALT] / secs,
+		       d.c[PVXTOP_G_SPIN_KICK] / secs, d.c[PVXTOP_G_SPIN_KICK_MISS] / secs);
 		printf(" %7.0f %6.0f %7.0f %6.1f\n", d.c[PVXTOP_G_TIMER_FIRE] / secs,
 		       d.c[PVXTOP_G_TIMER_CAP] / secs, d.c[PVXTOP_G_TIMER_REARM] / secs,
 		       steal_pct(cur, prev, cur->rows[i].key.vcpu));

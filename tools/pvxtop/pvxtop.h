@@ -53,7 +53,7 @@ enum pvxtop_ctr {
 	/* guest, pvx:spin_yield: one per slow path that yielded */
 	PVXTOP_G_SPIN_YIELD,
 	PVXTOP_G_SPIN_PREEMPTED, /* holder seen preempted (else threshold) */
-	PVXTOP_G_SPIN_NEXT,	/* yielded to the waiter ahead in the queue */
+	PVXTOP_G_SPIN_NEXT,	/* yielded to the next waiter, not the holder */
 	PVXTOP_G_SPIN_DONE,
 	PVXTOP_G_SPIN_NOT_DONE,
 	PVXTOP_G_SPIN_RUNNING,
@@ -64,6 +64,7 @@ enum pvxtop_ctr {
 	/* guest, pvx:spin_halt and pvx:spin_kick: halt-and-kick */
 	PVXTOP_G_SPIN_HALT,	/* waiters halted, on the waiter's CPU */
 	PVXTOP_G_SPIN_KICK,	/* KVM_HC_KICK_CPU made, on the unlocker's */
+	PVXTOP_G_SPIN_KICK_MISS, /* flag seen, no halted waiter: no kick */
 	/* guest, pvx:stimer_fire and pvx:stimer_rearm */
 	PVXTOP_G_TIMER_FIRE,
 	PVXTOP_G_TIMER_CAP,	/* fired on the cap, not on effective time */
@@ -176,9 +177,13 @@ struct args_spin_yield {	/* pvx:spin_yield */
 	__u64 lock, target_cpu, waiter_cpu, spins, preempted, next, result;
 };
 
-/* The lock's address only, never read through. */
+/* The lock's address only: at a kick its next holder may have freed it. */
 struct args_spin_halt {		/* pvx:spin_halt */
 	__u64 lock, cpu, ticket;
+};
+
+struct args_spin_kick {		/* pvx:spin_kick */
+	__u64 lock, target_cpu, ticket, miss;
 };
 
 struct args_stimer_fire {	/* pvx:stimer_fire */

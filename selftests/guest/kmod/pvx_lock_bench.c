@@ -13,8 +13,9 @@
  *   native  the kernel's spinlock_t (pv qspinlock on KVM)
  *   pvx     struct pvx_spinlock (pvx_spinlock.ko)
  *   pvx-fifo  the same lock, run while whoever runs the benchmark has set
- *           pvx_spinlock's skip parameter to 0 (strict FIFO: nobody takes
- *           a free lock ahead of a queued waiter)
+ *           pvx_spinlock's skip parameter to 0 (strict FIFO: every waiter
+ *           draws a priority ticket at once, nobody takes a free lock
+ *           out of turn)
  *
  * Each run reports acquisitions per second (from the start signal to the
  * last thread's exit), the p50/p99/max time spent acquiring the lock
