@@ -68,8 +68,15 @@
  * bug in 2015, "x86/spinlocks/paravirt: Fix memory corruption on unlock").
  */
 
-/* Backoff: cpu_relax() between two reads of the lock word. */
-#define PVX_SPIN_BACKOFF_UNIT	4u
+/*
+ * Backoff: cpu_relax() between two reads of the lock word. One without a
+ * priority ticket, as the qspinlock's head reads its word after every
+ * relax: a waiter that reads the word only every few relaxes comes late
+ * to a free lock (in the lab, where a pause leaves the emulator's loop,
+ * 4 relaxes cost 0.6x the acquisitions per second and a p50 twice the
+ * native lock's; bench.rst).
+ */
+#define PVX_SPIN_BACKOFF_UNIT	1u
 #define PVX_SPIN_BACKOFF_MAX	64u
 /* Spins between two yields when the holder stays preempted. */
 #define PVX_SPIN_YIELD_GAP	256u
