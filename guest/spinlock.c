@@ -73,8 +73,8 @@
  * priority ticket, as the qspinlock's head reads its word after every
  * relax: a waiter that reads the word only every few relaxes comes late
  * to a free lock (in the lab, where a pause leaves the emulator's loop,
- * 4 relaxes cost 0.6x the acquisitions per second and a p50 twice the
- * native lock's; bench.rst).
+ * reading every 4 relaxes gave a p50 1.5-2x the native lock's, every
+ * relax the same p50; bench.rst).
  */
 #define PVX_SPIN_BACKOFF_UNIT	1u
 #define PVX_SPIN_BACKOFF_MAX	64u
