@@ -31,7 +31,7 @@
  * PVX_BENCH_TIMEOUT (s, default 1800: 5 kernel rounds and 10 userspace
  * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
  * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS,
- * _UROUNDS, _UTHREADS, _UMAX_MS.
+ * _UROUNDS, _UTHREADS, _UMAX_MS, _USAT_SLEEP.
  *
  * Files in $PVX_OUT: l3-bench.log (the L3 console; QEMU's stderr in
  * l3-bench.log.err), bench-results.txt (the guest's lines),
@@ -278,6 +278,7 @@ static void guest_cmdline(char *buf, size_t size)
 		{ "acq", "ACQ" }, { "uacq", "UACQ" }, { "threads", "THREADS" }, { "cs", "CS" },
 		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
 		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
+		{ "usat_sleep", "USAT_SLEEP" },
 	};
 	const char *v;
 	char var[64];

@@ -27,7 +27,9 @@
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
  *            [1000000] acquisitions or pvx_umax_ms= [5000] ms per mode,
  *            pvx_uthreshold= [1000] spins, for each of pvx_uthreads=
- *            [2 x CPUs,CPUs; pvx_threads= if set] thread counts
+ *            [2 x CPUs,CPUs; pvx_threads= if set] thread counts;
+ *            pvx_usat_sleep=1 [0] runs them with LIBPVX_SATURATED_SLEEP=1
+ *            (libpvx's opt-in sleep on a saturated lock)
  *   ulocks   the userspace locks only
  *   timers   the retransmit-timeout benchmark: pvx_timer_runs= [3] runs,
  *            each the arming cost at steal 0, then for each of
@@ -87,7 +89,7 @@ static struct param {
 	{ "acq", "10000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
 	{ "max_ms", "90000" }, { "uthreshold", "1000" }, { "rounds", "5" },
-	{ "urounds", "5" }, { "uthreads", "" },
+	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
 	{ "levels", "0,25,50,75" }, { "arm_loops", "20000" },
 	{ "timer_runs", "3" },
@@ -717,6 +719,11 @@ static void user_locks(void)
 		snprintf(list, sizeof(list), "%s", param("threads"));
 	else
 		snprintf(list, sizeof(list), "%ld,%ld", 2 * ncpu, ncpu);
+	/* libpvx reads it once, at its first lock: the program inherits it */
+	if (!strcmp(param("usat_sleep"), "1")) {
+		setenv("LIBPVX_SATURATED_SLEEP", "1", 1);
+		say("# userspace locks: LIBPVX_SATURATED_SLEEP=1");
+	}
 	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		s0 = steal_ticks("cpu");
 		progress("userspace, %s threads", t);
