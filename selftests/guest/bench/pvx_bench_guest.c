@@ -21,9 +21,9 @@
  * pvx_bench= [locks] chooses:
  *   locks    pvx_guest and pvx_spinlock, then pvx_rounds= [5] rounds of
  *            the kernel locks (ticket, native, pvx, pvx-fifo: pvx with
- *            skips off) interleaved, pvx_acq= [10000] acquisitions each,
+ *            skips off) interleaved, pvx_acq= [100000] acquisitions each,
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think= [128]
- *            work steps, pvx_max_ms= [10000] per lock and round; then the
+ *            work steps, pvx_max_ms= [5000] per lock and round; then the
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
  *            [1000000] acquisitions or pvx_umax_ms= [5000] ms per mode,
  *            pvx_uthreshold= [1000] spins, for each of pvx_uthreads=
@@ -86,9 +86,9 @@ static struct param {
 	const char *value;
 } params[] = {
 	{ "bench", "locks" },
-	{ "acq", "10000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
+	{ "acq", "100000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
-	{ "max_ms", "10000" }, { "uthreshold", "1000" }, { "rounds", "5" },
+	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "5" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
 	{ "levels", "0,25,50,75" }, { "arm_loops", "20000" },
