@@ -137,8 +137,8 @@ run_hang_guarded() {
 # The tiny VMs are L3 guests, and TCG's nested SVM resets an L3 now and
 # then with no pvx code involved (lab.rst, "An L3 that resets itself"):
 # run_tap runs such a program once more, as run-l3.sh boots such an L3
-# again. A fault pvx causes shows again and fails; so does any failure
-# before the reset.
+# again. A fault pvx causes every time shows again and fails; so does any
+# failure before the reset.
 tiny_vm_reset() {
 	awk '/not ok/ && !r { f = 1 } /SHUTDOWN \(triple fault\)/ { r = 1 }
 	     END { exit !(r && !f) }' "$1"
