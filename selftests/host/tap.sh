@@ -138,7 +138,8 @@ run_hang_guarded() {
 # then with no pvx code involved (lab.rst, "An L3 that resets itself"):
 # run_tap runs such a program once more, as run-l3.sh boots such an L3
 # again. A fault pvx causes every time shows again and fails; so does any
-# failure before the reset.
+# failure before the reset. The text is tinyvm.c's tvm_exit_str() for
+# KVM_EXIT_SHUTDOWN.
 tiny_vm_reset() {
 	awk '/not ok/ && !r { f = 1 } /SHUTDOWN \(triple fault\)/ { r = 1 }
 	     END { exit !(r && !f) }' "$1"
@@ -157,6 +158,7 @@ run_tap() {
 	rc=$?
 	if tiny_vm_reset "$out"; then
 		mv "$out" "$out.triple1"
+		mv "$out.err" "$out.triple1.err"
 		diag "$stage: $prog $*: a tiny VM reset itself (KVM_EXIT_SHUTDOWN) before any" \
 			"check failed, exit $rc; its output is $(basename "$out").triple1; running it again"
 		grep -m 3 'SHUTDOWN (triple fault)' "$out.triple1" | sed 's/^[# ]*/#   /'
