@@ -42,7 +42,14 @@
  * module. PVX_BENCH_KSM_LEVER_RUNS (1) runs of each case, by turns:
  *   m  blind: every VM mergeable (QEMU mem-merge=on), merge_on_candidates=0;
  *   n  pvx: QEMU mem-merge=off, merge_on_candidates=1: the VMs that ask;
- *   s  as m with smart_scan=1 where the kernel has it (6.7 and later).
+ *   s  as m with smart_scan=1 where the kernel has it (6.7 and later);
+ *   a  as m with KSM's advisor (advisor_mode=scan-time, 6.9 and later:
+ *      ksmd sizes pages_to_scan so that a full scan of the mergeable
+ *      memory takes PVX_BENCH_KSM_ADVISOR_SECS, 30);
+ *   p  as n with that advisor: pvx's policy on a host whose scan rate
+ *      follows the mergeable memory.
+ * PVX_BENCH_KSM_LEVER_CASES (mnsap) chooses among them; the ones the
+ * kernel lacks the knobs for are left out.
  * Once every guest is at its first mark (booted again up to
  * PVX_BENCH_KSM_BOOTS times, as a case's pair) KSM is reset and sampled
  * for PVX_BENCH_KSM_LEVER_SECS (120) s, then the guests are ended.
@@ -99,10 +106,10 @@
 #define NKINDS		128	/* pfnmap kinds: one ASCII letter */
 
 static struct {
-	const char *kernel, *initrd, *abi, *out, *first, *cases;
+	const char *kernel, *initrd, *abi, *out, *first, *cases, *lv_cases;
 	long mem, cpus, secs, pages, rounds, scans, to_scan, sleep_ms, smart;
 	long slow_ns, private_mb, kaslr, zero_order, boots, timeout;
-	long lv_vms, lv_ask, lv_mem, lv_secs, lv_runs, lv_private_mb;
+	long lv_vms, lv_ask, lv_mem, lv_secs, lv_runs, lv_private_mb, advisor_secs;
 } cfg;
 
 static char tool_dir[512];	/* where this program is, and pvx_ksm_census */
@@ -307,21 +314,36 @@ static long long ksmd_ticks(void)
 	return ut + st;
 }
 
+/* KSM's scan-time advisor: the kernel has it (6.9 and later). */
+static bool ksm_has_advisor(void)
+{
+	return !access(KSM_SYS "/advisor_mode", W_OK);
+}
+
 /*
  * Reset KSM: unmerge everything, wait until nothing is merged, set the
- * scan knobs (smart_scan @smart where the kernel has it); KSM stays off.
+ * scan knobs (smart_scan @smart where the kernel has it; with @advisor,
+ * the scan-time advisor, which sets pages_to_scan from then on, else
+ * none); KSM stays off.
  */
-static void ksm_restart(long smart)
+static void ksm_restart(long smart, bool advisor)
 {
 	int i;
 
 	ksm_set("run", 2);
 	for (i = 0; i < 300 && (ksm_get("pages_shared") || ksm_get("pages_sharing")); i++)
 		sleep_ms(200);
+	/* before pages_to_scan: a change of mode resets it */
+	if (ksm_has_advisor())
+		write_file(KSM_SYS "/advisor_mode", "none");
 	ksm_set("pages_to_scan", cfg.to_scan);
 	ksm_set("sleep_millisecs", cfg.sleep_ms);
 	if (!access(KSM_SYS "/smart_scan", W_OK))
 		ksm_set("smart_scan", smart);
+	if (advisor) {
+		ksm_set("advisor_target_scan_time", cfg.advisor_secs);
+		write_file(KSM_SYS "/advisor_mode", "scan-time");
+	}
 }
 
 /* ---- the L3 guests --------------------------------------------------------- */
@@ -647,7 +669,7 @@ static void phase_sharing(char c, const char *first)
 	double t0, t;
 	int i;
 
-	ksm_restart(cfg.smart);
+	ksm_restart(cfg.smart, false);
 	fs0 = ksm_get("full_scans");
 	ps0 = ksm_get("pages_scanned");
 	t0 = now_s();
@@ -1313,8 +1335,9 @@ static bool lever_boot(struct boot *b, char *bad, size_t size)
 /* Boot the guests of case @c, run @run, sample KSM, end them. */
 static void lever_run(char c, int run)
 {
+	bool pvx = c == 'n' || c == 'p';
 	struct boot b = { .mem = cfg.lv_mem, .private_mb = cfg.lv_private_mb,
-			  .merge = c == 'n' ? "off" : "on" };
+			  .merge = pvx ? "off" : "on" };
 	char bad[256], end[LINE_SIZE];
 	long long mg[2], rm[2], made[2];
 	struct window w;
@@ -1322,11 +1345,11 @@ static void lever_run(char c, int run)
 	int i;
 
 	snprintf(b.tag, sizeof(b.tag), "l%c%d", c, run);
-	write_file(MOC_PARAM, c == 'n' ? "1" : "0");
+	write_file(MOC_PARAM, pvx ? "1" : "0");
 	if (lever_boot(&b, bad, sizeof(bad))) {
 		result(true, "ksm lever (%c, run %d): all %ld guests booted to their first mark", c,
 		       run, cfg.lv_vms);
-		ksm_restart(c == 's');
+		ksm_restart(c == 's', c == 'a' || c == 'p');
 		w.fs0 = ksm_get("full_scans");
 		w.ps0 = ksm_get("pages_scanned");
 		w.k0 = ksmd_ticks();
@@ -1354,8 +1377,9 @@ static void lever_run(char c, int run)
 		lever_sum(ksm_merging, mg);
 		lever_sum(ksm_rmap, rm);
 		lever_sum(made_mergeable, made);
-		res_info("lever case=%c run=%d %s smart_scan=%lld mask=%lld mother=%lld rmap=%lld hz=%ld made=%lld",
-			 c, run, end, ksm_get("smart_scan"), mg[0], mg[1], rm[0] + rm[1],
+		res_info("lever case=%c run=%d %s smart_scan=%lld advisor=%d to_scan=%lld mask=%lld mother=%lld rmap=%lld hz=%ld made=%lld",
+			 c, run, end, ksm_get("smart_scan"), c == 'a' || c == 'p',
+			 ksm_get("pages_to_scan"), mg[0], mg[1], rm[0] + rm[1],
 			 sysconf(_SC_CLK_TCK), made[0] + made[1]);
 		tap_info("ksm lever (%c, run %d): %s", c, run, last_rec);
 		ksm_set("run", 2);
@@ -1372,10 +1396,10 @@ static void lever_run(char c, int run)
 
 /* the numbers of a lever line */
 enum { LV_SHARING, LV_FULL_SCANS, LV_SCANNED, LV_RMAP, LV_HZ, LV_KSMD, LV_MASK, LV_MOTHER,
-	LV_MADE, NLV };
+	LV_MADE, LV_TO_SCAN, NLV };
 static const char *const lv_key[NLV] = {
 	"sharing", "full_scans", "pages_scanned", "rmap", "hz", "ksmd_ticks", "mask", "mother",
-	"made"
+	"made", "to_scan"
 };
 
 /* one run of one lever case: its lever line's numbers, its samples' lines */
@@ -1386,8 +1410,15 @@ struct lever_res {
 	int ns;
 };
 
-static struct lever_res lever[3][MAX_RUNS];
-static const char lever_cases[] = "mns";
+static const char lever_cases[] = "mnsap";
+#define NLEVER	(sizeof(lever_cases) - 1)
+static struct lever_res lever[NLEVER][MAX_RUNS];
+
+/* The case whose sharing at the end is a case's t90 mark: its blind one. */
+static int lever_blind(int ci)
+{
+	return lever_cases[ci] == 'a' || lever_cases[ci] == 'p' ? 3 : 0;
+}
 
 static void load_lever(const char *path)
 {
@@ -1431,7 +1462,8 @@ static double scanned_of(double pages_scanned, double full_scans, double rmap)
 /*
  * One lever case's series over the runs (NAN for a run without a
  * number): at the end of the window and at t90, the first sample with
- * pages_sharing >= 90 % of what blind (m) had at the end of the same run.
+ * pages_sharing >= 90 % of what its blind case (m; a for the advisor's)
+ * had at the end of the same run.
  */
 struct lever_series {
 	double v[NLV][MAX_RUNS];
@@ -1480,7 +1512,7 @@ static void lever_series_of(int ci, int runs, struct lever_series *ls)
 		ls->scanned[r] = scanned_of(ls->v[LV_SCANNED][r], ls->v[LV_FULL_SCANS][r],
 					    ls->v[LV_RMAP][r]);
 		hz[r] = lr->has && isnan(lr->v[LV_HZ]) ? 100 : ls->v[LV_HZ][r];
-		end = lever[0][r].has ? lever[0][r].v[LV_SHARING] : NAN;
+		end = lever[lever_blind(ci)][r].has ? lever[lever_blind(ci)][r].v[LV_SHARING] : NAN;
 		lever_t90(lr, end, &ls->t90[r], &sc9[r], &sh9[r], &k9[r]);
 		ls->never += isnan(ls->t90[r]);
 	}
@@ -1492,7 +1524,7 @@ static void lever_series_of(int ci, int runs, struct lever_series *ls)
 
 static void lever_case_lines(char c, const struct lever_series *ls, int runs)
 {
-	char cell[11][CELL];
+	char cell[12][CELL];
 	const char *est = ls->est ? "~" : "";
 
 	cell_stat(cell[0], "%.0f", ls->v[LV_SHARING], runs);
@@ -1506,8 +1538,10 @@ static void lever_case_lines(char c, const struct lever_series *ls, int runs)
 	cell_stat(cell[8], "%.1f", ls->t90, runs);
 	cell_stat(cell[9], "%.2f", ls->spm90, runs);
 	cell_stat(cell[10], "%.1f", ls->ksmd90, runs);
-	tap_info("%c  at the end: sharing %s  scanned %s%s  scan/merged %s  ksmd s %s  merged: asking VMs %s, others %s  full scans %s  VMAs made mergeable %s",
-		 c, cell[0], est, cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7]);
+	cell_stat(cell[11], "%.0f", ls->v[LV_TO_SCAN], runs);
+	tap_info("%c  at the end: sharing %s  scanned %s%s  scan/merged %s  ksmd s %s  merged: asking VMs %s, others %s  full scans %s  VMAs made mergeable %s  pages_to_scan %s",
+		 c, cell[0], est, cell[1], cell[2], cell[3], cell[4], cell[5], cell[6], cell[7],
+		 cell[11]);
 	if (ls->never < runs)
 		tap_info("%c  at t90 (reached in %d of %d runs): t90 s %s  scan/merged %s%s  ksmd s %s",
 			 c, runs - ls->never, runs, cell[8], est, cell[9], cell[10]);
@@ -1516,28 +1550,23 @@ static void lever_case_lines(char c, const struct lever_series *ls, int runs)
 }
 
 /*
- * The floors of issue 29 item 3, on the runs' own ratios of (n) to (m):
- * the same sharing within 5 % (each side, then both), >= 2x fewer pages
- * scanned per merged page to t90; ksmd's CPU time reported. Whether the second
- * floor's line was printed.
+ * The floors of issue 29 item 3, on the runs' own ratios of pvx's case
+ * (@pc: n, or p with the advisor) to its blind one (@bc: m, or a): the
+ * same sharing within 5 % (each side, then both), >= 2x fewer pages
+ * scanned per merged page to t90; ksmd's CPU time reported.
  */
-static bool lever_floors(const struct lever_series *ls, int runs)
+static void lever_pair_floors(char bc, const struct lever_series *m, char pc,
+			      const struct lever_series *n, int runs)
 {
-	const struct lever_series *m = &ls[0], *n = &ls[1], *s = &ls[2];
-	char cell[5][CELL];
+	char cell[2][CELL];
 
-	tap_info("t90: the first sample with pages_sharing >= 90 %% of what (m) had at the end of the same run");
-	if (!m->any || !n->any) {
-		tap_info("floors (lever): not evaluated, results missing");
-		return false;
-	}
-	tap_info("floor lever sharing (n) within 5%% of blind (m), >= 0.95x: %s",
+	tap_info("floor lever sharing (%c) within 5%% of blind (%c), >= 0.95x: %s", pc, bc,
 		 cell_floor(cell[0], "%.3g", n->v[LV_SHARING], m->v[LV_SHARING], runs, BSTAT_GE,
 			    0.95));
-	tap_info("floor lever sharing (n) within 5%% of blind (m), <= 1.05x: %s",
+	tap_info("floor lever sharing (%c) within 5%% of blind (%c), <= 1.05x: %s", pc, bc,
 		 cell_floor(cell[0], "%.3g", n->v[LV_SHARING], m->v[LV_SHARING], runs, BSTAT_LE,
 			    1.05));
-	tap_info("floor lever sharing (n) within 5%% of blind (m): %s",
+	tap_info("floor lever sharing (%c) within 5%% of blind (%c): %s", pc, bc,
 		 cell_within(cell[0], n->v[LV_SHARING], m->v[LV_SHARING], runs, 0.95, 1.05));
 	/*
 	 * pages scanned per merged page to t90: over a fixed window ksmd
@@ -1545,15 +1574,47 @@ static bool lever_floors(const struct lever_series *ls, int runs)
 	 * says little; what the lever saves is the scanning to get there
 	 */
 	if (n->never == runs)
-		tap_info("floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): MISSED (n never reached t90 in %d runs)",
-			 runs);
+		tap_info("floor lever scanned per merged page to t90 (%c) >= 2x fewer than blind (%c): MISSED (%c never reached t90 in %d runs)",
+			 pc, bc, pc, runs);
 	else
-		tap_info("floor lever scanned per merged page to t90 (n) >= 2x fewer than blind (m): %s",
+		tap_info("floor lever scanned per merged page to t90 (%c) >= 2x fewer than blind (%c): %s",
+			 pc, bc,
 			 cell_floor(cell[0], "%.2f", m->spm90, n->spm90, runs, BSTAT_GE, 2));
-	tap_info("ksmd CPU time to t90 (n) / blind (m): %s; whole window %s (reported, no floor)",
-		 cell_pratio(cell[0], "%.2f", n->ksmd90, m->ksmd90, runs),
+	tap_info("ksmd CPU time to t90 (%c) / blind (%c): %s; whole window %s (reported, no floor)",
+		 pc, bc, cell_pratio(cell[0], "%.2f", n->ksmd90, m->ksmd90, runs),
 		 cell_pratio(cell[1], "%.2f", n->ksmd_s, m->ksmd_s, runs));
-	if (!s->any)
+}
+
+/*
+ * The floors of each pair that ran (n against m, p against a), and the
+ * stock smart_scan lever (s) against blind. Whether a floor line of the
+ * scanning was printed.
+ */
+static bool lever_floors(const struct lever_series *ls, int runs)
+{
+	const struct lever_series *m = &ls[0], *n = &ls[1], *s = &ls[2];
+	const struct lever_series *a = &ls[3], *p = &ls[4];
+	char cell[5][CELL];
+	bool printed = false;
+
+	tap_info("t90: the first sample with pages_sharing >= 90 %% of what the blind case (m; a for p) had at the end of the same run");
+	if (m->any && n->any) {
+		lever_pair_floors('m', m, 'n', n, runs);
+		printed = true;
+	}
+	if (a->any && p->any) {
+		lever_pair_floors('a', a, 'p', p, runs);
+		tap_info("advisor against a fixed rate: blind (a) / (m) ksmd whole window %s; pvx (p) / (n) ksmd whole window %s, sharing %s",
+			 cell_pratio(cell[0], "%.2f", a->ksmd_s, m->ksmd_s, runs),
+			 cell_pratio(cell[1], "%.2f", p->ksmd_s, n->ksmd_s, runs),
+			 cell_pratio(cell[2], "%.3g", p->v[LV_SHARING], n->v[LV_SHARING], runs));
+		printed = true;
+	}
+	if (!printed) {
+		tap_info("floors (lever): not evaluated, results missing");
+		return false;
+	}
+	if (!s->any || !m->any)
 		return true;
 	tap_info("stock lever smart_scan (s) against blind (m): sharing %s, scanned per merged to t90 %s fewer, ksmd to t90 %s; pvx (n) against (s): sharing %s, scanned per merged to t90 %s fewer",
 		 cell_pratio(cell[0], "%.3g", s->v[LV_SHARING], m->v[LV_SHARING], runs),
@@ -1567,24 +1628,26 @@ static bool lever_floors(const struct lever_series *ls, int runs)
 /*
  * The lever table: per case the medians of the runs (n min..max) at the
  * end of the window and at t90, every ratio run by run; the floors.
- * Whether the floor line of the scanning was printed.
+ * Whether a floor line of the scanning was printed.
  */
 static bool lever_table(const char *path)
 {
-	static struct lever_series ls[3];
+	static struct lever_series ls[NLEVER];
 	int runs = cfg.lv_runs, ci;
 
 	load_lever(path);
-	for (ci = 0; ci < 3; ci++)
+	for (ci = 0; ci < (int)NLEVER; ci++)
 		lever_series_of(ci, runs, &ls[ci]);
 	tap_info("---- KSM lever series, kernel %s: %ld guests of %ld MiB, %ld ask (nokaslr, pvx_ksm_guest), %ld do not (KASLR)",
 		 cfg.abi, cfg.lv_vms, cfg.lv_mem, cfg.lv_ask, cfg.lv_vms - cfg.lv_ask);
 	tap_info("m: blind, every VM mergeable; n: pvx, mem-merge=off + merge_on_candidates=1; s: blind + smart_scan=1");
+	tap_info("a: m with the scan-time advisor (target %ld s per full scan); p: n with it",
+		 cfg.advisor_secs);
 	tap_info("medians of the runs (n min..max), ratios run by run; scanned: pages_scanned (6.12), ~ = full_scans x rmap items (6.1)");
-	for (ci = 0; ci < 3; ci++) {
+	for (ci = 0; ci < (int)NLEVER; ci++) {
 		if (ls[ci].any)
 			lever_case_lines(lever_cases[ci], &ls[ci], runs);
-		else
+		else if (strchr(cfg.lv_cases, lever_cases[ci]))
 			tap_info("%c  (no run)", lever_cases[ci]);
 	}
 	return lever_floors(ls, runs);
@@ -1617,13 +1680,21 @@ static const char *table_head(const char *name, char *buf, size_t size)
 /* The lever series: its runs, by turns, and its table. */
 static void lever_series(void)
 {
-	char path[600], head[256], cases[4] = "mn";
+	char path[600], head[256], cases[NLEVER + 1] = "";
+	size_t nc = 0;
 	int run;
 	const char *c;
 
-	/* s where the kernel has smart_scan */
-	if (!access(KSM_SYS "/smart_scan", W_OK))
-		strcat(cases, "s");
+	/* the chosen cases; s where the kernel has smart_scan, a and p its advisor */
+	for (c = lever_cases; *c; c++) {
+		if (!strchr(cfg.lv_cases, *c))
+			continue;
+		if (*c == 's' && access(KSM_SYS "/smart_scan", W_OK))
+			continue;
+		if ((*c == 'a' || *c == 'p') && !ksm_has_advisor())
+			continue;
+		cases[nc++] = *c;
+	}
 	snprintf(path, sizeof(path), "%s/bench-ksm-lever-results.txt", cfg.out);
 	res = fopen(path, "we");
 	for (run = 1; run <= cfg.lv_runs; run++)
@@ -1760,6 +1831,8 @@ static void read_config(char **argv)
 	cfg.lv_secs = env_long("PVX_BENCH_KSM_LEVER_SECS", 120);
 	cfg.lv_runs = env_long("PVX_BENCH_KSM_LEVER_RUNS", 1);
 	cfg.lv_private_mb = env_long("PVX_BENCH_KSM_LEVER_PRIVATE_MB", 128);
+	cfg.lv_cases = env_str("PVX_BENCH_KSM_LEVER_CASES", "mnsap");
+	cfg.advisor_secs = env_long("PVX_BENCH_KSM_ADVISOR_SECS", 30);
 }
 
 /* The plan; exit 0 pass, 1 fail, 4 nothing passed. */
@@ -1789,6 +1862,9 @@ int main(int argc, char **argv)
 	if (cfg.lv_vms > MAX_VMS || cfg.lv_runs > MAX_RUNS || cfg.rounds > MAX_RUNS)
 		ksft_exit_fail_msg("at most %d lever VMs, %d lever runs and %d rounds\n", MAX_VMS,
 				   MAX_RUNS, MAX_RUNS);
+	if (cfg.lv_cases[strspn(cfg.lv_cases, lever_cases)] || cfg.advisor_secs < 1)
+		ksft_exit_fail_msg("PVX_BENCH_KSM_LEVER_CASES takes only %s, PVX_BENCH_KSM_ADVISOR_SECS at least 1\n",
+				   lever_cases);
 	n = readlink("/proc/self/exe", tool_dir, sizeof(tool_dir) - 1);
 	tool_dir[n > 0 ? n : 0] = '\0';
 	if (strrchr(tool_dir, '/'))
