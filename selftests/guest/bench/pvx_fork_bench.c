@@ -71,13 +71,13 @@ static const char *const names[NR_VARIANTS] = { "cow", "populate", "pvx" };
 
 /*
  * The @i-th run of round @r: populate, then cow and pvx, pvx second in
- * odd rounds and first in even ones. A run right after populate took
- * about 20 % longer than one after cow or pvx (nested paging, 256 MiB in
- * 4 KiB pages: 4.1-4.7 s against 3.5-3.6 s, the same fork() on both
- * sides); a rotating order put pvx there in two rounds of three, and
- * pvx_fork() measured 1.09x a fork() it was. Now, over an even number
- * of rounds, cow and pvx each follow populate in half of them and each
- * other in the rest.
+ * odd rounds and first in even ones, so that over an even number of
+ * rounds cow and pvx each follow populate in half of them and each other
+ * in the rest. A rotating order gave pvx the place after populate in two
+ * rounds of three: in one run (nested paging, 256 MiB in 4 KiB pages,
+ * both sides the same fork()) the runs there took 4.1-4.7 s against
+ * 3.5-3.6 s elsewhere, and pvx_fork() measured 1.09x; the next run, in
+ * this order, did not show it (2.7-5.2 s after populate).
  */
 static enum variant variant_of(unsigned int i, unsigned int r)
 {
