@@ -576,7 +576,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 				goto held;
 			continue;
 		case PVX_SPIN_STEP_PRIORITY:
-			/* before since moves to the draw: kicks rank by the wait's start */
+			/* since when we wait, as the kicker compares it */
 			pvx_spin_waiting_publish(lock, &s);
 			old = pvx_spin_queue(lock, s.w, &s.ticket,
 					     pvx_spin_passes(v, s.since));
