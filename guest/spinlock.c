@@ -231,14 +231,9 @@ static long pvx_spin_yield_to_cpu(int cpu)
  * Waiters in the slow path publish which lock they wait for, since when
  * (gen) and their priority ticket, so that a waiter can find the vCPU of
  * the priority ticket served, to direct a yield at it, and an unlocker
- * the halted waiter to kick. Only those two are looked for, so a waiter
- * publishes itself when it draws a ticket or is about to halt, not
- * before: most slow paths end in a steal within a few spins, and the
- * stores would be work on the contended path that nobody reads. One slot
- * per context that can be nested on a CPU: task, softirq, hardirq, NMI
- * (an interrupt's waiter has unpublished itself before the one it
- * interrupted goes on); a deeper waiter is not published: it never halts
- * and nobody yields to it.
+ * the halted waiter to kick. One slot per context that can be nested on
+ * a CPU: task, softirq, hardirq, NMI; a deeper waiter is not published:
+ * it never halts and nobody yields to it.
  */
 #define PVX_SPIN_NEST_MAX	4
 
@@ -489,7 +484,6 @@ static int pvx_spin_yield_target(const struct pvx_spinlock *lock, u64 v,
 /* Where pvx_spin_wait() is. */
 struct pvx_spin_waiting {
 	struct pvx_spin_waiter *w;	/* our slot, NULL when unpublished */
-	bool published;			/* pvx_spin_publish() done (w may be NULL) */
 	unsigned int limit;		/* pvx_spin_pass_limit() */
 	unsigned int spins;		/* cpu_relax() so far */
 	unsigned int since_yield;	/* cpu_relax() since the last yield */
@@ -498,16 +492,6 @@ struct pvx_spin_waiting {
 	u16 ticket;			/* our priority ticket, when prio */
 	bool prio;
 };
-
-/* Publish the waiter of @s in a slot, once (see pvx_spin_publish()). */
-static void pvx_spin_waiting_publish(const struct pvx_spinlock *lock,
-				     struct pvx_spin_waiting *s)
-{
-	if (s->published)
-		return;
-	s->published = true;
-	s->w = pvx_spin_publish(lock, s->since);
-}
 
 /*
  * A waiter that read @v and found the lock not its own: a directed yield
@@ -534,13 +518,10 @@ static void pvx_spin_give_way(struct pvx_spinlock *lock, u64 v,
 	if (!off_cpu && s->since_yield < threshold)
 		return;
 	s->since_yield = 0;
-	if (off_cpu && s->yields && pvx_spin_may_halt() && !in_nmi()) {
-		pvx_spin_waiting_publish(lock, s);
-		if (s->w) {
-			pvx_spin_halt(lock, s->w, s->since, s->limit, s->prio,
-				      s->ticket);
-			return;
-		}
+	if (off_cpu && s->yields && s->w && pvx_spin_may_halt() && !in_nmi()) {
+		pvx_spin_halt(lock, s->w, s->since, s->limit, s->prio,
+			      s->ticket);
+		return;
 	}
 	ret = pvx_spin_yield_to_cpu(target);
 	trace_spin_yield(lock, target, smp_processor_id(), s->spins, off_cpu,
@@ -564,6 +545,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
 	v = atomic64_read(&lock->val);
 	s.since = pvx_spin_gen(v);
+	s.w = pvx_spin_publish(lock, s.since);
 	for (;;) {
 		unsigned int delay, i;
 		u64 old;
@@ -576,8 +558,6 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 				goto held;
 			continue;
 		case PVX_SPIN_STEP_PRIORITY:
-			/* since when we wait, as the kicker compares it */
-			pvx_spin_waiting_publish(lock, &s);
 			old = pvx_spin_queue(lock, s.w, &s.ticket,
 					     pvx_spin_passes(v, s.since));
 			s.prio = true;
@@ -602,8 +582,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 		v = atomic64_read_acquire(&lock->val);
 	}
 held:
-	if (s.published)
-		pvx_spin_unpublish(s.w);
+	pvx_spin_unpublish(s.w);
 	pvx_spin_count(s.prio ? PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_STEALS);
 	return pvx_spin_passes(v, s.since);
 }
