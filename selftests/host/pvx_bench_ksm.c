@@ -1587,10 +1587,9 @@ static void lever_pair_floors(char bc, const struct lever_series *m, char pc,
 
 /*
  * The floors of each pair that ran (n against m, p against a), and the
- * stock smart_scan lever (s) against blind. Whether a floor line of the
- * scanning was printed.
+ * stock smart_scan lever (s) against blind.
  */
-static bool lever_floors(const struct lever_series *ls, int runs)
+static void lever_floors(const struct lever_series *ls, int runs)
 {
 	const struct lever_series *m = &ls[0], *n = &ls[1], *s = &ls[2];
 	const struct lever_series *a = &ls[3], *p = &ls[4];
@@ -1604,36 +1603,40 @@ static bool lever_floors(const struct lever_series *ls, int runs)
 	}
 	if (a->any && p->any) {
 		lever_pair_floors('a', a, 'p', p, runs);
+		printed = true;
+	}
+	if (m->any && n->any && a->any && p->any)
 		tap_info("advisor against a fixed rate: blind (a) / (m) ksmd whole window %s; pvx (p) / (n) ksmd whole window %s, sharing %s",
 			 cell_pratio(cell[0], "%.2f", a->ksmd_s, m->ksmd_s, runs),
 			 cell_pratio(cell[1], "%.2f", p->ksmd_s, n->ksmd_s, runs),
 			 cell_pratio(cell[2], "%.3g", p->v[LV_SHARING], n->v[LV_SHARING], runs));
-		printed = true;
-	}
 	if (!printed) {
-		tap_info("floors (lever): not evaluated, results missing");
-		return false;
+		tap_info("floors (lever): not evaluated, no pair of cases (m and n, a and p) has results");
+		return;
 	}
 	if (!s->any || !m->any)
-		return true;
+		return;
 	tap_info("stock lever smart_scan (s) against blind (m): sharing %s, scanned per merged to t90 %s fewer, ksmd to t90 %s; pvx (n) against (s): sharing %s, scanned per merged to t90 %s fewer",
 		 cell_pratio(cell[0], "%.3g", s->v[LV_SHARING], m->v[LV_SHARING], runs),
 		 cell_pratio(cell[1], "%.2f", m->spm90, s->spm90, runs),
 		 cell_pratio(cell[2], "%.2f", s->ksmd90, m->ksmd90, runs),
 		 cell_pratio(cell[3], "%.3g", n->v[LV_SHARING], s->v[LV_SHARING], runs),
 		 cell_pratio(cell[4], "%.2f", s->spm90, n->spm90, runs));
-	return true;
 }
+
+/* The lever cases lever_series() ran (one make bench may run only some). */
+static char lever_ran[NLEVER + 1];
 
 /*
  * The lever table: per case the medians of the runs (n min..max) at the
- * end of the window and at t90, every ratio run by run; the floors.
- * Whether a floor line of the scanning was printed.
+ * end of the window and at t90, every ratio run by run; the floors of the
+ * pairs that ran. Whether every case that ran has its results.
  */
 static bool lever_table(const char *path)
 {
 	static struct lever_series ls[NLEVER];
 	int runs = cfg.lv_runs, ci;
+	bool all = true;
 
 	load_lever(path);
 	for (ci = 0; ci < (int)NLEVER; ci++)
@@ -1649,11 +1652,14 @@ static bool lever_table(const char *path)
 			lever_case_lines(lever_cases[ci], &ls[ci], runs);
 		else if (strchr(cfg.lv_cases, lever_cases[ci]))
 			tap_info("%c  (no run)", lever_cases[ci]);
+		if (strchr(lever_ran, lever_cases[ci]) && !ls[ci].any)
+			all = false;
 	}
-	return lever_floors(ls, runs);
+	lever_floors(ls, runs);
+	return all;
 }
 
-/* A table printed and copied into $PVX_OUT/@name; whether it reached its floor line. */
+/* A table printed and copied into $PVX_OUT/@name; whether @table says it is whole. */
 static bool print_table(const char *name, bool (*table)(const char *), const char *arg)
 {
 	char path[600];
@@ -1680,7 +1686,7 @@ static const char *table_head(const char *name, char *buf, size_t size)
 /* The lever series: its runs, by turns, and its table. */
 static void lever_series(void)
 {
-	char path[600], head[256], cases[NLEVER + 1] = "";
+	char path[600], head[256], *cases = lever_ran;
 	size_t nc = 0;
 	int run;
 	const char *c;
