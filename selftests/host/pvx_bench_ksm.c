@@ -1332,10 +1332,40 @@ static bool lever_boot(struct boot *b, char *bad, size_t size)
 	}
 }
 
+/*
+ * The lever cases (the header's m, n, s, a, p): their letters in table
+ * order, a letter's index, and what a case does.
+ */
+static const char lever_cases[] = "mnsap";
+#define NLEVER	(sizeof(lever_cases) - 1)
+
+static int lever_ci(char c)
+{
+	return strchr(lever_cases, c) - lever_cases;
+}
+
+/* pvx's policy: mem-merge=off, merge_on_candidates=1 */
+static bool lever_pvx(char c)
+{
+	return c == 'n' || c == 'p';
+}
+
+/* KSM's scan-time advisor sets the scan rate */
+static bool lever_advised(char c)
+{
+	return c == 'a' || c == 'p';
+}
+
+/* The case whose sharing at the end is a case's t90 mark: its blind one. */
+static int lever_blind(int ci)
+{
+	return lever_ci(lever_advised(lever_cases[ci]) ? 'a' : 'm');
+}
+
 /* Boot the guests of case @c, run @run, sample KSM, end them. */
 static void lever_run(char c, int run)
 {
-	bool pvx = c == 'n' || c == 'p';
+	bool pvx = lever_pvx(c);
 	struct boot b = { .mem = cfg.lv_mem, .private_mb = cfg.lv_private_mb,
 			  .merge = pvx ? "off" : "on" };
 	char bad[256], end[LINE_SIZE];
@@ -1349,7 +1379,7 @@ static void lever_run(char c, int run)
 	if (lever_boot(&b, bad, sizeof(bad))) {
 		result(true, "ksm lever (%c, run %d): all %ld guests booted to their first mark", c,
 		       run, cfg.lv_vms);
-		ksm_restart(c == 's', c == 'a' || c == 'p');
+		ksm_restart(c == 's', lever_advised(c));
 		w.fs0 = ksm_get("full_scans");
 		w.ps0 = ksm_get("pages_scanned");
 		w.k0 = ksmd_ticks();
@@ -1378,7 +1408,7 @@ static void lever_run(char c, int run)
 		lever_sum(ksm_rmap, rm);
 		lever_sum(made_mergeable, made);
 		res_info("lever case=%c run=%d %s smart_scan=%lld advisor=%d to_scan=%lld mask=%lld mother=%lld rmap=%lld hz=%ld made=%lld",
-			 c, run, end, ksm_get("smart_scan"), c == 'a' || c == 'p',
+			 c, run, end, ksm_get("smart_scan"), lever_advised(c),
 			 ksm_get("pages_to_scan"), mg[0], mg[1], rm[0] + rm[1],
 			 sysconf(_SC_CLK_TCK), made[0] + made[1]);
 		tap_info("ksm lever (%c, run %d): %s", c, run, last_rec);
@@ -1410,15 +1440,7 @@ struct lever_res {
 	int ns;
 };
 
-static const char lever_cases[] = "mnsap";
-#define NLEVER	(sizeof(lever_cases) - 1)
 static struct lever_res lever[NLEVER][MAX_RUNS];
-
-/* The case whose sharing at the end is a case's t90 mark: its blind one. */
-static int lever_blind(int ci)
-{
-	return lever_cases[ci] == 'a' || lever_cases[ci] == 'p' ? 3 : 0;
-}
 
 static void load_lever(const char *path)
 {
@@ -1434,7 +1456,7 @@ static void load_lever(const char *path)
 		run = kv_num(line, "run");
 		if (!c[0] || !strchr(lever_cases, c[0]) || !(run >= 1 && run <= MAX_RUNS))
 			continue;
-		lr = &lever[strchr(lever_cases, c[0]) - lever_cases][(int)run - 1];
+		lr = &lever[lever_ci(c[0])][(int)run - 1];
 		if (!strncmp(line, "lever ", 6)) {
 			lr->has = true;
 			for (k = 0; k < NLV; k++)
@@ -1591,8 +1613,9 @@ static void lever_pair_floors(char bc, const struct lever_series *m, char pc,
  */
 static void lever_floors(const struct lever_series *ls, int runs)
 {
-	const struct lever_series *m = &ls[0], *n = &ls[1], *s = &ls[2];
-	const struct lever_series *a = &ls[3], *p = &ls[4];
+	const struct lever_series *m = &ls[lever_ci('m')], *n = &ls[lever_ci('n')];
+	const struct lever_series *s = &ls[lever_ci('s')];
+	const struct lever_series *a = &ls[lever_ci('a')], *p = &ls[lever_ci('p')];
 	char cell[5][CELL];
 	bool printed = false;
 
@@ -1686,7 +1709,7 @@ static const char *table_head(const char *name, char *buf, size_t size)
 /* The lever series: its runs, by turns, and its table. */
 static void lever_series(void)
 {
-	char path[600], head[256], *cases = lever_ran;
+	char path[600], head[256];
 	size_t nc = 0;
 	int run;
 	const char *c;
@@ -1697,14 +1720,14 @@ static void lever_series(void)
 			continue;
 		if (*c == 's' && access(KSM_SYS "/smart_scan", W_OK))
 			continue;
-		if ((*c == 'a' || *c == 'p') && !ksm_has_advisor())
+		if (lever_advised(*c) && !ksm_has_advisor())
 			continue;
-		cases[nc++] = *c;
+		lever_ran[nc++] = *c;
 	}
 	snprintf(path, sizeof(path), "%s/bench-ksm-lever-results.txt", cfg.out);
 	res = fopen(path, "we");
 	for (run = 1; run <= cfg.lv_runs; run++)
-		for (c = cases; *c; c++)
+		for (c = lever_ran; *c; c++)
 			lever_run(*c, run);
 	write_file(MOC_PARAM, "0");
 	if (res)
@@ -1868,9 +1891,10 @@ int main(int argc, char **argv)
 	if (cfg.lv_vms > MAX_VMS || cfg.lv_runs > MAX_RUNS || cfg.rounds > MAX_RUNS)
 		ksft_exit_fail_msg("at most %d lever VMs, %d lever runs and %d rounds\n", MAX_VMS,
 				   MAX_RUNS, MAX_RUNS);
-	if (cfg.lv_cases[strspn(cfg.lv_cases, lever_cases)] || cfg.advisor_secs < 1)
-		ksft_exit_fail_msg("PVX_BENCH_KSM_LEVER_CASES takes only %s, PVX_BENCH_KSM_ADVISOR_SECS at least 1\n",
-				   lever_cases);
+	if (cfg.lv_cases[strspn(cfg.lv_cases, lever_cases)])
+		ksft_exit_fail_msg("PVX_BENCH_KSM_LEVER_CASES takes only %s\n", lever_cases);
+	if (cfg.advisor_secs < 1)
+		ksft_exit_fail_msg("PVX_BENCH_KSM_ADVISOR_SECS must be 1 or more\n");
 	n = readlink("/proc/self/exe", tool_dir, sizeof(tool_dir) - 1);
 	tool_dir[n > 0 ? n : 0] = '\0';
 	if (strrchr(tool_dir, '/'))
