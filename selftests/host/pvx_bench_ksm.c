@@ -579,7 +579,11 @@ static void note_failed_boot(const char *what, const char *tag, int try, const s
  * guest now and then hangs or resets itself in early boot, before any pvx
  * module (QEMU exits 0 under -no-reboot; ksm.rst): such a pair is ended,
  * named in a "#" line and booted again. False (not ok lines for the last
- * try) when no try got both guests to their mark.
+ * try) when no try got both guests to their mark. One guest boots at a
+ * time, the next once the one before is at its mark (or gone): L2
+ * triple-faults in TCG's emulated world switch during L3 boots, far more
+ * often when two or more boot at once (lab.rst); a guest at its mark
+ * waits idle, and KSM is reset only once all are there.
  */
 static bool boot_pair(const struct boot *b, bool attacker_first)
 {
@@ -592,10 +596,8 @@ static bool boot_pair(const struct boot *b, bool attacker_first)
 			int r = attacker_first ? 1 - i : i;
 
 			vm_boot(&vms[r], roles[r], b);
-			nap_ms(1000);
+			bad[r] = !vm_wait_mark(&vms[r], "I", 600);
 		}
-		for (i = 0; i < 2; i++)
-			bad[i] = !vm_wait_mark(&vms[i], "I", 600);
 		if (!bad[0] && !bad[1])
 			return true;
 		for (i = 0; i < 2; i++)
@@ -1307,15 +1309,13 @@ static bool lever_boot(struct boot *b, char *bad, size_t size)
 
 	nvms = cfg.lv_vms;
 	for (try = 1; ; try++) {
+		bad[0] = '\0';
+		/* one at a time: see boot_pair() */
 		for (i = 0; i < nvms; i++) {
 			b->hint = i < cfg.lv_ask;
 			b->kaslr = i >= cfg.lv_ask;
 			snprintf(role, sizeof(role), "g%d", i + 1);
 			vm_boot(&vms[i], role, b);
-			nap_ms(1000);
-		}
-		bad[0] = '\0';
-		for (i = 0; i < nvms; i++) {
 			late[i] = !vm_wait_mark(&vms[i], "I", 900);
 			if (late[i])
 				snprintf(bad + strlen(bad), size - strlen(bad), " g%d", i + 1);
