@@ -37,10 +37,7 @@ struct pvx_spinlock {
 	 * touches the lock after that.
 	 */
 	atomic64_t val;
-	/*
-	 * CPU of the holder (of the last one while free; -1 before the
-	 * first): where waiters direct a yield while the word says held.
-	 */
+	/* CPU of the holder, -1 while free: where waiters direct a yield. */
 	int holder_cpu;
 	/*
 	 * Acquisitions granted while the holder waited and could act: since

@@ -587,21 +587,12 @@ held:
 	return pvx_spin_passes(v, s.since);
 }
 
-/*
- * The caller holds @lock now, passed @queued times while it waited. Its
- * fields share the word's cache line, which running waiters read all the
- * time: a store takes the line from them again, so each is stored only
- * when it changes (a CPU that takes the lock again stores nothing).
- */
+/* The caller holds @lock now, passed @queued times while it waited. */
 static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
 					  u16 queued)
 {
-	int cpu = smp_processor_id();
-
-	if (READ_ONCE(lock->holder_cpu) != cpu)
-		WRITE_ONCE(lock->holder_cpu, cpu);
-	if (lock->queued != queued)
-		lock->queued = queued;
+	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
+	lock->queued = queued;
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
@@ -619,14 +610,12 @@ static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
  * critical section before the release; pairs with the acquire of the
  * next taker's exchange) and returns the count of halted waiters: the
  * lock is not read after it, since the next holder may free it at once.
- * holder_cpu keeps the last holder's CPU: waiters read it only while
- * the word says held, and a stale CPU there (between the next taker's
- * exchange and its store) costs at most one misdirected yield.
  */
 static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
 {
 	u64 old;
 
+	WRITE_ONCE(lock->holder_cpu, -1);
 	old = atomic64_fetch_sub_release(PVX_SPIN_LOCKED, &lock->val);
 	if (unlikely(pvx_spin_halted(old)))
 		pvx_spin_kick(lock, old);
