@@ -70,7 +70,7 @@ if [ "$l3" = 1 ]; then
 fi
 bench_env() { # the PVX_BENCH* variables L2 sees, then "$@" as NAME=VALUE
 	{
-		env | grep -E '^PVX_BENCH(_[A-Z_]*)?=[0-9A-Za-z_./,-]*$' || true
+		env | grep -E '^PVX_BENCH(_[A-Z0-9_]*)?=[0-9A-Za-z_./,-]*$' || true
 		[ $# -eq 0 ] || printf '%s\n' "$@"
 	} | sed 's/^/export /' >"build/$abi/bench.env"
 }
