@@ -650,16 +650,23 @@ static void __attribute__((noreturn)) timer_bench(void)
 	finish();
 }
 
+/* kernel_locks()'s locks, in their places in an odd round */
+enum kernel_lock { KLOCK_TICKET, KLOCK_NATIVE, KLOCK_PVX, KLOCK_FIFO, KLOCK_NR };
+
 /*
- * The lock that runs @pos-th in round @r: native and pvx, whose ratio
- * has floors, swap places every round, so that neither always follows
- * the ticket lock's long round (a place that could cost something, as
- * the first place after populate did in the fork bench).
+ * The lock that runs in place @pos of round @r: native and pvx, whose
+ * ratio has floors, swap places every round, so that neither always
+ * follows the ticket lock's long round (a place that could cost
+ * something, as the first place after populate did in the fork bench).
  */
-static int kernel_lock_at(int r, int pos)
+static enum kernel_lock kernel_lock_at(int r, enum kernel_lock pos)
 {
-	if (r % 2 == 0 && (pos == 1 || pos == 2))
-		return 3 - pos;
+	if (r % 2)
+		return pos;
+	if (pos == KLOCK_NATIVE)
+		return KLOCK_PVX;
+	if (pos == KLOCK_PVX)
+		return KLOCK_NATIVE;
 	return pos;
 }
 
@@ -674,9 +681,9 @@ static void kernel_locks(void)
 {
 	static const char *const round_lines[] = { "bench-round ", NULL };
 	static const char *const sum_lines[] = { "bench ", NULL };
-	static const char *const locks[] = { "ticket", "native", "pvx", "pvx-fifo" };
+	static const char *const locks[KLOCK_NR] = { "ticket", "native", "pvx", "pvx-fifo" };
 	char args[512], up[32];
-	long steal[4] = { 0 }, s0;
+	long steal[KLOCK_NR] = { 0 }, s0;
 	int r, pos, i, err, rounds = atoi(param("rounds"));
 
 	snprintf(args, sizeof(args),
@@ -689,11 +696,11 @@ static void kernel_locks(void)
 		return;
 	}
 	for (r = 1; r <= rounds; r++) {
-		for (pos = 0; pos < 4; pos++) {
+		for (pos = 0; pos < KLOCK_NR; pos++) {
 			i = kernel_lock_at(r, pos);
 			progress("round %d lock=%s", r, locks[i]);
 			/* pvx-fifo: the same lock with skips off */
-			if (i == 3)
+			if (i == KLOCK_FIFO)
 				write_file(SKIP_PARAM, "0");
 			s0 = steal_ticks("cpu");
 			err = write_file(LOCK_DIR "/run", locks[i]);
@@ -707,7 +714,7 @@ static void kernel_locks(void)
 		say("# kernel round %d done at uptime %s s", r, uptime_text(up, sizeof(up)));
 	}
 	copy_lines(LOCK_DIR "/results", sum_lines, "", NULL, 0);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < KLOCK_NR; i++)
 		say("steal lock=%s ticks=%ld", locks[i], steal[i]);
 	rmmod_or_say("pvx_lock_bench");
 }
