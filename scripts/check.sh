@@ -59,27 +59,6 @@ tap() { # tap ok|fail|skip DESCRIPTION [REASON]
 	esac >>"$cur"
 }
 
-# --- unit tier: the pure decision functions, in userspace, first ----------------
-# (Documentation/unit.rst) Seconds, no VM: a wrong number shows here before
-# any kernel is built. Each program's TAP is a stream of its own.
-tap_begin unit
-t=$(date +%s)
-if make -s -C selftests/unit OUT="$REPO/build/selftests" >"$RES/unit-build.log" 2>&1; then
-	tap ok "unit tests build (selftests/unit, kselftest_harness.h)"
-	for name in $(make -s --no-print-directory -C selftests/unit list); do
-		"$REPO/build/selftests/unit/$name" >"$RES/unit-$name.tap" 2>&1
-		rc=$?
-		if [ "$rc" -eq 0 ]; then
-			tap ok "unit $name exits 0"
-		else
-			tap fail "unit $name exits 0" "exit $rc"
-		fi
-	done
-else
-	tap fail "unit tests build" "see $RES/unit-build.log"
-fi
-echo "# unit tier: $(($(date +%s) - t)) s" >>"$cur"
-
 # --- build: modules for both kernels, W=1 warning-free, sparse-clean --------
 tap_begin build
 declare -A ABI
@@ -100,88 +79,6 @@ for s in $SERIES_LIST; do
 		tap fail "build for $abi" "see $log"
 	fi
 done
-# PREEMPT_RT: the modules refuse to build for the -rt flavour of each
-# series (Documentation/usage.rst), through make and through build.sh alike, with one line
-# naming the reason, and nothing gets compiled.
-rt_refusal="pvx: PREEMPT_RT kernels are not supported"
-for s in $SERIES_LIST; do
-	rt=$(scripts/kernel.sh installed-rt "$s" 2>/dev/null) || {
-		tap skip "build for $s -rt refuses" "-rt headers of $s not set up (run: make deps)"
-		continue
-	}
-	log=$RES/build-$rt.log
-	out=$(make -s --no-print-directory KDIR="$(scripts/kernel.sh kdir "$rt")" 2>&1 >/dev/null)
-	rc=$?
-	if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] &&
-	   printf '%s' "$out" | grep -q -- "$rt_refusal"; then
-		tap ok "make for $rt refuses with one line"
-	else
-		tap fail "make for $rt refuses with one line" \
-			"exit $rc, said: $(printf '%s' "$out" | head -n3 | tr '\n' '|')"
-	fi
-	scripts/build.sh "$rt" C=1 >"$log" 2>&1
-	rc=$?
-	if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log")" -eq 1 ] &&
-	   ! grep -Eq 'warning:|error:' "$log" &&
-	   [ -z "$(find "build/$rt" -name '*.o' -o -name '*.ko' 2>/dev/null)" ]; then
-		tap ok "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled"
-	else
-		tap fail "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log"
-	fi
-	# host/ and guest/ built on their own (make -C KDIR M=.../guest
-	# reads only guest/Kbuild), from a copy so that nothing lands in
-	# the tree
-	for side in host guest; do
-		sub=$RES/rt-$side-$rt
-		rm -rf "$sub"
-		mkdir -p "$sub"
-		cp -r "$side" uapi "$sub/"
-		make -s -C "$(scripts/kernel.sh kdir "$rt")" M="$sub/$side" modules >"$log.$side" 2>&1
-		rc=$?
-		if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log.$side")" -eq 1 ] &&
-		   ! grep -Eq 'warning:|error:' "$log.$side" &&
-		   [ -z "$(find "$sub" -name '*.o' -o -name '*.ko')" ]; then
-			tap ok "make -C KDIR M=$side for $rt refuses: exit $rc, the one refusal line, nothing compiled"
-		else
-			tap fail "make -C KDIR M=$side for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log.$side"
-		fi
-		rm -rf "$sub"
-	done
-done
-# dkms.conf installs what Kbuild builds: the same modules, each from its
-# own directory, numbered 0..N-1 (dkms stops at the first gap)
-kbuild_mods=$(for d in host guest; do
-	sed -nE 's/^obj-m[[:space:]]*[+:]?=[[:space:]]*([a-z_0-9]+)\.o.*/'"$d"'\/\1/p' "$d/Kbuild"
-done | sort)
-dkms_mods=$(awk -F'"' '
-	/^BUILT_MODULE_NAME\[/ { split($0, a, /[][]/); name[a[2]] = $2 }
-	/^BUILT_MODULE_LOCATION\[/ { split($0, a, /[][]/); loc[a[2]] = $2 }
-	END { for (i = 0; i in name; i++) { l = loc[i]; sub(/\/$/, "", l); print l "/" name[i] } }
-' dkms.conf | sort)
-if [ -n "$kbuild_mods" ] && [ "$kbuild_mods" = "$dkms_mods" ]; then
-	tap ok "dkms.conf names the $(wc -l <<<"$kbuild_mods") modules Kbuild builds, numbered without gaps"
-else
-	tap fail "dkms.conf names the modules Kbuild builds, numbered without gaps" \
-		"only in Kbuild: $(comm -23 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')only in dkms.conf: $(comm -13 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')"
-fi
-# ...and the manifest lists what each Kbuild builds: its host and guest
-# modules, and the test and benchmark modules (mkinitrd.sh and the test
-# programs' Makefiles read it, so those cannot differ)
-kbuild_objs() { # kbuild_objs DIR: the modules DIR/Kbuild builds, sorted
-	sed -nE 's/^obj-m[[:space:]]*[+:]?=[[:space:]]*([a-z_0-9]+)\.o.*/\1/p' "$1/Kbuild" | sort
-}
-for pair in "host:host" "guest:guest" "selftests/guest/kmod:kmod-l3 kmod-bench"; do
-	d=${pair%%:*} kinds=${pair#*:}
-	want=$(scripts/manifest.sh $kinds | sort)
-	got=$(kbuild_objs "$d")
-	if [ -n "$got" ] && [ "$got" = "$want" ]; then
-		tap ok "manifest: $d/Kbuild builds its $(wc -l <<<"$got") modules ($kinds)"
-	else
-		tap fail "manifest: $d/Kbuild builds its modules ($kinds)" \
-			"only in Kbuild: $(comm -23 <(echo "$got") <(echo "$want") | tr '\n' ' ')only in the manifest: $(comm -13 <(echo "$got") <(echo "$want") | tr '\n' ' ')"
-	fi
-done
-
 # --- standalone userspace tests ----------------------------------------------
 tap_begin selftests-build
 if make -s -j"$(nproc)" -C selftests OUT="$REPO/build/selftests" >"$RES/selftests-build.log" 2>&1; then
@@ -189,70 +86,12 @@ if make -s -j"$(nproc)" -C selftests OUT="$REPO/build/selftests" >"$RES/selftest
 else
 	tap fail "selftests build" "see $RES/selftests-build.log"
 fi
-# ...installed as a kselftest collection (make -C selftests install) and
-# run with the kernel's run_kselftest.sh: --list names every test
-# program of the manifest, each in its collection, and no tool-l2 helper
-# (installed beside them); -c pvx_unit runs the unit programs, here
-ksft=$RES/kselftest
-if make -s -C selftests OUT="$REPO/build/selftests" install INSTALL_PATH="$ksft" \
-	>"$RES/kselftest-install.log" 2>&1; then
-	want=$(for c in pvx_unit:unit pvx_host:prog-l2 pvx_guest:prog-l3; do
-		scripts/manifest.sh "${c#*:}" | sed "s/^/${c%%:*}:/"
-	done | sort)
-	got=$("$ksft/run_kselftest.sh" --list 2>&1 | sort)
-	missing=$(for t in $(scripts/manifest.sh tool-l2); do
-		[ -x "$ksft/pvx_host/$t" ] || echo "$t"
-	done)
-	if [ -n "$want" ] && [ "$want" = "$got" ] && [ -z "$missing" ]; then
-		tap ok "make -C selftests install: run_kselftest.sh --list names the $(wc -l <<<"$want") test programs of the manifest, helpers installed unlisted"
-	else
-		tap fail "make -C selftests install: run_kselftest.sh --list names the test programs of the manifest" \
-			"only listed: $(comm -13 <(echo "$want") <(echo "$got") | tr '\n' ' ')not listed: $(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')helpers missing: $missing"
-	fi
-	# appended: the runner writes the programs' output through
-	# /dev/stdout, which a truncating redirection would overwrite
-	: >"$RES/kselftest-unit.log"
-	"$ksft/run_kselftest.sh" -c pvx_unit >>"$RES/kselftest-unit.log" 2>&1
-	rc=$?
-	# (the runner's top-level lines are the programs, their tests
-	# nested below: tap-count.sh counts those)
-	read -r p f k < <(scripts/tap-count.sh "$RES/kselftest-unit.log")
-	n=$(scripts/manifest.sh unit | wc -l)
-	top=$(grep -c '^ok [0-9]' "$RES/kselftest-unit.log")
-	if [ "$rc" = 0 ] && [ "$top" = "$n" ] && [ "$p" -ge "$n" ] && [ "$f/$k" = 0/0 ] &&
-	   grep -q "^1\.\.$n$" "$RES/kselftest-unit.log"; then
-		tap ok "run_kselftest.sh -c pvx_unit: the $n unit programs ok ($p tests), nested KTAP"
-	else
-		tap fail "run_kselftest.sh -c pvx_unit: the $n unit programs ok" \
-			"exit $rc, $top of $n programs ok, $p tests ok, $f not ok, $k skipped; see $RES/kselftest-unit.log"
-	fi
-else
-	tap fail "make -C selftests install" "see $RES/kselftest-install.log"
-fi
-# ...and the lab runs each of them: every prog-l3 from the L3 guest's
-# init, every prog-l2 from an L2 suite (selftests/host/*.sh)
-unrun=$(for t in $(scripts/manifest.sh prog-l3); do
-	grep -qw -- "$t" selftests/guest/init.sh || echo "$t"
-done
-for t in $(scripts/manifest.sh prog-l2); do
-	grep -qw -- "$t" selftests/host/*.sh || echo "$t"
-done)
-if [ -z "$unrun" ]; then
-	tap ok "the lab runs every prog-l3 (init.sh) and prog-l2 (selftests/host/*.sh) of the manifest"
-else
-	tap fail "the lab runs every test program of the manifest" "never run: $(tr '\n' ' ' <<<"$unrun")"
-fi
 # pvxtop before the L3 initramfs, which takes its static build (the labs
 # run with --no-build)
 if make -s -j"$(nproc)" -C tools/pvxtop OUT="$REPO/build/pvxtop" all static >"$RES/pvxtop-build.log" 2>&1; then
 	tap ok "pvxtop build (clang BPF, bpftool skeleton, libbpf; static for L3)"
 else
 	tap fail "pvxtop build" "see $RES/pvxtop-build.log"
-fi
-if [ -x build/selftests/uapi_test ]; then
-	build/selftests/uapi_test >"$RES/uapi.tap"
-else
-	printf 'TAP version 13\n1..1\nnot ok 1 uapi_test was not built\n' >"$RES/uapi.tap"
 fi
 
 # --- the nested lab on every kernel ---------------------------------------------
@@ -268,14 +107,32 @@ lab_can_run() {
 # (which L2 mounts its own tmpfs over) with a clean environment. Run as
 # soon as the first lab ends, beside the other one: the labs of the two
 # kernels seldom end together, and the demo then uses the freed CPU.
-tmp_clone_demo() {
-	local s clone rc f
-	tap_begin lab-tmp-clone
+demo_series() {
+	local s
 	for s in $SERIES_LIST; do
 		[ -n "${ABI[$s]:-}" ] && break
 	done
-	clone=$(mktemp -d /tmp/pvx-clone.XXXXXX)
-	git ls-files -z | rsync -a --from0 --files-from=- ./ "$clone/"
+	echo "$s"
+}
+# The clone is made and its build (what make demo builds first: lab.sh
+# --build-only) runs as soon as the labs start, at a lower priority than
+# theirs (nice 10), in the CPU time they leave; make demo then finds it
+# built and mostly boots (its build, incremental, still runs)
+CLONE="" CLONE_PID=""
+tmp_clone_prepare() {
+	CLONE=$(mktemp -d /tmp/pvx-clone.XXXXXX)
+	git ls-files -z | rsync -a --from0 --files-from=- ./ "$CLONE/"
+	(cd "$CLONE" && exec nice -n 10 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$CLONE" \
+		${PVX_CACHE:+PVX_CACHE="$PVX_CACHE"} \
+		scripts/lab.sh --kernel "$(demo_series)" --tests demo --build-only) \
+		>"$RES/tmp-clone-build.log" 2>&1 &
+	CLONE_PID=$!
+}
+tmp_clone_demo() {
+	local s clone=$CLONE rc f
+	tap_begin lab-tmp-clone
+	s=$(demo_series)
+	[ -z "$CLONE_PID" ] || wait "$CLONE_PID"
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$clone" \
 		${PVX_CACHE:+PVX_CACHE="$PVX_CACHE"} SERIES="$s" \
 		make -C "$clone" -s demo >"$RES/tmp-clone-demo.log" 2>&1
@@ -338,7 +195,176 @@ if lab_why=$(lab_can_run); then
 			--out "$REPO/build/lab-${ABI[$s]}" >"$RES/lab-$s.log" 2>&1 &
 		LABPID[$s]=$!
 	done
+	tmp_clone_prepare
 fi
+
+# --- beside the labs: everything they do not need -----------------------------
+# --- unit tier: the pure decision functions, in userspace ---------------------
+# (Documentation/unit.rst) Seconds, no VM, beside the labs. Each program's
+# TAP is a stream of its own.
+tap_begin unit
+t=$(date +%s)
+if make -s -C selftests/unit OUT="$REPO/build/selftests" >"$RES/unit-build.log" 2>&1; then
+	tap ok "unit tests build (selftests/unit, kselftest_harness.h)"
+	for name in $(make -s --no-print-directory -C selftests/unit list); do
+		"$REPO/build/selftests/unit/$name" >"$RES/unit-$name.tap" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			tap ok "unit $name exits 0"
+		else
+			tap fail "unit $name exits 0" "exit $rc"
+		fi
+	done
+else
+	tap fail "unit tests build" "see $RES/unit-build.log"
+fi
+echo "# unit tier: $(($(date +%s) - t)) s" >>"$cur"
+
+# --- build: what the -rt flavours refuse, what dkms and the manifest list ------
+tap_begin build-rt
+# PREEMPT_RT: the modules refuse to build for the -rt flavour of each
+# series (Documentation/usage.rst), through make and through build.sh alike, with one line
+# naming the reason, and nothing gets compiled.
+rt_refusal="pvx: PREEMPT_RT kernels are not supported"
+for s in $SERIES_LIST; do
+	rt=$(scripts/kernel.sh installed-rt "$s" 2>/dev/null) || {
+		tap skip "build for $s -rt refuses" "-rt headers of $s not set up (run: make deps)"
+		continue
+	}
+	log=$RES/build-$rt.log
+	out=$(make -s --no-print-directory KDIR="$(scripts/kernel.sh kdir "$rt")" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] &&
+	   printf '%s' "$out" | grep -q -- "$rt_refusal"; then
+		tap ok "make for $rt refuses with one line"
+	else
+		tap fail "make for $rt refuses with one line" \
+			"exit $rc, said: $(printf '%s' "$out" | head -n3 | tr '\n' '|')"
+	fi
+	scripts/build.sh "$rt" C=1 >"$log" 2>&1
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log")" -eq 1 ] &&
+	   ! grep -Eq 'warning:|error:' "$log" &&
+	   [ -z "$(find "build/$rt" -name '*.o' -o -name '*.ko' 2>/dev/null)" ]; then
+		tap ok "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled"
+	else
+		tap fail "build.sh for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log"
+	fi
+	# host/ and guest/ built on their own (make -C KDIR M=.../guest
+	# reads only guest/Kbuild), from a copy so that nothing lands in
+	# the tree
+	for side in host guest; do
+		sub=$RES/rt-$side-$rt
+		rm -rf "$sub"
+		mkdir -p "$sub"
+		cp -r "$side" uapi "$sub/"
+		make -s -C "$(scripts/kernel.sh kdir "$rt")" M="$sub/$side" modules >"$log.$side" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ] && [ "$(grep -c -- "$rt_refusal" "$log.$side")" -eq 1 ] &&
+		   ! grep -Eq 'warning:|error:' "$log.$side" &&
+		   [ -z "$(find "$sub" -name '*.o' -o -name '*.ko')" ]; then
+			tap ok "make -C KDIR M=$side for $rt refuses: exit $rc, the one refusal line, nothing compiled"
+		else
+			tap fail "make -C KDIR M=$side for $rt refuses: exit $rc, the one refusal line, nothing compiled" "see $log.$side"
+		fi
+		rm -rf "$sub"
+	done
+done
+tap_begin manifest
+# dkms.conf installs what Kbuild builds: the same modules, each from its
+# own directory, numbered 0..N-1 (dkms stops at the first gap)
+kbuild_mods=$(for d in host guest; do
+	sed -nE 's/^obj-m[[:space:]]*[+:]?=[[:space:]]*([a-z_0-9]+)\.o.*/'"$d"'\/\1/p' "$d/Kbuild"
+done | sort)
+dkms_mods=$(awk -F'"' '
+	/^BUILT_MODULE_NAME\[/ { split($0, a, /[][]/); name[a[2]] = $2 }
+	/^BUILT_MODULE_LOCATION\[/ { split($0, a, /[][]/); loc[a[2]] = $2 }
+	END { for (i = 0; i in name; i++) { l = loc[i]; sub(/\/$/, "", l); print l "/" name[i] } }
+' dkms.conf | sort)
+if [ -n "$kbuild_mods" ] && [ "$kbuild_mods" = "$dkms_mods" ]; then
+	tap ok "dkms.conf names the $(wc -l <<<"$kbuild_mods") modules Kbuild builds, numbered without gaps"
+else
+	tap fail "dkms.conf names the modules Kbuild builds, numbered without gaps" \
+		"only in Kbuild: $(comm -23 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')only in dkms.conf: $(comm -13 <(echo "$kbuild_mods") <(echo "$dkms_mods") | tr '\n' ' ')"
+fi
+# ...and the manifest lists what each Kbuild builds: its host and guest
+# modules, and the test and benchmark modules (mkinitrd.sh and the test
+# programs' Makefiles read it, so those cannot differ)
+kbuild_objs() { # kbuild_objs DIR: the modules DIR/Kbuild builds, sorted
+	sed -nE 's/^obj-m[[:space:]]*[+:]?=[[:space:]]*([a-z_0-9]+)\.o.*/\1/p' "$1/Kbuild" | sort
+}
+for pair in "host:host" "guest:guest" "selftests/guest/kmod:kmod-l3 kmod-bench"; do
+	d=${pair%%:*} kinds=${pair#*:}
+	want=$(scripts/manifest.sh $kinds | sort)
+	got=$(kbuild_objs "$d")
+	if [ -n "$got" ] && [ "$got" = "$want" ]; then
+		tap ok "manifest: $d/Kbuild builds its $(wc -l <<<"$got") modules ($kinds)"
+	else
+		tap fail "manifest: $d/Kbuild builds its modules ($kinds)" \
+			"only in Kbuild: $(comm -23 <(echo "$got") <(echo "$want") | tr '\n' ' ')only in the manifest: $(comm -13 <(echo "$got") <(echo "$want") | tr '\n' ' ')"
+	fi
+done
+
+tap_begin kselftest
+# ...installed as a kselftest collection (make -C selftests install) and
+# run with the kernel's run_kselftest.sh: --list names every test
+# program of the manifest, each in its collection, and no tool-l2 helper
+# (installed beside them); -c pvx_unit runs the unit programs, here
+ksft=$RES/kselftest
+if make -s -C selftests OUT="$REPO/build/selftests" install INSTALL_PATH="$ksft" \
+	>"$RES/kselftest-install.log" 2>&1; then
+	want=$(for c in pvx_unit:unit pvx_host:prog-l2 pvx_guest:prog-l3; do
+		scripts/manifest.sh "${c#*:}" | sed "s/^/${c%%:*}:/"
+	done | sort)
+	got=$("$ksft/run_kselftest.sh" --list 2>&1 | sort)
+	missing=$(for t in $(scripts/manifest.sh tool-l2); do
+		[ -x "$ksft/pvx_host/$t" ] || echo "$t"
+	done)
+	if [ -n "$want" ] && [ "$want" = "$got" ] && [ -z "$missing" ]; then
+		tap ok "make -C selftests install: run_kselftest.sh --list names the $(wc -l <<<"$want") test programs of the manifest, helpers installed unlisted"
+	else
+		tap fail "make -C selftests install: run_kselftest.sh --list names the test programs of the manifest" \
+			"only listed: $(comm -13 <(echo "$want") <(echo "$got") | tr '\n' ' ')not listed: $(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')helpers missing: $missing"
+	fi
+	# appended: the runner writes the programs' output through
+	# /dev/stdout, which a truncating redirection would overwrite
+	: >"$RES/kselftest-unit.log"
+	"$ksft/run_kselftest.sh" -c pvx_unit >>"$RES/kselftest-unit.log" 2>&1
+	rc=$?
+	# (the runner's top-level lines are the programs, their tests
+	# nested below: tap-count.sh counts those)
+	read -r p f k < <(scripts/tap-count.sh "$RES/kselftest-unit.log")
+	n=$(scripts/manifest.sh unit | wc -l)
+	top=$(grep -c '^ok [0-9]' "$RES/kselftest-unit.log")
+	if [ "$rc" = 0 ] && [ "$top" = "$n" ] && [ "$p" -ge "$n" ] && [ "$f/$k" = 0/0 ] &&
+	   grep -q "^1\.\.$n$" "$RES/kselftest-unit.log"; then
+		tap ok "run_kselftest.sh -c pvx_unit: the $n unit programs ok ($p tests), nested KTAP"
+	else
+		tap fail "run_kselftest.sh -c pvx_unit: the $n unit programs ok" \
+			"exit $rc, $top of $n programs ok, $p tests ok, $f not ok, $k skipped; see $RES/kselftest-unit.log"
+	fi
+else
+	tap fail "make -C selftests install" "see $RES/kselftest-install.log"
+fi
+# ...and the lab runs each of them: every prog-l3 from the L3 guest's
+# init, every prog-l2 from an L2 suite (selftests/host/*.sh)
+unrun=$(for t in $(scripts/manifest.sh prog-l3); do
+	grep -qw -- "$t" selftests/guest/init.sh || echo "$t"
+done
+for t in $(scripts/manifest.sh prog-l2); do
+	grep -qw -- "$t" selftests/host/*.sh || echo "$t"
+done)
+if [ -z "$unrun" ]; then
+	tap ok "the lab runs every prog-l3 (init.sh) and prog-l2 (selftests/host/*.sh) of the manifest"
+else
+	tap fail "the lab runs every test program of the manifest" "never run: $(tr '\n' ' ' <<<"$unrun")"
+fi
+if [ -x build/selftests/uapi_test ]; then
+	build/selftests/uapi_test >"$RES/uapi.tap"
+else
+	printf 'TAP version 13\n1..1\nnot ok 1 uapi_test was not built\n' >"$RES/uapi.tap"
+fi
+
 
 # --- the newest kernel: Debian sid's (kernel.sh abi sid), whose
 # headers build only in the sid build root make deps makes in the cache
@@ -400,6 +426,10 @@ tap_begin style
 # selftests/host/pvx_ksm_census.c, selftests/guest/bench/pvx_stimer_ubench.c.
 style_next='^selftests/(host/pvx_ksm_census\.c|guest/bench/pvx_stimer_ubench\.c)$'
 user_ignore=VOLATILE,PREFER_DEFINED_ATTRIBUTE_MACRO,STRCPY,PREFER_KERNEL_TYPES,LONG_LINE_STRING
+# One checkpatch run per ignore list (perl's start and its word lists
+# cost about 0.3 s of CPU per run, 133 files beside the labs); a file
+# passes when no line of its run's output names it.
+declare -A cp_files
 for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests|tools)/' | grep -Ev "$style_next"); do
 	ignore=
 	case "$f" in
@@ -430,13 +460,32 @@ for f in $(git ls-files '*.c' '*.h' | grep -E '^(host|guest|uapi|selftests|tools
 		ignore="--ignore $user_ignore,STATIC_CONST_CHAR_ARRAY" ;;
 	selftests/* | tools/*) ignore="--ignore $user_ignore" ;;
 	esac
+	cp_files[${ignore:-none}]+="$f "
+done
+for ignore in "${!cp_files[@]}"; do
+	files=${cp_files[$ignore]}
+	[ "$ignore" != none ] || ignore=
 	if [ ! -f "$cp" ]; then
-		tap skip "checkpatch $f" "checkpatch.pl not found (make deps)"
-	elif perl "$cp" --no-tree --strict --terse -q $ignore -f "$f" >"$RES/cp.out" 2>&1; then
-		tap ok "checkpatch --strict $f"
-	else
-		tap fail "checkpatch --strict $f" "$(head -n1 "$RES/cp.out")"
+		for f in $files; do
+			tap skip "checkpatch $f" "checkpatch.pl not found (make deps)"
+		done
+		continue
 	fi
+	# shellcheck disable=SC2086 # the options and the files are words
+	perl "$cp" --no-tree --strict --terse -q $ignore -f $files >"$RES/cp.out" 2>&1
+	rc=$?
+	named=0
+	for f in $files; do
+		said=$(awk -v f="$f:" 'index($0, f) == 1 { print; exit }' "$RES/cp.out")
+		if [ -z "$said" ]; then
+			tap ok "checkpatch --strict $f"
+		else
+			named=1
+			tap fail "checkpatch --strict $f" "$said"
+		fi
+	done
+	[ "$rc" = 0 ] || [ "$named" = 1 ] ||
+		tap fail "checkpatch --strict ${ignore:-without an ignore list}: exit $rc naming no file" "$(head -n1 "$RES/cp.out")"
 done
 
 # --- bad input to the build and lab tools: one clear line, no partial state ---
@@ -472,6 +521,8 @@ expect_error "lab.sh with --out under /proc fails with one line" \
 	"must not be under /dev, /proc or /sys" scripts/lab.sh --out /proc/pvx
 expect_error "lab.sh with an unknown suite fails with one line" \
 	"unknown suite 'nope'" scripts/lab.sh --tests nope
+expect_error "lab.sh with --build-only and --no-build fails with one line" \
+	"exclude each other" scripts/lab.sh --build-only --no-build
 expect_error "lab.sh with a non-numeric stall limit fails with one line" \
 	"PVX_LAB_STALL_S needs a positive integer, got 'x'" env PVX_LAB_STALL_S=x scripts/lab.sh
 expect_error "lab.sh with zero L2 boots fails with one line" \

@@ -50,6 +50,7 @@ usage: scripts/lab.sh [options]
   --timeout S       kill L2 after S seconds (default 1500)
   --out DIR         where results go (default build/lab-ABI)
   --no-build        do not rebuild modules, selftests and initramfs images
+  --build-only      build them for the suites named and stop (no L2 boot)
 Exit code 0 only if every test of every suite passed.
 EOF
 }
@@ -59,7 +60,7 @@ die() { echo "lab.sh: $*" >&2; exit 2; }
 is_uint() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 
 series=6.12 tests=tinyvm,upstream,guest
-l2_cpus=2 l2_mem=2048 l3_cpus="" l3_mem=256 timeout_s=1500 out="" build=1
+l2_cpus=2 l2_mem=2048 l3_cpus="" l3_mem=256 timeout_s=1500 out="" build=1 build_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) series=${2:-}; shift ;;
@@ -71,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=${2:-}; shift ;;
 	--out) out=${2:-}; shift ;;
 	--no-build) build=0 ;;
+	--build-only) build_only=1 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -86,6 +88,7 @@ for v in l2_cpus l2_mem l3_cpus l3_mem timeout_s; do
 	is_uint "${!v}" || die "--${v//_/-} needs a positive integer, got '${!v}'"
 done
 [ "$l2_mem" -ge 512 ] || die "--l2-mem must be at least 512"
+[ "$build" = 1 ] || [ "$build_only" = 0 ] || die "--build-only and --no-build exclude each other"
 [ "$l3_mem" -ge 128 ] || die "--l3-mem must be at least 128"
 [ "$l3_mem" -le $((l2_mem - 256)) ] || die "--l3-mem must leave L2 at least 256 MB"
 IFS=, read -r -a suites <<<"$tests"
@@ -209,6 +212,10 @@ if [ "$build" = 1 ]; then
 		selftests/host/kvm-upstream.sh build "$(echo "$abi" | cut -d. -f1,2)" ||
 			echo "lab: upstream KVM selftests build failed; that suite will fail" >&2
 	fi
+fi
+if [ "$build_only" = 1 ]; then
+	echo "lab: built in $(elapsed "$t0" "$(now)") s (--build-only: no L2 boot)"
+	exit 0
 fi
 
 # --- the L2 initramfs: busybox, the modules for kvm_amd and 9p, /init ----

@@ -27,7 +27,10 @@
  * models tried in turn with npt=0, /-separated: host/host,-la57/qemu64),
  * PVX_BENCH_FORK_THP (the L3 guest's transparent huge pages, a list of
  * always, madvise, never: one L3 guest per policy; default the
- * kernel's), PVX_BENCH_TIMEOUT (per L3 guest, s, 1800). From the lab:
+ * kernel's), PVX_BENCH_FORK_PATH (LIBPVX_FORK_PATH for the pvx variant:
+ * auto, the default, copy or fork; fork makes pvx_fork() a fork() before
+ * it looks at anything, an A/A run against fork + COW),
+ * PVX_BENCH_TIMEOUT (per L3 guest, s, 1800). From the lab:
  * PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_OUT, PVX_SHARE, PVX_KVM_AMD_ARGS,
  * PVX_L2_QEMU, PVX_L3_CPUS.
  *
@@ -81,7 +84,7 @@ struct list {
 
 static struct {
 	const char *kernel, *initrd, *out, *share, *build, *kimage, *abi;
-	const char *kvm_args, *l2_qemu, *mb, *conds;
+	const char *kvm_args, *l2_qemu, *mb, *conds, *path;
 	int rounds, l3_cpus, max_mb;
 	double timeout_s;
 	struct list npt, cases, thp, shadow_cpus;
@@ -233,6 +236,10 @@ static void read_config(char **argv)
 	cfg.mb = env_or("PVX_BENCH_FORK_MB", "16,64");
 	cfg.rounds = atoi(env_or("PVX_BENCH_FORK_ROUNDS", "3"));
 	cfg.conds = env_or("PVX_BENCH_FORK_CONDS", "plain,dirtylog");
+	cfg.path = env_or("PVX_BENCH_FORK_PATH", "auto");
+	if (strcmp(cfg.path, "auto") && strcmp(cfg.path, "copy") && strcmp(cfg.path, "fork"))
+		ksft_exit_fail_msg("PVX_BENCH_FORK_PATH must be auto, copy or fork, got '%s'\n",
+				   cfg.path);
 	split(&cfg.npt, env_or("PVX_BENCH_FORK_NPT", "1,0"), ",");
 	split(&cfg.cases, env_or("PVX_BENCH_FORK_CASES", "backed,unbacked"), ",");
 	split(&cfg.thp, env_or("PVX_BENCH_FORK_THP", ""), ",");
@@ -865,8 +872,8 @@ static int start_qemu(struct guest *g)
 	l3_args_boot(&a, cfg.kernel, cfg.initrd);
 	l3_arg(&a, "-append");
 	l3_arg(&a,
-	       "console=ttyS0 panic=-1 pvx_bench=forkcopy pvx_fork_mb=%s pvx_fork_rounds=%d pvx_fork_conds=%s pvx_fork_sync=ttyS1%s%s",
-	       cfg.mb, cfg.rounds, strcmp(g->kase, "backed") ? "unbacked" : cfg.conds,
+	       "console=ttyS0 panic=-1 pvx_bench=forkcopy pvx_fork_mb=%s pvx_fork_rounds=%d pvx_fork_conds=%s pvx_fork_path=%s pvx_fork_sync=ttyS1%s%s",
+	       cfg.mb, cfg.rounds, strcmp(g->kase, "backed") ? "unbacked" : cfg.conds, cfg.path,
 	       g->thp < 0 ? "" : " pvx_fork_thp=", g->thp < 0 ? "" : cfg.thp.v[g->thp]);
 	ret = l3_vm_start(&g->vm, &a, g->log, NULL);
 	l3_args_free(&a);
@@ -1410,6 +1417,8 @@ static void print_tables(int thp, const struct group *g, int n)
 	if (thp >= 0)
 		table("---- fork-copy with the L3 guest's transparent huge pages %s (%s)",
 		      cfg.thp.v[thp], "PVX_BENCH_FORK_THP");
+	if (strcmp(cfg.path, "auto"))
+		table("---- the pvx variant with LIBPVX_FORK_PATH=%s (PVX_BENCH_FORK_PATH)", cfg.path);
 	time_table(g, n);
 	kvm_table(g, n);
 	for (i = 0; i < nr_runs; i++)

@@ -45,7 +45,8 @@
  *            [3], pvx_fork_conds= [plain] (plain, dirtylog, unbacked: with
  *            virtio_balloon's free page reporting), framed for L2 on
  *            pvx_fork_sync= [none, e.g. ttyS1], transparent huge pages
- *            pvx_fork_thp= [the kernel's default]
+ *            pvx_fork_thp= [the kernel's default], LIBPVX_FORK_PATH
+ *            pvx_fork_path= [auto] (copy, fork)
  *   ksm      pvx_ksm_bench as pvx_ksm_role= [victim] (or attacker), with
  *            pvx_ksm_pages= [512], pvx_ksm_rounds= [5], pvx_ksm_slow_ns=
  *            [20000], pvx_ksm_private_mb= [0], framed on pvx_ksm_sync=
@@ -96,6 +97,7 @@ static struct param {
 	{ "numa_mb", "32" }, { "numa_secs", "20" }, { "numa_hint", "0" },
 	{ "fork_mb", "16,64" }, { "fork_rounds", "3" },
 	{ "fork_conds", "plain" }, { "fork_sync", "" }, { "fork_thp", "" },
+	{ "fork_path", "auto" },
 	{ "ksm_role", "victim" }, { "ksm_pages", "512" }, { "ksm_rounds", "5" },
 	{ "ksm_slow_ns", "20000" }, { "ksm_hint", "0" }, { "ksm_sync", "ttyS1" },
 	{ "ksm_private_mb", "0" }, { "ksm_zero_order", "0" },
@@ -508,6 +510,11 @@ static void __attribute__((noreturn)) fork_bench(void)
 		say("error pvx_fork_thp=%s: not accepted by %s", want, thp);
 	first_line(thp, value, sizeof(value));
 	say("# transparent_hugepage/enabled: %s", *value ? value : "none");
+	/* LIBPVX_FORK_PATH for pvx_fork() (pvx_bench_fork checked the word) */
+	if (*param("fork_path") && strcmp(param("fork_path"), "auto")) {
+		setenv("LIBPVX_FORK_PATH", param("fork_path"), 1);
+		say("# LIBPVX_FORK_PATH=%s", param("fork_path"));
+	}
 	if (*param("fork_sync"))
 		snprintf(sync_dev, sizeof(sync_dev), "/dev/%s", param("fork_sync"));
 	else
