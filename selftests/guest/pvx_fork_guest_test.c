@@ -1221,6 +1221,90 @@ static void thp_restore(const char *path, const char *was)
 		write_file(path, was);
 }
 
+#define HOST_FEATURES	"/sys/kernel/pvx/host_features"
+
+/* The lowest descriptor of this process that names @path, or -1. */
+static int fd_naming(const char *path)
+{
+	char link[64], target[256];
+	ssize_t n;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strcmp(target, path))
+			return fd;
+	}
+	return -1;
+}
+
+/* Whether descriptor @fd names @path. */
+static bool fd_is(int fd, const char *path)
+{
+	char link[64], target[256];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, path);
+}
+
+/*
+ * The rule's files stay open between calls (libpvx's pvx_fork.c: a
+ * close() on 6.1 queues an RCU callback whose grace period ran during the
+ * fork() right after), and a descriptor of theirs that the program closed
+ * and whose number came back as another file is left alone: the rule
+ * opens its file again and decides as before. THP's policy is read only
+ * when the host reports nested paging (the rule stops earlier otherwise).
+ */
+static void fork_rule_files(char *small, bool nested)
+{
+	bool thp_read = host && nested;
+	int feat_fd, thp_fd, feat_again, thp_again, null_fd, feat_new;
+	struct pvx_fork_stats s0, s1;
+	long long pages;
+	bool ok, as_before;
+
+	feat_fd = fd_naming(HOST_FEATURES);
+	thp_fd = fd_naming(THP_ENABLED);
+	ok = rule_fork(small, 71, NULL, &s0, &s1, &pages);
+	feat_again = fd_naming(HOST_FEATURES);
+	thp_again = fd_naming(THP_ENABLED);
+	ksft_test_result(ok && feat_fd >= 0 && feat_again == feat_fd &&
+			 (thp_read ? thp_fd >= 0 && thp_again == thp_fd : thp_fd < 0),
+			 "the rule's files stay open between calls: %s fd %d -> %d, %s fd %d -> %d%s\n",
+			 HOST_FEATURES, feat_fd, feat_again, THP_ENABLED, thp_fd, thp_again,
+			 thp_read ? "" : " (not read: no nested paging reported)");
+	/* the program closes them and the numbers come back as /dev/null */
+	null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd < 0 || (feat_fd >= 0 && dup2(null_fd, feat_fd) < 0) ||
+	    (thp_fd >= 0 && dup2(null_fd, thp_fd) < 0))
+		ksft_exit_fail_msg("/dev/null over the rule's descriptors: %s\n", strerror(errno));
+	ok = rule_fork(small, 71, NULL, &s0, &s1, &pages);
+	rule_diag("64 MiB, MADV_NOHUGEPAGE, its descriptors taken", &s0, &s1, pages);
+	as_before = host && nested ? went_plain(&s0, &s1, pages) : went_copy(&s0, &s1, pages);
+	feat_new = fd_naming(HOST_FEATURES);
+	ksft_test_result(ok && as_before && feat_new >= 0 && feat_new != feat_fd,
+			 "their numbers reused by the program: the rule decides as before from a new descriptor (%d)\n",
+			 feat_new);
+	ksft_test_result((feat_fd < 0 || fd_is(feat_fd, "/dev/null")) &&
+			 (thp_fd < 0 || fd_is(thp_fd, "/dev/null")),
+			 "and leaves the program's descriptors %d and %d alone (still /dev/null)\n",
+			 feat_fd, thp_fd);
+	if (feat_fd >= 0)
+		close(feat_fd);
+	if (thp_fd >= 0)
+		close(thp_fd);
+	close(null_fd);
+}
+
 /*
  * PROBE's paging facts and the rule of pvx_fork_calc.h, end to end: with
  * nested paging a 64 MiB range without huge pages (MADV_NOHUGEPAGE) goes
@@ -1283,6 +1367,7 @@ static void fork_rule(void)
 	rule_diag("LIBPVX_FORK_PATH=copy", &s0, &s1, pages);
 	ksft_test_result(ok && went_copy(&s0, &s1, pages),
 			 "LIBPVX_FORK_PATH=copy -> the copy path also for 4 KiB pages\n");
+	fork_rule_files(small, nested);
 	munmap(small, RULE_RANGE);
 	munmap(huge, RULE_RANGE);
 	thp_restore(THP_DEFRAG, defrag);
@@ -1365,10 +1450,11 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	/*
 	 * behaviour 3 or 2, 18 bad inputs + NULL, fork 5, sparse 3, other ranges 2,
-	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1, rule 7;
+	 * own stack 2, edges 2, wiped 2, sparse child 1, child dies 1, rule 7,
+	 * the rule's files 3;
 	 * host: ioctl isolation 1, fork during copy 1
 	 */
-	ksft_set_plan((host ? 3 + 2 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1 + 7);
+	ksft_set_plan((host ? 3 + 2 : 2) + 19 + 5 + 3 + 2 + 2 + 2 + 2 + 1 + 1 + 7 + 3);
 	pvx_fd = open("/dev/pvx", O_RDONLY);
 	if (pvx_fd < 0)
 		ksft_exit_fail_msg("/dev/pvx: %s\n", strerror(errno));

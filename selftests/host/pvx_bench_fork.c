@@ -1418,7 +1418,8 @@ static void print_tables(int thp, const struct group *g, int n)
 		table("---- fork-copy with the L3 guest's transparent huge pages %s (%s)",
 		      cfg.thp.v[thp], "PVX_BENCH_FORK_THP");
 	if (strcmp(cfg.path, "auto"))
-		table("---- the pvx variant with LIBPVX_FORK_PATH=%s (PVX_BENCH_FORK_PATH)", cfg.path);
+		table("---- the pvx variant with LIBPVX_FORK_PATH=%s (PVX_BENCH_FORK_PATH)",
+		      cfg.path);
 	time_table(g, n);
 	kvm_table(g, n);
 	for (i = 0; i < nr_runs; i++)
