@@ -444,7 +444,7 @@ static void pvx_fork_child(const struct pvx_fork_range *ranges, unsigned int n,
  * (file_free() in fs/file_table.c), and the grace period it started ran
  * during the fork() right after. With an open and a close of each per
  * call, a pvx_fork() the rule made plain took about 10 ms longer in the
- * parent than fork() at 256 MiB (8 of 8 rounds, fork_copy.rst). Both are
+ * parent than fork() at 256 MiB (15 of 16 rounds, fork_copy.rst). Both are
  * sysfs files, which pin no module (an open /dev/pvx would keep pvx_guest
  * from unloading). A descriptor is read only while fstat() says it still
  * is the file opened (a program may close descriptors it does not know
@@ -470,20 +470,21 @@ static struct pvx_fork_file pvx_fork_thp_file = {
 	.path = "/sys/kernel/mm/transparent_hugepage/enabled", .fd = -1,
 };
 
-static void pvx_fork_files_lock_all(void)
+/* pthread_atfork(): held from before any fork() to after it, in both */
+static void pvx_fork_files_hold(void)
 {
 	pthread_mutex_lock(&pvx_fork_files_lock);
 }
 
-static void pvx_fork_files_unlock_all(void)
+static void pvx_fork_files_release(void)
 {
 	pthread_mutex_unlock(&pvx_fork_files_lock);
 }
 
 static void pvx_fork_files_init(void)
 {
-	pthread_atfork(pvx_fork_files_lock_all, pvx_fork_files_unlock_all,
-		       pvx_fork_files_unlock_all);
+	pthread_atfork(pvx_fork_files_hold, pvx_fork_files_release,
+		       pvx_fork_files_release);
 }
 
 /* Whether @f's descriptor still is the file it opened. */

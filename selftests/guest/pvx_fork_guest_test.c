@@ -1062,11 +1062,13 @@ static void fork_edge_cases(void)
 #define HUGE_PAGE	(2 * MIB)
 
 /* /sys/kernel/pvx/host_features: PROBE's RDX as this guest keeps it. */
+#define HOST_FEATURES	"/sys/kernel/pvx/host_features"
+
 static unsigned long long read_host_features(void)
 {
 	unsigned long long v = 0;
 	char buf[32];
-	FILE *f = fopen("/sys/kernel/pvx/host_features", "r");
+	FILE *f = fopen(HOST_FEATURES, "r");
 
 	if (f) {
 		if (fgets(buf, sizeof(buf), f))
@@ -1221,27 +1223,6 @@ static void thp_restore(const char *path, const char *was)
 		write_file(path, was);
 }
 
-#define HOST_FEATURES	"/sys/kernel/pvx/host_features"
-
-/* The lowest descriptor of this process that names @path, or -1. */
-static int fd_naming(const char *path)
-{
-	char link[64], target[256];
-	ssize_t n;
-	int fd;
-
-	for (fd = 0; fd < 1024; fd++) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (!strcmp(target, path))
-			return fd;
-	}
-	return -1;
-}
-
 /* Whether descriptor @fd names @path. */
 static bool fd_is(int fd, const char *path)
 {
@@ -1254,6 +1235,17 @@ static bool fd_is(int fd, const char *path)
 		return false;
 	target[n] = '\0';
 	return !strcmp(target, path);
+}
+
+/* The lowest descriptor of this process that names @path, or -1. */
+static int fd_naming(const char *path)
+{
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fd_is(fd, path))
+			return fd;
+	return -1;
 }
 
 /*

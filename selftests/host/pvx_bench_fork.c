@@ -63,6 +63,7 @@
 #include "l3_vm.h"
 #include "module_util.h"
 #include "sysfs_util.h"
+#include "../../guest/libpvx/pvx_fork_calc.h"
 
 #define MAX_LIST	16
 #define MAX_RUNS	4096
@@ -237,7 +238,8 @@ static void read_config(char **argv)
 	cfg.rounds = atoi(env_or("PVX_BENCH_FORK_ROUNDS", "3"));
 	cfg.conds = env_or("PVX_BENCH_FORK_CONDS", "plain,dirtylog");
 	cfg.path = env_or("PVX_BENCH_FORK_PATH", "auto");
-	if (strcmp(cfg.path, "auto") && strcmp(cfg.path, "copy") && strcmp(cfg.path, "fork"))
+	/* libpvx's own parser: the words LIBPVX_FORK_PATH takes */
+	if (pvx_fork_force_of(cfg.path) == PVX_FORK_FORCE_BAD)
 		ksft_exit_fail_msg("PVX_BENCH_FORK_PATH must be auto, copy or fork, got '%s'\n",
 				   cfg.path);
 	split(&cfg.npt, env_or("PVX_BENCH_FORK_NPT", "1,0"), ",");
