@@ -10,11 +10,13 @@
  * Loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
  * twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
  * initramfs (selftests/guest/bench/), which runs pvx_lock_bench.ko (a
- * plain ticket lock, the kernel's spinlock_t, struct pvx_spinlock, and
- * that lock with skip=0) and pvx_ulock_bench (userspace: pthread mutex, a
- * ticket lock giving way with sched_yield() or with PVX_IOC_YIELD_TO,
- * libpvx's lock; 2 x as many threads as vCPUs and as many), then prints
- * the tables of ratios. ulocks: the userspace part alone.
+ * plain ticket lock, the kernel's spinlock_t, struct pvx_spinlock, that
+ * lock with skip=0, and a second spinlock_t, whose numbers against the
+ * first say what a verdict on two runs of one lock is worth: A/A) and
+ * pvx_ulock_bench (userspace: pthread mutex, a ticket lock giving way
+ * with sched_yield() or with PVX_IOC_YIELD_TO, libpvx's lock; 2 x as
+ * many threads as vCPUs and as many), then prints the tables of ratios.
+ * ulocks: the userspace part alone.
  *
  * Output: TAP 13 (kselftest.h), the plan at the end; the tables, the
  * floors and the raw result lines are "#" lines. A test fails only when
@@ -56,7 +58,9 @@
 #include "sysfs_util.h"
 
 #define YIELD_FILE	"/sys/kernel/debug/pvx/yield"
-#define NLOCKS		4	/* kernel locks, and userspace modes */
+#define NKLOCKS		5	/* kernel locks */
+#define NMODES		4	/* userspace modes */
+#define NSLOTS		5	/* the more of the two */
 #define MAX_ROUNDS	64
 #define MAX_TCOUNTS	8	/* userspace thread counts */
 #define MAX_STEALS	16
@@ -66,12 +70,15 @@
 #define L3_PATH		200	/* a file for l3_vm_start(), room for ".err" left */
 #define TEXT		4096
 
-/* the kernel locks: (a), (b), (c) and (c) with skip=0 */
-enum { TICKET, NATIVE, PVX, PVX_FIFO };
-static const char *const lock_name[NLOCKS] = { "ticket", "native", "pvx", "pvx-fifo" };
+/* the kernel locks: (a), (b), (c), (c) with skip=0, and (b) again (A/A) */
+enum { TICKET, NATIVE, PVX, PVX_FIFO, NATIVE_AA };
+static const char *const lock_name[NKLOCKS] = {
+	"ticket", "native", "pvx", "pvx-fifo", "native-aa"
+};
+
 /* the userspace modes: (m), then three to compare with it */
 enum { MUTEX, YIELD, IOCTL, LIBPVX };
-static const char *const mode_name[NLOCKS] = { "mutex", "yield", "ioctl", "libpvx" };
+static const char *const mode_name[NMODES] = { "mutex", "yield", "ioctl", "libpvx" };
 
 /* Each round of one lock or mode alone: NAN where no round line came. */
 struct rounds {
@@ -87,8 +94,8 @@ struct rounds {
 struct group {
 	const char *threads;	/* userspace: the thread count */
 	bool summed;		/* userspace: a "ubench" line came */
-	const char *line[NLOCKS];
-	struct rounds r[NLOCKS];
+	const char *line[NSLOTS];
+	struct rounds r[NSLOTS];
 	int nrounds;
 };
 
@@ -372,11 +379,11 @@ static int run_guest(struct l3_vm *vm)
 
 /* ---- the guest's lines ------------------------------------------------------- */
 
-static int index_of(const char *const *names, const char *name)
+static int index_of(const char *const *names, int n, const char *name)
 {
 	int i;
 
-	for (i = 0; i < NLOCKS; i++)
+	for (i = 0; i < n; i++)
 		if (!strcmp(names[i], name))
 			return i;
 	return -1;
@@ -388,7 +395,7 @@ static void group_init(struct group *g, const char *threads)
 
 	memset(g, 0, sizeof(*g));
 	g->threads = threads;
-	for (i = 0; i < NLOCKS; i++)
+	for (i = 0; i < NSLOTS; i++)
 		for (k = 0; k < MAX_ROUNDS; k++) {
 			g->r[i].rate[k] = NAN;
 			g->r[i].p99[k] = NAN;
@@ -448,18 +455,22 @@ static bool starts(const char *line, const char *word)
 	return !strncmp(line, word, strlen(word));
 }
 
+/* The userspace mode of a "ubench" line, -1 when none. */
+static int user_mode(const char *line)
+{
+	return index_of(mode_name, NMODES, kv(line, "mode"));
+}
+
 static void parse_line(const char *line)
 {
 	if (starts(line, "bench "))
-		add_summed(&res.kernel, index_of(lock_name, kv(line, "lock")), line);
+		add_summed(&res.kernel, index_of(lock_name, NKLOCKS, kv(line, "lock")), line);
 	else if (starts(line, "bench-round "))
-		add_round(&res.kernel, index_of(lock_name, kv(line, "lock")), line);
+		add_round(&res.kernel, index_of(lock_name, NKLOCKS, kv(line, "lock")), line);
 	else if (starts(line, "ubench "))
-		add_summed(user_group(kv(line, "threads")), index_of(mode_name, kv(line, "mode")),
-			   line);
+		add_summed(user_group(kv(line, "threads")), user_mode(line), line);
 	else if (starts(line, "ubench-round "))
-		add_round(user_group(kv(line, "threads")), index_of(mode_name, kv(line, "mode")),
-			  line);
+		add_round(user_group(kv(line, "threads")), user_mode(line), line);
 	else if (starts(line, "steal "))
 		add_steal(line);
 }
@@ -543,7 +554,7 @@ static void check_numbers(void)
 	char what[128];
 	int i, t, summed;
 
-	for (i = 0; i < NLOCKS && !strcmp(cfg.which, "locks"); i++) {
+	for (i = 0; i < NKLOCKS && !strcmp(cfg.which, "locks"); i++) {
 		snprintf(what, sizeof(what), "kernel lock=%s", lock_name[i]);
 		check_result_line(what, res.kernel.line[i]);
 	}
@@ -554,7 +565,7 @@ static void check_numbers(void)
 	for (t = 0; t < res.nuser; t++) {
 		if (!res.user[t].summed)
 			continue;
-		for (i = 0; i < NLOCKS; i++) {
+		for (i = 0; i < NMODES; i++) {
 			snprintf(what, sizeof(what), "userspace mode=%s threads=%s", mode_name[i],
 				 res.user[t].threads);
 			check_result_line(what, res.user[t].line[i]);
@@ -618,7 +629,7 @@ static void user_rows(const struct group *g)
 
 	table("%-7s %9s %6s %9s %10s %6s %9s %7s %8s %8s %8s\n", "mode", "acq/s", "/(m)", "p50_ns",
 	      "p99_ns", "/(m)", "csw", "/(m)", "dyields", "done", "fwaits");
-	for (i = 0; i < NLOCKS; i++) {
+	for (i = 0; i < NMODES; i++) {
 		const char *l = g->line[i];
 		double t = kv_num(l, "acq_per_s"), p = kv_num(l, "p99_ns"), c = kv_num(l, "csw");
 
@@ -658,7 +669,7 @@ static void user_tables(void)
 			table("floors (issue 14), %s threads: not evaluated, results missing\n", n);
 			continue;
 		}
-		for (i = YIELD; i < NLOCKS; i++)
+		for (i = YIELD; i < NMODES; i++)
 			if (g->line[i])
 				spread_line(g, mode_name, i, MUTEX, 6, "(m)");
 		snprintf(desc, sizeof(desc), "libpvx throughput >= 1.0x mutex, %s threads", n);
@@ -677,27 +688,27 @@ static void kernel_rows(const struct group *g)
 	char thr[64];
 	int i;
 
-	table("%-8s %10s %6s %6s %9s %11s %6s %6s %11s %13s %8s %8s %7s %6s %7s\n", "lock", "acq/s",
+	table("%-9s %10s %6s %6s %9s %11s %6s %6s %11s %13s %8s %8s %7s %6s %7s\n", "lock", "acq/s",
 	      "/(a)", "/(b)", "p50_ns", "p99_ns", "/(a)", "/(b)", "max_ns", "thr_acq", "yld_iss",
 	      "yld_gr", "steals", "prio", "steal");
-	for (i = 0; i < NLOCKS; i++) {
+	for (i = 0; i < NKLOCKS; i++) {
 		const char *l = g->line[i];
 		double t = kv_num(l, "acq_per_s"), p = kv_num(l, "p99_ns");
 
 		if (!l) {
-			table("%-8s (no result)\n", lock_name[i]);
+			table("%-9s (no result)\n", lock_name[i]);
 			continue;
 		}
 		snprintf(thr, sizeof(thr), "%s-%s", kv(l, "thr_min"), kv(l, "thr_max"));
-		table("%-8s %10.0f %6s %6s %9s %11.0f %6s %6s %11s %13s %8s %8s %7s %6s %7s\n",
+		table("%-9s %10.0f %6s %6s %9s %11.0f %6s %6s %11s %13s %8s %8s %7s %6s %7s\n",
 		      lock_name[i], t, ratio_str(t, ta), ratio_str(t, tb), kv(l, "p50_ns"), p,
 		      ratio_str(p, pa), ratio_str(p, pb), kv(l, "max_ns"), thr,
 		      kv(l, "yields_issued"), kv(l, "yields_granted"), kv(l, "steals"),
 		      kv(l, "priority"), steal_of(lock_name[i]));
 	}
-	for (i = 0; i < NLOCKS; i++)
+	for (i = 0; i < NKLOCKS; i++)
 		if (g->line[i] && i != NATIVE)
-			spread_line(g, lock_name, i, NATIVE, 8, "(b)");
+			spread_line(g, lock_name, i, NATIVE, 9, "(b)");
 }
 
 /* The host's pvx_yield counters over the run, in the file's order. */
@@ -751,11 +762,17 @@ static void kernel_floors(const struct group *g)
 	floor_line(g, PVX, NATIVE, false, BSTAT_GE, 1, "(c) throughput >= 1.0x (b)");
 	floor_line(g, PVX, NATIVE, true, BSTAT_LE, 1, "(c) p99 <= 1.0x (b)");
 	floor_line(g, PVX, TICKET, false, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
-	for (i = 0; i < NLOCKS; i++) {
+	if (g->line[NATIVE_AA]) {
+		/* the same tests on two runs of one lock: what a verdict is worth */
+		table("---- A/A: item 1's floors on native-aa (b'), the same lock as (b)\n");
+		floor_line(g, NATIVE_AA, NATIVE, false, BSTAT_GE, 1, "A/A (b') throughput >= 1.0x (b)");
+		floor_line(g, NATIVE_AA, NATIVE, true, BSTAT_LE, 1, "A/A (b') p99 <= 1.0x (b)");
+	}
+	for (i = 0; i < NKLOCKS; i++) {
 		if (!g->line[i])
 			continue;
 		rounds_max_ns(g, i, buf, sizeof(buf));
-		table("fairness %-8s max wait %s ns, acquisitions per thread %s-%s, %s %s\n",
+		table("fairness %-9s max wait %s ns, acquisitions per thread %s-%s, %s %s\n",
 		      lock_name[i], kv(g->line[i], "max_ns"), kv(g->line[i], "thr_min"),
 		      kv(g->line[i], "thr_max"), "per round max wait", buf);
 	}
@@ -783,7 +800,8 @@ static void tables(void)
 		      kv(g->line[TICKET], "threads"));
 		table("%s (c) pvx = struct pvx_spinlock,\n",
 		      "(a) ticket = plain fair ticket lock, (b) native = spinlock_t (pv qspinlock),");
-		table("  pvx-fifo = (c) with skip=0; fairness: %s\n",
+		table("  pvx-fifo = (c) with skip=0, native-aa = (b') a second spinlock_t (A/A);\n");
+		table("  fairness: %s\n",
 		      "max_ns = the longest wait for the lock, thr_acq = the");
 		table("  fewest-most acquisitions of one thread; %s\n",
 		      "steals/prio = pvx slow paths that took a free lock / priority tickets");

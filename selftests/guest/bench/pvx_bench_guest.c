@@ -21,9 +21,10 @@
  * pvx_bench= [locks] chooses:
  *   locks    pvx_guest and pvx_spinlock, then pvx_rounds= [5] rounds of
  *            the kernel locks (ticket, native, pvx, pvx-fifo: pvx with
- *            skips off) interleaved, pvx_acq= [100000] acquisitions each,
- *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think= [128]
- *            work steps, pvx_max_ms= [5000] per lock and round; then the
+ *            skips off, native-aa: native again, the A/A pair)
+ *            interleaved, pvx_acq= [100000] acquisitions each,
+ *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=
+ *            [128] work steps, pvx_max_ms= [5000] per lock and round; then the
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
  *            [1000000] acquisitions or pvx_umax_ms= [5000] ms per mode,
  *            pvx_uthreshold= [1000] spins, for each of pvx_uthreads=
@@ -658,29 +659,30 @@ static void __attribute__((noreturn)) timer_bench(void)
 }
 
 /* kernel_locks()'s locks, in their places in an odd round */
-enum kernel_lock { KLOCK_TICKET, KLOCK_NATIVE, KLOCK_PVX, KLOCK_FIFO, KLOCK_NR };
+enum kernel_lock {
+	KLOCK_TICKET, KLOCK_NATIVE, KLOCK_PVX, KLOCK_FIFO, KLOCK_NATIVE_AA, KLOCK_NR
+};
 
 /*
- * The lock that runs in place @pos of round @r: native and pvx, whose
- * ratio has floors, swap places every round, so that neither always
- * follows the ticket lock's long round (a place that could cost
- * something, as the first place after populate did in the fork bench).
+ * The lock that runs in place @pos of round @r: the ticket lock first,
+ * the others in the order of enum kernel_lock in odd rounds and in the
+ * reverse order in even ones, so that each pair compared (native and
+ * pvx, whose ratio has floors; native and native-aa, the A/A pair) takes
+ * each other's places equally often and neither always follows the
+ * ticket lock's long round (a place that could cost something, as the
+ * first place after populate did in the fork bench).
  */
 static enum kernel_lock kernel_lock_at(int r, enum kernel_lock pos)
 {
-	if (r % 2)
+	if (r % 2 || pos == KLOCK_TICKET)
 		return pos;
-	if (pos == KLOCK_NATIVE)
-		return KLOCK_PVX;
-	if (pos == KLOCK_PVX)
-		return KLOCK_NATIVE;
-	return pos;
+	return KLOCK_NR - pos;
 }
 
 /*
- * Kernel locks: rounds of the four locks interleaved (the lab's speed
- * drifts with the load of the machine under it), native and pvx in a
- * balanced order (kernel_lock_at()); each round's own line (bench-round)
+ * Kernel locks: rounds of the five locks interleaved (the lab's speed
+ * drifts with the load of the machine under it), in a balanced order
+ * (kernel_lock_at()); each round's own line (bench-round)
  * for the spread and the module's sums per lock last. Steal time is
  * summed per lock around its runs.
  */
@@ -688,7 +690,9 @@ static void kernel_locks(void)
 {
 	static const char *const round_lines[] = { "bench-round ", NULL };
 	static const char *const sum_lines[] = { "bench ", NULL };
-	static const char *const locks[KLOCK_NR] = { "ticket", "native", "pvx", "pvx-fifo" };
+	static const char *const locks[KLOCK_NR] = {
+		"ticket", "native", "pvx", "pvx-fifo", "native-aa"
+	};
 	char args[512], up[32];
 	long steal[KLOCK_NR] = { 0 }, s0;
 	int r, pos, i, err, rounds = atoi(param("rounds"));

@@ -11,6 +11,10 @@
  *
  *   ticket  a plain fair ticket lock without any pv (defined here)
  *   native  the kernel's spinlock_t (pv qspinlock on KVM)
+ *   native-aa  a second spinlock_t, the same lock as native: run as one
+ *           more lock of the round, its numbers against native's say
+ *           how far two runs of one lock differ in this lab (an A/A
+ *           comparison: the floors compare pvx with native)
  *   pvx     struct pvx_spinlock (pvx_spinlock.ko)
  *   pvx-fifo  the same lock, run while whoever runs the benchmark has set
  *           pvx_spinlock's skip parameter to 0 (strict FIFO: every waiter
@@ -96,7 +100,7 @@ MODULE_PARM_DESC(max_ms, "stop one lock's round after this many ms (complete=0),
 
 static char *locks = "ticket,native,pvx";
 module_param(locks, charp, 0444);
-MODULE_PARM_DESC(locks, "comma-separated locks to run: ticket, native, pvx");
+MODULE_PARM_DESC(locks, "comma-separated locks to run: ticket, native, pvx, pvx-fifo, native-aa");
 
 static bool autorun = true;
 module_param(autorun, bool, 0444);
@@ -134,7 +138,8 @@ static void bench_ticket_unlock(struct bench_ticket_lock *l)
 /* ---- the benchmark ------------------------------------------------------- */
 
 enum bench_lock_kind {
-	BENCH_TICKET, BENCH_NATIVE, BENCH_PVX, BENCH_PVX_FIFO, BENCH_NR_LOCKS
+	BENCH_TICKET, BENCH_NATIVE, BENCH_PVX, BENCH_PVX_FIFO, BENCH_NATIVE_AA,
+	BENCH_NR_LOCKS
 };
 
 static const char * const bench_lock_names[BENCH_NR_LOCKS] = {
@@ -142,6 +147,7 @@ static const char * const bench_lock_names[BENCH_NR_LOCKS] = {
 	[BENCH_NATIVE] = "native",
 	[BENCH_PVX] = "pvx",
 	[BENCH_PVX_FIFO] = "pvx-fifo",
+	[BENCH_NATIVE_AA] = "native-aa",
 };
 
 /*
@@ -184,6 +190,7 @@ struct bench_shared {
 	/* the three locks; only .kind is used in a run, and it protects .data */
 	struct bench_ticket_lock ticket;
 	spinlock_t native;	/* guards .data and .count when kind is native */
+	spinlock_t native_aa;	/* the same, when kind is native-aa */
 	struct pvx_spinlock pvx;
 	enum bench_lock_kind kind;
 
@@ -245,6 +252,9 @@ static void bench_lock(struct bench_shared *sh)
 	case BENCH_NATIVE:
 		spin_lock(&sh->native);
 		break;
+	case BENCH_NATIVE_AA:
+		spin_lock(&sh->native_aa);
+		break;
 	default:
 		pvx_spin_lock(&sh->pvx);
 		__acquire(&sh->pvx);
@@ -261,6 +271,9 @@ static void bench_unlock(struct bench_shared *sh)
 		break;
 	case BENCH_NATIVE:
 		spin_unlock(&sh->native);
+		break;
+	case BENCH_NATIVE_AA:
+		spin_unlock(&sh->native_aa);
 		break;
 	default:
 		pvx_spin_unlock(&sh->pvx);
@@ -373,6 +386,7 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 	}
 	atomic_set(&sh->ticket.next, 0);
 	spin_lock_init(&sh->native);
+	spin_lock_init(&sh->native_aa);
 	pvx_spin_lock_init(&sh->pvx);
 	sh->kind = kind;
 	init_waitqueue_head(&sh->start_wq);
@@ -771,7 +785,7 @@ static int bench_check_params(void)
 	}
 	bench_lock_mask = locks ? bench_parse_locks(locks) : 0;
 	if (!bench_lock_mask) {
-		pr_err("locks='%s': want a comma-separated list of ticket, native, pvx\n",
+		pr_err("locks='%s': want a comma-separated list of ticket, native, pvx, pvx-fifo, native-aa\n",
 		       locks ? locks : "");
 		return -EINVAL;
 	}
