@@ -6,6 +6,8 @@
  * (Documentation/bench.rst).
  *
  *   pvx_bench_locks [locks|ulocks]      (default locks)
+ *   pvx_bench_locks --tables FILE       the tables of a run's
+ *                                       bench-results.txt, again
  *
  * Loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
  * twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -84,6 +86,7 @@ static const char *const mode_name[NMODES] = { "mutex", "yield", "ioctl", "libpv
 struct rounds {
 	double rate[MAX_ROUNDS];	/* acq_per_s */
 	double p99[MAX_ROUNDS];
+	double p50[MAX_ROUNDS];
 	const char *max_ns[MAX_ROUNDS];	/* kernel locks: the round's longest wait */
 };
 
@@ -399,6 +402,7 @@ static void group_init(struct group *g, const char *threads)
 		for (k = 0; k < MAX_ROUNDS; k++) {
 			g->r[i].rate[k] = NAN;
 			g->r[i].p99[k] = NAN;
+			g->r[i].p50[k] = NAN;
 		}
 }
 
@@ -425,6 +429,7 @@ static void add_round(struct group *g, int i, const char *line)
 		return;
 	g->r[i].rate[k] = kv_num(line, "acq_per_s");
 	g->r[i].p99[k] = kv_num(line, "p99_ns");
+	g->r[i].p50[k] = kv_num(line, "p50_ns");
 	g->r[i].max_ns[k] = strdup(kv(line, "max_ns"));
 	if (k + 1 > g->nrounds)
 		g->nrounds = k + 1;
@@ -491,10 +496,24 @@ static const char *steal_of(const char *name)
  * bench-results.txt and res; one test that the guest got to the end; its
  * diagnostics and errors as "#" lines.
  */
+/* The guest's lines in @text (kept: the lines point into it), parsed. */
+static void parse_text(char *text)
+{
+	char *p;
+	int i;
+
+	res.text = text;
+	res.lines = calloc(strlen(text) + 1, sizeof(*res.lines));
+	for (p = strtok(res.text, "\n"); p && res.lines; p = strtok(NULL, "\n"))
+		res.lines[res.nlines++] = p;
+	for (i = 0; i < res.nlines; i++)
+		parse_line(res.lines[i]);
+}
+
 static void load_results(const struct l3_vm *vm, int qrc)
 {
 	static const char ran[] = "L3 bench guest ran to the end";
-	char path[600], *p;
+	char path[600];
 	struct l3_results r;
 	FILE *f;
 	int i;
@@ -512,15 +531,10 @@ static void load_results(const struct l3_vm *vm, int qrc)
 		ksft_test_result_pass("%s\n", ran);
 	else
 		ksft_test_result_fail("%s # qemu exit %d; last line: %s\n", ran, qrc, r.last);
-	res.text = r.text;
-	res.lines = calloc(strlen(r.text) + 1, sizeof(*res.lines));
-	for (p = strtok(res.text, "\n"); p && res.lines; p = strtok(NULL, "\n"))
-		res.lines[res.nlines++] = p;
-	for (i = 0; i < res.nlines; i++) {
-		parse_line(res.lines[i]);
+	parse_text(r.text);
+	for (i = 0; i < res.nlines; i++)
 		if (res.lines[i][0] == '#')
 			printf("%s\n", res.lines[i]);
-	}
 	for (i = 0; i < res.nlines; i++)
 		if (starts(res.lines[i], "error "))
 			ksft_print_msg("%s\n", res.lines[i]);
@@ -575,50 +589,71 @@ static void check_numbers(void)
 
 /* ---- the tables -------------------------------------------------------------- */
 
-/*
- * The ratio of @mode to @base in group @g (@p99: of the p99s, else of the
- * rates) as "0.95x (n=5 0.80-1.10)", the median of the rounds' own
- * ratios (round k of one against round k of the other: they ran one
- * after the other), into @buf; or, without round lines, the ratio of the
- * sums, "(n=1, rounds summed)". Returns the median (or that ratio).
- */
-static double spread(const struct group *g, int mode, int base, bool p99, char *buf, size_t size)
+/* What a ratio compares: the rates, the p99s or the p50s of the waits. */
+enum metric { RATE, P99, P50 };
+static const char *const metric_key[] = { "acq_per_s", "p99_ns", "p50_ns" };
+
+static const double *metric_rounds(const struct rounds *r, enum metric m)
 {
-	const char *key = p99 ? "p99_ns" : "acq_per_s";
+	return m == RATE ? r->rate : m == P99 ? r->p99 : r->p50;
+}
+
+/*
+ * The ratio of @mode to @base in group @g, of metric @m, as "0.95x (n=5
+ * 0.80-1.10)", the median of the rounds' own ratios (round k of one
+ * against round k of the other: they ran one after the other), into
+ * @buf; or, without round lines, the ratio of the sums, "(n=1, rounds
+ * summed)". Returns the median (or that ratio); *@above (when not NULL)
+ * the rounds whose ratio is above 1 (0 without round lines).
+ */
+static double spread(const struct group *g, int mode, int base, enum metric m, char *buf,
+		     size_t size, size_t *above)
+{
 	double r[MAX_ROUNDS], scratch[MAX_ROUNDS], summed, b;
 	struct bstat_spread s;
 
-	bstat_paired(p99 ? g->r[mode].p99 : g->r[mode].rate, p99 ? g->r[base].p99 : g->r[base].rate,
-		     g->nrounds, r);
+	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
+	if (above)
+		*above = 0;
 	if (!bstat_spread_of(r, g->nrounds, scratch, &s)) {
 		snprintf(buf, size, "%.3gx (n=%zu %.3g-%.3g)", s.median, s.n, s.min, s.max);
+		if (above)
+			*above = s.n - bstat_runs_meeting(r, g->nrounds, BSTAT_LE, 1);
 		return s.median;
 	}
-	b = kv_num(g->line[base], key);
-	summed = kv_num(g->line[mode], key) / (b > 0 ? b : 1);
+	b = kv_num(g->line[base], metric_key[m]);
+	summed = kv_num(g->line[mode], metric_key[m]) / (b > 0 ? b : 1);
 	snprintf(buf, size, "%.3gx (n=1, rounds summed)", summed);
 	return summed;
 }
 
 /* "# floor DESC: met|MISSED SPREAD", the floor on the median of the rounds. */
-static void floor_line(const struct group *g, int mode, int base, bool p99, enum bstat_cmp cmp,
-		       double limit, const char *desc)
+static void floor_line(const struct group *g, int mode, int base, enum metric m,
+		       enum bstat_cmp cmp, double limit, const char *desc)
 {
 	char sp[128];
-	double med = spread(g, mode, base, p99, sp, sizeof(sp));
+	double med = spread(g, mode, base, m, sp, sizeof(sp), NULL);
 
 	table("floor %s: %s %s\n", desc, bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp);
 }
 
-/* "# spread NAME acq/s /(BASE) ..., p99 /(BASE) ...", NAME @width wide */
+/*
+ * "# spread NAME acq/s /(BASE) ..., p99 /(BASE) ..., p50 /(BASE) ...,
+ * above (BASE) in K rounds", NAME @width wide: whether a lock waits longer
+ * at the median in most rounds, or in about half as two runs of one
+ * lock do.
+ */
 static void spread_line(const struct group *g, const char *const *names, int mode, int base,
 			int width, const char *tag)
 {
-	char a[128], p[128];
+	char a[128], p[128], m[128];
+	size_t above;
 
-	spread(g, mode, base, false, a, sizeof(a));
-	spread(g, mode, base, true, p, sizeof(p));
-	table("spread %-*s acq/s /%s %s, p99 /%s %s\n", width, names[mode], tag, a, tag, p);
+	spread(g, mode, base, RATE, a, sizeof(a), NULL);
+	spread(g, mode, base, P99, p, sizeof(p), NULL);
+	spread(g, mode, base, P50, m, sizeof(m), &above);
+	table("spread %-*s acq/s /%s %s, p99 /%s %s, p50 /%s %s, above %s in %zu rounds\n",
+	      width, names[mode], tag, a, tag, p, tag, m, tag, above);
 }
 
 static void user_rows(const struct group *g)
@@ -673,11 +708,11 @@ static void user_tables(void)
 			if (g->line[i])
 				spread_line(g, mode_name, i, MUTEX, 6, "(m)");
 		snprintf(desc, sizeof(desc), "libpvx throughput >= 1.0x mutex, %s threads", n);
-		floor_line(g, LIBPVX, MUTEX, false, BSTAT_GE, 1, desc);
+		floor_line(g, LIBPVX, MUTEX, RATE, BSTAT_GE, 1, desc);
 		snprintf(desc, sizeof(desc), "libpvx p99 <= mutex p99, %s threads", n);
-		floor_line(g, LIBPVX, MUTEX, true, BSTAT_LE, 1, desc);
+		floor_line(g, LIBPVX, MUTEX, P99, BSTAT_LE, 1, desc);
 		snprintf(desc, sizeof(desc), "libpvx throughput >= 2x yield, %s threads", n);
-		floor_line(g, LIBPVX, YIELD, false, BSTAT_GE, 2, desc);
+		floor_line(g, LIBPVX, YIELD, RATE, BSTAT_GE, 2, desc);
 	}
 }
 
@@ -754,19 +789,19 @@ static void kernel_floors(const struct group *g)
 		table("floors: not evaluated, results missing\n");
 		return;
 	}
-	floor_line(g, PVX, TICKET, false, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
-	floor_line(g, PVX, TICKET, true, BSTAT_LE, 0.5, "(c) p99 <= 0.5x (a)");
-	floor_line(g, PVX, NATIVE, false, BSTAT_GE, 1, "(c) not slower than (b)");
+	floor_line(g, PVX, TICKET, RATE, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
+	floor_line(g, PVX, TICKET, P99, BSTAT_LE, 0.5, "(c) p99 <= 0.5x (a)");
+	floor_line(g, PVX, NATIVE, RATE, BSTAT_GE, 1, "(c) not slower than (b)");
 	table("---- floors of issue 29 item 1 (%s)\n",
 	      "reported, not asserted; median of the rounds, min-max");
-	floor_line(g, PVX, NATIVE, false, BSTAT_GE, 1, "(c) throughput >= 1.0x (b)");
-	floor_line(g, PVX, NATIVE, true, BSTAT_LE, 1, "(c) p99 <= 1.0x (b)");
-	floor_line(g, PVX, TICKET, false, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
+	floor_line(g, PVX, NATIVE, RATE, BSTAT_GE, 1, "(c) throughput >= 1.0x (b)");
+	floor_line(g, PVX, NATIVE, P99, BSTAT_LE, 1, "(c) p99 <= 1.0x (b)");
+	floor_line(g, PVX, TICKET, RATE, BSTAT_GE, 2, "(c) throughput >= 2x (a)");
 	if (g->line[NATIVE_AA]) {
 		/* the same tests on two runs of one lock: what a verdict is worth */
 		table("---- A/A: item 1's floors on native-aa (b'), the same lock as (b)\n");
-		floor_line(g, NATIVE_AA, NATIVE, false, BSTAT_GE, 1, "A/A (b') throughput >= 1.0x (b)");
-		floor_line(g, NATIVE_AA, NATIVE, true, BSTAT_LE, 1, "A/A (b') p99 <= 1.0x (b)");
+		floor_line(g, NATIVE_AA, NATIVE, RATE, BSTAT_GE, 1, "A/A (b') throughput >= 1.0x (b)");
+		floor_line(g, NATIVE_AA, NATIVE, P99, BSTAT_LE, 1, "A/A (b') p99 <= 1.0x (b)");
 	}
 	for (i = 0; i < NKLOCKS; i++) {
 		if (!g->line[i])
@@ -778,7 +813,7 @@ static void kernel_floors(const struct group *g)
 	}
 	if (!g->line[PVX_FIFO])
 		return;
-	spread(g, PVX, PVX_FIFO, false, sp, sizeof(sp));
+	spread(g, PVX, PVX_FIFO, RATE, sp, sizeof(sp), NULL);
 	table("stealing: (c) against pvx-fifo %s throughput, %s steals, %s priority tickets\n", sp,
 	      kv(g->line[PVX], "steals"), kv(g->line[PVX], "priority"));
 }
@@ -788,10 +823,15 @@ static void tables(void)
 	const struct group *g = &res.kernel;
 	char path[600], guests[128];
 
-	snprintf(path, sizeof(path), "%s/bench-table.txt", cfg.out);
-	table_file = fopen(path, "w");
-	snprintf(guests, sizeof(guests), "L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit)",
-		 cfg.l3_cpus, cfg.l2_cpus, (double)cfg.l3_cpus / cfg.l2_cpus);
+	if (cfg.out) {
+		snprintf(path, sizeof(path), "%s/bench-table.txt", cfg.out);
+		table_file = fopen(path, "w");
+	}
+	if (cfg.l2_cpus)
+		snprintf(guests, sizeof(guests), "L3 %d vCPUs on L2 %d CPUs (%.0fx overcommit)",
+			 cfg.l3_cpus, cfg.l2_cpus, (double)cfg.l3_cpus / cfg.l2_cpus);
+	else
+		snprintf(guests, sizeof(guests), "L3 %s vCPUs", kv(g->line[TICKET], "cpus"));
 	if (!g->line[TICKET] && !g->line[NATIVE] && !g->line[PVX]) {
 		table("---- userspace lock benchmark, kernel %s: %s\n", cfg.abi, guests);
 		user_tables();
@@ -912,14 +952,45 @@ static void configure(const char *which)
 		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s/l3-bench-initrd.gz", cfg.build);
 }
 
+/*
+ * --tables FILE: the tables of a run's bench-results.txt again (with this
+ * program's tables, e.g. after they changed), on stdout; no test is run.
+ */
+static int tables_of(const char *file)
+{
+	size_t size = 0;
+	char *text = NULL;
+	FILE *f = fopen(file, "r"), *mem = open_memstream(&text, &size);
+	char buf[4096];
+	size_t n;
+
+	if (!f || !mem) {
+		fprintf(stderr, "pvx_bench_locks: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(f);
+	fclose(mem);
+	group_init(&res.kernel, "");
+	parse_text(text);
+	cfg.which = res.kernel.line[TICKET] ? "locks" : "ulocks";
+	cfg.abi = file;
+	tables();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *which = argc > 1 ? argv[1] : "locks";
 	const char *repo = getenv("PVX_REPO");
 	struct utsname u;
 
+	if (argc == 3 && !strcmp(argv[1], "--tables"))
+		return tables_of(argv[2]);
 	if (argc > 2 || (strcmp(which, "locks") && strcmp(which, "ulocks"))) {
-		fprintf(stderr, "usage: pvx_bench_locks [locks|ulocks]\n");
+		fprintf(stderr, "usage: pvx_bench_locks [locks|ulocks]\n%s\n",
+			"       pvx_bench_locks --tables bench-results.txt");
 		return 2;
 	}
 	ksft_print_header();
