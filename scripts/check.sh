@@ -650,6 +650,19 @@ expect_error "run-l3.sh with an unknown topology fails with one line" \
 	"--topology needs swapped-rt or 1cpu, got 'ring'" selftests/guest/run-l3.sh --topology ring host
 expect_error "run-l3.sh with a bad PVX_L3_SILENCE fails with one line" \
 	"PVX_L3_SILENCE needs seconds, got '0'" env PVX_L3_SILENCE=0 selftests/guest/run-l3.sh host
+# the lock benchmark's tables of a stored run (pvx_bench_locks --tables):
+# two rounds whose ratios are known, the A/A floor and the p50 count
+locks_tables=$(build/selftests/pvx_bench_locks --tables selftests/host/testdata/locks-results.txt 2>&1)
+if grep -qxF "# floor A/A (b') p99 <= 1.0x (b): MISSED 2x (n=2 2-2)" <<<"$locks_tables" &&
+   grep -qF "# spread pvx       acq/s /(b) 2x (n=2 2-2), p99 /(b) 0.5x (n=2 0.5-0.5), p50 /(b) 2.5x (n=2 2-3), above (b) in 2 rounds" <<<"$locks_tables" &&
+   grep -qF "p50 /(b) 1.25x (n=2 0.5-2), above (b) in 1 rounds" <<<"$locks_tables"; then
+	tap ok "pvx_bench_locks --tables: the floors on the A/A pair and the rounds' p50 ratios of a stored run"
+else
+	tap fail "pvx_bench_locks --tables: the floors on the A/A pair and the rounds' p50 ratios of a stored run" \
+		"$(grep -E 'A/A|spread' <<<"$locks_tables" | head -n3 | tr '\n' '|')"
+fi
+expect_error "pvx_bench_locks --tables without the file fails with one line" \
+	"no-such-results.txt: No such file" build/selftests/pvx_bench_locks --tables "$RES/no-such-results.txt"
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then
 	tap ok "rejected lab runs leave no results directory behind"
 else

@@ -958,6 +958,7 @@ static void configure(const char *which)
  */
 static int tables_of(const char *file)
 {
+	static char heading[300];
 	size_t size = 0;
 	char *text = NULL;
 	FILE *f = fopen(file, "r"), *mem = open_memstream(&text, &size);
@@ -974,8 +975,9 @@ static int tables_of(const char *file)
 	fclose(mem);
 	group_init(&res.kernel, "");
 	parse_text(text);
+	snprintf(heading, sizeof(heading), "(tables of %s)", file);
 	cfg.which = res.kernel.line[TICKET] ? "locks" : "ulocks";
-	cfg.abi = file;
+	cfg.abi = heading;
 	tables();
 	return 0;
 }
