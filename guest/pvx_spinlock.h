@@ -47,10 +47,17 @@ struct pvx_spinlock {
 	 * test's fairness check).
 	 */
 	u16 queued;
+	/*
+	 * A waiter spins for the lock: a locker that finds it free does not
+	 * take it at once but waits one backoff as waiters do, so that the
+	 * one spinning gets it first (a hint, never needed for exclusion:
+	 * set by spinning waiters, cleared by the next holder).
+	 */
+	bool wanted;
 };
 
 #define __PVX_SPIN_LOCK_UNLOCKED \
-	{ .val = ATOMIC64_INIT(0), .holder_cpu = -1, .queued = 0 }
+	{ .val = ATOMIC64_INIT(0), .holder_cpu = -1, .queued = 0, .wanted = false }
 #define DEFINE_PVX_SPINLOCK(name) \
 	struct pvx_spinlock name = __PVX_SPIN_LOCK_UNLOCKED
 

@@ -546,6 +546,9 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 	v = atomic64_read(&lock->val);
 	s.since = pvx_spin_gen(v);
 	s.w = pvx_spin_publish(lock, s.since);
+	/* a waiter spinning already comes first: one backoff before our read */
+	cpu_relax();
+	v = atomic64_read_acquire(&lock->val);
 	for (;;) {
 		unsigned int delay, i;
 		u64 old;
@@ -573,6 +576,9 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 		if (s.prio)
 			delay = min_t(unsigned int, PVX_SPIN_BACKOFF_MAX, delay *
 				      ((u16)(s.ticket - pvx_spin_phead(v)) + 1));
+		/* one plain store, only when no other waiter made it */
+		if (!READ_ONCE(lock->wanted))
+			WRITE_ONCE(lock->wanted, true);
 		for (i = 0; i < delay; i++)
 			cpu_relax();
 		s.spins += delay;
@@ -582,6 +588,8 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 		v = atomic64_read_acquire(&lock->val);
 	}
 held:
+	/* the others still spinning set it again */
+	WRITE_ONCE(lock->wanted, false);
 	pvx_spin_unpublish(s.w);
 	pvx_spin_count(s.prio ? PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_STEALS);
 	return pvx_spin_passes(v, s.since);
@@ -600,7 +608,8 @@ static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
 {
 	u16 queued = 0;
 
-	if (unlikely(!pvx_spin_take_free(lock)))
+	/* a waiter spinning for it: no barging past it (pvx_spinlock.h) */
+	if (unlikely(READ_ONCE(lock->wanted) || !pvx_spin_take_free(lock)))
 		queued = pvx_spin_wait(lock);
 	pvx_spin_held(lock, queued);
 }
