@@ -491,11 +491,6 @@ static const char *steal_of(const char *name)
 	return "";
 }
 
-/*
- * The guest's lines between PVX-BENCH-BEGIN and PVX-BENCH-END into
- * bench-results.txt and res; one test that the guest got to the end; its
- * diagnostics and errors as "#" lines.
- */
 /* The guest's lines in @text (kept: the lines point into it), parsed. */
 static void parse_text(char *text)
 {
@@ -510,6 +505,11 @@ static void parse_text(char *text)
 		parse_line(res.lines[i]);
 }
 
+/*
+ * The guest's lines between PVX-BENCH-BEGIN and PVX-BENCH-END into
+ * bench-results.txt and res; one test that the guest got to the end; its
+ * diagnostics and errors as "#" lines.
+ */
 static void load_results(const struct l3_vm *vm, int qrc)
 {
 	static const char ran[] = "L3 bench guest ran to the end";
@@ -959,20 +959,14 @@ static void configure(const char *which)
 static int tables_of(const char *file)
 {
 	static char heading[300];
-	size_t size = 0;
-	char *text = NULL;
-	FILE *f = fopen(file, "r"), *mem = open_memstream(&text, &size);
-	char buf[4096];
-	size_t n;
+	char *text;
 
-	if (!f || !mem) {
-		fprintf(stderr, "pvx_bench_locks: %s: %s\n", file, strerror(errno));
+	errno = 0;
+	text = read_text(file);
+	if (!text) {
+		fprintf(stderr, "pvx_bench_locks: %s: %s\n", file, errno ? strerror(errno) : "empty");
 		return 1;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	fclose(f);
-	fclose(mem);
 	group_init(&res.kernel, "");
 	parse_text(text);
 	snprintf(heading, sizeof(heading), "(tables of %s)", file);

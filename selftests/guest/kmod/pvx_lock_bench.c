@@ -187,7 +187,7 @@ static u64 hist_upper(unsigned int i)
 #define CS_WORDS	64	/* 512 bytes: 8 cache lines */
 
 struct bench_shared {
-	/* the three locks; only .kind is used in a run, and it protects .data */
+	/* the locks; only .kind's is used in a run, and it protects .data */
 	struct bench_ticket_lock ticket;
 	spinlock_t native;	/* guards .data and .count when kind is native */
 	spinlock_t native_aa;	/* the same, when kind is native-aa */
