@@ -29,10 +29,7 @@
 # L2 of 1 CPU whose clock counts instructions (PVX_LAB_ICOUNT=0,
 # results in build/lab-ABI-icount/).
 #
-# selftests/host/pvx_hcall_bench -B), the lock benchmark (an L3 guest with
-# twice as many vCPUs as L2 has CPUs, selftests/host/pvx_bench_locks) and
-# the retransmit-timeout benchmark (an L3 guest with injected steal,
-# selftests/host/pvx_bench_timers) and prints
+# The PVX_BENCH_* knobs (Documentation/bench.rst) reach L2 through
 # build/ABI/bench.env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +56,18 @@ case "$measure" in
 both | time | instructions) ;;
 *) echo "bench.sh: PVX_BENCH_HCALL_MEASURE must be both, time or instructions, got '$measure'" >&2; exit 2 ;;
 esac
+# the lock benchmark's kernel rounds (pvx_bench_locks keeps 64 a run) and
+# how many of the first run the ticket lock too (unset: the guest's 3, or
+# all when fewer)
+rounds=${PVX_BENCH_ROUNDS:-16}
+if ! [[ "$rounds" =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ] || [ "$rounds" -gt 64 ]; then
+	echo "bench.sh: PVX_BENCH_ROUNDS must be 1..64, got '$rounds'" >&2; exit 2
+fi
+ticket_rounds=${PVX_BENCH_TICKET_ROUNDS:-1}
+if ! [[ "$ticket_rounds" =~ ^[0-9]+$ ]] || [ "$ticket_rounds" -lt 1 ] ||
+	[ "$ticket_rounds" -gt "$rounds" ]; then
+	echo "bench.sh: PVX_BENCH_TICKET_ROUNDS must be 1..PVX_BENCH_ROUNDS ($rounds), got '$ticket_rounds'" >&2; exit 2
+fi
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 echo "bench: building modules, the userspace benchmarks and the bench initramfs for $abi"
 scripts/build.sh "$abi" >/dev/null
@@ -93,7 +102,7 @@ bench_env
 # lab.sh's default limit of 1500 s per L2 boot; an option given to
 # bench.sh comes later and wins
 long_limit=()
-# locks: 5 kernel rounds and the userspace ones, up to pvx_bench_locks's
+# locks: 16 kernel rounds and the userspace ones, up to pvx_bench_locks's
 # 1800 s for its L3 guest
 [[ ",$PVX_BENCH," == *,locks,* ]] && long_limit=(--timeout 2400)
 [[ ",$PVX_BENCH," == *,numa,* ]] && long_limit=(--timeout 3600)

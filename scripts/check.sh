@@ -551,6 +551,11 @@ expect_error "run-l3.sh with a negative steal level fails with one line" \
 	"needs a level 0..99, got '-5'" selftests/guest/run-l3.sh --steal -5 host
 expect_error "bench.sh with an unknown benchmark fails with one line" \
 	"unknown benchmark 'nope'" env PVX_BENCH=locks,nope scripts/bench.sh
+expect_error "bench.sh with 65 lock rounds fails with one line" \
+	"PVX_BENCH_ROUNDS must be 1..64, got '65'" env PVX_BENCH=locks PVX_BENCH_ROUNDS=65 scripts/bench.sh
+expect_error "bench.sh with more ticket rounds than rounds fails with one line" \
+	"PVX_BENCH_TICKET_ROUNDS must be 1..PVX_BENCH_ROUNDS (4), got '5'" \
+	env PVX_BENCH=locks PVX_BENCH_ROUNDS=4 PVX_BENCH_TICKET_ROUNDS=5 scripts/bench.sh
 expect_error "kernel.sh with an unknown series fails with one line" \
 	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
 expect_error "lab.sh with an unknown PVX_L3_TUNE fails with one line" \
@@ -663,6 +668,20 @@ else
 fi
 expect_error "pvx_bench_locks --tables without the file fails with one line" \
 	"no-such-results.txt: No such file" build/selftests/pvx_bench_locks --tables "$RES/no-such-results.txt"
+# three runs pooled: six paired rounds, each pvx p99 half of native's
+locks_sample=selftests/host/testdata/locks-results.txt
+locks_pooled=$(build/selftests/pvx_bench_locks --tables "$locks_sample" "$locks_sample" "$locks_sample" 2>&1)
+if grep -qxF "# sign (c) p99 /(b): above in 0, below in 6, equal in 0 of 6 rounds: lower (p=0.016)" <<<"$locks_pooled" &&
+   grep -qxF "# sign A/A (b') p50 /(b): above in 3, below in 3, equal in 0 of 6 rounds: a tie (p=1)" <<<"$locks_pooled" &&
+   grep -qF "p99 <= 1.0x (b): met 0.5x (n=6 0.5-0.5)" <<<"$locks_pooled"; then
+	tap ok "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them"
+else
+	tap fail "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them" \
+		"$(grep -E 'sign|p99 <= 1.0x' <<<"$locks_pooled" | head -n3 | tr '\n' '|')"
+fi
+mapfile -t locks_many < <(yes "$locks_sample" | head -n 33)
+expect_error "pvx_bench_locks --tables past 64 rounds in all fails with one line" \
+	"more than 64 rounds in all" build/selftests/pvx_bench_locks --tables "${locks_many[@]}"
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then
 	tap ok "rejected lab runs leave no results directory behind"
 else

@@ -159,6 +159,76 @@ static inline size_t bstat_runs_meeting(const double *v, size_t n,
 }
 
 /*
+ * Paired runs compared one by one (ratios against 1): how many were above,
+ * below and equal to 1 (a ratio without a number counts in none).
+ */
+struct bstat_signs {
+	size_t above, below, equal;
+};
+
+static inline void bstat_signs_of(const double *ratio, size_t n,
+				  struct bstat_signs *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < n; i++) {
+		if (isnan(ratio[i]))
+			continue;
+		if (ratio[i] > 1)
+			s->above++;
+		else if (ratio[i] < 1)
+			s->below++;
+		else
+			s->equal++;
+	}
+}
+
+/*
+ * The one-sided sign test: the chance that @k or more of @n paired runs
+ * come out above when either side is as likely, P(X >= k) for X
+ * binomial(n, 1/2); 1 for k = 0, 0 for k > n. Equal runs are left out
+ * of @n by the caller (they say nothing about which side is larger).
+ * Summed in double: exact while the binomial coefficients are (n up to
+ * about 50), to double's precision beyond.
+ */
+static inline double bstat_sign_p(size_t k, size_t n)
+{
+	double c = 1, tail = 0;	/* c = C(n, i) */
+	size_t i;
+
+	if (k > n)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (i >= k)
+			tail += c;
+		c = c * (double)(n - i) / (double)(i + 1);
+	}
+	return ldexp(tail, -(int)n);
+}
+
+/*
+ * Which side of 1 paired ratios are on, by the sign test at @alpha: 1
+ * (above: significantly more runs above than below), -1 (below), 0 (a
+ * tie: the runs cannot tell the two apart); *@p the test's p-value for
+ * the side the runs lean to (1 when they lean to neither).
+ */
+static inline int bstat_sign_side(const struct bstat_signs *s, double alpha,
+				  double *p)
+{
+	size_t n = s->above + s->below;
+
+	*p = 1;
+	if (s->above > s->below)
+		*p = bstat_sign_p(s->above, n);
+	else if (s->below > s->above)
+		*p = bstat_sign_p(s->below, n);
+	if (*p >= alpha)
+		return 0;
+	return s->above > s->below ? 1 : -1;
+}
+
+/*
  * How the tables print a number (pvx_bench_stat's -f, -s, -u): @fmt a
  * printf conversion of one double (%[.P]f|e|g), applied to x * @scale;
  * @unit follows a finite median ("x" for ratios, "" for plain numbers).

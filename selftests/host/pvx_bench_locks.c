@@ -6,8 +6,9 @@
  * (Documentation/bench.rst).
  *
  *   pvx_bench_locks [locks|ulocks]      (default locks)
- *   pvx_bench_locks --tables FILE       the tables of a run's
- *                                       bench-results.txt, again
+ *   pvx_bench_locks --tables FILE...    the tables of a run's
+ *                                       bench-results.txt, again; of
+ *                                       several runs' rounds pooled
  *
  * Loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
  * twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -25,8 +26,9 @@
  * a number is missing or a lock did not exclude; a round that hit max_ms
  * is noted (its rate and latencies are still measured). Floors are
  * reported (met/MISSED, on the median of the rounds' own ratios, with n
- * and min-max: bench_stat.h), never asserted. Exit 0 when every test
- * passed.
+ * and min-max: bench_stat.h), never asserted; beside them, a sign test
+ * says on which side of the native lock the rounds fall, or that they
+ * fall as two runs of one lock do. Exit 0 when every test passed.
  *
  * Environment (set by the lab): PVX_REPO (the working directory),
  * PVX_ABI, PVX_BUILD, PVX_KIMAGE, PVX_L3_MEM, PVX_OUT. Knobs:
@@ -34,10 +36,11 @@
  * when missing), PVX_BENCH_L3_CPUS (default 2 x L2's CPUs),
  * PVX_BENCH_L3_BOOTS (boots of an L3 guest that resets itself, 1..9,
  * default 2; each boot runs every round again),
- * PVX_BENCH_TIMEOUT (s, default 1800: 5 kernel rounds and 10 userspace
+ * PVX_BENCH_TIMEOUT (s, default 1800: 16 kernel rounds and 10 userspace
  * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
- * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS,
- * _UROUNDS, _UTHREADS, _UMAX_MS, _USAT_SLEEP.
+ * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS (1..64),
+ * _TICKET_ROUNDS (0.._ROUNDS), _UROUNDS, _UTHREADS, _UMAX_MS,
+ * _USAT_SLEEP.
  *
  * Files in $PVX_OUT: l3-bench.log (the L3 console; QEMU's stderr in
  * l3-bench.log.err), bench-results.txt (the guest's lines),
@@ -64,6 +67,7 @@
 #define NMODES		4	/* userspace modes */
 #define NSLOTS		5	/* the more of the two */
 #define MAX_ROUNDS	64
+#define SIGN_ALPHA	0.05	/* the sign tests' level, one-sided */
 #define MAX_TCOUNTS	8	/* userspace thread counts */
 #define MAX_STEALS	16
 #define MAX_COUNTERS	16
@@ -289,6 +293,7 @@ static void guest_cmdline(char *buf, size_t size)
 	static const char *const knob[][2] = {
 		{ "acq", "ACQ" }, { "uacq", "UACQ" }, { "threads", "THREADS" }, { "cs", "CS" },
 		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
+		{ "ticket_rounds", "TICKET_ROUNDS" },
 		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
 		{ "usat_sleep", "USAT_SLEEP" },
 	};
@@ -420,10 +425,20 @@ static struct group *user_group(const char *threads)
 	return &res.user[res.nuser++];
 }
 
+/* --tables of several runs: the rounds of the runs read before this one */
+static int rounds_before;
+/* round lines past MAX_ROUNDS, left out */
+static int rounds_lost;
+
 /* A "bench-round" or "ubench-round" line into its group's rounds. */
 static void add_round(struct group *g, int i, const char *line)
 {
 	int k = atoi(kv(line, "round")) - 1;
+
+	if (k >= 0)
+		k += rounds_before;
+	if (k >= MAX_ROUNDS)
+		rounds_lost++;
 
 	if (!g || i < 0 || k < 0 || k >= MAX_ROUNDS)
 		return;
@@ -498,6 +513,7 @@ static void parse_text(char *text)
 	int i;
 
 	res.text = text;
+	res.nlines = 0;
 	res.lines = calloc(strlen(text) + 1, sizeof(*res.lines));
 	for (p = strtok(res.text, "\n"); p && res.lines; p = strtok(NULL, "\n"))
 		res.lines[res.nlines++] = p;
@@ -635,6 +651,29 @@ static void floor_line(const struct group *g, int mode, int base, enum metric m,
 	double med = spread(g, mode, base, m, sp, sizeof(sp), NULL);
 
 	table("floor %s: %s %s\n", desc, bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp);
+}
+
+/*
+ * "# sign DESC: above in A, below in B, equal in E of N rounds: VERDICT
+ * (p=P)": the one-sided sign test on the rounds' own ratios of @mode to
+ * @base: "higher" or "lower" when that many rounds on one side would come
+ * by chance less often than SIGN_ALPHA if the two were one lock, else "a
+ * tie" (two runs of one lock fall so). Equal rounds (one histogram
+ * bucket) count on neither side.
+ */
+static void sign_line(const struct group *g, int mode, int base, enum metric m,
+		      const char *desc)
+{
+	static const char *const verdict[] = { "lower", "a tie", "higher" };
+	double r[MAX_ROUNDS], p;
+	struct bstat_signs s;
+	int side;
+
+	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
+	bstat_signs_of(r, g->nrounds, &s);
+	side = bstat_sign_side(&s, SIGN_ALPHA, &p);
+	table("sign %s: above in %zu, below in %zu, equal in %zu of %zu rounds: %s (p=%.2g)\n",
+	      desc, s.above, s.below, s.equal, s.above + s.below + s.equal, verdict[side + 1], p);
 }
 
 /*
@@ -803,6 +842,18 @@ static void kernel_floors(const struct group *g)
 		floor_line(g, NATIVE_AA, NATIVE, RATE, BSTAT_GE, 1, "A/A (b') throughput >= 1.0x (b)");
 		floor_line(g, NATIVE_AA, NATIVE, P99, BSTAT_LE, 1, "A/A (b') p99 <= 1.0x (b)");
 	}
+	table("---- sign tests (one-sided, %.0f %%): %s\n", SIGN_ALPHA * 100,
+	      "which side of (b) or (b') the rounds fall on, or a tie");
+	sign_line(g, PVX, NATIVE, RATE, "(c) acq/s /(b)");
+	sign_line(g, PVX, NATIVE, P99, "(c) p99 /(b)");
+	sign_line(g, PVX, NATIVE, P50, "(c) p50 /(b)");
+	if (g->line[NATIVE_AA]) {
+		/* the second run of the native lock: a second base */
+		sign_line(g, PVX, NATIVE_AA, P99, "(c) p99 /(b')");
+		sign_line(g, PVX, NATIVE_AA, P50, "(c) p50 /(b')");
+		sign_line(g, NATIVE_AA, NATIVE, P99, "A/A (b') p99 /(b)");
+		sign_line(g, NATIVE_AA, NATIVE, P50, "A/A (b') p50 /(b)");
+	}
 	for (i = 0; i < NKLOCKS; i++) {
 		if (!g->line[i])
 			continue;
@@ -952,24 +1003,52 @@ static void configure(const char *which)
 		snprintf(cfg.initrd, sizeof(cfg.initrd), "%s/l3-bench-initrd.gz", cfg.build);
 }
 
+/* The most rounds of any group read so far. */
+static int rounds_read(void)
+{
+	int i, n = res.kernel.nrounds;
+
+	for (i = 0; i < res.nuser; i++)
+		if (res.user[i].nrounds > n)
+			n = res.user[i].nrounds;
+	return n;
+}
+
 /*
- * --tables FILE: the tables of a run's bench-results.txt again (with this
- * program's tables, e.g. after they changed), on stdout; no test is run.
+ * --tables FILE...: the tables of a run's bench-results.txt again (with
+ * this program's tables, e.g. after they changed), on stdout; no test is
+ * run. Of several runs: their rounds pooled, numbered on after the
+ * previous run's (so each run's rounds stay paired), the summed columns
+ * the first run's.
  */
-static int tables_of(const char *file)
+static int tables_of(char *const *files, int nfiles)
 {
 	static char heading[300];
 	char *text;
+	int i;
 
-	errno = 0;
-	text = read_text(file);
-	if (!text) {
-		fprintf(stderr, "pvx_bench_locks: %s: %s\n", file, errno ? strerror(errno) : "empty");
-		return 1;
-	}
 	group_init(&res.kernel, "");
-	parse_text(text);
-	snprintf(heading, sizeof(heading), "(tables of %s)", file);
+	for (i = 0; i < nfiles; i++) {
+		errno = 0;
+		text = read_text(files[i]);
+		if (!text) {
+			fprintf(stderr, "pvx_bench_locks: %s: %s\n", files[i],
+				errno ? strerror(errno) : "empty");
+			return 1;
+		}
+		rounds_before = rounds_read();
+		parse_text(text);
+		if (rounds_lost) {
+			fprintf(stderr, "pvx_bench_locks: %s: more than %d rounds in all\n",
+				files[i], MAX_ROUNDS);
+			return 1;
+		}
+	}
+	if (nfiles == 1)
+		snprintf(heading, sizeof(heading), "(tables of %s)", files[0]);
+	else
+		snprintf(heading, sizeof(heading), "(tables of %s and %d more, rounds pooled)",
+			 files[0], nfiles - 1);
 	cfg.which = res.kernel.line[TICKET] ? "locks" : "ulocks";
 	cfg.abi = heading;
 	tables();
@@ -982,11 +1061,11 @@ int main(int argc, char **argv)
 	const char *repo = getenv("PVX_REPO");
 	struct utsname u;
 
-	if (argc == 3 && !strcmp(argv[1], "--tables"))
-		return tables_of(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "--tables"))
+		return tables_of(argv + 2, argc - 2);
 	if (argc > 2 || (strcmp(which, "locks") && strcmp(which, "ulocks"))) {
 		fprintf(stderr, "usage: pvx_bench_locks [locks|ulocks]\n%s\n",
-			"       pvx_bench_locks --tables bench-results.txt");
+			"       pvx_bench_locks --tables bench-results.txt...");
 		return 2;
 	}
 	ksft_print_header();

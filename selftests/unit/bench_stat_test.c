@@ -212,6 +212,49 @@ TEST(floor_verdict)
 	EXPECT_EQ(0u, bstat_runs_meeting(runs, 0, BSTAT_GE, 0));
 }
 
+/* paired runs' signs and the one-sided sign test on them */
+TEST(sign_test)
+{
+	static const double r[] = { 1.2, 0.8, 1, N, 1.0001, INF, 0 };
+	struct bstat_signs s = { 9, 9, 9 };
+	double p;
+
+	bstat_signs_of(r, ARRAY_SIZE(r), &s);
+	EXPECT_EQ(3u, s.above);
+	EXPECT_EQ(2u, s.below);
+	EXPECT_EQ(1u, s.equal);
+	bstat_signs_of(r, 0, &s);
+	EXPECT_EQ(0u, s.above + s.below + s.equal);
+
+	EXPECT_EQ(1.0, bstat_sign_p(0, 0));
+	EXPECT_EQ(1.0, bstat_sign_p(0, 16));
+	EXPECT_EQ(0.5, bstat_sign_p(1, 1));
+	EXPECT_EQ(0.25, bstat_sign_p(2, 2));
+	EXPECT_EQ(0.0, bstat_sign_p(5, 4));
+	/* (C(16,12) + ... + C(16,16)) / 2^16 = 2517 / 65536 */
+	EXPECT_EQ(2517.0 / 65536, bstat_sign_p(12, 16));
+	/* half of 2^16 and of C(16,8) */
+	EXPECT_EQ(39203.0 / 65536, bstat_sign_p(8, 16));
+	EXPECT_EQ(ldexp(1, -40), bstat_sign_p(40, 40));
+
+	/* 12 above, 4 below: above at 5 %; the mirror below; 9 to 7 a tie */
+	s = (struct bstat_signs){ 12, 4, 3 };
+	EXPECT_EQ(1, bstat_sign_side(&s, 0.05, &p));
+	EXPECT_EQ(2517.0 / 65536, p);
+	s = (struct bstat_signs){ 4, 12, 0 };
+	EXPECT_EQ(-1, bstat_sign_side(&s, 0.05, &p));
+	EXPECT_EQ(2517.0 / 65536, p);
+	EXPECT_EQ(0, bstat_sign_side(&s, 0.01, &p));
+	s = (struct bstat_signs){ 9, 7, 0 };
+	EXPECT_EQ(0, bstat_sign_side(&s, 0.05, &p));
+	EXPECT_EQ(26333.0 / 65536, p);
+	s = (struct bstat_signs){ 5, 5, 6 };
+	EXPECT_EQ(0, bstat_sign_side(&s, 0.05, &p));
+	EXPECT_EQ(1.0, p);
+	s = (struct bstat_signs){ 0, 0, 0 };
+	EXPECT_EQ(0, bstat_sign_side(&s, 0.05, &p));
+}
+
 /* the tables' text: pvx_bench_stat's and the C drivers' */
 TEST(format)
 {

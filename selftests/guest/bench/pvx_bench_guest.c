@@ -19,10 +19,11 @@
  * relay the last one, and wait for a workload's "start" and "end").
  *
  * pvx_bench= [locks] chooses:
- *   locks    pvx_guest and pvx_spinlock, then pvx_rounds= [5] rounds of
+ *   locks    pvx_guest and pvx_spinlock, then pvx_rounds= [16] rounds of
  *            the kernel locks (ticket, native, pvx, pvx-fifo: pvx with
  *            skips off, native-aa: native again, the A/A pair)
- *            interleaved, pvx_acq= [100000] acquisitions each,
+ *            interleaved, the ticket lock only in the first
+ *            pvx_ticket_rounds= [3], pvx_acq= [100000] acquisitions each,
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=
  *            [128] work steps, pvx_max_ms= [5000] per lock and round; then the
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
@@ -90,7 +91,8 @@ static struct param {
 	{ "bench", "locks" },
 	{ "acq", "100000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
-	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "5" },
+	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "16" },
+	{ "ticket_rounds", "3" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
 	{ "levels", "0,25,50,75" }, { "arm_loops", "20000" },
@@ -682,7 +684,10 @@ static enum kernel_lock kernel_lock_at(int r, enum kernel_lock pos)
 /*
  * Kernel locks: rounds of the five locks interleaved (the lab's speed
  * drifts with the load of the machine under it), in a balanced order
- * (kernel_lock_at()); each round's own line (bench-round)
+ * (kernel_lock_at()); the ticket lock, whose round takes pvx_max_ms
+ * where the others take a few hundred ms and whose ratios are hundreds,
+ * only in the first pvx_ticket_rounds, so that the rounds of the pairs
+ * whose ratios are near 1 can be many; each round's own line (bench-round)
  * for the spread and the module's sums per lock last. Steal time is
  * summed per lock around its runs.
  */
@@ -696,6 +701,7 @@ static void kernel_locks(void)
 	char args[512], up[32];
 	long steal[KLOCK_NR] = { 0 }, s0;
 	int r, pos, i, err, rounds = atoi(param("rounds"));
+	int ticket_rounds = atoi(param("ticket_rounds"));
 
 	snprintf(args, sizeof(args),
 		 "autorun=0 threads=%s acquisitions=%s cs_iters=%s think_iters=%s max_ms=%s",
@@ -709,6 +715,8 @@ static void kernel_locks(void)
 	for (r = 1; r <= rounds; r++) {
 		for (pos = 0; pos < KLOCK_NR; pos++) {
 			i = kernel_lock_at(r, pos);
+			if (i == KLOCK_TICKET && r > ticket_rounds)
+				continue;
 			progress("round %d lock=%s", r, locks[i]);
 			/* pvx-fifo: the same lock with skips off */
 			if (i == KLOCK_FIFO)
