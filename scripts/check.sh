@@ -507,6 +507,17 @@ expect_error() { # expect_error DESCRIPTION PATTERN COMMAND...
 		tap fail "$desc" "exit $rc, said: $(printf '%s' "$out" | head -n3 | tr '\n' '|')"
 	fi
 }
+expect_lines() { # expect_lines DESCRIPTION TEXT STRING...: each STRING in TEXT
+	local desc=$1 text=$2 want
+	shift 2
+	for want in "$@"; do
+		if ! grep -qF -- "$want" <<<"$text"; then
+			tap fail "$desc" "missing: $want"
+			return
+		fi
+	done
+	tap ok "$desc"
+}
 # tap-count.sh on a nested KTAP stream (ktap-nest.sh's): every leaf once,
 # at any depth; a parent only when it failed without a failed subtest
 ktap_sample=$'TAP version 13\n1..4\n# 1..2\n# ok 1 a\n# # ok 1 b\n# not ok 2 c\nok 1 p\nnot ok 2 q\nok 3 r # SKIP s\n# ok 1 d\nnot ok 4 t'
@@ -657,28 +668,20 @@ expect_error "run-l3.sh with a bad PVX_L3_SILENCE fails with one line" \
 	"PVX_L3_SILENCE needs seconds, got '0'" env PVX_L3_SILENCE=0 selftests/guest/run-l3.sh host
 # the lock benchmark's tables of a stored run (pvx_bench_locks --tables):
 # two rounds whose ratios are known, the A/A floor and the p50 count
-locks_tables=$(build/selftests/pvx_bench_locks --tables selftests/host/testdata/locks-results.txt 2>&1)
-if grep -qxF "# floor A/A (b') p99 <= 1.0x (b): MISSED 2x (n=2 2-2)" <<<"$locks_tables" &&
-   grep -qF "# spread pvx       acq/s /(b) 2x (n=2 2-2), p99 /(b) 0.5x (n=2 0.5-0.5), p50 /(b) 2.5x (n=2 2-3), above (b) in 2 rounds" <<<"$locks_tables" &&
-   grep -qF "p50 /(b) 1.25x (n=2 0.5-2), above (b) in 1 rounds" <<<"$locks_tables"; then
-	tap ok "pvx_bench_locks --tables: the floors on the A/A pair and the rounds' p50 ratios of a stored run"
-else
-	tap fail "pvx_bench_locks --tables: the floors on the A/A pair and the rounds' p50 ratios of a stored run" \
-		"$(grep -E 'A/A|spread' <<<"$locks_tables" | head -n3 | tr '\n' '|')"
-fi
+locks_sample=selftests/host/testdata/locks-results.txt
+expect_lines "pvx_bench_locks --tables: the floors on the A/A pair and the rounds' p50 ratios of a stored run" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
+	"# floor A/A (b') p99 <= 1.0x (b): MISSED 2x (n=2 2-2)" \
+	"# spread pvx       acq/s /(b) 2x (n=2 2-2), p99 /(b) 0.5x (n=2 0.5-0.5), p50 /(b) 2.5x (n=2 2-3), above (b) in 2 rounds" \
+	"p50 /(b) 1.25x (n=2 0.5-2), above (b) in 1 rounds"
 expect_error "pvx_bench_locks --tables without the file fails with one line" \
 	"no-such-results.txt: No such file" build/selftests/pvx_bench_locks --tables "$RES/no-such-results.txt"
 # three runs pooled: six paired rounds, each pvx p99 half of native's
-locks_sample=selftests/host/testdata/locks-results.txt
-locks_pooled=$(build/selftests/pvx_bench_locks --tables "$locks_sample" "$locks_sample" "$locks_sample" 2>&1)
-if grep -qxF "# sign (c) p99 /(b): above in 0, below in 6, equal in 0 of 6 rounds: lower (p=0.016)" <<<"$locks_pooled" &&
-   grep -qxF "# sign A/A (b') p50 /(b): above in 3, below in 3, equal in 0 of 6 rounds: a tie (p=1)" <<<"$locks_pooled" &&
-   grep -qF "p99 <= 1.0x (b): met 0.5x (n=6 0.5-0.5)" <<<"$locks_pooled"; then
-	tap ok "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them"
-else
-	tap fail "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them" \
-		"$(grep -E 'sign|p99 <= 1.0x' <<<"$locks_pooled" | head -n3 | tr '\n' '|')"
-fi
+expect_lines "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" "$locks_sample" "$locks_sample" 2>&1)" \
+	"# sign (c) p99 /(b): above in 0, below in 6, equal in 0 of 6 rounds: lower (p=0.016)" \
+	"# sign A/A (b') p50 /(b): above in 3, below in 3, equal in 0 of 6 rounds: a tie (p=1)" \
+	"p99 <= 1.0x (b): met 0.5x (n=6 0.5-0.5)"
 mapfile -t locks_many < <(yes "$locks_sample" | head -n 33)
 expect_error "pvx_bench_locks --tables past 64 rounds in all fails with one line" \
 	"more than 64 rounds in all" build/selftests/pvx_bench_locks --tables "${locks_many[@]}"
