@@ -159,28 +159,31 @@ static inline size_t bstat_runs_meeting(const double *v, size_t n,
 }
 
 /*
- * Paired runs compared one by one (ratios against 1): how many were above,
- * below and equal to 1 (a ratio without a number counts in none).
+ * Runs on either side of a floor (or paired ratios against 1, with
+ * BSTAT_LE and 1): above, those that miss it; below, those that meet it;
+ * equal, those at the limit (on neither side); a run without a number
+ * counts in none.
  */
 struct bstat_signs {
 	size_t above, below, equal;
 };
 
-static inline void bstat_signs_of(const double *ratio, size_t n,
-				  struct bstat_signs *s)
+static inline void bstat_floor_signs(const double *v, size_t n,
+				     enum bstat_cmp cmp, double limit,
+				     struct bstat_signs *s)
 {
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < n; i++) {
-		if (isnan(ratio[i]))
+		if (isnan(v[i]))
 			continue;
-		if (ratio[i] > 1)
-			s->above++;
-		else if (ratio[i] < 1)
+		if (v[i] == limit)
+			s->equal++;
+		else if (bstat_meets(v[i], cmp, limit))
 			s->below++;
 		else
-			s->equal++;
+			s->above++;
 	}
 }
 
@@ -320,10 +323,17 @@ static inline void bstat_format_of(char *buf, size_t size,
 	bstat_format(buf, size, st, &s, ret);
 }
 
+/* the sign test's reading of a floor's runs at 5 % */
+#define BSTAT_SIGN_ALPHA	0.05
+
 /*
  * A floor's verdict on v[0..n) into buf (scratch: n doubles): "met (0.95x,
- * n=5 0.8..1.1, 3 of 5 runs)", "MISSED (...)", or "not evaluated, no
- * result" when no run has a number.
+ * n=5 0.8..1.1, 3 of 5 runs, sign test: undecided p=0.5)", "MISSED
+ * (...)", or "not evaluated, no result" when no run has a number. The
+ * sign test (one-sided, BSTAT_SIGN_ALPHA) says whether the runs fall on
+ * one side of the limit more often than chance would put them there if
+ * the true value were the limit: "meets" or "misses" when so, else
+ * "undecided" (the verdict on the median is then as good as a coin's).
  */
 static inline void bstat_format_floor(char *buf, size_t size,
 				      const struct bstat_style *st,
@@ -331,7 +341,10 @@ static inline void bstat_format_floor(char *buf, size_t size,
 				      double *scratch, enum bstat_cmp cmp,
 				      double limit)
 {
+	struct bstat_signs signs;
 	struct bstat_spread s;
+	double p;
+	int side;
 
 	buf[0] = '\0';
 	if (bstat_spread_of(v, n, scratch, &s)) {
@@ -344,7 +357,10 @@ static inline void bstat_format_floor(char *buf, size_t size,
 	bstat_cat(buf, size, ", %zu of %zu runs",
 		  bstat_runs_meeting(v, n, cmp, limit), s.n);
 	bstat_cat_dropped(buf, size, &s);
-	bstat_cat(buf, size, ")");
+	bstat_floor_signs(v, n, cmp, limit, &signs);
+	side = bstat_sign_side(&signs, BSTAT_SIGN_ALPHA, &p);
+	bstat_cat(buf, size, ", sign test: %s p=%.2g)",
+		  side > 0 ? "misses" : side < 0 ? "meets" : "undecided", p);
 }
 
 /*

@@ -858,12 +858,13 @@ static char *cell_pratio(char *buf, const char *fmt, const double *a, const doub
 	return cell_of(buf, fmt, "x", r, n);
 }
 
-/* a floor on the runs' own ratios a[i] / b[i]: "met (1.01x, n=6 ..., 4 of 6 runs)" */
+/* a floor on the runs' own ratios a[i] / b[i]: "met (1.01x, n=6 ..., 4 of 6 runs, ...)" */
 static char *cell_floor(char *buf, const char *fmt, const double *a, const double *b, size_t n,
 			enum bstat_cmp cmp, double limit)
 {
 	const struct bstat_style st = { fmt, 1, "x" };
-	double r[MAX_RUNS], scratch[MAX_RUNS];
+	/* zeroed: gcc 12 cannot see that bstat_paired() fills the n read */
+	double r[MAX_RUNS] = { 0 }, scratch[MAX_RUNS];
 
 	bstat_paired(a, b, n, r);
 	bstat_format_floor(buf, CELL, &st, r, n, scratch, cmp, limit);

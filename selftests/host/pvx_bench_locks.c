@@ -67,7 +67,6 @@
 #define NMODES		4	/* userspace modes */
 #define NSLOTS		5	/* the more of the two */
 #define MAX_ROUNDS	64
-#define SIGN_ALPHA	0.05	/* the sign tests' level, one-sided */
 #define MAX_TCOUNTS	8	/* userspace thread counts */
 #define MAX_STEALS	16
 #define MAX_COUNTERS	16
@@ -643,21 +642,33 @@ static double spread(const struct group *g, int mode, int base, enum metric m, c
 	return summed;
 }
 
-/* "# floor DESC: met|MISSED SPREAD", the floor on the median of the rounds. */
+/*
+ * "# floor DESC: met|MISSED SPREAD, sign test: meets|misses|undecided
+ * p=P", the floor on the median of the rounds, and the sign test on the
+ * rounds' own ratios against its limit (bstat_format_floor()'s).
+ */
 static void floor_line(const struct group *g, int mode, int base, enum metric m,
 		       enum bstat_cmp cmp, double limit, const char *desc)
 {
 	char sp[128];
+	double r[MAX_ROUNDS], p;
 	double med = spread(g, mode, base, m, sp, sizeof(sp), NULL);
+	struct bstat_signs s;
+	int side;
 
-	table("floor %s: %s %s\n", desc, bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp);
+	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
+	bstat_floor_signs(r, g->nrounds, cmp, limit, &s);
+	side = bstat_sign_side(&s, BSTAT_SIGN_ALPHA, &p);
+	table("floor %s: %s %s, sign test: %s p=%.2g\n", desc,
+	      bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp,
+	      side > 0 ? "misses" : side < 0 ? "meets" : "undecided", p);
 }
 
 /*
  * "# sign DESC: above in A, below in B, equal in E of N rounds: VERDICT
  * (p=P)": the one-sided sign test on the rounds' own ratios of @mode to
  * @base: "higher" or "lower" when that many rounds on one side would come
- * by chance less often than SIGN_ALPHA if the two were one lock, else "a
+ * by chance less often than BSTAT_SIGN_ALPHA if the two were one lock, else "a
  * tie" (two runs of one lock fall so). Equal rounds (one histogram
  * bucket) count on neither side.
  */
@@ -670,8 +681,8 @@ static void sign_line(const struct group *g, int mode, int base, enum metric m,
 	int side;
 
 	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
-	bstat_signs_of(r, g->nrounds, &s);
-	side = bstat_sign_side(&s, SIGN_ALPHA, &p);
+	bstat_floor_signs(r, g->nrounds, BSTAT_LE, 1, &s);
+	side = bstat_sign_side(&s, BSTAT_SIGN_ALPHA, &p);
 	table("sign %s: above in %zu, below in %zu, equal in %zu of %zu rounds: %s (p=%.2g)\n",
 	      desc, s.above, s.below, s.equal, s.above + s.below + s.equal, verdict[side + 1], p);
 }
@@ -842,7 +853,7 @@ static void kernel_floors(const struct group *g)
 		floor_line(g, NATIVE_AA, NATIVE, RATE, BSTAT_GE, 1, "A/A (b') throughput >= 1.0x (b)");
 		floor_line(g, NATIVE_AA, NATIVE, P99, BSTAT_LE, 1, "A/A (b') p99 <= 1.0x (b)");
 	}
-	table("---- sign tests (one-sided, %.0f %%): %s\n", SIGN_ALPHA * 100,
+	table("---- sign tests (one-sided, %.0f %%): %s\n", BSTAT_SIGN_ALPHA * 100,
 	      "which side of (b) or (b') the rounds fall on, or a tie");
 	sign_line(g, PVX, NATIVE, RATE, "(c) acq/s /(b)");
 	sign_line(g, PVX, NATIVE, P99, "(c) p99 /(b)");

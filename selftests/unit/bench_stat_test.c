@@ -219,11 +219,11 @@ TEST(sign_test)
 	struct bstat_signs s = { 9, 9, 9 };
 	double p;
 
-	bstat_signs_of(r, ARRAY_SIZE(r), &s);
+	bstat_floor_signs(r, ARRAY_SIZE(r), BSTAT_LE, 1, &s);
 	EXPECT_EQ(3u, s.above);
 	EXPECT_EQ(2u, s.below);
 	EXPECT_EQ(1u, s.equal);
-	bstat_signs_of(r, 0, &s);
+	bstat_floor_signs(r, 0, BSTAT_LE, 1, &s);
 	EXPECT_EQ(0u, s.above + s.below + s.equal);
 
 	EXPECT_EQ(1.0, bstat_sign_p(0, 0));
@@ -262,6 +262,8 @@ TEST(format)
 	static const double rates[] = { 0.1, 0.2, N }, one[] = { 0.95 }, none[] = { N, N };
 	static const double ratios[] = { 1.01, 0.96, 1.05, N };
 	static const double infs[] = { INF, INF };
+	/* six runs under 1.05, one at it: the sign test decides */
+	static const double below[] = { 0.9, 1.0, 0.97, 1.04, 0.8, 1.05, 1 };
 	double scratch[MAXN];
 	char buf[128];
 
@@ -274,9 +276,15 @@ TEST(format)
 	bstat_format_of(buf, sizeof(buf), &x, infs, 2, scratch);
 	EXPECT_STREQ("inf (n=2 inf..inf)", buf);
 	bstat_format_floor(buf, sizeof(buf), &x, ratios, 4, scratch, BSTAT_LE, 1.02);
-	EXPECT_STREQ("met (1.01x, n=3 0.96..1.05, 2 of 3 runs, 1 without a number)", buf);
+	EXPECT_STREQ("met (1.01x, n=3 0.96..1.05, 2 of 3 runs, 1 without a number, sign test: undecided p=0.5)",
+		     buf);
 	bstat_format_floor(buf, sizeof(buf), &x, ratios, 3, scratch, BSTAT_GE, 2);
-	EXPECT_STREQ("MISSED (1.01x, n=3 0.96..1.05, 0 of 3 runs)", buf);
+	EXPECT_STREQ("MISSED (1.01x, n=3 0.96..1.05, 0 of 3 runs, sign test: undecided p=0.12)",
+		     buf);
+	bstat_format_floor(buf, sizeof(buf), &x, below, 7, scratch, BSTAT_LE, 1.05);
+	EXPECT_STREQ("met (1x, n=7 0.8..1.05, 7 of 7 runs, sign test: meets p=0.016)", buf);
+	bstat_format_floor(buf, sizeof(buf), &x, below, 7, scratch, BSTAT_GE, 1.05);
+	EXPECT_STREQ("MISSED (1x, n=7 0.8..1.05, 1 of 7 runs, sign test: misses p=0.016)", buf);
 	bstat_format_floor(buf, sizeof(buf), &x, none, 2, scratch, BSTAT_GE, 2);
 	EXPECT_STREQ("not evaluated, no result", buf);
 	/* cut to fit, never past the buffer */
