@@ -57,7 +57,7 @@ both | time | instructions) ;;
 *) echo "bench.sh: PVX_BENCH_HCALL_MEASURE must be both, time or instructions, got '$measure'" >&2; exit 2 ;;
 esac
 # the lock benchmark's kernel rounds (pvx_bench_locks keeps 64 a run) and
-# how many of the first run the ticket lock too (unset: the guest's 3, or
+# how many of the first run the ticket lock too (unset: the guest's 5, or
 # all when fewer)
 rounds=${PVX_BENCH_ROUNDS:-16}
 if ! [[ "$rounds" =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ] || [ "$rounds" -gt 64 ]; then

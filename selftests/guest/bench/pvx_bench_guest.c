@@ -23,7 +23,7 @@
  *            the kernel locks (ticket, native, pvx, pvx-fifo: pvx with
  *            skips off, native-aa: native again, the A/A pair)
  *            interleaved, the ticket lock only in the first
- *            pvx_ticket_rounds= [3], pvx_acq= [100000] acquisitions each,
+ *            pvx_ticket_rounds= [5], pvx_acq= [100000] acquisitions each,
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=
  *            [128] work steps, pvx_max_ms= [5000] per lock and round; then the
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
@@ -92,7 +92,7 @@ static struct param {
 	{ "acq", "100000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
 	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "16" },
-	{ "ticket_rounds", "3" },
+	{ "ticket_rounds", "5" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
 	{ "levels", "0,25,50,75" }, { "arm_loops", "20000" },
