@@ -39,8 +39,8 @@
  * PVX_BENCH_TIMEOUT (s, default 1800: 16 kernel rounds and 10 userspace
  * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
  * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS (1..64),
- * _TICKET_ROUNDS (0.._ROUNDS), _UROUNDS, _UTHREADS, _UMAX_MS,
- * _USAT_SLEEP.
+ * _TICKET_ROUNDS (1.._ROUNDS), _COUNT_PASSES, _UROUNDS, _UTHREADS,
+ * _UMAX_MS, _USAT_SLEEP.
  *
  * Files in $PVX_OUT: l3-bench.log (the L3 console; QEMU's stderr in
  * l3-bench.log.err), bench-results.txt (the guest's lines),
@@ -292,7 +292,7 @@ static void guest_cmdline(char *buf, size_t size)
 	static const char *const knob[][2] = {
 		{ "acq", "ACQ" }, { "uacq", "UACQ" }, { "threads", "THREADS" }, { "cs", "CS" },
 		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
-		{ "ticket_rounds", "TICKET_ROUNDS" },
+		{ "ticket_rounds", "TICKET_ROUNDS" }, { "count_passes", "COUNT_PASSES" },
 		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
 		{ "usat_sleep", "USAT_SLEEP" },
 	};

@@ -24,6 +24,8 @@
  *            skips off, native-aa: native again, the A/A pair)
  *            interleaved, the ticket lock only in the first
  *            pvx_ticket_rounds= [5], pvx_acq= [100000] acquisitions each,
+ *            pvx_count_passes=1 [0] adds each round's critical sections
+ *            waited through (pvx_lock_bench's count_passes),
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=
  *            [128] work steps, pvx_max_ms= [5000] per lock and round; then the
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
@@ -92,7 +94,7 @@ static struct param {
 	{ "acq", "100000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
 	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "16" },
-	{ "ticket_rounds", "5" },
+	{ "ticket_rounds", "5" }, { "count_passes", "0" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
 	{ "levels", "0,25,50,75" }, { "arm_loops", "20000" },
@@ -693,7 +695,7 @@ static enum kernel_lock kernel_lock_at(int r, enum kernel_lock pos)
  */
 static void kernel_locks(void)
 {
-	static const char *const round_lines[] = { "bench-round ", NULL };
+	static const char *const round_lines[] = { "bench-round ", "bench-round-cs ", NULL };
 	static const char *const sum_lines[] = { "bench ", NULL };
 	static const char *const locks[KLOCK_NR] = {
 		"ticket", "native", "pvx", "pvx-fifo", "native-aa"
@@ -704,9 +706,9 @@ static void kernel_locks(void)
 	int ticket_rounds = atoi(param("ticket_rounds"));
 
 	snprintf(args, sizeof(args),
-		 "autorun=0 threads=%s acquisitions=%s cs_iters=%s think_iters=%s max_ms=%s",
+		 "autorun=0 threads=%s acquisitions=%s cs_iters=%s think_iters=%s max_ms=%s count_passes=%s",
 		 param("threads"), param("acq"), param("cs"), param("think"),
-		 param("max_ms"));
+		 param("max_ms"), param("count_passes"));
 	if (insmod("pvx_lock_bench", args)) {
 		insmod_or_say("pvx_lock_bench", args);
 		dmesg_lines((const char *const[]){ "pvx_lock_bench", NULL }, 1000);

@@ -106,6 +106,15 @@ static bool autorun = true;
 module_param(autorun, bool, 0444);
 MODULE_PARM_DESC(autorun, "run the benchmark at load");
 
+/*
+ * Off by default: a read of the shared count before every acquisition
+ * moves its cache line to the waiter, which every holder then pays for.
+ */
+static bool count_passes;
+module_param(count_passes, bool, 0444);
+MODULE_PARM_DESC(count_passes,
+		 "count per acquisition the critical sections that ended while it waited (cs_p50, cs_p99, cs_max in the round lines; default 0)");
+
 /* ---- (a) a plain fair ticket lock, no pv ------------------------------ */
 
 struct bench_ticket_lock {
@@ -215,6 +224,7 @@ struct bench_thread {
 	unsigned long counted;		/* acquisitions this thread counted */
 	u64 local[CS_WORDS];
 	u64 hist[HIST_BUCKETS];
+	u64 cs_hist[HIST_BUCKETS];	/* count_passes: sections waited through */
 };
 
 struct bench_result {
@@ -226,6 +236,7 @@ struct bench_result {
 	/* acquisitions per thread (by index: the same CPU every round) */
 	unsigned long *per_thread;
 	u64 hist[HIST_BUCKETS];
+	u64 cs_hist[HIST_BUCKETS];
 };
 
 static void bench_work(u64 *buf, unsigned int iters, u64 seed)
@@ -292,11 +303,17 @@ static int bench_thread_fn(void *arg)
 	wait_event(sh->start_wq, READ_ONCE(sh->go));
 
 	while (!stop) {
+		unsigned long before = 0, passed = 0;
 		u64 t0, t1;
 
+		/* a racy read: the holder may be about to add one */
+		if (count_passes)
+			before = READ_ONCE(sh->count);
 		t0 = ktime_get_ns();
 		bench_lock(sh);
 		t1 = ktime_get_ns();
+		if (count_passes)
+			passed = sh->count - before;
 		if (sh->count >= acquisitions || READ_ONCE(sh->timed_out)) {
 			stop = true;
 		} else {
@@ -308,6 +325,7 @@ static int bench_thread_fn(void *arg)
 			break;
 
 		t->hist[hist_index(t1 - t0)]++;
+		t->cs_hist[hist_index(passed)]++;
 		t->counted++;
 		bench_work(t->local, think_iters, n);
 		if ((++n & 63) == 0 && t1 > sh->deadline)
@@ -436,8 +454,10 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 	for (i = 0; i < nthreads; i++) {
 		res->counted_sum += t[i]->counted;
 		res->per_thread[i] += t[i]->counted;
-		for (j = 0; j < HIST_BUCKETS; j++)
+		for (j = 0; j < HIST_BUCKETS; j++) {
 			res->hist[j] += t[i]->hist[j];
+			res->cs_hist[j] += t[i]->cs_hist[j];
+		}
 	}
 
 stop:
@@ -570,6 +590,13 @@ static void bench_format_round(enum bench_lock_kind kind, const struct bench_res
 		       hist_percentile(res->hist, res->counted_sum, 50),
 		       hist_percentile(res->hist, res->counted_sum, 99), hist_max(res->hist),
 		       lo, hi);
+	if (count_passes)
+		seq_buf_printf(s,
+			       "bench-round-cs lock=%s round=%u cs_p50=%llu cs_p99=%llu cs_max=%llu\n",
+			       bench_lock_names[kind], round,
+			       hist_percentile(res->cs_hist, res->counted_sum, 50),
+			       hist_percentile(res->cs_hist, res->counted_sum, 99),
+			       hist_max(res->cs_hist));
 }
 
 /* @one (a round) added to @acc (the sums since the last reset). */
@@ -588,8 +615,10 @@ static void bench_result_add(struct bench_result *acc, const struct bench_result
 	acc->priority += one->priority;
 	for (j = 0; j < bench_nthreads; j++)
 		acc->per_thread[j] += one->per_thread[j];
-	for (j = 0; j < HIST_BUCKETS; j++)
+	for (j = 0; j < HIST_BUCKETS; j++) {
 		acc->hist[j] += one->hist[j];
+		acc->cs_hist[j] += one->cs_hist[j];
+	}
 }
 
 /* @res zeroed, its per-thread array (allocated at load) kept. */
