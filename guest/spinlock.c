@@ -80,6 +80,17 @@
 #define PVX_SPIN_BACKOFF_MAX	64u
 /* Spins between two yields when the holder stays preempted. */
 #define PVX_SPIN_YIELD_GAP	256u
+/*
+ * Spins of a slow path before it publishes itself (and so may be yielded
+ * to, draw a ticket, yield or halt): most waits are for the rest of one
+ * holder's critical section (pvx_lock_bench count_passes=1: 99 % of the
+ * waiters were passed at most once in the 2-CPU lab), and a waiter that
+ * takes the lock within them has nothing to undo, so the handoff costs
+ * what a compare-and-exchange costs (bench.rst). Below
+ * PVX_SPIN_THRESHOLD_MIN and PVX_SPIN_YIELD_GAP, so no yield comes later
+ * for it.
+ */
+#define PVX_SPIN_SHORT		32u
 
 #define PVX_SPIN_THRESHOLD_DEFAULT	16384u
 #define PVX_SPIN_THRESHOLD_MIN		64u
@@ -529,25 +540,33 @@ static void pvx_spin_give_way(struct pvx_spinlock *lock, u64 v,
 	s->yields++;
 }
 
+/* A spinning waiter wants the lock: one plain store, when no other made it. */
+static __always_inline void pvx_spin_want(struct pvx_spinlock *lock)
+{
+	if (!READ_ONCE(lock->wanted))
+		WRITE_ONCE(lock->wanted, true);
+}
+
 /*
- * Slow path: wait until the lock word lets us take it, and take it.
- * Returns the acquisitions that passed us since we could act on it (since
- * we began to wait; with a priority ticket, since we drew it). Runs with
- * preemption (and maybe interrupts) disabled.
+ * The slow path after PVX_SPIN_SHORT spins, or at once when it must draw
+ * a priority ticket: published (the waiter that began to wait at gen
+ * @since and has spun @spins times), it waits until the lock word lets it
+ * take the lock, and takes it. Returns the acquisitions that passed it
+ * since it could act on it (since it began to wait; with a priority
+ * ticket, since it drew it).
  */
-static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
+static noinline u16 pvx_spin_wait_long(struct pvx_spinlock *lock, u16 since,
+				       unsigned int limit, unsigned int spins)
 {
 	bool can_yield = pvx_spin_mode != PVX_SPIN_MODE_SPIN;
 	unsigned int threshold = READ_ONCE(spin_threshold);
-	struct pvx_spin_waiting s = { .limit = pvx_spin_pass_limit() };
+	struct pvx_spin_waiting s = {
+		.limit = limit, .since = since, .spins = spins,
+		.since_yield = spins,
+	};
 	s64 v;
 
-	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
-	v = atomic64_read(&lock->val);
-	s.since = pvx_spin_gen(v);
 	s.w = pvx_spin_publish(lock, s.since);
-	/* a waiter spinning already comes first: one backoff before our read */
-	cpu_relax();
 	v = atomic64_read_acquire(&lock->val);
 	for (;;) {
 		unsigned int delay, i;
@@ -576,9 +595,7 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 		if (s.prio)
 			delay = min_t(unsigned int, PVX_SPIN_BACKOFF_MAX, delay *
 				      ((u16)(s.ticket - pvx_spin_phead(v)) + 1));
-		/* one plain store, only when no other waiter made it */
-		if (!READ_ONCE(lock->wanted))
-			WRITE_ONCE(lock->wanted, true);
+		pvx_spin_want(lock);
 		for (i = 0; i < delay; i++)
 			cpu_relax();
 		s.spins += delay;
@@ -593,6 +610,45 @@ held:
 	pvx_spin_unpublish(s.w);
 	pvx_spin_count(s.prio ? PVX_SPIN_PRIORITY_GRANTS : PVX_SPIN_STEALS);
 	return pvx_spin_passes(v, s.since);
+}
+
+/*
+ * Slow path: wait until the lock word lets us take it, and take it; the
+ * first PVX_SPIN_SHORT spins unpublished (above), then
+ * pvx_spin_wait_long(). Returns what pvx_spin_wait_long() returns. Runs
+ * with preemption (and maybe interrupts) disabled.
+ */
+static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
+{
+	unsigned int limit = pvx_spin_pass_limit(), spins = 1;
+	enum pvx_spin_step step;
+	u16 since;
+	s64 v;
+
+	pvx_spin_count(PVX_SPIN_SLOW_PATHS);
+	since = pvx_spin_gen(atomic64_read(&lock->val));
+	/* a waiter spinning already comes first: one backoff before our read */
+	cpu_relax();
+	v = atomic64_read_acquire(&lock->val);
+	while (spins <= PVX_SPIN_SHORT) {
+		step = pvx_spin_step(v, since, limit, false, 0);
+		if (step == PVX_SPIN_STEP_PRIORITY)
+			break;
+		if (step == PVX_SPIN_STEP_TAKE) {
+			/* a failed exchange reads the word again into v */
+			if (!atomic64_try_cmpxchg_acquire(&lock->val, &v,
+							  pvx_spin_taken(v, false)))
+				continue;
+			WRITE_ONCE(lock->wanted, false);
+			pvx_spin_count(PVX_SPIN_STEALS);
+			return pvx_spin_passes(v, since);
+		}
+		pvx_spin_want(lock);
+		cpu_relax();
+		spins++;
+		v = atomic64_read_acquire(&lock->val);
+	}
+	return pvx_spin_wait_long(lock, since, limit, spins);
 }
 
 /* The caller holds @lock now, passed @queued times while it waited. */
@@ -885,6 +941,8 @@ static int __init pvx_spinlock_init(void)
 	const char *why;
 	int ret;
 
+	/* the unpublished spins delay no yield (PVX_SPIN_SHORT) */
+	BUILD_BUG_ON(min(PVX_SPIN_THRESHOLD_MIN, PVX_SPIN_YIELD_GAP) <= PVX_SPIN_SHORT);
 	pvx_spin_sched_yield = kvm_features & BIT(KVM_FEATURE_PV_SCHED_YIELD);
 	/* halted waiters, priority tickets: one per CPU and context at most */
 	if (nr_cpu_ids * PVX_SPIN_NEST_MAX > PVX_SPIN_WAITERS_MAX) {
