@@ -19,7 +19,8 @@
  * that meet it on their own:
  *
  *   stat, ratio, pratio:  0.95x (n=5 0.8..1.1)        n=1: 0.95x (n=1)
- *   floor:                met (0.95x, n=5 0.8..1.1, 3 of 5 runs)
+ *   floor:                met (0.95x, n=5 0.8..1.1, 3 of 5 runs,
+ *                         sign test: undecided p=0.5)
  *                         MISSED (...), or "not evaluated, no result"
  *   -r (raw):             N MEDIAN MIN MAX            (0 - - - if none)
  *   -l (list, pratio):    the runs' ratios, comma-separated, "-" for none
