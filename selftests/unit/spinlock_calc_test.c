@@ -78,6 +78,13 @@ TEST(taken)
 		  WORD(0, 4, 0xffff, 0xffff, 1), true, WORD(L, 4, 0, 0, 1) },
 		{ "priority: the last ticket out served", WORD(0, 0, 8, 0xffff, 0),
 		  true, WORD(L, 0, 9, 0, 0) },
+		{ "gen and the head wrap together", WORD(0, 0x7fff, 0xffff, 0xffff, 0),
+		  true, WORD(L, 0x7fff, 0, 0, 0) },
+		{ "gen wraps, the head and the tail at their top",
+		  WORD(0, 0, 0xffff, 0xffff, 0xffff), false,
+		  WORD(L, 0, 0, 0xffff, 0xffff) },
+		{ "priority: the head wraps, the tail at its top",
+		  WORD(0, 0, 1, 0xffff, 0xffff), true, WORD(L, 0, 2, 0, 0xffff) },
 	};
 	unsigned int i;
 
