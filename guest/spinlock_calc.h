@@ -37,10 +37,8 @@
 #define PVX_SPIN_HALT_MASK	0xfffeull
 #define PVX_SPIN_GEN_SHIFT	16
 #define PVX_SPIN_GEN_ONE	0x10000ull
-#define PVX_SPIN_GEN_MASK	0xffff0000ull
 #define PVX_SPIN_PHEAD_SHIFT	32
 #define PVX_SPIN_PHEAD_ONE	0x100000000ull
-#define PVX_SPIN_PHEAD_MASK	0xffff00000000ull
 #define PVX_SPIN_PTAIL_SHIFT	48
 #define PVX_SPIN_PTAIL_ONE	0x1000000000000ull
 /* waiters that may halt at once, and priority tickets out at once */
@@ -92,26 +90,19 @@ static inline u16 pvx_spin_passes(u64 v, u16 since)
 }
 
 /*
- * The word after taking @v (not held: free, or served for @prio): held,
- * one more acquisition and, for a priority waiter (@prio), the next
- * ticket served. Gen and the head wrap within their 16 bits: adds, and
- * the carry of a field that wrapped taken back from the next one (every
- * 65 536th acquisition), which keeps the fast path's compare-and-exchange
- * a few instructions from its read (the handoff is most of a short wait,
- * bench.rst).
+ * The word after taking @v: held, one more acquisition and, for a
+ * priority waiter (@prio), the next ticket served. Field by field: gen and
+ * the head wrap within their 16 bits.
  */
 static inline u64 pvx_spin_taken(u64 v, bool prio)
 {
-	u64 n = v + PVX_SPIN_LOCKED + PVX_SPIN_GEN_ONE;
+	u64 gen = (u16)(pvx_spin_gen(v) + 1);
+	u64 head = (u16)(pvx_spin_phead(v) + prio);
 
-	if (!(n & PVX_SPIN_GEN_MASK))
-		n -= PVX_SPIN_PHEAD_ONE;
-	if (prio) {
-		n += PVX_SPIN_PHEAD_ONE;
-		if (!(n & PVX_SPIN_PHEAD_MASK))
-			n -= PVX_SPIN_PTAIL_ONE;
-	}
-	return n;
+	return (v & ~(0xffffull << PVX_SPIN_GEN_SHIFT |
+		      0xffffull << PVX_SPIN_PHEAD_SHIFT)) |
+	       PVX_SPIN_LOCKED | gen << PVX_SPIN_GEN_SHIFT |
+	       head << PVX_SPIN_PHEAD_SHIFT;
 }
 
 enum pvx_spin_step {
