@@ -643,6 +643,22 @@ static double spread(const struct group *g, int mode, int base, enum metric m, c
 }
 
 /*
+ * The sign test on the rounds' own ratios of @mode to @base, metric @m,
+ * against a floor (@cmp @limit): the rounds on either side into *@s, the
+ * side they fall on (1: missing it, -1: meeting it, 0: undecided) and its
+ * p into *@p (bench_stat.h).
+ */
+static int rounds_sign(const struct group *g, int mode, int base, enum metric m,
+		       enum bstat_cmp cmp, double limit, struct bstat_signs *s, double *p)
+{
+	double r[MAX_ROUNDS];
+
+	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
+	bstat_floor_signs(r, g->nrounds, cmp, limit, s);
+	return bstat_sign_side(s, BSTAT_SIGN_ALPHA, p);
+}
+
+/*
  * "# floor DESC: met|MISSED SPREAD, sign test: meets|misses|undecided
  * p=P", the floor on the median of the rounds, and the sign test on the
  * rounds' own ratios against its limit (bstat_format_floor()'s).
@@ -651,14 +667,10 @@ static void floor_line(const struct group *g, int mode, int base, enum metric m,
 		       enum bstat_cmp cmp, double limit, const char *desc)
 {
 	char sp[128];
-	double r[MAX_ROUNDS], p;
-	double med = spread(g, mode, base, m, sp, sizeof(sp), NULL);
+	double med = spread(g, mode, base, m, sp, sizeof(sp), NULL), p;
 	struct bstat_signs s;
-	int side;
+	int side = rounds_sign(g, mode, base, m, cmp, limit, &s, &p);
 
-	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
-	bstat_floor_signs(r, g->nrounds, cmp, limit, &s);
-	side = bstat_sign_side(&s, BSTAT_SIGN_ALPHA, &p);
 	table("floor %s: %s %s, sign test: %s p=%.2g\n", desc,
 	      bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp,
 	      side > 0 ? "misses" : side < 0 ? "meets" : "undecided", p);
@@ -667,22 +679,19 @@ static void floor_line(const struct group *g, int mode, int base, enum metric m,
 /*
  * "# sign DESC: above in A, below in B, equal in E of N rounds: VERDICT
  * (p=P)": the one-sided sign test on the rounds' own ratios of @mode to
- * @base: "higher" or "lower" when that many rounds on one side would come
- * by chance less often than BSTAT_SIGN_ALPHA if the two were one lock, else "a
- * tie" (two runs of one lock fall so). Equal rounds (one histogram
- * bucket) count on neither side.
+ * @base against 1: "higher" or "lower" when that many rounds on one side
+ * would come by chance less often than BSTAT_SIGN_ALPHA if the two were
+ * one lock, else "a tie" (as two runs of one lock fall). Equal rounds (one
+ * histogram bucket) count on neither side.
  */
 static void sign_line(const struct group *g, int mode, int base, enum metric m,
 		      const char *desc)
 {
 	static const char *const verdict[] = { "lower", "a tie", "higher" };
-	double r[MAX_ROUNDS], p;
 	struct bstat_signs s;
-	int side;
+	double p;
+	int side = rounds_sign(g, mode, base, m, BSTAT_LE, 1, &s, &p);
 
-	bstat_paired(metric_rounds(&g->r[mode], m), metric_rounds(&g->r[base], m), g->nrounds, r);
-	bstat_floor_signs(r, g->nrounds, BSTAT_LE, 1, &s);
-	side = bstat_sign_side(&s, BSTAT_SIGN_ALPHA, &p);
 	table("sign %s: above in %zu, below in %zu, equal in %zu of %zu rounds: %s (p=%.2g)\n",
 	      desc, s.above, s.below, s.equal, s.above + s.below + s.equal, verdict[side + 1], p);
 }
