@@ -676,6 +676,20 @@ expect_lines "pvx_bench_locks --tables: the floors on the A/A pair and the round
 	"p50 /(b) 1.25x (n=2 0.5-2), above (b) in 1 rounds"
 expect_error "pvx_bench_locks --tables without the file fails with one line" \
 	"no-such-results.txt: No such file" build/selftests/pvx_bench_locks --tables "$RES/no-such-results.txt"
+# lab.sh's signature of L2's stack overflow into an L3 whose console
+# lost the trace (a stored console, 6.1 guest-core): retried; not with a
+# pvx frame in it, nor with a trace that does not run through the world
+# switch
+eval "$(sed -n '/^svm_run_overflow() {/,/^}/p' scripts/lab.sh)"
+overflow_sample=selftests/host/testdata/l2-console-overflow-untraced.log
+sed 's/error_entry+0xb\/0x130/& [pvx_host]/' "$overflow_sample" >"$RES/overflow-pvx.log"
+sed 's/Kernel Offset: disabled/Call Trace:/' "$overflow_sample" >"$RES/overflow-traced.log"
+if svm_run_overflow "$overflow_sample" && ! svm_run_overflow "$RES/overflow-pvx.log" &&
+   ! svm_run_overflow "$RES/overflow-traced.log"; then
+	tap ok "lab.sh retries L2's stack overflow in an L3 vCPU thread whose trace the console lost, not one with a pvx frame or another trace"
+else
+	tap fail "lab.sh retries L2's stack overflow in an L3 vCPU thread whose trace the console lost, not one with a pvx frame or another trace"
+fi
 # three runs pooled: six paired rounds, each pvx p99 half of native's
 expect_lines "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them" \
 	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" "$locks_sample" "$locks_sample" 2>&1)" \
