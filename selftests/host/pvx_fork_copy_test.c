@@ -675,7 +675,6 @@ static void check_counts(struct fc_vm *f, const char *what, const struct counts 
 
 static void abi_tracepoint(struct fc_vm *f)
 {
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 	const char *want[2] = {
 		"count=8 copied=8 result=8 (done)",
 		"count=9 copied=0 result=-22 (same_page)",
@@ -686,20 +685,16 @@ static void abi_tracepoint(struct fc_vm *f)
 	const char *root = NULL;
 	size_t i;
 	FILE *t;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/events/pvx/fork_copy/enable", roots[i]);
-		if (!access(path, W_OK)) {
-			root = roots[i];
-			break;
-		}
-	}
-	if (!root) {
+	ret = tvm_trace_event_on("fork_copy", &root);
+	if (ret == -ENOENT) {
 		pvx_skip("no tracefs with events/pvx/fork_copy", "abi: tracepoint pvx:fork_copy");
 		return;
 	}
-	if (tvm_write_file(path, "1")) {
-		pvx_check(false, "abi: tracepoint: enable %s", path);
+	snprintf(path, sizeof(path), "%s/events/pvx/fork_copy/enable", root);
+	if (ret) {
+		pvx_check(false, "abi: tracepoint: enable %s and tracing", path);
 		return;
 	}
 	pool_pairs(p, GOOD_PAIRS + 1, 0, 100);

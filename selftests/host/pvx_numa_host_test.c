@@ -1048,16 +1048,9 @@ static bool debugfs_no_overfull(void)
 /* The tracefs root with events/pvx/numa_hint, enabled; NULL if none. */
 static const char *numa_trace_on(void)
 {
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	char path[128];
-	size_t i;
+	const char *root = NULL;
 
-	for (i = 0; i < ARRAY_SIZE(roots); i++) {
-		snprintf(path, sizeof(path), "%s/events/pvx/numa_hint/enable", roots[i]);
-		if (!access(path, W_OK) && !tvm_write_file(path, "1"))
-			return roots[i];
-	}
-	return NULL;
+	return tvm_trace_event_on("numa_hint", &root) ? NULL : root;
 }
 
 /* Whether the trace holds pvx:numa_hint of VM @vm, vCPU @vcpu, home @home, @action. */

@@ -447,7 +447,6 @@ static void abi_real_mode(struct counts *seen, struct counts *tot0)
 /* pvx:yield through tracefs: events with the call's vm, from, to and outcome. */
 static void abi_tracepoint(void)
 {
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 	/* vCPUs by vcpu_id (4, 7 here), whichever way the guest named them */
 	static const char *const want[] = {
 		"from=7 to=-1 arg=0x1234567 flags=0x1 outcome=-22 (einval)",
@@ -462,20 +461,16 @@ static void abi_tracepoint(void)
 	struct tvm vm;
 	size_t i;
 	FILE *f;
+	int ret;
 
-	for (i = 0; i < ARRAY_SIZE(roots); i++) {
-		snprintf(path, sizeof(path), "%s/events/pvx/yield/enable", roots[i]);
-		if (!access(path, W_OK)) {
-			root = roots[i];
-			break;
-		}
-	}
-	if (!root) {
+	ret = tvm_trace_event_on("yield", &root);
+	if (ret == -ENOENT) {
 		pvx_skip("no tracefs with events/pvx/yield", "%s", d);
 		return;
 	}
-	if (tvm_write_file(path, "1")) {
-		pvx_check(false, "%s: enable %s", d, path);
+	snprintf(path, sizeof(path), "%s/events/pvx/yield/enable", root);
+	if (ret) {
+		pvx_check(false, "%s: enable %s and tracing", d, path);
 		return;
 	}
 	if (!tvm_create(&vm, TVM_LONG, TVM_PROG(tvm_g64_hcall)) && !tvm_add_vcpu_id(&vm, 4) &&

@@ -611,6 +611,29 @@ int tvm_write_file(const char *path, const char *val)
 	return ret;
 }
 
+int tvm_trace_event_on(const char *event, const char **root)
+{
+	static const char *const roots[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing", NULL
+	};
+	char path[160];
+	size_t i;
+	int ret;
+
+	for (i = 0; roots[i]; i++) {
+		snprintf(path, sizeof(path), "%s/events/pvx/%s/enable", roots[i], event);
+		if (access(path, W_OK))
+			continue;
+		*root = roots[i];
+		ret = tvm_write_file(path, "1");
+		if (ret)
+			return ret;
+		snprintf(path, sizeof(path), "%s/tracing_on", roots[i]);
+		return tvm_write_file(path, "1");
+	}
+	return -ENOENT;
+}
+
 bool tvm_read_counters(const char *path, const char *const *names, int nr,
 		       long long *vals)
 {

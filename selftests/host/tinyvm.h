@@ -186,6 +186,16 @@ bool tvm_answers_wait(struct tvm_answers *a, volatile unsigned long *c,
 /* write_file() (sysfs_util.h) with a "# ..." line when it fails. */
 int tvm_write_file(const char *path, const char *val);
 
+/*
+ * Enable events/pvx/@event in tracefs (/sys/kernel/tracing, else
+ * /sys/kernel/debug/tracing; its root into *@root) and turn tracing on:
+ * an oops anywhere in the kernel before turns tracing off (oops_enter()),
+ * and the emulator's faults oops L2 now and then (lab.rst). 0, -ENOENT
+ * when no tracefs has the event, or write_file()'s error (with a "# ..."
+ * line).
+ */
+int tvm_trace_event_on(const char *event, const char **root);
+
 /* "# ..." diagnostic line on stdout (part of the TAP stream). */
 /* The guest's vendor-neutral hypercall sites, filled in by guest.S. */
 extern const uint64_t __start_tvm_hcall_sites[], __stop_tvm_hcall_sites[];
