@@ -58,12 +58,12 @@ both | time | instructions) ;;
 esac
 # the lock benchmark's kernel rounds (pvx_bench_locks keeps 64 a run) and
 # how many of the first run the ticket lock too (unset: the guest's 5, or
-# all when fewer)
+# all when fewer, what the check below then sees)
 rounds=${PVX_BENCH_ROUNDS:-16}
 if ! [[ "$rounds" =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ] || [ "$rounds" -gt 64 ]; then
 	echo "bench.sh: PVX_BENCH_ROUNDS must be 1..64, got '$rounds'" >&2; exit 2
 fi
-ticket_rounds=${PVX_BENCH_TICKET_ROUNDS:-1}
+ticket_rounds=${PVX_BENCH_TICKET_ROUNDS:-$((rounds < 5 ? rounds : 5))}
 if ! [[ "$ticket_rounds" =~ ^[0-9]+$ ]] || [ "$ticket_rounds" -lt 1 ] ||
 	[ "$ticket_rounds" -gt "$rounds" ]; then
 	echo "bench.sh: PVX_BENCH_TICKET_ROUNDS must be 1..PVX_BENCH_ROUNDS ($rounds), got '$ticket_rounds'" >&2; exit 2

@@ -676,6 +676,15 @@ expect_lines "pvx_bench_locks --tables: the floors on the A/A pair and the round
 	"p50 /(b) 1.25x (n=2 0.5-2), above (b) in 1 rounds"
 expect_error "pvx_bench_locks --tables without the file fails with one line" \
 	"no-such-results.txt: No such file" build/selftests/pvx_bench_locks --tables "$RES/no-such-results.txt"
+# three runs pooled: six paired rounds, each pvx p99 half of native's
+expect_lines "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" "$locks_sample" "$locks_sample" 2>&1)" \
+	"# sign (c) p99 /(b): above in 0, below in 6, equal in 0 of 6 rounds: lower (p=0.016)" \
+	"# sign A/A (b') p50 /(b): above in 3, below in 3, equal in 0 of 6 rounds: a tie (p=1)" \
+	"p99 <= 1.0x (b): met 0.5x (n=6 0.5-0.5)"
+mapfile -t locks_many < <(yes "$locks_sample" | head -n 33)
+expect_error "pvx_bench_locks --tables past 64 rounds in all fails with one line" \
+	"more than 64 rounds in all" build/selftests/pvx_bench_locks --tables "${locks_many[@]}"
 # lab.sh's signature of L2's stack overflow into an L3 whose console
 # lost the trace (a stored console, 6.1 guest-core): retried; not with a
 # pvx frame in it, nor with a trace that does not run through the world
@@ -690,15 +699,6 @@ if svm_run_overflow "$overflow_sample" && ! svm_run_overflow "$RES/overflow-pvx.
 else
 	tap fail "lab.sh retries L2's stack overflow in an L3 vCPU thread whose trace the console lost, not one with a pvx frame or another trace"
 fi
-# three runs pooled: six paired rounds, each pvx p99 half of native's
-expect_lines "pvx_bench_locks --tables of three runs: rounds pooled, sign tests on them" \
-	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" "$locks_sample" "$locks_sample" 2>&1)" \
-	"# sign (c) p99 /(b): above in 0, below in 6, equal in 0 of 6 rounds: lower (p=0.016)" \
-	"# sign A/A (b') p50 /(b): above in 3, below in 3, equal in 0 of 6 rounds: a tie (p=1)" \
-	"p99 <= 1.0x (b): met 0.5x (n=6 0.5-0.5)"
-mapfile -t locks_many < <(yes "$locks_sample" | head -n 33)
-expect_error "pvx_bench_locks --tables past 64 rounds in all fails with one line" \
-	"more than 64 rounds in all" build/selftests/pvx_bench_locks --tables "${locks_many[@]}"
 if [ "$(ls -d build/lab-* 2>/dev/null | wc -l)" = "$labs_before" ]; then
 	tap ok "rejected lab runs leave no results directory behind"
 else

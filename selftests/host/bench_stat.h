@@ -211,10 +211,11 @@ static inline double bstat_sign_p(size_t k, size_t n)
 }
 
 /*
- * Which side of 1 paired ratios are on, by the sign test at @alpha: 1
- * (above: significantly more runs above than below), -1 (below), 0 (a
- * tie: the runs cannot tell the two apart); *@p the test's p-value for
- * the side the runs lean to (1 when they lean to neither).
+ * Which side the runs of @s fall on (bstat_floor_signs()), by the sign
+ * test at @alpha: 1 (above: significantly more runs above than below),
+ * -1 (below), 0 (a tie: the runs cannot tell the two apart); *@p the
+ * test's p-value for the side the runs lean to (1 when they lean to
+ * neither).
  */
 static inline int bstat_sign_side(const struct bstat_signs *s, double alpha,
 				  double *p)
@@ -327,6 +328,16 @@ static inline void bstat_format_of(char *buf, size_t size,
 #define BSTAT_SIGN_ALPHA	0.05
 
 /*
+ * ", sign test: misses|meets|undecided p=P" appended: bstat_sign_side()'s
+ * answer @side for a floor (its runs miss it, meet it, or neither).
+ */
+static inline void bstat_cat_floor_sign(char *buf, size_t size, int side, double p)
+{
+	bstat_cat(buf, size, ", sign test: %s p=%.2g",
+		  side > 0 ? "misses" : side < 0 ? "meets" : "undecided", p);
+}
+
+/*
  * A floor's verdict on v[0..n) into buf (scratch: n doubles): "met (0.95x,
  * n=5 0.8..1.1, 3 of 5 runs, sign test: undecided p=0.5)", "MISSED
  * (...)", or "not evaluated, no result" when no run has a number. The
@@ -359,8 +370,8 @@ static inline void bstat_format_floor(char *buf, size_t size,
 	bstat_cat_dropped(buf, size, &s);
 	bstat_floor_signs(v, n, cmp, limit, &signs);
 	side = bstat_sign_side(&signs, BSTAT_SIGN_ALPHA, &p);
-	bstat_cat(buf, size, ", sign test: %s p=%.2g)",
-		  side > 0 ? "misses" : side < 0 ? "meets" : "undecided", p);
+	bstat_cat_floor_sign(buf, size, side, p);
+	bstat_cat(buf, size, ")");
 }
 
 /*

@@ -666,14 +666,14 @@ static int rounds_sign(const struct group *g, int mode, int base, enum metric m,
 static void floor_line(const struct group *g, int mode, int base, enum metric m,
 		       enum bstat_cmp cmp, double limit, const char *desc)
 {
-	char sp[128];
+	char sp[128], sign[64] = "";
 	double med = spread(g, mode, base, m, sp, sizeof(sp), NULL), p;
 	struct bstat_signs s;
 	int side = rounds_sign(g, mode, base, m, cmp, limit, &s, &p);
 
-	table("floor %s: %s %s, sign test: %s p=%.2g\n", desc,
-	      bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp,
-	      side > 0 ? "misses" : side < 0 ? "meets" : "undecided", p);
+	bstat_cat_floor_sign(sign, sizeof(sign), side, p);
+	table("floor %s: %s %s%s\n", desc, bstat_meets(med, cmp, limit) ? "met" : "MISSED", sp,
+	      sign);
 }
 
 /*

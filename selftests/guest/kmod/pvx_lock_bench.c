@@ -113,7 +113,7 @@ MODULE_PARM_DESC(autorun, "run the benchmark at load");
 static bool count_passes;
 module_param(count_passes, bool, 0444);
 MODULE_PARM_DESC(count_passes,
-		 "count per acquisition the critical sections that ended while it waited (cs_p50, cs_p99, cs_max in the round lines; default 0)");
+		 "count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max in the round lines; default 0)");
 
 /* ---- (a) a plain fair ticket lock, no pv ------------------------------ */
 
