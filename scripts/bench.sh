@@ -50,6 +50,13 @@ done
 [ "$main" = 1 ] && suites=bench
 [ "$numa" = 1 ] && suites=${suites:+$suites,}numabench
 export PVX_BENCH
+# the knobs reach L2 as lines of a shell file (bench_env below): a value
+# with other characters would be dropped there, so it is refused here
+bad=$(env | grep -E '^PVX_BENCH(_[A-Z0-9_]*)?=' |
+	grep -vE '^PVX_BENCH(_[A-Z0-9_]*)?=[0-9A-Za-z_./,-]*$' | head -n 1 | cut -d= -f1)
+if [ -n "$bad" ]; then
+	echo "bench.sh: $bad may hold only letters, digits and _ . / , - (it reaches L2 in a shell file)" >&2; exit 2
+fi
 # PVX_BENCH_HCALL_MEASURE: both (default), time or instructions.
 measure=${PVX_BENCH_HCALL_MEASURE:-both}
 case "$measure" in

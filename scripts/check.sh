@@ -567,6 +567,9 @@ expect_error "bench.sh with 65 lock rounds fails with one line" \
 expect_error "bench.sh with more ticket rounds than rounds fails with one line" \
 	"PVX_BENCH_TICKET_ROUNDS must be 1..PVX_BENCH_ROUNDS (4), got '5'" \
 	env PVX_BENCH=locks PVX_BENCH_ROUNDS=4 PVX_BENCH_TICKET_ROUNDS=5 scripts/bench.sh
+expect_error "bench.sh with shell text in a knob fails with one line" \
+	"PVX_BENCH_KSM_CASES may hold only letters, digits and _ . / , -" \
+	env PVX_BENCH=ksm "PVX_BENCH_KSM_CASES=a \$(reboot)" scripts/bench.sh
 expect_error "kernel.sh with an unknown series fails with one line" \
 	"unknown kernel series '7.0'" scripts/kernel.sh abi 7.0
 expect_error "lab.sh with an unknown PVX_L3_TUNE fails with one line" \
