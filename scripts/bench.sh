@@ -53,7 +53,7 @@ export PVX_BENCH
 # the knobs reach L2 as lines of a shell file (bench_env below): a value
 # with other characters would be dropped there, so it is refused here
 bad=$(env | grep -E '^PVX_BENCH(_[A-Z0-9_]*)?=' |
-	grep -vE '^PVX_BENCH(_[A-Z0-9_]*)?=[0-9A-Za-z_./,-]*$' | head -n 1 | cut -d= -f1)
+	grep -vE '^PVX_BENCH(_[A-Z0-9_]*)?=[0-9A-Za-z_./,-]*$' | head -n 1 | cut -d= -f1 || true)
 if [ -n "$bad" ]; then
 	echo "bench.sh: $bad may hold only letters, digits and _ . / , - (it reaches L2 in a shell file)" >&2; exit 2
 fi
@@ -66,7 +66,7 @@ esac
 # the lock benchmark's kernel rounds (pvx_bench_locks keeps 64 a run) and
 # how many of the first run the ticket lock too (unset: the guest's 5, or
 # all when fewer, what the check below then sees)
-rounds=${PVX_BENCH_ROUNDS:-16}
+rounds=${PVX_BENCH_ROUNDS:-18}
 if ! [[ "$rounds" =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ] || [ "$rounds" -gt 64 ]; then
 	echo "bench.sh: PVX_BENCH_ROUNDS must be 1..64, got '$rounds'" >&2; exit 2
 fi
@@ -109,7 +109,7 @@ bench_env
 # lab.sh's default limit of 1500 s per L2 boot; an option given to
 # bench.sh comes later and wins
 long_limit=()
-# locks: 16 kernel rounds and the userspace ones, up to pvx_bench_locks's
+# locks: 18 kernel rounds and the userspace ones, up to pvx_bench_locks's
 # 1800 s for its L3 guest
 [[ ",$PVX_BENCH," == *,locks,* ]] && long_limit=(--timeout 2400)
 [[ ",$PVX_BENCH," == *,numa,* ]] && long_limit=(--timeout 3600)

@@ -837,6 +837,40 @@ static void rounds_max_ns(const struct group *g, int i, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
+/*
+ * @g with native's rounds replaced by each round's geometric mean of
+ * native's and native-aa's: the base lock runs twice in every round, and
+ * a ratio to both runs carries half the variance of the base that a
+ * ratio to one run carries (the A/A pair's own lines show how much that
+ * is). A round that lacks either has none.
+ */
+static void both_natives(const struct group *g, struct group *both)
+{
+	const struct rounds *a = &g->r[NATIVE], *b = &g->r[NATIVE_AA];
+	struct rounds *o = &both->r[NATIVE];
+	int k;
+
+	*both = *g;
+	for (k = 0; k < g->nrounds; k++) {
+		o->rate[k] = sqrt(a->rate[k] * b->rate[k]);
+		o->p99[k] = sqrt(a->p99[k] * b->p99[k]);
+		o->p50[k] = sqrt(a->p50[k] * b->p50[k]);
+	}
+}
+
+/* Item 1's floors against both runs of the native lock (both_natives()). */
+static void both_natives_floors(const struct group *g)
+{
+	static struct group both;
+
+	both_natives(g, &both);
+	table("---- item 1's floors against both runs of (b) per round: %s\n",
+	      "(b'') = the geometric mean of (b) and (b')");
+	floor_line(&both, PVX, NATIVE, RATE, BSTAT_GE, 1, "(c) throughput >= 1.0x (b'')");
+	floor_line(&both, PVX, NATIVE, P99, BSTAT_LE, 1, "(c) p99 <= 1.0x (b'')");
+	sign_line(&both, PVX, NATIVE, P50, "(c) p50 /(b'')");
+}
+
 /* The floors of issue 3 and of issue 29 item 1, fairness, stealing. */
 static void kernel_floors(const struct group *g)
 {
@@ -861,6 +895,8 @@ static void kernel_floors(const struct group *g)
 		table("---- A/A: item 1's floors on native-aa (b'), the same lock as (b)\n");
 		floor_line(g, NATIVE_AA, NATIVE, RATE, BSTAT_GE, 1, "A/A (b') throughput >= 1.0x (b)");
 		floor_line(g, NATIVE_AA, NATIVE, P99, BSTAT_LE, 1, "A/A (b') p99 <= 1.0x (b)");
+		if (g->nrounds)
+			both_natives_floors(g);
 	}
 	table("---- sign tests (one-sided, %.0f %%): %s\n", BSTAT_SIGN_ALPHA * 100,
 	      "which side of (b) or (b') the rounds fall on, or a tie");

@@ -93,7 +93,7 @@ static struct param {
 	{ "bench", "locks" },
 	{ "acq", "100000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
-	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "16" },
+	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "18" },
 	{ "ticket_rounds", "5" }, { "count_passes", "0" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
@@ -668,41 +668,68 @@ enum kernel_lock {
 };
 
 /*
- * The lock that runs in place @pos of round @r: the ticket lock first,
- * the others in the order of enum kernel_lock in odd rounds and in the
- * reverse order in even ones, so that each pair compared (native and
- * pvx, whose ratio has floors; native and native-aa, the A/A pair) takes
- * each other's places equally often and neither always follows the
- * ticket lock's long round (a place that could cost something, as the
- * first place after populate did in the fork bench).
+ * The lock that runs in place @pos (0..3) of round @r (from 1), of the
+ * four whose ratios are near 1: rounds in cycles of three whose twelve
+ * locks in a row (native pvx fifo aa, native fifo pvx aa, pvx native aa
+ * fifo, then again) have each of the four run right after each of the
+ * other three exactly once, so no pair compared (native and pvx, whose
+ * ratio has floors; native and native-aa, the A/A pair) differs in what
+ * ran before it. A lock leaves the lab changed behind it for a while
+ * (halted vCPUs, the L2 scheduler's view of them): with odd rounds in
+ * enum order and even ones reversed, native-aa always followed pvx-fifo
+ * and native never did, and over 64 rounds on 6.12 native-aa's p99 was
+ * above native's in 38, below in 22 (bench.rst).
  */
-static enum kernel_lock kernel_lock_at(int r, enum kernel_lock pos)
+static enum kernel_lock kernel_lock_at(int r, int pos)
 {
-	if (r % 2 || pos == KLOCK_TICKET)
-		return pos;
-	return KLOCK_NR - pos;
+	static const enum kernel_lock cycle[3][4] = {
+		{ KLOCK_NATIVE, KLOCK_PVX, KLOCK_FIFO, KLOCK_NATIVE_AA },
+		{ KLOCK_NATIVE, KLOCK_FIFO, KLOCK_PVX, KLOCK_NATIVE_AA },
+		{ KLOCK_PVX, KLOCK_NATIVE, KLOCK_NATIVE_AA, KLOCK_FIFO },
+	};
+
+	return cycle[(r - 1) % 3][pos];
+}
+
+/* One round of lock @i: its line, and its steal ticks into @steal. */
+static void kernel_lock_round(const char *const *locks, int i, int r, long *steal)
+{
+	static const char *const round_lines[] = { "bench-round ", "bench-round-cs ", NULL };
+	long s0;
+	int err;
+
+	progress("round %d lock=%s", r, locks[i]);
+	/* pvx-fifo: the same lock with skips off */
+	if (i == KLOCK_FIFO)
+		write_file(SKIP_PARAM, "0");
+	s0 = steal_ticks("cpu");
+	err = write_file(LOCK_DIR "/run", locks[i]);
+	if (err)
+		say("error run lock=%s round %d: %s", locks[i], r, strerror(err));
+	copy_lines(LOCK_DIR "/results", round_lines, "", NULL, 0);
+	steal[i] += steal_ticks("cpu") - s0;
+	write_file(SKIP_PARAM, "1");
 }
 
 /*
- * Kernel locks: rounds of the five locks interleaved (the lab's speed
- * drifts with the load of the machine under it), in a balanced order
- * (kernel_lock_at()); the ticket lock, whose round takes pvx_max_ms
- * where the others take a few hundred ms and whose ratios are hundreds,
- * only in the first pvx_ticket_rounds, so that the rounds of the pairs
- * whose ratios are near 1 can be many; each round's own line (bench-round)
- * for the spread and the module's sums per lock last. Steal time is
- * summed per lock around its runs.
+ * Kernel locks: the ticket lock's pvx_ticket_rounds first (a round takes
+ * pvx_max_ms where the others take a few hundred ms, and its ratios are
+ * hundreds: few rounds decide them, and none of the others follows it but
+ * the first), then the rounds of the other four interleaved (the lab's
+ * speed drifts with the load of the machine under it) in a balanced order
+ * (kernel_lock_at()); each round's own line (bench-round) for the spread
+ * and the module's sums per lock last. Steal time is summed per lock
+ * around its runs.
  */
 static void kernel_locks(void)
 {
-	static const char *const round_lines[] = { "bench-round ", "bench-round-cs ", NULL };
 	static const char *const sum_lines[] = { "bench ", NULL };
 	static const char *const locks[KLOCK_NR] = {
 		"ticket", "native", "pvx", "pvx-fifo", "native-aa"
 	};
 	char args[512], up[32];
-	long steal[KLOCK_NR] = { 0 }, s0;
-	int r, pos, i, err, rounds = atoi(param("rounds"));
+	long steal[KLOCK_NR] = { 0 };
+	int r, pos, i, rounds = atoi(param("rounds"));
 	int ticket_rounds = atoi(param("ticket_rounds"));
 
 	snprintf(args, sizeof(args),
@@ -714,24 +741,12 @@ static void kernel_locks(void)
 		dmesg_lines((const char *const[]){ "pvx_lock_bench", NULL }, 1000);
 		return;
 	}
+	/* its ratios are hundreds: its rounds first, away from the others' */
+	for (r = 1; r <= ticket_rounds; r++)
+		kernel_lock_round(locks, KLOCK_TICKET, r, steal);
 	for (r = 1; r <= rounds; r++) {
-		for (pos = 0; pos < KLOCK_NR; pos++) {
-			i = kernel_lock_at(r, pos);
-			if (i == KLOCK_TICKET && r > ticket_rounds)
-				continue;
-			progress("round %d lock=%s", r, locks[i]);
-			/* pvx-fifo: the same lock with skips off */
-			if (i == KLOCK_FIFO)
-				write_file(SKIP_PARAM, "0");
-			s0 = steal_ticks("cpu");
-			err = write_file(LOCK_DIR "/run", locks[i]);
-			if (err)
-				say("error run lock=%s round %d: %s", locks[i],
-				    r, strerror(err));
-			copy_lines(LOCK_DIR "/results", round_lines, "", NULL, 0);
-			steal[i] += steal_ticks("cpu") - s0;
-			write_file(SKIP_PARAM, "1");
-		}
+		for (pos = 0; pos < 4; pos++)
+			kernel_lock_round(locks, kernel_lock_at(r, pos), r, steal);
 		say("# kernel round %d done at uptime %s s", r, uptime_text(up, sizeof(up)));
 	}
 	copy_lines(LOCK_DIR "/results", sum_lines, "", NULL, 0);
