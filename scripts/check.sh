@@ -685,6 +685,26 @@ expect_lines "pvx_bench_locks --tables of three runs: rounds pooled, sign tests 
 	"# sign (c) p99 /(b): above in 0, below in 6, equal in 0 of 6 rounds: lower (p=0.016)" \
 	"# sign A/A (b') p50 /(b): above in 3, below in 3, equal in 0 of 6 rounds: a tie (p=1)" \
 	"p99 <= 1.0x (b): met 0.5x (n=6 0.5-0.5)"
+# against both native runs: native-aa's p99 is twice native's in the
+# sample, pvx's half native's, so a quarter of sqrt(2) of their mean
+expect_lines "pvx_bench_locks --tables: item 1's floors against the geometric mean of both native runs" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
+	"# floor (c) p99 <= 1.0x (b''): met 0.354x (n=2 0.354-0.354), sign test: undecided p=0.25"
+# the rounds an L3 that reset kept on its console (a stored console): a
+# ticket round with its sum, kernel round 1; round 2 dropped (a kernel
+# line cut into one of its lines), round 3 refused (after a dropped
+# one), round 4 not ended; the same console again adds nothing
+reset_console=selftests/host/testdata/l3-bench-console-reset.log
+expect_lines "pvx_bench_locks --kept: the whole rounds in order, from ticket round 2 and round 2 on" \
+	"$(build/selftests/pvx_bench_locks --kept "$reset_console" 2>&1)" \
+	"kept: 1 ticket and 1 other rounds, the next boot from ticket round 2 and round 2" \
+	"bench lock=ticket threads=8 cpus=4 rounds=1" \
+	"bench-round lock=native-aa threads=8 round=1"
+expect_lines "pvx_bench_locks --kept of a console twice: the repeated rounds add nothing" \
+	"$(build/selftests/pvx_bench_locks --kept "$reset_console" "$reset_console" 2>&1)" \
+	"kept: 1 ticket and 1 other rounds, the next boot from ticket round 2 and round 2"
+expect_error "pvx_bench_locks --kept without the console fails with one line" \
+	"no-such-console.log: No such file" build/selftests/pvx_bench_locks --kept "$RES/no-such-console.log"
 mapfile -t locks_many < <(yes "$locks_sample" | head -n 33)
 expect_error "pvx_bench_locks --tables past 64 rounds in all fails with one line" \
 	"more than 64 rounds in all" build/selftests/pvx_bench_locks --tables "${locks_many[@]}"

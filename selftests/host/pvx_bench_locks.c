@@ -9,6 +9,9 @@
  *   pvx_bench_locks --tables FILE...    the tables of a run's
  *                                       bench-results.txt, again; of
  *                                       several runs' rounds pooled
+ *   pvx_bench_locks --kept CONSOLE...   the rounds that L3 consoles of
+ *                                       boots that reset kept, as the
+ *                                       next boot would resume them
  *
  * Loads pvx_host and pvx_yield next to kvm_amd, boots one L3 guest with
  * twice as many vCPUs as L2 has CPUs (2x overcommit) from the bench
@@ -35,8 +38,8 @@
  * PVX_BENCH_INITRD (default $PVX_BUILD/l3-bench-initrd.gz; built here
  * when missing), PVX_BENCH_L3_CPUS (default 2 x L2's CPUs),
  * PVX_BENCH_L3_BOOTS (boots of an L3 guest that resets itself, 1..9,
- * default 2; each boot runs every round again),
- * PVX_BENCH_TIMEOUT (s, default 1800: 16 kernel rounds and 10 userspace
+ * default 4; a boot resumes after the rounds the ones before kept),
+ * PVX_BENCH_TIMEOUT (s, default 1800: 18 kernel rounds and 10 userspace
  * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
  * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS (1..64),
  * _TICKET_ROUNDS (1.._ROUNDS), _COUNT_PASSES, _UROUNDS, _UTHREADS,
@@ -287,6 +290,107 @@ static bool bench_initrd(void)
 
 /* ---- the L3 guest ------------------------------------------------------------ */
 
+static bool starts(const char *line, const char *word)
+{
+	return !strncmp(line, word, strlen(word));
+}
+
+/*
+ * The rounds a boot of L3 kept on its console before the emulator reset
+ * it (pvx_bench_guest's keep_round()): their lines, and how many of the
+ * ticket lock's and of the others' rounds they hold; the next boot
+ * resumes after them.
+ */
+static struct {
+	char *text;		/* malloc'ed, "" when none */
+	int ticket_done, kernel_done;
+	int kept_boots;		/* boots whose console gave rounds */
+} salvage;
+
+/* One kept round's lines from a console, checked and taken or dropped. */
+struct keep_scan {
+	char *pending;		/* the round's lines so far */
+	size_t len;
+	int lines;
+	bool cut;		/* a line of it did not come whole */
+};
+
+/*
+ * "PVX-BENCH-KEPT WHAT round=R lines=N" after N "PVX-BENCH-KEEP LINE"
+ * lines: the round is taken when all N came whole (a kernel line can cut
+ * into a console line; then it is dropped, and run again).
+ */
+static void keep_scan_end(struct keep_scan *k, const char *marker)
+{
+	char what[16];
+	int r, n;
+	size_t have = strlen(salvage.text);
+
+	if (sscanf(marker, "PVX-BENCH-KEPT %15s round=%d lines=%d", what, &r, &n) != 3 ||
+	    n != k->lines || k->cut)
+		goto drop;
+	if (!strcmp(what, "ticket") && r == salvage.ticket_done + 1)
+		salvage.ticket_done = r;
+	else if (!strcmp(what, "kernel") && r == salvage.kernel_done + 1)
+		salvage.kernel_done = r;
+	else
+		goto drop;
+	salvage.text = realloc(salvage.text, have + k->len + 1);
+	if (!salvage.text)
+		ksft_exit_fail_msg("out of memory\n");
+	memcpy(salvage.text + have, k->pending, k->len);
+	salvage.text[have + k->len] = '\0';
+drop:
+	k->len = 0;
+	k->lines = 0;
+	k->cut = false;
+}
+
+/* A kept line: whole when it is a result line that ends in its last key. */
+static bool keep_line_whole(const char *line)
+{
+	return (starts(line, "bench-round ") && strstr(line, " thr_max=")) ||
+	       (starts(line, "bench-round-cs ") && strstr(line, " cs_max=")) ||
+	       (starts(line, "bench ") && strstr(line, " priority="));
+}
+
+/* The rounds kept on the console @path of a boot that reset, into salvage. */
+static void salvage_console(const char *path)
+{
+	char *log = read_text(path), *line, *next;
+	struct keep_scan k = { .pending = NULL };
+	int before = salvage.ticket_done + salvage.kernel_done;
+	size_t len;
+
+	if (!log)
+		return;
+	k.pending = calloc(1, strlen(log) + 1);
+	if (!k.pending)
+		ksft_exit_fail_msg("out of memory\n");
+	for (line = log; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		for (len = strlen(line); len && line[len - 1] == '\r'; len--)
+			line[len - 1] = '\0';
+		if (starts(line, "PVX-BENCH-KEEP ")) {
+			if (keep_line_whole(line + 15))
+				k.len += sprintf(k.pending + k.len, "%s\n", line + 15);
+			else
+				k.cut = true;
+			k.lines++;
+		} else if (starts(line, "PVX-BENCH-KEPT ")) {
+			keep_scan_end(&k, line);
+		}
+	}
+	free(k.pending);
+	free(log);
+	if (salvage.ticket_done + salvage.kernel_done > before)
+		salvage.kept_boots++;
+}
+
 static void guest_cmdline(char *buf, size_t size)
 {
 	static const char *const knob[][2] = {
@@ -308,6 +412,10 @@ static void guest_cmdline(char *buf, size_t size)
 		if (v)
 			n += snprintf(buf + n, size - n, " pvx_%s=%s", knob[i][0], v);
 	}
+	/* after a reset: the rounds after the kept ones */
+	if (n < size && salvage.ticket_done + salvage.kernel_done)
+		snprintf(buf + n, size - n, " pvx_first_ticket=%d pvx_first_round=%d",
+			 salvage.ticket_done + 1, salvage.kernel_done + 1);
 }
 
 /* The last console line of @vm with "pvx-bench:", from there on. */
@@ -469,11 +577,6 @@ static void add_steal(const char *line)
 	res.steal_ticks[res.nsteal++] = strdup(kv(line, "ticks"));
 }
 
-static bool starts(const char *line, const char *word)
-{
-	return !strncmp(line, word, strlen(word));
-}
-
 /* The userspace mode of a "ubench" line, -1 when none. */
 static int user_mode(const char *line)
 {
@@ -536,6 +639,19 @@ static void load_results(const struct l3_vm *vm, int qrc)
 	group_init(&res.kernel, "");
 	if (l3_vm_results(vm, &r))
 		ksft_exit_fail_msg("out of memory\n");
+	if (salvage.text[0]) {
+		/* the rounds earlier boots kept, then this boot's lines */
+		char *all = malloc(strlen(salvage.text) + strlen(r.text) + 1);
+
+		if (!all)
+			ksft_exit_fail_msg("out of memory\n");
+		strcpy(all, salvage.text);
+		strcat(all, r.text);
+		free(r.text);
+		r.text = all;
+		ksft_print_msg("%d ticket and %d other rounds kept from %d boots that reset\n",
+			       salvage.ticket_done, salvage.kernel_done, salvage.kept_boots);
+	}
 	snprintf(path, sizeof(path), "%s/bench-results.txt", cfg.out);
 	f = fopen(path, "w");
 	if (f) {
@@ -1013,6 +1129,9 @@ static void lock_bench(void)
 		ksft_test_result_fail("L3 bench guest # no /dev/kvm in L2\n");
 		return;
 	}
+	salvage.text = calloc(1, 1);
+	if (!salvage.text)
+		ksft_exit_fail_msg("out of memory\n");
 	for (boot = 1;; boot++) {
 		qrc = run_guest(&vm);
 		if (qrc < 0) {
@@ -1020,12 +1139,17 @@ static void lock_bench(void)
 					      strerror(-qrc));
 			return;
 		}
-		if (boot >= cfg.boots || !l3_reset_itself(&vm, qrc))
+		if (!l3_reset_itself(&vm, qrc))
+			break;
+		/* its finished rounds count, also when no boot is left */
+		salvage_console(vm.log);
+		if (boot >= cfg.boots)
 			break;
 		snprintf(kept, sizeof(kept), "%s.reset%d", vm.log, boot);
 		rename(vm.log, kept);
-		ksft_print_msg("L3 reset itself (%s; %s): booted again\n",
-			       "QEMU ended without PVX-BENCH-END or a panic", kept);
+		ksft_print_msg("L3 reset itself (%s; %s): %d ticket and %d other rounds kept so far; booted again\n",
+			       "QEMU ended without PVX-BENCH-END or a panic", kept,
+			       salvage.ticket_done, salvage.kernel_done);
 	}
 	load_results(&vm, qrc);
 	check_numbers();
@@ -1047,10 +1171,10 @@ static void configure(const char *which)
 		cfg.l3_cpus = 2 * cfg.l2_cpus;
 	cfg.timeout_s = atof(env_or("PVX_BENCH_TIMEOUT", "1800"));
 	/* more when the emulator resets L3 often (lab.rst) */
-	cfg.boots = atoi(env_or("PVX_BENCH_L3_BOOTS", "2"));
+	cfg.boots = atoi(env_or("PVX_BENCH_L3_BOOTS", "4"));
 	if (cfg.boots < 1 || cfg.boots > BOOTS_MAX) {
-		ksft_print_msg("PVX_BENCH_L3_BOOTS must be 1..%d: 2 boots\n", BOOTS_MAX);
-		cfg.boots = 2;
+		ksft_print_msg("PVX_BENCH_L3_BOOTS must be 1..%d: 4 boots\n", BOOTS_MAX);
+		cfg.boots = 4;
 	}
 	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s/boot/vmlinuz-%s", cfg.kimage, cfg.abi);
 	if (env_or("PVX_BENCH_INITRD", NULL))
@@ -1111,6 +1235,32 @@ static int tables_of(char *const *files, int nfiles)
 	return 0;
 }
 
+/*
+ * --kept CONSOLE...: what the consoles of boots that reset, in order,
+ * kept: "kept: T ticket and K other rounds, the next boot from ticket
+ * round T+1 and round K+1", then the kept lines.
+ */
+static int kept_of(char **paths, int n)
+{
+	int i;
+
+	salvage.text = calloc(1, 1);
+	if (!salvage.text)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (access(paths[i], R_OK)) {
+			fprintf(stderr, "pvx_bench_locks: %s: %s\n", paths[i], strerror(errno));
+			return 2;
+		}
+		salvage_console(paths[i]);
+	}
+	printf("kept: %d ticket and %d other rounds, the next boot from ticket round %d and round %d\n",
+	       salvage.ticket_done, salvage.kernel_done, salvage.ticket_done + 1,
+	       salvage.kernel_done + 1);
+	fputs(salvage.text, stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *which = argc > 1 ? argv[1] : "locks";
@@ -1119,9 +1269,12 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && !strcmp(argv[1], "--tables"))
 		return tables_of(argv + 2, argc - 2);
+	if (argc >= 3 && !strcmp(argv[1], "--kept"))
+		return kept_of(argv + 2, argc - 2);
 	if (argc > 2 || (strcmp(which, "locks") && strcmp(which, "ulocks"))) {
-		fprintf(stderr, "usage: pvx_bench_locks [locks|ulocks]\n%s\n",
-			"       pvx_bench_locks --tables bench-results.txt...");
+		fprintf(stderr, "usage: pvx_bench_locks [locks|ulocks]\n%s\n%s\n",
+			"       pvx_bench_locks --tables bench-results.txt...",
+			"       pvx_bench_locks --kept l3-bench.log.resetN...");
 		return 2;
 	}
 	ksft_print_header();
