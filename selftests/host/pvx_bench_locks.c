@@ -43,7 +43,8 @@
  * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
  * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS (1..64),
  * _TICKET_ROUNDS (1.._ROUNDS), _COUNT_PASSES, _UROUNDS, _UTHREADS,
- * _UMAX_MS, _USAT_SLEEP.
+ * _UMAX_MS, _USAT_SLEEP, _FAKE_RESET (R: the first boot resets after
+ * kernel round R, as the emulator does; a test of the resume).
  *
  * Files in $PVX_OUT: l3-bench.log (the L3 console; QEMU's stderr in
  * l3-bench.log.err), bench-results.txt (the guest's lines),
@@ -398,7 +399,7 @@ static void guest_cmdline(char *buf, size_t size)
 		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
 		{ "ticket_rounds", "TICKET_ROUNDS" }, { "count_passes", "COUNT_PASSES" },
 		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
-		{ "usat_sleep", "USAT_SLEEP" },
+		{ "usat_sleep", "USAT_SLEEP" }, { "fake_reset", "FAKE_RESET" },
 	};
 	const char *v;
 	char var[64];

@@ -30,7 +30,9 @@
  *            [128] work steps, pvx_max_ms= [5000] per lock and round;
  *            pvx_first_round= [1] and pvx_first_ticket= [1] resume a run
  *            whose guest reset after those rounds (each round's lines
- *            are also kept on the console as it ends: keep_round()); then the
+ *            are also kept on the console as it ends: keep_round());
+ *            pvx_fake_reset=R [0] resets the guest after round R, a test
+ *            of that resume; then the
  *            userspace locks, pvx_urounds= [5] rounds of pvx_uacq=
  *            [1000000] acquisitions or pvx_umax_ms= [5000] ms per mode,
  *            pvx_uthreshold= [1000] spins, for each of pvx_uthreads=
@@ -99,7 +101,7 @@ static struct param {
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
 	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "18" },
 	{ "ticket_rounds", "5" }, { "count_passes", "0" },
-	{ "first_round", "1" }, { "first_ticket", "1" },
+	{ "first_round", "1" }, { "first_ticket", "1" }, { "fake_reset", "0" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
 	{ "levels", "0,25,50,75" }, { "arm_loops", "20000" },
@@ -874,6 +876,11 @@ static void kernel_locks(void)
 				keep_sums(locks[i]);
 		keep_round("kernel", r);
 		say("# kernel round %d done at uptime %s s", r, uptime_text(up, sizeof(up)));
+		/* a test of the resume: reset as the emulator does */
+		if (r == atoi(param("fake_reset"))) {
+			progress("fake reset after round %d", r);
+			reboot(RB_AUTOBOOT);
+		}
 	}
 	copy_lines(LOCK_DIR "/results", sum_lines, "", NULL, 0);
 	for (i = 0; i < KLOCK_NR; i++)
