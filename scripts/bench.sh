@@ -64,8 +64,8 @@ both | time | instructions) ;;
 *) echo "bench.sh: PVX_BENCH_HCALL_MEASURE must be both, time or instructions, got '$measure'" >&2; exit 2 ;;
 esac
 # the lock benchmark's kernel rounds (pvx_bench_locks keeps 64 a run) and
-# how many of the first run the ticket lock too (unset: the guest's 5, or
-# all when fewer, what the check below then sees)
+# the ticket lock's rounds, run before them (unset: the guest's 5, or as
+# many as the others when fewer, what the check below then sees)
 rounds=${PVX_BENCH_ROUNDS:-18}
 if ! [[ "$rounds" =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ] || [ "$rounds" -gt 64 ]; then
 	echo "bench.sh: PVX_BENCH_ROUNDS must be 1..64, got '$rounds'" >&2; exit 2
