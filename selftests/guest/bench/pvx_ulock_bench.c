@@ -33,10 +33,11 @@
  * and of libpvx; dyields_done: the host ran the holder's vCPU), libpvx's
  * futex waits, and the change of /sys/kernel/pvx/spinlock/yields_{issued,
  * granted} over the run.
- * With --rounds R the modes run interleaved R times and each line sums a
- * mode's rounds; before them, one "ubench-round mode=... round=N" line per
- * mode and round (acq_per_s, p50_ns, p99_ns of that round alone) gives
- * make bench the spread of each ratio. Exit 0 when every mode ran and its lock excluded, 1 on a
+ * With --rounds R the modes run interleaved R times (in a balanced
+ * order: mode_at()) and each line sums a mode's rounds; before them, one
+ * "ubench-round mode=... round=N" line per mode and round (acq_per_s,
+ * p50_ns, p99_ns of that round alone) gives make bench the spread of each
+ * ratio. Exit 0 when every mode ran and its lock excluded, 1 on a
  * failure, 2 on bad arguments.
  */
 #define _GNU_SOURCE
@@ -363,6 +364,24 @@ static void print_round(const struct opts *o, enum mode m, unsigned int round,
 	       (unsigned long long)hist_percentile(hist, counted, 99));
 }
 
+/*
+ * The mode that runs in place @pos of round @r (from 0): in cycles of
+ * three rounds whose twelve runs in a row put each mode right after each
+ * other mode exactly once, so no pair compared (libpvx and mutex, whose
+ * ratios have floors) differs in what ran before it (the kernel locks'
+ * order, pvx_bench_guest.c's kernel_lock_at(); bench.rst).
+ */
+static enum mode mode_at(unsigned int r, unsigned int pos)
+{
+	static const enum mode cycle[3][MODE_NR] = {
+		{ MODE_MUTEX, MODE_YIELD, MODE_IOCTL, MODE_LIBPVX },
+		{ MODE_MUTEX, MODE_IOCTL, MODE_YIELD, MODE_LIBPVX },
+		{ MODE_YIELD, MODE_MUTEX, MODE_LIBPVX, MODE_IOCTL },
+	};
+
+	return cycle[r % 3][pos];
+}
+
 /* One round of @mode, added to @res. */
 static int run_round(const struct opts *o, enum mode m, int pvx_fd, struct result *res)
 {
@@ -612,8 +631,8 @@ int main(int argc, char **argv)
 		res[m].complete = true;
 	for (r = 0; r < o.rounds; r++)
 		for (m = 0; m < MODE_NR; m++)
-			if (o.modes & (1u << m))
-				rc |= run_round(&o, m, fd, &res[m]);
+			if (o.modes & (1u << mode_at(r, m)))
+				rc |= run_round(&o, mode_at(r, m), fd, &res[mode_at(r, m)]);
 	for (m = 0; m < MODE_NR; m++) {
 		if (!(o.modes & (1u << m)))
 			continue;
