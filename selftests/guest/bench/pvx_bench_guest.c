@@ -19,11 +19,12 @@
  * relay the last one, and wait for a workload's "start" and "end").
  *
  * pvx_bench= [locks] chooses:
- *   locks    pvx_guest and pvx_spinlock, then pvx_rounds= [18] rounds of
- *            the kernel locks (ticket, native, pvx, pvx-fifo: pvx with
+ *   locks    pvx_guest and pvx_spinlock, then pvx_ticket_rounds= [5]
+ *            rounds of the plain ticket lock and pvx_rounds= [18] rounds
+ *            of the other kernel locks (native, pvx, pvx-fifo: pvx with
  *            skips off, native-aa: native again, the A/A pair)
- *            interleaved, the ticket lock only in the first
- *            pvx_ticket_rounds= [5], pvx_acq= [100000] acquisitions each,
+ *            interleaved in a balanced order (kernel_lock_at()),
+ *            pvx_acq= [100000] acquisitions each,
  *            pvx_count_passes=1 [0] adds each round's critical sections
  *            waited through (pvx_lock_bench's count_passes),
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=
