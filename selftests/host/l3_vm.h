@@ -291,6 +291,29 @@ static inline int l3_vm_vcpu_threads(pid_t qemu, pid_t *tids, int max)
 }
 
 /*
+ * The next line of a console text at *@at, NUL-ended in place and its
+ * CRs removed (a serial console ends lines with CR LF); *@at moves past
+ * it. NULL at the end.
+ */
+static inline char *l3_console_line(char **at)
+{
+	char *line = *at, *next;
+	size_t len;
+
+	if (!line || !*line)
+		return NULL;
+	next = strchr(line, '\n');
+	if (next)
+		*next++ = '\0';
+	else
+		next = line + strlen(line);
+	for (len = strlen(line); len && line[len - 1] == '\r'; len--)
+		line[len - 1] = '\0';
+	*at = next;
+	return line;
+}
+
+/*
  * What an L3 bench guest printed between its PVX-BENCH-BEGIN and
  * PVX-BENCH-END lines (selftests/guest/bench/pvx_bench_guest.c) on @vm's console,
  * CRs removed: @res->text (malloc'ed, "" when none), @res->ended when
@@ -305,7 +328,7 @@ struct l3_results {
 
 static inline int l3_vm_results(const struct l3_vm *vm, struct l3_results *res)
 {
-	char *log = read_text(vm->log), *line, *next, *end = NULL;
+	char *log = read_text(vm->log), *at = log, *line, *end = NULL;
 	bool inside = false;
 	size_t n = 0, len;
 
@@ -315,12 +338,8 @@ static inline int l3_vm_results(const struct l3_vm *vm, struct l3_results *res)
 		free(log);
 		return -ENOMEM;
 	}
-	for (line = log; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		for (len = strlen(line); len && line[len - 1] == '\r'; len--)
-			line[len - 1] = '\0';
+	while ((line = l3_console_line(&at))) {
+		len = strlen(line);
 		if (*line)
 			end = line;
 		/* firmware leaves terminal escapes before the first line */

@@ -1802,7 +1802,7 @@ static void run_bench(void)
 	load_results(path);
 	/* a chosen subset without the pair is nothing to compare, not a failure */
 	if (!strchr(cfg.cases, 'a') || !strpbrk(cfg.cases, "bc"))
-		ksft_test_result_skip("ksm bench: write latencies of both cases # PVX_BENCH_KSM_CASES=%s: the comparison needs a and b or c\n",
+		ksft_test_result_skip("ksm bench: write latencies of both cases (PVX_BENCH_KSM_CASES=%s: the comparison needs a and b or c)\n",
 				      cfg.cases);
 	else if ((cells[1][1][1].seen || cells[2][1][1].seen) && cells[0][1][1].seen)
 		result(true, "ksm bench: write latencies of both cases");
@@ -1811,7 +1811,7 @@ static void run_bench(void)
 	if (print_table("bench-ksm-table.txt", cases_table, path))
 		result(true, "ksm bench: the table was made");
 	else if (!strpbrk(cfg.cases, "bc"))
-		ksft_test_result_skip("ksm bench: the table was made # PVX_BENCH_KSM_CASES=%s: its floor needs b or c\n",
+		ksft_test_result_skip("ksm bench: the table was made (PVX_BENCH_KSM_CASES=%s: its floor needs b or c)\n",
 				      cfg.cases);
 	else
 		result(false, "ksm bench: the table was made # %s",

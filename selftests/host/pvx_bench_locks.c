@@ -303,7 +303,7 @@ static bool starts(const char *line, const char *word)
  * resumes after them.
  */
 static struct {
-	char *text;		/* malloc'ed, "" when none */
+	char *text;		/* malloc'ed, NULL when none */
 	int ticket_done, kernel_done;
 	int kept_boots;		/* boots whose console gave rounds */
 } salvage;
@@ -325,7 +325,7 @@ static void keep_scan_end(struct keep_scan *k, const char *marker)
 {
 	char what[16];
 	int r, n;
-	size_t have = strlen(salvage.text);
+	size_t have = salvage.text ? strlen(salvage.text) : 0;
 
 	if (sscanf(marker, "PVX-BENCH-KEPT %15s round=%d lines=%d", what, &r, &n) != 3 ||
 	    n != k->lines || k->cut)
@@ -358,24 +358,16 @@ static bool keep_line_whole(const char *line)
 /* The rounds kept on the console @path of a boot that reset, into salvage. */
 static void salvage_console(const char *path)
 {
-	char *log = read_text(path), *line, *next;
+	char *log = read_text(path), *at = log, *line;
 	struct keep_scan k = { .pending = NULL };
 	int before = salvage.ticket_done + salvage.kernel_done;
-	size_t len;
 
 	if (!log)
 		return;
 	k.pending = calloc(1, strlen(log) + 1);
 	if (!k.pending)
 		ksft_exit_fail_msg("out of memory\n");
-	for (line = log; *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		for (len = strlen(line); len && line[len - 1] == '\r'; len--)
-			line[len - 1] = '\0';
+	while ((line = l3_console_line(&at))) {
 		if (starts(line, "PVX-BENCH-KEEP ")) {
 			if (keep_line_whole(line + 15))
 				k.len += sprintf(k.pending + k.len, "%s\n", line + 15);
@@ -640,7 +632,7 @@ static void load_results(const struct l3_vm *vm, int qrc)
 	group_init(&res.kernel, "");
 	if (l3_vm_results(vm, &r))
 		ksft_exit_fail_msg("out of memory\n");
-	if (salvage.text[0]) {
+	if (salvage.text) {
 		/* the rounds earlier boots kept, then this boot's lines */
 		char *all = malloc(strlen(salvage.text) + strlen(r.text) + 1);
 
@@ -1130,9 +1122,6 @@ static void lock_bench(void)
 		ksft_test_result_fail("L3 bench guest # no /dev/kvm in L2\n");
 		return;
 	}
-	salvage.text = calloc(1, 1);
-	if (!salvage.text)
-		ksft_exit_fail_msg("out of memory\n");
 	for (boot = 1;; boot++) {
 		qrc = run_guest(&vm);
 		if (qrc < 0) {
@@ -1245,9 +1234,6 @@ static int kept_of(char **paths, int n)
 {
 	int i;
 
-	salvage.text = calloc(1, 1);
-	if (!salvage.text)
-		return 1;
 	for (i = 0; i < n; i++) {
 		if (access(paths[i], R_OK)) {
 			fprintf(stderr, "pvx_bench_locks: %s: %s\n", paths[i], strerror(errno));
@@ -1258,7 +1244,7 @@ static int kept_of(char **paths, int n)
 	printf("kept: %d ticket and %d other rounds, the next boot from ticket round %d and round %d\n",
 	       salvage.ticket_done, salvage.kernel_done, salvage.ticket_done + 1,
 	       salvage.kernel_done + 1);
-	fputs(salvage.text, stdout);
+	fputs(salvage.text ?: "", stdout);
 	return 0;
 }
 

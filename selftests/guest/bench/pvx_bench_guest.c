@@ -277,12 +277,22 @@ static void keep_first(char *dst, size_t len, const char *line)
  * lines of @path that start with one of @prefixes (NULL-ended) into the
  * results, with @suffix appended; the first other line into @other
  */
+/* whether @line starts with one of @prefixes (NULL-ended) */
+static bool has_prefix(const char *line, const char *const prefixes[])
+{
+	size_t i;
+
+	for (i = 0; prefixes[i]; i++)
+		if (!strncmp(line, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
 static void copy_lines(const char *path, const char *const prefixes[],
 		       const char *suffix, char *other, size_t other_len)
 {
 	char line[LINE_MAX_LEN];
 	FILE *f = fopen(path, "r");
-	size_t i;
 
 	if (other)
 		other[0] = '\0';
@@ -290,10 +300,7 @@ static void copy_lines(const char *path, const char *const prefixes[],
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		for (i = 0; prefixes[i]; i++)
-			if (!strncmp(line, prefixes[i], strlen(prefixes[i])))
-				break;
-		if (prefixes[i])
+		if (has_prefix(line, prefixes))
 			fprintf(out, "%s%s\n", line, suffix);
 		else if (other && !other[0])
 			keep_first(other, other_len, line);
@@ -720,16 +727,20 @@ static enum kernel_lock kernel_lock_at(int r, int pos)
 
 /*
  * A round's lines kept for the console (keep_round()), each
- * "PVX-BENCH-KEEP LINE"; its length.
+ * "PVX-BENCH-KEEP LINE"; their length, and how many were kept: a line
+ * that does not fit is counted but not printed, so the L2 driver, which
+ * checks the count, drops the round.
  */
 static char keep_buf[8192];
 static size_t keep_len;
+static int keep_count;
 
 static void keep_line(const char *line)
 {
 	int n = snprintf(keep_buf + keep_len, sizeof(keep_buf) - keep_len,
 			 "PVX-BENCH-KEEP %s\n", line);
 
+	keep_count++;
 	if (n > 0 && (size_t)n < sizeof(keep_buf) - keep_len)
 		keep_len += n;
 }
@@ -744,14 +755,10 @@ static void copy_round_lines(const char *const prefixes[], int r)
 {
 	char line[LINE_MAX_LEN], fixed[LINE_MAX_LEN], *at;
 	FILE *f = fopen(LOCK_DIR "/results", "r");
-	size_t i;
 
 	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		for (i = 0; prefixes[i]; i++)
-			if (!strncmp(line, prefixes[i], strlen(prefixes[i])))
-				break;
-		if (!prefixes[i])
+		if (!has_prefix(line, prefixes))
 			continue;
 		at = strstr(line, " round=");
 		if (at)
@@ -778,15 +785,11 @@ static void copy_round_lines(const char *const prefixes[], int r)
  */
 static void keep_round(const char *what, int r)
 {
-	int lines = 0;
-	size_t i;
-
-	for (i = 0; i < keep_len; i++)
-		lines += keep_buf[i] == '\n';
 	fwrite(keep_buf, 1, keep_len, stdout);
-	printf("PVX-BENCH-KEPT %s round=%d lines=%d\n", what, r, lines);
+	printf("PVX-BENCH-KEPT %s round=%d lines=%d\n", what, r, keep_count);
 	fflush(stdout);
 	keep_len = 0;
+	keep_count = 0;
 	console_drain_quick();
 }
 
@@ -818,12 +821,13 @@ static void kernel_lock_round(const char *const *locks, int i, int r, long *stea
 static void keep_sums(const char *lock)
 {
 	char line[LINE_MAX_LEN], want[64];
+	const char *const prefixes[] = { want, NULL };
 	FILE *f = fopen(LOCK_DIR "/results", "r");
 
 	snprintf(want, sizeof(want), "bench lock=%s ", lock);
 	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, want, strlen(want)))
+		if (has_prefix(line, prefixes))
 			keep_line(line);
 	}
 	if (f)

@@ -552,7 +552,7 @@ int main(int argc, char **argv)
 		.modes = (1u << MODE_NR) - 1, .rounds = 1,
 	};
 	static struct result res[MODE_NR];
-	unsigned int r;
+	unsigned int r, pos;
 	unsigned long v;
 	int opt, fd = -1, rc = 0;
 	unsigned int m;
@@ -630,9 +630,11 @@ int main(int argc, char **argv)
 	for (m = 0; m < MODE_NR; m++)
 		res[m].complete = true;
 	for (r = 0; r < o.rounds; r++)
-		for (m = 0; m < MODE_NR; m++)
-			if (o.modes & (1u << mode_at(r, m)))
-				rc |= run_round(&o, mode_at(r, m), fd, &res[mode_at(r, m)]);
+		for (pos = 0; pos < MODE_NR; pos++) {
+			m = mode_at(r, pos);
+			if (o.modes & (1u << m))
+				rc |= run_round(&o, m, fd, &res[m]);
+		}
 	for (m = 0; m < MODE_NR; m++) {
 		if (!(o.modes & (1u << m)))
 			continue;
