@@ -16,9 +16,10 @@
  *             mode act, balancing 0
  * Before them the room series: layouts of 2, 1 and 3 L3 vCPUs ("two",
  * "one", "thr"), all homed on node 1, each PVX_BENCH_NUMA_RUNS times
- * blind (observe) and act (hints) by turns: the workload's passes, the
- * share on the memory's node, pvx's full count and the most vCPU threads
- * pvx held on one node's CPUs at once (the VM's debugfs, every 0.5 s);
+ * blind (observe) and act (hints) by turns, blind first in odd runs and
+ * act first in even ones: the workload's passes, the share on the
+ * memory's node, pvx's full count and the most vCPU threads pvx held on
+ * one node's CPUs at once (the VM's debugfs, every 0.5 s);
  * medians with their spread and issue 29's floors, met or MISSED.
  *
  * Measured in L2 while the workload runs, every 0.1 s: where each vCPU
@@ -1277,9 +1278,24 @@ static struct case_result *new_case(const char *name, int vcpus, int hint)
 	return c;
 }
 
+/*
+ * One run of the room series: layout @lay, run @r, blind ('b': observe,
+ * no hint) or act ('a': hints). The two modes alternate which goes first
+ * from run to run, so a drift of the lab over the series (its load, its
+ * page cache) does not always fall on the same mode.
+ */
+static void run_room(const struct layout *lay, int r, char mode, FILE *raw)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%s-%c%d", lay->name, mode, r);
+	run_case(new_case(name, lay->vcpus, mode == 'a'), 0,
+		 mode == 'a' ? "act" : "observe", cfg.room_secs, raw);
+}
+
 int main(void)
 {
-	char path[320], name[16];
+	char path[320];
 	size_t l;
 	FILE *raw;
 	int r;
@@ -1307,11 +1323,9 @@ int main(void)
 		   cfg.ncpu1, cfg.ncpu0, cfg.runs, cfg.room_secs);
 	for (l = 0; l < ARRAY_SIZE(layouts); l++)
 		for (r = 1; r <= cfg.runs; r++) {
-			snprintf(name, sizeof(name), "%s-b%d", layouts[l].name, r);
-			run_case(new_case(name, layouts[l].vcpus, 0), 0, "observe", cfg.room_secs,
-				 raw);
-			snprintf(name, sizeof(name), "%s-a%d", layouts[l].name, r);
-			run_case(new_case(name, layouts[l].vcpus, 1), 0, "act", cfg.room_secs, raw);
+			/* odd runs blind first, even runs act first */
+			run_room(&layouts[l], r, r % 2 ? 'b' : 'a', raw);
+			run_room(&layouts[l], r, r % 2 ? 'a' : 'b', raw);
 		}
 	run_case(new_case("blind", cfg.l3_cpus, 0), 0, "observe", cfg.secs, raw);
 	run_case(new_case("balance", cfg.l3_cpus, 0), 1, "observe", cfg.secs, raw);
