@@ -690,6 +690,12 @@ expect_lines "pvx_bench_locks --tables of three runs: rounds pooled, sign tests 
 expect_lines "pvx_bench_locks --tables: item 1's floors against the geometric mean of both native runs" \
 	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
 	"# floor (c) p99 <= 1.0x (b''): met 0.354x (n=2 0.354-0.354), sign test: undecided p=0.25"
+# the wait profile: the sample's pvx line has every percentile, native's
+# only p50 and p99 (a run before the module printed the others)
+expect_lines "pvx_bench_locks --tables: the wait profile per lock, empty where a line lacks a percentile" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
+	"# pvx              30        40       250       300       600       700       200       999" \
+	"# native                              100                                     400       999"
 # the rounds an L3 that reset kept on its console (a stored console): a
 # ticket round with its sum, kernel round 1; round 2 dropped (a kernel
 # line cut into one of its lines), round 3 refused (after a dropped

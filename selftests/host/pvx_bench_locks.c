@@ -884,6 +884,33 @@ static void user_tables(void)
 	}
 }
 
+/*
+ * The wait's distribution per lock, all rounds pooled (the summed lines;
+ * empty columns for results made before the module printed them).
+ */
+static void wait_profile(const struct group *g)
+{
+	static const char *const pct[] = { "p10_ns", "p25_ns", "p50_ns", "p75_ns",
+					   "p90_ns", "p95_ns", "p99_ns", "max_ns" };
+	char row[256];
+	size_t n;
+	int i, j;
+
+	table("wait profile, all rounds pooled (ns, each its histogram bucket's upper bound)\n");
+	n = snprintf(row, sizeof(row), "%-9s", "lock");
+	for (j = 0; j < (int)ARRAY_SIZE(pct); j++)
+		n += snprintf(row + n, sizeof(row) - n, " %9.3s", pct[j]);
+	table("%s\n", row);
+	for (i = 0; i < NKLOCKS; i++) {
+		if (!g->line[i])
+			continue;
+		n = snprintf(row, sizeof(row), "%-9s", lock_name[i]);
+		for (j = 0; j < (int)ARRAY_SIZE(pct); j++)
+			n += snprintf(row + n, sizeof(row) - n, " %9s", kv(g->line[i], pct[j]));
+		table("%s\n", row);
+	}
+}
+
 static void kernel_rows(const struct group *g)
 {
 	double ta = kv_num(g->line[TICKET], "acq_per_s"), tb = kv_num(g->line[NATIVE], "acq_per_s");
@@ -912,6 +939,7 @@ static void kernel_rows(const struct group *g)
 	for (i = 0; i < NKLOCKS; i++)
 		if (g->line[i] && i != NATIVE)
 			spread_line(g, lock_name, i, NATIVE, 9, "(b)");
+	wait_profile(g);
 }
 
 /* The host's pvx_yield counters over the run, in the file's order. */

@@ -37,7 +37,11 @@
  *
  *   bench lock=ticket threads=8 cpus=4 acq=100000 ... acq_per_s=... \
  *         p50_ns=... p99_ns=... max_ns=... thr_min=... thr_max=... \
- *         yields_issued=... yields_granted=...
+ *         yields_issued=... yields_granted=... p10_ns=... p25_ns=... \
+ *         p75_ns=... p90_ns=... p95_ns=...
+ *
+ * (the last five: more of the wait's distribution, where two locks whose
+ * p50 and p99 differ can be seen to differ all along or in one part).
  *
  * The benchmark runs once at load (autorun=Y); writing "all", a lock name
  * or a list to /sys/kernel/debug/pvx_lock_bench/run runs `rounds` more
@@ -548,12 +552,12 @@ static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
 	const struct bench_result *res = bench_acc[kind];
 	u64 total = res->counted_sum, acq_per_s;
 	unsigned long lo, hi;
-	char line[512];
+	char line[640];
 
 	bench_thread_spread(res, &lo, &hi);
 	acq_per_s = res->ns ? div64_u64((u64)res->acq * NSEC_PER_SEC, res->ns) : 0;
 	snprintf(line, sizeof(line),
-		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu thr_min=%lu thr_max=%lu yields_issued=%llu yields_granted=%llu slow_paths=%llu steals=%llu priority=%llu",
+		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu thr_min=%lu thr_max=%lu yields_issued=%llu yields_granted=%llu slow_paths=%llu steals=%llu priority=%llu p10_ns=%llu p25_ns=%llu p75_ns=%llu p90_ns=%llu p95_ns=%llu",
 		 bench_lock_names[kind], bench_nthreads, num_online_cpus(),
 		 bench_rounds_done[kind], res->acq, res->complete,
 		 res->acq == total, cs_iters, think_iters,
@@ -561,7 +565,12 @@ static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
 		 hist_percentile(res->hist, total, 50),
 		 hist_percentile(res->hist, total, 99), hist_max(res->hist),
 		 lo, hi, res->yields_issued, res->yields_granted,
-		 res->slow_paths, res->steals, res->priority);
+		 res->slow_paths, res->steals, res->priority,
+		 hist_percentile(res->hist, total, 10),
+		 hist_percentile(res->hist, total, 25),
+		 hist_percentile(res->hist, total, 75),
+		 hist_percentile(res->hist, total, 90),
+		 hist_percentile(res->hist, total, 95));
 	pr_info("%s\n", line);
 	seq_buf_printf(s, "%s\n", line);
 }
