@@ -75,6 +75,12 @@ if ! [[ "$ticket_rounds" =~ ^[0-9]+$ ]] || [ "$ticket_rounds" -lt 1 ] ||
 	[ "$ticket_rounds" -gt "$rounds" ]; then
 	echo "bench.sh: PVX_BENCH_TICKET_ROUNDS must be 1..PVX_BENCH_ROUNDS ($rounds), got '$ticket_rounds'" >&2; exit 2
 fi
+# pvx_lock_bench's rate (per thread and second; 0: closed loop), checked
+# here: the module refuses a bad one only inside L3, after the boots
+rate=${PVX_BENCH_RATE:-0}
+if ! [[ "$rate" =~ ^[0-9]+$ ]] || [ "${#rate}" -gt 8 ] || [ "$rate" -gt 10000000 ]; then
+	echo "bench.sh: PVX_BENCH_RATE must be 0..10000000 acquisitions a second per thread, got '$rate'" >&2; exit 2
+fi
 abi=$(scripts/kernel.sh installed "$series") || exit 2
 echo "bench: building modules, the userspace benchmarks and the bench initramfs for $abi"
 scripts/build.sh "$abi" >/dev/null

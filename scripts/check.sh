@@ -567,6 +567,12 @@ expect_error "bench.sh with 65 lock rounds fails with one line" \
 expect_error "bench.sh with more ticket rounds than rounds fails with one line" \
 	"PVX_BENCH_TICKET_ROUNDS must be 1..PVX_BENCH_ROUNDS (4), got '5'" \
 	env PVX_BENCH=locks PVX_BENCH_ROUNDS=4 PVX_BENCH_TICKET_ROUNDS=5 scripts/bench.sh
+expect_error "bench.sh with a lock rate above 10000000 fails with one line" \
+	"PVX_BENCH_RATE must be 0..10000000 acquisitions a second per thread, got '10000001'" \
+	env PVX_BENCH=locks PVX_BENCH_RATE=10000001 scripts/bench.sh
+expect_error "bench.sh with a lock rate that is not a number fails with one line" \
+	"PVX_BENCH_RATE must be 0..10000000 acquisitions a second per thread, got '1e5'" \
+	env PVX_BENCH=locks PVX_BENCH_RATE=1e5 scripts/bench.sh
 expect_error "bench.sh with shell text in a knob fails with one line" \
 	"PVX_BENCH_KSM_CASES may hold only letters, digits and _ . / , -" \
 	env PVX_BENCH=ksm "PVX_BENCH_KSM_CASES=a \$(reboot)" scripts/bench.sh

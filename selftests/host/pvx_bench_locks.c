@@ -42,7 +42,7 @@
  * PVX_BENCH_TIMEOUT (s, default 1800: 18 kernel rounds and 10 userspace
  * ones), and, passed to the guest (selftests/guest/bench/pvx_bench_guest.c),
  * PVX_BENCH_ACQ, _UACQ, _THREADS, _CS, _THINK, _MAX_MS, _ROUNDS (1..64),
- * _TICKET_ROUNDS (1.._ROUNDS), _COUNT_PASSES, _UROUNDS, _UTHREADS,
+ * _TICKET_ROUNDS (1.._ROUNDS), _COUNT_PASSES, _RATE, _UROUNDS, _UTHREADS,
  * _UMAX_MS, _USAT_SLEEP, _FAKE_RESET (R: the first boot resets after
  * kernel round R, as the emulator does; a test of the resume).
  *
@@ -390,6 +390,7 @@ static void guest_cmdline(char *buf, size_t size)
 		{ "acq", "ACQ" }, { "uacq", "UACQ" }, { "threads", "THREADS" }, { "cs", "CS" },
 		{ "think", "THINK" }, { "max_ms", "MAX_MS" }, { "rounds", "ROUNDS" },
 		{ "ticket_rounds", "TICKET_ROUNDS" }, { "count_passes", "COUNT_PASSES" },
+		{ "rate", "RATE" },
 		{ "urounds", "UROUNDS" }, { "uthreads", "UTHREADS" }, { "umax_ms", "UMAX_MS" },
 		{ "usat_sleep", "USAT_SLEEP" }, { "fake_reset", "FAKE_RESET" },
 	};

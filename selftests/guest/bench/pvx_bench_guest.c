@@ -27,6 +27,8 @@
  *            pvx_acq= [100000] acquisitions each,
  *            pvx_count_passes=1 [0] adds each round's critical sections
  *            waited through (pvx_lock_bench's count_passes),
+ *            pvx_rate= [0] paces each thread to that many acquisitions
+ *            a second (pvx_lock_bench's rate: an open loop),
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=
  *            [128] work steps, pvx_max_ms= [5000] per lock and round;
  *            pvx_first_round= [1] and pvx_first_ticket= [1] resume a run
@@ -101,7 +103,7 @@ static struct param {
 	{ "acq", "100000" }, { "uacq", "1000000" }, { "umax_ms", "5000" },
 	{ "threads", "0" }, { "cs", "128" }, { "think", "128" },
 	{ "max_ms", "5000" }, { "uthreshold", "1000" }, { "rounds", "18" },
-	{ "ticket_rounds", "5" }, { "count_passes", "0" },
+	{ "ticket_rounds", "5" }, { "count_passes", "0" }, { "rate", "0" },
 	{ "first_round", "1" }, { "first_ticket", "1" }, { "fake_reset", "0" },
 	{ "urounds", "5" }, { "uthreads", "" }, { "usat_sleep", "0" },
 	{ "timers", "16" }, { "deadline_ms", "100" }, { "cap_factor", "16" },
@@ -856,9 +858,9 @@ static void kernel_locks(void)
 	int ticket_rounds = atoi(param("ticket_rounds"));
 
 	snprintf(args, sizeof(args),
-		 "autorun=0 threads=%s acquisitions=%s cs_iters=%s think_iters=%s max_ms=%s count_passes=%s",
+		 "autorun=0 threads=%s acquisitions=%s cs_iters=%s think_iters=%s max_ms=%s count_passes=%s rate=%s",
 		 param("threads"), param("acq"), param("cs"), param("think"),
-		 param("max_ms"), param("count_passes"));
+		 param("max_ms"), param("count_passes"), param("rate"));
 	if (insmod("pvx_lock_bench", args)) {
 		insmod_or_say("pvx_lock_bench", args);
 		dmesg_lines((const char *const[]){ "pvx_lock_bench", NULL }, 1000);

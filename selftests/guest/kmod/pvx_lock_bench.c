@@ -21,6 +21,12 @@
  *           draws a priority ticket at once, nobody takes a free lock
  *           out of turn)
  *
+ * With rate=R each thread starts an acquisition at most R times a second,
+ * on a schedule of its own (the threads' spread over one period), after
+ * its think work: every lock then meets the same offered load, where
+ * without it a faster lock is also a busier one (its threads come back
+ * sooner). The wait still counts from the lock call.
+ *
  * Each run reports acquisitions per second (from the start signal to the
  * last thread's exit), the p50/p99/max time spent acquiring the lock
  * (ktime_get_ns() around the acquisition, log-linear histogram with 32
@@ -93,6 +99,11 @@ MODULE_PARM_DESC(cs_iters, "work steps inside the critical section, 1..100000");
 static unsigned int think_iters = 128;
 module_param(think_iters, uint, 0444);
 MODULE_PARM_DESC(think_iters, "work steps between acquisitions, 0..100000");
+
+static unsigned int rate;
+module_param(rate, uint, 0444);
+MODULE_PARM_DESC(rate,
+		 "acquisitions per second each thread starts at most, on a fixed schedule (an open loop: every lock meets the same load; the wait counts from the lock call), 0..10000000 (0 = as fast as the lock allows)");
 
 static unsigned int rounds = 1;
 module_param(rounds, uint, 0444);
@@ -206,6 +217,7 @@ struct bench_shared {
 	spinlock_t native_aa;	/* the same, when kind is native-aa */
 	struct pvx_spinlock pvx;
 	enum bench_lock_kind kind;
+	unsigned int nthreads;
 
 	/* protected by the lock under test */
 	u64 data[CS_WORDS] ____cacheline_aligned_in_smp;
@@ -225,6 +237,7 @@ struct bench_shared {
 struct bench_thread {
 	struct bench_shared *sh;
 	struct task_struct *task;
+	unsigned int index;		/* of the threads, 0.. */
 	unsigned long counted;		/* acquisitions this thread counted */
 	u64 local[CS_WORDS];
 	u64 hist[HIST_BUCKETS];
@@ -297,19 +310,40 @@ static void bench_unlock(struct bench_shared *sh)
 	}
 }
 
+/*
+ * With rate: wait for the thread's next start time *@next (busy, without
+ * cpu_relax(): under the lab's emulator a pause leaves the translated
+ * code) and set the one after it. A thread that is a period or more
+ * behind (its vCPU preempted, a long wait) starts again from now instead
+ * of catching up in a burst.
+ */
+static void bench_pace(u64 *next, u64 period)
+{
+	u64 now = ktime_get_ns();
+
+	while (now < *next)
+		now = ktime_get_ns();
+	*next = (now - *next < period ? *next : now) + period;
+}
+
 static int bench_thread_fn(void *arg)
 {
 	struct bench_thread *t = arg;
 	struct bench_shared *sh = t->sh;
+	u64 period = rate ? div_u64(NSEC_PER_SEC, rate) : 0, next;
 	unsigned long n = 0;
 	bool stop = false;
 
 	wait_event(sh->start_wq, READ_ONCE(sh->go));
+	/* the threads' schedules spread over one period */
+	next = sh->t_start + div_u64(period * t->index, sh->nthreads);
 
 	while (!stop) {
 		unsigned long before = 0, passed = 0;
 		u64 t0, t1;
 
+		if (period)
+			bench_pace(&next, period);
 		/* a racy read: the holder may be about to add one */
 		if (count_passes)
 			before = READ_ONCE(sh->count);
@@ -411,6 +445,7 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 	spin_lock_init(&sh->native_aa);
 	pvx_spin_lock_init(&sh->pvx);
 	sh->kind = kind;
+	sh->nthreads = nthreads;
 	init_waitqueue_head(&sh->start_wq);
 	init_completion(&sh->done);
 	atomic_set(&sh->running, nthreads);
@@ -423,6 +458,7 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 			goto stop;
 		}
 		t[i]->sh = sh;
+		t[i]->index = i;
 		t[i]->task = kthread_create(bench_thread_fn, t[i], "pvx_lb_%s/%u",
 					    bench_lock_names[kind], i);
 		if (IS_ERR(t[i]->task)) {
@@ -557,10 +593,10 @@ static void bench_format(enum bench_lock_kind kind, struct seq_buf *s)
 	bench_thread_spread(res, &lo, &hi);
 	acq_per_s = res->ns ? div64_u64((u64)res->acq * NSEC_PER_SEC, res->ns) : 0;
 	snprintf(line, sizeof(line),
-		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu thr_min=%lu thr_max=%lu yields_issued=%llu yields_granted=%llu slow_paths=%llu steals=%llu priority=%llu p10_ns=%llu p25_ns=%llu p75_ns=%llu p90_ns=%llu p95_ns=%llu",
+		 "bench lock=%s threads=%u cpus=%u rounds=%u acq=%lu complete=%d exact=%d cs_iters=%u think_iters=%u rate=%u ms=%llu acq_per_s=%llu p50_ns=%llu p99_ns=%llu max_ns=%llu thr_min=%lu thr_max=%lu yields_issued=%llu yields_granted=%llu slow_paths=%llu steals=%llu priority=%llu p10_ns=%llu p25_ns=%llu p75_ns=%llu p90_ns=%llu p95_ns=%llu",
 		 bench_lock_names[kind], bench_nthreads, num_online_cpus(),
 		 bench_rounds_done[kind], res->acq, res->complete,
-		 res->acq == total, cs_iters, think_iters,
+		 res->acq == total, cs_iters, think_iters, rate,
 		 div_u64(res->ns, NSEC_PER_MSEC), acq_per_s,
 		 hist_percentile(res->hist, total, 50),
 		 hist_percentile(res->hist, total, 99), hist_max(res->hist),
@@ -811,6 +847,10 @@ static int bench_check_params(void)
 	}
 	if (think_iters > 100000) {
 		pr_err("think_iters=%u: must be 0..100000\n", think_iters);
+		return -EINVAL;
+	}
+	if (rate > 10000000) {
+		pr_err("rate=%u: must be 0..10000000\n", rate);
 		return -EINVAL;
 	}
 	if (rounds < 1 || rounds > 100) {
