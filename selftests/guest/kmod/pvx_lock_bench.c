@@ -313,16 +313,19 @@ static void bench_unlock(struct bench_shared *sh)
 /*
  * With rate: wait for the thread's next start time *@next (busy, without
  * cpu_relax(): under the lab's emulator a pause leaves the translated
- * code) and set the one after it. A thread that is a period or more
- * behind (its vCPU preempted, a long wait) starts again from now instead
- * of catching up in a burst.
+ * code; with cond_resched(): a period may be up to a second, and another
+ * thread may share the CPU) and set the one after it. A thread that is a
+ * period or more behind (its vCPU preempted, a long wait) starts again
+ * from now instead of catching up in a burst.
  */
 static void bench_pace(u64 *next, u64 period)
 {
 	u64 now = ktime_get_ns();
 
-	while (now < *next)
+	while (now < *next) {
+		cond_resched();
 		now = ktime_get_ns();
+	}
 	*next = (now - *next < period ? *next : now) + period;
 }
 
