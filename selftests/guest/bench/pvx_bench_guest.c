@@ -275,10 +275,6 @@ static void keep_first(char *dst, size_t len, const char *line)
 	dst[n] = '\0';
 }
 
-/*
- * lines of @path that start with one of @prefixes (NULL-ended) into the
- * results, with @suffix appended; the first other line into @other
- */
 /* whether @line starts with one of @prefixes (NULL-ended) */
 static bool has_prefix(const char *line, const char *const prefixes[])
 {
@@ -290,6 +286,10 @@ static bool has_prefix(const char *line, const char *const prefixes[])
 	return false;
 }
 
+/*
+ * lines of @path that start with one of @prefixes (NULL-ended) into the
+ * results, with @suffix appended; the first other line into @other
+ */
 static void copy_lines(const char *path, const char *const prefixes[],
 		       const char *suffix, char *other, size_t other_len)
 {

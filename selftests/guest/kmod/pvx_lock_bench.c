@@ -311,18 +311,19 @@ static void bench_unlock(struct bench_shared *sh)
 }
 
 /*
- * With rate: wait for the thread's next start time *@next (busy, without
- * cpu_relax(): under the lab's emulator a pause leaves the translated
- * code; with cond_resched(): a period may be up to a second, and another
- * thread may share the CPU) and set the one after it. A thread that is a
- * period or more behind (its vCPU preempted, a long wait) starts again
- * from now instead of catching up in a burst.
+ * With rate: wait for the thread's next start time *@next, or the round's
+ * @deadline if that comes first (busy, without cpu_relax(): under the
+ * lab's emulator a pause leaves the translated code; with cond_resched():
+ * a period may be up to a second, and another thread may share the CPU)
+ * and set the one after it. A thread that is a period or more behind (its
+ * vCPU preempted, a long wait) starts again from now instead of catching
+ * up in a burst.
  */
-static void bench_pace(u64 *next, u64 period)
+static void bench_pace(u64 *next, u64 period, u64 deadline)
 {
 	u64 now = ktime_get_ns();
 
-	while (now < *next) {
+	while (now < *next && now < deadline) {
 		cond_resched();
 		now = ktime_get_ns();
 	}
@@ -346,7 +347,7 @@ static int bench_thread_fn(void *arg)
 		u64 t0, t1;
 
 		if (period)
-			bench_pace(&next, period);
+			bench_pace(&next, period, sh->deadline);
 		/* a racy read: the holder may be about to add one */
 		if (count_passes)
 			before = READ_ONCE(sh->count);
@@ -369,7 +370,8 @@ static int bench_thread_fn(void *arg)
 		t->cs_hist[hist_index(passed)]++;
 		t->counted++;
 		bench_work(t->local, think_iters, n);
-		if ((++n & 63) == 0 && t1 > sh->deadline)
+		/* paced: every time, 64 acquisitions may take a minute */
+		if (((++n & 63) == 0 || period) && t1 > sh->deadline)
 			WRITE_ONCE(sh->timed_out, true);
 		cond_resched();
 	}
