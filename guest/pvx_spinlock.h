@@ -23,8 +23,14 @@
 #define _PVX_SPINLOCK_H
 
 #include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/smp.h>
 #include <linux/typecheck.h>
 #include <linux/types.h>
+
+#include "spinlock_calc.h"
 
 /* Acquisitions that may pass a running waiter before it gets priority. */
 #define PVX_SPIN_PASS_LIMIT	256
@@ -62,7 +68,6 @@ struct pvx_spinlock {
 	struct pvx_spinlock name = __PVX_SPIN_LOCK_UNLOCKED
 
 void pvx_spin_lock_init(struct pvx_spinlock *lock);
-void pvx_spin_lock(struct pvx_spinlock *lock);
 void pvx_spin_unlock(struct pvx_spinlock *lock);
 /* true when the lock was free and is now held; never waits. */
 bool pvx_spin_trylock(struct pvx_spinlock *lock);
@@ -70,6 +75,50 @@ void pvx_spin_lock_bh(struct pvx_spinlock *lock);
 void pvx_spin_unlock_bh(struct pvx_spinlock *lock);
 unsigned long _pvx_spin_lock_irqsave(struct pvx_spinlock *lock);
 void pvx_spin_unlock_irqrestore(struct pvx_spinlock *lock, unsigned long flags);
+
+/* Acquisitions by the fast path on this CPU (in spinlock/acquisitions). */
+DECLARE_PER_CPU(u64, pvx_spin_fast_acquired);
+
+/* After the fast path failed, preemption off: wait for the lock, take it. */
+void pvx_spin_lock_slow(struct pvx_spinlock *lock);
+
+/*
+ * Take the lock when the word is free, with one compare-and-exchange that
+ * sets the held bit and counts the acquisition. Returns whether it did.
+ */
+static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
+{
+	s64 v = atomic64_read(&lock->val);
+
+	return pvx_spin_free(v) &&
+	       atomic64_try_cmpxchg_acquire(&lock->val, &v,
+					    pvx_spin_taken(v, false));
+}
+
+/*
+ * The fast path, inline in the caller: an acquisition that does not wait
+ * runs none of pvx_spinlock.ko's code, so it costs the caller no more
+ * than its own code and the lock's line (a call into the module's text,
+ * cold when the lock is taken seldom, made pvx's lightly loaded lock wait
+ * longer than the native one; bench.rst). A waiter spinning for the lock
+ * (wanted) comes first: no barging past it. Preemption is off.
+ */
+static __always_inline bool pvx_spin_take_fast(struct pvx_spinlock *lock)
+{
+	if (READ_ONCE(lock->wanted) || !pvx_spin_take_free(lock))
+		return false;
+	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
+	lock->queued = 0;
+	this_cpu_inc(pvx_spin_fast_acquired);
+	return true;
+}
+
+static __always_inline void pvx_spin_lock(struct pvx_spinlock *lock)
+{
+	preempt_disable();
+	if (unlikely(!pvx_spin_take_fast(lock)))
+		pvx_spin_lock_slow(lock);
+}
 
 #define pvx_spin_lock_irqsave(lock, flags)			\
 	do {							\

@@ -191,6 +191,9 @@ struct pvx_spin_stats {
 };
 
 static DEFINE_PER_CPU(struct pvx_spin_stats, pvx_spin_stats);
+/* the fast path's count, apart: it runs in the callers (pvx_spinlock.h) */
+DEFINE_PER_CPU(u64, pvx_spin_fast_acquired);
+EXPORT_PER_CPU_SYMBOL_GPL(pvx_spin_fast_acquired);
 
 static __always_inline void pvx_spin_count(enum pvx_spin_stat s)
 {
@@ -381,20 +384,6 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
 	pvx_spin_kick_cpu(best);
 	pvx_spin_count(PVX_SPIN_KICKS);
 	trace_spin_kick(lock, best, best_since, false);
-}
-
-/*
- * Take the lock when the word is free, with one compare-and-exchange that
- * sets the held bit and counts the acquisition (the fast path and
- * trylock). Returns whether it did.
- */
-static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
-{
-	s64 v = atomic64_read(&lock->val);
-
-	return pvx_spin_free(v) &&
-	       atomic64_try_cmpxchg_acquire(&lock->val, &v,
-					    pvx_spin_taken(v, false));
 }
 
 /* Passes allowed before a waiter draws a priority ticket (0: FIFO). */
@@ -660,14 +649,16 @@ static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
+void pvx_spin_lock_slow(struct pvx_spinlock *lock)
+{
+	pvx_spin_held(lock, pvx_spin_wait(lock));
+}
+EXPORT_SYMBOL_GPL(pvx_spin_lock_slow);
+
 static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
 {
-	u16 queued = 0;
-
-	/* a waiter spinning for it: no barging past it (pvx_spinlock.h) */
-	if (unlikely(READ_ONCE(lock->wanted) || !pvx_spin_take_free(lock)))
-		queued = pvx_spin_wait(lock);
-	pvx_spin_held(lock, queued);
+	if (unlikely(!pvx_spin_take_fast(lock)))
+		pvx_spin_lock_slow(lock);
 }
 
 /*
@@ -691,13 +682,6 @@ void pvx_spin_lock_init(struct pvx_spinlock *lock)
 	*lock = (struct pvx_spinlock)__PVX_SPIN_LOCK_UNLOCKED;
 }
 EXPORT_SYMBOL_GPL(pvx_spin_lock_init);
-
-void pvx_spin_lock(struct pvx_spinlock *lock)
-{
-	preempt_disable();
-	__pvx_spin_lock(lock);
-}
-EXPORT_SYMBOL_GPL(pvx_spin_lock);
 
 void pvx_spin_unlock(struct pvx_spinlock *lock)
 {
@@ -856,8 +840,11 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 	u64 sum = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		sum += per_cpu(pvx_spin_stats, cpu).n[sa->stat];
+		if (sa->stat == PVX_SPIN_ACQUISITIONS)
+			sum += per_cpu(pvx_spin_fast_acquired, cpu);
+	}
 	return sysfs_emit(buf, "%llu\n", sum);
 }
 
