@@ -343,7 +343,7 @@ static void pvx_spin_kick_cpu(int cpu)
  * (pvx:spin_kick) with @lock's value, which the event only stores:
  * nothing reads through it.
  */
-static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
+noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
 {
 	struct pvx_spin_waiter *best_w = NULL;
 	bool have = false, best_head = false;
@@ -385,6 +385,7 @@ static noinline void pvx_spin_kick(const struct pvx_spinlock *lock, u64 old)
 	pvx_spin_count(PVX_SPIN_KICKS);
 	trace_spin_kick(lock, best, best_since, false);
 }
+EXPORT_SYMBOL_GPL(pvx_spin_kick);
 
 /* Passes allowed before a waiter draws a priority ticket (0: FIFO). */
 static unsigned int pvx_spin_pass_limit(void)
@@ -655,40 +656,11 @@ void pvx_spin_lock_slow(struct pvx_spinlock *lock)
 }
 EXPORT_SYMBOL_GPL(pvx_spin_lock_slow);
 
-static __always_inline void __pvx_spin_lock(struct pvx_spinlock *lock)
-{
-	if (unlikely(!pvx_spin_take_fast(lock)))
-		pvx_spin_lock_slow(lock);
-}
-
-/*
- * One atomic subtraction releases the lock (a locked instruction: the
- * critical section before the release; pairs with the acquire of the
- * next taker's exchange) and returns the count of halted waiters: the
- * lock is not read after it, since the next holder may free it at once.
- */
-static __always_inline void __pvx_spin_unlock(struct pvx_spinlock *lock)
-{
-	u64 old;
-
-	WRITE_ONCE(lock->holder_cpu, -1);
-	old = atomic64_fetch_sub_release(PVX_SPIN_LOCKED, &lock->val);
-	if (unlikely(pvx_spin_halted(old)))
-		pvx_spin_kick(lock, old);
-}
-
 void pvx_spin_lock_init(struct pvx_spinlock *lock)
 {
 	*lock = (struct pvx_spinlock)__PVX_SPIN_LOCK_UNLOCKED;
 }
 EXPORT_SYMBOL_GPL(pvx_spin_lock_init);
-
-void pvx_spin_unlock(struct pvx_spinlock *lock)
-{
-	__pvx_spin_unlock(lock);
-	preempt_enable();
-}
-EXPORT_SYMBOL_GPL(pvx_spin_unlock);
 
 bool pvx_spin_trylock(struct pvx_spinlock *lock)
 {
@@ -701,39 +673,6 @@ bool pvx_spin_trylock(struct pvx_spinlock *lock)
 	return false;
 }
 EXPORT_SYMBOL_GPL(pvx_spin_trylock);
-
-void pvx_spin_lock_bh(struct pvx_spinlock *lock)
-{
-	local_bh_disable();	/* disables preemption too */
-	__pvx_spin_lock(lock);
-}
-EXPORT_SYMBOL_GPL(pvx_spin_lock_bh);
-
-void pvx_spin_unlock_bh(struct pvx_spinlock *lock)
-{
-	__pvx_spin_unlock(lock);
-	local_bh_enable();
-}
-EXPORT_SYMBOL_GPL(pvx_spin_unlock_bh);
-
-unsigned long _pvx_spin_lock_irqsave(struct pvx_spinlock *lock)
-{
-	unsigned long flags;
-
-	local_irq_save(flags);
-	preempt_disable();
-	__pvx_spin_lock(lock);
-	return flags;
-}
-EXPORT_SYMBOL_GPL(_pvx_spin_lock_irqsave);
-
-void pvx_spin_unlock_irqrestore(struct pvx_spinlock *lock, unsigned long flags)
-{
-	__pvx_spin_unlock(lock);
-	local_irq_restore(flags);
-	preempt_enable();
-}
-EXPORT_SYMBOL_GPL(pvx_spin_unlock_irqrestore);
 
 /* ---- PVX_IOC_YIELD_TO ------------------------------------------------- */
 
