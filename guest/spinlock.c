@@ -650,6 +650,10 @@ static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
+/*
+ * The inline fast paths' way out (pvx_spinlock.h): the lock was held,
+ * reserved or wanted. Preemption (and maybe interrupts) off.
+ */
 void pvx_spin_lock_slow(struct pvx_spinlock *lock)
 {
 	pvx_spin_held(lock, pvx_spin_wait(lock));
