@@ -94,6 +94,14 @@ static __always_inline bool pvx_spin_take_free(struct pvx_spinlock *lock)
 					    pvx_spin_taken(v, false));
 }
 
+/* The caller holds @lock now, passed @queued times while it waited. */
+static __always_inline void pvx_spin_set_holder(struct pvx_spinlock *lock,
+						u16 queued)
+{
+	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
+	lock->queued = queued;
+}
+
 /*
  * The fast paths of the lock and the unlock are inline in the caller: an
  * acquisition that does not wait, and a release with nobody halted, run
@@ -109,8 +117,7 @@ static __always_inline bool pvx_spin_take_fast(struct pvx_spinlock *lock)
 {
 	if (READ_ONCE(lock->wanted) || !pvx_spin_take_free(lock))
 		return false;
-	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-	lock->queued = 0;
+	pvx_spin_set_holder(lock, 0);
 	this_cpu_inc(pvx_spin_fast_acquired);
 	return true;
 }

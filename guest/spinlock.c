@@ -641,12 +641,11 @@ static noinline u16 pvx_spin_wait(struct pvx_spinlock *lock)
 	return pvx_spin_wait_long(lock, since, limit, spins);
 }
 
-/* The caller holds @lock now, passed @queued times while it waited. */
+/* The holder, as pvx_spin_set_holder(), counted in the module's counter. */
 static __always_inline void pvx_spin_held(struct pvx_spinlock *lock,
 					  u16 queued)
 {
-	WRITE_ONCE(lock->holder_cpu, smp_processor_id());
-	lock->queued = queued;
+	pvx_spin_set_holder(lock, queued);
 	pvx_spin_count(PVX_SPIN_ACQUISITIONS);
 }
 
