@@ -40,10 +40,11 @@ fd377a58) unpack=(xz -dc) len=$((len - 4)) ;;
 *) die "$image: payload of an unknown compression (magic $magic)" ;;
 esac
 command -v "${unpack[0]}" >/dev/null || die "${unpack[0]} missing (run: make deps)"
+# a file of its own: two labs of one kernel may write OUT at once
+tmp=$(mktemp "$out.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
 dd if="$image" iflag=skip_bytes,count_bytes skip="$start" count="$len" bs=1M status=none |
-	"${unpack[@]}" >"$out.tmp"
-[ "$(od -An -c -N 4 "$out.tmp" | tr -d ' ')" = 177ELF ] || {
-	rm -f "$out.tmp"
-	die "$image: its payload is not an ELF"
-}
-mv "$out.tmp" "$out"
+	"${unpack[@]}" >"$tmp"
+[ "$(od -An -c -N 4 "$tmp" | tr -d ' ')" = 177ELF ] || die "$image: its payload is not an ELF"
+chmod 644 "$tmp"
+mv "$tmp" "$out"

@@ -1180,6 +1180,20 @@ static void cap_session(const struct session *s)
 	knob_set(STIMERDIR "/cap_factor", 4);
 }
 
+/*
+ * A spin round's budget in ms: it alone ends the round (torture_round),
+ * so 0 (the torture's "no limit") or more than a minute is refused.
+ */
+static bool budget_ok(const char *ms)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(ms, &end, 10);
+	return !errno && end != ms && !*end && v >= 1 && v <= 60000;
+}
+
 static int tune_test(int argc, char **argv)
 {
 	struct session s = { 0 };
@@ -1188,6 +1202,8 @@ static int tune_test(int argc, char **argv)
 	if (access(PVXTOP, X_OK))
 		ksft_exit_skip("no %s in the initramfs\n", PVXTOP);
 	if (argc == 6 && !strcmp(argv[2], "spin")) {
+		if (!budget_ok(argv[4]))
+			ksft_exit_fail_msg("budget '%s': 1..60000 ms\n", argv[4]);
 		s = (struct session){ .round = spin_round,
 				      .torture_ko = argv[3], .budget_ms = argv[4] };
 		spin_session(&s, !strcmp(argv[5], "full"));
