@@ -719,7 +719,7 @@ static void sched_halted(void)
 {
 	const char *d = "sched halted";
 	struct counts seen, tot0;
-	uint64_t blocking = 0, rax;
+	uint64_t blocking = 0, rax, wakeups0 = 0, wakeups = 0;
 	struct runner run = { 0 };
 	struct tvm vm;
 	int i, err = 0;
@@ -739,6 +739,7 @@ static void sched_halted(void)
 	if (set_role(&vm.vcpu[0], ROLE_CALLER, PVX_HC_YIELD, 1, 0) ||
 	    set_role(&vm.vcpu[1], ROLE_HALT, 0, 0, 0) ||
 	    tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking) ||
+	    tvm_vcpu_stat(&vm.vcpu[1], "halt_wakeup", &wakeups0) ||
 	    runner_start(&run, &vm.vcpu[1], -1)) {
 		pvx_check(false, "%s: start the halting vCPU", d);
 		goto out;
@@ -754,18 +755,29 @@ static void sched_halted(void)
 		       "%s: vCPU 1 executed HLT with IF=0 and sleeps in KVM_RUN (blocking=%llu%s%s)",
 		       d, X(blocking), err ? ", stat: " : "", err ? strerror(-err) : ""))
 		goto out;
+	/*
+	 * Something else may wake the halted vCPU meanwhile (KVM counts it
+	 * in halt_wakeup; seen once on 7.2 in the lab): woken, it is
+	 * runnable and ready until it runs and halts again, and DONE is
+	 * then the right answer. So a DONE must come with a wake-up the
+	 * yield did not make (it never wakes: KVM_RUN returned 0 times),
+	 * counted since before the vCPU ran.
+	 */
 	ok = true;
-	for (i = 0; i < 20; i++) {
+	for (i = 0; ok && i < 20; i++) {
 		if (caller_step(&vm.vcpu[0], &rax)) {
 			ok = false;
 			break;
 		}
 		counts_add(&seen, rax);
-		ok = ok && rax == PVX_YIELD_NOT_DONE;
+		ok = rax == PVX_YIELD_NOT_DONE || rax == PVX_YIELD_DONE;
 	}
+	err = tvm_vcpu_stat(&vm.vcpu[1], "halt_wakeup", &wakeups);
+	ok = ok && !err && seen.v[ST_DONE] <= (long long)(wakeups - wakeups0);
 	pvx_check(ok,
-		  "%s: YIELD to the halted vCPU -> NOT_DONE, 20 of 20 times (done %lld, target_running %lld)",
-		  d, seen.v[ST_DONE], seen.v[ST_RUNNING]);
+		  "%s: YIELD to the halted vCPU -> NOT_DONE 20 of 20 times, DONE only after a wake-up by another (done %lld, target_running %lld, halt_wakeup +%llu%s%s)",
+		  d, seen.v[ST_DONE], seen.v[ST_RUNNING], X(wakeups - wakeups0),
+		  err ? ", stat: " : "", err ? strerror(-err) : "");
 	err = tvm_vcpu_stat(&vm.vcpu[1], "blocking", &blocking);
 	pvx_check(!err && blocking == 1 && run.runs == 0,
 		  "%s: the yield does not wake it (blocking=%llu, KVM_RUN returned %lu times)",
