@@ -757,9 +757,9 @@ static void sched_halted(void)
 		goto out;
 	/*
 	 * Something else may wake the halted vCPU meanwhile (KVM counts it
-	 * in halt_wakeup; seen once on 7.2 in the lab): woken, it is
-	 * runnable and ready until it runs and halts again, and DONE is
-	 * then the right answer. So a DONE must come with a wake-up the
+	 * in halt_wakeup: once here on 7.2, never on 6.1 and 6.12): woken,
+	 * it is runnable and ready until it runs and halts again, and DONE
+	 * is then the right answer. So a DONE must come with a wake-up the
 	 * yield did not make (it never wakes: KVM_RUN returned 0 times),
 	 * counted since before the vCPU ran.
 	 */
