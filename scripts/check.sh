@@ -723,6 +723,19 @@ expect_lines "pvx_bench_locks --tables: the wait profile per lock, empty where a
 	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
 	"# pvx              30        40       250       300       600       700       200       999" \
 	"# native                              100                                     400       999"
+# the handoffs of count_passes=1 (bench-round-cs lines with ho_*): pvx
+# waited through a release in 800 of 1000 acquisitions a round, native
+# in 500; a ticket line without ho_* (an older module) adds nothing
+expect_lines "pvx_bench_locks --tables: how often each lock waited through a release, and its handoffs" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
+	"# handoff native    waited through a release % 50 (n=2 50-50), p50 ns 500 (n=2 500-500), p99 ns 1000 (n=2 1000-1000)" \
+	"# spread pvx waited /(b) 1.6x (n=2 1.6-1.6), handoff p50 /(b) 1.1x (n=2 1-1.2), p99 /(b) 1.05x (n=2 1-1.1)" \
+	"# sign (c) waited /(b): above in 2, below in 0, equal in 0 of 2 rounds: a tie (p=0.25)"
+if build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1 | grep -q '^# handoff ticket'; then
+	tap fail "pvx_bench_locks --tables: no handoff row for a lock whose lines have none" "a ticket row"
+else
+	tap ok "pvx_bench_locks --tables: no handoff row for a lock whose lines have none"
+fi
 # the rounds an L3 that reset kept on its console (a stored console): a
 # ticket round with its sum, kernel round 1; round 2 dropped (a kernel
 # line cut into one of its lines), round 3 refused (after a dropped

@@ -95,6 +95,16 @@ struct rounds {
 	double p99[MAX_ROUNDS];
 	double p50[MAX_ROUNDS];
 	const char *max_ns[MAX_ROUNDS];	/* kernel locks: the round's longest wait */
+	/*
+	 * Kernel locks, count_passes=1 (bench-round-cs lines): the share of
+	 * the round's acquisitions that waited through a release, and the
+	 * p50 and p99 of their handoffs (from the release to the lock call's
+	 * return).
+	 */
+	double acq[MAX_ROUNDS];
+	double waited[MAX_ROUNDS];
+	double ho_p50[MAX_ROUNDS];
+	double ho_p99[MAX_ROUNDS];
 };
 
 /*
@@ -351,7 +361,7 @@ drop:
 static bool keep_line_whole(const char *line)
 {
 	return (starts(line, "bench-round ") && strstr(line, " thr_max=")) ||
-	       (starts(line, "bench-round-cs ") && strstr(line, " cs_max=")) ||
+	       (starts(line, "bench-round-cs ") && strstr(line, " ho_p99=")) ||
 	       (starts(line, "bench ") && strstr(line, " priority="));
 }
 
@@ -509,6 +519,10 @@ static void group_init(struct group *g, const char *threads)
 			g->r[i].rate[k] = NAN;
 			g->r[i].p99[k] = NAN;
 			g->r[i].p50[k] = NAN;
+			g->r[i].acq[k] = NAN;
+			g->r[i].waited[k] = NAN;
+			g->r[i].ho_p50[k] = NAN;
+			g->r[i].ho_p99[k] = NAN;
 		}
 }
 
@@ -531,24 +545,51 @@ static int rounds_before;
 /* round lines past MAX_ROUNDS, left out */
 static int rounds_lost;
 
-/* A "bench-round" or "ubench-round" line into its group's rounds. */
-static void add_round(struct group *g, int i, const char *line)
+/* The index into rounds of a round line's round=, -1 when none or too far. */
+static int round_index(const char *line)
 {
 	int k = atoi(kv(line, "round")) - 1;
 
-	if (k >= 0)
-		k += rounds_before;
-	if (k >= MAX_ROUNDS)
-		rounds_lost++;
+	if (k < 0)
+		return -1;
+	k += rounds_before;
+	return k < MAX_ROUNDS ? k : -1;
+}
 
-	if (!g || i < 0 || k < 0 || k >= MAX_ROUNDS)
+/* A "bench-round" or "ubench-round" line into its group's rounds. */
+static void add_round(struct group *g, int i, const char *line)
+{
+	int k = round_index(line);
+
+	if (k < 0 && atoi(kv(line, "round")) > 0)
+		rounds_lost++;
+	if (!g || i < 0 || k < 0)
 		return;
+	g->r[i].acq[k] = kv_num(line, "acq");
 	g->r[i].rate[k] = kv_num(line, "acq_per_s");
 	g->r[i].p99[k] = kv_num(line, "p99_ns");
 	g->r[i].p50[k] = kv_num(line, "p50_ns");
 	g->r[i].max_ns[k] = strdup(kv(line, "max_ns"));
 	if (k + 1 > g->nrounds)
 		g->nrounds = k + 1;
+}
+
+/*
+ * A "bench-round-cs" line (after its round's "bench-round" line) into the
+ * kernel locks' rounds; one without ho_n (made before the handoff was
+ * timed) adds nothing.
+ */
+static void add_round_cs(struct group *g, int i, const char *line)
+{
+	int k = round_index(line);
+	double acq;
+
+	if (i < 0 || k < 0 || !*kv(line, "ho_n"))
+		return;
+	acq = g->r[i].acq[k];
+	g->r[i].waited[k] = acq > 0 ? kv_num(line, "ho_n") / acq : NAN;
+	g->r[i].ho_p50[k] = kv_num(line, "ho_p50");
+	g->r[i].ho_p99[k] = kv_num(line, "ho_p99");
 }
 
 /* A "bench" or "ubench" line: the first one of its lock or mode counts. */
@@ -583,6 +624,8 @@ static void parse_line(const char *line)
 		add_summed(&res.kernel, index_of(lock_name, NKLOCKS, kv(line, "lock")), line);
 	else if (starts(line, "bench-round "))
 		add_round(&res.kernel, index_of(lock_name, NKLOCKS, kv(line, "lock")), line);
+	else if (starts(line, "bench-round-cs "))
+		add_round_cs(&res.kernel, index_of(lock_name, NKLOCKS, kv(line, "lock")), line);
 	else if (starts(line, "ubench "))
 		add_summed(user_group(kv(line, "threads")), user_mode(line), line);
 	else if (starts(line, "ubench-round "))
@@ -714,13 +757,19 @@ static void check_numbers(void)
 
 /* ---- the tables -------------------------------------------------------------- */
 
-/* What a ratio compares: the rates, the p99s or the p50s of the waits. */
-enum metric { RATE, P99, P50 };
-static const char *const metric_key[] = { "acq_per_s", "p99_ns", "p50_ns" };
+/*
+ * What a ratio compares: the rates, the p99s or the p50s of the waits;
+ * the share of acquisitions that waited through a release, the p50s or
+ * p99s of the handoffs (count_passes=1; rounds only, no summed key).
+ */
+enum metric { RATE, P99, P50, WAITED, HO_P50, HO_P99 };
+static const char *const metric_key[] = { "acq_per_s", "p99_ns", "p50_ns", "-", "-", "-" };
 
 static const double *metric_rounds(const struct rounds *r, enum metric m)
 {
-	return m == RATE ? r->rate : m == P99 ? r->p99 : r->p50;
+	const double *const of[] = { r->rate, r->p99, r->p50, r->waited, r->ho_p50, r->ho_p99 };
+
+	return of[m];
 }
 
 /*
@@ -1009,6 +1058,73 @@ static void both_natives_floors(const struct group *g)
 	sign_line(&both, PVX, NATIVE, P50, "(c) p50 /(b'')");
 }
 
+/* The median of lock @i's rounds of metric @m as "575 (n=30 543-607)". */
+static void rounds_median(const struct group *g, int i, enum metric m, double scale,
+			  char *buf, size_t size)
+{
+	double v[MAX_ROUNDS], scratch[MAX_ROUNDS];
+	const double *r = metric_rounds(&g->r[i], m);
+	struct bstat_spread s;
+	int k;
+
+	for (k = 0; k < g->nrounds; k++)
+		v[k] = r[k] * scale;
+	if (bstat_spread_of(v, g->nrounds, scratch, &s))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.4g (n=%zu %.4g-%.4g)", s.median, s.n, s.min, s.max);
+}
+
+/* Lock @i has a handoff in some round (count_passes=1). */
+static bool has_handoffs(const struct group *g, int i)
+{
+	int k;
+
+	for (k = 0; k < g->nrounds; k++)
+		if (!isnan(g->r[i].ho_p50[k]))
+			return true;
+	return false;
+}
+
+/*
+ * With count_passes=1: how often each lock's acquisitions waited through
+ * a release, and what the handoff cost them. A lock's wait percentiles
+ * rise with the first (a lock that keeps its holders running is held more
+ * often when a thread comes back) as much as with the second, and only
+ * the second is the lock's own handoff (bench.rst).
+ */
+static void handoff_table(const struct group *g)
+{
+	char w[96], a[96], b[96];
+	int i;
+
+	if (!g->line[PVX] || !g->line[NATIVE] || !has_handoffs(g, PVX) ||
+	    !has_handoffs(g, NATIVE))
+		return;
+	table("---- handoffs (count_passes=1): %s\n",
+	      "a waiter's lock call returning after the release it waited through");
+	for (i = 0; i < NKLOCKS; i++) {
+		if (!g->line[i] || !has_handoffs(g, i))
+			continue;
+		rounds_median(g, i, WAITED, 100, w, sizeof(w));
+		rounds_median(g, i, HO_P50, 1, a, sizeof(a));
+		rounds_median(g, i, HO_P99, 1, b, sizeof(b));
+		table("handoff %-9s waited through a release %% %s, p50 ns %s, p99 ns %s\n",
+		      lock_name[i], w, a, b);
+	}
+	spread(g, PVX, NATIVE, WAITED, w, sizeof(w), NULL);
+	spread(g, PVX, NATIVE, HO_P50, a, sizeof(a), NULL);
+	spread(g, PVX, NATIVE, HO_P99, b, sizeof(b), NULL);
+	table("spread pvx waited /(b) %s, handoff p50 /(b) %s, p99 /(b) %s\n", w, a, b);
+	sign_line(g, PVX, NATIVE, WAITED, "(c) waited /(b)");
+	sign_line(g, PVX, NATIVE, HO_P50, "(c) handoff p50 /(b)");
+	sign_line(g, PVX, NATIVE, HO_P99, "(c) handoff p99 /(b)");
+	if (g->line[NATIVE_AA] && has_handoffs(g, NATIVE_AA)) {
+		sign_line(g, NATIVE_AA, NATIVE, HO_P50, "A/A (b') handoff p50 /(b)");
+		sign_line(g, NATIVE_AA, NATIVE, HO_P99, "A/A (b') handoff p99 /(b)");
+	}
+}
+
 /* The floors of issue 3 and of issue 29 item 1, fairness, stealing. */
 static void kernel_floors(const struct group *g)
 {
@@ -1094,6 +1210,7 @@ static void tables(void)
 		user_tables();
 		host_yields();
 		kernel_floors(g);
+		handoff_table(g);
 	}
 	if (table_file)
 		fclose(table_file);

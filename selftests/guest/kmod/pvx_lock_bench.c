@@ -123,12 +123,19 @@ MODULE_PARM_DESC(autorun, "run the benchmark at load");
 
 /*
  * Off by default: a read of the shared count before every acquisition
- * moves its cache line to the waiter, which every holder then pays for.
+ * moves its cache line to the waiter, which every holder then pays for,
+ * and the release's time stamp lengthens every critical section.
+ *
+ * The handoff (ho_*) separates what a lock's handoff costs from how often
+ * its acquisitions find it held: in a closed loop a lock that keeps its
+ * holders running (more acquisitions a second) also makes more of them
+ * wait for a holder, which moves its wait percentiles up however fast
+ * its handoff is (bench.rst).
  */
 static bool count_passes;
 module_param(count_passes, bool, 0444);
 MODULE_PARM_DESC(count_passes,
-		 "count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max in the round lines; default 0)");
+		 "count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max), and time the handoff: from a release to the lock call's return in a waiter that waited through it (ho_n of them, ho_p10..ho_p99) (bench-round-cs lines; default 0)");
 
 /* ---- (a) a plain fair ticket lock, no pv ------------------------------ */
 
@@ -222,6 +229,7 @@ struct bench_shared {
 	/* protected by the lock under test */
 	u64 data[CS_WORDS] ____cacheline_aligned_in_smp;
 	unsigned long count;
+	u64 t_rel;		/* count_passes: when the last holder released */
 
 	/* start and end of a run */
 	wait_queue_head_t start_wq ____cacheline_aligned_in_smp;
@@ -242,6 +250,8 @@ struct bench_thread {
 	u64 local[CS_WORDS];
 	u64 hist[HIST_BUCKETS];
 	u64 cs_hist[HIST_BUCKETS];	/* count_passes: sections waited through */
+	u64 ho_hist[HIST_BUCKETS];	/* count_passes: handoffs it waited for */
+	u64 ho_n;
 };
 
 struct bench_result {
@@ -254,6 +264,8 @@ struct bench_result {
 	unsigned long *per_thread;
 	u64 hist[HIST_BUCKETS];
 	u64 cs_hist[HIST_BUCKETS];
+	u64 ho_hist[HIST_BUCKETS];	/* count_passes: handoffs */
+	u64 ho_n;
 };
 
 static void bench_work(u64 *buf, unsigned int iters, u64 seed)
@@ -344,7 +356,7 @@ static int bench_thread_fn(void *arg)
 
 	while (!stop) {
 		unsigned long before = 0, passed = 0;
-		u64 t0, t1;
+		u64 t0, t1, rel = 0;
 
 		if (period)
 			bench_pace(&next, period, sh->deadline);
@@ -354,20 +366,29 @@ static int bench_thread_fn(void *arg)
 		t0 = ktime_get_ns();
 		bench_lock(sh);
 		t1 = ktime_get_ns();
-		if (count_passes)
+		if (count_passes) {
 			passed = sh->count - before;
+			rel = sh->t_rel;
+		}
 		if (sh->count >= acquisitions || READ_ONCE(sh->timed_out)) {
 			stop = true;
 		} else {
 			sh->count++;
 			bench_work(sh->data, cs_iters, t1);
 		}
+		if (count_passes)
+			sh->t_rel = ktime_get_ns();
 		bench_unlock(sh);
 		if (stop)
 			break;
 
 		t->hist[hist_index(t1 - t0)]++;
 		t->cs_hist[hist_index(passed)]++;
+		/* it waited through the last release: a handoff */
+		if (count_passes && rel > t0) {
+			t->ho_hist[hist_index(t1 - rel)]++;
+			t->ho_n++;
+		}
 		t->counted++;
 		bench_work(t->local, think_iters, n);
 		/* paced: every time, 64 acquisitions may take a minute */
@@ -502,7 +523,9 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 		for (j = 0; j < HIST_BUCKETS; j++) {
 			res->hist[j] += t[i]->hist[j];
 			res->cs_hist[j] += t[i]->cs_hist[j];
+			res->ho_hist[j] += t[i]->ho_hist[j];
 		}
+		res->ho_n += t[i]->ho_n;
 	}
 
 stop:
@@ -642,11 +665,15 @@ static void bench_format_round(enum bench_lock_kind kind, const struct bench_res
 		       lo, hi);
 	if (count_passes)
 		seq_buf_printf(s,
-			       "bench-round-cs lock=%s round=%u cs_p50=%llu cs_p99=%llu cs_max=%llu\n",
+			       "bench-round-cs lock=%s round=%u cs_p50=%llu cs_p99=%llu cs_max=%llu ho_n=%llu ho_p10=%llu ho_p50=%llu ho_p90=%llu ho_p99=%llu\n",
 			       bench_lock_names[kind], round,
 			       hist_percentile(res->cs_hist, res->counted_sum, 50),
 			       hist_percentile(res->cs_hist, res->counted_sum, 99),
-			       hist_max(res->cs_hist));
+			       hist_max(res->cs_hist), res->ho_n,
+			       hist_percentile(res->ho_hist, res->ho_n, 10),
+			       hist_percentile(res->ho_hist, res->ho_n, 50),
+			       hist_percentile(res->ho_hist, res->ho_n, 90),
+			       hist_percentile(res->ho_hist, res->ho_n, 99));
 }
 
 /* @one (a round) added to @acc (the sums since the last reset). */
@@ -668,7 +695,9 @@ static void bench_result_add(struct bench_result *acc, const struct bench_result
 	for (j = 0; j < HIST_BUCKETS; j++) {
 		acc->hist[j] += one->hist[j];
 		acc->cs_hist[j] += one->cs_hist[j];
+		acc->ho_hist[j] += one->ho_hist[j];
 	}
+	acc->ho_n += one->ho_n;
 }
 
 /* @res zeroed, its per-thread array (allocated at load) kept. */
