@@ -8,9 +8,11 @@
  *
  *   bench lock=... / bench-round ...   kernel locks (pvx_lock_bench.ko)
  *   ubench mode=...                    userspace locks (pvx_ulock_bench)
- *   steal lock=NAME ticks=N            guest steal time, USER_HZ, summed
- *                                      over NAME's runs (umode=THREADS:
- *                                      the userspace runs)
+ *   steal lock=NAME ticks=N rounds=R   guest steal time, USER_HZ, summed
+ *                                      over NAME's R rounds in this boot
+ *                                      (none when it ran none here: a boot
+ *                                      after a reset resumes past them;
+ *                                      umode=THREADS: the userspace runs)
  *   stimer / arm / ustimer / uarm / share ... run=N   the timer benchmark
  *   error WHAT                         something did not run
  *   # ...                              diagnostics
@@ -796,8 +798,15 @@ static void keep_round(const char *what, int r)
 	console_drain_quick();
 }
 
+/* Steal ticks over a lock's rounds in this boot, and how many it ran. */
+struct lock_steal {
+	long ticks;
+	int rounds;
+};
+
 /* One round of lock @i: its lines, and its steal ticks into @steal. */
-static void kernel_lock_round(const char *const *locks, int i, int r, long *steal)
+static void kernel_lock_round(const char *const *locks, int i, int r,
+			      struct lock_steal *steal)
 {
 	static const char *const round_lines[] = { "bench-round ", "bench-round-cs ", NULL };
 	long s0;
@@ -812,7 +821,8 @@ static void kernel_lock_round(const char *const *locks, int i, int r, long *stea
 	if (err)
 		say("error run lock=%s round %d: %s", locks[i], r, strerror(err));
 	copy_round_lines(round_lines, r);
-	steal[i] += steal_ticks("cpu") - s0;
+	steal[i].ticks += steal_ticks("cpu") - s0;
+	steal[i].rounds++;
 	write_file(SKIP_PARAM, "1");
 }
 
@@ -854,7 +864,7 @@ static void kernel_locks(void)
 		"ticket", "native", "pvx", "pvx-fifo", "native-aa"
 	};
 	char args[512], up[32];
-	long steal[KLOCK_NR] = { 0 };
+	struct lock_steal steal[KLOCK_NR] = { 0 };
 	int r, pos, i, rounds = atoi(param("rounds"));
 	int ticket_rounds = atoi(param("ticket_rounds"));
 
@@ -892,7 +902,9 @@ static void kernel_locks(void)
 	}
 	copy_lines(LOCK_DIR "/results", sum_lines, "", NULL, 0);
 	for (i = 0; i < KLOCK_NR; i++)
-		say("steal lock=%s ticks=%ld", locks[i], steal[i]);
+		if (steal[i].rounds)
+			say("steal lock=%s ticks=%ld rounds=%d", locks[i],
+			    steal[i].ticks, steal[i].rounds);
 	rmmod_or_say("pvx_lock_bench");
 }
 
