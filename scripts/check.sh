@@ -119,6 +119,19 @@ demo_series() {
 # theirs (nice 10), in the CPU time they leave; make demo then finds it
 # built and mostly boots (its build, incremental, still runs)
 CLONE="" CLONE_PID=""
+# until_one_ends PID...: returns when one of the PIDs has ended, polling
+# (the demo runs in a subshell, where wait cannot reach make check's
+# children; bash reaps them at once, so a PID that ended is gone)
+until_one_ends() {
+	local p
+	[ $# -gt 0 ] || return 0
+	while :; do
+		for p in "$@"; do
+			kill -0 "$p" 2>/dev/null || return 0
+		done
+		sleep 2
+	done
+}
 tmp_clone_prepare() {
 	CLONE=$(mktemp -d /tmp/pvx-clone.XXXXXX)
 	git ls-files -z | rsync -a --from0 --files-from=- ./ "$CLONE/"
@@ -132,10 +145,8 @@ tmp_clone_demo() {
 	local s clone=$CLONE rc f
 	tap_begin lab-tmp-clone
 	s=$(demo_series)
-	# its build, a child of make check's shell: this runs in a subshell
-	while [ -n "$CLONE_PID" ] && kill -0 "$CLONE_PID" 2>/dev/null; do
-		sleep 2
-	done
+	# its build, a child of make check's shell
+	[ -z "$CLONE_PID" ] || until_one_ends "$CLONE_PID"
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$clone" \
 		${PVX_CACHE:+PVX_CACHE="$PVX_CACHE"} SERIES="$s" \
 		make -C "$clone" -s demo >"$RES/tmp-clone-demo.log" 2>&1
@@ -165,13 +176,7 @@ tmp_clone_demo() {
 # them it uses the CPU they leave.
 DEMO_PID=""
 tmp_clone_demo_after_first_lab() {
-	local s
-	while :; do
-		for s in "${!LABPID[@]}"; do
-			kill -0 "${LABPID[$s]}" 2>/dev/null || break 2
-		done
-		sleep 5
-	done
+	until_one_ends "${LABPID[@]}"
 	tmp_clone_demo
 }
 declare -A LABPID
