@@ -105,6 +105,14 @@ struct rounds {
 	double waited[MAX_ROUNDS];
 	double ho_p50[MAX_ROUNDS];
 	double ho_p99[MAX_ROUNDS];
+	/*
+	 * And (held_ns, held_pml) the share of the round the lock was held,
+	 * in %, and the mean time from a lock call's return to its release.
+	 */
+	double busy[MAX_ROUNDS];
+	double hold[MAX_ROUNDS];
+	double hold_p50[MAX_ROUNDS];
+	double hold_p99[MAX_ROUNDS];
 };
 
 /*
@@ -361,7 +369,7 @@ drop:
 static bool keep_line_whole(const char *line)
 {
 	return (starts(line, "bench-round ") && strstr(line, " thr_max=")) ||
-	       (starts(line, "bench-round-cs ") && strstr(line, " ho_p99=")) ||
+	       (starts(line, "bench-round-cs ") && strstr(line, " held_pml=")) ||
 	       (starts(line, "bench ") && strstr(line, " priority="));
 }
 
@@ -523,6 +531,10 @@ static void group_init(struct group *g, const char *threads)
 			g->r[i].waited[k] = NAN;
 			g->r[i].ho_p50[k] = NAN;
 			g->r[i].ho_p99[k] = NAN;
+			g->r[i].busy[k] = NAN;
+			g->r[i].hold[k] = NAN;
+			g->r[i].hold_p50[k] = NAN;
+			g->r[i].hold_p99[k] = NAN;
 		}
 }
 
@@ -590,6 +602,12 @@ static void add_round_cs(struct group *g, int i, const char *line)
 	g->r[i].waited[k] = acq > 0 ? kv_num(line, "ho_n") / acq : NAN;
 	g->r[i].ho_p50[k] = kv_num(line, "ho_p50");
 	g->r[i].ho_p99[k] = kv_num(line, "ho_p99");
+	if (!*kv(line, "held_pml"))
+		return;
+	g->r[i].busy[k] = kv_num(line, "held_pml") / 10;
+	g->r[i].hold[k] = acq > 0 ? kv_num(line, "held_ns") / acq : NAN;
+	g->r[i].hold_p50[k] = kv_num(line, "hold_p50");
+	g->r[i].hold_p99[k] = kv_num(line, "hold_p99");
 }
 
 /* A "bench" or "ubench" line: the first one of its lock or mode counts. */
@@ -760,14 +778,18 @@ static void check_numbers(void)
 /*
  * What a ratio compares: the rates, the p99s or the p50s of the waits;
  * the share of acquisitions that waited through a release, the p50s or
- * p99s of the handoffs (count_passes=1; rounds only, no summed key).
+ * p99s of the handoffs, the share of the round the lock was held and the
+ * mean hold (count_passes=1; rounds only, no summed key).
  */
-enum metric { RATE, P99, P50, WAITED, HO_P50, HO_P99 };
-static const char *const metric_key[] = { "acq_per_s", "p99_ns", "p50_ns", "-", "-", "-" };
+enum metric { RATE, P99, P50, WAITED, HO_P50, HO_P99, BUSY, HOLD, HOLD_P50, HOLD_P99 };
+static const char *const metric_key[] = { "acq_per_s", "p99_ns", "p50_ns", "-", "-", "-", "-",
+					   "-", "-", "-" };
 
 static const double *metric_rounds(const struct rounds *r, enum metric m)
 {
-	const double *const of[] = { r->rate, r->p99, r->p50, r->waited, r->ho_p50, r->ho_p99 };
+	const double *const of[] = { r->rate, r->p99, r->p50, r->waited,
+				     r->ho_p50, r->ho_p99, r->busy, r->hold,
+				     r->hold_p50, r->hold_p99 };
 
 	return of[m];
 }
@@ -1075,15 +1097,60 @@ static void rounds_median(const struct group *g, int i, enum metric m, double sc
 		snprintf(buf, size, "%.4g (n=%zu %.4g-%.4g)", s.median, s.n, s.min, s.max);
 }
 
-/* Lock @i has a handoff in some round (count_passes=1). */
-static bool has_handoffs(const struct group *g, int i)
+/* Lock @i has metric @m in some round (count_passes=1). */
+static bool has_rounds_of(const struct group *g, int i, enum metric m)
 {
+	const double *r = metric_rounds(&g->r[i], m);
 	int k;
 
 	for (k = 0; k < g->nrounds; k++)
-		if (!isnan(g->r[i].ho_p50[k]))
+		if (!isnan(r[k]))
 			return true;
 	return false;
+}
+
+static bool has_handoffs(const struct group *g, int i)
+{
+	return has_rounds_of(g, i, HO_P50);
+}
+
+/*
+ * With count_passes=1 from a module that sums the holds: how much of each
+ * round the lock was held and how long a hold lasted. A lock that serves
+ * more acquisitions a second with the same hold is held for more of the
+ * time, and a thread that comes back finds it held more often; a longer
+ * hold would be the lock slowing its own critical sections.
+ */
+static void hold_table(const struct group *g)
+{
+	char b[96], h[96], p50[96], p99[96];
+	int i;
+
+	if (!g->line[PVX] || !g->line[NATIVE] || !has_rounds_of(g, PVX, BUSY) ||
+	    !has_rounds_of(g, NATIVE, BUSY))
+		return;
+	for (i = 0; i < NKLOCKS; i++) {
+		if (!g->line[i] || !has_rounds_of(g, i, BUSY))
+			continue;
+		rounds_median(g, i, BUSY, 1, b, sizeof(b));
+		rounds_median(g, i, HOLD, 1, h, sizeof(h));
+		rounds_median(g, i, HOLD_P50, 1, p50, sizeof(p50));
+		rounds_median(g, i, HOLD_P99, 1, p99, sizeof(p99));
+		table("held %-9s lock held %% of the round %s, hold ns mean %s, p50 %s, p99 %s\n",
+		      lock_name[i], b, h, p50, p99);
+	}
+	spread(g, PVX, NATIVE, BUSY, b, sizeof(b), NULL);
+	spread(g, PVX, NATIVE, HOLD, h, sizeof(h), NULL);
+	spread(g, PVX, NATIVE, HOLD_P50, p50, sizeof(p50), NULL);
+	spread(g, PVX, NATIVE, HOLD_P99, p99, sizeof(p99), NULL);
+	table("spread pvx held /(b) %s, hold mean /(b) %s, p50 /(b) %s, p99 /(b) %s\n", b, h, p50,
+	      p99);
+	sign_line(g, PVX, NATIVE, HOLD, "(c) hold mean /(b)");
+	sign_line(g, PVX, NATIVE, HOLD_P50, "(c) hold p50 /(b)");
+	if (g->line[NATIVE_AA] && has_rounds_of(g, NATIVE_AA, HOLD)) {
+		sign_line(g, NATIVE_AA, NATIVE, HOLD, "A/A (b') hold mean /(b)");
+		sign_line(g, NATIVE_AA, NATIVE, HOLD_P50, "A/A (b') hold p50 /(b)");
+	}
 }
 
 /*
@@ -1123,6 +1190,7 @@ static void handoff_table(const struct group *g)
 		sign_line(g, NATIVE_AA, NATIVE, HO_P50, "A/A (b') handoff p50 /(b)");
 		sign_line(g, NATIVE_AA, NATIVE, HO_P99, "A/A (b') handoff p99 /(b)");
 	}
+	hold_table(g);
 }
 
 /* The floors of issue 3 and of issue 29 item 1, fairness, stealing. */

@@ -28,8 +28,8 @@
  *            interleaved in a balanced order (kernel_lock_at()),
  *            pvx_acq= [100000] acquisitions each,
  *            pvx_count_passes=1 [0] adds each round's critical sections
- *            waited through and its handoffs (pvx_lock_bench's
- *            count_passes),
+ *            waited through, its handoffs and holds (2: the handoffs
+ *            and holds only; pvx_lock_bench's count_passes),
  *            pvx_rate= [0] paces each thread to that many acquisitions
  *            a second (pvx_lock_bench's rate: an open loop),
  *            pvx_threads= [0: 2 x CPUs], pvx_cs= [128] and pvx_think=

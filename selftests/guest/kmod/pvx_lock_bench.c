@@ -121,21 +121,28 @@ static bool autorun = true;
 module_param(autorun, bool, 0444);
 MODULE_PARM_DESC(autorun, "run the benchmark at load");
 
+/* count_passes: what a round also reports */
+enum { COUNT_SECTIONS = 1, COUNT_TIMES = 2 };
+
 /*
  * Off by default: a read of the shared count before every acquisition
- * moves its cache line to the waiter, which every holder then pays for,
- * and the release's time stamp lengthens every critical section.
+ * moves its cache line to the waiter, which every holder then pays for
+ * (COUNT_SECTIONS only: COUNT_TIMES leaves that read out, so that the
+ * holds it times are the locks' own), and the release's time stamp
+ * lengthens every critical section.
  *
  * The handoff (ho_*) separates what a lock's handoff costs from how often
  * its acquisitions find it held: in a closed loop a lock that keeps its
  * holders running (more acquisitions a second) also makes more of them
  * wait for a holder, which moves its wait percentiles up however fast
- * its handoff is (bench.rst).
+ * its handoff is (bench.rst). The holds (hold_*, held_*) tell whether a
+ * lock's critical sections themselves run longer, and how much of the
+ * round the lock was held.
  */
-static bool count_passes;
-module_param(count_passes, bool, 0444);
+static unsigned int count_passes;
+module_param(count_passes, uint, 0444);
 MODULE_PARM_DESC(count_passes,
-		 "count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max), and time the handoff: from a release to the lock call's return in a waiter that waited through it (ho_n of them, ho_p10..ho_p99) (bench-round-cs lines; default 0)");
+		 "1: count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max), time the handoff: from a release to the lock call's return in a waiter that waited through it (ho_n of them, ho_p10..ho_p99), and time the holds: from the lock call's return to the release (hold_p50, hold_p99; summed: held_ns, and per mille of the round: held_pml) (bench-round-cs lines); 2: the handoffs and holds only, without the count's read before each acquisition; default 0");
 
 /* ---- (a) a plain fair ticket lock, no pv ------------------------------ */
 
@@ -252,6 +259,8 @@ struct bench_thread {
 	u64 cs_hist[HIST_BUCKETS];	/* count_passes: sections waited through */
 	u64 ho_hist[HIST_BUCKETS];	/* count_passes: handoffs it waited for */
 	u64 ho_n;
+	u64 held_ns;	/* count_passes: its lock call's returns to its releases */
+	u64 hold_hist[HIST_BUCKETS];	/* count_passes: those holds */
 };
 
 struct bench_result {
@@ -266,6 +275,8 @@ struct bench_result {
 	u64 cs_hist[HIST_BUCKETS];
 	u64 ho_hist[HIST_BUCKETS];	/* count_passes: handoffs */
 	u64 ho_n;
+	u64 held_ns;			/* count_passes: the lock held, summed */
+	u64 hold_hist[HIST_BUCKETS];	/* count_passes: the holds */
 };
 
 static void bench_work(u64 *buf, unsigned int iters, u64 seed)
@@ -356,18 +367,18 @@ static int bench_thread_fn(void *arg)
 
 	while (!stop) {
 		unsigned long before = 0, passed = 0;
-		u64 t0, t1, rel = 0;
+		u64 t0, t1, rel = 0, released = 0;
 
 		if (period)
 			bench_pace(&next, period, sh->deadline);
 		/* a racy read: the holder may be about to add one */
-		if (count_passes)
+		if (count_passes == COUNT_SECTIONS)
 			before = READ_ONCE(sh->count);
 		t0 = ktime_get_ns();
 		bench_lock(sh);
 		t1 = ktime_get_ns();
 		if (count_passes) {
-			passed = sh->count - before;
+			passed = count_passes == COUNT_SECTIONS ? sh->count - before : 0;
 			rel = sh->t_rel;
 		}
 		if (sh->count >= acquisitions || READ_ONCE(sh->timed_out)) {
@@ -376,8 +387,10 @@ static int bench_thread_fn(void *arg)
 			sh->count++;
 			bench_work(sh->data, cs_iters, t1);
 		}
-		if (count_passes)
-			sh->t_rel = ktime_get_ns();
+		if (count_passes) {
+			released = ktime_get_ns();
+			sh->t_rel = released;
+		}
 		bench_unlock(sh);
 		if (stop)
 			break;
@@ -388,6 +401,10 @@ static int bench_thread_fn(void *arg)
 		if (count_passes && rel > t0) {
 			t->ho_hist[hist_index(t1 - rel)]++;
 			t->ho_n++;
+		}
+		if (count_passes) {
+			t->held_ns += released - t1;
+			t->hold_hist[hist_index(released - t1)]++;
 		}
 		t->counted++;
 		bench_work(t->local, think_iters, n);
@@ -524,8 +541,10 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 			res->hist[j] += t[i]->hist[j];
 			res->cs_hist[j] += t[i]->cs_hist[j];
 			res->ho_hist[j] += t[i]->ho_hist[j];
+			res->hold_hist[j] += t[i]->hold_hist[j];
 		}
 		res->ho_n += t[i]->ho_n;
+		res->held_ns += t[i]->held_ns;
 	}
 
 stop:
@@ -663,17 +682,23 @@ static void bench_format_round(enum bench_lock_kind kind, const struct bench_res
 		       hist_percentile(res->hist, res->counted_sum, 50),
 		       hist_percentile(res->hist, res->counted_sum, 99), hist_max(res->hist),
 		       lo, hi);
-	if (count_passes)
-		seq_buf_printf(s,
-			       "bench-round-cs lock=%s round=%u cs_p50=%llu cs_p99=%llu cs_max=%llu ho_n=%llu ho_p10=%llu ho_p50=%llu ho_p90=%llu ho_p99=%llu\n",
-			       bench_lock_names[kind], round,
+	if (!count_passes)
+		return;
+	seq_buf_printf(s, "bench-round-cs lock=%s round=%u", bench_lock_names[kind], round);
+	if (count_passes == COUNT_SECTIONS)
+		seq_buf_printf(s, " cs_p50=%llu cs_p99=%llu cs_max=%llu",
 			       hist_percentile(res->cs_hist, res->counted_sum, 50),
 			       hist_percentile(res->cs_hist, res->counted_sum, 99),
-			       hist_max(res->cs_hist), res->ho_n,
-			       hist_percentile(res->ho_hist, res->ho_n, 10),
-			       hist_percentile(res->ho_hist, res->ho_n, 50),
-			       hist_percentile(res->ho_hist, res->ho_n, 90),
-			       hist_percentile(res->ho_hist, res->ho_n, 99));
+			       hist_max(res->cs_hist));
+	seq_buf_printf(s,
+		       " ho_n=%llu ho_p10=%llu ho_p50=%llu ho_p90=%llu ho_p99=%llu hold_p50=%llu hold_p99=%llu held_ns=%llu held_pml=%llu\n",
+		       res->ho_n, hist_percentile(res->ho_hist, res->ho_n, 10),
+		       hist_percentile(res->ho_hist, res->ho_n, 50),
+		       hist_percentile(res->ho_hist, res->ho_n, 90),
+		       hist_percentile(res->ho_hist, res->ho_n, 99),
+		       hist_percentile(res->hold_hist, res->counted_sum, 50),
+		       hist_percentile(res->hold_hist, res->counted_sum, 99), res->held_ns,
+		       res->ns ? div64_u64(res->held_ns * 1000, res->ns) : 0);
 }
 
 /* @one (a round) added to @acc (the sums since the last reset). */
@@ -696,8 +721,10 @@ static void bench_result_add(struct bench_result *acc, const struct bench_result
 		acc->hist[j] += one->hist[j];
 		acc->cs_hist[j] += one->cs_hist[j];
 		acc->ho_hist[j] += one->ho_hist[j];
+		acc->hold_hist[j] += one->hold_hist[j];
 	}
 	acc->ho_n += one->ho_n;
+	acc->held_ns += one->held_ns;
 }
 
 /* @res zeroed, its per-thread array (allocated at load) kept. */
@@ -889,6 +916,10 @@ static int bench_check_params(void)
 	}
 	if (rounds < 1 || rounds > 100) {
 		pr_err("rounds=%u: must be 1..100\n", rounds);
+		return -EINVAL;
+	}
+	if (count_passes > COUNT_TIMES) {
+		pr_err("count_passes=%u: must be 0..2\n", count_passes);
 		return -EINVAL;
 	}
 	if (max_ms < 100 || max_ms > 3600000) {
