@@ -743,6 +743,12 @@ expect_lines "pvx_bench_locks --tables: how much of each round each lock was hel
 	"# held native    lock held % of the round 30 (n=2 30-30), hold ns mean 3000 (n=2 3000-3000), p50 2000 (n=2 2000-2000), p99 9000 (n=2 9000-9000)" \
 	"# held pvx       lock held % of the round 63 (n=2 60-66), hold ns mean 6300 (n=2 6000-6600), p50 2100 (n=2 2000-2200), p99 8000 (n=2 8000-8000)" \
 	"# spread pvx held /(b) 2.1x (n=2 2-2.2), hold mean /(b) 2.1x (n=2 2-2.2), p50 /(b) 1.05x (n=2 1-1.1), p99 /(b) 0.889x (n=2 0.889-0.889)"
+# and the holds after a holder on another CPU (x_n, hold_x_*): native's
+# 400 of 1000, pvx's 800
+expect_lines "pvx_bench_locks --tables: the holds after another CPU's, their share and percentiles" \
+	"$(build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1)" \
+	"# crossed native    holds after another CPU's % 40 (n=2 40-40), their p50 ns 2000 (n=2 2000-2000), p99 ns 9000 (n=2 9000-9000)" \
+	"# spread pvx crossed /(b) 2x (n=2 2-2), their hold p50 /(b) 1.05x (n=2 1-1.1), p99 /(b) 0.889x (n=2 0.889-0.889)"
 if build/selftests/pvx_bench_locks --tables "$locks_sample" 2>&1 | grep -q '^# handoff ticket'; then
 	tap fail "pvx_bench_locks --tables: no handoff row for a lock whose lines have none" "a ticket row"
 else

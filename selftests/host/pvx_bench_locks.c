@@ -113,6 +113,10 @@ struct rounds {
 	double hold[MAX_ROUNDS];
 	double hold_p50[MAX_ROUNDS];
 	double hold_p99[MAX_ROUNDS];
+	/* (x_n, hold_x_*) the holds after a holder on another CPU: %, p50, p99 */
+	double crossed[MAX_ROUNDS];
+	double hold_x_p50[MAX_ROUNDS];
+	double hold_x_p99[MAX_ROUNDS];
 };
 
 /*
@@ -535,6 +539,9 @@ static void group_init(struct group *g, const char *threads)
 			g->r[i].hold[k] = NAN;
 			g->r[i].hold_p50[k] = NAN;
 			g->r[i].hold_p99[k] = NAN;
+			g->r[i].crossed[k] = NAN;
+			g->r[i].hold_x_p50[k] = NAN;
+			g->r[i].hold_x_p99[k] = NAN;
 		}
 }
 
@@ -608,6 +615,11 @@ static void add_round_cs(struct group *g, int i, const char *line)
 	g->r[i].hold[k] = acq > 0 ? kv_num(line, "held_ns") / acq : NAN;
 	g->r[i].hold_p50[k] = kv_num(line, "hold_p50");
 	g->r[i].hold_p99[k] = kv_num(line, "hold_p99");
+	if (!*kv(line, "x_n"))
+		return;
+	g->r[i].crossed[k] = acq > 0 ? 100 * kv_num(line, "x_n") / acq : NAN;
+	g->r[i].hold_x_p50[k] = kv_num(line, "hold_x_p50");
+	g->r[i].hold_x_p99[k] = kv_num(line, "hold_x_p99");
 }
 
 /* A "bench" or "ubench" line: the first one of its lock or mode counts. */
@@ -781,15 +793,20 @@ static void check_numbers(void)
  * p99s of the handoffs, the share of the round the lock was held and the
  * mean hold (count_passes=1; rounds only, no summed key).
  */
-enum metric { RATE, P99, P50, WAITED, HO_P50, HO_P99, BUSY, HOLD, HOLD_P50, HOLD_P99 };
+enum metric {
+	RATE, P99, P50, WAITED, HO_P50, HO_P99, BUSY, HOLD, HOLD_P50, HOLD_P99,
+	CROSSED, HOLD_X_P50, HOLD_X_P99
+};
+
 static const char *const metric_key[] = { "acq_per_s", "p99_ns", "p50_ns", "-", "-", "-", "-",
-					   "-", "-", "-" };
+					   "-", "-", "-", "-", "-", "-" };
 
 static const double *metric_rounds(const struct rounds *r, enum metric m)
 {
 	const double *const of[] = { r->rate, r->p99, r->p50, r->waited,
 				     r->ho_p50, r->ho_p99, r->busy, r->hold,
-				     r->hold_p50, r->hold_p99 };
+				     r->hold_p50, r->hold_p99, r->crossed, r->hold_x_p50,
+				     r->hold_x_p99 };
 
 	return of[m];
 }
@@ -1109,88 +1126,106 @@ static bool has_rounds_of(const struct group *g, int i, enum metric m)
 	return false;
 }
 
-static bool has_handoffs(const struct group *g, int i)
-{
-	return has_rounds_of(g, i, HO_P50);
-}
-
 /*
- * With count_passes=1 from a module that sums the holds: how much of each
- * round the lock was held and how long a hold lasted. A lock that serves
- * more acquisitions a second with the same hold is held for more of the
- * time, and a thread that comes back finds it held more often; a longer
- * hold would be the lock slowing its own critical sections.
+ * One row per lock of metrics @m (the medians of its rounds), the spread
+ * of pvx's against native's and sign tests, for the count_passes tables.
  */
-static void hold_table(const struct group *g)
-{
-	char b[96], h[96], p50[96], p99[96];
-	int i;
+struct rows_spec {
+	const char *tag;	/* the rows' first word */
+	int n;
+	enum metric m[4];
+	double scale[4];
+	const char *row[4];	/* before each median in a lock's row */
+	const char *ratio[4];	/* before each ratio of the spread line */
+	const char *sign[4];	/* pvx against native's sign test, NULL: none */
+	const char *aa[4];	/* the A/A pair's, NULL: none */
+};
 
-	if (!g->line[PVX] || !g->line[NATIVE] || !has_rounds_of(g, PVX, BUSY) ||
-	    !has_rounds_of(g, NATIVE, BUSY))
+static void metric_rows(const struct group *g, const struct rows_spec *r)
+{
+	char v[96], line[512], desc[96];
+	size_t n;
+	int i, j;
+
+	if (!g->line[PVX] || !g->line[NATIVE] || !has_rounds_of(g, PVX, r->m[0]) ||
+	    !has_rounds_of(g, NATIVE, r->m[0]))
 		return;
 	for (i = 0; i < NKLOCKS; i++) {
-		if (!g->line[i] || !has_rounds_of(g, i, BUSY))
+		if (!g->line[i] || !has_rounds_of(g, i, r->m[0]))
 			continue;
-		rounds_median(g, i, BUSY, 1, b, sizeof(b));
-		rounds_median(g, i, HOLD, 1, h, sizeof(h));
-		rounds_median(g, i, HOLD_P50, 1, p50, sizeof(p50));
-		rounds_median(g, i, HOLD_P99, 1, p99, sizeof(p99));
-		table("held %-9s lock held %% of the round %s, hold ns mean %s, p50 %s, p99 %s\n",
-		      lock_name[i], b, h, p50, p99);
+		for (n = 0, j = 0; j < r->n; j++) {
+			rounds_median(g, i, r->m[j], r->scale[j], v, sizeof(v));
+			n += snprintf(line + n, sizeof(line) - n, "%s %s %s", j ? "," : "",
+				      r->row[j], v);
+		}
+		table("%s %-9s%s\n", r->tag, lock_name[i], line);
 	}
-	spread(g, PVX, NATIVE, BUSY, b, sizeof(b), NULL);
-	spread(g, PVX, NATIVE, HOLD, h, sizeof(h), NULL);
-	spread(g, PVX, NATIVE, HOLD_P50, p50, sizeof(p50), NULL);
-	spread(g, PVX, NATIVE, HOLD_P99, p99, sizeof(p99), NULL);
-	table("spread pvx held /(b) %s, hold mean /(b) %s, p50 /(b) %s, p99 /(b) %s\n", b, h, p50,
-	      p99);
-	sign_line(g, PVX, NATIVE, HOLD, "(c) hold mean /(b)");
-	sign_line(g, PVX, NATIVE, HOLD_P50, "(c) hold p50 /(b)");
-	if (g->line[NATIVE_AA] && has_rounds_of(g, NATIVE_AA, HOLD)) {
-		sign_line(g, NATIVE_AA, NATIVE, HOLD, "A/A (b') hold mean /(b)");
-		sign_line(g, NATIVE_AA, NATIVE, HOLD_P50, "A/A (b') hold p50 /(b)");
+	for (n = 0, j = 0; j < r->n; j++) {
+		spread(g, PVX, NATIVE, r->m[j], v, sizeof(v), NULL);
+		n += snprintf(line + n, sizeof(line) - n, "%s %s /(b) %s", j ? "," : "",
+			      r->ratio[j], v);
+	}
+	table("spread pvx%s\n", line);
+	for (j = 0; j < r->n; j++) {
+		if (!r->sign[j])
+			continue;
+		snprintf(desc, sizeof(desc), "(c) %s /(b)", r->sign[j]);
+		sign_line(g, PVX, NATIVE, r->m[j], desc);
+	}
+	if (!g->line[NATIVE_AA] || !has_rounds_of(g, NATIVE_AA, r->m[0]))
+		return;
+	for (j = 0; j < r->n; j++) {
+		if (!r->aa[j])
+			continue;
+		snprintf(desc, sizeof(desc), "A/A (b') %s /(b)", r->aa[j]);
+		sign_line(g, NATIVE_AA, NATIVE, r->m[j], desc);
 	}
 }
 
 /*
- * With count_passes=1: how often each lock's acquisitions waited through
- * a release, and what the handoff cost them. A lock's wait percentiles
- * rise with the first (a lock that keeps its holders running is held more
- * often when a thread comes back) as much as with the second, and only
- * the second is the lock's own handoff (bench.rst).
+ * With count_passes: how often each lock's acquisitions waited through a
+ * release, and what the handoff cost them. A lock's wait percentiles rise
+ * with the first (a lock that keeps its holders running is held more often
+ * when a thread comes back) as much as with the second, and only the
+ * second is the lock's own handoff. Then the holds: how much of each round
+ * the lock was held and how long a hold lasted (a longer hold is the
+ * critical section itself running longer); and the holds that followed a
+ * holder on another CPU, whose data was last written there, so that a
+ * lock that hands over between CPUs more often runs more of its sections
+ * on data that must come over first (bench.rst).
  */
 static void handoff_table(const struct group *g)
 {
-	char w[96], a[96], b[96];
-	int i;
+	static const struct rows_spec handoffs = {
+		"handoff", 3, { WAITED, HO_P50, HO_P99 }, { 100, 1, 1 },
+		{ "waited through a release %", "p50 ns", "p99 ns" },
+		{ "waited", "handoff p50", "p99" },
+		{ "waited", "handoff p50", "handoff p99" },
+		{ NULL, "handoff p50", "handoff p99" },
+	};
+	static const struct rows_spec holds = {
+		"held", 4, { BUSY, HOLD, HOLD_P50, HOLD_P99 }, { 1, 1, 1, 1 },
+		{ "lock held % of the round", "hold ns mean", "p50", "p99" },
+		{ "held", "hold mean", "p50", "p99" },
+		{ NULL, "hold mean", "hold p50", "hold p99" },
+		{ NULL, "hold mean", "hold p50", "hold p99" },
+	};
+	static const struct rows_spec crossed = {
+		"crossed", 3, { CROSSED, HOLD_X_P50, HOLD_X_P99 }, { 1, 1, 1 },
+		{ "holds after another CPU's %", "their p50 ns", "p99 ns" },
+		{ "crossed", "their hold p50", "p99" },
+		{ "crossed", NULL, "crossed hold p99" },
+		{ NULL, NULL, "crossed hold p99" },
+	};
 
-	if (!g->line[PVX] || !g->line[NATIVE] || !has_handoffs(g, PVX) ||
-	    !has_handoffs(g, NATIVE))
+	if (!g->line[PVX] || !g->line[NATIVE] || !has_rounds_of(g, PVX, HO_P50) ||
+	    !has_rounds_of(g, NATIVE, HO_P50))
 		return;
 	table("---- handoffs (count_passes=1): %s\n",
 	      "a waiter's lock call returning after the release it waited through");
-	for (i = 0; i < NKLOCKS; i++) {
-		if (!g->line[i] || !has_handoffs(g, i))
-			continue;
-		rounds_median(g, i, WAITED, 100, w, sizeof(w));
-		rounds_median(g, i, HO_P50, 1, a, sizeof(a));
-		rounds_median(g, i, HO_P99, 1, b, sizeof(b));
-		table("handoff %-9s waited through a release %% %s, p50 ns %s, p99 ns %s\n",
-		      lock_name[i], w, a, b);
-	}
-	spread(g, PVX, NATIVE, WAITED, w, sizeof(w), NULL);
-	spread(g, PVX, NATIVE, HO_P50, a, sizeof(a), NULL);
-	spread(g, PVX, NATIVE, HO_P99, b, sizeof(b), NULL);
-	table("spread pvx waited /(b) %s, handoff p50 /(b) %s, p99 /(b) %s\n", w, a, b);
-	sign_line(g, PVX, NATIVE, WAITED, "(c) waited /(b)");
-	sign_line(g, PVX, NATIVE, HO_P50, "(c) handoff p50 /(b)");
-	sign_line(g, PVX, NATIVE, HO_P99, "(c) handoff p99 /(b)");
-	if (g->line[NATIVE_AA] && has_handoffs(g, NATIVE_AA)) {
-		sign_line(g, NATIVE_AA, NATIVE, HO_P50, "A/A (b') handoff p50 /(b)");
-		sign_line(g, NATIVE_AA, NATIVE, HO_P99, "A/A (b') handoff p99 /(b)");
-	}
-	hold_table(g);
+	metric_rows(g, &handoffs);
+	metric_rows(g, &holds);
+	metric_rows(g, &crossed);
 }
 
 /* The floors of issue 3 and of issue 29 item 1, fairness, stealing. */

@@ -142,7 +142,7 @@ enum { COUNT_SECTIONS = 1, COUNT_TIMES = 2 };
 static unsigned int count_passes;
 module_param(count_passes, uint, 0444);
 MODULE_PARM_DESC(count_passes,
-		 "1: count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max), time the handoff: from a release to the lock call's return in a waiter that waited through it (ho_n of them, ho_p10..ho_p99), and time the holds: from the lock call's return to the release (hold_p50, hold_p99; summed: held_ns, and per mille of the round: held_pml) (bench-round-cs lines); 2: the handoffs and holds only, without the count's read before each acquisition; default 0");
+		 "1: count per acquisition the critical sections that began after it arrived and before it got the lock (cs_p50, cs_p99, cs_max), time the handoff: from a release to the lock call's return in a waiter that waited through it (ho_n of them, ho_p10..ho_p99), and time the holds: from the lock call's return to the release (hold_p50, hold_p99; of the x_n holds that followed a holder on another CPU: hold_x_p50, hold_x_p99; summed: held_ns, and per mille of the round: held_pml) (bench-round-cs lines); 2: the handoffs and holds only, without the count's read before each acquisition; default 0");
 
 /* ---- (a) a plain fair ticket lock, no pv ------------------------------ */
 
@@ -237,6 +237,7 @@ struct bench_shared {
 	u64 data[CS_WORDS] ____cacheline_aligned_in_smp;
 	unsigned long count;
 	u64 t_rel;		/* count_passes: when the last holder released */
+	int last_cpu;		/* count_passes: the last holder's CPU */
 
 	/* start and end of a run */
 	wait_queue_head_t start_wq ____cacheline_aligned_in_smp;
@@ -261,6 +262,8 @@ struct bench_thread {
 	u64 ho_n;
 	u64 held_ns;	/* count_passes: its lock call's returns to its releases */
 	u64 hold_hist[HIST_BUCKETS];	/* count_passes: those holds */
+	u64 hold_x_hist[HIST_BUCKETS];	/* the holds after another CPU's */
+	u64 x_n;
 };
 
 struct bench_result {
@@ -277,6 +280,8 @@ struct bench_result {
 	u64 ho_n;
 	u64 held_ns;			/* count_passes: the lock held, summed */
 	u64 hold_hist[HIST_BUCKETS];	/* count_passes: the holds */
+	u64 hold_x_hist[HIST_BUCKETS];	/* the holds after another CPU's */
+	u64 x_n;
 };
 
 static void bench_work(u64 *buf, unsigned int iters, u64 seed)
@@ -368,6 +373,7 @@ static int bench_thread_fn(void *arg)
 	while (!stop) {
 		unsigned long before = 0, passed = 0;
 		u64 t0, t1, rel = 0, released = 0;
+		bool crossed = false;
 
 		if (period)
 			bench_pace(&next, period, sh->deadline);
@@ -378,8 +384,13 @@ static int bench_thread_fn(void *arg)
 		bench_lock(sh);
 		t1 = ktime_get_ns();
 		if (count_passes) {
+			int cpu = raw_smp_processor_id();
+
 			passed = count_passes == COUNT_SECTIONS ? sh->count - before : 0;
 			rel = sh->t_rel;
+			/* the data the section works on was last written there */
+			crossed = sh->last_cpu != cpu;
+			sh->last_cpu = cpu;
 		}
 		if (sh->count >= acquisitions || READ_ONCE(sh->timed_out)) {
 			stop = true;
@@ -405,6 +416,10 @@ static int bench_thread_fn(void *arg)
 		if (count_passes) {
 			t->held_ns += released - t1;
 			t->hold_hist[hist_index(released - t1)]++;
+			if (crossed) {
+				t->hold_x_hist[hist_index(released - t1)]++;
+				t->x_n++;
+			}
 		}
 		t->counted++;
 		bench_work(t->local, think_iters, n);
@@ -489,6 +504,7 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 	pvx_spin_lock_init(&sh->pvx);
 	sh->kind = kind;
 	sh->nthreads = nthreads;
+	sh->last_cpu = -1;
 	init_waitqueue_head(&sh->start_wq);
 	init_completion(&sh->done);
 	atomic_set(&sh->running, nthreads);
@@ -542,9 +558,11 @@ static int bench_round(enum bench_lock_kind kind, unsigned int nthreads,
 			res->cs_hist[j] += t[i]->cs_hist[j];
 			res->ho_hist[j] += t[i]->ho_hist[j];
 			res->hold_hist[j] += t[i]->hold_hist[j];
+			res->hold_x_hist[j] += t[i]->hold_x_hist[j];
 		}
 		res->ho_n += t[i]->ho_n;
 		res->held_ns += t[i]->held_ns;
+		res->x_n += t[i]->x_n;
 	}
 
 stop:
@@ -691,13 +709,15 @@ static void bench_format_round(enum bench_lock_kind kind, const struct bench_res
 			       hist_percentile(res->cs_hist, res->counted_sum, 99),
 			       hist_max(res->cs_hist));
 	seq_buf_printf(s,
-		       " ho_n=%llu ho_p10=%llu ho_p50=%llu ho_p90=%llu ho_p99=%llu hold_p50=%llu hold_p99=%llu held_ns=%llu held_pml=%llu\n",
+		       " ho_n=%llu ho_p10=%llu ho_p50=%llu ho_p90=%llu ho_p99=%llu hold_p50=%llu hold_p99=%llu x_n=%llu hold_x_p50=%llu hold_x_p99=%llu held_ns=%llu held_pml=%llu\n",
 		       res->ho_n, hist_percentile(res->ho_hist, res->ho_n, 10),
 		       hist_percentile(res->ho_hist, res->ho_n, 50),
 		       hist_percentile(res->ho_hist, res->ho_n, 90),
 		       hist_percentile(res->ho_hist, res->ho_n, 99),
 		       hist_percentile(res->hold_hist, res->counted_sum, 50),
-		       hist_percentile(res->hold_hist, res->counted_sum, 99), res->held_ns,
+		       hist_percentile(res->hold_hist, res->counted_sum, 99), res->x_n,
+		       hist_percentile(res->hold_x_hist, res->x_n, 50),
+		       hist_percentile(res->hold_x_hist, res->x_n, 99), res->held_ns,
 		       res->ns ? div64_u64(res->held_ns * 1000, res->ns) : 0);
 }
 
@@ -722,9 +742,11 @@ static void bench_result_add(struct bench_result *acc, const struct bench_result
 		acc->cs_hist[j] += one->cs_hist[j];
 		acc->ho_hist[j] += one->ho_hist[j];
 		acc->hold_hist[j] += one->hold_hist[j];
+		acc->hold_x_hist[j] += one->hold_x_hist[j];
 	}
 	acc->ho_n += one->ho_n;
 	acc->held_ns += one->held_ns;
+	acc->x_n += one->x_n;
 }
 
 /* @res zeroed, its per-thread array (allocated at load) kept. */
