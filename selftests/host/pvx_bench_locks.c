@@ -96,7 +96,7 @@ struct rounds {
 	double p50[MAX_ROUNDS];
 	const char *max_ns[MAX_ROUNDS];	/* kernel locks: the round's longest wait */
 	/*
-	 * Kernel locks, count_passes=1 (bench-round-cs lines): the share of
+	 * Kernel locks, count_passes 1 or 2 (bench-round-cs lines): the share of
 	 * the round's acquisitions that waited through a release, and the
 	 * p50 and p99 of their handoffs (from the release to the lock call's
 	 * return).
@@ -791,7 +791,7 @@ static void check_numbers(void)
  * What a ratio compares: the rates, the p99s or the p50s of the waits;
  * the share of acquisitions that waited through a release, the p50s or
  * p99s of the handoffs, the share of the round the lock was held and the
- * mean hold (count_passes=1; rounds only, no summed key).
+ * mean hold (count_passes; rounds only, no summed key).
  */
 enum metric {
 	RATE, P99, P50, WAITED, HO_P50, HO_P99, BUSY, HOLD, HOLD_P50, HOLD_P99,
@@ -1114,7 +1114,7 @@ static void rounds_median(const struct group *g, int i, enum metric m, double sc
 		snprintf(buf, size, "%.4g (n=%zu %.4g-%.4g)", s.median, s.n, s.min, s.max);
 }
 
-/* Lock @i has metric @m in some round (count_passes=1). */
+/* Lock @i has metric @m in some round (count_passes). */
 static bool has_rounds_of(const struct group *g, int i, enum metric m)
 {
 	const double *r = metric_rounds(&g->r[i], m);
@@ -1221,7 +1221,7 @@ static void handoff_table(const struct group *g)
 	if (!g->line[PVX] || !g->line[NATIVE] || !has_rounds_of(g, PVX, HO_P50) ||
 	    !has_rounds_of(g, NATIVE, HO_P50))
 		return;
-	table("---- handoffs (count_passes=1): %s\n",
+	table("---- handoffs (count_passes): %s\n",
 	      "a waiter's lock call returning after the release it waited through");
 	metric_rows(g, &handoffs);
 	metric_rows(g, &holds);
